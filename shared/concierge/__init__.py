@@ -1,0 +1,1 @@
+"""Concierge domain library: models, memory, knowledge, reasoning, actions, surveys, channels and ports."""

@@ -1,0 +1,1 @@
+"""Action execution: the tool catalogue, the merchant's policy, and the executor that applies both."""

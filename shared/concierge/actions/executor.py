@@ -1,0 +1,303 @@
+"""Executes the agent's tool calls for the verified customer of the turn: ownership, policy, confirmation,
+exactly-once effects, and a record of every attempt."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from concierge.actions import policy
+from concierge.actions.tools import TOOLS, WRITE_TOOLS, CancelAction, ConfirmAction, CreateHandoff, FindOrders, GetProduct, ReturnItems, TrackShipment
+from concierge.channels.email import EmailSender, ReturnEmail
+from concierge.commerce import AlreadyReturned, CommerceBackend, ReturnRecord
+from concierge.events import ActionExecuted, EventPublisher, HandoffRequested
+from concierge.memory import MemoryStore
+from concierge.models import Order, OrderLine, OrderStatus
+from concierge.settings import Settings
+from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
+
+
+@dataclass
+class ActionServices:
+    settings: Settings
+    memory: MemoryStore
+    store: CommerceBackend
+    events: EventPublisher
+    email: EmailSender
+
+
+class Denied(Exception):
+    def __init__(self, reason: str, explanation: str) -> None:
+        super().__init__(explanation)
+        self.reason = reason
+        self.explanation = explanation
+
+
+NOT_FOUND = "I couldn't find that order on your account."
+
+
+def action_id_for(conversation_id: str, call_id: str) -> str:
+    """Deterministic, so a retried delivery of the same call addresses the same action."""
+    return "A" + hashlib.sha256(f"{conversation_id}:{call_id}".encode()).hexdigest()[:12].upper()
+
+
+def mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.id,
+        "placed_at": order.placed_at.isoformat(),
+        "status": order.status.value,
+        "delivered_at": order.shipment.delivered_at.isoformat() if order.shipment and order.shipment.delivered_at else None,
+        "total": str(order.total),
+        "currency": order.currency,
+        "refund_to": order.payment.describe(),
+        "lines": [
+            {
+                "line_id": line.line_id,
+                "product_id": line.product_id,
+                "sku": line.sku,
+                "title": line.title,
+                "options": line.options,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def describe_line(line: OrderLine) -> str:
+    options = ", ".join(line.options.values())
+    return f"{line.title} ({options})" if options else line.title
+
+
+class ActionExecutor:
+    def __init__(self, services: ActionServices, now: datetime) -> None:
+        self.s = services
+        self.now = now
+
+    def run(self, turn: Turn) -> Turn:
+        assert turn.decision is not None and turn.customer is not None
+        results = [self.execute(call, turn) for call in turn.decision.tool_calls]
+        return turn.model_copy(update={"results": [*turn.results, *results]})
+
+    def execute(self, call: ToolCall, turn: Turn) -> ActionResult:
+        action_id = action_id_for(turn.conversation_id, call.id)
+        effect: dict | None = None
+        tool = call.tool
+        try:
+            model = TOOLS.get(call.tool)
+            if model is None:
+                raise Denied("unknown_tool", f"There is no tool named {call.tool}.")
+            arguments = model.model_validate(call.arguments)
+            status, result, effect, tool = self._dispatch(arguments, turn, action_id)
+            outcome = ActionResult(call_id=call.id, action_id=action_id, tool=tool, status=status, result=result)
+        except ValidationError as exc:
+            outcome = ActionResult(
+                call_id=call.id, action_id=action_id, tool=tool, status=ActionStatus.FAILED,
+                result={"explanation": f"Invalid arguments: {exc.errors(include_url=False)}"}, reason="invalid_arguments",
+            )
+        except Denied as exc:
+            outcome = ActionResult(
+                call_id=call.id, action_id=action_id, tool=tool, status=ActionStatus.DENIED,
+                result={"explanation": exc.explanation}, reason=exc.reason,
+            )
+        if call.tool != "confirm_action":  # a confirmation settles the action it confirms instead
+            self.s.memory.put_action(turn.conversation_id, turn.customer.id, call, outcome, effect)
+        audited = call.tool in WRITE_TOOLS and outcome.status is not ActionStatus.PENDING_CONFIRMATION
+        if audited or outcome.status is ActionStatus.DENIED:
+            self.s.events.publish(
+                ActionExecuted(
+                    occurred_at=self.now,
+                    conversation_id=turn.conversation_id,
+                    customer_id=turn.customer.id,
+                    action_id=outcome.action_id,
+                    tool=outcome.tool,
+                    status=outcome.status.value,
+                    amount=outcome.result.get("refund_amount"),
+                    currency=outcome.result.get("currency"),
+                )
+            )
+        return outcome
+
+    # dispatch ----------------------------------------------------------------------------
+    def _dispatch(self, arguments, turn: Turn, action_id: str):
+        customer_id = turn.customer.id
+        match arguments:
+            case FindOrders(limit=limit):
+                orders = self.s.store.recent_orders(customer_id, limit)
+                return ActionStatus.EXECUTED, {"orders": [order_summary(o) for o in orders]}, None, "find_orders"
+            case TrackShipment(order_id=order_id):
+                return ActionStatus.EXECUTED, self._track(customer_id, order_id), None, "track_shipment"
+            case GetProduct(product_id=product_id):
+                product = self.s.store.get_product(product_id)
+                if product is None:
+                    raise Denied("unknown_product", f"There is no product {product_id}.")
+                return ActionStatus.EXECUTED, product.model_dump(mode="json"), None, "get_product"
+            case ReturnItems():
+                effect = self._propose_return(customer_id, arguments, action_id)
+                return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
+            case ConfirmAction(action_id=pending_id):
+                return self._confirm(turn, pending_id)
+            case CancelAction(action_id=pending_id):
+                pending = self._pending(turn, pending_id)
+                self.s.memory.settle_action(turn.conversation_id, pending_id, "cancelled", {}, "customer_declined")
+                return ActionStatus.EXECUTED, {"cancelled": pending_id}, None, pending["tool"]
+            case CreateHandoff(reason=reason, summary=summary):
+                transcript = self.s.memory.transcript(turn.conversation_id)
+                self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
+                self.s.events.publish(
+                    HandoffRequested(
+                        occurred_at=self.now, conversation_id=turn.conversation_id, customer_id=customer_id,
+                        reason=reason, channel=turn.message.channel.value,
+                    )
+                )
+                return ActionStatus.EXECUTED, {"reason": reason, "transcript_messages": len(transcript)}, None, "create_handoff"
+        raise Denied("unknown_tool", "Unsupported tool.")
+
+    def _owned_order(self, customer_id: str, order_id: str) -> Order:
+        order = self.s.store.get_order(order_id)
+        if order is None or order.customer_id != customer_id:
+            raise Denied("order_not_found", NOT_FOUND)  # same answer whether it is missing or someone else's
+        return order
+
+    def _track(self, customer_id: str, order_id: str | None) -> dict[str, Any]:
+        if order_id:
+            order = self._owned_order(customer_id, order_id)
+        else:
+            orders = [o for o in self.s.store.recent_orders(customer_id, 5) if o.status is not OrderStatus.CANCELLED]
+            if not orders:
+                raise Denied("no_orders", "There are no open or recent orders on your account.")
+            in_flight = [o for o in orders if o.status in (OrderStatus.SHIPPED, OrderStatus.PENDING)]
+            order = (in_flight or orders)[0]
+        result: dict[str, Any] = {"order_id": order.id, "status": order.status.value, "placed_at": order.placed_at.isoformat()}
+        if order.shipment:
+            shipment = order.shipment
+            last = shipment.events[-1] if shipment.events else None
+            result |= {
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "shipped_at": shipment.shipped_at.isoformat(),
+                "estimated_delivery": shipment.estimated_delivery.isoformat(),
+                "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+                "last_event": last.model_dump(mode="json") if last else None,
+            }
+        return result
+
+    def _propose_return(self, customer_id: str, request: ReturnItems, action_id: str) -> dict[str, Any]:
+        order = self._owned_order(customer_id, request.order_id)
+        products = {line.product_id: self.s.store.get_product(line.product_id) for line in order.lines}
+        decision = policy.evaluate_return(
+            order, request.line_ids, products, self.s.store.returned_line_ids(order.id), self.now,
+            self.s.settings.return_window_days,
+        )
+        if not decision.allowed:
+            raise Denied(decision.reason, decision.explanation)
+        lines = [order.line(i) for i in request.line_ids]
+        amount = policy.refund_amount(order, request.line_ids)
+        effect: dict[str, Any] = {
+            "order_id": order.id,
+            "line_ids": request.line_ids,
+            "items": [describe_line(line) for line in lines],
+            "resolution": request.resolution,
+            "reason": request.reason,
+            "currency": order.currency,
+            "refund_to": order.payment.describe(),
+            "requires_approval": False,
+        }
+        if request.resolution == "refund":
+            effect["refund_amount"] = str(amount)
+            effect["requires_approval"] = amount > self.s.settings.max_refund_without_approval
+        else:
+            if len(lines) != 1 or not request.exchange_sku:
+                raise Denied("exchange_needs_one_item", "An exchange swaps one item for another size or colour.")
+            product = products[lines[0].product_id]
+            variant = next((v for v in product.variants if v.sku == request.exchange_sku), None) if product else None
+            if variant is None:
+                raise Denied("exchange_other_product", "An exchange must be for the same product in another variant.")
+            if variant.stock < lines[0].quantity:
+                raise Denied("out_of_stock", f"{product.title} ({', '.join(variant.options.values())}) is out of stock.")
+            difference = (variant.price - lines[0].unit_price) * lines[0].quantity
+            effect |= {
+                "exchange_sku": variant.sku,
+                "exchange_item": f"{product.title} ({', '.join(variant.options.values())})",
+                "price_difference": str(difference),
+                "refund_amount": str(max(-difference, 0)),
+            }
+        return effect
+
+    def _pending(self, turn: Turn, action_id: str) -> dict:
+        action = self.s.memory.get_action(turn.conversation_id, action_id)
+        if action is None or action.get("customer_id") != turn.customer.id:
+            raise Denied("unknown_action", "There is no pending action with that id in this conversation.")
+        if action["status"] != ActionStatus.PENDING_CONFIRMATION.value:
+            raise Denied("not_pending", f"That action is already {action['status']}.")
+        return action
+
+    def _confirm(self, turn: Turn, action_id: str):
+        pending = self._pending(turn, action_id)
+        if pending["tool"] != "return_items":
+            raise Denied("not_confirmable", "Only pending returns are confirmed this way.")
+        effect = pending["effect"]
+        if effect.get("requires_approval"):
+            raise Denied("requires_approval", "This refund is above the amount I can approve; a teammate must approve it.")
+        request = ReturnItems.model_validate(pending["arguments"])
+        fresh = self._propose_return(turn.customer.id, request, action_id)  # the order may have changed since
+        order = self.s.store.get_order(request.order_id)
+        return_id = "R" + action_id[1:]
+        replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
+        record = ReturnRecord(
+            return_id=return_id, order_id=order.id, line_ids=request.line_ids, resolution=request.resolution,
+            refund_amount=fresh.get("refund_amount", "0"), currency=order.currency, refund_to=fresh["refund_to"],
+            exchange_order_id=replacement.id if replacement else None, created_at=self.now,
+        )
+        try:
+            self.s.store.record_return(record, replacement)
+        except AlreadyReturned as exc:
+            self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "already_returned")
+            raise Denied("already_returned", "That item has already been returned.") from exc
+        customer = self.s.store.get_customer(turn.customer.id)
+        resolution_text = (
+            f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}."
+            if request.resolution == "refund"
+            else f"Your replacement {fresh['exchange_item']} ships as soon as we scan your return."
+        )
+        message_id = self.s.email.send(
+            ReturnEmail(
+                to=customer.email, first_name=customer.first_name, merchant_name=self.s.settings.merchant_name,
+                return_id=return_id, order_id=order.id, items=fresh["items"], resolution_text=resolution_text,
+            )
+        )
+        result = {
+            **fresh,
+            "action_id": action_id,
+            "return_id": return_id,
+            "exchange_order_id": record.exchange_order_id,
+            "email": {"to": mask_email(customer.email), "message_id": message_id, "qr_code": True},
+        }
+        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        return ActionStatus.EXECUTED, result, fresh, "return_items"
+
+    def _replacement(self, order: Order, request: ReturnItems, return_id: str) -> Order:
+        line = order.line(request.line_ids[0])
+        product = self.s.store.get_product(line.product_id)
+        variant = next(v for v in product.variants if v.sku == request.exchange_sku)
+        new_line = line.model_copy(update={"line_id": "1", "sku": variant.sku, "options": variant.options, "unit_price": variant.price})
+        return order.model_copy(
+            update={
+                "id": f"{order.id}-X{return_id[-4:]}",
+                "placed_at": self.now,
+                "status": OrderStatus.PENDING,
+                "lines": [new_line],
+                "shipment": None,
+                "shipping_cost": 0,
+                "tax": 0,
+            }
+        )

@@ -1,0 +1,81 @@
+"""The tool catalogue. Each tool's input is a pydantic model; its JSON schema is what a language model is given.
+
+The customer a tool acts for is never an argument: it is the verified customer of the turn.
+Amounts are never arguments either: the action layer computes them from order data.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ToolInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FindOrders(ToolInput):
+    """List the verified customer's most recent orders, newest first, with their items and status."""
+
+    limit: int = Field(3, ge=1, le=10)
+
+
+class TrackShipment(ToolInput):
+    """Live shipment status of one of the customer's orders (the most recent shipped one if no id is given)."""
+
+    order_id: str | None = Field(None, description="An order id the customer mentioned, e.g. NW10231.")
+
+
+class GetProduct(ToolInput):
+    """A catalog product with its variants (options, price, stock)."""
+
+    product_id: str
+
+
+class ReturnItems(ToolInput):
+    """Propose a return of order lines; the customer must confirm the pending action before it executes."""
+
+    order_id: str
+    line_ids: list[str] = Field(min_length=1)
+    resolution: Literal["refund", "exchange"]
+    reason: Literal["too_small", "too_large", "damaged", "not_as_described", "changed_mind", "other"] = "other"
+    exchange_sku: str | None = Field(None, description="For an exchange: the variant sku sent in its place.")
+
+
+class ConfirmAction(ToolInput):
+    """Execute an action the customer has just confirmed."""
+
+    action_id: str
+
+
+class CancelAction(ToolInput):
+    """Withdraw a pending action the customer declined."""
+
+    action_id: str
+
+
+class CreateHandoff(ToolInput):
+    """Hand the conversation to a human, with the transcript and a summary."""
+
+    reason: str = Field(min_length=3, max_length=200)
+    summary: str = Field("", max_length=2000)
+
+
+TOOLS: dict[str, type[ToolInput]] = {
+    "find_orders": FindOrders,
+    "track_shipment": TrackShipment,
+    "get_product": GetProduct,
+    "return_items": ReturnItems,
+    "confirm_action": ConfirmAction,
+    "cancel_action": CancelAction,
+    "create_handoff": CreateHandoff,
+}
+WRITE_TOOLS = frozenset({"return_items", "confirm_action", "cancel_action", "create_handoff"})
+
+
+def tool_schemas() -> list[dict]:
+    """Tool definitions in the shape the Anthropic Messages API takes."""
+    return [
+        {"name": name, "description": (model.__doc__ or "").strip(), "input_schema": model.model_json_schema()}
+        for name, model in TOOLS.items()
+    ]

@@ -1,0 +1,84 @@
+"""The HTTP contract of the turn route: what storefronts send and receive.
+
+API Gateway validates the body against `TurnRequestBody`'s JSON schema; the state machine receives an
+`ApiRequest` (the shape API Gateway's Step Functions integration builds) and ends with an `HttpResponse`.
+"""
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+
+
+class TurnRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="TurnRequestBody")
+
+    text: str = Field(min_length=1, max_length=4000, description="What the customer wrote.")
+    channel: Channel = Field(Channel.WEB, description="The channel the customer used.")
+
+
+class ApiRequest(BaseModel):
+    """Execution input built by API Gateway (and by the local server, identically)."""
+
+    body: Any = None
+    header: dict[str, str] = Field(default_factory=dict)
+    path: dict[str, str] = Field(default_factory=dict)
+
+    def header_value(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self.header.items() if key.lower() == wanted), None)
+
+
+class Citation(BaseModel):
+    title: str
+    url: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class ActionOut(BaseModel):
+    tool: str
+    status: str
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class HandoffOut(BaseModel):
+    reason: str
+    status: str
+    message: str
+
+
+class TurnResponse(BaseModel):
+    conversation_id: str
+    reply: ReplyOut
+    actions: list[ActionOut] = Field(default_factory=list)
+    handoff: HandoffOut | None = None
+    conversation_status: str
+
+
+class HttpResponse(BaseModel):
+    """The workflow's final output; API Gateway's integration response turns it into the HTTP response."""
+
+    statusCode: int  # noqa: N815 - the name API Gateway's template reads
+    body: str
+
+    @classmethod
+    def of(cls, status: int, payload: BaseModel | dict) -> "HttpResponse":
+        text = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload)
+        return cls(statusCode=status, body=text)
+
+    @classmethod
+    def error(cls, status: int, message: str) -> "HttpResponse":
+        return cls.of(status, {"message": message})

@@ -1,0 +1,23 @@
+"""Storefront identity: the storefront signs its signed-in customer's id; we verify before any account data is read."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from concierge.errors import Unauthorized
+
+
+def sign_customer_id(customer_id: str, secret: str) -> str:
+    return hmac.new(secret.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_customer(customer_id: str | None, signature: str | None, secret: str) -> str:
+    """Return the verified customer id, or raise Unauthorized saying what is missing or wrong."""
+    if not customer_id:
+        raise Unauthorized("Missing x-customer-id header: the storefront must identify its signed-in customer.")
+    if not signature:
+        raise Unauthorized("Missing x-customer-signature header (hex HMAC-SHA256 of the customer id).")
+    expected = sign_customer_id(customer_id, secret)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise Unauthorized("Invalid x-customer-signature for this customer id.")
+    return customer_id

@@ -1,0 +1,1 @@
+"""Channel adapters: how a reply or a notification reaches the customer."""

@@ -1,0 +1,94 @@
+"""The `concierge` command: run the product locally, import store data, generate the demo store."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+DEMO_STORE_DIR = Path(".concierge/demo-store")
+DEFAULT_PORT = 8787
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from concierge.demo import generate_store, write_store
+
+    today = date.fromisoformat(args.today) if args.today else None
+    counts = write_store(generate_store(seed=args.seed, today=today), Path(args.dir))
+    print(f"Wrote demo store to {args.dir}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import into the account and tables named by the environment (the deployed stack's outputs)."""
+    from concierge import aws, wiring
+    from concierge.demo import read_store
+    from concierge.importer import import_store
+    from concierge.settings import Settings
+
+    settings = Settings.from_env()
+    data = read_store(Path(args.dir))
+    counts = import_store(data, wiring.reference_store(settings), aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
+    print("Imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
+def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR):
+    """Start the local stack with the demo store imported; returns (stack, demo customers)."""
+    from concierge import aws
+    from concierge.demo import generate_store, read_store, write_store
+    from concierge.importer import import_store
+    from concierge.local.stack import DEV_SIGNING_SECRET, LocalStack
+    from concierge.settings import current_settings
+    from concierge import wiring
+
+    secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
+    stack = LocalStack(signing_secret=secret).start()
+    write_store(generate_store(seed=seed), store_dir)
+    data = read_store(store_dir)
+    settings = current_settings()
+    import_store(data, wiring.reference_store(settings), aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
+    featured = {"alex": 0, "sam": 1}
+    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, 2), c.id))[:12]
+    return stack, [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from concierge.local.server import LocalApi
+    from concierge.local.stack import DEV_API_KEY, DEV_SIGNING_SECRET
+
+    api_key = os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)
+    secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
+    stack, customers = start_local(seed=args.seed)
+    stack.start_poller()
+    app = LocalApi(stack, api_key=api_key, signing_secret=secret, customers=customers)
+    print(f"Concierge is running at http://{args.host}:{args.port}/  (API key: {api_key}; demo store in {DEMO_STORE_DIR})", flush=True)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="concierge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run the whole product locally on the embedded defaults")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    dev.add_argument("--seed", type=int, default=7)
+    dev.set_defaults(func=cmd_dev)
+    imp = sub.add_parser("import", help="import products, customers, orders and articles from DIR")
+    imp.add_argument("dir")
+    imp.set_defaults(func=cmd_import)
+    demo = sub.add_parser("demo-data", help="write the seeded demo store to DIR")
+    demo.add_argument("dir")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--today", help="YYYY-MM-DD anchor for dates (default: today)")
+    demo.set_defaults(func=cmd_demo_data)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Commerce backend port and the reference store on DynamoDB (the local default, and a starting point).
+
+Reference store keys:
+- product ...................... pk=PRODUCT#<id>   sk=META
+- customer ..................... pk=CUSTOMER#<id>  sk=META
+- order ........................ pk=ORDER#<id>     sk=META   gsi1pk=CUSTOMER#<id> gsi1sk=ORDER#<placed_at>
+- return of one order line ..... pk=ORDER#<id>     sk=RETURN#<line id>   (at most one per line: conditional put)
+- refund ledger entry .......... pk=ORDER#<id>     sk=REFUND#<return id>
+- replacement (exchange) order . an order like any other, with `exchange_of`
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from boto3.dynamodb.conditions import Key
+from pydantic import BaseModel
+
+from concierge.models import Customer, Order, Product
+
+
+class ReturnRecord(BaseModel):
+    return_id: str
+    order_id: str
+    line_ids: list[str]
+    resolution: str
+    refund_amount: Decimal
+    currency: str
+    refund_to: str
+    exchange_order_id: str | None = None
+    created_at: datetime
+
+
+class AlreadyReturned(Exception):
+    def __init__(self, line_id: str) -> None:
+        super().__init__(f"line {line_id} already has a return")
+        self.line_id = line_id
+
+
+class CommerceBackend(Protocol):
+    def get_customer(self, customer_id: str) -> Customer | None: ...
+    def recent_orders(self, customer_id: str, limit: int) -> list[Order]: ...
+    def get_order(self, order_id: str) -> Order | None: ...
+    def get_product(self, product_id: str) -> Product | None: ...
+    def returned_line_ids(self, order_id: str) -> set[str]: ...
+    def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
+
+
+def _plain(model: BaseModel) -> dict[str, Any]:
+    """A pydantic model as DynamoDB-safe values (Decimals kept exact, datetimes as ISO strings)."""
+    return json.loads(model.model_dump_json(), parse_float=Decimal)
+
+
+class ReferenceStore:
+    def __init__(self, table) -> None:
+        self._table = table
+
+    # import ------------------------------------------------------------------------------
+    def put_products(self, products: list[Product]) -> None:
+        with self._table.batch_writer() as batch:
+            for product in products:
+                batch.put_item(Item={"pk": f"PRODUCT#{product.id}", "sk": "META", "doc": _plain(product)})
+
+    def put_customers(self, customers: list[Customer]) -> None:
+        with self._table.batch_writer() as batch:
+            for customer in customers:
+                batch.put_item(Item={"pk": f"CUSTOMER#{customer.id}", "sk": "META", "doc": _plain(customer)})
+
+    def put_orders(self, orders: list[Order]) -> None:
+        with self._table.batch_writer() as batch:
+            for order in orders:
+                batch.put_item(Item=self._order_item(order))
+
+    def _order_item(self, order: Order) -> dict:
+        return {
+            "pk": f"ORDER#{order.id}",
+            "sk": "META",
+            "gsi1pk": f"CUSTOMER#{order.customer_id}",
+            "gsi1sk": f"ORDER#{order.placed_at.isoformat()}",
+            "doc": _plain(order),
+        }
+
+    # reads -------------------------------------------------------------------------------
+    def get_customer(self, customer_id: str) -> Customer | None:
+        item = self._table.get_item(Key={"pk": f"CUSTOMER#{customer_id}", "sk": "META"}).get("Item")
+        return Customer.model_validate(item["doc"]) if item else None
+
+    def get_product(self, product_id: str) -> Product | None:
+        item = self._table.get_item(Key={"pk": f"PRODUCT#{product_id}", "sk": "META"}).get("Item")
+        return Product.model_validate(item["doc"]) if item else None
+
+    def get_order(self, order_id: str) -> Order | None:
+        item = self._table.get_item(Key={"pk": f"ORDER#{order_id}", "sk": "META"}).get("Item")
+        return Order.model_validate(item["doc"]) if item else None
+
+    def recent_orders(self, customer_id: str, limit: int) -> list[Order]:
+        response = self._table.query(
+            IndexName="by-customer",
+            KeyConditionExpression=Key("gsi1pk").eq(f"CUSTOMER#{customer_id}") & Key("gsi1sk").begins_with("ORDER#"),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Order.model_validate(item["doc"]) for item in response.get("Items", [])]
+
+    def returned_line_ids(self, order_id: str) -> set[str]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"ORDER#{order_id}") & Key("sk").begins_with("RETURN#"),
+        )
+        return {item["sk"].removeprefix("RETURN#") for item in response.get("Items", [])}
+
+    # writes ------------------------------------------------------------------------------
+    def record_return(self, record: ReturnRecord, replacement: Order | None) -> None:
+        """One transaction: a RETURN item per line (each only if none exists), the refund ledger entry and the
+        replacement order. Raises AlreadyReturned when any line was returned before, and nothing is written."""
+        doc = _plain(record)
+
+        def put(item: dict, condition: str | None = None) -> dict:
+            body: dict[str, Any] = {"TableName": self._table.name, "Item": item}
+            if condition:
+                body["ConditionExpression"] = condition
+            return {"Put": body}
+
+        operations = [
+            put({"pk": f"ORDER#{record.order_id}", "sk": f"RETURN#{line_id}", "doc": doc}, "attribute_not_exists(pk)")
+            for line_id in record.line_ids
+        ]
+        if record.refund_amount > 0:
+            operations.append(put({"pk": f"ORDER#{record.order_id}", "sk": f"REFUND#{record.return_id}", "doc": doc}))
+        if replacement is not None:
+            operations.append(put(self._order_item(replacement), "attribute_not_exists(pk)"))
+        client = self._table.meta.client
+        try:
+            client.transact_write_items(TransactItems=operations)
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            for line_id, reason in zip(record.line_ids, reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    raise AlreadyReturned(line_id) from exc
+            raise
+
+    def refunds(self, order_id: str) -> list[ReturnRecord]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"ORDER#{order_id}") & Key("sk").begins_with("REFUND#"),
+        )
+        return [ReturnRecord.model_validate(item["doc"]) for item in response.get("Items", [])]

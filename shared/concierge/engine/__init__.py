@@ -1,0 +1,1 @@
+"""Reasoning engines. The deterministic engine is the offline default and the fallback for the model."""

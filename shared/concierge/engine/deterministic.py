@@ -1,0 +1,438 @@
+"""The deterministic engine: grounded, rule-driven dialogue over the same tools a model would call.
+
+It is a small state machine per flow (return, tracking, knowledge answer, handoff), kept in the
+conversation's `flow` between turns, and it asks the actions function for every fact it states.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from concierge import signals
+from concierge.api import Citation
+from concierge.knowledge import ANSWER_THRESHOLD
+from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, ToolCall, Turn
+
+ENGINE = "deterministic"
+ORDER_ID = re.compile(r"\b(NW\d{5})\b", re.IGNORECASE)
+SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
+FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
+    ("too_small", ("too small", "too tight", "tight", "small", "snug", "short", "size up", "bigger")),
+    ("too_large", ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller")),
+    ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "hole")),
+    ("not_as_described", ("not as described", "different colour", "different color", "looks different", "wrong item")),
+    ("changed_mind", ("changed my mind", "don't like", "dont like", "don't need", "dont need", "no longer need")),
+]
+
+
+def money(amount: str | Decimal, currency: str) -> str:
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    return f"${value}" if currency == "USD" else f"{value} {currency}"
+
+
+def day(iso: str | None) -> str:
+    if not iso:
+        return "recently"
+    moment = datetime.fromisoformat(iso)
+    return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B')}"
+
+
+def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> ToolCall:
+    return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
+
+
+class DeterministicEngine:
+    def __init__(self, merchant_name: str) -> None:
+        self.merchant = merchant_name
+
+    # entry point -------------------------------------------------------------------------
+    def decide(self, turn: Turn) -> Decision:
+        decision = self._decide(turn)
+        return decision.model_copy(update={"reply": self._with_greeting(turn, decision.reply), "engine": ENGINE})
+
+    def _decide(self, turn: Turn) -> Decision:
+        assert turn.signals and turn.conversation and turn.message
+        flow = dict(turn.conversation.flow)
+        text = turn.message.text
+        if turn.conversation.status is ConversationStatus.HANDED_OFF:
+            return Decision(
+                next="reply",
+                reply="A member of our team has this conversation and will reply here shortly.",
+                flow=flow,
+            )
+        if "actions" in turn.errors:
+            return self._handoff(turn, "an action failed", "I'm sorry, something went wrong on our side while I was doing that.")
+        trigger = self._handoff_trigger(turn, flow)
+        if trigger:
+            return self._handoff(turn, trigger)
+        if flow.get("name") == "return":
+            return self._return_flow(turn, flow)
+        if flow.get("name") == "offer_handoff":
+            if signals.is_affirmative(text):
+                return self._handoff(turn, "no answer in the help center")
+            flow = {}
+        intent = turn.signals.intent
+        if intent in ("return", "exchange"):
+            return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
+        if intent == "track":
+            return self._track(turn)
+        if intent in ("goodbye", "thanks") and not self._has_question(text):
+            return Decision(next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved")
+        if intent == "greeting":
+            return Decision(next="reply", reply="How can I help you today?", flow=flow)
+        return self._answer_from_knowledge(turn)
+
+    # handoff -----------------------------------------------------------------------------
+    def _handoff_trigger(self, turn: Turn, flow: dict) -> str | None:
+        s = turn.signals
+        if s.wants_human:
+            return "customer asked for a human"
+        if s.frustrated:
+            return "customer is frustrated"
+        if s.sentiment <= -0.6:
+            return "strongly negative sentiment"
+        if flow.get("misses", 0) >= 2:
+            return "two failed attempts at the same request"
+        return None
+
+    def _handoff(self, turn: Turn, reason: str, preface: str = "") -> Decision:
+        done = turn.results_for("create_handoff")
+        if not done:
+            summary = f"Customer {turn.customer.first_name}: '{turn.message.text[:200]}'. Reason: {reason}."
+            return Decision(next="actions", tool_calls=[call("create_handoff", {"reason": reason, "summary": summary})])
+        message = (
+            f"{preface + ' ' if preface else ''}I'm passing you to a member of our team now. They'll see this whole "
+            "conversation, so you won't need to repeat anything, and they'll reply right here."
+        ).strip()
+        return Decision(next="reply", reply=message, handoff=Handoff(reason=reason, message=message))
+
+    # return ------------------------------------------------------------------------------
+    def _return_flow(self, turn: Turn, flow: dict) -> Decision:
+        stage = flow.get("stage")
+        text = turn.message.text
+        if stage == "find_item":
+            return self._find_item(turn, flow)
+        if stage == "confirm_item":
+            if signals.is_affirmative(text) and not signals.is_negative(text):
+                reason = self._fit_reason(text)
+                if reason:
+                    return self._offer(turn, {**flow, "reason": reason, "stage": "offer"})
+                return Decision(
+                    next="reply",
+                    reply="Thanks. How did it fit — too small, too large, or is something else wrong with it?",
+                    flow={**flow, "stage": "ask_fit", "misses": 0},
+                )
+            if signals.is_negative(text):
+                return self._choose_other(flow)
+            return self._miss(flow, f"Is the {flow['item']} the item you'd like to return? A yes or no is fine.")
+        if stage == "choose_item":
+            line = self._match_line(text, flow["candidates"])
+            if line:
+                return self._confirm_item(flow, flow["order"], line)
+            return self._miss(flow, "Which of those items would you like to return?")
+        if stage == "ask_fit":
+            reason = self._fit_reason(text) or "other"
+            return self._offer(turn, {**flow, "reason": reason, "stage": "offer"})
+        if stage == "offer":
+            return self._choose_resolution(turn, flow)
+        if stage == "confirm_action":
+            return self._confirm_action(turn, flow)
+        return self._find_item(turn, {"name": "return", "stage": "find_item"})
+
+    def _miss(self, flow: dict, question: str) -> Decision:
+        misses = flow.get("misses", 0) + 1
+        return Decision(next="reply", reply=question, flow={**flow, "misses": misses})
+
+    def _find_item(self, turn: Turn, flow: dict) -> Decision:
+        found = turn.results_for("find_orders")
+        if not found:
+            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": 3})], flow=flow)
+        orders = [o for o in found[-1].result.get("orders", []) if o["status"] != "cancelled"]
+        if not orders:
+            return Decision(next="reply", reply="I can't find any orders on your account that could be returned.", flow={})
+        text = turn.message.text
+        named = ORDER_ID.search(text)
+        if named:
+            orders = [o for o in orders if o["order_id"].upper() == named.group(1).upper()] or orders
+        elif re.search(r"\b(last|latest|recent|most recent|newest)\b", text, re.IGNORECASE):
+            orders = orders[:1]
+        candidates = [(order, line) for order in orders for line in order["lines"]]
+        scored = sorted(((self._line_score(text, line), i) for i, (_, line) in enumerate(candidates)), reverse=True)
+        best = [i for score, i in scored if score == scored[0][0] and score > 0]
+        if len(best) == 1:
+            order, line = candidates[best[0]]
+            return self._confirm_item(flow, order, line)
+        order = orders[0]
+        options = [candidates[i][1] for i in best] or order["lines"]
+        listing = "; ".join(self._label(line) for line in options)
+        return Decision(
+            next="reply",
+            reply=f"I can help with that. Which item from order {order['order_id']} would you like to return: {listing}?",
+            flow={**flow, "stage": "choose_item", "order": self._order_brief(order), "candidates": options},
+        )
+
+    @staticmethod
+    def _order_brief(order: dict) -> dict:
+        return {k: order[k] for k in ("order_id", "delivered_at", "currency", "refund_to", "status")}
+
+    @staticmethod
+    def _label(line: dict) -> str:
+        options = ", ".join(f"{v}" for v in line["options"].values())
+        return f"{line['title']} ({options})" if options else line["title"]
+
+    @staticmethod
+    def _line_score(text: str, line: dict) -> int:
+        words = set(re.findall(r"[a-z0-9.]+", text.lower()))
+        words |= {w[:-1] for w in words if w.endswith("s")}
+        terms = set(re.findall(r"[a-z0-9.]+", (line["title"] + " " + " ".join(line["options"].values())).lower()))
+        return len(words & terms)
+
+    def _match_line(self, text: str, lines: list[dict]) -> dict | None:
+        scored = sorted(((self._line_score(text, line), i) for i, line in enumerate(lines)), reverse=True)
+        if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+            return lines[scored[0][1]]
+        return None
+
+    def _confirm_item(self, flow: dict, order: dict, line: dict) -> Decision:
+        item = self._label(line)
+        flow = {
+            **flow,
+            "stage": "confirm_item",
+            "order_id": order["order_id"],
+            "line_id": line["line_id"],
+            "product_id": line["product_id"],
+            "options": line["options"],
+            "item": item,
+            "price": line["unit_price"],
+            "currency": order["currency"],
+            "refund_to": order["refund_to"],
+            "misses": 0,
+        }
+        flow.pop("candidates", None)
+        flow.pop("order", None)
+        delivered = f", delivered on {day(order['delivered_at'])}" if order.get("delivered_at") else ""
+        return Decision(
+            next="reply",
+            reply=(
+                f"I found it: the {item} from your order {order['order_id']}{delivered} "
+                f"({money(line['unit_price'], order['currency'])}). Is that the one you'd like to return?"
+            ),
+            flow=flow,
+        )
+
+    def _choose_other(self, flow: dict) -> Decision:
+        return Decision(
+            next="reply",
+            reply="No problem. Which item would you like to return? You can describe it or give the order number.",
+            flow={"name": "return", "stage": "find_item", "misses": flow.get("misses", 0)},
+        )
+
+    @staticmethod
+    def _fit_reason(text: str) -> str | None:
+        lowered = text.lower()
+        for reason, phrases in FIT_REASONS:
+            if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in phrases):
+                return reason
+        return None
+
+    def _offer(self, turn: Turn, flow: dict) -> Decision:
+        product = turn.results_for("get_product")
+        if not product:
+            return Decision(next="actions", tool_calls=[call("get_product", {"product_id": flow["product_id"]})], flow=flow)
+        alternative = self._alternative(product[-1].result, flow["options"], flow["reason"])
+        refund = f"refund {money(flow['price'], flow['currency'])} to {flow['refund_to']}"
+        sorry = {
+            "too_small": "Sorry it's too small.",
+            "too_large": "Sorry it's too big.",
+            "damaged": "I'm sorry it arrived damaged.",
+            "not_as_described": "I'm sorry it wasn't what you expected.",
+        }.get(flow["reason"], "Thanks for letting me know.")
+        if alternative:
+            label = ", ".join(alternative["options"].values())
+            flow = {**flow, "exchange_sku": alternative["sku"], "exchange_label": label, "misses": 0}
+            reply = f"{sorry} I can {refund}, or exchange it for the {label}, which is in stock. Which would you prefer?"
+        else:
+            flow = {**flow, "exchange_sku": None, "misses": 0}
+            reply = f"{sorry} Another size isn't in stock right now, but I can {refund}. Shall I do that?"
+        return Decision(next="reply", reply=reply, flow=flow)
+
+    @staticmethod
+    def _alternative(product: dict, options: dict, reason: str) -> dict | None:
+        size = options.get("size")
+        in_stock = [v for v in product.get("variants", []) if v["stock"] > 0]
+        same_colour = [v for v in in_stock if v["options"].get("colour") == options.get("colour")]
+
+        def rank(variant: dict) -> float:
+            other = variant["options"].get("size", "")
+            if size in SIZE_ORDER and other in SIZE_ORDER:
+                return SIZE_ORDER.index(other) - SIZE_ORDER.index(size)
+            try:
+                return float(other) - float(size)
+            except (TypeError, ValueError):
+                return 0.0
+
+        if reason == "too_small":
+            bigger = sorted((v for v in same_colour if rank(v) > 0), key=rank)
+            return bigger[0] if bigger else None
+        if reason == "too_large":
+            smaller = sorted((v for v in same_colour if rank(v) < 0), key=rank, reverse=True)
+            return smaller[0] if smaller else None
+        if reason == "damaged":
+            return next((v for v in same_colour if v["options"] == options), None)
+        return None
+
+    def _choose_resolution(self, turn: Turn, flow: dict) -> Decision:
+        proposed = turn.results_for("return_items")
+        if proposed:
+            return self._after_proposal(proposed[-1], flow)
+        normalized = signals.normalize(turn.message.text)
+        wants_exchange = bool(flow.get("exchange_sku")) and (
+            signals.any_phrase(normalized, ("exchange", "swap", "size", "bigger", "smaller", "replacement", "instead"))
+            or any(signals.has_phrase(normalized, part.lower()) for part in flow.get("exchange_label", "").split(", ") if len(part) <= 4)
+        )
+        wants_refund = signals.any_phrase(normalized, ("refund", "money back", "return it", "give back")) or (
+            not flow.get("exchange_sku") and signals.is_affirmative(turn.message.text)
+        )
+        if wants_exchange == wants_refund:
+            if signals.is_negative(turn.message.text):
+                return Decision(next="reply", reply="No problem, I won't change anything. Is there anything else I can help with?", flow={})
+            return self._miss(flow, "Would you like the refund, or the exchange?")
+        arguments = {
+            "order_id": flow["order_id"],
+            "line_ids": [flow["line_id"]],
+            "resolution": "exchange" if wants_exchange else "refund",
+            "reason": flow["reason"],
+        }
+        if wants_exchange:
+            arguments["exchange_sku"] = flow["exchange_sku"]
+        return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
+
+    def _after_proposal(self, result: ActionResult, flow: dict) -> Decision:
+        if result.status is not ActionStatus.PENDING_CONFIRMATION:
+            explanation = result.result.get("explanation", "I can't process that return.")
+            return Decision(
+                next="reply",
+                reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
+                flow={"name": "offer_handoff"},
+            )
+        effect = result.result
+        if effect["resolution"] == "refund":
+            what = f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the {effect['items'][0]}"
+        else:
+            what = f"send you the {effect['exchange_item']} in exchange for the {effect['items'][0]}"
+            difference = Decimal(effect["price_difference"])
+            if difference > 0:
+                what += f" (a difference of {money(difference, effect['currency'])})"
+        return Decision(
+            next="reply",
+            reply=f"To confirm: I'll {what}, and email you a QR code for label-free drop-off. Shall I go ahead?",
+            flow={**flow, "stage": "confirm_action", "action_id": result.action_id, "misses": 0},
+        )
+
+    def _confirm_action(self, turn: Turn, flow: dict) -> Decision:
+        confirmed = turn.results_for("return_items") + turn.results_for("confirm_action")
+        if confirmed:
+            outcome = confirmed[-1]
+            if outcome.status is ActionStatus.EXECUTED and "cancelled" in outcome.result:
+                return Decision(next="reply", reply="No problem, I've cancelled that. Is there anything else I can help with?", flow={})
+            if outcome.status is ActionStatus.EXECUTED:
+                r = outcome.result
+                if r["resolution"] == "refund":
+                    done = (
+                        f"Done — your return {r['return_id']} is processed and your refund of "
+                        f"{money(r['refund_amount'], r['currency'])} is on its way to {r['refund_to']} (5–10 business days)."
+                    )
+                else:
+                    done = f"Done — your exchange is placed: the {r['exchange_item']} ships as soon as we scan your return."
+                reply = (
+                    f"{done} I've emailed a QR code to {r['email']['to']}: show it at any drop-off point, "
+                    "no label or printer needed. Is there anything else I can help with?"
+                )
+                return Decision(next="reply", reply=reply, flow={}, resolved=True)
+            explanation = outcome.result.get("explanation", "that didn't go through.")
+            return Decision(
+                next="reply",
+                reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
+                flow={"name": "offer_handoff"},
+            )
+        text = turn.message.text
+        if signals.is_affirmative(text) and not signals.is_negative(text):
+            return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
+        if signals.is_negative(text):
+            return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
+        return self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
+
+    # tracking ----------------------------------------------------------------------------
+    def _track(self, turn: Turn) -> Decision:
+        tracked = turn.results_for("track_shipment")
+        if not tracked:
+            named = ORDER_ID.search(turn.message.text)
+            arguments = {"order_id": named.group(1).upper()} if named else {}
+            return Decision(next="actions", tool_calls=[call("track_shipment", arguments)])
+        outcome = tracked[-1]
+        if outcome.status is not ActionStatus.EXECUTED:
+            return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't find that order."))
+        r = outcome.result
+        if r["status"] == "pending":
+            reply = f"Your order {r['order_id']} is being prepared and hasn't shipped yet. I'll have tracking for you as soon as it leaves our warehouse."
+        elif r["status"] == "delivered":
+            reply = f"Your order {r['order_id']} was delivered on {day(r.get('delivered_at'))}. Did everything arrive safely?"
+        elif r["status"] == "cancelled":
+            reply = f"Your order {r['order_id']} was cancelled, so nothing is on its way."
+        else:
+            last = r.get("last_event") or {}
+            latest = f" Latest update: {last['status']} — {last['location']}, {day(last['at'])}." if last else ""
+            reply = (
+                f"Your order {r['order_id']} is on its way with {r['carrier']} (tracking number {r['tracking_number']})."
+                f"{latest} Estimated delivery: {day(r['estimated_delivery'])}."
+            )
+        return Decision(next="reply", reply=reply, resolved=True)
+
+    # knowledge ---------------------------------------------------------------------------
+    def _answer_from_knowledge(self, turn: Turn) -> Decision:
+        grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD]
+        if not grounded:
+            return Decision(
+                next="reply",
+                reply=(
+                    "I'm not sure about that, and I'd rather not guess. Would you like me to connect you with a "
+                    "member of our team who can help?"
+                ),
+                flow={"name": "offer_handoff"},
+            )
+        best = grounded[0]
+        body = self._excerpt(best.text)
+        source = f"{best.title} — {best.section}" if best.section else best.title
+        return Decision(
+            next="reply",
+            reply=f"{body}\n\n(From our help center: {source}.) Is there anything else I can help with?",
+            citations=[Citation(title=source, url=best.url)],
+            resolved=True,
+        )
+
+    @staticmethod
+    def _excerpt(text: str, limit: int = 480) -> str:
+        text = re.sub(r"\s+", " ", text).strip()
+        if len(text) <= limit:
+            return text
+        cut = text[:limit]
+        end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+        return cut[: end + 1] if end > 120 else cut.rsplit(" ", 1)[0] + "…"
+
+    @staticmethod
+    def _has_question(text: str) -> bool:
+        return "?" in text
+
+    # greeting ----------------------------------------------------------------------------
+    def _with_greeting(self, turn: Turn, reply: str) -> str:
+        if not reply or turn.conversation.customer_turns != 1:
+            return reply
+        name = turn.customer.first_name
+        memory = turn.memory
+        if memory.returning and memory.last_summary:
+            opening = f"Welcome back, {name}! Last time, {memory.last_summary} I'm the {self.merchant} AI assistant."
+        else:
+            opening = f"Hi {name}, I'm the {self.merchant} AI assistant."
+        return f"{opening} {reply}"

@@ -1,0 +1,120 @@
+"""Domain events published on the EventBridge bus: one pydantic model per detail-type.
+
+Every model has a sample in events/ that a test validates.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.topology import EVENT_SOURCE
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    detail_type: ClassVar[str]
+
+    occurred_at: datetime
+
+
+class TurnCompleted(DomainEvent):
+    detail_type: ClassVar[str] = "turn.completed"
+
+    conversation_id: str
+    customer_id: str
+    turn: int = Field(ge=1)
+    channel: str
+    intent: str
+    sentiment: float = Field(ge=-1, le=1)
+    engine: str = Field(description="deterministic | claude")
+    actions: list[str] = Field(default_factory=list, description="tool names executed in this turn")
+    handoff: bool = False
+    latency_ms: int = Field(ge=0)
+
+
+class ActionExecuted(DomainEvent):
+    detail_type: ClassVar[str] = "action.executed"
+
+    conversation_id: str
+    customer_id: str
+    action_id: str
+    tool: str
+    status: Literal["executed", "denied", "failed"]
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
+Resolution = Literal["resolved", "handed_off", "unresolved"]
+
+
+class ConversationClosed(DomainEvent):
+    """Everything Auto-CSAT needs, so that survey scoring never reads the transcript back."""
+
+    detail_type: ClassVar[str] = "conversation.closed"
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    started_at: datetime
+    turns: int = Field(ge=0, description="customer messages in the conversation")
+    resolution: Resolution
+    intents: list[str] = Field(default_factory=list, description="intent of each customer message, in order")
+    sentiments: list[float] = Field(default_factory=list, description="sentiment (-1..1) of each customer message")
+    actions_executed: list[str] = Field(default_factory=list)
+    actions_failed: int = 0
+    handoff_reason: str | None = None
+    repeated_messages: int = Field(0, description="customer messages that repeated an earlier one (effort)")
+    thanked: bool = False
+    complained: bool = False
+    first_response_ms: int = Field(0, ge=0)
+    summary: str = ""
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.detail_type: cls for cls in (TurnCompleted, ActionExecuted, ConversationClosed)
+}
+
+
+def to_entry(event: DomainEvent, bus_name: str) -> dict:
+    """An EventBridge PutEvents entry."""
+    return {
+        "Source": EVENT_SOURCE,
+        "DetailType": event.detail_type,
+        "Detail": event.model_dump_json(),
+        "EventBusName": bus_name,
+    }
+
+
+class EventPublisher:
+    """Publishes domain events to the bus; PutEvents takes at most 10 entries, and a partial failure raises."""
+
+    def __init__(self, events_client, bus_name: str) -> None:
+        self._client = events_client
+        self._bus = bus_name
+
+    def publish(self, *events: DomainEvent) -> None:
+        entries = [to_entry(event, self._bus) for event in events]
+        for start in range(0, len(entries), 10):
+            response = self._client.put_events(Entries=entries[start : start + 10])
+            if response.get("FailedEntryCount"):
+                failed = [e for e in response["Entries"] if e.get("ErrorCode")]
+                raise EventPublishError(f"{len(failed)} event(s) were not accepted by the bus: {failed}")
+
+
+class EventPublishError(RuntimeError):
+    pass
+
+
+class HandoffRequested(DomainEvent):
+    detail_type: ClassVar[str] = "handoff.requested"
+
+    conversation_id: str
+    customer_id: str
+    reason: str
+    channel: str
+
+
+EVENT_TYPES[HandoffRequested.detail_type] = HandoffRequested

@@ -1,0 +1,237 @@
+"""AWS on moto, laid out from the same topology CDK deploys, and the functions invoked in-process."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from concierge import topology, wiring
+from concierge.settings import current_settings
+from concierge.workflows import function_arn_placeholder, turn_definition
+from concierge.local.statemachine import LocalStateMachine
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+DEV_API_KEY = "dev-api-key"
+DEV_SIGNING_SECRET = "dev-signing-secret"
+
+LOCAL_ENV = {
+    topology.MEMORY_TABLE.env_var: "concierge-memory",
+    topology.STORE_TABLE.env_var: "concierge-store",
+    topology.EVENT_BUS_ENV: "concierge",
+    topology.KNOWLEDGE_BUCKET_ENV: "concierge-knowledge-local",
+    "CONCIERGE_SENDER_EMAIL": "support@northwind.example",
+    "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "MOTO_ACCOUNT_ID": ACCOUNT,
+}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+class LocalStack:
+    """Start with `start()`: everything afterwards runs against moto in this process."""
+
+    def __init__(self, signing_secret: str = DEV_SIGNING_SECRET) -> None:
+        self.env = {**LOCAL_ENV, "CONCIERGE_SIGNING_SECRET": signing_secret}
+        self._mock = None
+        self._handlers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.invocations: dict[str, int] = {name.value: 0 for name in topology.FunctionName}
+        self.turn_machine = LocalStateMachine(
+            turn_definition(),
+            {function_arn_placeholder(name): name.value for name in topology.FunctionName},
+            self.invoke,
+        )
+
+    # lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "LocalStack":
+        from moto import mock_aws
+
+        for key, value in {**FAKE_CREDENTIALS, **self.env}.items():
+            os.environ[key] = value
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        self._mock = mock_aws()
+        self._mock.start()
+        wiring.reset()
+        current_settings.cache_clear()
+        self._create_resources()
+        return self
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+
+    def _create_resources(self) -> None:
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        for table in topology.TABLES:
+            name = self.env[table.env_var]
+            attributes = {table.partition_key, table.sort_key} | {a for i in table.indexes for a in (i.partition_key, i.sort_key)}
+            spec: dict[str, Any] = {
+                "TableName": name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+                "KeySchema": [
+                    {"AttributeName": table.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": table.sort_key, "KeyType": "RANGE"},
+                ],
+            }
+            if table.indexes:
+                spec["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": index.name,
+                        "KeySchema": [
+                            {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                    for index in table.indexes
+                ]
+            dynamodb.create_table(**spec)
+            if table.ttl_attribute:
+                dynamodb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+                )
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        bus = self.env[topology.EVENT_BUS_ENV]
+        events.create_event_bus(Name=bus)
+        self.queues: dict[str, tuple[str, topology.Rule]] = {}
+        for rule in topology.RULES:
+            dlq_url = sqs.create_queue(QueueName=rule.dead_letter_queue_name)["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            queue_url = sqs.create_queue(
+                QueueName=rule.queue_name,
+                Attributes={
+                    "VisibilityTimeout": "2",
+                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": rule.max_receive_count}),
+                },
+            )["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
+            events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+            self.queues[rule.name] = (queue_url, rule)
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=self.env["CONCIERGE_SENDER_EMAIL"])
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=self.env[topology.KNOWLEDGE_BUCKET_ENV])
+
+    # functions ---------------------------------------------------------------------------
+    def handler(self, function: str):
+        if function not in self._handlers:
+            module_path, _, attribute = topology.HANDLERS[topology.FunctionName(function)].rpartition(".")
+            self._handlers[function] = getattr(importlib.import_module(module_path), attribute)
+        return self._handlers[function]
+
+    def invoke(self, function: str, payload: Any) -> Any:
+        """Invoke a handler as Lambda would: JSON in, JSON out (so nothing leaks between functions but data)."""
+        with self._lock:
+            self.invocations[function] += 1
+        event = json.loads(json.dumps(payload))
+        result = self.handler(function)(event, LambdaContext(function_name=f"concierge-{function}"))
+        return json.loads(json.dumps(result))
+
+    def run_turn(self, execution_input: dict) -> tuple[int, str]:
+        """What API Gateway's synchronous Step Functions integration does: run, then map the output to HTTP."""
+        try:
+            output, _ = self.turn_machine.execute(execution_input)
+        except Exception:  # the integration response maps any failed execution to a 500
+            import logging
+
+            logging.getLogger("concierge.local").exception("turn execution failed")
+            return 500, json.dumps({"message": "The turn could not be completed; it is safe to retry."})
+        return int(output["statusCode"]), output["body"]
+
+    # event path --------------------------------------------------------------------------
+    def poll_once(self) -> int:
+        """One pass over every rule's queue: deliver a batch to the subscribed function, delete what succeeded."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        delivered = 0
+        for queue_url, rule in self.queues.values():
+            messages = sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=rule.batch_size, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                continue
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": m.get("Attributes", {}),
+                        "messageAttributes": {},
+                        "md5OfBody": m["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}",
+                        "awsRegion": REGION,
+                    }
+                    for m in messages
+                ]
+            }
+            response = self.invoke(rule.function.value, event) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    delivered += 1
+        return delivered
+
+    def start_poller(self, interval: float = 0.25) -> threading.Event:
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                try:
+                    if not self.poll_once():
+                        stop.wait(interval)
+                except Exception:  # keep polling; the message stays on the queue and reaches the DLQ if it keeps failing
+                    import logging
+
+                    logging.getLogger("concierge.local").exception("poller error")
+                    stop.wait(interval)
+
+        threading.Thread(target=loop, name="sqs-poller", daemon=True).start()
+        return stop
+
+    def dead_letters(self) -> dict[str, int]:
+        sqs = boto3.client("sqs", region_name=REGION)
+        counts = {}
+        for rule in topology.RULES:
+            url = sqs.get_queue_url(QueueName=rule.dead_letter_queue_name)["QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            counts[rule.name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return counts
+
+    # outbox ------------------------------------------------------------------------------
+    def outbox(self) -> list[dict]:
+        from concierge.local.outbox import captured_emails
+
+        return captured_emails(ACCOUNT, REGION)

@@ -1,0 +1,197 @@
+"""Executes an Amazon States Language definition in-process, invoking Lambda handlers directly.
+
+moto can run a state machine but never runs Lambda code, so the local runtime interprets the very definition
+CDK deploys. It supports the subset our definitions use — Task (lambda:invoke), Choice, Pass, Succeed, Fail;
+Parameters with `.$` paths and the States.MathAdd intrinsic; InputPath, OutputPath, ResultPath; Retry and
+Catch — and refuses anything else loudly, so a definition cannot silently use a feature it cannot run here.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+SUPPORTED_STATE_TYPES = {"Task", "Choice", "Pass", "Succeed", "Fail"}
+Invoker = Callable[[str, Any], Any]
+
+
+class ExecutionFailed(Exception):
+    def __init__(self, error: str, cause: str) -> None:
+        super().__init__(f"{error}: {cause}")
+        self.error = error
+        self.cause = cause
+
+
+class UnsupportedDefinition(ValueError):
+    pass
+
+
+def _path_get(data: Any, path: str) -> Any:
+    if path == "$":
+        return data
+    if not path.startswith("$."):
+        raise UnsupportedDefinition(f"unsupported path {path!r}")
+    value = data
+    for part in path[2:].split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(path)
+        value = value[part]
+    return value
+
+
+def _path_has(data: Any, path: str) -> bool:
+    try:
+        _path_get(data, path)
+    except KeyError:
+        return False
+    return True
+
+
+def _path_set(data: Any, path: str | None, value: Any) -> Any:
+    if path is None:
+        return data
+    if path == "$":
+        return value
+    result = copy.deepcopy(data)
+    target = result
+    parts = path[2:].split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+    return result
+
+
+_MATH_ADD = re.compile(r"^States\.MathAdd\((\$[\w.]*),\s*(-?\d+)\)$")
+
+
+def _intrinsic(expression: str, data: Any) -> Any:
+    match = _MATH_ADD.match(expression)
+    if match:
+        return int(_path_get(data, match.group(1))) + int(match.group(2))
+    raise UnsupportedDefinition(f"unsupported intrinsic {expression!r}")
+
+
+def resolve_parameters(template: Any, data: Any) -> Any:
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            if key.endswith(".$"):
+                out[key[:-2]] = _intrinsic(value, data) if value.startswith("States.") else _path_get(data, value)
+            else:
+                out[key] = resolve_parameters(value, data)
+        return out
+    if isinstance(template, list):
+        return [resolve_parameters(item, data) for item in template]
+    return template
+
+
+_COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "StringEquals": lambda a, b: isinstance(a, str) and a == b,
+    "NumericEquals": lambda a, b: isinstance(a, int | float) and a == b,
+    "NumericLessThan": lambda a, b: isinstance(a, int | float) and a < b,
+    "NumericGreaterThanEquals": lambda a, b: isinstance(a, int | float) and a >= b,
+    "BooleanEquals": lambda a, b: isinstance(a, bool) and a == b,
+}
+
+
+def evaluate_rule(rule: dict, data: Any) -> bool:
+    if "And" in rule:
+        return all(evaluate_rule(r, data) for r in rule["And"])
+    if "Or" in rule:
+        return any(evaluate_rule(r, data) for r in rule["Or"])
+    if "Not" in rule:
+        return not evaluate_rule(rule["Not"], data)
+    variable = rule["Variable"]
+    if "IsPresent" in rule:
+        return _path_has(data, variable) == rule["IsPresent"]
+    for name, compare in _COMPARATORS.items():
+        if name in rule:
+            return _path_has(data, variable) and compare(_path_get(data, variable), rule[name])
+    raise UnsupportedDefinition(f"unsupported choice rule {rule}")
+
+
+def _matches(error_equals: list[str], error: str) -> bool:
+    return "States.ALL" in error_equals or error in error_equals
+
+
+class LocalStateMachine:
+    def __init__(self, definition: dict, substitutions: dict[str, str], invoke: Invoker, max_transitions: int = 100) -> None:
+        self.definition = definition
+        self.substitutions = substitutions
+        self.invoke = invoke
+        self.max_transitions = max_transitions
+        self.validate()
+
+    def validate(self) -> None:
+        for name, state in self.definition["States"].items():
+            if state["Type"] not in SUPPORTED_STATE_TYPES:
+                raise UnsupportedDefinition(f"state {name}: type {state['Type']} is not supported locally")
+            if state["Type"] == "Task":
+                if state["Resource"] != LAMBDA_INVOKE:
+                    raise UnsupportedDefinition(f"state {name}: resource {state['Resource']} is not supported locally")
+                self._function_of(state)
+
+    def _function_of(self, state: dict) -> str:
+        placeholder = state["Parameters"]["FunctionName"]
+        match = re.fullmatch(r"\$\{(\w+)\}", placeholder)
+        if not match or match.group(1) not in self.substitutions:
+            raise UnsupportedDefinition(f"FunctionName {placeholder!r} has no substitution")
+        return self.substitutions[match.group(1)]
+
+    def execute(self, execution_input: Any) -> tuple[Any, list[str]]:
+        """Run to the end; returns the output and the names of the states visited, in order."""
+        data = execution_input
+        name = self.definition["StartAt"]
+        visited: list[str] = []
+        for _ in range(self.max_transitions):
+            visited.append(name)
+            state = self.definition["States"][name]
+            kind = state["Type"]
+            if kind == "Fail":
+                raise ExecutionFailed(state.get("Error", "States.Fail"), state.get("Cause", ""))
+            if kind == "Succeed":
+                return data, visited
+            if kind == "Choice":
+                name = next((c["Next"] for c in state["Choices"] if evaluate_rule(c, data)), state.get("Default"))
+                if name is None:
+                    raise ExecutionFailed("States.NoChoiceMatched", f"no choice matched in {visited[-1]}")
+                continue
+            effective = _path_get(data, state.get("InputPath", "$"))
+            try:
+                if kind == "Pass":
+                    result = resolve_parameters(state["Parameters"], effective) if "Parameters" in state else effective
+                else:
+                    result = self._run_task(state, effective)
+            except ExecutionFailed as failure:
+                catcher = next((c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], failure.error)), None)
+                if catcher is None:
+                    raise
+                data = _path_set(data, catcher.get("ResultPath", "$"), {"Error": failure.error, "Cause": failure.cause})
+                name = catcher["Next"]
+                continue
+            data = _path_set(data, state.get("ResultPath", "$"), result)
+            data = _path_get(data, state.get("OutputPath", "$"))
+            if state.get("End"):
+                return data, visited
+            name = state["Next"]
+        raise ExecutionFailed("States.Runtime", f"more than {self.max_transitions} transitions")
+
+    def _run_task(self, state: dict, effective: Any) -> Any:
+        parameters = resolve_parameters(state["Parameters"], effective)
+        function = self._function_of(state)
+        attempts = {id(r): 0 for r in state.get("Retry", [])}
+        while True:
+            try:
+                payload = self.invoke(function, parameters["Payload"])
+            except Exception as exc:  # a handler's exception is the task's error, as with Lambda
+                error = type(exc).__name__
+                retrier = next((r for r in state.get("Retry", []) if _matches(r["ErrorEquals"], error)), None)
+                if retrier is not None and attempts[id(retrier)] < retrier.get("MaxAttempts", 3):
+                    attempts[id(retrier)] += 1
+                    time.sleep(min(retrier.get("IntervalSeconds", 1), 0.05))
+                    continue
+                raise ExecutionFailed(error, str(exc)) from exc
+            return {"Payload": payload, "StatusCode": 200}

@@ -1,0 +1,141 @@
+"""Store data: the documented import format (see docs/import-format.md) and the commerce domain.
+
+Money is always `Decimal`; JSON files carry it as strings ("49.00") so nothing is rounded on the way in.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StoreModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Variant(StoreModel):
+    sku: str
+    options: dict[str, str] = Field(description='Variant options, e.g. {"colour": "Blue", "size": "L"}.')
+    price: Decimal
+    stock: int = Field(ge=0)
+
+
+class Product(StoreModel):
+    id: str
+    title: str
+    category: str
+    description: str
+    material: str = ""
+    fit: str = Field("", description="Sizing advice, e.g. 'runs small; consider sizing up'.")
+    url: str
+    returnable: bool = True
+    variants: list[Variant] = Field(min_length=1)
+
+
+class Customer(StoreModel):
+    id: str
+    email: str
+    name: str
+    phone: str | None = None
+    locale: str = "en-US"
+    created_at: datetime
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0]
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class OrderLine(StoreModel):
+    line_id: str
+    product_id: str
+    sku: str
+    title: str
+    options: dict[str, str]
+    quantity: int = Field(ge=1)
+    unit_price: Decimal
+
+
+class Address(StoreModel):
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+
+
+class TrackingEvent(StoreModel):
+    at: datetime
+    status: str
+    location: str
+
+
+class Shipment(StoreModel):
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+    estimated_delivery: datetime
+    delivered_at: datetime | None = None
+    events: list[TrackingEvent] = Field(default_factory=list)
+
+
+class Payment(StoreModel):
+    method: str = Field(description="card, paypal, gift_card…")
+    brand: str | None = None
+    last4: str | None = None
+
+    def describe(self) -> str:
+        if self.method == "card" and self.brand and self.last4:
+            return f"your {self.brand} card ending {self.last4}"
+        return f"your original payment method ({self.method})"
+
+
+class Order(StoreModel):
+    id: str
+    customer_id: str
+    placed_at: datetime
+    status: OrderStatus
+    currency: str = "USD"
+    lines: list[OrderLine] = Field(min_length=1)
+    shipping_address: Address
+    shipment: Shipment | None = None
+    payment: Payment
+    shipping_cost: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.unit_price * line.quantity for line in self.lines), Decimal("0.00"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.shipping_cost + self.tax
+
+    def line(self, line_id: str) -> OrderLine | None:
+        return next((line for line in self.lines if line.line_id == line_id), None)
+
+
+class Article(StoreModel):
+    id: str
+    title: str
+    url: str
+    topic: str = Field(description="shipping, returns, exchanges, sizing, warranty, payments…")
+    locale: str = "en"
+    body: str = Field(description="Markdown; '## ' headings split it into passages.")
+
+
+class StoreData(BaseModel):
+    """Everything `concierge import DIR` reads: products.json, customers.json, orders.json, articles.json."""
+
+    products: list[Product]
+    customers: list[Customer]
+    orders: list[Order]
+    articles: list[Article]

@@ -1,0 +1,42 @@
+"""Configuration of a function, validated from its environment at the start of a call.
+
+Logic receives a `Settings` object and never reads `os.environ` itself.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    memory_table: str = Field(alias=MEMORY_TABLE.env_var)
+    store_table: str = Field(alias=STORE_TABLE.env_var)
+    event_bus: str = Field(alias=EVENT_BUS_ENV)
+    knowledge_bucket: str = Field(alias=KNOWLEDGE_BUCKET_ENV)
+    knowledge_key: str = Field("knowledge/index.json", alias="CONCIERGE_KNOWLEDGE_KEY")
+    # Exactly one of the two: a Secrets Manager ARN when deployed, the secret itself locally.
+    signing_secret_arn: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET_ARN")
+    signing_secret: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET", repr=False)
+    merchant_name: str = Field("Northwind Outfitters", alias="CONCIERGE_MERCHANT_NAME")
+    sender_email: str = Field("support@northwind.example", alias="CONCIERGE_SENDER_EMAIL")
+    return_window_days: int = Field(30, ge=0, alias="CONCIERGE_RETURN_WINDOW_DAYS")
+    memory_ttl_days: int = Field(365, ge=1, alias="CONCIERGE_MEMORY_TTL_DAYS")
+    max_refund_without_approval: Decimal = Field(Decimal("200.00"), alias="CONCIERGE_MAX_AUTO_REFUND")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+
+@lru_cache(maxsize=1)
+def current_settings() -> Settings:
+    """The settings of this process (one Lambda execution environment); tests call `cache_clear()`."""
+    return Settings.from_env()

@@ -1,0 +1,121 @@
+"""Per-message signals: intent (rules with typo tolerance) and sentiment (VADER lexicon), both offline.
+
+Escalation triggers are decided here in code, not left to a prompt.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+from concierge.turn import Signals
+
+FRUSTRATION_WORDS = (
+    "frustrated", "frustrating", "angry", "furious", "useless", "ridiculous", "terrible", "awful",
+    "worst", "unacceptable", "fed up", "sick of", "waste of time", "pathetic", "disgusting",
+)
+
+# Phrases per intent; matched on word boundaries after normalization. Order matters: the first match wins.
+INTENT_PHRASES: dict[str, tuple[str, ...]] = {
+    "human": (
+        "human", "real person", "a person", "an agent", "live agent", "someone real", "representative",
+        "speak to someone", "talk to someone", "customer service", "operator", "real agent", "staff member",
+    ),
+    "return": ("return", "send back", "send it back", "refund", "money back", "give back"),
+    "exchange": ("exchange", "swap", "different size", "another size", "other size"),
+    "track": (
+        "where is my order", "where's my order", "where is my package", "where is my parcel", "track",
+        "tracking", "delivery status", "when will it arrive", "when will my order", "has my order shipped",
+        "not arrived", "hasn't arrived", "has not arrived", "still waiting", "order status", "wismo",
+        "where is it", "shipped yet",
+    ),
+    "goodbye": (
+        "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
+        "no thank you", "all good", "that's it", "thats it", "all set",
+    ),
+    "thanks": ("thanks", "thank you", "thx", "cheers", "appreciate it", "great help"),
+    "greeting": ("hi", "hello", "hey", "good morning", "good afternoon", "good evening"),
+}
+AFFIRM = ("yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "please do", "go ahead",
+          "do it", "that's the one", "thats the one", "that one", "confirm", "affirmative", "please")
+DENY = ("no", "nope", "nah", "not that", "wrong", "don't", "do not", "cancel", "stop", "never mind", "nevermind")
+
+VOCABULARY = sorted({w for phrases in INTENT_PHRASES.values() for p in phrases for w in p.split()} | {
+    "shirt", "order", "package", "refund", "exchange", "return", "human", "tracking", "delivery",
+})
+
+
+def normalize(text: str) -> str:
+    words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+    fixed = []
+    for word in words:
+        if len(word) >= 4 and word not in VOCABULARY:
+            close = difflib.get_close_matches(word, VOCABULARY, n=1, cutoff=0.8)
+            word = close[0] if close else word
+        fixed.append(word)
+    return " ".join(fixed)
+
+
+def has_phrase(normalized: str, phrase: str) -> bool:
+    return re.search(rf"(?<![a-z0-9']){re.escape(phrase)}(?![a-z0-9'])", normalized) is not None
+
+
+def any_phrase(normalized: str, phrases: tuple[str, ...]) -> bool:
+    return any(has_phrase(normalized, phrase) for phrase in phrases)
+
+
+def is_affirmative(text: str) -> bool:
+    normalized = normalize(text)
+    return any_phrase(normalized, AFFIRM) and not any_phrase(normalized, DENY)
+
+
+def is_negative(text: str) -> bool:
+    return any_phrase(normalize(text), DENY)
+
+
+@lru_cache(maxsize=1)
+def _analyzer():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def sentiment(text: str) -> float:
+    return float(_analyzer().polarity_scores(text)["compound"])
+
+
+QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")
+ACTION_REQUEST = ("i need", "i want", "i'd like", "id like", "i would like", "can you", "could you", "please",
+                  "help me", "i have to", "want to")
+
+
+def classify(text: str) -> tuple[str, float]:
+    """Intent and a confidence in [0, 1]."""
+    normalized = normalize(text)
+    asks = bool(QUESTION_START.match(normalized)) or text.strip().endswith("?")
+    for intent, phrases in INTENT_PHRASES.items():
+        hits = [p for p in phrases if has_phrase(normalized, p)]
+        if not hits:
+            continue
+        if intent == "greeting" and len(normalized.split()) > 4:
+            continue  # "hi, where is my order" is about the order
+        if intent in ("return", "exchange") and asks and not any_phrase(normalized, ACTION_REQUEST):
+            return "question", 0.7  # "how long do refunds take?" asks about the policy, it starts nothing
+        return intent, min(1.0, 0.7 + 0.1 * len(hits))
+    if asks:
+        return "question", 0.6
+    return "unknown", 0.3
+
+
+def score(text: str) -> Signals:
+    intent, confidence = classify(text)
+    normalized = normalize(text)
+    mood = sentiment(text)
+    frustrated = any_phrase(normalized, FRUSTRATION_WORDS)
+    return Signals(
+        intent=intent,
+        intent_confidence=confidence,
+        sentiment=max(-1.0, min(1.0, mood)),
+        frustrated=frustrated,
+        wants_human=intent == "human",
+    )

@@ -1,0 +1,124 @@
+"""The deployed topology, declared once: CDK (infra/) builds it and the local runtime (concierge.local)
+creates the same tables, bus, rules and queues from it, so the two cannot drift.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+EVENT_SOURCE = "concierge"
+
+
+class FunctionName(StrEnum):
+    INGEST = "ingest"
+    RETRIEVAL = "retrieval"
+    AGENT = "agent"
+    ACTIONS = "actions"
+    SURVEYS = "surveys"
+
+
+# Handler entry point of each function, relative to the function code root (the repository root).
+HANDLERS: dict[FunctionName, str] = {name: f"functions.{name.value}.handler.handler" for name in FunctionName}
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class Table:
+    logical_id: str
+    env_var: str
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str | None = "expires_at"
+    indexes: tuple[Index, ...] = ()
+
+
+MEMORY_TABLE = Table(logical_id="MemoryTable", env_var="CONCIERGE_MEMORY_TABLE")
+STORE_TABLE = Table(
+    logical_id="StoreTable",
+    env_var="CONCIERGE_STORE_TABLE",
+    ttl_attribute=None,
+    indexes=(Index(name="by-customer", partition_key="gsi1pk", sort_key="gsi1sk"),),
+)
+TABLES = (MEMORY_TABLE, STORE_TABLE)
+
+EVENT_BUS_ENV = "CONCIERGE_EVENT_BUS"
+KNOWLEDGE_BUCKET_ENV = "CONCIERGE_KNOWLEDGE_BUCKET"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """EventBridge rule -> SQS queue (with a dead-letter queue) -> Lambda function."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    function: FunctionName
+    max_receive_count: int = 3
+    batch_size: int = 10
+
+    @property
+    def pattern(self) -> dict:
+        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.name}-queue"
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+RULES = (Rule(name="conversation-closed-to-surveys", detail_types=("conversation.closed",), function=FunctionName.SURVEYS),)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    target: str  # "turn-workflow" (Step Functions Express, synchronous)
+    requires_customer: bool = True
+    description: str = ""
+
+
+TURN_ROUTE = Route(
+    method="POST",
+    path="/v1/conversations/{conversation_id}/messages",
+    target="turn-workflow",
+    description="Post a customer message; the turn runs synchronously and returns the reply.",
+)
+ROUTES = (TURN_ROUTE,)
+
+
+@dataclass(frozen=True)
+class FunctionAccess:
+    """What each function may touch: CDK turns this into one least-privilege role per function."""
+
+    read_tables: tuple[Table, ...] = ()
+    write_tables: tuple[Table, ...] = ()
+    put_events: bool = False
+    read_knowledge: bool = False
+    send_email: bool = False
+    read_signing_secret: bool = False
+    env: tuple[str, ...] = field(default_factory=tuple)
+
+
+ACCESS: dict[FunctionName, FunctionAccess] = {
+    FunctionName.INGEST: FunctionAccess(
+        read_tables=(STORE_TABLE,), write_tables=(MEMORY_TABLE,), put_events=True, read_signing_secret=True
+    ),
+    FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True),
+    FunctionName.AGENT: FunctionAccess(read_tables=(MEMORY_TABLE,)),
+    FunctionName.ACTIONS: FunctionAccess(
+        read_tables=(MEMORY_TABLE, STORE_TABLE),
+        write_tables=(MEMORY_TABLE, STORE_TABLE),
+        put_events=True,
+        send_email=True,
+    ),
+    FunctionName.SURVEYS: FunctionAccess(write_tables=(MEMORY_TABLE,)),
+}

@@ -1,0 +1,23 @@
+"""State-machine definitions shared by CDK (deployed) and the local runtime (executed in-process)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from concierge.topology import FunctionName
+
+TURN_DEFINITION_PATH = Path(__file__).with_name("turn.asl.json")
+MAX_ACTION_ROUNDS = 3
+
+
+def function_arn_placeholder(name: FunctionName) -> str:
+    """The `${...}` substitution variable a definition uses for a function's ARN."""
+    return f"{name.value.capitalize()}FunctionArn"
+
+
+def turn_definition_text() -> str:
+    return TURN_DEFINITION_PATH.read_text()
+
+
+def turn_definition() -> dict:
+    return json.loads(turn_definition_text())

@@ -1,0 +1,134 @@
+"""End to end: `concierge dev` started as a newcomer would, driven over HTTP through the public contract."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))  # the acceptance script is a plain file, not a package
+import play_shirt_return  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("dev")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "concierge.cli", "dev", "--port", str(port)],
+        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_local/health", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(process.stdout.read())
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("local stack did not start within 60 s")
+    play_shirt_return.BASE = url
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def request(url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def signed(customer_id: str) -> dict:
+    import hashlib
+    import hmac
+
+    return {
+        "content-type": "application/json",
+        "x-api-key": "dev-api-key",
+        "x-customer-id": customer_id,
+        "x-customer-signature": hmac.new(b"dev-signing-secret", customer_id.encode(), hashlib.sha256).hexdigest(),
+    }
+
+
+def test_shirt_return_as_alex(base_url):
+    outcome = play_shirt_return.play()
+    assert "QR code" in outcome["email"]["html"] or outcome["email"]["attachments"]
+
+
+def test_chat_page_is_served(base_url):
+    with urllib.request.urlopen(base_url + "/", timeout=5) as response:
+        assert "text/html" in response.headers["content-type"]
+        assert "Concierge" in response.read().decode()
+
+
+def test_where_is_my_order_as_sam(base_url):
+    status, body = request(f"{base_url}/v1/conversations/wismo-1/messages", "POST", b'{"text": "where is my order?"}', signed("sam"))
+    assert status == 200
+    assert "tracking number" in body["reply"]["text"] and "Estimated delivery" in body["reply"]["text"]
+    assert body["actions"][0]["tool"] == "track_shipment"
+
+
+def test_talk_to_a_human_hands_off_at_once(base_url):
+    status, body = request(f"{base_url}/v1/conversations/human-1/messages", "POST", b'{"text": "I want to talk to a human"}', signed("sam"))
+    assert status == 200 and body["handoff"]["reason"] == "customer asked for a human"
+    assert body["conversation_status"] == "handed_off"
+
+
+def test_help_question_is_answered_with_a_citation(base_url):
+    status, body = request(f"{base_url}/v1/conversations/help-1/messages", "POST", b'{"text": "How long do refunds take?"}', signed("sam"))
+    assert status == 200 and body["reply"]["citations"][0]["url"].startswith("/help/returns")
+    assert "5 to 10 business days" in body["reply"]["text"]
+
+
+def test_unknown_answer_is_honest_and_offers_a_human(base_url):
+    status, body = request(f"{base_url}/v1/conversations/help-2/messages", "POST", b'{"text": "What is the capital of France?"}', signed("sam"))
+    assert status == 200 and "rather not guess" in body["reply"]["text"] and not body["reply"]["citations"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body", "headers", "status", "message"),
+    [
+        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"}', {"x-api-key": "dev-api-key"}, 401, "x-customer-id"),
+        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"}', {**signed("alex"), "x-customer-signature": "00"}, 401, "Invalid x-customer-signature"),
+        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"}', {**signed("alex"), "x-api-key": "wrong"}, 403, "Forbidden"),
+        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"', signed("alex"), 400, "malformed JSON"),
+        ("/v1/conversations/e1/messages", "POST", b'{"channel": "web"}', signed("alex"), 400, "text"),
+        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi", "channel": "fax"}', signed("alex"), 400, "channel"),
+        ("/v1/nowhere", "GET", None, {}, 404, "No route"),
+        ("/v1/conversations/e1/messages", "GET", None, {}, 405, "not allowed"),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(base_url, path, method, body, headers, status, message):
+    got, payload = request(base_url + path, method, body, headers)
+    assert got == status and message in payload["message"]
+
+
+def test_someone_elses_conversation_is_not_found(base_url):
+    request(f"{base_url}/v1/conversations/private-1/messages", "POST", b'{"text": "hi"}', signed("alex"))
+    status, body = request(f"{base_url}/v1/conversations/private-1/messages", "POST", b'{"text": "hi"}', signed("sam"))
+    assert status == 404 and body == {"message": "Conversation not found."}
