@@ -73,8 +73,17 @@ class ConversationClosed(DomainEvent):
     summary: str = ""
 
 
+class HandoffRequested(DomainEvent):
+    detail_type: ClassVar[str] = "handoff.requested"
+
+    conversation_id: str
+    customer_id: str
+    reason: str
+    channel: str
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.detail_type: cls for cls in (TurnCompleted, ActionExecuted, ConversationClosed)
+    cls.detail_type: cls for cls in (TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested)
 }
 
 
@@ -106,15 +115,3 @@ class EventPublisher:
 
 class EventPublishError(RuntimeError):
     pass
-
-
-class HandoffRequested(DomainEvent):
-    detail_type: ClassVar[str] = "handoff.requested"
-
-    conversation_id: str
-    customer_id: str
-    reason: str
-    channel: str
-
-
-EVENT_TYPES[HandoffRequested.detail_type] = HandoffRequested

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import threading
 import uuid
@@ -62,6 +63,7 @@ class LocalStack:
     def __init__(self, signing_secret: str = DEV_SIGNING_SECRET) -> None:
         self.env = {**LOCAL_ENV, "CONCIERGE_SIGNING_SECRET": signing_secret}
         self._mock = None
+        self._saved_env: dict[str, str | None] = {}
         self._handlers: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.invocations: dict[str, int] = {name.value: 0 for name in topology.FunctionName}
@@ -75,9 +77,9 @@ class LocalStack:
     def start(self) -> "LocalStack":
         from moto import mock_aws
 
-        for key, value in {**FAKE_CREDENTIALS, **self.env}.items():
-            os.environ[key] = value
-        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        overrides = {**FAKE_CREDENTIALS, **self.env, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")}
+        self._saved_env = {key: os.environ.get(key) for key in overrides}
+        os.environ.update(overrides)
         self._mock = mock_aws()
         self._mock.start()
         wiring.reset()
@@ -89,6 +91,14 @@ class LocalStack:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env = {}
+        wiring.reset()
+        current_settings.cache_clear()
 
     def _create_resources(self) -> None:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
@@ -163,8 +173,6 @@ class LocalStack:
         try:
             output, _ = self.turn_machine.execute(execution_input)
         except Exception:  # the integration response maps any failed execution to a 500
-            import logging
-
             logging.getLogger("concierge.local").exception("turn execution failed")
             return 500, json.dumps({"message": "The turn could not be completed; it is safe to retry."})
         return int(output["statusCode"]), output["body"]
@@ -196,7 +204,11 @@ class LocalStack:
                     for m in messages
                 ]
             }
-            response = self.invoke(rule.function.value, event) or {}
+            try:
+                response = self.invoke(rule.function.value, event) or {}
+            except Exception:  # as on Lambda: a function error returns the whole batch to the queue
+                logging.getLogger("concierge.local").warning("%s failed a whole batch", rule.function.value, exc_info=True)
+                continue
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             for message in messages:
                 if message["MessageId"] not in failed:
@@ -213,8 +225,6 @@ class LocalStack:
                     if not self.poll_once():
                         stop.wait(interval)
                 except Exception:  # keep polling; the message stays on the queue and reaches the DLQ if it keeps failing
-                    import logging
-
                     logging.getLogger("concierge.local").exception("poller error")
                     stop.wait(interval)
 

@@ -1,0 +1,88 @@
+"""Integration tests run the real functions and the turn workflow against AWS on moto (no network)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from concierge import topology
+from concierge.auth import sign_customer_id
+from concierge.local.stack import DEV_SIGNING_SECRET, REGION
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict
+
+    @property
+    def text(self) -> str:
+        return self.body["reply"]["text"]
+
+    def actions(self, tool: str | None = None, status: str | None = None) -> list[dict]:
+        return [
+            a for a in self.body.get("actions", [])
+            if (tool is None or a["tool"] == tool) and (status is None or a["status"] == status)
+        ]
+
+
+class Client:
+    """Plays turns through the workflow exactly as API Gateway starts it."""
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+
+    def say(self, customer_id: str, conversation_id: str, text: str, channel: str = "web") -> Reply:
+        status, body = self.stack.run_turn(
+            {
+                "body": {"text": text, "channel": channel},
+                "header": {
+                    "x-api-key": "test",
+                    "x-customer-id": customer_id,
+                    "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET),
+                },
+                "path": {"conversation_id": conversation_id},
+            }
+        )
+        return Reply(status, json.loads(body))
+
+
+class EventTap:
+    """A rule on the bus that copies every Concierge event to a queue the test reads."""
+
+    def __init__(self, bus: str) -> None:
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        events = boto3.client("events", region_name=REGION)
+        self.url = self.sqs.create_queue(QueueName="test-tap")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="test-tap", EventBusName=bus, EventPattern=json.dumps({"source": [topology.EVENT_SOURCE]}))
+        events.put_targets(Rule="test-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+
+    def drain(self) -> list[dict]:
+        seen = []
+        while messages := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return seen
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    from concierge.cli import start_local
+
+    local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
+    yield local
+    local.stop()
+
+
+@pytest.fixture(scope="module")
+def client(stack) -> Client:
+    return Client(stack)
+
+
+@pytest.fixture(scope="module")
+def tap(stack) -> EventTap:
+    return EventTap(stack.env[topology.EVENT_BUS_ENV])
