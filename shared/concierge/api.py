@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,7 +50,7 @@ class ReplyOut(BaseModel):
 
 class ActionOut(BaseModel):
     tool: str
-    status: str
+    status: Literal["executed", "pending_confirmation", "denied", "failed"]
     result: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -70,6 +70,14 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from concierge.openapi import openapi_text
+
+    Path(args.out).write_text(openapi_text())
+    print(f"Wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="concierge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -86,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--today", help="YYYY-MM-DD anchor for dates (default: today)")
     demo.set_defaults(func=cmd_demo_data)
+    spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
+    spec.add_argument("--out", default="docs/openapi.json")
+    spec.set_defaults(func=cmd_openapi)
     args = parser.parse_args(argv)
     return args.func(args)
 
