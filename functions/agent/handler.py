@@ -20,7 +20,8 @@ metrics = Metrics()
 @metrics.log_metrics
 @event_parser(model=DecideTask)
 def handler(task: DecideTask, context: LambdaContext) -> dict:
-    engine = DeterministicEngine(current_settings().merchant_name)
+    settings = current_settings()
+    engine = DeterministicEngine(settings.merchant_name, settings.return_window_days)
     decision = engine.decide(task.turn)
     if decision.handoff:
         metrics.add_metric(name="Handoffs", unit=MetricUnit.Count, value=1)

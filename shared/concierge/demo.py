@@ -266,7 +266,7 @@ Our shoes use US men's sizing in half sizes from 7 to 11. The Cloudstep Running 
 """),
     Article(id="warranty", title="Warranty", url="/help/warranty", topic="warranty", body="""
 ## What is covered
-Footwear and outerwear carry a one-year warranty against defects in materials and workmanship, such as failed seams, broken zips or sole separation.
+Footwear (boots, sneakers, sandals) and outerwear (jackets, coats) carry a one-year warranty against defects in materials and workmanship, such as failed seams, broken zips or sole separation.
 
 ## What is not covered
 Normal wear and tear, damage from accidents or misuse, and alterations are not covered.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass
 
@@ -52,8 +53,12 @@ def stem(word: str) -> str:
     return word
 
 
+CONTRACTION = re.compile(r"['’](s|re|ve|ll|d|m|t)\b")
+
+
 def terms(text: str) -> list[str]:
-    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS]
+    words = re.findall(r"[a-z0-9]+", CONTRACTION.sub("", text.lower()))
+    return [stem(w) for w in words if w not in STOPWORDS]
 
 
 def split_article(article: Article) -> list[Passage]:
@@ -91,6 +96,9 @@ class KeywordIndex:
         df = Counter(term for tf in self._tf for term in tf)
         n = len(self.passages)
         self._idf = {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in df.items()}
+        # A word the help center never uses counts like a typical word: it lowers confidence without vetoing
+        # an otherwise well-covered question ("warranty on boots" when the article says "footwear").
+        self._unknown_weight = statistics.median(self._idf.values()) if self._idf else 1.0
 
     @classmethod
     def build(cls, passages: list[Passage]) -> "KeywordIndex":
@@ -120,7 +128,7 @@ class KeywordIndex:
             # Confidence: how much of the question the passage covers, weighted by term rarity (idf), so that a
             # passage sharing only a common word ("order") with an off-topic question stays below the threshold.
             covered = sum(self._idf[t] for t in matched)
-            total = sum(self._idf.get(t, max(self._idf.values())) for t in content_terms)
+            total = sum(self._idf.get(t, self._unknown_weight) for t in content_terms)
             hits.append(Hit(passage=passage, score=score, confidence=covered / total))
         hits.sort(key=lambda h: (h.confidence * h.score), reverse=True)
         return hits[:k]

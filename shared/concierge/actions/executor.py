@@ -49,7 +49,7 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def order_summary(order: Order) -> dict[str, Any]:
+def order_summary(order: Order, returned: set[str] = frozenset()) -> dict[str, Any]:
     return {
         "order_id": order.id,
         "placed_at": order.placed_at.isoformat(),
@@ -67,6 +67,7 @@ def order_summary(order: Order) -> dict[str, Any]:
                 "options": line.options,
                 "quantity": line.quantity,
                 "unit_price": str(line.unit_price),
+                "returned": line.line_id in returned,
             }
             for line in order.lines
         ],
@@ -133,7 +134,11 @@ class ActionExecutor:
         match arguments:
             case FindOrders(limit=limit):
                 orders = self.s.store.recent_orders(customer_id, limit)
-                return ActionStatus.EXECUTED, {"orders": [order_summary(o) for o in orders]}, None, "find_orders"
+                summaries = [
+                    order_summary(o, self.s.store.returned_line_ids(o.id) if o.status is OrderStatus.DELIVERED else set())
+                    for o in orders
+                ]
+                return ActionStatus.EXECUTED, {"orders": summaries}, None, "find_orders"
             case TrackShipment(order_id=order_id):
                 return ActionStatus.EXECUTED, self._track(customer_id, order_id), None, "track_shipment"
             case GetProduct(product_id=product_id):

@@ -6,7 +6,7 @@ conversation's `flow` between turns, and it asks the actions function for every 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,8 +44,9 @@ def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> Tool
 
 
 class DeterministicEngine:
-    def __init__(self, merchant_name: str) -> None:
+    def __init__(self, merchant_name: str, return_window_days: int = 30) -> None:
         self.merchant = merchant_name
+        self.return_window_days = return_window_days
 
     # entry point -------------------------------------------------------------------------
     def decide(self, turn: Turn) -> Decision:
@@ -71,7 +72,11 @@ class DeterministicEngine:
             return self._return_flow(turn, flow)
         if flow.get("name") == "offer_handoff":
             if signals.is_affirmative(text):
-                return self._handoff(turn, "no answer in the help center")
+                return self._handoff(turn, flow.get("reason", "no answer in the help center"))
+            flow = {}
+        if flow.get("name") == "offer_tracking":
+            if signals.is_affirmative(text) and not signals.is_negative(text):
+                return self._track(turn, flow["order_id"])
             flow = {}
         intent = turn.signals.intent
         if intent in ("return", "exchange"):
@@ -163,7 +168,8 @@ class DeterministicEngine:
         best = [i for score, i in scored if score == scored[0][0] and score > 0]
         if len(best) == 1:
             order, line = candidates[best[0]]
-            return self._confirm_item(flow, order, line)
+            blocked = self._not_returnable(turn, order, line)
+            return blocked or self._confirm_item(flow, order, line)
         order = orders[0]
         options = [candidates[i][1] for i in best] or order["lines"]
         listing = "; ".join(self._label(line) for line in options)
@@ -172,6 +178,45 @@ class DeterministicEngine:
             reply=f"I can help with that. Which item from order {order['order_id']} would you like to return: {listing}?",
             flow={**flow, "stage": "choose_item", "order": self._order_brief(order), "candidates": options},
         )
+
+    def _not_returnable(self, turn: Turn, order: dict, line: dict) -> Decision | None:
+        """Say at once why an item cannot be returned, rather than after three more questions. The action layer's
+        policy still decides; this only spares the customer a dead-end conversation."""
+        item = self._label(line)
+        if order["status"] in ("pending", "shipped"):
+            state = "hasn't shipped yet" if order["status"] == "pending" else "is still on its way"
+            return Decision(
+                next="reply",
+                reply=(
+                    f"Your order {order['order_id']} with the {item} {state}, so it can't be returned yet. Once it's "
+                    f"delivered you'll have {self.return_window_days} days to return it. Would you like me to check "
+                    "where it is?"
+                ),
+                flow={"name": "offer_tracking", "order_id": order["order_id"]},
+            )
+        if line.get("returned"):
+            return Decision(
+                next="reply",
+                reply=(
+                    f"Our records show the {item} from order {order['order_id']} has already been returned, so "
+                    "there's nothing more to do for that one. Is there anything else I can help with?"
+                ),
+                flow={},
+            )
+        delivered = order.get("delivered_at")
+        if delivered:
+            age = turn.message.received_at - datetime.fromisoformat(delivered)
+            if age > timedelta(days=self.return_window_days):
+                return Decision(
+                    next="reply",
+                    reply=(
+                        f"The {item} from order {order['order_id']} was delivered on {day(delivered)}, more than "
+                        f"{self.return_window_days} days ago, so it's outside our return window. If something is wrong "
+                        "with it, a member of our team can look at a warranty claim. Would you like me to connect you?"
+                    ),
+                    flow={"name": "offer_handoff", "reason": "return outside the window"},
+                )
+        return None
 
     @staticmethod
     def _order_brief(order: dict) -> dict:
@@ -315,7 +360,7 @@ class DeterministicEngine:
             return Decision(
                 next="reply",
                 reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
-                flow={"name": "offer_handoff"},
+                flow={"name": "offer_handoff", "reason": f"action not possible: {result.reason or 'denied'}"},
             )
         effect = result.result
         if effect["resolution"] == "refund":
@@ -355,7 +400,7 @@ class DeterministicEngine:
             return Decision(
                 next="reply",
                 reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
-                flow={"name": "offer_handoff"},
+                flow={"name": "offer_handoff", "reason": f"action not possible: {outcome.reason or outcome.status.value}"},
             )
         text = turn.message.text
         if signals.is_affirmative(text) and not signals.is_negative(text):
@@ -365,12 +410,14 @@ class DeterministicEngine:
         return self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
 
     # tracking ----------------------------------------------------------------------------
-    def _track(self, turn: Turn) -> Decision:
+    def _track(self, turn: Turn, order_id: str | None = None) -> Decision:
         tracked = turn.results_for("track_shipment")
         if not tracked:
             named = ORDER_ID.search(turn.message.text)
-            arguments = {"order_id": named.group(1).upper()} if named else {}
-            return Decision(next="actions", tool_calls=[call("track_shipment", arguments)])
+            order_id = named.group(1).upper() if named else order_id
+            arguments = {"order_id": order_id} if order_id else {}
+            flow = {"name": "offer_tracking", "order_id": order_id} if order_id else {}
+            return Decision(next="actions", tool_calls=[call("track_shipment", arguments)], flow=flow)
         outcome = tracked[-1]
         if outcome.status is not ActionStatus.EXECUTED:
             return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't find that order."))
