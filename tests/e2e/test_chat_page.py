@@ -1,0 +1,76 @@
+"""The chat page in a real headless Chromium: a demo customer does the shirt return by typing, as in a browser."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+# Without the background-networking switches Chromium keeps trying to reach Google's hosts from a closed network.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(base_url):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (`.ci/run` does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1280, "height": 900}
+        )
+        tab = browser.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.goto(base_url + "/")
+        yield tab
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def say(page, text: str) -> str:
+    before = page.locator(".msg.assistant").count()
+    page.fill("#message", text)
+    page.click("#send")
+    page.locator(".msg.assistant").nth(before).wait_for(timeout=10_000)
+    return page.locator(".msg.assistant").nth(before).inner_text()
+
+
+def test_alex_returns_the_blue_shirt_in_the_chat_page(page):
+    page.locator("#customer option[value='alex']").wait_for(state="attached")
+    page.select_option("#customer", "alex")
+    page.locator("#message:enabled").wait_for()
+
+    first = say(page, "I need to return the blue shirt from my last order")
+    assert "AI assistant" in first  # the assistant discloses it is an AI
+    assert "Classic Oxford Shirt (Blue, L)" in first
+    say(page, "Yes, that's the one")
+    say(page, "It's too small")
+    assert "$49.00" in say(page, "A refund please")
+    done = say(page, "Yes, go ahead")
+    assert "refund of $49.00" in done
+
+    executed = page.locator(".action[data-tool='return_items'][data-status='executed']")
+    assert executed.count() == 1
+
+    email = page.locator("#outbox .email").first
+    email.wait_for(timeout=10_000)  # the inbox panel refreshes after each reply
+    email.locator("button").click()
+    qr = page.locator("#viewer .attachments img")
+    qr.wait_for()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR code image must render"
+    page.screenshot(path=os.environ.get("CONCIERGE_SCREENSHOT", os.path.join(tempfile.gettempdir(), "concierge-chat.png")))
+
+
+def test_asking_for_a_human_shows_the_handoff_banner(page):
+    page.click("#new-conversation")
+    say(page, "I want to talk to a human")
+    banner = page.locator("#handoff")
+    banner.wait_for()
+    assert "Handed to a human" in banner.inner_text()
