@@ -3,7 +3,7 @@ creates the same tables, bus, rules and queues from it, so the two cannot drift.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 EVENT_SOURCE = "concierge"
@@ -105,15 +105,15 @@ class FunctionAccess:
     read_knowledge: bool = False
     send_email: bool = False
     read_signing_secret: bool = False
-    env: tuple[str, ...] = field(default_factory=tuple)
 
 
 ACCESS: dict[FunctionName, FunctionAccess] = {
     FunctionName.INGEST: FunctionAccess(
-        read_tables=(STORE_TABLE,), write_tables=(MEMORY_TABLE,), put_events=True, read_signing_secret=True
+        read_tables=(STORE_TABLE, MEMORY_TABLE), write_tables=(MEMORY_TABLE,), put_events=True, read_signing_secret=True
     ),
     FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True),
-    FunctionName.AGENT: FunctionAccess(read_tables=(MEMORY_TABLE,)),
+    # The agent decides from the turn it is given: it reads and writes nothing itself.
+    FunctionName.AGENT: FunctionAccess(),
     FunctionName.ACTIONS: FunctionAccess(
         read_tables=(MEMORY_TABLE, STORE_TABLE),
         write_tables=(MEMORY_TABLE, STORE_TABLE),

@@ -1,0 +1,44 @@
+"""`python -m infra.app` (or `make synth`): synthesizes the stack to cdk.out/ without AWS credentials.
+
+Merchant settings come from CDK context (`-c merchantName=...` with the CDK CLI, or cdk.json)."""
+from __future__ import annotations
+
+import os
+
+import aws_cdk as cdk
+
+from infra.constructs.compute import Merchant
+from infra.stack import ConciergeStack
+
+
+def merchant_from(app: cdk.App) -> Merchant:
+    def context(key: str, default):
+        value = app.node.try_get_context(key)
+        return default if value is None else value
+
+    return Merchant(
+        name=str(context("merchantName", "Northwind Outfitters")),
+        sender_email=str(context("senderEmail", "support@northwind.example")),
+        return_window_days=int(context("returnWindowDays", 30)),
+        memory_ttl_days=int(context("memoryTtlDays", 365)),
+        max_auto_refund=str(context("maxAutoRefund", "200.00")),
+    )
+
+
+def build(app: cdk.App) -> ConciergeStack:
+    return ConciergeStack(
+        app, "Concierge", merchant=merchant_from(app),
+        description="Concierge: AI customer experience in the merchant's own AWS account.",
+    )
+
+
+def main() -> None:
+    # The CDK CLI passes its output folder in CDK_OUTDIR; run directly, write to cdk.out/ beside the code.
+    app = cdk.App(outdir=None if "CDK_OUTDIR" in os.environ else "cdk.out")
+    build(app)
+    assembly = app.synth()
+    print(f"Synthesized {', '.join(s.stack_name for s in assembly.stacks)} to {assembly.directory}")
+
+
+if __name__ == "__main__":
+    main()

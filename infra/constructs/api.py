@@ -1,0 +1,130 @@
+"""The public API: API Gateway REST API -> the turn workflow, run synchronously (StartSyncExecution).
+
+API Gateway checks the API key and validates the body against the schema of `TurnRequestBody`; the workflow's
+last state is the HTTP response ({statusCode, body}), which the integration response copies out.
+"""
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from concierge import topology
+from concierge.api import TurnRequestBody
+
+JSON = "application/json"
+# $input.path('$.output') is the workflow's output as a JSON string (an HttpResponse).
+RESPONSE_TEMPLATE = """#set($status = $input.path('$.status'))
+#if($status == 'SUCCEEDED')
+#set($out = $util.parseJson($input.path('$.output')))
+#set($context.responseOverride.status = $out.statusCode)
+$out.body
+#else
+#set($context.responseOverride.status = 500)
+{"message": "The turn could not be completed; it is safe to retry."}
+#end"""
+GATEWAY_ERRORS = {
+    apigateway.ResponseType.BAD_REQUEST_BODY: ("400", '{"message": "Invalid request body: $context.error.validationErrorString"}'),
+    apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN: ("404", '{"message": "No route for $context.httpMethod $context.path."}'),
+    apigateway.ResponseType.INVALID_API_KEY: ("403", '{"message": "Forbidden"}'),
+    apigateway.ResponseType.ACCESS_DENIED: ("403", '{"message": "Forbidden"}'),
+    apigateway.ResponseType.THROTTLED: ("429", '{"message": "Too many requests; retry shortly."}'),
+    apigateway.ResponseType.DEFAULT_4_XX: (None, '{"message": "$context.error.messageString"}'),
+    apigateway.ResponseType.DEFAULT_5_XX: (None, '{"message": "The service is unavailable; it is safe to retry."}'),
+}
+
+
+def request_schema() -> apigateway.JsonSchema:
+    """TurnRequestBody's JSON schema as an API Gateway model (draft-04; enums inlined, no $ref)."""
+    schema = TurnRequestBody.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def convert(node: dict) -> apigateway.JsonSchema:
+        if "$ref" in node:
+            node = definitions[node["$ref"].rsplit("/", 1)[-1]]
+        kinds = {"string": apigateway.JsonSchemaType.STRING, "object": apigateway.JsonSchemaType.OBJECT}
+        return apigateway.JsonSchema(
+            type=kinds[node["type"]] if "type" in node else None,
+            enum=node.get("enum"),
+            min_length=node.get("minLength"),
+            max_length=node.get("maxLength"),
+            description=node.get("description"),
+            properties={key: convert(value) for key, value in node.get("properties", {}).items()} or None,
+            required=node.get("required"),
+            additional_properties=node.get("additionalProperties"),
+        )
+
+    converted = convert(schema)
+    return apigateway.JsonSchema(
+        schema=apigateway.JsonSchemaVersion.DRAFT4,
+        title=schema["title"],
+        type=converted.type,
+        properties=converted.properties,
+        required=converted.required,
+        additional_properties=converted.additional_properties,
+    )
+
+
+class PublicApi(Construct):
+    def __init__(self, scope: Construct, construct_id: str, turn_workflow: sfn.IStateMachine) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.rest_api = apigateway.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{cdk.Stack.of(self).stack_name}-api",
+            description="Concierge: customer turns for storefronts.",
+            deploy_options=apigateway.StageOptions(
+                stage_name="v1",
+                tracing_enabled=True,
+                throttling_rate_limit=50,
+                throttling_burst_limit=100,
+                access_log_destination=apigateway.LogGroupLogDestination(access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=False, protocol=True, request_time=True,
+                    resource_path=True, response_length=True, status=True, user=False,
+                ),
+            ),
+            cloud_watch_role=True,
+        )
+        for response_type, (status, template) in GATEWAY_ERRORS.items():
+            self.rest_api.add_gateway_response(
+                f"{response_type.response_type}Response", type=response_type, status_code=status,
+                templates={JSON: template},
+            )
+        validator = apigateway.RequestValidator(self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True)
+        model = self.rest_api.add_model("TurnRequestBody", content_type=JSON, model_name="TurnRequestBody", schema=request_schema())
+
+        integration = apigateway.StepFunctionsIntegration.start_execution(
+            turn_workflow,
+            headers=True,
+            path=True,
+            querystring=False,
+            integration_responses=[
+                apigateway.IntegrationResponse(status_code="200", response_templates={JSON: RESPONSE_TEMPLATE}),
+            ],
+        )
+        for route in topology.ROUTES:
+            resource = self.rest_api.root.resource_for_path(route.path)
+            resource.add_method(
+                route.method,
+                integration,
+                api_key_required=True,
+                request_validator=validator,
+                request_models={JSON: model},
+                method_responses=[apigateway.MethodResponse(status_code=code) for code in ("200", "400", "401", "403", "404", "500")],
+            )
+
+        self.api_key = self.rest_api.add_api_key("StorefrontKey", description="x-api-key for the merchant's storefront")
+        plan = self.rest_api.add_usage_plan(
+            "StorefrontPlan",
+            throttle=apigateway.ThrottleSettings(rate_limit=50, burst_limit=100),
+            api_stages=[apigateway.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        plan.add_api_key(self.api_key)

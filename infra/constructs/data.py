@@ -1,0 +1,62 @@
+"""DynamoDB tables from the topology, the knowledge bucket and the storefront signing secret."""
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from concierge import topology
+
+
+def _attribute(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+class Data(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.tables: dict[str, dynamodb.TableV2] = {}
+        for spec in topology.TABLES:
+            table = dynamodb.TableV2(
+                self,
+                spec.logical_id,
+                partition_key=_attribute(spec.partition_key),
+                sort_key=_attribute(spec.sort_key),
+                billing=dynamodb.Billing.on_demand(),
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
+                time_to_live_attribute=spec.ttl_attribute,
+                global_secondary_indexes=[
+                    dynamodb.GlobalSecondaryIndexPropsV2(
+                        index_name=index.name,
+                        partition_key=_attribute(index.partition_key),
+                        sort_key=_attribute(index.sort_key),
+                    )
+                    for index in spec.indexes
+                ] or None,
+                deletion_protection=True,
+                removal_policy=cdk.RemovalPolicy.RETAIN,  # customer data outlives the stack
+            )
+            self.tables[spec.env_var] = table
+
+        self.knowledge = s3.Bucket(
+            self,
+            "KnowledgeBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.signing_secret = secretsmanager.Secret(
+            self,
+            "StorefrontSigningSecret",
+            description="HMAC key the storefront signs x-customer-id with (x-customer-signature).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+        )
+
+    def table(self, spec: topology.Table) -> dynamodb.TableV2:
+        return self.tables[spec.env_var]

@@ -1,0 +1,57 @@
+"""The custom event bus, and for each topology rule: rule -> SQS queue (with a dead-letter queue) -> function."""
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from concierge import topology
+
+
+class Messaging(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=f"{cdk.Stack.of(self).stack_name}-events")
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+
+    def subscribe(self, rule: topology.Rule, function: lambda_.IFunction, function_timeout: cdk.Duration) -> None:
+        """Deliver the rule's events to `function` through a queue, so nothing accepted is lost."""
+        construct_id = "".join(part.capitalize() for part in rule.name.split("-"))
+        dead_letters = sqs.Queue(
+            self, f"{construct_id}Dlq", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        queue = sqs.Queue(
+            self,
+            f"{construct_id}Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(function_timeout.to_seconds() * 6),  # AWS's advice for Lambda sources
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=rule.max_receive_count),
+        )
+        events.Rule(
+            self,
+            f"{construct_id}Rule",
+            event_bus=self.bus,
+            event_pattern=events.EventPattern(source=rule.pattern["source"], detail_type=rule.pattern["detail-type"]),
+            targets=[targets.SqsQueue(queue)],
+        )
+        function.add_event_source(
+            sources.SqsEventSource(queue, batch_size=rule.batch_size, report_batch_item_failures=True)
+        )
+        cloudwatch.Alarm(
+            self,
+            f"{construct_id}DeadLetters",
+            metric=dead_letters.metric_approximate_number_of_messages_visible(),
+            threshold=1,
+            evaluation_periods=1,
+            alarm_description=f"Events of rule {rule.name} failed {rule.max_receive_count} times and are parked.",
+        )
+        self.queues[rule.name] = queue
+        self.dead_letter_queues[rule.name] = dead_letters

@@ -1,0 +1,209 @@
+"""CDK assertions on the synthesized template: what is deployed is the topology the local stack runs."""
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from concierge import topology
+from concierge.api import TurnRequestBody
+from concierge.workflows import function_arn_placeholder, turn_definition, turn_definition_text
+from infra.app import build
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})  # assets are not built in tests (make synth builds them)
+    return Template.from_stack(build(app))
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict:
+    return template.to_json()["Resources"]
+
+
+def of_type(resources: dict, kind: str) -> dict[str, dict]:
+    return {key: value for key, value in resources.items() if value["Type"] == kind}
+
+
+def function_ids(resources: dict) -> dict[topology.FunctionName, str]:
+    by_handler = {value["Properties"]["Handler"]: key for key, value in of_type(resources, "AWS::Lambda::Function").items()}
+    return {name: by_handler[handler] for name, handler in topology.HANDLERS.items()}
+
+
+def role_statements(resources: dict, function: topology.FunctionName) -> list[dict]:
+    function_resource = resources[function_ids(resources)[function]]
+    role_id = function_resource["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in of_type(resources, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def actions_of(statements: list[dict]) -> set[str]:
+    found = set()
+    for statement in statements:
+        actions = statement["Action"]
+        found |= {actions} if isinstance(actions, str) else set(actions)
+    return found
+
+
+# functions --------------------------------------------------------------------------------------
+def test_five_arm64_python_functions_with_the_topology_handlers(resources):
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert len(functions) == 5
+    assert {f["Properties"]["Handler"] for f in functions.values()} == set(topology.HANDLERS.values())
+    for function in functions.values():
+        assert function["Properties"]["Architectures"] == ["arm64"]
+        assert function["Properties"]["Runtime"] in ("python3.12", "python3.13")
+        assert function["Properties"]["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_every_function_has_its_own_role_and_the_shared_layer(resources):
+    functions = of_type(resources, "AWS::Lambda::Function").values()
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions]
+    assert len(set(roles)) == 5
+    [layer] = of_type(resources, "AWS::Lambda::LayerVersion")
+    assert all(f["Properties"]["Layers"] == [{"Ref": layer}] for f in functions)
+
+
+def test_functions_read_their_settings_from_the_environment(resources):
+    for function in of_type(resources, "AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert {topology.MEMORY_TABLE.env_var, topology.STORE_TABLE.env_var, topology.EVENT_BUS_ENV,
+                topology.KNOWLEDGE_BUCKET_ENV, "CONCIERGE_SIGNING_SECRET_ARN"} <= set(variables)
+        assert "CONCIERGE_SIGNING_SECRET" not in variables, "the secret itself never goes into configuration"
+
+
+# least privilege --------------------------------------------------------------------------------
+def test_the_agent_can_touch_no_data(resources):
+    actions = actions_of(role_statements(resources, topology.FunctionName.AGENT))
+    assert not any(a.startswith(("dynamodb:", "events:", "s3:", "secretsmanager:", "ses:")) for a in actions), actions
+
+
+def test_only_the_actions_function_sends_email_and_writes_the_store(resources):
+    store_id = next(k for k, v in of_type(resources, "AWS::DynamoDB::GlobalTable").items() if "StoreTable" in k)
+    for name in topology.FunctionName:
+        statements = role_statements(resources, name)
+        sends = any(a.startswith("ses:") for a in actions_of(statements))
+        writes_store = any(
+            store_id in json.dumps(s.get("Resource")) and any(a in actions_of([s]) for a in ("dynamodb:PutItem", "dynamodb:UpdateItem"))
+            for s in statements
+        )
+        assert sends == (name is topology.FunctionName.ACTIONS), name
+        assert writes_store == (name is topology.FunctionName.ACTIONS), name
+
+
+def test_survey_scoring_cannot_read_the_store_or_put_events(resources):
+    statements = role_statements(resources, topology.FunctionName.SURVEYS)
+    store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
+    assert store_id not in json.dumps(statements)
+    assert not any(a.startswith("events:") for a in actions_of(statements))
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_of(statements)
+
+
+def test_only_ingest_reads_the_signing_secret(resources):
+    for name in topology.FunctionName:
+        reads = "secretsmanager:GetSecretValue" in actions_of(role_statements(resources, name))
+        assert reads == (name is topology.FunctionName.INGEST), name
+
+
+# data -------------------------------------------------------------------------------------------
+def test_tables_match_the_topology_with_recovery_and_retention(resources):
+    tables = of_type(resources, "AWS::DynamoDB::GlobalTable")
+    assert len(tables) == len(topology.TABLES)
+    for spec in topology.TABLES:
+        [table] = [t for key, t in tables.items() if spec.logical_id in key]
+        properties = table["Properties"]
+        assert [k["AttributeName"] for k in properties["KeySchema"]] == [spec.partition_key, spec.sort_key]
+        assert properties["Replicas"][0]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["DeletionPolicy"] == "Retain"
+        if spec.ttl_attribute:
+            assert properties["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+        indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in properties.get("GlobalSecondaryIndexes", [])}
+        assert indexes == {i.name: [i.partition_key, i.sort_key] for i in spec.indexes}
+
+
+# events -----------------------------------------------------------------------------------------
+def test_one_custom_bus_and_each_rule_feeds_a_queue_with_a_dead_letter_queue(template, resources):
+    template.resource_count_is("AWS::Events::EventBus", 1)
+    for rule in topology.RULES:
+        [event_rule] = [r for r in of_type(resources, "AWS::Events::Rule").values()
+                        if r["Properties"]["EventPattern"] == rule.pattern]
+        queue_id = event_rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+        redrive = resources[queue_id]["Properties"]["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] == rule.max_receive_count
+        [mapping] = [m for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+                     if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["Properties"]["FunctionName"] == {"Ref": function_ids(resources)[rule.function]}
+
+
+# the turn workflow ------------------------------------------------------------------------------
+def test_the_deployed_workflow_is_the_definition_the_local_stack_runs(resources):
+    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    properties = machine["Properties"]
+    assert properties["StateMachineType"] == "EXPRESS"
+    assert properties["DefinitionString"] == turn_definition_text()
+    assert json.loads(properties["DefinitionString"]) == turn_definition()
+    ids = function_ids(resources)
+    substitutions = properties["DefinitionSubstitutions"]
+    for placeholder, value in substitutions.items():
+        [name] = [n for n in topology.FunctionName if function_arn_placeholder(n) == placeholder]
+        assert value == {"Fn::GetAtt": [ids[name], "Arn"]}
+    used = {p for p in substitutions if "${" + p + "}" in properties["DefinitionString"]}
+    assert used == set(substitutions), "every function the definition names is substituted"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False  # turns carry customer messages
+
+
+def test_the_workflow_may_invoke_the_turn_functions_but_not_survey_scoring(resources):
+    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    statements = [s for p in of_type(resources, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    text = json.dumps(statements)
+    ids = function_ids(resources)
+    assert ids[topology.FunctionName.SURVEYS] not in text
+    assert all(ids[n] in text for n in topology.FunctionName if n is not topology.FunctionName.SURVEYS)
+
+
+# the API ----------------------------------------------------------------------------------------
+def test_the_turn_route_is_a_validated_keyed_synchronous_workflow_call(template, resources):
+    methods = of_type(resources, "AWS::ApiGateway::Method")
+    [post] = [m for m in methods.values() if m["Properties"]["HttpMethod"] == "POST"]
+    properties = post["Properties"]
+    assert properties["ApiKeyRequired"] is True
+    assert "RequestValidatorId" in properties
+    integration = properties["Integration"]
+    assert json.dumps(integration["Uri"]).find("states:action/StartSyncExecution") >= 0
+    request_template = json.dumps(integration["RequestTemplates"])
+    assert "@@header@@" in request_template and "@@path@@" in request_template  # the ApiRequest shape
+    assert "responseOverride.status" in integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
+    # the route's path is the topology's
+    paths = {r["Properties"]["PathPart"] for r in of_type(resources, "AWS::ApiGateway::Resource").values()}
+    assert paths == {part for part in topology.TURN_ROUTE.path.split("/") if part}
+    template.has_resource_properties("AWS::ApiGateway::UsagePlanKey", Match.any_value())
+
+
+def test_the_api_model_is_the_pydantic_request_schema(resources):
+    [model] = of_type(resources, "AWS::ApiGateway::Model").values()
+    schema = model["Properties"]["Schema"]
+    pydantic_schema = TurnRequestBody.model_json_schema()
+    assert schema["required"] == pydantic_schema["required"]
+    assert set(schema["properties"]) == set(pydantic_schema["properties"])
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["text"]["maxLength"] == 4000
+    assert schema["properties"]["channel"]["enum"] == ["web", "email", "whatsapp", "sms"]
+
+
+def test_gateway_errors_answer_json_with_a_reason(resources):
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in of_type(resources, "AWS::ApiGateway::GatewayResponse").values()}
+    assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
+    assert "validationErrorString" in responses["BAD_REQUEST_BODY"]["ResponseTemplates"]["application/json"]
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert responses["INVALID_API_KEY"]["StatusCode"] == "403"
