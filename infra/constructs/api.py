@@ -81,7 +81,7 @@ class PublicApi(Construct):
             rest_api_name=f"{cdk.Stack.of(self).stack_name}-api",
             description="Concierge: customer turns for storefronts.",
             deploy_options=apigateway.StageOptions(
-                stage_name="v1",
+                stage_name="prod",
                 tracing_enabled=True,
                 throttling_rate_limit=50,
                 throttling_burst_limit=100,

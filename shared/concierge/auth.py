@@ -18,6 +18,7 @@ def verify_customer(customer_id: str | None, signature: str | None, secret: str)
     if not signature:
         raise Unauthorized("Missing x-customer-signature header (hex HMAC-SHA256 of the customer id).")
     expected = sign_customer_id(customer_id, secret)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a garbled header is a 401, not a 500.
+    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace")):
         raise Unauthorized("Invalid x-customer-signature for this customer id.")
     return customer_id

@@ -197,6 +197,10 @@ def read_store(in_dir: Path) -> StoreData:
         duplicates = {i for i in ids if ids.count(i) > 1}
         if duplicates:
             raise ValueError(f"{name}.json: duplicate ids {sorted(duplicates)}")
+    all_skus = [v.sku for p in data.products for v in p.variants]
+    repeated = {sku for sku in all_skus if all_skus.count(sku) > 1}
+    if repeated:
+        raise ValueError(f"products.json: duplicate skus {sorted(repeated)}")
     customers = {c.id for c in data.customers}
     skus = {v.sku: p.id for p in data.products for v in p.variants}
     for order in data.orders:

@@ -56,8 +56,12 @@ def stem(word: str) -> str:
 CONTRACTION = re.compile(r"['’](s|re|ve|ll|d|m|t)\b")
 
 
+# Questions about duration are answered in days ("3 to 5 business days"): "how long" searches for them.
+HOW_LONG = re.compile(r"\bhow (long|soon|many days)\b")
+
+
 def terms(text: str) -> list[str]:
-    words = re.findall(r"[a-z0-9]+", CONTRACTION.sub("", text.lower()))
+    words = re.findall(r"[a-z0-9]+", HOW_LONG.sub(" days ", CONTRACTION.sub("", text.lower())))
     return [stem(w) for w in words if w not in STOPWORDS]
 
 

@@ -27,7 +27,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "where is my order", "where's my order", "where is my package", "where is my parcel", "track",
         "tracking", "delivery status", "when will it arrive", "when will my order", "has my order shipped",
         "not arrived", "hasn't arrived", "has not arrived", "still waiting", "order status", "wismo",
-        "where is it", "shipped yet",
+        "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
+        "status of my order", "status of order",
     ),
     "goodbye": (
         "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
@@ -40,24 +41,53 @@ AFFIRM = ("yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay",
           "do it", "that's the one", "thats the one", "that one", "confirm", "affirmative", "please")
 DENY = ("no", "nope", "nah", "not that", "wrong", "don't", "do not", "cancel", "stop", "never mind", "nevermind")
 
+# Contractions are expanded before matching, in messages and in the phrases above alike, so "where's my
+# package", "wheres my package" and "where is my package" are one request.
+CONTRACTIONS = {
+    "where's": "where is", "wheres": "where is", "what's": "what is", "whats": "what is", "that's": "that is",
+    "thats": "that is", "it's": "it is", "who's": "who is", "how's": "how is", "there's": "there is",
+    "here's": "here is", "hasn't": "has not", "hasnt": "has not", "haven't": "have not", "havent": "have not",
+    "isn't": "is not", "isnt": "is not", "didn't": "did not", "didnt": "did not", "don't": "do not",
+    "dont": "do not", "doesn't": "does not", "doesnt": "does not", "won't": "will not", "wont": "will not",
+    "can't": "cannot", "cant": "cannot", "i'm": "i am", "i'd": "i would",
+}
+# Real words that sit close to a vocabulary word: never "corrected" ("they" is not "hey", "change" is not
+# "exchange", "charge" is not "change").
+COMMON_WORDS = frozenset(
+    "they them then than there here where were what that this those these when will with have back want went "
+    "change changed changes charge charged charges hello help held hold told sold send sent spend track tack "
+    "rather return returns person personal reason really realty thank think thing things order orders border "
+    "older other mother store story short shorts shirt shirts skirt skirts shift human humans hours house "
+    "huge amazing agents agency package packed packing parcel pencil delivery delivered every very status "
+    "states stats truck trick exchange exchanged strange arrange range refund refunded refused fund found "
+    "round sound around about again agent cancel cancelled canceled channel funny".split()
+)
 VOCABULARY = sorted({w for phrases in INTENT_PHRASES.values() for p in phrases for w in p.split()} | {
     "shirt", "order", "package", "refund", "exchange", "return", "human", "tracking", "delivery",
 })
+
+
+def _expand(words: list[str]) -> list[str]:
+    return [part for word in words for part in CONTRACTIONS.get(word, word).split()]
 
 
 def normalize(text: str) -> str:
     words = re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
     fixed = []
     for word in words:
-        if len(word) >= 4 and word not in VOCABULARY:
+        if len(word) >= 4 and word not in VOCABULARY and word not in COMMON_WORDS and word not in CONTRACTIONS:
             close = difflib.get_close_matches(word, VOCABULARY, n=1, cutoff=0.8)
             word = close[0] if close else word
         fixed.append(word)
-    return " ".join(fixed)
+    return " ".join(_expand(fixed))
+
+
+def _phrase(phrase: str) -> str:
+    return " ".join(_expand(phrase.split()))
 
 
 def has_phrase(normalized: str, phrase: str) -> bool:
-    return re.search(rf"(?<![a-z0-9']){re.escape(phrase)}(?![a-z0-9'])", normalized) is not None
+    return re.search(rf"(?<![a-z0-9']){re.escape(_phrase(phrase))}(?![a-z0-9'])", normalized) is not None
 
 
 def any_phrase(normalized: str, phrases: tuple[str, ...]) -> bool:

@@ -73,13 +73,10 @@ def test_signatures_are_compared_in_constant_time(monkeypatch):
     verify_customer("alex", signature, SECRET)
     with pytest.raises(Unauthorized):
         verify_customer("alex", "f" * 64, SECRET)
-    assert compared == [(signature, signature), (signature, "f" * 64)]
+    as_text = [(a.decode(), b.decode()) if isinstance(a, bytes) else (a, b) for a, b in compared]
+    assert as_text == [(signature, signature), (signature, "f" * 64)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hmac.compare_digest raises TypeError on non-ASCII str, so a garbled header is a 500 instead of a 401",
-)
 def test_a_garbled_non_ascii_signature_is_unauthorized_not_a_crash():
     with pytest.raises(Unauthorized):
         verify_customer("alex", "é" * 64, SECRET)

@@ -168,7 +168,6 @@ def test_duplicate_ids_are_rejected(store, tmp_path):
         read_store(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="read_store does not check that skus are unique across the catalog")
 def test_a_duplicate_sku_is_rejected(store, tmp_path):
     write_store(store, tmp_path)
 

@@ -398,14 +398,11 @@ def test_two_misunderstood_answers_bring_a_human():
     assert decision.handoff.reason == "two failed attempts at the same request"
 
 
-@pytest.mark.xfail(strict=True, reason="_line_score keeps the '.' in 'shirt.', so an item named at the end of a "
-                                       "sentence is not recognised")
 def test_an_item_named_at_the_end_of_a_sentence_is_found():
     decision = Conversation().say("I want to return the shirt.")
     assert "I found it: the Classic Oxford Shirt (Blue, L)" in decision.reply
 
 
-@pytest.mark.xfail(strict=True, reason="size words are checked before damage words: 'a small hole' is read as too_small")
 def test_damage_described_with_a_size_word_is_damage():
     chat = Conversation()
     chat.say("I need to return the blue shirt")

@@ -67,10 +67,6 @@ def test_refund_timing_question_is_answered_from_the_returns_article(index):
         ("how much is express shipping", "shipping", "Shipping costs"),
         pytest.param(
             "how long does shipping take", "shipping", "Delivery times", id="how-long-does-shipping-take",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="'long' and 'take' are stopwords, so only 'shipping' is searched and 'Shipping costs' ranks first",
-            ),
         ),
     ],
 )

@@ -390,7 +390,6 @@ def test_features_it_cannot_run_are_refused_up_front(state):
         LocalStateMachine({"StartAt": "S", "States": {"S": state}}, {"F": "fn"}, lambda arn, payload: None)
 
 
-@pytest.mark.xfail(strict=True, reason="a Pass state's Result is silently ignored instead of being honoured or refused")
 def test_a_pass_result_is_honoured_or_refused():
     definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": True}}}
     try:

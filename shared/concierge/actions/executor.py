@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -234,7 +235,7 @@ class ActionExecutor:
                 "exchange_sku": variant.sku,
                 "exchange_item": f"{product.title} ({', '.join(variant.options.values())})",
                 "price_difference": str(difference),
-                "refund_amount": str(max(-difference, 0)),
+                "refund_amount": str(max(-difference, Decimal("0.00"))),
             }
         return effect
 
@@ -260,7 +261,7 @@ class ActionExecutor:
         replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
         record = ReturnRecord(
             return_id=return_id, order_id=order.id, line_ids=request.line_ids, resolution=request.resolution,
-            refund_amount=fresh.get("refund_amount", "0"), currency=order.currency, refund_to=fresh["refund_to"],
+            refund_amount=fresh.get("refund_amount", "0.00"), currency=order.currency, refund_to=fresh["refund_to"],
             exchange_order_id=replacement.id if replacement else None, created_at=self.now,
         )
         try:

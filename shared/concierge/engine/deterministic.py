@@ -18,11 +18,12 @@ from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decis
 ENGINE = "deterministic"
 ORDER_ID = re.compile(r"\b(NW\d{5})\b", re.IGNORECASE)
 SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
+# Checked in order: a fault outranks a size word ("it has a small hole" is damaged, not too small).
 FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
+    ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "stained", "hole", "holes")),
+    ("not_as_described", ("not as described", "different colour", "different color", "looks different", "wrong item")),
     ("too_small", ("too small", "too tight", "tight", "small", "snug", "short", "size up", "bigger")),
     ("too_large", ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller")),
-    ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "hole")),
-    ("not_as_described", ("not as described", "different colour", "different color", "looks different", "wrong item")),
     ("changed_mind", ("changed my mind", "don't like", "dont like", "don't need", "dont need", "no longer need")),
 ]
 
@@ -229,9 +230,10 @@ class DeterministicEngine:
 
     @staticmethod
     def _line_score(text: str, line: dict) -> int:
-        words = set(re.findall(r"[a-z0-9.]+", text.lower()))
+        token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"  # keeps sizes such as 8.5, drops a sentence's full stop
+        words = set(re.findall(token, text.lower()))
         words |= {w[:-1] for w in words if w.endswith("s")}
-        terms = set(re.findall(r"[a-z0-9.]+", (line["title"] + " " + " ".join(line["options"].values())).lower()))
+        terms = set(re.findall(token, (line["title"] + " " + " ".join(line["options"].values())).lower()))
         return len(words & terms)
 
     def _match_line(self, text: str, lines: list[dict]) -> dict | None:

@@ -15,6 +15,17 @@ from typing import Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SUPPORTED_STATE_TYPES = {"Task", "Choice", "Pass", "Succeed", "Fail"}
+_FLOW = {"Type", "Comment", "Next", "End"}
+_PATHS = {"InputPath", "OutputPath"}
+# The fields each state type may use here; anything else (ResultSelector, TimeoutSeconds, …) is refused rather
+# than silently ignored, so a definition never behaves differently locally than when deployed.
+SUPPORTED_FIELDS = {
+    "Task": _FLOW | _PATHS | {"Resource", "Parameters", "ResultPath", "Retry", "Catch"},
+    "Pass": _FLOW | _PATHS | {"Parameters", "Result", "ResultPath"},
+    "Choice": {"Type", "Comment", "Choices", "Default"},
+    "Succeed": {"Type", "Comment"},
+    "Fail": {"Type", "Comment", "Error", "Cause"},
+}
 Invoker = Callable[[str, Any], Any]
 
 
@@ -129,6 +140,9 @@ class LocalStateMachine:
         for name, state in self.definition["States"].items():
             if state["Type"] not in SUPPORTED_STATE_TYPES:
                 raise UnsupportedDefinition(f"state {name}: type {state['Type']} is not supported locally")
+            unknown = set(state) - SUPPORTED_FIELDS[state["Type"]]
+            if unknown:
+                raise UnsupportedDefinition(f"state {name}: {', '.join(sorted(unknown))} not supported locally")
             if state["Type"] == "Task":
                 if state["Resource"] != LAMBDA_INVOKE:
                     raise UnsupportedDefinition(f"state {name}: resource {state['Resource']} is not supported locally")
@@ -161,7 +175,9 @@ class LocalStateMachine:
                 continue
             effective = _path_get(data, state.get("InputPath", "$"))
             try:
-                if kind == "Pass":
+                if kind == "Pass" and "Result" in state:
+                    result = state["Result"]
+                elif kind == "Pass":
                     result = resolve_parameters(state["Parameters"], effective) if "Parameters" in state else effective
                 else:
                     result = self._run_task(state, effective)
