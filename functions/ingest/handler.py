@@ -1,8 +1,16 @@
-"""Ingest: the edges of a turn — receive the customer's message, and record the reply."""
+"""Ingest: the channel edge. It receives every customer message and records every reply.
+
+- Step Functions tasks of the turn workflow: receive (web or channel message) and reply;
+- API Gateway proxy requests: customer data rights, consent, merges, and the WhatsApp webhook;
+- SES receipt events (inbound email): taken in and published as message.received;
+- SQS batches from the message-received queue: each channel message's turn is run and its reply delivered
+  (partial batch failures: a failed message is retried, then parked in the dead-letter queue).
+"""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concierge import conversations, wiring
@@ -13,6 +21,7 @@ from concierge.tasks import IngestTask, ReceiveTask
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def services():
@@ -25,10 +34,7 @@ def services():
     )
 
 
-@logger.inject_lambda_context(correlation_id_path="turn.conversation_id || request.path.conversation_id")
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def _turn_task(event: dict) -> dict:
     task = IngestTask.model_validate({"task": event}).task
     if isinstance(task, ReceiveTask):
         turn = conversations.receive(task.request, services(), now())
@@ -39,3 +45,31 @@ def handler(event: dict, context: LambdaContext) -> dict:
         turn = conversations.reply(task.turn, services(), now())
         metrics.add_metric(name="TurnsCompleted", unit=MetricUnit.Count, value=1)
     return turn.model_dump(mode="json")
+
+
+def _channel_message(record) -> None:
+    from concierge.events import MessageReceived
+
+    envelope = record.json_body
+    message = MessageReceived.model_validate(envelope["detail"]).message
+    outcome = wiring.inbox(current_settings()).process(message)
+    logger.info("channel message processed", extra={"channel": message.channel.value, "outcome": outcome})
+    metrics.add_metric(name="ChannelMessages", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(correlation_id_path="turn.conversation_id || request.path.conversation_id")
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    if "httpMethod" in event:
+        from concierge import http_api
+
+        return http_api.resolve(event, context, lambda: wiring.http_services(current_settings()))
+    source = (event.get("Records") or [{}])[0].get("eventSource")
+    if source == "aws:ses":
+        taken = wiring.email_intake(current_settings()).receive(event, now())
+        metrics.add_metric(name="EmailsReceived", unit=MetricUnit.Count, value=taken)
+        return {"received": taken}
+    if source == "aws:sqs":
+        return process_partial_response(event=event, record_handler=_channel_message, processor=processor, context=context)
+    return _turn_task(event)

@@ -3,6 +3,7 @@
 Reference store keys:
 - product ...................... pk=PRODUCT#<id>   sk=META
 - customer ..................... pk=CUSTOMER#<id>  sk=META
+- customer by contact .......... pk=CONTACT#email#<address> | CONTACT#whatsapp#<digits>  sk=CUSTOMER
 - order ........................ pk=ORDER#<id>     sk=META   gsi1pk=CUSTOMER#<id> gsi1sk=ORDER#<placed_at>
 - return of one order line ..... pk=ORDER#<id>     sk=RETURN#<line id>   (at most one per line: conditional put)
 - refund ledger entry .......... pk=ORDER#<id>     sk=REFUND#<return id>
@@ -11,6 +12,7 @@ Reference store keys:
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -41,11 +43,20 @@ class AlreadyReturned(Exception):
 
 class CommerceBackend(Protocol):
     def get_customer(self, customer_id: str) -> Customer | None: ...
+    def find_customer_by_contact(self, channel: str, address: str) -> Customer | None: ...
     def recent_orders(self, customer_id: str, limit: int) -> list[Order]: ...
     def get_order(self, order_id: str) -> Order | None: ...
     def get_product(self, product_id: str) -> Product | None: ...
     def returned_line_ids(self, order_id: str) -> set[str]: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
+
+
+def contacts(customer: Customer) -> list[tuple[str, str]]:
+    """The channel addresses on file for a customer, normalized: lower-case email, phone as digits."""
+    found = [("email", customer.email.strip().lower())]
+    if customer.phone:
+        found.append(("whatsapp", re.sub(r"\D", "", customer.phone)))
+    return found
 
 
 def _plain(model: BaseModel) -> dict[str, Any]:
@@ -67,6 +78,8 @@ class ReferenceStore:
         with self._table.batch_writer() as batch:
             for customer in customers:
                 batch.put_item(Item={"pk": f"CUSTOMER#{customer.id}", "sk": "META", "doc": _plain(customer)})
+                for channel, address in contacts(customer):
+                    batch.put_item(Item={"pk": f"CONTACT#{channel}#{address}", "sk": "CUSTOMER", "customer_id": customer.id})
 
     def put_orders(self, orders: list[Order]) -> None:
         with self._table.batch_writer() as batch:
@@ -86,6 +99,11 @@ class ReferenceStore:
     def get_customer(self, customer_id: str) -> Customer | None:
         item = self._table.get_item(Key={"pk": f"CUSTOMER#{customer_id}", "sk": "META"}).get("Item")
         return Customer.model_validate(item["doc"]) if item else None
+
+    def find_customer_by_contact(self, channel: str, address: str) -> Customer | None:
+        """The customer whose email or phone on file is this address (addresses normalized as `contacts` does)."""
+        item = self._table.get_item(Key={"pk": f"CONTACT#{channel}#{address}", "sk": "CUSTOMER"}).get("Item")
+        return self.get_customer(item["customer_id"]) if item else None
 
     def get_product(self, product_id: str) -> Product | None:
         item = self._table.get_item(Key={"pk": f"PRODUCT#{product_id}", "sk": "META"}).get("Item")

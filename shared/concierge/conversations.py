@@ -8,8 +8,10 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from concierge import signals
-from concierge.api import ActionOut, ApiRequest, HandoffOut, HttpResponse, ReplyOut, TurnRequestBody, TurnResponse
+from concierge import identity, longterm, signals, threads
+from concierge.api import ActionOut, ApiRequest, Channel, HandoffOut, HttpResponse, ReplyOut, TurnRequestBody, TurnResponse
+from concierge.channels.inbound import InboundMessage
+from concierge.tasks import TurnInput
 from concierge.auth import verify_customer
 from concierge.commerce import CommerceBackend
 from concierge.engine.deterministic import money
@@ -36,15 +38,17 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(signals.normalize(text).encode()).hexdigest()[:16]
 
 
-def receive(request: ApiRequest, services: EdgeServices, now: datetime) -> Turn:
+def receive(request: TurnInput, services: EdgeServices, now: datetime) -> Turn:
     """Validate, authenticate, append the message to memory and score it. Errors become an HTTP rejection."""
     try:
-        return _receive(request, services, now)
+        if request.inbound is not None:
+            return _receive_inbound(request.inbound, services, now)
+        return _receive_web(request, services, now)
     except ConciergeError as error:
         return Turn.rejected(HttpResponse.error(http_status(error), error.message))
 
 
-def _receive(request: ApiRequest, services: EdgeServices, now: datetime) -> Turn:
+def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> Turn:
     customer_id = verify_customer(
         request.header_value("x-customer-id"), request.header_value("x-customer-signature"), services.signing_secret
     )
@@ -58,42 +62,85 @@ def _receive(request: ApiRequest, services: EdgeServices, now: datetime) -> Turn
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise BadRequest(f"Invalid request body: {problems}") from exc
+    customer = services.store.get_customer(customer_id)
+    who = CustomerRef(id=customer_id, first_name=customer.first_name if customer else "there")
+    return _append(conversation_id, who, body.channel, body.text, now, services)
 
+
+def _receive_inbound(message: InboundMessage, services: EdgeServices, now: datetime) -> Turn:
+    """An email or WhatsApp message: resolve who sent it (verified senders only), thread it, append it."""
+    resolution = identity.resolve(message, services.memory, services.store, now)
+    thread = threads.choose(message, resolution.customer_id, services.memory, now)
+    who = CustomerRef(id=resolution.customer_id, first_name=resolution.first_name, verified=resolution.verified)
+    return _append(thread.conversation_id, who, message.channel, message.text, now, services, message, thread)
+
+
+def _append(
+    conversation_id: str,
+    who: CustomerRef,
+    channel: Channel,
+    text: str,
+    now: datetime,
+    services: EdgeServices,
+    inbound: InboundMessage | None = None,
+    thread: threads.Thread | None = None,
+) -> Turn:
     record = services.memory.get_conversation(conversation_id)
-    if record is not None and record.customer_id != customer_id:
+    if record is not None and record.customer_id != who.id:
         raise NotFound("Conversation not found.")  # never confirm that someone else's conversation exists
     expected_seq = record.message_seq if record else None
     if record is None:
+        linked = thread.linked_conversation_id if thread else threads.link_for_web(conversation_id, text, who.id, services.memory, now)
         record = ConversationRecord(
-            conversation_id=conversation_id, customer_id=customer_id, channel=body.channel, started_at=now, updated_at=now
+            conversation_id=conversation_id,
+            customer_id=who.id,
+            channel=channel,
+            started_at=now,
+            updated_at=now,
+            verified=who.verified,
+            linked_conversation_id=linked,
+            subject=inbound.subject if inbound else None,
         )
     elif record.status is ConversationStatus.CLOSED:
         record = record.model_copy(update={"status": ConversationStatus.OPEN, "flow": {}})
 
-    scored = signals.score(body.text)
-    print_ = fingerprint(body.text)
+    scored = signals.score(text)
+    print_ = fingerprint(text)
     repeated = print_ in record.message_fingerprints and scored.intent not in ("affirm", "greeting", "thanks", "unknown")
-    record = record.model_copy(
-        update={
-            "message_seq": record.message_seq + 1,
-            "customer_turns": record.customer_turns + 1,
-            "updated_at": now,
-            "channel": body.channel,
-            "intents": [*record.intents, scored.intent],
-            "sentiments": [*record.sentiments, round(scored.sentiment, 3)],
-            "message_fingerprints": [*record.message_fingerprints[-19:], print_],
-            "repeated_messages": record.repeated_messages + int(repeated and len(body.text) > 12),
+    switched = bool(record.channels) and channel not in record.channels
+    update = {
+        "message_seq": record.message_seq + 1,
+        "customer_turns": record.customer_turns + 1,
+        "updated_at": now,
+        "channel": channel,
+        "channels": list(dict.fromkeys([*record.channels, channel])),
+        "keywords": threads.merge_keywords(record.keywords, f"{inbound.subject or ''} {text}" if inbound else text),
+        "intents": [*record.intents, scored.intent],
+        "sentiments": [*record.sentiments, round(scored.sentiment, 3)],
+        "message_fingerprints": [*record.message_fingerprints[-19:], print_],
+        "repeated_messages": record.repeated_messages + int(repeated and len(text) > 12),
+        "verified": record.verified and who.verified,
+    }
+    message_fields: dict = {}
+    if inbound is not None:
+        update["reply_to"] = {**record.reply_to, channel.value: inbound.sender}
+        update["last_inbound"] = {**record.last_inbound, channel.value: inbound.message_id}
+        message_fields = {
+            "provider_message_id": inbound.message_id,
+            "attachments": [a.model_dump() for a in inbound.attachments],
+            "raw_s3_key": inbound.raw_s3_key,
+            "subject": inbound.subject,
         }
-    )
-    services.memory.append_customer_message(record, body.text, now, expected_seq)
+    record = record.model_copy(update=update)
+    services.memory.append_customer_message(record, text, now, expected_seq, message_fields)
 
-    customer = services.store.get_customer(customer_id)
+    snapshot = record.snapshot().model_copy(update={"channel_switched": switched})
     return Turn(
         conversation_id=conversation_id,
-        customer=CustomerRef(id=customer_id, first_name=customer.first_name if customer else "there"),
-        message=IncomingMessage(message_id=f"{conversation_id}:{record.message_seq}", text=body.text, channel=body.channel, received_at=now),
+        customer=who,
+        message=IncomingMessage(message_id=f"{conversation_id}:{record.message_seq}", text=text, channel=channel, received_at=now),
         signals=scored,
-        conversation=record.snapshot(),
+        conversation=snapshot,
         started_at=now,
     )
 
@@ -138,6 +185,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
             "handoff_reason": decision.handoff.reason if decision.handoff else record.handoff_reason,
             "first_response_ms": record.first_response_ms if record.first_response_ms is not None else latency_ms,
             "facts": [*record.facts, *facts][-10:],
+            "notes": [*record.notes, *decision.notes][-10:],
         }
     )
     turn_item = {
@@ -148,22 +196,8 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         "errors": turn.errors,
         "at": now,
     }
-    extra: list[dict] = []
-    closed_event = None
-    if status is ConversationStatus.CLOSED:
-        summary = " ".join(record.facts[-2:]) or "we chatted about " + (record.intents[0] if record.intents else "your question") + "."
-        profile = services.memory.get_profile(record.customer_id) or Profile(customer_id=record.customer_id)
-        profile = profile.model_copy(
-            update={
-                "conversations": profile.conversations + 1,
-                "last_summary": summary,
-                "last_conversation_id": record.conversation_id,
-                "last_closed_at": now,
-            }
-        )
-        extra.append(services.memory.profile_item(profile))
-        closed_event = closed_event_of(record, turn, summary, now)
-    services.memory.record_reply(record, decision.reply, now, turn_item, extra)
+    extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)
+    services.memory.record_reply(record, decision.reply, now, turn_item, extra, deletes)
 
     events = [
         TurnCompleted(
@@ -194,6 +228,44 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         conversation_status=status.value,
     )
     return turn.model_copy(update={"decision": decision, "http": HttpResponse.of(200, response)})
+
+
+def _long_term_memory(
+    record: ConversationRecord, turn: Turn, decision: Decision, executed: list[ActionResult], services: EdgeServices, now: datetime
+) -> tuple[list[dict], list[dict], ConversationClosed | None]:
+    """Facts as they arise and, at close, the summary and the profile; nothing for an unverified sender, and
+    nothing personal for a customer who opted out of personalization."""
+    memory = services.memory
+    closing = record.status is ConversationStatus.CLOSED
+    upserts, removals = longterm.facts_from(executed, decision.notes, record, now)
+    extra: list[dict] = []
+    deletes: list[dict] = []
+    closed_event = None
+    if closing:
+        deletes.append(memory.close_open_entry(record.customer_id, record.conversation_id))
+    if not record.verified or not (closing or upserts or removals):
+        if closing:
+            closed_event = closed_event_of(record, turn, "", now)
+        return extra, deletes, closed_event
+    profile = memory.get_profile(record.customer_id) or Profile(customer_id=record.customer_id)
+    if profile.personalization:
+        extra += [memory.fact_item(record.customer_id, fact) for fact in upserts]
+        deletes += [memory.delete_operation(record.customer_id, f"FACT#{key}") for key in removals if key not in {f.key for f in upserts}]
+    if closing:
+        summary = longterm.summary_of(record, now)
+        profile = profile.model_copy(
+            update={
+                "conversations": profile.conversations + 1,
+                "last_summary": summary.text if profile.personalization else None,
+                "last_conversation_id": record.conversation_id,
+                "last_closed_at": now,
+            }
+        )
+        extra.append(memory.profile_item(profile))
+        if profile.personalization:
+            extra.append(memory.summary_item(record.customer_id, summary))
+        closed_event = closed_event_of(record, turn, summary.text, now)
+    return extra, deletes, closed_event
 
 
 def closed_event_of(record: ConversationRecord, turn: Turn, summary: str, now: datetime) -> ConversationClosed:

@@ -126,12 +126,13 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
     joined = _at(today - timedelta(days=400), 12)
     alex = Customer(id="alex", email="alex@example.com", name="Alex Morgan", phone="+15035550142", created_at=joined)
     sam = Customer(id="sam", email="sam@example.com", name="Sam Rivera", phone="+15125550187", created_at=joined)
+    jordan = Customer(id="jordan", email="jordan@example.com", name="Jordan Lee", phone="+13125550123", created_at=joined)
     others = []
     for i in range(1, 59):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         others.append(Customer(id=f"c{i:04d}", email=f"{first.lower()}.{last.lower()}{i}@example.com".encode("ascii", "ignore").decode(),
                                name=f"{first} {last}", created_at=_at(today - timedelta(days=rng.randrange(30, 700)), 12)))
-    customers = [alex, sam, *others]
+    customers = [alex, sam, jordan, *others]
 
     def variant(pid: str, colour: str, size: str) -> tuple[Product, Variant]:
         product = by_id[pid]
@@ -145,13 +146,15 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
         (alex, OrderStatus.DELIVERED, today - timedelta(days=11), [variant("oxford-shirt", "Blue", "L"), variant("crew-tee", "Black", "L")]),
         (sam, OrderStatus.DELIVERED, today - timedelta(days=60), [variant("runner-shoe", "Black", "9")]),
         (sam, OrderStatus.SHIPPED, today - timedelta(days=3), [variant("puffer-jacket", "Navy", "M")]),
+        # Shipped nine days ago and due five days ago: the delayed-parcel scenario.
+        (jordan, OrderStatus.SHIPPED, today - timedelta(days=9), [variant("denim-jacket", "Indigo", "M")]),
     ]
     for customer, status, placed, lines in scripted:
         order = _order(rng, len(orders), customer, products, status, placed, lines)
         if customer is alex:
             order = order.model_copy(update={"payment": visa})
         orders.append(order)
-    statuses = [OrderStatus.PENDING] * 25 + [OrderStatus.SHIPPED] * 35 + [OrderStatus.DELIVERED] * 105 + [OrderStatus.CANCELLED] * 30
+    statuses = [OrderStatus.PENDING] * 25 + [OrderStatus.SHIPPED] * 35 + [OrderStatus.DELIVERED] * 104 + [OrderStatus.CANCELLED] * 30
     rng.shuffle(statuses)
     for status in statuses:
         age = {OrderStatus.PENDING: rng.randrange(0, 2), OrderStatus.SHIPPED: rng.randrange(2, 7)}.get(status, rng.randrange(6, 180))

@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from concierge.channels.inbound import InboundMessage
 from concierge.topology import EVENT_SOURCE
 
 
@@ -82,8 +83,27 @@ class HandoffRequested(DomainEvent):
     channel: str
 
 
+class MessageReceived(DomainEvent):
+    """An email or WhatsApp message taken in by ingest; its turn runs from the message-received queue."""
+
+    detail_type: ClassVar[str] = "message.received"
+
+    message: InboundMessage
+
+
+class CustomerErased(DomainEvent):
+    """A customer's data was erased; carries no personal data (a one-way hash of the id, for the audit)."""
+
+    detail_type: ClassVar[str] = "customer.erased"
+
+    customer_hash: str
+    items_deleted: int = Field(ge=0)
+    objects_deleted: int = Field(ge=0)
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.detail_type: cls for cls in (TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested)
+    cls.detail_type: cls
+    for cls in (TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested, MessageReceived, CustomerErased)
 }
 
 

@@ -3,7 +3,7 @@ articles into the knowledge index — the same path for a merchant's export and 
 from __future__ import annotations
 
 from concierge.commerce import ReferenceStore
-from concierge.knowledge import KeywordIndex, save_index, split_article
+from concierge.knowledge import KeywordIndex, product_article, save_index, split_article
 from concierge.models import StoreData
 
 
@@ -11,7 +11,9 @@ def import_store(data: StoreData, store: ReferenceStore, s3_client, bucket: str,
     store.put_products(data.products)
     store.put_customers(data.customers)
     store.put_orders(data.orders)
-    passages = [passage for article in data.articles for passage in split_article(article)]
+    # Product pages are knowledge too: "what is it made of?" and "does it run small?" are answered from them.
+    articles = [*data.articles, *(product_article(product) for product in data.products)]
+    passages = [passage for article in articles for passage in split_article(article)]
     save_index(KeywordIndex.build(passages), s3_client, bucket, key)
     return {
         "products": len(data.products),

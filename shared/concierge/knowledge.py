@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
-from concierge.models import Article
+from concierge.models import Article, Product
 
 # Hits below this confidence are not used to answer: the agent says it does not know and offers a human.
 ANSWER_THRESHOLD = 0.55
@@ -89,6 +89,21 @@ def split_article(article: Article) -> list[Passage]:
             )
         )
     return passages
+
+
+def product_article(product: Product) -> Article:
+    """A product page as a help-center article: one passage on its material, one on its fit."""
+    sections = [f"# {product.title}", "## Overview", product.description]
+    if product.material:
+        material = product.material.rstrip(".")
+        material = material[0].lower() + material[1:] if material[1:2].islower() else material
+        sections += ["## Material: what is it made of?", f"The {product.title} is made of {material}."]
+    if product.fit:
+        fit = product.fit[0].lower() + product.fit[1:]
+        sections += ["## Fit and sizing: does it run small or large?", f"The {product.title} {fit}" if fit.startswith(("runs", "is", "has")) else f"The {product.title}: {fit}"]
+    return Article(
+        id=f"product-{product.id}", title=product.title, url=product.url, topic="product", body="\n".join(sections)
+    )
 
 
 class KeywordIndex:

@@ -1,17 +1,29 @@
-"""Conversation memory in DynamoDB (single table).
+"""Conversation and customer memory in DynamoDB (one table). See docs/memory.md for the full model.
 
 Access patterns first, then keys:
 - a conversation and its state, by id ............ pk=CONV#<id>  sk=META
-- its messages in order ........................... pk=CONV#<id>  sk=MSG#<seq:06d>
+- its messages in order (any channel) ............. pk=CONV#<id>  sk=MSG#<seq:06d>
 - its turns (signals, engine, latency) ............ pk=CONV#<id>  sk=TURN#<seq:06d>
 - its actions (pending, executed, denied…) ........ pk=CONV#<id>  sk=ACTION#<action id>
 - its handoffs (with the transcript) .............. pk=CONV#<id>  sk=HANDOFF#<iso time>
 - its satisfaction scores ......................... pk=CONV#<id>  sk=SCORE#<kind>
-- a customer's profile and last-conversation recall pk=CUST#<id>  sk=PROFILE
+- a customer's profile (counters, consent) ........ pk=CUST#<id>  sk=PROFILE
+- their durable facts (sizes, open issues…) ....... pk=CUST#<id>  sk=FACT#<key>           (upserted by key)
+- their conversation summaries, newest first ...... pk=CUST#<id>  sk=SUMMARY#<closed iso>#<conversation id>
+- their conversations (export, erasure) ........... pk=CUST#<id>  sk=CONV#<conversation id>
+- their open conversations (threading) ............ pk=CUST#<id>  sk=OPEN#<conversation id>  (deleted at close)
+- their verified channel identities ............... pk=CUST#<id>  sk=IDENT#<channel>#<address>
+- their audit trail (links, merges, unmerges) ..... pk=CUST#<id>  sk=AUDIT#<iso time>#<n>
+- who a channel address belongs to ................ pk=IDENT#<channel>#<address>  sk=IDENTITY
+- which conversation an email we sent belongs to .. pk=MSGID#<Message-ID>  sk=THREAD
+- a provider message already taken in (dedupe) .... pk=INBOX#<channel>#<message id>  sk=RECEIVED
+A turn's context build reads a bounded amount whatever the history: one profile read and three queries with
+a Limit (summaries, facts, recent messages), so 500 past conversations cost what 5 do.
 Every item carries `expires_at` (TTL, epoch seconds) from the merchant's retention setting.
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +34,12 @@ from pydantic import BaseModel, Field
 from concierge.api import Channel
 from concierge.clock import now
 from concierge.errors import Conflict
-from concierge.turn import ActionResult, ConversationSnapshot, ConversationStatus, ToolCall
+from concierge.turn import ActionResult, ConversationSnapshot, ConversationStatus, Note, ToolCall
+
+# Bounds of a context build: the same number of reads and items whatever the customer's history.
+RECALL_SUMMARIES = 3
+RECALL_FACTS = 20
+OPEN_CONVERSATIONS = 5
 
 
 def _conv(conversation_id: str) -> str:
@@ -78,10 +95,25 @@ class ConversationRecord(BaseModel):
     first_response_ms: int | None = None
     resolved: bool = False
     facts: list[str] = Field(default_factory=list, description="what was done, for the summary at close")
+    verified: bool = Field(True, description="the customer's identity was verified on the channel they used")
+    channels: list[Channel] = Field(default_factory=list, description="every channel this conversation was held on")
+    keywords: list[str] = Field(default_factory=list, description="topic terms of the customer's messages (threading)")
+    notes: list[Note] = Field(default_factory=list, description="answers given, recalled when the channel changes")
+    linked_conversation_id: str | None = Field(None, description="an open conversation on the same topic, elsewhere")
+    reply_to: dict[str, str] = Field(default_factory=dict, description="channel -> address replies go to")
+    last_inbound: dict[str, str] = Field(default_factory=dict, description="channel -> provider id of the last message")
+    subject: str | None = None
 
     def snapshot(self) -> ConversationSnapshot:
         return ConversationSnapshot(
-            status=self.status, started_at=self.started_at, customer_turns=self.customer_turns, flow=self.flow
+            status=self.status,
+            started_at=self.started_at,
+            customer_turns=self.customer_turns,
+            flow=self.flow,
+            channel=self.channel,
+            notes=self.notes,
+            verified=self.verified,
+            linked_conversation_id=self.linked_conversation_id,
         )
 
 
@@ -91,6 +123,38 @@ class Profile(BaseModel):
     last_summary: str | None = None
     last_conversation_id: str | None = None
     last_closed_at: datetime | None = None
+    personalization: bool = Field(True, description="consent to recall personal details in later conversations")
+    merged_from: list[str] = Field(default_factory=list)
+
+
+class Identity(BaseModel):
+    """A channel address proven to belong to a customer. Only verified addresses are ever stored here."""
+
+    channel: Channel
+    address: str
+    customer_id: str
+    verified_by: str
+    linked_at: datetime
+
+
+class Fact(BaseModel):
+    """Something durable about a customer, upserted by key: a size, a preference, an open issue, an interest."""
+
+    key: str = Field(description="e.g. 'size:tops', 'open_issue:NW10005', 'interest:trail-jacket'")
+    kind: str = Field(description="size | preference | open_issue | interest")
+    text: str = Field(description="how it reads in a greeting or a prompt")
+    conversation_id: str
+    updated_at: datetime
+    origin_customer_id: str | None = Field(None, description="set on copies made by a merge, so unmerge removes them")
+
+
+class Summary(BaseModel):
+    conversation_id: str
+    closed_at: datetime
+    channel: Channel
+    text: str
+    intents: list[str] = Field(default_factory=list)
+    origin_customer_id: str | None = None
 
 
 class MemoryStore:
@@ -111,9 +175,10 @@ class MemoryStore:
             {"pk": _conv(record.conversation_id), "sk": "META", "expires_at": self._expires(), **record.model_dump(mode="json")}
         )
 
-    def _message_item(self, record: ConversationRecord, role: str, text: str, at: datetime, channel: str) -> dict:
+    def _message_item(self, record: ConversationRecord, role: str, text: str, at: datetime, channel: str, fields: dict | None = None) -> dict:
         return to_dynamo(
             {
+                **(fields or {}),
                 "pk": _conv(record.conversation_id),
                 "sk": f"MSG#{record.message_seq:06d}",
                 "role": role,
@@ -125,34 +190,43 @@ class MemoryStore:
             }
         )
 
-    def append_customer_message(self, record: ConversationRecord, text: str, at: datetime, expected_seq: int | None) -> None:
-        """Write the message and the updated META in one transaction; a concurrent writer makes it fail, not interleave."""
+    def append_customer_message(
+        self, record: ConversationRecord, text: str, at: datetime, expected_seq: int | None, fields: dict | None = None
+    ) -> None:
+        """Write the message, the updated META and the customer's index entries in one transaction; a concurrent
+        writer makes it fail, not interleave. `fields` carries channel details (provider id, attachments)."""
         meta_put: dict[str, Any] = {"TableName": self._table.name, "Item": self._meta_item(record)}
         if expected_seq is None:
             meta_put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             meta_put["ConditionExpression"] = "message_seq = :seq"
             meta_put["ExpressionAttributeValues"] = {":seq": expected_seq}
+        message = self._message_item(record, "customer", text, at, record.channel, fields)
         client = self._table.meta.client
         try:
             self._transact(
                 [
-                    {"Put": {"TableName": self._table.name, "Item": self._message_item(record, "customer", text, at, record.channel)}},
+                    {"Put": {"TableName": self._table.name, "Item": message}},
                     {"Put": meta_put},
+                    *[{"Put": {"TableName": self._table.name, "Item": item}} for item in self.conversation_index_items(record)],
                 ]
             )
         except client.exceptions.TransactionCanceledException as exc:
             raise Conflict("Another message in this conversation is being processed; please retry.") from exc
 
-    def record_reply(self, record: ConversationRecord, text: str, at: datetime, turn_item: dict, extra: list[dict] = ()) -> None:
-        """Assistant message, turn record and META (plus e.g. a handoff or profile item) in one transaction."""
+    def record_reply(
+        self, record: ConversationRecord, text: str, at: datetime, turn_item: dict, extra: list[dict] = (), deletes: list[dict] = ()
+    ) -> None:
+        """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
+        summary or fact item; and deletions such as the open-topic entry at close) in one transaction."""
         items = [
             self._message_item(record, "assistant", text, at, record.channel),
             to_dynamo({"pk": _conv(record.conversation_id), "sk": f"TURN#{record.customer_turns:06d}", "expires_at": self._expires(), **turn_item}),
             self._meta_item(record),
+            *self.conversation_index_items(record),
             *[to_dynamo({**item, "expires_at": self._expires()}) for item in extra],
         ]
-        self._transact([{"Put": {"TableName": self._table.name, "Item": item}} for item in items])
+        self._transact([*({"Put": {"TableName": self._table.name, "Item": item}} for item in items), *deletes])
 
     def _transact(self, operations: list[dict]) -> None:
         # The resource's client serializes plain Python values itself (boto3's DynamoDB transformation).
@@ -164,7 +238,10 @@ class MemoryStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [{"role": item["role"], "text": item["text"]} for item in reversed(response.get("Items", []))]
+        return [
+            {"role": item["role"], "text": item["text"], "channel": item.get("channel", "web")}
+            for item in reversed(response.get("Items", []))
+        ]
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         items, kwargs = [], {
@@ -251,3 +328,154 @@ class MemoryStore:
     def get_score(self, conversation_id: str, kind: str) -> dict | None:
         item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"SCORE#{kind}"}).get("Item")
         return from_dynamo(item) if item else None
+
+    # long-term memory --------------------------------------------------------------------
+    def profile_item_with_ttl(self, profile: Profile) -> dict:
+        return to_dynamo({**self.profile_item(profile), "expires_at": self._expires()})
+
+    def fact_item(self, customer_id: str, fact: Fact) -> dict:
+        return to_dynamo({"pk": _cust(customer_id), "sk": f"FACT#{fact.key}", "expires_at": self._expires(), **fact.model_dump(mode="json")})
+
+    def summary_item(self, customer_id: str, summary: Summary) -> dict:
+        sk = f"SUMMARY#{summary.closed_at.isoformat()}#{summary.conversation_id}"
+        return to_dynamo({"pk": _cust(customer_id), "sk": sk, "expires_at": self._expires(), **summary.model_dump(mode="json")})
+
+    def facts(self, customer_id: str, limit: int = RECALL_FACTS) -> list[Fact]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with("FACT#"), Limit=limit
+        )
+        return [Fact.model_validate(from_dynamo(item)) for item in response.get("Items", [])]
+
+    def summaries(self, customer_id: str, limit: int = RECALL_SUMMARIES) -> list[Summary]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with("SUMMARY#"),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [Summary.model_validate(from_dynamo(item)) for item in response.get("Items", [])]
+
+    def put_profile(self, profile: Profile) -> None:
+        self._table.put_item(Item=self.profile_item_with_ttl(profile))
+
+    # threading ---------------------------------------------------------------------------
+    def conversation_index_items(self, record: ConversationRecord) -> list[dict]:
+        """The customer's list entry for this conversation and, while it is open, its open-topic entry."""
+        base = {"pk": _cust(record.customer_id), "conversation_id": record.conversation_id, "expires_at": self._expires()}
+        items = [to_dynamo({**base, "sk": f"CONV#{record.conversation_id}", "started_at": record.started_at, "channel": record.channel.value})]
+        if record.status is not ConversationStatus.CLOSED:
+            items.append(
+                to_dynamo(
+                    {
+                        **base,
+                        "sk": f"OPEN#{record.conversation_id}",
+                        "updated_at": record.updated_at,
+                        "channel": record.channel.value,
+                        "keywords": record.keywords,
+                        "status": record.status.value,
+                    }
+                )
+            )
+        return items
+
+    def close_open_entry(self, customer_id: str, conversation_id: str) -> dict:
+        """A transaction operation deleting the open-topic entry of a conversation that just closed."""
+        return self.delete_operation(customer_id, f"OPEN#{conversation_id}")
+
+    def delete_operation(self, customer_id: str, sk: str) -> dict:
+        return {"Delete": {"TableName": self._table.name, "Key": {"pk": _cust(customer_id), "sk": sk}}}
+
+    def open_conversations(self, customer_id: str, limit: int = OPEN_CONVERSATIONS) -> list[dict]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with("OPEN#"), Limit=limit
+        )
+        return [from_dynamo(item) for item in response.get("Items", [])]
+
+    def put_thread(self, message_id: str, conversation_id: str, customer_id: str) -> None:
+        self._table.put_item(
+            Item={"pk": f"MSGID#{message_id}", "sk": "THREAD", "conversation_id": conversation_id,
+                  "customer_id": customer_id, "expires_at": self._expires()}
+        )
+
+    def get_thread(self, message_id: str) -> dict | None:
+        item = self._table.get_item(Key={"pk": f"MSGID#{message_id}", "sk": "THREAD"}).get("Item")
+        return from_dynamo(item) if item else None
+
+    # identities --------------------------------------------------------------------------
+    def get_identity(self, channel: Channel, address: str) -> Identity | None:
+        item = self._table.get_item(Key={"pk": f"IDENT#{channel.value}#{address}", "sk": "IDENTITY"}).get("Item")
+        return Identity.model_validate(from_dynamo(item)) if item else None
+
+    def identity_items(self, identity: Identity) -> list[dict]:
+        body = {**identity.model_dump(mode="json"), "expires_at": self._expires()}
+        return [
+            to_dynamo({"pk": f"IDENT#{identity.channel.value}#{identity.address}", "sk": "IDENTITY", **body}),
+            to_dynamo({"pk": _cust(identity.customer_id), "sk": f"IDENT#{identity.channel.value}#{identity.address}", **body}),
+        ]
+
+    def audit_item(self, customer_id: str, action: str, detail: dict) -> dict:
+        at = now()
+        return to_dynamo(
+            {
+                "pk": _cust(customer_id),
+                "sk": f"AUDIT#{at.isoformat()}#{uuid.uuid4().hex[:8]}",
+                "action": action,
+                "detail": detail,
+                "at": at,
+                "expires_at": self._expires(),
+            }
+        )
+
+    def write(self, puts: list[dict], deletes: list[tuple[str, str]] = ()) -> None:
+        """Puts and deletes in transactions of at most 100 operations (DynamoDB's limit)."""
+        operations = [{"Put": {"TableName": self._table.name, "Item": item}} for item in puts]
+        operations += [{"Delete": {"TableName": self._table.name, "Key": {"pk": pk, "sk": sk}}} for pk, sk in deletes]
+        for start in range(0, len(operations), 100):
+            self._transact(operations[start : start + 100])
+
+    # inbox (dedupe of channel messages) -----------------------------------------------------
+    def claim_inbox(self, channel: Channel, message_id: str) -> dict | None:
+        """Mark a provider message as being processed; returns the existing marker if it was already taken."""
+        key = {"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"}
+        try:
+            self._table.put_item(
+                Item={**key, "status": "processing", "at": now().isoformat(), "expires_at": int((now() + timedelta(days=7)).timestamp())},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            return from_dynamo(item) if item else {"status": "processing"}
+        return None
+
+    def update_inbox(self, channel: Channel, message_id: str, **fields: Any) -> None:
+        names = {f"#{k}": k for k in fields}
+        self._table.update_item(
+            Key={"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"},
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_dynamo({f":{k}": v for k, v in fields.items()}),
+        )
+
+    def release_inbox(self, channel: Channel, message_id: str) -> None:
+        self._table.delete_item(Key={"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"})
+
+    # whole partitions (export, erasure, merges) ---------------------------------------------
+    def partition(self, pk: str) -> list[dict]:
+        items, kwargs = [], {"KeyConditionExpression": Key("pk").eq(pk)}
+        while True:
+            response = self._table.query(**kwargs)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return [from_dynamo(item) for item in items]
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def customer_partition(self, customer_id: str) -> list[dict]:
+        return self.partition(_cust(customer_id))
+
+    def conversation_partition(self, conversation_id: str) -> list[dict]:
+        return self.partition(_conv(conversation_id))
+
+    def delete_keys(self, keys: list[tuple[str, str]]) -> int:
+        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for pk, sk in keys:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+        return len(keys)

@@ -1,9 +1,12 @@
 """Retrieval for a turn: knowledge passages for the message, and what memory recalls about the customer.
 
-Both reads are bounded: one index search, one profile read and one page of recent messages.
+Every read is bounded, whatever the customer's history: one index search; at a conversation's first turn the
+profile, the last summaries and the durable facts (three reads with a Limit); later, one page of recent
+messages; and, for a conversation linked to an open one elsewhere, that conversation's state (one read).
 """
 from __future__ import annotations
 
+from concierge import longterm
 from concierge.memory import MemoryStore
 from concierge.turn import MemoryContext, PassageHit, Turn
 
@@ -25,13 +28,14 @@ def retrieve(turn: Turn, memory: MemoryStore, index) -> Turn:
         )
         for hit in hits
     ]
-    context = MemoryContext()
-    if turn.conversation.customer_turns == 1:
-        profile = memory.get_profile(turn.customer.id)
-        if profile and profile.last_summary and profile.last_conversation_id != turn.conversation_id:
-            context = MemoryContext(
-                returning=True, last_summary=profile.last_summary, last_conversation_at=profile.last_closed_at
-            )
+    conversation = turn.conversation
+    if turn.customer.verified and conversation.customer_turns == 1:
+        context = longterm.recall(memory, turn.customer.id, turn.conversation_id)
     else:
-        context = MemoryContext(recent_messages=memory.recent_messages(turn.conversation_id, RECENT_MESSAGES))
+        context = MemoryContext()
+    if conversation.customer_turns > 1:
+        context = context.model_copy(update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)})
+    notes = longterm.linked_notes(memory, conversation, conversation.linked_conversation_id)
+    if notes:
+        context = context.model_copy(update={"linked_notes": notes})
     return turn.model_copy(update={"passages": passages, "memory": context})

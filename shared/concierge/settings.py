@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE
+from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE, TURN_STATE_MACHINE_ENV
 
 
 class Settings(BaseModel):
@@ -30,6 +30,16 @@ class Settings(BaseModel):
     return_window_days: int = Field(30, ge=0, alias="CONCIERGE_RETURN_WINDOW_DAYS")
     memory_ttl_days: int = Field(365, ge=1, alias="CONCIERGE_MEMORY_TTL_DAYS")
     max_refund_without_approval: Decimal = Field(Decimal("200.00"), alias="CONCIERGE_MAX_AUTO_REFUND")
+    mail_bucket: str | None = Field(None, alias=MAIL_BUCKET_ENV)
+    turn_state_machine_arn: str | None = Field(None, alias=TURN_STATE_MACHINE_ENV)
+    # WhatsApp Cloud API: a Secrets Manager secret (JSON with app_secret, verify_token, access_token) when
+    # deployed; locally the three values themselves.
+    whatsapp_secret_arn: str | None = Field(None, alias="CONCIERGE_WHATSAPP_SECRET_ARN")
+    whatsapp_app_secret: str | None = Field(None, alias="CONCIERGE_WHATSAPP_APP_SECRET", repr=False)
+    whatsapp_verify_token: str | None = Field(None, alias="CONCIERGE_WHATSAPP_VERIFY_TOKEN", repr=False)
+    whatsapp_access_token: str | None = Field(None, alias="CONCIERGE_WHATSAPP_ACCESS_TOKEN", repr=False)
+    whatsapp_phone_number_id: str | None = Field(None, alias="CONCIERGE_WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_api_base: str = Field("https://graph.facebook.com", alias="CONCIERGE_WHATSAPP_API_BASE")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -6,12 +6,22 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from concierge.api import ApiRequest
+from concierge.channels.inbound import InboundMessage
 from concierge.turn import Turn
+
+
+class TurnInput(ApiRequest):
+    """The turn workflow's input: API Gateway's request (web), or a channel message that ingest took in.
+
+    API Gateway's request template builds only body, header and path, so a web caller cannot supply `inbound`.
+    """
+
+    inbound: InboundMessage | None = None
 
 
 class ReceiveTask(BaseModel):
     kind: Literal["turn.receive"]
-    request: ApiRequest
+    request: TurnInput
 
 
 class ReplyTask(BaseModel):

@@ -49,6 +49,9 @@ TABLES = (MEMORY_TABLE, STORE_TABLE)
 
 EVENT_BUS_ENV = "CONCIERGE_EVENT_BUS"
 KNOWLEDGE_BUCKET_ENV = "CONCIERGE_KNOWLEDGE_BUCKET"
+# Raw inbound email (SES receipt S3 action, under inbound/) and attachments (under attachments/).
+MAIL_BUCKET_ENV = "CONCIERGE_MAIL_BUCKET"
+TURN_STATE_MACHINE_ENV = "CONCIERGE_TURN_STATE_MACHINE_ARN"
 
 
 @dataclass(frozen=True)
@@ -74,16 +77,21 @@ class Rule:
         return f"{self.name}-dlq"
 
 
-RULES = (Rule(name="conversation-closed-to-surveys", detail_types=("conversation.closed",), function=FunctionName.SURVEYS),)
+RULES = (
+    Rule(name="conversation-closed-to-surveys", detail_types=("conversation.closed",), function=FunctionName.SURVEYS),
+    # Email and WhatsApp messages, taken in by ingest, run the turn workflow from this queue (asynchronously).
+    Rule(name="message-received-to-turns", detail_types=("message.received",), function=FunctionName.INGEST, batch_size=5),
+)
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str
-    target: str  # "turn-workflow" (Step Functions Express, synchronous)
+    target: str  # "turn-workflow" (Step Functions Express, synchronous) | "ingest" (Lambda proxy integration)
     requires_customer: bool = True
     description: str = ""
+    api_key: bool = True  # storefront routes need the API key; provider webhooks authenticate by signature instead
 
 
 TURN_ROUTE = Route(
@@ -92,7 +100,23 @@ TURN_ROUTE = Route(
     target="turn-workflow",
     description="Post a customer message; the turn runs synchronously and returns the reply.",
 )
-ROUTES = (TURN_ROUTE,)
+CUSTOMER_ROUTES = (
+    Route("GET", "/v1/customers/{customer_id}/data", "ingest", description="Export everything held about a customer (JSON)."),
+    Route("DELETE", "/v1/customers/{customer_id}", "ingest", description="Erase a customer's data everywhere."),
+    Route("PUT", "/v1/customers/{customer_id}/preferences", "ingest", description="Set consent (personalization)."),
+    Route("POST", "/v1/customers/{customer_id}/merges", "ingest", description="Operator: merge another customer into this one."),
+    Route(
+        "DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}", "ingest",
+        description="Operator: undo a merge.",
+    ),
+)
+WHATSAPP_ROUTES = (
+    Route("GET", "/v1/channels/whatsapp", "ingest", requires_customer=False, api_key=False,
+          description="WhatsApp Cloud API webhook verification (hub.challenge)."),
+    Route("POST", "/v1/channels/whatsapp", "ingest", requires_customer=False, api_key=False,
+          description="WhatsApp Cloud API webhook (X-Hub-Signature-256)."),
+)
+ROUTES = (TURN_ROUTE, *CUSTOMER_ROUTES, *WHATSAPP_ROUTES)
 
 
 @dataclass(frozen=True)
@@ -105,11 +129,23 @@ class FunctionAccess:
     read_knowledge: bool = False
     send_email: bool = False
     read_signing_secret: bool = False
+    read_write_mail: bool = False  # the mail bucket: read raw email, write attachments, delete on erasure
+    start_turns: bool = False  # StartSyncExecution on the turn workflow (channel messages)
+    read_whatsapp_secret: bool = False
 
 
 ACCESS: dict[FunctionName, FunctionAccess] = {
+    # Ingest is the channel edge: it takes messages in (web, email, WhatsApp), replies on the customer's channel,
+    # and serves the customer-data routes (export, erasure, consent, merges).
     FunctionName.INGEST: FunctionAccess(
-        read_tables=(STORE_TABLE, MEMORY_TABLE), write_tables=(MEMORY_TABLE,), put_events=True, read_signing_secret=True
+        read_tables=(STORE_TABLE, MEMORY_TABLE),
+        write_tables=(MEMORY_TABLE,),
+        put_events=True,
+        read_signing_secret=True,
+        send_email=True,
+        read_write_mail=True,
+        start_turns=True,
+        read_whatsapp_secret=True,
     ),
     FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True),
     # The agent decides from the turn it is given: it reads and writes nothing itself.

@@ -42,10 +42,20 @@ class IncomingMessage(BaseModel):
 
 
 class CustomerRef(BaseModel):
-    """Who the verified customer is, with no more personal data than the reply needs."""
+    """Who the customer is, with no more personal data than the reply needs."""
 
     id: str
     first_name: str
+    verified: bool = Field(True, description="False for a sender the channel could not verify: no account data")
+
+
+class Note(BaseModel):
+    """An answer given in a conversation, kept so that a later message on another channel can build on it."""
+
+    topic: str = Field(description="what it was about, e.g. 'Trail Shell Jacket'")
+    aspect: str = Field("", description="e.g. 'fit', 'material'")
+    text: str
+    channel: Channel
 
 
 class ConversationSnapshot(BaseModel):
@@ -53,6 +63,11 @@ class ConversationSnapshot(BaseModel):
     started_at: datetime
     customer_turns: int = Field(0, description="customer messages so far, this one included")
     flow: dict[str, Any] = Field(default_factory=dict, description="the deterministic engine's dialogue state")
+    channel: Channel = Channel.WEB
+    notes: list[Note] = Field(default_factory=list)
+    verified: bool = True
+    channel_switched: bool = Field(False, description="this message is the conversation's first on this channel")
+    linked_conversation_id: str | None = None
 
 
 class PassageHit(BaseModel):
@@ -65,12 +80,18 @@ class PassageHit(BaseModel):
 
 
 class MemoryContext(BaseModel):
-    """What retrieval recalls for the agent: bounded, whatever the history length."""
+    """What retrieval recalls for the agent: bounded in reads and in size, whatever the history length."""
 
     returning: bool = False
+    personalization: bool = Field(True, description="False when the customer opted out: nothing personal recalled")
     last_summary: str | None = None
     last_conversation_at: datetime | None = None
+    summaries: list[str] = Field(default_factory=list, description="earlier conversations, newest first")
+    open_issues: list[str] = Field(default_factory=list, description="unresolved matters from earlier conversations")
+    facts: list[str] = Field(default_factory=list, description="durable facts: sizes, preferences, interests")
     recent_messages: list[dict[str, str]] = Field(default_factory=list)
+    linked_notes: list[Note] = Field(default_factory=list, description="answers given in a linked open conversation")
+    tokens: int = Field(0, description="approximate size of this context in tokens")
 
 
 class ToolCall(BaseModel):
@@ -103,6 +124,7 @@ class Decision(BaseModel):
     close: Literal["resolved", "unresolved"] | None = Field(None, description="close the conversation after this reply")
     resolved: bool = Field(False, description="this turn completed the customer's request")
     flow: dict[str, Any] = Field(default_factory=dict)
+    notes: list[Note] = Field(default_factory=list, description="answers worth remembering in this conversation")
     engine: str = "deterministic"
 
 

@@ -51,7 +51,116 @@ def action_services(settings: Settings):
     )
 
 
+# The local runtime registers its in-process turn workflow here; deployed, channel turns go to Step Functions.
+_local_turn_runner = None
+
+
+def use_local_turn_runner(runner) -> None:
+    global _local_turn_runner
+    _local_turn_runner = runner
+
+
+class StepFunctionsTurnRunner:
+    """Runs the Express turn workflow synchronously (StartSyncExecution) and returns its HTTP-shaped output."""
+
+    def __init__(self, client, state_machine_arn: str) -> None:
+        self._client = client
+        self._arn = state_machine_arn
+
+    def __call__(self, execution_input: dict) -> tuple[int, str]:
+        import json
+
+        response = self._client.start_sync_execution(stateMachineArn=self._arn, input=json.dumps(execution_input))
+        if response["status"] != "SUCCEEDED":
+            return 500, json.dumps({"message": f"turn workflow {response['status'].lower()}: {response.get('error', '')}"})
+        output = json.loads(response["output"])
+        return int(output["statusCode"]), output["body"]
+
+
+def turn_runner(settings: Settings):
+    if _local_turn_runner is not None:
+        return _local_turn_runner
+    if not settings.turn_state_machine_arn:
+        raise RuntimeError("CONCIERGE_TURN_STATE_MACHINE_ARN is not set")
+    return StepFunctionsTurnRunner(aws.client("stepfunctions"), settings.turn_state_machine_arn)
+
+
+@lru_cache(maxsize=4)
+def whatsapp_credentials(settings: Settings) -> dict[str, str] | None:
+    """app_secret, verify_token, access_token — from the environment locally, Secrets Manager when deployed."""
+    if settings.whatsapp_app_secret:
+        return {
+            "app_secret": settings.whatsapp_app_secret,
+            "verify_token": settings.whatsapp_verify_token or "",
+            "access_token": settings.whatsapp_access_token or "",
+        }
+    if not settings.whatsapp_secret_arn:
+        return None
+    import json
+
+    values = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=settings.whatsapp_secret_arn)["SecretString"])
+    return values if values.get("app_secret") else None
+
+
+def inbox(settings: Settings):
+    from concierge.api import Channel
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.channels.outbound import EmailChannel, WhatsAppChannel
+    from concierge.inbox import Inbox
+
+    senders = {
+        Channel.EMAIL: EmailChannel(
+            EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name),
+            settings.merchant_name,
+            settings.sender_email,
+        )
+    }
+    credentials = whatsapp_credentials(settings)
+    if credentials and settings.whatsapp_phone_number_id:
+        from concierge.channels.whatsapp import WhatsAppSender
+
+        senders[Channel.WHATSAPP] = WhatsAppChannel(
+            WhatsAppSender(
+                base_url=settings.whatsapp_api_base,
+                phone_number_id=settings.whatsapp_phone_number_id,
+                access_token=credentials["access_token"],
+            )
+        )
+    return Inbox(memory=memory_store(settings), run_turn=turn_runner(settings), senders=senders)
+
+
+def email_intake(settings: Settings):
+    from concierge.channels.inbound_email import SesInbound
+    from concierge.inbox import EmailIntake
+
+    if not settings.mail_bucket:
+        raise RuntimeError("CONCIERGE_MAIL_BUCKET is not set")
+    return EmailIntake(events=publisher(settings), ses_inbound=SesInbound(aws.client("s3"), settings.mail_bucket))
+
+
+def http_services(settings: Settings):
+    from concierge.http_api import HttpServices
+    from concierge.inbox import WhatsAppIntake
+    from concierge.privacy import PrivacyServices
+
+    credentials = whatsapp_credentials(settings)
+    intake = (
+        WhatsAppIntake(publisher(settings), credentials["app_secret"], credentials["verify_token"]) if credentials else None
+    )
+    return HttpServices(
+        privacy=PrivacyServices(
+            memory=memory_store(settings),
+            store=reference_store(settings),
+            events=publisher(settings),
+            s3=aws.client("s3"),
+            mail_bucket=settings.mail_bucket,
+        ),
+        signing_secret=signing_secret(settings),
+        whatsapp=intake,
+    )
+
+
 def reset() -> None:
-    for factory in (memory_store, reference_store, publisher, signing_secret, action_services):
+    for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials):
         factory.cache_clear()
     aws.reset()

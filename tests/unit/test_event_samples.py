@@ -4,6 +4,8 @@
 - bus/<detail-type>.json ....... an EventBridge envelope whose detail is the domain event model of that type
 - sqs/*.json ................... an SQS event whose bodies are EventBridge envelopes (rule -> queue -> function)
 - tasks/<kind>.json ............ the payload a workflow state sends to its function (concierge.tasks)
+- whatsapp/*.json .............. a WhatsApp Cloud API webhook body, parsed into channel messages
+- ses/*.json ................... an SES receiving event (the receipt rule's Lambda action on ingest)
 
 The SQS sample is also scored with record_auto_csat against DynamoDB on moto (the surveys handler itself, with
 powertools' batch processing and the dead-letter path, is covered by the integration tests).
@@ -79,7 +81,27 @@ def validate_task(name: str, sample: dict) -> None:
         assert isinstance(IngestTask.model_validate({"task": sample}).task, TASKS[kind])
 
 
-VALIDATORS = {"api": validate_api, "bus": validate_bus, "sqs": validate_sqs, "tasks": validate_task}
+def validate_whatsapp(name: str, sample: dict) -> None:
+    from datetime import datetime, timezone
+
+    from concierge.channels.whatsapp import parse_webhook
+
+    messages = parse_webhook(sample, datetime.now(timezone.utc))
+    assert messages and all(m.verified and m.text for m in messages)
+
+
+def validate_ses(name: str, sample: dict) -> None:
+    from concierge.channels.inbound_email import sender_verified
+
+    assert sample["Records"]
+    for record in sample["Records"]:
+        assert record["eventSource"] == "aws:ses"
+        assert record["ses"]["mail"]["messageId"]
+        sender_verified(record["ses"]["receipt"])
+
+
+VALIDATORS = {"api": validate_api, "bus": validate_bus, "sqs": validate_sqs, "tasks": validate_task,
+              "whatsapp": validate_whatsapp, "ses": validate_ses}
 
 
 def test_there_are_samples():

@@ -38,6 +38,12 @@ class Denied(Exception):
 
 
 NOT_FOUND = "I couldn't find that order on your account."
+UNVERIFIED = (
+    "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
+    "yours. Please write from the email address on your account, or sign in and chat with us on our website."
+)
+# Tools that touch no account data: available to a sender whose identity is not verified.
+ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff)
 
 
 def action_id_for(conversation_id: str, call_id: str) -> str:
@@ -132,6 +138,9 @@ class ActionExecutor:
     # dispatch ----------------------------------------------------------------------------
     def _dispatch(self, arguments, turn: Turn, action_id: str):
         customer_id = turn.customer.id
+        if not turn.customer.verified and not isinstance(arguments, ACCOUNT_FREE_TOOLS):
+            # An unverified sender (e.g. an email failing SPF/DKIM) never reaches account data or actions.
+            raise Denied("identity_unverified", UNVERIFIED)
         match arguments:
             case FindOrders(limit=limit):
                 orders = self.s.store.recent_orders(customer_id, limit)
@@ -183,7 +192,12 @@ class ActionExecutor:
                 raise Denied("no_orders", "There are no open or recent orders on your account.")
             in_flight = [o for o in orders if o.status in (OrderStatus.SHIPPED, OrderStatus.PENDING)]
             order = (in_flight or orders)[0]
-        result: dict[str, Any] = {"order_id": order.id, "status": order.status.value, "placed_at": order.placed_at.isoformat()}
+        result: dict[str, Any] = {
+            "order_id": order.id,
+            "status": order.status.value,
+            "placed_at": order.placed_at.isoformat(),
+            "items": [line.title for line in order.lines],
+        }
         if order.shipment:
             shipment = order.shipment
             last = shipment.events[-1] if shipment.events else None
@@ -194,6 +208,7 @@ class ActionExecutor:
                 "estimated_delivery": shipment.estimated_delivery.isoformat(),
                 "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
                 "last_event": last.model_dump(mode="json") if last else None,
+                "late": order.status is OrderStatus.SHIPPED and shipment.estimated_delivery < self.now,
             }
         return result
 

@@ -13,7 +13,7 @@ from typing import Any
 from concierge import signals
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
-from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, ToolCall, Turn
+from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, Note, ToolCall, Turn
 
 ENGINE = "deterministic"
 ORDER_ID = re.compile(r"\b(NW\d{5})\b", re.IGNORECASE)
@@ -26,6 +26,18 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
     ("too_large", ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller")),
     ("changed_mind", ("changed my mind", "don't like", "dont like", "don't need", "dont need", "no longer need")),
 ]
+
+
+# What needs the customer's account: an unverified sender is told how to get it instead.
+ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "order_status", "cancel", "refund", "account"})
+UNVERIFIED_REPLY = (
+    "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
+    "yours. Please write from the email address on your account, or sign in and chat with us on our website — "
+    "I'm happy to help with anything else here."
+)
+
+
+CHANNEL_NAMES = {"web": "web chat", "email": "email", "whatsapp": "WhatsApp", "sms": "text message"}
 
 
 def money(amount: str | Decimal, currency: str) -> str:
@@ -80,6 +92,8 @@ class DeterministicEngine:
                 return self._track(turn, flow["order_id"])
             flow = {}
         intent = turn.signals.intent
+        if not turn.customer.verified and (intent in ACCOUNT_INTENTS or ORDER_ID.search(text)):
+            return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent in ("return", "exchange"):
             return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
         if intent == "track":
@@ -430,6 +444,14 @@ class DeterministicEngine:
             reply = f"Your order {r['order_id']} was delivered on {day(r.get('delivered_at'))}. Did everything arrive safely?"
         elif r["status"] == "cancelled":
             reply = f"Your order {r['order_id']} was cancelled, so nothing is on its way."
+        elif r.get("late"):
+            last = r.get("last_event") or {}
+            latest = f" The last scan was '{last['status']}' in {last['location']} on {day(last['at'])}." if last else ""
+            reply = (
+                f"I'm sorry — your order {r['order_id']} is running late. It's with {r['carrier']} (tracking number "
+                f"{r['tracking_number']}) and was due on {day(r['estimated_delivery'])}.{latest} If it hasn't arrived "
+                "within 2 days, we'll open a trace with the carrier and send a replacement at no cost."
+            )
         else:
             last = r.get("last_event") or {}
             latest = f" Latest update: {last['status']} — {last['location']}, {day(last['at'])}." if last else ""
@@ -454,12 +476,29 @@ class DeterministicEngine:
         best = grounded[0]
         body = self._excerpt(best.text)
         source = f"{best.title} — {best.section}" if best.section else best.title
+        note = Note(topic=best.title, aspect=best.section, text=self._excerpt(best.text, 240), channel=turn.message.channel)
+        recap = self._recap(turn, note)
         return Decision(
             next="reply",
-            reply=f"{body}\n\n(From our help center: {source}.) Is there anything else I can help with?",
+            reply=f"{recap}{body}\n\n(From our help center: {source}.) Is there anything else I can help with?",
             citations=[Citation(title=source, url=best.url)],
             resolved=True,
+            notes=[note],
         )
+
+    @staticmethod
+    def _recap(turn: Turn, answer: Note) -> str:
+        """When the customer moves to another channel (or a linked conversation), build on what was already
+        answered there, so that they never have to ask again or piece the two answers together."""
+        conversation = turn.conversation
+        earlier = [n for n in conversation.notes if n.channel != turn.message.channel] if conversation.channel_switched else []
+        earlier += turn.memory.linked_notes
+        earlier = [n for n in earlier if (n.topic, n.aspect) != (answer.topic, answer.aspect)]
+        if not earlier:
+            return ""
+        note = earlier[-1]
+        where = CHANNEL_NAMES.get(note.channel.value, note.channel.value)
+        return f"Picking up from our {where}: {note.text}\n\n"
 
     @staticmethod
     def _excerpt(text: str, limit: int = 480) -> str:
@@ -478,9 +517,17 @@ class DeterministicEngine:
     def _with_greeting(self, turn: Turn, reply: str) -> str:
         if not reply or turn.conversation.customer_turns != 1:
             return reply
+        if not turn.customer.verified:
+            return f"Hi, I'm the {self.merchant} AI assistant. {reply}"
         name = turn.customer.first_name
         memory = turn.memory
-        if memory.returning and memory.last_summary:
+        if memory.open_issues:
+            issue = memory.open_issues[0]
+            opening = (
+                f"Welcome back, {name}! Last time we spoke, {issue}. If it still hasn't arrived, just say so and "
+                f"I'll sort it out. I'm the {self.merchant} AI assistant."
+            )
+        elif memory.returning and memory.last_summary:
             opening = f"Welcome back, {name}! Last time, {memory.last_summary} I'm the {self.merchant} AI assistant."
         else:
             opening = f"Hi {name}, I'm the {self.merchant} AI assistant."

@@ -40,6 +40,8 @@ class LocalApi:
             Rule("/_local/customers", methods=["GET"], endpoint=("local", "customers")),
             Rule("/_local/session", methods=["GET"], endpoint=("local", "session")),
             Rule("/_local/outbox", methods=["GET"], endpoint=("local", "outbox")),
+            Rule("/_local/whatsapp-sent", methods=["GET"], endpoint=("local", "whatsapp-sent")),
+            Rule("/_local/inbound-email", methods=["POST"], endpoint=("local", "inbound-email")),
         ]
         self.url_map = Map(rules)
 
@@ -60,8 +62,13 @@ class LocalApi:
 
     # API Gateway's part ------------------------------------------------------------------
     def api(self, request: Request, route: topology.Route, path: dict[str, str]) -> Response:
-        if request.headers.get("x-api-key") != self.api_key:
+        if route.api_key and request.headers.get("x-api-key") != self.api_key:
             return json_response({"message": "Forbidden"}, 403)
+        if route.target == "ingest":  # Lambda proxy integration
+            status, headers, text = self.stack.proxy(
+                request.method, request.path, path, dict(request.headers.items()), dict(request.args.items()), request.get_data()
+            )
+            return Response(text, status=status, headers=headers)
         try:
             body = json.loads(request.get_data(as_text=True) or "null")
         except json.JSONDecodeError as exc:
@@ -90,6 +97,13 @@ class LocalApi:
             return json_response(
                 {"api_key": self.api_key, "customer_id": customer_id, "signature": sign_customer_id(customer_id, self.signing_secret)}
             )
+        if target == "whatsapp-sent":
+            return json_response(self.stack.graph.sent)
+        if target == "inbound-email":  # simulate SES receiving: ?spf=FAIL to try an unverified sender
+            message_id = self.stack.receive_email(
+                request.get_data(), spf=request.args.get("spf", "PASS"), dkim=request.args.get("dkim", "PASS")
+            )
+            return json_response({"message_id": message_id}, 202)
         emails = self.stack.outbox()
         wanted = request.args.get("to")
         if wanted:

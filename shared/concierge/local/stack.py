@@ -21,12 +21,22 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DEV_API_KEY = "dev-api-key"
 DEV_SIGNING_SECRET = "dev-signing-secret"
+# WhatsApp Cloud API credentials of the local stack (the Graph API is a local stand-in).
+DEV_WHATSAPP = {"app_secret": "dev-whatsapp-app-secret", "verify_token": "dev-verify-token", "access_token": "dev-access-token"}
+DEV_WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
+# What Lambda does with an asynchronous invocation (SES receipt action) that keeps failing: its dead-letter queue.
+ASYNC_DLQ = "ingest-async-dlq"
 
 LOCAL_ENV = {
     topology.MEMORY_TABLE.env_var: "concierge-memory",
     topology.STORE_TABLE.env_var: "concierge-store",
     topology.EVENT_BUS_ENV: "concierge",
     topology.KNOWLEDGE_BUCKET_ENV: "concierge-knowledge-local",
+    topology.MAIL_BUCKET_ENV: "concierge-mail-local",
+    "CONCIERGE_WHATSAPP_APP_SECRET": DEV_WHATSAPP["app_secret"],
+    "CONCIERGE_WHATSAPP_VERIFY_TOKEN": DEV_WHATSAPP["verify_token"],
+    "CONCIERGE_WHATSAPP_ACCESS_TOKEN": DEV_WHATSAPP["access_token"],
+    "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID": DEV_WHATSAPP_PHONE_NUMBER_ID,
     "CONCIERGE_SENDER_EMAIL": "support@northwind.example",
     "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
     "POWERTOOLS_METRICS_DISABLED": "true",
@@ -78,11 +88,16 @@ class LocalStack:
         from moto import mock_aws
 
         overrides = {**FAKE_CREDENTIALS, **self.env, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")}
+        from concierge.local.graph_standin import GraphStandIn
+
+        self.graph = GraphStandIn(DEV_WHATSAPP["access_token"]).start()
+        overrides["CONCIERGE_WHATSAPP_API_BASE"] = self.graph.url
         self._saved_env = {key: os.environ.get(key) for key in overrides}
         os.environ.update(overrides)
         self._mock = mock_aws()
         self._mock.start()
         wiring.reset()
+        wiring.use_local_turn_runner(self.run_turn)
         current_settings.cache_clear()
         self._create_resources()
         return self
@@ -91,6 +106,10 @@ class LocalStack:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if getattr(self, "graph", None) is not None:
+            self.graph.stop()
+            self.graph = None
+        wiring.use_local_turn_runner(None)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -151,7 +170,10 @@ class LocalStack:
             events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
             self.queues[rule.name] = (queue_url, rule)
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=self.env["CONCIERGE_SENDER_EMAIL"])
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=self.env[topology.KNOWLEDGE_BUCKET_ENV])
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=self.env[topology.KNOWLEDGE_BUCKET_ENV])
+        s3.create_bucket(Bucket=self.env[topology.MAIL_BUCKET_ENV])
+        self.async_dlq_url = sqs.create_queue(QueueName=ASYNC_DLQ)["QueueUrl"]
 
     # functions ---------------------------------------------------------------------------
     def handler(self, function: str):
@@ -234,11 +256,67 @@ class LocalStack:
     def dead_letters(self) -> dict[str, int]:
         sqs = boto3.client("sqs", region_name=REGION)
         counts = {}
-        for rule in topology.RULES:
-            url = sqs.get_queue_url(QueueName=rule.dead_letter_queue_name)["QueueUrl"]
+        queues = {rule.name: rule.dead_letter_queue_name for rule in topology.RULES} | {ASYNC_DLQ: ASYNC_DLQ}
+        for name, queue in queues.items():
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
             attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-            counts[rule.name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+            counts[name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return counts
+
+    # channels ----------------------------------------------------------------------------
+    def receive_email(self, raw: bytes, *, spf: str = "PASS", dkim: str = "PASS", dmarc: str = "PASS") -> str:
+        """What SES receiving does: the S3 action stores the raw mail, then the Lambda action invokes ingest
+        asynchronously; an invocation that fails is parked in the function's dead-letter queue."""
+        from email import policy
+        from email.parser import BytesParser
+        from email.utils import getaddresses
+
+        from concierge.channels.inbound_email import ses_receipt_record
+
+        message_id = uuid.uuid4().hex
+        boto3.client("s3", region_name=REGION).put_object(
+            Bucket=self.env[topology.MAIL_BUCKET_ENV], Key=f"inbound/{message_id}", Body=raw
+        )
+        headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        sender = (getaddresses(headers.get_all("From") or []) or [("", "unknown@invalid")])[0][1] or "unknown@invalid"
+        recipients = [a for _, a in getaddresses(headers.get_all("To") or [])] or [self.env["CONCIERGE_SENDER_EMAIL"]]
+        from concierge.clock import now
+
+        record = ses_receipt_record(
+            message_id, now().isoformat().replace("+00:00", "Z"), sender, recipients, subject=str(headers.get("Subject", "")),
+            spf=spf, dkim=dkim, dmarc=dmarc,
+        )
+        event = {"Records": [record]}
+        try:
+            self.invoke("ingest", event)
+        except Exception as error:
+            logging.getLogger("concierge.local").warning("inbound email parked in the dead-letter queue: %s", error)
+            boto3.client("sqs", region_name=REGION).send_message(
+                QueueUrl=self.async_dlq_url,
+                MessageBody=json.dumps({"requestPayload": event, "errorMessage": str(error)}),
+            )
+        return message_id
+
+    def proxy(self, method: str, path: str, path_parameters: dict, headers: dict, query: dict, body: bytes | str | None) -> tuple[int, dict, str]:
+        """What API Gateway's Lambda proxy integration does: the REST proxy event in, the response out."""
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        event = {
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {"stage": "prod", "httpMethod": method, "path": f"/prod{path}", "requestId": str(uuid.uuid4()),
+                               "resourcePath": path, "identity": {"sourceIp": "127.0.0.1"}},
+            "body": text or None,
+            "isBase64Encoded": False,
+        }
+        response = self.invoke("ingest", event)
+        return int(response["statusCode"]), response.get("headers") or {}, response.get("body") or ""
 
     # outbox ------------------------------------------------------------------------------
     def outbox(self) -> list[dict]:

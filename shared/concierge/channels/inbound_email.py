@@ -1,0 +1,614 @@
+"""Email in through Amazon SES receiving, and the threaded reply back out through SES.
+
+A receipt rule stores the raw message in S3 (S3 action, key `inbound/<SES message id>`) and then invokes
+ingest (Lambda action). The Lambda event carries SES's SPF/DKIM/DMARC/virus verdicts but not the body, so
+`SesInbound` reads the raw message back, keeps the attachments next to it and turns it into an
+`InboundMessage`: the customer's own words, without the quoted history and signature every mail client
+appends, because those would make the agent answer last week's question again.
+
+Only the standard library's `email` package parses mail here: it handles MIME, charsets and transfer
+encodings, and a parser dependency in the Lambda layer would buy nothing.
+
+Limits, chosen so one email cannot flood the attachments bucket or the turn API:
+- at most `MAX_ATTACHMENTS` attachments are kept, in the order they appear; later ones are skipped;
+- an attachment over `MAX_ATTACHMENT_BYTES` is skipped (not stored, not listed, nothing logged);
+- the text is cut at a word boundary to `MAX_TEXT_CHARS`, the turn API's cap, rather than rejected.
+"""
+from __future__ import annotations
+
+import itertools
+import mimetypes
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid
+from html.parser import HTMLParser
+
+from concierge.api import Channel
+from concierge.channels.inbound import Attachment, InboundMessage
+from concierge.errors import BadRequest
+
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_TEXT_CHARS = 4000
+MAX_FILENAME_CHARS = 100
+VERIFIED_BY = "ses:spf+dkim"
+
+StoreAttachment = Callable[[str, str, bytes], str]
+
+
+class MalformedEmail(BadRequest):
+    code = "malformed_email"
+
+
+class EmailNotFound(BadRequest):
+    code = "email_not_found"
+
+
+# --- sender verification -----------------------------------------------------------------------------------------
+
+def _verdict(receipt: dict, name: str) -> str | None:
+    verdict = receipt.get(name)
+    return verdict.get("status") if isinstance(verdict, dict) else None
+
+
+def sender_verified(receipt: dict) -> tuple[bool, str | None]:
+    """Whether SES proved the From domain sent this mail, which is what lets ingest link it to a customer.
+
+    SPF alone can be passed by any host a shared provider lets send, and DKIM alone does not tie the
+    envelope to the From domain, so both must PASS. DMARC GRAY (no policy published) is common for
+    small domains and is accepted; an explicit DMARC or virus FAIL is not. A missing verdict proves nothing.
+    """
+    passed = (
+        _verdict(receipt, "spfVerdict") == "PASS"
+        and _verdict(receipt, "dkimVerdict") == "PASS"
+        and _verdict(receipt, "dmarcVerdict") not in (None, "FAIL")
+        and _verdict(receipt, "virusVerdict") not in (None, "FAIL")
+    )
+    return (True, VERIFIED_BY) if passed else (False, None)
+
+
+# --- the customer's own words --------------------------------------------------------------------------------------
+
+# "On Mon, 3 Jun 2024 at 10:12, Name <a@b> wrote:" (Gmail, Apple Mail, Thunderbird) and the same in a few
+# languages; the digit (the date) keeps a customer sentence that merely starts with "On" from matching.
+_ATTRIBUTION = re.compile(
+    r"^(?:On|Le|Am|El|Il|Op|Em)\s.*\d.*\b(?:wrote|a écrit|schrieb|escribió|ha scritto|schreef|geschreven|escreveu)\b.*:$",
+    re.IGNORECASE,
+)
+_ORIGINAL_MESSAGE = re.compile(r"^-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}$",
+                               re.IGNORECASE)
+_HEADER_FROM = re.compile(r"^\*?(?:From|Von|De)\s?:\*?\s*\S", re.IGNORECASE)
+_HEADER_SENT = re.compile(r"^\*?(?:Sent|Date|Gesendet|Envoyé|Datum)\s?:", re.IGNORECASE)
+_FORWARDED = re.compile(r"(?:Forwarded message|Begin forwarded message|Weitergeleitete Nachricht)", re.IGNORECASE)
+_SEPARATOR = re.compile(r"^[_\-=]{5,}$")
+_SIGN_OFF = re.compile(
+    r"^(?:Sent from my (?:iPhone|iPad|Android|Samsung|Galaxy|Pixel|BlackBerry|mobile|phone|smartphone|tablet)\b.{0,60}"
+    r"|Sent from (?:Outlook|Mail for Windows|Yahoo Mail|Proton ?Mail)\b.{0,60}"
+    r"|Get Outlook for (?:iOS|Android)"
+    r"|Von meinem iPhone gesendet|Envoyé de mon iPhone|Enviado desde mi iPhone)$",
+    re.IGNORECASE,
+)
+_ATTRIBUTION_MAX_LINES = 3  # Gmail wraps a long attribution line in the plain-text part
+
+
+def _is_quoted(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _header_block_length(lines: list[str], start: int) -> int:
+    """Lines from a "From: ... Sent: ..." block (Outlook) to the blank line that ends it; 0 when there is none.
+
+    A forwarded message uses the same block on purpose (the customer wants us to read it), so a block right
+    after a "Forwarded message" marker is not a reply header.
+    """
+    if not _HEADER_FROM.match(lines[start]):
+        return 0
+    window = lines[start + 1:start + 4]
+    if not any(_HEADER_SENT.match(line) for line in window):
+        return 0
+    previous = next((line for line in reversed(lines[:start]) if line.strip()), "")
+    if _FORWARDED.search(previous):
+        return 0
+    end = start + 1
+    while end < len(lines) and lines[end].strip():
+        end += 1
+    return end - start
+
+
+def _reply_header_length(lines: list[str], start: int) -> int:
+    """How many lines of a reply header ("On ... wrote:", "-----Original Message-----", Outlook block) start here."""
+    line = lines[start].strip()
+    if _ORIGINAL_MESSAGE.match(line):
+        return 1
+    for span in range(1, _ATTRIBUTION_MAX_LINES + 1):
+        joined = " ".join(part.strip() for part in lines[start:start + span])
+        if start + span <= len(lines) and _ATTRIBUTION.match(joined):
+            return span
+    return _header_block_length(lines, start)
+
+
+def _without_trailing_separators(lines: list[str]) -> list[str]:
+    """Outlook puts a line of underscores above the quoted header; it belongs to the quote, not the customer."""
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or _SEPARATOR.match(lines[end - 1].strip())):
+        end -= 1
+    return lines[:end]
+
+
+def _signature_start(lines: list[str]) -> int:
+    for index, line in enumerate(lines):
+        if line.rstrip() == "--" or _SIGN_OFF.match(line.strip()):
+            return index
+    return len(lines)
+
+
+def _collapse(lines: Iterable[str]) -> str:
+    text = "\n".join(line.rstrip() for line in lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _text_above_the_quote(lines: list[str]) -> str:
+    """Top posting, what nearly every client does: the customer's text is everything above the first reply header."""
+    cut = next((i for i in range(len(lines)) if _reply_header_length(lines, i)), len(lines))
+    own = _without_trailing_separators([line for line in lines[:cut] if not _is_quoted(line)])
+    return _collapse(own[:_signature_start(own)])
+
+
+def _text_between_quotes(lines: list[str]) -> str:
+    """Inline replies: the customer answered between quoted lines, below the reply header."""
+    own, index = [], 0
+    while index < len(lines):
+        skip = _reply_header_length(lines, index)
+        if skip:
+            index += skip
+            continue
+        if not _is_quoted(lines[index]):
+            own.append(lines[index])
+        index += 1
+    return _collapse(own[:_signature_start(own)] or own)
+
+
+def clean_body(text: str) -> str:
+    """The customer's words without quoted replies, reply headers and signatures, blank runs collapsed.
+
+    Tried from the strictest reading to the most lenient, so that an unusual layout loses its quote
+    handling rather than the customer's message: whatever is not a '>' line is never thrown away entirely.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for reading in (_text_above_the_quote, _text_between_quotes):
+        cleaned = reading(lines)
+        if cleaned:
+            return cleaned
+    return _collapse(line for line in lines if not _is_quoted(line))
+
+
+class _HtmlText(HTMLParser):
+    """Renders the visible text of an HTML mail; blockquotes come out as '>' lines so clean_body drops them."""
+
+    _BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "tr", "table", "blockquote", "hr", "pre", "section",
+                         "article", "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6"})
+    _INVISIBLE = frozenset({"script", "style", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._lines: list[tuple[int, list[str]]] = [(0, [])]
+        self._hidden = 0
+        self._quote_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._INVISIBLE:
+            self._hidden += 1
+        elif tag == "br" or tag in self._BLOCKS:
+            self._quote_depth += tag == "blockquote"
+            self._new_line()
+            if tag == "li":
+                self._lines[-1][1].append("- ")
+        elif tag in ("td", "th"):
+            self._lines[-1][1].append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._INVISIBLE:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self._BLOCKS:
+            self._quote_depth = max(0, self._quote_depth - (tag == "blockquote"))
+            self._new_line()
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self._lines[-1][1].append(data)
+
+    def _new_line(self) -> None:
+        self._lines.append((self._quote_depth, []))
+
+    def text(self) -> str:
+        rendered = []
+        for depth, parts in self._lines:
+            line = " ".join("".join(parts).split())  # HTML whitespace is not layout
+            rendered.append("> " * depth + line if line else "")
+        return _collapse(rendered)
+
+
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML-only mail: no markup, scripts or styles; <br>, <p>, <div>, <li> keep their breaks."""
+    parser = _HtmlText()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+def _truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Cut a long mail (a pasted log, a forwarded thread) to what the turn API accepts, at a word, marked with '…'."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit - 1]  # one character is left for the mark
+    if not head[-1].isspace() and not text[limit - 1].isspace() and re.search(r"\s", head):
+        head = re.sub(r"\S+$", "", head)  # the cut fell inside a word: drop its first half
+    return head.rstrip() + "…"
+
+
+# --- MIME ------------------------------------------------------------------------------------------------------------
+
+def _first_address(message: EmailMessage, header: str) -> Address | None:
+    """The first real address in a header: a display name alone or a bare word is not one."""
+    value = message[header]
+    for address in getattr(value, "addresses", ()):
+        if address.username and address.domain:
+            return address
+    return None
+
+
+def _message_ids(values: Iterable[str]) -> list[str]:
+    ids = []
+    for value in values:
+        ids.extend(re.findall(r"<([^<>\s]+)>", value) or value.split())
+    return list(dict.fromkeys(ids))
+
+
+def _references(message: EmailMessage) -> list[str]:
+    """In-Reply-To first (the message answered), then the References chain, each once, without brackets."""
+    values = [str(v) for v in message.get_all("In-Reply-To", [])] + [str(v) for v in message.get_all("References", [])]
+    return _message_ids(values)
+
+
+def _decoded_text(part: EmailMessage) -> str:
+    """A text part's content; a charset Python does not know is read as UTF-8 rather than losing the message."""
+    try:
+        return part.get_content()
+    except LookupError:
+        return (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+
+
+def _body_text(message: EmailMessage) -> str:
+    """The customer's text: the plain part when it says anything, otherwise the HTML part rendered as text."""
+    for kind in ("plain", "html"):
+        part = message.get_body(preferencelist=(kind,))
+        if part is None:
+            continue
+        content = _decoded_text(part)
+        text = clean_body(html_to_text(content) if kind == "html" else content)
+        if text:
+            return text
+    return ""
+
+
+def _leaves(part: EmailMessage) -> Iterator[EmailMessage]:
+    """Every non-multipart part; an attached email (message/rfc822) is one leaf, not opened."""
+    if part.get_content_maintype() == "multipart":
+        for child in part.iter_parts():
+            yield from _leaves(child)
+    else:
+        yield part
+
+
+def _is_attachment(part: EmailMessage) -> bool:
+    disposition = part.get_content_disposition()
+    if disposition == "attachment":
+        return True
+    return disposition in (None, "inline") and part.get_content_maintype() != "text" and bool(part.get_filename())
+
+
+def _payload(part: EmailMessage) -> bytes:
+    if part.get_content_type() == "message/rfc822":
+        return part.get_content().as_bytes()
+    return part.get_payload(decode=True) or b""
+
+
+def _safe_filename(name: str | None, content_type: str, number: int) -> str:
+    """A name that cannot climb out of the attachment's S3 prefix: no directories, no control characters,
+    no leading dots, at most MAX_FILENAME_CHARS with the extension kept. A nameless part gets one from its type."""
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name or ""))[-1]
+    base = re.sub(r"[^\w.\-+,()&@ ]", "_", base)
+    base = " ".join(base.split()).lstrip(". ")
+    if not base:
+        base = f"attachment-{number}{mimetypes.guess_extension(content_type) or ''}"
+    stem, dot, extension = base.rpartition(".")
+    if len(base) > MAX_FILENAME_CHARS and dot and stem and len(extension) < 20:
+        return stem[:MAX_FILENAME_CHARS - len(extension) - 1] + "." + extension
+    return base[:MAX_FILENAME_CHARS]
+
+
+def _store_attachments(message: EmailMessage, store_attachment: StoreAttachment) -> list[Attachment]:
+    attachments: list[Attachment] = []
+    for part in _leaves(message):
+        if len(attachments) == MAX_ATTACHMENTS:
+            break
+        if not _is_attachment(part):
+            continue
+        payload = _payload(part)
+        if not payload or len(payload) > MAX_ATTACHMENT_BYTES:
+            continue
+        content_type = part.get_content_type()
+        filename = _safe_filename(part.get_filename(), content_type, len(attachments) + 1)
+        key = store_attachment(filename, content_type, payload)
+        attachments.append(Attachment(filename=filename, content_type=content_type, size=len(payload), s3_key=key))
+    return attachments
+
+
+def _attachments_note(attachments: list[Attachment]) -> str:
+    names = ", ".join(attachment.filename for attachment in attachments)
+    return f"(sent {len(attachments)} attachment{'s' if len(attachments) != 1 else ''}: {names})"
+
+
+def parse_email(
+    raw: bytes,
+    *,
+    message_id: str,
+    received_at: datetime,
+    verified: bool,
+    verified_by: str | None,
+    store_attachment: StoreAttachment,
+    raw_s3_key: str | None = None,
+) -> InboundMessage:
+    """A raw RFC 5322 message as the normalized InboundMessage; attachments go to `store_attachment`.
+
+    `store_attachment(filename, content_type, payload)` gets the sanitized filename and returns where it kept
+    the bytes. It is only called once the mail is known to have a sender, so a rejected mail stores nothing.
+    """
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    if not message.keys():
+        raise MalformedEmail(f"email {message_id} is not an email: no headers found")
+    sender = _first_address(message, "From")
+    if sender is None:
+        raise MalformedEmail(f"email {message_id} has no From address")
+    text = _body_text(message)
+    attachments = _store_attachments(message, store_attachment)
+    if not text and not attachments:
+        raise MalformedEmail(f"email {message_id} from {sender.addr_spec.lower()} has no readable text and no attachments")
+    recipient = _first_address(message, "To")
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        message_id=message_id,
+        sender=sender.addr_spec.lower(),
+        sender_name=sender.display_name or None,
+        verified=verified,
+        verified_by=verified_by,
+        text=_truncate(text) if text else _attachments_note(attachments),
+        subject=str(message["Subject"] or "").strip() or None,
+        recipient=recipient.addr_spec.lower() if recipient else None,
+        references=_references(message),
+        attachments=attachments,
+        raw_s3_key=raw_s3_key,
+        received_at=received_at,
+    )
+
+
+# --- SES receiving ---------------------------------------------------------------------------------------------------
+
+def _record_fields(record: dict) -> tuple[str, datetime, dict]:
+    try:
+        mail, receipt = record["ses"]["mail"], record["ses"]["receipt"]
+        return mail["messageId"], datetime.fromisoformat(mail["timestamp"]), receipt
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedEmail(f"not an SES receiving record: {error!r}") from error
+
+
+class SesInbound:
+    """Turns one SES receiving record (Lambda action) into an InboundMessage, reading the raw mail from S3."""
+
+    def __init__(self, s3_client, bucket: str, inbound_prefix: str = "inbound/",
+                 attachments_prefix: str = "attachments/") -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._inbound_prefix = inbound_prefix
+        self._attachments_prefix = attachments_prefix
+
+    def _raw(self, key: str) -> bytes:
+        try:
+            return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey as error:
+            raise EmailNotFound(
+                f"no raw email at s3://{self._bucket}/{key}: the receipt rule's S3 action must run before its "
+                "Lambda action and write to this bucket and prefix"
+            ) from error
+
+    def _attachment_store(self, message_id: str) -> StoreAttachment:
+        """Numbered keys, because two attachments may share a name."""
+        numbers = itertools.count(1)
+
+        def store(filename: str, content_type: str, payload: bytes) -> str:
+            key = f"{self._attachments_prefix}{message_id}/{next(numbers)}-{filename}"
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=payload, ContentType=content_type)
+            return key
+
+        return store
+
+    def from_record(self, record: dict) -> InboundMessage:
+        message_id, received_at, receipt = _record_fields(record)
+        key = self._inbound_prefix + message_id
+        verified, verified_by = sender_verified(receipt)
+        return parse_email(
+            self._raw(key), message_id=message_id, received_at=received_at, verified=verified,
+            verified_by=verified_by, store_attachment=self._attachment_store(message_id), raw_s3_key=key,
+        )
+
+
+_AUTH_RESULT = {"PASS": "pass", "FAIL": "fail", "GRAY": "none", "PROCESSING_FAILED": "temperror"}
+_EXAMPLE_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:concierge-ingest"
+_EXAMPLE_SENDING_IP = "192.0.2.25"  # TEST-NET-1
+
+
+def _record_headers(message_id: str, sender: str, common: dict, verdicts: dict[str, str]) -> list[dict[str, str]]:
+    """The headers SES lists in the record: its own trace and authentication headers, then the mail's."""
+    domain = sender.rpartition("@")[2]
+    spf, dkim, dmarc = (_AUTH_RESULT[verdicts[name]] for name in ("spf", "dkim", "dmarc"))
+    designates = "designates" if verdicts["spf"] == "PASS" else "does not designate"
+    spf_detail = (f"(spfCheck: domain of {domain} {designates} {_EXAMPLE_SENDING_IP} as permitted sender) "
+                  f"client-ip={_EXAMPLE_SENDING_IP}; envelope-from={sender}; helo=mail.{domain};")
+    headers = [
+        ("Return-Path", f"<{sender}>"),
+        ("Received", f"from mail.{domain} (mail.{domain} [{_EXAMPLE_SENDING_IP}]) by "
+                     f"inbound-smtp.us-east-1.amazonaws.com with SMTP id {message_id} for {common['to'][0]}; "
+                     f"{common['date']}"),
+        ("X-SES-Spam-Verdict", verdicts["spam"]),
+        ("X-SES-Virus-Verdict", verdicts["virus"]),
+        ("Received-SPF", f"{spf} {spf_detail}"),
+        ("Authentication-Results", f"amazonses.com; spf={spf} {spf_detail} dkim={dkim} header.i=@{domain}; "
+                                   f"dmarc={dmarc} header.from={domain};"),
+        ("From", common["from"][0]),
+        ("To", ", ".join(common["to"])),
+        ("Subject", common["subject"]),
+        ("Date", common["date"]),
+        ("Message-ID", common["messageId"]),
+        ("MIME-Version", "1.0"),
+    ]
+    return [{"name": name, "value": value} for name, value in headers]
+
+
+def ses_receipt_record(
+    message_id: str,
+    timestamp_iso: str,
+    sender: str,
+    recipients: list[str],
+    *,
+    subject: str = "",
+    sender_name: str | None = None,
+    email_message_id: str | None = None,
+    spf: str = "PASS",
+    dkim: str = "PASS",
+    dmarc: str = "PASS",
+    virus: str = "PASS",
+    spam: str = "PASS",
+    function_arn: str = _EXAMPLE_FUNCTION_ARN,
+) -> dict:
+    """One record of the event SES sends a receipt rule's Lambda action, as documented for SES receiving.
+
+    The local runtime and the tests use it to play SES: put the raw mail at inbound/<message_id>, then hand
+    this record to ingest. Like the real event it names neither bucket nor key (those belong to the S3
+    action), carries the headers but not the body, and has dmarcPolicy only when DMARC failed.
+    """
+    common = {
+        "returnPath": sender,
+        "from": [str(Address(display_name=sender_name or "", addr_spec=sender))],
+        "date": format_datetime(datetime.fromisoformat(timestamp_iso)),
+        "to": list(recipients),
+        "messageId": email_message_id or f"<{message_id}@{sender.rpartition('@')[2]}>",
+        "subject": subject,
+    }
+    verdicts = {"spf": spf, "dkim": dkim, "dmarc": dmarc, "virus": virus, "spam": spam}
+    receipt: dict = {
+        "timestamp": timestamp_iso,
+        "processingTimeMillis": 612,  # a typical value: SES reports how long its checks took
+        "recipients": list(recipients),
+        "spamVerdict": {"status": spam},
+        "virusVerdict": {"status": virus},
+        "spfVerdict": {"status": spf},
+        "dkimVerdict": {"status": dkim},
+        "dmarcVerdict": {"status": dmarc},
+    }
+    if dmarc == "FAIL":
+        receipt["dmarcPolicy"] = "reject"
+    receipt["action"] = {"type": "Lambda", "functionArn": function_arn, "invocationType": "Event"}
+    return {
+        "eventSource": "aws:ses",
+        "eventVersion": "1.0",
+        "ses": {
+            "mail": {
+                "timestamp": timestamp_iso,
+                "source": sender,
+                "messageId": message_id,
+                "destination": list(recipients),
+                "headersTruncated": False,
+                "headers": _record_headers(message_id, sender, common, verdicts),
+                "commonHeaders": common,
+            },
+            "receipt": receipt,
+        },
+    }
+
+
+# --- the reply ---------------------------------------------------------------------------------------------------
+
+_REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|aw|sv|antw)(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def reply_subject(subject: str | None) -> str:
+    """ "Re: " once, whatever the customer's client already stacked up ("RE: Re: AW:")."""
+    rest = _REPLY_PREFIXES.sub("", subject or "").strip()
+    return f"Re: {rest}" if rest else "Re: your message"
+
+
+def _bare_id(message_id: str) -> str:
+    return message_id.strip().strip("<>")
+
+
+def compose_reply(
+    *,
+    sender: str,
+    sender_name: str,
+    to: str,
+    subject: str | None,
+    text: str,
+    in_reply_to: str | None,
+    references: list[str],
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """The answer as a reply in the customer's thread: mail clients group by In-Reply-To/References (and Gmail
+    also by subject), so the customer sees it under their own message rather than as a new conversation.
+
+    References is the chain the customer's mail carried plus the mail answered (RFC 5322 3.6.4).
+    """
+    message = EmailMessage()
+    message["From"] = Address(display_name=sender_name, addr_spec=sender)
+    message["To"] = to
+    message["Subject"] = reply_subject(subject)
+    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    if reply_to:
+        message["Reply-To"] = reply_to
+    chain = [_bare_id(ref) for ref in references if _bare_id(ref)]
+    if in_reply_to:
+        message["In-Reply-To"] = f"<{_bare_id(in_reply_to)}>"
+        chain = [ref for ref in chain if ref != _bare_id(in_reply_to)] + [_bare_id(in_reply_to)]
+    if chain:
+        message["References"] = " ".join(f"<{ref}>" for ref in dict.fromkeys(chain))
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    return message
+
+
+class EmailReplySender:
+    """Sends compose_reply's message through SES (SES on moto locally)."""
+
+    def __init__(self, ses_client, sender: str, sender_name: str) -> None:
+        self._ses = ses_client
+        self._sender = sender
+        self._sender_name = sender_name
+
+    def send(self, *, to: str, subject: str | None, text: str, in_reply_to: str | None, references: list[str],
+             reply_to: str | None = None) -> str:
+        """Returns the Message-ID this message was composed with, without brackets.
+
+        SES on moto keeps it, but real SES replaces any Message-ID with its own (the send response's MessageId
+        @ an amazonses.com domain), and that is the id the customer's next mail will reference: thread the
+        follow-up by the Reply-To address or by SES's id, not by this value.
+        """
+        message = compose_reply(sender=self._sender, sender_name=self._sender_name, to=to, subject=subject, text=text,
+                                in_reply_to=in_reply_to, references=references, reply_to=reply_to)
+        raw = message.as_bytes(policy=policy.SMTP)
+        self._ses.send_raw_email(Source=self._sender, Destinations=[to], RawMessage={"Data": raw})
+        return _bare_id(message["Message-ID"])

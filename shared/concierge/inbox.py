@@ -1,0 +1,127 @@
+"""Asynchronous channels (email, WhatsApp): take messages in, run their turns, deliver the replies.
+
+1. Intake (the SES receipt action, the WhatsApp webhook): the adapter has checked what the channel proves
+   about the sender; the message is published as `message.received` and the provider gets its answer at once.
+2. The message-received queue (rule -> SQS -> ingest, with a dead-letter queue) runs each message's turn
+   through the same turn workflow as web chat, then sends the reply on the channel the customer used.
+
+Exactly once per provider message, at-least-once delivery underneath: an inbox marker (memory, conditional
+put) records `processing` -> `answered` (with the reply) -> `delivered`. A redelivered message that was
+answered but not delivered is only re-sent; one already delivered is dropped; a turn that failed releases the
+marker so that the queue's retry runs it again, and after the retries it rests in the dead-letter queue.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from concierge.api import Channel, TurnResponse
+from concierge.channels.inbound import InboundMessage
+from concierge.events import EventPublisher, MessageReceived
+from concierge.memory import MemoryStore
+
+logger = logging.getLogger(__name__)
+
+TurnRunner = Callable[[dict], tuple[int, str]]  # execution input -> (HTTP status, body): the turn workflow
+
+
+class ChannelSender(Protocol):
+    def deliver(self, message: InboundMessage, reply: TurnResponse, first_name: str | None) -> str | None:
+        """Send the reply to the customer; returns the provider's id of what was sent."""
+
+
+class TurnFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class Inbox:
+    memory: MemoryStore
+    run_turn: TurnRunner
+    senders: dict[Channel, ChannelSender]
+
+    def process(self, message: InboundMessage) -> str:
+        """Run one channel message's turn and deliver its reply; returns what happened (for logs and tests)."""
+        marker = self.memory.claim_inbox(message.channel, message.message_id)
+        if marker is not None:
+            if marker.get("status") == "answered":
+                self._deliver(message, TurnResponse.model_validate_json(marker["reply"]))
+                return "redelivered"
+            if marker.get("status") == "processing":
+                raise TurnFailed("this message is being processed by another delivery; retry later")
+            return "duplicate"
+        try:
+            status, body = self.run_turn({"inbound": json.loads(message.model_dump_json())})
+        except Exception:
+            self.memory.release_inbox(message.channel, message.message_id)
+            raise
+        if status != 200:
+            self.memory.release_inbox(message.channel, message.message_id)
+            if 400 <= status < 500:
+                # Nothing a retry would change (e.g. a conversation conflict is 409 and is retried below).
+                if status != 409:
+                    logger.warning("channel message refused by the turn workflow", extra={"status": status})
+                    return f"refused:{status}"
+            raise TurnFailed(f"the turn workflow answered {status}")
+        self.memory.update_inbox(message.channel, message.message_id, status="answered", reply=body)
+        self._deliver(message, TurnResponse.model_validate_json(body))
+        return "delivered"
+
+    def _deliver(self, message: InboundMessage, reply: TurnResponse) -> None:
+        sender = self.senders.get(message.channel)
+        if sender is None:
+            raise TurnFailed(f"no sender for the {message.channel.value} channel")
+        first_name = message.sender_name.split()[0] if message.sender_name else None
+        provider_id = sender.deliver(message, reply, first_name)
+        if provider_id and message.channel is Channel.EMAIL:
+            # A reply to our email continues this conversation (threads rule 1).
+            record = self.memory.get_conversation(reply.conversation_id)
+            if record is not None:
+                self.memory.put_thread(provider_id, reply.conversation_id, record.customer_id)
+        self.memory.update_inbox(message.channel, message.message_id, status="delivered", provider_id=provider_id or "")
+
+
+def publish_received(events: EventPublisher, messages: list[InboundMessage], now: datetime) -> int:
+    if messages:
+        events.publish(*(MessageReceived(occurred_at=now, message=m) for m in messages))
+    return len(messages)
+
+
+@dataclass
+class WhatsAppIntake:
+    """The webhook: Meta proves itself by the verify token (GET) and by signing each body (POST)."""
+
+    events: EventPublisher
+    app_secret: str
+    verify_token: str
+
+    def verify(self, params: dict) -> str:
+        from concierge.channels import whatsapp
+
+        return whatsapp.verify_subscription(params, self.verify_token)
+
+    def receive(self, raw_body: bytes, signature: str | None, now: datetime) -> int:
+        from concierge.channels import whatsapp
+
+        whatsapp.verify_signature(raw_body, signature, self.app_secret)  # before anything reads the body
+        try:
+            payload = json.loads(raw_body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise whatsapp.MalformedWebhook(f"The webhook body is not JSON: {exc}") from exc
+        return publish_received(self.events, whatsapp.parse_webhook(payload, now), now)
+
+
+@dataclass
+class EmailIntake:
+    """The SES receipt rule's Lambda action: the raw mail is already in S3 (the rule's S3 action)."""
+
+    events: EventPublisher
+    ses_inbound: object  # channels.inbound_email.SesInbound
+
+    def receive(self, event: dict, now: datetime) -> int:
+        messages = [self.ses_inbound.from_record(record) for record in event.get("Records", [])]
+        return publish_received(self.events, messages, now)

@@ -1,0 +1,220 @@
+"""Customer data rights and identity administration: export, erasure, consent, merge and unmerge.
+
+Erasure removes everything Concierge holds about a customer: their partition (profile, facts, summaries,
+identities, audit, conversation index), every conversation's items (messages, turns, actions, handoffs,
+scores), the channel lookups pointing at them (identity, thread and inbox entries), copies a merge made
+elsewhere, and the mail objects (raw emails, attachments). Orders stay in the merchant's commerce system,
+which keeps them under its own legal obligations.
+
+Merges are explicit operator actions: the source's verified identities are re-pointed to the target and its
+summaries, facts and conversation index are copied with `origin_customer_id`, so that an unmerge removes
+exactly what the merge added and gives the identities back. Both sides get an audit entry.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.commerce import CommerceBackend
+from concierge.errors import BadRequest, Conflict, NotFound
+from concierge.events import CustomerErased, EventPublisher
+from concierge.memory import MemoryStore, Profile, to_dynamo
+
+COPIED_ON_MERGE = ("FACT#", "SUMMARY#", "CONV#")
+
+
+class Preferences(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    personalization: bool = Field(description="recall personal details (sizes, past conversations) in later conversations")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_customer_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=3, max_length=500, description="why the operator believes these are one person")
+
+
+@dataclass
+class PrivacyServices:
+    memory: MemoryStore
+    store: CommerceBackend
+    events: EventPublisher
+    s3: Any = None
+    mail_bucket: str | None = None
+
+
+def _known(customer_id: str, services: PrivacyServices) -> bool:
+    return bool(services.store.get_customer(customer_id) or services.memory.customer_partition(customer_id))
+
+
+def _strip(item: dict) -> dict:
+    return {k: v for k, v in item.items() if k not in ("pk", "expires_at")}
+
+
+def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
+    """Everything held about a customer, as JSON-ready data."""
+    memory = services.memory
+    items = memory.customer_partition(customer_id)
+    if not items and services.store.get_customer(customer_id) is None:
+        raise NotFound("No data is held about this customer.")
+
+    def of(prefix: str) -> list[dict]:
+        return [_strip(i) for i in items if i["sk"].startswith(prefix)]
+
+    conversations = []
+    for entry in of("CONV#"):
+        records = memory.conversation_partition(entry["conversation_id"])
+        if not records or records_owner(records) not in (customer_id, entry.get("origin_customer_id")):
+            continue
+        conversations.append(
+            {
+                "conversation_id": entry["conversation_id"],
+                "state": next((_strip(r) for r in records if r["sk"] == "META"), None),
+                "messages": [_strip(r) for r in records if r["sk"].startswith("MSG#")],
+                "actions": [_strip(r) for r in records if r["sk"].startswith("ACTION#")],
+                "handoffs": [_strip(r) for r in records if r["sk"].startswith("HANDOFF#")],
+                "scores": [_strip(r) for r in records if r["sk"].startswith("SCORE#")],
+            }
+        )
+    customer = services.store.get_customer(customer_id)
+    orders = services.store.recent_orders(customer_id, 100)
+    return {
+        "customer_id": customer_id,
+        "exported_at": now.isoformat(),
+        "profile": next(iter(of("PROFILE")), None),
+        "identities": of("IDENT#"),
+        "facts": of("FACT#"),
+        "summaries": of("SUMMARY#"),
+        "audit": of("AUDIT#"),
+        "conversations": conversations,
+        "commerce": {
+            "customer": customer.model_dump(mode="json") if customer else None,
+            "orders": [o.model_dump(mode="json") for o in orders],
+        },
+    }
+
+
+def records_owner(records: list[dict]) -> str | None:
+    return next((r.get("customer_id") for r in records if r["sk"] == "META"), None)
+
+
+def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
+    """Delete everything held about a customer; returns counts (no personal data)."""
+    memory = services.memory
+    items = memory.customer_partition(customer_id)
+    if not items and services.store.get_customer(customer_id) is None:
+        raise NotFound("No data is held about this customer.")
+    keys: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
+    objects: set[str] = set()
+    for item in items:
+        if item["sk"].startswith("IDENT#"):
+            keys.add((f"IDENT#{item['channel']}#{item['address']}", "IDENTITY"))
+        if item["sk"] == "MERGED_INTO":  # copies this customer's data made in the customer it was merged into
+            keys |= {(c["pk"], c["sk"]) for c in memory.customer_partition(item["target_customer_id"]) if c.get("origin_customer_id") == customer_id}
+    for entry in (i for i in items if i["sk"].startswith("CONV#")):
+        records = memory.conversation_partition(entry["conversation_id"])
+        if records_owner(records) != customer_id:
+            continue  # a merged copy's conversation still belongs to its origin customer
+        for record in records:
+            keys.add((record["pk"], record["sk"]))
+            if record.get("provider_message_id"):
+                inbox_key = (f"INBOX#{record['channel']}#{record['provider_message_id']}", "RECEIVED")
+                marker = memory.partition(inbox_key[0])
+                keys |= {(m["pk"], m["sk"]) for m in marker}
+                keys |= {(f"MSGID#{m['provider_id']}", "THREAD") for m in marker if m.get("provider_id")}
+            objects |= {a["s3_key"] for a in record.get("attachments") or []}
+            if record.get("raw_s3_key"):
+                objects.add(record["raw_s3_key"])
+    deleted = memory.delete_keys(sorted(keys))
+    if objects and services.s3 is not None and services.mail_bucket:
+        for start in range(0, len(objects), 1000):
+            batch = sorted(objects)[start : start + 1000]
+            services.s3.delete_objects(Bucket=services.mail_bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+    customer_hash = hashlib.sha256(customer_id.encode()).hexdigest()
+    services.events.publish(CustomerErased(occurred_at=now, customer_hash=customer_hash, items_deleted=deleted, objects_deleted=len(objects)))
+    return {"erased": True, "items_deleted": deleted, "objects_deleted": len(objects)}
+
+
+def set_preferences(customer_id: str, preferences: Preferences, services: PrivacyServices) -> dict:
+    """Consent. Opting out of personalization also forgets the durable facts and summaries already held."""
+    memory = services.memory
+    profile = memory.get_profile(customer_id) or Profile(customer_id=customer_id)
+    profile = profile.model_copy(update={"personalization": preferences.personalization})
+    if not preferences.personalization:
+        profile = profile.model_copy(update={"last_summary": None})
+        memory.delete_keys(
+            [(i["pk"], i["sk"]) for i in memory.customer_partition(customer_id) if i["sk"].startswith(("FACT#", "SUMMARY#"))]
+        )
+    memory.put_profile(profile)
+    memory.write([memory.audit_item(customer_id, "preferences.updated", preferences.model_dump())])
+    return {"customer_id": customer_id, "personalization": profile.personalization}
+
+
+def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> dict:
+    memory = services.memory
+    source_id = request.source_customer_id
+    if source_id == target_id:
+        raise BadRequest("A customer cannot be merged into itself.")
+    if not _known(target_id, services) or not _known(source_id, services):
+        raise NotFound("Both customers must exist.")
+    source_items = memory.customer_partition(source_id)
+    if any(i["sk"] == "MERGED_INTO" for i in source_items):
+        raise Conflict(f"Customer {source_id} is already merged; unmerge it first.")
+    puts: list[dict] = []
+    deletes: list[tuple[str, str]] = []
+    moved_identities = []
+    for item in source_items:
+        if item["sk"].startswith("IDENT#"):
+            moved = {**item, "customer_id": target_id, "origin_customer_id": source_id}
+            puts.append(to_dynamo({**moved, "pk": f"IDENT#{item['channel']}#{item['address']}", "sk": "IDENTITY"}))
+            puts.append(to_dynamo({**moved, "pk": f"CUST#{target_id}"}))
+            deletes.append((item["pk"], item["sk"]))
+            moved_identities.append(f"{item['channel']}:{item['address']}")
+        elif item["sk"].startswith(COPIED_ON_MERGE):
+            puts.append(to_dynamo({**item, "pk": f"CUST#{target_id}", "origin_customer_id": source_id}))
+    puts.append(to_dynamo({"pk": f"CUST#{source_id}", "sk": "MERGED_INTO", "target_customer_id": target_id, "operator": operator}))
+    profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
+    profile = profile.model_copy(update={"merged_from": list(dict.fromkeys([*profile.merged_from, source_id]))})
+    puts.append(memory.profile_item_with_ttl(profile))
+    detail = {"source": source_id, "target": target_id, "operator": operator, "reason": request.reason, "identities": moved_identities}
+    puts += [memory.audit_item(target_id, "customer.merged", detail), memory.audit_item(source_id, "customer.merged", detail)]
+    _write_in_chunks(memory, puts, deletes)
+    return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_moved": len(moved_identities),
+            "items_copied": sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE))}
+
+
+def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> dict:
+    memory = services.memory
+    marker = next((i for i in memory.customer_partition(source_id) if i["sk"] == "MERGED_INTO"), None)
+    if marker is None or marker["target_customer_id"] != target_id:
+        raise NotFound(f"Customer {source_id} is not merged into {target_id}.")
+    puts: list[dict] = []
+    deletes: list[tuple[str, str]] = [(f"CUST#{source_id}", "MERGED_INTO")]
+    restored = []
+    for item in memory.customer_partition(target_id):
+        if item.get("origin_customer_id") != source_id:
+            continue
+        deletes.append((item["pk"], item["sk"]))
+        if item["sk"].startswith("IDENT#"):
+            back = {k: v for k, v in item.items() if k != "origin_customer_id"} | {"customer_id": source_id}
+            puts.append(to_dynamo({**back, "pk": f"IDENT#{item['channel']}#{item['address']}", "sk": "IDENTITY"}))
+            puts.append(to_dynamo({**back, "pk": f"CUST#{source_id}"}))
+            restored.append(f"{item['channel']}:{item['address']}")
+    profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
+    profile = profile.model_copy(update={"merged_from": [c for c in profile.merged_from if c != source_id]})
+    puts.append(memory.profile_item_with_ttl(profile))
+    detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
+    puts += [memory.audit_item(target_id, "customer.unmerged", detail), memory.audit_item(source_id, "customer.unmerged", detail)]
+    _write_in_chunks(memory, puts, deletes)
+    return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_restored": len(restored)}
+
+
+def _write_in_chunks(memory: MemoryStore, puts: list[dict], deletes: list[tuple[str, str]]) -> None:
+    """One transaction when it fits (100 operations); larger merges are written in order, identities first."""
+    memory.write(puts, deletes)
