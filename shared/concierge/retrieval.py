@@ -6,6 +6,8 @@ messages; and, for a conversation linked to an open one elsewhere, that conversa
 """
 from __future__ import annotations
 
+import re
+
 from concierge import longterm
 from concierge.memory import MemoryStore
 from concierge.turn import MemoryContext, PassageHit, Turn
@@ -14,9 +16,19 @@ RECENT_MESSAGES = 10
 PASSAGES = 5
 
 
+QUESTION = re.compile(r"[^.!?\n]*\?")
+
+
+def search_query(text: str) -> str:
+    """The questions of a message, when it asks any: an email's greeting, sign-off and small talk around the
+    question only dilute the search ("…made of? Thanks, Alex")."""
+    questions = [q.strip() for q in QUESTION.findall(text) if len(q.split()) >= 2]
+    return " ".join(questions) if questions else text
+
+
 def retrieve(turn: Turn, memory: MemoryStore, index) -> Turn:
     assert turn.customer and turn.message and turn.conversation
-    hits = index.search(turn.message.text, k=PASSAGES) if index is not None else []
+    hits = index.search(search_query(turn.message.text), k=PASSAGES) if index is not None else []
     passages = [
         PassageHit(
             passage_id=hit.passage.id,

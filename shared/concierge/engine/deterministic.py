@@ -480,7 +480,7 @@ class DeterministicEngine:
         recap = self._recap(turn, note)
         return Decision(
             next="reply",
-            reply=f"{recap}{body}\n\n(From our help center: {source}.) Is there anything else I can help with?",
+            reply=f"{recap}{body}\n\n(From our help center: {source}{'' if source.endswith('?') else '.'}) Is there anything else I can help with?",
             citations=[Citation(title=source, url=best.url)],
             resolved=True,
             notes=[note],
