@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from concierge import signals
 from concierge.channels.inbound import InboundMessage
 from concierge.knowledge import STOPWORDS
 from concierge.memory import MemoryStore
@@ -37,7 +36,9 @@ GENERIC = frozenset(
 
 def topic_terms(text: str) -> list[str]:
     """Content words that say what a message is about (product words, order ids), in order, unique."""
-    words = re.findall(r"[a-z0-9]+", signals.normalize(text))
+    # Plain lower-casing, not signals.normalize: its typo correction serves intent phrases and would turn
+    # product words into common ones ("shell" -> "hello").
+    words = re.findall(r"[a-z0-9]+", text.lower())
     seen: dict[str, None] = {}
     for word in words:
         if ORDER_ID.fullmatch(word) or (len(word) >= 4 and word not in STOPWORDS and word not in GENERIC):
