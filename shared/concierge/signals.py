@@ -60,7 +60,7 @@ COMMON_WORDS = frozenset(
     "older other mother store story short shorts shirt shirts skirt skirts shift human humans hours house "
     "huge amazing agents agency package packed packing parcel pencil delivery delivered every very status "
     "states stats truck trick exchange exchanged strange arrange range refund refunded refused fund found "
-    "round sound around about again agent cancel cancelled canceled channel funny".split()
+    "round sound around about again agent cancel cancelled canceled channel funny shell shells smell spell shelf".split()
 )
 VOCABULARY = sorted({w for phrases in INTENT_PHRASES.values() for p in phrases for w in p.split()} | {
     "shirt", "order", "package", "refund", "exchange", "return", "human", "tracking", "delivery",
