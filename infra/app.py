@@ -22,6 +22,8 @@ def merchant_from(app: cdk.App) -> Merchant:
         return_window_days=int(context("returnWindowDays", 30)),
         memory_ttl_days=int(context("memoryTtlDays", 365)),
         max_auto_refund=str(context("maxAutoRefund", "200.00")),
+        inbound_email_recipient=str(context("inboundEmailRecipient", "")),
+        whatsapp_phone_number_id=str(context("whatsappPhoneNumberId", "")),
     )
 
 

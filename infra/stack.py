@@ -8,6 +8,7 @@ from concierge import topology
 from infra.constructs.api import PublicApi
 from infra.constructs.compute import Functions, Merchant
 from infra.constructs.data import Data
+from infra.constructs.inbound_email import InboundEmail
 from infra.constructs.messaging import Messaging
 from infra.constructs.workflow import TurnWorkflow
 
@@ -15,14 +16,17 @@ from infra.constructs.workflow import TurnWorkflow
 class ConciergeStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, merchant: Merchant, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        data = Data(self, "Data")
+        data = Data(self, "Data", retention_days=merchant.memory_ttl_days)
         messaging = Messaging(self, "Messaging")
         functions = Functions(self, "Functions", data, messaging, merchant)
         for rule in topology.RULES:
             function = functions.functions[rule.function]
             messaging.subscribe(rule, function, function.timeout)
         workflow = TurnWorkflow(self, "TurnWorkflow", functions)
-        api = PublicApi(self, "PublicApi", workflow.state_machine)
+        ingest = functions.functions[topology.FunctionName.INGEST]
+        api = PublicApi(self, "PublicApi", workflow.state_machine, ingest)
+        if merchant.inbound_email_recipient:
+            InboundEmail(self, "InboundEmail", merchant.inbound_email_recipient, data.mail, ingest)
 
         cdk.CfnOutput(self, "ApiUrl", value=api.rest_api.url)
         cdk.CfnOutput(self, "ApiKeyId", value=api.api_key.key_id,
@@ -31,6 +35,9 @@ class ConciergeStack(cdk.Stack):
                       description="aws secretsmanager get-secret-value --secret-id <arn>")
         cdk.CfnOutput(self, "EventBusName", value=messaging.bus.event_bus_name)
         cdk.CfnOutput(self, "KnowledgeBucketName", value=data.knowledge.bucket_name)
+        cdk.CfnOutput(self, "MailBucketName", value=data.mail.bucket_name)
+        cdk.CfnOutput(self, "WhatsAppSecretArn", value=data.whatsapp_secret.secret_arn,
+                      description="put app_secret and access_token (verify_token is generated) after deploy")
         for spec in topology.TABLES:
             cdk.CfnOutput(self, f"{spec.logical_id}Name", value=data.table(spec).table_name)
         cdk.CfnOutput(self, "TurnStateMachineArn", value=workflow.state_machine.state_machine_arn)

@@ -1,7 +1,10 @@
-"""The public API: API Gateway REST API -> the turn workflow, run synchronously (StartSyncExecution).
+"""The public API: API Gateway REST API -> the turn workflow, run synchronously (StartSyncExecution), and the
+ingest function's routes (customer data, merges, the WhatsApp webhook) as Lambda proxy integrations.
 
-API Gateway checks the API key and validates the body against the schema of `TurnRequestBody`; the workflow's
-last state is the HTTP response ({statusCode, body}), which the integration response copies out.
+On the turn route API Gateway checks the API key and validates the body against the schema of
+`TurnRequestBody`; the workflow's last state is the HTTP response ({statusCode, body}), which the integration
+response copies out. Every route requires the API key except the provider webhooks (`Route.api_key`), which
+authenticate by signature in the function.
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -70,7 +74,7 @@ def request_schema() -> apigateway.JsonSchema:
 
 
 class PublicApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, turn_workflow: sfn.IStateMachine) -> None:
+    def __init__(self, scope: Construct, construct_id: str, turn_workflow: sfn.IStateMachine, ingest: lambda_.IFunction) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
@@ -110,16 +114,20 @@ class PublicApi(Construct):
                 apigateway.IntegrationResponse(status_code="200", response_templates={JSON: RESPONSE_TEMPLATE}),
             ],
         )
+        proxy = apigateway.LambdaIntegration(ingest, proxy=True)
         for route in topology.ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
-            resource.add_method(
-                route.method,
-                integration,
-                api_key_required=True,
-                request_validator=validator,
-                request_models={JSON: model},
-                method_responses=[apigateway.MethodResponse(status_code=code) for code in ("200", "400", "401", "403", "404", "500")],
-            )
+            if route.target == "turn-workflow":
+                resource.add_method(
+                    route.method,
+                    integration,
+                    api_key_required=route.api_key,
+                    request_validator=validator,
+                    request_models={JSON: model},
+                    method_responses=[apigateway.MethodResponse(status_code=code) for code in ("200", "400", "401", "403", "404", "500")],
+                )
+            else:
+                resource.add_method(route.method, proxy, api_key_required=route.api_key)
 
         self.api_key = self.rest_api.add_api_key("StorefrontKey", description="x-api-key for the merchant's storefront")
         plan = self.rest_api.add_usage_plan(

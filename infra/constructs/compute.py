@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -24,11 +26,28 @@ class Merchant:
     return_window_days: int
     memory_ttl_days: int
     max_auto_refund: str
+    inbound_email_recipient: str = ""  # e.g. support@mail.example.com: enables SES receiving
+    whatsapp_phone_number_id: str = ""
+
+
+def turn_state_machine_name(stack: cdk.Stack) -> str:
+    """A fixed name, so ingest can be given the workflow's ARN without a reference cycle (the workflow invokes
+    ingest, and ingest starts the workflow for email and WhatsApp turns)."""
+    return f"{stack.stack_name}-turn"
+
+
+def turn_state_machine_arn(stack: cdk.Stack) -> str:
+    return stack.format_arn(
+        service="states", resource="stateMachine", resource_name=turn_state_machine_name(stack),
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 # Memory and timeout per function: the agent and the actions do the most work per call; survey scoring is batch.
 SIZING = {
-    topology.FunctionName.INGEST: (512, 10),
+    # Ingest also runs email and WhatsApp turns from the message-received queue (a batch of 5 turns of at most
+    # 29 s each), so its timeout covers a batch; turn tasks are bounded by the workflow's own 29 s.
+    topology.FunctionName.INGEST: (512, 150),
     topology.FunctionName.RETRIEVAL: (512, 10),
     topology.FunctionName.AGENT: (1024, 25),
     topology.FunctionName.ACTIONS: (512, 20),
@@ -54,6 +73,7 @@ class Functions(Construct):
             topology.STORE_TABLE.env_var: data.table(topology.STORE_TABLE).table_name,
             topology.EVENT_BUS_ENV: messaging.bus.event_bus_name,
             topology.KNOWLEDGE_BUCKET_ENV: data.knowledge.bucket_name,
+            topology.MAIL_BUCKET_ENV: data.mail.bucket_name,
             "CONCIERGE_SIGNING_SECRET_ARN": data.signing_secret.secret_arn,
             "CONCIERGE_MERCHANT_NAME": merchant.name,
             "CONCIERGE_SENDER_EMAIL": merchant.sender_email,
@@ -64,6 +84,8 @@ class Functions(Construct):
             "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
+        if merchant.whatsapp_phone_number_id:
+            environment["CONCIERGE_WHATSAPP_PHONE_NUMBER_ID"] = merchant.whatsapp_phone_number_id
         self.functions: dict[topology.FunctionName, lambda_.Function] = {}
         for name in topology.FunctionName:
             memory, timeout = SIZING[name]
@@ -93,9 +115,21 @@ class Functions(Construct):
                 environment=environment,
                 description=f"Concierge {name.value}",
             )
+            access = topology.ACCESS[name]
+            if access.start_turns:
+                function.add_environment(topology.TURN_STATE_MACHINE_ENV, turn_state_machine_arn(stack))
+            if access.read_whatsapp_secret:
+                function.add_environment("CONCIERGE_WHATSAPP_SECRET_ARN", data.whatsapp_secret.secret_arn)
             log_group.grant_write(role)
             self._grant(name, function, data, messaging, merchant, stack)
             self.functions[name] = function
+        # SES invokes ingest asynchronously for inbound email: Lambda retries twice, then parks the event here.
+        ingest = self.functions[topology.FunctionName.INGEST]
+        self.ingest_async_dlq = sqs.Queue(
+            self, "IngestAsyncDlq", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        ingest.configure_async_invoke(retry_attempts=2, on_failure=destinations.SqsDestination(self.ingest_async_dlq))
 
     @staticmethod
     def _grant(name, function: lambda_.Function, data: Data, messaging: Messaging, merchant: Merchant, stack) -> None:
@@ -115,6 +149,17 @@ class Functions(Construct):
             data.knowledge.grant_read(function)
         if access.read_signing_secret:
             data.signing_secret.grant_read(function)
+        if access.read_write_mail:
+            data.mail.grant_read(function, "inbound/*")
+            data.mail.grant_delete(function, "inbound/*")
+            data.mail.grant_read_write(function, "attachments/*")
+            data.mail.grant_delete(function, "attachments/*")
+        if access.start_turns:
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[turn_state_machine_arn(stack)])
+            )
+        if access.read_whatsapp_secret:
+            data.whatsapp_secret.grant_read(function)
         if access.send_email:
             domain = merchant.sender_email.partition("@")[2]
             function.add_to_role_policy(

@@ -1,4 +1,5 @@
-"""DynamoDB tables from the topology, the knowledge bucket and the storefront signing secret."""
+"""DynamoDB tables from the topology, the knowledge and mail buckets, the storefront signing secret and the
+WhatsApp credentials secret."""
 from __future__ import annotations
 
 import aws_cdk as cdk
@@ -15,7 +16,7 @@ def _attribute(name: str) -> dynamodb.Attribute:
 
 
 class Data(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, retention_days: int = 365) -> None:
         super().__init__(scope, construct_id)
         self.tables: dict[str, dynamodb.TableV2] = {}
         for spec in topology.TABLES:
@@ -50,6 +51,29 @@ class Data(Construct):
             enforce_ssl=True,
             versioned=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # Raw inbound email (SES receipt S3 action, inbound/) and attachments (attachments/): kept as long as memory.
+        self.mail = s3.Bucket(
+            self,
+            "MailBucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        # Filled in by the merchant after deploy (docs/deploy.md): the Meta app secret, the webhook verify token,
+        # and the Cloud API access token.
+        self.whatsapp_secret = secretsmanager.Secret(
+            self,
+            "WhatsAppSecret",
+            description="WhatsApp Cloud API: app_secret, verify_token, access_token (JSON).",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template='{"app_secret": "", "access_token": ""}',
+                generate_string_key="verify_token",
+                password_length=32,
+                exclude_punctuation=True,
+            ),
         )
         self.signing_secret = secretsmanager.Secret(
             self,

@@ -8,7 +8,7 @@ from constructs import Construct
 
 from concierge import topology
 from concierge.workflows import function_arn_placeholder, turn_definition_text
-from infra.constructs.compute import Functions
+from infra.constructs.compute import Functions, turn_state_machine_name
 
 # The functions a turn invokes; survey scoring runs on the event path, never inside a turn.
 TURN_FUNCTIONS = (
@@ -29,6 +29,7 @@ class TurnWorkflow(Construct):
             self,
             "TurnStateMachine",
             state_machine_type=sfn.StateMachineType.EXPRESS,
+            state_machine_name=turn_state_machine_name(cdk.Stack.of(self)),
             definition_body=sfn.DefinitionBody.from_string(turn_definition_text()),
             definition_substitutions={
                 function_arn_placeholder(name): functions.functions[name].function_arn for name in TURN_FUNCTIONS

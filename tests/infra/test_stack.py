@@ -86,7 +86,7 @@ def test_the_agent_can_touch_no_data(resources):
     assert not any(a.startswith(("dynamodb:", "events:", "s3:", "secretsmanager:", "ses:")) for a in actions), actions
 
 
-def test_only_the_actions_function_sends_email_and_writes_the_store(resources):
+def test_only_actions_writes_the_store_and_only_actions_and_ingest_send_email(resources):
     store_id = next(k for k, v in of_type(resources, "AWS::DynamoDB::GlobalTable").items() if "StoreTable" in k)
     for name in topology.FunctionName:
         statements = role_statements(resources, name)
@@ -95,7 +95,8 @@ def test_only_the_actions_function_sends_email_and_writes_the_store(resources):
             store_id in json.dumps(s.get("Resource")) and any(a in actions_of([s]) for a in ("dynamodb:PutItem", "dynamodb:UpdateItem"))
             for s in statements
         )
-        assert sends == (name is topology.FunctionName.ACTIONS), name
+        # actions sends the return email; ingest replies to customers who wrote by email
+        assert sends == (name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)), name
         assert writes_store == (name is topology.FunctionName.ACTIONS), name
 
 
@@ -175,7 +176,7 @@ def test_the_workflow_may_invoke_the_turn_functions_but_not_survey_scoring(resou
 # the API ----------------------------------------------------------------------------------------
 def test_the_turn_route_is_a_validated_keyed_synchronous_workflow_call(template, resources):
     methods = of_type(resources, "AWS::ApiGateway::Method")
-    [post] = [m for m in methods.values() if m["Properties"]["HttpMethod"] == "POST"]
+    [post] = [m for m in methods.values() if "StartSyncExecution" in json.dumps(m["Properties"].get("Integration", {}).get("Uri"))]
     properties = post["Properties"]
     assert properties["ApiKeyRequired"] is True
     assert "RequestValidatorId" in properties
@@ -186,7 +187,7 @@ def test_the_turn_route_is_a_validated_keyed_synchronous_workflow_call(template,
     assert "responseOverride.status" in integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
     # the route's path is the topology's
     paths = {r["Properties"]["PathPart"] for r in of_type(resources, "AWS::ApiGateway::Resource").values()}
-    assert paths == {part for part in topology.TURN_ROUTE.path.split("/") if part}
+    assert paths == {part for route in topology.ROUTES for part in route.path.split("/") if part}
     template.has_resource_properties("AWS::ApiGateway::UsagePlanKey", Match.any_value())
 
 
