@@ -5,15 +5,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concierge import aws, retrieval, wiring
-from concierge.knowledge import IndexCache
+from concierge import retrieval, wiring
 from concierge.settings import current_settings
 from concierge.tasks import RetrieveTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-index_cache = IndexCache()
 
 
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id")
@@ -22,5 +20,7 @@ index_cache = IndexCache()
 @event_parser(model=RetrieveTask)
 def handler(task: RetrieveTask, context: LambdaContext) -> dict:
     settings = current_settings()
-    index = index_cache.get(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
-    return retrieval.retrieve(task.turn, wiring.memory_store(settings), index).model_dump(mode="json")
+    turn = retrieval.retrieve(
+        task.turn, wiring.memory_store(settings), wiring.knowledge_index(settings), wiring.embedder(settings)
+    )
+    return turn.model_dump(mode="json")

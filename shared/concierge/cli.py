@@ -22,21 +22,21 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import into the account and tables named by the environment (the deployed stack's outputs)."""
-    from concierge import aws, wiring
+    from concierge import wiring
     from concierge.demo import read_store
     from concierge.importer import import_store
     from concierge.settings import Settings
 
     settings = Settings.from_env()
     data = read_store(Path(args.dir))
-    counts = import_store(data, wiring.reference_store(settings), aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
+    counts = import_store(data, wiring.reference_store(settings), settings)
     print("Imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
 
 def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR):
     """Start the local stack with the demo store imported; returns (stack, demo customers)."""
-    from concierge import aws
+
     from concierge.demo import generate_store, read_store, write_store
     from concierge.importer import import_store
     from concierge.local.stack import DEV_SIGNING_SECRET, LocalStack
@@ -48,7 +48,7 @@ def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR):
     write_store(generate_store(seed=seed), store_dir)
     data = read_store(store_dir)
     settings = current_settings()
-    import_store(data, wiring.reference_store(settings), aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
+    import_store(data, wiring.reference_store(settings), settings)
     featured = {"alex": 0, "sam": 1}
     customers = sorted(data.customers, key=lambda c: (featured.get(c.id, 2), c.id))[:12]
     return stack, [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
@@ -67,6 +67,29 @@ def cmd_dev(args: argparse.Namespace) -> int:
     app = LocalApi(stack, api_key=api_key, signing_secret=secret, customers=customers)
     print(f"Concierge is running at http://{args.host}:{args.port}/  (API key: {api_key}; demo store in {DEMO_STORE_DIR})", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def cmd_knowledge_sync(args: argparse.Namespace) -> int:
+    """Sync a help-center folder (Markdown, HTML, text) into the configured knowledge index, incrementally."""
+    from tqdm import tqdm
+
+    from concierge.knowledge.documents import load_directory
+    from concierge.knowledge.service import sync_knowledge
+    from concierge.settings import Settings
+
+    settings = Settings.from_env()
+    documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale)
+    with tqdm(total=0, unit="passage", desc="Embedding", disable=args.quiet) as bar:
+        def on_total(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        report = sync_knowledge(settings, documents, progress=bar.update, on_total=on_total)
+    print(
+        f"{len(documents)} documents: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed; {report.passages_indexed} passages indexed, {report.passages_removed} removed"
+    )
     return 0
 
 
@@ -94,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--today", help="YYYY-MM-DD anchor for dates (default: today)")
     demo.set_defaults(func=cmd_demo_data)
+    knowledge = sub.add_parser("knowledge", help="the knowledge index").add_subparsers(dest="action", required=True)
+    ksync = knowledge.add_parser("sync", help="sync a folder of help-center files into the knowledge index")
+    ksync.add_argument("dir")
+    ksync.add_argument("--base-url", default="/help", help="URL prefix of the documents (default /help)")
+    ksync.add_argument("--locale", default="en", help="locale of documents without front matter (default en)")
+    ksync.add_argument("--quiet", action="store_true", help="no progress bar")
+    ksync.set_defaults(func=cmd_knowledge_sync)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)

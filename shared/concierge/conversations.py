@@ -63,7 +63,7 @@ def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> 
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise BadRequest(f"Invalid request body: {problems}") from exc
     customer = services.store.get_customer(customer_id)
-    who = CustomerRef(id=customer_id, first_name=customer.first_name if customer else "there")
+    who = CustomerRef(id=customer_id, first_name=customer.first_name if customer else "there", locale=customer.locale if customer else "en")
     return _append(conversation_id, who, body.channel, body.text, now, services)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from concierge import longterm
+from concierge.knowledge.port import SearchFilters
 from concierge.memory import MemoryStore
 from concierge.turn import MemoryContext, PassageHit, Turn
 
@@ -26,9 +27,13 @@ def search_query(text: str) -> str:
     return " ".join(questions) if questions else text
 
 
-def retrieve(turn: Turn, memory: MemoryStore, index) -> Turn:
+def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
+    """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question."""
     assert turn.customer and turn.message and turn.conversation
-    hits = index.search(search_query(turn.message.text), k=PASSAGES) if index is not None else []
+    hits = []
+    if index is not None:
+        query = search_query(turn.message.text)
+        hits = index.search(query, embedder.embed([query])[0], k=PASSAGES, filters=SearchFilters(locale=turn.customer.locale))
     passages = [
         PassageHit(
             passage_id=hit.passage.id,
@@ -37,6 +42,7 @@ def retrieve(turn: Turn, memory: MemoryStore, index) -> Turn:
             url=hit.passage.url,
             text=hit.passage.text,
             confidence=round(hit.confidence, 4),
+            suspicious=hit.passage.suspicious,
         )
         for hit in hits
     ]

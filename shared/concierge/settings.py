@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +22,13 @@ class Settings(BaseModel):
     store_table: str = Field(alias=STORE_TABLE.env_var)
     event_bus: str = Field(alias=EVENT_BUS_ENV)
     knowledge_bucket: str = Field(alias=KNOWLEDGE_BUCKET_ENV)
-    knowledge_key: str = Field("knowledge/index.json", alias="CONCIERGE_KNOWLEDGE_KEY")
+    knowledge_key: str = Field("knowledge/index.npz", alias="CONCIERGE_KNOWLEDGE_KEY")
+    # The knowledge index: the embedded one (an .npz in the knowledge bucket) or OpenSearch; and the embedder.
+    knowledge_index: Literal["embedded", "opensearch"] = Field("embedded", alias="CONCIERGE_KNOWLEDGE_INDEX")
+    opensearch_endpoint: str | None = Field(None, alias="CONCIERGE_OPENSEARCH_ENDPOINT")
+    opensearch_service: Literal["aoss", "es"] = Field("aoss", alias="CONCIERGE_OPENSEARCH_SERVICE")
+    embedder: Literal["hashing", "titan"] = Field("hashing", alias="CONCIERGE_EMBEDDER")
+    embedding_dimensions: int = Field(256, alias="CONCIERGE_EMBEDDING_DIMENSIONS")
     # Exactly one of the two: a Secrets Manager ARN when deployed, the secret itself locally.
     signing_secret_arn: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET_ARN")
     signing_secret: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET", repr=False)

@@ -160,7 +160,49 @@ def http_services(settings: Settings):
     )
 
 
+@lru_cache(maxsize=4)
+def embedder(settings: Settings):
+    from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder
+
+    if settings.embedder == "titan":
+        return TitanEmbedder(aws.client("bedrock-runtime"), dimensions=settings.embedding_dimensions)
+    return HashingEmbedder(settings.embedding_dimensions)
+
+
+_embedded_cache = None
+
+
+def knowledge_index(settings: Settings):
+    """The index retrieval searches and ingest syncs into. The embedded one is cached per process and reloaded
+    only when its S3 object changes; OpenSearch is a client (imported only when configured)."""
+    global _embedded_cache
+    if settings.knowledge_index == "opensearch":
+        return _opensearch_index(settings)
+    from concierge.knowledge.embedded import IndexCache
+
+    if _embedded_cache is None:
+        _embedded_cache = IndexCache()
+    return _embedded_cache.get(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
+
+
+@lru_cache(maxsize=2)
+def _opensearch_index(settings: Settings):
+    import os
+
+    from concierge.knowledge.opensearch import OpenSearchIndex
+
+    if not settings.opensearch_endpoint:
+        raise RuntimeError("CONCIERGE_OPENSEARCH_ENDPOINT is not set")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    return OpenSearchIndex.from_endpoint(
+        settings.opensearch_endpoint, settings.opensearch_service, region, dimensions=settings.embedding_dimensions
+    )
+
+
 def reset() -> None:
-    for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials):
+    global _embedded_cache
+    _embedded_cache = None
+    for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials,
+                    embedder, _opensearch_index):
         factory.cache_clear()
     aws.reset()

@@ -16,7 +16,10 @@ from concierge.commerce import AlreadyReturned
 from concierge.demo import ARTICLES, generate_store
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.events import HandoffRequested
-from concierge.knowledge import KeywordIndex, split_article
+from concierge.knowledge.documents import from_article
+from concierge.knowledge.embedded import EmbeddedIndex
+from concierge.knowledge.embeddings import HashingEmbedder
+from concierge.knowledge.sync import sync
 from concierge.models import OrderStatus
 from concierge.settings import Settings
 from concierge.turn import (
@@ -27,7 +30,9 @@ TODAY = date(2025, 5, 14)  # a Wednesday
 NOW = datetime.combine(TODAY, time(12), tzinfo=UTC)
 STORE = generate_store(seed=7, today=TODAY)
 MERCHANT = "Northwind Outfitters"
-INDEX = KeywordIndex([p for article in ARTICLES for p in split_article(article)])
+EMBEDDER = HashingEmbedder()
+INDEX = EmbeddedIndex(EMBEDDER.dimensions, EMBEDDER.name)
+sync([from_article(a) for a in ARTICLES], INDEX, EMBEDDER)
 
 
 def latest_order(customer_id: str, status: OrderStatus | None = None):
@@ -168,7 +173,7 @@ def passages_for(question: str) -> list[PassageHit]:
     return [
         PassageHit(passage_id=h.passage.id, title=h.passage.title, section=h.passage.section, url=h.passage.url,
                    text=h.passage.text, confidence=h.confidence)
-        for h in INDEX.search(question)
+        for h in INDEX.search(question, EMBEDDER.embed([question])[0])
     ]
 
 

@@ -463,7 +463,8 @@ class DeterministicEngine:
 
     # knowledge ---------------------------------------------------------------------------
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
-        grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD]
+        # Retrieved text is data: a passage that addresses an AI ("ignore previous instructions…") is never used.
+        grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious]
         if not grounded:
             return Decision(
                 next="reply",

@@ -1,0 +1,218 @@
+"""Merchant documents and their passages: parse Markdown, HTML or plain text; split by headings with overlap.
+
+A document's `content_hash` covers everything that shapes its passages, so an unchanged document is skipped
+by an incremental sync and any change re-indexes it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.knowledge.port import Passage
+from concierge.models import Article, Product, StoreData
+
+# A long section is cut into windows of this many words, each repeating the previous window's last OVERLAP
+# words, so that an answer spanning a cut is still whole in one passage.
+MAX_WORDS = 140
+OVERLAP = 30
+FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
+# Text that addresses an AI rather than a customer. Such passages are indexed (so they can be found and
+# removed) but flagged: they are never quoted to a customer, and a model sees them marked as untrusted.
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|rules|prompts?|guidelines)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\bas an ai\b[^.\n]{0,40}\bmust\b|\bdeveloper mode\b"
+    r"|\b(refund|cancel|delete)\s+(everything|all orders|every order)\b",
+    re.IGNORECASE,
+)
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,199}$")
+    title: str
+    url: str
+    locale: str = "en"
+    product_ids: tuple[str, ...] = ()
+    topic: str = ""
+    body: str = Field(description="Markdown: '## ' and '### ' headings split it into sections")
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _sections(body: str) -> list[tuple[str, list[str]]]:
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    parent = ""
+    for line in body.splitlines():
+        if line.startswith("## "):
+            parent = line[3:].strip()
+            sections.append((parent, []))
+        elif line.startswith("### "):
+            heading = line[4:].strip()
+            sections.append((f"{parent} › {heading}" if parent else heading, []))
+        elif not line.startswith("# "):
+            sections[-1][1].append(line)
+    return sections
+
+
+def _windows(words: list[str]) -> list[list[str]]:
+    if len(words) <= MAX_WORDS:
+        return [words]
+    step = MAX_WORDS - OVERLAP
+    return [words[start : start + MAX_WORDS] for start in range(0, len(words) - OVERLAP, step)]
+
+
+def split(document: Document) -> list[Passage]:
+    passages: list[Passage] = []
+    digest = document.content_hash
+    for heading, lines in _sections(document.body):
+        text = re.sub(r"[*_`>#]", "", "\n".join(lines)).strip()
+        if not text:
+            continue
+        url = f"{document.url}#{_slug(heading.split(' › ')[-1])}" if heading else document.url
+        for window in _windows(text.split()):
+            chunk = " ".join(window)
+            passages.append(
+                Passage(
+                    id=f"{document.id}#{len(passages)}",
+                    document_id=document.id,
+                    title=document.title,
+                    section=heading,
+                    url=url,
+                    locale=document.locale,
+                    product_ids=document.product_ids,
+                    text=chunk,
+                    ordinal=len(passages),
+                    document_hash=digest,
+                    suspicious=bool(INJECTION.search(chunk)),
+                )
+            )
+    return passages
+
+
+# sources -------------------------------------------------------------------------------------
+def from_article(article: Article) -> Document:
+    return Document(id=article.id, title=article.title, url=article.url, locale=article.locale, topic=article.topic, body=article.body)
+
+
+def from_product(product: Product) -> Document:
+    """A product page as a document: its overview, material and fit, each a passage."""
+    sections = [f"# {product.title}", "## Overview", product.description]
+    if product.material:
+        material = product.material.rstrip(".")
+        material = material[0].lower() + material[1:] if material[1:2].islower() else material
+        sections += ["## Material: what is it made of?", f"The {product.title} is made of {material}."]
+    if product.fit:
+        fit = product.fit[0].lower() + product.fit[1:]
+        sentence = f"The {product.title} {fit}" if fit.startswith(("runs", "is", "has")) else f"The {product.title}: {fit}"
+        sections += ["## Fit and sizing: does it run small or large?", sentence]
+    return Document(
+        id=f"product-{product.id}", title=product.title, url=product.url, topic="product",
+        product_ids=(product.id,), body="\n".join(sections),
+    )
+
+
+def documents_from_store(data: StoreData) -> list[Document]:
+    return [*(from_article(a) for a in data.articles), *(from_product(p) for p in data.products)]
+
+
+class _HtmlToMarkdown(HTMLParser):
+    """Headings become Markdown headings (h1 '#', h2 '##', h3+ '###'); script, style and nav are dropped."""
+
+    SKIP = {"script", "style", "nav", "footer", "header", "noscript"}
+    BLOCK = {"p", "div", "li", "br", "tr", "section", "article", "ul", "ol", "table"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = [""]
+        self.skipping = 0
+        self.title = ""
+        self._in_title = False
+        self._heading: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self._heading = {"h1": "# ", "h2": "## "}.get(tag, "### ")
+            self.lines.append(self._heading)
+        elif tag in self.BLOCK:
+            self.lines.append("")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif tag.startswith("h") and tag[1:].isdigit():
+            self._heading = None
+            self.lines.append("")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data.strip()
+        elif not self.skipping and data.strip():
+            self.lines[-1] += (" " if self.lines[-1] and not self.lines[-1].endswith(" ") else "") + " ".join(data.split())
+
+
+def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end < 0:
+        return {}, text
+    meta = {}
+    for line in text[4:end].splitlines():
+        key, _, value = line.partition(":")
+        if key.strip():
+            meta[key.strip().lower()] = value.strip().strip('"')
+    return meta, text[end + 4 :].lstrip("\n")
+
+
+def parse_file(path: Path, root: Path, base_url: str = "/help", locale: str = "en") -> Document:
+    """One help-center file as a Document. Markdown may carry front matter (title, url, locale, products)."""
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"{path.name}: unsupported format (use {', '.join(sorted(FORMATS))})")
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    relative = path.relative_to(root).with_suffix("").as_posix()
+    meta: dict[str, str] = {}
+    if kind == "html":
+        parser = _HtmlToMarkdown()
+        parser.feed(raw)
+        body = "\n".join(line.rstrip() for line in parser.lines).strip()
+        title = parser.title or next((l[2:] for l in body.splitlines() if l.startswith("# ")), "")
+    elif kind == "markdown":
+        meta, body = _front_matter(raw)
+        title = meta.get("title") or next((l[2:].strip() for l in body.splitlines() if l.startswith("# ")), "")
+    else:
+        body = raw.strip()
+        title = body.splitlines()[0].strip() if body else ""
+        body = "\n".join(body.splitlines()[1:])
+    products = tuple(p.strip() for p in meta.get("products", "").split(",") if p.strip())
+    return Document(
+        id=_slug(relative).replace("-", "_") if not re.fullmatch(r"[A-Za-z0-9_./-]+", relative) else relative,
+        title=title or path.stem.replace("-", " ").replace("_", " ").title(),
+        url=meta.get("url") or f"{base_url.rstrip('/')}/{relative}",
+        locale=meta.get("locale", locale),
+        product_ids=products,
+        body=body,
+    )
+
+
+def load_directory(root: Path, base_url: str = "/help", locale: str = "en") -> list[Document]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
+    return [parse_file(path, root, base_url, locale) for path in files]
