@@ -13,7 +13,10 @@ from typing import Any
 from concierge import signals
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
-from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, Note, ToolCall, Turn
+
+# Near misses above this, on two topics, get a clarifying question instead of "I don't know".
+CLARIFY_THRESHOLD = 0.42
+from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, Note, PassageHit, ToolCall, Turn
 
 ENGINE = "deterministic"
 ORDER_ID = re.compile(r"\b(NW\d{5})\b", re.IGNORECASE)
@@ -466,6 +469,9 @@ class DeterministicEngine:
         # Retrieved text is data: a passage that addresses an AI ("ignore previous instructions…") is never used.
         grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious]
         if not grounded:
+            clarify = self._clarifying_question(turn)
+            if clarify:
+                return clarify
             return Decision(
                 next="reply",
                 reply=(
@@ -485,6 +491,24 @@ class DeterministicEngine:
             citations=[Citation(title=source, url=best.url)],
             resolved=True,
             notes=[note],
+        )
+
+    @staticmethod
+    def _clarifying_question(turn: Turn) -> Decision | None:
+        """Near misses on two different topics: ask which one the customer means rather than guess or give up."""
+        if turn.conversation.flow.get("name") == "clarify":
+            return None  # asked once already: offer a human instead
+        topics: dict[str, PassageHit] = {}
+        for passage in turn.passages:
+            if CLARIFY_THRESHOLD <= passage.confidence < ANSWER_THRESHOLD and not passage.suspicious:
+                topics.setdefault(passage.section or passage.title, passage)
+        if len(topics) < 2:
+            return None
+        first, second = list(topics)[:2]
+        return Decision(
+            next="reply",
+            reply=f"I want to get this right — is your question about {first.lower()} or {second.lower()}? Or tell me a bit more.",
+            flow={"name": "clarify"},
         )
 
     @staticmethod
