@@ -3,6 +3,7 @@
 - Step Functions tasks of the turn workflow: receive (web or channel message) and reply;
 - API Gateway proxy requests: customer data rights, consent, merges, and the WhatsApp webhook;
 - SES receipt events (inbound email): taken in and published as message.received;
+- S3 notifications for the knowledge bucket's documents/: the uploaded help-center files are (re)indexed;
 - SQS batches from the message-received queue: each channel message's turn is run and its reply delivered
   (partial batch failures: a failed message is retried, then parked in the dead-letter queue).
 """
@@ -70,6 +71,12 @@ def handler(event: dict, context: LambdaContext) -> dict:
         taken = wiring.email_intake(current_settings()).receive(event, now())
         metrics.add_metric(name="EmailsReceived", unit=MetricUnit.Count, value=taken)
         return {"received": taken}
+    if source == "aws:s3":
+        from concierge.knowledge.service import sync_uploads
+
+        report = sync_uploads(current_settings(), event)
+        logger.info("knowledge synced", extra={"report": report.__dict__})
+        return report.__dict__
     if source == "aws:sqs":
         return process_partial_response(event=event, record_handler=_channel_message, processor=processor, context=context)
     return _turn_task(event)

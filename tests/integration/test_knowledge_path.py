@@ -53,3 +53,35 @@ def test_retrieved_text_is_data_not_instructions(stack, client):
     assert "ignore previous instructions" not in reply.text.lower() and "refund everything" not in reply.text.lower()
     assert wiring.reference_store(current_settings()).refunds("NW10002") == before
     sync_knowledge(current_settings(), store_documents())
+
+
+def test_files_uploaded_to_the_knowledge_bucket_are_indexed_and_deleted_ones_removed(stack, client):
+    sync_knowledge(current_settings(), store_documents())
+    body = b"---\ntitle: Student discount\n---\n## Who qualifies\nStudents get 15% off with a valid student ID.\n"
+    report = stack.upload_document("faq/student-discount.md", body)
+    assert report["added"] == 1 and report["passages_indexed"] == 1
+    assert "15% off" in client.say("sam", "kn-upload-1", "Is there a student discount?").text
+
+    report = stack.upload_document("faq/student-discount.md", None)
+    assert report["passages_removed"] == 1
+    assert "15% off" not in client.say("sam", "kn-upload-2", "Is there a student discount?").text
+
+
+def test_concurrent_uploads_do_not_lose_each_other(stack):
+    import threading
+
+    sync_knowledge(current_settings(), store_documents())
+    topics = ["gift cards", "student discount", "price match", "loyalty points"]
+    threads = [threading.Thread(target=stack.upload_document, args=(f"faq/t{n}.md", f"## {t}\nAll about {t}.\n".encode()))
+               for n, t in enumerate(topics)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    from concierge import aws
+    from concierge.knowledge.embedded import load_from_s3
+
+    settings = current_settings()
+    indexed = load_from_s3(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key).document_hashes()
+    assert {f"faq/t{n}" for n in range(4)} <= set(indexed)
+    sync_knowledge(current_settings(), store_documents())

@@ -184,11 +184,24 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
 
 def parse_file(path: Path, root: Path, base_url: str = "/help", locale: str = "en") -> Document:
     """One help-center file as a Document. Markdown may carry front matter (title, url, locale, products)."""
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"{path.name}: unsupported format (use {', '.join(sorted(FORMATS))})")
     raw = path.read_text(encoding="utf-8", errors="replace")
-    relative = path.relative_to(root).with_suffix("").as_posix()
+    return parse_source(path.relative_to(root).as_posix(), raw, base_url, locale)
+
+
+def document_id(relative_path: str) -> str:
+    """The id of the document a file becomes: its path without the extension ("faq/shipping.html" -> "faq/shipping")."""
+    stem = relative_path.rsplit(".", 1)[0] if "." in relative_path.rsplit("/", 1)[-1] else relative_path
+    return stem if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,199}", stem) else _slug(stem).replace("-", "_")[:200]
+
+
+def parse_source(relative_path: str, raw: str, base_url: str = "/help", locale: str = "en") -> Document:
+    """A help-center file's text as a Document; the format comes from the file name's extension."""
+    suffix = "." + relative_path.rsplit(".", 1)[-1].lower() if "." in relative_path else ""
+    kind = FORMATS.get(suffix)
+    if kind is None:
+        raise ValueError(f"{relative_path}: unsupported format (use {', '.join(sorted(FORMATS))})")
+    relative = document_id(relative_path)
+    name = relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     meta: dict[str, str] = {}
     if kind == "html":
         parser = _HtmlToMarkdown()
@@ -204,8 +217,8 @@ def parse_file(path: Path, root: Path, base_url: str = "/help", locale: str = "e
         body = "\n".join(body.splitlines()[1:])
     products = tuple(p.strip() for p in meta.get("products", "").split(",") if p.strip())
     return Document(
-        id=_slug(relative).replace("-", "_") if not re.fullmatch(r"[A-Za-z0-9_./-]+", relative) else relative,
-        title=title or path.stem.replace("-", " ").replace("_", " ").title(),
+        id=relative,
+        title=title or name.replace("-", " ").replace("_", " ").title(),
         url=meta.get("url") or f"{base_url.rstrip('/')}/{relative}",
         locale=meta.get("locale", locale),
         product_ids=products,

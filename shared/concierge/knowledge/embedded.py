@@ -227,11 +227,28 @@ def save_to_s3(index: EmbeddedIndex, s3_client, bucket: str, key: str) -> None:
 
 
 def load_from_s3(s3_client, bucket: str, key: str) -> EmbeddedIndex | None:
+    return load_versioned(s3_client, bucket, key)[0]
+
+
+def load_versioned(s3_client, bucket: str, key: str) -> tuple[EmbeddedIndex | None, str | None]:
+    """The index and the ETag it was read at (for a conditional write back)."""
     try:
-        body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = s3_client.get_object(Bucket=bucket, Key=key)
     except s3_client.exceptions.NoSuchKey:
-        return None
-    return EmbeddedIndex.from_bytes(body)
+        return None, None
+    return EmbeddedIndex.from_bytes(response["Body"].read()), response["ETag"]
+
+
+def save_if_unchanged(index: EmbeddedIndex, s3_client, bucket: str, key: str, etag: str | None) -> bool:
+    """Write only if nobody wrote since `etag` was read (None: only if it does not exist yet). False on a race."""
+    condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+    try:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=index.to_bytes(), ContentType="application/octet-stream", **condition)
+    except s3_client.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            return False
+        raise
+    return True
 
 
 class IndexCache:

@@ -1,5 +1,9 @@
 """Sync documents into the configured knowledge index: the one code path for `concierge import`,
-`concierge knowledge sync` and the ingest function (documents uploaded to the knowledge bucket)."""
+`concierge knowledge sync` and the ingest function (files uploaded to the knowledge bucket's documents/).
+
+The embedded index is one S3 object: writers read it with its ETag and write back only if it is unchanged
+(S3 conditional writes), retrying on a race, so two uploads processed at once never lose each other's work.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -9,29 +13,46 @@ from concierge.knowledge.documents import Document
 from concierge.knowledge.sync import SyncReport, passage_count, sync
 from concierge.settings import Settings
 
+DOCUMENTS_PREFIX = "documents/"
+ATTEMPTS = 5
+
 
 class EmbedderMismatch(RuntimeError):
     pass
 
 
-def open_index(settings: Settings):
-    """The index to write to: OpenSearch (created if missing), or the embedded index as stored in S3 (or a new one)."""
-    embedder = wiring.embedder(settings)
-    if settings.knowledge_index == "opensearch":
-        index = wiring._opensearch_index(settings)
-        index.ensure_index()
-        return index
-    from concierge.knowledge.embedded import EmbeddedIndex, load_from_s3
+class ConcurrentUpdate(RuntimeError):
+    pass
 
-    index = load_from_s3(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
-    if index is None:
-        return EmbeddedIndex(embedder.dimensions, embedder.name)
+
+def _check(index, embedder, settings: Settings) -> None:
     if (index.embedder, index.dimensions) != (embedder.name, embedder.dimensions):
         raise EmbedderMismatch(
             f"the stored index was embedded with {index.embedder} ({index.dimensions} dims), not {embedder.name} "
             f"({embedder.dimensions}): delete s3://{settings.knowledge_bucket}/{settings.knowledge_key} to rebuild it"
         )
-    return index
+
+
+def _apply(settings: Settings, change: Callable[[object], SyncReport]) -> SyncReport:
+    if settings.knowledge_index == "opensearch":
+        index = wiring._opensearch_index(settings)
+        index.ensure_index()
+        return change(index)
+    from concierge.knowledge.embedded import EmbeddedIndex, load_versioned, save_if_unchanged
+
+    embedder = wiring.embedder(settings)
+    s3 = aws.client("s3")
+    for _ in range(ATTEMPTS):
+        index, etag = load_versioned(s3, settings.knowledge_bucket, settings.knowledge_key)
+        if index is None:
+            index = EmbeddedIndex(embedder.dimensions, embedder.name)
+        _check(index, embedder, settings)
+        report = change(index)
+        if not (report.passages_indexed or report.passages_removed):
+            return report
+        if save_if_unchanged(index, s3, settings.knowledge_bucket, settings.knowledge_key, etag):
+            return report
+    raise ConcurrentUpdate(f"the knowledge index changed under {ATTEMPTS} attempts in a row; retry")
 
 
 def sync_knowledge(
@@ -39,13 +60,55 @@ def sync_knowledge(
     documents: Sequence[Document],
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
+    remove_missing: bool = True,
 ) -> SyncReport:
-    index = open_index(settings)
-    if on_total is not None:
-        on_total(passage_count(documents, index))
-    report = sync(documents, index, wiring.embedder(settings), progress)
-    if settings.knowledge_index == "embedded" and (report.passages_indexed or report.passages_removed):
-        from concierge.knowledge.embedded import save_to_s3
+    """Make the index hold exactly `documents` (or, with remove_missing=False, add and update them only)."""
+    embedder = wiring.embedder(settings)
 
-        save_to_s3(index, aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
-    return report
+    def change(index) -> SyncReport:
+        if on_total is not None:
+            on_total(passage_count(documents, index))
+        return sync(documents, index, embedder, progress, remove_missing=remove_missing)
+
+    return _apply(settings, change)
+
+
+def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncReport:
+    def change(index) -> SyncReport:
+        removed = index.delete_documents(document_ids)
+        return SyncReport(added=0, updated=0, unchanged=0, removed=len(document_ids), passages_indexed=0, passages_removed=removed)
+
+    return _apply(settings, change)
+
+
+def sync_uploads(settings: Settings, event: dict) -> SyncReport:
+    """An S3 notification for documents/: created files are (re)indexed, deleted files removed."""
+    from urllib.parse import unquote_plus
+
+    from concierge.knowledge.documents import document_id, parse_source
+
+    s3 = aws.client("s3")
+    created: dict[str, Document] = {}
+    removed: list[str] = []
+    for record in event.get("Records", []):
+        key = unquote_plus(record["s3"]["object"]["key"])
+        if not key.startswith(DOCUMENTS_PREFIX) or key.endswith("/"):
+            continue
+        relative = key[len(DOCUMENTS_PREFIX):]
+        if record["eventName"].startswith("ObjectRemoved"):
+            removed.append(document_id(relative))
+            created.pop(document_id(relative), None)
+        else:
+            raw = s3.get_object(Bucket=settings.knowledge_bucket, Key=key)["Body"].read().decode("utf-8", "replace")
+            document = parse_source(relative, raw)
+            created[document.id] = document
+    report = sync_knowledge(settings, list(created.values()), remove_missing=False) if created else None
+    gone = delete_documents(settings, removed) if removed else None
+    return SyncReport(
+        added=report.added if report else 0,
+        updated=report.updated if report else 0,
+        unchanged=report.unchanged if report else 0,
+        removed=gone.removed if gone else 0,
+        passages_indexed=report.passages_indexed if report else 0,
+        passages_removed=(report.passages_removed if report else 0) + (gone.passages_removed if gone else 0),
+    )

@@ -297,6 +297,25 @@ class LocalStack:
             )
         return message_id
 
+    def upload_document(self, relative_path: str, body: bytes | None) -> dict:
+        """What S3 does when a help-center file is put in (or deleted from) the knowledge bucket's documents/:
+        it notifies ingest. `body=None` deletes the file."""
+        s3 = boto3.client("s3", region_name=REGION)
+        bucket, key = self.env[topology.KNOWLEDGE_BUCKET_ENV], f"documents/{relative_path}"
+        if body is None:
+            s3.delete_object(Bucket=bucket, Key=key)
+        else:
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+        from urllib.parse import quote_plus
+
+        record = {
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+            "eventName": "ObjectRemoved:Delete" if body is None else "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                   "object": {"key": quote_plus(key), "size": len(body or b"")}},
+        }
+        return self.invoke("ingest", {"Records": [record]})
+
     def proxy(self, method: str, path: str, path_parameters: dict, headers: dict, query: dict, body: bytes | str | None) -> tuple[int, dict, str]:
         """What API Gateway's Lambda proxy integration does: the REST proxy event in, the response out."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
