@@ -24,6 +24,9 @@ def merchant_from(app: cdk.App) -> Merchant:
         max_auto_refund=str(context("maxAutoRefund", "200.00")),
         inbound_email_recipient=str(context("inboundEmailRecipient", "")),
         whatsapp_phone_number_id=str(context("whatsappPhoneNumberId", "")),
+        embedder=str(context("embedder", "hashing")),
+        embedding_dimensions=int(context("embeddingDimensions", 256)),
+        knowledge_index=str(context("knowledgeIndex", "embedded")),
     )
 
 

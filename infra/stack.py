@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
 from concierge import topology
@@ -24,6 +26,9 @@ class ConciergeStack(cdk.Stack):
             messaging.subscribe(rule, function, function.timeout)
         workflow = TurnWorkflow(self, "TurnWorkflow", functions)
         ingest = functions.functions[topology.FunctionName.INGEST]
+        # Help-center files put in (or deleted from) documents/ are indexed by ingest.
+        for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
+            data.knowledge.add_event_notification(event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/"))
         api = PublicApi(self, "PublicApi", workflow.state_machine, ingest)
         if merchant.inbound_email_recipient:
             InboundEmail(self, "InboundEmail", merchant.inbound_email_recipient, data.mail, ingest)

@@ -28,6 +28,9 @@ class Merchant:
     max_auto_refund: str
     inbound_email_recipient: str = ""  # e.g. support@mail.example.com: enables SES receiving
     whatsapp_phone_number_id: str = ""
+    embedder: str = "hashing"  # "hashing" (local, free) | "titan" (Bedrock Titan Text Embeddings v2)
+    embedding_dimensions: int = 256
+    knowledge_index: str = "embedded"  # "embedded" | "serverless" | "managed" (OpenSearch)
 
 
 def turn_state_machine_name(stack: cdk.Stack) -> str:
@@ -83,6 +86,8 @@ class Functions(Construct):
             "POWERTOOLS_SERVICE_NAME": "concierge",
             "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            "CONCIERGE_EMBEDDER": merchant.embedder,
+            "CONCIERGE_EMBEDDING_DIMENSIONS": str(merchant.embedding_dimensions),
         }
         if merchant.whatsapp_phone_number_id:
             environment["CONCIERGE_WHATSAPP_PHONE_NUMBER_ID"] = merchant.whatsapp_phone_number_id
@@ -149,6 +154,17 @@ class Functions(Construct):
             data.knowledge.grant_read(function)
         if access.read_signing_secret:
             data.signing_secret.grant_read(function)
+        if access.write_knowledge:
+            data.knowledge.grant_read(function, "documents/*")
+            data.knowledge.grant_read_write(function, "knowledge/*")
+        if access.embed and merchant.embedder == "titan":
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["bedrock:InvokeModel"],
+                    resources=[stack.format_arn(service="bedrock", account="", resource="foundation-model",
+                                                resource_name="amazon.titan-embed-text-v2:0")],
+                )
+            )
         if access.read_write_mail:
             data.mail.grant_read(function, "inbound/*")
             data.mail.grant_delete(function, "inbound/*")

@@ -132,6 +132,8 @@ class FunctionAccess:
     read_write_mail: bool = False  # the mail bucket: read raw email, write attachments, delete on erasure
     start_turns: bool = False  # StartSyncExecution on the turn workflow (channel messages)
     read_whatsapp_secret: bool = False
+    write_knowledge: bool = False  # index uploaded documents (knowledge bucket: read documents/, write the index)
+    embed: bool = False  # call the embeddings model (Bedrock Titan) when it is the configured embedder
 
 
 ACCESS: dict[FunctionName, FunctionAccess] = {
@@ -146,8 +148,10 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         read_write_mail=True,
         start_turns=True,
         read_whatsapp_secret=True,
+        write_knowledge=True,
+        embed=True,
     ),
-    FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True),
+    FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True),
     # The agent decides from the turn it is given: it reads and writes nothing itself.
     FunctionName.AGENT: FunctionAccess(),
     FunctionName.ACTIONS: FunctionAccess(

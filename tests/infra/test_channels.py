@@ -112,3 +112,26 @@ def test_failed_inbound_email_invocations_are_parked(resources):
                 if c["Properties"]["FunctionName"] == {"Ref": ingest}]
     assert config["MaximumRetryAttempts"] == 2
     assert "IngestAsyncDlq" in json.dumps(config["DestinationConfig"]["OnFailure"])
+
+
+def test_uploaded_documents_notify_ingest_which_alone_writes_the_index(resources):
+    ingest = function_ids(resources)[topology.FunctionName.INGEST]
+    [notification] = of_type(resources, "Custom::S3BucketNotifications").values()
+    configurations = notification["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    assert {c["Events"][0] for c in configurations} == {"s3:ObjectCreated:*", "s3:ObjectRemoved:*"}
+    assert all(c["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "documents/"}] for c in configurations)
+    assert all(ingest in json.dumps(c["LambdaFunctionArn"]) for c in configurations)
+    knowledge = next(k for k in of_type(resources, "AWS::S3::Bucket") if "Knowledge" in k)
+    for function in topology.FunctionName:
+        writes = [s for s in role_statements(resources, function)
+                  if knowledge in json.dumps(s.get("Resource")) and "s3:PutObject" in actions_of([s])]
+        assert bool(writes) == (function is topology.FunctionName.INGEST), function
+
+
+def test_titan_embeddings_are_granted_only_when_configured(resources):
+    assert not any("bedrock:InvokeModel" in actions_of(role_statements(resources, f)) for f in topology.FunctionName)
+    titan = synth(embedder="titan", embeddingDimensions=512)
+    allowed = {f for f in topology.FunctionName if "bedrock:InvokeModel" in actions_of(role_statements(titan, f))}
+    assert allowed == {topology.FunctionName.INGEST, topology.FunctionName.RETRIEVAL}
+    ingest = titan[function_ids(titan)[topology.FunctionName.INGEST]]["Properties"]["Environment"]["Variables"]
+    assert (ingest["CONCIERGE_EMBEDDER"], ingest["CONCIERGE_EMBEDDING_DIMENSIONS"]) == ("titan", "512")
