@@ -23,6 +23,9 @@ PLATFORM = "manylinux2014_aarch64"  # the functions run on arm64 (Graviton)
 # after the install: 30 MB of botocore would otherwise shadow the runtime's own copy.
 RUNTIME_PROVIDED = {"boto3"}
 RUNTIME_PROVIDED_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath")
+# opensearch-py depends on its gRPC transport (grpcio, protobuf: 20 MB), which Concierge never uses: it talks
+# to OpenSearch over HTTPS with SigV4. Importing opensearchpy without them works (a test holds it).
+UNUSED_DISTRIBUTIONS = ("grpc", "grpcio", "google", "protobuf", "opensearch_protobufs")
 DEV_ONLY = ("local",)
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -57,7 +60,7 @@ class LayerBundling:
         completed = subprocess.run(command, capture_output=True, text=True)
         if completed.returncode != 0:
             raise RuntimeError(f"pip could not build the Lambda layer for {PLATFORM}:\n{completed.stderr}")
-        for distribution in RUNTIME_PROVIDED_DISTRIBUTIONS:
+        for distribution in (*RUNTIME_PROVIDED_DISTRIBUTIONS, *UNUSED_DISTRIBUTIONS):
             for path in [*target.glob(distribution), *target.glob(f"{distribution}-*.dist-info")]:
                 shutil.rmtree(path)
         for leftover in ("bin", "share"):
@@ -91,7 +94,7 @@ def _bundled(source: Path, local, asset_hash: str) -> lambda_.Code:
 
 def layer_code() -> lambda_.Code:
     key = "\n".join([
-        PLATFORM, PYTHON_VERSION, *layer_requirements(), *RUNTIME_PROVIDED_DISTRIBUTIONS,
+        PLATFORM, PYTHON_VERSION, *layer_requirements(), *RUNTIME_PROVIDED_DISTRIBUTIONS, *UNUSED_DISTRIBUTIONS,
         _tree_digest(SHARED / "concierge", DEV_ONLY),
     ])
     return _bundled(SHARED, LayerBundling(), hashlib.sha256(key.encode()).hexdigest())

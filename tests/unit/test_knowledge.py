@@ -244,3 +244,17 @@ def test_an_index_of_another_format_is_refused(index):
                         meta=np.frombuffer(json.dumps({"version": 1}).encode(), dtype=np.uint8))
     with pytest.raises(ValueError, match="unsupported index version 1"):
         EmbeddedIndex.from_bytes(buffer.getvalue())
+
+
+def test_the_opensearch_client_works_without_its_grpc_transport():
+    """The Lambda layer leaves out grpcio and protobuf (infra/bundling.py): the HTTPS client must not need them."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('grpc', 'google'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection, helpers\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
