@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 
 from concierge import longterm
+from concierge.knowledge.embeddings import embed_query
 from concierge.knowledge.port import SearchFilters
+from concierge.knowledge.text import terms
 from concierge.memory import MemoryStore
 from concierge.turn import MemoryContext, PassageHit, Turn
 
@@ -23,8 +25,9 @@ QUESTION = re.compile(r"[^.!?\n]*\?")
 def search_query(text: str) -> str:
     """The questions of a message, when it asks any: an email's greeting, sign-off and small talk around the
     question only dilute the search ("…made of? Thanks, Alex")."""
-    questions = [q.strip() for q in QUESTION.findall(text) if len(q.split()) >= 2]
-    return " ".join(questions) if questions else text
+    questions = " ".join(q.strip() for q in QUESTION.findall(text) if len(q.split()) >= 2)
+    # A question that says little by itself ("What's the process?") needs the message around it.
+    return questions if len(terms(questions)) >= 3 else text
 
 
 def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
@@ -33,7 +36,7 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
     hits = []
     if index is not None:
         query = search_query(turn.message.text)
-        hits = index.search(query, embedder.embed([query])[0], k=PASSAGES, filters=SearchFilters(locale=turn.customer.locale))
+        hits = index.search(query, embed_query(embedder, query), k=PASSAGES, filters=SearchFilters(locale=turn.customer.locale))
     passages = [
         PassageHit(
             passage_id=hit.passage.id,

@@ -15,7 +15,7 @@ from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
-CLARIFY_THRESHOLD = 0.42
+CLARIFY_THRESHOLD = 0.33
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, Note, PassageHit, ToolCall, Turn
 
 ENGINE = "deterministic"

@@ -19,6 +19,7 @@ import numpy as np
 
 from concierge.knowledge import scoring
 from concierge.knowledge.port import Hit, Passage, SearchFilters
+from concierge.knowledge.text import query_terms as query_terms_of
 from concierge.knowledge.text import terms
 
 K1, B = 1.2, 0.75
@@ -148,7 +149,7 @@ class EmbeddedIndex:
             return []
         if self._dirty:
             self._build()
-        query_terms = self.corrected(terms(query))
+        query_terms = self.corrected(query_terms_of(query))
         if not query_terms:
             return []
         keyword = self.keyword_scores(query_terms)
@@ -164,12 +165,13 @@ class EmbeddedIndex:
         if not candidates:
             return []
         rows = np.fromiter(candidates, dtype=np.int64)
+        unknown = scoring.unknown_word_weight(self._unknown, len(set(query_terms)))
         ranked = scoring.hybrid(keyword[rows], np.maximum(cosine[rows], 0.0))
         order = np.argsort(-ranked, kind="stable")[:k]
         hits = []
         for position in order:
             row = int(rows[position])
-            lexical = scoring.coverage(query_terms, self._terms[row].keys(), self._idf_by_term, self._unknown)
+            lexical = scoring.coverage(query_terms, self._terms[row].keys(), self._idf_by_term, unknown)
             hits.append(
                 Hit(
                     passage=self.passages[row],

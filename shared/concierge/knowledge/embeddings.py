@@ -119,3 +119,10 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
     return float(a @ b) / denominator if denominator else 0.0
 
+
+
+def embed_query(embedder: Embedder, query: str) -> np.ndarray:
+    """A question's vector, after the same rewrites its keywords get (how customers say what documents write)."""
+    from concierge.knowledge.text import rewrite_query
+
+    return embedder.embed([rewrite_query(query)])[0]

@@ -14,7 +14,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 # Hits below this confidence are not used to answer: the agent says it does not know, asks, or offers a human.
-ANSWER_THRESHOLD = 0.55
+ANSWER_THRESHOLD = 0.45
 
 
 class Passage(BaseModel):

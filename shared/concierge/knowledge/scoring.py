@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from concierge.knowledge.text import terms
+from concierge.knowledge.text import query_terms, terms
 
 # Weight of the keyword side in the hybrid rank (the vector side gets the rest).
 KEYWORD_WEIGHT = 0.6
@@ -39,6 +39,15 @@ def coverage(query_terms: Sequence[str], passage_terms: set[str], idf: Mapping[s
     return covered / total if total else 0.0
 
 
+# A short question's every word matters ("can I pay with bitcoin": "bitcoin" is the point). In a long, chatty
+# message most words the documents never use are context ("my son", "a hike next month"), so they weigh less.
+SHORT_QUESTION_TERMS = 6
+
+
+def unknown_word_weight(typical: float, distinct_terms: int) -> float:
+    return typical * min(1.0, SHORT_QUESTION_TERMS / max(distinct_terms, 1))
+
+
 def blend(lexical: float, cosine: float) -> float:
     return round(COVERAGE_WEIGHT * lexical + (1 - COVERAGE_WEIGHT) * max(0.0, min(1.0, cosine)), 4)
 
@@ -46,4 +55,4 @@ def blend(lexical: float, cosine: float) -> float:
 def confidence(query: str, passage_text: str, cosine: float, idf: Mapping[str, float] | None = None, unknown_weight: float = 1.0) -> float:
     """0..1: keyword coverage of the question by the passage, tempered by the embeddings' similarity."""
     passage_terms = set(terms(passage_text))
-    return blend(coverage(terms(query), passage_terms, idf, unknown_weight), cosine)
+    return blend(coverage(query_terms(query), passage_terms, idf, unknown_weight), cosine)

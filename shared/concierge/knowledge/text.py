@@ -20,6 +20,42 @@ def stem(word: str) -> str:
     return word
 
 
+# How customers say what help centers write. Applied to questions only (documents keep their own words),
+# by replacement, so that a rewritten word counts once in the question's coverage.
+QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bsend(ing)? (it|them|this|that|something|stuff|an item|items?)? ?back\b", "return"),
+        (r"\bmoney back\b", "refund"),
+        (r"\b(postage|delivery (fee|fees|charge|charges|cost|costs))\b", "shipping costs"),
+        (r"\b(customs|import) (fees|charges|tax|taxes|duty|duties)\b|\bcustoms\b", "duties"),
+        (r"\b(billed|charged|debited) (twice|two times|double)\b|\bdouble (charged|billed)\b", "charged twice"),
+        (r"\bbilled\b", "charged"),
+        (r"\bcourier\b", "carrier"),
+        (r"\b(package|packages)\b", "parcel"),
+        (r"\bdropped off\b", "delivered"),
+        (r"\b(pricier|more expensive|costs? more)\b", "costs more"),
+        (r"\b(normal|regular|standard) (delivery|postage)( option)?\b", "standard shipping"),
+        (r"\b(late|running late|delayed|(has ?n[o']?t|not) (moved|updated|changed))\b", "delayed not updated"),
+        (r"\b(bigger|larger) size\b|\bsize(s)? bigger\b", "size up"),
+        (r"\b(smaller) size\b", "size down"),
+        (r"\bminimum (spend|order)\b", "orders of free"),
+        (r"\bbroke\b", "broken"),
+    )
+)
+
+
+def rewrite_query(text: str) -> str:
+    text = CONTRACTION.sub("", text.lower().replace("’", "'"))
+    for pattern, replacement in QUERY_REWRITES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def terms(text: str) -> list[str]:
     words = re.findall(r"[a-z0-9]+", HOW_LONG.sub(" days ", CONTRACTION.sub("", text.lower())))
     return [stem(w) for w in words if w not in STOPWORDS]
+
+
+def query_terms(text: str) -> list[str]:
+    return terms(rewrite_query(text))
