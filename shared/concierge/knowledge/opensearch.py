@@ -47,6 +47,11 @@ class OpenSearchIndex:
         import boto3
         from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 
+        if endpoint.startswith("http://"):  # the local stand-in only: no TLS, no signing
+            host, _, port = endpoint.removeprefix("http://").rstrip("/").partition(":")
+            client = OpenSearch(hosts=[{"host": host, "port": int(port or 80)}], use_ssl=False, max_retries=3,
+                                retry_on_status=(429, 502, 503, 504))
+            return cls(client, index_name, dimensions, serverless=service == "aoss")
         host = endpoint.removeprefix("https://").rstrip("/")
         auth = AWSV4SignerAuth(credentials or boto3.Session().get_credentials(), region, service)
         client = OpenSearch(

@@ -92,6 +92,14 @@ class LocalStack:
 
         self.graph = GraphStandIn(DEV_WHATSAPP["access_token"]).start()
         overrides["CONCIERGE_WHATSAPP_API_BASE"] = self.graph.url
+        self.opensearch = None
+        if os.environ.get("CONCIERGE_KNOWLEDGE_INDEX") == "opensearch":  # the OpenSearch path, on a local stand-in
+            from concierge.local.opensearch_standin import OpenSearchStandIn
+
+            self.opensearch = OpenSearchStandIn().start()
+            overrides["CONCIERGE_OPENSEARCH_ENDPOINT"] = self.opensearch.url
+            overrides["CONCIERGE_OPENSEARCH_SERVICE"] = "es"
+            overrides["CONCIERGE_KNOWLEDGE_INDEX"] = "opensearch"
         self._saved_env = {key: os.environ.get(key) for key in overrides}
         os.environ.update(overrides)
         self._mock = mock_aws()
@@ -109,6 +117,9 @@ class LocalStack:
         if getattr(self, "graph", None) is not None:
             self.graph.stop()
             self.graph = None
+        if getattr(self, "opensearch", None) is not None:
+            self.opensearch.stop()
+            self.opensearch = None
         wiring.use_local_turn_runner(None)
         for key, value in self._saved_env.items():
             if value is None:
