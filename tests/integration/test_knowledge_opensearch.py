@@ -22,15 +22,13 @@ def stack(tmp_path_factory):
 
     previous = os.environ.get("CONCIERGE_KNOWLEDGE_INDEX")
     os.environ["CONCIERGE_KNOWLEDGE_INDEX"] = "opensearch"
-    try:
-        local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
-    finally:
-        if previous is None:
-            os.environ.pop("CONCIERGE_KNOWLEDGE_INDEX")
-        else:
-            os.environ["CONCIERGE_KNOWLEDGE_INDEX"] = previous
+    local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
     yield local
-    local.stop()
+    local.stop()  # restores the environment as it was at start, so put ours back after it
+    if previous is None:
+        os.environ.pop("CONCIERGE_KNOWLEDGE_INDEX", None)
+    else:
+        os.environ["CONCIERGE_KNOWLEDGE_INDEX"] = previous
 
 
 def test_turns_are_answered_from_opensearch_and_a_deleted_document_is_gone(stack):
