@@ -11,6 +11,7 @@ from infra.constructs.api import PublicApi
 from infra.constructs.compute import Functions, Merchant
 from infra.constructs.data import Data
 from infra.constructs.inbound_email import InboundEmail
+from infra.constructs.search import KnowledgeSearch
 from infra.constructs.messaging import Messaging
 from infra.constructs.workflow import TurnWorkflow
 
@@ -26,6 +27,11 @@ class ConciergeStack(cdk.Stack):
             messaging.subscribe(rule, function, function.timeout)
         workflow = TurnWorkflow(self, "TurnWorkflow", functions)
         ingest = functions.functions[topology.FunctionName.INGEST]
+        knowledge_users = [functions.functions[name] for name in (topology.FunctionName.INGEST, topology.FunctionName.RETRIEVAL)]
+        search = KnowledgeSearch(self, "KnowledgeSearch", merchant.knowledge_index, [f.role for f in knowledge_users])
+        for function in knowledge_users:
+            for key, value in search.environment().items():
+                function.add_environment(key, value)
         # Help-center files put in (or deleted from) documents/ are indexed by ingest.
         for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
             data.knowledge.add_event_notification(event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/"))
@@ -41,6 +47,8 @@ class ConciergeStack(cdk.Stack):
         cdk.CfnOutput(self, "EventBusName", value=messaging.bus.event_bus_name)
         cdk.CfnOutput(self, "KnowledgeBucketName", value=data.knowledge.bucket_name)
         cdk.CfnOutput(self, "MailBucketName", value=data.mail.bucket_name)
+        if search.endpoint:
+            cdk.CfnOutput(self, "KnowledgeSearchEndpoint", value=search.endpoint)
         cdk.CfnOutput(self, "WhatsAppSecretArn", value=data.whatsapp_secret.secret_arn,
                       description="put app_secret and access_token (verify_token is generated) after deploy")
         for spec in topology.TABLES:
