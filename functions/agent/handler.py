@@ -1,4 +1,5 @@
-"""Agent: decide what to do next — reply, call tools, or hand off."""
+"""Agent: decide what to do next — reply, call tools, or hand off. Claude when a model is configured (the
+anthropic SDK is imported only then), the deterministic engine otherwise and as the fallback."""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -7,12 +8,26 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concierge.engine.deterministic import DeterministicEngine
-from concierge.settings import current_settings
+from concierge.settings import Settings, current_settings
 from concierge.tasks import DecideTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+_engines: dict[Settings, object] = {}
+
+
+def engine(settings: Settings):
+    """One engine per process (the model client keeps its connections warm between invocations)."""
+    if settings not in _engines:
+        deterministic = DeterministicEngine(settings.merchant_name, settings.return_window_days)
+        if settings.model_provider == "none":
+            _engines[settings] = deterministic
+        else:
+            from concierge.reasoning.claude import ClaudeEngine, make_client
+
+            _engines[settings] = ClaudeEngine(make_client(settings), settings, deterministic)
+    return _engines[settings]
 
 
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id")
@@ -20,10 +35,15 @@ metrics = Metrics()
 @metrics.log_metrics
 @event_parser(model=DecideTask)
 def handler(task: DecideTask, context: LambdaContext) -> dict:
-    settings = current_settings()
-    engine = DeterministicEngine(settings.merchant_name, settings.return_window_days)
-    decision = engine.decide(task.turn)
+    turn = task.turn
+    decision = engine(current_settings()).decide(turn)
+    errors = dict(turn.errors)
+    if decision.engine == "deterministic-fallback":
+        errors["model"] = "unavailable or malformed: the deterministic engine answered"
+        metrics.add_metric(name="ModelFallbacks", unit=MetricUnit.Count, value=1)
     if decision.handoff:
         metrics.add_metric(name="Handoffs", unit=MetricUnit.Count, value=1)
-    logger.info("decision", extra={"next": decision.next, "tools": [c.tool for c in decision.tool_calls]})
-    return task.turn.model_copy(update={"decision": decision}).model_dump(mode="json")
+    logger.info("decision", extra={"next": decision.next, "engine": decision.engine, "tools": [c.tool for c in decision.tool_calls],
+                                   "tokens": decision.usage.input_tokens + decision.usage.output_tokens})
+    updated = turn.model_copy(update={"decision": decision, "usage": turn.usage.add(decision.usage), "errors": errors})
+    return updated.model_dump(mode="json")

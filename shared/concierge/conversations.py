@@ -194,6 +194,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         "tools": [r.tool for r in turn.results],
         "latency_ms": latency_ms,
         "errors": turn.errors,
+        "usage": turn.usage.model_dump(),
         "at": now,
     }
     extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)
@@ -212,6 +213,11 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
             actions=[r.tool for r in executed],
             handoff=decision.handoff is not None,
             latency_ms=latency_ms,
+            input_tokens=turn.usage.input_tokens,
+            output_tokens=turn.usage.output_tokens,
+            cache_read_tokens=turn.usage.cache_read_tokens,
+            cache_write_tokens=turn.usage.cache_write_tokens,
+            cost_usd=turn.usage.cost_usd,
         )
     ]
     if closed_event:

@@ -30,10 +30,15 @@ class TurnCompleted(DomainEvent):
     channel: str
     intent: str
     sentiment: float = Field(ge=-1, le=1)
-    engine: str = Field(description="deterministic | claude")
+    engine: str = Field(description="deterministic | claude | deterministic-fallback")
     actions: list[str] = Field(default_factory=list, description="tool names executed in this turn")
     handoff: bool = False
     latency_ms: int = Field(ge=0)
+    input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(0, ge=0)
+    cache_read_tokens: int = Field(0, ge=0)
+    cache_write_tokens: int = Field(0, ge=0)
+    cost_usd: float = Field(0.0, ge=0, description="model cost of the turn, from the configured price table")
 
 
 class ActionExecuted(DomainEvent):

@@ -114,6 +114,7 @@ class ConversationRecord(BaseModel):
             notes=self.notes,
             verified=self.verified,
             linked_conversation_id=self.linked_conversation_id,
+            sentiments=self.sentiments[-10:],
         )
 
 

@@ -4,13 +4,14 @@ Logic receives a `Settings` object and never reads `os.environ` itself.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE, TURN_STATE_MACHINE_ENV
 
@@ -29,6 +30,38 @@ class Settings(BaseModel):
     opensearch_service: Literal["aoss", "es"] = Field("aoss", alias="CONCIERGE_OPENSEARCH_SERVICE")
     embedder: Literal["hashing", "titan"] = Field("hashing", alias="CONCIERGE_EMBEDDER")
     embedding_dimensions: int = Field(256, alias="CONCIERGE_EMBEDDING_DIMENSIONS")
+    # The language model: none (the deterministic engine), the Anthropic API, or Claude on Amazon Bedrock.
+    model_provider: Literal["none", "anthropic", "bedrock"] = Field("none", alias="CONCIERGE_MODEL_PROVIDER")
+    model: str = Field("claude-sonnet-5-5", alias="CONCIERGE_MODEL", description="a model id, or a Bedrock model/profile id")
+    anthropic_api_key: str | None = Field(None, alias="ANTHROPIC_API_KEY", repr=False)
+    anthropic_api_key_secret_arn: str | None = Field(None, alias="CONCIERGE_ANTHROPIC_SECRET_ARN")
+    anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
+    model_timeout_seconds: float = Field(8.0, gt=0, alias="CONCIERGE_MODEL_TIMEOUT_SECONDS")
+    model_max_retries: int = Field(1, ge=0, alias="CONCIERGE_MODEL_MAX_RETRIES")
+    model_max_tokens: int = Field(1024, ge=64, alias="CONCIERGE_MODEL_MAX_TOKENS")
+    model_prices: str | None = Field(None, alias="CONCIERGE_MODEL_PRICES", description='JSON: {"model": {"input": 2, ...}}')
+    brand_voice: str = Field(
+        "Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
+        alias="CONCIERGE_BRAND_VOICE",
+    )
+    never_say: tuple[str, ...] = Field(
+        ("we guarantee", "legal advice", "calm down", "as I already said"), alias="CONCIERGE_NEVER_SAY",
+        description="JSON list (or one phrase per line) of what the assistant must never say",
+    )
+
+    @field_validator("never_say", mode="before")
+    @classmethod
+    def _phrases(cls, value):
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.splitlines() if v.strip()]
+        return tuple(value)
+
+    def prices(self):
+        from concierge.reasoning.costs import DEFAULT_PRICES, Price
+
+        if not self.model_prices:
+            return DEFAULT_PRICES
+        return {**DEFAULT_PRICES, **{name: Price(**p) for name, p in json.loads(self.model_prices).items()}}
     # Exactly one of the two: a Secrets Manager ARN when deployed, the secret itself locally.
     signing_secret_arn: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET_ARN")
     signing_secret: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET", repr=False)

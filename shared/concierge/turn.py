@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from concierge.api import Channel, Citation, HttpResponse
+from concierge.reasoning.costs import Usage
 
 
 class ConversationStatus(StrEnum):
@@ -69,6 +70,7 @@ class ConversationSnapshot(BaseModel):
     verified: bool = True
     channel_switched: bool = Field(False, description="this message is the conversation's first on this channel")
     linked_conversation_id: str | None = None
+    sentiments: list[float] = Field(default_factory=list, description="sentiment of the customer's messages so far")
 
 
 class PassageHit(BaseModel):
@@ -128,6 +130,8 @@ class Decision(BaseModel):
     flow: dict[str, Any] = Field(default_factory=dict)
     notes: list[Note] = Field(default_factory=list, description="answers worth remembering in this conversation")
     engine: str = "deterministic"
+    confidence: float | None = Field(None, description="the model's confidence in its reply")
+    usage: Usage = Field(default_factory=Usage, description="model tokens and cost of this step")
 
 
 class LoopState(BaseModel):
@@ -147,6 +151,8 @@ class Turn(BaseModel):
     decision: Decision | None = None
     results: list[ActionResult] = Field(default_factory=list)
     loop: LoopState = Field(default_factory=LoopState)
+    tool_rounds: list[list[ToolCall]] = Field(default_factory=list, description="the tool calls of each action round")
+    usage: Usage = Field(default_factory=Usage, description="model tokens and cost of the whole turn")
     errors: dict[str, Any] = Field(default_factory=dict)
     started_at: datetime | None = None
 

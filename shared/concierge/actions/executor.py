@@ -94,7 +94,9 @@ class ActionExecutor:
     def run(self, turn: Turn) -> Turn:
         assert turn.decision is not None and turn.customer is not None
         results = [self.execute(call, turn) for call in turn.decision.tool_calls]
-        return turn.model_copy(update={"results": [*turn.results, *results]})
+        return turn.model_copy(
+            update={"results": [*turn.results, *results], "tool_rounds": [*turn.tool_rounds, list(turn.decision.tool_calls)]}
+        )
 
     def execute(self, call: ToolCall, turn: Turn) -> ActionResult:
         action_id = action_id_for(turn.conversation_id, call.id)

@@ -80,15 +80,15 @@ class DeterministicEngine:
                 flow=flow,
             )
         if "actions" in turn.errors:
-            return self._handoff(turn, "an action failed", "I'm sorry, something went wrong on our side while I was doing that.")
+            return self.handoff(turn, "an action failed", "I'm sorry, something went wrong on our side while I was doing that.")
         trigger = self._handoff_trigger(turn, flow)
         if trigger:
-            return self._handoff(turn, trigger)
+            return self.handoff(turn, trigger)
         if flow.get("name") == "return":
             return self._return_flow(turn, flow)
         if flow.get("name") == "offer_handoff":
             if signals.is_affirmative(text):
-                return self._handoff(turn, flow.get("reason", "no answer in the help center"))
+                return self.handoff(turn, flow.get("reason", "no answer in the help center"))
             flow = {}
         if flow.get("name") == "offer_tracking":
             if signals.is_affirmative(text) and not signals.is_negative(text):
@@ -120,7 +120,8 @@ class DeterministicEngine:
             return "two failed attempts at the same request"
         return None
 
-    def _handoff(self, turn: Turn, reason: str, preface: str = "") -> Decision:
+    def handoff(self, turn: Turn, reason: str, preface: str = "") -> Decision:
+        """Create the handoff ticket (first step), then tell the customer (once it exists)."""
         done = turn.results_for("create_handoff")
         if not done:
             summary = f"Customer {turn.customer.first_name}: '{turn.message.text[:200]}'. Reason: {reason}."

@@ -1,0 +1,39 @@
+"""Handoff triggers from PRODUCT.md, enforced by code whatever engine decides the turn.
+
+Checked before any model is asked (so "I want a human" hands off at once, on every channel), and again on the
+model's answer (low confidence becomes an offer of a person, not a guess).
+"""
+from __future__ import annotations
+
+import re
+
+from concierge.turn import Turn
+
+LOW_CONFIDENCE = 0.4
+WORSENING_DROP = 0.6  # sentiment fell this much across the last messages, and is negative now
+PAYMENT_FAILURE = re.compile(
+    r"\b(payment|card)\b.{0,30}\b(failed|declined|rejected|didn'?t go through|not going through)\b"
+    r"|\b(charged|billed) (twice|two times|double)\b|\bdouble(-| )charged\b",
+    re.IGNORECASE,
+)
+
+
+def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) -> str | None:
+    """The reason this turn must go to a person, or None. `sentiments` are the conversation's so far."""
+    s = turn.signals
+    if s is None or turn.message is None:
+        return None
+    if s.wants_human:
+        return "customer asked for a human"
+    if s.frustrated:
+        return "customer is frustrated"
+    if s.sentiment <= -0.6:
+        return "strongly negative sentiment"
+    history = sentiments or []
+    if len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP:
+        return "sentiment is getting worse"
+    if misses >= 2:
+        return "two failed attempts at the same request"
+    if PAYMENT_FAILURE.search(turn.message.text):
+        return "payment failure"
+    return None
