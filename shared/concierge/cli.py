@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from datetime import date
@@ -93,6 +94,31 @@ def cmd_knowledge_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Play the scenario files against the local stack and print the table (and write JSON with --json)."""
+    from tqdm import tqdm
+
+    from concierge.evaluation import load_scenarios, model_customer, play, summary, table
+    from concierge.settings import current_settings
+
+    scenarios = load_scenarios(Path(args.dir))
+    if args.only:
+        scenarios = [s for s in scenarios if args.only in s.name]
+    simulate = None
+    if args.simulate_customer:
+        settings = current_settings()
+        if settings.model_provider == "none":
+            print("--simulate-customer needs a model: set CONCIERGE_MODEL_PROVIDER and its credentials", file=sys.stderr)
+            return 2
+        simulate = model_customer(settings)
+    outcomes = [play(s, simulate) for s in tqdm(scenarios, desc="Scenarios", unit="scenario", disable=args.quiet)]
+    totals = summary(outcomes)
+    print(table(outcomes, totals))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": totals, "outcomes": [o.model_dump() for o in outcomes]}, indent=2))
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from concierge.openapi import openapi_text
 
@@ -124,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     ksync.add_argument("--locale", default="en", help="locale of documents without front matter (default en)")
     ksync.add_argument("--quiet", action="store_true", help="no progress bar")
     ksync.set_defaults(func=cmd_knowledge_sync)
+    evaluate = sub.add_parser("eval", help="play scenario files against the local stack and score them")
+    evaluate.add_argument("dir", nargs="?", default="evaluation/scenarios")
+    evaluate.add_argument("--json", help="also write the results as JSON to this file")
+    evaluate.add_argument("--only", help="only scenarios whose name contains this")
+    evaluate.add_argument("--simulate-customer", action="store_true", help="the configured model plays the customer")
+    evaluate.add_argument("--quiet", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)

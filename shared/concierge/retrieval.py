@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from concierge import longterm
+from concierge import longterm, threads
 from concierge.knowledge.embeddings import embed_query
 from concierge.knowledge.port import SearchFilters
 from concierge.knowledge.text import terms
@@ -36,6 +36,10 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
     hits = []
     if index is not None:
         query = search_query(turn.message.text)
+        notes = turn.conversation.notes
+        if notes and not threads.topic_terms(query):
+            # "And what is it made of?": the question is about what the conversation was just about.
+            query = f"{query} {notes[-1].topic}"
         hits = index.search(query, embed_query(embedder, query), k=PASSAGES, filters=SearchFilters(locale=turn.customer.locale))
     passages = [
         PassageHit(

@@ -28,7 +28,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "tracking", "delivery status", "when will it arrive", "when will my order", "has my order shipped",
         "not arrived", "hasn't arrived", "has not arrived", "still waiting", "order status", "wismo",
         "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
-        "status of my order", "status of order",
+        "status of my order", "status of order", "should be here", "should have arrived", "not here yet",
+        "still not here", "where is my",
     ),
     "goodbye": (
         "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
@@ -116,7 +117,10 @@ def sentiment(text: str) -> float:
 
 QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")
 ACTION_REQUEST = ("i need", "i want", "i'd like", "id like", "i would like", "can you", "could you", "please",
-                  "help me", "i have to", "want to")
+                  "help me", "i have to", "want to",
+                  # a specific item ("can I swap it?") is a request; "can I return underwear?" asks about the policy
+                  "swap it", "exchange it", "return it", "send it back", "swap them", "exchange them", "return them",
+                  "return this", "exchange this", "swap this")
 
 
 def classify(text: str) -> tuple[str, float]:

@@ -166,7 +166,7 @@ class ActionExecutor:
             case CancelAction(action_id=pending_id):
                 pending = self._pending(turn, pending_id)
                 self.s.memory.settle_action(turn.conversation_id, pending_id, "cancelled", {}, "customer_declined")
-                return ActionStatus.EXECUTED, {"cancelled": pending_id}, None, pending["tool"]
+                return ActionStatus.EXECUTED, {"cancelled": pending_id, "cancelled_tool": pending["tool"]}, None, "cancel_action"
             case CreateHandoff(reason=reason, summary=summary):
                 transcript = self.s.memory.transcript(turn.conversation_id)
                 self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from concierge import signals
+from concierge.reasoning import escalation
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
 
@@ -99,7 +100,8 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent in ("return", "exchange"):
             return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
-        if intent == "track":
+        wants_tracking = signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"])
+        if intent == "track" or (intent in ("question", "unknown") and (wants_tracking or ORDER_ID.search(text))):
             return self._track(turn)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
             return Decision(next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved")
@@ -109,16 +111,8 @@ class DeterministicEngine:
 
     # handoff -----------------------------------------------------------------------------
     def _handoff_trigger(self, turn: Turn, flow: dict) -> str | None:
-        s = turn.signals
-        if s.wants_human:
-            return "customer asked for a human"
-        if s.frustrated:
-            return "customer is frustrated"
-        if s.sentiment <= -0.6:
-            return "strongly negative sentiment"
-        if flow.get("misses", 0) >= 2:
-            return "two failed attempts at the same request"
-        return None
+        """The same code-enforced triggers as every engine (reasoning.escalation)."""
+        return escalation.trigger(turn, turn.conversation.sentiments, flow.get("misses", 0))
 
     def handoff(self, turn: Turn, reason: str, preface: str = "") -> Decision:
         """Create the handoff ticket (first step), then tell the customer (once it exists)."""
@@ -397,7 +391,7 @@ class DeterministicEngine:
         )
 
     def _confirm_action(self, turn: Turn, flow: dict) -> Decision:
-        confirmed = turn.results_for("return_items") + turn.results_for("confirm_action")
+        confirmed = turn.results_for("return_items") + turn.results_for("confirm_action") + turn.results_for("cancel_action")
         if confirmed:
             outcome = confirmed[-1]
             if outcome.status is ActionStatus.EXECUTED and "cancelled" in outcome.result:
@@ -463,7 +457,22 @@ class DeterministicEngine:
                 f"Your order {r['order_id']} is on its way with {r['carrier']} (tracking number {r['tracking_number']})."
                 f"{latest} Estimated delivery: {day(r['estimated_delivery'])}."
             )
+        other = self._other_answer(turn)
+        if other:
+            passage, text = other
+            source = f"{passage.title} — {passage.section}" if passage.section else passage.title
+            return Decision(next="reply", reply=f"{reply}\n\nAs for your other question: {text}", resolved=True,
+                            citations=[Citation(title=source, url=passage.url)])
         return Decision(next="reply", reply=reply, resolved=True)
+
+    def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
+        """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
+        answer comes first, then the help center's answer to the rest, when it has a grounded one."""
+        if " and " not in turn.message.text.lower() and turn.message.text.count("?") < 2:
+            return None
+        passage = next((p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
+                        and not p.url.startswith("/help/order-tracking")), None)
+        return (passage, self._excerpt(passage.text, 300)) if passage else None
 
     # knowledge ---------------------------------------------------------------------------
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
@@ -502,7 +511,9 @@ class DeterministicEngine:
         topics: dict[str, PassageHit] = {}
         for passage in turn.passages:
             if CLARIFY_THRESHOLD <= passage.confidence < ANSWER_THRESHOLD and not passage.suspicious:
-                topics.setdefault(passage.section or passage.title, passage)
+                section = passage.section.split(":")[0].rstrip("?")
+                label = passage.title if section in ("", "Overview") else section
+                topics.setdefault(label, passage)
         if len(topics) < 2:
             return None
         first, second = list(topics)[:2]

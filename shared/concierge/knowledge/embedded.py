@@ -165,22 +165,23 @@ class EmbeddedIndex:
         if not candidates:
             return []
         rows = np.fromiter(candidates, dtype=np.int64)
-        unknown = scoring.unknown_word_weight(self._unknown, len(set(query_terms)))
         ranked = scoring.hybrid(keyword[rows], np.maximum(cosine[rows], 0.0))
-        order = np.argsort(-ranked, kind="stable")[:k]
-        hits = []
-        for position in order:
+        shortlist = np.argsort(-ranked, kind="stable")[: max(2 * k, 10)]
+        unknown = scoring.unknown_word_weight(self._unknown, len(set(query_terms)))
+        scored = []
+        for position in shortlist:
             row = int(rows[position])
             lexical = scoring.coverage(query_terms, self._terms[row].keys(), self._idf_by_term, unknown)
-            hits.append(
-                Hit(
-                    passage=self.passages[row],
-                    score=float(ranked[position]),
-                    confidence=scoring.blend(lexical, float(cosine[row])),
-                    keyword_score=float(keyword[row]),
-                    vector_score=float(cosine[row]),
-                )
-            )
+            confidence = scoring.blend(lexical, float(cosine[row]))
+            # The final order also weighs how much of the question each passage answers, so a product page that
+            # repeats "gift card" does not outrank the policy that says gift cards cannot be returned.
+            scored.append((scoring.final_rank(float(ranked[position]), confidence), row, confidence))
+        scored.sort(key=lambda entry: -entry[0])
+        hits = [
+            Hit(passage=self.passages[row], score=rank, confidence=confidence,
+                keyword_score=float(keyword[row]), vector_score=float(cosine[row]))
+            for rank, row, confidence in scored[:k]
+        ]
         return hits
 
     # persistence -------------------------------------------------------------------------

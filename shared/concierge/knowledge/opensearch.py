@@ -208,13 +208,14 @@ class OpenSearchIndex:
         entries = list(candidates.values())
         ranked = scoring.hybrid(np.array([e["keyword"] for e in entries]), np.maximum(np.array([e["cosine"] for e in entries]), 0))
         hits = []
-        for position in np.argsort(-ranked, kind="stable")[:k]:
+        for position in np.argsort(-ranked, kind="stable")[: max(2 * k, 10)]:
             entry = entries[int(position)]
             source = entry["source"]
             passage = Passage(id=source["passage_id"], **{f: source[f] for f in FIELDS if f != "passage_id" and f in source})
-            text = f"{passage.title} {passage.section} {passage.text}"
-            hits.append(Hit(passage=passage, score=float(ranked[position]),
-                            confidence=scoring.confidence(query, text, entry["cosine"]),
-                            keyword_score=entry["keyword"], vector_score=entry["cosine"]))
+            confidence = scoring.confidence(query, f"{passage.title} {passage.section} {passage.text}", entry["cosine"])
+            hits.append(Hit(passage=passage, score=scoring.final_rank(float(ranked[position]), confidence),
+                            confidence=confidence, keyword_score=entry["keyword"], vector_score=entry["cosine"]))
+        hits.sort(key=lambda hit: -hit.score)
+        hits = hits[:k]
         return hits
 

@@ -48,6 +48,10 @@ def unknown_word_weight(typical: float, distinct_terms: int) -> float:
     return typical * min(1.0, SHORT_QUESTION_TERMS / max(distinct_terms, 1))
 
 
+def final_rank(hybrid_score: float, confidence: float) -> float:
+    return 0.5 * hybrid_score + 0.5 * confidence
+
+
 def blend(lexical: float, cosine: float) -> float:
     return round(COVERAGE_WEIGHT * lexical + (1 - COVERAGE_WEIGHT) * max(0.0, min(1.0, cosine)), 4)
 

@@ -41,6 +41,7 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(smaller) size\b", "size down"),
         (r"\bminimum (spend|order)\b", "orders of free"),
         (r"\bbroke\b", "broken"),
+        (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
     )
 )
 
