@@ -320,7 +320,7 @@ class ActionExecutor:
                 "status": OrderStatus.PENDING,
                 "lines": [new_line],
                 "shipment": None,
-                "shipping_cost": 0,
-                "tax": 0,
+                "shipping_cost": Decimal("0.00"),
+                "tax": Decimal("0.00"),
             }
         )

@@ -1,0 +1,50 @@
+"""`concierge eval`: scenario files are valid, scoring is strict, and a real run plays scenarios end to end."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from concierge.cli import main
+from concierge.evaluation import Scenario, TurnLog, load_scenarios, score, summary
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "evaluation" / "scenarios"
+
+
+def test_the_shipped_scenarios_are_valid_and_cover_the_reference_scenarios():
+    scenarios = load_scenarios(SCENARIOS)
+    assert len(scenarios) >= 25 and len({s.name for s in scenarios}) == len(scenarios)
+    references = {s.reference.split(" (")[0] for s in scenarios}
+    assert {"Shirt return", "WISMO", "Sizing + material", "Knowledge answers", "Handoff"} <= references
+
+
+def log(reply: str, actions=(), handoff=False) -> TurnLog:
+    return TurnLog(text="hi", reply=reply, status=200, latency_ms=10, actions=list(actions), handoff=handoff)
+
+
+def test_scoring_counts_what_is_missing_forbidden_or_wrong():
+    scenario = Scenario.model_validate({
+        "name": "s", "customer": "alex", "turns": ["x"],
+        "expect": {"actions": [{"tool": "return_items", "status": "executed", "arguments": {"resolution": "refund"}}],
+                   "forbidden_actions": [{"tool": "create_handoff"}], "mentions": ["QR"], "max_turns": 1}})
+    refund = {"tool": "return_items", "status": "executed", "result": {"resolution": "refund"}}
+    good = score(scenario, [log("Your QR code is on its way", [refund])], 0, 0.0)
+    assert good.resolved and good.policy_violations == 0
+    bad = score(scenario, [log("done", [{**refund, "result": {"resolution": "exchange"}},
+                                       {"tool": "create_handoff", "status": "executed"}], handoff=True),
+                           log("again")], 0, 0.0)
+    assert not bad.resolved and bad.policy_violations == 1
+    assert {"never said 'QR'", "handed off", "took 2 turns (max 1)"} <= set(bad.failures)
+    totals = summary([good, bad])
+    assert (totals["resolution_rate"], totals["policy_violations"], totals["handoff_precision"]) == (0.5, 1, 0.0)
+
+
+def test_concierge_eval_plays_scenarios_through_the_http_api(tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(SCENARIOS), "--only", "wismo-plain", "--json", str(out), "--quiet"]) == 0
+    report = json.loads(out.read_text())
+    assert report["summary"]["scenarios"] == 1 and report["summary"]["resolution_rate"] == 1.0
+    [outcome] = report["outcomes"]
+    assert outcome["log"][0]["actions"][0]["tool"] == "track_shipment" and outcome["log"][0]["latency_ms"] > 0
+    assert "wismo-plain" in capsys.readouterr().out
