@@ -27,6 +27,8 @@ def merchant_from(app: cdk.App) -> Merchant:
         embedder=str(context("embedder", "hashing")),
         embedding_dimensions=int(context("embeddingDimensions", 256)),
         knowledge_index=str(context("knowledgeIndex", "embedded")),
+        model_provider=str(context("modelProvider", "none")),
+        model=str(context("model", "")),
     )
 
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from concierge import topology
@@ -31,6 +32,8 @@ class Merchant:
     embedder: str = "hashing"  # "hashing" (local, free) | "titan" (Bedrock Titan Text Embeddings v2)
     embedding_dimensions: int = 256
     knowledge_index: str = "embedded"  # "embedded" | "serverless" | "managed" (OpenSearch)
+    model_provider: str = "none"  # "none" (deterministic engine) | "anthropic" | "bedrock"
+    model: str = ""  # model id (Anthropic API) or Bedrock model / inference profile id; empty: the default
 
 
 def turn_state_machine_name(stack: cdk.Stack) -> str:
@@ -89,6 +92,12 @@ class Functions(Construct):
             "CONCIERGE_EMBEDDER": merchant.embedder,
             "CONCIERGE_EMBEDDING_DIMENSIONS": str(merchant.embedding_dimensions),
         }
+        if merchant.model_provider not in ("none", "anthropic", "bedrock"):
+            raise ValueError(f"modelProvider must be none, anthropic or bedrock, not {merchant.model_provider!r}")
+        self.model_secret = None
+        if merchant.model_provider == "anthropic":
+            # Filled in by the merchant after deploy: the Anthropic API key, read by the agent function only.
+            self.model_secret = secretsmanager.Secret(self, "AnthropicApiKey", description="Anthropic API key for the agent function")
         if merchant.whatsapp_phone_number_id:
             environment["CONCIERGE_WHATSAPP_PHONE_NUMBER_ID"] = merchant.whatsapp_phone_number_id
         self.functions: dict[topology.FunctionName, lambda_.Function] = {}
@@ -121,6 +130,19 @@ class Functions(Construct):
                 description=f"Concierge {name.value}",
             )
             access = topology.ACCESS[name]
+            if access.call_model and merchant.model_provider != "none":
+                function.add_environment("CONCIERGE_MODEL_PROVIDER", merchant.model_provider)
+                if merchant.model:
+                    function.add_environment("CONCIERGE_MODEL", merchant.model)
+                if self.model_secret is not None:
+                    function.add_environment("CONCIERGE_ANTHROPIC_SECRET_ARN", self.model_secret.secret_arn)
+                    self.model_secret.grant_read(function)
+                else:
+                    function.add_to_role_policy(iam.PolicyStatement(
+                        actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                        resources=[stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name="anthropic.*"),
+                                   stack.format_arn(service="bedrock", resource="inference-profile", resource_name="*anthropic.*")],
+                    ))
             if access.start_turns:
                 function.add_environment(topology.TURN_STATE_MACHINE_ENV, turn_state_machine_arn(stack))
             if access.read_whatsapp_secret:

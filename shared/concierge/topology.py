@@ -134,6 +134,7 @@ class FunctionAccess:
     read_whatsapp_secret: bool = False
     write_knowledge: bool = False  # index uploaded documents (knowledge bucket: read documents/, write the index)
     embed: bool = False  # call the embeddings model (Bedrock Titan) when it is the configured embedder
+    call_model: bool = False  # the language model: the Anthropic API key's secret, or Claude on Bedrock
 
 
 ACCESS: dict[FunctionName, FunctionAccess] = {
@@ -152,8 +153,8 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         embed=True,
     ),
     FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True),
-    # The agent decides from the turn it is given: it reads and writes nothing itself.
-    FunctionName.AGENT: FunctionAccess(),
+    # The agent decides from the turn it is given: it reads and writes no data, and may only call the model.
+    FunctionName.AGENT: FunctionAccess(call_model=True),
     FunctionName.ACTIONS: FunctionAccess(
         read_tables=(MEMORY_TABLE, STORE_TABLE),
         write_tables=(MEMORY_TABLE, STORE_TABLE),

@@ -60,3 +60,19 @@ def test_managed_is_an_encrypted_https_domain_for_the_two_roles():
 def test_an_unknown_choice_is_refused():
     with pytest.raises(Exception, match="knowledgeIndex must be one of"):
         synth(knowledgeIndex="elastic")
+
+
+def test_the_model_is_reachable_by_the_agent_alone():
+    anthropic = synth(modelProvider="anthropic", model="claude-haiku-5-5")
+    secret = next(k for k in of_type(anthropic, "AWS::SecretsManager::Secret") if "AnthropicApiKey" in k)
+    for name in topology.FunctionName:
+        assert (secret in json.dumps(role_statements(anthropic, name))) == (name is topology.FunctionName.AGENT), name
+    variables = environment(anthropic, topology.FunctionName.AGENT)
+    assert (variables["CONCIERGE_MODEL_PROVIDER"], variables["CONCIERGE_MODEL"]) == ("anthropic", "claude-haiku-5-5")
+    assert "CONCIERGE_MODEL_PROVIDER" not in environment(anthropic, topology.FunctionName.ACTIONS)
+
+    bedrock = synth(modelProvider="bedrock")
+    for name in topology.FunctionName:
+        invokes = any("bedrock:InvokeModel" in json.dumps(s["Action"]) for s in role_statements(bedrock, name))
+        assert invokes == (name is topology.FunctionName.AGENT), name
+    assert not of_type(synth(), "AWS::SecretsManager::Secret").keys() & {secret}
