@@ -49,6 +49,7 @@ class CommerceBackend(Protocol):
     def get_product(self, product_id: str) -> Product | None: ...
     def returned_line_ids(self, order_id: str) -> set[str]: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
+    def cancel_order(self, order_id: str) -> bool: ...
 
 
 def contacts(customer: Customer) -> list[tuple[str, str]]:
@@ -157,6 +158,21 @@ class ReferenceStore:
                 if reason.get("Code") == "ConditionalCheckFailed":
                     raise AlreadyReturned(line_id) from exc
             raise
+
+    def cancel_order(self, order_id: str) -> bool:
+        """Pending -> cancelled, exactly once: False when the order is not pending any more (it shipped meanwhile,
+        or another request cancelled it first)."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"ORDER#{order_id}", "sk": "META"},
+                UpdateExpression="SET doc.#s = :cancelled",
+                ConditionExpression="doc.#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":cancelled": "cancelled", ":pending": "pending"},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def refunds(self, order_id: str) -> list[ReturnRecord]:
         response = self._table.query(

@@ -127,7 +127,7 @@ def test_status_is_checked_before_the_window_and_the_window_before_the_items():
 
 def test_explanations_name_the_order_and_the_item():
     shipped = evaluate_return(order(OrderStatus.SHIPPED), ["1"], PRODUCTS, set(), NOW, WINDOW)
-    assert shipped.explanation == "Order NW10002 is shipped; returns start once an order has been delivered."
+    assert shipped.explanation == "Order NW10002 is on its way; returns start once it has been delivered."
     final = evaluate_return(order(OrderStatus.DELIVERED), ["2"], PRODUCTS, set(), NOW, WINDOW)
     assert final.explanation == "Everyday Boxer Briefs (3 pack) is final sale and cannot be returned."
     twice = evaluate_return(order(OrderStatus.DELIVERED), ["1"], PRODUCTS, {"1"}, NOW, WINDOW)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from concierge.actions import policy
-from concierge.actions.tools import TOOLS, WRITE_TOOLS, CancelAction, ConfirmAction, CreateHandoff, FindOrders, GetProduct, ReturnItems, TrackShipment
+from concierge.actions.tools import TOOLS, WRITE_TOOLS, CancelAction, CancelOrder, ConfirmAction, CreateHandoff, FindOrders, GetProduct, ReturnItems, TrackShipment
 from concierge.channels.email import EmailSender, ReturnEmail
 from concierge.commerce import AlreadyReturned, CommerceBackend, ReturnRecord
 from concierge.events import ActionExecuted, EventPublisher, HandoffRequested
@@ -158,6 +158,15 @@ class ActionExecutor:
                 if product is None:
                     raise Denied("unknown_product", f"There is no product {product_id}.")
                 return ActionStatus.EXECUTED, product.model_dump(mode="json"), None, "get_product"
+            case CancelOrder(order_id=order_id):
+                order = self._owned_order(customer_id, order_id)
+                decision = policy.evaluate_cancel(order)
+                if not decision.allowed:
+                    raise Denied(decision.reason, decision.explanation)
+                effect = {"order_id": order.id, "items": [describe_line(line) for line in order.lines],
+                          "total": str(order.total), "currency": order.currency,
+                          "payment": f"{order.payment.describe()} is never charged for a cancelled pending order"}
+                return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "cancel_order"
             case ReturnItems():
                 effect = self._propose_return(customer_id, arguments, action_id)
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
@@ -266,8 +275,10 @@ class ActionExecutor:
 
     def _confirm(self, turn: Turn, action_id: str):
         pending = self._pending(turn, action_id)
+        if pending["tool"] == "cancel_order":
+            return self._confirm_cancel(turn, action_id, pending)
         if pending["tool"] != "return_items":
-            raise Denied("not_confirmable", "Only pending returns are confirmed this way.")
+            raise Denied("not_confirmable", "Only pending returns and cancellations are confirmed this way.")
         effect = pending["effect"]
         if effect.get("requires_approval"):
             raise Denied("requires_approval", "This refund is above the amount I can approve; a teammate must approve it.")
@@ -307,6 +318,17 @@ class ActionExecutor:
         }
         self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
+
+    def _confirm_cancel(self, turn: Turn, action_id: str, pending: dict):
+        order = self._owned_order(turn.customer.id, pending["arguments"]["order_id"])
+        decision = policy.evaluate_cancel(order)  # it may have shipped since it was proposed
+        if not decision.allowed or not self.s.store.cancel_order(order.id):
+            reason = decision.reason if not decision.allowed else "order_shipped"
+            self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, reason)
+            raise Denied(reason, decision.explanation or f"Order {order.id} can no longer be cancelled.")
+        result = {**pending["effect"], "action_id": action_id, "cancelled": True}
+        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        return ActionStatus.EXECUTED, result, pending["effect"], "cancel_order"
 
     def _replacement(self, order: Order, request: ReturnItems, return_id: str) -> Order:
         line = order.line(request.line_ids[0])

@@ -27,12 +27,9 @@ def evaluate_return(
     now: datetime,
     window_days: int,
 ) -> PolicyDecision:
-    if order.status is not OrderStatus.DELIVERED:
-        return PolicyDecision(
-            False,
-            f"order_{order.status.value}",
-            f"Order {order.id} is {order.status.value}; returns start once an order has been delivered.",
-        )
+    by_status = evaluate_status("return", order)
+    if not by_status.allowed:
+        return by_status
     delivered_at = order.shipment.delivered_at if order.shipment else None
     if delivered_at is None or now - delivered_at > timedelta(days=window_days):
         return PolicyDecision(
@@ -53,3 +50,30 @@ def evaluate_return(
 def refund_amount(order: Order, line_ids: list[str]) -> Decimal:
     """What the customer paid for those lines: computed here, never taken from the model or the customer."""
     return sum((order.line(i).unit_price * order.line(i).quantity for i in line_ids), Decimal("0.00"))
+
+
+# Which order statuses allow which action, and why not otherwise (reason code, explanation template).
+STATUS_RULES: dict[str, dict[OrderStatus, tuple[bool, str, str]]] = {
+    "return": {
+        OrderStatus.PENDING: (False, "order_pending", "Order {id} has not shipped yet: it can be cancelled instead of returned."),
+        OrderStatus.SHIPPED: (False, "order_shipped", "Order {id} is on its way; returns start once it has been delivered."),
+        OrderStatus.DELIVERED: (True, "allowed", ""),
+        OrderStatus.CANCELLED: (False, "order_cancelled", "Order {id} was cancelled, so there is nothing to return."),
+    },
+    "cancel": {
+        OrderStatus.PENDING: (True, "allowed", ""),
+        OrderStatus.SHIPPED: (False, "order_shipped", "Order {id} has already shipped, so it can't be cancelled; you can return it when it arrives."),
+        OrderStatus.DELIVERED: (False, "order_delivered", "Order {id} has been delivered, so it can't be cancelled; it can be returned instead."),
+        OrderStatus.CANCELLED: (False, "already_cancelled", "Order {id} is already cancelled."),
+    },
+}
+STATUS_RULES["exchange"] = STATUS_RULES["return"]
+
+
+def evaluate_status(action: str, order: Order) -> PolicyDecision:
+    allowed, reason, explanation = STATUS_RULES[action][order.status]
+    return PolicyDecision(allowed, reason, explanation.format(id=order.id))
+
+
+def evaluate_cancel(order: Order) -> PolicyDecision:
+    return evaluate_status("cancel", order)

@@ -42,6 +42,12 @@ class ReturnItems(ToolInput):
     exchange_sku: str | None = Field(None, description="For an exchange: the variant sku sent in its place.")
 
 
+class CancelOrder(ToolInput):
+    """Propose cancelling one of the customer's orders that has not shipped yet; the customer must confirm it."""
+
+    order_id: str = Field(description="The order to cancel, e.g. NW10231.")
+
+
 class ConfirmAction(ToolInput):
     """Execute an action the customer has just confirmed."""
 
@@ -66,11 +72,12 @@ TOOLS: dict[str, type[ToolInput]] = {
     "track_shipment": TrackShipment,
     "get_product": GetProduct,
     "return_items": ReturnItems,
+    "cancel_order": CancelOrder,
     "confirm_action": ConfirmAction,
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
 }
-WRITE_TOOLS = frozenset({"return_items", "confirm_action", "cancel_action", "create_handoff"})
+WRITE_TOOLS = frozenset({"return_items", "cancel_order", "confirm_action", "cancel_action", "create_handoff"})
 
 
 def tool_schemas() -> list[dict]:
