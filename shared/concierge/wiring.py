@@ -39,7 +39,7 @@ def signing_secret(settings: Settings) -> str:
 
 @lru_cache(maxsize=4)
 def action_services(settings: Settings):
-    from concierge.actions.executor import ActionServices
+    from concierge.actions.executor import ActionServices, idempotency_store
     from concierge.channels.email import EmailSender
 
     return ActionServices(
@@ -48,6 +48,7 @@ def action_services(settings: Settings):
         store=reference_store(settings),
         events=publisher(settings),
         email=EmailSender(aws.client("ses"), settings.sender_email),
+        idempotency=idempotency_store(settings.memory_table),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,16 @@ class ActionServices:
     store: CommerceBackend
     events: EventPublisher
     email: EmailSender
+    idempotency: Any = None  # a powertools persistence layer (production wiring); None runs confirmations directly
+
+
+@lru_cache(maxsize=4)
+def idempotency_store(table_name: str):
+    """One idempotency record per confirmed action, in the memory table (pk = idempotency#<function>, sk = key
+    hash), expiring through the table's TTL attribute."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=table_name, key_attr="pk", sort_key_attr="sk", expiry_attr="expires_at")
 
 
 class Denied(Exception):
@@ -171,7 +182,7 @@ class ActionExecutor:
                 effect = self._propose_return(customer_id, arguments, action_id)
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
             case ConfirmAction(action_id=pending_id):
-                return self._confirm(turn, pending_id)
+                return self._confirm_once(turn, pending_id)
             case CancelAction(action_id=pending_id):
                 pending = self._pending(turn, pending_id)
                 self.s.memory.settle_action(turn.conversation_id, pending_id, "cancelled", {}, "customer_declined")
@@ -272,6 +283,33 @@ class ActionExecutor:
         if action["status"] != ActionStatus.PENDING_CONFIRMATION.value:
             raise Denied("not_pending", f"That action is already {action['status']}.")
         return action
+
+    def _confirm_once(self, turn: Turn, action_id: str):
+        """Execute a confirmed action exactly once, however often the confirmation is delivered — one after another
+        or at the same moment (retries, double clicks, redelivered events). Powertools' idempotency utility keeps
+        one record per action id in the memory table: the first delivery runs, concurrent ones are told it is in
+        progress, later ones get the first one's result."""
+        if self.s.idempotency is None:
+            return self._confirm(turn, action_id)
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        @idempotent_function(
+            data_keyword_argument="key",
+            persistence_store=self.s.idempotency,
+            # The customer is part of the key: someone else's attempt on an action id can never stand for the owner's.
+            config=IdempotencyConfig(event_key_jmespath="[customer_id, action_id]", expires_after_seconds=7 * 24 * 3600),
+        )
+        def run(key: dict) -> dict:
+            # A refusal raises: powertools then keeps no record, so a later, valid confirmation still runs.
+            status, result, effect, tool = self._confirm(turn, action_id)
+            return {"status": status.value, "result": result, "effect": effect, "tool": tool}
+
+        try:
+            outcome = run(key={"action_id": action_id, "customer_id": turn.customer.id})
+        except IdempotencyAlreadyInProgressError as exc:
+            raise Denied("in_progress", "That action is being carried out right now.") from exc
+        return ActionStatus(outcome["status"]), outcome["result"], outcome["effect"], outcome["tool"]
 
     def _confirm(self, turn: Turn, action_id: str):
         pending = self._pending(turn, action_id)

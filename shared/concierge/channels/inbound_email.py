@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from email import policy
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -76,9 +77,11 @@ def sender_verified(receipt: dict) -> tuple[bool, str | None]:
 # --- the customer's own words --------------------------------------------------------------------------------------
 
 # "On Mon, 3 Jun 2024 at 10:12, Name <a@b> wrote:" (Gmail, Apple Mail, Thunderbird) and the same in a few
-# languages; the digit (the date) keeps a customer sentence that merely starts with "On" from matching.
+# languages. Every client puts a date (a digit) or a comma before the name, which keeps a customer's own
+# "On Monday my friend wrote:" from being taken for the start of the quote.
 _ATTRIBUTION = re.compile(
-    r"^(?:On|Le|Am|El|Il|Op|Em)\s.*\d.*\b(?:wrote|a écrit|schrieb|escribió|ha scritto|schreef|geschreven|escreveu)\b.*:$",
+    r"^(?:On|Le|Am|El|Il|Op|Em)\s(?=.*[\d,]).*\b(?:wrote|a écrit|schrieb|escribió|ha scritto|schreef|geschreven|escreveu)"
+    r"\b.*:$",
     re.IGNORECASE,
 )
 _ORIGINAL_MESSAGE = re.compile(r"^-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}$",
@@ -191,8 +194,8 @@ def clean_body(text: str) -> str:
 class _HtmlText(HTMLParser):
     """Renders the visible text of an HTML mail; blockquotes come out as '>' lines so clean_body drops them."""
 
-    _BLOCKS = frozenset({"p", "div", "li", "ul", "ol", "tr", "table", "blockquote", "hr", "pre", "section",
-                         "article", "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6"})
+    _LINES = frozenset({"div", "li", "tr", "hr", "section", "article", "header", "footer"})
+    _PARAGRAPHS = frozenset({"p", "blockquote", "ul", "ol", "table", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
     _INVISIBLE = frozenset({"script", "style", "title"})
 
     def __init__(self) -> None:
@@ -204,9 +207,11 @@ class _HtmlText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._INVISIBLE:
             self._hidden += 1
-        elif tag == "br" or tag in self._BLOCKS:
+        elif tag == "br":
+            self._lines.append((self._quote_depth, []))
+        elif tag in self._LINES or tag in self._PARAGRAPHS:
             self._quote_depth += tag == "blockquote"
-            self._new_line()
+            self._end_block(paragraph=tag in self._PARAGRAPHS)
             if tag == "li":
                 self._lines[-1][1].append("- ")
         elif tag in ("td", "th"):
@@ -215,16 +220,25 @@ class _HtmlText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._INVISIBLE:
             self._hidden = max(0, self._hidden - 1)
-        elif tag in self._BLOCKS:
+        elif tag in self._LINES or tag in self._PARAGRAPHS:
             self._quote_depth = max(0, self._quote_depth - (tag == "blockquote"))
-            self._new_line()
+            self._end_block(paragraph=tag in self._PARAGRAPHS)
 
     def handle_data(self, data: str) -> None:
         if not self._hidden:
             self._lines[-1][1].append(data)
 
-    def _new_line(self) -> None:
-        self._lines.append((self._quote_depth, []))
+    def _has_text(self, index: int) -> bool:
+        return bool("".join(self._lines[index][1]).strip())
+
+    def _end_block(self, *, paragraph: bool) -> None:
+        """Nested blocks (<div><div><p>) must not pile up empty lines: a block ends a line only if it has text,
+        and a paragraph adds one blank line after it. The new line takes the current quote depth."""
+        if self._has_text(-1):
+            self._lines.append((self._quote_depth, []))
+        if paragraph and len(self._lines) > 1 and self._has_text(-2):
+            self._lines.append((self._quote_depth, []))
+        self._lines[-1] = (self._quote_depth, self._lines[-1][1])
 
     def text(self) -> str:
         rendered = []
@@ -254,12 +268,35 @@ def _truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
 
 # --- MIME ------------------------------------------------------------------------------------------------------------
 
-def _first_address(message: EmailMessage, header: str) -> Address | None:
-    """The first real address in a header: a display name alone or a bare word is not one."""
-    value = message[header]
-    for address in getattr(value, "addresses", ()):
+def _unescaped(text: str) -> str:
+    """Header text as UTF-8. Clients that put raw UTF-8 in headers (instead of encoded words) leave the parser's
+    surrogate escapes in names and addresses, which no JSON, pydantic model or S3 key accepts."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+# What the standard library's structured-header parser raises on some damaged values ("To: <", a stray group
+# syntax) instead of recording a defect; a header it cannot read counts as missing.
+_HEADER_PARSER_FAILURES = (AttributeError, IndexError, HeaderParseError)
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    """A header's decoded text; empty when missing or unreadable, because a broken optional header should not
+    cost the customer's message."""
+    try:
+        return _unescaped(str(message[name] or ""))
+    except _HEADER_PARSER_FAILURES:
+        return ""
+
+
+def _first_address(message: EmailMessage, header: str) -> tuple[str, str] | None:
+    """(display name, lower-case address) of the first real address in a header: a name alone is not one."""
+    try:
+        addresses = getattr(message[header], "addresses", ())
+    except _HEADER_PARSER_FAILURES:
+        return None
+    for address in addresses:
         if address.username and address.domain:
-            return address
+            return _unescaped(address.display_name), _unescaped(address.addr_spec).lower()
     return None
 
 
@@ -272,16 +309,20 @@ def _message_ids(values: Iterable[str]) -> list[str]:
 
 def _references(message: EmailMessage) -> list[str]:
     """In-Reply-To first (the message answered), then the References chain, each once, without brackets."""
-    values = [str(v) for v in message.get_all("In-Reply-To", [])] + [str(v) for v in message.get_all("References", [])]
-    return _message_ids(values)
+    return _message_ids(_unescaped(str(value)) for name in ("In-Reply-To", "References")
+                        for value in message.get_all(name, []))
 
 
 def _decoded_text(part: EmailMessage) -> str:
-    """A text part's content; a charset Python does not know is read as UTF-8 rather than losing the message."""
-    try:
-        return part.get_content()
-    except LookupError:
-        return (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+    """A text part's content in its declared charset. Mail that declares none (so US-ASCII) or a wrong or unknown
+    one is read as UTF-8, then as Windows-1252, the way mail clients read it, rather than losing the message."""
+    payload = part.get_payload(decode=True) or b""
+    for charset in (part.get_content_charset() or "us-ascii", "utf-8", "windows-1252"):
+        try:
+            return payload.decode(charset)
+        except (LookupError, ValueError):  # an unknown or garbled charset name; bytes that are not in it
+            continue
+    return payload.decode("utf-8", errors="replace")
 
 
 def _body_text(message: EmailMessage) -> str:
@@ -322,7 +363,7 @@ def _payload(part: EmailMessage) -> bytes:
 def _safe_filename(name: str | None, content_type: str, number: int) -> str:
     """A name that cannot climb out of the attachment's S3 prefix: no directories, no control characters,
     no leading dots, at most MAX_FILENAME_CHARS with the extension kept. A nameless part gets one from its type."""
-    base = re.split(r"[/\\]", unicodedata.normalize("NFC", name or ""))[-1]
+    base = re.split(r"[/\\]", unicodedata.normalize("NFC", _unescaped(name or "")))[-1]
     base = re.sub(r"[^\w.\-+,()&@ ]", "_", base)
     base = " ".join(base.split()).lstrip(". ")
     if not base:
@@ -376,23 +417,25 @@ def parse_email(
     sender = _first_address(message, "From")
     if sender is None:
         raise MalformedEmail(f"email {message_id} has no From address")
+    sender_name, sender_address = sender
     text = _body_text(message)
     attachments = _store_attachments(message, store_attachment)
     if not text and not attachments:
-        raise MalformedEmail(f"email {message_id} from {sender.addr_spec.lower()} has no readable text and no attachments")
+        raise MalformedEmail(f"email {message_id} from {sender_address} has no readable text and no attachments")
     recipient = _first_address(message, "To")
     return InboundMessage(
         channel=Channel.EMAIL,
         message_id=message_id,
-        sender=sender.addr_spec.lower(),
-        sender_name=sender.display_name or None,
+        sender=sender_address,
+        sender_name=sender_name or None,
         verified=verified,
         verified_by=verified_by,
         text=_truncate(text) if text else _attachments_note(attachments),
-        subject=str(message["Subject"] or "").strip() or None,
-        recipient=recipient.addr_spec.lower() if recipient else None,
+        subject=_header(message, "Subject").strip() or None,
+        recipient=recipient[1] if recipient else None,
         references=_references(message),
         attachments=attachments,
+        header_message_id=next(iter(_message_ids([_header(message, "Message-ID")])), None),
         raw_s3_key=raw_s3_key,
         received_at=received_at,
     )
