@@ -99,3 +99,51 @@ def test_an_order_still_in_transit_cannot_be_returned_yet(stack, sams_order):
 def test_unknown_tools_are_refused(stack):
     [result] = act(stack, "alex", "sec-5", ToolCall(id="c1", tool="refund_everything", arguments={}))
     assert result["status"] == "denied" and result["reason"] == "unknown_tool"
+
+
+def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledger_entry(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    delivered = [o for o in orders_of("alex") if o.status.value == "delivered" and o.lines]
+    order = delivered[0]
+    line = order.lines[-1].line_id
+    [pending] = act(stack, "alex", "sec-50", ToolCall(id="p1", tool="return_items", arguments={
+        "order_id": order.id, "line_ids": [line], "resolution": "refund", "reason": "changed_mind"}))
+    assert pending["status"] == "pending_confirmation", pending
+    store = wiring.reference_store(current_settings())
+    refunds_before = len(store.refunds(order.id))
+    emails_before = len(stack.outbox())
+
+    def confirm(n: int) -> dict:
+        [result] = act(stack, "alex", "sec-50", ToolCall(id=f"c{n}", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+        return result
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(confirm, range(50)))
+    assert len(store.refunds(order.id)) == refunds_before + 1, "one ledger entry"
+    assert store.returned_line_ids(order.id) >= {line}
+    assert len(stack.outbox()) == emails_before + 1, "one confirmation email"
+    executed = [r for r in results if r["status"] == "executed"]
+    assert executed and {r["result"]["return_id"] for r in executed} == {executed[0]["result"]["return_id"]}
+    assert {r["reason"] for r in results if r["status"] != "executed"} <= {"in_progress"}
+    stored = wiring.memory_store(current_settings()).get_action("sec-50", pending["action_id"])
+    assert stored["status"] == "executed"
+
+
+def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_never(stack):
+    store = wiring.reference_store(current_settings())
+    pending_order = next(o for c in ("c0001", "c0002", "c0003", "c0004", "c0005", "c0006", "c0007", "c0008", "c0009", "c0010",
+                                     "c0011", "c0012", "c0013", "c0014", "c0015", "c0016", "c0017", "c0018", "c0019", "c0020")
+                         for o in orders_of(c) if o.status.value == "pending")
+    owner = pending_order.customer_id
+    [proposal] = act(stack, owner, "sec-cancel", ToolCall(id="k1", tool="cancel_order", arguments={"order_id": pending_order.id}))
+    assert proposal["status"] == "pending_confirmation" and store.get_order(pending_order.id).status.value == "pending"
+    [done] = act(stack, owner, "sec-cancel", ToolCall(id="k2", tool="confirm_action", arguments={"action_id": proposal["action_id"]}))
+    assert done["status"] == "executed" and store.get_order(pending_order.id).status.value == "cancelled"
+    [again] = act(stack, owner, "sec-cancel", ToolCall(id="k3", tool="cancel_order", arguments={"order_id": pending_order.id}))
+    assert (again["status"], again["reason"]) == ("denied", "already_cancelled")
+
+    shipped = next(o for o in orders_of("sam") if o.status.value == "shipped")
+    [refused] = act(stack, "sam", "sec-cancel-2", ToolCall(id="k4", tool="cancel_order", arguments={"order_id": shipped.id}))
+    assert (refused["status"], refused["reason"]) == ("denied", "order_shipped")
+    assert "return it when it arrives" in refused["result"]["explanation"]

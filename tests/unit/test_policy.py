@@ -267,3 +267,37 @@ def test_someone_elses_order_looks_exactly_like_a_missing_one():
     missing, _ = propose(store, ACTIONS["refund"] | {"order_id": "NW99999"})
     assert theirs.reason == missing.reason == "order_not_found"
     assert theirs.result == missing.result
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "days_since_delivery", "allowed", "reason"),
+    [
+        (action, status, days, allowed, reason)
+        for action, table in {
+            "return": {"pending": (False, "order_pending"), "shipped": (False, "order_shipped"),
+                       "delivered_inside": (True, "allowed"), "delivered_outside": (False, "outside_return_window"),
+                       "cancelled": (False, "order_cancelled")},
+            "exchange": {"pending": (False, "order_pending"), "shipped": (False, "order_shipped"),
+                         "delivered_inside": (True, "allowed"), "delivered_outside": (False, "outside_return_window"),
+                         "cancelled": (False, "order_cancelled")},
+            "cancel": {"pending": (True, "allowed"), "shipped": (False, "order_shipped"),
+                       "delivered_inside": (False, "order_delivered"), "delivered_outside": (False, "order_delivered"),
+                       "cancelled": (False, "already_cancelled")},
+        }.items()
+        for case, (allowed, reason) in table.items()
+        for status, days in [{"pending": (OrderStatus.PENDING, None), "shipped": (OrderStatus.SHIPPED, None),
+                              "delivered_inside": (OrderStatus.DELIVERED, INSIDE), "delivered_outside": (OrderStatus.DELIVERED, OUTSIDE),
+                              "cancelled": (OrderStatus.CANCELLED, None)}[case]]
+    ],
+)
+def test_every_action_by_status_and_window(action, status, days_since_delivery, allowed, reason):
+    """The whole table: each action (return, exchange, cancel) for each order status and return-window case."""
+    from concierge.actions.policy import evaluate_cancel
+
+    subject = order(status, days_since_delivery)
+    if action == "cancel":
+        decision = evaluate_cancel(subject)
+    else:
+        decision = evaluate_return(subject, ["1"], PRODUCTS, set(), NOW, WINDOW)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
+    assert decision.allowed or subject.id in decision.explanation or "days" in decision.explanation
