@@ -21,6 +21,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "human", "real person", "a person", "an agent", "live agent", "someone real", "representative",
         "speak to someone", "talk to someone", "customer service", "operator", "real agent", "staff member",
     ),
+    "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
+               "don't want the order anymore", "do not want the order anymore"),
     "return": ("return", "send back", "send it back", "refund", "money back", "give back"),
     "exchange": ("exchange", "swap", "different size", "another size", "other size"),
     "track": (

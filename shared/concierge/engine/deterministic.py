@@ -91,6 +91,8 @@ class DeterministicEngine:
             if signals.is_affirmative(text):
                 return self.handoff(turn, flow.get("reason", "no answer in the help center"))
             flow = {}
+        if flow.get("name") == "cancel":
+            return self._cancel_flow(turn, flow)
         if flow.get("name") == "offer_tracking":
             if signals.is_affirmative(text) and not signals.is_negative(text):
                 return self._track(turn, flow["order_id"])
@@ -98,6 +100,8 @@ class DeterministicEngine:
         intent = turn.signals.intent
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or ORDER_ID.search(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
+        if intent == "cancel":
+            return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
         if intent in ("return", "exchange"):
             return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
         wants_tracking = signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"])
@@ -422,6 +426,59 @@ class DeterministicEngine:
         if signals.is_negative(text):
             return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
         return self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
+
+    # cancellation ------------------------------------------------------------------------
+    def _cancel_flow(self, turn: Turn, flow: dict) -> Decision:
+        """Find the order (named, or the most recent one not yet shipped), propose the cancellation, and carry it
+        out only when the customer confirms it."""
+        text = turn.message.text
+        if flow.get("stage") == "confirm":
+            done = [r for r in turn.results if r.tool in ("cancel_order", "confirm_action", "cancel_action")
+                    and r.status is not ActionStatus.PENDING_CONFIRMATION]
+            if done:
+                outcome = done[-1]
+                if outcome.status is ActionStatus.EXECUTED and outcome.result.get("cancelled") is True:
+                    return Decision(next="reply", resolved=True, flow={},
+                                    reply=f"Done — order {outcome.result['order_id']} is cancelled and your card won't be charged. Anything else?")
+                if outcome.status is ActionStatus.EXECUTED:
+                    return Decision(next="reply", reply="No problem, your order stays as it is. Anything else I can help with?", flow={})
+                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={})
+            # Here "cancel" is what the customer asked for, not a refusal ("yes, cancel it").
+            without_cancel = re.sub(r"(?i)\bcancel\w*", "", text)
+            declined = signals.is_negative(without_cancel)
+            if signals.is_affirmative(without_cancel) and not declined:
+                return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
+            if declined:
+                return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
+            return Decision(next="reply", reply="Shall I cancel it? A yes or no is fine.", flow=flow)
+        proposed = turn.results_for("cancel_order")
+        if proposed:
+            outcome = proposed[-1]
+            if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
+                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={})
+            r = outcome.result
+            return Decision(
+                next="reply",
+                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and your card "
+                      f"won't be charged. Shall I go ahead?",
+                flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"]},
+            )
+        named = ORDER_ID.search(text)
+        if named:
+            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": named.group(1).upper()})], flow=flow)
+        found = turn.results_for("find_orders")
+        if not found:
+            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": 5})], flow=flow)
+        orders = found[-1].result.get("orders", [])
+        pending = [o for o in orders if o["status"] == "pending"]
+        if not pending:
+            latest = orders[0] if orders else None
+            done = {"shipped": "shipped", "delivered": "been delivered", "cancelled": "been cancelled"}.get(latest["status"], latest["status"]) if latest else ""
+            reply = (f"Your most recent order {latest['order_id']} has already {done}, so it can't be cancelled"
+                     + (" — you can return it once it arrives." if latest["status"] == "shipped" else ".")) if latest else \
+                "I can't find an order on your account that could still be cancelled."
+            return Decision(next="reply", reply=reply, flow={})
+        return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow)
 
     # tracking ----------------------------------------------------------------------------
     def _track(self, turn: Turn, order_id: str | None = None) -> Decision:
