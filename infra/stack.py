@@ -38,6 +38,15 @@ class ConciergeStack(cdk.Stack):
         api = PublicApi(self, "PublicApi", workflow.state_machine, ingest)
         if merchant.inbound_email_recipient:
             InboundEmail(self, "InboundEmail", merchant.inbound_email_recipient, data.mail, ingest)
+            if merchant.sender_email.lower() != merchant.inbound_email_recipient.lower():
+                # Replies carry a Reply-To of senderEmail+<conversation>: only the recipient (with any +label)
+                # reaches the receipt rule.
+                cdk.Annotations.of(self).add_warning_v2(
+                    "concierge:replyToNotReceived",
+                    f"senderEmail {merchant.sender_email} differs from inboundEmailRecipient "
+                    f"{merchant.inbound_email_recipient}: customers' answers to the Reply-To address will not reach "
+                    "the receipt rule (docs/deploy.md, Email and WhatsApp).",
+                )
 
         cdk.CfnOutput(self, "ApiUrl", value=api.rest_api.url)
         cdk.CfnOutput(self, "ApiKeyId", value=api.api_key.key_id,

@@ -126,8 +126,10 @@ class PublicApi(Construct):
                     request_models={JSON: model},
                     method_responses=[apigateway.MethodResponse(status_code=code) for code in ("200", "400", "401", "403", "404", "500")],
                 )
-            else:
+            elif route.target == "ingest":
                 resource.add_method(route.method, proxy, api_key_required=route.api_key)
+            else:
+                raise ValueError(f"route {route.method} {route.path}: unknown target {route.target!r}")
 
         self.api_key = self.rest_api.add_api_key("StorefrontKey", description="x-api-key for the merchant's storefront")
         plan = self.rest_api.add_usage_plan(

@@ -49,6 +49,13 @@ def turn_state_machine_arn(stack: cdk.Stack) -> str:
     )
 
 
+# The mail bucket, for functions with `read_write_mail`: (actions, key pattern).
+MAIL_ACCESS = (
+    (("s3:GetObject", "s3:DeleteObject"), "inbound/*"),
+    (("s3:GetObject", "s3:PutObject", "s3:DeleteObject"), "attachments/*"),
+)
+
+
 # Memory and timeout per function: the agent and the actions do the most work per call; survey scoring is batch.
 SIZING = {
     # Ingest also runs email and WhatsApp turns from the message-received queue (a batch of 5 turns of at most
@@ -188,10 +195,12 @@ class Functions(Construct):
                 )
             )
         if access.read_write_mail:
-            data.mail.grant_read(function, "inbound/*")
-            data.mail.grant_delete(function, "inbound/*")
-            data.mail.grant_read_write(function, "attachments/*")
-            data.mail.grant_delete(function, "attachments/*")
+            # Exactly what the email intake and erasure do: read the raw mail SES stored under inbound/, store and
+            # read attachments under attachments/, delete both on erasure (DeleteObjects checks s3:DeleteObject).
+            for actions, prefix in MAIL_ACCESS:
+                function.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=[data.mail.arn_for_objects(prefix)]))
+            # Without ListBucket a missing key reads as AccessDenied instead of NoSuchKey, which the intake reports.
+            function.add_to_role_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[data.mail.bucket_arn]))
         if access.start_turns:
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[turn_state_machine_arn(stack)])

@@ -3,14 +3,15 @@ bucket, SES receiving, and ingest's extra permissions."""
 from __future__ import annotations
 
 import json
+import re
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from concierge import topology
 from infra.app import build
-from tests.infra.test_stack import actions_of, function_ids, of_type, role_statements
+from tests.infra.test_stack import actions_of, function_ids, of_type, our_functions, role_statements
 
 pytestmark = pytest.mark.infra
 
@@ -40,16 +41,35 @@ def path_of(resources: dict, method: dict) -> str:
 
 
 def test_every_route_is_deployed_and_only_webhooks_skip_the_api_key(resources):
-    deployed = {(m["Properties"]["HttpMethod"], path_of(resources, m)): m for m in of_type(resources, "AWS::ApiGateway::Method").values()}
+    methods = of_type(resources, "AWS::ApiGateway::Method").values()
+    deployed = {(m["Properties"]["HttpMethod"], path_of(resources, m)): m["Properties"] for m in methods}
+    assert set(deployed) == {(route.method, route.path) for route in topology.ROUTES}, "no method the topology lacks"
     ingest = function_ids(resources)[topology.FunctionName.INGEST]
     for route in topology.ROUTES:
-        path = route.path.replace("{", "{").replace("}", "}")
-        method = deployed[(route.method, path)]["Properties"]
+        method = deployed[(route.method, route.path)]
         assert method["ApiKeyRequired"] is route.api_key, route.path
         if route.target == "ingest":
-            assert method["Integration"]["Type"] == "AWS_PROXY"
+            assert method["Integration"]["Type"] == "AWS_PROXY" and method["Integration"]["IntegrationHttpMethod"] == "POST"
             assert ingest in json.dumps(method["Integration"]["Uri"])
-    assert not [r for r in topology.ROUTES if not r.api_key and not r.path.startswith("/v1/channels/")]
+    keyless = {(m, p) for (m, p), method in deployed.items() if method["ApiKeyRequired"] is False}
+    assert keyless == {("GET", "/v1/channels/whatsapp"), ("POST", "/v1/channels/whatsapp")}
+    assert {(r.method, r.path) for r in topology.WHATSAPP_ROUTES} == keyless
+
+
+def test_each_customer_route_is_a_lambda_proxy_to_ingest(resources):
+    deployed = {(m["Properties"]["HttpMethod"], path_of(resources, m)): m["Properties"]
+                for m in of_type(resources, "AWS::ApiGateway::Method").values()}
+    ingest = function_ids(resources)[topology.FunctionName.INGEST]
+    assert topology.CUSTOMER_ROUTES
+    for route in topology.CUSTOMER_ROUTES:
+        method = deployed[(route.method, route.path)]
+        assert method["ApiKeyRequired"] is True
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+        assert {"Fn::GetAtt": [ingest, "Arn"]} in method["Integration"]["Uri"]["Fn::Join"][1]
+    # API Gateway may invoke ingest for each of its routes (and nothing else is granted to apigateway)
+    permissions = [p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+                   if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    assert permissions and all(p["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]} for p in permissions)
 
 
 def test_channel_messages_reach_ingest_through_a_queue_with_a_dead_letter_queue(resources):
@@ -66,17 +86,46 @@ def test_channel_messages_reach_ingest_through_a_queue_with_a_dead_letter_queue(
     assert any(r["EventPattern"]["detail-type"] == ["message.received"] and queue_id in json.dumps(r["Targets"]) for r in rules)
 
 
+def turn_workflow_arn(name: str) -> dict:
+    """The ARN CloudFormation gives an Express state machine of this name (what `Ref` on it returns)."""
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, f":stateMachine:{name}"]]}
+
+
+def test_every_rule_queue_outlasts_six_runs_of_its_function_and_batches_as_declared(resources):
+    ids = function_ids(resources)
+    mappings = [m["Properties"] for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()]
+    for rule in topology.RULES:
+        [event_rule] = [r["Properties"] for r in of_type(resources, "AWS::Events::Rule").values()
+                        if r["Properties"]["EventPattern"] == rule.pattern]
+        queue_id = event_rule["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+        [mapping] = [m for m in mappings if m["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+        assert mapping["FunctionName"] == {"Ref": ids[rule.function]} and mapping["BatchSize"] == rule.batch_size
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        queue = resources[queue_id]["Properties"]
+        assert queue["VisibilityTimeout"] >= 6 * resources[ids[rule.function]]["Properties"]["Timeout"], rule.name
+        dead_letters = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert queue["RedrivePolicy"]["maxReceiveCount"] == rule.max_receive_count
+        assert resources[dead_letters]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
 def test_only_ingest_may_start_turns_and_only_on_the_turn_workflow(resources):
     [machine] = of_type(resources, "AWS::StepFunctions::StateMachine").values()
     name = machine["Properties"]["StateMachineName"]
+    assert name == "Concierge-turn"  # fixed, so its ARN is known without a reference to the state machine
     for function in topology.FunctionName:
         statements = [s for s in role_statements(resources, function) if "states:StartSyncExecution" in actions_of([s])]
         if function is topology.FunctionName.INGEST:
-            assert len(statements) == 1 and f"stateMachine:{name}" in json.dumps(statements[0]["Resource"])
+            [statement] = statements
+            assert statement["Action"] == "states:StartSyncExecution" and statement["Resource"] == turn_workflow_arn(name)
         else:
-            assert statements == []
+            assert statements == [], function
     environment = resources[function_ids(resources)[topology.FunctionName.INGEST]]["Properties"]["Environment"]["Variables"]
-    assert f"stateMachine:{name}" in json.dumps(environment[topology.TURN_STATE_MACHINE_ENV])
+    assert environment[topology.TURN_STATE_MACHINE_ENV] == turn_workflow_arn(name)
+    for function in topology.FunctionName:
+        if not topology.ACCESS[function].start_turns:
+            variables = resources[function_ids(resources)[function]]["Properties"]["Environment"]["Variables"]
+            assert topology.TURN_STATE_MACHINE_ENV not in variables, function
 
 
 def test_only_ingest_reads_the_whatsapp_secret_and_the_mail(resources):
@@ -88,14 +137,58 @@ def test_only_ingest_reads_the_whatsapp_secret_and_the_mail(resources):
         assert (bucket in text) == (function is topology.FunctionName.INGEST), function
 
 
-def test_the_mail_bucket_is_private_and_expires_with_memory(resources):
-    [bucket] = [v["Properties"] for k, v in of_type(resources, "AWS::S3::Bucket").items() if "Mail" in k]
-    assert all(bucket["PublicAccessBlockConfiguration"].values())
-    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 365
+def test_the_whatsapp_secret_is_a_template_the_merchant_fills_in(resources):
+    [secret] = [v["Properties"] for k, v in of_type(resources, "AWS::SecretsManager::Secret").items() if "WhatsApp" in k]
+    generated = secret["GenerateSecretString"]
+    keys = set(json.loads(generated["SecretStringTemplate"])) | {generated["GenerateStringKey"]}
+    assert keys == {"app_secret", "verify_token", "access_token"}
+    ingest = resources[function_ids(resources)[topology.FunctionName.INGEST]]["Properties"]["Environment"]["Variables"]
+    secret_id = next(k for k in of_type(resources, "AWS::SecretsManager::Secret") if "WhatsApp" in k)
+    assert ingest["CONCIERGE_WHATSAPP_SECRET_ARN"] == {"Ref": secret_id}
+    assert "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID" not in ingest  # no phone number id given: left out
+    for function in topology.FunctionName:
+        if function is not topology.FunctionName.INGEST:
+            variables = resources[function_ids(resources)[function]]["Properties"]["Environment"]["Variables"]
+            assert "CONCIERGE_WHATSAPP_SECRET_ARN" not in variables, function
+
+
+def test_the_mail_bucket_is_private_encrypted_and_expires_with_memory(resources):
+    [(bucket_id, bucket)] = [(k, v["Properties"]) for k, v in of_type(resources, "AWS::S3::Bucket").items() if "Mail" in k]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [rule] = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 365 and rule["Status"] == "Enabled"
+    assert synth(memoryTtlDays=30)[bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
+    [policy] = [p["Properties"]["PolicyDocument"] for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+                if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
+    [deny] = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for function in our_functions(resources).values():
+        assert function["Properties"]["Environment"]["Variables"][topology.MAIL_BUCKET_ENV] == {"Ref": bucket_id}
+
+
+def test_ingest_reaches_the_mail_bucket_only_under_its_two_prefixes(resources):
+    bucket = next(k for k in of_type(resources, "AWS::S3::Bucket") if "Mail" in k)
+    granted: dict[str, set[str]] = {}
+    for statement in role_statements(resources, topology.FunctionName.INGEST):
+        if bucket not in json.dumps(statement["Resource"]):
+            continue
+        resource = statement["Resource"]
+        key = "bucket" if resource == {"Fn::GetAtt": [bucket, "Arn"]} else resource["Fn::Join"][1][1]
+        granted.setdefault(key, set()).update(actions_of([statement]))
+    assert granted == {
+        "/inbound/*": {"s3:GetObject", "s3:DeleteObject"},
+        "/attachments/*": {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"},
+        "bucket": {"s3:ListBucket"},  # so that a missing key is NoSuchKey, not AccessDenied
+    }
 
 
 def test_ses_receiving_exists_only_when_a_recipient_is_configured(resources, with_email):
-    assert not of_type(resources, "AWS::SES::ReceiptRule")
+    assert not of_type(resources, "AWS::SES::ReceiptRule") and not of_type(resources, "AWS::SES::ReceiptRuleSet")
+    assert not [p for p in of_type(resources, "AWS::Lambda::Permission").values() if p["Properties"]["Principal"] == "ses.amazonaws.com"]
+    assert "ses.amazonaws.com" not in json.dumps(of_type(resources, "AWS::S3::BucketPolicy"))
     [rule] = of_type(with_email, "AWS::SES::ReceiptRule").values()
     properties = rule["Properties"]["Rule"]
     assert properties["Recipients"] == ["support@mail.northwind.example"] and properties["ScanEnabled"] is True
@@ -104,6 +197,106 @@ def test_ses_receiving_exists_only_when_a_recipient_is_configured(resources, wit
     assert properties["Actions"][1]["LambdaAction"]["InvocationType"] == "Event"
     ingest = with_email[function_ids(with_email)[topology.FunctionName.INGEST]]["Properties"]
     assert ingest["Environment"]["Variables"]["CONCIERGE_WHATSAPP_PHONE_NUMBER_ID"] == "106540352242922"
+
+
+def test_ses_may_store_mail_under_inbound_only_and_invoke_ingest_only_for_this_account(with_email):
+    ingest = function_ids(with_email)[topology.FunctionName.INGEST]
+    bucket = next(k for k in of_type(with_email, "AWS::S3::Bucket") if "Mail" in k)
+    [rule] = of_type(with_email, "AWS::SES::ReceiptRule").values()
+    assert rule["Properties"]["Rule"]["Actions"][0]["S3Action"]["BucketName"] == {"Ref": bucket}
+    assert rule["Properties"]["Rule"]["Actions"][1]["LambdaAction"]["FunctionArn"] == {"Fn::GetAtt": [ingest, "Arn"]}
+    [rule_set] = of_type(with_email, "AWS::SES::ReceiptRuleSet").values()
+    assert rule_set["Properties"]["RuleSetName"] == "Concierge-inbound"  # the name docs/deploy.md activates
+    [policy_id] = [k for k, p in of_type(with_email, "AWS::S3::BucketPolicy").items() if p["Properties"]["Bucket"] == {"Ref": bucket}]
+    ses = [s for s in with_email[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+           if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
+    assert ses == [{
+        "Action": "s3:PutObject", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/inbound/*"]]},
+    }]
+    [permission_id] = [k for k, p in of_type(with_email, "AWS::Lambda::Permission").items()
+                       if p["Properties"]["Principal"] == "ses.amazonaws.com"]
+    permission = with_email[permission_id]["Properties"]
+    assert permission["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]} and permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    # SES checks both when the rule is created, so the rule waits for them
+    assert {policy_id, permission_id} <= set(rule["DependsOn"])
+
+
+def test_synth_warns_when_replies_would_go_to_an_address_ses_does_not_receive():
+    def warnings(**context) -> list:
+        app = cdk.App(context={"aws:cdk:bundling-stacks": [], **context})
+        return Annotations.from_stack(build(app)).find_warning("*", Match.string_like_regexp("differs from inboundEmailRecipient"))
+
+    assert warnings(inboundEmailRecipient="support@mail.northwind.example", senderEmail="support@northwind.example")
+    assert not warnings(inboundEmailRecipient="Support@mail.northwind.example", senderEmail="support@mail.northwind.example")
+    assert not warnings()
+
+
+def references(node) -> set[str]:
+    """The logical ids a template fragment refers to (Ref, Fn::GetAtt, Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0] if isinstance(value, list) else value.split(".")[0])
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+                if isinstance(value, list):
+                    found |= references(value[1])
+            else:
+                found |= references(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= references(value)
+    return found
+
+
+def dependency_cycle(resources: dict) -> list[str] | None:
+    """A cycle in CloudFormation's resource graph (what it refuses with "Circular dependency"), or None."""
+    edges = {}
+    for key, resource in resources.items():
+        depends_on = resource.get("DependsOn", [])
+        targets = references({k: v for k, v in resource.items() if k != "DependsOn"})
+        targets |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
+        edges[key] = sorted(t for t in targets if t in resources)
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for target in edges[node]:
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target] if target in path else [node, target]
+            if target not in state and (cycle := visit(target, [*path, target])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for start in edges:
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return None
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert dependency_cycle({"A": {"Properties": {"X": {"Ref": "B"}}}, "B": {"Properties": {"Y": {"Fn::GetAtt": ["A", "Arn"]}}}})
+    assert dependency_cycle({"A": {"DependsOn": ["B"]}, "B": {"Properties": {"Y": {"Fn::Sub": "${A.Arn}/x"}}}})
+    assert dependency_cycle({"A": {"Properties": {"X": {"Ref": "B"}}}, "B": {"Properties": {"Y": {"Ref": "AWS::Region"}}}}) is None
+
+
+def test_no_circular_dependency_although_the_workflow_invokes_ingest_and_ingest_starts_it(resources, with_email):
+    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine")
+    ingest = function_ids(resources)[topology.FunctionName.INGEST]
+    assert ingest in references(resources[machine]["Properties"])  # the workflow refers to ingest...
+    ingest_role = resources[ingest]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert machine not in references(resources[ingest]) | references(role_statements(resources, topology.FunctionName.INGEST))
+    assert resources[ingest_role]  # ...and neither ingest nor its policy refers back to it
+    assert dependency_cycle(resources) is None
+    assert dependency_cycle(with_email) is None
 
 
 def test_failed_inbound_email_invocations_are_parked(resources):
