@@ -27,8 +27,10 @@ class ConciergeStack(cdk.Stack):
             messaging.subscribe(rule, function, function.timeout)
         workflow = TurnWorkflow(self, "TurnWorkflow", functions)
         ingest = functions.functions[topology.FunctionName.INGEST]
-        knowledge_users = [functions.functions[name] for name in (topology.FunctionName.INGEST, topology.FunctionName.RETRIEVAL)]
-        search = KnowledgeSearch(self, "KnowledgeSearch", merchant.knowledge_index, [f.role for f in knowledge_users])
+        retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
+        knowledge_users = [ingest, retrieval]
+        # Retrieval only reads the index; ingest (document sync) writes it.
+        search = KnowledgeSearch(self, "KnowledgeSearch", merchant.knowledge_index, reader_roles=[retrieval.role], writer_roles=[ingest.role])
         for function in knowledge_users:
             for key, value in search.environment().items():
                 function.add_environment(key, value)
