@@ -28,7 +28,8 @@ class TurnCompleted(DomainEvent):
     customer_id: str
     turn: int = Field(ge=1)
     channel: str
-    intent: str
+    intent: str = Field(description="the model's reading when a model answered, else the rule-based intent")
+    confidence: float | None = Field(None, ge=0, le=1, description="the model's confidence in its reply, if any")
     sentiment: float = Field(ge=-1, le=1)
     engine: str = Field(description="deterministic | claude | deterministic-fallback")
     actions: list[str] = Field(default_factory=list, description="tool names executed in this turn")

@@ -131,6 +131,7 @@ class Decision(BaseModel):
     notes: list[Note] = Field(default_factory=list, description="answers worth remembering in this conversation")
     engine: str = "deterministic"
     confidence: float | None = Field(None, description="the model's confidence in its reply")
+    intent: str | None = Field(None, description="the model's reading of the customer's intent")
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of this step")
 
 

@@ -135,3 +135,23 @@ def test_low_confidence_becomes_an_offer_of_a_person(client, model):
     model.queue(message(reply("I think it might be possible.", confidence=0.2, resolved=False, intent="question")))
     answer = client.say("sam", "cl-unsure", "Can I pay with cryptocurrency?")
     assert answer.text.endswith("I can connect you with a member of our team who can help.")
+
+
+def test_the_models_intent_and_confidence_reach_the_turn_event(client, model, stack):
+    import json as _json
+
+    import boto3
+
+    from concierge.local.stack import REGION
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    url = sqs.create_queue(QueueName="claude-turns")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = current_settings().event_bus
+    events.put_rule(Name="claude-turns", EventBusName=bus, EventPattern=_json.dumps({"detail-type": ["turn.completed"]}))
+    events.put_targets(Rule="claude-turns", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    model.queue(message(reply("We ship to Canada for $25.", confidence=0.85, intent="shipping_question")))
+    client.say("sam", "cl-event", "do you ship to canada?")
+    detail = _json.loads(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]["Body"])["detail"]
+    assert (detail["intent"], detail["confidence"], detail["engine"]) == ("shipping_question", 0.85, "claude")

@@ -110,6 +110,7 @@ class ClaudeEngine:
             flow = {"name": "offer_handoff", "reason": "low confidence in an answer"}
         return Decision(
             next="reply", reply=text, flow=flow, resolved=reply.resolved, engine="claude", confidence=reply.confidence,
+            intent=reply.intent,
             close="resolved" if reply.intent in ("thanks", "goodbye") and reply.resolved else None,
         )
 
