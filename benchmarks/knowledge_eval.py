@@ -1,92 +1,161 @@
 """Retrieval quality of the embedded knowledge index on the labelled set in evaluation/knowledge/.
 
 Usage: python benchmarks/knowledge_eval.py [--k 5] [--json out.json]
-Builds the index from the demo store through the product's own path (documents, hashing embedder, sync),
-asks every question as the retrieval function does, and reports:
+
+Builds the embedded index from the demo store the way the product does (documents from the store, the local
+hashing embedder, an incremental sync, the index serialised and loaded back as it is from S3), asks every
+question the way retrieval does for a turn (the message's questions, the same query rewrites, the customer's
+locale), and reports, overall and per kind:
 - recall@k: share of answerable questions with an expected passage in the top k;
-- MRR: mean reciprocal rank of the first expected passage (answerable questions; 0 when absent from the top k);
-- no-answer recognition: share of no_answer questions whose best hit is below the answer threshold;
-- false no-answer: share of answerable questions whose best hit is below the threshold (the customer is told
-  "I don't know" although the documents hold the answer).
+- MRR: mean reciprocal rank of the first expected passage, over answerable questions (0 when not in the top k);
+- no-answer recognition: share of no_answer questions whose best hit is below ANSWER_THRESHOLD;
+- false no-answer: share of answerable questions whose best hit is below ANSWER_THRESHOLD.
+Then it lists the misses: what was expected, and what came first with its confidence.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 SET = Path(__file__).resolve().parents[1] / "evaluation" / "knowledge" / "questions.jsonl"
+KINDS = ("direct", "paraphrase", "typo", "conversational", "no_answer")
+LOCALE = "en"  # the demo customers' locale: retrieval filters by the customer's locale
 
 
 def load(path: Path = SET) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def evaluate(k: int = 5) -> dict:
+def build_index():
+    """(index, embedder) for the demo store, through the product's own path."""
     from concierge.demo import generate_store
     from concierge.knowledge.documents import documents_from_store
     from concierge.knowledge.embedded import EmbeddedIndex
-    from concierge.knowledge.embeddings import HashingEmbedder, embed_query
-    from concierge.knowledge.port import ANSWER_THRESHOLD
+    from concierge.knowledge.embeddings import HashingEmbedder
     from concierge.knowledge.sync import sync
-    from concierge.retrieval import search_query
 
     embedder = HashingEmbedder()
-    index = EmbeddedIndex(embedder.dimensions, embedder.name)
+    index = EmbeddedIndex(dimensions=embedder.dimensions, embedder=embedder.name)
     sync(documents_from_store(generate_store()), index, embedder)
+    # Retrieval reads the index back from S3: search what a reader would load, not the writer's copy.
+    return EmbeddedIndex.from_bytes(index.to_bytes()), embedder
+
+
+def _label(document_id: str, section: str) -> str:
+    return f"{document_id} | {section or '(introduction)'}"
+
+
+def _metrics(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    out: dict = {"questions": len(rows), "answerable": len(answerable), "no_answer": len(unanswerable)}
+    if answerable:
+        out["recall_at_k"] = round(sum(r["rank"] is not None for r in answerable) / len(answerable), 3)
+        out["mrr"] = round(sum(1 / r["rank"] for r in answerable if r["rank"]) / len(answerable), 3)
+        out["false_no_answer"] = round(sum(not r["answered"] for r in answerable) / len(answerable), 3)
+    if unanswerable:
+        out["no_answer_recognition"] = round(sum(not r["answered"] for r in unanswerable) / len(unanswerable), 3)
+    return out
+
+
+def _problems(row: dict, k: int) -> list[str]:
+    if not row["answerable"]:
+        return ["answered although the documents do not answer it"] if row["answered"] else []
+    problems = []
+    if row["rank"] is None:
+        problems.append(f"no expected passage in the top {k}")
+    if not row["answered"]:
+        problems.append("best hit below the answer threshold")
+    return problems
+
+
+def evaluate(k: int = 5, path: Path = SET) -> dict:
+    from concierge.knowledge.embeddings import embed_query
+    from concierge.knowledge.port import ANSWER_THRESHOLD, SearchFilters
+    from concierge.retrieval import search_query
+
+    index, embedder = build_index()
+    filters = SearchFilters(locale=LOCALE)
     rows = []
-    for item in load():
+    for item in load(path):
         query = search_query(item["question"])
-        hits = index.search(query, embed_query(embedder, query), k=k)
+        hits = index.search(query, embed_query(embedder, query), k=k, filters=filters)
         expected = {(e["document_id"], e["section"]) for e in item["expected"]}
-        rank = next((n for n, h in enumerate(hits, 1) if (h.passage.document_id, h.passage.section) in expected), None)
+        rank = next((n for n, hit in enumerate(hits, 1) if (hit.passage.document_id, hit.passage.section) in expected), None)
         best = hits[0] if hits else None
-        rows.append({
-            "id": item["id"], "kind": item["kind"], "question": item["question"], "answerable": bool(expected),
-            "rank": rank, "best": f"{best.passage.document_id} | {best.passage.section}" if best else None,
-            "best_confidence": best.confidence if best else 0.0,
+        row = {
+            "id": item["id"],
+            "kind": item["kind"],
+            "question": item["question"],
+            "query": query,
+            "expected": [_label(d, s) for d, s in sorted(expected)],
+            "answerable": bool(expected),
+            "rank": rank,
+            "best": _label(best.passage.document_id, best.passage.section) if best else None,
+            "best_confidence": round(best.confidence, 4) if best else 0.0,
             "answered": bool(best and best.confidence >= ANSWER_THRESHOLD),
-        })
-
-    def metrics(subset: list[dict]) -> dict:
-        answerable = [r for r in subset if r["answerable"]]
-        unanswerable = [r for r in subset if not r["answerable"]]
-        out: dict = {"questions": len(subset)}
-        if answerable:
-            out["recall_at_k"] = round(sum(r["rank"] is not None for r in answerable) / len(answerable), 3)
-            out["mrr"] = round(sum(1 / r["rank"] for r in answerable if r["rank"]) / len(answerable), 3)
-            out["false_no_answer"] = round(sum(not r["answered"] for r in answerable) / len(answerable), 3)
-        if unanswerable:
-            out["no_answer_recognised"] = round(sum(not r["answered"] for r in unanswerable) / len(unanswerable), 3)
-        return out
-
+            "top": [
+                {"passage": _label(h.passage.document_id, h.passage.section), "confidence": round(h.confidence, 4)}
+                for h in hits
+            ],
+        }
+        row["problems"] = _problems(row, k)
+        rows.append(row)
     by_kind = defaultdict(list)
     for row in rows:
         by_kind[row["kind"]].append(row)
-    return {"k": k, "threshold": ANSWER_THRESHOLD, "overall": metrics(rows),
-            "by_kind": {kind: metrics(group) for kind, group in sorted(by_kind.items())}, "rows": rows}
+    order = [kind for kind in KINDS if kind in by_kind] + sorted(set(by_kind) - set(KINDS))
+    return {
+        "k": k,
+        "answer_threshold": ANSWER_THRESHOLD,
+        "overall": _metrics(rows),
+        "by_kind": {kind: _metrics(by_kind[kind]) for kind in order},
+        "misses": [row for row in rows if row["problems"]],
+        "rows": rows,
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    report = evaluate(args.k)
-    overall = report["overall"]
-    print(f"{overall['questions']} questions, k={args.k}, answer threshold {report['threshold']}")
-    print(f"recall@{args.k} {overall['recall_at_k']:.3f}   MRR {overall['mrr']:.3f}   "
-          f"no-answer recognised {overall['no_answer_recognised']:.3f}   false no-answer {overall['false_no_answer']:.3f}")
+def _line(name: str, m: dict, k: int) -> str:
+    cells = [f"{name:15}", f"n={m['questions']:3}"]
+    if "recall_at_k" in m:
+        cells += [f"recall@{k} {m['recall_at_k']:.3f}", f"MRR {m['mrr']:.3f}", f"false no-answer {m['false_no_answer']:.3f}"]
+    if "no_answer_recognition" in m:
+        cells.append(f"no-answer recognition {m['no_answer_recognition']:.3f}")
+    return "  ".join(cells)
+
+
+def print_report(report: dict, out=sys.stdout) -> None:
+    k = report["k"]
+    print(f"{report['overall']['questions']} questions, k={k}, ANSWER_THRESHOLD={report['answer_threshold']}", file=out)
+    print(_line("overall", report["overall"], k), file=out)
     for kind, m in report["by_kind"].items():
-        print(f"  {kind:15} n={m['questions']:3} " + "  ".join(f"{key}={value}" for key, value in m.items() if key != "questions"))
-    misses = [r for r in report["rows"] if (r["answerable"] and (r["rank"] is None or not r["answered"])) or (not r["answerable"] and r["answered"])]
-    if misses:
-        print("misses:")
-        for r in misses:
-            print(f"  {r['id']} [{r['kind']}] {r['question'][:70]!r} -> {r['best']} ({r['best_confidence']:.2f}), rank {r['rank']}")
+        print(_line(kind, m, k), file=out)
+    misses = report["misses"]
+    print(f"\n{len(misses)} misses", file=out)
+    for row in misses:
+        print(f"- {row['id']} [{row['kind']}] {row['question']}", file=out)
+        if row["query"] != row["question"]:
+            print(f"    searched:  {row['query']}", file=out)
+        print(f"    problem:   {'; '.join(row['problems'])}", file=out)
+        print(f"    expected:  {', '.join(row['expected']) or '(no answer)'}" + (f"  (rank {row['rank']})" if row["rank"] else ""), file=out)
+        print(f"    first:     {row['best']} ({row['best_confidence']:.3f})", file=out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=5, help="how many passages to retrieve (default 5)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the full report as JSON")
+    args = parser.parse_args(argv)
+    if args.k < 1:
+        parser.error("--k must be at least 1")
+    report = evaluate(args.k)
+    print_report(report)
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":
