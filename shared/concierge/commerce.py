@@ -35,6 +35,24 @@ class ReturnRecord(BaseModel):
     created_at: datetime
 
 
+class Discount(BaseModel):
+    code: str
+    customer_id: str
+    percent: int
+    reason: str
+    conversation_id: str
+    issued_at: datetime
+    expires_at: datetime
+    redeemed_order_id: str | None = None
+    redeemed_at: datetime | None = None
+
+
+class DiscountRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # unknown_code | not_yours | expired | already_redeemed
+
+
 class AlreadyReturned(Exception):
     def __init__(self, line_id: str) -> None:
         super().__init__(f"line {line_id} already has a return")
@@ -50,6 +68,8 @@ class CommerceBackend(Protocol):
     def returned_line_ids(self, order_id: str) -> set[str]: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
     def cancel_order(self, order_id: str) -> bool: ...
+    def issue_discount(self, discount: "Discount", cap_since: datetime) -> bool: ...
+    def redeem_discount(self, code: str, customer_id: str, order_id: str, at: datetime) -> "Discount": ...
 
 
 def contacts(customer: Customer) -> list[tuple[str, str]]:
@@ -173,6 +193,46 @@ class ReferenceStore:
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def issue_discount(self, discount: Discount, cap_since: datetime) -> bool:
+        """Store a new code and the customer's latest-issue marker in one transaction: False when the customer
+        already got a code since `cap_since` (one per customer per period), so concurrent issues cannot both win."""
+        client = self._table.meta.client
+        try:
+            client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table.name, "Item": {"pk": f"DISCOUNT#{discount.code}", "sk": "META", "doc": _plain(discount)},
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": self._table.name,
+                         "Item": {"pk": f"CUSTOMER#{discount.customer_id}", "sk": "DISCOUNT#LATEST", "issued_at": discount.issued_at.isoformat(),
+                                  "code": discount.code},
+                         "ConditionExpression": "attribute_not_exists(pk) OR issued_at < :since",
+                         "ExpressionAttributeValues": {":since": cap_since.isoformat()}}},
+            ])
+        except client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def redeem_discount(self, code: str, customer_id: str, order_id: str, at: datetime) -> Discount:
+        """Single use: the first redemption wins (conditional update); the order it was used on is recorded, so the
+        revenue is attributed to the conversation that issued it."""
+        item = self._table.get_item(Key={"pk": f"DISCOUNT#{code}", "sk": "META"}).get("Item")
+        if item is None:
+            raise DiscountRefused("unknown_code")
+        discount = Discount.model_validate(item["doc"])
+        if discount.customer_id != customer_id:
+            raise DiscountRefused("not_yours")
+        if at > discount.expires_at:
+            raise DiscountRefused("expired")
+        try:
+            self._table.update_item(
+                Key={"pk": f"DISCOUNT#{code}", "sk": "META"},
+                UpdateExpression="SET doc.redeemed_order_id = :order, doc.redeemed_at = :at",
+                ConditionExpression="attribute_not_exists(doc.redeemed_at) OR doc.redeemed_at = :null",
+                ExpressionAttributeValues={":order": order_id, ":at": at.isoformat(), ":null": None},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException as exc:
+            raise DiscountRefused("already_redeemed") from exc
+        return discount.model_copy(update={"redeemed_order_id": order_id, "redeemed_at": at})
 
     def refunds(self, order_id: str) -> list[ReturnRecord]:
         response = self._table.query(

@@ -70,6 +70,10 @@ class Settings(BaseModel):
     return_window_days: int = Field(30, ge=0, alias="CONCIERGE_RETURN_WINDOW_DAYS")
     memory_ttl_days: int = Field(365, ge=1, alias="CONCIERGE_MEMORY_TTL_DAYS")
     max_refund_without_approval: Decimal = Field(Decimal("200.00"), alias="CONCIERGE_MAX_AUTO_REFUND")
+    # Discount codes the assistant may issue: the largest percentage, how long a code lives, one per customer per period.
+    discount_max_percent: int = Field(15, ge=0, le=100, alias="CONCIERGE_DISCOUNT_MAX_PERCENT")
+    discount_valid_days: int = Field(30, ge=1, alias="CONCIERGE_DISCOUNT_VALID_DAYS")
+    discount_cap_days: int = Field(90, ge=1, alias="CONCIERGE_DISCOUNT_CAP_DAYS")
     mail_bucket: str | None = Field(None, alias=MAIL_BUCKET_ENV)
     turn_state_machine_arn: str | None = Field(None, alias=TURN_STATE_MACHINE_ENV)
     # WhatsApp Cloud API: a Secrets Manager secret (JSON with app_secret, verify_token, access_token) when

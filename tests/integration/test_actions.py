@@ -147,3 +147,30 @@ def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_
     [refused] = act(stack, "sam", "sec-cancel-2", ToolCall(id="k4", tool="cancel_order", arguments={"order_id": shipped.id}))
     assert (refused["status"], refused["reason"]) == ("denied", "order_shipped")
     assert "return it when it arrives" in refused["result"]["explanation"]
+
+
+def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
+    from datetime import timedelta
+
+    from concierge.commerce import DiscountRefused
+
+    [too_big] = act(stack, "sam", "sec-disc", ToolCall(id="d0", tool="issue_discount_code", arguments={"percent": 40, "reason": "apology"}))
+    assert (too_big["status"], too_big["reason"]) == ("denied", "above_discount_limit")
+    [issued] = act(stack, "sam", "sec-disc", ToolCall(id="d1", tool="issue_discount_code", arguments={"percent": 10, "reason": "apology"}))
+    assert issued["status"] == "executed" and issued["result"]["code"].startswith("NW-") and issued["result"]["single_use"]
+    [second] = act(stack, "sam", "sec-disc", ToolCall(id="d2", tool="issue_discount_code", arguments={"percent": 10, "reason": "goodwill"}))
+    assert (second["status"], second["reason"]) == ("denied", "discount_limit_reached")
+
+    store = wiring.reference_store(current_settings())
+    code = issued["result"]["code"]
+    now = datetime.now(timezone.utc)
+    with pytest.raises(DiscountRefused, match="not_yours"):
+        store.redeem_discount(code, "alex", "NW99990", now)
+    redeemed = store.redeem_discount(code, "sam", "NW99991", now)
+    assert (redeemed.conversation_id, redeemed.redeemed_order_id, redeemed.percent) == ("sec-disc", "NW99991", 10)
+    with pytest.raises(DiscountRefused, match="already_redeemed"):
+        store.redeem_discount(code, "sam", "NW99992", now)
+
+    [other] = act(stack, "alex", "sec-disc-2", ToolCall(id="d3", tool="issue_discount_code", arguments={"percent": 15, "reason": "retention"}))
+    with pytest.raises(DiscountRefused, match="expired"):
+        store.redeem_discount(other["result"]["code"], "alex", "NW99993", now + timedelta(days=31))

@@ -3,18 +3,19 @@ exactly-once effects, and a record of every attempt."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from concierge.actions import policy
-from concierge.actions.tools import TOOLS, WRITE_TOOLS, CancelAction, CancelOrder, ConfirmAction, CreateHandoff, FindOrders, GetProduct, ReturnItems, TrackShipment
+from concierge.actions.tools import TOOLS, WRITE_TOOLS, CancelAction, CancelOrder, ConfirmAction, IssueDiscountCode, CreateHandoff, FindOrders, GetProduct, ReturnItems, TrackShipment
 from concierge.channels.email import EmailSender, ReturnEmail
-from concierge.commerce import AlreadyReturned, CommerceBackend, ReturnRecord
+from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
 from concierge.events import ActionExecuted, EventPublisher, HandoffRequested
 from concierge.memory import MemoryStore
 from concierge.models import Order, OrderLine, OrderStatus
@@ -178,6 +179,8 @@ class ActionExecutor:
                           "total": str(order.total), "currency": order.currency,
                           "payment": f"{order.payment.describe()} is never charged for a cancelled pending order"}
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "cancel_order"
+            case IssueDiscountCode(percent=percent, reason=reason):
+                return self._issue_discount(turn, percent, reason)
             case ReturnItems():
                 effect = self._propose_return(customer_id, arguments, action_id)
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
@@ -356,6 +359,20 @@ class ActionExecutor:
         }
         self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
+
+    def _issue_discount(self, turn: Turn, percent: int, reason: str):
+        settings = self.s.settings
+        if percent > settings.discount_max_percent:
+            raise Denied("above_discount_limit", f"I can offer at most {settings.discount_max_percent}% off.")
+        code = "NW-" + secrets.token_hex(4).upper()
+        discount = Discount(
+            code=code, customer_id=turn.customer.id, percent=percent, reason=reason, conversation_id=turn.conversation_id,
+            issued_at=self.now, expires_at=self.now + timedelta(days=settings.discount_valid_days),
+        )
+        if not self.s.store.issue_discount(discount, self.now - timedelta(days=settings.discount_cap_days)):
+            raise Denied("discount_limit_reached", "A discount code was already issued to you recently.")
+        result = {"code": code, "percent": percent, "expires_at": discount.expires_at.isoformat(), "single_use": True}
+        return ActionStatus.EXECUTED, result, result, "issue_discount_code"
 
     def _confirm_cancel(self, turn: Turn, action_id: str, pending: dict):
         order = self._owned_order(turn.customer.id, pending["arguments"]["order_id"])

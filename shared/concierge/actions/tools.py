@@ -60,6 +60,14 @@ class CancelAction(ToolInput):
     action_id: str
 
 
+class IssueDiscountCode(ToolInput):
+    """Issue the customer a unique, single-use discount code, attributed to this conversation (so revenue from
+    it is measured). At most the merchant's maximum percentage, and at most one per customer per period."""
+
+    percent: int = Field(ge=1, le=100, description="The discount in percent; capped by the merchant's policy.")
+    reason: Literal["retention", "apology", "out_of_stock_alternative", "goodwill"]
+
+
 class CreateHandoff(ToolInput):
     """Hand the conversation to a human, with the transcript and a summary."""
 
@@ -73,11 +81,12 @@ TOOLS: dict[str, type[ToolInput]] = {
     "get_product": GetProduct,
     "return_items": ReturnItems,
     "cancel_order": CancelOrder,
+    "issue_discount_code": IssueDiscountCode,
     "confirm_action": ConfirmAction,
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
 }
-WRITE_TOOLS = frozenset({"return_items", "cancel_order", "confirm_action", "cancel_action", "create_handoff"})
+WRITE_TOOLS = frozenset({"return_items", "cancel_order", "confirm_action", "cancel_action", "create_handoff", "issue_discount_code"})
 
 
 def tool_schemas() -> list[dict]:
