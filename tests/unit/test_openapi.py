@@ -1,8 +1,13 @@
 """The checked-in OpenAPI description is the one the code generates (regenerate with `concierge openapi`)."""
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import pytest
+
+from concierge import topology
 from concierge.api import TurnRequestBody
 from concierge.openapi import openapi_document, openapi_text
 
@@ -24,8 +29,6 @@ def test_the_turn_route_documents_its_contract():
 
 
 def test_every_route_is_documented_once_with_its_own_operation_id():
-    from concierge import topology
-
     paths = openapi_document()["paths"]
     operations = [paths[r.path][r.method.lower()] for r in topology.ROUTES]
     ids = [o["operationId"] for o in operations]
@@ -40,3 +43,120 @@ def test_webhooks_need_no_api_key_and_merges_need_an_operator():
     merge = paths["/v1/customers/{customer_id}/merges"]["post"]
     required = {p["name"] for p in merge["parameters"] if p["required"] and p["in"] == "header"}
     assert required == {"x-operator-id", "x-operator-signature"} and merge["security"] == [{"apiKey": []}]
+
+
+def _operations() -> dict[tuple[str, str], dict]:
+    return {(method.upper(), path): op for path, ops in openapi_document()["paths"].items() for method, op in ops.items()}
+
+
+def test_the_document_holds_exactly_the_topology_routes_with_their_methods():
+    assert set(_operations()) == {(r.method, r.path) for r in topology.ROUTES}
+    for route in topology.ROUTES:
+        assert _operations()[(route.method, route.path)]["summary"] == route.description
+
+
+def test_operation_ids_are_unique_and_named_for_what_they_do():
+    ids = {key: op["operationId"] for key, op in _operations().items()}
+    assert len(set(ids.values())) == len(ids)
+    assert ids == {
+        ("POST", "/v1/conversations/{conversation_id}/messages"): "postMessage",
+        ("GET", "/v1/customers/{customer_id}/data"): "exportCustomerData",
+        ("DELETE", "/v1/customers/{customer_id}"): "eraseCustomer",
+        ("PUT", "/v1/customers/{customer_id}/preferences"): "setCustomerPreferences",
+        ("POST", "/v1/customers/{customer_id}/merges"): "mergeCustomers",
+        ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}"): "unmergeCustomers",
+        ("GET", "/v1/channels/whatsapp"): "verifyWhatsAppWebhook",
+        ("POST", "/v1/channels/whatsapp"): "receiveWhatsAppWebhook",
+    }
+
+
+def test_the_api_key_is_required_exactly_where_the_route_says():
+    for route in topology.ROUTES:
+        security = _operations()[(route.method, route.path)]["security"]
+        assert security == ([{"apiKey": []}] if route.api_key else []), f"{route.method} {route.path}"
+    for method in ("GET", "POST"):
+        assert _operations()[(method, "/v1/channels/whatsapp")]["security"] == []
+
+
+def test_request_bodies_only_where_a_route_takes_one():
+    bodies = {key: op["requestBody"]["content"]["application/json"]["schema"]
+              for key, op in _operations().items() if "requestBody" in op}
+    assert bodies.keys() == {
+        ("POST", "/v1/conversations/{conversation_id}/messages"),
+        ("PUT", "/v1/customers/{customer_id}/preferences"),
+        ("POST", "/v1/customers/{customer_id}/merges"),
+        ("POST", "/v1/channels/whatsapp"),
+    }
+    assert bodies[("PUT", "/v1/customers/{customer_id}/preferences")] == {"$ref": "#/components/schemas/Preferences"}
+    assert bodies[("POST", "/v1/customers/{customer_id}/merges")] == {"$ref": "#/components/schemas/MergeRequest"}
+    schemas = openapi_document()["components"]["schemas"]
+    assert schemas["Preferences"]["required"] == ["personalization"] and schemas["Preferences"]["additionalProperties"] is False
+    assert set(schemas["MergeRequest"]["required"]) == {"source_customer_id", "reason"}
+
+
+def _headers(operation: dict) -> dict[str, bool]:
+    return {p["name"]: p["required"] for p in operation["parameters"] if p["in"] == "header"}
+
+
+def test_customer_routes_take_the_customer_or_an_operator_and_merges_an_operator_only():
+    either = {"x-customer-id": False, "x-customer-signature": False, "x-operator-id": False, "x-operator-signature": False}
+    operator = {"x-operator-id": True, "x-operator-signature": True}
+    operations = _operations()
+    for key in [("GET", "/v1/customers/{customer_id}/data"), ("DELETE", "/v1/customers/{customer_id}"),
+                ("PUT", "/v1/customers/{customer_id}/preferences")]:
+        assert _headers(operations[key]) == either, key
+    for key in [("POST", "/v1/customers/{customer_id}/merges"),
+                ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")]:
+        assert _headers(operations[key]) == operator, key
+    unmerge = operations[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")]
+    assert [p["name"] for p in unmerge["parameters"] if p["in"] == "path"] == ["customer_id", "source_customer_id"]
+
+
+def test_the_whatsapp_webhook_is_described_as_meta_calls_it():
+    verify = _operations()[("GET", "/v1/channels/whatsapp")]
+    query = {p["name"]: p for p in verify["parameters"] if p["in"] == "query"}
+    assert set(query) == {"hub.mode", "hub.verify_token", "hub.challenge"} and all(p["required"] for p in query.values())
+    assert query["hub.mode"]["schema"]["enum"] == ["subscribe"]
+    assert _headers(verify) == {}
+    assert verify["responses"]["200"]["content"] == {"text/plain": {"schema": {"type": "string"}}}
+    receive = _operations()[("POST", "/v1/channels/whatsapp")]
+    assert _headers(receive) == {"X-Hub-Signature-256": True}
+    assert receive["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WebhookAck"}
+
+
+def test_each_route_lists_the_errors_its_handler_can_send():
+    errors = {key: set(op["responses"]) - {"200"} for key, op in _operations().items()}
+    assert errors[("GET", "/v1/customers/{customer_id}/data")] == {"401", "403", "404"}
+    assert errors[("DELETE", "/v1/customers/{customer_id}")] == {"401", "403", "404"}
+    assert errors[("PUT", "/v1/customers/{customer_id}/preferences")] == {"400", "401", "403"}  # consent needs no prior data
+    assert errors[("POST", "/v1/customers/{customer_id}/merges")] == {"400", "401", "403", "404", "409"}
+    assert errors[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")] == {"401", "403", "404"}
+    assert errors[("GET", "/v1/channels/whatsapp")] == {"400", "403"}
+    assert errors[("POST", "/v1/channels/whatsapp")] == {"400", "401", "403"}
+    merge = _operations()[("POST", "/v1/customers/{customer_id}/merges")]["responses"]
+    assert "already merged; unmerge it first." in merge["409"]["description"]
+    assert "Merging customers needs an operator" in merge["401"]["description"]
+
+
+def test_response_schemas_match_what_the_handlers_return():
+    schemas = openapi_document()["components"]["schemas"]
+    assert set(schemas["ErasureReceipt"]["required"]) == {"erased", "items_deleted", "objects_deleted"}
+    assert set(schemas["PreferencesOut"]["required"]) == {"customer_id", "personalization"}
+    assert set(schemas["MergeReceipt"]["required"]) == {"target_customer_id", "source_customer_id", "identities_moved", "items_copied"}
+    assert set(schemas["UnmergeReceipt"]["required"]) == {"target_customer_id", "source_customer_id", "identities_restored"}
+    assert set(schemas["CustomerExport"]["required"]) == {
+        "customer_id", "exported_at", "profile", "identities", "facts", "summaries", "audit", "conversations", "commerce"
+    }
+
+
+def test_every_reference_resolves():
+    document = openapi_document()
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert refs and refs <= set(document["components"]["schemas"])
+
+
+def test_a_route_without_a_description_fails_loudly(monkeypatch):
+    extra = topology.Route("GET", "/v1/somewhere-new", "ingest", description="new")
+    monkeypatch.setattr(topology, "ROUTES", (*topology.ROUTES, extra))
+    with pytest.raises(KeyError, match="/v1/somewhere-new"):
+        openapi_document()
