@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def test_a_text_message_becomes_a_verified_inbound_message():
 
 
 def test_the_sender_compares_equal_to_a_stored_phone_number():
-    assert only(sample("text-message")).sender == normalize_number("+1 (503) 555-0142") == normalize_number("+15035550142")
+    stored = "+15035550142"  # how the store keeps Alex's phone number
+    assert only(sample("text-message")).sender == normalize_number(stored) == normalize_number("+1 (503) 555-0142")
 
 
 def test_a_tapped_reply_button_reads_as_its_title_and_references_the_message_it_was_on():
@@ -319,7 +321,8 @@ def test_a_reply_longer_than_whatsapp_allows_is_shortened_visibly(graph, http):
 
 
 def test_reply_buttons_reach_graph_as_documented(graph, http):
-    sender(graph, http).send_buttons(CUSTOMER, "Anything else?", [("size-guide", "Size guide"), ("agent", "Talk to us")])
+    buttons = [("size-guide", "Size guide"), ("agent", "Talk to us")]
+    sender(graph, http).send_buttons(CUSTOMER, "Anything else?", buttons)
     assert graph.sent[0]["body"] == {
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "interactive",
         "interactive": {"type": "button", "body": {"text": "Anything else?"}, "action": {"buttons": [
@@ -351,6 +354,14 @@ def test_throttling_and_outages_are_retried_until_graph_accepts(graph, http):
     graph.fail_next(429, retry_after=0)
     wamid = sender(graph, http).send_text(CUSTOMER, "Your order shipped.")
     assert [sent["message_id"] for sent in graph.sent] == [wamid]
+
+
+def test_graphs_retry_after_is_respected(graph, http):
+    graph.fail_next(429, retry_after=1)
+    started = time.monotonic()
+    sender(graph, http).send_text(CUSTOMER, "Your order shipped.")
+    assert time.monotonic() - started >= 0.9
+    assert len(graph.sent) == 1
 
 
 def test_an_outage_longer_than_the_retries_is_an_error(graph, http):

@@ -307,7 +307,8 @@ class WhatsAppSender:
                 headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
             )
         except urllib3.exceptions.HTTPError as error:
-            raise WhatsAppSendError(self._redact(f"WhatsApp send failed: the Graph API did not answer ({error}).")) from None
+            message = f"WhatsApp send failed: the Graph API did not answer ({error})."
+            raise WhatsAppSendError(self._redact(message)) from None
         body = _json_or_none(response.data)
         if 200 <= response.status < 300:
             return self._message_id(body, response.status)

@@ -157,7 +157,9 @@ class GraphStandIn:
     def start(self) -> GraphStandIn:
         if self._server is None:
             self._server = make_server("127.0.0.1", self._port, self.app, threaded=True)
-            self._thread = threading.Thread(target=self._server.serve_forever, name="graph-standin", daemon=True)
+            # A short poll keeps stop() quick: shutdown waits for the serving loop's next poll.
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name="graph-standin", daemon=True)
             self._thread.start()
         return self
 
