@@ -8,7 +8,6 @@ authenticate by signature in the function.
 """
 from __future__ import annotations
 
-import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway

@@ -43,24 +43,10 @@ class Data(Construct):
             )
             self.tables[spec.env_var] = table
 
-        self.knowledge = s3.Bucket(
-            self,
-            "KnowledgeBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
+        self.knowledge = self._private_bucket("KnowledgeBucket", versioned=True)
         # Raw inbound email (SES receipt S3 action, inbound/) and attachments (attachments/): kept as long as memory.
-        self.mail = s3.Bucket(
-            self,
-            "MailBucket",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))],
-            removal_policy=cdk.RemovalPolicy.RETAIN,
+        self.mail = self._private_bucket(
+            "MailBucket", lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))]
         )
         # Filled in by the merchant after deploy (docs/deploy.md): the Meta app secret, the webhook verify token,
         # and the Cloud API access token.
@@ -80,6 +66,18 @@ class Data(Construct):
             "StorefrontSigningSecret",
             description="HMAC key the storefront signs x-customer-id with (x-customer-signature).",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+        )
+
+    def _private_bucket(self, construct_id: str, **options) -> s3.Bucket:
+        """No public access, encrypted, TLS only, kept when the stack is deleted (it holds the merchant's data)."""
+        return s3.Bucket(
+            self,
+            construct_id,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            **options,
         )
 
     def table(self, spec: topology.Table) -> dynamodb.TableV2:

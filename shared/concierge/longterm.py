@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from concierge.memory import ConversationRecord, Fact, MemoryStore, Summary
-from concierge.turn import ActionResult, ActionStatus, ConversationSnapshot, MemoryContext, Note
+from concierge.turn import ActionResult, ActionStatus, MemoryContext, Note
 
 # About 4 characters per token in English: a budget that keeps recalled memory a small part of any prompt.
 MEMORY_TOKEN_BUDGET = 400
@@ -101,7 +101,7 @@ def recall(memory: MemoryStore, customer_id: str, conversation_id: str, budget: 
     )
 
 
-def linked_notes(memory: MemoryStore, snapshot: ConversationSnapshot, linked_conversation_id: str | None) -> list[Note]:
+def linked_notes(memory: MemoryStore, linked_conversation_id: str | None) -> list[Note]:
     if not linked_conversation_id:
         return []
     linked = memory.get_conversation(linked_conversation_id)

@@ -184,7 +184,7 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
     puts.append(memory.profile_item_with_ttl(profile))
     detail = {"source": source_id, "target": target_id, "operator": operator, "reason": request.reason, "identities": moved_identities}
     puts += [memory.audit_item(target_id, "customer.merged", detail), memory.audit_item(source_id, "customer.merged", detail)]
-    _write_in_chunks(memory, puts, deletes)
+    memory.write(puts, deletes)
     return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_moved": len(moved_identities),
             "items_copied": sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE))}
 
@@ -211,10 +211,5 @@ def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServ
     puts.append(memory.profile_item_with_ttl(profile))
     detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
     puts += [memory.audit_item(target_id, "customer.unmerged", detail), memory.audit_item(source_id, "customer.unmerged", detail)]
-    _write_in_chunks(memory, puts, deletes)
-    return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_restored": len(restored)}
-
-
-def _write_in_chunks(memory: MemoryStore, puts: list[dict], deletes: list[tuple[str, str]]) -> None:
-    """One transaction when it fits (100 operations); larger merges are written in order, identities first."""
     memory.write(puts, deletes)
+    return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_restored": len(restored)}

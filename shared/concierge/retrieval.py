@@ -60,7 +60,7 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
         context = MemoryContext()
     if conversation.customer_turns > 1:
         context = context.model_copy(update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)})
-    notes = longterm.linked_notes(memory, conversation, conversation.linked_conversation_id)
+    notes = longterm.linked_notes(memory, conversation.linked_conversation_id)
     if notes:
         context = context.model_copy(update={"linked_notes": notes})
     return turn.model_copy(update={"passages": passages, "memory": context})

@@ -178,7 +178,7 @@ def knowledge_index(settings: Settings):
     only when its S3 object changes; OpenSearch is a client (imported only when configured)."""
     global _embedded_cache
     if settings.knowledge_index == "opensearch":
-        return _opensearch_index(settings)
+        return opensearch_index(settings)
     from concierge.knowledge.embedded import IndexCache
 
     if _embedded_cache is None:
@@ -187,7 +187,7 @@ def knowledge_index(settings: Settings):
 
 
 @lru_cache(maxsize=2)
-def _opensearch_index(settings: Settings):
+def opensearch_index(settings: Settings):
     import os
 
     from concierge.knowledge.opensearch import OpenSearchIndex
@@ -204,6 +204,6 @@ def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
     for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials,
-                    embedder, _opensearch_index):
+                    embedder, opensearch_index):
         factory.cache_clear()
     aws.reset()

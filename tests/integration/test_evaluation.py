@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from concierge.cli import main
 from concierge.evaluation import Scenario, TurnLog, load_scenarios, score, summary

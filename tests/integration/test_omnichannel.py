@@ -9,7 +9,7 @@ from email.utils import make_msgid
 import boto3
 import pytest
 
-from concierge import topology, wiring
+from concierge import wiring
 from concierge.auth import sign_customer_id
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP, REGION
@@ -91,7 +91,7 @@ def test_sizing_in_chat_then_material_by_email_gets_one_answer_covering_both(sta
 def test_a_reply_to_our_email_continues_the_thread(stack, client):
     before = memory().get_conversation("omni-jacket").customer_turns
     [ours] = replies_to(stack, "alex@example.com")
-    reply_to = f"support+omni-jacket@northwind.example"
+    reply_to = "support+omni-jacket@northwind.example"
     stack.receive_email(email("alex@example.com", "Re: Trail Shell Jacket", "Is it fully waterproof?\n\nOn Mon, Support wrote:\n> old text", to=reply_to))
     deliver(stack)
     assert memory().get_conversation("omni-jacket").customer_turns == before + 1

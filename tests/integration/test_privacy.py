@@ -6,7 +6,7 @@ import json
 import boto3
 import pytest
 
-from concierge import topology, wiring
+from concierge import wiring
 from concierge.auth import sign_customer_id, sign_operator
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP, REGION

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from concierge.demo import generate_store
+from concierge.knowledge.documents import from_article, split
 
 SET = Path(__file__).resolve().parents[2] / "evaluation" / "knowledge" / "questions.jsonl"
 KINDS = {"direct", "paraphrase", "typo", "conversational", "no_answer"}
@@ -23,22 +24,9 @@ PRODUCT_MATERIAL = "Material: what is it made of?"
 PRODUCT_FIT = "Fit and sizing: does it run small or large?"
 
 
-def article_sections(body: str) -> list[str]:
-    """The sections of a Markdown article: text before the first heading is section "", each '## ' heading
-    starts a section named by its text (a '### ' heading under it is "parent › heading"); empty sections are
-    not passages."""
-    sections: list[tuple[str, list[str]]] = [("", [])]
-    parent = ""
-    for line in body.splitlines():
-        if line.startswith("## "):
-            parent = line[3:].strip()
-            sections.append((parent, []))
-        elif line.startswith("### "):
-            heading = line[4:].strip()
-            sections.append((f"{parent} › {heading}" if parent else heading, []))
-        elif not line.startswith("# "):
-            sections[-1][1].append(line)
-    return [heading for heading, lines in sections if "\n".join(lines).strip()]
+def article_sections(article) -> list[str]:
+    """The sections an article's passages get, from the product's own splitter (no copy of its rules here)."""
+    return list(dict.fromkeys(p.section for p in split(from_article(article))))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +36,7 @@ def store():
 
 @pytest.fixture(scope="module")
 def article_passages(store) -> set[tuple[str, str]]:
-    return {(article.id, section) for article in store.articles for section in article_sections(article.body)}
+    return {(article.id, section) for article in store.articles for section in article_sections(article)}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +64,7 @@ def questions(lines) -> list[dict]:
 
 def test_the_section_parser_reads_the_demo_headings(store, article_passages):
     shipping = next(a for a in store.articles if a.id == "shipping")
-    assert article_sections(shipping.body) == ["", "Delivery times", "Shipping costs", "International shipping"]
+    assert article_sections(shipping) == ["", "Delivery times", "Shipping costs", "International shipping"]
     assert ("returns", "Items that cannot be returned") in article_passages
 
 

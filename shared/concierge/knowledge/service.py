@@ -35,7 +35,7 @@ def _check(index, embedder, settings: Settings) -> None:
 
 def _apply(settings: Settings, change: Callable[[object], SyncReport]) -> SyncReport:
     if settings.knowledge_index == "opensearch":
-        index = wiring._opensearch_index(settings)
+        index = wiring.opensearch_index(settings)
         index.ensure_index()
         return change(index)
     from concierge.knowledge.embedded import EmbeddedIndex, load_versioned, save_if_unchanged

@@ -15,8 +15,9 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from concierge.local.served import ServedApp
 
 # Graph's own codes: 190 invalid token, 100 invalid parameter, 130429 throughput limit, 2 service unavailable.
 _INJECTED_ERRORS = {429: (130429, "(#130429) Rate limit hit"), 503: (2, "Service temporarily unavailable")}
@@ -132,20 +133,13 @@ def _graph_error(status: int, code: int, message: str, headers: dict[str, str] |
     return _json(status, {"error": error}, headers)
 
 
-class GraphStandIn:
+class GraphStandIn(ServedApp):
     """Serves a `GraphApp` on 127.0.0.1 from a daemon thread; point `WhatsAppSender(base_url=...)` at `url`."""
 
-    def __init__(self, access_token: str, port: int = 0) -> None:
-        self.app = GraphApp(access_token)
-        self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+    name = "Graph stand-in"
 
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("The Graph stand-in is not running: call start() first.")
-        return f"http://127.0.0.1:{self._server.server_port}"
+    def __init__(self, access_token: str, port: int = 0) -> None:
+        super().__init__(GraphApp(access_token), port)
 
     @property
     def sent(self) -> list[dict[str, Any]]:
@@ -153,19 +147,3 @@ class GraphStandIn:
 
     def fail_next(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
         self.app.fail_next(status, times, retry_after)
-
-    def start(self) -> GraphStandIn:
-        if self._server is None:
-            self._server = make_server("127.0.0.1", self._port, self.app, threaded=True)
-            # A short poll keeps stop() quick: shutdown waits for the serving loop's next poll.
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name="graph-standin", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None

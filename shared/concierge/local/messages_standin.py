@@ -10,8 +10,9 @@ import time
 import uuid
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from concierge.local.served import ServedApp
 
 
 def tool_use(name: str, arguments: dict[str, Any], tool_id: str | None = None) -> dict[str, Any]:
@@ -34,30 +35,18 @@ def delay(seconds: float, then: dict[str, Any]) -> dict[str, Any]:
     return {"_delay": seconds, "then": then}
 
 
-class MessagesStandIn:
+class MessagesStandIn(ServedApp):
+    name = "Messages API stand-in"
+
     def __init__(self) -> None:
+        super().__init__(self._app)
         self.script: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     def queue(self, *entries: dict[str, Any]) -> None:
         with self._lock:
             self.script.extend(entries)
-
-    def start(self) -> "MessagesStandIn":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="messages-standin", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _app(self, environ, start_response):
         request = Request(environ)

@@ -49,10 +49,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from concierge.knowledge.text import terms
+from concierge.local.served import ServedApp
 
 K1, B = 1.2, 0.75
 FIELD_TYPES = {"knn_vector", "text", "keyword", "integer", "long", "float", "double", "boolean", "date"}
@@ -926,30 +927,16 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
-class OpenSearchStandIn:
+class OpenSearchStandIn(ServedApp):
     """Serves an `OpenSearchApp` on 127.0.0.1 from a daemon thread; point an opensearch-py client at `host`/`port`
     (or `OpenSearchIndex.from_endpoint(url, ...)`)."""
 
+    name = "OpenSearch stand-in"
+
     def __init__(self, port: int = 0, *, serverless: bool = False, credentials=None, region: str = "us-east-1",
                  service: str | None = None) -> None:
-        self.app = OpenSearchApp(serverless, credentials, region, service or ("aoss" if serverless else "es"))
-        self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def host(self) -> str:
-        return "127.0.0.1"
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("The OpenSearch stand-in is not running: call start() first.")
-        return self._server.server_port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        super().__init__(OpenSearchApp(serverless, credentials, region, service or ("aoss" if serverless else "es")),
+                         port, request_handler=_Quiet)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -965,17 +952,3 @@ class OpenSearchStandIn:
     def documents(self, index: str) -> dict[str, dict[str, Any]]:
         """The stored documents of an index, by internal id."""
         return self.app.documents(index)
-
-    def start(self) -> "OpenSearchStandIn":
-        if self._server is None:
-            self._server = make_server("127.0.0.1", self._port, self.app, threaded=True, request_handler=_Quiet)
-            self._thread = threading.Thread(target=self._server.serve_forever, name="opensearch-standin", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
