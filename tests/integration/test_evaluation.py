@@ -47,3 +47,14 @@ def test_concierge_eval_plays_scenarios_through_the_http_api(tmp_path, capsys):
     [outcome] = report["outcomes"]
     assert outcome["log"][0]["actions"][0]["tool"] == "track_shipment" and outcome["log"][0]["latency_ms"] > 0
     assert "wismo-plain" in capsys.readouterr().out
+
+
+def test_the_deterministic_engine_resolves_every_shipped_scenario_without_a_violation():
+    """The whole suite: each scenario holds a behaviour (cancellations, two requests in one message, payment
+    failure handoffs, follow-up questions…) that fails here if it regresses."""
+    from concierge.evaluation import play
+
+    outcomes = [play(s) for s in load_scenarios(SCENARIOS)]
+    failed = {o.scenario: o.failures for o in outcomes if not o.resolved}
+    assert failed == {}
+    assert summary(outcomes)["policy_violations"] == 0

@@ -195,3 +195,22 @@ def test_a_new_web_conversation_on_an_open_topic_is_linked_to_it(stack, client):
     assert "selvedge denim" in web.text.lower()
     assert "Picking up from our WhatsApp" in web.text
     assert memory().get_conversation("omni-linked").linked_conversation_id.startswith("whatsapp-")
+
+
+def test_a_reply_that_failed_to_send_is_resent_without_running_the_turn_again(stack):
+    import time
+
+    body = whatsapp_body("15125550187", "Sam Rivera", "Do you ship to Canada?", "wamid.sam-retry")
+    stack.graph.fail_next(500, times=4)  # the first send and its three retries fail
+    assert webhook(stack, body, sign_payload(body, DEV_WHATSAPP["app_secret"]))[0] == 200
+    stack.poll_once()
+    assert not [m for m in stack.graph.sent if m["body"].get("context", {}).get("message_id") == "wamid.sam-retry"]
+
+    time.sleep(2.5)  # the queue's visibility timeout: the message comes back
+    deliver(stack)
+    sent = [m for m in stack.graph.sent if m["body"].get("context", {}).get("message_id") == "wamid.sam-retry"]
+    assert len(sent) == 1 and "Canada" in sent[0]["body"]["text"]["body"]
+    conversations = [i for i in memory().customer_partition("sam") if i["sk"].startswith("CONV#")]
+    turns = [memory().get_conversation(c["conversation_id"]) for c in conversations]
+    asked = [t for t in turns if any("Canada" in m["text"] for m in memory().transcript(t.conversation_id) if m["role"] == "customer")]
+    assert len(asked) == 1 and sum(m["text"] == "Do you ship to Canada?" for m in memory().transcript(asked[0].conversation_id)) == 1
