@@ -89,6 +89,49 @@ class HandoffRequested(DomainEvent):
     channel: str
 
 
+SurveyKind = Literal["csat", "nps", "ces"]
+
+
+class SurveyAnswered(DomainEvent):
+    """A customer's answer to a survey (CSAT 1–5, NPS 0–10, CES 1–7), tied to the conversation it is about."""
+
+    detail_type: ClassVar[str] = "survey.answered"
+
+    conversation_id: str
+    customer_id: str
+    survey: SurveyKind
+    score: int = Field(ge=0, le=10, description="within the survey's own scale: csat 1–5, nps 0–10, ces 1–7")
+    channel: str = Field(description="where the conversation took place: web | email | whatsapp")
+    answered_via: Literal["api", "chat", "email", "whatsapp"]
+
+
+class AutoCsatScored(DomainEvent):
+    """The Auto-CSAT of a closed conversation: a 1–5 score with the reasons behind it."""
+
+    detail_type: ClassVar[str] = "autocsat.scored"
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    score: int = Field(ge=1, le=5)
+    scorer: str = Field(description="the explainable scorer's version, or the model that judged")
+    reasons: list[str] = Field(default_factory=list, description="the reasons, most important first")
+
+
+class DiscountRedeemed(DomainEvent):
+    """A discount code the assistant issued was used on an order: the revenue AI offers brought."""
+
+    detail_type: ClassVar[str] = "discount.redeemed"
+
+    code: str
+    conversation_id: str = Field(description="the conversation that issued the code")
+    customer_id: str
+    order_id: str
+    order_total: Decimal = Field(ge=0, description="what the customer paid for the order, after the discount")
+    currency: str
+    percent: int = Field(ge=1, le=100)
+
+
 class MessageReceived(DomainEvent):
     """An email or WhatsApp message taken in by ingest; its turn runs from the message-received queue."""
 
@@ -109,7 +152,10 @@ class CustomerErased(DomainEvent):
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
-    for cls in (TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested, MessageReceived, CustomerErased)
+    for cls in (
+        TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested, MessageReceived, CustomerErased,
+        SurveyAnswered, AutoCsatScored, DiscountRedeemed,
+    )
 }
 
 
