@@ -1,0 +1,242 @@
+"""Approvals: an action above the merchant's limit (a refund over `max_refund_without_approval`) waits for a
+person before it executes.
+
+1. The customer confirms the pending action; the action layer records it as `awaiting_approval` and starts the
+   approval workflow (workflows/approval.asl.json, Step Functions Standard), named after the action id so a
+   repeated start is the same execution.
+2. The workflow's first task waits with a task token: the actions function stores the token on the approval
+   record and lists the approval as pending (`GET /v1/approvals`), then the execution waits.
+3. An operator approves or denies (`POST /v1/approvals/{action_id}/approve|deny`). The decision is claimed with a
+   conditional write (two people cannot both decide) and sent to the workflow with SendTaskSuccess.
+4. Approved: the action executes exactly once (the same idempotency as a confirmation). Denied, or not decided
+   within the timeout: the action is settled as denied with its reason. Every outcome is audited
+   (`action.executed`) and the customer is told in the conversation, on their channel.
+
+Records, in the memory table:
+- the approval ......................... pk=CONV#<conversation>  sk=APPROVAL#<action id>  (erased with the conversation)
+- the pending list (no task token) ..... pk=APPROVALS            sk=PENDING#<action id>   (deleted once decided)
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.errors import Conflict, NotFound
+from concierge.memory import MemoryStore, from_dynamo, to_dynamo
+
+PENDING_PK = "APPROVALS"
+
+
+class ApprovalStatus(StrEnum):
+    REQUESTED = "requested"  # the workflow was started; its task has not stored the token yet
+    WAITING = "waiting"  # a person can decide
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+
+
+class ApprovalRequest(BaseModel):
+    """The approval workflow's input; also what an approver sees."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action_id: str
+    conversation_id: str
+    customer_id: str
+    tool: str
+    summary: str = Field(description="what executing the action does, in words, e.g. 'Refund 378.00 USD to Visa …'")
+    amount: Decimal | None = None
+    currency: str | None = None
+    reason: str = Field(description="why it needs a person, e.g. 'refund above 200.00'")
+    requested_at: datetime
+    timeout_seconds: int = Field(gt=0)
+
+
+class Decision(BaseModel):
+    """What an approver sends (the body of approve/deny) and what the workflow receives with the token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=500, description="shown to the customer with a denial; kept in the audit trail")
+
+
+class DecisionOutput(BaseModel):
+    decision: Literal["approved", "denied"]
+    decided_by: str
+    note: str = ""
+
+
+class Notice(BaseModel):
+    """A message for the customer in their conversation, delivered on their channel by ingest."""
+
+    conversation_id: str
+    customer_id: str
+    key: str = Field(description="written into the conversation once per key, e.g. <action id>:approved")
+    text: str
+    subject: str = "An update on your request"
+
+
+class ApprovalExpired(Exception):
+    """The workflow no longer waits for this decision (it timed out, or was decided already)."""
+
+
+class ApprovalWorkflow(Protocol):
+    """The port to the approval state machine: Step Functions when deployed, the local interpreter locally."""
+
+    def start(self, request: ApprovalRequest) -> None: ...
+
+    def send_decision(self, task_token: str, output: DecisionOutput) -> None:
+        """Raises ApprovalExpired when the task is no longer waiting for this token."""
+
+
+class StepFunctionsApprovals:
+    def __init__(self, client, state_machine_arn: str) -> None:
+        self._client = client
+        self._arn = state_machine_arn
+
+    def start(self, request: ApprovalRequest) -> None:
+        try:
+            # The execution is named after the action: a second start of the same approval is refused, not doubled.
+            self._client.start_execution(stateMachineArn=self._arn, name=request.action_id, input=request.model_dump_json())
+        except self._client.exceptions.ExecutionAlreadyExists:
+            pass
+
+    def send_decision(self, task_token: str, output: DecisionOutput) -> None:
+        try:
+            self._client.send_task_success(taskToken=task_token, output=output.model_dump_json())
+        except (self._client.exceptions.TaskTimedOut, self._client.exceptions.InvalidToken) as exc:
+            raise ApprovalExpired(str(exc)) from exc
+
+
+class ApprovalStore:
+    """The approval records in the memory table."""
+
+    def __init__(self, memory: MemoryStore) -> None:
+        self._memory = memory
+        self._table = memory.table
+
+    @staticmethod
+    def _key(conversation_id: str, action_id: str) -> dict:
+        return {"pk": f"CONV#{conversation_id}", "sk": f"APPROVAL#{action_id}"}
+
+    def create(self, request: ApprovalRequest) -> bool:
+        """False when the approval already exists (a repeated confirmation)."""
+        item = {**self._key(request.conversation_id, request.action_id), **json.loads(request.model_dump_json()),
+                "status": ApprovalStatus.REQUESTED.value, "expires_at": self._memory.expiry()}
+        try:
+            self._table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get(self, conversation_id: str, action_id: str) -> dict | None:
+        item = self._table.get_item(Key=self._key(conversation_id, action_id), ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def await_decision(self, request: ApprovalRequest, task_token: str, now: datetime) -> None:
+        """The workflow waits: keep its token, and list the approval for the people who decide."""
+        self._table.update_item(
+            Key=self._key(request.conversation_id, request.action_id),
+            UpdateExpression="SET task_token = :t, #s = :waiting, deadline = :d",
+            ConditionExpression="#s IN (:requested, :waiting)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":t": task_token, ":waiting": ApprovalStatus.WAITING.value, ":requested": ApprovalStatus.REQUESTED.value,
+                ":d": (now + timedelta(seconds=request.timeout_seconds)).isoformat(),
+            },
+        )
+        listed = {**json.loads(request.model_dump_json()), "status": ApprovalStatus.WAITING.value,
+                  "deadline": (now + timedelta(seconds=request.timeout_seconds)).isoformat()}
+        self._table.put_item(Item=to_dynamo({"pk": PENDING_PK, "sk": f"PENDING#{request.action_id}", **listed,
+                                             "expires_at": self._memory.expiry()}))
+
+    def pending(self, limit: int = 100) -> list[dict]:
+        """Waiting approvals, oldest first (a Query on one small partition: decided ones are removed from it)."""
+        items, start = [], None
+        while len(items) < limit:
+            kwargs = {"ExclusiveStartKey": start} if start else {}
+            page = self._table.query(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+                ExpressionAttributeValues={":pk": PENDING_PK, ":p": "PENDING#"}, **kwargs,
+            )
+            items += [from_dynamo(i) for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        listed = [{k: v for k, v in i.items() if k not in ("pk", "sk", "expires_at")} for i in items]
+        return sorted(listed, key=lambda a: a["requested_at"])[:limit]
+
+    def listed(self, action_id: str) -> dict | None:
+        item = self._table.get_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def claim(self, conversation_id: str, action_id: str, status: ApprovalStatus, by: str, note: str, now: datetime) -> dict:
+        """Record a decision exactly once: only a waiting approval can be decided. Returns the record (with its
+        token); raises Conflict when someone else decided first, or the workflow is not waiting yet."""
+        try:
+            item = self._table.update_item(
+                Key=self._key(conversation_id, action_id),
+                UpdateExpression="SET #s = :s, decided_by = :by, decided_at = :at, note = :note",
+                ConditionExpression="#s = :waiting",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": status.value, ":by": by, ":at": now.isoformat(), ":note": note,
+                                           ":waiting": ApprovalStatus.WAITING.value},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            current = self.get(conversation_id, action_id)
+            if current is None:
+                raise NotFound(f"There is no approval for action {action_id}.") from None
+            if current["status"] == ApprovalStatus.REQUESTED.value:
+                raise Conflict("This approval is being set up; try again in a few seconds.") from None
+            who = f" by {current['decided_by']}" if current.get("decided_by") else ""
+            raise Conflict(f"This approval was already {current['status']}{who}.") from None
+        return from_dynamo(item)
+
+    def settle(self, conversation_id: str, action_id: str, status: ApprovalStatus) -> None:
+        """Close an approval: its final status, the token dropped, the pending entry removed."""
+        try:
+            self._table.update_item(
+                Key=self._key(conversation_id, action_id), UpdateExpression="SET #s = :s REMOVE task_token",
+                ConditionExpression="attribute_exists(pk)",  # an erased conversation is not recreated
+                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": status.value},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            pass
+        self._table.delete_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"})
+
+    def reopen(self, conversation_id: str, action_id: str) -> None:
+        """Undo a claim whose decision could not be delivered (the workflow was unreachable): decide again later."""
+        self._table.update_item(
+            Key=self._key(conversation_id, action_id),
+            UpdateExpression="SET #s = :waiting REMOVE decided_by, decided_at, note",
+            ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":waiting": ApprovalStatus.WAITING.value},
+        )
+
+
+def decide(
+    action_id: str, approve: bool, decision: Decision, operator: str, store: ApprovalStore, workflow: ApprovalWorkflow,
+    now: datetime,
+) -> dict:
+    """An operator's decision, from the approvals API."""
+    listed = store.listed(action_id)
+    if listed is None:
+        raise NotFound(f"No approval is waiting for action {action_id}: it was decided already, has expired, or never existed.")
+    status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
+    record = store.claim(listed["conversation_id"], action_id, status, operator, decision.note, now)
+    try:
+        workflow.send_decision(
+            record["task_token"], DecisionOutput(decision=status.value, decided_by=operator, note=decision.note)
+        )
+    except ApprovalExpired as exc:
+        store.settle(listed["conversation_id"], action_id, ApprovalStatus.EXPIRED)
+        raise Conflict("This approval has expired: the customer was told it was not reviewed in time.") from exc
+    except Exception:
+        store.reopen(listed["conversation_id"], action_id)
+        raise
+    return {"action_id": action_id, "status": status.value, "decided_by": operator}
