@@ -49,6 +49,18 @@ class AutoCsat(BaseModel):
     scorer_version: str = SCORER_VERSION
 
 
+class ExplainableScorer:
+    """The scorer the surveys function uses without a model: the event alone, no transcript."""
+
+    needs_transcript = False
+
+    def __init__(self, weights: Weights = Weights()) -> None:
+        self.weights = weights
+
+    def __call__(self, event: ConversationClosed, transcript: list[dict]) -> AutoCsat:
+        return score_conversation(event, self.weights)
+
+
 def score_conversation(event: ConversationClosed, weights: Weights = Weights()) -> AutoCsat:
     reasons: list[Reason] = []
 

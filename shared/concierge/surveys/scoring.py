@@ -1,17 +1,122 @@
-"""Survey scoring on the event path: a `conversation.closed` event in, an Auto-CSAT record in memory out."""
+"""Survey scoring on the event path: a `conversation.closed` event in; out, the Auto-CSAT stored and published
+(`autocsat.scored`) and the surveys planned, recorded and sent on the customer's channel."""
 from __future__ import annotations
 
-from concierge.events import ConversationClosed
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from concierge.events import AutoCsatScored, ConversationClosed, EventPublisher
 from concierge.memory import MemoryStore
-from concierge.surveys.autocsat import AutoCsat, score_conversation
+from concierge.settings import Settings
+from concierge.surveys import delivery, links
+from concierge.surveys.autocsat import AutoCsat, ExplainableScorer
+from concierge.surveys.models import SurveyOffer
+from concierge.surveys.planning import plan
+from concierge.surveys.store import SurveyStore
+
+logger = logging.getLogger(__name__)
+
+Scorer = Callable[[ConversationClosed, list[dict]], AutoCsat]  # with `needs_transcript`: ExplainableScorer, ModelJudge
+TRANSCRIPT_FOR_JUDGE = 30  # messages: a bounded read whatever the conversation's length
 
 
-def record_auto_csat(envelope: dict, memory: MemoryStore) -> AutoCsat:
-    """`envelope` is the EventBridge event as delivered to SQS. Scoring is a pure function of the event, so a
-    redelivered event overwrites the same record with the same score."""
+def closed_event(envelope: dict) -> ConversationClosed:
     if envelope.get("detail-type") != ConversationClosed.detail_type:
         raise ValueError(f"unexpected event type {envelope.get('detail-type')!r}")
-    event = ConversationClosed.model_validate(envelope["detail"])
-    score = score_conversation(event)
+    return ConversationClosed.model_validate(envelope["detail"])
+
+
+def record_auto_csat(envelope: dict, memory: MemoryStore, scorer: Scorer = ExplainableScorer()) -> AutoCsat:
+    """`envelope` is the EventBridge event as delivered to SQS. The explainable scorer is a pure function of the
+    event, so a redelivered event overwrites the same record with the same score."""
+    event = closed_event(envelope)
+    transcript = memory.recent_messages(event.conversation_id, TRANSCRIPT_FOR_JUDGE) if scorer.needs_transcript else []
+    score = scorer(event, transcript)
     memory.put_score(event.conversation_id, "auto", score.model_dump(mode="json"))
     return score
+
+
+@dataclass
+class ClosedServices:
+    settings: Settings
+    memory: MemoryStore
+    surveys: SurveyStore
+    events: EventPublisher
+    scorer: Scorer
+    signing_secret: str
+    email: delivery.SurveyEmailSender
+    whatsapp: object | None  # a channels.whatsapp.WhatsAppSender when WhatsApp is configured
+
+
+def on_conversation_closed(envelope: dict, services: ClosedServices, now: datetime) -> tuple[AutoCsat, list[SurveyOffer]]:
+    score = record_auto_csat(envelope, services.memory, services.scorer)
+    event = closed_event(envelope)
+    services.events.publish(
+        AutoCsatScored(occurred_at=now, conversation_id=event.conversation_id, customer_id=event.customer_id,
+                       channel=event.channel, score=score.score, scorer=score.scorer_version,
+                       reasons=[r.detail for r in score.reasons])
+    )
+    existing = {o.survey: o for o in services.surveys.offers(event.conversation_id)}
+    if existing.get("csat") and existing["csat"].score is not None:  # re-scored after the customer answered
+        services.surveys.put_pair(existing["csat"].offered_at.date(), event.conversation_id, score.score,
+                                  existing["csat"].score, score.scorer_version)
+    return score, offer_surveys(event, services, now, existing)
+
+
+def offer_surveys(
+    event: ConversationClosed, services: ClosedServices, now: datetime, existing: dict[str, SurveyOffer]
+) -> list[SurveyOffer]:
+    """Plan, record (once per conversation and survey) and send what was not sent yet; a redelivered event
+    re-sends only what an earlier attempt failed to send."""
+    settings = services.settings
+    conversation = services.memory.get_conversation(event.conversation_id)
+    if conversation is not None and not conversation.verified:
+        return []  # an unverified sender (e.g. a spoofed email address) is never sent anything unprompted
+    profile = services.memory.get_profile(event.customer_id)
+    if profile is not None and not profile.surveys:
+        return []  # the customer opted out of surveys (PUT /v1/customers/{id}/preferences)
+    survey_plan = plan(
+        event, settings,
+        lambda: services.surveys.claim_nps(event.customer_id, event.conversation_id, now, settings.survey_nps_cadence_days),
+    )
+    offers = []
+    for planned in survey_plan.surveys:
+        offer = existing.get(planned.survey)
+        if offer is None:
+            offer = SurveyOffer(
+                conversation_id=event.conversation_id, customer_id=event.customer_id, survey=planned.survey,
+                channel=event.channel, reason=planned.reason, offered_at=now,
+                answer_by=now + timedelta(days=settings.survey_answer_window_days),
+            )
+            if not services.surveys.offer(offer):
+                offer = services.surveys.get(event.conversation_id, planned.survey)
+        offers.append(offer)
+    unsent = [o for o in offers if o.sent_at is None and o.score is None]
+    if unsent and conversation is not None:
+        _send(unsent, conversation.reply_to, services, now)
+    return offers
+
+
+def _send(offers: list[SurveyOffer], reply_to: dict[str, str], services: ClosedServices, now: datetime) -> None:
+    settings = services.settings
+    channel = offers[0].channel
+    address = reply_to.get(channel)
+    if channel == "web" or not address:
+        return  # the chat page (or the storefront) fetches web offers
+    tokens = {o.survey: links.sign(o.conversation_id, o.customer_id, o.survey, o.answer_by, services.signing_secret)
+              for o in offers}
+    if channel == "email":
+        if not settings.public_api_url:
+            logger.warning("survey email not sent: CONCIERGE_PUBLIC_API_URL is not set")
+            return
+        services.email.send(delivery.SurveyEmail(to=address, merchant_name=settings.merchant_name, offers=offers,
+                                                 tokens=tokens, base_url=settings.public_api_url))
+        for offer in offers:
+            services.surveys.mark_sent(offer, "email", now)
+    elif channel == "whatsapp" and services.whatsapp is not None:
+        for offer in offers:
+            page = links.link(settings.public_api_url, tokens[offer.survey]) if settings.public_api_url else None
+            if delivery.send_whatsapp(services.whatsapp, address, offer, settings.merchant_name, page):
+                services.surveys.mark_sent(offer, "whatsapp", now)

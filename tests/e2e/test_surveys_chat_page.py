@@ -1,0 +1,31 @@
+"""The chat page offers the survey once a conversation closes, and the customer answers it with a click."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_chat_page import page, say  # noqa: F401 - the headless Chromium fixture
+from tests.e2e.test_local_stack import request, signed
+
+pytestmark = pytest.mark.e2e
+
+
+def test_after_a_resolved_conversation_the_page_asks_csat_and_records_the_click(page, base_url):  # noqa: F811
+    page.locator("#customer option[value='sam']").wait_for(state="attached")
+    page.select_option("#customer", "sam")
+    page.locator("#message:enabled").wait_for()
+    say(page, "Where is my order?")
+    assert "closed" not in page.locator(".notice").last.inner_text()
+    say(page, "thanks")
+
+    csat = page.locator(".survey[data-survey='csat']")
+    csat.wait_for(timeout=15_000)  # the surveys function records the offer from conversation.closed
+    assert "How satisfied are you" in csat.inner_text()
+    assert csat.locator(".scores button").count() == 5
+    csat.locator("button[data-score='4']").click()
+    page.wait_for_function("document.querySelector(\".survey[data-survey='csat'] [role=status]\").textContent.includes('4')")
+    assert csat.locator("button[aria-pressed='true']").inner_text() == "4"
+
+    conversation_id = page.locator(".notice").first.inner_text().split()[2]
+    status, body = request(f"{base_url}/v1/conversations/{conversation_id}/surveys", headers=signed("sam"))
+    assert status == 200, body
+    assert {s["survey"]: s["score"] for s in body["surveys"]}["csat"] == 4
