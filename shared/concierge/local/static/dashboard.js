@@ -1,0 +1,277 @@
+// The KPI dashboard: reads GET /v1/metrics and GET /v1/conversations/{id}/transcript as a signed operator.
+// Its configuration (dashboard-config.json beside this file) names the API base and, locally, a session URL that
+// signs as a dev operator; deployed as a static site, the operator signs in with the API key and their signature.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { config: null, credentials: null, charts: {} };
+
+function setStatus(text, error = false) {
+  $("status").textContent = text;
+  $("status").className = error ? "error" : "";
+}
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+async function loadConfig() {
+  const response = await fetch("dashboard-config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`dashboard-config.json: HTTP ${response.status}`);
+  return response.json();
+}
+
+async function credentials() {
+  if (state.credentials) return state.credentials;
+  if (state.config.sessionUrl) {
+    const response = await fetch(state.config.sessionUrl);
+    if (!response.ok) throw new Error(`operator session: HTTP ${response.status}`);
+    const session = await response.json();
+    state.credentials = { apiKey: session.api_key, operatorId: session.operator_id, signature: session.signature };
+    return state.credentials;
+  }
+  const saved = sessionStorage.getItem("concierge-operator");
+  if (saved) {
+    state.credentials = JSON.parse(saved);
+    return state.credentials;
+  }
+  $("signin").style.display = "flex";
+  throw new Error("Sign in with the API key and your operator signature.");
+}
+
+async function api(path, params = {}) {
+  const who = await credentials();
+  const url = new URL(state.config.apiBase.replace(/\/$/, "") + path, window.location.href);
+  Object.entries(params).forEach(([key, value]) => { if (value !== "" && value != null) url.searchParams.set(key, value); });
+  const response = await fetch(url, {
+    headers: { "x-api-key": who.apiKey, "x-operator-id": who.operatorId, "x-operator-signature": who.signature },
+  });
+  if (!response.ok) {
+    let message = `HTTP ${response.status}`;
+    try { message = (await response.json()).message || message; } catch (_) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response;
+}
+
+function filters() {
+  return { from: $("from").value, to: $("to").value, channel: $("channel").value, intent: $("intent").value };
+}
+
+const pct = (x) => (x == null ? "—" : `${(100 * x).toFixed(1)}%`);
+const num = (x, digits = 1) => (x == null ? "—" : Number(x).toFixed(digits));
+function duration(ms) {
+  if (ms == null) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3600000) return `${(ms / 60000).toFixed(1)} min`;
+  return `${(ms / 3600000).toFixed(1)} h`;
+}
+
+function tile(title, value, interval, n) {
+  const element = document.createElement("div");
+  element.className = "tile";
+  element.dataset.kpi = title;
+  element.innerHTML = `<h2></h2><div class="value"></div><div class="interval"></div><div class="n"></div>`;
+  element.querySelector("h2").textContent = title;
+  element.querySelector(".value").textContent = value;
+  element.querySelector(".interval").textContent = interval || "";
+  element.querySelector(".n").textContent = n;
+  return element;
+}
+
+function shareTile(title, share) {
+  const interval = share.low == null ? "" : `95% CI ${pct(share.low)} – ${pct(share.high)}`;
+  return tile(title, pct(share.value), interval, `n = ${share.n}`);
+}
+
+function renderTiles(k) {
+  const revenue = k.revenue.length ? k.revenue.map((m) => `${Number(m.amount).toLocaleString(undefined, { minimumFractionDigits: 2 })} ${m.currency}`).join(" · ") : "—";
+  const tiles = [
+    shareTile("AI resolution", k.ai_resolution),
+    shareTile("Handoff rate", k.handoff),
+    shareTile("Repeat contact (7 days)", k.repeat_contact),
+    shareTile("CSAT", k.csat),
+    tile("NPS", k.nps.value == null ? "—" : num(k.nps.value, 0),
+      k.nps.low == null ? "" : `95% CI ${num(k.nps.low, 0)} – ${num(k.nps.high, 0)}`,
+      `n = ${k.nps.n} (${k.nps.promoters} promoters, ${k.nps.detractors} detractors)`),
+    tile("CES (1–7, higher is easier)", num(k.ces.value, 2),
+      k.ces.low == null ? "" : `95% CI ${num(k.ces.low, 2)} – ${num(k.ces.high, 2)}`, `n = ${k.ces.n}`),
+    shareTile("Auto-CSAT (every conversation)", k.auto_csat),
+    tile("First response", `${duration(k.first_response_ms.p50)}`, `p90 ${duration(k.first_response_ms.p90)}`, `p50 · n = ${k.first_response_ms.n}`),
+    tile("Resolution time", `${duration(k.resolution_ms.p50)}`, `p90 ${duration(k.resolution_ms.p90)}`, `p50 · n = ${k.resolution_ms.n}`),
+    shareTile("Agent workload reduction", k.workload_reduction),
+    tile("Agent hours saved", num(k.agent_hours_saved, 1), "at the configured minutes per conversation", `${k.conversations} conversations`),
+    tile("Revenue from AI offers", revenue, "", `${k.redemptions} codes redeemed`),
+  ];
+  $("tiles").replaceChildren(...tiles);
+}
+
+function renderChart(id, config) {
+  if (state.charts[id]) state.charts[id].destroy();
+  state.charts[id] = new Chart($(id), config);
+}
+
+function renderCharts(series) {
+  const labels = series.map((p) => p.key.slice(5));
+  const percent = (share) => (share.value == null ? null : 100 * share.value);
+  renderChart("chart-volume", {
+    data: {
+      labels,
+      datasets: [
+        { type: "bar", label: "Conversations", data: series.map((p) => p.kpis.conversations), backgroundColor: "#c7d7f5", yAxisID: "y" },
+        { type: "line", label: "AI resolution %", data: series.map((p) => percent(p.kpis.ai_resolution)), borderColor: "#2364d2", yAxisID: "y1", tension: 0.3 },
+        { type: "line", label: "Handoff %", data: series.map((p) => percent(p.kpis.handoff)), borderColor: "#e8710a", yAxisID: "y1", tension: 0.3 },
+      ],
+    },
+    options: {
+      animation: false, maintainAspectRatio: false,
+      scales: { y: { beginAtZero: true, position: "left" }, y1: { min: 0, max: 100, position: "right", grid: { drawOnChartArea: false } } },
+    },
+  });
+  renderChart("chart-satisfaction", {
+    type: "line",
+    data: {
+      labels,
+      datasets: [
+        { label: "CSAT %", data: series.map((p) => percent(p.kpis.csat)), borderColor: "#188038", spanGaps: true, tension: 0.3 },
+        { label: "Auto-CSAT %", data: series.map((p) => percent(p.kpis.auto_csat)), borderColor: "#9334e6", spanGaps: true, tension: 0.3 },
+      ],
+    },
+    options: { animation: false, maintainAspectRatio: false, scales: { y: { min: 0, max: 100 } } },
+  });
+}
+
+function renderLowScores(rows) {
+  const body = $("low-scores");
+  if (!rows.length) {
+    const row = body.insertRow();
+    const cell = row.insertCell();
+    cell.colSpan = 7;
+    cell.textContent = "No conversation scored 2 or below in this range.";
+    body.replaceChildren(row);
+    return;
+  }
+  body.replaceChildren(...rows.map((entry) => {
+    const row = document.createElement("tr");
+    const cells = [entry.day, entry.score, entry.source === "auto" ? "Auto-CSAT" : "CSAT survey", entry.channel, entry.intent,
+      entry.reasons.slice(0, 2).join("; ") || "—"];
+    cells.forEach((text, i) => {
+      const cell = row.insertCell();
+      cell.textContent = text;
+      if (i === 1) cell.className = "score";
+    });
+    const link = document.createElement("a");
+    link.href = "#";
+    link.textContent = "Transcript";
+    link.dataset.conversation = entry.conversation_id;
+    link.addEventListener("click", (event) => { event.preventDefault(); showTranscript(entry.conversation_id); });
+    row.insertCell().appendChild(link);
+    return row;
+  }));
+}
+
+async function showTranscript(conversationId) {
+  const dialog = $("transcript");
+  $("transcript-title").textContent = `Conversation ${conversationId}`;
+  $("transcript-body").textContent = "Loading…";
+  dialog.showModal();
+  try {
+    const t = await (await api(`/v1/conversations/${encodeURIComponent(conversationId)}/transcript`)).json();
+    const parts = [];
+    const meta = document.createElement("p");
+    meta.textContent = `${t.channel || "?"} · ${t.intent || "?"} · ${t.day || ""} · surveys: ${Object.entries(t.surveys).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`;
+    parts.push(meta);
+    if (t.auto_csat) {
+      const auto = document.createElement("div");
+      auto.innerHTML = "<strong></strong><ul></ul>";
+      auto.querySelector("strong").textContent = `Auto-CSAT ${t.auto_csat.score}/5 because:`;
+      t.auto_csat.reasons.forEach((reason) => { const li = document.createElement("li"); li.textContent = reason; auto.querySelector("ul").appendChild(li); });
+      parts.push(auto);
+    }
+    if (!t.messages.length) {
+      const none = document.createElement("p");
+      none.textContent = "No messages are held for this conversation (erased, expired, or a simulated one).";
+      parts.push(none);
+    }
+    t.messages.forEach((m) => {
+      const message = document.createElement("div");
+      message.className = `msg ${m.role}`;
+      message.innerHTML = "<small></small><span></span>";
+      message.querySelector("small").textContent = `${m.role} · ${m.channel} · ${m.at}`;
+      message.querySelector("span").textContent = m.text;
+      parts.push(message);
+    });
+    $("transcript-body").replaceChildren(...parts);
+  } catch (error) {
+    $("transcript-body").textContent = `Could not load the transcript: ${error.message}`;
+  }
+}
+
+function fillSelect(select, values) {
+  const current = select.value;
+  const first = select.options[0];
+  select.replaceChildren(first, ...values.map((v) => new Option(v, v)));
+  select.value = values.includes(current) ? current : "";
+}
+
+async function refresh() {
+  setStatus("Loading…");
+  try {
+    const f = filters();
+    const report = await (await api("/v1/metrics", { ...f, group_by: "day", low_scores: 15 })).json();
+    // The filters' choices: every channel and intent seen in the range.
+    const [byChannel, byIntent] = await Promise.all([
+      api("/v1/metrics", { from: f.from, to: f.to, group_by: "channel", low_scores: 0 }).then((r) => r.json()),
+      api("/v1/metrics", { from: f.from, to: f.to, group_by: "intent", low_scores: 0 }).then((r) => r.json()),
+    ]);
+    fillSelect($("channel"), byChannel.series.map((p) => p.key));
+    fillSelect($("intent"), byIntent.series.map((p) => p.key));
+    renderTiles(report.totals);
+    renderCharts(report.series);
+    renderLowScores(report.low_scores);
+    setStatus(`${report.totals.conversations} conversations from ${report.from} to ${report.to}` +
+      `${f.channel ? ` on ${f.channel}` : ""}${f.intent ? ` about ${f.intent}` : ""}. Intervals are 95%; n is the sample size.`);
+    document.body.dataset.loaded = "true";
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+async function exportCsv() {
+  try {
+    const response = await api("/v1/metrics", { ...filters(), group_by: "day", format: "csv" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = `concierge-kpis-${$("from").value}-${$("to").value}.csv`;
+    link.click();
+    URL.revokeObjectURL(link.href);
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+async function start() {
+  const today = new Date();
+  $("to").value = isoDay(new Date(today.getTime() - 86400000));
+  $("from").value = isoDay(new Date(today.getTime() - 30 * 86400000));
+  $("apply").addEventListener("click", refresh);
+  $("csv").addEventListener("click", exportCsv);
+  $("transcript-close").addEventListener("click", () => $("transcript").close());
+  $("signin").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.credentials = { apiKey: $("api-key").value, operatorId: $("operator-id").value, signature: $("operator-signature").value };
+    sessionStorage.setItem("concierge-operator", JSON.stringify(state.credentials));
+    $("signin").style.display = "none";
+    refresh();
+  });
+  try {
+    state.config = await loadConfig();
+  } catch (error) {
+    setStatus(error.message, true);
+    return;
+  }
+  refresh();
+}
+
+start();

@@ -1,0 +1,1 @@
+"""KPIs of the customer experience, rolled up as events arrive and read by day range (docs/metrics.md)."""

@@ -1,0 +1,294 @@
+"""Reading the KPIs of a date range: one Query per day (never a Scan), then the formulas (docs/metrics.md).
+
+`GET /v1/metrics` validates its query string into `MetricsQuery` and answers a `MetricsReport` (JSON) or its CSV.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from boto3.dynamodb.conditions import Key
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from concierge.errors import NotFound
+from concierge.metrics import formulas, keys
+from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
+
+MAX_DAYS = 366
+GroupBy = Literal["day", "channel", "intent", "none"]
+
+
+class MetricsQuery(BaseModel):
+    """The query string of GET /v1/metrics."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: date = Field(alias="from", description="first day (UTC), inclusive")
+    to: date = Field(description="last day (UTC), inclusive")
+    channel: str | None = Field(None, min_length=1, max_length=64, description="web | email | whatsapp (default: all)")
+    intent: str | None = Field(None, min_length=1, max_length=64, description="e.g. return, track (default: all)")
+    group_by: GroupBy = Field("day", description="the series: one point per day, channel or intent (none: totals only)")
+    format: Literal["json", "csv"] = "json"
+    low_scores: int = Field(20, ge=0, le=100, description="how many of the lowest-scoring conversations to list")
+    agent_minutes: float = Field(
+        6.0, gt=0, le=240, description="average minutes a human agent spends on a conversation (for hours saved)"
+    )
+
+    @field_validator("channel", "intent")
+    @classmethod
+    def _no_wildcards(cls, value: str | None) -> str | None:
+        if value is not None and ("#" in value or value == keys.ALL):
+            raise ValueError("must be a channel or intent name")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> "MetricsQuery":
+        if self.to < self.from_:
+            raise ValueError("'to' is before 'from'")
+        if (self.to - self.from_).days + 1 > MAX_DAYS:
+            raise ValueError(f"at most {MAX_DAYS} days per request")
+        return self
+
+    def days(self) -> list[date]:
+        return [self.from_ + timedelta(days=i) for i in range((self.to - self.from_).days + 1)]
+
+
+class Money(BaseModel):
+    currency: str
+    amount: Decimal
+
+
+class Kpis(BaseModel):
+    conversations: int = Field(description="conversations closed")
+    ai_resolution: Proportion = Field(description="resolved without a human / conversations")
+    handoff: Proportion = Field(description="handed to a human / conversations")
+    repeat_contact: Proportion = Field(description="came back on the same issue within 7 days / conversations")
+    workload_reduction: Proportion = Field(description="conversations no human had to take / conversations")
+    agent_hours_saved: float = Field(description="conversations no human had to take × agent_minutes / 60")
+    csat: Proportion = Field(description="CSAT%: share of 4–5 answers among CSAT survey answers")
+    nps: NetPromoter
+    ces: Mean = Field(description="mean of 1 (very difficult) – 7 (very easy)")
+    auto_csat: Proportion = Field(description="share of conversations whose Auto-CSAT is 4–5")
+    auto_csat_mean: Mean
+    first_response_ms: Percentiles
+    resolution_ms: Percentiles = Field(description="start to close of resolved conversations")
+    reply_latency_ms: Percentiles = Field(description="time to answer each customer message")
+    customer_messages: int
+    replies: int
+    model_cost_usd: Decimal
+    fallback_replies: int = Field(description="replies the deterministic engine gave because the model failed")
+    redemptions: int = Field(description="discount codes issued by the assistant and used on an order")
+    revenue: list[Money] = Field(description="order totals (after discount) of those orders, per currency")
+
+
+class SeriesPoint(BaseModel):
+    key: str = Field(description="the day (YYYY-MM-DD), channel or intent")
+    kpis: Kpis
+
+
+class LowScore(BaseModel):
+    day: date
+    conversation_id: str
+    score: int
+    source: Literal["auto", "csat"] = Field(description="Auto-CSAT, or the customer's own CSAT answer")
+    channel: str
+    intent: str
+    reasons: list[str] = Field(default_factory=list, description="the Auto-CSAT reasons, most important first")
+    transcript: str = Field(description="path of the operator transcript route")
+
+
+class MetricsReport(BaseModel):
+    from_: date = Field(serialization_alias="from")
+    to: date
+    channel: str | None
+    intent: str | None
+    group_by: GroupBy
+    totals: Kpis
+    series: list[SeriesPoint]
+    low_scores: list[LowScore]
+
+
+Counters = Mapping[str, Decimal]
+
+
+def _scores(counters: Counters, prefix: str, scale: range) -> dict[int, int]:
+    return {s: int(counters.get(f"{prefix}_{s}", 0)) for s in scale if counters.get(f"{prefix}_{s}", 0)}
+
+
+def _histogram(counters: Counters, prefix: str) -> dict[int, int]:
+    found = {}
+    for name, value in counters.items():
+        if name.startswith(prefix + "_") and value:
+            found[int(name[len(prefix) + 1:])] = int(value)
+    return found
+
+
+def kpis(counters: Counters, agent_minutes: float = 6.0) -> Kpis:
+    """Every KPI from summed counters (the attributes `rollup` ADDs)."""
+    get = lambda name: int(counters.get(name, 0))  # noqa: E731
+    n, handed = get("conv"), get("hand")
+    revenue = sorted((name[4:], Decimal(value)) for name, value in counters.items() if name.startswith("rev_") and value)
+    return Kpis(
+        conversations=n,
+        ai_resolution=formulas.wilson(get("res"), n),
+        handoff=formulas.wilson(handed, n),
+        repeat_contact=formulas.wilson(get("rep"), n),
+        workload_reduction=formulas.wilson(n - handed, n),
+        agent_hours_saved=round((n - handed) * agent_minutes / 60, 2),
+        csat=formulas.csat(_scores(counters, "csat", CSAT_SCALE)),
+        nps=formulas.nps(_scores(counters, "nps", NPS_SCALE)),
+        ces=formulas.ces(_scores(counters, "ces", CES_SCALE)),
+        auto_csat=formulas.csat(_scores(counters, "auto", CSAT_SCALE)),
+        auto_csat_mean=formulas.mean_of(_scores(counters, "auto", CSAT_SCALE)),
+        first_response_ms=formulas.percentiles(_histogram(counters, "fr")),
+        resolution_ms=formulas.percentiles(_histogram(counters, "rt")),
+        reply_latency_ms=formulas.percentiles(_histogram(counters, "lat")),
+        customer_messages=get("msgs"),
+        replies=get("turns"),
+        model_cost_usd=Decimal(counters.get("cost", 0)),
+        fallback_replies=get("fallback"),
+        redemptions=get("redeemed"),
+        revenue=[Money(currency=currency, amount=amount) for currency, amount in revenue],
+    )
+
+
+def _add(into: dict[str, Decimal], item: Mapping) -> None:
+    for name, value in item.items():
+        if name not in ("pk", "sk") and isinstance(value, Decimal | int):
+            into[name] = into.get(name, Decimal(0)) + Decimal(value)
+
+
+class MetricsReader:
+    def __init__(self, table) -> None:
+        self._table = table
+
+    def _query(self, day: date, prefix: str, limit: int | None = None) -> Iterable[dict]:
+        kwargs = {"KeyConditionExpression": Key("pk").eq(keys.day_pk(day)) & Key("sk").begins_with(prefix)}
+        if limit is not None:
+            kwargs["Limit"] = limit
+        while True:
+            response = self._table.query(**kwargs)
+            yield from response.get("Items", [])
+            if "LastEvaluatedKey" not in response or limit is not None:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def report(self, query: MetricsQuery) -> MetricsReport:
+        want_channel, want_intent = query.channel or keys.ALL, query.intent or keys.ALL
+        totals: dict[str, Decimal] = {}
+        groups: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        low: list[LowScore] = []
+        for day in query.days():
+            for item in self._query(day, "C#"):
+                channel, intent = keys.parse_counter_sk(item["sk"])
+                if (channel, intent) == (want_channel, want_intent):
+                    _add(totals, item)
+                    if query.group_by == "day":
+                        _add(groups[day.isoformat()], item)
+                elif query.group_by == "channel" and channel != keys.ALL and intent == want_intent and want_channel in (keys.ALL, channel):
+                    _add(groups[channel], item)
+                elif query.group_by == "intent" and intent != keys.ALL and channel == want_channel and want_intent in (keys.ALL, intent):
+                    _add(groups[intent], item)
+            if query.low_scores:
+                # Sorted by score in the key: the lowest come first; a filter reads a few more to fill the list.
+                limit = query.low_scores * (1 if want_channel == want_intent == keys.ALL else 4)
+                for item in self._query(day, "L#", limit):
+                    if want_channel in (keys.ALL, item["channel"]) and want_intent in (keys.ALL, item["intent"]):
+                        low.append(LowScore(
+                            day=day, conversation_id=item["conversation_id"], score=int(item["score"]), source=item["source"],
+                            channel=item["channel"], intent=item["intent"], reasons=list(item.get("reasons", [])),
+                            transcript=f"/v1/conversations/{item['conversation_id']}/transcript",
+                        ))
+        if query.group_by == "day":  # every day of the range, including quiet ones, so charts have no gaps
+            for day in query.days():
+                groups.setdefault(day.isoformat(), {})
+        low.sort(key=lambda entry: (entry.score, -entry.day.toordinal(), entry.conversation_id, entry.source))
+        return MetricsReport(
+            from_=query.from_, to=query.to, channel=query.channel, intent=query.intent, group_by=query.group_by,
+            totals=kpis(totals, query.agent_minutes),
+            series=[SeriesPoint(key=key, kpis=kpis(groups[key], query.agent_minutes)) for key in sorted(groups)],
+            low_scores=low[: query.low_scores],
+        )
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------------------
+def _row(key: str, k: Kpis) -> dict[str, object]:
+    row: dict[str, object] = {"key": key, "conversations": k.conversations}
+    for name in ("ai_resolution", "handoff", "repeat_contact", "workload_reduction", "csat", "auto_csat"):
+        share: Proportion = getattr(k, name)
+        row |= {name: share.value, f"{name}_low": share.low, f"{name}_high": share.high, f"{name}_n": share.n}
+    row |= {"agent_hours_saved": k.agent_hours_saved, "nps": k.nps.value, "nps_low": k.nps.low, "nps_high": k.nps.high,
+            "nps_n": k.nps.n, "ces": k.ces.value, "ces_low": k.ces.low, "ces_high": k.ces.high, "ces_n": k.ces.n}
+    for name in ("first_response_ms", "resolution_ms", "reply_latency_ms"):
+        p: Percentiles = getattr(k, name)
+        row |= {f"{name}_p50": p.p50, f"{name}_p90": p.p90, f"{name}_n": p.n}
+    row |= {"model_cost_usd": k.model_cost_usd, "redemptions": k.redemptions,
+            "revenue": " ".join(f"{m.amount} {m.currency}" for m in k.revenue)}
+    return row
+
+
+def to_csv(report: MetricsReport) -> str:
+    """One row per series point, then a `total` row; intervals as _low/_high columns, sample sizes as _n."""
+    rows = [_row(point.key, point.kpis) for point in report.series] + [_row("total", report.totals)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({name: "" if value is None else (round(value, 6) if isinstance(value, float) else value)
+                         for name, value in row.items()})
+    return out.getvalue()
+
+
+# --- drill-down ---------------------------------------------------------------------------------------------------------
+class ScoreOut(BaseModel):
+    score: int
+    reasons: list[str] = Field(default_factory=list)
+
+
+class TranscriptOut(BaseModel):
+    conversation_id: str
+    customer_id: str | None
+    channel: str | None
+    intent: str | None = Field(description="the conversation's issue, as the KPIs count it")
+    day: date | None = Field(description="the day its KPIs count on (its close, UTC)")
+    status: str | None
+    messages: list[dict[str, str]] = Field(description="role, text, channel, at — in order")
+    auto_csat: ScoreOut | None
+    surveys: dict[str, int] = Field(description="the customer's latest answer per survey (csat, nps, ces)")
+
+
+def transcript(conversation_id: str, memory) -> TranscriptOut:
+    """A conversation for the dashboard's drill-down; NotFound when nothing is held about it."""
+    record = memory.get_conversation(conversation_id)
+    metric = {item["sk"]: item for item in memory.table.query(
+        KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id)) & Key("sk").begins_with("METRIC#"),
+    ).get("Items", [])}
+    meta = metric.get(keys.META_SK)
+    if record is None and meta is None:
+        raise NotFound("Conversation not found.")
+    stored = memory.get_score(conversation_id, "auto")
+    auto = metric.get(keys.score_sk("auto"))
+    if stored is not None:
+        auto_out = ScoreOut(score=int(stored["score"]),
+                            reasons=[r["detail"] if isinstance(r, dict) else str(r) for r in stored.get("reasons", [])])
+    elif auto is not None:
+        auto_out = ScoreOut(score=int(auto["score"]), reasons=list(auto.get("reasons", [])))
+    else:
+        auto_out = None
+    return TranscriptOut(
+        conversation_id=conversation_id,
+        customer_id=record.customer_id if record else None,
+        channel=(meta or {}).get("channel") or (record.channel.value if record else None),
+        intent=(meta or {}).get("intent"),
+        day=date.fromisoformat(meta["day"]) if meta else None,
+        status=record.status.value if record else None,
+        messages=[{k: str(v) for k, v in m.items()} for m in memory.transcript(conversation_id)] if record else [],
+        auto_csat=auto_out,
+        surveys={kind: int(metric[keys.score_sk(kind)]["score"]) for kind in ("csat", "nps", "ces")
+                 if keys.score_sk(kind) in metric},
+    )

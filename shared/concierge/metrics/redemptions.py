@@ -1,0 +1,47 @@
+"""An order placed with a discount code the assistant issued: the code is used once, and `discount.redeemed` is
+published so the revenue AI offers bring is counted (POST /v1/discounts/{code}/redemptions, called by the storefront
+for its signed-in customer when the order is placed)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.commerce import CommerceBackend, DiscountRefused
+from concierge.errors import Conflict, Gone, NotFound
+from concierge.events import DiscountRedeemed, EventPublisher
+
+
+class RedemptionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=64, description="the storefront's order id")
+    order_total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="what the customer paid, after the discount")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")
+
+
+class Redemption(BaseModel):
+    code: str
+    order_id: str
+    conversation_id: str = Field(description="the conversation that issued the code (the revenue is attributed to it)")
+    percent: int
+    redeemed_at: datetime
+
+
+def redeem(code: str, customer_id: str, request: RedemptionRequest, store: CommerceBackend, events: EventPublisher,
+           at: datetime) -> Redemption:
+    try:
+        discount = store.redeem_discount(code, customer_id, request.order_id, at)
+    except DiscountRefused as refused:
+        if refused.reason in ("unknown_code", "not_yours"):  # someone else's code reads as unknown, as conversations do
+            raise NotFound("Unknown discount code for this customer.") from refused
+        if refused.reason == "expired":
+            raise Gone("This discount code has expired.") from refused
+        raise Conflict("This discount code was already used.") from refused
+    events.publish(DiscountRedeemed(
+        occurred_at=at, code=code, conversation_id=discount.conversation_id, customer_id=customer_id,
+        order_id=request.order_id, order_total=request.order_total, currency=request.currency, percent=discount.percent,
+    ))
+    return Redemption(code=code, order_id=request.order_id, conversation_id=discount.conversation_id,
+                      percent=discount.percent, redeemed_at=at)

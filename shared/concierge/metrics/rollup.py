@@ -1,0 +1,240 @@
+"""The roll-up: one event in, a constant number of DynamoDB requests out (docs/metrics.md, Roll-up).
+
+Each event is applied in one TransactWriteItems: a conditional put of the event's marker (so a redelivered
+EventBridge event is counted once), ADDs on the four counter items of its day × channel × intent slice (see
+`keys.slices`), and the small records that later events need. Before the transaction at most one bounded read:
+the customer's last contact on the issue (`conversation.closed`, for repeat contacts) or the conversation's
+attribution and latest scores (surveys, Auto-CSAT, redemptions: one BatchGetItem of at most three keys).
+
+Surveys and Auto-CSAT count on their conversation's close day, channel and intent, and keep the latest value per
+conversation and kind: a replaced answer moves one count from the old score to the new, and an answer older than the
+one counted changes nothing. Revenue counts on the day the code was redeemed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from concierge.events import (
+    AutoCsatScored,
+    ConversationClosed,
+    DiscountRedeemed,
+    DomainEvent,
+    SurveyAnswered,
+    TurnCompleted,
+)
+from concierge.metrics import keys
+from concierge.metrics.formulas import bucket_of
+
+CONSUMED: tuple[type[DomainEvent], ...] = (ConversationClosed, TurnCompleted, SurveyAnswered, AutoCsatScored, DiscountRedeemed)
+DETAIL_TYPES: tuple[str, ...] = tuple(cls.detail_type for cls in CONSUMED)
+# Intents that say nothing about what the conversation was about.
+NOT_AN_ISSUE = frozenset({"unknown", "greeting", "goodbye", "thanks", "affirm", "deny", "human", "other"})
+LOW_SCORE = 2  # Auto-CSAT and CSAT answers at or below this join the day's low-score list
+LOW_SOURCES = ("auto", "csat")
+
+Outcome = Literal["counted", "duplicate", "stale"]
+
+
+class NotYetAttributed(RuntimeError):
+    """A survey or Auto-CSAT arrived before its conversation's `conversation.closed`: retried by the queue."""
+
+
+class Applied(BaseModel):
+    outcome: Outcome
+    detail_type: str
+    requests: int  # DynamoDB requests made for this event (constant per detail type)
+
+
+def primary_intent(intents: list[str]) -> str:
+    """What the conversation was about: its first substantive intent ('human' when a person was all they asked for)."""
+    for intent in intents:
+        if intent not in NOT_AN_ISSUE:
+            return intent
+    return "human" if "human" in intents else "other"
+
+
+def _utc_day(at: datetime) -> date:
+    return (at if at.tzinfo is None else at.astimezone(timezone.utc)).date()
+
+
+def _epoch(at: datetime, days: int) -> int:
+    return int((at + timedelta(days=days)).timestamp())
+
+
+class _Plan:
+    """What one event changes: counter deltas per (day, channel, intent) and extra transaction items."""
+
+    def __init__(self) -> None:
+        self.deltas: dict[tuple[date, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        self.items: list[dict] = []
+
+    def add(self, day: date, channel: str, intent: str, **counts: Decimal | int) -> None:
+        for slice_ in keys.slices(channel, intent):
+            for name, value in counts.items():
+                self.deltas[(day, *slice_)][name] += Decimal(value)
+
+
+class Rollup:
+    def __init__(self, table) -> None:
+        self._table = table
+        self._client = table.meta.client
+
+    # entry point ---------------------------------------------------------------------------------------------------
+    def apply(self, envelope: dict[str, Any]) -> Applied:
+        """`envelope` is the EventBridge event as SQS delivers it (its `id` makes the apply idempotent)."""
+        detail_type = envelope.get("detail-type")
+        model = {cls.detail_type: cls for cls in CONSUMED}.get(detail_type)
+        if model is None:
+            raise ValueError(f"the roll-up does not consume {detail_type!r}")
+        event = model.model_validate(envelope["detail"])
+        plan, reads = _Plan(), 0
+        if isinstance(event, ConversationClosed):
+            reads = self._closed(event, plan)
+        elif isinstance(event, TurnCompleted):
+            self._turn(event, plan)
+        elif isinstance(event, SurveyAnswered | AutoCsatScored):
+            reads = 1
+            if not self._score(event, plan):
+                return Applied(outcome="stale", detail_type=detail_type, requests=reads)
+        else:
+            reads = 1
+            self._redeemed(event, plan)
+        counted = self._commit(envelope["id"], event.occurred_at, plan)
+        return Applied(outcome="counted" if counted else "duplicate", detail_type=detail_type, requests=reads + 1 + (not counted))
+
+    # one method per event ----------------------------------------------------------------------------------------
+    def _closed(self, event: ConversationClosed, plan: _Plan) -> int:
+        day, intent = _utc_day(event.occurred_at), primary_intent(event.intents)
+        counts: dict[str, int] = {"conv": 1, {"resolved": "res", "handed_off": "hand", "unresolved": "unres"}[event.resolution]: 1,
+                                  "msgs": event.turns}
+        if event.turns:
+            counts[f"fr_{bucket_of(event.first_response_ms)}"] = 1
+        if event.resolution == "resolved":
+            duration_ms = max(0.0, (event.occurred_at - event.started_at).total_seconds() * 1000)
+            counts[f"rt_{bucket_of(duration_ms)}"] = 1
+        reads = 0
+        if intent not in NOT_AN_ISSUE:
+            reads = 1
+            marker = self._table.get_item(
+                Key={"pk": keys.repeat_pk(event.customer_id), "sk": intent}, ConsistentRead=True
+            ).get("Item")
+            last_at = datetime.fromisoformat(marker["last_at"]) if marker else None
+            if marker and marker["conversation"] != keys.opaque(event.conversation_id) and last_at <= event.started_at \
+                    and event.started_at - last_at <= timedelta(days=keys.REPEAT_WINDOW_DAYS):
+                counts["rep"] = 1
+            if last_at is None or last_at < event.occurred_at:  # an older conversation delivered late moves nothing
+                plan.items.append({"Put": {"TableName": self._table.name, "Item": {
+                    "pk": keys.repeat_pk(event.customer_id), "sk": intent, "last_at": event.occurred_at.isoformat(),
+                    "conversation": keys.opaque(event.conversation_id), "expires_at": _epoch(event.occurred_at, keys.REPEAT_WINDOW_DAYS + 1),
+                }}})
+        plan.add(day, event.channel, intent, **counts)
+        plan.items.append({"Put": {"TableName": self._table.name, "Item": {
+            "pk": keys.conversation_pk(event.conversation_id), "sk": keys.META_SK, "day": day.isoformat(),
+            "channel": event.channel, "intent": intent, "expires_at": _epoch(event.occurred_at, keys.CONVERSATION_DAYS),
+        }}})
+        return reads
+
+    def _turn(self, event: TurnCompleted, plan: _Plan) -> None:
+        counts: dict[str, Decimal | int] = {"turns": 1, f"lat_{bucket_of(event.latency_ms)}": 1}
+        if event.cost_usd:
+            counts["cost"] = Decimal(str(event.cost_usd))
+        if event.engine == "deterministic-fallback":
+            counts["fallback"] = 1
+        plan.add(_utc_day(event.occurred_at), event.channel, event.intent if event.intent not in ("", None) else "unknown", **counts)
+
+    def _conversation(self, conversation_id: str, *kinds: str) -> dict[str, dict]:
+        """The conversation's attribution and the latest scores of `kinds`: one BatchGetItem of at most 3 keys."""
+        pk = keys.conversation_pk(conversation_id)
+        wanted = [{"pk": pk, "sk": keys.META_SK}] + [{"pk": pk, "sk": keys.score_sk(kind)} for kind in dict.fromkeys(kinds)]
+        response = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": wanted, "ConsistentRead": True}})
+        if response.get("UnprocessedKeys"):  # throttled: let the queue retry the event rather than count it wrongly
+            raise RuntimeError("the conversation's metric records could not all be read; retrying")
+        return {item["sk"]: item for item in response["Responses"].get(self._table.name, [])}
+
+    def _score(self, event: SurveyAnswered | AutoCsatScored, plan: _Plan) -> bool:
+        kind = event.survey if isinstance(event, SurveyAnswered) else "auto"
+        records = self._conversation(event.conversation_id, kind, "auto")
+        meta = records.get(keys.META_SK)
+        if meta is None:
+            raise NotYetAttributed(f"conversation {event.conversation_id} is not rolled up yet")
+        table, at = self._table.name, event.occurred_at
+        previous = records.get(keys.score_sk(kind))
+        if previous is not None and datetime.fromisoformat(previous["at"]) >= at:
+            return False  # the latest answer is already counted
+        # A score is about its conversation: it counts on the conversation's day, channel and intent.
+        day, channel, intent = date.fromisoformat(meta["day"]), meta["channel"], meta["intent"]
+        plan.add(day, channel, intent, **{f"{kind}_{event.score}": 1})
+        if previous is not None:
+            plan.add(date.fromisoformat(previous["day"]), previous["channel"], previous["intent"], **{f"{kind}_{int(previous['score'])}": -1})
+            old_low = {"pk": keys.day_pk(date.fromisoformat(previous["day"])),
+                       "sk": keys.low_sk(int(previous["score"]), event.conversation_id, kind)}
+            new_low = {"pk": keys.day_pk(day), "sk": keys.low_sk(event.score, event.conversation_id, kind)}
+            # One transaction may not touch an item twice: a low entry that stays at the same key is just overwritten.
+            if kind in LOW_SOURCES and int(previous["score"]) <= LOW_SCORE and not (event.score <= LOW_SCORE and old_low == new_low):
+                plan.items.append({"Delete": {"TableName": table, "Key": old_low}})
+        reasons = list(event.reasons) if isinstance(event, AutoCsatScored) else list(
+            (records.get(keys.score_sk("auto")) or {}).get("reasons", [])
+        )
+        record = {"pk": keys.conversation_pk(event.conversation_id), "sk": keys.score_sk(kind), "score": event.score,
+                  "at": at.isoformat(), "day": day.isoformat(), "channel": channel, "intent": intent,
+                  "expires_at": _epoch(at, keys.CONVERSATION_DAYS)}
+        if reasons:
+            record["reasons"] = reasons[:5]
+        put: dict[str, Any] = {"TableName": table, "Item": record}
+        # Optimistic: the record must still be the one read, so two answers processed at once cannot both move counts.
+        if previous is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#at = :seen"
+            put["ExpressionAttributeNames"] = {"#at": "at"}
+            put["ExpressionAttributeValues"] = {":seen": previous["at"]}
+        plan.items.append({"Put": put})
+        if kind in LOW_SOURCES and event.score <= LOW_SCORE:
+            # Erasing the conversation's partition follows this pointer to the entry in the day's list.
+            record["erase_also"] = [[keys.day_pk(day), keys.low_sk(event.score, event.conversation_id, kind)]]
+            low = {"pk": keys.day_pk(day), "sk": keys.low_sk(event.score, event.conversation_id, kind),
+                   "conversation_id": event.conversation_id, "score": event.score, "source": kind, "at": at.isoformat(),
+                   "channel": channel, "intent": intent}
+            if reasons:
+                low["reasons"] = reasons[:5]
+            plan.items.append({"Put": {"TableName": table, "Item": low}})
+        return True
+
+    def _redeemed(self, event: DiscountRedeemed, plan: _Plan) -> None:
+        meta = self._conversation(event.conversation_id).get(keys.META_SK) or {}
+        # A code redeemed after its conversation's attribution expired still counts, in the day's totals.
+        plan.add(_utc_day(event.occurred_at), meta.get("channel", "unknown"), meta.get("intent", "other"),
+                 **{"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total})
+
+    # the one write -------------------------------------------------------------------------------------------------
+    def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:
+        table = self._table.name
+        operations: list[dict] = [{"Put": {
+            "TableName": table,
+            "Item": {"pk": keys.event_pk(event_id), "sk": "SEEN", "expires_at": _epoch(at, keys.EVENT_MARKER_DAYS)},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }}]
+        for (day, channel, intent), counts in plan.deltas.items():
+            names = sorted(counts)
+            operations.append({"Update": {
+                "TableName": table,
+                "Key": {"pk": keys.day_pk(day), "sk": keys.counter_sk(channel, intent)},
+                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
+                "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)},
+                "ExpressionAttributeValues": {f":v{i}": counts[name] for i, name in enumerate(names)},
+            }})
+        operations.extend(plan.items)
+        try:
+            self._client.transact_write_items(TransactItems=operations)
+        except self._client.exceptions.TransactionCanceledException:
+            # The marker exists: this event was counted before (a redelivery). Anything else is retried by the queue.
+            seen = self._table.get_item(Key={"pk": keys.event_pk(event_id), "sk": "SEEN"}, ConsistentRead=True).get("Item")
+            if seen is not None:
+                return False
+            raise
+        return True

@@ -1,0 +1,95 @@
+"""The KPI dashboard in a real headless Chromium, over `concierge dev --demo-month 7`: the tiles and the charts
+render with the seeded month, the drill-down opens a low score's transcript, and docs/dashboard.png is written."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import chromium_page, dev_server
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory):
+    with dev_server(tmp_path_factory.mktemp("dev"), "--demo-month", "7") as (url, process):
+        deadline = time.time() + 400  # the month is rolled up in the background: ~2,600 events on moto
+        while time.time() < deadline:
+            status = _get(f"{url}/_local/demo-month")
+            if status["done"]:
+                assert not status.get("failed"), "the demo month failed to load"
+                break
+            time.sleep(1)
+        else:
+            pytest.fail("the demo month was not rolled up within 400 s")
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(dashboard_url):
+    with chromium_page(dashboard_url + "/dashboard", 1360, 1100) as tab:
+        tab.locator("body[data-loaded='true']").wait_for(timeout=60_000)
+        yield tab
+
+
+def test_tiles_show_the_seeded_month_with_intervals_and_sample_sizes(page, dashboard_url):
+    tiles = page.locator(".tile")
+    assert tiles.count() == 12
+    resolution = page.locator(".tile[data-kpi='AI resolution']")
+    value = resolution.locator(".value").inner_text()
+    assert value.endswith("%") and 30 < float(value[:-1]) < 95, value
+    assert "95% CI" in resolution.locator(".interval").inner_text()
+    n = int(resolution.locator(".n").inner_text().removeprefix("n = "))
+    assert n > 300  # a month at ~15 conversations a day
+    csat = page.locator(".tile[data-kpi='CSAT']")
+    assert "95% CI" in csat.locator(".interval").inner_text() and int(csat.locator(".n").inner_text()[4:]) > 50
+    assert page.locator(".tile[data-kpi='NPS'] .value").inner_text() != "—"
+    assert "USD" in page.locator(".tile[data-kpi='Revenue from AI offers'] .value").inner_text()
+
+
+def test_charts_render_a_point_per_day(page):
+    points = page.evaluate(
+        "() => ['chart-volume', 'chart-satisfaction'].map(id => Chart.getChart(id)).map(c => c ? c.data.datasets[0].data.length : 0)"
+    )
+    assert points == [30, 30]
+    drawn = page.evaluate("() => Chart.getChart('chart-volume').data.datasets[0].data.reduce((a, b) => a + b, 0)")
+    assert drawn == int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
+    # Pixels were painted: the canvas is not blank.
+    painted = page.evaluate(
+        "() => { const c = document.getElementById('chart-volume'); const d = c.getContext('2d')"
+        ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"
+    )
+    assert painted > 1000
+
+
+def test_a_low_score_opens_its_transcript_with_the_auto_csat_reasons(page):
+    rows = page.locator("#low-scores tr")
+    assert rows.count() >= 5
+    assert rows.first.locator("td.score").inner_text() == "1"
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    rows.first.locator("a").click()
+    page.locator("#transcript-body li").first.wait_for(timeout=10_000)
+    assert "Auto-CSAT" in page.locator("#transcript-body").inner_text()
+    page.click("#transcript-close")
+
+
+def test_filtering_by_channel_changes_the_tiles(page):
+    total = int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
+    page.select_option("#channel", "whatsapp")
+    page.click("#apply")
+    page.wait_for_function(f"() => document.querySelector(\".tile[data-kpi='AI resolution'] .n\").textContent !== 'n = {total}'")
+    whatsapp = int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
+    assert 0 < whatsapp < total
+    page.select_option("#channel", "")
+    page.click("#apply")
