@@ -1,0 +1,185 @@
+"""What the agent console does, for a signed operator: the queue, the handoff package, claim, reply on the
+customer's channel, hand back to the AI, close with a resolution. The HTTP routes are in http_api."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge import handoff
+from concierge.actions.approvals import Notice
+from concierge.errors import NotFound
+from concierge.events import EventPublisher, HandoffEnded
+from concierge.memory import MemoryStore
+from concierge.models import OrderStatus
+from concierge.turn import ConversationStatus
+
+
+class AgentMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+    message_id: str | None = Field(None, max_length=80, description="the console's id for it: a resent request is not sent twice")
+
+
+class HandBack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=500, description="for the record: why the AI can take it from here")
+
+
+class CloseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: Literal["resolved", "unresolved"]
+    reason: str = Field(min_length=3, max_length=200, description="e.g. 'replacement sent', 'refund approved'")
+
+
+@dataclass
+class ConsoleServices:
+    memory: MemoryStore
+    store: Any  # CommerceBackend
+    events: EventPublisher
+    notices: Any  # notices.NoticeServices
+
+    @property
+    def handoffs(self) -> handoff.HandoffStore:
+        return handoff.HandoffStore(self.memory)
+
+
+def queue(services: ConsoleServices, name: str | None) -> dict:
+    return {"handoffs": services.handoffs.queue(name), "queues": sorted({*handoff.QUEUES, "general"})}
+
+
+def package(conversation_id: str, services: ConsoleServices) -> dict:
+    """Everything an agent needs so the customer never repeats themselves."""
+    owner = services.handoffs.get(conversation_id)
+    record = services.memory.get_conversation(conversation_id)
+    if owner is None or record is None:
+        raise NotFound(f"There is no handoff for conversation {conversation_id}.")
+    memory, store = services.memory, services.store
+    customer = store.get_customer(owner.customer_id)
+    orders = store.recent_orders(owner.customer_id, 5) if record.verified else []
+    partition = memory.conversation_partition(conversation_id)
+    tried = [
+        {"tool": a["tool"], "status": a["status"], "reason": a.get("reason") or None,
+         "explanation": (a.get("result") or {}).get("explanation")}
+        for a in partition if a["sk"].startswith("ACTION#") and a["tool"] not in ("create_handoff",)
+    ]
+    approvals = [
+        {k: a[k] for k in ("action_id", "summary", "amount", "currency", "reason", "deadline", "status") if k in a}
+        for a in partition if a["sk"].startswith("APPROVAL#") and a.get("status") == "waiting"
+    ]
+    transcript = memory.transcript(conversation_id)
+    profile = memory.get_profile(owner.customer_id)
+    return {
+        "conversation_id": conversation_id,
+        "handoff": owner.model_dump(mode="json", exclude={"earlier_fingerprints"}),
+        "customer": {
+            "id": owner.customer_id,
+            "name": customer.name if customer else None,
+            "email": customer.email if customer else None,
+            "verified": record.verified,
+            "customer_since": customer.created_at.isoformat() if customer else None,
+            "conversations_before": profile.conversations if profile else 0,
+            "lifetime_value_recent": str(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), 0)),
+        },
+        "history": {
+            "summaries": [s.model_dump(mode="json") for s in memory.summaries(owner.customer_id)] if record.verified else [],
+            "facts": [f.text for f in memory.facts(owner.customer_id)] if record.verified else [],
+        },
+        "orders": [
+            {"order_id": o.id, "status": o.status.value, "placed_at": o.placed_at.isoformat(), "total": str(o.total),
+             "currency": o.currency, "items": [line.title for line in o.lines],
+             "tracking": o.shipment.tracking_number if o.shipment else None}
+            for o in orders
+        ],
+        "open_orders": [o.id for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.SHIPPED)],
+        "problem": {
+            "summary": owner.summary or f"{owner.reason}.",
+            "intent": owner.intent,
+            "intents": record.intents,
+            "sentiment": record.sentiments[-1] if record.sentiments else 0.0,
+            "sentiment_trajectory": record.sentiments,
+            "already_tried": tried,
+            "what_was_done": record.facts,
+        },
+        "pending_approvals": approvals,
+        "transcript": [{k: v for k, v in m.items() if k != "turn"} for m in transcript],
+        "suggested_reply": suggested_reply(owner, customer.first_name if customer else None, orders, tried),
+    }
+
+
+def suggested_reply(owner: handoff.Owner, first_name: str | None, orders: list, tried: list[dict]) -> str:
+    """A first reply the agent can edit: it acknowledges what happened, so the customer hears they were read."""
+    hello = f"Hi {first_name}, " if first_name else "Hi, "
+    mood = "I'm sorry for the trouble — " if owner.sentiment < -0.2 or "frustrated" in owner.reason else ""
+    in_flight = [o for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.SHIPPED)]
+    refused = [t for t in tried if t["status"] == "denied" and t.get("explanation")]
+    if refused:
+        about = f"I've read your conversation and I see that {refused[-1]['explanation'].rstrip('.').lower()}. "
+    elif owner.intent in ("track",) and in_flight:
+        about = f"I've read your conversation and I'm looking into order {in_flight[0].id} for you right now. "
+    else:
+        about = "I've read your conversation, so there's no need to repeat anything. "
+    return f"{hello}{mood}{about}Here's what I can do: "
+
+
+def claim(conversation_id: str, agent: str, services: ConsoleServices, now: datetime) -> dict:
+    owner = handoff.claim(services.handoffs, conversation_id, agent, now)
+    return {"conversation_id": conversation_id, "state": owner.state, "assigned_to": owner.assigned_to}
+
+
+def reply(conversation_id: str, agent: str, message: AgentMessage, services: ConsoleServices, now: datetime) -> dict:
+    """The agent's reply: written into the conversation and delivered on the customer's channel."""
+    from concierge.notices import deliver_notice
+
+    owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
+    notice = Notice(conversation_id=conversation_id, customer_id=owner.customer_id,
+                    key=f"agent:{message.message_id or uuid.uuid4().hex}", text=message.text,
+                    subject="A reply from our team")
+    outcome = deliver_notice(notice, services.notices, now, role="agent", author=agent, email_web=False)
+    handoff.responded(services.handoffs, owner, agent, now)
+    return {"conversation_id": conversation_id, **{k: v for k, v in outcome.items() if k != "provider_id"}}
+
+
+def hand_back(conversation_id: str, agent: str, request: HandBack, services: ConsoleServices, now: datetime) -> dict:
+    owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
+    owner = handoff.finish(services.handoffs, owner, agent, "released", now)
+    services.memory.set_status(conversation_id, ConversationStatus.OPEN.value, now)
+    _ended(owner, agent, "handed_back", None, request.note or None, services, now)
+    return {"conversation_id": conversation_id, "owner": "ai"}
+
+
+def close(conversation_id: str, agent: str, request: CloseRequest, services: ConsoleServices, now: datetime) -> dict:
+    from concierge.conversations import closed_event_of
+
+    owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
+    owner = handoff.finish(services.handoffs, owner, agent, "closed", now)
+    services.memory.set_status(conversation_id, ConversationStatus.CLOSED.value, now)
+    record = services.memory.get_conversation(conversation_id)
+    last = next((m["text"] for m in reversed(services.memory.recent_messages(conversation_id, 5)) if m["role"] == "customer"), "")
+    events = []
+    if record is not None:
+        if request.resolution == "resolved":
+            record = record.model_copy(update={"resolved": True})
+        events.append(closed_event_of(record, None, f"Closed by our team: {request.reason}.", now, last))
+    _ended(owner, agent, "closed", request.resolution, request.reason, services, now, also=events)
+    return {"conversation_id": conversation_id, "status": "closed", "resolution": request.resolution}
+
+
+def _ended(owner: handoff.Owner, agent: str, outcome: str, resolution: str | None, reason: str | None,
+           services: ConsoleServices, now: datetime, also: list = ()) -> None:
+    services.events.publish(
+        HandoffEnded(
+            occurred_at=now, conversation_id=owner.conversation_id, customer_id=owner.customer_id, outcome=outcome,
+            resolution=resolution, resolution_reason=reason, reason=owner.reason, queue=owner.queue, agent=agent,
+            first_human_response_ms=handoff.first_response_ms(owner), customer_messages=owner.customer_messages,
+            repeated_after_handoff=owner.repeated_after_handoff,
+        ),
+        *also,
+    )
+
