@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 dev: $(STAMP)
-	$(BIN)/concierge dev
+	$(BIN)/concierge dev --demo-month 7
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

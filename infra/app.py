@@ -3,6 +3,7 @@
 Merchant settings come from CDK context (`-c merchantName=...` with the CDK CLI, or cdk.json)."""
 from __future__ import annotations
 
+import json
 import os
 
 import aws_cdk as cdk
@@ -22,6 +23,10 @@ def merchant_from(app: cdk.App) -> Merchant:
         return_window_days=int(context("returnWindowDays", 30)),
         memory_ttl_days=int(context("memoryTtlDays", 365)),
         max_auto_refund=str(context("maxAutoRefund", "200.00")),
+        approval_timeout_hours=float(context("approvalTimeoutHours", 48)),
+        notify_email=str(context("notifyEmail", "")),
+        # the CLI may hand JSON context over already parsed
+        support_hours=(lambda v: v if isinstance(v, str) else json.dumps(v))(context("supportHours", "")),
         inbound_email_recipient=str(context("inboundEmailRecipient", "")),
         whatsapp_phone_number_id=str(context("whatsappPhoneNumberId", "")),
         embedder=str(context("embedder", "hashing")),

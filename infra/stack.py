@@ -13,7 +13,8 @@ from infra.constructs.data import Data
 from infra.constructs.inbound_email import InboundEmail
 from infra.constructs.search import KnowledgeSearch
 from infra.constructs.messaging import Messaging
-from infra.constructs.workflow import TurnWorkflow
+from infra.constructs.notifications import TeamNotifications
+from infra.constructs.workflow import approval_workflow, turn_workflow
 
 
 class ConciergeStack(cdk.Stack):
@@ -25,7 +26,9 @@ class ConciergeStack(cdk.Stack):
         for rule in topology.RULES:
             function = functions.functions[rule.function]
             messaging.subscribe(rule, function, function.timeout)
-        workflow = TurnWorkflow(self, "TurnWorkflow", functions)
+        workflow = turn_workflow(self, functions)
+        approval_workflow(self, functions)
+        notifications = TeamNotifications(self, "TeamNotifications", messaging.bus, merchant.notify_email)
         ingest = functions.functions[topology.FunctionName.INGEST]
         retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
         knowledge_users = [ingest, retrieval]
@@ -38,6 +41,8 @@ class ConciergeStack(cdk.Stack):
         for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
             data.knowledge.add_event_notification(event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/"))
         api = PublicApi(self, "PublicApi", workflow.state_machine, ingest)
+        # Survey links in emails and WhatsApp messages lead to the API's one-click survey page.
+        functions.functions[topology.FunctionName.SURVEYS].add_environment("CONCIERGE_PUBLIC_API_URL", api.rest_api.url)
         if merchant.inbound_email_recipient:
             InboundEmail(self, "InboundEmail", merchant.inbound_email_recipient, data.mail, ingest)
             if merchant.sender_email.lower() != merchant.inbound_email_recipient.lower():
@@ -56,6 +61,8 @@ class ConciergeStack(cdk.Stack):
         cdk.CfnOutput(self, "SigningSecretArn", value=data.signing_secret.secret_arn,
                       description="aws secretsmanager get-secret-value --secret-id <arn>")
         cdk.CfnOutput(self, "EventBusName", value=messaging.bus.event_bus_name)
+        cdk.CfnOutput(self, "TeamNotificationsTopic", value=notifications.topic.topic_arn,
+                      description="handoffs and approvals; subscribe an email, or connect AWS Chatbot")
         cdk.CfnOutput(self, "KnowledgeBucketName", value=data.knowledge.bucket_name)
         cdk.CfnOutput(self, "MailBucketName", value=data.mail.bucket_name)
         if search.endpoint:

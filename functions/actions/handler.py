@@ -1,30 +1,45 @@
-"""Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only."""
+"""Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only; and the
+tasks of the approval workflow (wait for a person, then execute, decline or expire)."""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concierge import wiring
 from concierge.actions.executor import ActionExecutor
 from concierge.clock import now
 from concierge.settings import current_settings
-from concierge.tasks import ActTask
+from concierge.tasks import ActionsTask, ActTask, ApprovalWaitTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(correlation_id_path="turn.conversation_id")
+@logger.inject_lambda_context(correlation_id_path="turn.conversation_id || approval.conversation_id")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-@event_parser(model=ActTask)
-def handler(task: ActTask, context: LambdaContext) -> dict:
-    executor = ActionExecutor(wiring.action_services(current_settings()), now())
-    turn = executor.run(task.turn)
-    for result in turn.results[len(task.turn.results):]:
-        metrics.add_metric(name=f"Action_{result.status.value}", unit=MetricUnit.Count, value=1)
-        logger.info("action", extra={"tool": result.tool, "status": result.status.value, "reason": result.reason})
-    return turn.model_dump(mode="json")
+def handler(event: dict, context: LambdaContext) -> dict:
+    task = ActionsTask.model_validate({"task": event}).task
+    executor = ActionExecutor(wiring.action_services(current_settings()), now(), context)
+    if isinstance(task, ActTask):
+        turn = executor.run(task.turn)
+        for result in turn.results[len(task.turn.results):]:
+            metrics.add_metric(name=f"Action_{result.status.value}", unit=MetricUnit.Count, value=1)
+            logger.info("action", extra={"tool": result.tool, "status": result.status.value, "reason": result.reason})
+        return turn.model_dump(mode="json")
+    if isinstance(task, ApprovalWaitTask):
+        executor.approval_waiting(task.approval, task.task_token)
+        metrics.add_metric(name="ApprovalsRequested", unit=MetricUnit.Count, value=1)
+        return {"waiting": task.approval.action_id}
+    approval = task.approval
+    if task.kind == "approval.execute":
+        notice = executor.approved(approval, approval.decision)
+    elif task.kind == "approval.decline":
+        notice = executor.declined(approval, approval.decision)
+    else:
+        notice = executor.expired(approval)
+    logger.info("approval settled", extra={"action_id": approval.action_id, "step": task.kind})
+    metrics.add_metric(name=task.kind.replace(".", "_"), unit=MetricUnit.Count, value=1)
+    return notice.model_dump(mode="json")

@@ -1,6 +1,7 @@
 """Ingest: the channel edge. It receives every customer message and records every reply.
 
-- Step Functions tasks of the turn workflow: receive (web or channel message) and reply;
+- Step Functions tasks of the turn workflow: receive (web or channel message) and reply; and of the approval
+  workflow: tell the customer what became of their request;
 - API Gateway proxy requests: customer data rights, consent, merges, and the WhatsApp webhook;
 - SES receipt events (inbound email): taken in and published as message.received;
 - S3 notifications for the knowledge bucket's documents/: the uploaded help-center files are (re)indexed;
@@ -17,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from concierge import conversations, wiring
 from concierge.clock import now
 from concierge.settings import current_settings
-from concierge.tasks import IngestTask, ReceiveTask
+from concierge.tasks import IngestTask, NotifyTask, ReceiveTask
 
 logger = Logger()
 tracer = Tracer()
@@ -37,6 +38,12 @@ def services():
 
 def _turn_task(event: dict) -> dict:
     task = IngestTask.model_validate({"task": event}).task
+    if isinstance(task, NotifyTask):  # the approval workflow's last step: tell the customer
+        from concierge.notices import deliver_notice
+
+        outcome = deliver_notice(task.notice, wiring.notice_services(current_settings()), now())
+        logger.info("notice", extra={k: v for k, v in outcome.items() if k != "provider_id"})
+        return outcome
     if isinstance(task, ReceiveTask):
         turn = conversations.receive(task.request, services(), now())
         if not turn.accepted:

@@ -1,14 +1,21 @@
-"""Survey scoring: Auto-CSAT for every closed conversation, fed by EventBridge -> SQS (partial batch failures)."""
+"""Survey scoring, fed by EventBridge -> SQS (partial batch failures), one record at a time:
+
+- from the conversation-closed queue: Auto-CSAT for every closed conversation (and the surveys it offers);
+- from the KPI queue (`topology` rule kpi-events-to-surveys): the KPI roll-up (concierge.metrics.rollup).
+"""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concierge import wiring
+from concierge.clock import now
+from concierge.metrics.rollup import Rollup
 from concierge.settings import current_settings
-from concierge.surveys.scoring import record_auto_csat
+from concierge.surveys.scoring import on_conversation_closed
 
 logger = Logger()
 tracer = Tracer()
@@ -17,12 +24,27 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def score_record(record: SQSRecord) -> None:
-    score = record_auto_csat(record.json_body, wiring.memory_store(current_settings()))
-    logger.info("auto-csat", extra={"conversation_id": score.conversation_id, "score": score.score})
+    score, offers = on_conversation_closed(record.json_body, wiring.closed_conversation_services(current_settings()), now())
+    logger.info("auto-csat", extra={"conversation_id": score.conversation_id, "score": score.score,
+                                    "scorer": score.scorer_version, "surveys": [o.survey for o in offers]})
+
+
+def rollup_record(record: SQSRecord) -> None:
+    applied = Rollup(wiring.memory_store(current_settings()).table).apply(record.json_body)
+    logger.debug("kpi roll-up", extra={"detail_type": applied.detail_type, "outcome": applied.outcome})
+    metrics.add_metric(name="KpiEventsDuplicate" if applied.outcome == "duplicate" else "KpiEventsApplied",
+                       unit=MetricUnit.Count, value=1)
+
+
+def process_record(record: SQSRecord) -> None:
+    if record.event_source_arn == current_settings().metrics_queue_arn:
+        rollup_record(record)
+    else:
+        score_record(record)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=score_record, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)

@@ -27,6 +27,9 @@ class Merchant:
     return_window_days: int
     memory_ttl_days: int
     max_auto_refund: str
+    approval_timeout_hours: float = 48  # a refund above max_auto_refund waits this long for a person's decision
+    notify_email: str = ""  # subscribed to the team notifications (handoffs, approvals)
+    support_hours: str = ""  # JSON, see settings.support_hours; empty: always staffed
     inbound_email_recipient: str = ""  # e.g. support@mail.example.com: enables SES receiving
     whatsapp_phone_number_id: str = ""
     embedder: str = "hashing"  # "hashing" (local, free) | "titan" (Bedrock Titan Text Embeddings v2)
@@ -49,6 +52,18 @@ def turn_state_machine_arn(stack: cdk.Stack) -> str:
     )
 
 
+def approval_state_machine_name(stack: cdk.Stack) -> str:
+    """Fixed for the same reason: the approval workflow invokes actions and ingest, which start it and decide it."""
+    return f"{stack.stack_name}-approval"
+
+
+def approval_state_machine_arn(stack: cdk.Stack) -> str:
+    return stack.format_arn(
+        service="states", resource="stateMachine", resource_name=approval_state_machine_name(stack),
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
 # The mail bucket, for functions with `read_write_mail`: (actions, key pattern).
 MAIL_ACCESS = (
     (("s3:GetObject", "s3:DeleteObject"), "inbound/*"),
@@ -64,7 +79,8 @@ SIZING = {
     topology.FunctionName.RETRIEVAL: (512, 10),
     topology.FunctionName.AGENT: (1024, 25),
     topology.FunctionName.ACTIONS: (512, 20),
-    topology.FunctionName.SURVEYS: (256, 30),
+    # A batch of 10 closed conversations, each possibly judged by the model (8 s timeout) and sent a survey.
+    topology.FunctionName.SURVEYS: (256, 120),
 }
 
 
@@ -154,6 +170,12 @@ class Functions(Construct):
                 function.add_environment(topology.TURN_STATE_MACHINE_ENV, turn_state_machine_arn(stack))
             if access.read_whatsapp_secret:
                 function.add_environment("CONCIERGE_WHATSAPP_SECRET_ARN", data.whatsapp_secret.secret_arn)
+            if access.start_approvals or access.decide_approvals:
+                function.add_environment(topology.APPROVAL_STATE_MACHINE_ENV, approval_state_machine_arn(stack))
+            if merchant.support_hours and name in (topology.FunctionName.ACTIONS,):
+                function.add_environment("CONCIERGE_SUPPORT_HOURS", merchant.support_hours)
+            if access.start_approvals and merchant.approval_timeout_hours:
+                function.add_environment("CONCIERGE_APPROVAL_TIMEOUT_SECONDS", str(int(merchant.approval_timeout_hours * 3600)))
             log_group.grant_write(role)
             self._grant(name, function, data, messaging, merchant, stack)
             self.functions[name] = function
@@ -179,6 +201,13 @@ class Functions(Construct):
                 data.table(table).grant_write_data(function)
         if access.put_events:
             messaging.bus.grant_put_events_to(function)
+        if access.redeem_discounts:
+            # Marking a code used is the only write on the store: UpdateItem, on DISCOUNT# items only.
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["dynamodb:UpdateItem"],
+                resources=[data.table(topology.STORE_TABLE).table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*"]}},
+            ))
         if access.read_knowledge:
             data.knowledge.grant_read(function)
         if access.read_signing_secret:
@@ -204,6 +233,15 @@ class Functions(Construct):
         if access.start_turns:
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[turn_state_machine_arn(stack)])
+            )
+        if access.start_approvals:
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[approval_state_machine_arn(stack)])
+            )
+        if access.decide_approvals:
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                                    resources=[approval_state_machine_arn(stack)])
             )
         if access.read_whatsapp_secret:
             data.whatsapp_secret.grant_read(function)

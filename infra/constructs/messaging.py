@@ -20,7 +20,7 @@ class Messaging(Construct):
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
 
-    def subscribe(self, rule: topology.Rule, function: lambda_.IFunction, function_timeout: cdk.Duration) -> None:
+    def subscribe(self, rule: topology.Rule, function: lambda_.Function, function_timeout: cdk.Duration) -> None:
         """Deliver the rule's events to `function` through a queue, so nothing accepted is lost."""
         construct_id = "".join(part.capitalize() for part in rule.name.split("-"))
         dead_letters = sqs.Queue(
@@ -45,6 +45,8 @@ class Messaging(Construct):
         function.add_event_source(
             sources.SqsEventSource(queue, batch_size=rule.batch_size, report_batch_item_failures=True)
         )
+        if rule.queue_arn_env:
+            function.add_environment(rule.queue_arn_env, queue.queue_arn)
         cloudwatch.Alarm(
             self,
             f"{construct_id}DeadLetters",

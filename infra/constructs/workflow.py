@@ -1,4 +1,8 @@
-"""The turn workflow: the Step Functions Express state machine from the same ASL file the local runtime executes."""
+"""The two workflows, each deployed from the same ASL file the local runtime executes:
+
+- the turn (Express, synchronous, at most 29 s: API Gateway's integration limit);
+- the approval of a risky action (Standard: it waits for a person for hours or days, with a task token).
+"""
 from __future__ import annotations
 
 from aws_cdk import aws_logs as logs
@@ -7,8 +11,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from concierge import topology
-from concierge.workflows import function_arn_placeholder, turn_definition_text
-from infra.constructs.compute import Functions, turn_state_machine_name
+from concierge.workflows import approval_definition_text, function_arn_placeholder, turn_definition_text
+from infra.constructs.compute import Functions, approval_state_machine_name, turn_state_machine_name
 
 # The functions a turn invokes; survey scoring runs on the event path, never inside a turn.
 TURN_FUNCTIONS = (
@@ -17,27 +21,43 @@ TURN_FUNCTIONS = (
     topology.FunctionName.AGENT,
     topology.FunctionName.ACTIONS,
 )
+# The functions the approval workflow invokes: actions (wait, execute, decline, expire) and ingest (tell the customer).
+APPROVAL_FUNCTIONS = (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)
 
 
-class TurnWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, functions: Functions) -> None:
+class Workflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, functions: Functions, *, machine_id: str,
+                 kind: sfn.StateMachineType, name: str, definition: str,
+                 invokes: tuple[topology.FunctionName, ...], timeout: cdk.Duration) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
         )
         self.state_machine = sfn.StateMachine(
             self,
-            "TurnStateMachine",
-            state_machine_type=sfn.StateMachineType.EXPRESS,
-            state_machine_name=turn_state_machine_name(cdk.Stack.of(self)),
-            definition_body=sfn.DefinitionBody.from_string(turn_definition_text()),
-            definition_substitutions={
-                function_arn_placeholder(name): functions.functions[name].function_arn for name in TURN_FUNCTIONS
-            },
-            timeout=cdk.Duration.seconds(29),  # API Gateway's integration limit
+            machine_id,
+            state_machine_type=kind,
+            # A fixed name, so the functions that start or decide it know its ARN without a reference cycle.
+            state_machine_name=name,
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions={function_arn_placeholder(n): functions.functions[n].function_arn for n in invokes},
+            timeout=timeout,
             tracing_enabled=True,
-            # Errors only, and without execution data: turns carry customer messages.
+            # Errors only, and without execution data: turns carry customer messages, approvals a task token.
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
         )
-        for name in TURN_FUNCTIONS:
-            functions.functions[name].grant_invoke(self.state_machine)
+        for n in invokes:
+            functions.functions[n].grant_invoke(self.state_machine)
+
+
+def turn_workflow(scope: Construct, functions: Functions) -> Workflow:
+    return Workflow(scope, "TurnWorkflow", functions, machine_id="TurnStateMachine", kind=sfn.StateMachineType.EXPRESS,
+                    name=turn_state_machine_name(cdk.Stack.of(scope)), definition=turn_definition_text(),
+                    invokes=TURN_FUNCTIONS, timeout=cdk.Duration.seconds(29))
+
+
+def approval_workflow(scope: Construct, functions: Functions) -> Workflow:
+    # The 30-day timeout is a backstop: the wait itself ends at the merchant's approval timeout (TimeoutSecondsPath).
+    return Workflow(scope, "ApprovalWorkflow", functions, machine_id="ApprovalStateMachine",
+                    kind=sfn.StateMachineType.STANDARD, name=approval_state_machine_name(cdk.Stack.of(scope)),
+                    definition=approval_definition_text(), invokes=APPROVAL_FUNCTIONS, timeout=cdk.Duration.days(30))

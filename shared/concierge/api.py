@@ -50,7 +50,7 @@ class ReplyOut(BaseModel):
 
 class ActionOut(BaseModel):
     tool: str
-    status: Literal["executed", "pending_confirmation", "denied", "failed"]
+    status: Literal["executed", "pending_confirmation", "awaiting_approval", "denied", "failed"]
     result: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -62,7 +62,7 @@ class HandoffOut(BaseModel):
 
 class TurnResponse(BaseModel):
     conversation_id: str
-    reply: ReplyOut
+    reply: ReplyOut | None = Field(description="the assistant's reply; null while a person owns the conversation")
     actions: list[ActionOut] = Field(default_factory=list)
     handoff: HandoffOut | None = None
     conversation_status: str

@@ -55,6 +55,23 @@ def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR):
     return stack, [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
 
 
+def cmd_demo_month(args: argparse.Namespace) -> int:
+    import json
+    import time
+    import urllib.request
+
+    request = urllib.request.Request(f"{args.url}/_local/demo-month?seed={args.seed}", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        status = json.load(response)
+    print(f"Rolling up {status['events']} events (seed {args.seed}) into {args.url} ...", flush=True)
+    while not status["done"]:
+        time.sleep(1)
+        with urllib.request.urlopen(f"{args.url}/_local/demo-month", timeout=10) as response:
+            status = json.load(response)
+    print(f"Done: {status['applied']} events. Dashboard: {args.url}/dashboard/")
+    return 1 if status.get("failed") else 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
@@ -63,10 +80,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     api_key = os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)
     secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
+    # Survey links in emails and WhatsApp messages lead back to this server.
+    os.environ.setdefault("CONCIERGE_PUBLIC_API_URL", f"http://{args.host}:{args.port}")
     stack, customers = start_local(seed=args.seed)
     stack.start_poller()
+    if args.demo_month is not None:  # a populated KPI dashboard: a seeded month rolled up in the background
+        stack.load_demo_month(args.demo_month)
     app = LocalApi(stack, api_key=api_key, signing_secret=secret, customers=customers)
-    print(f"Concierge is running at http://{args.host}:{args.port}/  (API key: {api_key}; demo store in {DEMO_STORE_DIR})", flush=True)
+    print(f"Concierge is running at http://{args.host}:{args.port}/  (API key: {api_key}; demo store in {DEMO_STORE_DIR}; "
+          f"KPI dashboard at /dashboard/)", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0
 
@@ -119,6 +141,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Compare Auto-CSAT with the CSAT customers gave, for conversations closed in a date range (docs/surveys.md)."""
+    from datetime import timedelta
+
+    from concierge import aws
+    from concierge.settings import Settings
+    from concierge.surveys.calibration import calibrate, pairs_between, table
+    from concierge.surveys.store import SurveyStore
+
+    settings = Settings.from_env()
+    until = date.fromisoformat(args.until) if args.until else date.today()
+    since = date.fromisoformat(args.since) if args.since else until - timedelta(days=29)
+    report = calibrate(pairs_between(SurveyStore(aws.table(settings.memory_table), settings.memory_ttl_days), since, until))
+    print(f"Auto-CSAT against answered CSAT, conversations closed {since} to {until}\n\n{table(report)}")
+    if args.json:
+        Path(args.json).write_text(report.model_dump_json(indent=2))
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from concierge.openapi import openapi_text
 
@@ -134,7 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--seed", type=int, default=7)
+    dev.add_argument("--demo-month", type=int, metavar="SEED", help="fill the KPI dashboard with a seeded month")
     dev.set_defaults(func=cmd_dev)
+    month = sub.add_parser("demo-month", help="load a seeded month of conversations and surveys into a running local stack")
+    month.add_argument("--seed", type=int, default=7)
+    month.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', DEFAULT_PORT)}")
+    month.set_defaults(func=cmd_demo_month)
     imp = sub.add_parser("import", help="import products, customers, orders and articles from DIR")
     imp.add_argument("dir")
     imp.set_defaults(func=cmd_import)
@@ -157,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--simulate-customer", action="store_true", help="the configured model plays the customer")
     evaluate.add_argument("--quiet", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
+    calibration = sub.add_parser("calibrate", help="compare Auto-CSAT with the CSAT customers answered")
+    calibration.add_argument("--since", help="first day (YYYY-MM-DD) of closed conversations; default 29 days before --until")
+    calibration.add_argument("--until", help="last day (YYYY-MM-DD), inclusive; default today")
+    calibration.add_argument("--json", help="also write the report as JSON to this file")
+    calibration.set_defaults(func=cmd_calibrate)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)

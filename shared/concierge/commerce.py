@@ -8,6 +8,11 @@ Reference store keys:
 - return of one order line ..... pk=ORDER#<id>     sk=RETURN#<line id>   (at most one per line: conditional put)
 - refund ledger entry .......... pk=ORDER#<id>     sk=REFUND#<return id>
 - replacement (exchange) order . an order like any other, with `exchange_of`
+- store credit balance ......... pk=CUSTOMER#<id>  sk=CREDIT            (ADD on each credit)
+- store credit entry ........... pk=CUSTOMER#<id>  sk=CREDIT#<at>#<ref>
+- password reset ............... pk=RESET#<sha256 of the token>  sk=META (single use, expires)
+  and the customer's latest .... pk=CUSTOMER#<id>  sk=RESET#LATEST       (at most one per 15 minutes)
+- appointment booking .......... pk=APPOINTMENT#<kind>  sk=<start>       (one booking per slot: conditional put)
 """
 from __future__ import annotations
 
@@ -18,9 +23,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from concierge.models import Customer, Order, Product
+from concierge.models import Address, Customer, Order, Product
 
 
 class ReturnRecord(BaseModel):
@@ -33,6 +38,7 @@ class ReturnRecord(BaseModel):
     refund_to: str
     exchange_order_id: str | None = None
     created_at: datetime
+    credit_customer_id: str | None = Field(None, description="set when the refund is paid as this customer's store credit")
 
 
 class Discount(BaseModel):
@@ -68,6 +74,11 @@ class CommerceBackend(Protocol):
     def returned_line_ids(self, order_id: str) -> set[str]: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
     def cancel_order(self, order_id: str) -> bool: ...
+    def modify_order(self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]) -> Order | None: ...
+    def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict]]: ...
+    def create_password_reset(self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime) -> bool: ...
+    def booked_slots(self, kind: str, start: datetime, end: datetime) -> set[datetime]: ...
+    def book_slot(self, kind: str, start: datetime, customer_id: str, reference: str, at: datetime) -> bool: ...
     def issue_discount(self, discount: "Discount", cap_since: datetime) -> bool: ...
     def redeem_discount(self, code: str, customer_id: str, order_id: str, at: datetime) -> "Discount": ...
 
@@ -167,6 +178,16 @@ class ReferenceStore:
         ]
         if record.refund_amount > 0:
             operations.append(put({"pk": f"ORDER#{record.order_id}", "sk": f"REFUND#{record.return_id}", "doc": doc}))
+        if record.refund_amount > 0 and record.credit_customer_id:
+            customer_key = f"CUSTOMER#{record.credit_customer_id}"
+            operations.append({"Update": {
+                "TableName": self._table.name, "Key": {"pk": customer_key, "sk": "CREDIT"},
+                "UpdateExpression": "ADD balance :amount SET currency = :currency",
+                "ExpressionAttributeValues": {":amount": record.refund_amount, ":currency": record.currency},
+            }})
+            operations.append(put({"pk": customer_key, "sk": f"CREDIT#{record.created_at.isoformat()}#{record.return_id}",
+                                   "at": record.created_at.isoformat(), "amount": record.refund_amount,
+                                   "currency": record.currency, "reference": f"return {record.return_id}"}))
         if replacement is not None:
             operations.append(put(self._order_item(replacement), "attribute_not_exists(pk)"))
         client = self._table.meta.client
@@ -189,6 +210,83 @@ class ReferenceStore:
                 ConditionExpression="doc.#s = :pending",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":cancelled": "cancelled", ":pending": "pending"},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def modify_order(self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]) -> Order | None:
+        """A pending order with a new address and/or fewer lines, written only while it is still pending: None when it
+        shipped or was cancelled meanwhile."""
+        order = self.get_order(order_id)
+        if order is None:
+            return None
+        update: dict[str, Any] = {"lines": [line for line in order.lines if line.line_id not in set(remove_line_ids)]}
+        if shipping_address is not None:
+            update["shipping_address"] = shipping_address
+        changed = order.model_copy(update=update)
+        try:
+            self._table.put_item(
+                Item=self._order_item(changed),
+                ConditionExpression="doc.#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": "pending"},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return None
+        return changed
+
+    def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict]]:
+        balance = self._table.get_item(Key={"pk": f"CUSTOMER#{customer_id}", "sk": "CREDIT"}).get("Item")
+        entries = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"CUSTOMER#{customer_id}") & Key("sk").begins_with("CREDIT#"),
+            ScanIndexForward=False, Limit=limit,
+        ).get("Items", [])
+        return (Decimal(str(balance["balance"])) if balance else Decimal("0.00"),
+                [{"at": e["at"], "amount": str(e["amount"]), "currency": e["currency"], "reference": e["reference"]} for e in entries])
+
+    def create_password_reset(self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime) -> bool:
+        """Store a reset token (its hash only) and the customer's latest-reset marker in one transaction: False when
+        a link was already sent since `rate_since`."""
+        client = self._table.meta.client
+        try:
+            client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": self._table.name, "ConditionExpression": "attribute_not_exists(pk)",
+                         "Item": {"pk": f"RESET#{token_hash}", "sk": "META", "customer_id": customer_id,
+                                  "expires_at": expires_at.isoformat()}}},
+                {"Put": {"TableName": self._table.name,
+                         "Item": {"pk": f"CUSTOMER#{customer_id}", "sk": "RESET#LATEST", "issued_at": at.isoformat()},
+                         "ConditionExpression": "attribute_not_exists(pk) OR issued_at < :since",
+                         "ExpressionAttributeValues": {":since": rate_since.isoformat()}}},
+            ])
+        except client.exceptions.TransactionCanceledException:
+            return False
+        return True
+
+    def redeem_password_reset(self, token_hash: str, at: datetime) -> str | None:
+        """For the storefront's reset page: the customer the token resets, once; None if unknown, used or expired."""
+        try:
+            item = self._table.delete_item(
+                Key={"pk": f"RESET#{token_hash}", "sk": "META"}, ConditionExpression="expires_at > :now",
+                ExpressionAttributeValues={":now": at.isoformat()}, ReturnValues="ALL_OLD",
+            ).get("Attributes")
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return None
+        return item["customer_id"] if item else None
+
+    def booked_slots(self, kind: str, start: datetime, end: datetime) -> set[datetime]:
+        items = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"APPOINTMENT#{kind}") & Key("sk").between(start.isoformat(), end.isoformat()),
+        ).get("Items", [])
+        return {datetime.fromisoformat(item["sk"]) for item in items}
+
+    def book_slot(self, kind: str, start: datetime, customer_id: str, reference: str, at: datetime) -> bool:
+        """One booking per slot: False when someone else booked it first."""
+        try:
+            self._table.put_item(
+                Item={"pk": f"APPOINTMENT#{kind}", "sk": start.isoformat(), "customer_id": customer_id,
+                      "reference": reference, "booked_at": at.isoformat()},
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return False

@@ -131,6 +131,11 @@ def _append(
             "raw_s3_key": inbound.raw_s3_key,
             "subject": inbound.subject,
         }
+    with_people = _people_own(conversation_id, print_, services, now)
+    if with_people:
+        update["status"] = ConversationStatus.HANDED_OFF
+    elif record.status is ConversationStatus.HANDED_OFF:
+        update["status"] = ConversationStatus.OPEN  # handed back to the AI
     record = record.model_copy(update=update)
     services.memory.append_customer_message(record, text, now, expected_seq, message_fields)
 
@@ -143,6 +148,24 @@ def _append(
         conversation=snapshot,
         started_at=now,
     )
+
+
+def _people_own(conversation_id: str, fingerprint_: str, services: EdgeServices, now: datetime) -> bool:
+    """Whether people own the conversation now. A conversation a person closed goes back to that person when the
+    customer writes again; each message written while people own it is counted (and whether it repeats one
+    written before the handoff)."""
+    from concierge import handoff
+
+    store = handoff.HandoffStore(services.memory)
+    owner = store.get(conversation_id)
+    if owner is None or owner.owner != "human":
+        return False
+    if owner.state == "closed":
+        owner = handoff.reopen(store, owner, now)
+    elif owner.state not in ("waiting", "assigned"):
+        return False
+    handoff.note_customer_message(store, owner, fingerprint_)
+    return True
 
 
 def fact_of(result: ActionResult) -> str | None:
@@ -164,6 +187,8 @@ def fact_of(result: ActionResult) -> str | None:
 def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     """Record the reply and the turn in memory, publish the domain events, and shape the HTTP response."""
     decision = turn.decision
+    if decision is None and turn.conversation is not None and turn.conversation.status is ConversationStatus.HANDED_OFF:
+        return _with_people(turn, services)
     if decision is None or decision.next != "reply" or not decision.reply:
         decision = Decision(next="reply", reply=FALLBACK_REPLY, flow={"name": "offer_handoff"}, engine="fallback")
     record = services.memory.get_conversation(turn.conversation_id)
@@ -237,6 +262,27 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     return turn.model_copy(update={"decision": decision, "http": HttpResponse.of(200, response)})
 
 
+def _with_people(turn: Turn, services: EdgeServices) -> Turn:
+    """People own the conversation: the AI stays silent. The message is already recorded for the agent; the
+    answer says who has it, so a page or channel shows no reply from the assistant."""
+    from concierge import handoff
+
+    owner = handoff.HandoffStore(services.memory).get(turn.conversation_id)
+    assigned = owner is not None and owner.state == "assigned"
+    response = TurnResponse(
+        conversation_id=turn.conversation_id,
+        reply=None,
+        handoff=HandoffOut(
+            reason=owner.reason if owner else "with our team",
+            status="assigned" if assigned else "waiting",
+            message="A member of our team has this conversation and will reply here."
+            if assigned else "Your message is with our team; the next available person will reply here.",
+        ),
+        conversation_status=ConversationStatus.HANDED_OFF.value,
+    )
+    return turn.model_copy(update={"http": HttpResponse.of(200, response)})
+
+
 def _long_term_memory(
     record: ConversationRecord, turn: Turn, decision: Decision, executed: list[ActionResult], services: EdgeServices, now: datetime
 ) -> tuple[list[dict], list[dict], ConversationClosed | None]:
@@ -275,8 +321,8 @@ def _long_term_memory(
     return extra, deletes, closed_event
 
 
-def closed_event_of(record: ConversationRecord, turn: Turn, summary: str, now: datetime) -> ConversationClosed:
-    text = turn.message.text if turn.message else ""
+def closed_event_of(record: ConversationRecord, turn: Turn | None, summary: str, now: datetime, last_text: str = "") -> ConversationClosed:
+    text = turn.message.text if turn is not None and turn.message else last_text
     normalized = signals.normalize(text)
     if record.handoff_reason:
         resolution = "handed_off"

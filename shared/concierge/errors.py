@@ -36,5 +36,12 @@ class Conflict(ConciergeError):
     code = "conflict"
 
 
+class Gone(ConciergeError):
+    """Something that existed and no longer can be used, e.g. a survey answered after its window closed."""
+
+    status = 410
+    code = "gone"
+
+
 def http_status(error: Exception) -> int:
     return error.status if isinstance(error, ConciergeError) else 500

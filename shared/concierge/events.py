@@ -49,7 +49,9 @@ class ActionExecuted(DomainEvent):
     customer_id: str
     action_id: str
     tool: str
-    status: Literal["executed", "denied", "failed"]
+    status: Literal["executed", "denied", "failed", "awaiting_approval"]
+    reason: str | None = Field(None, description="the reason code of a denial or failure, e.g. order_not_found")
+    decided_by: str | None = Field(None, description="the operator who approved or denied, for actions that needed one")
     amount: Decimal | None = None
     currency: str | None = None
 
@@ -80,13 +82,52 @@ class ConversationClosed(DomainEvent):
     summary: str = ""
 
 
+class ApprovalRequested(DomainEvent):
+    """An action waits for a person's decision (e.g. a refund above the limit): for the people who decide."""
+
+    detail_type: ClassVar[str] = "approval.requested"
+
+    action_id: str
+    conversation_id: str
+    customer_id: str
+    tool: str
+    summary: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    reason: str
+    deadline: datetime
+
+
 class HandoffRequested(DomainEvent):
+    """A conversation goes to people; a rule forwards it to the team's notification channel (docs/handoff.md)."""
+
     detail_type: ClassVar[str] = "handoff.requested"
 
     conversation_id: str
     customer_id: str
     reason: str
     channel: str
+    queue: str | None = Field(None, description="the topic queue it was routed to")
+    priority: int | None = Field(None, ge=0, le=100)
+    within_hours: bool | None = Field(None, description="False: out of support hours, the customer was promised a reply later")
+
+
+class HandoffEnded(DomainEvent):
+    """A person closed the conversation or handed it back to the AI: the figures of the human part."""
+
+    detail_type: ClassVar[str] = "handoff.ended"
+
+    conversation_id: str
+    customer_id: str
+    outcome: Literal["closed", "handed_back"]
+    resolution: Literal["resolved", "unresolved"] | None = None
+    resolution_reason: str | None = None
+    reason: str = Field(description="why it was handed off")
+    queue: str
+    agent: str
+    first_human_response_ms: int | None = Field(None, ge=0, description="from the handoff to the first human reply")
+    customer_messages: int = Field(0, ge=0, description="customer messages while people owned the conversation")
+    repeated_after_handoff: int = Field(0, ge=0, description="of those, how many repeated what the customer said before")
 
 
 SurveyKind = Literal["csat", "nps", "ces"]
@@ -154,7 +195,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
         TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested, MessageReceived, CustomerErased,
-        SurveyAnswered, AutoCsatScored, DiscountRedeemed,
+        SurveyAnswered, AutoCsatScored, DiscountRedeemed, ApprovalRequested, HandoffEnded,
     )
 }
 

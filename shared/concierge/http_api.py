@@ -6,7 +6,13 @@ Who may call what:
 - export, erase, consent: the customer themselves (the storefront's signed customer id, for that id) or a
   signed operator;
 - merge and unmerge: a signed operator only (the audit trail records who);
+- approvals (list, approve, deny): a signed operator only (the decision and its author are audited);
+- the agent console (queue, package, claim, reply, hand back, close): a signed operator only;
+- a conversation's messages: the customer themselves (their chat page polls it while a person answers);
 - the WhatsApp webhook: Meta, proven by the verify token (GET) or the X-Hub-Signature-256 of the body (POST).
+- survey answers: the customer (signed headers, their own conversation), or the signed one-click link;
+- KPIs and transcripts (the dashboard): a signed operator only; a discount redemption: the storefront, for its
+  signed-in customer (the code must be theirs);
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from concierge.auth import verify_customer, verify_operator
 from concierge.clock import now
-from concierge.errors import BadRequest, ConciergeError, Forbidden, Unauthorized, http_status
+from concierge.errors import BadRequest, ConciergeError, Forbidden, NotFound, Unauthorized, http_status
 from concierge.privacy import MergeRequest, Preferences, PrivacyServices, erase, export, merge, set_preferences, unmerge
 
 
@@ -28,6 +34,9 @@ class HttpServices:
     privacy: PrivacyServices
     signing_secret: str
     whatsapp: Any  # a WhatsAppIntake, or None when WhatsApp is not configured
+    approvals: Any = None  # an ApprovalWorkflow, or None when no approval workflow is deployed
+    console: Any = None  # console.ConsoleServices: the agent console's operations
+    surveys: Any = None  # surveys.answers.SurveyServices
 
 
 app = APIGatewayRestResolver()
@@ -79,10 +88,10 @@ def _self_or_operator(customer_id: str, services: HttpServices) -> str:
     return "customer"
 
 
-def _operator_only(services: HttpServices) -> str:
+def _operator_only(services: HttpServices, what: str = "Merging customers") -> str:
     operator = _operator(services)
     if not operator:
-        raise Unauthorized("Merging customers needs an operator: send x-operator-id and x-operator-signature.")
+        raise Unauthorized(f"{what} needs an operator: send x-operator-id and x-operator-signature.")
     return operator
 
 
@@ -140,3 +149,196 @@ def _whatsapp_messages() -> Response:
     raw_bytes = raw if isinstance(raw, bytes) else raw.encode("utf-8")
     taken = intake.receive(raw_bytes, _header("x-hub-signature-256"), now())
     return _json(200, {"received": taken})
+
+
+def _approvals(services: HttpServices):
+    from concierge.actions.approvals import ApprovalStore
+
+    if services.approvals is None:
+        raise NotFound("No approval workflow is deployed: refunds above the limit are refused instead of waiting.")
+    return ApprovalStore(services.privacy.memory)
+
+
+@app.get("/v1/approvals")
+def _list_approvals() -> Response:
+    services = _services()
+    _operator_only(services, "Reading approvals")
+    return _json(200, {"approvals": _approvals(services).pending()})
+
+
+def _decide(action_id: str, approve: bool) -> Response:
+    from concierge.actions.approvals import Decision, decide
+
+    services = _services()
+    operator = _operator_only(services, "Deciding an approval")
+    decision = _body(Decision) if (app.current_event.body or "").strip() else Decision()
+    return _json(200, decide(action_id, approve, decision, operator, _approvals(services), services.approvals, now()))
+
+
+@app.post("/v1/approvals/<action_id>/approve")
+def _approve(action_id: str) -> Response:
+    return _decide(action_id, True)
+
+
+@app.post("/v1/approvals/<action_id>/deny")
+def _deny(action_id: str) -> Response:
+    return _decide(action_id, False)
+
+
+# surveys (docs/surveys.md) -------------------------------------------------------------------------------------
+def _customer(services: HttpServices) -> str:
+    return verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+
+
+@app.get("/v1/conversations/<conversation_id>/surveys")
+def _offered_surveys(conversation_id: str) -> Response:
+    from concierge.surveys.answers import offered_surveys
+
+    services = _services()
+    return _json(200, offered_surveys(conversation_id, _customer(services), services.surveys).model_dump(mode="json"))
+
+
+@app.post("/v1/conversations/<conversation_id>/surveys")
+def _answer_survey(conversation_id: str) -> Response:
+    from concierge.surveys.answers import record_answer
+    from concierge.surveys.models import SurveyAnswerBody
+
+    services = _services()
+    customer_id = _customer(services)
+    body = _body(SurveyAnswerBody)
+    answer = record_answer(conversation_id, customer_id, body.survey, body.score, body.answered_via, services.surveys, now())
+    return _json(200, answer.model_dump(mode="json"))
+
+
+@app.get("/v1/surveys/answer")
+def _survey_link() -> Response:
+    """A one-click link from a survey email or WhatsApp message: a small HTML page, errors included."""
+    from concierge.surveys.pages import answer_from_link
+
+    status, page = answer_from_link(app.current_event.query_string_parameters or {}, _services().surveys, now())
+    return Response(status_code=status, content_type="text/html; charset=utf-8", body=page,
+                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+# the agent console ----------------------------------------------------------------------------------------------
+def _agent() -> tuple[HttpServices, str]:
+    services = _services()
+    return services, _operator_only(services, "The agent console")
+
+
+@app.get("/v1/handoffs")
+def _handoff_queue() -> Response:
+    from concierge import console
+
+    services, _ = _agent()
+    name = (app.current_event.query_string_parameters or {}).get("queue") or None
+    return _json(200, console.queue(services.console, name))
+
+
+@app.get("/v1/handoffs/<conversation_id>")
+def _handoff_package(conversation_id: str) -> Response:
+    from concierge import console
+
+    services, _ = _agent()
+    return _json(200, console.package(conversation_id, services.console))
+
+
+@app.post("/v1/handoffs/<conversation_id>/claim")
+def _handoff_claim(conversation_id: str) -> Response:
+    from concierge import console
+
+    services, agent = _agent()
+    return _json(200, console.claim(conversation_id, agent, services.console, now()))
+
+
+@app.post("/v1/handoffs/<conversation_id>/messages")
+def _handoff_reply(conversation_id: str) -> Response:
+    from concierge import console
+
+    services, agent = _agent()
+    return _json(200, console.reply(conversation_id, agent, _body(console.AgentMessage), services.console, now()))
+
+
+@app.post("/v1/handoffs/<conversation_id>/release")
+def _handoff_release(conversation_id: str) -> Response:
+    from concierge import console
+
+    services, agent = _agent()
+    request = _body(console.HandBack) if (app.current_event.body or "").strip() else console.HandBack()
+    return _json(200, console.hand_back(conversation_id, agent, request, services.console, now()))
+
+
+@app.post("/v1/handoffs/<conversation_id>/close")
+def _handoff_close(conversation_id: str) -> Response:
+    from concierge import console
+
+    services, agent = _agent()
+    return _json(200, console.close(conversation_id, agent, _body(console.CloseRequest), services.console, now()))
+
+
+@app.get("/v1/conversations/<conversation_id>/messages")
+def _conversation_messages(conversation_id: str) -> Response:
+    """The customer's own conversation, after a sequence number: what their chat page polls while a person answers."""
+    from concierge import handoff
+
+    services = _services()
+    customer = verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+    memory = services.privacy.memory
+    record = memory.get_conversation(conversation_id)
+    if record is None or record.customer_id != customer:
+        raise NotFound("Conversation not found.")
+    raw = (app.current_event.query_string_parameters or {}).get("after", "0")
+    if not raw.isdigit():
+        raise BadRequest("after must be a message sequence number (0 or more).")
+    owner = handoff.HandoffStore(memory).get(conversation_id)
+    with_people = owner is not None and owner.owner == "human" and owner.state in ("waiting", "assigned")
+    return _json(200, {
+        "conversation_id": conversation_id,
+        "conversation_status": record.status.value,
+        "owner": "human" if with_people else "ai",
+        "messages": memory.messages_after(conversation_id, int(raw)),
+    })
+
+
+# KPIs and the dashboard (docs/metrics.md) ---------------------------------------------------------------------------
+def _query_model(model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(app.current_event.query_string_parameters or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in exc.errors())
+        raise BadRequest(f"Invalid query: {problems}") from exc
+
+
+@app.get("/v1/metrics")
+def _metrics() -> Response:
+    from concierge.metrics.query import MetricsQuery, MetricsReader, to_csv
+
+    services = _services()
+    _operator_only(services, "Reading metrics")
+    query = _query_model(MetricsQuery)
+    report = MetricsReader(services.privacy.memory.table).report(query)
+    if query.format == "csv":
+        name = f"concierge-kpis-{query.from_}-{query.to}.csv"
+        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(report),
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return _json(200, report.model_dump(mode="json", by_alias=True))
+
+
+@app.get("/v1/conversations/<conversation_id>/transcript")
+def _transcript(conversation_id: str) -> Response:
+    from concierge.metrics.query import transcript
+
+    services = _services()
+    _operator_only(services, "Reading transcripts")
+    return _json(200, transcript(conversation_id, services.privacy.memory).model_dump(mode="json"))
+
+
+@app.post("/v1/discounts/<code>/redemptions")
+def _redeem(code: str) -> Response:
+    from concierge.metrics.redemptions import RedemptionRequest, redeem
+
+    services = _services()
+    customer = verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+    request = _body(RedemptionRequest)
+    redemption = redeem(code, customer, request, services.privacy.store, services.privacy.events, now())
+    return _json(200, redemption.model_dump(mode="json"))

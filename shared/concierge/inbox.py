@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from concierge.api import Channel, TurnResponse
+from concierge.api import Channel, ReplyOut, TurnResponse
 from concierge.channels.inbound import InboundMessage
 from concierge.events import EventPublisher, MessageReceived
 from concierge.memory import MemoryStore
+from concierge.surveys.delivery import parse_reply_id
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class Inbox:
     memory: MemoryStore
     run_turn: TurnRunner
     senders: dict[Channel, ChannelSender]
+    # A tapped survey row is an answer, not a question: (survey, score, conversation id, sender) -> the reply text.
+    answer_survey: Callable[[str, int, str, str], str] | None = None
 
     def process(self, message: InboundMessage) -> str:
         """Run one channel message's turn and deliver its reply; returns what happened (for logs and tests)."""
@@ -54,6 +57,9 @@ class Inbox:
             if marker.get("status") == "processing":
                 raise TurnFailed("this message is being processed by another delivery; retry later")
             return "duplicate"
+        survey = parse_reply_id(message.reply_id) if self.answer_survey else None
+        if survey is not None:
+            return self._answer_survey(message, *survey)
         try:
             status, body = self.run_turn({"inbound": json.loads(message.model_dump_json())})
         except Exception:
@@ -71,7 +77,21 @@ class Inbox:
         self._deliver(message, TurnResponse.model_validate_json(body))
         return "delivered"
 
+    def _answer_survey(self, message: InboundMessage, survey: str, score: int, conversation_id: str) -> str:
+        try:
+            text = self.answer_survey(survey, score, conversation_id, message.sender)
+        except Exception:
+            self.memory.release_inbox(message.channel, message.message_id)
+            raise
+        reply = TurnResponse(conversation_id=conversation_id, reply=ReplyOut(text=text), conversation_status="closed")
+        self.memory.update_inbox(message.channel, message.message_id, status="answered", reply=reply.model_dump_json())
+        self._deliver(message, reply)
+        return "survey-answered"
+
     def _deliver(self, message: InboundMessage, reply: TurnResponse) -> None:
+        if reply.reply is None:  # a person owns the conversation: the AI sends nothing
+            self.memory.update_inbox(message.channel, message.message_id, status="delivered", provider_id="")
+            return
         sender = self.senders.get(message.channel)
         if sender is None:
             raise TurnFailed(f"no sender for the {message.channel.value} channel")

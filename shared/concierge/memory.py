@@ -6,7 +6,7 @@ Access patterns first, then keys:
 - its turns (signals, engine, latency) ............ pk=CONV#<id>  sk=TURN#<seq:06d>
 - its actions (pending, executed, denied…) ........ pk=CONV#<id>  sk=ACTION#<action id>
 - its handoffs (with the transcript) .............. pk=CONV#<id>  sk=HANDOFF#<iso time>
-- its satisfaction scores ......................... pk=CONV#<id>  sk=SCORE#<kind>
+- its satisfaction scores and survey offers ....... pk=CONV#<id>  sk=SCORE#<auto|csat|nps|ces>  (surveys/store.py)
 - a customer's profile (counters, consent) ........ pk=CUST#<id>  sk=PROFILE
 - their durable facts (sizes, open issues…) ....... pk=CUST#<id>  sk=FACT#<key>           (upserted by key)
 - their conversation summaries, newest first ...... pk=CUST#<id>  sk=SUMMARY#<closed iso>#<conversation id>
@@ -14,7 +14,9 @@ Access patterns first, then keys:
 - their open conversations (threading) ............ pk=CUST#<id>  sk=OPEN#<conversation id>  (deleted at close)
 - their verified channel identities ............... pk=CUST#<id>  sk=IDENT#<channel>#<address>
 - their audit trail (links, merges, unmerges) ..... pk=CUST#<id>  sk=AUDIT#<iso time>#<n>
+- when they were last offered NPS ................. pk=CUST#<id>  sk=SURVEYED#nps
 - who a channel address belongs to ................ pk=IDENT#<channel>#<address>  sk=IDENTITY
+- Auto-CSAT beside real CSAT, per day (calibration)  pk=CSATPAIR#<yyyy-mm-dd>  sk=<hash of conversation id>
 - which conversation an email we sent belongs to .. pk=MSGID#<Message-ID>  sk=THREAD
 - a provider message already taken in (dedupe) .... pk=INBOX#<channel>#<message id>  sk=RECEIVED
 A turn's context build reads a bounded amount whatever the history: one profile read and three queries with
@@ -125,6 +127,7 @@ class Profile(BaseModel):
     last_conversation_id: str | None = None
     last_closed_at: datetime | None = None
     personalization: bool = Field(True, description="consent to recall personal details in later conversations")
+    surveys: bool = Field(True, description="consent to satisfaction surveys after a conversation")
     merged_from: list[str] = Field(default_factory=list)
 
 
@@ -165,6 +168,15 @@ class MemoryStore:
 
     def _expires(self) -> int:
         return int((now() + self._ttl).timestamp())
+
+    @property
+    def table(self):
+        """The memory table, for modules that keep their own records in it (e.g. approvals)."""
+        return self._table
+
+    def expiry(self) -> int:
+        """The TTL attribute's value for an item written now."""
+        return self._expires()
 
     # conversations -------------------------------------------------------------------------
     def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
@@ -229,9 +241,60 @@ class MemoryStore:
         ]
         self._transact([*({"Put": {"TableName": self._table.name, "Item": item}} for item in items), *deletes])
 
+    def append_notice(
+        self, conversation_id: str, key: str, text: str, at: datetime, attempts: int = 5, role: str = "assistant",
+        author: str | None = None,
+    ) -> ConversationRecord | None:
+        """A message outside a turn (the outcome of an approval; an agent's reply), once per `key`: the message, the
+        next sequence number and a marker in one transaction. None if the notice was already written; the
+        conversation record otherwise (None too when the conversation no longer exists, e.g. erased)."""
+        client = self._table.meta.client
+        for _ in range(attempts):
+            record = self.get_conversation(conversation_id)
+            if record is None:
+                return None
+            updated = record.model_copy(update={"message_seq": record.message_seq + 1, "updated_at": at})
+            meta_put = {"TableName": self._table.name, "Item": self._meta_item(updated),
+                        "ConditionExpression": "message_seq = :seq", "ExpressionAttributeValues": {":seq": record.message_seq}}
+            marker = {"TableName": self._table.name, "ConditionExpression": "attribute_not_exists(pk)",
+                      "Item": to_dynamo({"pk": _conv(conversation_id), "sk": f"NOTICE#{key}", "at": at, "expires_at": self._expires()})}
+            try:
+                self._transact([
+                    {"Put": {"TableName": self._table.name,
+                             "Item": self._message_item(updated, role, text, at, record.channel, {"author": author} if author else None)}},
+                    {"Put": meta_put},
+                    {"Put": marker},
+                ])
+                return updated
+            except client.exceptions.TransactionCanceledException as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
+                    return None  # written before: a retried delivery of the same notice
+        raise Conflict("The conversation is busy; the notice will be retried.")
+
     def _transact(self, operations: list[dict]) -> None:
         # The resource's client serializes plain Python values itself (boto3's DynamoDB transformation).
         self._table.meta.client.transact_write_items(TransactItems=operations)
+
+    def messages_after(self, conversation_id: str, after: int, limit: int = 50) -> list[dict[str, Any]]:
+        """The messages with a sequence number above `after`, oldest first (what a chat page polls for)."""
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").between(f"MSG#{after + 1:06d}", "MSG#999999"),
+            Limit=limit,
+        )
+        return [
+            {"seq": int(item["sk"].removeprefix("MSG#")), "role": item["role"], "text": item["text"],
+             "channel": item.get("channel", "web"), "at": item.get("at"), **({"author": item["author"]} if item.get("author") else {})}
+            for item in response.get("Items", [])
+        ]
+
+    def set_status(self, conversation_id: str, status: str, at: datetime) -> None:
+        """The conversation's status only (a person closed it, or handed it back to the AI)."""
+        self._table.update_item(
+            Key={"pk": _conv(conversation_id), "sk": "META"}, UpdateExpression="SET #s = :s, updated_at = :at, flow = :empty",
+            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status, ":at": at.isoformat(), ":empty": {}},
+        )
 
     def recent_messages(self, conversation_id: str, limit: int = 10) -> list[dict[str, str]]:
         response = self._table.query(
@@ -296,8 +359,12 @@ class MemoryStore:
         item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def settle_action(self, conversation_id: str, action_id: str, status: str, result: dict, reason: str | None) -> bool:
-        """Move a pending action to its final status exactly once; False if it was not pending any more."""
+    def settle_action(
+        self, conversation_id: str, action_id: str, status: str, result: dict, reason: str | None,
+        expected: str = "pending_confirmation",
+    ) -> bool:
+        """Move an action from `expected` (pending confirmation, or awaiting approval) to its next status exactly
+        once; False if it was no longer in `expected`."""
         try:
             self._table.update_item(
                 Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"},
@@ -305,7 +372,7 @@ class MemoryStore:
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status", "#r": "result"},
                 ExpressionAttributeValues=to_dynamo(
-                    {":s": status, ":r": result, ":why": reason or "", ":at": now(), ":pending": "pending_confirmation"}
+                    {":s": status, ":r": result, ":why": reason or "", ":at": now(), ":pending": expected}
                 ),
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:

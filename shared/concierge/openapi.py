@@ -37,6 +37,7 @@ class ErasureReceipt(BaseModel):
 class PreferencesOut(BaseModel):
     customer_id: str
     personalization: bool = Field(description="the consent now in force")
+    surveys: bool = Field(description="whether satisfaction surveys are offered after a conversation")
 
 
 class MergeReceipt(BaseModel):
@@ -82,6 +83,31 @@ class CustomerExport(BaseModel):
     commerce: CommerceExport
 
 
+class PendingApproval(BaseModel):
+    action_id: str
+    conversation_id: str
+    customer_id: str
+    tool: str
+    summary: str = Field(description="what approving executes, e.g. 'Refund 378.00 USD to your Visa card ending 4242 for …'")
+    amount: str | None = None
+    currency: str | None = None
+    reason: str = Field(description="why a person decides, e.g. 'refund above 200.00 USD'")
+    requested_at: str
+    deadline: str = Field(description="undecided by then, the customer is told and a person follows up")
+    timeout_seconds: int
+    status: Literal["waiting"]
+
+
+class ApprovalList(BaseModel):
+    approvals: list[PendingApproval] = Field(description="oldest first")
+
+
+class DecisionReceipt(BaseModel):
+    action_id: str
+    status: Literal["approved", "denied"]
+    decided_by: str
+
+
 class WebhookAck(BaseModel):
     received: int = Field(description="customer messages taken in (delivery receipts and unsupported types are not)")
 
@@ -114,7 +140,7 @@ INVALID_BODY = '"Invalid request body: ...": malformed JSON, or a missing, inval
 
 # --- operations --------------------------------------------------------------------------------------------------
 
-Auth = Literal["customer", "self-or-operator", "operator", "webhook"]
+Auth = Literal["customer", "self-or-operator", "operator", "webhook", "signed-link"]
 
 
 @dataclass(frozen=True)
@@ -125,13 +151,15 @@ class Operation:
     description: str  # of the 200 response
     errors: dict[str, str]
     # customer: the signed customer headers (the turn route); self-or-operator: the customer themselves or an
-    # operator; operator: a signed operator only; webhook: the provider proves itself (no customer, no API key).
+    # operator; operator: a signed operator only; webhook: the provider proves itself (no customer, no API key);
+    # signed-link: the HMAC-signed token in the link is the proof (no customer headers, no API key).
     auth: Auth
     query: tuple[dict, ...] = ()
     headers: tuple[dict, ...] = ()
 
 
 TEXT = "text/plain"
+HTML = "text/html"
 WHATSAPP_WEBHOOK = "WhatsAppWebhook"
 PATH_ID = {"type": "string", "minLength": 1}
 
@@ -211,6 +239,209 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 
+APPROVALS_401 = (
+    '"<Reading approvals|Deciding an approval> needs an operator: send x-operator-id and x-operator-signature.", '
+    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
+)
+NO_APPROVALS = '"No approval workflow is deployed: refunds above the limit are refused instead of waiting."'
+DECISION_ERRORS = {
+    "400": INVALID_BODY,
+    "401": APPROVALS_401,
+    "403": API_KEY,
+    "404": f'"No approval is waiting for action <action_id>: it was decided already, has expired, or never existed.", or {NO_APPROVALS}',
+    "409": '"This approval was already <approved|denied> by <operator>.", "This approval is being set up; try again in a few '
+           'seconds." or "This approval has expired: the customer was told it was not reviewed in time."',
+}
+OPERATIONS.update({
+    ("GET", "/v1/approvals"): Operation(
+        "listApprovals", None, "ApprovalList", "The actions waiting for a person's decision, oldest first.",
+        {"401": APPROVALS_401, "403": API_KEY, "404": NO_APPROVALS}, "operator",
+    ),
+    ("POST", "/v1/approvals/{action_id}/approve"): Operation(
+        "approveAction", "Decision", "DecisionReceipt",
+        "Approved: the action executes once and the customer is told, in the conversation and on their channel.",
+        DECISION_ERRORS, "operator",
+    ),
+    ("POST", "/v1/approvals/{action_id}/deny"): Operation(
+        "denyAction", "Decision", "DecisionReceipt",
+        "Denied: nothing is executed; the customer is told, with the note if one was given.",
+        DECISION_ERRORS, "operator",
+    ),
+})
+
+class HandoffEntry(BaseModel):
+    conversation_id: str
+    customer_id: str
+    owner: Literal["human"]
+    state: Literal["waiting", "assigned"]
+    queue: str
+    priority: int = Field(description="0–100, highest first: urgency, the customer's sentiment, what they spend")
+    reason: str
+    channel: str
+    handoff_at: str
+    within_hours: bool
+    promised_by: str | None = Field(None, description="out of hours: when the customer was told to expect a reply")
+    assigned_to: str | None = None
+
+
+class HandoffQueue(BaseModel):
+    handoffs: list[HandoffEntry] = Field(description="highest priority first, then oldest")
+    queues: list[str]
+
+
+class HandoffPackage(BaseModel):
+    """Everything an agent needs so the customer never repeats themselves (docs/handoff.md)."""
+
+    conversation_id: str
+    handoff: dict[str, Any]
+    customer: dict[str, Any]
+    history: dict[str, Any] = Field(description="summaries of earlier conversations and facts (verified customers only)")
+    orders: list[dict[str, Any]]
+    open_orders: list[str]
+    problem: dict[str, Any] = Field(description="summary, intent, sentiment and its trajectory, what was already tried")
+    pending_approvals: list[dict[str, Any]]
+    transcript: list[dict[str, Any]]
+    suggested_reply: str
+
+
+class ConsoleReceipt(BaseModel):
+    conversation_id: str
+    model_config = {"extra": "allow"}
+
+
+class ConversationMessages(BaseModel):
+    conversation_id: str
+    conversation_status: str
+    owner: Literal["human", "ai"] = Field(description="who answers now")
+    messages: list[dict[str, Any]] = Field(description="seq, role (customer|assistant|agent), text, channel, at, author")
+
+
+CONSOLE_401 = ('"The agent console needs an operator: send x-operator-id and x-operator-signature.", '
+               '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."')
+NO_HANDOFF = '"There is no handoff for conversation <id>." or "Conversation <id> is not with our team."'
+ASSIGNEE_ERRORS = {
+    "400": INVALID_BODY, "401": CONSOLE_401, "403": f'{API_KEY} Or "This conversation is assigned to <agent>."',
+    "404": NO_HANDOFF, "409": '"Claim the conversation before replying or closing it." or "The conversation is no longer assigned to you."',
+}
+OPERATIONS.update({
+    ("GET", "/v1/handoffs"): Operation(
+        "listHandoffs", None, "HandoffQueue", "The conversations with our team, highest priority first.",
+        {"401": CONSOLE_401, "403": API_KEY}, "operator",
+        query=({**_query("queue", "Only this topic queue (returns, orders, billing, account, general)."), "required": False},),
+    ),
+    ("GET", "/v1/handoffs/{conversation_id}"): Operation(
+        "getHandoffPackage", None, "HandoffPackage", "The handoff package.", {"401": CONSOLE_401, "403": API_KEY, "404": NO_HANDOFF},
+        "operator",
+    ),
+    ("POST", "/v1/handoffs/{conversation_id}/claim"): Operation(
+        "claimHandoff", None, "ConsoleReceipt", "The conversation is now assigned to the caller.",
+        {"401": CONSOLE_401, "403": API_KEY, "404": NO_HANDOFF, "409": '"Another agent has already claimed this conversation."'},
+        "operator",
+    ),
+    ("POST", "/v1/handoffs/{conversation_id}/messages"): Operation(
+        "replyToCustomer", "AgentMessage", "ConsoleReceipt",
+        "Written into the conversation and delivered on the customer's channel (reason already_sent: a resent message_id).",
+        ASSIGNEE_ERRORS, "operator",
+    ),
+    ("POST", "/v1/handoffs/{conversation_id}/release"): Operation(
+        "handBackToAi", "HandBack", "ConsoleReceipt", "The AI answers the conversation again.", ASSIGNEE_ERRORS, "operator",
+    ),
+    ("POST", "/v1/handoffs/{conversation_id}/close"): Operation(
+        "closeHandoff", "CloseRequest", "ConsoleReceipt",
+        "Closed with a resolution; if the customer writes again, the conversation returns to the caller.", ASSIGNEE_ERRORS, "operator",
+    ),
+    ("GET", "/v1/conversations/{conversation_id}/messages"): Operation(
+        "listConversationMessages", None, "ConversationMessages", "The messages after `after`, oldest first, and who answers now.",
+        {"400": '"after must be a message sequence number (0 or more)."', "401": ERRORS["401"], "403": API_KEY,
+         "404": '"Conversation not found." (unknown, or another customer\'s)'},
+        "customer",
+        query=({**_query("after", "Only messages with a higher sequence number.", {"type": "integer", "minimum": 0}), "required": False},),
+    ),
+})
+
+SURVEY_404 = ('"Conversation not found." (unknown, or another customer\'s), or "No <survey> survey was offered for '
+              'this conversation."')
+OPERATIONS.update({
+    ("GET", "/v1/conversations/{conversation_id}/surveys"): Operation(
+        "listConversationSurveys", None, "ConversationSurveys",
+        "The surveys offered after the conversation closed (none yet: not closed, or the offer is still on its way).",
+        {"401": ERRORS["401"], "403": API_KEY, "404": '"Conversation not found." (unknown, or another customer\'s)'},
+        "customer",
+    ),
+    ("POST", "/v1/conversations/{conversation_id}/surveys"): Operation(
+        "answerSurvey", "SurveyAnswerBody", "SurveyAnswerOut",
+        "The answer is recorded (or replaced within the answer window; the same answer again is unchanged).",
+        {
+            "400": f"{INVALID_BODY} A score outside the survey's scale says so, e.g. \"csat takes a score from 1 to 5, got 7\".",
+            "401": ERRORS["401"], "403": API_KEY, "404": SURVEY_404,
+            "409": '"This survey was answered at the same moment from elsewhere; please retry."',
+            "410": "The answer window closed (CONCIERGE_SURVEY_ANSWER_WINDOW_DAYS after the offer).",
+        },
+        "customer",
+    ),
+    ("GET", "/v1/surveys/answer"): Operation(
+        "answerSurveyFromLink", None, HTML,
+        "A thank-you page (with a score) or the scale to choose from (without one). Errors are HTML pages too.",
+        {
+            "400": "A missing token, or a score that is not a whole number or outside the survey's scale.",
+            "401": "The token was altered or cut short.",
+            "404": SURVEY_404,
+            "410": "The link expired: the answer window closed.",
+        },
+        "signed-link",
+        query=(
+            _query("token", "The signed token from the survey message (conversation, customer, survey, expiry)."),
+            {**_query("score", "The score chosen; without it the page shows the scale.", {"type": "integer", "minimum": 0, "maximum": 10}),
+             "required": False},
+        ),
+    ),
+})
+
+# --- KPIs, the dashboard's drill-down, discount redemptions (docs/metrics.md) -----------------------------------------
+METRICS_REPORT = "MetricsReport"  # JSON, or CSV with format=csv
+
+
+def _metrics_query() -> tuple[dict, ...]:
+    from concierge.metrics.query import MetricsQuery
+
+    schema = MetricsQuery.model_json_schema(by_alias=True)
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        description = prop.pop("description", prop.get("title", name))
+        prop.pop("title", None)
+        parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                           "description": description})
+    return tuple(parameters)
+
+
+METRICS_401 = ('"Reading metrics needs an operator: send x-operator-id and x-operator-signature.", '
+               '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."')
+OPERATIONS.update({
+    ("GET", "/v1/metrics"): Operation(
+        "getMetrics", None, METRICS_REPORT,
+        "The KPIs of the range with sample sizes and 95% intervals, a series (by day, channel or intent) and the "
+        "lowest-scoring conversations; with format=csv, one row per series point and a total row.",
+        {"400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, or an '
+                'unknown parameter (the message says which).', "401": METRICS_401, "403": API_KEY},
+        "operator", query=_metrics_query(),
+    ),
+    ("GET", "/v1/conversations/{conversation_id}/transcript"): Operation(
+        "getTranscript", None, "TranscriptOut", "The conversation's messages, its Auto-CSAT with reasons, and its survey answers.",
+        {"401": METRICS_401.replace("Reading metrics", "Reading transcripts"), "403": API_KEY,
+         "404": '"Conversation not found."'},
+        "operator",
+    ),
+    ("POST", "/v1/discounts/{code}/redemptions"): Operation(
+        "redeemDiscount", "RedemptionRequest", "Redemption",
+        "The code is now used on this order; discount.redeemed is published (revenue attributed to the conversation).",
+        {"400": INVALID_BODY, "401": "Missing or wrong x-customer-id / x-customer-signature.", "403": API_KEY,
+         "404": '"Unknown discount code for this customer." (also when the code is someone else\'s)',
+         "409": '"This discount code was already used."', "410": '"This discount code has expired."'},
+        "customer",
+    ),
+})
+
 CUSTOMER_HEADERS = (
     _header("x-customer-id", "The storefront's signed-in customer."),
     _header("x-customer-signature", "Hex HMAC-SHA256 of x-customer-id under the storefront's signing secret."),
@@ -230,6 +461,7 @@ AUTH_HEADERS: dict[str, tuple[dict, ...]] = {
     "self-or-operator": SELF_OR_OPERATOR_HEADERS,
     "operator": OPERATOR_HEADERS,
     "webhook": (),
+    "signed-link": (),
 }
 
 
@@ -237,7 +469,7 @@ def operation_for(route: topology.Route) -> Operation:
     operation = OPERATIONS.get((route.method, route.path))
     if operation is None:
         raise KeyError(f"{route.method} {route.path} is in topology.ROUTES but not described in openapi.OPERATIONS")
-    if route.requires_customer != (operation.auth != "webhook"):
+    if route.requires_customer != (operation.auth not in ("webhook", "signed-link")):
         raise ValueError(f"{route.method} {route.path}: requires_customer={route.requires_customer} but auth={operation.auth!r}")
     return operation
 
@@ -252,8 +484,11 @@ def _parameters(route: topology.Route, operation: Operation) -> list[dict]:
 
 
 def _content(name: str) -> dict:
-    if name == TEXT:
-        return {TEXT: {"schema": {"type": "string"}}}
+    if name == METRICS_REPORT:
+        return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}},
+                "text/csv": {"schema": {"type": "string", "description": "one row per series point, then a total row"}}}
+    if name in (TEXT, HTML):
+        return {name: {"schema": {"type": "string"}}}
     if name == WHATSAPP_WEBHOOK:
         return {"application/json": {"schema": {
             "type": "object",
@@ -267,16 +502,32 @@ def _content(name: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
-def _error(text: str) -> dict:
+def _error(text: str, content_type: str = "application/json") -> dict:
+    if content_type == HTML:
+        return {"description": text, "content": _content(HTML)}
     return {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
 
 
 def openapi_document() -> dict:
     from concierge.privacy import MergeRequest, Preferences
+    from concierge.surveys.models import ConversationSurveys, SurveyAnswerBody, SurveyAnswerOut
 
-    models = [(TurnRequestBody, "validation"), (Preferences, "validation"), (MergeRequest, "validation")]
+    from concierge.actions.approvals import Decision
+    from concierge.console import AgentMessage, CloseRequest, HandBack
+
+    models = [(AgentMessage, "validation"), (HandBack, "validation"), (CloseRequest, "validation")]
+    models += [(TurnRequestBody, "validation"), (Preferences, "validation"), (MergeRequest, "validation"), (Decision, "validation"),
+              (SurveyAnswerBody, "validation")]
+    models += [(m, "serialization") for m in (ApprovalList, DecisionReceipt, HandoffQueue, HandoffPackage, ConsoleReceipt,
+                                              ConversationMessages)]
+    from concierge.metrics.query import MetricsReport, TranscriptOut
+    from concierge.metrics.redemptions import Redemption, RedemptionRequest
+
+    models += [(RedemptionRequest, "validation")]
+    models += [(m, "serialization") for m in (MetricsReport, TranscriptOut, Redemption)]
     models += [(m, "serialization") for m in (TurnResponse, ErrorBody, ErasureReceipt, PreferencesOut, MergeReceipt,
-                                              UnmergeReceipt, CustomerExport, WebhookAck)]
+                                              UnmergeReceipt, CustomerExport, WebhookAck, SurveyAnswerOut,
+                                              ConversationSurveys)]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict] = {}
     for route in topology.ROUTES:
@@ -288,7 +539,7 @@ def openapi_document() -> dict:
             "parameters": _parameters(route, operation),
             "responses": {
                 "200": {"description": operation.description, "content": _content(operation.response)},
-                **{status: _error(text) for status, text in operation.errors.items()},
+                **{status: _error(text, operation.response) for status, text in operation.errors.items()},
             },
         }
         if operation.request:

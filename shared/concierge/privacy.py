@@ -31,6 +31,7 @@ class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     personalization: bool = Field(description="recall personal details (sizes, past conversations) in later conversations")
+    surveys: bool | None = Field(None, description="be asked satisfaction surveys after a conversation (omitted: unchanged)")
 
 
 class MergeRequest(BaseModel):
@@ -128,9 +129,12 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
                 marker = memory.partition(inbox_key[0])
                 keys |= {(m["pk"], m["sk"]) for m in marker}
                 keys |= {(f"MSGID#{m['provider_id']}", "THREAD") for m in marker if m.get("provider_id")}
+            keys |= {(pk, sk) for pk, sk in record.get("erase_also") or []}  # e.g. a KPI low-score entry
             objects |= {a["s3_key"] for a in record.get("attachments") or []}
             if record.get("raw_s3_key"):
                 objects.add(record["raw_s3_key"])
+    for listing in ("APPROVALS", "HANDOFFS"):  # queues listed outside the customer's partitions
+        keys |= {(a["pk"], a["sk"]) for a in memory.partition(listing) if a.get("customer_id") == customer_id}
     deleted = memory.delete_keys(sorted(keys))
     if objects and services.s3 is not None and services.mail_bucket:
         for start in range(0, len(objects), 1000):
@@ -146,6 +150,8 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
     memory = services.memory
     profile = memory.get_profile(customer_id) or Profile(customer_id=customer_id)
     profile = profile.model_copy(update={"personalization": preferences.personalization})
+    if preferences.surveys is not None:
+        profile = profile.model_copy(update={"surveys": preferences.surveys})
     if not preferences.personalization:
         profile = profile.model_copy(update={"last_summary": None})
         memory.delete_keys(
@@ -153,7 +159,7 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
         )
     memory.put_profile(profile)
     memory.write([memory.audit_item(customer_id, "preferences.updated", preferences.model_dump())])
-    return {"customer_id": customer_id, "personalization": profile.personalization}
+    return {"customer_id": customer_id, "personalization": profile.personalization, "surveys": profile.surveys}
 
 
 def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> dict:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE, TURN_STATE_MACHINE_ENV
+from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE, TURN_STATE_MACHINE_ENV, APPROVAL_STATE_MACHINE_ENV, METRICS_QUEUE_ENV
 
 
 class Settings(BaseModel):
@@ -70,12 +70,24 @@ class Settings(BaseModel):
     return_window_days: int = Field(30, ge=0, alias="CONCIERGE_RETURN_WINDOW_DAYS")
     memory_ttl_days: int = Field(365, ge=1, alias="CONCIERGE_MEMORY_TTL_DAYS")
     max_refund_without_approval: Decimal = Field(Decimal("200.00"), alias="CONCIERGE_MAX_AUTO_REFUND")
+    # Above that limit a person decides; undecided after this long, the customer is told and a person follows up.
+    approval_timeout_seconds: int = Field(48 * 3600, gt=0, alias="CONCIERGE_APPROVAL_TIMEOUT_SECONDS")
+    approval_state_machine_arn: str | None = Field(None, alias=APPROVAL_STATE_MACHINE_ENV)
     # Discount codes the assistant may issue: the largest percentage, how long a code lives, one per customer per period.
     discount_max_percent: int = Field(15, ge=0, le=100, alias="CONCIERGE_DISCOUNT_MAX_PERCENT")
     discount_valid_days: int = Field(30, ge=1, alias="CONCIERGE_DISCOUNT_VALID_DAYS")
     discount_cap_days: int = Field(90, ge=1, alias="CONCIERGE_DISCOUNT_CAP_DAYS")
+    # When people answer handoffs (JSON: {"timezone": "America/Los_Angeles", "weekdays": [0,1,2,3,4], "open": "09:00",
+    # "close": "17:00"}); empty: always staffed.
+    support_hours: str | None = Field(None, alias="CONCIERGE_SUPPORT_HOURS")
+    # Appointment kinds (JSON: {"fitting": {"label", "minutes", "hours", "weekdays"}}); empty: the defaults.
+    appointment_kinds: str | None = Field(None, alias="CONCIERGE_APPOINTMENT_KINDS")
+    # The storefront's password-reset page; the single-use token is appended as ?token=… (valid 30 minutes).
+    password_reset_url: str = Field("https://shop.example/account/reset", alias="CONCIERGE_PASSWORD_RESET_URL")
     mail_bucket: str | None = Field(None, alias=MAIL_BUCKET_ENV)
     turn_state_machine_arn: str | None = Field(None, alias=TURN_STATE_MACHINE_ENV)
+    # The KPI roll-up's queue: the surveys function tells its records from the conversation-closed queue's by it.
+    metrics_queue_arn: str | None = Field(None, alias=METRICS_QUEUE_ENV)
     # WhatsApp Cloud API: a Secrets Manager secret (JSON with app_secret, verify_token, access_token) when
     # deployed; locally the three values themselves.
     whatsapp_secret_arn: str | None = Field(None, alias="CONCIERGE_WHATSAPP_SECRET_ARN")
@@ -84,6 +96,25 @@ class Settings(BaseModel):
     whatsapp_access_token: str | None = Field(None, alias="CONCIERGE_WHATSAPP_ACCESS_TOKEN", repr=False)
     whatsapp_phone_number_id: str | None = Field(None, alias="CONCIERGE_WHATSAPP_PHONE_NUMBER_ID")
     whatsapp_api_base: str = Field("https://graph.facebook.com", alias="CONCIERGE_WHATSAPP_API_BASE")
+    # Surveys (docs/surveys.md): which are offered after a closed conversation, for how long an answer is taken,
+    # and the public address of the API that one-click survey links point to.
+    survey_csat_after: Literal["resolved", "closed", "never"] = Field("resolved", alias="CONCIERGE_SURVEY_CSAT_AFTER")
+    survey_ces_actions: tuple[str, ...] = Field(
+        ("return_items", "cancel_order"), alias="CONCIERGE_SURVEY_CES_ACTIONS",
+        description="JSON list of the goal-flow tools after which CES is asked (empty: never)",
+    )
+    survey_nps_cadence_days: int = Field(90, ge=0, alias="CONCIERGE_SURVEY_NPS_CADENCE_DAYS", description="0: never")
+    survey_max_per_conversation: int = Field(2, ge=0, le=3, alias="CONCIERGE_SURVEY_MAX_PER_CONVERSATION")
+    survey_answer_window_days: int = Field(7, ge=1, alias="CONCIERGE_SURVEY_ANSWER_WINDOW_DAYS")
+    public_api_url: str | None = Field(None, alias="CONCIERGE_PUBLIC_API_URL", description="base of survey links")
+    # Auto-CSAT: "auto" lets the model judge when one is configured (CONCIERGE_MODEL_PROVIDER), else the explainable
+    # scorer; "explainable" keeps the explainable scorer even with a model.
+    autocsat_scorer: Literal["auto", "explainable"] = Field("auto", alias="CONCIERGE_AUTOCSAT_SCORER")
+
+    @field_validator("survey_ces_actions", mode="before")
+    @classmethod
+    def _tools(cls, value):
+        return tuple(json.loads(value)) if isinstance(value, str) else tuple(value)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

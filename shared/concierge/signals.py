@@ -23,6 +23,10 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
                "don't want the order anymore", "do not want the order anymore"),
+    "password": ("forgot my password", "reset my password", "password reset", "reset password", "change my password",
+                 "can't log in", "cannot log in", "can't sign in", "cannot sign in", "locked out", "lost my password"),
+    "appointment": ("appointment", "book a fitting", "a fitting", "fitting session", "styling session", "book a session",
+                    "book a time", "book a slot", "personal styling"),
     "return": ("return", "send back", "send it back", "refund", "money back", "give back"),
     "exchange": ("exchange", "swap", "different size", "another size", "other size"),
     "track": (

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from concierge.actions.approvals import ApprovalRequest, DecisionOutput, Notice
 from concierge.api import ApiRequest
 from concierge.channels.inbound import InboundMessage
 from concierge.turn import Turn
@@ -44,5 +45,35 @@ class ActTask(BaseModel):
     turn: Turn
 
 
+class ApprovalState(ApprovalRequest):
+    """The approval workflow's state as it reaches a task: the request, and the decision once there is one."""
+
+    decision: DecisionOutput | None = None
+
+
+class ApprovalWaitTask(BaseModel):
+    """The approval workflow's waitForTaskToken task: keep the token, list the approval for people to decide."""
+
+    kind: Literal["approval.request"]
+    approval: ApprovalRequest
+    task_token: str = Field(min_length=1, repr=False)
+
+
+class ApprovalStepTask(BaseModel):
+    kind: Literal["approval.execute", "approval.decline", "approval.expire"]
+    approval: ApprovalState
+
+
+class NotifyTask(BaseModel):
+    """Tell the customer, in their conversation and on their channel, what became of their request."""
+
+    kind: Literal["approval.notify"]
+    notice: Notice
+
+
 class IngestTask(BaseModel):
-    task: Annotated[ReceiveTask | ReplyTask, Field(discriminator="kind")]
+    task: Annotated[ReceiveTask | ReplyTask | NotifyTask, Field(discriminator="kind")]
+
+
+class ActionsTask(BaseModel):
+    task: Annotated[ActTask | ApprovalWaitTask | ApprovalStepTask, Field(discriminator="kind")]

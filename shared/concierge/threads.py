@@ -5,7 +5,10 @@ The rule, in order (docs/memory.md):
 2. An email to our +tagged reply address (support+<conversation id>@…) continues that conversation.
 3. Otherwise the customer's most recently active open conversation (on any channel, active within
    THREAD_WINDOW) is continued when the message is on the same topic: it shares a topic term with that
-   conversation, or it names no topic of its own ("and what is it made of?").
+   conversation, it names no topic of its own ("and what is it made of?"), or the conversation has none yet.
+   Before topics are compared, an open conversation our team owns (handed off) is continued whatever the
+   message is about: the person answering sees everything the customer writes, and the AI stays out of it;
+   and so is the latest conversation on the same channel active within SAME_SITTING (a follow-up message).
 4. An open conversation on another topic is not continued; the new conversation is linked to it, so the
    agent still sees what was said there.
 Rules 1 and 2 apply only when the conversation belongs to the same customer; anything else starts afresh.
@@ -23,6 +26,8 @@ from concierge.knowledge import STOPWORDS
 from concierge.memory import MemoryStore
 
 THREAD_WINDOW = timedelta(days=7)
+# Messages on the same channel this close together are one sitting: the follow-up continues, whatever its words.
+SAME_SITTING = timedelta(minutes=30)
 MAX_KEYWORDS = 30
 ORDER_ID = re.compile(r"\bnw\d{5}\b")
 TAG = re.compile(r"^[^+@]+\+([A-Za-z0-9_-]{1,100})@")
@@ -85,6 +90,12 @@ def choose(message: InboundMessage, customer_id: str, memory: MemoryStore, now: 
             return Thread(record.conversation_id, True, None, "tagged-address")
     terms = topic_terms(f"{message.subject or ''} {message.text}")
     open_entries = _recent_open(memory, customer_id, now)
+    with_people = next((e for e in open_entries if e.get("status") == "handed_off"), None)
+    if with_people is not None:
+        return Thread(with_people["conversation_id"], True, None, "with-our-team")
+    latest = open_entries[0] if open_entries else None
+    if latest and latest.get("channel") == message.channel.value and now - datetime.fromisoformat(latest["updated_at"]) <= SAME_SITTING:
+        return Thread(latest["conversation_id"], True, None, "same-sitting")
     for entry in open_entries:
         if _same_topic(terms, entry):
             return Thread(entry["conversation_id"], True, None, "open-topic")

@@ -52,6 +52,8 @@ KNOWLEDGE_BUCKET_ENV = "CONCIERGE_KNOWLEDGE_BUCKET"
 # Raw inbound email (SES receipt S3 action, under inbound/) and attachments (under attachments/).
 MAIL_BUCKET_ENV = "CONCIERGE_MAIL_BUCKET"
 TURN_STATE_MACHINE_ENV = "CONCIERGE_TURN_STATE_MACHINE_ARN"
+APPROVAL_STATE_MACHINE_ENV = "CONCIERGE_APPROVAL_STATE_MACHINE_ARN"
+METRICS_QUEUE_ENV = "CONCIERGE_METRICS_QUEUE_ARN"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Rule:
     function: FunctionName
     max_receive_count: int = 3
     batch_size: int = 10
+    # When set, the function receives its queue's ARN in this variable (to tell its queues' records apart).
+    queue_arn_env: str | None = None
 
     @property
     def pattern(self) -> dict:
@@ -81,6 +85,10 @@ RULES = (
     Rule(name="conversation-closed-to-surveys", detail_types=("conversation.closed",), function=FunctionName.SURVEYS),
     # Email and WhatsApp messages, taken in by ingest, run the turn workflow from this queue (asynchronously).
     Rule(name="message-received-to-turns", detail_types=("message.received",), function=FunctionName.INGEST, batch_size=5),
+    # KPI roll-up (concierge.metrics.rollup.DETAIL_TYPES). A survey or Auto-CSAT that arrives before its conversation's
+    # close is retried, hence a few more receives before the dead-letter queue.
+    Rule(name="kpi-events-to-surveys", function=FunctionName.SURVEYS, max_receive_count=6, queue_arn_env=METRICS_QUEUE_ENV,
+         detail_types=("conversation.closed", "turn.completed", "survey.answered", "autocsat.scored", "discount.redeemed")),
 )
 
 
@@ -116,7 +124,44 @@ WHATSAPP_ROUTES = (
     Route("POST", "/v1/channels/whatsapp", "ingest", requires_customer=False, api_key=False,
           description="WhatsApp Cloud API webhook (X-Hub-Signature-256)."),
 )
-ROUTES = (TURN_ROUTE, *CUSTOMER_ROUTES, *WHATSAPP_ROUTES)
+APPROVAL_ROUTES = (
+    Route("GET", "/v1/approvals", "ingest",
+          description="Operator: the actions waiting for a person's approval, oldest first."),
+    Route("POST", "/v1/approvals/{action_id}/approve", "ingest",
+          description="Operator: approve a waiting action; it executes once and the customer is told."),
+    Route("POST", "/v1/approvals/{action_id}/deny", "ingest",
+          description="Operator: deny a waiting action (optional note for the customer); the customer is told."),
+)
+SURVEY_ROUTES = (
+    Route("GET", "/v1/conversations/{conversation_id}/surveys", "ingest",
+          description="The surveys offered about a closed conversation, with the customer's answers."),
+    Route("POST", "/v1/conversations/{conversation_id}/surveys", "ingest",
+          description="Answer a survey (CSAT 1–5, NPS 0–10, CES 1–7) offered about the customer's conversation."),
+    # The one-click link in a survey email or WhatsApp message: the signed token is the proof, no API key.
+    Route("GET", "/v1/surveys/answer", "ingest", requires_customer=False, api_key=False,
+          description="One-click survey answer from a signed link; returns a small HTML page."),
+)
+CONSOLE_ROUTES = (
+    Route("GET", "/v1/handoffs", "ingest", description="Operator: the handoff queue, highest priority first."),
+    Route("GET", "/v1/handoffs/{conversation_id}", "ingest", description="Operator: the handoff package of a conversation."),
+    Route("POST", "/v1/handoffs/{conversation_id}/claim", "ingest", description="Operator: take the conversation (one agent wins)."),
+    Route("POST", "/v1/handoffs/{conversation_id}/messages", "ingest",
+          description="Operator: reply to the customer, delivered on their channel."),
+    Route("POST", "/v1/handoffs/{conversation_id}/release", "ingest", description="Operator: hand the conversation back to the AI."),
+    Route("POST", "/v1/handoffs/{conversation_id}/close", "ingest", description="Operator: close with a resolution."),
+    Route("GET", "/v1/conversations/{conversation_id}/messages", "ingest",
+          description="The customer's conversation after a message number (the chat page polls it while a person answers)."),
+)
+METRICS_ROUTES = (
+    Route("GET", "/v1/metrics", "ingest",
+          description="Operator: the KPIs of a date range (JSON, or CSV with format=csv), by day, channel or intent."),
+    Route("GET", "/v1/conversations/{conversation_id}/transcript", "ingest",
+          description="Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down)."),
+    # The storefront reports an order placed with a code the assistant issued: single use, and the revenue is counted.
+    Route("POST", "/v1/discounts/{code}/redemptions", "ingest",
+          description="Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed."),
+)
+ROUTES = (TURN_ROUTE, *CUSTOMER_ROUTES, *WHATSAPP_ROUTES, *APPROVAL_ROUTES, *SURVEY_ROUTES, *CONSOLE_ROUTES, *METRICS_ROUTES)
 
 
 @dataclass(frozen=True)
@@ -135,6 +180,9 @@ class FunctionAccess:
     write_knowledge: bool = False  # index uploaded documents (knowledge bucket: read documents/, write the index)
     embed: bool = False  # call the embeddings model (Bedrock Titan) when it is the configured embedder
     call_model: bool = False  # the language model: the Anthropic API key's secret, or Claude on Bedrock
+    redeem_discounts: bool = False  # UpdateItem on the store's DISCOUNT# items only (mark a code used)
+    start_approvals: bool = False  # StartExecution on the approval workflow (a confirmed action above the limit)
+    decide_approvals: bool = False  # SendTaskSuccess/Failure on the approval workflow (an operator's decision)
 
 
 ACCESS: dict[FunctionName, FunctionAccess] = {
@@ -151,6 +199,8 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         read_whatsapp_secret=True,
         write_knowledge=True,
         embed=True,
+        decide_approvals=True,
+        redeem_discounts=True,  # the storefront's "order placed with a code" (POST /v1/discounts/{code}/redemptions)
     ),
     FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True),
     # The agent decides from the turn it is given: it reads and writes no data, and may only call the model.
@@ -160,6 +210,18 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         write_tables=(MEMORY_TABLE, STORE_TABLE),
         put_events=True,
         send_email=True,
+        start_approvals=True,
     ),
-    FunctionName.SURVEYS: FunctionAccess(write_tables=(MEMORY_TABLE,)),
+    # Survey scoring: Auto-CSAT (the model only when one is configured), then the surveys it offers, sent on the
+    # customer's channel: links signed with the signing secret (in a namespace of their own), email, WhatsApp.
+    # It also rolls the KPIs up into the memory table (reads: a conversation's attribution, a repeat-contact marker).
+    FunctionName.SURVEYS: FunctionAccess(
+        read_tables=(MEMORY_TABLE,),
+        write_tables=(MEMORY_TABLE,),
+        put_events=True,
+        send_email=True,
+        read_signing_secret=True,
+        read_whatsapp_secret=True,
+        call_model=True,
+    ),
 }

@@ -23,6 +23,7 @@ class ConversationStatus(StrEnum):
 class ActionStatus(StrEnum):
     EXECUTED = "executed"
     PENDING_CONFIRMATION = "pending_confirmation"
+    AWAITING_APPROVAL = "awaiting_approval"  # confirmed by the customer, above the limit: a person decides
     DENIED = "denied"
     FAILED = "failed"
 

@@ -49,6 +49,40 @@ def action_services(settings: Settings):
         events=publisher(settings),
         email=EmailSender(aws.client("ses"), settings.sender_email),
         idempotency=idempotency_store(settings.memory_table),
+        approvals=approvals(settings),
+    )
+
+
+# The local runtime registers its in-process approval workflow here; deployed, it is Step Functions Standard.
+_local_approvals = None
+
+
+def use_local_approvals(workflow) -> None:
+    global _local_approvals
+    _local_approvals = workflow
+
+
+def approvals(settings: Settings):
+    """The approval workflow (actions.approvals.ApprovalWorkflow), or None when none is deployed: then refunds
+    above the limit are refused with a reason instead of waiting."""
+    if _local_approvals is not None:
+        return _local_approvals
+    if not settings.approval_state_machine_arn:
+        return None
+    from concierge.actions.approvals import StepFunctionsApprovals
+
+    return StepFunctionsApprovals(aws.client("stepfunctions"), settings.approval_state_machine_arn)
+
+
+def notice_services(settings: Settings):
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.notices import NoticeServices
+
+    whatsapp = whatsapp_sender(settings)
+    return NoticeServices(
+        memory=memory_store(settings), store=reference_store(settings),
+        email=EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name), whatsapp=whatsapp,
+        merchant_name=settings.merchant_name, support_address=settings.sender_email,
     )
 
 
@@ -103,6 +137,17 @@ def whatsapp_credentials(settings: Settings) -> dict[str, str] | None:
     return values if values.get("app_secret") else None
 
 
+def whatsapp_sender(settings: Settings):
+    """The Graph API sender, or None when WhatsApp is not configured."""
+    credentials = whatsapp_credentials(settings)
+    if not (credentials and settings.whatsapp_phone_number_id):
+        return None
+    from concierge.channels.whatsapp import WhatsAppSender
+
+    return WhatsAppSender(base_url=settings.whatsapp_api_base, phone_number_id=settings.whatsapp_phone_number_id,
+                          access_token=credentials["access_token"])
+
+
 def inbox(settings: Settings):
     from concierge.api import Channel
     from concierge.channels.inbound_email import EmailReplySender
@@ -116,18 +161,18 @@ def inbox(settings: Settings):
             settings.sender_email,
         )
     }
-    credentials = whatsapp_credentials(settings)
-    if credentials and settings.whatsapp_phone_number_id:
-        from concierge.channels.whatsapp import WhatsAppSender
+    whatsapp = whatsapp_sender(settings)
+    if whatsapp is not None:
+        senders[Channel.WHATSAPP] = WhatsAppChannel(whatsapp)
+    from concierge.surveys.answers import answer_from_whatsapp
+    from concierge.clock import now
 
-        senders[Channel.WHATSAPP] = WhatsAppChannel(
-            WhatsAppSender(
-                base_url=settings.whatsapp_api_base,
-                phone_number_id=settings.whatsapp_phone_number_id,
-                access_token=credentials["access_token"],
-            )
-        )
-    return Inbox(memory=memory_store(settings), run_turn=turn_runner(settings), senders=senders)
+    surveys = survey_services(settings)
+    return Inbox(
+        memory=memory_store(settings), run_turn=turn_runner(settings), senders=senders,
+        answer_survey=lambda survey, score, conversation_id, sender: answer_from_whatsapp(
+            survey, score, conversation_id, sender, surveys, now()),
+    )
 
 
 def email_intake(settings: Settings):
@@ -158,7 +203,17 @@ def http_services(settings: Settings):
         ),
         signing_secret=signing_secret(settings),
         whatsapp=intake,
+        approvals=approvals(settings),
+        surveys=survey_services(settings),
+        console=console_services(settings),
     )
+
+
+def console_services(settings: Settings):
+    from concierge.console import ConsoleServices
+
+    return ConsoleServices(memory=memory_store(settings), store=reference_store(settings), events=publisher(settings),
+                           notices=notice_services(settings))
 
 
 @lru_cache(maxsize=4)
@@ -200,10 +255,38 @@ def opensearch_index(settings: Settings):
     )
 
 
+def survey_services(settings: Settings):
+    """What taking a survey answer needs (ingest: the API, the email links, WhatsApp taps)."""
+    from concierge.surveys.answers import SurveyServices
+    from concierge.surveys.store import SurveyStore
+
+    return SurveyServices(
+        memory=memory_store(settings), surveys=SurveyStore(aws.table(settings.memory_table), settings.memory_ttl_days),
+        events=publisher(settings), signing_secret=signing_secret(settings), merchant_name=settings.merchant_name,
+    )
+
+
+@lru_cache(maxsize=2)
+def closed_conversation_services(settings: Settings):
+    """What the surveys function needs at `conversation.closed`: the scorer, the store, and the channels."""
+    from concierge.surveys.delivery import SurveyEmailSender
+    from concierge.surveys.judge import scorer
+    from concierge.surveys.scoring import ClosedServices
+    from concierge.surveys.store import SurveyStore
+
+    whatsapp = whatsapp_sender(settings)
+    return ClosedServices(
+        settings=settings, memory=memory_store(settings),
+        surveys=SurveyStore(aws.table(settings.memory_table), settings.memory_ttl_days), events=publisher(settings),
+        scorer=scorer(settings), signing_secret=signing_secret(settings),
+        email=SurveyEmailSender(aws.client("ses"), settings.sender_email), whatsapp=whatsapp,
+    )
+
+
 def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
     for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials,
-                    embedder, opensearch_index):
+                    embedder, opensearch_index, closed_conversation_services):
         factory.cache_clear()
     aws.reset()

@@ -1,14 +1,24 @@
-"""The local stack started once per session as a newcomer starts it: `concierge dev` in a fresh directory."""
+"""The local stack started as a newcomer starts it (`concierge dev` in a fresh directory), and pages driven in
+Debian's headless Chromium."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+
+CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+# Without the background-networking switches Chromium keeps trying to reach Google's hosts from a closed network.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
 
 
 def free_port() -> int:
@@ -17,30 +27,55 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")  # one stack per module: each module may return the same demo shirt
-def base_url(tmp_path_factory):
+@contextmanager
+def dev_server(workdir: Path, *arguments: str):
+    """`concierge dev` on a free port; yields its base URL once it answers, and the process."""
     port = free_port()
-    workdir = tmp_path_factory.mktemp("dev")
     process = subprocess.Popen(
-        [sys.executable, "-m", "concierge.cli", "dev", "--port", str(port)],
+        [sys.executable, "-m", "concierge.cli", "dev", "--port", str(port), *arguments],
         cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_local/health", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read())
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("local stack did not start within 60 s")
-    yield url
-    process.terminate()
-    process.wait(10)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/_local/health", timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    pytest.fail(process.stdout.read())
+                time.sleep(0.2)
+        else:
+            pytest.fail("local stack did not start within 60 s")
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
+@contextmanager
+def chromium_page(url: str, width: int = 1280, height: int = 900):
+    """A tab at `url` in headless Chromium; the test fails on any JavaScript error the page raised."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (`.ci/run` does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
+        browser = playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": width, "height": height}
+        )
+        tab = browser.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.goto(url)
+        yield tab
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")  # one stack per module: each module may return the same demo shirt
+def base_url(tmp_path_factory):
+    with dev_server(tmp_path_factory.mktemp("dev")) as (url, _):
+        yield url

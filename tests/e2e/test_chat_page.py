@@ -2,36 +2,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.e2e.conftest import chromium_page
 
-CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-# Without the background-networking switches Chromium keeps trying to reach Google's hosts from a closed network.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def page(base_url):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (`.ci/run` does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
-        browser = playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1280, "height": 900}
-        )
-        tab = browser.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        tab.goto(base_url + "/")
+    with chromium_page(base_url + "/") as tab:
         yield tab
-        browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def say(page, text: str) -> str:

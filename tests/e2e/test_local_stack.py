@@ -84,7 +84,7 @@ def test_unknown_answer_is_honest_and_offers_a_human(base_url):
         ("/v1/conversations/e1/messages", "POST", b'{"channel": "web"}', signed("alex"), 400, "text"),
         ("/v1/conversations/e1/messages", "POST", b'{"text": "hi", "channel": "fax"}', signed("alex"), 400, "channel"),
         ("/v1/nowhere", "GET", None, {}, 404, "No route"),
-        ("/v1/conversations/e1/messages", "GET", None, {}, 405, "not allowed"),
+        ("/v1/conversations/e1/messages", "DELETE", None, {}, 405, "not allowed"),
     ],
 )
 def test_bad_requests_get_a_clear_4xx(base_url, path, method, body, headers, status, message):

@@ -40,7 +40,7 @@ def path_of(resources: dict, method: dict) -> str:
     return "/" + "/".join(reversed(parts))
 
 
-def test_every_route_is_deployed_and_only_webhooks_skip_the_api_key(resources):
+def test_every_route_is_deployed_and_only_webhooks_and_survey_links_skip_the_api_key(resources):
     methods = of_type(resources, "AWS::ApiGateway::Method").values()
     deployed = {(m["Properties"]["HttpMethod"], path_of(resources, m)): m["Properties"] for m in methods}
     assert set(deployed) == {(route.method, route.path) for route in topology.ROUTES}, "no method the topology lacks"
@@ -52,8 +52,9 @@ def test_every_route_is_deployed_and_only_webhooks_skip_the_api_key(resources):
             assert method["Integration"]["Type"] == "AWS_PROXY" and method["Integration"]["IntegrationHttpMethod"] == "POST"
             assert ingest in json.dumps(method["Integration"]["Uri"])
     keyless = {(m, p) for (m, p), method in deployed.items() if method["ApiKeyRequired"] is False}
-    assert keyless == {("GET", "/v1/channels/whatsapp"), ("POST", "/v1/channels/whatsapp")}
-    assert {(r.method, r.path) for r in topology.WHATSAPP_ROUTES} == keyless
+    # Meta signs its webhook; a one-click survey link carries its own signed token
+    assert keyless == {("GET", "/v1/channels/whatsapp"), ("POST", "/v1/channels/whatsapp"), ("GET", "/v1/surveys/answer")}
+    assert {(r.method, r.path) for r in topology.ROUTES if not r.api_key} == keyless
 
 
 def test_each_customer_route_is_a_lambda_proxy_to_ingest(resources):
@@ -110,7 +111,8 @@ def test_every_rule_queue_outlasts_six_runs_of_its_function_and_batches_as_decla
 
 
 def test_only_ingest_may_start_turns_and_only_on_the_turn_workflow(resources):
-    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    [machine] = [m for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+                 if m["Properties"]["StateMachineType"] == "EXPRESS"]
     name = machine["Properties"]["StateMachineName"]
     assert name == "Concierge-turn"  # fixed, so its ARN is known without a reference to the state machine
     for function in topology.FunctionName:
@@ -128,12 +130,13 @@ def test_only_ingest_may_start_turns_and_only_on_the_turn_workflow(resources):
             assert topology.TURN_STATE_MACHINE_ENV not in variables, function
 
 
-def test_only_ingest_reads_the_whatsapp_secret_and_the_mail(resources):
+def test_only_ingest_and_surveys_read_the_whatsapp_secret_and_only_ingest_the_mail(resources):
     secret = next(k for k in of_type(resources, "AWS::SecretsManager::Secret") if "WhatsApp" in k)
     bucket = next(k for k in of_type(resources, "AWS::S3::Bucket") if "Mail" in k)
+    senders = (topology.FunctionName.INGEST, topology.FunctionName.SURVEYS)  # surveys sends WhatsApp survey lists
     for function in topology.FunctionName:
         text = json.dumps(role_statements(resources, function))
-        assert (secret in text) == (function is topology.FunctionName.INGEST), function
+        assert (secret in text) == (function in senders), function
         assert (bucket in text) == (function is topology.FunctionName.INGEST), function
 
 
@@ -147,7 +150,7 @@ def test_the_whatsapp_secret_is_a_template_the_merchant_fills_in(resources):
     assert ingest["CONCIERGE_WHATSAPP_SECRET_ARN"] == {"Ref": secret_id}
     assert "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID" not in ingest  # no phone number id given: left out
     for function in topology.FunctionName:
-        if function is not topology.FunctionName.INGEST:
+        if function not in (topology.FunctionName.INGEST, topology.FunctionName.SURVEYS):
             variables = resources[function_ids(resources)[function]]["Properties"]["Environment"]["Variables"]
             assert "CONCIERGE_WHATSAPP_SECRET_ARN" not in variables, function
 
@@ -289,12 +292,16 @@ def test_the_cycle_check_finds_a_cycle():
 
 
 def test_no_circular_dependency_although_the_workflow_invokes_ingest_and_ingest_starts_it(resources, with_email):
-    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine")
+    """Both workflows invoke functions that start or decide them (turns: ingest; approvals: actions and ingest)."""
+    machines = of_type(resources, "AWS::StepFunctions::StateMachine")
+    assert len(machines) == 2
     ingest = function_ids(resources)[topology.FunctionName.INGEST]
-    assert ingest in references(resources[machine]["Properties"])  # the workflow refers to ingest...
-    ingest_role = resources[ingest]["Properties"]["Role"]["Fn::GetAtt"][0]
-    assert machine not in references(resources[ingest]) | references(role_statements(resources, topology.FunctionName.INGEST))
-    assert resources[ingest_role]  # ...and neither ingest nor its policy refers back to it
+    for machine in machines:
+        assert ingest in references(resources[machine]["Properties"])  # each workflow refers to ingest...
+        for name in (topology.FunctionName.INGEST, topology.FunctionName.ACTIONS):
+            function = function_ids(resources)[name]
+            assert machine not in references(resources[function]) | references(role_statements(resources, name))
+    # ...and neither function nor its policy refers back to a workflow
     assert dependency_cycle(resources) is None
     assert dependency_cycle(with_email) is None
 

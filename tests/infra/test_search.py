@@ -202,11 +202,12 @@ def test_an_unknown_choice_is_refused():
         synth(knowledgeIndex="elastic")
 
 
-def test_the_model_is_reachable_by_the_agent_alone():
+def test_the_model_is_reachable_by_the_agent_and_the_auto_csat_judge_alone():
     anthropic = synth(modelProvider="anthropic", model="claude-haiku-5-5")
     secret = next(k for k in of_type(anthropic, "AWS::SecretsManager::Secret") if "AnthropicApiKey" in k)
+    callers = (topology.FunctionName.AGENT, topology.FunctionName.SURVEYS)
     for name in topology.FunctionName:
-        assert (secret in json.dumps(role_statements(anthropic, name))) == (name is topology.FunctionName.AGENT), name
+        assert (secret in json.dumps(role_statements(anthropic, name))) == (name in callers), name
     variables = environment(anthropic, topology.FunctionName.AGENT)
     assert (variables["CONCIERGE_MODEL_PROVIDER"], variables["CONCIERGE_MODEL"]) == ("anthropic", "claude-haiku-5-5")
     assert "CONCIERGE_MODEL_PROVIDER" not in environment(anthropic, topology.FunctionName.ACTIONS)
@@ -214,5 +215,5 @@ def test_the_model_is_reachable_by_the_agent_alone():
     bedrock = synth(modelProvider="bedrock")
     for name in topology.FunctionName:
         invokes = any("bedrock:InvokeModel" in json.dumps(s["Action"]) for s in role_statements(bedrock, name))
-        assert invokes == (name is topology.FunctionName.AGENT), name
+        assert invokes == (name in callers), name
     assert not of_type(synth(), "AWS::SecretsManager::Secret").keys() & {secret}

@@ -9,7 +9,9 @@ from aws_cdk.assertions import Match, Template
 
 from concierge import topology
 from concierge.api import TurnRequestBody
-from concierge.workflows import function_arn_placeholder, turn_definition, turn_definition_text
+from concierge.workflows import (
+    approval_definition, approval_definition_text, function_arn_placeholder, turn_definition, turn_definition_text,
+)
 from infra.app import build
 
 pytestmark = pytest.mark.infra
@@ -94,32 +96,77 @@ def test_the_agent_can_touch_no_data(resources):
     assert not any(a.startswith(("dynamodb:", "events:", "s3:", "secretsmanager:", "ses:")) for a in actions), actions
 
 
-def test_only_actions_writes_the_store_and_only_actions_and_ingest_send_email(resources):
+def test_only_actions_writes_the_store_and_only_actions_ingest_and_surveys_send_email(resources):
     store_id = next(k for k, v in of_type(resources, "AWS::DynamoDB::GlobalTable").items() if "StoreTable" in k)
     for name in topology.FunctionName:
         statements = role_statements(resources, name)
         sends = any(a.startswith("ses:") for a in actions_of(statements))
         writes_store = any(
             store_id in json.dumps(s.get("Resource")) and any(a in actions_of([s]) for a in ("dynamodb:PutItem", "dynamodb:UpdateItem"))
+            and "dynamodb:LeadingKeys" not in json.dumps(s.get("Condition", {}))
             for s in statements
         )
-        # actions sends the return email; ingest replies to customers who wrote by email
-        assert sends == (name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)), name
+        # actions sends the return email; ingest replies to customers who wrote by email; surveys sends survey emails
+        assert sends == (name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST, topology.FunctionName.SURVEYS)), name
         assert writes_store == (name is topology.FunctionName.ACTIONS), name
 
 
-def test_survey_scoring_cannot_read_the_store_or_put_events(resources):
+def test_ingest_may_only_mark_discount_codes_used_in_the_store(resources):
+    store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
+    for name in topology.FunctionName:
+        on_store = [s for s in role_statements(resources, name) if store_id in json.dumps(s.get("Resource"))
+                    and "dynamodb:LeadingKeys" in json.dumps(s.get("Condition", {}))]
+        if name is topology.FunctionName.INGEST:
+            [statement] = on_store
+            assert actions_of([statement]) == {"dynamodb:UpdateItem"}
+            assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*"]}}
+        else:
+            assert on_store == [], name
+
+
+def test_the_kpi_rule_feeds_survey_scoring_which_knows_its_queue(resources):
+    rule = next(r for r in topology.RULES if r.queue_arn_env)
+    from concierge.metrics.rollup import DETAIL_TYPES
+
+    assert set(rule.detail_types) == set(DETAIL_TYPES) and rule.function is topology.FunctionName.SURVEYS
+    [event_rule] = [r["Properties"] for r in of_type(resources, "AWS::Events::Rule").values()
+                    if r["Properties"]["EventPattern"] == rule.pattern]
+    queue_id = event_rule["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
+    assert variables[rule.queue_arn_env] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # the roll-up reads and writes the memory table (counters, markers); it never touches the store
+    memory_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "MemoryTable" in k)
+    memory_actions = actions_of([s for s in role_statements(resources, topology.FunctionName.SURVEYS) if memory_id in json.dumps(s.get("Resource"))])
+    assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= memory_actions
+
+
+def test_survey_scoring_cannot_read_the_store_and_only_publishes_to_the_bus(resources):
     statements = role_statements(resources, topology.FunctionName.SURVEYS)
     store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
     assert store_id not in json.dumps(statements)
-    assert not any(a.startswith("events:") for a in actions_of(statements))
+    assert {a for a in actions_of(statements) if a.startswith("events:")} == {"events:PutEvents"}  # autocsat.scored
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_of(statements)
+    # no model by default (the explainable scorer): no Bedrock, and no model settings in its environment
+    assert not any(a.startswith("bedrock:") for a in actions_of(statements))
+    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
+    assert "CONCIERGE_MODEL_PROVIDER" not in variables
+    assert "CONCIERGE_PUBLIC_API_URL" in variables  # survey links lead to the API
 
 
-def test_only_ingest_reads_the_signing_secret(resources):
+def test_survey_scoring_may_call_the_model_only_when_one_is_configured():
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "modelProvider": "bedrock"})
+    resources = Template.from_stack(build(app)).to_json()["Resources"]
+    statements = role_statements(resources, topology.FunctionName.SURVEYS)
+    assert "bedrock:InvokeModel" in actions_of(statements)
+    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
+    assert variables["CONCIERGE_MODEL_PROVIDER"] == "bedrock"
+
+
+def test_only_ingest_and_surveys_read_secrets(resources):
+    # ingest verifies signatures and survey links; surveys signs survey links and sends WhatsApp survey messages
     for name in topology.FunctionName:
         reads = "secretsmanager:GetSecretValue" in actions_of(role_statements(resources, name))
-        assert reads == (name is topology.FunctionName.INGEST), name
+        assert reads == (name in (topology.FunctionName.INGEST, topology.FunctionName.SURVEYS)), name
 
 
 # data -------------------------------------------------------------------------------------------
@@ -154,8 +201,14 @@ def test_one_custom_bus_and_each_rule_feeds_a_queue_with_a_dead_letter_queue(tem
 
 
 # the turn workflow ------------------------------------------------------------------------------
+def machine_of(resources: dict, kind: str) -> dict:
+    [machine] = [m for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+                 if m["Properties"]["StateMachineType"] == kind]
+    return machine
+
+
 def test_the_deployed_workflow_is_the_definition_the_local_stack_runs(resources):
-    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    machine = machine_of(resources, "EXPRESS")
     properties = machine["Properties"]
     assert properties["StateMachineType"] == "EXPRESS"
     assert properties["DefinitionString"] == turn_definition_text()
@@ -171,7 +224,7 @@ def test_the_deployed_workflow_is_the_definition_the_local_stack_runs(resources)
 
 
 def test_the_workflow_may_invoke_the_turn_functions_but_not_survey_scoring(resources):
-    [machine] = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    machine = machine_of(resources, "EXPRESS")
     role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     statements = [s for p in of_type(resources, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
                   for s in p["Properties"]["PolicyDocument"]["Statement"]]
@@ -179,6 +232,44 @@ def test_the_workflow_may_invoke_the_turn_functions_but_not_survey_scoring(resou
     ids = function_ids(resources)
     assert ids[topology.FunctionName.SURVEYS] not in text
     assert all(ids[n] in text for n in topology.FunctionName if n is not topology.FunctionName.SURVEYS)
+
+
+# the approval workflow --------------------------------------------------------------------------
+def test_the_approval_workflow_is_the_standard_definition_the_local_stack_runs(resources):
+    machine = machine_of(resources, "STANDARD")
+    properties = machine["Properties"]
+    assert properties["DefinitionString"] == approval_definition_text()
+    definition = approval_definition()
+    assert definition["States"]["WaitForDecision"]["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert definition["States"]["WaitForDecision"]["TimeoutSecondsPath"] == "$.timeout_seconds"
+    ids = function_ids(resources)
+    assert properties["DefinitionSubstitutions"] == {
+        function_arn_placeholder(name): {"Fn::GetAtt": [ids[name], "Arn"]}
+        for name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)
+    }
+    assert properties["StateMachineName"] == {"Fn::Join": ["", [{"Ref": "AWS::StackName"}, "-approval"]]} or \
+        str(properties["StateMachineName"]).endswith("-approval")
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False  # tokens and requests stay out of logs
+    role_id = properties["RoleArn"]["Fn::GetAtt"][0]
+    text = json.dumps([s for p in of_type(resources, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
+                       for s in p["Properties"]["PolicyDocument"]["Statement"]])
+    invoked = {n for n in topology.FunctionName if ids[n] in text}
+    assert invoked == {topology.FunctionName.ACTIONS, topology.FunctionName.INGEST}
+
+
+def test_only_actions_starts_approvals_and_only_ingest_decides_them(resources):
+    def approval_actions(function):
+        return {a for a in actions_of(role_statements(resources, function)) if a.startswith("states:")
+                and a != "states:StartSyncExecution"}
+
+    assert approval_actions(topology.FunctionName.ACTIONS) == {"states:StartExecution"}
+    assert approval_actions(topology.FunctionName.INGEST) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
+    for name in (topology.FunctionName.AGENT, topology.FunctionName.RETRIEVAL, topology.FunctionName.SURVEYS):
+        assert approval_actions(name) == set()
+    for name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST):
+        statement = next(s for s in role_statements(resources, name)
+                         if "states:StartExecution" in json.dumps(s) or "states:SendTaskSuccess" in json.dumps(s))
+        assert "-approval" in json.dumps(statement["Resource"])
 
 
 # the API ----------------------------------------------------------------------------------------
@@ -216,3 +307,25 @@ def test_gateway_errors_answer_json_with_a_reason(resources):
     assert "validationErrorString" in responses["BAD_REQUEST_BODY"]["ResponseTemplates"]["application/json"]
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
     assert responses["INVALID_API_KEY"]["StatusCode"] == "403"
+
+
+# people are told when they are needed ---------------------------------------------------------------------------
+def test_handoffs_and_approvals_reach_the_team_topic_without_the_customers_words(resources):
+    [rule] = [r for r in of_type(resources, "AWS::Events::Rule").values()
+              if sorted(r["Properties"]["EventPattern"].get("detail-type", [])) == ["approval.requested", "handoff.requested"]]
+    [target] = rule["Properties"]["Targets"]
+    [topic_id] = of_type(resources, "AWS::SNS::Topic")
+    assert target["Arn"] == {"Ref": topic_id}
+    text = target["InputTransformer"]["InputTemplate"]
+    assert "conversation_id" in json.dumps(target["InputTransformer"]) and "reason" in text
+    assert "text" not in target["InputTransformer"]["InputPathsMap"], "no customer message in a notification"
+    policy = next(p for p in of_type(resources, "AWS::SNS::TopicPolicy").values())
+    assert "events.amazonaws.com" in json.dumps(policy)
+
+
+def test_support_hours_reach_the_function_that_opens_handoffs():
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "supportHours": {"timezone": "Europe/Paris", "weekdays": [0, 1, 2, 3, 4], "open": "09:00", "close": "18:00"}})
+    stack = build(app)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    env = resources[function_ids(resources)[topology.FunctionName.ACTIONS]]["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["CONCIERGE_SUPPORT_HOURS"])["timezone"] == "Europe/Paris"

@@ -83,8 +83,8 @@ class FakeMemory:
     def get_action(self, conversation_id, action_id):
         return self.actions.get(action_id)
 
-    def settle_action(self, conversation_id, action_id, status, result, reason):
-        if self.actions[action_id]["status"] != "pending_confirmation":
+    def settle_action(self, conversation_id, action_id, status, result, reason, expected="pending_confirmation"):
+        if self.actions[action_id]["status"] != expected:
             return False
         self.actions[action_id].update(status=status, result=result)
         return True
@@ -94,6 +94,22 @@ class FakeMemory:
 
     def record_handoff(self, conversation_id, reason, summary, transcript):
         self.handoffs.append((conversation_id, reason))
+
+    def get_conversation(self, conversation_id):
+        return None
+
+
+class FakeHandoffs:
+    """The handoff queue: what the action layer reads and writes when it hands a conversation to people."""
+
+    def __init__(self) -> None:
+        self.owners: dict = {}
+
+    def get(self, conversation_id):
+        return self.owners.get(conversation_id)
+
+    def put(self, owner):
+        self.owners[owner.conversation_id] = owner
 
 
 class FakeEvents:
@@ -130,8 +146,9 @@ class Conversation:
             "CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus",
             "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge", "CONCIERGE_SIGNING_SECRET": "secret",
         })
+        self.handoffs = FakeHandoffs()
         self.services = ActionServices(settings=settings, memory=self.memory, store=self.store, events=self.events,
-                                       email=self.email)
+                                       email=self.email, handoffs=self.handoffs)
         self.turns = 0
         self.flow: dict = {}
         self.tool_calls: list[list[tuple[str, dict]]] = []  # per round of the last turn

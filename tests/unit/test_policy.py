@@ -283,6 +283,9 @@ def test_someone_elses_order_looks_exactly_like_a_missing_one():
             "cancel": {"pending": (True, "allowed"), "shipped": (False, "order_shipped"),
                        "delivered_inside": (False, "order_delivered"), "delivered_outside": (False, "order_delivered"),
                        "cancelled": (False, "already_cancelled")},
+            "modify": {"pending": (True, "allowed"), "shipped": (False, "order_shipped"),
+                       "delivered_inside": (False, "order_delivered"), "delivered_outside": (False, "order_delivered"),
+                       "cancelled": (False, "order_cancelled")},
         }.items()
         for case, (allowed, reason) in table.items()
         for status, days in [{"pending": (OrderStatus.PENDING, None), "shipped": (OrderStatus.SHIPPED, None),
@@ -291,13 +294,24 @@ def test_someone_elses_order_looks_exactly_like_a_missing_one():
     ],
 )
 def test_every_action_by_status_and_window(action, status, days_since_delivery, allowed, reason):
-    """The whole table: each action (return, exchange, cancel) for each order status and return-window case."""
-    from concierge.actions.policy import evaluate_cancel
+    """The whole table: each action (return, exchange, cancel, modify) for each order status and return-window case."""
+    from concierge.actions.policy import evaluate_cancel, evaluate_modify
 
     subject = order(status, days_since_delivery)
     if action == "cancel":
         decision = evaluate_cancel(subject)
+    elif action == "modify":
+        decision = evaluate_modify(subject, ["2"])
     else:
         decision = evaluate_return(subject, ["1"], PRODUCTS, set(), NOW, WINDOW)
     assert (decision.allowed, decision.reason) == (allowed, reason)
     assert decision.allowed or subject.id in decision.explanation or "days" in decision.explanation
+
+
+def test_a_modification_names_real_lines_and_never_empties_the_order():
+    from concierge.actions.policy import evaluate_modify
+
+    pending = order(OrderStatus.PENDING)
+    assert evaluate_modify(pending, []).allowed  # an address change only
+    assert evaluate_modify(pending, ["9"]).reason == "unknown_line"
+    assert evaluate_modify(pending, ["1", "2"]).reason == "would_empty_order"

@@ -30,7 +30,9 @@ REQUEST = {
 class FakeFunctions:
     """One python callable per function ARN; records every call as (function, task kind)."""
 
-    def __init__(self, agent_wants_actions: int = 0, accept: bool = True, retrieval_fails: bool = False) -> None:
+    def __init__(self, agent_wants_actions: int = 0, accept: bool = True, retrieval_fails: bool = False,
+                 with_people: bool = False) -> None:
+        self.with_people = with_people
         self.calls: list[tuple[FunctionName, str]] = []
         self.agent_wants_actions = agent_wants_actions
         self.accept = accept
@@ -58,7 +60,8 @@ class FakeFunctions:
                 customer=CustomerRef(id="sam", first_name="Sam"),
                 message=IncomingMessage(message_id="conv-1:1", text=task.request.body["text"], channel="web", received_at=AT),
                 signals=Signals(intent="track", intent_confidence=0.8, sentiment=0.0),
-                conversation=ConversationSnapshot(started_at=AT, customer_turns=1),
+                conversation=ConversationSnapshot(started_at=AT, customer_turns=1,
+                                                  status="handed_off" if self.with_people else "open"),
                 started_at=AT,
             )
             return turn.model_dump(mode="json")
@@ -119,7 +122,7 @@ def test_happy_path_runs_ingest_retrieval_agent_reply():
         (FunctionName.AGENT, "turn.decide"),
         (FunctionName.INGEST, "turn.reply"),
     ]
-    assert visited == ["Ingest", "Accepted?", "Retrieval", "Agent", "Next step?", "Reply", "Respond"]
+    assert visited == ["Ingest", "Accepted?", "Person owns it?", "Retrieval", "Agent", "Next step?", "Reply", "Respond"]
     assert HttpResponse.model_validate(output).statusCode == 200
     assert "on its way" in output["body"]
     assert fakes.seen["agent"].passages[0].passage_id == "order-tracking#0", "retrieval's passages reach the agent"
@@ -398,3 +401,10 @@ def test_a_pass_result_is_honoured_or_refused():
         return  # refused loudly: fine
     output, _ = machine_.execute({"keep": 1})
     assert output == {"keep": 1, "r": {"x": 1}}
+
+
+def test_while_a_person_owns_the_conversation_no_retrieval_agent_or_action_runs():
+    fakes = FakeFunctions(with_people=True)
+    _, visited = machine(fakes).execute(REQUEST)
+    assert visited == ["Ingest", "Accepted?", "Person owns it?", "Reply", "Respond"]
+    assert fakes.calls == [(FunctionName.INGEST, "turn.receive"), (FunctionName.INGEST, "turn.reply")]

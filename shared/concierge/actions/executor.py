@@ -13,12 +13,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from concierge.actions import policy
-from concierge.actions.tools import TOOLS, WRITE_TOOLS, CancelAction, CancelOrder, ConfirmAction, IssueDiscountCode, CreateHandoff, FindOrders, GetProduct, ReturnItems, TrackShipment
-from concierge.channels.email import EmailSender, ReturnEmail
+from concierge.actions.approvals import ApprovalRequest, ApprovalStatus, ApprovalStore, DecisionOutput, Notice
+from concierge.actions import appointments
+from concierge.actions.tools import (
+    TOOLS, WRITE_TOOLS, BookAppointment, CancelAction, CancelOrder, ConfirmAction, CreateHandoff, FindAppointmentSlots,
+    FindOrders, GetProduct, GetStoreCredit, IssueDiscountCode, ModifyOrder, ReturnItems, SendMessage, SendPasswordReset,
+    TrackShipment,
+)
+from concierge.channels.email import EmailSender, ReturnEmail, TextEmail
 from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
-from concierge.events import ActionExecuted, EventPublisher, HandoffRequested
+from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
 from concierge.memory import MemoryStore
-from concierge.models import Order, OrderLine, OrderStatus
+from concierge.models import Address, Order, OrderLine, OrderStatus
 from concierge.settings import Settings
 from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
 
@@ -31,6 +37,8 @@ class ActionServices:
     events: EventPublisher
     email: EmailSender
     idempotency: Any = None  # a powertools persistence layer (production wiring); None runs confirmations directly
+    approvals: Any = None  # an ApprovalWorkflow (actions.approvals); None: actions above the limit are refused
+    handoffs: Any = None  # a handoff.HandoffStore; None: the one in the memory table
 
 
 @lru_cache(maxsize=4)
@@ -55,7 +63,9 @@ UNVERIFIED = (
     "yours. Please write from the email address on your account, or sign in and chat with us on our website."
 )
 # Tools that touch no account data: available to a sender whose identity is not verified.
-ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff)
+ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff, FindAppointmentSlots)
+# The writes that wait for the customer's confirmation of their exact effect.
+CONFIRMED_TOOLS = ("return_items", "cancel_order", "modify_order", "book_appointment")
 
 
 def action_id_for(conversation_id: str, call_id: str) -> str:
@@ -99,9 +109,12 @@ def describe_line(line: OrderLine) -> str:
 
 
 class ActionExecutor:
-    def __init__(self, services: ActionServices, now: datetime) -> None:
+    def __init__(self, services: ActionServices, now: datetime, lambda_context: Any = None) -> None:
         self.s = services
         self.now = now
+        # With the Lambda context, an idempotency record left "in progress" by a timed-out invocation expires with
+        # that invocation, so a retry can run the action; without it, only after the record's own expiry.
+        self.lambda_context = lambda_context
 
     def run(self, turn: Turn) -> Turn:
         assert turn.decision is not None and turn.customer is not None
@@ -119,6 +132,8 @@ class ActionExecutor:
             if model is None:
                 raise Denied("unknown_tool", f"There is no tool named {call.tool}.")
             arguments = model.model_validate(call.arguments)
+            if isinstance(arguments, ConfirmAction):
+                action_id = arguments.action_id  # the outcome, and its audit entry, belong to the confirmed action
             status, result, effect, tool = self._dispatch(arguments, turn, action_id)
             outcome = ActionResult(call_id=call.id, action_id=action_id, tool=tool, status=status, result=result)
         except ValidationError as exc:
@@ -143,6 +158,7 @@ class ActionExecutor:
                     action_id=outcome.action_id,
                     tool=outcome.tool,
                     status=outcome.status.value,
+                    reason=outcome.reason,
                     amount=outcome.result.get("refund_amount"),
                     currency=outcome.result.get("currency"),
                 )
@@ -179,6 +195,29 @@ class ActionExecutor:
                           "total": str(order.total), "currency": order.currency,
                           "payment": f"{order.payment.describe()} is never charged for a cancelled pending order"}
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "cancel_order"
+            case ModifyOrder():
+                effect = self._propose_modification(customer_id, arguments)
+                return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "modify_order"
+            case FindAppointmentSlots(kind=kind, limit=limit):
+                return ActionStatus.EXECUTED, self._free_slots(kind, limit), None, "find_appointment_slots"
+            case BookAppointment(slot_id=slot):
+                kind, start, label = self._offered_slot(slot)
+                effect = {"slot_id": slot, "kind": kind, "label": label, "starts_at": start.isoformat(),
+                          "minutes": self._kinds()[kind].minutes}
+                return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "book_appointment"
+            case GetStoreCredit():
+                balance, entries = self.s.store.store_credit(customer_id)
+                return ActionStatus.EXECUTED, {"balance": str(balance), "entries": entries}, None, "get_store_credit"
+            case SendPasswordReset():
+                return self._password_reset(customer_id)
+            case SendMessage(subject=subject, text=text):
+                customer = self.s.store.get_customer(customer_id)
+                if customer is None:
+                    raise Denied("no_address", "There is no email address on your account.")
+                message_id = self.s.email.send(TextEmail(to=customer.email, subject=subject, text=text,
+                                                         merchant_name=self.s.settings.merchant_name))
+                result = {"to": mask_email(customer.email), "message_id": message_id}
+                return ActionStatus.EXECUTED, result, {"subject": subject}, "send_message"
             case IssueDiscountCode(percent=percent, reason=reason):
                 return self._issue_discount(turn, percent, reason)
             case ReturnItems():
@@ -191,15 +230,7 @@ class ActionExecutor:
                 self.s.memory.settle_action(turn.conversation_id, pending_id, "cancelled", {}, "customer_declined")
                 return ActionStatus.EXECUTED, {"cancelled": pending_id, "cancelled_tool": pending["tool"]}, None, "cancel_action"
             case CreateHandoff(reason=reason, summary=summary):
-                transcript = self.s.memory.transcript(turn.conversation_id)
-                self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
-                self.s.events.publish(
-                    HandoffRequested(
-                        occurred_at=self.now, conversation_id=turn.conversation_id, customer_id=customer_id,
-                        reason=reason, channel=turn.message.channel.value,
-                    )
-                )
-                return ActionStatus.EXECUTED, {"reason": reason, "transcript_messages": len(transcript)}, None, "create_handoff"
+                return self._handoff(turn, reason, summary)
         raise Denied("unknown_tool", "Unsupported tool.")
 
     def _owned_order(self, customer_id: str, order_id: str) -> Order:
@@ -255,7 +286,7 @@ class ActionExecutor:
             "resolution": request.resolution,
             "reason": request.reason,
             "currency": order.currency,
-            "refund_to": order.payment.describe(),
+            "refund_to": "store credit on your account" if request.refund_to == "store_credit" else order.payment.describe(),
             "requires_approval": False,
         }
         if request.resolution == "refund":
@@ -288,28 +319,31 @@ class ActionExecutor:
         return action
 
     def _confirm_once(self, turn: Turn, action_id: str):
-        """Execute a confirmed action exactly once, however often the confirmation is delivered — one after another
-        or at the same moment (retries, double clicks, redelivered events). Powertools' idempotency utility keeps
-        one record per action id in the memory table: the first delivery runs, concurrent ones are told it is in
-        progress, later ones get the first one's result."""
+        return self._once(turn.customer.id, action_id, "confirm", lambda: self._confirm(turn, action_id))
+
+    def _once(self, customer_id: str, action_id: str, stage: str, run_action):
+        """Run a stage of an action (the customer's confirmation; a person's approval) exactly once, however often
+        it is delivered — one after another or at the same moment (retries, double clicks, redelivered events).
+        Powertools' idempotency utility keeps one record per (customer, action, stage) in the memory table: the
+        first delivery runs, concurrent ones are told it is in progress, later ones get the first one's result."""
         if self.s.idempotency is None:
-            return self._confirm(turn, action_id)
+            return run_action()
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-        @idempotent_function(
-            data_keyword_argument="key",
-            persistence_store=self.s.idempotency,
-            # The customer is part of the key: someone else's attempt on an action id can never stand for the owner's.
-            config=IdempotencyConfig(event_key_jmespath="[customer_id, action_id]", expires_after_seconds=7 * 24 * 3600),
-        )
+        # The customer is part of the key: someone else's attempt on an action id can never stand for the owner's.
+        config = IdempotencyConfig(event_key_jmespath="[customer_id, action_id, stage]", expires_after_seconds=7 * 24 * 3600)
+        if self.lambda_context is not None:
+            config.register_lambda_context(self.lambda_context)
+
+        @idempotent_function(data_keyword_argument="key", persistence_store=self.s.idempotency, config=config)
         def run(key: dict) -> dict:
-            # A refusal raises: powertools then keeps no record, so a later, valid confirmation still runs.
-            status, result, effect, tool = self._confirm(turn, action_id)
+            # A refusal raises: powertools then keeps no record, so a later, valid attempt still runs.
+            status, result, effect, tool = run_action()
             return {"status": status.value, "result": result, "effect": effect, "tool": tool}
 
         try:
-            outcome = run(key={"action_id": action_id, "customer_id": turn.customer.id})
+            outcome = run(key={"action_id": action_id, "customer_id": customer_id, "stage": stage})
         except IdempotencyAlreadyInProgressError as exc:
             raise Denied("in_progress", "That action is being carried out right now.") from exc
         return ActionStatus(outcome["status"]), outcome["result"], outcome["effect"], outcome["tool"]
@@ -318,13 +352,43 @@ class ActionExecutor:
         pending = self._pending(turn, action_id)
         if pending["tool"] == "cancel_order":
             return self._confirm_cancel(turn, action_id, pending)
+        if pending["tool"] == "modify_order":
+            return self._confirm_modification(turn, action_id, pending)
+        if pending["tool"] == "book_appointment":
+            return self._confirm_booking(turn, action_id, pending)
         if pending["tool"] != "return_items":
-            raise Denied("not_confirmable", "Only pending returns and cancellations are confirmed this way.")
-        effect = pending["effect"]
-        if effect.get("requires_approval"):
+            raise Denied("not_confirmable", f"{pending['tool']} is not confirmed this way.")
+        if pending["effect"].get("requires_approval"):
+            return self._request_approval(turn, action_id, pending)
+        return self._execute_return(turn.conversation_id, turn.customer.id, action_id, pending,
+                                    ActionStatus.PENDING_CONFIRMATION.value)
+
+    def _request_approval(self, turn: Turn, action_id: str, pending: dict):
+        """Above the limit: the customer's confirmation hands the action to a person (the approval workflow)."""
+        if self.s.approvals is None:
             raise Denied("requires_approval", "This refund is above the amount I can approve; a teammate must approve it.")
         request = ReturnItems.model_validate(pending["arguments"])
-        fresh = self._propose_return(turn.customer.id, request, action_id)  # the order may have changed since
+        fresh = self._propose_return(turn.customer.id, request, action_id)  # still allowed, still the same amount
+        limit = self.s.settings.max_refund_without_approval
+        approval = ApprovalRequest(
+            action_id=action_id, conversation_id=turn.conversation_id, customer_id=turn.customer.id, tool="return_items",
+            summary=(f"Refund {fresh['refund_amount']} {fresh['currency']} to {fresh['refund_to']} for "
+                     f"{', '.join(fresh['items'])} (order {fresh['order_id']}, reason: {fresh['reason']})"),
+            amount=Decimal(fresh["refund_amount"]), currency=fresh["currency"],
+            reason=f"refund above {limit} {fresh['currency']}", requested_at=self.now,
+            timeout_seconds=self.s.settings.approval_timeout_seconds,
+        )
+        ApprovalStore(self.s.memory).create(approval)
+        result = {**fresh, "action_id": action_id, "approval": "requested",
+                  "decision_within_hours": round(self.s.settings.approval_timeout_seconds / 3600, 1)}
+        if not self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.AWAITING_APPROVAL.value, result, None):
+            raise Denied("not_pending", "That action is no longer pending.")
+        self.s.approvals.start(approval)
+        return ActionStatus.AWAITING_APPROVAL, result, fresh, "return_items"
+
+    def _execute_return(self, conversation_id: str, customer_id: str, action_id: str, pending: dict, expected: str):
+        request = ReturnItems.model_validate(pending["arguments"])
+        fresh = self._propose_return(customer_id, request, action_id)  # the order may have changed since
         order = self.s.store.get_order(request.order_id)
         return_id = "R" + action_id[1:]
         replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
@@ -332,13 +396,14 @@ class ActionExecutor:
             return_id=return_id, order_id=order.id, line_ids=request.line_ids, resolution=request.resolution,
             refund_amount=fresh.get("refund_amount", "0.00"), currency=order.currency, refund_to=fresh["refund_to"],
             exchange_order_id=replacement.id if replacement else None, created_at=self.now,
+            credit_customer_id=customer_id if request.refund_to == "store_credit" and request.resolution == "refund" else None,
         )
         try:
             self.s.store.record_return(record, replacement)
         except AlreadyReturned as exc:
-            self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "already_returned")
+            self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "already_returned", expected)
             raise Denied("already_returned", "That item has already been returned.") from exc
-        customer = self.s.store.get_customer(turn.customer.id)
+        customer = self.s.store.get_customer(customer_id)
         resolution_text = (
             f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}."
             if request.resolution == "refund"
@@ -357,8 +422,202 @@ class ActionExecutor:
             "exchange_order_id": record.exchange_order_id,
             "email": {"to": mask_email(customer.email), "message_id": message_id, "qr_code": True},
         }
-        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        self.s.memory.settle_action(conversation_id, action_id, ActionStatus.EXECUTED.value, result, None, expected)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
+
+    def _handoff(self, turn: Turn, reason: str, summary: str):
+        """Queue the conversation for people: routed, prioritised, within or outside support hours."""
+        from concierge import handoff
+
+        transcript = self.s.memory.transcript(turn.conversation_id)
+        self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
+        record = self.s.memory.get_conversation(turn.conversation_id)
+        orders = self.s.store.recent_orders(turn.customer.id, 10) if turn.customer.verified else []
+        value = float(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), Decimal("0")))
+        owner = handoff.open_handoff(
+            self.s.handoffs or handoff.HandoffStore(self.s.memory), conversation_id=turn.conversation_id, customer_id=turn.customer.id,
+            reason=reason, summary=summary, channel=turn.message.channel.value,
+            intents=record.intents if record else [], sentiments=record.sentiments if record else [],
+            fingerprints=record.message_fingerprints if record else [], customer_value=value,
+            hours=handoff.SupportHours.from_setting(self.s.settings.support_hours), now=self.now,
+        )
+        self.s.events.publish(
+            HandoffRequested(
+                occurred_at=self.now, conversation_id=turn.conversation_id, customer_id=turn.customer.id, reason=reason,
+                channel=turn.message.channel.value, queue=owner.queue, priority=owner.priority, within_hours=owner.within_hours,
+            )
+        )
+        result = {"reason": reason, "transcript_messages": len(transcript), "queue": owner.queue,
+                  "within_hours": owner.within_hours,
+                  "reply_expected_by": owner.promised_by.isoformat() if owner.promised_by else None}
+        return ActionStatus.EXECUTED, result, None, "create_handoff"
+
+    # order changes, appointments, account ------------------------------------------------------
+    def _propose_modification(self, customer_id: str, request: ModifyOrder) -> dict[str, Any]:
+        order = self._owned_order(customer_id, request.order_id)
+        decision = policy.evaluate_modify(order, request.remove_line_ids)
+        if not decision.allowed:
+            raise Denied(decision.reason, decision.explanation)
+        kept = [line for line in order.lines if line.line_id not in set(request.remove_line_ids)]
+        subtotal = sum((line.unit_price * line.quantity for line in kept), Decimal("0.00"))
+        effect: dict[str, Any] = {"order_id": order.id, "currency": order.currency, "total_before": str(order.total)}
+        if request.remove_line_ids:
+            effect["remove_line_ids"] = request.remove_line_ids
+            effect["removed_items"] = [describe_line(order.line(i)) for i in request.remove_line_ids]
+            # shipping and tax are kept as charged: the merchant's platform recomputes them if it must
+            effect["total_after"] = str(subtotal + order.shipping_cost + order.tax)
+        if request.shipping_address is not None:
+            effect["shipping_address"] = request.shipping_address.model_dump()
+        return effect
+
+    def _confirm_modification(self, turn: Turn, action_id: str, pending: dict):
+        request = ModifyOrder.model_validate(pending["arguments"])
+        fresh = self._propose_modification(turn.customer.id, request)  # it may have shipped since
+        address = Address(**request.shipping_address.model_dump()) if request.shipping_address else None
+        changed = self.s.store.modify_order(request.order_id, address, request.remove_line_ids)
+        if changed is None:
+            self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "order_shipped")
+            raise Denied("order_shipped", f"Order {request.order_id} can no longer be changed.")
+        result = {**fresh, "action_id": action_id, "modified": True, "total": str(changed.total)}
+        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        return ActionStatus.EXECUTED, result, fresh, "modify_order"
+
+    def _kinds(self) -> dict[str, appointments.AppointmentKind]:
+        return appointments.kinds(self.s.settings.appointment_kinds)
+
+    def _free_slots(self, kind_name: str, limit: int) -> dict[str, Any]:
+        kind = self._kinds().get(kind_name)
+        if kind is None:
+            raise Denied("unknown_appointment_kind", f"We offer these appointments: {', '.join(self._kinds())}.")
+        starts = appointments.candidate_starts(kind, self.now)
+        booked = self.s.store.booked_slots(kind_name, starts[0], starts[-1]) if starts else set()
+        free = [start for start in starts if start not in booked][:limit]
+        return {"kind": kind_name, "label": kind.label, "minutes": kind.minutes,
+                "slots": [{"slot_id": appointments.slot_id(kind_name, start), "starts_at": start.isoformat()} for start in free]}
+
+    def _offered_slot(self, slot: str) -> tuple[str, datetime, str]:
+        parsed = appointments.parse_slot_id(slot)
+        kind = self._kinds().get(parsed[0]) if parsed else None
+        if parsed is None or kind is None or not appointments.is_offered(kind, parsed[1], self.now):
+            raise Denied("unknown_slot", "That time is not one of our open appointment slots; let me find the free ones.")
+        return parsed[0], parsed[1], kind.label
+
+    def _confirm_booking(self, turn: Turn, action_id: str, pending: dict):
+        kind, start, label = self._offered_slot(pending["arguments"]["slot_id"])
+        if not self.s.store.book_slot(kind, start, turn.customer.id, action_id, self.now):
+            self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "slot_taken")
+            raise Denied("slot_taken", "Someone has just booked that slot; let me find you another one.")
+        result = {**pending["effect"], "action_id": action_id, "booked": True}
+        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        return ActionStatus.EXECUTED, result, pending["effect"], "book_appointment"
+
+    def _password_reset(self, customer_id: str):
+        customer = self.s.store.get_customer(customer_id)
+        if customer is None:
+            raise Denied("no_address", "There is no email address on your account.")
+        token = secrets.token_urlsafe(32)
+        token_hash = hashlib.sha256(token.encode()).hexdigest()
+        if not self.s.store.create_password_reset(customer_id, token_hash, self.now, self.now + timedelta(minutes=30),
+                                                  self.now - timedelta(minutes=15)):
+            raise Denied("reset_recently_sent", "A reset link was sent in the last 15 minutes; please check your inbox and spam folder.")
+        link = f"{self.s.settings.password_reset_url}?token={token}"
+        self.s.email.send(TextEmail(
+            to=customer.email, subject="Reset your password", merchant_name=self.s.settings.merchant_name,
+            text=(f"Hi {customer.first_name},\n\nYou asked to reset your password. This link works once, for 30 minutes:\n"
+                  f"{link}\n\nIf you didn't ask for this, you can ignore this email.\n\n{self.s.settings.merchant_name}"),
+        ))
+        # The link never reaches the conversation (or the model): only where it was sent.
+        return ActionStatus.EXECUTED, {"sent_to": mask_email(customer.email), "valid_minutes": 30}, None, "send_password_reset"
+
+    # approvals (the tasks of the approval workflow) ------------------------------------------
+    def approval_waiting(self, request: ApprovalRequest, task_token: str) -> None:
+        """The workflow waits for a person: keep its token, list the approval, and announce it."""
+        ApprovalStore(self.s.memory).await_decision(request, task_token, self.now)
+        self.s.events.publish(
+            ApprovalRequested(
+                occurred_at=self.now, action_id=request.action_id, conversation_id=request.conversation_id,
+                customer_id=request.customer_id, tool=request.tool, summary=request.summary, amount=request.amount,
+                currency=request.currency, reason=request.reason,
+                deadline=self.now + timedelta(seconds=request.timeout_seconds),
+            )
+        )
+
+    def approved(self, request: ApprovalRequest, decision: DecisionOutput) -> Notice:
+        """A person approved: execute the action once (a retried task gets the first execution's result)."""
+        store = ApprovalStore(self.s.memory)
+        try:
+            _, result, _, _ = self._once(
+                request.customer_id, request.action_id, "approved", lambda: self._execute_approved(request)
+            )
+        except Denied as exc:
+            self.s.memory.settle_action(request.conversation_id, request.action_id, ActionStatus.DENIED.value,
+                                        {"explanation": exc.explanation}, exc.reason, ActionStatus.AWAITING_APPROVAL.value)
+            store.settle(request.conversation_id, request.action_id, ApprovalStatus.APPROVED)
+            self._audit_approval(request, ActionStatus.DENIED, exc.reason, decision.decided_by)
+            return self._notice(request, "approved", f"A teammate approved your request, but I couldn't complete it: {exc.explanation} "
+                                         "Reply here and a teammate will sort it out with you.")
+        store.settle(request.conversation_id, request.action_id, ApprovalStatus.APPROVED)
+        self._audit_approval(request, ActionStatus.EXECUTED, None, decision.decided_by, result.get("refund_amount"))
+        return self._notice(
+            request, "approved",
+            f"Good news — a teammate approved your refund. Return {result['return_id']} is processed and "
+            f"{result['refund_amount']} {result['currency']} is on its way to {result['refund_to']} (5–10 business days). "
+            f"I've emailed a QR code to {result['email']['to']}: show it at any drop-off point, no label needed.",
+        )
+
+    def _execute_approved(self, request: ApprovalRequest):
+        pending = self.s.memory.get_action(request.conversation_id, request.action_id)
+        if pending is None or pending.get("customer_id") != request.customer_id:
+            raise Denied("unknown_action", "The request no longer exists.")
+        if pending["status"] != ActionStatus.AWAITING_APPROVAL.value:
+            raise Denied("not_awaiting_approval", f"That request is already {pending['status']}.")
+        return self._execute_return(request.conversation_id, request.customer_id, request.action_id, pending,
+                                    ActionStatus.AWAITING_APPROVAL.value)
+
+    def declined(self, request: ApprovalRequest, decision: DecisionOutput) -> Notice:
+        self._close_unapproved(request, ApprovalStatus.DENIED, "approval_denied", decision.decided_by)
+        note = f" Their note: “{decision.note.strip()}”" if decision.note.strip() else ""
+        return self._notice(
+            request, "denied",
+            f"A teammate reviewed your request ({request.summary.split(' (order')[0]}) and couldn't approve it, so "
+            f"nothing has been charged or refunded.{note} Reply here if you'd like to talk it through with them.",
+        )
+
+    def expired(self, request: ApprovalRequest) -> Notice:
+        """Nobody decided in time: settle it honestly and hand the matter to a person to follow up."""
+        self._close_unapproved(request, ApprovalStatus.EXPIRED, "approval_expired", None)
+        self.s.events.publish(
+            HandoffRequested(occurred_at=self.now, conversation_id=request.conversation_id, customer_id=request.customer_id,
+                             reason=f"approval not decided in time: {request.summary}", channel="approval")
+        )
+        return self._notice(
+            request, "expired",
+            "I'm sorry — your refund request wasn't reviewed in time, so it hasn't gone through yet. I've passed it to "
+            "our team with everything you told me; a teammate will contact you, and you don't need to repeat anything.",
+        )
+
+    def _close_unapproved(self, request: ApprovalRequest, status: ApprovalStatus, reason: str, decided_by: str | None) -> None:
+        explanation = {"approval_denied": "A teammate did not approve it.",
+                       "approval_expired": "It was not reviewed in time."}[reason]
+        self.s.memory.settle_action(request.conversation_id, request.action_id, ActionStatus.DENIED.value,
+                                    {"explanation": explanation}, reason, ActionStatus.AWAITING_APPROVAL.value)
+        ApprovalStore(self.s.memory).settle(request.conversation_id, request.action_id, status)
+        self._audit_approval(request, ActionStatus.DENIED, reason, decided_by)
+
+    def _audit_approval(self, request: ApprovalRequest, status: ActionStatus, reason: str | None, decided_by: str | None,
+                        amount: str | None = None) -> None:
+        self.s.events.publish(
+            ActionExecuted(
+                occurred_at=self.now, conversation_id=request.conversation_id, customer_id=request.customer_id,
+                action_id=request.action_id, tool=request.tool, status=status.value, reason=reason,
+                decided_by=decided_by, amount=amount, currency=request.currency if amount else None,
+            )
+        )
+
+    @staticmethod
+    def _notice(request: ApprovalRequest, step: str, text: str) -> Notice:
+        return Notice(conversation_id=request.conversation_id, customer_id=request.customer_id,
+                      key=f"{request.action_id}:{step}", text=text)
 
     def _issue_discount(self, turn: Turn, percent: int, reason: str):
         settings = self.s.settings

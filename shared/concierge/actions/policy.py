@@ -68,6 +68,12 @@ STATUS_RULES: dict[str, dict[OrderStatus, tuple[bool, str, str]]] = {
     },
 }
 STATUS_RULES["exchange"] = STATUS_RULES["return"]
+STATUS_RULES["modify"] = {
+    OrderStatus.PENDING: (True, "allowed", ""),
+    OrderStatus.SHIPPED: (False, "order_shipped", "Order {id} has already shipped, so it can't be changed any more."),
+    OrderStatus.DELIVERED: (False, "order_delivered", "Order {id} has been delivered, so it can't be changed; items can be returned or exchanged instead."),
+    OrderStatus.CANCELLED: (False, "order_cancelled", "Order {id} was cancelled, so there is nothing to change."),
+}
 
 
 def evaluate_status(action: str, order: Order) -> PolicyDecision:
@@ -77,3 +83,15 @@ def evaluate_status(action: str, order: Order) -> PolicyDecision:
 
 def evaluate_cancel(order: Order) -> PolicyDecision:
     return evaluate_status("cancel", order)
+
+
+def evaluate_modify(order: Order, remove_line_ids: list[str]) -> PolicyDecision:
+    by_status = evaluate_status("modify", order)
+    if not by_status.allowed:
+        return by_status
+    unknown = [i for i in remove_line_ids if order.line(i) is None]
+    if unknown:
+        return PolicyDecision(False, "unknown_line", f"Order {order.id} has no item {unknown[0]}.")
+    if remove_line_ids and len(set(remove_line_ids)) >= len(order.lines):
+        return PolicyDecision(False, "would_empty_order", f"Removing every item cancels order {order.id}: it can be cancelled instead.")
+    return ALLOW

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ToolInput(BaseModel):
@@ -40,12 +40,69 @@ class ReturnItems(ToolInput):
     resolution: Literal["refund", "exchange"]
     reason: Literal["too_small", "too_large", "damaged", "not_as_described", "changed_mind", "other"] = "other"
     exchange_sku: str | None = Field(None, description="For an exchange: the variant sku sent in its place.")
+    refund_to: Literal["original_payment", "store_credit"] = Field(
+        "original_payment", description="For a refund: back to the original payment method, or as store credit."
+    )
 
 
 class CancelOrder(ToolInput):
     """Propose cancelling one of the customer's orders that has not shipped yet; the customer must confirm it."""
 
     order_id: str = Field(description="The order to cancel, e.g. NW10231.")
+
+
+class NewAddress(ToolInput):
+    name: str = Field(min_length=1, max_length=100)
+    line1: str = Field(min_length=1, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postcode: str = Field(min_length=2, max_length=12)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 two-letter code, e.g. US")
+
+
+class ModifyOrder(ToolInput):
+    """Propose a change to one of the customer's orders that has not shipped yet: a new shipping address, and/or
+    removing items (the new total is computed from the order). The customer must confirm it. A payment method is
+    changed by the customer in their account, never here."""
+
+    order_id: str
+    shipping_address: NewAddress | None = None
+    remove_line_ids: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_change(self):
+        if self.shipping_address is None and not self.remove_line_ids:
+            raise ValueError("name a new shipping_address or the remove_line_ids to change")
+        return self
+
+
+class SendPasswordReset(ToolInput):
+    """Email the customer a single-use link to reset their password, to the address on their account. The link is
+    never shown in the conversation."""
+
+
+class GetStoreCredit(ToolInput):
+    """The customer's store credit balance, with its most recent entries."""
+
+
+class FindAppointmentSlots(ToolInput):
+    """Free appointment slots of a kind (the merchant's configured kinds, e.g. an in-store fitting), soonest first."""
+
+    kind: str = Field(min_length=1, max_length=40)
+    limit: int = Field(5, ge=1, le=10)
+
+
+class BookAppointment(ToolInput):
+    """Propose booking one of the free slots find_appointment_slots returned; the customer must confirm it."""
+
+    slot_id: str = Field(min_length=3, max_length=80)
+
+
+class SendMessage(ToolInput):
+    """Email the customer something they asked for in writing (a summary, instructions), to the verified address
+    on their account only."""
+
+    subject: str = Field(min_length=3, max_length=120)
+    text: str = Field(min_length=1, max_length=4000)
 
 
 class ConfirmAction(ToolInput):
@@ -81,12 +138,21 @@ TOOLS: dict[str, type[ToolInput]] = {
     "get_product": GetProduct,
     "return_items": ReturnItems,
     "cancel_order": CancelOrder,
+    "modify_order": ModifyOrder,
+    "send_password_reset": SendPasswordReset,
+    "get_store_credit": GetStoreCredit,
+    "find_appointment_slots": FindAppointmentSlots,
+    "book_appointment": BookAppointment,
+    "send_message": SendMessage,
     "issue_discount_code": IssueDiscountCode,
     "confirm_action": ConfirmAction,
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
 }
-WRITE_TOOLS = frozenset({"return_items", "cancel_order", "confirm_action", "cancel_action", "create_handoff", "issue_discount_code"})
+WRITE_TOOLS = frozenset({
+    "return_items", "cancel_order", "modify_order", "book_appointment", "confirm_action", "cancel_action", "create_handoff",
+    "issue_discount_code", "send_password_reset", "send_message",
+})
 
 
 def tool_schemas() -> list[dict]:

@@ -1,4 +1,5 @@
-"""Email through Amazon SES: the return confirmation with a drop-off QR code (inline image and attachment)."""
+"""Email through Amazon SES: the return confirmation with a drop-off QR code (inline image and attachment), and
+plain messages (a password-reset link, a summary the customer asked for)."""
 from __future__ import annotations
 
 import html
@@ -65,6 +66,21 @@ class ReturnEmail:
         return message
 
 
+@dataclass(frozen=True)
+class TextEmail:
+    to: str
+    subject: str
+    text: str
+    merchant_name: str
+
+    def mime(self, sender: str) -> MIMEText:
+        message = MIMEText(self.text, "plain", "utf-8")
+        message["Subject"] = self.subject
+        message["From"] = formataddr((self.merchant_name, sender))
+        message["To"] = self.to
+        return message
+
+
 class EmailSender:
     """SES adapter. Locally the same calls go to SES on moto, where the local runtime reads them back."""
 
@@ -72,7 +88,7 @@ class EmailSender:
         self._ses = ses_client
         self._sender = sender
 
-    def send(self, email: ReturnEmail) -> str:
+    def send(self, email: ReturnEmail | TextEmail) -> str:
         raw = email.mime(self._sender).as_bytes()
         response = self._ses.send_raw_email(Source=self._sender, Destinations=[email.to], RawMessage={"Data": raw})
         return response["MessageId"]

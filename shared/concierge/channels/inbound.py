@@ -34,4 +34,5 @@ class InboundMessage(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     header_message_id: str | None = Field(None, description="the email's own Message-ID header (our reply's In-Reply-To)")
     raw_s3_key: str | None = Field(None, description="the raw message as received (email), for erasure")
+    reply_id: str | None = Field(None, description="the id of the tapped WhatsApp button or list row (e.g. a survey answer)")
     received_at: datetime

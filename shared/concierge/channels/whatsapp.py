@@ -30,6 +30,11 @@ MAX_BUTTON_BODY = 1024  # Cloud API limit for the body of an interactive message
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_BUTTON_ID = 256
+MAX_LIST_ROWS = 10  # list messages: rows over all sections
+MAX_ROW_TITLE = 24
+MAX_ROW_DESCRIPTION = 72
+MAX_ROW_ID = 200
+MAX_LIST_BUTTON = 20
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 10.0
 
@@ -168,6 +173,7 @@ def _parse_message(message: Any, path: str, recipient: str, names: dict[str, str
         channel=Channel.WHATSAPP, message_id=message_id, sender=sender, sender_name=sender_name, verified=True,
         verified_by=VERIFIED_BY, text=text[:MAX_INBOUND_TEXT], recipient=recipient,
         references=_references(message, path), received_at=_timestamp(message, path) or received_at,
+        reply_id=_reply_id(message) if kind == "interactive" else None,
     )
 
 
@@ -194,6 +200,14 @@ def _interactive_title(interactive: dict, path: str) -> str | None:
     if reply_type not in ("button_reply", "list_reply"):
         return None
     return _string(_dict(interactive.get(reply_type), f"{path}.{reply_type}"), "title", f"{path}.{reply_type}")
+
+
+def _reply_id(message: dict) -> str | None:
+    """The id we gave the tapped button or list row (a survey answer is told apart by it); titles can repeat."""
+    interactive = message["interactive"]
+    reply = interactive.get(interactive.get("type"))
+    reply_id = reply.get("id") if isinstance(reply, dict) else None
+    return reply_id if isinstance(reply_id, str) and reply_id else None
 
 
 def _location_text(location: dict) -> str:
@@ -293,6 +307,18 @@ class WhatsAppSender:
         }
         return self._post(payload)
 
+    def send_list(self, to: str, text: str, button: str, rows: list[tuple[str, str]]) -> str:
+        """Send a list message: a button that opens up to ten rows, given as (id, title); a choice comes back as an
+        interactive list_reply carrying the row's id."""
+        _check_rows(button, rows)
+        payload = self._envelope(to, "interactive")
+        payload["interactive"] = {
+            "type": "list",
+            "body": {"text": _cap(text, MAX_BUTTON_BODY)},
+            "action": {"button": button, "sections": [{"rows": [{"id": row_id, "title": title} for row_id, title in rows]}]},
+        }
+        return self._post(payload)
+
     @staticmethod
     def _envelope(to: str, kind: str) -> dict[str, Any]:
         number = normalize_number(to)
@@ -348,6 +374,20 @@ def _check_buttons(buttons: list[tuple[str, str]]) -> None:
         raise ValueError("Button ids must be unique: a tap is told apart by its id.")
     if len({title for _, title in buttons}) != len(buttons):
         raise ValueError("Button titles must be unique: the customer tells buttons apart by their titles.")
+
+
+def _check_rows(button: str, rows: list[tuple[str, str]]) -> None:
+    if not 1 <= len(button) <= MAX_LIST_BUTTON:
+        raise ValueError(f"The list button {button!r} must be 1 to {MAX_LIST_BUTTON} characters.")
+    if not 1 <= len(rows) <= MAX_LIST_ROWS:
+        raise ValueError(f"A WhatsApp list takes 1 to {MAX_LIST_ROWS} rows, got {len(rows)}.")
+    for row_id, title in rows:
+        if not 1 <= len(title) <= MAX_ROW_TITLE:
+            raise ValueError(f"Row title {title!r} must be 1 to {MAX_ROW_TITLE} characters.")
+        if not 1 <= len(row_id) <= MAX_ROW_ID:
+            raise ValueError(f"Row id for {title!r} must be 1 to {MAX_ROW_ID} characters.")
+    if len({row_id for row_id, _ in rows}) != len(rows):
+        raise ValueError("Row ids must be unique: a choice is told apart by its id.")
 
 
 def _cap(text: str, limit: int) -> str:

@@ -33,7 +33,7 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
 
 
 # What needs the customer's account: an unverified sender is told how to get it instead.
-ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "order_status", "cancel", "refund", "account"})
+ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "password", "appointment"})
 UNVERIFIED_REPLY = (
     "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
     "yours. Please write from the email address on your account, or sign in and chat with us on our website — "
@@ -56,6 +56,29 @@ def day(iso: str | None) -> str:
     return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B')}"
 
 
+def expected_by(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    zone = moment.strftime("%Z") or "UTC"
+    return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B')}, {moment.strftime('%H:%M')} {zone}"
+
+
+def slot_time(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B')} at {moment.strftime('%H:%M')} UTC"
+
+
+ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "third": 3, "3rd": 3, "three": 3}
+
+
+def pick_choice(text: str, count: int) -> int | None:
+    """The index the customer picked from a numbered list ("2", "the second one"), or None."""
+    for word in re.findall(r"[\w]+", text):
+        number = int(word) if word.isdigit() else ORDINALS.get(word)
+        if number is not None and 1 <= number <= count:
+            return number - 1
+    return None
+
+
 def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> ToolCall:
     return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
 
@@ -68,7 +91,13 @@ class DeterministicEngine:
     # entry point -------------------------------------------------------------------------
     def decide(self, turn: Turn) -> Decision:
         decision = self._decide(turn)
-        return decision.model_copy(update={"reply": self._with_greeting(turn, decision.reply), "engine": ENGINE})
+        # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
+        # the same conversation is a new action, not a replay of the first.
+        rounds = f"{turn.conversation.customer_turns}.{len(turn.tool_rounds)}"
+        calls = [c.model_copy(update={"id": f"{c.tool}-{rounds}-{i}"}) for i, c in enumerate(decision.tool_calls, 1)]
+        return decision.model_copy(
+            update={"reply": self._with_greeting(turn, decision.reply), "engine": ENGINE, "tool_calls": calls}
+        )
 
     def _decide(self, turn: Turn) -> Decision:
         assert turn.signals and turn.conversation and turn.message
@@ -93,6 +122,8 @@ class DeterministicEngine:
             flow = {}
         if flow.get("name") == "cancel":
             return self._cancel_flow(turn, flow)
+        if flow.get("name") == "appointment":
+            return self._appointment_flow(turn, flow)
         if flow.get("name") == "offer_tracking":
             if signals.is_affirmative(text) and not signals.is_negative(text):
                 return self._track(turn, flow["order_id"])
@@ -102,6 +133,10 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
+        if intent == "password":
+            return self._password_reset(turn)
+        if intent == "appointment":
+            return self._appointment_flow(turn, {"name": "appointment", "stage": "find"})
         if intent in ("return", "exchange"):
             return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
         wants_tracking = signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"])
@@ -124,10 +159,18 @@ class DeterministicEngine:
         if not done:
             summary = f"Customer {turn.customer.first_name}: '{turn.message.text[:200]}'. Reason: {reason}."
             return Decision(next="actions", tool_calls=[call("create_handoff", {"reason": reason, "summary": summary})])
-        message = (
-            f"{preface + ' ' if preface else ''}I'm passing you to a member of our team now. They'll see this whole "
-            "conversation, so you won't need to repeat anything, and they'll reply right here."
-        ).strip()
+        ticket = done[-1].result if done[-1].status is ActionStatus.EXECUTED else {}
+        if ticket.get("within_hours") is False and ticket.get("reply_expected_by"):
+            message = (
+                f"{preface + ' ' if preface else ''}Our team is away right now, so I've passed this to them with this whole "
+                f"conversation — you won't need to repeat anything. A teammate will reply here by "
+                f"{expected_by(ticket['reply_expected_by'])}."
+            ).strip()
+        else:
+            message = (
+                f"{preface + ' ' if preface else ''}I'm passing you to a member of our team now. They'll see this whole "
+                "conversation, so you won't need to repeat anything, and they'll reply right here."
+            ).strip()
         return Decision(next="reply", reply=message, handoff=Handoff(reason=reason, message=message))
 
     # return ------------------------------------------------------------------------------
@@ -388,9 +431,16 @@ class DeterministicEngine:
             difference = Decimal(effect["price_difference"])
             if difference > 0:
                 what += f" (a difference of {money(difference, effect['currency'])})"
+        if effect.get("requires_approval"):
+            reply = (
+                f"Refunds of this size need a teammate's approval. If you confirm, I'll send a request to "
+                f"{what} for approval; you'll hear back here as soon as they decide. Shall I send it?"
+            )
+        else:
+            reply = f"To confirm: I'll {what}, and email you a QR code for label-free drop-off. Shall I go ahead?"
         return Decision(
             next="reply",
-            reply=f"To confirm: I'll {what}, and email you a QR code for label-free drop-off. Shall I go ahead?",
+            reply=reply,
             flow={**flow, "stage": "confirm_action", "action_id": result.action_id, "misses": 0},
         )
 
@@ -400,6 +450,18 @@ class DeterministicEngine:
             outcome = confirmed[-1]
             if outcome.status is ActionStatus.EXECUTED and "cancelled" in outcome.result:
                 return Decision(next="reply", reply="No problem, I've cancelled that. Is there anything else I can help with?", flow={})
+            if outcome.status is ActionStatus.AWAITING_APPROVAL:
+                r = outcome.result
+                return Decision(
+                    next="reply",
+                    reply=(
+                        f"Thanks — I've sent your refund of {money(r['refund_amount'], r['currency'])} to a teammate for "
+                        f"approval (reference {r['action_id']}). Nothing is charged or refunded until they decide, usually "
+                        f"well within {r['decision_within_hours']:g} hours, and I'll tell you here as soon as they do. "
+                        "Is there anything else I can help with?"
+                    ),
+                    flow={},
+                )
             if outcome.status is ActionStatus.EXECUTED:
                 r = outcome.result
                 if r["resolution"] == "refund":
@@ -479,6 +541,75 @@ class DeterministicEngine:
                 "I can't find an order on your account that could still be cancelled."
             return Decision(next="reply", reply=reply, flow={})
         return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow)
+
+    # account and appointments --------------------------------------------------------------
+    def _password_reset(self, turn: Turn) -> Decision:
+        done = turn.results_for("send_password_reset")
+        if not done:
+            return Decision(next="actions", tool_calls=[call("send_password_reset")])
+        outcome = done[-1]
+        if outcome.status is not ActionStatus.EXECUTED:
+            return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't send a reset link just now."))
+        return Decision(
+            next="reply", resolved=True,
+            reply=(f"I've emailed a password-reset link to {outcome.result['sent_to']}. It works once, for "
+                   f"{outcome.result['valid_minutes']} minutes — if it isn't in your inbox in a few minutes, check spam. "
+                   "Anything else I can help with?"),
+        )
+
+    def _appointment_flow(self, turn: Turn, flow: dict) -> Decision:
+        """Offer the three soonest free slots, book the one the customer picks once they confirm it."""
+        text = signals.normalize(turn.message.text)
+        stage = flow.get("stage")
+        if stage == "confirm":
+            done = [r for r in turn.results if r.tool in ("book_appointment", "confirm_action", "cancel_action")
+                    and r.status is not ActionStatus.PENDING_CONFIRMATION]
+            if done:
+                outcome = done[-1]
+                if outcome.status is ActionStatus.EXECUTED and outcome.result.get("booked"):
+                    r = outcome.result
+                    return Decision(next="reply", resolved=True, flow={},
+                                    reply=f"You're booked: {r['label']}, {slot_time(r['starts_at'])} ({r['minutes']} minutes). Anything else?")
+                if outcome.status is ActionStatus.EXECUTED:
+                    return Decision(next="reply", reply="No problem, I haven't booked anything. Anything else?", flow={})
+                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't book that slot."),
+                                flow={"name": "appointment", "stage": "find", "kind": flow.get("kind")})
+            if signals.is_affirmative(turn.message.text) and not signals.is_negative(turn.message.text):
+                return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
+            if signals.is_negative(turn.message.text):
+                return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
+            return Decision(next="reply", reply="Shall I book it? A yes or no is fine.", flow=flow)
+        if stage == "pick":
+            proposed = turn.results_for("book_appointment")
+            if proposed:
+                outcome = proposed[-1]
+                if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
+                    return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't book that slot."), flow={})
+                r = outcome.result
+                return Decision(next="reply", reply=f"To confirm: {r['label']}, {slot_time(r['starts_at'])}. Shall I book it?",
+                                flow={"name": "appointment", "stage": "confirm", "action_id": r["action_id"]})
+            choice = pick_choice(text, len(flow["slots"]))
+            if choice is None:
+                if signals.is_negative(turn.message.text):
+                    return Decision(next="reply", reply="No problem. Anything else I can help with?", flow={})
+                return self._miss(flow, f"Which one suits you — 1 to {len(flow['slots'])}?")
+            return Decision(next="actions", tool_calls=[call("book_appointment", {"slot_id": flow["slots"][choice]})], flow=flow)
+        found = turn.results_for("find_appointment_slots")
+        kind = flow.get("kind") or ("styling" if re.search(r"\b(styling|stylist|video)\b", text) else "fitting")
+        if not found:
+            return Decision(next="actions", tool_calls=[call("find_appointment_slots", {"kind": kind, "limit": 3})],
+                            flow={"name": "appointment", "stage": "find", "kind": kind})
+        outcome = found[-1]
+        if outcome.status is not ActionStatus.EXECUTED or not outcome.result.get("slots"):
+            return Decision(next="reply", flow={},
+                            reply=outcome.result.get("explanation", "There are no free slots in the next two weeks, I'm sorry."))
+        slots = outcome.result["slots"]
+        listing = "; ".join(f"{i}. {slot_time(s['starts_at'])}" for i, s in enumerate(slots, 1))
+        return Decision(
+            next="reply",
+            reply=f"The next free slots for a {outcome.result['label'].lower()} ({outcome.result['minutes']} minutes) are: {listing}. Which one suits you?",
+            flow={"name": "appointment", "stage": "pick", "kind": kind, "slots": [s["slot_id"] for s in slots]},
+        )
 
     # tracking ----------------------------------------------------------------------------
     def _track(self, turn: Turn, order_id: str | None = None) -> Decision:

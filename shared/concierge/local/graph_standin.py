@@ -114,10 +114,16 @@ def _invalid(body: Any) -> str | None:
 
 
 def _invalid_interactive(interactive: Any) -> str | None:
-    if not isinstance(interactive, dict) or interactive.get("type") != "button":
-        return "Only interactive messages of type 'button' are supported here."
+    if not isinstance(interactive, dict) or interactive.get("type") not in ("button", "list"):
+        return "Only interactive messages of type 'button' or 'list' are supported here."
     if not (interactive.get("body") or {}).get("text"):
         return "The parameter interactive['body']['text'] is required."
+    if interactive["type"] == "list":
+        action = interactive.get("action") or {}
+        rows = [row for section in action.get("sections") or [] for row in section.get("rows") or []]
+        if not action.get("button") or not 1 <= len(rows) <= 10:
+            return "interactive['action'] needs a button and 1 to 10 rows over its sections."
+        return None
     buttons = (interactive.get("action") or {}).get("buttons")
     if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
         return "interactive['action']['buttons'] must hold 1 to 3 buttons."

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from concierge import topology
 from concierge.api import TurnRequestBody
-from concierge.auth import sign_customer_id
+from concierge.auth import sign_customer_id, sign_operator
 from concierge.local.stack import LocalStack
 
 STATIC = Path(__file__).with_name("static")
@@ -39,6 +39,12 @@ class LocalApi:
             Rule("/_local/health", methods=["GET"], endpoint=("local", "health")),
             Rule("/_local/customers", methods=["GET"], endpoint=("local", "customers")),
             Rule("/_local/session", methods=["GET"], endpoint=("local", "session")),
+            Rule("/console", methods=["GET"], endpoint=("local", "console")),
+            Rule("/_local/operator-session", methods=["GET"], endpoint=("local", "operator-session")),
+            Rule("/dashboard", methods=["GET"], endpoint=("local", "dashboard-redirect")),
+            Rule("/dashboard/", methods=["GET"], endpoint=("local", "dashboard")),
+            Rule("/dashboard/<name>", methods=["GET"], endpoint=("local", "dashboard-file")),
+            Rule("/_local/demo-month", methods=["GET", "POST"], endpoint=("local", "demo-month")),
             Rule("/_local/outbox", methods=["GET"], endpoint=("local", "outbox")),
             Rule("/_local/whatsapp-sent", methods=["GET"], endpoint=("local", "whatsapp-sent")),
             Rule("/_local/inbound-email", methods=["POST"], endpoint=("local", "inbound-email")),
@@ -82,10 +88,44 @@ class LocalApi:
         status, text = self.stack.run_turn(execution_input)
         return Response(text, status=status, mimetype="application/json")
 
+    # the KPI dashboard (a static page; deployed, the same files and a dashboard-config.json of its own) --------------
+    DASHBOARD_FILES = {"dashboard.js": "text/javascript", "chart-4.6.1.umd.min.js": "text/javascript",
+                       "chart-4.6.1.LICENSE.md": "text/plain"}
+
+    def dashboard(self, request: Request, target: str) -> Response:
+        if target == "dashboard-redirect":
+            return Response(status=308, headers={"Location": "/dashboard/"})
+        if target == "dashboard":
+            return Response((STATIC / "dashboard.html").read_text(), mimetype="text/html")
+        if target == "demo-month":
+            if request.method == "POST":
+                seed = request.args.get("seed", "7")
+                if not seed.isdigit():
+                    return json_response({"message": "seed must be a whole number."}, 400)
+                return json_response(self.stack.load_demo_month(int(seed)), 202)
+            return json_response(self.stack.demo_month_status())
+        name = request.path.rsplit("/", 1)[-1]
+        if name == "dashboard-config.json":  # locally the page signs as a dev operator through the session route
+            return json_response({"apiBase": "", "sessionUrl": "/_local/operator-session?operator_id=dashboard"})
+        if name not in self.DASHBOARD_FILES:
+            return json_response({"message": f"No dashboard file {name!r}."}, 404)
+        return Response((STATIC / name).read_bytes(), mimetype=self.DASHBOARD_FILES[name],
+                        headers={"Cache-Control": "max-age=3600"})
+
     # local-only helpers ------------------------------------------------------------------
     def local(self, request: Request, target: str) -> Response:
         if target == "chat":
             return Response((STATIC / "chat.html").read_text(), mimetype="text/html")
+        if target == "console":
+            return Response((STATIC / "console.html").read_text(), mimetype="text/html")
+        if target == "operator-session":  # local only: signs as any agent id (deployed, the merchant's sign-in does)
+            operator_id = request.args.get("operator_id", "").strip()
+            if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", operator_id):
+                return json_response({"message": "operator_id must be 1–40 letters, digits, '.', '_' or '-'."}, 400)
+            return json_response({"api_key": self.api_key, "operator_id": operator_id,
+                                  "signature": sign_operator(operator_id, self.signing_secret)})
+        if target in ("dashboard", "dashboard-redirect", "dashboard-file", "demo-month"):
+            return self.dashboard(request, target)
         if target == "health":
             return json_response({"status": "ok", "dead_letters": self.stack.dead_letters()})
         if target == "customers":

@@ -14,7 +14,7 @@ import boto3
 
 from concierge import topology, wiring
 from concierge.settings import current_settings
-from concierge.workflows import function_arn_placeholder, turn_definition
+from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
 from concierge.local.statemachine import LocalStateMachine
 
 REGION = "us-east-1"
@@ -41,6 +41,8 @@ LOCAL_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
+    # What CDK passes a function whose rule names a queue_arn_env (the poller delivers with these source ARNs).
+    **{rule.queue_arn_env: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}" for rule in topology.RULES if rule.queue_arn_env},
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -76,9 +78,17 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._handlers: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._proxy_lock = threading.Lock()
         self.invocations: dict[str, int] = {name.value: 0 for name in topology.FunctionName}
         self.turn_machine = LocalStateMachine(
             turn_definition(),
+            {function_arn_placeholder(name): name.value for name in topology.FunctionName},
+            self.invoke,
+        )
+        from concierge.local.approvals import LocalApprovals
+
+        self.approvals = LocalApprovals(
+            approval_definition(),
             {function_arn_placeholder(name): name.value for name in topology.FunctionName},
             self.invoke,
         )
@@ -104,8 +114,12 @@ class LocalStack:
         os.environ.update(overrides)
         self._mock = mock_aws()
         self._mock.start()
+        from concierge.local import moto_transactions
+
+        moto_transactions.install()
         wiring.reset()
         wiring.use_local_turn_runner(self.run_turn)
+        wiring.use_local_approvals(self.approvals)
         current_settings.cache_clear()
         self._create_resources()
         return self
@@ -121,6 +135,7 @@ class LocalStack:
             self.opensearch.stop()
             self.opensearch = None
         wiring.use_local_turn_runner(None)
+        wiring.use_local_approvals(None)
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -274,6 +289,31 @@ class LocalStack:
             counts[name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return counts
 
+    # KPIs ------------------------------------------------------------------------------------
+    def load_demo_month(self, seed: int = 7) -> dict:
+        """Roll a seeded month of conversations and surveys up in the background (the dashboard shows it as it
+        fills); the event path itself is exercised by tests/integration/test_metrics_event_path.py."""
+        from concierge.metrics.rollup import Rollup
+        from concierge.metrics.simulate import roll_up_directly, simulate_month
+
+        events = simulate_month(seed, conversations_per_day=15)
+        self._demo = {"seed": seed, "events": len(events), "applied": 0, "done": False}
+
+        def run() -> None:
+            try:
+                roll_up_directly(events, Rollup(wiring.memory_store(current_settings()).table), f"demo-month-{seed}",
+                                 progress=lambda n: self._demo.update(applied=n))
+            except Exception:
+                logging.getLogger("concierge.local").exception("demo month failed")
+                self._demo["failed"] = True
+            self._demo["done"] = True
+
+        threading.Thread(target=run, name="demo-month", daemon=True).start()
+        return dict(self._demo)
+
+    def demo_month_status(self) -> dict:
+        return dict(getattr(self, "_demo", {"events": 0, "applied": 0, "done": False}))
+
     # channels ----------------------------------------------------------------------------
     def receive_email(self, raw: bytes, *, spf: str = "PASS", dkim: str = "PASS", dmarc: str = "PASS") -> str:
         """What SES receiving does: the S3 action stores the raw mail, then the Lambda action invokes ingest
@@ -345,7 +385,10 @@ class LocalStack:
             "body": text or None,
             "isBase64Encoded": False,
         }
-        response = self.invoke("ingest", event)
+        # One request at a time, as in one Lambda execution environment: the HTTP resolver keeps the current
+        # request in module state, and the local server is threaded.
+        with self._proxy_lock:
+            response = self.invoke("ingest", event)
         return int(response["statusCode"]), response.get("headers") or {}, response.get("body") or ""
 
     # outbox ------------------------------------------------------------------------------

@@ -1,26 +1,36 @@
 """Executes an Amazon States Language definition in-process, invoking Lambda handlers directly.
 
 moto can run a state machine but never runs Lambda code, so the local runtime interprets the very definition
-CDK deploys. It supports the subset our definitions use — Task (lambda:invoke), Choice, Pass, Succeed, Fail;
-Parameters with `.$` paths and the States.MathAdd intrinsic; InputPath, OutputPath, ResultPath; Retry and
-Catch — and refuses anything else loudly, so a definition cannot silently use a feature it cannot run here.
+CDK deploys. It supports the subset our definitions use — Task (lambda:invoke, and lambda:invoke.waitForTaskToken
+with TimeoutSeconds or TimeoutSecondsPath), Choice, Pass, Succeed, Fail; Parameters with `.$` paths, the
+`$$.Task.Token` and `$$.Execution.Name` context paths and the States.MathAdd intrinsic; InputPath, OutputPath,
+ResultPath; Retry and Catch — and refuses anything else loudly, so a definition cannot silently use a feature it
+cannot run here.
+
+A `.waitForTaskToken` task invokes its function with a fresh token and then blocks until `TaskTokens.succeed` or
+`TaskTokens.fail` is called with that token (what SendTaskSuccess / SendTaskFailure do), or until its timeout,
+which raises `States.Timeout` into the state's Catch — as Step Functions does.
 """
 from __future__ import annotations
 
 import copy
 import re
+import threading
 import time
+import uuid
+import json
 from collections.abc import Callable
 from typing import Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 SUPPORTED_STATE_TYPES = {"Task", "Choice", "Pass", "Succeed", "Fail"}
 _FLOW = {"Type", "Comment", "Next", "End"}
 _PATHS = {"InputPath", "OutputPath"}
 # The fields each state type may use here; anything else (ResultSelector, TimeoutSeconds, …) is refused rather
 # than silently ignored, so a definition never behaves differently locally than when deployed.
 SUPPORTED_FIELDS = {
-    "Task": _FLOW | _PATHS | {"Resource", "Parameters", "ResultPath", "Retry", "Catch"},
+    "Task": _FLOW | _PATHS | {"Resource", "Parameters", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath"},
     "Pass": _FLOW | _PATHS | {"Parameters", "Result", "ResultPath"},
     "Choice": {"Type", "Comment", "Choices", "Default"},
     "Succeed": {"Type", "Comment"},
@@ -85,17 +95,21 @@ def _intrinsic(expression: str, data: Any) -> Any:
     raise UnsupportedDefinition(f"unsupported intrinsic {expression!r}")
 
 
-def resolve_parameters(template: Any, data: Any) -> Any:
+def resolve_parameters(template: Any, data: Any, context: dict | None = None) -> Any:
+    """`context` is the context object (`$$.…`): Execution.Name, and Task.Token inside a waitForTaskToken task."""
     if isinstance(template, dict):
         out = {}
         for key, value in template.items():
             if key.endswith(".$"):
-                out[key[:-2]] = _intrinsic(value, data) if value.startswith("States.") else _path_get(data, value)
+                if value.startswith("$$."):
+                    out[key[:-2]] = _path_get(context or {}, value[1:])
+                else:
+                    out[key[:-2]] = _intrinsic(value, data) if value.startswith("States.") else _path_get(data, value)
             else:
-                out[key] = resolve_parameters(value, data)
+                out[key] = resolve_parameters(value, data, context)
         return out
     if isinstance(template, list):
-        return [resolve_parameters(item, data) for item in template]
+        return [resolve_parameters(item, data, context) for item in template]
     return template
 
 
@@ -128,12 +142,69 @@ def _matches(error_equals: list[str], error: str) -> bool:
     return "States.ALL" in error_equals or error in error_equals
 
 
+class TaskTokens:
+    """The task tokens of waiting executions: what SendTaskSuccess, SendTaskFailure and task timeouts act on."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, tuple[threading.Event, list]] = {}
+        self._in_wait: set[str] = set()  # tokens whose task invoked its function and now waits
+
+    def issue(self) -> str:
+        token = uuid.uuid4().hex + uuid.uuid4().hex
+        with self._lock:
+            self._waiting[token] = (threading.Event(), [])
+        return token
+
+    def wait(self, token: str, timeout: float | None) -> Any:
+        event, outcome = self._waiting[token]
+        with self._lock:
+            self._in_wait.add(token)
+        arrived = event.wait(timeout)
+        with self._lock:
+            self._in_wait.discard(token)
+            self._waiting.pop(token, None)
+            if not arrived and not outcome:
+                raise ExecutionFailed("States.Timeout", "the task did not receive its token in time")
+        kind, value = outcome[0]
+        if kind == "failure":
+            raise ExecutionFailed(*value)
+        return value
+
+    def _settle(self, token: str, outcome: tuple) -> None:
+        with self._lock:
+            waiting = self._waiting.get(token)
+            if waiting is None or waiting[1]:
+                raise TaskTimedOut("Task Timed Out: the token is unknown, already used, or its task has timed out")
+            waiting[1].append(outcome)
+            waiting[0].set()
+
+    def succeed(self, token: str, output: Any) -> None:
+        self._settle(token, ("success", json.loads(json.dumps(output))))
+
+    def fail(self, token: str, error: str, cause: str = "") -> None:
+        self._settle(token, ("failure", (error, cause)))
+
+    def pending(self) -> int:
+        """How many tasks are waiting for their token right now."""
+        with self._lock:
+            return len(self._in_wait)
+
+
+class TaskTimedOut(Exception):
+    """What SendTaskSuccess raises for a token that is not (or no longer) waiting (States.TaskTimedOut)."""
+
+
 class LocalStateMachine:
-    def __init__(self, definition: dict, substitutions: dict[str, str], invoke: Invoker, max_transitions: int = 100) -> None:
+    def __init__(
+        self, definition: dict, substitutions: dict[str, str], invoke: Invoker, max_transitions: int = 100,
+        tokens: TaskTokens | None = None,
+    ) -> None:
         self.definition = definition
         self.substitutions = substitutions
         self.invoke = invoke
         self.max_transitions = max_transitions
+        self.tokens = tokens or TaskTokens()
         self.validate()
 
     def validate(self) -> None:
@@ -144,7 +215,7 @@ class LocalStateMachine:
             if unknown:
                 raise UnsupportedDefinition(f"state {name}: {', '.join(sorted(unknown))} not supported locally")
             if state["Type"] == "Task":
-                if state["Resource"] != LAMBDA_INVOKE:
+                if state["Resource"] not in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
                     raise UnsupportedDefinition(f"state {name}: resource {state['Resource']} is not supported locally")
                 self._function_of(state)
 
@@ -155,9 +226,10 @@ class LocalStateMachine:
             raise UnsupportedDefinition(f"FunctionName {placeholder!r} has no substitution")
         return self.substitutions[match.group(1)]
 
-    def execute(self, execution_input: Any) -> tuple[Any, list[str]]:
+    def execute(self, execution_input: Any, name: str | None = None) -> tuple[Any, list[str]]:
         """Run to the end; returns the output and the names of the states visited, in order."""
         data = execution_input
+        execution = {"Execution": {"Name": name or uuid.uuid4().hex}}
         name = self.definition["StartAt"]
         visited: list[str] = []
         for _ in range(self.max_transitions):
@@ -180,7 +252,7 @@ class LocalStateMachine:
                 elif kind == "Pass":
                     result = resolve_parameters(state["Parameters"], effective) if "Parameters" in state else effective
                 else:
-                    result = self._run_task(state, effective)
+                    result = self._run_task(state, effective, execution)
             except ExecutionFailed as failure:
                 catcher = next((c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], failure.error)), None)
                 if catcher is None:
@@ -195,8 +267,12 @@ class LocalStateMachine:
             name = state["Next"]
         raise ExecutionFailed("States.Runtime", f"more than {self.max_transitions} transitions")
 
-    def _run_task(self, state: dict, effective: Any) -> Any:
-        parameters = resolve_parameters(state["Parameters"], effective)
+    def _run_task(self, state: dict, effective: Any, execution: dict) -> Any:
+        waits = state["Resource"] == LAMBDA_INVOKE_WAIT
+        context = dict(execution)
+        if waits:
+            context["Task"] = {"Token": self.tokens.issue()}
+        parameters = resolve_parameters(state["Parameters"], effective, context)
         function = self._function_of(state)
         attempts = {id(r): 0 for r in state.get("Retry", [])}
         while True:
@@ -210,4 +286,7 @@ class LocalStateMachine:
                     time.sleep(min(retrier.get("IntervalSeconds", 1), 0.05))
                     continue
                 raise ExecutionFailed(error, str(exc)) from exc
-            return {"Payload": payload, "StatusCode": 200}
+            if not waits:
+                return {"Payload": payload, "StatusCode": 200}
+            timeout = _path_get(effective, state["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in state else state.get("TimeoutSeconds")
+            return self.tokens.wait(context["Task"]["Token"], float(timeout) if timeout is not None else None)

@@ -7,6 +7,7 @@ from pathlib import Path
 from concierge.topology import FunctionName
 
 TURN_DEFINITION_PATH = Path(__file__).with_name("turn.asl.json")
+APPROVAL_DEFINITION_PATH = Path(__file__).with_name("approval.asl.json")
 MAX_ACTION_ROUNDS = 3
 
 
@@ -21,3 +22,11 @@ def turn_definition_text() -> str:
 
 def turn_definition() -> dict:
     return json.loads(turn_definition_text())
+
+
+def approval_definition_text() -> str:
+    return APPROVAL_DEFINITION_PATH.read_text()
+
+
+def approval_definition() -> dict:
+    return json.loads(approval_definition_text())
