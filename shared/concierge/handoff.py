@@ -89,28 +89,35 @@ def priority(reason: str, sentiment: float, customer_value: float) -> int:
     return max(0, min(100, score))
 
 
-class Owner(BaseModel):
+class QueueEntry(BaseModel):
+    """A conversation with our team, as the queue lists it."""
+
     conversation_id: str
     customer_id: str
     owner: Literal["human", "ai"]
     state: Literal["waiting", "assigned", "closed", "released"]
     queue: str
-    priority: int
+    priority: int = Field(description="0–100, highest first: urgency, the customer's sentiment, what they spend")
     reason: str
-    summary: str = ""
     channel: str
     handoff_at: datetime
     within_hours: bool = True
-    promised_by: datetime | None = None
+    promised_by: datetime | None = Field(None, description="out of hours: when the customer was told to expect a reply")
     assigned_to: str | None = None
     claimed_at: datetime | None = None
     first_human_response_at: datetime | None = None
     last_agent: str | None = None
     customer_messages: int = 0
     repeated_after_handoff: int = 0
-    earlier_fingerprints: list[str] = Field(default_factory=list, description="the customer's messages before the handoff")
     sentiment: float = 0.0
     intent: str = "unknown"
+
+
+class Owner(QueueEntry):
+    """Who owns the conversation now: the OWNER record."""
+
+    summary: str = ""
+    earlier_fingerprints: list[str] = Field(default_factory=list, description="the customer's messages before the handoff")
 
 
 @dataclass
@@ -140,7 +147,7 @@ class HandoffStore:
     def _list(self, owner: Owner) -> None:
         key = {"pk": QUEUE_PK, "sk": f"Q#{owner.conversation_id}"}
         if owner.owner == "human" and owner.state in ("waiting", "assigned"):
-            entry = owner.model_dump(mode="json", exclude={"earlier_fingerprints", "summary"})
+            entry = QueueEntry.model_validate(owner.model_dump()).model_dump(mode="json")
             self._table.put_item(Item=to_dynamo({**key, **entry, "expires_at": self.memory.expiry()}))
         else:
             self._table.delete_item(Key=key)

@@ -16,7 +16,9 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from concierge import __version__, topology
+from concierge.actions.approvals import ApprovalRequest
 from concierge.api import TurnRequestBody, TurnResponse
+from concierge.handoff import QueueEntry
 
 
 class ErrorBody(BaseModel):
@@ -83,18 +85,8 @@ class CustomerExport(BaseModel):
     commerce: CommerceExport
 
 
-class PendingApproval(BaseModel):
-    action_id: str
-    conversation_id: str
-    customer_id: str
-    tool: str
-    summary: str = Field(description="what approving executes, e.g. 'Refund 378.00 USD to your Visa card ending 4242 for …'")
-    amount: str | None = None
-    currency: str | None = None
-    reason: str = Field(description="why a person decides, e.g. 'refund above 200.00 USD'")
-    requested_at: str
+class PendingApproval(ApprovalRequest):
     deadline: str = Field(description="undecided by then, the customer is told and a person follows up")
-    timeout_seconds: int
     status: Literal["waiting"]
 
 
@@ -269,23 +261,8 @@ OPERATIONS.update({
     ),
 })
 
-class HandoffEntry(BaseModel):
-    conversation_id: str
-    customer_id: str
-    owner: Literal["human"]
-    state: Literal["waiting", "assigned"]
-    queue: str
-    priority: int = Field(description="0–100, highest first: urgency, the customer's sentiment, what they spend")
-    reason: str
-    channel: str
-    handoff_at: str
-    within_hours: bool
-    promised_by: str | None = Field(None, description="out of hours: when the customer was told to expect a reply")
-    assigned_to: str | None = None
-
-
 class HandoffQueue(BaseModel):
-    handoffs: list[HandoffEntry] = Field(description="highest priority first, then oldest")
+    handoffs: list[QueueEntry] = Field(description="highest priority first, then oldest")
     queues: list[str]
 
 
