@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from concierge import handoff
-from concierge.actions.approvals import Notice
+from concierge.actions.approval_models import Notice
 from concierge.errors import NotFound
 from concierge.events import EventPublisher, HandoffEnded
 from concierge.memory import MemoryStore
@@ -73,7 +73,9 @@ def package(conversation_id: str, services: ConsoleServices) -> dict:
         {k: a[k] for k in ("action_id", "summary", "amount", "currency", "reason", "deadline", "status") if k in a}
         for a in partition if a["sk"].startswith("APPROVAL#") and a.get("status") == "waiting"
     ]
-    transcript = memory.transcript(conversation_id)
+    # The conversation's messages are in the partition already read (and keep their author, unlike transcript()).
+    transcript = [{k: m[k] for k in ("role", "text", "channel", "at", "author") if k in m}
+                  for m in partition if m["sk"].startswith("MSG#")]
     profile = memory.get_profile(owner.customer_id)
     return {
         "conversation_id": conversation_id,
@@ -108,7 +110,7 @@ def package(conversation_id: str, services: ConsoleServices) -> dict:
             "what_was_done": record.facts,
         },
         "pending_approvals": approvals,
-        "transcript": [{k: v for k, v in m.items() if k != "turn"} for m in transcript],
+        "transcript": transcript,
         "suggested_reply": suggested_reply(owner, customer.first_name if customer else None, orders, tried),
     }
 

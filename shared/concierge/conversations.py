@@ -158,11 +158,9 @@ def _people_own(conversation_id: str, fingerprint_: str, services: EdgeServices,
 
     store = handoff.HandoffStore(services.memory)
     owner = store.get(conversation_id)
-    if owner is None or owner.owner != "human":
-        return False
-    if owner.state == "closed":
+    if owner is not None and owner.owner == "human" and owner.state == "closed":
         owner = handoff.reopen(store, owner, now)
-    elif owner.state not in ("waiting", "assigned"):
+    if owner is None or not owner.with_people:
         return False
     handoff.note_customer_message(store, owner, fingerprint_)
     return True

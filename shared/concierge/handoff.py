@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -116,6 +116,11 @@ class QueueEntry(BaseModel):
 class Owner(QueueEntry):
     """Who owns the conversation now: the OWNER record."""
 
+    @property
+    def with_people(self) -> bool:
+        """People own the conversation now (waiting for one, or assigned): the AI stays silent."""
+        return self.owner == "human" and self.state in ("waiting", "assigned")
+
     summary: str = ""
     earlier_fingerprints: list[str] = Field(default_factory=list, description="the customer's messages before the handoff")
 
@@ -136,34 +141,21 @@ class HandoffStore:
         item = self._table.get_item(Key=self._key(conversation_id), ConsistentRead=True).get("Item")
         return Owner.model_validate(from_dynamo(item)) if item else None
 
-    def put(self, owner: Owner, condition: str | None = None, values: dict | None = None) -> None:
-        kwargs: dict[str, Any] = {}
-        if condition:
-            kwargs = {"ConditionExpression": condition, **({"ExpressionAttributeValues": values} if values else {})}
+    def put(self, owner: Owner) -> None:
         self._table.put_item(Item=to_dynamo({**self._key(owner.conversation_id), **owner.model_dump(mode="json"),
-                                             "expires_at": self.memory.expiry()}), **kwargs)
+                                             "expires_at": self.memory.expiry()}))
         self._list(owner)
 
     def _list(self, owner: Owner) -> None:
         key = {"pk": QUEUE_PK, "sk": f"Q#{owner.conversation_id}"}
-        if owner.owner == "human" and owner.state in ("waiting", "assigned"):
+        if owner.with_people:
             entry = QueueEntry.model_validate(owner.model_dump()).model_dump(mode="json")
             self._table.put_item(Item=to_dynamo({**key, **entry, "expires_at": self.memory.expiry()}))
         else:
             self._table.delete_item(Key=key)
 
     def queue(self, queue: str | None = None) -> list[dict]:
-        items, start = [], None
-        while True:
-            kwargs = {"ExclusiveStartKey": start} if start else {}
-            page = self._table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": QUEUE_PK}, **kwargs)
-            items += [from_dynamo(i) for i in page["Items"]]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
-        listed = [{k: v for k, v in i.items() if k not in ("pk", "sk", "expires_at")} for i in items]
-        if queue:
-            listed = [i for i in listed if i["queue"] == queue]
+        listed = [i for i in self.memory.listing(QUEUE_PK) if queue is None or i["queue"] == queue]
         return sorted(listed, key=lambda i: (-i["priority"], i["handoff_at"]))
 
     def update(self, conversation_id: str, changes: dict, condition: str, values: dict, conflict: str) -> Owner:
@@ -202,7 +194,7 @@ def open_handoff(
     """The conversation goes to people: routed to a queue, prioritised, and listed. Idempotent per conversation
     while it is waiting or assigned (a repeated handoff keeps its place and its owner)."""
     current = store.get(conversation_id)
-    if current is not None and current.owner == "human" and current.state in ("waiting", "assigned"):
+    if current is not None and current.with_people:
         return current
     within = hours.is_open(now) if hours else True
     sentiment = sentiments[-1] if sentiments else 0.0
@@ -251,7 +243,7 @@ def claim(store: HandoffStore, conversation_id: str, agent: str, now: datetime) 
 
 
 def require_assignee(owner: Owner | None, agent: str, conversation_id: str) -> Owner:
-    if owner is None or owner.owner != "human" or owner.state not in ("waiting", "assigned"):
+    if owner is None or not owner.with_people:
         raise NotFound(f"Conversation {conversation_id} is not with our team.")
     if owner.state != "assigned":
         raise Conflict("Claim the conversation before replying or closing it.")

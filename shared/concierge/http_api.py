@@ -291,7 +291,7 @@ def _conversation_messages(conversation_id: str) -> Response:
     if not raw.isdigit():
         raise BadRequest("after must be a message sequence number (0 or more).")
     owner = handoff.HandoffStore(memory).get(conversation_id)
-    with_people = owner is not None and owner.owner == "human" and owner.state in ("waiting", "assigned")
+    with_people = owner is not None and owner.with_people
     return _json(200, {
         "conversation_id": conversation_id,
         "conversation_status": record.status.value,

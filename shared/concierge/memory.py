@@ -536,6 +536,10 @@ class MemoryStore:
                 return [from_dynamo(item) for item in items]
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def listing(self, pk: str) -> list[dict]:
+        """A partition used as a list (pending approvals, the handoff queue): its items without their keys and TTL."""
+        return [{k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} for item in self.partition(pk)]
+
     def customer_partition(self, customer_id: str) -> list[dict]:
         return self.partition(_cust(customer_id))
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from concierge.actions.approvals import ApprovalRequest, DecisionOutput, Notice
+from concierge.actions.approval_models import ApprovalRequest, DecisionOutput, Notice
 from concierge.api import ApiRequest
 from concierge.channels.inbound import InboundMessage
 from concierge.turn import Turn

@@ -74,6 +74,7 @@ def approvals(settings: Settings):
     return StepFunctionsApprovals(aws.client("stepfunctions"), settings.approval_state_machine_arn)
 
 
+@lru_cache(maxsize=4)
 def notice_services(settings: Settings):
     from concierge.channels.inbound_email import EmailReplySender
     from concierge.notices import NoticeServices
@@ -209,6 +210,7 @@ def http_services(settings: Settings):
     )
 
 
+@lru_cache(maxsize=4)
 def console_services(settings: Settings):
     from concierge.console import ConsoleServices
 
@@ -287,6 +289,6 @@ def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
     for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials,
-                    embedder, opensearch_index, closed_conversation_services):
+                    notice_services, console_services, embedder, opensearch_index, closed_conversation_services):
         factory.cache_clear()
     aws.reset()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
@@ -69,13 +71,52 @@ class EventTap:
         return seen
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+@contextmanager
+def environment(**values: str):
+    """These environment variables for the duration; the earlier values (or their absence) come back after."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def settings(**values: str):
+    """A running stack's functions read these settings for the duration (settings and adapters are rebuilt)."""
+    from concierge import wiring
+    from concierge.settings import current_settings
+
+    with environment(**values):
+        current_settings.cache_clear()
+        wiring.reset()
+        try:
+            yield
+        finally:
+            current_settings.cache_clear()
+            wiring.reset()
+
+
+def local_stack(tmp_path_factory, **values: str):
+    """A module's local stack with the demo store, started with these settings in the environment."""
     from concierge.cli import start_local
 
-    local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
-    yield local
-    local.stop()
+    with environment(**values):
+        local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
+        try:
+            yield local
+        finally:
+            local.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    yield from local_stack(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ The limit is lowered to 10.00 for this module, so the demo's everyday orders nee
 from __future__ import annotations
 
 import json
-import os
 import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,25 +16,14 @@ from concierge.auth import sign_customer_id, sign_operator
 from concierge.local.stack import DEV_SIGNING_SECRET
 from concierge.settings import current_settings
 from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
-from tests.integration.conftest import Client
+from tests.integration.conftest import Client, local_stack, settings
 
 LIMIT = {"CONCIERGE_MAX_AUTO_REFUND": "10.00"}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from concierge.cli import start_local
-
-    saved = {k: os.environ.get(k) for k in LIMIT}
-    os.environ.update(LIMIT)
-    local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
-    yield local
-    local.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from local_stack(tmp_path_factory, **LIMIT)
 
 
 @pytest.fixture(scope="module")
@@ -196,18 +184,11 @@ def test_a_denial_refunds_nothing_and_tells_the_customer_why(stack, tap):
 
 
 def test_an_undecided_approval_expires_and_a_person_follows_up(stack, tap):
-    os.environ["CONCIERGE_APPROVAL_TIMEOUT_SECONDS"] = "1"
-    current_settings.cache_clear()
-    wiring.reset()
-    try:
+    with settings(CONCIERGE_APPROVAL_TIMEOUT_SECONDS="1"):
         tap.drain()
         customer, order, confirmed = request_approval(stack, "ap-expire")
         action_id = confirmed["action_id"]
         execution = stack.approvals.wait(action_id, timeout=15)
-    finally:
-        os.environ.pop("CONCIERGE_APPROVAL_TIMEOUT_SECONDS")
-        current_settings.cache_clear()
-        wiring.reset()
     assert execution["states"] == ["WaitForDecision", "Expire", "NotifyCustomer"]
     assert store().refunds(order.id) == []
     assert memory().get_action("ap-expire", action_id)["reason"] == "approval_expired"

@@ -4,14 +4,13 @@ code-enforced escalation, and the fallback that always replies."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from concierge import wiring
 from concierge.local.messages_standin import MessagesStandIn, delay, error, message, tool_use
 from concierge.settings import current_settings
-from tests.integration.conftest import Client
+from tests.integration.conftest import Client, local_stack
 
 MODEL_ENV = {
     "CONCIERGE_MODEL_PROVIDER": "anthropic",
@@ -31,18 +30,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def stack(model, tmp_path_factory):
-    from concierge.cli import start_local
-
-    previous = {key: os.environ.get(key) for key in [*MODEL_ENV, "ANTHROPIC_BASE_URL"]}
-    os.environ.update({**MODEL_ENV, "ANTHROPIC_BASE_URL": model.url})
-    local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
-    yield local
-    local.stop()
-    for key, value in previous.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    yield from local_stack(tmp_path_factory, **MODEL_ENV, ANTHROPIC_BASE_URL=model.url)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ per conversation, the AI silent while a person owns it, replies on the customer'
 from __future__ import annotations
 
 import json
-import os
 import threading
 from datetime import UTC, datetime
 
@@ -15,7 +14,7 @@ from concierge.handoff import SupportHours, priority, route
 from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP
 from concierge.settings import current_settings
 from concierge.channels.whatsapp import sign_payload
-from tests.integration.conftest import Client
+from tests.integration.conftest import Client, settings
 from tests.integration.test_omnichannel import deliver, webhook, whatsapp_body
 
 
@@ -108,6 +107,8 @@ def test_the_ai_stays_silent_while_a_person_owns_the_conversation_and_the_reply_
     agent_messages = [m for m in page["messages"] if m["role"] == "agent"]
     assert len(agent_messages) == 1 and agent_messages[0]["author"] == agent
     assert api(stack, "GET", "/v1/conversations/ho-angry/messages", customer("sam"), conversation_id="ho-angry")[0] == 404
+    package = api(stack, "GET", "/v1/handoffs/ho-angry", operator(agent), conversation_id="ho-angry")[1]
+    assert [m.get("author") for m in package["transcript"] if m["role"] == "agent"] == [agent], "the console names who replied"
 
 
 def test_hand_back_lets_the_ai_answer_again_and_is_measured(angry, client, stack, tap):
@@ -182,13 +183,6 @@ def test_routing_priority_and_hours_by_hand():
 
 
 def test_out_of_hours_the_customer_is_told_when_to_expect_a_reply(client, stack):
-    os.environ["CONCIERGE_SUPPORT_HOURS"] = json.dumps({"timezone": "UTC", "weekdays": [], "open": "09:00", "close": "17:00"})
-    current_settings.cache_clear()
-    wiring.reset()
-    try:
+    with settings(CONCIERGE_SUPPORT_HOURS=json.dumps({"timezone": "UTC", "weekdays": [], "open": "09:00", "close": "17:00"})):
         reply = client.say("alex", "ho-night", "I need a real person")
-    finally:
-        os.environ.pop("CONCIERGE_SUPPORT_HOURS")
-        current_settings.cache_clear()
-        wiring.reset()
     assert "away right now" in reply.text and "will reply here by" in reply.text

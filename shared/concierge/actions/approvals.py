@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from decimal import Decimal
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from concierge.actions.approval_models import ApprovalRequest, Decision, DecisionOutput, Notice
 from concierge.errors import Conflict, NotFound
 from concierge.memory import MemoryStore, from_dynamo, to_dynamo
+
+__all__ = ["ApprovalRequest", "Decision", "DecisionOutput", "Notice"]  # re-exported: the approval contracts
 
 PENDING_PK = "APPROVALS"
 
@@ -38,47 +38,6 @@ class ApprovalStatus(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     EXPIRED = "expired"
-
-
-class ApprovalRequest(BaseModel):
-    """The approval workflow's input; also what an approver sees."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    action_id: str
-    conversation_id: str
-    customer_id: str
-    tool: str
-    summary: str = Field(description="what executing the action does, in words, e.g. 'Refund 378.00 USD to Visa …'")
-    amount: Decimal | None = None
-    currency: str | None = None
-    reason: str = Field(description="why it needs a person, e.g. 'refund above 200.00'")
-    requested_at: datetime
-    timeout_seconds: int = Field(gt=0)
-
-
-class Decision(BaseModel):
-    """What an approver sends (the body of approve/deny) and what the workflow receives with the token."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    note: str = Field("", max_length=500, description="shown to the customer with a denial; kept in the audit trail")
-
-
-class DecisionOutput(BaseModel):
-    decision: Literal["approved", "denied"]
-    decided_by: str
-    note: str = ""
-
-
-class Notice(BaseModel):
-    """A message for the customer in their conversation, delivered on their channel by ingest."""
-
-    conversation_id: str
-    customer_id: str
-    key: str = Field(description="written into the conversation once per key, e.g. <action id>:approved")
-    text: str
-    subject: str = "An update on your request"
 
 
 class ApprovalExpired(Exception):
@@ -156,20 +115,8 @@ class ApprovalStore:
                                              "expires_at": self._memory.expiry()}))
 
     def pending(self, limit: int = 100) -> list[dict]:
-        """Waiting approvals, oldest first (a Query on one small partition: decided ones are removed from it)."""
-        items, start = [], None
-        while len(items) < limit:
-            kwargs = {"ExclusiveStartKey": start} if start else {}
-            page = self._table.query(
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-                ExpressionAttributeValues={":pk": PENDING_PK, ":p": "PENDING#"}, **kwargs,
-            )
-            items += [from_dynamo(i) for i in page["Items"]]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
-        listed = [{k: v for k, v in i.items() if k not in ("pk", "sk", "expires_at")} for i in items]
-        return sorted(listed, key=lambda a: a["requested_at"])[:limit]
+        """Waiting approvals, oldest first (one small partition: decided ones are removed from it)."""
+        return sorted(self._memory.listing(PENDING_PK), key=lambda a: a["requested_at"])[:limit]
 
     def listed(self, action_id: str) -> dict | None:
         item = self._table.get_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"}, ConsistentRead=True).get("Item")

@@ -482,12 +482,16 @@ class DeterministicEngine:
                 reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
                 flow={"name": "offer_handoff", "reason": f"action not possible: {outcome.reason or outcome.status.value}"},
             )
-        text = turn.message.text
+        return self._settle_pending(turn.message.text, flow) or self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
+
+    @staticmethod
+    def _settle_pending(text: str, flow: dict) -> Decision | None:
+        """The customer's answer to "shall I go ahead?": confirm the pending action, withdraw it, or None if unclear."""
         if signals.is_affirmative(text) and not signals.is_negative(text):
             return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
         if signals.is_negative(text):
             return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
-        return self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
+        return None
 
     # cancellation ------------------------------------------------------------------------
     def _cancel_flow(self, turn: Turn, flow: dict) -> Decision:
@@ -507,12 +511,8 @@ class DeterministicEngine:
                 return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={})
             # Here "cancel" is what the customer asked for, not a refusal ("yes, cancel it").
             without_cancel = re.sub(r"(?i)\bcancel\w*", "", text)
-            declined = signals.is_negative(without_cancel)
-            if signals.is_affirmative(without_cancel) and not declined:
-                return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
-            if declined:
-                return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
-            return Decision(next="reply", reply="Shall I cancel it? A yes or no is fine.", flow=flow)
+            return self._settle_pending(without_cancel, flow) or Decision(
+                next="reply", reply="Shall I cancel it? A yes or no is fine.", flow=flow)
         proposed = turn.results_for("cancel_order")
         if proposed:
             outcome = proposed[-1]
@@ -574,11 +574,8 @@ class DeterministicEngine:
                     return Decision(next="reply", reply="No problem, I haven't booked anything. Anything else?", flow={})
                 return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't book that slot."),
                                 flow={"name": "appointment", "stage": "find", "kind": flow.get("kind")})
-            if signals.is_affirmative(turn.message.text) and not signals.is_negative(turn.message.text):
-                return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
-            if signals.is_negative(turn.message.text):
-                return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
-            return Decision(next="reply", reply="Shall I book it? A yes or no is fine.", flow=flow)
+            return self._settle_pending(turn.message.text, flow) or Decision(
+                next="reply", reply="Shall I book it? A yes or no is fine.", flow=flow)
         if stage == "pick":
             proposed = turn.results_for("book_appointment")
             if proposed:

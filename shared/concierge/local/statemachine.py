@@ -7,8 +7,8 @@ with TimeoutSeconds or TimeoutSecondsPath), Choice, Pass, Succeed, Fail; Paramet
 ResultPath; Retry and Catch — and refuses anything else loudly, so a definition cannot silently use a feature it
 cannot run here.
 
-A `.waitForTaskToken` task invokes its function with a fresh token and then blocks until `TaskTokens.succeed` or
-`TaskTokens.fail` is called with that token (what SendTaskSuccess / SendTaskFailure do), or until its timeout,
+A `.waitForTaskToken` task invokes its function with a fresh token and then blocks until `TaskTokens.succeed` is
+called with that token (what SendTaskSuccess does), or until its timeout,
 which raises `States.Timeout` into the state's Catch — as Step Functions does.
 """
 from __future__ import annotations
@@ -166,24 +166,15 @@ class TaskTokens:
             self._waiting.pop(token, None)
             if not arrived and not outcome:
                 raise ExecutionFailed("States.Timeout", "the task did not receive its token in time")
-        kind, value = outcome[0]
-        if kind == "failure":
-            raise ExecutionFailed(*value)
-        return value
+        return outcome[0]
 
-    def _settle(self, token: str, outcome: tuple) -> None:
+    def succeed(self, token: str, output: Any) -> None:
         with self._lock:
             waiting = self._waiting.get(token)
             if waiting is None or waiting[1]:
                 raise TaskTimedOut("Task Timed Out: the token is unknown, already used, or its task has timed out")
-            waiting[1].append(outcome)
+            waiting[1].append(json.loads(json.dumps(output)))
             waiting[0].set()
-
-    def succeed(self, token: str, output: Any) -> None:
-        self._settle(token, ("success", json.loads(json.dumps(output))))
-
-    def fail(self, token: str, error: str, cause: str = "") -> None:
-        self._settle(token, ("failure", (error, cause)))
 
     def pending(self) -> int:
         """How many tasks are waiting for their token right now."""
