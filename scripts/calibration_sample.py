@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from concierge.clock import now
     from concierge.events import ConversationClosed
     from concierge.local.stack import DEV_SIGNING_SECRET, REGION
-    from concierge.memory import ConversationRecord, to_dynamo
+    from concierge.memory import ConversationRecord, MemoryStore, to_dynamo
     from concierge.settings import current_settings
     from concierge.surveys.calibration import calibrate, pairs_between, table
     from concierge.surveys.scoring import on_conversation_closed
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"answer refused: {status} {body}")
                 answers += 1
         today = now().date()
-        surveys = SurveyStore(memory_table, settings.memory_ttl_days)
+        surveys = SurveyStore(MemoryStore(memory_table, settings.memory_ttl_days))
         report = calibrate(pairs_between(surveys, today, today))
         print(f"{args.conversations} synthetic conversations (seed {args.seed}), {answers} answered CSAT\n")
         print(table(report))

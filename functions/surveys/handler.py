@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concierge import wiring
 from concierge.clock import now
-from concierge.metrics.rollup import Rollup
 from concierge.settings import current_settings
 from concierge.surveys.scoring import on_conversation_closed
 
@@ -30,7 +29,7 @@ def score_record(record: SQSRecord) -> None:
 
 
 def rollup_record(record: SQSRecord) -> None:
-    applied = Rollup(wiring.memory_store(current_settings()).table).apply(record.json_body)
+    applied = wiring.rollup(current_settings()).apply(record.json_body)
     logger.debug("kpi roll-up", extra={"detail_type": applied.detail_type, "outcome": applied.outcome})
     metrics.add_metric(name="KpiEventsDuplicate" if applied.outcome == "duplicate" else "KpiEventsApplied",
                        unit=MetricUnit.Count, value=1)

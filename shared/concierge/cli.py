@@ -145,15 +145,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Compare Auto-CSAT with the CSAT customers gave, for conversations closed in a date range (docs/surveys.md)."""
     from datetime import timedelta
 
-    from concierge import aws
     from concierge.settings import Settings
+    from concierge import wiring
     from concierge.surveys.calibration import calibrate, pairs_between, table
-    from concierge.surveys.store import SurveyStore
 
     settings = Settings.from_env()
     until = date.fromisoformat(args.until) if args.until else date.today()
     since = date.fromisoformat(args.since) if args.since else until - timedelta(days=29)
-    report = calibrate(pairs_between(SurveyStore(aws.table(settings.memory_table), settings.memory_ttl_days), since, until))
+    report = calibrate(pairs_between(wiring.survey_store(settings), since, until))
     print(f"Auto-CSAT against answered CSAT, conversations closed {since} to {until}\n\n{table(report)}")
     if args.json:
         Path(args.json).write_text(report.model_dump_json(indent=2))

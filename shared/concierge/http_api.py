@@ -58,6 +58,11 @@ def _concierge_error(error: ConciergeError) -> Response:
     return _json(http_status(error), {"message": error.message})
 
 
+def _invalid(exc: ValidationError, what: str, root: str) -> BadRequest:
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or root}: {e['msg']}" for e in exc.errors())
+    return BadRequest(f"Invalid {what}: {problems}")
+
+
 def _body(model: type[BaseModel]) -> BaseModel:
     raw = app.current_event.body
     try:
@@ -65,8 +70,7 @@ def _body(model: type[BaseModel]) -> BaseModel:
     except json.JSONDecodeError as exc:
         raise BadRequest(f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos}).") from exc
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequest(f"Invalid request body: {problems}") from exc
+        raise _invalid(exc, "request body", "body") from exc
 
 
 def _header(name: str) -> str | None:
@@ -77,12 +81,16 @@ def _operator(services: HttpServices) -> str | None:
     return verify_operator(_header("x-operator-id"), _header("x-operator-signature"), services.signing_secret)
 
 
+def _customer(services: HttpServices) -> str:
+    return verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+
+
 def _self_or_operator(customer_id: str, services: HttpServices) -> str:
     """The caller's identity for the audit: 'operator:<id>' or 'customer'. Anyone else gets 401/403."""
     operator = _operator(services)
     if operator:
         return f"operator:{operator}"
-    caller = verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+    caller = _customer(services)
     if caller != customer_id:
         raise Forbidden("A customer can only reach their own data.")
     return "customer"
@@ -186,10 +194,6 @@ def _deny(action_id: str) -> Response:
 
 
 # surveys (docs/surveys.md) -------------------------------------------------------------------------------------
-def _customer(services: HttpServices) -> str:
-    return verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
-
-
 @app.get("/v1/conversations/<conversation_id>/surveys")
 def _offered_surveys(conversation_id: str) -> Response:
     from concierge.surveys.answers import offered_surveys
@@ -282,7 +286,7 @@ def _conversation_messages(conversation_id: str) -> Response:
     from concierge import handoff
 
     services = _services()
-    customer = verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+    customer = _customer(services)
     memory = services.privacy.memory
     record = memory.get_conversation(conversation_id)
     if record is None or record.customer_id != customer:
@@ -305,8 +309,7 @@ def _query_model(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(app.current_event.query_string_parameters or {})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'query'}: {e['msg']}" for e in exc.errors())
-        raise BadRequest(f"Invalid query: {problems}") from exc
+        raise _invalid(exc, "query", "query") from exc
 
 
 @app.get("/v1/metrics")
@@ -338,7 +341,7 @@ def _redeem(code: str) -> Response:
     from concierge.metrics.redemptions import RedemptionRequest, redeem
 
     services = _services()
-    customer = verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+    customer = _customer(services)
     request = _body(RedemptionRequest)
     redemption = redeem(code, customer, request, services.privacy.store, services.privacy.events, now())
     return _json(200, redemption.model_dump(mode="json"))

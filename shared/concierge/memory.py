@@ -44,8 +44,12 @@ RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
 
 
-def _conv(conversation_id: str) -> str:
+def conversation_pk(conversation_id: str) -> str:
+    """The partition of everything about one conversation (erasure deletes it whole)."""
     return f"CONV#{conversation_id}"
+
+
+_conv = conversation_pk
 
 
 def _cust(customer_id: str) -> str:

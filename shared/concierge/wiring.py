@@ -257,13 +257,28 @@ def opensearch_index(settings: Settings):
     )
 
 
+@lru_cache(maxsize=4)
+def rollup(settings: Settings):
+    """The KPI roll-up over the memory table (docs/metrics.md)."""
+    from concierge.metrics.rollup import Rollup
+
+    return Rollup(memory_store(settings).table)
+
+
+@lru_cache(maxsize=4)
+def survey_store(settings: Settings):
+    from concierge.surveys.store import SurveyStore
+
+    return SurveyStore(memory_store(settings))
+
+
+@lru_cache(maxsize=4)
 def survey_services(settings: Settings):
     """What taking a survey answer needs (ingest: the API, the email links, WhatsApp taps)."""
     from concierge.surveys.answers import SurveyServices
-    from concierge.surveys.store import SurveyStore
 
     return SurveyServices(
-        memory=memory_store(settings), surveys=SurveyStore(aws.table(settings.memory_table), settings.memory_ttl_days),
+        memory=memory_store(settings), surveys=survey_store(settings),
         events=publisher(settings), signing_secret=signing_secret(settings), merchant_name=settings.merchant_name,
     )
 
@@ -271,17 +286,16 @@ def survey_services(settings: Settings):
 @lru_cache(maxsize=2)
 def closed_conversation_services(settings: Settings):
     """What the surveys function needs at `conversation.closed`: the scorer, the store, and the channels."""
-    from concierge.surveys.delivery import SurveyEmailSender
+    from concierge.channels.email import EmailSender
     from concierge.surveys.judge import scorer
     from concierge.surveys.scoring import ClosedServices
-    from concierge.surveys.store import SurveyStore
 
     whatsapp = whatsapp_sender(settings)
     return ClosedServices(
         settings=settings, memory=memory_store(settings),
-        surveys=SurveyStore(aws.table(settings.memory_table), settings.memory_ttl_days), events=publisher(settings),
+        surveys=survey_store(settings), events=publisher(settings),
         scorer=scorer(settings), signing_secret=signing_secret(settings),
-        email=SurveyEmailSender(aws.client("ses"), settings.sender_email), whatsapp=whatsapp,
+        email=EmailSender(aws.client("ses"), settings.sender_email), whatsapp=whatsapp,
     )
 
 
@@ -289,6 +303,7 @@ def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
     for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials,
-                    notice_services, console_services, embedder, opensearch_index, closed_conversation_services):
+                    notice_services, console_services, rollup, survey_store, survey_services, embedder, opensearch_index,
+                    closed_conversation_services):
         factory.cache_clear()
     aws.reset()

@@ -77,8 +77,7 @@ def events_of(stack, detail_type: str, conversation_id: str) -> list[dict]:
 
 
 def surveys() -> SurveyStore:
-    settings = current_settings()
-    return SurveyStore(boto3.resource("dynamodb", region_name=REGION).Table(settings.memory_table), settings.memory_ttl_days)
+    return wiring.survey_store(current_settings())
 
 
 def test_a_web_conversation_is_scored_offered_csat_and_answered_through_the_api(stack):

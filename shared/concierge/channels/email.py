@@ -88,7 +88,8 @@ class EmailSender:
         self._ses = ses_client
         self._sender = sender
 
-    def send(self, email: ReturnEmail | TextEmail) -> str:
+    def send(self, email) -> str:
+        """Any message with a recipient (`to`) and `mime(sender)`: the return email, a text email, a survey."""
         raw = email.mime(self._sender).as_bytes()
         response = self._ses.send_raw_email(Source=self._sender, Destinations=[email.to], RawMessage={"Data": raw})
         return response["MessageId"]

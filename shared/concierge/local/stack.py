@@ -293,7 +293,6 @@ class LocalStack:
     def load_demo_month(self, seed: int = 7) -> dict:
         """Roll a seeded month of conversations and surveys up in the background (the dashboard shows it as it
         fills); the event path itself is exercised by tests/integration/test_metrics_event_path.py."""
-        from concierge.metrics.rollup import Rollup
         from concierge.metrics.simulate import roll_up_directly, simulate_month
 
         events = simulate_month(seed, conversations_per_day=15)
@@ -301,7 +300,7 @@ class LocalStack:
 
         def run() -> None:
             try:
-                roll_up_directly(events, Rollup(wiring.memory_store(current_settings()).table), f"demo-month-{seed}",
+                roll_up_directly(events, wiring.rollup(current_settings()), f"demo-month-{seed}",
                                  progress=lambda n: self._demo.update(applied=n))
             except Exception:
                 logging.getLogger("concierge.local").exception("demo month failed")

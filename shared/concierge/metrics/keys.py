@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
+from concierge.memory import conversation_pk  # noqa: F401 - metric records live in the conversation's partition
+
 ALL = "*"
 EVENT_MARKER_DAYS = 14  # SQS keeps a message at most 14 days: no redelivery can come later
 CONVERSATION_DAYS = 60  # surveys are answered within days, discount codes redeemed within their validity
@@ -45,9 +47,6 @@ def low_sk(score: int, conversation_id: str, source: str) -> str:
 def event_pk(event_id: str) -> str:
     return f"METRIC#EVENT#{event_id}"
 
-
-def conversation_pk(conversation_id: str) -> str:
-    return f"CONV#{conversation_id}"
 
 
 META_SK = "METRIC#META"

@@ -287,7 +287,7 @@ def transcript(conversation_id: str, memory) -> TranscriptOut:
         intent=(meta or {}).get("intent"),
         day=date.fromisoformat(meta["day"]) if meta else None,
         status=record.status.value if record else None,
-        messages=[{k: str(v) for k, v in m.items()} for m in memory.transcript(conversation_id)] if record else [],
+        messages=memory.transcript(conversation_id) if record else [],
         auto_csat=auto_out,
         surveys={kind: int(metric[keys.score_sk(kind)]["score"]) for kind in ("csat", "nps", "ces")
                  if keys.score_sk(kind) in metric},

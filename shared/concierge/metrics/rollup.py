@@ -31,7 +31,8 @@ from concierge.metrics import keys
 from concierge.metrics.formulas import bucket_of
 
 CONSUMED: tuple[type[DomainEvent], ...] = (ConversationClosed, TurnCompleted, SurveyAnswered, AutoCsatScored, DiscountRedeemed)
-DETAIL_TYPES: tuple[str, ...] = tuple(cls.detail_type for cls in CONSUMED)
+_MODELS: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in CONSUMED}
+DETAIL_TYPES: tuple[str, ...] = tuple(_MODELS)
 # Intents that say nothing about what the conversation was about.
 NOT_AN_ISSUE = frozenset({"unknown", "greeting", "goodbye", "thanks", "affirm", "deny", "human", "other"})
 LOW_SCORE = 2  # Auto-CSAT and CSAT answers at or below this join the day's low-score list
@@ -88,7 +89,7 @@ class Rollup:
     def apply(self, envelope: dict[str, Any]) -> Applied:
         """`envelope` is the EventBridge event as SQS delivers it (its `id` makes the apply idempotent)."""
         detail_type = envelope.get("detail-type")
-        model = {cls.detail_type: cls for cls in CONSUMED}.get(detail_type)
+        model = _MODELS.get(detail_type)
         if model is None:
             raise ValueError(f"the roll-up does not consume {detail_type!r}")
         event = model.model_validate(envelope["detail"])

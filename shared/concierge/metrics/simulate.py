@@ -4,13 +4,16 @@ direct recomputation from these records) and benchmarks/metrics_rollup.py.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from concierge.events import AutoCsatScored, ConversationClosed, DiscountRedeemed, DomainEvent, SurveyAnswered, TurnCompleted
+from concierge.metrics.rollup import NotYetAttributed
 from concierge.surveys.autocsat import score_conversation
+from concierge.topology import EVENT_SOURCE
 
 CHANNELS = (("web", 0.6), ("email", 0.25), ("whatsapp", 0.15))
 INTENTS = (("track", 0.3), ("return", 0.25), ("exchange", 0.1), ("cancel", 0.08), ("product", 0.17), ("shipping", 0.1))
@@ -132,10 +135,6 @@ def _surveys(rng: random.Random, closed: ConversationClosed, auto: int, horizon:
 
 def envelope(event: DomainEvent, event_id: str) -> dict:
     """The EventBridge event as SQS delivers it to the roll-up."""
-    import json
-
-    from concierge.topology import EVENT_SOURCE
-
     return {"version": "0", "id": event_id, "detail-type": event.detail_type, "source": EVENT_SOURCE,
             "time": event.occurred_at.isoformat(), "detail": json.loads(event.model_dump_json())}
 
@@ -143,8 +142,6 @@ def envelope(event: DomainEvent, event_id: str) -> dict:
 def roll_up_directly(events: list[DomainEvent], rollup, id_prefix: str, progress=None) -> int:
     """Apply simulated events to the roll-up in-process, with stable ids (loading the same month twice counts it
     once). A survey that comes before its conversation's close is applied after it, as the queue's retry would."""
-    from concierge.metrics.rollup import NotYetAttributed
-
     waiting = []
     for number, event in enumerate(events):
         try:

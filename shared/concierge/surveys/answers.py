@@ -29,10 +29,19 @@ class SurveyServices:
     merchant_name: str
 
 
-def offer_for(conversation_id: str, customer_id: str, survey: str, services: SurveyServices) -> SurveyOffer:
+def _own_conversation(conversation_id: str, customer_id: str, services: SurveyServices):
     conversation = services.memory.get_conversation(conversation_id)
     if conversation is None or conversation.customer_id != customer_id:
         raise NotFound("Conversation not found.")
+    return conversation
+
+
+def offer_for(conversation_id: str, customer_id: str, survey: str, services: SurveyServices, *,
+              checked_owner: bool = False) -> SurveyOffer:
+    """The survey offered about the customer's conversation. `checked_owner`: the caller already read the
+    conversation and knows it is the customer's."""
+    if not checked_owner:
+        _own_conversation(conversation_id, customer_id, services)
     offer = services.surveys.get(conversation_id, survey)
     if offer is None or offer.customer_id != customer_id:
         raise NotFound(f"No {survey} survey was offered for this conversation.")
@@ -40,13 +49,15 @@ def offer_for(conversation_id: str, customer_id: str, survey: str, services: Sur
 
 
 def record_answer(
-    conversation_id: str, customer_id: str, survey: str, score: int, via: AnsweredVia, services: SurveyServices, at: datetime
+    conversation_id: str, customer_id: str, survey: str, score: int, via: AnsweredVia, services: SurveyServices, at: datetime,
+    *, offer: SurveyOffer | None = None, checked_owner: bool = False,
 ) -> SurveyAnswerOut:
+    """`offer`: the offer the caller already read for this customer (no second read)."""
     try:
         SCALES[survey].check(survey, score)
     except ValueError as exc:
         raise BadRequest(f"Invalid score: {exc}.") from exc
-    offer = offer_for(conversation_id, customer_id, survey, services)
+    offer = offer or offer_for(conversation_id, customer_id, survey, services, checked_owner=checked_owner)
     if offer.score == score:
         return SurveyAnswerOut(conversation_id=conversation_id, survey=survey, score=score, outcome="unchanged",
                                answered_at=offer.answered_at)
@@ -68,9 +79,7 @@ def record_answer(
 def offered_surveys(conversation_id: str, customer_id: str, services: SurveyServices) -> ConversationSurveys:
     """The surveys offered about the customer's conversation, with any answers (the chat page asks this after a
     close; the offer appears once the surveys function has handled `conversation.closed`)."""
-    conversation = services.memory.get_conversation(conversation_id)
-    if conversation is None or conversation.customer_id != customer_id:
-        raise NotFound("Conversation not found.")
+    _own_conversation(conversation_id, customer_id, services)
     return ConversationSurveys(
         conversation_id=conversation_id,
         surveys=[offered(o, services.merchant_name) for o in services.surveys.offers(conversation_id) if o.customer_id == customer_id],
@@ -85,7 +94,7 @@ def answer_from_whatsapp(survey: str, score: int, conversation_id: str, sender: 
     if conversation is None or conversation.reply_to.get("whatsapp") != sender:
         return "Sorry, we could not match that answer to one of your conversations."
     try:
-        record_answer(conversation_id, conversation.customer_id, survey, score, "whatsapp", services, at)
+        record_answer(conversation_id, conversation.customer_id, survey, score, "whatsapp", services, at, checked_owner=True)
     except Gone:
         return "Thank you — this survey has closed, so we could not record your answer."
     except NotFound:

@@ -96,16 +96,6 @@ class SurveyEmail:
         return message
 
 
-class SurveyEmailSender:
-    def __init__(self, ses_client, sender: str) -> None:
-        self._ses = ses_client
-        self._sender = sender
-
-    def send(self, email: SurveyEmail) -> str:
-        raw = email.mime(self._sender).as_bytes()
-        return self._ses.send_raw_email(Source=self._sender, Destinations=[email.to], RawMessage={"Data": raw})["MessageId"]
-
-
 def send_whatsapp(sender, to: str, offer: SurveyOffer, merchant_name: str, survey_link: str | None) -> str | None:
     """One message for one survey; None when it cannot be sent here (NPS without a public link)."""
     scale = SCALES[offer.survey]

@@ -46,7 +46,7 @@ def answer_from_link(query: dict[str, str], services: SurveyServices, at: dateti
         if not raw.isdigit():
             raise BadRequest(f"score must be a whole number, got {raw!r}.")
         answer = record_answer(claims.c, claims.u, claims.k, int(raw), "whatsapp" if offer.sent_via == "whatsapp" else "email",
-                               services, at)
+                               services, at, offer=offer)
     except ConciergeError as error:
         return http_status(error), _page("Sorry", f"<p>{html.escape(error.message)}</p>")
     thanks = "Your answer is unchanged." if answer.outcome == "unchanged" else "Your answer is recorded."

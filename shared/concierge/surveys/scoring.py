@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from concierge.channels.email import EmailSender
 from concierge.events import AutoCsatScored, ConversationClosed, EventPublisher
 from concierge.memory import MemoryStore
 from concierge.settings import Settings
@@ -31,7 +32,10 @@ def closed_event(envelope: dict) -> ConversationClosed:
 def record_auto_csat(envelope: dict, memory: MemoryStore, scorer: Scorer = ExplainableScorer()) -> AutoCsat:
     """`envelope` is the EventBridge event as delivered to SQS. The explainable scorer is a pure function of the
     event, so a redelivered event overwrites the same record with the same score."""
-    event = closed_event(envelope)
+    return _score(closed_event(envelope), memory, scorer)
+
+
+def _score(event: ConversationClosed, memory: MemoryStore, scorer: Scorer) -> AutoCsat:
     transcript = memory.recent_messages(event.conversation_id, TRANSCRIPT_FOR_JUDGE) if scorer.needs_transcript else []
     score = scorer(event, transcript)
     memory.put_score(event.conversation_id, "auto", score.model_dump(mode="json"))
@@ -46,13 +50,13 @@ class ClosedServices:
     events: EventPublisher
     scorer: Scorer
     signing_secret: str
-    email: delivery.SurveyEmailSender
+    email: EmailSender
     whatsapp: object | None  # a channels.whatsapp.WhatsAppSender when WhatsApp is configured
 
 
 def on_conversation_closed(envelope: dict, services: ClosedServices, now: datetime) -> tuple[AutoCsat, list[SurveyOffer]]:
-    score = record_auto_csat(envelope, services.memory, services.scorer)
     event = closed_event(envelope)
+    score = _score(event, services.memory, services.scorer)
     services.events.publish(
         AutoCsatScored(occurred_at=now, conversation_id=event.conversation_id, customer_id=event.customer_id,
                        channel=event.channel, score=score.score, scorer=score.scorer_version,

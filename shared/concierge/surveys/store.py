@@ -14,14 +14,9 @@ from datetime import date, datetime, timedelta
 
 from boto3.dynamodb.conditions import Key
 
-from concierge.clock import now
 from concierge.errors import Conflict
-from concierge.memory import from_dynamo, to_dynamo
+from concierge.memory import MemoryStore, conversation_pk, from_dynamo, to_dynamo
 from concierge.surveys.models import SCALES, SurveyOffer
-
-
-def _conv(conversation_id: str) -> str:
-    return f"CONV#{conversation_id}"
 
 
 def pair_key(day: date, conversation_id: str) -> dict[str, str]:
@@ -29,12 +24,11 @@ def pair_key(day: date, conversation_id: str) -> dict[str, str]:
 
 
 class SurveyStore:
-    def __init__(self, table, ttl_days: int) -> None:
-        self._table = table
-        self._ttl = timedelta(days=ttl_days)
+    """Survey offers and answers (in the conversation's partition) and calibration pairs, in the memory table."""
 
-    def _expires(self) -> int:
-        return int((now() + self._ttl).timestamp())
+    def __init__(self, memory: MemoryStore) -> None:
+        self._memory = memory
+        self._table = memory.table
 
     def _conditional(self, **kwargs) -> bool:
         try:
@@ -47,24 +41,24 @@ class SurveyStore:
     def offer(self, offer: SurveyOffer) -> bool:
         """Record an offer once per conversation and survey; False if it was already offered (a redelivered
         event, or a reopened conversation closing again: the first offer stands)."""
-        item = to_dynamo({"pk": _conv(offer.conversation_id), "sk": f"SCORE#{offer.survey}", "expires_at": self._expires(),
+        item = to_dynamo({"pk": conversation_pk(offer.conversation_id), "sk": f"SCORE#{offer.survey}", "expires_at": self._memory.expiry(),
                           **offer.model_dump(mode="json")})
         return self._conditional(Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get(self, conversation_id: str, survey: str) -> SurveyOffer | None:
-        item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"SCORE#{survey}"}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key={"pk": conversation_pk(conversation_id), "sk": f"SCORE#{survey}"}, ConsistentRead=True).get("Item")
         return SurveyOffer.model_validate(from_dynamo(item)) if item else None
 
     def offers(self, conversation_id: str) -> list[SurveyOffer]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("SCORE#"), ConsistentRead=True
+            KeyConditionExpression=Key("pk").eq(conversation_pk(conversation_id)) & Key("sk").begins_with("SCORE#"), ConsistentRead=True
         )
         surveys = {f"SCORE#{kind}" for kind in SCALES}  # not SCORE#auto, the Auto-CSAT beside them
         return [SurveyOffer.model_validate(from_dynamo(i)) for i in response.get("Items", []) if i["sk"] in surveys]
 
     def mark_sent(self, offer: SurveyOffer, via: str, at: datetime) -> None:
         self._table.update_item(
-            Key={"pk": _conv(offer.conversation_id), "sk": f"SCORE#{offer.survey}"},
+            Key={"pk": conversation_pk(offer.conversation_id), "sk": f"SCORE#{offer.survey}"},
             UpdateExpression="SET sent_via = :via, sent_at = :at",
             ExpressionAttributeValues={":via": via, ":at": at.isoformat()},
         )
@@ -76,7 +70,7 @@ class SurveyStore:
             condition, values = "answered_at = :previous", {":previous": offer.answered_at.isoformat()}
         try:
             self._table.update_item(
-                Key={"pk": _conv(offer.conversation_id), "sk": f"SCORE#{offer.survey}"},
+                Key={"pk": conversation_pk(offer.conversation_id), "sk": f"SCORE#{offer.survey}"},
                 UpdateExpression="SET score = :score, answered_at = :at, answered_via = :via",
                 ConditionExpression=f"attribute_exists(pk) AND {condition}",
                 ExpressionAttributeValues={":score": score, ":at": at.isoformat(), ":via": via, **values},
@@ -91,7 +85,7 @@ class SurveyStore:
         cutoff = (at - timedelta(days=cadence_days)).isoformat()
         return self._conditional(
             Item={"pk": f"CUST#{customer_id}", "sk": "SURVEYED#nps", "last_offered_at": at.isoformat(),
-                  "conversation_id": conversation_id, "expires_at": self._expires()},
+                  "conversation_id": conversation_id, "expires_at": self._memory.expiry()},
             ConditionExpression="attribute_not_exists(pk) OR last_offered_at < :cutoff OR conversation_id = :conversation",
             ExpressionAttributeValues={":cutoff": cutoff, ":conversation": conversation_id},
         )
@@ -100,14 +94,8 @@ class SurveyStore:
     def put_pair(self, day: date, conversation_id: str, auto: int, real: int, scorer: str) -> None:
         """Upserted: a replaced answer or a re-scored conversation overwrites the pair."""
         self._table.put_item(
-            Item={**pair_key(day, conversation_id), "auto": auto, "real": real, "scorer": scorer, "expires_at": self._expires()}
+            Item={**pair_key(day, conversation_id), "auto": auto, "real": real, "scorer": scorer, "expires_at": self._memory.expiry()}
         )
 
     def pairs(self, day: date) -> list[dict]:
-        items, kwargs = [], {"KeyConditionExpression": Key("pk").eq(f"CSATPAIR#{day.isoformat()}")}
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(from_dynamo(i) for i in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return items
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return self._memory.partition(f"CSATPAIR#{day.isoformat()}")
