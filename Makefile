@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# `make dev STORE=DIR` runs on a store folder (docs/import-format.md) instead of the demo store.
 dev: $(STAMP)
-	$(BIN)/concierge dev --demo-month 7
+	$(BIN)/concierge dev $(if $(STORE),--store $(STORE),--demo-month 7)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -32,14 +32,14 @@ def load(path: Path = SET) -> list[dict]:
 def build_index():
     """(index, embedder) for the demo store, through the product's own path."""
     from concierge.demo import generate_store
-    from concierge.knowledge.documents import documents_from_store
+    from concierge.knowledge.documents import STORE_SOURCE, documents_from_store
     from concierge.knowledge.embedded import EmbeddedIndex
     from concierge.knowledge.embeddings import HashingEmbedder
     from concierge.knowledge.sync import sync
 
     embedder = HashingEmbedder()
     index = EmbeddedIndex(dimensions=embedder.dimensions, embedder=embedder.name)
-    sync(documents_from_store(generate_store()), index, embedder)
+    sync(documents_from_store(generate_store()), index, embedder, source=STORE_SOURCE)  # as `concierge import` does
     # Retrieval reads the index back from S3: search what a reader would load, not the writer's copy.
     return EmbeddedIndex.from_bytes(index.to_bytes()), embedder
 

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from concierge.engine.deterministic import DeterministicEngine
+from concierge.merchant import MerchantProfile
 from concierge.settings import Settings, current_settings
 from concierge.tasks import DecideTask
 
@@ -20,7 +21,7 @@ _engines: dict[Settings, object] = {}
 def engine(settings: Settings):
     """One engine per process (the model client keeps its connections warm between invocations)."""
     if settings not in _engines:
-        deterministic = DeterministicEngine(settings.merchant_name, settings.return_window_days)
+        deterministic = DeterministicEngine(MerchantProfile.from_settings(settings))
         if settings.model_provider == "none":
             _engines[settings] = deterministic
         else:

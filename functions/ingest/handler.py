@@ -33,6 +33,7 @@ def services():
         store=wiring.reference_store(settings),
         events=wiring.publisher(settings),
         signing_secret=wiring.signing_secret(settings),
+        merchant=wiring.merchant_profiles(settings).get,
     )
 
 

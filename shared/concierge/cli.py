@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEMO_STORE_DIR = Path(".concierge/demo-store")
 DEFAULT_PORT = 8787
+LOCAL_URL = f"http://127.0.0.1:{os.environ.get('PORT', DEFAULT_PORT)}"
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
@@ -22,37 +23,122 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import into the account and tables named by the environment (the deployed stack's outputs)."""
-    from concierge import wiring
-    from concierge.demo import read_store
-    from concierge.importer import import_store
-    from concierge.settings import Settings
+    """Import a store folder: checked first (nothing is written if any file has a problem), then into the deployed
+    stack named by the environment, or with --local into a running `concierge dev`."""
+    from concierge.storefolder import StoreFolderError, check_store_folder, load_store_folder
 
-    settings = Settings.from_env()
-    data = read_store(Path(args.dir))
-    counts = import_store(data, wiring.reference_store(settings), settings)
+    directory = Path(args.dir)
+    if args.check:
+        problems = check_store_folder(directory)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {directory}", file=sys.stderr)
+            return 1
+        folder = load_store_folder(directory)
+        print(f"{directory} is a valid store: {len(folder.data.products)} products, {len(folder.data.customers)} customers, "
+              f"{len(folder.data.orders)} orders, {len(folder.data.articles)} articles, {len(folder.help_documents)} help "
+              f"documents, merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}")
+        return 0
+    try:
+        folder = load_store_folder(directory, today=date.today() if args.local else None)
+    except StoreFolderError as error:
+        print(f"{error}\nNothing was imported. `concierge import --check {directory}` lists the same problems.", file=sys.stderr)
+        return 1
+    if args.local:
+        payload = {
+            **{name: [item.model_dump(mode="json") for item in getattr(folder.data, name)]
+               for name in ("products", "customers", "orders", "articles")},
+            "merchant": folder.merchant.model_dump(mode="json") if folder.merchant else None,
+            "help": _help_files(directory / "help") if (directory / "help").is_dir() else None,
+        }
+        counts = _post_local(args.local, "/_local/import", payload)["imported"]
+    else:
+        from concierge import wiring
+        from concierge.importer import import_store
+        from concierge.settings import settings_from_env_or_exit
+
+        settings = settings_from_env_or_exit("concierge import")
+        counts = import_store(folder.data, wiring.reference_store(settings), settings, folder.merchant,
+                              folder.help_documents if (directory / "help").is_dir() else None)
     print("Imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
 
-def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR):
-    """Start the local stack with the demo store imported; returns (stack, demo customers)."""
+def _help_files(root: Path) -> list[dict]:
+    from concierge.knowledge.documents import FORMATS
 
-    from concierge.demo import generate_store, read_store, write_store
+    return [{"path": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8", errors="replace")}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in FORMATS
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+
+
+def _post_local(url: str, path: str, payload: dict) -> dict:
+    """POST to a running `concierge dev`; its errors become one line, never a traceback."""
+    import urllib.error
+    import urllib.request
+
+    from concierge.local.stack import DEV_API_KEY
+
+    request = urllib.request.Request(
+        url.rstrip("/") + path, data=json.dumps(payload).encode(), method="POST",
+        headers={"content-type": "application/json", "x-api-key": os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        detail = json.loads(error.read() or b"{}").get("message", error.reason)
+        raise SystemExit(f"{url} refused the request ({error.code}): {detail}") from None
+    except urllib.error.URLError as error:
+        raise SystemExit(f"No local stack answers at {url} ({error.reason}): start one with `concierge dev` "
+                         "(or `make dev`), or give its address with --local URL") from None
+
+
+def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR, store: Path | None = None):
+    """Start the local stack with a store imported: the folder `store` (docs/import-format.md), or else the demo
+    store generated into `store_dir`. Returns (stack, the customers for the chat page's picker, the store's page
+    info: name and suggestions)."""
+    from concierge.demo import generate_store, write_store
     from concierge.importer import import_store
     from concierge.local.stack import DEV_SIGNING_SECRET, LocalStack
+    from concierge.merchant import MerchantProfile
     from concierge.settings import current_settings
+    from concierge.storefolder import load_store_folder
     from concierge import wiring
 
+    if store is None:
+        write_store(generate_store(seed=seed), store_dir)
+        folder = load_store_folder(store_dir)
+    else:
+        folder = load_store_folder(store, today=date.today())  # a sample store's dates move to today
     secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
-    stack = LocalStack(signing_secret=secret).start()
-    write_store(generate_store(seed=seed), store_dir)
-    data = read_store(store_dir)
+    stack = LocalStack(signing_secret=secret, merchant=folder.merchant).start()
     settings = current_settings()
-    import_store(data, wiring.reference_store(settings), settings)
-    featured = {"alex": 0, "sam": 1}
-    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, 2), c.id))[:12]
-    return stack, [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
+    merchant = folder.merchant or MerchantProfile.from_settings(settings)
+    import_store(folder.data, wiring.reference_store(settings), settings, folder.merchant, folder.help_documents)
+    stack.page_info = page_info(folder.data, merchant)
+    return stack, picker_customers(folder.data, merchant)
+
+
+def picker_customers(data, merchant) -> list[dict]:
+    """Up to 12 customers for the local chat page: the merchant's featured ones first."""
+    featured = {customer_id: i for i, customer_id in enumerate(merchant.featured_customers)}
+    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, len(featured)), c.id))[:12]
+    return [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
+
+
+def page_info(data, merchant) -> dict:
+    """The local chat page's header and suggestion chips: merchant.json's, or made from the store's own data."""
+    suggestions = list(merchant.suggestions)
+    if not suggestions:
+        first = merchant.featured_customers[0] if merchant.featured_customers else (data.customers[0].id if data.customers else None)
+        delivered = sorted((o for o in data.orders if o.customer_id == first and o.status.value == "delivered"),
+                           key=lambda o: o.placed_at, reverse=True)
+        if delivered:
+            suggestions.append(f"I'd like to return the {delivered[0].lines[0].title} from my last order")
+        suggestions += ["Where is my order?", "How long do refunds take?", "Talk to a human"]
+    return {"name": merchant.name, "suggestions": suggestions[:6]}
 
 
 def cmd_demo_month(args: argparse.Namespace) -> int:
@@ -82,37 +168,68 @@ def cmd_dev(args: argparse.Namespace) -> int:
     secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
     # Survey links in emails and WhatsApp messages lead back to this server.
     os.environ.setdefault("CONCIERGE_PUBLIC_API_URL", f"http://{args.host}:{args.port}")
-    stack, customers = start_local(seed=args.seed)
+    from concierge.storefolder import StoreFolderError
+
+    store = Path(args.store) if args.store else None
+    try:
+        stack, customers = start_local(seed=args.seed, store=store)
+    except StoreFolderError as error:
+        print(f"{args.store} is not a store folder Concierge can run (docs/import-format.md):\n{error}", file=sys.stderr)
+        return 1
     stack.start_poller()
     if args.demo_month is not None:  # a populated KPI dashboard: a seeded month rolled up in the background
         stack.load_demo_month(args.demo_month)
+    info = stack.page_info
     app = LocalApi(stack, api_key=api_key, signing_secret=secret, customers=customers)
-    print(f"Concierge is running at http://{args.host}:{args.port}/  (API key: {api_key}; demo store in {DEMO_STORE_DIR}; "
+    where = f"store {store}" if store else f"demo store in {DEMO_STORE_DIR}"
+    print(f"Concierge is running at http://{args.host}:{args.port}/  ({info['name']}, {where}; API key: {api_key}; "
           f"KPI dashboard at /dashboard/)", flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0
 
 
 def cmd_knowledge_sync(args: argparse.Namespace) -> int:
-    """Sync a help-center folder (Markdown, HTML, text) into the configured knowledge index, incrementally."""
+    """Sync a help-center folder (Markdown, HTML, text) into the configured knowledge index, incrementally, as
+    the documents of one source (--source): other sources (the store import, uploads, other folders) are kept."""
     from tqdm import tqdm
 
-    from concierge.knowledge.documents import load_directory
+    from concierge.knowledge.documents import STORE_SOURCE, UPLOADS_SOURCE, check_source, load_directory
     from concierge.knowledge.service import sync_knowledge
     from concierge.settings import Settings
 
+    try:
+        source = check_source(args.source)
+    except ValueError as error:
+        print(f"--source: {error}", file=sys.stderr)
+        return 2
+    if source in (STORE_SOURCE, UPLOADS_SOURCE):  # a folder synced as one of these would replace its documents
+        print(f"--source {source} is reserved ({STORE_SOURCE}: `concierge import`; {UPLOADS_SOURCE}: files uploaded to "
+              f"documents/): give the folder another name", file=sys.stderr)
+        return 2
+    if not Path(args.dir).is_dir():  # a typo must not empty the source
+        print(f"{args.dir} is not a folder", file=sys.stderr)
+        return 2
     settings = Settings.from_env()
-    documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale)
+    documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale, source=source)
     with tqdm(total=0, unit="passage", desc="Embedding", disable=args.quiet) as bar:
         def on_total(total: int) -> None:
             bar.total = total
             bar.refresh()
 
-        report = sync_knowledge(settings, documents, progress=bar.update, on_total=on_total)
+        report = sync_knowledge(settings, documents, progress=bar.update, on_total=on_total, source=source)
     print(
         f"{len(documents)} documents: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.removed} removed; {report.passages_indexed} passages indexed, {report.passages_removed} removed"
+        f"{report.removed} removed; {report.passages_indexed} passages indexed, {report.passages_removed} removed "
+        f"(source {source})"
     )
+    if report.legacy_removed:
+        print(f"{report.legacy_removed} documents indexed before sources were replaced by this folder's copies")
+    if report.legacy_remaining:
+        print(
+            f"{report.legacy_remaining} documents indexed before sources remain in the index: re-import the store, "
+            f"sync every folder with its --source and upload documents/ again (docs/knowledge.md)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -120,10 +237,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Play the scenario files against the local stack and print the table (and write JSON with --json)."""
     from tqdm import tqdm
 
-    from concierge.evaluation import load_scenarios, model_customer, play, summary, table
+    from concierge.evaluation import load_scenarios, model_customer, play, store_customers, summary, table, unplayable
     from concierge.settings import current_settings
+    from concierge.storefolder import StoreFolderError
 
-    scenarios = load_scenarios(Path(args.dir))
+    store = Path(args.store) if args.store else None
+    directory = Path(args.dir) if args.dir else (store / "scenarios" if store else Path("evaluation/scenarios"))
+    if not directory.is_dir():
+        print(f"No scenario folder {directory}" + (" (a store's scenarios are in its scenarios/ folder)" if store else ""),
+              file=sys.stderr)
+        return 2
+    try:
+        customers = store_customers(store)
+    except StoreFolderError as error:
+        print(f"{store} is not a store folder Concierge can run:\n{error}", file=sys.stderr)
+        return 2
+    scenarios = load_scenarios(directory)
     if args.only:
         scenarios = [s for s in scenarios if args.only in s.name]
     simulate = None
@@ -133,7 +262,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print("--simulate-customer needs a model: set CONCIERGE_MODEL_PROVIDER and its credentials", file=sys.stderr)
             return 2
         simulate = model_customer(settings)
-    outcomes = [play(s, simulate) for s in tqdm(scenarios, desc="Scenarios", unit="scenario", disable=args.quiet)]
+    outcomes = [unplayable(s, customers, store) or play(s, simulate, store)
+                for s in tqdm(scenarios, desc="Scenarios", unit="scenario", disable=args.quiet)]
     totals = summary(outcomes)
     print(table(outcomes, totals))
     if args.json:
@@ -175,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--seed", type=int, default=7)
     dev.add_argument("--demo-month", type=int, metavar="SEED", help="fill the KPI dashboard with a seeded month")
+    dev.add_argument("--store", metavar="DIR",
+                     help="run on this store folder (docs/import-format.md) instead of the demo store")
     dev.set_defaults(func=cmd_dev)
     month = sub.add_parser("demo-month", help="load a seeded month of conversations and surveys into a running local stack")
     month.add_argument("--seed", type=int, default=7)
@@ -182,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     month.set_defaults(func=cmd_demo_month)
     imp = sub.add_parser("import", help="import products, customers, orders and articles from DIR")
     imp.add_argument("dir")
+    imp.add_argument("--check", action="store_true", help="only validate the folder (no stack needed); exit 1 on any problem")
+    imp.add_argument("--local", nargs="?", const=LOCAL_URL, metavar="URL",
+                     help=f"import into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack")
     imp.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo-data", help="write the seeded demo store to DIR")
     demo.add_argument("dir")
@@ -193,10 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     ksync.add_argument("dir")
     ksync.add_argument("--base-url", default="/help", help="URL prefix of the documents (default /help)")
     ksync.add_argument("--locale", default="en", help="locale of documents without front matter (default en)")
+    ksync.add_argument("--source", default="help",
+                       help="the folder's source: its sync adds, updates and removes only that source's documents "
+                            "(default help; one name per folder; store and uploads are the import's and S3's)")
     ksync.add_argument("--quiet", action="store_true", help="no progress bar")
     ksync.set_defaults(func=cmd_knowledge_sync)
     evaluate = sub.add_parser("eval", help="play scenario files against the local stack and score them")
-    evaluate.add_argument("dir", nargs="?", default="evaluation/scenarios")
+    evaluate.add_argument("dir", nargs="?", help="scenario folder (default: the store's scenarios/, or evaluation/scenarios)")
+    evaluate.add_argument("--store", metavar="DIR", help="play on this store folder instead of the demo store")
     evaluate.add_argument("--json", help="also write the results as JSON to this file")
     evaluate.add_argument("--only", help="only scenarios whose name contains this")
     evaluate.add_argument("--simulate-customer", action="store_true", help="the configured model plays the customer")

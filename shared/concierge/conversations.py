@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from concierge.engine.deterministic import money
 from concierge.errors import BadRequest, ConciergeError, NotFound, http_status
 from concierge.events import ConversationClosed, EventPublisher, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
+from concierge.merchant import MerchantProfile
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, CustomerRef, Decision, IncomingMessage, Turn
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -32,6 +34,8 @@ class EdgeServices:
     store: CommerceBackend
     events: EventPublisher
     signing_secret: str
+    # The merchant's profile (merchant.json) for this turn: its wording and policy reach the agent with the turn.
+    merchant: Callable[[], MerchantProfile] | None = None
 
 
 def fingerprint(text: str) -> str:
@@ -147,6 +151,7 @@ def _append(
         signals=scored,
         conversation=snapshot,
         started_at=now,
+        merchant=services.merchant() if services.merchant else None,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from concierge.merchant import MerchantProfile
 from concierge.models import (
     Address, Article, Customer, Order, OrderLine, OrderStatus, Payment, Product, Shipment, StoreData, TrackingEvent, Variant,
 )
@@ -162,8 +163,31 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
     return StoreData(products=products, customers=customers, orders=orders, articles=ARTICLES)
 
 
-def write_store(data: StoreData, out_dir: Path) -> dict[str, int]:
+# The demo shop's merchant.json: its policy as its own help center states it.
+DEMO_MERCHANT = MerchantProfile(
+    name="Northwind Outfitters",
+    return_window_days=30,
+    max_auto_refund=Decimal("200.00"),
+    refund_timing="5–10 business days",
+    return_method="drop_off_code",
+    sized_categories=["shirts", "t-shirts", "jackets", "trousers", "knitwear", "shoes"],
+    late_delivery=("If it's more than 2 days late, we'll open a trace with the carrier and, where needed, send a "
+                   "replacement at no cost."),
+    cancellation_payment="Your card won't be charged: a pending order is only charged when it ships.",
+    brand_voice="Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
+    never_say=["we guarantee", "legal advice", "calm down", "as I already said"],
+    support_email="support@northwind.example",
+    featured_customers=["alex", "sam", "jordan"],
+    suggestions=["I need to return the blue shirt from my last order", "Where is my order?", "How long do refunds take?",
+                 "Talk to a human"],
+)
+
+
+def write_store(data: StoreData, out_dir: Path, merchant: MerchantProfile | None = DEMO_MERCHANT) -> dict[str, int]:
+    """The four import files, and merchant.json (the demo shop's unless another profile, or None, is given)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    if merchant is not None:
+        (out_dir / "merchant.json").write_text(merchant.model_dump_json(indent=2, exclude_defaults=True) + "\n")
     counts = {}
     for name in ("products", "customers", "orders", "articles"):
         items = getattr(data, name)

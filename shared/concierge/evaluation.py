@@ -115,7 +115,11 @@ def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> O
 
 
 class LocalHttpStack:
-    """A fresh local stack (demo store) served over HTTP on a free port, as `concierge dev` serves it."""
+    """A fresh local stack served over HTTP on a free port, as `concierge dev` serves it: the demo store, or the
+    store folder `store`."""
+
+    def __init__(self, store: Path | None = None) -> None:
+        self.store = store
 
     def __enter__(self) -> "LocalHttpStack":
         import logging
@@ -127,7 +131,7 @@ class LocalHttpStack:
         from concierge.local.server import LocalApi
         from concierge.local.stack import DEV_API_KEY
 
-        self.stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
+        self.stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store", store=self.store)
         self.api_key = DEV_API_KEY
         self.server = make_server("127.0.0.1", 0, LocalApi(self.stack, DEV_API_KEY, self.stack.env["CONCIERGE_SIGNING_SECRET"], customers), threaded=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -163,11 +167,34 @@ class LocalHttpStack:
         return tokens, sum(u.get("cost_usd", 0.0) for u in usage)
 
 
-def play(scenario: Scenario, simulate=None) -> Outcome:
+def store_customers(store: Path | None) -> set[str]:
+    """The customer ids scenarios may name: the store folder's, or the demo store's."""
+    if store is None:
+        from concierge.demo import generate_store
+
+        return {c.id for c in generate_store().customers}
+    from concierge.storefolder import load_store_folder
+
+    return {c.id for c in load_store_folder(store).data.customers}
+
+
+def unplayable(scenario: Scenario, customers: set[str], store: Path | None) -> Outcome | None:
+    """A scenario naming a customer the store lacks is reported as such, not played."""
+    if scenario.customer in customers:
+        return None
+    where = f"{store}/customers.json" if store else "the demo store"
+    return Outcome(
+        scenario=scenario.name, resolved=False, failures=[f"names customer {scenario.customer!r}, which {where} lacks"],
+        policy_violations=0, handoff_expected=scenario.expect.handoff, handed_off=False, turns=0, tokens=0,
+        cost_usd=0.0, log=[],
+    )
+
+
+def play(scenario: Scenario, simulate=None, store: Path | None = None) -> Outcome:
     """One scenario on a fresh stack. `simulate(scenario, log) -> str | None` writes the next customer message."""
     conversation = "eval-" + "".join(c if c.isalnum() else "-" for c in scenario.name.lower())[:60]
     log: list[TurnLog] = []
-    with LocalHttpStack() as stack:
+    with LocalHttpStack(store) as stack:
         scripted = iter(scenario.turns)
         while len(log) < scenario.expect.max_turns + 2:
             text = next(scripted, None) if simulate is None else simulate(scenario, log)
@@ -197,7 +224,7 @@ def model_customer(settings):
         transcript = "\n".join(f"Customer: {t.text}\nAssistant: {t.reply}" for t in log)
         response = client.messages.create(
             model=settings.model, max_tokens=300,
-            system="You play a customer of an online clothing shop, writing to its support assistant. Write only the "
+            system="You play a customer of an online shop, writing to its support assistant. Write only the "
                    "customer's next message: short, natural, sometimes imperfect. Reply with the single word DONE when "
                    "your goal is met or clearly cannot be met.",
             messages=[{"role": "user", "content": f"Your goal: {scenario.goal or scenario.description}\n\n"

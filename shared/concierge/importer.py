@@ -1,23 +1,47 @@
-"""`concierge import DIR`: loads products, customers and orders into the commerce store and the help-center
-articles and product pages into the knowledge index — the same path for a merchant's export and the demo store."""
+"""`concierge import DIR`: loads products, customers and orders into the commerce store, merchant.json into the
+store table, and the help-center articles, product pages and help/ documents into the knowledge index — the same
+path for a merchant's export, a local `concierge dev --store DIR` and the demo store.
+
+Each kind of knowledge is a source of its own: the import replaces only what an earlier import of the store put
+there (source `store`, and `help` for the folder's help/), never what `concierge knowledge sync` or an upload added.
+"""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from concierge.commerce import ReferenceStore
-from concierge.knowledge.documents import documents_from_store
+from concierge.knowledge.documents import FOLDER_SOURCE, Document, documents_from_store, in_source
 from concierge.knowledge.service import sync_knowledge
+from concierge.merchant import MerchantProfile
 from concierge.models import StoreData
 from concierge.settings import Settings
 
 
-def import_store(data: StoreData, store: ReferenceStore, settings: Settings) -> dict[str, int]:
+def import_store(
+    data: StoreData,
+    store: ReferenceStore,
+    settings: Settings,
+    merchant: MerchantProfile | None = None,
+    help_documents: Sequence[Document] | None = None,
+) -> dict[str, int]:
+    """Write the store. `help_documents` (a folder's help/) replace the `help` source when given; None leaves it."""
+    from concierge import wiring
+
     store.put_products(data.products)
     store.put_customers(data.customers)
     store.put_orders(data.orders)
-    report = sync_knowledge(settings, documents_from_store(data))
-    return {
+    if merchant is not None:
+        wiring.merchant_profiles(settings).put(merchant)
+    report = sync_knowledge(settings, documents_from_store(data), source="store")
+    counts = {
         "products": len(data.products),
         "customers": len(data.customers),
         "orders": len(data.orders),
         "articles": len(data.articles),
         "passages": report.passages_indexed,
     }
+    if help_documents is not None:
+        documents = [d if d.id.startswith(f"{FOLDER_SOURCE}/") else in_source(FOLDER_SOURCE, d) for d in help_documents]
+        counts["help documents"] = len(documents)
+        counts["passages"] += sync_knowledge(settings, documents, source=FOLDER_SOURCE).passages_indexed
+    return counts

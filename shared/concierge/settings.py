@@ -125,3 +125,27 @@ class Settings(BaseModel):
 def current_settings() -> Settings:
     """The settings of this process (one Lambda execution environment); tests call `cache_clear()`."""
     return Settings.from_env()
+
+
+def settings_from_env_or_exit(purpose: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """`Settings.from_env()`, or, when the environment lacks or garbles the stack's settings, a one-line SystemExit
+    for a command line (`purpose`, e.g. "concierge import") naming the variables to set (from the error itself)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings.from_env(environ)
+    except ValidationError as exc:
+        missing, invalid = [], []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "?"
+            if error["type"] == "missing":
+                missing.append(name)
+            else:
+                invalid.append(f"{name} ({error['msg']})")
+        fix = f"fix {'; '.join(invalid)}" if invalid else ""  # the values themselves are not shown: some are secrets
+        if not missing:
+            raise SystemExit(f"{purpose}: invalid settings: {fix}") from None
+        raise SystemExit(
+            f"{purpose} needs the deployed stack's settings: set {', '.join(missing)} (the stack outputs; see "
+            f"docs/deploy.md), or pass --local to use a running `concierge dev`" + (f"; and {fix}" if fix else "")
+        ) from None

@@ -22,7 +22,7 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "speak to someone", "talk to someone", "customer service", "operator", "real agent", "staff member",
     ),
     "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
-               "don't want the order anymore", "do not want the order anymore"),
+               "don't want the order anymore", "do not want the order anymore", "cancel"),
     "password": ("forgot my password", "reset my password", "password reset", "reset password", "change my password",
                  "can't log in", "cannot log in", "can't sign in", "cannot sign in", "locked out", "lost my password"),
     "appointment": ("appointment", "book a fitting", "a fitting", "fitting session", "styling session", "book a session",
@@ -35,7 +35,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "not arrived", "hasn't arrived", "has not arrived", "still waiting", "order status", "wismo",
         "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
         "status of my order", "status of order", "should be here", "should have arrived", "not here yet",
-        "still not here", "where is my",
+        "still not here", "where is my", "where are my", "where are the", "not received", "have not received",
+        "never arrived", "has not come", "not come yet", "not turned up", "when does it arrive",
     ),
     "goodbye": (
         "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
@@ -123,10 +124,16 @@ def sentiment(text: str) -> float:
 
 QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")
 ACTION_REQUEST = ("i need", "i want", "i'd like", "id like", "i would like", "can you", "could you", "please",
-                  "help me", "i have to", "want to",
+                  "help me", "want to",
                   # a specific item ("can I swap it?") is a request; "can I return underwear?" asks about the policy
                   "swap it", "exchange it", "return it", "send it back", "swap them", "exchange them", "return them",
                   "return this", "exchange this", "swap this")
+
+
+# "can I return the green mugs?" names an item of theirs: a request. "can I return underwear?" or "how long do I have
+# to return the kettle?" asks about the policy.
+SPECIFIC_ITEM = re.compile(r"\b(return|exchange|swap|send back|refund|replace)\s+(my|the|this|these|those|it|them|our)\b")
+POLICY_QUESTION = re.compile(r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does)\b")
 
 
 def classify(text: str) -> tuple[str, float]:
@@ -140,7 +147,8 @@ def classify(text: str) -> tuple[str, float]:
         if intent == "greeting" and len(normalized.split()) > 4:
             continue  # "hi, where is my order" is about the order
         if intent in ("return", "exchange") and asks and not any_phrase(normalized, ACTION_REQUEST):
-            return "question", 0.7  # "how long do refunds take?" asks about the policy, it starts nothing
+            if not SPECIFIC_ITEM.search(normalized) or POLICY_QUESTION.match(normalized):
+                return "question", 0.7  # "how long do refunds take?" asks about the policy, it starts nothing
         return intent, min(1.0, 0.7 + 0.1 * len(hits))
     if asks:
         return "question", 0.6

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from concierge.api import Channel, Citation, HttpResponse
+from concierge.merchant import MerchantProfile
 from concierge.reasoning.costs import Usage
 
 
@@ -157,6 +158,7 @@ class Turn(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of the whole turn")
     errors: dict[str, Any] = Field(default_factory=dict)
     started_at: datetime | None = None
+    merchant: MerchantProfile | None = Field(None, description="merchant.json: the wording and policy of this shop")
 
     @classmethod
     def rejected(cls, http: HttpResponse) -> "Turn":

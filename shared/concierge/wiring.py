@@ -22,6 +22,18 @@ def reference_store(settings: Settings):
 
 
 @lru_cache(maxsize=4)
+def merchant_profiles(settings: Settings):
+    """merchant.json as imported into the store table (docs/import-format.md), else the deployed settings."""
+    from concierge.merchant import MerchantProfile, ProfileStore
+
+    return ProfileStore(aws.table(settings.store_table), MerchantProfile.from_settings(settings))
+
+
+def merchant_profile(settings: Settings):
+    return merchant_profiles(settings).get()
+
+
+@lru_cache(maxsize=4)
 def publisher(settings: Settings):
     from concierge.events import EventPublisher
 
@@ -50,6 +62,7 @@ def action_services(settings: Settings):
         email=EmailSender(aws.client("ses"), settings.sender_email),
         idempotency=idempotency_store(settings.memory_table),
         approvals=approvals(settings),
+        profile=merchant_profiles(settings).get,
     )
 
 
@@ -302,7 +315,7 @@ def closed_conversation_services(settings: Settings):
 def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
-    for factory in (memory_store, reference_store, publisher, signing_secret, action_services, whatsapp_credentials,
+    for factory in (memory_store, reference_store, merchant_profiles, publisher, signing_secret, action_services, whatsapp_credentials,
                     notice_services, console_services, rollup, survey_store, survey_services, embedder, opensearch_index,
                     closed_conversation_services):
         factory.cache_clear()

@@ -10,7 +10,7 @@ from concierge.knowledge.service import sync_knowledge
 from concierge.settings import current_settings
 from tests.integration.conftest import Client
 
-STUDENTS = Document(id="students", title="Student discount", url="/help/students",
+STUDENTS = Document(id="help/students", title="Student discount", url="/help/students",
                     body="## Who qualifies\nStudents get 15% off with a valid student ID.")
 
 
@@ -38,8 +38,11 @@ def test_turns_are_answered_from_opensearch_and_a_deleted_document_is_gone(stack
     assert "2 business days" in reply.text and reply.body["reply"]["citations"]
     assert any(r["path"].endswith("/_search") for r in stack.opensearch.requests), "retrieval asked OpenSearch"
 
-    sync_knowledge(current_settings(), [*documents_from_store(generate_store()), STUDENTS])
+    sync_knowledge(current_settings(), [STUDENTS], source="help")
     assert "15% off" in client.say("sam", "os-2", "Is there a student discount?").text
-    report = sync_knowledge(current_settings(), documents_from_store(generate_store()))
+    report = sync_knowledge(current_settings(), documents_from_store(generate_store()), source="store")
+    assert (report.removed, report.unchanged) == (0, len(documents_from_store(generate_store()))), "the import keeps help"
+    assert "15% off" in client.say("sam", "os-2b", "Is there a student discount?").text
+    report = sync_knowledge(current_settings(), [], source="help")
     assert (report.removed, report.passages_removed) == (1, 1)
     assert "15% off" not in client.say("sam", "os-3", "Is there a student discount?").text

@@ -114,7 +114,8 @@ def test_write_and_read_round_trip(store, tmp_path):
 
     assert counts == {"products": len(store.products), "customers": len(store.customers), "orders": 200,
                       "articles": len(store.articles)}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.json", "customers.json", "orders.json", "products.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.json", "customers.json", "merchant.json", "orders.json",
+                                                          "products.json"]
     assert read_store(tmp_path) == store
     first_order = json.loads((tmp_path / "orders.json").read_text())[0]
     assert isinstance(first_order["lines"][0]["unit_price"], str), "money is written as a decimal string"

@@ -13,7 +13,7 @@ from concierge import signals
 from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.api import Channel
 from concierge.commerce import AlreadyReturned
-from concierge.demo import ARTICLES, generate_store
+from concierge.demo import ARTICLES, DEMO_MERCHANT, generate_store
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.events import HandoffRequested
 from concierge.knowledge.documents import from_article
@@ -140,7 +140,7 @@ class Conversation:
         self.conversation_id = conversation_id
         self.recall = memory or MemoryContext()
         self.status = status
-        self.engine = DeterministicEngine(MERCHANT)
+        self.engine = DeterministicEngine(DEMO_MERCHANT)
         self.store, self.memory, self.events, self.email = FakeStore(), FakeMemory(), FakeEvents(), FakeEmail()
         settings = Settings.model_validate({
             "CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus",
@@ -148,7 +148,7 @@ class Conversation:
         })
         self.handoffs = FakeHandoffs()
         self.services = ActionServices(settings=settings, memory=self.memory, store=self.store, events=self.events,
-                                       email=self.email, handoffs=self.handoffs)
+                                       email=self.email, handoffs=self.handoffs, profile=lambda: DEMO_MERCHANT)
         self.turns = 0
         self.flow: dict = {}
         self.tool_calls: list[list[tuple[str, dict]]] = []  # per round of the last turn
@@ -288,7 +288,7 @@ def test_where_is_my_order_gives_the_carrier_and_tracking_number_of_the_shipped_
 
     assert chat.tool_calls == [[("track_shipment", {})]]
     assert shipped.shipment.tracking_number in decision.reply
-    assert f"Your order {shipped.id} is on its way with {shipped.shipment.carrier}" in decision.reply
+    assert f"Your order {shipped.id} (Down Puffer Jacket) is on its way with {shipped.shipment.carrier}" in decision.reply
     assert "Estimated delivery: Friday 16 May." in decision.reply
     assert decision.resolved is True
 
@@ -297,8 +297,10 @@ def test_a_named_order_is_tracked_and_a_delivered_one_says_when():
     delivered = latest_order("alex")
     chat = Conversation()
     decision = chat.say(f"where is my order {delivered.id.lower()}?")
-    assert chat.tool_calls == [[("track_shipment", {"order_id": delivered.id})]]
-    assert decision.reply.endswith(f"Your order {delivered.id} was delivered on Wednesday 7 May. Did everything arrive safely?")
+    # the id goes to the action layer as the customer wrote it; it matches it to the customer's own orders
+    assert chat.tool_calls == [[("track_shipment", {"order_id": delivered.id.lower()})]]
+    assert decision.reply.endswith(f"Your order {delivered.id} (Classic Oxford Shirt, Everyday Crew Tee) was delivered on "
+                                   "Wednesday 7 May. Did everything arrive safely?")
 
 
 def test_someone_elses_order_number_is_not_found():
@@ -314,7 +316,7 @@ def test_return_flow_exchange_for_a_bigger_size():
     chat = Conversation()
 
     found = chat.say("I need to return the blue shirt")
-    assert chat.tool_calls == [[("find_orders", {"limit": 3})]]
+    assert chat.tool_calls == [[("find_orders", {"limit": 25})], [("get_product", {"product_id": "oxford-shirt"})]]
     assert f"I found it: the Classic Oxford Shirt (Blue, L) from your order {alex_order.id}" in found.reply
     assert "delivered on Wednesday 7 May ($49.00). Is that the one you'd like to return?" in found.reply
     assert chat.flow["stage"] == "confirm_item"
@@ -322,7 +324,7 @@ def test_return_flow_exchange_for_a_bigger_size():
     offer = chat.say("yes, it's too small")
     assert chat.tool_calls == [[("get_product", {"product_id": "oxford-shirt"})]]
     assert offer.reply == ("Sorry it's too small. I can refund $49.00 to your Visa card ending 4242, or exchange it "
-                           "for the Blue, XL, which is in stock. Which would you prefer?")
+                           "for the XL, which is in stock. Which would you prefer?")
 
     proposal = chat.say("exchange please")
     assert chat.tool_calls == [[("return_items", {
@@ -337,7 +339,7 @@ def test_return_flow_exchange_for_a_bigger_size():
 
     done = chat.say("yes")
     assert chat.tool_calls == [[("confirm_action", {"action_id": action_id})]]
-    assert done.reply.startswith("Done — your exchange is placed: the Classic Oxford Shirt (Blue, XL) ships")
+    assert done.reply.startswith("Done — your exchange is placed: the Classic Oxford Shirt (Blue, XL) is ordered for you.")
     assert "a***@example.com" in done.reply and "no label or printer needed" in done.reply
     assert done.resolved is True and done.flow == {}
     assert chat.store.returns == {alex_order.id: {"1"}}
@@ -382,9 +384,10 @@ def test_naming_the_latest_order_lists_its_items_to_choose_from():
     chat = Conversation()
     chat.turns = 1
     asked = chat.say("I want to return something from my last order")
+    order_id = latest_order('alex').id
     assert asked.reply == (
-        f"I can help with that. Which item from order {latest_order('alex').id} would you like to return: "
-        "Classic Oxford Shirt (Blue, L); Everyday Crew Tee (Black, L)?"
+        f"I can help with that. Which item would you like to return: 1. Classic Oxford Shirt (Blue, L) (order {order_id}); "
+        f"2. Everyday Crew Tee (Black, L) (order {order_id})?"
     )
     chosen = chat.say("the tee")
     assert "I found it: the Everyday Crew Tee (Black, L)" in chosen.reply
@@ -393,7 +396,7 @@ def test_naming_the_latest_order_lists_its_items_to_choose_from():
 def test_an_item_outside_the_window_is_refused_at_once_and_a_human_offered():
     chat = Conversation()
     decision = chat.say("I want to return the trail jacket")
-    assert chat.tools == ["find_orders"], "no return is proposed for an item the policy would refuse"
+    assert chat.tools == ["find_orders", "get_product"], "no return is proposed for an item the policy would refuse"
     assert "more than 30 days ago, so it's outside our return window" in decision.reply
     assert chat.flow == {"name": "offer_handoff", "reason": "return outside the window"}
     handed = chat.say("yes please")
@@ -414,7 +417,7 @@ def test_an_item_still_on_its_way_cannot_be_returned_but_can_be_tracked():
 def test_two_misunderstood_answers_bring_a_human():
     chat = Conversation()
     chat.say("I need to return the blue shirt")
-    assert chat.say("hmm").reply == "Is the Classic Oxford Shirt (Blue, L) the item you'd like to return? A yes or no is fine."
+    assert chat.say("hmm").reply == "Is the Classic Oxford Shirt (Blue, L) the item you mean? A yes or no is fine."
     chat.say("what")
     decision = chat.say("blue")
     assert decision.handoff.reason == "two failed attempts at the same request"

@@ -14,7 +14,9 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from concierge.demo import ARTICLES, generate_store
-from concierge.knowledge.documents import Document, documents_from_store, from_article, load_directory, split
+from concierge.knowledge.documents import (
+    Document, check_source, documents_from_store, from_article, in_source, load_directory, parse_source, split,
+)
 from concierge.knowledge.embedded import EmbeddedIndex, IndexCache, load_from_s3, save_to_s3
 from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder, cosine
 from concierge.knowledge.port import ANSWER_THRESHOLD, SearchFilters
@@ -83,6 +85,35 @@ def test_markdown_html_and_text_files_become_documents(tmp_path):
     assert documents["faq/shipping"].url == "https://shop.example/help/faq/shipping"
     assert split(documents["gift-cards"])[0].text == "Gift cards never expire."
 
+    # As a source's documents only the id changes: the URL, and so a citation, is the same.
+    sourced = {d.id: d for d in load_directory(tmp_path, base_url="https://shop.example/help", source="faq-site")}
+    assert set(sourced) == {"faq-site/returns", "faq-site/faq/shipping", "faq-site/gift-cards"}
+    assert sourced["faq-site/faq/shipping"].url == documents["faq/shipping"].url
+    assert [p.url for p in split(sourced["faq-site/faq/shipping"])] == [p.url for p in split(documents["faq/shipping"])]
+    upload = parse_source("faq/returns.md", "## Window\n30 days.\n", source="uploads")
+    assert (upload.id, upload.url) == ("uploads/faq/returns", "/help/faq/returns")
+
+
+def test_store_documents_are_in_the_store_source_with_their_urls():
+    store = generate_store()
+    documents = {d.id: d for d in documents_from_store(store)}
+    assert {f"store/{a.id}" for a in store.articles} | {f"store/product-{p.id}" for p in store.products} == set(documents)
+    article = store.articles[0]
+    assert documents[f"store/{article.id}"].url == article.url == from_article(article).url
+    product = store.products[0]
+    assert documents[f"store/product-{product.id}"].product_ids == (product.id,)
+
+
+@pytest.mark.parametrize("name", ["help", "faq-site", "help_2", "0", "a" * 40])
+def test_source_names(name):
+    assert check_source(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "Help", "help/faq", "-help", "_x", "a" * 41, "help center", "hélp"])
+def test_invalid_source_names_are_refused(name):
+    with pytest.raises(ValueError, match="invalid knowledge source name"):
+        check_source(name)
+
 
 def test_text_addressed_to_an_ai_is_flagged():
     passages = split(Document(id="evil", title="Returns", url="/x", body=(
@@ -129,14 +160,14 @@ def test_titan_embeddings_through_bedrock_runtime():
 @pytest.mark.parametrize(
     ("question", "document", "section"),
     [
-        ("how long does a refund take", "returns", "Refund timing"),
-        ("do you accept paypal", "payments", "Accepted payment methods"),
-        ("can I return underwear", "returns", "Items that cannot be returned"),
-        ("do you ship to canada", "shipping", "International shipping"),
-        ("What is the Trail Shell Jacket made of?", "product-trail-jacket", "Material: what is it made of?"),
-        ("Does the Trail Shell Jacket run small?", "product-trail-jacket", "Fit and sizing: does it run small or large?"),
-        ("how long do refnds take", "returns", "Refund timing"),
-        ("retrun window?", "returns", "Return window"),
+        ("how long does a refund take", "store/returns", "Refund timing"),
+        ("do you accept paypal", "store/payments", "Accepted payment methods"),
+        ("can I return underwear", "store/returns", "Items that cannot be returned"),
+        ("do you ship to canada", "store/shipping", "International shipping"),
+        ("What is the Trail Shell Jacket made of?", "store/product-trail-jacket", "Material: what is it made of?"),
+        ("Does the Trail Shell Jacket run small?", "store/product-trail-jacket", "Fit and sizing: does it run small or large?"),
+        ("how long do refnds take", "store/returns", "Refund timing"),
+        ("retrun window?", "store/returns", "Return window"),
     ],
 )
 def test_questions_find_the_right_passage_with_confidence(index, question, document, section):
@@ -180,9 +211,50 @@ def test_sync_is_incremental_and_idempotent():
 
 def test_deleting_a_document_removes_its_passages(index):
     copy = EmbeddedIndex.from_bytes(index.to_bytes())
-    removed = copy.delete_documents(["returns"])
-    assert removed == sum(1 for p in index.passages if p.document_id == "returns") > 0
-    assert all(hit.passage.document_id != "returns" for hit in ask(copy, "how long does a refund take", k=10))
+    removed = copy.delete_documents(["store/returns"])
+    assert removed == sum(1 for p in index.passages if p.document_id == "store/returns") > 0
+    assert all(hit.passage.document_id != "store/returns" for hit in ask(copy, "how long does a refund take", k=10))
+
+
+def test_a_sync_with_a_source_refuses_a_document_outside_it():
+    index = EmbeddedIndex(EMBEDDER.dimensions, EMBEDDER.name)
+    inside = in_source("help", from_article(ARTICLES[0]))
+    for outside in (from_article(ARTICLES[1]), in_source("store", from_article(ARTICLES[1])),
+                    in_source("helpdesk", from_article(ARTICLES[1]))):
+        with pytest.raises(ValueError, match="not in the source 'help'"):
+            sync([inside, outside], index, EMBEDDER, source="help")
+    assert index.count() == 0, "nothing was written"
+    with pytest.raises(ValueError, match="invalid knowledge source name"):
+        sync([inside], index, EMBEDDER, source="Help/")
+
+
+def test_a_sync_with_a_source_adds_updates_and_removes_within_it_only():
+    store = [in_source("store", from_article(a)) for a in ARTICLES]
+    help_ = [in_source("help", from_article(a)) for a in ARTICLES[:2]]
+    index = EmbeddedIndex(EMBEDDER.dimensions, EMBEDDER.name)
+    sync(store, index, EMBEDDER, source="store")
+    first = sync(help_, index, EMBEDDER, source="help")
+    assert (first.added, first.removed) == (2, 0)
+    assert set(index.document_hashes()) == {d.id for d in [*store, *help_]}
+    # The help folder loses a file: that file goes, the store's copy of the same article stays.
+    report = sync(help_[:1], index, EMBEDDER, source="help")
+    assert (report.removed, report.unchanged) == (1, 1)
+    assert set(index.document_hashes()) == {d.id for d in [*store, *help_[:1]]}
+    # An empty store sync removes the store's documents only.
+    assert sync([], index, EMBEDDER, source="store").removed == len(store)
+    assert set(index.document_hashes()) == {help_[0].id}
+    # Without a source the documents are the whole index, as for a standalone one.
+    assert sync(store, index, EMBEDDER).removed == 1
+
+
+def test_a_sync_with_a_source_replaces_copies_indexed_before_sources():
+    index = EmbeddedIndex(EMBEDDER.dimensions, EMBEDDER.name)
+    legacy = [from_article(a) for a in ARTICLES]  # ids without a source, as an older import wrote them
+    sync(legacy, index, EMBEDDER)
+    report = sync([in_source("store", d) for d in legacy[:-1]], index, EMBEDDER, source="store")
+    assert (report.added, report.removed, report.legacy_removed, report.legacy_remaining) == (len(legacy) - 1, 0, len(legacy) - 1, 1)
+    assert set(index.document_hashes()) == {f"store/{d.id}" for d in legacy[:-1]} | {legacy[-1].id}
+    assert sync([in_source("store", d) for d in legacy[:-1]], index, EMBEDDER, source="store").legacy_remaining == 1
 
 
 def test_duplicate_document_ids_are_refused():
@@ -233,9 +305,9 @@ def test_cache_downloads_once_and_again_only_when_the_object_changes(s3, index):
     first, second = cache.get(counting, BUCKET, KEY), cache.get(counting, BUCKET, KEY)
     assert first is second and counting.downloads == 1
     smaller = EmbeddedIndex.from_bytes(index.to_bytes())
-    smaller.delete_documents(["returns"])
+    smaller.delete_documents(["store/returns"])
     save_to_s3(smaller, s3, BUCKET, KEY)
-    assert "returns" not in cache.get(counting, BUCKET, KEY).document_hashes() and counting.downloads == 2
+    assert "store/returns" not in cache.get(counting, BUCKET, KEY).document_hashes() and counting.downloads == 2
 
 
 def test_an_index_of_another_format_is_refused(index):

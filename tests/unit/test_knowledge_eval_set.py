@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from concierge.demo import generate_store
-from concierge.knowledge.documents import from_article, split
+from concierge.knowledge.documents import STORE_SOURCE, from_article, source_id, split
 
 SET = Path(__file__).resolve().parents[2] / "evaluation" / "knowledge" / "questions.jsonl"
 KINDS = {"direct", "paraphrase", "typo", "conversational", "no_answer"}
@@ -36,14 +36,15 @@ def store():
 
 @pytest.fixture(scope="module")
 def article_passages(store) -> set[tuple[str, str]]:
-    return {(article.id, section) for article in store.articles for section in article_sections(article)}
+    """(document id, section) as the import indexes them: the article's id in the store source."""
+    return {(source_id(STORE_SOURCE, article.id), section) for article in store.articles for section in article_sections(article)}
 
 
 @pytest.fixture(scope="module")
 def passages(store, article_passages) -> set[tuple[str, str]]:
     products = set()
     for product in store.products:
-        document_id = f"product-{product.id}"
+        document_id = source_id(STORE_SOURCE, f"product-{product.id}")
         products.add((document_id, PRODUCT_OVERVIEW))
         if product.material:
             products.add((document_id, PRODUCT_MATERIAL))
@@ -65,7 +66,7 @@ def questions(lines) -> list[dict]:
 def test_the_section_parser_reads_the_demo_headings(store, article_passages):
     shipping = next(a for a in store.articles if a.id == "shipping")
     assert article_sections(shipping) == ["", "Delivery times", "Shipping costs", "International shipping"]
-    assert ("returns", "Items that cannot be returned") in article_passages
+    assert ("store/returns", "Items that cannot be returned") in article_passages
 
 
 def test_every_line_is_one_question_in_the_documented_format(lines, questions):
@@ -125,5 +126,5 @@ def test_every_article_section_is_asked_about(questions, article_passages):
 
 
 def test_product_material_and_fit_are_both_asked_about(questions):
-    sections = {e["section"] for item in questions for e in item["expected"] if e["document_id"].startswith("product-")}
+    sections = {e["section"] for item in questions for e in item["expected"] if e["document_id"].startswith("store/product-")}
     assert {PRODUCT_MATERIAL, PRODUCT_FIT} <= sections

@@ -14,7 +14,7 @@ from opensearchpy.exceptions import AuthorizationException, RequestError, Transp
 
 from concierge.demo import ARTICLES
 from concierge.knowledge import opensearch, scoring
-from concierge.knowledge.documents import from_article
+from concierge.knowledge.documents import from_article, in_source
 from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.knowledge.opensearch import OpenSearchIndex, OpenSearchIndexError, cosine_from_score
 from concierge.knowledge.port import ANSWER_THRESHOLD, Passage, SearchFilters
@@ -254,15 +254,22 @@ def test_passages_found_only_by_keywords_or_only_by_vectors_are_both_candidates(
 def test_the_demo_help_center_answers_through_opensearch(standin):
     embedder = HashingEmbedder()
     index = make_index(standin, dimensions=embedder.dimensions)
-    documents = [from_article(a) for a in ARTICLES]
-    report = sync(documents, index, embedder)
+    documents = [in_source("store", from_article(a)) for a in ARTICLES]
+    report = sync(documents, index, embedder, source="store")
     assert report.passages_indexed == index.count() > 20
     assert index.document_hashes() == {d.id: d.content_hash for d in documents}
-    assert sync(documents, index, embedder).passages_indexed == 0  # nothing changed, nothing re-indexed
+    assert sync(documents, index, embedder, source="store").passages_indexed == 0  # nothing changed, nothing re-indexed
+    # Another source's sync leaves the store's documents alone, and an empty one removes only its own.
+    help_page = in_source("help", from_article(ARTICLES[0]))
+    assert sync([help_page], index, embedder, source="help").removed == 0
+    assert index.document_hashes() == {d.id: d.content_hash for d in [*documents, help_page]}
+    assert sync([], index, embedder, source="help").removed == 1
+    assert index.document_hashes() == {d.id: d.content_hash for d in documents}
 
     question = "how long does a refund take"
     best = index.search(question, embedder.embed([question])[0], filters=SearchFilters(locale="en-US", product_id="trail-jacket"))[0]
-    assert (best.passage.document_id, best.passage.section) == ("returns", "Refund timing")
+    assert (best.passage.document_id, best.passage.section) == ("store/returns", "Refund timing")
+    assert best.passage.url == next(a.url for a in ARTICLES if a.id == "returns") + "#refund-timing"
     assert best.confidence >= ANSWER_THRESHOLD
     assert all(h.confidence < ANSWER_THRESHOLD for h in index.search("do you sell pianos", embedder.embed(["do you sell pianos"])[0]))
 

@@ -157,6 +157,10 @@ class Store:
     def returned_line_ids(self, order_id):
         return set(self.returned.get(order_id, set()))
 
+    def recent_orders(self, customer_id, limit):
+        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
+        return sorted(mine, key=lambda o: o.placed_at, reverse=True)[:limit]
+
 
 class Recorder:
     def __init__(self) -> None:

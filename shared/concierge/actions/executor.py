@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +26,8 @@ from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, Retur
 from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
 from concierge.memory import MemoryStore
 from concierge.models import Address, Order, OrderLine, OrderStatus
+from concierge.merchant import MerchantProfile
+from concierge.orderref import matches_order
 from concierge.settings import Settings
 from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
 
@@ -39,6 +42,11 @@ class ActionServices:
     idempotency: Any = None  # a powertools persistence layer (production wiring); None runs confirmations directly
     approvals: Any = None  # an ApprovalWorkflow (actions.approvals); None: actions above the limit are refused
     handoffs: Any = None  # a handoff.HandoffStore; None: the one in the memory table
+    # merchant.json (return window, approval limit, exchanges, return method, support hours); None: the settings
+    profile: Callable[[], MerchantProfile] | None = None
+
+    def merchant(self) -> MerchantProfile:
+        return self.profile() if self.profile else MerchantProfile.from_settings(self.settings)
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +70,8 @@ UNVERIFIED = (
     "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
     "yours. Please write from the email address on your account, or sign in and chat with us on our website."
 )
+# How many of a customer's orders are searched for an order id written differently from the merchant's.
+ORDER_LOOKUP_LIMIT = 50
 # Tools that touch no account data: available to a sender whose identity is not verified.
 ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff, FindAppointmentSlots)
 # The writes that wait for the customer's confirmation of their exact effect.
@@ -112,6 +122,7 @@ class ActionExecutor:
     def __init__(self, services: ActionServices, now: datetime, lambda_context: Any = None) -> None:
         self.s = services
         self.now = now
+        self.merchant = services.merchant()
         # With the Lambda context, an idempotency record left "in progress" by a timed-out invocation expires with
         # that invocation, so a retry can run the action; without it, only after the record's own expiry.
         self.lambda_context = lambda_context
@@ -193,7 +204,7 @@ class ActionExecutor:
                     raise Denied(decision.reason, decision.explanation)
                 effect = {"order_id": order.id, "items": [describe_line(line) for line in order.lines],
                           "total": str(order.total), "currency": order.currency,
-                          "payment": f"{order.payment.describe()} is never charged for a cancelled pending order"}
+                          "refund_to": order.payment.describe()}
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "cancel_order"
             case ModifyOrder():
                 effect = self._propose_modification(customer_id, arguments)
@@ -215,7 +226,7 @@ class ActionExecutor:
                 if customer is None:
                     raise Denied("no_address", "There is no email address on your account.")
                 message_id = self.s.email.send(TextEmail(to=customer.email, subject=subject, text=text,
-                                                         merchant_name=self.s.settings.merchant_name))
+                                                         merchant_name=self.merchant.name))
                 result = {"to": mask_email(customer.email), "message_id": message_id}
                 return ActionStatus.EXECUTED, result, {"subject": subject}, "send_message"
             case IssueDiscountCode(percent=percent, reason=reason):
@@ -234,10 +245,15 @@ class ActionExecutor:
         raise Denied("unknown_tool", "Unsupported tool.")
 
     def _owned_order(self, customer_id: str, order_id: str) -> Order:
+        """The customer's order with this id, as the merchant writes it or as the customer wrote it ("1001" or
+        "#1001" for "#1001", "a20931" for "A-20931"): matched against their own orders only."""
         order = self.s.store.get_order(order_id)
-        if order is None or order.customer_id != customer_id:
-            raise Denied("order_not_found", NOT_FOUND)  # same answer whether it is missing or someone else's
-        return order
+        if order is not None and order.customer_id == customer_id:
+            return order
+        mine = [o for o in self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if matches_order(order_id, o.id)]
+        if len(mine) == 1:
+            return mine[0]
+        raise Denied("order_not_found", NOT_FOUND)  # same answer whether it is missing or someone else's
 
     def _track(self, customer_id: str, order_id: str | None) -> dict[str, Any]:
         if order_id:
@@ -273,7 +289,7 @@ class ActionExecutor:
         products = {line.product_id: self.s.store.get_product(line.product_id) for line in order.lines}
         decision = policy.evaluate_return(
             order, request.line_ids, products, self.s.store.returned_line_ids(order.id), self.now,
-            self.s.settings.return_window_days,
+            self.merchant.return_window_days,
         )
         if not decision.allowed:
             raise Denied(decision.reason, decision.explanation)
@@ -291,8 +307,10 @@ class ActionExecutor:
         }
         if request.resolution == "refund":
             effect["refund_amount"] = str(amount)
-            effect["requires_approval"] = amount > self.s.settings.max_refund_without_approval
+            effect["requires_approval"] = amount > self.merchant.max_auto_refund
         else:
+            if not self.merchant.exchanges.allowed:
+                raise Denied("exchanges_not_offered", f"{self.merchant.name} doesn't offer exchanges; a return for a refund is possible.")
             if len(lines) != 1 or not request.exchange_sku:
                 raise Denied("exchange_needs_one_item", "An exchange swaps one item for another size or colour.")
             product = products[lines[0].product_id]
@@ -369,7 +387,7 @@ class ActionExecutor:
             raise Denied("requires_approval", "This refund is above the amount I can approve; a teammate must approve it.")
         request = ReturnItems.model_validate(pending["arguments"])
         fresh = self._propose_return(turn.customer.id, request, action_id)  # still allowed, still the same amount
-        limit = self.s.settings.max_refund_without_approval
+        limit = self.merchant.max_auto_refund
         approval = ApprovalRequest(
             action_id=action_id, conversation_id=turn.conversation_id, customer_id=turn.customer.id, tool="return_items",
             summary=(f"Refund {fresh['refund_amount']} {fresh['currency']} to {fresh['refund_to']} for "
@@ -405,14 +423,16 @@ class ActionExecutor:
             raise Denied("already_returned", "That item has already been returned.") from exc
         customer = self.s.store.get_customer(customer_id)
         resolution_text = (
-            f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}."
+            f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}"
+            f"{self.merchant.refund_eta()}."
             if request.resolution == "refund"
-            else f"Your replacement {fresh['exchange_item']} ships as soon as we scan your return."
+            else f"Your replacement {fresh['exchange_item']} is ordered ({replacement.id})."
         )
         message_id = self.s.email.send(
             ReturnEmail(
-                to=customer.email, first_name=customer.first_name, merchant_name=self.s.settings.merchant_name,
+                to=customer.email, first_name=customer.first_name, merchant_name=self.merchant.name,
                 return_id=return_id, order_id=order.id, items=fresh["items"], resolution_text=resolution_text,
+                method=self.merchant.return_method, instructions=self.merchant.return_instructions,
             )
         )
         result = {
@@ -420,7 +440,10 @@ class ActionExecutor:
             "action_id": action_id,
             "return_id": return_id,
             "exchange_order_id": record.exchange_order_id,
-            "email": {"to": mask_email(customer.email), "message_id": message_id, "qr_code": True},
+            "email": {"to": mask_email(customer.email), "message_id": message_id,
+                      "qr_code": self.merchant.return_method == "drop_off_code"},
+            "how_to_return": self.merchant.return_method_sentence(mask_email(customer.email)),
+            "refund_eta": self.merchant.refund_timing,
         }
         self.s.memory.settle_action(conversation_id, action_id, ActionStatus.EXECUTED.value, result, None, expected)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
@@ -439,7 +462,7 @@ class ActionExecutor:
             reason=reason, summary=summary, channel=turn.message.channel.value,
             intents=record.intents if record else [], sentiments=record.sentiments if record else [],
             fingerprints=record.message_fingerprints if record else [], customer_value=value,
-            hours=handoff.SupportHours.from_setting(self.s.settings.support_hours), now=self.now,
+            hours=handoff.SupportHours.from_setting(self.merchant.support_hours_json()), now=self.now,
         )
         self.s.events.publish(
             HandoffRequested(
@@ -522,9 +545,9 @@ class ActionExecutor:
             raise Denied("reset_recently_sent", "A reset link was sent in the last 15 minutes; please check your inbox and spam folder.")
         link = f"{self.s.settings.password_reset_url}?token={token}"
         self.s.email.send(TextEmail(
-            to=customer.email, subject="Reset your password", merchant_name=self.s.settings.merchant_name,
+            to=customer.email, subject="Reset your password", merchant_name=self.merchant.name,
             text=(f"Hi {customer.first_name},\n\nYou asked to reset your password. This link works once, for 30 minutes:\n"
-                  f"{link}\n\nIf you didn't ask for this, you can ignore this email.\n\n{self.s.settings.merchant_name}"),
+                  f"{link}\n\nIf you didn't ask for this, you can ignore this email.\n\n{self.merchant.name}"),
         ))
         # The link never reaches the conversation (or the model): only where it was sent.
         return ActionStatus.EXECUTED, {"sent_to": mask_email(customer.email), "valid_minutes": 30}, None, "send_password_reset"
@@ -561,8 +584,8 @@ class ActionExecutor:
         return self._notice(
             request, "approved",
             f"Good news — a teammate approved your refund. Return {result['return_id']} is processed and "
-            f"{result['refund_amount']} {result['currency']} is on its way to {result['refund_to']} (5–10 business days). "
-            f"I've emailed a QR code to {result['email']['to']}: show it at any drop-off point, no label needed.",
+            f"{result['refund_amount']} {result['currency']} is on its way to {result['refund_to']}"
+            f"{self.merchant.refund_eta()}. {result['how_to_return']}",
         )
 
     def _execute_approved(self, request: ApprovalRequest):

@@ -17,13 +17,13 @@ class ToolInput(BaseModel):
 class FindOrders(ToolInput):
     """List the verified customer's most recent orders, newest first, with their items and status."""
 
-    limit: int = Field(3, ge=1, le=10)
+    limit: int = Field(5, ge=1, le=50)
 
 
 class TrackShipment(ToolInput):
     """Live shipment status of one of the customer's orders (the most recent shipped one if no id is given)."""
 
-    order_id: str | None = Field(None, description="An order id the customer mentioned, e.g. NW10231.")
+    order_id: str | None = Field(None, description="An order id the customer mentioned, as they wrote it.")
 
 
 class GetProduct(ToolInput):
@@ -48,7 +48,7 @@ class ReturnItems(ToolInput):
 class CancelOrder(ToolInput):
     """Propose cancelling one of the customer's orders that has not shipped yet; the customer must confirm it."""
 
-    order_id: str = Field(description="The order to cancel, e.g. NW10231.")
+    order_id: str = Field(description="The order to cancel: its id as find_orders lists it or as the customer wrote it.")
 
 
 class NewAddress(ToolInput):

@@ -20,10 +20,26 @@ class ReturnEmail:
     order_id: str
     items: list[str]
     resolution_text: str
+    # merchant.json's return_method: a drop-off QR code is attached only for "drop_off_code"
+    method: str | None = "drop_off_code"
+    instructions: str | None = None  # merchant.json's return_instructions, as written
+
+    @property
+    def with_qr(self) -> bool:
+        return self.method == "drop_off_code"
 
     @property
     def subject(self) -> str:
-        return f"Your return {self.return_id} — drop-off QR code"
+        return f"Your return {self.return_id}" + (" — drop-off QR code" if self.with_qr else "")
+
+    def how(self) -> str:
+        steps = {
+            "drop_off_code": "Show the attached QR code at any drop-off point: no label or printer needed.",
+            "prepaid_label": "The return label is prepaid.",
+            "pickup": "A courier will collect the item from your address.",
+            "keep_item": "There is nothing to send back: please keep the item.",
+        }.get(self.method or "", "")
+        return " ".join(part for part in (steps, self.instructions or "") if part)
 
     def qr_png(self) -> bytes:
         import segno
@@ -36,8 +52,7 @@ class ReturnEmail:
         items = "\n".join(f"- {item}" for item in self.items)
         return (
             f"Hi {self.first_name},\n\nYour return {self.return_id} for order {self.order_id} is registered:\n{items}\n\n"
-            f"{self.resolution_text}\n\nShow the attached QR code at any drop-off point: no label or printer needed.\n\n"
-            f"{self.merchant_name}"
+            f"{self.resolution_text}\n\n" + (f"{self.how()}\n\n" if self.how() else "") + f"{self.merchant_name}"
         )
 
     def mime(self, sender: str) -> MIMEMultipart:
@@ -47,9 +62,10 @@ class ReturnEmail:
             f"<p>Hi {html.escape(self.first_name)},</p>"
             f"<p>Your return <strong>{html.escape(self.return_id)}</strong> for order {html.escape(self.order_id)} is registered:</p>"
             f"<ul>{items}</ul><p>{html.escape(self.resolution_text)}</p>"
-            f'<p>Show this QR code at any drop-off point — no label or printer needed:</p>'
-            f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" width="240" height="240"></p>'
-            f"<p>{html.escape(self.merchant_name)}</p>"
+            + (f"<p>{html.escape(self.how())}</p>" if self.how() else "")
+            + (f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" width="240" '
+               'height="240"></p>' if self.with_qr else "")
+            + f"<p>{html.escape(self.merchant_name)}</p>"
         )
         message = MIMEMultipart("related")
         message["Subject"] = self.subject
@@ -59,10 +75,11 @@ class ReturnEmail:
         alternative.attach(MIMEText(self.text(), "plain", "utf-8"))
         alternative.attach(MIMEText(body, "html", "utf-8"))
         message.attach(alternative)
-        image = MIMEImage(self.qr_png(), "png")
-        image.add_header("Content-ID", cid)
-        image.add_header("Content-Disposition", "inline", filename="return-qr.png")
-        message.attach(image)
+        if self.with_qr:
+            image = MIMEImage(self.qr_png(), "png")
+            image.add_header("Content-ID", cid)
+            image.add_header("Content-Disposition", "inline", filename="return-qr.png")
+            message.attach(image)
         return message
 
 

@@ -13,18 +13,34 @@ from typing import Any
 from concierge import signals
 from concierge.reasoning import escalation
 from concierge.api import Citation
-from concierge.knowledge import ANSWER_THRESHOLD
+from concierge.knowledge import ANSWER_THRESHOLD, STOPWORDS
+from concierge.merchant import MerchantProfile
+from concierge.orderref import compact, matches_order, order_reference
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, Note, PassageHit, ToolCall, Turn
 
 ENGINE = "deterministic"
-ORDER_ID = re.compile(r"\b(NW\d{5})\b", re.IGNORECASE)
+# How many of the customer's orders a return or an item search looks through (newest first).
+ORDER_SEARCH_LIMIT = 25
 SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
+# Option names that are a size, so "too small" means the next one up.
+SIZE_OPTIONS = ("size", "shoe size", "length", "waist", "width", "fit")
+# Words of a message that say nothing about which item it means.
+GENERIC_WORDS = frozenset(
+    "where when what which why how is are was were my the a an this that these those it its i me you your order orders "
+    "item items thing one ones please hi hello hey still yet not arrived arrive arriving delivered delivery package "
+    "parcel track tracking status shipped ship shipping return returns refund exchange swap cancel cancelling want "
+    "would like need get got bought ordered from last recent latest new can could do does did have has of for to in "
+    "on with and or but so just any some come coming here there hasn haven isn didn don doesn won t s ve ll d m "
+    "received receive came yet thanks thank much".split()
+)
 # Checked in order: a fault outranks a size word ("it has a small hole" is damaged, not too small).
 FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
-    ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "stained", "hole", "holes")),
+    ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "stained", "hole", "holes", "chip",
+                 "chipped", "cracked", "crack", "dented", "dent", "scratched", "not working", "stopped working",
+                 "doesn't work", "does not work", "leaks", "leaking", "dead on arrival", "won't turn on", "shattered")),
     ("not_as_described", ("not as described", "different colour", "different color", "looks different", "wrong item")),
     ("too_small", ("too small", "too tight", "tight", "small", "snug", "short", "size up", "bigger")),
     ("too_large", ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller")),
@@ -32,6 +48,8 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# Words that choose how a return is resolved.
+RESOLUTION_WORDS = ("refund", "money back", "exchange", "swap", "replacement", "replace", "instead", "store credit")
 # What needs the customer's account: an unverified sender is told how to get it instead.
 ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "password", "appointment"})
 UNVERIFIED_REPLY = (
@@ -83,13 +101,48 @@ def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> Tool
     return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
 
 
+def named_order(text: str, orders: list[dict]) -> tuple[str | None, dict | None]:
+    """(what the customer wrote, the matching order of theirs or None)."""
+    reference = order_reference(text)
+    if reference is None:
+        return None, None
+    return reference, next((o for o in orders if matches_order(reference, o["order_id"])), None)
+
+
+def mentions_value(text: str, value: str) -> bool:
+    """Whether the customer named an option value: "green", "1 L", "5-piece", "size 9.5"; a one- or two-letter
+    size ("M", "XL") only as "size M", "an M", "the XL" or "in M", never inside "I'm"."""
+    lowered = " ".join(re.findall(r"[a-z0-9.]+", text.lower().replace("-", " ")))
+    wanted = " ".join(re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")))
+    if not wanted:
+        return False
+    packed = compact(value)
+    if any(c.isdigit() for c in packed) and packed in {compact(token) for token in text.split()}:
+        return True  # "1l" for "1 L", "64gb" for "64 GB"
+    if len(wanted) <= 2 and wanted.isalpha():
+        return re.search(rf"\b(size|an?|the|in)\s+{re.escape(wanted)}\b", lowered) is not None
+    return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
+
+
+def content_words(text: str) -> set[str]:
+    """The words of a message that can name an item (not 'where is my order')."""
+    token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
+    words = {w for w in re.findall(token, text.lower()) if w not in GENERIC_WORDS and w not in STOPWORDS}
+    return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
+
+
 class DeterministicEngine:
-    def __init__(self, merchant_name: str, return_window_days: int = 30) -> None:
-        self.merchant = merchant_name
-        self.return_window_days = return_window_days
+    """`profile` is the shop's merchant.json as deployed; a turn that carries the imported profile uses that one."""
+
+    def __init__(self, profile: MerchantProfile) -> None:
+        self.profile = profile
+        self.merchant = profile.name
+        self.return_window_days = profile.return_window_days
 
     # entry point -------------------------------------------------------------------------
     def decide(self, turn: Turn) -> Decision:
+        if turn.merchant is not None and turn.merchant != self.profile:
+            return DeterministicEngine(turn.merchant).decide(turn)
         decision = self._decide(turn)
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first.
@@ -129,7 +182,7 @@ class DeterministicEngine:
                 return self._track(turn, flow["order_id"])
             flow = {}
         intent = turn.signals.intent
-        if not turn.customer.verified and (intent in ACCOUNT_INTENTS or ORDER_ID.search(text)):
+        if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
@@ -140,7 +193,7 @@ class DeterministicEngine:
         if intent in ("return", "exchange"):
             return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
         wants_tracking = signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"])
-        if intent == "track" or (intent in ("question", "unknown") and (wants_tracking or ORDER_ID.search(text))):
+        if intent == "track" or (intent in ("question", "unknown") and (wants_tracking or order_reference(text))):
             return self._track(turn)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
             return Decision(next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved")
@@ -180,66 +233,113 @@ class DeterministicEngine:
         if stage == "find_item":
             return self._find_item(turn, flow)
         if stage == "confirm_item":
-            if signals.is_affirmative(text) and not signals.is_negative(text):
-                reason = self._fit_reason(text)
-                if reason:
-                    return self._offer(turn, {**flow, "reason": reason, "stage": "offer"})
-                return Decision(
-                    next="reply",
-                    reply="Thanks. How did it fit — too small, too large, or is something else wrong with it?",
-                    flow={**flow, "stage": "ask_fit", "misses": 0},
-                )
+            if self._goes_on(text):
+                reason = self._fit_reason(text) or flow.get("reason")
+                return self._after_item_confirmed(turn, {**flow, "reason": reason, "request": f"{flow.get('request', '')} {text}"})
             if signals.is_negative(text):
                 return self._choose_other(flow)
-            return self._miss(flow, f"Is the {flow['item']} the item you'd like to return? A yes or no is fine.")
+            return self._miss(flow, f"Is the {flow['item']} the item you mean? A yes or no is fine.")
         if stage == "choose_item":
             line = self._match_line(text, flow["candidates"])
+            if line is None:
+                choice = pick_choice(text, len(flow["candidates"]))
+                line = flow["candidates"][choice] if choice is not None else None
             if line:
-                return self._confirm_item(flow, flow["order"], line)
-            return self._miss(flow, "Which of those items would you like to return?")
+                order = flow["orders"][line["line_key"]]
+                return self._find_item(turn, {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]})
+            return self._miss(flow, "Which of those items do you mean?")
         if stage == "ask_fit":
             reason = self._fit_reason(text) or "other"
-            return self._offer(turn, {**flow, "reason": reason, "stage": "offer"})
+            return self._offer(turn, {**flow, "reason": reason, "stage": "offer", "request": f"{flow.get('request', '')} {text}"})
         if stage == "offer":
             return self._choose_resolution(turn, flow)
         if stage == "confirm_action":
             return self._confirm_action(turn, flow)
         return self._find_item(turn, {"name": "return", "stage": "find_item"})
 
+    @classmethod
+    def _goes_on(cls, text: str) -> bool:
+        """Yes to "is that the one?" — or an answer that takes it as read ("it's too heavy", "just a refund please")."""
+        if signals.is_negative(text) and not signals.is_affirmative(text):
+            return False
+        if signals.is_affirmative(text):
+            return True
+        normalized = signals.normalize(text)
+        return bool(cls._fit_reason(text)) or signals.any_phrase(normalized, RESOLUTION_WORDS) or len(normalized.split()) >= 4
+
     def _miss(self, flow: dict, question: str) -> Decision:
         misses = flow.get("misses", 0) + 1
         return Decision(next="reply", reply=question, flow={**flow, "misses": misses})
 
     def _find_item(self, turn: Turn, flow: dict) -> Decision:
+        """Which item of which order: the customer's own words matched against all their recent orders."""
         found = turn.results_for("find_orders")
+        text = turn.message.text
+        flow = {**flow, "request": flow.get("request") or text}
+        if flow.get("reason") is None:
+            flow["reason"] = self._fit_reason(text)
         if not found:
-            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": 3})], flow=flow)
+            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})], flow=flow)
         orders = [o for o in found[-1].result.get("orders", []) if o["status"] != "cancelled"]
         if not orders:
             return Decision(next="reply", reply="I can't find any orders on your account that could be returned.", flow={})
-        text = turn.message.text
-        named = ORDER_ID.search(text)
+        picked = flow.pop("picked", None)
+        if picked:
+            order = next(o for o in orders if o["order_id"] == picked[0])
+            return self._item_chosen(turn, flow, order, next(l for l in order["lines"] if l["line_id"] == picked[1]))
+        reference, named = named_order(text, orders)
+        if reference and named is None:
+            return Decision(
+                next="reply", flow={},
+                reply=(f"I can't find an order {reference} on your account. Could you check the number, or tell me "
+                       "which item it is?"),
+            )
+        latest = re.search(r"\b(last|latest|recent|most recent|newest)\s+(order|delivery|purchase|parcel|package)\b",
+                           text, re.IGNORECASE)
         if named:
-            orders = [o for o in orders if o["order_id"].upper() == named.group(1).upper()] or orders
-        elif re.search(r"\b(last|latest|recent|most recent|newest)\b", text, re.IGNORECASE):
-            orders = orders[:1]
+            orders = [named]
         candidates = [(order, line) for order in orders for line in order["lines"]]
-        scored = sorted(((self._line_score(text, line), i) for i, (_, line) in enumerate(candidates)), reverse=True)
-        best = [i for score, i in scored if score == scored[0][0] and score > 0]
-        if len(best) == 1:
-            order, line = candidates[best[0]]
-            blocked = self._not_returnable(turn, order, line)
-            return blocked or self._confirm_item(flow, order, line)
-        order = orders[0]
-        options = [candidates[i][1] for i in best] or order["lines"]
-        listing = "; ".join(self._label(line) for line in options)
+        scored = sorted(((self._line_score(text, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
+        best = [-i for score, i in scored if score == scored[0][0] and score > 0]  # newest order first among equals
+        if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
+            newest = candidates[best[0]][0]["order_id"]
+            best = [i for i in best if candidates[i][0]["order_id"] == newest]
+        if not best and latest:
+            orders = orders[:1]
+            candidates = [(orders[0], line) for line in orders[0]["lines"]]
+        if len(best) == 1 or len(candidates) == 1:
+            order, line = candidates[best[0] if best else 0]
+            return self._item_chosen(turn, flow, order, line)
+        options = [candidates[i] for i in best] or [(orders[0], line) for line in orders[0]["lines"]]
+        options = options[:6]
+        listing = "; ".join(f"{i}. {self._label(line)} (order {order['order_id']})" for i, (order, line) in enumerate(options, 1))
+        verb = "exchange" if flow.get("wants") == "exchange" else "return"
+        keyed = [{**line, "line_key": order["order_id"]} for order, line in options]
         return Decision(
             next="reply",
-            reply=f"I can help with that. Which item from order {order['order_id']} would you like to return: {listing}?",
-            flow={**flow, "stage": "choose_item", "order": self._order_brief(order), "candidates": options},
+            reply=f"I can help with that. Which item would you like to {verb}: {listing}?",
+            flow={**flow, "stage": "choose_item", "candidates": keyed,
+                  "orders": {order["order_id"]: self._order_brief(order) for order, _ in options}},
         )
 
-    def _not_returnable(self, turn: Turn, order: dict, line: dict) -> Decision | None:
+    def _item_chosen(self, turn: Turn, flow: dict, order: dict, line: dict) -> Decision:
+        """The item is known: read its product (final sale? sized? its variants), then say at once if it cannot
+        be returned, or confirm it with the customer."""
+        product = self._product(turn, line["product_id"])
+        if product is None:
+            flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
+            return Decision(next="actions", tool_calls=[call("get_product", {"product_id": line["product_id"]})], flow=flow)
+        blocked = self._not_returnable(turn, order, line, product)
+        return blocked or self._confirm_item(flow, order, line, product)
+
+    @staticmethod
+    def _product(turn: Turn, product_id: str) -> dict | None:
+        for result in reversed(turn.results_for("get_product")):
+            if result.status is ActionStatus.EXECUTED and result.result.get("id") == product_id:
+                return result.result
+        return None
+
+    def _not_returnable(self, turn: Turn, order: dict, line: dict, product: dict | None = None) -> Decision | None:
         """Say at once why an item cannot be returned, rather than after three more questions. The action layer's
         policy still decides; this only spares the customer a dead-end conversation."""
         item = self._label(line)
@@ -249,7 +349,7 @@ class DeterministicEngine:
                 next="reply",
                 reply=(
                     f"Your order {order['order_id']} with the {item} {state}, so it can't be returned yet. Once it's "
-                    f"delivered you'll have {self.return_window_days} days to return it. Would you like me to check "
+                    f"delivered you can return it {self.profile.return_window_phrase()}. Would you like me to check "
                     "where it is?"
                 ),
                 flow={"name": "offer_tracking", "order_id": order["order_id"]},
@@ -263,6 +363,16 @@ class DeterministicEngine:
                 ),
                 flow={},
             )
+        if product is not None and product.get("returnable") is False:
+            return Decision(
+                next="reply",
+                reply=(
+                    f"The {item} from order {order['order_id']} is final sale, so it can't be returned or exchanged. "
+                    "If it arrived damaged or faulty, a member of our team can look into it — would you like me to "
+                    "connect you?"
+                ),
+                flow={"name": "offer_handoff", "reason": "final-sale item the customer wants to return"},
+            )
         delivered = order.get("delivered_at")
         if delivered:
             age = turn.message.received_at - datetime.fromisoformat(delivered)
@@ -272,7 +382,7 @@ class DeterministicEngine:
                     reply=(
                         f"The {item} from order {order['order_id']} was delivered on {day(delivered)}, more than "
                         f"{self.return_window_days} days ago, so it's outside our return window. If something is wrong "
-                        "with it, a member of our team can look at a warranty claim. Would you like me to connect you?"
+                        "with it, a member of our team can take a look. Would you like me to connect you?"
                     ),
                     flow={"name": "offer_handoff", "reason": "return outside the window"},
                 )
@@ -289,10 +399,8 @@ class DeterministicEngine:
 
     @staticmethod
     def _line_score(text: str, line: dict) -> int:
-        token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"  # keeps sizes such as 8.5, drops a sentence's full stop
-        words = set(re.findall(token, text.lower()))
-        words |= {w[:-1] for w in words if w.endswith("s")}
-        terms = set(re.findall(token, (line["title"] + " " + " ".join(line["options"].values())).lower()))
+        words = content_words(text)
+        terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
         return len(words & terms)
 
     def _match_line(self, text: str, lines: list[dict]) -> dict | None:
@@ -301,7 +409,7 @@ class DeterministicEngine:
             return lines[scored[0][1]]
         return None
 
-    def _confirm_item(self, flow: dict, order: dict, line: dict) -> Decision:
+    def _confirm_item(self, flow: dict, order: dict, line: dict, product: dict) -> Decision:
         item = self._label(line)
         flow = {
             **flow,
@@ -314,25 +422,37 @@ class DeterministicEngine:
             "price": line["unit_price"],
             "currency": order["currency"],
             "refund_to": order["refund_to"],
+            "sized": self.profile.is_sized(product.get("category")),
             "misses": 0,
         }
-        flow.pop("candidates", None)
-        flow.pop("order", None)
+        for key in ("candidates", "orders", "order"):
+            flow.pop(key, None)
         delivered = f", delivered on {day(order['delivered_at'])}" if order.get("delivered_at") else ""
+        verb = "exchange" if flow.get("wants") == "exchange" else "return"
         return Decision(
             next="reply",
             reply=(
                 f"I found it: the {item} from your order {order['order_id']}{delivered} "
-                f"({money(line['unit_price'], order['currency'])}). Is that the one you'd like to return?"
+                f"({money(line['unit_price'], order['currency'])}). Is that the one you'd like to {verb}?"
             ),
             flow=flow,
+        )
+
+    def _after_item_confirmed(self, turn: Turn, flow: dict) -> Decision:
+        """A fit question only for what the merchant sizes, and only if the customer has not said already."""
+        if flow.get("reason") or not flow.get("sized") or not self.profile.exchanges.allowed:
+            return self._offer(turn, {**flow, "reason": flow.get("reason") or "other", "stage": "offer"})
+        return Decision(
+            next="reply",
+            reply="Thanks. How did it fit — too small, too large, or is something else wrong with it?",
+            flow={**flow, "stage": "ask_fit", "misses": 0},
         )
 
     def _choose_other(self, flow: dict) -> Decision:
         return Decision(
             next="reply",
-            reply="No problem. Which item would you like to return? You can describe it or give the order number.",
-            flow={"name": "return", "stage": "find_item", "misses": flow.get("misses", 0)},
+            reply="No problem. Which item do you mean? You can describe it or give the order number.",
+            flow={"name": "return", "stage": "find_item", "wants": flow.get("wants"), "misses": flow.get("misses", 0)},
         )
 
     @staticmethod
@@ -344,10 +464,11 @@ class DeterministicEngine:
         return None
 
     def _offer(self, turn: Turn, flow: dict) -> Decision:
-        product = turn.results_for("get_product")
-        if not product:
+        """Refund, or an exchange for an in-stock variant of the same product: the one the customer asked for, the
+        next size for a fit problem, the same variant for a damaged one, else the variants in stock."""
+        product = self._product(turn, flow["product_id"])
+        if product is None:
             return Decision(next="actions", tool_calls=[call("get_product", {"product_id": flow["product_id"]})], flow=flow)
-        alternative = self._alternative(product[-1].result, flow["options"], flow["reason"])
         refund = f"refund {money(flow['price'], flow['currency'])} to {flow['refund_to']}"
         sorry = {
             "too_small": "Sorry it's too small.",
@@ -355,54 +476,134 @@ class DeterministicEngine:
             "damaged": "I'm sorry it arrived damaged.",
             "not_as_described": "I'm sorry it wasn't what you expected.",
         }.get(flow["reason"], "Thanks for letting me know.")
-        if alternative:
-            label = ", ".join(alternative["options"].values())
-            flow = {**flow, "exchange_sku": alternative["sku"], "exchange_label": label, "misses": 0}
-            reply = f"{sorry} I can {refund}, or exchange it for the {label}, which is in stock. Which would you prefer?"
+        flow = {**flow, "misses": 0, "exchange_options": []}
+        if not self.profile.exchanges.allowed:
+            return Decision(next="reply", reply=f"{sorry} I can {refund}{self.profile.refund_eta()}. Shall I do that?", flow=flow)
+        asked, unavailable = self._requested_variant(product, flow["options"], flow.get("request", ""))
+        if asked:
+            options = [asked]
         else:
-            flow = {**flow, "exchange_sku": None, "misses": 0}
-            reply = f"{sorry} Another size isn't in stock right now, but I can {refund}. Shall I do that?"
+            options = self._alternatives(product, flow["options"], flow["reason"])
+        flow["exchange_options"] = [{"sku": v["sku"], "label": self._variant_label(v, flow["options"])} for v in options]
+        said = signals.normalize(flow.get("request", ""))
+        wants_exchange = flow.get("wants") == "exchange" or signals.any_phrase(said, ("exchange", "swap", "replacement", "instead"))
+        if asked and wants_exchange and not unavailable:  # they named what they want: propose exactly that
+            return self._choose_resolution(turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}")
+        if signals.any_phrase(said, ("refund", "money back")) and not wants_exchange:
+            return self._choose_resolution(turn, {**flow, "stage": "offer"}, "refund")
+        note = f" {self.profile.exchanges.note}" if self.profile.exchanges.note else ""
+        lead = f"{sorry} "
+        if unavailable:
+            lead = f"{sorry} The {self._variant_label(unavailable, flow['options'])} is out of stock right now. "
+        if len(options) == 1:
+            label = flow["exchange_options"][0]["label"]
+            reply = f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} Which would you prefer?"
+        elif options:
+            listing = ", ".join(o["label"] for o in flow["exchange_options"][:-1]) + f" or {flow['exchange_options'][-1]['label']}"
+            reply = f"{lead}I can {refund}, or exchange it for the {listing} (all in stock).{note} Which would you prefer?"
+        else:
+            what = self._other_variants_phrase(product, flow["options"], flow["reason"])
+            reply = f"{lead}{what} isn't in stock right now, but I can {refund}. Shall I do that?"
         return Decision(next="reply", reply=reply, flow=flow)
 
     @staticmethod
-    def _alternative(product: dict, options: dict, reason: str) -> dict | None:
-        size = options.get("size")
-        in_stock = [v for v in product.get("variants", []) if v["stock"] > 0]
-        same_colour = [v for v in in_stock if v["options"].get("colour") == options.get("colour")]
+    def _variant_label(variant: dict, current: dict) -> str:
+        """What sets a variant apart from the one the customer has ("Green", "1 L"), else all its options."""
+        differing = [v for k, v in variant["options"].items() if current.get(k) != v]
+        return ", ".join(differing or list(variant["options"].values()))
 
-        def rank(variant: dict) -> float:
-            other = variant["options"].get("size", "")
-            if size in SIZE_ORDER and other in SIZE_ORDER:
-                return SIZE_ORDER.index(other) - SIZE_ORDER.index(size)
-            try:
-                return float(other) - float(size)
-            except (TypeError, ValueError):
-                return 0.0
-
-        if reason == "too_small":
-            bigger = sorted((v for v in same_colour if rank(v) > 0), key=rank)
-            return bigger[0] if bigger else None
-        if reason == "too_large":
-            smaller = sorted((v for v in same_colour if rank(v) < 0), key=rank, reverse=True)
-            return smaller[0] if smaller else None
-        if reason == "damaged":
-            return next((v for v in same_colour if v["options"] == options), None)
+    @staticmethod
+    def _size_key(options: dict) -> str | None:
+        for key, value in options.items():
+            if key.lower() in SIZE_OPTIONS or str(value).upper() in SIZE_ORDER:
+                return key
         return None
 
-    def _choose_resolution(self, turn: Turn, flow: dict) -> Decision:
+    @classmethod
+    def _other_variants_phrase(cls, product: dict, options: dict, reason: str) -> str:
+        key = cls._size_key(options) if reason in ("too_small", "too_large") else None
+        if key:
+            return f"Another {key.lower()}"
+        names = sorted({k.lower() for v in product.get("variants", []) for k in v["options"] if v["options"] != options})
+        return f"Another {' or '.join(names)}" if names else "A replacement"
+
+    @staticmethod
+    def _requested_variant(product: dict, options: dict, text: str) -> tuple[dict | None, dict | None]:
+        """A variant the customer named ("the green one", "the 1 L", "size 9"): (in stock, or None; out of stock)."""
+        best: tuple[int, dict] | None = None
+        for variant in product.get("variants", []):
+            if variant["options"] == options:
+                continue
+            hits = 0
+            for key, value in variant["options"].items():
+                if options.get(key) == value:
+                    continue
+                if mentions_value(text, str(value)):
+                    hits += 1
+            if hits and (best is None or hits > best[0] or (hits == best[0] and variant["stock"] > best[1]["stock"])):
+                best = (hits, variant)
+        if best is None:
+            return None, None
+        return (best[1], None) if best[1]["stock"] > 0 else (None, best[1])
+
+    @classmethod
+    def _alternatives(cls, product: dict, options: dict, reason: str) -> list[dict]:
+        in_stock = [v for v in product.get("variants", []) if v["stock"] > 0]
+        key = cls._size_key(options)
+        if reason in ("too_small", "too_large") and key:
+            size = options.get(key)
+            same_rest = [v for v in in_stock if all(v["options"].get(k) == val for k, val in options.items() if k != key)]
+
+            def rank(variant: dict) -> float:
+                other = variant["options"].get(key, "")
+                if str(size).upper() in SIZE_ORDER and str(other).upper() in SIZE_ORDER:
+                    return SIZE_ORDER.index(str(other).upper()) - SIZE_ORDER.index(str(size).upper())
+                try:
+                    return float(other) - float(size)
+                except (TypeError, ValueError):
+                    return 0.0
+
+            if reason == "too_small":
+                bigger = sorted((v for v in same_rest if rank(v) > 0), key=rank)
+                return bigger[:1]
+            smaller = sorted((v for v in same_rest if rank(v) < 0), key=rank, reverse=True)
+            return smaller[:1]
+        if reason == "damaged":
+            same = [v for v in in_stock if v["options"] == options]
+            return same[:1]
+        if reason in ("too_small", "too_large"):
+            return []
+        return [v for v in in_stock if v["options"] != options][:3]
+
+    def _choose_resolution(self, turn: Turn, flow: dict, said: str | None = None) -> Decision:
         proposed = turn.results_for("return_items")
         if proposed:
             return self._after_proposal(proposed[-1], flow)
-        normalized = signals.normalize(turn.message.text)
-        wants_exchange = bool(flow.get("exchange_sku")) and (
-            signals.any_phrase(normalized, ("exchange", "swap", "size", "bigger", "smaller", "replacement", "instead"))
-            or any(signals.has_phrase(normalized, part.lower()) for part in flow.get("exchange_label", "").split(", ") if len(part) <= 4)
+        text = said or turn.message.text
+        normalized = signals.normalize(text)
+        offered = flow.get("exchange_options") or []
+        chosen = None
+        if offered:
+            product = {"variants": [{"sku": o["sku"], "options": {"choice": o["label"]}, "stock": 1} for o in offered]}
+            asked, _ = self._requested_variant(product, {}, text)
+            chosen = next((o for o in offered if asked and o["sku"] == asked["sku"]), None)
+            if chosen is None and len(offered) > 1:
+                pick = pick_choice(text, len(offered))
+                chosen = offered[pick] if pick is not None else None
+        wants_exchange = bool(offered) and (
+            chosen is not None
+            or signals.any_phrase(normalized, ("exchange", "swap", "size", "bigger", "smaller", "replacement", "instead",
+                                               "new one", "another one", "replace"))
         )
         wants_refund = signals.any_phrase(normalized, ("refund", "money back", "return it", "give back")) or (
-            not flow.get("exchange_sku") and signals.is_affirmative(turn.message.text)
+            not offered and signals.is_affirmative(text)
         )
+        if wants_exchange and chosen is None and len(offered) == 1:
+            chosen = offered[0]
+        if wants_exchange and chosen is None:
+            return self._miss(flow, "Which one would you like instead: " + ", ".join(o["label"] for o in offered) + "?")
         if wants_exchange == wants_refund:
-            if signals.is_negative(turn.message.text):
+            if signals.is_negative(text):
                 return Decision(next="reply", reply="No problem, I won't change anything. Is there anything else I can help with?", flow={})
             return self._miss(flow, "Would you like the refund, or the exchange?")
         arguments = {
@@ -412,8 +613,17 @@ class DeterministicEngine:
             "reason": flow["reason"],
         }
         if wants_exchange:
-            arguments["exchange_sku"] = flow["exchange_sku"]
+            arguments["exchange_sku"] = chosen["sku"]
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
+
+    def _how_to_return(self) -> str:
+        """The part of a return proposal that says what the customer does with the item, in the merchant's terms."""
+        return {
+            "drop_off_code": ", and email you a QR code for drop-off",
+            "prepaid_label": ", and email you the return details (the label is prepaid)",
+            "pickup": ", and email you the details of the courier pickup",
+            "keep_item": " — you won't need to send it back",
+        }.get(self.profile.return_method or "", ", and email you the return details")
 
     def _after_proposal(self, result: ActionResult, flow: dict) -> Decision:
         if result.status is not ActionStatus.PENDING_CONFIRMATION:
@@ -437,7 +647,7 @@ class DeterministicEngine:
                 f"{what} for approval; you'll hear back here as soon as they decide. Shall I send it?"
             )
         else:
-            reply = f"To confirm: I'll {what}, and email you a QR code for label-free drop-off. Shall I go ahead?"
+            reply = f"To confirm: I'll {what}{self._how_to_return()}. Shall I go ahead?"
         return Decision(
             next="reply",
             reply=reply,
@@ -467,14 +677,12 @@ class DeterministicEngine:
                 if r["resolution"] == "refund":
                     done = (
                         f"Done — your return {r['return_id']} is processed and your refund of "
-                        f"{money(r['refund_amount'], r['currency'])} is on its way to {r['refund_to']} (5–10 business days)."
+                        f"{money(r['refund_amount'], r['currency'])} is on its way to {r['refund_to']}{self.profile.refund_eta()}."
                     )
                 else:
-                    done = f"Done — your exchange is placed: the {r['exchange_item']} ships as soon as we scan your return."
-                reply = (
-                    f"{done} I've emailed a QR code to {r['email']['to']}: show it at any drop-off point, "
-                    "no label or printer needed. Is there anything else I can help with?"
-                )
+                    done = f"Done — your exchange is placed: the {r['exchange_item']} is ordered for you."
+                how = r.get("how_to_return") or self.profile.return_method_sentence(r["email"]["to"])
+                reply = f"{done} {how} Is there anything else I can help with?"
                 return Decision(next="reply", reply=reply, flow={}, resolved=True)
             explanation = outcome.result.get("explanation", "that didn't go through.")
             return Decision(
@@ -495,8 +703,9 @@ class DeterministicEngine:
 
     # cancellation ------------------------------------------------------------------------
     def _cancel_flow(self, turn: Turn, flow: dict) -> Decision:
-        """Find the order (named, or the most recent one not yet shipped), propose the cancellation, and carry it
-        out only when the customer confirms it."""
+        """Find the order (named by id, by item, or the only one not yet shipped), propose the cancellation, and
+        carry it out only when the customer confirms it. An id that is not one of the customer's orders goes to the
+        action layer as written, which refuses it: another order is never cancelled in its place."""
         text = turn.message.text
         if flow.get("stage") == "confirm":
             done = [r for r in turn.results if r.tool in ("cancel_order", "confirm_action", "cancel_action")
@@ -504,8 +713,12 @@ class DeterministicEngine:
             if done:
                 outcome = done[-1]
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("cancelled") is True:
+                    r = outcome.result
+                    paid = (f" {self.profile.cancellation_payment}" if self.profile.cancellation_payment else
+                            f" Any payment taken for it goes back to {r['refund_to']}{self.profile.refund_eta()}." if r.get("refund_to")
+                            else "")
                     return Decision(next="reply", resolved=True, flow={},
-                                    reply=f"Done — order {outcome.result['order_id']} is cancelled and your card won't be charged. Anything else?")
+                                    reply=f"Done — order {r['order_id']} is cancelled.{paid} Anything else?")
                 if outcome.status is ActionStatus.EXECUTED:
                     return Decision(next="reply", reply="No problem, your order stays as it is. Anything else I can help with?", flow={})
                 return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={})
@@ -521,26 +734,45 @@ class DeterministicEngine:
             r = outcome.result
             return Decision(
                 next="reply",
-                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and your card "
-                      f"won't be charged. Shall I go ahead?",
+                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it. "
+                      f"Shall I go ahead?",
                 flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"]},
             )
-        named = ORDER_ID.search(text)
-        if named:
-            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": named.group(1).upper()})], flow=flow)
+        request = f"{flow.get('request', '')} {text}".strip()
+        flow = {**flow, "request": request}
         found = turn.results_for("find_orders")
         if not found:
-            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": 5})], flow=flow)
+            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})], flow=flow)
         orders = found[-1].result.get("orders", [])
+        reference, named = named_order(request, orders)
+        if reference:
+            order_id = named["order_id"] if named else reference
+            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": order_id})], flow=flow)
+        by_item = self._orders_with_item(request, orders)
+        if by_item:
+            open_ones = [o for o in by_item if o["status"] == "pending"]
+            target = (open_ones or by_item)[0]
+            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow)
         pending = [o for o in orders if o["status"] == "pending"]
-        if not pending:
-            latest = orders[0] if orders else None
-            done = {"shipped": "shipped", "delivered": "been delivered", "cancelled": "been cancelled"}.get(latest["status"], latest["status"]) if latest else ""
-            reply = (f"Your most recent order {latest['order_id']} has already {done}, so it can't be cancelled"
-                     + (" — you can return it once it arrives." if latest["status"] == "shipped" else ".")) if latest else \
-                "I can't find an order on your account that could still be cancelled."
-            return Decision(next="reply", reply=reply, flow={})
-        return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow)
+        if len(pending) == 1:
+            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow)
+        if len(pending) > 1:
+            listing = "; ".join(f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5])
+            return Decision(next="reply", reply=f"You have more than one order that hasn't shipped: {listing}. Which one should I cancel?",
+                            flow={"name": "cancel", "stage": "find", "request": request})
+        latest = orders[0] if orders else None
+        if latest is None:
+            return Decision(next="reply", reply="I can't find an order on your account that could still be cancelled.", flow={})
+        done = {"shipped": "shipped", "delivered": "been delivered", "cancelled": "been cancelled"}.get(latest["status"], latest["status"])
+        reply = (f"Your most recent order {latest['order_id']} has already {done}, so it can't be cancelled"
+                 + (" — you can return it once it arrives." if latest["status"] == "shipped" else "."))
+        return Decision(next="reply", reply=reply, flow={})
+
+    def _orders_with_item(self, text: str, orders: list[dict]) -> list[dict]:
+        """The customer's orders holding the item their words name best (newest first); [] if they name none."""
+        scored = [(max((self._line_score(text, line) for line in o["lines"]), default=0), i) for i, o in enumerate(orders)]
+        top = max((score for score, _ in scored), default=0)
+        return [orders[i] for score, i in scored if score == top and top > 0]
 
     # account and appointments --------------------------------------------------------------
     def _password_reset(self, turn: Turn) -> Decision:
@@ -610,10 +842,19 @@ class DeterministicEngine:
 
     # tracking ----------------------------------------------------------------------------
     def _track(self, turn: Turn, order_id: str | None = None) -> Decision:
+        """The order the customer means: named by id (as they wrote it: the action layer matches it to their own
+        orders and refuses anyone else's), or by the item in it, or their latest order on its way."""
         tracked = turn.results_for("track_shipment")
         if not tracked:
-            named = ORDER_ID.search(turn.message.text)
-            order_id = named.group(1).upper() if named else order_id
+            text = turn.message.text
+            reference = order_reference(text)
+            if reference is None and order_id is None and content_words(text):
+                found = turn.results_for("find_orders")
+                if not found:
+                    return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})])
+                holding = self._orders_with_item(text, [o for o in found[-1].result.get("orders", [])])
+                order_id = holding[0]["order_id"] if holding else None
+            order_id = reference or order_id
             arguments = {"order_id": order_id} if order_id else {}
             flow = {"name": "offer_tracking", "order_id": order_id} if order_id else {}
             return Decision(next="actions", tool_calls=[call("track_shipment", arguments)], flow=flow)
@@ -621,25 +862,32 @@ class DeterministicEngine:
         if outcome.status is not ActionStatus.EXECUTED:
             return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't find that order."))
         r = outcome.result
+        items = r.get("items") or []
+        what = f"Your order {r['order_id']}" + (f" ({', '.join(items[:3])})" if items else "")
+        flow: dict = {}
         if r["status"] == "pending":
-            reply = f"Your order {r['order_id']} is being prepared and hasn't shipped yet. I'll have tracking for you as soon as it leaves our warehouse."
+            reply = f"{what} is being prepared and hasn't shipped yet. I'll have tracking for you as soon as it ships."
         elif r["status"] == "delivered":
-            reply = f"Your order {r['order_id']} was delivered on {day(r.get('delivered_at'))}. Did everything arrive safely?"
+            reply = f"{what} was delivered on {day(r.get('delivered_at'))}. Did everything arrive safely?"
         elif r["status"] == "cancelled":
-            reply = f"Your order {r['order_id']} was cancelled, so nothing is on its way."
+            reply = f"{what} was cancelled, so nothing is on its way."
         elif r.get("late"):
             last = r.get("last_event") or {}
             latest = f" The last scan was '{last['status']}' in {last['location']} on {day(last['at'])}." if last else ""
+            remedy = self.profile.late_delivery
+            follow = (f" {remedy}" if remedy else
+                      " If you'd like, I can pass this to a member of our team to chase it with the carrier.")
             reply = (
-                f"I'm sorry — your order {r['order_id']} is running late. It's with {r['carrier']} (tracking number "
-                f"{r['tracking_number']}) and was due on {day(r['estimated_delivery'])}.{latest} If it hasn't arrived "
-                "within 2 days, we'll open a trace with the carrier and send a replacement at no cost."
+                f"I'm sorry — {what[0].lower() + what[1:]} is running late. It's with {r['carrier']} (tracking number "
+                f"{r['tracking_number']}) and was due on {day(r['estimated_delivery'])}.{latest}{follow}"
             )
+            if not remedy:
+                flow = {"name": "offer_handoff", "reason": "late parcel"}
         else:
             last = r.get("last_event") or {}
             latest = f" Latest update: {last['status']} — {last['location']}, {day(last['at'])}." if last else ""
             reply = (
-                f"Your order {r['order_id']} is on its way with {r['carrier']} (tracking number {r['tracking_number']})."
+                f"{what} is on its way with {r['carrier']} (tracking number {r['tracking_number']})."
                 f"{latest} Estimated delivery: {day(r['estimated_delivery'])}."
             )
         other = self._other_answer(turn)
@@ -647,8 +895,8 @@ class DeterministicEngine:
             passage, text = other
             source = f"{passage.title} — {passage.section}" if passage.section else passage.title
             return Decision(next="reply", reply=f"{reply}\n\nAs for your other question: {text}", resolved=True,
-                            citations=[Citation(title=source, url=passage.url)])
-        return Decision(next="reply", reply=reply, resolved=True)
+                            citations=[Citation(title=source, url=passage.url)], flow=flow)
+        return Decision(next="reply", reply=reply, resolved=True, flow=flow)
 
     def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
         """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
@@ -656,7 +904,8 @@ class DeterministicEngine:
         if " and " not in turn.message.text.lower() and turn.message.text.count("?") < 2:
             return None
         passage = next((p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
-                        and not p.url.startswith("/help/order-tracking")), None)
+                        and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])),
+                       None)
         return (passage, self._excerpt(passage.text, 300)) if passage else None
 
     # knowledge ---------------------------------------------------------------------------

@@ -2,6 +2,11 @@
 
 A document's `content_hash` covers everything that shapes its passages, so an unchanged document is skipped
 by an incremental sync and any change re-indexes it.
+
+Every document in a knowledge index belongs to one **source**, named by its id's first segment: the store
+import (`store/returns`, `store/product-trail-jacket`), each synced help folder (`help/faq/shipping` by
+default) and the files uploaded to the knowledge bucket (`uploads/faq/shipping`). A sync adds, updates and
+removes documents within its own source only. The prefix is in the id alone: URLs and citations do not show it.
 """
 from __future__ import annotations
 
@@ -29,12 +34,40 @@ INJECTION = re.compile(
     r"|\b(refund|cancel|delete)\s+(everything|all orders|every order)\b",
     re.IGNORECASE,
 )
+# A document id without its source: a file's path without the extension, an article id, product-<id>.
+LOCAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,199}")
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+STORE_SOURCE = "store"  # `concierge import`: articles and product pages
+UPLOADS_SOURCE = "uploads"  # files uploaded under the knowledge bucket's documents/
+FOLDER_SOURCE = "help"  # `concierge knowledge sync DIR` without --source
+
+
+def check_source(name: str) -> str:
+    if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
+        raise ValueError(
+            f"invalid knowledge source name {name!r}: 1 to 40 of a-z, 0-9, '_' and '-', starting with a letter or digit"
+        )
+    return name
+
+
+def source_id(source: str, local_id: str) -> str:
+    """The id of a document of `source` ("help", "faq/shipping" -> "help/faq/shipping")."""
+    if not LOCAL_ID.fullmatch(local_id):
+        raise ValueError(f"invalid document id {local_id!r}")
+    return f"{check_source(source)}/{local_id}"
+
+
+def is_legacy_id(document_id: str) -> bool:
+    """An id from an index built before sources: every id of a source has a '/', these ids had none (unless
+    they came from a file in a subfolder, which an id cannot tell from a source's)."""
+    return "/" not in document_id
 
 
 class Document(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,199}$")
+    # "<source>/<local id>": a source name (at most 40 characters), '/', a local id (at most 200).
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,240}$")
     title: str
     url: str
     locale: str = "en"
@@ -123,8 +156,16 @@ def from_product(product: Product) -> Document:
     )
 
 
-def documents_from_store(data: StoreData) -> list[Document]:
-    return [*(from_article(a) for a in data.articles), *(from_product(p) for p in data.products)]
+def in_source(source: str, document: Document) -> Document:
+    """The document as one of `source`'s: only its id changes (its URL, and so its citations, do not)."""
+    return document.model_copy(update={"id": source_id(source, document.id)})
+
+
+def documents_from_store(data: StoreData, source: str = STORE_SOURCE) -> list[Document]:
+    """The store's articles and product pages, as documents of the store source (`store/<article id>`,
+    `store/product-<product id>`)."""
+    documents = [*(from_article(a) for a in data.articles), *(from_product(p) for p in data.products)]
+    return [in_source(source, d) for d in documents]
 
 
 class _HtmlToMarkdown(HTMLParser):
@@ -182,20 +223,24 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, text[end + 4 :].lstrip("\n")
 
 
-def parse_file(path: Path, root: Path, base_url: str = "/help", locale: str = "en") -> Document:
+def parse_file(path: Path, root: Path, base_url: str = "/help", locale: str = "en", source: str | None = None) -> Document:
     """One help-center file as a Document. Markdown may carry front matter (title, url, locale, products)."""
     raw = path.read_text(encoding="utf-8", errors="replace")
-    return parse_source(path.relative_to(root).as_posix(), raw, base_url, locale)
+    return parse_source(path.relative_to(root).as_posix(), raw, base_url, locale, source)
 
 
 def document_id(relative_path: str) -> str:
-    """The id of the document a file becomes: its path without the extension ("faq/shipping.html" -> "faq/shipping")."""
+    """The local id of the document a file becomes: its path without the extension ("faq/shipping.html" ->
+    "faq/shipping"); source_id() puts it in a source."""
     stem = relative_path.rsplit(".", 1)[0] if "." in relative_path.rsplit("/", 1)[-1] else relative_path
-    return stem if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,199}", stem) else _slug(stem).replace("-", "_")[:200]
+    return stem if LOCAL_ID.fullmatch(stem) else _slug(stem).replace("-", "_")[:200]
 
 
-def parse_source(relative_path: str, raw: str, base_url: str = "/help", locale: str = "en") -> Document:
-    """A help-center file's text as a Document; the format comes from the file name's extension."""
+def parse_source(
+    relative_path: str, raw: str, base_url: str = "/help", locale: str = "en", source: str | None = None
+) -> Document:
+    """A help-center file's text as a Document; the format comes from the file name's extension. With a
+    `source`, its id is `<source>/<path without the extension>`; its URL is the same either way."""
     suffix = "." + relative_path.rsplit(".", 1)[-1].lower() if "." in relative_path else ""
     kind = FORMATS.get(suffix)
     if kind is None:
@@ -217,7 +262,7 @@ def parse_source(relative_path: str, raw: str, base_url: str = "/help", locale: 
         body = "\n".join(body.splitlines()[1:])
     products = tuple(p.strip() for p in meta.get("products", "").split(",") if p.strip())
     return Document(
-        id=relative,
+        id=source_id(source, relative) if source is not None else relative,
         title=title or name.replace("-", " ").replace("_", " ").title(),
         url=meta.get("url") or f"{base_url.rstrip('/')}/{relative}",
         locale=meta.get("locale", locale),
@@ -226,6 +271,7 @@ def parse_source(relative_path: str, raw: str, base_url: str = "/help", locale: 
     )
 
 
-def load_directory(root: Path, base_url: str = "/help", locale: str = "en") -> list[Document]:
+def load_directory(root: Path, base_url: str = "/help", locale: str = "en", source: str | None = None) -> list[Document]:
+    """Every supported file under `root`; with a `source`, as that source's documents (what sync_knowledge needs)."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
-    return [parse_file(path, root, base_url, locale) for path in files]
+    return [parse_file(path, root, base_url, locale, source) for path in files]

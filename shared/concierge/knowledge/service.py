@@ -1,5 +1,6 @@
 """Sync documents into the configured knowledge index: the one code path for `concierge import`,
 `concierge knowledge sync` and the ingest function (files uploaded to the knowledge bucket's documents/).
+Each of them syncs one source (documents.py): the store, a help folder, the uploads; none touches another's.
 
 The embedded index is one S3 object: writers read it with its ETag and write back only if it is unchanged
 (S3 conditional writes), retrying on a race, so two uploads processed at once never lose each other's work.
@@ -10,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from concierge import aws, wiring
 from concierge.knowledge.documents import Document
-from concierge.knowledge.sync import SyncReport, passage_count, sync
+from concierge.knowledge.sync import SyncReport, check_in_source, passage_count, sync
 from concierge.settings import Settings
 
 DOCUMENTS_PREFIX = "documents/"
@@ -61,14 +62,18 @@ def sync_knowledge(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     remove_missing: bool = True,
+    *,
+    source: str,
 ) -> SyncReport:
-    """Make the index hold exactly `documents` (or, with remove_missing=False, add and update them only)."""
+    """Make the index's `source` hold exactly `documents` (or, with remove_missing=False, add and update them
+    only); every document's id must start with `<source>/`, and other sources' documents are left as they are."""
+    check_in_source(documents, source)
     embedder = wiring.embedder(settings)
 
     def change(index) -> SyncReport:
         if on_total is not None:
             on_total(passage_count(documents, index))
-        return sync(documents, index, embedder, progress, remove_missing=remove_missing)
+        return sync(documents, index, embedder, progress, remove_missing=remove_missing, source=source)
 
     return _apply(settings, change)
 
@@ -82,33 +87,43 @@ def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncRep
 
 
 def sync_uploads(settings: Settings, event: dict) -> SyncReport:
-    """An S3 notification for documents/: created files are (re)indexed, deleted files removed."""
+    """An S3 notification for documents/: created files are (re)indexed, deleted files removed, as documents
+    of the uploads source (`documents/faq/shipping.md` -> `uploads/faq/shipping`)."""
     from urllib.parse import unquote_plus
 
-    from concierge.knowledge.documents import document_id, parse_source
+    from concierge.knowledge.documents import UPLOADS_SOURCE, document_id, is_legacy_id, parse_source, source_id
 
     s3 = aws.client("s3")
     created: dict[str, Document] = {}
     removed: list[str] = []
+    legacy: list[str] = []
     for record in event.get("Records", []):
         key = unquote_plus(record["s3"]["object"]["key"])
         if not key.startswith(DOCUMENTS_PREFIX) or key.endswith("/"):
             continue
         relative = key[len(DOCUMENTS_PREFIX):]
         if record["eventName"].startswith("ObjectRemoved"):
-            removed.append(document_id(relative))
-            created.pop(document_id(relative), None)
+            local = document_id(relative)
+            removed.append(source_id(UPLOADS_SOURCE, local))
+            created.pop(source_id(UPLOADS_SOURCE, local), None)
+            if is_legacy_id(local):  # its copy from an index built before sources, if any
+                legacy.append(local)
         else:
             raw = s3.get_object(Bucket=settings.knowledge_bucket, Key=key)["Body"].read().decode("utf-8", "replace")
-            document = parse_source(relative, raw)
+            document = parse_source(relative, raw, source=UPLOADS_SOURCE)
             created[document.id] = document
-    report = sync_knowledge(settings, list(created.values()), remove_missing=False) if created else None
-    gone = delete_documents(settings, removed) if removed else None
+            removed = [doc_id for doc_id in removed if doc_id != document.id]  # deleted, then uploaded again
+    report = (
+        sync_knowledge(settings, list(created.values()), remove_missing=False, source=UPLOADS_SOURCE) if created else None
+    )
+    gone = delete_documents(settings, [*removed, *legacy]) if removed else None
     return SyncReport(
         added=report.added if report else 0,
         updated=report.updated if report else 0,
         unchanged=report.unchanged if report else 0,
-        removed=gone.removed if gone else 0,
+        removed=len(removed),
         passages_indexed=report.passages_indexed if report else 0,
         passages_removed=(report.passages_removed if report else 0) + (gone.passages_removed if gone else 0),
+        legacy_removed=report.legacy_removed if report else 0,
+        legacy_remaining=report.legacy_remaining if report else 0,
     )

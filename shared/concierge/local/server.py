@@ -38,6 +38,9 @@ class LocalApi:
             Rule("/", methods=["GET"], endpoint=("local", "chat")),
             Rule("/_local/health", methods=["GET"], endpoint=("local", "health")),
             Rule("/_local/customers", methods=["GET"], endpoint=("local", "customers")),
+            Rule("/_local/store", methods=["GET"], endpoint=("local", "store")),
+            Rule("/_local/import", methods=["POST"], endpoint=("local", "import")),
+            Rule("/_local/knowledge-sync", methods=["POST"], endpoint=("local", "knowledge-sync")),
             Rule("/_local/session", methods=["GET"], endpoint=("local", "session")),
             Rule("/console", methods=["GET"], endpoint=("local", "console")),
             Rule("/_local/operator-session", methods=["GET"], endpoint=("local", "operator-session")),
@@ -130,6 +133,18 @@ class LocalApi:
             return json_response({"status": "ok", "dead_letters": self.stack.dead_letters()})
         if target == "customers":
             return json_response(self.customers)
+        if target == "store":
+            return json_response(self.stack.page_info)
+        if target in ("import", "knowledge-sync"):
+            if request.headers.get("x-api-key") != self.api_key:
+                return json_response({"message": "Forbidden: send the local API key in x-api-key."}, 403)
+            try:
+                payload = json.loads(request.get_data(as_text=True) or "null")
+            except json.JSONDecodeError as exc:
+                return json_response({"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400)
+            if not isinstance(payload, dict):
+                return json_response({"message": "The request body must be a JSON object."}, 400)
+            return self.import_store(payload) if target == "import" else self.sync_knowledge(payload)
         if target == "session":
             customer_id = request.args.get("customer_id", "")
             if customer_id not in {c["id"] for c in self.customers}:
@@ -149,3 +164,54 @@ class LocalApi:
         if wanted:
             emails = [e for e in emails if wanted in e["to"]]
         return json_response(emails)
+
+    # `concierge import --local` and `concierge knowledge sync --local`: the same import code, inside this stack ------
+    def import_store(self, payload: dict) -> Response:
+        from concierge import wiring
+        from concierge.cli import page_info, picker_customers
+        from concierge.importer import import_store
+        from concierge.merchant import MerchantProfile
+        from concierge.models import StoreData
+        from concierge.settings import current_settings
+
+        try:
+            data = StoreData.model_validate({k: payload.get(k) for k in ("products", "customers", "orders", "articles")})
+            merchant = MerchantProfile.model_validate(payload["merchant"]) if payload.get("merchant") else None
+            help_documents = self._documents(payload.get("help"), "/help", "en") if payload.get("help") is not None else None
+        except (ValidationError, ValueError) as exc:
+            return json_response({"message": f"Invalid store: {_problems(exc)}"}, 400)
+        settings = current_settings()
+        counts = import_store(data, wiring.reference_store(settings), settings, merchant, help_documents)
+        profile = merchant or wiring.merchant_profile(settings)
+        self.customers = picker_customers(data, profile)
+        self.stack.page_info = page_info(data, profile)
+        return json_response({"imported": counts})
+
+    def sync_knowledge(self, payload: dict) -> Response:
+        from concierge.knowledge.documents import check_source
+        from concierge.knowledge.service import sync_knowledge
+        from concierge.settings import current_settings
+
+        try:
+            source = check_source(str(payload.get("source", "help")))
+            documents = self._documents(payload.get("files"), str(payload.get("base_url", "/help")),
+                                        str(payload.get("locale", "en")), source)
+        except (ValidationError, ValueError) as exc:
+            return json_response({"message": f"Invalid documents: {_problems(exc)}"}, 400)
+        report = sync_knowledge(current_settings(), documents, source=source)
+        return json_response({"source": source, "documents": len(documents), **{
+            k: getattr(report, k) for k in ("added", "updated", "unchanged", "removed", "passages_indexed", "passages_removed")}})
+
+    @staticmethod
+    def _documents(files, base_url: str, locale: str, source: str | None = None) -> list:
+        from concierge.knowledge.documents import parse_source
+
+        if not isinstance(files, list) or not all(isinstance(f, dict) and {"path", "text"} <= f.keys() for f in files):
+            raise ValueError('documents must be a list of {"path": "...", "text": "..."}')
+        return [parse_source(str(f["path"]), str(f["text"]), base_url, locale, source=source) for f in files]
+
+
+def _problems(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:10])
+    return str(exc)

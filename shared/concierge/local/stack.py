@@ -72,8 +72,16 @@ class LambdaContext:
 class LocalStack:
     """Start with `start()`: everything afterwards runs against moto in this process."""
 
-    def __init__(self, signing_secret: str = DEV_SIGNING_SECRET) -> None:
+    def __init__(self, signing_secret: str = DEV_SIGNING_SECRET, merchant=None) -> None:
         self.env = {**LOCAL_ENV, "CONCIERGE_SIGNING_SECRET": signing_secret}
+        # The chat page's header and suggestion chips ({"name", "suggestions"}), set by whoever imports the store.
+        self.page_info: dict = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
+        if merchant is not None:  # the store's merchant.json: also what the functions fall back on before the import
+            self.env |= {"CONCIERGE_MERCHANT_NAME": merchant.name,
+                         "CONCIERGE_RETURN_WINDOW_DAYS": str(merchant.return_window_days),
+                         "CONCIERGE_MAX_AUTO_REFUND": str(merchant.max_auto_refund)}
+            if merchant.support_email:
+                self.env["CONCIERGE_SENDER_EMAIL"] = merchant.support_email
         self._mock = None
         self._saved_env: dict[str, str | None] = {}
         self._handlers: dict[str, Any] = {}

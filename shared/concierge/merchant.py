@@ -1,0 +1,183 @@
+"""The merchant's identity and policy (`merchant.json` in a store folder): everything the assistant states as fact
+about the shop, and the numbers its policy enforces.
+
+Every sentence about policy comes from here or from the merchant's own documents. A field the merchant left out is
+never filled with an invented promise: the wording that uses it falls back to a neutral phrase ("within the return
+window shown on your order") or says nothing at all.
+
+Where it lives: `concierge import DIR` stores `merchant.json` in the store table (one item), and the functions that
+read that table load it (cached for a minute), so a changed policy needs no redeploy. A stack with no imported
+profile uses the settings it was deployed with (CDK context: merchantName, returnWindowDays, maxAutoRefund…).
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ReturnMethod = Literal["drop_off_code", "prepaid_label", "pickup", "keep_item", "customer_ships"]
+
+# How each return method is described to a model (the deterministic engine words it in return_method_sentence).
+RETURN_METHODS: dict[str, str] = {
+    "drop_off_code": "an emailed QR code to show at a drop-off point (no label or printer needed)",
+    "prepaid_label": "a prepaid return label",
+    "pickup": "a courier collects the item from the customer's address",
+    "keep_item": "nothing to send back: the customer keeps the item",
+    "customer_ships": "the customer sends the item back themselves",
+}
+
+
+class SupportHoursConfig(BaseModel):
+    """When people answer handoffs (IANA time zone; 0 = Monday). Absent: always staffed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "UTC"
+    weekdays: list[int] = Field([0, 1, 2, 3, 4], description="0 = Monday")
+    open: str = Field("09:00", pattern=r"^\d{2}:\d{2}$")
+    close: str = Field("17:00", pattern=r"^\d{2}:\d{2}$")
+
+
+class ExchangePolicy(BaseModel):
+    """Whether items can be swapped for another variant (size, colour, capacity…) of the same product."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allowed: bool = True
+    note: str | None = Field(None, description="one sentence the assistant may add when offering an exchange")
+
+
+class MerchantProfile(BaseModel):
+    """merchant.json. Only `name`, `return_window_days` and `max_auto_refund` are required."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "merchant.json"})
+
+    name: str = Field(min_length=1, max_length=100, description="The shop's name, as customers know it.")
+    return_window_days: int = Field(ge=0, le=3650, description="Days after delivery within which an item may be returned.")
+    max_auto_refund: Decimal = Field(
+        ge=0, description="Refunds above this amount (in the order's currency) wait for a person's approval."
+    )
+    refund_timing: str | None = Field(
+        None, max_length=80,
+        description="How long a refund takes to reach the customer, as a phrase: '3 business days'. "
+                    "Absent: the assistant does not promise a time.",
+    )
+    return_method: ReturnMethod | None = Field(
+        None,
+        description="How a customer sends an item back: drop_off_code (a QR code for a drop-off point), "
+                    "prepaid_label, pickup, keep_item (nothing to send back) or customer_ships. Absent: the "
+                    "assistant only says the return instructions are in the email.",
+    )
+    return_instructions: str | None = Field(
+        None, max_length=400, description="One or two sentences added to the return email and confirmation."
+    )
+    exchanges: ExchangePolicy = Field(default_factory=ExchangePolicy)
+    sized_categories: list[str] = Field(
+        default_factory=list,
+        description="Product categories (as in products.json) where a return starts with a fit question "
+                    "(too small, too large). Other categories are asked what went wrong.",
+    )
+    late_delivery: str | None = Field(
+        None, max_length=300,
+        description="What the merchant does for a parcel past its estimated delivery, stated to the customer as is. "
+                    "Absent: the assistant offers to pass it to a person.",
+    )
+    cancellation_payment: str | None = Field(
+        None, max_length=200,
+        description="What happens to the payment when an order that has not shipped is cancelled, stated to the "
+                    "customer as is ('Your card won't be charged.'). Absent: 'Any payment taken for it goes back to "
+                    "<the order's payment method>.'",
+    )
+    support_hours: SupportHoursConfig | None = None
+    brand_voice: str | None = Field(None, max_length=600, description="How the assistant should sound (for the model).")
+    never_say: list[str] = Field(default_factory=list, description="Phrases the assistant must never use.")
+    support_email: str | None = Field(None, description="Where customers can write; shown in emails.")
+    featured_customers: list[str] = Field(
+        default_factory=list, description="Local chat page only: customer ids listed first in the customer picker."
+    )
+    suggestions: list[str] = Field(
+        default_factory=list, max_length=6,
+        description="Local chat page only: suggestion chips. Absent: made from the catalogue.",
+    )
+
+    @field_validator("sized_categories")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value if v.strip()]
+
+    # what the assistant says ------------------------------------------------------------------
+    def is_sized(self, category: str | None) -> bool:
+        return bool(category) and category.strip().lower() in self.sized_categories
+
+    def return_window_phrase(self) -> str:
+        return f"within {self.return_window_days} days of delivery"
+
+    def refund_eta(self) -> str:
+        """' (usually within 3 business days)' or ''."""
+        return f" (usually within {self.refund_timing})" if self.refund_timing else ""
+
+    def return_method_sentence(self, email: str) -> str:
+        """What was emailed for sending the item back, in the merchant's terms."""
+        match self.return_method:
+            case "drop_off_code":
+                what = f"I've emailed a QR code to {email}: show it at a drop-off point, no label or printer needed."
+            case "prepaid_label":
+                what = f"I've emailed your return details to {email}; the return label is prepaid."
+            case "pickup":
+                what = f"I've emailed your return details to {email}; a courier will collect the item from your address."
+            case "keep_item":
+                what = f"There's nothing to send back — please keep the item. The details are in an email to {email}."
+            case _:
+                what = f"I've emailed your return details to {email}."
+        return f"{what} {self.return_instructions}" if self.return_instructions else what
+
+    def support_hours_json(self) -> str | None:
+        return self.support_hours.model_dump_json() if self.support_hours else None
+
+    @classmethod
+    def from_settings(cls, settings) -> "MerchantProfile":
+        """The profile of a stack with none imported: the settings it was deployed with, nothing invented."""
+        hours = json.loads(settings.support_hours) if settings.support_hours else None
+        return cls(
+            name=settings.merchant_name,
+            return_window_days=settings.return_window_days,
+            max_auto_refund=settings.max_refund_without_approval,
+            support_hours=SupportHoursConfig.model_validate(hours) if hours else None,
+            brand_voice=settings.brand_voice,
+            never_say=list(settings.never_say),
+            support_email=settings.sender_email,
+        )
+
+
+def json_schema() -> dict:
+    return MerchantProfile.model_json_schema(mode="validation")
+
+
+class ProfileStore:
+    """merchant.json as one item of the store table, read at most once a minute per process (a policy change
+    reaches every function within a minute, with no redeploy); the deployed settings when none was imported."""
+
+    KEY = {"pk": "MERCHANT", "sk": "PROFILE"}
+    TTL_SECONDS = 60.0
+
+    def __init__(self, table, fallback: MerchantProfile, clock=None) -> None:
+        import time
+
+        self._table = table
+        self._fallback = fallback
+        self._clock = clock or time.monotonic
+        self._cached: tuple[float, MerchantProfile] | None = None
+
+    def put(self, profile: MerchantProfile) -> None:
+        self._table.put_item(Item={**self.KEY, "doc": profile.model_dump_json()})
+        self._cached = None
+
+    def get(self) -> MerchantProfile:
+        now = self._clock()
+        if self._cached is None or now - self._cached[0] > self.TTL_SECONDS:
+            item = self._table.get_item(Key=self.KEY).get("Item")
+            profile = MerchantProfile.model_validate_json(item["doc"]) if item else self._fallback
+            self._cached = (now, profile)
+        return self._cached[1]

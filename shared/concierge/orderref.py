@@ -1,0 +1,42 @@
+"""Order references as customers write them. Order ids are the merchant's own strings ("#1001", "A-20931",
+"NW10002"); a customer may write "order 1001", "#1001" or "a20931". Nothing here assumes a shape: a reference is
+matched against the customer's own orders, and a reference that matches none of them is never replaced by a guess.
+"""
+from __future__ import annotations
+
+import re
+
+# An order reference in a customer's words: whatever shape the merchant's ids have. "#1001", "order A-20931",
+# "order number 5512", or a bare run of 4+ digits with an optional letter prefix ("NW10002", "A-20931").
+# The action layer matches it against the customer's own orders; nothing here guesses another order instead.
+ORDER_REFERENCE = re.compile(
+    r"(?:#\s?|\border\s*(?:number|no\.?|num|id|ref|#)?\s*[:#]?\s*)([A-Za-z]{0,6}-?\d[\w-]*)"
+    r"|\b([A-Za-z]{0,4}-?\d{4,}[A-Za-z]{0,2})\b",
+    re.IGNORECASE,
+)
+
+
+def compact(value: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+def order_reference(text: str) -> str | None:
+    """The order id a customer wrote, as they wrote it (the action layer matches it to their own orders)."""
+    for match in ORDER_REFERENCE.finditer(text):
+        found = match.group(1) or match.group(2)
+        if match.group(2) and found.isdigit() and len(found) == 4 and 1900 <= int(found) <= 2099:
+            continue  # a year ("the 2024 model"), not an order
+        if found and any(c.isdigit() for c in found) and len(compact(found)) >= 3:
+            return found.rstrip("-.")
+    return None
+
+
+def matches_order(reference: str, order_id: str) -> bool:
+    """Whether what the customer wrote names this order: the same letters and digits ("#1001" is "1001"), or the
+    same digits when they wrote only digits ("20931" for "A-20931")."""
+    ref, own = compact(reference), compact(order_id)
+    if not ref:
+        return False
+    if ref == own:
+        return True
+    return ref.isdigit() and len(ref) >= 4 and re.sub(r"\D", "", own) == ref
