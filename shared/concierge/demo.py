@@ -173,6 +173,7 @@ DEMO_MERCHANT = MerchantProfile(
     sized_categories=["shirts", "t-shirts", "jackets", "trousers", "knitwear", "shoes"],
     late_delivery=("If it's more than 2 days late, we'll open a trace with the carrier and, where needed, send a "
                    "replacement at no cost."),
+    warranty="Footwear and outerwear carry a one-year warranty against defects in materials and workmanship.",
     cancellation_payment="Your card won't be charged: a pending order is only charged when it ships.",
     brand_voice="Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
     never_say=["we guarantee", "legal advice", "calm down", "as I already said"],

@@ -32,7 +32,7 @@ def import_store(
     store.put_orders(data.orders)
     if merchant is not None:
         wiring.merchant_profiles(settings).put(merchant)
-    report = sync_knowledge(settings, documents_from_store(data), source="store")
+    report = sync_knowledge(settings, documents_from_store(data, merchant=merchant), source="store")
     counts = {
         "products": len(data.products),
         "customers": len(data.customers),

@@ -84,6 +84,11 @@ class MerchantProfile(BaseModel):
         description="What the merchant does for a parcel past its estimated delivery, stated to the customer as is. "
                     "Absent: the assistant offers to pass it to a person.",
     )
+    warranty: str | None = Field(
+        None, max_length=300,
+        description="What the shop offers for a faulty item after the return window, stated as is ('Electronics carry a "
+                    "2-year warranty against defects.'). Absent: the assistant offers a person.",
+    )
     cancellation_payment: str | None = Field(
         None, max_length=200,
         description="What happens to the payment when an order that has not shipped is cancelled, stated to the "
@@ -132,6 +137,38 @@ class MerchantProfile(BaseModel):
             case _:
                 what = f"I've emailed your return details to {email}."
         return f"{what} {self.return_instructions}" if self.return_instructions else what
+
+    def policy_sections(self) -> list[tuple[str, str]]:
+        """merchant.json as help-center answers (question, answer), so a policy question is answered with the
+        shop's own numbers even where its articles are silent; only what the merchant stated."""
+        sections = [("How many days do I have to return an item?",
+                     f"You can return items within {self.return_window_days} days of delivery. Final-sale items can't be "
+                     "returned.")]
+        if self.refund_timing:
+            sections.append(("How long does a refund take?",
+                             f"Refunds go back to your original payment method and take {self.refund_timing} once your "
+                             "return is processed."))
+        if self.return_method:
+            how = {"drop_off_code": "we email you a QR code to show at a drop-off point: no label or printer needed",
+                   "prepaid_label": "the return label is prepaid", "pickup": "a courier collects the item from your address",
+                   "keep_item": "there is nothing to send back", "customer_ships": "you send the item back to us"}[self.return_method]
+            sections.append(("How do I send an item back?", f"Start the return in chat; {how}. "
+                             + (self.return_instructions or "")))
+        sections.append(("Can I exchange an item?",
+                         ("Yes: you can exchange an item for another variant of the same product while it is in stock. "
+                          + (self.exchanges.note or "")) if self.exchanges.allowed
+                         else "We don't offer exchanges; you can return the item for a refund."))
+        if self.late_delivery:
+            sections.append(("What if my parcel is late?", self.late_delivery))
+        if self.warranty:
+            sections.append(("Is there a warranty?", self.warranty))
+        if self.support_hours:
+            days = ", ".join(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][d]
+                             for d in sorted(self.support_hours.weekdays))
+            sections.append(("When can I reach a person?",
+                             f"Our team answers {days}, {self.support_hours.open}–{self.support_hours.close} "
+                             f"({self.support_hours.timezone}). The assistant answers at any time."))
+        return sections
 
     def support_hours_json(self) -> str | None:
         return self.support_hours.model_dump_json() if self.support_hours else None

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 # An order reference in a customer's words: whatever shape the merchant's ids have. "#1001", "order A-20931",
-# "order number 5512", or a bare run of 4+ digits with an optional letter prefix ("NW10002", "A-20931").
+# "order number 5512", or letters followed by 4+ digits ("NW10002", "A-20931"). Bare digits count only after '#' or
+# "order": a house number or a postcode is not an order.
 # The action layer matches it against the customer's own orders; nothing here guesses another order instead.
 ORDER_REFERENCE = re.compile(
     r"(?:#\s?|\border\s*(?:number|no\.?|num|id|ref|#)?\s*[:#]?\s*)([A-Za-z]{0,6}-?\d[\w-]*)"
-    r"|\b([A-Za-z]{0,4}-?\d{4,}[A-Za-z]{0,2})\b",
+    r"|\b([A-Za-z]{1,4}-?\d{4,}[A-Za-z]{0,2})\b",
     re.IGNORECASE,
 )
 

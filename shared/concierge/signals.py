@@ -23,6 +23,10 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
                "don't want the order anymore", "do not want the order anymore", "cancel"),
+    "address": ("change the address", "change my address", "new address", "different address", "change the delivery address",
+                "change the shipping address", "update the address", "update my address", "wrong address", "deliver it to",
+                "send it to my", "ship it to", "send my order to", "to my new", "my office instead",
+                "i moved", "i just moved", "i have moved", "address instead"),
     "password": ("forgot my password", "reset my password", "password reset", "reset password", "change my password",
                  "can't log in", "cannot log in", "can't sign in", "cannot sign in", "locked out", "lost my password"),
     "appointment": ("appointment", "book a fitting", "a fitting", "fitting session", "styling session", "book a session",
@@ -36,13 +40,15 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
         "status of my order", "status of order", "should be here", "should have arrived", "not here yet",
         "still not here", "where is my", "where are my", "where are the", "not received", "have not received",
-        "never arrived", "has not come", "not come yet", "not turned up", "when does it arrive",
+        "never arrived", "has not come", "not come yet", "not turned up", "when does it arrive", "supposed to come",
+        "supposed to arrive", "supposed to be here", "was due", "should have come", "still has not come",
     ),
     "goodbye": (
         "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
         "no thank you", "all good", "that's it", "thats it", "all set",
     ),
-    "thanks": ("thanks", "thank you", "thx", "cheers", "appreciate it", "great help"),
+    "thanks": ("thanks", "thank you", "thx", "cheers", "appreciate it", "great help", "perfect", "gracias", "merci",
+               "danke", "brilliant", "awesome", "much appreciated"),
     "greeting": ("hi", "hello", "hey", "good morning", "good afternoon", "good evening"),
 }
 AFFIRM = ("yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "please do", "go ahead",
@@ -136,12 +142,23 @@ SPECIFIC_ITEM = re.compile(r"\b(return|exchange|swap|send back|refund|replace)\s
 POLICY_QUESTION = re.compile(r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does)\b")
 
 
+# Requests whose words are apart: "send the earbuds back", "give the kettle back".
+SPLIT_PHRASES = {
+    "address": re.compile(r"\b(deliver|send|ship|redirect)\b(?:\s+\w+){1,6}\s+to\s+(my|our|the)\s+(new|office|work|other|"
+                          r"parents|friend|neighbour|neighbor|home)"),
+    "return": re.compile(r"\b(send|give|take|bring)\b(?:\s+\w+){1,4}\s+back\b"),
+}
+
+
 def classify(text: str) -> tuple[str, float]:
     """Intent and a confidence in [0, 1]."""
     normalized = normalize(text)
     asks = bool(QUESTION_START.match(normalized)) or text.strip().endswith("?")
+    split = None
+    if not any_phrase(normalized, INTENT_PHRASES["human"] + INTENT_PHRASES["cancel"]):
+        split = next((intent for intent, pattern in SPLIT_PHRASES.items() if pattern.search(normalized)), None)
     for intent, phrases in INTENT_PHRASES.items():
-        hits = [p for p in phrases if has_phrase(normalized, p)]
+        hits = [p for p in phrases if has_phrase(normalized, p)] or (["(split phrase)"] if intent == split else [])
         if not hits:
             continue
         if intent == "greeting" and len(normalized.split()) > 4:

@@ -91,6 +91,8 @@ def mask_email(address: str) -> str:
 def order_summary(order: Order, returned: set[str] = frozenset()) -> dict[str, Any]:
     return {
         "order_id": order.id,
+        # whom and which country it ships to (a new address keeps them unless the customer says otherwise)
+        "ship_to": {"name": order.shipping_address.name, "country": order.shipping_address.country},
         "placed_at": order.placed_at.isoformat(),
         "status": order.status.value,
         "delivered_at": order.shipment.delivered_at.isoformat() if order.shipment and order.shipment.delivered_at else None,
@@ -407,7 +409,7 @@ class ActionExecutor:
     def _execute_return(self, conversation_id: str, customer_id: str, action_id: str, pending: dict, expected: str):
         request = ReturnItems.model_validate(pending["arguments"])
         fresh = self._propose_return(customer_id, request, action_id)  # the order may have changed since
-        order = self.s.store.get_order(request.order_id)
+        order = self.s.store.get_order(fresh["order_id"])  # the merchant's id, however the request spelled it
         return_id = "R" + action_id[1:]
         replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
         record = ReturnRecord(
@@ -497,7 +499,7 @@ class ActionExecutor:
         request = ModifyOrder.model_validate(pending["arguments"])
         fresh = self._propose_modification(turn.customer.id, request)  # it may have shipped since
         address = Address(**request.shipping_address.model_dump()) if request.shipping_address else None
-        changed = self.s.store.modify_order(request.order_id, address, request.remove_line_ids)
+        changed = self.s.store.modify_order(fresh["order_id"], address, request.remove_line_ids)
         if changed is None:
             self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "order_shipped")
             raise Denied("order_shipped", f"Order {request.order_id} can no longer be changed.")

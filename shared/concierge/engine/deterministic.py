@@ -14,6 +14,7 @@ from concierge import signals
 from concierge.reasoning import escalation
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD, STOPWORDS
+from concierge.knowledge.documents import POLICY_URL
 from concierge.merchant import MerchantProfile
 from concierge.orderref import compact, matches_order, order_reference
 
@@ -48,10 +49,13 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# "Never mind, I'll keep it": the customer drops the request.
+KEEP_IT = ("keep it", "keep them", "i will keep", "i'll keep", "never mind", "nevermind", "forget it",
+           "forget about it", "do not bother", "no need", "leave it")
 # Words that choose how a return is resolved.
 RESOLUTION_WORDS = ("refund", "money back", "exchange", "swap", "replacement", "replace", "instead", "store credit")
 # What needs the customer's account: an unverified sender is told how to get it instead.
-ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "password", "appointment"})
+ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "address", "password", "appointment"})
 UNVERIFIED_REPLY = (
     "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
     "yours. Please write from the email address on your account, or sign in and chat with us on our website — "
@@ -124,6 +128,27 @@ def mentions_value(text: str, value: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
 
 
+POSTCODE = re.compile(r"\b(\d{4,5}(?:-\d{4})?|\d{4}\s?[A-Z]{2}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
+
+
+def parse_address(text: str) -> dict | None:
+    """Street and number, postcode and city from a customer's words ("412 Maple Ave, Evanston IL 60201",
+    "Kortrijksesteenweg 1070, 9051 Ghent"): the last comma-separated part with a postcode gives postcode and city, the
+    part before it the street. None when it does not read as an address (then the customer is asked for one)."""
+    tail = re.split(r"[?:]|\bto\b(?=[^,]*\d)", text)[-1] if re.search(r"[?:]|\bto\b", text) else text
+    parts = [p.strip(" .") for p in tail.split(",") if p.strip(" .")]
+    if len(parts) < 2:
+        return None
+    for i in range(len(parts) - 1, 0, -1):
+        code = POSTCODE.search(parts[i])
+        street = parts[i - 1]
+        if code and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
+            city = (parts[i][: code.start()] + parts[i][code.end():]).strip(" ,")
+            if city:
+                return {"line1": street[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
+    return None
+
+
 def content_words(text: str) -> set[str]:
     """The words of a message that can name an item (not 'where is my order')."""
     token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
@@ -175,6 +200,8 @@ class DeterministicEngine:
             flow = {}
         if flow.get("name") == "cancel":
             return self._cancel_flow(turn, flow)
+        if flow.get("name") == "address":
+            return self._address_flow(turn, flow)
         if flow.get("name") == "appointment":
             return self._appointment_flow(turn, flow)
         if flow.get("name") == "offer_tracking":
@@ -186,6 +213,8 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
+        if intent == "address":
+            return self._address_flow(turn, {"name": "address"})
         if intent == "password":
             return self._password_reset(turn)
         if intent == "appointment":
@@ -230,6 +259,9 @@ class DeterministicEngine:
     def _return_flow(self, turn: Turn, flow: dict) -> Decision:
         stage = flow.get("stage")
         text = turn.message.text
+        if stage != "confirm_action" and signals.any_phrase(signals.normalize(text), KEEP_IT):
+            return Decision(next="reply", reply="No problem — nothing has been changed. Is there anything else I can help with?",
+                            flow={})
         if stage == "find_item":
             return self._find_item(turn, flow)
         if stage == "confirm_item":
@@ -330,7 +362,13 @@ class DeterministicEngine:
             flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
             return Decision(next="actions", tool_calls=[call("get_product", {"product_id": line["product_id"]})], flow=flow)
         blocked = self._not_returnable(turn, order, line, product)
-        return blocked or self._confirm_item(flow, order, line, product)
+        if blocked:
+            return blocked
+        asked, unavailable = self._requested_variant(product, line["options"], flow.get("request", ""))
+        if unavailable is not None and asked is None:  # what they asked for is sold out: say so before anything else
+            confirmed = self._confirm_item(flow, order, line, product)
+            return self._offer(turn, {**confirmed.flow, "reason": flow.get("reason") or "other", "stage": "offer"})
+        return self._confirm_item(flow, order, line, product)
 
     @staticmethod
     def _product(turn: Turn, product_id: str) -> dict | None:
@@ -381,8 +419,11 @@ class DeterministicEngine:
                     next="reply",
                     reply=(
                         f"The {item} from order {order['order_id']} was delivered on {day(delivered)}, more than "
-                        f"{self.return_window_days} days ago, so it's outside our return window. If something is wrong "
-                        "with it, a member of our team can take a look. Would you like me to connect you?"
+                        f"{self.return_window_days} days ago, so it's outside our return window. "
+                        + (f"{self.profile.warranty} If it's faulty, a member of our team can start a warranty claim "
+                           "with you. Would you like me to connect you?" if self.profile.warranty else
+                           "If something is wrong with it, a member of our team can take a look. Would you like me to "
+                           "connect you?")
                     ),
                     flow={"name": "offer_handoff", "reason": "return outside the window"},
                 )
@@ -494,7 +535,8 @@ class DeterministicEngine:
         note = f" {self.profile.exchanges.note}" if self.profile.exchanges.note else ""
         lead = f"{sorry} "
         if unavailable:
-            lead = f"{sorry} The {self._variant_label(unavailable, flow['options'])} is out of stock right now. "
+            lead = (f"I found your {flow['item']} from order {flow['order_id']}, but the "
+                    f"{self._variant_label(unavailable, flow['options'])} is out of stock right now. ")
         if len(options) == 1:
             label = flow["exchange_options"][0]["label"]
             reply = f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} Which would you prefer?"
@@ -580,7 +622,9 @@ class DeterministicEngine:
         if proposed:
             return self._after_proposal(proposed[-1], flow)
         text = said or turn.message.text
-        normalized = signals.normalize(text)
+        # "refund please, not a replacement": what they refuse is not what they choose
+        normalized = re.sub(r"\b(not|no|do not want|without)\s+(an?\s+)?(exchange|replacement|swap|refund)\w*", " ",
+                            signals.normalize(text))
         offered = flow.get("exchange_options") or []
         chosen = None
         if offered:
@@ -595,8 +639,9 @@ class DeterministicEngine:
             or signals.any_phrase(normalized, ("exchange", "swap", "size", "bigger", "smaller", "replacement", "instead",
                                                "new one", "another one", "replace"))
         )
+        # a bare "yes" to a refund offered instead of the exchange they came for is not a choice: they say "refund"
         wants_refund = signals.any_phrase(normalized, ("refund", "money back", "return it", "give back")) or (
-            not offered and signals.is_affirmative(text)
+            not offered and signals.is_affirmative(text) and flow.get("wants") != "exchange"
         )
         if wants_exchange and chosen is None and len(offered) == 1:
             chosen = offered[0]
@@ -605,6 +650,8 @@ class DeterministicEngine:
         if wants_exchange == wants_refund:
             if signals.is_negative(text):
                 return Decision(next="reply", reply="No problem, I won't change anything. Is there anything else I can help with?", flow={})
+            if not offered:
+                return self._miss(flow, "Would you like the refund, or would you rather keep it?")
             return self._miss(flow, "Would you like the refund, or the exchange?")
         arguments = {
             "order_id": flow["order_id"],
@@ -694,7 +741,10 @@ class DeterministicEngine:
 
     @staticmethod
     def _settle_pending(text: str, flow: dict) -> Decision | None:
-        """The customer's answer to "shall I go ahead?": confirm the pending action, withdraw it, or None if unclear."""
+        """The customer's answer to "shall I go ahead?": confirm the pending action, withdraw it, or None if unclear.
+        "OK, I'll just keep it" withdraws it, whatever "OK" says."""
+        if signals.any_phrase(signals.normalize(text), KEEP_IT):
+            return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
         if signals.is_affirmative(text) and not signals.is_negative(text):
             return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
         if signals.is_negative(text):
@@ -773,6 +823,77 @@ class DeterministicEngine:
         scored = [(max((self._line_score(text, line) for line in o["lines"]), default=0), i) for i, o in enumerate(orders)]
         top = max((score for score, _ in scored), default=0)
         return [orders[i] for score, i in scored if score == top and top > 0]
+
+    # order changes ------------------------------------------------------------------------
+    def _address_flow(self, turn: Turn, flow: dict) -> Decision:
+        """A new delivery address for an order that has not shipped: found like a cancellation, the address read from
+        the customer's words (street and number, postcode and city), proposed back in full, changed on a yes."""
+        text = turn.message.text
+        stage = flow.get("stage")
+        if stage == "confirm":
+            done = [r for r in turn.results if r.tool in ("modify_order", "confirm_action", "cancel_action")
+                    and r.status is not ActionStatus.PENDING_CONFIRMATION]
+            if done:
+                outcome = done[-1]
+                if outcome.status is ActionStatus.EXECUTED and outcome.result.get("modified"):
+                    return Decision(next="reply", resolved=True, flow={},
+                                    reply=f"Done — order {outcome.result['order_id']} will go to the new address. Anything else?")
+                if outcome.status is ActionStatus.EXECUTED:
+                    return Decision(next="reply", reply="No problem, the address stays as it was. Anything else?", flow={})
+                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={})
+            return self._settle_pending(text, flow) or Decision(
+                next="reply", reply="Shall I change the address? A yes or no is fine.", flow=flow)
+        proposed = turn.results_for("modify_order")
+        if proposed:
+            outcome = proposed[-1]
+            if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
+                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={})
+            r = outcome.result
+            a = r["shipping_address"]
+            return Decision(
+                next="reply",
+                reply=(f"To confirm: order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} "
+                       f"{a['city']}, {a['country']}. Shall I go ahead?"),
+                flow={"name": "address", "stage": "confirm", "action_id": r["action_id"]},
+            )
+        request = f"{flow.get('request', '')} {text}".strip()
+        flow = {**flow, "name": "address", "request": request}
+        found = turn.results_for("find_orders")
+        if not found:
+            return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})], flow=flow)
+        orders = found[-1].result.get("orders", [])
+        order = self._order_for_change(request, orders)
+        if order is None:
+            pending = [o for o in orders if o["status"] == "pending"]
+            if not pending:
+                return Decision(next="reply", flow={},
+                                reply="None of your orders is still waiting to ship, so I can't change a delivery address. "
+                                      "If a parcel is on its way, I can check where it is.")
+            listing = "; ".join(f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5])
+            return Decision(next="reply", reply=f"Which order should go to the new address: {listing}?", flow=flow)
+        address = parse_address(text) or parse_address(request)
+        if address is None:
+            return Decision(
+                next="reply",
+                reply=f"Sure — what's the new address for order {order['order_id']}? Street and number, postcode and city, please.",
+                flow={**flow, "order_id": order["order_id"]},
+            )
+        ship_to = order.get("ship_to") or {}
+        new = {**address, "name": ship_to.get("name", turn.customer.first_name), "country": ship_to.get("country", "")}
+        return Decision(next="actions", flow=flow,
+                        tool_calls=[call("modify_order", {"order_id": order["order_id"], "shipping_address": new})])
+
+    def _order_for_change(self, request: str, orders: list[dict]) -> dict | None:
+        reference, named = named_order(request, orders)
+        if named:
+            return named
+        if reference:
+            return None
+        by_item = [o for o in self._orders_with_item(request, orders) if o["status"] == "pending"]
+        if by_item:
+            return by_item[0]
+        pending = [o for o in orders if o["status"] == "pending"]
+        return pending[0] if len(pending) == 1 else None
 
     # account and appointments --------------------------------------------------------------
     def _password_reset(self, turn: Turn) -> Decision:
@@ -903,7 +1024,8 @@ class DeterministicEngine:
         answer comes first, then the help center's answer to the rest, when it has a grounded one."""
         if " and " not in turn.message.text.lower() and turn.message.text.count("?") < 2:
             return None
-        passage = next((p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
+        passage = next((p for p in sorted(turn.passages, key=lambda p: p.url.split("#")[0] == POLICY_URL)
+                        if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
                         and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])),
                        None)
         return (passage, self._excerpt(passage.text, 300)) if passage else None
@@ -912,6 +1034,8 @@ class DeterministicEngine:
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
         # Retrieved text is data: a passage that addresses an AI ("ignore previous instructions…") is never used.
         grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious]
+        # The most confident of the merchant's own articles first; the digest of merchant.json answers what they leave out.
+        grounded.sort(key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
         if not grounded:
             clarify = self._clarifying_question(turn)
             if clarify:

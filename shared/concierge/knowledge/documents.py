@@ -10,6 +10,8 @@ removes documents within its own source only. The prefix is in the id alone: URL
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import hashlib
 import json
 import re
@@ -20,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.knowledge.port import Passage
 from concierge.models import Article, Product, StoreData
+
+if TYPE_CHECKING:
+    from concierge.merchant import MerchantProfile
 
 # A long section is cut into windows of this many words, each repeating the previous window's last OVERLAP
 # words, so that an answer spanning a cut is still whole in one passage.
@@ -156,15 +161,26 @@ def from_product(product: Product) -> Document:
     )
 
 
+POLICY_URL = "/help/policies"  # where the digest of merchant.json is cited
+
+
+def from_merchant(merchant: "MerchantProfile") -> Document:
+    """merchant.json's policy as a help-center document: its numbers answer questions its articles may not."""
+    body = "\n".join(f"## {question}\n{answer.strip()}\n" for question, answer in merchant.policy_sections())
+    return Document(id="merchant-policy", title=f"{merchant.name} policies", url=POLICY_URL, topic="policy", body=body)
+
+
 def in_source(source: str, document: Document) -> Document:
     """The document as one of `source`'s: only its id changes (its URL, and so its citations, do not)."""
     return document.model_copy(update={"id": source_id(source, document.id)})
 
 
-def documents_from_store(data: StoreData, source: str = STORE_SOURCE) -> list[Document]:
-    """The store's articles and product pages, as documents of the store source (`store/<article id>`,
-    `store/product-<product id>`)."""
+def documents_from_store(data: StoreData, source: str = STORE_SOURCE, merchant: "MerchantProfile | None" = None) -> list[Document]:
+    """The store's articles and product pages, and merchant.json's policy, as documents of the store source
+    (`store/<article id>`, `store/product-<product id>`, `store/merchant-policy`)."""
     documents = [*(from_article(a) for a in data.articles), *(from_product(p) for p in data.products)]
+    if merchant is not None:
+        documents.append(from_merchant(merchant))
     return [in_source(source, d) for d in documents]
 
 

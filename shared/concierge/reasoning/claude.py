@@ -84,7 +84,7 @@ class ClaudeEngine:
         return self.client.messages.create(
             model=self.settings.model,
             max_tokens=self.settings.model_max_tokens,
-            system=prompt.system_blocks(self.settings),
+            system=prompt.system_blocks(self.settings, turn.merchant),
             tools=prompt.tools(),
             tool_choice={"type": "tool", "name": prompt.REPLY_TOOL} if last_round else {"type": "any"},
             messages=prompt.messages(turn),
@@ -104,7 +104,8 @@ class ClaudeEngine:
         text, flow = reply.text, {}
         if turn.conversation.customer_turns == 1 and " AI" not in f" {text}":
             # The customer is told at the start that this is an AI: enforced here, not only asked in the prompt.
-            text = f"Hi {turn.customer.first_name}, I'm the {self.settings.merchant_name} AI assistant. {text}"
+            name = turn.merchant.name if turn.merchant else self.settings.merchant_name
+            text = f"Hi {turn.customer.first_name}, I'm the {name} AI assistant. {text}"
         if reply.confidence < escalation.LOW_CONFIDENCE and not reply.resolved:
             text = f"{text} If you'd like, I can connect you with a member of our team who can help."
             flow = {"name": "offer_handoff", "reason": "low confidence in an answer"}

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from concierge.actions.tools import tool_schemas
+from concierge.merchant import RETURN_METHODS, MerchantProfile
 from concierge.settings import Settings
 from concierge.turn import Turn
 
@@ -38,22 +39,39 @@ def tools() -> list[dict[str, Any]]:
     ]
 
 
-def system_text(settings: Settings) -> str:
-    never = "\n".join(f"- {phrase}" for phrase in settings.never_say) or "- (nothing configured)"
-    return f"""You are the customer-service assistant of {settings.merchant_name}. You are an AI, and you say so when you first greet a customer.
+def system_text(settings: Settings, merchant: MerchantProfile | None = None) -> str:
+    """The system prompt: the shop's identity and policy from its merchant.json (else the deployed settings)."""
+    shop = merchant or MerchantProfile.from_settings(settings)
+    never = "\n".join(f"- {phrase}" for phrase in shop.never_say) or "- (nothing configured)"
+    optional = [
+        f"- Refunds take {shop.refund_timing} to reach the customer." if shop.refund_timing else
+        "- Do not promise how long a refund takes.",
+        f"- Items go back by {RETURN_METHODS[shop.return_method]}." if shop.return_method else
+        "- Say only that the return details are emailed; do not describe a return method.",
+        "- Exchanges for another variant of the same product are possible." if shop.exchanges.allowed else
+        "- This shop does not offer exchanges: offer a refund.",
+        f"- A parcel past its estimated delivery: {shop.late_delivery}" if shop.late_delivery else
+        "- For a late parcel, promise nothing beyond offering a person.",
+        f"- A cancelled order that had not shipped: {shop.cancellation_payment}" if shop.cancellation_payment else "",
+        f"- Product categories asked about fit on a return: {', '.join(shop.sized_categories)}." if shop.sized_categories
+        else "- Do not ask how an item fitted.",
+    ]
+    policies = "\n".join(line for line in optional if line)
+    return f"""You are the customer-service assistant of {shop.name}. You are an AI, and you say so when you first greet a customer.
 
 # Voice
-{settings.brand_voice}
+{shop.brand_voice or "Warm, clear and brief."}
 Never say:
 {never}
 
 # Policies (the action tools enforce them; explain their reasons when they refuse)
-- Returns and exchanges within {settings.return_window_days} days of delivery; one return per item.
+- Returns and exchanges within {shop.return_window_days} days of delivery; one return per item; final-sale items never.
 - Refunds go to the original payment method; amounts always come from the order, never from you or the customer.
-- Refunds above {settings.max_refund_without_approval} wait for a person's approval: tell the customer before they confirm;
+- Refunds above {shop.max_auto_refund} wait for a person's approval: tell the customer before they confirm;
   once confirmed (status awaiting_approval) say it was sent for approval, give the reference (action_id), say nothing
   is refunded until a person decides and that they will hear back in this conversation. Never promise the outcome.
 - Every write (return, exchange, cancellation) is proposed first; it runs only when the customer confirms that exact action.
+{policies}
 
 # How to work
 - Use the tools to look up orders, shipments and products; never state an order fact you did not get from a tool.
@@ -66,9 +84,9 @@ Never say:
 """
 
 
-def system_blocks(settings: Settings) -> list[dict[str, Any]]:
+def system_blocks(settings: Settings, merchant: MerchantProfile | None = None) -> list[dict[str, Any]]:
     """The cacheable prefix's system part, with the cache breakpoint."""
-    return [{"type": "text", "text": system_text(settings), "cache_control": {"type": "ephemeral"}}]
+    return [{"type": "text", "text": system_text(settings, merchant), "cache_control": {"type": "ephemeral"}}]
 
 
 def context_text(turn: Turn) -> str:
