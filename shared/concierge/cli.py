@@ -195,21 +195,31 @@ def cmd_knowledge_sync(args: argparse.Namespace) -> int:
 
     from concierge.knowledge.documents import STORE_SOURCE, UPLOADS_SOURCE, check_source, load_directory
     from concierge.knowledge.service import sync_knowledge
-    from concierge.settings import Settings
+    from concierge.settings import settings_from_env_or_exit
 
     try:
         source = check_source(args.source)
     except ValueError as error:
         print(f"--source: {error}", file=sys.stderr)
         return 2
-    if source in (STORE_SOURCE, UPLOADS_SOURCE):  # a folder synced as one of these would replace its documents
-        print(f"--source {source} is reserved ({STORE_SOURCE}: `concierge import`; {UPLOADS_SOURCE}: files uploaded to "
-              f"documents/): give the folder another name", file=sys.stderr)
+    from concierge.importer import STORE_HELP_SOURCE
+
+    if source in (STORE_SOURCE, UPLOADS_SOURCE, STORE_HELP_SOURCE):  # a folder synced as one would replace its documents
+        print(f"--source {source} is reserved ({STORE_SOURCE} and {STORE_HELP_SOURCE}: `concierge import`; "
+              f"{UPLOADS_SOURCE}: files uploaded to documents/): give the folder another name", file=sys.stderr)
         return 2
     if not Path(args.dir).is_dir():  # a typo must not empty the source
         print(f"{args.dir} is not a folder", file=sys.stderr)
         return 2
-    settings = Settings.from_env()
+    if args.local:
+        files = _help_files(Path(args.dir))
+        report = _post_local(args.local, "/_local/knowledge-sync", {"source": source, "base_url": args.base_url,
+                                                                      "locale": args.locale, "files": files})
+        print(f"{report['documents']} documents: {report['added']} added, {report['updated']} updated, "
+              f"{report['unchanged']} unchanged, {report['removed']} removed; {report['passages_indexed']} passages "
+              f"indexed, {report['passages_removed']} removed (source {source}, {args.local})")
+        return 0
+    settings = settings_from_env_or_exit("concierge knowledge sync")
     documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale, source=source)
     with tqdm(total=0, unit="passage", desc="Embedding", disable=args.quiet) as bar:
         def on_total(total: int) -> None:
@@ -275,11 +285,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Compare Auto-CSAT with the CSAT customers gave, for conversations closed in a date range (docs/surveys.md)."""
     from datetime import timedelta
 
-    from concierge.settings import Settings
     from concierge import wiring
+    from concierge.settings import settings_from_env_or_exit
     from concierge.surveys.calibration import calibrate, pairs_between, table
 
-    settings = Settings.from_env()
+    settings = settings_from_env_or_exit("concierge calibrate")
     until = date.fromisoformat(args.until) if args.until else date.today()
     since = date.fromisoformat(args.since) if args.since else until - timedelta(days=29)
     report = calibrate(pairs_between(wiring.survey_store(settings), since, until))
@@ -331,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     ksync.add_argument("--source", default="help",
                        help="the folder's source: its sync adds, updates and removes only that source's documents "
                             "(default help; one name per folder; store and uploads are the import's and S3's)")
+    ksync.add_argument("--local", nargs="?", const=LOCAL_URL, metavar="URL",
+                       help=f"sync into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack")
     ksync.add_argument("--quiet", action="store_true", help="no progress bar")
     ksync.set_defaults(func=cmd_knowledge_sync)
     evaluate = sub.add_parser("eval", help="play scenario files against the local stack and score them")

@@ -3,18 +3,22 @@ store table, and the help-center articles, product pages and help/ documents int
 path for a merchant's export, a local `concierge dev --store DIR` and the demo store.
 
 Each kind of knowledge is a source of its own: the import replaces only what an earlier import of the store put
-there (source `store`, and `help` for the folder's help/), never what `concierge knowledge sync` or an upload added.
+there (source `store`, and `store-help` for the folder's help/), never what `concierge knowledge sync` or an upload
+added.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from concierge.commerce import ReferenceStore
-from concierge.knowledge.documents import FOLDER_SOURCE, Document, documents_from_store, in_source
+from concierge.knowledge.documents import Document, documents_from_store, in_source
 from concierge.knowledge.service import sync_knowledge
 from concierge.merchant import MerchantProfile
 from concierge.models import StoreData
 from concierge.settings import Settings
+
+# A store folder's help/ is a source of its own: `concierge knowledge sync` (source `help` by default) never replaces it.
+STORE_HELP_SOURCE = "store-help"
 
 
 def import_store(
@@ -24,7 +28,7 @@ def import_store(
     merchant: MerchantProfile | None = None,
     help_documents: Sequence[Document] | None = None,
 ) -> dict[str, int]:
-    """Write the store. `help_documents` (a folder's help/) replace the `help` source when given; None leaves it."""
+    """Write the store. `help_documents` (a folder's help/) replace the `store-help` source when given; None leaves it."""
     from concierge import wiring
 
     store.put_products(data.products)
@@ -41,7 +45,7 @@ def import_store(
         "passages": report.passages_indexed,
     }
     if help_documents is not None:
-        documents = [d if d.id.startswith(f"{FOLDER_SOURCE}/") else in_source(FOLDER_SOURCE, d) for d in help_documents]
+        documents = [in_source(STORE_HELP_SOURCE, d) for d in help_documents]
         counts["help documents"] = len(documents)
-        counts["passages"] += sync_knowledge(settings, documents, source=FOLDER_SOURCE).passages_indexed
+        counts["passages"] += sync_knowledge(settings, documents, source=STORE_HELP_SOURCE).passages_indexed
     return counts

@@ -11,8 +11,8 @@ import re
 # "order": a house number or a postcode is not an order.
 # The action layer matches it against the customer's own orders; nothing here guesses another order instead.
 ORDER_REFERENCE = re.compile(
-    r"(?:#\s?|\border\s*(?:number|no\.?|num|id|ref|#)?\s*[:#]?\s*)([A-Za-z]{0,6}-?\d[\w-]*)"
-    r"|\b([A-Za-z]{1,4}-?\d{4,}[A-Za-z]{0,2})\b",
+    r"(?:#\s?|\border\s*(?:number|no\.?|num|id|ref|#)?\s*[:#]?\s*)([A-Za-z]{0,6}[-/_.]?\d[\w/.-]*)"
+    r"|\b([A-Za-z]{1,4}[-/_]?\d{4,}[A-Za-z]{0,2})\b",
     re.IGNORECASE,
 )
 
@@ -28,7 +28,7 @@ def order_reference(text: str) -> str | None:
         if match.group(2) and found.isdigit() and len(found) == 4 and 1900 <= int(found) <= 2099:
             continue  # a year ("the 2024 model"), not an order
         if found and any(c.isdigit() for c in found) and len(compact(found)) >= 3:
-            return found.rstrip("-.")
+            return found.rstrip("-./")
     return None
 
 

@@ -1,6 +1,7 @@
 """Retrieval for a turn: knowledge passages for the message, and what memory recalls about the customer.
 
-Every read is bounded, whatever the customer's history: one index search; at a conversation's first turn the
+Every read is bounded, whatever the customer's history: one index search (one per request, at most four, when a
+message makes several: "where is my order? and do you ship to Canada"); at a conversation's first turn the
 profile, the last summaries and the durable facts (three reads with a Limit); later, one page of recent
 messages; and, for a conversation linked to an open one elsewhere, that conversation's state (one read).
 """
@@ -30,17 +31,40 @@ def search_query(text: str) -> str:
     return questions if len(terms(questions)) >= 3 else text
 
 
+# Where a message turns to another request: "and" or a question mark followed by a question word.
+_ASKING = r"(?:do|does|can|could|how|what|is|are|will|where|when|why|which|also)\b"
+NEXT_REQUEST = re.compile(rf"\band\b(?=\s+{_ASKING})|\?(?=\s*(?:and\s+)?{_ASKING})", re.IGNORECASE)
+MAX_REQUESTS = 3
+
+
+def search_queries(text: str) -> list[str]:
+    """The message's search query, then each of its requests on its own when it makes more than one, so the second
+    request is not drowned by the first."""
+    first = search_query(text)
+    parts = [part.strip(" ,?") for part in NEXT_REQUEST.split(text) if terms(part)]
+    if len(parts) < 2:
+        return [first]
+    return list(dict.fromkeys([first, *parts[:MAX_REQUESTS]]))
+
+
 def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
     """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question."""
     assert turn.customer and turn.message and turn.conversation
     hits = []
     if index is not None:
-        query = search_query(turn.message.text)
+        queries = search_queries(turn.message.text)
         notes = turn.conversation.notes
-        if notes and not threads.topic_terms(query):
-            # "And what is it made of?": the question is about what the conversation was just about.
-            query = f"{query} {notes[-1].topic}"
-        hits = index.search(query, embed_query(embedder, query), k=PASSAGES, filters=SearchFilters(locale=turn.customer.locale))
+        if notes:  # "And what is it made of?": the question is about what the conversation was just about.
+            queries = [query if threads.topic_terms(query) else f"{query} {notes[-1].topic}" for query in queries]
+        filters = SearchFilters(locale=turn.customer.locale)
+        found: dict[str, object] = {}
+        for query in queries:
+            for hit in index.search(query, embed_query(embedder, query), k=PASSAGES, filters=filters):
+                if hit.passage.id not in found or hit.confidence > found[hit.passage.id].confidence:
+                    found[hit.passage.id] = hit
+        hits = list(found.values())
+        if len(queries) > 1:  # several searches: the most confident passages of all, as many as one search gives
+            hits = sorted(hits, key=lambda hit: -hit.confidence)[:PASSAGES + 2]
     passages = [
         PassageHit(
             passage_id=hit.passage.id,

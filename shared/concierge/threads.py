@@ -29,7 +29,8 @@ THREAD_WINDOW = timedelta(days=7)
 # Messages on the same channel this close together are one sitting: the follow-up continues, whatever its words.
 SAME_SITTING = timedelta(minutes=30)
 MAX_KEYWORDS = 30
-ORDER_ID = re.compile(r"\bnw\d{5}\b")
+# An order id, a model number or a size with digits says which thing a message is about, whatever its shape.
+ID_LIKE = re.compile(r"(?=[a-z]*\d)[a-z0-9]{3,}")
 TAG = re.compile(r"^[^+@]+\+([A-Za-z0-9_-]{1,100})@")
 # Words every support message shares: they say nothing about the topic.
 GENERIC = frozenset(
@@ -46,7 +47,7 @@ def topic_terms(text: str) -> list[str]:
     words = re.findall(r"[a-z0-9]+", text.lower())
     seen: dict[str, None] = {}
     for word in words:
-        if ORDER_ID.fullmatch(word) or (len(word) >= 4 and word not in STOPWORDS and word not in GENERIC):
+        if ID_LIKE.fullmatch(word) or (len(word) >= 4 and word not in STOPWORDS and word not in GENERIC):
             seen.setdefault(word.rstrip("s") if len(word) > 4 else word, None)
     return list(seen)
 

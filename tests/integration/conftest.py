@@ -102,6 +102,21 @@ def settings(**values: str):
             wiring.reset()
 
 
+@contextmanager
+def merchant(**changes):
+    """The running stack's merchant.json with these fields changed for the duration (functions re-read it)."""
+    from concierge import wiring
+    from concierge.settings import current_settings
+
+    profiles = wiring.merchant_profiles(current_settings())
+    before = profiles.get()
+    profiles.put(before.model_copy(update=changes))
+    try:
+        yield
+    finally:
+        wiring.merchant_profiles(current_settings()).put(before)
+
+
 def local_stack(tmp_path_factory, **values: str):
     """A module's local stack with the demo store, started with these settings in the environment."""
     from concierge.cli import start_local

@@ -16,14 +16,13 @@ from concierge.auth import sign_customer_id, sign_operator
 from concierge.local.stack import DEV_SIGNING_SECRET
 from concierge.settings import current_settings
 from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
-from tests.integration.conftest import Client, local_stack, settings
-
-LIMIT = {"CONCIERGE_MAX_AUTO_REFUND": "10.00"}
-
+from tests.integration.conftest import Client, local_stack, merchant, settings
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    yield from local_stack(tmp_path_factory, **LIMIT)
+    for local in local_stack(tmp_path_factory):
+        with merchant(max_auto_refund=Decimal("10.00")):  # the shop's merchant.json: refunds above $10 wait
+            yield local
 
 
 @pytest.fixture(scope="module")

@@ -58,3 +58,23 @@ def test_the_deterministic_engine_resolves_every_shipped_scenario_without_a_viol
     failed = {o.scenario: o.failures for o in outcomes if not o.resolved}
     assert failed == {}
     assert summary(outcomes)["policy_violations"] == 0
+
+
+def test_a_store_plays_its_own_scenarios_and_names_a_customer_it_lacks(tmp_path, capsys):
+    """`concierge eval --store DIR` plays DIR/scenarios on DIR; a scenario naming someone not in DIR's customers is
+    reported as such, not played against the wrong customer."""
+    import shutil
+
+    store = Path(__file__).resolve().parents[2] / "stores" / "home-kitchen"
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy, ignore=shutil.ignore_patterns("scenarios"))
+    scenarios = tmp_path / "scenarios"  # beside the store: the store's own check refuses a scenario naming a stranger
+    scenarios.mkdir()
+    shutil.copy(store / "scenarios" / "dev-track-espresso-cups.yaml", scenarios)
+    (scenarios / "stranger.yaml").write_text(
+        "name: stranger\ncustomer: nobody-here\nturns: ['where is my order?']\nexpect: {max_turns: 1}\n")
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(scenarios), "--store", str(copy), "--json", str(out), "--quiet"]) == 0
+    outcomes = {o["scenario"]: o for o in json.loads(out.read_text())["outcomes"]}
+    assert outcomes["dev-track-espresso-cups"]["resolved"]
+    assert outcomes["stranger"]["failures"] == [f"names customer 'nobody-here', which {copy}/customers.json lacks"]

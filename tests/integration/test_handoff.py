@@ -12,9 +12,10 @@ from concierge import wiring
 from concierge.auth import sign_customer_id, sign_operator
 from concierge.handoff import SupportHours, priority, route
 from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP
+from concierge.merchant import SupportHoursConfig
 from concierge.settings import current_settings
 from concierge.channels.whatsapp import sign_payload
-from tests.integration.conftest import Client, settings
+from tests.integration.conftest import Client, merchant
 from tests.integration.test_omnichannel import deliver, webhook, whatsapp_body
 
 
@@ -183,6 +184,6 @@ def test_routing_priority_and_hours_by_hand():
 
 
 def test_out_of_hours_the_customer_is_told_when_to_expect_a_reply(client, stack):
-    with settings(CONCIERGE_SUPPORT_HOURS=json.dumps({"timezone": "UTC", "weekdays": [], "open": "09:00", "close": "17:00"})):
+    with merchant(support_hours=SupportHoursConfig(timezone="UTC", weekdays=[], open="09:00", close="17:00")):
         reply = client.say("alex", "ho-night", "I need a real person")
     assert "away right now" in reply.text and "will reply here by" in reply.text
