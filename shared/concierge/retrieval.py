@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from concierge import longterm, threads
+from concierge import longterm, signals, threads
 from concierge.knowledge.embeddings import embed_query
 from concierge.knowledge.port import SearchFilters
 from concierge.knowledge.text import terms
@@ -31,9 +31,6 @@ def search_query(text: str) -> str:
     return questions if len(terms(questions)) >= 3 else text
 
 
-# Where a message turns to another request: "and" or a question mark followed by a question word.
-_ASKING = r"(?:do|does|can|could|how|what|is|are|will|where|when|why|which|also)\b"
-NEXT_REQUEST = re.compile(rf"\band\b(?=\s+{_ASKING})|\?(?=\s*(?:and\s+)?{_ASKING})", re.IGNORECASE)
 MAX_REQUESTS = 3
 
 
@@ -41,7 +38,7 @@ def search_queries(text: str) -> list[str]:
     """The message's search query, then each of its requests on its own when it makes more than one, so the second
     request is not drowned by the first."""
     first = search_query(text)
-    parts = [part.strip(" ,?") for part in NEXT_REQUEST.split(text) if terms(part)]
+    parts = [part for part in signals.requests(text) if terms(part)]
     if len(parts) < 2:
         return [first]
     return list(dict.fromkeys([first, *parts[:MAX_REQUESTS]]))

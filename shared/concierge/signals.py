@@ -136,6 +136,16 @@ ACTION_REQUEST = ("i need", "i want", "i'd like", "id like", "i would like", "ca
                   "return this", "exchange this", "swap this")
 
 
+# Where a message turns to another request: "and" or a question mark followed by a question word.
+_ASKING = r"(?:do|does|can|could|how|what|is|are|will|where|when|why|which|also)\b"
+NEXT_REQUEST = re.compile(rf"\band\b(?=\s+{_ASKING})|\?(?=\s*(?:and\s+)?{_ASKING})", re.IGNORECASE)
+
+
+def requests(text: str) -> list[str]:
+    """The requests of a message ("where is my order, and how long do refunds take?" -> two), in order."""
+    return [part.strip(" ,?") for part in NEXT_REQUEST.split(text) if part.strip(" ,?")]
+
+
 # "can I return the green mugs?" names an item of theirs: a request. "can I return underwear?" or "how long do I have
 # to return the kettle?" asks about the policy.
 SPECIFIC_ITEM = re.compile(r"\b(return|exchange|swap|send back|refund|replace)\s+(my|the|this|these|those|it|them|our)\b")

@@ -149,6 +149,28 @@ def parse_address(text: str) -> dict | None:
     return None
 
 
+WANTED = re.compile(r"\b(?:for|to|want|prefer|get|into|with)\s+(?:the|a|an|one of the|some)?\s*([\w .,/-]{1,40}?)"
+                    r"(?:\s+(?:one|ones|version|model|instead|please|variant)\b|[?.!,]|$)", re.IGNORECASE)
+
+
+def wanted_words(text: str) -> set[str]:
+    """The words of what the customer asks for ("swap it for the usb-c one" -> {usb, c})."""
+    words: set[str] = set()
+    for match in WANTED.finditer(text):
+        words |= value_words(match.group(1))
+    return words
+
+
+def value_words(value: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")) if w not in STOPWORDS and w not in ("to",)}
+
+
+def overlap(value: str, wanted: set[str]) -> float:
+    """Jaccard similarity of an option value's words and the wanted words."""
+    words = value_words(value)
+    return len(words & wanted) / len(words | wanted) if words and wanted else 0.0
+
+
 def content_words(text: str) -> set[str]:
     """The words of a message that can name an item (not 'where is my order')."""
     token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
@@ -571,19 +593,26 @@ class DeterministicEngine:
 
     @staticmethod
     def _requested_variant(product: dict, options: dict, text: str) -> tuple[dict | None, dict | None]:
-        """A variant the customer named ("the green one", "the 1 L", "size 9"): (in stock, or None; out of stock)."""
-        best: tuple[int, dict] | None = None
+        """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
+        green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
+        what they have. Among equals, the variant that keeps their other options, then one in stock."""
+        wanted = wanted_words(text)
+        best: tuple[tuple[int, int, int], dict] | None = None
         for variant in product.get("variants", []):
             if variant["options"] == options:
                 continue
-            hits = 0
+            named, kept = 0, 0
             for key, value in variant["options"].items():
-                if options.get(key) == value:
-                    continue
-                if mentions_value(text, str(value)):
-                    hits += 1
-            if hits and (best is None or hits > best[0] or (hits == best[0] and variant["stock"] > best[1]["stock"])):
-                best = (hits, variant)
+                current = options.get(key)
+                if current == value:
+                    kept += 1
+                elif mentions_value(text, str(value)):
+                    named += 2
+                elif wanted and overlap(value, wanted) > overlap(current or "", wanted):
+                    named += 1
+            rank = (named, kept, int(variant["stock"] > 0))
+            if named and (best is None or rank > best[0]):
+                best = (rank, variant)
         if best is None:
             return None, None
         return (best[1], None) if best[1]["stock"] > 0 else (None, best[1])
@@ -740,6 +769,13 @@ class DeterministicEngine:
         return self._settle_pending(turn.message.text, flow) or self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
 
     @staticmethod
+    def _settled(turn: Turn, tool: str) -> ActionResult | None:
+        """The outcome of the customer's answer to a proposed `tool` (confirmed, withdrawn or refused), if any."""
+        done = [r for r in turn.results if r.tool in (tool, "confirm_action", "cancel_action")
+                and r.status is not ActionStatus.PENDING_CONFIRMATION]
+        return done[-1] if done else None
+
+    @staticmethod
     def _settle_pending(text: str, flow: dict) -> Decision | None:
         """The customer's answer to "shall I go ahead?": confirm the pending action, withdraw it, or None if unclear.
         "OK, I'll just keep it" withdraws it, whatever "OK" says."""
@@ -758,10 +794,8 @@ class DeterministicEngine:
         action layer as written, which refuses it: another order is never cancelled in its place."""
         text = turn.message.text
         if flow.get("stage") == "confirm":
-            done = [r for r in turn.results if r.tool in ("cancel_order", "confirm_action", "cancel_action")
-                    and r.status is not ActionStatus.PENDING_CONFIRMATION]
-            if done:
-                outcome = done[-1]
+            outcome = self._settled(turn, "cancel_order")
+            if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("cancelled") is True:
                     r = outcome.result
                     paid = (f" {self.profile.cancellation_payment}" if self.profile.cancellation_payment else
@@ -831,10 +865,8 @@ class DeterministicEngine:
         text = turn.message.text
         stage = flow.get("stage")
         if stage == "confirm":
-            done = [r for r in turn.results if r.tool in ("modify_order", "confirm_action", "cancel_action")
-                    and r.status is not ActionStatus.PENDING_CONFIRMATION]
-            if done:
-                outcome = done[-1]
+            outcome = self._settled(turn, "modify_order")
+            if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("modified"):
                     return Decision(next="reply", resolved=True, flow={},
                                     reply=f"Done — order {outcome.result['order_id']} will go to the new address. Anything else?")
@@ -915,10 +947,8 @@ class DeterministicEngine:
         text = signals.normalize(turn.message.text)
         stage = flow.get("stage")
         if stage == "confirm":
-            done = [r for r in turn.results if r.tool in ("book_appointment", "confirm_action", "cancel_action")
-                    and r.status is not ActionStatus.PENDING_CONFIRMATION]
-            if done:
-                outcome = done[-1]
+            outcome = self._settled(turn, "book_appointment")
+            if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("booked"):
                     r = outcome.result
                     return Decision(next="reply", resolved=True, flow={},
@@ -1021,14 +1051,18 @@ class DeterministicEngine:
 
     def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
         """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
-        answer comes first, then the help center's answer to the rest, when it has a grounded one."""
-        if " and " not in turn.message.text.lower() and turn.message.text.count("?") < 2:
+        answer comes first, then the help center's answer to the rest, when it has a grounded one about it."""
+        others = [part for part in signals.requests(turn.message.text)
+                  if not signals.any_phrase(signals.normalize(part), signals.INTENT_PHRASES["track"])]
+        if len(others) == len(signals.requests(turn.message.text)) or not others:
             return None
-        passage = next((p for p in sorted(turn.passages, key=lambda p: p.url.split("#")[0] == POLICY_URL)
-                        if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
-                        and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])),
-                       None)
-        return (passage, self._excerpt(passage.text, 300)) if passage else None
+        asked = content_words(" ".join(others))
+        about = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
+                 and asked & content_words(f"{p.title} {p.section} {p.text}")
+                 and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])]
+        about.sort(key=lambda p: (p.url.split("#")[0] == POLICY_URL, -len(asked & content_words(f"{p.title} {p.section}")),
+                                  -p.confidence))
+        return (about[0], self._excerpt(about[0].text, 300)) if about else None
 
     # knowledge ---------------------------------------------------------------------------
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
