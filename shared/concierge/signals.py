@@ -23,6 +23,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
                "don't want the order anymore", "do not want the order anymore", "cancel"),
+    "remove_item": ("remove the", "remove it from", "take off", "off my order", "take it off", "take them off",
+                    "remove from my order", "drop the"),
     "address": ("change the address", "change my address", "new address", "different address", "change the delivery address",
                 "change the shipping address", "update the address", "update my address", "wrong address", "deliver it to",
                 "send it to my", "ship it to", "send my order to", "to my new", "my office instead",
@@ -31,8 +33,13 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
                  "can't log in", "cannot log in", "can't sign in", "cannot sign in", "locked out", "lost my password"),
     "appointment": ("appointment", "book a fitting", "a fitting", "fitting session", "styling session", "book a session",
                     "book a time", "book a slot", "personal styling"),
-    "return": ("return", "send back", "send it back", "refund", "money back", "give back"),
-    "exchange": ("exchange", "swap", "different size", "another size", "other size"),
+    "return": ("return", "send back", "send it back", "refund", "money back", "give back",
+               # a fault reported is a return to resolve ("the speaker arrived with a dent")
+               "arrived damaged", "arrived broken", "dent", "dented", "cracked", "crack", "chipped", "broken", "defective",
+               "faulty", "stopped working", "does not work", "doesn't work", "not working", "damaged"),
+    "exchange": ("exchange", "swap", "different size", "another size", "other size", "wrong size", "wrong colour",
+                 "wrong color", "wrong plug", "wrong version", "wrong model", "wrong one", "upgrade", "new one instead",
+                 "other version", "different version", "different colour", "different color"),
     "track": (
         "where is my order", "where's my order", "where is my package", "where is my parcel", "track",
         "tracking", "delivery status", "when will it arrive", "when will my order", "has my order shipped",
@@ -42,6 +49,7 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "still not here", "where is my", "where are my", "where are the", "not received", "have not received",
         "never arrived", "has not come", "not come yet", "not turned up", "when does it arrive", "supposed to come",
         "supposed to arrive", "supposed to be here", "was due", "should have come", "still has not come",
+        "arriving", "when is my", "when will i get", "when do i get", "when will it come", "when will they come",
     ),
     "goodbye": (
         "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
@@ -74,7 +82,9 @@ COMMON_WORDS = frozenset(
     "older other mother store story short shorts shirt shirts skirt skirts shift human humans hours house "
     "huge amazing agents agency package packed packing parcel pencil delivery delivered every very status "
     "states stats truck trick exchange exchanged strange arrange range refund refunded refused fund found "
-    "round sound around about again agent cancel cancelled canceled channel funny shell shells smell spell shelf".split()
+    "round sound around about again agent cancel cancelled canceled channel funny shell shells smell spell shelf "
+    "long longer ordered bought received arrive arrives arriving arrived along belong plug plugs wrong wrote upgrade "
+    "dent dents crack cracks track tracks broken brown".split()
 )
 VOCABULARY = sorted({w for phrases in INTENT_PHRASES.values() for p in phrases for w in p.split()} | {
     "shirt", "order", "package", "refund", "exchange", "return", "human", "tracking", "delivery",
@@ -149,7 +159,11 @@ def requests(text: str) -> list[str]:
 # "can I return the green mugs?" names an item of theirs: a request. "can I return underwear?" or "how long do I have
 # to return the kettle?" asks about the policy.
 SPECIFIC_ITEM = re.compile(r"\b(return|exchange|swap|send back|refund|replace)\s+(my|the|this|these|those|it|them|our)\b")
-POLICY_QUESTION = re.compile(r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does)\b")
+# Words that say the item is one they have: "my charger", "I ordered the charger with the wrong plug".
+OWNED = re.compile(r"\b(my|i ordered|i bought|i got|i received|we ordered|we bought|we got)\b"
+                   r"(?!\s+(order|orders|money|account|refund|refunds|package|parcel|delivery|card)\b)")
+POLICY_QUESTION = re.compile(r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does|"
+                             r"if|thinking|planning|considering)\b|\bif (i|he|she|they|we|it)\b")
 
 
 # Requests whose words are apart: "send the earbuds back", "give the kettle back".
@@ -161,7 +175,16 @@ SPLIT_PHRASES = {
 
 
 def classify(text: str) -> tuple[str, float]:
-    """Intent and a confidence in [0, 1]."""
+    """Intent and a confidence in [0, 1]. A message making several requests ("where is my order, and how long do
+    refunds take?") has the intent of its first actionable one; the engine answers the rest after it."""
+    parts = requests(text)
+    if len(parts) > 1:
+        readings = [_classify(part) for part in parts]
+        return next((r for r in readings if r[0] not in ("question", "unknown", "greeting")), readings[0])
+    return _classify(text)
+
+
+def _classify(text: str) -> tuple[str, float]:
     normalized = normalize(text)
     asks = bool(QUESTION_START.match(normalized)) or text.strip().endswith("?")
     split = None
@@ -173,9 +196,12 @@ def classify(text: str) -> tuple[str, float]:
             continue
         if intent == "greeting" and len(normalized.split()) > 4:
             continue  # "hi, where is my order" is about the order
-        if intent in ("return", "exchange") and asks and not any_phrase(normalized, ACTION_REQUEST):
-            if not SPECIFIC_ITEM.search(normalized) or POLICY_QUESTION.match(normalized):
-                return "question", 0.7  # "how long do refunds take?" asks about the policy, it starts nothing
+        if intent in ("return", "exchange") and asks and (
+            POLICY_QUESTION.search(normalized)
+            or (not any_phrase(normalized, ACTION_REQUEST) and not SPECIFIC_ITEM.search(normalized)
+                and not OWNED.search(normalized))
+        ):
+            return "question", 0.7  # "how long do refunds take?", "if I open it, can I send it back?": the policy
         return intent, min(1.0, 0.7 + 0.1 * len(hits))
     if asks:
         return "question", 0.6

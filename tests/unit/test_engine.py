@@ -373,11 +373,27 @@ def test_a_damaged_item_is_offered_the_same_variant_as_a_replacement():
     chat.say("I need to return the blue shirt")
     offer = chat.say("yes, it arrived damaged")
     assert chat.tools == ["get_product"]
-    assert offer.reply == ("I'm sorry it arrived damaged. I can refund $49.00 to your Visa card ending 4242, or exchange "
-                           "it for the Blue, L, which is in stock. Which would you prefer?")
+    assert offer.reply == ("I'm sorry it arrived damaged. I can refund $49.00 to your Visa card ending 4242, or send you "
+                           "a replacement Classic Oxford Shirt (Blue, L), which is in stock. Which would you prefer?")
     chat.say("a replacement please")
     assert chat.tool_calls[0][0][1]["exchange_sku"] == "OXF-BLU-L"
     assert chat.tool_calls[0][0][1]["reason"] == "damaged"
+
+
+def test_a_yes_that_names_the_other_resolution_confirms_nothing():
+    """'A new one please, not a refund' never becomes a refund; 'yes, send the replacement' never confirms one."""
+    chat = Conversation()
+    chat.say("I need to return the blue shirt")
+    chat.say("yes, it arrived damaged")
+    proposal = chat.say("a new one please, not a refund")
+    assert chat.tool_calls[0][0][1]["resolution"] == "exchange", proposal.reply
+    chat = Conversation()
+    chat.say("I need to return the blue shirt")
+    chat.say("yes, it arrived damaged")
+    chat.say("refund please")
+    asked = chat.say("yes, send the replacement")
+    assert chat.tool_calls == [] and chat.store.returns == {}
+    assert "what I've prepared is a refund" in asked.reply
 
 
 def test_naming_the_latest_order_lists_its_items_to_choose_from():

@@ -35,7 +35,7 @@ GENERIC_WORDS = frozenset(
     "parcel track tracking status shipped ship shipping return returns refund exchange swap cancel cancelling want "
     "would like need get got bought ordered from last recent latest new can could do does did have has of for to in "
     "on with and or but so just any some come coming here there hasn haven isn didn don doesn won t s ve ll d m "
-    "received receive came yet thanks thank much".split()
+    "received receive came yet thanks thank much something stuff anything everything back send".split()
 )
 # Checked in order: a fault outranks a size word ("it has a small hole" is damaged, not too small).
 FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
@@ -52,10 +52,23 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
 # "Never mind, I'll keep it": the customer drops the request.
 KEEP_IT = ("keep it", "keep them", "i will keep", "i'll keep", "never mind", "nevermind", "forget it",
            "forget about it", "do not bother", "no need", "leave it")
+# Words of a reason, not of an item ("it's too small", "it arrived damaged").
+FIT_WORDS = frozenset(w for _, phrases in FIT_REASONS for p in phrases for w in p.split())
 # Words that choose how a return is resolved.
-RESOLUTION_WORDS = ("refund", "money back", "exchange", "swap", "replacement", "replace", "instead", "store credit")
+EXCHANGE_WORDS = ("exchange", "swap", "replacement", "replace", "instead", "new one", "new set", "a new", "another one",
+                  "send me another", "size", "bigger", "smaller")
+REFUND_WORDS = ("refund", "money back", "return it", "give back")
+RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
+# "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
+REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(an?\s+|the\s+)?"
+                     r"(exchange|replacement|swap|refund|new one|money back)\w*", re.IGNORECASE)
+
+
+def choice_text(text: str) -> str:
+    """The customer's words with what they refuse taken out, normalized for phrase matching."""
+    return signals.normalize(REFUSED.sub(" ", signals.normalize(text)))
 # What needs the customer's account: an unverified sender is told how to get it instead.
-ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "address", "password", "appointment"})
+ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "address", "remove_item", "password", "appointment"})
 UNVERIFIED_REPLY = (
     "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
     "yours. Please write from the email address on your account, or sign in and chat with us on our website — "
@@ -153,6 +166,12 @@ WANTED = re.compile(r"\b(?:for|to|want|prefer|get|into|with)\s+(?:the|a|an|one o
                     r"(?:\s+(?:one|ones|version|model|instead|please|variant)\b|[?.!,]|$)", re.IGNORECASE)
 
 
+REMOVE_TARGET = re.compile(r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
+                           re.IGNORECASE)
+EXCHANGE_TARGET = re.compile(r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
+                             r"instead)\b|[?.!,]|$)", re.IGNORECASE)
+
+
 def wanted_words(text: str) -> set[str]:
     """The words of what the customer asks for ("swap it for the usb-c one" -> {usb, c})."""
     words: set[str] = set()
@@ -235,8 +254,8 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
-        if intent == "address":
-            return self._address_flow(turn, {"name": "address"})
+        if intent in ("address", "remove_item"):
+            return self._address_flow(turn, {"name": "address", "remove": intent == "remove_item"})
         if intent == "password":
             return self._password_reset(turn)
         if intent == "appointment":
@@ -353,7 +372,10 @@ class DeterministicEngine:
         if named:
             orders = [named]
         candidates = [(order, line) for order in orders for line in order["lines"]]
-        scored = sorted(((self._line_score(text, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
+        # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
+        have = EXCHANGE_TARGET.sub(" ", text) if flow.get("wants") == "exchange" else text
+        have = have if content_words(have) else text
+        scored = sorted(((self._line_score(have, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
         best = [-i for score, i in scored if score == scored[0][0] and score > 0]  # newest order first among equals
         if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
             newest = candidates[best[0]][0]["order_id"]
@@ -361,6 +383,9 @@ class DeterministicEngine:
         if not best and latest:
             orders = orders[:1]
             candidates = [(orders[0], line) for line in orders[0]["lines"]]
+        elif not best and not named and content_words(have) - FIT_WORDS and self._grounded(turn):
+            # "Can I send back a gift card I bought?": nothing of theirs is called that, so it asks about the policy
+            return self._answer_from_knowledge(turn)
         if len(best) == 1 or len(candidates) == 1:
             order, line = candidates[best[0] if best else 0]
             return self._item_chosen(turn, flow, order, line)
@@ -548,18 +573,20 @@ class DeterministicEngine:
         else:
             options = self._alternatives(product, flow["options"], flow["reason"])
         flow["exchange_options"] = [{"sku": v["sku"], "label": self._variant_label(v, flow["options"])} for v in options]
-        said = signals.normalize(flow.get("request", ""))
-        wants_exchange = flow.get("wants") == "exchange" or signals.any_phrase(said, ("exchange", "swap", "replacement", "instead"))
+        said = choice_text(flow.get("request", ""))
+        wants_exchange = flow.get("wants") == "exchange" or signals.any_phrase(said, EXCHANGE_WORDS)
         if asked and wants_exchange and not unavailable:  # they named what they want: propose exactly that
             return self._choose_resolution(turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}")
-        if signals.any_phrase(said, ("refund", "money back")) and not wants_exchange:
+        if signals.any_phrase(said, REFUND_WORDS) and not wants_exchange:
             return self._choose_resolution(turn, {**flow, "stage": "offer"}, "refund")
         note = f" {self.profile.exchanges.note}" if self.profile.exchanges.note else ""
         lead = f"{sorry} "
         if unavailable:
             lead = (f"I found your {flow['item']} from order {flow['order_id']}, but the "
                     f"{self._variant_label(unavailable, flow['options'])} is out of stock right now. ")
-        if len(options) == 1:
+        if len(options) == 1 and options[0]["options"] == flow["options"]:
+            reply = f"{lead}I can {refund}, or send you a replacement {flow['item']}, which is in stock. Which would you prefer?"
+        elif len(options) == 1:
             label = flow["exchange_options"][0]["label"]
             reply = f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} Which would you prefer?"
         elif options:
@@ -651,9 +678,7 @@ class DeterministicEngine:
         if proposed:
             return self._after_proposal(proposed[-1], flow)
         text = said or turn.message.text
-        # "refund please, not a replacement": what they refuse is not what they choose
-        normalized = re.sub(r"\b(not|no|do not want|without)\s+(an?\s+)?(exchange|replacement|swap|refund)\w*", " ",
-                            signals.normalize(text))
+        normalized = choice_text(text)
         offered = flow.get("exchange_options") or []
         chosen = None
         if offered:
@@ -663,13 +688,9 @@ class DeterministicEngine:
             if chosen is None and len(offered) > 1:
                 pick = pick_choice(text, len(offered))
                 chosen = offered[pick] if pick is not None else None
-        wants_exchange = bool(offered) and (
-            chosen is not None
-            or signals.any_phrase(normalized, ("exchange", "swap", "size", "bigger", "smaller", "replacement", "instead",
-                                               "new one", "another one", "replace"))
-        )
+        wants_exchange = bool(offered) and (chosen is not None or signals.any_phrase(normalized, EXCHANGE_WORDS))
         # a bare "yes" to a refund offered instead of the exchange they came for is not a choice: they say "refund"
-        wants_refund = signals.any_phrase(normalized, ("refund", "money back", "return it", "give back")) or (
+        wants_refund = signals.any_phrase(normalized, REFUND_WORDS) or (
             not offered and signals.is_affirmative(text) and flow.get("wants") != "exchange"
         )
         if wants_exchange and chosen is None and len(offered) == 1:
@@ -727,7 +748,8 @@ class DeterministicEngine:
         return Decision(
             next="reply",
             reply=reply,
-            flow={**flow, "stage": "confirm_action", "action_id": result.action_id, "misses": 0},
+            flow={**flow, "stage": "confirm_action", "action_id": result.action_id, "misses": 0,
+                  "resolution": effect["resolution"]},
         )
 
     def _confirm_action(self, turn: Turn, flow: dict) -> Decision:
@@ -766,7 +788,17 @@ class DeterministicEngine:
                 reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
                 flow={"name": "offer_handoff", "reason": f"action not possible: {outcome.reason or outcome.status.value}"},
             )
-        return self._settle_pending(turn.message.text, flow) or self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
+        text = turn.message.text
+        pending = flow.get("resolution")
+        said = choice_text(text)
+        contradicts = (pending == "refund" and signals.any_phrase(said, EXCHANGE_WORDS) and not signals.any_phrase(said, REFUND_WORDS)) or (
+            pending == "exchange" and signals.any_phrase(said, REFUND_WORDS) and not signals.any_phrase(said, EXCHANGE_WORDS))
+        if contradicts:  # "yes, send the replacement" to a refund: nothing runs until it is clear
+            what, other = ("refund", "replacement") if pending == "refund" else ("exchange", "refund")
+            return self._miss({**flow, "stage": "offer"},
+                              f"Just to be sure — what I've prepared is a{'n' if what == 'exchange' else ''} {what}. Shall I go "
+                              f"ahead with the {what}, or would you rather have the {other}?")
+        return self._settle_pending(text, flow) or self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
 
     @staticmethod
     def _settled(turn: Turn, tool: str) -> ActionResult | None:
@@ -864,12 +896,17 @@ class DeterministicEngine:
         the customer's words (street and number, postcode and city), proposed back in full, changed on a yes."""
         text = turn.message.text
         stage = flow.get("stage")
+        if turn.results_for("cancel_order"):  # taking the only item off an order is cancelling it
+            return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
         if stage == "confirm":
             outcome = self._settled(turn, "modify_order")
             if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("modified"):
-                    return Decision(next="reply", resolved=True, flow={},
-                                    reply=f"Done — order {outcome.result['order_id']} will go to the new address. Anything else?")
+                    r = outcome.result
+                    done = (f"Done — the {', '.join(r['removed_items'])} {'is' if len(r['removed_items']) == 1 else 'are'} off "
+                            f"order {r['order_id']}; the new total is {money(r['total_after'], r['currency'])}."
+                            if r.get("removed_items") else f"Done — order {r['order_id']} will go to the new address.")
+                    return Decision(next="reply", resolved=True, flow={}, reply=f"{done} Anything else?")
                 if outcome.status is ActionStatus.EXECUTED:
                     return Decision(next="reply", reply="No problem, the address stays as it was. Anything else?", flow={})
                 return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={})
@@ -881,13 +918,15 @@ class DeterministicEngine:
             if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
                 return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={})
             r = outcome.result
-            a = r["shipping_address"]
-            return Decision(
-                next="reply",
-                reply=(f"To confirm: order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} "
-                       f"{a['city']}, {a['country']}. Shall I go ahead?"),
-                flow={"name": "address", "stage": "confirm", "action_id": r["action_id"]},
-            )
+            if r.get("removed_items"):
+                change = (f"I'll take the {', '.join(r['removed_items'])} off order {r['order_id']}; the new total is "
+                          f"{money(r['total_after'], r['currency'])}")
+            else:
+                a = r["shipping_address"]
+                change = (f"order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} {a['city']}, "
+                          f"{a['country']}")
+            return Decision(next="reply", reply=f"To confirm: {change}. Shall I go ahead?",
+                            flow={"name": "address", "stage": "confirm", "action_id": r["action_id"]})
         request = f"{flow.get('request', '')} {text}".strip()
         flow = {**flow, "name": "address", "request": request}
         found = turn.results_for("find_orders")
@@ -903,6 +942,8 @@ class DeterministicEngine:
                                       "If a parcel is on its way, I can check where it is.")
             listing = "; ".join(f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5])
             return Decision(next="reply", reply=f"Which order should go to the new address: {listing}?", flow=flow)
+        if flow.get("remove") or turn.signals.intent == "remove_item":
+            return self._remove_items(turn, {**flow, "remove": True}, order, request)
         address = parse_address(text) or parse_address(request)
         if address is None:
             return Decision(
@@ -914,6 +955,21 @@ class DeterministicEngine:
         new = {**address, "name": ship_to.get("name", turn.customer.first_name), "country": ship_to.get("country", "")}
         return Decision(next="actions", flow=flow,
                         tool_calls=[call("modify_order", {"order_id": order["order_id"], "shipping_address": new})])
+
+    def _remove_items(self, turn: Turn, flow: dict, order: dict, request: str) -> Decision:
+        """Take the item the customer names off a pending order (all of it: a cancellation, proposed as one)."""
+        wanted = re.split(r"\bkeep\b", request, maxsplit=1, flags=re.IGNORECASE)[0]  # "…, keep the canisters"
+        target = REMOVE_TARGET.search(wanted)
+        line = (self._match_line(target.group(1), order["lines"]) if target else None) or self._match_line(wanted, order["lines"])
+        if line is None:
+            listing = "; ".join(self._label(l) for l in order["lines"])
+            return Decision(next="reply", flow={**flow, "order_id": order["order_id"]},
+                            reply=f"Which item should I take off order {order['order_id']}: {listing}?")
+        if len(order["lines"]) == 1:
+            return Decision(next="actions", flow={"name": "cancel", "stage": "find", "request": request},
+                            tool_calls=[call("cancel_order", {"order_id": order["order_id"]})])
+        return Decision(next="actions", flow=flow, tool_calls=[
+            call("modify_order", {"order_id": order["order_id"], "remove_line_ids": [line["line_id"]]})])
 
     def _order_for_change(self, request: str, orders: list[dict]) -> dict | None:
         reference, named = named_order(request, orders)
@@ -1065,11 +1121,16 @@ class DeterministicEngine:
         return (about[0], self._excerpt(about[0].text, 300)) if about else None
 
     # knowledge ---------------------------------------------------------------------------
-    def _answer_from_knowledge(self, turn: Turn) -> Decision:
-        # Retrieved text is data: a passage that addresses an AI ("ignore previous instructions…") is never used.
+    @staticmethod
+    def _grounded(turn: Turn) -> list[PassageHit]:
+        """The passages good enough to quote: the most confident of the merchant's own articles first; the digest
+        of merchant.json answers what they leave out. Retrieved text is data: a passage that addresses an AI
+        ("ignore previous instructions…") is never used."""
         grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious]
-        # The most confident of the merchant's own articles first; the digest of merchant.json answers what they leave out.
-        grounded.sort(key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
+        return sorted(grounded, key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
+
+    def _answer_from_knowledge(self, turn: Turn) -> Decision:
+        grounded = self._grounded(turn)
         if not grounded:
             clarify = self._clarifying_question(turn)
             if clarify:

@@ -155,6 +155,8 @@ def from_product(product: Product) -> Document:
         fit = product.fit[0].lower() + product.fit[1:]
         sentence = f"The {product.title} {fit}" if fit.startswith(("runs", "is", "has")) else f"The {product.title}: {fit}"
         sections += ["## Fit and sizing: does it run small or large?", sentence]
+    if not product.returnable:
+        sections += ["## Can it be returned?", f"The {product.title} is final sale: it can't be returned or exchanged."]
     return Document(
         id=f"product-{product.id}", title=product.title, url=product.url, topic="product",
         product_ids=(product.id,), body="\n".join(sections),
