@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from concierge.actions.appointments import AppointmentKind
 from concierge.merchant import MerchantProfile
 from concierge.models import (
     Address, Article, Customer, Order, OrderLine, OrderStatus, Payment, Product, Shipment, StoreData, TrackingEvent, Variant,
@@ -177,6 +178,11 @@ DEMO_MERCHANT = MerchantProfile(
     cancellation_payment="Your card won't be charged: a pending order is only charged when it ships.",
     brand_voice="Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
     never_say=["we guarantee", "legal advice", "calm down", "as I already said"],
+    appointments={
+        "fitting": AppointmentKind(label="In-store fitting at our Portland store", minutes=30, hours=[10, 11, 14, 15, 16],
+                                   weekdays=[0, 1, 2, 3, 4, 5]),
+        "styling": AppointmentKind(label="Video styling session", minutes=45, hours=[12, 17], weekdays=[0, 1, 2, 3, 4]),
+    },
     support_email="support@northwind.example",
     featured_customers=["alex", "sam", "jordan"],
     suggestions=["I need to return the blue shirt from my last order", "Where is my order?", "How long do refunds take?",

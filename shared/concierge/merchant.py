@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from concierge.actions.appointments import AppointmentKind
+
 ReturnMethod = Literal["drop_off_code", "prepaid_label", "pickup", "keep_item", "customer_ships"]
 
 # How each return method is described to a model (the deterministic engine words it in return_method_sentence).
@@ -96,6 +98,11 @@ class MerchantProfile(BaseModel):
                     "<the order's payment method>.'",
     )
     support_hours: SupportHoursConfig | None = None
+    appointments: dict[str, AppointmentKind] = Field(
+        default_factory=dict,
+        description="Appointments customers can book in chat, by name: {label, minutes, hours (UTC start hours), "
+                    "weekdays (0 = Monday), days_ahead, min_notice_hours}. Absent: none are offered.",
+    )
     brand_voice: str | None = Field(None, max_length=600, description="How the assistant should sound (for the model).")
     never_say: list[str] = Field(default_factory=list, description="Phrases the assistant must never use.")
     support_email: str | None = Field(None, description="Where customers can write; shown in emails.")

@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta
 
-from pydantic import BaseModel, Field
-
-DEFAULT_KINDS = {
-    "fitting": {"label": "In-store fitting at our Portland store", "minutes": 30, "hours": [10, 11, 14, 15, 16], "weekdays": [0, 1, 2, 3, 4, 5]},
-    "styling": {"label": "Video styling session", "minutes": 45, "hours": [12, 17], "weekdays": [0, 1, 2, 3, 4]},
-}
-
+from pydantic import BaseModel, ConfigDict, Field
 
 class AppointmentKind(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     label: str
     minutes: int = Field(gt=0, le=480)
     hours: list[int] = Field(min_length=1, description="start hours (UTC) on an open day")
@@ -25,8 +21,8 @@ class AppointmentKind(BaseModel):
 
 
 def kinds(raw: str | None) -> dict[str, AppointmentKind]:
-    """The merchant's kinds (JSON in the settings), or the defaults."""
-    data = json.loads(raw) if raw else DEFAULT_KINDS
+    """The kinds in the deployed settings (JSON), for a stack whose merchant.json names none; none by default."""
+    data = json.loads(raw) if raw else {}
     return {name: AppointmentKind.model_validate(value) for name, value in data.items()}
 
 

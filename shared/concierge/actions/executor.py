@@ -508,12 +508,14 @@ class ActionExecutor:
         return ActionStatus.EXECUTED, result, fresh, "modify_order"
 
     def _kinds(self) -> dict[str, appointments.AppointmentKind]:
-        return appointments.kinds(self.s.settings.appointment_kinds)
+        return dict(self.merchant.appointments) or appointments.kinds(self.s.settings.appointment_kinds)
 
     def _free_slots(self, kind_name: str, limit: int) -> dict[str, Any]:
         kind = self._kinds().get(kind_name)
         if kind is None:
-            raise Denied("unknown_appointment_kind", f"We offer these appointments: {', '.join(self._kinds())}.")
+            offered = ", ".join(self._kinds())
+            raise Denied("unknown_appointment_kind",
+                         f"We offer these appointments: {offered}." if offered else "We don't take appointments in chat.")
         starts = appointments.candidate_starts(kind, self.now)
         booked = self.s.store.booked_slots(kind_name, starts[0], starts[-1]) if starts else set()
         free = [start for start in starts if start not in booked][:limit]

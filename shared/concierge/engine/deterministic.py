@@ -1031,7 +1031,12 @@ class DeterministicEngine:
                 return self._miss(flow, f"Which one suits you — 1 to {len(flow['slots'])}?")
             return Decision(next="actions", tool_calls=[call("book_appointment", {"slot_id": flow["slots"][choice]})], flow=flow)
         found = turn.results_for("find_appointment_slots")
-        kind = flow.get("kind") or ("styling" if re.search(r"\b(styling|stylist|video)\b", text) else "fitting")
+        kinds = self.profile.appointments
+        if not kinds and not flow.get("kind"):
+            return Decision(next="reply", flow={},
+                            reply=f"{self.merchant} doesn't take appointments here, I'm sorry. Is there anything else I can help with?")
+        named = [name for name, k in kinds.items() if content_words(f"{name} {k.label}") & content_words(text)]
+        kind = flow.get("kind") or (named or list(kinds))[0]
         if not found:
             return Decision(next="actions", tool_calls=[call("find_appointment_slots", {"kind": kind, "limit": 3})],
                             flow={"name": "appointment", "stage": "find", "kind": kind})
