@@ -28,7 +28,9 @@ def order_reference(text: str) -> str | None:
         if match.group(2) and found.isdigit() and len(found) == 4 and 1900 <= int(found) <= 2099:
             continue  # a year ("the 2024 model"), not an order
         if found and any(c.isdigit() for c in found) and len(compact(found)) >= 3:
-            return found.rstrip("-./")
+            found = found.rstrip("-./")
+            hashed = "#" in text[match.start():match.start(1 if match.group(1) else 2)]
+            return f"#{found}" if hashed else found  # as written: "#1033" stays "#1033"
     return None
 
 

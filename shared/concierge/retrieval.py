@@ -47,21 +47,19 @@ def search_queries(text: str) -> list[str]:
 def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
     """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question."""
     assert turn.customer and turn.message and turn.conversation
-    hits = []
+    hits: list = []
     if index is not None:
         queries = search_queries(turn.message.text)
         notes = turn.conversation.notes
         if notes:  # "And what is it made of?": the question is about what the conversation was just about.
             queries = [query if threads.topic_terms(query) else f"{query} {notes[-1].topic}" for query in queries]
         filters = SearchFilters(locale=turn.customer.locale)
-        found: dict[str, object] = {}
-        for query in queries:
+        found: dict[str, tuple[int, object]] = {}
+        for number, query in enumerate(queries):
             for hit in index.search(query, embed_query(embedder, query), k=PASSAGES, filters=filters):
-                if hit.passage.id not in found or hit.confidence > found[hit.passage.id].confidence:
-                    found[hit.passage.id] = hit
+                if hit.passage.id not in found:  # the whole message's own hits keep their rank and come first
+                    found[hit.passage.id] = (number, hit)
         hits = list(found.values())
-        if len(queries) > 1:  # several searches: the most confident passages of all, as many as one search gives
-            hits = sorted(hits, key=lambda hit: -hit.confidence)[:PASSAGES + 2]
     passages = [
         PassageHit(
             passage_id=hit.passage.id,
@@ -71,8 +69,9 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
             text=hit.passage.text,
             confidence=round(hit.confidence, 4),
             suspicious=hit.passage.suspicious,
+            request=number,
         )
-        for hit in hits
+        for number, hit in hits
     ]
     conversation = turn.conversation
     if turn.customer.verified and conversation.customer_turns == 1:

@@ -37,7 +37,7 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
                # a fault reported is a return to resolve ("the speaker arrived with a dent")
                "arrived damaged", "arrived broken", "dent", "dented", "cracked", "crack", "chipped", "broken", "defective",
                "faulty", "stopped working", "does not work", "doesn't work", "not working", "damaged"),
-    "exchange": ("exchange", "swap", "different size", "another size", "other size", "wrong size", "wrong colour",
+    "exchange": ("exchange", "swap", "trade it", "trade them", "change it for", "different size", "another size", "other size", "wrong size", "wrong colour",
                  "wrong color", "wrong plug", "wrong version", "wrong model", "wrong one", "upgrade", "new one instead",
                  "other version", "different version", "different colour", "different color"),
     "track": (
@@ -134,8 +134,12 @@ def _analyzer():
     return SentimentIntensityAnalyzer()
 
 
+# Polite idioms a lexicon reads as negative ("never", "no", "problem"): "Ok, never mind then. Thanks." is not upset.
+POLITE = re.compile(r"\b(never ?mind|no worries|no problem|not a problem|no thanks|no thank you|no need)\b", re.IGNORECASE)
+
+
 def sentiment(text: str) -> float:
-    return float(_analyzer().polarity_scores(text)["compound"])
+    return float(_analyzer().polarity_scores(POLITE.sub(" ", text))["compound"])
 
 
 QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")

@@ -83,6 +83,7 @@ class PassageHit(BaseModel):
     text: str
     confidence: float
     suspicious: bool = Field(False, description="reads like instructions to an AI: untrusted, never quoted")
+    request: int = Field(0, description="0: found for the whole message; n: for its n-th request alone")
 
 
 class MemoryContext(BaseModel):

@@ -79,9 +79,14 @@ UNVERIFIED_REPLY = (
 CHANNEL_NAMES = {"web": "web chat", "email": "email", "whatsapp": "WhatsApp", "sms": "text message"}
 
 
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$"}
+
+
 def money(amount: str | Decimal, currency: str) -> str:
+    """"$49.00", "€69.00", "£12.50"; a currency without a common symbol as "49.00 CHF"."""
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    return f"${value}" if currency == "USD" else f"{value} {currency}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{symbol}{value}" if symbol else f"{value} {currency}"
 
 
 def day(iso: str | None) -> str:
@@ -236,8 +241,12 @@ class DeterministicEngine:
         if flow.get("name") == "return":
             return self._return_flow(turn, flow)
         if flow.get("name") == "offer_handoff":
-            if signals.is_affirmative(text):
+            if self._accepts_handoff(text):
                 return self.handoff(turn, flow.get("reason", "no answer in the help center"))
+            if signals.is_affirmative(text) and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["thanks"]) \
+                    and not flow.get("asked_again"):
+                return Decision(next="reply", flow={**flow, "asked_again": True},
+                                reply="Would you like me to pass this to a member of our team? Just say \"connect me\" if so.")
             flow = {}
         if flow.get("name") == "cancel":
             return self._cancel_flow(turn, flow)
@@ -339,6 +348,21 @@ class DeterministicEngine:
             return True
         normalized = signals.normalize(text)
         return bool(cls._fit_reason(text)) or signals.any_phrase(normalized, RESOLUTION_WORDS) or len(normalized.split()) >= 4
+
+    @staticmethod
+    def _accepts_handoff(text: str) -> bool:
+        """Yes to "would you like me to connect you?": a request for a person, or a bare yes. Not "yes, that's the
+        one" (the item), not "ok, thanks" (an acknowledgement)."""
+        normalized = signals.normalize(text)
+        if signals.is_negative(text):
+            return False
+        if signals.any_phrase(normalized, ("connect", "person", "someone", "teammate", "team", "agent", "human", "staff",
+                                           "pass it on", "pass me", "speak to", "talk to")):
+            return True
+        if signals.any_phrase(normalized, ("that one", "the one", "that order", "that is it", "that is right", "correct",
+                                           "thanks", "thank you", "ok", "okay", "understood", "got it", "fair")):
+            return False
+        return signals.is_affirmative(text) and len(normalized.split()) <= 3
 
     def _miss(self, flow: dict, question: str) -> Decision:
         misses = flow.get("misses", 0) + 1
@@ -572,7 +596,13 @@ class DeterministicEngine:
             options = [asked]
         else:
             options = self._alternatives(product, flow["options"], flow["reason"])
-        flow["exchange_options"] = [{"sku": v["sku"], "label": self._variant_label(v, flow["options"])} for v in options]
+        # What is offered comes first (and is what is listed); any other variant in stock can still be chosen by name.
+        others = [v for v in product.get("variants", []) if v["stock"] > 0 and v["options"] != flow["options"]
+                  and v not in options]
+        labels = self._labels(options, flow["options"])
+        flow["exchange_options"] = [{"sku": v["sku"], "options": v["options"], "label": label}
+                                    for v, label in zip([*options, *others], [*labels, *self._labels(others, flow["options"])])]
+        flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
         wants_exchange = flow.get("wants") == "exchange" or signals.any_phrase(said, EXCHANGE_WORDS)
         if asked and wants_exchange and not unavailable:  # they named what they want: propose exactly that
@@ -584,18 +614,25 @@ class DeterministicEngine:
         if unavailable:
             lead = (f"I found your {flow['item']} from order {flow['order_id']}, but the "
                     f"{self._variant_label(unavailable, flow['options'])} is out of stock right now. ")
+        shown = flow["exchange_options"][:len(options)]
         if len(options) == 1 and options[0]["options"] == flow["options"]:
             reply = f"{lead}I can {refund}, or send you a replacement {flow['item']}, which is in stock. Which would you prefer?"
         elif len(options) == 1:
             label = flow["exchange_options"][0]["label"]
             reply = f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} Which would you prefer?"
         elif options:
-            listing = ", ".join(o["label"] for o in flow["exchange_options"][:-1]) + f" or {flow['exchange_options'][-1]['label']}"
+            listing = ", ".join(o["label"] for o in shown[:-1]) + f" or {shown[-1]['label']}"
             reply = f"{lead}I can {refund}, or exchange it for the {listing} (all in stock).{note} Which would you prefer?"
         else:
             what = self._other_variants_phrase(product, flow["options"], flow["reason"])
             reply = f"{lead}{what} isn't in stock right now, but I can {refund}. Shall I do that?"
         return Decision(next="reply", reply=reply, flow=flow)
+
+    @classmethod
+    def _labels(cls, variants: list[dict], current: dict) -> list[str]:
+        """Labels that tell the variants apart: what differs from the customer's, or everything when that repeats."""
+        short = [cls._variant_label(v, current) for v in variants]
+        return short if len(set(short)) == len(short) else [", ".join(v["options"].values()) for v in variants]
 
     @staticmethod
     def _variant_label(variant: dict, current: dict) -> str:
@@ -680,23 +717,25 @@ class DeterministicEngine:
         text = said or turn.message.text
         normalized = choice_text(text)
         offered = flow.get("exchange_options") or []
+        shown = offered[:flow.get("shown", len(offered))]
         chosen = None
-        if offered:
-            product = {"variants": [{"sku": o["sku"], "options": {"choice": o["label"]}, "stock": 1} for o in offered]}
-            asked, _ = self._requested_variant(product, {}, text)
+        if offered:  # any variant in stock, named by what sets it apart ("the moss one, 350 ml")
+            product = {"variants": [{"sku": o["sku"], "options": o.get("options") or {"choice": o["label"]}, "stock": 1}
+                                    for o in offered]}
+            asked, _ = self._requested_variant(product, flow.get("options", {}), text)
             chosen = next((o for o in offered if asked and o["sku"] == asked["sku"]), None)
-            if chosen is None and len(offered) > 1:
-                pick = pick_choice(text, len(offered))
-                chosen = offered[pick] if pick is not None else None
+            if chosen is None and len(shown) > 1:
+                pick = pick_choice(text, len(shown))
+                chosen = shown[pick] if pick is not None else None
         wants_exchange = bool(offered) and (chosen is not None or signals.any_phrase(normalized, EXCHANGE_WORDS))
         # a bare "yes" to a refund offered instead of the exchange they came for is not a choice: they say "refund"
         wants_refund = signals.any_phrase(normalized, REFUND_WORDS) or (
             not offered and signals.is_affirmative(text) and flow.get("wants") != "exchange"
         )
-        if wants_exchange and chosen is None and len(offered) == 1:
-            chosen = offered[0]
+        if wants_exchange and chosen is None and len(shown) == 1:
+            chosen = shown[0]
         if wants_exchange and chosen is None:
-            return self._miss(flow, "Which one would you like instead: " + ", ".join(o["label"] for o in offered) + "?")
+            return self._miss(flow, "Which one would you like instead: " + ", ".join(o["label"] for o in shown or offered) + "?")
         if wants_exchange == wants_refund:
             if signals.is_negative(text):
                 return Decision(next="reply", reply="No problem, I won't change anything. Is there anything else I can help with?", flow={})
@@ -1132,7 +1171,8 @@ class DeterministicEngine:
         of merchant.json answers what they leave out. Retrieved text is data: a passage that addresses an AI
         ("ignore previous instructions…") is never used."""
         grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious]
-        return sorted(grounded, key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
+        whole = [p for p in grounded if p.request == 0]  # found for the whole message, not for one part of it
+        return sorted(whole or grounded, key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
 
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
         grounded = self._grounded(turn)
