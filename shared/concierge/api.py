@@ -51,6 +51,8 @@ class ReplyOut(BaseModel):
 class ActionOut(BaseModel):
     tool: str
     status: Literal["executed", "pending_confirmation", "awaiting_approval", "denied", "failed"]
+    arguments: dict[str, Any] = Field(default_factory=dict, description="what was asked of the tool, e.g. the order id "
+                                                                       "as the customer wrote it")
     result: dict[str, Any] = Field(default_factory=dict)
 
 

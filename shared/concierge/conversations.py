@@ -253,10 +253,12 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         events.append(closed_event)
     services.events.publish(*events)
 
+    asked = {call.id: call.arguments for round_ in turn.tool_rounds for call in round_}
     response = TurnResponse(
         conversation_id=record.conversation_id,
         reply=ReplyOut(text=decision.reply, citations=decision.citations),
-        actions=[ActionOut(tool=r.tool, status=r.status.value, result=r.result) for r in turn.results],
+        actions=[ActionOut(tool=r.tool, status=r.status.value, arguments=asked.get(r.call_id, {}), result=r.result)
+                 for r in turn.results],
         handoff=HandoffOut(reason=decision.handoff.reason, status=decision.handoff.status, message=decision.handoff.message)
         if decision.handoff
         else None,

@@ -414,8 +414,11 @@ def test_an_item_outside_the_window_is_refused_at_once_and_a_human_offered():
     decision = chat.say("I want to return the trail jacket")
     assert chat.tools == ["find_orders", "get_product"], "no return is proposed for an item the policy would refuse"
     assert "more than 30 days ago, so it's outside our return window" in decision.reply
-    assert chat.flow == {"name": "offer_handoff", "reason": "return outside the window"}
-    handed = chat.say("yes please")
+    assert "tell me and I'll pass it to a member of our team" in decision.reply
+    assert chat.flow == {"name": "offer_handoff", "reason": "return outside the window", "explicit": True}
+    assert chat.say("yes, that's the one").handoff is None, "confirming the item asks for no person"
+    chat.say("I want to return the trail jacket")
+    handed = chat.say("the zip is broken")
     assert handed.handoff.reason == "return outside the window"
 
 

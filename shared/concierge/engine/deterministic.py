@@ -241,10 +241,14 @@ class DeterministicEngine:
         if flow.get("name") == "return":
             return self._return_flow(turn, flow)
         if flow.get("name") == "offer_handoff":
-            if self._accepts_handoff(text):
+            if flow.get("explicit"):  # nothing was asked: only a fault reported or a person asked for hands it on
+                if self._fit_reason(text) == "damaged" or self._accepts_handoff(text, explicit=True):
+                    return self.handoff(turn, flow.get("reason", "customer asked for a person"))
+                flow = {}
+            elif self._accepts_handoff(text):
                 return self.handoff(turn, flow.get("reason", "no answer in the help center"))
-            if signals.is_affirmative(text) and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["thanks"]) \
-                    and not flow.get("asked_again"):
+            elif signals.is_affirmative(text) and not flow.get("asked_again") \
+                    and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["thanks"]):
                 return Decision(next="reply", flow={**flow, "asked_again": True},
                                 reply="Would you like me to pass this to a member of our team? Just say \"connect me\" if so.")
             flow = {}
@@ -278,6 +282,9 @@ class DeterministicEngine:
             return Decision(next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved")
         if intent == "greeting":
             return Decision(next="reply", reply="How can I help you today?", flow=flow)
+        if "?" not in text and len(content_words(text)) <= 1 and (signals.is_affirmative(text) or signals.is_negative(text)):
+            # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
+            return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
         return self._answer_from_knowledge(turn)
 
     # handoff -----------------------------------------------------------------------------
@@ -350,7 +357,7 @@ class DeterministicEngine:
         return bool(cls._fit_reason(text)) or signals.any_phrase(normalized, RESOLUTION_WORDS) or len(normalized.split()) >= 4
 
     @staticmethod
-    def _accepts_handoff(text: str) -> bool:
+    def _accepts_handoff(text: str, explicit: bool = False) -> bool:
         """Yes to "would you like me to connect you?": a request for a person, or a bare yes. Not "yes, that's the
         one" (the item), not "ok, thanks" (an acknowledgement)."""
         normalized = signals.normalize(text)
@@ -359,6 +366,8 @@ class DeterministicEngine:
         if signals.any_phrase(normalized, ("connect", "person", "someone", "teammate", "team", "agent", "human", "staff",
                                            "pass it on", "pass me", "speak to", "talk to")):
             return True
+        if explicit:
+            return False
         if signals.any_phrase(normalized, ("that one", "the one", "that order", "that is it", "that is right", "correct",
                                            "thanks", "thank you", "ok", "okay", "understood", "got it", "fair")):
             return False
@@ -477,10 +486,10 @@ class DeterministicEngine:
                 next="reply",
                 reply=(
                     f"The {item} from order {order['order_id']} is final sale, so it can't be returned or exchanged. "
-                    "If it arrived damaged or faulty, a member of our team can look into it — would you like me to "
-                    "connect you?"
+                    "If it arrived damaged or faulty, tell me and I'll pass it to a member of our team. Is there "
+                    "anything else I can help with?"
                 ),
-                flow={"name": "offer_handoff", "reason": "final-sale item the customer wants to return"},
+                flow={"name": "offer_handoff", "reason": "final-sale item reported damaged or faulty", "explicit": True},
             )
         delivered = order.get("delivered_at")
         if delivered:
@@ -491,12 +500,12 @@ class DeterministicEngine:
                     reply=(
                         f"The {item} from order {order['order_id']} was delivered on {day(delivered)}, more than "
                         f"{self.return_window_days} days ago, so it's outside our return window. "
-                        + (f"{self.profile.warranty} If it's faulty, a member of our team can start a warranty claim "
-                           "with you. Would you like me to connect you?" if self.profile.warranty else
-                           "If something is wrong with it, a member of our team can take a look. Would you like me to "
-                           "connect you?")
+                        + (f"{self.profile.warranty} If it's faulty, tell me and I'll pass it to a member of our team to "
+                           "start a warranty claim." if self.profile.warranty else
+                           "If something is wrong with it, tell me and I'll pass it to a member of our team.")
+                        + " Is there anything else I can help with?"
                     ),
-                    flow={"name": "offer_handoff", "reason": "return outside the window"},
+                    flow={"name": "offer_handoff", "reason": "return outside the window", "explicit": True},
                 )
         return None
 
