@@ -124,7 +124,7 @@ def test_a_return_speaks_its_policy_and_never_the_demo_shops(tea):
     assert "fit" not in offer.lower() and "size" not in offer.lower()
     assert "Teal" in offer
     proposal = say(tea, "a refund please", conversation)["reply"]["text"]
-    assert "64.00 EUR" in proposal and "QR" not in proposal
+    assert "€64.00" in proposal and "QR" not in proposal
     done = say(tea, "yes", conversation)
     text = done["reply"]["text"]
     assert [a["status"] for a in done["actions"]] == ["executed"]
