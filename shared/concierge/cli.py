@@ -117,28 +117,10 @@ def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR, store: Path | N
     settings = current_settings()
     merchant = folder.merchant or MerchantProfile.from_settings(settings)
     import_store(folder.data, wiring.reference_store(settings), settings, folder.merchant, folder.help_documents)
+    from concierge.local.storepage import page_info, picker_customers
+
     stack.page_info = page_info(folder.data, merchant)
     return stack, picker_customers(folder.data, merchant)
-
-
-def picker_customers(data, merchant) -> list[dict]:
-    """Up to 12 customers for the local chat page: the merchant's featured ones first."""
-    featured = {customer_id: i for i, customer_id in enumerate(merchant.featured_customers)}
-    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, len(featured)), c.id))[:12]
-    return [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
-
-
-def page_info(data, merchant) -> dict:
-    """The local chat page's header and suggestion chips: merchant.json's, or made from the store's own data."""
-    suggestions = list(merchant.suggestions)
-    if not suggestions:
-        first = merchant.featured_customers[0] if merchant.featured_customers else (data.customers[0].id if data.customers else None)
-        delivered = sorted((o for o in data.orders if o.customer_id == first and o.status.value == "delivered"),
-                           key=lambda o: o.placed_at, reverse=True)
-        if delivered:
-            suggestions.append(f"I'd like to return the {delivered[0].lines[0].title} from my last order")
-        suggestions += ["Where is my order?", "How long do refunds take?", "Talk to a human"]
-    return {"name": merchant.name, "suggestions": suggestions[:6]}
 
 
 def cmd_demo_month(args: argparse.Namespace) -> int:

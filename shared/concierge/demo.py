@@ -1,7 +1,7 @@
 """The demo store: a seeded generator of the import format (products, customers, orders, help articles).
 
 Dates are relative to `today`, so a store generated today has recent orders inside the return window.
-`read_store` is also the validating reader used by `concierge import DIR`.
+`concierge.storefolder` reads and checks what `write_store` writes, as it does any merchant's folder.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from concierge.actions.appointments import AppointmentKind
 from concierge.merchant import MerchantProfile
@@ -202,48 +202,6 @@ def write_store(data: StoreData, out_dir: Path, merchant: MerchantProfile | None
         (out_dir / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         counts[name] = len(items)
     return counts
-
-
-_ADAPTERS = {
-    "products": TypeAdapter(list[Product]),
-    "customers": TypeAdapter(list[Customer]),
-    "orders": TypeAdapter(list[Order]),
-    "articles": TypeAdapter(list[Article]),
-}
-
-
-def read_store(in_dir: Path) -> StoreData:
-    """Read and validate the four files; errors name the file, the item and the problem."""
-    loaded = {}
-    for name, adapter in _ADAPTERS.items():
-        path = in_dir / f"{name}.json"
-        if not path.exists():
-            raise ValueError(f"{name}.json: missing from {in_dir}")
-        try:
-            loaded[name] = adapter.validate_json(path.read_bytes())
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"]))
-            raise ValueError(f"{name}.json: item {where}: {first['msg']}") from exc
-    data = StoreData(**loaded)
-    for name in ("products", "customers", "orders", "articles"):
-        ids = [item.id for item in getattr(data, name)]
-        duplicates = {i for i in ids if ids.count(i) > 1}
-        if duplicates:
-            raise ValueError(f"{name}.json: duplicate ids {sorted(duplicates)}")
-    all_skus = [v.sku for p in data.products for v in p.variants]
-    repeated = {sku for sku in all_skus if all_skus.count(sku) > 1}
-    if repeated:
-        raise ValueError(f"products.json: duplicate skus {sorted(repeated)}")
-    customers = {c.id for c in data.customers}
-    skus = {v.sku: p.id for p in data.products for v in p.variants}
-    for order in data.orders:
-        if order.customer_id not in customers:
-            raise ValueError(f"orders.json: order {order.id} names unknown customer {order.customer_id!r}")
-        for line in order.lines:
-            if skus.get(line.sku) != line.product_id:
-                raise ValueError(f"orders.json: order {order.id} line {line.line_id} names unknown product/sku {line.product_id}/{line.sku}")
-    return data
 
 
 ARTICLES = [

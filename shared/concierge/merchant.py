@@ -12,6 +12,7 @@ profile uses the settings it was deployed with (CDK context: merchantName, retur
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -21,14 +22,42 @@ from concierge.actions.appointments import AppointmentKind
 
 ReturnMethod = Literal["drop_off_code", "prepaid_label", "pickup", "keep_item", "customer_ships"]
 
-# How each return method is described to a model (the deterministic engine words it in return_method_sentence).
-RETURN_METHODS: dict[str, str] = {
-    "drop_off_code": "an emailed QR code to show at a drop-off point (no label or printer needed)",
-    "prepaid_label": "a prepaid return label",
-    "pickup": "a courier collects the item from the customer's address",
-    "keep_item": "nothing to send back: the customer keeps the item",
-    "customer_ships": "the customer sends the item back themselves",
+@dataclass(frozen=True)
+class ReturnWording:
+    """Every sentence about how an item goes back, for one return method, in one place."""
+
+    model: str  # to a model: "Items go back by …"
+    proposal: str  # the end of "To confirm: I'll refund $49.00 …"
+    done: str  # after the return, with {email}
+    email: str  # the step in the return email ("" when there is none to state)
+    policy: str  # the help-center digest: "Start the return in chat; …"
+
+
+RETURN_METHODS: dict[str, ReturnWording] = {
+    "drop_off_code": ReturnWording(
+        "an emailed QR code to show at a drop-off point (no label or printer needed)",
+        ", and email you a QR code for drop-off",
+        "I've emailed a QR code to {email}: show it at a drop-off point, no label or printer needed.",
+        "Show the attached QR code at any drop-off point: no label or printer needed.",
+        "we email you a QR code to show at a drop-off point: no label or printer needed"),
+    "prepaid_label": ReturnWording(
+        "a prepaid return label", ", and email you the return details (the label is prepaid)",
+        "I've emailed your return details to {email}; the return label is prepaid.",
+        "The return label is prepaid.", "the return label is prepaid"),
+    "pickup": ReturnWording(
+        "a courier collects the item from the customer's address", ", and email you the details of the courier pickup",
+        "I've emailed your return details to {email}; a courier will collect the item from your address.",
+        "A courier will collect the item from your address.", "a courier collects the item from your address"),
+    "keep_item": ReturnWording(
+        "nothing to send back: the customer keeps the item", " — you won't need to send it back",
+        "There's nothing to send back — please keep the item. The details are in an email to {email}.",
+        "There is nothing to send back: please keep the item.", "there is nothing to send back"),
+    "customer_ships": ReturnWording(
+        "the customer sends the item back themselves", ", and email you the return details",
+        "I've emailed your return details to {email}.", "", "you send the item back to us"),
 }
+# No method stated: the return email holds the instructions, and nothing else is promised.
+UNSTATED_RETURN = ReturnWording("", ", and email you the return details", "I've emailed your return details to {email}.", "", "")
 
 
 class SupportHoursConfig(BaseModel):
@@ -130,19 +159,13 @@ class MerchantProfile(BaseModel):
         """' (usually within 3 business days)' or ''."""
         return f" (usually within {self.refund_timing})" if self.refund_timing else ""
 
+    @property
+    def return_wording(self) -> ReturnWording:
+        return RETURN_METHODS[self.return_method] if self.return_method else UNSTATED_RETURN
+
     def return_method_sentence(self, email: str) -> str:
         """What was emailed for sending the item back, in the merchant's terms."""
-        match self.return_method:
-            case "drop_off_code":
-                what = f"I've emailed a QR code to {email}: show it at a drop-off point, no label or printer needed."
-            case "prepaid_label":
-                what = f"I've emailed your return details to {email}; the return label is prepaid."
-            case "pickup":
-                what = f"I've emailed your return details to {email}; a courier will collect the item from your address."
-            case "keep_item":
-                what = f"There's nothing to send back — please keep the item. The details are in an email to {email}."
-            case _:
-                what = f"I've emailed your return details to {email}."
+        what = self.return_wording.done.format(email=email)
         return f"{what} {self.return_instructions}" if self.return_instructions else what
 
     def policy_sections(self) -> list[tuple[str, str]]:
@@ -156,10 +179,7 @@ class MerchantProfile(BaseModel):
                              f"Refunds go back to your original payment method and take {self.refund_timing} once your "
                              "return is processed."))
         if self.return_method:
-            how = {"drop_off_code": "we email you a QR code to show at a drop-off point: no label or printer needed",
-                   "prepaid_label": "the return label is prepaid", "pickup": "a courier collects the item from your address",
-                   "keep_item": "there is nothing to send back", "customer_ships": "you send the item back to us"}[self.return_method]
-            sections.append(("How do I send an item back?", f"Start the return in chat; {how}. "
+            sections.append(("How do I send an item back?", f"Start the return in chat; {self.return_wording.policy}. "
                              + (self.return_instructions or "")))
         sections.append(("Can I exchange an item?",
                          ("Yes: you can exchange an item for another variant of the same product while it is in stock. "

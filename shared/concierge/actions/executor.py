@@ -434,7 +434,9 @@ class ActionExecutor:
             ReturnEmail(
                 to=customer.email, first_name=customer.first_name, merchant_name=self.merchant.name,
                 return_id=return_id, order_id=order.id, items=fresh["items"], resolution_text=resolution_text,
-                method=self.merchant.return_method, instructions=self.merchant.return_instructions,
+                with_qr=self.merchant.return_method == "drop_off_code",
+                steps=" ".join(part for part in (self.merchant.return_wording.email, self.merchant.return_instructions or "")
+                               if part),
             )
         )
         result = {

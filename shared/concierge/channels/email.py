@@ -20,26 +20,12 @@ class ReturnEmail:
     order_id: str
     items: list[str]
     resolution_text: str
-    # merchant.json's return_method: a drop-off QR code is attached only for "drop_off_code"
-    method: str | None = "drop_off_code"
-    instructions: str | None = None  # merchant.json's return_instructions, as written
-
-    @property
-    def with_qr(self) -> bool:
-        return self.method == "drop_off_code"
+    with_qr: bool = True  # a drop-off QR code is attached (merchant.json's return_method "drop_off_code")
+    steps: str = "Show the attached QR code at any drop-off point: no label or printer needed."  # what to do next
 
     @property
     def subject(self) -> str:
         return f"Your return {self.return_id}" + (" — drop-off QR code" if self.with_qr else "")
-
-    def how(self) -> str:
-        steps = {
-            "drop_off_code": "Show the attached QR code at any drop-off point: no label or printer needed.",
-            "prepaid_label": "The return label is prepaid.",
-            "pickup": "A courier will collect the item from your address.",
-            "keep_item": "There is nothing to send back: please keep the item.",
-        }.get(self.method or "", "")
-        return " ".join(part for part in (steps, self.instructions or "") if part)
 
     def qr_png(self) -> bytes:
         import segno
@@ -52,7 +38,7 @@ class ReturnEmail:
         items = "\n".join(f"- {item}" for item in self.items)
         return (
             f"Hi {self.first_name},\n\nYour return {self.return_id} for order {self.order_id} is registered:\n{items}\n\n"
-            f"{self.resolution_text}\n\n" + (f"{self.how()}\n\n" if self.how() else "") + f"{self.merchant_name}"
+            f"{self.resolution_text}\n\n" + (f"{self.steps}\n\n" if self.steps else "") + f"{self.merchant_name}"
         )
 
     def mime(self, sender: str) -> MIMEMultipart:
@@ -62,7 +48,7 @@ class ReturnEmail:
             f"<p>Hi {html.escape(self.first_name)},</p>"
             f"<p>Your return <strong>{html.escape(self.return_id)}</strong> for order {html.escape(self.order_id)} is registered:</p>"
             f"<ul>{items}</ul><p>{html.escape(self.resolution_text)}</p>"
-            + (f"<p>{html.escape(self.how())}</p>" if self.how() else "")
+            + (f"<p>{html.escape(self.steps)}</p>" if self.steps else "")
             + (f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" width="240" '
                'height="240"></p>' if self.with_qr else "")
             + f"<p>{html.escape(self.merchant_name)}</p>"

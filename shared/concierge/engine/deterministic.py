@@ -124,11 +124,12 @@ def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> Tool
 
 
 def named_order(text: str, orders: list[dict]) -> tuple[str | None, dict | None]:
-    """(what the customer wrote, the matching order of theirs or None)."""
+    """(what the customer wrote, the one order of theirs it names, or None: also when it could be two of them)."""
     reference = order_reference(text)
     if reference is None:
         return None, None
-    return reference, next((o for o in orders if matches_order(reference, o["order_id"])), None)
+    matching = [o for o in orders if matches_order(reference, o["order_id"])]
+    return reference, matching[0] if len(matching) == 1 else None
 
 
 def mentions_value(text: str, value: str) -> bool:
@@ -761,15 +762,6 @@ class DeterministicEngine:
             arguments["exchange_sku"] = chosen["sku"]
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
-    def _how_to_return(self) -> str:
-        """The part of a return proposal that says what the customer does with the item, in the merchant's terms."""
-        return {
-            "drop_off_code": ", and email you a QR code for drop-off",
-            "prepaid_label": ", and email you the return details (the label is prepaid)",
-            "pickup": ", and email you the details of the courier pickup",
-            "keep_item": " — you won't need to send it back",
-        }.get(self.profile.return_method or "", ", and email you the return details")
-
     def _after_proposal(self, result: ActionResult, flow: dict) -> Decision:
         if result.status is not ActionStatus.PENDING_CONFIRMATION:
             explanation = result.result.get("explanation", "I can't process that return.")
@@ -792,7 +784,7 @@ class DeterministicEngine:
                 f"{what} for approval; you'll hear back here as soon as they decide. Shall I send it?"
             )
         else:
-            reply = f"To confirm: I'll {what}{self._how_to_return()}. Shall I go ahead?"
+            reply = f"To confirm: I'll {what}{self.profile.return_wording.proposal}. Shall I go ahead?"
         return Decision(
             next="reply",
             reply=reply,

@@ -168,8 +168,8 @@ class LocalApi:
     # `concierge import --local` and `concierge knowledge sync --local`: the same import code, inside this stack ------
     def import_store(self, payload: dict) -> Response:
         from concierge import wiring
-        from concierge.cli import page_info, picker_customers
         from concierge.importer import import_store
+        from concierge.local.storepage import page_info, picker_customers
         from concierge.merchant import MerchantProfile
         from concierge.models import StoreData
         from concierge.settings import current_settings

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from concierge.actions.tools import tool_schemas
-from concierge.merchant import RETURN_METHODS, MerchantProfile
+from concierge.merchant import MerchantProfile
 from concierge.settings import Settings
 from concierge.turn import Turn
 
@@ -46,7 +46,7 @@ def system_text(settings: Settings, merchant: MerchantProfile | None = None) -> 
     optional = [
         f"- Refunds take {shop.refund_timing} to reach the customer." if shop.refund_timing else
         "- Do not promise how long a refund takes.",
-        f"- Items go back by {RETURN_METHODS[shop.return_method]}." if shop.return_method else
+        f"- Items go back by {shop.return_wording.model}." if shop.return_method else
         "- Say only that the return details are emailed; do not describe a return method.",
         "- Exchanges for another variant of the same product are possible." if shop.exchanges.allowed else
         "- This shop does not offer exchanges: offer a refund.",

@@ -1,0 +1,25 @@
+"""The local chat page's view of the store it runs: the customers in its picker, its name and suggestion chips."""
+from __future__ import annotations
+
+from concierge.merchant import MerchantProfile
+from concierge.models import StoreData
+
+
+def picker_customers(data: StoreData, merchant: MerchantProfile) -> list[dict]:
+    """Up to 12 customers for the local chat page: the merchant's featured ones first."""
+    featured = {customer_id: i for i, customer_id in enumerate(merchant.featured_customers)}
+    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, len(featured)), c.id))[:12]
+    return [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
+
+
+def page_info(data: StoreData, merchant: MerchantProfile) -> dict:
+    """The local chat page's header and suggestion chips: merchant.json's, or made from the store's own data."""
+    suggestions = list(merchant.suggestions)
+    if not suggestions:
+        first = merchant.featured_customers[0] if merchant.featured_customers else (data.customers[0].id if data.customers else None)
+        delivered = sorted((o for o in data.orders if o.customer_id == first and o.status.value == "delivered"),
+                           key=lambda o: o.placed_at, reverse=True)
+        if delivered:
+            suggestions.append(f"I'd like to return the {delivered[0].lines[0].title} from my last order")
+        suggestions += ["Where is my order?", "How long do refunds take?", "Talk to a human"]
+    return {"name": merchant.name, "suggestions": suggestions[:6]}
