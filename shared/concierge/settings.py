@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE, TURN_STATE_MACHINE_ENV, APPROVAL_STATE_MACHINE_ENV, METRICS_QUEUE_ENV
 
@@ -32,13 +32,19 @@ class Settings(BaseModel):
     embedding_dimensions: int = Field(256, alias="CONCIERGE_EMBEDDING_DIMENSIONS")
     # The language model: none (the deterministic engine), the Anthropic API, or Claude on Amazon Bedrock.
     model_provider: Literal["none", "anthropic", "bedrock"] = Field("none", alias="CONCIERGE_MODEL_PROVIDER")
-    model: str = Field("claude-sonnet-5-5", alias="CONCIERGE_MODEL", description="a model id, or a Bedrock model/profile id")
+    model: str | None = Field(None, alias="CONCIERGE_MODEL",
+                              description="the agent's model: a Claude API id, or a Bedrock id (reasoning/models.py); "
+                                          "empty: the default model in the provider's form")
+    judge_model: str | None = Field(None, alias="CONCIERGE_JUDGE_MODEL", description="the Auto-CSAT judge's model")
+    recall_actions: bool = Field(False, alias="CONCIERGE_RECALL_ACTIONS",
+                                 description="retrieval recalls the conversation's actions (set where a model decides)")
     anthropic_api_key: str | None = Field(None, alias="ANTHROPIC_API_KEY", repr=False)
     anthropic_api_key_secret_arn: str | None = Field(None, alias="CONCIERGE_ANTHROPIC_SECRET_ARN")
     anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
     model_timeout_seconds: float = Field(8.0, gt=0, alias="CONCIERGE_MODEL_TIMEOUT_SECONDS")
     model_max_retries: int = Field(1, ge=0, alias="CONCIERGE_MODEL_MAX_RETRIES")
-    model_max_tokens: int = Field(1024, ge=64, alias="CONCIERGE_MODEL_MAX_TOKENS")
+    model_max_tokens: int | None = Field(None, ge=64, alias="CONCIERGE_MODEL_MAX_TOKENS",
+                                         description="empty: the model's own setting in reasoning/models.py")
     model_prices: str | None = Field(None, alias="CONCIERGE_MODEL_PRICES", description='JSON: {"model": {"input": 2, ...}}')
     brand_voice: str = Field(
         "Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
@@ -55,6 +61,29 @@ class Settings(BaseModel):
         if isinstance(value, str):
             value = json.loads(value) if value.strip().startswith("[") else [v for v in value.splitlines() if v.strip()]
         return tuple(value)
+
+    @model_validator(mode="after")
+    def _known_models(self):
+        # An unknown model is an error at start-up: it would be priced at nothing and sent requests it may reject.
+        if self.model_provider != "none":
+            from concierge.reasoning import models
+
+            models.resolve(self.model_provider, self.model)
+            models.resolve(self.model_provider, self.judge_model, judge=True)
+        return self
+
+    @property
+    def agent_model(self) -> str:
+        """The id the agent sends: the configured model, else the default one in the provider's form."""
+        from concierge.reasoning import models
+
+        return models.resolve(self.model_provider, self.model)
+
+    @property
+    def judge_model_id(self) -> str:
+        from concierge.reasoning import models
+
+        return models.resolve(self.model_provider, self.judge_model, judge=True)
 
     def prices(self):
         from concierge.reasoning.costs import DEFAULT_PRICES, Price

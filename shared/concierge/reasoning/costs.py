@@ -1,24 +1,16 @@
 """Token accounting and the cost of a turn, from a price table in configuration (USD per million tokens)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from concierge.reasoning.models import Price, UnknownModel, family
+from concierge.reasoning.models import prices as published_prices
 
-class Price(BaseModel):
-    input: float
-    output: float
-    cache_write: float = Field(description="5-minute cache write")
-    cache_read: float
+__all__ = ["DEFAULT_PRICES", "Price", "UnknownModel", "Usage", "price_for", "usage_of"]
 
-
-# Published list prices per million tokens (prompts up to 100k tokens for Haiku 5.5). Override with
-# CONCIERGE_MODEL_PRICES (JSON) when they change.
-DEFAULT_PRICES: dict[str, Price] = {
-    "claude-sonnet-5-5": Price(input=2.0, output=10.0, cache_write=2.5, cache_read=0.10),
-    "claude-haiku-5-5": Price(input=0.10, output=0.50, cache_write=0.125, cache_read=0.01),
-    "claude-sonnet-4-6": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.30),
-    "claude-haiku-4-5": Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.10),
-}
+# The published prices, with their sources and dates, live in the capability table (reasoning/models.py).
+# Override with CONCIERGE_MODEL_PRICES (JSON, keyed by Claude API id) when they change before the table does.
+DEFAULT_PRICES: dict[str, Price] = published_prices()
 
 
 class Usage(BaseModel):
@@ -33,11 +25,13 @@ class Usage(BaseModel):
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
 
-def price_for(model: str, prices: dict[str, Price] | None = None) -> Price | None:
-    table = prices or DEFAULT_PRICES
+def price_for(model: str, table: dict[str, Price] | None = None) -> Price:
+    """The price of `model` (a Claude API id, alias or Bedrock id). An unknown model raises UnknownModel."""
+    table = table or DEFAULT_PRICES
     if model in table:
         return table[model]
-    return next((p for name, p in table.items() if name in model), None)  # Bedrock ids embed the model name
+    entry = family(model)
+    return table.get(entry.api_id, entry.price)
 
 
 def usage_of(response_usage, model: str, prices: dict[str, Price] | None = None) -> Usage:
@@ -49,11 +43,10 @@ def usage_of(response_usage, model: str, prices: dict[str, Price] | None = None)
         cache_write_tokens=getattr(response_usage, "cache_creation_input_tokens", 0) or 0,
         model_calls=1,
     )
-    price = price_for(model, prices)
-    if price is not None:
-        usage.cost_usd = round(
-            (usage.input_tokens * price.input + usage.output_tokens * price.output
-             + usage.cache_write_tokens * price.cache_write + usage.cache_read_tokens * price.cache_read) / 1_000_000,
-            6,
-        )
+    price = price_for(model, prices).for_prompt(usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens)
+    usage.cost_usd = round(
+        (usage.input_tokens * price.input + usage.output_tokens * price.output
+         + usage.cache_write_tokens * price.cache_write + usage.cache_read_tokens * price.cache_read) / 1_000_000,
+        6,
+    )
     return usage
