@@ -16,6 +16,12 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 _engines: dict[Settings, object] = {}
+FALLBACK_REASONS = {
+    "transient": "the model was unavailable (timeout, throttling, outage): the deterministic engine answered",
+    "request": "the model rejected the request (configuration error, see ModelRequestErrors): the deterministic engine answered",
+    "no_key": "no Anthropic API key is set yet: the deterministic engine answered",
+    "malformed": "the model's answer was malformed: the deterministic engine answered",
+}
 
 
 def engine(settings: Settings):
@@ -40,7 +46,7 @@ def handler(task: DecideTask, context: LambdaContext) -> dict:
     decision = engine(current_settings()).decide(turn)
     errors = dict(turn.errors)
     if decision.engine == "deterministic-fallback":
-        errors["model"] = "unavailable or malformed: the deterministic engine answered"
+        errors["model"] = FALLBACK_REASONS.get(decision.fallback or "", "the deterministic engine answered")
         metrics.add_metric(name="ModelFallbacks", unit=MetricUnit.Count, value=1)
     if decision.handoff:
         metrics.add_metric(name="Handoffs", unit=MetricUnit.Count, value=1)

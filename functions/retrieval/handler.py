@@ -21,6 +21,7 @@ metrics = Metrics()
 def handler(task: RetrieveTask, context: LambdaContext) -> dict:
     settings = current_settings()
     turn = retrieval.retrieve(
-        task.turn, wiring.memory_store(settings), wiring.knowledge_index(settings), wiring.embedder(settings)
+        task.turn, wiring.memory_store(settings), wiring.knowledge_index(settings), wiring.embedder(settings),
+        recall_actions=settings.recall_actions or settings.model_provider != "none",
     )
     return turn.model_dump(mode="json")

@@ -222,8 +222,8 @@ def model_customer(settings):
         if not log and scenario.turns:
             return scenario.turns[0]
         transcript = "\n".join(f"Customer: {t.text}\nAssistant: {t.reply}" for t in log)
-        response = client.messages.create(
-            model=settings.model, max_tokens=300,
+        response = client.create(
+            max_tokens=300, **client.family.request_options(),
             system="You play a customer of an online shop, writing to its support assistant. Write only the "
                    "customer's next message: short, natural, sometimes imperfect. Reply with the single word DONE when "
                    "your goal is met or clearly cannot be met.",

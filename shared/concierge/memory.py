@@ -307,7 +307,8 @@ class MemoryStore:
             Limit=limit,
         )
         return [
-            {"role": item["role"], "text": item["text"], "channel": item.get("channel", "web")}
+            {"role": item["role"], "text": item["text"], "channel": item.get("channel", "web"),
+             **({"author": item["author"]} if item.get("author") else {})}
             for item in reversed(response.get("Items", []))
         ]
 
@@ -358,6 +359,15 @@ class MemoryStore:
                 }
             )
         )
+
+    def conversation_actions(self, conversation_id: str, limit: int = 10) -> list[dict]:
+        """The conversation's actions (one bounded query), oldest first: what the model is told was proposed or done."""
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("ACTION#"),
+            Limit=limit,
+        )
+        items = sorted((from_dynamo(i) for i in response.get("Items", [])), key=lambda i: str(i.get("updated_at", "")))
+        return items
 
     def get_action(self, conversation_id: str, action_id: str) -> dict | None:
         item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"}, ConsistentRead=True).get("Item")

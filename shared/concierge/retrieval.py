@@ -14,7 +14,7 @@ from concierge.knowledge.embeddings import embed_query
 from concierge.knowledge.port import SearchFilters
 from concierge.knowledge.text import terms
 from concierge.memory import MemoryStore
-from concierge.turn import MemoryContext, PassageHit, Turn
+from concierge.turn import ActionNote, ActionStatus, MemoryContext, PassageHit, Turn
 
 RECENT_MESSAGES = 10
 PASSAGES = 5
@@ -44,8 +44,10 @@ def search_queries(text: str) -> list[str]:
     return list(dict.fromkeys([first, *parts[:MAX_REQUESTS]]))
 
 
-def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
-    """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question."""
+def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: bool = False) -> Turn:
+    """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question.
+    `recall_actions` (when a model decides): the conversation's actions, so that the customer's "yes" on a later turn
+    can be confirmed by the model with the pending action's id (one more bounded query)."""
     assert turn.customer and turn.message and turn.conversation
     hits: list = []
     if index is not None:
@@ -80,7 +82,23 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder) -> Turn:
         context = MemoryContext()
     if conversation.customer_turns > 1:
         context = context.model_copy(update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)})
+    if recall_actions and conversation.customer_turns > 1:
+        actions = [action_note(item) for item in memory.conversation_actions(turn.conversation_id)]
+        context = context.model_copy(update={"actions": [a for a in actions if a is not None]})
     notes = longterm.linked_notes(memory, conversation.linked_conversation_id)
     if notes:
         context = context.model_copy(update={"linked_notes": notes})
     return turn.model_copy(update={"passages": passages, "memory": context})
+
+
+def action_note(item: dict) -> ActionNote | None:
+    """A stored action as the model is told of it (reads and confirmations are not worth its attention)."""
+    try:
+        status = ActionStatus(item["status"])
+    except ValueError:  # "cancelled" by the customer
+        return ActionNote(action_id=item["sk"].removeprefix("ACTION#"), tool=item["tool"], status=ActionStatus.DENIED,
+                          effect=item.get("effect") or {}, reason="customer_declined")
+    if status is ActionStatus.EXECUTED and not item.get("effect"):
+        return None
+    return ActionNote(action_id=item["sk"].removeprefix("ACTION#"), tool=item["tool"], status=status,
+                      effect=item.get("effect") or {}, reason=item.get("reason"))

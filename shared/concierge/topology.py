@@ -180,6 +180,7 @@ class FunctionAccess:
     write_knowledge: bool = False  # index uploaded documents (knowledge bucket: read documents/, write the index)
     embed: bool = False  # call the embeddings model (Bedrock Titan) when it is the configured embedder
     call_model: bool = False  # the language model: the Anthropic API key's secret, or Claude on Bedrock
+    recall_actions: bool = False  # with a model: recall the conversation's actions for its context (reads memory)
     redeem_discounts: bool = False  # UpdateItem on the store's DISCOUNT# items only (mark a code used)
     start_approvals: bool = False  # StartExecution on the approval workflow (a confirmed action above the limit)
     decide_approvals: bool = False  # SendTaskSuccess/Failure on the approval workflow (an operator's decision)
@@ -202,7 +203,7 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         decide_approvals=True,
         redeem_discounts=True,  # the storefront's "order placed with a code" (POST /v1/discounts/{code}/redemptions)
     ),
-    FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True),
+    FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True, recall_actions=True),
     # The agent decides from the turn it is given: it reads and writes no data, and may only call the model.
     FunctionName.AGENT: FunctionAccess(call_model=True),
     FunctionName.ACTIONS: FunctionAccess(

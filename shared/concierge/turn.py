@@ -86,6 +86,17 @@ class PassageHit(BaseModel):
     request: int = Field(0, description="0: found for the whole message; n: for its n-th request alone")
 
 
+class ActionNote(BaseModel):
+    """An action of this conversation, as the model is told of it: a proposal awaiting the customer's yes carries the
+    id the model confirms it with on a later turn."""
+
+    action_id: str
+    tool: str
+    status: ActionStatus
+    effect: dict[str, Any] = Field(default_factory=dict, description="what it does: order, items, amount")
+    reason: str | None = None
+
+
 class MemoryContext(BaseModel):
     """What retrieval recalls for the agent: bounded in reads and in size, whatever the history length."""
 
@@ -98,6 +109,7 @@ class MemoryContext(BaseModel):
     facts: list[str] = Field(default_factory=list, description="durable facts: sizes, preferences, interests")
     recent_messages: list[dict[str, str]] = Field(default_factory=list)
     linked_notes: list[Note] = Field(default_factory=list, description="answers given in a linked open conversation")
+    actions: list[ActionNote] = Field(default_factory=list, description="this conversation's actions (model path)")
     tokens: int = Field(0, description="approximate size of this context in tokens")
 
 
@@ -136,6 +148,11 @@ class Decision(BaseModel):
     confidence: float | None = Field(None, description="the model's confidence in its reply")
     intent: str | None = Field(None, description="the model's reading of the customer's intent")
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of this step")
+    assistant_content: list[dict[str, Any]] = Field(
+        default_factory=list, description="the model's own content when it called tools, sent back exactly as received "
+                                          "(thinking blocks keep their signatures)")
+    fallback: Literal["transient", "request", "no_key", "malformed"] | None = Field(
+        None, description="why the deterministic engine answered instead of the model")
 
 
 class LoopState(BaseModel):
@@ -156,6 +173,8 @@ class Turn(BaseModel):
     results: list[ActionResult] = Field(default_factory=list)
     loop: LoopState = Field(default_factory=LoopState)
     tool_rounds: list[list[ToolCall]] = Field(default_factory=list, description="the tool calls of each action round")
+    assistant_rounds: list[list[dict[str, Any]]] = Field(
+        default_factory=list, description="the model's content of each action round (empty for the deterministic engine)")
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of the whole turn")
     errors: dict[str, Any] = Field(default_factory=dict)
     started_at: datetime | None = None

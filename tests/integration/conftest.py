@@ -130,6 +130,16 @@ def local_stack(tmp_path_factory, **values: str):
 
 
 @pytest.fixture(scope="module")
+def model():
+    """The strict Messages API stand-in (Claude API and Bedrock routes), one per test module."""
+    from concierge.local.messages_standin import MessagesStandIn
+
+    server = MessagesStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     yield from local_stack(tmp_path_factory)
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from concierge import wiring
-from concierge.local.messages_standin import MessagesStandIn, delay, error, message, tool_use
+from concierge.local.messages_standin import delay, error, message, tool_use
 from concierge.settings import current_settings
 from tests.integration.conftest import Client, local_stack
 
@@ -19,13 +19,6 @@ MODEL_ENV = {
     "CONCIERGE_MODEL_MAX_RETRIES": "0",
     "CONCIERGE_MODEL_TIMEOUT_SECONDS": "1",
 }
-
-
-@pytest.fixture(scope="module")
-def model():
-    server = MessagesStandIn().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +44,8 @@ def turn_record(conversation_id: str) -> dict:
 
 def test_a_two_step_tool_loop_runs_through_the_workflow(client, model):
     model.queue(
-        message(tool_use("track_shipment", {}, "toolu_track")),
+        message(tool_use("track_shipment", {}, "toolu_track"),
+                usage={"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}),
         message(reply("Your puffer jacket is on its way with the carrier."), stop_reason="tool_use",
                 usage={"input_tokens": 400, "output_tokens": 60, "cache_read_input_tokens": 1800, "cache_creation_input_tokens": 0}),
     )
@@ -108,9 +102,25 @@ def test_overload_rate_limit_and_server_errors_fall_back(client, model, status, 
 
 
 def test_a_malformed_answer_falls_back(client, model):
-    model.queue(message({"type": "text", "text": "Sure!"}, stop_reason="end_turn"))
+    model.queue(message(reply("Refunds take a while.", confidence=7)))  # outside the reply tool's 0–1
     answer = client.say("sam", "cl-malformed", "How long does a refund take?")
     assert "2 business days" in answer.text
+    record = turn_record("cl-malformed")
+    assert (record["engine"], record["errors"]["model"].split(":")[0]) == ("deterministic-fallback",
+                                                                           "the model's answer was malformed")
+
+
+@pytest.mark.parametrize(("status", "kind"), [(400, "invalid_request_error"), (401, "authentication_error"),
+                                              (403, "permission_error"), (404, "not_found_error")])
+def test_a_rejected_request_is_an_error_in_the_log_not_an_outage(client, model, caplog, status, kind):
+    model.queue(error(status, kind, f"the stand-in says {kind}"))
+    with caplog.at_level("WARNING"):
+        answer = client.say("sam", f"cl-rejected-{status}", "How long does a refund take?")
+    assert answer.status == 200 and "2 business days" in answer.text  # the customer still gets an answer
+    assert "configuration error" in turn_record(f"cl-rejected-{status}")["errors"]["model"]
+    [logged] = [r for r in caplog.records if "rejected the request" in r.getMessage()]
+    assert logged.levelname == "ERROR" and f"the stand-in says {kind}" in logged.getMessage()
+    assert "request id req_" in logged.getMessage()
 
 
 def test_asking_for_a_human_hands_off_without_asking_the_model(client, model):

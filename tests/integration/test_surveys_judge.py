@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from concierge.events import ConversationClosed
-from concierge.local.messages_standin import MessagesStandIn, error, message, tool_use
+from concierge.local.messages_standin import error, message, tool_use
 from concierge.settings import Settings
 from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.judge import TOOL, ModelJudge, scorer
@@ -15,13 +15,6 @@ from concierge.surveys.judge import TOOL, ModelJudge, scorer
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EVENT = ConversationClosed(occurred_at=AT, conversation_id="j1", customer_id="alex", channel="web", started_at=AT, turns=5,
                            resolution="handed_off", handoff_reason="refund above the limit", sentiments=[-0.1, -0.4])
-
-
-@pytest.fixture(scope="module")
-def model():
-    server = MessagesStandIn().start()
-    yield server
-    server.stop()
 
 
 def settings(model, **values) -> Settings:

@@ -133,7 +133,8 @@ class ActionExecutor:
         assert turn.decision is not None and turn.customer is not None
         results = [self.execute(call, turn) for call in turn.decision.tool_calls]
         return turn.model_copy(
-            update={"results": [*turn.results, *results], "tool_rounds": [*turn.tool_rounds, list(turn.decision.tool_calls)]}
+            update={"results": [*turn.results, *results], "tool_rounds": [*turn.tool_rounds, list(turn.decision.tool_calls)],
+                    "assistant_rounds": [*turn.assistant_rounds, list(turn.decision.assistant_content)]}
         )
 
     def execute(self, call: ToolCall, turn: Turn) -> ActionResult:
@@ -652,7 +653,7 @@ class ActionExecutor:
         settings = self.s.settings
         if percent > settings.discount_max_percent:
             raise Denied("above_discount_limit", f"I can offer at most {settings.discount_max_percent}% off.")
-        code = "NW-" + secrets.token_hex(4).upper()
+        code = f"{self.merchant.code_prefix}-{secrets.token_hex(4).upper()}"
         discount = Discount(
             code=code, customer_id=turn.customer.id, percent=percent, reason=reason, conversation_id=turn.conversation_id,
             issued_at=self.now, expires_at=self.now + timedelta(days=settings.discount_valid_days),

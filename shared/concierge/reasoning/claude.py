@@ -1,61 +1,55 @@
 """Claude as the agent: the tool-use loop runs through the turn workflow (agent -> actions -> agent, bounded), and
-the customer always gets a reply — on a timeout, a 429, a 5xx, an overload or a malformed answer, the
-deterministic engine decides instead.
+the customer always gets a reply — when the model cannot answer, the deterministic engine decides instead.
 
-Each agent step is one Messages API call with `tool_choice: any`: Claude either calls action tools (one or
-several; the actions function runs them and the results come back as tool_result blocks) or ends the turn
-with `reply_to_customer`, which carries the reply and its intent, confidence and resolution state.
+The request's shape comes from the capability table (reasoning/models.py): on models that accept forced tool use,
+each step is `tool_choice: any` (the last round forces `reply_to_customer`); on models that reject it (Sonnet 5.5,
+Opus 5.5), `auto` with the documented thinking setting, and the last round `none` — a plain-text end of turn is then
+accepted as the reply. When the model calls action tools, its whole content (thinking blocks and their signatures
+included) is kept and sent back exactly as received on the next round.
+
+A timeout, a 429, a 5xx or an overload is passing: a warning, and the fallback answers. A 400/401/403/404 is a
+configuration error: logged at ERROR with the API's message and request id, counted in ModelRequestErrors, and the
+fallback answers too (the customer is never left without a reply).
 """
 from __future__ import annotations
 
 import logging
+import re
+
 from pydantic import BaseModel, Field, ValidationError
 
+from concierge.api import Citation
 from concierge.reasoning import escalation, prompt
+from concierge.reasoning.client import ModelClient, assistant_content, model_errors
 from concierge.reasoning.costs import Usage, usage_of
 from concierge.settings import Settings
 from concierge.turn import Decision, ToolCall, Turn
 from concierge.workflows import MAX_ACTION_ROUNDS
 
 logger = logging.getLogger(__name__)
+GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^.!?\n]{0,40}[,.!]\s*", re.IGNORECASE)
+AI_MENTION = re.compile(r"\bAI\b")
 
 
 class ModelReply(BaseModel):
     text: str = Field(min_length=1)
     intent: str = "unknown"
-    confidence: float = Field(ge=0, le=1)
+    confidence: float | None = Field(None, ge=0, le=1)
     resolved: bool = False
-    handoff_reason: str | None = None
+    document_ids: list[str] = Field(default_factory=list)
 
 
 class MalformedAnswer(RuntimeError):
     pass
 
 
-def make_client(settings: Settings):
-    """The anthropic SDK client for the configured provider (imported here: only the agent function pays for it)."""
-    import anthropic
-
-    common = {"timeout": settings.model_timeout_seconds, "max_retries": settings.model_max_retries}
-    if settings.model_provider == "bedrock":
-        return anthropic.AnthropicBedrock(**common)
-    api_key = settings.anthropic_api_key
-    if not api_key and settings.anthropic_api_key_secret_arn:
-        from concierge import aws
-
-        api_key = aws.client("secretsmanager").get_secret_value(SecretId=settings.anthropic_api_key_secret_arn)["SecretString"]
-    return anthropic.Anthropic(api_key=api_key, base_url=settings.anthropic_base_url, **common)
-
-
-def _model_errors() -> tuple[type[BaseException], ...]:
-    import anthropic
-
-    return (anthropic.APITimeoutError, anthropic.APIConnectionError, anthropic.RateLimitError,
-            anthropic.InternalServerError, anthropic.APIStatusError)
+def make_client(settings: Settings, judge: bool = False) -> ModelClient:
+    """The model client for the agent (or the Auto-CSAT judge). The SDK is imported on the first call only."""
+    return ModelClient(settings, settings.judge_model_id if judge else settings.agent_model)
 
 
 class ClaudeEngine:
-    def __init__(self, client, settings: Settings, fallback) -> None:
+    def __init__(self, client: ModelClient, settings: Settings, fallback) -> None:
         self.client = client
         self.settings = settings
         self.fallback = fallback  # the deterministic engine
@@ -69,51 +63,74 @@ class ClaudeEngine:
             return self.fallback.handoff(turn, reason or self._handoff_reason(turn)).model_copy(update={"engine": "claude"})
         try:
             response = self._ask(turn)
-        except _model_errors() as error:
-            return self._fall_back(turn, f"{type(error).__name__}: {getattr(error, 'status_code', '')}".strip(": "))
-        usage = usage_of(response.usage, self.settings.model, self.prices)
+        except model_errors() as error:
+            return self._fall_back(turn, self.client.report(error, "agent"))
+        usage = usage_of(response.usage, self.client.model, self.prices)
         try:
             decision = self._interpret(turn, response)
         except (MalformedAnswer, ValidationError) as error:
-            return self._fall_back(turn, f"malformed answer: {error}", usage)
+            logger.warning("malformed model answer, the deterministic engine answers: %s", error)
+            return self._fall_back(turn, "malformed", usage)
         return decision.model_copy(update={"usage": usage})
 
     # the call ----------------------------------------------------------------------------
     def _ask(self, turn: Turn):
+        family = self.client.family
         last_round = turn.loop.steps >= MAX_ACTION_ROUNDS
-        return self.client.messages.create(
-            model=self.settings.model,
-            max_tokens=self.settings.model_max_tokens,
+        return self.client.create(
+            max_tokens=self.settings.model_max_tokens or family.max_tokens,
             system=prompt.system_blocks(self.settings, turn.merchant),
             tools=prompt.tools(),
-            tool_choice={"type": "tool", "name": prompt.REPLY_TOOL} if last_round else {"type": "any"},
+            tool_choice=family.tool_choice(prompt.REPLY_TOOL, last_round),
             messages=prompt.messages(turn),
+            **family.request_options(),
         )
 
     def _interpret(self, turn: Turn, response) -> Decision:
-        uses = [block for block in response.content if getattr(block, "type", None) == "tool_use"]
-        if not uses:
-            raise MalformedAnswer(f"no tool call (stop_reason {response.stop_reason})")
-        actions = [block for block in uses if block.name != prompt.REPLY_TOOL]
+        if response.stop_reason == "max_tokens":
+            raise MalformedAnswer("max_tokens reached before the answer was complete")
+        content = assistant_content(response)
+        uses = [block for block in content if block.get("type") == "tool_use"]
+        actions = [block for block in uses if block["name"] != prompt.REPLY_TOOL]
         if actions:
-            calls = [ToolCall(id=block.id, tool=block.name, arguments=dict(block.input or {})) for block in actions]
-            return Decision(next="actions", tool_calls=calls, flow=turn.conversation.flow, engine="claude")
-        reply = ModelReply.model_validate(uses[0].input)
-        if reply.handoff_reason:
-            return self.fallback.handoff(turn, reply.handoff_reason, preface=reply.text).model_copy(update={"engine": "claude"})
-        text, flow = reply.text, {}
-        if turn.conversation.customer_turns == 1 and " AI" not in f" {text}":
-            # The customer is told at the start that this is an AI: enforced here, not only asked in the prompt.
-            name = turn.merchant.name if turn.merchant else self.settings.merchant_name
-            text = f"Hi {turn.customer.first_name}, I'm the {name} AI assistant. {text}"
-        if reply.confidence < escalation.LOW_CONFIDENCE and not reply.resolved:
+            calls = [ToolCall(id=block["id"], tool=block["name"], arguments=dict(block.get("input") or {})) for block in actions]
+            return Decision(next="actions", tool_calls=calls, flow=turn.conversation.flow, engine="claude",
+                            assistant_content=content)
+        replies = [block for block in uses if block["name"] == prompt.REPLY_TOOL]
+        if replies:
+            reply = ModelReply.model_validate(replies[0].get("input") or {})
+        elif self.client.family.forced_tool_use:
+            raise MalformedAnswer(f"no tool call although one was forced (stop_reason {response.stop_reason})")
+        else:
+            # Models without forced tool use may end the turn in plain text: that text is the reply.
+            text = "\n\n".join(b["text"].strip() for b in content if b.get("type") == "text" and b.get("text", "").strip())
+            if not text:
+                raise MalformedAnswer(f"neither a reply nor a tool call (stop_reason {response.stop_reason})")
+            reply = ModelReply(text=text, intent=turn.signals.intent)
+        text, flow = self._greeted(turn, reply.text), {}
+        if reply.confidence is not None and reply.confidence < escalation.LOW_CONFIDENCE and not reply.resolved:
             text = f"{text} If you'd like, I can connect you with a member of our team who can help."
             flow = {"name": "offer_handoff", "reason": "low confidence in an answer"}
         return Decision(
             next="reply", reply=text, flow=flow, resolved=reply.resolved, engine="claude", confidence=reply.confidence,
-            intent=reply.intent,
+            intent=reply.intent, citations=self._citations(turn, reply.document_ids),
             close="resolved" if reply.intent in ("thanks", "goodbye") and reply.resolved else None,
         )
+
+    def _greeted(self, turn: Turn, text: str) -> str:
+        """The first reply says it comes from the AI assistant — once: the model is told not to greet, and a
+        greeting it wrote anyway gives way to this one."""
+        if turn.conversation.customer_turns != 1 or AI_MENTION.search(text):
+            return text
+        name = turn.merchant.name if turn.merchant else self.settings.merchant_name
+        rest = GREETING.sub("", text, count=1).strip() or text.strip()
+        return f"Hi {turn.customer.first_name}, I'm the {name} AI assistant. {rest[:1].upper()}{rest[1:]}"
+
+    @staticmethod
+    def _citations(turn: Turn, document_ids: list[str]) -> list[Citation]:
+        shown = {prompt.document_id(n): p for n, p in enumerate(turn.passages, start=1) if not p.suspicious}
+        cited = [shown[i] for i in dict.fromkeys(document_ids) if i in shown]
+        return [Citation(title=p.title, url=p.url) for p in cited]
 
     # handoffs and fallback ---------------------------------------------------------------
     @staticmethod
@@ -127,7 +144,5 @@ class ClaudeEngine:
         return str(call.arguments.get("reason", "the assistant asked for a person"))
 
     def _fall_back(self, turn: Turn, why: str, usage: Usage | None = None) -> Decision:
-        logger.warning("model unavailable, deterministic engine answers: %s", why)
         decision = self.fallback.decide(turn)
-        return decision.model_copy(update={"engine": "deterministic-fallback", "usage": usage or Usage()})
-
+        return decision.model_copy(update={"engine": "deterministic-fallback", "usage": usage or Usage(), "fallback": why})

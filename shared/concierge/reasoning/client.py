@@ -1,0 +1,148 @@
+"""The model client: the anthropic SDK client for the configured provider, built on first use, and the one place
+that tells a passing outage from a configuration error.
+
+- Anthropic API: `anthropic.Anthropic`, the key from ANTHROPIC_API_KEY or the stack's secret. The secret is created
+  holding `models.KEY_PLACEHOLDER`: until the merchant puts a key there, `NoKeyYet` is raised (the deterministic
+  engine answers) and the secret is read again a minute later, so running containers pick the key up.
+- Bedrock, per the capability table: the Messages API endpoint (`anthropic.AnthropicBedrockMantle`, SigV4 service
+  bedrock-mantle) or InvokeModel (`anthropic.AnthropicBedrock`, SigV4 service bedrock; these models take
+  `anthropic_version: bedrock-2023-05-31` in the body, not the SDK's default).
+
+Errors: 429, 5xx, overloads, timeouts and lost connections are passing (the deterministic engine answers, logged as
+a warning). 400, 401, 403, 404 and the other 4xx are configuration errors: logged at ERROR with the API's message
+and request id and counted in the `ModelRequestErrors` metric (alarmed in the stack); on 401/403 the client is
+dropped so the key is read again.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from concierge.reasoning import models
+from concierge.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+KEY_RECHECK_SECONDS = 60.0
+INVOKE_VERSION = "bedrock-2023-05-31"
+SET_KEY_HINT = ("put the Anthropic API key in the stack's AnthropicApiKey secret: aws secretsmanager put-secret-value "
+                "--secret-id {arn} --secret-string <key>; running functions read it within a minute")
+
+
+class NoKeyYet(RuntimeError):
+    """The Anthropic API key secret still holds its placeholder (or nothing)."""
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    import anthropic
+
+    return (anthropic.APITimeoutError, anthropic.APIConnectionError, anthropic.RateLimitError,
+            anthropic.InternalServerError)
+
+
+def model_errors() -> tuple[type[BaseException], ...]:
+    import anthropic
+
+    return (anthropic.APIError, NoKeyYet)
+
+
+def describe(error: BaseException) -> str:
+    """One line for the log: the status, the API's own message and its request id."""
+    status = getattr(error, "status_code", None)
+    message = getattr(error, "api_message", None) or getattr(error, "message", None) or str(error)
+    request_id = getattr(error, "request_id", None)
+    return " ".join(p for p in (type(error).__name__, str(status) if status else "", message,
+                                f"(request id {request_id})" if request_id else "") if p)
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, transient_errors()):
+        return True
+    status = getattr(error, "status_code", None)
+    return isinstance(status, int) and (status >= 500 or status == 429)
+
+
+class ModelClient:
+    """Sends Messages API requests for one model; see the module docstring."""
+
+    def __init__(self, settings: Settings, model: str, sdk_client: Any = None) -> None:
+        self.settings = settings
+        self.model = model
+        self.family = models.family(model)
+        self.endpoint = (models.bedrock_id(model).endpoint if settings.model_provider == "bedrock"
+                         else models.Endpoint.ANTHROPIC)
+        self._client = sdk_client
+        self._no_key_until = 0.0
+
+    @property
+    def client(self):
+        if self._client is None:
+            if time.monotonic() < self._no_key_until:
+                raise NoKeyYet("no Anthropic API key set yet")
+            try:
+                self._client = self._build()
+            except NoKeyYet:
+                self._no_key_until = time.monotonic() + KEY_RECHECK_SECONDS
+                raise
+        return self._client
+
+    def _build(self):
+        import anthropic
+
+        common = {"timeout": self.settings.model_timeout_seconds, "max_retries": self.settings.model_max_retries}
+        if self.endpoint is models.Endpoint.BEDROCK_MANTLE:
+            return anthropic.AnthropicBedrockMantle(**common)
+        if self.endpoint is models.Endpoint.BEDROCK_INVOKE:
+            return anthropic.AnthropicBedrock(**common)
+        return anthropic.Anthropic(api_key=self._api_key(), base_url=self.settings.anthropic_base_url, **common)
+
+    def _api_key(self) -> str:
+        key = self.settings.anthropic_api_key
+        arn = self.settings.anthropic_api_key_secret_arn
+        if not key and arn:
+            from concierge import aws
+
+            key = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].strip()
+        if not key or key == models.KEY_PLACEHOLDER:
+            logger.warning("no Anthropic API key yet, the deterministic engine answers: " + SET_KEY_HINT.format(arn=arn or "<secret arn>"))
+            raise NoKeyYet("no Anthropic API key set yet")
+        return key
+
+    def create(self, **request: Any):
+        """messages.create for this model, with what its endpoint needs."""
+        if self.endpoint is models.Endpoint.BEDROCK_INVOKE:
+            request["extra_body"] = {**request.get("extra_body", {}), "anthropic_version": INVOKE_VERSION}
+        try:
+            return self.client.messages.create(model=self.model, **request)
+        except model_errors() as error:
+            if getattr(error, "status_code", None) in (401, 403):
+                self._client = None  # a key replaced or revoked: read it again on the next call
+            raise
+
+    def report(self, error: BaseException, purpose: str) -> str:
+        """Log a failed call (ERROR and a metric for a configuration error, a warning for an outage); its reason."""
+        if isinstance(error, NoKeyYet):
+            return "no_key"
+        line = describe(error)
+        if is_transient(error):
+            logger.warning("%s: model unavailable, the fallback answers: %s", purpose, line)
+            return "transient"
+        logger.error("%s: the model rejected the request (a configuration error; run `concierge doctor`): %s",
+                     purpose, line)
+        _count("ModelRequestErrors")
+        return "request"
+
+
+def _count(name: str) -> None:
+    """A powertools metric, flushed by the calling handler's log_metrics (metrics are shared across instances)."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def assistant_content(response) -> list[dict[str, Any]]:
+    """A response's content as plain dicts, to send back exactly as received (thinking blocks and signatures)."""
+    return [block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else dict(block)
+            for block in response.content]
