@@ -34,6 +34,7 @@ def merchant_from(app: cdk.App) -> Merchant:
         knowledge_index=str(context("knowledgeIndex", "embedded")),
         model_provider=str(context("modelProvider", "none")),
         model=str(context("model", "")),
+        judge_model=str(context("judgeModel", "")),
     )
 
 

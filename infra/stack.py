@@ -67,6 +67,10 @@ class ConciergeStack(cdk.Stack):
         cdk.CfnOutput(self, "MailBucketName", value=data.mail.bucket_name)
         if search.endpoint:
             cdk.CfnOutput(self, "KnowledgeSearchEndpoint", value=search.endpoint)
+        if functions.model_secret is not None:
+            cdk.CfnOutput(self, "AnthropicApiKeySecretArn", value=functions.model_secret.secret_arn,
+                          description="put the Anthropic API key: aws secretsmanager put-secret-value --secret-id <arn> "
+                                      "--secret-string sk-ant-... (it starts as a placeholder)")
         cdk.CfnOutput(self, "WhatsAppSecretArn", value=data.whatsapp_secret.secret_arn,
                       description="put app_secret and access_token (verify_token is generated) after deploy")
         for spec in topology.TABLES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -13,6 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from concierge import topology
+from concierge.reasoning import models
 from infra.bundling import functions_code, layer_code
 from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
@@ -37,6 +39,7 @@ class Merchant:
     knowledge_index: str = "embedded"  # "embedded" | "serverless" | "managed" (OpenSearch)
     model_provider: str = "none"  # "none" (deterministic engine) | "anthropic" | "bedrock"
     model: str = ""  # model id (Anthropic API) or Bedrock model / inference profile id; empty: the default
+    judge_model: str = ""  # the Auto-CSAT judge's model, same forms; empty: the default judge (Haiku class)
 
 
 def turn_state_machine_name(stack: cdk.Stack) -> str:
@@ -62,6 +65,81 @@ def approval_state_machine_arn(stack: cdk.Stack) -> str:
         service="states", resource="stateMachine", resource_name=approval_state_machine_name(stack),
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
+
+
+INVOKE_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+
+
+def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam.PolicyStatement]:
+    """Exactly what calling these Bedrock ids needs, per their endpoint in the capability table (reasoning/models.py).
+
+    - Messages API endpoint (bedrock-mantle): `bedrock-mantle:CreateInference` on the account's Mantle projects in
+      the stack's region, the resource of the managed policy AmazonBedrockMantleInferenceAccess (which grants
+      `arn:aws:bedrock-mantle:*:*:project/*`), narrowed to these models with the condition key
+      `bedrock-mantle:Model`. That key is listed for CreateInference in the Service Authorization Reference (read
+      through a generated copy of its programmatic JSON) and used in AWS's own SCP example
+      (aws-samples/service-control-policy-examples, Deny-Bedrock-model-invocation-except-approved-models.json);
+      the value is the Mantle model id as sent in the request. The SDK signs with SigV4, so no
+      `bedrock-mantle:CallWithBearerToken`.
+    - A geographic inference profile (us., eu., jp., au.) on bedrock-runtime: InvokeModel on the profile in the stack's
+      region, and on the foundation model in the stack's (source) region and in every destination region of the
+      geography, only through that profile (`bedrock:InferenceProfileArn`)
+      (https://docs.aws.amazon.com/bedrock/latest/userguide/geographic-cross-region-inference.html,
+      .../inference-profiles-prereq.html).
+    - A global profile: the profile; the foundation model in the stack's region through the profile; and the
+      region-less foundation model ARN with `aws:RequestedRegion` "unspecified" through the profile
+      (https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html).
+    """
+    statements: list[iam.PolicyStatement] = []
+    mantle: list[str] = []
+    seen: set[str] = set()
+    for model_id in model_ids:
+        target = models.bedrock_id(model_id)
+        if target.id in seen:
+            continue
+        seen.add(target.id)
+        if target.endpoint is models.Endpoint.BEDROCK_MANTLE:
+            mantle.append(target.id)
+            continue
+        profile = target.profile
+        if profile is None:  # a plain model id on InvokeModel: the table has none today
+            statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[
+                stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=target.id)]))
+            continue
+        profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=target.id)
+        through_profile = {"bedrock:InferenceProfileArn": profile_arn}
+
+        def model_arn(region: str) -> str:
+            return stack.format_arn(service="bedrock", region=region, account="", resource="foundation-model",
+                                    resource_name=target.foundation_model)
+
+        statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[profile_arn]))
+        if profile == "global":
+            statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[model_arn(stack.region)],
+                                                  conditions={"StringEquals": through_profile}))
+            statements.append(iam.PolicyStatement(
+                actions=INVOKE_ACTIONS, resources=[model_arn("")],
+                conditions={"StringEquals": {"aws:RequestedRegion": "unspecified", **through_profile}},
+            ))
+        else:
+            regions = models.PROFILE_REGIONS[profile]
+            if not cdk.Token.is_unresolved(stack.region) and stack.region not in regions:
+                cdk.Annotations.of(stack).add_warning_v2(
+                    "concierge:profileOutsideRegion",
+                    f"{target.id} routes to {', '.join(regions)}; this stack deploys to {stack.region}, from which the "
+                    "profile may not be callable (docs/deploy.md, Claude).",
+                )
+            statements.append(iam.PolicyStatement(
+                actions=INVOKE_ACTIONS, resources=[model_arn(stack.region), *(model_arn(r) for r in regions)],
+                conditions={"StringEquals": through_profile},
+            ))
+    if mantle:
+        statements.append(iam.PolicyStatement(
+            actions=["bedrock-mantle:CreateInference"],
+            resources=[stack.format_arn(service="bedrock-mantle", resource="project", resource_name="*")],
+            conditions={"StringEquals": {"bedrock-mantle:Model": mantle}},
+        ))
+    return statements
 
 
 # The mail bucket, for functions with `read_write_mail`: (actions, key pattern).
@@ -117,10 +195,23 @@ class Functions(Construct):
         }
         if merchant.model_provider not in ("none", "anthropic", "bedrock"):
             raise ValueError(f"modelProvider must be none, anthropic or bedrock, not {merchant.model_provider!r}")
+        # The agent's and the judge's model, resolved against the capability table (reasoning/models.py): an id
+        # outside it fails synth with models.UnknownModel (a ValueError), naming the ids it knows.
+        self.model_ids: tuple[str, ...] = ()
+        if merchant.model_provider != "none":
+            self.model_ids = (
+                models.resolve(merchant.model_provider, merchant.model or None),
+                models.resolve(merchant.model_provider, merchant.judge_model or None, judge=True),
+            )
         self.model_secret = None
         if merchant.model_provider == "anthropic":
-            # Filled in by the merchant after deploy: the Anthropic API key, read by the agent function only.
-            self.model_secret = secretsmanager.Secret(self, "AnthropicApiKey", description="Anthropic API key for the agent function")
+            # The Anthropic API key, read by the functions that call the model (agent, surveys). It starts as a
+            # known placeholder, not a secret: the functions recognise it and answer with the deterministic engine
+            # until the merchant puts the key in (docs/deploy.md, Claude).
+            self.model_secret = secretsmanager.Secret(
+                self, "AnthropicApiKey", description="Anthropic API key for the agent and survey scoring functions",
+                secret_string_value=cdk.SecretValue.unsafe_plain_text(models.KEY_PLACEHOLDER),
+            )
         if merchant.whatsapp_phone_number_id:
             environment["CONCIERGE_WHATSAPP_PHONE_NUMBER_ID"] = merchant.whatsapp_phone_number_id
         self.functions: dict[topology.FunctionName, lambda_.Function] = {}
@@ -154,18 +245,20 @@ class Functions(Construct):
             )
             access = topology.ACCESS[name]
             if access.call_model and merchant.model_provider != "none":
+                agent_model, judge_model = self.model_ids
                 function.add_environment("CONCIERGE_MODEL_PROVIDER", merchant.model_provider)
-                if merchant.model:
-                    function.add_environment("CONCIERGE_MODEL", merchant.model)
+                # Both ids on both functions (the agent answers with the first, surveys judge with the second).
+                function.add_environment("CONCIERGE_MODEL", agent_model)
+                function.add_environment("CONCIERGE_JUDGE_MODEL", judge_model)
                 if self.model_secret is not None:
                     function.add_environment("CONCIERGE_ANTHROPIC_SECRET_ARN", self.model_secret.secret_arn)
                     self.model_secret.grant_read(function)
                 else:
-                    function.add_to_role_policy(iam.PolicyStatement(
-                        actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                        resources=[stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name="anthropic.*"),
-                                   stack.format_arn(service="bedrock", resource="inference-profile", resource_name="*anthropic.*")],
-                    ))
+                    for statement in bedrock_statements(stack, self.model_ids):
+                        function.add_to_role_policy(statement)
+            if access.recall_actions and merchant.model_provider != "none":
+                # The model confirms a proposal on a later turn by its id: retrieval recalls the conversation's actions.
+                function.add_environment("CONCIERGE_RECALL_ACTIONS", "true")
             if access.start_turns:
                 function.add_environment(topology.TURN_STATE_MACHINE_ENV, turn_state_machine_arn(stack))
             if access.read_whatsapp_secret:
@@ -186,6 +279,26 @@ class Functions(Construct):
             retention_period=cdk.Duration.days(14),
         )
         ingest.configure_async_invoke(retry_attempts=2, on_failure=destinations.SqsDestination(self.ingest_async_dlq))
+        self.model_errors_alarm = None
+        if merchant.model_provider != "none":
+            # The client counts a 400/401/403/404 from the model (a configuration error, not an outage: wrong model
+            # id, no model access, missing permission, bad key) in ModelRequestErrors; the deterministic engine
+            # answers meanwhile, so nothing else shows it. Powertools adds the `service` dimension.
+            self.model_errors_alarm = cloudwatch.Alarm(
+                self, "ModelRequestErrors",
+                metric=cloudwatch.Metric(
+                    namespace="Concierge", metric_name="ModelRequestErrors", dimensions_map={"service": "concierge"},
+                    statistic=cloudwatch.Stats.SUM, period=cdk.Duration.minutes(5),
+                ),
+                threshold=1, evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=(
+                    "The model rejected requests as misconfigured (HTTP 400/401/403/404: model id, model access, IAM "
+                    "or API key); customers get the deterministic engine meanwhile. Run `concierge doctor` with the "
+                    "agent function's environment (docs/deploy.md, Check it works)."
+                ),
+            )
 
     @staticmethod
     def _grant(name, function: lambda_.Function, data: Data, messaging: Messaging, merchant: Merchant, stack) -> None:

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 from concierge import topology
 from infra.constructs.search import KnowledgeSearch, derived_name
 from tests.infra.test_channels import synth
-from tests.infra.test_stack import function_ids, of_type, role_statements
+from tests.infra.test_stack import actions_of, function_ids, of_type, role_statements
 
 pytestmark = pytest.mark.infra
 USERS = {topology.FunctionName.INGEST, topology.FunctionName.RETRIEVAL}
@@ -214,6 +214,8 @@ def test_the_model_is_reachable_by_the_agent_and_the_auto_csat_judge_alone():
 
     bedrock = synth(modelProvider="bedrock")
     for name in topology.FunctionName:
-        invokes = any("bedrock:InvokeModel" in json.dumps(s["Action"]) for s in role_statements(bedrock, name))
+        invokes = any(a.startswith("bedrock") for a in actions_of(role_statements(bedrock, name)))
         assert invokes == (name in callers), name
+    recalls = {name for name in topology.FunctionName if environment(bedrock, name).get("CONCIERGE_RECALL_ACTIONS")}
+    assert recalls == {topology.FunctionName.RETRIEVAL}
     assert not of_type(synth(), "AWS::SecretsManager::Secret").keys() & {secret}

@@ -157,9 +157,11 @@ def test_survey_scoring_may_call_the_model_only_when_one_is_configured():
     app = cdk.App(context={"aws:cdk:bundling-stacks": [], "modelProvider": "bedrock"})
     resources = Template.from_stack(build(app)).to_json()["Resources"]
     statements = role_statements(resources, topology.FunctionName.SURVEYS)
-    assert "bedrock:InvokeModel" in actions_of(statements)
+    # the default models are on Bedrock's Messages API endpoint (tests/infra/test_models_iam.py has the shapes)
+    assert "bedrock-mantle:CreateInference" in actions_of(statements)
     variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
     assert variables["CONCIERGE_MODEL_PROVIDER"] == "bedrock"
+    assert variables["CONCIERGE_JUDGE_MODEL"] == "anthropic.claude-haiku-5-5"
 
 
 def test_only_ingest_and_surveys_read_secrets(resources):
