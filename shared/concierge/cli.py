@@ -289,6 +289,12 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from concierge.reasoning.doctor import run
+
+    return run()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="concierge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)
+    doctor = sub.add_parser("doctor", help="make two real calls with the configured model and say what works "
+                                           "(tool use, thinking, prompt cache, tokens and cost)")
+    doctor.set_defaults(func=cmd_doctor)
     args = parser.parse_args(argv)
     return args.func(args)
 
