@@ -12,6 +12,7 @@ profile uses the settings it was deployed with (CDK context: merchantName, retur
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -199,6 +200,12 @@ class MerchantProfile(BaseModel):
 
     def support_hours_json(self) -> str | None:
         return self.support_hours.model_dump_json() if self.support_hours else None
+
+    @property
+    def code_prefix(self) -> str:
+        """The start of the shop's discount codes: the initials of its name ("Bean & Burr Coffee" -> "BBC")."""
+        initials = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", self.name)).upper()[:3]
+        return initials or "CODE"
 
     @classmethod
     def from_settings(cls, settings) -> "MerchantProfile":

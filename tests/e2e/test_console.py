@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import tempfile
 
 import pytest
 
@@ -71,7 +73,9 @@ def test_an_angry_customer_is_handed_off_answered_by_a_person_and_handed_back(ba
     whatsapp(base_url, "ok thanks, and what is your return policy?", "wamid.console-3")
     console.locator("#transcript .msg.customer", has_text="return policy").wait_for(timeout=25_000)
     assert sent_to_jordan(base_url) == after_reply, "the AI stayed silent"
-    console.screenshot(path="docs/console.png", full_page=True)  # for the README
+    # For the README: CONCIERGE_SCREENSHOT_DIR=docs refreshes docs/console.png; a test run never writes tracked files.
+    console.screenshot(path=os.path.join(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir()), "console.png"),
+                       full_page=True)
 
     # Handed back: the AI answers again.
     console.click("#hand-back")

@@ -157,7 +157,7 @@ def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
     [too_big] = act(stack, "sam", "sec-disc", ToolCall(id="d0", tool="issue_discount_code", arguments={"percent": 40, "reason": "apology"}))
     assert (too_big["status"], too_big["reason"]) == ("denied", "above_discount_limit")
     [issued] = act(stack, "sam", "sec-disc", ToolCall(id="d1", tool="issue_discount_code", arguments={"percent": 10, "reason": "apology"}))
-    assert issued["status"] == "executed" and issued["result"]["code"].startswith("NW-") and issued["result"]["single_use"]
+    assert issued["status"] == "executed" and issued["result"]["code"].startswith("NO-") and issued["result"]["single_use"]
     [second] = act(stack, "sam", "sec-disc", ToolCall(id="d2", tool="issue_discount_code", arguments={"percent": 10, "reason": "goodwill"}))
     assert (second["status"], second["reason"]) == ("denied", "discount_limit_reached")
 

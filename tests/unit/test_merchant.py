@@ -27,3 +27,12 @@ def test_the_instructions_follow_the_method_and_a_prepaid_label_sends_no_qr_code
     message = email.mime("shop@x")
     assert "QR" not in email.subject and not [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert "The return label is prepaid." in email.text()
+
+
+def test_discount_codes_start_with_the_shops_initials_not_the_demo_stores():
+    from concierge.merchant import MerchantProfile
+
+    def prefix(name: str) -> str:
+        return MerchantProfile(name=name, return_window_days=30, max_auto_refund=100).code_prefix
+
+    assert (prefix("Bean & Burr Coffee"), prefix("Voltline"), prefix("!!!")) == ("BBC", "V", "CODE")
