@@ -21,6 +21,7 @@ FALLBACK_REASONS = {
     "request": "the model rejected the request (configuration error, see ModelRequestErrors): the deterministic engine answered",
     "no_key": "no Anthropic API key is set yet: the deterministic engine answered",
     "malformed": "the model's answer was malformed: the deterministic engine answered",
+    "continued": "the deterministic engine finished a turn it had taken over from the model",
 }
 
 

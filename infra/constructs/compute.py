@@ -76,8 +76,8 @@ def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam
     - Messages API endpoint (bedrock-mantle): `bedrock-mantle:CreateInference` on the account's Mantle projects in
       the stack's region, the resource of the managed policy AmazonBedrockMantleInferenceAccess (which grants
       `arn:aws:bedrock-mantle:*:*:project/*`), narrowed to these models with the condition key
-      `bedrock-mantle:Model`. That key is listed for CreateInference in the Service Authorization Reference (read
-      through a generated copy of its programmatic JSON) and used in AWS's own SCP example
+      `bedrock-mantle:Model`. That key is listed for CreateInference in the Service Authorization Reference
+      (Actions, resources, and condition keys for Amazon Bedrock Powered by AWS Mantle) and used in AWS's own SCP example
       (aws-samples/service-control-policy-examples, Deny-Bedrock-model-invocation-except-approved-models.json);
       the value is the Mantle model id as sent in the request. The SDK signs with SigV4, so no
       `bedrock-mantle:CallWithBearerToken`.

@@ -223,7 +223,7 @@ def model_customer(settings):
             return scenario.turns[0]
         transcript = "\n".join(f"Customer: {t.text}\nAssistant: {t.reply}" for t in log)
         response = client.create(
-            max_tokens=300, **client.family.request_options(),
+            max_tokens=client.family.max_tokens, **client.family.request_options(),  # thinking counts toward it
             system="You play a customer of an online shop, writing to its support assistant. Write only the "
                    "customer's next message: short, natural, sometimes imperfect. Reply with the single word DONE when "
                    "your goal is met or clearly cannot be met.",

@@ -360,14 +360,20 @@ class MemoryStore:
             )
         )
 
-    def conversation_actions(self, conversation_id: str, limit: int = 10) -> list[dict]:
-        """The conversation's actions (one bounded query), oldest first: what the model is told was proposed or done."""
+    def conversation_actions(self, conversation_id: str, limit: int = 10, scan: int = 200) -> list[dict]:
+        """The conversation's actions the model is told of, oldest first: every one still pending, and the latest
+        `limit` others that changed something (lookups leave no effect). One query of at most `scan` items,
+        projected to what is shown (action ids are hashes: their order is not time's)."""
         response = self._table.query(
             KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("ACTION#"),
-            Limit=limit,
+            ProjectionExpression="sk, tool, #s, effect, #r, updated_at",
+            ExpressionAttributeNames={"#s": "status", "#r": "reason"},
+            Limit=scan,
         )
         items = sorted((from_dynamo(i) for i in response.get("Items", [])), key=lambda i: str(i.get("updated_at", "")))
-        return items
+        pending = [i for i in items if i.get("status") == "pending_confirmation"]
+        others = [i for i in items if i.get("status") != "pending_confirmation" and i.get("effect")][-limit:]
+        return sorted([*pending, *others], key=lambda i: str(i.get("updated_at", "")))
 
     def get_action(self, conversation_id: str, action_id: str) -> dict | None:
         item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"}, ConsistentRead=True).get("Item")

@@ -17,7 +17,8 @@ from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    # The input is the whole environment (secrets included): an error never quotes it.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, hide_input_in_errors=True)
 
     memory_table: str = Field(alias=MEMORY_TABLE.env_var)
     store_table: str = Field(alias=STORE_TABLE.env_var)

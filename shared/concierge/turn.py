@@ -151,7 +151,7 @@ class Decision(BaseModel):
     assistant_content: list[dict[str, Any]] = Field(
         default_factory=list, description="the model's own content when it called tools, sent back exactly as received "
                                           "(thinking blocks keep their signatures)")
-    fallback: Literal["transient", "request", "no_key", "malformed"] | None = Field(
+    fallback: Literal["transient", "request", "no_key", "malformed", "continued"] | None = Field(
         None, description="why the deterministic engine answered instead of the model")
 
 

@@ -17,6 +17,7 @@ from tests.e2e.conftest import chromium_page, dev_server
 pytestmark = pytest.mark.e2e
 
 # For the README: CONCIERGE_SCREENSHOT_DIR=docs refreshes docs/dashboard.png; a test run never writes tracked files.
+LOADED_MACHINE_MS = 120_000
 SCREENSHOT = Path(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir())) / "dashboard.png"
 
 
@@ -43,7 +44,7 @@ def dashboard_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(dashboard_url):
     with chromium_page(dashboard_url + "/dashboard", 1360, 1100) as tab:
-        tab.locator("body[data-loaded='true']").wait_for(timeout=60_000)
+        tab.locator("body[data-loaded='true']").wait_for(timeout=LOADED_MACHINE_MS)
         yield tab
 
 
@@ -92,7 +93,10 @@ def test_filtering_by_channel_changes_the_tiles(page):
     total = int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
     page.select_option("#channel", "whatsapp")
     page.click("#apply")
-    page.wait_for_function(f"() => document.querySelector(\".tile[data-kpi='AI resolution'] .n\").textContent !== 'n = {total}'")
+    # A 30-day KPI query on the in-process local stack takes seconds, and many more with both cores busy: the wait is
+    # on the tiles changing, with room for a loaded machine (the dashboard's speed is measured in benchmarks/).
+    page.wait_for_function(f"() => document.querySelector(\".tile[data-kpi='AI resolution'] .n\").textContent !== 'n = {total}'",
+                           timeout=LOADED_MACHINE_MS)
     whatsapp = int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
     assert 0 < whatsapp < total
     page.select_option("#channel", "")

@@ -226,3 +226,59 @@ def test_an_exchange_proposed_then_confirmed(configure, model, provider):
     [executed] = done.actions(status="executed")
     assert executed["tool"] == "return_items" and executed["result"].get("exchange_sku") == other.sku, executed
     assert turn_engines(conversation) == ["claude", "claude"]
+
+
+def test_a_pending_proposal_is_recalled_however_many_lookups_and_actions_came_after(stack):
+    from concierge.turn import ActionResult, ActionStatus, ToolCall
+
+    memory = wiring.memory_store(current_settings())
+
+    def put(n: int, tool: str, status: ActionStatus, effect: dict | None) -> None:
+        call = ToolCall(id=f"call-{n}", tool=tool)
+        memory.put_action("many-actions", "alex", call, ActionResult(call_id=call.id, action_id=f"A{n:03d}", tool=tool,
+                                                                     status=status), effect)
+
+    put(0, "return_items", ActionStatus.PENDING_CONFIRMATION, {"order_id": "X-1", "refund_amount": "20.00"})
+    for n in range(1, 40):
+        put(n, "find_orders", ActionStatus.EXECUTED, None)  # lookups change nothing
+    for n in range(40, 55):
+        put(n, "issue_discount_code", ActionStatus.EXECUTED, {"code": f"C{n}"})
+    recalled = memory.conversation_actions("many-actions")
+    assert recalled[0]["sk"] == "ACTION#A000" and recalled[0]["status"] == "pending_confirmation"
+    assert [i["sk"] for i in recalled[1:]] == [f"ACTION#A{n:03d}" for n in range(45, 55)]  # the latest ten writes
+
+
+def test_a_model_that_proposes_and_confirms_in_one_turn_executes_nothing(configure, model):
+    import json
+
+    client = configure("anthropic", "claude-haiku-5-5")
+    customer, order, line = returnable_line()
+
+    def confirm_own_proposal(body: dict) -> dict:  # a compromised model: it confirms what the customer never saw
+        [result] = [b for b in body["messages"][-1]["content"] if b.get("type") == "tool_result"]
+        return message(tool_use("confirm_action", {"action_id": json.loads(result["content"])["action_id"]}))
+
+    model.queue(
+        message(tool_use("return_items", {"order_id": order.id, "line_ids": [line.line_id], "resolution": "refund"})),
+        confirm_own_proposal,
+        reply("claude-haiku-5-5", "Your gift wrapping question: yes, we wrap."),
+    )
+    answer = client.say(customer, "flow-same-turn", "do you offer gift wrapping?")
+    assert answer.status == 200
+    proposal, confirmation = answer.actions()
+    assert (proposal["tool"], proposal["status"], confirmation["tool"], confirmation["status"]) == (
+        "return_items", "pending_confirmation", "confirm_action", "denied")
+    assert "has not seen that proposal" in confirmation["result"]["explanation"]
+    assert wiring.reference_store(current_settings()).refunds(order.id) == []
+    stored = wiring.memory_store(current_settings()).get_action("flow-same-turn", proposal["result"]["action_id"])
+    assert stored["status"] == "pending_confirmation"  # still waiting for the customer's own yes
+
+
+def test_after_the_fallback_took_a_round_over_it_finishes_the_turn(configure, model):
+    from concierge.local.messages_standin import error
+
+    client = configure("anthropic", "claude-haiku-5-5")
+    model.queue(message(tool_use("find_orders", {"limit": 3})), error(529, "overloaded_error", "Overloaded"))
+    answer = client.say("sam", "flow-continued", "where is my order?")
+    assert answer.status == 200 and answer.text
+    assert len(model.requests) == 2, "once the deterministic engine has taken a round, the model is not asked again"

@@ -218,3 +218,36 @@ def test_the_deploy_guide_shows_the_capability_table_as_it_is():
 
     guide = (Path(__file__).parents[2] / "docs/deploy.md").read_text()
     assert models.capability_table() in guide, "docs/deploy.md is out of date: paste models.capability_table()"
+
+
+@pytest.mark.parametrize(("written", "sent"), [
+    ("Hi Alex, your order #1001 shipped, it arrives Friday.", "Your order #1001 shipped, it arrives Friday."),
+    ("Hello! Yes, we ship to Canada.", "Yes, we ship to Canada."),
+    ("Hi Alex!", ""),
+    ("Your refund of $40, minus fees, is done.", "Your refund of $40, minus fees, is done."),
+])
+def test_the_greeting_gives_way_without_eating_the_answer(written, sent):
+    from concierge.reasoning.claude import ClaudeEngine
+
+    engine = ClaudeEngine.__new__(ClaudeEngine)
+    engine.settings = settings()
+    first = turn().model_copy(update={"conversation": ConversationSnapshot(started_at=datetime(2026, 11, 29, tzinfo=UTC),
+                                                                            customer_turns=1)})
+    intro = f"Hi Alex, I'm the {engine.settings.merchant_name} AI assistant."
+    assert engine._greeted(first, written) == (f"{intro} {sent}" if sent else intro)
+
+
+def test_a_reply_sent_beside_actions_gets_a_result_too():
+    from concierge.turn import ActionResult, ToolCall
+
+    content = [{"type": "thinking", "thinking": "", "signature": "s"},
+               {"type": "tool_use", "id": "t1", "name": "find_orders", "input": {}},
+               {"type": "tool_use", "id": "t2", "name": prompt.REPLY_TOOL, "input": {"text": "One moment"}}]
+    base = turn("where is my order?")
+    rounds = base.model_copy(update={
+        "tool_rounds": [[ToolCall(id="t1", tool="find_orders")]], "assistant_rounds": [content],
+        "results": [ActionResult(call_id="t1", action_id="A1", tool="find_orders", status=ActionStatus.EXECUTED)]})
+    messages = prompt.messages(rounds)
+    assert messages[-2] == {"role": "assistant", "content": content}  # exactly as the model sent it
+    answered = [b["tool_use_id"] for b in messages[-1]["content"]]
+    assert answered == ["t1", "t2"]

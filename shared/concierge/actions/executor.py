@@ -370,6 +370,11 @@ class ActionExecutor:
         return ActionStatus(outcome["status"]), outcome["result"], outcome["effect"], outcome["tool"]
 
     def _confirm(self, turn: Turn, action_id: str):
+        if any(result.action_id == action_id for result in turn.results):
+            # Proposed in this very turn: the customer has not seen it yet. Whatever engine asks, the customer's
+            # confirmation comes in a later message (refused and audited like any denial).
+            raise Denied("proposed_this_turn", "The customer has not seen that proposal yet: show it and wait for "
+                                               "their confirmation in their next message.")
         pending = self._pending(turn, action_id)
         if pending["tool"] == "cancel_order":
             return self._confirm_cancel(turn, action_id, pending)

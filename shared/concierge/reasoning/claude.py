@@ -27,7 +27,8 @@ from concierge.turn import Decision, ToolCall, Turn
 from concierge.workflows import MAX_ACTION_ROUNDS
 
 logger = logging.getLogger(__name__)
-GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^.!?\n]{0,40}[,.!]\s*", re.IGNORECASE)
+# A greeting ends at its first comma or stop: "Hi Alex, your order shipped, …" loses "Hi Alex, " and nothing more.
+GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^,.!?\n]{0,30}[,.!]\s*", re.IGNORECASE)
 AI_MENTION = re.compile(r"\bAI\b")
 
 
@@ -61,6 +62,10 @@ class ClaudeEngine:
         reason = escalation.trigger(turn, turn.conversation.sentiments, turn.conversation.flow.get("misses", 0))
         if reason or self._handoff_under_way(turn):
             return self.fallback.handoff(turn, reason or self._handoff_reason(turn)).model_copy(update={"engine": "claude"})
+        if any(not content for content in turn.assistant_rounds):
+            # The deterministic engine took a round of this turn over: it finishes the turn (the model would be
+            # sent tool calls it never made).
+            return self._fall_back(turn, "continued")
         try:
             response = self._ask(turn)
         except model_errors() as error:
@@ -68,8 +73,12 @@ class ClaudeEngine:
         usage = usage_of(response.usage, self.client.model, self.prices)
         try:
             decision = self._interpret(turn, response)
-        except (MalformedAnswer, ValidationError) as error:
+        except MalformedAnswer as error:
             logger.warning("malformed model answer, the deterministic engine answers: %s", error)
+            return self._fall_back(turn, "malformed", usage)
+        except ValidationError as error:  # its values may quote the customer: only where it failed is logged
+            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in error.errors())
+            logger.warning("malformed model reply (%s), the deterministic engine answers", where)
             return self._fall_back(turn, "malformed", usage)
         return decision.model_copy(update={"usage": usage})
 
@@ -123,8 +132,9 @@ class ClaudeEngine:
         if turn.conversation.customer_turns != 1 or AI_MENTION.search(text):
             return text
         name = turn.merchant.name if turn.merchant else self.settings.merchant_name
-        rest = GREETING.sub("", text, count=1).strip() or text.strip()
-        return f"Hi {turn.customer.first_name}, I'm the {name} AI assistant. {rest[:1].upper()}{rest[1:]}"
+        intro = f"Hi {turn.customer.first_name}, I'm the {name} AI assistant."
+        rest = GREETING.sub("", text, count=1).strip()
+        return f"{intro} {rest[:1].upper()}{rest[1:]}" if rest else intro
 
     @staticmethod
     def _citations(turn: Turn, document_ids: list[str]) -> list[Citation]:

@@ -103,7 +103,11 @@ class ModelClient:
         if not key and arn:
             from concierge import aws
 
-            key = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].strip()
+            try:
+                key = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].strip()
+            except Exception as error:  # noqa: BLE001 - a missing grant or secret: a configuration error, said once a minute
+                logger.error("the Anthropic API key secret cannot be read (%s): %s", arn, type(error).__name__)
+                raise NoKeyYet("the key secret cannot be read") from error
         if not key or key == models.KEY_PLACEHOLDER:
             logger.warning("no Anthropic API key yet, the deterministic engine answers: " + SET_KEY_HINT.format(arn=arn or "<secret arn>"))
             raise NoKeyYet("no Anthropic API key set yet")
@@ -123,6 +127,9 @@ class ModelClient:
     def report(self, error: BaseException, purpose: str) -> str:
         """Log a failed call (ERROR and a metric for a configuration error, a warning for an outage); its reason."""
         if isinstance(error, NoKeyYet):
+            # Counted with the configuration errors: right after deploy until the key is put, and whenever a stack
+            # update has put the placeholder back (the alarm then says so).
+            _count("ModelRequestErrors")
             return "no_key"
         line = describe(error)
         if is_transient(error):

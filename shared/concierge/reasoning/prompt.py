@@ -183,7 +183,10 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
         else:
             history.append({"role": role, "content": [block]})
 
-    for message in turn.memory.recent_messages[:-1]:  # the last one is this turn's message
+    earlier = list(turn.memory.recent_messages)
+    if earlier and earlier[-1]["role"] == "customer" and earlier[-1]["text"] == turn.message.text:
+        earlier.pop()  # this turn's message, already stored: it is sent below, with the context
+    for message in earlier:
         role = message["role"]
         if role == "customer":
             add("user", {"type": "text", "text": customer_message(message["text"])})
@@ -203,12 +206,18 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
         history.append({"role": "assistant", "content": content or [
             {"type": "tool_use", "id": c.id, "name": c.tool, "input": c.arguments} for c in calls
         ]})
+        run = {c.id for c in calls}
+        # Every tool call of the model's content gets its result, the reply it sent beside actions included.
+        unsent = [b["id"] for b in content if b.get("type") == "tool_use" and b["id"] not in run]
         history.append({"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": c.id,
-             "content": json.dumps({"status": results[c.id].status.value, "reason": results[c.id].reason,
-                                    **results[c.id].result}, default=str) if c.id in results else "not run",
-             **({"is_error": True} if c.id in results and results[c.id].status.value in ("denied", "failed") else {})}
-            for c in calls
+            *({"type": "tool_result", "tool_use_id": c.id,
+               "content": json.dumps({"status": results[c.id].status.value, "reason": results[c.id].reason,
+                                      **results[c.id].result}, default=str) if c.id in results else "not run",
+               **({"is_error": True} if c.id in results and results[c.id].status.value in ("denied", "failed") else {})}
+              for c in calls),
+            *({"type": "tool_result", "tool_use_id": i, "is_error": True,
+               "content": f"Not sent: the actions run first. Send your reply with {REPLY_TOOL} after their results."}
+              for i in unsent),
         ]})
     last = history[-1]["content"][-1]
     history[-1]["content"][-1] = {**last, "cache_control": CACHE}

@@ -52,12 +52,13 @@ SYSTEM = (
 
 
 def _evidence(event: ConversationClosed, transcript: list[dict]) -> str:
-    from concierge.reasoning.prompt import untrusted
+    from concierge.reasoning.prompt import attr, untrusted
 
     facts = event.model_dump(mode="json", exclude={"occurred_at", "customer_id", "started_at"})
-    lines = [f"{m['role']}: {m['text']}" for m in transcript]
+    # One tag a message: a customer cannot write "assistant: ..." and pass it for another turn.
+    lines = [f"<message role={attr(m['role'])}>{untrusted(m['text'])}</message>" for m in transcript]
     return (f"<record>\n{untrusted(json.dumps(facts, indent=1))}\n</record>\n\n"
-            "<transcript note=\"most recent last\">\n" + untrusted("\n".join(lines)) + "\n</transcript>")
+            "<transcript note=\"most recent last\">\n" + "\n".join(lines) + "\n</transcript>")
 
 
 class ModelJudge:
@@ -72,8 +73,10 @@ class ModelJudge:
         try:
             verdict = self._ask(event, transcript)
         except Exception as error:  # noqa: BLE001 - whatever went wrong, the explainable scorer still scores
+            from concierge.reasoning.client import model_errors
+
             report = getattr(self.client, "report", None)
-            why = report(error, "Auto-CSAT judge") if report and not isinstance(error, ValueError) else type(error).__name__
+            why = report(error, "Auto-CSAT judge") if report and isinstance(error, model_errors()) else type(error).__name__
             logger.warning("Auto-CSAT judge unavailable (%s), explainable scorer used", why)
             return score_conversation(event, self.weights)
         sign = {"positive": 1.0, "negative": -1.0}
