@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +18,7 @@ from concierge.tasks import TurnInput
 from concierge.auth import verify_customer
 from concierge.commerce import CommerceBackend
 from concierge.engine.deterministic import money
-from concierge.errors import BadRequest, ConciergeError, NotFound, http_status
+from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound, http_status
 from concierge.events import ConversationClosed, EventPublisher, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
@@ -187,6 +189,9 @@ def fact_of(result: ActionResult) -> str | None:
     return None
 
 
+REPLY_ATTEMPTS = 8
+
+
 def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     """Record the reply and the turn in memory, publish the domain events, and shape the HTTP response."""
     decision = turn.decision
@@ -194,28 +199,10 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         return _with_people(turn, services)
     if decision is None or decision.next != "reply" or not decision.reply:
         decision = Decision(next="reply", reply=FALLBACK_REPLY, flow={"name": "offer_handoff"}, engine="fallback")
-    record = services.memory.get_conversation(turn.conversation_id)
     executed = [r for r in turn.results if r.status is ActionStatus.EXECUTED]
     facts = [f for f in (fact_of(r) for r in executed) if f]
-    status = ConversationStatus.HANDED_OFF if decision.handoff else record.status
-    if decision.close:
-        status = ConversationStatus.CLOSED
     latency_ms = int((now - turn.started_at).total_seconds() * 1000) if turn.started_at else 0
-    record = record.model_copy(
-        update={
-            "message_seq": record.message_seq + 1,
-            "updated_at": now,
-            "status": status,
-            "flow": decision.flow,
-            "resolved": record.resolved or decision.resolved,
-            "actions_executed": [*record.actions_executed, *[r.tool for r in executed]],
-            "actions_failed": record.actions_failed + sum(r.status is ActionStatus.FAILED for r in turn.results),
-            "handoff_reason": decision.handoff.reason if decision.handoff else record.handoff_reason,
-            "first_response_ms": record.first_response_ms if record.first_response_ms is not None else latency_ms,
-            "facts": [*record.facts, *facts][-10:],
-            "notes": [*record.notes, *decision.notes][-10:],
-        }
-    )
+    turn_number = turn.conversation.customer_turns if turn.conversation else None
     turn_item = {
         "signals": turn.signals.model_dump() if turn.signals else {},
         "engine": decision.engine,
@@ -225,15 +212,45 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         "usage": turn.usage.model_dump(),
         "at": now,
     }
-    extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)
-    services.memory.record_reply(record, decision.reply, now, turn_item, extra, deletes)
+    # Written on the conversation as it is at that moment: when another message came in meanwhile (a burst, a
+    # person's reply, a notice), the reply is rebuilt on top of it and takes the next sequence number — nothing
+    # already stored is overwritten, nothing answered goes missing.
+    for attempt in range(REPLY_ATTEMPTS):
+        stored = services.memory.get_conversation(turn.conversation_id)
+        status = ConversationStatus.HANDED_OFF if decision.handoff else stored.status
+        if decision.close:
+            status = ConversationStatus.CLOSED
+        record = stored.model_copy(
+            update={
+                "message_seq": stored.message_seq + 1,
+                "updated_at": now,
+                "status": status,
+                "flow": decision.flow,
+                "resolved": stored.resolved or decision.resolved,
+                "actions_executed": [*stored.actions_executed, *[r.tool for r in executed]],
+                "actions_failed": stored.actions_failed + sum(r.status is ActionStatus.FAILED for r in turn.results),
+                "handoff_reason": decision.handoff.reason if decision.handoff else stored.handoff_reason,
+                "first_response_ms": stored.first_response_ms if stored.first_response_ms is not None else latency_ms,
+                "facts": [*stored.facts, *facts][-10:],
+                "notes": [*stored.notes, *decision.notes][-10:],
+            }
+        )
+        extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)
+        try:
+            services.memory.record_reply(record, decision.reply, now, turn_item, extra, deletes,
+                                         expected_seq=stored.message_seq, turn_number=turn_number)
+            break
+        except Conflict:
+            time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # jittered: concurrent replies do not collide again
+    else:
+        raise Conflict("The conversation is too busy to record the reply; please send your message again.")
 
     events = [
         TurnCompleted(
             occurred_at=now,
             conversation_id=record.conversation_id,
             customer_id=record.customer_id,
-            turn=record.customer_turns,
+            turn=turn_number or record.customer_turns,
             channel=record.channel.value,
             intent=decision.intent or (turn.signals.intent if turn.signals else "unknown"),
             confidence=decision.confidence,

@@ -232,18 +232,35 @@ class MemoryStore:
             raise Conflict("Another message in this conversation is being processed; please retry.") from exc
 
     def record_reply(
-        self, record: ConversationRecord, text: str, at: datetime, turn_item: dict, extra: list[dict] = (), deletes: list[dict] = ()
+        self, record: ConversationRecord, text: str, at: datetime, turn_item: dict, extra: list[dict] = (),
+        deletes: list[dict] = (), expected_seq: int | None = None, turn_number: int | None = None,
     ) -> None:
         """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
-        summary or fact item; and deletions such as the open-topic entry at close) in one transaction."""
+        summary or fact item; and deletions such as the open-topic entry at close) in one transaction.
+
+        With `expected_seq` (the sequence number the record was built from), nothing is overwritten: the message
+        takes a new sequence number and META changes only if no other message came in since; otherwise Conflict,
+        and the caller rebuilds from the conversation as it now is. `turn_number` keys the turn record by the
+        customer message it answers (default: the record's count)."""
+        table = self._table.name
+        message = {"Put": {"TableName": table, "Item": self._message_item(record, "assistant", text, at, record.channel)}}
+        meta: dict[str, Any] = {"Put": {"TableName": table, "Item": self._meta_item(record)}}
+        if expected_seq is not None:
+            message["Put"]["ConditionExpression"] = "attribute_not_exists(sk)"
+            meta["Put"]["ConditionExpression"] = "message_seq = :seq"
+            meta["Put"]["ExpressionAttributeValues"] = {":seq": expected_seq}
+        number = turn_number if turn_number is not None else record.customer_turns
         items = [
-            self._message_item(record, "assistant", text, at, record.channel),
-            to_dynamo({"pk": _conv(record.conversation_id), "sk": f"TURN#{record.customer_turns:06d}", "expires_at": self._expires(), **turn_item}),
-            self._meta_item(record),
+            to_dynamo({"pk": _conv(record.conversation_id), "sk": f"TURN#{number:06d}", "expires_at": self._expires(), **turn_item}),
             *self.conversation_index_items(record),
             *[to_dynamo({**item, "expires_at": self._expires()}) for item in extra],
         ]
-        self._transact([*({"Put": {"TableName": self._table.name, "Item": item}} for item in items), *deletes])
+        client = self._table.meta.client
+        try:
+            self._transact([message, meta, *({"Put": {"TableName": table, "Item": item}} for item in items), *deletes])
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            raise Conflict(f"Another message came in while the reply was written; it is written again. {reasons}") from exc
 
     def append_notice(
         self, conversation_id: str, key: str, text: str, at: datetime, attempts: int = 5, role: str = "assistant",

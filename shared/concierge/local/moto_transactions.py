@@ -1,19 +1,27 @@
-"""Cheaper DynamoDB transactions on moto, with the same all-or-nothing outcome.
+"""Cheaper DynamoDB transactions on moto, with the same all-or-nothing outcome — and writes that are atomic across
+threads, as DynamoDB's are.
 
 moto takes a deep copy of the whole table for every item of a TransactWriteItems, to roll back on failure, so a
 transaction costs O(items in the table): the KPI roll-up (one transaction per event) slowed down quadratically over
 a month of events. DynamoDB's cost does not grow with the table; here the snapshot is of the items the transaction
 touches, restored the same way when it is cancelled.
+
+moto checks a write's condition and then writes, with nothing in between held: two threads of the local stack could
+both pass `message_seq = :seq` and both write. DynamoDB serializes conditional writes and transactions on an item;
+here one lock around every write does (the local stack is one process).
 """
 from __future__ import annotations
 
 import copy
+import functools
+import threading
 import types
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
 
 _installed = False
+_writes = threading.RLock()
 
 
 def _snapshot_free_copy(value, memo=None):
@@ -58,5 +66,16 @@ def install() -> None:
                     self.put_item(name, item.to_json()["Attributes"])
             raise
 
-    backend.transact_write_items = transact_write_items
+    backend.transact_write_items = _serialized(transact_write_items)
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(backend, name, _serialized(getattr(backend, name)))
     _installed = True
+
+
+def _serialized(method):
+    @functools.wraps(method)
+    def serialized(*args, **kwargs):
+        with _writes:
+            return method(*args, **kwargs)
+
+    return serialized
