@@ -212,9 +212,12 @@ def open_handoff(
 
 def reopen(store: HandoffStore, owner: Owner, now: datetime) -> Owner:
     """A customer writes again in a conversation a person closed: it goes back to that person."""
+    # A new episode: its clock starts now, so its first human response is yet to come (the previous one, earlier
+    # than `now`, would make the episode's response time negative).
     reopened = owner.model_copy(update={
         "state": "assigned" if owner.last_agent else "waiting", "assigned_to": owner.last_agent, "handoff_at": now,
         "reason": f"reopened after {owner.reason}", "claimed_at": now if owner.last_agent else None,
+        "first_human_response_at": None,
     })
     store.put(reopened)
     return reopened
@@ -271,4 +274,4 @@ def finish(store: HandoffStore, owner: Owner, agent: str, state: Literal["closed
 def first_response_ms(owner: Owner) -> int | None:
     if owner.first_human_response_at is None:
         return None
-    return int((owner.first_human_response_at - owner.handoff_at).total_seconds() * 1000)
+    return max(0, int((owner.first_human_response_at - owner.handoff_at).total_seconds() * 1000))

@@ -169,6 +169,29 @@ def test_a_conversation_a_person_closed_returns_to_that_person(client, stack, ta
     assert (entry["state"], entry["assigned_to"]) == ("assigned", "lee")
 
 
+@pytest.mark.parametrize("second_end", ["close", "release"])
+def test_a_reopened_conversation_closes_or_goes_back_to_the_ai_with_its_events(client, stack, tap, second_end):
+    conversation = f"ho-reopen-{second_end}"
+    client.say("sam", conversation, "I want to speak to a human")
+    assert api(stack, "POST", f"/v1/handoffs/{conversation}/claim", operator("lee"), conversation_id=conversation)[0] == 200
+    assert api(stack, "POST", f"/v1/handoffs/{conversation}/messages", operator("lee"), {"text": "Hi, Lee here.", "message_id": "r1"},
+               conversation_id=conversation)[0] == 200
+    assert api(stack, "POST", f"/v1/handoffs/{conversation}/close", operator("lee"),
+               {"resolution": "resolved", "reason": "answered"}, conversation_id=conversation)[0] == 200
+    client.say("sam", conversation, "Sorry, one more question")  # back to Lee: a new episode
+    tap.drain()
+    body = {"resolution": "resolved", "reason": "answered again"} if second_end == "close" else {"note": "over to the AI"}
+    status, answer = api(stack, "POST", f"/v1/handoffs/{conversation}/{second_end}", operator("lee"), body,
+                         conversation_id=conversation)
+    assert status == 200, answer
+    events = {e["detail-type"]: e["detail"] for e in tap.drain()}
+    assert "handoff.ended" in events
+    assert events["handoff.ended"]["first_human_response_ms"] is None  # nobody has answered the reopened episode yet
+    assert ("conversation.closed" in events) == (second_end == "close")
+    [entry] = [h for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"] if h["conversation_id"] == conversation] or [None]
+    assert entry is None or entry["state"] in ("closed", "released")
+
+
 def test_routing_priority_and_hours_by_hand():
     assert route("customer asked for a human", ["greeting", "return"]) == "returns"
     assert route("payment failure", ["track"]) == "billing"
