@@ -513,3 +513,20 @@ def test_thanks_and_goodbye_close_the_conversation_as_resolved():
     decision = chat.say("thanks, that's all")
     assert decision.close == "resolved"
     assert decision.reply == "You're welcome — glad I could help. Have a lovely day!"
+
+
+def test_a_double_clicked_yes_is_told_it_is_under_way_not_handed_off(monkeypatch):
+    from concierge.actions.executor import Denied
+
+    chat = Conversation()
+    chat.say("I need to return the blue shirt")
+    chat.say("yes, it arrived damaged")
+    chat.say("refund please")
+
+    def busy(self, turn, action_id):  # the first "yes" holds the action's idempotency record
+        raise Denied("in_progress", "That action is being carried out right now.")
+
+    monkeypatch.setattr(ActionExecutor, "_confirm_once", busy)
+    answer = chat.say("yes")
+    assert answer.handoff is None and answer.reply.startswith("I'm on it")
+    assert chat.flow == {} and chat.store.returns == {}

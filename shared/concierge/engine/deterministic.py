@@ -236,6 +236,10 @@ class DeterministicEngine:
             )
         if "actions" in turn.errors:
             return self.handoff(turn, "an action failed", "I'm sorry, something went wrong on our side while I was doing that.")
+        if any(r.status is ActionStatus.DENIED and r.reason == "in_progress" for r in turn.results):
+            # A second "yes" while the first is being carried out (a double click, a resent message): not a refusal.
+            return Decision(next="reply", reply="I'm on it: that is being carried out right now, and you'll see the "
+                                                "outcome here in a moment.", flow={})
         trigger = self._handoff_trigger(turn, flow)
         if trigger:
             return self.handoff(turn, trigger)
