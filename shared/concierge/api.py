@@ -5,11 +5,13 @@ API Gateway validates the body against `TurnRequestBody`'s JSON schema; the stat
 """
 from __future__ import annotations
 
+import html
 import json
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Channel(StrEnum):
@@ -39,8 +41,23 @@ class ApiRequest(BaseModel):
 
 
 class Citation(BaseModel):
+    """A source shown under a reply. Help documents are written by others: the title is plain text (tags removed)
+    and the link is http(s) or a path of the shop's site only (a `javascript:` or `data:` link is dropped, the title
+    stays)."""
+
     title: str
     url: str
+
+    @field_validator("title")
+    @classmethod
+    def _plain_title(cls, value: str) -> str:
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>?", " ", value))).strip()
+
+    @field_validator("url")
+    @classmethod
+    def _web_link(cls, value: str) -> str:
+        # http(s), or a path on the shop's own site ("/help/returns"); never another scheme.
+        return value if re.match(r"^(https?://|/(?!/))[^\s<>\"]*$", value.strip(), re.IGNORECASE) else ""
 
 
 class ReplyOut(BaseModel):

@@ -180,3 +180,13 @@ def test_a_route_without_a_description_fails_loudly(monkeypatch):
     monkeypatch.setattr(topology, "ROUTES", (*topology.ROUTES, extra))
     with pytest.raises(KeyError, match="/v1/somewhere-new"):
         openapi_document()
+
+
+def test_citations_are_plain_text_with_web_links_only():
+    from concierge.api import Citation
+
+    hostile = Citation(title="<img src=x onerror=alert(1)>Returns &amp; refunds", url="javascript:alert(document.cookie)")
+    assert (hostile.title, hostile.url) == ("Returns & refunds", "")
+    assert Citation(title="Shipping", url="https://shop.example/help/shipping").url == "https://shop.example/help/shipping"
+    assert Citation(title="Policies", url="/help/policies").url == "/help/policies"
+    assert Citation(title="x", url="//evil.example/x").url == "" and Citation(title="x", url="data:text/html,x").url == ""
