@@ -2,8 +2,8 @@
 
 Rules (docs/memory.md):
 - A channel address is linked to a customer only when the channel proved the sender owns it: inbound email
-  with SPF and DKIM passing (SES receipt verdicts), a WhatsApp number from a signed webhook. The storefront's
-  signed customer id is the web equivalent.
+  with SPF or DKIM passing for the From domain (SES receipt verdicts, DMARC-aligned), a WhatsApp number from a
+  signed webhook. The storefront's signed customer id is the web equivalent.
 - A verified address already linked resolves to its customer. A verified address that matches the email or
   phone a customer has on file is linked to that customer (audited). A verified address nobody has on file
   becomes a guest customer of its own.

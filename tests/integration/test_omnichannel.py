@@ -109,7 +109,9 @@ def test_welcome_back_after_a_delayed_shipment_mentions_it(stack, client):
 
 
 def test_an_unverified_email_matching_a_customer_sees_none_of_their_orders(stack):
-    stack.receive_email(email("alex@example.com", "my order", "Where is my order NW10002? Please send the tracking number."), spf="FAIL")
+    # A spoofed From: SPF and DKIM pass, but for the sender's own domain, not alex's (not aligned, as DMARC says).
+    stack.receive_email(email("alex@example.com", "my order", "Where is my order NW10002? Please send the tracking number."),
+                        envelope_from="bounce@evil.example", dkim_domain="evil.example")
     deliver(stack)
     [reply] = [e for e in replies_to(stack, "alex@example.com") if "my order" in e["subject"]]
     text = reply["text"]

@@ -97,7 +97,7 @@ def validate_ses(name: str, sample: dict) -> None:
     for record in sample["Records"]:
         assert record["eventSource"] == "aws:ses"
         assert record["ses"]["mail"]["messageId"]
-        sender_verified(record["ses"]["receipt"])
+        sender_verified(record["ses"]["receipt"], record["ses"]["mail"])
 
 
 VALIDATORS = {"api": validate_api, "bus": validate_bus, "sqs": validate_sqs, "tasks": validate_task,

@@ -283,29 +283,41 @@ def test_a_mail_with_nothing_to_read_is_refused_and_stores_nothing():
 
 # --- sender verification -----------------------------------------------------------------------------------------
 
-def receipt(**statuses: str | None) -> dict:
-    verdicts = {"spf": "PASS", "dkim": "PASS", "dmarc": "PASS", "virus": "PASS", "spam": "PASS"} | statuses
-    return {f"{name}Verdict": {"status": status} for name, status in verdicts.items() if status is not None}
+def verdict_of(sender: str = "alex@example.com", **options) -> tuple[bool, str | None]:
+    """sender_verified on a record SES would send for this mail (`options`: verdicts, envelope_from, dkim_domain)."""
+    record = ses_receipt_record("m1", "2024-06-04T06:41:20Z", sender, ["support@northwind.example"], **options)
+    return sender_verified(record["ses"]["receipt"], record["ses"]["mail"])
 
 
-@pytest.mark.parametrize(("statuses", "verified"), [
-    ({}, True),
-    ({"dmarc": "GRAY"}, True),
-    ({"spam": "FAIL"}, True),
-    ({"spf": "FAIL"}, False),
-    ({"dkim": "GRAY"}, False),
-    ({"dmarc": "FAIL"}, False),
-    ({"virus": "FAIL"}, False),
-    ({"spf": "PROCESSING_FAILED"}, False),
-    ({"dkim": None}, False),
-    ({"dmarc": None}, False),
+@pytest.mark.parametrize(("statuses", "expected"), [
+    ({}, (True, "ses:spf+dkim")),
+    ({"dmarc": "GRAY"}, (True, "ses:spf+dkim")),
+    ({"spam": "FAIL"}, (True, "ses:spf+dkim")),
+    ({"spf": "FAIL"}, (True, "ses:dkim-aligned")),  # DKIM for the From domain is enough, as DMARC defines it
+    ({"dkim": "GRAY"}, (True, "ses:spf-aligned")),
+    ({"spf": "FAIL", "dkim": "FAIL"}, (False, None)),
+    ({"dmarc": "FAIL"}, (False, None)),
+    ({"virus": "FAIL"}, (False, None)),
+    ({"spf": "PROCESSING_FAILED", "dkim": "GRAY"}, (False, None)),
 ])
-def test_only_spf_and_dkim_passing_verify_the_sender(statuses, verified):
-    assert sender_verified(receipt(**statuses)) == ((True, "ses:spf+dkim") if verified else (False, None))
+def test_an_aligned_spf_or_dkim_pass_verifies_the_sender(statuses, expected):
+    assert verdict_of(**statuses) == expected
 
 
-def test_an_empty_receipt_verifies_nobody():
-    assert sender_verified({}) == (False, None)
+def test_passes_for_another_domain_verify_nobody():
+    """A spoofed From: SPF and DKIM pass, but for the attacker's own domain, not the customer's."""
+    assert verdict_of(envelope_from="bounce@evil.example", dkim_domain="evil.example") == (False, None)
+    assert verdict_of(envelope_from="bounce@evil.example") == (True, "ses:dkim-aligned")
+    assert verdict_of(dkim_domain="mailer.example") == (True, "ses:spf-aligned")
+    # relaxed alignment: a subdomain of the From domain signs or bounces for it
+    assert verdict_of(envelope_from="bounces@mail.example.com", dkim_domain="example.com") == (True, "ses:spf+dkim")
+    assert verdict_of(envelope_from="x@notexample.com", dkim_domain="notexample.com") == (False, None)
+
+
+def test_without_the_mail_nothing_can_be_aligned():
+    record = ses_receipt_record("m1", "2024-06-04T06:41:20Z", "alex@example.com", ["support@northwind.example"])
+    assert sender_verified(record["ses"]["receipt"]) == (False, None)
+    assert sender_verified({}, {}) == (False, None)
 
 
 # --- the SES record ----------------------------------------------------------------------------------------------
@@ -329,7 +341,7 @@ def test_the_sample_event_is_a_verified_mail_about_the_jacket():
     mail_ = record["ses"]["mail"]
 
     SesModel.model_validate(sample)
-    assert sender_verified(record["ses"]["receipt"]) == (True, "ses:spf+dkim")
+    assert sender_verified(record["ses"]["receipt"], record["ses"]["mail"]) == (True, "ses:spf+dkim")
     assert record == ses_receipt_record(
         mail_["messageId"], mail_["timestamp"], "alex@example.com", ["support@northwind.example"],
         subject=mail_["commonHeaders"]["subject"], sender_name="Alex Morgan",
@@ -402,7 +414,7 @@ def test_a_failed_spf_check_is_read_but_not_verified(aws):
     s3, _ = aws
     s3.put_object(Bucket="concierge-mail", Key="inbound/ses-0002", Body=fixture("latin1.eml"))
     record = ses_receipt_record("ses-0002", "2024-06-08T07:14:55Z", "renee.dupuis@example.net",
-                                ["support+fr@northwind.example"], spf="FAIL")
+                                ["support+fr@northwind.example"], spf="FAIL", dkim="GRAY")
 
     message = SesInbound(s3, "concierge-mail").from_record(record)
 

@@ -25,8 +25,8 @@ class InboundMessage(BaseModel):
     message_id: str = Field(min_length=1, description="the provider's id (SES message id, WhatsApp wamid): the dedupe key")
     sender: str = Field(min_length=1, description="normalized address: lower-case email, or the WhatsApp number as digits")
     sender_name: str | None = None
-    verified: bool = Field(description="the channel proved the sender owns this address (SPF+DKIM; signed webhook)")
-    verified_by: str | None = Field(None, description="how, e.g. 'ses:spf+dkim' or 'whatsapp:signed-webhook'")
+    verified: bool = Field(description="the channel proved the sender owns this address (aligned SPF or DKIM; signed webhook)")
+    verified_by: str | None = Field(None, description="how, e.g. 'ses:spf+dkim', 'ses:dkim-aligned' or 'whatsapp:signed-webhook'")
     text: str = Field(description="what the customer wrote, without quoted replies or signature")
     subject: str | None = None
     recipient: str | None = Field(None, description="the address the customer wrote to (may carry a +tag)")

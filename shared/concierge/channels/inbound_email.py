@@ -27,7 +27,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from html.parser import HTMLParser
 
 from concierge.api import Channel
@@ -58,20 +58,55 @@ def _verdict(receipt: dict, name: str) -> str | None:
     return verdict.get("status") if isinstance(verdict, dict) else None
 
 
-def sender_verified(receipt: dict) -> tuple[bool, str | None]:
+def _domain(address: str | None) -> str:
+    return parseaddr(address or "")[1].rpartition("@")[2].strip().lower().rstrip(".")
+
+
+def aligned(domain: str, from_domain: str) -> bool:
+    """DMARC's relaxed alignment, read without a public-suffix list: the same domain, or one a subdomain of the
+    other (bounces.shop.example with shop.example). Nobody sends from a public suffix itself, so "co.uk" never
+    stands for a From domain."""
+    return bool(domain and from_domain) and (
+        domain == from_domain or domain.endswith("." + from_domain) or from_domain.endswith("." + domain))
+
+
+_DKIM_D = re.compile(r"(?:^|;)\s*d\s*=\s*([^;\s]+)", re.IGNORECASE)
+_AUTH_DKIM = re.compile(r"\bdkim=pass\b[^;]*?\bheader\.(?:d=|i=[^@\s;]*@)([^\s;]+)", re.IGNORECASE)
+
+
+def _dkim_domains(mail: dict) -> set[str]:
+    """The domains that signed the mail: `d=` of its DKIM-Signature headers, and what SES's own
+    Authentication-Results says passed."""
+    found: set[str] = set()
+    for header in mail.get("headers") or []:
+        name, value = str(header.get("name", "")).lower(), str(header.get("value", ""))
+        if name == "dkim-signature":
+            found.update(m.group(1).lower().rstrip(".") for m in _DKIM_D.finditer(value))
+        elif name == "authentication-results" and value.lower().startswith("amazonses.com"):
+            found.update(m.group(1).lower().rstrip(".") for m in _AUTH_DKIM.finditer(value))
+    return found
+
+
+def sender_verified(receipt: dict, mail: dict | None = None) -> tuple[bool, str | None]:
     """Whether SES proved the From domain sent this mail, which is what lets ingest link it to a customer.
 
-    SPF alone can be passed by any host a shared provider lets send, and DKIM alone does not tie the
-    envelope to the From domain, so both must PASS. DMARC GRAY (no policy published) is common for
-    small domains and is accepted; an explicit DMARC or virus FAIL is not. A missing verdict proves nothing.
+    As DMARC defines it: SPF or DKIM passed *for a domain aligned with the From domain* — the envelope sender's
+    domain for SPF, the signing domain (`d=`) for DKIM. A pass for some other domain proves nothing about the From
+    address (anyone can pass SPF and DKIM for their own domain and write someone else's address in From). An
+    explicit DMARC or virus FAIL is never verified; DMARC GRAY (no policy published) is common for small domains and
+    does not count against. Without the record's mail (headers and envelope), nothing can be aligned: unverified.
     """
-    passed = (
-        _verdict(receipt, "spfVerdict") == "PASS"
-        and _verdict(receipt, "dkimVerdict") == "PASS"
-        and _verdict(receipt, "dmarcVerdict") not in (None, "FAIL")
-        and _verdict(receipt, "virusVerdict") not in (None, "FAIL")
-    )
-    return (True, VERIFIED_BY) if passed else (False, None)
+    if mail is None or _verdict(receipt, "dmarcVerdict") in (None, "FAIL") or _verdict(receipt, "virusVerdict") in (None, "FAIL"):
+        return False, None
+    common = mail.get("commonHeaders") or {}
+    from_domain = _domain((common.get("from") or [""])[0])
+    spf = _verdict(receipt, "spfVerdict") == "PASS" and aligned(_domain(mail.get("source") or common.get("returnPath")), from_domain)
+    dkim = _verdict(receipt, "dkimVerdict") == "PASS" and any(aligned(d, from_domain) for d in _dkim_domains(mail))
+    if spf and dkim:
+        return True, VERIFIED_BY
+    if spf or dkim:
+        return True, "ses:spf-aligned" if spf else "ses:dkim-aligned"
+    return False, None
 
 
 # --- the customer's own words --------------------------------------------------------------------------------------
@@ -484,7 +519,7 @@ class SesInbound:
     def from_record(self, record: dict) -> InboundMessage:
         message_id, received_at, receipt = _record_fields(record)
         key = self._inbound_prefix + message_id
-        verified, verified_by = sender_verified(receipt)
+        verified, verified_by = sender_verified(receipt, record["ses"]["mail"])
         return parse_email(
             self._raw(key), message_id=message_id, received_at=received_at, verified=verified,
             verified_by=verified_by, store_attachment=self._attachment_store(message_id), raw_s3_key=key,
@@ -496,9 +531,13 @@ _EXAMPLE_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:concierg
 _EXAMPLE_SENDING_IP = "192.0.2.25"  # TEST-NET-1
 
 
-def _record_headers(message_id: str, sender: str, common: dict, verdicts: dict[str, str]) -> list[dict[str, str]]:
-    """The headers SES lists in the record: its own trace and authentication headers, then the mail's."""
+def _record_headers(message_id: str, sender: str, common: dict, verdicts: dict[str, str],
+                    dkim_domain: str | None = None) -> list[dict[str, str]]:
+    """The headers SES lists in the record: its own trace and authentication headers, then the mail's. `sender` is
+    the envelope sender (SPF's domain); `dkim_domain` the signing domain (the From domain unless told)."""
     domain = sender.rpartition("@")[2]
+    from_domain = _domain(common["from"][0])
+    signer = dkim_domain or from_domain
     spf, dkim, dmarc = (_AUTH_RESULT[verdicts[name]] for name in ("spf", "dkim", "dmarc"))
     designates = "designates" if verdicts["spf"] == "PASS" else "does not designate"
     spf_detail = (f"(spfCheck: domain of {domain} {designates} {_EXAMPLE_SENDING_IP} as permitted sender) "
@@ -511,8 +550,8 @@ def _record_headers(message_id: str, sender: str, common: dict, verdicts: dict[s
         ("X-SES-Spam-Verdict", verdicts["spam"]),
         ("X-SES-Virus-Verdict", verdicts["virus"]),
         ("Received-SPF", f"{spf} {spf_detail}"),
-        ("Authentication-Results", f"amazonses.com; spf={spf} {spf_detail} dkim={dkim} header.i=@{domain}; "
-                                   f"dmarc={dmarc} header.from={domain};"),
+        ("Authentication-Results", f"amazonses.com; spf={spf} {spf_detail} dkim={dkim} header.i=@{signer}; "
+                                   f"dmarc={dmarc} header.from={from_domain};"),
         ("From", common["from"][0]),
         ("To", ", ".join(common["to"])),
         ("Subject", common["subject"]),
@@ -538,15 +577,19 @@ def ses_receipt_record(
     virus: str = "PASS",
     spam: str = "PASS",
     function_arn: str = _EXAMPLE_FUNCTION_ARN,
+    envelope_from: str | None = None,
+    dkim_domain: str | None = None,
 ) -> dict:
     """One record of the event SES sends a receipt rule's Lambda action, as documented for SES receiving.
 
     The local runtime and the tests use it to play SES: put the raw mail at inbound/<message_id>, then hand
     this record to ingest. Like the real event it names neither bucket nor key (those belong to the S3
-    action), carries the headers but not the body, and has dmarcPolicy only when DMARC failed.
+    action), carries the headers but not the body, and has dmarcPolicy only when DMARC failed. `envelope_from`
+    (SPF's domain) and `dkim_domain` default to the From address's: set them to play a spoofed From.
     """
+    envelope = envelope_from or sender
     common = {
-        "returnPath": sender,
+        "returnPath": envelope,
         "from": [str(Address(display_name=sender_name or "", addr_spec=sender))],
         "date": format_datetime(datetime.fromisoformat(timestamp_iso)),
         "to": list(recipients),
@@ -573,11 +616,11 @@ def ses_receipt_record(
         "ses": {
             "mail": {
                 "timestamp": timestamp_iso,
-                "source": sender,
+                "source": envelope,
                 "messageId": message_id,
                 "destination": list(recipients),
                 "headersTruncated": False,
-                "headers": _record_headers(message_id, sender, common, verdicts),
+                "headers": _record_headers(message_id, envelope, common, verdicts, dkim_domain),
                 "commonHeaders": common,
             },
             "receipt": receipt,

@@ -154,9 +154,10 @@ class LocalApi:
             )
         if target == "whatsapp-sent":
             return json_response(self.stack.graph.sent)
-        if target == "inbound-email":  # simulate SES receiving: ?spf=FAIL to try an unverified sender
+        if target == "inbound-email":  # simulate SES receiving: ?spf=FAIL&dkim=FAIL, or a spoofed From, is unverified
             message_id = self.stack.receive_email(
-                request.get_data(), spf=request.args.get("spf", "PASS"), dkim=request.args.get("dkim", "PASS")
+                request.get_data(), spf=request.args.get("spf", "PASS"), dkim=request.args.get("dkim", "PASS"),
+                envelope_from=request.args.get("envelope_from"), dkim_domain=request.args.get("dkim_domain"),
             )
             return json_response({"message_id": message_id}, 202)
         emails = self.stack.outbox()

@@ -322,9 +322,11 @@ class LocalStack:
         return dict(getattr(self, "_demo", {"events": 0, "applied": 0, "done": False}))
 
     # channels ----------------------------------------------------------------------------
-    def receive_email(self, raw: bytes, *, spf: str = "PASS", dkim: str = "PASS", dmarc: str = "PASS") -> str:
+    def receive_email(self, raw: bytes, *, spf: str = "PASS", dkim: str = "PASS", dmarc: str = "PASS",
+                      envelope_from: str | None = None, dkim_domain: str | None = None) -> str:
         """What SES receiving does: the S3 action stores the raw mail, then the Lambda action invokes ingest
-        asynchronously; an invocation that fails is parked in the function's dead-letter queue."""
+        asynchronously; an invocation that fails is parked in the function's dead-letter queue. `envelope_from` and
+        `dkim_domain` (the From address's by default) play a mail whose checks passed for another domain."""
         from email import policy
         from email.parser import BytesParser
         from email.utils import getaddresses
@@ -342,7 +344,7 @@ class LocalStack:
 
         record = ses_receipt_record(
             message_id, now().isoformat().replace("+00:00", "Z"), sender, recipients, subject=str(headers.get("Subject", "")),
-            spf=spf, dkim=dkim, dmarc=dmarc,
+            spf=spf, dkim=dkim, dmarc=dmarc, envelope_from=envelope_from, dkim_domain=dkim_domain,
         )
         event = {"Records": [record]}
         try:
