@@ -35,6 +35,14 @@ class ChannelSender(Protocol):
         """Send the reply to the customer; returns the provider's id of what was sent."""
 
 
+NEUTRAL_REPLY_HOURS = 24
+NEUTRAL_REPLY = (
+    "We received an email from this address. For your security we couldn't verify that it was sent from it, so we "
+    "can't look up or change anything from it. Please write to us from the email address on your account, or use "
+    "the chat on our website."
+)
+
+
 class TurnFailed(RuntimeError):
     pass
 
@@ -96,6 +104,15 @@ class Inbox:
         if sender is None:
             raise TurnFailed(f"no sender for the {message.channel.value} channel")
         first_name = message.sender_name.split()[0] if message.sender_name else None
+        if message.channel is Channel.EMAIL and not message.verified:
+            # Anyone can write any address in From: the reply may reach someone who never wrote. At most one a day
+            # to an address, and neutral: nothing of theirs (subject, display name, words) is echoed back.
+            if not self.memory.claim_window("neutral-reply", message.sender, NEUTRAL_REPLY_HOURS):
+                self.memory.update_inbox(message.channel, message.message_id, status="delivered", provider_id="")
+                return
+            message = message.model_copy(update={"subject": None, "sender_name": None})
+            reply = reply.model_copy(update={"reply": ReplyOut(text=NEUTRAL_REPLY)})
+            first_name = None
         provider_id = sender.deliver(message, reply, first_name)
         if provider_id and message.channel is Channel.EMAIL:
             # A reply to our email continues this conversation (threads rule 1).

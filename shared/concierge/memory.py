@@ -25,6 +25,7 @@ Every item carries `expires_at` (TTL, epoch seconds) from the merchant's retenti
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -538,6 +539,22 @@ class MemoryStore:
             self._transact(operations[start : start + 100])
 
     # inbox (dedupe of channel messages) -----------------------------------------------------
+    def claim_window(self, kind: str, subject: str, hours: float) -> bool:
+        """True once per `hours` for (kind, subject), e.g. one neutral reply a day to an unverified address. The
+        subject is stored hashed: nothing personal is kept, so erasure has nothing to find."""
+        digest = hashlib.sha256(subject.strip().lower().encode()).hexdigest()[:32]
+        at = now()
+        try:
+            self._table.put_item(
+                Item={"pk": f"WINDOW#{kind}#{digest}", "sk": "CLAIMED", "at": at.isoformat(),
+                      "expires_at": int((at + timedelta(hours=hours)).timestamp())},
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues={":now": int(at.timestamp())},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def claim_inbox(self, channel: Channel, message_id: str) -> dict | None:
         """Mark a provider message as being processed; returns the existing marker if it was already taken."""
         key = {"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"}

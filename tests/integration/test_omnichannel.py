@@ -113,10 +113,17 @@ def test_an_unverified_email_matching_a_customer_sees_none_of_their_orders(stack
     stack.receive_email(email("alex@example.com", "my order", "Where is my order NW10002? Please send the tracking number."),
                         envelope_from="bounce@evil.example", dkim_domain="evil.example")
     deliver(stack)
-    [reply] = [e for e in replies_to(stack, "alex@example.com") if "my order" in e["subject"]]
+    before = len(replies_to(stack, "alex@example.com"))
+    [reply] = [e for e in replies_to(stack, "alex@example.com") if "couldn't verify" in e["text"]]
     text = reply["text"]
-    assert "couldn't verify" in text
-    assert "NW10002" not in text and "tracking number" not in text.replace("the tracking number", "")
+    # Neutral: nothing of the sender's is echoed (the reply may reach someone who never wrote).
+    assert "my order" not in reply["subject"].lower() and "NW10002" not in text and "tracking" not in text
+    assert text.startswith("Hello,")
+    # At most one a day to that address: a second spoofed mail gets no reply at all.
+    stack.receive_email(email("alex@example.com", "Re: refund approved - confirm at http://evil.example", "Confirm now"),
+                        envelope_from="bounce@evil.example", dkim_domain="evil.example")
+    deliver(stack)
+    assert len(replies_to(stack, "alex@example.com")) == before
     # Nothing was linked: the address still has no identity, and no conversation of alex's was touched.
     from concierge.api import Channel
 
