@@ -30,8 +30,9 @@ COPIED_ON_MERGE = ("FACT#", "SUMMARY#", "CONV#")
 class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    personalization: bool = Field(description="recall personal details (sizes, past conversations) in later conversations")
-    surveys: bool | None = Field(None, description="be asked satisfaction surveys after a conversation (omitted: unchanged)")
+    # JSON booleans only: "yes", 1 or "false" are refused rather than guessed at, for a consent.
+    personalization: bool = Field(strict=True, description="recall personal details (sizes, past conversations) in later conversations")
+    surveys: bool | None = Field(None, strict=True, description="be asked satisfaction surveys after a conversation (omitted: unchanged)")
 
 
 class MergeRequest(BaseModel):

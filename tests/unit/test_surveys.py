@@ -246,3 +246,18 @@ def test_the_surveys_function_does_not_import_the_model_sdk_unless_a_model_judge
             "from tests.unit.test_surveys import settings; j.scorer(settings()); print('anthropic' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_answers_and_consent_take_json_numbers_and_booleans_only():
+    from pydantic import ValidationError
+
+    from concierge.privacy import Preferences
+    from concierge.surveys.models import SurveyAnswerBody
+
+    with pytest.raises(ValidationError, match="valid integer"):
+        SurveyAnswerBody.model_validate({"survey": "csat", "score": True})  # not recorded as CSAT 1
+    assert SurveyAnswerBody.model_validate({"survey": "csat", "score": 4}).score == 4
+    for guess in ("yes", 1, "false"):
+        with pytest.raises(ValidationError, match="valid boolean"):
+            Preferences.model_validate({"personalization": guess})  # a consent is never guessed at
+    assert Preferences.model_validate({"personalization": False}).personalization is False

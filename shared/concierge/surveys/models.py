@@ -61,7 +61,7 @@ class SurveyAnswerBody(BaseModel):
     model_config = ConfigDict(extra="forbid", title="SurveyAnswerBody")
 
     survey: SurveyKind = Field(description="csat (1–5), nps (0–10) or ces (1–7)")
-    score: int = Field(description="within the survey's scale")
+    score: int = Field(strict=True, description="within the survey's scale (a JSON integer: true is not 1)")
     answered_via: Literal["api", "chat"] = Field("api", description="chat when the storefront's chat widget asked")
 
     @model_validator(mode="after")
