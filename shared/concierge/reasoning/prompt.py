@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from functools import cache
 from typing import Any
 
 from concierge.actions.tools import tool_schemas
@@ -46,11 +47,17 @@ def attr(value: Any) -> str:
 
 
 def tools() -> list[dict[str, Any]]:
-    return [
+    """The tool definitions: the same on every call, so built once per process (JSON schemas from the models)."""
+    return list(_tools())
+
+
+@cache
+def _tools() -> tuple[dict[str, Any], ...]:
+    return (
         *tool_schemas(),
         {"name": REPLY_TOOL, "description": "Send your reply to the customer. Every turn ends with exactly one call.",
          "input_schema": REPLY_SCHEMA},
-    ]
+    )
 
 
 def system_text(settings: Settings, merchant: MerchantProfile | None = None) -> str:
