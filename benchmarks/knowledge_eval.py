@@ -73,16 +73,16 @@ def _problems(row: dict, k: int) -> list[str]:
 
 
 def evaluate(k: int = 5, path: Path = SET) -> dict:
-    from concierge.knowledge.embeddings import embed_query
     from concierge.knowledge.port import ANSWER_THRESHOLD, SearchFilters
-    from concierge.retrieval import search_query
+    from concierge.retrieval import search, search_queries
 
     index, embedder = build_index()
     filters = SearchFilters(locale=LOCALE)
     rows = []
     for item in load(path):
-        query = search_query(item["question"])
-        hits = index.search(query, embed_query(embedder, query), k=k, filters=filters)
+        # As a turn searches: the message's question, the message around it when needed, and each request.
+        query = " | ".join(q for _, q in search_queries(item["question"]))
+        hits = [hit for _, hit in search(index, embedder, item["question"], filters, k=k)][:k]
         expected = {(e["document_id"], e["section"]) for e in item["expected"]}
         rank = next((n for n, hit in enumerate(hits, 1) if (hit.passage.document_id, hit.passage.section) in expected), None)
         best = hits[0] if hits else None

@@ -1,7 +1,8 @@
 """Retrieval for a turn: knowledge passages for the message, and what memory recalls about the customer.
 
-Every read is bounded, whatever the customer's history: one index search (one per request, at most four, when a
-message makes several: "where is my order? and do you ship to Canada"); at a conversation's first turn the
+Every read is bounded, whatever the customer's history: at most five index searches (the message's question, the whole
+message when that question points back at it, and one per request, at most three, when a message makes several:
+"where is my order? and do you ship to Canada"); at a conversation's first turn the
 profile, the last summaries and the durable facts (three reads with a Limit); later, one page of recent
 messages; and, for a conversation linked to an open one elsewhere, that conversation's state (one read).
 """
@@ -11,8 +12,8 @@ import re
 
 from concierge import longterm, signals, threads
 from concierge.knowledge.embeddings import embed_query
-from concierge.knowledge.port import SearchFilters
-from concierge.knowledge.text import terms
+from concierge.knowledge.port import Hit, SearchFilters
+from concierge.knowledge.text import query_terms, terms
 from concierge.memory import MemoryStore
 from concierge.turn import ActionNote, ActionStatus, MemoryContext, PassageHit, Turn
 
@@ -20,28 +21,81 @@ RECENT_MESSAGES = 10
 PASSAGES = 5
 
 
-QUESTION = re.compile(r"[^.!?\n]*\?")
+SENTENCES = re.compile(r"[^.!?\n]+[.!?]*")
+# A clause that asks, with or without a question mark ("do you ship to Canada, my sister lives in Toronto").
+ASKS = re.compile(r"(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b", re.IGNORECASE)
+# ...and, in a sentence that ends with one, a clause that asks a conditional ("if he doesn't like it, can it come back?").
+ASKS_IF = re.compile(r"(if|any)\b", re.IGNORECASE)
+CLAUSES = re.compile(r"[,;:]\s+|\s+(?:but|because|since)\s+")
+LEAD = re.compile(r"^((and|also|so|oh|ok|okay|plus|then|hi|hello|hey|thanks)\b[\s,]*)+", re.IGNORECASE)
 
 
 def search_query(text: str) -> str:
-    """The questions of a message, when it asks any: an email's greeting, sign-off and small talk around the
-    question only dilute the search ("…made of? Thanks, Alex")."""
-    questions = " ".join(q.strip() for q in QUESTION.findall(text) if len(q.split()) >= 2)
-    # A question that says little by itself ("What's the process?") needs the message around it.
-    return questions if len(terms(questions)) >= 3 else text
+    """What the message asks: its questions and the clauses that ask, when it has any. An email's greeting, sign-off
+    and small talk around a question only dilute the search ("…made of? Thanks, Alex"), and so does a side story in
+    the same sentence ("we need 40 mugs for the office, is there a discount for that many?")."""
+    asked = []
+    for sentence in (s.strip() for s in SENTENCES.findall(text)):
+        if len(sentence.split()) < 2:
+            continue
+        question = sentence.endswith("?")
+        clauses = [c for c in (LEAD.sub("", c) for c in CLAUSES.split(sentence))
+                   if ASKS.match(c) or (question and ASKS_IF.match(c))]
+        if clauses or question:
+            asked.append(" ".join(clauses) or sentence)
+    query = " ".join(asked)
+    return query if len(query_terms(query)) >= 2 else text
 
 
 MAX_REQUESTS = 3
+# A request that points back at what the message named before it ("what temperature can the Dutch oven take, and can
+# it go in the dishwasher?"), or a question that points at the sentence before it ("I bought the mouse in August. Is
+# that covered?").
+POINTS_BACK = re.compile(r"\b(it|its|they|them|this|that|these|those)\b", re.IGNORECASE)
 
 
-def search_queries(text: str) -> list[str]:
-    """The message's search query, then each of its requests on its own when it makes more than one, so the second
-    request is not drowned by the first."""
+def search_queries(text: str) -> list[tuple[int, str]]:
+    """What to search for, each with the request it serves: 0 for the message as a whole (its questions, and the
+    whole message too when a question points back at the words around it), then each of its requests on its own
+    when it makes more than one, so the second request is not drowned by the first."""
     first = search_query(text)
+    queries = [(0, first)]
+    # A question that says little by itself ("What's the process?") or points back needs the message around it too.
+    if first != text and (POINTS_BACK.search(first) or len(query_terms(first)) < 3):
+        queries.append((0, text))
     parts = [part for part in signals.requests(text) if terms(part)]
     if len(parts) < 2:
-        return [first]
-    return list(dict.fromkeys([first, *parts[:MAX_REQUESTS]]))
+        return queries
+    seen = {first}
+    for number, part in enumerate(parts[:MAX_REQUESTS], start=1):
+        part = search_query(part)
+        if number > 1 and POINTS_BACK.search(part):
+            named = [word for word in threads.topic_terms(parts[number - 2]) if word not in threads.topic_terms(part)]
+            part = f"{part} {' '.join(named)}".strip()
+        if part not in seen:
+            seen.add(part)
+            queries.append((number, part))
+    return queries
+
+
+def search(index, embedder, text: str, filters: SearchFilters | None = None, k: int = PASSAGES,
+           topic: str | None = None) -> list[tuple[int, Hit]]:
+    """The passages for a message, each with the request it was found for (0: the message as a whole), the whole
+    message's first, each list most confident first. A passage found by several searches keeps the best confidence
+    any of them gave it. `topic`: what the conversation was just about, for a question that does not say
+    ("And what is it made of?")."""
+    queries = search_queries(text)
+    if topic:
+        queries = [(number, query if threads.topic_terms(query) else f"{query} {topic}") for number, query in queries]
+    found: dict[str, tuple[int, Hit]] = {}
+    for number, query in queries:
+        for hit in index.search(query, embed_query(embedder, query), k=k, filters=filters):
+            known = found.get(hit.passage.id)
+            if known is None:
+                found[hit.passage.id] = (number, hit)
+            elif hit.confidence > known[1].confidence:
+                found[hit.passage.id] = (known[0], hit)
+    return sorted(found.values(), key=lambda entry: (entry[0], -entry[1].confidence))
 
 
 def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: bool = False) -> Turn:
@@ -51,17 +105,9 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: b
     assert turn.customer and turn.message and turn.conversation
     hits: list = []
     if index is not None:
-        queries = search_queries(turn.message.text)
         notes = turn.conversation.notes
-        if notes:  # "And what is it made of?": the question is about what the conversation was just about.
-            queries = [query if threads.topic_terms(query) else f"{query} {notes[-1].topic}" for query in queries]
-        filters = SearchFilters(locale=turn.customer.locale)
-        found: dict[str, tuple[int, object]] = {}
-        for number, query in enumerate(queries):
-            for hit in index.search(query, embed_query(embedder, query), k=PASSAGES, filters=filters):
-                if hit.passage.id not in found:  # the whole message's own hits keep their rank and come first
-                    found[hit.passage.id] = (number, hit)
-        hits = list(found.values())
+        hits = search(index, embedder, turn.message.text, SearchFilters(locale=turn.customer.locale),
+                      topic=notes[-1].topic if notes else None)
     passages = [
         PassageHit(
             passage_id=hit.passage.id,

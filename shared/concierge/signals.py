@@ -36,7 +36,9 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     "return": ("return", "send back", "send it back", "refund", "money back", "give back",
                # a fault reported is a return to resolve ("the speaker arrived with a dent")
                "arrived damaged", "arrived broken", "dent", "dented", "cracked", "crack", "chipped", "broken", "defective",
-               "faulty", "stopped working", "does not work", "doesn't work", "not working", "damaged"),
+               "faulty", "stopped working", "does not work", "doesn't work", "not working", "damaged", "torn", "ripped",
+               "a hole", "holes", "stained", "scratched", "leaks", "leaking", "shattered", "won't turn on",
+               "dead on arrival"),
     "exchange": ("exchange", "swap", "trade it", "trade them", "change it for", "different size", "another size", "other size", "wrong size", "wrong colour",
                  "wrong color", "wrong plug", "wrong version", "wrong model", "wrong one", "upgrade", "new one instead",
                  "other version", "different version", "different colour", "different color"),

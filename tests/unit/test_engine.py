@@ -380,6 +380,18 @@ def test_a_damaged_item_is_offered_the_same_variant_as_a_replacement():
     assert chat.tool_calls[0][0][1]["reason"] == "damaged"
 
 
+def test_a_fault_reported_with_a_request_for_a_new_one_is_proposed_as_a_replacement_at_once():
+    """Told what they want before being asked, the customer is not asked again: the one thing to confirm is proposed."""
+    chat = Conversation()
+    chat.say("the blue shirt I ordered arrived with a hole in it")
+    proposal = chat.say("I'd like a new one please, not a refund")
+    assert chat.tools == ["get_product", "return_items"]
+    assert chat.tool_calls[-1][0][1]["resolution"] == "exchange"
+    assert chat.tool_calls[-1][0][1]["exchange_sku"] == "OXF-BLU-L"
+    assert "send you a replacement Classic Oxford Shirt (Blue, L)" in proposal.reply
+    assert "in exchange for" not in proposal.reply
+
+
 def test_a_yes_that_names_the_other_resolution_confirms_nothing():
     """'A new one please, not a refund' never becomes a refund; 'yes, send the replacement' never confirms one."""
     chat = Conversation()

@@ -37,6 +37,13 @@ def test_worsening_sentiment_hands_off_but_a_steady_mood_does_not():
     assert trigger(turn("ok, where is it now?"), sentiments=[-0.1, -0.1, -0.1, -0.3]) is None
 
 
+def test_a_customer_who_closes_with_thanks_is_not_handed_off_for_a_drop_in_mood():
+    # told the item is outside the return window, they take the answer: nobody needs to be called in
+    drop = [0.4, 0.4, 0.4, -0.34]
+    assert trigger(turn("Oh, I didn't realise. OK, thanks anyway."), sentiments=drop) is None
+    assert trigger(turn("well thanks for nothing then"), sentiments=drop) == "sentiment is getting worse"
+
+
 def test_two_failed_attempts_hand_off():
     assert trigger(turn("the blue one"), misses=2) == "two failed attempts at the same request"
     assert trigger(turn("the blue one"), misses=1) is None

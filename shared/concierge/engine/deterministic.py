@@ -619,7 +619,9 @@ class DeterministicEngine:
         flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
         wants_exchange = flow.get("wants") == "exchange" or signals.any_phrase(said, EXCHANGE_WORDS)
-        if asked and wants_exchange and not unavailable:  # they named what they want: propose exactly that
+        replacement = len(options) == 1 and options[0]["options"] == flow["options"]  # the same again, for a fault
+        if (asked or replacement) and wants_exchange and not unavailable:
+            # they named what they want, or asked for a new one when only the same one can be sent: propose exactly that
             return self._choose_resolution(turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}")
         if signals.any_phrase(said, REFUND_WORDS) and not wants_exchange:
             return self._choose_resolution(turn, {**flow, "stage": "offer"}, "refund")
@@ -629,7 +631,7 @@ class DeterministicEngine:
             lead = (f"I found your {flow['item']} from order {flow['order_id']}, but the "
                     f"{self._variant_label(unavailable, flow['options'])} is out of stock right now. ")
         shown = flow["exchange_options"][:len(options)]
-        if len(options) == 1 and options[0]["options"] == flow["options"]:
+        if replacement:
             reply = f"{lead}I can {refund}, or send you a replacement {flow['item']}, which is in stock. Which would you prefer?"
         elif len(options) == 1:
             label = flow["exchange_options"][0]["label"]
@@ -778,7 +780,8 @@ class DeterministicEngine:
         if effect["resolution"] == "refund":
             what = f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the {effect['items'][0]}"
         else:
-            what = f"send you the {effect['exchange_item']} in exchange for the {effect['items'][0]}"
+            what = (f"send you a replacement {effect['exchange_item']}" if effect["exchange_item"] == effect["items"][0]
+                    else f"send you the {effect['exchange_item']} in exchange for the {effect['items'][0]}")
             difference = Decimal(effect["price_difference"])
             if difference > 0:
                 what += f" (a difference of {money(difference, effect['currency'])})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -137,7 +138,10 @@ class EmbeddedIndex:
         fixed = []
         for term in query_terms:
             if term not in self._vocabulary and len(term) >= 4 and not term.isdigit():
-                pool = [w for w in self._by_initial.get(term[0], ()) if abs(len(w) - len(term)) <= 2]
+                # A typo drops or swaps letters ("jaket", "retrun") or doubles one ("shippping"); a word one
+                # letter longer than a known word that is not a doubling is another word ("spend" is not "send").
+                pool = [w for w in self._by_initial.get(term[0], ())
+                        if abs(len(w) - len(term)) <= 2 and (len(w) >= len(term) or _doubled(term, w))]
                 swapped = [w for w in pool if len(w) == len(term) and sorted(w) == sorted(term)]  # "retrun"
                 close = swapped or difflib.get_close_matches(term, pool, n=1, cutoff=0.8)
                 term = close[0] if close else term
@@ -172,7 +176,8 @@ class EmbeddedIndex:
         for position in shortlist:
             row = int(rows[position])
             lexical = scoring.coverage(query_terms, self._terms[row].keys(), self._idf_by_term, unknown)
-            confidence = scoring.blend(lexical, float(cosine[row]))
+            heading = scoring.heading_match(query_terms, self.passages[row].section)
+            confidence = scoring.blend(lexical, float(cosine[row]), heading)
             # The final order also weighs how much of the question each passage answers, so a product page that
             # repeats "gift card" does not outrank the policy that says gift cards cannot be returned.
             scored.append((scoring.final_rank(float(ranked[position]), confidence), row, confidence))
@@ -215,6 +220,11 @@ class EmbeddedIndex:
     @classmethod
     def load(cls, path: Path) -> "EmbeddedIndex":
         return cls.from_bytes(path.read_bytes())
+
+
+def _doubled(typed: str, word: str) -> bool:
+    """True when `typed` is `word` with letters repeated ("shippping" for "shipping")."""
+    return re.sub(r"(.)\1+", r"\1", typed) == re.sub(r"(.)\1+", r"\1", word)
 
 
 def _top(values: np.ndarray, n: int, positive: bool) -> np.ndarray:

@@ -441,7 +441,8 @@ class OpenSearchIndex:
         for position in np.argsort(-ranked, kind="stable")[: max(2 * k, 10)]:
             entry = entries[int(position)]
             passage = _passage(entry["source"])
-            confidence = scoring.confidence(query, f"{passage.title} {passage.section} {passage.text}", entry["cosine"])
+            confidence = scoring.confidence(query, f"{passage.title} {passage.section} {passage.text}", entry["cosine"],
+                                            section=passage.section)
             # As in the embedded index, the final order also weighs how much of the question a passage answers.
             scored.append(Hit(passage=passage, score=scoring.final_rank(float(ranked[position]), confidence),
                               confidence=confidence, keyword_score=entry["keyword"], vector_score=entry["cosine"]))

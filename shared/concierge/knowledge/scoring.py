@@ -52,11 +52,29 @@ def final_rank(hybrid_score: float, confidence: float) -> float:
     return 0.5 * hybrid_score + 0.5 * confidence
 
 
-def blend(lexical: float, cosine: float) -> float:
-    return round(COVERAGE_WEIGHT * lexical + (1 - COVERAGE_WEIGHT) * max(0.0, min(1.0, cosine)), 4)
+# A help center's section headed by the very question the customer asks ("How long does a refund take?" inside
+# "how long until I get my money back after a return?") answers it better than a neighbour that merely shares its
+# words. At most this much is added to the confidence, in proportion to how much of the heading the question asks.
+HEADING_WEIGHT = 0.1
 
 
-def confidence(query: str, passage_text: str, cosine: float, idf: Mapping[str, float] | None = None, unknown_weight: float = 1.0) -> float:
-    """0..1: keyword coverage of the question by the passage, tempered by the embeddings' similarity."""
+def heading_match(query_terms: Sequence[str], section: str) -> float:
+    """0..1: the share of a question-shaped section heading's words that the question uses (0 for other headings)."""
+    if not section.rstrip().endswith("?"):
+        return 0.0
+    heading = set(terms(section))
+    return len(heading & set(query_terms)) / len(heading) if heading else 0.0
+
+
+def blend(lexical: float, cosine: float, heading: float = 0.0) -> float:
+    value = COVERAGE_WEIGHT * lexical + (1 - COVERAGE_WEIGHT) * max(0.0, min(1.0, cosine)) + HEADING_WEIGHT * heading
+    return round(min(1.0, value), 4)
+
+
+def confidence(query: str, passage_text: str, cosine: float, idf: Mapping[str, float] | None = None,
+               unknown_weight: float = 1.0, section: str = "") -> float:
+    """0..1: keyword coverage of the question by the passage, tempered by the embeddings' similarity, and raised
+    when the passage's heading is the question asked."""
     passage_terms = set(terms(passage_text))
-    return blend(coverage(query_terms(query), passage_terms, idf, unknown_weight), cosine)
+    asked = query_terms(query)
+    return blend(coverage(asked, passage_terms, idf, unknown_weight), cosine, heading_match(asked, section))

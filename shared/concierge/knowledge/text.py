@@ -6,7 +6,12 @@ import re
 STOPWORDS = frozenset(
     "a an and are as at be by can could do does for from how i if in is it its me my of on or our so that the "
     "their them there this to was we what when where which who why will with you your yours i'm im get got long take "
-    "much many need want know tell please like would should any have has just about".split()
+    "much many need want know tell please like would should any have has just about "
+    # Filler and function words that say nothing about what is asked ("return stuff", "after a return").
+    "stuff thing things something anything anyone someone after until already also still really very now then than "
+    "go goes going he she him her his hers they us ours "
+    # what is left of a negation once its "'t" is cut off ("doesn't" -> "doesn")
+    "don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn hadn ain".split()
 )
 CONTRACTION = re.compile(r"['’](s|re|ve|ll|d|m|t)\b")
 # Questions about duration are answered in days ("3 to 5 business days"): "how long" searches for them.
@@ -16,7 +21,11 @@ HOW_LONG = re.compile(r"\bhow (long|soon|many days)\b")
 def stem(word: str) -> str:
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + keep
+            base = word[: -len(suffix)] + keep
+            # "shipping", "shipped" -> "ship", as "ships" is ("filled" keeps its double l).
+            if suffix in ("ing", "ed") and len(base) >= 4 and base[-1] == base[-2] and base[-1] not in "aeiouylsz":
+                base = base[:-1]
+            return base
     return word
 
 
@@ -41,6 +50,9 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(smaller) size\b", "size down"),
         (r"\bminimum (spend|order)\b", "orders of free"),
         (r"\bbroke\b", "broken"),
+        (r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)|\bunder warranty\b", "warranty covered"),
+        (r"\b(buy(ing)?|order(ing)?|get(ting)?) (that many|so many|in bulk|a lot of them|large quantit(y|ies)|in quantity)\b",
+         "bulk orders"),
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
     )
 )

@@ -11,6 +11,7 @@ from concierge.turn import Turn
 
 LOW_CONFIDENCE = 0.4
 WORSENING_DROP = 0.6  # sentiment fell this much across the last messages, and is negative now
+SARCASTIC_THANKS = re.compile(r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b", re.IGNORECASE)
 PAYMENT_FAILURE = re.compile(
     r"\b(payment|card)\b.{0,30}\b(failed|declined|rejected|didn'?t go through|not going through)\b"
     r"|\b(charged|billed) (twice|two times|double)\b|\bdouble(-| )charged\b",
@@ -30,7 +31,10 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
     if s.sentiment <= -0.6:
         return "strongly negative sentiment"
     history = sentiments or []
-    if len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP:
+    # A customer who closes with thanks ("Oh, I didn't realise. OK, thanks anyway.") is taking the answer, not
+    # getting angrier, unless the thanks is sarcastic.
+    closing = s.intent in ("thanks", "goodbye") and not SARCASTIC_THANKS.search(turn.message.text)
+    if len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP and not closing:
         return "sentiment is getting worse"
     if misses >= 2:
         return "two failed attempts at the same request"
