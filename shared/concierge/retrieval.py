@@ -23,7 +23,8 @@ PASSAGES = 5
 
 SENTENCES = re.compile(r"[^.!?\n]+[.!?]*")
 # A clause that asks, with or without a question mark ("do you ship to Canada, my sister lives in Toronto").
-ASKS = re.compile(r"(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b", re.IGNORECASE)
+ASKS = re.compile(r"(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b(?!['’])",
+                  re.IGNORECASE)  # not "can't find it", "don't"
 # ...and, in a sentence that ends with one, a clause that asks a conditional ("if he doesn't like it, can it come back?").
 ASKS_IF = re.compile(r"(if|any)\b", re.IGNORECASE)
 CLAUSES = re.compile(r"[,;:]\s+|\s+(?:but|because|since)\s+")

@@ -15,6 +15,13 @@ FRUSTRATION_WORDS = (
     "worst", "unacceptable", "fed up", "sick of", "waste of time", "pathetic", "disgusting",
 )
 
+# A verdict on an item ("the white mouse looks awful", "my charger is useless now"), not on the service.
+ITEM_VERDICT = re.compile(r"\b(the|my|this|that|these|those)\s+(?!chat|bot|service|assistant|support|company|shop|store|"
+                          r"website|site|app|process|experience|conversation)"
+                          r"(?!(?:you|we|they|i|he|she|your|our|us)\b)[\w-]+\s+(?:[\w-]+\s+){0,6}?"
+                          r"(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|really\s+|"
+                          r"completely\s+|totally\s+)*(useless|terrible|awful|disgusting|pathetic)\b")
+
 # Phrases per intent; matched on word boundaries after normalization. Order matters: the first match wins.
 INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     "human": (
@@ -218,7 +225,8 @@ def score(text: str) -> Signals:
     intent, confidence = classify(text)
     normalized = normalize(text)
     mood = sentiment(text)
-    frustrated = any_phrase(normalized, FRUSTRATION_WORDS)
+    # "the cable is useless now, my phone is usb-c" says why the item goes back, not that the customer is fed up with us
+    frustrated = any_phrase(ITEM_VERDICT.sub(" ", normalized), FRUSTRATION_WORDS)
     return Signals(
         intent=intent,
         intent_confidence=confidence,

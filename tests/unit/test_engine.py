@@ -542,3 +542,30 @@ def test_a_double_clicked_yes_is_told_it_is_under_way_not_handed_off(monkeypatch
     answer = chat.say("yes")
     assert answer.handoff is None and answer.reply.startswith("I'm on it")
     assert chat.flow == {} and chat.store.returns == {}
+
+
+def test_the_item_a_return_names_is_chosen_over_the_one_the_customer_keeps():
+    chat = Conversation()
+    found = chat.say("Order NW10002: I'd like to return the tee please, the shirt fits fine. I keep the shirt.")
+    assert "the Everyday Crew Tee (Black, L) from your order NW10002" in found.reply
+
+
+@pytest.mark.parametrize("text", [
+    "the blue shirt already looks grey and dirty after one week :( can I exchange it for another colour?",
+    "the oxford shirt i got from you is useless now, my office went casual. can i send it back?",
+])
+def test_a_harsh_word_about_the_item_is_a_reason_to_return_it_not_to_hand_off(text):
+    decision = Conversation().say(text)
+    assert decision.handoff is None
+    assert "I found it: the Classic Oxford Shirt (Blue, L)" in decision.reply
+
+
+def test_keeping_it_on_a_condition_asks_for_the_exchange_instead_of_withdrawing():
+    chat = Conversation()
+    chat.say("I want to return the blue shirt")
+    chat.say("yes")
+    chat.say("it's too big")
+    proposal = chat.say("my husband would keep it if it were white, can we swap it for white instead of a refund?")
+    assert chat.tools == ["return_items"]
+    assert chat.tool_calls[-1][0][1]["exchange_sku"] == "OXF-WHI-L"
+    assert "Shall I go ahead?" in proposal.reply

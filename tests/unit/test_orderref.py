@@ -47,6 +47,11 @@ def test_a_reference_that_could_be_two_of_the_customers_orders_names_neither():
     ("deliver it to my office instead? Kortrijksesteenweg 1070, 9051 Ghent",
      {"line1": "Kortrijksesteenweg 1070", "city": "Ghent", "postcode": "9051"}),
     ("change the address of #1032 to 12 High St, Leeds LS1 4AB", {"line1": "12 High St", "city": "Leeds", "postcode": "LS1 4AB"}),
+    # a name line first, an apartment after the street, the state in a part of its own, the country last
+    ("please ship it to my new place instead: Dana Ruiz, 2250 N Clybourn Ave, Apt 5B, Chicago, IL 60614, US. Thanks",
+     {"line1": "2250 N Clybourn Ave, Apt 5B", "city": "Chicago IL", "postcode": "60614"}),
+    ("send it to Keizersgracht 12, 1015 CX Amsterdam", {"line1": "Keizersgracht 12", "city": "Amsterdam", "postcode": "1015 CX"}),
+    ("deliver to Hauptstrasse 5, 10115 Berlin", {"line1": "Hauptstrasse 5", "city": "Berlin", "postcode": "10115"}),
 ])
 def test_a_new_address_is_read_from_the_customers_words(text, address):
     assert parse_address(text) == address

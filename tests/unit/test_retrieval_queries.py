@@ -83,6 +83,8 @@ def test_a_question_asked_without_a_question_mark_is_still_the_question():
     assert first_query("do you ship to canada, my sister lives in toronto") == "do you ship to canada"
     # a plain request has nothing to cut
     assert search_queries("I want to return my kettle") == [(0, "I want to return my kettle")]
+    message = "Can't find the tracking number. I ordered the kettle last week"  # "can't" does not ask
+    assert search_queries(message) == [(0, message)]
 
 
 def test_a_question_that_points_back_is_searched_with_the_message_around_it():

@@ -64,6 +64,23 @@ REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(
                      r"(exchange|replacement|swap|refund|new one|money back)\w*", re.IGNORECASE)
 
 
+# Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
+KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?(?=[.,!?;]|$|\s+(?:and|but)\b)",
+                  re.IGNORECASE)
+REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace)\s+(?:the|my|this|these|those|our)\s+"
+                            r"([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
+
+
+def keeps_it(text: str) -> bool:
+    """"Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
+    it?", which asks for something else."""
+    normalized = signals.normalize(text)
+    if not signals.any_phrase(normalized, KEEP_IT):
+        return False
+    conditional = re.search(r"\bkeep (it|them)\s+(if|as long as|provided|when)\b", normalized)
+    return not conditional and not signals.any_phrase(choice_text(text), EXCHANGE_WORDS)
+
+
 def choice_text(text: str) -> str:
     """The customer's words with what they refuse taken out, normalized for phrase matching."""
     return signals.normalize(REFUSED.sub(" ", signals.normalize(text)))
@@ -147,24 +164,38 @@ def mentions_value(text: str, value: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
 
 
-POSTCODE = re.compile(r"\b(\d{4,5}(?:-\d{4})?|\d{4}\s?[A-Z]{2}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
+POSTCODE = re.compile(r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
+
+
+UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b", re.IGNORECASE)
+REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
 
 
 def parse_address(text: str) -> dict | None:
     """Street and number, postcode and city from a customer's words ("412 Maple Ave, Evanston IL 60201",
-    "Kortrijksesteenweg 1070, 9051 Ghent"): the last comma-separated part with a postcode gives postcode and city, the
-    part before it the street. None when it does not read as an address (then the customer is asked for one)."""
+    "Kortrijksesteenweg 1070, 9051 Ghent", "Dana Ruiz, 2250 N Clybourn Ave, Apt 5B, Chicago, IL 60614, US"): the
+    last comma-separated part with a postcode gives postcode and city (with the part before it when it holds only a
+    state code), the part before those the street, with any apartment or suite after it. None when it does not read
+    as an address (then the customer is asked for one)."""
     tail = re.split(r"[?:]|\bto\b(?=[^,]*\d)", text)[-1] if re.search(r"[?:]|\bto\b", text) else text
     parts = [p.strip(" .") for p in tail.split(",") if p.strip(" .")]
     if len(parts) < 2:
         return None
     for i in range(len(parts) - 1, 0, -1):
         code = POSTCODE.search(parts[i])
-        street = parts[i - 1]
-        if code and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
-            city = (parts[i][: code.start()] + parts[i][code.end():]).strip(" ,")
-            if city:
-                return {"line1": street[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
+        if not code:
+            continue
+        city = (parts[i][: code.start()] + parts[i][code.end():]).strip(" ,")
+        j = i - 1
+        if (not city or REGION.fullmatch(city)) and j >= 1 and not re.search(r"\d", parts[j]):
+            city, j = f"{parts[j]} {city}".strip(), j - 1  # "Chicago, IL 60614"
+        units = []
+        while j >= 1 and UNIT.match(parts[j]):
+            units.insert(0, parts[j])
+            j -= 1
+        street = parts[j]
+        if city and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
+            return {"line1": ", ".join([street, *units])[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
     return None
 
 
@@ -321,7 +352,7 @@ class DeterministicEngine:
     def _return_flow(self, turn: Turn, flow: dict) -> Decision:
         stage = flow.get("stage")
         text = turn.message.text
-        if stage != "confirm_action" and signals.any_phrase(signals.normalize(text), KEEP_IT):
+        if stage != "confirm_action" and keeps_it(text):
             return Decision(next="reply", reply="No problem — nothing has been changed. Is there anything else I can help with?",
                             flow={})
         if stage == "find_item":
@@ -412,8 +443,12 @@ class DeterministicEngine:
         candidates = [(order, line) for order in orders for line in order["lines"]]
         # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
         have = EXCHANGE_TARGET.sub(" ", text) if flow.get("wants") == "exchange" else text
+        have = KEPT.sub(" ", have)  # "I'll keep the hub": not the item to return
         have = have if content_words(have) else text
-        scored = sorted(((self._line_score(have, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
+        # What the request verb names ("return the cable please, the hub came with one") outweighs what is only mentioned.
+        named_words = " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(have))
+        scored = sorted(((self._line_score(have, line) + 2 * self._line_score(named_words, line), -i)
+                         for i, (_, line) in enumerate(candidates)), reverse=True)
         best = [-i for score, i in scored if score == scored[0][0] and score > 0]  # newest order first among equals
         if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
             newest = candidates[best[0]][0]["order_id"]

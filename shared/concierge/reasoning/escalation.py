@@ -10,6 +10,8 @@ import re
 from concierge.turn import Turn
 
 LOW_CONFIDENCE = 0.4
+STRONGLY_NEGATIVE = -0.6
+ITEM_COMPLAINT_SENTIMENT = -0.85
 WORSENING_DROP = 0.6  # sentiment fell this much across the last messages, and is negative now
 SARCASTIC_THANKS = re.compile(r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b", re.IGNORECASE)
 PAYMENT_FAILURE = re.compile(
@@ -28,7 +30,9 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
         return "customer asked for a human"
     if s.frustrated:
         return "customer is frustrated"
-    if s.sentiment <= -0.6:
+    # Describing a fault is negative by nature ("it already looks grey and dirty :("): for a return or an exchange,
+    # which the assistant can carry out, only a very negative message goes to a person.
+    if s.sentiment <= (ITEM_COMPLAINT_SENTIMENT if s.intent in ("return", "exchange") else STRONGLY_NEGATIVE):
         return "strongly negative sentiment"
     history = sentiments or []
     # A customer who closes with thanks ("Oh, I didn't realise. OK, thanks anyway.") is taking the answer, not
