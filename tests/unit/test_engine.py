@@ -569,3 +569,19 @@ def test_keeping_it_on_a_condition_asks_for_the_exchange_instead_of_withdrawing(
     assert chat.tools == ["return_items"]
     assert chat.tool_calls[-1][0][1]["exchange_sku"] == "OXF-WHI-L"
     assert "Shall I go ahead?" in proposal.reply
+
+
+def test_of_two_items_that_match_equally_the_one_that_has_arrived_is_the_one_to_return():
+    # c0023 has a Trail Shell Jacket delivered (NW10160) and another in an order not shipped yet (NW10172)
+    found = Conversation(customer_id="c0023").say("can I send back the trail shell jacket?")
+    assert "from order NW10160" in found.reply and "NW10172" not in found.reply
+
+
+def test_that_one_picks_nothing_from_a_list_of_two():
+    chat = Conversation()
+    listed = chat.say("Order NW10002: I want to return something")
+    assert "1. " in listed.reply and "2. " in listed.reply
+    again = chat.say("ya that one")
+    assert again.reply == "Which of those items do you mean?"
+    picked = chat.say("the second one")
+    assert "Everyday Crew Tee" in picked.reply

@@ -128,8 +128,11 @@ ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "th
 
 
 def pick_choice(text: str, count: int) -> int | None:
-    """The index the customer picked from a numbered list ("2", "the second one"), or None."""
-    for word in re.findall(r"[\w]+", text):
+    """The index the customer picked from a numbered list ("2", "the second one"), or None. "That one" or "the
+    other one" picks nothing: "one" is a number only on its own or as "number one"."""
+    text = re.sub(r"\b(that|this|the|which|other|right|correct|same|new|another|a|any|no|each)\s+one\b", " ", text,
+                  flags=re.IGNORECASE)
+    for word in re.findall(r"[\w]+", text.lower()):
         number = int(word) if word.isdigit() else ORDINALS.get(word)
         if number is not None and 1 <= number <= count:
             return number - 1
@@ -450,6 +453,8 @@ class DeterministicEngine:
         scored = sorted(((self._line_score(have, line) + 2 * self._line_score(named_words, line), -i)
                          for i, (_, line) in enumerate(candidates)), reverse=True)
         best = [-i for score, i in scored if score == scored[0][0] and score > 0]  # newest order first among equals
+        if len(best) > 1 and not latest:  # among equals, what has arrived is what can go back
+            best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
         if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
             newest = candidates[best[0]][0]["order_id"]
             best = [i for i in best if candidates[i][0]["order_id"] == newest]
