@@ -8,6 +8,7 @@ import difflib
 import re
 from functools import lru_cache
 
+from concierge.knowledge.text import typo_candidates
 from concierge.turn import Signals
 
 FRUSTRATION_WORDS = (
@@ -31,7 +32,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
                "don't want the order anymore", "do not want the order anymore", "cancel"),
     "remove_item": ("remove the", "remove it from", "take off", "off my order", "take it off", "take them off",
-                    "remove from my order", "drop the"),
+                    "remove from my order", "drop the", "take out the", "take it out", "take them out", "out of my order",
+                    "out of the order"),
     "address": ("change the address", "change my address", "new address", "different address", "change the delivery address",
                 "change the shipping address", "update the address", "update my address", "wrong address", "deliver it to",
                 "send it to my", "ship it to", "send my order to", "to my new", "my office instead",
@@ -56,7 +58,8 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
         "status of my order", "status of order", "should be here", "should have arrived", "not here yet",
         "still not here", "where is my", "where are my", "where are the", "not received", "have not received",
-        "never arrived", "has not come", "not come yet", "not turned up", "when does it arrive", "supposed to come",
+        "never arrived", "has not come", "have not come", "have not arrived", "have not received", "has not been delivered",
+        "still not here", "not come yet", "not turned up", "when does it arrive", "supposed to come",
         "supposed to arrive", "supposed to be here", "was due", "should have come", "still has not come",
         "arriving", "when is my", "when will i get", "when do i get", "when will it come", "when will they come",
     ),
@@ -109,7 +112,7 @@ def normalize(text: str) -> str:
     fixed = []
     for word in words:
         if len(word) >= 4 and word not in VOCABULARY and word not in COMMON_WORDS and word not in CONTRACTIONS:
-            close = difflib.get_close_matches(word, VOCABULARY, n=1, cutoff=0.8)
+            close = difflib.get_close_matches(word, typo_candidates(word, VOCABULARY), n=1, cutoff=0.8)
             word = close[0] if close else word
         fixed.append(word)
     return " ".join(_expand(fixed))
@@ -184,6 +187,7 @@ SPLIT_PHRASES = {
     "address": re.compile(r"\b(deliver|send|ship|redirect)\b(?:\s+\w+){1,6}\s+to\s+(my|our|the)\s+(new|office|work|other|"
                           r"parents|friend|neighbour|neighbor|home)"),
     "return": re.compile(r"\b(send|give|take|bring)\b(?:\s+\w+){1,4}\s+back\b"),
+    "remove_item": re.compile(r"\b(take|leave|drop)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b(?!\s+of\s+(the\s+)?(box|package|parcel|case))"),
 }
 
 

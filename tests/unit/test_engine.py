@@ -585,3 +585,37 @@ def test_that_one_picks_nothing_from_a_list_of_two():
     assert again.reply == "Which of those items do you mean?"
     picked = chat.say("the second one")
     assert "Everyday Crew Tee" in picked.reply
+
+
+def test_a_cancellation_names_its_item_and_never_the_one_the_customer_keeps():
+    # c0009 has two pending orders: the Merino Crew Sweater (NW10055) and, newer, the Linen Camp Shirt (NW10102)
+    chat = Conversation(customer_id="c0009")
+    proposal = chat.say("cancel the sweater pls, keep the shirt coming though")
+    assert chat.tool_calls[-1] == [("cancel_order", {"order_id": "NW10055"})]
+    assert "NW10102" not in proposal.reply
+
+
+def test_an_item_taken_out_of_a_pending_order_in_words_apart():
+    chat = Conversation(customer_id="c0010")
+    proposal = chat.say("could you take the pocket tee out? still want the boxer briefs")
+    assert chat.tool_calls[-1] == [("modify_order", {"order_id": "NW10009", "remove_line_ids": ["2"]})]
+    assert "Shall I go ahead?" in proposal.reply
+
+
+def test_an_address_in_the_message_is_a_change_of_address_even_without_the_word():
+    chat = Conversation(customer_id="c0010")
+    chat.say("Can you send the sneakers to 1820 SE Belmont St, Portland, OR 97214 instead?")
+    (tool, arguments), = chat.tool_calls[-1]
+    assert (tool, arguments["order_id"]) == ("modify_order", "NW10158")
+    assert arguments["shipping_address"]["line1"] == "1820 SE Belmont St"
+
+
+def test_a_question_that_mentions_a_dislike_is_answered_not_handed_off():
+    decision = Conversation().say("quick q, can I pay with apple pay next time? I hate typing my card number on my phone")
+    assert decision.handoff is None
+
+
+def test_a_shipped_order_that_cannot_be_cancelled_says_how_long_a_return_stays_open():
+    # c0015's order NW10012 has shipped
+    reply = Conversation(customer_id="c0015").say("please cancel my order NW10012").reply
+    assert "already shipped" in reply and "within 30 days of delivery" in reply

@@ -41,6 +41,7 @@ def test_a_customer_who_closes_with_thanks_is_not_handed_off_for_a_drop_in_mood(
     # told the item is outside the return window, they take the answer: nobody needs to be called in
     drop = [0.4, 0.4, 0.4, -0.34]
     assert trigger(turn("Oh, I didn't realise. OK, thanks anyway."), sentiments=drop) is None
+    assert trigger(turn("ok, that's disappointing but I understand"), sentiments=drop) is None
     assert trigger(turn("well thanks for nothing then"), sentiments=drop) == "sentiment is getting worse"
 
 

@@ -67,7 +67,7 @@ REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
 KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?(?=[.,!?;]|$|\s+(?:and|but)\b)",
                   re.IGNORECASE)
-REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace)\s+(?:the|my|this|these|those|our)\s+"
+REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+(?:the|my|this|these|those|our)\s+"
                             r"([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
 
 
@@ -170,6 +170,7 @@ def mentions_value(text: str, value: str) -> bool:
 POSTCODE = re.compile(r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
 
 
+SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
 UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b", re.IGNORECASE)
 REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
 
@@ -180,8 +181,10 @@ def parse_address(text: str) -> dict | None:
     last comma-separated part with a postcode gives postcode and city (with the part before it when it holds only a
     state code), the part before those the street, with any apartment or suite after it. None when it does not read
     as an address (then the customer is asked for one)."""
-    tail = re.split(r"[?:]|\bto\b(?=[^,]*\d)", text)[-1] if re.search(r"[?:]|\bto\b", text) else text
-    parts = [p.strip(" .") for p in tail.split(",") if p.strip(" .")]
+    text = re.sub(r"\s+\b(instead|please|pls|thanks|thank you)\b", "", text, flags=re.IGNORECASE)
+    pieces = [p for p in re.split(r"[?:]|\bto\b(?=[^,]*\d)", text) if re.search(r"\d", p)]
+    tail = pieces[-1] if pieces else text
+    parts = [p.strip(" .!") for p in tail.split(",") if p.strip(" .!")]
     if len(parts) < 2:
         return None
     for i in range(len(parts) - 1, 0, -1):
@@ -306,6 +309,8 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
+        if intent in ("question", "unknown") and SEND_TO.search(text) and parse_address(text):
+            intent = "address"  # "can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"
         if intent in ("address", "remove_item"):
             return self._address_flow(turn, {"name": "address", "remove": intent == "remove_item"})
         if intent == "password":
@@ -933,7 +938,10 @@ class DeterministicEngine:
         if proposed:
             outcome = proposed[-1]
             if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
-                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={})
+                explanation = outcome.result.get("explanation", "I couldn't cancel that order.")
+                if outcome.reason == "order_shipped":  # what they can do instead, with this shop's window
+                    explanation += f" Once it's delivered, you can return it {self.profile.return_window_phrase()}."
+                return Decision(next="reply", reply=explanation, flow={})
             r = outcome.result
             return Decision(
                 next="reply",
@@ -973,7 +981,10 @@ class DeterministicEngine:
 
     def _orders_with_item(self, text: str, orders: list[dict]) -> list[dict]:
         """The customer's orders holding the item their words name best (newest first); [] if they name none."""
-        scored = [(max((self._line_score(text, line) for line in o["lines"]), default=0), i) for i, o in enumerate(orders)]
+        text = KEPT.sub(" ", text) if content_words(KEPT.sub(" ", text)) else text  # "keep the glass ones coming"
+        named = " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))  # "cancel the striped towels"
+        scored = [(max((self._line_score(text, line) + 2 * self._line_score(named, line) for line in o["lines"]), default=0), i)
+                  for i, o in enumerate(orders)]
         top = max((score for score, _ in scored), default=0)
         return [orders[i] for score, i in scored if score == top and top > 0]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import io
 import json
-import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,7 @@ import numpy as np
 from concierge.knowledge import scoring
 from concierge.knowledge.port import Hit, Passage, SearchFilters
 from concierge.knowledge.text import query_terms as query_terms_of
-from concierge.knowledge.text import terms
+from concierge.knowledge.text import terms, typo_candidates
 
 K1, B = 1.2, 0.75
 FORMAT_VERSION = 2
@@ -138,10 +137,7 @@ class EmbeddedIndex:
         fixed = []
         for term in query_terms:
             if term not in self._vocabulary and len(term) >= 4 and not term.isdigit():
-                # A typo drops or swaps letters ("jaket", "retrun") or doubles one ("shippping"); a word one
-                # letter longer than a known word that is not a doubling is another word ("spend" is not "send").
-                pool = [w for w in self._by_initial.get(term[0], ())
-                        if abs(len(w) - len(term)) <= 2 and (len(w) >= len(term) or _doubled(term, w))]
+                pool = typo_candidates(term, self._by_initial.get(term[0], ()))
                 swapped = [w for w in pool if len(w) == len(term) and sorted(w) == sorted(term)]  # "retrun"
                 close = swapped or difflib.get_close_matches(term, pool, n=1, cutoff=0.8)
                 term = close[0] if close else term
@@ -220,11 +216,6 @@ class EmbeddedIndex:
     @classmethod
     def load(cls, path: Path) -> "EmbeddedIndex":
         return cls.from_bytes(path.read_bytes())
-
-
-def _doubled(typed: str, word: str) -> bool:
-    """True when `typed` is `word` with letters repeated ("shippping" for "shipping")."""
-    return re.sub(r"(.)\1+", r"\1", typed) == re.sub(r"(.)\1+", r"\1", word)
 
 
 def _top(values: np.ndarray, n: int, positive: bool) -> np.ndarray:

@@ -40,6 +40,8 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(customs|import) (fees|charges|tax|taxes|duty|duties)\b|\bcustoms\b", "duties"),
         (r"\b(billed|charged|debited) (twice|two times|double)\b|\bdouble (charged|billed)\b", "charged twice"),
         (r"\bbilled\b", "charged"),
+        (r"\b(money|payment) (actually )?(leaves?|comes? out of|gets? taken from|is taken from|goes? out of) my "
+         r"(account|card|bank)\b", "charged"),
         (r"\bcourier\b", "carrier"),
         (r"\b(package|packages)\b", "parcel"),
         (r"\bdropped off\b", "delivered"),
@@ -56,6 +58,18 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
     )
 )
+
+
+def doubled(typed: str, word: str) -> bool:
+    """True when `typed` is `word` with letters repeated ("shippping" for "shipping")."""
+    return re.sub(r"(.)\1+", r"\1", typed) == re.sub(r"(.)\1+", r"\1", word)
+
+
+def typo_candidates(word: str, known) -> list[str]:
+    """The known words `word` may be a typo of: a typo drops or swaps letters ("jaket", "retrun") or doubles one
+    ("shippping"); a word one letter longer than a known word that is not a doubling is another word ("spend" is not
+    "send", "black" is not "back")."""
+    return [w for w in known if abs(len(w) - len(word)) <= 2 and (len(w) >= len(word) or doubled(word, w))]
 
 
 def rewrite_query(text: str) -> str:

@@ -11,8 +11,10 @@ from concierge.turn import Turn
 
 LOW_CONFIDENCE = 0.4
 STRONGLY_NEGATIVE = -0.6
-ITEM_COMPLAINT_SENTIMENT = -0.85
+ASKING_SENTIMENT = -0.85
 WORSENING_DROP = 0.6  # sentiment fell this much across the last messages, and is negative now
+ACCEPTS = re.compile(r"\b(i understand|understood|fair enough|makes sense|no worries|i see|that's fine|that is fine|"
+                     r"i get it|ok,? thanks)\b", re.IGNORECASE)
 SARCASTIC_THANKS = re.compile(r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b", re.IGNORECASE)
 PAYMENT_FAILURE = re.compile(
     r"\b(payment|card)\b.{0,30}\b(failed|declined|rejected|didn'?t go through|not going through)\b"
@@ -30,14 +32,17 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
         return "customer asked for a human"
     if s.frustrated:
         return "customer is frustrated"
-    # Describing a fault is negative by nature ("it already looks grey and dirty :("): for a return or an exchange,
-    # which the assistant can carry out, only a very negative message goes to a person.
-    if s.sentiment <= (ITEM_COMPLAINT_SENTIMENT if s.intent in ("return", "exchange") else STRONGLY_NEGATIVE):
+    # Describing a fault is negative by nature ("it already looks grey and dirty :("), and so is a question that
+    # mentions a dislike ("can I use Apple Pay, I hate typing my card number"): a message that asks for something the
+    # assistant can do or answer goes to a person only when it is very negative; venting alone, sooner.
+    asks = s.intent not in ("unknown", "greeting", "thanks", "goodbye") or "?" in turn.message.text
+    if s.sentiment <= (ASKING_SENTIMENT if asks else STRONGLY_NEGATIVE):
         return "strongly negative sentiment"
     history = sentiments or []
     # A customer who closes with thanks ("Oh, I didn't realise. OK, thanks anyway.") is taking the answer, not
     # getting angrier, unless the thanks is sarcastic.
-    closing = s.intent in ("thanks", "goodbye") and not SARCASTIC_THANKS.search(turn.message.text)
+    closing = (s.intent in ("thanks", "goodbye") or ACCEPTS.search(turn.message.text)) \
+        and not SARCASTIC_THANKS.search(turn.message.text)
     if len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP and not closing:
         return "sentiment is getting worse"
     if misses >= 2:
