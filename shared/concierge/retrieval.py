@@ -35,6 +35,12 @@ def search_query(text: str) -> str:
     """What the message asks: its questions and the clauses that ask, when it has any. An email's greeting, sign-off
     and small talk around a question only dilute the search ("…made of? Thanks, Alex"), and so does a side story in
     the same sentence ("we need 40 mugs for the office, is there a discount for that many?")."""
+    query = " ".join(asked_questions(text))
+    return query if len(query_terms(query)) >= 2 else text
+
+
+def asked_questions(text: str) -> list[str]:
+    """Each question of a message, as the clauses of its sentence that ask."""
     asked = []
     for sentence in (s.strip() for s in SENTENCES.findall(text)):
         if len(sentence.split()) < 2:
@@ -44,8 +50,7 @@ def search_query(text: str) -> str:
                    if ASKS.match(c) or (question and ASKS_IF.match(c))]
         if clauses or question:
             asked.append(" ".join(clauses) or sentence)
-    query = " ".join(asked)
-    return query if len(query_terms(query)) >= 2 else text
+    return asked
 
 
 MAX_REQUESTS = 3
@@ -65,6 +70,8 @@ def search_queries(text: str) -> list[tuple[int, str]]:
     if first != text and (POINTS_BACK.search(first) or len(query_terms(first)) < 3):
         queries.append((0, text))
     parts = [part for part in signals.requests(text) if terms(part)]
+    if len(parts) < 2:  # two questions in two sentences: "will you deliver there? And while I'm here, how long…?"
+        parts = [q for q in asked_questions(text) if query_terms(q)]
     if len(parts) < 2:
         return queries
     seen = {first}
@@ -81,9 +88,9 @@ def search_queries(text: str) -> list[tuple[int, str]]:
 
 def search(index, embedder, text: str, filters: SearchFilters | None = None, k: int = PASSAGES,
            topic: str | None = None) -> list[tuple[int, Hit]]:
-    """The passages for a message, each with the request it was found for (0: the message as a whole), the whole
-    message's first, each list most confident first. A passage found by several searches keeps the best confidence
-    any of them gave it. `topic`: what the conversation was just about, for a question that does not say
+    """The passages for a message, most confident first, each with the request it answers best (0: the message as
+    a whole; the engine prefers those). A passage found by several searches keeps the best confidence
+    any of them gave it, and the request of that search. `topic`: what the conversation was just about, for a question that does not say
     ("And what is it made of?")."""
     queries = search_queries(text)
     if topic:
@@ -92,11 +99,9 @@ def search(index, embedder, text: str, filters: SearchFilters | None = None, k: 
     for number, query in queries:
         for hit in index.search(query, embed_query(embedder, query), k=k, filters=filters):
             known = found.get(hit.passage.id)
-            if known is None:
+            if known is None or hit.confidence > known[1].confidence:
                 found[hit.passage.id] = (number, hit)
-            elif hit.confidence > known[1].confidence:
-                found[hit.passage.id] = (known[0], hit)
-    return sorted(found.values(), key=lambda entry: (entry[0], -entry[1].confidence))
+    return sorted(found.values(), key=lambda entry: -entry[1].confidence)
 
 
 def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: bool = False) -> Turn:

@@ -213,8 +213,11 @@ def _classify(text: str) -> tuple[str, float]:
             continue
         if intent == "greeting" and len(normalized.split()) > 4:
             continue  # "hi, where is my order" is about the order
+        # Whether it asks about the policy is read from its questions: "it only charges if I hold it at an angle. Can I
+        # send it back?" describes a fault, then asks to return it.
+        questions = re.findall(r"[^.!?\n]*\?", text)
         if intent in ("return", "exchange") and asks and (
-            POLICY_QUESTION.search(normalized)
+            POLICY_QUESTION.search(normalize(" ".join(questions)) if questions else normalized)
             or (not any_phrase(normalized, ACTION_REQUEST) and not SPECIFIC_ITEM.search(normalized)
                 and not OWNED.search(normalized))
         ):

@@ -619,3 +619,23 @@ def test_a_shipped_order_that_cannot_be_cancelled_says_how_long_a_return_stays_o
     # c0015's order NW10012 has shipped
     reply = Conversation(customer_id="c0015").say("please cancel my order NW10012").reply
     assert "already shipped" in reply and "within 30 days of delivery" in reply
+
+
+def test_two_questions_in_one_message_get_an_answer_each():
+    def hit(section: str, text: str, confidence: float, request: int) -> PassageHit:
+        return PassageHit(passage_id=section, title="Shipping", section=section, url=f"https://shop.example/help#{request}",
+                          text=text, confidence=confidence, request=request)
+    passages = [hit("How long does delivery take?", "Delivery takes 2 to 5 working days.", 0.8, 2),
+                hit("Where do you deliver?", "We deliver to every EU country, but not to Switzerland.", 0.7, 1)]
+    decision = Conversation().say("will you deliver to Zurich? And while I'm here, how long does delivery take?",
+                                  passages=passages)
+    assert "2 to 5 working days" in decision.reply
+    assert "As for your other question: We deliver to every EU country, but not to Switzerland." in decision.reply
+    assert len(decision.citations) == 2
+
+
+def test_one_question_gets_one_answer_even_when_two_passages_are_good():
+    passages = [PassageHit(passage_id=f"p{n}", title="Shipping", section=f"Section {n}", url="https://shop.example/help",
+                           text=f"Answer {n}.", confidence=0.9 - n / 10, request=0) for n in range(2)]
+    decision = Conversation().say("how long does delivery take?", passages=passages)
+    assert "other question" not in decision.reply and len(decision.citations) == 1

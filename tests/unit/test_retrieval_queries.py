@@ -98,6 +98,13 @@ def test_a_second_request_that_says_it_gets_what_the_first_named():
     assert "casserole" in queries[2] and "dishwasher" in queries[2]
 
 
+def test_two_questions_in_two_sentences_are_searched_each_on_its_own():
+    queries = search_queries("I'm moving to Zurich, will you still deliver to me there? And while I'm still in "
+                             "Valencia, how long does delivery normally take?")
+    assert (1, "will you still deliver to me there?") in queries
+    assert (2, "how long does delivery normally take?") in queries
+
+
 def test_searches_per_message_are_bounded():
     message = " and ".join(["what is the price of the kettle", "do you ship to canada", "how long do refunds take",
                             "can I pay by card", "what is the warranty"]) + "?"

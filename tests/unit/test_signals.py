@@ -85,6 +85,14 @@ def test_asking_about_the_policy_is_a_question_but_asking_for_the_action_is_a_re
     assert signals.classify("how long do refunds take?")[0] == "question"
     assert signals.classify("can you refund my order?")[0] == "return"
     assert signals.classify("could you exchange it for a medium?")[0] == "exchange"
+    # a condition in the question asks about the policy; one in the description of a fault does not
+    assert signals.classify("if I open it, can I send it back?")[0] == "question"
+    assert signals.classify("the cable from my October order only charges if I hold it at an angle. "
+                            "Can I send it back and get a refund?")[0] == "return"
+
+
+def test_real_words_are_not_corrected_into_shorter_ones():
+    assert signals.normalize("the black mouse") == "the black mouse"  # not "back"
 
 
 def test_confidence_is_higher_for_a_recognised_intent_than_for_a_guess():

@@ -1252,13 +1252,30 @@ class DeterministicEngine:
         source = f"{best.title} — {best.section}" if best.section else best.title
         note = Note(topic=best.title, aspect=best.section, text=self._excerpt(best.text, 240), channel=turn.message.channel)
         recap = self._recap(turn, note)
+        citations = [Citation(title=source, url=best.url)]
+        sources = f"{source}{'' if source.endswith('?') else '.'}"
+        second = self._second_answer(turn, best)
+        if second is not None:  # two questions in one message: each gets its own answer
+            other = f"{second.title} — {second.section}" if second.section else second.title
+            body += f"\n\nAs for your other question: {self._excerpt(second.text, 300)}"
+            citations.append(Citation(title=other, url=second.url))
+            sources = f"{source}; {other}{'' if other.endswith('?') else '.'}"
         return Decision(
             next="reply",
-            reply=f"{recap}{body}\n\n(From our help center: {source}{'' if source.endswith('?') else '.'}) Is there anything else I can help with?",
-            citations=[Citation(title=source, url=best.url)],
+            reply=f"{recap}{body}\n\n(From our help center: {sources}) Is there anything else I can help with?",
+            citations=citations,
             resolved=True,
             notes=[note],
         )
+
+    @staticmethod
+    def _second_answer(turn: Turn, best: PassageHit) -> PassageHit | None:
+        """The best grounded passage of another of the message's requests, when it answers something else than
+        `best` (another section, another text)."""
+        others = [p for p in turn.passages if p.request > 0 and p.request != best.request
+                  and p.confidence >= ANSWER_THRESHOLD and not p.suspicious
+                  and p.section != best.section and p.text != best.text]
+        return max(others, key=lambda p: p.confidence) if others else None
 
     @staticmethod
     def _clarifying_question(turn: Turn) -> Decision | None:

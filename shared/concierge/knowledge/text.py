@@ -9,7 +9,9 @@ STOPWORDS = frozenset(
     "much many need want know tell please like would should any have has just about "
     # Filler and function words that say nothing about what is asked ("return stuff", "after a return").
     "stuff thing things something anything anyone someone after until already also still really very now then than "
-    "go goes going he she him her his hers they us ours "
+    "go goes going he she him her his hers they us ours put too yes no ok okay "
+    # the chat around a question ("quick question", "btw", "lol")
+    "hi hey hello thanks thank btw lol quick question questions actually wondering "
     # what is left of a negation once its "'t" is cut off ("doesn't" -> "doesn")
     "don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn hadn ain".split()
 )
