@@ -89,9 +89,9 @@ def search_queries(text: str) -> list[tuple[int, str]]:
 def search(index, embedder, text: str, filters: SearchFilters | None = None, k: int = PASSAGES,
            topic: str | None = None) -> list[tuple[int, Hit]]:
     """The passages for a message, most confident first, each with the request it answers best (0: the message as
-    a whole; the engine prefers those). A passage found by several searches keeps the best confidence
-    any of them gave it, and the request of that search. `topic`: what the conversation was just about, for a question that does not say
-    ("And what is it made of?")."""
+    a whole; the engine prefers those). A passage found by several searches keeps the best confidence any of them
+    gave it, and the request of that search. `topic`: what the conversation was just about, for a question that does
+    not say ("And what is it made of?")."""
     queries = search_queries(text)
     if topic:
         queries = [(number, query if threads.topic_terms(query) else f"{query} {topic}") for number, query in queries]

@@ -58,8 +58,7 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
         "status of my order", "status of order", "should be here", "should have arrived", "not here yet",
         "still not here", "where is my", "where are my", "where are the", "not received", "have not received",
-        "never arrived", "has not come", "have not come", "have not arrived", "have not received", "has not been delivered",
-        "still not here", "not come yet", "not turned up", "when does it arrive", "supposed to come",
+        "never arrived", "has not come", "have not come", "have not arrived", "has not been delivered", "not come yet", "not turned up", "when does it arrive", "supposed to come",
         "supposed to arrive", "supposed to be here", "was due", "should have come", "still has not come",
         "arriving", "when is my", "when will i get", "when do i get", "when will it come", "when will they come",
     ),
@@ -182,12 +181,15 @@ POLICY_QUESTION = re.compile(r"^(how long|how many|how much|how do refunds|what|
                              r"if|thinking|planning|considering)\b|\bif (i|he|she|they|we|it)\b")
 
 
+QUESTION_SENTENCE = re.compile(r"[^.!?\n]*\?")
+
 # Requests whose words are apart: "send the earbuds back", "give the kettle back".
 SPLIT_PHRASES = {
     "address": re.compile(r"\b(deliver|send|ship|redirect)\b(?:\s+\w+){1,6}\s+to\s+(my|our|the)\s+(new|office|work|other|"
                           r"parents|friend|neighbour|neighbor|home)"),
     "return": re.compile(r"\b(send|give|take|bring)\b(?:\s+\w+){1,4}\s+back\b"),
-    "remove_item": re.compile(r"\b(take|leave|drop)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b(?!\s+of\s+(the\s+)?(box|package|parcel|case))"),
+    "remove_item": re.compile(r"\b(take|leave|drop)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b"
+                              r"(?!\s+of\s+(the\s+)?(box|package|parcel|case))"),
 }
 
 
@@ -203,6 +205,10 @@ def classify(text: str) -> tuple[str, float]:
 
 def _classify(text: str) -> tuple[str, float]:
     normalized = normalize(text)
+    # Whether it asks about the policy is read from its questions: "it only charges if I hold it at an angle. Can I
+    # send it back?" describes a fault, then asks to return it.
+    questions = QUESTION_SENTENCE.findall(text)
+    asked = normalize(" ".join(questions)) if questions else normalized
     asks = bool(QUESTION_START.match(normalized)) or text.strip().endswith("?")
     split = None
     if not any_phrase(normalized, INTENT_PHRASES["human"] + INTENT_PHRASES["cancel"]):
@@ -213,11 +219,8 @@ def _classify(text: str) -> tuple[str, float]:
             continue
         if intent == "greeting" and len(normalized.split()) > 4:
             continue  # "hi, where is my order" is about the order
-        # Whether it asks about the policy is read from its questions: "it only charges if I hold it at an angle. Can I
-        # send it back?" describes a fault, then asks to return it.
-        questions = re.findall(r"[^.!?\n]*\?", text)
         if intent in ("return", "exchange") and asks and (
-            POLICY_QUESTION.search(normalize(" ".join(questions)) if questions else normalized)
+            POLICY_QUESTION.search(asked)
             or (not any_phrase(normalized, ACTION_REQUEST) and not SPECIFIC_ITEM.search(normalized)
                 and not OWNED.search(normalized))
         ):

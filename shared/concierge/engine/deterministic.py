@@ -65,10 +65,16 @@ REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(
 
 
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
-KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?(?=[.,!?;]|$|\s+(?:and|but)\b)",
-                  re.IGNORECASE)
-REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+(?:the|my|this|these|those|our)\s+"
-                            r"([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
+KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
+                  r"(?=[.,!?;]|$|\s+(?:and|but)\b)", re.IGNORECASE)
+REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
+                            r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
+                            r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
+
+
+def request_object(text: str) -> str:
+    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels")."""
+    return " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))
 
 
 def keeps_it(text: str) -> bool:
@@ -201,7 +207,8 @@ def parse_address(text: str) -> dict | None:
             j -= 1
         street = parts[j]
         if city and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
-            return {"line1": ", ".join([street, *units])[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
+            line1 = ", ".join([street, *units])
+            return {"line1": line1[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
     return None
 
 
@@ -453,10 +460,8 @@ class DeterministicEngine:
         have = EXCHANGE_TARGET.sub(" ", text) if flow.get("wants") == "exchange" else text
         have = KEPT.sub(" ", have)  # "I'll keep the hub": not the item to return
         have = have if content_words(have) else text
-        # What the request verb names ("return the cable please, the hub came with one") outweighs what is only mentioned.
-        named_words = " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(have))
-        scored = sorted(((self._line_score(have, line) + 2 * self._line_score(named_words, line), -i)
-                         for i, (_, line) in enumerate(candidates)), reverse=True)
+        named = request_object(have)
+        scored = sorted(((self._item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
         best = [-i for score, i in scored if score == scored[0][0] and score > 0]  # newest order first among equals
         if len(best) > 1 and not latest:  # among equals, what has arrived is what can go back
             best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
@@ -573,6 +578,12 @@ class DeterministicEngine:
         words = content_words(text)
         terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
         return len(words & terms)
+
+    @classmethod
+    def _item_score(cls, text: str, named: str, line: dict) -> int:
+        """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
+        the hub came with one") outweighs what is only mentioned."""
+        return cls._line_score(text, line) + 2 * cls._line_score(named, line)
 
     def _match_line(self, text: str, lines: list[dict]) -> dict | None:
         scored = sorted(((self._line_score(text, line), i) for i, line in enumerate(lines)), reverse=True)
@@ -981,9 +992,10 @@ class DeterministicEngine:
 
     def _orders_with_item(self, text: str, orders: list[dict]) -> list[dict]:
         """The customer's orders holding the item their words name best (newest first); [] if they name none."""
-        text = KEPT.sub(" ", text) if content_words(KEPT.sub(" ", text)) else text  # "keep the glass ones coming"
-        named = " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))  # "cancel the striped towels"
-        scored = [(max((self._line_score(text, line) + 2 * self._line_score(named, line) for line in o["lines"]), default=0), i)
+        kept_out = KEPT.sub(" ", text)  # "keep the glass ones coming": not the item meant
+        text = kept_out if content_words(kept_out) else text
+        named = request_object(text)
+        scored = [(max((self._item_score(text, named, line) for line in o["lines"]), default=0), i)
                   for i, o in enumerate(orders)]
         top = max((score for score, _ in scored), default=0)
         return [orders[i] for score, i in scored if score == top and top > 0]

@@ -54,9 +54,10 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(smaller) size\b", "size down"),
         (r"\bminimum (spend|order)\b", "orders of free"),
         (r"\bbroke\b", "broken"),
-        (r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)|\bunder warranty\b", "warranty covered"),
-        (r"\b(buy(ing)?|order(ing)?|get(ting)?) (that many|so many|in bulk|a lot of them|large quantit(y|ies)|in quantity)\b",
-         "bulk orders"),
+        (r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)"
+         r"|\bunder warranty\b", "warranty covered"),
+        (r"\b(buy(ing)?|order(ing)?|get(ting)?) (that many|so many|in bulk|a lot of them|large quantit(y|ies)|"
+         r"in quantity)\b", "bulk orders"),
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
     )
 )

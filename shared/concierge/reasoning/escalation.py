@@ -15,7 +15,8 @@ ASKING_SENTIMENT = -0.85
 WORSENING_DROP = 0.6  # sentiment fell this much across the last messages, and is negative now
 ACCEPTS = re.compile(r"\b(i understand|understood|fair enough|makes sense|no worries|i see|that's fine|that is fine|"
                      r"i get it|ok,? thanks)\b", re.IGNORECASE)
-SARCASTIC_THANKS = re.compile(r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b", re.IGNORECASE)
+SARCASTIC_THANKS = re.compile(r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b",
+                              re.IGNORECASE)
 PAYMENT_FAILURE = re.compile(
     r"\b(payment|card)\b.{0,30}\b(failed|declined|rejected|didn'?t go through|not going through)\b"
     r"|\b(charged|billed) (twice|two times|double)\b|\bdouble(-| )charged\b",
@@ -43,7 +44,8 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
     # getting angrier, unless the thanks is sarcastic.
     closing = (s.intent in ("thanks", "goodbye") or ACCEPTS.search(turn.message.text)) \
         and not SARCASTIC_THANKS.search(turn.message.text)
-    if len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP and not closing:
+    worsening = len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP
+    if worsening and not closing:
         return "sentiment is getting worse"
     if misses >= 2:
         return "two failed attempts at the same request"
