@@ -9,7 +9,7 @@ from concierge.knowledge.embedded import EmbeddedIndex
 from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.knowledge.port import ANSWER_THRESHOLD
 from concierge.knowledge.sync import sync
-from concierge.knowledge.text import stem
+from concierge.knowledge.text import stem, terms
 from concierge.retrieval import MAX_REQUESTS, search, search_queries
 
 EMBEDDER = HashingEmbedder()
@@ -47,6 +47,11 @@ Orders of 24 or more of the same item get 10% off.
 
 ## What does the warranty cover?
 Defects in materials and workmanship for two years, such as a battery that no longer holds its charge.
+
+# Payments
+
+## When am I charged?
+Your card is authorised when you order and charged when the order ships.
 
 # Care
 
@@ -113,6 +118,10 @@ def test_searches_per_message_are_bounded():
 
 
 # how the index reads words ---------------------------------------------------------------------------------------
+def test_the_chat_around_a_question_is_not_searched_for():
+    assert terms("quick question btw: do you ship to canada? thanks lol") == terms("do you ship to canada?")
+
+
 def test_words_of_one_stem_match_however_they_are_inflected():
     assert stem("shipping") == stem("shipped") == stem("ships") == stem("ship")
     assert stem("filled") == "fill" and stem("added") == "add"
@@ -135,6 +144,7 @@ def test_a_real_word_is_not_corrected_into_a_shorter_one_but_typos_are(index):
      "Do you offer discounts on bulk orders?"),
     ("the battery on my mouse only lasts 2 days now, I bought it in august. is that covered?",
      "What does the warranty cover?"),
+    ("I paid by card yesterday, when does the money actually leave my account?", "When am I charged?"),
 ])
 def test_the_passage_that_answers_is_found_with_confidence(index, message, section):
     number, hit = best(index, message)

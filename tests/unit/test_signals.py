@@ -25,6 +25,7 @@ from concierge.turn import Signals
             "wheres my pakage", "track", id="wheres-my-pakage",
         ),
         ("my parcel hasnt arrived", "track"),
+        ("hi, my coffee beans still havent come, I ordered them 5 days ago?", "track"),
         pytest.param(
             "Where is order NW10031?", "track", id="where-is-order-id",
         ),
