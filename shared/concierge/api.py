@@ -51,13 +51,15 @@ class Citation(BaseModel):
     @field_validator("title")
     @classmethod
     def _plain_title(cls, value: str) -> str:
-        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>?", " ", value))).strip()
+        # Entities first, then tags: "&lt;img onerror=…&gt;" must not come out as a tag.
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]*>?", " ", html.unescape(value))).strip()
 
     @field_validator("url")
     @classmethod
     def _web_link(cls, value: str) -> str:
         # http(s), or a path on the shop's own site ("/help/returns"); never another scheme.
-        return value if re.match(r"^(https?://|/(?!/))[^\s<>\"]*$", value.strip(), re.IGNORECASE) else ""
+        # A backslash is refused too: browsers read "/\evil.example" as "//evil.example".
+        return value if re.match(r"^(https?://|/(?![/\\]))[^\s<>\"\\]*$", value.strip(), re.IGNORECASE) else ""
 
 
 class ReplyOut(BaseModel):

@@ -314,6 +314,19 @@ def test_passes_for_another_domain_verify_nobody():
     assert verdict_of(envelope_from="x@notexample.com", dkim_domain="notexample.com") == (False, None)
 
 
+@pytest.mark.parametrize("forged", [
+    {"name": "DKIM-Signature", "value": "v=1; a=rsa-sha256; d=example.com; s=s1; b=forged"},
+    {"name": "Authentication-Results", "value": "amazonses.com; dkim=pass header.i=@example.com"},
+])
+def test_a_header_the_sender_wrote_verifies_nobody(forged):
+    """Only the Authentication-Results SES adds above the mail says what passed: an unsigned DKIM-Signature or a
+    copied Authentication-Results further down, naming the customer's domain, proves nothing."""
+    record = ses_receipt_record("m1", "2024-06-04T06:41:20Z", "alex@example.com", ["support@northwind.example"],
+                                envelope_from="bounce@evil.example", dkim_domain="evil.example")
+    record["ses"]["mail"]["headers"].append(forged)
+    assert sender_verified(record["ses"]["receipt"], record["ses"]["mail"]) == (False, None)
+
+
 def test_without_the_mail_nothing_can_be_aligned():
     record = ses_receipt_record("m1", "2024-06-04T06:41:20Z", "alex@example.com", ["support@northwind.example"])
     assert sender_verified(record["ses"]["receipt"]) == (False, None)

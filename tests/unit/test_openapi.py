@@ -190,3 +190,6 @@ def test_citations_are_plain_text_with_web_links_only():
     assert Citation(title="Shipping", url="https://shop.example/help/shipping").url == "https://shop.example/help/shipping"
     assert Citation(title="Policies", url="/help/policies").url == "/help/policies"
     assert Citation(title="x", url="//evil.example/x").url == "" and Citation(title="x", url="data:text/html,x").url == ""
+    # an encoded tag is not decoded into a real one, and "/\\host" is another site to a browser
+    assert Citation(title="&lt;img src=x onerror=alert(1)&gt;Returns", url="/help").title == "Returns"
+    assert Citation(title="x", url="/\\evil.example/x").url == ""

@@ -70,21 +70,20 @@ def aligned(domain: str, from_domain: str) -> bool:
         domain == from_domain or domain.endswith("." + from_domain) or from_domain.endswith("." + domain))
 
 
-_DKIM_D = re.compile(r"(?:^|;)\s*d\s*=\s*([^;\s]+)", re.IGNORECASE)
 _AUTH_DKIM = re.compile(r"\bdkim=pass\b[^;]*?\bheader\.(?:d=|i=[^@\s;]*@)([^\s;]+)", re.IGNORECASE)
 
 
 def _dkim_domains(mail: dict) -> set[str]:
-    """The domains that signed the mail: `d=` of its DKIM-Signature headers, and what SES's own
-    Authentication-Results says passed."""
-    found: set[str] = set()
+    """The domains whose DKIM signatures SES verified, read from the Authentication-Results header SES adds above
+    the mail's own headers (the first one). A DKIM-Signature header proves nothing by itself (anyone can write one,
+    unsigned), and neither does an Authentication-Results the sender wrote further down into the mail."""
     for header in mail.get("headers") or []:
-        name, value = str(header.get("name", "")).lower(), str(header.get("value", ""))
-        if name == "dkim-signature":
-            found.update(m.group(1).lower().rstrip(".") for m in _DKIM_D.finditer(value))
-        elif name == "authentication-results" and value.lower().startswith("amazonses.com"):
-            found.update(m.group(1).lower().rstrip(".") for m in _AUTH_DKIM.finditer(value))
-    return found
+        if str(header.get("name", "")).lower() == "authentication-results":
+            value = str(header.get("value", ""))
+            if not value.lower().startswith("amazonses.com"):
+                return set()
+            return {m.group(1).lower().rstrip(".") for m in _AUTH_DKIM.finditer(value)}
+    return set()
 
 
 def sender_verified(receipt: dict, mail: dict | None = None) -> tuple[bool, str | None]:
