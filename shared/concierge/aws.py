@@ -1,19 +1,51 @@
-"""One cached boto3 client or resource per service per process (created on first use, reused while warm)."""
+"""One cached boto3 client or resource per service per process (created on first use, reused while warm).
+
+boto3 clients are thread-safe; its resources are not. A DynamoDB Table rewrites `Key(...)`/`Attr(...)` conditions
+with one placeholder builder per resource, reset at the start of every call: two threads querying through the same
+Table can swap each other's `#n0`, and DynamoDB then answers "Query condition missed key schema element". A Lambda
+environment runs one request at a time, but the local stack and its threaded server run many, so `table()` hands out
+a handle that builds one Table per thread."""
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
+from typing import Any
 
 import boto3
+
+_creating = threading.Lock()  # boto3's default session is not safe to build clients from concurrently
 
 
 @lru_cache(maxsize=None)
 def client(service: str):
-    return boto3.client(service)
+    with _creating:
+        return boto3.client(service)
+
+
+class PerThreadTable:
+    """A DynamoDB Table handle usable from several threads: each thread gets its own boto3 Table."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._local = threading.local()
+
+    def _table(self):
+        table = getattr(self._local, "table", None)
+        if table is None:
+            with _creating:
+                table = self._local.table = boto3.resource("dynamodb").Table(self.name)
+        return table
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._table(), attribute)
+
+    def __repr__(self) -> str:
+        return f"PerThreadTable({self.name!r})"
 
 
 @lru_cache(maxsize=None)
-def table(name: str):
-    return boto3.resource("dynamodb").Table(name)
+def table(name: str) -> PerThreadTable:
+    return PerThreadTable(name)
 
 
 def reset() -> None:
