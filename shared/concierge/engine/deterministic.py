@@ -13,10 +13,14 @@ from typing import Any
 from concierge import signals
 from concierge.reasoning import escalation
 from concierge.api import Citation
-from concierge.knowledge import ANSWER_THRESHOLD, STOPWORDS
+from concierge.knowledge import ANSWER_THRESHOLD
 from concierge.knowledge.documents import POLICY_URL
 from concierge.merchant import MerchantProfile
-from concierge.orderref import compact, matches_order, order_reference
+from concierge.orderref import order_reference
+from concierge.understanding import (
+    ACCOUNT_INTENTS, acting_intent, content_words, items_named, match_line, named_order, orders_with_item,
+    parse_address, requested_variant,
+)
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
@@ -28,15 +32,6 @@ ORDER_SEARCH_LIMIT = 25
 SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
 # Option names that are a size, so "too small" means the next one up.
 SIZE_OPTIONS = ("size", "shoe size", "length", "waist", "width", "fit")
-# Words of a message that say nothing about which item it means.
-GENERIC_WORDS = frozenset(
-    "where when what which why how is are was were my the a an this that these those it its i me you your order orders "
-    "item items thing one ones please hi hello hey still yet not arrived arrive arriving delivered delivery package "
-    "parcel track tracking status shipped ship shipping return returns refund exchange swap cancel cancelling want "
-    "would like need get got bought ordered from last recent latest new can could do does did have has of for to in "
-    "on with and or but so just any some come coming here there hasn haven isn didn don doesn won t s ve ll d m "
-    "received receive came yet thanks thank much something stuff anything everything back send".split()
-)
 # Checked in order: a fault outranks a size word ("it has a small hole" is damaged, not too small).
 FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
     ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "stained", "hole", "holes", "chip",
@@ -64,19 +59,6 @@ REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(
                      r"(exchange|replacement|swap|refund|new one|money back)\w*", re.IGNORECASE)
 
 
-# Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
-KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
-                  r"(?=[.,!?;]|$|\s+(?:and|but)\b)", re.IGNORECASE)
-REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
-                            r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
-                            r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
-
-
-def request_object(text: str) -> str:
-    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels")."""
-    return " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))
-
-
 def keeps_it(text: str) -> bool:
     """"Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
     it?", which asks for something else."""
@@ -90,8 +72,6 @@ def keeps_it(text: str) -> bool:
 def choice_text(text: str) -> str:
     """The customer's words with what they refuse taken out, normalized for phrase matching."""
     return signals.normalize(REFUSED.sub(" ", signals.normalize(text)))
-# What needs the customer's account: an unverified sender is told how to get it instead.
-ACCOUNT_INTENTS = frozenset({"return", "exchange", "track", "cancel", "address", "remove_item", "password", "appointment"})
 UNVERIFIED_REPLY = (
     "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
     "yours. Please write from the email address on your account, or sign in and chat with us on our website — "
@@ -149,102 +129,8 @@ def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> Tool
     return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
 
 
-def named_order(text: str, orders: list[dict]) -> tuple[str | None, dict | None]:
-    """(what the customer wrote, the one order of theirs it names, or None: also when it could be two of them)."""
-    reference = order_reference(text)
-    if reference is None:
-        return None, None
-    matching = [o for o in orders if matches_order(reference, o["order_id"])]
-    return reference, matching[0] if len(matching) == 1 else None
-
-
-def mentions_value(text: str, value: str) -> bool:
-    """Whether the customer named an option value: "green", "1 L", "5-piece", "size 9.5"; a one- or two-letter
-    size ("M", "XL") only as "size M", "an M", "the XL" or "in M", never inside "I'm"."""
-    lowered = " ".join(re.findall(r"[a-z0-9.]+", text.lower().replace("-", " ")))
-    wanted = " ".join(re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")))
-    if not wanted:
-        return False
-    packed = compact(value)
-    if any(c.isdigit() for c in packed) and packed in {compact(token) for token in text.split()}:
-        return True  # "1l" for "1 L", "64gb" for "64 GB"
-    if len(wanted) <= 2 and wanted.isalpha():
-        return re.search(rf"\b(size|an?|the|in)\s+{re.escape(wanted)}\b", lowered) is not None
-    return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
-
-
-POSTCODE = re.compile(r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
-
-
-SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
-UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b", re.IGNORECASE)
-REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
-
-
-def parse_address(text: str) -> dict | None:
-    """Street and number, postcode and city from a customer's words ("412 Maple Ave, Evanston IL 60201",
-    "Kortrijksesteenweg 1070, 9051 Ghent", "Dana Ruiz, 2250 N Clybourn Ave, Apt 5B, Chicago, IL 60614, US"): the
-    last comma-separated part with a postcode gives postcode and city (with the part before it when it holds only a
-    state code), the part before those the street, with any apartment or suite after it. None when it does not read
-    as an address (then the customer is asked for one)."""
-    text = re.sub(r"\s+\b(instead|please|pls|thanks|thank you)\b", "", text, flags=re.IGNORECASE)
-    pieces = [p for p in re.split(r"[?:]|\bto\b(?=[^,]*\d)", text) if re.search(r"\d", p)]
-    tail = pieces[-1] if pieces else text
-    parts = [p.strip(" .!") for p in tail.split(",") if p.strip(" .!")]
-    if len(parts) < 2:
-        return None
-    for i in range(len(parts) - 1, 0, -1):
-        code = POSTCODE.search(parts[i])
-        if not code:
-            continue
-        city = (parts[i][: code.start()] + parts[i][code.end():]).strip(" ,")
-        j = i - 1
-        if (not city or REGION.fullmatch(city)) and j >= 1 and not re.search(r"\d", parts[j]):
-            city, j = f"{parts[j]} {city}".strip(), j - 1  # "Chicago, IL 60614"
-        units = []
-        while j >= 1 and UNIT.match(parts[j]):
-            units.insert(0, parts[j])
-            j -= 1
-        street = parts[j]
-        if city and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
-            line1 = ", ".join([street, *units])
-            return {"line1": line1[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
-    return None
-
-
-WANTED = re.compile(r"\b(?:for|to|want|prefer|get|into|with)\s+(?:the|a|an|one of the|some)?\s*([\w .,/-]{1,40}?)"
-                    r"(?:\s+(?:one|ones|version|model|instead|please|variant)\b|[?.!,]|$)", re.IGNORECASE)
-
-
 REMOVE_TARGET = re.compile(r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
                            re.IGNORECASE)
-EXCHANGE_TARGET = re.compile(r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
-                             r"instead)\b|[?.!,]|$)", re.IGNORECASE)
-
-
-def wanted_words(text: str) -> set[str]:
-    """The words of what the customer asks for ("swap it for the usb-c one" -> {usb, c})."""
-    words: set[str] = set()
-    for match in WANTED.finditer(text):
-        words |= value_words(match.group(1))
-    return words
-
-
-def value_words(value: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")) if w not in STOPWORDS and w not in ("to",)}
-
-
-def overlap(value: str, wanted: set[str]) -> float:
-    """Jaccard similarity of an option value's words and the wanted words."""
-    words = value_words(value)
-    return len(words & wanted) / len(words | wanted) if words and wanted else 0.0
-
-
-def content_words(text: str) -> set[str]:
-    """The words of a message that can name an item (not 'where is my order')."""
-    token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
-    words = {w for w in re.findall(token, text.lower()) if w not in GENERIC_WORDS and w not in STOPWORDS}
-    return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
 
 
 class DeterministicEngine:
@@ -316,8 +202,7 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
-        if intent in ("question", "unknown") and SEND_TO.search(text) and parse_address(text):
-            intent = "address"  # "can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"
+        intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
         if intent in ("address", "remove_item"):
             return self._address_flow(turn, {"name": "address", "remove": intent == "remove_item"})
         if intent == "password":
@@ -326,8 +211,7 @@ class DeterministicEngine:
             return self._appointment_flow(turn, {"name": "appointment", "stage": "find"})
         if intent in ("return", "exchange"):
             return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
-        wants_tracking = signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"])
-        if intent == "track" or (intent in ("question", "unknown") and (wants_tracking or order_reference(text))):
+        if intent == "track":
             return self._track(turn)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
             return Decision(next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved")
@@ -380,7 +264,7 @@ class DeterministicEngine:
                 return self._choose_other(flow)
             return self._miss(flow, f"Is the {flow['item']} the item you mean? A yes or no is fine.")
         if stage == "choose_item":
-            line = self._match_line(text, flow["candidates"])
+            line = match_line(text, flow["candidates"])
             if line is None:
                 choice = pick_choice(text, len(flow["candidates"]))
                 line = flow["candidates"][choice] if choice is not None else None
@@ -451,23 +335,11 @@ class DeterministicEngine:
                 reply=(f"I can't find an order {reference} on your account. Could you check the number, or tell me "
                        "which item it is?"),
             )
-        latest = re.search(r"\b(last|latest|recent|most recent|newest)\s+(order|delivery|purchase|parcel|package)\b",
-                           text, re.IGNORECASE)
         if named:
             orders = [named]
         candidates = [(order, line) for order in orders for line in order["lines"]]
-        # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
-        have = EXCHANGE_TARGET.sub(" ", text) if flow.get("wants") == "exchange" else text
-        have = KEPT.sub(" ", have)  # "I'll keep the hub": not the item to return
-        have = have if content_words(have) else text
-        named = request_object(have)
-        scored = sorted(((self._item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
-        best = [-i for score, i in scored if score == scored[0][0] and score > 0]  # newest order first among equals
-        if len(best) > 1 and not latest:  # among equals, what has arrived is what can go back
-            best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
-        if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
-            newest = candidates[best[0]][0]["order_id"]
-            best = [i for i in best if candidates[i][0]["order_id"] == newest]
+        match = items_named(text, candidates, exchange=flow.get("wants") == "exchange")
+        best, have, named, latest = match.best, match.have, match.named, match.latest
         if not best and latest:
             orders = orders[:1]
             candidates = [(orders[0], line) for line in orders[0]["lines"]]
@@ -499,7 +371,7 @@ class DeterministicEngine:
         blocked = self._not_returnable(turn, order, line, product)
         if blocked:
             return blocked
-        asked, unavailable = self._requested_variant(product, line["options"], flow.get("request", ""))
+        asked, unavailable = requested_variant(product, line["options"], flow.get("request", ""))
         if unavailable is not None and asked is None:  # what they asked for is sold out: say so before anything else
             confirmed = self._confirm_item(flow, order, line, product)
             return self._offer(turn, {**confirmed.flow, "reason": flow.get("reason") or "other", "stage": "offer"})
@@ -573,24 +445,6 @@ class DeterministicEngine:
         options = ", ".join(f"{v}" for v in line["options"].values())
         return f"{line['title']} ({options})" if options else line["title"]
 
-    @staticmethod
-    def _line_score(text: str, line: dict) -> int:
-        words = content_words(text)
-        terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
-        return len(words & terms)
-
-    @classmethod
-    def _item_score(cls, text: str, named: str, line: dict) -> int:
-        """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
-        the hub came with one") outweighs what is only mentioned."""
-        return cls._line_score(text, line) + 2 * cls._line_score(named, line)
-
-    def _match_line(self, text: str, lines: list[dict]) -> dict | None:
-        scored = sorted(((self._line_score(text, line), i) for i, line in enumerate(lines)), reverse=True)
-        if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
-            return lines[scored[0][1]]
-        return None
-
     def _confirm_item(self, flow: dict, order: dict, line: dict, product: dict) -> Decision:
         item = self._label(line)
         flow = {
@@ -661,7 +515,7 @@ class DeterministicEngine:
         flow = {**flow, "misses": 0, "exchange_options": []}
         if not self.profile.exchanges.allowed:
             return Decision(next="reply", reply=f"{sorry} I can {refund}{self.profile.refund_eta()}. Shall I do that?", flow=flow)
-        asked, unavailable = self._requested_variant(product, flow["options"], flow.get("request", ""))
+        asked, unavailable = requested_variant(product, flow["options"], flow.get("request", ""))
         if asked:
             options = [asked]
         else:
@@ -727,32 +581,6 @@ class DeterministicEngine:
         names = sorted({k.lower() for v in product.get("variants", []) for k in v["options"] if v["options"] != options})
         return f"Another {' or '.join(names)}" if names else "A replacement"
 
-    @staticmethod
-    def _requested_variant(product: dict, options: dict, text: str) -> tuple[dict | None, dict | None]:
-        """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
-        green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
-        what they have. Among equals, the variant that keeps their other options, then one in stock."""
-        wanted = wanted_words(text)
-        best: tuple[tuple[int, int, int], dict] | None = None
-        for variant in product.get("variants", []):
-            if variant["options"] == options:
-                continue
-            named, kept = 0, 0
-            for key, value in variant["options"].items():
-                current = options.get(key)
-                if current == value:
-                    kept += 1
-                elif mentions_value(text, str(value)):
-                    named += 2
-                elif wanted and overlap(value, wanted) > overlap(current or "", wanted):
-                    named += 1
-            rank = (named, kept, int(variant["stock"] > 0))
-            if named and (best is None or rank > best[0]):
-                best = (rank, variant)
-        if best is None:
-            return None, None
-        return (best[1], None) if best[1]["stock"] > 0 else (None, best[1])
-
     @classmethod
     def _alternatives(cls, product: dict, options: dict, reason: str) -> list[dict]:
         in_stock = [v for v in product.get("variants", []) if v["stock"] > 0]
@@ -794,7 +622,7 @@ class DeterministicEngine:
         if offered:  # any variant in stock, named by what sets it apart ("the moss one, 350 ml")
             product = {"variants": [{"sku": o["sku"], "options": o.get("options") or {"choice": o["label"]}, "stock": 1}
                                     for o in offered]}
-            asked, _ = self._requested_variant(product, flow.get("options", {}), text)
+            asked, _ = requested_variant(product, flow.get("options", {}), text)
             chosen = next((o for o in offered if asked and o["sku"] == asked["sku"]), None)
             if chosen is None and len(shown) > 1:
                 pick = pick_choice(text, len(shown))
@@ -970,7 +798,7 @@ class DeterministicEngine:
         if reference:
             order_id = named["order_id"] if named else reference
             return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": order_id})], flow=flow)
-        by_item = self._orders_with_item(request, orders)
+        by_item = orders_with_item(request, orders)
         if by_item:
             open_ones = [o for o in by_item if o["status"] == "pending"]
             target = (open_ones or by_item)[0]
@@ -989,16 +817,6 @@ class DeterministicEngine:
         reply = (f"Your most recent order {latest['order_id']} has already {done}, so it can't be cancelled"
                  + (" — you can return it once it arrives." if latest["status"] == "shipped" else "."))
         return Decision(next="reply", reply=reply, flow={})
-
-    def _orders_with_item(self, text: str, orders: list[dict]) -> list[dict]:
-        """The customer's orders holding the item their words name best (newest first); [] if they name none."""
-        kept_out = KEPT.sub(" ", text)  # "keep the glass ones coming": not the item meant
-        text = kept_out if content_words(kept_out) else text
-        named = request_object(text)
-        scored = [(max((self._item_score(text, named, line) for line in o["lines"]), default=0), i)
-                  for i, o in enumerate(orders)]
-        top = max((score for score, _ in scored), default=0)
-        return [orders[i] for score, i in scored if score == top and top > 0]
 
     # order changes ------------------------------------------------------------------------
     def _address_flow(self, turn: Turn, flow: dict) -> Decision:
@@ -1070,7 +888,7 @@ class DeterministicEngine:
         """Take the item the customer names off a pending order (all of it: a cancellation, proposed as one)."""
         wanted = re.split(r"\bkeep\b", request, maxsplit=1, flags=re.IGNORECASE)[0]  # "…, keep the canisters"
         target = REMOVE_TARGET.search(wanted)
-        line = (self._match_line(target.group(1), order["lines"]) if target else None) or self._match_line(wanted, order["lines"])
+        line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(wanted, order["lines"])
         if line is None:
             listing = "; ".join(self._label(l) for l in order["lines"])
             return Decision(next="reply", flow={**flow, "order_id": order["order_id"]},
@@ -1087,7 +905,7 @@ class DeterministicEngine:
             return named
         if reference:
             return None
-        by_item = [o for o in self._orders_with_item(request, orders) if o["status"] == "pending"]
+        by_item = [o for o in orders_with_item(request, orders) if o["status"] == "pending"]
         if by_item:
             return by_item[0]
         pending = [o for o in orders if o["status"] == "pending"]
@@ -1174,7 +992,7 @@ class DeterministicEngine:
                 found = turn.results_for("find_orders")
                 if not found:
                     return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})])
-                holding = self._orders_with_item(text, [o for o in found[-1].result.get("orders", [])])
+                holding = orders_with_item(text, [o for o in found[-1].result.get("orders", [])])
                 order_id = holding[0]["order_id"] if holding else None
             order_id = reference or order_id
             arguments = {"order_id": order_id} if order_id else {}

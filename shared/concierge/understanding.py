@@ -1,0 +1,312 @@
+"""What a customer's message asks, read against their own data: the intents of its requests, the order it names,
+the item of theirs it means and the variant they want instead.
+
+The deterministic engine acts on these readings, and `concierge understanding` measures them on a labelled set
+(evaluation/understanding/). Everything here is plain text matching against the customer's orders and the
+merchant's catalogue: no store's ids, option names or products are assumed.
+"""
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from concierge import signals
+from concierge.knowledge import STOPWORDS
+from concierge.orderref import compact, matches_order, order_reference
+
+
+class Intent(StrEnum):
+    """What a request asks for (the values are those `signals.classify` returns and conversations store)."""
+
+    RETURN = "return"
+    EXCHANGE = "exchange"
+    TRACK = "track"
+    CANCEL = "cancel"
+    REMOVE_ITEM = "remove_item"
+    ADDRESS = "address"
+    PASSWORD = "password"
+    APPOINTMENT = "appointment"
+    HUMAN = "human"
+    QUESTION = "question"
+    GREETING = "greeting"
+    THANKS = "thanks"
+    GOODBYE = "goodbye"
+    UNKNOWN = "unknown"
+
+
+# What needs the customer's account: an unverified sender is told how to get it instead.
+ACCOUNT_INTENTS = frozenset({Intent.RETURN, Intent.EXCHANGE, Intent.TRACK, Intent.CANCEL, Intent.ADDRESS,
+                             Intent.REMOVE_ITEM, Intent.PASSWORD, Intent.APPOINTMENT})
+# Intents about one of the customer's items, for which the item they mean is looked for.
+ITEM_INTENTS = frozenset({Intent.RETURN, Intent.EXCHANGE, Intent.TRACK, Intent.CANCEL, Intent.REMOVE_ITEM})
+# Nothing to act on: a reading of several requests acts on the first that is none of these.
+NOT_ACTIONABLE = frozenset({Intent.QUESTION, Intent.UNKNOWN, Intent.GREETING})
+
+# Words of a message that say nothing about which item it means.
+GENERIC_WORDS = frozenset(
+    "where when what which why how is are was were my the a an this that these those it its i me you your order orders "
+    "item items thing one ones please hi hello hey still yet not arrived arrive arriving delivered delivery package "
+    "parcel track tracking status shipped ship shipping return returns refund exchange swap cancel cancelling want "
+    "would like need get got bought ordered from last recent latest new can could do does did have has of for to in "
+    "on with and or but so just any some come coming here there hasn haven isn didn don doesn won t s ve ll d m "
+    "received receive came yet thanks thank much something stuff anything everything back send".split()
+)
+
+# Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
+KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
+                  r"(?=[.,!?;]|$|\s+(?:and|but)\b)", re.IGNORECASE)
+REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
+                            r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
+                            r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
+
+
+def request_object(text: str) -> str:
+    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels")."""
+    return " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))
+
+
+def named_order(text: str, orders: list[dict]) -> tuple[str | None, dict | None]:
+    """(what the customer wrote, the one order of theirs it names, or None: also when it could be two of them)."""
+    reference = order_reference(text)
+    if reference is None:
+        return None, None
+    matching = [o for o in orders if matches_order(reference, o["order_id"])]
+    return reference, matching[0] if len(matching) == 1 else None
+
+
+def mentions_value(text: str, value: str) -> bool:
+    """Whether the customer named an option value: "green", "1 L", "5-piece", "size 9.5"; a one- or two-letter
+    size ("M", "XL") only as "size M", "an M", "the XL" or "in M", never inside "I'm"."""
+    lowered = " ".join(re.findall(r"[a-z0-9.]+", text.lower().replace("-", " ")))
+    wanted = " ".join(re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")))
+    if not wanted:
+        return False
+    packed = compact(value)
+    if any(c.isdigit() for c in packed) and packed in {compact(token) for token in text.split()}:
+        return True  # "1l" for "1 L", "64gb" for "64 GB"
+    if len(wanted) <= 2 and wanted.isalpha():
+        return re.search(rf"\b(size|an?|the|in)\s+{re.escape(wanted)}\b", lowered) is not None
+    return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
+
+
+POSTCODE = re.compile(r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
+
+
+SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
+UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b", re.IGNORECASE)
+REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
+
+
+def parse_address(text: str) -> dict | None:
+    """Street and number, postcode and city from a customer's words ("412 Maple Ave, Evanston IL 60201",
+    "Kortrijksesteenweg 1070, 9051 Ghent", "Dana Ruiz, 2250 N Clybourn Ave, Apt 5B, Chicago, IL 60614, US"): the
+    last comma-separated part with a postcode gives postcode and city (with the part before it when it holds only a
+    state code), the part before those the street, with any apartment or suite after it. None when it does not read
+    as an address (then the customer is asked for one)."""
+    text = re.sub(r"\s+\b(instead|please|pls|thanks|thank you)\b", "", text, flags=re.IGNORECASE)
+    pieces = [p for p in re.split(r"[?:]|\bto\b(?=[^,]*\d)", text) if re.search(r"\d", p)]
+    tail = pieces[-1] if pieces else text
+    parts = [p.strip(" .!") for p in tail.split(",") if p.strip(" .!")]
+    if len(parts) < 2:
+        return None
+    for i in range(len(parts) - 1, 0, -1):
+        code = POSTCODE.search(parts[i])
+        if not code:
+            continue
+        city = (parts[i][: code.start()] + parts[i][code.end():]).strip(" ,")
+        j = i - 1
+        if (not city or REGION.fullmatch(city)) and j >= 1 and not re.search(r"\d", parts[j]):
+            city, j = f"{parts[j]} {city}".strip(), j - 1  # "Chicago, IL 60614"
+        units = []
+        while j >= 1 and UNIT.match(parts[j]):
+            units.insert(0, parts[j])
+            j -= 1
+        street = parts[j]
+        if city and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
+            line1 = ", ".join([street, *units])
+            return {"line1": line1[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
+    return None
+
+
+WANTED = re.compile(r"\b(?:for|to|want|prefer|get|into|with)\s+(?:the|a|an|one of the|some)?\s*([\w .,/-]{1,40}?)"
+                    r"(?:\s+(?:one|ones|version|model|instead|please|variant)\b|[?.!,]|$)", re.IGNORECASE)
+
+
+EXCHANGE_TARGET = re.compile(r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
+                             r"instead)\b|[?.!,]|$)", re.IGNORECASE)
+
+
+def wanted_words(text: str) -> set[str]:
+    """The words of what the customer asks for ("swap it for the usb-c one" -> {usb, c})."""
+    words: set[str] = set()
+    for match in WANTED.finditer(text):
+        words |= value_words(match.group(1))
+    return words
+
+
+def value_words(value: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")) if w not in STOPWORDS and w not in ("to",)}
+
+
+def overlap(value: str, wanted: set[str]) -> float:
+    """Jaccard similarity of an option value's words and the wanted words."""
+    words = value_words(value)
+    return len(words & wanted) / len(words | wanted) if words and wanted else 0.0
+
+
+def content_words(text: str) -> set[str]:
+    """The words of a message that can name an item (not 'where is my order')."""
+    token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
+    words = {w for w in re.findall(token, text.lower()) if w not in GENERIC_WORDS and w not in STOPWORDS}
+    return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
+
+
+def line_score(text: str, line: dict) -> int:
+    """How many of the customer's item words are words of this order line's title and options."""
+    words = content_words(text)
+    terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
+    return len(words & terms)
+
+
+def item_score(text: str, named: str, line: dict) -> int:
+    """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
+    the hub came with one") outweighs what is only mentioned."""
+    return line_score(text, line) + 2 * line_score(named, line)
+
+
+def match_line(text: str, lines: list[dict]) -> dict | None:
+    """The one line the words name best, or None when none or two name it equally."""
+    scored = sorted(((line_score(text, line), i) for i, line in enumerate(lines)), reverse=True)
+    if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return lines[scored[0][1]]
+    return None
+
+
+LATEST = re.compile(r"\b(last|latest|recent|most recent|newest)\s+(order|delivery|purchase|parcel|package)\b", re.IGNORECASE)
+
+
+class ItemMatch(BaseModel):
+    """The order lines a request names best (indexes into the candidates, newest order first among equals), with
+    the words it was read from: `have` (what the customer has, not what they want or keep) and `named` (what a
+    request verb names)."""
+
+    best: list[int]
+    have: str
+    named: str
+    latest: bool
+
+
+def items_named(text: str, candidates: list[tuple[dict, dict]], exchange: bool = False) -> ItemMatch:
+    """Which of the customer's (order, line) pairs their words name. Among equal matches, what has arrived comes
+    first (it is what can go back), unless they said "my last order", which picks the newest order holding one."""
+    # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
+    have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
+    have = KEPT.sub(" ", have)  # "I'll keep the hub": not the item to return
+    have = have if content_words(have) else text
+    named = request_object(have)
+    latest = bool(LATEST.search(text))
+    scored = sorted(((item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
+    best = [-i for score, i in scored if score == scored[0][0] and score > 0]
+    if len(best) > 1 and not latest:
+        best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
+    if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
+        newest = candidates[best[0]][0]["order_id"]
+        best = [i for i in best if candidates[i][0]["order_id"] == newest]
+    return ItemMatch(best=best, have=have, named=named, latest=latest)
+
+
+def orders_with_item(text: str, orders: list[dict]) -> list[dict]:
+    """The customer's orders holding the item their words name best (newest first); [] if they name none."""
+    kept_out = KEPT.sub(" ", text)  # "keep the glass ones coming": not the item meant
+    text = kept_out if content_words(kept_out) else text
+    named = request_object(text)
+    scored = [(max((item_score(text, named, line) for line in o["lines"]), default=0), i) for i, o in enumerate(orders)]
+    top = max((score for score, _ in scored), default=0)
+    return [orders[i] for score, i in scored if score == top and top > 0]
+
+
+def requested_variant(product: dict, options: dict, text: str) -> tuple[dict | None, dict | None]:
+    """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
+    green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
+    what they have. Among equals, the variant that keeps their other options, then one in stock."""
+    wanted = wanted_words(text)
+    best: tuple[tuple[int, int, int], dict] | None = None
+    for variant in product.get("variants", []):
+        if variant["options"] == options:
+            continue
+        named, kept = 0, 0
+        for key, value in variant["options"].items():
+            current = options.get(key)
+            if current == value:
+                kept += 1
+            elif mentions_value(text, str(value)):
+                named += 2
+            elif wanted and overlap(value, wanted) > overlap(current or "", wanted):
+                named += 1
+        rank = (named, kept, int(variant["stock"] > 0))
+        if named and (best is None or rank > best[0]):
+            best = (rank, variant)
+    if best is None:
+        return None, None
+    return (best[1], None) if best[1]["stock"] > 0 else (None, best[1])
+
+
+# intents ----------------------------------------------------------------------------------
+def acting_intent(text: str, intent: str) -> Intent:
+    """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
+    address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
+    words or an order number asks where the order is."""
+    reading = Intent(intent)
+    if reading in (Intent.QUESTION, Intent.UNKNOWN):
+        if SEND_TO.search(text) and parse_address(text):
+            return Intent.ADDRESS
+        if signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"]) or order_reference(text):
+            return Intent.TRACK
+    return reading
+
+
+def intents(text: str) -> list[Intent]:
+    """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
+    [track, question]. A greeting or thanks beside a request is not one."""
+    parts = signals.requests(text) or [text]
+    read = [acting_intent(part, signals.classify(part)[0]) for part in parts]
+    found = [i for i in read if i not in (Intent.GREETING, Intent.THANKS)] or read
+    return list(dict.fromkeys(found))
+
+
+class Reading(BaseModel):
+    """What a first message asks, resolved against the customer's own orders and the catalogue."""
+
+    intent: Intent = Field(description="what the engine acts on first")
+    intents: list[Intent] = Field(description="every request, in the order written")
+    order_reference: str | None = Field(None, description="an order number as the customer wrote it")
+    order_id: str | None = Field(None, description="the customer's own order that number names")
+    item: str | None = Field(None, description="product id of the one item of theirs the message means")
+    variant: dict[str, str] | None = Field(None, description="the option values they want instead")
+
+
+def read(text: str, orders: list[dict], products: dict[str, dict[str, Any]]) -> Reading:
+    """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
+    `products` (by id)."""
+    intent = acting_intent(text, signals.classify(text)[0])
+    reference, named = named_order(text, orders)
+    item = variant = None
+    if intent in ITEM_INTENTS:
+        mine = [named] if named else ([] if reference else [o for o in orders if o["status"] != "cancelled"])
+        candidates = [(order, line) for order in mine for line in order["lines"]]
+        match = items_named(text, candidates, exchange=intent is Intent.EXCHANGE)
+        products_meant = {candidates[i][1]["product_id"] for i in match.best}
+        if len(products_meant) == 1 or (len(candidates) == 1 and named):
+            line = candidates[match.best[0] if match.best else 0][1]
+            item = line["product_id"]
+            product = products.get(item)
+            if product is not None and intent is Intent.EXCHANGE:
+                asked, unavailable = requested_variant(product, line["options"], text)
+                chosen = asked or unavailable
+                if chosen is not None:
+                    variant = {k: str(v) for k, v in chosen["options"].items() if line["options"].get(k) != v}
+    return Reading(intent=intent, intents=intents(text), order_reference=reference,
+                   order_id=named["order_id"] if named else None, item=item, variant=variant)
