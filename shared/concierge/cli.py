@@ -263,6 +263,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_understanding(args: argparse.Namespace) -> int:
+    """Intent and entity accuracy on the labelled messages; the misses only for the tuning half."""
+    from concierge.understanding_eval import load, misses, report, score, table, to_json
+
+    messages = [m for m in load(Path(args.set)) if args.split == "all" or m.split == args.split]
+    if args.store:
+        messages = [m for m in messages if m.store == args.store]
+    if not messages:
+        print(f"No labelled messages in {args.set} for split {args.split}" + (f" and store {args.store}" if args.store else ""),
+              file=sys.stderr)
+        return 2
+    if args.misses and args.split != "tune":
+        print("--misses lists the tuning half only (--split tune): the held-out half is for figures, never for "
+              "fitting rules", file=sys.stderr)
+        return 2
+    scored = score(messages, Path(args.stores))
+    result = report(scored)
+    print(f"split: {args.split}\n{table(result)}")
+    if args.misses:
+        print("\n".join(["", *misses(scored)]))
+    if args.json:
+        Path(args.json).write_text(to_json(result))
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Compare Auto-CSAT with the CSAT customers gave, for conversations closed in a date range (docs/surveys.md)."""
     from datetime import timedelta
@@ -341,6 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--simulate-customer", action="store_true", help="the configured model plays the customer")
     evaluate.add_argument("--quiet", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
+    understanding = sub.add_parser("understanding", help="intent and entity accuracy on the labelled customer messages")
+    understanding.add_argument("--split", choices=("heldout", "tune", "all"), default="heldout",
+                               help="which half to measure (default: the held-out half, where figures are reported)")
+    understanding.add_argument("--store", help="only the messages of this sample store (e.g. electronics)")
+    understanding.add_argument("--set", default="evaluation/understanding/messages.jsonl", help="the labelled set")
+    understanding.add_argument("--stores", default="stores", help="the folder holding the sample stores")
+    understanding.add_argument("--misses", action="store_true", help="list what was misread (tuning half only)")
+    understanding.add_argument("--json", help="also write the figures as JSON to this file")
+    understanding.set_defaults(func=cmd_understanding)
     calibration = sub.add_parser("calibrate", help="compare Auto-CSAT with the CSAT customers answered")
     calibration.add_argument("--since", help="first day (YYYY-MM-DD) of closed conversations; default 29 days before --until")
     calibration.add_argument("--until", help="last day (YYYY-MM-DD), inclusive; default today")
