@@ -165,10 +165,25 @@ def content_words(text: str) -> set[str]:
 
 
 def line_score(text: str, line: dict) -> int:
-    """How many of the customer's item words are words of this order line's title and options."""
+    """How many of the customer's item words are words of this order line's title and options, a word of five
+    letters or more also when one letter is wrong, missing or extra ("kettel", "keybord")."""
     words = content_words(text)
     terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
-    return len(words & terms)
+    exact = words & terms
+    near = {w for w in words - exact if len(w) >= 5 and any(len(t) >= 5 and one_typo_apart(w, t) for t in terms)}
+    return len(exact) + len(near)
+
+
+def one_typo_apart(a: str, b: str) -> bool:
+    """One letter changed, added, dropped or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
 def item_score(text: str, named: str, line: dict) -> int:
@@ -228,11 +243,39 @@ def orders_with_item(text: str, orders: list[dict]) -> list[dict]:
     return [orders[i] for score, i in scored if score == top and top > 0]
 
 
+BIGGER = re.compile(r"\b(bigger|larger|longer|next size up|size up|one size up)\b", re.IGNORECASE)
+SMALLER = re.compile(r"\b(smaller|shorter|next size down|size down|one size down)\b", re.IGNORECASE)
+
+
+def _amount(value: str) -> float | None:
+    number = re.search(r"\d+(?:[.,]\d+)?", value)
+    return float(number.group().replace(",", ".")) if number else None
+
+
+def _next_in_size(product: dict, options: dict, text: str) -> dict[str, str]:
+    """"The bigger one": for each option whose values are amounts (5.2 L, 28 cm, 64 GB), the next amount up from
+    theirs (or down, for "smaller"); {} when they say neither or no option is an amount."""
+    up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
+    if up == down:
+        return {}
+    wanted: dict[str, str] = {}
+    for key, current in options.items():
+        have = _amount(str(current))
+        values = {str(v["options"].get(key)) for v in product.get("variants", []) if v["options"].get(key) is not None}
+        amounts = sorted((a, v) for v in values if (a := _amount(v)) is not None and have is not None and a != have)
+        nearer = [(a, v) for a, v in amounts if (a > have if up else a < have)] if have is not None else []
+        if nearer:
+            wanted[key] = (nearer[0] if up else nearer[-1])[1]
+    return wanted
+
+
 def requested_variant(product: dict, options: dict, text: str) -> tuple[dict | None, dict | None]:
     """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
     green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
-    what they have. Among equals, the variant that keeps their other options, then one in stock."""
+    what they have, or the next amount up or down ("the bigger one"). Among equals, the variant that keeps their
+    other options, then one in stock."""
     wanted = wanted_words(text)
+    sized = _next_in_size(product, options, text)
     best: tuple[tuple[int, int, int], dict] | None = None
     for variant in product.get("variants", []):
         if variant["options"] == options:
@@ -244,7 +287,7 @@ def requested_variant(product: dict, options: dict, text: str) -> tuple[dict | N
                 kept += 1
             elif mentions_value(text, str(value)):
                 named += 2
-            elif wanted and overlap(value, wanted) > overlap(current or "", wanted):
+            elif (wanted and overlap(value, wanted) > overlap(current or "", wanted)) or sized.get(key) == str(value):
                 named += 1
         rank = (named, kept, int(variant["stock"] > 0))
         if named and (best is None or rank > best[0]):
@@ -270,10 +313,11 @@ def acting_intent(text: str, intent: str) -> Intent:
 
 def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
-    [track, question]. A greeting or thanks beside a request is not one."""
-    parts = signals.requests(text) or [text]
+    [track, question]. A greeting, thanks or small talk beside a request is not one."""
+    parts = signals.clauses(text) or [text]
     read = [acting_intent(part, signals.classify(part)[0]) for part in parts]
-    found = [i for i in read if i not in (Intent.GREETING, Intent.THANKS)] or read
+    found = ([i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
+             or [i for i in read if i is not Intent.UNKNOWN] or read)
     return list(dict.fromkeys(found))
 
 
@@ -294,19 +338,22 @@ def read(text: str, orders: list[dict], products: dict[str, dict[str, Any]]) -> 
     intent = acting_intent(text, signals.classify(text)[0])
     reference, named = named_order(text, orders)
     item = variant = None
-    if intent in ITEM_INTENTS:
+    requested = intents(text)
+    # an item is read when any request of the message is about one
+    if intent in ITEM_INTENTS or any(i in ITEM_INTENTS for i in requested):
         mine = [named] if named else ([] if reference else [o for o in orders if o["status"] != "cancelled"])
         candidates = [(order, line) for order in mine for line in order["lines"]]
         match = items_named(text, candidates, exchange=intent is Intent.EXCHANGE)
         products_meant = {candidates[i][1]["product_id"] for i in match.best}
-        if len(products_meant) == 1 or (len(candidates) == 1 and named):
+        # the one item of the order they name, unless they cancel it: then it is the order they mean
+        if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL):
             line = candidates[match.best[0] if match.best else 0][1]
             item = line["product_id"]
             product = products.get(item)
-            if product is not None and intent is Intent.EXCHANGE:
+            if product is not None and Intent.EXCHANGE in (intent, *requested):
                 asked, unavailable = requested_variant(product, line["options"], text)
                 chosen = asked or unavailable
                 if chosen is not None:
                     variant = {k: str(v) for k, v in chosen["options"].items() if line["options"].get(k) != v}
-    return Reading(intent=intent, intents=intents(text), order_reference=reference,
+    return Reading(intent=intent, intents=requested, order_reference=reference,
                    order_id=named["order_id"] if named else None, item=item, variant=variant)

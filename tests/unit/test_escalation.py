@@ -48,6 +48,8 @@ def test_a_customer_who_closes_with_thanks_is_not_handed_off_for_a_drop_in_mood(
 def test_two_failed_attempts_hand_off():
     assert trigger(turn("the blue one"), misses=2) == "two failed attempts at the same request"
     assert trigger(turn("the blue one"), misses=1) is None
+    # dropping the request with thanks after two misses is not a third failure
+    assert trigger(turn("Ah, that's a shame. I'll hang on to it then, thanks."), misses=2) is None
 
 
 def test_an_ordinary_question_does_not_hand_off():

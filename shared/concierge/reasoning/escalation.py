@@ -47,7 +47,7 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
     worsening = len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP
     if worsening and not closing:
         return "sentiment is getting worse"
-    if misses >= 2:
+    if misses >= 2 and not closing:  # "I'll hang on to it then, thanks" drops the request: nothing failed
         return "two failed attempts at the same request"
     if PAYMENT_FAILURE.search(turn.message.text):
         return "payment failure"
