@@ -12,12 +12,13 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from concierge import identity, longterm, signals, threads
+from concierge.actions import proposal
 from concierge.api import ActionOut, ApiRequest, Channel, HandoffOut, HttpResponse, ReplyOut, TurnRequestBody, TurnResponse
 from concierge.channels.inbound import InboundMessage
 from concierge.tasks import TurnInput
 from concierge.auth import verify_customer
 from concierge.commerce import CommerceBackend
-from concierge.engine.deterministic import money
+from concierge.actions.proposal import money
 from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound, http_status
 from concierge.events import ConversationClosed, EventPublisher, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
@@ -199,6 +200,10 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         return _with_people(turn, services)
     if decision is None or decision.next != "reply" or not decision.reply:
         decision = Decision(next="reply", reply=FALLBACK_REPLY, flow={"name": "offer_handoff"}, engine="fallback")
+    # Every proposal of the turn is stated in the reply by code (order, items, amount), whatever the engine wrote;
+    # the reply is stored with the proposals it showed, and only those can be confirmed in a later message.
+    text, shown = proposal.with_proposals(decision.reply, turn.results)
+    decision = decision.model_copy(update={"reply": text})
     executed = [r for r in turn.results if r.status is ActionStatus.EXECUTED]
     facts = [f for f in (fact_of(r) for r in executed) if f]
     latency_ms = int((now - turn.started_at).total_seconds() * 1000) if turn.started_at else 0
@@ -238,7 +243,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)
         try:
             services.memory.record_reply(record, decision.reply, now, turn_item, extra, deletes,
-                                         expected_seq=stored.message_seq, turn_number=turn_number)
+                                         expected_seq=stored.message_seq, turn_number=turn_number, shown=shown)
             break
         except Conflict:
             time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # jittered: concurrent replies do not collide again

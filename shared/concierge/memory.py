@@ -235,6 +235,7 @@ class MemoryStore:
     def record_reply(
         self, record: ConversationRecord, text: str, at: datetime, turn_item: dict, extra: list[dict] = (),
         deletes: list[dict] = (), expected_seq: int | None = None, turn_number: int | None = None,
+        shown: list[str] = (),
     ) -> None:
         """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
         summary or fact item; and deletions such as the open-topic entry at close) in one transaction.
@@ -242,7 +243,8 @@ class MemoryStore:
         With `expected_seq` (the sequence number the record was built from), nothing is overwritten: the message
         takes a new sequence number and META changes only if no other message came in since; otherwise Conflict,
         and the caller rebuilds from the conversation as it now is. `turn_number` keys the turn record by the
-        customer message it answers (default: the record's count)."""
+        customer message it answers (default: the record's count). `shown` are the proposals (action ids) the reply
+        states: they are marked shown in the same transaction, so none can be confirmed before the reply is stored."""
         table = self._table.name
         message = {"Put": {"TableName": table, "Item": self._message_item(record, "assistant", text, at, record.channel)}}
         meta: dict[str, Any] = {"Put": {"TableName": table, "Item": self._meta_item(record)}}
@@ -256,9 +258,12 @@ class MemoryStore:
             *self.conversation_index_items(record),
             *[to_dynamo({**item, "expires_at": self._expires()}) for item in extra],
         ]
+        marks = [{"Update": {"TableName": table, "Key": {"pk": _conv(record.conversation_id), "sk": f"ACTION#{action_id}"},
+                             "UpdateExpression": "SET shown_at = :at", "ConditionExpression": "attribute_exists(sk)",
+                             "ExpressionAttributeValues": {":at": to_dynamo(at)}}} for action_id in shown]
         client = self._table.meta.client
         try:
-            self._transact([message, meta, *({"Put": {"TableName": table, "Item": item}} for item in items), *deletes])
+            self._transact([message, meta, *({"Put": {"TableName": table, "Item": item}} for item in items), *deletes, *marks])
         except client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             raise Conflict(f"Another message came in while the reply was written; it is written again. {reasons}") from exc

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import boto3
 import pytest
 
 from concierge import wiring
+from concierge.local.stack import REGION
 from concierge.settings import current_settings
 from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
 
 
-def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall) -> list[dict]:
+def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall, shown: bool = True) -> list[dict]:
+    """One round of tool calls through the actions function, as a model makes them. With `shown`, the proposals it
+    made are then marked shown, as storing the reply that states them does (conversations.reply)."""
     now = datetime.now(timezone.utc)
     turn = Turn(
         conversation_id=conversation_id,
@@ -20,8 +24,19 @@ def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall) -> list
         decision=Decision(next="actions", tool_calls=list(calls)),
         started_at=now,
     )
-    out = stack.invoke("actions", {"kind": "turn.act", "turn": turn.model_dump(mode="json")})
-    return out["results"]
+    results = stack.invoke("actions", {"kind": "turn.act", "turn": turn.model_dump(mode="json")})["results"]
+    if shown:
+        show_proposals(conversation_id, results)
+    return results
+
+
+def show_proposals(conversation_id: str, results: list[dict]) -> None:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    for result in results:
+        if result["status"] == "pending_confirmation":
+            table.update_item(Key={"pk": f"CONV#{conversation_id}", "sk": f"ACTION#{result['action_id']}"},
+                              UpdateExpression="SET shown_at = :at",
+                              ExpressionAttributeValues={":at": datetime.now(timezone.utc).isoformat()})
 
 
 def orders_of(customer_id: str):
@@ -174,3 +189,27 @@ def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
     [other] = act(stack, "alex", "sec-disc-2", ToolCall(id="d3", tool="issue_discount_code", arguments={"percent": 15, "reason": "retention"}))
     with pytest.raises(DiscountRefused, match="expired"):
         store.redeem_discount(other["result"]["code"], "alex", "NW99993", now + timedelta(days=31))
+
+
+def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
+    """Another turn of the same conversation (a burst, a second tab) confirming a proposal whose reply is not stored
+    yet: the customer has not seen it, so nothing happens and the refusal is audited."""
+    tap.drain()
+    for n, delivered in enumerate(o for o in orders_of("c0003") if o.status.value == "delivered"):
+        [pending] = act(  # an order of theirs that can still go back (not returned by another test, in the window)
+            stack, "c0003", "sec-unshown",
+            ToolCall(id=f"u1-{n}", tool="return_items", arguments={"order_id": delivered.id, "line_ids": [delivered.lines[-1].line_id], "resolution": "refund", "reason": "too_small"}),
+            shown=False,
+        )
+        if pending["status"] == "pending_confirmation":
+            break
+    assert pending["status"] == "pending_confirmation", pending
+    store = wiring.reference_store(current_settings())
+    before = len(store.refunds(delivered.id))
+    [early] = act(stack, "c0003", "sec-unshown", ToolCall(id="u2", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    assert (early["status"], early["reason"]) == ("denied", "not_shown")
+    assert len(store.refunds(delivered.id)) == before, "nothing is refunded"
+    assert any(e["detail-type"] == "action.executed" and e["detail"]["reason"] == "not_shown" for e in tap.drain())
+    show_proposals("sec-unshown", [pending])  # the reply stating it is stored
+    [done] = act(stack, "c0003", "sec-unshown", ToolCall(id="u3", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    assert done["status"] == "executed"

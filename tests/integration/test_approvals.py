@@ -17,6 +17,7 @@ from concierge.local.stack import DEV_SIGNING_SECRET
 from concierge.settings import current_settings
 from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
 from tests.integration.conftest import Client, local_stack, merchant, settings
+from tests.integration.test_actions import show_proposals
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
@@ -51,7 +52,9 @@ def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall) -> list
         conversation=ConversationSnapshot(started_at=now, customer_turns=1),
         decision=Decision(next="actions", tool_calls=list(calls)), started_at=now,
     )
-    return stack.invoke("actions", {"kind": "turn.act", "turn": turn.model_dump(mode="json")})["results"]
+    results = stack.invoke("actions", {"kind": "turn.act", "turn": turn.model_dump(mode="json")})["results"]
+    show_proposals(conversation_id, results)  # as storing the reply that states them does
+    return results
 
 
 def store():

@@ -272,6 +272,10 @@ def test_a_model_that_proposes_and_confirms_in_one_turn_executes_nothing(configu
     assert wiring.reference_store(current_settings()).refunds(order.id) == []
     stored = wiring.memory_store(current_settings()).get_action("flow-same-turn", proposal["result"]["action_id"])
     assert stored["status"] == "pending_confirmation"  # still waiting for the customer's own yes
+    # The model's reply never mentioned the refund: the reply step states it, from the proposal record.
+    assert "Your gift wrapping question: yes, we wrap." in answer.text
+    assert order.id in answer.text and proposal["result"]["refund_amount"] in answer.text and line.title in answer.text
+    assert stored["shown_at"], "the customer has now seen it: a yes in their next message may confirm it"
 
 
 def test_after_the_fallback_took_a_round_over_it_finishes_the_turn(configure, model):

@@ -14,6 +14,7 @@ from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.api import Channel
 from concierge.commerce import AlreadyReturned
 from concierge.demo import ARTICLES, DEMO_MERCHANT, generate_store
+from concierge.actions import proposal
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.events import HandoffRequested
 from concierge.knowledge.documents import from_article
@@ -178,8 +179,12 @@ class Conversation:
             self.tool_calls.append([(c.tool, c.arguments) for c in decision.tool_calls])
             turn = ActionExecutor(self.services, NOW).run(turn.model_copy(update={"decision": decision}))
             decision = self.engine.decide(turn)
+        # as the reply step stores it: every proposal stated, and marked shown to the customer
+        text, shown = proposal.with_proposals(decision.reply or "", turn.results)
+        for action_id in shown:
+            self.memory.actions[action_id]["shown_at"] = NOW.isoformat()
         self.flow = decision.flow
-        return decision
+        return decision.model_copy(update={"reply": text}) if decision.reply else decision
 
     @property
     def tools(self) -> list[str]:
@@ -639,3 +644,16 @@ def test_one_question_gets_one_answer_even_when_two_passages_are_good():
                            text=f"Answer {n}.", confidence=0.9 - n / 10, request=0) for n in range(2)]
     decision = Conversation().say("how long does delivery take?", passages=passages)
     assert "other question" not in decision.reply and len(decision.citations) == 1
+
+
+@pytest.mark.parametrize("text, drops", [
+    ("Hm, no, US layout doesn't work for me. Then I keep the German one, thank you.", True),
+    ("Ah, that's a shame. I'll hang on to the 24 then, thanks.", True),
+    ("never mind, I'll keep it", True),
+    ("Order NW10002: I'd like to return the tee please, the shirt fits fine. I keep the shirt.", False),
+    ("she'd keep it if it were coral, can we swap it?", False),
+])
+def test_keeping_it_drops_the_request_but_keeping_another_item_does_not(text, drops):
+    from concierge.engine.deterministic import keeps_it
+
+    assert keeps_it(text) is drops

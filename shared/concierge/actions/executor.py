@@ -376,6 +376,10 @@ class ActionExecutor:
             raise Denied("proposed_this_turn", "The customer has not seen that proposal yet: show it and wait for "
                                                "their confirmation in their next message.")
         pending = self._pending(turn, action_id)
+        if not pending.get("shown_at"):
+            # No stored reply has stated it to the customer (a turn still in flight proposed it): not yet confirmable.
+            raise Denied("not_shown", "The customer has not been shown that proposal yet: show it and wait for their "
+                                      "confirmation in their next message.")
         if pending["tool"] == "cancel_order":
             return self._confirm_cancel(turn, action_id, pending)
         if pending["tool"] == "modify_order":

@@ -15,10 +15,11 @@ from concierge.reasoning import escalation
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
 from concierge.knowledge.documents import POLICY_URL
+from concierge.actions.proposal import money
 from concierge.merchant import MerchantProfile
 from concierge.orderref import order_reference
 from concierge.understanding import (
-    ACCOUNT_INTENTS, acting_intent, content_words, items_named, match_line, named_order, orders_with_item,
+    ACCOUNT_INTENTS, acting_intent, request_object, content_words, items_named, match_line, named_order, orders_with_item,
     parse_address, requested_variant,
 )
 
@@ -45,8 +46,9 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
 
 
 # "Never mind, I'll keep it": the customer drops the request.
-KEEP_IT = ("keep it", "keep them", "i will keep", "i'll keep", "never mind", "nevermind", "forget it",
-           "forget about it", "do not bother", "no need", "leave it")
+KEEP_IT = ("keep it", "keep them", "i will keep", "i'll keep", "i keep the", "i keep it", "i keep them", "i'd keep", "never mind", "nevermind", "forget it",
+           "forget about it", "do not bother", "no need", "leave it", "hang on to it", "hang on to the", "hold on to it",
+           "hold on to the", "stick with the", "stick with it")
 # Words of a reason, not of an item ("it's too small", "it arrived damaged").
 FIT_WORDS = frozenset(w for _, phrases in FIT_REASONS for p in phrases for w in p.split())
 # Words that choose how a return is resolved.
@@ -61,12 +63,13 @@ REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(
 
 def keeps_it(text: str) -> bool:
     """"Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
-    it?", which asks for something else."""
+    it?", which asks for something else, nor "return the tee please, I keep the shirt", which keeps another item."""
     normalized = signals.normalize(text)
     if not signals.any_phrase(normalized, KEEP_IT):
         return False
     conditional = re.search(r"\bkeep (it|them)\s+(if|as long as|provided|when)\b", normalized)
-    return not conditional and not signals.any_phrase(choice_text(text), EXCHANGE_WORDS)
+    asks_for_another = request_object(signals.NEGATED_REQUEST.sub(" ", text))
+    return not conditional and not asks_for_another and not signals.any_phrase(choice_text(text), EXCHANGE_WORDS)
 
 
 def choice_text(text: str) -> str:
@@ -80,16 +83,6 @@ UNVERIFIED_REPLY = (
 
 
 CHANNEL_NAMES = {"web": "web chat", "email": "email", "whatsapp": "WhatsApp", "sms": "text message"}
-
-
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$"}
-
-
-def money(amount: str | Decimal, currency: str) -> str:
-    """"$49.00", "€69.00", "£12.50"; a currency without a common symbol as "49.00 CHF"."""
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{value}" if symbol else f"{value} {currency}"
 
 
 def day(iso: str | None) -> str:
@@ -662,13 +655,17 @@ class DeterministicEngine:
             )
         effect = result.result
         if effect["resolution"] == "refund":
-            what = f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the {effect['items'][0]}"
+            what = (f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the "
+                    f"{effect['items'][0]} from order {effect['order_id']}")
         else:
             what = (f"send you a replacement {effect['exchange_item']}" if effect["exchange_item"] == effect["items"][0]
                     else f"send you the {effect['exchange_item']} in exchange for the {effect['items'][0]}")
+            what += f" from order {effect['order_id']}"
             difference = Decimal(effect["price_difference"])
             if difference > 0:
                 what += f" (a difference of {money(difference, effect['currency'])})"
+            elif difference < 0:
+                what += f" (with {money(-difference, effect['currency'])} back to you)"
         if effect.get("requires_approval"):
             reply = (
                 f"Refunds of this size need a teammate's approval. If you confirm, I'll send a request to "
@@ -784,8 +781,8 @@ class DeterministicEngine:
             r = outcome.result
             return Decision(
                 next="reply",
-                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it. "
-                      f"Shall I go ahead?",
+                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and refund "
+                      f"{money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
                 flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"]},
             )
         request = f"{flow.get('request', '')} {text}".strip()
