@@ -657,3 +657,31 @@ def test_keeping_it_drops_the_request_but_keeping_another_item_does_not(text, dr
     from concierge.engine.deterministic import keeps_it
 
     assert keeps_it(text) is drops
+
+
+# never substitute: what the customer names is what is acted on, or nothing is --------------------------------------
+def test_naming_another_customers_order_to_cancel_acts_on_none_of_their_own():
+    chat = Conversation("sam")
+    decision = chat.say("Please cancel order NW10002")  # Alex's order
+    assert chat.tool_calls[-1] == [("cancel_order", {"order_id": "NW10002"})], "the order named, never one of Sam's"
+    assert "NW10004" not in decision.reply and not decision.reply.startswith("To confirm")
+    assert all(a["status"] != "pending_confirmation" for a in chat.memory.actions.values())
+    assert {o.id: o.status for o in chat.store.orders.values() if o.customer_id == "sam"} == \
+        {o.id: o.status for o in STORE.orders if o.customer_id == "sam"}
+
+
+def test_a_named_order_is_the_one_whose_item_goes_back():
+    chat = Conversation()
+    decision = chat.say("I want to return the jacket from order NW10001")  # outside the window: not swapped for a newer one
+    assert chat.tool_calls[-1] == [("get_product", {"product_id": "trail-jacket"})]
+    assert "Trail Shell Jacket (Forest, M) from order NW10001" in decision.reply and "outside our return window" in decision.reply
+    assert "NW10002" not in decision.reply and chat.store.returns == {}
+
+
+def test_where_is_my_item_tracks_the_order_holding_that_item():
+    chat = Conversation("sam")
+    chat.say("where is my puffer jacket?")
+    assert chat.tool_calls[-1] == [("track_shipment", {"order_id": "NW10004"})]
+    chat = Conversation("sam")
+    chat.say("where are my running shoes?")
+    assert chat.tool_calls[-1] == [("track_shipment", {"order_id": "NW10003"})]

@@ -106,7 +106,7 @@ def with_proposals(reply: str, results: list[ActionResult]) -> tuple[str, list[s
         ask = ("To confirm, I would " + lines[0] + "." if len(lines) == 1 else
                "To confirm, I would:\n" + "\n".join(f"- {line}" for line in lines))
         reply = f"{reply.rstrip()}\n\n{ask} Reply yes to go ahead, or no to leave it."
-    return reply, [r.action_id for r in proposals(results)]
+    return reply, list(dict.fromkeys(r.action_id for r in proposals(results)))  # one mark per action
 
 
 def _effect(result: ActionResult) -> dict[str, Any]:
