@@ -22,6 +22,8 @@ FALLBACK_REASONS = {
     "no_key": "no Anthropic API key is set yet: the deterministic engine answered",
     "malformed": "the model's answer was malformed: the deterministic engine answered",
     "continued": "the deterministic engine finished a turn it had taken over from the model",
+    "deadline": "too little of the turn's time was left for the model: the deterministic engine answered",
+    "circuit_open": "the model failed repeatedly and is skipped for a while: the deterministic engine answered",
 }
 
 

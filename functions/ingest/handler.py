@@ -34,6 +34,7 @@ def services():
         events=wiring.publisher(settings),
         signing_secret=wiring.signing_secret(settings),
         merchant=wiring.merchant_profiles(settings).get,
+        turn_budget_seconds=settings.turn_budget_seconds,
     )
 
 

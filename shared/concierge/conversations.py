@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -39,6 +39,7 @@ class EdgeServices:
     signing_secret: str
     # The merchant's profile (merchant.json) for this turn: its wording and policy reach the agent with the turn.
     merchant: Callable[[], MerchantProfile] | None = None
+    turn_budget_seconds: float = 10.0  # settings.turn_budget_seconds: the turn's deadline is this after its message
 
 
 def fingerprint(text: str) -> str:
@@ -154,6 +155,7 @@ def _append(
         signals=scored,
         conversation=snapshot,
         started_at=now,
+        deadline=now + timedelta(seconds=services.turn_budget_seconds),
         merchant=services.merchant() if services.merchant else None,
     )
 
@@ -255,7 +257,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
             occurred_at=now,
             conversation_id=record.conversation_id,
             customer_id=record.customer_id,
-            turn=turn_number or record.customer_turns,
+            turn=turn_number if turn_number is not None else record.customer_turns,
             channel=record.channel.value,
             intent=decision.intent or (turn.signals.intent if turn.signals else "unknown"),
             confidence=decision.confidence,

@@ -44,6 +44,13 @@ class Settings(BaseModel):
     anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
     model_timeout_seconds: float = Field(8.0, gt=0, alias="CONCIERGE_MODEL_TIMEOUT_SECONDS")
     model_max_retries: int = Field(1, ge=0, alias="CONCIERGE_MODEL_MAX_RETRIES")
+    turn_budget_seconds: float = Field(
+        10.0, ge=2, le=25, alias="CONCIERGE_TURN_BUDGET_SECONDS",
+        description="every turn is answered within this (API Gateway cuts at 29 s): the model is not asked past it")
+    model_breaker_failures: int = Field(3, ge=1, alias="CONCIERGE_MODEL_BREAKER_FAILURES",
+                                        description="failed model calls in a row after which the model is skipped")
+    model_breaker_seconds: float = Field(30.0, gt=0, alias="CONCIERGE_MODEL_BREAKER_SECONDS",
+                                         description="how long the model is skipped then")
     model_max_tokens: int | None = Field(None, ge=64, alias="CONCIERGE_MODEL_MAX_TOKENS",
                                          description="empty: the model's own setting in reasoning/models.py")
     model_prices: str | None = Field(None, alias="CONCIERGE_MODEL_PRICES", description='JSON: {"model": {"input": 2, ...}}')

@@ -151,7 +151,7 @@ class Decision(BaseModel):
     assistant_content: list[dict[str, Any]] = Field(
         default_factory=list, description="the model's own content when it called tools, sent back exactly as received "
                                           "(thinking blocks keep their signatures)")
-    fallback: Literal["transient", "request", "no_key", "malformed", "continued"] | None = Field(
+    fallback: Literal["transient", "request", "no_key", "malformed", "continued", "deadline", "circuit_open"] | None = Field(
         None, description="why the deterministic engine answered instead of the model")
 
 
@@ -178,6 +178,7 @@ class Turn(BaseModel):
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of the whole turn")
     errors: dict[str, Any] = Field(default_factory=dict)
     started_at: datetime | None = None
+    deadline: datetime | None = Field(None, description="when the turn must be answered by: no model call runs past it")
     merchant: MerchantProfile | None = Field(None, description="merchant.json: the wording and policy of this shop")
 
     @classmethod

@@ -14,6 +14,7 @@ from concierge.actions import policy
 from concierge.local.messages_standin import message, text, tool_use
 from concierge.reasoning import models
 from concierge.settings import current_settings
+from functions.agent import handler as agent_handler
 from tests.integration.conftest import Client, local_stack
 
 STANDIN_AWS = {"AWS_ACCESS_KEY_ID": "AKIDSTANDIN", "AWS_SECRET_ACCESS_KEY": "standin-secret"}
@@ -49,6 +50,7 @@ def configure(stack, model, monkeypatch):
                 monkeypatch.setenv(name, value)
             monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         current_settings.cache_clear()
+        agent_handler._engines.clear()  # a fresh model client: no circuit left open by another test
         model.script.clear()
         model.requests.clear()
         return Client(stack)
@@ -286,3 +288,38 @@ def test_after_the_fallback_took_a_round_over_it_finishes_the_turn(configure, mo
     answer = client.say("sam", "flow-continued", "where is my order?")
     assert answer.status == 200 and answer.text
     assert len(model.requests) == 2, "once the deterministic engine has taken a round, the model is not asked again"
+
+
+def test_a_hanging_or_trickling_model_never_holds_a_turn_past_its_budget(configure, model, monkeypatch):
+    """A model endpoint that accepts and never answers, and one that answers a byte every second (no read ever times
+    out): the deterministic engine answers, every turn well within the 10 s budget."""
+    import time
+
+    from concierge.local.messages_standin import delay, trickle
+
+    client = configure("anthropic", "claude-haiku-5-5")
+    answer = reply("claude-haiku-5-5", "We ship to Canada in 5-8 business days.")
+    model.queue(delay(30, answer), trickle(1.0, answer))
+    for conversation in ("deadline-hang", "deadline-trickle"):
+        started = time.monotonic()
+        said = client.say("sam", conversation, "do you ship to Canada?")
+        took = time.monotonic() - started
+        assert said.status == 200 and said.text, conversation
+        assert took < 10, f"{conversation}: answered after {took:.1f} s"
+        assert turn_engines(conversation) == ["deterministic-fallback"], conversation
+    assert len(model.requests) == 2
+
+
+def test_after_repeated_failures_the_model_is_skipped_for_a_while(configure, model, monkeypatch):
+    from concierge.local.messages_standin import error
+
+    monkeypatch.setenv("CONCIERGE_MODEL_BREAKER_FAILURES", "2")
+    client = configure("anthropic", "claude-haiku-5-5")
+    model.queue(error(529, "overloaded_error", "Overloaded"), error(529, "overloaded_error", "Overloaded"),
+                reply("claude-haiku-5-5", "Yes, we ship to Canada."))
+    for n in range(3):
+        assert client.say("sam", f"breaker-{n}", "do you ship to Canada?").status == 200
+    # two failures open the circuit: the third turn does not call the model at all
+    assert len(model.requests) == 2
+    assert [turn_engines(f"breaker-{n}") for n in range(3)] == [["deterministic-fallback"]] * 3
+

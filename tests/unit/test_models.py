@@ -251,3 +251,65 @@ def test_a_reply_sent_beside_actions_gets_a_result_too():
     assert messages[-2] == {"role": "assistant", "content": content}  # exactly as the model sent it
     answered = [b["tool_use_id"] for b in messages[-1]["content"]]
     assert answered == ["t1", "t2"]
+
+
+# the turn's deadline and the circuit breaker ------------------------------------------------------------------------
+class SlowSdk:
+    """An SDK client whose calls take `seconds` (a hanging or trickling endpoint), counting them."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.calls, self.options = seconds, 0, []
+        self.messages = self
+
+    def with_options(self, **options):
+        self.options.append(options)
+        return self
+
+    def create(self, **request):
+        import time
+
+        self.calls += 1
+        time.sleep(self.seconds)
+        return {"answered": True}
+
+
+def test_a_call_is_cut_at_the_turns_deadline_and_none_starts_without_time_left():
+    import time
+
+    from concierge.reasoning.client import MIN_CALL_SECONDS, Skipped
+
+    import anthropic  # noqa: F401  (imported before the clock starts, as it is once a real client is built)
+
+    sdk = SlowSdk(seconds=5)
+    client = ModelClient(settings(CONCIERGE_MODEL_PROVIDER="anthropic"), "claude-haiku-5-5", sdk_client=sdk)
+    started = time.monotonic()
+    with pytest.raises(Skipped) as late:
+        client.create(deadline=time.time() + 2.0, max_tokens=10, messages=[])
+    assert late.value.reason == "deadline" and time.monotonic() - started < 4.5  # not the 5 s the call takes
+    assert sdk.options[-1]["timeout"] <= 2.0 and sdk.options[-1]["max_retries"] == 0  # each try fits what is left
+    with pytest.raises(Skipped):
+        client.create(deadline=time.time() + MIN_CALL_SECONDS / 2, max_tokens=10, messages=[])
+    assert sdk.calls == 1, "no call starts with too little time left"
+    assert client.report(late.value, "agent") == "deadline"
+
+
+def test_the_circuit_opens_after_failures_in_a_row_and_closes_after_its_pause(monkeypatch):
+    import time
+
+    from concierge.reasoning.client import Breaker, Skipped
+
+    breaker = Breaker(failures=2, seconds=30)
+    breaker.record(ok=False)
+    breaker.record(ok=True)  # a success in between: still closed
+    breaker.record(ok=False)
+    assert breaker.allows()
+    breaker.record(ok=False)
+    assert not breaker.allows()
+    monkeypatch.setattr(time, "monotonic", lambda: breaker.open_until + 1)
+    assert breaker.allows()
+
+    client = ModelClient(settings(CONCIERGE_MODEL_PROVIDER="anthropic"), "claude-haiku-5-5", sdk_client=SlowSdk(0))
+    client.breaker.open_until = float("inf")
+    with pytest.raises(Skipped) as skipped:
+        client.create(max_tokens=10, messages=[])
+    assert skipped.value.reason == "circuit_open" and client._client.calls == 0

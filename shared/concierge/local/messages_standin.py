@@ -256,6 +256,24 @@ def delay(seconds: float, then: Any) -> dict[str, Any]:
     return {"_delay": seconds, "then": then}
 
 
+def trickle(seconds_per_byte: float, then: dict[str, Any]) -> dict[str, Any]:
+    """Answer `then` one byte every `seconds_per_byte`: no read ever waits long, the answer takes very long."""
+    return {"_trickle": seconds_per_byte, "then": then}
+
+
+def _trickled(response: Response, seconds_per_byte: float) -> Response:
+    data = response.get_data()
+
+    def drip():
+        for i in range(len(data)):
+            time.sleep(seconds_per_byte)
+            yield data[i:i + 1]
+
+    response.response = drip()
+    response.headers.pop("Content-Length", None)
+    return response
+
+
 class Rejected(Exception):
     def __init__(self, status: int, kind: str, text: str, rule: str, aws_type: str | None = None) -> None:
         super().__init__(text)
@@ -576,6 +594,8 @@ class MessagesStandIn(ServedApp):
         entry = self._next_entry(body)
         if "_status" in entry:
             return self._scripted_error(route, entry, request_id)
+        if "_trickle" in entry:
+            return _trickled(self._answer(route, model, family, rules, body, entry["then"], request_id), entry["_trickle"])
         return self._answer(route, model, family, rules, body, entry, request_id)
 
     def _family(self, route: str, model: str | None, body: dict[str, Any]) -> str:

@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 # A greeting ends at its first comma or stop: "Hi Alex, your order shipped, …" loses "Hi Alex, " and nothing more.
 GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^,.!?\n]{0,30}[,.!]\s*", re.IGNORECASE)
 AI_MENTION = re.compile(r"\bAI\b")
+# Kept from the turn's budget for what follows a model call: the actions, the deterministic engine if it must
+# answer instead, and storing the reply.
+AFTER_THE_MODEL_SECONDS = 2.0
 
 
 class ModelReply(BaseModel):
@@ -86,7 +89,10 @@ class ClaudeEngine:
     def _ask(self, turn: Turn):
         family = self.client.family
         last_round = turn.loop.steps >= MAX_ACTION_ROUNDS
+        # What is left for the model: the turn's deadline less what the rest of the turn needs after it.
+        deadline = turn.deadline.timestamp() - AFTER_THE_MODEL_SECONDS if turn.deadline else None
         return self.client.create(
+            deadline=deadline,
             max_tokens=self.settings.model_max_tokens or family.max_tokens,
             system=prompt.system_blocks(self.settings, turn.merchant),
             tools=prompt.tools(),

@@ -8,6 +8,11 @@ that tells a passing outage from a configuration error.
   bedrock-mantle) or InvokeModel (`anthropic.AnthropicBedrock`, SigV4 service bedrock; these models take
   `anthropic_version: bedrock-2023-05-31` in the body, not the SDK's default).
 
+A turn's deadline bounds every call: each try's timeout is what is left of the turn, and the whole call (retries,
+and a server that trickles a byte at a time so no read ever times out) is cut at the deadline; no call starts with
+less than MIN_CALL_SECONDS left. After `model_breaker_failures` failed calls in a row the circuit opens: the model
+is skipped for `model_breaker_seconds` (per warm function instance), then tried again.
+
 Errors: 429, 5xx, overloads, timeouts and lost connections are passing (the deterministic engine answers, logged as
 a warning). 400, 401, 403, 404 and the other 4xx are configuration errors: logged at ERROR with the API's message
 and request id and counted in the `ModelRequestErrors` metric (alarmed in the stack); on 401/403 the client is
@@ -30,8 +35,49 @@ SET_KEY_HINT = ("put the Anthropic API key in the stack's AnthropicApiKey secret
                 "--secret-id {arn} --secret-string <key>; running functions read it within a minute")
 
 
+MIN_CALL_SECONDS = 1.5
+_pool = None  # the threads that make calls with a wall-clock limit (created on the first such call)
+
+
 class NoKeyYet(RuntimeError):
     """The Anthropic API key secret still holds its placeholder (or nothing)."""
+
+
+class Skipped(RuntimeError):
+    """The model is not asked: no time is left in the turn (`deadline`), or its circuit is open (`circuit_open`)."""
+
+    def __init__(self, reason: str, text: str) -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
+class Breaker:
+    """Opens after `failures` failed calls in a row: the model is then skipped for `seconds`, and tried again."""
+
+    def __init__(self, failures: int, seconds: float) -> None:
+        self.limit, self.seconds = failures, seconds
+        self.failures, self.open_until = 0, 0.0
+
+    def allows(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self.failures = 0
+            return
+        self.failures += 1
+        if self.failures >= self.limit:
+            self.failures, self.open_until = 0, time.monotonic() + self.seconds
+            logger.warning("the model failed %d times in a row: skipped for %.0f s", self.limit, self.seconds)
+
+
+def _calls():
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="model-call")
+    return _pool
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:
@@ -44,7 +90,7 @@ def transient_errors() -> tuple[type[BaseException], ...]:
 def model_errors() -> tuple[type[BaseException], ...]:
     import anthropic
 
-    return (anthropic.APIError, NoKeyYet)
+    return (anthropic.APIError, NoKeyYet, Skipped)
 
 
 def describe(error: BaseException) -> str:
@@ -74,6 +120,7 @@ class ModelClient:
                          else models.Endpoint.ANTHROPIC)
         self._client = sdk_client
         self._no_key_until = 0.0
+        self.breaker = Breaker(settings.model_breaker_failures, settings.model_breaker_seconds)
 
     @property
     def client(self):
@@ -113,19 +160,46 @@ class ModelClient:
             raise NoKeyYet("no Anthropic API key set yet")
         return key
 
-    def create(self, **request: Any):
-        """messages.create for this model, with what its endpoint needs."""
+    def create(self, deadline: float | None = None, **request: Any):
+        """messages.create for this model, with what its endpoint needs; by `deadline` (epoch seconds) if given."""
         if self.endpoint is models.Endpoint.BEDROCK_INVOKE:
             request["extra_body"] = {**request.get("extra_body", {}), "anthropic_version": INVOKE_VERSION}
+        if not self.breaker.allows():
+            raise Skipped("circuit_open", "the model failed repeatedly: skipped for a while")
+        left = None if deadline is None else deadline - time.time()
+        if left is not None and left < MIN_CALL_SECONDS:
+            raise Skipped("deadline", f"{max(left, 0):.1f} s left in the turn: too little for a model call")
         try:
-            return self.client.messages.create(model=self.model, **request)
+            response = self._call(left, request)
         except model_errors() as error:
             if getattr(error, "status_code", None) in (401, 403):
                 self._client = None  # a key replaced or revoked: read it again on the next call
+            if is_transient(error) or isinstance(error, Skipped):
+                self.breaker.record(ok=False)
             raise
+        self.breaker.record(ok=True)
+        return response
+
+    def _call(self, left: float | None, request: dict[str, Any]):
+        if left is None:
+            return self.client.messages.create(model=self.model, **request)
+        from concurrent.futures import TimeoutError as CallTimeout
+
+        per_try = min(self.settings.model_timeout_seconds, left)
+        retries = self.settings.model_max_retries if left >= 2 * per_try else 0
+        client = self.client.with_options(timeout=per_try, max_retries=retries)
+        call = _calls().submit(client.messages.create, model=self.model, **request)
+        try:
+            return call.result(timeout=left)
+        except CallTimeout:
+            call.cancel()  # a call still running is left to finish on its own; its answer is not used
+            raise Skipped("deadline", f"no complete answer within the {left:.1f} s left in the turn") from None
 
     def report(self, error: BaseException, purpose: str) -> str:
         """Log a failed call (ERROR and a metric for a configuration error, a warning for an outage); its reason."""
+        if isinstance(error, Skipped):
+            logger.warning("%s: model skipped, the fallback answers: %s", purpose, error)
+            return error.reason
         if isinstance(error, NoKeyYet):
             # Counted with the configuration errors: right after deploy until the key is put, and whenever a stack
             # update has put the placeholder back (the alarm then says so).
