@@ -129,6 +129,16 @@ def local_stack(tmp_path_factory, **values: str):
             local.stop()
 
 
+@pytest.fixture(autouse=True)
+def fresh_model_circuit():
+    """Each test starts with a closed circuit: the agent's model client (and its breaker) is per warm process, and
+    one test's model failures must not make the next one skip the model."""
+    from functions.agent import handler as agent_handler
+
+    agent_handler._engines.clear()
+    yield
+
+
 @pytest.fixture(scope="module")
 def model():
     """The strict Messages API stand-in (Claude API and Bedrock routes), one per test module."""

@@ -14,7 +14,6 @@ from concierge.actions import policy
 from concierge.local.messages_standin import message, text, tool_use
 from concierge.reasoning import models
 from concierge.settings import current_settings
-from functions.agent import handler as agent_handler
 from tests.integration.conftest import Client, local_stack
 
 STANDIN_AWS = {"AWS_ACCESS_KEY_ID": "AKIDSTANDIN", "AWS_SECRET_ACCESS_KEY": "standin-secret"}
@@ -50,7 +49,6 @@ def configure(stack, model, monkeypatch):
                 monkeypatch.setenv(name, value)
             monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
         current_settings.cache_clear()
-        agent_handler._engines.clear()  # a fresh model client: no circuit left open by another test
         model.script.clear()
         model.requests.clear()
         return Client(stack)
