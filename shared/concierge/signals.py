@@ -100,7 +100,7 @@ COMMON_WORDS = frozenset(
     "states stats truck trick exchange exchanged strange arrange range refund refunded refused fund found "
     "round sound around about again agent cancel cancelled canceled channel funny shell shells smell spell shelf "
     "long longer ordered bought received arrive arrives arriving arrived along belong plug plugs wrong wrote upgrade "
-    "dent dents crack cracks track tracks broken brown".split()
+    "dent dents crack cracks track tracks broken brown forget forgets".split()
 )
 # A fault reported is a return to resolve ("the speaker arrived with a dent"), unless they ask for a replacement or
 # another variant: checked after the exchange phrases.

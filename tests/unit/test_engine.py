@@ -685,3 +685,25 @@ def test_where_is_my_item_tracks_the_order_holding_that_item():
     chat = Conversation("sam")
     chat.say("where are my running shoes?")
     assert chat.tool_calls[-1] == [("track_shipment", {"order_id": "NW10003"})]
+
+
+@pytest.mark.parametrize("said, exchange", [
+    ("yeah ok forget the swap, let's just send it back and get my money back instead", False),
+    ("I'd like my money back instead", False),
+    ("swap it for the other colour instead", True),
+    ("the green one instead please", True),
+])
+def test_money_back_instead_is_a_refund_and_a_swap_taken_back_is_not_asked_for(said, exchange):
+    from concierge.engine.deterministic import asks_exchange, choice_text
+
+    assert asks_exchange(choice_text(said)) is exchange
+
+
+def test_changing_mind_from_a_swap_to_a_refund_while_confirming_the_item_proposes_the_refund():
+    chat = Conversation()
+    chat.say("I'd like to swap the crew tee from my last order for the white one")
+    assert chat.flow.get("stage") == "confirm_item"
+    chat.say("actually forget the swap, just send it back and give me my money back instead")
+    proposal = chat.say("it fits fine, I just changed my mind")  # the fit question of a sized item
+    assert chat.tool_calls[-1][0][0] == "return_items" and chat.tool_calls[-1][0][1]["resolution"] == "refund"
+    assert proposal.reply.startswith("To confirm: I'll refund $22.00") and "in exchange" not in proposal.reply

@@ -57,7 +57,8 @@ EXCHANGE_WORDS = ("exchange", "swap", "replacement", "replace", "instead", "new 
 REFUND_WORDS = ("refund", "money back", "return it", "give back")
 RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
-REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than)\s+(an?\s+|the\s+)?"
+REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
+                     r"(an?\s+|the\s+)?"
                      r"(exchange|replacement|swap|refund|new one|money back)\w*", re.IGNORECASE)
 
 
@@ -70,6 +71,14 @@ def keeps_it(text: str) -> bool:
     conditional = re.search(r"\bkeep (it|them)\s+(if|as long as|provided|when)\b", normalized)
     asks_for_another = request_object(signals.NEGATED_REQUEST.sub(" ", text))
     return not conditional and not asks_for_another and not signals.any_phrase(choice_text(text), EXCHANGE_WORDS)
+
+
+def asks_exchange(said: str) -> bool:
+    """Whether the customer's words (`choice_text`) ask for an exchange: "instead" only when they name no refund
+    ("my money back instead" is a refund)."""
+    words = tuple(w for w in EXCHANGE_WORDS if w != "instead")
+    return signals.any_phrase(said, words) or (
+        signals.any_phrase(said, ("instead",)) and not signals.any_phrase(said, REFUND_WORDS))
 
 
 def choice_text(text: str) -> str:
@@ -252,6 +261,10 @@ class DeterministicEngine:
         if stage == "confirm_item":
             if self._goes_on(text):
                 reason = self._fit_reason(text) or flow.get("reason")
+                said = choice_text(text)
+                if signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said):
+                    # "forget the swap, I'd rather have my money back": a change of mind replaces what they first asked
+                    return self._after_item_confirmed(turn, {**flow, "reason": reason, "wants": "refund", "request": text})
                 return self._after_item_confirmed(turn, {**flow, "reason": reason, "request": f"{flow.get('request', '')} {text}"})
             if signals.is_negative(text):
                 return self._choose_other(flow)
@@ -521,7 +534,7 @@ class DeterministicEngine:
                                     for v, label in zip([*options, *others], [*labels, *self._labels(others, flow["options"])])]
         flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
-        wants_exchange = flow.get("wants") == "exchange" or signals.any_phrase(said, EXCHANGE_WORDS)
+        wants_exchange = flow.get("wants") == "exchange" or asks_exchange(said)
         replacement = len(options) == 1 and options[0]["options"] == flow["options"]  # the same again, for a fault
         if (asked or replacement) and wants_exchange and not unavailable:
             # they named what they want, or asked for a new one when only the same one can be sent: propose exactly that
@@ -620,7 +633,7 @@ class DeterministicEngine:
             if chosen is None and len(shown) > 1:
                 pick = pick_choice(text, len(shown))
                 chosen = shown[pick] if pick is not None else None
-        wants_exchange = bool(offered) and (chosen is not None or signals.any_phrase(normalized, EXCHANGE_WORDS))
+        wants_exchange = bool(offered) and (chosen is not None or asks_exchange(normalized))
         # a bare "yes" to a refund offered instead of the exchange they came for is not a choice: they say "refund"
         wants_refund = signals.any_phrase(normalized, REFUND_WORDS) or (
             not offered and signals.is_affirmative(text) and flow.get("wants") != "exchange"
