@@ -15,9 +15,9 @@ from concierge import wiring
 from concierge.auth import sign_customer_id, sign_operator
 from concierge.local.stack import DEV_SIGNING_SECRET
 from concierge.settings import current_settings
-from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
+from concierge.turn import ToolCall
 from tests.integration.conftest import Client, local_stack, merchant, settings
-from tests.integration.test_actions import show_proposals
+from tests.integration.test_actions import act
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
@@ -43,18 +43,6 @@ def call(stack, method: str, path: str, headers: dict, body: dict | None = None,
 
 def decide(stack, action_id: str, verdict: str, operator: str = "dana", body: dict | None = None) -> tuple[int, dict]:
     return call(stack, "POST", f"/v1/approvals/{action_id}/{verdict}", as_operator(operator), body, action_id=action_id)
-
-
-def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall) -> list[dict]:
-    now = datetime.now(timezone.utc)
-    turn = Turn(
-        conversation_id=conversation_id, customer=CustomerRef(id=customer_id, first_name=customer_id.title()),
-        conversation=ConversationSnapshot(started_at=now, customer_turns=1),
-        decision=Decision(next="actions", tool_calls=list(calls)), started_at=now,
-    )
-    results = stack.invoke("actions", {"kind": "turn.act", "turn": turn.model_dump(mode="json")})["results"]
-    show_proposals(conversation_id, results)  # as storing the reply that states them does
-    return results
 
 
 def store():
