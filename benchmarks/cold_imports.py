@@ -3,6 +3,7 @@
 Usage: python benchmarks/cold_imports.py [--repeat 5]
 Each import runs in a fresh interpreter; the figure is the median wall time of the import statement itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,9 @@ PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_
 def import_seconds(module: str, repeat: int) -> float:
     samples = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", PROBE.format(module=module)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE.format(module=module)], capture_output=True, text=True, check=True
+        )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
 

@@ -10,6 +10,7 @@ The call and item counts are exact and are what is flat. The times are moto's: m
 walking the whole partition in Python, so its time grows with the history even though the items read do not;
 DynamoDB reads only up to the Limit.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,26 +35,56 @@ def seed(memory, customer_id: str, conversations: int, now) -> None:
         for n in range(conversations):
             at = now - timedelta(days=conversations - n)
             record = ConversationRecord(
-                conversation_id=f"hist-{customer_id}-{n}", customer_id=customer_id, channel=Channel.WEB,
-                status=ConversationStatus.CLOSED, started_at=at, updated_at=at, message_seq=6, customer_turns=3,
+                conversation_id=f"hist-{customer_id}-{n}",
+                customer_id=customer_id,
+                channel=Channel.WEB,
+                status=ConversationStatus.CLOSED,
+                started_at=at,
+                updated_at=at,
+                message_seq=6,
+                customer_turns=3,
                 intents=["track", "question", "thanks"],
             )
             batch.put_item(Item=memory._meta_item(record))
             for seq in range(1, 7):
                 role = "customer" if seq % 2 else "assistant"
-                item = memory._message_item(record.model_copy(update={"message_seq": seq}), role, f"message {seq} of conversation {n}", at, "web")
+                item = memory._message_item(
+                    record.model_copy(update={"message_seq": seq}),
+                    role,
+                    f"message {seq} of conversation {n}",
+                    at,
+                    "web",
+                )
                 batch.put_item(Item=item)
             for item in memory.conversation_index_items(record):
                 batch.put_item(Item=item)
-            summary = Summary(conversation_id=record.conversation_id, closed_at=at, channel=Channel.WEB,
-                              text=f"we checked on your order NW{10000 + n % 200}, which was delivered.")
+            summary = Summary(
+                conversation_id=record.conversation_id,
+                closed_at=at,
+                channel=Channel.WEB,
+                text=f"we checked on your order NW{10000 + n % 200}, which was delivered.",
+            )
             batch.put_item(Item=memory.summary_item(customer_id, summary))
             if n % 10 == 0:  # durable facts are upserted by key: they do not grow with the history
-                fact = Fact(key=f"interest:product-{n % 30}", kind="interest", text=f"you asked about product {n % 30}",
-                            conversation_id=record.conversation_id, updated_at=at)
+                fact = Fact(
+                    key=f"interest:product-{n % 30}",
+                    kind="interest",
+                    text=f"you asked about product {n % 30}",
+                    conversation_id=record.conversation_id,
+                    updated_at=at,
+                )
                 batch.put_item(Item=memory.fact_item(customer_id, fact))
-        batch.put_item(Item=to_dynamo({"pk": f"CUST#{customer_id}", "sk": "PROFILE", "customer_id": customer_id,
-                                       "conversations": conversations, "personalization": True}))
+        batch.put_item(
+            Item=to_dynamo(
+                {
+                    "pk": f"CUST#{customer_id}",
+                    "sk": "PROFILE",
+                    "customer_id": customer_id,
+                    "conversations": conversations,
+                    "personalization": True,
+                }
+            )
+        )
 
 
 def main() -> None:
@@ -93,11 +124,16 @@ def main() -> None:
         seed(memory, customer_id, size, now())
 
         calls.clear()
-        status, body = stack.run_turn({
-            "body": {"text": "hi, where is my order?", "channel": "web"},
-            "header": {"x-customer-id": customer, "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET)},
-            "path": {"conversation_id": f"bench-new-{size}"},
-        })
+        status, body = stack.run_turn(
+            {
+                "body": {"text": "hi, where is my order?", "channel": "web"},
+                "header": {
+                    "x-customer-id": customer,
+                    "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET),
+                },
+                "path": {"conversation_id": f"bench-new-{size}"},
+            }
+        )
         assert status == 200, body
         turn_calls = sum(calls.values())
         reply = json.loads(body)["reply"]["text"]
@@ -112,14 +148,29 @@ def main() -> None:
             started = time.perf_counter()
             longterm.recall(memory, customer_id, f"bench-new-{size}")
             timings.append((time.perf_counter() - started) * 1000)
-        rows.append((size, turn_calls, sum(build_calls.values()), build_items, build_calls, statistics.median(timings),
-                     context.tokens, len(context.model_dump_json()), reply.startswith("Welcome back")))
+        rows.append(
+            (
+                size,
+                turn_calls,
+                sum(build_calls.values()),
+                build_items,
+                build_calls,
+                statistics.median(timings),
+                context.tokens,
+                len(context.model_dump_json()),
+                reply.startswith("Welcome back"),
+            )
+        )
     stack.stop()
 
-    print(f"{'history':>8} {'turn calls':>10} {'build calls':>11} {'items read':>10} {'build ms (moto)':>16} {'tokens':>7} "
-          f"{'context bytes':>14}  welcome back")
+    print(
+        f"{'history':>8} {'turn calls':>10} {'build calls':>11} {'items read':>10} {'build ms (moto)':>16} {'tokens':>7} "
+        f"{'context bytes':>14}  welcome back"
+    )
     for size, turn_calls, build, items, detail, ms, tokens, size_bytes, welcomed in rows:
-        print(f"{size:>8} {turn_calls:>10} {build:>11} {items:>10} {ms:>16.2f} {tokens:>7} {size_bytes:>14}  {welcomed}  {detail}")
+        print(
+            f"{size:>8} {turn_calls:>10} {build:>11} {items:>10} {ms:>16.2f} {tokens:>7} {size_bytes:>14}  {welcomed}  {detail}"
+        )
     base = rows[0][5]
     print("moto build time relative to the smallest history: " + ", ".join(f"{r[0]}: {r[5] / base:.2f}x" for r in rows))
 

@@ -12,6 +12,7 @@ locale), and reports, overall and per kind:
 - false no-answer: share of answerable questions whose best hit is below ANSWER_THRESHOLD.
 Then it lists the misses: what was expected, and what came first with its confidence.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,7 +85,9 @@ def evaluate(k: int = 5, path: Path = SET) -> dict:
         query = " | ".join(q for _, q in search_queries(item["question"]))
         hits = [hit for _, hit in search(index, embedder, item["question"], filters, k=k)][:k]
         expected = {(e["document_id"], e["section"]) for e in item["expected"]}
-        rank = next((n for n, hit in enumerate(hits, 1) if (hit.passage.document_id, hit.passage.section) in expected), None)
+        rank = next(
+            (n for n, hit in enumerate(hits, 1) if (hit.passage.document_id, hit.passage.section) in expected), None
+        )
         best = hits[0] if hits else None
         row = {
             "id": item["id"],
@@ -121,7 +124,11 @@ def evaluate(k: int = 5, path: Path = SET) -> dict:
 def _line(name: str, m: dict, k: int) -> str:
     cells = [f"{name:15}", f"n={m['questions']:3}"]
     if "recall_at_k" in m:
-        cells += [f"recall@{k} {m['recall_at_k']:.3f}", f"MRR {m['mrr']:.3f}", f"false no-answer {m['false_no_answer']:.3f}"]
+        cells += [
+            f"recall@{k} {m['recall_at_k']:.3f}",
+            f"MRR {m['mrr']:.3f}",
+            f"false no-answer {m['false_no_answer']:.3f}",
+        ]
     if "no_answer_recognition" in m:
         cells.append(f"no-answer recognition {m['no_answer_recognition']:.3f}")
     return "  ".join(cells)
@@ -140,7 +147,11 @@ def print_report(report: dict, out=sys.stdout) -> None:
         if row["query"] != row["question"]:
             print(f"    searched:  {row['query']}", file=out)
         print(f"    problem:   {'; '.join(row['problems'])}", file=out)
-        print(f"    expected:  {', '.join(row['expected']) or '(no answer)'}" + (f"  (rank {row['rank']})" if row["rank"] else ""), file=out)
+        print(
+            f"    expected:  {', '.join(row['expected']) or '(no answer)'}"
+            + (f"  (rank {row['rank']})" if row["rank"] else ""),
+            file=out,
+        )
         print(f"    first:     {row['best']} ({row['best_confidence']:.3f})", file=out)
 
 

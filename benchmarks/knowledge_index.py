@@ -7,6 +7,7 @@ times hybrid searches (keyword + vector + candidates + confidence) for realistic
 filters. Reports passages/s for embedding and for indexing, load time from the .npz, and query p50/p99.
 One run on a shared machine: compare ratios within a run, not absolute figures across runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,18 +36,31 @@ def synthetic_documents(passages: int, seed: int = 11):
             for n in range(sections)
         )
         number = len(documents)
-        documents.append(Document(
-            id=f"doc-{number:06d}", title=f"Help article {number}", url=f"/help/doc-{number:06d}",
-            locale=rng.choice(locales), product_ids=(rng.choice(products),) if rng.random() < 0.3 else (), body=body,
-        ))
+        documents.append(
+            Document(
+                id=f"doc-{number:06d}",
+                title=f"Help article {number}",
+                url=f"/help/doc-{number:06d}",
+                locale=rng.choice(locales),
+                product_ids=(rng.choice(products),) if rng.random() < 0.3 else (),
+                body=body,
+            )
+        )
         made += sections
     return documents
 
 
 QUESTIONS = [
-    "how long does a refund take", "do you ship to canada", "what is the trail shell jacket made of",
-    "can I return underwear", "does the running shoe run small", "how much is express shipping",
-    "is there a warranty on boots", "do you accept paypal", "waterprof jaket", "where is my parcel",
+    "how long does a refund take",
+    "do you ship to canada",
+    "what is the trail shell jacket made of",
+    "can I return underwear",
+    "does the running shoe run small",
+    "how much is express shipping",
+    "is there a warranty on boots",
+    "do you accept paypal",
+    "waterprof jaket",
+    "where is my parcel",
 ]
 
 
@@ -105,8 +119,10 @@ def main() -> None:
     print(f"split:    {len(passages) / split_s:,.0f} passages/s")
     print(f"embed:    {len(passages) / embed_s:,.0f} passages/s (hashing embedder, 256 dims)")
     print(f"index:    {len(passages) / index_s:,.0f} passages/s (upsert + postings build)")
-    print(f"ingest end to end: {len(passages) / (split_s + embed_s + index_s):,.0f} passages/s "
-          f"({split_s + embed_s + index_s:.1f} s)")
+    print(
+        f"ingest end to end: {len(passages) / (split_s + embed_s + index_s):,.0f} passages/s "
+        f"({split_s + embed_s + index_s:.1f} s)"
+    )
     print(f"save {save_s:.1f} s, load {load_s:.1f} s")
     print(f"query (embed + hybrid search, k=5), {args.queries} queries:")
     print(f"  no filter:               p50 {statistics.median(plain):.2f} ms  p99 {pct(plain, 0.99):.2f} ms")

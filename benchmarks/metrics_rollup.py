@@ -9,6 +9,7 @@ at a time, as the surveys function does per SQS record. It reports:
   but a cost that grew with the table would show as a falling last-tenth rate;
 - the time of one GET /v1/metrics-style read of the month (30 Queries, one per day).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,12 @@ def run(size: int) -> dict:
         moto_transactions.install()
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
-            TableName="bench", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            TableName="bench",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
         table = boto3.resource("dynamodb", region_name="us-east-1").Table("bench")
@@ -62,13 +67,17 @@ def run(size: int) -> dict:
             rollup.apply(envelope(event, f"bench-{number}"))
         first_day, last_day = events[0].occurred_at.date(), events[-1].occurred_at.date()
         read_started = time.perf_counter()
-        report = MetricsReader(table).report(MetricsQuery.model_validate({"from": first_day, "to": last_day, "group_by": "day"}))
+        report = MetricsReader(table).report(
+            MetricsQuery.model_validate({"from": first_day, "to": last_day, "group_by": "day"})
+        )
         read_seconds = time.perf_counter() - read_started
     return {
         "events": len(events),
         "events_per_second": round(len(events) / (ended - started), 1),
         "events_per_second_last_tenth": round(tenth / (ended - last_tenth_started), 1),
-        "dynamodb_requests_per_event": {t: {"mean": round(sum(v) / len(v), 3), "max": max(v)} for t, v in sorted(per_type.items())},
+        "dynamodb_requests_per_event": {
+            t: {"mean": round(sum(v) / len(v), 3), "max": max(v)} for t, v in sorted(per_type.items())
+        },
         "conversations": report.totals.conversations,
         "read_month_seconds": round(read_seconds, 3),
     }
@@ -78,7 +87,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 10000, 100000])
     args = parser.parse_args()
-    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(key, value)
     for size in args.events:
         print(json.dumps(run(size)), flush=True)

@@ -17,6 +17,7 @@ request Claude would get (tools, system, messages). Then, for each model of the 
   since no figure is documented: `--notes-tokens` of between-tools notes before each tool call, `--thinking-tokens`
   of adaptive thinking per call); thinking is billed as output.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,15 @@ def blocks_of(messages: list[dict]) -> list[str]:
     """A request's messages as a list of block texts (cache markers removed): the unit prefixes are compared in."""
     out = []
     for message in messages:
-        content = message["content"] if isinstance(message["content"], list) else [{"type": "text", "text": message["content"]}]
+        content = (
+            message["content"]
+            if isinstance(message["content"], list)
+            else [{"type": "text", "text": message["content"]}]
+        )
         for block in content:
-            out.append(message["role"] + json.dumps({k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True))
+            out.append(
+                message["role"] + json.dumps({k: v for k, v in block.items() if k != "cache_control"}, sort_keys=True)
+            )
     return out
 
 
@@ -51,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default="evaluation/scenarios")
     parser.add_argument("--output-tokens", type=int, default=150, help="visible output tokens per model call")
-    parser.add_argument("--notes-tokens", type=int, default=60, help="between-tools notes before a tool call (Sonnet 5.5)")
+    parser.add_argument(
+        "--notes-tokens", type=int, default=60, help="between-tools notes before a tool call (Sonnet 5.5)"
+    )
     parser.add_argument("--thinking-tokens", type=int, default=400, help="adaptive thinking per call (Opus 5.5)")
     args = parser.parse_args()
 
@@ -76,17 +85,27 @@ def main() -> None:
         outcomes.append(play(scenario))
     DeterministicEngine.decide = original
 
-    settings = Settings.model_validate({"CONCIERGE_MEMORY_TABLE": "m", "CONCIERGE_STORE_TABLE": "s", "CONCIERGE_EVENT_BUS": "b",
-                                        "CONCIERGE_KNOWLEDGE_BUCKET": "k"})
+    settings = Settings.model_validate(
+        {
+            "CONCIERGE_MEMORY_TABLE": "m",
+            "CONCIERGE_STORE_TABLE": "s",
+            "CONCIERGE_EVENT_BUS": "b",
+            "CONCIERGE_KNOWLEDGE_BUCKET": "k",
+        }
+    )
     prefix_chars = len(json.dumps(prompt.tools())) + len(prompt.system_text(settings))
     resolved = sum(o.resolved for o in outcomes)
     conversations = len(outcomes)
     dynamic = sum(sum(len(b) for b in blocks) for _, blocks, _ in calls) / len(calls)
-    print(f"cacheable prefix: {prefix_chars:,} characters ≈ {prefix_chars / CHARS_PER_TOKEN:,.0f} tokens "
-          f"(4.x tokenizer; ≈ {prefix_chars / CHARS_PER_TOKEN * NEW_TOKENIZER:,.0f} on 5.x)")
-    print(f"{conversations} conversations, {resolved} resolved, {len(calls)} model calls "
-          f"({len(calls) / conversations:.2f} per conversation); conversation part ≈ {dynamic / CHARS_PER_TOKEN:,.0f} "
-          f"tokens per call (4.x)")
+    print(
+        f"cacheable prefix: {prefix_chars:,} characters ≈ {prefix_chars / CHARS_PER_TOKEN:,.0f} tokens "
+        f"(4.x tokenizer; ≈ {prefix_chars / CHARS_PER_TOKEN * NEW_TOKENIZER:,.0f} on 5.x)"
+    )
+    print(
+        f"{conversations} conversations, {resolved} resolved, {len(calls)} model calls "
+        f"({len(calls) / conversations:.2f} per conversation); conversation part ≈ {dynamic / CHARS_PER_TOKEN:,.0f} "
+        f"tokens per call (4.x)"
+    )
     print("| model | min cacheable | cost per conversation | per resolved conversation | cached share of input |")
     print("| --- | --- | --- | --- | --- |")
     for family in models.FAMILIES:
@@ -102,24 +121,31 @@ def main() -> None:
             tokens = [len(b) * per_char for b in blocks]
             whole = prefix + sum(tokens)
             all_input += whole
-            thinking = (args.notes_tokens if acted else 0) if family.thinking == {"type": "between_tools"} else (
-                args.thinking_tokens if family.thinking is None and family.thinking_blocks else 0)
+            thinking = (
+                (args.notes_tokens if acted else 0)
+                if family.thinking == {"type": "between_tools"}
+                else (args.thinking_tokens if family.thinking is None and family.thinking_blocks else 0)
+            )
             output = (args.output_tokens + thinking) * price.output
             if whole < family.min_cache_tokens:
                 total += (whole * price.input + output) / 1e6
                 previous = []
                 continue
-            shared = sum(tokens[:common_prefix(previous, blocks)])
+            shared = sum(tokens[: common_prefix(previous, blocks)])
             read = (0 if first else prefix) + shared
             written = (prefix if first else 0) + sum(tokens) - shared
             cached += read
             total += (read * price.cache_read + written * price.cache_write + output) / 1e6
             previous = blocks
-        print(f"| {family.api_id} | {family.min_cache_tokens:,} | ${total / conversations:.5f} | "
-              f"${total / max(resolved, 1):.5f} | {cached / all_input:.0%} |")
-    print(f"assumed per call: {args.output_tokens} visible output tokens; thinking: {args.notes_tokens} tokens of notes "
-          f"before each tool call on between_tools, {args.thinking_tokens} on adaptive thinking. Prices: the capability "
-          f"table, read {models.READ_ON}.")
+        print(
+            f"| {family.api_id} | {family.min_cache_tokens:,} | ${total / conversations:.5f} | "
+            f"${total / max(resolved, 1):.5f} | {cached / all_input:.0%} |"
+        )
+    print(
+        f"assumed per call: {args.output_tokens} visible output tokens; thinking: {args.notes_tokens} tokens of notes "
+        f"before each tool call on between_tools, {args.thinking_tokens} on adaptive thinking. Prices: the capability "
+        f"table, read {models.READ_ON}."
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Plays realistic customer turns as the API would start them and reports the media
 DynamoDB calls of each turn by operation, and how many times each function ran. Figures are for comparison
 between runs on the same machine, not absolute AWS latencies (moto is in-process, no network).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,10 @@ def main() -> None:
         status, body = stack.run_turn(
             {
                 "body": {"text": text, "channel": "web"},
-                "header": {"x-customer-id": customer, "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET)},
+                "header": {
+                    "x-customer-id": customer,
+                    "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET),
+                },
                 "path": {"conversation_id": conversation},
             }
         )
@@ -67,8 +71,10 @@ def main() -> None:
         print(f"{latencies[-1]:7.1f} ms  {sum(calls.values()):2d} DynamoDB calls  {text!r} {' '.join(actions)}")
 
     ordered = sorted(latencies)
-    print(f"\nturns: {len(latencies)}  median: {statistics.median(latencies):.1f} ms  "
-          f"p95: {ordered[max(0, round(0.95 * len(ordered)) - 1)]:.1f} ms  max: {ordered[-1]:.1f} ms")
+    print(
+        f"\nturns: {len(latencies)}  median: {statistics.median(latencies):.1f} ms  "
+        f"p95: {ordered[max(0, round(0.95 * len(ordered)) - 1)]:.1f} ms  max: {ordered[-1]:.1f} ms"
+    )
     for wanted in ("where is my order?", "Yes, go ahead"):
         text, counted = next((t, c) for t, c in per_turn if t == wanted)
         print(f"DynamoDB calls in one turn ({text!r}): {sum(counted.values())} — {dict(sorted(counted.items()))}")

@@ -1,6 +1,7 @@
 """`python -m infra.app` (or `make synth`): synthesizes the stack to cdk.out/ without AWS credentials.
 
 Merchant settings come from CDK context (`-c merchantName=...` with the CDK CLI, or cdk.json)."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ def merchant_from(app: cdk.App) -> Merchant:
 
 def build(app: cdk.App) -> ConciergeStack:
     return ConciergeStack(
-        app, "Concierge", merchant=merchant_from(app),
+        app,
+        "Concierge",
+        merchant=merchant_from(app),
         description="Concierge: AI customer experience in the merchant's own AWS account.",
     )
 

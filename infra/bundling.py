@@ -1,5 +1,6 @@
 """Lambda assets built without Docker: the shared layer (the `concierge` package plus its runtime dependencies,
 installed by pip for the Lambda platform) and the functions package (a plain copy)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,8 @@ NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc")
 def layer_requirements() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     return [
-        requirement for requirement in project["dependencies"]
+        requirement
+        for requirement in project["dependencies"]
         if requirement.split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip().lower() not in RUNTIME_PROVIDED
     ]
 
@@ -53,9 +55,23 @@ class LayerBundling:
     def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:
         target = Path(output_dir) / "python"
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--target", str(target), "--platform", PLATFORM, "--implementation", "cp",
-            "--python-version", PYTHON_VERSION, "--only-binary=:all:", *layer_requirements(),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(target),
+            "--platform",
+            PLATFORM,
+            "--implementation",
+            "cp",
+            "--python-version",
+            PYTHON_VERSION,
+            "--only-binary=:all:",
+            *layer_requirements(),
         ]
         completed = subprocess.run(command, capture_output=True, text=True)
         if completed.returncode != 0:
@@ -66,8 +82,12 @@ class LayerBundling:
         for leftover in ("bin", "share"):
             shutil.rmtree(target / leftover, ignore_errors=True)
         shutil.copytree(
-            SHARED / "concierge", target / "concierge",
-            ignore=lambda directory, names: [*NOT_COPIED(directory, names), *(n for n in names if Path(directory) == SHARED / "concierge" and n in DEV_ONLY)],
+            SHARED / "concierge",
+            target / "concierge",
+            ignore=lambda directory, names: [
+                *NOT_COPIED(directory, names),
+                *(n for n in names if Path(directory) == SHARED / "concierge" and n in DEV_ONLY),
+            ],
         )
         return True
 
@@ -93,10 +113,16 @@ def _bundled(source: Path, local, asset_hash: str) -> lambda_.Code:
 
 
 def layer_code() -> lambda_.Code:
-    key = "\n".join([
-        PLATFORM, PYTHON_VERSION, *layer_requirements(), *RUNTIME_PROVIDED_DISTRIBUTIONS, *UNUSED_DISTRIBUTIONS,
-        _tree_digest(SHARED / "concierge", DEV_ONLY),
-    ])
+    key = "\n".join(
+        [
+            PLATFORM,
+            PYTHON_VERSION,
+            *layer_requirements(),
+            *RUNTIME_PROVIDED_DISTRIBUTIONS,
+            *UNUSED_DISTRIBUTIONS,
+            _tree_digest(SHARED / "concierge", DEV_ONLY),
+        ]
+    )
     return _bundled(SHARED, LayerBundling(), hashlib.sha256(key.encode()).hexdigest())
 
 

@@ -1,4 +1,5 @@
 """The Concierge stack: a thin composition of one construct per capability."""
+
 from __future__ import annotations
 
 import aws_cdk as cdk
@@ -11,9 +12,9 @@ from infra.constructs.api import PublicApi
 from infra.constructs.compute import Functions, Merchant
 from infra.constructs.data import Data
 from infra.constructs.inbound_email import InboundEmail
-from infra.constructs.search import KnowledgeSearch
 from infra.constructs.messaging import Messaging
 from infra.constructs.notifications import TeamNotifications
+from infra.constructs.search import KnowledgeSearch
 from infra.constructs.workflow import approval_workflow, turn_workflow
 
 
@@ -33,13 +34,17 @@ class ConciergeStack(cdk.Stack):
         retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
         knowledge_users = [ingest, retrieval]
         # Retrieval only reads the index; ingest (document sync) writes it.
-        search = KnowledgeSearch(self, "KnowledgeSearch", merchant.knowledge_index, reader_roles=[retrieval.role], writer_roles=[ingest.role])
+        search = KnowledgeSearch(
+            self, "KnowledgeSearch", merchant.knowledge_index, reader_roles=[retrieval.role], writer_roles=[ingest.role]
+        )
         for function in knowledge_users:
             for key, value in search.environment().items():
                 function.add_environment(key, value)
         # Help-center files put in (or deleted from) documents/ are indexed by ingest.
         for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
-            data.knowledge.add_event_notification(event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/"))
+            data.knowledge.add_event_notification(
+                event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/")
+            )
         api = PublicApi(self, "PublicApi", workflow.state_machine, ingest)
         # Survey links in emails and WhatsApp messages lead to the API's one-click survey page.
         functions.functions[topology.FunctionName.SURVEYS].add_environment("CONCIERGE_PUBLIC_API_URL", api.rest_api.url)
@@ -56,23 +61,43 @@ class ConciergeStack(cdk.Stack):
                 )
 
         cdk.CfnOutput(self, "ApiUrl", value=api.rest_api.url)
-        cdk.CfnOutput(self, "ApiKeyId", value=api.api_key.key_id,
-                      description="aws apigateway get-api-key --api-key <id> --include-value")
-        cdk.CfnOutput(self, "SigningSecretArn", value=data.signing_secret.secret_arn,
-                      description="aws secretsmanager get-secret-value --secret-id <arn>")
+        cdk.CfnOutput(
+            self,
+            "ApiKeyId",
+            value=api.api_key.key_id,
+            description="aws apigateway get-api-key --api-key <id> --include-value",
+        )
+        cdk.CfnOutput(
+            self,
+            "SigningSecretArn",
+            value=data.signing_secret.secret_arn,
+            description="aws secretsmanager get-secret-value --secret-id <arn>",
+        )
         cdk.CfnOutput(self, "EventBusName", value=messaging.bus.event_bus_name)
-        cdk.CfnOutput(self, "TeamNotificationsTopic", value=notifications.topic.topic_arn,
-                      description="handoffs and approvals; subscribe an email, or connect AWS Chatbot")
+        cdk.CfnOutput(
+            self,
+            "TeamNotificationsTopic",
+            value=notifications.topic.topic_arn,
+            description="handoffs and approvals; subscribe an email, or connect AWS Chatbot",
+        )
         cdk.CfnOutput(self, "KnowledgeBucketName", value=data.knowledge.bucket_name)
         cdk.CfnOutput(self, "MailBucketName", value=data.mail.bucket_name)
         if search.endpoint:
             cdk.CfnOutput(self, "KnowledgeSearchEndpoint", value=search.endpoint)
         if functions.model_secret is not None:
-            cdk.CfnOutput(self, "AnthropicApiKeySecretArn", value=functions.model_secret.secret_arn,
-                          description="put the Anthropic API key: aws secretsmanager put-secret-value --secret-id <arn> "
-                                      "--secret-string sk-ant-... (it starts as a placeholder)")
-        cdk.CfnOutput(self, "WhatsAppSecretArn", value=data.whatsapp_secret.secret_arn,
-                      description="put app_secret and access_token (verify_token is generated) after deploy")
+            cdk.CfnOutput(
+                self,
+                "AnthropicApiKeySecretArn",
+                value=functions.model_secret.secret_arn,
+                description="put the Anthropic API key: aws secretsmanager put-secret-value --secret-id <arn> "
+                "--secret-string sk-ant-... (it starts as a placeholder)",
+            )
+        cdk.CfnOutput(
+            self,
+            "WhatsAppSecretArn",
+            value=data.whatsapp_secret.secret_arn,
+            description="put app_secret and access_token (verify_token is generated) after deploy",
+        )
         for spec in topology.TABLES:
             cdk.CfnOutput(self, f"{spec.logical_id}Name", value=data.table(spec).table_name)
         cdk.CfnOutput(self, "TurnStateMachineArn", value=workflow.state_machine.state_machine_arn)

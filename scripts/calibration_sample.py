@@ -14,6 +14,7 @@ customers — run `concierge calibrate` on a deployment for that.
 
     python scripts/calibration_sample.py --conversations 400 --seed 11
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,9 @@ def features(rng: random.Random) -> dict:
     last = max(-1.0, min(1.0, rng.gauss(mood, 0.35)))
     turns = max(1, int(rng.expovariate(1 / 3.5)) + 1)
     return dict(
-        resolution=resolution, turns=turns, sentiments=[round(first, 2), round(last, 2)],
+        resolution=resolution,
+        turns=turns,
+        sentiments=[round(first, 2), round(last, 2)],
         repeated_messages=rng.choices([0, 1, 2, 3], weights=[0.7, 0.18, 0.08, 0.04])[0],
         actions_failed=rng.choices([0, 1, 2], weights=[0.88, 0.09, 0.03])[0],
         thanked=rng.random() < (0.55 if resolution == "resolved" else 0.15),
@@ -45,10 +48,20 @@ def features(rng: random.Random) -> dict:
 def answered_csat(f: dict, bias: float, rng: random.Random) -> int:
     """The synthetic customer's answer: its own weights, a customer bias and noise (not the scorer's formula)."""
     first, last = f["sentiments"]
-    value = (3.1 + {"resolved": 1.2, "handed_off": -0.5, "unresolved": -1.5}[f["resolution"]]
-             + 0.9 * last + 0.3 * (last - first) - 0.12 * max(0, f["turns"] - 4) - 0.4 * f["repeated_messages"]
-             - 0.7 * f["actions_failed"] + 0.3 * f["thanked"] - 1.0 * f["complained"]
-             - 0.5 * (f["first_response_ms"] > 8000) + bias + rng.gauss(0, 0.7))
+    value = (
+        3.1
+        + {"resolved": 1.2, "handed_off": -0.5, "unresolved": -1.5}[f["resolution"]]
+        + 0.9 * last
+        + 0.3 * (last - first)
+        - 0.12 * max(0, f["turns"] - 4)
+        - 0.4 * f["repeated_messages"]
+        - 0.7 * f["actions_failed"]
+        + 0.3 * f["thanked"]
+        - 1.0 * f["complained"]
+        - 0.5 * (f["first_response_ms"] > 8000)
+        + bias
+        + rng.gauss(0, 0.7)
+    )
     return max(1, min(5, round(value)))
 
 
@@ -88,25 +101,39 @@ def main(argv: list[str] | None = None) -> int:
             conversation_id = f"sample-{args.seed}-{n:05d}"
             f = features(rng)
             at = now()
-            record = ConversationRecord(conversation_id=conversation_id, customer_id=customer, channel="web", started_at=at,
-                                        updated_at=at, channels=["web"])
+            record = ConversationRecord(
+                conversation_id=conversation_id,
+                customer_id=customer,
+                channel="web",
+                started_at=at,
+                updated_at=at,
+                channels=["web"],
+            )
             # The conversation's record, put directly (a transaction per record makes moto's memory grow fast).
-            memory_table.put_item(Item=to_dynamo({"pk": f"CONV#{conversation_id}", "sk": "META", **record.model_dump(mode="json")}))
+            memory_table.put_item(
+                Item=to_dynamo({"pk": f"CONV#{conversation_id}", "sk": "META", **record.model_dump(mode="json")})
+            )
             sample.append((conversation_id, customer, f))
         services = wiring.closed_conversation_services(settings)
         for conversation_id, customer, f in sample:
             at = now()
-            event = ConversationClosed(occurred_at=at, conversation_id=conversation_id, customer_id=customer, channel="web",
-                                       started_at=at, **f)
-            on_conversation_closed({"detail-type": event.detail_type, "detail": event.model_dump(mode="json")}, services, at)
+            event = ConversationClosed(
+                occurred_at=at, conversation_id=conversation_id, customer_id=customer, channel="web", started_at=at, **f
+            )
+            on_conversation_closed(
+                {"detail-type": event.detail_type, "detail": event.model_dump(mode="json")}, services, at
+            )
         answers = 0
         for conversation_id, customer, f in sample:
             if rng.random() < args.response_rate:
                 score = answered_csat(f, bias[customer], rng)
                 status, _, body = stack.proxy(
-                    "POST", f"/v1/conversations/{conversation_id}/surveys", {"conversation_id": conversation_id},
+                    "POST",
+                    f"/v1/conversations/{conversation_id}/surveys",
+                    {"conversation_id": conversation_id},
                     {"x-customer-id": customer, "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET)},
-                    {}, json.dumps({"survey": "csat", "score": score}),
+                    {},
+                    json.dumps({"survey": "csat", "score": score}),
                 )
                 if status != 200:
                     raise SystemExit(f"answer refused: {status} {body}")

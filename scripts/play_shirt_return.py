@@ -3,6 +3,7 @@
 Usage: python scripts/play_shirt_return.py [BASE_URL]   (default http://127.0.0.1:8787)
 Exits non-zero if any expectation fails; prints each turn with its latency.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,12 @@ def post(conversation_id: str, text: str, customer_id: str = "alex") -> tuple[di
     request = urllib.request.Request(
         f"{BASE}/v1/conversations/{conversation_id}/messages",
         data=json.dumps({"text": text, "channel": "web"}).encode(),
-        headers={"content-type": "application/json", "x-api-key": API_KEY, "x-customer-id": customer_id,
-                 "x-customer-signature": signature},
+        headers={
+            "content-type": "application/json",
+            "x-api-key": API_KEY,
+            "x-customer-id": customer_id,
+            "x-customer-signature": signature,
+        },
         method="POST",
     )
     started = time.perf_counter()
@@ -41,8 +46,13 @@ def get(path: str):
 
 def play() -> dict:
     conversation = f"web-{uuid.uuid4().hex[:12]}"
-    turns = ["I need to return the blue shirt from my last order", "Yes, that's the one", "It's too small",
-             "A refund please", "Yes, go ahead"]
+    turns = [
+        "I need to return the blue shirt from my last order",
+        "Yes, that's the one",
+        "It's too small",
+        "A refund please",
+        "Yes, go ahead",
+    ]
     replies, latencies = [], []
     for text in turns:
         body, seconds = post(conversation, text)
@@ -59,11 +69,17 @@ def play() -> dict:
     assert result["refund_amount"] == "49.00" and result["resolution"] == "refund", result
     assert "refund" in replies[-1]["reply"]["text"].lower() and "$49.00" in replies[-1]["reply"]["text"]
     emails = get("/_local/outbox?to=alex@example.com")
-    qr = [e for e in emails if result["return_id"] in e["subject"] and any(a["content_type"] == "image/png" for a in e["attachments"])]
+    qr = [
+        e
+        for e in emails
+        if result["return_id"] in e["subject"] and any(a["content_type"] == "image/png" for a in e["attachments"])
+    ]
     assert qr, "no email with a QR code for this return"
     assert sum(latencies) < 60, latencies  # the reference scenario: the whole return in under a minute
-    print(f"OK: refund {result['refund_amount']} for return {result['return_id']}; QR email '{qr[0]['subject']}'; "
-          f"slowest turn {max(latencies) * 1000:.0f} ms")
+    print(
+        f"OK: refund {result['refund_amount']} for return {result['return_id']}; QR email '{qr[0]['subject']}'; "
+        f"slowest turn {max(latencies) * 1000:.0f} ms"
+    )
     return {"replies": replies, "latencies": latencies, "email": qr[0]}
 
 

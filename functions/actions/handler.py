@@ -1,5 +1,6 @@
 """Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only; and the
 tasks of the approval workflow (wait for a person, then execute, decline or expire)."""
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -25,7 +26,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     executor = ActionExecutor(wiring.action_services(current_settings()), now(), context)
     if isinstance(task, ActTask):
         turn = executor.run(task.turn)
-        for result in turn.results[len(task.turn.results):]:
+        for result in turn.results[len(task.turn.results) :]:
             metrics.add_metric(name=f"Action_{result.status.value}", unit=MetricUnit.Count, value=1)
             logger.info("action", extra={"tool": result.tool, "status": result.status.value, "reason": result.reason})
         return turn.model_dump(mode="json")

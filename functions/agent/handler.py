@@ -1,5 +1,6 @@
 """Agent: decide what to do next — reply, call tools, or hand off. Claude when a model is configured (the
 anthropic SDK is imported only then), the deterministic engine otherwise and as the fallback."""
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -53,7 +54,14 @@ def handler(task: DecideTask, context: LambdaContext) -> dict:
         metrics.add_metric(name="ModelFallbacks", unit=MetricUnit.Count, value=1)
     if decision.handoff:
         metrics.add_metric(name="Handoffs", unit=MetricUnit.Count, value=1)
-    logger.info("decision", extra={"next": decision.next, "engine": decision.engine, "tools": [c.tool for c in decision.tool_calls],
-                                   "tokens": decision.usage.input_tokens + decision.usage.output_tokens})
+    logger.info(
+        "decision",
+        extra={
+            "next": decision.next,
+            "engine": decision.engine,
+            "tools": [c.tool for c in decision.tool_calls],
+            "tokens": decision.usage.input_tokens + decision.usage.output_tokens,
+        },
+    )
     updated = turn.model_copy(update={"decision": decision, "usage": turn.usage.add(decision.usage), "errors": errors})
     return updated.model_dump(mode="json")

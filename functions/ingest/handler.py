@@ -8,6 +8,7 @@
 - SQS batches from the message-received queue: each channel message's turn is run and its reply delivered
   (partial batch failures: a failed message is retried, then parked in the dead-letter queue).
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -87,5 +88,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
         logger.info("knowledge synced", extra={"report": report.__dict__})
         return report.__dict__
     if source == "aws:sqs":
-        return process_partial_response(event=event, record_handler=_channel_message, processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=_channel_message, processor=processor, context=context
+        )
     return _turn_task(event)

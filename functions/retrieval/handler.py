@@ -1,4 +1,5 @@
 """Retrieval: knowledge passages for the message and what memory recalls about the customer."""
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -21,7 +22,10 @@ metrics = Metrics()
 def handler(task: RetrieveTask, context: LambdaContext) -> dict:
     settings = current_settings()
     turn = retrieval.retrieve(
-        task.turn, wiring.memory_store(settings), wiring.knowledge_index(settings), wiring.embedder(settings),
+        task.turn,
+        wiring.memory_store(settings),
+        wiring.knowledge_index(settings),
+        wiring.embedder(settings),
         recall_actions=settings.recall_actions or settings.model_provider != "none",
     )
     return turn.model_dump(mode="json")

@@ -3,6 +3,7 @@
 - from the conversation-closed queue: Auto-CSAT for every closed conversation (and the surveys it offers);
 - from the KPI queue (`topology` rule kpi-events-to-surveys): the KPI roll-up (concierge.metrics.rollup).
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,16 +24,28 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def score_record(record: SQSRecord) -> None:
-    score, offers = on_conversation_closed(record.json_body, wiring.closed_conversation_services(current_settings()), now())
-    logger.info("auto-csat", extra={"conversation_id": score.conversation_id, "score": score.score,
-                                    "scorer": score.scorer_version, "surveys": [o.survey for o in offers]})
+    score, offers = on_conversation_closed(
+        record.json_body, wiring.closed_conversation_services(current_settings()), now()
+    )
+    logger.info(
+        "auto-csat",
+        extra={
+            "conversation_id": score.conversation_id,
+            "score": score.score,
+            "scorer": score.scorer_version,
+            "surveys": [o.survey for o in offers],
+        },
+    )
 
 
 def rollup_record(record: SQSRecord) -> None:
     applied = wiring.rollup(current_settings()).apply(record.json_body)
     logger.debug("kpi roll-up", extra={"detail_type": applied.detail_type, "outcome": applied.outcome})
-    metrics.add_metric(name="KpiEventsDuplicate" if applied.outcome == "duplicate" else "KpiEventsApplied",
-                       unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="KpiEventsDuplicate" if applied.outcome == "duplicate" else "KpiEventsApplied",
+        unit=MetricUnit.Count,
+        value=1,
+    )
 
 
 def process_record(record: SQSRecord) -> None:

@@ -6,8 +6,8 @@ On the turn route API Gateway checks the API key and validates the body against 
 response copies out. Every route requires the API key except the provider webhooks (`Route.api_key`), which
 authenticate by signature in the function.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
@@ -31,8 +31,14 @@ $out.body
 {"message": "The turn could not be completed; it is safe to retry."}
 #end"""
 GATEWAY_ERRORS = {
-    apigateway.ResponseType.BAD_REQUEST_BODY: ("400", '{"message": "Invalid request body: $context.error.validationErrorString"}'),
-    apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN: ("404", '{"message": "No route for $context.httpMethod $context.path."}'),
+    apigateway.ResponseType.BAD_REQUEST_BODY: (
+        "400",
+        '{"message": "Invalid request body: $context.error.validationErrorString"}',
+    ),
+    apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN: (
+        "404",
+        '{"message": "No route for $context.httpMethod $context.path."}',
+    ),
     apigateway.ResponseType.INVALID_API_KEY: ("403", '{"message": "Forbidden"}'),
     apigateway.ResponseType.ACCESS_DENIED: ("403", '{"message": "Forbidden"}'),
     apigateway.ResponseType.THROTTLED: ("429", '{"message": "Too many requests; retry shortly."}'),
@@ -73,7 +79,9 @@ def request_schema() -> apigateway.JsonSchema:
 
 
 class PublicApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, turn_workflow: sfn.IStateMachine, ingest: lambda_.IFunction) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, turn_workflow: sfn.IStateMachine, ingest: lambda_.IFunction
+    ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
             self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
@@ -90,19 +98,32 @@ class PublicApi(Construct):
                 throttling_burst_limit=100,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
                 access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=False, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=False,
+                    caller=False,
+                    http_method=True,
+                    ip=False,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
                 ),
             ),
             cloud_watch_role=True,
         )
         for response_type, (status, template) in GATEWAY_ERRORS.items():
             self.rest_api.add_gateway_response(
-                f"{response_type.response_type}Response", type=response_type, status_code=status,
+                f"{response_type.response_type}Response",
+                type=response_type,
+                status_code=status,
                 templates={JSON: template},
             )
-        validator = apigateway.RequestValidator(self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True)
-        model = self.rest_api.add_model("TurnRequestBody", content_type=JSON, model_name="TurnRequestBody", schema=request_schema())
+        validator = apigateway.RequestValidator(
+            self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True
+        )
+        model = self.rest_api.add_model(
+            "TurnRequestBody", content_type=JSON, model_name="TurnRequestBody", schema=request_schema()
+        )
 
         integration = apigateway.StepFunctionsIntegration.start_execution(
             turn_workflow,
@@ -123,7 +144,10 @@ class PublicApi(Construct):
                     api_key_required=route.api_key,
                     request_validator=validator,
                     request_models={JSON: model},
-                    method_responses=[apigateway.MethodResponse(status_code=code) for code in ("200", "400", "401", "403", "404", "500")],
+                    method_responses=[
+                        apigateway.MethodResponse(status_code=code)
+                        for code in ("200", "400", "401", "403", "404", "500")
+                    ],
                 )
             elif route.target == "ingest":
                 resource.add_method(route.method, proxy, api_key_required=route.api_key)

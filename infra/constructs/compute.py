@@ -1,4 +1,5 @@
 """The five functions: one shared layer, one least-privilege role each, permissions read from topology.ACCESS."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +9,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from concierge import topology
@@ -50,7 +51,9 @@ def turn_state_machine_name(stack: cdk.Stack) -> str:
 
 def turn_state_machine_arn(stack: cdk.Stack) -> str:
     return stack.format_arn(
-        service="states", resource="stateMachine", resource_name=turn_state_machine_name(stack),
+        service="states",
+        resource="stateMachine",
+        resource_name=turn_state_machine_name(stack),
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
 
@@ -62,7 +65,9 @@ def approval_state_machine_name(stack: cdk.Stack) -> str:
 
 def approval_state_machine_arn(stack: cdk.Stack) -> str:
     return stack.format_arn(
-        service="states", resource="stateMachine", resource_name=approval_state_machine_name(stack),
+        service="states",
+        resource="stateMachine",
+        resource_name=approval_state_machine_name(stack),
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
 
@@ -103,24 +108,45 @@ def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam
             continue
         profile = target.profile
         if profile is None:  # a plain model id on InvokeModel: the table has none today
-            statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[
-                stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=target.id)]))
+            statements.append(
+                iam.PolicyStatement(
+                    actions=INVOKE_ACTIONS,
+                    resources=[
+                        stack.format_arn(
+                            service="bedrock", account="", resource="foundation-model", resource_name=target.id
+                        )
+                    ],
+                )
+            )
             continue
         profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=target.id)
         through_profile = {"bedrock:InferenceProfileArn": profile_arn}
 
         def model_arn(region: str) -> str:
-            return stack.format_arn(service="bedrock", region=region, account="", resource="foundation-model",
-                                    resource_name=target.foundation_model)
+            return stack.format_arn(
+                service="bedrock",
+                region=region,
+                account="",
+                resource="foundation-model",
+                resource_name=target.foundation_model,
+            )
 
         statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[profile_arn]))
         if profile == "global":
-            statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[model_arn(stack.region)],
-                                                  conditions={"StringEquals": through_profile}))
-            statements.append(iam.PolicyStatement(
-                actions=INVOKE_ACTIONS, resources=[model_arn("")],
-                conditions={"StringEquals": {"aws:RequestedRegion": "unspecified", **through_profile}},
-            ))
+            statements.append(
+                iam.PolicyStatement(
+                    actions=INVOKE_ACTIONS,
+                    resources=[model_arn(stack.region)],
+                    conditions={"StringEquals": through_profile},
+                )
+            )
+            statements.append(
+                iam.PolicyStatement(
+                    actions=INVOKE_ACTIONS,
+                    resources=[model_arn("")],
+                    conditions={"StringEquals": {"aws:RequestedRegion": "unspecified", **through_profile}},
+                )
+            )
         else:
             regions = models.PROFILE_REGIONS[profile]
             if not cdk.Token.is_unresolved(stack.region) and stack.region not in regions:
@@ -129,16 +155,21 @@ def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam
                     f"{target.id} routes to {', '.join(regions)}; this stack deploys to {stack.region}, from which the "
                     "profile may not be callable (docs/deploy.md, Claude).",
                 )
-            statements.append(iam.PolicyStatement(
-                actions=INVOKE_ACTIONS, resources=[model_arn(stack.region), *(model_arn(r) for r in regions)],
-                conditions={"StringEquals": through_profile},
-            ))
+            statements.append(
+                iam.PolicyStatement(
+                    actions=INVOKE_ACTIONS,
+                    resources=[model_arn(stack.region), *(model_arn(r) for r in regions)],
+                    conditions={"StringEquals": through_profile},
+                )
+            )
     if mantle:
-        statements.append(iam.PolicyStatement(
-            actions=["bedrock-mantle:CreateInference"],
-            resources=[stack.format_arn(service="bedrock-mantle", resource="project", resource_name="*")],
-            conditions={"StringEquals": {"bedrock-mantle:Model": mantle}},
-        ))
+        statements.append(
+            iam.PolicyStatement(
+                actions=["bedrock-mantle:CreateInference"],
+                resources=[stack.format_arn(service="bedrock-mantle", resource="project", resource_name="*")],
+                conditions={"StringEquals": {"bedrock-mantle:Model": mantle}},
+            )
+        )
     return statements
 
 
@@ -163,7 +194,9 @@ SIZING = {
 
 
 class Functions(Construct):
-    def __init__(self, scope: Construct, construct_id: str, data: Data, messaging: Messaging, merchant: Merchant) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, data: Data, messaging: Messaging, merchant: Merchant
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         layer = lambda_.LayerVersion(
@@ -209,7 +242,9 @@ class Functions(Construct):
             # known placeholder, not a secret: the functions recognise it and answer with the deterministic engine
             # until the merchant puts the key in (docs/deploy.md, Claude).
             self.model_secret = secretsmanager.Secret(
-                self, "AnthropicApiKey", description="Anthropic API key for the agent and survey scoring functions",
+                self,
+                "AnthropicApiKey",
+                description="Anthropic API key for the agent and survey scoring functions",
                 secret_string_value=cdk.SecretValue.unsafe_plain_text(models.KEY_PLACEHOLDER),
             )
         if merchant.whatsapp_phone_number_id:
@@ -224,7 +259,9 @@ class Functions(Construct):
                 description=f"Least privilege for the {name.value} function.",
             )
             log_group = logs.LogGroup(
-                self, f"{name.value.capitalize()}Logs", retention=logs.RetentionDays.ONE_MONTH,
+                self,
+                f"{name.value.capitalize()}Logs",
+                retention=logs.RetentionDays.ONE_MONTH,
                 removal_policy=cdk.RemovalPolicy.DESTROY,
             )
             function = lambda_.Function(
@@ -268,14 +305,19 @@ class Functions(Construct):
             if merchant.support_hours and name in (topology.FunctionName.ACTIONS,):
                 function.add_environment("CONCIERGE_SUPPORT_HOURS", merchant.support_hours)
             if access.start_approvals and merchant.approval_timeout_hours:
-                function.add_environment("CONCIERGE_APPROVAL_TIMEOUT_SECONDS", str(int(merchant.approval_timeout_hours * 3600)))
+                function.add_environment(
+                    "CONCIERGE_APPROVAL_TIMEOUT_SECONDS", str(int(merchant.approval_timeout_hours * 3600))
+                )
             log_group.grant_write(role)
             self._grant(name, function, data, messaging, merchant, stack)
             self.functions[name] = function
         # SES invokes ingest asynchronously for inbound email: Lambda retries twice, then parks the event here.
         ingest = self.functions[topology.FunctionName.INGEST]
         self.ingest_async_dlq = sqs.Queue(
-            self, "IngestAsyncDlq", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self,
+            "IngestAsyncDlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
         ingest.configure_async_invoke(retry_attempts=2, on_failure=destinations.SqsDestination(self.ingest_async_dlq))
@@ -285,12 +327,17 @@ class Functions(Construct):
             # id, no model access, missing permission, bad key) in ModelRequestErrors; the deterministic engine
             # answers meanwhile, so nothing else shows it. Powertools adds the `service` dimension.
             self.model_errors_alarm = cloudwatch.Alarm(
-                self, "ModelRequestErrors",
+                self,
+                "ModelRequestErrors",
                 metric=cloudwatch.Metric(
-                    namespace="Concierge", metric_name="ModelRequestErrors", dimensions_map={"service": "concierge"},
-                    statistic=cloudwatch.Stats.SUM, period=cdk.Duration.minutes(5),
+                    namespace="Concierge",
+                    metric_name="ModelRequestErrors",
+                    dimensions_map={"service": "concierge"},
+                    statistic=cloudwatch.Stats.SUM,
+                    period=cdk.Duration.minutes(5),
                 ),
-                threshold=1, evaluation_periods=1,
+                threshold=1,
+                evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description=(
@@ -316,11 +363,13 @@ class Functions(Construct):
             messaging.bus.grant_put_events_to(function)
         if access.redeem_discounts:
             # Marking a code used is the only write on the store: UpdateItem, on DISCOUNT# items only.
-            function.add_to_role_policy(iam.PolicyStatement(
-                actions=["dynamodb:UpdateItem"],
-                resources=[data.table(topology.STORE_TABLE).table_arn],
-                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*"]}},
-            ))
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:UpdateItem"],
+                    resources=[data.table(topology.STORE_TABLE).table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*"]}},
+                )
+            )
         if access.read_knowledge:
             data.knowledge.grant_read(function)
         if access.read_signing_secret:
@@ -332,17 +381,27 @@ class Functions(Construct):
             function.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["bedrock:InvokeModel"],
-                    resources=[stack.format_arn(service="bedrock", account="", resource="foundation-model",
-                                                resource_name="amazon.titan-embed-text-v2:0")],
+                    resources=[
+                        stack.format_arn(
+                            service="bedrock",
+                            account="",
+                            resource="foundation-model",
+                            resource_name="amazon.titan-embed-text-v2:0",
+                        )
+                    ],
                 )
             )
         if access.read_write_mail:
             # Exactly what the email intake and erasure do: read the raw mail SES stored under inbound/, store and
             # read attachments under attachments/, delete both on erasure (DeleteObjects checks s3:DeleteObject).
             for actions, prefix in MAIL_ACCESS:
-                function.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=[data.mail.arn_for_objects(prefix)]))
+                function.add_to_role_policy(
+                    iam.PolicyStatement(actions=list(actions), resources=[data.mail.arn_for_objects(prefix)])
+                )
             # Without ListBucket a missing key reads as AccessDenied instead of NoSuchKey, which the intake reports.
-            function.add_to_role_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[data.mail.bucket_arn]))
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[data.mail.bucket_arn])
+            )
         if access.start_turns:
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[turn_state_machine_arn(stack)])
@@ -353,8 +412,10 @@ class Functions(Construct):
             )
         if access.decide_approvals:
             function.add_to_role_policy(
-                iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                                    resources=[approval_state_machine_arn(stack)])
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=[approval_state_machine_arn(stack)],
+                )
             )
         if access.read_whatsapp_secret:
             data.whatsapp_secret.grant_read(function)

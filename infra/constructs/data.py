@@ -1,5 +1,6 @@
 """DynamoDB tables from the topology, the knowledge and mail buckets, the storefront signing secret and the
 WhatsApp credentials secret."""
+
 from __future__ import annotations
 
 import aws_cdk as cdk
@@ -37,7 +38,8 @@ class Data(Construct):
                         sort_key=_attribute(index.sort_key),
                     )
                     for index in spec.indexes
-                ] or None,
+                ]
+                or None,
                 deletion_protection=True,
                 removal_policy=cdk.RemovalPolicy.RETAIN,  # customer data outlives the stack
             )

@@ -3,6 +3,7 @@ inbound/, then invoke ingest asynchronously (failures retried, then parked in in
 
 The rule set must be activated once (`aws ses set-active-receipt-rule-set`) and the domain's MX record pointed at
 SES receiving; see docs/deploy.md."""
+
 from __future__ import annotations
 
 import aws_cdk as cdk
@@ -15,7 +16,9 @@ from constructs import Construct
 
 
 class InboundEmail(Construct):
-    def __init__(self, scope: Construct, construct_id: str, recipient: str, mail: s3.IBucket, ingest: lambda_.IFunction) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, recipient: str, mail: s3.IBucket, ingest: lambda_.IFunction
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.rule_set = ses.ReceiptRuleSet(self, "RuleSet", receipt_rule_set_name=f"{stack.stack_name}-inbound")

@@ -1,4 +1,5 @@
 """The custom event bus, and for each topology rule: rule -> SQS queue (with a dead-letter queue) -> function."""
+
 from __future__ import annotations
 
 import aws_cdk as cdk
@@ -24,7 +25,10 @@ class Messaging(Construct):
         """Deliver the rule's events to `function` through a queue, so nothing accepted is lost."""
         construct_id = "".join(part.capitalize() for part in rule.name.split("-"))
         dead_letters = sqs.Queue(
-            self, f"{construct_id}Dlq", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+            self,
+            f"{construct_id}Dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
         queue = sqs.Queue(
@@ -32,7 +36,9 @@ class Messaging(Construct):
             f"{construct_id}Queue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            visibility_timeout=cdk.Duration.seconds(function_timeout.to_seconds() * 6),  # AWS's advice for Lambda sources
+            visibility_timeout=cdk.Duration.seconds(
+                function_timeout.to_seconds() * 6
+            ),  # AWS's advice for Lambda sources
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=rule.max_receive_count),
         )
         events.Rule(

@@ -1,6 +1,7 @@
 """People are told when they are needed: handoffs and approvals go from the bus to an SNS topic. Subscribe an
 email address (`-c notifyEmail=`), or connect the topic to Slack or Microsoft Teams with AWS Chatbot
 (docs/handoff.md): no webhook secret ever sits in the template."""
+
 from __future__ import annotations
 
 from aws_cdk import aws_events as events
@@ -20,7 +21,9 @@ class TeamNotifications(Construct):
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Topic", display_name="Concierge: a person is needed", enforce_ssl=True)
         rule = events.Rule(
-            self, "Rule", event_bus=bus,
+            self,
+            "Rule",
+            event_bus=bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(NOTIFIED)),
             description="Handoffs and approvals: tell the team",
         )
@@ -31,9 +34,13 @@ class TeamNotifications(Construct):
             f"(queue {events.EventField.from_path('$.detail.queue')}, priority {events.EventField.from_path('$.detail.priority')})"
         )
         rule.add_target(targets.SnsTopic(self.topic, message=message))
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
-            actions=["sns:Publish"], principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            resources=[self.topic.topic_arn], conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
-        ))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                resources=[self.topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+            )
+        )
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))

@@ -16,6 +16,7 @@
 Both OpenSearch resources hold derived data (a sync rebuilds the index from the knowledge bucket, which is kept),
 so they are deleted with the stack rather than left running and billing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,8 +67,15 @@ class KnowledgeSearch(Construct):
     `environment()` is what the functions need to reach it."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, mode: str, reader_roles: Sequence[iam.IRole] = (),
-        writer_roles: Sequence[iam.IRole] | None = None, *, index_name: str = DEFAULT_INDEX, name: str | None = None,
+        self,
+        scope: Construct,
+        construct_id: str,
+        mode: str,
+        reader_roles: Sequence[iam.IRole] = (),
+        writer_roles: Sequence[iam.IRole] | None = None,
+        *,
+        index_name: str = DEFAULT_INDEX,
+        name: str | None = None,
         standby_replicas: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -103,20 +111,32 @@ class KnowledgeSearch(Construct):
         policies = {kind: f"{name}-{kind}" for kind in ("enc", "net", "data")}
         for value in (name, *policies.values()):
             if not SERVERLESS_NAME.match(value):
-                raise ValueError(f"{value!r} is not a valid OpenSearch Serverless name (3-32 of a-z, 0-9, -; a letter first)")
+                raise ValueError(
+                    f"{value!r} is not a valid OpenSearch Serverless name (3-32 of a-z, 0-9, -; a letter first)"
+                )
         collection_rule = {"ResourceType": "collection", "Resource": [f"collection/{name}"]}
         encryption = aoss.CfnSecurityPolicy(
-            self, "EncryptionPolicy", name=policies["enc"], type="encryption",
+            self,
+            "EncryptionPolicy",
+            name=policies["enc"],
+            type="encryption",
             description="Concierge knowledge: encrypted with an AWS-owned key",
             policy=json.dumps({"Rules": [collection_rule], "AWSOwnedKey": True}),
         )
         network = aoss.CfnSecurityPolicy(
-            self, "NetworkPolicy", name=policies["net"], type="network",
+            self,
+            "NetworkPolicy",
+            name=policies["net"],
+            type="network",
             description="Concierge knowledge: public endpoint, SigV4 and the data access policy decide",
             policy=json.dumps([{"Rules": [collection_rule], "AllowFromPublic": True}]),
         )
         collection = aoss.CfnCollection(
-            self, "Collection", name=name, type="VECTORSEARCH", description="Concierge knowledge passages",
+            self,
+            "Collection",
+            name=name,
+            type="VECTORSEARCH",
+            description="Concierge knowledge passages",
             standby_replicas="ENABLED" if standby_replicas else "DISABLED",
         )
         collection.node.add_dependency(encryption, network)  # a collection needs a matching encryption policy
@@ -127,22 +147,33 @@ class KnowledgeSearch(Construct):
             (self.writer_roles, WRITE_INDEX, WRITE_COLLECTION, "create and sync the knowledge index"),
         ):
             if roles:
-                statements.append({
-                    "Description": description,
-                    "Rules": [
-                        {"ResourceType": "index", "Resource": [f"index/{name}/{self.index_name}"], "Permission": index_permissions},
-                        {**collection_rule, "Permission": collection_permissions},
-                    ],
-                    "Principal": [role.role_arn for role in roles],
-                })
+                statements.append(
+                    {
+                        "Description": description,
+                        "Rules": [
+                            {
+                                "ResourceType": "index",
+                                "Resource": [f"index/{name}/{self.index_name}"],
+                                "Permission": index_permissions,
+                            },
+                            {**collection_rule, "Permission": collection_permissions},
+                        ],
+                        "Principal": [role.role_arn for role in roles],
+                    }
+                )
         if statements:
             aoss.CfnAccessPolicy(
-                self, "DataAccessPolicy", name=policies["data"], type="data",
+                self,
+                "DataAccessPolicy",
+                name=policies["data"],
+                type="data",
                 description="Concierge knowledge: the functions that read and write it",
                 policy=cdk.Stack.of(self).to_json_string(statements),
             )
         for role in [*self.reader_roles, *self.writer_roles]:
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["aoss:APIAccessAll"], resources=[collection.attr_arn]))
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["aoss:APIAccessAll"], resources=[collection.attr_arn])
+            )
         self.collection = collection
         # https://<id>.<region>.aoss.amazonaws.com -> the host
         self.endpoint = cdk.Fn.select(1, cdk.Fn.split("://", collection.attr_collection_endpoint))
@@ -153,11 +184,13 @@ class KnowledgeSearch(Construct):
         if not DOMAIN_NAME.match(name):
             raise ValueError(f"{name!r} is not a valid OpenSearch domain name (3-28 of a-z, 0-9, -; a letter first)")
         domain = opensearch.Domain(
-            self, "Domain",
+            self,
+            "Domain",
             domain_name=name,
             version=opensearch.EngineVersion.OPENSEARCH_2_19,
-            capacity=opensearch.CapacityConfig(data_nodes=1, data_node_instance_type="t3.small.search",
-                                               multi_az_with_standby_enabled=False),
+            capacity=opensearch.CapacityConfig(
+                data_nodes=1, data_node_instance_type="t3.small.search", multi_az_with_standby_enabled=False
+            ),
             ebs=opensearch.EbsOptions(enabled=True, volume_size=10, volume_type=ec2.EbsDeviceVolumeType.GP3),
             zone_awareness=opensearch.ZoneAwarenessConfig(enabled=False),
             encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
@@ -170,28 +203,36 @@ class KnowledgeSearch(Construct):
         # The resource policy names the domain by its ARN built from the name (its own Arn attribute would make
         # the domain depend on itself), and is set on the domain directly (no custom resource).
         arn = stack.format_arn(service="es", resource="domain", resource_name=name)
-        statements = [statement for statement in (
-            self._http_statement(self.reader_roles, READ_VERBS, arn, write=False, principals=True),
-            self._http_statement(self.writer_roles, WRITE_VERBS, arn, write=True, principals=True),
-        ) if statement is not None]
+        statements = [
+            statement
+            for statement in (
+                self._http_statement(self.reader_roles, READ_VERBS, arn, write=False, principals=True),
+                self._http_statement(self.writer_roles, WRITE_VERBS, arn, write=True, principals=True),
+            )
+            if statement is not None
+        ]
         if statements:
             domain.node.default_child.access_policies = iam.PolicyDocument(statements=statements).to_json()
         for roles, verbs, write in ((self.reader_roles, READ_VERBS, False), (self.writer_roles, WRITE_VERBS, True)):
             for role in roles:
-                role.add_to_principal_policy(self._http_statement([role], verbs, domain.domain_arn, write, principals=False))
+                role.add_to_principal_policy(
+                    self._http_statement([role], verbs, domain.domain_arn, write, principals=False)
+                )
         self.domain = domain
         self.endpoint = domain.domain_endpoint  # the host, without https://
         self.service = "es"
 
-    def _http_statement(self, roles: Sequence[iam.IRole], verbs: list[str], domain_arn: str, write: bool,
-                        principals: bool) -> iam.PolicyStatement | None:
+    def _http_statement(
+        self, roles: Sequence[iam.IRole], verbs: list[str], domain_arn: str, write: bool, principals: bool
+    ) -> iam.PolicyStatement | None:
         if not roles:
             return None
         resources = [f"{domain_arn}/{self.index_name}", f"{domain_arn}/{self.index_name}/*"]
         if write:
             resources.append(f"{domain_arn}/_index_template/{self.index_name}-template")
         return iam.PolicyStatement(
-            actions=verbs, resources=resources,
+            actions=verbs,
+            resources=resources,
             principals=[iam.ArnPrincipal(role.role_arn) for role in roles] if principals else None,
         )
 

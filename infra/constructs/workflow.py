@@ -3,11 +3,12 @@
 - the turn (Express, synchronous, at most 29 s: API Gateway's integration limit);
 - the approval of a risky action (Standard: it waits for a person for hours or days, with a task token).
 """
+
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-import aws_cdk as cdk
 from constructs import Construct
 
 from concierge import topology
@@ -26,9 +27,19 @@ APPROVAL_FUNCTIONS = (topology.FunctionName.ACTIONS, topology.FunctionName.INGES
 
 
 class Workflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, functions: Functions, *, machine_id: str,
-                 kind: sfn.StateMachineType, name: str, definition: str,
-                 invokes: tuple[topology.FunctionName, ...], timeout: cdk.Duration) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        functions: Functions,
+        *,
+        machine_id: str,
+        kind: sfn.StateMachineType,
+        name: str,
+        definition: str,
+        invokes: tuple[topology.FunctionName, ...],
+        timeout: cdk.Duration,
+    ) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
@@ -40,7 +51,9 @@ class Workflow(Construct):
             # A fixed name, so the functions that start or decide it know its ARN without a reference cycle.
             state_machine_name=name,
             definition_body=sfn.DefinitionBody.from_string(definition),
-            definition_substitutions={function_arn_placeholder(n): functions.functions[n].function_arn for n in invokes},
+            definition_substitutions={
+                function_arn_placeholder(n): functions.functions[n].function_arn for n in invokes
+            },
             timeout=timeout,
             tracing_enabled=True,
             # Errors only, and without execution data: turns carry customer messages, approvals a task token.
@@ -51,13 +64,29 @@ class Workflow(Construct):
 
 
 def turn_workflow(scope: Construct, functions: Functions) -> Workflow:
-    return Workflow(scope, "TurnWorkflow", functions, machine_id="TurnStateMachine", kind=sfn.StateMachineType.EXPRESS,
-                    name=turn_state_machine_name(cdk.Stack.of(scope)), definition=turn_definition_text(),
-                    invokes=TURN_FUNCTIONS, timeout=cdk.Duration.seconds(29))
+    return Workflow(
+        scope,
+        "TurnWorkflow",
+        functions,
+        machine_id="TurnStateMachine",
+        kind=sfn.StateMachineType.EXPRESS,
+        name=turn_state_machine_name(cdk.Stack.of(scope)),
+        definition=turn_definition_text(),
+        invokes=TURN_FUNCTIONS,
+        timeout=cdk.Duration.seconds(29),
+    )
 
 
 def approval_workflow(scope: Construct, functions: Functions) -> Workflow:
     # The 30-day timeout is a backstop: the wait itself ends at the merchant's approval timeout (TimeoutSecondsPath).
-    return Workflow(scope, "ApprovalWorkflow", functions, machine_id="ApprovalStateMachine",
-                    kind=sfn.StateMachineType.STANDARD, name=approval_state_machine_name(cdk.Stack.of(scope)),
-                    definition=approval_definition_text(), invokes=APPROVAL_FUNCTIONS, timeout=cdk.Duration.days(30))
+    return Workflow(
+        scope,
+        "ApprovalWorkflow",
+        functions,
+        machine_id="ApprovalStateMachine",
+        kind=sfn.StateMachineType.STANDARD,
+        name=approval_state_machine_name(cdk.Stack.of(scope)),
+        definition=approval_definition_text(),
+        invokes=APPROVAL_FUNCTIONS,
+        timeout=cdk.Duration.days(30),
+    )

@@ -3,6 +3,7 @@
 API Gateway validates the body against `TurnRequestBody`'s JSON schema; the state machine receives an
 `ApiRequest` (the shape API Gateway's Step Functions integration builds) and ends with an `HttpResponse`.
 """
+
 from __future__ import annotations
 
 import html
@@ -70,8 +71,9 @@ class ReplyOut(BaseModel):
 class ActionOut(BaseModel):
     tool: str
     status: Literal["executed", "pending_confirmation", "awaiting_approval", "denied", "failed"]
-    arguments: dict[str, Any] = Field(default_factory=dict, description="what was asked of the tool, e.g. the order id "
-                                                                       "as the customer wrote it")
+    arguments: dict[str, Any] = Field(
+        default_factory=dict, description="what was asked of the tool, e.g. the order id as the customer wrote it"
+    )
     result: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -92,14 +94,14 @@ class TurnResponse(BaseModel):
 class HttpResponse(BaseModel):
     """The workflow's final output; API Gateway's integration response turns it into the HTTP response."""
 
-    statusCode: int  # noqa: N815 - the name API Gateway's template reads
+    statusCode: int
     body: str
 
     @classmethod
-    def of(cls, status: int, payload: BaseModel | dict) -> "HttpResponse":
+    def of(cls, status: int, payload: BaseModel | dict) -> HttpResponse:
         text = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload)
         return cls(statusCode=status, body=text)
 
     @classmethod
-    def error(cls, status: int, message: str) -> "HttpResponse":
+    def error(cls, status: int, message: str) -> HttpResponse:
         return cls.of(status, {"message": message})

@@ -1,4 +1,5 @@
 """Storefront identity: the storefront signs its signed-in customer's id; we verify before any account data is read."""
+
 from __future__ import annotations
 
 import hashlib

@@ -5,10 +5,11 @@ with one placeholder builder per resource, reset at the start of every call: two
 Table can swap each other's `#n0`, and DynamoDB then answers "Query condition missed key schema element". A Lambda
 environment runs one request at a time, but the local stack and its threaded server run many, so `table()` hands out
 a handle that builds one Table per thread."""
+
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -16,7 +17,7 @@ import boto3
 _creating = threading.Lock()  # boto3's default session is not safe to build clients from concurrently
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str):
     with _creating:
         return boto3.client(service)
@@ -43,7 +44,7 @@ class PerThreadTable:
         return f"PerThreadTable({self.name!r})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(name: str) -> PerThreadTable:
     return PerThreadTable(name)
 

@@ -1,4 +1,5 @@
 """The `concierge` command: run the product locally, import store data, generate the demo store."""
+
 from __future__ import annotations
 
 import argparse
@@ -36,19 +37,26 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {directory}", file=sys.stderr)
             return 1
         folder = load_store_folder(directory)
-        print(f"{directory} is a valid store: {len(folder.data.products)} products, {len(folder.data.customers)} customers, "
-              f"{len(folder.data.orders)} orders, {len(folder.data.articles)} articles, {len(folder.help_documents)} help "
-              f"documents, merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}")
+        print(
+            f"{directory} is a valid store: {len(folder.data.products)} products, {len(folder.data.customers)} customers, "
+            f"{len(folder.data.orders)} orders, {len(folder.data.articles)} articles, {len(folder.help_documents)} help "
+            f"documents, merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}"
+        )
         return 0
     try:
         folder = load_store_folder(directory, today=date.today() if args.local else None)
     except StoreFolderError as error:
-        print(f"{error}\nNothing was imported. `concierge import --check {directory}` lists the same problems.", file=sys.stderr)
+        print(
+            f"{error}\nNothing was imported. `concierge import --check {directory}` lists the same problems.",
+            file=sys.stderr,
+        )
         return 1
     if args.local:
         payload = {
-            **{name: [item.model_dump(mode="json") for item in getattr(folder.data, name)]
-               for name in ("products", "customers", "orders", "articles")},
+            **{
+                name: [item.model_dump(mode="json") for item in getattr(folder.data, name)]
+                for name in ("products", "customers", "orders", "articles")
+            },
             "merchant": folder.merchant.model_dump(mode="json") if folder.merchant else None,
             "help": _help_files(directory / "help") if (directory / "help").is_dir() else None,
         }
@@ -59,8 +67,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         from concierge.settings import settings_from_env_or_exit
 
         settings = settings_from_env_or_exit("concierge import")
-        counts = import_store(folder.data, wiring.reference_store(settings), settings, folder.merchant,
-                              folder.help_documents if (directory / "help").is_dir() else None)
+        counts = import_store(
+            folder.data,
+            wiring.reference_store(settings),
+            settings,
+            folder.merchant,
+            folder.help_documents if (directory / "help").is_dir() else None,
+        )
     print("Imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return 0
 
@@ -68,9 +81,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _help_files(root: Path) -> list[dict]:
     from concierge.knowledge.documents import FORMATS
 
-    return [{"path": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8", errors="replace")}
-            for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in FORMATS
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+    return [
+        {"path": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8", errors="replace")}
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.suffix.lower() in FORMATS
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
 
 
 def _post_local(url: str, path: str, payload: dict) -> dict:
@@ -81,7 +98,9 @@ def _post_local(url: str, path: str, payload: dict) -> dict:
     from concierge.local.stack import DEV_API_KEY
 
     request = urllib.request.Request(
-        url.rstrip("/") + path, data=json.dumps(payload).encode(), method="POST",
+        url.rstrip("/") + path,
+        data=json.dumps(payload).encode(),
+        method="POST",
         headers={"content-type": "application/json", "x-api-key": os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)},
     )
     try:
@@ -91,21 +110,23 @@ def _post_local(url: str, path: str, payload: dict) -> dict:
         detail = json.loads(error.read() or b"{}").get("message", error.reason)
         raise SystemExit(f"{url} refused the request ({error.code}): {detail}") from None
     except urllib.error.URLError as error:
-        raise SystemExit(f"No local stack answers at {url} ({error.reason}): start one with `concierge dev` "
-                         "(or `make dev`), or give its address with --local URL") from None
+        raise SystemExit(
+            f"No local stack answers at {url} ({error.reason}): start one with `concierge dev` "
+            "(or `make dev`), or give its address with --local URL"
+        ) from None
 
 
 def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR, store: Path | None = None):
     """Start the local stack with a store imported: the folder `store` (docs/import-format.md), or else the demo
     store generated into `store_dir`. Returns (stack, the customers for the chat page's picker, the store's page
     info: name and suggestions)."""
+    from concierge import wiring
     from concierge.demo import generate_store, write_store
     from concierge.importer import import_store
     from concierge.local.stack import DEV_SIGNING_SECRET, LocalStack
     from concierge.merchant import MerchantProfile
     from concierge.settings import current_settings
     from concierge.storefolder import load_store_folder
-    from concierge import wiring
 
     if store is None:
         write_store(generate_store(seed=seed), store_dir)
@@ -156,7 +177,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     try:
         stack, customers = start_local(seed=args.seed, store=store)
     except StoreFolderError as error:
-        print(f"{args.store} is not a store folder Concierge can run (docs/import-format.md):\n{error}", file=sys.stderr)
+        print(
+            f"{args.store} is not a store folder Concierge can run (docs/import-format.md):\n{error}", file=sys.stderr
+        )
         return 1
     stack.start_poller()
     if args.demo_month is not None:  # a populated KPI dashboard: a seeded month rolled up in the background
@@ -164,8 +187,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     info = stack.page_info
     app = LocalApi(stack, api_key=api_key, signing_secret=secret, customers=customers)
     where = f"store {store}" if store else f"demo store in {DEMO_STORE_DIR}"
-    print(f"Concierge is running at http://{args.host}:{args.port}/  ({info['name']}, {where}; API key: {api_key}; "
-          f"KPI dashboard at /dashboard/)", flush=True)
+    print(
+        f"Concierge is running at http://{args.host}:{args.port}/  ({info['name']}, {where}; API key: {api_key}; "
+        f"KPI dashboard at /dashboard/)",
+        flush=True,
+    )
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0
 
@@ -186,24 +212,37 @@ def cmd_knowledge_sync(args: argparse.Namespace) -> int:
         return 2
     from concierge.importer import STORE_HELP_SOURCE
 
-    if source in (STORE_SOURCE, UPLOADS_SOURCE, STORE_HELP_SOURCE):  # a folder synced as one would replace its documents
-        print(f"--source {source} is reserved ({STORE_SOURCE} and {STORE_HELP_SOURCE}: `concierge import`; "
-              f"{UPLOADS_SOURCE}: files uploaded to documents/): give the folder another name", file=sys.stderr)
+    if source in (
+        STORE_SOURCE,
+        UPLOADS_SOURCE,
+        STORE_HELP_SOURCE,
+    ):  # a folder synced as one would replace its documents
+        print(
+            f"--source {source} is reserved ({STORE_SOURCE} and {STORE_HELP_SOURCE}: `concierge import`; "
+            f"{UPLOADS_SOURCE}: files uploaded to documents/): give the folder another name",
+            file=sys.stderr,
+        )
         return 2
     if not Path(args.dir).is_dir():  # a typo must not empty the source
         print(f"{args.dir} is not a folder", file=sys.stderr)
         return 2
     if args.local:
         files = _help_files(Path(args.dir))
-        report = _post_local(args.local, "/_local/knowledge-sync", {"source": source, "base_url": args.base_url,
-                                                                      "locale": args.locale, "files": files})
-        print(f"{report['documents']} documents: {report['added']} added, {report['updated']} updated, "
-              f"{report['unchanged']} unchanged, {report['removed']} removed; {report['passages_indexed']} passages "
-              f"indexed, {report['passages_removed']} removed (source {source}, {args.local})")
+        report = _post_local(
+            args.local,
+            "/_local/knowledge-sync",
+            {"source": source, "base_url": args.base_url, "locale": args.locale, "files": files},
+        )
+        print(
+            f"{report['documents']} documents: {report['added']} added, {report['updated']} updated, "
+            f"{report['unchanged']} unchanged, {report['removed']} removed; {report['passages_indexed']} passages "
+            f"indexed, {report['passages_removed']} removed (source {source}, {args.local})"
+        )
         return 0
     settings = settings_from_env_or_exit("concierge knowledge sync")
     documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale, source=source)
     with tqdm(total=0, unit="passage", desc="Embedding", disable=args.quiet) as bar:
+
         def on_total(total: int) -> None:
             bar.total = total
             bar.refresh()
@@ -236,8 +275,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     store = Path(args.store) if args.store else None
     directory = Path(args.dir) if args.dir else (store / "scenarios" if store else Path("evaluation/scenarios"))
     if not directory.is_dir():
-        print(f"No scenario folder {directory}" + (" (a store's scenarios are in its scenarios/ folder)" if store else ""),
-              file=sys.stderr)
+        print(
+            f"No scenario folder {directory}"
+            + (" (a store's scenarios are in its scenarios/ folder)" if store else ""),
+            file=sys.stderr,
+        )
         return 2
     try:
         customers = store_customers(store)
@@ -251,15 +293,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.simulate_customer:
         settings = current_settings()
         if settings.model_provider == "none":
-            print("--simulate-customer needs a model: set CONCIERGE_MODEL_PROVIDER and its credentials", file=sys.stderr)
+            print(
+                "--simulate-customer needs a model: set CONCIERGE_MODEL_PROVIDER and its credentials", file=sys.stderr
+            )
             return 2
         simulate = model_customer(settings)
-    outcomes = [unplayable(s, customers, store) or play(s, simulate, store)
-                for s in tqdm(scenarios, desc="Scenarios", unit="scenario", disable=args.quiet)]
+    outcomes = [
+        unplayable(s, customers, store) or play(s, simulate, store)
+        for s in tqdm(scenarios, desc="Scenarios", unit="scenario", disable=args.quiet)
+    ]
     totals = summary(outcomes)
     print(table(outcomes, totals))
     if args.json:
-        Path(args.json).write_text(json.dumps({"summary": totals, "outcomes": [o.model_dump() for o in outcomes]}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"summary": totals, "outcomes": [o.model_dump() for o in outcomes]}, indent=2)
+        )
     return 0
 
 
@@ -271,12 +319,18 @@ def cmd_understanding(args: argparse.Namespace) -> int:
     if args.store:
         messages = [m for m in messages if m.store == args.store]
     if not messages:
-        print(f"No labelled messages in {args.set} for split {args.split}" + (f" and store {args.store}" if args.store else ""),
-              file=sys.stderr)
+        print(
+            f"No labelled messages in {args.set} for split {args.split}"
+            + (f" and store {args.store}" if args.store else ""),
+            file=sys.stderr,
+        )
         return 2
     if args.misses and args.split != "tune":
-        print("--misses lists the tuning half only (--split tune): the held-out half is for figures, never for "
-              "fitting rules", file=sys.stderr)
+        print(
+            "--misses lists the tuning half only (--split tune): the held-out half is for figures, never for "
+            "fitting rules",
+            file=sys.stderr,
+        )
         return 2
     scored = score(messages, Path(args.stores))
     result = report(scored)
@@ -328,18 +382,28 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--seed", type=int, default=7)
     dev.add_argument("--demo-month", type=int, metavar="SEED", help="fill the KPI dashboard with a seeded month")
-    dev.add_argument("--store", metavar="DIR",
-                     help="run on this store folder (docs/import-format.md) instead of the demo store")
+    dev.add_argument(
+        "--store", metavar="DIR", help="run on this store folder (docs/import-format.md) instead of the demo store"
+    )
     dev.set_defaults(func=cmd_dev)
-    month = sub.add_parser("demo-month", help="load a seeded month of conversations and surveys into a running local stack")
+    month = sub.add_parser(
+        "demo-month", help="load a seeded month of conversations and surveys into a running local stack"
+    )
     month.add_argument("--seed", type=int, default=7)
     month.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', DEFAULT_PORT)}")
     month.set_defaults(func=cmd_demo_month)
     imp = sub.add_parser("import", help="import products, customers, orders and articles from DIR")
     imp.add_argument("dir")
-    imp.add_argument("--check", action="store_true", help="only validate the folder (no stack needed); exit 1 on any problem")
-    imp.add_argument("--local", nargs="?", const=LOCAL_URL, metavar="URL",
-                     help=f"import into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack")
+    imp.add_argument(
+        "--check", action="store_true", help="only validate the folder (no stack needed); exit 1 on any problem"
+    )
+    imp.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"import into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
     imp.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo-data", help="write the seeded demo store to DIR")
     demo.add_argument("dir")
@@ -351,15 +415,25 @@ def main(argv: list[str] | None = None) -> int:
     ksync.add_argument("dir")
     ksync.add_argument("--base-url", default="/help", help="URL prefix of the documents (default /help)")
     ksync.add_argument("--locale", default="en", help="locale of documents without front matter (default en)")
-    ksync.add_argument("--source", default="help",
-                       help="the folder's source: its sync adds, updates and removes only that source's documents "
-                            "(default help; one name per folder; store and uploads are the import's and S3's)")
-    ksync.add_argument("--local", nargs="?", const=LOCAL_URL, metavar="URL",
-                       help=f"sync into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack")
+    ksync.add_argument(
+        "--source",
+        default="help",
+        help="the folder's source: its sync adds, updates and removes only that source's documents "
+        "(default help; one name per folder; store and uploads are the import's and S3's)",
+    )
+    ksync.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"sync into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
     ksync.add_argument("--quiet", action="store_true", help="no progress bar")
     ksync.set_defaults(func=cmd_knowledge_sync)
     evaluate = sub.add_parser("eval", help="play scenario files against the local stack and score them")
-    evaluate.add_argument("dir", nargs="?", help="scenario folder (default: the store's scenarios/, or evaluation/scenarios)")
+    evaluate.add_argument(
+        "dir", nargs="?", help="scenario folder (default: the store's scenarios/, or evaluation/scenarios)"
+    )
     evaluate.add_argument("--store", metavar="DIR", help="play on this store folder instead of the demo store")
     evaluate.add_argument("--json", help="also write the results as JSON to this file")
     evaluate.add_argument("--only", help="only scenarios whose name contains this")
@@ -367,8 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--quiet", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
     understanding = sub.add_parser("understanding", help="intent and entity accuracy on the labelled customer messages")
-    understanding.add_argument("--split", choices=("heldout", "tune", "all"), default="heldout",
-                               help="which half to measure (default: the held-out half, where figures are reported)")
+    understanding.add_argument(
+        "--split",
+        choices=("heldout", "tune", "all"),
+        default="heldout",
+        help="which half to measure (default: the held-out half, where figures are reported)",
+    )
     understanding.add_argument("--store", help="only the messages of this sample store (e.g. electronics)")
     understanding.add_argument("--set", default="evaluation/understanding/messages.jsonl", help="the labelled set")
     understanding.add_argument("--stores", default="stores", help="the folder holding the sample stores")
@@ -376,15 +454,20 @@ def main(argv: list[str] | None = None) -> int:
     understanding.add_argument("--json", help="also write the figures as JSON to this file")
     understanding.set_defaults(func=cmd_understanding)
     calibration = sub.add_parser("calibrate", help="compare Auto-CSAT with the CSAT customers answered")
-    calibration.add_argument("--since", help="first day (YYYY-MM-DD) of closed conversations; default 29 days before --until")
+    calibration.add_argument(
+        "--since", help="first day (YYYY-MM-DD) of closed conversations; default 29 days before --until"
+    )
     calibration.add_argument("--until", help="last day (YYYY-MM-DD), inclusive; default today")
     calibration.add_argument("--json", help="also write the report as JSON to this file")
     calibration.set_defaults(func=cmd_calibrate)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)
-    doctor = sub.add_parser("doctor", help="make two real calls with the configured model and say what works "
-                                           "(tool use, thinking, prompt cache, tokens and cost)")
+    doctor = sub.add_parser(
+        "doctor",
+        help="make two real calls with the configured model and say what works "
+        "(tool use, thinking, prompt cache, tokens and cost)",
+    )
     doctor.set_defaults(func=cmd_doctor)
     args = parser.parse_args(argv)
     return args.func(args)

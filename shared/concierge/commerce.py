@@ -14,6 +14,7 @@ Reference store keys:
   and the customer's latest .... pk=CUSTOMER#<id>  sk=RESET#LATEST       (at most one per 15 minutes)
 - appointment booking .......... pk=APPOINTMENT#<kind>  sk=<start>       (one booking per slot: conditional put)
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,9 @@ class ReturnRecord(BaseModel):
     refund_to: str
     exchange_order_id: str | None = None
     created_at: datetime
-    credit_customer_id: str | None = Field(None, description="set when the refund is paid as this customer's store credit")
+    credit_customer_id: str | None = Field(
+        None, description="set when the refund is paid as this customer's store credit"
+    )
 
 
 class Discount(BaseModel):
@@ -74,13 +77,17 @@ class CommerceBackend(Protocol):
     def returned_line_ids(self, order_id: str) -> set[str]: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
     def cancel_order(self, order_id: str) -> bool: ...
-    def modify_order(self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]) -> Order | None: ...
+    def modify_order(
+        self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]
+    ) -> Order | None: ...
     def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict]]: ...
-    def create_password_reset(self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime) -> bool: ...
+    def create_password_reset(
+        self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime
+    ) -> bool: ...
     def booked_slots(self, kind: str, start: datetime, end: datetime) -> set[datetime]: ...
     def book_slot(self, kind: str, start: datetime, customer_id: str, reference: str, at: datetime) -> bool: ...
-    def issue_discount(self, discount: "Discount", cap_since: datetime) -> bool: ...
-    def redeem_discount(self, code: str, customer_id: str, order_id: str, at: datetime) -> "Discount": ...
+    def issue_discount(self, discount: Discount, cap_since: datetime) -> bool: ...
+    def redeem_discount(self, code: str, customer_id: str, order_id: str, at: datetime) -> Discount: ...
 
 
 def contacts(customer: Customer) -> list[tuple[str, str]]:
@@ -111,7 +118,9 @@ class ReferenceStore:
             for customer in customers:
                 batch.put_item(Item={"pk": f"CUSTOMER#{customer.id}", "sk": "META", "doc": _plain(customer)})
                 for channel, address in contacts(customer):
-                    batch.put_item(Item={"pk": f"CONTACT#{channel}#{address}", "sk": "CUSTOMER", "customer_id": customer.id})
+                    batch.put_item(
+                        Item={"pk": f"CONTACT#{channel}#{address}", "sk": "CUSTOMER", "customer_id": customer.id}
+                    )
 
     def put_orders(self, orders: list[Order]) -> None:
         with self._table.batch_writer() as batch:
@@ -180,14 +189,28 @@ class ReferenceStore:
             operations.append(put({"pk": f"ORDER#{record.order_id}", "sk": f"REFUND#{record.return_id}", "doc": doc}))
         if record.refund_amount > 0 and record.credit_customer_id:
             customer_key = f"CUSTOMER#{record.credit_customer_id}"
-            operations.append({"Update": {
-                "TableName": self._table.name, "Key": {"pk": customer_key, "sk": "CREDIT"},
-                "UpdateExpression": "ADD balance :amount SET currency = :currency",
-                "ExpressionAttributeValues": {":amount": record.refund_amount, ":currency": record.currency},
-            }})
-            operations.append(put({"pk": customer_key, "sk": f"CREDIT#{record.created_at.isoformat()}#{record.return_id}",
-                                   "at": record.created_at.isoformat(), "amount": record.refund_amount,
-                                   "currency": record.currency, "reference": f"return {record.return_id}"}))
+            operations.append(
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": customer_key, "sk": "CREDIT"},
+                        "UpdateExpression": "ADD balance :amount SET currency = :currency",
+                        "ExpressionAttributeValues": {":amount": record.refund_amount, ":currency": record.currency},
+                    }
+                }
+            )
+            operations.append(
+                put(
+                    {
+                        "pk": customer_key,
+                        "sk": f"CREDIT#{record.created_at.isoformat()}#{record.return_id}",
+                        "at": record.created_at.isoformat(),
+                        "amount": record.refund_amount,
+                        "currency": record.currency,
+                        "reference": f"return {record.return_id}",
+                    }
+                )
+            )
         if replacement is not None:
             operations.append(put(self._order_item(replacement), "attribute_not_exists(pk)"))
         client = self._table.meta.client
@@ -240,25 +263,52 @@ class ReferenceStore:
         balance = self._table.get_item(Key={"pk": f"CUSTOMER#{customer_id}", "sk": "CREDIT"}).get("Item")
         entries = self._table.query(
             KeyConditionExpression=Key("pk").eq(f"CUSTOMER#{customer_id}") & Key("sk").begins_with("CREDIT#"),
-            ScanIndexForward=False, Limit=limit,
+            ScanIndexForward=False,
+            Limit=limit,
         ).get("Items", [])
-        return (Decimal(str(balance["balance"])) if balance else Decimal("0.00"),
-                [{"at": e["at"], "amount": str(e["amount"]), "currency": e["currency"], "reference": e["reference"]} for e in entries])
+        return (
+            Decimal(str(balance["balance"])) if balance else Decimal("0.00"),
+            [
+                {"at": e["at"], "amount": str(e["amount"]), "currency": e["currency"], "reference": e["reference"]}
+                for e in entries
+            ],
+        )
 
-    def create_password_reset(self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime) -> bool:
+    def create_password_reset(
+        self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime
+    ) -> bool:
         """Store a reset token (its hash only) and the customer's latest-reset marker in one transaction: False when
         a link was already sent since `rate_since`."""
         client = self._table.meta.client
         try:
-            client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table.name, "ConditionExpression": "attribute_not_exists(pk)",
-                         "Item": {"pk": f"RESET#{token_hash}", "sk": "META", "customer_id": customer_id,
-                                  "expires_at": expires_at.isoformat()}}},
-                {"Put": {"TableName": self._table.name,
-                         "Item": {"pk": f"CUSTOMER#{customer_id}", "sk": "RESET#LATEST", "issued_at": at.isoformat()},
-                         "ConditionExpression": "attribute_not_exists(pk) OR issued_at < :since",
-                         "ExpressionAttributeValues": {":since": rate_since.isoformat()}}},
-            ])
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "Item": {
+                                "pk": f"RESET#{token_hash}",
+                                "sk": "META",
+                                "customer_id": customer_id,
+                                "expires_at": expires_at.isoformat(),
+                            },
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": {
+                                "pk": f"CUSTOMER#{customer_id}",
+                                "sk": "RESET#LATEST",
+                                "issued_at": at.isoformat(),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk) OR issued_at < :since",
+                            "ExpressionAttributeValues": {":since": rate_since.isoformat()},
+                        }
+                    },
+                ]
+            )
         except client.exceptions.TransactionCanceledException:
             return False
         return True
@@ -267,8 +317,10 @@ class ReferenceStore:
         """For the storefront's reset page: the customer the token resets, once; None if unknown, used or expired."""
         try:
             item = self._table.delete_item(
-                Key={"pk": f"RESET#{token_hash}", "sk": "META"}, ConditionExpression="expires_at > :now",
-                ExpressionAttributeValues={":now": at.isoformat()}, ReturnValues="ALL_OLD",
+                Key={"pk": f"RESET#{token_hash}", "sk": "META"},
+                ConditionExpression="expires_at > :now",
+                ExpressionAttributeValues={":now": at.isoformat()},
+                ReturnValues="ALL_OLD",
             ).get("Attributes")
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return None
@@ -276,7 +328,8 @@ class ReferenceStore:
 
     def booked_slots(self, kind: str, start: datetime, end: datetime) -> set[datetime]:
         items = self._table.query(
-            KeyConditionExpression=Key("pk").eq(f"APPOINTMENT#{kind}") & Key("sk").between(start.isoformat(), end.isoformat()),
+            KeyConditionExpression=Key("pk").eq(f"APPOINTMENT#{kind}")
+            & Key("sk").between(start.isoformat(), end.isoformat()),
         ).get("Items", [])
         return {datetime.fromisoformat(item["sk"]) for item in items}
 
@@ -284,8 +337,13 @@ class ReferenceStore:
         """One booking per slot: False when someone else booked it first."""
         try:
             self._table.put_item(
-                Item={"pk": f"APPOINTMENT#{kind}", "sk": start.isoformat(), "customer_id": customer_id,
-                      "reference": reference, "booked_at": at.isoformat()},
+                Item={
+                    "pk": f"APPOINTMENT#{kind}",
+                    "sk": start.isoformat(),
+                    "customer_id": customer_id,
+                    "reference": reference,
+                    "booked_at": at.isoformat(),
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
@@ -297,15 +355,30 @@ class ReferenceStore:
         already got a code since `cap_since` (one per customer per period), so concurrent issues cannot both win."""
         client = self._table.meta.client
         try:
-            client.transact_write_items(TransactItems=[
-                {"Put": {"TableName": self._table.name, "Item": {"pk": f"DISCOUNT#{discount.code}", "sk": "META", "doc": _plain(discount)},
-                         "ConditionExpression": "attribute_not_exists(pk)"}},
-                {"Put": {"TableName": self._table.name,
-                         "Item": {"pk": f"CUSTOMER#{discount.customer_id}", "sk": "DISCOUNT#LATEST", "issued_at": discount.issued_at.isoformat(),
-                                  "code": discount.code},
-                         "ConditionExpression": "attribute_not_exists(pk) OR issued_at < :since",
-                         "ExpressionAttributeValues": {":since": cap_since.isoformat()}}},
-            ])
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": {"pk": f"DISCOUNT#{discount.code}", "sk": "META", "doc": _plain(discount)},
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": {
+                                "pk": f"CUSTOMER#{discount.customer_id}",
+                                "sk": "DISCOUNT#LATEST",
+                                "issued_at": discount.issued_at.isoformat(),
+                                "code": discount.code,
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk) OR issued_at < :since",
+                            "ExpressionAttributeValues": {":since": cap_since.isoformat()},
+                        }
+                    },
+                ]
+            )
         except client.exceptions.TransactionCanceledException:
             return False
         return True

@@ -1,5 +1,6 @@
 """What the agent console does, for a signed operator: the queue, the handoff package, claim, reply on the
 customer's channel, hand back to the AI, close with a resolution. The HTTP routes are in http_api."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,7 +23,9 @@ class AgentMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=4000)
-    message_id: str | None = Field(None, max_length=80, description="the console's id for it: a resent request is not sent twice")
+    message_id: str | None = Field(
+        None, max_length=80, description="the console's id for it: a resent request is not sent twice"
+    )
 
 
 class HandBack(BaseModel):
@@ -65,17 +68,26 @@ def package(conversation_id: str, services: ConsoleServices) -> dict:
     orders = store.recent_orders(owner.customer_id, 5) if record.verified else []
     partition = memory.conversation_partition(conversation_id)
     tried = [
-        {"tool": a["tool"], "status": a["status"], "reason": a.get("reason") or None,
-         "explanation": (a.get("result") or {}).get("explanation")}
-        for a in partition if a["sk"].startswith("ACTION#") and a["tool"] not in ("create_handoff",)
+        {
+            "tool": a["tool"],
+            "status": a["status"],
+            "reason": a.get("reason") or None,
+            "explanation": (a.get("result") or {}).get("explanation"),
+        }
+        for a in partition
+        if a["sk"].startswith("ACTION#") and a["tool"] not in ("create_handoff",)
     ]
     approvals = [
         {k: a[k] for k in ("action_id", "summary", "amount", "currency", "reason", "deadline", "status") if k in a}
-        for a in partition if a["sk"].startswith("APPROVAL#") and a.get("status") == "waiting"
+        for a in partition
+        if a["sk"].startswith("APPROVAL#") and a.get("status") == "waiting"
     ]
     # The conversation's messages are in the partition already read (and keep their author, unlike transcript()).
-    transcript = [{k: m[k] for k in ("role", "text", "channel", "at", "author") if k in m}
-                  for m in partition if m["sk"].startswith("MSG#")]
+    transcript = [
+        {k: m[k] for k in ("role", "text", "channel", "at", "author") if k in m}
+        for m in partition
+        if m["sk"].startswith("MSG#")
+    ]
     profile = memory.get_profile(owner.customer_id)
     return {
         "conversation_id": conversation_id,
@@ -90,13 +102,21 @@ def package(conversation_id: str, services: ConsoleServices) -> dict:
             "lifetime_value_recent": str(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), 0)),
         },
         "history": {
-            "summaries": [s.model_dump(mode="json") for s in memory.summaries(owner.customer_id)] if record.verified else [],
+            "summaries": [s.model_dump(mode="json") for s in memory.summaries(owner.customer_id)]
+            if record.verified
+            else [],
             "facts": [f.text for f in memory.facts(owner.customer_id)] if record.verified else [],
         },
         "orders": [
-            {"order_id": o.id, "status": o.status.value, "placed_at": o.placed_at.isoformat(), "total": str(o.total),
-             "currency": o.currency, "items": [line.title for line in o.lines],
-             "tracking": o.shipment.tracking_number if o.shipment else None}
+            {
+                "order_id": o.id,
+                "status": o.status.value,
+                "placed_at": o.placed_at.isoformat(),
+                "total": str(o.total),
+                "currency": o.currency,
+                "items": [line.title for line in o.lines],
+                "tracking": o.shipment.tracking_number if o.shipment else None,
+            }
             for o in orders
         ],
         "open_orders": [o.id for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.SHIPPED)],
@@ -140,9 +160,13 @@ def reply(conversation_id: str, agent: str, message: AgentMessage, services: Con
     from concierge.notices import deliver_notice
 
     owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
-    notice = Notice(conversation_id=conversation_id, customer_id=owner.customer_id,
-                    key=f"agent:{message.message_id or uuid.uuid4().hex}", text=message.text,
-                    subject="A reply from our team")
+    notice = Notice(
+        conversation_id=conversation_id,
+        customer_id=owner.customer_id,
+        key=f"agent:{message.message_id or uuid.uuid4().hex}",
+        text=message.text,
+        subject="A reply from our team",
+    )
     outcome = deliver_notice(notice, services.notices, now, role="agent", author=agent, email_web=False)
     handoff.responded(services.handoffs, owner, agent, now)
     return {"conversation_id": conversation_id, **{k: v for k, v in outcome.items() if k != "provider_id"}}
@@ -163,7 +187,10 @@ def close(conversation_id: str, agent: str, request: CloseRequest, services: Con
     owner = handoff.finish(services.handoffs, owner, agent, "closed", now)
     services.memory.set_status(conversation_id, ConversationStatus.CLOSED.value, now)
     record = services.memory.get_conversation(conversation_id)
-    last = next((m["text"] for m in reversed(services.memory.recent_messages(conversation_id, 5)) if m["role"] == "customer"), "")
+    last = next(
+        (m["text"] for m in reversed(services.memory.recent_messages(conversation_id, 5)) if m["role"] == "customer"),
+        "",
+    )
     events = []
     if record is not None:
         if request.resolution == "resolved":
@@ -173,15 +200,30 @@ def close(conversation_id: str, agent: str, request: CloseRequest, services: Con
     return {"conversation_id": conversation_id, "status": "closed", "resolution": request.resolution}
 
 
-def _ended(owner: handoff.Owner, agent: str, outcome: str, resolution: str | None, reason: str | None,
-           services: ConsoleServices, now: datetime, also: list = ()) -> None:
+def _ended(
+    owner: handoff.Owner,
+    agent: str,
+    outcome: str,
+    resolution: str | None,
+    reason: str | None,
+    services: ConsoleServices,
+    now: datetime,
+    also: list = (),
+) -> None:
     services.events.publish(
         HandoffEnded(
-            occurred_at=now, conversation_id=owner.conversation_id, customer_id=owner.customer_id, outcome=outcome,
-            resolution=resolution, resolution_reason=reason, reason=owner.reason, queue=owner.queue, agent=agent,
-            first_human_response_ms=handoff.first_response_ms(owner), customer_messages=owner.customer_messages,
+            occurred_at=now,
+            conversation_id=owner.conversation_id,
+            customer_id=owner.customer_id,
+            outcome=outcome,
+            resolution=resolution,
+            resolution_reason=reason,
+            reason=owner.reason,
+            queue=owner.queue,
+            agent=agent,
+            first_human_response_ms=handoff.first_response_ms(owner),
+            customer_messages=owner.customer_messages,
             repeated_after_handoff=owner.repeated_after_handoff,
         ),
         *also,
     )
-

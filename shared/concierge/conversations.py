@@ -1,4 +1,5 @@
 """The edges of a turn: receiving the customer's message (ingest) and recording the reply (reply step)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,16 +14,25 @@ from pydantic import ValidationError
 
 from concierge import identity, longterm, signals, threads
 from concierge.actions import proposal
-from concierge.api import ActionOut, ApiRequest, Channel, HandoffOut, HttpResponse, ReplyOut, TurnRequestBody, TurnResponse
-from concierge.channels.inbound import InboundMessage
-from concierge.tasks import TurnInput
-from concierge.auth import verify_customer
-from concierge.commerce import CommerceBackend
 from concierge.actions.proposal import money
+from concierge.api import (
+    ActionOut,
+    ApiRequest,
+    Channel,
+    HandoffOut,
+    HttpResponse,
+    ReplyOut,
+    TurnRequestBody,
+    TurnResponse,
+)
+from concierge.auth import verify_customer
+from concierge.channels.inbound import InboundMessage
+from concierge.commerce import CommerceBackend
 from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound, http_status
 from concierge.events import ConversationClosed, EventPublisher, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
+from concierge.tasks import TurnInput
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, CustomerRef, Decision, IncomingMessage, Turn
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -64,14 +74,18 @@ def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> 
     if not CONVERSATION_ID.match(conversation_id):
         raise BadRequest("conversation_id must be 1–100 letters, digits, '-' or '_'.")
     if not isinstance(request.body, dict):
-        raise BadRequest("The request body must be a JSON object like {\"text\": \"...\", \"channel\": \"web\"}.")
+        raise BadRequest('The request body must be a JSON object like {"text": "...", "channel": "web"}.')
     try:
         body = TurnRequestBody.model_validate(request.body)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise BadRequest(f"Invalid request body: {problems}") from exc
     customer = services.store.get_customer(customer_id)
-    who = CustomerRef(id=customer_id, first_name=customer.first_name if customer else "there", locale=customer.locale if customer else "en")
+    who = CustomerRef(
+        id=customer_id,
+        first_name=customer.first_name if customer else "there",
+        locale=customer.locale if customer else "en",
+    )
     return _append(conversation_id, who, body.channel, body.text, now, services)
 
 
@@ -98,7 +112,11 @@ def _append(
         raise NotFound("Conversation not found.")  # never confirm that someone else's conversation exists
     expected_seq = record.message_seq if record else None
     if record is None:
-        linked = thread.linked_conversation_id if thread else threads.link_for_web(conversation_id, text, who.id, services.memory, now)
+        linked = (
+            thread.linked_conversation_id
+            if thread
+            else threads.link_for_web(conversation_id, text, who.id, services.memory, now)
+        )
         record = ConversationRecord(
             conversation_id=conversation_id,
             customer_id=who.id,
@@ -114,7 +132,12 @@ def _append(
 
     scored = signals.score(text)
     print_ = fingerprint(text)
-    repeated = print_ in record.message_fingerprints and scored.intent not in ("affirm", "greeting", "thanks", "unknown")
+    repeated = print_ in record.message_fingerprints and scored.intent not in (
+        "affirm",
+        "greeting",
+        "thanks",
+        "unknown",
+    )
     switched = bool(record.channels) and channel not in record.channels
     update = {
         "message_seq": record.message_seq + 1,
@@ -151,7 +174,9 @@ def _append(
     return Turn(
         conversation_id=conversation_id,
         customer=who,
-        message=IncomingMessage(message_id=f"{conversation_id}:{record.message_seq}", text=text, channel=channel, received_at=now),
+        message=IncomingMessage(
+            message_id=f"{conversation_id}:{record.message_seq}", text=text, channel=channel, received_at=now
+        ),
         signals=scored,
         conversation=snapshot,
         started_at=now,
@@ -244,8 +269,17 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         )
         extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)
         try:
-            services.memory.record_reply(record, decision.reply, now, turn_item, extra, deletes,
-                                         expected_seq=stored.message_seq, turn_number=turn_number, shown=shown)
+            services.memory.record_reply(
+                record,
+                decision.reply,
+                now,
+                turn_item,
+                extra,
+                deletes,
+                expected_seq=stored.message_seq,
+                turn_number=turn_number,
+                shown=shown,
+            )
             break
         except Conflict:
             time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # jittered: concurrent replies do not collide again
@@ -281,9 +315,13 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     response = TurnResponse(
         conversation_id=record.conversation_id,
         reply=ReplyOut(text=decision.reply, citations=decision.citations),
-        actions=[ActionOut(tool=r.tool, status=r.status.value, arguments=asked.get(r.call_id, {}), result=r.result)
-                 for r in turn.results],
-        handoff=HandoffOut(reason=decision.handoff.reason, status=decision.handoff.status, message=decision.handoff.message)
+        actions=[
+            ActionOut(tool=r.tool, status=r.status.value, arguments=asked.get(r.call_id, {}), result=r.result)
+            for r in turn.results
+        ],
+        handoff=HandoffOut(
+            reason=decision.handoff.reason, status=decision.handoff.status, message=decision.handoff.message
+        )
         if decision.handoff
         else None,
         conversation_status=status.value,
@@ -305,7 +343,8 @@ def _with_people(turn: Turn, services: EdgeServices) -> Turn:
             reason=owner.reason if owner else "with our team",
             status="assigned" if assigned else "waiting",
             message="A member of our team has this conversation and will reply here."
-            if assigned else "Your message is with our team; the next available person will reply here.",
+            if assigned
+            else "Your message is with our team; the next available person will reply here.",
         ),
         conversation_status=ConversationStatus.HANDED_OFF.value,
     )
@@ -313,7 +352,12 @@ def _with_people(turn: Turn, services: EdgeServices) -> Turn:
 
 
 def _long_term_memory(
-    record: ConversationRecord, turn: Turn, decision: Decision, executed: list[ActionResult], services: EdgeServices, now: datetime
+    record: ConversationRecord,
+    turn: Turn,
+    decision: Decision,
+    executed: list[ActionResult],
+    services: EdgeServices,
+    now: datetime,
 ) -> tuple[list[dict], list[dict], ConversationClosed | None]:
     """Facts as they arise and, at close, the summary and the profile; nothing for an unverified sender, and
     nothing personal for a customer who opted out of personalization."""
@@ -332,7 +376,11 @@ def _long_term_memory(
     profile = memory.get_profile(record.customer_id) or Profile(customer_id=record.customer_id)
     if profile.personalization:
         extra += [memory.fact_item(record.customer_id, fact) for fact in upserts]
-        deletes += [memory.delete_operation(record.customer_id, f"FACT#{key}") for key in removals if key not in {f.key for f in upserts}]
+        deletes += [
+            memory.delete_operation(record.customer_id, f"FACT#{key}")
+            for key in removals
+            if key not in {f.key for f in upserts}
+        ]
     if closing:
         summary = longterm.summary_of(record, now)
         profile = profile.model_copy(
@@ -350,7 +398,9 @@ def _long_term_memory(
     return extra, deletes, closed_event
 
 
-def closed_event_of(record: ConversationRecord, turn: Turn | None, summary: str, now: datetime, last_text: str = "") -> ConversationClosed:
+def closed_event_of(
+    record: ConversationRecord, turn: Turn | None, summary: str, now: datetime, last_text: str = ""
+) -> ConversationClosed:
     text = turn.message.text if turn is not None and turn.message else last_text
     normalized = signals.normalize(text)
     if record.handoff_reason:

@@ -3,6 +3,7 @@
 Dates are relative to `today`, so a store generated today has recent orders inside the return window.
 `concierge.storefolder` reads and checks what `write_store` writes, as it does any merchant's folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,40 +17,303 @@ from pydantic import TypeAdapter
 from concierge.actions.appointments import AppointmentKind
 from concierge.merchant import MerchantProfile
 from concierge.models import (
-    Address, Article, Customer, Order, OrderLine, OrderStatus, Payment, Product, Shipment, StoreData, TrackingEvent, Variant,
+    Address,
+    Article,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    Product,
+    Shipment,
+    StoreData,
+    TrackingEvent,
+    Variant,
 )
 
 APPAREL_SIZES = ["S", "M", "L", "XL"]
 SHOE_SIZES = ["7", "7.5", "8", "8.5", "9", "9.5", "10", "10.5", "11"]
 # id, title, category, price, colours, sizes, material, fit, returnable
 CATALOG = [
-    ("oxford-shirt", "Classic Oxford Shirt", "shirts", "49.00", ["Blue", "White", "Pink"], APPAREL_SIZES, "100% cotton oxford cloth", "Regular fit; true to size.", True),
-    ("linen-shirt", "Linen Camp Shirt", "shirts", "59.00", ["Sand", "Sage"], APPAREL_SIZES, "100% European linen", "Relaxed fit; size down for a closer fit.", True),
-    ("flannel-shirt", "Brushed Flannel Shirt", "shirts", "54.00", ["Red Plaid", "Green Plaid"], APPAREL_SIZES, "Brushed cotton flannel", "Regular fit.", True),
-    ("crew-tee", "Everyday Crew Tee", "t-shirts", "22.00", ["Black", "White", "Navy", "Heather Grey"], APPAREL_SIZES, "Organic cotton jersey", "Slim fit; size up for a relaxed look.", True),
-    ("pocket-tee", "Heavyweight Pocket Tee", "t-shirts", "28.00", ["Olive", "Rust"], APPAREL_SIZES, "Heavyweight cotton", "Boxy fit.", True),
-    ("trail-jacket", "Trail Shell Jacket", "jackets", "149.00", ["Black", "Forest"], APPAREL_SIZES, "3-layer recycled nylon with a waterproof membrane", "Runs snug; consider sizing up if you layer underneath.", True),
-    ("puffer-jacket", "Down Puffer Jacket", "jackets", "189.00", ["Black", "Navy"], APPAREL_SIZES, "Recycled nylon shell, 650-fill responsibly sourced down", "True to size.", True),
-    ("denim-jacket", "Selvedge Denim Jacket", "jackets", "129.00", ["Indigo"], APPAREL_SIZES, "13 oz selvedge denim", "Cropped fit; sleeves run long.", True),
-    ("chino", "Slim Chino", "trousers", "69.00", ["Khaki", "Navy", "Olive"], ["30", "32", "34", "36"], "Stretch cotton twill", "Slim fit through the thigh.", True),
-    ("jogger", "Fleece Jogger", "trousers", "55.00", ["Grey", "Black"], APPAREL_SIZES, "Cotton fleece", "True to size.", True),
-    ("merino-sweater", "Merino Crew Sweater", "knitwear", "89.00", ["Charcoal", "Oatmeal"], APPAREL_SIZES, "Extra-fine merino wool", "Regular fit; hand wash cold.", True),
-    ("cable-cardigan", "Cable Knit Cardigan", "knitwear", "99.00", ["Cream", "Navy"], APPAREL_SIZES, "Lambswool blend", "Relaxed fit.", True),
-    ("runner-shoe", "Cloudstep Running Shoe", "shoes", "120.00", ["Black", "White"], SHOE_SIZES, "Recycled mesh upper, foam midsole", "Runs half a size small; consider half a size up.", True),
-    ("leather-sneaker", "Court Leather Sneaker", "shoes", "110.00", ["White"], SHOE_SIZES, "Full-grain leather", "True to size.", True),
-    ("hiking-boot", "Ridge Hiking Boot", "shoes", "165.00", ["Brown"], SHOE_SIZES, "Waterproof suede and leather", "True to size; roomy toe box.", True),
-    ("wool-socks", "Merino Hiking Socks (3 pack)", "accessories", "24.00", ["Grey"], ["S", "M", "L"], "Merino wool blend", "See size chart.", True),
-    ("beanie", "Ribbed Beanie", "accessories", "26.00", ["Black", "Mustard"], ["One size"], "Recycled wool", "One size.", True),
-    ("belt", "Leather Belt", "accessories", "45.00", ["Brown", "Black"], ["S", "M", "L"], "Vegetable-tanned leather", "Order your trouser size.", True),
-    ("tote", "Canvas Tote", "accessories", "32.00", ["Natural"], ["One size"], "Heavy cotton canvas", "One size.", True),
-    ("boxer-brief", "Everyday Boxer Briefs (3 pack)", "underwear", "36.00", ["Black"], APPAREL_SIZES, "Modal blend", "True to size.", False),
+    (
+        "oxford-shirt",
+        "Classic Oxford Shirt",
+        "shirts",
+        "49.00",
+        ["Blue", "White", "Pink"],
+        APPAREL_SIZES,
+        "100% cotton oxford cloth",
+        "Regular fit; true to size.",
+        True,
+    ),
+    (
+        "linen-shirt",
+        "Linen Camp Shirt",
+        "shirts",
+        "59.00",
+        ["Sand", "Sage"],
+        APPAREL_SIZES,
+        "100% European linen",
+        "Relaxed fit; size down for a closer fit.",
+        True,
+    ),
+    (
+        "flannel-shirt",
+        "Brushed Flannel Shirt",
+        "shirts",
+        "54.00",
+        ["Red Plaid", "Green Plaid"],
+        APPAREL_SIZES,
+        "Brushed cotton flannel",
+        "Regular fit.",
+        True,
+    ),
+    (
+        "crew-tee",
+        "Everyday Crew Tee",
+        "t-shirts",
+        "22.00",
+        ["Black", "White", "Navy", "Heather Grey"],
+        APPAREL_SIZES,
+        "Organic cotton jersey",
+        "Slim fit; size up for a relaxed look.",
+        True,
+    ),
+    (
+        "pocket-tee",
+        "Heavyweight Pocket Tee",
+        "t-shirts",
+        "28.00",
+        ["Olive", "Rust"],
+        APPAREL_SIZES,
+        "Heavyweight cotton",
+        "Boxy fit.",
+        True,
+    ),
+    (
+        "trail-jacket",
+        "Trail Shell Jacket",
+        "jackets",
+        "149.00",
+        ["Black", "Forest"],
+        APPAREL_SIZES,
+        "3-layer recycled nylon with a waterproof membrane",
+        "Runs snug; consider sizing up if you layer underneath.",
+        True,
+    ),
+    (
+        "puffer-jacket",
+        "Down Puffer Jacket",
+        "jackets",
+        "189.00",
+        ["Black", "Navy"],
+        APPAREL_SIZES,
+        "Recycled nylon shell, 650-fill responsibly sourced down",
+        "True to size.",
+        True,
+    ),
+    (
+        "denim-jacket",
+        "Selvedge Denim Jacket",
+        "jackets",
+        "129.00",
+        ["Indigo"],
+        APPAREL_SIZES,
+        "13 oz selvedge denim",
+        "Cropped fit; sleeves run long.",
+        True,
+    ),
+    (
+        "chino",
+        "Slim Chino",
+        "trousers",
+        "69.00",
+        ["Khaki", "Navy", "Olive"],
+        ["30", "32", "34", "36"],
+        "Stretch cotton twill",
+        "Slim fit through the thigh.",
+        True,
+    ),
+    (
+        "jogger",
+        "Fleece Jogger",
+        "trousers",
+        "55.00",
+        ["Grey", "Black"],
+        APPAREL_SIZES,
+        "Cotton fleece",
+        "True to size.",
+        True,
+    ),
+    (
+        "merino-sweater",
+        "Merino Crew Sweater",
+        "knitwear",
+        "89.00",
+        ["Charcoal", "Oatmeal"],
+        APPAREL_SIZES,
+        "Extra-fine merino wool",
+        "Regular fit; hand wash cold.",
+        True,
+    ),
+    (
+        "cable-cardigan",
+        "Cable Knit Cardigan",
+        "knitwear",
+        "99.00",
+        ["Cream", "Navy"],
+        APPAREL_SIZES,
+        "Lambswool blend",
+        "Relaxed fit.",
+        True,
+    ),
+    (
+        "runner-shoe",
+        "Cloudstep Running Shoe",
+        "shoes",
+        "120.00",
+        ["Black", "White"],
+        SHOE_SIZES,
+        "Recycled mesh upper, foam midsole",
+        "Runs half a size small; consider half a size up.",
+        True,
+    ),
+    (
+        "leather-sneaker",
+        "Court Leather Sneaker",
+        "shoes",
+        "110.00",
+        ["White"],
+        SHOE_SIZES,
+        "Full-grain leather",
+        "True to size.",
+        True,
+    ),
+    (
+        "hiking-boot",
+        "Ridge Hiking Boot",
+        "shoes",
+        "165.00",
+        ["Brown"],
+        SHOE_SIZES,
+        "Waterproof suede and leather",
+        "True to size; roomy toe box.",
+        True,
+    ),
+    (
+        "wool-socks",
+        "Merino Hiking Socks (3 pack)",
+        "accessories",
+        "24.00",
+        ["Grey"],
+        ["S", "M", "L"],
+        "Merino wool blend",
+        "See size chart.",
+        True,
+    ),
+    (
+        "beanie",
+        "Ribbed Beanie",
+        "accessories",
+        "26.00",
+        ["Black", "Mustard"],
+        ["One size"],
+        "Recycled wool",
+        "One size.",
+        True,
+    ),
+    (
+        "belt",
+        "Leather Belt",
+        "accessories",
+        "45.00",
+        ["Brown", "Black"],
+        ["S", "M", "L"],
+        "Vegetable-tanned leather",
+        "Order your trouser size.",
+        True,
+    ),
+    (
+        "tote",
+        "Canvas Tote",
+        "accessories",
+        "32.00",
+        ["Natural"],
+        ["One size"],
+        "Heavy cotton canvas",
+        "One size.",
+        True,
+    ),
+    (
+        "boxer-brief",
+        "Everyday Boxer Briefs (3 pack)",
+        "underwear",
+        "36.00",
+        ["Black"],
+        APPAREL_SIZES,
+        "Modal blend",
+        "True to size.",
+        False,
+    ),
     ("gift-card", "Gift Card", "gift cards", "50.00", ["Digital"], ["One size"], "", "", False),
 ]
-FIRST = ["Jordan", "Taylor", "Casey", "Riley", "Morgan", "Avery", "Quinn", "Jamie", "Priya", "Wei", "Amara", "Diego", "Noor",
-         "Lukas", "Sofia", "Kenji", "Fatima", "Mateo", "Chloe", "Oluwaseun", "Hannah", "Ravi", "Elena", "Tomás", "Aisha"]
-LAST = ["Nguyen", "Smith", "Okafor", "Garcia", "Kowalski", "Chen", "Haddad", "Johnson", "Rossi", "Patel", "Silva", "Kim",
-        "Müller", "Dubois", "Andersson", "Mensah", "Tanaka", "Cohen", "Murphy", "Ivanova"]
-CITIES = [("Portland", "97201"), ("Austin", "73301"), ("Chicago", "60601"), ("Denver", "80202"), ("Boston", "02108"), ("Seattle", "98101")]
+FIRST = [
+    "Jordan",
+    "Taylor",
+    "Casey",
+    "Riley",
+    "Morgan",
+    "Avery",
+    "Quinn",
+    "Jamie",
+    "Priya",
+    "Wei",
+    "Amara",
+    "Diego",
+    "Noor",
+    "Lukas",
+    "Sofia",
+    "Kenji",
+    "Fatima",
+    "Mateo",
+    "Chloe",
+    "Oluwaseun",
+    "Hannah",
+    "Ravi",
+    "Elena",
+    "Tomás",
+    "Aisha",
+]
+LAST = [
+    "Nguyen",
+    "Smith",
+    "Okafor",
+    "Garcia",
+    "Kowalski",
+    "Chen",
+    "Haddad",
+    "Johnson",
+    "Rossi",
+    "Patel",
+    "Silva",
+    "Kim",
+    "Müller",
+    "Dubois",
+    "Andersson",
+    "Mensah",
+    "Tanaka",
+    "Cohen",
+    "Murphy",
+    "Ivanova",
+]
+CITIES = [
+    ("Portland", "97201"),
+    ("Austin", "73301"),
+    ("Chicago", "60601"),
+    ("Denver", "80202"),
+    ("Boston", "02108"),
+    ("Seattle", "98101"),
+]
 HUBS = ["Louisville, KY hub", "Memphis, TN hub", "Indianapolis, IN hub", "Ontario, CA hub"]
 
 
@@ -72,8 +336,15 @@ def _products(rng: random.Random) -> list[Product]:
         ]
         products.append(
             Product(
-                id=pid, title=title, category=category, url=f"/products/{pid}", returnable=returnable, material=material, fit=fit,
-                description=f"{title}: {material or 'a digital gift card'}. {fit}".strip(), variants=variants,
+                id=pid,
+                title=title,
+                category=category,
+                url=f"/products/{pid}",
+                returnable=returnable,
+                material=material,
+                fit=fit,
+                description=f"{title}: {material or 'a digital gift card'}. {fit}".strip(),
+                variants=variants,
             )
         )
     return products
@@ -83,14 +354,29 @@ def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour % 24), tzinfo=UTC)
 
 
-def _order(rng: random.Random, n: int, customer: Customer, products: list[Product], status: OrderStatus, placed: date,
-           lines: list[tuple[Product, Variant]] | None = None) -> Order:
+def _order(
+    rng: random.Random,
+    n: int,
+    customer: Customer,
+    products: list[Product],
+    status: OrderStatus,
+    placed: date,
+    lines: list[tuple[Product, Variant]] | None = None,
+) -> Order:
     if lines is None:
         lines = []
         for product in rng.sample(products, rng.choice([1, 1, 2, 3])):
             lines.append((product, rng.choice(product.variants)))
     order_lines = [
-        OrderLine(line_id=str(i + 1), product_id=p.id, sku=v.sku, title=p.title, options=v.options, quantity=1, unit_price=v.price)
+        OrderLine(
+            line_id=str(i + 1),
+            product_id=p.id,
+            sku=v.sku,
+            title=p.title,
+            options=v.options,
+            quantity=1,
+            unit_price=v.price,
+        )
         for i, (p, v) in enumerate(lines)
     ]
     city, postcode = CITIES[n % len(CITIES)]
@@ -109,13 +395,30 @@ def _order(rng: random.Random, n: int, customer: Customer, products: list[Produc
             delivered_at = _at(shipped + timedelta(days=3), 15)
             events.append(TrackingEvent(at=delivered_at, status="Delivered", location=f"{city} front door"))
         shipment = Shipment(
-            carrier=carrier, tracking_number=f"{carrier[:2]}{rng.randrange(10**11, 10**12)}", shipped_at=_at(shipped, 9),
-            estimated_delivery=_at(shipped + timedelta(days=4), 20), delivered_at=delivered_at, events=events,
+            carrier=carrier,
+            tracking_number=f"{carrier[:2]}{rng.randrange(10**11, 10**12)}",
+            shipped_at=_at(shipped, 9),
+            estimated_delivery=_at(shipped + timedelta(days=4), 20),
+            delivered_at=delivered_at,
+            events=events,
         )
     return Order(
-        id=f"NW{10000 + n}", customer_id=customer.id, placed_at=_at(placed, 10 + n % 8), status=status, lines=order_lines,
-        shipping_address=Address(name=customer.name, line1=f"{rng.randrange(1, 999)} {rng.choice(['Oak', 'Pine', 'Elm', 'Cedar'])} St", city=city, postcode=postcode, country="US"),
-        shipment=shipment, payment=Payment(method="card", brand=rng.choice(["Visa", "Mastercard", "Amex"]), last4=f"{rng.randrange(10000):04d}"),
+        id=f"NW{10000 + n}",
+        customer_id=customer.id,
+        placed_at=_at(placed, 10 + n % 8),
+        status=status,
+        lines=order_lines,
+        shipping_address=Address(
+            name=customer.name,
+            line1=f"{rng.randrange(1, 999)} {rng.choice(['Oak', 'Pine', 'Elm', 'Cedar'])} St",
+            city=city,
+            postcode=postcode,
+            country="US",
+        ),
+        shipment=shipment,
+        payment=Payment(
+            method="card", brand=rng.choice(["Visa", "Mastercard", "Amex"]), last4=f"{rng.randrange(10000):04d}"
+        ),
         shipping_cost=Decimal("0.00") if sum(l.unit_price for l in order_lines) >= 75 else Decimal("6.95"),
     )
 
@@ -128,12 +431,20 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
     joined = _at(today - timedelta(days=400), 12)
     alex = Customer(id="alex", email="alex@example.com", name="Alex Morgan", phone="+15035550142", created_at=joined)
     sam = Customer(id="sam", email="sam@example.com", name="Sam Rivera", phone="+15125550187", created_at=joined)
-    jordan = Customer(id="jordan", email="jordan@example.com", name="Jordan Lee", phone="+13125550123", created_at=joined)
+    jordan = Customer(
+        id="jordan", email="jordan@example.com", name="Jordan Lee", phone="+13125550123", created_at=joined
+    )
     others = []
     for i in range(1, 59):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        others.append(Customer(id=f"c{i:04d}", email=f"{first.lower()}.{last.lower()}{i}@example.com".encode("ascii", "ignore").decode(),
-                               name=f"{first} {last}", created_at=_at(today - timedelta(days=rng.randrange(30, 700)), 12)))
+        others.append(
+            Customer(
+                id=f"c{i:04d}",
+                email=f"{first.lower()}.{last.lower()}{i}@example.com".encode("ascii", "ignore").decode(),
+                name=f"{first} {last}",
+                created_at=_at(today - timedelta(days=rng.randrange(30, 700)), 12),
+            )
+        )
     customers = [alex, sam, jordan, *others]
 
     def variant(pid: str, colour: str, size: str) -> tuple[Product, Variant]:
@@ -145,7 +456,12 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
     scripted = [
         (alex, OrderStatus.CANCELLED, today - timedelta(days=70), [variant("chino", "Navy", "32")]),
         (alex, OrderStatus.DELIVERED, today - timedelta(days=45), [variant("trail-jacket", "Forest", "M")]),
-        (alex, OrderStatus.DELIVERED, today - timedelta(days=11), [variant("oxford-shirt", "Blue", "L"), variant("crew-tee", "Black", "L")]),
+        (
+            alex,
+            OrderStatus.DELIVERED,
+            today - timedelta(days=11),
+            [variant("oxford-shirt", "Blue", "L"), variant("crew-tee", "Black", "L")],
+        ),
         (sam, OrderStatus.DELIVERED, today - timedelta(days=60), [variant("runner-shoe", "Black", "9")]),
         (sam, OrderStatus.SHIPPED, today - timedelta(days=3), [variant("puffer-jacket", "Navy", "M")]),
         # Shipped nine days ago and due five days ago: the delayed-parcel scenario.
@@ -156,10 +472,17 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
         if customer is alex:
             order = order.model_copy(update={"payment": visa})
         orders.append(order)
-    statuses = [OrderStatus.PENDING] * 25 + [OrderStatus.SHIPPED] * 35 + [OrderStatus.DELIVERED] * 104 + [OrderStatus.CANCELLED] * 30
+    statuses = (
+        [OrderStatus.PENDING] * 25
+        + [OrderStatus.SHIPPED] * 35
+        + [OrderStatus.DELIVERED] * 104
+        + [OrderStatus.CANCELLED] * 30
+    )
     rng.shuffle(statuses)
     for status in statuses:
-        age = {OrderStatus.PENDING: rng.randrange(0, 2), OrderStatus.SHIPPED: rng.randrange(2, 7)}.get(status, rng.randrange(6, 180))
+        age = {OrderStatus.PENDING: rng.randrange(0, 2), OrderStatus.SHIPPED: rng.randrange(2, 7)}.get(
+            status, rng.randrange(6, 180)
+        )
         orders.append(_order(rng, len(orders), rng.choice(others), products, status, today - timedelta(days=age)))
     return StoreData(products=products, customers=customers, orders=orders, articles=ARTICLES)
 
@@ -172,21 +495,31 @@ DEMO_MERCHANT = MerchantProfile(
     refund_timing="5–10 business days",
     return_method="drop_off_code",
     sized_categories=["shirts", "t-shirts", "jackets", "trousers", "knitwear", "shoes"],
-    late_delivery=("If it's more than 2 days late, we'll open a trace with the carrier and, where needed, send a "
-                   "replacement at no cost."),
+    late_delivery=(
+        "If it's more than 2 days late, we'll open a trace with the carrier and, where needed, send a "
+        "replacement at no cost."
+    ),
     warranty="Footwear and outerwear carry a one-year warranty against defects in materials and workmanship.",
     cancellation_payment="Your card won't be charged: a pending order is only charged when it ships.",
     brand_voice="Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
     never_say=["we guarantee", "legal advice", "calm down", "as I already said"],
     appointments={
-        "fitting": AppointmentKind(label="In-store fitting at our Portland store", minutes=30, hours=[10, 11, 14, 15, 16],
-                                   weekdays=[0, 1, 2, 3, 4, 5]),
+        "fitting": AppointmentKind(
+            label="In-store fitting at our Portland store",
+            minutes=30,
+            hours=[10, 11, 14, 15, 16],
+            weekdays=[0, 1, 2, 3, 4, 5],
+        ),
         "styling": AppointmentKind(label="Video styling session", minutes=45, hours=[12, 17], weekdays=[0, 1, 2, 3, 4]),
     },
     support_email="support@northwind.example",
     featured_customers=["alex", "sam", "jordan"],
-    suggestions=["I need to return the blue shirt from my last order", "Where is my order?", "How long do refunds take?",
-                 "Talk to a human"],
+    suggestions=[
+        "I need to return the blue shirt from my last order",
+        "Where is my order?",
+        "How long do refunds take?",
+        "Talk to a human",
+    ],
 )
 
 
@@ -205,7 +538,12 @@ def write_store(data: StoreData, out_dir: Path, merchant: MerchantProfile | None
 
 
 ARTICLES = [
-    Article(id="shipping", title="Shipping times and costs", url="/help/shipping", topic="shipping", body="""
+    Article(
+        id="shipping",
+        title="Shipping times and costs",
+        url="/help/shipping",
+        topic="shipping",
+        body="""
 Orders leave our Reno warehouse within one business day.
 
 ## Delivery times
@@ -216,8 +554,14 @@ Standard shipping is free on orders of $75 or more; below that it costs $6.95. E
 
 ## International shipping
 We ship to Canada and the UK in 7 to 12 business days for a flat $25. Duties and import taxes are collected at checkout, so nothing is due on delivery.
-"""),
-    Article(id="order-tracking", title="Tracking your order", url="/help/order-tracking", topic="shipping", body="""
+""",
+    ),
+    Article(
+        id="order-tracking",
+        title="Tracking your order",
+        url="/help/order-tracking",
+        topic="shipping",
+        body="""
 ## Where is my order
 As soon as your order ships we email you a tracking number. You can also ask our assistant "where is my order?" at any time for the live status from the carrier.
 
@@ -226,8 +570,14 @@ If tracking has not updated for 3 business days, or your parcel is more than 2 d
 
 ## Marked delivered but not received
 Check with neighbours and your building's mail room, and wait until the end of the next business day. If it still has not turned up, contact us and we will investigate.
-"""),
-    Article(id="returns", title="Returns and refunds", url="/help/returns", topic="returns", body="""
+""",
+    ),
+    Article(
+        id="returns",
+        title="Returns and refunds",
+        url="/help/returns",
+        topic="returns",
+        body="""
 ## Return window
 You can return most items within 30 days of delivery, unworn and with their tags attached.
 
@@ -239,8 +589,14 @@ Refunds go back to your original payment method. Once your return is scanned, th
 
 ## Items that cannot be returned
 Underwear, socks that have been worn, and gift cards are final sale and cannot be returned.
-"""),
-    Article(id="exchanges", title="Exchanges", url="/help/exchanges", topic="exchanges", body="""
+""",
+    ),
+    Article(
+        id="exchanges",
+        title="Exchanges",
+        url="/help/exchanges",
+        topic="exchanges",
+        body="""
 ## Exchanging for another size or colour
 You can exchange an item for another size or colour of the same product within 30 days of delivery. We ship the replacement as soon as your return is scanned at the drop-off point.
 
@@ -249,8 +605,14 @@ If the new variant costs more, we charge the difference to your original payment
 
 ## Out of stock
 If the size you want is out of stock we will offer a refund or let you know when it is back.
-"""),
-    Article(id="size-guide", title="Size guide", url="/help/size-guide", topic="sizing", body="""
+""",
+    ),
+    Article(
+        id="size-guide",
+        title="Size guide",
+        url="/help/size-guide",
+        topic="sizing",
+        body="""
 ## Shirts and tops
 S fits chest 35–37 in, M 38–40 in, L 41–43 in, XL 44–46 in. The Classic Oxford Shirt is a regular fit and true to size.
 
@@ -259,8 +621,14 @@ Our jackets are cut to layer over a sweater. The Trail Shell Jacket runs snug: i
 
 ## Shoes
 Our shoes use US men's sizing in half sizes from 7 to 11. The Cloudstep Running Shoe runs half a size small, so consider half a size up.
-"""),
-    Article(id="warranty", title="Warranty", url="/help/warranty", topic="warranty", body="""
+""",
+    ),
+    Article(
+        id="warranty",
+        title="Warranty",
+        url="/help/warranty",
+        topic="warranty",
+        body="""
 ## What is covered
 Footwear (boots, sneakers, sandals) and outerwear (jackets, coats) carry a one-year warranty against defects in materials and workmanship, such as failed seams, broken zips or sole separation.
 
@@ -269,8 +637,14 @@ Normal wear and tear, damage from accidents or misuse, and alterations are not c
 
 ## Making a warranty claim
 Contact us with your order number and a photo of the defect. If the claim is approved we repair, replace or refund the item.
-"""),
-    Article(id="payments", title="Payments", url="/help/payments", topic="payments", body="""
+""",
+    ),
+    Article(
+        id="payments",
+        title="Payments",
+        url="/help/payments",
+        topic="payments",
+        body="""
 ## Accepted payment methods
 We accept Visa, Mastercard, American Express, PayPal, Apple Pay and Northwind gift cards.
 
@@ -279,12 +653,19 @@ Your card is authorized when you order and charged when the order ships. A cance
 
 ## Failed payments
 If a payment fails, check the billing address and card expiry date, or try another method. If you were charged twice, tell us and a member of our team will look into it immediately.
-"""),
-    Article(id="cancel-order", title="Cancelling or changing an order", url="/help/cancel-order", topic="orders", body="""
+""",
+    ),
+    Article(
+        id="cancel-order",
+        title="Cancelling or changing an order",
+        url="/help/cancel-order",
+        topic="orders",
+        body="""
 ## Cancelling an order
 You can cancel an order while it is still pending, before it ships. Once it has shipped, you can return it instead when it arrives.
 
 ## Changing an order
 While an order is pending we can change the shipping address, swap a size or colour, or update the payment method.
-"""),
+""",
+    ),
 ]

@@ -1,4 +1,5 @@
 """Typed errors. Each carries the HTTP status it maps to; `http_status` is the one place that mapping is read."""
+
 from __future__ import annotations
 
 

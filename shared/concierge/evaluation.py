@@ -7,6 +7,7 @@ number of turns. Each scenario runs on a fresh local stack (the same one `concie
 sees another's refunds. The report: resolution rate, policy violations, handoff precision and recall, turns
 per conversation, latency p50/p95, and tokens and cost per conversation.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ class ExpectedAction(BaseModel):
 
     tool: str
     status: str = "executed"
-    arguments: dict[str, Any] = Field(default_factory=dict, description="key arguments or result fields that must match")
+    arguments: dict[str, Any] = Field(
+        default_factory=dict, description="key arguments or result fields that must match"
+    )
 
 
 class Expectations(BaseModel):
@@ -108,9 +111,16 @@ def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> O
     if any(turn.status != 200 for turn in log):
         failures.append("an HTTP error")
     return Outcome(
-        scenario=scenario.name, resolved=not failures, failures=failures, policy_violations=len(violations),
-        handoff_expected=scenario.expect.handoff, handed_off=handed_off, turns=len(log), tokens=tokens,
-        cost_usd=round(cost, 6), log=log,
+        scenario=scenario.name,
+        resolved=not failures,
+        failures=failures,
+        policy_violations=len(violations),
+        handoff_expected=scenario.expect.handoff,
+        handed_off=handed_off,
+        turns=len(log),
+        tokens=tokens,
+        cost_usd=round(cost, 6),
+        log=log,
     )
 
 
@@ -121,7 +131,7 @@ class LocalHttpStack:
     def __init__(self, store: Path | None = None) -> None:
         self.store = store
 
-    def __enter__(self) -> "LocalHttpStack":
+    def __enter__(self) -> LocalHttpStack:
         import logging
 
         from werkzeug.serving import make_server
@@ -133,7 +143,12 @@ class LocalHttpStack:
 
         self.stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store", store=self.store)
         self.api_key = DEV_API_KEY
-        self.server = make_server("127.0.0.1", 0, LocalApi(self.stack, DEV_API_KEY, self.stack.env["CONCIERGE_SIGNING_SECRET"], customers), threaded=True)
+        self.server = make_server(
+            "127.0.0.1",
+            0,
+            LocalApi(self.stack, DEV_API_KEY, self.stack.env["CONCIERGE_SIGNING_SECRET"], customers),
+            threaded=True,
+        )
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         return self
@@ -145,10 +160,18 @@ class LocalHttpStack:
     def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict, float]:
         from concierge.auth import sign_customer_id
 
-        headers = {"content-type": "application/json", "x-api-key": self.api_key, "x-customer-id": customer,
-                   "x-customer-signature": sign_customer_id(customer, self.stack.env["CONCIERGE_SIGNING_SECRET"])}
-        request = urllib.request.Request(f"{self.url}/v1/conversations/{conversation}/messages",
-                                         data=json.dumps({"text": text, "channel": channel}).encode(), headers=headers, method="POST")
+        headers = {
+            "content-type": "application/json",
+            "x-api-key": self.api_key,
+            "x-customer-id": customer,
+            "x-customer-signature": sign_customer_id(customer, self.stack.env["CONCIERGE_SIGNING_SECRET"]),
+        }
+        request = urllib.request.Request(
+            f"{self.url}/v1/conversations/{conversation}/messages",
+            data=json.dumps({"text": text, "channel": channel}).encode(),
+            headers=headers,
+            method="POST",
+        )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -161,9 +184,19 @@ class LocalHttpStack:
         from concierge import wiring
         from concierge.settings import current_settings
 
-        turns = [i for i in wiring.memory_store(current_settings()).conversation_partition(conversation) if i["sk"].startswith("TURN#")]
+        turns = [
+            i
+            for i in wiring.memory_store(current_settings()).conversation_partition(conversation)
+            if i["sk"].startswith("TURN#")
+        ]
         usage = [t.get("usage") or {} for t in turns]
-        tokens = sum(u.get("input_tokens", 0) + u.get("output_tokens", 0) + u.get("cache_read_tokens", 0) + u.get("cache_write_tokens", 0) for u in usage)
+        tokens = sum(
+            u.get("input_tokens", 0)
+            + u.get("output_tokens", 0)
+            + u.get("cache_read_tokens", 0)
+            + u.get("cache_write_tokens", 0)
+            for u in usage
+        )
         return tokens, sum(u.get("cost_usd", 0.0) for u in usage)
 
 
@@ -184,9 +217,16 @@ def unplayable(scenario: Scenario, customers: set[str], store: Path | None) -> O
         return None
     where = f"{store}/customers.json" if store else "the demo store"
     return Outcome(
-        scenario=scenario.name, resolved=False, failures=[f"names customer {scenario.customer!r}, which {where} lacks"],
-        policy_violations=0, handoff_expected=scenario.expect.handoff, handed_off=False, turns=0, tokens=0,
-        cost_usd=0.0, log=[],
+        scenario=scenario.name,
+        resolved=False,
+        failures=[f"names customer {scenario.customer!r}, which {where} lacks"],
+        policy_violations=0,
+        handoff_expected=scenario.expect.handoff,
+        handed_off=False,
+        turns=0,
+        tokens=0,
+        cost_usd=0.0,
+        log=[],
     )
 
 
@@ -201,10 +241,16 @@ def play(scenario: Scenario, simulate=None, store: Path | None = None) -> Outcom
             if not text:
                 break
             status, body, latency = stack.say(scenario.customer, conversation, text, scenario.channel)
-            log.append(TurnLog(
-                text=text, reply=(body.get("reply") or {}).get("text", body.get("message", "")), status=status,
-                latency_ms=round(latency, 1), actions=body.get("actions", []), handoff=bool(body.get("handoff")),
-            ))
+            log.append(
+                TurnLog(
+                    text=text,
+                    reply=(body.get("reply") or {}).get("text", body.get("message", "")),
+                    status=status,
+                    latency_ms=round(latency, 1),
+                    actions=body.get("actions", []),
+                    handoff=bool(body.get("handoff")),
+                )
+            )
             if body.get("conversation_status") == "closed" and simulate is not None:
                 break
         tokens, cost = stack.usage(conversation)
@@ -223,12 +269,18 @@ def model_customer(settings):
             return scenario.turns[0]
         transcript = "\n".join(f"Customer: {t.text}\nAssistant: {t.reply}" for t in log)
         response = client.create(
-            max_tokens=client.family.max_tokens, **client.family.request_options(),  # thinking counts toward it
+            max_tokens=client.family.max_tokens,
+            **client.family.request_options(),  # thinking counts toward it
             system="You play a customer of an online shop, writing to its support assistant. Write only the "
-                   "customer's next message: short, natural, sometimes imperfect. Reply with the single word DONE when "
-                   "your goal is met or clearly cannot be met.",
-            messages=[{"role": "user", "content": f"Your goal: {scenario.goal or scenario.description}\n\n"
-                                                  f"The conversation so far:\n{transcript or '(none yet)'}"}],
+            "customer's next message: short, natural, sometimes imperfect. Reply with the single word DONE when "
+            "your goal is met or clearly cannot be met.",
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"Your goal: {scenario.goal or scenario.description}\n\n"
+                    f"The conversation so far:\n{transcript or '(none yet)'}",
+                }
+            ],
         )
         text = "".join(getattr(block, "text", "") for block in response.content).strip()
         return None if not text or text.upper().startswith("DONE") else text
@@ -249,14 +301,18 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "scenarios": len(outcomes),
         "resolution_rate": round(len(resolved) / len(outcomes), 3) if outcomes else 0.0,
         "policy_violations": sum(o.policy_violations for o in outcomes),
-        "handoff_precision": round(sum(o.handoff_expected for o in predicted) / len(predicted), 3) if predicted else 1.0,
+        "handoff_precision": round(sum(o.handoff_expected for o in predicted) / len(predicted), 3)
+        if predicted
+        else 1.0,
         "handoff_recall": round(sum(o.handed_off for o in expected) / len(expected), 3) if expected else 1.0,
         "turns_per_conversation": round(statistics.mean(o.turns for o in outcomes), 2) if outcomes else 0.0,
         "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
         "latency_p95_ms": round(pct(0.95), 1),
         "tokens_per_conversation": round(statistics.mean(o.tokens for o in outcomes), 1) if outcomes else 0.0,
         "cost_per_conversation_usd": round(statistics.mean(o.cost_usd for o in outcomes), 6) if outcomes else 0.0,
-        "cost_per_resolved_conversation_usd": round(sum(o.cost_usd for o in outcomes) / len(resolved), 6) if resolved else None,
+        "cost_per_resolved_conversation_usd": round(sum(o.cost_usd for o in outcomes) / len(resolved), 6)
+        if resolved
+        else None,
     }
 
 
@@ -264,8 +320,10 @@ def table(outcomes: list[Outcome], totals: dict[str, Any]) -> str:
     width = max(len(o.scenario) for o in outcomes) if outcomes else 10
     lines = [f"{'scenario':<{width}}  result    turns  handoff  notes"]
     for o in outcomes:
-        lines.append(f"{o.scenario:<{width}}  {'resolved' if o.resolved else 'FAILED  '}  {o.turns:>5}  "
-                     f"{('yes' if o.handed_off else 'no'):>7}  {'; '.join(o.failures)}")
+        lines.append(
+            f"{o.scenario:<{width}}  {'resolved' if o.resolved else 'FAILED  '}  {o.turns:>5}  "
+            f"{('yes' if o.handed_off else 'no'):>7}  {'; '.join(o.failures)}"
+        )
     lines.append("")
     lines += [f"{key}: {value}" for key, value in totals.items()]
     return "\n".join(lines)

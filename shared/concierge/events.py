@@ -2,6 +2,7 @@
 
 Every model has a sample in events/ that a test validates.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -109,7 +110,9 @@ class HandoffRequested(DomainEvent):
     channel: str
     queue: str | None = Field(None, description="the topic queue it was routed to")
     priority: int | None = Field(None, ge=0, le=100)
-    within_hours: bool | None = Field(None, description="False: out of support hours, the customer was promised a reply later")
+    within_hours: bool | None = Field(
+        None, description="False: out of support hours, the customer was promised a reply later"
+    )
 
 
 class HandoffEnded(DomainEvent):
@@ -127,7 +130,9 @@ class HandoffEnded(DomainEvent):
     agent: str
     first_human_response_ms: int | None = Field(None, ge=0, description="from the handoff to the first human reply")
     customer_messages: int = Field(0, ge=0, description="customer messages while people owned the conversation")
-    repeated_after_handoff: int = Field(0, ge=0, description="of those, how many repeated what the customer said before")
+    repeated_after_handoff: int = Field(
+        0, ge=0, description="of those, how many repeated what the customer said before"
+    )
 
 
 SurveyKind = Literal["csat", "nps", "ces"]
@@ -194,8 +199,17 @@ class CustomerErased(DomainEvent):
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.detail_type: cls
     for cls in (
-        TurnCompleted, ActionExecuted, ConversationClosed, HandoffRequested, MessageReceived, CustomerErased,
-        SurveyAnswered, AutoCsatScored, DiscountRedeemed, ApprovalRequested, HandoffEnded,
+        TurnCompleted,
+        ActionExecuted,
+        ConversationClosed,
+        HandoffRequested,
+        MessageReceived,
+        CustomerErased,
+        SurveyAnswered,
+        AutoCsatScored,
+        DiscountRedeemed,
+        ApprovalRequested,
+        HandoffEnded,
     )
 }
 

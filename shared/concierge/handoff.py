@@ -12,6 +12,7 @@ customer's message and skips retrieval and the agent (workflows/turn.asl.json, "
 replies are delivered on the customer's channel. A conversation a person closed and the customer reopens goes back
 to that person; one handed back to the AI stays with the AI.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,7 @@ class SupportHours(BaseModel):
         return local
 
     @classmethod
-    def from_setting(cls, raw: str | None) -> "SupportHours | None":
+    def from_setting(cls, raw: str | None) -> SupportHours | None:
         return cls.model_validate(json.loads(raw)) if raw else None
 
 
@@ -122,7 +123,9 @@ class Owner(QueueEntry):
         return self.owner == "human" and self.state in ("waiting", "assigned")
 
     summary: str = ""
-    earlier_fingerprints: list[str] = Field(default_factory=list, description="the customer's messages before the handoff")
+    earlier_fingerprints: list[str] = Field(
+        default_factory=list, description="the customer's messages before the handoff"
+    )
 
 
 @dataclass
@@ -142,8 +145,15 @@ class HandoffStore:
         return Owner.model_validate(from_dynamo(item)) if item else None
 
     def put(self, owner: Owner) -> None:
-        self._table.put_item(Item=to_dynamo({**self._key(owner.conversation_id), **owner.model_dump(mode="json"),
-                                             "expires_at": self.memory.expiry()}))
+        self._table.put_item(
+            Item=to_dynamo(
+                {
+                    **self._key(owner.conversation_id),
+                    **owner.model_dump(mode="json"),
+                    "expires_at": self.memory.expiry(),
+                }
+            )
+        )
         self._list(owner)
 
     def _list(self, owner: Owner) -> None:
@@ -161,8 +171,11 @@ class HandoffStore:
     def update(self, conversation_id: str, changes: dict, condition: str, values: dict, conflict: str) -> Owner:
         sets = {k: v for k, v in changes.items() if v is not None}
         removes = [k for k, v in changes.items() if v is None]
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in sets) + (
-            " REMOVE " + ", ".join(f"#{k}" for k in removes) if removes else "")
+        expression = (
+            "SET "
+            + ", ".join(f"#{k} = :{k}" for k in sets)
+            + (" REMOVE " + ", ".join(f"#{k}" for k in removes) if removes else "")
+        )
         used = set(re.findall(r"#(\w+)", f"{expression} {condition}"))  # DynamoDB refuses unused placeholders
         try:
             item = self._table.update_item(
@@ -187,9 +200,19 @@ def _dt(value: datetime) -> str:
 
 
 def open_handoff(
-    store: HandoffStore, *, conversation_id: str, customer_id: str, reason: str, summary: str, channel: str,
-    intents: list[str], sentiments: list[float], fingerprints: list[str], customer_value: float,
-    hours: SupportHours | None, now: datetime,
+    store: HandoffStore,
+    *,
+    conversation_id: str,
+    customer_id: str,
+    reason: str,
+    summary: str,
+    channel: str,
+    intents: list[str],
+    sentiments: list[float],
+    fingerprints: list[str],
+    customer_value: float,
+    hours: SupportHours | None,
+    now: datetime,
 ) -> Owner:
     """The conversation goes to people: routed to a queue, prioritised, and listed. Idempotent per conversation
     while it is waiting or assigned (a repeated handoff keeps its place and its owner)."""
@@ -199,11 +222,21 @@ def open_handoff(
     within = hours.is_open(now) if hours else True
     sentiment = sentiments[-1] if sentiments else 0.0
     owner = Owner(
-        conversation_id=conversation_id, customer_id=customer_id, owner="human", state="waiting",
-        queue=route(reason, intents), priority=priority(reason, sentiment, customer_value), reason=reason,
-        summary=summary, channel=channel, handoff_at=now, within_hours=within,
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        owner="human",
+        state="waiting",
+        queue=route(reason, intents),
+        priority=priority(reason, sentiment, customer_value),
+        reason=reason,
+        summary=summary,
+        channel=channel,
+        handoff_at=now,
+        within_hours=within,
         promised_by=None if within or hours is None else hours.next_open(now) + timedelta(hours=1),
-        earlier_fingerprints=fingerprints[-20:], sentiment=sentiment, intent=intents[-1] if intents else "unknown",
+        earlier_fingerprints=fingerprints[-20:],
+        sentiment=sentiment,
+        intent=intents[-1] if intents else "unknown",
         last_agent=current.last_agent if current else None,
     )
     store.put(owner)
@@ -214,11 +247,16 @@ def reopen(store: HandoffStore, owner: Owner, now: datetime) -> Owner:
     """A customer writes again in a conversation a person closed: it goes back to that person."""
     # A new episode: its clock starts now, so its first human response is yet to come (the previous one, earlier
     # than `now`, would make the episode's response time negative).
-    reopened = owner.model_copy(update={
-        "state": "assigned" if owner.last_agent else "waiting", "assigned_to": owner.last_agent, "handoff_at": now,
-        "reason": f"reopened after {owner.reason}", "claimed_at": now if owner.last_agent else None,
-        "first_human_response_at": None,
-    })
+    reopened = owner.model_copy(
+        update={
+            "state": "assigned" if owner.last_agent else "waiting",
+            "assigned_to": owner.last_agent,
+            "handoff_at": now,
+            "reason": f"reopened after {owner.reason}",
+            "claimed_at": now if owner.last_agent else None,
+            "first_human_response_at": None,
+        }
+    )
     store.put(reopened)
     return reopened
 
@@ -229,9 +267,13 @@ def note_customer_message(store: HandoffStore, owner: Owner, fingerprint: str) -
     repeated = fingerprint in owner.earlier_fingerprints
     store.update(
         owner.conversation_id,
-        {"customer_messages": owner.customer_messages + 1,
-         "repeated_after_handoff": owner.repeated_after_handoff + int(repeated)},
-        "attribute_exists(pk)", {}, "The conversation changed; retry.",
+        {
+            "customer_messages": owner.customer_messages + 1,
+            "repeated_after_handoff": owner.repeated_after_handoff + int(repeated),
+        },
+        "attribute_exists(pk)",
+        {},
+        "The conversation changed; retry.",
     )
     return repeated
 
@@ -239,8 +281,10 @@ def note_customer_message(store: HandoffStore, owner: Owner, fingerprint: str) -
 def claim(store: HandoffStore, conversation_id: str, agent: str, now: datetime) -> Owner:
     """One agent takes the conversation: a conditional write, so two agents cannot both claim it."""
     return store.update(
-        conversation_id, {"state": "assigned", "assigned_to": agent, "claimed_at": now, "last_agent": agent},
-        "#owner = :human AND #state = :waiting", {":human": "human", ":waiting": "waiting"},
+        conversation_id,
+        {"state": "assigned", "assigned_to": agent, "claimed_at": now, "last_agent": agent},
+        "#owner = :human AND #state = :waiting",
+        {":human": "human", ":waiting": "waiting"},
         "Another agent has already claimed this conversation.",
     )
 
@@ -258,15 +302,26 @@ def require_assignee(owner: Owner | None, agent: str, conversation_id: str) -> O
 def responded(store: HandoffStore, owner: Owner, agent: str, now: datetime) -> Owner:
     if owner.first_human_response_at is not None:
         return owner
-    return store.update(owner.conversation_id, {"first_human_response_at": now}, "#state = :assigned AND assigned_to = :agent",
-                        {":assigned": "assigned", ":agent": agent}, "The conversation is no longer assigned to you.")
+    return store.update(
+        owner.conversation_id,
+        {"first_human_response_at": now},
+        "#state = :assigned AND assigned_to = :agent",
+        {":assigned": "assigned", ":agent": agent},
+        "The conversation is no longer assigned to you.",
+    )
 
 
 def finish(store: HandoffStore, owner: Owner, agent: str, state: Literal["closed", "released"], now: datetime) -> Owner:
     """Close (the person resolved it) or hand back to the AI (`released`)."""
     return store.update(
-        owner.conversation_id, {"state": state, "owner": "human" if state == "closed" else "ai", "last_agent": agent if state == "closed" else None},
-        "#state = :assigned AND assigned_to = :agent", {":assigned": "assigned", ":agent": agent},
+        owner.conversation_id,
+        {
+            "state": state,
+            "owner": "human" if state == "closed" else "ai",
+            "last_agent": agent if state == "closed" else None,
+        },
+        "#state = :assigned AND assigned_to = :agent",
+        {":assigned": "assigned", ":agent": agent},
         "The conversation is no longer assigned to you.",
     )
 

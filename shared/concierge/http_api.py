@@ -14,11 +14,13 @@ Who may call what:
 - KPIs and transcripts (the dashboard): a signed operator only; a discount redemption: the storefront, for its
   signed-in customer (the code must be theirs);
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from pydantic import BaseModel, ValidationError
@@ -50,7 +52,9 @@ def resolve(event: dict, context: Any, services: Callable[[], HttpServices]) -> 
 
 
 def _json(status: int, payload: Any) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str))
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
+    )
 
 
 @app.exception_handler(ConciergeError)
@@ -210,7 +214,9 @@ def _answer_survey(conversation_id: str) -> Response:
     services = _services()
     customer_id = _customer(services)
     body = _body(SurveyAnswerBody)
-    answer = record_answer(conversation_id, customer_id, body.survey, body.score, body.answered_via, services.surveys, now())
+    answer = record_answer(
+        conversation_id, customer_id, body.survey, body.score, body.answered_via, services.surveys, now()
+    )
     return _json(200, answer.model_dump(mode="json"))
 
 
@@ -220,8 +226,12 @@ def _survey_link() -> Response:
     from concierge.surveys.pages import answer_from_link
 
     status, page = answer_from_link(app.current_event.query_string_parameters or {}, _services().surveys, now())
-    return Response(status_code=status, content_type="text/html; charset=utf-8", body=page,
-                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=page,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 # the agent console ----------------------------------------------------------------------------------------------
@@ -296,12 +306,15 @@ def _conversation_messages(conversation_id: str) -> Response:
         raise BadRequest("after must be a message sequence number (0 or more).")
     owner = handoff.HandoffStore(memory).get(conversation_id)
     with_people = owner is not None and owner.with_people
-    return _json(200, {
-        "conversation_id": conversation_id,
-        "conversation_status": record.status.value,
-        "owner": "human" if with_people else "ai",
-        "messages": memory.messages_after(conversation_id, int(raw)),
-    })
+    return _json(
+        200,
+        {
+            "conversation_id": conversation_id,
+            "conversation_status": record.status.value,
+            "owner": "human" if with_people else "ai",
+            "messages": memory.messages_after(conversation_id, int(raw)),
+        },
+    )
 
 
 # KPIs and the dashboard (docs/metrics.md) ---------------------------------------------------------------------------
@@ -322,8 +335,12 @@ def _metrics() -> Response:
     report = MetricsReader(services.privacy.memory.table).report(query)
     if query.format == "csv":
         name = f"concierge-kpis-{query.from_}-{query.to}.csv"
-        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(report),
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            status_code=200,
+            content_type="text/csv; charset=utf-8",
+            body=to_csv(report),
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
     return _json(200, report.model_dump(mode="json", by_alias=True))
 
 

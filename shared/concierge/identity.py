@@ -11,6 +11,7 @@ Rules (docs/memory.md):
   on file: it gets a pseudonymous id of its own, which owns no orders, so it can see nothing of anyone's.
 - Merges and unmerges are explicit operator actions with an audit trail (concierge.privacy).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,14 @@ def resolve(message: InboundMessage, memory: MemoryStore, store: CommerceBackend
     audit = memory.audit_item(
         customer_id,
         "identity.linked",
-        {"channel": message.channel.value, "address": message.sender, "verified_by": identity.verified_by,
-         "matched": "contact on file" if customer else "new guest"},
+        {
+            "channel": message.channel.value,
+            "address": message.sender,
+            "verified_by": identity.verified_by,
+            "matched": "contact on file" if customer else "new guest",
+        },
     )
     memory.write([*memory.identity_items(identity), audit])
-    return Resolution(customer_id, True, customer.first_name if customer else fallback_name, "linked-now" if customer else "guest")
+    return Resolution(
+        customer_id, True, customer.first_name if customer else fallback_name, "linked-now" if customer else "guest"
+    )

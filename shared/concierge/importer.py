@@ -6,6 +6,7 @@ Each kind of knowledge is a source of its own: the import replaces only what an 
 there (source `store`, and `store-help` for the folder's help/), never what `concierge knowledge sync` or an upload
 added.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -10,6 +10,7 @@ put) records `processing` -> `answered` (with the reply) -> `delivered`. A redel
 answered but not delivered is only re-sent; one already delivered is dropped; a turn that failed releases the
 marker so that the queue's retry runs it again, and after the retries it rests in the dead-letter queue.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ Written (deterministic extraction; the same `Fact` and `Summary` shapes a model-
 Recalled at the first turn of a later conversation, within a token budget, and only with consent: a customer
 who opted out of personalization gets nothing personal recalled (the current conversation still works).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,7 +25,9 @@ def _day(iso: str) -> str:
     return f"{moment.strftime('%A')} {moment.day} {moment.strftime('%B')}"
 
 
-def facts_from(results: list[ActionResult], notes: list[Note], record: ConversationRecord, now: datetime) -> tuple[list[Fact], list[str]]:
+def facts_from(
+    results: list[ActionResult], notes: list[Note], record: ConversationRecord, now: datetime
+) -> tuple[list[Fact], list[str]]:
     """Facts to upsert and fact keys to remove, from what this turn did and answered."""
     upserts: list[Fact] = []
     removals: list[str] = []
@@ -42,15 +45,27 @@ def facts_from(results: list[ActionResult], notes: list[Note], record: Conversat
             if r.get("status") == "shipped" and due and datetime.fromisoformat(due) < now:
                 items = ", ".join(r.get("items", [])[:2])
                 what = f" ({items})" if items else ""
-                fact(key, "open_issue", f"your order {r['order_id']}{what} was running late — it was due on {_day(due)}")
+                fact(
+                    key, "open_issue", f"your order {r['order_id']}{what} was running late — it was due on {_day(due)}"
+                )
             elif r.get("status") in ("delivered", "cancelled"):
                 removals.append(key)
         elif result.tool == "return_items" and r.get("resolution") == "exchange" and r.get("exchange_item"):
-            fact(f"size:{r.get('product_id', r['exchange_item'])}", "size", f"you exchanged for the {r['exchange_item']}")
+            fact(
+                f"size:{r.get('product_id', r['exchange_item'])}", "size", f"you exchanged for the {r['exchange_item']}"
+            )
         elif result.tool == "create_handoff":
-            fact(f"open_issue:handoff:{record.conversation_id}", "open_issue", "a member of our team was looking into your question")
+            fact(
+                f"open_issue:handoff:{record.conversation_id}",
+                "open_issue",
+                "a member of our team was looking into your question",
+            )
     for note in notes:
-        fact(f"interest:{note.topic.lower()}", "interest", f"you asked about the {note.topic}" + (f" ({note.aspect.lower()})" if note.aspect else ""))
+        fact(
+            f"interest:{note.topic.lower()}",
+            "interest",
+            f"you asked about the {note.topic}" + (f" ({note.aspect.lower()})" if note.aspect else ""),
+        )
     return upserts, removals
 
 
@@ -62,7 +77,11 @@ def summary_of(record: ConversationRecord, now: datetime) -> Summary:
     else:
         text = "we chatted about " + (record.intents[0] if record.intents else "your question") + "."
     return Summary(
-        conversation_id=record.conversation_id, closed_at=now, channel=record.channel, text=text, intents=record.intents[:10]
+        conversation_id=record.conversation_id,
+        closed_at=now,
+        channel=record.channel,
+        text=text,
+        intents=record.intents[:10],
     )
 
 
@@ -70,14 +89,20 @@ def estimate_tokens(*texts: str) -> int:
     return sum(len(t) for t in texts) // CHARS_PER_TOKEN + 1
 
 
-def recall(memory: MemoryStore, customer_id: str, conversation_id: str, budget: int = MEMORY_TOKEN_BUDGET) -> MemoryContext:
+def recall(
+    memory: MemoryStore, customer_id: str, conversation_id: str, budget: int = MEMORY_TOKEN_BUDGET
+) -> MemoryContext:
     """The returning customer's context: profile, last summaries and durable facts — 3 reads, bounded size."""
     profile = memory.get_profile(customer_id)
     if profile is not None and not profile.personalization:
         return MemoryContext(personalization=False)
     summaries = [s for s in memory.summaries(customer_id) if s.conversation_id != conversation_id]
     facts = memory.facts(customer_id)
-    open_issues = [f.text for f in sorted(facts, key=lambda f: f.updated_at, reverse=True) if f.kind == "open_issue" and f.conversation_id != conversation_id]
+    open_issues = [
+        f.text
+        for f in sorted(facts, key=lambda f: f.updated_at, reverse=True)
+        if f.kind == "open_issue" and f.conversation_id != conversation_id
+    ]
     other = [f.text for f in sorted(facts, key=lambda f: f.updated_at, reverse=True) if f.kind != "open_issue"]
     kept: dict[str, list[str]] = {"open_issues": [], "summaries": [], "facts": []}
     used = 0

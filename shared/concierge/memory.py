@@ -23,6 +23,7 @@ A turn's context build reads a bounded amount whatever the history: one profile 
 a Limit (summaries, facts, recent messages), so 500 past conversations cost what 5 do.
 Every item carries `expires_at` (TTL, epoch seconds) from the merchant's retention setting.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -190,10 +191,17 @@ class MemoryStore:
 
     def _meta_item(self, record: ConversationRecord) -> dict:
         return to_dynamo(
-            {"pk": _conv(record.conversation_id), "sk": "META", "expires_at": self._expires(), **record.model_dump(mode="json")}
+            {
+                "pk": _conv(record.conversation_id),
+                "sk": "META",
+                "expires_at": self._expires(),
+                **record.model_dump(mode="json"),
+            }
         )
 
-    def _message_item(self, record: ConversationRecord, role: str, text: str, at: datetime, channel: str, fields: dict | None = None) -> dict:
+    def _message_item(
+        self, record: ConversationRecord, role: str, text: str, at: datetime, channel: str, fields: dict | None = None
+    ) -> dict:
         return to_dynamo(
             {
                 **(fields or {}),
@@ -226,15 +234,25 @@ class MemoryStore:
                 [
                     {"Put": {"TableName": self._table.name, "Item": message}},
                     {"Put": meta_put},
-                    *[{"Put": {"TableName": self._table.name, "Item": item}} for item in self.conversation_index_items(record)],
+                    *[
+                        {"Put": {"TableName": self._table.name, "Item": item}}
+                        for item in self.conversation_index_items(record)
+                    ],
                 ]
             )
         except client.exceptions.TransactionCanceledException as exc:
             raise Conflict("Another message in this conversation is being processed; please retry.") from exc
 
     def record_reply(
-        self, record: ConversationRecord, text: str, at: datetime, turn_item: dict, extra: list[dict] = (),
-        deletes: list[dict] = (), expected_seq: int | None = None, turn_number: int | None = None,
+        self,
+        record: ConversationRecord,
+        text: str,
+        at: datetime,
+        turn_item: dict,
+        extra: list[dict] = (),
+        deletes: list[dict] = (),
+        expected_seq: int | None = None,
+        turn_number: int | None = None,
         shown: list[str] = (),
     ) -> None:
         """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
@@ -246,7 +264,9 @@ class MemoryStore:
         customer message it answers (default: the record's count). `shown` are the proposals (action ids) the reply
         states: they are marked shown in the same transaction, so none can be confirmed before the reply is stored."""
         table = self._table.name
-        message = {"Put": {"TableName": table, "Item": self._message_item(record, "assistant", text, at, record.channel)}}
+        message = {
+            "Put": {"TableName": table, "Item": self._message_item(record, "assistant", text, at, record.channel)}
+        }
         meta: dict[str, Any] = {"Put": {"TableName": table, "Item": self._meta_item(record)}}
         if expected_seq is not None:
             message["Put"]["ConditionExpression"] = "attribute_not_exists(sk)"
@@ -254,22 +274,48 @@ class MemoryStore:
             meta["Put"]["ExpressionAttributeValues"] = {":seq": expected_seq}
         number = turn_number if turn_number is not None else record.customer_turns
         items = [
-            to_dynamo({"pk": _conv(record.conversation_id), "sk": f"TURN#{number:06d}", "expires_at": self._expires(), **turn_item}),
+            to_dynamo(
+                {
+                    "pk": _conv(record.conversation_id),
+                    "sk": f"TURN#{number:06d}",
+                    "expires_at": self._expires(),
+                    **turn_item,
+                }
+            ),
             *self.conversation_index_items(record),
             *[to_dynamo({**item, "expires_at": self._expires()}) for item in extra],
         ]
-        marks = [{"Update": {"TableName": table, "Key": {"pk": _conv(record.conversation_id), "sk": f"ACTION#{action_id}"},
-                             "UpdateExpression": "SET shown_at = :at", "ConditionExpression": "attribute_exists(sk)",
-                             "ExpressionAttributeValues": {":at": to_dynamo(at)}}} for action_id in shown]
+        marks = [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"pk": _conv(record.conversation_id), "sk": f"ACTION#{action_id}"},
+                    "UpdateExpression": "SET shown_at = :at",
+                    "ConditionExpression": "attribute_exists(sk)",
+                    "ExpressionAttributeValues": {":at": to_dynamo(at)},
+                }
+            }
+            for action_id in shown
+        ]
         client = self._table.meta.client
         try:
-            self._transact([message, meta, *({"Put": {"TableName": table, "Item": item}} for item in items), *deletes, *marks])
+            self._transact(
+                [message, meta, *({"Put": {"TableName": table, "Item": item}} for item in items), *deletes, *marks]
+            )
         except client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            raise Conflict(f"Another message came in while the reply was written; it is written again. {reasons}") from exc
+            raise Conflict(
+                f"Another message came in while the reply was written; it is written again. {reasons}"
+            ) from exc
 
     def append_notice(
-        self, conversation_id: str, key: str, text: str, at: datetime, attempts: int = 5, role: str = "assistant",
+        self,
+        conversation_id: str,
+        key: str,
+        text: str,
+        at: datetime,
+        attempts: int = 5,
+        role: str = "assistant",
         author: str | None = None,
     ) -> ConversationRecord | None:
         """A message outside a turn (the outcome of an approval; an agent's reply), once per `key`: the message, the
@@ -281,17 +327,34 @@ class MemoryStore:
             if record is None:
                 return None
             updated = record.model_copy(update={"message_seq": record.message_seq + 1, "updated_at": at})
-            meta_put = {"TableName": self._table.name, "Item": self._meta_item(updated),
-                        "ConditionExpression": "message_seq = :seq", "ExpressionAttributeValues": {":seq": record.message_seq}}
-            marker = {"TableName": self._table.name, "ConditionExpression": "attribute_not_exists(pk)",
-                      "Item": to_dynamo({"pk": _conv(conversation_id), "sk": f"NOTICE#{key}", "at": at, "expires_at": self._expires()})}
+            meta_put = {
+                "TableName": self._table.name,
+                "Item": self._meta_item(updated),
+                "ConditionExpression": "message_seq = :seq",
+                "ExpressionAttributeValues": {":seq": record.message_seq},
+            }
+            marker = {
+                "TableName": self._table.name,
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "Item": to_dynamo(
+                    {"pk": _conv(conversation_id), "sk": f"NOTICE#{key}", "at": at, "expires_at": self._expires()}
+                ),
+            }
             try:
-                self._transact([
-                    {"Put": {"TableName": self._table.name,
-                             "Item": self._message_item(updated, role, text, at, record.channel, {"author": author} if author else None)}},
-                    {"Put": meta_put},
-                    {"Put": marker},
-                ])
+                self._transact(
+                    [
+                        {
+                            "Put": {
+                                "TableName": self._table.name,
+                                "Item": self._message_item(
+                                    updated, role, text, at, record.channel, {"author": author} if author else None
+                                ),
+                            }
+                        },
+                        {"Put": meta_put},
+                        {"Put": marker},
+                    ]
+                )
                 return updated
             except client.exceptions.TransactionCanceledException as exc:
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
@@ -306,20 +369,29 @@ class MemoryStore:
     def messages_after(self, conversation_id: str, after: int, limit: int = 50) -> list[dict[str, Any]]:
         """The messages with a sequence number above `after`, oldest first (what a chat page polls for)."""
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").between(f"MSG#{after + 1:06d}", "MSG#999999"),
+            KeyConditionExpression=Key("pk").eq(_conv(conversation_id))
+            & Key("sk").between(f"MSG#{after + 1:06d}", "MSG#999999"),
             Limit=limit,
         )
         return [
-            {"seq": int(item["sk"].removeprefix("MSG#")), "role": item["role"], "text": item["text"],
-             "channel": item.get("channel", "web"), "at": item.get("at"), **({"author": item["author"]} if item.get("author") else {})}
+            {
+                "seq": int(item["sk"].removeprefix("MSG#")),
+                "role": item["role"],
+                "text": item["text"],
+                "channel": item.get("channel", "web"),
+                "at": item.get("at"),
+                **({"author": item["author"]} if item.get("author") else {}),
+            }
             for item in response.get("Items", [])
         ]
 
     def set_status(self, conversation_id: str, status: str, at: datetime) -> None:
         """The conversation's status only (a person closed it, or handed it back to the AI)."""
         self._table.update_item(
-            Key={"pk": _conv(conversation_id), "sk": "META"}, UpdateExpression="SET #s = :s, updated_at = :at, flow = :empty",
-            ConditionExpression="attribute_exists(pk)", ExpressionAttributeNames={"#s": "status"},
+            Key={"pk": _conv(conversation_id), "sk": "META"},
+            UpdateExpression="SET #s = :s, updated_at = :at, flow = :empty",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":s": status, ":at": at.isoformat(), ":empty": {}},
         )
 
@@ -330,15 +402,20 @@ class MemoryStore:
             Limit=limit,
         )
         return [
-            {"role": item["role"], "text": item["text"], "channel": item.get("channel", "web"),
-             **({"author": item["author"]} if item.get("author") else {})}
+            {
+                "role": item["role"],
+                "text": item["text"],
+                "channel": item.get("channel", "web"),
+                **({"author": item["author"]} if item.get("author") else {}),
+            }
             for item in reversed(response.get("Items", []))
         ]
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
-        items, kwargs = [], {
-            "KeyConditionExpression": Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("MSG#")
-        }
+        items, kwargs = (
+            [],
+            {"KeyConditionExpression": Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("MSG#")},
+        )
         while True:
             response = self._table.query(**kwargs)
             items.extend(response.get("Items", []))
@@ -364,7 +441,9 @@ class MemoryStore:
         )
 
     # actions -----------------------------------------------------------------------------
-    def put_action(self, conversation_id: str, customer_id: str, call: ToolCall, result: ActionResult, effect: dict | None) -> None:
+    def put_action(
+        self, conversation_id: str, customer_id: str, call: ToolCall, result: ActionResult, effect: dict | None
+    ) -> None:
         self._table.put_item(
             Item=to_dynamo(
                 {
@@ -399,11 +478,18 @@ class MemoryStore:
         return sorted([*pending, *others], key=lambda i: str(i.get("updated_at", "")))
 
     def get_action(self, conversation_id: str, action_id: str) -> dict | None:
-        item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"}, ConsistentRead=True
+        ).get("Item")
         return from_dynamo(item) if item else None
 
     def settle_action(
-        self, conversation_id: str, action_id: str, status: str, result: dict, reason: str | None,
+        self,
+        conversation_id: str,
+        action_id: str,
+        status: str,
+        result: dict,
+        reason: str | None,
         expected: str = "pending_confirmation",
     ) -> bool:
         """Move an action from `expected` (pending confirmation, or awaiting approval) to its next status exactly
@@ -433,7 +519,9 @@ class MemoryStore:
     # scores ------------------------------------------------------------------------------
     def put_score(self, conversation_id: str, kind: str, score: dict) -> None:
         self._table.put_item(
-            Item=to_dynamo({"pk": _conv(conversation_id), "sk": f"SCORE#{kind}", **score, "expires_at": self._expires()})
+            Item=to_dynamo(
+                {"pk": _conv(conversation_id), "sk": f"SCORE#{kind}", **score, "expires_at": self._expires()}
+            )
         )
 
     def get_score(self, conversation_id: str, kind: str) -> dict | None:
@@ -445,11 +533,20 @@ class MemoryStore:
         return to_dynamo({**self.profile_item(profile), "expires_at": self._expires()})
 
     def fact_item(self, customer_id: str, fact: Fact) -> dict:
-        return to_dynamo({"pk": _cust(customer_id), "sk": f"FACT#{fact.key}", "expires_at": self._expires(), **fact.model_dump(mode="json")})
+        return to_dynamo(
+            {
+                "pk": _cust(customer_id),
+                "sk": f"FACT#{fact.key}",
+                "expires_at": self._expires(),
+                **fact.model_dump(mode="json"),
+            }
+        )
 
     def summary_item(self, customer_id: str, summary: Summary) -> dict:
         sk = f"SUMMARY#{summary.closed_at.isoformat()}#{summary.conversation_id}"
-        return to_dynamo({"pk": _cust(customer_id), "sk": sk, "expires_at": self._expires(), **summary.model_dump(mode="json")})
+        return to_dynamo(
+            {"pk": _cust(customer_id), "sk": sk, "expires_at": self._expires(), **summary.model_dump(mode="json")}
+        )
 
     def facts(self, customer_id: str, limit: int = RECALL_FACTS) -> list[Fact]:
         response = self._table.query(
@@ -471,8 +568,21 @@ class MemoryStore:
     # threading ---------------------------------------------------------------------------
     def conversation_index_items(self, record: ConversationRecord) -> list[dict]:
         """The customer's list entry for this conversation and, while it is open, its open-topic entry."""
-        base = {"pk": _cust(record.customer_id), "conversation_id": record.conversation_id, "expires_at": self._expires()}
-        items = [to_dynamo({**base, "sk": f"CONV#{record.conversation_id}", "started_at": record.started_at, "channel": record.channel.value})]
+        base = {
+            "pk": _cust(record.customer_id),
+            "conversation_id": record.conversation_id,
+            "expires_at": self._expires(),
+        }
+        items = [
+            to_dynamo(
+                {
+                    **base,
+                    "sk": f"CONV#{record.conversation_id}",
+                    "started_at": record.started_at,
+                    "channel": record.channel.value,
+                }
+            )
+        ]
         if record.status is not ConversationStatus.CLOSED:
             items.append(
                 to_dynamo(
@@ -503,8 +613,13 @@ class MemoryStore:
 
     def put_thread(self, message_id: str, conversation_id: str, customer_id: str) -> None:
         self._table.put_item(
-            Item={"pk": f"MSGID#{message_id}", "sk": "THREAD", "conversation_id": conversation_id,
-                  "customer_id": customer_id, "expires_at": self._expires()}
+            Item={
+                "pk": f"MSGID#{message_id}",
+                "sk": "THREAD",
+                "conversation_id": conversation_id,
+                "customer_id": customer_id,
+                "expires_at": self._expires(),
+            }
         )
 
     def get_thread(self, message_id: str) -> dict | None:
@@ -520,7 +635,9 @@ class MemoryStore:
         body = {**identity.model_dump(mode="json"), "expires_at": self._expires()}
         return [
             to_dynamo({"pk": f"IDENT#{identity.channel.value}#{identity.address}", "sk": "IDENTITY", **body}),
-            to_dynamo({"pk": _cust(identity.customer_id), "sk": f"IDENT#{identity.channel.value}#{identity.address}", **body}),
+            to_dynamo(
+                {"pk": _cust(identity.customer_id), "sk": f"IDENT#{identity.channel.value}#{identity.address}", **body}
+            ),
         ]
 
     def audit_item(self, customer_id: str, action: str, detail: dict) -> dict:
@@ -551,8 +668,12 @@ class MemoryStore:
         at = now()
         try:
             self._table.put_item(
-                Item={"pk": f"WINDOW#{kind}#{digest}", "sk": "CLAIMED", "at": at.isoformat(),
-                      "expires_at": int((at + timedelta(hours=hours)).timestamp())},
+                Item={
+                    "pk": f"WINDOW#{kind}#{digest}",
+                    "sk": "CLAIMED",
+                    "at": at.isoformat(),
+                    "expires_at": int((at + timedelta(hours=hours)).timestamp()),
+                },
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": int(at.timestamp())},
             )
@@ -565,7 +686,12 @@ class MemoryStore:
         key = {"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"}
         try:
             self._table.put_item(
-                Item={**key, "status": "processing", "at": now().isoformat(), "expires_at": int((now() + timedelta(days=7)).timestamp())},
+                Item={
+                    **key,
+                    "status": "processing",
+                    "at": now().isoformat(),
+                    "expires_at": int((now() + timedelta(days=7)).timestamp()),
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:

@@ -9,6 +9,7 @@ Where it lives: `concierge import DIR` stores `merchant.json` in the store table
 read that table load it (cached for a minute), so a changed policy needs no redeploy. A stack with no imported
 profile uses the settings it was deployed with (CDK context: merchantName, returnWindowDays, maxAutoRefund…).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from concierge.actions.appointments import AppointmentKind
 
 ReturnMethod = Literal["drop_off_code", "prepaid_label", "pickup", "keep_item", "customer_ships"]
+
 
 @dataclass(frozen=True)
 class ReturnWording:
@@ -40,25 +42,41 @@ RETURN_METHODS: dict[str, ReturnWording] = {
         ", and email you a QR code for drop-off",
         "I've emailed a QR code to {email}: show it at a drop-off point, no label or printer needed.",
         "Show the attached QR code at any drop-off point: no label or printer needed.",
-        "we email you a QR code to show at a drop-off point: no label or printer needed"),
+        "we email you a QR code to show at a drop-off point: no label or printer needed",
+    ),
     "prepaid_label": ReturnWording(
-        "a prepaid return label", ", and email you the return details (the label is prepaid)",
+        "a prepaid return label",
+        ", and email you the return details (the label is prepaid)",
         "I've emailed your return details to {email}; the return label is prepaid.",
-        "The return label is prepaid.", "the return label is prepaid"),
+        "The return label is prepaid.",
+        "the return label is prepaid",
+    ),
     "pickup": ReturnWording(
-        "a courier collects the item from the customer's address", ", and email you the details of the courier pickup",
+        "a courier collects the item from the customer's address",
+        ", and email you the details of the courier pickup",
         "I've emailed your return details to {email}; a courier will collect the item from your address.",
-        "A courier will collect the item from your address.", "a courier collects the item from your address"),
+        "A courier will collect the item from your address.",
+        "a courier collects the item from your address",
+    ),
     "keep_item": ReturnWording(
-        "nothing to send back: the customer keeps the item", " — you won't need to send it back",
+        "nothing to send back: the customer keeps the item",
+        " — you won't need to send it back",
         "There's nothing to send back — please keep the item. The details are in an email to {email}.",
-        "There is nothing to send back: please keep the item.", "there is nothing to send back"),
+        "There is nothing to send back: please keep the item.",
+        "there is nothing to send back",
+    ),
     "customer_ships": ReturnWording(
-        "the customer sends the item back themselves", ", and email you the return details",
-        "I've emailed your return details to {email}.", "", "you send the item back to us"),
+        "the customer sends the item back themselves",
+        ", and email you the return details",
+        "I've emailed your return details to {email}.",
+        "",
+        "you send the item back to us",
+    ),
 }
 # No method stated: the return email holds the instructions, and nothing else is promised.
-UNSTATED_RETURN = ReturnWording("", ", and email you the return details", "I've emailed your return details to {email}.", "", "")
+UNSTATED_RETURN = ReturnWording(
+    "", ", and email you the return details", "I've emailed your return details to {email}.", "", ""
+)
 
 
 class SupportHoursConfig(BaseModel):
@@ -87,20 +105,23 @@ class MerchantProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"title": "merchant.json"})
 
     name: str = Field(min_length=1, max_length=100, description="The shop's name, as customers know it.")
-    return_window_days: int = Field(ge=0, le=3650, description="Days after delivery within which an item may be returned.")
+    return_window_days: int = Field(
+        ge=0, le=3650, description="Days after delivery within which an item may be returned."
+    )
     max_auto_refund: Decimal = Field(
         ge=0, description="Refunds above this amount (in the order's currency) wait for a person's approval."
     )
     refund_timing: str | None = Field(
-        None, max_length=80,
+        None,
+        max_length=80,
         description="How long a refund takes to reach the customer, as a phrase: '3 business days'. "
-                    "Absent: the assistant does not promise a time.",
+        "Absent: the assistant does not promise a time.",
     )
     return_method: ReturnMethod | None = Field(
         None,
         description="How a customer sends an item back: drop_off_code (a QR code for a drop-off point), "
-                    "prepaid_label, pickup, keep_item (nothing to send back) or customer_ships. Absent: the "
-                    "assistant only says the return instructions are in the email.",
+        "prepaid_label, pickup, keep_item (nothing to send back) or customer_ships. Absent: the "
+        "assistant only says the return instructions are in the email.",
     )
     return_instructions: str | None = Field(
         None, max_length=400, description="One or two sentences added to the return email and confirmation."
@@ -109,29 +130,32 @@ class MerchantProfile(BaseModel):
     sized_categories: list[str] = Field(
         default_factory=list,
         description="Product categories (as in products.json) where a return starts with a fit question "
-                    "(too small, too large). Other categories are asked what went wrong.",
+        "(too small, too large). Other categories are asked what went wrong.",
     )
     late_delivery: str | None = Field(
-        None, max_length=300,
+        None,
+        max_length=300,
         description="What the merchant does for a parcel past its estimated delivery, stated to the customer as is. "
-                    "Absent: the assistant offers to pass it to a person.",
+        "Absent: the assistant offers to pass it to a person.",
     )
     warranty: str | None = Field(
-        None, max_length=300,
+        None,
+        max_length=300,
         description="What the shop offers for a faulty item after the return window, stated as is ('Electronics carry a "
-                    "2-year warranty against defects.'). Absent: the assistant offers a person.",
+        "2-year warranty against defects.'). Absent: the assistant offers a person.",
     )
     cancellation_payment: str | None = Field(
-        None, max_length=200,
+        None,
+        max_length=200,
         description="What happens to the payment when an order that has not shipped is cancelled, stated to the "
-                    "customer as is ('Your card won't be charged.'). Absent: 'Any payment taken for it goes back to "
-                    "<the order's payment method>.'",
+        "customer as is ('Your card won't be charged.'). Absent: 'Any payment taken for it goes back to "
+        "<the order's payment method>.'",
     )
     support_hours: SupportHoursConfig | None = None
     appointments: dict[str, AppointmentKind] = Field(
         default_factory=dict,
         description="Appointments customers can book in chat, by name: {label, minutes, hours (UTC start hours), "
-                    "weekdays (0 = Monday), days_ahead, min_notice_hours}. Absent: none are offered.",
+        "weekdays (0 = Monday), days_ahead, min_notice_hours}. Absent: none are offered.",
     )
     brand_voice: str | None = Field(None, max_length=600, description="How the assistant should sound (for the model).")
     never_say: list[str] = Field(default_factory=list, description="Phrases the assistant must never use.")
@@ -140,7 +164,8 @@ class MerchantProfile(BaseModel):
         default_factory=list, description="Local chat page only: customer ids listed first in the customer picker."
     )
     suggestions: list[str] = Field(
-        default_factory=list, max_length=6,
+        default_factory=list,
+        max_length=6,
         description="Local chat page only: suggestion chips. Absent: made from the catalogue.",
     )
 
@@ -172,30 +197,55 @@ class MerchantProfile(BaseModel):
     def policy_sections(self) -> list[tuple[str, str]]:
         """merchant.json as help-center answers (question, answer), so a policy question is answered with the
         shop's own numbers even where its articles are silent; only what the merchant stated."""
-        sections = [("How many days do I have to return an item?",
-                     f"You can return items within {self.return_window_days} days of delivery. Final-sale items can't be "
-                     "returned.")]
+        sections = [
+            (
+                "How many days do I have to return an item?",
+                f"You can return items within {self.return_window_days} days of delivery. Final-sale items can't be "
+                "returned.",
+            )
+        ]
         if self.refund_timing:
-            sections.append(("How long does a refund take?",
-                             f"Refunds go back to your original payment method and take {self.refund_timing} once your "
-                             "return is processed."))
+            sections.append(
+                (
+                    "How long does a refund take?",
+                    f"Refunds go back to your original payment method and take {self.refund_timing} once your "
+                    "return is processed.",
+                )
+            )
         if self.return_method:
-            sections.append(("How do I send an item back?", f"Start the return in chat; {self.return_wording.policy}. "
-                             + (self.return_instructions or "")))
-        sections.append(("Can I exchange an item?",
-                         ("Yes: you can exchange an item for another variant of the same product while it is in stock. "
-                          + (self.exchanges.note or "")) if self.exchanges.allowed
-                         else "We don't offer exchanges; you can return the item for a refund."))
+            sections.append(
+                (
+                    "How do I send an item back?",
+                    f"Start the return in chat; {self.return_wording.policy}. " + (self.return_instructions or ""),
+                )
+            )
+        sections.append(
+            (
+                "Can I exchange an item?",
+                (
+                    "Yes: you can exchange an item for another variant of the same product while it is in stock. "
+                    + (self.exchanges.note or "")
+                )
+                if self.exchanges.allowed
+                else "We don't offer exchanges; you can return the item for a refund.",
+            )
+        )
         if self.late_delivery:
             sections.append(("What if my parcel is late?", self.late_delivery))
         if self.warranty:
             sections.append(("Is there a warranty?", self.warranty))
         if self.support_hours:
-            days = ", ".join(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][d]
-                             for d in sorted(self.support_hours.weekdays))
-            sections.append(("When can I reach a person?",
-                             f"Our team answers {days}, {self.support_hours.open}–{self.support_hours.close} "
-                             f"({self.support_hours.timezone}). The assistant answers at any time."))
+            days = ", ".join(
+                ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][d]
+                for d in sorted(self.support_hours.weekdays)
+            )
+            sections.append(
+                (
+                    "When can I reach a person?",
+                    f"Our team answers {days}, {self.support_hours.open}–{self.support_hours.close} "
+                    f"({self.support_hours.timezone}). The assistant answers at any time.",
+                )
+            )
         return sections
 
     def support_hours_json(self) -> str | None:
@@ -208,7 +258,7 @@ class MerchantProfile(BaseModel):
         return initials or "CODE"
 
     @classmethod
-    def from_settings(cls, settings) -> "MerchantProfile":
+    def from_settings(cls, settings) -> MerchantProfile:
         """The profile of a stack with none imported: the settings it was deployed with, nothing invented."""
         hours = json.loads(settings.support_hours) if settings.support_hours else None
         return cls(

@@ -2,6 +2,7 @@
 
 Money is always `Decimal`; JSON files carry it as strings ("49.00") so nothing is rounded on the way in.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

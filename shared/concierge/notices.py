@@ -4,6 +4,7 @@ for web chat (the page may be long closed), an email to the address on their acc
 
 A notice is written once per key (a retried task does not repeat it in the thread); delivery is at least once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,15 @@ class NoticeServices:
     support_address: str
 
 
-def deliver_notice(notice: Notice, services: NoticeServices, now: datetime, *, role: str = "assistant",
-                   author: str | None = None, email_web: bool = True) -> dict:
+def deliver_notice(
+    notice: Notice,
+    services: NoticeServices,
+    now: datetime,
+    *,
+    role: str = "assistant",
+    author: str | None = None,
+    email_web: bool = True,
+) -> dict:
     """`email_web`: a web-chat customer gets an email too (an approval's outcome may come days later); an agent's
     live reply to a web chat is read in the chat page instead."""
     record = services.memory.get_conversation(notice.conversation_id)
@@ -35,7 +43,9 @@ def deliver_notice(notice: Notice, services: NoticeServices, now: datetime, *, r
         return {"delivered": False, "reason": "conversation_not_found"}  # erased since: nobody to tell
     if record.customer_id != notice.customer_id:
         raise ValueError("the notice's customer does not own the conversation")
-    written = services.memory.append_notice(notice.conversation_id, notice.key, notice.text, now, role=role, author=author)
+    written = services.memory.append_notice(
+        notice.conversation_id, notice.key, notice.text, now, role=role, author=author
+    )
     if written is None:
         return {"delivered": False, "reason": "already_sent"}
     channel = record.channel

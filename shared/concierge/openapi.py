@@ -5,6 +5,7 @@ Every route in `topology.ROUTES` needs an entry in `OPERATIONS` (what it takes, 
 the document refuses to build otherwise. The error texts quote the messages the code sends (`http_api`, `auth`,
 `privacy`, `channels.whatsapp`, and API Gateway's own responses in `infra/constructs/api.py`).
 """
+
 from __future__ import annotations
 
 import json
@@ -128,7 +129,9 @@ OPERATOR_401 = (
     '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
 )
 NOT_CONFIGURED = '"WhatsApp is not configured for this deployment."'
-INVALID_BODY = '"Invalid request body: ...": malformed JSON, or a missing, invalid or unknown field (the message says which).'
+INVALID_BODY = (
+    '"Invalid request body: ...": malformed JSON, or a missing, invalid or unknown field (the message says which).'
+)
 
 # --- operations --------------------------------------------------------------------------------------------------
 
@@ -157,35 +160,62 @@ PATH_ID = {"type": "string", "minLength": 1}
 
 
 def _header(name: str, description: str, required: bool = True) -> dict:
-    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}, "description": description}
+    return {
+        "name": name,
+        "in": "header",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": description,
+    }
 
 
 def _query(name: str, description: str, schema: dict | None = None) -> dict:
-    return {"name": name, "in": "query", "required": True, "schema": schema or {"type": "string"}, "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": True,
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     (topology.TURN_ROUTE.method, topology.TURN_ROUTE.path): Operation(
-        "postMessage", "TurnRequestBody", "TurnResponse", "The reply, the actions taken and any handoff.", ERRORS, "customer"
+        "postMessage",
+        "TurnRequestBody",
+        "TurnResponse",
+        "The reply, the actions taken and any handoff.",
+        ERRORS,
+        "customer",
     ),
     ("GET", "/v1/customers/{customer_id}/data"): Operation(
-        "exportCustomerData", None, "CustomerExport", "Everything held about the customer.",
+        "exportCustomerData",
+        None,
+        "CustomerExport",
+        "Everything held about the customer.",
         {"401": SELF_OR_OPERATOR_401, "403": SELF_OR_OPERATOR_403, "404": "No data is held about this customer."},
         "self-or-operator",
     ),
     ("DELETE", "/v1/customers/{customer_id}"): Operation(
-        "eraseCustomer", None, "ErasureReceipt", "The customer's data was erased; the receipt holds counts only.",
+        "eraseCustomer",
+        None,
+        "ErasureReceipt",
+        "The customer's data was erased; the receipt holds counts only.",
         {"401": SELF_OR_OPERATOR_401, "403": SELF_OR_OPERATOR_403, "404": "No data is held about this customer."},
         "self-or-operator",
     ),
     ("PUT", "/v1/customers/{customer_id}/preferences"): Operation(
-        "setCustomerPreferences", "Preferences", "PreferencesOut",
+        "setCustomerPreferences",
+        "Preferences",
+        "PreferencesOut",
         "The consent now in force. Opting out of personalization also forgets the facts and summaries held.",
         {"400": INVALID_BODY, "401": SELF_OR_OPERATOR_401, "403": SELF_OR_OPERATOR_403},
         "self-or-operator",
     ),
     ("POST", "/v1/customers/{customer_id}/merges"): Operation(
-        "mergeCustomers", "MergeRequest", "MergeReceipt",
+        "mergeCustomers",
+        "MergeRequest",
+        "MergeReceipt",
         "The source customer was merged into this one (both get an audit entry naming the operator).",
         {
             "400": f'{INVALID_BODY} Or "A customer cannot be merged into itself."',
@@ -197,7 +227,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "operator",
     ),
     ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}"): Operation(
-        "unmergeCustomers", None, "UnmergeReceipt", "The merge was undone: what it copied is removed, its identities given back.",
+        "unmergeCustomers",
+        None,
+        "UnmergeReceipt",
+        "The merge was undone: what it copied is removed, its identities given back.",
         {
             "401": OPERATOR_401,
             "403": API_KEY,
@@ -206,7 +239,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "operator",
     ),
     ("GET", "/v1/channels/whatsapp"): Operation(
-        "verifyWhatsAppWebhook", None, TEXT, "The hub.challenge, echoed as text/plain.",
+        "verifyWhatsAppWebhook",
+        None,
+        TEXT,
+        "The hub.challenge, echoed as text/plain.",
         {
             "400": "A missing hub.mode, hub.verify_token or hub.challenge query parameter, or hub.mode other than 'subscribe'.",
             "403": f'"hub.verify_token does not match the verify token configured for this webhook.", or {NOT_CONFIGURED}',
@@ -219,7 +255,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ),
     ),
     ("POST", "/v1/channels/whatsapp"): Operation(
-        "receiveWhatsAppWebhook", WHATSAPP_WEBHOOK, "WebhookAck",
+        "receiveWhatsAppWebhook",
+        WHATSAPP_WEBHOOK,
+        "WebhookAck",
         "The messages were taken in; the turns run asynchronously and replies follow on WhatsApp.",
         {
             "400": "The body is not JSON, or not the Cloud API webhook shape; the message names the offending field.",
@@ -242,24 +280,37 @@ DECISION_ERRORS = {
     "403": API_KEY,
     "404": f'"No approval is waiting for action <action_id>: it was decided already, has expired, or never existed.", or {NO_APPROVALS}',
     "409": '"This approval was already <approved|denied> by <operator>.", "This approval is being set up; try again in a few '
-           'seconds." or "This approval has expired: the customer was told it was not reviewed in time."',
+    'seconds." or "This approval has expired: the customer was told it was not reviewed in time."',
 }
-OPERATIONS.update({
-    ("GET", "/v1/approvals"): Operation(
-        "listApprovals", None, "ApprovalList", "The actions waiting for a person's decision, oldest first.",
-        {"401": APPROVALS_401, "403": API_KEY, "404": NO_APPROVALS}, "operator",
-    ),
-    ("POST", "/v1/approvals/{action_id}/approve"): Operation(
-        "approveAction", "Decision", "DecisionReceipt",
-        "Approved: the action executes once and the customer is told, in the conversation and on their channel.",
-        DECISION_ERRORS, "operator",
-    ),
-    ("POST", "/v1/approvals/{action_id}/deny"): Operation(
-        "denyAction", "Decision", "DecisionReceipt",
-        "Denied: nothing is executed; the customer is told, with the note if one was given.",
-        DECISION_ERRORS, "operator",
-    ),
-})
+OPERATIONS.update(
+    {
+        ("GET", "/v1/approvals"): Operation(
+            "listApprovals",
+            None,
+            "ApprovalList",
+            "The actions waiting for a person's decision, oldest first.",
+            {"401": APPROVALS_401, "403": API_KEY, "404": NO_APPROVALS},
+            "operator",
+        ),
+        ("POST", "/v1/approvals/{action_id}/approve"): Operation(
+            "approveAction",
+            "Decision",
+            "DecisionReceipt",
+            "Approved: the action executes once and the customer is told, in the conversation and on their channel.",
+            DECISION_ERRORS,
+            "operator",
+        ),
+        ("POST", "/v1/approvals/{action_id}/deny"): Operation(
+            "denyAction",
+            "Decision",
+            "DecisionReceipt",
+            "Denied: nothing is executed; the customer is told, with the note if one was given.",
+            DECISION_ERRORS,
+            "operator",
+        ),
+    }
+)
+
 
 class HandoffQueue(BaseModel):
     handoffs: list[QueueEntry] = Field(description="highest priority first, then oldest")
@@ -272,7 +323,9 @@ class HandoffPackage(BaseModel):
     conversation_id: str
     handoff: dict[str, Any]
     customer: dict[str, Any]
-    history: dict[str, Any] = Field(description="summaries of earlier conversations and facts (verified customers only)")
+    history: dict[str, Any] = Field(
+        description="summaries of earlier conversations and facts (verified customers only)"
+    )
     orders: list[dict[str, Any]]
     open_orders: list[str]
     problem: dict[str, Any] = Field(description="summary, intent, sentiment and its trajectory, what was already tried")
@@ -290,89 +343,167 @@ class ConversationMessages(BaseModel):
     conversation_id: str
     conversation_status: str
     owner: Literal["human", "ai"] = Field(description="who answers now")
-    messages: list[dict[str, Any]] = Field(description="seq, role (customer|assistant|agent), text, channel, at, author")
+    messages: list[dict[str, Any]] = Field(
+        description="seq, role (customer|assistant|agent), text, channel, at, author"
+    )
 
 
-CONSOLE_401 = ('"The agent console needs an operator: send x-operator-id and x-operator-signature.", '
-               '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."')
+CONSOLE_401 = (
+    '"The agent console needs an operator: send x-operator-id and x-operator-signature.", '
+    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
+)
 NO_HANDOFF = '"There is no handoff for conversation <id>." or "Conversation <id> is not with our team."'
 ASSIGNEE_ERRORS = {
-    "400": INVALID_BODY, "401": CONSOLE_401, "403": f'{API_KEY} Or "This conversation is assigned to <agent>."',
-    "404": NO_HANDOFF, "409": '"Claim the conversation before replying or closing it." or "The conversation is no longer assigned to you."',
+    "400": INVALID_BODY,
+    "401": CONSOLE_401,
+    "403": f'{API_KEY} Or "This conversation is assigned to <agent>."',
+    "404": NO_HANDOFF,
+    "409": '"Claim the conversation before replying or closing it." or "The conversation is no longer assigned to you."',
 }
-OPERATIONS.update({
-    ("GET", "/v1/handoffs"): Operation(
-        "listHandoffs", None, "HandoffQueue", "The conversations with our team, highest priority first.",
-        {"401": CONSOLE_401, "403": API_KEY}, "operator",
-        query=({**_query("queue", "Only this topic queue (returns, orders, billing, account, general)."), "required": False},),
-    ),
-    ("GET", "/v1/handoffs/{conversation_id}"): Operation(
-        "getHandoffPackage", None, "HandoffPackage", "The handoff package.", {"401": CONSOLE_401, "403": API_KEY, "404": NO_HANDOFF},
-        "operator",
-    ),
-    ("POST", "/v1/handoffs/{conversation_id}/claim"): Operation(
-        "claimHandoff", None, "ConsoleReceipt", "The conversation is now assigned to the caller.",
-        {"401": CONSOLE_401, "403": API_KEY, "404": NO_HANDOFF, "409": '"Another agent has already claimed this conversation."'},
-        "operator",
-    ),
-    ("POST", "/v1/handoffs/{conversation_id}/messages"): Operation(
-        "replyToCustomer", "AgentMessage", "ConsoleReceipt",
-        "Written into the conversation and delivered on the customer's channel (reason already_sent: a resent message_id).",
-        ASSIGNEE_ERRORS, "operator",
-    ),
-    ("POST", "/v1/handoffs/{conversation_id}/release"): Operation(
-        "handBackToAi", "HandBack", "ConsoleReceipt", "The AI answers the conversation again.", ASSIGNEE_ERRORS, "operator",
-    ),
-    ("POST", "/v1/handoffs/{conversation_id}/close"): Operation(
-        "closeHandoff", "CloseRequest", "ConsoleReceipt",
-        "Closed with a resolution; if the customer writes again, the conversation returns to the caller.", ASSIGNEE_ERRORS, "operator",
-    ),
-    ("GET", "/v1/conversations/{conversation_id}/messages"): Operation(
-        "listConversationMessages", None, "ConversationMessages", "The messages after `after`, oldest first, and who answers now.",
-        {"400": '"after must be a message sequence number (0 or more)."', "401": ERRORS["401"], "403": API_KEY,
-         "404": '"Conversation not found." (unknown, or another customer\'s)'},
-        "customer",
-        query=({**_query("after", "Only messages with a higher sequence number.", {"type": "integer", "minimum": 0}), "required": False},),
-    ),
-})
-
-SURVEY_404 = ('"Conversation not found." (unknown, or another customer\'s), or "No <survey> survey was offered for '
-              'this conversation."')
-OPERATIONS.update({
-    ("GET", "/v1/conversations/{conversation_id}/surveys"): Operation(
-        "listConversationSurveys", None, "ConversationSurveys",
-        "The surveys offered after the conversation closed (none yet: not closed, or the offer is still on its way).",
-        {"401": ERRORS["401"], "403": API_KEY, "404": '"Conversation not found." (unknown, or another customer\'s)'},
-        "customer",
-    ),
-    ("POST", "/v1/conversations/{conversation_id}/surveys"): Operation(
-        "answerSurvey", "SurveyAnswerBody", "SurveyAnswerOut",
-        "The answer is recorded (or replaced within the answer window; the same answer again is unchanged).",
-        {
-            "400": f"{INVALID_BODY} A score outside the survey's scale says so, e.g. \"csat takes a score from 1 to 5, got 7\".",
-            "401": ERRORS["401"], "403": API_KEY, "404": SURVEY_404,
-            "409": '"This survey was answered at the same moment from elsewhere; please retry."',
-            "410": "The answer window closed (CONCIERGE_SURVEY_ANSWER_WINDOW_DAYS after the offer).",
-        },
-        "customer",
-    ),
-    ("GET", "/v1/surveys/answer"): Operation(
-        "answerSurveyFromLink", None, HTML,
-        "A thank-you page (with a score) or the scale to choose from (without one). Errors are HTML pages too.",
-        {
-            "400": "A missing token, or a score that is not a whole number or outside the survey's scale.",
-            "401": "The token was altered or cut short.",
-            "404": SURVEY_404,
-            "410": "The link expired: the answer window closed.",
-        },
-        "signed-link",
-        query=(
-            _query("token", "The signed token from the survey message (conversation, customer, survey, expiry)."),
-            {**_query("score", "The score chosen; without it the page shows the scale.", {"type": "integer", "minimum": 0, "maximum": 10}),
-             "required": False},
+OPERATIONS.update(
+    {
+        ("GET", "/v1/handoffs"): Operation(
+            "listHandoffs",
+            None,
+            "HandoffQueue",
+            "The conversations with our team, highest priority first.",
+            {"401": CONSOLE_401, "403": API_KEY},
+            "operator",
+            query=(
+                {
+                    **_query("queue", "Only this topic queue (returns, orders, billing, account, general)."),
+                    "required": False,
+                },
+            ),
         ),
-    ),
-})
+        ("GET", "/v1/handoffs/{conversation_id}"): Operation(
+            "getHandoffPackage",
+            None,
+            "HandoffPackage",
+            "The handoff package.",
+            {"401": CONSOLE_401, "403": API_KEY, "404": NO_HANDOFF},
+            "operator",
+        ),
+        ("POST", "/v1/handoffs/{conversation_id}/claim"): Operation(
+            "claimHandoff",
+            None,
+            "ConsoleReceipt",
+            "The conversation is now assigned to the caller.",
+            {
+                "401": CONSOLE_401,
+                "403": API_KEY,
+                "404": NO_HANDOFF,
+                "409": '"Another agent has already claimed this conversation."',
+            },
+            "operator",
+        ),
+        ("POST", "/v1/handoffs/{conversation_id}/messages"): Operation(
+            "replyToCustomer",
+            "AgentMessage",
+            "ConsoleReceipt",
+            "Written into the conversation and delivered on the customer's channel (reason already_sent: a resent message_id).",
+            ASSIGNEE_ERRORS,
+            "operator",
+        ),
+        ("POST", "/v1/handoffs/{conversation_id}/release"): Operation(
+            "handBackToAi",
+            "HandBack",
+            "ConsoleReceipt",
+            "The AI answers the conversation again.",
+            ASSIGNEE_ERRORS,
+            "operator",
+        ),
+        ("POST", "/v1/handoffs/{conversation_id}/close"): Operation(
+            "closeHandoff",
+            "CloseRequest",
+            "ConsoleReceipt",
+            "Closed with a resolution; if the customer writes again, the conversation returns to the caller.",
+            ASSIGNEE_ERRORS,
+            "operator",
+        ),
+        ("GET", "/v1/conversations/{conversation_id}/messages"): Operation(
+            "listConversationMessages",
+            None,
+            "ConversationMessages",
+            "The messages after `after`, oldest first, and who answers now.",
+            {
+                "400": '"after must be a message sequence number (0 or more)."',
+                "401": ERRORS["401"],
+                "403": API_KEY,
+                "404": '"Conversation not found." (unknown, or another customer\'s)',
+            },
+            "customer",
+            query=(
+                {
+                    **_query(
+                        "after", "Only messages with a higher sequence number.", {"type": "integer", "minimum": 0}
+                    ),
+                    "required": False,
+                },
+            ),
+        ),
+    }
+)
+
+SURVEY_404 = (
+    '"Conversation not found." (unknown, or another customer\'s), or "No <survey> survey was offered for '
+    'this conversation."'
+)
+OPERATIONS.update(
+    {
+        ("GET", "/v1/conversations/{conversation_id}/surveys"): Operation(
+            "listConversationSurveys",
+            None,
+            "ConversationSurveys",
+            "The surveys offered after the conversation closed (none yet: not closed, or the offer is still on its way).",
+            {
+                "401": ERRORS["401"],
+                "403": API_KEY,
+                "404": '"Conversation not found." (unknown, or another customer\'s)',
+            },
+            "customer",
+        ),
+        ("POST", "/v1/conversations/{conversation_id}/surveys"): Operation(
+            "answerSurvey",
+            "SurveyAnswerBody",
+            "SurveyAnswerOut",
+            "The answer is recorded (or replaced within the answer window; the same answer again is unchanged).",
+            {
+                "400": f'{INVALID_BODY} A score outside the survey\'s scale says so, e.g. "csat takes a score from 1 to 5, got 7".',
+                "401": ERRORS["401"],
+                "403": API_KEY,
+                "404": SURVEY_404,
+                "409": '"This survey was answered at the same moment from elsewhere; please retry."',
+                "410": "The answer window closed (CONCIERGE_SURVEY_ANSWER_WINDOW_DAYS after the offer).",
+            },
+            "customer",
+        ),
+        ("GET", "/v1/surveys/answer"): Operation(
+            "answerSurveyFromLink",
+            None,
+            HTML,
+            "A thank-you page (with a score) or the scale to choose from (without one). Errors are HTML pages too.",
+            {
+                "400": "A missing token, or a score that is not a whole number or outside the survey's scale.",
+                "401": "The token was altered or cut short.",
+                "404": SURVEY_404,
+                "410": "The link expired: the answer window closed.",
+            },
+            "signed-link",
+            query=(
+                _query("token", "The signed token from the survey message (conversation, customer, survey, expiry)."),
+                {
+                    **_query(
+                        "score",
+                        "The score chosen; without it the page shows the scale.",
+                        {"type": "integer", "minimum": 0, "maximum": 10},
+                    ),
+                    "required": False,
+                },
+            ),
+        ),
+    }
+)
 
 # --- KPIs, the dashboard's drill-down, discount redemptions (docs/metrics.md) -----------------------------------------
 METRICS_REPORT = "MetricsReport"  # JSON, or CSV with format=csv
@@ -387,37 +518,62 @@ def _metrics_query() -> tuple[dict, ...]:
     for name, prop in schema["properties"].items():
         description = prop.pop("description", prop.get("title", name))
         prop.pop("title", None)
-        parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
-                           "description": description})
+        parameters.append(
+            {"name": name, "in": "query", "required": name in required, "schema": prop, "description": description}
+        )
     return tuple(parameters)
 
 
-METRICS_401 = ('"Reading metrics needs an operator: send x-operator-id and x-operator-signature.", '
-               '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."')
-OPERATIONS.update({
-    ("GET", "/v1/metrics"): Operation(
-        "getMetrics", None, METRICS_REPORT,
-        "The KPIs of the range with sample sizes and 95% intervals, a series (by day, channel or intent) and the "
-        "lowest-scoring conversations; with format=csv, one row per series point and a total row.",
-        {"400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, or an '
-                'unknown parameter (the message says which).', "401": METRICS_401, "403": API_KEY},
-        "operator", query=_metrics_query(),
-    ),
-    ("GET", "/v1/conversations/{conversation_id}/transcript"): Operation(
-        "getTranscript", None, "TranscriptOut", "The conversation's messages, its Auto-CSAT with reasons, and its survey answers.",
-        {"401": METRICS_401.replace("Reading metrics", "Reading transcripts"), "403": API_KEY,
-         "404": '"Conversation not found."'},
-        "operator",
-    ),
-    ("POST", "/v1/discounts/{code}/redemptions"): Operation(
-        "redeemDiscount", "RedemptionRequest", "Redemption",
-        "The code is now used on this order; discount.redeemed is published (revenue attributed to the conversation).",
-        {"400": INVALID_BODY, "401": "Missing or wrong x-customer-id / x-customer-signature.", "403": API_KEY,
-         "404": '"Unknown discount code for this customer." (also when the code is someone else\'s)',
-         "409": '"This discount code was already used."', "410": '"This discount code has expired."'},
-        "customer",
-    ),
-})
+METRICS_401 = (
+    '"Reading metrics needs an operator: send x-operator-id and x-operator-signature.", '
+    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
+)
+OPERATIONS.update(
+    {
+        ("GET", "/v1/metrics"): Operation(
+            "getMetrics",
+            None,
+            METRICS_REPORT,
+            "The KPIs of the range with sample sizes and 95% intervals, a series (by day, channel or intent) and the "
+            "lowest-scoring conversations; with format=csv, one row per series point and a total row.",
+            {
+                "400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, or an '
+                "unknown parameter (the message says which).",
+                "401": METRICS_401,
+                "403": API_KEY,
+            },
+            "operator",
+            query=_metrics_query(),
+        ),
+        ("GET", "/v1/conversations/{conversation_id}/transcript"): Operation(
+            "getTranscript",
+            None,
+            "TranscriptOut",
+            "The conversation's messages, its Auto-CSAT with reasons, and its survey answers.",
+            {
+                "401": METRICS_401.replace("Reading metrics", "Reading transcripts"),
+                "403": API_KEY,
+                "404": '"Conversation not found."',
+            },
+            "operator",
+        ),
+        ("POST", "/v1/discounts/{code}/redemptions"): Operation(
+            "redeemDiscount",
+            "RedemptionRequest",
+            "Redemption",
+            "The code is now used on this order; discount.redeemed is published (revenue attributed to the conversation).",
+            {
+                "400": INVALID_BODY,
+                "401": "Missing or wrong x-customer-id / x-customer-signature.",
+                "403": API_KEY,
+                "404": '"Unknown discount code for this customer." (also when the code is someone else\'s)',
+                "409": '"This discount code was already used."',
+                "410": '"This discount code has expired."',
+            },
+            "customer",
+        ),
+    }
+)
 
 CUSTOMER_HEADERS = (
     _header("x-customer-id", "The storefront's signed-in customer."),
@@ -426,7 +582,9 @@ CUSTOMER_HEADERS = (
 SELF_OR_OPERATOR_HEADERS = (
     _header("x-customer-id", "The customer themselves, for their own data (or send the operator headers).", False),
     _header("x-customer-signature", "Hex HMAC-SHA256 of x-customer-id under the signing secret.", False),
-    _header("x-operator-id", "An operator acting for the merchant (takes precedence over the customer headers).", False),
+    _header(
+        "x-operator-id", "An operator acting for the merchant (takes precedence over the customer headers).", False
+    ),
     _header("x-operator-signature", "Hex HMAC-SHA256 of 'operator:<x-operator-id>' under the signing secret.", False),
 )
 OPERATOR_HEADERS = (
@@ -447,7 +605,9 @@ def operation_for(route: topology.Route) -> Operation:
     if operation is None:
         raise KeyError(f"{route.method} {route.path} is in topology.ROUTES but not described in openapi.OPERATIONS")
     if route.requires_customer != (operation.auth not in ("webhook", "signed-link")):
-        raise ValueError(f"{route.method} {route.path}: requires_customer={route.requires_customer} but auth={operation.auth!r}")
+        raise ValueError(
+            f"{route.method} {route.path}: requires_customer={route.requires_customer} but auth={operation.auth!r}"
+        )
     return operation
 
 
@@ -462,49 +622,76 @@ def _parameters(route: topology.Route, operation: Operation) -> list[dict]:
 
 def _content(name: str) -> dict:
     if name == METRICS_REPORT:
-        return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}},
-                "text/csv": {"schema": {"type": "string", "description": "one row per series point, then a total row"}}}
+        return {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}},
+            "text/csv": {"schema": {"type": "string", "description": "one row per series point, then a total row"}},
+        }
     if name in (TEXT, HTML):
         return {name: {"schema": {"type": "string"}}}
     if name == WHATSAPP_WEBHOOK:
-        return {"application/json": {"schema": {
-            "type": "object",
-            "description": "The WhatsApp Cloud API webhook body, signed byte for byte (see X-Hub-Signature-256).",
-            "required": ["object", "entry"],
-            "properties": {
-                "object": {"const": "whatsapp_business_account"},
-                "entry": {"type": "array", "items": {"type": "object"}},
-            },
-        }}}
+        return {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "The WhatsApp Cloud API webhook body, signed byte for byte (see X-Hub-Signature-256).",
+                    "required": ["object", "entry"],
+                    "properties": {
+                        "object": {"const": "whatsapp_business_account"},
+                        "entry": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        }
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
 def _error(text: str, content_type: str = "application/json") -> dict:
     if content_type == HTML:
         return {"description": text, "content": _content(HTML)}
-    return {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    return {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
 
 
 def openapi_document() -> dict:
+    from concierge.actions.approvals import Decision
+    from concierge.console import AgentMessage, CloseRequest, HandBack
     from concierge.privacy import MergeRequest, Preferences
     from concierge.surveys.models import ConversationSurveys, SurveyAnswerBody, SurveyAnswerOut
 
-    from concierge.actions.approvals import Decision
-    from concierge.console import AgentMessage, CloseRequest, HandBack
-
     models = [(AgentMessage, "validation"), (HandBack, "validation"), (CloseRequest, "validation")]
-    models += [(TurnRequestBody, "validation"), (Preferences, "validation"), (MergeRequest, "validation"), (Decision, "validation"),
-              (SurveyAnswerBody, "validation")]
-    models += [(m, "serialization") for m in (ApprovalList, DecisionReceipt, HandoffQueue, HandoffPackage, ConsoleReceipt,
-                                              ConversationMessages)]
+    models += [
+        (TurnRequestBody, "validation"),
+        (Preferences, "validation"),
+        (MergeRequest, "validation"),
+        (Decision, "validation"),
+        (SurveyAnswerBody, "validation"),
+    ]
+    models += [
+        (m, "serialization")
+        for m in (ApprovalList, DecisionReceipt, HandoffQueue, HandoffPackage, ConsoleReceipt, ConversationMessages)
+    ]
     from concierge.metrics.query import MetricsReport, TranscriptOut
     from concierge.metrics.redemptions import Redemption, RedemptionRequest
 
     models += [(RedemptionRequest, "validation")]
     models += [(m, "serialization") for m in (MetricsReport, TranscriptOut, Redemption)]
-    models += [(m, "serialization") for m in (TurnResponse, ErrorBody, ErasureReceipt, PreferencesOut, MergeReceipt,
-                                              UnmergeReceipt, CustomerExport, WebhookAck, SurveyAnswerOut,
-                                              ConversationSurveys)]
+    models += [
+        (m, "serialization")
+        for m in (
+            TurnResponse,
+            ErrorBody,
+            ErasureReceipt,
+            PreferencesOut,
+            MergeReceipt,
+            UnmergeReceipt,
+            CustomerExport,
+            WebhookAck,
+            SurveyAnswerOut,
+            ConversationSurveys,
+        )
+    ]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict] = {}
     for route in topology.ROUTES:

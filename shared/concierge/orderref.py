@@ -2,6 +2,7 @@
 "NW10002"); a customer may write "order 1001", "#1001" or "a20931". Nothing here assumes a shape: a reference is
 matched against the customer's own orders, and a reference that matches none of them is never replaced by a guess.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,7 @@ def order_reference(text: str) -> str | None:
             continue  # a year ("the 2024 model"), not an order
         if found and any(c.isdigit() for c in found) and len(compact(found)) >= 3:
             found = found.rstrip("-./")
-            hashed = "#" in text[match.start():match.start(1 if match.group(1) else 2)]
+            hashed = "#" in text[match.start() : match.start(1 if match.group(1) else 2)]
             return f"#{found}" if hashed else found  # as written: "#1033" stays "#1033"
     return None
 

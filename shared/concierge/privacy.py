@@ -10,6 +10,7 @@ Merges are explicit operator actions: the source's verified identities are re-po
 summaries, facts and conversation index are copied with `origin_customer_id`, so that an unmerge removes
 exactly what the merge added and gives the identities back. Both sides get an audit entry.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,12 @@ class Preferences(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # JSON booleans only: "yes", 1 or "false" are refused rather than guessed at, for a consent.
-    personalization: bool = Field(strict=True, description="recall personal details (sizes, past conversations) in later conversations")
-    surveys: bool | None = Field(None, strict=True, description="be asked satisfaction surveys after a conversation (omitted: unchanged)")
+    personalization: bool = Field(
+        strict=True, description="recall personal details (sizes, past conversations) in later conversations"
+    )
+    surveys: bool | None = Field(
+        None, strict=True, description="be asked satisfaction surveys after a conversation (omitted: unchanged)"
+    )
 
 
 class MergeRequest(BaseModel):
@@ -118,7 +123,11 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
         if item["sk"].startswith("IDENT#"):
             keys.add((f"IDENT#{item['channel']}#{item['address']}", "IDENTITY"))
         if item["sk"] == "MERGED_INTO":  # copies this customer's data made in the customer it was merged into
-            keys |= {(c["pk"], c["sk"]) for c in memory.customer_partition(item["target_customer_id"]) if c.get("origin_customer_id") == customer_id}
+            keys |= {
+                (c["pk"], c["sk"])
+                for c in memory.customer_partition(item["target_customer_id"])
+                if c.get("origin_customer_id") == customer_id
+            }
     for entry in (i for i in items if i["sk"].startswith("CONV#")):
         records = memory.conversation_partition(entry["conversation_id"])
         if records_owner(records) != customer_id:
@@ -140,9 +149,15 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
     if objects and services.s3 is not None and services.mail_bucket:
         for start in range(0, len(objects), 1000):
             batch = sorted(objects)[start : start + 1000]
-            services.s3.delete_objects(Bucket=services.mail_bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+            services.s3.delete_objects(
+                Bucket=services.mail_bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
     customer_hash = hashlib.sha256(customer_id.encode()).hexdigest()
-    services.events.publish(CustomerErased(occurred_at=now, customer_hash=customer_hash, items_deleted=deleted, objects_deleted=len(objects)))
+    services.events.publish(
+        CustomerErased(
+            occurred_at=now, customer_hash=customer_hash, items_deleted=deleted, objects_deleted=len(objects)
+        )
+    )
     return {"erased": True, "items_deleted": deleted, "objects_deleted": len(objects)}
 
 
@@ -156,7 +171,11 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
     if not preferences.personalization:
         profile = profile.model_copy(update={"last_summary": None})
         memory.delete_keys(
-            [(i["pk"], i["sk"]) for i in memory.customer_partition(customer_id) if i["sk"].startswith(("FACT#", "SUMMARY#"))]
+            [
+                (i["pk"], i["sk"])
+                for i in memory.customer_partition(customer_id)
+                if i["sk"].startswith(("FACT#", "SUMMARY#"))
+            ]
         )
     memory.put_profile(profile)
     memory.write([memory.audit_item(customer_id, "preferences.updated", preferences.model_dump())])
@@ -185,15 +204,32 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
             moved_identities.append(f"{item['channel']}:{item['address']}")
         elif item["sk"].startswith(COPIED_ON_MERGE):
             puts.append(to_dynamo({**item, "pk": f"CUST#{target_id}", "origin_customer_id": source_id}))
-    puts.append(to_dynamo({"pk": f"CUST#{source_id}", "sk": "MERGED_INTO", "target_customer_id": target_id, "operator": operator}))
+    puts.append(
+        to_dynamo(
+            {"pk": f"CUST#{source_id}", "sk": "MERGED_INTO", "target_customer_id": target_id, "operator": operator}
+        )
+    )
     profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
     profile = profile.model_copy(update={"merged_from": list(dict.fromkeys([*profile.merged_from, source_id]))})
     puts.append(memory.profile_item_with_ttl(profile))
-    detail = {"source": source_id, "target": target_id, "operator": operator, "reason": request.reason, "identities": moved_identities}
-    puts += [memory.audit_item(target_id, "customer.merged", detail), memory.audit_item(source_id, "customer.merged", detail)]
+    detail = {
+        "source": source_id,
+        "target": target_id,
+        "operator": operator,
+        "reason": request.reason,
+        "identities": moved_identities,
+    }
+    puts += [
+        memory.audit_item(target_id, "customer.merged", detail),
+        memory.audit_item(source_id, "customer.merged", detail),
+    ]
     memory.write(puts, deletes)
-    return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_moved": len(moved_identities),
-            "items_copied": sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE))}
+    return {
+        "target_customer_id": target_id,
+        "source_customer_id": source_id,
+        "identities_moved": len(moved_identities),
+        "items_copied": sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE)),
+    }
 
 
 def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> dict:
@@ -217,6 +253,9 @@ def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServ
     profile = profile.model_copy(update={"merged_from": [c for c in profile.merged_from if c != source_id]})
     puts.append(memory.profile_item_with_ttl(profile))
     detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
-    puts += [memory.audit_item(target_id, "customer.unmerged", detail), memory.audit_item(source_id, "customer.unmerged", detail)]
+    puts += [
+        memory.audit_item(target_id, "customer.unmerged", detail),
+        memory.audit_item(source_id, "customer.unmerged", detail),
+    ]
     memory.write(puts, deletes)
     return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_restored": len(restored)}

@@ -6,6 +6,7 @@ message when that question points back at it, and one per request, at most three
 profile, the last summaries and the durable facts (three reads with a Limit); later, one page of recent
 messages; and, for a conversation linked to an open one elsewhere, that conversation's state (one read).
 """
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ PASSAGES = 5
 
 SENTENCES = re.compile(r"[^.!?\n]+[.!?]*")
 # A clause that asks, with or without a question mark ("do you ship to Canada, my sister lives in Toronto").
-ASKS = re.compile(r"(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b(?!['’])",
-                  re.IGNORECASE)  # not "can't find it", "don't"
+ASKS = re.compile(
+    r"(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b(?!['’])", re.IGNORECASE
+)  # not "can't find it", "don't"
 # ...and, in a sentence that ends with one, a clause that asks a conditional ("if he doesn't like it, can it come back?").
 ASKS_IF = re.compile(r"(if|any)\b", re.IGNORECASE)
 CLAUSES = re.compile(r"[,;:]\s+|\s+(?:but|because|since)\s+")
@@ -46,8 +48,11 @@ def asked_questions(text: str) -> list[str]:
         if len(sentence.split()) < 2:
             continue
         question = sentence.endswith("?")
-        clauses = [c for c in (LEAD.sub("", c) for c in CLAUSES.split(sentence))
-                   if ASKS.match(c) or (question and ASKS_IF.match(c))]
+        clauses = [
+            c
+            for c in (LEAD.sub("", c) for c in CLAUSES.split(sentence))
+            if ASKS.match(c) or (question and ASKS_IF.match(c))
+        ]
         if clauses or question:
             asked.append(" ".join(clauses) or sentence)
     return asked
@@ -86,8 +91,9 @@ def search_queries(text: str) -> list[tuple[int, str]]:
     return queries
 
 
-def search(index, embedder, text: str, filters: SearchFilters | None = None, k: int = PASSAGES,
-           topic: str | None = None) -> list[tuple[int, Hit]]:
+def search(
+    index, embedder, text: str, filters: SearchFilters | None = None, k: int = PASSAGES, topic: str | None = None
+) -> list[tuple[int, Hit]]:
     """The passages for a message, most confident first, each with the request it answers best (0: the message as
     a whole; the engine prefers those). A passage found by several searches keeps the best confidence any of them
     gave it, and the request of that search. `topic`: what the conversation was just about, for a question that does
@@ -112,8 +118,13 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: b
     hits: list = []
     if index is not None:
         notes = turn.conversation.notes
-        hits = search(index, embedder, turn.message.text, SearchFilters(locale=turn.customer.locale),
-                      topic=notes[-1].topic if notes else None)
+        hits = search(
+            index,
+            embedder,
+            turn.message.text,
+            SearchFilters(locale=turn.customer.locale),
+            topic=notes[-1].topic if notes else None,
+        )
     passages = [
         PassageHit(
             passage_id=hit.passage.id,
@@ -133,7 +144,9 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: b
     else:
         context = MemoryContext()
     if conversation.customer_turns > 1:
-        context = context.model_copy(update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)})
+        context = context.model_copy(
+            update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)}
+        )
     if recall_actions and conversation.customer_turns > 1:
         actions = [action_note(item) for item in memory.conversation_actions(turn.conversation_id)]
         context = context.model_copy(update={"actions": [a for a in actions if a is not None]})
@@ -148,9 +161,19 @@ def action_note(item: dict) -> ActionNote | None:
     try:
         status = ActionStatus(item["status"])
     except ValueError:  # "cancelled" by the customer
-        return ActionNote(action_id=item["sk"].removeprefix("ACTION#"), tool=item["tool"], status=ActionStatus.DENIED,
-                          effect=item.get("effect") or {}, reason="customer_declined")
+        return ActionNote(
+            action_id=item["sk"].removeprefix("ACTION#"),
+            tool=item["tool"],
+            status=ActionStatus.DENIED,
+            effect=item.get("effect") or {},
+            reason="customer_declined",
+        )
     if status is ActionStatus.EXECUTED and not item.get("effect"):
         return None
-    return ActionNote(action_id=item["sk"].removeprefix("ACTION#"), tool=item["tool"], status=status,
-                      effect=item.get("effect") or {}, reason=item.get("reason"))
+    return ActionNote(
+        action_id=item["sk"].removeprefix("ACTION#"),
+        tool=item["tool"],
+        status=status,
+        effect=item.get("effect") or {},
+        reason=item.get("reason"),
+    )

@@ -2,6 +2,7 @@
 
 Logic receives a `Settings` object and never reads `os.environ` itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from concierge.topology import EVENT_BUS_ENV, KNOWLEDGE_BUCKET_ENV, MAIL_BUCKET_ENV, MEMORY_TABLE, STORE_TABLE, TURN_STATE_MACHINE_ENV, APPROVAL_STATE_MACHINE_ENV, METRICS_QUEUE_ENV
+from concierge.topology import (
+    APPROVAL_STATE_MACHINE_ENV,
+    EVENT_BUS_ENV,
+    KNOWLEDGE_BUCKET_ENV,
+    MAIL_BUCKET_ENV,
+    MEMORY_TABLE,
+    METRICS_QUEUE_ENV,
+    STORE_TABLE,
+    TURN_STATE_MACHINE_ENV,
+)
 
 
 class Settings(BaseModel):
@@ -33,33 +43,55 @@ class Settings(BaseModel):
     embedding_dimensions: int = Field(256, alias="CONCIERGE_EMBEDDING_DIMENSIONS")
     # The language model: none (the deterministic engine), the Anthropic API, or Claude on Amazon Bedrock.
     model_provider: Literal["none", "anthropic", "bedrock"] = Field("none", alias="CONCIERGE_MODEL_PROVIDER")
-    model: str | None = Field(None, alias="CONCIERGE_MODEL",
-                              description="the agent's model: a Claude API id, or a Bedrock id (reasoning/models.py); "
-                                          "empty: the default model in the provider's form")
+    model: str | None = Field(
+        None,
+        alias="CONCIERGE_MODEL",
+        description="the agent's model: a Claude API id, or a Bedrock id (reasoning/models.py); "
+        "empty: the default model in the provider's form",
+    )
     judge_model: str | None = Field(None, alias="CONCIERGE_JUDGE_MODEL", description="the Auto-CSAT judge's model")
-    recall_actions: bool = Field(False, alias="CONCIERGE_RECALL_ACTIONS",
-                                 description="retrieval recalls the conversation's actions (set where a model decides)")
+    recall_actions: bool = Field(
+        False,
+        alias="CONCIERGE_RECALL_ACTIONS",
+        description="retrieval recalls the conversation's actions (set where a model decides)",
+    )
     anthropic_api_key: str | None = Field(None, alias="ANTHROPIC_API_KEY", repr=False)
     anthropic_api_key_secret_arn: str | None = Field(None, alias="CONCIERGE_ANTHROPIC_SECRET_ARN")
     anthropic_base_url: str | None = Field(None, alias="ANTHROPIC_BASE_URL")
     model_timeout_seconds: float = Field(8.0, gt=0, alias="CONCIERGE_MODEL_TIMEOUT_SECONDS")
     model_max_retries: int = Field(1, ge=0, alias="CONCIERGE_MODEL_MAX_RETRIES")
     turn_budget_seconds: float = Field(
-        10.0, ge=2, le=25, alias="CONCIERGE_TURN_BUDGET_SECONDS",
-        description="every turn is answered within this (API Gateway cuts at 29 s): the model is not asked past it")
-    model_breaker_failures: int = Field(3, ge=1, alias="CONCIERGE_MODEL_BREAKER_FAILURES",
-                                        description="failed model calls in a row after which the model is skipped")
-    model_breaker_seconds: float = Field(30.0, gt=0, alias="CONCIERGE_MODEL_BREAKER_SECONDS",
-                                         description="how long the model is skipped then")
-    model_max_tokens: int | None = Field(None, ge=64, alias="CONCIERGE_MODEL_MAX_TOKENS",
-                                         description="empty: the model's own setting in reasoning/models.py")
-    model_prices: str | None = Field(None, alias="CONCIERGE_MODEL_PRICES", description='JSON: {"model": {"input": 2, ...}}')
+        10.0,
+        ge=2,
+        le=25,
+        alias="CONCIERGE_TURN_BUDGET_SECONDS",
+        description="every turn is answered within this (API Gateway cuts at 29 s): the model is not asked past it",
+    )
+    model_breaker_failures: int = Field(
+        3,
+        ge=1,
+        alias="CONCIERGE_MODEL_BREAKER_FAILURES",
+        description="failed model calls in a row after which the model is skipped",
+    )
+    model_breaker_seconds: float = Field(
+        30.0, gt=0, alias="CONCIERGE_MODEL_BREAKER_SECONDS", description="how long the model is skipped then"
+    )
+    model_max_tokens: int | None = Field(
+        None,
+        ge=64,
+        alias="CONCIERGE_MODEL_MAX_TOKENS",
+        description="empty: the model's own setting in reasoning/models.py",
+    )
+    model_prices: str | None = Field(
+        None, alias="CONCIERGE_MODEL_PRICES", description='JSON: {"model": {"input": 2, ...}}'
+    )
     brand_voice: str = Field(
         "Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
         alias="CONCIERGE_BRAND_VOICE",
     )
     never_say: tuple[str, ...] = Field(
-        ("we guarantee", "legal advice", "calm down", "as I already said"), alias="CONCIERGE_NEVER_SAY",
+        ("we guarantee", "legal advice", "calm down", "as I already said"),
+        alias="CONCIERGE_NEVER_SAY",
         description="JSON list (or one phrase per line) of what the assistant must never say",
     )
 
@@ -99,6 +131,7 @@ class Settings(BaseModel):
         if not self.model_prices:
             return DEFAULT_PRICES
         return {**DEFAULT_PRICES, **{name: Price(**p) for name, p in json.loads(self.model_prices).items()}}
+
     # Exactly one of the two: a Secrets Manager ARN when deployed, the secret itself locally.
     signing_secret_arn: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET_ARN")
     signing_secret: str | None = Field(None, alias="CONCIERGE_SIGNING_SECRET", repr=False)
@@ -137,7 +170,8 @@ class Settings(BaseModel):
     # and the public address of the API that one-click survey links point to.
     survey_csat_after: Literal["resolved", "closed", "never"] = Field("resolved", alias="CONCIERGE_SURVEY_CSAT_AFTER")
     survey_ces_actions: tuple[str, ...] = Field(
-        ("return_items", "cancel_order"), alias="CONCIERGE_SURVEY_CES_ACTIONS",
+        ("return_items", "cancel_order"),
+        alias="CONCIERGE_SURVEY_CES_ACTIONS",
         description="JSON list of the goal-flow tools after which CES is asked (empty: never)",
     )
     survey_nps_cadence_days: int = Field(90, ge=0, alias="CONCIERGE_SURVEY_NPS_CADENCE_DAYS", description="0: never")
@@ -154,7 +188,7 @@ class Settings(BaseModel):
         return tuple(json.loads(value)) if isinstance(value, str) else tuple(value)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         return cls.model_validate(dict(os.environ if environ is None else environ))
 
 

@@ -2,6 +2,7 @@
 
 Escalation triggers are decided here in code, not left to a prompt.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -12,105 +13,398 @@ from concierge.knowledge.text import typo_candidates
 from concierge.turn import Signals
 
 FRUSTRATION_WORDS = (
-    "frustrated", "frustrating", "angry", "furious", "useless", "ridiculous", "terrible", "awful",
-    "worst", "unacceptable", "fed up", "sick of", "waste of time", "pathetic", "disgusting",
+    "frustrated",
+    "frustrating",
+    "angry",
+    "furious",
+    "useless",
+    "ridiculous",
+    "terrible",
+    "awful",
+    "worst",
+    "unacceptable",
+    "fed up",
+    "sick of",
+    "waste of time",
+    "pathetic",
+    "disgusting",
 )
 
 # A verdict on an item ("the white mouse looks awful", "my charger is useless now"), not on the service.
-ITEM_VERDICT = re.compile(r"\b(the|my|this|that|these|those)\s+(?!chat|bot|service|assistant|support|company|shop|store|"
-                          r"website|site|app|process|experience|conversation)"
-                          r"(?!(?:you|we|they|i|he|she|your|our|us)\b)[\w-]+\s+(?:[\w-]+\s+){0,6}?"
-                          r"(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|really\s+|"
-                          r"completely\s+|totally\s+)*(useless|terrible|awful|disgusting|pathetic)\b")
+ITEM_VERDICT = re.compile(
+    r"\b(the|my|this|that|these|those)\s+(?!chat|bot|service|assistant|support|company|shop|store|"
+    r"website|site|app|process|experience|conversation)"
+    r"(?!(?:you|we|they|i|he|she|your|our|us)\b)[\w-]+\s+(?:[\w-]+\s+){0,6}?"
+    r"(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|really\s+|"
+    r"completely\s+|totally\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
+)
 
 # Phrases per intent; matched on word boundaries after normalization. Order matters: the first match wins.
 INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     "human": (
-        "human", "real person", "a person", "an agent", "live agent", "someone real", "representative",
-        "speak to someone", "talk to someone", "customer service", "operator", "real agent", "staff member",
-        "agent please", "agent pls", "actual person", "someone from your team", "someone from the team",
+        "human",
+        "real person",
+        "a person",
+        "an agent",
+        "live agent",
+        "someone real",
+        "representative",
+        "speak to someone",
+        "talk to someone",
+        "customer service",
+        "operator",
+        "real agent",
+        "staff member",
+        "agent please",
+        "agent pls",
+        "actual person",
+        "someone from your team",
+        "someone from the team",
     ),
-    "cancel": ("cancel my order", "cancel the order", "cancel order", "cancel this order", "cancel my purchase",
-               "don't want the order anymore", "do not want the order anymore", "cancel", "will not be needing",
-               "no longer need the order"),
-    "remove_item": ("remove the", "remove it from", "take off", "off my order", "take it off", "take them off",
-                    "remove from my order", "drop the", "take out the", "take it out", "take them out", "out of my order",
-                    "out of the order", "taken off", "taken out", "leave them out", "leave it out", "do not send the"),
-    "address": ("change the address", "change my address", "new address", "different address", "change the delivery address",
-                "change the shipping address", "update the address", "update my address", "wrong address", "deliver it to",
-                "send it to my", "ship it to", "send my order to", "to my new", "my office instead",
-                "i moved", "i just moved", "i have moved", "address instead"),
-    "password": ("forgot my password", "reset my password", "password reset", "reset password", "change my password",
-                 "can't log in", "cannot log in", "can't sign in", "cannot sign in", "locked out", "lost my password"),
-    "appointment": ("appointment", "book a fitting", "a fitting", "fitting session", "styling session", "book a session",
-                    "book a time", "book a slot", "personal styling"),
-    "return": ("return", "send back", "send it back", "refund", "money back", "give back", "go back", "hand it back",
-               "hand them back", "take it back", "take them back"),
-    "exchange": ("exchange", "swap", "trade it", "trade them", "change it for", "different size", "another size", "other size", "wrong size", "wrong colour",
-                 "wrong color", "wrong plug", "wrong version", "wrong model", "wrong one", "upgrade", "new one instead",
-                 "other version", "different version", "different colour", "different color", "instead of", "rather have", "would rather", "would prefer", "prefer the",
-                 "replacement", "send me a new", "a new one", "wish i had gone for", "wish i had picked",
-                 "wish i would gone for", "wish i would picked", "should have gone for", "should have picked",
-                 "one instead", "ones instead", "version instead", "send a new", "send another", "bigger one", "smaller one", "larger one",
-                 "bigger size", "smaller size"),
+    "cancel": (
+        "cancel my order",
+        "cancel the order",
+        "cancel order",
+        "cancel this order",
+        "cancel my purchase",
+        "don't want the order anymore",
+        "do not want the order anymore",
+        "cancel",
+        "will not be needing",
+        "no longer need the order",
+    ),
+    "remove_item": (
+        "remove the",
+        "remove it from",
+        "take off",
+        "off my order",
+        "take it off",
+        "take them off",
+        "remove from my order",
+        "drop the",
+        "take out the",
+        "take it out",
+        "take them out",
+        "out of my order",
+        "out of the order",
+        "taken off",
+        "taken out",
+        "leave them out",
+        "leave it out",
+        "do not send the",
+    ),
+    "address": (
+        "change the address",
+        "change my address",
+        "new address",
+        "different address",
+        "change the delivery address",
+        "change the shipping address",
+        "update the address",
+        "update my address",
+        "wrong address",
+        "deliver it to",
+        "send it to my",
+        "ship it to",
+        "send my order to",
+        "to my new",
+        "my office instead",
+        "i moved",
+        "i just moved",
+        "i have moved",
+        "address instead",
+    ),
+    "password": (
+        "forgot my password",
+        "reset my password",
+        "password reset",
+        "reset password",
+        "change my password",
+        "can't log in",
+        "cannot log in",
+        "can't sign in",
+        "cannot sign in",
+        "locked out",
+        "lost my password",
+    ),
+    "appointment": (
+        "appointment",
+        "book a fitting",
+        "a fitting",
+        "fitting session",
+        "styling session",
+        "book a session",
+        "book a time",
+        "book a slot",
+        "personal styling",
+    ),
+    "return": (
+        "return",
+        "send back",
+        "send it back",
+        "refund",
+        "money back",
+        "give back",
+        "go back",
+        "hand it back",
+        "hand them back",
+        "take it back",
+        "take them back",
+    ),
+    "exchange": (
+        "exchange",
+        "swap",
+        "trade it",
+        "trade them",
+        "change it for",
+        "different size",
+        "another size",
+        "other size",
+        "wrong size",
+        "wrong colour",
+        "wrong color",
+        "wrong plug",
+        "wrong version",
+        "wrong model",
+        "wrong one",
+        "upgrade",
+        "new one instead",
+        "other version",
+        "different version",
+        "different colour",
+        "different color",
+        "instead of",
+        "rather have",
+        "would rather",
+        "would prefer",
+        "prefer the",
+        "replacement",
+        "send me a new",
+        "a new one",
+        "wish i had gone for",
+        "wish i had picked",
+        "wish i would gone for",
+        "wish i would picked",
+        "should have gone for",
+        "should have picked",
+        "one instead",
+        "ones instead",
+        "version instead",
+        "send a new",
+        "send another",
+        "bigger one",
+        "smaller one",
+        "larger one",
+        "bigger size",
+        "smaller size",
+    ),
     "track": (
-        "where is my order", "where's my order", "where is my package", "where is my parcel", "track",
-        "tracking", "delivery status", "when will it arrive", "when will my order", "has my order shipped",
-        "not arrived", "hasn't arrived", "has not arrived", "still waiting", "order status", "wismo",
-        "where is it", "shipped yet", "where is order", "where is the order", "where is my delivery",
-        "status of my order", "status of order", "should be here", "should have arrived", "not here yet",
-        "still not here", "where is my", "where are my", "where are the", "not received", "have not received",
-        "never arrived", "has not come", "have not come", "have not arrived", "has not been delivered", "not come yet", "not turned up", "when does it arrive", "supposed to come",
-        "supposed to arrive", "supposed to be here", "was due", "should have come", "still has not come",
-        "arriving", "when is my", "when will i get", "when do i get", "when will it come", "when will they come",
-        "meant to be here", "meant to arrive", "meant to come", "when arrive", "still says pending", "in transit", "still coming", "waiting on this", "waiting on my", "waiting on the",
-        "waiting for my", "been waiting", "days late",
-        "week late", "weeks late", "is late", "running late",
+        "where is my order",
+        "where's my order",
+        "where is my package",
+        "where is my parcel",
+        "track",
+        "tracking",
+        "delivery status",
+        "when will it arrive",
+        "when will my order",
+        "has my order shipped",
+        "not arrived",
+        "hasn't arrived",
+        "has not arrived",
+        "still waiting",
+        "order status",
+        "wismo",
+        "where is it",
+        "shipped yet",
+        "where is order",
+        "where is the order",
+        "where is my delivery",
+        "status of my order",
+        "status of order",
+        "should be here",
+        "should have arrived",
+        "not here yet",
+        "still not here",
+        "where is my",
+        "where are my",
+        "where are the",
+        "not received",
+        "have not received",
+        "never arrived",
+        "has not come",
+        "have not come",
+        "have not arrived",
+        "has not been delivered",
+        "not come yet",
+        "not turned up",
+        "when does it arrive",
+        "supposed to come",
+        "supposed to arrive",
+        "supposed to be here",
+        "was due",
+        "should have come",
+        "still has not come",
+        "arriving",
+        "when is my",
+        "when will i get",
+        "when do i get",
+        "when will it come",
+        "when will they come",
+        "meant to be here",
+        "meant to arrive",
+        "meant to come",
+        "when arrive",
+        "still says pending",
+        "in transit",
+        "still coming",
+        "waiting on this",
+        "waiting on my",
+        "waiting on the",
+        "waiting for my",
+        "been waiting",
+        "days late",
+        "week late",
+        "weeks late",
+        "is late",
+        "running late",
     ),
     "goodbye": (
-        "that's all", "that is all", "thats all", "bye", "goodbye", "nothing else", "no thanks",
-        "no thank you", "all good", "that's it", "thats it", "all set",
+        "that's all",
+        "that is all",
+        "thats all",
+        "bye",
+        "goodbye",
+        "nothing else",
+        "no thanks",
+        "no thank you",
+        "all good",
+        "that's it",
+        "thats it",
+        "all set",
     ),
-    "thanks": ("thanks", "thank you", "thx", "cheers", "appreciate it", "great help", "perfect", "gracias", "merci",
-               "danke", "brilliant", "awesome", "much appreciated"),
+    "thanks": (
+        "thanks",
+        "thank you",
+        "thx",
+        "cheers",
+        "appreciate it",
+        "great help",
+        "perfect",
+        "gracias",
+        "merci",
+        "danke",
+        "brilliant",
+        "awesome",
+        "much appreciated",
+    ),
     "greeting": ("hi", "hello", "hey", "good morning", "good afternoon", "good evening"),
 }
-AFFIRM = ("yes", "yeah", "yep", "yup", "sure", "correct", "right", "ok", "okay", "please do", "go ahead",
-          "do it", "that's the one", "thats the one", "that one", "confirm", "affirmative", "please")
+AFFIRM = (
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "sure",
+    "correct",
+    "right",
+    "ok",
+    "okay",
+    "please do",
+    "go ahead",
+    "do it",
+    "that's the one",
+    "thats the one",
+    "that one",
+    "confirm",
+    "affirmative",
+    "please",
+)
 DENY = ("no", "nope", "nah", "not that", "wrong", "don't", "do not", "cancel", "stop", "never mind", "nevermind")
 
 # Contractions are expanded before matching, in messages and in the phrases above alike, so "where's my
 # package", "wheres my package" and "where is my package" are one request.
 CONTRACTIONS = {
-    "where's": "where is", "wheres": "where is", "what's": "what is", "whats": "what is", "that's": "that is",
-    "thats": "that is", "it's": "it is", "who's": "who is", "how's": "how is", "there's": "there is",
-    "here's": "here is", "hasn't": "has not", "hasnt": "has not", "haven't": "have not", "havent": "have not",
-    "isn't": "is not", "isnt": "is not", "didn't": "did not", "didnt": "did not", "don't": "do not",
-    "dont": "do not", "doesn't": "does not", "doesnt": "does not", "won't": "will not", "wont": "will not",
-    "can't": "cannot", "cant": "cannot", "i'm": "i am", "i'd": "i would",
+    "where's": "where is",
+    "wheres": "where is",
+    "what's": "what is",
+    "whats": "what is",
+    "that's": "that is",
+    "thats": "that is",
+    "it's": "it is",
+    "who's": "who is",
+    "how's": "how is",
+    "there's": "there is",
+    "here's": "here is",
+    "hasn't": "has not",
+    "hasnt": "has not",
+    "haven't": "have not",
+    "havent": "have not",
+    "isn't": "is not",
+    "isnt": "is not",
+    "didn't": "did not",
+    "didnt": "did not",
+    "don't": "do not",
+    "dont": "do not",
+    "doesn't": "does not",
+    "doesnt": "does not",
+    "won't": "will not",
+    "wont": "will not",
+    "can't": "cannot",
+    "cant": "cannot",
+    "i'm": "i am",
+    "i'd": "i would",
 }
 # Real words that sit close to a vocabulary word: never "corrected" ("they" is not "hey", "change" is not
 # "exchange", "charge" is not "change").
 COMMON_WORDS = frozenset(
-    "they them then than there here where were what that this those these when will with have back want went "
-    "change changed changes charge charged charges hello help held hold told sold send sent spend track tack "
-    "rather return returns person personal reason really realty thank think thing things order orders border "
-    "older other mother store story short shorts shirt shirts skirt skirts shift human humans hours house "
-    "huge amazing agents agency package packed packing parcel pencil delivery delivered every very status "
-    "states stats truck trick exchange exchanged strange arrange range refund refunded refused fund found "
-    "round sound around about again agent cancel cancelled canceled channel funny shell shells smell spell shelf "
-    "long longer ordered bought received arrive arrives arriving arrived along belong plug plugs wrong wrote upgrade "
-    "dent dents crack cracks track tracks broken brown forget forgets".split()
+    ["they", "them", "then", "than", "there", "here", "where", "were", "what", "that", "this", "those", "these", "when", "will", "with", "have", "back", "want", "went", "change", "changed", "changes", "charge", "charged", "charges", "hello", "help", "held", "hold", "told", "sold", "send", "sent", "spend", "track", "tack", "rather", "return", "returns", "person", "personal", "reason", "really", "realty", "thank", "think", "thing", "things", "order", "orders", "border", "older", "other", "mother", "store", "story", "short", "shorts", "shirt", "shirts", "skirt", "skirts", "shift", "human", "humans", "hours", "house", "huge", "amazing", "agents", "agency", "package", "packed", "packing", "parcel", "pencil", "delivery", "delivered", "every", "very", "status", "states", "stats", "truck", "trick", "exchange", "exchanged", "strange", "arrange", "range", "refund", "refunded", "refused", "fund", "found", "round", "sound", "around", "about", "again", "agent", "cancel", "cancelled", "canceled", "channel", "funny", "shell", "shells", "smell", "spell", "shelf", "long", "longer", "ordered", "bought", "received", "arrive", "arrives", "arriving", "arrived", "along", "belong", "plug", "plugs", "wrong", "wrote", "upgrade", "dent", "dents", "crack", "cracks", "track", "tracks", "broken", "brown", "forget", "forgets"]
 )
 # A fault reported is a return to resolve ("the speaker arrived with a dent"), unless they ask for a replacement or
 # another variant: checked after the exchange phrases.
-FAULT_PHRASES = ("arrived damaged", "arrived broken", "dent", "dented", "cracked", "crack", "chipped", "broken",
-                 "defective", "faulty", "stopped working", "does not work", "doesn't work", "not working", "damaged",
-                 "torn", "ripped", "a hole", "holes", "stained", "scratched", "leaks", "leaking", "shattered", "a chip",
-                 "won't turn on", "dead on arrival")
-VOCABULARY = sorted({w for phrases in (*INTENT_PHRASES.values(), FAULT_PHRASES) for p in phrases for w in p.split()} | {
-    "shirt", "order", "package", "refund", "exchange", "return", "human", "tracking", "delivery",
-})
+FAULT_PHRASES = (
+    "arrived damaged",
+    "arrived broken",
+    "dent",
+    "dented",
+    "cracked",
+    "crack",
+    "chipped",
+    "broken",
+    "defective",
+    "faulty",
+    "stopped working",
+    "does not work",
+    "doesn't work",
+    "not working",
+    "damaged",
+    "torn",
+    "ripped",
+    "a hole",
+    "holes",
+    "stained",
+    "scratched",
+    "leaks",
+    "leaking",
+    "shattered",
+    "a chip",
+    "won't turn on",
+    "dead on arrival",
+)
+VOCABULARY = sorted(
+    {w for phrases in (*INTENT_PHRASES.values(), FAULT_PHRASES) for p in phrases for w in p.split()}
+    | {
+        "shirt",
+        "order",
+        "package",
+        "refund",
+        "exchange",
+        "return",
+        "human",
+        "tracking",
+        "delivery",
+    }
+)
 
 
 def _expand(words: list[str]) -> list[str]:
@@ -125,8 +419,13 @@ def normalize(text: str) -> str:
     words = re.findall(r"[a-z0-9']+", text.lower())
     fixed = []
     for word in words:
-        if len(word) >= 4 and word not in VOCABULARY and word not in COMMON_WORDS and word not in CONTRACTIONS \
-                and word not in names:
+        if (
+            len(word) >= 4
+            and word not in VOCABULARY
+            and word not in COMMON_WORDS
+            and word not in CONTRACTIONS
+            and word not in names
+        ):
             # a typo changes, adds or drops a letter: "hers" is not "cheers"
             near = [c for c in typo_candidates(word, VOCABULARY) if abs(len(c) - len(word)) <= 1]
             close = difflib.get_close_matches(word, near, n=1, cutoff=0.8)
@@ -164,7 +463,9 @@ def _analyzer():
 
 
 # Polite idioms a lexicon reads as negative ("never", "no", "problem"): "Ok, never mind then. Thanks." is not upset.
-POLITE = re.compile(r"\b(never ?mind|no worries|no problem|not a problem|no thanks|no thank you|no need)\b", re.IGNORECASE)
+POLITE = re.compile(
+    r"\b(never ?mind|no worries|no problem|not a problem|no thanks|no thank you|no need)\b", re.IGNORECASE
+)
 
 
 def sentiment(text: str) -> float:
@@ -172,11 +473,29 @@ def sentiment(text: str) -> float:
 
 
 QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")
-ACTION_REQUEST = ("i need", "i want", "i'd like", "id like", "i would like", "can you", "could you", "please",
-                  "help me", "want to",
-                  # a specific item ("can I swap it?") is a request; "can I return underwear?" asks about the policy
-                  "swap it", "exchange it", "return it", "send it back", "swap them", "exchange them", "return them",
-                  "return this", "exchange this", "swap this")
+ACTION_REQUEST = (
+    "i need",
+    "i want",
+    "i'd like",
+    "id like",
+    "i would like",
+    "can you",
+    "could you",
+    "please",
+    "help me",
+    "want to",
+    # a specific item ("can I swap it?") is a request; "can I return underwear?" asks about the policy
+    "swap it",
+    "exchange it",
+    "return it",
+    "send it back",
+    "swap them",
+    "exchange them",
+    "return them",
+    "return this",
+    "exchange this",
+    "swap this",
+)
 
 
 # Where a message turns to another request: "and" or a question mark followed by a question word.
@@ -191,42 +510,57 @@ def requests(text: str) -> list[str]:
 
 # "can I return the green mugs?" names an item of theirs: a request. "can I return underwear?" or "how long do I have
 # to return the kettle?" asks about the policy.
-SPECIFIC_ITEM = re.compile(r"\b(return|exchange|swap|send back|refund|replace)\s+(my|the|this|these|those|it|them|our)\b")
+SPECIFIC_ITEM = re.compile(
+    r"\b(return|exchange|swap|send back|refund|replace)\s+(my|the|this|these|those|it|them|our)\b"
+)
 # Words that say the item is one they have: "my charger", "I ordered the charger with the wrong plug".
-OWNED = re.compile(r"\b(my|i ordered|i bought|i got|i received|we ordered|we bought|we got)\b"
-                   r"(?!\s+(order|orders|money|account|refund|refunds|package|parcel|delivery|card)\b)")
-POLICY_QUESTION = re.compile(r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does|"
-                             r"if|thinking|planning|considering)\b|\bif (i|he|she|they|we|it)\b")
+OWNED = re.compile(
+    r"\b(my|i ordered|i bought|i got|i received|we ordered|we bought|we got)\b"
+    r"(?!\s+(order|orders|money|account|refund|refunds|package|parcel|delivery|card)\b)"
+)
+POLICY_QUESTION = re.compile(
+    r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does|"
+    r"if|thinking|planning|considering)\b|\bif (i|he|she|they|we|it)\b"
+)
 
 
 QUESTION_SENTENCE = re.compile(r"[^.!?\n]*\?")
 
 # An order said not to have left yet: the premise of a change, not a question where it is.
-NOT_SHIPPED = re.compile(r"\b(?:has not|have not|not|never)\s+(?:yet\s+)?(?:been\s+)?(?:shipped|dispatched|sent)\b|\bshipped yet\b")
+NOT_SHIPPED = re.compile(
+    r"\b(?:has not|have not|not|never)\s+(?:yet\s+)?(?:been\s+)?(?:shipped|dispatched|sent)\b|\bshipped yet\b"
+)
 # "the US layout doesn't work for me" says what they want, not that the item is faulty
 NOT_FOR_ME = re.compile(r"\b(?:does not|do not|will not|would not) work for (?:me|us)\b")
 # The confidence of a return read from a fault described ("the lid is cracked") rather than asked for.
 FAULT_CONFIDENCE = 0.65
 # When it comes: "when are the headphones coming?", "when will my order ship?"
-WHEN_COMING = re.compile(r"\bwhen\b(?:\s+\w+){0,5}?\s+(?:come|coming|arrive|arriving|get here|be here|ship|shipped|"
-                         r"shipping|be delivered|dispatched|be dispatched)\b")
+WHEN_COMING = re.compile(
+    r"\bwhen\b(?:\s+\w+){0,5}?\s+(?:come|coming|arrive|arriving|get here|be here|ship|shipped|"
+    r"shipping|be delivered|dispatched|be dispatched)\b"
+)
 # "tell me where the dutch oven actually is"
-WHERE_IT_IS = re.compile(r"\bwhere\b(?:\s+\w+){1,5}\s+(?:is|are)\b(?!\s+\w)|"
-                         r"\bwhere (?:is|are) (?:the|my|our) (?:\w+\s+){0,3}(?:i|we) (?:ordered|bought)\b")
+WHERE_IT_IS = re.compile(
+    r"\bwhere\b(?:\s+\w+){1,5}\s+(?:is|are)\b(?!\s+\w)|"
+    r"\bwhere (?:is|are) (?:the|my|our) (?:\w+\s+){0,3}(?:i|we) (?:ordered|bought)\b"
+)
 # A request the customer takes back or refuses: "don't cancel the hub, just send it to...", "not a refund, a
 # replacement", "I was going to return it but...". Its words are not what they ask for.
 NEGATED_REQUEST = re.compile(
     r"\b(?:don'?t|do not|did not|didn'?t|not|never|without|rather than|instead of|(?:was|were) going to|thought about)"
     r"\s+(?:(?:want|wish|need|like|have|going)(?:ed)?\s+(?:to\s+)?|a\s+|an\s+|to\s+|you\s+to\s+)*"
     r"(?:cancel|refund|return|send\w*(?:\s+[\w.]+){0,5}?\s+back|exchange|swap)\w*[^,.;!?:]*?(?=[,.;!?:]|\s+but\b|\s+just\b|\s+i\b|$)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 # A question about orders or items in general ("can you cancel an order if you paid with Klarna?") asks about the
 # policy, not for something to be done to one of theirs.
-GENERIC_OBJECT = re.compile(r"\b(?:an?|any)\s+(?:order|item|purchase|parcel|package)\b|\borders\b(?!\s+of mine)",
-                            re.IGNORECASE)
+GENERIC_OBJECT = re.compile(
+    r"\b(?:an?|any)\s+(?:order|item|purchase|parcel|package)\b|\borders\b(?!\s+of mine)", re.IGNORECASE
+)
 # An order number, as orderref reads one: "#1001", "order 5512", "A-20931".
-ORDER_NUMBER = re.compile(r"#\s?\w*\d|\border\s*(?:number|no\.?|#)?\s*[:#]?\s*[a-z]{0,6}[-/_.]?\d|\b[a-z]{1,4}[-/_]?\d{4,}",
-                          re.IGNORECASE)
+ORDER_NUMBER = re.compile(
+    r"#\s?\w*\d|\border\s*(?:number|no\.?|#)?\s*[:#]?\s*[a-z]{0,6}[-/_.]?\d|\b[a-z]{1,4}[-/_]?\d{4,}", re.IGNORECASE
+)
 # Where a message turns to another sentence: the intent of each is read on its own.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
@@ -235,15 +569,19 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 SPLIT_PHRASES = {
     # "we moved house yesterday ... new place is 2200 Hennepin Ave" (words kept out of the typo vocabulary: "house"
     # would turn "mouse" into it)
-    "address": re.compile(r"\b(?:moved|moving)\s+(?:house|flat|home)\b|\bnew\s+(?:place|flat|home|house)\s+is\b|"
-                          r"\b(deliver|delivered|send|sent|ship|shipped|redirect|go)\b(?:\s+\w+){1,6}\s+to\s+(my|our|the)\s+(new|office|work|other|"
-                          r"parents|friend|neighbour|neighbor|home)"),
+    "address": re.compile(
+        r"\b(?:moved|moving)\s+(?:house|flat|home)\b|\bnew\s+(?:place|flat|home|house)\s+is\b|"
+        r"\b(deliver|delivered|send|sent|ship|shipped|redirect|go)\b(?:\s+\w+){1,6}\s+to\s+(my|our|the)\s+(new|office|work|other|"
+        r"parents|friend|neighbour|neighbor|home)"
+    ),
     "return": re.compile(r"\b(send|sending|give|giving|take|taking|bring|bringing)\b(?:\s+\w+){1,4}\s+back\b"),
     # "I don't need the cable in my new order anymore"
-    "remove_item": re.compile(r"\b(?:do not|not|no longer|will not)\s+(?:\w+\s+){0,3}need\s+(?:the|that)\s+(?:\w+\s+){0,4}"
-                              r"(?:in|from|on)\s+(?:my|the|this|order)\b|"
-                              r"\b(take|leave|drop)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b"
-                              r"(?!\s+of\s+(the\s+)?(box|package|parcel|case))"),
+    "remove_item": re.compile(
+        r"\b(?:do not|not|no longer|will not)\s+(?:\w+\s+){0,3}need\s+(?:the|that)\s+(?:\w+\s+){0,4}"
+        r"(?:in|from|on)\s+(?:my|the|this|order)\b|"
+        r"\b(take|leave|drop)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b"
+        r"(?!\s+of\s+(the\s+)?(box|package|parcel|case))"
+    ),
 }
 
 
@@ -260,12 +598,17 @@ def classify(text: str) -> tuple[str, float]:
     parts = clauses(text)
     if len(parts) > 1:
         readings = [_classify(part) for part in parts]
-        actionable = [(part, r) for part, r in zip(parts, readings)
-                      if r[0] not in ("question", "unknown", "greeting", "thanks")]
+        actionable = [
+            (part, r) for part, r in zip(parts, readings) if r[0] not in ("question", "unknown", "greeting", "thanks")
+        ]
         # A fault described, then what they want done: "It stopped working. Could you send me a new one?"; an order
         # said not to have shipped, then what to change: "My order hasn't shipped yet. Can you take the mouse off?"
-        asked = [r for part, r in actionable if r[1] != FAULT_CONFIDENCE
-                 and not (r[0] == "track" and NOT_SHIPPED.search(normalize(part)) and not _requests_something(part))]
+        asked = [
+            r
+            for part, r in actionable
+            if r[1] != FAULT_CONFIDENCE
+            and not (r[0] == "track" and NOT_SHIPPED.search(normalize(part)) and not _requests_something(part))
+        ]
         # "...and if you can't, get me a real person": a person asked for only if the rest fails
         human = [r for part, r in zip(parts, readings) if r[0] == "human" and not re.match(r"(?i)if\b", part)]
         return (human or asked or [r for _, r in actionable] or [None])[0] or _classify(text)
@@ -275,9 +618,18 @@ def classify(text: str) -> tuple[str, float]:
 def _requests_something(clause: str) -> bool:
     """Whether a clause asks for something (a question, "can you", "please", "I want") rather than describes."""
     normalized = normalize(clause)
-    return clause.strip().endswith("?") or any_phrase(normalized, ACTION_REQUEST) or bool(
-        QUESTION_START.match(normalized) or re.match(r"(has|have|did|please|pls|cancel|return|refund|exchange|swap|send|"
-                                                     r"take|remove|change|update|track)\b", normalized))
+    return (
+        clause.strip().endswith("?")
+        or any_phrase(normalized, ACTION_REQUEST)
+        or bool(
+            QUESTION_START.match(normalized)
+            or re.match(
+                r"(has|have|did|please|pls|cancel|return|refund|exchange|swap|send|"
+                r"take|remove|change|update|track)\b",
+                normalized,
+            )
+        )
+    )
 
 
 def _classify(text: str) -> tuple[str, float]:
@@ -303,15 +655,24 @@ def _classify(text: str) -> tuple[str, float]:
         if intent == "greeting" and len(normalized.split()) > 4:
             continue  # "hi, where is my order" is about the order
         mine = OWNED.search(normalized) or ORDER_NUMBER.search(text)
-        if intent in ("cancel", "address", "remove_item", "return", "exchange") and asks and GENERIC_OBJECT.search(text) \
-                and not mine:
+        if (
+            intent in ("cancel", "address", "remove_item", "return", "exchange")
+            and asks
+            and GENERIC_OBJECT.search(text)
+            and not mine
+        ):
             return "question", 0.7  # "can you cancel an order if you paid with Klarna?": the policy
         # "when the watch comes, can we swap it?" asks for something done to an item of theirs, not about the policy
         about_policy = POLICY_QUESTION.search(asked) and not (
-            mine and SPECIFIC_ITEM.search(normalized) and re.match(r"(when|if)\b", asked))
-        if intent in ("return", "exchange") and asks and (
-            about_policy
-            or (not any_phrase(normalized, ACTION_REQUEST) and not SPECIFIC_ITEM.search(normalized) and not mine)
+            mine and SPECIFIC_ITEM.search(normalized) and re.match(r"(when|if)\b", asked)
+        )
+        if (
+            intent in ("return", "exchange")
+            and asks
+            and (
+                about_policy
+                or (not any_phrase(normalized, ACTION_REQUEST) and not SPECIFIC_ITEM.search(normalized) and not mine)
+            )
         ):
             return "question", 0.7  # "how long do refunds take?", "if I open it, can I send it back?": the policy
         return intent, FAULT_CONFIDENCE if hits == ["(fault)"] else min(1.0, 0.7 + 0.1 * len(hits))

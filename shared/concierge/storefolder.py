@@ -10,6 +10,7 @@ Loaded with `today`, every customer and order time is moved by the whole days be
 order "delivered five days ago" stays five days old whenever the sample is run. Without `today` (a deployed import)
 or without snapshot.json, nothing is moved: real data keeps its real dates.
 """
+
 from __future__ import annotations
 
 import json
@@ -117,7 +118,7 @@ def _message(error: dict[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if message.startswith("Input should"):
-        message = "should" + message[len("Input should"):]
+        message = "should" + message[len("Input should") :]
     elif message.startswith(("List should", "String should", "Value should", "Dictionary should")):
         message = "should" + message.split(" should", 1)[1]
     if kind in ("too_short", "too_long"):
@@ -153,9 +154,12 @@ def _read_json(path: Path, name: str, problems: list[Problem]) -> tuple[bool, An
     try:
         return True, json.loads(text)
     except json.JSONDecodeError as exc:
-        problems.append(Problem(
-            file=name, message=f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-        ))
+        problems.append(
+            Problem(
+                file=name,
+                message=f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            )
+        )
         return False, None
 
 
@@ -186,15 +190,20 @@ def _read_core(directory: Path, name: str, problems: list[Problem]) -> _CoreFile
     if not ok:
         return _CoreFile()
     if not isinstance(value, list):
-        problems.append(Problem(
-            file=name, message=f"should be a JSON list of {noun}s ([ ... ]), found {_json_type(value)}",
-        ))
+        problems.append(
+            Problem(
+                file=name,
+                message=f"should be a JSON list of {noun}s ([ ... ]), found {_json_type(value)}",
+            )
+        )
         return _CoreFile()
     core = _CoreFile(raw=value)
     for index, raw in enumerate(value):
         record = _record_name(raw, index, noun)
         if not isinstance(raw, dict):
-            problems.append(Problem(file=name, record=record, message=f"should be a JSON object, found {_json_type(raw)}"))
+            problems.append(
+                Problem(file=name, record=record, message=f"should be a JSON object, found {_json_type(raw)}")
+            )
             continue
         try:
             core.valid.append((index, model.model_validate(raw)))
@@ -211,10 +220,14 @@ def _check_duplicate_ids(name: str, core: _CoreFile, problems: list[Problem]) ->
             continue
         ident = raw["id"]
         if ident in seen:
-            problems.append(Problem(
-                file=name, record=f"{noun} #{ident}", field="id",
-                message=f"the id '{ident}' is used by more than one {noun} (items {seen[ident]} and {index}); ids must be unique",
-            ))
+            problems.append(
+                Problem(
+                    file=name,
+                    record=f"{noun} #{ident}",
+                    field="id",
+                    message=f"the id '{ident}' is used by more than one {noun} (items {seen[ident]} and {index}); ids must be unique",
+                )
+            )
         else:
             seen[ident] = index
 
@@ -244,10 +257,14 @@ def _check_duplicate_skus(products: _CoreFile, problems: list[Problem]) -> None:
             sku = variant["sku"]
             if sku in owner:
                 other = "another variant of this product" if owner[sku] == pid else f"product '{owner[sku]}'"
-                problems.append(Problem(
-                    file="products.json", record=record, field=f"variants.{v_index}.sku",
-                    message=f"sku '{sku}' is also used by {other}; skus must be unique",
-                ))
+                problems.append(
+                    Problem(
+                        file="products.json",
+                        record=record,
+                        field=f"variants.{v_index}.sku",
+                        message=f"sku '{sku}' is also used by {other}; skus must be unique",
+                    )
+                )
             else:
                 owner[sku] = pid
 
@@ -276,14 +293,20 @@ def _check_orders(orders: _CoreFile, customers: _CoreFile, products: _CoreFile, 
                 add(f"lines.{n}.product_id", f"names product '{line.product_id}', which is not in products.json")
             elif line.sku not in skus[line.product_id]:
                 elsewhere = f" (it is a sku of product '{sku_owner[line.sku]}')" if line.sku in sku_owner else ""
-                add(f"lines.{n}.sku", f"names sku '{line.sku}' which product '{line.product_id}' does not have{elsewhere}")
+                add(
+                    f"lines.{n}.sku",
+                    f"names sku '{line.sku}' which product '{line.product_id}' does not have{elsewhere}",
+                )
         if order.status is OrderStatus.DELIVERED:
             if order.shipment is None:
                 add("shipment", "a delivered order needs a shipment (carrier, tracking number, dates and delivered_at)")
             elif order.shipment.delivered_at is None:
                 add("shipment.delivered_at", "is required when the order's status is delivered")
         elif order.status is OrderStatus.SHIPPED and order.shipment is None:
-            add("shipment", "a shipped order needs a shipment (carrier, tracking number, shipped_at, estimated_delivery)")
+            add(
+                "shipment",
+                "a shipped order needs a shipment (carrier, tracking number, shipped_at, estimated_delivery)",
+            )
 
 
 def _read_object(directory: Path, name: str, problems: list[Problem]) -> tuple[bool, Any]:
@@ -309,10 +332,13 @@ def _read_merchant(directory: Path, customers: _CoreFile, problems: list[Problem
         known = customers.ids()
         for n, customer in enumerate(merchant.featured_customers):
             if customer not in known:
-                problems.append(Problem(
-                    file="merchant.json", field=f"featured_customers.{n}",
-                    message=f"names customer '{customer}', who is not in customers.json",
-                ))
+                problems.append(
+                    Problem(
+                        file="merchant.json",
+                        field=f"featured_customers.{n}",
+                        message=f"names customer '{customer}', who is not in customers.json",
+                    )
+                )
     return merchant
 
 
@@ -347,20 +373,25 @@ def _read_help(directory: Path, problems: list[Problem]) -> list[Document]:
             continue  # .DS_Store, editor swap files
         name = f"help/{relative}"
         if path.suffix.lower() not in FORMATS:
-            problems.append(Problem(
-                file=name,
-                message=f"is not a supported help document (use {', '.join(sorted(FORMATS))}): "
-                        "convert it or move it out of help/",
-            ))
+            problems.append(
+                Problem(
+                    file=name,
+                    message=f"is not a supported help document (use {', '.join(sorted(FORMATS))}): "
+                    "convert it or move it out of help/",
+                )
+            )
             continue
         try:
             document = parse_file(path, root, HELP_BASE_URL)
         except ValidationError as exc:
             problems.extend(
-                Problem(file=name, message="its name makes no document id: start it with a letter or digit and use "
-                                           "letters, digits, '-', '_' and '.'")
-                if tuple(e["loc"]) == ("id",) else
-                Problem(file=name, message=f"cannot be read as a document: {_field(e['loc'])} {_message(e)}")
+                Problem(
+                    file=name,
+                    message="its name makes no document id: start it with a letter or digit and use "
+                    "letters, digits, '-', '_' and '.'",
+                )
+                if tuple(e["loc"]) == ("id",)
+                else Problem(file=name, message=f"cannot be read as a document: {_field(e['loc'])} {_message(e)}")
                 for e in exc.errors()
             )
             continue
@@ -371,9 +402,12 @@ def _read_help(directory: Path, problems: list[Problem]) -> list[Document]:
             problems.append(Problem(file=name, message="has no text to index; add content or remove the file"))
             continue
         if document.id in first_file:
-            problems.append(Problem(
-                file=name, message=f"becomes document '{document.id}', like {first_file[document.id]}; rename one of them",
-            ))
+            problems.append(
+                Problem(
+                    file=name,
+                    message=f"becomes document '{document.id}', like {first_file[document.id]}; rename one of them",
+                )
+            )
             continue
         first_file[document.id] = name
         documents.append(document)
@@ -401,13 +435,20 @@ def _check_scenarios(directory: Path, customers: _CoreFile, problems: list[Probl
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problems.append(Problem(file=name, message=f"is not valid YAML: {getattr(exc, 'problem', None) or exc}{where}"))
+            problems.append(
+                Problem(file=name, message=f"is not valid YAML: {getattr(exc, 'problem', None) or exc}{where}")
+            )
             continue
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(file=name, message=f"cannot be read: {exc}"))
             continue
         if not isinstance(value, dict):
-            problems.append(Problem(file=name, message=f"should be a YAML mapping (name:, customer:, expect: …), found {_json_type(value)}"))
+            problems.append(
+                Problem(
+                    file=name,
+                    message=f"should be a YAML mapping (name:, customer:, expect: …), found {_json_type(value)}",
+                )
+            )
             continue
         try:
             scenario = Scenario.model_validate(value)
@@ -415,9 +456,13 @@ def _check_scenarios(directory: Path, customers: _CoreFile, problems: list[Probl
             problems.extend(_validation_problems(exc, name))
             continue
         if known is not None and scenario.customer not in known:
-            problems.append(Problem(
-                file=name, field="customer", message=f"names customer '{scenario.customer}', who is not in customers.json",
-            ))
+            problems.append(
+                Problem(
+                    file=name,
+                    field="customer",
+                    message=f"names customer '{scenario.customer}', who is not in customers.json",
+                )
+            )
     return root
 
 
@@ -429,12 +474,14 @@ def _shift_customer(customer: Customer, delta: timedelta) -> Customer:
 def _shift_order(order: Order, delta: timedelta) -> Order:
     shipment = order.shipment
     if shipment is not None:
-        shipment = shipment.model_copy(update={
-            "shipped_at": shipment.shipped_at + delta,
-            "estimated_delivery": shipment.estimated_delivery + delta,
-            "delivered_at": shipment.delivered_at + delta if shipment.delivered_at else None,
-            "events": [event.model_copy(update={"at": event.at + delta}) for event in shipment.events],
-        })
+        shipment = shipment.model_copy(
+            update={
+                "shipped_at": shipment.shipped_at + delta,
+                "estimated_delivery": shipment.estimated_delivery + delta,
+                "delivered_at": shipment.delivered_at + delta if shipment.delivered_at else None,
+                "events": [event.model_copy(update={"at": event.at + delta}) for event in shipment.events],
+            }
+        )
     return order.model_copy(update={"placed_at": order.placed_at + delta, "shipment": shipment})
 
 

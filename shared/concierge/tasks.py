@@ -1,4 +1,5 @@
 """The payload each function of the turn workflow receives from the state machine (see workflows/turn.asl.json)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal

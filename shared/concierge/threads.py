@@ -14,6 +14,7 @@ The rule, in order (docs/memory.md):
 Rules 1 and 2 apply only when the conversation belongs to the same customer; anything else starts afresh.
 A web conversation's id is chosen by the storefront, so for web only rule 4 (linking) applies.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,9 +35,7 @@ ID_LIKE = re.compile(r"(?=[a-z]*\d)[a-z0-9]{3,}")
 TAG = re.compile(r"^[^+@]+\+([A-Za-z0-9_-]{1,100})@")
 # Words every support message shares: they say nothing about the topic.
 GENERIC = frozenset(
-    "hello hi hey thanks thank order orders help question questions item items still again also really "
-    "would could could please made make wear wearing size sizes sizing fit fits small large big material "
-    "return returns refund exchange email chat whatsapp message wrote earlier today yesterday".split()
+    ["hello", "hi", "hey", "thanks", "thank", "order", "orders", "help", "question", "questions", "item", "items", "still", "again", "also", "really", "would", "could", "could", "please", "made", "make", "wear", "wearing", "size", "sizes", "sizing", "fit", "fits", "small", "large", "big", "material", "return", "returns", "refund", "exchange", "email", "chat", "whatsapp", "message", "wrote", "earlier", "today", "yesterday"]
 )
 
 
@@ -68,7 +67,8 @@ class Thread:
 def _recent_open(memory: MemoryStore, customer_id: str, now: datetime, exclude: str | None = None) -> list[dict]:
     cutoff = now - THREAD_WINDOW
     entries = [
-        e for e in memory.open_conversations(customer_id)
+        e
+        for e in memory.open_conversations(customer_id)
         if e["conversation_id"] != exclude and datetime.fromisoformat(e["updated_at"]) >= cutoff
     ]
     return sorted(entries, key=lambda e: e["updated_at"], reverse=True)
@@ -95,7 +95,11 @@ def choose(message: InboundMessage, customer_id: str, memory: MemoryStore, now: 
     if with_people is not None:
         return Thread(with_people["conversation_id"], True, None, "with-our-team")
     latest = open_entries[0] if open_entries else None
-    if latest and latest.get("channel") == message.channel.value and now - datetime.fromisoformat(latest["updated_at"]) <= SAME_SITTING:
+    if (
+        latest
+        and latest.get("channel") == message.channel.value
+        and now - datetime.fromisoformat(latest["updated_at"]) <= SAME_SITTING
+    ):
         return Thread(latest["conversation_id"], True, None, "same-sitting")
     for entry in open_entries:
         if _same_topic(terms, entry):

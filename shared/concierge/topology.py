@@ -1,6 +1,7 @@
 """The deployed topology, declared once: CDK (infra/) builds it and the local runtime (concierge.local)
 creates the same tables, bus, rules and queues from it, so the two cannot drift.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -84,11 +85,24 @@ class Rule:
 RULES = (
     Rule(name="conversation-closed-to-surveys", detail_types=("conversation.closed",), function=FunctionName.SURVEYS),
     # Email and WhatsApp messages, taken in by ingest, run the turn workflow from this queue (asynchronously).
-    Rule(name="message-received-to-turns", detail_types=("message.received",), function=FunctionName.INGEST, batch_size=5),
+    Rule(
+        name="message-received-to-turns", detail_types=("message.received",), function=FunctionName.INGEST, batch_size=5
+    ),
     # KPI roll-up (concierge.metrics.rollup.DETAIL_TYPES). A survey or Auto-CSAT that arrives before its conversation's
     # close is retried, hence a few more receives before the dead-letter queue.
-    Rule(name="kpi-events-to-surveys", function=FunctionName.SURVEYS, max_receive_count=6, queue_arn_env=METRICS_QUEUE_ENV,
-         detail_types=("conversation.closed", "turn.completed", "survey.answered", "autocsat.scored", "discount.redeemed")),
+    Rule(
+        name="kpi-events-to-surveys",
+        function=FunctionName.SURVEYS,
+        max_receive_count=6,
+        queue_arn_env=METRICS_QUEUE_ENV,
+        detail_types=(
+            "conversation.closed",
+            "turn.completed",
+            "survey.answered",
+            "autocsat.scored",
+            "discount.redeemed",
+        ),
+    ),
 )
 
 
@@ -109,59 +123,152 @@ TURN_ROUTE = Route(
     description="Post a customer message; the turn runs synchronously and returns the reply.",
 )
 CUSTOMER_ROUTES = (
-    Route("GET", "/v1/customers/{customer_id}/data", "ingest", description="Export everything held about a customer (JSON)."),
+    Route(
+        "GET",
+        "/v1/customers/{customer_id}/data",
+        "ingest",
+        description="Export everything held about a customer (JSON).",
+    ),
     Route("DELETE", "/v1/customers/{customer_id}", "ingest", description="Erase a customer's data everywhere."),
     Route("PUT", "/v1/customers/{customer_id}/preferences", "ingest", description="Set consent (personalization)."),
-    Route("POST", "/v1/customers/{customer_id}/merges", "ingest", description="Operator: merge another customer into this one."),
     Route(
-        "DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}", "ingest",
+        "POST",
+        "/v1/customers/{customer_id}/merges",
+        "ingest",
+        description="Operator: merge another customer into this one.",
+    ),
+    Route(
+        "DELETE",
+        "/v1/customers/{customer_id}/merges/{source_customer_id}",
+        "ingest",
         description="Operator: undo a merge.",
     ),
 )
 WHATSAPP_ROUTES = (
-    Route("GET", "/v1/channels/whatsapp", "ingest", requires_customer=False, api_key=False,
-          description="WhatsApp Cloud API webhook verification (hub.challenge)."),
-    Route("POST", "/v1/channels/whatsapp", "ingest", requires_customer=False, api_key=False,
-          description="WhatsApp Cloud API webhook (X-Hub-Signature-256)."),
+    Route(
+        "GET",
+        "/v1/channels/whatsapp",
+        "ingest",
+        requires_customer=False,
+        api_key=False,
+        description="WhatsApp Cloud API webhook verification (hub.challenge).",
+    ),
+    Route(
+        "POST",
+        "/v1/channels/whatsapp",
+        "ingest",
+        requires_customer=False,
+        api_key=False,
+        description="WhatsApp Cloud API webhook (X-Hub-Signature-256).",
+    ),
 )
 APPROVAL_ROUTES = (
-    Route("GET", "/v1/approvals", "ingest",
-          description="Operator: the actions waiting for a person's approval, oldest first."),
-    Route("POST", "/v1/approvals/{action_id}/approve", "ingest",
-          description="Operator: approve a waiting action; it executes once and the customer is told."),
-    Route("POST", "/v1/approvals/{action_id}/deny", "ingest",
-          description="Operator: deny a waiting action (optional note for the customer); the customer is told."),
+    Route(
+        "GET",
+        "/v1/approvals",
+        "ingest",
+        description="Operator: the actions waiting for a person's approval, oldest first.",
+    ),
+    Route(
+        "POST",
+        "/v1/approvals/{action_id}/approve",
+        "ingest",
+        description="Operator: approve a waiting action; it executes once and the customer is told.",
+    ),
+    Route(
+        "POST",
+        "/v1/approvals/{action_id}/deny",
+        "ingest",
+        description="Operator: deny a waiting action (optional note for the customer); the customer is told.",
+    ),
 )
 SURVEY_ROUTES = (
-    Route("GET", "/v1/conversations/{conversation_id}/surveys", "ingest",
-          description="The surveys offered about a closed conversation, with the customer's answers."),
-    Route("POST", "/v1/conversations/{conversation_id}/surveys", "ingest",
-          description="Answer a survey (CSAT 1–5, NPS 0–10, CES 1–7) offered about the customer's conversation."),
+    Route(
+        "GET",
+        "/v1/conversations/{conversation_id}/surveys",
+        "ingest",
+        description="The surveys offered about a closed conversation, with the customer's answers.",
+    ),
+    Route(
+        "POST",
+        "/v1/conversations/{conversation_id}/surveys",
+        "ingest",
+        description="Answer a survey (CSAT 1–5, NPS 0–10, CES 1–7) offered about the customer's conversation.",
+    ),
     # The one-click link in a survey email or WhatsApp message: the signed token is the proof, no API key.
-    Route("GET", "/v1/surveys/answer", "ingest", requires_customer=False, api_key=False,
-          description="One-click survey answer from a signed link; returns a small HTML page."),
+    Route(
+        "GET",
+        "/v1/surveys/answer",
+        "ingest",
+        requires_customer=False,
+        api_key=False,
+        description="One-click survey answer from a signed link; returns a small HTML page.",
+    ),
 )
 CONSOLE_ROUTES = (
     Route("GET", "/v1/handoffs", "ingest", description="Operator: the handoff queue, highest priority first."),
-    Route("GET", "/v1/handoffs/{conversation_id}", "ingest", description="Operator: the handoff package of a conversation."),
-    Route("POST", "/v1/handoffs/{conversation_id}/claim", "ingest", description="Operator: take the conversation (one agent wins)."),
-    Route("POST", "/v1/handoffs/{conversation_id}/messages", "ingest",
-          description="Operator: reply to the customer, delivered on their channel."),
-    Route("POST", "/v1/handoffs/{conversation_id}/release", "ingest", description="Operator: hand the conversation back to the AI."),
+    Route(
+        "GET",
+        "/v1/handoffs/{conversation_id}",
+        "ingest",
+        description="Operator: the handoff package of a conversation.",
+    ),
+    Route(
+        "POST",
+        "/v1/handoffs/{conversation_id}/claim",
+        "ingest",
+        description="Operator: take the conversation (one agent wins).",
+    ),
+    Route(
+        "POST",
+        "/v1/handoffs/{conversation_id}/messages",
+        "ingest",
+        description="Operator: reply to the customer, delivered on their channel.",
+    ),
+    Route(
+        "POST",
+        "/v1/handoffs/{conversation_id}/release",
+        "ingest",
+        description="Operator: hand the conversation back to the AI.",
+    ),
     Route("POST", "/v1/handoffs/{conversation_id}/close", "ingest", description="Operator: close with a resolution."),
-    Route("GET", "/v1/conversations/{conversation_id}/messages", "ingest",
-          description="The customer's conversation after a message number (the chat page polls it while a person answers)."),
+    Route(
+        "GET",
+        "/v1/conversations/{conversation_id}/messages",
+        "ingest",
+        description="The customer's conversation after a message number (the chat page polls it while a person answers).",
+    ),
 )
 METRICS_ROUTES = (
-    Route("GET", "/v1/metrics", "ingest",
-          description="Operator: the KPIs of a date range (JSON, or CSV with format=csv), by day, channel or intent."),
-    Route("GET", "/v1/conversations/{conversation_id}/transcript", "ingest",
-          description="Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down)."),
+    Route(
+        "GET",
+        "/v1/metrics",
+        "ingest",
+        description="Operator: the KPIs of a date range (JSON, or CSV with format=csv), by day, channel or intent.",
+    ),
+    Route(
+        "GET",
+        "/v1/conversations/{conversation_id}/transcript",
+        "ingest",
+        description="Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down).",
+    ),
     # The storefront reports an order placed with a code the assistant issued: single use, and the revenue is counted.
-    Route("POST", "/v1/discounts/{code}/redemptions", "ingest",
-          description="Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed."),
+    Route(
+        "POST",
+        "/v1/discounts/{code}/redemptions",
+        "ingest",
+        description="Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed.",
+    ),
 )
-ROUTES = (TURN_ROUTE, *CUSTOMER_ROUTES, *WHATSAPP_ROUTES, *APPROVAL_ROUTES, *SURVEY_ROUTES, *CONSOLE_ROUTES, *METRICS_ROUTES)
+ROUTES = (
+    TURN_ROUTE,
+    *CUSTOMER_ROUTES,
+    *WHATSAPP_ROUTES,
+    *APPROVAL_ROUTES,
+    *SURVEY_ROUTES,
+    *CONSOLE_ROUTES,
+    *METRICS_ROUTES,
+)
 
 
 @dataclass(frozen=True)
@@ -203,7 +310,9 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         decide_approvals=True,
         redeem_discounts=True,  # the storefront's "order placed with a code" (POST /v1/discounts/{code}/redemptions)
     ),
-    FunctionName.RETRIEVAL: FunctionAccess(read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True, recall_actions=True),
+    FunctionName.RETRIEVAL: FunctionAccess(
+        read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True, recall_actions=True
+    ),
     # The agent decides from the turn it is given: it reads and writes no data, and may only call the model.
     FunctionName.AGENT: FunctionAccess(call_model=True),
     FunctionName.ACTIONS: FunctionAccess(

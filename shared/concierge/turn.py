@@ -2,6 +2,7 @@
 
 Every function of the turn workflow reads a `Turn` and returns it, enriched.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -149,10 +150,13 @@ class Decision(BaseModel):
     intent: str | None = Field(None, description="the model's reading of the customer's intent")
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of this step")
     assistant_content: list[dict[str, Any]] = Field(
-        default_factory=list, description="the model's own content when it called tools, sent back exactly as received "
-                                          "(thinking blocks keep their signatures)")
-    fallback: Literal["transient", "request", "no_key", "malformed", "continued", "deadline", "circuit_open"] | None = Field(
-        None, description="why the deterministic engine answered instead of the model")
+        default_factory=list,
+        description="the model's own content when it called tools, sent back exactly as received "
+        "(thinking blocks keep their signatures)",
+    )
+    fallback: Literal["transient", "request", "no_key", "malformed", "continued", "deadline", "circuit_open"] | None = (
+        Field(None, description="why the deterministic engine answered instead of the model")
+    )
 
 
 class LoopState(BaseModel):
@@ -174,7 +178,9 @@ class Turn(BaseModel):
     loop: LoopState = Field(default_factory=LoopState)
     tool_rounds: list[list[ToolCall]] = Field(default_factory=list, description="the tool calls of each action round")
     assistant_rounds: list[list[dict[str, Any]]] = Field(
-        default_factory=list, description="the model's content of each action round (empty for the deterministic engine)")
+        default_factory=list,
+        description="the model's content of each action round (empty for the deterministic engine)",
+    )
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of the whole turn")
     errors: dict[str, Any] = Field(default_factory=dict)
     started_at: datetime | None = None
@@ -182,7 +188,7 @@ class Turn(BaseModel):
     merchant: MerchantProfile | None = Field(None, description="merchant.json: the wording and policy of this shop")
 
     @classmethod
-    def rejected(cls, http: HttpResponse) -> "Turn":
+    def rejected(cls, http: HttpResponse) -> Turn:
         return cls(accepted=False, http=http)
 
     def results_for(self, tool: str) -> list[ActionResult]:

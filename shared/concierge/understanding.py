@@ -5,6 +5,7 @@ The deterministic engine acts on these readings, and `concierge understanding` m
 (evaluation/understanding/). Everything here is plain text matching against the customer's orders and the
 merchant's catalogue: no store's ids, option names or products are assumed.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,18 @@ class Intent(StrEnum):
 
 
 # What needs the customer's account: an unverified sender is told how to get it instead.
-ACCOUNT_INTENTS = frozenset({Intent.RETURN, Intent.EXCHANGE, Intent.TRACK, Intent.CANCEL, Intent.ADDRESS,
-                             Intent.REMOVE_ITEM, Intent.PASSWORD, Intent.APPOINTMENT})
+ACCOUNT_INTENTS = frozenset(
+    {
+        Intent.RETURN,
+        Intent.EXCHANGE,
+        Intent.TRACK,
+        Intent.CANCEL,
+        Intent.ADDRESS,
+        Intent.REMOVE_ITEM,
+        Intent.PASSWORD,
+        Intent.APPOINTMENT,
+    }
+)
 # Intents about one of the customer's items, for which the item they mean is looked for.
 ITEM_INTENTS = frozenset({Intent.RETURN, Intent.EXCHANGE, Intent.TRACK, Intent.CANCEL, Intent.REMOVE_ITEM})
 # Nothing to act on: a reading of several requests acts on the first that is none of these.
@@ -47,20 +58,21 @@ NOT_ACTIONABLE = frozenset({Intent.QUESTION, Intent.UNKNOWN, Intent.GREETING})
 
 # Words of a message that say nothing about which item it means.
 GENERIC_WORDS = frozenset(
-    "where when what which why how is are was were my the a an this that these those it its i me you your order orders "
-    "item items thing one ones please hi hello hey still yet not arrived arrive arriving delivered delivery package "
-    "parcel track tracking status shipped ship shipping return returns refund exchange swap cancel cancelling want "
-    "would like need get got bought ordered from last recent latest new can could do does did have has of for to in "
-    "on with and or but so just any some come coming here there hasn haven isn didn don doesn won t s ve ll d m "
-    "received receive came yet thanks thank much something stuff anything everything back send".split()
+    ["where", "when", "what", "which", "why", "how", "is", "are", "was", "were", "my", "the", "a", "an", "this", "that", "these", "those", "it", "its", "i", "me", "you", "your", "order", "orders", "item", "items", "thing", "one", "ones", "please", "hi", "hello", "hey", "still", "yet", "not", "arrived", "arrive", "arriving", "delivered", "delivery", "package", "parcel", "track", "tracking", "status", "shipped", "ship", "shipping", "return", "returns", "refund", "exchange", "swap", "cancel", "cancelling", "want", "would", "like", "need", "get", "got", "bought", "ordered", "from", "last", "recent", "latest", "new", "can", "could", "do", "does", "did", "have", "has", "of", "for", "to", "in", "on", "with", "and", "or", "but", "so", "just", "any", "some", "come", "coming", "here", "there", "hasn", "haven", "isn", "didn", "don", "doesn", "won", "t", "s", "ve", "ll", "d", "m", "received", "receive", "came", "yet", "thanks", "thank", "much", "something", "stuff", "anything", "everything", "back", "send"]
 )
 
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
-KEPT = re.compile(r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
-                  r"(?=[.,!?;]|$|\s+(?:and|but)\b)", re.IGNORECASE)
-REQUEST_OBJECT = re.compile(r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
-                            r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
-                            r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)", re.IGNORECASE)
+KEPT = re.compile(
+    r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
+    r"(?=[.,!?;]|$|\s+(?:and|but)\b)",
+    re.IGNORECASE,
+)
+REQUEST_OBJECT = re.compile(
+    r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
+    r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
+    r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)",
+    re.IGNORECASE,
+)
 
 
 def request_object(text: str) -> str:
@@ -92,7 +104,9 @@ def mentions_value(text: str, value: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
 
 
-POSTCODE = re.compile(r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE)
+POSTCODE = re.compile(
+    r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE
+)
 
 
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
@@ -116,7 +130,7 @@ def parse_address(text: str) -> dict | None:
         code = POSTCODE.search(parts[i])
         if not code:
             continue
-        city = (parts[i][: code.start()] + parts[i][code.end():]).strip(" ,")
+        city = (parts[i][: code.start()] + parts[i][code.end() :]).strip(" ,")
         j = i - 1
         if (not city or REGION.fullmatch(city)) and j >= 1 and not re.search(r"\d", parts[j]):
             city, j = f"{parts[j]} {city}".strip(), j - 1  # "Chicago, IL 60614"
@@ -131,12 +145,18 @@ def parse_address(text: str) -> dict | None:
     return None
 
 
-WANTED = re.compile(r"\b(?:for|to|want|prefer|get|into|with)\s+(?:the|a|an|one of the|some)?\s*([\w .,/-]{1,40}?)"
-                    r"(?:\s+(?:one|ones|version|model|instead|please|variant)\b|[?.!,]|$)", re.IGNORECASE)
+WANTED = re.compile(
+    r"\b(?:for|to|want|prefer|get|into|with)\s+(?:the|a|an|one of the|some)?\s*([\w .,/-]{1,40}?)"
+    r"(?:\s+(?:one|ones|version|model|instead|please|variant)\b|[?.!,]|$)",
+    re.IGNORECASE,
+)
 
 
-EXCHANGE_TARGET = re.compile(r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
-                             r"instead)\b|[?.!,]|$)", re.IGNORECASE)
+EXCHANGE_TARGET = re.compile(
+    r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
+    r"instead)\b|[?.!,]|$)",
+    re.IGNORECASE,
+)
 
 
 def wanted_words(text: str) -> set[str]:
@@ -148,7 +168,9 @@ def wanted_words(text: str) -> set[str]:
 
 
 def value_words(value: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")) if w not in STOPWORDS and w not in ("to",)}
+    return {
+        w for w in re.findall(r"[a-z0-9.]+", value.lower().replace("-", " ")) if w not in STOPWORDS and w not in ("to",)
+    }
 
 
 def overlap(value: str, wanted: set[str]) -> float:
@@ -180,10 +202,11 @@ def one_typo_apart(a: str, b: str) -> bool:
         return False
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
-                                  and a[diff[1]] == b[diff[0]])
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def item_score(text: str, named: str, line: dict) -> int:
@@ -200,7 +223,9 @@ def match_line(text: str, lines: list[dict]) -> dict | None:
     return None
 
 
-LATEST = re.compile(r"\b(last|latest|recent|most recent|newest)\s+(order|delivery|purchase|parcel|package)\b", re.IGNORECASE)
+LATEST = re.compile(
+    r"\b(last|latest|recent|most recent|newest)\s+(order|delivery|purchase|parcel|package)\b", re.IGNORECASE
+)
 
 
 class ItemMatch(BaseModel):
@@ -253,7 +278,7 @@ def _amount(value: str) -> float | None:
 
 
 def _next_in_size(product: dict, options: dict, text: str) -> dict[str, str]:
-    """"The bigger one": for each option whose values are amounts (5.2 L, 28 cm, 64 GB), the next amount up from
+    """ "The bigger one": for each option whose values are amounts (5.2 L, 28 cm, 64 GB), the next amount up from
     theirs (or down, for "smaller"); {} when they say neither or no option is an amount."""
     up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
     if up == down:
@@ -316,8 +341,11 @@ def intents(text: str) -> list[Intent]:
     [track, question]. A greeting, thanks or small talk beside a request is not one."""
     parts = signals.clauses(text) or [text]
     read = [acting_intent(part, signals.classify(part)[0]) for part in parts]
-    found = ([i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
-             or [i for i in read if i is not Intent.UNKNOWN] or read)
+    found = (
+        [i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
+        or [i for i in read if i is not Intent.UNKNOWN]
+        or read
+    )
     return list(dict.fromkeys(found))
 
 
@@ -355,5 +383,11 @@ def read(text: str, orders: list[dict], products: dict[str, dict[str, Any]]) -> 
                 chosen = asked or unavailable
                 if chosen is not None:
                     variant = {k: str(v) for k, v in chosen["options"].items() if line["options"].get(k) != v}
-    return Reading(intent=intent, intents=requested, order_reference=reference,
-                   order_id=named["order_id"] if named else None, item=item, variant=variant)
+    return Reading(
+        intent=intent,
+        intents=requested,
+        order_reference=reference,
+        order_id=named["order_id"] if named else None,
+        item=item,
+        variant=variant,
+    )

@@ -15,6 +15,7 @@ Figures:
   product of theirs it is about, on messages whose labelled request acts on an item or an order; `variant` the
   option values wanted instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,9 @@ class Labelled(BaseModel):
 
 
 def load(path: Path = SET) -> list[Labelled]:
-    return [Labelled.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        Labelled.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 class StoreContext:
@@ -108,12 +111,19 @@ def score(messages: Iterable[Labelled], stores: Path = Path("stores")) -> list[S
     contexts: dict[str, StoreContext] = {}
     scored = []
     for message in messages:
-        context = contexts.get(message.store) or contexts.setdefault(message.store, StoreContext(stores / message.store))
+        context = contexts.get(message.store) or contexts.setdefault(
+            message.store, StoreContext(stores / message.store)
+        )
         reading = read(message.text, context.orders.get(message.customer, []), context.products)
-        scored.append(Scored(
-            message=message, reading=reading, intent_ok=reading.intent.value == message.main_intent,
-            requests_ok=message.requests <= {i.value for i in reading.intents}, slots=_slots(message, reading),
-        ))
+        scored.append(
+            Scored(
+                message=message,
+                reading=reading,
+                intent_ok=reading.intent.value == message.main_intent,
+                requests_ok=message.requests <= {i.value for i in reading.intents},
+                slots=_slots(message, reading),
+            )
+        )
     return scored
 
 
@@ -140,7 +150,10 @@ def report(scored: list[Scored]) -> dict:
     for s in scored:
         groups["store"][s.message.store].append(s)
         groups["kind"][s.message.kind].append(s)
-    return {"all": figures(scored), **{name: {k: figures(v) for k, v in sorted(g.items())} for name, g in groups.items()}}
+    return {
+        "all": figures(scored),
+        **{name: {k: figures(v) for k, v in sorted(g.items())} for name, g in groups.items()},
+    }
 
 
 def misses(scored: list[Scored]) -> list[str]:
@@ -153,17 +166,28 @@ def misses(scored: list[Scored]) -> list[str]:
         lines.append(
             f"{m.id} [{m.kind}] {m.text!r}\n"
             f"    intent {m.main_intent} {m.intents} -> {r.intent.value} {[i.value for i in r.intents]}"
-            + "".join(f"\n    {slot}: {getattr(m, slot)!r} -> "
-                      f"{(r.order_id or (r.order_reference and '!' + r.order_reference)) if slot == 'order' else getattr(r, slot)!r}"
-                      for slot in wrong)
+            + "".join(
+                f"\n    {slot}: {getattr(m, slot)!r} -> "
+                f"{(r.order_id or (r.order_reference and '!' + r.order_reference)) if slot == 'order' else getattr(r, slot)!r}"
+                for slot in wrong
+            )
         )
     return lines
 
 
 def table(result: dict) -> str:
-    columns = ("messages", "intent_accuracy", "every_request", "entity_accuracy", "order_accuracy", "item_accuracy",
-               "variant_accuracy")
-    rows = [("all", result["all"])] + [(f"{name} {key}", f) for name in ("store", "kind") for key, f in result[name].items()]
+    columns = (
+        "messages",
+        "intent_accuracy",
+        "every_request",
+        "entity_accuracy",
+        "order_accuracy",
+        "item_accuracy",
+        "variant_accuracy",
+    )
+    rows = [("all", result["all"])] + [
+        (f"{name} {key}", f) for name in ("store", "kind") for key, f in result[name].items()
+    ]
     width = max(len(name) for name, _ in rows)
     head = f"{'':{width}}  " + "  ".join(f"{c.replace('_accuracy', ''):>9}" for c in columns)
     body = [f"{name:{width}}  " + "  ".join(f"{'-' if f[c] is None else f[c]:>9}" for c in columns) for name, f in rows]

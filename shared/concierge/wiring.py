@@ -1,4 +1,5 @@
 """Production wiring: one cached factory per adapter, built from `Settings` on first use in a process."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -94,9 +95,12 @@ def notice_services(settings: Settings):
 
     whatsapp = whatsapp_sender(settings)
     return NoticeServices(
-        memory=memory_store(settings), store=reference_store(settings),
-        email=EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name), whatsapp=whatsapp,
-        merchant_name=settings.merchant_name, support_address=settings.sender_email,
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        email=EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name),
+        whatsapp=whatsapp,
+        merchant_name=settings.merchant_name,
+        support_address=settings.sender_email,
     )
 
 
@@ -121,7 +125,9 @@ class StepFunctionsTurnRunner:
 
         response = self._client.start_sync_execution(stateMachineArn=self._arn, input=json.dumps(execution_input))
         if response["status"] != "SUCCEEDED":
-            return 500, json.dumps({"message": f"turn workflow {response['status'].lower()}: {response.get('error', '')}"})
+            return 500, json.dumps(
+                {"message": f"turn workflow {response['status'].lower()}: {response.get('error', '')}"}
+            )
         output = json.loads(response["output"])
         return int(output["statusCode"]), output["body"]
 
@@ -147,7 +153,9 @@ def whatsapp_credentials(settings: Settings) -> dict[str, str] | None:
         return None
     import json
 
-    values = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=settings.whatsapp_secret_arn)["SecretString"])
+    values = json.loads(
+        aws.client("secretsmanager").get_secret_value(SecretId=settings.whatsapp_secret_arn)["SecretString"]
+    )
     return values if values.get("app_secret") else None
 
 
@@ -158,8 +166,11 @@ def whatsapp_sender(settings: Settings):
         return None
     from concierge.channels.whatsapp import WhatsAppSender
 
-    return WhatsAppSender(base_url=settings.whatsapp_api_base, phone_number_id=settings.whatsapp_phone_number_id,
-                          access_token=credentials["access_token"])
+    return WhatsAppSender(
+        base_url=settings.whatsapp_api_base,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        access_token=credentials["access_token"],
+    )
 
 
 def inbox(settings: Settings):
@@ -178,14 +189,17 @@ def inbox(settings: Settings):
     whatsapp = whatsapp_sender(settings)
     if whatsapp is not None:
         senders[Channel.WHATSAPP] = WhatsAppChannel(whatsapp)
-    from concierge.surveys.answers import answer_from_whatsapp
     from concierge.clock import now
+    from concierge.surveys.answers import answer_from_whatsapp
 
     surveys = survey_services(settings)
     return Inbox(
-        memory=memory_store(settings), run_turn=turn_runner(settings), senders=senders,
+        memory=memory_store(settings),
+        run_turn=turn_runner(settings),
+        senders=senders,
         answer_survey=lambda survey, score, conversation_id, sender: answer_from_whatsapp(
-            survey, score, conversation_id, sender, surveys, now()),
+            survey, score, conversation_id, sender, surveys, now()
+        ),
     )
 
 
@@ -205,7 +219,9 @@ def http_services(settings: Settings):
 
     credentials = whatsapp_credentials(settings)
     intake = (
-        WhatsAppIntake(publisher(settings), credentials["app_secret"], credentials["verify_token"]) if credentials else None
+        WhatsAppIntake(publisher(settings), credentials["app_secret"], credentials["verify_token"])
+        if credentials
+        else None
     )
     return HttpServices(
         privacy=PrivacyServices(
@@ -227,8 +243,12 @@ def http_services(settings: Settings):
 def console_services(settings: Settings):
     from concierge.console import ConsoleServices
 
-    return ConsoleServices(memory=memory_store(settings), store=reference_store(settings), events=publisher(settings),
-                           notices=notice_services(settings))
+    return ConsoleServices(
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        events=publisher(settings),
+        notices=notice_services(settings),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -291,8 +311,11 @@ def survey_services(settings: Settings):
     from concierge.surveys.answers import SurveyServices
 
     return SurveyServices(
-        memory=memory_store(settings), surveys=survey_store(settings),
-        events=publisher(settings), signing_secret=signing_secret(settings), merchant_name=settings.merchant_name,
+        memory=memory_store(settings),
+        surveys=survey_store(settings),
+        events=publisher(settings),
+        signing_secret=signing_secret(settings),
+        merchant_name=settings.merchant_name,
     )
 
 
@@ -305,18 +328,36 @@ def closed_conversation_services(settings: Settings):
 
     whatsapp = whatsapp_sender(settings)
     return ClosedServices(
-        settings=settings, memory=memory_store(settings),
-        surveys=survey_store(settings), events=publisher(settings),
-        scorer=scorer(settings), signing_secret=signing_secret(settings),
-        email=EmailSender(aws.client("ses"), settings.sender_email), whatsapp=whatsapp,
+        settings=settings,
+        memory=memory_store(settings),
+        surveys=survey_store(settings),
+        events=publisher(settings),
+        scorer=scorer(settings),
+        signing_secret=signing_secret(settings),
+        email=EmailSender(aws.client("ses"), settings.sender_email),
+        whatsapp=whatsapp,
     )
 
 
 def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
-    for factory in (memory_store, reference_store, merchant_profiles, publisher, signing_secret, action_services, whatsapp_credentials,
-                    notice_services, console_services, rollup, survey_store, survey_services, embedder, opensearch_index,
-                    closed_conversation_services):
+    for factory in (
+        memory_store,
+        reference_store,
+        merchant_profiles,
+        publisher,
+        signing_secret,
+        action_services,
+        whatsapp_credentials,
+        notice_services,
+        console_services,
+        rollup,
+        survey_store,
+        survey_services,
+        embedder,
+        opensearch_index,
+        closed_conversation_services,
+    ):
         factory.cache_clear()
     aws.reset()

@@ -1,5 +1,6 @@
 """The local stack started as a newcomer starts it (`concierge dev` in a fresh directory), and pages driven in
 Debian's headless Chromium."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,15 @@ import pytest
 
 CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 # Without the background-networking switches Chromium keeps trying to reach Google's hosts from a closed network.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -33,7 +41,10 @@ def dev_server(workdir: Path, *arguments: str):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "concierge.cli", "dev", "--port", str(port), *arguments],
-        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     url = f"http://127.0.0.1:{port}"

@@ -1,4 +1,5 @@
 """The chat page in a real headless Chromium: a demo customer does the shirt return by typing, as in a browser."""
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,9 @@ def test_alex_returns_the_blue_shirt_in_the_chat_page(page):
     qr = page.locator("#viewer .attachments img")
     qr.wait_for()
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR code image must render"
-    page.screenshot(path=os.environ.get("CONCIERGE_SCREENSHOT", os.path.join(tempfile.gettempdir(), "concierge-chat.png")))
+    page.screenshot(
+        path=os.environ.get("CONCIERGE_SCREENSHOT", os.path.join(tempfile.gettempdir(), "concierge-chat.png"))
+    )
 
 
 def test_asking_for_a_human_shows_the_handoff_banner(page):

@@ -1,6 +1,7 @@
 """The agent console in a real headless Chromium, against `concierge dev`: an angry customer on WhatsApp is handed
 off, the console shows the package, the agent's reply reaches WhatsApp, and the AI stays silent until the agent
 hands the conversation back."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,8 @@ import tempfile
 
 import pytest
 
-from tests.e2e.test_channels_over_http import wait_for
 from tests.e2e.conftest import chromium_page
+from tests.e2e.test_channels_over_http import wait_for
 from tests.e2e.test_local_stack import request
 
 pytestmark = pytest.mark.e2e
@@ -20,13 +21,41 @@ JORDAN = "13125550123"  # Jordan's phone on file: a signed WhatsApp message from
 
 
 def whatsapp(base_url: str, text: str, wamid: str) -> None:
-    payload = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-        "contacts": [{"profile": {"name": "Jordan Lee"}, "wa_id": JORDAN}],
-        "messages": [{"from": JORDAN, "id": wamid, "timestamp": "1767092400", "type": "text", "text": {"body": text}}]}}]}]}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                            "contacts": [{"profile": {"name": "Jordan Lee"}, "wa_id": JORDAN}],
+                            "messages": [
+                                {
+                                    "from": JORDAN,
+                                    "id": wamid,
+                                    "timestamp": "1767092400",
+                                    "type": "text",
+                                    "text": {"body": text},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     raw = json.dumps(payload).encode()
     signature = "sha256=" + hmac.new(b"dev-whatsapp-app-secret", raw, hashlib.sha256).hexdigest()
-    status, body = request(f"{base_url}/v1/channels/whatsapp", "POST", raw, {"content-type": "application/json", "x-hub-signature-256": signature})
+    status, body = request(
+        f"{base_url}/v1/channels/whatsapp",
+        "POST",
+        raw,
+        {"content-type": "application/json", "x-hub-signature-256": signature},
+    )
     assert status == 200, body
 
 
@@ -74,8 +103,10 @@ def test_an_angry_customer_is_handed_off_answered_by_a_person_and_handed_back(ba
     console.locator("#transcript .msg.customer", has_text="return policy").wait_for(timeout=25_000)
     assert sent_to_jordan(base_url) == after_reply, "the AI stayed silent"
     # For the README: CONCIERGE_SCREENSHOT_DIR=docs refreshes docs/console.png; a test run never writes tracked files.
-    console.screenshot(path=os.path.join(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir()), "console.png"),
-                       full_page=True)
+    console.screenshot(
+        path=os.path.join(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir()), "console.png"),
+        full_page=True,
+    )
 
     # Handed back: the AI answers again.
     console.click("#hand-back")

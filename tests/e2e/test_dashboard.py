@@ -1,6 +1,7 @@
 """The KPI dashboard in a real headless Chromium, over `concierge dev --demo-month 7`: the tiles and the charts
 render with the seeded month, the drill-down opens a low score's transcript, and a screenshot is written
 (docs/dashboard.png with CONCIERGE_SCREENSHOT_DIR=docs)."""
+
 from __future__ import annotations
 
 import json
@@ -95,8 +96,10 @@ def test_filtering_by_channel_changes_the_tiles(page):
     page.click("#apply")
     # A 30-day KPI query on the in-process local stack takes seconds, and many more with both cores busy: the wait is
     # on the tiles changing, with room for a loaded machine (the dashboard's speed is measured in benchmarks/).
-    page.wait_for_function(f"() => document.querySelector(\".tile[data-kpi='AI resolution'] .n\").textContent !== 'n = {total}'",
-                           timeout=LOADED_MACHINE_MS)
+    page.wait_for_function(
+        f"() => document.querySelector(\".tile[data-kpi='AI resolution'] .n\").textContent !== 'n = {total}'",
+        timeout=LOADED_MACHINE_MS,
+    )
     whatsapp = int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
     assert 0 < whatsapp < total
     page.select_option("#channel", "")

@@ -1,4 +1,5 @@
 """End to end: `concierge dev` started as a newcomer would, driven over HTTP through the public contract."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,12 @@ def signed(customer_id: str) -> dict:
 
 def test_the_acceptance_script_plays_the_shirt_return(base_url):
     """scripts/play_shirt_return.py uses only the public contract and exits non-zero on any failed expectation."""
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "play_shirt_return.py"), base_url],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "play_shirt_return.py"), base_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "OK: refund 49.00" in run.stdout
 
@@ -51,35 +56,67 @@ def test_chat_page_is_served(base_url):
 
 
 def test_where_is_my_order_as_sam(base_url):
-    status, body = request(f"{base_url}/v1/conversations/wismo-1/messages", "POST", b'{"text": "where is my order?"}', signed("sam"))
+    status, body = request(
+        f"{base_url}/v1/conversations/wismo-1/messages", "POST", b'{"text": "where is my order?"}', signed("sam")
+    )
     assert status == 200
     assert "tracking number" in body["reply"]["text"] and "Estimated delivery" in body["reply"]["text"]
     assert body["actions"][0]["tool"] == "track_shipment"
 
 
 def test_talk_to_a_human_hands_off_at_once(base_url):
-    status, body = request(f"{base_url}/v1/conversations/human-1/messages", "POST", b'{"text": "I want to talk to a human"}', signed("sam"))
+    status, body = request(
+        f"{base_url}/v1/conversations/human-1/messages", "POST", b'{"text": "I want to talk to a human"}', signed("sam")
+    )
     assert status == 200 and body["handoff"]["reason"] == "customer asked for a human"
     assert body["conversation_status"] == "handed_off"
 
 
 def test_help_question_is_answered_with_a_citation(base_url):
-    status, body = request(f"{base_url}/v1/conversations/help-1/messages", "POST", b'{"text": "How long do refunds take?"}', signed("sam"))
+    status, body = request(
+        f"{base_url}/v1/conversations/help-1/messages", "POST", b'{"text": "How long do refunds take?"}', signed("sam")
+    )
     assert status == 200 and body["reply"]["citations"][0]["url"].startswith("/help/returns")
     assert "5 to 10 business days" in body["reply"]["text"]
 
 
 def test_unknown_answer_is_honest_and_offers_a_human(base_url):
-    status, body = request(f"{base_url}/v1/conversations/help-2/messages", "POST", b'{"text": "What is the capital of France?"}', signed("sam"))
+    status, body = request(
+        f"{base_url}/v1/conversations/help-2/messages",
+        "POST",
+        b'{"text": "What is the capital of France?"}',
+        signed("sam"),
+    )
     assert status == 200 and "rather not guess" in body["reply"]["text"] and not body["reply"]["citations"]
 
 
 @pytest.mark.parametrize(
     ("path", "method", "body", "headers", "status", "message"),
     [
-        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"}', {"x-api-key": "dev-api-key"}, 401, "x-customer-id"),
-        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"}', {**signed("alex"), "x-customer-signature": "00"}, 401, "Invalid x-customer-signature"),
-        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"}', {**signed("alex"), "x-api-key": "wrong"}, 403, "Forbidden"),
+        (
+            "/v1/conversations/e1/messages",
+            "POST",
+            b'{"text": "hi"}',
+            {"x-api-key": "dev-api-key"},
+            401,
+            "x-customer-id",
+        ),
+        (
+            "/v1/conversations/e1/messages",
+            "POST",
+            b'{"text": "hi"}',
+            {**signed("alex"), "x-customer-signature": "00"},
+            401,
+            "Invalid x-customer-signature",
+        ),
+        (
+            "/v1/conversations/e1/messages",
+            "POST",
+            b'{"text": "hi"}',
+            {**signed("alex"), "x-api-key": "wrong"},
+            403,
+            "Forbidden",
+        ),
         ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"', signed("alex"), 400, "malformed JSON"),
         ("/v1/conversations/e1/messages", "POST", b'{"channel": "web"}', signed("alex"), 400, "text"),
         ("/v1/conversations/e1/messages", "POST", b'{"text": "hi", "channel": "fax"}', signed("alex"), 400, "channel"),

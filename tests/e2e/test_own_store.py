@@ -1,5 +1,6 @@
 """`concierge dev --store DIR` as a merchant runs it on their own folder, in a real headless Chromium: the page is the
 merchant's (name, customers, suggestions), not the demo shop's, and a return speaks the merchant's policy."""
+
 from __future__ import annotations
 
 import pytest

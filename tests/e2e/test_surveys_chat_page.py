@@ -1,4 +1,5 @@
 """The chat page offers the survey once a conversation closes, and the customer answers it with a click."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,9 @@ def test_after_a_resolved_conversation_the_page_asks_csat_and_records_the_click(
     assert "How satisfied are you" in csat.inner_text()
     assert csat.locator(".scores button").count() == 5
     csat.locator("button[data-score='4']").click()
-    page.wait_for_function("document.querySelector(\".survey[data-survey='csat'] [role=status]\").textContent.includes('4')")
+    page.wait_for_function(
+        "document.querySelector(\".survey[data-survey='csat'] [role=status]\").textContent.includes('4')"
+    )
     assert csat.locator("button[aria-pressed='true']").inner_text() == "4"
 
     conversation_id = page.locator(".notice").first.inner_text().split()[2]

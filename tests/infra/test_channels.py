@@ -1,5 +1,6 @@
 """CDK assertions for the channel edge: customer-data and WhatsApp routes, the message-received queue, the mail
 bucket, SES receiving, and ingest's extra permissions."""
+
 from __future__ import annotations
 
 import json
@@ -49,17 +50,26 @@ def test_every_route_is_deployed_and_only_webhooks_and_survey_links_skip_the_api
         method = deployed[(route.method, route.path)]
         assert method["ApiKeyRequired"] is route.api_key, route.path
         if route.target == "ingest":
-            assert method["Integration"]["Type"] == "AWS_PROXY" and method["Integration"]["IntegrationHttpMethod"] == "POST"
+            assert (
+                method["Integration"]["Type"] == "AWS_PROXY"
+                and method["Integration"]["IntegrationHttpMethod"] == "POST"
+            )
             assert ingest in json.dumps(method["Integration"]["Uri"])
     keyless = {(m, p) for (m, p), method in deployed.items() if method["ApiKeyRequired"] is False}
     # Meta signs its webhook; a one-click survey link carries its own signed token
-    assert keyless == {("GET", "/v1/channels/whatsapp"), ("POST", "/v1/channels/whatsapp"), ("GET", "/v1/surveys/answer")}
+    assert keyless == {
+        ("GET", "/v1/channels/whatsapp"),
+        ("POST", "/v1/channels/whatsapp"),
+        ("GET", "/v1/surveys/answer"),
+    }
     assert {(r.method, r.path) for r in topology.ROUTES if not r.api_key} == keyless
 
 
 def test_each_customer_route_is_a_lambda_proxy_to_ingest(resources):
-    deployed = {(m["Properties"]["HttpMethod"], path_of(resources, m)): m["Properties"]
-                for m in of_type(resources, "AWS::ApiGateway::Method").values()}
+    deployed = {
+        (m["Properties"]["HttpMethod"], path_of(resources, m)): m["Properties"]
+        for m in of_type(resources, "AWS::ApiGateway::Method").values()
+    }
     ingest = function_ids(resources)[topology.FunctionName.INGEST]
     assert topology.CUSTOMER_ROUTES
     for route in topology.CUSTOMER_ROUTES:
@@ -68,15 +78,21 @@ def test_each_customer_route_is_a_lambda_proxy_to_ingest(resources):
         assert method["Integration"]["Type"] == "AWS_PROXY"
         assert {"Fn::GetAtt": [ingest, "Arn"]} in method["Integration"]["Uri"]["Fn::Join"][1]
     # API Gateway may invoke ingest for each of its routes (and nothing else is granted to apigateway)
-    permissions = [p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
-                   if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    permissions = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
     assert permissions and all(p["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]} for p in permissions)
 
 
 def test_channel_messages_reach_ingest_through_a_queue_with_a_dead_letter_queue(resources):
     ingest = function_ids(resources)[topology.FunctionName.INGEST]
-    mappings = [m["Properties"] for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
-                if m["Properties"]["FunctionName"] == {"Ref": ingest}]
+    mappings = [
+        m["Properties"]
+        for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": ingest}
+    ]
     assert len(mappings) == 1
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mappings[0]["BatchSize"] == 5
     queue_id = mappings[0]["EventSourceArn"]["Fn::GetAtt"][0]
@@ -84,21 +100,38 @@ def test_channel_messages_reach_ingest_through_a_queue_with_a_dead_letter_queue(
     assert "RedrivePolicy" in queue
     assert queue["VisibilityTimeout"] >= 6 * resources[ingest]["Properties"]["Timeout"]
     rules = [r["Properties"] for r in of_type(resources, "AWS::Events::Rule").values()]
-    assert any(r["EventPattern"]["detail-type"] == ["message.received"] and queue_id in json.dumps(r["Targets"]) for r in rules)
+    assert any(
+        r["EventPattern"]["detail-type"] == ["message.received"] and queue_id in json.dumps(r["Targets"]) for r in rules
+    )
 
 
 def turn_workflow_arn(name: str) -> dict:
     """The ARN CloudFormation gives an Express state machine of this name (what `Ref` on it returns)."""
-    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":states:", {"Ref": "AWS::Region"}, ":",
-                              {"Ref": "AWS::AccountId"}, f":stateMachine:{name}"]]}
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":states:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":stateMachine:{name}",
+            ],
+        ]
+    }
 
 
 def test_every_rule_queue_outlasts_six_runs_of_its_function_and_batches_as_declared(resources):
     ids = function_ids(resources)
     mappings = [m["Properties"] for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()]
     for rule in topology.RULES:
-        [event_rule] = [r["Properties"] for r in of_type(resources, "AWS::Events::Rule").values()
-                        if r["Properties"]["EventPattern"] == rule.pattern]
+        [event_rule] = [
+            r["Properties"]
+            for r in of_type(resources, "AWS::Events::Rule").values()
+            if r["Properties"]["EventPattern"] == rule.pattern
+        ]
         queue_id = event_rule["Targets"][0]["Arn"]["Fn::GetAtt"][0]
         [mapping] = [m for m in mappings if m["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
         assert mapping["FunctionName"] == {"Ref": ids[rule.function]} and mapping["BatchSize"] == rule.batch_size
@@ -111,18 +144,25 @@ def test_every_rule_queue_outlasts_six_runs_of_its_function_and_batches_as_decla
 
 
 def test_only_ingest_may_start_turns_and_only_on_the_turn_workflow(resources):
-    [machine] = [m for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
-                 if m["Properties"]["StateMachineType"] == "EXPRESS"]
+    [machine] = [
+        m
+        for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+        if m["Properties"]["StateMachineType"] == "EXPRESS"
+    ]
     name = machine["Properties"]["StateMachineName"]
     assert name == "Concierge-turn"  # fixed, so its ARN is known without a reference to the state machine
     for function in topology.FunctionName:
         statements = [s for s in role_statements(resources, function) if "states:StartSyncExecution" in actions_of([s])]
         if function is topology.FunctionName.INGEST:
             [statement] = statements
-            assert statement["Action"] == "states:StartSyncExecution" and statement["Resource"] == turn_workflow_arn(name)
+            assert statement["Action"] == "states:StartSyncExecution" and statement["Resource"] == turn_workflow_arn(
+                name
+            )
         else:
             assert statements == [], function
-    environment = resources[function_ids(resources)[topology.FunctionName.INGEST]]["Properties"]["Environment"]["Variables"]
+    environment = resources[function_ids(resources)[topology.FunctionName.INGEST]]["Properties"]["Environment"][
+        "Variables"
+    ]
     assert environment[topology.TURN_STATE_MACHINE_ENV] == turn_workflow_arn(name)
     for function in topology.FunctionName:
         if not topology.ACCESS[function].start_turns:
@@ -141,7 +181,9 @@ def test_only_ingest_and_surveys_read_the_whatsapp_secret_and_only_ingest_the_ma
 
 
 def test_the_whatsapp_secret_is_a_template_the_merchant_fills_in(resources):
-    [secret] = [v["Properties"] for k, v in of_type(resources, "AWS::SecretsManager::Secret").items() if "WhatsApp" in k]
+    [secret] = [
+        v["Properties"] for k, v in of_type(resources, "AWS::SecretsManager::Secret").items() if "WhatsApp" in k
+    ]
     generated = secret["GenerateSecretString"]
     keys = set(json.loads(generated["SecretStringTemplate"])) | {generated["GenerateStringKey"]}
     assert keys == {"app_secret", "verify_token", "access_token"}
@@ -156,16 +198,31 @@ def test_the_whatsapp_secret_is_a_template_the_merchant_fills_in(resources):
 
 
 def test_the_mail_bucket_is_private_encrypted_and_expires_with_memory(resources):
-    [(bucket_id, bucket)] = [(k, v["Properties"]) for k, v in of_type(resources, "AWS::S3::Bucket").items() if "Mail" in k]
+    [(bucket_id, bucket)] = [
+        (k, v["Properties"]) for k, v in of_type(resources, "AWS::S3::Bucket").items() if "Mail" in k
+    ]
     assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert (
+        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "AES256"
+    )
     [rule] = bucket["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 365 and rule["Status"] == "Enabled"
-    assert synth(memoryTtlDays=30)[bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
-    [policy] = [p["Properties"]["PolicyDocument"] for p in of_type(resources, "AWS::S3::BucketPolicy").values()
-                if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
+    assert (
+        synth(memoryTtlDays=30)[bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
+    )
+    [policy] = [
+        p["Properties"]["PolicyDocument"]
+        for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
     [deny] = policy["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     for function in our_functions(resources).values():
@@ -190,7 +247,11 @@ def test_ingest_reaches_the_mail_bucket_only_under_its_two_prefixes(resources):
 
 def test_ses_receiving_exists_only_when_a_recipient_is_configured(resources, with_email):
     assert not of_type(resources, "AWS::SES::ReceiptRule") and not of_type(resources, "AWS::SES::ReceiptRuleSet")
-    assert not [p for p in of_type(resources, "AWS::Lambda::Permission").values() if p["Properties"]["Principal"] == "ses.amazonaws.com"]
+    assert not [
+        p
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "ses.amazonaws.com"
+    ]
     assert "ses.amazonaws.com" not in json.dumps(of_type(resources, "AWS::S3::BucketPolicy"))
     [rule] = of_type(with_email, "AWS::SES::ReceiptRule").values()
     properties = rule["Properties"]["Rule"]
@@ -210,18 +271,35 @@ def test_ses_may_store_mail_under_inbound_only_and_invoke_ingest_only_for_this_a
     assert rule["Properties"]["Rule"]["Actions"][1]["LambdaAction"]["FunctionArn"] == {"Fn::GetAtt": [ingest, "Arn"]}
     [rule_set] = of_type(with_email, "AWS::SES::ReceiptRuleSet").values()
     assert rule_set["Properties"]["RuleSetName"] == "Concierge-inbound"  # the name docs/deploy.md activates
-    [policy_id] = [k for k, p in of_type(with_email, "AWS::S3::BucketPolicy").items() if p["Properties"]["Bucket"] == {"Ref": bucket}]
-    ses = [s for s in with_email[policy_id]["Properties"]["PolicyDocument"]["Statement"]
-           if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
-    assert ses == [{
-        "Action": "s3:PutObject", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
-        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/inbound/*"]]},
-    }]
-    [permission_id] = [k for k, p in of_type(with_email, "AWS::Lambda::Permission").items()
-                       if p["Properties"]["Principal"] == "ses.amazonaws.com"]
+    [policy_id] = [
+        k
+        for k, p in of_type(with_email, "AWS::S3::BucketPolicy").items()
+        if p["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    ses = [
+        s
+        for s in with_email[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "ses.amazonaws.com"}
+    ]
+    assert ses == [
+        {
+            "Action": "s3:PutObject",
+            "Effect": "Allow",
+            "Principal": {"Service": "ses.amazonaws.com"},
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+            "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/inbound/*"]]},
+        }
+    ]
+    [permission_id] = [
+        k
+        for k, p in of_type(with_email, "AWS::Lambda::Permission").items()
+        if p["Properties"]["Principal"] == "ses.amazonaws.com"
+    ]
     permission = with_email[permission_id]["Properties"]
-    assert permission["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]} and permission["Action"] == "lambda:InvokeFunction"
+    assert (
+        permission["FunctionName"] == {"Fn::GetAtt": [ingest, "Arn"]}
+        and permission["Action"] == "lambda:InvokeFunction"
+    )
     assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}
     # SES checks both when the rule is created, so the rule waits for them
     assert {policy_id, permission_id} <= set(rule["DependsOn"])
@@ -230,10 +308,14 @@ def test_ses_may_store_mail_under_inbound_only_and_invoke_ingest_only_for_this_a
 def test_synth_warns_when_replies_would_go_to_an_address_ses_does_not_receive():
     def warnings(**context) -> list:
         app = cdk.App(context={"aws:cdk:bundling-stacks": [], **context})
-        return Annotations.from_stack(build(app)).find_warning("*", Match.string_like_regexp("differs from inboundEmailRecipient"))
+        return Annotations.from_stack(build(app)).find_warning(
+            "*", Match.string_like_regexp("differs from inboundEmailRecipient")
+        )
 
     assert warnings(inboundEmailRecipient="support@mail.northwind.example", senderEmail="support@northwind.example")
-    assert not warnings(inboundEmailRecipient="Support@mail.northwind.example", senderEmail="support@mail.northwind.example")
+    assert not warnings(
+        inboundEmailRecipient="Support@mail.northwind.example", senderEmail="support@mail.northwind.example"
+    )
     assert not warnings()
 
 
@@ -273,7 +355,7 @@ def dependency_cycle(resources: dict) -> list[str] | None:
         state[node] = 1
         for target in edges[node]:
             if state.get(target) == 1:
-                return [*path[path.index(target):], target] if target in path else [node, target]
+                return [*path[path.index(target) :], target] if target in path else [node, target]
             if target not in state and (cycle := visit(target, [*path, target])):
                 return cycle
         state[node] = 2
@@ -286,9 +368,14 @@ def dependency_cycle(resources: dict) -> list[str] | None:
 
 
 def test_the_cycle_check_finds_a_cycle():
-    assert dependency_cycle({"A": {"Properties": {"X": {"Ref": "B"}}}, "B": {"Properties": {"Y": {"Fn::GetAtt": ["A", "Arn"]}}}})
+    assert dependency_cycle(
+        {"A": {"Properties": {"X": {"Ref": "B"}}}, "B": {"Properties": {"Y": {"Fn::GetAtt": ["A", "Arn"]}}}}
+    )
     assert dependency_cycle({"A": {"DependsOn": ["B"]}, "B": {"Properties": {"Y": {"Fn::Sub": "${A.Arn}/x"}}}})
-    assert dependency_cycle({"A": {"Properties": {"X": {"Ref": "B"}}}, "B": {"Properties": {"Y": {"Ref": "AWS::Region"}}}}) is None
+    assert (
+        dependency_cycle({"A": {"Properties": {"X": {"Ref": "B"}}}, "B": {"Properties": {"Y": {"Ref": "AWS::Region"}}}})
+        is None
+    )
 
 
 def test_no_circular_dependency_although_the_workflow_invokes_ingest_and_ingest_starts_it(resources, with_email):
@@ -308,8 +395,11 @@ def test_no_circular_dependency_although_the_workflow_invokes_ingest_and_ingest_
 
 def test_failed_inbound_email_invocations_are_parked(resources):
     ingest = function_ids(resources)[topology.FunctionName.INGEST]
-    [config] = [c["Properties"] for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
-                if c["Properties"]["FunctionName"] == {"Ref": ingest}]
+    [config] = [
+        c["Properties"]
+        for c in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": ingest}
+    ]
     assert config["MaximumRetryAttempts"] == 2
     assert "IngestAsyncDlq" in json.dumps(config["DestinationConfig"]["OnFailure"])
 
@@ -323,8 +413,11 @@ def test_uploaded_documents_notify_ingest_which_alone_writes_the_index(resources
     assert all(ingest in json.dumps(c["LambdaFunctionArn"]) for c in configurations)
     knowledge = next(k for k in of_type(resources, "AWS::S3::Bucket") if "Knowledge" in k)
     for function in topology.FunctionName:
-        writes = [s for s in role_statements(resources, function)
-                  if knowledge in json.dumps(s.get("Resource")) and "s3:PutObject" in actions_of([s])]
+        writes = [
+            s
+            for s in role_statements(resources, function)
+            if knowledge in json.dumps(s.get("Resource")) and "s3:PutObject" in actions_of([s])
+        ]
         assert bool(writes) == (function is topology.FunctionName.INGEST), function
 
 

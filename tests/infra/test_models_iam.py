@@ -1,5 +1,6 @@
 """CDK assertions for the model: ids validated at synth against the capability table (reasoning/models.py), the
 Bedrock IAM that each endpoint needs and nothing more, the Anthropic key secret's placeholder, the error alarm."""
+
 from __future__ import annotations
 
 import functools
@@ -52,9 +53,12 @@ def resource_list(statement: dict) -> list[str]:
 
 
 def conditions(statement: dict) -> dict:
-    return {op: {key: text(value) if not isinstance(value, list) else [text(v) for v in value]
-                 for key, value in keys.items()}
-            for op, keys in statement.get("Condition", {}).items()}
+    return {
+        op: {
+            key: text(value) if not isinstance(value, list) else [text(v) for v in value] for key, value in keys.items()
+        }
+        for op, keys in statement.get("Condition", {}).items()
+    }
 
 
 def model_statements(found: dict, name: topology.FunctionName) -> list[dict]:
@@ -88,8 +92,11 @@ def test_a_bedrock_id_is_not_taken_by_the_anthropic_api():
 def test_a_claude_api_id_given_for_bedrock_resolves_to_its_mantle_id():
     found = resources(modelProvider="bedrock", model="claude-haiku-4-5")
     assert variables(found, topology.FunctionName.AGENT)["CONCIERGE_MODEL"] == "anthropic.claude-haiku-4-5"
-    [mantle] = [s for s in model_statements(found, topology.FunctionName.AGENT)
-                if actions_of([s]) == {"bedrock-mantle:CreateInference"}]
+    [mantle] = [
+        s
+        for s in model_statements(found, topology.FunctionName.AGENT)
+        if actions_of([s]) == {"bedrock-mantle:CreateInference"}
+    ]
     assert "anthropic.claude-haiku-4-5" in conditions(mantle)["StringEquals"]["bedrock-mantle:Model"]
     # Sonnet 4.6 has no Mantle id: its API id is ambiguous on Bedrock, and the error names the profiles
     with pytest.raises(models.UnknownModel, match="us.anthropic.claude-sonnet-4-6"):
@@ -104,9 +111,12 @@ def test_default_bedrock_may_create_inference_on_its_mantle_projects_for_the_two
         assert variables(found, name)["CONCIERGE_JUDGE_MODEL"] == "anthropic.claude-haiku-5-5"
         [statement] = model_statements(found, name)
         assert actions_of([statement]) == {"bedrock-mantle:CreateInference"}
-        assert resource_list(statement) == ["arn:${AWS::Partition}:bedrock-mantle:${AWS::Region}:${AWS::AccountId}:project/*"]
-        assert conditions(statement) == {"StringEquals": {"bedrock-mantle:Model": [
-            "anthropic.claude-sonnet-5-5", "anthropic.claude-haiku-5-5"]}}
+        assert resource_list(statement) == [
+            "arn:${AWS::Partition}:bedrock-mantle:${AWS::Region}:${AWS::AccountId}:project/*"
+        ]
+        assert conditions(statement) == {
+            "StringEquals": {"bedrock-mantle:Model": ["anthropic.claude-sonnet-5-5", "anthropic.claude-haiku-5-5"]}
+        }
 
 
 def test_a_us_profile_may_invoke_the_profile_and_the_model_in_the_us_regions_only_through_it():
@@ -148,7 +158,10 @@ def test_a_global_profile_needs_the_profile_the_regional_model_and_the_regionles
 
 
 def test_only_the_functions_that_call_the_model_get_bedrock_access():
-    for context in ({"modelProvider": "bedrock"}, {"modelProvider": "bedrock", "model": "eu.anthropic.claude-sonnet-4-6"}):
+    for context in (
+        {"modelProvider": "bedrock"},
+        {"modelProvider": "bedrock", "model": "eu.anthropic.claude-sonnet-4-6"},
+    ):
         found = resources(**context)
         for name in topology.FunctionName:
             assert bool(model_statements(found, name)) == (name in CALLERS), (context, name)
@@ -159,12 +172,16 @@ def test_only_the_functions_that_call_the_model_get_bedrock_access():
 def test_the_anthropic_key_secret_starts_as_the_placeholder_and_only_agent_and_surveys_read_it():
     stack = template(modelProvider="anthropic")
     found = stack["Resources"]
-    [(secret_id, secret)] = [(k, v) for k, v in of_type(found, "AWS::SecretsManager::Secret").items() if "AnthropicApiKey" in k]
+    [(secret_id, secret)] = [
+        (k, v) for k, v in of_type(found, "AWS::SecretsManager::Secret").items() if "AnthropicApiKey" in k
+    ]
     assert secret["Properties"]["SecretString"] == models.KEY_PLACEHOLDER
     assert "GenerateSecretString" not in secret["Properties"]
     for name in topology.FunctionName:
-        reads = any(secret_id in json.dumps(s.get("Resource")) and "secretsmanager:GetSecretValue" in actions_of([s])
-                    for s in role_statements(found, name))
+        reads = any(
+            secret_id in json.dumps(s.get("Resource")) and "secretsmanager:GetSecretValue" in actions_of([s])
+            for s in role_statements(found, name)
+        )
         assert reads == (name in CALLERS), name
         assert not model_statements(found, name), "no Bedrock access with the Anthropic API"
     for name in CALLERS:
@@ -188,8 +205,11 @@ def test_the_judge_is_the_haiku_class_default_in_the_providers_form_unless_chose
 
 # the alarm --------------------------------------------------------------------------------------
 def model_alarms(found: dict) -> list[dict]:
-    return [a["Properties"] for a in of_type(found, "AWS::CloudWatch::Alarm").values()
-            if a["Properties"].get("MetricName") == "ModelRequestErrors"]
+    return [
+        a["Properties"]
+        for a in of_type(found, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ModelRequestErrors"
+    ]
 
 
 def test_model_request_errors_alarm_only_when_a_model_is_configured():
@@ -203,4 +223,7 @@ def test_model_request_errors_alarm_only_when_a_model_is_configured():
         assert alarm["TreatMissingData"] == "notBreaching"
         assert "concierge doctor" in alarm["AlarmDescription"]
     # the metric's dimension is the one Powertools adds from the functions' service name
-    assert variables(resources(modelProvider="bedrock"), topology.FunctionName.AGENT)["POWERTOOLS_SERVICE_NAME"] == "concierge"
+    assert (
+        variables(resources(modelProvider="bedrock"), topology.FunctionName.AGENT)["POWERTOOLS_SERVICE_NAME"]
+        == "concierge"
+    )

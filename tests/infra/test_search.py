@@ -1,6 +1,7 @@
 """CDK assertions for the knowledge index choice — embedded (nothing provisioned), an OpenSearch Serverless vector
 collection, or a managed domain — first on a stack holding only the construct and two roles, then in the app:
 reachable by the ingest and retrieval roles only, and configured in their environment."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,12 @@ def role_id(resources: dict, name: str) -> str:
 
 
 def statements_of(resources: dict, role: str) -> list[dict]:
-    return [s for p in of_type(resources, "AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
-            for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        s
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def as_list(value) -> list:
@@ -57,11 +62,18 @@ def test_serverless_is_a_vector_collection_with_its_three_policies():
     [(collection_id, collection)] = of_type(resources, "AWS::OpenSearchServerless::Collection").items()
     name = collection["Properties"]["Name"]
     assert name == "conciergesearchtest-kb"
-    assert collection["Properties"]["Type"] == "VECTORSEARCH" and collection["Properties"]["StandbyReplicas"] == "DISABLED"
-    policies = {p["Properties"]["Type"]: p for p in of_type(resources, "AWS::OpenSearchServerless::SecurityPolicy").values()}
+    assert (
+        collection["Properties"]["Type"] == "VECTORSEARCH" and collection["Properties"]["StandbyReplicas"] == "DISABLED"
+    )
+    policies = {
+        p["Properties"]["Type"]: p for p in of_type(resources, "AWS::OpenSearchServerless::SecurityPolicy").values()
+    }
     assert set(policies) == {"encryption", "network"}
     encryption = json.loads(policies["encryption"]["Properties"]["Policy"])
-    assert encryption == {"Rules": [{"ResourceType": "collection", "Resource": [f"collection/{name}"]}], "AWSOwnedKey": True}
+    assert encryption == {
+        "Rules": [{"ResourceType": "collection", "Resource": [f"collection/{name}"]}],
+        "AWSOwnedKey": True,
+    }
     [network] = json.loads(policies["network"]["Properties"]["Policy"])
     assert network["AllowFromPublic"] is True and network["Rules"][0]["Resource"] == [f"collection/{name}"]
     depends = set(as_list(collection.get("DependsOn", [])))
@@ -70,8 +82,11 @@ def test_serverless_is_a_vector_collection_with_its_three_policies():
     [access] = of_type(resources, "AWS::OpenSearchServerless::AccessPolicy").values()
     assert access["Properties"]["Type"] == "data"
     # The policy is JSON with the roles' ARNs resolved at deploy time: render it with placeholders.
-    rendered = json.loads(stack.resolve(access["Properties"]["Policy"]) if isinstance(access["Properties"]["Policy"], str)
-                          else _render(access["Properties"]["Policy"]))
+    rendered = json.loads(
+        stack.resolve(access["Properties"]["Policy"])
+        if isinstance(access["Properties"]["Policy"], str)
+        else _render(access["Properties"]["Policy"])
+    )
     readers, writers = rendered
     assert readers["Principal"] == [f"<{role_id(resources, 'Reader')}.Arn>"]
     assert writers["Principal"] == [f"<{role_id(resources, 'Writer')}.Arn>"]
@@ -87,9 +102,13 @@ def test_serverless_is_a_vector_collection_with_its_three_policies():
         assert statement["Action"] == "aoss:APIAccessAll"
         assert statement["Resource"] == {"Fn::GetAtt": [collection_id, "Arn"]}
     environment = search.environment()
-    assert (environment["CONCIERGE_KNOWLEDGE_INDEX"], environment["CONCIERGE_OPENSEARCH_SERVICE"]) == ("opensearch", "aoss")
+    assert (environment["CONCIERGE_KNOWLEDGE_INDEX"], environment["CONCIERGE_OPENSEARCH_SERVICE"]) == (
+        "opensearch",
+        "aoss",
+    )
     assert stack.resolve(environment["CONCIERGE_OPENSEARCH_ENDPOINT"]) == {
-        "Fn::Select": [1, {"Fn::Split": ["://", {"Fn::GetAtt": [collection_id, "CollectionEndpoint"]}]}]}
+        "Fn::Select": [1, {"Fn::Split": ["://", {"Fn::GetAtt": [collection_id, "CollectionEndpoint"]}]}]
+    }
 
 
 def _render(value) -> str:
@@ -107,7 +126,11 @@ def _render(value) -> str:
 def test_serverless_names_fit_the_limits():
     assert derived_name("Concierge", "kb", 27) == "concierge-kb"
     long = derived_name("Concierge-Production-EU-West-Storefront", "kb", 27)
-    assert len(long) <= 27 and long.endswith("-kb") and long != derived_name("Concierge-Production-EU-West-Other", "kb", 27)
+    assert (
+        len(long) <= 27
+        and long.endswith("-kb")
+        and long != derived_name("Concierge-Production-EU-West-Other", "kb", 27)
+    )
     with pytest.raises(ValueError, match="not a valid OpenSearch Serverless name"):
         small_stack("serverless", name="Knowledge_Base")
     resources, _, _ = small_stack("serverless", name="kb-test", standby_replicas=True)
@@ -120,7 +143,10 @@ def test_managed_is_an_encrypted_https_domain_whose_policy_names_the_roles():
     [(domain_id, domain)] = of_type(resources, "AWS::OpenSearchService::Domain").items()
     properties = domain["Properties"]
     assert properties["EngineVersion"] == "OpenSearch_2.19"
-    assert properties["ClusterConfig"]["InstanceType"] == "t3.small.search" and properties["ClusterConfig"]["InstanceCount"] == 1
+    assert (
+        properties["ClusterConfig"]["InstanceType"] == "t3.small.search"
+        and properties["ClusterConfig"]["InstanceCount"] == 1
+    )
     assert properties["EBSOptions"] == {"EBSEnabled": True, "VolumeSize": 10, "VolumeType": "gp3"}
     assert properties["EncryptionAtRestOptions"]["Enabled"] is True
     assert properties["NodeToNodeEncryptionOptions"]["Enabled"] is True
@@ -135,17 +161,27 @@ def test_managed_is_an_encrypted_https_domain_whose_policy_names_the_roles():
     by_principal = {json.dumps(s["Principal"]["AWS"]): s for s in statements}
     reader, writer = by_principal[json.dumps(reader_arn)], by_principal[json.dumps(writer_arn)]
     assert set(reader["Action"]) == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}
-    assert set(writer["Action"]) == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"}
+    assert set(writer["Action"]) == {
+        "es:ESHttpGet",
+        "es:ESHttpHead",
+        "es:ESHttpPost",
+        "es:ESHttpPut",
+        "es:ESHttpDelete",
+    }
     assert all("concierge-knowledge" in json.dumps(r) for r in reader["Resource"])
     assert not of_type(resources, "Custom::OpenSearchAccessPolicy")  # set on the domain, no custom resource
 
-    for role, verbs in (("Reader", {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}),
-                        ("Writer", {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"})):
+    for role, verbs in (
+        ("Reader", {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}),
+        ("Writer", {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"}),
+    ):
         [statement] = statements_of(resources, role_id(resources, role))
         assert set(statement["Action"]) == verbs
         assert all(domain_id in json.dumps(r) for r in statement["Resource"])
     assert search.service == "es"
-    assert stack.resolve(search.environment()["CONCIERGE_OPENSEARCH_ENDPOINT"]) == {"Fn::GetAtt": [domain_id, "DomainEndpoint"]}
+    assert stack.resolve(search.environment()["CONCIERGE_OPENSEARCH_ENDPOINT"]) == {
+        "Fn::GetAtt": [domain_id, "DomainEndpoint"]
+    }
 
 
 def test_an_unknown_mode_is_refused():
@@ -168,7 +204,10 @@ def test_serverless_is_a_vector_collection_only_ingest_and_retrieval_reach():
     resources = synth(knowledgeIndex="serverless")
     [collection] = of_type(resources, "AWS::OpenSearchServerless::Collection").values()
     assert collection["Properties"]["Type"] == "VECTORSEARCH"
-    policies = {p["Properties"]["Type"]: p["Properties"] for p in of_type(resources, "AWS::OpenSearchServerless::SecurityPolicy").values()}
+    policies = {
+        p["Properties"]["Type"]: p["Properties"]
+        for p in of_type(resources, "AWS::OpenSearchServerless::SecurityPolicy").values()
+    }
     assert set(policies) == {"encryption", "network"}
     [access] = of_type(resources, "AWS::OpenSearchServerless::AccessPolicy").values()
     principals = json.dumps(access["Properties"]["Policy"])
@@ -180,14 +219,20 @@ def test_serverless_is_a_vector_collection_only_ingest_and_retrieval_reach():
         assert allowed == (name in USERS), name
         variables = environment(resources, name)
         if name in USERS:
-            assert variables["CONCIERGE_KNOWLEDGE_INDEX"] == "opensearch" and variables["CONCIERGE_OPENSEARCH_SERVICE"] == "aoss"
+            assert (
+                variables["CONCIERGE_KNOWLEDGE_INDEX"] == "opensearch"
+                and variables["CONCIERGE_OPENSEARCH_SERVICE"] == "aoss"
+            )
 
 
 def test_managed_is_an_encrypted_https_domain_for_the_two_roles():
     resources = synth(knowledgeIndex="managed")
     [domain] = of_type(resources, "AWS::OpenSearchService::Domain").values()
     properties = domain["Properties"]
-    assert properties["ClusterConfig"]["InstanceType"] == "t3.small.search" and properties["ClusterConfig"]["InstanceCount"] == 1
+    assert (
+        properties["ClusterConfig"]["InstanceType"] == "t3.small.search"
+        and properties["ClusterConfig"]["InstanceCount"] == 1
+    )
     assert properties["EncryptionAtRestOptions"]["Enabled"] is True
     assert properties["NodeToNodeEncryptionOptions"]["Enabled"] is True
     assert properties["DomainEndpointOptions"]["EnforceHTTPS"] is True

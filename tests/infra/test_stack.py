@@ -1,4 +1,5 @@
 """CDK assertions on the synthesized template: what is deployed is the topology the local stack runs."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,11 @@ from aws_cdk.assertions import Match, Template
 from concierge import topology
 from concierge.api import TurnRequestBody
 from concierge.workflows import (
-    approval_definition, approval_definition_text, function_arn_placeholder, turn_definition, turn_definition_text,
+    approval_definition,
+    approval_definition_text,
+    function_arn_placeholder,
+    turn_definition,
+    turn_definition_text,
 )
 from infra.app import build
 
@@ -35,11 +40,17 @@ def of_type(resources: dict, kind: str) -> dict[str, dict]:
 def our_functions(resources: dict) -> dict[str, dict]:
     """The five Concierge functions (CDK adds a helper of its own for S3 bucket notifications)."""
     handlers = set(topology.HANDLERS.values())
-    return {k: v for k, v in of_type(resources, "AWS::Lambda::Function").items() if v["Properties"].get("Handler") in handlers}
+    return {
+        k: v
+        for k, v in of_type(resources, "AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") in handlers
+    }
 
 
 def function_ids(resources: dict) -> dict[topology.FunctionName, str]:
-    by_handler = {value["Properties"]["Handler"]: key for key, value in of_type(resources, "AWS::Lambda::Function").items()}
+    by_handler = {
+        value["Properties"]["Handler"]: key for key, value in of_type(resources, "AWS::Lambda::Function").items()
+    }
     return {name: by_handler[handler] for name, handler in topology.HANDLERS.items()}
 
 
@@ -85,8 +96,13 @@ def test_every_function_has_its_own_role_and_the_shared_layer(resources):
 def test_functions_read_their_settings_from_the_environment(resources):
     for function in our_functions(resources).values():
         variables = function["Properties"]["Environment"]["Variables"]
-        assert {topology.MEMORY_TABLE.env_var, topology.STORE_TABLE.env_var, topology.EVENT_BUS_ENV,
-                topology.KNOWLEDGE_BUCKET_ENV, "CONCIERGE_SIGNING_SECRET_ARN"} <= set(variables)
+        assert {
+            topology.MEMORY_TABLE.env_var,
+            topology.STORE_TABLE.env_var,
+            topology.EVENT_BUS_ENV,
+            topology.KNOWLEDGE_BUCKET_ENV,
+            "CONCIERGE_SIGNING_SECRET_ARN",
+        } <= set(variables)
         assert "CONCIERGE_SIGNING_SECRET" not in variables, "the secret itself never goes into configuration"
 
 
@@ -102,20 +118,27 @@ def test_only_actions_writes_the_store_and_only_actions_ingest_and_surveys_send_
         statements = role_statements(resources, name)
         sends = any(a.startswith("ses:") for a in actions_of(statements))
         writes_store = any(
-            store_id in json.dumps(s.get("Resource")) and any(a in actions_of([s]) for a in ("dynamodb:PutItem", "dynamodb:UpdateItem"))
+            store_id in json.dumps(s.get("Resource"))
+            and any(a in actions_of([s]) for a in ("dynamodb:PutItem", "dynamodb:UpdateItem"))
             and "dynamodb:LeadingKeys" not in json.dumps(s.get("Condition", {}))
             for s in statements
         )
         # actions sends the return email; ingest replies to customers who wrote by email; surveys sends survey emails
-        assert sends == (name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST, topology.FunctionName.SURVEYS)), name
+        assert sends == (
+            name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST, topology.FunctionName.SURVEYS)
+        ), name
         assert writes_store == (name is topology.FunctionName.ACTIONS), name
 
 
 def test_ingest_may_only_mark_discount_codes_used_in_the_store(resources):
     store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
     for name in topology.FunctionName:
-        on_store = [s for s in role_statements(resources, name) if store_id in json.dumps(s.get("Resource"))
-                    and "dynamodb:LeadingKeys" in json.dumps(s.get("Condition", {}))]
+        on_store = [
+            s
+            for s in role_statements(resources, name)
+            if store_id in json.dumps(s.get("Resource"))
+            and "dynamodb:LeadingKeys" in json.dumps(s.get("Condition", {}))
+        ]
         if name is topology.FunctionName.INGEST:
             [statement] = on_store
             assert actions_of([statement]) == {"dynamodb:UpdateItem"}
@@ -129,15 +152,32 @@ def test_the_kpi_rule_feeds_survey_scoring_which_knows_its_queue(resources):
     from concierge.metrics.rollup import DETAIL_TYPES
 
     assert set(rule.detail_types) == set(DETAIL_TYPES) and rule.function is topology.FunctionName.SURVEYS
-    [event_rule] = [r["Properties"] for r in of_type(resources, "AWS::Events::Rule").values()
-                    if r["Properties"]["EventPattern"] == rule.pattern]
+    [event_rule] = [
+        r["Properties"]
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"] == rule.pattern
+    ]
     queue_id = event_rule["Targets"][0]["Arn"]["Fn::GetAtt"][0]
-    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
+    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"][
+        "Variables"
+    ]
     assert variables[rule.queue_arn_env] == {"Fn::GetAtt": [queue_id, "Arn"]}
     # the roll-up reads and writes the memory table (counters, markers); it never touches the store
     memory_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "MemoryTable" in k)
-    memory_actions = actions_of([s for s in role_statements(resources, topology.FunctionName.SURVEYS) if memory_id in json.dumps(s.get("Resource"))])
-    assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= memory_actions
+    memory_actions = actions_of(
+        [
+            s
+            for s in role_statements(resources, topology.FunctionName.SURVEYS)
+            if memory_id in json.dumps(s.get("Resource"))
+        ]
+    )
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+    } <= memory_actions
 
 
 def test_survey_scoring_cannot_read_the_store_and_only_publishes_to_the_bus(resources):
@@ -148,7 +188,9 @@ def test_survey_scoring_cannot_read_the_store_and_only_publishes_to_the_bus(reso
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions_of(statements)
     # no model by default (the explainable scorer): no Bedrock, and no model settings in its environment
     assert not any(a.startswith("bedrock:") for a in actions_of(statements))
-    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
+    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"][
+        "Variables"
+    ]
     assert "CONCIERGE_MODEL_PROVIDER" not in variables
     assert "CONCIERGE_PUBLIC_API_URL" in variables  # survey links lead to the API
 
@@ -159,7 +201,9 @@ def test_survey_scoring_may_call_the_model_only_when_one_is_configured():
     statements = role_statements(resources, topology.FunctionName.SURVEYS)
     # the default models are on Bedrock's Messages API endpoint (tests/infra/test_models_iam.py has the shapes)
     assert "bedrock-mantle:CreateInference" in actions_of(statements)
-    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"]["Variables"]
+    variables = resources[function_ids(resources)[topology.FunctionName.SURVEYS]]["Properties"]["Environment"][
+        "Variables"
+    ]
     assert variables["CONCIERGE_MODEL_PROVIDER"] == "bedrock"
     assert variables["CONCIERGE_JUDGE_MODEL"] == "anthropic.claude-haiku-5-5"
 
@@ -183,7 +227,10 @@ def test_tables_match_the_topology_with_recovery_and_retention(resources):
         assert table["DeletionPolicy"] == "Retain"
         if spec.ttl_attribute:
             assert properties["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
-        indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in properties.get("GlobalSecondaryIndexes", [])}
+        indexes = {
+            i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+            for i in properties.get("GlobalSecondaryIndexes", [])
+        }
         assert indexes == {i.name: [i.partition_key, i.sort_key] for i in spec.indexes}
 
 
@@ -191,21 +238,30 @@ def test_tables_match_the_topology_with_recovery_and_retention(resources):
 def test_one_custom_bus_and_each_rule_feeds_a_queue_with_a_dead_letter_queue(template, resources):
     template.resource_count_is("AWS::Events::EventBus", 1)
     for rule in topology.RULES:
-        [event_rule] = [r for r in of_type(resources, "AWS::Events::Rule").values()
-                        if r["Properties"]["EventPattern"] == rule.pattern]
+        [event_rule] = [
+            r
+            for r in of_type(resources, "AWS::Events::Rule").values()
+            if r["Properties"]["EventPattern"] == rule.pattern
+        ]
         queue_id = event_rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]
         redrive = resources[queue_id]["Properties"]["RedrivePolicy"]
         assert redrive["maxReceiveCount"] == rule.max_receive_count
-        [mapping] = [m for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
-                     if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}]
+        [mapping] = [
+            m
+            for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+            if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        ]
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["Properties"]["FunctionName"] == {"Ref": function_ids(resources)[rule.function]}
 
 
 # the turn workflow ------------------------------------------------------------------------------
 def machine_of(resources: dict, kind: str) -> dict:
-    [machine] = [m for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
-                 if m["Properties"]["StateMachineType"] == kind]
+    [machine] = [
+        m
+        for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+        if m["Properties"]["StateMachineType"] == kind
+    ]
     return machine
 
 
@@ -228,8 +284,12 @@ def test_the_deployed_workflow_is_the_definition_the_local_stack_runs(resources)
 def test_the_workflow_may_invoke_the_turn_functions_but_not_survey_scoring(resources):
     machine = machine_of(resources, "EXPRESS")
     role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    statements = [s for p in of_type(resources, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
-                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    statements = [
+        s
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
     text = json.dumps(statements)
     ids = function_ids(resources)
     assert ids[topology.FunctionName.SURVEYS] not in text
@@ -249,35 +309,52 @@ def test_the_approval_workflow_is_the_standard_definition_the_local_stack_runs(r
         function_arn_placeholder(name): {"Fn::GetAtt": [ids[name], "Arn"]}
         for name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)
     }
-    assert properties["StateMachineName"] == {"Fn::Join": ["", [{"Ref": "AWS::StackName"}, "-approval"]]} or \
-        str(properties["StateMachineName"]).endswith("-approval")
+    assert properties["StateMachineName"] == {"Fn::Join": ["", [{"Ref": "AWS::StackName"}, "-approval"]]} or str(
+        properties["StateMachineName"]
+    ).endswith("-approval")
     assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False  # tokens and requests stay out of logs
     role_id = properties["RoleArn"]["Fn::GetAtt"][0]
-    text = json.dumps([s for p in of_type(resources, "AWS::IAM::Policy").values() if {"Ref": role_id} in p["Properties"]["Roles"]
-                       for s in p["Properties"]["PolicyDocument"]["Statement"]])
+    text = json.dumps(
+        [
+            s
+            for p in of_type(resources, "AWS::IAM::Policy").values()
+            if {"Ref": role_id} in p["Properties"]["Roles"]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        ]
+    )
     invoked = {n for n in topology.FunctionName if ids[n] in text}
     assert invoked == {topology.FunctionName.ACTIONS, topology.FunctionName.INGEST}
 
 
 def test_only_actions_starts_approvals_and_only_ingest_decides_them(resources):
     def approval_actions(function):
-        return {a for a in actions_of(role_statements(resources, function)) if a.startswith("states:")
-                and a != "states:StartSyncExecution"}
+        return {
+            a
+            for a in actions_of(role_statements(resources, function))
+            if a.startswith("states:") and a != "states:StartSyncExecution"
+        }
 
     assert approval_actions(topology.FunctionName.ACTIONS) == {"states:StartExecution"}
     assert approval_actions(topology.FunctionName.INGEST) == {"states:SendTaskSuccess", "states:SendTaskFailure"}
     for name in (topology.FunctionName.AGENT, topology.FunctionName.RETRIEVAL, topology.FunctionName.SURVEYS):
         assert approval_actions(name) == set()
     for name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST):
-        statement = next(s for s in role_statements(resources, name)
-                         if "states:StartExecution" in json.dumps(s) or "states:SendTaskSuccess" in json.dumps(s))
+        statement = next(
+            s
+            for s in role_statements(resources, name)
+            if "states:StartExecution" in json.dumps(s) or "states:SendTaskSuccess" in json.dumps(s)
+        )
         assert "-approval" in json.dumps(statement["Resource"])
 
 
 # the API ----------------------------------------------------------------------------------------
 def test_the_turn_route_is_a_validated_keyed_synchronous_workflow_call(template, resources):
     methods = of_type(resources, "AWS::ApiGateway::Method")
-    [post] = [m for m in methods.values() if "StartSyncExecution" in json.dumps(m["Properties"].get("Integration", {}).get("Uri"))]
+    [post] = [
+        m
+        for m in methods.values()
+        if "StartSyncExecution" in json.dumps(m["Properties"].get("Integration", {}).get("Uri"))
+    ]
     properties = post["Properties"]
     assert properties["ApiKeyRequired"] is True
     assert "RequestValidatorId" in properties
@@ -304,7 +381,10 @@ def test_the_api_model_is_the_pydantic_request_schema(resources):
 
 
 def test_gateway_errors_answer_json_with_a_reason(resources):
-    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in of_type(resources, "AWS::ApiGateway::GatewayResponse").values()}
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
+    }
     assert responses["BAD_REQUEST_BODY"]["StatusCode"] == "400"
     assert "validationErrorString" in responses["BAD_REQUEST_BODY"]["ResponseTemplates"]["application/json"]
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
@@ -313,8 +393,11 @@ def test_gateway_errors_answer_json_with_a_reason(resources):
 
 # people are told when they are needed ---------------------------------------------------------------------------
 def test_handoffs_and_approvals_reach_the_team_topic_without_the_customers_words(resources):
-    [rule] = [r for r in of_type(resources, "AWS::Events::Rule").values()
-              if sorted(r["Properties"]["EventPattern"].get("detail-type", [])) == ["approval.requested", "handoff.requested"]]
+    [rule] = [
+        r
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if sorted(r["Properties"]["EventPattern"].get("detail-type", [])) == ["approval.requested", "handoff.requested"]
+    ]
     [target] = rule["Properties"]["Targets"]
     [topic_id] = of_type(resources, "AWS::SNS::Topic")
     assert target["Arn"] == {"Ref": topic_id}
@@ -326,7 +409,17 @@ def test_handoffs_and_approvals_reach_the_team_topic_without_the_customers_words
 
 
 def test_support_hours_reach_the_function_that_opens_handoffs():
-    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "supportHours": {"timezone": "Europe/Paris", "weekdays": [0, 1, 2, 3, 4], "open": "09:00", "close": "18:00"}})
+    app = cdk.App(
+        context={
+            "aws:cdk:bundling-stacks": [],
+            "supportHours": {
+                "timezone": "Europe/Paris",
+                "weekdays": [0, 1, 2, 3, 4],
+                "open": "09:00",
+                "close": "18:00",
+            },
+        }
+    )
     stack = build(app)
     resources = Template.from_stack(stack).to_json()["Resources"]
     env = resources[function_ids(resources)[topology.FunctionName.ACTIONS]]["Properties"]["Environment"]["Variables"]

@@ -1,4 +1,5 @@
 """Integration tests run the real functions and the turn workflow against AWS on moto (no network)."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,8 @@ class Reply:
 
     def actions(self, tool: str | None = None, status: str | None = None) -> list[dict]:
         return [
-            a for a in self.body.get("actions", [])
+            a
+            for a in self.body.get("actions", [])
             if (tool is None or a["tool"] == tool) and (status is None or a["status"] == status)
         ]
 

@@ -1,5 +1,6 @@
 """The rest of the tool catalogue on moto: changing a pending order, store credit, appointments, a password reset
 and a message by email — each for the verified customer only, writes only after confirmation, and audited."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,12 +41,18 @@ def test_a_pending_order_gets_a_new_address_and_loses_an_item_only_after_confirm
     owner, order = pending_order.customer_id, pending_order
     address = {"name": "Pat Doe", "line1": "9 Elm St", "city": "Bozeman", "postcode": "59715", "country": "US"}
     removed = order.lines[-1]
-    [proposed] = act(stack, owner, "mod-1", call("modify_order", "1", order_id=order.id, shipping_address=address,
-                                                 remove_line_ids=[removed.line_id]))
+    [proposed] = act(
+        stack,
+        owner,
+        "mod-1",
+        call("modify_order", "1", order_id=order.id, shipping_address=address, remove_line_ids=[removed.line_id]),
+    )
     assert proposed["status"] == "pending_confirmation"
     expected_total = order.total - removed.unit_price * removed.quantity
     assert Decimal(proposed["result"]["total_after"]) == expected_total, "the new total is computed from the order"
-    assert store().get_order(order.id).shipping_address.city != "Bozeman", "nothing changes before the customer confirms"
+    assert store().get_order(order.id).shipping_address.city != "Bozeman", (
+        "nothing changes before the customer confirms"
+    )
 
     # Someone else naming the order learns nothing and changes nothing.
     [theirs] = act(stack, "alex", "mod-x", call("modify_order", "x", order_id=order.id, shipping_address=address))
@@ -56,27 +63,54 @@ def test_a_pending_order_gets_a_new_address_and_loses_an_item_only_after_confirm
     changed = store().get_order(order.id)
     assert changed.shipping_address.city == "Bozeman" and removed.line_id not in [l.line_id for l in changed.lines]
     assert changed.total == expected_total
-    audited = {(e["detail"]["tool"], e["detail"]["status"], e["detail"].get("reason")) for e in tap.drain()
-               if e["detail-type"] == "action.executed"}
+    audited = {
+        (e["detail"]["tool"], e["detail"]["status"], e["detail"].get("reason"))
+        for e in tap.drain()
+        if e["detail-type"] == "action.executed"
+    }
     assert {("modify_order", "executed", None), ("modify_order", "denied", "order_not_found")} <= audited
 
 
 def test_a_shipped_order_cannot_be_modified(stack):
     shipped = next(o for o in orders_of("sam") if o.status.value == "shipped")
-    [refused] = act(stack, "sam", "mod-2", call("modify_order", "1", order_id=shipped.id,
-                                                 shipping_address={"name": "S", "line1": "1 A St", "city": "X", "postcode": "12345", "country": "US"}))
+    [refused] = act(
+        stack,
+        "sam",
+        "mod-2",
+        call(
+            "modify_order",
+            "1",
+            order_id=shipped.id,
+            shipping_address={"name": "S", "line1": "1 A St", "city": "X", "postcode": "12345", "country": "US"},
+        ),
+    )
     assert (refused["status"], refused["reason"]) == ("denied", "order_shipped")
     [empty] = act(stack, "sam", "mod-2", call("modify_order", "2", order_id=shipped.id))
     assert (empty["status"], empty["reason"]) == ("failed", "invalid_arguments")
 
 
 def test_a_refund_as_store_credit_lands_on_the_balance_once(stack):
-    delivered = next(o for o in orders_of("alex") if o.status.value == "delivered"
-                     and datetime.now(UTC) - o.shipment.delivered_at < timedelta(days=25))
+    delivered = next(
+        o
+        for o in orders_of("alex")
+        if o.status.value == "delivered" and datetime.now(UTC) - o.shipment.delivered_at < timedelta(days=25)
+    )
     line = next(l for l in delivered.lines if l.line_id not in store().returned_line_ids(delivered.id))
     [before] = act(stack, "alex", "credit-1", call("get_store_credit", "0"))
-    [proposed] = act(stack, "alex", "credit-1", call("return_items", "1", order_id=delivered.id, line_ids=[line.line_id],
-                                                      resolution="refund", reason="changed_mind", refund_to="store_credit"))
+    [proposed] = act(
+        stack,
+        "alex",
+        "credit-1",
+        call(
+            "return_items",
+            "1",
+            order_id=delivered.id,
+            line_ids=[line.line_id],
+            resolution="refund",
+            reason="changed_mind",
+            refund_to="store_credit",
+        ),
+    )
     assert proposed["result"]["refund_to"] == "store credit on your account"
     [done] = act(stack, "alex", "credit-1", call("confirm_action", "2", action_id=proposed["action_id"]))
     [again] = act(stack, "alex", "credit-1", call("confirm_action", "3", action_id=proposed["action_id"]))
@@ -122,7 +156,12 @@ def test_a_password_reset_link_goes_only_to_the_account_email_and_works_once(sta
 
 
 def test_a_message_is_emailed_to_the_customers_own_address(stack):
-    [sent] = act(stack, "alex", "msg-1", call("send_message", "1", subject="Your return steps", text="1. Pack it. 2. Drop it off."))
+    [sent] = act(
+        stack,
+        "alex",
+        "msg-1",
+        call("send_message", "1", subject="Your return steps", text="1. Pack it. 2. Drop it off."),
+    )
     assert sent["status"] == "executed" and sent["result"]["to"] == "a***@example.com"
     assert any(m["subject"] == "Your return steps" and set(m["to"]) == {"alex@example.com"} for m in stack.outbox())
     [hijack] = act(stack, "alex", "msg-1", call("send_message", "2", subject="x" * 3, text="hi", to="evil@example.com"))
@@ -160,10 +199,16 @@ def test_two_returns_in_one_conversation_are_two_actions(client, stack):
     def candidates():
         for customer in generate_store(seed=7).customers:
             for order in orders_of(customer.id)[:1]:  # the flow looks in the latest order
-                if order.status.value != "delivered" or datetime.now(UTC) - order.shipment.delivered_at > timedelta(days=25):
+                if order.status.value != "delivered" or datetime.now(UTC) - order.shipment.delivered_at > timedelta(
+                    days=25
+                ):
                     continue
-                lines = [l for l in order.lines if store().get_product(l.product_id).returnable
-                         and l.line_id not in store().returned_line_ids(order.id)]
+                lines = [
+                    l
+                    for l in order.lines
+                    if store().get_product(l.product_id).returnable
+                    and l.line_id not in store().returned_line_ids(order.id)
+                ]
                 titles = {l.title for l in lines}
                 if len(lines) >= 2 and len(titles) == len(lines):
                     yield customer.id, order, lines
@@ -171,7 +216,13 @@ def test_two_returns_in_one_conversation_are_two_actions(client, stack):
     customer, delivered, open_lines = next(candidates())
     replies = []
     for line in open_lines[:2]:
-        for text in (f"I want to return the {line.title}", "yes that one", "it's too small", "a refund please", "yes go ahead"):
+        for text in (
+            f"I want to return the {line.title}",
+            "yes that one",
+            "it's too small",
+            "a refund please",
+            "yes go ahead",
+        ):
             replies.append(client.say(customer, "two-returns", text))
     executed = [a for r in replies for a in r.actions("return_items", "executed")]
     assert len({a["result"]["return_id"] for a in executed}) == 2

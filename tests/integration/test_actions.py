@@ -1,8 +1,9 @@
 """The actions function on moto: it acts only for the verified customer, only under policy, only after
 confirmation, and records every attempt."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -16,7 +17,7 @@ from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall
 def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall, shown: bool = True) -> list[dict]:
     """One round of tool calls through the actions function, as a model makes them. With `shown`, the proposals it
     made are then marked shown, as storing the reply that states them does (conversations.reply)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     turn = Turn(
         conversation_id=conversation_id,
         customer=CustomerRef(id=customer_id, first_name=customer_id.title()),
@@ -34,9 +35,11 @@ def show_proposals(conversation_id: str, results: list[dict]) -> None:
     table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
     for result in results:
         if result["status"] == "pending_confirmation":
-            table.update_item(Key={"pk": f"CONV#{conversation_id}", "sk": f"ACTION#{result['action_id']}"},
-                              UpdateExpression="SET shown_at = :at",
-                              ExpressionAttributeValues={":at": datetime.now(timezone.utc).isoformat()})
+            table.update_item(
+                Key={"pk": f"CONV#{conversation_id}", "sk": f"ACTION#{result['action_id']}"},
+                UpdateExpression="SET shown_at = :at",
+                ExpressionAttributeValues={":at": datetime.now(UTC).isoformat()},
+            )
 
 
 def orders_of(customer_id: str):
@@ -51,9 +54,15 @@ def sams_order(stack):
 def test_naming_another_customers_order_reveals_nothing_and_is_audited(stack, tap, sams_order):
     tap.drain()
     [track, ret] = act(
-        stack, "alex", "sec-1",
+        stack,
+        "alex",
+        "sec-1",
         ToolCall(id="c1", tool="track_shipment", arguments={"order_id": sams_order.id}),
-        ToolCall(id="c2", tool="return_items", arguments={"order_id": sams_order.id, "line_ids": ["1"], "resolution": "refund", "reason": "too_small"}),
+        ToolCall(
+            id="c2",
+            tool="return_items",
+            arguments={"order_id": sams_order.id, "line_ids": ["1"], "resolution": "refund", "reason": "too_small"},
+        ),
     )
     [missing] = act(stack, "alex", "sec-1", ToolCall(id="c3", tool="track_shipment", arguments={"order_id": "NW99999"}))
     for result in (track, ret):
@@ -63,7 +72,8 @@ def test_naming_another_customers_order_reveals_nothing_and_is_audited(stack, ta
     assert track["result"] == missing["result"]
     audited = [e["detail"] for e in tap.drain() if e["detail-type"] == "action.executed"]
     assert {(e["tool"], e["status"], e["customer_id"]) for e in audited} >= {
-        ("track_shipment", "denied", "alex"), ("return_items", "denied", "alex")
+        ("track_shipment", "denied", "alex"),
+        ("return_items", "denied", "alex"),
     }
     stored = wiring.memory_store(current_settings()).get_action("sec-1", ret["action_id"])
     assert stored["status"] == "denied"
@@ -72,21 +82,38 @@ def test_naming_another_customers_order_reveals_nothing_and_is_audited(stack, ta
 def test_a_return_waits_for_confirmation_and_only_the_owner_can_confirm(stack, sams_order):
     delivered = next(o for o in orders_of("alex") if o.status.value == "delivered")
     [pending] = act(
-        stack, "alex", "sec-2",
-        ToolCall(id="c1", tool="return_items", arguments={"order_id": delivered.id, "line_ids": [delivered.lines[0].line_id], "resolution": "refund", "reason": "too_small"}),
+        stack,
+        "alex",
+        "sec-2",
+        ToolCall(
+            id="c1",
+            tool="return_items",
+            arguments={
+                "order_id": delivered.id,
+                "line_ids": [delivered.lines[0].line_id],
+                "resolution": "refund",
+                "reason": "too_small",
+            },
+        ),
     )
     assert pending["status"] == "pending_confirmation"
     store = wiring.reference_store(current_settings())
     assert store.refunds(delivered.id) == [], "nothing is refunded before the customer confirms"
 
-    [stolen] = act(stack, "sam", "sec-2", ToolCall(id="c2", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    [stolen] = act(
+        stack, "sam", "sec-2", ToolCall(id="c2", tool="confirm_action", arguments={"action_id": pending["action_id"]})
+    )
     assert stolen["status"] == "denied" and stolen["reason"] == "unknown_action"
     assert store.refunds(delivered.id) == []
 
-    [done] = act(stack, "alex", "sec-2", ToolCall(id="c3", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    [done] = act(
+        stack, "alex", "sec-2", ToolCall(id="c3", tool="confirm_action", arguments={"action_id": pending["action_id"]})
+    )
     assert done["status"] == "executed"
     # Delivered again (a retry, a double click): the same result, and still one refund.
-    [again] = act(stack, "alex", "sec-2", ToolCall(id="c4", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    [again] = act(
+        stack, "alex", "sec-2", ToolCall(id="c4", tool="confirm_action", arguments={"action_id": pending["action_id"]})
+    )
     assert again["status"] == "executed" and again["result"]["return_id"] == done["result"]["return_id"]
     assert len(store.refunds(delivered.id)) == 1
 
@@ -94,8 +121,20 @@ def test_a_return_waits_for_confirmation_and_only_the_owner_can_confirm(stack, s
 def test_amounts_cannot_be_supplied_by_the_caller(stack):
     delivered = next(o for o in orders_of("alex") if o.status.value == "delivered")
     [result] = act(
-        stack, "alex", "sec-3",
-        ToolCall(id="c1", tool="return_items", arguments={"order_id": delivered.id, "line_ids": ["1"], "resolution": "refund", "reason": "too_small", "refund_amount": "5000"}),
+        stack,
+        "alex",
+        "sec-3",
+        ToolCall(
+            id="c1",
+            tool="return_items",
+            arguments={
+                "order_id": delivered.id,
+                "line_ids": ["1"],
+                "resolution": "refund",
+                "reason": "too_small",
+                "refund_amount": "5000",
+            },
+        ),
     )
     assert result["status"] == "failed" and result["reason"] == "invalid_arguments"
     assert "refund_amount" in result["result"]["explanation"]
@@ -104,8 +143,19 @@ def test_amounts_cannot_be_supplied_by_the_caller(stack):
 def test_an_order_still_in_transit_cannot_be_returned_yet(stack, sams_order):
     assert sams_order.status.value == "shipped"
     [result] = act(
-        stack, "sam", "sec-4",
-        ToolCall(id="c1", tool="return_items", arguments={"order_id": sams_order.id, "line_ids": [sams_order.lines[0].line_id], "resolution": "refund", "reason": "too_small"}),
+        stack,
+        "sam",
+        "sec-4",
+        ToolCall(
+            id="c1",
+            tool="return_items",
+            arguments={
+                "order_id": sams_order.id,
+                "line_ids": [sams_order.lines[0].line_id],
+                "resolution": "refund",
+                "reason": "too_small",
+            },
+        ),
     )
     assert result["status"] == "denied" and result["reason"] == "order_shipped"
     assert "delivered" in result["result"]["explanation"], "a denial says why, so the assistant can tell the customer"
@@ -122,15 +172,28 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
     delivered = [o for o in orders_of("alex") if o.status.value == "delivered" and o.lines]
     order = delivered[0]
     line = order.lines[-1].line_id
-    [pending] = act(stack, "alex", "sec-50", ToolCall(id="p1", tool="return_items", arguments={
-        "order_id": order.id, "line_ids": [line], "resolution": "refund", "reason": "changed_mind"}))
+    [pending] = act(
+        stack,
+        "alex",
+        "sec-50",
+        ToolCall(
+            id="p1",
+            tool="return_items",
+            arguments={"order_id": order.id, "line_ids": [line], "resolution": "refund", "reason": "changed_mind"},
+        ),
+    )
     assert pending["status"] == "pending_confirmation", pending
     store = wiring.reference_store(current_settings())
     refunds_before = len(store.refunds(order.id))
     emails_before = len(stack.outbox())
 
     def confirm(n: int) -> dict:
-        [result] = act(stack, "alex", "sec-50", ToolCall(id=f"c{n}", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+        [result] = act(
+            stack,
+            "alex",
+            "sec-50",
+            ToolCall(id=f"c{n}", tool="confirm_action", arguments={"action_id": pending["action_id"]}),
+        )
         return result
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -147,19 +210,54 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
 
 def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_never(stack):
     store = wiring.reference_store(current_settings())
-    pending_order = next(o for c in ("c0001", "c0002", "c0003", "c0004", "c0005", "c0006", "c0007", "c0008", "c0009", "c0010",
-                                     "c0011", "c0012", "c0013", "c0014", "c0015", "c0016", "c0017", "c0018", "c0019", "c0020")
-                         for o in orders_of(c) if o.status.value == "pending")
+    pending_order = next(
+        o
+        for c in (
+            "c0001",
+            "c0002",
+            "c0003",
+            "c0004",
+            "c0005",
+            "c0006",
+            "c0007",
+            "c0008",
+            "c0009",
+            "c0010",
+            "c0011",
+            "c0012",
+            "c0013",
+            "c0014",
+            "c0015",
+            "c0016",
+            "c0017",
+            "c0018",
+            "c0019",
+            "c0020",
+        )
+        for o in orders_of(c)
+        if o.status.value == "pending"
+    )
     owner = pending_order.customer_id
-    [proposal] = act(stack, owner, "sec-cancel", ToolCall(id="k1", tool="cancel_order", arguments={"order_id": pending_order.id}))
+    [proposal] = act(
+        stack, owner, "sec-cancel", ToolCall(id="k1", tool="cancel_order", arguments={"order_id": pending_order.id})
+    )
     assert proposal["status"] == "pending_confirmation" and store.get_order(pending_order.id).status.value == "pending"
-    [done] = act(stack, owner, "sec-cancel", ToolCall(id="k2", tool="confirm_action", arguments={"action_id": proposal["action_id"]}))
+    [done] = act(
+        stack,
+        owner,
+        "sec-cancel",
+        ToolCall(id="k2", tool="confirm_action", arguments={"action_id": proposal["action_id"]}),
+    )
     assert done["status"] == "executed" and store.get_order(pending_order.id).status.value == "cancelled"
-    [again] = act(stack, owner, "sec-cancel", ToolCall(id="k3", tool="cancel_order", arguments={"order_id": pending_order.id}))
+    [again] = act(
+        stack, owner, "sec-cancel", ToolCall(id="k3", tool="cancel_order", arguments={"order_id": pending_order.id})
+    )
     assert (again["status"], again["reason"]) == ("denied", "already_cancelled")
 
     shipped = next(o for o in orders_of("sam") if o.status.value == "shipped")
-    [refused] = act(stack, "sam", "sec-cancel-2", ToolCall(id="k4", tool="cancel_order", arguments={"order_id": shipped.id}))
+    [refused] = act(
+        stack, "sam", "sec-cancel-2", ToolCall(id="k4", tool="cancel_order", arguments={"order_id": shipped.id})
+    )
     assert (refused["status"], refused["reason"]) == ("denied", "order_shipped")
     assert "return it when it arrives" in refused["result"]["explanation"]
 
@@ -169,16 +267,33 @@ def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
 
     from concierge.commerce import DiscountRefused
 
-    [too_big] = act(stack, "sam", "sec-disc", ToolCall(id="d0", tool="issue_discount_code", arguments={"percent": 40, "reason": "apology"}))
+    [too_big] = act(
+        stack,
+        "sam",
+        "sec-disc",
+        ToolCall(id="d0", tool="issue_discount_code", arguments={"percent": 40, "reason": "apology"}),
+    )
     assert (too_big["status"], too_big["reason"]) == ("denied", "above_discount_limit")
-    [issued] = act(stack, "sam", "sec-disc", ToolCall(id="d1", tool="issue_discount_code", arguments={"percent": 10, "reason": "apology"}))
-    assert issued["status"] == "executed" and issued["result"]["code"].startswith("NO-") and issued["result"]["single_use"]
-    [second] = act(stack, "sam", "sec-disc", ToolCall(id="d2", tool="issue_discount_code", arguments={"percent": 10, "reason": "goodwill"}))
+    [issued] = act(
+        stack,
+        "sam",
+        "sec-disc",
+        ToolCall(id="d1", tool="issue_discount_code", arguments={"percent": 10, "reason": "apology"}),
+    )
+    assert (
+        issued["status"] == "executed" and issued["result"]["code"].startswith("NO-") and issued["result"]["single_use"]
+    )
+    [second] = act(
+        stack,
+        "sam",
+        "sec-disc",
+        ToolCall(id="d2", tool="issue_discount_code", arguments={"percent": 10, "reason": "goodwill"}),
+    )
     assert (second["status"], second["reason"]) == ("denied", "discount_limit_reached")
 
     store = wiring.reference_store(current_settings())
     code = issued["result"]["code"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with pytest.raises(DiscountRefused, match="not_yours"):
         store.redeem_discount(code, "alex", "NW99990", now)
     redeemed = store.redeem_discount(code, "sam", "NW99991", now)
@@ -186,7 +301,12 @@ def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
     with pytest.raises(DiscountRefused, match="already_redeemed"):
         store.redeem_discount(code, "sam", "NW99992", now)
 
-    [other] = act(stack, "alex", "sec-disc-2", ToolCall(id="d3", tool="issue_discount_code", arguments={"percent": 15, "reason": "retention"}))
+    [other] = act(
+        stack,
+        "alex",
+        "sec-disc-2",
+        ToolCall(id="d3", tool="issue_discount_code", arguments={"percent": 15, "reason": "retention"}),
+    )
     with pytest.raises(DiscountRefused, match="expired"):
         store.redeem_discount(other["result"]["code"], "alex", "NW99993", now + timedelta(days=31))
 
@@ -197,8 +317,19 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
     tap.drain()
     for n, delivered in enumerate(o for o in orders_of("c0003") if o.status.value == "delivered"):
         [pending] = act(  # an order of theirs that can still go back (not returned by another test, in the window)
-            stack, "c0003", "sec-unshown",
-            ToolCall(id=f"u1-{n}", tool="return_items", arguments={"order_id": delivered.id, "line_ids": [delivered.lines[-1].line_id], "resolution": "refund", "reason": "too_small"}),
+            stack,
+            "c0003",
+            "sec-unshown",
+            ToolCall(
+                id=f"u1-{n}",
+                tool="return_items",
+                arguments={
+                    "order_id": delivered.id,
+                    "line_ids": [delivered.lines[-1].line_id],
+                    "resolution": "refund",
+                    "reason": "too_small",
+                },
+            ),
             shown=False,
         )
         if pending["status"] == "pending_confirmation":
@@ -206,10 +337,20 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
     assert pending["status"] == "pending_confirmation", pending
     store = wiring.reference_store(current_settings())
     before = len(store.refunds(delivered.id))
-    [early] = act(stack, "c0003", "sec-unshown", ToolCall(id="u2", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    [early] = act(
+        stack,
+        "c0003",
+        "sec-unshown",
+        ToolCall(id="u2", tool="confirm_action", arguments={"action_id": pending["action_id"]}),
+    )
     assert (early["status"], early["reason"]) == ("denied", "not_shown")
     assert len(store.refunds(delivered.id)) == before, "nothing is refunded"
     assert any(e["detail-type"] == "action.executed" and e["detail"]["reason"] == "not_shown" for e in tap.drain())
     show_proposals("sec-unshown", [pending])  # the reply stating it is stored
-    [done] = act(stack, "c0003", "sec-unshown", ToolCall(id="u3", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    [done] = act(
+        stack,
+        "c0003",
+        "sec-unshown",
+        ToolCall(id="u3", tool="confirm_action", arguments={"action_id": pending["action_id"]}),
+    )
     assert done["status"] == "executed"

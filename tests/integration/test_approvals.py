@@ -2,11 +2,12 @@
 deploys, run by the local interpreter) on moto, with the real actions and ingest functions.
 
 The limit is lowered to 10.00 for this module, so the demo's everyday orders need an approval."""
+
 from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from concierge.settings import current_settings
 from concierge.turn import ToolCall
 from tests.integration.conftest import Client, local_stack, merchant, settings
 from tests.integration.test_actions import act
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
@@ -32,12 +34,22 @@ def client(stack):
 
 
 def as_operator(operator_id: str) -> dict:
-    return {"x-api-key": "k", "x-operator-id": operator_id, "x-operator-signature": sign_operator(operator_id, DEV_SIGNING_SECRET)}
+    return {
+        "x-api-key": "k",
+        "x-operator-id": operator_id,
+        "x-operator-signature": sign_operator(operator_id, DEV_SIGNING_SECRET),
+    }
 
 
 def call(stack, method: str, path: str, headers: dict, body: dict | None = None, **params) -> tuple[int, dict]:
-    status, _, text = stack.proxy(method, path, params, {"Content-Type": "application/json", **headers}, {},
-                                  json.dumps(body) if body is not None else None)
+    status, _, text = stack.proxy(
+        method,
+        path,
+        params,
+        {"Content-Type": "application/json", **headers},
+        {},
+        json.dumps(body) if body is not None else None,
+    )
     return status, json.loads(text) if text else {}
 
 
@@ -55,7 +67,7 @@ def memory():
 
 def returnable_line(customer_id: str):
     """A delivered order of the customer within the return window, and one of its returnable lines."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for order in store().recent_orders(customer_id, 20):
         if order.status.value != "delivered" or now - order.shipment.delivered_at > timedelta(days=25):
             continue
@@ -74,22 +86,55 @@ def request_approval(stack, conversation_id: str) -> tuple[str, object, dict]:
     taken = {a.get("customer_id") for a in memory().table.scan()["Items"] if str(a["sk"]).startswith("APPROVAL#")}
     candidates = (c.id for c in generate_store(seed=7).customers if c.id not in {"alex", "sam", "jordan", *taken})
     customer, (order, line) = next((c, found) for c in candidates if (found := returnable_line(c)))
-    [pending] = act(stack, customer, conversation_id, ToolCall(id="p", tool="return_items", arguments={
-        "order_id": order.id, "line_ids": [line.line_id], "resolution": "refund", "reason": "changed_mind"}))
+    [pending] = act(
+        stack,
+        customer,
+        conversation_id,
+        ToolCall(
+            id="p",
+            tool="return_items",
+            arguments={
+                "order_id": order.id,
+                "line_ids": [line.line_id],
+                "resolution": "refund",
+                "reason": "changed_mind",
+            },
+        ),
+    )
     assert pending["status"] == "pending_confirmation" and pending["result"]["requires_approval"] is True
     # the conversation exists, as it would after the customer's turns, so the outcome can be told in it
     from concierge.memory import ConversationRecord
 
-    at = datetime.now(timezone.utc)
-    memory().table.put_item(Item=memory()._meta_item(ConversationRecord(
-        conversation_id=conversation_id, customer_id=customer, channel="web", started_at=at, updated_at=at, message_seq=2)))
-    [confirmed] = act(stack, customer, conversation_id, ToolCall(id="c", tool="confirm_action", arguments={"action_id": pending["action_id"]}))
+    at = datetime.now(UTC)
+    memory().table.put_item(
+        Item=memory()._meta_item(
+            ConversationRecord(
+                conversation_id=conversation_id,
+                customer_id=customer,
+                channel="web",
+                started_at=at,
+                updated_at=at,
+                message_seq=2,
+            )
+        )
+    )
+    [confirmed] = act(
+        stack,
+        customer,
+        conversation_id,
+        ToolCall(id="c", tool="confirm_action", arguments={"action_id": pending["action_id"]}),
+    )
     return customer, order, confirmed
 
 
 def test_a_large_refund_waits_and_an_approval_executes_it_once(client, stack, tap):
     tap.drain()
-    script = ["I need to return the blue shirt from my last order", "Yes, that's the one", "It's too small", "A refund please"]
+    script = [
+        "I need to return the blue shirt from my last order",
+        "Yes, that's the one",
+        "It's too small",
+        "A refund please",
+    ]
     replies = [client.say("alex", "ap-shirt", text) for text in script]
     assert "approval" in replies[-1].text and "$49.00" in replies[-1].text
     confirmed = client.say("alex", "ap-shirt", "Yes, please send it")
@@ -104,7 +149,11 @@ def test_a_large_refund_waits_and_an_approval_executes_it_once(client, stack, ta
     assert status == 200
     [entry] = [a for a in listed["approvals"] if a["action_id"] == action_id]
     assert entry["summary"].startswith("Refund 49.00 USD to your Visa card ending 4242") and "task_token" not in entry
-    alex = {"x-api-key": "k", "x-customer-id": "alex", "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET)}
+    alex = {
+        "x-api-key": "k",
+        "x-customer-id": "alex",
+        "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET),
+    }
     assert call(stack, "GET", "/v1/approvals", alex)[0] == 401
     assert call(stack, "POST", f"/v1/approvals/{action_id}/approve", alex, action_id=action_id)[0] == 401
 
@@ -137,14 +186,18 @@ def test_a_large_refund_waits_and_an_approval_executes_it_once(client, stack, ta
     events = tap.drain()
     [requested] = [e["detail"] for e in events if e["detail-type"] == "approval.requested"]
     assert (requested["action_id"], requested["amount"]) == (action_id, "49.00")
-    audit = [e["detail"] for e in events if e["detail-type"] == "action.executed" and e["detail"]["action_id"] == action_id]
+    audit = [
+        e["detail"] for e in events if e["detail-type"] == "action.executed" and e["detail"]["action_id"] == action_id
+    ]
     assert sorted(e["status"] for e in audit) == ["awaiting_approval", "executed"]
     executed = [e for e in audit if e["status"] == "executed"]
     assert len(executed) == 1 and executed[0]["decided_by"] in ("dana", "lee") and executed[0]["amount"] == "49.00"
 
     # Deciding again: nothing is waiting any more; and it is gone from the list.
     assert decide(stack, action_id, "approve")[0] == 404
-    assert action_id not in [a["action_id"] for a in call(stack, "GET", "/v1/approvals", as_operator("dana"))[1]["approvals"]]
+    assert action_id not in [
+        a["action_id"] for a in call(stack, "GET", "/v1/approvals", as_operator("dana"))[1]["approvals"]
+    ]
     # The customer confirming again changes nothing either.
     again = client.say("alex", "ap-shirt", "yes")
     assert len(store().refunds(order_id)) == 1 and again.status == 200
@@ -167,9 +220,14 @@ def test_a_denial_refunds_nothing_and_tells_the_customer_why(stack, tap):
     assert "couldn't approve" in told and "signs of wear" in told
     email = store().get_customer(customer).email
     assert any(email in m["to"] and "signs of wear" in m["text"] for m in stack.outbox())
-    denied = [e["detail"] for e in tap.drain() if e["detail-type"] == "action.executed" and e["detail"]["action_id"] == action_id]
+    denied = [
+        e["detail"]
+        for e in tap.drain()
+        if e["detail-type"] == "action.executed" and e["detail"]["action_id"] == action_id
+    ]
     assert sorted((e["status"], e["reason"] or "", e["decided_by"] or "") for e in denied) == [
-        ("awaiting_approval", "", ""), ("denied", "approval_denied", "dana")
+        ("awaiting_approval", "", ""),
+        ("denied", "approval_denied", "dana"),
     ]
 
 
@@ -185,6 +243,8 @@ def test_an_undecided_approval_expires_and_a_person_follows_up(stack, tap):
     told = [m for m in memory().transcript("ap-expire") if m["role"] == "assistant"][-1]["text"]
     assert "wasn't reviewed in time" in told
     events = tap.drain()
-    assert any(e["detail-type"] == "handoff.requested" and e["detail"]["conversation_id"] == "ap-expire" for e in events)
+    assert any(
+        e["detail-type"] == "handoff.requested" and e["detail"]["conversation_id"] == "ap-expire" for e in events
+    )
     # Too late to decide now.
     assert decide(stack, action_id, "approve")[0] == 404

@@ -1,5 +1,6 @@
 """No lost message: bursts of concurrent messages on the same conversations. A message may be refused (409: the
 customer's page sends it again), but whatever was answered 200 is stored, with the reply the customer received."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -14,8 +15,11 @@ BURST = 5
 
 def test_bursts_of_concurrent_messages_lose_nothing_that_was_answered(client):
     customers = ["alex", "sam"]
-    jobs = [(customers[c % 2], f"burst-{c}", f"Do you ship to Canada? (message {m} of conversation {c})")
-            for c in range(CONVERSATIONS) for m in range(BURST)]
+    jobs = [
+        (customers[c % 2], f"burst-{c}", f"Do you ship to Canada? (message {m} of conversation {c})")
+        for c in range(CONVERSATIONS)
+        for m in range(BURST)
+    ]
     with ThreadPoolExecutor(max_workers=CONVERSATIONS) as pool:
         answers = list(pool.map(lambda job: (job, client.say(*job)), jobs))
     assert {a.status for _, a in answers} <= {200, 409}, Counter(a.status for _, a in answers)
@@ -28,5 +32,7 @@ def test_bursts_of_concurrent_messages_lose_nothing_that_was_answered(client):
         replies = [m["text"] for m in transcript if m["role"] == "assistant"]
         mine = [(job, a) for job, a in answered if job[1] == f"burst-{c}"]
         assert all(job[2] in said for job, _ in mine), f"an answered message is missing from burst-{c}"
-        assert Counter(replies) == Counter(a.text for _, a in mine), f"a reply the customer got is missing from burst-{c}"
+        assert Counter(replies) == Counter(a.text for _, a in mine), (
+            f"a reply the customer got is missing from burst-{c}"
+        )
         assert len(said) == len(mine) and len(replies) == len(mine)  # and a refused message left nothing behind

@@ -1,6 +1,7 @@
 """Claude as the agent, through the real anthropic SDK against a local stand-in of the Messages API, on the local
 stack: the tool loop through the workflow, several tools in one step, prompt caching markers, token accounting,
 code-enforced escalation, and the fallback that always replies."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,9 @@ def client(stack, model):
 
 
 def reply(text: str, confidence: float = 0.9, resolved: bool = True, intent: str = "track", **extra) -> dict:
-    return tool_use("reply_to_customer", {"text": text, "confidence": confidence, "resolved": resolved, "intent": intent, **extra})
+    return tool_use(
+        "reply_to_customer", {"text": text, "confidence": confidence, "resolved": resolved, "intent": intent, **extra}
+    )
 
 
 def turn_record(conversation_id: str) -> dict:
@@ -44,10 +47,25 @@ def turn_record(conversation_id: str) -> dict:
 
 def test_a_two_step_tool_loop_runs_through_the_workflow(client, model):
     model.queue(
-        message(tool_use("track_shipment", {}, "toolu_track"),
-                usage={"input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}),
-        message(reply("Your puffer jacket is on its way with the carrier."), stop_reason="tool_use",
-                usage={"input_tokens": 400, "output_tokens": 60, "cache_read_input_tokens": 1800, "cache_creation_input_tokens": 0}),
+        message(
+            tool_use("track_shipment", {}, "toolu_track"),
+            usage={
+                "input_tokens": 100,
+                "output_tokens": 20,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+            },
+        ),
+        message(
+            reply("Your puffer jacket is on its way with the carrier."),
+            stop_reason="tool_use",
+            usage={
+                "input_tokens": 400,
+                "output_tokens": 60,
+                "cache_read_input_tokens": 1800,
+                "cache_creation_input_tokens": 0,
+            },
+        ),
     )
     answer = client.say("sam", "cl-track", "where is my order?")
     assert answer.status == 200 and answer.text.endswith("Your puffer jacket is on its way with the carrier.")
@@ -58,7 +76,12 @@ def test_a_two_step_tool_loop_runs_through_the_workflow(client, model):
     assert first["tool_choice"] == {"type": "any"}
     [result] = [b for b in second["messages"][-1]["content"] if b["type"] == "tool_result"]
     assert result["tool_use_id"] == "toolu_track" and json.loads(result["content"])["status"] == "shipped"
-    assert second["messages"][-2]["content"][0] == {"type": "tool_use", "id": "toolu_track", "name": "track_shipment", "input": {}}
+    assert second["messages"][-2]["content"][0] == {
+        "type": "tool_use",
+        "id": "toolu_track",
+        "name": "track_shipment",
+        "input": {},
+    }
     usage = turn_record("cl-track")["usage"]
     assert (usage["model_calls"], usage["input_tokens"], usage["cache_read_tokens"]) == (2, 500, 1800)
     # haiku-5-5: $0.10 in, $0.50 out, $0.01 cache read per million tokens
@@ -67,7 +90,10 @@ def test_a_two_step_tool_loop_runs_through_the_workflow(client, model):
 
 def test_several_tools_in_one_step(client, model):
     model.queue(
-        message(tool_use("find_orders", {"limit": 2}, "toolu_a"), tool_use("get_product", {"product_id": "trail-jacket"}, "toolu_b")),
+        message(
+            tool_use("find_orders", {"limit": 2}, "toolu_a"),
+            tool_use("get_product", {"product_id": "trail-jacket"}, "toolu_b"),
+        ),
         message(reply("Your last order had the Trail Shell Jacket, which runs snug.", intent="question")),
     )
     answer = client.say("alex", "cl-many", "what did I buy, and does that jacket run small?")
@@ -106,12 +132,21 @@ def test_a_malformed_answer_falls_back(client, model):
     answer = client.say("sam", "cl-malformed", "How long does a refund take?")
     assert "2 business days" in answer.text
     record = turn_record("cl-malformed")
-    assert (record["engine"], record["errors"]["model"].split(":")[0]) == ("deterministic-fallback",
-                                                                           "the model's answer was malformed")
+    assert (record["engine"], record["errors"]["model"].split(":")[0]) == (
+        "deterministic-fallback",
+        "the model's answer was malformed",
+    )
 
 
-@pytest.mark.parametrize(("status", "kind"), [(400, "invalid_request_error"), (401, "authentication_error"),
-                                              (403, "permission_error"), (404, "not_found_error")])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, "invalid_request_error"),
+        (401, "authentication_error"),
+        (403, "permission_error"),
+        (404, "not_found_error"),
+    ],
+)
 def test_a_rejected_request_is_an_error_in_the_log_not_an_outage(client, model, caplog, status, kind):
     model.queue(error(status, kind, f"the stand-in says {kind}"))
     with caplog.at_level("WARNING"):
@@ -147,7 +182,9 @@ def test_the_models_intent_and_confidence_reach_the_turn_event(client, model, st
     url = sqs.create_queue(QueueName="claude-turns")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     bus = current_settings().event_bus
-    events.put_rule(Name="claude-turns", EventBusName=bus, EventPattern=_json.dumps({"detail-type": ["turn.completed"]}))
+    events.put_rule(
+        Name="claude-turns", EventBusName=bus, EventPattern=_json.dumps({"detail-type": ["turn.completed"]})
+    )
     events.put_targets(Rule="claude-turns", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
     model.queue(message(reply("We ship to Canada for $25.", confidence=0.85, intent="shipping_question")))
     client.say("sam", "cl-event", "do you ship to canada?")

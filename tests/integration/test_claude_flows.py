@@ -2,6 +2,7 @@
 family of the capability table, on the Claude API and on Bedrock: a write proposed on one turn is confirmed by the
 model on the next, through the model — never the fallback — with the default request shape of each model (forced
 tool use or not, its thinking setting with thinking blocks sent back, its max_tokens)."""
+
 from __future__ import annotations
 
 import re
@@ -27,9 +28,13 @@ PENDING = re.compile(r'<action id="([^"]+)" tool="([^"]+)" status="PENDING')
 @pytest.fixture(scope="module")
 def stack(model, tmp_path_factory):
     yield from local_stack(
-        tmp_path_factory, CONCIERGE_MODEL_PROVIDER="anthropic", ANTHROPIC_API_KEY="test-key",
-        ANTHROPIC_BASE_URL=model.url, ANTHROPIC_BEDROCK_BASE_URL=model.url,
-        ANTHROPIC_BEDROCK_MANTLE_BASE_URL=f"{model.url}/anthropic", CONCIERGE_MODEL_MAX_RETRIES="0",
+        tmp_path_factory,
+        CONCIERGE_MODEL_PROVIDER="anthropic",
+        ANTHROPIC_API_KEY="test-key",
+        ANTHROPIC_BASE_URL=model.url,
+        ANTHROPIC_BEDROCK_BASE_URL=model.url,
+        ANTHROPIC_BEDROCK_MANTLE_BASE_URL=f"{model.url}/anthropic",
+        CONCIERGE_MODEL_MAX_RETRIES="0",
         CONCIERGE_MODEL_TIMEOUT_SECONDS="5",
     )
 
@@ -60,8 +65,9 @@ def configure(stack, model, monkeypatch):
 def reply(model_id: str, words: str) -> dict:
     """How the model ends a turn: its reply tool where tool use is forced, else plain text (end_turn)."""
     if models.family(model_id).forced_tool_use:
-        return message(tool_use("reply_to_customer", {"text": words, "intent": "return", "confidence": 0.9,
-                                                      "resolved": True}))
+        return message(
+            tool_use("reply_to_customer", {"text": words, "intent": "return", "confidence": 0.9, "resolved": True})
+        )
     return message(text(words), stop_reason="end_turn")
 
 
@@ -70,10 +76,16 @@ def confirm_pending(model_id: str):
     know the id from there."""
 
     def answer(body: dict) -> dict:
-        context = " ".join(b.get("text", "") for m in body["messages"] if m["role"] == "user"
-                           for b in (m["content"] if isinstance(m["content"], list) else []))
+        context = " ".join(
+            b.get("text", "")
+            for m in body["messages"]
+            if m["role"] == "user"
+            for b in (m["content"] if isinstance(m["content"], list) else [])
+        )
         found = PENDING.search(context)
-        return message(tool_use("confirm_action", {"action_id": found.group(1)})) if found else reply(model_id, "No id.")
+        return (
+            message(tool_use("confirm_action", {"action_id": found.group(1)})) if found else reply(model_id, "No id.")
+        )
 
     return answer
 
@@ -128,8 +140,12 @@ def test_a_return_proposed_on_one_turn_is_confirmed_by_the_model_on_the_next(con
     customer, order, line = returnable_line()
     conversation = re.sub(r"[^A-Za-z0-9_-]", "-", f"flow-return-{provider}-{model_id}")
     model.queue(
-        message(tool_use("return_items", {"order_id": order.id, "line_ids": [line.line_id], "resolution": "refund",
-                                          "reason": "too_small"})),
+        message(
+            tool_use(
+                "return_items",
+                {"order_id": order.id, "line_ids": [line.line_id], "resolution": "refund", "reason": "too_small"},
+            )
+        ),
         after_proposal(model_id, f"To confirm: I'll return the {line.title} for a refund. Shall I go ahead?"),
     )
     first = client.say(customer, conversation, f"I'd like to return the {line.title} from order {order.id}, too small")
@@ -166,8 +182,11 @@ def test_the_default_configuration_answers_through_sonnet_5_5_without_forcing_to
     answer = client.say(customer, "flow-default", f"please return the {line.title} from {order.id}")
     assert "Shall I go ahead" in answer.text and turn_engines("flow-default") == ["claude"]
     body = model.requests[0]["body"]
-    assert (body["model"], body["tool_choice"], body["thinking"]) == ("claude-sonnet-5-5", {"type": "auto"},
-                                                                      {"type": "between_tools"})
+    assert (body["model"], body["tool_choice"], body["thinking"]) == (
+        "claude-sonnet-5-5",
+        {"type": "auto"},
+        {"type": "between_tools"},
+    )
     assert body["max_tokens"] == models.family("claude-sonnet-5-5").max_tokens
     # two cache breakpoints: the system prompt, and the end of the conversation
     assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
@@ -178,12 +197,18 @@ def test_the_default_configuration_answers_through_sonnet_5_5_without_forcing_to
 def test_a_cancellation_proposed_then_confirmed(configure, model, provider):
     client = configure(provider, None)
     store = wiring.reference_store(current_settings())
-    owner, order = next((c, o) for c in customers(store) for o in store.recent_orders(c, 50)
-                        if o.status.value == "pending" and ("cancel", o.id) not in USED)
+    owner, order = next(
+        (c, o)
+        for c in customers(store)
+        for o in store.recent_orders(c, 50)
+        if o.status.value == "pending" and ("cancel", o.id) not in USED
+    )
     USED.add(("cancel", order.id))
     conversation = f"flow-cancel-{provider}"
-    model.queue(message(tool_use("cancel_order", {"order_id": order.id})),
-                after_proposal("claude-sonnet-5-5", f"To confirm: cancel order {order.id}?"))
+    model.queue(
+        message(tool_use("cancel_order", {"order_id": order.id})),
+        after_proposal("claude-sonnet-5-5", f"To confirm: cancel order {order.id}?"),
+    )
     assert "To confirm" in client.say(owner, conversation, f"please cancel order {order.id}").text
     assert store.get_order(order.id).status.value == "pending"
     model.queue(confirm_pending("claude-sonnet-5-5"), reply("claude-sonnet-5-5", "Cancelled."))
@@ -208,18 +233,42 @@ def test_an_exchange_proposed_then_confirmed(configure, model, provider):
                 products = {line.product_id: store.get_product(line.product_id) for line in order.lines}
                 for line in order.lines:
                     product = products[line.product_id]
-                    other = next((v for v in (product.variants if product else []) if v.sku != line.sku and v.stock > 0), None)
-                    if other and (order.id, line.line_id) not in USED and policy.evaluate_return(
-                            order, [line.line_id], products, store.returned_line_ids(order.id), datetime.now(UTC), window).allowed:
+                    other = next(
+                        (v for v in (product.variants if product else []) if v.sku != line.sku and v.stock > 0), None
+                    )
+                    if (
+                        other
+                        and (order.id, line.line_id) not in USED
+                        and policy.evaluate_return(
+                            order,
+                            [line.line_id],
+                            products,
+                            store.returned_line_ids(order.id),
+                            datetime.now(UTC),
+                            window,
+                        ).allowed
+                    ):
                         USED.add((order.id, line.line_id))
                         return customer, order, line, other
         raise AssertionError("no exchangeable line")
 
     customer, order, line, other = exchangeable()
     conversation = f"flow-exchange-{provider}"
-    model.queue(message(tool_use("return_items", {"order_id": order.id, "line_ids": [line.line_id], "resolution": "exchange",
-                                                  "reason": "too_small", "exchange_sku": other.sku})),
-                after_proposal("claude-sonnet-5-5", "To confirm: an exchange. Shall I?"))
+    model.queue(
+        message(
+            tool_use(
+                "return_items",
+                {
+                    "order_id": order.id,
+                    "line_ids": [line.line_id],
+                    "resolution": "exchange",
+                    "reason": "too_small",
+                    "exchange_sku": other.sku,
+                },
+            )
+        ),
+        after_proposal("claude-sonnet-5-5", "To confirm: an exchange. Shall I?"),
+    )
     assert "To confirm" in client.say(customer, conversation, f"can I swap the {line.title} for another size?").text
     model.queue(confirm_pending("claude-sonnet-5-5"), reply("claude-sonnet-5-5", "Your exchange is on its way."))
     done = client.say(customer, conversation, "yes")
@@ -235,8 +284,13 @@ def test_a_pending_proposal_is_recalled_however_many_lookups_and_actions_came_af
 
     def put(n: int, tool: str, status: ActionStatus, effect: dict | None) -> None:
         call = ToolCall(id=f"call-{n}", tool=tool)
-        memory.put_action("many-actions", "alex", call, ActionResult(call_id=call.id, action_id=f"A{n:03d}", tool=tool,
-                                                                     status=status), effect)
+        memory.put_action(
+            "many-actions",
+            "alex",
+            call,
+            ActionResult(call_id=call.id, action_id=f"A{n:03d}", tool=tool, status=status),
+            effect,
+        )
 
     put(0, "return_items", ActionStatus.PENDING_CONFIRMATION, {"order_id": "X-1", "refund_amount": "20.00"})
     for n in range(1, 40):
@@ -267,7 +321,11 @@ def test_a_model_that_proposes_and_confirms_in_one_turn_executes_nothing(configu
     assert answer.status == 200
     proposal, confirmation = answer.actions()
     assert (proposal["tool"], proposal["status"], confirmation["tool"], confirmation["status"]) == (
-        "return_items", "pending_confirmation", "confirm_action", "denied")
+        "return_items",
+        "pending_confirmation",
+        "confirm_action",
+        "denied",
+    )
     assert "has not seen that proposal" in confirmation["result"]["explanation"]
     assert wiring.reference_store(current_settings()).refunds(order.id) == []
     stored = wiring.memory_store(current_settings()).get_action("flow-same-turn", proposal["result"]["action_id"])
@@ -313,11 +371,13 @@ def test_after_repeated_failures_the_model_is_skipped_for_a_while(configure, mod
 
     monkeypatch.setenv("CONCIERGE_MODEL_BREAKER_FAILURES", "2")
     client = configure("anthropic", "claude-haiku-5-5")
-    model.queue(error(529, "overloaded_error", "Overloaded"), error(529, "overloaded_error", "Overloaded"),
-                reply("claude-haiku-5-5", "Yes, we ship to Canada."))
+    model.queue(
+        error(529, "overloaded_error", "Overloaded"),
+        error(529, "overloaded_error", "Overloaded"),
+        reply("claude-haiku-5-5", "Yes, we ship to Canada."),
+    )
     for n in range(3):
         assert client.say("sam", f"breaker-{n}", "do you ship to Canada?").status == 200
     # two failures open the circuit: the third turn does not call the model at all
     assert len(model.requests) == 2
     assert [turn_engines(f"breaker-{n}") for n in range(3)] == [["deterministic-fallback"]] * 3
-

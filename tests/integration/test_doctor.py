@@ -1,5 +1,6 @@
 """`concierge doctor` against the strict stand-in: what a merchant sees after deploy, when the model works and when
 it does not."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,13 +37,27 @@ def run(environ) -> tuple[int, str]:
     return status, "\n".join(lines)
 
 
-@pytest.mark.parametrize(("provider", "model_id"), [("anthropic", None), ("bedrock", None),
-                                                 ("bedrock", "us.anthropic.claude-sonnet-4-6"),
-                                                 ("anthropic", "claude-haiku-4-5")])
+@pytest.mark.parametrize(
+    ("provider", "model_id"),
+    [
+        ("anthropic", None),
+        ("bedrock", None),
+        ("bedrock", "us.anthropic.claude-sonnet-4-6"),
+        ("anthropic", "claude-haiku-4-5"),
+    ],
+)
 def test_doctor_says_what_works(model, environment, provider, model_id):
-    model.queue(message(tool_use("track_shipment", {})), message(text("It is on its way."), stop_reason="end_turn")
-                if model_id is None else message(tool_use("reply_to_customer", {
-                      "text": "It is on its way.", "intent": "track", "confidence": 0.9, "resolved": True})))
+    model.queue(
+        message(tool_use("track_shipment", {})),
+        message(text("It is on its way."), stop_reason="end_turn")
+        if model_id is None
+        else message(
+            tool_use(
+                "reply_to_customer",
+                {"text": "It is on its way.", "intent": "track", "confidence": 0.9, "resolved": True},
+            )
+        ),
+    )
     status, report = run(environment(provider, model_id))
     assert status == 0, report
     assert "✓ the agent's request is accepted" in report and "✓ tool use: track_shipment" in report
@@ -51,7 +66,9 @@ def test_doctor_says_what_works(model, environment, provider, model_id):
     if model_id is None:  # Sonnet 5.5: thinking blocks came back and were echoed; the prefix is cached then read
         assert "(thinking blocks echoed)" in report
         assert "✓ prompt cache:" in report and " 0 read" not in report
-    if model_id == "claude-haiku-4-5":  # its minimum cacheable prompt is 4,096 tokens: the doctor says why nothing cached
+    if (
+        model_id == "claude-haiku-4-5"
+    ):  # its minimum cacheable prompt is 4,096 tokens: the doctor says why nothing cached
         assert "✗ prompt cache" in report and "4,096 tokens, this model's minimum" in report
 
 

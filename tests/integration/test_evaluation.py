@@ -1,9 +1,9 @@
 """`concierge eval`: scenario files are valid, scoring is strict, and a real run plays scenarios end to end."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
 
 from concierge.cli import main
 from concierge.evaluation import Scenario, TurnLog, load_scenarios, score, summary
@@ -23,16 +23,35 @@ def log(reply: str, actions=(), handoff=False) -> TurnLog:
 
 
 def test_scoring_counts_what_is_missing_forbidden_or_wrong():
-    scenario = Scenario.model_validate({
-        "name": "s", "customer": "alex", "turns": ["x"],
-        "expect": {"actions": [{"tool": "return_items", "status": "executed", "arguments": {"resolution": "refund"}}],
-                   "forbidden_actions": [{"tool": "create_handoff"}], "mentions": ["QR"], "max_turns": 1}})
+    scenario = Scenario.model_validate(
+        {
+            "name": "s",
+            "customer": "alex",
+            "turns": ["x"],
+            "expect": {
+                "actions": [{"tool": "return_items", "status": "executed", "arguments": {"resolution": "refund"}}],
+                "forbidden_actions": [{"tool": "create_handoff"}],
+                "mentions": ["QR"],
+                "max_turns": 1,
+            },
+        }
+    )
     refund = {"tool": "return_items", "status": "executed", "result": {"resolution": "refund"}}
     good = score(scenario, [log("Your QR code is on its way", [refund])], 0, 0.0)
     assert good.resolved and good.policy_violations == 0
-    bad = score(scenario, [log("done", [{**refund, "result": {"resolution": "exchange"}},
-                                       {"tool": "create_handoff", "status": "executed"}], handoff=True),
-                           log("again")], 0, 0.0)
+    bad = score(
+        scenario,
+        [
+            log(
+                "done",
+                [{**refund, "result": {"resolution": "exchange"}}, {"tool": "create_handoff", "status": "executed"}],
+                handoff=True,
+            ),
+            log("again"),
+        ],
+        0,
+        0.0,
+    )
     assert not bad.resolved and bad.policy_violations == 1
     assert {"never said 'QR'", "handed off", "took 2 turns (max 1)"} <= set(bad.failures)
     totals = summary([good, bad])
@@ -72,7 +91,8 @@ def test_a_store_plays_its_own_scenarios_and_names_a_customer_it_lacks(tmp_path,
     scenarios.mkdir()
     shutil.copy(store / "scenarios" / "dev-track-espresso-cups.yaml", scenarios)
     (scenarios / "stranger.yaml").write_text(
-        "name: stranger\ncustomer: nobody-here\nturns: ['where is my order?']\nexpect: {max_turns: 1}\n")
+        "name: stranger\ncustomer: nobody-here\nturns: ['where is my order?']\nexpect: {max_turns: 1}\n"
+    )
     out = tmp_path / "eval.json"
     assert main(["eval", str(scenarios), "--store", str(copy), "--json", str(out), "--quiet"]) == 0
     outcomes = {o["scenario"]: o for o in json.loads(out.read_text())["outcomes"]}

@@ -1,10 +1,11 @@
 """The asynchronous path, as deployed: bus -> rule -> SQS (with a DLQ) -> surveys function with partial-batch
 failures. A bad event never blocks good ones and is never lost."""
+
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -17,10 +18,18 @@ RULE = topology.RULES[0]
 
 
 def closed(conversation_id: str, **changes) -> ConversationClosed:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fields = dict(
-        occurred_at=now, conversation_id=conversation_id, customer_id="sam", channel="web", started_at=now, turns=2,
-        resolution="resolved", intents=["tracking", "thanks"], sentiments=[0.0, 0.6], thanked=True,
+        occurred_at=now,
+        conversation_id=conversation_id,
+        customer_id="sam",
+        channel="web",
+        started_at=now,
+        turns=2,
+        resolution="resolved",
+        intents=["tracking", "thanks"],
+        sentiments=[0.0, 0.6],
+        thanked=True,
     )
     return ConversationClosed(**(fields | changes))
 
@@ -36,8 +45,15 @@ def test_a_published_closed_conversation_is_scored(stack):
 def test_a_poison_message_lands_in_the_dead_letter_queue_and_good_ones_still_score(stack):
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.get_queue_url(QueueName=RULE.queue_name)["QueueUrl"]
-    good = {"source": topology.EVENT_SOURCE, "detail-type": "conversation.closed", "detail": json.loads(closed("ev-batch").model_dump_json())}
-    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"detail-type": "conversation.closed", "detail": {"conversation_id": "broken"}}))
+    good = {
+        "source": topology.EVENT_SOURCE,
+        "detail-type": "conversation.closed",
+        "detail": json.loads(closed("ev-batch").model_dump_json()),
+    }
+    sqs.send_message(
+        QueueUrl=queue,
+        MessageBody=json.dumps({"detail-type": "conversation.closed", "detail": {"conversation_id": "broken"}}),
+    )
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(good))
 
     deadline = time.monotonic() + 30

@@ -1,5 +1,6 @@
 """Handoff to people on moto, through the turn workflow and the console routes: the package, the queue, one agent
 per conversation, the AI silent while a person owns it, replies on the customer's channel, hand back and close."""
+
 from __future__ import annotations
 
 import json
@@ -10,11 +11,11 @@ import pytest
 
 from concierge import wiring
 from concierge.auth import sign_customer_id, sign_operator
+from concierge.channels.whatsapp import sign_payload
 from concierge.handoff import SupportHours, priority, route
 from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP
 from concierge.merchant import SupportHoursConfig
 from concierge.settings import current_settings
-from concierge.channels.whatsapp import sign_payload
 from tests.integration.conftest import Client, merchant
 from tests.integration.test_omnichannel import deliver, webhook, whatsapp_body
 
@@ -24,12 +25,22 @@ def operator(name: str) -> dict:
 
 
 def customer(customer_id: str) -> dict:
-    return {"x-api-key": "k", "x-customer-id": customer_id, "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET)}
+    return {
+        "x-api-key": "k",
+        "x-customer-id": customer_id,
+        "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET),
+    }
 
 
 def api(stack, method: str, path: str, headers: dict, body: dict | None = None, query: dict | None = None, **params):
-    status, _, text = stack.proxy(method, path, params, {"Content-Type": "application/json", **headers}, query or {},
-                                  json.dumps(body) if body is not None else None)
+    status, _, text = stack.proxy(
+        method,
+        path,
+        params,
+        {"Content-Type": "application/json", **headers},
+        query or {},
+        json.dumps(body) if body is not None else None,
+    )
     return status, json.loads(text) if text else {}
 
 
@@ -74,7 +85,9 @@ def test_two_agents_cannot_both_claim_the_conversation(angry, stack):
 
     def take(name: str) -> None:
         barrier.wait()
-        outcomes.append((name, api(stack, "POST", "/v1/handoffs/ho-angry/claim", operator(name), conversation_id="ho-angry")[0]))
+        outcomes.append(
+            (name, api(stack, "POST", "/v1/handoffs/ho-angry/claim", operator(name), conversation_id="ho-angry")[0])
+        )
 
     threads = [threading.Thread(target=take, args=(n,)) for n in ("dana", "lee")]
     for thread in threads:
@@ -84,50 +97,101 @@ def test_two_agents_cannot_both_claim_the_conversation(angry, stack):
     assert sorted(status for _, status in outcomes) == [200, 409]
     winner = next(name for name, status in outcomes if status == 200)
     loser = next(name for name, status in outcomes if status == 409)
-    assert api(stack, "POST", "/v1/handoffs/ho-angry/messages", operator(loser), {"text": "hi"}, conversation_id="ho-angry")[0] == 403
+    assert (
+        api(
+            stack, "POST", "/v1/handoffs/ho-angry/messages", operator(loser), {"text": "hi"}, conversation_id="ho-angry"
+        )[0]
+        == 403
+    )
     pytest.winner = winner
 
 
-def test_the_ai_stays_silent_while_a_person_owns_the_conversation_and_the_reply_reaches_the_customer(angry, client, stack):
+def test_the_ai_stays_silent_while_a_person_owns_the_conversation_and_the_reply_reaches_the_customer(
+    angry, client, stack
+):
     agent = pytest.winner
     invocations = dict(stack.invocations)
     quiet = client.say("jordan", "ho-angry", "Hello? Is anyone there?")
     assert quiet.status == 200 and quiet.body["reply"] is None and quiet.body["conversation_status"] == "handed_off"
-    assert stack.invocations["agent"] == invocations["agent"] and stack.invocations["retrieval"] == invocations["retrieval"]
-    status, sent = api(stack, "POST", "/v1/handoffs/ho-angry/messages", operator(agent),
-                       {"text": "Hi Jordan, I'm Dana. Your jacket is at the depot; I've asked for it to go out today.", "message_id": "m1"},
-                       conversation_id="ho-angry")
+    assert (
+        stack.invocations["agent"] == invocations["agent"]
+        and stack.invocations["retrieval"] == invocations["retrieval"]
+    )
+    status, sent = api(
+        stack,
+        "POST",
+        "/v1/handoffs/ho-angry/messages",
+        operator(agent),
+        {
+            "text": "Hi Jordan, I'm Dana. Your jacket is at the depot; I've asked for it to go out today.",
+            "message_id": "m1",
+        },
+        conversation_id="ho-angry",
+    )
     assert status == 200
-    again = api(stack, "POST", "/v1/handoffs/ho-angry/messages", operator(agent),
-                {"text": "Hi Jordan, I'm Dana. Your jacket is at the depot; I've asked for it to go out today.", "message_id": "m1"},
-                conversation_id="ho-angry")
+    again = api(
+        stack,
+        "POST",
+        "/v1/handoffs/ho-angry/messages",
+        operator(agent),
+        {
+            "text": "Hi Jordan, I'm Dana. Your jacket is at the depot; I've asked for it to go out today.",
+            "message_id": "m1",
+        },
+        conversation_id="ho-angry",
+    )
     assert again[1]["reason"] == "already_sent", "a resent console request is not sent twice"
-    status, page = api(stack, "GET", "/v1/conversations/ho-angry/messages", customer("jordan"), query={"after": "0"},
-                       conversation_id="ho-angry")
+    status, page = api(
+        stack,
+        "GET",
+        "/v1/conversations/ho-angry/messages",
+        customer("jordan"),
+        query={"after": "0"},
+        conversation_id="ho-angry",
+    )
     assert status == 200 and page["owner"] == "human"
     agent_messages = [m for m in page["messages"] if m["role"] == "agent"]
     assert len(agent_messages) == 1 and agent_messages[0]["author"] == agent
-    assert api(stack, "GET", "/v1/conversations/ho-angry/messages", customer("sam"), conversation_id="ho-angry")[0] == 404
+    assert (
+        api(stack, "GET", "/v1/conversations/ho-angry/messages", customer("sam"), conversation_id="ho-angry")[0] == 404
+    )
     package = api(stack, "GET", "/v1/handoffs/ho-angry", operator(agent), conversation_id="ho-angry")[1]
-    assert [m.get("author") for m in package["transcript"] if m["role"] == "agent"] == [agent], "the console names who replied"
+    assert [m.get("author") for m in package["transcript"] if m["role"] == "agent"] == [agent], (
+        "the console names who replied"
+    )
 
 
 def test_hand_back_lets_the_ai_answer_again_and_is_measured(angry, client, stack, tap):
     agent = pytest.winner
     tap.drain()
-    assert api(stack, "POST", "/v1/handoffs/ho-angry/release", operator(agent), {"note": "tracking answered"},
-               conversation_id="ho-angry")[0] == 200
+    assert (
+        api(
+            stack,
+            "POST",
+            "/v1/handoffs/ho-angry/release",
+            operator(agent),
+            {"note": "tracking answered"},
+            conversation_id="ho-angry",
+        )[0]
+        == 200
+    )
     answered = client.say("jordan", "ho-angry", "What is your return policy?")
     assert answered.body["reply"] is not None and answered.body["conversation_status"] != "handed_off"
     [ended] = [e["detail"] for e in tap.drain() if e["detail-type"] == "handoff.ended"]
     assert ended["outcome"] == "handed_back" and ended["agent"] == agent
     assert ended["first_human_response_ms"] is not None and ended["customer_messages"] == 1
-    assert "ho-angry" not in [h["conversation_id"] for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"]]
+    assert "ho-angry" not in [
+        h["conversation_id"] for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"]
+    ]
 
 
 @pytest.mark.parametrize("channel", ["web", "email", "whatsapp"])
 def test_asking_for_a_human_hands_off_on_the_first_turn_in_every_channel(channel, client, stack):
-    text = {"web": "I want a human", "email": "Can I talk to a real person please?", "whatsapp": "agent please, I need a representative"}[channel]
+    text = {
+        "web": "I want a human",
+        "email": "Can I talk to a real person please?",
+        "whatsapp": "agent please, I need a representative",
+    }[channel]
     if channel == "web":
         reply = client.say("sam", "ho-human-web", text)
         assert reply.body["handoff"] and reply.body["conversation_status"] == "handed_off"
@@ -147,7 +211,11 @@ def test_asking_for_a_human_hands_off_on_the_first_turn_in_every_channel(channel
         deliver(stack)
         conversation_id = None
     queue = api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"]
-    mine = [h for h in queue if h["channel"] == channel and (conversation_id is None or h["conversation_id"] == conversation_id)]
+    mine = [
+        h
+        for h in queue
+        if h["channel"] == channel and (conversation_id is None or h["conversation_id"] == conversation_id)
+    ]
     assert mine and mine[0]["reason"] == "customer asked for a human"
     record = memory().get_conversation(mine[0]["conversation_id"])
     assert record.customer_turns == 1, "handed off on the first message"
@@ -156,16 +224,38 @@ def test_asking_for_a_human_hands_off_on_the_first_turn_in_every_channel(channel
 def test_a_conversation_a_person_closed_returns_to_that_person(client, stack, tap):
     client.say("sam", "ho-close", "I want to speak to a human")
     assert api(stack, "POST", "/v1/handoffs/ho-close/claim", operator("lee"), conversation_id="ho-close")[0] == 200
-    assert api(stack, "POST", "/v1/handoffs/ho-close/close", operator("lee"), {"resolution": "maybe", "reason": "x"},
-               conversation_id="ho-close")[0] == 400
+    assert (
+        api(
+            stack,
+            "POST",
+            "/v1/handoffs/ho-close/close",
+            operator("lee"),
+            {"resolution": "maybe", "reason": "x"},
+            conversation_id="ho-close",
+        )[0]
+        == 400
+    )
     tap.drain()
-    assert api(stack, "POST", "/v1/handoffs/ho-close/close", operator("lee"), {"resolution": "resolved", "reason": "answered by phone"},
-               conversation_id="ho-close")[0] == 200
+    assert (
+        api(
+            stack,
+            "POST",
+            "/v1/handoffs/ho-close/close",
+            operator("lee"),
+            {"resolution": "resolved", "reason": "answered by phone"},
+            conversation_id="ho-close",
+        )[0]
+        == 200
+    )
     kinds = {e["detail-type"] for e in tap.drain()}
     assert {"handoff.ended", "conversation.closed"} <= kinds
     reopened = client.say("sam", "ho-close", "One more thing about that")
     assert reopened.body["reply"] is None, "the person who closed it has it again; the AI stays silent"
-    [entry] = [h for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"] if h["conversation_id"] == "ho-close"]
+    [entry] = [
+        h
+        for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"]
+        if h["conversation_id"] == "ho-close"
+    ]
     assert (entry["state"], entry["assigned_to"]) == ("assigned", "lee")
 
 
@@ -173,22 +263,50 @@ def test_a_conversation_a_person_closed_returns_to_that_person(client, stack, ta
 def test_a_reopened_conversation_closes_or_goes_back_to_the_ai_with_its_events(client, stack, tap, second_end):
     conversation = f"ho-reopen-{second_end}"
     client.say("sam", conversation, "I want to speak to a human")
-    assert api(stack, "POST", f"/v1/handoffs/{conversation}/claim", operator("lee"), conversation_id=conversation)[0] == 200
-    assert api(stack, "POST", f"/v1/handoffs/{conversation}/messages", operator("lee"), {"text": "Hi, Lee here.", "message_id": "r1"},
-               conversation_id=conversation)[0] == 200
-    assert api(stack, "POST", f"/v1/handoffs/{conversation}/close", operator("lee"),
-               {"resolution": "resolved", "reason": "answered"}, conversation_id=conversation)[0] == 200
+    assert (
+        api(stack, "POST", f"/v1/handoffs/{conversation}/claim", operator("lee"), conversation_id=conversation)[0]
+        == 200
+    )
+    assert (
+        api(
+            stack,
+            "POST",
+            f"/v1/handoffs/{conversation}/messages",
+            operator("lee"),
+            {"text": "Hi, Lee here.", "message_id": "r1"},
+            conversation_id=conversation,
+        )[0]
+        == 200
+    )
+    assert (
+        api(
+            stack,
+            "POST",
+            f"/v1/handoffs/{conversation}/close",
+            operator("lee"),
+            {"resolution": "resolved", "reason": "answered"},
+            conversation_id=conversation,
+        )[0]
+        == 200
+    )
     client.say("sam", conversation, "Sorry, one more question")  # back to Lee: a new episode
     tap.drain()
-    body = {"resolution": "resolved", "reason": "answered again"} if second_end == "close" else {"note": "over to the AI"}
-    status, answer = api(stack, "POST", f"/v1/handoffs/{conversation}/{second_end}", operator("lee"), body,
-                         conversation_id=conversation)
+    body = (
+        {"resolution": "resolved", "reason": "answered again"} if second_end == "close" else {"note": "over to the AI"}
+    )
+    status, answer = api(
+        stack, "POST", f"/v1/handoffs/{conversation}/{second_end}", operator("lee"), body, conversation_id=conversation
+    )
     assert status == 200, answer
     events = {e["detail-type"]: e["detail"] for e in tap.drain()}
     assert "handoff.ended" in events
     assert events["handoff.ended"]["first_human_response_ms"] is None  # nobody has answered the reopened episode yet
     assert ("conversation.closed" in events) == (second_end == "close")
-    [entry] = [h for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"] if h["conversation_id"] == conversation] or [None]
+    [entry] = [
+        h
+        for h in api(stack, "GET", "/v1/handoffs", operator("dana"))[1]["handoffs"]
+        if h["conversation_id"] == conversation
+    ] or [None]
     assert entry is None or entry["state"] in ("closed", "released")
 
 

@@ -1,5 +1,6 @@
 """`concierge knowledge sync DIR`: a merchant's help-center folder into the index, with a progress bar; a second
 run changes nothing; an edited file is re-indexed and a deleted one removed — within the folder's source only."""
+
 from __future__ import annotations
 
 from concierge import aws
@@ -17,14 +18,19 @@ def indexed() -> set[str]:
 
 def test_sync_a_folder_incrementally_with_a_progress_bar(stack, tmp_path, capsys):
     (tmp_path / "policies").mkdir()
-    (tmp_path / "policies" / "returns.md").write_text("# Returns\n## Window\nReturn within 45 days.\n## Refunds\nRefunds take 3 days.\n")
+    (tmp_path / "policies" / "returns.md").write_text(
+        "# Returns\n## Window\nReturn within 45 days.\n## Refunds\nRefunds take 3 days.\n"
+    )
     (tmp_path / "policies" / "shipping.html").write_text("<h1>Shipping</h1><h2>Costs</h2><p>Free over $50.</p>")
     store = indexed()  # what the import put in the store source: its articles, product pages (and policy)
     assert {d.id for d in documents_from_store(generate_store())} <= store
     assert main(["knowledge", "sync", str(tmp_path), "--base-url", "https://shop.example/help"]) == 0
     out = capsys.readouterr()
     # The folder is the help source: the imported store documents are not in it, and stay.
-    assert "2 documents: 2 added, 0 updated, 0 unchanged, 0 removed; 3 passages indexed, 0 removed (source help)" in out.out
+    assert (
+        "2 documents: 2 added, 0 updated, 0 unchanged, 0 removed; 3 passages indexed, 0 removed (source help)"
+        in out.out
+    )
     assert "Embedding" in out.err and "3/3" in out.err, "a progress bar on the terminal"
     assert indexed() == store | {"help/policies/returns", "help/policies/shipping"}
 
@@ -46,7 +52,9 @@ def test_a_bad_source_or_folder_is_refused_and_changes_nothing(stack, tmp_path, 
     before = indexed()
     for name in ("store", "uploads", "Help", "help/faq", ""):
         assert main(["knowledge", "sync", str(tmp_path), "--source", name, "--quiet"]) == 2, name
-    assert main(["knowledge", "sync", str(tmp_path / "no-such-folder"), "--quiet"]) == 2, "a typo does not empty the source"
+    assert main(["knowledge", "sync", str(tmp_path / "no-such-folder"), "--quiet"]) == 2, (
+        "a typo does not empty the source"
+    )
     err = capsys.readouterr().err
     assert "--source store is reserved" in err and "invalid knowledge source name" in err and "is not a folder" in err
     assert indexed() == before

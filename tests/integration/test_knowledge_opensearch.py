@@ -1,5 +1,6 @@
 """The same knowledge path with the OpenSearch index (opensearch-py against the local stand-in): the local
 stack, started with CONCIERGE_KNOWLEDGE_INDEX=opensearch, answers from it; deleting a document removes it."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,12 @@ from concierge.knowledge.service import sync_knowledge
 from concierge.settings import current_settings
 from tests.integration.conftest import Client
 
-STUDENTS = Document(id="help/students", title="Student discount", url="/help/students",
-                    body="## Who qualifies\nStudents get 15% off with a valid student ID.")
+STUDENTS = Document(
+    id="help/students",
+    title="Student discount",
+    url="/help/students",
+    body="## Who qualifies\nStudents get 15% off with a valid student ID.",
+)
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,13 @@
 """A seeded month flows through the deployed event path on moto — PutEvents -> rule -> SQS -> surveys function ->
 roll-up — and GET /v1/metrics equals a direct recomputation from the raw records (the generated events and the
 Auto-CSAT scores the surveys function stored)."""
+
 from __future__ import annotations
 
 import json
 import time
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 import boto3
@@ -23,20 +24,33 @@ from concierge.settings import current_settings
 
 END = date(2026, 10, 31)
 FROM = END - timedelta(days=29)
-OPERATOR = {"x-api-key": "test", "x-operator-id": "analyst", "x-operator-signature": sign_operator("analyst", DEV_SIGNING_SECRET)}
+OPERATOR = {
+    "x-api-key": "test",
+    "x-operator-id": "analyst",
+    "x-operator-signature": sign_operator("analyst", DEV_SIGNING_SECRET),
+}
 KPI_RULE = next(rule for rule in topology.RULES if rule.name == "kpi-events-to-surveys")
 
 
 def drain(stack, timeout: float = 400) -> None:
     """Poll every queue until the KPI queue and the conversation-closed queue are empty (retries included)."""
     sqs = boto3.client("sqs", region_name=REGION)
-    urls = [sqs.get_queue_url(QueueName=rule.queue_name)["QueueUrl"] for rule in topology.RULES if rule.function == topology.FunctionName.SURVEYS]
+    urls = [
+        sqs.get_queue_url(QueueName=rule.queue_name)["QueueUrl"]
+        for rule in topology.RULES
+        if rule.function == topology.FunctionName.SURVEYS
+    ]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if stack.poll_once():
             continue
-        left = sum(int(v) for url in urls for v in sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"].values())
+        left = sum(
+            int(v)
+            for url in urls
+            for v in sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"].values()
+        )
         if not left:
             return
         time.sleep(0.5)  # a survey that came before its conversation's close is back after the visibility timeout
@@ -66,30 +80,64 @@ def raw_rows(events):
     conversations = []
     for c in closed:
         issue = primary_intent(c.intents)
-        earlier = [p for p in closed if p.customer_id == c.customer_id and primary_intent(p.intents) == issue
-                   and p.occurred_at < c.occurred_at]
+        earlier = [
+            p
+            for p in closed
+            if p.customer_id == c.customer_id and primary_intent(p.intents) == issue and p.occurred_at < c.occurred_at
+        ]
         last = max(earlier, key=lambda p: p.occurred_at, default=None)
-        repeat = (issue not in NOT_AN_ISSUE and last is not None and last.occurred_at <= c.started_at
-                  and c.started_at - last.occurred_at <= timedelta(days=7))
-        conversations.append({
-            "key": about[c.conversation_id], "resolution": c.resolution, "repeat": repeat, "turns": c.turns,
-            "first_response": c.first_response_ms if c.turns else None,
-            "resolution_ms": (c.occurred_at - c.started_at).total_seconds() * 1000 if c.resolution == "resolved" else None,
-        })
-    turns = [{"key": (t.occurred_at.date(), t.channel, t.intent), "latency": t.latency_ms, "cost": Decimal(str(t.cost_usd)),
-              "fallback": t.engine == "deterministic-fallback"} for t in events if isinstance(t, TurnCompleted)]
+        repeat = (
+            issue not in NOT_AN_ISSUE
+            and last is not None
+            and last.occurred_at <= c.started_at
+            and c.started_at - last.occurred_at <= timedelta(days=7)
+        )
+        conversations.append(
+            {
+                "key": about[c.conversation_id],
+                "resolution": c.resolution,
+                "repeat": repeat,
+                "turns": c.turns,
+                "first_response": c.first_response_ms if c.turns else None,
+                "resolution_ms": (c.occurred_at - c.started_at).total_seconds() * 1000
+                if c.resolution == "resolved"
+                else None,
+            }
+        )
+    turns = [
+        {
+            "key": (t.occurred_at.date(), t.channel, t.intent),
+            "latency": t.latency_ms,
+            "cost": Decimal(str(t.cost_usd)),
+            "fallback": t.engine == "deterministic-fallback",
+        }
+        for t in events
+        if isinstance(t, TurnCompleted)
+    ]
     latest: dict[tuple[str, str], SurveyAnswered] = {}
     for answer in (e for e in events if isinstance(e, SurveyAnswered)):
         known = latest.get((answer.conversation_id, answer.survey))
         if known is None or answer.occurred_at > known.occurred_at:
             latest[(answer.conversation_id, answer.survey)] = answer
-    scores = [{"key": about[cid], "kind": kind, "score": a.score, "conversation_id": cid} for (cid, kind), a in latest.items()]
+    scores = [
+        {"key": about[cid], "kind": kind, "score": a.score, "conversation_id": cid} for (cid, kind), a in latest.items()
+    ]
     for c in closed:
         stored = memory.get_score(c.conversation_id, "auto")  # what the surveys function scored and published
         if stored is not None:
-            scores.append({"key": about[c.conversation_id], "kind": "auto", "score": int(stored["score"]), "conversation_id": c.conversation_id})
-    revenue = [{"key": (r.occurred_at.date(), *about[r.conversation_id][1:]), "currency": r.currency, "total": r.order_total}
-               for r in events if isinstance(r, DiscountRedeemed)]
+            scores.append(
+                {
+                    "key": about[c.conversation_id],
+                    "kind": "auto",
+                    "score": int(stored["score"]),
+                    "conversation_id": c.conversation_id,
+                }
+            )
+    revenue = [
+        {"key": (r.occurred_at.date(), *about[r.conversation_id][1:]), "currency": r.currency, "total": r.order_total}
+        for r in events
+        if isinstance(r, DiscountRedeemed)
+    ]
     return conversations, turns, scores, revenue
 
 
@@ -114,8 +162,12 @@ def expected_kpis(rows, want) -> dict:
         "ces": formulas.ces(nonzero(count("ces"))).model_dump(),
         "auto_csat": formulas.csat(auto).model_dump(),
         "auto_csat_mean": formulas.mean_of(auto).model_dump(),
-        "first_response_ms": formulas.percentiles(formulas.histogram(r["first_response"] for r in conversations if r["first_response"] is not None)).model_dump(),
-        "resolution_ms": formulas.percentiles(formulas.histogram(r["resolution_ms"] for r in conversations if r["resolution_ms"] is not None)).model_dump(),
+        "first_response_ms": formulas.percentiles(
+            formulas.histogram(r["first_response"] for r in conversations if r["first_response"] is not None)
+        ).model_dump(),
+        "resolution_ms": formulas.percentiles(
+            formulas.histogram(r["resolution_ms"] for r in conversations if r["resolution_ms"] is not None)
+        ).model_dump(),
         "reply_latency_ms": formulas.percentiles(formulas.histogram(r["latency"] for r in turns)).model_dump(),
         "customer_messages": sum(r["turns"] for r in conversations),
         "replies": len(turns),
@@ -141,8 +193,11 @@ def test_totals_equal_a_direct_recomputation_from_the_raw_records(stack, month):
     assert observed(report["totals"]) == expected
     # the month is big enough that every KPI has data
     assert expected["csat"]["n"] > 20 and expected["nps"]["n"] > 5 and expected["ces"]["n"] > 5
-    assert expected["repeat_contact"]["hits"] > 0 and expected["redemptions"] > 0 and expected["auto_csat"]["n"] == len(
-        [e for e in month if isinstance(e, ConversationClosed)])
+    assert (
+        expected["repeat_contact"]["hits"] > 0
+        and expected["redemptions"] > 0
+        and expected["auto_csat"]["n"] == len([e for e in month if isinstance(e, ConversationClosed)])
+    )
 
 
 @pytest.mark.parametrize("group_by", ["day", "channel", "intent"])
@@ -154,7 +209,9 @@ def test_every_series_point_equals_the_recomputation_of_its_slice(stack, month, 
     position = {"day": 0, "channel": 1, "intent": 2}[group_by]
     for point in series:
         key = date.fromisoformat(point["key"]) if group_by == "day" else point["key"]
-        assert observed(point["kpis"]) == expected_kpis(rows, lambda *k: k[position] == key and FROM <= k[0] <= END), point["key"]
+        assert observed(point["kpis"]) == expected_kpis(rows, lambda *k: k[position] == key and FROM <= k[0] <= END), (
+            point["key"]
+        )
     if group_by == "day":
         assert [p["key"] for p in series] == [(FROM + timedelta(days=i)).isoformat() for i in range(30)]
 
@@ -175,12 +232,19 @@ def test_the_lowest_scores_are_listed_with_their_reasons_and_transcript(stack, m
     status, body = metrics(stack, group_by="none", low_scores="15")
     listed = json.loads(body)["low_scores"]
     conversations, _, scores, _ = raw_rows(month)
-    low = sorted(((s["score"], -s["key"][0].toordinal(), s["conversation_id"], s["kind"]) for s in scores
-                  if s["kind"] in ("auto", "csat") and s["score"] <= 2))
+    low = sorted(
+
+            (s["score"], -s["key"][0].toordinal(), s["conversation_id"], s["kind"])
+            for s in scores
+            if s["kind"] in ("auto", "csat") and s["score"] <= 2
+
+    )
     assert [(e["score"], e["conversation_id"], e["source"]) for e in listed] == [(s, c, k) for s, _, c, k in low[:15]]
     auto = next(e for e in listed if e["source"] == "auto")
     assert auto["reasons"], "an Auto-CSAT low score carries its reasons"
-    status, _, body = stack.proxy("GET", auto["transcript"], {"conversation_id": auto["conversation_id"]}, OPERATOR, {}, None)
+    status, _, body = stack.proxy(
+        "GET", auto["transcript"], {"conversation_id": auto["conversation_id"]}, OPERATOR, {}, None
+    )
     assert status == 200 and json.loads(body)["auto_csat"]["score"] == auto["score"]
 
 
@@ -205,34 +269,55 @@ def test_redelivered_events_are_counted_once(stack, month):
 
 
 def test_metrics_need_an_operator_and_a_valid_range(stack, month):
-    customer = {"x-api-key": "test", "x-customer-id": "alex", "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET)}
+    customer = {
+        "x-api-key": "test",
+        "x-customer-id": "alex",
+        "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET),
+    }
     status, _, body = stack.proxy("GET", "/v1/metrics", {}, customer, {"from": "2026-10-01", "to": "2026-10-31"}, None)
     assert status == 401 and "operator" in json.loads(body)["message"]
-    for query, problem in (({"from": "2026-10-31", "to": "2026-10-01"}, "before"),
-                           ({"from": "2025-01-01", "to": "2026-10-01"}, "366"),
-                           ({"from": "2026-10-01", "to": "2026-10-31", "group_by": "week"}, "group_by"),
-                           ({"to": "2026-10-31"}, "from")):
+    for query, problem in (
+        ({"from": "2026-10-31", "to": "2026-10-01"}, "before"),
+        ({"from": "2025-01-01", "to": "2026-10-01"}, "366"),
+        ({"from": "2026-10-01", "to": "2026-10-31", "group_by": "week"}, "group_by"),
+        ({"to": "2026-10-31"}, "from"),
+    ):
         status, _, body = stack.proxy("GET", "/v1/metrics", {}, OPERATOR, query, None)
         assert status == 400 and problem in json.loads(body)["message"], body
-    status, _, _ = stack.proxy("GET", "/v1/conversations/nope/transcript", {"conversation_id": "nope"}, OPERATOR, {}, None)
+    status, _, _ = stack.proxy(
+        "GET", "/v1/conversations/nope/transcript", {"conversation_id": "nope"}, OPERATOR, {}, None
+    )
     assert status == 404
 
 
 def test_a_storefront_redemption_marks_the_code_used_and_its_revenue_reaches_the_kpis(stack, month):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from concierge.commerce import Discount
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store = wiring.reference_store(current_settings())
     # The conversation the code came from is in the month (its channel and intent get the revenue).
     source = next(e for e in month if isinstance(e, ConversationClosed))
     code = "NW-TESTREDEEM"
-    assert store.issue_discount(Discount(code=code, customer_id=source.customer_id, percent=15, reason="apology",
-                                         conversation_id=source.conversation_id, issued_at=now,
-                                         expires_at=now + timedelta(days=30)), cap_since=now - timedelta(days=90))
-    customer = {"x-api-key": "test", "x-customer-id": source.customer_id,
-                "x-customer-signature": sign_customer_id(source.customer_id, DEV_SIGNING_SECRET), "content-type": "application/json"}
+    assert store.issue_discount(
+        Discount(
+            code=code,
+            customer_id=source.customer_id,
+            percent=15,
+            reason="apology",
+            conversation_id=source.conversation_id,
+            issued_at=now,
+            expires_at=now + timedelta(days=30),
+        ),
+        cap_since=now - timedelta(days=90),
+    )
+    customer = {
+        "x-api-key": "test",
+        "x-customer-id": source.customer_id,
+        "x-customer-signature": sign_customer_id(source.customer_id, DEV_SIGNING_SECRET),
+        "content-type": "application/json",
+    }
     order = json.dumps({"order_id": "NW77001", "order_total": "84.15", "currency": "USD"})
     path = {"code": code}
     status, _, body = stack.proxy("POST", f"/v1/discounts/{code}/redemptions", path, customer, {}, order)
@@ -245,7 +330,13 @@ def test_a_storefront_redemption_marks_the_code_used_and_its_revenue_reaches_the
     assert stack.proxy("POST", f"/v1/discounts/{code}/redemptions", path, customer, {}, '{"order_id": "x"}')[0] == 400
     drain(stack)
     today = now.date().isoformat()
-    status, _, body = stack.proxy("GET", "/v1/metrics", {}, OPERATOR, {"from": today, "to": today, "group_by": "none",
-                                                                    "channel": source.channel}, None)
+    status, _, body = stack.proxy(
+        "GET",
+        "/v1/metrics",
+        {},
+        OPERATOR,
+        {"from": today, "to": today, "group_by": "none", "channel": source.channel},
+        None,
+    )
     totals = json.loads(body)["totals"]
     assert totals["redemptions"] == 1 and totals["revenue"] == [{"currency": "USD", "amount": "84.15"}]

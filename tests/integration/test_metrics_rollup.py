@@ -1,51 +1,80 @@
 """The roll-up's rules on a moto table: exactly once per event id, latest answer wins, repeat contacts within 7 days,
 and a constant number of DynamoDB requests per event whatever the table holds."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from concierge.local import moto_transactions
 from concierge.events import AutoCsatScored, ConversationClosed, SurveyAnswered, TurnCompleted
+from concierge.local import moto_transactions
 from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.metrics.simulate import envelope
 
-T0 = datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def table(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         moto_transactions.install()  # as the local runtime runs: a cancelled transaction must still change nothing
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
         yield dynamodb.create_table(
-            TableName="memory", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            TableName="memory",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
 
 
-def closed(conversation_id: str, at: datetime, customer: str = "c1", intent: str = "return", **changes) -> ConversationClosed:
-    return ConversationClosed(**{
-        "occurred_at": at, "conversation_id": conversation_id, "customer_id": customer, "channel": "web",
-        "started_at": at - timedelta(minutes=5), "turns": 2, "resolution": "resolved", "intents": ["greeting", intent],
-        "first_response_ms": 800, **changes,
-    })
+def closed(
+    conversation_id: str, at: datetime, customer: str = "c1", intent: str = "return", **changes
+) -> ConversationClosed:
+    return ConversationClosed(
+        **{
+            "occurred_at": at,
+            "conversation_id": conversation_id,
+            "customer_id": customer,
+            "channel": "web",
+            "started_at": at - timedelta(minutes=5),
+            "turns": 2,
+            "resolution": "resolved",
+            "intents": ["greeting", intent],
+            "first_response_ms": 800,
+            **changes,
+        }
+    )
 
 
 def answer(conversation_id: str, score: int, at: datetime, survey: str = "csat") -> SurveyAnswered:
-    return SurveyAnswered(occurred_at=at, conversation_id=conversation_id, customer_id="c1", survey=survey, score=score,
-                          channel="web", answered_via="chat")
+    return SurveyAnswered(
+        occurred_at=at,
+        conversation_id=conversation_id,
+        customer_id="c1",
+        survey=survey,
+        score=score,
+        channel="web",
+        answered_via="chat",
+    )
 
 
 def totals(table, day: date = T0.date(), **query):
-    return MetricsReader(table).report(MetricsQuery.model_validate({"from": day, "to": day + timedelta(days=19), "group_by": "none", **query}))
+    return MetricsReader(table).report(
+        MetricsQuery.model_validate({"from": day, "to": day + timedelta(days=19), "group_by": "none", **query})
+    )
 
 
 def test_the_same_event_id_is_counted_once(table):
@@ -76,8 +105,18 @@ def test_a_replaced_answer_moves_its_count_and_an_older_one_changes_nothing(tabl
 
 def test_a_score_before_its_conversation_closed_is_retried(table):
     rollup = Rollup(table)
-    early = envelope(AutoCsatScored(occurred_at=T0, conversation_id="b", customer_id="c1", channel="web", score=1,
-                                    scorer="explainable-1", reasons=["Ended without a resolution (-1.00)"]), "auto-b")
+    early = envelope(
+        AutoCsatScored(
+            occurred_at=T0,
+            conversation_id="b",
+            customer_id="c1",
+            channel="web",
+            score=1,
+            scorer="explainable-1",
+            reasons=["Ended without a resolution (-1.00)"],
+        ),
+        "auto-b",
+    )
     with pytest.raises(NotYetAttributed):
         rollup.apply(early)
     rollup.apply(envelope(closed("b", T0, resolution="unresolved"), "closed-b"))
@@ -103,9 +142,24 @@ def test_requests_per_event_do_not_grow_with_the_table(table):
     for i in range(300):
         at = T0 + timedelta(minutes=i)
         requests.append(rollup.apply(envelope(closed(f"k{i}", at, customer=f"c{i % 7}"), f"k{i}")).requests)
-        requests.append(rollup.apply(envelope(TurnCompleted(
-            occurred_at=at, conversation_id=f"k{i}", customer_id="c", turn=1, channel="web", intent="return", sentiment=0,
-            engine="deterministic", latency_ms=500 + i), f"t{i}")).requests)
+        requests.append(
+            rollup.apply(
+                envelope(
+                    TurnCompleted(
+                        occurred_at=at,
+                        conversation_id=f"k{i}",
+                        customer_id="c",
+                        turn=1,
+                        channel="web",
+                        intent="return",
+                        sentiment=0,
+                        engine="deterministic",
+                        latency_ms=500 + i,
+                    ),
+                    f"t{i}",
+                )
+            ).requests
+        )
         requests.append(rollup.apply(envelope(answer(f"k{i}", 1 + i % 5, at), f"s{i}")).requests)
     assert set(requests[:30]) == set(requests[-30:]) == {1, 2}
     assert totals(table).totals.conversations == 300

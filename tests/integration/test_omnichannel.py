@@ -1,5 +1,6 @@
 """One customer, one thread, across web chat, email and WhatsApp — on the local stack (moto, the real handlers,
 the shared turn workflow, SES receiving simulated, the Graph API stand-in)."""
+
 from __future__ import annotations
 
 import json
@@ -42,12 +43,33 @@ def whatsapp_body(number: str, name: str, text: str, wamid: str) -> bytes:
     return json.dumps(
         {
             "object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-                "contacts": [{"profile": {"name": name}, "wa_id": number}],
-                "messages": [{"from": number, "id": wamid, "timestamp": "1767092400", "type": "text", "text": {"body": text}}],
-            }}]}],
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550783881",
+                                    "phone_number_id": "106540352242922",
+                                },
+                                "contacts": [{"profile": {"name": name}, "wa_id": number}],
+                                "messages": [
+                                    {
+                                        "from": number,
+                                        "id": wamid,
+                                        "timestamp": "1767092400",
+                                        "type": "text",
+                                        "text": {"body": text},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
         }
     ).encode()
 
@@ -74,7 +96,13 @@ def test_sizing_in_chat_then_material_by_email_gets_one_answer_covering_both(sta
     assert chat.status == 200
     assert "snug" in chat.text.lower()
 
-    stack.receive_email(email("Alex Morgan <alex@example.com>", "Trail Shell Jacket", "Hi, what is the Trail Shell Jacket made of?\n\nThanks,\nAlex"))
+    stack.receive_email(
+        email(
+            "Alex Morgan <alex@example.com>",
+            "Trail Shell Jacket",
+            "Hi, what is the Trail Shell Jacket made of?\n\nThanks,\nAlex",
+        )
+    )
     deliver(stack)
 
     [reply] = replies_to(stack, "alex@example.com")
@@ -92,7 +120,14 @@ def test_a_reply_to_our_email_continues_the_thread(stack, client):
     before = memory().get_conversation("omni-jacket").customer_turns
     [ours] = replies_to(stack, "alex@example.com")
     reply_to = "support+omni-jacket@northwind.example"
-    stack.receive_email(email("alex@example.com", "Re: Trail Shell Jacket", "Is it fully waterproof?\n\nOn Mon, Support wrote:\n> old text", to=reply_to))
+    stack.receive_email(
+        email(
+            "alex@example.com",
+            "Re: Trail Shell Jacket",
+            "Is it fully waterproof?\n\nOn Mon, Support wrote:\n> old text",
+            to=reply_to,
+        )
+    )
     deliver(stack)
     assert memory().get_conversation("omni-jacket").customer_turns == before + 1
     assert ours["message_id"]
@@ -110,8 +145,11 @@ def test_welcome_back_after_a_delayed_shipment_mentions_it(stack, client):
 
 def test_an_unverified_email_matching_a_customer_sees_none_of_their_orders(stack):
     # A spoofed From: SPF and DKIM pass, but for the sender's own domain, not alex's (not aligned, as DMARC says).
-    stack.receive_email(email("alex@example.com", "my order", "Where is my order NW10002? Please send the tracking number."),
-                        envelope_from="bounce@evil.example", dkim_domain="evil.example")
+    stack.receive_email(
+        email("alex@example.com", "my order", "Where is my order NW10002? Please send the tracking number."),
+        envelope_from="bounce@evil.example",
+        dkim_domain="evil.example",
+    )
     deliver(stack)
     before = len(replies_to(stack, "alex@example.com"))
     [reply] = [e for e in replies_to(stack, "alex@example.com") if "couldn't verify" in e["text"]]
@@ -120,14 +158,20 @@ def test_an_unverified_email_matching_a_customer_sees_none_of_their_orders(stack
     assert "my order" not in reply["subject"].lower() and "NW10002" not in text and "tracking" not in text
     assert text.startswith("Hello,")
     # At most one a day to that address: a second spoofed mail gets no reply at all.
-    stack.receive_email(email("alex@example.com", "Re: refund approved - confirm at http://evil.example", "Confirm now"),
-                        envelope_from="bounce@evil.example", dkim_domain="evil.example")
+    stack.receive_email(
+        email("alex@example.com", "Re: refund approved - confirm at http://evil.example", "Confirm now"),
+        envelope_from="bounce@evil.example",
+        dkim_domain="evil.example",
+    )
     deliver(stack)
     assert len(replies_to(stack, "alex@example.com")) == before
     # Nothing was linked: the address still has no identity, and no conversation of alex's was touched.
     from concierge.api import Channel
 
-    assert memory().get_identity(Channel.EMAIL, "alex@example.com") is None or memory().get_identity(Channel.EMAIL, "alex@example.com").customer_id == "alex"
+    assert (
+        memory().get_identity(Channel.EMAIL, "alex@example.com") is None
+        or memory().get_identity(Channel.EMAIL, "alex@example.com").customer_id == "alex"
+    )
     unverified = [i for i in memory().customer_partition("alex") if i["sk"].startswith("CONV#")]
     assert all(memory().get_conversation(i["conversation_id"]).verified for i in unverified)
 
@@ -158,7 +202,11 @@ def test_spoofed_whatsapp_signatures_get_401(stack):
 
 
 def test_malformed_webhook_payload_gets_a_clear_400(stack):
-    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"}, "messages": [{"id": "x", "type": "text"}]}
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"phone_number_id": "106540352242922"},
+        "messages": [{"id": "x", "type": "text"}],
+    }
     body = json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [{"value": value}]}]}).encode()
     status, text = webhook(stack, body, sign_payload(body, DEV_WHATSAPP["app_secret"]))
     assert status == 400
@@ -176,11 +224,16 @@ def test_whatsapp_verification_handshake(stack):
 
 
 def test_unsigned_storefront_identity_gets_401(stack):
-    status, body = stack.run_turn({"body": {"text": "where is my order?"}, "header": {"x-customer-id": "alex"}, "path": {"conversation_id": "x1"}})
+    status, body = stack.run_turn(
+        {"body": {"text": "where is my order?"}, "header": {"x-customer-id": "alex"}, "path": {"conversation_id": "x1"}}
+    )
     assert status == 401
     status, body = stack.run_turn(
-        {"body": {"text": "hi"}, "header": {"x-customer-id": "alex", "x-customer-signature": sign_customer_id("sam", DEV_SIGNING_SECRET)},
-         "path": {"conversation_id": "x1"}}
+        {
+            "body": {"text": "hi"},
+            "header": {"x-customer-id": "alex", "x-customer-signature": sign_customer_id("sam", DEV_SIGNING_SECRET)},
+            "path": {"conversation_id": "x1"},
+        }
     )
     assert status == 401
 
@@ -221,5 +274,12 @@ def test_a_reply_that_failed_to_send_is_resent_without_running_the_turn_again(st
     assert len(sent) == 1 and "Canada" in sent[0]["body"]["text"]["body"]
     conversations = [i for i in memory().customer_partition("sam") if i["sk"].startswith("CONV#")]
     turns = [memory().get_conversation(c["conversation_id"]) for c in conversations]
-    asked = [t for t in turns if any("Canada" in m["text"] for m in memory().transcript(t.conversation_id) if m["role"] == "customer")]
-    assert len(asked) == 1 and sum(m["text"] == "Do you ship to Canada?" for m in memory().transcript(asked[0].conversation_id)) == 1
+    asked = [
+        t
+        for t in turns
+        if any("Canada" in m["text"] for m in memory().transcript(t.conversation_id) if m["role"] == "customer")
+    ]
+    assert (
+        len(asked) == 1
+        and sum(m["text"] == "Do you ship to Canada?" for m in memory().transcript(asked[0].conversation_id)) == 1
+    )

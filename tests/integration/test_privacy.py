@@ -1,4 +1,5 @@
 """Privacy rights, consent and merges through the HTTP routes, on the local stack."""
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,30 @@ from tests.integration.test_omnichannel import deliver, email, webhook, whatsapp
 
 
 def as_customer(customer_id: str, signed_as: str | None = None) -> dict:
-    return {"x-api-key": "k", "x-customer-id": customer_id,
-            "x-customer-signature": sign_customer_id(signed_as or customer_id, DEV_SIGNING_SECRET)}
+    return {
+        "x-api-key": "k",
+        "x-customer-id": customer_id,
+        "x-customer-signature": sign_customer_id(signed_as or customer_id, DEV_SIGNING_SECRET),
+    }
 
 
 def as_operator(operator_id: str = "dana") -> dict:
-    return {"x-api-key": "k", "x-operator-id": operator_id, "x-operator-signature": sign_operator(operator_id, DEV_SIGNING_SECRET)}
+    return {
+        "x-api-key": "k",
+        "x-operator-id": operator_id,
+        "x-operator-signature": sign_operator(operator_id, DEV_SIGNING_SECRET),
+    }
 
 
 def call(stack, method: str, path: str, headers: dict, body: dict | None = None, **params) -> tuple[int, dict]:
-    status, _, text = stack.proxy(method, path, params, {"Content-Type": "application/json", **headers}, {},
-                                  json.dumps(body) if body is not None else None)
+    status, _, text = stack.proxy(
+        method,
+        path,
+        params,
+        {"Content-Type": "application/json", **headers},
+        {},
+        json.dumps(body) if body is not None else None,
+    )
     return status, json.loads(text) if text else {}
 
 
@@ -79,7 +93,9 @@ def test_erasure_leaves_nothing_behind(stack, client):
     message.set_content("Here is a photo of the denim jacket's torn seam.")
     message.add_attachment(b"\x89PNG fake image bytes", maintype="image", subtype="png", filename="seam.png")
     stack.receive_email(message.as_bytes())
-    body = whatsapp_body("13125550123", "Jordan Lee", "Is the Selvedge Denim Jacket true to size?", "wamid.jordan-erase")
+    body = whatsapp_body(
+        "13125550123", "Jordan Lee", "Is the Selvedge Denim Jacket true to size?", "wamid.jordan-erase"
+    )
     webhook(stack, body, sign_payload(body, DEV_WHATSAPP["app_secret"]))
     deliver(stack)
     before = [i for i in everything_in_memory() if "jordan" in json.dumps(i, default=str)]
@@ -89,13 +105,18 @@ def test_erasure_leaves_nothing_behind(stack, client):
     status, receipt = call(stack, "DELETE", "/v1/customers/jordan", as_customer("jordan"), customer_id="jordan")
     assert status == 200 and receipt["erased"] and receipt["objects_deleted"] >= 2
 
-    leftovers = [i for i in everything_in_memory() if "jordan" in json.dumps(i, default=str).lower()
-                 or "13125550123" in json.dumps(i, default=str)]
+    leftovers = [
+        i
+        for i in everything_in_memory()
+        if "jordan" in json.dumps(i, default=str).lower() or "13125550123" in json.dumps(i, default=str)
+    ]
     assert leftovers == []
     assert not [key for key in mail_objects() if "seam.png" in key]
     status, _ = call(stack, "GET", "/v1/customers/jordan/data", as_operator(), customer_id="jordan")
     assert status == 200  # the commerce record remains with the merchant; the memory is empty
-    assert call(stack, "GET", "/v1/customers/jordan/data", as_operator(), customer_id="jordan")[1]["conversations"] == []
+    assert (
+        call(stack, "GET", "/v1/customers/jordan/data", as_operator(), customer_id="jordan")[1]["conversations"] == []
+    )
 
 
 def test_opting_out_of_personalization_stops_recall(stack, client):
@@ -103,11 +124,15 @@ def test_opting_out_of_personalization_stops_recall(stack, client):
     client.say("sam", "priv-consent-1", "thanks, that's all")
     assert client.say("sam", "priv-consent-2", "hi").text.startswith("Welcome back")
 
-    status, body = call(stack, "PUT", "/v1/customers/sam/preferences", as_customer("sam"), {"personalization": False}, customer_id="sam")
+    status, body = call(
+        stack, "PUT", "/v1/customers/sam/preferences", as_customer("sam"), {"personalization": False}, customer_id="sam"
+    )
     assert (status, body["personalization"]) == (200, False)
     greeting = client.say("sam", "priv-consent-3", "hi").text
     assert greeting.startswith("Hi Sam") and "Last time" not in greeting
-    status, body = call(stack, "PUT", "/v1/customers/sam/preferences", as_customer("sam"), {"personalise": True}, customer_id="sam")
+    status, body = call(
+        stack, "PUT", "/v1/customers/sam/preferences", as_customer("sam"), {"personalise": True}, customer_id="sam"
+    )
     assert status == 400 and "personalization" in body["message"]
 
 
@@ -128,8 +153,14 @@ def test_merge_and_unmerge_are_operator_actions_with_an_audit_trail(stack, clien
     assert memory.get_identity(Channel.EMAIL, "alex.morgan@work.example").customer_id == "alex"
     assert call(stack, "POST", "/v1/customers/alex/merges", as_operator(), request, customer_id="alex")[0] == 409
 
-    status, restored = call(stack, "DELETE", f"/v1/customers/alex/merges/{guest}", as_operator(),
-                            customer_id="alex", source_customer_id=guest)
+    status, restored = call(
+        stack,
+        "DELETE",
+        f"/v1/customers/alex/merges/{guest}",
+        as_operator(),
+        customer_id="alex",
+        source_customer_id=guest,
+    )
     assert status == 200 and restored["identities_restored"] == 1
     assert memory.get_identity(Channel.EMAIL, "alex.morgan@work.example").customer_id == guest
     assert not [i for i in memory.customer_partition("alex") if i.get("origin_customer_id") == guest]

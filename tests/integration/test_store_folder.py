@@ -1,6 +1,7 @@
 """A store folder nobody tuned on runs locally: its name greets, its policy numbers answer, its help/ and its articles
 are both searchable, its order ids are whatever it uses, its variants are whatever options it has, and it can be
 imported into a running stack over HTTP (`concierge import --local`)."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ AS_OF = date(2030, 3, 10)
 
 
 def at(days_before: int, hour: int = 10) -> str:
-    return (datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC) - timedelta(days=days_before, hours=-hour)).isoformat()
+    return (
+        datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC) - timedelta(days=days_before, hours=-hour)
+    ).isoformat()
 
 
 def variant(sku: str, options: dict, price: str, stock: int) -> dict:
@@ -25,19 +28,43 @@ def variant(sku: str, options: dict, price: str, stock: int) -> dict:
 def order(order_id: str, customer: str, status: str, days: int, lines: list[dict], delivered: bool = True) -> dict:
     shipment = None
     if status in ("shipped", "delivered"):
-        shipment = {"carrier": "Parcelo", "tracking_number": f"PX{order_id[-4:]}99", "shipped_at": at(days),
-                    "estimated_delivery": at(days - 3), "delivered_at": at(days - 2) if status == "delivered" else None,
-                    "events": []}
+        shipment = {
+            "carrier": "Parcelo",
+            "tracking_number": f"PX{order_id[-4:]}99",
+            "shipped_at": at(days),
+            "estimated_delivery": at(days - 3),
+            "delivered_at": at(days - 2) if status == "delivered" else None,
+            "events": [],
+        }
     return {
-        "id": order_id, "customer_id": customer, "placed_at": at(days + 1), "status": status, "currency": "EUR",
-        "lines": lines, "shipment": shipment, "payment": {"method": "paypal"},
-        "shipping_address": {"name": "Ada Quill", "line1": "1 Canal St", "city": "Utrecht", "postcode": "3511", "country": "NL"},
+        "id": order_id,
+        "customer_id": customer,
+        "placed_at": at(days + 1),
+        "status": status,
+        "currency": "EUR",
+        "lines": lines,
+        "shipment": shipment,
+        "payment": {"method": "paypal"},
+        "shipping_address": {
+            "name": "Ada Quill",
+            "line1": "1 Canal St",
+            "city": "Utrecht",
+            "postcode": "3511",
+            "country": "NL",
+        },
     }
 
 
 def line(line_id: str, product: str, sku: str, title: str, options: dict, price: str) -> dict:
-    return {"line_id": line_id, "product_id": product, "sku": sku, "title": title, "options": options, "quantity": 1,
-            "unit_price": price}
+    return {
+        "line_id": line_id,
+        "product_id": product,
+        "sku": sku,
+        "title": title,
+        "options": options,
+        "quantity": 1,
+        "unit_price": price,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -45,41 +72,109 @@ def store_dir(tmp_path_factory) -> Path:
     """A tea shop: ids like 'T/0042', variants by weight and tin, a final-sale sampler, a 21-day window."""
     root = tmp_path_factory.mktemp("tea-shop")
     products = [
-        {"id": "sencha", "title": "First Flush Sencha", "category": "green tea", "description": "A grassy Japanese green tea.",
-         "url": "/p/sencha", "variants": [variant("SEN-50", {"weight": "50 g", "tin": "Refill bag"}, "9.00", 5),
-                                          variant("SEN-100", {"weight": "100 g", "tin": "Refill bag"}, "16.00", 4),
-                                          variant("SEN-50T", {"weight": "50 g", "tin": "Tin"}, "12.00", 0)]},
-        {"id": "teapot", "title": "Cast Iron Teapot", "category": "teaware", "description": "A 0.8 litre tetsubin.",
-         "url": "/p/teapot", "variants": [variant("POT-BLK", {"glaze": "Black"}, "64.00", 3),
-                                          variant("POT-TEAL", {"glaze": "Teal"}, "64.00", 2)]},
-        {"id": "sampler", "title": "Tasting Sampler", "category": "gifts", "description": "Twelve teas to try.",
-         "url": "/p/sampler", "returnable": False, "variants": [variant("SMP-1", {"size": "Standard"}, "25.00", 9)]},
+        {
+            "id": "sencha",
+            "title": "First Flush Sencha",
+            "category": "green tea",
+            "description": "A grassy Japanese green tea.",
+            "url": "/p/sencha",
+            "variants": [
+                variant("SEN-50", {"weight": "50 g", "tin": "Refill bag"}, "9.00", 5),
+                variant("SEN-100", {"weight": "100 g", "tin": "Refill bag"}, "16.00", 4),
+                variant("SEN-50T", {"weight": "50 g", "tin": "Tin"}, "12.00", 0),
+            ],
+        },
+        {
+            "id": "teapot",
+            "title": "Cast Iron Teapot",
+            "category": "teaware",
+            "description": "A 0.8 litre tetsubin.",
+            "url": "/p/teapot",
+            "variants": [
+                variant("POT-BLK", {"glaze": "Black"}, "64.00", 3),
+                variant("POT-TEAL", {"glaze": "Teal"}, "64.00", 2),
+            ],
+        },
+        {
+            "id": "sampler",
+            "title": "Tasting Sampler",
+            "category": "gifts",
+            "description": "Twelve teas to try.",
+            "url": "/p/sampler",
+            "returnable": False,
+            "variants": [variant("SMP-1", {"size": "Standard"}, "25.00", 9)],
+        },
     ]
-    customers = [{"id": "ada", "email": "ada@tea.example", "name": "Ada Quill", "created_at": at(300)},
-                 {"id": "bo", "email": "bo@tea.example", "name": "Bo Lind", "created_at": at(200)}]
+    customers = [
+        {"id": "ada", "email": "ada@tea.example", "name": "Ada Quill", "created_at": at(300)},
+        {"id": "bo", "email": "bo@tea.example", "name": "Bo Lind", "created_at": at(200)},
+    ]
     orders = [
-        order("T/0041", "ada", "delivered", 6, [line("1", "teapot", "POT-BLK", "Cast Iron Teapot", {"glaze": "Black"}, "64.00"),
-                                               line("2", "sampler", "SMP-1", "Tasting Sampler", {"size": "Standard"}, "25.00")]),
-        order("T/0042", "ada", "pending", 0, [line("1", "sencha", "SEN-50", "First Flush Sencha",
-                                                   {"weight": "50 g", "tin": "Refill bag"}, "9.00")]),
-        order("T/0043", "bo", "pending", 0, [line("1", "sencha", "SEN-100", "First Flush Sencha",
-                                                  {"weight": "100 g", "tin": "Refill bag"}, "16.00")]),
-        order("T/0044", "bo", "delivered", 4, [line("1", "teapot", "POT-BLK", "Cast Iron Teapot", {"glaze": "Black"}, "64.00")]),
+        order(
+            "T/0041",
+            "ada",
+            "delivered",
+            6,
+            [
+                line("1", "teapot", "POT-BLK", "Cast Iron Teapot", {"glaze": "Black"}, "64.00"),
+                line("2", "sampler", "SMP-1", "Tasting Sampler", {"size": "Standard"}, "25.00"),
+            ],
+        ),
+        order(
+            "T/0042",
+            "ada",
+            "pending",
+            0,
+            [line("1", "sencha", "SEN-50", "First Flush Sencha", {"weight": "50 g", "tin": "Refill bag"}, "9.00")],
+        ),
+        order(
+            "T/0043",
+            "bo",
+            "pending",
+            0,
+            [line("1", "sencha", "SEN-100", "First Flush Sencha", {"weight": "100 g", "tin": "Refill bag"}, "16.00")],
+        ),
+        order(
+            "T/0044",
+            "bo",
+            "delivered",
+            4,
+            [line("1", "teapot", "POT-BLK", "Cast Iron Teapot", {"glaze": "Black"}, "64.00")],
+        ),
     ]
-    articles = [{"id": "returns", "title": "Returns", "url": "/help/returns", "topic": "returns",
-                 "body": "## How long do I have to return something?\nYou can return unopened tea and teaware within 21 days "
-                         "of delivery.\n\n## Refunds\nRefunds reach your account within 4 business days."}]
-    merchant = {"name": "Kettle & Leaf", "return_window_days": 21, "max_auto_refund": "150.00",
-                "refund_timing": "4 business days", "return_method": "customer_ships",
-                "return_instructions": "Post it to Kettle & Leaf Returns, 9 Dock Road, Utrecht.",
-                "featured_customers": ["ada"]}
-    for name, value in (("products", products), ("customers", customers), ("orders", orders), ("articles", articles),
-                        ("merchant", merchant), ("snapshot", {"as_of": AS_OF.isoformat()})):
+    articles = [
+        {
+            "id": "returns",
+            "title": "Returns",
+            "url": "/help/returns",
+            "topic": "returns",
+            "body": "## How long do I have to return something?\nYou can return unopened tea and teaware within 21 days "
+            "of delivery.\n\n## Refunds\nRefunds reach your account within 4 business days.",
+        }
+    ]
+    merchant = {
+        "name": "Kettle & Leaf",
+        "return_window_days": 21,
+        "max_auto_refund": "150.00",
+        "refund_timing": "4 business days",
+        "return_method": "customer_ships",
+        "return_instructions": "Post it to Kettle & Leaf Returns, 9 Dock Road, Utrecht.",
+        "featured_customers": ["ada"],
+    }
+    for name, value in (
+        ("products", products),
+        ("customers", customers),
+        ("orders", orders),
+        ("articles", articles),
+        ("merchant", merchant),
+        ("snapshot", {"as_of": AS_OF.isoformat()}),
+    ):
         (root / f"{name}.json").write_text(json.dumps(value, indent=2))
     (root / "help").mkdir()
     (root / "help" / "brewing.md").write_text(
         "# Brewing guide\n\n## What water temperature for green tea?\nBrew sencha at 70 °C for one minute; boiling "
-        "water makes it bitter.\n")
+        "water makes it bitter.\n"
+    )
     return root
 
 

@@ -1,4 +1,5 @@
 """`concierge import --local DIR`: a running local stack becomes the store in DIR, through the same import code."""
+
 from __future__ import annotations
 
 from concierge.evaluation import LocalHttpStack
@@ -21,8 +22,10 @@ def test_a_help_folder_syncs_into_a_running_stack_and_keeps_the_store(tmp_path):
     """`concierge knowledge sync DIR --local`: a folder of its own source, beside the store's articles."""
     from concierge.cli import main
 
-    (tmp_path / "care.md").write_text("# Care guide\n\n## How do I clean the grinder burrs?\nBrush the burrs with the "
-                                      "supplied brush once a week and run a handful of rice-free grinder tablets.\n")
+    (tmp_path / "care.md").write_text(
+        "# Care guide\n\n## How do I clean the grinder burrs?\nBrush the burrs with the "
+        "supplied brush once a week and run a handful of rice-free grinder tablets.\n"
+    )
     with LocalHttpStack() as demo:
         assert main(["knowledge", "sync", str(tmp_path), "--source", "guides", "--local", demo.url]) == 0
         care = say(demo, "how do I clean the grinder burrs?", "care")["reply"]

@@ -1,6 +1,7 @@
 """Surveys on the local stack (moto, the surveys function on the event path, ingest's HTTP routes as API Gateway
 proxies them): offers at close, answers by API, signed email link and WhatsApp tap; duplicates, changes, late and
 unoffered answers; the Auto-CSAT and survey events; the calibration pairs."""
+
 from __future__ import annotations
 
 import json
@@ -45,35 +46,66 @@ def stack(tmp_path_factory):
 
 
 def headers(customer_id: str) -> dict:
-    return {"x-api-key": "k", "x-customer-id": customer_id, "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET)}
+    return {
+        "x-api-key": "k",
+        "x-customer-id": customer_id,
+        "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET),
+    }
 
 
 def call(stack, method: str, conversation_id: str, customer_id: str, body: dict | None = None) -> tuple[int, dict]:
     path = f"/v1/conversations/{conversation_id}/surveys"
-    status, _, text = stack.proxy(method, path, {"conversation_id": conversation_id}, headers(customer_id), {},
-                                  json.dumps(body) if body is not None else None)
+    status, _, text = stack.proxy(
+        method,
+        path,
+        {"conversation_id": conversation_id},
+        headers(customer_id),
+        {},
+        json.dumps(body) if body is not None else None,
+    )
     return status, json.loads(text)
 
 
 def close(stack, conversation_id: str, customer_id: str, channel: str = "web", **changes) -> None:
     at = now()
-    fields = dict(occurred_at=at, conversation_id=conversation_id, customer_id=customer_id, channel=channel, started_at=at,
-                  turns=2, resolution="resolved", sentiments=[0.0, 0.6], thanked=True)
+    fields = dict(
+        occurred_at=at,
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        channel=channel,
+        started_at=at,
+        turns=2,
+        resolution="resolved",
+        sentiments=[0.0, 0.6],
+        thanked=True,
+    )
     EventPublisher(boto3.client("events", region_name=REGION), current_settings().event_bus).publish(
-        ConversationClosed(**(fields | changes)))
+        ConversationClosed(**(fields | changes))
+    )
     while stack.poll_once():
         pass
 
 
 def conversation(conversation_id: str, customer_id: str, channel: str, address: str) -> None:
     at = now()
-    record = ConversationRecord(conversation_id=conversation_id, customer_id=customer_id, channel=channel, started_at=at,
-                                updated_at=at, reply_to={channel: address}, channels=[channel])
+    record = ConversationRecord(
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        channel=channel,
+        started_at=at,
+        updated_at=at,
+        reply_to={channel: address},
+        channels=[channel],
+    )
     wiring.memory_store(current_settings()).append_customer_message(record, "hello", at, None)
 
 
 def events_of(stack, detail_type: str, conversation_id: str) -> list[dict]:
-    return [e["detail"] for e in stack.tap.drain() if e["detail-type"] == detail_type and e["detail"]["conversation_id"] == conversation_id]
+    return [
+        e["detail"]
+        for e in stack.tap.drain()
+        if e["detail-type"] == detail_type and e["detail"]["conversation_id"] == conversation_id
+    ]
 
 
 def surveys() -> SurveyStore:
@@ -85,19 +117,28 @@ def test_a_web_conversation_is_scored_offered_csat_and_answered_through_the_api(
     stack.tap.drain()
     close(stack, "sv-web", "sam")
     scored = [e for e in stack.tap.drain() if e["detail-type"] == "autocsat.scored"]
-    assert [(e["detail"]["conversation_id"], e["detail"]["score"], e["detail"]["scorer"]) for e in scored] == [("sv-web", 5, "explainable-1")]
+    assert [(e["detail"]["conversation_id"], e["detail"]["score"], e["detail"]["scorer"]) for e in scored] == [
+        ("sv-web", 5, "explainable-1")
+    ]
 
     status, offered = call(stack, "GET", "sv-web", "sam")
     assert status == 200
     assert [(s["survey"], s["scale"]["min"], s["scale"]["max"], s["score"]) for s in offered["surveys"]] == [
-        ("csat", 1, 5, None), ("nps", 0, 10, None)]
+        ("csat", 1, 5, None),
+        ("nps", 0, 10, None),
+    ]
 
-    assert call(stack, "POST", "sv-web", "sam", {"survey": "csat", "score": 4, "answered_via": "chat"})[1]["outcome"] == "recorded"
+    assert (
+        call(stack, "POST", "sv-web", "sam", {"survey": "csat", "score": 4, "answered_via": "chat"})[1]["outcome"]
+        == "recorded"
+    )
     assert call(stack, "POST", "sv-web", "sam", {"survey": "csat", "score": 4})[1]["outcome"] == "unchanged"
     assert call(stack, "POST", "sv-web", "sam", {"survey": "csat", "score": 5})[1]["outcome"] == "replaced"
     published = events_of(stack, "survey.answered", "sv-web")
     assert [(e["survey"], e["score"], e["answered_via"], e["channel"]) for e in published] == [
-        ("csat", 4, "chat", "web"), ("csat", 5, "api", "web")]  # the repeat published nothing
+        ("csat", 4, "chat", "web"),
+        ("csat", 5, "api", "web"),
+    ]  # the repeat published nothing
     assert call(stack, "GET", "sv-web", "sam")[1]["surveys"][0]["score"] == 5
 
     # the calibration pair (Auto-CSAT 5, the customer's latest answer 5), read by day without a scan
@@ -114,8 +155,14 @@ def test_wrong_answers_are_refused_with_what_is_wrong(stack):
     assert (status, body["message"]) == (404, "No csat survey was offered for this conversation.")
     status, body = call(stack, "POST", "sv-refused", "sam", {"survey": "nps", "score": 3})
     assert (status, body["message"]) == (404, "Conversation not found.")  # someone else's conversation
-    status, _, _ = stack.proxy("GET", "/v1/conversations/sv-refused/surveys", {"conversation_id": "sv-refused"},
-                               {"x-customer-id": "alex", "x-customer-signature": "0" * 64}, {}, None)
+    status, _, _ = stack.proxy(
+        "GET",
+        "/v1/conversations/sv-refused/surveys",
+        {"conversation_id": "sv-refused"},
+        {"x-customer-id": "alex", "x-customer-signature": "0" * 64},
+        {},
+        None,
+    )
     assert status == 401
 
 
@@ -123,8 +170,11 @@ def test_an_answer_after_the_window_is_gone(stack):
     Client(stack).say("jordan", "sv-late", "where is my order?")
     close(stack, "sv-late", "jordan")
     table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
-    table.update_item(Key={"pk": "CONV#sv-late", "sk": "SCORE#csat"}, UpdateExpression="SET answer_by = :past",
-                      ExpressionAttributeValues={":past": (now() - timedelta(minutes=1)).isoformat()})
+    table.update_item(
+        Key={"pk": "CONV#sv-late", "sk": "SCORE#csat"},
+        UpdateExpression="SET answer_by = :past",
+        ExpressionAttributeValues={":past": (now() - timedelta(minutes=1)).isoformat()},
+    )
     status, body = call(stack, "POST", "sv-late", "jordan", {"survey": "csat", "score": 5})
     assert status == 410 and "closed on" in body["message"]
 
@@ -162,20 +212,52 @@ def test_a_whatsapp_conversation_gets_a_list_and_a_tap_records_the_answer(stack)
     number = "15035550142"
     conversation("sv-wa", "alex", "whatsapp", number)
     close(stack, "sv-wa", "alex", channel="whatsapp")
-    [sent] = [s["body"] for s in stack.graph.sent if s["body"].get("type") == "interactive"
-              and "sv-wa" in json.dumps(s["body"])]
+    [sent] = [
+        s["body"]
+        for s in stack.graph.sent
+        if s["body"].get("type") == "interactive" and "sv-wa" in json.dumps(s["body"])
+    ]
     rows = sent["interactive"]["action"]["sections"][0]["rows"]
     assert [r["title"] for r in rows][0] == "5 – Very satisfied"
     four = next(r for r in rows if r["title"] == "4")
 
-    payload = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
-        "contacts": [{"profile": {"name": "Alex Morgan"}, "wa_id": number}],
-        "messages": [{"from": number, "id": "wamid.survey-tap-1", "timestamp": str(int(datetime.now(UTC).timestamp())),
-                      "type": "interactive", "interactive": {"type": "list_reply", "list_reply": four}}]}}]}]}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": "106540352242922"},
+                            "contacts": [{"profile": {"name": "Alex Morgan"}, "wa_id": number}],
+                            "messages": [
+                                {
+                                    "from": number,
+                                    "id": "wamid.survey-tap-1",
+                                    "timestamp": str(int(datetime.now(UTC).timestamp())),
+                                    "type": "interactive",
+                                    "interactive": {"type": "list_reply", "list_reply": four},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     raw = json.dumps(payload).encode()
     before = stack.invocations["agent"]
-    status, _, _ = stack.proxy("POST", "/v1/channels/whatsapp", {}, {"X-Hub-Signature-256": sign_payload(raw, DEV_WHATSAPP["app_secret"])}, {}, raw)
+    status, _, _ = stack.proxy(
+        "POST",
+        "/v1/channels/whatsapp",
+        {},
+        {"X-Hub-Signature-256": sign_payload(raw, DEV_WHATSAPP["app_secret"])},
+        {},
+        raw,
+    )
     assert status == 200
     while stack.poll_once():
         pass
@@ -194,13 +276,21 @@ def test_calibration_reads_the_pairs_of_the_day(stack):
 
 
 def test_a_customer_who_opted_out_of_surveys_is_not_asked(stack):
-    status, _, text = stack.proxy("PUT", "/v1/customers/jordan/preferences", {"customer_id": "jordan"}, headers("jordan"), {},
-                                  json.dumps({"personalization": True, "surveys": False}))
+    status, _, text = stack.proxy(
+        "PUT",
+        "/v1/customers/jordan/preferences",
+        {"customer_id": "jordan"},
+        headers("jordan"),
+        {},
+        json.dumps({"personalization": True, "surveys": False}),
+    )
     assert (status, json.loads(text)["surveys"]) == (200, False)
     conversation("sv-optout", "jordan", "email", "jordan@example.com")
     close(stack, "sv-optout", "jordan", channel="email")
     assert call(stack, "GET", "sv-optout", "jordan")[1]["surveys"] == []
-    assert not [m for m in stack.outbox() if "jordan@example.com" in m["to"] and m["subject"].startswith("How did we do?")]
+    assert not [
+        m for m in stack.outbox() if "jordan@example.com" in m["to"] and m["subject"].startswith("How did we do?")
+    ]
 
 
 def test_concierge_calibrate_prints_the_report_for_a_date_range(stack, capsys):

@@ -1,10 +1,9 @@
 """The Auto-CSAT judge through the real anthropic SDK against the local Messages API stand-in: a validated verdict,
 and the explainable scorer whenever the model errs."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-import pytest
 
 from concierge.events import ConversationClosed
 from concierge.local.messages_standin import error, message, tool_use
@@ -13,22 +12,55 @@ from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.judge import TOOL, ModelJudge, scorer
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-EVENT = ConversationClosed(occurred_at=AT, conversation_id="j1", customer_id="alex", channel="web", started_at=AT, turns=5,
-                           resolution="handed_off", handoff_reason="refund above the limit", sentiments=[-0.1, -0.4])
+EVENT = ConversationClosed(
+    occurred_at=AT,
+    conversation_id="j1",
+    customer_id="alex",
+    channel="web",
+    started_at=AT,
+    turns=5,
+    resolution="handed_off",
+    handoff_reason="refund above the limit",
+    sentiments=[-0.1, -0.4],
+)
 
 
 def settings(model, **values) -> Settings:
-    return Settings.from_env({
-        "CONCIERGE_MEMORY_TABLE": "m", "CONCIERGE_STORE_TABLE": "s", "CONCIERGE_EVENT_BUS": "b", "CONCIERGE_KNOWLEDGE_BUCKET": "k",
-        "CONCIERGE_MODEL_PROVIDER": "anthropic", "CONCIERGE_MODEL": "claude-haiku-5-5", "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_BASE_URL": model.url, "CONCIERGE_MODEL_MAX_RETRIES": "0", "CONCIERGE_MODEL_TIMEOUT_SECONDS": "2", **values,
-    })
+    return Settings.from_env(
+        {
+            "CONCIERGE_MEMORY_TABLE": "m",
+            "CONCIERGE_STORE_TABLE": "s",
+            "CONCIERGE_EVENT_BUS": "b",
+            "CONCIERGE_KNOWLEDGE_BUCKET": "k",
+            "CONCIERGE_MODEL_PROVIDER": "anthropic",
+            "CONCIERGE_MODEL": "claude-haiku-5-5",
+            "ANTHROPIC_API_KEY": "test-key",
+            "ANTHROPIC_BASE_URL": model.url,
+            "CONCIERGE_MODEL_MAX_RETRIES": "0",
+            "CONCIERGE_MODEL_TIMEOUT_SECONDS": "2",
+            **values,
+        }
+    )
 
 
 def test_the_configured_judge_scores_through_the_sdk(model):
-    model.queue(message(tool_use(TOOL, {"score": 2, "reasons": [
-        {"factor": "handoff", "direction": "negative", "detail": "The refund needed a person and the customer had to wait"},
-    ]})))
+    model.queue(
+        message(
+            tool_use(
+                TOOL,
+                {
+                    "score": 2,
+                    "reasons": [
+                        {
+                            "factor": "handoff",
+                            "direction": "negative",
+                            "detail": "The refund needed a person and the customer had to wait",
+                        },
+                    ],
+                },
+            )
+        )
+    )
     judge = scorer(settings(model))
     assert isinstance(judge, ModelJudge)
     score = judge(EVENT, [{"role": "customer", "text": "I want my money back"}])

@@ -1,5 +1,6 @@
 """The turn workflow end to end on moto: the state machine CDK deploys, the five handlers, DynamoDB, EventBridge,
 SQS and SES — observed through what a customer, a merchant and the survey pipeline would see."""
+
 from __future__ import annotations
 
 import base64
@@ -69,7 +70,9 @@ def test_the_drop_off_email_carries_a_qr_code(shirt_return, stack):
 
 def test_every_message_turn_and_action_is_in_memory(shirt_return):
     memory = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
-    items = memory.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "CONV#it-return"})["Items"]
+    items = memory.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "CONV#it-return"})[
+        "Items"
+    ]
     kinds = [item["sk"].split("#")[0] for item in items]
     assert kinds.count("MSG") == 12  # six customer messages, six replies
     assert kinds.count("TURN") == 6

@@ -1,5 +1,6 @@
 """The approval workflow's definition (the one CDK deploys) on the local interpreter with fake functions: a
 decision is waited for with a task token, then executed or declined; no decision in time takes the timeout path."""
+
 from __future__ import annotations
 
 import threading
@@ -13,10 +14,16 @@ from concierge.topology import FunctionName
 from concierge.workflows import approval_definition, function_arn_placeholder
 
 REQUEST = {
-    "action_id": "A1", "conversation_id": "c1", "customer_id": "alex", "tool": "return_items",
+    "action_id": "A1",
+    "conversation_id": "c1",
+    "customer_id": "alex",
+    "tool": "return_items",
     "summary": "Refund 378.00 USD to your Visa card ending 4242 for Down Puffer Jacket (order NW1)",
-    "amount": "378.00", "currency": "USD", "reason": "refund above 200.00 USD",
-    "requested_at": "2025-05-14T12:00:00Z", "timeout_seconds": 5,
+    "amount": "378.00",
+    "currency": "USD",
+    "reason": "refund above 200.00 USD",
+    "requested_at": "2025-05-14T12:00:00Z",
+    "timeout_seconds": 5,
 }
 
 
@@ -39,8 +46,12 @@ class Fakes:
             assert isinstance(task, ApprovalStepTask)
             self.steps.append(task.kind)
             decision = task.approval.decision
-            return {"conversation_id": "c1", "customer_id": "alex", "key": f"A1:{task.kind}",
-                    "text": f"{task.kind} by {decision.decided_by if decision else 'nobody'}"}
+            return {
+                "conversation_id": "c1",
+                "customer_id": "alex",
+                "key": f"A1:{task.kind}",
+                "text": f"{task.kind} by {decision.decided_by if decision else 'nobody'}",
+            }
         task = IngestTask.model_validate({"task": payload}).task
         assert isinstance(task, NotifyTask)
         self.notices.append(task.notice.model_dump())
@@ -64,10 +75,13 @@ def run_async(sm: LocalStateMachine, request: dict) -> dict:
     return result
 
 
-@pytest.mark.parametrize(("verdict", "path", "step"), [
-    ("approved", ["WaitForDecision", "Approved?", "Execute", "NotifyCustomer"], "approval.execute"),
-    ("denied", ["WaitForDecision", "Approved?", "Decline", "NotifyCustomer"], "approval.decline"),
-])
+@pytest.mark.parametrize(
+    ("verdict", "path", "step"),
+    [
+        ("approved", ["WaitForDecision", "Approved?", "Execute", "NotifyCustomer"], "approval.execute"),
+        ("denied", ["WaitForDecision", "Approved?", "Decline", "NotifyCustomer"], "approval.decline"),
+    ],
+)
 def test_a_decision_sent_with_the_token_resumes_the_waiting_execution(verdict, path, step):
     fakes = Fakes()
     sm = machine(fakes)

@@ -1,5 +1,6 @@
 """Storefront identity: the storefront signs its signed-in customer's id (hex HMAC-SHA256) and nothing about an
 account is read until that signature checks out."""
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ neutral 3.0; resolved +1.0, handed_off -0.25, unresolved -1.0; sentiment 0.5 * l
 thanks +0.5; complaint -0.75; first response over 10 s -0.25. The score is the raw sum clamped to 1..5 and
 rounded half up.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -20,8 +21,15 @@ AT = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 
 def closed(**changes) -> ConversationClosed:
     fields = dict(
-        occurred_at=AT, conversation_id="conv-1", customer_id="alex", channel="web", started_at=AT, turns=1,
-        resolution="resolved", sentiments=[], first_response_ms=900,
+        occurred_at=AT,
+        conversation_id="conv-1",
+        customer_id="alex",
+        channel="web",
+        started_at=AT,
+        turns=1,
+        resolution="resolved",
+        sentiments=[],
+        first_response_ms=900,
     )
     return ConversationClosed(**(fields | changes))
 
@@ -43,8 +51,14 @@ def test_resolved_friendly_conversation():
 def test_handed_off_angry_conversation():
     score = score_conversation(
         closed(
-            turns=9, resolution="handed_off", handoff_reason="customer is frustrated", sentiments=[-0.2, -0.7],
-            repeated_messages=2, actions_failed=1, complained=True, first_response_ms=12_000,
+            turns=9,
+            resolution="handed_off",
+            handoff_reason="customer is frustrated",
+            sentiments=[-0.2, -0.7],
+            repeated_messages=2,
+            actions_failed=1,
+            complained=True,
+            first_response_ms=12_000,
         )
     )
 
@@ -54,8 +68,13 @@ def test_handed_off_angry_conversation():
     # complaint -0.75; slow first response -0.25
     # raw 3 - 0.25 - 0.6 - 0.3 - 0.6 - 0.5 - 0.75 - 0.25 = -0.25 -> clamped to 1
     assert effects(score) == {
-        "resolution": -0.25, "sentiment_trajectory": -0.6, "effort": -0.3, "effort_repeats": -0.6,
-        "failed_actions": -0.5, "complaint": -0.75, "response_time": -0.25,
+        "resolution": -0.25,
+        "sentiment_trajectory": -0.6,
+        "effort": -0.3,
+        "effort_repeats": -0.6,
+        "failed_actions": -0.5,
+        "complaint": -0.75,
+        "response_time": -0.25,
     }
     assert score.raw == pytest.approx(-0.25)
     assert score.score == 1
@@ -98,7 +117,8 @@ def test_half_points_round_up_not_to_even():
 
 
 @pytest.mark.parametrize(
-    ("first_response_ms", "penalised"), [(10_000, False), (10_001, True)],
+    ("first_response_ms", "penalised"),
+    [(10_000, False), (10_001, True)],
 )
 def test_a_slow_first_response_counts_only_above_ten_seconds(first_response_ms, penalised):
     score = score_conversation(closed(first_response_ms=first_response_ms))
@@ -108,8 +128,15 @@ def test_a_slow_first_response_counts_only_above_ten_seconds(first_response_ms, 
 def test_score_is_clamped_between_one_and_five_but_raw_is_kept():
     best = score_conversation(closed(sentiments=[-1.0, 1.0], thanked=True))
     worst = score_conversation(
-        closed(turns=30, resolution="unresolved", sentiments=[0.5, -1.0], repeated_messages=9, actions_failed=9,
-               complained=True, first_response_ms=60_000)
+        closed(
+            turns=30,
+            resolution="unresolved",
+            sentiments=[0.5, -1.0],
+            repeated_messages=9,
+            actions_failed=9,
+            complained=True,
+            first_response_ms=60_000,
+        )
     )
     # best: 3 + 1.0 + 1.0 + 0.5 = 5.5; worst: 3 - 1.0 - 1.0 - 0.75 - 0.9 - 1.0 - 0.75 - 0.25 = -2.65
     assert (best.score, best.raw) == (5, pytest.approx(5.5))
@@ -118,8 +145,13 @@ def test_score_is_clamped_between_one_and_five_but_raw_is_kept():
 
 def test_reasons_explain_the_score_biggest_first():
     score = score_conversation(
-        closed(turns=9, resolution="handed_off", handoff_reason="customer asked for a human", sentiments=[0.0, 0.2],
-               thanked=True)
+        closed(
+            turns=9,
+            resolution="handed_off",
+            handoff_reason="customer asked for a human",
+            sentiments=[0.0, 0.2],
+            thanked=True,
+        )
     )
 
     assert [abs(r.effect) for r in score.reasons] == sorted((abs(r.effect) for r in score.reasons), reverse=True)

@@ -1,5 +1,6 @@
 """The shared DynamoDB handle is safe to use from several threads at once (the local stack serves turns in
 threads): a query never loses its key condition to another thread's query (DynamoDB on moto)."""
+
 from __future__ import annotations
 
 import sys
@@ -19,14 +20,20 @@ QUERIES = 25
 def memory_table(monkeypatch):
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         aws.reset()
         boto3.client("dynamodb").create_table(
-            TableName="threads", BillingMode="PAY_PER_REQUEST",
+            TableName="threads",
+            BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+        )
         for customer in range(THREADS):
             aws.table("threads").put_item(Item={"pk": f"CUST#{customer}", "sk": "OPEN#c1"})
         yield aws.table("threads")
@@ -48,7 +55,8 @@ def test_concurrent_queries_through_one_handle_each_get_their_own_answer(memory_
         answers = []
         for _ in range(QUERIES):
             items = memory_table.query(
-                KeyConditionExpression=Key("pk").eq(f"CUST#{customer}") & Key("sk").begins_with("OPEN#"))["Items"]
+                KeyConditionExpression=Key("pk").eq(f"CUST#{customer}") & Key("sk").begins_with("OPEN#")
+            )["Items"]
             answers.extend(item["pk"] for item in items)
         return answers
 

@@ -9,6 +9,7 @@ Pairs (auto, real): (5,5) (4,5) (3,2) (1,2) (2,1)
   -> 7.5 / sqrt(90) = 0.790569
 - exact 1/5; within one point 5/5
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,8 +26,8 @@ def test_metrics_match_the_hand_computed_values():
     assert report.pairs == 5
     assert report.mae == pytest.approx(0.8)
     assert (report.mean_auto, report.mean_real) == (pytest.approx(3.0), pytest.approx(3.0))
-    assert report.pearson == pytest.approx(10 / 140 ** 0.5) == pytest.approx(0.845154, abs=1e-6)
-    assert report.spearman == pytest.approx(7.5 / 90 ** 0.5) == pytest.approx(0.790569, abs=1e-6)
+    assert report.pearson == pytest.approx(10 / 140**0.5) == pytest.approx(0.845154, abs=1e-6)
+    assert report.spearman == pytest.approx(7.5 / 90**0.5) == pytest.approx(0.790569, abs=1e-6)
     assert report.exact == pytest.approx(0.2)
     assert report.within_one == pytest.approx(1.0)
 
@@ -88,8 +89,13 @@ class DayPartitions:
 
 
 def test_stored_pairs_are_read_one_day_at_a_time_inclusive():
-    store = DayPartitions({date(2026, 11, 1): [{"auto": 4, "real": 5}], date(2026, 11, 3): [{"auto": 2, "real": 1}],
-                           date(2026, 11, 4): [{"auto": 5, "real": 5}]})
+    store = DayPartitions(
+        {
+            date(2026, 11, 1): [{"auto": 4, "real": 5}],
+            date(2026, 11, 3): [{"auto": 2, "real": 1}],
+            date(2026, 11, 4): [{"auto": 5, "real": 5}],
+        }
+    )
     assert pairs_between(store, date(2026, 11, 1), date(2026, 11, 3)) == [(4, 5), (2, 1)]
     assert store.asked == [date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)]
     with pytest.raises(ValueError):

@@ -1,5 +1,6 @@
 """The demo store: a seeded, date-relative generator of the import format, and the validating reader that
 `concierge import DIR` uses."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from concierge.demo import generate_store, write_store
-from concierge.storefolder import load_store_folder
 from concierge.models import OrderStatus, StoreData
+from concierge.storefolder import load_store_folder
 
 TODAY = date(2025, 5, 14)
 
@@ -113,10 +114,19 @@ def test_final_sale_items_are_not_returnable(store):
 def test_write_and_read_round_trip(store, tmp_path):
     counts = write_store(store, tmp_path)
 
-    assert counts == {"products": len(store.products), "customers": len(store.customers), "orders": 200,
-                      "articles": len(store.articles)}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles.json", "customers.json", "merchant.json", "orders.json",
-                                                          "products.json"]
+    assert counts == {
+        "products": len(store.products),
+        "customers": len(store.customers),
+        "orders": 200,
+        "articles": len(store.articles),
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "articles.json",
+        "customers.json",
+        "merchant.json",
+        "orders.json",
+        "products.json",
+    ]
     assert load_store_folder(tmp_path).data == store  # read back by the same checker `concierge import` uses
     first_order = json.loads((tmp_path / "orders.json").read_text())[0]
     assert isinstance(first_order["lines"][0]["unit_price"], str), "money is written as a decimal string"

@@ -1,4 +1,5 @@
 """The handoff triggers enforced by code for every engine (reasoning.escalation)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -15,19 +16,24 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 def turn(text: str) -> Turn:
     return Turn(
-        conversation_id="c", customer=CustomerRef(id="alex", first_name="Alex"), signals=signals.score(text),
+        conversation_id="c",
+        customer=CustomerRef(id="alex", first_name="Alex"),
+        signals=signals.score(text),
         message=IncomingMessage(message_id="m", text=text, channel=Channel.WEB, received_at=NOW),
         conversation=ConversationSnapshot(started_at=NOW, customer_turns=1),
     )
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("I want to talk to a real person", "customer asked for a human"),
-    ("this is ridiculous", "customer is frustrated"),
-    ("My card payment failed twice at checkout", "payment failure"),
-    ("I think I was charged twice for my order", "payment failure"),
-    ("I was double-charged", "payment failure"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I want to talk to a real person", "customer asked for a human"),
+        ("this is ridiculous", "customer is frustrated"),
+        ("My card payment failed twice at checkout", "payment failure"),
+        ("I think I was charged twice for my order", "payment failure"),
+        ("I was double-charged", "payment failure"),
+    ],
+)
 def test_each_trigger(text, reason):
     assert trigger(turn(text)) == reason
 

@@ -10,9 +10,11 @@
 The SQS sample is also scored with record_auto_csat against DynamoDB on moto (the surveys handler itself, with
 powertools' batch processing and the dead-letter path, is covered by the integration tests).
 """
+
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import boto3
@@ -30,8 +32,13 @@ from concierge.tasks import ActTask, DecideTask, IngestTask, ReceiveTask, ReplyT
 
 EVENTS = Path(__file__).parents[2] / "events"
 SAMPLES = sorted(p.relative_to(EVENTS).as_posix() for p in EVENTS.rglob("*.json"))
-TASKS = {"turn.receive": ReceiveTask, "turn.retrieve": RetrieveTask, "turn.decide": DecideTask, "turn.act": ActTask,
-         "turn.reply": ReplyTask}
+TASKS = {
+    "turn.receive": ReceiveTask,
+    "turn.retrieve": RetrieveTask,
+    "turn.decide": DecideTask,
+    "turn.act": ActTask,
+    "turn.reply": ReplyTask,
+}
 DEV_SIGNING_SECRET = "dev-signing-secret"
 
 
@@ -82,11 +89,11 @@ def validate_task(name: str, sample: dict) -> None:
 
 
 def validate_whatsapp(name: str, sample: dict) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from concierge.channels.whatsapp import parse_webhook
 
-    messages = parse_webhook(sample, datetime.now(timezone.utc))
+    messages = parse_webhook(sample, datetime.now(UTC))
     assert messages and all(m.verified and m.text for m in messages)
 
 
@@ -100,8 +107,14 @@ def validate_ses(name: str, sample: dict) -> None:
         sender_verified(record["ses"]["receipt"], record["ses"]["mail"])
 
 
-VALIDATORS = {"api": validate_api, "bus": validate_bus, "sqs": validate_sqs, "tasks": validate_task,
-              "whatsapp": validate_whatsapp, "ses": validate_ses}
+VALIDATORS = {
+    "api": validate_api,
+    "bus": validate_bus,
+    "sqs": validate_sqs,
+    "tasks": validate_task,
+    "whatsapp": validate_whatsapp,
+    "ses": validate_ses,
+}
 
 
 def test_there_are_samples():
@@ -145,18 +158,27 @@ def test_the_sqs_batch_bodies_carry_the_bus_samples_format():
 def memory(monkeypatch):
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     table = topology.MEMORY_TABLE
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
         created = dynamodb.create_table(
-            TableName="concierge-memory", BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": table.partition_key, "KeyType": "HASH"},
-                       {"AttributeName": table.sort_key, "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": table.partition_key, "AttributeType": "S"},
-                                  {"AttributeName": table.sort_key, "AttributeType": "S"}],
+            TableName="concierge-memory",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": table.partition_key, "KeyType": "HASH"},
+                {"AttributeName": table.sort_key, "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": table.partition_key, "AttributeType": "S"},
+                {"AttributeName": table.sort_key, "AttributeType": "S"},
+            ],
         )
         yield MemoryStore(created, ttl_days=365)
 

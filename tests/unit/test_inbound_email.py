@@ -3,11 +3,12 @@
 The fixtures in tests/fixtures/email are written the way Gmail, Outlook, Apple Mail and a webmail send them
 (quoted-printable, multipart/alternative, Outlook's header block, an inline photo, an ISO-8859-1 body).
 """
+
 from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -37,7 +38,7 @@ from concierge.errors import BadRequest, http_status
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "email"
-RECEIVED = datetime(2024, 6, 4, 6, 41, 20, tzinfo=timezone.utc)
+RECEIVED = datetime(2024, 6, 4, 6, 41, 20, tzinfo=UTC)
 # The bytes base64-encoded in with_attachment.eml.
 PHOTO = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb004300") + bytes(range(64)) + bytes.fromhex("ffd9")
 RECEIPT = b"%PDF-1.4\n% Northwind receipt for order 58231\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -56,8 +57,13 @@ class Store:
 
 
 def parse(raw: bytes, store: Store | None = None, **overrides):
-    arguments = {"message_id": "m-1", "received_at": RECEIVED, "verified": True, "verified_by": "ses:spf+dkim",
-                 "store_attachment": store if store is not None else Store()} | overrides
+    arguments = {
+        "message_id": "m-1",
+        "received_at": RECEIVED,
+        "verified": True,
+        "verified_by": "ses:spf+dkim",
+        "store_attachment": store if store is not None else Store(),
+    } | overrides
     return parse_email(raw, **arguments)
 
 
@@ -65,8 +71,9 @@ def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def mail(body: str | None = "Hello", *, sender: str | None = "Alex Morgan <alex@example.com>",
-         subject: str = "Question") -> EmailMessage:
+def mail(
+    body: str | None = "Hello", *, sender: str | None = "Alex Morgan <alex@example.com>", subject: str = "Question"
+) -> EmailMessage:
     message = EmailMessage()
     if sender:
         message["From"] = sender
@@ -79,11 +86,14 @@ def mail(body: str | None = "Hello", *, sender: str | None = "Alex Morgan <alex@
 
 # --- the customer's words ----------------------------------------------------------------------------------------
 
+
 def test_a_gmail_reply_keeps_the_question_and_drops_signature_and_quote():
     message = parse(fixture("gmail_reply.eml"))
 
-    assert message.text == ("Hi,\n\nThanks for the quick answer. The QR code doesn’t show on my phone, "
-                            "could you send it again as a PDF?\n\nAlex")
+    assert message.text == (
+        "Hi,\n\nThanks for the quick answer. The QR code doesn’t show on my phone, "
+        "could you send it again as a PDF?\n\nAlex"
+    )
     assert message.channel is Channel.EMAIL
     assert message.sender == "alex@example.com" and message.sender_name == "Alex Fernwood"
     assert message.subject == "Re: Your return R-1042 - drop-off QR code"
@@ -103,24 +113,30 @@ def test_the_gmail_html_part_reads_the_same_as_its_plain_part():
 def test_an_outlook_reply_loses_the_header_block_and_the_mobile_sign_off():
     message = parse(fixture("outlook_reply.eml"))
 
-    assert message.text == ("Hello,\n\nThe Trail Shell Jacket arrived today but it is size L and I ordered M. "
-                            "Can I exchange it for an M in Forest?\n\nBest regards,\nJordan Quill")
+    assert message.text == (
+        "Hello,\n\nThe Trail Shell Jacket arrived today but it is size L and I ordered M. "
+        "Can I exchange it for an M in Forest?\n\nBest regards,\nJordan Quill"
+    )
     assert message.sender == "jordan.quill@example.org", "addresses are lower-cased"
     assert message.subject == "RE: Order 58231 – shipped", "encoded words in the subject are decoded"
 
 
 def test_an_apple_mail_reply_from_an_iphone_keeps_only_the_question():
-    body = ("Does it come in Forest too?\n\nSent from my iPhone\n\n"
-            "> On 3 Jun 2024, at 10:12, Northwind Support <support@northwind.example> wrote:\n>\n"
-            "> The Trail Shell Jacket comes in Black.\n")
+    body = (
+        "Does it come in Forest too?\n\nSent from my iPhone\n\n"
+        "> On 3 Jun 2024, at 10:12, Northwind Support <support@northwind.example> wrote:\n>\n"
+        "> The Trail Shell Jacket comes in Black.\n"
+    )
 
     assert clean_body(body) == "Does it come in Forest too?"
 
 
 def test_an_outlook_original_message_block_is_dropped():
-    body = ("Please cancel order 58231.\r\n\r\nThanks\r\nJordan\r\n\r\n-----Original Message-----\r\n"
-            "From: Northwind Support <support@northwind.example>\r\nSent: Tuesday, June 4, 2024 9:15 AM\r\n"
-            "Subject: Order 58231\r\n\r\nYour order is confirmed.\r\n")
+    body = (
+        "Please cancel order 58231.\r\n\r\nThanks\r\nJordan\r\n\r\n-----Original Message-----\r\n"
+        "From: Northwind Support <support@northwind.example>\r\nSent: Tuesday, June 4, 2024 9:15 AM\r\n"
+        "Subject: Order 58231\r\n\r\nYour order is confirmed.\r\n"
+    )
 
     assert clean_body(body) == "Please cancel order 58231.\n\nThanks\nJordan"
 
@@ -132,9 +148,11 @@ def test_answers_written_between_quoted_lines_are_kept():
 
 
 def test_a_forwarded_message_is_kept_for_the_agent_to_read():
-    body = ("See below, the parcel never arrived.\n\n---------- Forwarded message ---------\n"
-            "From: Northwind <orders@northwind.example>\nDate: Mon, 3 Jun 2024 at 09:00\nSubject: Order 58231\n\n"
-            "Your order 58231 has shipped.")
+    body = (
+        "See below, the parcel never arrived.\n\n---------- Forwarded message ---------\n"
+        "From: Northwind <orders@northwind.example>\nDate: Mon, 3 Jun 2024 at 09:00\nSubject: Order 58231\n\n"
+        "Your order 58231 has shipped."
+    )
 
     assert clean_body(body) == body
 
@@ -193,20 +211,30 @@ def test_sloppy_headers_do_not_lose_the_mail():
 
     message = parse(raw)
 
-    assert (message.sender, message.sender_name, message.subject) == ("renee@example.net", "Renée Dupuis", "Veste abîmée")
+    assert (message.sender, message.sender_name, message.subject) == (
+        "renee@example.net",
+        "Renée Dupuis",
+        "Veste abîmée",
+    )
     assert message.recipient is None and message.header_message_id is None
     assert message.text == "La veste est abîmée."
 
 
 # --- attachments -------------------------------------------------------------------------------------------------
 
+
 def test_attachments_are_stored_with_their_bytes_and_listed():
     store = Store()
     message = parse(fixture("with_attachment.eml"), store)
 
     assert [(a.filename, a.content_type, a.size) for a in message.attachments] == [
-        ("torn-seam.jpg", "image/jpeg", len(PHOTO)), ("receipt 58231.pdf", "application/pdf", len(RECEIPT))]
-    assert [store.objects[a.s3_key] for a in message.attachments] == [("image/jpeg", PHOTO), ("application/pdf", RECEIPT)]
+        ("torn-seam.jpg", "image/jpeg", len(PHOTO)),
+        ("receipt 58231.pdf", "application/pdf", len(RECEIPT)),
+    ]
+    assert [store.objects[a.s3_key] for a in message.attachments] == [
+        ("image/jpeg", PHOTO),
+        ("application/pdf", RECEIPT),
+    ]
     assert message.text.startswith("Hello,\n\nThe seam under the left arm")
 
 
@@ -217,13 +245,16 @@ def test_a_mail_with_only_an_attachment_says_what_was_sent():
     assert parse(bytes(message)).text == "(sent 1 attachment: IMG_2041.jpg)"
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("../../etc/passwd", "passwd"),
-    ("C:\\Users\\alex\\photo.jpg", "photo.jpg"),
-    (".hidden.pdf", "hidden.pdf"),
-    ("x" * 150 + ".pdf", "x" * 96 + ".pdf"),
-    ("reçu\x00 mai.pdf", "reçu_ mai.pdf"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\alex\\photo.jpg", "photo.jpg"),
+        (".hidden.pdf", "hidden.pdf"),
+        ("x" * 150 + ".pdf", "x" * 96 + ".pdf"),
+        ("reçu\x00 mai.pdf", "reçu_ mai.pdf"),
+    ],
+)
 def test_attachment_names_cannot_leave_their_folder(name, expected):
     message = mail("photo attached")
     message.add_attachment(RECEIPT, maintype="application", subtype="pdf", filename=name)
@@ -255,6 +286,7 @@ def test_at_most_ten_attachments_are_kept_and_oversized_ones_are_skipped():
 
 # --- malformed mail ----------------------------------------------------------------------------------------------
 
+
 def test_random_bytes_are_not_an_email():
     noise = bytes(random.Random(7).randrange(256) for _ in range(600))
 
@@ -283,23 +315,27 @@ def test_a_mail_with_nothing_to_read_is_refused_and_stores_nothing():
 
 # --- sender verification -----------------------------------------------------------------------------------------
 
+
 def verdict_of(sender: str = "alex@example.com", **options) -> tuple[bool, str | None]:
     """sender_verified on a record SES would send for this mail (`options`: verdicts, envelope_from, dkim_domain)."""
     record = ses_receipt_record("m1", "2024-06-04T06:41:20Z", sender, ["support@northwind.example"], **options)
     return sender_verified(record["ses"]["receipt"], record["ses"]["mail"])
 
 
-@pytest.mark.parametrize(("statuses", "expected"), [
-    ({}, (True, "ses:spf+dkim")),
-    ({"dmarc": "GRAY"}, (True, "ses:spf+dkim")),
-    ({"spam": "FAIL"}, (True, "ses:spf+dkim")),
-    ({"spf": "FAIL"}, (True, "ses:dkim-aligned")),  # DKIM for the From domain is enough, as DMARC defines it
-    ({"dkim": "GRAY"}, (True, "ses:spf-aligned")),
-    ({"spf": "FAIL", "dkim": "FAIL"}, (False, None)),
-    ({"dmarc": "FAIL"}, (False, None)),
-    ({"virus": "FAIL"}, (False, None)),
-    ({"spf": "PROCESSING_FAILED", "dkim": "GRAY"}, (False, None)),
-])
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ({}, (True, "ses:spf+dkim")),
+        ({"dmarc": "GRAY"}, (True, "ses:spf+dkim")),
+        ({"spam": "FAIL"}, (True, "ses:spf+dkim")),
+        ({"spf": "FAIL"}, (True, "ses:dkim-aligned")),  # DKIM for the From domain is enough, as DMARC defines it
+        ({"dkim": "GRAY"}, (True, "ses:spf-aligned")),
+        ({"spf": "FAIL", "dkim": "FAIL"}, (False, None)),
+        ({"dmarc": "FAIL"}, (False, None)),
+        ({"virus": "FAIL"}, (False, None)),
+        ({"spf": "PROCESSING_FAILED", "dkim": "GRAY"}, (False, None)),
+    ],
+)
 def test_an_aligned_spf_or_dkim_pass_verifies_the_sender(statuses, expected):
     assert verdict_of(**statuses) == expected
 
@@ -314,15 +350,24 @@ def test_passes_for_another_domain_verify_nobody():
     assert verdict_of(envelope_from="x@notexample.com", dkim_domain="notexample.com") == (False, None)
 
 
-@pytest.mark.parametrize("forged", [
-    {"name": "DKIM-Signature", "value": "v=1; a=rsa-sha256; d=example.com; s=s1; b=forged"},
-    {"name": "Authentication-Results", "value": "amazonses.com; dkim=pass header.i=@example.com"},
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"name": "DKIM-Signature", "value": "v=1; a=rsa-sha256; d=example.com; s=s1; b=forged"},
+        {"name": "Authentication-Results", "value": "amazonses.com; dkim=pass header.i=@example.com"},
+    ],
+)
 def test_a_header_the_sender_wrote_verifies_nobody(forged):
     """Only the Authentication-Results SES adds above the mail says what passed: an unsigned DKIM-Signature or a
     copied Authentication-Results further down, naming the customer's domain, proves nothing."""
-    record = ses_receipt_record("m1", "2024-06-04T06:41:20Z", "alex@example.com", ["support@northwind.example"],
-                                envelope_from="bounce@evil.example", dkim_domain="evil.example")
+    record = ses_receipt_record(
+        "m1",
+        "2024-06-04T06:41:20Z",
+        "alex@example.com",
+        ["support@northwind.example"],
+        envelope_from="bounce@evil.example",
+        dkim_domain="evil.example",
+    )
     record["ses"]["mail"]["headers"].append(forged)
     assert sender_verified(record["ses"]["receipt"], record["ses"]["mail"]) == (False, None)
 
@@ -335,17 +380,29 @@ def test_without_the_mail_nothing_can_be_aligned():
 
 # --- the SES record ----------------------------------------------------------------------------------------------
 
+
 def test_the_record_has_the_documented_shape():
-    record = ses_receipt_record("abc123", "2024-06-04T06:41:20.512Z", "alex@example.com", ["support@northwind.example"],
-                                subject="Jacket", sender_name="Alex Morgan", dkim="GRAY")
+    record = ses_receipt_record(
+        "abc123",
+        "2024-06-04T06:41:20.512Z",
+        "alex@example.com",
+        ["support@northwind.example"],
+        subject="Jacket",
+        sender_name="Alex Morgan",
+        dkim="GRAY",
+    )
 
     parsed = SesModel.model_validate({"Records": [record]}).Records[0]
     assert parsed.ses.mail.messageId == "abc123" and parsed.ses.receipt.action.type == "Lambda"
     assert parsed.ses.mail.commonHeaders.header_from == ["Alex Morgan <alex@example.com>"]
     assert record["ses"]["receipt"]["dkimVerdict"] == {"status": "GRAY"}
     assert "dmarcPolicy" not in record["ses"]["receipt"], "SES adds it only when DMARC fails"
-    assert ses_receipt_record("a", "2024-06-04T06:41:20Z", "a@b.example", ["s@n.example"],
-                              dmarc="FAIL")["ses"]["receipt"]["dmarcPolicy"] == "reject"
+    assert (
+        ses_receipt_record("a", "2024-06-04T06:41:20Z", "a@b.example", ["s@n.example"], dmarc="FAIL")["ses"]["receipt"][
+            "dmarcPolicy"
+        ]
+        == "reject"
+    )
 
 
 def test_the_sample_event_is_a_verified_mail_about_the_jacket():
@@ -356,8 +413,12 @@ def test_the_sample_event_is_a_verified_mail_about_the_jacket():
     SesModel.model_validate(sample)
     assert sender_verified(record["ses"]["receipt"], record["ses"]["mail"]) == (True, "ses:spf+dkim")
     assert record == ses_receipt_record(
-        mail_["messageId"], mail_["timestamp"], "alex@example.com", ["support@northwind.example"],
-        subject=mail_["commonHeaders"]["subject"], sender_name="Alex Morgan",
+        mail_["messageId"],
+        mail_["timestamp"],
+        "alex@example.com",
+        ["support@northwind.example"],
+        subject=mail_["commonHeaders"]["subject"],
+        sender_name="Alex Morgan",
         email_message_id=mail_["commonHeaders"]["messageId"],
     ), "the sample is what the builder produces"
     assert "Trail Shell Jacket" in mail_["commonHeaders"]["subject"]
@@ -365,11 +426,18 @@ def test_the_sample_event_is_a_verified_mail_about_the_jacket():
 
 # --- the reply ---------------------------------------------------------------------------------------------------
 
+
 def test_the_reply_threads_under_the_customer_mail_with_one_re():
-    reply = compose_reply(sender="support@northwind.example", sender_name="Northwind", to="alex@example.com",
-                          subject="RE: Re: Trail Shell Jacket", text="It is 3-layer recycled nylon — fully waterproof.",
-                          in_reply_to="<CAH3f9@mail.example.com>", references=["R-1042@northwind.example", "CAH3f9@mail.example.com"],
-                          reply_to="support+c-42@northwind.example")
+    reply = compose_reply(
+        sender="support@northwind.example",
+        sender_name="Northwind",
+        to="alex@example.com",
+        subject="RE: Re: Trail Shell Jacket",
+        text="It is 3-layer recycled nylon — fully waterproof.",
+        in_reply_to="<CAH3f9@mail.example.com>",
+        references=["R-1042@northwind.example", "CAH3f9@mail.example.com"],
+        reply_to="support+c-42@northwind.example",
+    )
 
     assert reply["Subject"] == "Re: Trail Shell Jacket"
     assert reply["In-Reply-To"] == "<CAH3f9@mail.example.com>"
@@ -382,8 +450,15 @@ def test_the_reply_threads_under_the_customer_mail_with_one_re():
 
 
 def test_a_reply_to_a_new_mail_has_no_thread_headers_but_a_subject():
-    reply = compose_reply(sender="support@northwind.example", sender_name="Northwind", to="alex@example.com",
-                          subject=None, text="Hello", in_reply_to=None, references=[])
+    reply = compose_reply(
+        sender="support@northwind.example",
+        sender_name="Northwind",
+        to="alex@example.com",
+        subject=None,
+        text="Hello",
+        in_reply_to=None,
+        references=[],
+    )
 
     assert reply["Subject"] == "Re: your message"
     assert reply["In-Reply-To"] is None and reply["References"] is None and reply["Reply-To"] is None
@@ -391,12 +466,17 @@ def test_a_reply_to_a_new_mail_has_no_thread_headers_but_a_subject():
 
 # --- on SES and S3 (moto) ----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def aws(monkeypatch):
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
@@ -407,17 +487,24 @@ def aws(monkeypatch):
 def test_a_received_mail_is_read_from_s3_and_its_attachments_stored_next_to_it(aws):
     s3, _ = aws
     s3.put_object(Bucket="concierge-mail", Key="inbound/ses-0001", Body=fixture("with_attachment.eml"))
-    record = ses_receipt_record("ses-0001", "2024-06-07T19:30:02.028Z", "alex@example.com",
-                                ["support@northwind.example"], subject="Torn seam on my jacket (photo attached)")
+    record = ses_receipt_record(
+        "ses-0001",
+        "2024-06-07T19:30:02.028Z",
+        "alex@example.com",
+        ["support@northwind.example"],
+        subject="Torn seam on my jacket (photo attached)",
+    )
 
     message = SesInbound(s3, "concierge-mail").from_record(record)
 
     assert message.message_id == "ses-0001" and message.raw_s3_key == "inbound/ses-0001"
     assert message.verified and message.verified_by == "ses:spf+dkim"
-    assert message.received_at == datetime(2024, 6, 7, 19, 30, 2, 28000, tzinfo=timezone.utc)
+    assert message.received_at == datetime(2024, 6, 7, 19, 30, 2, 28000, tzinfo=UTC)
     assert "The seam under the left arm" in message.text
-    assert [a.s3_key for a in message.attachments] == ["attachments/ses-0001/1-torn-seam.jpg",
-                                                       "attachments/ses-0001/2-receipt 58231.pdf"]
+    assert [a.s3_key for a in message.attachments] == [
+        "attachments/ses-0001/1-torn-seam.jpg",
+        "attachments/ses-0001/2-receipt 58231.pdf",
+    ]
     for attachment, payload in zip(message.attachments, (PHOTO, RECEIPT)):
         stored = s3.get_object(Bucket="concierge-mail", Key=attachment.s3_key)
         assert stored["Body"].read() == payload and stored["ContentType"] == attachment.content_type
@@ -426,8 +513,14 @@ def test_a_received_mail_is_read_from_s3_and_its_attachments_stored_next_to_it(a
 def test_a_failed_spf_check_is_read_but_not_verified(aws):
     s3, _ = aws
     s3.put_object(Bucket="concierge-mail", Key="inbound/ses-0002", Body=fixture("latin1.eml"))
-    record = ses_receipt_record("ses-0002", "2024-06-08T07:14:55Z", "renee.dupuis@example.net",
-                                ["support+fr@northwind.example"], spf="FAIL", dkim="GRAY")
+    record = ses_receipt_record(
+        "ses-0002",
+        "2024-06-08T07:14:55Z",
+        "renee.dupuis@example.net",
+        ["support+fr@northwind.example"],
+        spf="FAIL",
+        dkim="GRAY",
+    )
 
     message = SesInbound(s3, "concierge-mail").from_record(record)
 
@@ -437,7 +530,9 @@ def test_a_failed_spf_check_is_read_but_not_verified(aws):
 
 def test_a_record_whose_mail_is_not_in_s3_says_where_it_looked(aws):
     s3, _ = aws
-    record = ses_receipt_record("ses-missing", "2024-06-08T07:14:55Z", "alex@example.com", ["support@northwind.example"])
+    record = ses_receipt_record(
+        "ses-missing", "2024-06-08T07:14:55Z", "alex@example.com", ["support@northwind.example"]
+    )
 
     with pytest.raises(EmailNotFound, match="no raw email at s3://concierge-mail/inbound/ses-missing"):
         SesInbound(s3, "concierge-mail").from_record(record)
@@ -448,8 +543,13 @@ def test_a_reply_is_sent_through_ses_with_its_thread_headers(aws):
     ses.verify_email_identity(EmailAddress="support@northwind.example")
 
     message_id = EmailReplySender(ses, "support@northwind.example", "Northwind").send(
-        to="alex@example.com", subject="Trail Shell Jacket", text="It is 3-layer recycled nylon.",
-        in_reply_to="CAH3f9@mail.example.com", references=[], reply_to="support+c-42@northwind.example")
+        to="alex@example.com",
+        subject="Trail Shell Jacket",
+        text="It is 3-layer recycled nylon.",
+        in_reply_to="CAH3f9@mail.example.com",
+        references=[],
+        reply_to="support+c-42@northwind.example",
+    )
 
     assert message_id.endswith("@northwind.example") and "<" not in message_id
     from moto.ses.models import ses_backends

@@ -5,6 +5,7 @@ The sections are read from the demo store directly (the articles' Markdown headi
 a product page), not through the knowledge index, so a change in splitting or search cannot hide a bad label.
 Retrieval quality itself is measured by benchmarks/knowledge_eval.py, not asserted here.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,11 @@ def store():
 @pytest.fixture(scope="module")
 def article_passages(store) -> set[tuple[str, str]]:
     """(document id, section) as the import indexes them: the article's id in the store source."""
-    return {(source_id(STORE_SOURCE, article.id), section) for article in store.articles for section in article_sections(article)}
+    return {
+        (source_id(STORE_SOURCE, article.id), section)
+        for article in store.articles
+        for section in article_sections(article)
+    }
 
 
 @pytest.fixture(scope="module")
@@ -126,5 +131,7 @@ def test_every_article_section_is_asked_about(questions, article_passages):
 
 
 def test_product_material_and_fit_are_both_asked_about(questions):
-    sections = {e["section"] for item in questions for e in item["expected"] if e["document_id"].startswith("store/product-")}
+    sections = {
+        e["section"] for item in questions for e in item["expected"] if e["document_id"].startswith("store/product-")
+    }
     assert {PRODUCT_MATERIAL, PRODUCT_FIT} <= sections

@@ -1,5 +1,6 @@
 """The floor the product promises for knowledge retrieval, on the labelled set in evaluation/knowledge/:
 recall@5 >= 0.90 on answerable questions, and unanswerable questions recognised >= 80% of the time."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -1,7 +1,8 @@
 """The identity, threading and recall rules of docs/memory.md, one by one (DynamoDB on moto)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -14,41 +15,75 @@ from concierge.memory import ConversationRecord, Fact, MemoryStore, Profile, Sum
 from concierge.models import Customer
 from concierge.turn import ConversationStatus
 
-NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 def tables(monkeypatch):
     from moto import mock_aws
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
 
         def table(name, gsi=False):
-            spec = dict(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", *(("gsi1pk", "gsi1sk") if gsi else ()))])
+            spec = dict(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[
+                    {"AttributeName": a, "AttributeType": "S"}
+                    for a in ("pk", "sk", *(("gsi1pk", "gsi1sk") if gsi else ()))
+                ],
+            )
             if gsi:
-                spec["GlobalSecondaryIndexes"] = [{"IndexName": "by-customer", "Projection": {"ProjectionType": "ALL"},
-                                                   "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}]}]
+                spec["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": "by-customer",
+                        "Projection": {"ProjectionType": "ALL"},
+                        "KeySchema": [
+                            {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                            {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                        ],
+                    }
+                ]
             return dynamodb.create_table(**spec)
 
         memory = MemoryStore(table("memory"), ttl_days=30)
         store = ReferenceStore(table("store", gsi=True))
-        store.put_customers([Customer(id="alex", email="Alex@Example.com", name="Alex Morgan", phone="+1 503 555 0142", created_at=NOW)])
+        store.put_customers(
+            [Customer(id="alex", email="Alex@Example.com", name="Alex Morgan", phone="+1 503 555 0142", created_at=NOW)]
+        )
         yield memory, store
 
 
 def message(sender="alex@example.com", verified=True, channel=Channel.EMAIL, text="hello", **extra) -> InboundMessage:
-    return InboundMessage(channel=channel, message_id=extra.pop("message_id", "m1"), sender=sender, verified=verified,
-                          verified_by="test" if verified else None, text=text, received_at=NOW, **extra)
+    return InboundMessage(
+        channel=channel,
+        message_id=extra.pop("message_id", "m1"),
+        sender=sender,
+        verified=verified,
+        verified_by="test" if verified else None,
+        text=text,
+        received_at=NOW,
+        **extra,
+    )
 
 
 def open_conversation(memory, conversation_id, customer_id="alex", text="", updated=NOW, channel=Channel.WEB):
-    record = ConversationRecord(conversation_id=conversation_id, customer_id=customer_id, channel=channel, started_at=updated,
-                                updated_at=updated, keywords=threads.topic_terms(text))
+    record = ConversationRecord(
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        channel=channel,
+        started_at=updated,
+        updated_at=updated,
+        keywords=threads.topic_terms(text),
+    )
     memory.write(memory.conversation_index_items(record) + [memory._meta_item(record)])
     return record
 
@@ -56,9 +91,16 @@ def open_conversation(memory, conversation_id, customer_id="alex", text="", upda
 def test_a_verified_address_on_file_is_linked_and_audited(tables):
     memory, store = tables
     resolved = identity.resolve(message(), memory, store, NOW)
-    assert (resolved.customer_id, resolved.verified, resolved.how, resolved.first_name) == ("alex", True, "linked-now", "Alex")
+    assert (resolved.customer_id, resolved.verified, resolved.how, resolved.first_name) == (
+        "alex",
+        True,
+        "linked-now",
+        "Alex",
+    )
     assert memory.get_identity(Channel.EMAIL, "alex@example.com").customer_id == "alex"
-    assert [i["action"] for i in memory.customer_partition("alex") if i["sk"].startswith("AUDIT#")] == ["identity.linked"]
+    assert [i["action"] for i in memory.customer_partition("alex") if i["sk"].startswith("AUDIT#")] == [
+        "identity.linked"
+    ]
     assert identity.resolve(message(), memory, store, NOW).how == "linked"
 
 
@@ -97,7 +139,10 @@ def test_threading_rules_in_order(tables):
     memory, _ = tables
     jacket = open_conversation(memory, "web-jacket", text="Does the Trail Shell Jacket run small?")
     # Rule 3: same topic -> continue; no topic -> continue the most recent.
-    assert threads.choose(message(text="What is the trail jacket made of?"), "alex", memory, NOW).conversation_id == "web-jacket"
+    assert (
+        threads.choose(message(text="What is the trail jacket made of?"), "alex", memory, NOW).conversation_id
+        == "web-jacket"
+    )
     assert threads.choose(message(text="and what about returns?"), "alex", memory, NOW).rule == "open-topic"
     # Rule 4: another topic -> a new conversation, linked.
     other = threads.choose(message(text="My Cloudstep running shoe squeaks"), "alex", memory, NOW)
@@ -106,7 +151,10 @@ def test_threading_rules_in_order(tables):
     open_conversation(memory, "c-sam", customer_id="sam", text="puffer")
     tagged = message(text="shoes", recipient="support+web-jacket@northwind.example")
     assert threads.choose(tagged, "alex", memory, NOW).rule == "tagged-address"
-    assert threads.choose(message(text="shoes", recipient="support+c-sam@northwind.example"), "alex", memory, NOW).rule != "tagged-address"
+    assert (
+        threads.choose(message(text="shoes", recipient="support+c-sam@northwind.example"), "alex", memory, NOW).rule
+        != "tagged-address"
+    )
     # Rule 1 beats everything.
     memory.put_thread("our-reply@northwind.example", "web-jacket", "alex")
     replied = threads.choose(message(text="shoes", references=["our-reply@northwind.example"]), "alex", memory, NOW)
@@ -116,13 +164,21 @@ def test_threading_rules_in_order(tables):
 
 def test_a_follow_up_in_the_same_sitting_continues_whatever_its_words(tables):
     memory, _ = tables
-    open_conversation(memory, "wa-1", text="Where is my order?", channel=Channel.WHATSAPP, updated=NOW - timedelta(minutes=5))
+    open_conversation(
+        memory, "wa-1", text="Where is my order?", channel=Channel.WHATSAPP, updated=NOW - timedelta(minutes=5)
+    )
     follow_up = message(text="This is ridiculous, where is my jacket??", channel=Channel.WHATSAPP, sender="15035550142")
-    assert (threads.choose(follow_up, "alex", memory, NOW).conversation_id, threads.choose(follow_up, "alex", memory, NOW).rule) == ("wa-1", "same-sitting")
+    assert (
+        threads.choose(follow_up, "alex", memory, NOW).conversation_id,
+        threads.choose(follow_up, "alex", memory, NOW).rule,
+    ) == ("wa-1", "same-sitting")
     # An hour later, or on another channel, the topic decides again.
     later = NOW + threads.SAME_SITTING + timedelta(minutes=10)
     assert threads.choose(follow_up, "alex", memory, later).rule == "linked-other-topic"
-    assert threads.choose(message(text="my Cloudstep running shoe squeaks"), "alex", memory, NOW).rule == "linked-other-topic"
+    assert (
+        threads.choose(message(text="my Cloudstep running shoe squeaks"), "alex", memory, NOW).rule
+        == "linked-other-topic"
+    )
 
 
 def test_a_conversation_our_team_owns_takes_every_message(tables):
@@ -135,7 +191,9 @@ def test_a_conversation_our_team_owns_takes_every_message(tables):
 
 def test_stale_open_conversations_are_not_continued(tables):
     memory, _ = tables
-    open_conversation(memory, "old", text="Trail Shell Jacket", updated=NOW - threads.THREAD_WINDOW - timedelta(hours=1))
+    open_conversation(
+        memory, "old", text="Trail Shell Jacket", updated=NOW - threads.THREAD_WINDOW - timedelta(hours=1)
+    )
     assert threads.choose(message(text="Trail Shell Jacket"), "alex", memory, NOW).rule == "new"
 
 
@@ -148,10 +206,30 @@ def test_web_conversations_link_to_an_open_one_on_the_same_topic(tables):
 
 def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
     memory, _ = tables
-    items = [memory.summary_item("alex", Summary(conversation_id=f"c{n}", closed_at=NOW - timedelta(days=n), channel=Channel.WEB,
-                                                 text=f"summary {n} " + "words " * 40)) for n in range(10)]
-    items.append(memory.fact_item("alex", Fact(key="open_issue:NW1", kind="open_issue", text="your order NW1 was running late",
-                                               conversation_id="c3", updated_at=NOW)))
+    items = [
+        memory.summary_item(
+            "alex",
+            Summary(
+                conversation_id=f"c{n}",
+                closed_at=NOW - timedelta(days=n),
+                channel=Channel.WEB,
+                text=f"summary {n} " + "words " * 40,
+            ),
+        )
+        for n in range(10)
+    ]
+    items.append(
+        memory.fact_item(
+            "alex",
+            Fact(
+                key="open_issue:NW1",
+                kind="open_issue",
+                text="your order NW1 was running late",
+                conversation_id="c3",
+                updated_at=NOW,
+            ),
+        )
+    )
     memory.write(items)
     context = longterm.recall(memory, "alex", "new", budget=120)
     assert context.open_issues == ["your order NW1 was running late"]
@@ -162,7 +240,13 @@ def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
 
 def test_recall_gives_nothing_personal_without_consent(tables):
     memory, _ = tables
-    memory.write([memory.summary_item("alex", Summary(conversation_id="c1", closed_at=NOW, channel=Channel.WEB, text="we talked"))])
+    memory.write(
+        [
+            memory.summary_item(
+                "alex", Summary(conversation_id="c1", closed_at=NOW, channel=Channel.WEB, text="we talked")
+            )
+        ]
+    )
     memory.put_profile(Profile(customer_id="alex", personalization=False))
     context = longterm.recall(memory, "alex", "new")
     assert not context.personalization and not context.returning and context.summaries == [] and context.facts == []
@@ -171,12 +255,28 @@ def test_recall_gives_nothing_personal_without_consent(tables):
 def test_a_late_parcel_is_an_open_issue_until_it_is_delivered():
     from concierge.turn import ActionResult, ActionStatus
 
-    record = ConversationRecord(conversation_id="c1", customer_id="jordan", channel=Channel.WEB, started_at=NOW, updated_at=NOW,
-                                status=ConversationStatus.OPEN)
+    record = ConversationRecord(
+        conversation_id="c1",
+        customer_id="jordan",
+        channel=Channel.WEB,
+        started_at=NOW,
+        updated_at=NOW,
+        status=ConversationStatus.OPEN,
+    )
 
     def tracked(status, due):
-        return ActionResult(call_id="t", action_id="a", tool="track_shipment", status=ActionStatus.EXECUTED,
-                            result={"order_id": "NW10005", "status": status, "estimated_delivery": due.isoformat(), "items": ["Selvedge Denim Jacket"]})
+        return ActionResult(
+            call_id="t",
+            action_id="a",
+            tool="track_shipment",
+            status=ActionStatus.EXECUTED,
+            result={
+                "order_id": "NW10005",
+                "status": status,
+                "estimated_delivery": due.isoformat(),
+                "items": ["Selvedge Denim Jacket"],
+            },
+        )
 
     upserts, removals = longterm.facts_from([tracked("shipped", NOW - timedelta(days=2))], [], record, NOW)
     assert [f.key for f in upserts] == ["open_issue:NW10005"] and "running late" in upserts[0].text and not removals

@@ -1,4 +1,5 @@
 """merchant.json's wording: each return method says what the merchant offers and nothing it does not."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -19,11 +20,23 @@ def test_every_method_has_every_sentence_and_an_unstated_one_promises_nothing():
 
 
 def test_the_instructions_follow_the_method_and_a_prepaid_label_sends_no_qr_code():
-    shop = SHOP.model_copy(update={"return_method": "prepaid_label", "return_instructions": "Drop it at any UPS store."})
+    shop = SHOP.model_copy(
+        update={"return_method": "prepaid_label", "return_instructions": "Drop it at any UPS store."}
+    )
     assert shop.return_method_sentence("m@x") == (
-        "I've emailed your return details to m@x; the return label is prepaid. Drop it at any UPS store.")
-    email = ReturnEmail(to="m@x", first_name="Mia", merchant_name=shop.name, return_id="R1", order_id="#1", items=["Mug"],
-                        resolution_text="Refunded.", with_qr=False, steps="The return label is prepaid.")
+        "I've emailed your return details to m@x; the return label is prepaid. Drop it at any UPS store."
+    )
+    email = ReturnEmail(
+        to="m@x",
+        first_name="Mia",
+        merchant_name=shop.name,
+        return_id="R1",
+        order_id="#1",
+        items=["Mug"],
+        resolution_text="Refunded.",
+        with_qr=False,
+        steps="The return label is prepaid.",
+    )
     message = email.mime("shop@x")
     assert "QR" not in email.subject and not [part for part in message.walk() if part.get_content_type() == "image/png"]
     assert "The return label is prepaid." in email.text()

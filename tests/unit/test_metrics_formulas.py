@@ -1,4 +1,5 @@
 """The scoring formulas against values computed by hand (docs/metrics.md)."""
+
 from __future__ import annotations
 
 import math
@@ -6,7 +7,7 @@ import math
 import pytest
 
 from concierge.metrics import formulas
-from concierge.metrics.formulas import bucket_of, bucket_value, csat, ces, histogram, nps, percentile, wilson
+from concierge.metrics.formulas import bucket_of, bucket_value, ces, csat, histogram, nps, percentile, wilson
 
 
 def test_wilson_interval_matches_the_hand_computed_one():
@@ -45,8 +46,10 @@ def test_nps_bands_and_interval():
     assert result.high == pytest.approx(20 + 54.034, abs=0.01)
 
 
-@pytest.mark.parametrize("score,band", [(10, "promoters"), (9, "promoters"), (8, "passives"), (7, "passives"),
-                                        (6, "detractors"), (0, "detractors")])
+@pytest.mark.parametrize(
+    "score,band",
+    [(10, "promoters"), (9, "promoters"), (8, "passives"), (7, "passives"), (6, "detractors"), (0, "detractors")],
+)
 def test_nps_band_edges(score, band):
     result = nps({score: 4})
     assert getattr(result, band) == 4

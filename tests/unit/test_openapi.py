@@ -1,4 +1,5 @@
 """The checked-in OpenAPI description is the one the code generates (regenerate with `concierge openapi`)."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ def test_webhooks_need_no_api_key_and_merges_need_an_operator():
 
 
 def _operations() -> dict[tuple[str, str], dict]:
-    return {(method.upper(), path): op for path, ops in openapi_document()["paths"].items() for method, op in ops.items()}
+    return {
+        (method.upper(), path): op for path, ops in openapi_document()["paths"].items() for method, op in ops.items()
+    }
 
 
 def test_the_document_holds_exactly_the_topology_routes_with_their_methods():
@@ -92,8 +95,11 @@ def test_the_api_key_is_required_exactly_where_the_route_says():
 
 
 def test_request_bodies_only_where_a_route_takes_one():
-    bodies = {key: op["requestBody"]["content"]["application/json"]["schema"]
-              for key, op in _operations().items() if "requestBody" in op}
+    bodies = {
+        key: op["requestBody"]["content"]["application/json"]["schema"]
+        for key, op in _operations().items()
+        if "requestBody" in op
+    }
     assert bodies.keys() == {
         ("POST", "/v1/conversations/{conversation_id}/messages"),
         ("PUT", "/v1/customers/{customer_id}/preferences"),
@@ -110,7 +116,10 @@ def test_request_bodies_only_where_a_route_takes_one():
     assert bodies[("PUT", "/v1/customers/{customer_id}/preferences")] == {"$ref": "#/components/schemas/Preferences"}
     assert bodies[("POST", "/v1/customers/{customer_id}/merges")] == {"$ref": "#/components/schemas/MergeRequest"}
     schemas = openapi_document()["components"]["schemas"]
-    assert schemas["Preferences"]["required"] == ["personalization"] and schemas["Preferences"]["additionalProperties"] is False
+    assert (
+        schemas["Preferences"]["required"] == ["personalization"]
+        and schemas["Preferences"]["additionalProperties"] is False
+    )
     assert set(schemas["MergeRequest"]["required"]) == {"source_customer_id", "reason"}
 
 
@@ -119,14 +128,24 @@ def _headers(operation: dict) -> dict[str, bool]:
 
 
 def test_customer_routes_take_the_customer_or_an_operator_and_merges_an_operator_only():
-    either = {"x-customer-id": False, "x-customer-signature": False, "x-operator-id": False, "x-operator-signature": False}
+    either = {
+        "x-customer-id": False,
+        "x-customer-signature": False,
+        "x-operator-id": False,
+        "x-operator-signature": False,
+    }
     operator = {"x-operator-id": True, "x-operator-signature": True}
     operations = _operations()
-    for key in [("GET", "/v1/customers/{customer_id}/data"), ("DELETE", "/v1/customers/{customer_id}"),
-                ("PUT", "/v1/customers/{customer_id}/preferences")]:
+    for key in [
+        ("GET", "/v1/customers/{customer_id}/data"),
+        ("DELETE", "/v1/customers/{customer_id}"),
+        ("PUT", "/v1/customers/{customer_id}/preferences"),
+    ]:
         assert _headers(operations[key]) == either, key
-    for key in [("POST", "/v1/customers/{customer_id}/merges"),
-                ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")]:
+    for key in [
+        ("POST", "/v1/customers/{customer_id}/merges"),
+        ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}"),
+    ]:
         assert _headers(operations[key]) == operator, key
     unmerge = operations[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")]
     assert [p["name"] for p in unmerge["parameters"] if p["in"] == "path"] == ["customer_id", "source_customer_id"]
@@ -135,20 +154,28 @@ def test_customer_routes_take_the_customer_or_an_operator_and_merges_an_operator
 def test_the_whatsapp_webhook_is_described_as_meta_calls_it():
     verify = _operations()[("GET", "/v1/channels/whatsapp")]
     query = {p["name"]: p for p in verify["parameters"] if p["in"] == "query"}
-    assert set(query) == {"hub.mode", "hub.verify_token", "hub.challenge"} and all(p["required"] for p in query.values())
+    assert set(query) == {"hub.mode", "hub.verify_token", "hub.challenge"} and all(
+        p["required"] for p in query.values()
+    )
     assert query["hub.mode"]["schema"]["enum"] == ["subscribe"]
     assert _headers(verify) == {}
     assert verify["responses"]["200"]["content"] == {"text/plain": {"schema": {"type": "string"}}}
     receive = _operations()[("POST", "/v1/channels/whatsapp")]
     assert _headers(receive) == {"X-Hub-Signature-256": True}
-    assert receive["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WebhookAck"}
+    assert receive["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WebhookAck"
+    }
 
 
 def test_each_route_lists_the_errors_its_handler_can_send():
     errors = {key: set(op["responses"]) - {"200"} for key, op in _operations().items()}
     assert errors[("GET", "/v1/customers/{customer_id}/data")] == {"401", "403", "404"}
     assert errors[("DELETE", "/v1/customers/{customer_id}")] == {"401", "403", "404"}
-    assert errors[("PUT", "/v1/customers/{customer_id}/preferences")] == {"400", "401", "403"}  # consent needs no prior data
+    assert errors[("PUT", "/v1/customers/{customer_id}/preferences")] == {
+        "400",
+        "401",
+        "403",
+    }  # consent needs no prior data
     assert errors[("POST", "/v1/customers/{customer_id}/merges")] == {"400", "401", "403", "404", "409"}
     assert errors[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")] == {"401", "403", "404"}
     assert errors[("GET", "/v1/channels/whatsapp")] == {"400", "403"}
@@ -162,10 +189,27 @@ def test_response_schemas_match_what_the_handlers_return():
     schemas = openapi_document()["components"]["schemas"]
     assert set(schemas["ErasureReceipt"]["required"]) == {"erased", "items_deleted", "objects_deleted"}
     assert set(schemas["PreferencesOut"]["required"]) == {"customer_id", "personalization", "surveys"}
-    assert set(schemas["MergeReceipt"]["required"]) == {"target_customer_id", "source_customer_id", "identities_moved", "items_copied"}
-    assert set(schemas["UnmergeReceipt"]["required"]) == {"target_customer_id", "source_customer_id", "identities_restored"}
+    assert set(schemas["MergeReceipt"]["required"]) == {
+        "target_customer_id",
+        "source_customer_id",
+        "identities_moved",
+        "items_copied",
+    }
+    assert set(schemas["UnmergeReceipt"]["required"]) == {
+        "target_customer_id",
+        "source_customer_id",
+        "identities_restored",
+    }
     assert set(schemas["CustomerExport"]["required"]) == {
-        "customer_id", "exported_at", "profile", "identities", "facts", "summaries", "audit", "conversations", "commerce"
+        "customer_id",
+        "exported_at",
+        "profile",
+        "identities",
+        "facts",
+        "summaries",
+        "audit",
+        "conversations",
+        "commerce",
     }
 
 
@@ -185,11 +229,17 @@ def test_a_route_without_a_description_fails_loudly(monkeypatch):
 def test_citations_are_plain_text_with_web_links_only():
     from concierge.api import Citation
 
-    hostile = Citation(title="<img src=x onerror=alert(1)>Returns &amp; refunds", url="javascript:alert(document.cookie)")
+    hostile = Citation(
+        title="<img src=x onerror=alert(1)>Returns &amp; refunds", url="javascript:alert(document.cookie)"
+    )
     assert (hostile.title, hostile.url) == ("Returns & refunds", "")
-    assert Citation(title="Shipping", url="https://shop.example/help/shipping").url == "https://shop.example/help/shipping"
+    assert (
+        Citation(title="Shipping", url="https://shop.example/help/shipping").url == "https://shop.example/help/shipping"
+    )
     assert Citation(title="Policies", url="/help/policies").url == "/help/policies"
-    assert Citation(title="x", url="//evil.example/x").url == "" and Citation(title="x", url="data:text/html,x").url == ""
+    assert (
+        Citation(title="x", url="//evil.example/x").url == "" and Citation(title="x", url="data:text/html,x").url == ""
+    )
     # an encoded tag is not decoded into a real one, and "/\\host" is another site to a browser
     assert Citation(title="&lt;img src=x onerror=alert(1)&gt;Returns", url="/help").title == "Returns"
     assert Citation(title="x", url="/\\evil.example/x").url == ""

@@ -1,6 +1,7 @@
 """The OpenSearch knowledge index through the real opensearch-py client, against the local stand-in of the REST
 API: what it sends (the k-NN mapping, bulk NDJSON, k-NN with the filters inside plus BM25, deletions), what it
 makes of the answers (hybrid order, the shared confidence), throttling, Serverless' differences, and SigV4."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,24 +32,65 @@ def unit(*values: float) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def passage(document_id: str, ordinal: int, title: str, text: str, section: str = "", locale: str = "en",
-            products: tuple[str, ...] = (), document_hash: str = "h1") -> Passage:
-    return Passage(id=f"{document_id}#{ordinal}", document_id=document_id, title=title, section=section,
-                   url=f"/help/{document_id}", locale=locale, product_ids=products, text=text, ordinal=ordinal,
-                   document_hash=document_hash)
+def passage(
+    document_id: str,
+    ordinal: int,
+    title: str,
+    text: str,
+    section: str = "",
+    locale: str = "en",
+    products: tuple[str, ...] = (),
+    document_hash: str = "h1",
+) -> Passage:
+    return Passage(
+        id=f"{document_id}#{ordinal}",
+        document_id=document_id,
+        title=title,
+        section=section,
+        url=f"/help/{document_id}",
+        locale=locale,
+        product_ids=products,
+        text=text,
+        ordinal=ordinal,
+        document_hash=document_hash,
+    )
 
 
 # A small help center with hand-made vectors: axis 0 is "refunds", axis 1 "shipping", axis 2 "jackets".
 CORPUS = [
-    (passage("returns", 0, "Returns", "Refunds reach your card within 5 business days after we receive the item.",
-             "Refund timing"), unit(1, 0.1)),
+    (
+        passage(
+            "returns",
+            0,
+            "Returns",
+            "Refunds reach your card within 5 business days after we receive the item.",
+            "Refund timing",
+        ),
+        unit(1, 0.1),
+    ),
     (passage("returns", 1, "Returns", "You can return unworn items within 30 days.", "Return window"), unit(0.8, 0.3)),
-    (passage("shipping", 0, "Shipping", "Standard shipping takes 3 to 5 business days.", "Delivery times"), unit(0.1, 1)),
-    (passage("jacket-care", 0, "Trail jacket care", "Wash the trail jacket cold; refunds exclude washed-out colour.",
-             products=("trail-jacket",)), unit(0.3, 0, 1)),
-    (passage("boot-care", 0, "Boot care", "Refunds for boots need the original box.", products=("hiking-boot",)),
-     unit(0.9, 0, 0, 0.4)),
-    (passage("retours", 0, "Retours", "Les remboursements arrivent sous 5 jours ouvrés.", locale="fr-FR"), unit(1, 0.05)),
+    (
+        passage("shipping", 0, "Shipping", "Standard shipping takes 3 to 5 business days.", "Delivery times"),
+        unit(0.1, 1),
+    ),
+    (
+        passage(
+            "jacket-care",
+            0,
+            "Trail jacket care",
+            "Wash the trail jacket cold; refunds exclude washed-out colour.",
+            products=("trail-jacket",),
+        ),
+        unit(0.3, 0, 1),
+    ),
+    (
+        passage("boot-care", 0, "Boot care", "Refunds for boots need the original box.", products=("hiking-boot",)),
+        unit(0.9, 0, 0, 0.4),
+    ),
+    (
+        passage("retours", 0, "Retours", "Les remboursements arrivent sous 5 jours ouvrés.", locale="fr-FR"),
+        unit(1, 0.05),
+    ),
 ]
 
 
@@ -98,9 +140,14 @@ def test_ensure_index_creates_a_knn_vector_hnsw_field_and_bm25_text_fields(index
     assert body["settings"]["index"]["knn"] is True
     properties = body["mappings"]["properties"]
     assert properties["embedding"] == {
-        "type": "knn_vector", "dimension": DIMS,
-        "method": {"name": "hnsw", "engine": "faiss", "space_type": "innerproduct",
-                   "parameters": {"m": 16, "ef_construction": 128}},
+        "type": "knn_vector",
+        "dimension": DIMS,
+        "method": {
+            "name": "hnsw",
+            "engine": "faiss",
+            "space_type": "innerproduct",
+            "parameters": {"m": 16, "ef_construction": 128},
+        },
     }
     for name in ("title", "section", "text"):
         assert properties[name] == {"type": "text", "analyzer": "english"}
@@ -185,18 +232,32 @@ def test_search_sends_knn_with_the_filters_inside_and_bm25_with_the_same_filters
     load(index)
     standin.requests.clear()
     query = unit(1, 0.1)
-    index.search("How long does a refund take?", query, k=3, filters=SearchFilters(locale="en-GB", product_id="trail-jacket"))
+    index.search(
+        "How long does a refund take?", query, k=3, filters=SearchFilters(locale="en-GB", product_id="trail-jacket")
+    )
     [msearch] = sent(standin, f"/{INDEX}/_msearch")
     _, knn_body, _, keyword_body = msearch.body
     knn = knn_body["query"]["knn"]["embedding"]
     assert knn["k"] == knn_body["size"] == 20 and knn["vector"] == pytest.approx(query.tolist())
     clauses = knn["filter"]["bool"]["filter"]
-    assert {"bool": {"should": [{"term": {"locale": {"value": "en", "case_insensitive": True}}},
-                                {"prefix": {"locale": {"value": "en-", "case_insensitive": True}}}],
-                     "minimum_should_match": 1}} in clauses
-    assert {"bool": {"should": [{"term": {"product_ids": "trail-jacket"}},
-                                {"bool": {"must_not": [{"exists": {"field": "product_ids"}}]}}],
-                     "minimum_should_match": 1}} in clauses
+    assert {
+        "bool": {
+            "should": [
+                {"term": {"locale": {"value": "en", "case_insensitive": True}}},
+                {"prefix": {"locale": {"value": "en-", "case_insensitive": True}}},
+            ],
+            "minimum_should_match": 1,
+        }
+    } in clauses
+    assert {
+        "bool": {
+            "should": [
+                {"term": {"product_ids": "trail-jacket"}},
+                {"bool": {"must_not": [{"exists": {"field": "product_ids"}}]}},
+            ],
+            "minimum_should_match": 1,
+        }
+    } in clauses
     [multi_match] = keyword_body["query"]["bool"]["must"]
     assert multi_match["multi_match"]["fields"] == ["title^2", "section^2", "text"]
     assert "refund" in multi_match["multi_match"]["query"]
@@ -205,12 +266,20 @@ def test_search_sends_knn_with_the_filters_inside_and_bm25_with_the_same_filters
     standin.requests.clear()
     index.search("refund", query, k=3)
     [msearch] = sent(standin, f"/{INDEX}/_msearch")
-    assert "filter" not in msearch.body[1]["query"]["knn"]["embedding"] and msearch.body[3]["query"]["bool"]["filter"] == []
+    assert (
+        "filter" not in msearch.body[1]["query"]["knn"]["embedding"]
+        and msearch.body[3]["query"]["bool"]["filter"] == []
+    )
 
 
 def test_filters_keep_the_language_and_the_product_or_no_product(index):
     load(index)
-    found = {h.passage.id for h in index.search("refunds", unit(1), k=10, filters=SearchFilters(locale="en-US", product_id="trail-jacket"))}
+    found = {
+        h.passage.id
+        for h in index.search(
+            "refunds", unit(1), k=10, filters=SearchFilters(locale="en-US", product_id="trail-jacket")
+        )
+    }
     assert found == {"returns#0", "returns#1", "shipping#0", "jacket-care#0"}  # not French, not about boots
     french = index.search("remboursements", unit(1), k=10, filters=SearchFilters(locale="fr"))
     assert [h.passage.id for h in french] == ["retours#0"]
@@ -234,17 +303,23 @@ def test_results_are_in_hybrid_order_with_the_shared_confidence(index):
     ranked = dict(zip(full, scoring.hybrid(every_keyword, every_cosine)))
     for hit in hits:
         assert hit.score == pytest.approx(scoring.final_rank(float(ranked[hit.passage.id]), hit.confidence), abs=1e-5)
-    assert all(h.confidence < ANSWER_THRESHOLD for h in index.search("Do you sell pianos?", unit(0, 0, 0, 0, 0, 1), k=3))
+    assert all(
+        h.confidence < ANSWER_THRESHOLD for h in index.search("Do you sell pianos?", unit(0, 0, 0, 0, 0, 1), k=3)
+    )
 
 
 def test_passages_found_only_by_keywords_or_only_by_vectors_are_both_candidates(index, standin):
-    fillers = [(passage(f"filler-{n}", 0, "Notes", f"Nothing of interest, note {n}."), unit(0.1, 1, 0.01 * n))
-               for n in range(25)]
+    fillers = [
+        (passage(f"filler-{n}", 0, "Notes", f"Nothing of interest, note {n}."), unit(0.1, 1, 0.01 * n))
+        for n in range(25)
+    ]
     load(index, CORPUS + fillers)
     standin.requests.clear()
     hits = index.search("Do boots need the box?", unit(0.1, 1), k=3)
     [msearch] = sent(standin, "/_msearch")
-    knn_ids = {h["_source"]["passage_id"] for h in index.client.search(index=INDEX, body=msearch.body[1])["hits"]["hits"]}
+    knn_ids = {
+        h["_source"]["passage_id"] for h in index.client.search(index=INDEX, body=msearch.body[1])["hits"]["hits"]
+    }
     by_id = {h.passage.id: h for h in hits}
     assert "boot-care#0" not in knn_ids and by_id["boot-care#0"].keyword_score > 0  # found by BM25 alone
     assert by_id["boot-care#0"].vector_score == pytest.approx(float(unit(0.9, 0, 0, 0.4) @ unit(0.1, 1)), abs=1e-5)
@@ -267,11 +342,16 @@ def test_the_demo_help_center_answers_through_opensearch(standin):
     assert index.document_hashes() == {d.id: d.content_hash for d in documents}
 
     question = "how long does a refund take"
-    best = index.search(question, embedder.embed([question])[0], filters=SearchFilters(locale="en-US", product_id="trail-jacket"))[0]
+    best = index.search(
+        question, embedder.embed([question])[0], filters=SearchFilters(locale="en-US", product_id="trail-jacket")
+    )[0]
     assert (best.passage.document_id, best.passage.section) == ("store/returns", "Refund timing")
     assert best.passage.url == next(a.url for a in ARTICLES if a.id == "returns") + "#refund-timing"
     assert best.confidence >= ANSWER_THRESHOLD
-    assert all(h.confidence < ANSWER_THRESHOLD for h in index.search("do you sell pianos", embedder.embed(["do you sell pianos"])[0]))
+    assert all(
+        h.confidence < ANSWER_THRESHOLD
+        for h in index.search("do you sell pianos", embedder.embed(["do you sell pianos"])[0])
+    )
 
 
 # deletions and hashes ----------------------------------------------------------------------
@@ -317,8 +397,13 @@ def test_document_hashes_pages_through_every_document(index, standin, monkeypatc
     load(index)
     index.upsert([passage("returns", 2, "Returns", "Exchanges are free.", document_hash="h2")], unit(1)[None])
     hashes = index.document_hashes()
-    assert hashes == {"boot-care": "h1", "jacket-care": "h1", "retours": "h1", "shipping": "h1",
-                      "returns": ""}  # passages of two versions: reported as unknown, so the next sync redoes it
+    assert hashes == {
+        "boot-care": "h1",
+        "jacket-care": "h1",
+        "retours": "h1",
+        "shipping": "h1",
+        "returns": "",
+    }  # passages of two versions: reported as unknown, so the next sync redoes it
     pages = [r.body["aggs"]["documents"]["composite"] for r in sent(standin, "/_search") if "aggs" in r.body]
     assert [p.get("after") for p in pages] == [None, {"document_id": "jacket-care"}, {"document_id": "returns"}]
 
@@ -377,7 +462,9 @@ def test_from_endpoint_builds_a_signed_tls_client(role_credentials):
 
 @pytest.mark.parametrize("service", ["aoss", "es"])
 def test_every_request_is_signed_with_sigv4_for_the_service(service, role_credentials):
-    server = OpenSearchStandIn(serverless=service == "aoss", credentials=KEYS, region="eu-west-1", service=service).start()
+    server = OpenSearchStandIn(
+        serverless=service == "aoss", credentials=KEYS, region="eu-west-1", service=service
+    ).start()
     try:
         index = OpenSearchIndex.from_endpoint(server.url, service, "eu-west-1", "signed", DIMS, sign=True)
         index.ensure_index()  # the stand-in checks every signature: a bad one is answered 403

@@ -1,5 +1,6 @@
 """The return policy, decided from order data alone, and what the action layer does with its decision for each
 return action (refund or exchange). Whatever a model asks for, these are the rules the customer gets."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,15 @@ from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.actions.policy import evaluate_return, refund_amount
 from concierge.api import Channel
 from concierge.models import (
-    Address, Order, OrderLine, OrderStatus, Payment, Product, Shipment, TrackingEvent, Variant,
+    Address,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    Product,
+    Shipment,
+    TrackingEvent,
+    Variant,
 )
 from concierge.settings import Settings
 from concierge.turn import ActionStatus, CustomerRef, Decision, IncomingMessage, ToolCall, Turn
@@ -20,7 +29,11 @@ NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 WINDOW = 30
 
 SHIRT = Product(
-    id="oxford-shirt", title="Classic Oxford Shirt", category="shirts", description="Oxford cloth.", url="/products/oxford-shirt",
+    id="oxford-shirt",
+    title="Classic Oxford Shirt",
+    category="shirts",
+    description="Oxford cloth.",
+    url="/products/oxford-shirt",
     variants=[
         Variant(sku="OXF-BLU-L", options={"colour": "Blue", "size": "L"}, price=Decimal("49.00"), stock=3),
         Variant(sku="OXF-BLU-XL", options={"colour": "Blue", "size": "XL"}, price=Decimal("52.00"), stock=12),
@@ -28,35 +41,80 @@ SHIRT = Product(
     ],
 )
 BRIEFS = Product(
-    id="boxer-brief", title="Everyday Boxer Briefs (3 pack)", category="underwear", description="Modal.", url="/products/boxer-brief",
-    returnable=False, variants=[Variant(sku="BOX-BLA-M", options={"colour": "Black", "size": "M"}, price=Decimal("36.00"), stock=5)],
+    id="boxer-brief",
+    title="Everyday Boxer Briefs (3 pack)",
+    category="underwear",
+    description="Modal.",
+    url="/products/boxer-brief",
+    returnable=False,
+    variants=[Variant(sku="BOX-BLA-M", options={"colour": "Black", "size": "M"}, price=Decimal("36.00"), stock=5)],
 )
 JACKET = Product(
-    id="puffer-jacket", title="Down Puffer Jacket", category="jackets", description="Down.", url="/products/puffer-jacket",
-    variants=[Variant(sku="PUF-BLA-M", options={"colour": "Black", "size": "M"}, price=Decimal("189.00"), stock=4),
-              Variant(sku="PUF-BLA-L", options={"colour": "Black", "size": "L"}, price=Decimal("189.00"), stock=4)],
+    id="puffer-jacket",
+    title="Down Puffer Jacket",
+    category="jackets",
+    description="Down.",
+    url="/products/puffer-jacket",
+    variants=[
+        Variant(sku="PUF-BLA-M", options={"colour": "Black", "size": "M"}, price=Decimal("189.00"), stock=4),
+        Variant(sku="PUF-BLA-L", options={"colour": "Black", "size": "L"}, price=Decimal("189.00"), stock=4),
+    ],
 )
 PRODUCTS = {p.id: p for p in (SHIRT, BRIEFS, JACKET)}
 
 
-def order(status: OrderStatus, delivered_days_ago: float | None = 5, *, lines=None, order_id: str = "NW10002",
-          customer_id: str = "alex") -> Order:
+def order(
+    status: OrderStatus,
+    delivered_days_ago: float | None = 5,
+    *,
+    lines=None,
+    order_id: str = "NW10002",
+    customer_id: str = "alex",
+) -> Order:
     lines = lines or [
-        OrderLine(line_id="1", product_id="oxford-shirt", sku="OXF-BLU-L", title="Classic Oxford Shirt",
-                  options={"colour": "Blue", "size": "L"}, quantity=1, unit_price=Decimal("49.00")),
-        OrderLine(line_id="2", product_id="boxer-brief", sku="BOX-BLA-M", title="Everyday Boxer Briefs (3 pack)",
-                  options={"colour": "Black", "size": "M"}, quantity=2, unit_price=Decimal("36.00")),
+        OrderLine(
+            line_id="1",
+            product_id="oxford-shirt",
+            sku="OXF-BLU-L",
+            title="Classic Oxford Shirt",
+            options={"colour": "Blue", "size": "L"},
+            quantity=1,
+            unit_price=Decimal("49.00"),
+        ),
+        OrderLine(
+            line_id="2",
+            product_id="boxer-brief",
+            sku="BOX-BLA-M",
+            title="Everyday Boxer Briefs (3 pack)",
+            options={"colour": "Black", "size": "M"},
+            quantity=2,
+            unit_price=Decimal("36.00"),
+        ),
     ]
     shipment = None
     if status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        delivered = NOW - timedelta(days=delivered_days_ago) if status is OrderStatus.DELIVERED and delivered_days_ago is not None else None
-        shipment = Shipment(carrier="UPS", tracking_number="UP123456789012", shipped_at=NOW - timedelta(days=40),
-                            estimated_delivery=NOW - timedelta(days=36), delivered_at=delivered,
-                            events=[TrackingEvent(at=NOW - timedelta(days=40), status="Picked up", location="Reno, NV")])
+        delivered = (
+            NOW - timedelta(days=delivered_days_ago)
+            if status is OrderStatus.DELIVERED and delivered_days_ago is not None
+            else None
+        )
+        shipment = Shipment(
+            carrier="UPS",
+            tracking_number="UP123456789012",
+            shipped_at=NOW - timedelta(days=40),
+            estimated_delivery=NOW - timedelta(days=36),
+            delivered_at=delivered,
+            events=[TrackingEvent(at=NOW - timedelta(days=40), status="Picked up", location="Reno, NV")],
+        )
     return Order(
-        id=order_id, customer_id=customer_id, placed_at=NOW - timedelta(days=41), status=status, lines=lines,
+        id=order_id,
+        customer_id=customer_id,
+        placed_at=NOW - timedelta(days=41),
+        status=status,
+        lines=lines,
         shipping_address=Address(name="Alex Morgan", line1="1 Oak St", city="Portland", postcode="97201", country="US"),
-        shipment=shipment, payment=Payment(method="card", brand="Visa", last4="4242"),
+        shipment=shipment,
+        payment=Payment(method="card", brand="Visa", last4="4242"),
     )
 
 
@@ -173,10 +231,15 @@ class Recorder:
         self.events.extend(events)
 
 
-SETTINGS = Settings.model_validate({
-    "CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus",
-    "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge", "CONCIERGE_SIGNING_SECRET": "secret",
-})
+SETTINGS = Settings.model_validate(
+    {
+        "CONCIERGE_MEMORY_TABLE": "memory",
+        "CONCIERGE_STORE_TABLE": "store",
+        "CONCIERGE_EVENT_BUS": "bus",
+        "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge",
+        "CONCIERGE_SIGNING_SECRET": "secret",
+    }
+)
 
 
 def propose(store: Store, arguments: dict, customer_id: str = "alex"):
@@ -184,7 +247,8 @@ def propose(store: Store, arguments: dict, customer_id: str = "alex"):
     services = ActionServices(settings=SETTINGS, memory=recorder, store=store, events=recorder, email=None)
     call = ToolCall(id="return_items-1", tool="return_items", arguments=arguments)
     turn = Turn(
-        conversation_id="conv-1", customer=CustomerRef(id=customer_id, first_name="Alex"),
+        conversation_id="conv-1",
+        customer=CustomerRef(id=customer_id, first_name="Alex"),
         message=IncomingMessage(message_id="conv-1:3", text="exchange please", channel=Channel.WEB, received_at=NOW),
         decision=Decision(next="actions", tool_calls=[call]),
     )
@@ -193,8 +257,13 @@ def propose(store: Store, arguments: dict, customer_id: str = "alex"):
 
 ACTIONS = {
     "refund": {"order_id": "NW10002", "line_ids": ["1"], "resolution": "refund", "reason": "too_small"},
-    "exchange": {"order_id": "NW10002", "line_ids": ["1"], "resolution": "exchange", "reason": "too_small",
-                 "exchange_sku": "OXF-BLU-XL"},
+    "exchange": {
+        "order_id": "NW10002",
+        "line_ids": ["1"],
+        "resolution": "exchange",
+        "reason": "too_small",
+        "exchange_sku": "OXF-BLU-XL",
+    },
 }
 WINDOWS = {"inside": INSIDE, "outside": OUTSIDE}
 
@@ -241,8 +310,18 @@ def test_an_exchange_charges_the_price_difference():
 
 
 def test_a_refund_above_the_limit_needs_a_human_approval():
-    jackets = [OrderLine(line_id=str(i), product_id="puffer-jacket", sku="PUF-BLA-M", title="Down Puffer Jacket",
-                         options={"colour": "Black", "size": "M"}, quantity=1, unit_price=Decimal("189.00")) for i in (1, 2)]
+    jackets = [
+        OrderLine(
+            line_id=str(i),
+            product_id="puffer-jacket",
+            sku="PUF-BLA-M",
+            title="Down Puffer Jacket",
+            options={"colour": "Black", "size": "M"},
+            quantity=1,
+            unit_price=Decimal("189.00"),
+        )
+        for i in (1, 2)
+    ]
     store = Store(order(OrderStatus.DELIVERED, lines=jackets))
     one, _ = propose(store, ACTIONS["refund"] | {"line_ids": ["1"]})
     two, _ = propose(store, ACTIONS["refund"] | {"line_ids": ["1", "2"]})
@@ -278,23 +357,45 @@ def test_someone_elses_order_looks_exactly_like_a_missing_one():
     [
         (action, status, days, allowed, reason)
         for action, table in {
-            "return": {"pending": (False, "order_pending"), "shipped": (False, "order_shipped"),
-                       "delivered_inside": (True, "allowed"), "delivered_outside": (False, "outside_return_window"),
-                       "cancelled": (False, "order_cancelled")},
-            "exchange": {"pending": (False, "order_pending"), "shipped": (False, "order_shipped"),
-                         "delivered_inside": (True, "allowed"), "delivered_outside": (False, "outside_return_window"),
-                         "cancelled": (False, "order_cancelled")},
-            "cancel": {"pending": (True, "allowed"), "shipped": (False, "order_shipped"),
-                       "delivered_inside": (False, "order_delivered"), "delivered_outside": (False, "order_delivered"),
-                       "cancelled": (False, "already_cancelled")},
-            "modify": {"pending": (True, "allowed"), "shipped": (False, "order_shipped"),
-                       "delivered_inside": (False, "order_delivered"), "delivered_outside": (False, "order_delivered"),
-                       "cancelled": (False, "order_cancelled")},
+            "return": {
+                "pending": (False, "order_pending"),
+                "shipped": (False, "order_shipped"),
+                "delivered_inside": (True, "allowed"),
+                "delivered_outside": (False, "outside_return_window"),
+                "cancelled": (False, "order_cancelled"),
+            },
+            "exchange": {
+                "pending": (False, "order_pending"),
+                "shipped": (False, "order_shipped"),
+                "delivered_inside": (True, "allowed"),
+                "delivered_outside": (False, "outside_return_window"),
+                "cancelled": (False, "order_cancelled"),
+            },
+            "cancel": {
+                "pending": (True, "allowed"),
+                "shipped": (False, "order_shipped"),
+                "delivered_inside": (False, "order_delivered"),
+                "delivered_outside": (False, "order_delivered"),
+                "cancelled": (False, "already_cancelled"),
+            },
+            "modify": {
+                "pending": (True, "allowed"),
+                "shipped": (False, "order_shipped"),
+                "delivered_inside": (False, "order_delivered"),
+                "delivered_outside": (False, "order_delivered"),
+                "cancelled": (False, "order_cancelled"),
+            },
         }.items()
         for case, (allowed, reason) in table.items()
-        for status, days in [{"pending": (OrderStatus.PENDING, None), "shipped": (OrderStatus.SHIPPED, None),
-                              "delivered_inside": (OrderStatus.DELIVERED, INSIDE), "delivered_outside": (OrderStatus.DELIVERED, OUTSIDE),
-                              "cancelled": (OrderStatus.CANCELLED, None)}[case]]
+        for status, days in [
+            {
+                "pending": (OrderStatus.PENDING, None),
+                "shipped": (OrderStatus.SHIPPED, None),
+                "delivered_inside": (OrderStatus.DELIVERED, INSIDE),
+                "delivered_outside": (OrderStatus.DELIVERED, OUTSIDE),
+                "cancelled": (OrderStatus.CANCELLED, None),
+            }[case]
+        ]
     ],
 )
 def test_every_action_by_status_and_window(action, status, days_since_delivery, allowed, reason):

@@ -1,5 +1,6 @@
 """What a turn searches the help center for: the question a customer asks, not the story around it, and each of
 several requests on its own; and how the index reads the words (stems, typos, question-shaped headings)."""
+
 from __future__ import annotations
 
 import pytest
@@ -79,8 +80,10 @@ def first_query(message: str) -> str:
 
 # what is searched ------------------------------------------------------------------------------------------------
 def test_a_side_story_in_the_same_sentence_is_not_searched():
-    assert first_query("we need about 40 mugs for our office kitchen, is there any discount for buying that many?") \
+    assert (
+        first_query("we need about 40 mugs for our office kitchen, is there any discount for buying that many?")
         == "is there any discount for buying that many?"
+    )
     assert first_query("Hi, what is the casserole made of? Thanks, Alex") == "what is the casserole made of?"
 
 
@@ -98,21 +101,37 @@ def test_a_question_that_points_back_is_searched_with_the_message_around_it():
 
 
 def test_a_second_request_that_says_it_gets_what_the_first_named():
-    queries = dict((number, query) for number, query in search_queries(
-        "what temperature can the casserole take in the oven? and can it go in the dishwasher?"))
+    queries = dict(
+        (number, query)
+        for number, query in search_queries(
+            "what temperature can the casserole take in the oven? and can it go in the dishwasher?"
+        )
+    )
     assert "casserole" in queries[2] and "dishwasher" in queries[2]
 
 
 def test_two_questions_in_two_sentences_are_searched_each_on_its_own():
-    queries = search_queries("I'm moving to Zurich, will you still deliver to me there? And while I'm still in "
-                             "Valencia, how long does delivery normally take?")
+    queries = search_queries(
+        "I'm moving to Zurich, will you still deliver to me there? And while I'm still in "
+        "Valencia, how long does delivery normally take?"
+    )
     assert (1, "will you still deliver to me there?") in queries
     assert (2, "how long does delivery normally take?") in queries
 
 
 def test_searches_per_message_are_bounded():
-    message = " and ".join(["what is the price of the kettle", "do you ship to canada", "how long do refunds take",
-                            "can I pay by card", "what is the warranty"]) + "?"
+    message = (
+        " and ".join(
+            [
+                "what is the price of the kettle",
+                "do you ship to canada",
+                "how long do refunds take",
+                "can I pay by card",
+                "what is the warranty",
+            ]
+        )
+        + "?"
+    )
     queries = search_queries(message)
     assert len(queries) <= 2 + MAX_REQUESTS
 
@@ -135,17 +154,24 @@ def test_a_real_word_is_not_corrected_into_a_shorter_one_but_typos_are(index):
 
 
 # what answers -----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("message", "section"), [
-    # the heading that is the question wins over a neighbour that shares its words
-    ("how long until I get my money back after a return?", "How long does a refund take?"),
-    ("how much do I need to spend for free shipping?", "How much does shipping cost?"),
-    ("do you ship to canada, my sister lives in toronto", "Do you ship outside the country?"),
-    ("we need about 40 mugs for the office, is there any discount for buying that many?",
-     "Do you offer discounts on bulk orders?"),
-    ("the battery on my mouse only lasts 2 days now, I bought it in august. is that covered?",
-     "What does the warranty cover?"),
-    ("I paid by card yesterday, when does the money actually leave my account?", "When am I charged?"),
-])
+@pytest.mark.parametrize(
+    ("message", "section"),
+    [
+        # the heading that is the question wins over a neighbour that shares its words
+        ("how long until I get my money back after a return?", "How long does a refund take?"),
+        ("how much do I need to spend for free shipping?", "How much does shipping cost?"),
+        ("do you ship to canada, my sister lives in toronto", "Do you ship outside the country?"),
+        (
+            "we need about 40 mugs for the office, is there any discount for buying that many?",
+            "Do you offer discounts on bulk orders?",
+        ),
+        (
+            "the battery on my mouse only lasts 2 days now, I bought it in august. is that covered?",
+            "What does the warranty cover?",
+        ),
+        ("I paid by card yesterday, when does the money actually leave my account?", "When am I charged?"),
+    ],
+)
 def test_the_passage_that_answers_is_found_with_confidence(index, message, section):
     number, hit = best(index, message)
     assert (number, hit.passage.section) == (0, section)
@@ -154,7 +180,10 @@ def test_the_passage_that_answers_is_found_with_confidence(index, message, secti
 
 def test_each_request_of_a_message_finds_its_own_answer(index):
     # searched with the tracking question around it, the refund question would rank its neighbour first
-    hits = {hit.passage.section: hit for _, hit in search(index, EMBEDDER, "where is my order, and how long do refunds take?")}
+    hits = {
+        hit.passage.section: hit
+        for _, hit in search(index, EMBEDDER, "where is my order, and how long do refunds take?")
+    }
     timing, neighbour = hits["How long does a refund take?"], hits.get("Refunds over 250")
     assert timing.confidence >= ANSWER_THRESHOLD
     assert neighbour is None or neighbour.confidence < timing.confidence

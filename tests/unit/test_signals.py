@@ -1,5 +1,6 @@
 """Per-message signals: what the customer wants (intent, typo tolerant), how they feel (sentiment), and whether
 they asked for a person. These decide the engine's next move, so a wrong intent is a wrong reply."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,12 +23,16 @@ from concierge.turn import Signals
         ("wheres my order", "track"),
         ("trak my pakage", "track"),
         pytest.param(
-            "wheres my pakage", "track", id="wheres-my-pakage",
+            "wheres my pakage",
+            "track",
+            id="wheres-my-pakage",
         ),
         ("my parcel hasnt arrived", "track"),
         ("hi, my coffee beans still havent come, I ordered them 5 days ago?", "track"),
         pytest.param(
-            "Where is order NW10031?", "track", id="where-is-order-id",
+            "Where is order NW10031?",
+            "track",
+            id="where-is-order-id",
         ),
         ("has my order shipped yet?", "track"),
         ("Hi, where is my order", "track"),  # a greeting in front does not hide the request
@@ -56,13 +61,19 @@ def test_intent_of_realistic_messages(text, intent):
     ("text", "expected"),
     [
         pytest.param(
-            "when will they arrive?", {"track", "question"}, id="they-becomes-hey",
+            "when will they arrive?",
+            {"track", "question"},
+            id="they-becomes-hey",
         ),
         pytest.param(
-            "I need to change my shipping address", {"question", "unknown"}, id="change-becomes-exchange",
+            "I need to change my shipping address",
+            {"question", "unknown"},
+            id="change-becomes-exchange",
         ),
         pytest.param(
-            "what's it made of", {"question", "unknown"}, id="whats-it-becomes-thats-it",
+            "what's it made of",
+            {"question", "unknown"},
+            id="whats-it-becomes-thats-it",
         ),
     ],
 )
@@ -88,8 +99,13 @@ def test_asking_about_the_policy_is_a_question_but_asking_for_the_action_is_a_re
     assert signals.classify("could you exchange it for a medium?")[0] == "exchange"
     # a condition in the question asks about the policy; one in the description of a fault does not
     assert signals.classify("if I open it, can I send it back?")[0] == "question"
-    assert signals.classify("the cable from my October order only charges if I hold it at an angle. "
-                            "Can I send it back and get a refund?")[0] == "return"
+    assert (
+        signals.classify(
+            "the cable from my October order only charges if I hold it at an angle. "
+            "Can I send it back and get a refund?"
+        )[0]
+        == "return"
+    )
 
 
 def test_real_words_are_not_corrected_into_shorter_ones():
@@ -112,8 +128,13 @@ def test_sentiment_of_angry_happy_and_neutral_messages():
 
 @pytest.mark.parametrize(
     "text",
-    ["talk to a human", "I want a real person", "Can I talk to an agent?", "I'd like to speak to someone",
-     "get me customer service"],
+    [
+        "talk to a human",
+        "I want a real person",
+        "Can I talk to an agent?",
+        "I'd like to speak to someone",
+        "get me customer service",
+    ],
 )
 def test_an_explicit_request_for_a_person_is_flagged(text):
     scored = signals.score(text)

@@ -1,5 +1,6 @@
 """The local interpreter of the turn workflow: the very definition CDK deploys, run in-process with fake
 functions. Every fake validates what it receives against the task contract (concierge.tasks)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -8,13 +9,25 @@ import pytest
 
 from concierge.api import HttpResponse
 from concierge.local.statemachine import (
-    ExecutionFailed, LocalStateMachine, UnsupportedDefinition, evaluate_rule, resolve_parameters,
+    ExecutionFailed,
+    LocalStateMachine,
+    UnsupportedDefinition,
+    evaluate_rule,
+    resolve_parameters,
 )
 from concierge.tasks import ActTask, DecideTask, IngestTask, ReceiveTask, RetrieveTask
 from concierge.topology import FunctionName
 from concierge.turn import (
-    ActionResult, ActionStatus, ConversationSnapshot, CustomerRef, Decision, IncomingMessage, PassageHit, Signals,
-    ToolCall, Turn,
+    ActionResult,
+    ActionStatus,
+    ConversationSnapshot,
+    CustomerRef,
+    Decision,
+    IncomingMessage,
+    PassageHit,
+    Signals,
+    ToolCall,
+    Turn,
 )
 from concierge.workflows import MAX_ACTION_ROUNDS, function_arn_placeholder, turn_definition
 
@@ -30,8 +43,13 @@ REQUEST = {
 class FakeFunctions:
     """One python callable per function ARN; records every call as (function, task kind)."""
 
-    def __init__(self, agent_wants_actions: int = 0, accept: bool = True, retrieval_fails: bool = False,
-                 with_people: bool = False) -> None:
+    def __init__(
+        self,
+        agent_wants_actions: int = 0,
+        accept: bool = True,
+        retrieval_fails: bool = False,
+        with_people: bool = False,
+    ) -> None:
         self.with_people = with_people
         self.calls: list[tuple[FunctionName, str]] = []
         self.agent_wants_actions = agent_wants_actions
@@ -54,14 +72,19 @@ class FakeFunctions:
             self.calls.append((FunctionName.INGEST, "turn.receive"))
             assert task.request.path == {"conversation_id": "conv-1"}
             if not self.accept:
-                return Turn.rejected(HttpResponse.error(401, "Invalid x-customer-signature for this customer id.")).model_dump(mode="json")
+                return Turn.rejected(
+                    HttpResponse.error(401, "Invalid x-customer-signature for this customer id.")
+                ).model_dump(mode="json")
             turn = Turn(
                 conversation_id="conv-1",
                 customer=CustomerRef(id="sam", first_name="Sam"),
-                message=IncomingMessage(message_id="conv-1:1", text=task.request.body["text"], channel="web", received_at=AT),
+                message=IncomingMessage(
+                    message_id="conv-1:1", text=task.request.body["text"], channel="web", received_at=AT
+                ),
                 signals=Signals(intent="track", intent_confidence=0.8, sentiment=0.0),
-                conversation=ConversationSnapshot(started_at=AT, customer_turns=1,
-                                                  status="handed_off" if self.with_people else "open"),
+                conversation=ConversationSnapshot(
+                    started_at=AT, customer_turns=1, status="handed_off" if self.with_people else "open"
+                ),
                 started_at=AT,
             )
             return turn.model_dump(mode="json")
@@ -75,8 +98,14 @@ class FakeFunctions:
         turn = RetrieveTask.model_validate(payload).turn
         if self.retrieval_fails:
             raise ConnectionError("knowledge bucket unreachable")
-        hit = PassageHit(passage_id="order-tracking#0", title="Tracking your order", section="Where is my order",
-                         url="/help/order-tracking#where-is-my-order", text="As soon as your order ships...", confidence=1.0)
+        hit = PassageHit(
+            passage_id="order-tracking#0",
+            title="Tracking your order",
+            section="Where is my order",
+            url="/help/order-tracking#where-is-my-order",
+            text="As soon as your order ships...",
+            confidence=1.0,
+        )
         return turn.model_copy(update={"passages": [hit]}).model_dump(mode="json")
 
     def agent(self, payload):
@@ -85,7 +114,9 @@ class FakeFunctions:
         self.seen.setdefault("agent", turn)
         rounds_done = len(turn.results)
         if rounds_done < self.agent_wants_actions:
-            decision = Decision(next="actions", tool_calls=[ToolCall(id=f"track_shipment-{rounds_done + 1}", tool="track_shipment")])
+            decision = Decision(
+                next="actions", tool_calls=[ToolCall(id=f"track_shipment-{rounds_done + 1}", tool="track_shipment")]
+            )
         else:
             decision = Decision(next="reply", reply="Your order NW10004 is on its way with USPS.", resolved=True)
         return turn.model_copy(update={"decision": decision}).model_dump(mode="json")
@@ -94,7 +125,9 @@ class FakeFunctions:
         self.calls.append((FunctionName.ACTIONS, payload["kind"]))
         turn = ActTask.model_validate(payload).turn
         results = [
-            ActionResult(call_id=call.id, action_id=f"A{len(turn.results)}", tool=call.tool, status=ActionStatus.EXECUTED)
+            ActionResult(
+                call_id=call.id, action_id=f"A{len(turn.results)}", tool=call.tool, status=ActionStatus.EXECUTED
+            )
             for call in turn.decision.tool_calls
         ]
         return turn.model_copy(update={"results": [*turn.results, *results]}).model_dump(mode="json")
@@ -203,21 +236,34 @@ def test_a_failing_ingest_fails_the_execution():
 # the interpreter, state by state ----------------------------------------------------------------------------------
 def run(states: dict, data, invoke=None, start: str | None = None, substitutions=None):
     definition = {"StartAt": start or next(iter(states)), "States": states}
-    return LocalStateMachine(definition, substitutions or {"F": "fn"}, invoke or (lambda arn, payload: payload)).execute(data)
+    return LocalStateMachine(
+        definition, substitutions or {"F": "fn"}, invoke or (lambda arn, payload: payload)
+    ).execute(data)
 
 
 def task(**fields) -> dict:
-    return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-            "Parameters": {"FunctionName": "${F}", "Payload.$": "$"}} | fields
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "${F}", "Payload.$": "$"},
+    } | fields
 
 
 def test_parameters_resolve_paths_nested_objects_lists_and_literals():
     data = {"a": {"b": 1}, "name": "alex", "items": [1, 2]}
-    template = {"plain": "$.not.a.path", "x.$": "$.a.b", "nested": {"who.$": "$.name", "n": 3},
-                "list": [{"all.$": "$"}, "lit"], "whole.$": "$.items"}
+    template = {
+        "plain": "$.not.a.path",
+        "x.$": "$.a.b",
+        "nested": {"who.$": "$.name", "n": 3},
+        "list": [{"all.$": "$"}, "lit"],
+        "whole.$": "$.items",
+    }
 
     assert resolve_parameters(template, data) == {
-        "plain": "$.not.a.path", "x": 1, "nested": {"who": "alex", "n": 3}, "list": [{"all": data}, "lit"],
+        "plain": "$.not.a.path",
+        "x": 1,
+        "nested": {"who": "alex", "n": 3},
+        "list": [{"all": data}, "lit"],
         "whole": [1, 2],
     }
 
@@ -235,9 +281,17 @@ def test_a_missing_path_is_an_error():
 
 
 def test_pass_with_parameters_and_result_path():
-    output, _ = run({"P": {"Type": "Pass", "Parameters": {"steps.$": "States.MathAdd($.loop.steps, 1)"},
-                           "ResultPath": "$.loop", "End": True}},
-                    {"loop": {"steps": 0}, "keep": "me"})
+    output, _ = run(
+        {
+            "P": {
+                "Type": "Pass",
+                "Parameters": {"steps.$": "States.MathAdd($.loop.steps, 1)"},
+                "ResultPath": "$.loop",
+                "End": True,
+            }
+        },
+        {"loop": {"steps": 0}, "keep": "me"},
+    )
     assert output == {"loop": {"steps": 1}, "keep": "me"}
 
 
@@ -253,8 +307,11 @@ def test_input_path_result_path_and_output_path_on_a_task():
         received.append((arn, payload))
         return {"doubled": payload["n"] * 2}
 
-    output, _ = run({"T": task(InputPath="$.input", ResultPath="$.result", OutputPath="$.result.Payload", End=True)},
-                    {"input": {"n": 21}, "other": True}, invoke)
+    output, _ = run(
+        {"T": task(InputPath="$.input", ResultPath="$.result", OutputPath="$.result.Payload", End=True)},
+        {"input": {"n": 21}, "other": True},
+        invoke,
+    )
     assert received == [("fn", {"n": 21})]
     assert output == {"doubled": 42}
 
@@ -283,10 +340,16 @@ def test_a_task_result_has_the_lambda_invoke_shape():
         ({"Variable": "$.n", "NumericEquals": 3}, {"n": 3.0}, True),
         ({"Variable": "$.x", "IsPresent": True}, {"x": None}, True),
         ({"Variable": "$.x", "IsPresent": False}, {}, True),
-        ({"And": [{"Variable": "$.a", "BooleanEquals": True}, {"Variable": "$.n", "NumericLessThan": 3}]},
-         {"a": True, "n": 5}, False),
-        ({"Or": [{"Variable": "$.a", "BooleanEquals": True}, {"Variable": "$.n", "NumericLessThan": 3}]},
-         {"a": True, "n": 5}, True),
+        (
+            {"And": [{"Variable": "$.a", "BooleanEquals": True}, {"Variable": "$.n", "NumericLessThan": 3}]},
+            {"a": True, "n": 5},
+            False,
+        ),
+        (
+            {"Or": [{"Variable": "$.a", "BooleanEquals": True}, {"Variable": "$.n", "NumericLessThan": 3}]},
+            {"a": True, "n": 5},
+            True,
+        ),
         ({"Not": {"Variable": "$.a", "BooleanEquals": True}}, {"a": False}, True),
     ],
 )
@@ -301,10 +364,17 @@ def test_an_unsupported_choice_rule_is_refused():
 
 def test_choice_picks_the_first_match_or_the_default():
     states = {
-        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericLessThan": 3, "Next": "Small"},
-                                            {"Variable": "$.n", "NumericLessThan": 10, "Next": "Medium"}],
-              "Default": "Large"},
-        "Small": {"Type": "Succeed"}, "Medium": {"Type": "Succeed"}, "Large": {"Type": "Succeed"},
+        "C": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.n", "NumericLessThan": 3, "Next": "Small"},
+                {"Variable": "$.n", "NumericLessThan": 10, "Next": "Medium"},
+            ],
+            "Default": "Large",
+        },
+        "Small": {"Type": "Succeed"},
+        "Medium": {"Type": "Succeed"},
+        "Large": {"Type": "Succeed"},
     }
     assert run(states, {"n": 1})[1] == ["C", "Small"]
     assert run(states, {"n": 5})[1] == ["C", "Medium"]
@@ -312,8 +382,10 @@ def test_choice_picks_the_first_match_or_the_default():
 
 
 def test_choice_without_a_match_or_default_fails():
-    states = {"C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "S"}]},
-              "S": {"Type": "Succeed"}}
+    states = {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "S"}]},
+        "S": {"Type": "Succeed"},
+    }
     with pytest.raises(ExecutionFailed) as failure:
         run(states, {"n": 2})
     assert failure.value.error == "States.NoChoiceMatched"
@@ -337,8 +409,17 @@ def test_retry_retries_matching_errors_up_to_max_attempts():
             raise Flaky("try again")
         return "ok"
 
-    output, _ = run({"T": task(Retry=[{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2}],
-                               OutputPath="$.Payload", End=True)}, {}, invoke)
+    output, _ = run(
+        {
+            "T": task(
+                Retry=[{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                OutputPath="$.Payload",
+                End=True,
+            )
+        },
+        {},
+        invoke,
+    )
     assert output == "ok" and len(attempts) == 3
 
 
@@ -350,9 +431,14 @@ def test_retry_gives_up_after_max_attempts_and_catch_takes_over():
         raise ValueError("always")
 
     states = {
-        "T": task(Retry=[{"ErrorEquals": ["ValueError"], "MaxAttempts": 1}],
-                  Catch=[{"ErrorEquals": ["KeyError"], "Next": "Never"},
-                         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}], Next="Never"),
+        "T": task(
+            Retry=[{"ErrorEquals": ["ValueError"], "MaxAttempts": 1}],
+            Catch=[
+                {"ErrorEquals": ["KeyError"], "Next": "Never"},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"},
+            ],
+            Next="Never",
+        ),
         "Never": {"Type": "Fail", "Error": "Wrong"},
         "Done": {"Type": "Succeed"},
     }
@@ -384,7 +470,12 @@ def test_an_endless_loop_is_stopped():
         {"Type": "Map", "End": True},
         {"Type": "Parallel", "Branches": [], "End": True},
         {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {}, "End": True},
-        {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "my-fn"}, "End": True},
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "my-fn"},
+            "End": True,
+        },
     ],
     ids=["wait", "map", "parallel", "other-integration", "literal-function-name"],
 )
@@ -394,7 +485,10 @@ def test_features_it_cannot_run_are_refused_up_front(state):
 
 
 def test_a_pass_result_is_honoured_or_refused():
-    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": True}}}
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": True}},
+    }
     try:
         machine_ = LocalStateMachine(definition, {}, lambda arn, payload: None)
     except UnsupportedDefinition:

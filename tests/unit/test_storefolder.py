@@ -1,4 +1,5 @@
 """The store folder checker and loader (concierge.storefolder): every kind of problem, all at once; the date shift."""
+
 from __future__ import annotations
 
 import json
@@ -80,7 +81,10 @@ def test_a_full_folder_loads_every_part(store: Path):
     assert check_store_folder(store) == []
     folder = load_store_folder(store)
     assert folder.merchant == MerchantProfile.model_validate({**MERCHANT, "featured_customers": ["alex", "sam"]})
-    assert [(d.id, d.url) for d in folder.help_documents] == [("faq/sizing", "/help/faq/sizing"), ("warranty", "/help/warranty")]
+    assert [(d.id, d.url) for d in folder.help_documents] == [
+        ("faq/sizing", "/help/faq/sizing"),
+        ("warranty", "/help/warranty"),
+    ]
     assert folder.scenario_dir == store / "scenarios"
     assert folder.as_of == AS_OF
 
@@ -91,8 +95,12 @@ def test_a_missing_folder_is_one_problem(tmp_path: Path):
 
 # problems --------------------------------------------------------------------------------------
 def test_problem_reads_file_record_field_message():
-    problem = Problem(file="orders.json", record="order #1001", field="lines.0.sku",
-                      message="names sku 'X' which product 'mug' does not have")
+    problem = Problem(
+        file="orders.json",
+        record="order #1001",
+        field="lines.0.sku",
+        message="names sku 'X' which product 'mug' does not have",
+    )
     assert str(problem) == "orders.json: order #1001: lines.0.sku: names sku 'X' which product 'mug' does not have"
     assert str(Problem(file="orders.json", message="is missing")) == "orders.json: is missing"
     with pytest.raises(Exception):
@@ -109,7 +117,9 @@ def test_a_missing_core_file(store: Path, name: str):
 
 def test_invalid_json_gives_line_and_column(store: Path):
     (store / "customers.json").write_text('[\n  {"id": "alex",\n   "email": "a@example.com"\n  ,}\n]\n')
-    assert lines(store) == ["customers.json: is not valid JSON: Expecting property name enclosed in double quotes at line 4, column 4"]
+    assert lines(store) == [
+        "customers.json: is not valid JSON: Expecting property name enclosed in double quotes at line 4, column 4"
+    ]
 
 
 def test_a_file_that_is_not_a_list(store: Path):
@@ -123,7 +133,10 @@ def test_every_error_of_every_record_is_reported(store: Path):
     products[0]["variants"][1]["stock"] = -1
     del products[1]["title"]
     products[2]["colour"] = "Blue"  # unknown fields are rejected
-    products.append({k: v for k, v in products[3].items() if k != "id"} | {"variants": [{**products[3]["variants"][0], "sku": "NEW"}]})
+    products.append(
+        {k: v for k, v in products[3].items() if k != "id"}
+        | {"variants": [{**products[3]["variants"][0], "sku": "NEW"}]}
+    )
     products.append("not a product")
     write(store, "products.json", products)
     first, second, third = products[0]["id"], products[1]["id"], products[2]["id"]
@@ -186,7 +199,9 @@ def test_an_order_of_an_unknown_customer(store: Path):
     orders = read(store, "orders.json")
     orders[0]["customer_id"] = "c-999"
     write(store, "orders.json", orders)
-    assert lines(store) == [f"orders.json: order #{orders[0]['id']}: customer_id: names customer 'c-999', who is not in customers.json"]
+    assert lines(store) == [
+        f"orders.json: order #{orders[0]['id']}: customer_id: names customer 'c-999', who is not in customers.json"
+    ]
 
 
 def test_order_lines_must_name_a_product_and_one_of_its_skus(store: Path):
@@ -211,7 +226,9 @@ def test_duplicate_line_ids_within_an_order(store: Path):
     order = orders[0]
     order["lines"].append({**order["lines"][0]})
     write(store, "orders.json", orders)
-    assert lines(store) == [f"orders.json: order #{order['id']}: lines.1.line_id: line_id '1' is used by more than one line of this order"]
+    assert lines(store) == [
+        f"orders.json: order #{order['id']}: lines.1.line_id: line_id '1' is used by more than one line of this order"
+    ]
 
 
 def test_delivered_and_shipped_orders_need_their_shipment(store: Path):
@@ -222,13 +239,15 @@ def test_delivered_and_shipped_orders_need_their_shipment(store: Path):
     delivered[1]["shipment"]["delivered_at"] = None
     shipped["shipment"] = None
     write(store, "orders.json", orders)
-    assert sorted(lines(store)) == sorted([
-        f"orders.json: order #{delivered[0]['id']}: shipment: a delivered order needs a shipment "
-        "(carrier, tracking number, dates and delivered_at)",
-        f"orders.json: order #{delivered[1]['id']}: shipment.delivered_at: is required when the order's status is delivered",
-        f"orders.json: order #{shipped['id']}: shipment: a shipped order needs a shipment "
-        "(carrier, tracking number, shipped_at, estimated_delivery)",
-    ])
+    assert sorted(lines(store)) == sorted(
+        [
+            f"orders.json: order #{delivered[0]['id']}: shipment: a delivered order needs a shipment "
+            "(carrier, tracking number, dates and delivered_at)",
+            f"orders.json: order #{delivered[1]['id']}: shipment.delivered_at: is required when the order's status is delivered",
+            f"orders.json: order #{shipped['id']}: shipment: a shipped order needs a shipment "
+            "(carrier, tracking number, shipped_at, estimated_delivery)",
+        ]
+    )
 
 
 def test_a_broken_file_does_not_cause_knock_on_errors(store: Path):
@@ -239,8 +258,18 @@ def test_a_broken_file_does_not_cause_knock_on_errors(store: Path):
 
 
 def test_merchant_json_reports_each_field(store: Path):
-    write(store, "merchant.json", {"name": "", "return_window_days": "thirty", "return_method": "post",
-                                   "support_hours": {"open": "9am"}, "featured_customers": ["alex"], "colour": "red"})
+    write(
+        store,
+        "merchant.json",
+        {
+            "name": "",
+            "return_window_days": "thirty",
+            "return_method": "post",
+            "support_hours": {"open": "9am"},
+            "featured_customers": ["alex"],
+            "colour": "red",
+        },
+    )
     assert lines(store) == [
         "merchant.json: name: should have at least 1 character (found '')",
         "merchant.json: return_window_days: should be a valid integer, unable to parse string as an integer (found 'thirty')",
@@ -280,10 +309,10 @@ def test_help_files_unsupported_or_unreadable(store: Path):
     problems = check_store_folder(store)
     assert {p.file: p.message for p in problems} == {
         "help/___.md": "its name makes no document id: start it with a letter or digit and use letters, digits, "
-                       "'-', '_' and '.'",
+        "'-', '_' and '.'",
         "help/empty.md": "has no text to index; add content or remove the file",
         "help/guide.pdf": "is not a supported help document (use .htm, .html, .markdown, .md, .txt): "
-                          "convert it or move it out of help/",
+        "convert it or move it out of help/",
         "help/care.txt": "becomes document 'care', like help/care.md; rename one of them",
     }
 
@@ -321,7 +350,13 @@ def test_all_problems_of_all_files_at_once_and_load_raises_them(store: Path):
     (store / "help" / "a.docx").write_bytes(b"PK")
     problems = check_store_folder(store)
     assert [p.file for p in problems] == [
-        "orders.json", "orders.json", "articles.json", "merchant.json", "merchant.json", "snapshot.json", "help/a.docx",
+        "orders.json",
+        "orders.json",
+        "articles.json",
+        "merchant.json",
+        "merchant.json",
+        "snapshot.json",
+        "help/a.docx",
     ]
     with pytest.raises(StoreFolderError) as raised:
         load_store_folder(store, today=date(2026, 2, 1))
@@ -337,7 +372,12 @@ def _times(folder) -> list:
         times.append(order.placed_at)
         if order.shipment:
             s = order.shipment
-            times += [s.shipped_at, s.estimated_delivery, *([s.delivered_at] if s.delivered_at else []), *(e.at for e in s.events)]
+            times += [
+                s.shipped_at,
+                s.estimated_delivery,
+                *([s.delivered_at] if s.delivered_at else []),
+                *(e.at for e in s.events),
+            ]
     return times
 
 
@@ -349,9 +389,11 @@ def test_dates_move_with_today_when_the_folder_has_a_snapshot(store: Path):
     before, after = _times(written), _times(moved)
     assert len(before) == len(after) > 1000
     assert all(b + timedelta(days=40) == a for b, a in zip(before, after))
+
     # Alex's shirt order was delivered 7 days before as_of; 40 days later it still is, 7 days before "today".
     def shirt(folder):
         return next(o for o in folder.data.orders if o.customer_id == "alex" and len(o.lines) == 2)
+
     assert (AS_OF - shirt(written).shipment.delivered_at.date()).days == 7
     assert (AS_OF + timedelta(days=40) - shirt(moved).shipment.delivered_at.date()).days == 7
     assert moved.data.products == written.data.products and moved.data.articles == written.data.articles
@@ -407,5 +449,5 @@ def test_merchant_schema_doc_is_up_to_date():
 def test_the_example_merchant_json_in_the_docs_is_valid():
     text = (REPO / "docs" / "import-format.md").read_text()
     start = text.index("## merchant.json")
-    block = text[text.index("```json\n", start) + len("```json\n"):]
+    block = text[text.index("```json\n", start) + len("```json\n") :]
     MerchantProfile.model_validate_json(block[: block.index("```")])

@@ -1,5 +1,6 @@
 """Reading a first message against the customer's own data (concierge.understanding), and the labelled set that
 measures it (evaluation/understanding/messages.jsonl, `concierge understanding`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,13 @@ def test_the_labelled_set_is_large_split_by_hash_and_names_real_things():
     for m in messages:
         expected = "tune" if int(hashlib.sha256(m.id.encode()).hexdigest(), 16) % 2 == 0 else "heldout"
         assert m.split == expected, f"{m.id} was moved to the other half"
-    stores = {name: json.loads((ROOT / "stores" / name / "orders.json").read_text()) for name in {m.store for m in messages}}
-    products = {name: {p["id"]: p for p in json.loads((ROOT / "stores" / name / "products.json").read_text())}
-                for name in stores}
+    stores = {
+        name: json.loads((ROOT / "stores" / name / "orders.json").read_text()) for name in {m.store for m in messages}
+    }
+    products = {
+        name: {p["id"]: p for p in json.loads((ROOT / "stores" / name / "products.json").read_text())}
+        for name in stores
+    }
     for m in messages:
         orders = [o for o in stores[m.store] if o["customer_id"] == m.customer]
         assert orders, f"{m.id}: {m.customer} has no orders in {m.store}"
@@ -50,7 +55,9 @@ def test_the_labelled_set_is_large_split_by_hash_and_names_real_things():
         if m.item:
             assert m.item in {line["product_id"] for o in orders for line in o["lines"]}, f"{m.id}: {m.item}"
         if m.variant:
-            values = {(k, v) for variant in products[m.store][m.item]["variants"] for k, v in variant["options"].items()}
+            values = {
+                (k, v) for variant in products[m.store][m.item]["variants"] for k, v in variant["options"].items()
+            }
             assert set(m.variant.items()) <= values, f"{m.id}: {m.variant}"
 
 
@@ -92,9 +99,15 @@ def test_a_word_is_not_corrected_into_a_longer_one():
 def test_item_words_with_one_typo_still_name_the_item(kitchen):
     assert one_typo_apart("kettel", "kettle") and one_typo_apart("keybord", "keyboard")
     assert not one_typo_apart("kettle", "kettle") and not one_typo_apart("grinder", "ground")
-    customer = next(c for c, orders in kitchen.orders.items()
-                    if any(line["product_id"] == "gooseneck-kettle" for o in orders for line in o["lines"]))
-    assert read("wheres my kettel?? orderd it ages ago", mine(kitchen, customer), kitchen.products).item == "gooseneck-kettle"
+    customer = next(
+        c
+        for c, orders in kitchen.orders.items()
+        if any(line["product_id"] == "gooseneck-kettle" for o in orders for line in o["lines"])
+    )
+    assert (
+        read("wheres my kettel?? orderd it ages ago", mine(kitchen, customer), kitchen.products).item
+        == "gooseneck-kettle"
+    )
 
 
 def test_an_order_number_that_is_not_theirs_resolves_to_none_of_their_orders(electronics):
@@ -104,8 +117,13 @@ def test_an_order_number_that_is_not_theirs_resolves_to_none_of_their_orders(ele
 
 
 def test_the_variant_wanted_instead_is_read_from_the_catalogue(kitchen):
-    customer, line = next((c, line) for c, orders in kitchen.orders.items() for o in orders for line in o["lines"]
-                          if line["product_id"] == "dutch-oven" and o["status"] == "delivered")
+    customer, line = next(
+        (c, line)
+        for c, orders in kitchen.orders.items()
+        for o in orders
+        for line in o["lines"]
+        if line["product_id"] == "dutch-oven" and o["status"] == "delivered"
+    )
     other = next(v["options"] for v in kitchen.products["dutch-oven"]["variants"] if v["options"] != line["options"])
     changed = {k: v for k, v in other.items() if line["options"].get(k) != v}
     wanted = " ".join(changed.values())

@@ -1,5 +1,6 @@
 """WhatsApp Cloud API: Meta's verification handshake, signed deliveries, the messages a customer can send us, and
 replies sent to a local stand-in of the Graph API (retries, Graph's errors, the token kept out of messages)."""
+
 from __future__ import annotations
 
 import copy
@@ -50,8 +51,10 @@ def delivery(*messages: dict, statuses: list[dict] | None = None) -> dict:
     if statuses is not None:
         value["statuses"] = statuses
         del value["contacts"]
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
+    }
 
 
 def message(kind: str, content: dict | None = None, **extra) -> dict:
@@ -168,8 +171,10 @@ def test_a_tapped_reply_button_reads_as_its_title_and_references_the_message_it_
 
 
 def test_a_chosen_list_row_reads_as_its_title():
-    row = {"type": "list_reply",
-           "list_reply": {"id": "priority_express", "title": "Priority Mail Express", "description": "Next day"}}
+    row = {
+        "type": "list_reply",
+        "list_reply": {"id": "priority_express", "title": "Priority Mail Express", "description": "Next day"},
+    }
     assert only(delivery(message("interactive", row))).text == "Priority Mail Express"
 
 
@@ -186,15 +191,21 @@ def test_a_quoted_reply_references_the_quoted_message():
 @pytest.mark.parametrize(
     ("kind", "content", "text"),
     [
-        ("image", {"id": "1479537139650973", "mime_type": "image/jpeg", "caption": "The zip is broken"},
-         "The zip is broken"),
+        (
+            "image",
+            {"id": "1479537139650973", "mime_type": "image/jpeg", "caption": "The zip is broken"},
+            "The zip is broken",
+        ),
         ("image", {"id": "1479537139650973", "mime_type": "image/jpeg"}, "(sent an image)"),
         ("document", {"id": "1", "filename": "receipt.pdf"}, "(sent a document)"),
         ("audio", {"id": "1", "voice": True}, "(sent an audio message)"),
         ("video", {"id": "1", "caption": "  "}, "(sent a video)"),
         ("sticker", {"id": "1", "animated": False}, "(sent a sticker)"),
-        ("location", {"latitude": 45.52, "longitude": -122.68, "name": "Pioneer Square", "address": "701 SW 6th Ave"},
-         "(shared a location: Pioneer Square, 701 SW 6th Ave)"),
+        (
+            "location",
+            {"latitude": 45.52, "longitude": -122.68, "name": "Pioneer Square", "address": "701 SW 6th Ave"},
+            "(shared a location: Pioneer Square, 701 SW 6th Ave)",
+        ),
         ("location", {"latitude": 45.52, "longitude": -122.68}, "(shared a location: 45.52, -122.68)"),
     ],
 )
@@ -259,12 +270,18 @@ def value_of(payload: dict) -> dict:
         (malformed(lambda p: value_of(p)["messages"][0].pop("type")), r"messages\[0\].type is missing"),
         (malformed(lambda p: value_of(p)["messages"][0].pop("text")), r"messages\[0\].text must be an object"),
         (malformed(lambda p: value_of(p)["messages"][0]["text"].pop("body")), r"messages\[0\].text.body is missing"),
-        (malformed(lambda p: value_of(p)["messages"][0].update(timestamp="yesterday")),
-         r"messages\[0\].timestamp must be epoch seconds"),
-        (malformed(lambda p: value_of(p)["messages"].append(message("interactive", {"type": "button_reply"}))),
-         r"messages\[1\].interactive.button_reply must be an object"),
-        (malformed(lambda p: value_of(p)["messages"].append(message("button", {"payload": "x"}))),
-         r"messages\[1\].button.text is missing"),
+        (
+            malformed(lambda p: value_of(p)["messages"][0].update(timestamp="yesterday")),
+            r"messages\[0\].timestamp must be epoch seconds",
+        ),
+        (
+            malformed(lambda p: value_of(p)["messages"].append(message("interactive", {"type": "button_reply"}))),
+            r"messages\[1\].interactive.button_reply must be an object",
+        ),
+        (
+            malformed(lambda p: value_of(p)["messages"].append(message("button", {"payload": "x"}))),
+            r"messages\[1\].button.text is missing",
+        ),
     ],
 )
 def test_a_malformed_delivery_names_the_field_that_is_wrong(payload, field):
@@ -291,20 +308,34 @@ def http():
 
 
 def sender(graph: GraphStandIn, http: urllib3.PoolManager, token: str = ACCESS_TOKEN, retries: int = 3):
-    return WhatsAppSender(base_url=graph.url, phone_number_id=PHONE_NUMBER_ID, access_token=token, retries=retries,
-                          backoff_factor=0.01, http=http)
+    return WhatsAppSender(
+        base_url=graph.url,
+        phone_number_id=PHONE_NUMBER_ID,
+        access_token=token,
+        retries=retries,
+        backoff_factor=0.01,
+        http=http,
+    )
 
 
 def test_a_text_reply_reaches_graph_as_documented(graph, http):
-    wamid = sender(graph, http).send_text("+1 503 555 0142", "It is 3-layer recycled nylon.",
-                                          reply_to_message_id="wamid.question")
-    assert graph.sent == [{
-        "phone_number_id": PHONE_NUMBER_ID,
-        "message_id": wamid,
-        "body": {"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "text",
-                 "text": {"body": "It is 3-layer recycled nylon.", "preview_url": False},
-                 "context": {"message_id": "wamid.question"}},
-    }]
+    wamid = sender(graph, http).send_text(
+        "+1 503 555 0142", "It is 3-layer recycled nylon.", reply_to_message_id="wamid.question"
+    )
+    assert graph.sent == [
+        {
+            "phone_number_id": PHONE_NUMBER_ID,
+            "message_id": wamid,
+            "body": {
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": CUSTOMER,
+                "type": "text",
+                "text": {"body": "It is 3-layer recycled nylon.", "preview_url": False},
+                "context": {"message_id": "wamid.question"},
+            },
+        }
+    ]
     assert wamid.startswith("wamid.")
 
 
@@ -324,11 +355,20 @@ def test_reply_buttons_reach_graph_as_documented(graph, http):
     buttons = [("size-guide", "Size guide"), ("agent", "Talk to us")]
     sender(graph, http).send_buttons(CUSTOMER, "Anything else?", buttons)
     assert graph.sent[0]["body"] == {
-        "messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER, "type": "interactive",
-        "interactive": {"type": "button", "body": {"text": "Anything else?"}, "action": {"buttons": [
-            {"type": "reply", "reply": {"id": "size-guide", "title": "Size guide"}},
-            {"type": "reply", "reply": {"id": "agent", "title": "Talk to us"}},
-        ]}},
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": CUSTOMER,
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "body": {"text": "Anything else?"},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": "size-guide", "title": "Size guide"}},
+                    {"type": "reply", "reply": {"id": "agent", "title": "Talk to us"}},
+                ]
+            },
+        },
     }
 
 
@@ -391,8 +431,14 @@ def test_an_unreachable_graph_is_an_error(http):
     stopped = GraphStandIn(access_token=ACCESS_TOKEN).start()
     url = stopped.url
     stopped.stop()
-    unreachable = WhatsAppSender(base_url=url, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN,
-                                 retries=1, backoff_factor=0.01, http=http)
+    unreachable = WhatsAppSender(
+        base_url=url,
+        phone_number_id=PHONE_NUMBER_ID,
+        access_token=ACCESS_TOKEN,
+        retries=1,
+        backoff_factor=0.01,
+        http=http,
+    )
     with pytest.raises(WhatsAppSendError, match="did not answer") as raised:
         unreachable.send_text(CUSTOMER, "Hello")
     assert ACCESS_TOKEN not in str(raised.value)

@@ -2,12 +2,14 @@
 is free unless the store holds a booking for it; a booking is a conditional write, so a slot is booked once.
 
 Slot ids carry the kind and the start (`fitting@2025-05-15T10:00Z`), so booking needs no lookup table."""
+
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
+
 
 class AppointmentKind(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -16,6 +16,7 @@ Records, in the memory table:
 - the approval ......................... pk=CONV#<conversation>  sk=APPROVAL#<action id>  (erased with the conversation)
 - the pending list (no task token) ..... pk=APPROVALS            sk=PENDING#<action id>   (deleted once decided)
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,9 @@ class StepFunctionsApprovals:
     def start(self, request: ApprovalRequest) -> None:
         try:
             # The execution is named after the action: a second start of the same approval is refused, not doubled.
-            self._client.start_execution(stateMachineArn=self._arn, name=request.action_id, input=request.model_dump_json())
+            self._client.start_execution(
+                stateMachineArn=self._arn, name=request.action_id, input=request.model_dump_json()
+            )
         except self._client.exceptions.ExecutionAlreadyExists:
             pass
 
@@ -85,8 +88,12 @@ class ApprovalStore:
 
     def create(self, request: ApprovalRequest) -> bool:
         """False when the approval already exists (a repeated confirmation)."""
-        item = {**self._key(request.conversation_id, request.action_id), **json.loads(request.model_dump_json()),
-                "status": ApprovalStatus.REQUESTED.value, "expires_at": self._memory.expiry()}
+        item = {
+            **self._key(request.conversation_id, request.action_id),
+            **json.loads(request.model_dump_json()),
+            "status": ApprovalStatus.REQUESTED.value,
+            "expires_at": self._memory.expiry(),
+        }
         try:
             self._table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
@@ -105,24 +112,36 @@ class ApprovalStore:
             ConditionExpression="#s IN (:requested, :waiting)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
-                ":t": task_token, ":waiting": ApprovalStatus.WAITING.value, ":requested": ApprovalStatus.REQUESTED.value,
+                ":t": task_token,
+                ":waiting": ApprovalStatus.WAITING.value,
+                ":requested": ApprovalStatus.REQUESTED.value,
                 ":d": (now + timedelta(seconds=request.timeout_seconds)).isoformat(),
             },
         )
-        listed = {**json.loads(request.model_dump_json()), "status": ApprovalStatus.WAITING.value,
-                  "deadline": (now + timedelta(seconds=request.timeout_seconds)).isoformat()}
-        self._table.put_item(Item=to_dynamo({"pk": PENDING_PK, "sk": f"PENDING#{request.action_id}", **listed,
-                                             "expires_at": self._memory.expiry()}))
+        listed = {
+            **json.loads(request.model_dump_json()),
+            "status": ApprovalStatus.WAITING.value,
+            "deadline": (now + timedelta(seconds=request.timeout_seconds)).isoformat(),
+        }
+        self._table.put_item(
+            Item=to_dynamo(
+                {"pk": PENDING_PK, "sk": f"PENDING#{request.action_id}", **listed, "expires_at": self._memory.expiry()}
+            )
+        )
 
     def pending(self, limit: int = 100) -> list[dict]:
         """Waiting approvals, oldest first (one small partition: decided ones are removed from it)."""
         return sorted(self._memory.listing(PENDING_PK), key=lambda a: a["requested_at"])[:limit]
 
     def listed(self, action_id: str) -> dict | None:
-        item = self._table.get_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"}, ConsistentRead=True).get(
+            "Item"
+        )
         return from_dynamo(item) if item else None
 
-    def claim(self, conversation_id: str, action_id: str, status: ApprovalStatus, by: str, note: str, now: datetime) -> dict:
+    def claim(
+        self, conversation_id: str, action_id: str, status: ApprovalStatus, by: str, note: str, now: datetime
+    ) -> dict:
         """Record a decision exactly once: only a waiting approval can be decided. Returns the record (with its
         token); raises Conflict when someone else decided first, or the workflow is not waiting yet."""
         try:
@@ -131,8 +150,13 @@ class ApprovalStore:
                 UpdateExpression="SET #s = :s, decided_by = :by, decided_at = :at, note = :note",
                 ConditionExpression="#s = :waiting",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": status.value, ":by": by, ":at": now.isoformat(), ":note": note,
-                                           ":waiting": ApprovalStatus.WAITING.value},
+                ExpressionAttributeValues={
+                    ":s": status.value,
+                    ":by": by,
+                    ":at": now.isoformat(),
+                    ":note": note,
+                    ":waiting": ApprovalStatus.WAITING.value,
+                },
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
@@ -149,9 +173,11 @@ class ApprovalStore:
         """Close an approval: its final status, the token dropped, the pending entry removed."""
         try:
             self._table.update_item(
-                Key=self._key(conversation_id, action_id), UpdateExpression="SET #s = :s REMOVE task_token",
+                Key=self._key(conversation_id, action_id),
+                UpdateExpression="SET #s = :s REMOVE task_token",
                 ConditionExpression="attribute_exists(pk)",  # an erased conversation is not recreated
-                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":s": status.value},
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": status.value},
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             pass
@@ -162,18 +188,26 @@ class ApprovalStore:
         self._table.update_item(
             Key=self._key(conversation_id, action_id),
             UpdateExpression="SET #s = :waiting REMOVE decided_by, decided_at, note",
-            ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":waiting": ApprovalStatus.WAITING.value},
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":waiting": ApprovalStatus.WAITING.value},
         )
 
 
 def decide(
-    action_id: str, approve: bool, decision: Decision, operator: str, store: ApprovalStore, workflow: ApprovalWorkflow,
+    action_id: str,
+    approve: bool,
+    decision: Decision,
+    operator: str,
+    store: ApprovalStore,
+    workflow: ApprovalWorkflow,
     now: datetime,
 ) -> dict:
     """An operator's decision, from the approvals API."""
     listed = store.listed(action_id)
     if listed is None:
-        raise NotFound(f"No approval is waiting for action {action_id}: it was decided already, has expired, or never existed.")
+        raise NotFound(
+            f"No approval is waiting for action {action_id}: it was decided already, has expired, or never existed."
+        )
     status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
     record = store.claim(listed["conversation_id"], action_id, status, operator, decision.note, now)
     try:

@@ -1,32 +1,46 @@
 """Executes the agent's tool calls for the verified customer of the turn: ownership, policy, confirmation,
 exactly-once effects, and a record of every attempt."""
+
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
 from decimal import Decimal
-from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 
-from concierge.actions import policy
+from concierge.actions import appointments, policy
 from concierge.actions.approvals import ApprovalRequest, ApprovalStatus, ApprovalStore, DecisionOutput, Notice
-from concierge.actions import appointments
 from concierge.actions.tools import (
-    TOOLS, WRITE_TOOLS, BookAppointment, CancelAction, CancelOrder, ConfirmAction, CreateHandoff, FindAppointmentSlots,
-    FindOrders, GetProduct, GetStoreCredit, IssueDiscountCode, ModifyOrder, ReturnItems, SendMessage, SendPasswordReset,
+    TOOLS,
+    WRITE_TOOLS,
+    BookAppointment,
+    CancelAction,
+    CancelOrder,
+    ConfirmAction,
+    CreateHandoff,
+    FindAppointmentSlots,
+    FindOrders,
+    GetProduct,
+    GetStoreCredit,
+    IssueDiscountCode,
+    ModifyOrder,
+    ReturnItems,
+    SendMessage,
+    SendPasswordReset,
     TrackShipment,
 )
 from concierge.channels.email import EmailSender, ReturnEmail, TextEmail
 from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
 from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
 from concierge.memory import MemoryStore
-from concierge.models import Address, Order, OrderLine, OrderStatus
 from concierge.merchant import MerchantProfile
+from concierge.models import Address, Order, OrderLine, OrderStatus
 from concierge.orderref import matches_order
 from concierge.settings import Settings
 from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
@@ -95,7 +109,9 @@ def order_summary(order: Order, returned: set[str] = frozenset()) -> dict[str, A
         "ship_to": {"name": order.shipping_address.name, "country": order.shipping_address.country},
         "placed_at": order.placed_at.isoformat(),
         "status": order.status.value,
-        "delivered_at": order.shipment.delivered_at.isoformat() if order.shipment and order.shipment.delivered_at else None,
+        "delivered_at": order.shipment.delivered_at.isoformat()
+        if order.shipment and order.shipment.delivered_at
+        else None,
         "total": str(order.total),
         "currency": order.currency,
         "refund_to": order.payment.describe(),
@@ -133,8 +149,11 @@ class ActionExecutor:
         assert turn.decision is not None and turn.customer is not None
         results = [self.execute(call, turn) for call in turn.decision.tool_calls]
         return turn.model_copy(
-            update={"results": [*turn.results, *results], "tool_rounds": [*turn.tool_rounds, list(turn.decision.tool_calls)],
-                    "assistant_rounds": [*turn.assistant_rounds, list(turn.decision.assistant_content)]}
+            update={
+                "results": [*turn.results, *results],
+                "tool_rounds": [*turn.tool_rounds, list(turn.decision.tool_calls)],
+                "assistant_rounds": [*turn.assistant_rounds, list(turn.decision.assistant_content)],
+            }
         )
 
     def execute(self, call: ToolCall, turn: Turn) -> ActionResult:
@@ -152,13 +171,21 @@ class ActionExecutor:
             outcome = ActionResult(call_id=call.id, action_id=action_id, tool=tool, status=status, result=result)
         except ValidationError as exc:
             outcome = ActionResult(
-                call_id=call.id, action_id=action_id, tool=tool, status=ActionStatus.FAILED,
-                result={"explanation": f"Invalid arguments: {exc.errors(include_url=False)}"}, reason="invalid_arguments",
+                call_id=call.id,
+                action_id=action_id,
+                tool=tool,
+                status=ActionStatus.FAILED,
+                result={"explanation": f"Invalid arguments: {exc.errors(include_url=False)}"},
+                reason="invalid_arguments",
             )
         except Denied as exc:
             outcome = ActionResult(
-                call_id=call.id, action_id=action_id, tool=tool, status=ActionStatus.DENIED,
-                result={"explanation": exc.explanation}, reason=exc.reason,
+                call_id=call.id,
+                action_id=action_id,
+                tool=tool,
+                status=ActionStatus.DENIED,
+                result={"explanation": exc.explanation},
+                reason=exc.reason,
             )
         if call.tool != "confirm_action":  # a confirmation settles the action it confirms instead
             self.s.memory.put_action(turn.conversation_id, turn.customer.id, call, outcome, effect)
@@ -189,7 +216,9 @@ class ActionExecutor:
             case FindOrders(limit=limit):
                 orders = self.s.store.recent_orders(customer_id, limit)
                 summaries = [
-                    order_summary(o, self.s.store.returned_line_ids(o.id) if o.status is OrderStatus.DELIVERED else set())
+                    order_summary(
+                        o, self.s.store.returned_line_ids(o.id) if o.status is OrderStatus.DELIVERED else set()
+                    )
                     for o in orders
                 ]
                 return ActionStatus.EXECUTED, {"orders": summaries}, None, "find_orders"
@@ -205,9 +234,13 @@ class ActionExecutor:
                 decision = policy.evaluate_cancel(order)
                 if not decision.allowed:
                     raise Denied(decision.reason, decision.explanation)
-                effect = {"order_id": order.id, "items": [describe_line(line) for line in order.lines],
-                          "total": str(order.total), "currency": order.currency,
-                          "refund_to": order.payment.describe()}
+                effect = {
+                    "order_id": order.id,
+                    "items": [describe_line(line) for line in order.lines],
+                    "total": str(order.total),
+                    "currency": order.currency,
+                    "refund_to": order.payment.describe(),
+                }
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "cancel_order"
             case ModifyOrder():
                 effect = self._propose_modification(customer_id, arguments)
@@ -216,8 +249,13 @@ class ActionExecutor:
                 return ActionStatus.EXECUTED, self._free_slots(kind, limit), None, "find_appointment_slots"
             case BookAppointment(slot_id=slot):
                 kind, start, label = self._offered_slot(slot)
-                effect = {"slot_id": slot, "kind": kind, "label": label, "starts_at": start.isoformat(),
-                          "minutes": self._kinds()[kind].minutes}
+                effect = {
+                    "slot_id": slot,
+                    "kind": kind,
+                    "label": label,
+                    "starts_at": start.isoformat(),
+                    "minutes": self._kinds()[kind].minutes,
+                }
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "book_appointment"
             case GetStoreCredit():
                 balance, entries = self.s.store.store_credit(customer_id)
@@ -228,8 +266,9 @@ class ActionExecutor:
                 customer = self.s.store.get_customer(customer_id)
                 if customer is None:
                     raise Denied("no_address", "There is no email address on your account.")
-                message_id = self.s.email.send(TextEmail(to=customer.email, subject=subject, text=text,
-                                                         merchant_name=self.merchant.name))
+                message_id = self.s.email.send(
+                    TextEmail(to=customer.email, subject=subject, text=text, merchant_name=self.merchant.name)
+                )
                 result = {"to": mask_email(customer.email), "message_id": message_id}
                 return ActionStatus.EXECUTED, result, {"subject": subject}, "send_message"
             case IssueDiscountCode(percent=percent, reason=reason):
@@ -242,7 +281,12 @@ class ActionExecutor:
             case CancelAction(action_id=pending_id):
                 pending = self._pending(turn, pending_id)
                 self.s.memory.settle_action(turn.conversation_id, pending_id, "cancelled", {}, "customer_declined")
-                return ActionStatus.EXECUTED, {"cancelled": pending_id, "cancelled_tool": pending["tool"]}, None, "cancel_action"
+                return (
+                    ActionStatus.EXECUTED,
+                    {"cancelled": pending_id, "cancelled_tool": pending["tool"]},
+                    None,
+                    "cancel_action",
+                )
             case CreateHandoff(reason=reason, summary=summary):
                 return self._handoff(turn, reason, summary)
         raise Denied("unknown_tool", "Unsupported tool.")
@@ -291,7 +335,11 @@ class ActionExecutor:
         order = self._owned_order(customer_id, request.order_id)
         products = {line.product_id: self.s.store.get_product(line.product_id) for line in order.lines}
         decision = policy.evaluate_return(
-            order, request.line_ids, products, self.s.store.returned_line_ids(order.id), self.now,
+            order,
+            request.line_ids,
+            products,
+            self.s.store.returned_line_ids(order.id),
+            self.now,
             self.merchant.return_window_days,
         )
         if not decision.allowed:
@@ -305,7 +353,9 @@ class ActionExecutor:
             "resolution": request.resolution,
             "reason": request.reason,
             "currency": order.currency,
-            "refund_to": "store credit on your account" if request.refund_to == "store_credit" else order.payment.describe(),
+            "refund_to": "store credit on your account"
+            if request.refund_to == "store_credit"
+            else order.payment.describe(),
             "requires_approval": False,
         }
         if request.resolution == "refund":
@@ -313,7 +363,10 @@ class ActionExecutor:
             effect["requires_approval"] = amount > self.merchant.max_auto_refund
         else:
             if not self.merchant.exchanges.allowed:
-                raise Denied("exchanges_not_offered", f"{self.merchant.name} doesn't offer exchanges; a return for a refund is possible.")
+                raise Denied(
+                    "exchanges_not_offered",
+                    f"{self.merchant.name} doesn't offer exchanges; a return for a refund is possible.",
+                )
             if len(lines) != 1 or not request.exchange_sku:
                 raise Denied("exchange_needs_one_item", "An exchange swaps one item for another size or colour.")
             product = products[lines[0].product_id]
@@ -321,7 +374,9 @@ class ActionExecutor:
             if variant is None:
                 raise Denied("exchange_other_product", "An exchange must be for the same product in another variant.")
             if variant.stock < lines[0].quantity:
-                raise Denied("out_of_stock", f"{product.title} ({', '.join(variant.options.values())}) is out of stock.")
+                raise Denied(
+                    "out_of_stock", f"{product.title} ({', '.join(variant.options.values())}) is out of stock."
+                )
             difference = (variant.price - lines[0].unit_price) * lines[0].quantity
             effect |= {
                 "exchange_sku": variant.sku,
@@ -353,7 +408,9 @@ class ActionExecutor:
         from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
         # The customer is part of the key: someone else's attempt on an action id can never stand for the owner's.
-        config = IdempotencyConfig(event_key_jmespath="[customer_id, action_id, stage]", expires_after_seconds=7 * 24 * 3600)
+        config = IdempotencyConfig(
+            event_key_jmespath="[customer_id, action_id, stage]", expires_after_seconds=7 * 24 * 3600
+        )
         if self.lambda_context is not None:
             config.register_lambda_context(self.lambda_context)
 
@@ -373,13 +430,19 @@ class ActionExecutor:
         if any(result.action_id == action_id for result in turn.results):
             # Proposed in this very turn: the customer has not seen it yet. Whatever engine asks, the customer's
             # confirmation comes in a later message (refused and audited like any denial).
-            raise Denied("proposed_this_turn", "The customer has not seen that proposal yet: show it and wait for "
-                                               "their confirmation in their next message.")
+            raise Denied(
+                "proposed_this_turn",
+                "The customer has not seen that proposal yet: show it and wait for "
+                "their confirmation in their next message.",
+            )
         pending = self._pending(turn, action_id)
         if not pending.get("shown_at"):
             # No stored reply has stated it to the customer (a turn still in flight proposed it): not yet confirmable.
-            raise Denied("not_shown", "The customer has not been shown that proposal yet: show it and wait for their "
-                                      "confirmation in their next message.")
+            raise Denied(
+                "not_shown",
+                "The customer has not been shown that proposal yet: show it and wait for their "
+                "confirmation in their next message.",
+            )
         if pending["tool"] == "cancel_order":
             return self._confirm_cancel(turn, action_id, pending)
         if pending["tool"] == "modify_order":
@@ -390,28 +453,44 @@ class ActionExecutor:
             raise Denied("not_confirmable", f"{pending['tool']} is not confirmed this way.")
         if pending["effect"].get("requires_approval"):
             return self._request_approval(turn, action_id, pending)
-        return self._execute_return(turn.conversation_id, turn.customer.id, action_id, pending,
-                                    ActionStatus.PENDING_CONFIRMATION.value)
+        return self._execute_return(
+            turn.conversation_id, turn.customer.id, action_id, pending, ActionStatus.PENDING_CONFIRMATION.value
+        )
 
     def _request_approval(self, turn: Turn, action_id: str, pending: dict):
         """Above the limit: the customer's confirmation hands the action to a person (the approval workflow)."""
         if self.s.approvals is None:
-            raise Denied("requires_approval", "This refund is above the amount I can approve; a teammate must approve it.")
+            raise Denied(
+                "requires_approval", "This refund is above the amount I can approve; a teammate must approve it."
+            )
         request = ReturnItems.model_validate(pending["arguments"])
         fresh = self._propose_return(turn.customer.id, request, action_id)  # still allowed, still the same amount
         limit = self.merchant.max_auto_refund
         approval = ApprovalRequest(
-            action_id=action_id, conversation_id=turn.conversation_id, customer_id=turn.customer.id, tool="return_items",
-            summary=(f"Refund {fresh['refund_amount']} {fresh['currency']} to {fresh['refund_to']} for "
-                     f"{', '.join(fresh['items'])} (order {fresh['order_id']}, reason: {fresh['reason']})"),
-            amount=Decimal(fresh["refund_amount"]), currency=fresh["currency"],
-            reason=f"refund above {limit} {fresh['currency']}", requested_at=self.now,
+            action_id=action_id,
+            conversation_id=turn.conversation_id,
+            customer_id=turn.customer.id,
+            tool="return_items",
+            summary=(
+                f"Refund {fresh['refund_amount']} {fresh['currency']} to {fresh['refund_to']} for "
+                f"{', '.join(fresh['items'])} (order {fresh['order_id']}, reason: {fresh['reason']})"
+            ),
+            amount=Decimal(fresh["refund_amount"]),
+            currency=fresh["currency"],
+            reason=f"refund above {limit} {fresh['currency']}",
+            requested_at=self.now,
             timeout_seconds=self.s.settings.approval_timeout_seconds,
         )
         ApprovalStore(self.s.memory).create(approval)
-        result = {**fresh, "action_id": action_id, "approval": "requested",
-                  "decision_within_hours": round(self.s.settings.approval_timeout_seconds / 3600, 1)}
-        if not self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.AWAITING_APPROVAL.value, result, None):
+        result = {
+            **fresh,
+            "action_id": action_id,
+            "approval": "requested",
+            "decision_within_hours": round(self.s.settings.approval_timeout_seconds / 3600, 1),
+        }
+        if not self.s.memory.settle_action(
+            turn.conversation_id, action_id, ActionStatus.AWAITING_APPROVAL.value, result, None
+        ):
             raise Denied("not_pending", "That action is no longer pending.")
         self.s.approvals.start(approval)
         return ActionStatus.AWAITING_APPROVAL, result, fresh, "return_items"
@@ -423,10 +502,18 @@ class ActionExecutor:
         return_id = "R" + action_id[1:]
         replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
         record = ReturnRecord(
-            return_id=return_id, order_id=order.id, line_ids=request.line_ids, resolution=request.resolution,
-            refund_amount=fresh.get("refund_amount", "0.00"), currency=order.currency, refund_to=fresh["refund_to"],
-            exchange_order_id=replacement.id if replacement else None, created_at=self.now,
-            credit_customer_id=customer_id if request.refund_to == "store_credit" and request.resolution == "refund" else None,
+            return_id=return_id,
+            order_id=order.id,
+            line_ids=request.line_ids,
+            resolution=request.resolution,
+            refund_amount=fresh.get("refund_amount", "0.00"),
+            currency=order.currency,
+            refund_to=fresh["refund_to"],
+            exchange_order_id=replacement.id if replacement else None,
+            created_at=self.now,
+            credit_customer_id=customer_id
+            if request.refund_to == "store_credit" and request.resolution == "refund"
+            else None,
         )
         try:
             self.s.store.record_return(record, replacement)
@@ -442,11 +529,19 @@ class ActionExecutor:
         )
         message_id = self.s.email.send(
             ReturnEmail(
-                to=customer.email, first_name=customer.first_name, merchant_name=self.merchant.name,
-                return_id=return_id, order_id=order.id, items=fresh["items"], resolution_text=resolution_text,
+                to=customer.email,
+                first_name=customer.first_name,
+                merchant_name=self.merchant.name,
+                return_id=return_id,
+                order_id=order.id,
+                items=fresh["items"],
+                resolution_text=resolution_text,
                 with_qr=self.merchant.return_method == "drop_off_code",
-                steps=" ".join(part for part in (self.merchant.return_wording.email, self.merchant.return_instructions or "")
-                               if part),
+                steps=" ".join(
+                    part
+                    for part in (self.merchant.return_wording.email, self.merchant.return_instructions or "")
+                    if part
+                ),
             )
         )
         result = {
@@ -454,8 +549,11 @@ class ActionExecutor:
             "action_id": action_id,
             "return_id": return_id,
             "exchange_order_id": record.exchange_order_id,
-            "email": {"to": mask_email(customer.email), "message_id": message_id,
-                      "qr_code": self.merchant.return_method == "drop_off_code"},
+            "email": {
+                "to": mask_email(customer.email),
+                "message_id": message_id,
+                "qr_code": self.merchant.return_method == "drop_off_code",
+            },
             "how_to_return": self.merchant.return_method_sentence(mask_email(customer.email)),
             "refund_eta": self.merchant.refund_timing,
         }
@@ -472,21 +570,38 @@ class ActionExecutor:
         orders = self.s.store.recent_orders(turn.customer.id, 10) if turn.customer.verified else []
         value = float(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), Decimal("0")))
         owner = handoff.open_handoff(
-            self.s.handoffs or handoff.HandoffStore(self.s.memory), conversation_id=turn.conversation_id, customer_id=turn.customer.id,
-            reason=reason, summary=summary, channel=turn.message.channel.value,
-            intents=record.intents if record else [], sentiments=record.sentiments if record else [],
-            fingerprints=record.message_fingerprints if record else [], customer_value=value,
-            hours=handoff.SupportHours.from_setting(self.merchant.support_hours_json()), now=self.now,
+            self.s.handoffs or handoff.HandoffStore(self.s.memory),
+            conversation_id=turn.conversation_id,
+            customer_id=turn.customer.id,
+            reason=reason,
+            summary=summary,
+            channel=turn.message.channel.value,
+            intents=record.intents if record else [],
+            sentiments=record.sentiments if record else [],
+            fingerprints=record.message_fingerprints if record else [],
+            customer_value=value,
+            hours=handoff.SupportHours.from_setting(self.merchant.support_hours_json()),
+            now=self.now,
         )
         self.s.events.publish(
             HandoffRequested(
-                occurred_at=self.now, conversation_id=turn.conversation_id, customer_id=turn.customer.id, reason=reason,
-                channel=turn.message.channel.value, queue=owner.queue, priority=owner.priority, within_hours=owner.within_hours,
+                occurred_at=self.now,
+                conversation_id=turn.conversation_id,
+                customer_id=turn.customer.id,
+                reason=reason,
+                channel=turn.message.channel.value,
+                queue=owner.queue,
+                priority=owner.priority,
+                within_hours=owner.within_hours,
             )
         )
-        result = {"reason": reason, "transcript_messages": len(transcript), "queue": owner.queue,
-                  "within_hours": owner.within_hours,
-                  "reply_expected_by": owner.promised_by.isoformat() if owner.promised_by else None}
+        result = {
+            "reason": reason,
+            "transcript_messages": len(transcript),
+            "queue": owner.queue,
+            "within_hours": owner.within_hours,
+            "reply_expected_by": owner.promised_by.isoformat() if owner.promised_by else None,
+        }
         return ActionStatus.EXECUTED, result, None, "create_handoff"
 
     # order changes, appointments, account ------------------------------------------------------
@@ -526,19 +641,29 @@ class ActionExecutor:
         kind = self._kinds().get(kind_name)
         if kind is None:
             offered = ", ".join(self._kinds())
-            raise Denied("unknown_appointment_kind",
-                         f"We offer these appointments: {offered}." if offered else "We don't take appointments in chat.")
+            raise Denied(
+                "unknown_appointment_kind",
+                f"We offer these appointments: {offered}." if offered else "We don't take appointments in chat.",
+            )
         starts = appointments.candidate_starts(kind, self.now)
         booked = self.s.store.booked_slots(kind_name, starts[0], starts[-1]) if starts else set()
         free = [start for start in starts if start not in booked][:limit]
-        return {"kind": kind_name, "label": kind.label, "minutes": kind.minutes,
-                "slots": [{"slot_id": appointments.slot_id(kind_name, start), "starts_at": start.isoformat()} for start in free]}
+        return {
+            "kind": kind_name,
+            "label": kind.label,
+            "minutes": kind.minutes,
+            "slots": [
+                {"slot_id": appointments.slot_id(kind_name, start), "starts_at": start.isoformat()} for start in free
+            ],
+        }
 
     def _offered_slot(self, slot: str) -> tuple[str, datetime, str]:
         parsed = appointments.parse_slot_id(slot)
         kind = self._kinds().get(parsed[0]) if parsed else None
         if parsed is None or kind is None or not appointments.is_offered(kind, parsed[1], self.now):
-            raise Denied("unknown_slot", "That time is not one of our open appointment slots; let me find the free ones.")
+            raise Denied(
+                "unknown_slot", "That time is not one of our open appointment slots; let me find the free ones."
+            )
         return parsed[0], parsed[1], kind.label
 
     def _confirm_booking(self, turn: Turn, action_id: str, pending: dict):
@@ -556,17 +681,32 @@ class ActionExecutor:
             raise Denied("no_address", "There is no email address on your account.")
         token = secrets.token_urlsafe(32)
         token_hash = hashlib.sha256(token.encode()).hexdigest()
-        if not self.s.store.create_password_reset(customer_id, token_hash, self.now, self.now + timedelta(minutes=30),
-                                                  self.now - timedelta(minutes=15)):
-            raise Denied("reset_recently_sent", "A reset link was sent in the last 15 minutes; please check your inbox and spam folder.")
+        if not self.s.store.create_password_reset(
+            customer_id, token_hash, self.now, self.now + timedelta(minutes=30), self.now - timedelta(minutes=15)
+        ):
+            raise Denied(
+                "reset_recently_sent",
+                "A reset link was sent in the last 15 minutes; please check your inbox and spam folder.",
+            )
         link = f"{self.s.settings.password_reset_url}?token={token}"
-        self.s.email.send(TextEmail(
-            to=customer.email, subject="Reset your password", merchant_name=self.merchant.name,
-            text=(f"Hi {customer.first_name},\n\nYou asked to reset your password. This link works once, for 30 minutes:\n"
-                  f"{link}\n\nIf you didn't ask for this, you can ignore this email.\n\n{self.merchant.name}"),
-        ))
+        self.s.email.send(
+            TextEmail(
+                to=customer.email,
+                subject="Reset your password",
+                merchant_name=self.merchant.name,
+                text=(
+                    f"Hi {customer.first_name},\n\nYou asked to reset your password. This link works once, for 30 minutes:\n"
+                    f"{link}\n\nIf you didn't ask for this, you can ignore this email.\n\n{self.merchant.name}"
+                ),
+            )
+        )
         # The link never reaches the conversation (or the model): only where it was sent.
-        return ActionStatus.EXECUTED, {"sent_to": mask_email(customer.email), "valid_minutes": 30}, None, "send_password_reset"
+        return (
+            ActionStatus.EXECUTED,
+            {"sent_to": mask_email(customer.email), "valid_minutes": 30},
+            None,
+            "send_password_reset",
+        )
 
     # approvals (the tasks of the approval workflow) ------------------------------------------
     def approval_waiting(self, request: ApprovalRequest, task_token: str) -> None:
@@ -574,9 +714,15 @@ class ActionExecutor:
         ApprovalStore(self.s.memory).await_decision(request, task_token, self.now)
         self.s.events.publish(
             ApprovalRequested(
-                occurred_at=self.now, action_id=request.action_id, conversation_id=request.conversation_id,
-                customer_id=request.customer_id, tool=request.tool, summary=request.summary, amount=request.amount,
-                currency=request.currency, reason=request.reason,
+                occurred_at=self.now,
+                action_id=request.action_id,
+                conversation_id=request.conversation_id,
+                customer_id=request.customer_id,
+                tool=request.tool,
+                summary=request.summary,
+                amount=request.amount,
+                currency=request.currency,
+                reason=request.reason,
                 deadline=self.now + timedelta(seconds=request.timeout_seconds),
             )
         )
@@ -589,16 +735,27 @@ class ActionExecutor:
                 request.customer_id, request.action_id, "approved", lambda: self._execute_approved(request)
             )
         except Denied as exc:
-            self.s.memory.settle_action(request.conversation_id, request.action_id, ActionStatus.DENIED.value,
-                                        {"explanation": exc.explanation}, exc.reason, ActionStatus.AWAITING_APPROVAL.value)
+            self.s.memory.settle_action(
+                request.conversation_id,
+                request.action_id,
+                ActionStatus.DENIED.value,
+                {"explanation": exc.explanation},
+                exc.reason,
+                ActionStatus.AWAITING_APPROVAL.value,
+            )
             store.settle(request.conversation_id, request.action_id, ApprovalStatus.APPROVED)
             self._audit_approval(request, ActionStatus.DENIED, exc.reason, decision.decided_by)
-            return self._notice(request, "approved", f"A teammate approved your request, but I couldn't complete it: {exc.explanation} "
-                                         "Reply here and a teammate will sort it out with you.")
+            return self._notice(
+                request,
+                "approved",
+                f"A teammate approved your request, but I couldn't complete it: {exc.explanation} "
+                "Reply here and a teammate will sort it out with you.",
+            )
         store.settle(request.conversation_id, request.action_id, ApprovalStatus.APPROVED)
         self._audit_approval(request, ActionStatus.EXECUTED, None, decision.decided_by, result.get("refund_amount"))
         return self._notice(
-            request, "approved",
+            request,
+            "approved",
             f"Good news — a teammate approved your refund. Return {result['return_id']} is processed and "
             f"{result['refund_amount']} {result['currency']} is on its way to {result['refund_to']}"
             f"{self.merchant.refund_eta()}. {result['how_to_return']}",
@@ -610,14 +767,20 @@ class ActionExecutor:
             raise Denied("unknown_action", "The request no longer exists.")
         if pending["status"] != ActionStatus.AWAITING_APPROVAL.value:
             raise Denied("not_awaiting_approval", f"That request is already {pending['status']}.")
-        return self._execute_return(request.conversation_id, request.customer_id, request.action_id, pending,
-                                    ActionStatus.AWAITING_APPROVAL.value)
+        return self._execute_return(
+            request.conversation_id,
+            request.customer_id,
+            request.action_id,
+            pending,
+            ActionStatus.AWAITING_APPROVAL.value,
+        )
 
     def declined(self, request: ApprovalRequest, decision: DecisionOutput) -> Notice:
         self._close_unapproved(request, ApprovalStatus.DENIED, "approval_denied", decision.decided_by)
         note = f" Their note: “{decision.note.strip()}”" if decision.note.strip() else ""
         return self._notice(
-            request, "denied",
+            request,
+            "denied",
             f"A teammate reviewed your request ({request.summary.split(' (order')[0]}) and couldn't approve it, so "
             f"nothing has been charged or refunded.{note} Reply here if you'd like to talk it through with them.",
         )
@@ -626,37 +789,70 @@ class ActionExecutor:
         """Nobody decided in time: settle it honestly and hand the matter to a person to follow up."""
         self._close_unapproved(request, ApprovalStatus.EXPIRED, "approval_expired", None)
         self.s.events.publish(
-            HandoffRequested(occurred_at=self.now, conversation_id=request.conversation_id, customer_id=request.customer_id,
-                             reason=f"approval not decided in time: {request.summary}", channel="approval")
+            HandoffRequested(
+                occurred_at=self.now,
+                conversation_id=request.conversation_id,
+                customer_id=request.customer_id,
+                reason=f"approval not decided in time: {request.summary}",
+                channel="approval",
+            )
         )
         return self._notice(
-            request, "expired",
+            request,
+            "expired",
             "I'm sorry — your refund request wasn't reviewed in time, so it hasn't gone through yet. I've passed it to "
             "our team with everything you told me; a teammate will contact you, and you don't need to repeat anything.",
         )
 
-    def _close_unapproved(self, request: ApprovalRequest, status: ApprovalStatus, reason: str, decided_by: str | None) -> None:
-        explanation = {"approval_denied": "A teammate did not approve it.",
-                       "approval_expired": "It was not reviewed in time."}[reason]
-        self.s.memory.settle_action(request.conversation_id, request.action_id, ActionStatus.DENIED.value,
-                                    {"explanation": explanation}, reason, ActionStatus.AWAITING_APPROVAL.value)
+    def _close_unapproved(
+        self, request: ApprovalRequest, status: ApprovalStatus, reason: str, decided_by: str | None
+    ) -> None:
+        explanation = {
+            "approval_denied": "A teammate did not approve it.",
+            "approval_expired": "It was not reviewed in time.",
+        }[reason]
+        self.s.memory.settle_action(
+            request.conversation_id,
+            request.action_id,
+            ActionStatus.DENIED.value,
+            {"explanation": explanation},
+            reason,
+            ActionStatus.AWAITING_APPROVAL.value,
+        )
         ApprovalStore(self.s.memory).settle(request.conversation_id, request.action_id, status)
         self._audit_approval(request, ActionStatus.DENIED, reason, decided_by)
 
-    def _audit_approval(self, request: ApprovalRequest, status: ActionStatus, reason: str | None, decided_by: str | None,
-                        amount: str | None = None) -> None:
+    def _audit_approval(
+        self,
+        request: ApprovalRequest,
+        status: ActionStatus,
+        reason: str | None,
+        decided_by: str | None,
+        amount: str | None = None,
+    ) -> None:
         self.s.events.publish(
             ActionExecuted(
-                occurred_at=self.now, conversation_id=request.conversation_id, customer_id=request.customer_id,
-                action_id=request.action_id, tool=request.tool, status=status.value, reason=reason,
-                decided_by=decided_by, amount=amount, currency=request.currency if amount else None,
+                occurred_at=self.now,
+                conversation_id=request.conversation_id,
+                customer_id=request.customer_id,
+                action_id=request.action_id,
+                tool=request.tool,
+                status=status.value,
+                reason=reason,
+                decided_by=decided_by,
+                amount=amount,
+                currency=request.currency if amount else None,
             )
         )
 
     @staticmethod
     def _notice(request: ApprovalRequest, step: str, text: str) -> Notice:
-        return Notice(conversation_id=request.conversation_id, customer_id=request.customer_id,
-                      key=f"{request.action_id}:{step}", text=text)
+        return Notice(
+            conversation_id=request.conversation_id,
+            customer_id=request.customer_id,
+            key=f"{request.action_id}:{step}",
+            text=text,
+        )
 
     def _issue_discount(self, turn: Turn, percent: int, reason: str):
         settings = self.s.settings
@@ -664,8 +860,13 @@ class ActionExecutor:
             raise Denied("above_discount_limit", f"I can offer at most {settings.discount_max_percent}% off.")
         code = f"{self.merchant.code_prefix}-{secrets.token_hex(4).upper()}"
         discount = Discount(
-            code=code, customer_id=turn.customer.id, percent=percent, reason=reason, conversation_id=turn.conversation_id,
-            issued_at=self.now, expires_at=self.now + timedelta(days=settings.discount_valid_days),
+            code=code,
+            customer_id=turn.customer.id,
+            percent=percent,
+            reason=reason,
+            conversation_id=turn.conversation_id,
+            issued_at=self.now,
+            expires_at=self.now + timedelta(days=settings.discount_valid_days),
         )
         if not self.s.store.issue_discount(discount, self.now - timedelta(days=settings.discount_cap_days)):
             raise Denied("discount_limit_reached", "A discount code was already issued to you recently.")
@@ -687,7 +888,9 @@ class ActionExecutor:
         line = order.line(request.line_ids[0])
         product = self.s.store.get_product(line.product_id)
         variant = next(v for v in product.variants if v.sku == request.exchange_sku)
-        new_line = line.model_copy(update={"line_id": "1", "sku": variant.sku, "options": variant.options, "unit_price": variant.price})
+        new_line = line.model_copy(
+            update={"line_id": "1", "sku": variant.sku, "options": variant.options, "unit_price": variant.price}
+        )
         return order.model_copy(
             update={
                 "id": f"{order.id}-X{return_id[-4:]}",

@@ -1,5 +1,6 @@
 """The merchant's return policy, evaluated from order data alone. Every decision carries a reason code the
 agent can explain to the customer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ def evaluate_return(
         if line is None:
             return PolicyDecision(False, "unknown_line", f"Order {order.id} has no item {line_id}.")
         if line_id in already_returned:
-            return PolicyDecision(False, "already_returned", f"{line.title} from order {order.id} has already been returned.")
+            return PolicyDecision(
+                False, "already_returned", f"{line.title} from order {order.id} has already been returned."
+            )
         product = products.get(line.product_id)
         if product is not None and not product.returnable:
             return PolicyDecision(False, "final_sale", f"{line.title} is final sale and cannot be returned.")
@@ -55,15 +58,31 @@ def refund_amount(order: Order, line_ids: list[str]) -> Decimal:
 # Which order statuses allow which action, and why not otherwise (reason code, explanation template).
 STATUS_RULES: dict[str, dict[OrderStatus, tuple[bool, str, str]]] = {
     "return": {
-        OrderStatus.PENDING: (False, "order_pending", "Order {id} has not shipped yet: it can be cancelled instead of returned."),
-        OrderStatus.SHIPPED: (False, "order_shipped", "Order {id} is on its way; returns start once it has been delivered."),
+        OrderStatus.PENDING: (
+            False,
+            "order_pending",
+            "Order {id} has not shipped yet: it can be cancelled instead of returned.",
+        ),
+        OrderStatus.SHIPPED: (
+            False,
+            "order_shipped",
+            "Order {id} is on its way; returns start once it has been delivered.",
+        ),
         OrderStatus.DELIVERED: (True, "allowed", ""),
         OrderStatus.CANCELLED: (False, "order_cancelled", "Order {id} was cancelled, so there is nothing to return."),
     },
     "cancel": {
         OrderStatus.PENDING: (True, "allowed", ""),
-        OrderStatus.SHIPPED: (False, "order_shipped", "Order {id} has already shipped, so it can't be cancelled; you can return it when it arrives."),
-        OrderStatus.DELIVERED: (False, "order_delivered", "Order {id} has been delivered, so it can't be cancelled; it can be returned instead."),
+        OrderStatus.SHIPPED: (
+            False,
+            "order_shipped",
+            "Order {id} has already shipped, so it can't be cancelled; you can return it when it arrives.",
+        ),
+        OrderStatus.DELIVERED: (
+            False,
+            "order_delivered",
+            "Order {id} has been delivered, so it can't be cancelled; it can be returned instead.",
+        ),
         OrderStatus.CANCELLED: (False, "already_cancelled", "Order {id} is already cancelled."),
     },
 }
@@ -71,7 +90,11 @@ STATUS_RULES["exchange"] = STATUS_RULES["return"]
 STATUS_RULES["modify"] = {
     OrderStatus.PENDING: (True, "allowed", ""),
     OrderStatus.SHIPPED: (False, "order_shipped", "Order {id} has already shipped, so it can't be changed any more."),
-    OrderStatus.DELIVERED: (False, "order_delivered", "Order {id} has been delivered, so it can't be changed; items can be returned or exchanged instead."),
+    OrderStatus.DELIVERED: (
+        False,
+        "order_delivered",
+        "Order {id} has been delivered, so it can't be changed; items can be returned or exchanged instead.",
+    ),
     OrderStatus.CANCELLED: (False, "order_cancelled", "Order {id} was cancelled, so there is nothing to change."),
 }
 
@@ -93,5 +116,7 @@ def evaluate_modify(order: Order, remove_line_ids: list[str]) -> PolicyDecision:
     if unknown:
         return PolicyDecision(False, "unknown_line", f"Order {order.id} has no item {unknown[0]}.")
     if remove_line_ids and len(set(remove_line_ids)) >= len(order.lines):
-        return PolicyDecision(False, "would_empty_order", f"Removing every item cancels order {order.id}: it can be cancelled instead.")
+        return PolicyDecision(
+            False, "would_empty_order", f"Removing every item cancels order {order.id}: it can be cancelled instead."
+        )
     return ALLOW

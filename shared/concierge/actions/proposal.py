@@ -5,6 +5,7 @@ A reply that already states them (the order, each item, the amount, the new vari
 it is; otherwise the summary is added to it. The reply is then stored with the ids of the proposals it showed, and
 a confirmation of a proposal no stored reply showed is refused (actions/executor.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "
 
 
 def money(amount: str | Decimal, currency: str) -> str:
-    """"$49.00", "€69.00", "£12.50"; a currency without a common symbol as "49.00 CHF"."""
+    """ "$49.00", "€69.00", "£12.50"; a currency without a common symbol as "49.00 CHF"."""
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{value}" if symbol else f"{value} {currency}"
@@ -38,19 +39,30 @@ def summary(tool: str, effect: dict[str, Any]) -> str:
     if tool == "return_items":
         items = _listing(effect.get("items", []))
         if effect.get("resolution") == "refund":
-            return (f"return {items} from order {order} for a refund of {money(effect['refund_amount'], currency)} "
-                    f"to {effect.get('refund_to', 'your original payment method')}")
+            return (
+                f"return {items} from order {order} for a refund of {money(effect['refund_amount'], currency)} "
+                f"to {effect.get('refund_to', 'your original payment method')}"
+            )
         difference = Decimal(str(effect.get("price_difference", "0")))
-        extra = (f", and you pay the difference of {money(difference, currency)}" if difference > 0 else
-                 f", with {money(-difference, currency)} refunded to you" if difference < 0 else "")
+        extra = (
+            f", and you pay the difference of {money(difference, currency)}"
+            if difference > 0
+            else f", with {money(-difference, currency)} refunded to you"
+            if difference < 0
+            else ""
+        )
         return f"exchange {items} from order {order} for {effect.get('exchange_item', 'the new item')}{extra}"
     if tool == "cancel_order":
-        return (f"cancel order {order} ({_listing(effect.get('items', []))}) and refund "
-                f"{money(effect['total'], currency)} to {effect.get('refund_to', 'your original payment method')}")
+        return (
+            f"cancel order {order} ({_listing(effect.get('items', []))}) and refund "
+            f"{money(effect['total'], currency)} to {effect.get('refund_to', 'your original payment method')}"
+        )
     if tool == "modify_order":
         changes = []
         if effect.get("removed_items"):
-            changes.append(f"remove {_listing(effect['removed_items'])} (new total {money(effect['total_after'], currency)})")
+            changes.append(
+                f"remove {_listing(effect['removed_items'])} (new total {money(effect['total_after'], currency)})"
+            )
         if effect.get("shipping_address"):
             changes.append(f"deliver it to {_address(effect['shipping_address'])}")
         return f"change order {order}: " + " and ".join(changes)
@@ -103,8 +115,11 @@ def with_proposals(reply: str, results: list[ActionResult]) -> tuple[str, list[s
     missing = [r for r in proposals(results) if not shown(reply, r.tool, _effect(r))]
     if missing:
         lines = [summary(r.tool, _effect(r)) for r in missing]
-        ask = ("To confirm, I would " + lines[0] + "." if len(lines) == 1 else
-               "To confirm, I would:\n" + "\n".join(f"- {line}" for line in lines))
+        ask = (
+            "To confirm, I would " + lines[0] + "."
+            if len(lines) == 1
+            else "To confirm, I would:\n" + "\n".join(f"- {line}" for line in lines)
+        )
         reply = f"{reply.rstrip()}\n\n{ask} Reply yes to go ahead, or no to leave it."
     return reply, list(dict.fromkeys(r.action_id for r in proposals(results)))  # one mark per action
 

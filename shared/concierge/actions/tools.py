@@ -3,6 +3,7 @@
 The customer a tool acts for is never an argument: it is the verified customer of the turn.
 Amounts are never arguments either: the action layer computes them from order data.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -48,7 +49,9 @@ class ReturnItems(ToolInput):
 class CancelOrder(ToolInput):
     """Propose cancelling one of the customer's orders that has not shipped yet; the customer must confirm it."""
 
-    order_id: str = Field(description="The order to cancel: its id as find_orders lists it or as the customer wrote it.")
+    order_id: str = Field(
+        description="The order to cancel: its id as find_orders lists it or as the customer wrote it."
+    )
 
 
 class NewAddress(ToolInput):
@@ -149,10 +152,20 @@ TOOLS: dict[str, type[ToolInput]] = {
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
 }
-WRITE_TOOLS = frozenset({
-    "return_items", "cancel_order", "modify_order", "book_appointment", "confirm_action", "cancel_action", "create_handoff",
-    "issue_discount_code", "send_password_reset", "send_message",
-})
+WRITE_TOOLS = frozenset(
+    {
+        "return_items",
+        "cancel_order",
+        "modify_order",
+        "book_appointment",
+        "confirm_action",
+        "cancel_action",
+        "create_handoff",
+        "issue_discount_code",
+        "send_password_reset",
+        "send_message",
+    }
+)
 
 
 def tool_schemas() -> list[dict]:

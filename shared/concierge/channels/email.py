@@ -1,5 +1,6 @@
 """Email through Amazon SES: the return confirmation with a drop-off QR code (inline image and attachment), and
 plain messages (a password-reset link, a summary the customer asked for)."""
+
 from __future__ import annotations
 
 import html
@@ -31,7 +32,9 @@ class ReturnEmail:
         import segno
 
         buffer = io.BytesIO()
-        segno.make(f"RETURN:{self.return_id}:ORDER:{self.order_id}", error="m").save(buffer, kind="png", scale=8, border=2)
+        segno.make(f"RETURN:{self.return_id}:ORDER:{self.order_id}", error="m").save(
+            buffer, kind="png", scale=8, border=2
+        )
         return buffer.getvalue()
 
     def text(self) -> str:
@@ -49,8 +52,12 @@ class ReturnEmail:
             f"<p>Your return <strong>{html.escape(self.return_id)}</strong> for order {html.escape(self.order_id)} is registered:</p>"
             f"<ul>{items}</ul><p>{html.escape(self.resolution_text)}</p>"
             + (f"<p>{html.escape(self.steps)}</p>" if self.steps else "")
-            + (f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" width="240" '
-               'height="240"></p>' if self.with_qr else "")
+            + (
+                f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" width="240" '
+                'height="240"></p>'
+                if self.with_qr
+                else ""
+            )
             + f"<p>{html.escape(self.merchant_name)}</p>"
         )
         message = MIMEMultipart("related")

@@ -14,6 +14,7 @@ Limits, chosen so one email cannot flood the attachments bucket or the turn API:
 - an attachment over `MAX_ATTACHMENT_BYTES` is skipped (not stored, not listed, nothing logged);
 - the text is cut at a word boundary to `MAX_TEXT_CHARS`, the turn API's cap, rather than rejected.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -53,6 +54,7 @@ class EmailNotFound(BadRequest):
 
 # --- sender verification -----------------------------------------------------------------------------------------
 
+
 def _verdict(receipt: dict, name: str) -> str | None:
     verdict = receipt.get(name)
     return verdict.get("status") if isinstance(verdict, dict) else None
@@ -67,7 +69,8 @@ def aligned(domain: str, from_domain: str) -> bool:
     other (bounces.shop.example with shop.example). Nobody sends from a public suffix itself, so "co.uk" never
     stands for a From domain."""
     return bool(domain and from_domain) and (
-        domain == from_domain or domain.endswith("." + from_domain) or from_domain.endswith("." + domain))
+        domain == from_domain or domain.endswith("." + from_domain) or from_domain.endswith("." + domain)
+    )
 
 
 _AUTH_DKIM = re.compile(r"\bdkim=pass\b[^;]*?\bheader\.(?:d=|i=[^@\s;]*@)([^\s;]+)", re.IGNORECASE)
@@ -95,11 +98,17 @@ def sender_verified(receipt: dict, mail: dict | None = None) -> tuple[bool, str 
     explicit DMARC or virus FAIL is never verified; DMARC GRAY (no policy published) is common for small domains and
     does not count against. Without the record's mail (headers and envelope), nothing can be aligned: unverified.
     """
-    if mail is None or _verdict(receipt, "dmarcVerdict") in (None, "FAIL") or _verdict(receipt, "virusVerdict") in (None, "FAIL"):
+    if (
+        mail is None
+        or _verdict(receipt, "dmarcVerdict") in (None, "FAIL")
+        or _verdict(receipt, "virusVerdict") in (None, "FAIL")
+    ):
         return False, None
     common = mail.get("commonHeaders") or {}
     from_domain = _domain((common.get("from") or [""])[0])
-    spf = _verdict(receipt, "spfVerdict") == "PASS" and aligned(_domain(mail.get("source") or common.get("returnPath")), from_domain)
+    spf = _verdict(receipt, "spfVerdict") == "PASS" and aligned(
+        _domain(mail.get("source") or common.get("returnPath")), from_domain
+    )
     dkim = _verdict(receipt, "dkimVerdict") == "PASS" and any(aligned(d, from_domain) for d in _dkim_domains(mail))
     if spf and dkim:
         return True, VERIFIED_BY
@@ -118,8 +127,9 @@ _ATTRIBUTION = re.compile(
     r"\b.*:$",
     re.IGNORECASE,
 )
-_ORIGINAL_MESSAGE = re.compile(r"^-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}$",
-                               re.IGNORECASE)
+_ORIGINAL_MESSAGE = re.compile(
+    r"^-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine)\s*-{2,}$", re.IGNORECASE
+)
 _HEADER_FROM = re.compile(r"^\*?(?:From|Von|De)\s?:\*?\s*\S", re.IGNORECASE)
 _HEADER_SENT = re.compile(r"^\*?(?:Sent|Date|Gesendet|Envoyé|Datum)\s?:", re.IGNORECASE)
 _FORWARDED = re.compile(r"(?:Forwarded message|Begin forwarded message|Weitergeleitete Nachricht)", re.IGNORECASE)
@@ -146,7 +156,7 @@ def _header_block_length(lines: list[str], start: int) -> int:
     """
     if not _HEADER_FROM.match(lines[start]):
         return 0
-    window = lines[start + 1:start + 4]
+    window = lines[start + 1 : start + 4]
     if not any(_HEADER_SENT.match(line) for line in window):
         return 0
     previous = next((line for line in reversed(lines[:start]) if line.strip()), "")
@@ -164,7 +174,7 @@ def _reply_header_length(lines: list[str], start: int) -> int:
     if _ORIGINAL_MESSAGE.match(line):
         return 1
     for span in range(1, _ATTRIBUTION_MAX_LINES + 1):
-        joined = " ".join(part.strip() for part in lines[start:start + span])
+        joined = " ".join(part.strip() for part in lines[start : start + span])
         if start + span <= len(lines) and _ATTRIBUTION.match(joined):
             return span
     return _header_block_length(lines, start)
@@ -194,7 +204,7 @@ def _text_above_the_quote(lines: list[str]) -> str:
     """Top posting, what nearly every client does: the customer's text is everything above the first reply header."""
     cut = next((i for i in range(len(lines)) if _reply_header_length(lines, i)), len(lines))
     own = _without_trailing_separators([line for line in lines[:cut] if not _is_quoted(line)])
-    return _collapse(own[:_signature_start(own)])
+    return _collapse(own[: _signature_start(own)])
 
 
 def _text_between_quotes(lines: list[str]) -> str:
@@ -208,7 +218,7 @@ def _text_between_quotes(lines: list[str]) -> str:
         if not _is_quoted(lines[index]):
             own.append(lines[index])
         index += 1
-    return _collapse(own[:_signature_start(own)] or own)
+    return _collapse(own[: _signature_start(own)] or own)
 
 
 def clean_body(text: str) -> str:
@@ -294,13 +304,14 @@ def _truncate(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     """Cut a long mail (a pasted log, a forwarded thread) to what the turn API accepts, at a word, marked with '…'."""
     if len(text) <= limit:
         return text
-    head = text[:limit - 1]  # one character is left for the mark
+    head = text[: limit - 1]  # one character is left for the mark
     if not head[-1].isspace() and not text[limit - 1].isspace() and re.search(r"\s", head):
         head = re.sub(r"\S+$", "", head)  # the cut fell inside a word: drop its first half
     return head.rstrip() + "…"
 
 
 # --- MIME ------------------------------------------------------------------------------------------------------------
+
 
 def _unescaped(text: str) -> str:
     """Header text as UTF-8. Clients that put raw UTF-8 in headers (instead of encoded words) leave the parser's
@@ -343,8 +354,9 @@ def _message_ids(values: Iterable[str]) -> list[str]:
 
 def _references(message: EmailMessage) -> list[str]:
     """In-Reply-To first (the message answered), then the References chain, each once, without brackets."""
-    return _message_ids(_unescaped(str(value)) for name in ("In-Reply-To", "References")
-                        for value in message.get_all(name, []))
+    return _message_ids(
+        _unescaped(str(value)) for name in ("In-Reply-To", "References") for value in message.get_all(name, [])
+    )
 
 
 def _decoded_text(part: EmailMessage) -> str:
@@ -404,7 +416,7 @@ def _safe_filename(name: str | None, content_type: str, number: int) -> str:
         base = f"attachment-{number}{mimetypes.guess_extension(content_type) or ''}"
     stem, dot, extension = base.rpartition(".")
     if len(base) > MAX_FILENAME_CHARS and dot and stem and len(extension) < 20:
-        return stem[:MAX_FILENAME_CHARS - len(extension) - 1] + "." + extension
+        return stem[: MAX_FILENAME_CHARS - len(extension) - 1] + "." + extension
     return base[:MAX_FILENAME_CHARS]
 
 
@@ -477,6 +489,7 @@ def parse_email(
 
 # --- SES receiving ---------------------------------------------------------------------------------------------------
 
+
 def _record_fields(record: dict) -> tuple[str, datetime, dict]:
     try:
         mail, receipt = record["ses"]["mail"], record["ses"]["receipt"]
@@ -488,8 +501,9 @@ def _record_fields(record: dict) -> tuple[str, datetime, dict]:
 class SesInbound:
     """Turns one SES receiving record (Lambda action) into an InboundMessage, reading the raw mail from S3."""
 
-    def __init__(self, s3_client, bucket: str, inbound_prefix: str = "inbound/",
-                 attachments_prefix: str = "attachments/") -> None:
+    def __init__(
+        self, s3_client, bucket: str, inbound_prefix: str = "inbound/", attachments_prefix: str = "attachments/"
+    ) -> None:
         self._s3 = s3_client
         self._bucket = bucket
         self._inbound_prefix = inbound_prefix
@@ -520,8 +534,13 @@ class SesInbound:
         key = self._inbound_prefix + message_id
         verified, verified_by = sender_verified(receipt, record["ses"]["mail"])
         return parse_email(
-            self._raw(key), message_id=message_id, received_at=received_at, verified=verified,
-            verified_by=verified_by, store_attachment=self._attachment_store(message_id), raw_s3_key=key,
+            self._raw(key),
+            message_id=message_id,
+            received_at=received_at,
+            verified=verified,
+            verified_by=verified_by,
+            store_attachment=self._attachment_store(message_id),
+            raw_s3_key=key,
         )
 
 
@@ -530,8 +549,9 @@ _EXAMPLE_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:concierg
 _EXAMPLE_SENDING_IP = "192.0.2.25"  # TEST-NET-1
 
 
-def _record_headers(message_id: str, sender: str, common: dict, verdicts: dict[str, str],
-                    dkim_domain: str | None = None) -> list[dict[str, str]]:
+def _record_headers(
+    message_id: str, sender: str, common: dict, verdicts: dict[str, str], dkim_domain: str | None = None
+) -> list[dict[str, str]]:
     """The headers SES lists in the record: its own trace and authentication headers, then the mail's. `sender` is
     the envelope sender (SPF's domain); `dkim_domain` the signing domain (the From domain unless told)."""
     domain = sender.rpartition("@")[2]
@@ -539,18 +559,26 @@ def _record_headers(message_id: str, sender: str, common: dict, verdicts: dict[s
     signer = dkim_domain or from_domain
     spf, dkim, dmarc = (_AUTH_RESULT[verdicts[name]] for name in ("spf", "dkim", "dmarc"))
     designates = "designates" if verdicts["spf"] == "PASS" else "does not designate"
-    spf_detail = (f"(spfCheck: domain of {domain} {designates} {_EXAMPLE_SENDING_IP} as permitted sender) "
-                  f"client-ip={_EXAMPLE_SENDING_IP}; envelope-from={sender}; helo=mail.{domain};")
+    spf_detail = (
+        f"(spfCheck: domain of {domain} {designates} {_EXAMPLE_SENDING_IP} as permitted sender) "
+        f"client-ip={_EXAMPLE_SENDING_IP}; envelope-from={sender}; helo=mail.{domain};"
+    )
     headers = [
         ("Return-Path", f"<{sender}>"),
-        ("Received", f"from mail.{domain} (mail.{domain} [{_EXAMPLE_SENDING_IP}]) by "
-                     f"inbound-smtp.us-east-1.amazonaws.com with SMTP id {message_id} for {common['to'][0]}; "
-                     f"{common['date']}"),
+        (
+            "Received",
+            f"from mail.{domain} (mail.{domain} [{_EXAMPLE_SENDING_IP}]) by "
+            f"inbound-smtp.us-east-1.amazonaws.com with SMTP id {message_id} for {common['to'][0]}; "
+            f"{common['date']}",
+        ),
         ("X-SES-Spam-Verdict", verdicts["spam"]),
         ("X-SES-Virus-Verdict", verdicts["virus"]),
         ("Received-SPF", f"{spf} {spf_detail}"),
-        ("Authentication-Results", f"amazonses.com; spf={spf} {spf_detail} dkim={dkim} header.i=@{signer}; "
-                                   f"dmarc={dmarc} header.from={from_domain};"),
+        (
+            "Authentication-Results",
+            f"amazonses.com; spf={spf} {spf_detail} dkim={dkim} header.i=@{signer}; "
+            f"dmarc={dmarc} header.from={from_domain};",
+        ),
         ("From", common["from"][0]),
         ("To", ", ".join(common["to"])),
         ("Subject", common["subject"]),
@@ -684,16 +712,32 @@ class EmailReplySender:
         self._sender = sender
         self._sender_name = sender_name
 
-    def send(self, *, to: str, subject: str | None, text: str, in_reply_to: str | None, references: list[str],
-             reply_to: str | None = None) -> str:
+    def send(
+        self,
+        *,
+        to: str,
+        subject: str | None,
+        text: str,
+        in_reply_to: str | None,
+        references: list[str],
+        reply_to: str | None = None,
+    ) -> str:
         """Returns the Message-ID this message was composed with, without brackets.
 
         SES on moto keeps it, but real SES replaces any Message-ID with its own (the send response's MessageId
         @ an amazonses.com domain), and that is the id the customer's next mail will reference: thread the
         follow-up by the Reply-To address or by SES's id, not by this value.
         """
-        message = compose_reply(sender=self._sender, sender_name=self._sender_name, to=to, subject=subject, text=text,
-                                in_reply_to=in_reply_to, references=references, reply_to=reply_to)
+        message = compose_reply(
+            sender=self._sender,
+            sender_name=self._sender_name,
+            to=to,
+            subject=subject,
+            text=text,
+            in_reply_to=in_reply_to,
+            references=references,
+            reply_to=reply_to,
+        )
         raw = message.as_bytes(policy=policy.SMTP)
         self._ses.send_raw_email(Source=self._sender, Destinations=[to], RawMessage={"Data": raw})
         return _bare_id(message["Message-ID"])

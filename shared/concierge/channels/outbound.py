@@ -1,4 +1,5 @@
 """Replies on the channel the customer used: the senders the inbox delivers through (see concierge.inbox)."""
+
 from __future__ import annotations
 
 from concierge.api import TurnResponse

@@ -5,6 +5,7 @@ secret (`verify_signature`, checked before anything is parsed); `parse_webhook` 
 `InboundMessage`s. Outbound, `WhatsAppSender` posts to the Graph API messages endpoint, which the local runtime and
 the tests replace with `concierge.local.graph_standin`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,10 @@ def verify_subscription(params: Mapping[str, str], verify_token: str) -> str:
     values = {name: params.get(name) for name in ("hub.mode", "hub.verify_token", "hub.challenge")}
     missing = [name for name, value in values.items() if not value]
     if missing:
-        raise BadRequest(f"Missing {', '.join(missing)} query parameter(s): this URL answers Meta's webhook "
-                         "verification request (hub.mode=subscribe, hub.verify_token, hub.challenge).")
+        raise BadRequest(
+            f"Missing {', '.join(missing)} query parameter(s): this URL answers Meta's webhook "
+            "verification request (hub.mode=subscribe, hub.verify_token, hub.challenge)."
+        )
     if values["hub.mode"] != "subscribe":
         raise BadRequest(f"hub.mode must be 'subscribe', got {values['hub.mode']!r}.")
     given = values["hub.verify_token"].encode("utf-8", "replace")
@@ -139,8 +142,10 @@ def _parse_value(value: dict, path: str, received_at: datetime) -> list[InboundM
         raise MalformedWebhook(f"{path}.messaging_product must be 'whatsapp', got {value['messaging_product']!r}.")
     recipient = _string(_dict(value.get("metadata"), f"{path}.metadata"), "phone_number_id", f"{path}.metadata")
     names = _contact_names(value.get("contacts") or [], f"{path}.contacts")
-    parsed = (_parse_message(message, f"{path}.messages[{m}]", recipient, names, received_at)
-              for m, message in enumerate(_list(value, "messages", f"{path}.messages")))
+    parsed = (
+        _parse_message(message, f"{path}.messages[{m}]", recipient, names, received_at)
+        for m, message in enumerate(_list(value, "messages", f"{path}.messages"))
+    )
     return [message for message in parsed if message is not None]
 
 
@@ -157,8 +162,9 @@ def _contact_names(contacts: Any, path: str) -> dict[str, str]:
     return names
 
 
-def _parse_message(message: Any, path: str, recipient: str, names: dict[str, str],
-                   received_at: datetime) -> InboundMessage | None:
+def _parse_message(
+    message: Any, path: str, recipient: str, names: dict[str, str], received_at: datetime
+) -> InboundMessage | None:
     message = _dict(message, path)
     sender = normalize_number(_string(message, "from", path))
     if not sender:
@@ -170,9 +176,16 @@ def _parse_message(message: Any, path: str, recipient: str, names: dict[str, str
     # WhatsApp ids and numbers usually match; with one contact in the delivery, it is the sender whatever its id.
     sender_name = names.get(sender) or (next(iter(names.values())) if len(names) == 1 else None)
     return InboundMessage(
-        channel=Channel.WHATSAPP, message_id=message_id, sender=sender, sender_name=sender_name, verified=True,
-        verified_by=VERIFIED_BY, text=text[:MAX_INBOUND_TEXT], recipient=recipient,
-        references=_references(message, path), received_at=_timestamp(message, path) or received_at,
+        channel=Channel.WHATSAPP,
+        message_id=message_id,
+        sender=sender,
+        sender_name=sender_name,
+        verified=True,
+        verified_by=VERIFIED_BY,
+        text=text[:MAX_INBOUND_TEXT],
+        recipient=recipient,
+        references=_references(message, path),
+        received_at=_timestamp(message, path) or received_at,
         reply_id=_reply_id(message) if kind == "interactive" else None,
     )
 
@@ -276,15 +289,32 @@ class WhatsAppSender:
     not retried: the message may already be on the customer's phone, and a duplicate reply is worse than an error.
     """
 
-    def __init__(self, *, base_url: str = "https://graph.facebook.com", api_version: str = "v21.0",
-                 phone_number_id: str, access_token: str, timeout: float = 5.0, retries: int = 3,
-                 backoff_factor: float = 0.5, http: urllib3.PoolManager | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://graph.facebook.com",
+        api_version: str = "v21.0",
+        phone_number_id: str,
+        access_token: str,
+        timeout: float = 5.0,
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+        http: urllib3.PoolManager | None = None,
+    ) -> None:
         self._url = f"{base_url.rstrip('/')}/{api_version}/{phone_number_id}/messages"
         self._token = access_token
         self._timeout = timeout
-        self._retry = _BoundedRetry(total=retries, connect=retries, read=0, redirect=False, status=retries,
-                                    status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST"}),
-                                    backoff_factor=backoff_factor, raise_on_status=False)
+        self._retry = _BoundedRetry(
+            total=retries,
+            connect=retries,
+            read=0,
+            redirect=False,
+            status=retries,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"POST"}),
+            backoff_factor=backoff_factor,
+            raise_on_status=False,
+        )
         self._http = http or urllib3.PoolManager()
 
     def send_text(self, to: str, text: str, *, reply_to_message_id: str | None = None) -> str:
@@ -302,8 +332,11 @@ class WhatsAppSender:
         payload["interactive"] = {
             "type": "button",
             "body": {"text": _cap(text, MAX_BUTTON_BODY)},
-            "action": {"buttons": [{"type": "reply", "reply": {"id": button_id, "title": title}}
-                                   for button_id, title in buttons]},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": button_id, "title": title}} for button_id, title in buttons
+                ]
+            },
         }
         return self._post(payload)
 
@@ -315,7 +348,10 @@ class WhatsAppSender:
         payload["interactive"] = {
             "type": "list",
             "body": {"text": _cap(text, MAX_BUTTON_BODY)},
-            "action": {"button": button, "sections": [{"rows": [{"id": row_id, "title": title} for row_id, title in rows]}]},
+            "action": {
+                "button": button,
+                "sections": [{"rows": [{"id": row_id, "title": title} for row_id, title in rows]}],
+            },
         }
         return self._post(payload)
 
@@ -329,7 +365,11 @@ class WhatsAppSender:
     def _post(self, payload: dict[str, Any]) -> str:
         try:
             response = self._http.request(
-                "POST", self._url, body=json.dumps(payload).encode(), timeout=self._timeout, retries=self._retry,
+                "POST",
+                self._url,
+                body=json.dumps(payload).encode(),
+                timeout=self._timeout,
+                retries=self._retry,
                 headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
             )
         except urllib3.exceptions.HTTPError as error:
@@ -344,8 +384,9 @@ class WhatsAppSender:
         try:
             return body["messages"][0]["id"]
         except (KeyError, IndexError, TypeError):
-            raise WhatsAppSendError("WhatsApp send failed: the Graph API answered without messages[0].id.",
-                                    status=status) from None
+            raise WhatsAppSendError(
+                "WhatsApp send failed: the Graph API answered without messages[0].id.", status=status
+            ) from None
 
     def _error(self, body: Any, status: int) -> WhatsAppSendError:
         error = body.get("error") if isinstance(body, dict) else None

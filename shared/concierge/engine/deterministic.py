@@ -3,6 +3,7 @@
 It is a small state machine per flow (return, tracking, knowledge answer, handoff), kept in the
 conversation's `flow` between turns, and it asks the actions function for every fact it states.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,21 +12,39 @@ from decimal import Decimal
 from typing import Any
 
 from concierge import signals
-from concierge.reasoning import escalation
+from concierge.actions.proposal import money
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
 from concierge.knowledge.documents import POLICY_URL
-from concierge.actions.proposal import money
 from concierge.merchant import MerchantProfile
 from concierge.orderref import order_reference
+from concierge.reasoning import escalation
 from concierge.understanding import (
-    ACCOUNT_INTENTS, acting_intent, request_object, content_words, items_named, match_line, named_order, orders_with_item,
-    parse_address, requested_variant,
+    ACCOUNT_INTENTS,
+    acting_intent,
+    content_words,
+    items_named,
+    match_line,
+    named_order,
+    orders_with_item,
+    parse_address,
+    request_object,
+    requested_variant,
 )
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
-from concierge.turn import ActionResult, ActionStatus, ConversationStatus, Decision, Handoff, Note, PassageHit, ToolCall, Turn
+from concierge.turn import (
+    ActionResult,
+    ActionStatus,
+    ConversationStatus,
+    Decision,
+    Handoff,
+    Note,
+    PassageHit,
+    ToolCall,
+    Turn,
+)
 
 ENGINE = "deterministic"
 # How many of the customer's orders a return or an item search looks through (newest first).
@@ -35,35 +54,102 @@ SIZE_ORDER = ["XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL"]
 SIZE_OPTIONS = ("size", "shoe size", "length", "waist", "width", "fit")
 # Checked in order: a fault outranks a size word ("it has a small hole" is damaged, not too small).
 FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
-    ("damaged", ("damaged", "broken", "torn", "ripped", "defective", "faulty", "stain", "stained", "hole", "holes", "chip",
-                 "chipped", "cracked", "crack", "dented", "dent", "scratched", "not working", "stopped working",
-                 "doesn't work", "does not work", "leaks", "leaking", "dead on arrival", "won't turn on", "shattered")),
+    (
+        "damaged",
+        (
+            "damaged",
+            "broken",
+            "torn",
+            "ripped",
+            "defective",
+            "faulty",
+            "stain",
+            "stained",
+            "hole",
+            "holes",
+            "chip",
+            "chipped",
+            "cracked",
+            "crack",
+            "dented",
+            "dent",
+            "scratched",
+            "not working",
+            "stopped working",
+            "doesn't work",
+            "does not work",
+            "leaks",
+            "leaking",
+            "dead on arrival",
+            "won't turn on",
+            "shattered",
+        ),
+    ),
     ("not_as_described", ("not as described", "different colour", "different color", "looks different", "wrong item")),
     ("too_small", ("too small", "too tight", "tight", "small", "snug", "short", "size up", "bigger")),
-    ("too_large", ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller")),
+    (
+        "too_large",
+        ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller"),
+    ),
     ("changed_mind", ("changed my mind", "don't like", "dont like", "don't need", "dont need", "no longer need")),
 ]
 
 
 # "Never mind, I'll keep it": the customer drops the request.
-KEEP_IT = ("keep it", "keep them", "i will keep", "i'll keep", "i keep the", "i keep it", "i keep them", "i'd keep", "never mind", "nevermind", "forget it",
-           "forget about it", "do not bother", "no need", "leave it", "hang on to it", "hang on to the", "hold on to it",
-           "hold on to the", "stick with the", "stick with it")
+KEEP_IT = (
+    "keep it",
+    "keep them",
+    "i will keep",
+    "i'll keep",
+    "i keep the",
+    "i keep it",
+    "i keep them",
+    "i'd keep",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "forget about it",
+    "do not bother",
+    "no need",
+    "leave it",
+    "hang on to it",
+    "hang on to the",
+    "hold on to it",
+    "hold on to the",
+    "stick with the",
+    "stick with it",
+)
 # Words of a reason, not of an item ("it's too small", "it arrived damaged").
 FIT_WORDS = frozenset(w for _, phrases in FIT_REASONS for p in phrases for w in p.split())
 # Words that choose how a return is resolved.
-EXCHANGE_WORDS = ("exchange", "swap", "replacement", "replace", "instead", "new one", "new set", "a new", "another one",
-                  "send me another", "size", "bigger", "smaller")
+EXCHANGE_WORDS = (
+    "exchange",
+    "swap",
+    "replacement",
+    "replace",
+    "instead",
+    "new one",
+    "new set",
+    "a new",
+    "another one",
+    "send me another",
+    "size",
+    "bigger",
+    "smaller",
+)
 REFUND_WORDS = ("refund", "money back", "return it", "give back")
 RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
-REFUSED = re.compile(r"\b(not|no|do not want|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
-                     r"(an?\s+|the\s+)?"
-                     r"(exchange|replacement|swap|refund|new one|money back)\w*", re.IGNORECASE)
+REFUSED = re.compile(
+    r"\b(not|no|do not want|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
+    r"(an?\s+|the\s+)?"
+    r"(exchange|replacement|swap|refund|new one|money back)\w*",
+    re.IGNORECASE,
+)
 
 
 def keeps_it(text: str) -> bool:
-    """"Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
+    """ "Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
     it?", which asks for something else, nor "return the tee please, I keep the shirt", which keeps another item."""
     normalized = signals.normalize(text)
     if not signals.any_phrase(normalized, KEEP_IT):
@@ -78,12 +164,15 @@ def asks_exchange(said: str) -> bool:
     ("my money back instead" is a refund)."""
     words = tuple(w for w in EXCHANGE_WORDS if w != "instead")
     return signals.any_phrase(said, words) or (
-        signals.any_phrase(said, ("instead",)) and not signals.any_phrase(said, REFUND_WORDS))
+        signals.any_phrase(said, ("instead",)) and not signals.any_phrase(said, REFUND_WORDS)
+    )
 
 
 def choice_text(text: str) -> str:
     """The customer's words with what they refuse taken out, normalized for phrase matching."""
     return signals.normalize(REFUSED.sub(" ", signals.normalize(text)))
+
+
 UNVERIFIED_REPLY = (
     "For your security I can't look up or change orders from this address, because we couldn't verify that it's "
     "yours. Please write from the email address on your account, or sign in and chat with us on our website — "
@@ -118,8 +207,12 @@ ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "th
 def pick_choice(text: str, count: int) -> int | None:
     """The index the customer picked from a numbered list ("2", "the second one"), or None. "That one" or "the
     other one" picks nothing: "one" is a number only on its own or as "number one"."""
-    text = re.sub(r"\b(that|this|the|which|other|right|correct|same|new|another|a|any|no|each)\s+one\b", " ", text,
-                  flags=re.IGNORECASE)
+    text = re.sub(
+        r"\b(that|this|the|which|other|right|correct|same|new|another|a|any|no|each)\s+one\b",
+        " ",
+        text,
+        flags=re.IGNORECASE,
+    )
     for word in re.findall(r"[\w]+", text.lower()):
         number = int(word) if word.isdigit() else ORDINALS.get(word)
         if number is not None and 1 <= number <= count:
@@ -131,8 +224,10 @@ def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> Tool
     return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
 
 
-REMOVE_TARGET = re.compile(r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
-                           re.IGNORECASE)
+REMOVE_TARGET = re.compile(
+    r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
+    re.IGNORECASE,
+)
 
 
 class DeterministicEngine:
@@ -167,11 +262,16 @@ class DeterministicEngine:
                 flow=flow,
             )
         if "actions" in turn.errors:
-            return self.handoff(turn, "an action failed", "I'm sorry, something went wrong on our side while I was doing that.")
+            return self.handoff(
+                turn, "an action failed", "I'm sorry, something went wrong on our side while I was doing that."
+            )
         if any(r.status is ActionStatus.DENIED and r.reason == "in_progress" for r in turn.results):
             # A second "yes" while the first is being carried out (a double click, a resent message): not a refusal.
-            return Decision(next="reply", reply="I'm on it: that is being carried out right now, and you'll see the "
-                                                "outcome here in a moment.", flow={})
+            return Decision(
+                next="reply",
+                reply="I'm on it: that is being carried out right now, and you'll see the outcome here in a moment.",
+                flow={},
+            )
         trigger = self._handoff_trigger(turn, flow)
         if trigger:
             return self.handoff(turn, trigger)
@@ -184,10 +284,16 @@ class DeterministicEngine:
                 flow = {}
             elif self._accepts_handoff(text):
                 return self.handoff(turn, flow.get("reason", "no answer in the help center"))
-            elif signals.is_affirmative(text) and not flow.get("asked_again") \
-                    and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["thanks"]):
-                return Decision(next="reply", flow={**flow, "asked_again": True},
-                                reply="Would you like me to pass this to a member of our team? Just say \"connect me\" if so.")
+            elif (
+                signals.is_affirmative(text)
+                and not flow.get("asked_again")
+                and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["thanks"])
+            ):
+                return Decision(
+                    next="reply",
+                    flow={**flow, "asked_again": True},
+                    reply='Would you like me to pass this to a member of our team? Just say "connect me" if so.',
+                )
             flow = {}
         if flow.get("name") == "cancel":
             return self._cancel_flow(turn, flow)
@@ -216,10 +322,16 @@ class DeterministicEngine:
         if intent == "track":
             return self._track(turn)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
-            return Decision(next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved")
+            return Decision(
+                next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved"
+            )
         if intent == "greeting":
             return Decision(next="reply", reply="How can I help you today?", flow=flow)
-        if "?" not in text and len(content_words(text)) <= 1 and (signals.is_affirmative(text) or signals.is_negative(text)):
+        if (
+            "?" not in text
+            and len(content_words(text)) <= 1
+            and (signals.is_affirmative(text) or signals.is_negative(text))
+        ):
             # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
             return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
         return self._answer_from_knowledge(turn)
@@ -254,8 +366,11 @@ class DeterministicEngine:
         stage = flow.get("stage")
         text = turn.message.text
         if stage != "confirm_action" and keeps_it(text):
-            return Decision(next="reply", reply="No problem — nothing has been changed. Is there anything else I can help with?",
-                            flow={})
+            return Decision(
+                next="reply",
+                reply="No problem — nothing has been changed. Is there anything else I can help with?",
+                flow={},
+            )
         if stage == "find_item":
             return self._find_item(turn, flow)
         if stage == "confirm_item":
@@ -264,8 +379,12 @@ class DeterministicEngine:
                 said = choice_text(text)
                 if signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said):
                     # "forget the swap, I'd rather have my money back": a change of mind replaces what they first asked
-                    return self._after_item_confirmed(turn, {**flow, "reason": reason, "wants": "refund", "request": text})
-                return self._after_item_confirmed(turn, {**flow, "reason": reason, "request": f"{flow.get('request', '')} {text}"})
+                    return self._after_item_confirmed(
+                        turn, {**flow, "reason": reason, "wants": "refund", "request": text}
+                    )
+                return self._after_item_confirmed(
+                    turn, {**flow, "reason": reason, "request": f"{flow.get('request', '')} {text}"}
+                )
             if signals.is_negative(text):
                 return self._choose_other(flow)
             return self._miss(flow, f"Is the {flow['item']} the item you mean? A yes or no is fine.")
@@ -276,11 +395,15 @@ class DeterministicEngine:
                 line = flow["candidates"][choice] if choice is not None else None
             if line:
                 order = flow["orders"][line["line_key"]]
-                return self._find_item(turn, {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]})
+                return self._find_item(
+                    turn, {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
+                )
             return self._miss(flow, "Which of those items do you mean?")
         if stage == "ask_fit":
             reason = self._fit_reason(text) or "other"
-            return self._offer(turn, {**flow, "reason": reason, "stage": "offer", "request": f"{flow.get('request', '')} {text}"})
+            return self._offer(
+                turn, {**flow, "reason": reason, "stage": "offer", "request": f"{flow.get('request', '')} {text}"}
+            )
         if stage == "offer":
             return self._choose_resolution(turn, flow)
         if stage == "confirm_action":
@@ -295,7 +418,11 @@ class DeterministicEngine:
         if signals.is_affirmative(text):
             return True
         normalized = signals.normalize(text)
-        return bool(cls._fit_reason(text)) or signals.any_phrase(normalized, RESOLUTION_WORDS) or len(normalized.split()) >= 4
+        return (
+            bool(cls._fit_reason(text))
+            or signals.any_phrase(normalized, RESOLUTION_WORDS)
+            or len(normalized.split()) >= 4
+        )
 
     @staticmethod
     def _accepts_handoff(text: str, explicit: bool = False) -> bool:
@@ -304,13 +431,44 @@ class DeterministicEngine:
         normalized = signals.normalize(text)
         if signals.is_negative(text):
             return False
-        if signals.any_phrase(normalized, ("connect", "person", "someone", "teammate", "team", "agent", "human", "staff",
-                                           "pass it on", "pass me", "speak to", "talk to")):
+        if signals.any_phrase(
+            normalized,
+            (
+                "connect",
+                "person",
+                "someone",
+                "teammate",
+                "team",
+                "agent",
+                "human",
+                "staff",
+                "pass it on",
+                "pass me",
+                "speak to",
+                "talk to",
+            ),
+        ):
             return True
         if explicit:
             return False
-        if signals.any_phrase(normalized, ("that one", "the one", "that order", "that is it", "that is right", "correct",
-                                           "thanks", "thank you", "ok", "okay", "understood", "got it", "fair")):
+        if signals.any_phrase(
+            normalized,
+            (
+                "that one",
+                "the one",
+                "that order",
+                "that is it",
+                "that is right",
+                "correct",
+                "thanks",
+                "thank you",
+                "ok",
+                "okay",
+                "understood",
+                "got it",
+                "fair",
+            ),
+        ):
             return False
         return signals.is_affirmative(text) and len(normalized.split()) <= 3
 
@@ -329,7 +487,9 @@ class DeterministicEngine:
             return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})], flow=flow)
         orders = [o for o in found[-1].result.get("orders", []) if o["status"] != "cancelled"]
         if not orders:
-            return Decision(next="reply", reply="I can't find any orders on your account that could be returned.", flow={})
+            return Decision(
+                next="reply", reply="I can't find any orders on your account that could be returned.", flow={}
+            )
         picked = flow.pop("picked", None)
         if picked:
             order = next(o for o in orders if o["order_id"] == picked[0])
@@ -337,9 +497,12 @@ class DeterministicEngine:
         reference, named = named_order(text, orders)
         if reference and named is None:
             return Decision(
-                next="reply", flow={},
-                reply=(f"I can't find an order {reference} on your account. Could you check the number, or tell me "
-                       "which item it is?"),
+                next="reply",
+                flow={},
+                reply=(
+                    f"I can't find an order {reference} on your account. Could you check the number, or tell me "
+                    "which item it is?"
+                ),
             )
         if named:
             orders = [named]
@@ -357,14 +520,20 @@ class DeterministicEngine:
             return self._item_chosen(turn, flow, order, line)
         options = [candidates[i] for i in best] or [(orders[0], line) for line in orders[0]["lines"]]
         options = options[:6]
-        listing = "; ".join(f"{i}. {self._label(line)} (order {order['order_id']})" for i, (order, line) in enumerate(options, 1))
+        listing = "; ".join(
+            f"{i}. {self._label(line)} (order {order['order_id']})" for i, (order, line) in enumerate(options, 1)
+        )
         verb = "exchange" if flow.get("wants") == "exchange" else "return"
         keyed = [{**line, "line_key": order["order_id"]} for order, line in options]
         return Decision(
             next="reply",
             reply=f"I can help with that. Which item would you like to {verb}: {listing}?",
-            flow={**flow, "stage": "choose_item", "candidates": keyed,
-                  "orders": {order["order_id"]: self._order_brief(order) for order, _ in options}},
+            flow={
+                **flow,
+                "stage": "choose_item",
+                "candidates": keyed,
+                "orders": {order["order_id"]: self._order_brief(order) for order, _ in options},
+            },
         )
 
     def _item_chosen(self, turn: Turn, flow: dict, order: dict, line: dict) -> Decision:
@@ -373,7 +542,9 @@ class DeterministicEngine:
         product = self._product(turn, line["product_id"])
         if product is None:
             flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
-            return Decision(next="actions", tool_calls=[call("get_product", {"product_id": line["product_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("get_product", {"product_id": line["product_id"]})], flow=flow
+            )
         blocked = self._not_returnable(turn, order, line, product)
         if blocked:
             return blocked
@@ -422,7 +593,11 @@ class DeterministicEngine:
                     "If it arrived damaged or faulty, tell me and I'll pass it to a member of our team. Is there "
                     "anything else I can help with?"
                 ),
-                flow={"name": "offer_handoff", "reason": "final-sale item reported damaged or faulty", "explicit": True},
+                flow={
+                    "name": "offer_handoff",
+                    "reason": "final-sale item reported damaged or faulty",
+                    "explicit": True,
+                },
             )
         delivered = order.get("delivered_at")
         if delivered:
@@ -433,9 +608,12 @@ class DeterministicEngine:
                     reply=(
                         f"The {item} from order {order['order_id']} was delivered on {day(delivered)}, more than "
                         f"{self.return_window_days} days ago, so it's outside our return window. "
-                        + (f"{self.profile.warranty} If it's faulty, tell me and I'll pass it to a member of our team to "
-                           "start a warranty claim." if self.profile.warranty else
-                           "If something is wrong with it, tell me and I'll pass it to a member of our team.")
+                        + (
+                            f"{self.profile.warranty} If it's faulty, tell me and I'll pass it to a member of our team to "
+                            "start a warranty claim."
+                            if self.profile.warranty
+                            else "If something is wrong with it, tell me and I'll pass it to a member of our team."
+                        )
                         + " Is there anything else I can help with?"
                     ),
                     flow={"name": "offer_handoff", "reason": "return outside the window", "explicit": True},
@@ -510,7 +688,9 @@ class DeterministicEngine:
         next size for a fit problem, the same variant for a damaged one, else the variants in stock."""
         product = self._product(turn, flow["product_id"])
         if product is None:
-            return Decision(next="actions", tool_calls=[call("get_product", {"product_id": flow["product_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("get_product", {"product_id": flow["product_id"]})], flow=flow
+            )
         refund = f"refund {money(flow['price'], flow['currency'])} to {flow['refund_to']}"
         sorry = {
             "too_small": "Sorry it's too small.",
@@ -520,33 +700,44 @@ class DeterministicEngine:
         }.get(flow["reason"], "Thanks for letting me know.")
         flow = {**flow, "misses": 0, "exchange_options": []}
         if not self.profile.exchanges.allowed:
-            return Decision(next="reply", reply=f"{sorry} I can {refund}{self.profile.refund_eta()}. Shall I do that?", flow=flow)
+            return Decision(
+                next="reply", reply=f"{sorry} I can {refund}{self.profile.refund_eta()}. Shall I do that?", flow=flow
+            )
         asked, unavailable = requested_variant(product, flow["options"], flow.get("request", ""))
         if asked:
             options = [asked]
         else:
             options = self._alternatives(product, flow["options"], flow["reason"])
         # What is offered comes first (and is what is listed); any other variant in stock can still be chosen by name.
-        others = [v for v in product.get("variants", []) if v["stock"] > 0 and v["options"] != flow["options"]
-                  and v not in options]
+        others = [
+            v
+            for v in product.get("variants", [])
+            if v["stock"] > 0 and v["options"] != flow["options"] and v not in options
+        ]
         labels = self._labels(options, flow["options"])
-        flow["exchange_options"] = [{"sku": v["sku"], "options": v["options"], "label": label}
-                                    for v, label in zip([*options, *others], [*labels, *self._labels(others, flow["options"])])]
+        flow["exchange_options"] = [
+            {"sku": v["sku"], "options": v["options"], "label": label}
+            for v, label in zip([*options, *others], [*labels, *self._labels(others, flow["options"])])
+        ]
         flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
         wants_exchange = flow.get("wants") == "exchange" or asks_exchange(said)
         replacement = len(options) == 1 and options[0]["options"] == flow["options"]  # the same again, for a fault
         if (asked or replacement) and wants_exchange and not unavailable:
             # they named what they want, or asked for a new one when only the same one can be sent: propose exactly that
-            return self._choose_resolution(turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}")
+            return self._choose_resolution(
+                turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}"
+            )
         if signals.any_phrase(said, REFUND_WORDS) and not wants_exchange:
             return self._choose_resolution(turn, {**flow, "stage": "offer"}, "refund")
         note = f" {self.profile.exchanges.note}" if self.profile.exchanges.note else ""
         lead = f"{sorry} "
         if unavailable:
-            lead = (f"I found your {flow['item']} from order {flow['order_id']}, but the "
-                    f"{self._variant_label(unavailable, flow['options'])} is out of stock right now. ")
-        shown = flow["exchange_options"][:len(options)]
+            lead = (
+                f"I found your {flow['item']} from order {flow['order_id']}, but the "
+                f"{self._variant_label(unavailable, flow['options'])} is out of stock right now. "
+            )
+        shown = flow["exchange_options"][: len(options)]
         if replacement:
             reply = f"{lead}I can {refund}, or send you a replacement {flow['item']}, which is in stock. Which would you prefer?"
         elif len(options) == 1:
@@ -554,7 +745,9 @@ class DeterministicEngine:
             reply = f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} Which would you prefer?"
         elif options:
             listing = ", ".join(o["label"] for o in shown[:-1]) + f" or {shown[-1]['label']}"
-            reply = f"{lead}I can {refund}, or exchange it for the {listing} (all in stock).{note} Which would you prefer?"
+            reply = (
+                f"{lead}I can {refund}, or exchange it for the {listing} (all in stock).{note} Which would you prefer?"
+            )
         else:
             what = self._other_variants_phrase(product, flow["options"], flow["reason"])
             reply = f"{lead}{what} isn't in stock right now, but I can {refund}. Shall I do that?"
@@ -584,7 +777,9 @@ class DeterministicEngine:
         key = cls._size_key(options) if reason in ("too_small", "too_large") else None
         if key:
             return f"Another {key.lower()}"
-        names = sorted({k.lower() for v in product.get("variants", []) for k in v["options"] if v["options"] != options})
+        names = sorted(
+            {k.lower() for v in product.get("variants", []) for k in v["options"] if v["options"] != options}
+        )
         return f"Another {' or '.join(names)}" if names else "A replacement"
 
     @classmethod
@@ -593,7 +788,9 @@ class DeterministicEngine:
         key = cls._size_key(options)
         if reason in ("too_small", "too_large") and key:
             size = options.get(key)
-            same_rest = [v for v in in_stock if all(v["options"].get(k) == val for k, val in options.items() if k != key)]
+            same_rest = [
+                v for v in in_stock if all(v["options"].get(k) == val for k, val in options.items() if k != key)
+            ]
 
             def rank(variant: dict) -> float:
                 other = variant["options"].get(key, "")
@@ -623,11 +820,15 @@ class DeterministicEngine:
         text = said or turn.message.text
         normalized = choice_text(text)
         offered = flow.get("exchange_options") or []
-        shown = offered[:flow.get("shown", len(offered))]
+        shown = offered[: flow.get("shown", len(offered))]
         chosen = None
         if offered:  # any variant in stock, named by what sets it apart ("the moss one, 350 ml")
-            product = {"variants": [{"sku": o["sku"], "options": o.get("options") or {"choice": o["label"]}, "stock": 1}
-                                    for o in offered]}
+            product = {
+                "variants": [
+                    {"sku": o["sku"], "options": o.get("options") or {"choice": o["label"]}, "stock": 1}
+                    for o in offered
+                ]
+            }
             asked, _ = requested_variant(product, flow.get("options", {}), text)
             chosen = next((o for o in offered if asked and o["sku"] == asked["sku"]), None)
             if chosen is None and len(shown) > 1:
@@ -641,10 +842,16 @@ class DeterministicEngine:
         if wants_exchange and chosen is None and len(shown) == 1:
             chosen = shown[0]
         if wants_exchange and chosen is None:
-            return self._miss(flow, "Which one would you like instead: " + ", ".join(o["label"] for o in shown or offered) + "?")
+            return self._miss(
+                flow, "Which one would you like instead: " + ", ".join(o["label"] for o in shown or offered) + "?"
+            )
         if wants_exchange == wants_refund:
             if signals.is_negative(text):
-                return Decision(next="reply", reply="No problem, I won't change anything. Is there anything else I can help with?", flow={})
+                return Decision(
+                    next="reply",
+                    reply="No problem, I won't change anything. Is there anything else I can help with?",
+                    flow={},
+                )
             if not offered:
                 return self._miss(flow, "Would you like the refund, or would you rather keep it?")
             return self._miss(flow, "Would you like the refund, or the exchange?")
@@ -668,11 +875,16 @@ class DeterministicEngine:
             )
         effect = result.result
         if effect["resolution"] == "refund":
-            what = (f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the "
-                    f"{effect['items'][0]} from order {effect['order_id']}")
+            what = (
+                f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the "
+                f"{effect['items'][0]} from order {effect['order_id']}"
+            )
         else:
-            what = (f"send you a replacement {effect['exchange_item']}" if effect["exchange_item"] == effect["items"][0]
-                    else f"send you the {effect['exchange_item']} in exchange for the {effect['items'][0]}")
+            what = (
+                f"send you a replacement {effect['exchange_item']}"
+                if effect["exchange_item"] == effect["items"][0]
+                else f"send you the {effect['exchange_item']} in exchange for the {effect['items'][0]}"
+            )
             what += f" from order {effect['order_id']}"
             difference = Decimal(effect["price_difference"])
             if difference > 0:
@@ -689,16 +901,27 @@ class DeterministicEngine:
         return Decision(
             next="reply",
             reply=reply,
-            flow={**flow, "stage": "confirm_action", "action_id": result.action_id, "misses": 0,
-                  "resolution": effect["resolution"]},
+            flow={
+                **flow,
+                "stage": "confirm_action",
+                "action_id": result.action_id,
+                "misses": 0,
+                "resolution": effect["resolution"],
+            },
         )
 
     def _confirm_action(self, turn: Turn, flow: dict) -> Decision:
-        confirmed = turn.results_for("return_items") + turn.results_for("confirm_action") + turn.results_for("cancel_action")
+        confirmed = (
+            turn.results_for("return_items") + turn.results_for("confirm_action") + turn.results_for("cancel_action")
+        )
         if confirmed:
             outcome = confirmed[-1]
             if outcome.status is ActionStatus.EXECUTED and "cancelled" in outcome.result:
-                return Decision(next="reply", reply="No problem, I've cancelled that. Is there anything else I can help with?", flow={})
+                return Decision(
+                    next="reply",
+                    reply="No problem, I've cancelled that. Is there anything else I can help with?",
+                    flow={},
+                )
             if outcome.status is ActionStatus.AWAITING_APPROVAL:
                 r = outcome.result
                 return Decision(
@@ -727,25 +950,40 @@ class DeterministicEngine:
             return Decision(
                 next="reply",
                 reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
-                flow={"name": "offer_handoff", "reason": f"action not possible: {outcome.reason or outcome.status.value}"},
+                flow={
+                    "name": "offer_handoff",
+                    "reason": f"action not possible: {outcome.reason or outcome.status.value}",
+                },
             )
         text = turn.message.text
         pending = flow.get("resolution")
         said = choice_text(text)
-        contradicts = (pending == "refund" and signals.any_phrase(said, EXCHANGE_WORDS) and not signals.any_phrase(said, REFUND_WORDS)) or (
-            pending == "exchange" and signals.any_phrase(said, REFUND_WORDS) and not signals.any_phrase(said, EXCHANGE_WORDS))
+        contradicts = (
+            pending == "refund"
+            and signals.any_phrase(said, EXCHANGE_WORDS)
+            and not signals.any_phrase(said, REFUND_WORDS)
+        ) or (
+            pending == "exchange"
+            and signals.any_phrase(said, REFUND_WORDS)
+            and not signals.any_phrase(said, EXCHANGE_WORDS)
+        )
         if contradicts:  # "yes, send the replacement" to a refund: nothing runs until it is clear
             what, other = ("refund", "replacement") if pending == "refund" else ("exchange", "refund")
-            return self._miss({**flow, "stage": "offer"},
-                              f"Just to be sure — what I've prepared is a{'n' if what == 'exchange' else ''} {what}. Shall I go "
-                              f"ahead with the {what}, or would you rather have the {other}?")
+            return self._miss(
+                {**flow, "stage": "offer"},
+                f"Just to be sure — what I've prepared is a{'n' if what == 'exchange' else ''} {what}. Shall I go "
+                f"ahead with the {what}, or would you rather have the {other}?",
+            )
         return self._settle_pending(text, flow) or self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
 
     @staticmethod
     def _settled(turn: Turn, tool: str) -> ActionResult | None:
         """The outcome of the customer's answer to a proposed `tool` (confirmed, withdrawn or refused), if any."""
-        done = [r for r in turn.results if r.tool in (tool, "confirm_action", "cancel_action")
-                and r.status is not ActionStatus.PENDING_CONFIRMATION]
+        done = [
+            r
+            for r in turn.results
+            if r.tool in (tool, "confirm_action", "cancel_action") and r.status is not ActionStatus.PENDING_CONFIRMATION
+        ]
         return done[-1] if done else None
 
     @staticmethod
@@ -753,11 +991,17 @@ class DeterministicEngine:
         """The customer's answer to "shall I go ahead?": confirm the pending action, withdraw it, or None if unclear.
         "OK, I'll just keep it" withdraws it, whatever "OK" says."""
         if signals.any_phrase(signals.normalize(text), KEEP_IT):
-            return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow
+            )
         if signals.is_affirmative(text) and not signals.is_negative(text):
-            return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow
+            )
         if signals.is_negative(text):
-            return Decision(next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow
+            )
         return None
 
     # cancellation ------------------------------------------------------------------------
@@ -771,18 +1015,33 @@ class DeterministicEngine:
             if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("cancelled") is True:
                     r = outcome.result
-                    paid = (f" {self.profile.cancellation_payment}" if self.profile.cancellation_payment else
-                            f" Any payment taken for it goes back to {r['refund_to']}{self.profile.refund_eta()}." if r.get("refund_to")
-                            else "")
-                    return Decision(next="reply", resolved=True, flow={},
-                                    reply=f"Done — order {r['order_id']} is cancelled.{paid} Anything else?")
+                    paid = (
+                        f" {self.profile.cancellation_payment}"
+                        if self.profile.cancellation_payment
+                        else f" Any payment taken for it goes back to {r['refund_to']}{self.profile.refund_eta()}."
+                        if r.get("refund_to")
+                        else ""
+                    )
+                    return Decision(
+                        next="reply",
+                        resolved=True,
+                        flow={},
+                        reply=f"Done — order {r['order_id']} is cancelled.{paid} Anything else?",
+                    )
                 if outcome.status is ActionStatus.EXECUTED:
-                    return Decision(next="reply", reply="No problem, your order stays as it is. Anything else I can help with?", flow={})
-                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={})
+                    return Decision(
+                        next="reply",
+                        reply="No problem, your order stays as it is. Anything else I can help with?",
+                        flow={},
+                    )
+                return Decision(
+                    next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={}
+                )
             # Here "cancel" is what the customer asked for, not a refusal ("yes, cancel it").
             without_cancel = re.sub(r"(?i)\bcancel\w*", "", text)
             return self._settle_pending(without_cancel, flow) or Decision(
-                next="reply", reply="Shall I cancel it? A yes or no is fine.", flow=flow)
+                next="reply", reply="Shall I cancel it? A yes or no is fine.", flow=flow
+            )
         proposed = turn.results_for("cancel_order")
         if proposed:
             outcome = proposed[-1]
@@ -795,7 +1054,7 @@ class DeterministicEngine:
             return Decision(
                 next="reply",
                 reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and refund "
-                      f"{money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
+                f"{money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
                 flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"]},
             )
         request = f"{flow.get('request', '')} {text}".strip()
@@ -812,20 +1071,34 @@ class DeterministicEngine:
         if by_item:
             open_ones = [o for o in by_item if o["status"] == "pending"]
             target = (open_ones or by_item)[0]
-            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow
+            )
         pending = [o for o in orders if o["status"] == "pending"]
         if len(pending) == 1:
-            return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow
+            )
         if len(pending) > 1:
-            listing = "; ".join(f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5])
-            return Decision(next="reply", reply=f"You have more than one order that hasn't shipped: {listing}. Which one should I cancel?",
-                            flow={"name": "cancel", "stage": "find", "request": request})
+            listing = "; ".join(
+                f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5]
+            )
+            return Decision(
+                next="reply",
+                reply=f"You have more than one order that hasn't shipped: {listing}. Which one should I cancel?",
+                flow={"name": "cancel", "stage": "find", "request": request},
+            )
         latest = orders[0] if orders else None
         if latest is None:
-            return Decision(next="reply", reply="I can't find an order on your account that could still be cancelled.", flow={})
-        done = {"shipped": "shipped", "delivered": "been delivered", "cancelled": "been cancelled"}.get(latest["status"], latest["status"])
-        reply = (f"Your most recent order {latest['order_id']} has already {done}, so it can't be cancelled"
-                 + (" — you can return it once it arrives." if latest["status"] == "shipped" else "."))
+            return Decision(
+                next="reply", reply="I can't find an order on your account that could still be cancelled.", flow={}
+            )
+        done = {"shipped": "shipped", "delivered": "been delivered", "cancelled": "been cancelled"}.get(
+            latest["status"], latest["status"]
+        )
+        reply = f"Your most recent order {latest['order_id']} has already {done}, so it can't be cancelled" + (
+            " — you can return it once it arrives." if latest["status"] == "shipped" else "."
+        )
         return Decision(next="reply", reply=reply, flow={})
 
     # order changes ------------------------------------------------------------------------
@@ -841,30 +1114,47 @@ class DeterministicEngine:
             if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("modified"):
                     r = outcome.result
-                    done = (f"Done — the {', '.join(r['removed_items'])} {'is' if len(r['removed_items']) == 1 else 'are'} off "
-                            f"order {r['order_id']}; the new total is {money(r['total_after'], r['currency'])}."
-                            if r.get("removed_items") else f"Done — order {r['order_id']} will go to the new address.")
+                    done = (
+                        f"Done — the {', '.join(r['removed_items'])} {'is' if len(r['removed_items']) == 1 else 'are'} off "
+                        f"order {r['order_id']}; the new total is {money(r['total_after'], r['currency'])}."
+                        if r.get("removed_items")
+                        else f"Done — order {r['order_id']} will go to the new address."
+                    )
                     return Decision(next="reply", resolved=True, flow={}, reply=f"{done} Anything else?")
                 if outcome.status is ActionStatus.EXECUTED:
-                    return Decision(next="reply", reply="No problem, the address stays as it was. Anything else?", flow={})
-                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={})
+                    return Decision(
+                        next="reply", reply="No problem, the address stays as it was. Anything else?", flow={}
+                    )
+                return Decision(
+                    next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={}
+                )
             return self._settle_pending(text, flow) or Decision(
-                next="reply", reply="Shall I change the address? A yes or no is fine.", flow=flow)
+                next="reply", reply="Shall I change the address? A yes or no is fine.", flow=flow
+            )
         proposed = turn.results_for("modify_order")
         if proposed:
             outcome = proposed[-1]
             if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
-                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={})
+                return Decision(
+                    next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={}
+                )
             r = outcome.result
             if r.get("removed_items"):
-                change = (f"I'll take the {', '.join(r['removed_items'])} off order {r['order_id']}; the new total is "
-                          f"{money(r['total_after'], r['currency'])}")
+                change = (
+                    f"I'll take the {', '.join(r['removed_items'])} off order {r['order_id']}; the new total is "
+                    f"{money(r['total_after'], r['currency'])}"
+                )
             else:
                 a = r["shipping_address"]
-                change = (f"order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} {a['city']}, "
-                          f"{a['country']}")
-            return Decision(next="reply", reply=f"To confirm: {change}. Shall I go ahead?",
-                            flow={"name": "address", "stage": "confirm", "action_id": r["action_id"]})
+                change = (
+                    f"order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} {a['city']}, "
+                    f"{a['country']}"
+                )
+            return Decision(
+                next="reply",
+                reply=f"To confirm: {change}. Shall I go ahead?",
+                flow={"name": "address", "stage": "confirm", "action_id": r["action_id"]},
+            )
         request = f"{flow.get('request', '')} {text}".strip()
         flow = {**flow, "name": "address", "request": request}
         found = turn.results_for("find_orders")
@@ -875,10 +1165,15 @@ class DeterministicEngine:
         if order is None:
             pending = [o for o in orders if o["status"] == "pending"]
             if not pending:
-                return Decision(next="reply", flow={},
-                                reply="None of your orders is still waiting to ship, so I can't change a delivery address. "
-                                      "If a parcel is on its way, I can check where it is.")
-            listing = "; ".join(f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5])
+                return Decision(
+                    next="reply",
+                    flow={},
+                    reply="None of your orders is still waiting to ship, so I can't change a delivery address. "
+                    "If a parcel is on its way, I can check where it is.",
+                )
+            listing = "; ".join(
+                f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5]
+            )
             return Decision(next="reply", reply=f"Which order should go to the new address: {listing}?", flow=flow)
         if flow.get("remove") or turn.signals.intent == "remove_item":
             return self._remove_items(turn, {**flow, "remove": True}, order, request)
@@ -891,8 +1186,11 @@ class DeterministicEngine:
             )
         ship_to = order.get("ship_to") or {}
         new = {**address, "name": ship_to.get("name", turn.customer.first_name), "country": ship_to.get("country", "")}
-        return Decision(next="actions", flow=flow,
-                        tool_calls=[call("modify_order", {"order_id": order["order_id"], "shipping_address": new})])
+        return Decision(
+            next="actions",
+            flow=flow,
+            tool_calls=[call("modify_order", {"order_id": order["order_id"], "shipping_address": new})],
+        )
 
     def _remove_items(self, turn: Turn, flow: dict, order: dict, request: str) -> Decision:
         """Take the item the customer names off a pending order (all of it: a cancellation, proposed as one)."""
@@ -901,13 +1199,22 @@ class DeterministicEngine:
         line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(wanted, order["lines"])
         if line is None:
             listing = "; ".join(self._label(l) for l in order["lines"])
-            return Decision(next="reply", flow={**flow, "order_id": order["order_id"]},
-                            reply=f"Which item should I take off order {order['order_id']}: {listing}?")
+            return Decision(
+                next="reply",
+                flow={**flow, "order_id": order["order_id"]},
+                reply=f"Which item should I take off order {order['order_id']}: {listing}?",
+            )
         if len(order["lines"]) == 1:
-            return Decision(next="actions", flow={"name": "cancel", "stage": "find", "request": request},
-                            tool_calls=[call("cancel_order", {"order_id": order["order_id"]})])
-        return Decision(next="actions", flow=flow, tool_calls=[
-            call("modify_order", {"order_id": order["order_id"], "remove_line_ids": [line["line_id"]]})])
+            return Decision(
+                next="actions",
+                flow={"name": "cancel", "stage": "find", "request": request},
+                tool_calls=[call("cancel_order", {"order_id": order["order_id"]})],
+            )
+        return Decision(
+            next="actions",
+            flow=flow,
+            tool_calls=[call("modify_order", {"order_id": order["order_id"], "remove_line_ids": [line["line_id"]]})],
+        )
 
     def _order_for_change(self, request: str, orders: list[dict]) -> dict | None:
         reference, named = named_order(request, orders)
@@ -928,12 +1235,17 @@ class DeterministicEngine:
             return Decision(next="actions", tool_calls=[call("send_password_reset")])
         outcome = done[-1]
         if outcome.status is not ActionStatus.EXECUTED:
-            return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't send a reset link just now."))
+            return Decision(
+                next="reply", reply=outcome.result.get("explanation", "I couldn't send a reset link just now.")
+            )
         return Decision(
-            next="reply", resolved=True,
-            reply=(f"I've emailed a password-reset link to {outcome.result['sent_to']}. It works once, for "
-                   f"{outcome.result['valid_minutes']} minutes — if it isn't in your inbox in a few minutes, check spam. "
-                   "Anything else I can help with?"),
+            next="reply",
+            resolved=True,
+            reply=(
+                f"I've emailed a password-reset link to {outcome.result['sent_to']}. It works once, for "
+                f"{outcome.result['valid_minutes']} minutes — if it isn't in your inbox in a few minutes, check spam. "
+                "Anything else I can help with?"
+            ),
         )
 
     def _appointment_flow(self, turn: Turn, flow: dict) -> Decision:
@@ -945,43 +1257,69 @@ class DeterministicEngine:
             if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("booked"):
                     r = outcome.result
-                    return Decision(next="reply", resolved=True, flow={},
-                                    reply=f"You're booked: {r['label']}, {slot_time(r['starts_at'])} ({r['minutes']} minutes). Anything else?")
+                    return Decision(
+                        next="reply",
+                        resolved=True,
+                        flow={},
+                        reply=f"You're booked: {r['label']}, {slot_time(r['starts_at'])} ({r['minutes']} minutes). Anything else?",
+                    )
                 if outcome.status is ActionStatus.EXECUTED:
-                    return Decision(next="reply", reply="No problem, I haven't booked anything. Anything else?", flow={})
-                return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't book that slot."),
-                                flow={"name": "appointment", "stage": "find", "kind": flow.get("kind")})
+                    return Decision(
+                        next="reply", reply="No problem, I haven't booked anything. Anything else?", flow={}
+                    )
+                return Decision(
+                    next="reply",
+                    reply=outcome.result.get("explanation", "I couldn't book that slot."),
+                    flow={"name": "appointment", "stage": "find", "kind": flow.get("kind")},
+                )
             return self._settle_pending(turn.message.text, flow) or Decision(
-                next="reply", reply="Shall I book it? A yes or no is fine.", flow=flow)
+                next="reply", reply="Shall I book it? A yes or no is fine.", flow=flow
+            )
         if stage == "pick":
             proposed = turn.results_for("book_appointment")
             if proposed:
                 outcome = proposed[-1]
                 if outcome.status is not ActionStatus.PENDING_CONFIRMATION:
-                    return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't book that slot."), flow={})
+                    return Decision(
+                        next="reply", reply=outcome.result.get("explanation", "I couldn't book that slot."), flow={}
+                    )
                 r = outcome.result
-                return Decision(next="reply", reply=f"To confirm: {r['label']}, {slot_time(r['starts_at'])}. Shall I book it?",
-                                flow={"name": "appointment", "stage": "confirm", "action_id": r["action_id"]})
+                return Decision(
+                    next="reply",
+                    reply=f"To confirm: {r['label']}, {slot_time(r['starts_at'])}. Shall I book it?",
+                    flow={"name": "appointment", "stage": "confirm", "action_id": r["action_id"]},
+                )
             choice = pick_choice(text, len(flow["slots"]))
             if choice is None:
                 if signals.is_negative(turn.message.text):
                     return Decision(next="reply", reply="No problem. Anything else I can help with?", flow={})
                 return self._miss(flow, f"Which one suits you — 1 to {len(flow['slots'])}?")
-            return Decision(next="actions", tool_calls=[call("book_appointment", {"slot_id": flow["slots"][choice]})], flow=flow)
+            return Decision(
+                next="actions", tool_calls=[call("book_appointment", {"slot_id": flow["slots"][choice]})], flow=flow
+            )
         found = turn.results_for("find_appointment_slots")
         kinds = self.profile.appointments
         if not kinds and not flow.get("kind"):
-            return Decision(next="reply", flow={},
-                            reply=f"{self.merchant} doesn't take appointments here, I'm sorry. Is there anything else I can help with?")
+            return Decision(
+                next="reply",
+                flow={},
+                reply=f"{self.merchant} doesn't take appointments here, I'm sorry. Is there anything else I can help with?",
+            )
         named = [name for name, k in kinds.items() if content_words(f"{name} {k.label}") & content_words(text)]
         kind = flow.get("kind") or (named or list(kinds))[0]
         if not found:
-            return Decision(next="actions", tool_calls=[call("find_appointment_slots", {"kind": kind, "limit": 3})],
-                            flow={"name": "appointment", "stage": "find", "kind": kind})
+            return Decision(
+                next="actions",
+                tool_calls=[call("find_appointment_slots", {"kind": kind, "limit": 3})],
+                flow={"name": "appointment", "stage": "find", "kind": kind},
+            )
         outcome = found[-1]
         if outcome.status is not ActionStatus.EXECUTED or not outcome.result.get("slots"):
-            return Decision(next="reply", flow={},
-                            reply=outcome.result.get("explanation", "There are no free slots in the next two weeks, I'm sorry."))
+            return Decision(
+                next="reply",
+                flow={},
+                reply=outcome.result.get("explanation", "There are no free slots in the next two weeks, I'm sorry."),
+            )
         slots = outcome.result["slots"]
         listing = "; ".join(f"{i}. {slot_time(s['starts_at'])}" for i, s in enumerate(slots, 1))
         return Decision(
@@ -1023,10 +1361,15 @@ class DeterministicEngine:
             reply = f"{what} was cancelled, so nothing is on its way."
         elif r.get("late"):
             last = r.get("last_event") or {}
-            latest = f" The last scan was '{last['status']}' in {last['location']} on {day(last['at'])}." if last else ""
+            latest = (
+                f" The last scan was '{last['status']}' in {last['location']} on {day(last['at'])}." if last else ""
+            )
             remedy = self.profile.late_delivery
-            follow = (f" {remedy}" if remedy else
-                      " If you'd like, I can pass this to a member of our team to chase it with the carrier.")
+            follow = (
+                f" {remedy}"
+                if remedy
+                else " If you'd like, I can pass this to a member of our team to chase it with the carrier."
+            )
             reply = (
                 f"I'm sorry — {what[0].lower() + what[1:]} is running late. It's with {r['carrier']} (tracking number "
                 f"{r['tracking_number']}) and was due on {day(r['estimated_delivery'])}.{latest}{follow}"
@@ -1044,23 +1387,41 @@ class DeterministicEngine:
         if other:
             passage, text = other
             source = f"{passage.title} — {passage.section}" if passage.section else passage.title
-            return Decision(next="reply", reply=f"{reply}\n\nAs for your other question: {text}", resolved=True,
-                            citations=[Citation(title=source, url=passage.url)], flow=flow)
+            return Decision(
+                next="reply",
+                reply=f"{reply}\n\nAs for your other question: {text}",
+                resolved=True,
+                citations=[Citation(title=source, url=passage.url)],
+                flow=flow,
+            )
         return Decision(next="reply", reply=reply, resolved=True, flow=flow)
 
     def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
         """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
         answer comes first, then the help center's answer to the rest, when it has a grounded one about it."""
-        others = [part for part in signals.requests(turn.message.text)
-                  if not signals.any_phrase(signals.normalize(part), signals.INTENT_PHRASES["track"])]
+        others = [
+            part
+            for part in signals.requests(turn.message.text)
+            if not signals.any_phrase(signals.normalize(part), signals.INTENT_PHRASES["track"])
+        ]
         if len(others) == len(signals.requests(turn.message.text)) or not others:
             return None
         asked = content_words(" ".join(others))
-        about = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious
-                 and asked & content_words(f"{p.title} {p.section} {p.text}")
-                 and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])]
-        about.sort(key=lambda p: (p.url.split("#")[0] == POLICY_URL, -len(asked & content_words(f"{p.title} {p.section}")),
-                                  -p.confidence))
+        about = [
+            p
+            for p in turn.passages
+            if p.confidence >= ANSWER_THRESHOLD
+            and not p.suspicious
+            and asked & content_words(f"{p.title} {p.section} {p.text}")
+            and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])
+        ]
+        about.sort(
+            key=lambda p: (
+                p.url.split("#")[0] == POLICY_URL,
+                -len(asked & content_words(f"{p.title} {p.section}")),
+                -p.confidence,
+            )
+        )
         return (about[0], self._excerpt(about[0].text, 300)) if about else None
 
     # knowledge ---------------------------------------------------------------------------
@@ -1090,7 +1451,9 @@ class DeterministicEngine:
         best = grounded[0]
         body = self._excerpt(best.text)
         source = f"{best.title} — {best.section}" if best.section else best.title
-        note = Note(topic=best.title, aspect=best.section, text=self._excerpt(best.text, 240), channel=turn.message.channel)
+        note = Note(
+            topic=best.title, aspect=best.section, text=self._excerpt(best.text, 240), channel=turn.message.channel
+        )
         recap = self._recap(turn, note)
         citations = [Citation(title=source, url=best.url)]
         sources = f"{source}{'' if source.endswith('?') else '.'}"
@@ -1112,9 +1475,16 @@ class DeterministicEngine:
     def _second_answer(turn: Turn, best: PassageHit) -> PassageHit | None:
         """The best grounded passage of another of the message's requests, when it answers something else than
         `best` (another section, another text)."""
-        others = [p for p in turn.passages if p.request > 0 and p.request != best.request
-                  and p.confidence >= ANSWER_THRESHOLD and not p.suspicious
-                  and p.section != best.section and p.text != best.text]
+        others = [
+            p
+            for p in turn.passages
+            if p.request > 0
+            and p.request != best.request
+            and p.confidence >= ANSWER_THRESHOLD
+            and not p.suspicious
+            and p.section != best.section
+            and p.text != best.text
+        ]
         return max(others, key=lambda p: p.confidence) if others else None
 
     @staticmethod
@@ -1142,7 +1512,11 @@ class DeterministicEngine:
         """When the customer moves to another channel (or a linked conversation), build on what was already
         answered there, so that they never have to ask again or piece the two answers together."""
         conversation = turn.conversation
-        earlier = [n for n in conversation.notes if n.channel != turn.message.channel] if conversation.channel_switched else []
+        earlier = (
+            [n for n in conversation.notes if n.channel != turn.message.channel]
+            if conversation.channel_switched
+            else []
+        )
         earlier += turn.memory.linked_notes
         earlier = [n for n in earlier if (n.topic, n.aspect) != (answer.topic, answer.aspect)]
         if not earlier:

@@ -6,7 +6,8 @@
 - embedded.py    the embedded index (numpy; file or S3)      - opensearch.py  the OpenSearch adapter
 - sync.py        incremental, idempotent sync                 - scoring.py     hybrid rank and confidence
 """
+
 from concierge.knowledge.port import ANSWER_THRESHOLD, Hit, Passage, SearchFilters
 from concierge.knowledge.text import STOPWORDS, terms
 
-__all__ = ["ANSWER_THRESHOLD", "Hit", "Passage", "SearchFilters", "STOPWORDS", "terms"]
+__all__ = ["ANSWER_THRESHOLD", "STOPWORDS", "Hit", "Passage", "SearchFilters", "terms"]

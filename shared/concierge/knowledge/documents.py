@@ -8,15 +8,15 @@ import (`store/returns`, `store/product-trail-jacket`), each synced help folder 
 default) and the files uploaded to the knowledge bucket (`uploads/faq/shipping`). A sync adds, updates and
 removes documents within its own source only. The prefix is in the id alone: URLs and citations do not show it.
 """
-from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
 import hashlib
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -141,7 +141,14 @@ def split(document: Document) -> list[Passage]:
 
 # sources -------------------------------------------------------------------------------------
 def from_article(article: Article) -> Document:
-    return Document(id=article.id, title=article.title, url=article.url, locale=article.locale, topic=article.topic, body=article.body)
+    return Document(
+        id=article.id,
+        title=article.title,
+        url=article.url,
+        locale=article.locale,
+        topic=article.topic,
+        body=article.body,
+    )
 
 
 def from_product(product: Product) -> Document:
@@ -153,20 +160,26 @@ def from_product(product: Product) -> Document:
         sections += ["## Material: what is it made of?", f"The {product.title} is made of {material}."]
     if product.fit:
         fit = product.fit[0].lower() + product.fit[1:]
-        sentence = f"The {product.title} {fit}" if fit.startswith(("runs", "is", "has")) else f"The {product.title}: {fit}"
+        sentence = (
+            f"The {product.title} {fit}" if fit.startswith(("runs", "is", "has")) else f"The {product.title}: {fit}"
+        )
         sections += ["## Fit and sizing: does it run small or large?", sentence]
     if not product.returnable:
         sections += ["## Can it be returned?", f"The {product.title} is final sale: it can't be returned or exchanged."]
     return Document(
-        id=f"product-{product.id}", title=product.title, url=product.url, topic="product",
-        product_ids=(product.id,), body="\n".join(sections),
+        id=f"product-{product.id}",
+        title=product.title,
+        url=product.url,
+        topic="product",
+        product_ids=(product.id,),
+        body="\n".join(sections),
     )
 
 
 POLICY_URL = "/help/policies"  # where the digest of merchant.json is cited
 
 
-def from_merchant(merchant: "MerchantProfile") -> Document:
+def from_merchant(merchant: MerchantProfile) -> Document:
     """merchant.json's policy as a help-center document: its numbers answer questions its articles may not."""
     body = "\n".join(f"## {question}\n{answer.strip()}\n" for question, answer in merchant.policy_sections())
     return Document(id="merchant-policy", title=f"{merchant.name} policies", url=POLICY_URL, topic="policy", body=body)
@@ -177,7 +190,9 @@ def in_source(source: str, document: Document) -> Document:
     return document.model_copy(update={"id": source_id(source, document.id)})
 
 
-def documents_from_store(data: StoreData, source: str = STORE_SOURCE, merchant: "MerchantProfile | None" = None) -> list[Document]:
+def documents_from_store(
+    data: StoreData, source: str = STORE_SOURCE, merchant: MerchantProfile | None = None
+) -> list[Document]:
     """The store's articles and product pages, and merchant.json's policy, as documents of the store source
     (`store/<article id>`, `store/product-<product id>`, `store/merchant-policy`)."""
     documents = [*(from_article(a) for a in data.articles), *(from_product(p) for p in data.products)]
@@ -224,7 +239,9 @@ class _HtmlToMarkdown(HTMLParser):
         if self._in_title:
             self.title += data.strip()
         elif not self.skipping and data.strip():
-            self.lines[-1] += (" " if self.lines[-1] and not self.lines[-1].endswith(" ") else "") + " ".join(data.split())
+            self.lines[-1] += (" " if self.lines[-1] and not self.lines[-1].endswith(" ") else "") + " ".join(
+                data.split()
+            )
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -241,7 +258,9 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, text[end + 4 :].lstrip("\n")
 
 
-def parse_file(path: Path, root: Path, base_url: str = "/help", locale: str = "en", source: str | None = None) -> Document:
+def parse_file(
+    path: Path, root: Path, base_url: str = "/help", locale: str = "en", source: str | None = None
+) -> Document:
     """One help-center file as a Document. Markdown may carry front matter (title, url, locale, products)."""
     raw = path.read_text(encoding="utf-8", errors="replace")
     return parse_source(path.relative_to(root).as_posix(), raw, base_url, locale, source)
@@ -289,7 +308,9 @@ def parse_source(
     )
 
 
-def load_directory(root: Path, base_url: str = "/help", locale: str = "en", source: str | None = None) -> list[Document]:
+def load_directory(
+    root: Path, base_url: str = "/help", locale: str = "en", source: str | None = None
+) -> list[Document]:
     """Every supported file under `root`; with a `source`, as that source's documents (what sync_knowledge needs)."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
     return [parse_file(path, root, base_url, locale, source) for path in files]

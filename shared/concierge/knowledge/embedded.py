@@ -5,6 +5,7 @@ passage vectors (one matrix product), candidates from both, ranked by `scoring.h
 .npz (passages, vectors, embedder) in S3 or a file; the retrieval function loads it once per warm container and
 reloads only when the object's ETag changes.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -95,7 +96,9 @@ class EmbeddedIndex:
         self._unknown = statistics.median(self._idf_by_term.values()) if self._idf_by_term else 1.0
         locales = sorted({p.locale.split("-")[0].lower() for p in self.passages})
         self._locale_codes = {code: i for i, code in enumerate(locales)}
-        self._locale = np.fromiter((self._locale_codes[p.locale.split("-")[0].lower()] for p in self.passages), dtype=np.int16, count=n)
+        self._locale = np.fromiter(
+            (self._locale_codes[p.locale.split("-")[0].lower()] for p in self.passages), dtype=np.int16, count=n
+        )
         self._generic = np.fromiter((not p.product_ids for p in self.passages), dtype=bool, count=n)
         # Spelling correction candidates: vocabulary words by first letter ("jaket" finds "jacket").
         self._by_initial: dict[str, list[str]] = {}
@@ -179,8 +182,13 @@ class EmbeddedIndex:
             scored.append((scoring.final_rank(float(ranked[position]), confidence), row, confidence))
         scored.sort(key=lambda entry: -entry[0])
         hits = [
-            Hit(passage=self.passages[row], score=rank, confidence=confidence,
-                keyword_score=float(keyword[row]), vector_score=float(cosine[row]))
+            Hit(
+                passage=self.passages[row],
+                score=rank,
+                confidence=confidence,
+                keyword_score=float(keyword[row]),
+                vector_score=float(cosine[row]),
+            )
             for rank, row, confidence in scored[:k]
         ]
         return hits
@@ -194,11 +202,13 @@ class EmbeddedIndex:
             "passages": [p.model_dump(mode="json") for p in self.passages],
         }
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, vectors=self._vectors, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        np.savez_compressed(
+            buffer, vectors=self._vectors, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        )
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "EmbeddedIndex":
+    def from_bytes(cls, data: bytes) -> EmbeddedIndex:
         with np.load(io.BytesIO(data)) as archive:
             meta = json.loads(archive["meta"].tobytes().decode())
             vectors = archive["vectors"]
@@ -214,7 +224,7 @@ class EmbeddedIndex:
         path.write_bytes(self.to_bytes())
 
     @classmethod
-    def load(cls, path: Path) -> "EmbeddedIndex":
+    def load(cls, path: Path) -> EmbeddedIndex:
         return cls.from_bytes(path.read_bytes())
 
 
@@ -247,7 +257,9 @@ def save_if_unchanged(index: EmbeddedIndex, s3_client, bucket: str, key: str, et
     """Write only if nobody wrote since `etag` was read (None: only if it does not exist yet). False on a race."""
     condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:
-        s3_client.put_object(Bucket=bucket, Key=key, Body=index.to_bytes(), ContentType="application/octet-stream", **condition)
+        s3_client.put_object(
+            Bucket=bucket, Key=key, Body=index.to_bytes(), ContentType="application/octet-stream", **condition
+        )
     except s3_client.exceptions.ClientError as exc:
         if exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
             return False
@@ -272,4 +284,3 @@ class IndexCache:
         if etag != self._etag:
             self._index, self._etag = load_from_s3(s3_client, bucket, key), etag
         return self._index
-

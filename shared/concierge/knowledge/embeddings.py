@@ -5,6 +5,7 @@ The local embedder downloads nothing and needs no model: it hashes words, word p
 deterministic across processes (CRC32, never Python's salted hash), so vectors persisted by one process
 match queries embedded by another.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,9 @@ class TitanEmbedder:
     name = "amazon.titan-embed-text-v2:0"
     MAX_CHARS = 40_000  # well under the model's 8,192-token input limit
 
-    def __init__(self, client=None, dimensions: int = 512, concurrency: int = 8, model_id: str = "amazon.titan-embed-text-v2:0") -> None:
+    def __init__(
+        self, client=None, dimensions: int = 512, concurrency: int = 8, model_id: str = "amazon.titan-embed-text-v2:0"
+    ) -> None:
         if dimensions not in (256, 512, 1024):
             raise ValueError("Titan Text Embeddings v2 supports 256, 512 or 1024 dimensions")
         if client is None:
@@ -86,8 +89,12 @@ class TitanEmbedder:
         self.model_id = model_id
 
     def _one(self, text: str) -> list[float]:
-        body = json.dumps({"inputText": text[: self.MAX_CHARS] or " ", "dimensions": self.dimensions, "normalize": True})
-        response = self._client.invoke_model(modelId=self.model_id, body=body, contentType="application/json", accept="application/json")
+        body = json.dumps(
+            {"inputText": text[: self.MAX_CHARS] or " ", "dimensions": self.dimensions, "normalize": True}
+        )
+        response = self._client.invoke_model(
+            modelId=self.model_id, body=body, contentType="application/json", accept="application/json"
+        )
         payload = json.loads(response["body"].read())
         return payload["embedding"]
 
@@ -118,7 +125,6 @@ def batched(embedder: Embedder, texts: Sequence[str], batch_size: int = 64, prog
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
     return float(a @ b) / denominator if denominator else 0.0
-
 
 
 def embed_query(embedder: Embedder, query: str) -> np.ndarray:

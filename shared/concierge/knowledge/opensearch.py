@@ -19,6 +19,7 @@ Serverless and managed domains differ, and this adapter takes the difference int
   delete issued right after an upsert of the same passages may not see them yet. Domains use
   `_delete_by_query` and an explicit refresh, so what was written is searchable when the call returns.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,19 @@ DEFAULT_INDEX = "concierge-knowledge"
 PAGE = 500  # bulk actions per request, and hits per page when paging through an index
 MAX_BULK_BYTES = 5 * 1024 * 1024
 # The passage fields stored next to the vector; `passage_id` is Passage.id.
-FIELDS = ("passage_id", "document_id", "title", "section", "url", "locale", "product_ids", "text", "ordinal",
-          "document_hash", "suspicious")
+FIELDS = (
+    "passage_id",
+    "document_id",
+    "title",
+    "section",
+    "url",
+    "locale",
+    "product_ids",
+    "text",
+    "ordinal",
+    "document_hash",
+    "suspicious",
+)
 KEYWORD_FIELDS = ["title^2", "section^2", "text"]
 SPACE_TYPE = "innerproduct"
 ENGINE = "faiss"
@@ -78,8 +90,15 @@ class OpenSearchIndex:
     to an OpenSearch Serverless collection (see the module docstring for what changes)."""
 
     def __init__(
-        self, client, index_name: str = DEFAULT_INDEX, dimensions: int = 256, serverless: bool = False, *,
-        max_retries: int = 5, initial_backoff: float = 0.5, max_backoff: float = 8.0,
+        self,
+        client,
+        index_name: str = DEFAULT_INDEX,
+        dimensions: int = 256,
+        serverless: bool = False,
+        *,
+        max_retries: int = 5,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 8.0,
     ) -> None:
         self.client = client
         self.index_name = index_name
@@ -91,10 +110,18 @@ class OpenSearchIndex:
 
     @classmethod
     def from_endpoint(
-        cls, endpoint: str, service: Literal["aoss", "es"], region: str, index_name: str = DEFAULT_INDEX,
-        dimensions: int = 256, *, credentials=None, sign: bool | None = None, timeout: float = 10.0,
+        cls,
+        endpoint: str,
+        service: Literal["aoss", "es"],
+        region: str,
+        index_name: str = DEFAULT_INDEX,
+        dimensions: int = 256,
+        *,
+        credentials=None,
+        sign: bool | None = None,
+        timeout: float = 10.0,
         max_retries: int = 3,
-    ) -> "OpenSearchIndex":
+    ) -> OpenSearchIndex:
         """A client for `endpoint` — a host ("abc123.us-east-1.aoss.amazonaws.com", as the stack configures it) or
         a URL — signing every request with SigV4 for `service` ("aoss": Serverless, "es": a domain) in `region`,
         with the Lambda role's credentials (boto3's chain) unless `credentials` are given.
@@ -112,8 +139,12 @@ class OpenSearchIndex:
         sign = tls if sign is None else sign
         options: dict[str, Any] = {
             "hosts": [{"host": host, "port": int(port or (443 if tls else 80))}],
-            "use_ssl": tls, "verify_certs": tls, "timeout": timeout, "max_retries": max_retries,
-            "retry_on_timeout": True, "retry_on_status": (429, 502, 503, 504),
+            "use_ssl": tls,
+            "verify_certs": tls,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "retry_on_timeout": True,
+            "retry_on_status": (429, 502, 503, 504),
         }
         if sign:
             import boto3
@@ -123,8 +154,11 @@ class OpenSearchIndex:
             if credentials is None:
                 raise RuntimeError("no AWS credentials to sign OpenSearch requests with")
             # opensearch-py pairs AWSV4SignerAuth (a requests auth) with RequestsHttpConnection.
-            options |= {"http_auth": AWSV4SignerAuth(credentials, region, service),
-                        "connection_class": RequestsHttpConnection, "pool_maxsize": 8}
+            options |= {
+                "http_auth": AWSV4SignerAuth(credentials, region, service),
+                "connection_class": RequestsHttpConnection,
+                "pool_maxsize": 8,
+            }
         return cls(OpenSearch(**options), index_name, dimensions, serverless=service == "aoss")
 
     # schema ------------------------------------------------------------------------------
@@ -144,13 +178,24 @@ class OpenSearchIndex:
                     "embedding": {
                         "type": "knn_vector",
                         "dimension": self.dimensions,
-                        "method": {"name": "hnsw", "engine": ENGINE, "space_type": SPACE_TYPE,
-                                   "parameters": {"m": 16, "ef_construction": 128}},
+                        "method": {
+                            "name": "hnsw",
+                            "engine": ENGINE,
+                            "space_type": SPACE_TYPE,
+                            "parameters": {"m": 16, "ef_construction": 128},
+                        },
                     },
-                    "title": text, "section": text, "text": text,
-                    "passage_id": keyword, "document_id": keyword, "locale": keyword, "product_ids": keyword,
-                    "document_hash": keyword, "url": {"type": "keyword", "index": False},
-                    "ordinal": {"type": "integer"}, "suspicious": {"type": "boolean"},
+                    "title": text,
+                    "section": text,
+                    "text": text,
+                    "passage_id": keyword,
+                    "document_id": keyword,
+                    "locale": keyword,
+                    "product_ids": keyword,
+                    "document_hash": keyword,
+                    "url": {"type": "keyword", "index": False},
+                    "ordinal": {"type": "integer"},
+                    "suspicious": {"type": "boolean"},
                 },
             },
         }
@@ -162,8 +207,12 @@ class OpenSearchIndex:
     def index_template(self) -> dict[str, Any]:
         """A composable index template for exactly this index name: if the index is ever deleted and a write
         recreates it implicitly, it still gets the k-NN mapping rather than a dynamic one (a float array)."""
-        return {"index_patterns": [self.index_name], "priority": 100, "template": self.index_body(),
-                "_meta": {"managed_by": "concierge"}}
+        return {
+            "index_patterns": [self.index_name],
+            "priority": 100,
+            "template": self.index_body(),
+            "_meta": {"managed_by": "concierge"},
+        }
 
     def ensure_index(self) -> None:
         """Create the index (and its template) when missing; check the vector size of an existing one."""
@@ -208,10 +257,17 @@ class OpenSearchIndex:
     # writes ------------------------------------------------------------------------------
     def _source(self, passage: Passage, vector: np.ndarray) -> dict[str, Any]:
         return {
-            "passage_id": passage.id, "document_id": passage.document_id, "title": passage.title,
-            "section": passage.section, "url": passage.url, "locale": passage.locale,
-            "product_ids": list(passage.product_ids), "text": passage.text, "ordinal": passage.ordinal,
-            "document_hash": passage.document_hash, "suspicious": passage.suspicious,
+            "passage_id": passage.id,
+            "document_id": passage.document_id,
+            "title": passage.title,
+            "section": passage.section,
+            "url": passage.url,
+            "locale": passage.locale,
+            "product_ids": list(passage.product_ids),
+            "text": passage.text,
+            "ordinal": passage.ordinal,
+            "document_hash": passage.document_hash,
+            "suspicious": passage.suspicious,
             "embedding": [float(x) for x in vector],
         }
 
@@ -232,7 +288,8 @@ class OpenSearchIndex:
         if failed:
             raise OpenSearchIndexError(
                 f"{len(failed)} of {len(passages)} passages were not indexed into {self.index_name}: "
-                f"{', '.join(failed[:20])}{' ...' if len(failed) > 20 else ''}", failed
+                f"{', '.join(failed[:20])}{' ...' if len(failed) > 20 else ''}",
+                failed,
             )
         self._refresh()
 
@@ -243,8 +300,12 @@ class OpenSearchIndex:
         action, in order, so every failure is named exactly — on Serverless too, where items carry no passage
         id."""
         dumps = self.client.transport.serializer.dumps
-        for chunk in _chunks([(name, dumps(action) + "\n" + (dumps(source) + "\n" if source is not None else ""))
-                              for action, source, name in actions]):
+        for chunk in _chunks(
+            [
+                (name, dumps(action) + "\n" + (dumps(source) + "\n" if source is not None else ""))
+                for action, source, name in actions
+            ]
+        ):
             pending = chunk
             for attempt in range(self.max_retries + 1):
                 if attempt:
@@ -254,7 +315,7 @@ class OpenSearchIndex:
                     continue
                 retry = []
                 for (name, lines), item in zip(pending, items):
-                    (_, result), = item.items()
+                    ((_, result),) = item.items()
                     status = int(result.get("status", 500))
                     if status == 429 and attempt < self.max_retries:
                         retry.append((name, lines))
@@ -285,7 +346,8 @@ class OpenSearchIndex:
         for start in range(0, len(ids), PAGE):
             try:
                 response = self.client.delete_by_query(
-                    index=self.index_name, body={"query": {"terms": {"document_id": ids[start:start + PAGE]}}},
+                    index=self.index_name,
+                    body={"query": {"terms": {"document_id": ids[start : start + PAGE]}}},
                     params={"refresh": "true", "conflicts": "proceed"},
                 )
             except Exception as error:
@@ -334,11 +396,21 @@ class OpenSearchIndex:
         hashes: dict[str, str] = {}
         after = None
         while True:
-            composite: dict[str, Any] = {"size": PAGE, "sources": [{"document_id": {"terms": {"field": "document_id"}}}]}
+            composite: dict[str, Any] = {
+                "size": PAGE,
+                "sources": [{"document_id": {"terms": {"field": "document_id"}}}],
+            }
             if after:
                 composite["after"] = after
-            body = {"size": 0, "aggs": {"documents": {"composite": composite,
-                                                      "aggs": {"hashes": {"terms": {"field": "document_hash", "size": 2}}}}}}
+            body = {
+                "size": 0,
+                "aggs": {
+                    "documents": {
+                        "composite": composite,
+                        "aggs": {"hashes": {"terms": {"field": "document_hash", "size": 2}}},
+                    }
+                },
+            }
             try:
                 result = self.client.search(index=self.index_name, body=body)["aggregations"]["documents"]
             except Exception as error:
@@ -368,15 +440,29 @@ class OpenSearchIndex:
         clauses: list[dict] = []
         if filters and filters.locale:
             language = filters.locale.split("-")[0].lower()
-            clauses.append({"bool": {"should": [
-                {"term": {"locale": {"value": language, "case_insensitive": True}}},
-                {"prefix": {"locale": {"value": f"{language}-", "case_insensitive": True}}},
-            ], "minimum_should_match": 1}})
+            clauses.append(
+                {
+                    "bool": {
+                        "should": [
+                            {"term": {"locale": {"value": language, "case_insensitive": True}}},
+                            {"prefix": {"locale": {"value": f"{language}-", "case_insensitive": True}}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+            )
         if filters and filters.product_id:
-            clauses.append({"bool": {"should": [
-                {"term": {"product_ids": filters.product_id}},
-                {"bool": {"must_not": [{"exists": {"field": "product_ids"}}]}},
-            ], "minimum_should_match": 1}})
+            clauses.append(
+                {
+                    "bool": {
+                        "should": [
+                            {"term": {"product_ids": filters.product_id}},
+                            {"bool": {"must_not": [{"exists": {"field": "product_ids"}}]}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+            )
         return clauses
 
     def search_bodies(self, query: str, vector: np.ndarray, k: int, filters: SearchFilters | None) -> tuple[dict, dict]:
@@ -389,13 +475,25 @@ class OpenSearchIndex:
             knn["filter"] = {"bool": {"filter": clauses}}
         vector_body = {"size": pool, "_source": list(FIELDS), "query": {"knn": {"embedding": knn}}}
         keyword_body = {
-            "size": pool, "_source": [*FIELDS, "embedding"],
-            "query": {"bool": {
-                # The question as the help center would word it (the same rewrites the embedded index applies).
-                "must": [{"multi_match": {"query": rewrite_query(query), "fields": KEYWORD_FIELDS, "type": "most_fields",
-                                          "fuzziness": "AUTO", "prefix_length": 1}}],
-                "filter": clauses,
-            }},
+            "size": pool,
+            "_source": [*FIELDS, "embedding"],
+            "query": {
+                "bool": {
+                    # The question as the help center would word it (the same rewrites the embedded index applies).
+                    "must": [
+                        {
+                            "multi_match": {
+                                "query": rewrite_query(query),
+                                "fields": KEYWORD_FIELDS,
+                                "type": "most_fields",
+                                "fuzziness": "AUTO",
+                                "prefix_length": 1,
+                            }
+                        }
+                    ],
+                    "filter": clauses,
+                }
+            },
         }
         return vector_body, keyword_body
 
@@ -406,7 +504,9 @@ class OpenSearchIndex:
         norm = float(np.linalg.norm(vector)) or 1.0
         vector_body, keyword_body = self.search_bodies(query, vector, k, filters)
         try:
-            responses = self.client.msearch(index=self.index_name, body=[{}, vector_body, {}, keyword_body])["responses"]
+            responses = self.client.msearch(index=self.index_name, body=[{}, vector_body, {}, keyword_body])[
+                "responses"
+            ]
         except Exception as error:
             if _is_missing_index(error):
                 return []
@@ -422,30 +522,46 @@ class OpenSearchIndex:
         candidates: dict[str, dict[str, Any]] = {}
         for hit in vector_hits:
             source = hit["_source"]
-            candidates[source["passage_id"]] = {"source": source, "keyword": 0.0,
-                                                "cosine": cosine_from_score(float(hit["_score"]))}
+            candidates[source["passage_id"]] = {
+                "source": source,
+                "keyword": 0.0,
+                "cosine": cosine_from_score(float(hit["_score"])),
+            }
         for hit in keyword_hits:
             source = hit["_source"]
             entry = candidates.setdefault(source["passage_id"], {"source": source, "keyword": 0.0, "cosine": None})
             entry["keyword"] = float(hit["_score"])
             if entry["cosine"] is None:
                 stored = np.asarray(source.get("embedding") or [], dtype=np.float32)
-                entry["cosine"] = (float(stored @ vector) / (norm * (float(np.linalg.norm(stored)) or 1.0))
-                                   if stored.shape == vector.shape else 0.0)
+                entry["cosine"] = (
+                    float(stored @ vector) / (norm * (float(np.linalg.norm(stored)) or 1.0))
+                    if stored.shape == vector.shape
+                    else 0.0
+                )
         if not candidates:
             return []
         entries = list(candidates.values())
-        ranked = scoring.hybrid(np.array([e["keyword"] for e in entries], dtype=np.float32),
-                                np.maximum(np.array([e["cosine"] for e in entries], dtype=np.float32), 0.0))
+        ranked = scoring.hybrid(
+            np.array([e["keyword"] for e in entries], dtype=np.float32),
+            np.maximum(np.array([e["cosine"] for e in entries], dtype=np.float32), 0.0),
+        )
         scored = []
         for position in np.argsort(-ranked, kind="stable")[: max(2 * k, 10)]:
             entry = entries[int(position)]
             passage = _passage(entry["source"])
-            confidence = scoring.confidence(query, f"{passage.title} {passage.section} {passage.text}", entry["cosine"],
-                                            section=passage.section)
+            confidence = scoring.confidence(
+                query, f"{passage.title} {passage.section} {passage.text}", entry["cosine"], section=passage.section
+            )
             # As in the embedded index, the final order also weighs how much of the question a passage answers.
-            scored.append(Hit(passage=passage, score=scoring.final_rank(float(ranked[position]), confidence),
-                              confidence=confidence, keyword_score=entry["keyword"], vector_score=entry["cosine"]))
+            scored.append(
+                Hit(
+                    passage=passage,
+                    score=scoring.final_rank(float(ranked[position]), confidence),
+                    confidence=confidence,
+                    keyword_score=entry["keyword"],
+                    vector_score=entry["cosine"],
+                )
+            )
         scored.sort(key=lambda hit: -hit.score)
         return scored[:k]
 

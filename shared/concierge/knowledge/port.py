@@ -5,6 +5,7 @@ Search is hybrid (keywords and vectors) with filters; every adapter reports the 
 computed by `scoring.confidence`, so the agent's answer threshold means the same thing whichever index runs.
 Retrieved text is data: nothing here or downstream executes or obeys it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -36,7 +37,7 @@ class Passage(BaseModel):
 class SearchFilters(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    locale: str | None = Field(None, description="language (\"en\" matches en, en-US, en-GB)")
+    locale: str | None = Field(None, description='language ("en" matches en, en-US, en-GB)')
     product_id: str | None = Field(None, description="passages about this product, or about no product in particular")
 
 

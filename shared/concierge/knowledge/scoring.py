@@ -1,4 +1,5 @@
 """Hybrid ranking and the confidence every index reports, in one place so the adapters agree."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,9 @@ def hybrid(keyword: np.ndarray, vector: np.ndarray, keyword_weight: float = KEYW
     return keyword_weight * min_max(keyword) + (1 - keyword_weight) * min_max(vector)
 
 
-def coverage(query_terms: Sequence[str], passage_terms: set[str], idf: Mapping[str, float] | None, unknown_weight: float = 1.0) -> float:
+def coverage(
+    query_terms: Sequence[str], passage_terms: set[str], idf: Mapping[str, float] | None, unknown_weight: float = 1.0
+) -> float:
     """How much of the question the passage covers, weighted by term rarity when the index knows it, so that
     a passage sharing only a common word ("order") with an off-topic question stays below the threshold."""
     unique = list(dict.fromkeys(query_terms))
@@ -71,8 +74,14 @@ def blend(lexical: float, cosine: float, heading: float = 0.0) -> float:
     return round(min(1.0, value), 4)
 
 
-def confidence(query: str, passage_text: str, cosine: float, idf: Mapping[str, float] | None = None,
-               unknown_weight: float = 1.0, section: str = "") -> float:
+def confidence(
+    query: str,
+    passage_text: str,
+    cosine: float,
+    idf: Mapping[str, float] | None = None,
+    unknown_weight: float = 1.0,
+    section: str = "",
+) -> float:
     """0..1: keyword coverage of the question by the passage, tempered by the embeddings' similarity, and raised
     when the passage's heading is the question asked."""
     passage_terms = set(terms(passage_text))

@@ -5,6 +5,7 @@ Each of them syncs one source (documents.py): the store, a help folder, the uplo
 The embedded index is one S3 object: writers read it with its ETag and write back only if it is unchanged
 (S3 conditional writes), retrying on a race, so two uploads processed at once never lose each other's work.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -81,7 +82,9 @@ def sync_knowledge(
 def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncReport:
     def change(index) -> SyncReport:
         removed = index.delete_documents(document_ids)
-        return SyncReport(added=0, updated=0, unchanged=0, removed=len(document_ids), passages_indexed=0, passages_removed=removed)
+        return SyncReport(
+            added=0, updated=0, unchanged=0, removed=len(document_ids), passages_indexed=0, passages_removed=removed
+        )
 
     return _apply(settings, change)
 
@@ -101,7 +104,7 @@ def sync_uploads(settings: Settings, event: dict) -> SyncReport:
         key = unquote_plus(record["s3"]["object"]["key"])
         if not key.startswith(DOCUMENTS_PREFIX) or key.endswith("/"):
             continue
-        relative = key[len(DOCUMENTS_PREFIX):]
+        relative = key[len(DOCUMENTS_PREFIX) :]
         if record["eventName"].startswith("ObjectRemoved"):
             local = document_id(relative)
             removed.append(source_id(UPLOADS_SOURCE, local))
@@ -114,7 +117,9 @@ def sync_uploads(settings: Settings, event: dict) -> SyncReport:
             created[document.id] = document
             removed = [doc_id for doc_id in removed if doc_id != document.id]  # deleted, then uploaded again
     report = (
-        sync_knowledge(settings, list(created.values()), remove_missing=False, source=UPLOADS_SOURCE) if created else None
+        sync_knowledge(settings, list(created.values()), remove_missing=False, source=UPLOADS_SOURCE)
+        if created
+        else None
     )
     gone = delete_documents(settings, [*removed, *legacy]) if removed else None
     return SyncReport(

@@ -8,6 +8,7 @@ documents only: documents of other sources are neither compared nor removed, and
 source is refused. Such a sync also replaces the document's copy from an index built before sources (the same
 id without the `<source>/` prefix, when it has no '/').
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -31,7 +32,9 @@ class SyncReport:
 
 
 def embedding_text(passage: Passage) -> str:
-    return f"{passage.title}. {passage.section}. {passage.text}" if passage.section else f"{passage.title}. {passage.text}"
+    return (
+        f"{passage.title}. {passage.section}. {passage.text}" if passage.section else f"{passage.title}. {passage.text}"
+    )
 
 
 def source_prefix(source: str) -> str:
@@ -76,7 +79,7 @@ def sync(
         prefix = source_prefix(source)
         current = {doc_id: digest for doc_id, digest in indexed.items() if doc_id.startswith(prefix)}
         old = {doc_id for doc_id in indexed if is_legacy_id(doc_id)}
-        legacy = sorted(old & {doc_id[len(prefix):] for doc_id in ids})
+        legacy = sorted(old & {doc_id[len(prefix) :] for doc_id in ids})
         remaining = len(old) - len(legacy)
     wanted = set(ids)
     changed = [d for d in documents if current.get(d.id) != d.content_hash]

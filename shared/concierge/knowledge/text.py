@@ -1,4 +1,5 @@
 """Text analysis shared by every knowledge index: the same terms for documents and questions."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,11 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(customs|import) (fees|charges|tax|taxes|duty|duties)\b|\bcustoms\b", "duties"),
         (r"\b(billed|charged|debited) (twice|two times|double)\b|\bdouble (charged|billed)\b", "charged twice"),
         (r"\bbilled\b", "charged"),
-        (r"\b(money|payment) (actually )?(leaves?|comes? out of|gets? taken from|is taken from|goes? out of) my "
-         r"(account|card|bank)\b", "charged"),
+        (
+            r"\b(money|payment) (actually )?(leaves?|comes? out of|gets? taken from|is taken from|goes? out of) my "
+            r"(account|card|bank)\b",
+            "charged",
+        ),
         (r"\bcourier\b", "carrier"),
         (r"\b(package|packages)\b", "parcel"),
         (r"\bdropped off\b", "delivered"),
@@ -54,10 +58,16 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(smaller) size\b", "size down"),
         (r"\bminimum (spend|order)\b", "orders of free"),
         (r"\bbroke\b", "broken"),
-        (r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)"
-         r"|\bunder warranty\b", "warranty covered"),
-        (r"\b(buy(ing)?|order(ing)?|get(ting)?) (that many|so many|in bulk|a lot of them|large quantit(y|ies)|"
-         r"in quantity)\b", "bulk orders"),
+        (
+            r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)"
+            r"|\bunder warranty\b",
+            "warranty covered",
+        ),
+        (
+            r"\b(buy(ing)?|order(ing)?|get(ting)?) (that many|so many|in bulk|a lot of them|large quantit(y|ies)|"
+            r"in quantity)\b",
+            "bulk orders",
+        ),
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
     )
 )

@@ -1,6 +1,7 @@
 """The approval workflow locally: the Standard state machine CDK deploys (workflows/approval.asl.json), executed
 by the local interpreter, one thread per execution. `start` returns once the execution is waiting for a decision
 (or has finished), as a deployed execution soon would; `send_decision` is SendTaskSuccess."""
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ It answers `POST /<version>/<phone_number_id>/messages` the way Graph does (the 
 bearer token checked), keeps what it accepted for tests (`sent`, or `GET /_sent` over HTTP) and can be told to fail
 the next requests with 429/5xx to exercise the sender's retries.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -40,10 +41,12 @@ class GraphApp:
         self._failures: list[_Failure] = []
         self._counter = itertools.count(1)
         self._prefix = uuid.uuid4().hex[:12].upper()
-        self._routes = Map([
-            Rule("/<version>/<phone_number_id>/messages", methods=["POST"], endpoint="messages"),
-            Rule("/_sent", methods=["GET"], endpoint="sent"),
-        ])
+        self._routes = Map(
+            [
+                Rule("/<version>/<phone_number_id>/messages", methods=["POST"], endpoint="messages"),
+                Rule("/_sent", methods=["GET"], endpoint="sent"),
+            ]
+        )
 
     @property
     def sent(self) -> list[dict[str, Any]]:
@@ -93,8 +96,11 @@ class GraphApp:
             message_id = f"wamid.{self._prefix}{next(self._counter):08d}"
             self._sent.append({"phone_number_id": phone_number_id, "message_id": message_id, "body": body})
         digits = "".join(ch for ch in str(body["to"]) if ch.isdigit())
-        return {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": digits}],
-                "messages": [{"id": message_id}]}
+        return {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": body["to"], "wa_id": digits}],
+            "messages": [{"id": message_id}],
+        }
 
 
 def _invalid(body: Any) -> str | None:

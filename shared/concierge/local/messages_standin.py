@@ -21,6 +21,7 @@ Every request is recorded in `requests`: route, model, headers, body, and the st
 Model ids per route come from `concierge.reasoning.models.FAMILIES`; what each model rejects is this module's own
 table, written from the documentation, so the stand-in checks the capability table rather than trusting it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,9 +35,10 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
@@ -76,27 +78,40 @@ AWS_SIGV4 = "https://docs.aws.amazon.com/IAM/latest/UserGuide/signature-v4-troub
 
 # --- documented messages --------------------------------------------------------------------------------------------
 FORCED_TOOL_MSG = 'tool_choice: type "tool" and "any" are not supported for this model.'
-ENABLED_MSG = ('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
-               '"output_config.effort" to control thinking behavior.')
-DISABLED_MSG = ('"thinking.type.disabled" is not supported for this model. Use "thinking.type.adaptive" and '
-                '"output_config.effort" to control thinking behavior.')
-BETWEEN_TOOLS_INSTEAD_MSG = ('To turn thinking off on this model, send "thinking": {"type": "between_tools"} instead '
-                             'of {"type": "disabled"}. The model does not think before responding. The short updates '
-                             'it writes between tool calls come back as thinking blocks.')
+ENABLED_MSG = (
+    '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and '
+    '"output_config.effort" to control thinking behavior.'
+)
+DISABLED_MSG = (
+    '"thinking.type.disabled" is not supported for this model. Use "thinking.type.adaptive" and '
+    '"output_config.effort" to control thinking behavior.'
+)
+BETWEEN_TOOLS_INSTEAD_MSG = (
+    'To turn thinking off on this model, send "thinking": {"type": "between_tools"} instead '
+    'of {"type": "disabled"}. The model does not think before responding. The short updates '
+    "it writes between tool calls come back as thinking blocks."
+)
 BETWEEN_TOOLS_UNSUPPORTED_MSG = '"thinking.type.between_tools" is not supported for this model.'
 ADAPTIVE_UNSUPPORTED_MSG = "adaptive thinking is not supported on this model"
-EFFORT_THINKING_OFF_MSG = ("output_config.effort '{effort}' is not supported when thinking is disabled on this model. "
-                           "Use effort 'high' or below, or enable thinking.")
-PREFILL_MSG = ("This model does not support assistant message prefill. "
-               "The conversation must end with a user message.")
-MODIFIED_MSG = ("`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be modified. "
-                "These blocks must remain as they were in the original response.")
-BINDING_MSG = ("Invalid `signature` in `thinking` block. The block is bound to a different conversation. Remove the "
-               'block, or set `thinking.block_binding.prefix_mismatch_behavior` to "drop_block".')
+EFFORT_THINKING_OFF_MSG = (
+    "output_config.effort '{effort}' is not supported when thinking is disabled on this model. "
+    "Use effort 'high' or below, or enable thinking."
+)
+PREFILL_MSG = "This model does not support assistant message prefill. The conversation must end with a user message."
+MODIFIED_MSG = (
+    "`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be modified. "
+    "These blocks must remain as they were in the original response."
+)
+BINDING_MSG = (
+    "Invalid `signature` in `thinking` block. The block is bound to a different conversation. Remove the "
+    'block, or set `thinking.block_binding.prefix_mismatch_behavior` to "drop_block".'
+)
 INVALID_SIGNATURE_MSG = "Invalid `signature` in `thinking` block"
 BEDROCK_MODEL_MSG = "The provided model identifier is invalid."
-SIGV4_MISMATCH_MSG = ("The request signature we calculated does not match the signature you provided. Check your AWS "
-                      "Secret Access Key and signing method. Consult the service documentation for details.")
+SIGV4_MISMATCH_MSG = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS "
+    "Secret Access Key and signing method. Consult the service documentation for details."
+)
 
 # What each documented rule is and where it is written. A rejection is recorded with its rule name.
 RULE_SOURCES: dict[str, str] = {
@@ -159,44 +174,114 @@ class ModelRules:
 
 RULES: dict[str, ModelRules] = {
     "claude-sonnet-5-5": ModelRules(
-        thinking=frozenset({"adaptive", "between_tools"}), thinking_default="adaptive",
-        thinking_errors={"disabled": BETWEEN_TOOLS_INSTEAD_MSG, "enabled": ENABLED_MSG}, display_default="omitted",
-        forced_tool_choice=False, sampling_fixed=True, sampling_one_of=True, prefill=False, bound_blocks=True,
-        effort=True, max_effort_thinking_off="high", max_output=128_000, sources=(S55_WN, S55_MG, S55_OV, TT)),
+        thinking=frozenset({"adaptive", "between_tools"}),
+        thinking_default="adaptive",
+        thinking_errors={"disabled": BETWEEN_TOOLS_INSTEAD_MSG, "enabled": ENABLED_MSG},
+        display_default="omitted",
+        forced_tool_choice=False,
+        sampling_fixed=True,
+        sampling_one_of=True,
+        prefill=False,
+        bound_blocks=True,
+        effort=True,
+        max_effort_thinking_off="high",
+        max_output=128_000,
+        sources=(S55_WN, S55_MG, S55_OV, TT),
+    ),
     "claude-opus-5-5": ModelRules(
-        thinking=frozenset({"adaptive"}), thinking_default="adaptive",
-        thinking_errors={"disabled": DISABLED_MSG, "enabled": ENABLED_MSG,
-                         "between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG}, display_default="omitted",
-        forced_tool_choice=False, sampling_fixed=True, sampling_one_of=True, prefill=False, bound_blocks=True,
-        effort=True, max_effort_thinking_off=None, max_output=128_000, sources=(O55_WN, O55_MG, TT, MIGRATION)),
+        thinking=frozenset({"adaptive"}),
+        thinking_default="adaptive",
+        thinking_errors={
+            "disabled": DISABLED_MSG,
+            "enabled": ENABLED_MSG,
+            "between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG,
+        },
+        display_default="omitted",
+        forced_tool_choice=False,
+        sampling_fixed=True,
+        sampling_one_of=True,
+        prefill=False,
+        bound_blocks=True,
+        effort=True,
+        max_effort_thinking_off=None,
+        max_output=128_000,
+        sources=(O55_WN, O55_MG, TT, MIGRATION),
+    ),
     "claude-haiku-5-5": ModelRules(
-        thinking=frozenset({"adaptive", "disabled"}), thinking_default="adaptive",
+        thinking=frozenset({"adaptive", "disabled"}),
+        thinking_default="adaptive",
         thinking_errors={"enabled": ENABLED_MSG, "between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG},
-        display_default="omitted", forced_tool_choice=True, sampling_fixed=True, sampling_one_of=True, prefill=False,
-        bound_blocks=True, effort=True, max_effort_thinking_off="high", max_output=128_000,
-        sources=(H55_WN, H55_MG, TT)),
+        display_default="omitted",
+        forced_tool_choice=True,
+        sampling_fixed=True,
+        sampling_one_of=True,
+        prefill=False,
+        bound_blocks=True,
+        effort=True,
+        max_effort_thinking_off="high",
+        max_output=128_000,
+        sources=(H55_WN, H55_MG, TT),
+    ),
     "claude-sonnet-5": ModelRules(
-        thinking=frozenset({"adaptive", "disabled"}), thinking_default="adaptive",
+        thinking=frozenset({"adaptive", "disabled"}),
+        thinking_default="adaptive",
         thinking_errors={"enabled": ENABLED_MSG, "between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG},
-        display_default="omitted", forced_tool_choice=True, sampling_fixed=True, sampling_one_of=True, prefill=False,
-        bound_blocks=False, effort=True, max_effort_thinking_off=None, max_output=128_000, sources=(S5_MG, TT)),
+        display_default="omitted",
+        forced_tool_choice=True,
+        sampling_fixed=True,
+        sampling_one_of=True,
+        prefill=False,
+        bound_blocks=False,
+        effort=True,
+        max_effort_thinking_off=None,
+        max_output=128_000,
+        sources=(S5_MG, TT),
+    ),
     "claude-sonnet-4-6": ModelRules(
-        thinking=frozenset({"adaptive", "disabled", "enabled"}), thinking_default="off",
-        thinking_errors={"between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG}, display_default="summarized",
-        forced_tool_choice=True, sampling_fixed=False, sampling_one_of=True, prefill=False, bound_blocks=False,
-        effort=True, max_effort_thinking_off=None, max_output=128_000, sources=(S46_OV, TT, MIGRATION)),
+        thinking=frozenset({"adaptive", "disabled", "enabled"}),
+        thinking_default="off",
+        thinking_errors={"between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG},
+        display_default="summarized",
+        forced_tool_choice=True,
+        sampling_fixed=False,
+        sampling_one_of=True,
+        prefill=False,
+        bound_blocks=False,
+        effort=True,
+        max_effort_thinking_off=None,
+        max_output=128_000,
+        sources=(S46_OV, TT, MIGRATION),
+    ),
     "claude-haiku-4-5-20251001": ModelRules(
-        thinking=frozenset({"enabled", "disabled"}), thinking_default="off",
+        thinking=frozenset({"enabled", "disabled"}),
+        thinking_default="off",
         thinking_errors={"adaptive": ADAPTIVE_UNSUPPORTED_MSG, "between_tools": BETWEEN_TOOLS_UNSUPPORTED_MSG},
-        display_default="summarized", forced_tool_choice=True, sampling_fixed=False, sampling_one_of=True, prefill=True,
-        bound_blocks=False, effort=False, max_effort_thinking_off=None, max_output=64_000, sources=(H45_OV, TT)),
+        display_default="summarized",
+        forced_tool_choice=True,
+        sampling_fixed=False,
+        sampling_one_of=True,
+        prefill=True,
+        bound_blocks=False,
+        effort=False,
+        max_effort_thinking_off=None,
+        max_output=64_000,
+        sources=(H45_OV, TT),
+    ),
 }
 
 # Where each geographic inference profile prefix may be called from (the Mantle page's regions table).
 PROFILE_SOURCE_REGIONS: dict[str, tuple[str, ...]] = {
     "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1"),
-    "eu": ("eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2",
-           "eu-west-3"),
+    "eu": (
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+    ),
     "jp": ("ap-northeast-1", "ap-northeast-3"),
     "au": ("ap-southeast-2", "ap-southeast-4"),
 }
@@ -207,25 +292,42 @@ PROGRESS_UPDATE_TOKENS = 60  # a between_tools progress update before a tool cal
 CHARS_PER_TOKEN = 3.6
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 THINKING_TYPES = ("thinking", "redacted_thinking")
-THINKING_FIELDS = {"adaptive": {"type", "display", "block_binding"}, "enabled": {"type", "budget_tokens", "display"},
-                   "disabled": {"type"}, "between_tools": {"type"}}
+THINKING_FIELDS = {
+    "adaptive": {"type", "display", "block_binding"},
+    "enabled": {"type", "budget_tokens", "display"},
+    "disabled": {"type"},
+    "between_tools": {"type"},
+}
 STRICT_FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
 STRICT_UNSUPPORTED = {
-    "minimum": "numerical constraints", "maximum": "numerical constraints", "exclusiveMinimum": "numerical constraints",
-    "exclusiveMaximum": "numerical constraints", "multipleOf": "numerical constraints",
-    "minLength": "string constraints", "maxLength": "string constraints",
-    "maxItems": "array constraints", "uniqueItems": "array constraints", "contains": "array constraints",
-    "minContains": "array constraints", "maxContains": "array constraints", "oneOf": "oneOf",
-    "minProperties": "object constraints", "maxProperties": "object constraints",
+    "minimum": "numerical constraints",
+    "maximum": "numerical constraints",
+    "exclusiveMinimum": "numerical constraints",
+    "exclusiveMaximum": "numerical constraints",
+    "multipleOf": "numerical constraints",
+    "minLength": "string constraints",
+    "maxLength": "string constraints",
+    "maxItems": "array constraints",
+    "uniqueItems": "array constraints",
+    "contains": "array constraints",
+    "minContains": "array constraints",
+    "maxContains": "array constraints",
+    "oneOf": "oneOf",
+    "minProperties": "object constraints",
+    "maxProperties": "object constraints",
 }
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 PROPERTY_KEY = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 SIGV4_AUTH = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)$")
 BEDROCK_ERROR_TYPES = {  # Anthropic error type -> (HTTP status, x-amzn-ErrorType) on InvokeModel
-    "invalid_request_error": (400, "ValidationException"), "not_found_error": (404, "ResourceNotFoundException"),
-    "rate_limit_error": (429, "ThrottlingException"), "api_error": (500, "InternalServerException"),
-    "overloaded_error": (503, "ServiceUnavailableException"), "timeout_error": (408, "ModelTimeoutException"),
-    "authentication_error": (403, "AccessDeniedException"), "permission_error": (403, "AccessDeniedException"),
+    "invalid_request_error": (400, "ValidationException"),
+    "not_found_error": (404, "ResourceNotFoundException"),
+    "rate_limit_error": (429, "ThrottlingException"),
+    "api_error": (500, "InternalServerException"),
+    "overloaded_error": (503, "ServiceUnavailableException"),
+    "timeout_error": (408, "ModelTimeoutException"),
+    "authentication_error": (403, "AccessDeniedException"),
+    "permission_error": (403, "AccessDeniedException"),
     "request_too_large": (413, "ValidationException"),
 }
 
@@ -239,12 +341,19 @@ def text(value: str) -> dict[str, Any]:
     return {"type": "text", "text": value}
 
 
-def message(*content: dict[str, Any], stop_reason: str = "tool_use",
-            usage: dict[str, int] | None = None) -> dict[str, Any]:
+def message(
+    *content: dict[str, Any], stop_reason: str = "tool_use", usage: dict[str, int] | None = None
+) -> dict[str, Any]:
     """A scripted answer. Without `usage`, the stand-in computes it (prompt caching included) from the request."""
     return {
-        "id": f"msg_{uuid.uuid4().hex[:20]}", "type": "message", "role": "assistant", "model": "stand-in",
-        "content": list(content), "stop_reason": stop_reason, "stop_sequence": None, "usage": usage,
+        "id": f"msg_{uuid.uuid4().hex[:20]}",
+        "type": "message",
+        "role": "assistant",
+        "model": "stand-in",
+        "content": list(content),
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": usage,
     }
 
 
@@ -267,7 +376,7 @@ def _trickled(response: Response, seconds_per_byte: float) -> Response:
     def drip():
         for i in range(len(data)):
             time.sleep(seconds_per_byte)
-            yield data[i:i + 1]
+            yield data[i : i + 1]
 
     response.response = drip()
     response.headers.pop("Content-Length", None)
@@ -317,7 +426,7 @@ def _thinking_view(block: dict[str, Any]) -> dict[str, Any]:
 
 def _bearer(request: Request) -> str | None:
     value = request.headers.get("Authorization", "")
-    return value[len("Bearer "):] if value.startswith("Bearer ") else None
+    return value[len("Bearer ") :] if value.startswith("Bearer ") else None
 
 
 def _forced(body: dict[str, Any]) -> bool:
@@ -352,7 +461,7 @@ class _Schema:
     def _target(self, ref: str) -> str | None:
         for prefix in ("#/$defs/", "#/definitions/"):
             if ref.startswith(prefix):
-                return ref[len(prefix):]
+                return ref[len(prefix) :]
         return None
 
     def _refs(self, node: Any) -> set[str]:
@@ -422,9 +531,15 @@ class _Schema:
 class MessagesStandIn(ServedApp):
     name = "Messages API stand-in"
 
-    def __init__(self, api_key: str = "test-key", aws_region: str = "us-east-1", aws_access_key: str = "AKIDSTANDIN",
-                 aws_secret_key: str = "standin-secret", bedrock_api_key: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        api_key: str = "test-key",
+        aws_region: str = "us-east-1",
+        aws_access_key: str = "AKIDSTANDIN",
+        aws_secret_key: str = "standin-secret",
+        bedrock_api_key: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(self._app)
         self.api_key = api_key
         self.aws_region = aws_region
@@ -452,7 +567,7 @@ class MessagesStandIn(ServedApp):
         ids: dict[str, str] = {}
         for entry in FAMILIES:
             if route == "anthropic":
-                ids.update({i: entry.api_id for i in (entry.api_id, *entry.aliases)})
+                ids.update(dict.fromkeys((entry.api_id, *entry.aliases), entry.api_id))
             else:
                 wanted = Endpoint.BEDROCK_INVOKE if route == "bedrock-invoke" else Endpoint.BEDROCK_MANTLE
                 ids.update({b.id: entry.api_id for b in entry.bedrock if b.endpoint is wanted})
@@ -513,12 +628,16 @@ class MessagesStandIn(ServedApp):
         if self.bedrock_api_key and authorization.startswith("Bearer "):
             if authorization == f"Bearer {self.bedrock_api_key}":
                 return
-            raise self._aws(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+            raise self._aws(
+                403, "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         service = "bedrock" if route == "bedrock-invoke" else "bedrock-mantle"
         self._verify_sigv4(request, environ, raw, service)
 
     def _aws(self, status: int, aws_type: str, text: str) -> Rejected:
-        return Rejected(status, "permission_error" if status == 403 else "invalid_request_error", text, "sigv4", aws_type)
+        return Rejected(
+            status, "permission_error" if status == 403 else "invalid_request_error", text, "sigv4", aws_type
+        )
 
     def _verify_sigv4(self, request: Request, environ, raw: bytes, service: str) -> None:
         authorization = request.headers.get("Authorization")
@@ -527,30 +646,43 @@ class MessagesStandIn(ServedApp):
         parsed = SIGV4_AUTH.match(authorization.strip())
         amz_date = request.headers.get("X-Amz-Date", "")
         if not parsed or not re.fullmatch(r"\d{8}T\d{6}Z", amz_date):
-            raise self._aws(400, "IncompleteSignatureException",
-                            "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters "
-                            "and an 'X-Amz-Date' header.")
+            raise self._aws(
+                400,
+                "IncompleteSignatureException",
+                "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters "
+                "and an 'X-Amz-Date' header.",
+            )
         credential, signed_headers, signature = parsed.groups()
         parts = credential.split("/")
         if len(parts) != 5 or parts[4] != "aws4_request":
             raise self._aws(400, "IncompleteSignatureException", f"Credential is malformed: {credential}")
         access_key, date, region, scope_service, _ = parts
         if access_key != self.aws_access_key:
-            raise self._aws(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+            raise self._aws(
+                403, "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         if date != amz_date[:8]:
-            raise self._aws(403, "InvalidSignatureException",
-                            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-                            f"'{date}' != '{amz_date[:8]}', from '{amz_date}'.")
+            raise self._aws(
+                403,
+                "InvalidSignatureException",
+                f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+                f"'{date}' != '{amz_date[:8]}', from '{amz_date}'.",
+            )
         if scope_service != service:
-            raise self._aws(403, "InvalidSignatureException",
-                            f"Credential should be scoped to correct service: '{service}'. ")
+            raise self._aws(
+                403, "InvalidSignatureException", f"Credential should be scoped to correct service: '{service}'. "
+            )
         if region != self.aws_region:
-            raise self._aws(403, "InvalidSignatureException",
-                            f"Credential should be scoped to a valid Region, not '{region}'. ")
+            raise self._aws(
+                403, "InvalidSignatureException", f"Credential should be scoped to a valid Region, not '{region}'. "
+            )
         signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
         if abs(time.time() - signed_at) > 300:
-            raise self._aws(403, "InvalidSignatureException",
-                            f"Signature expired: {amz_date} is now earlier than the current time minus 5 minutes.")
+            raise self._aws(
+                403,
+                "InvalidSignatureException",
+                f"Signature expired: {amz_date} is now earlier than the current time minus 5 minutes.",
+            )
         names = signed_headers.split(";")
         if "host" not in names:
             raise self._aws(403, "InvalidSignatureException", "'Host' must be a signed header.")
@@ -558,8 +690,9 @@ class MessagesStandIn(ServedApp):
         if not hmac.compare_digest(expected, signature):
             raise self._aws(403, "InvalidSignatureException", SIGV4_MISMATCH_MSG)
 
-    def _sigv4_signature(self, request: Request, environ, raw: bytes, names: list[str], amz_date: str, service: str,
-                         region: str) -> str:
+    def _sigv4_signature(
+        self, request: Request, environ, raw: bytes, names: list[str], amz_date: str, service: str, region: str
+    ) -> str:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest, HTTPHeaders
         from botocore.credentials import Credentials
@@ -581,13 +714,18 @@ class MessagesStandIn(ServedApp):
         return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
 
     # --- the request -------------------------------------------------------------------------------------------
-    def _handle(self, route: str, model: str | None, request: Request, body: dict[str, Any], request_id: str,
-                streaming: bool) -> Response:
+    def _handle(
+        self, route: str, model: str | None, request: Request, body: dict[str, Any], request_id: str, streaming: bool
+    ) -> Response:
         family = self._family(route, model, body)
         rules = RULES.get(family)
         if rules is None:
-            raise Rejected(500, "api_error", f"the stand-in has no documented rules for {family}: add a row to RULES",
-                           "stand-in.unsupported")
+            raise Rejected(
+                500,
+                "api_error",
+                f"the stand-in has no documented rules for {family}: add a row to RULES",
+                "stand-in.unsupported",
+            )
         if body.get("stream") or streaming:
             raise _bad("the stand-in does not stream: call messages.create without stream", "stand-in.unsupported")
         self._check_request(route, family, rules, request, body)
@@ -595,7 +733,9 @@ class MessagesStandIn(ServedApp):
         if "_status" in entry:
             return self._scripted_error(route, entry, request_id)
         if "_trickle" in entry:
-            return _trickled(self._answer(route, model, family, rules, body, entry["then"], request_id), entry["_trickle"])
+            return _trickled(
+                self._answer(route, model, family, rules, body, entry["then"], request_id), entry["_trickle"]
+            )
         return self._answer(route, model, family, rules, body, entry, request_id)
 
     def _family(self, route: str, model: str | None, body: dict[str, Any]) -> str:
@@ -613,8 +753,11 @@ class MessagesStandIn(ServedApp):
             if geography in PROFILE_SOURCE_REGIONS and self.aws_region not in PROFILE_SOURCE_REGIONS[geography]:
                 raise Rejected(400, "invalid_request_error", BEDROCK_MODEL_MSG, "bedrock.profile_region")
             if body.get("anthropic_version") != BEDROCK_ANTHROPIC_VERSION:
-                raise _bad(f"anthropic_version: {body.get('anthropic_version')!r} is not supported for this model on "
-                           f"Amazon Bedrock; send {BEDROCK_ANTHROPIC_VERSION!r}.", "bedrock.anthropic_version")
+                raise _bad(
+                    f"anthropic_version: {body.get('anthropic_version')!r} is not supported for this model on "
+                    f"Amazon Bedrock; send {BEDROCK_ANTHROPIC_VERSION!r}.",
+                    "bedrock.anthropic_version",
+                )
             if "model" in body:
                 raise _bad("model: Extra inputs are not permitted (the model is in the URL)", "bedrock.model")
             return ids[wanted]
@@ -622,14 +765,18 @@ class MessagesStandIn(ServedApp):
             raise Rejected(404, "not_found_error", f"model: {model}", "model.unknown")
         return ids[model]
 
-    def _check_request(self, route: str, family: str, rules: ModelRules, request: Request,
-                       body: dict[str, Any]) -> None:
+    def _check_request(
+        self, route: str, family: str, rules: ModelRules, request: Request, body: dict[str, Any]
+    ) -> None:
         max_tokens = body.get("max_tokens")
         if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
             raise _bad("max_tokens: Field required (an integer of at least 1)", "max_tokens")
         if max_tokens > rules.max_output:
-            raise _bad(f"max_tokens: {max_tokens} > {rules.max_output}, which is the maximum allowed number of output "
-                       f"tokens for {family}", "max_tokens")
+            raise _bad(
+                f"max_tokens: {max_tokens} > {rules.max_output}, which is the maximum allowed number of output "
+                f"tokens for {family}",
+                "max_tokens",
+            )
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise _bad("messages: at least one message is required", "messages")
@@ -655,7 +802,9 @@ class MessagesStandIn(ServedApp):
                 continue  # server tools and Anthropic-defined client tools have no input_schema of ours
             name = tool.get("name") or ""
             if not TOOL_NAME.match(name):
-                raise _bad(f"tools.{k}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'", "tools.name")
+                raise _bad(
+                    f"tools.{k}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'", "tools.name"
+                )
             if name in names:
                 raise _bad("tools: Tool names must be unique.", "tools.name")
             names.add(name)
@@ -664,8 +813,11 @@ class MessagesStandIn(ServedApp):
                 raise _bad(f"tools.{k}.custom.input_schema.type: Input should be 'object'", "tools.input_schema")
             for key in schema.get("properties") or {}:
                 if not PROPERTY_KEY.match(key):
-                    raise _bad(f"tools.{k}.custom.input_schema.properties: Property keys should match pattern "
-                               "'^[a-zA-Z0-9_.-]{1,64}$'", "tools.input_schema")
+                    raise _bad(
+                        f"tools.{k}.custom.input_schema.properties: Property keys should match pattern "
+                        "'^[a-zA-Z0-9_.-]{1,64}$'",
+                        "tools.input_schema",
+                    )
             if tool.get("strict") is True:
                 checker = _Schema(schema)
                 problems = checker.problems()
@@ -673,8 +825,10 @@ class MessagesStandIn(ServedApp):
                     raise _bad(f"tools.{k}.custom: strict tool '{name}': {problems[0]}", "strict.schema")
                 strict.append(checker)
         if len(strict) > 20:
-            raise _bad(f"Too many strict tools: {len(strict)}. At most 20 tools with `strict: true` are allowed per "
-                       "request.", "strict.limits")
+            raise _bad(
+                f"Too many strict tools: {len(strict)}. At most 20 tools with `strict: true` are allowed per request.",
+                "strict.limits",
+            )
         if sum(c.optional for c in strict) > 24:
             raise _bad("Strict tools have more than 24 optional parameters in total.", "strict.limits")
         if sum(c.unions for c in strict) > 16:
@@ -686,8 +840,11 @@ class MessagesStandIn(ServedApp):
             return
         kind = choice.get("type")
         if kind not in ("auto", "any", "tool", "none"):
-            raise _bad(f"tool_choice.type: Input tag '{kind}' does not match any of the expected tags: 'auto', 'any', "
-                       "'tool', 'none'", "tool_choice.forced")
+            raise _bad(
+                f"tool_choice.type: Input tag '{kind}' does not match any of the expected tags: 'auto', 'any', "
+                "'tool', 'none'",
+                "tool_choice.forced",
+            )
         if kind in ("any", "tool"):
             if not rules.forced_tool_choice:
                 raise _bad(FORCED_TOOL_MSG, "tool_choice.forced")
@@ -695,11 +852,15 @@ class MessagesStandIn(ServedApp):
             if not names:
                 raise _bad("tool_choice: a forced tool_choice needs `tools`", "tool_choice.forced")
             if kind == "tool" and choice.get("name") not in names:
-                raise _bad(f"tool_choice.name: tool '{choice.get('name')}' is not one of the request's tools",
-                           "tool_choice.forced")
+                raise _bad(
+                    f"tool_choice.name: tool '{choice.get('name')}' is not one of the request's tools",
+                    "tool_choice.forced",
+                )
             if (body.get("thinking") or {}).get("type") == "enabled":
-                raise _bad("Thinking may not be enabled when tool_choice forces tool use.",
-                           "tool_choice.forced_with_enabled_thinking")
+                raise _bad(
+                    "Thinking may not be enabled when tool_choice forces tool use.",
+                    "tool_choice.forced_with_enabled_thinking",
+                )
 
     def _check_thinking(self, rules: ModelRules, body: dict[str, Any]) -> None:
         thinking = body.get("thinking")
@@ -709,26 +870,34 @@ class MessagesStandIn(ServedApp):
                 raise _bad("thinking.type: Field required", "thinking.type")
             kind = thinking["type"]
             if kind not in THINKING_FIELDS:
-                raise _bad(f"thinking.type: Input tag '{kind}' does not match any of the expected tags: 'adaptive', "
-                           "'between_tools', 'disabled', 'enabled'", "thinking.type")
+                raise _bad(
+                    f"thinking.type: Input tag '{kind}' does not match any of the expected tags: 'adaptive', "
+                    "'between_tools', 'disabled', 'enabled'",
+                    "thinking.type",
+                )
             if kind not in rules.thinking:
-                raise _bad(rules.thinking_errors.get(kind, f'"thinking.type.{kind}" is not supported for this model.'),
-                           "thinking.type")
+                raise _bad(
+                    rules.thinking_errors.get(kind, f'"thinking.type.{kind}" is not supported for this model.'),
+                    "thinking.type",
+                )
             extra = sorted(set(thinking) - THINKING_FIELDS[kind])
             if extra:
                 raise _bad(f"thinking.{kind}.{extra[0]}: Extra inputs are not permitted", "thinking.fields")
             if kind == "enabled":
                 budget = thinking.get("budget_tokens")
                 if not isinstance(budget, int) or budget < 1024:
-                    raise _bad("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
-                               "thinking.budget_tokens")
+                    raise _bad(
+                        "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+                        "thinking.budget_tokens",
+                    )
                 if budget >= body["max_tokens"]:
                     raise _bad("`max_tokens` must be greater than `thinking.budget_tokens`.", "thinking.budget_tokens")
         effort = (body.get("output_config") or {}).get("effort")
         if effort is not None:
             if effort not in EFFORTS:
-                raise _bad("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'",
-                           "effort.values")
+                raise _bad(
+                    "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'", "effort.values"
+                )
             if not rules.effort:
                 raise _bad("output_config.effort: effort is not supported on this model.", "effort.unsupported")
             ceiling = rules.max_effort_thinking_off
@@ -737,18 +906,23 @@ class MessagesStandIn(ServedApp):
 
     def _check_sampling(self, rules: ModelRules, body: dict[str, Any]) -> None:
         if rules.sampling_one_of and "temperature" in body and "top_p" in body:
-            raise _bad("`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
-                       "sampling.one_of")
+            raise _bad(
+                "`temperature` and `top_p` cannot both be specified for this model. Please use only one.",
+                "sampling.one_of",
+            )
         if not rules.sampling_fixed:
             return
         if "top_k" in body:
             raise _bad("top_k: is not supported on this model; remove it.", "sampling.fixed")
         if "temperature" in body and body["temperature"] != 1:
-            raise _bad(f"temperature: only the default value 1 is accepted on this model, got {body['temperature']}.",
-                       "sampling.fixed")
+            raise _bad(
+                f"temperature: only the default value 1 is accepted on this model, got {body['temperature']}.",
+                "sampling.fixed",
+            )
         if "top_p" in body and body["top_p"] != 0.99:
-            raise _bad(f"top_p: only the default value 0.99 is accepted on this model, got {body['top_p']}.",
-                       "sampling.fixed")
+            raise _bad(
+                f"top_p: only the default value 0.99 is accepted on this model, got {body['top_p']}.", "sampling.fixed"
+            )
 
     def _check_tool_results(self, messages: list[dict[str, Any]]) -> None:
         for i, m in enumerate(messages):
@@ -758,13 +932,23 @@ class MessagesStandIn(ServedApp):
                 if not uses:
                     continue
                 follower = messages[i + 1] if i + 1 < len(messages) else None
-                answered = {b.get("tool_use_id") for b in _blocks((follower or {}).get("content"))
-                            if b.get("type") == "tool_result"} if follower and follower["role"] == "user" else set()
+                answered = (
+                    {
+                        b.get("tool_use_id")
+                        for b in _blocks((follower or {}).get("content"))
+                        if b.get("type") == "tool_result"
+                    }
+                    if follower and follower["role"] == "user"
+                    else set()
+                )
                 missing = [u for u in uses if u not in answered]
                 if missing:
-                    raise _bad(f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks immediately "
-                               f"after: {', '.join(missing)}. Each `tool_use` block must have a corresponding "
-                               "`tool_result` block in the next message.", "tool_result.pairing")
+                    raise _bad(
+                        f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks immediately "
+                        f"after: {', '.join(missing)}. Each `tool_use` block must have a corresponding "
+                        "`tool_result` block in the next message.",
+                        "tool_result.pairing",
+                    )
             else:
                 previous = messages[i - 1] if i > 0 and messages[i - 1]["role"] == "assistant" else None
                 offered = {b.get("id") for b in _blocks((previous or {}).get("content")) if b.get("type") == "tool_use"}
@@ -774,12 +958,18 @@ class MessagesStandIn(ServedApp):
                         seen_other = True
                         continue
                     if b.get("tool_use_id") not in offered:
-                        raise _bad(f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
-                                   f"{b.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
-                                   "`tool_use` block in the previous message.", "tool_result.pairing")
+                        raise _bad(
+                            f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: "
+                            f"{b.get('tool_use_id')}. Each `tool_result` block must have a corresponding "
+                            "`tool_use` block in the previous message.",
+                            "tool_result.pairing",
+                        )
                     if seen_other:
-                        raise _bad(f"messages.{i}.content.{j}: `tool_result` blocks must come first in the user "
-                                   "message's content, before any text.", "tool_result.pairing")
+                        raise _bad(
+                            f"messages.{i}.content.{j}: `tool_result` blocks must come first in the user "
+                            "message's content, before any text.",
+                            "tool_result.pairing",
+                        )
 
     def _breakpoints(self, body: dict[str, Any]) -> tuple[list[str], list[tuple[int, str]]]:
         """The prompt as segments in cache order (tools, system, messages) and the breakpoints (index, ttl)."""
@@ -805,11 +995,15 @@ class MessagesStandIn(ServedApp):
     def _check_cache_control(self, route: str, body: dict[str, Any]) -> None:
         _, marks = self._breakpoints(body)
         if len(marks) > 4:
-            raise _bad(f"A maximum of 4 blocks with cache_control may be provided. Found {len(marks)}.",
-                       "cache_control.count")
+            raise _bad(
+                f"A maximum of 4 blocks with cache_control may be provided. Found {len(marks)}.", "cache_control.count"
+            )
         if route != "anthropic" and "cache_control" in body:
-            raise _bad("cache_control: automatic prompt caching (top-level cache_control) is not supported on Amazon "
-                       "Bedrock; put cache_control on the blocks.", "bedrock.top_level_cache_control")
+            raise _bad(
+                "cache_control: automatic prompt caching (top-level cache_control) is not supported on Amazon "
+                "Bedrock; put cache_control on the blocks.",
+                "bedrock.top_level_cache_control",
+            )
 
     def _check_bedrock_features(self, route: str, family: str, body: dict[str, Any]) -> None:
         if route == "anthropic":
@@ -817,28 +1011,49 @@ class MessagesStandIn(ServedApp):
         strict = any(t.get("strict") is True for t in body.get("tools") or [])
         formatted = (body.get("output_config") or {}).get("format") is not None
         if family == "claude-sonnet-5-5" and strict:
-            raise _bad("tools.strict: strict tool use is not supported for this model on Amazon Bedrock.",
-                       "bedrock.strict_sonnet_5_5")
+            raise _bad(
+                "tools.strict: strict tool use is not supported for this model on Amazon Bedrock.",
+                "bedrock.strict_sonnet_5_5",
+            )
         if route == "bedrock-mantle" and formatted:
-            raise _bad("output_config.format: structured outputs are not supported on this endpoint.",
-                       "bedrock.structured_outputs")
+            raise _bad(
+                "output_config.format: structured outputs are not supported on this endpoint.",
+                "bedrock.structured_outputs",
+            )
         if route == "bedrock-invoke" and (formatted or strict) and family != "claude-haiku-4-5-20251001":
-            raise _bad("Structured outputs are not supported for this model on InvokeModel.", "bedrock.structured_outputs")
+            raise _bad(
+                "Structured outputs are not supported for this model on InvokeModel.", "bedrock.structured_outputs"
+            )
 
     # --- thinking blocks: signature, echo, binding --------------------------------------------------------------
     def _prefix_mac(self, family: str, body: dict[str, Any], messages: list[dict[str, Any]]) -> str:
-        prefix = [{"role": m["role"], "content": [_canon(b) for b in _blocks(m.get("content"))
-                                                 if b.get("type") not in THINKING_TYPES]} for m in messages]
-        material = _dump({"model": family, "system": _canon(_blocks(body.get("system"))),
-                          "tools": _canon(body.get("tools") or []), "messages": prefix})
+        prefix = [
+            {
+                "role": m["role"],
+                "content": [_canon(b) for b in _blocks(m.get("content")) if b.get("type") not in THINKING_TYPES],
+            }
+            for m in messages
+        ]
+        material = _dump(
+            {
+                "model": family,
+                "system": _canon(_blocks(body.get("system"))),
+                "tools": _canon(body.get("tools") or []),
+                "messages": prefix,
+            }
+        )
         return hmac.new(self._secret, material.encode(), hashlib.sha256).hexdigest()[:32]
 
     def _content_mac(self, response_id: str, index: int, thinking: str) -> str:
         return hmac.new(self._secret, f"{response_id}|{index}|{thinking}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def _signature(self, family: str, body: dict[str, Any], response_id: str, index: int, thinking: str) -> str:
-        fields = {"r": response_id, "i": index, "p": self._prefix_mac(family, body, body["messages"]),
-                  "c": self._content_mac(response_id, index, thinking)}
+        fields = {
+            "r": response_id,
+            "i": index,
+            "p": self._prefix_mac(family, body, body["messages"]),
+            "c": self._content_mac(response_id, index, thinking),
+        }
         return base64.b64encode(_dump(fields).encode()).decode()
 
     @staticmethod
@@ -849,8 +1064,9 @@ class MessagesStandIn(ServedApp):
         except ValueError:
             return None
 
-    def _check_thinking_echo(self, route: str, family: str, rules: ModelRules, request: Request,
-                             body: dict[str, Any]) -> None:
+    def _check_thinking_echo(
+        self, route: str, family: str, rules: ModelRules, request: Request, body: dict[str, Any]
+    ) -> None:
         messages = body["messages"]
         n = next((i for i in range(len(messages) - 1, -1, -1) if messages[i]["role"] == "assistant"), None)
         if n is None:
@@ -869,8 +1085,9 @@ class MessagesStandIn(ServedApp):
                     j = sent[k][0] if k < len(sent) else k
                     raise _bad(f"messages.{n}.content.{j}: {MODIFIED_MSG}", "thinking.modified")
         thinking = body.get("thinking") or {}
-        dropping = ((thinking.get("block_binding") or {}).get("prefix_mismatch_behavior") == "drop_block"
-                    and "thinking-binding-controls-2026-08-01" in _betas(route, request, body))
+        dropping = (thinking.get("block_binding") or {}).get(
+            "prefix_mismatch_behavior"
+        ) == "drop_block" and "thinking-binding-controls-2026-08-01" in _betas(route, request, body)
         for j, block in sent:
             if block.get("type") != "thinking":
                 continue
@@ -901,8 +1118,12 @@ class MessagesStandIn(ServedApp):
         if route == "bedrock-invoke":  # Bedrock's shape: {"message"} and x-amzn-ErrorType (529 becomes 503)
             kind = (payload.get("error") or {}).get("type", "api_error")
             status, aws_type = BEDROCK_ERROR_TYPES.get(kind, (status, "InternalServerException"))
-            headers.update({"x-amzn-ErrorType": f"{aws_type}:http://internal.amazon.com/coral/com.amazon.bedrock/",
-                            "x-amzn-RequestId": str(uuid.uuid4())})
+            headers.update(
+                {
+                    "x-amzn-ErrorType": f"{aws_type}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+                    "x-amzn-RequestId": str(uuid.uuid4()),
+                }
+            )
             payload = {"message": (payload.get("error") or {}).get("message", "")}
         else:
             payload = {**payload, "request_id": request_id}
@@ -931,8 +1152,16 @@ class MessagesStandIn(ServedApp):
         kind = (body.get("thinking") or {}).get("type") or rules.thinking_default
         return kind if kind in ("adaptive", "between_tools", "enabled") else None
 
-    def _answer(self, route: str, model: str | None, family: str, rules: ModelRules, body: dict[str, Any],
-                entry: dict[str, Any], request_id: str) -> Response:
+    def _answer(
+        self,
+        route: str,
+        model: str | None,
+        family: str,
+        rules: ModelRules,
+        body: dict[str, Any],
+        entry: dict[str, Any],
+        request_id: str,
+    ) -> Response:
         scripted = [dict(b) for b in entry.get("content") or []]
         problem = self._misfit(body, scripted)
         if problem:
@@ -958,14 +1187,22 @@ class MessagesStandIn(ServedApp):
                 thinking_tokens = PROGRESS_UPDATE_TOKENS
                 words = "Progress update from the stand-in before the tool call."
             if thinking_tokens:
-                thinking_blocks = [{"type": "thinking", "thinking": words,
-                                    "signature": self._signature(family, body, response_id, 0, words)}]
+                thinking_blocks = [
+                    {
+                        "type": "thinking",
+                        "thinking": words,
+                        "signature": self._signature(family, body, response_id, 0, words),
+                    }
+                ]
         else:  # scripted thinking blocks: signed here, so that their echo can be checked like the stand-in's own
             for index, block in enumerate(b for b in scripted if b.get("type") in THINKING_TYPES):
                 if block.get("type") == "thinking":
                     block["signature"] = self._signature(family, body, response_id, index, block.get("thinking", ""))
-            thinking_tokens = sum(_tokens(len(b.get("thinking") or b.get("data") or "")) for b in scripted
-                                  if b.get("type") in THINKING_TYPES)
+            thinking_tokens = sum(
+                _tokens(len(b.get("thinking") or b.get("data") or ""))
+                for b in scripted
+                if b.get("type") in THINKING_TYPES
+            )
         visible = [b for b in scripted if b.get("type") not in THINKING_TYPES]
         visible_tokens = sum(_tokens(len(_dump(b))) for b in visible)
         content = [b for b in scripted if b.get("type") in THINKING_TYPES] + thinking_blocks + visible
@@ -978,8 +1215,11 @@ class MessagesStandIn(ServedApp):
         usage = entry.get("usage")
         computed = self._usage(family, body)
         if usage is None:
-            usage = {**computed, "output_tokens": output_tokens,
-                     "output_tokens_details": {"thinking_tokens": min(thinking_tokens, output_tokens)}}
+            usage = {
+                **computed,
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"thinking_tokens": min(thinking_tokens, output_tokens)},
+            }
         result = {**entry, "id": response_id, "content": content, "stop_reason": stop_reason, "usage": usage}
         if result.get("model") in (None, "stand-in"):
             result["model"] = model
@@ -990,9 +1230,13 @@ class MessagesStandIn(ServedApp):
                 self._by_tool_ids[ids] = response_id
         headers = {"request-id": request_id}
         if route == "bedrock-invoke":
-            headers.update({"x-amzn-RequestId": str(uuid.uuid4()),
-                            "X-Amzn-Bedrock-Input-Token-Count": str(usage.get("input_tokens", 0)),
-                            "X-Amzn-Bedrock-Output-Token-Count": str(usage.get("output_tokens", 0))})
+            headers.update(
+                {
+                    "x-amzn-RequestId": str(uuid.uuid4()),
+                    "X-Amzn-Bedrock-Input-Token-Count": str(usage.get("input_tokens", 0)),
+                    "X-Amzn-Bedrock-Output-Token-Count": str(usage.get("output_tokens", 0)),
+                }
+            )
         return Response(json.dumps(result), status=200, mimetype="application/json", headers=headers)
 
     # --- usage with prompt caching ---------------------------------------------------------------------------
@@ -1027,11 +1271,17 @@ class MessagesStandIn(ServedApp):
             for k, t in writes:
                 self._cache[keys[k]] = now + ttl.get(t, 300.0)
         long_lived = bool(writes) and max(writes)[1] == "1h"
-        return {"input_tokens": total - read - written, "output_tokens": 0, "cache_read_input_tokens": read,
-                "cache_creation_input_tokens": written,
-                "cache_creation": {"ephemeral_5m_input_tokens": 0 if long_lived else written,
-                                   "ephemeral_1h_input_tokens": written if long_lived else 0},
-                "service_tier": "standard"}
+        return {
+            "input_tokens": total - read - written,
+            "output_tokens": 0,
+            "cache_read_input_tokens": read,
+            "cache_creation_input_tokens": written,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 0 if long_lived else written,
+                "ephemeral_1h_input_tokens": written if long_lived else 0,
+            },
+            "service_tier": "standard",
+        }
 
     # --- errors --------------------------------------------------------------------------------------------------
     def _error_response(self, route: str, rejection: Rejected, request_id: str) -> Response:
@@ -1041,10 +1291,18 @@ class MessagesStandIn(ServedApp):
             status = rejection.status
             if aws_type is None:
                 status, aws_type = BEDROCK_ERROR_TYPES.get(rejection.kind, (rejection.status, "ValidationException"))
-            headers.update({"x-amzn-ErrorType": f"{aws_type}:http://internal.amazon.com/coral/com.amazon.bedrock/",
-                            "x-amzn-RequestId": str(uuid.uuid4())})
-            return Response(json.dumps({"message": rejection.text}), status=status, mimetype="application/json",
-                            headers=headers)
-        payload = {"type": "error", "error": {"type": rejection.kind, "message": rejection.text},
-                   "request_id": request_id}
+            headers.update(
+                {
+                    "x-amzn-ErrorType": f"{aws_type}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+                    "x-amzn-RequestId": str(uuid.uuid4()),
+                }
+            )
+            return Response(
+                json.dumps({"message": rejection.text}), status=status, mimetype="application/json", headers=headers
+            )
+        payload = {
+            "type": "error",
+            "error": {"type": rejection.kind, "message": rejection.text},
+            "request_id": request_id,
+        }
         return Response(json.dumps(payload), status=rejection.status, mimetype="application/json", headers=headers)

@@ -10,6 +10,7 @@ moto checks a write's condition and then writes, with nothing in between held: t
 both pass `message_seq = :seq` and both write. DynamoDB serializes conditional writes and transactions on an item;
 here one lock around every write does (the local stack is one process).
 """
+
 from __future__ import annotations
 
 import copy

@@ -34,6 +34,7 @@ parameters (ignored, not refused), domain advanced options (`rest.action.multi.a
 error text Serverless returns for what it does not support, security beyond SigV4 (data access policies,
 fine-grained access control), and every API not listed above.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -58,10 +59,19 @@ from concierge.local.served import ServedApp
 K1, B = 1.2, 0.75
 FIELD_TYPES = {"knn_vector", "text", "keyword", "integer", "long", "float", "double", "boolean", "date"}
 ANALYZERS = {"standard", "english", "simple", "whitespace", "keyword"}
-SETTINGS = {"index.knn", "index.number_of_shards", "index.number_of_replicas", "index.auto_expand_replicas",
-            "index.refresh_interval", "index.knn.algo_param.ef_search"}
-ENGINE_SPACES = {"faiss": {"l2", "innerproduct", "cosinesimil"}, "lucene": {"l2", "innerproduct", "cosinesimil"},
-                 "nmslib": {"l2", "innerproduct", "cosinesimil", "l1", "linf"}}
+SETTINGS = {
+    "index.knn",
+    "index.number_of_shards",
+    "index.number_of_replicas",
+    "index.auto_expand_replicas",
+    "index.refresh_interval",
+    "index.knn.algo_param.ef_search",
+}
+ENGINE_SPACES = {
+    "faiss": {"l2", "innerproduct", "cosinesimil"},
+    "lucene": {"l2", "innerproduct", "cosinesimil"},
+    "nmslib": {"l2", "innerproduct", "cosinesimil", "l1", "linf"},
+}
 SEARCH_KEYS = {"query", "size", "from", "_source", "sort", "search_after", "aggs", "aggregations", "track_total_hits"}
 NDJSON_ENDPOINTS = {"_bulk", "_msearch"}
 
@@ -116,8 +126,11 @@ class _Index:
 
     def put(self, doc_id: str, source: dict[str, Any]) -> None:
         self.docs[doc_id] = source
-        self.tokens[doc_id] = {name: Counter(terms(str(source.get(name) or ""))) for name, spec in self.properties.items()
-                               if spec.get("type") == "text"}
+        self.tokens[doc_id] = {
+            name: Counter(terms(str(source.get(name) or "")))
+            for name, spec in self.properties.items()
+            if spec.get("type") == "text"
+        }
         self.stats.clear()
 
     def pop(self, doc_id: str) -> bool:
@@ -176,7 +189,9 @@ def _values(value: Any) -> list[Any]:
 class OpenSearchApp:
     """The WSGI app. Requests are served one at a time (a lock), so the stored state is always consistent."""
 
-    def __init__(self, serverless: bool = False, credentials=None, region: str = "us-east-1", service: str = "es") -> None:
+    def __init__(
+        self, serverless: bool = False, credentials=None, region: str = "us-east-1", service: str = "es"
+    ) -> None:
         self.serverless = serverless
         self.indices: dict[str, _Index] = {}
         self.templates: dict[str, dict[str, Any]] = {}
@@ -228,8 +243,9 @@ class OpenSearchApp:
         return response(environ, start_response)
 
     def _record(self, request: Request, body: Any, raw: str) -> None:
-        self.requests.append(RecordedRequest(request.method, request.path, body, dict(request.headers),
-                                             request.args.to_dict(), raw))
+        self.requests.append(
+            RecordedRequest(request.method, request.path, body, dict(request.headers), request.args.to_dict(), raw)
+        )
 
     @staticmethod
     def _parse(raw: str, ndjson: bool) -> Any:
@@ -246,7 +262,9 @@ class OpenSearchApp:
         for n, (status, suffix) in enumerate(self._failures):
             if path.endswith(suffix):
                 self._failures.pop(n)
-                kind = {429: "rejected_execution_exception", 503: "unavailable_shards_exception"}.get(status, "exception")
+                kind = {429: "rejected_execution_exception", 503: "unavailable_shards_exception"}.get(
+                    status, "exception"
+                )
                 raise _Reject(status, kind, f"injected by the stand-in: {status}")
 
     @staticmethod
@@ -287,10 +305,14 @@ class OpenSearchApp:
                 return self._json({"_shards": {"total": 1, "successful": 1, "failed": 0}})
             if endpoint == "_delete_by_query" and method == "POST":
                 if self.serverless:  # what clients report from Serverless: 404
-                    raise _Reject(404, "illegal_argument_exception", "delete by query is not supported by OpenSearch Serverless")
+                    raise _Reject(
+                        404, "illegal_argument_exception", "delete by query is not supported by OpenSearch Serverless"
+                    )
                 return self._json(self._delete_by_query(self._index(index), body or {}))
-        raise _bad(f"no handler found for uri [/{'/'.join(parts)}] and method [{method}] (not emulated by the stand-in)",
-                   "illegal_argument_exception")
+        raise _bad(
+            f"no handler found for uri [/{'/'.join(parts)}] and method [{method}] (not emulated by the stand-in)",
+            "illegal_argument_exception",
+        )
 
     def _index(self, name: str) -> _Index:
         if name not in self.indices:
@@ -339,24 +361,33 @@ class OpenSearchApp:
     def _check_mappings(mappings: dict[str, Any], settings: dict[str, Any]) -> None:
         OpenSearchApp._only(mappings, {"dynamic", "properties", "_source", "_meta"}, "mappings")
         if mappings.get("dynamic", True) not in (True, False, "true", "false", "strict"):
-            raise _bad(f"dynamic must be true, false or strict, not {mappings['dynamic']!r}", "mapper_parsing_exception")
+            raise _bad(
+                f"dynamic must be true, false or strict, not {mappings['dynamic']!r}", "mapper_parsing_exception"
+            )
         for name, spec in mappings.get("properties", {}).items():
             kind = spec.get("type")
             if kind not in FIELD_TYPES:
                 raise _bad(f"No handler for type [{kind}] declared on field [{name}]", "mapper_parsing_exception")
             if kind == "text" and spec.get("analyzer", "standard") not in ANALYZERS:
-                raise _bad(f"analyzer [{spec['analyzer']}] has not been configured in mappings", "mapper_parsing_exception")
+                raise _bad(
+                    f"analyzer [{spec['analyzer']}] has not been configured in mappings", "mapper_parsing_exception"
+                )
             if kind != "knn_vector":
                 continue
             dimension = spec.get("dimension")
             if not isinstance(dimension, int) or not 1 <= dimension <= 16000:
-                raise _bad(f"Dimension value must be an integer between 1 and 16000 on field [{name}]", "mapper_parsing_exception")
+                raise _bad(
+                    f"Dimension value must be an integer between 1 and 16000 on field [{name}]",
+                    "mapper_parsing_exception",
+                )
             method = spec.get("method")
             if method is None:
                 continue
             if str(settings.get("index.knn", False)).lower() != "true":
-                raise _bad(f"Cannot set modelId or method parameters when index.knn setting is false [{name}]",
-                           "mapper_parsing_exception")
+                raise _bad(
+                    f"Cannot set modelId or method parameters when index.knn setting is false [{name}]",
+                    "mapper_parsing_exception",
+                )
             if method.get("name") != "hnsw":
                 raise _bad(f"method [{method.get('name')}] is not emulated by the stand-in", "mapper_parsing_exception")
             engine, space = method.get("engine", "faiss"), method.get("space_type", "l2")
@@ -367,7 +398,9 @@ class OpenSearchApp:
         if method in ("PUT", "POST"):
             if not isinstance(body, dict):
                 raise _bad("request body is required", "action_request_validation_exception")
-            self._only(body, {"index_patterns", "template", "priority", "composed_of", "version", "_meta"}, "index template")
+            self._only(
+                body, {"index_patterns", "template", "priority", "composed_of", "version", "_meta"}, "index template"
+            )
             if not body.get("index_patterns"):
                 raise _bad("index patterns are missing", "action_request_validation_exception")
             template = body.get("template", {})
@@ -381,10 +414,16 @@ class OpenSearchApp:
             if name not in self.templates:
                 raise _Reject(404, "resource_not_found_exception", f"index template matching [{name}] not found")
             return self._json({"index_templates": [{"name": name, "index_template": self.templates[name]}]})
-        raise _bad(f"no handler found for uri [/_index_template/{name}] and method [{method}]", "illegal_argument_exception")
+        raise _bad(
+            f"no handler found for uri [/_index_template/{name}] and method [{method}]", "illegal_argument_exception"
+        )
 
     def _template_for(self, index: str) -> dict[str, Any]:
-        matching = [t for t in self.templates.values() if any(fnmatch.fnmatchcase(index, p) for p in _values(t["index_patterns"]))]
+        matching = [
+            t
+            for t in self.templates.values()
+            if any(fnmatch.fnmatchcase(index, p) for p in _values(t["index_patterns"]))
+        ]
         matching.sort(key=lambda t: -int(t.get("priority", 0)))
         return matching[0].get("template", {}) if matching else {}
 
@@ -394,12 +433,16 @@ class OpenSearchApp:
         started = time.perf_counter()
         while position < len(lines):
             if len(lines[position]) != 1:
-                raise _bad(f"Malformed action/metadata line [{position + 1}], expected a single operation",
-                           "illegal_argument_exception")
-            (operation, meta), = lines[position].items()
+                raise _bad(
+                    f"Malformed action/metadata line [{position + 1}], expected a single operation",
+                    "illegal_argument_exception",
+                )
+            ((operation, meta),) = lines[position].items()
             if operation not in ("index", "create", "delete"):
-                raise _bad(f"Malformed action/metadata line [{position + 1}], the stand-in does not emulate [{operation}]",
-                           "illegal_argument_exception")
+                raise _bad(
+                    f"Malformed action/metadata line [{position + 1}], the stand-in does not emulate [{operation}]",
+                    "illegal_argument_exception",
+                )
             self._only(meta, {"_index", "_id"}, f"bulk {operation} metadata")
             source = None
             if operation != "delete":
@@ -428,14 +471,21 @@ class OpenSearchApp:
             if name not in self.indices:
                 return failure(404, "index_not_found_exception", f"no such index [{name}]")
             found = self.indices[name].pop(doc_id)
-            return {"_index": name, "_id": doc_id, "result": "deleted" if found else "not_found",
-                    "status": 200 if found else 404, "_version": 1}
+            return {
+                "_index": name,
+                "_id": doc_id,
+                "result": "deleted" if found else "not_found",
+                "status": 200 if found else 404,
+                "_version": 1,
+            }
         if name not in self.indices:  # implicit creation, with the matching template if there is one
             self.indices[name] = self._create(name, None)
         index = self.indices[name]
         vector_index = any(spec.get("type") == "knn_vector" for spec in index.properties.values())
         if self.serverless and vector_index and doc_id is not None:
-            return failure(400, "illegal_argument_exception", "Document ID is not supported in create/index operation request")
+            return failure(
+                400, "illegal_argument_exception", "Document ID is not supported in create/index operation request"
+            )
         problem = self._invalid_document(index, source)
         if problem:
             return failure(400, *problem)
@@ -443,11 +493,20 @@ class OpenSearchApp:
             doc_id = f"{next(self._ids):020d}"
         exists = doc_id in index.docs
         if operation == "create" and exists:
-            return failure(409, "version_conflict_engine_exception", f"[{doc_id}]: version conflict, document already exists")
+            return failure(
+                409, "version_conflict_engine_exception", f"[{doc_id}]: version conflict, document already exists"
+            )
         index.put(doc_id, source)
-        return {"_index": name, "_id": doc_id, "_version": 1, "result": "updated" if exists else "created",
-                "status": 200 if exists else 201, "_seq_no": next(index.seq), "_primary_term": 1,
-                "_shards": {"total": 1, "successful": 1, "failed": 0}}
+        return {
+            "_index": name,
+            "_id": doc_id,
+            "_version": 1,
+            "result": "updated" if exists else "created",
+            "status": 200 if exists else 201,
+            "_seq_no": next(index.seq),
+            "_primary_term": 1,
+            "_shards": {"total": 1, "successful": 1, "failed": 0},
+        }
 
     @staticmethod
     def _invalid_document(index: _Index, source: Any) -> tuple[str, str] | None:
@@ -458,21 +517,27 @@ class OpenSearchApp:
             spec = properties.get(key)
             if spec is None:
                 if index.mappings.get("dynamic") == "strict":
-                    return ("strict_dynamic_mapping_exception",
-                            f"mapping set to strict, dynamic introduction of [{key}] within [_doc] is not allowed")
+                    return (
+                        "strict_dynamic_mapping_exception",
+                        f"mapping set to strict, dynamic introduction of [{key}] within [_doc] is not allowed",
+                    )
                 continue
             kind = spec["type"]
             if value is None:
                 continue
             if kind == "knn_vector":
-                if not isinstance(value, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+                if not isinstance(value, list) or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
+                ):
                     return "mapper_parsing_exception", f"failed to parse field [{key}] of type [knn_vector]"
                 if len(value) != spec["dimension"]:
-                    return ("mapper_parsing_exception",
-                            f"Vector dimension mismatch. Expected: {spec['dimension']}, Given: {len(value)}")
-            elif kind in ("keyword", "text") and not all(isinstance(v, str) for v in _values(value)):
-                return "mapper_parsing_exception", f"failed to parse field [{key}] of type [{kind}]"
-            elif kind in ("integer", "long") and not all(isinstance(v, int) and not isinstance(v, bool) for v in _values(value)):
+                    return (
+                        "mapper_parsing_exception",
+                        f"Vector dimension mismatch. Expected: {spec['dimension']}, Given: {len(value)}",
+                    )
+            elif (kind in ("keyword", "text") and not all(isinstance(v, str) for v in _values(value))) or (kind in ("integer", "long") and not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in _values(value)
+            )):
                 return "mapper_parsing_exception", f"failed to parse field [{key}] of type [{kind}]"
             elif kind == "boolean" and not all(isinstance(v, bool) for v in _values(value)):
                 return "mapper_parsing_exception", f"failed to parse field [{key}] of type [boolean]"
@@ -510,7 +575,7 @@ class OpenSearchApp:
                 raise _bad("search_after needs a sort", "illegal_argument_exception")
             scored.sort(key=lambda pair: -pair[1])
             sort_values = None
-        page = list(range(len(scored)))[offset:offset + size]
+        page = list(range(len(scored)))[offset : offset + size]
         hits = []
         for n in page:
             doc_id, score = scored[n]
@@ -522,9 +587,14 @@ class OpenSearchApp:
                 hit["sort"] = sort_values[n]
             hits.append(hit)
         result: dict[str, Any] = {
-            "took": 1, "timed_out": False, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-            "hits": {"total": {"value": total, "relation": "eq"},
-                     "max_score": max((h["_score"] for h in hits if h["_score"] is not None), default=None), "hits": hits},
+            "took": 1,
+            "timed_out": False,
+            "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+            "hits": {
+                "total": {"value": total, "relation": "eq"},
+                "max_score": max((h["_score"] for h in hits if h["_score"] is not None), default=None),
+                "hits": hits,
+            },
         }
         aggs = body.get("aggs", body.get("aggregations"))
         if aggs is not None:
@@ -562,14 +632,17 @@ class OpenSearchApp:
             if isinstance(item, str):
                 name, order = item, "asc"
             else:
-                (name, spec), = item.items()
+                ((name, spec),) = item.items()
                 order = spec if isinstance(spec, str) else spec.get("order", "asc")
             if name != "_score":
                 kind = index.properties.get(name, {}).get("type")
                 if kind == "text":
-                    raise _bad(f"Text fields are not optimised for operations that require per-document field data "
-                               f"like aggregations and sorting, so these operations are disabled by default. "
-                               f"Please use a keyword field instead. [{name}]", "illegal_argument_exception")
+                    raise _bad(
+                        f"Text fields are not optimised for operations that require per-document field data "
+                        f"like aggregations and sorting, so these operations are disabled by default. "
+                        f"Please use a keyword field instead. [{name}]",
+                        "illegal_argument_exception",
+                    )
                 if kind is None or kind == "knn_vector":
                     raise _bad(f"No mapping found for [{name}] in order to sort on", "query_shard_exception")
             keys.append((name, order))
@@ -598,7 +671,7 @@ class OpenSearchApp:
         """The clause's score for the document, or None when it does not match."""
         if not isinstance(clause, dict) or len(clause) != 1:
             raise _bad(f"a query is an object with one query type, not {json.dumps(clause)[:200]}")
-        (kind, spec), = clause.items()
+        ((kind, spec),) = clause.items()
         doc = index.docs[doc_id]
         if kind == "match_all":
             return 1.0
@@ -612,12 +685,14 @@ class OpenSearchApp:
         if kind == "multi_match":
             return self._multi_match(index, doc_id, spec)
         if kind == "match":
-            (name, options), = spec.items()
+            ((name, options),) = spec.items()
             options = options if isinstance(options, dict) else {"query": options}
             self._only(options, {"query", "fuzziness", "prefix_length", "operator", "boost"}, "match")
             return self._bm25_fields(index, doc_id, options, [(name, float(options.get("boost", 1.0)))], "most_fields")
         if kind == "knn":
-            raise _bad("a knn query inside another query is not emulated by the stand-in (send it as the top-level query)")
+            raise _bad(
+                "a knn query inside another query is not emulated by the stand-in (send it as the top-level query)"
+            )
         raise _bad(f"unknown query [{kind}]", "parsing_exception")
 
     def _bool(self, index: _Index, doc_id: str, spec: dict[str, Any], scoring: bool) -> float | None:
@@ -649,7 +724,7 @@ class OpenSearchApp:
         spec = {k: v for k, v in spec.items() if k != "boost"}
         if len(spec) != 1:
             raise _bad(f"[{kind}] query takes one field")
-        (name, wanted), = spec.items()
+        ((name, wanted),) = spec.items()
         insensitive = False
         if isinstance(wanted, dict) and kind != "terms":
             self._only(wanted, {"value", "case_insensitive", "boost"}, kind)
@@ -675,8 +750,11 @@ class OpenSearchApp:
         return any(isinstance(v, str) and (v.lower() if insensitive else v).startswith(prefix) for v in values)
 
     def _multi_match(self, index: _Index, doc_id: str, spec: dict[str, Any]) -> float | None:
-        self._only(spec, {"query", "fields", "type", "fuzziness", "prefix_length", "operator", "tie_breaker", "boost"},
-                   "multi_match")
+        self._only(
+            spec,
+            {"query", "fields", "type", "fuzziness", "prefix_length", "operator", "tie_breaker", "boost"},
+            "multi_match",
+        )
         kind = spec.get("type", "best_fields")
         if kind not in ("best_fields", "most_fields"):
             raise _bad(f"multi_match type [{kind}] is not emulated by the stand-in")
@@ -688,8 +766,9 @@ class OpenSearchApp:
             raise _bad("multi_match needs fields (the stand-in does not emulate index.query.default_field)")
         return self._bm25_fields(index, doc_id, spec, fields, kind)
 
-    def _bm25_fields(self, index: _Index, doc_id: str, spec: dict[str, Any], fields: list[tuple[str, float]],
-                     kind: str) -> float | None:
+    def _bm25_fields(
+        self, index: _Index, doc_id: str, spec: dict[str, Any], fields: list[tuple[str, float]], kind: str
+    ) -> float | None:
         query_terms = terms(str(spec.get("query", "")))
         operator = str(spec.get("operator", "or")).lower()
         prefix_length = int(spec.get("prefix_length", 0))
@@ -697,7 +776,9 @@ class OpenSearchApp:
         for name, boost in fields:
             if index.properties.get(name, {}).get("type") != "text":
                 continue
-            per_term = [self._bm25(index, doc_id, name, term, spec.get("fuzziness"), prefix_length) for term in query_terms]
+            per_term = [
+                self._bm25(index, doc_id, name, term, spec.get("fuzziness"), prefix_length) for term in query_terms
+            ]
             matched = [s for s in per_term if s > 0]
             if not matched or (operator == "and" and len(matched) < len(per_term)):
                 continue
@@ -722,7 +803,9 @@ class OpenSearchApp:
         for candidate, tf in counts.items():
             if candidate == term:
                 similarity = 1.0
-            elif edits and candidate[:prefix_length] == term[:prefix_length] and abs(len(candidate) - len(term)) <= edits:
+            elif (
+                edits and candidate[:prefix_length] == term[:prefix_length] and abs(len(candidate) - len(term)) <= edits
+            ):
                 distance = _levenshtein(candidate, term)
                 if distance > edits:
                     continue
@@ -737,7 +820,7 @@ class OpenSearchApp:
     def _knn(self, index: _Index, knn: dict[str, Any]) -> list[tuple[str, float]]:
         if len(knn) != 1:
             raise _bad("[knn] query takes one field")
-        (name, spec), = knn.items()
+        ((name, spec),) = knn.items()
         self._only(spec, {"vector", "k", "filter", "boost", "method_parameters"}, "knn")
         mapping = index.properties.get(name, {})
         if mapping.get("type") != "knn_vector":
@@ -746,8 +829,10 @@ class OpenSearchApp:
         if not isinstance(k, int) or k < 1:
             raise _bad("[knn] requires k > 0", "illegal_argument_exception")
         if not isinstance(vector, list) or len(vector) != mapping["dimension"]:
-            raise _bad(f"Query vector has invalid dimension: {len(vector or [])}. Dimension should be: {mapping['dimension']}",
-                       "illegal_argument_exception")
+            raise _bad(
+                f"Query vector has invalid dimension: {len(vector or [])}. Dimension should be: {mapping['dimension']}",
+                "illegal_argument_exception",
+            )
         method = mapping.get("method", {})
         engine, space = method.get("engine", "faiss"), method.get("space_type", mapping.get("space_type", "l2"))
         if "filter" in spec and engine == "nmslib":
@@ -771,15 +856,18 @@ class OpenSearchApp:
             sub = spec.pop("aggs", spec.pop("aggregations", None))
             if len(spec) != 1:
                 raise _bad(f"aggregation [{name}] has one type")
-            (kind, options), = spec.items()
+            ((kind, options),) = spec.items()
             if kind == "composite":
                 result[name] = self._composite(index, doc_ids, options, sub)
             elif kind == "terms" and sub is None:
                 self._only(options, {"field", "size"}, "terms aggregation")
                 values = Counter(v for d in doc_ids for v in _values(index.docs[d].get(options["field"])))
                 ordered = sorted(values.items(), key=lambda kv: (-kv[1], str(kv[0])))[: int(options.get("size", 10))]
-                result[name] = {"doc_count_error_upper_bound": 0, "sum_other_doc_count": max(0, sum(values.values()) - sum(c for _, c in ordered)),
-                                "buckets": [{"key": v, "doc_count": c} for v, c in ordered]}
+                result[name] = {
+                    "doc_count_error_upper_bound": 0,
+                    "sum_other_doc_count": max(0, sum(values.values()) - sum(c for _, c in ordered)),
+                    "buckets": [{"key": v, "doc_count": c} for v, c in ordered],
+                }
             elif kind in ("max", "min", "value_count") and sub is None:
                 self._only(options, {"field"}, f"{kind} aggregation")
                 values = [v for d in doc_ids for v in _values(index.docs[d].get(options["field"]))]
@@ -791,17 +879,22 @@ class OpenSearchApp:
                 raise _bad(f"aggregation [{kind}] (here) is not emulated by the stand-in")
         return result
 
-    def _composite(self, index: _Index, doc_ids: list[str], options: dict[str, Any], sub: dict[str, Any] | None) -> dict[str, Any]:
+    def _composite(
+        self, index: _Index, doc_ids: list[str], options: dict[str, Any], sub: dict[str, Any] | None
+    ) -> dict[str, Any]:
         self._only(options, {"size", "sources", "after"}, "composite aggregation")
         sources = []
         for source in options.get("sources", []):
-            (name, spec), = source.items()
+            ((name, spec),) = source.items()
             if set(spec) != {"terms"}:
                 raise _bad("only terms sources are emulated in composite aggregations")
             self._only(spec["terms"], {"field"}, "composite terms source")
             field_name = spec["terms"]["field"]
             if index.properties.get(field_name, {}).get("type") in ("text", None):
-                raise _bad(f"composite source field [{field_name}] must be a keyword or numeric field", "illegal_argument_exception")
+                raise _bad(
+                    f"composite source field [{field_name}] must be a keyword or numeric field",
+                    "illegal_argument_exception",
+                )
             sources.append((name, field_name))
         groups: dict[tuple, list[str]] = {}
         for doc_id in doc_ids:
@@ -816,7 +909,10 @@ class OpenSearchApp:
         keys = keys[: int(options.get("size", 10))]
         buckets = []
         for key in keys:
-            bucket: dict[str, Any] = {"key": {name: value for (name, _), value in zip(sources, key)}, "doc_count": len(groups[key])}
+            bucket: dict[str, Any] = {
+                "key": {name: value for (name, _), value in zip(sources, key)},
+                "doc_count": len(groups[key]),
+            }
             if sub:
                 bucket |= self._aggregations(index, groups[key], sub)
             buckets.append(bucket)
@@ -833,8 +929,17 @@ class OpenSearchApp:
         matches = [doc_id for doc_id, _ in self._matching(index, body["query"])]
         for doc_id in matches:
             index.pop(doc_id)
-        return {"took": 1, "timed_out": False, "total": len(matches), "deleted": len(matches), "batches": 1,
-                "version_conflicts": 0, "noops": 0, "retries": {"bulk": 0, "search": 0}, "failures": []}
+        return {
+            "took": 1,
+            "timed_out": False,
+            "total": len(matches),
+            "deleted": len(matches),
+            "batches": 1,
+            "version_conflicts": 0,
+            "noops": 0,
+            "retries": {"bulk": 0, "search": 0},
+            "failures": [],
+        }
 
 
 class _Reverse:
@@ -843,13 +948,13 @@ class _Reverse:
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    def __lt__(self, other: "_Reverse") -> bool:
+    def __lt__(self, other: _Reverse) -> bool:
         return other.value < self.value
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Reverse) and other.value == self.value
 
-    def __gt__(self, other: "_Reverse") -> bool:
+    def __gt__(self, other: _Reverse) -> bool:
         return other.value > self.value
 
 
@@ -879,8 +984,10 @@ class _SigV4Verifier:
     """Checks a request's SigV4 signature the way AWS does: the canonical request rebuilt from what arrived, the
     payload hash against the body, the credential scope against the region and service."""
 
-    PATTERN = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
-                         r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
+    PATTERN = re.compile(
+        r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+        r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$"
+    )
 
     def __init__(self, credentials, region: str, service: str) -> None:
         from botocore.credentials import Credentials
@@ -900,9 +1007,12 @@ class _SigV4Verifier:
         if access_key != self.credentials.access_key:
             raise _Reject(403, "security_exception", "The security token included in the request is invalid")
         if (region, service) != (self.region, self.service):
-            raise _Reject(403, "security_exception",
-                          f"Credential should be scoped to a valid region and service ({self.region}/{self.service}), "
-                          f"not {region}/{service}")
+            raise _Reject(
+                403,
+                "security_exception",
+                f"Credential should be scoped to a valid region and service ({self.region}/{self.service}), "
+                f"not {region}/{service}",
+            )
         timestamp = request.headers.get("X-Amz-Date", "")
         if not timestamp.startswith(day):
             raise _Reject(403, "security_exception", "X-Amz-Date does not match the credential scope date")
@@ -917,7 +1027,11 @@ class _SigV4Verifier:
         signer = SigV4Auth(self.credentials, service, region)
         expected = signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)), rebuilt)
         if not hmac.compare_digest(expected, signature):
-            raise _Reject(403, "security_exception", "The request signature we calculated does not match the signature you provided")
+            raise _Reject(
+                403,
+                "security_exception",
+                "The request signature we calculated does not match the signature you provided",
+            )
 
 
 class _Quiet(WSGIRequestHandler):
@@ -933,10 +1047,20 @@ class OpenSearchStandIn(ServedApp):
 
     name = "OpenSearch stand-in"
 
-    def __init__(self, port: int = 0, *, serverless: bool = False, credentials=None, region: str = "us-east-1",
-                 service: str | None = None) -> None:
-        super().__init__(OpenSearchApp(serverless, credentials, region, service or ("aoss" if serverless else "es")),
-                         port, request_handler=_Quiet)
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        serverless: bool = False,
+        credentials=None,
+        region: str = "us-east-1",
+        service: str | None = None,
+    ) -> None:
+        super().__init__(
+            OpenSearchApp(serverless, credentials, region, service or ("aoss" if serverless else "es")),
+            port,
+            request_handler=_Quiet,
+        )
 
     @property
     def requests(self) -> list[RecordedRequest]:

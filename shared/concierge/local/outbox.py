@@ -1,4 +1,5 @@
 """Emails sent through SES on moto, read back for the local inbox panel and for tests."""
+
 from __future__ import annotations
 
 import base64
@@ -17,11 +18,17 @@ def parse_raw(raw: str | bytes) -> dict:
             data = part.get_payload(decode=True)
             cid = (part.get("Content-ID") or "").strip("<>")
             attachments.append(
-                {"filename": part.get_filename(), "content_type": part.get_content_type(), "content_id": cid,
-                 "data_base64": base64.b64encode(data).decode()}
+                {
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "content_id": cid,
+                    "data_base64": base64.b64encode(data).decode(),
+                }
             )
             if cid:  # make the HTML self-contained for viewing outside a mail client
-                html = html.replace(f"cid:{cid}", f"data:{part.get_content_type()};base64,{base64.b64encode(data).decode()}")
+                html = html.replace(
+                    f"cid:{cid}", f"data:{part.get_content_type()};base64,{base64.b64encode(data).decode()}"
+                )
     return {
         "subject": str(message.get("Subject", "")),
         "from": str(message.get("From", "")),

@@ -1,5 +1,6 @@
 """A WSGI app served on 127.0.0.1 from a daemon thread: the common part of the local stand-ins (Graph API,
 OpenSearch, Messages API)."""
+
 from __future__ import annotations
 
 import threading
@@ -37,8 +38,9 @@ class ServedApp:
             options = {"request_handler": self._handler} if self._handler else {}
             self._server = make_server(self.host, self._port, self.app, threaded=True, **options)
             # A short poll keeps stop() quick: shutdown waits for the serving loop's next poll.
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=self.name, daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+            )
             self._thread.start()
         return self
 

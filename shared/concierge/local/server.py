@@ -1,5 +1,6 @@
 """The local HTTP API: the same routes, authentication and request validation as API Gateway, in front of
 the same turn workflow; plus the chat page and a few local-only helpers under /_local/."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,9 @@ class LocalApi:
             response = json_response({"message": f"Method {request.method} is not allowed on {request.path}."}, 405)
         except NotFound:
             routes = ", ".join(f"{r.method} {r.path}" for r in topology.ROUTES)
-            response = json_response({"message": f"No route for {request.method} {request.path}. Routes: {routes}."}, 404)
+            response = json_response(
+                {"message": f"No route for {request.method} {request.path}. Routes: {routes}."}, 404
+            )
         except HTTPException as exc:
             response = json_response({"message": exc.description}, exc.code or 400)
         else:
@@ -75,13 +78,20 @@ class LocalApi:
             return json_response({"message": "Forbidden"}, 403)
         if route.target == "ingest":  # Lambda proxy integration
             status, headers, text = self.stack.proxy(
-                request.method, request.path, path, dict(request.headers.items()), dict(request.args.items()), request.get_data()
+                request.method,
+                request.path,
+                path,
+                dict(request.headers.items()),
+                dict(request.args.items()),
+                request.get_data(),
             )
             return Response(text, status=status, headers=headers)
         try:
             body = json.loads(request.get_data(as_text=True) or "null")
         except json.JSONDecodeError as exc:
-            return json_response({"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400)
+            return json_response(
+                {"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400
+            )
         try:
             TurnRequestBody.model_validate(body)
         except ValidationError as exc:
@@ -92,8 +102,11 @@ class LocalApi:
         return Response(text, status=status, mimetype="application/json")
 
     # the KPI dashboard (a static page; deployed, the same files and a dashboard-config.json of its own) --------------
-    DASHBOARD_FILES = {"dashboard.js": "text/javascript", "chart-4.6.1.umd.min.js": "text/javascript",
-                       "chart-4.6.1.LICENSE.md": "text/plain"}
+    DASHBOARD_FILES = {
+        "dashboard.js": "text/javascript",
+        "chart-4.6.1.umd.min.js": "text/javascript",
+        "chart-4.6.1.LICENSE.md": "text/plain",
+    }
 
     def dashboard(self, request: Request, target: str) -> Response:
         if target == "dashboard-redirect":
@@ -112,8 +125,9 @@ class LocalApi:
             return json_response({"apiBase": "", "sessionUrl": "/_local/operator-session?operator_id=dashboard"})
         if name not in self.DASHBOARD_FILES:
             return json_response({"message": f"No dashboard file {name!r}."}, 404)
-        return Response((STATIC / name).read_bytes(), mimetype=self.DASHBOARD_FILES[name],
-                        headers={"Cache-Control": "max-age=3600"})
+        return Response(
+            (STATIC / name).read_bytes(), mimetype=self.DASHBOARD_FILES[name], headers={"Cache-Control": "max-age=3600"}
+        )
 
     # local-only helpers ------------------------------------------------------------------
     def local(self, request: Request, target: str) -> Response:
@@ -125,8 +139,13 @@ class LocalApi:
             operator_id = request.args.get("operator_id", "").strip()
             if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", operator_id):
                 return json_response({"message": "operator_id must be 1–40 letters, digits, '.', '_' or '-'."}, 400)
-            return json_response({"api_key": self.api_key, "operator_id": operator_id,
-                                  "signature": sign_operator(operator_id, self.signing_secret)})
+            return json_response(
+                {
+                    "api_key": self.api_key,
+                    "operator_id": operator_id,
+                    "signature": sign_operator(operator_id, self.signing_secret),
+                }
+            )
         if target in ("dashboard", "dashboard-redirect", "dashboard-file", "demo-month"):
             return self.dashboard(request, target)
         if target == "health":
@@ -141,7 +160,9 @@ class LocalApi:
             try:
                 payload = json.loads(request.get_data(as_text=True) or "null")
             except json.JSONDecodeError as exc:
-                return json_response({"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400)
+                return json_response(
+                    {"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400
+                )
             if not isinstance(payload, dict):
                 return json_response({"message": "The request body must be a JSON object."}, 400)
             return self.import_store(payload) if target == "import" else self.sync_knowledge(payload)
@@ -150,14 +171,21 @@ class LocalApi:
             if customer_id not in {c["id"] for c in self.customers}:
                 return json_response({"message": f"Unknown demo customer {customer_id!r}."}, 404)
             return json_response(
-                {"api_key": self.api_key, "customer_id": customer_id, "signature": sign_customer_id(customer_id, self.signing_secret)}
+                {
+                    "api_key": self.api_key,
+                    "customer_id": customer_id,
+                    "signature": sign_customer_id(customer_id, self.signing_secret),
+                }
             )
         if target == "whatsapp-sent":
             return json_response(self.stack.graph.sent)
         if target == "inbound-email":  # simulate SES receiving: ?spf=FAIL&dkim=FAIL, or a spoofed From, is unverified
             message_id = self.stack.receive_email(
-                request.get_data(), spf=request.args.get("spf", "PASS"), dkim=request.args.get("dkim", "PASS"),
-                envelope_from=request.args.get("envelope_from"), dkim_domain=request.args.get("dkim_domain"),
+                request.get_data(),
+                spf=request.args.get("spf", "PASS"),
+                dkim=request.args.get("dkim", "PASS"),
+                envelope_from=request.args.get("envelope_from"),
+                dkim_domain=request.args.get("dkim_domain"),
             )
             return json_response({"message_id": message_id}, 202)
         emails = self.stack.outbox()
@@ -176,9 +204,13 @@ class LocalApi:
         from concierge.settings import current_settings
 
         try:
-            data = StoreData.model_validate({k: payload.get(k) for k in ("products", "customers", "orders", "articles")})
+            data = StoreData.model_validate(
+                {k: payload.get(k) for k in ("products", "customers", "orders", "articles")}
+            )
             merchant = MerchantProfile.model_validate(payload["merchant"]) if payload.get("merchant") else None
-            help_documents = self._documents(payload.get("help"), "/help", "en") if payload.get("help") is not None else None
+            help_documents = (
+                self._documents(payload.get("help"), "/help", "en") if payload.get("help") is not None else None
+            )
         except (ValidationError, ValueError) as exc:
             return json_response({"message": f"Invalid store: {_problems(exc)}"}, 400)
         settings = current_settings()
@@ -195,13 +227,22 @@ class LocalApi:
 
         try:
             source = check_source(str(payload.get("source", "help")))
-            documents = self._documents(payload.get("files"), str(payload.get("base_url", "/help")),
-                                        str(payload.get("locale", "en")), source)
+            documents = self._documents(
+                payload.get("files"), str(payload.get("base_url", "/help")), str(payload.get("locale", "en")), source
+            )
         except (ValidationError, ValueError) as exc:
             return json_response({"message": f"Invalid documents: {_problems(exc)}"}, 400)
         report = sync_knowledge(current_settings(), documents, source=source)
-        return json_response({"source": source, "documents": len(documents), **{
-            k: getattr(report, k) for k in ("added", "updated", "unchanged", "removed", "passages_indexed", "passages_removed")}})
+        return json_response(
+            {
+                "source": source,
+                "documents": len(documents),
+                **{
+                    k: getattr(report, k)
+                    for k in ("added", "updated", "unchanged", "removed", "passages_indexed", "passages_removed")
+                },
+            }
+        )
 
     @staticmethod
     def _documents(files, base_url: str, locale: str, source: str | None = None) -> list:

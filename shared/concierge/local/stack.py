@@ -1,4 +1,5 @@
 """AWS on moto, laid out from the same topology CDK deploys, and the functions invoked in-process."""
+
 from __future__ import annotations
 
 import importlib
@@ -13,16 +14,20 @@ from typing import Any
 import boto3
 
 from concierge import topology, wiring
+from concierge.local.statemachine import LocalStateMachine
 from concierge.settings import current_settings
 from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
-from concierge.local.statemachine import LocalStateMachine
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DEV_API_KEY = "dev-api-key"
 DEV_SIGNING_SECRET = "dev-signing-secret"
 # WhatsApp Cloud API credentials of the local stack (the Graph API is a local stand-in).
-DEV_WHATSAPP = {"app_secret": "dev-whatsapp-app-secret", "verify_token": "dev-verify-token", "access_token": "dev-access-token"}
+DEV_WHATSAPP = {
+    "app_secret": "dev-whatsapp-app-secret",
+    "verify_token": "dev-verify-token",
+    "access_token": "dev-access-token",
+}
 DEV_WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
 # What Lambda does with an asynchronous invocation (SES receipt action) that keeps failing: its dead-letter queue.
 ASYNC_DLQ = "ingest-async-dlq"
@@ -42,7 +47,11 @@ LOCAL_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     # What CDK passes a function whose rule names a queue_arn_env (the poller delivers with these source ARNs).
-    **{rule.queue_arn_env: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}" for rule in topology.RULES if rule.queue_arn_env},
+    **{
+        rule.queue_arn_env: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}"
+        for rule in topology.RULES
+        if rule.queue_arn_env
+    },
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -77,9 +86,11 @@ class LocalStack:
         # The chat page's header and suggestion chips ({"name", "suggestions"}), set by whoever imports the store.
         self.page_info: dict = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
         if merchant is not None:  # the store's merchant.json: also what the functions fall back on before the import
-            self.env |= {"CONCIERGE_MERCHANT_NAME": merchant.name,
-                         "CONCIERGE_RETURN_WINDOW_DAYS": str(merchant.return_window_days),
-                         "CONCIERGE_MAX_AUTO_REFUND": str(merchant.max_auto_refund)}
+            self.env |= {
+                "CONCIERGE_MERCHANT_NAME": merchant.name,
+                "CONCIERGE_RETURN_WINDOW_DAYS": str(merchant.return_window_days),
+                "CONCIERGE_MAX_AUTO_REFUND": str(merchant.max_auto_refund),
+            }
             if merchant.support_email:
                 self.env["CONCIERGE_SENDER_EMAIL"] = merchant.support_email
         self._mock = None
@@ -102,10 +113,14 @@ class LocalStack:
         )
 
     # lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         from moto import mock_aws
 
-        overrides = {**FAKE_CREDENTIALS, **self.env, "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")}
+        overrides = {
+            **FAKE_CREDENTIALS,
+            **self.env,
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
         from concierge.local.graph_standin import GraphStandIn
 
         self.graph = GraphStandIn(DEV_WHATSAPP["access_token"]).start()
@@ -157,7 +172,9 @@ class LocalStack:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for table in topology.TABLES:
             name = self.env[table.env_var]
-            attributes = {table.partition_key, table.sort_key} | {a for i in table.indexes for a in (i.partition_key, i.sort_key)}
+            attributes = {table.partition_key, table.sort_key} | {
+                a for i in table.indexes for a in (i.partition_key, i.sort_key)
+            }
             spec: dict[str, Any] = {
                 "TableName": name,
                 "BillingMode": "PAY_PER_REQUEST",
@@ -196,10 +213,14 @@ class LocalStack:
                 QueueName=rule.queue_name,
                 Attributes={
                     "VisibilityTimeout": "2",
-                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": rule.max_receive_count}),
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": rule.max_receive_count}
+                    ),
                 },
             )["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
             events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
             self.queues[rule.name] = (queue_url, rule)
@@ -263,7 +284,9 @@ class LocalStack:
             try:
                 response = self.invoke(rule.function.value, event) or {}
             except Exception:  # as on Lambda: a function error returns the whole batch to the queue
-                logging.getLogger("concierge.local").warning("%s failed a whole batch", rule.function.value, exc_info=True)
+                logging.getLogger("concierge.local").warning(
+                    "%s failed a whole batch", rule.function.value, exc_info=True
+                )
                 continue
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             for message in messages:
@@ -280,7 +303,9 @@ class LocalStack:
                 try:
                     if not self.poll_once():
                         stop.wait(interval)
-                except Exception:  # keep polling; the message stays on the queue and reaches the DLQ if it keeps failing
+                except (
+                    Exception
+                ):  # keep polling; the message stays on the queue and reaches the DLQ if it keeps failing
                     logging.getLogger("concierge.local").exception("poller error")
                     stop.wait(interval)
 
@@ -308,8 +333,12 @@ class LocalStack:
 
         def run() -> None:
             try:
-                roll_up_directly(events, wiring.rollup(current_settings()), f"demo-month-{seed}",
-                                 progress=lambda n: self._demo.update(applied=n))
+                roll_up_directly(
+                    events,
+                    wiring.rollup(current_settings()),
+                    f"demo-month-{seed}",
+                    progress=lambda n: self._demo.update(applied=n),
+                )
             except Exception:
                 logging.getLogger("concierge.local").exception("demo month failed")
                 self._demo["failed"] = True
@@ -322,8 +351,16 @@ class LocalStack:
         return dict(getattr(self, "_demo", {"events": 0, "applied": 0, "done": False}))
 
     # channels ----------------------------------------------------------------------------
-    def receive_email(self, raw: bytes, *, spf: str = "PASS", dkim: str = "PASS", dmarc: str = "PASS",
-                      envelope_from: str | None = None, dkim_domain: str | None = None) -> str:
+    def receive_email(
+        self,
+        raw: bytes,
+        *,
+        spf: str = "PASS",
+        dkim: str = "PASS",
+        dmarc: str = "PASS",
+        envelope_from: str | None = None,
+        dkim_domain: str | None = None,
+    ) -> str:
         """What SES receiving does: the S3 action stores the raw mail, then the Lambda action invokes ingest
         asynchronously; an invocation that fails is parked in the function's dead-letter queue. `envelope_from` and
         `dkim_domain` (the From address's by default) play a mail whose checks passed for another domain."""
@@ -343,8 +380,16 @@ class LocalStack:
         from concierge.clock import now
 
         record = ses_receipt_record(
-            message_id, now().isoformat().replace("+00:00", "Z"), sender, recipients, subject=str(headers.get("Subject", "")),
-            spf=spf, dkim=dkim, dmarc=dmarc, envelope_from=envelope_from, dkim_domain=dkim_domain,
+            message_id,
+            now().isoformat().replace("+00:00", "Z"),
+            sender,
+            recipients,
+            subject=str(headers.get("Subject", "")),
+            spf=spf,
+            dkim=dkim,
+            dmarc=dmarc,
+            envelope_from=envelope_from,
+            dkim_domain=dkim_domain,
         )
         event = {"Records": [record]}
         try:
@@ -369,14 +414,21 @@ class LocalStack:
         from urllib.parse import quote_plus
 
         record = {
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": REGION,
             "eventName": "ObjectRemoved:Delete" if body is None else "ObjectCreated:Put",
-            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                   "object": {"key": quote_plus(key), "size": len(body or b"")}},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                "object": {"key": quote_plus(key), "size": len(body or b"")},
+            },
         }
         return self.invoke("ingest", {"Records": [record]})
 
-    def proxy(self, method: str, path: str, path_parameters: dict, headers: dict, query: dict, body: bytes | str | None) -> tuple[int, dict, str]:
+    def proxy(
+        self, method: str, path: str, path_parameters: dict, headers: dict, query: dict, body: bytes | str | None
+    ) -> tuple[int, dict, str]:
         """What API Gateway's Lambda proxy integration does: the REST proxy event in, the response out."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         event = {
@@ -389,8 +441,14 @@ class LocalStack:
             "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
             "pathParameters": path_parameters or None,
             "stageVariables": None,
-            "requestContext": {"stage": "prod", "httpMethod": method, "path": f"/prod{path}", "requestId": str(uuid.uuid4()),
-                               "resourcePath": path, "identity": {"sourceIp": "127.0.0.1"}},
+            "requestContext": {
+                "stage": "prod",
+                "httpMethod": method,
+                "path": f"/prod{path}",
+                "requestId": str(uuid.uuid4()),
+                "resourcePath": path,
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
             "body": text or None,
             "isBase64Encoded": False,
         }

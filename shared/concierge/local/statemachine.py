@@ -11,14 +11,15 @@ A `.waitForTaskToken` task invokes its function with a fresh token and then bloc
 called with that token (what SendTaskSuccess does), or until its timeout,
 which raises `States.Timeout` into the state's Catch — as Step Functions does.
 """
+
 from __future__ import annotations
 
 import copy
+import json
 import re
 import threading
 import time
 import uuid
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,9 @@ _PATHS = {"InputPath", "OutputPath"}
 # The fields each state type may use here; anything else (ResultSelector, TimeoutSeconds, …) is refused rather
 # than silently ignored, so a definition never behaves differently locally than when deployed.
 SUPPORTED_FIELDS = {
-    "Task": _FLOW | _PATHS | {"Resource", "Parameters", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath"},
+    "Task": _FLOW
+    | _PATHS
+    | {"Resource", "Parameters", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath"},
     "Pass": _FLOW | _PATHS | {"Parameters", "Result", "ResultPath"},
     "Choice": {"Type", "Comment", "Choices", "Default"},
     "Succeed": {"Type", "Comment"},
@@ -188,7 +191,11 @@ class TaskTimedOut(Exception):
 
 class LocalStateMachine:
     def __init__(
-        self, definition: dict, substitutions: dict[str, str], invoke: Invoker, max_transitions: int = 100,
+        self,
+        definition: dict,
+        substitutions: dict[str, str],
+        invoke: Invoker,
+        max_transitions: int = 100,
         tokens: TaskTokens | None = None,
     ) -> None:
         self.definition = definition
@@ -279,5 +286,9 @@ class LocalStateMachine:
                 raise ExecutionFailed(error, str(exc)) from exc
             if not waits:
                 return {"Payload": payload, "StatusCode": 200}
-            timeout = _path_get(effective, state["TimeoutSecondsPath"]) if "TimeoutSecondsPath" in state else state.get("TimeoutSeconds")
+            timeout = (
+                _path_get(effective, state["TimeoutSecondsPath"])
+                if "TimeoutSecondsPath" in state
+                else state.get("TimeoutSeconds")
+            )
             return self.tokens.wait(context["Task"]["Token"], float(timeout) if timeout is not None else None)

@@ -1,4 +1,5 @@
 """The local chat page's view of the store it runs: the customers in its picker, its name and suggestion chips."""
+
 from __future__ import annotations
 
 from concierge.merchant import MerchantProfile
@@ -16,9 +17,16 @@ def page_info(data: StoreData, merchant: MerchantProfile) -> dict:
     """The local chat page's header and suggestion chips: merchant.json's, or made from the store's own data."""
     suggestions = list(merchant.suggestions)
     if not suggestions:
-        first = merchant.featured_customers[0] if merchant.featured_customers else (data.customers[0].id if data.customers else None)
-        delivered = sorted((o for o in data.orders if o.customer_id == first and o.status.value == "delivered"),
-                           key=lambda o: o.placed_at, reverse=True)
+        first = (
+            merchant.featured_customers[0]
+            if merchant.featured_customers
+            else (data.customers[0].id if data.customers else None)
+        )
+        delivered = sorted(
+            (o for o in data.orders if o.customer_id == first and o.status.value == "delivered"),
+            key=lambda o: o.placed_at,
+            reverse=True,
+        )
         if delivered:
             suggestions.append(f"I'd like to return the {delivered[0].lines[0].title} from my last order")
         suggestions += ["Where is my order?", "How long do refunds take?", "Talk to a human"]

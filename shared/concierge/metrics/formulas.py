@@ -1,6 +1,7 @@
 """Scoring formulas, pure: CSAT% with a Wilson interval, NPS with its interval, CES, rates, and percentiles from a
 fixed bucketed histogram (so p50/p90 add up across days, channels and intents). Definitions: docs/metrics.md.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,7 @@ Z95 = 1.959963984540054  # two-sided 95%
 
 # --- survey scales --------------------------------------------------------------------------------------------------
 CSAT_SCALE = range(1, 6)
-NPS_SCALE = range(0, 11)
+NPS_SCALE = range(11)
 CES_SCALE = range(1, 8)
 
 
@@ -79,8 +80,13 @@ def nps(counts: Mapping[int, int], z: float = Z95) -> NetPromoter:
     mean = p_plus - p_minus
     half = z * math.sqrt(max(0.0, p_plus + p_minus - mean * mean) / n)
     return NetPromoter(
-        n=n, promoters=promoters, passives=passives, detractors=detractors, value=100 * mean,
-        low=max(-100.0, 100 * (mean - half)), high=min(100.0, 100 * (mean + half)),
+        n=n,
+        promoters=promoters,
+        passives=passives,
+        detractors=detractors,
+        value=100 * mean,
+        low=max(-100.0, 100 * (mean - half)),
+        high=min(100.0, 100 * (mean + half)),
     )
 
 
@@ -124,7 +130,7 @@ def bucket_of(ms: float) -> int:
         return 0
     index = int(math.floor(math.log(ms / BASE_MS) / math.log(RATIO))) + 1
     # Guard the float edge: ms exactly on a boundary belongs to the upper bucket.
-    if BASE_MS * RATIO ** index <= ms:
+    if BASE_MS * RATIO**index <= ms:
         index += 1
     elif BASE_MS * RATIO ** (index - 1) > ms:
         index -= 1

@@ -10,6 +10,7 @@
 
 The conversation's items live in its own partition, so erasing the conversation erases them.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,6 @@ def low_sk(score: int, conversation_id: str, source: str) -> str:
 
 def event_pk(event_id: str) -> str:
     return f"METRIC#EVENT#{event_id}"
-
 
 
 META_SK = "METRIC#META"

@@ -2,6 +2,7 @@
 
 `GET /v1/metrics` validates its query string into `MetricsQuery` and answers a `MetricsReport` (JSON) or its CSV.
 """
+
 from __future__ import annotations
 
 import csv
@@ -47,7 +48,7 @@ class MetricsQuery(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _range(self) -> "MetricsQuery":
+    def _range(self) -> MetricsQuery:
         if self.to < self.from_:
             raise ValueError("'to' is before 'from'")
         if (self.to - self.from_).days + 1 > MAX_DAYS:
@@ -124,7 +125,7 @@ def _histogram(counters: Counters, prefix: str) -> dict[int, int]:
     found = {}
     for name, value in counters.items():
         if name.startswith(prefix + "_") and value:
-            found[int(name[len(prefix) + 1:])] = int(value)
+            found[int(name[len(prefix) + 1 :])] = int(value)
     return found
 
 
@@ -132,7 +133,9 @@ def kpis(counters: Counters, agent_minutes: float = 6.0) -> Kpis:
     """Every KPI from summed counters (the attributes `rollup` ADDs)."""
     get = lambda name: int(counters.get(name, 0))  # noqa: E731
     n, handed = get("conv"), get("hand")
-    revenue = sorted((name[4:], Decimal(value)) for name, value in counters.items() if name.startswith("rev_") and value)
+    revenue = sorted(
+        (name[4:], Decimal(value)) for name, value in counters.items() if name.startswith("rev_") and value
+    )
     return Kpis(
         conversations=n,
         ai_resolution=formulas.wilson(get("res"), n),
@@ -190,26 +193,47 @@ class MetricsReader:
                     _add(totals, item)
                     if query.group_by == "day":
                         _add(groups[day.isoformat()], item)
-                elif query.group_by == "channel" and channel != keys.ALL and intent == want_intent and want_channel in (keys.ALL, channel):
+                elif (
+                    query.group_by == "channel"
+                    and channel != keys.ALL
+                    and intent == want_intent
+                    and want_channel in (keys.ALL, channel)
+                ):
                     _add(groups[channel], item)
-                elif query.group_by == "intent" and intent != keys.ALL and channel == want_channel and want_intent in (keys.ALL, intent):
+                elif (
+                    query.group_by == "intent"
+                    and intent != keys.ALL
+                    and channel == want_channel
+                    and want_intent in (keys.ALL, intent)
+                ):
                     _add(groups[intent], item)
             if query.low_scores:
                 # Sorted by score in the key: the lowest come first; a filter reads a few more to fill the list.
                 limit = query.low_scores * (1 if want_channel == want_intent == keys.ALL else 4)
                 for item in self._query(day, "L#", limit):
                     if want_channel in (keys.ALL, item["channel"]) and want_intent in (keys.ALL, item["intent"]):
-                        low.append(LowScore(
-                            day=day, conversation_id=item["conversation_id"], score=int(item["score"]), source=item["source"],
-                            channel=item["channel"], intent=item["intent"], reasons=list(item.get("reasons", [])),
-                            transcript=f"/v1/conversations/{item['conversation_id']}/transcript",
-                        ))
+                        low.append(
+                            LowScore(
+                                day=day,
+                                conversation_id=item["conversation_id"],
+                                score=int(item["score"]),
+                                source=item["source"],
+                                channel=item["channel"],
+                                intent=item["intent"],
+                                reasons=list(item.get("reasons", [])),
+                                transcript=f"/v1/conversations/{item['conversation_id']}/transcript",
+                            )
+                        )
         if query.group_by == "day":  # every day of the range, including quiet ones, so charts have no gaps
             for day in query.days():
                 groups.setdefault(day.isoformat(), {})
         low.sort(key=lambda entry: (entry.score, -entry.day.toordinal(), entry.conversation_id, entry.source))
         return MetricsReport(
-            from_=query.from_, to=query.to, channel=query.channel, intent=query.intent, group_by=query.group_by,
+            from_=query.from_,
+            to=query.to,
+            channel=query.channel,
+            intent=query.intent,
+            group_by=query.group_by,
             totals=kpis(totals, query.agent_minutes),
             series=[SeriesPoint(key=key, kpis=kpis(groups[key], query.agent_minutes)) for key in sorted(groups)],
             low_scores=low[: query.low_scores],
@@ -222,13 +246,25 @@ def _row(key: str, k: Kpis) -> dict[str, object]:
     for name in ("ai_resolution", "handoff", "repeat_contact", "workload_reduction", "csat", "auto_csat"):
         share: Proportion = getattr(k, name)
         row |= {name: share.value, f"{name}_low": share.low, f"{name}_high": share.high, f"{name}_n": share.n}
-    row |= {"agent_hours_saved": k.agent_hours_saved, "nps": k.nps.value, "nps_low": k.nps.low, "nps_high": k.nps.high,
-            "nps_n": k.nps.n, "ces": k.ces.value, "ces_low": k.ces.low, "ces_high": k.ces.high, "ces_n": k.ces.n}
+    row |= {
+        "agent_hours_saved": k.agent_hours_saved,
+        "nps": k.nps.value,
+        "nps_low": k.nps.low,
+        "nps_high": k.nps.high,
+        "nps_n": k.nps.n,
+        "ces": k.ces.value,
+        "ces_low": k.ces.low,
+        "ces_high": k.ces.high,
+        "ces_n": k.ces.n,
+    }
     for name in ("first_response_ms", "resolution_ms", "reply_latency_ms"):
         p: Percentiles = getattr(k, name)
         row |= {f"{name}_p50": p.p50, f"{name}_p90": p.p90, f"{name}_n": p.n}
-    row |= {"model_cost_usd": k.model_cost_usd, "redemptions": k.redemptions,
-            "revenue": " ".join(f"{m.amount} {m.currency}" for m in k.revenue)}
+    row |= {
+        "model_cost_usd": k.model_cost_usd,
+        "redemptions": k.redemptions,
+        "revenue": " ".join(f"{m.amount} {m.currency}" for m in k.revenue),
+    }
     return row
 
 
@@ -239,8 +275,12 @@ def to_csv(report: MetricsReport) -> str:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({name: "" if value is None else (round(value, 6) if isinstance(value, float) else value)
-                         for name, value in row.items()})
+        writer.writerow(
+            {
+                name: "" if value is None else (round(value, 6) if isinstance(value, float) else value)
+                for name, value in row.items()
+            }
+        )
     return out.getvalue()
 
 
@@ -265,17 +305,23 @@ class TranscriptOut(BaseModel):
 def transcript(conversation_id: str, memory) -> TranscriptOut:
     """A conversation for the dashboard's drill-down; NotFound when nothing is held about it."""
     record = memory.get_conversation(conversation_id)
-    metric = {item["sk"]: item for item in memory.table.query(
-        KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id)) & Key("sk").begins_with("METRIC#"),
-    ).get("Items", [])}
+    metric = {
+        item["sk"]: item
+        for item in memory.table.query(
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
+            & Key("sk").begins_with("METRIC#"),
+        ).get("Items", [])
+    }
     meta = metric.get(keys.META_SK)
     if record is None and meta is None:
         raise NotFound("Conversation not found.")
     stored = memory.get_score(conversation_id, "auto")
     auto = metric.get(keys.score_sk("auto"))
     if stored is not None:
-        auto_out = ScoreOut(score=int(stored["score"]),
-                            reasons=[r["detail"] if isinstance(r, dict) else str(r) for r in stored.get("reasons", [])])
+        auto_out = ScoreOut(
+            score=int(stored["score"]),
+            reasons=[r["detail"] if isinstance(r, dict) else str(r) for r in stored.get("reasons", [])],
+        )
     elif auto is not None:
         auto_out = ScoreOut(score=int(auto["score"]), reasons=list(auto.get("reasons", [])))
     else:
@@ -289,6 +335,9 @@ def transcript(conversation_id: str, memory) -> TranscriptOut:
         status=record.status.value if record else None,
         messages=memory.transcript(conversation_id) if record else [],
         auto_csat=auto_out,
-        surveys={kind: int(metric[keys.score_sk(kind)]["score"]) for kind in ("csat", "nps", "ces")
-                 if keys.score_sk(kind) in metric},
+        surveys={
+            kind: int(metric[keys.score_sk(kind)]["score"])
+            for kind in ("csat", "nps", "ces")
+            if keys.score_sk(kind) in metric
+        },
     )

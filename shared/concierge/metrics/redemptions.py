@@ -1,6 +1,7 @@
 """An order placed with a discount code the assistant issued: the code is used once, and `discount.redeemed` is
 published so the revenue AI offers bring is counted (POST /v1/discounts/{code}/redemptions, called by the storefront
 for its signed-in customer when the order is placed)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,7 +18,9 @@ class RedemptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: str = Field(min_length=1, max_length=64, description="the storefront's order id")
-    order_total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="what the customer paid, after the discount")
+    order_total: Decimal = Field(
+        ge=0, max_digits=12, decimal_places=2, description="what the customer paid, after the discount"
+    )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")
 
 
@@ -29,8 +32,14 @@ class Redemption(BaseModel):
     redeemed_at: datetime
 
 
-def redeem(code: str, customer_id: str, request: RedemptionRequest, store: CommerceBackend, events: EventPublisher,
-           at: datetime) -> Redemption:
+def redeem(
+    code: str,
+    customer_id: str,
+    request: RedemptionRequest,
+    store: CommerceBackend,
+    events: EventPublisher,
+    at: datetime,
+) -> Redemption:
     try:
         discount = store.redeem_discount(code, customer_id, request.order_id, at)
     except DiscountRefused as refused:
@@ -39,9 +48,22 @@ def redeem(code: str, customer_id: str, request: RedemptionRequest, store: Comme
         if refused.reason == "expired":
             raise Gone("This discount code has expired.") from refused
         raise Conflict("This discount code was already used.") from refused
-    events.publish(DiscountRedeemed(
-        occurred_at=at, code=code, conversation_id=discount.conversation_id, customer_id=customer_id,
-        order_id=request.order_id, order_total=request.order_total, currency=request.currency, percent=discount.percent,
-    ))
-    return Redemption(code=code, order_id=request.order_id, conversation_id=discount.conversation_id,
-                      percent=discount.percent, redeemed_at=at)
+    events.publish(
+        DiscountRedeemed(
+            occurred_at=at,
+            code=code,
+            conversation_id=discount.conversation_id,
+            customer_id=customer_id,
+            order_id=request.order_id,
+            order_total=request.order_total,
+            currency=request.currency,
+            percent=discount.percent,
+        )
+    )
+    return Redemption(
+        code=code,
+        order_id=request.order_id,
+        conversation_id=discount.conversation_id,
+        percent=discount.percent,
+        redeemed_at=at,
+    )

@@ -10,10 +10,11 @@ Surveys and Auto-CSAT count on their conversation's close day, channel and inten
 conversation and kind: a replaced answer moves one count from the old score to the new, and an answer older than the
 one counted changes nothing. Revenue counts on the day the code was redeemed.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -30,7 +31,13 @@ from concierge.events import (
 from concierge.metrics import keys
 from concierge.metrics.formulas import bucket_of
 
-CONSUMED: tuple[type[DomainEvent], ...] = (ConversationClosed, TurnCompleted, SurveyAnswered, AutoCsatScored, DiscountRedeemed)
+CONSUMED: tuple[type[DomainEvent], ...] = (
+    ConversationClosed,
+    TurnCompleted,
+    SurveyAnswered,
+    AutoCsatScored,
+    DiscountRedeemed,
+)
 _MODELS: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in CONSUMED}
 DETAIL_TYPES: tuple[str, ...] = tuple(_MODELS)
 # Intents that say nothing about what the conversation was about.
@@ -60,7 +67,7 @@ def primary_intent(intents: list[str]) -> str:
 
 
 def _utc_day(at: datetime) -> date:
-    return (at if at.tzinfo is None else at.astimezone(timezone.utc)).date()
+    return (at if at.tzinfo is None else at.astimezone(UTC)).date()
 
 
 def _epoch(at: datetime, days: int) -> int:
@@ -106,13 +113,18 @@ class Rollup:
             reads = 1
             self._redeemed(event, plan)
         counted = self._commit(envelope["id"], event.occurred_at, plan)
-        return Applied(outcome="counted" if counted else "duplicate", detail_type=detail_type, requests=reads + 1 + (not counted))
+        return Applied(
+            outcome="counted" if counted else "duplicate", detail_type=detail_type, requests=reads + 1 + (not counted)
+        )
 
     # one method per event ----------------------------------------------------------------------------------------
     def _closed(self, event: ConversationClosed, plan: _Plan) -> int:
         day, intent = _utc_day(event.occurred_at), primary_intent(event.intents)
-        counts: dict[str, int] = {"conv": 1, {"resolved": "res", "handed_off": "hand", "unresolved": "unres"}[event.resolution]: 1,
-                                  "msgs": event.turns}
+        counts: dict[str, int] = {
+            "conv": 1,
+            {"resolved": "res", "handed_off": "hand", "unresolved": "unres"}[event.resolution]: 1,
+            "msgs": event.turns,
+        }
         if event.turns:
             counts[f"fr_{bucket_of(event.first_response_ms)}"] = 1
         if event.resolution == "resolved":
@@ -125,19 +137,44 @@ class Rollup:
                 Key={"pk": keys.repeat_pk(event.customer_id), "sk": intent}, ConsistentRead=True
             ).get("Item")
             last_at = datetime.fromisoformat(marker["last_at"]) if marker else None
-            if marker and marker["conversation"] != keys.opaque(event.conversation_id) and last_at <= event.started_at \
-                    and event.started_at - last_at <= timedelta(days=keys.REPEAT_WINDOW_DAYS):
+            if (
+                marker
+                and marker["conversation"] != keys.opaque(event.conversation_id)
+                and last_at <= event.started_at
+                and event.started_at - last_at <= timedelta(days=keys.REPEAT_WINDOW_DAYS)
+            ):
                 counts["rep"] = 1
             if last_at is None or last_at < event.occurred_at:  # an older conversation delivered late moves nothing
-                plan.items.append({"Put": {"TableName": self._table.name, "Item": {
-                    "pk": keys.repeat_pk(event.customer_id), "sk": intent, "last_at": event.occurred_at.isoformat(),
-                    "conversation": keys.opaque(event.conversation_id), "expires_at": _epoch(event.occurred_at, keys.REPEAT_WINDOW_DAYS + 1),
-                }}})
+                plan.items.append(
+                    {
+                        "Put": {
+                            "TableName": self._table.name,
+                            "Item": {
+                                "pk": keys.repeat_pk(event.customer_id),
+                                "sk": intent,
+                                "last_at": event.occurred_at.isoformat(),
+                                "conversation": keys.opaque(event.conversation_id),
+                                "expires_at": _epoch(event.occurred_at, keys.REPEAT_WINDOW_DAYS + 1),
+                            },
+                        }
+                    }
+                )
         plan.add(day, event.channel, intent, **counts)
-        plan.items.append({"Put": {"TableName": self._table.name, "Item": {
-            "pk": keys.conversation_pk(event.conversation_id), "sk": keys.META_SK, "day": day.isoformat(),
-            "channel": event.channel, "intent": intent, "expires_at": _epoch(event.occurred_at, keys.CONVERSATION_DAYS),
-        }}})
+        plan.items.append(
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": {
+                        "pk": keys.conversation_pk(event.conversation_id),
+                        "sk": keys.META_SK,
+                        "day": day.isoformat(),
+                        "channel": event.channel,
+                        "intent": intent,
+                        "expires_at": _epoch(event.occurred_at, keys.CONVERSATION_DAYS),
+                    },
+                }
+            }
+        )
         return reads
 
     def _turn(self, event: TurnCompleted, plan: _Plan) -> None:
@@ -146,13 +183,22 @@ class Rollup:
             counts["cost"] = Decimal(str(event.cost_usd))
         if event.engine == "deterministic-fallback":
             counts["fallback"] = 1
-        plan.add(_utc_day(event.occurred_at), event.channel, event.intent if event.intent not in ("", None) else "unknown", **counts)
+        plan.add(
+            _utc_day(event.occurred_at),
+            event.channel,
+            event.intent if event.intent not in ("", None) else "unknown",
+            **counts,
+        )
 
     def _conversation(self, conversation_id: str, *kinds: str) -> dict[str, dict]:
         """The conversation's attribution and the latest scores of `kinds`: one BatchGetItem of at most 3 keys."""
         pk = keys.conversation_pk(conversation_id)
-        wanted = [{"pk": pk, "sk": keys.META_SK}] + [{"pk": pk, "sk": keys.score_sk(kind)} for kind in dict.fromkeys(kinds)]
-        response = self._client.batch_get_item(RequestItems={self._table.name: {"Keys": wanted, "ConsistentRead": True}})
+        wanted = [{"pk": pk, "sk": keys.META_SK}] + [
+            {"pk": pk, "sk": keys.score_sk(kind)} for kind in dict.fromkeys(kinds)
+        ]
+        response = self._client.batch_get_item(
+            RequestItems={self._table.name: {"Keys": wanted, "ConsistentRead": True}}
+        )
         if response.get("UnprocessedKeys"):  # throttled: let the queue retry the event rather than count it wrongly
             raise RuntimeError("the conversation's metric records could not all be read; retrying")
         return {item["sk"]: item for item in response["Responses"].get(self._table.name, [])}
@@ -171,19 +217,39 @@ class Rollup:
         day, channel, intent = date.fromisoformat(meta["day"]), meta["channel"], meta["intent"]
         plan.add(day, channel, intent, **{f"{kind}_{event.score}": 1})
         if previous is not None:
-            plan.add(date.fromisoformat(previous["day"]), previous["channel"], previous["intent"], **{f"{kind}_{int(previous['score'])}": -1})
-            old_low = {"pk": keys.day_pk(date.fromisoformat(previous["day"])),
-                       "sk": keys.low_sk(int(previous["score"]), event.conversation_id, kind)}
+            plan.add(
+                date.fromisoformat(previous["day"]),
+                previous["channel"],
+                previous["intent"],
+                **{f"{kind}_{int(previous['score'])}": -1},
+            )
+            old_low = {
+                "pk": keys.day_pk(date.fromisoformat(previous["day"])),
+                "sk": keys.low_sk(int(previous["score"]), event.conversation_id, kind),
+            }
             new_low = {"pk": keys.day_pk(day), "sk": keys.low_sk(event.score, event.conversation_id, kind)}
             # One transaction may not touch an item twice: a low entry that stays at the same key is just overwritten.
-            if kind in LOW_SOURCES and int(previous["score"]) <= LOW_SCORE and not (event.score <= LOW_SCORE and old_low == new_low):
+            if (
+                kind in LOW_SOURCES
+                and int(previous["score"]) <= LOW_SCORE
+                and not (event.score <= LOW_SCORE and old_low == new_low)
+            ):
                 plan.items.append({"Delete": {"TableName": table, "Key": old_low}})
-        reasons = list(event.reasons) if isinstance(event, AutoCsatScored) else list(
-            (records.get(keys.score_sk("auto")) or {}).get("reasons", [])
+        reasons = (
+            list(event.reasons)
+            if isinstance(event, AutoCsatScored)
+            else list((records.get(keys.score_sk("auto")) or {}).get("reasons", []))
         )
-        record = {"pk": keys.conversation_pk(event.conversation_id), "sk": keys.score_sk(kind), "score": event.score,
-                  "at": at.isoformat(), "day": day.isoformat(), "channel": channel, "intent": intent,
-                  "expires_at": _epoch(at, keys.CONVERSATION_DAYS)}
+        record = {
+            "pk": keys.conversation_pk(event.conversation_id),
+            "sk": keys.score_sk(kind),
+            "score": event.score,
+            "at": at.isoformat(),
+            "day": day.isoformat(),
+            "channel": channel,
+            "intent": intent,
+            "expires_at": _epoch(at, keys.CONVERSATION_DAYS),
+        }
         if reasons:
             record["reasons"] = reasons[:5]
         put: dict[str, Any] = {"TableName": table, "Item": record}
@@ -198,9 +264,16 @@ class Rollup:
         if kind in LOW_SOURCES and event.score <= LOW_SCORE:
             # Erasing the conversation's partition follows this pointer to the entry in the day's list.
             record["erase_also"] = [[keys.day_pk(day), keys.low_sk(event.score, event.conversation_id, kind)]]
-            low = {"pk": keys.day_pk(day), "sk": keys.low_sk(event.score, event.conversation_id, kind),
-                   "conversation_id": event.conversation_id, "score": event.score, "source": kind, "at": at.isoformat(),
-                   "channel": channel, "intent": intent}
+            low = {
+                "pk": keys.day_pk(day),
+                "sk": keys.low_sk(event.score, event.conversation_id, kind),
+                "conversation_id": event.conversation_id,
+                "score": event.score,
+                "source": kind,
+                "at": at.isoformat(),
+                "channel": channel,
+                "intent": intent,
+            }
             if reasons:
                 low["reasons"] = reasons[:5]
             plan.items.append({"Put": {"TableName": table, "Item": low}})
@@ -209,32 +282,50 @@ class Rollup:
     def _redeemed(self, event: DiscountRedeemed, plan: _Plan) -> None:
         meta = self._conversation(event.conversation_id).get(keys.META_SK) or {}
         # A code redeemed after its conversation's attribution expired still counts, in the day's totals.
-        plan.add(_utc_day(event.occurred_at), meta.get("channel", "unknown"), meta.get("intent", "other"),
-                 **{"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total})
+        plan.add(
+            _utc_day(event.occurred_at),
+            meta.get("channel", "unknown"),
+            meta.get("intent", "other"),
+            **{"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total},
+        )
 
     # the one write -------------------------------------------------------------------------------------------------
     def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:
         table = self._table.name
-        operations: list[dict] = [{"Put": {
-            "TableName": table,
-            "Item": {"pk": keys.event_pk(event_id), "sk": "SEEN", "expires_at": _epoch(at, keys.EVENT_MARKER_DAYS)},
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }}]
+        operations: list[dict] = [
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {
+                        "pk": keys.event_pk(event_id),
+                        "sk": "SEEN",
+                        "expires_at": _epoch(at, keys.EVENT_MARKER_DAYS),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
         for (day, channel, intent), counts in plan.deltas.items():
             names = sorted(counts)
-            operations.append({"Update": {
-                "TableName": table,
-                "Key": {"pk": keys.day_pk(day), "sk": keys.counter_sk(channel, intent)},
-                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
-                "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)},
-                "ExpressionAttributeValues": {f":v{i}": counts[name] for i, name in enumerate(names)},
-            }})
+            operations.append(
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"pk": keys.day_pk(day), "sk": keys.counter_sk(channel, intent)},
+                        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
+                        "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)},
+                        "ExpressionAttributeValues": {f":v{i}": counts[name] for i, name in enumerate(names)},
+                    }
+                }
+            )
         operations.extend(plan.items)
         try:
             self._client.transact_write_items(TransactItems=operations)
         except self._client.exceptions.TransactionCanceledException:
             # The marker exists: this event was counted before (a redelivery). Anything else is retried by the queue.
-            seen = self._table.get_item(Key={"pk": keys.event_pk(event_id), "sk": "SEEN"}, ConsistentRead=True).get("Item")
+            seen = self._table.get_item(Key={"pk": keys.event_pk(event_id), "sk": "SEEN"}, ConsistentRead=True).get(
+                "Item"
+            )
             if seen is not None:
                 return False
             raise

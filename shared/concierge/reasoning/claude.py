@@ -11,6 +11,7 @@ A timeout, a 429, a 5xx or an overload is passing: a warning, and the fallback a
 configuration error: logged at ERROR with the API's message and request id, counted in ModelRequestErrors, and the
 fallback answers too (the customer is never left without a reply).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,9 @@ from concierge.workflows import MAX_ACTION_ROUNDS
 
 logger = logging.getLogger(__name__)
 # A greeting ends at its first comma or stop: "Hi Alex, your order shipped, …" loses "Hi Alex, " and nothing more.
-GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^,.!?\n]{0,30}[,.!]\s*", re.IGNORECASE)
+GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^,.!?\n]{0,30}[,.!]\s*", re.IGNORECASE
+)
 AI_MENTION = re.compile(r"\bAI\b")
 # Kept from the turn's budget for what follows a model call: the actions, the deterministic engine if it must
 # answer instead, and storing the reply.
@@ -64,7 +67,9 @@ class ClaudeEngine:
         # Escalation is code, not prompt: these hand off before any model is asked.
         reason = escalation.trigger(turn, turn.conversation.sentiments, turn.conversation.flow.get("misses", 0))
         if reason or self._handoff_under_way(turn):
-            return self.fallback.handoff(turn, reason or self._handoff_reason(turn)).model_copy(update={"engine": "claude"})
+            return self.fallback.handoff(turn, reason or self._handoff_reason(turn)).model_copy(
+                update={"engine": "claude"}
+            )
         if any(not content for content in turn.assistant_rounds):
             # The deterministic engine took a round of this turn over: it finishes the turn (the model would be
             # sent tool calls it never made).
@@ -108,9 +113,17 @@ class ClaudeEngine:
         uses = [block for block in content if block.get("type") == "tool_use"]
         actions = [block for block in uses if block["name"] != prompt.REPLY_TOOL]
         if actions:
-            calls = [ToolCall(id=block["id"], tool=block["name"], arguments=dict(block.get("input") or {})) for block in actions]
-            return Decision(next="actions", tool_calls=calls, flow=turn.conversation.flow, engine="claude",
-                            assistant_content=content)
+            calls = [
+                ToolCall(id=block["id"], tool=block["name"], arguments=dict(block.get("input") or {}))
+                for block in actions
+            ]
+            return Decision(
+                next="actions",
+                tool_calls=calls,
+                flow=turn.conversation.flow,
+                engine="claude",
+                assistant_content=content,
+            )
         replies = [block for block in uses if block["name"] == prompt.REPLY_TOOL]
         if replies:
             reply = ModelReply.model_validate(replies[0].get("input") or {})
@@ -118,7 +131,9 @@ class ClaudeEngine:
             raise MalformedAnswer(f"no tool call although one was forced (stop_reason {response.stop_reason})")
         else:
             # Models without forced tool use may end the turn in plain text: that text is the reply.
-            text = "\n\n".join(b["text"].strip() for b in content if b.get("type") == "text" and b.get("text", "").strip())
+            text = "\n\n".join(
+                b["text"].strip() for b in content if b.get("type") == "text" and b.get("text", "").strip()
+            )
             if not text:
                 raise MalformedAnswer(f"neither a reply nor a tool call (stop_reason {response.stop_reason})")
             reply = ModelReply(text=text, intent=turn.signals.intent)
@@ -127,8 +142,14 @@ class ClaudeEngine:
             text = f"{text} If you'd like, I can connect you with a member of our team who can help."
             flow = {"name": "offer_handoff", "reason": "low confidence in an answer"}
         return Decision(
-            next="reply", reply=text, flow=flow, resolved=reply.resolved, engine="claude", confidence=reply.confidence,
-            intent=reply.intent, citations=self._citations(turn, reply.document_ids),
+            next="reply",
+            reply=text,
+            flow=flow,
+            resolved=reply.resolved,
+            engine="claude",
+            confidence=reply.confidence,
+            intent=reply.intent,
+            citations=self._citations(turn, reply.document_ids),
             close="resolved" if reply.intent in ("thanks", "goodbye") and reply.resolved else None,
         )
 
@@ -152,7 +173,11 @@ class ClaudeEngine:
     @staticmethod
     def _handoff_under_way(turn: Turn) -> bool:
         previous = turn.decision
-        return bool(previous and any(c.tool == "create_handoff" for c in previous.tool_calls) and turn.results_for("create_handoff"))
+        return bool(
+            previous
+            and any(c.tool == "create_handoff" for c in previous.tool_calls)
+            and turn.results_for("create_handoff")
+        )
 
     @staticmethod
     def _handoff_reason(turn: Turn) -> str:
@@ -161,4 +186,6 @@ class ClaudeEngine:
 
     def _fall_back(self, turn: Turn, why: str, usage: Usage | None = None) -> Decision:
         decision = self.fallback.decide(turn)
-        return decision.model_copy(update={"engine": "deterministic-fallback", "usage": usage or Usage(), "fallback": why})
+        return decision.model_copy(
+            update={"engine": "deterministic-fallback", "usage": usage or Usage(), "fallback": why}
+        )

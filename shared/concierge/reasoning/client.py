@@ -18,6 +18,7 @@ a warning). 400, 401, 403, 404 and the other 4xx are configuration errors: logge
 and request id and counted in the `ModelRequestErrors` metric (alarmed in the stack); on 401/403 the client is
 dropped so the key is read again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,10 @@ logger = logging.getLogger(__name__)
 
 KEY_RECHECK_SECONDS = 60.0
 INVOKE_VERSION = "bedrock-2023-05-31"
-SET_KEY_HINT = ("put the Anthropic API key in the stack's AnthropicApiKey secret: aws secretsmanager put-secret-value "
-                "--secret-id {arn} --secret-string <key>; running functions read it within a minute")
+SET_KEY_HINT = (
+    "put the Anthropic API key in the stack's AnthropicApiKey secret: aws secretsmanager put-secret-value "
+    "--secret-id {arn} --secret-string <key>; running functions read it within a minute"
+)
 
 
 MIN_CALL_SECONDS = 1.5
@@ -83,8 +86,12 @@ def _calls():
 def transient_errors() -> tuple[type[BaseException], ...]:
     import anthropic
 
-    return (anthropic.APITimeoutError, anthropic.APIConnectionError, anthropic.RateLimitError,
-            anthropic.InternalServerError)
+    return (
+        anthropic.APITimeoutError,
+        anthropic.APIConnectionError,
+        anthropic.RateLimitError,
+        anthropic.InternalServerError,
+    )
 
 
 def model_errors() -> tuple[type[BaseException], ...]:
@@ -98,8 +105,16 @@ def describe(error: BaseException) -> str:
     status = getattr(error, "status_code", None)
     message = getattr(error, "api_message", None) or getattr(error, "message", None) or str(error)
     request_id = getattr(error, "request_id", None)
-    return " ".join(p for p in (type(error).__name__, str(status) if status else "", message,
-                                f"(request id {request_id})" if request_id else "") if p)
+    return " ".join(
+        p
+        for p in (
+            type(error).__name__,
+            str(status) if status else "",
+            message,
+            f"(request id {request_id})" if request_id else "",
+        )
+        if p
+    )
 
 
 def is_transient(error: BaseException) -> bool:
@@ -116,8 +131,9 @@ class ModelClient:
         self.settings = settings
         self.model = model
         self.family = models.family(model)
-        self.endpoint = (models.bedrock_id(model).endpoint if settings.model_provider == "bedrock"
-                         else models.Endpoint.ANTHROPIC)
+        self.endpoint = (
+            models.bedrock_id(model).endpoint if settings.model_provider == "bedrock" else models.Endpoint.ANTHROPIC
+        )
         self._client = sdk_client
         self._no_key_until = 0.0
         self.breaker = Breaker(settings.model_breaker_failures, settings.model_breaker_seconds)
@@ -152,11 +168,14 @@ class ModelClient:
 
             try:
                 key = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].strip()
-            except Exception as error:  # noqa: BLE001 - a missing grant or secret: a configuration error, said once a minute
+            except Exception as error:
                 logger.error("the Anthropic API key secret cannot be read (%s): %s", arn, type(error).__name__)
                 raise NoKeyYet("the key secret cannot be read") from error
         if not key or key == models.KEY_PLACEHOLDER:
-            logger.warning("no Anthropic API key yet, the deterministic engine answers: " + SET_KEY_HINT.format(arn=arn or "<secret arn>"))
+            logger.warning(
+                "no Anthropic API key yet, the deterministic engine answers: "
+                + SET_KEY_HINT.format(arn=arn or "<secret arn>")
+            )
             raise NoKeyYet("no Anthropic API key set yet")
         return key
 
@@ -209,8 +228,9 @@ class ModelClient:
         if is_transient(error):
             logger.warning("%s: model unavailable, the fallback answers: %s", purpose, line)
             return "transient"
-        logger.error("%s: the model rejected the request (a configuration error; run `concierge doctor`): %s",
-                     purpose, line)
+        logger.error(
+            "%s: the model rejected the request (a configuration error; run `concierge doctor`): %s", purpose, line
+        )
         _count("ModelRequestErrors")
         return "request"
 
@@ -225,5 +245,7 @@ def _count(name: str) -> None:
 
 def assistant_content(response) -> list[dict[str, Any]]:
     """A response's content as plain dicts, to send back exactly as received (thinking blocks and signatures)."""
-    return [block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else dict(block)
-            for block in response.content]
+    return [
+        block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else dict(block)
+        for block in response.content
+    ]

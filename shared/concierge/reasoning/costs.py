@@ -1,4 +1,5 @@
 """Token accounting and the cost of a turn, from a price table in configuration (USD per million tokens)."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel
@@ -21,7 +22,7 @@ class Usage(BaseModel):
     model_calls: int = 0
     cost_usd: float = 0.0
 
-    def add(self, other: "Usage") -> "Usage":
+    def add(self, other: Usage) -> Usage:
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
 
@@ -45,8 +46,13 @@ def usage_of(response_usage, model: str, prices: dict[str, Price] | None = None)
     )
     price = price_for(model, prices).for_prompt(usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens)
     usage.cost_usd = round(
-        (usage.input_tokens * price.input + usage.output_tokens * price.output
-         + usage.cache_write_tokens * price.cache_write + usage.cache_read_tokens * price.cache_read) / 1_000_000,
+        (
+            usage.input_tokens * price.input
+            + usage.output_tokens * price.output
+            + usage.cache_write_tokens * price.cache_write
+            + usage.cache_read_tokens * price.cache_read
+        )
+        / 1_000_000,
         6,
     )
     return usage

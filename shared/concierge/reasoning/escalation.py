@@ -3,6 +3,7 @@
 Checked before any model is asked (so "I want a human" hands off at once, on every channel), and again on the
 model's answer (low confidence becomes an offer of a person, not a guess).
 """
+
 from __future__ import annotations
 
 import re
@@ -13,10 +14,14 @@ LOW_CONFIDENCE = 0.4
 STRONGLY_NEGATIVE = -0.6
 ASKING_SENTIMENT = -0.85
 WORSENING_DROP = 0.6  # sentiment fell this much across the last messages, and is negative now
-ACCEPTS = re.compile(r"\b(i understand|understood|fair enough|makes sense|no worries|i see|that's fine|that is fine|"
-                     r"i get it|ok,? thanks)\b", re.IGNORECASE)
-SARCASTIC_THANKS = re.compile(r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b",
-                              re.IGNORECASE)
+ACCEPTS = re.compile(
+    r"\b(i understand|understood|fair enough|makes sense|no worries|i see|that's fine|that is fine|"
+    r"i get it|ok,? thanks)\b",
+    re.IGNORECASE,
+)
+SARCASTIC_THANKS = re.compile(
+    r"\bthanks? (for nothing|a lot\b.*\b(not|never|useless))|\bthanks for wasting\b", re.IGNORECASE
+)
 PAYMENT_FAILURE = re.compile(
     r"\b(payment|card)\b.{0,30}\b(failed|declined|rejected|didn'?t go through|not going through)\b"
     r"|\b(charged|billed) (twice|two times|double)\b|\bdouble(-| )charged\b",
@@ -42,8 +47,9 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
     history = sentiments or []
     # A customer who closes with thanks ("Oh, I didn't realise. OK, thanks anyway.") is taking the answer, not
     # getting angrier, unless the thanks is sarcastic.
-    closing = (s.intent in ("thanks", "goodbye") or ACCEPTS.search(turn.message.text)) \
-        and not SARCASTIC_THANKS.search(turn.message.text)
+    closing = (s.intent in ("thanks", "goodbye") or ACCEPTS.search(turn.message.text)) and not SARCASTIC_THANKS.search(
+        turn.message.text
+    )
     worsening = len(history) >= 3 and history[-1] < -0.2 and max(history[-4:-1]) - history[-1] >= WORSENING_DROP
     if worsening and not closing:
         return "sentiment is getting worse"

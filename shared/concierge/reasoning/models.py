@@ -24,6 +24,7 @@ Sources (read 2026-11-29; the pages carry no "updated" date, so the date is when
   not accepted there, `bedrock-2023-05-31` is), https://docs.aws.amazon.com/bedrock/latest/userguide/
   inference-profiles-prereq.html and .../global-cross-region-inference.html (IAM for profiles)
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -54,9 +55,9 @@ class Price(BaseModel):
     cache_read: float
     cache_write_1h: float | None = Field(None, description="1-hour cache write (2 x input)")
     long_prompt_above: int | None = Field(None, description="prompts above this many input tokens use `long_prompt`")
-    long_prompt: "Price | None" = None
+    long_prompt: Price | None = None
 
-    def for_prompt(self, prompt_tokens: int) -> "Price":
+    def for_prompt(self, prompt_tokens: int) -> Price:
         if self.long_prompt and self.long_prompt_above is not None and prompt_tokens > self.long_prompt_above:
             return self.long_prompt
         return self
@@ -65,7 +66,16 @@ class Price(BaseModel):
 # Where a geographic inference profile may send a request (the regions its foundation-model ARNs live in).
 PROFILE_REGIONS: dict[str, tuple[str, ...]] = {
     "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1"),
-    "eu": ("eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3"),
+    "eu": (
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+    ),
     "jp": ("ap-northeast-1", "ap-northeast-3"),
     "au": ("ap-southeast-2", "ap-southeast-4"),
     "global": ("*",),
@@ -113,58 +123,100 @@ def _mantle(model: str) -> BedrockId:
 
 
 def _profiles(base: str, *geographies: str) -> tuple[BedrockId, ...]:
-    return tuple(BedrockId(id=f"{g}.{base}", endpoint=Endpoint.BEDROCK_INVOKE, foundation_model=base) for g in geographies)
+    return tuple(
+        BedrockId(id=f"{g}.{base}", endpoint=Endpoint.BEDROCK_INVOKE, foundation_model=base) for g in geographies
+    )
 
 
 FAMILIES: tuple[ModelFamily, ...] = (
     ModelFamily(
-        name="Claude Sonnet 5.5", api_id="claude-sonnet-5-5", forced_tool_use=False,
-        thinking={"type": "between_tools"}, thinking_blocks=True, max_output=128_000, max_tokens=4096,
+        name="Claude Sonnet 5.5",
+        api_id="claude-sonnet-5-5",
+        forced_tool_use=False,
+        thinking={"type": "between_tools"},
+        thinking_blocks=True,
+        max_output=128_000,
+        max_tokens=4096,
         min_cache_tokens=512,
         price=Price(input=2.0, output=10.0, cache_write=2.5, cache_write_1h=4.0, cache_read=0.10),
         bedrock=(_mantle("claude-sonnet-5-5"),),
         source="https://platform.claude.com/docs/en/models/sonnet-5-5/whats-new-sonnet-5-5",
     ),
     ModelFamily(
-        name="Claude Haiku 5.5", api_id="claude-haiku-5-5", forced_tool_use=True,
-        thinking={"type": "disabled"}, thinking_blocks=False, max_output=128_000, max_tokens=2048,
+        name="Claude Haiku 5.5",
+        api_id="claude-haiku-5-5",
+        forced_tool_use=True,
+        thinking={"type": "disabled"},
+        thinking_blocks=False,
+        max_output=128_000,
+        max_tokens=2048,
         min_cache_tokens=512,
-        price=Price(input=0.10, output=0.50, cache_write=0.125, cache_write_1h=0.20, cache_read=0.01,
-                    long_prompt_above=100_000,
-                    long_prompt=Price(input=0.50, output=2.50, cache_write=0.625, cache_write_1h=1.0, cache_read=0.05)),
+        price=Price(
+            input=0.10,
+            output=0.50,
+            cache_write=0.125,
+            cache_write_1h=0.20,
+            cache_read=0.01,
+            long_prompt_above=100_000,
+            long_prompt=Price(input=0.50, output=2.50, cache_write=0.625, cache_write_1h=1.0, cache_read=0.05),
+        ),
         bedrock=(_mantle("claude-haiku-5-5"),),
         source="https://platform.claude.com/docs/en/models/haiku-5-5/overview",
     ),
     ModelFamily(
-        name="Claude Opus 5.5", api_id="claude-opus-5-5", forced_tool_use=False,
-        thinking=None, thinking_blocks=True, max_output=128_000, max_tokens=16_000,  # adaptive, always on
+        name="Claude Opus 5.5",
+        api_id="claude-opus-5-5",
+        forced_tool_use=False,
+        thinking=None,
+        thinking_blocks=True,
+        max_output=128_000,
+        max_tokens=16_000,  # adaptive, always on
         min_cache_tokens=512,
         price=Price(input=4.0, output=20.0, cache_write=5.0, cache_write_1h=8.0, cache_read=0.20),
         bedrock=(_mantle("claude-opus-5-5"),),
         source="https://platform.claude.com/docs/en/models/opus-5-5/whats-new-opus-5-5",
     ),
     ModelFamily(
-        name="Claude Sonnet 5", api_id="claude-sonnet-5", forced_tool_use=True,
-        thinking={"type": "disabled"}, thinking_blocks=False, max_output=128_000, max_tokens=2048,
+        name="Claude Sonnet 5",
+        api_id="claude-sonnet-5",
+        forced_tool_use=True,
+        thinking={"type": "disabled"},
+        thinking_blocks=False,
+        max_output=128_000,
+        max_tokens=2048,
         min_cache_tokens=1024,
         price=Price(input=2.0, output=10.0, cache_write=2.5, cache_write_1h=4.0, cache_read=0.20),
         bedrock=(_mantle("claude-sonnet-5"),),
         source="https://platform.claude.com/docs/en/models/sonnet-5/overview",
     ),
     ModelFamily(
-        name="Claude Sonnet 4.6", api_id="claude-sonnet-4-6", forced_tool_use=True,
-        thinking=None, thinking_blocks=False, max_output=128_000, max_tokens=2048,  # thinking off unless asked
+        name="Claude Sonnet 4.6",
+        api_id="claude-sonnet-4-6",
+        forced_tool_use=True,
+        thinking=None,
+        thinking_blocks=False,
+        max_output=128_000,
+        max_tokens=2048,  # thinking off unless asked
         min_cache_tokens=1024,
         price=Price(input=3.0, output=15.0, cache_write=3.75, cache_write_1h=6.0, cache_read=0.30),
         bedrock=_profiles("anthropic.claude-sonnet-4-6", "global", "us", "eu", "jp"),
         source="https://platform.claude.com/docs/en/models/sonnet-4-6/overview",
     ),
     ModelFamily(
-        name="Claude Haiku 4.5", api_id="claude-haiku-4-5-20251001", aliases=("claude-haiku-4-5",), forced_tool_use=True,
-        thinking=None, thinking_blocks=False, max_output=64_000, max_tokens=2048,
+        name="Claude Haiku 4.5",
+        api_id="claude-haiku-4-5-20251001",
+        aliases=("claude-haiku-4-5",),
+        forced_tool_use=True,
+        thinking=None,
+        thinking_blocks=False,
+        max_output=64_000,
+        max_tokens=2048,
         min_cache_tokens=4096,
         price=Price(input=1.0, output=5.0, cache_write=1.25, cache_write_1h=2.0, cache_read=0.10),
-        bedrock=(*_profiles("anthropic.claude-haiku-4-5-20251001-v1:0", "global", "us", "eu"), _mantle("claude-haiku-4-5")),
+        bedrock=(
+            *_profiles("anthropic.claude-haiku-4-5-20251001-v1:0", "global", "us", "eu"),
+            _mantle("claude-haiku-4-5"),
+        ),
         source="https://platform.claude.com/docs/en/models/haiku-4-5/overview",
     ),
 )
@@ -192,8 +244,9 @@ def bedrock_id(model: str) -> BedrockId:
     mantle = [b for b in entry.bedrock if b.endpoint is Endpoint.BEDROCK_MANTLE]
     if mantle:
         return mantle[0]
-    raise UnknownModel(f"{model!r} is not a Bedrock id. On Bedrock, {entry.name} is one of: "
-                       + ", ".join(b.id for b in entry.bedrock))
+    raise UnknownModel(
+        f"{model!r} is not a Bedrock id. On Bedrock, {entry.name} is one of: " + ", ".join(b.id for b in entry.bedrock)
+    )
 
 
 def resolve(provider: str, model: str | None, judge: bool = False) -> str:
@@ -218,11 +271,15 @@ def prices() -> dict[str, Price]:
 
 def capability_table() -> str:
     """The table as docs/deploy.md shows it (a test keeps the two the same)."""
+
     def money(value: float) -> str:
         return f"${value:g}"
 
-    rows = ["| model | forced tool use | thinking sent by the agent | agent max_tokens | min cacheable prompt | "
-            "input / output / cache write (5 min) / cache read, $ per MTok |", "| --- | --- | --- | --- | --- | --- |"]
+    rows = [
+        "| model | forced tool use | thinking sent by the agent | agent max_tokens | min cacheable prompt | "
+        "input / output / cache write (5 min) / cache read, $ per MTok |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for f in FAMILIES:
         thinking = f"`{f.thinking['type']}`" if f.thinking else "omitted (model default)"
         if f.thinking_blocks:
@@ -231,8 +288,13 @@ def capability_table() -> str:
         price = " / ".join(money(v) for v in (p.input, p.output, p.cache_write, p.cache_read))
         if p.long_prompt and p.long_prompt_above:
             q = p.long_prompt
-            price += f" (above {p.long_prompt_above // 1000}k prompt tokens: " + " / ".join(
-                money(v) for v in (q.input, q.output, q.cache_write, q.cache_read)) + ")"
-        rows.append(f"| {f.name} | {'yes' if f.forced_tool_use else 'no: `auto`, last round `none`'} | {thinking} | "
-                    f"{f.max_tokens:,} | {f.min_cache_tokens:,} | {price} |")
+            price += (
+                f" (above {p.long_prompt_above // 1000}k prompt tokens: "
+                + " / ".join(money(v) for v in (q.input, q.output, q.cache_write, q.cache_read))
+                + ")"
+            )
+        rows.append(
+            f"| {f.name} | {'yes' if f.forced_tool_use else 'no: `auto`, last round `none`'} | {thinking} | "
+            f"{f.max_tokens:,} | {f.min_cache_tokens:,} | {price} |"
+        )
     return "\n".join(rows)

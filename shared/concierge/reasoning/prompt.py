@@ -7,6 +7,7 @@ messages in the conversation — is escaped and wrapped in a tag that names its 
 and pose as instructions. Two cache breakpoints: the end of the system prompt (tools and system, shared by every
 conversation) and the end of the conversation (so the next action round of the turn reads it back).
 """
+
 from __future__ import annotations
 
 import html
@@ -26,11 +27,18 @@ REPLY_SCHEMA = {
     "properties": {
         "text": {"type": "string", "description": "The reply, in the brand voice. Plain text, no markdown headings."},
         "intent": {"type": "string", "description": "The customer's intent, e.g. return, track, question, complaint."},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1,
-                       "description": "How sure you are the reply is correct and grounded (documents or tool results)."},
+        "confidence": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "How sure you are the reply is correct and grounded (documents or tool results).",
+        },
         "resolved": {"type": "boolean", "description": "The customer's request is fully handled by this reply."},
-        "document_ids": {"type": "array", "items": {"type": "string"},
-                         "description": "The ids of the <document>s the reply relies on, if any."},
+        "document_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The ids of the <document>s the reply relies on, if any.",
+        },
     },
     "required": ["text", "intent", "confidence", "resolved"],
     "additionalProperties": False,
@@ -55,8 +63,11 @@ def tools() -> list[dict[str, Any]]:
 def _tools() -> tuple[dict[str, Any], ...]:
     return (
         *tool_schemas(),
-        {"name": REPLY_TOOL, "description": "Send your reply to the customer. Every turn ends with exactly one call.",
-         "input_schema": REPLY_SCHEMA},
+        {
+            "name": REPLY_TOOL,
+            "description": "Send your reply to the customer. Every turn ends with exactly one call.",
+            "input_schema": REPLY_SCHEMA,
+        },
     )
 
 
@@ -65,20 +76,27 @@ def system_text(settings: Settings, merchant: MerchantProfile | None = None) -> 
     shop = merchant or MerchantProfile.from_settings(settings)
     never = "\n".join(f"- {phrase}" for phrase in shop.never_say) or "- (nothing configured)"
     optional = [
-        f"- Refunds take {shop.refund_timing} to reach the customer." if shop.refund_timing else
-        "- Do not promise how long a refund takes.",
-        f"- Items go back by {shop.return_wording.model}." if shop.return_method else
-        "- Say only that the return details are emailed; do not describe a return method.",
-        "- Exchanges for another variant of the same product are possible." if shop.exchanges.allowed else
-        "- This shop does not offer exchanges: offer a refund.",
-        f"- A parcel past its estimated delivery: {shop.late_delivery}" if shop.late_delivery else
-        "- For a late parcel, promise nothing beyond offering a person.",
+        f"- Refunds take {shop.refund_timing} to reach the customer."
+        if shop.refund_timing
+        else "- Do not promise how long a refund takes.",
+        f"- Items go back by {shop.return_wording.model}."
+        if shop.return_method
+        else "- Say only that the return details are emailed; do not describe a return method.",
+        "- Exchanges for another variant of the same product are possible."
+        if shop.exchanges.allowed
+        else "- This shop does not offer exchanges: offer a refund.",
+        f"- A parcel past its estimated delivery: {shop.late_delivery}"
+        if shop.late_delivery
+        else "- For a late parcel, promise nothing beyond offering a person.",
         f"- A cancelled order that had not shipped: {shop.cancellation_payment}" if shop.cancellation_payment else "",
-        f"- Product categories asked about fit on a return: {', '.join(shop.sized_categories)}." if shop.sized_categories
+        f"- Product categories asked about fit on a return: {', '.join(shop.sized_categories)}."
+        if shop.sized_categories
         else "- Do not ask how an item fitted.",
         f"- Discount codes: only as an apology for a real failure, at most {settings.discount_max_percent}% off, one per "
         f"customer every {settings.discount_cap_days} days, valid {settings.discount_valid_days} days. Never offer one "
-        "unprompted to settle a dispute." if settings.discount_max_percent else "- This shop issues no discount codes.",
+        "unprompted to settle a dispute."
+        if settings.discount_max_percent
+        else "- This shop issues no discount codes.",
     ]
     policies = "\n".join(line for line in optional if line)
     return f"""You are the customer-service assistant of {shop.name}. You are an AI. The first reply of every conversation \
@@ -122,10 +140,14 @@ def system_blocks(settings: Settings, merchant: MerchantProfile | None = None) -
 
 
 def _describe(action) -> str:
-    what = ", ".join(f"{k}: {v}" for k, v in action.effect.items() if k != "action_id" and not isinstance(v, (dict, list)))
+    what = ", ".join(
+        f"{k}: {v}" for k, v in action.effect.items() if k != "action_id" and not isinstance(v, (dict, list))
+    )
     items = action.effect.get("items")
     if isinstance(items, list) and items:
-        what = f"items: {'; '.join(str(i.get('title', i)) if isinstance(i, dict) else str(i) for i in items)}" + (f", {what}" if what else "")
+        what = f"items: {'; '.join(str(i.get('title', i)) if isinstance(i, dict) else str(i) for i in items)}" + (
+            f", {what}" if what else ""
+        )
     return what
 
 
@@ -141,22 +163,34 @@ def context_text(turn: Turn) -> str:
         f"<channel>{turn.message.channel.value}</channel>",
     ]
     if not customer.verified:
-        parts.append("<note>The sender's identity is not verified: no order or account information may be shared.</note>")
+        parts.append(
+            "<note>The sender's identity is not verified: no order or account information may be shared.</note>"
+        )
     if memory.actions:
         lines = []
         for action in memory.actions:
-            state = ("PENDING: awaiting the customer's confirmation" if action.status is ActionStatus.PENDING_CONFIRMATION
-                     else action.status.value + (f" ({action.reason})" if action.reason else ""))
-            lines.append(f"<action id={attr(action.action_id)} tool={attr(action.tool)} status={attr(state)}>"
-                         f"{untrusted(_describe(action))}</action>")
+            state = (
+                "PENDING: awaiting the customer's confirmation"
+                if action.status is ActionStatus.PENDING_CONFIRMATION
+                else action.status.value + (f" ({action.reason})" if action.reason else "")
+            )
+            lines.append(
+                f"<action id={attr(action.action_id)} tool={attr(action.tool)} status={attr(state)}>"
+                f"{untrusted(_describe(action))}</action>"
+            )
         parts.append("<actions>\n" + "\n".join(lines) + "\n</actions>")
     if memory.personalization and (memory.open_issues or memory.summaries or memory.facts):
-        recalled = [*(f"open issue: {t}" for t in memory.open_issues), *(f"earlier: {t}" for t in memory.summaries),
-                    *(f"fact: {t}" for t in memory.facts)]
+        recalled = [
+            *(f"open issue: {t}" for t in memory.open_issues),
+            *(f"earlier: {t}" for t in memory.summaries),
+            *(f"fact: {t}" for t in memory.facts),
+        ]
         parts.append("<memory>\n" + untrusted("\n".join(recalled)) + "\n</memory>")
     for note in [*turn.conversation.notes[-3:], *memory.linked_notes]:
-        parts.append(f"<answered channel={attr(note.channel.value)}>"
-                     f"{untrusted(f'{note.topic} ({note.aspect}): {note.text}')}</answered>")
+        parts.append(
+            f"<answered channel={attr(note.channel.value)}>"
+            f"{untrusted(f'{note.topic} ({note.aspect}): {note.text}')}</answered>"
+        )
     for number, passage in enumerate(turn.passages, start=1):
         if passage.suspicious:
             continue
@@ -166,8 +200,10 @@ def context_text(turn: Turn) -> str:
         )
     s = turn.signals
     if s:
-        parts.append(f"<signals intent={attr(s.intent)} sentiment={attr(f'{s.sentiment:.2f}')} "
-                     f"frustrated={attr(str(s.frustrated).lower())} />")
+        parts.append(
+            f"<signals intent={attr(s.intent)} sentiment={attr(f'{s.sentiment:.2f}')} "
+            f"frustrated={attr(str(s.frustrated).lower())} />"
+        )
     return "\n".join(parts)
 
 
@@ -201,8 +237,13 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
             add("assistant", {"type": "text", "text": message["text"]})
         else:  # a person of the support team (or a notice): never the model's own words
             author = message.get("author") or "the support team"
-            add("user", {"type": "text", "text": f"<person_message author={attr(author)}>{untrusted(message['text'])}"
-                                                 "</person_message>"})
+            add(
+                "user",
+                {
+                    "type": "text",
+                    "text": f"<person_message author={attr(author)}>{untrusted(message['text'])}</person_message>",
+                },
+            )
     if history and history[0]["role"] == "assistant":
         history.insert(0, {"role": "user", "content": [{"type": "text", "text": "(conversation started)"}]})
     add("user", {"type": "text", "text": context_text(turn)})
@@ -210,22 +251,54 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
     results = {r.call_id: r for r in turn.results}
     for number, calls in enumerate(turn.tool_rounds):
         content = turn.assistant_rounds[number] if number < len(turn.assistant_rounds) else []
-        history.append({"role": "assistant", "content": content or [
-            {"type": "tool_use", "id": c.id, "name": c.tool, "input": c.arguments} for c in calls
-        ]})
+        history.append(
+            {
+                "role": "assistant",
+                "content": content
+                or [{"type": "tool_use", "id": c.id, "name": c.tool, "input": c.arguments} for c in calls],
+            }
+        )
         run = {c.id for c in calls}
         # Every tool call of the model's content gets its result, the reply it sent beside actions included.
         unsent = [b["id"] for b in content if b.get("type") == "tool_use" and b["id"] not in run]
-        history.append({"role": "user", "content": [
-            *({"type": "tool_result", "tool_use_id": c.id,
-               "content": json.dumps({"status": results[c.id].status.value, "reason": results[c.id].reason,
-                                      **results[c.id].result}, default=str) if c.id in results else "not run",
-               **({"is_error": True} if c.id in results and results[c.id].status.value in ("denied", "failed") else {})}
-              for c in calls),
-            *({"type": "tool_result", "tool_use_id": i, "is_error": True,
-               "content": f"Not sent: the actions run first. Send your reply with {REPLY_TOOL} after their results."}
-              for i in unsent),
-        ]})
+        history.append(
+            {
+                "role": "user",
+                "content": [
+                    *(
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": c.id,
+                            "content": json.dumps(
+                                {
+                                    "status": results[c.id].status.value,
+                                    "reason": results[c.id].reason,
+                                    **results[c.id].result,
+                                },
+                                default=str,
+                            )
+                            if c.id in results
+                            else "not run",
+                            **(
+                                {"is_error": True}
+                                if c.id in results and results[c.id].status.value in ("denied", "failed")
+                                else {}
+                            ),
+                        }
+                        for c in calls
+                    ),
+                    *(
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": i,
+                            "is_error": True,
+                            "content": f"Not sent: the actions run first. Send your reply with {REPLY_TOOL} after their results.",
+                        }
+                        for i in unsent
+                    ),
+                ],
+            }
+        )
     last = history[-1]["content"][-1]
     history[-1]["content"][-1] = {**last, "cache_control": CACHE}
     return history

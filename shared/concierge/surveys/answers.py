@@ -8,6 +8,7 @@ Rules (docs/surveys.md, Answers):
   `survey.answered` per conversation and survey);
 - after the window (`survey_answer_window_days` from the offer) the answer is refused with 410 Gone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ def _own_conversation(conversation_id: str, customer_id: str, services: SurveySe
     return conversation
 
 
-def offer_for(conversation_id: str, customer_id: str, survey: str, services: SurveyServices, *,
-              checked_owner: bool = False) -> SurveyOffer:
+def offer_for(
+    conversation_id: str, customer_id: str, survey: str, services: SurveyServices, *, checked_owner: bool = False
+) -> SurveyOffer:
     """The survey offered about the customer's conversation. `checked_owner`: the caller already read the
     conversation and knows it is the customer's."""
     if not checked_owner:
@@ -49,8 +51,16 @@ def offer_for(conversation_id: str, customer_id: str, survey: str, services: Sur
 
 
 def record_answer(
-    conversation_id: str, customer_id: str, survey: str, score: int, via: AnsweredVia, services: SurveyServices, at: datetime,
-    *, offer: SurveyOffer | None = None, checked_owner: bool = False,
+    conversation_id: str,
+    customer_id: str,
+    survey: str,
+    score: int,
+    via: AnsweredVia,
+    services: SurveyServices,
+    at: datetime,
+    *,
+    offer: SurveyOffer | None = None,
+    checked_owner: bool = False,
 ) -> SurveyAnswerOut:
     """`offer`: the offer the caller already read for this customer (no second read)."""
     try:
@@ -59,21 +69,40 @@ def record_answer(
         raise BadRequest(f"Invalid score: {exc}.") from exc
     offer = offer or offer_for(conversation_id, customer_id, survey, services, checked_owner=checked_owner)
     if offer.score == score:
-        return SurveyAnswerOut(conversation_id=conversation_id, survey=survey, score=score, outcome="unchanged",
-                               answered_at=offer.answered_at)
+        return SurveyAnswerOut(
+            conversation_id=conversation_id,
+            survey=survey,
+            score=score,
+            outcome="unchanged",
+            answered_at=offer.answered_at,
+        )
     if at > offer.answer_by:
         raise Gone(f"This {survey} survey closed on {offer.answer_by:%Y-%m-%d %H:%M} UTC; answers are no longer taken.")
     services.surveys.answer(offer, score, via, at)
     services.events.publish(
-        SurveyAnswered(occurred_at=at, conversation_id=conversation_id, customer_id=customer_id, survey=survey, score=score,
-                       channel=offer.channel, answered_via=via)
+        SurveyAnswered(
+            occurred_at=at,
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            survey=survey,
+            score=score,
+            channel=offer.channel,
+            answered_via=via,
+        )
     )
     if survey == "csat":
         auto = services.memory.get_score(conversation_id, "auto")
         if auto is not None:
-            services.surveys.put_pair(offer.offered_at.date(), conversation_id, auto["score"], score, auto["scorer_version"])
-    return SurveyAnswerOut(conversation_id=conversation_id, survey=survey, score=score,
-                           outcome="replaced" if offer.score is not None else "recorded", answered_at=at)
+            services.surveys.put_pair(
+                offer.offered_at.date(), conversation_id, auto["score"], score, auto["scorer_version"]
+            )
+    return SurveyAnswerOut(
+        conversation_id=conversation_id,
+        survey=survey,
+        score=score,
+        outcome="replaced" if offer.score is not None else "recorded",
+        answered_at=at,
+    )
 
 
 def offered_surveys(conversation_id: str, customer_id: str, services: SurveyServices) -> ConversationSurveys:
@@ -82,19 +111,26 @@ def offered_surveys(conversation_id: str, customer_id: str, services: SurveyServ
     _own_conversation(conversation_id, customer_id, services)
     return ConversationSurveys(
         conversation_id=conversation_id,
-        surveys=[offered(o, services.merchant_name) for o in services.surveys.offers(conversation_id) if o.customer_id == customer_id],
+        surveys=[
+            offered(o, services.merchant_name)
+            for o in services.surveys.offers(conversation_id)
+            if o.customer_id == customer_id
+        ],
     )
 
 
-def answer_from_whatsapp(survey: str, score: int, conversation_id: str, sender: str, services: SurveyServices,
-                         at: datetime) -> str:
+def answer_from_whatsapp(
+    survey: str, score: int, conversation_id: str, sender: str, services: SurveyServices, at: datetime
+) -> str:
     """A tapped survey row (its id names the survey, score and conversation): recorded if the tap came from the
     number the survey was sent to. Returns the short reply for the customer."""
     conversation = services.memory.get_conversation(conversation_id)
     if conversation is None or conversation.reply_to.get("whatsapp") != sender:
         return "Sorry, we could not match that answer to one of your conversations."
     try:
-        record_answer(conversation_id, conversation.customer_id, survey, score, "whatsapp", services, at, checked_owner=True)
+        record_answer(
+            conversation_id, conversation.customer_id, survey, score, "whatsapp", services, at, checked_owner=True
+        )
     except Gone:
         return "Thank you — this survey has closed, so we could not record your answer."
     except NotFound:

@@ -2,6 +2,7 @@
 
 Start from a neutral 3 and add bounded, documented contributions; the weights are one object a merchant can tune.
 """
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -70,21 +71,38 @@ def score_conversation(event: ConversationClosed, weights: Weights = Weights()) 
             reasons.append(Reason(factor=factor, effect=effect, detail=f"{detail} ({effect:+.2f})"))
 
     resolution = {"resolved": weights.resolved, "handed_off": weights.handed_off, "unresolved": weights.unresolved}
-    add("resolution", resolution[event.resolution], {
-        "resolved": "Resolved without a human",
-        "handed_off": f"Handed to a human ({event.handoff_reason or 'no reason recorded'})",
-        "unresolved": "Ended without a resolution",
-    }[event.resolution])
+    add(
+        "resolution",
+        resolution[event.resolution],
+        {
+            "resolved": "Resolved without a human",
+            "handed_off": f"Handed to a human ({event.handoff_reason or 'no reason recorded'})",
+            "unresolved": "Ended without a resolution",
+        }[event.resolution],
+    )
     if event.sentiments:
         first, last = event.sentiments[0], event.sentiments[-1]
-        add("sentiment_trajectory", weights.final_sentiment * last + weights.sentiment_change * max(-1.0, min(1.0, last - first)),
-            f"Sentiment went from {first:+.2f} to {last:+.2f}")
+        add(
+            "sentiment_trajectory",
+            weights.final_sentiment * last + weights.sentiment_change * max(-1.0, min(1.0, last - first)),
+            f"Sentiment went from {first:+.2f} to {last:+.2f}",
+        )
     extra_turns = max(0, event.turns - weights.turns_free)
-    add("effort", max(weights.max_turn_penalty, weights.per_extra_turn * extra_turns), f"{event.turns} customer messages")
-    add("effort_repeats", max(weights.max_repeat_penalty, weights.per_repeat * event.repeated_messages),
-        f"The customer repeated themselves {event.repeated_messages} time(s)")
-    add("failed_actions", max(weights.max_failed_penalty, weights.per_failed_action * event.actions_failed),
-        f"{event.actions_failed} action(s) failed")
+    add(
+        "effort",
+        max(weights.max_turn_penalty, weights.per_extra_turn * extra_turns),
+        f"{event.turns} customer messages",
+    )
+    add(
+        "effort_repeats",
+        max(weights.max_repeat_penalty, weights.per_repeat * event.repeated_messages),
+        f"The customer repeated themselves {event.repeated_messages} time(s)",
+    )
+    add(
+        "failed_actions",
+        max(weights.max_failed_penalty, weights.per_failed_action * event.actions_failed),
+        f"{event.actions_failed} action(s) failed",
+    )
     if event.thanked:
         add("thanks", weights.thanked, "The customer said thanks")
     if event.complained:

@@ -4,6 +4,7 @@ Pure functions over (auto, real) pairs of 1–5 scores: mean absolute error, Pea
 get their average rank), exact and within-one agreement, and the 5×5 confusion table (rows: Auto-CSAT, columns: the
 customer's answer). `pairs_between` reads the stored pairs one day-partition at a time (no table scan).
 """
+
 from __future__ import annotations
 
 import math
@@ -71,8 +72,17 @@ def calibrate(pairs: Iterable[tuple[int, int]]) -> CalibrationReport:
         confusion[auto - 1][real - 1] += 1
     n = len(pairs)
     if n == 0:
-        return CalibrationReport(pairs=0, mean_auto=None, mean_real=None, mae=None, pearson=None, spearman=None,
-                                 exact=None, within_one=None, confusion=confusion)
+        return CalibrationReport(
+            pairs=0,
+            mean_auto=None,
+            mean_real=None,
+            mae=None,
+            pearson=None,
+            spearman=None,
+            exact=None,
+            within_one=None,
+            confusion=confusion,
+        )
     autos, reals = [a for a, _ in pairs], [r for _, r in pairs]
     return CalibrationReport(
         pairs=n,

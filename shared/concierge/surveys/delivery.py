@@ -6,6 +6,7 @@
   WhatsApp's 24-hour customer-service window;
 - web chat: nothing is sent, the page fetches the offer (GET /v1/conversations/{id}/surveys).
 """
+
 from __future__ import annotations
 
 import html
@@ -61,9 +62,13 @@ class SurveyEmail:
         parts = [f"Thank you for contacting {self.merchant_name}. One click tells us how it went:"]
         for offer in self.offers:
             scale = SCALES[offer.survey]
-            parts.append(f"\n{scale.question.format(merchant=self.merchant_name)} ({scale.low} = {scale.low_label}, "
-                         f"{scale.high} = {scale.high_label})")
-            parts += [f"  {score}: {links.link(self.base_url, self.tokens[offer.survey], score)}" for score in scale.scores]
+            parts.append(
+                f"\n{scale.question.format(merchant=self.merchant_name)} ({scale.low} = {scale.low_label}, "
+                f"{scale.high} = {scale.high_label})"
+            )
+            parts += [
+                f"  {score}: {links.link(self.base_url, self.tokens[offer.survey], score)}" for score in scale.scores
+            ]
         parts.append(f"\nYou can change your answer until {self.offers[0].answer_by:%d %B %Y}.")
         return "\n".join(parts)
 
@@ -82,9 +87,11 @@ class SurveyEmail:
                 f"<p>{cells}</p><p><small>{scale.low} = {html.escape(scale.low_label)}, "
                 f"{scale.high} = {html.escape(scale.high_label)}</small></p>"
             )
-        return (f"<p>Thank you for contacting {html.escape(self.merchant_name)}. One click tells us how it went:</p>"
-                + "".join(blocks)
-                + f"<p><small>You can change your answer until {self.offers[0].answer_by:%d %B %Y}.</small></p>")
+        return (
+            f"<p>Thank you for contacting {html.escape(self.merchant_name)}. One click tells us how it went:</p>"
+            + "".join(blocks)
+            + f"<p><small>You can change your answer until {self.offers[0].answer_by:%d %B %Y}.</small></p>"
+        )
 
     def mime(self, sender: str) -> MIMEMultipart:
         message = MIMEMultipart("alternative")

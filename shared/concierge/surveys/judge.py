@@ -6,6 +6,7 @@ every closed conversation is scored; a rejected request is also logged at ERROR 
 It is a classification: the judge runs on its own, Haiku-class model (CONCIERGE_JUDGE_MODEL), forced to its tool
 where the model accepts forced tool use, else asked for it with `auto`. The transcript is escaped and delimited as
 data. The anthropic SDK is imported only on the first call."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,16 @@ logger = logging.getLogger(__name__)
 
 TOOL = "record_auto_csat"
 Factor = Literal[
-    "resolution", "sentiment_trajectory", "effort", "effort_repeats", "failed_actions", "handoff", "response_time",
-    "thanks", "complaint", "other",
+    "resolution",
+    "sentiment_trajectory",
+    "effort",
+    "effort_repeats",
+    "failed_actions",
+    "handoff",
+    "response_time",
+    "thanks",
+    "complaint",
+    "other",
 ]
 
 
@@ -57,8 +66,10 @@ def _evidence(event: ConversationClosed, transcript: list[dict]) -> str:
     facts = event.model_dump(mode="json", exclude={"occurred_at", "customer_id", "started_at"})
     # One tag a message: a customer cannot write "assistant: ..." and pass it for another turn.
     lines = [f"<message role={attr(m['role'])}>{untrusted(m['text'])}</message>" for m in transcript]
-    return (f"<record>\n{untrusted(json.dumps(facts, indent=1))}\n</record>\n\n"
-            "<transcript note=\"most recent last\">\n" + "\n".join(lines) + "\n</transcript>")
+    return (
+        f"<record>\n{untrusted(json.dumps(facts, indent=1))}\n</record>\n\n"
+        '<transcript note="most recent last">\n' + "\n".join(lines) + "\n</transcript>"
+    )
 
 
 class ModelJudge:
@@ -72,11 +83,15 @@ class ModelJudge:
     def score(self, event: ConversationClosed, transcript: list[dict]) -> AutoCsat:
         try:
             verdict = self._ask(event, transcript)
-        except Exception as error:  # noqa: BLE001 - whatever went wrong, the explainable scorer still scores
+        except Exception as error:
             from concierge.reasoning.client import model_errors
 
             report = getattr(self.client, "report", None)
-            why = report(error, "Auto-CSAT judge") if report and isinstance(error, model_errors()) else type(error).__name__
+            why = (
+                report(error, "Auto-CSAT judge")
+                if report and isinstance(error, model_errors())
+                else type(error).__name__
+            )
             logger.warning("Auto-CSAT judge unavailable (%s), explainable scorer used", why)
             return score_conversation(event, self.weights)
         sign = {"positive": 1.0, "negative": -1.0}
@@ -101,8 +116,13 @@ class ModelJudge:
         response = self.client.create(
             max_tokens=max(1024, 512 + (family.max_tokens if family.thinking_blocks else 0)),
             system=SYSTEM,
-            tools=[{"name": TOOL, "description": "Record the estimated CSAT and its reasons.",
-                    "input_schema": Verdict.model_json_schema()}],
+            tools=[
+                {
+                    "name": TOOL,
+                    "description": "Record the estimated CSAT and its reasons.",
+                    "input_schema": Verdict.model_json_schema(),
+                }
+            ],
             tool_choice=family.tool_choice(TOOL, last_round=True) if family.forced_tool_use else {"type": "auto"},
             messages=[{"role": "user", "content": _evidence(event, transcript)}],
             **family.request_options(),

@@ -1,6 +1,7 @@
 """One-click survey links: a token naming the conversation, the customer, the survey and an expiry, signed with
 HMAC-SHA256. The key is derived from the signing secret in a namespace of its own, so a survey token can never
 stand in for a customer or operator signature (nor the reverse)."""
+
 from __future__ import annotations
 
 import base64
@@ -40,8 +41,11 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(conversation_id: str, customer_id: str, survey: str, expires: datetime, secret: str) -> str:
-    body = _b64(json.dumps({"c": conversation_id, "u": customer_id, "k": survey, "e": int(expires.timestamp())},
-                           separators=(",", ":")).encode())
+    body = _b64(
+        json.dumps(
+            {"c": conversation_id, "u": customer_id, "k": survey, "e": int(expires.timestamp())}, separators=(",", ":")
+        ).encode()
+    )
     return f"{body}.{_b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())}"
 
 

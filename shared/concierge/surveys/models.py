@@ -1,4 +1,5 @@
 """Surveys a customer answers (CSAT, NPS, CES): their scales and questions, offers, answers, and the HTTP bodies."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,12 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "csat": Scale(1, 5, "How satisfied are you with the help you got from {merchant}?", "Very unsatisfied", "Very satisfied"),
-    "nps": Scale(0, 10, "How likely are you to recommend {merchant} to a friend?", "Not at all likely", "Extremely likely"),
+    "csat": Scale(
+        1, 5, "How satisfied are you with the help you got from {merchant}?", "Very unsatisfied", "Very satisfied"
+    ),
+    "nps": Scale(
+        0, 10, "How likely are you to recommend {merchant} to a friend?", "Not at all likely", "Extremely likely"
+    ),
     "ces": Scale(1, 7, "How easy was it to get what you needed?", "Very difficult", "Very easy"),
 }
 # When a conversation qualifies for several, the first ones here are offered first (see planning).
@@ -65,7 +70,7 @@ class SurveyAnswerBody(BaseModel):
     answered_via: Literal["api", "chat"] = Field("api", description="chat when the storefront's chat widget asked")
 
     @model_validator(mode="after")
-    def _on_scale(self) -> "SurveyAnswerBody":
+    def _on_scale(self) -> SurveyAnswerBody:
         SCALES[self.survey].check(self.survey, self.score)
         return self
 

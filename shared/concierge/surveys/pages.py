@@ -3,6 +3,7 @@
 With a score the answer is recorded and the page thanks the customer, offering the other scores to change it;
 without one (the NPS link on WhatsApp) the page shows the scale. Errors are pages too, with their HTTP status.
 """
+
 from __future__ import annotations
 
 import html
@@ -13,15 +14,19 @@ from concierge.surveys import links
 from concierge.surveys.answers import SurveyServices, offer_for, record_answer
 from concierge.surveys.models import SCALES
 
-STYLE = ("body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}"
-         "a.score{display:inline-block;min-width:2rem;padding:.4rem;margin:.15rem;border:1px solid #888;border-radius:.3rem;"
-         "text-align:center;text-decoration:none;color:#222}a.score.chosen{background:#222;color:#fff}")
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}"
+    "a.score{display:inline-block;min-width:2rem;padding:.4rem;margin:.15rem;border:1px solid #888;border-radius:.3rem;"
+    "text-align:center;text-decoration:none;color:#222}a.score.chosen{background:#222;color:#fff}"
+)
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title><style>{STYLE}</style></head>'
-            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title><style>{STYLE}</style></head>'
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def _scale(survey: str, token: str, chosen: int | None) -> str:
@@ -30,8 +35,10 @@ def _scale(survey: str, token: str, chosen: int | None) -> str:
         f'<a class="score{" chosen" if score == chosen else ""}" href="{html.escape(links.sibling(token, score))}">{score}</a>'
         for score in scale.scores
     )
-    return (f"<p>{cells}</p><p><small>{scale.low} = {html.escape(scale.low_label)}, "
-            f"{scale.high} = {html.escape(scale.high_label)}</small></p>")
+    return (
+        f"<p>{cells}</p><p><small>{scale.low} = {html.escape(scale.low_label)}, "
+        f"{scale.high} = {html.escape(scale.high_label)}</small></p>"
+    )
 
 
 def answer_from_link(query: dict[str, str], services: SurveyServices, at: datetime) -> tuple[int, str]:
@@ -45,8 +52,16 @@ def answer_from_link(query: dict[str, str], services: SurveyServices, at: dateti
             return 200, _page(services.merchant_name, f"<p>{question}</p>{_scale(claims.k, token, None)}")
         if not raw.isdigit():
             raise BadRequest(f"score must be a whole number, got {raw!r}.")
-        answer = record_answer(claims.c, claims.u, claims.k, int(raw), "whatsapp" if offer.sent_via == "whatsapp" else "email",
-                               services, at, offer=offer)
+        answer = record_answer(
+            claims.c,
+            claims.u,
+            claims.k,
+            int(raw),
+            "whatsapp" if offer.sent_via == "whatsapp" else "email",
+            services,
+            at,
+            offer=offer,
+        )
     except ConciergeError as error:
         return http_status(error), _page("Sorry", f"<p>{html.escape(error.message)}</p>")
     thanks = "Your answer is unchanged." if answer.outcome == "unchanged" else "Your answer is recorded."

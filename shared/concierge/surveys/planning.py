@@ -5,6 +5,7 @@
 - NPS at most once per `survey_nps_cadence_days` per customer (the cadence is claimed when NPS makes the plan);
 - at most `survey_max_per_conversation`, in the order csat, ces, nps.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -30,7 +31,9 @@ def plan(event: ConversationClosed, settings: Settings, claim_nps: Callable[[], 
     """`claim_nps` records an NPS offer for the customer if the cadence allows one; it is only called when NPS
     would fit in the plan, so a conversation that is full does not use up the customer's NPS."""
     candidates: dict[str, str] = {}
-    if settings.survey_csat_after == "closed" or (settings.survey_csat_after == "resolved" and event.resolution == "resolved"):
+    if settings.survey_csat_after == "closed" or (
+        settings.survey_csat_after == "resolved" and event.resolution == "resolved"
+    ):
         candidates["csat"] = f"{event.resolution.replace('_', ' ')} conversation"
     goals = [tool for tool in event.actions_executed if tool in settings.survey_ces_actions]
     if goals:

@@ -1,5 +1,6 @@
 """Survey scoring on the event path: a `conversation.closed` event in; out, the Auto-CSAT stored and published
 (`autocsat.scored`) and the surveys planned, recorded and sent on the customer's channel."""
+
 from __future__ import annotations
 
 import logging
@@ -54,18 +55,31 @@ class ClosedServices:
     whatsapp: object | None  # a channels.whatsapp.WhatsAppSender when WhatsApp is configured
 
 
-def on_conversation_closed(envelope: dict, services: ClosedServices, now: datetime) -> tuple[AutoCsat, list[SurveyOffer]]:
+def on_conversation_closed(
+    envelope: dict, services: ClosedServices, now: datetime
+) -> tuple[AutoCsat, list[SurveyOffer]]:
     event = closed_event(envelope)
     score = _score(event, services.memory, services.scorer)
     services.events.publish(
-        AutoCsatScored(occurred_at=now, conversation_id=event.conversation_id, customer_id=event.customer_id,
-                       channel=event.channel, score=score.score, scorer=score.scorer_version,
-                       reasons=[r.detail for r in score.reasons])
+        AutoCsatScored(
+            occurred_at=now,
+            conversation_id=event.conversation_id,
+            customer_id=event.customer_id,
+            channel=event.channel,
+            score=score.score,
+            scorer=score.scorer_version,
+            reasons=[r.detail for r in score.reasons],
+        )
     )
     existing = {o.survey: o for o in services.surveys.offers(event.conversation_id)}
     if existing.get("csat") and existing["csat"].score is not None:  # re-scored after the customer answered
-        services.surveys.put_pair(existing["csat"].offered_at.date(), event.conversation_id, score.score,
-                                  existing["csat"].score, score.scorer_version)
+        services.surveys.put_pair(
+            existing["csat"].offered_at.date(),
+            event.conversation_id,
+            score.score,
+            existing["csat"].score,
+            score.scorer_version,
+        )
     return score, offer_surveys(event, services, now, existing)
 
 
@@ -82,16 +96,23 @@ def offer_surveys(
     if profile is not None and not profile.surveys:
         return []  # the customer opted out of surveys (PUT /v1/customers/{id}/preferences)
     survey_plan = plan(
-        event, settings,
-        lambda: services.surveys.claim_nps(event.customer_id, event.conversation_id, now, settings.survey_nps_cadence_days),
+        event,
+        settings,
+        lambda: services.surveys.claim_nps(
+            event.customer_id, event.conversation_id, now, settings.survey_nps_cadence_days
+        ),
     )
     offers = []
     for planned in survey_plan.surveys:
         offer = existing.get(planned.survey)
         if offer is None:
             offer = SurveyOffer(
-                conversation_id=event.conversation_id, customer_id=event.customer_id, survey=planned.survey,
-                channel=event.channel, reason=planned.reason, offered_at=now,
+                conversation_id=event.conversation_id,
+                customer_id=event.customer_id,
+                survey=planned.survey,
+                channel=event.channel,
+                reason=planned.reason,
+                offered_at=now,
                 answer_by=now + timedelta(days=settings.survey_answer_window_days),
             )
             if not services.surveys.offer(offer):
@@ -109,14 +130,23 @@ def _send(offers: list[SurveyOffer], reply_to: dict[str, str], services: ClosedS
     address = reply_to.get(channel)
     if channel == "web" or not address:
         return  # the chat page (or the storefront) fetches web offers
-    tokens = {o.survey: links.sign(o.conversation_id, o.customer_id, o.survey, o.answer_by, services.signing_secret)
-              for o in offers}
+    tokens = {
+        o.survey: links.sign(o.conversation_id, o.customer_id, o.survey, o.answer_by, services.signing_secret)
+        for o in offers
+    }
     if channel == "email":
         if not settings.public_api_url:
             logger.warning("survey email not sent: CONCIERGE_PUBLIC_API_URL is not set")
             return
-        services.email.send(delivery.SurveyEmail(to=address, merchant_name=settings.merchant_name, offers=offers,
-                                                 tokens=tokens, base_url=settings.public_api_url))
+        services.email.send(
+            delivery.SurveyEmail(
+                to=address,
+                merchant_name=settings.merchant_name,
+                offers=offers,
+                tokens=tokens,
+                base_url=settings.public_api_url,
+            )
+        )
         for offer in offers:
             services.surveys.mark_sent(offer, "email", now)
     elif channel == "whatsapp" and services.whatsapp is not None:

@@ -7,6 +7,7 @@
   (scores only, no customer: calibration reads one partition per day, never scans, and erasure leaves nothing
   personal behind)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,17 +42,26 @@ class SurveyStore:
     def offer(self, offer: SurveyOffer) -> bool:
         """Record an offer once per conversation and survey; False if it was already offered (a redelivered
         event, or a reopened conversation closing again: the first offer stands)."""
-        item = to_dynamo({"pk": conversation_pk(offer.conversation_id), "sk": f"SCORE#{offer.survey}", "expires_at": self._memory.expiry(),
-                          **offer.model_dump(mode="json")})
+        item = to_dynamo(
+            {
+                "pk": conversation_pk(offer.conversation_id),
+                "sk": f"SCORE#{offer.survey}",
+                "expires_at": self._memory.expiry(),
+                **offer.model_dump(mode="json"),
+            }
+        )
         return self._conditional(Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get(self, conversation_id: str, survey: str) -> SurveyOffer | None:
-        item = self._table.get_item(Key={"pk": conversation_pk(conversation_id), "sk": f"SCORE#{survey}"}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key={"pk": conversation_pk(conversation_id), "sk": f"SCORE#{survey}"}, ConsistentRead=True
+        ).get("Item")
         return SurveyOffer.model_validate(from_dynamo(item)) if item else None
 
     def offers(self, conversation_id: str) -> list[SurveyOffer]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(conversation_pk(conversation_id)) & Key("sk").begins_with("SCORE#"), ConsistentRead=True
+            KeyConditionExpression=Key("pk").eq(conversation_pk(conversation_id)) & Key("sk").begins_with("SCORE#"),
+            ConsistentRead=True,
         )
         surveys = {f"SCORE#{kind}" for kind in SCALES}  # not SCORE#auto, the Auto-CSAT beside them
         return [SurveyOffer.model_validate(from_dynamo(i)) for i in response.get("Items", []) if i["sk"] in surveys]
@@ -84,8 +94,13 @@ class SurveyStore:
         conditional write, so two conversations closing at once cannot both ask."""
         cutoff = (at - timedelta(days=cadence_days)).isoformat()
         return self._conditional(
-            Item={"pk": f"CUST#{customer_id}", "sk": "SURVEYED#nps", "last_offered_at": at.isoformat(),
-                  "conversation_id": conversation_id, "expires_at": self._memory.expiry()},
+            Item={
+                "pk": f"CUST#{customer_id}",
+                "sk": "SURVEYED#nps",
+                "last_offered_at": at.isoformat(),
+                "conversation_id": conversation_id,
+                "expires_at": self._memory.expiry(),
+            },
             ConditionExpression="attribute_not_exists(pk) OR last_offered_at < :cutoff OR conversation_id = :conversation",
             ExpressionAttributeValues={":cutoff": cutoff, ":conversation": conversation_id},
         )
@@ -94,7 +109,13 @@ class SurveyStore:
     def put_pair(self, day: date, conversation_id: str, auto: int, real: int, scorer: str) -> None:
         """Upserted: a replaced answer or a re-scored conversation overwrites the pair."""
         self._table.put_item(
-            Item={**pair_key(day, conversation_id), "auto": auto, "real": real, "scorer": scorer, "expires_at": self._memory.expiry()}
+            Item={
+                **pair_key(day, conversation_id),
+                "auto": auto,
+                "real": real,
+                "scorer": scorer,
+                "expires_at": self._memory.expiry(),
+            }
         )
 
     def pairs(self, day: date) -> list[dict]:

@@ -1,4 +1,5 @@
 """State-machine definitions shared by CDK (deployed) and the local runtime (executed in-process)."""
+
 from __future__ import annotations
 
 import json
