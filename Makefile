@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: dev test synth import demo-data clean
+.PHONY: dev test unit integration infra e2e lint format synth import demo-data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,28 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/concierge dev $(if $(STORE),--store $(STORE),--demo-month 7)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# `make test` is everything CI runs; each suite also runs on its own.
+test: unit integration infra e2e
+
+unit: $(STAMP)  # no network, no subprocess: the quick loop (under a minute)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)  # every AWS service on moto, Claude and OpenSearch on local stand-ins
+	$(BIN)/python -m pytest tests/integration
+
+infra: $(STAMP)  # CDK assertion tests (node through jsii)
+	$(BIN)/python -m pytest tests/infra
+
+e2e: $(STAMP)  # the local stack as a subprocess, pages in headless Chromium
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 synth: $(STAMP)
 	$(BIN)/python -m infra.app

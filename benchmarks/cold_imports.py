@@ -33,7 +33,7 @@ def main() -> None:
     baseline = import_seconds("boto3", args.repeat)
     print(f"{'module':40} {'import ms':>10} {'x boto3':>8}")
     print(f"{'boto3':40} {baseline * 1000:10.0f} {1.0:8.2f}")
-    for name, entry in HANDLERS.items():
+    for entry in HANDLERS.values():
         module = entry.rpartition(".")[0]
         seconds = import_seconds(module, args.repeat)
         print(f"{module:40} {seconds * 1000:10.0f} {seconds / baseline:8.2f}")

@@ -164,12 +164,14 @@ def main() -> None:
     stack.stop()
 
     print(
-        f"{'history':>8} {'turn calls':>10} {'build calls':>11} {'items read':>10} {'build ms (moto)':>16} {'tokens':>7} "
+        f"{'history':>8} {'turn calls':>10} {'build calls':>11} {'items read':>10} "
+        f"{'build ms (moto)':>16} {'tokens':>7} "
         f"{'context bytes':>14}  welcome back"
     )
     for size, turn_calls, build, items, detail, ms, tokens, size_bytes, welcomed in rows:
         print(
-            f"{size:>8} {turn_calls:>10} {build:>11} {items:>10} {ms:>16.2f} {tokens:>7} {size_bytes:>14}  {welcomed}  {detail}"
+            f"{size:>8} {turn_calls:>10} {build:>11} {items:>10} {ms:>16.2f} {tokens:>7} "
+            f"{size_bytes:>14}  {welcomed}  {detail}"
         )
     base = rows[0][5]
     print("moto build time relative to the smallest history: " + ", ".join(f"{r[0]}: {r[5] / base:.2f}x" for r in rows))

@@ -47,7 +47,7 @@ def blocks_of(messages: list[dict]) -> list[str]:
 
 def common_prefix(a: list[str], b: list[str]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1

@@ -32,17 +32,17 @@ def features(rng: random.Random) -> dict:
     first = max(-1.0, min(1.0, rng.gauss(0.0, 0.35)))
     last = max(-1.0, min(1.0, rng.gauss(mood, 0.35)))
     turns = max(1, int(rng.expovariate(1 / 3.5)) + 1)
-    return dict(
-        resolution=resolution,
-        turns=turns,
-        sentiments=[round(first, 2), round(last, 2)],
-        repeated_messages=rng.choices([0, 1, 2, 3], weights=[0.7, 0.18, 0.08, 0.04])[0],
-        actions_failed=rng.choices([0, 1, 2], weights=[0.88, 0.09, 0.03])[0],
-        thanked=rng.random() < (0.55 if resolution == "resolved" else 0.15),
-        complained=rng.random() < (0.05 if resolution == "resolved" else 0.3),
-        first_response_ms=int(rng.lognormvariate(7.6, 0.8)),
-        handoff_reason="customer asked for a person" if resolution == "handed_off" else None,
-    )
+    return {
+        "resolution": resolution,
+        "turns": turns,
+        "sentiments": [round(first, 2), round(last, 2)],
+        "repeated_messages": rng.choices([0, 1, 2, 3], weights=[0.7, 0.18, 0.08, 0.04])[0],
+        "actions_failed": rng.choices([0, 1, 2], weights=[0.88, 0.09, 0.03])[0],
+        "thanked": rng.random() < (0.55 if resolution == "resolved" else 0.15),
+        "complained": rng.random() < (0.05 if resolution == "resolved" else 0.3),
+        "first_response_ms": int(rng.lognormvariate(7.6, 0.8)),
+        "handoff_reason": "customer asked for a person" if resolution == "handed_off" else None,
+    }
 
 
 def answered_csat(f: dict, bias: float, rng: random.Random) -> int:

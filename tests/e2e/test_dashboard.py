@@ -29,7 +29,7 @@ def _get(url: str) -> dict:
 
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory):
-    with dev_server(tmp_path_factory.mktemp("dev"), "--demo-month", "7") as (url, process):
+    with dev_server(tmp_path_factory.mktemp("dev"), "--demo-month", "7") as (url, _process):
         deadline = time.time() + 400  # the month is rolled up in the background: ~2,600 events on moto
         while time.time() < deadline:
             status = _get(f"{url}/_local/demo-month")

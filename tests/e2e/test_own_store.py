@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def tea_url(store_dir, tmp_path_factory):  # noqa: F811
+def tea_url(store_dir, tmp_path_factory):
     with dev_server(tmp_path_factory.mktemp("run"), "--store", str(store_dir)) as (url, _):
         yield url
 

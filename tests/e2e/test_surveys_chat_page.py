@@ -10,7 +10,7 @@ from tests.e2e.test_local_stack import request, signed
 pytestmark = pytest.mark.e2e
 
 
-def test_after_a_resolved_conversation_the_page_asks_csat_and_records_the_click(page, base_url):  # noqa: F811
+def test_after_a_resolved_conversation_the_page_asks_csat_and_records_the_click(page, base_url):
     page.locator("#customer option[value='sam']").wait_for(state="attached")
     page.select_option("#customer", "sam")
     page.locator("#message:enabled").wait_for()

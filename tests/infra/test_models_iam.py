@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 import aws_cdk as cdk
 import pytest
@@ -78,7 +79,7 @@ def foundation_model(region: str, model: str) -> str:
 
 # validation at synth ----------------------------------------------------------------------------
 def test_an_unknown_model_fails_synth_naming_the_known_ids():
-    with pytest.raises(models.UnknownModel, match="Known: .*claude-sonnet-5-5.*anthropic.claude-haiku-5-5"):
+    with pytest.raises(models.UnknownModel, match=r"Known: .*claude-sonnet-5-5.*anthropic\.claude-haiku-5-5"):
         resources(modelProvider="bedrock", model="claude-sonnet-9")
     with pytest.raises(models.UnknownModel, match="claude-haiku-9"):
         resources(modelProvider="anthropic", judgeModel="claude-haiku-9")
@@ -99,7 +100,7 @@ def test_a_claude_api_id_given_for_bedrock_resolves_to_its_mantle_id():
     ]
     assert "anthropic.claude-haiku-4-5" in conditions(mantle)["StringEquals"]["bedrock-mantle:Model"]
     # Sonnet 4.6 has no Mantle id: its API id is ambiguous on Bedrock, and the error names the profiles
-    with pytest.raises(models.UnknownModel, match="us.anthropic.claude-sonnet-4-6"):
+    with pytest.raises(models.UnknownModel, match=re.escape("us.anthropic.claude-sonnet-4-6")):
         resources(modelProvider="bedrock", model="claude-sonnet-4-6")
 
 

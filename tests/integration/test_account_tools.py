@@ -61,7 +61,9 @@ def test_a_pending_order_gets_a_new_address_and_loses_an_item_only_after_confirm
     [done] = act(stack, owner, "mod-1", call("confirm_action", "2", action_id=proposed["action_id"]))
     assert done["status"] == "executed"
     changed = store().get_order(order.id)
-    assert changed.shipping_address.city == "Bozeman" and removed.line_id not in [l.line_id for l in changed.lines]
+    assert changed.shipping_address.city == "Bozeman" and removed.line_id not in [
+        line.line_id for line in changed.lines
+    ]
     assert changed.total == expected_total
     audited = {
         (e["detail"]["tool"], e["detail"]["status"], e["detail"].get("reason"))
@@ -95,7 +97,7 @@ def test_a_refund_as_store_credit_lands_on_the_balance_once(stack):
         for o in orders_of("alex")
         if o.status.value == "delivered" and datetime.now(UTC) - o.shipment.delivered_at < timedelta(days=25)
     )
-    line = next(l for l in delivered.lines if l.line_id not in store().returned_line_ids(delivered.id))
+    line = next(x for x in delivered.lines if x.line_id not in store().returned_line_ids(delivered.id))
     [before] = act(stack, "alex", "credit-1", call("get_store_credit", "0"))
     [proposed] = act(
         stack,
@@ -204,12 +206,12 @@ def test_two_returns_in_one_conversation_are_two_actions(client, stack):
                 ):
                     continue
                 lines = [
-                    l
-                    for l in order.lines
-                    if store().get_product(l.product_id).returnable
-                    and l.line_id not in store().returned_line_ids(order.id)
+                    line
+                    for line in order.lines
+                    if store().get_product(line.product_id).returnable
+                    and line.line_id not in store().returned_line_ids(order.id)
                 ]
-                titles = {l.title for l in lines}
+                titles = {line.title for line in lines}
                 if len(lines) >= 2 and len(titles) == len(lines):
                     yield customer.id, order, lines
 

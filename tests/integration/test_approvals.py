@@ -234,7 +234,7 @@ def test_a_denial_refunds_nothing_and_tells_the_customer_why(stack, tap):
 def test_an_undecided_approval_expires_and_a_person_follows_up(stack, tap):
     with settings(CONCIERGE_APPROVAL_TIMEOUT_SECONDS="1"):
         tap.drain()
-        customer, order, confirmed = request_approval(stack, "ap-expire")
+        _customer, order, confirmed = request_approval(stack, "ap-expire")
         action_id = confirmed["action_id"]
         execution = stack.approvals.wait(action_id, timeout=15)
     assert execution["states"] == ["WaitForDecision", "Expire", "NotifyCustomer"]

@@ -19,18 +19,18 @@ RULE = topology.RULES[0]
 
 def closed(conversation_id: str, **changes) -> ConversationClosed:
     now = datetime.now(UTC)
-    fields = dict(
-        occurred_at=now,
-        conversation_id=conversation_id,
-        customer_id="sam",
-        channel="web",
-        started_at=now,
-        turns=2,
-        resolution="resolved",
-        intents=["tracking", "thanks"],
-        sentiments=[0.0, 0.6],
-        thanked=True,
-    )
+    fields = {
+        "occurred_at": now,
+        "conversation_id": conversation_id,
+        "customer_id": "sam",
+        "channel": "web",
+        "started_at": now,
+        "turns": 2,
+        "resolution": "resolved",
+        "intents": ["tracking", "thanks"],
+        "sentiments": [0.0, 0.6],
+        "thanked": True,
+    }
     return ConversationClosed(**(fields | changes))
 
 

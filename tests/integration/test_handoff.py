@@ -117,7 +117,7 @@ def test_the_ai_stays_silent_while_a_person_owns_the_conversation_and_the_reply_
         stack.invocations["agent"] == invocations["agent"]
         and stack.invocations["retrieval"] == invocations["retrieval"]
     )
-    status, sent = api(
+    status, _sent = api(
         stack,
         "POST",
         "/v1/handoffs/ho-angry/messages",

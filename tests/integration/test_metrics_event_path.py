@@ -209,9 +209,9 @@ def test_every_series_point_equals_the_recomputation_of_its_slice(stack, month, 
     position = {"day": 0, "channel": 1, "intent": 2}[group_by]
     for point in series:
         key = date.fromisoformat(point["key"]) if group_by == "day" else point["key"]
-        assert observed(point["kpis"]) == expected_kpis(rows, lambda *k: k[position] == key and FROM <= k[0] <= END), (
-            point["key"]
-        )
+        assert observed(point["kpis"]) == expected_kpis(
+            rows, lambda *k, key=key: k[position] == key and FROM <= k[0] <= END
+        ), point["key"]
     if group_by == "day":
         assert [p["key"] for p in series] == [(FROM + timedelta(days=i)).isoformat() for i in range(30)]
 
@@ -223,7 +223,7 @@ def test_a_filtered_slice_and_its_csv_equal_the_recomputation(stack, month):
     assert observed(json.loads(body)["totals"]) == expected
     status, text = metrics(stack, channel="email", intent="return", group_by="none", format="csv")
     header, total = text.splitlines()
-    row = dict(zip(header.split(","), total.split(",")))
+    row = dict(zip(header.split(","), total.split(","), strict=True))
     assert row["key"] == "total" and int(row["conversations"]) == expected["conversations"]
     assert int(row["csat_n"]) == expected["csat"]["n"]
 
@@ -231,13 +231,11 @@ def test_a_filtered_slice_and_its_csv_equal_the_recomputation(stack, month):
 def test_the_lowest_scores_are_listed_with_their_reasons_and_transcript(stack, month):
     status, body = metrics(stack, group_by="none", low_scores="15")
     listed = json.loads(body)["low_scores"]
-    conversations, _, scores, _ = raw_rows(month)
+    _conversations, _, scores, _ = raw_rows(month)
     low = sorted(
-
-            (s["score"], -s["key"][0].toordinal(), s["conversation_id"], s["kind"])
-            for s in scores
-            if s["kind"] in ("auto", "csat") and s["score"] <= 2
-
+        (s["score"], -s["key"][0].toordinal(), s["conversation_id"], s["kind"])
+        for s in scores
+        if s["kind"] in ("auto", "csat") and s["score"] <= 2
     )
     assert [(e["score"], e["conversation_id"], e["source"]) for e in listed] == [(s, c, k) for s, _, c, k in low[:15]]
     auto = next(e for e in listed if e["source"] == "auto")

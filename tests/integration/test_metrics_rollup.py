@@ -16,6 +16,7 @@ from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.metrics.simulate import envelope
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+DAY0 = T0.date()
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def answer(conversation_id: str, score: int, at: datetime, survey: str = "csat")
     )
 
 
-def totals(table, day: date = T0.date(), **query):
+def totals(table, day: date = DAY0, **query):
     return MetricsReader(table).report(
         MetricsQuery.model_validate({"from": day, "to": day + timedelta(days=19), "group_by": "none", **query})
     )

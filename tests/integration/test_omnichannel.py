@@ -224,11 +224,11 @@ def test_whatsapp_verification_handshake(stack):
 
 
 def test_unsigned_storefront_identity_gets_401(stack):
-    status, body = stack.run_turn(
+    status, _body = stack.run_turn(
         {"body": {"text": "where is my order?"}, "header": {"x-customer-id": "alex"}, "path": {"conversation_id": "x1"}}
     )
     assert status == 401
-    status, body = stack.run_turn(
+    status, _body = stack.run_turn(
         {
             "body": {"text": "hi"},
             "header": {"x-customer-id": "alex", "x-customer-signature": sign_customer_id("sam", DEV_SIGNING_SECRET)},

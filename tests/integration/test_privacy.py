@@ -76,9 +76,9 @@ def test_a_customer_exports_their_data_and_only_theirs(stack, client):
     assert conversations["priv-sam-1"]["messages"][0]["text"] == "Where is my order?"
     assert export["commerce"]["customer"]["email"] == "sam@example.com"
 
-    status, body = call(stack, "GET", "/v1/customers/sam/data", as_customer("alex"), customer_id="sam")
+    status, _ = call(stack, "GET", "/v1/customers/sam/data", as_customer("alex"), customer_id="sam")
     assert status == 403, "a customer can only reach their own data"
-    status, body = call(stack, "GET", "/v1/customers/sam/data", {"x-api-key": "k"}, customer_id="sam")
+    status, _body = call(stack, "GET", "/v1/customers/sam/data", {"x-api-key": "k"}, customer_id="sam")
     assert status == 401
 
 

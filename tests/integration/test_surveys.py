@@ -68,17 +68,17 @@ def call(stack, method: str, conversation_id: str, customer_id: str, body: dict 
 
 def close(stack, conversation_id: str, customer_id: str, channel: str = "web", **changes) -> None:
     at = now()
-    fields = dict(
-        occurred_at=at,
-        conversation_id=conversation_id,
-        customer_id=customer_id,
-        channel=channel,
-        started_at=at,
-        turns=2,
-        resolution="resolved",
-        sentiments=[0.0, 0.6],
-        thanked=True,
-    )
+    fields = {
+        "occurred_at": at,
+        "conversation_id": conversation_id,
+        "customer_id": customer_id,
+        "channel": channel,
+        "started_at": at,
+        "turns": 2,
+        "resolution": "resolved",
+        "sentiments": [0.0, 0.6],
+        "thanked": True,
+    }
     EventPublisher(boto3.client("events", region_name=REGION), current_settings().event_bus).publish(
         ConversationClosed(**(fields | changes))
     )
@@ -218,7 +218,7 @@ def test_a_whatsapp_conversation_gets_a_list_and_a_tap_records_the_answer(stack)
         if s["body"].get("type") == "interactive" and "sv-wa" in json.dumps(s["body"])
     ]
     rows = sent["interactive"]["action"]["sections"][0]["rows"]
-    assert [r["title"] for r in rows][0] == "5 – Very satisfied"
+    assert next(r["title"] for r in rows) == "5 – Very satisfied"
     four = next(r for r in rows if r["title"] == "4")
 
     payload = {

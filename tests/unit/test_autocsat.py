@@ -20,17 +20,17 @@ AT = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 
 
 def closed(**changes) -> ConversationClosed:
-    fields = dict(
-        occurred_at=AT,
-        conversation_id="conv-1",
-        customer_id="alex",
-        channel="web",
-        started_at=AT,
-        turns=1,
-        resolution="resolved",
-        sentiments=[],
-        first_response_ms=900,
-    )
+    fields = {
+        "occurred_at": AT,
+        "conversation_id": "conv-1",
+        "customer_id": "alex",
+        "channel": "web",
+        "started_at": AT,
+        "turns": 1,
+        "resolution": "resolved",
+        "sentiments": [],
+        "first_response_ms": 900,
+    }
     return ConversationClosed(**(fields | changes))
 
 

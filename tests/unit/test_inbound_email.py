@@ -505,7 +505,7 @@ def test_a_received_mail_is_read_from_s3_and_its_attachments_stored_next_to_it(a
         "attachments/ses-0001/1-torn-seam.jpg",
         "attachments/ses-0001/2-receipt 58231.pdf",
     ]
-    for attachment, payload in zip(message.attachments, (PHOTO, RECEIPT)):
+    for attachment, payload in zip(message.attachments, (PHOTO, RECEIPT), strict=True):
         stored = s3.get_object(Bucket="concierge-mail", Key=attachment.s3_key)
         assert stored["Body"].read() == payload and stored["ContentType"] == attachment.content_type
 

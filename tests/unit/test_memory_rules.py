@@ -32,15 +32,15 @@ def tables(monkeypatch):
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
 
         def table(name, gsi=False):
-            spec = dict(
-                TableName=name,
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[
+            spec = {
+                "TableName": name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
                     {"AttributeName": a, "AttributeType": "S"}
                     for a in ("pk", "sk", *(("gsi1pk", "gsi1sk") if gsi else ()))
                 ],
-            )
+            }
             if gsi:
                 spec["GlobalSecondaryIndexes"] = [
                     {
@@ -84,7 +84,7 @@ def open_conversation(memory, conversation_id, customer_id="alex", text="", upda
         updated_at=updated,
         keywords=threads.topic_terms(text),
     )
-    memory.write(memory.conversation_index_items(record) + [memory._meta_item(record)])
+    memory.write([*memory.conversation_index_items(record), memory._meta_item(record)])
     return record
 
 

@@ -4,6 +4,7 @@ anthropic SDK against the strict stand-in where a call is made (no network)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -67,7 +68,7 @@ def test_bedrock_ids_profiles_and_arns_resolve_to_their_family():
     assert models.resolve("anthropic", None, judge=True) == "claude-haiku-5-5"
     with pytest.raises(models.UnknownModel, match="is a Bedrock id"):
         models.resolve("anthropic", "anthropic.claude-sonnet-5-5")
-    with pytest.raises(models.UnknownModel, match="us.anthropic.claude-sonnet-4-6"):
+    with pytest.raises(models.UnknownModel, match=re.escape("us.anthropic.claude-sonnet-4-6")):
         models.resolve("bedrock", "claude-sonnet-4-6")  # InvokeModel only through a profile: name them
 
 

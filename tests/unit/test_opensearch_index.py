@@ -300,7 +300,7 @@ def test_results_are_in_hybrid_order_with_the_shared_confidence(index):
     full = {h.passage.id: h for h in index.search(question, vector, k=20, filters=SearchFilters(locale="en"))}
     every_keyword = np.array([h.keyword_score for h in full.values()], dtype=np.float32)
     every_cosine = np.maximum(np.array([h.vector_score for h in full.values()], dtype=np.float32), 0)
-    ranked = dict(zip(full, scoring.hybrid(every_keyword, every_cosine)))
+    ranked = dict(zip(full, scoring.hybrid(every_keyword, every_cosine), strict=True))
     for hit in hits:
         assert hit.score == pytest.approx(scoring.final_rank(float(ranked[hit.passage.id]), hit.confidence), abs=1e-5)
     assert all(

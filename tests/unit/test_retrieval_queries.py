@@ -102,10 +102,7 @@ def test_a_question_that_points_back_is_searched_with_the_message_around_it():
 
 def test_a_second_request_that_says_it_gets_what_the_first_named():
     queries = dict(
-        (number, query)
-        for number, query in search_queries(
-            "what temperature can the casserole take in the oven? and can it go in the dishwasher?"
-        )
+        search_queries("what temperature can the casserole take in the oven? and can it go in the dishwasher?")
     )
     assert "casserole" in queries[2] and "dishwasher" in queries[2]
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from concierge.demo import generate_store, write_store
 from concierge.merchant import MerchantProfile, json_schema
@@ -103,8 +104,8 @@ def test_problem_reads_file_record_field_message():
     )
     assert str(problem) == "orders.json: order #1001: lines.0.sku: names sku 'X' which product 'mug' does not have"
     assert str(Problem(file="orders.json", message="is missing")) == "orders.json: is missing"
-    with pytest.raises(Exception):
-        problem.file = "x"  # frozen
+    with pytest.raises(ValidationError, match="frozen"):
+        problem.file = "x"
 
 
 @pytest.mark.parametrize("name", CORE)
@@ -388,7 +389,7 @@ def test_dates_move_with_today_when_the_folder_has_a_snapshot(store: Path):
     assert moved.as_of == AS_OF and moved.shifted_days == 40
     before, after = _times(written), _times(moved)
     assert len(before) == len(after) > 1000
-    assert all(b + timedelta(days=40) == a for b, a in zip(before, after))
+    assert all(b + timedelta(days=40) == a for b, a in zip(before, after, strict=True))
 
     # Alex's shirt order was delivered 7 days before as_of; 40 days later it still is, 7 days before "today".
     def shirt(folder):

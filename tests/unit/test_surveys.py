@@ -36,15 +36,15 @@ def settings(**values) -> Settings:
 
 
 def closed(**changes) -> ConversationClosed:
-    fields = dict(
-        occurred_at=AT,
-        conversation_id="c1",
-        customer_id="alex",
-        channel="web",
-        started_at=AT,
-        turns=3,
-        resolution="resolved",
-    )
+    fields = {
+        "occurred_at": AT,
+        "conversation_id": "c1",
+        "customer_id": "alex",
+        "channel": "web",
+        "started_at": AT,
+        "turns": 3,
+        "resolution": "resolved",
+    }
     return ConversationClosed(**(fields | changes))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,7 +81,7 @@ def test_the_handshake_echoes_the_challenge_to_whoever_knows_the_token():
 @pytest.mark.parametrize("token", ["wrong-token", VERIFY_TOKEN.upper(), "jeton-vérifié"])
 def test_the_handshake_refuses_a_wrong_token(token):
     params = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"}
-    with pytest.raises(Forbidden, match="hub.verify_token does not match") as raised:
+    with pytest.raises(Forbidden, match=re.escape("hub.verify_token does not match")) as raised:
         verify_subscription(params, VERIFY_TOKEN)
     assert http_status(raised.value) == 403
 
@@ -101,7 +102,7 @@ def test_a_handshake_without_its_parameters_is_a_bad_request(params, missing):
 
 def test_the_handshake_is_only_for_subscribing():
     params = {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}
-    with pytest.raises(BadRequest, match="hub.mode must be 'subscribe'"):
+    with pytest.raises(BadRequest, match=re.escape("hub.mode must be 'subscribe'")):
         verify_subscription(params, VERIFY_TOKEN)
 
 
