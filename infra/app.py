@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -14,7 +15,7 @@ from infra.stack import ConciergeStack
 
 
 def merchant_from(app: cdk.App) -> Merchant:
-    def context(key: str, default):
+    def context(key: str, default: Any) -> Any:  # context values are JSON
         value = app.node.try_get_context(key)
         return default if value is None else value
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -52,7 +53,7 @@ def _tree_digest(directory: Path, skip: tuple[str, ...] = ()) -> str:
 
 @jsii.implements(cdk.ILocalBundling)
 class LayerBundling:
-    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         target = Path(output_dir) / "python"
         command = [
             sys.executable,
@@ -94,12 +95,12 @@ class LayerBundling:
 
 @jsii.implements(cdk.ILocalBundling)
 class FunctionsBundling:
-    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         shutil.copytree(FUNCTIONS, Path(output_dir) / "functions", ignore=NOT_COPIED)
         return True
 
 
-def _bundled(source: Path, local, asset_hash: str) -> lambda_.Code:
+def _bundled(source: Path, local: cdk.ILocalBundling, asset_hash: str) -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(source),
         asset_hash_type=cdk.AssetHashType.CUSTOM,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -19,13 +21,14 @@ from infra.constructs.workflow import approval_workflow, turn_workflow
 
 
 class ConciergeStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, merchant: Merchant, **kwargs) -> None:
+    def __init__(self, scope: Construct, construct_id: str, merchant: Merchant, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         data = Data(self, "Data", retention_days=merchant.memory_ttl_days)
         messaging = Messaging(self, "Messaging")
         functions = Functions(self, "Functions", data, messaging, merchant)
         for rule in topology.RULES:
             function = functions.functions[rule.function]
+            assert function.timeout is not None  # every function is given one (compute.SIZING)
             messaging.subscribe(rule, function, function.timeout)
         workflow = turn_workflow(self, functions)
         approval_workflow(self, functions)
@@ -33,6 +36,7 @@ class ConciergeStack(cdk.Stack):
         ingest = functions.functions[topology.FunctionName.INGEST]
         retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
         knowledge_users = [ingest, retrieval]
+        assert ingest.role is not None and retrieval.role is not None  # each function has its own role (compute)
         # Retrieval only reads the index; ingest (document sync) writes it.
         search = KnowledgeSearch(
             self, "KnowledgeSearch", merchant.knowledge_index, reader_roles=[retrieval.role], writer_roles=[ingest.role]

@@ -3,6 +3,8 @@ tasks of the approval workflow (wait for a person, then execute, decline or expi
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,7 +23,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id || approval.conversation_id")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = ActionsTask.model_validate({"task": event}).task
     executor = ActionExecutor(wiring.action_services(current_settings()), now(), context)
     if isinstance(task, ActTask):
@@ -36,8 +38,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
         return {"waiting": task.approval.action_id}
     approval = task.approval
     if task.kind == "approval.execute":
+        assert approval.decision is not None  # the workflow reaches Execute only with the person's decision
         notice = executor.approved(approval, approval.decision)
     elif task.kind == "approval.decline":
+        assert approval.decision is not None  # the workflow reaches Decline only with the person's decision
         notice = executor.declined(approval, approval.decision)
     else:
         notice = executor.expired(approval)

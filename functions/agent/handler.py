@@ -3,6 +3,8 @@ anthropic SDK is imported only then), the deterministic engine otherwise and as 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -13,13 +15,19 @@ from concierge.merchant import MerchantProfile
 from concierge.settings import Settings, current_settings
 from concierge.tasks import DecideTask
 
+if TYPE_CHECKING:
+    from concierge.reasoning.claude import ClaudeEngine
+
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-_engines: dict[Settings, object] = {}
+_engines: dict[Settings, DeterministicEngine | ClaudeEngine] = {}
 FALLBACK_REASONS = {
     "transient": "the model was unavailable (timeout, throttling, outage): the deterministic engine answered",
-    "request": "the model rejected the request (configuration error, see ModelRequestErrors): the deterministic engine answered",
+    "request": (
+        "the model rejected the request (configuration error, see ModelRequestErrors): "
+        "the deterministic engine answered"
+    ),
     "no_key": "no Anthropic API key is set yet: the deterministic engine answered",
     "malformed": "the model's answer was malformed: the deterministic engine answered",
     "continued": "the deterministic engine finished a turn it had taken over from the model",
@@ -28,7 +36,7 @@ FALLBACK_REASONS = {
 }
 
 
-def engine(settings: Settings):
+def engine(settings: Settings) -> DeterministicEngine | ClaudeEngine:
     """One engine per process (the model client keeps its connections warm between invocations)."""
     if settings not in _engines:
         deterministic = DeterministicEngine(MerchantProfile.from_settings(settings))
@@ -45,7 +53,7 @@ def engine(settings: Settings):
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_parser(model=DecideTask)
-def handler(task: DecideTask, context: LambdaContext) -> dict:
+def handler(task: DecideTask, context: LambdaContext) -> dict[str, Any]:
     turn = task.turn
     decision = engine(current_settings()).decide(turn)
     errors = dict(turn.errors)

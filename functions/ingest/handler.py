@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -21,13 +23,17 @@ from concierge.clock import now
 from concierge.settings import current_settings
 from concierge.tasks import IngestTask, NotifyTask, ReceiveTask
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def services():
+def services() -> conversations.EdgeServices:
     settings = current_settings()
     return conversations.EdgeServices(
         memory=wiring.memory_store(settings),
@@ -39,7 +45,7 @@ def services():
     )
 
 
-def _turn_task(event: dict) -> dict:
+def _turn_task(event: dict[str, Any]) -> dict[str, Any]:
     task = IngestTask.model_validate({"task": event}).task
     if isinstance(task, NotifyTask):  # the approval workflow's last step: tell the customer
         from concierge.notices import deliver_notice
@@ -50,6 +56,7 @@ def _turn_task(event: dict) -> dict:
     if isinstance(task, ReceiveTask):
         turn = conversations.receive(task.request, services(), now())
         if not turn.accepted:
+            assert turn.http is not None  # a rejected turn always carries its HTTP answer (Turn.rejected)
             logger.info("turn rejected", extra={"status": turn.http.statusCode})
             metrics.add_metric(name="TurnsRejected", unit=MetricUnit.Count, value=1)
     else:
@@ -58,7 +65,7 @@ def _turn_task(event: dict) -> dict:
     return turn.model_dump(mode="json")
 
 
-def _channel_message(record) -> None:
+def _channel_message(record: SQSRecord) -> None:
     from concierge.events import MessageReceived
 
     envelope = record.json_body
@@ -71,7 +78,7 @@ def _channel_message(record) -> None:
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id || request.path.conversation_id")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
     if "httpMethod" in event:
         from concierge import http_api
 

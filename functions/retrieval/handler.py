@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,7 +21,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_parser(model=RetrieveTask)
-def handler(task: RetrieveTask, context: LambdaContext) -> dict:
+def handler(task: RetrieveTask, context: LambdaContext) -> dict[str, Any]:
     settings = current_settings()
     turn = retrieval.retrieve(
         task.turn,

@@ -9,6 +9,8 @@ authenticate by signature in the function.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
@@ -52,7 +54,7 @@ def request_schema() -> apigateway.JsonSchema:
     schema = TurnRequestBody.model_json_schema()
     definitions = schema.pop("$defs", {})
 
-    def convert(node: dict) -> apigateway.JsonSchema:
+    def convert(node: dict[str, Any]) -> apigateway.JsonSchema:
         if "$ref" in node:
             node = definitions[node["$ref"].rsplit("/", 1)[-1]]
         kinds = {"string": apigateway.JsonSchemaType.STRING, "object": apigateway.JsonSchemaType.OBJECT}

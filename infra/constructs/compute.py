@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -82,8 +83,8 @@ def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam
       the stack's region, the resource of the managed policy AmazonBedrockMantleInferenceAccess (which grants
       `arn:aws:bedrock-mantle:*:*:project/*`), narrowed to these models with the condition key
       `bedrock-mantle:Model`. That key is listed for CreateInference in the Service Authorization Reference
-      (Actions, resources, and condition keys for Amazon Bedrock Powered by AWS Mantle) and used in AWS's own SCP example
-      (aws-samples/service-control-policy-examples, Deny-Bedrock-model-invocation-except-approved-models.json);
+      (Actions, resources, and condition keys for Amazon Bedrock Powered by AWS Mantle) and used in AWS's own SCP
+      example (aws-samples/service-control-policy-examples, Deny-Bedrock-model-invocation-except-approved-models.json);
       the value is the Mantle model id as sent in the request. The SDK signs with SigV4, so no
       `bedrock-mantle:CallWithBearerToken`.
     - A geographic inference profile (us., eu., jp., au.) on bedrock-runtime: InvokeModel on the profile in the stack's
@@ -122,13 +123,13 @@ def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam
         profile_arn = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=target.id)
         through_profile = {"bedrock:InferenceProfileArn": profile_arn}
 
-        def model_arn(region: str) -> str:
+        def model_arn(region: str, foundation_model: str = target.foundation_model) -> str:
             return stack.format_arn(
                 service="bedrock",
                 region=region,
                 account="",
                 resource="foundation-model",
-                resource_name=target.foundation_model,
+                resource_name=foundation_model,
             )
 
         statements.append(iam.PolicyStatement(actions=INVOKE_ACTIONS, resources=[profile_arn]))
@@ -282,7 +283,8 @@ class Functions(Construct):
             )
             access = topology.ACCESS[name]
             if access.call_model and merchant.model_provider != "none":
-                agent_model, judge_model = self.model_ids
+                # A provider other than "none" resolved both ids above.
+                agent_model, judge_model = cast("tuple[str, str]", self.model_ids)
                 function.add_environment("CONCIERGE_MODEL_PROVIDER", merchant.model_provider)
                 # Both ids on both functions (the agent answers with the first, surveys judge with the second).
                 function.add_environment("CONCIERGE_MODEL", agent_model)
@@ -348,7 +350,14 @@ class Functions(Construct):
             )
 
     @staticmethod
-    def _grant(name, function: lambda_.Function, data: Data, messaging: Messaging, merchant: Merchant, stack) -> None:
+    def _grant(
+        name: topology.FunctionName,
+        function: lambda_.Function,
+        data: Data,
+        messaging: Messaging,
+        merchant: Merchant,
+        stack: cdk.Stack,
+    ) -> None:
         access = topology.ACCESS[name]
         writes = {table.env_var for table in access.write_tables}
         for table in access.read_tables:

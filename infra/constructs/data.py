@@ -3,6 +3,8 @@ WhatsApp credentials secret."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
@@ -70,7 +72,7 @@ class Data(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
         )
 
-    def _private_bucket(self, construct_id: str, **options) -> s3.Bucket:
+    def _private_bucket(self, construct_id: str, **options: Any) -> s3.Bucket:
         """No public access, encrypted, TLS only, kept when the stack is deleted (it holds the merchant's data)."""
         return s3.Bucket(
             self,

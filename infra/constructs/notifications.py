@@ -30,8 +30,10 @@ class TeamNotifications(Construct):
         # Ids, the queue and the reason only: the customer's words stay in the console.
         message = events.RuleTargetInput.from_text(
             f"{events.EventField.from_path('$.detail-type')}: conversation "
-            f"{events.EventField.from_path('$.detail.conversation_id')} — {events.EventField.from_path('$.detail.reason')} "
-            f"(queue {events.EventField.from_path('$.detail.queue')}, priority {events.EventField.from_path('$.detail.priority')})"
+            f"{events.EventField.from_path('$.detail.conversation_id')} — "
+            f"{events.EventField.from_path('$.detail.reason')} "
+            f"(queue {events.EventField.from_path('$.detail.queue')}, "
+            f"priority {events.EventField.from_path('$.detail.priority')})"
         )
         rule.add_target(targets.SnsTopic(self.topic, message=message))
         self.topic.add_to_resource_policy(

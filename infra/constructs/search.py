@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -100,6 +101,7 @@ class KnowledgeSearch(Construct):
     def environment(self) -> dict[str, str]:
         if self.mode == "embedded":
             return {"CONCIERGE_KNOWLEDGE_INDEX": "embedded"}
+        assert self.endpoint is not None and self.service is not None  # set for serverless and managed
         return {
             "CONCIERGE_KNOWLEDGE_INDEX": "opensearch",
             "CONCIERGE_OPENSEARCH_ENDPOINT": self.endpoint,
@@ -212,12 +214,13 @@ class KnowledgeSearch(Construct):
             if statement is not None
         ]
         if statements:
-            domain.node.default_child.access_policies = iam.PolicyDocument(statements=statements).to_json()
+            cfn_domain = cast(opensearch.CfnDomain, domain.node.default_child)  # the L1 resource under the Domain
+            cfn_domain.access_policies = iam.PolicyDocument(statements=statements).to_json()
         for roles, verbs, write in ((self.reader_roles, READ_VERBS, False), (self.writer_roles, WRITE_VERBS, True)):
             for role in roles:
-                role.add_to_principal_policy(
-                    self._http_statement([role], verbs, domain.domain_arn, write, principals=False)
-                )
+                statement = self._http_statement([role], verbs, domain.domain_arn, write, principals=False)
+                assert statement is not None  # one role: one statement
+                role.add_to_principal_policy(statement)
         self.domain = domain
         self.endpoint = domain.domain_endpoint  # the host, without https://
         self.service = "es"

@@ -98,7 +98,7 @@ class HttpResponse(BaseModel):
     body: str
 
     @classmethod
-    def of(cls, status: int, payload: BaseModel | dict) -> HttpResponse:
+    def of(cls, status: int, payload: BaseModel | dict[str, Any]) -> HttpResponse:
         text = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload)
         return cls(statusCode=status, body=text)
 

@@ -18,7 +18,7 @@ _creating = threading.Lock()  # boto3's default session is not safe to build cli
 
 
 @cache
-def client(service: str):
+def client(service: str) -> Any:  # boto3 clients are untyped
     with _creating:
         return boto3.client(service)
 
@@ -30,7 +30,7 @@ class PerThreadTable:
         self.name = name
         self._local = threading.local()
 
-    def _table(self):
+    def _table(self) -> Any:
         table = getattr(self._local, "table", None)
         if table is None:
             with _creating:

@@ -6,8 +6,13 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from concierge.local.stack import LocalStack
 
 DEMO_STORE_DIR = Path(".concierge/demo-store")
 DEFAULT_PORT = 8787
@@ -38,9 +43,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 1
         folder = load_store_folder(directory)
         print(
-            f"{directory} is a valid store: {len(folder.data.products)} products, {len(folder.data.customers)} customers, "
-            f"{len(folder.data.orders)} orders, {len(folder.data.articles)} articles, {len(folder.help_documents)} help "
-            f"documents, merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}"
+            f"{directory} is a valid store: {len(folder.data.products)} products, "
+            f"{len(folder.data.customers)} customers, {len(folder.data.orders)} orders, "
+            f"{len(folder.data.articles)} articles, {len(folder.help_documents)} help documents, "
+            f"merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}"
         )
         return 0
     try:
@@ -78,7 +84,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _help_files(root: Path) -> list[dict]:
+def _help_files(root: Path) -> list[dict[str, str]]:
     from concierge.knowledge.documents import FORMATS
 
     return [
@@ -90,7 +96,7 @@ def _help_files(root: Path) -> list[dict]:
     ]
 
 
-def _post_local(url: str, path: str, payload: dict) -> dict:
+def _post_local(url: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
     """POST to a running `concierge dev`; its errors become one line, never a traceback."""
     import urllib.error
     import urllib.request
@@ -105,7 +111,7 @@ def _post_local(url: str, path: str, payload: dict) -> dict:
     )
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
-            return json.load(response)
+            return cast("dict[str, Any]", json.load(response))
     except urllib.error.HTTPError as error:
         detail = json.loads(error.read() or b"{}").get("message", error.reason)
         raise SystemExit(f"{url} refused the request ({error.code}): {detail}") from None
@@ -116,7 +122,9 @@ def _post_local(url: str, path: str, payload: dict) -> dict:
         ) from None
 
 
-def start_local(seed: int = 7, store_dir: Path = DEMO_STORE_DIR, store: Path | None = None):
+def start_local(
+    seed: int = 7, store_dir: Path = DEMO_STORE_DIR, store: Path | None = None
+) -> tuple[LocalStack, list[dict[str, Any]]]:
     """Start the local stack with a store imported: the folder `store` (docs/import-format.md), or else the demo
     store generated into `store_dir`. Returns (stack, the customers for the chat page's picker, the store's page
     info: name and suggestions)."""
@@ -228,15 +236,15 @@ def cmd_knowledge_sync(args: argparse.Namespace) -> int:
         return 2
     if args.local:
         files = _help_files(Path(args.dir))
-        report = _post_local(
+        counts = _post_local(
             args.local,
             "/_local/knowledge-sync",
             {"source": source, "base_url": args.base_url, "locale": args.locale, "files": files},
         )
         print(
-            f"{report['documents']} documents: {report['added']} added, {report['updated']} updated, "
-            f"{report['unchanged']} unchanged, {report['removed']} removed; {report['passages_indexed']} passages "
-            f"indexed, {report['passages_removed']} removed (source {source}, {args.local})"
+            f"{counts['documents']} documents: {counts['added']} added, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged, {counts['removed']} removed; {counts['passages_indexed']} passages "
+            f"indexed, {counts['passages_removed']} removed (source {source}, {args.local})"
         )
         return 0
     settings = settings_from_env_or_exit("concierge knowledge sync")
@@ -470,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     doctor.set_defaults(func=cmd_doctor)
     args = parser.parse_args(argv)
-    return args.func(args)
+    command: Callable[[argparse.Namespace], int] = args.func
+    return command(args)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, Field
@@ -80,7 +80,7 @@ class CommerceBackend(Protocol):
     def modify_order(
         self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]
     ) -> Order | None: ...
-    def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict]]: ...
+    def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict[str, Any]]]: ...
     def create_password_reset(
         self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime
     ) -> bool: ...
@@ -100,12 +100,12 @@ def contacts(customer: Customer) -> list[tuple[str, str]]:
 
 def _plain(model: BaseModel) -> dict[str, Any]:
     """A pydantic model as DynamoDB-safe values (Decimals kept exact, datetimes as ISO strings)."""
-    return json.loads(model.model_dump_json(), parse_float=Decimal)
+    return cast(dict[str, Any], json.loads(model.model_dump_json(), parse_float=Decimal))
 
 
 class ReferenceStore:
-    def __init__(self, table) -> None:
-        self._table = table
+    def __init__(self, table: Any) -> None:
+        self._table = table  # a boto3 DynamoDB Table
 
     # import ------------------------------------------------------------------------------
     def put_products(self, products: list[Product]) -> None:
@@ -127,7 +127,7 @@ class ReferenceStore:
             for order in orders:
                 batch.put_item(Item=self._order_item(order))
 
-    def _order_item(self, order: Order) -> dict:
+    def _order_item(self, order: Order) -> dict[str, Any]:
         return {
             "pk": f"ORDER#{order.id}",
             "sk": "META",
@@ -175,7 +175,7 @@ class ReferenceStore:
         replacement order. Raises AlreadyReturned when any line was returned before, and nothing is written."""
         doc = _plain(record)
 
-        def put(item: dict, condition: str | None = None) -> dict:
+        def put(item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
             body: dict[str, Any] = {"TableName": self._table.name, "Item": item}
             if condition:
                 body["ConditionExpression"] = condition
@@ -218,7 +218,8 @@ class ReferenceStore:
             client.transact_write_items(TransactItems=operations)
         except client.exceptions.TransactionCanceledException as exc:
             reasons = exc.response.get("CancellationReasons", [])
-            for line_id, reason in zip(record.line_ids, reasons):
+            # one reason per operation: the lines' returns first, then the refund and credit entries
+            for line_id, reason in zip(record.line_ids, reasons, strict=False):
                 if reason.get("Code") == "ConditionalCheckFailed":
                     raise AlreadyReturned(line_id) from exc
             raise
@@ -259,7 +260,7 @@ class ReferenceStore:
             return None
         return changed
 
-    def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict]]:
+    def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict[str, Any]]]:
         balance = self._table.get_item(Key={"pk": f"CUSTOMER#{customer_id}", "sk": "CREDIT"}).get("Item")
         entries = self._table.query(
             KeyConditionExpression=Key("pk").eq(f"CUSTOMER#{customer_id}") & Key("sk").begins_with("CREDIT#"),

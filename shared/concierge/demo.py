@@ -419,7 +419,7 @@ def _order(
         payment=Payment(
             method="card", brand=rng.choice(["Visa", "Mastercard", "Amex"]), last4=f"{rng.randrange(10000):04d}"
         ),
-        shipping_cost=Decimal("0.00") if sum(l.unit_price for l in order_lines) >= 75 else Decimal("6.95"),
+        shipping_cost=Decimal("0.00") if sum(ln.unit_price for ln in order_lines) >= 75 else Decimal("6.95"),
     )
 
 
@@ -501,7 +501,9 @@ DEMO_MERCHANT = MerchantProfile(
     ),
     warranty="Footwear and outerwear carry a one-year warranty against defects in materials and workmanship.",
     cancellation_payment="Your card won't be charged: a pending order is only charged when it ships.",
-    brand_voice="Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it.",
+    brand_voice=(
+        "Warm, clear and brief. Use the customer's first name. Apologise once when something went wrong, then fix it."
+    ),
     never_say=["we guarantee", "legal advice", "calm down", "as I already said"],
     appointments={
         "fitting": AppointmentKind(
@@ -543,129 +545,157 @@ ARTICLES = [
         title="Shipping times and costs",
         url="/help/shipping",
         topic="shipping",
-        body="""
-Orders leave our Reno warehouse within one business day.
-
-## Delivery times
-Standard shipping takes 3 to 5 business days within the continental US. Express shipping takes 1 to 2 business days. Alaska and Hawaii add 2 business days.
-
-## Shipping costs
-Standard shipping is free on orders of $75 or more; below that it costs $6.95. Express shipping costs $18 on any order.
-
-## International shipping
-We ship to Canada and the UK in 7 to 12 business days for a flat $25. Duties and import taxes are collected at checkout, so nothing is due on delivery.
-""",
+        body=(
+            "\n"
+            "Orders leave our Reno warehouse within one business day.\n"
+            "\n"
+            "## Delivery times\n"
+            "Standard shipping takes 3 to 5 business days within the continental US. Express shipping takes 1 to 2 "
+            "business days. Alaska and Hawaii add 2 business days.\n"
+            "\n"
+            "## Shipping costs\n"
+            "Standard shipping is free on orders of $75 or more; below that it costs $6.95. Express shipping costs $18 "
+            "on any order.\n"
+            "\n"
+            "## International shipping\n"
+            "We ship to Canada and the UK in 7 to 12 business days for a flat $25. Duties and import taxes are "
+            "collected at checkout, so nothing is due on delivery.\n"
+        ),
     ),
     Article(
         id="order-tracking",
         title="Tracking your order",
         url="/help/order-tracking",
         topic="shipping",
-        body="""
-## Where is my order
-As soon as your order ships we email you a tracking number. You can also ask our assistant "where is my order?" at any time for the live status from the carrier.
-
-## Delayed parcels
-If tracking has not updated for 3 business days, or your parcel is more than 2 days past its estimated delivery date, contact us and we will open a trace with the carrier and, where needed, send a replacement at no cost.
-
-## Marked delivered but not received
-Check with neighbours and your building's mail room, and wait until the end of the next business day. If it still has not turned up, contact us and we will investigate.
-""",
+        body=(
+            "\n"
+            "## Where is my order\n"
+            'As soon as your order ships we email you a tracking number. You can also ask our assistant "where is my '
+            'order?" at any time for the live status from the carrier.\n'
+            "\n"
+            "## Delayed parcels\n"
+            "If tracking has not updated for 3 business days, or your parcel is more than 2 days past its estimated "
+            "delivery date, contact us and we will open a trace with the carrier and, where needed, send a replacement "
+            "at no cost.\n"
+            "\n"
+            "## Marked delivered but not received\n"
+            "Check with neighbours and your building's mail room, and wait until the end of the next business day. If "
+            "it still has not turned up, contact us and we will investigate.\n"
+        ),
     ),
     Article(
         id="returns",
         title="Returns and refunds",
         url="/help/returns",
         topic="returns",
-        body="""
-## Return window
-You can return most items within 30 days of delivery, unworn and with their tags attached.
-
-## How to return an item
-Start a return in chat or from your account. We email you a QR code: show it at any drop-off point and the item is scanned in. There is no label to print and no printer needed. Drop-off returns are free.
-
-## Refund timing
-Refunds go back to your original payment method. Once your return is scanned, the refund is issued within 2 business days; your bank then takes 5 to 10 business days to show it.
-
-## Items that cannot be returned
-Underwear, socks that have been worn, and gift cards are final sale and cannot be returned.
-""",
+        body=(
+            "\n"
+            "## Return window\n"
+            "You can return most items within 30 days of delivery, unworn and with their tags attached.\n"
+            "\n"
+            "## How to return an item\n"
+            "Start a return in chat or from your account. We email you a QR code: show it at any drop-off point and "
+            "the item is scanned in. There is no label to print and no printer needed. Drop-off returns are free.\n"
+            "\n"
+            "## Refund timing\n"
+            "Refunds go back to your original payment method. Once your return is scanned, the refund is issued within "
+            "2 business days; your bank then takes 5 to 10 business days to show it.\n"
+            "\n"
+            "## Items that cannot be returned\n"
+            "Underwear, socks that have been worn, and gift cards are final sale and cannot be returned.\n"
+        ),
     ),
     Article(
         id="exchanges",
         title="Exchanges",
         url="/help/exchanges",
         topic="exchanges",
-        body="""
-## Exchanging for another size or colour
-You can exchange an item for another size or colour of the same product within 30 days of delivery. We ship the replacement as soon as your return is scanned at the drop-off point.
-
-## Price differences
-If the new variant costs more, we charge the difference to your original payment method; if it costs less, we refund the difference.
-
-## Out of stock
-If the size you want is out of stock we will offer a refund or let you know when it is back.
-""",
+        body=(
+            "\n"
+            "## Exchanging for another size or colour\n"
+            "You can exchange an item for another size or colour of the same product within 30 days of delivery. We "
+            "ship the replacement as soon as your return is scanned at the drop-off point.\n"
+            "\n"
+            "## Price differences\n"
+            "If the new variant costs more, we charge the difference to your original payment method; if it costs "
+            "less, we refund the difference.\n"
+            "\n"
+            "## Out of stock\n"
+            "If the size you want is out of stock we will offer a refund or let you know when it is back.\n"
+        ),
     ),
     Article(
         id="size-guide",
         title="Size guide",
         url="/help/size-guide",
         topic="sizing",
-        body="""
-## Shirts and tops
-S fits chest 35–37 in, M 38–40 in, L 41–43 in, XL 44–46 in. The Classic Oxford Shirt is a regular fit and true to size.
-
-## Jackets
-Our jackets are cut to layer over a sweater. The Trail Shell Jacket runs snug: if you are between sizes or layer heavily, size up.
-
-## Shoes
-Our shoes use US men's sizing in half sizes from 7 to 11. The Cloudstep Running Shoe runs half a size small, so consider half a size up.
-""",
+        body=(
+            "\n"
+            "## Shirts and tops\n"
+            "S fits chest 35–37 in, M 38–40 in, L 41–43 in, XL 44–46 in. The Classic Oxford Shirt is a regular fit and "
+            "true to size.\n"
+            "\n"
+            "## Jackets\n"
+            "Our jackets are cut to layer over a sweater. The Trail Shell Jacket runs snug: if you are between sizes "
+            "or layer heavily, size up.\n"
+            "\n"
+            "## Shoes\n"
+            "Our shoes use US men's sizing in half sizes from 7 to 11. The Cloudstep Running Shoe runs half a size "
+            "small, so consider half a size up.\n"
+        ),
     ),
     Article(
         id="warranty",
         title="Warranty",
         url="/help/warranty",
         topic="warranty",
-        body="""
-## What is covered
-Footwear (boots, sneakers, sandals) and outerwear (jackets, coats) carry a one-year warranty against defects in materials and workmanship, such as failed seams, broken zips or sole separation.
-
-## What is not covered
-Normal wear and tear, damage from accidents or misuse, and alterations are not covered.
-
-## Making a warranty claim
-Contact us with your order number and a photo of the defect. If the claim is approved we repair, replace or refund the item.
-""",
+        body=(
+            "\n"
+            "## What is covered\n"
+            "Footwear (boots, sneakers, sandals) and outerwear (jackets, coats) carry a one-year warranty against "
+            "defects in materials and workmanship, such as failed seams, broken zips or sole separation.\n"
+            "\n"
+            "## What is not covered\n"
+            "Normal wear and tear, damage from accidents or misuse, and alterations are not covered.\n"
+            "\n"
+            "## Making a warranty claim\n"
+            "Contact us with your order number and a photo of the defect. If the claim is approved we repair, replace "
+            "or refund the item.\n"
+        ),
     ),
     Article(
         id="payments",
         title="Payments",
         url="/help/payments",
         topic="payments",
-        body="""
-## Accepted payment methods
-We accept Visa, Mastercard, American Express, PayPal, Apple Pay and Northwind gift cards.
-
-## When you are charged
-Your card is authorized when you order and charged when the order ships. A cancelled pending order is never charged.
-
-## Failed payments
-If a payment fails, check the billing address and card expiry date, or try another method. If you were charged twice, tell us and a member of our team will look into it immediately.
-""",
+        body=(
+            "\n"
+            "## Accepted payment methods\n"
+            "We accept Visa, Mastercard, American Express, PayPal, Apple Pay and Northwind gift cards.\n"
+            "\n"
+            "## When you are charged\n"
+            "Your card is authorized when you order and charged when the order ships. A cancelled pending order is "
+            "never charged.\n"
+            "\n"
+            "## Failed payments\n"
+            "If a payment fails, check the billing address and card expiry date, or try another method. If you were "
+            "charged twice, tell us and a member of our team will look into it immediately.\n"
+        ),
     ),
     Article(
         id="cancel-order",
         title="Cancelling or changing an order",
         url="/help/cancel-order",
         topic="orders",
-        body="""
-## Cancelling an order
-You can cancel an order while it is still pending, before it ships. Once it has shipped, you can return it instead when it arrives.
-
-## Changing an order
-While an order is pending we can change the shipping address, swap a size or colour, or update the payment method.
-""",
+        body=(
+            "\n"
+            "## Cancelling an order\n"
+            "You can cancel an order while it is still pending, before it ships. Once it has shipped, you can return "
+            "it instead when it arrives.\n"
+            "\n"
+            "## Changing an order\n"
+            "While an order is pending we can change the shipping address, swap a size or colour, or update the "
+            "payment method.\n"
+        ),
     ),
 ]

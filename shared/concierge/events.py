@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -214,7 +214,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
 }
 
 
-def to_entry(event: DomainEvent, bus_name: str) -> dict:
+def to_entry(event: DomainEvent, bus_name: str) -> dict[str, str]:
     """An EventBridge PutEvents entry."""
     return {
         "Source": EVENT_SOURCE,
@@ -227,7 +227,8 @@ def to_entry(event: DomainEvent, bus_name: str) -> dict:
 class EventPublisher:
     """Publishes domain events to the bus; PutEvents takes at most 10 entries, and a partial failure raises."""
 
-    def __init__(self, events_client, bus_name: str) -> None:
+    def __init__(self, events_client: Any, bus_name: str) -> None:
+        # `events_client`: a boto3 EventBridge client (boto3 publishes no types).
         self._client = events_client
         self._bus = bus_name
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from pydantic import BaseModel, ValidationError
@@ -30,35 +30,60 @@ from concierge.clock import now
 from concierge.errors import BadRequest, ConciergeError, Forbidden, NotFound, Unauthorized, http_status
 from concierge.privacy import MergeRequest, Preferences, PrivacyServices, erase, export, merge, set_preferences, unmerge
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from concierge.actions.approvals import ApprovalStore, ApprovalWorkflow
+    from concierge.console import ConsoleServices
+    from concierge.inbox import WhatsAppIntake
+    from concierge.surveys.answers import SurveyServices
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 
 @dataclass
 class HttpServices:
     privacy: PrivacyServices
     signing_secret: str
-    whatsapp: Any  # a WhatsAppIntake, or None when WhatsApp is not configured
-    approvals: Any = None  # an ApprovalWorkflow, or None when no approval workflow is deployed
-    console: Any = None  # console.ConsoleServices: the agent console's operations
-    surveys: Any = None  # surveys.answers.SurveyServices
+    whatsapp: WhatsAppIntake | None  # None when WhatsApp is not configured
+    approvals: ApprovalWorkflow | None = None  # None when no approval workflow is deployed
+    console: ConsoleServices | None = None  # the agent console's operations
+    surveys: SurveyServices | None = None
 
 
 app = APIGatewayRestResolver()
-_services: Callable[[], HttpServices] | None = None
+_services_factory: Callable[[], HttpServices] | None = None
 
 
-def resolve(event: dict, context: Any, services: Callable[[], HttpServices]) -> dict:
-    global _services
-    _services = services
+def resolve(event: dict[str, Any], context: LambdaContext, services: Callable[[], HttpServices]) -> dict[str, Any]:
+    global _services_factory
+    _services_factory = services
     return app.resolve(event, context)
 
 
-def _json(status: int, payload: Any) -> Response:
+def _services() -> HttpServices:
+    assert _services_factory is not None  # resolve() sets it before any route runs
+    return _services_factory()
+
+
+def _console_services(services: HttpServices) -> ConsoleServices:
+    assert services.console is not None  # always wired; the console's operations would fail on None at once
+    return services.console
+
+
+def _survey_services(services: HttpServices) -> SurveyServices:
+    assert services.surveys is not None  # always wired; taking an answer would fail on None
+    return services.surveys
+
+
+def _json(status: int, payload: Any) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
     )
 
 
-@app.exception_handler(ConciergeError)
-def _concierge_error(error: ConciergeError) -> Response:
+@app.exception_handler(ConciergeError)  # type: ignore[untyped-decorator]  # powertools leaves it unannotated
+def _concierge_error(error: ConciergeError) -> Response[str]:
     return _json(http_status(error), {"message": error.message})
 
 
@@ -67,7 +92,7 @@ def _invalid(exc: ValidationError, what: str, root: str) -> BadRequest:
     return BadRequest(f"Invalid {what}: {problems}")
 
 
-def _body(model: type[BaseModel]) -> BaseModel:
+def _body(model: type[ModelT]) -> ModelT:
     raw = app.current_event.body
     try:
         return model.model_validate(json.loads(raw or "null"))
@@ -108,42 +133,42 @@ def _operator_only(services: HttpServices, what: str = "Merging customers") -> s
 
 
 @app.get("/v1/customers/<customer_id>/data")
-def _export(customer_id: str) -> Response:
+def _export(customer_id: str) -> Response[str]:
     services = _services()
     _self_or_operator(customer_id, services)
     return _json(200, export(customer_id, services.privacy, now()))
 
 
 @app.delete("/v1/customers/<customer_id>")
-def _erase(customer_id: str) -> Response:
+def _erase(customer_id: str) -> Response[str]:
     services = _services()
     _self_or_operator(customer_id, services)
     return _json(200, erase(customer_id, services.privacy, now()))
 
 
 @app.put("/v1/customers/<customer_id>/preferences")
-def _preferences(customer_id: str) -> Response:
+def _preferences(customer_id: str) -> Response[str]:
     services = _services()
     _self_or_operator(customer_id, services)
     return _json(200, set_preferences(customer_id, _body(Preferences), services.privacy))
 
 
 @app.post("/v1/customers/<customer_id>/merges")
-def _merge(customer_id: str) -> Response:
+def _merge(customer_id: str) -> Response[str]:
     services = _services()
     operator = _operator_only(services)
     return _json(200, merge(customer_id, _body(MergeRequest), operator, services.privacy))
 
 
 @app.delete("/v1/customers/<customer_id>/merges/<source_customer_id>")
-def _unmerge(customer_id: str, source_customer_id: str) -> Response:
+def _unmerge(customer_id: str, source_customer_id: str) -> Response[str]:
     services = _services()
     operator = _operator_only(services)
     return _json(200, unmerge(customer_id, source_customer_id, operator, services.privacy))
 
 
 @app.get("/v1/channels/whatsapp")
-def _whatsapp_verify() -> Response:
+def _whatsapp_verify() -> Response[str]:
     intake = _services().whatsapp
     if intake is None:
         raise Forbidden("WhatsApp is not configured for this deployment.")
@@ -152,18 +177,19 @@ def _whatsapp_verify() -> Response:
 
 
 @app.post("/v1/channels/whatsapp")
-def _whatsapp_messages() -> Response:
+def _whatsapp_messages() -> Response[str]:
     intake = _services().whatsapp
     if intake is None:
         raise Forbidden("WhatsApp is not configured for this deployment.")
     event = app.current_event
     raw = event.decoded_body if event.is_base64_encoded else (event.body or "")
-    raw_bytes = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+    assert raw is not None  # a base64-flagged event without a body: .encode below would fail on None as well
+    raw_bytes = raw.encode("utf-8")  # both are text: powertools' decoded_body decodes base64 to str
     taken = intake.receive(raw_bytes, _header("x-hub-signature-256"), now())
     return _json(200, {"received": taken})
 
 
-def _approvals(services: HttpServices):
+def _approvals(services: HttpServices) -> ApprovalStore:
     from concierge.actions.approvals import ApprovalStore
 
     if services.approvals is None:
@@ -172,42 +198,47 @@ def _approvals(services: HttpServices):
 
 
 @app.get("/v1/approvals")
-def _list_approvals() -> Response:
+def _list_approvals() -> Response[str]:
     services = _services()
     _operator_only(services, "Reading approvals")
     return _json(200, {"approvals": _approvals(services).pending()})
 
 
-def _decide(action_id: str, approve: bool) -> Response:
+def _decide(action_id: str, approve: bool) -> Response[str]:
     from concierge.actions.approvals import Decision, decide
 
     services = _services()
     operator = _operator_only(services, "Deciding an approval")
     decision = _body(Decision) if (app.current_event.body or "").strip() else Decision()
-    return _json(200, decide(action_id, approve, decision, operator, _approvals(services), services.approvals, now()))
+    store = _approvals(services)
+    workflow = services.approvals
+    assert workflow is not None  # _approvals() refused a deployment without one
+    return _json(200, decide(action_id, approve, decision, operator, store, workflow, now()))
 
 
 @app.post("/v1/approvals/<action_id>/approve")
-def _approve(action_id: str) -> Response:
+def _approve(action_id: str) -> Response[str]:
     return _decide(action_id, True)
 
 
 @app.post("/v1/approvals/<action_id>/deny")
-def _deny(action_id: str) -> Response:
+def _deny(action_id: str) -> Response[str]:
     return _decide(action_id, False)
 
 
 # surveys (docs/surveys.md) -------------------------------------------------------------------------------------
 @app.get("/v1/conversations/<conversation_id>/surveys")
-def _offered_surveys(conversation_id: str) -> Response:
+def _offered_surveys(conversation_id: str) -> Response[str]:
     from concierge.surveys.answers import offered_surveys
 
     services = _services()
-    return _json(200, offered_surveys(conversation_id, _customer(services), services.surveys).model_dump(mode="json"))
+    return _json(
+        200, offered_surveys(conversation_id, _customer(services), _survey_services(services)).model_dump(mode="json")
+    )
 
 
 @app.post("/v1/conversations/<conversation_id>/surveys")
-def _answer_survey(conversation_id: str) -> Response:
+def _answer_survey(conversation_id: str) -> Response[str]:
     from concierge.surveys.answers import record_answer
     from concierge.surveys.models import SurveyAnswerBody
 
@@ -215,17 +246,19 @@ def _answer_survey(conversation_id: str) -> Response:
     customer_id = _customer(services)
     body = _body(SurveyAnswerBody)
     answer = record_answer(
-        conversation_id, customer_id, body.survey, body.score, body.answered_via, services.surveys, now()
+        conversation_id, customer_id, body.survey, body.score, body.answered_via, _survey_services(services), now()
     )
     return _json(200, answer.model_dump(mode="json"))
 
 
 @app.get("/v1/surveys/answer")
-def _survey_link() -> Response:
+def _survey_link() -> Response[str]:
     """A one-click link from a survey email or WhatsApp message: a small HTML page, errors included."""
     from concierge.surveys.pages import answer_from_link
 
-    status, page = answer_from_link(app.current_event.query_string_parameters or {}, _services().surveys, now())
+    status, page = answer_from_link(
+        app.current_event.query_string_parameters or {}, _survey_services(_services()), now()
+    )
     return Response(
         status_code=status,
         content_type="text/html; charset=utf-8",
@@ -241,57 +274,61 @@ def _agent() -> tuple[HttpServices, str]:
 
 
 @app.get("/v1/handoffs")
-def _handoff_queue() -> Response:
+def _handoff_queue() -> Response[str]:
     from concierge import console
 
     services, _ = _agent()
     name = (app.current_event.query_string_parameters or {}).get("queue") or None
-    return _json(200, console.queue(services.console, name))
+    return _json(200, console.queue(_console_services(services), name))
 
 
 @app.get("/v1/handoffs/<conversation_id>")
-def _handoff_package(conversation_id: str) -> Response:
+def _handoff_package(conversation_id: str) -> Response[str]:
     from concierge import console
 
     services, _ = _agent()
-    return _json(200, console.package(conversation_id, services.console))
+    return _json(200, console.package(conversation_id, _console_services(services)))
 
 
 @app.post("/v1/handoffs/<conversation_id>/claim")
-def _handoff_claim(conversation_id: str) -> Response:
+def _handoff_claim(conversation_id: str) -> Response[str]:
     from concierge import console
 
     services, agent = _agent()
-    return _json(200, console.claim(conversation_id, agent, services.console, now()))
+    return _json(200, console.claim(conversation_id, agent, _console_services(services), now()))
 
 
 @app.post("/v1/handoffs/<conversation_id>/messages")
-def _handoff_reply(conversation_id: str) -> Response:
+def _handoff_reply(conversation_id: str) -> Response[str]:
     from concierge import console
 
     services, agent = _agent()
-    return _json(200, console.reply(conversation_id, agent, _body(console.AgentMessage), services.console, now()))
+    return _json(
+        200, console.reply(conversation_id, agent, _body(console.AgentMessage), _console_services(services), now())
+    )
 
 
 @app.post("/v1/handoffs/<conversation_id>/release")
-def _handoff_release(conversation_id: str) -> Response:
+def _handoff_release(conversation_id: str) -> Response[str]:
     from concierge import console
 
     services, agent = _agent()
     request = _body(console.HandBack) if (app.current_event.body or "").strip() else console.HandBack()
-    return _json(200, console.hand_back(conversation_id, agent, request, services.console, now()))
+    return _json(200, console.hand_back(conversation_id, agent, request, _console_services(services), now()))
 
 
 @app.post("/v1/handoffs/<conversation_id>/close")
-def _handoff_close(conversation_id: str) -> Response:
+def _handoff_close(conversation_id: str) -> Response[str]:
     from concierge import console
 
     services, agent = _agent()
-    return _json(200, console.close(conversation_id, agent, _body(console.CloseRequest), services.console, now()))
+    return _json(
+        200, console.close(conversation_id, agent, _body(console.CloseRequest), _console_services(services), now())
+    )
 
 
 @app.get("/v1/conversations/<conversation_id>/messages")
-def _conversation_messages(conversation_id: str) -> Response:
+def _conversation_messages(conversation_id: str) -> Response[str]:
     """The customer's own conversation, after a sequence number: what their chat page polls while a person answers."""
     from concierge import handoff
 
@@ -318,7 +355,7 @@ def _conversation_messages(conversation_id: str) -> Response:
 
 
 # KPIs and the dashboard (docs/metrics.md) ---------------------------------------------------------------------------
-def _query_model(model: type[BaseModel]) -> BaseModel:
+def _query_model(model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(app.current_event.query_string_parameters or {})
     except ValidationError as exc:
@@ -326,7 +363,7 @@ def _query_model(model: type[BaseModel]) -> BaseModel:
 
 
 @app.get("/v1/metrics")
-def _metrics() -> Response:
+def _metrics() -> Response[str]:
     from concierge.metrics.query import MetricsQuery, MetricsReader, to_csv
 
     services = _services()
@@ -345,7 +382,7 @@ def _metrics() -> Response:
 
 
 @app.get("/v1/conversations/<conversation_id>/transcript")
-def _transcript(conversation_id: str) -> Response:
+def _transcript(conversation_id: str) -> Response[str]:
     from concierge.metrics.query import transcript
 
     services = _services()
@@ -354,7 +391,7 @@ def _transcript(conversation_id: str) -> Response:
 
 
 @app.post("/v1/discounts/<code>/redemptions")
-def _redeem(code: str) -> Response:
+def _redeem(code: str) -> Response[str]:
     from concierge.metrics.redemptions import RedemptionRequest, redeem
 
     services = _services()

@@ -18,7 +18,8 @@ from concierge.merchant import MerchantProfile
 from concierge.models import StoreData
 from concierge.settings import Settings
 
-# A store folder's help/ is a source of its own: `concierge knowledge sync` (source `help` by default) never replaces it.
+# A store folder's help/ is a source of its own: `concierge knowledge sync` (source `help` by default) never
+# replaces it.
 STORE_HELP_SOURCE = "store-help"
 
 
@@ -29,7 +30,8 @@ def import_store(
     merchant: MerchantProfile | None = None,
     help_documents: Sequence[Document] | None = None,
 ) -> dict[str, int]:
-    """Write the store. `help_documents` (a folder's help/) replace the `store-help` source when given; None leaves it."""
+    """Write the store. `help_documents` (a folder's help/) replace the `store-help` source when given; None leaves
+    it."""
     from concierge import wiring
 
     store.put_products(data.products)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from concierge.api import Channel, ReplyOut, TurnResponse
 from concierge.channels.inbound import InboundMessage
@@ -26,9 +26,12 @@ from concierge.events import EventPublisher, MessageReceived
 from concierge.memory import MemoryStore
 from concierge.surveys.delivery import parse_reply_id
 
+if TYPE_CHECKING:
+    from concierge.channels.inbound_email import SesInbound
+
 logger = logging.getLogger(__name__)
 
-TurnRunner = Callable[[dict], tuple[int, str]]  # execution input -> (HTTP status, body): the turn workflow
+TurnRunner = Callable[[dict[str, Any]], tuple[int, str]]  # execution input -> (HTTP status, body): the turn workflow
 
 
 class ChannelSender(Protocol):
@@ -76,11 +79,10 @@ class Inbox:
             raise
         if status != 200:
             self.memory.release_inbox(message.channel, message.message_id)
-            if 400 <= status < 500:
-                # Nothing a retry would change (e.g. a conversation conflict is 409 and is retried below).
-                if status != 409:
-                    logger.warning("channel message refused by the turn workflow", extra={"status": status})
-                    return f"refused:{status}"
+            # Nothing a retry would change (e.g. a conversation conflict is 409 and is retried below).
+            if 400 <= status < 500 and status != 409:
+                logger.warning("channel message refused by the turn workflow", extra={"status": status})
+                return f"refused:{status}"
             raise TurnFailed(f"the turn workflow answered {status}")
         self.memory.update_inbox(message.channel, message.message_id, status="answered", reply=body)
         self._deliver(message, TurnResponse.model_validate_json(body))
@@ -88,6 +90,7 @@ class Inbox:
 
     def _answer_survey(self, message: InboundMessage, survey: str, score: int, conversation_id: str) -> str:
         try:
+            assert self.answer_survey is not None  # process() only comes here when it is set
             text = self.answer_survey(survey, score, conversation_id, message.sender)
         except Exception:
             self.memory.release_inbox(message.channel, message.message_id)
@@ -137,7 +140,7 @@ class WhatsAppIntake:
     app_secret: str
     verify_token: str
 
-    def verify(self, params: dict) -> str:
+    def verify(self, params: Mapping[str, str]) -> str:
         from concierge.channels import whatsapp
 
         return whatsapp.verify_subscription(params, self.verify_token)
@@ -158,8 +161,8 @@ class EmailIntake:
     """The SES receipt rule's Lambda action: the raw mail is already in S3 (the rule's S3 action)."""
 
     events: EventPublisher
-    ses_inbound: object  # channels.inbound_email.SesInbound
+    ses_inbound: SesInbound
 
-    def receive(self, event: dict, now: datetime) -> int:
+    def receive(self, event: dict[str, Any], now: datetime) -> int:
         messages = [self.ses_inbound.from_record(record) for record in event.get("Records", [])]
         return publish_received(self.events, messages, now)

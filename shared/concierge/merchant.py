@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from concierge.actions.appointments import AppointmentKind
+
+if TYPE_CHECKING:
+    from concierge.settings import Settings
 
 ReturnMethod = Literal["drop_off_code", "prepaid_label", "pickup", "keep_item", "customer_ships"]
 
@@ -141,8 +145,8 @@ class MerchantProfile(BaseModel):
     warranty: str | None = Field(
         None,
         max_length=300,
-        description="What the shop offers for a faulty item after the return window, stated as is ('Electronics carry a "
-        "2-year warranty against defects.'). Absent: the assistant offers a person.",
+        description="What the shop offers for a faulty item after the return window, stated as is "
+        "('Electronics carry a 2-year warranty against defects.'). Absent: the assistant offers a person.",
     )
     cancellation_payment: str | None = Field(
         None,
@@ -176,7 +180,9 @@ class MerchantProfile(BaseModel):
 
     # what the assistant says ------------------------------------------------------------------
     def is_sized(self, category: str | None) -> bool:
-        return bool(category) and category.strip().lower() in self.sized_categories
+        if not category:
+            return False
+        return category.strip().lower() in self.sized_categories
 
     def return_window_phrase(self) -> str:
         return f"within {self.return_window_days} days of delivery"
@@ -258,7 +264,7 @@ class MerchantProfile(BaseModel):
         return initials or "CODE"
 
     @classmethod
-    def from_settings(cls, settings) -> MerchantProfile:
+    def from_settings(cls, settings: Settings) -> MerchantProfile:
         """The profile of a stack with none imported: the settings it was deployed with, nothing invented."""
         hours = json.loads(settings.support_hours) if settings.support_hours else None
         return cls(
@@ -272,7 +278,7 @@ class MerchantProfile(BaseModel):
         )
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     return MerchantProfile.model_json_schema(mode="validation")
 
 
@@ -280,10 +286,12 @@ class ProfileStore:
     """merchant.json as one item of the store table, read at most once a minute per process (a policy change
     reaches every function within a minute, with no redeploy); the deployed settings when none was imported."""
 
-    KEY = {"pk": "MERCHANT", "sk": "PROFILE"}
+    KEY: ClassVar[dict[str, str]] = {"pk": "MERCHANT", "sk": "PROFILE"}  # in the store table
     TTL_SECONDS = 60.0
 
-    def __init__(self, table, fallback: MerchantProfile, clock=None) -> None:
+    def __init__(
+        self, table: Any, fallback: MerchantProfile, clock: Callable[[], float] | None = None
+    ) -> None:  # table: a boto3 DynamoDB Table (boto3 ships no types)
         import time
 
         self._table = table

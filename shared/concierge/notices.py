@@ -9,20 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from concierge.actions.approvals import Notice
 from concierge.api import Channel
 from concierge.channels.outbound import tagged_address
 from concierge.memory import MemoryStore
 
+if TYPE_CHECKING:
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.channels.whatsapp import WhatsAppSender
+    from concierge.commerce import CommerceBackend
+
 
 @dataclass
 class NoticeServices:
     memory: MemoryStore
-    store: Any  # CommerceBackend: the customer's email address on file
-    email: Any  # channels.inbound_email.EmailReplySender
-    whatsapp: Any  # channels.whatsapp.WhatsAppSender, or None when WhatsApp is not configured
+    store: CommerceBackend  # the customer's email address on file
+    email: EmailReplySender
+    whatsapp: WhatsAppSender | None  # None when WhatsApp is not configured
     merchant_name: str
     support_address: str
 
@@ -35,7 +40,7 @@ def deliver_notice(
     role: str = "assistant",
     author: str | None = None,
     email_web: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """`email_web`: a web-chat customer gets an email too (an approval's outcome may come days later); an agent's
     live reply to a web chat is read in the chat page instead."""
     record = services.memory.get_conversation(notice.conversation_id)

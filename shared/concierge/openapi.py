@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from concierge import __version__, topology
 from concierge.actions.approvals import ApprovalRequest
@@ -149,8 +149,8 @@ class Operation:
     # operator; operator: a signed operator only; webhook: the provider proves itself (no customer, no API key);
     # signed-link: the HMAC-signed token in the link is the proof (no customer headers, no API key).
     auth: Auth
-    query: tuple[dict, ...] = ()
-    headers: tuple[dict, ...] = ()
+    query: tuple[dict[str, Any], ...] = ()
+    headers: tuple[dict[str, Any], ...] = ()
 
 
 TEXT = "text/plain"
@@ -159,7 +159,7 @@ WHATSAPP_WEBHOOK = "WhatsAppWebhook"
 PATH_ID = {"type": "string", "minLength": 1}
 
 
-def _header(name: str, description: str, required: bool = True) -> dict:
+def _header(name: str, description: str, required: bool = True) -> dict[str, Any]:
     return {
         "name": name,
         "in": "header",
@@ -169,7 +169,7 @@ def _header(name: str, description: str, required: bool = True) -> dict:
     }
 
 
-def _query(name: str, description: str, schema: dict | None = None) -> dict:
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
@@ -244,8 +244,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         TEXT,
         "The hub.challenge, echoed as text/plain.",
         {
-            "400": "A missing hub.mode, hub.verify_token or hub.challenge query parameter, or hub.mode other than 'subscribe'.",
-            "403": f'"hub.verify_token does not match the verify token configured for this webhook.", or {NOT_CONFIGURED}',
+            "400": (
+                "A missing hub.mode, hub.verify_token or hub.challenge query parameter, "
+                "or hub.mode other than 'subscribe'."
+            ),
+            "403": (
+                f'"hub.verify_token does not match the verify token configured for this webhook.", or {NOT_CONFIGURED}'
+            ),
         },
         "webhook",
         query=(
@@ -278,9 +283,12 @@ DECISION_ERRORS = {
     "400": INVALID_BODY,
     "401": APPROVALS_401,
     "403": API_KEY,
-    "404": f'"No approval is waiting for action <action_id>: it was decided already, has expired, or never existed.", or {NO_APPROVALS}',
-    "409": '"This approval was already <approved|denied> by <operator>.", "This approval is being set up; try again in a few '
-    'seconds." or "This approval has expired: the customer was told it was not reviewed in time."',
+    "404": (
+        '"No approval is waiting for action <action_id>: it was decided already, has expired, or never existed.", '
+        f"or {NO_APPROVALS}"
+    ),
+    "409": '"This approval was already <approved|denied> by <operator>.", "This approval is being set up; try again '
+    'in a few seconds." or "This approval has expired: the customer was told it was not reviewed in time."',
 }
 OPERATIONS.update(
     {
@@ -358,7 +366,9 @@ ASSIGNEE_ERRORS = {
     "401": CONSOLE_401,
     "403": f'{API_KEY} Or "This conversation is assigned to <agent>."',
     "404": NO_HANDOFF,
-    "409": '"Claim the conversation before replying or closing it." or "The conversation is no longer assigned to you."',
+    "409": (
+        '"Claim the conversation before replying or closing it." or "The conversation is no longer assigned to you."'
+    ),
 }
 OPERATIONS.update(
     {
@@ -401,7 +411,10 @@ OPERATIONS.update(
             "replyToCustomer",
             "AgentMessage",
             "ConsoleReceipt",
-            "Written into the conversation and delivered on the customer's channel (reason already_sent: a resent message_id).",
+            (
+                "Written into the conversation and delivered on the customer's channel "
+                "(reason already_sent: a resent message_id)."
+            ),
             ASSIGNEE_ERRORS,
             "operator",
         ),
@@ -455,7 +468,10 @@ OPERATIONS.update(
             "listConversationSurveys",
             None,
             "ConversationSurveys",
-            "The surveys offered after the conversation closed (none yet: not closed, or the offer is still on its way).",
+            (
+                "The surveys offered after the conversation closed "
+                "(none yet: not closed, or the offer is still on its way)."
+            ),
             {
                 "401": ERRORS["401"],
                 "403": API_KEY,
@@ -469,7 +485,10 @@ OPERATIONS.update(
             "SurveyAnswerOut",
             "The answer is recorded (or replaced within the answer window; the same answer again is unchanged).",
             {
-                "400": f'{INVALID_BODY} A score outside the survey\'s scale says so, e.g. "csat takes a score from 1 to 5, got 7".',
+                "400": (
+                    f"{INVALID_BODY} A score outside the survey's scale says so, "
+                    'e.g. "csat takes a score from 1 to 5, got 7".'
+                ),
                 "401": ERRORS["401"],
                 "403": API_KEY,
                 "404": SURVEY_404,
@@ -509,7 +528,7 @@ OPERATIONS.update(
 METRICS_REPORT = "MetricsReport"  # JSON, or CSV with format=csv
 
 
-def _metrics_query() -> tuple[dict, ...]:
+def _metrics_query() -> tuple[dict[str, Any], ...]:
     from concierge.metrics.query import MetricsQuery
 
     schema = MetricsQuery.model_json_schema(by_alias=True)
@@ -537,8 +556,8 @@ OPERATIONS.update(
             "The KPIs of the range with sample sizes and 95% intervals, a series (by day, channel or intent) and the "
             "lowest-scoring conversations; with format=csv, one row per series point and a total row.",
             {
-                "400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, or an '
-                "unknown parameter (the message says which).",
+                "400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, '
+                "or an unknown parameter (the message says which).",
                 "401": METRICS_401,
                 "403": API_KEY,
             },
@@ -561,7 +580,10 @@ OPERATIONS.update(
             "redeemDiscount",
             "RedemptionRequest",
             "Redemption",
-            "The code is now used on this order; discount.redeemed is published (revenue attributed to the conversation).",
+            (
+                "The code is now used on this order; discount.redeemed is published "
+                "(revenue attributed to the conversation)."
+            ),
             {
                 "400": INVALID_BODY,
                 "401": "Missing or wrong x-customer-id / x-customer-signature.",
@@ -591,7 +613,7 @@ OPERATOR_HEADERS = (
     _header("x-operator-id", "The operator; recorded in the audit trail."),
     _header("x-operator-signature", "Hex HMAC-SHA256 of 'operator:<x-operator-id>' under the signing secret."),
 )
-AUTH_HEADERS: dict[str, tuple[dict, ...]] = {
+AUTH_HEADERS: dict[str, tuple[dict[str, Any], ...]] = {
     "customer": CUSTOMER_HEADERS,
     "self-or-operator": SELF_OR_OPERATOR_HEADERS,
     "operator": OPERATOR_HEADERS,
@@ -611,7 +633,7 @@ def operation_for(route: topology.Route) -> Operation:
     return operation
 
 
-def _parameters(route: topology.Route, operation: Operation) -> list[dict]:
+def _parameters(route: topology.Route, operation: Operation) -> list[dict[str, Any]]:
     path_schema = {**PATH_ID, "maxLength": 128} if route is topology.TURN_ROUTE else PATH_ID
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": dict(path_schema)}
@@ -620,7 +642,7 @@ def _parameters(route: topology.Route, operation: Operation) -> list[dict]:
     return parameters + [dict(p) for p in (*AUTH_HEADERS[operation.auth], *operation.headers, *operation.query)]
 
 
-def _content(name: str) -> dict:
+def _content(name: str) -> dict[str, Any]:
     if name == METRICS_REPORT:
         return {
             "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}},
@@ -633,7 +655,9 @@ def _content(name: str) -> dict:
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "description": "The WhatsApp Cloud API webhook body, signed byte for byte (see X-Hub-Signature-256).",
+                    "description": (
+                        "The WhatsApp Cloud API webhook body, signed byte for byte (see X-Hub-Signature-256)."
+                    ),
                     "required": ["object", "entry"],
                     "properties": {
                         "object": {"const": "whatsapp_business_account"},
@@ -645,7 +669,7 @@ def _content(name: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
 
 
-def _error(text: str, content_type: str = "application/json") -> dict:
+def _error(text: str, content_type: str = "application/json") -> dict[str, Any]:
     if content_type == HTML:
         return {"description": text, "content": _content(HTML)}
     return {
@@ -654,13 +678,17 @@ def _error(text: str, content_type: str = "application/json") -> dict:
     }
 
 
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     from concierge.actions.approvals import Decision
     from concierge.console import AgentMessage, CloseRequest, HandBack
     from concierge.privacy import MergeRequest, Preferences
     from concierge.surveys.models import ConversationSurveys, SurveyAnswerBody, SurveyAnswerOut
 
-    models = [(AgentMessage, "validation"), (HandBack, "validation"), (CloseRequest, "validation")]
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (AgentMessage, "validation"),
+        (HandBack, "validation"),
+        (CloseRequest, "validation"),
+    ]
     models += [
         (TurnRequestBody, "validation"),
         (Preferences, "validation"),
@@ -693,7 +721,7 @@ def openapi_document() -> dict:
         )
     ]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")
-    paths: dict[str, dict] = {}
+    paths: dict[str, dict[str, Any]] = {}
     for route in topology.ROUTES:
         operation = operation_for(route)
         document = {

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,6 +24,9 @@ from concierge.topology import (
     STORE_TABLE,
     TURN_STATE_MACHINE_ENV,
 )
+
+if TYPE_CHECKING:
+    from concierge.reasoning.costs import Price
 
 
 class Settings(BaseModel):
@@ -97,13 +100,13 @@ class Settings(BaseModel):
 
     @field_validator("never_say", mode="before")
     @classmethod
-    def _phrases(cls, value):
+    def _phrases(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             value = json.loads(value) if value.strip().startswith("[") else [v for v in value.splitlines() if v.strip()]
         return tuple(value)
 
     @model_validator(mode="after")
-    def _known_models(self):
+    def _known_models(self) -> Settings:
         # An unknown model is an error at start-up: it would be priced at nothing and sent requests it may reject.
         if self.model_provider != "none":
             from concierge.reasoning import models
@@ -125,7 +128,7 @@ class Settings(BaseModel):
 
         return models.resolve(self.model_provider, self.judge_model, judge=True)
 
-    def prices(self):
+    def prices(self) -> dict[str, Price]:
         from concierge.reasoning.costs import DEFAULT_PRICES, Price
 
         if not self.model_prices:
@@ -143,7 +146,8 @@ class Settings(BaseModel):
     # Above that limit a person decides; undecided after this long, the customer is told and a person follows up.
     approval_timeout_seconds: int = Field(48 * 3600, gt=0, alias="CONCIERGE_APPROVAL_TIMEOUT_SECONDS")
     approval_state_machine_arn: str | None = Field(None, alias=APPROVAL_STATE_MACHINE_ENV)
-    # Discount codes the assistant may issue: the largest percentage, how long a code lives, one per customer per period.
+    # Discount codes the assistant may issue: the largest percentage, how long a code lives, one per customer per
+    # period.
     discount_max_percent: int = Field(15, ge=0, le=100, alias="CONCIERGE_DISCOUNT_MAX_PERCENT")
     discount_valid_days: int = Field(30, ge=1, alias="CONCIERGE_DISCOUNT_VALID_DAYS")
     discount_cap_days: int = Field(90, ge=1, alias="CONCIERGE_DISCOUNT_CAP_DAYS")
@@ -184,7 +188,7 @@ class Settings(BaseModel):
 
     @field_validator("survey_ces_actions", mode="before")
     @classmethod
-    def _tools(cls, value):
+    def _tools(cls, value: Any) -> tuple[str, ...]:
         return tuple(json.loads(value)) if isinstance(value, str) else tuple(value)
 
     @classmethod

@@ -8,9 +8,13 @@ from __future__ import annotations
 import difflib
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from concierge.knowledge.text import typo_candidates
 from concierge.turn import Signals
+
+if TYPE_CHECKING:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 FRUSTRATION_WORDS = (
     "frustrated",
@@ -358,7 +362,146 @@ CONTRACTIONS = {
 # Real words that sit close to a vocabulary word: never "corrected" ("they" is not "hey", "change" is not
 # "exchange", "charge" is not "change").
 COMMON_WORDS = frozenset(
-    ["they", "them", "then", "than", "there", "here", "where", "were", "what", "that", "this", "those", "these", "when", "will", "with", "have", "back", "want", "went", "change", "changed", "changes", "charge", "charged", "charges", "hello", "help", "held", "hold", "told", "sold", "send", "sent", "spend", "track", "tack", "rather", "return", "returns", "person", "personal", "reason", "really", "realty", "thank", "think", "thing", "things", "order", "orders", "border", "older", "other", "mother", "store", "story", "short", "shorts", "shirt", "shirts", "skirt", "skirts", "shift", "human", "humans", "hours", "house", "huge", "amazing", "agents", "agency", "package", "packed", "packing", "parcel", "pencil", "delivery", "delivered", "every", "very", "status", "states", "stats", "truck", "trick", "exchange", "exchanged", "strange", "arrange", "range", "refund", "refunded", "refused", "fund", "found", "round", "sound", "around", "about", "again", "agent", "cancel", "cancelled", "canceled", "channel", "funny", "shell", "shells", "smell", "spell", "shelf", "long", "longer", "ordered", "bought", "received", "arrive", "arrives", "arriving", "arrived", "along", "belong", "plug", "plugs", "wrong", "wrote", "upgrade", "dent", "dents", "crack", "cracks", "track", "tracks", "broken", "brown", "forget", "forgets"]
+    [
+        "they",
+        "them",
+        "then",
+        "than",
+        "there",
+        "here",
+        "where",
+        "were",
+        "what",
+        "that",
+        "this",
+        "those",
+        "these",
+        "when",
+        "will",
+        "with",
+        "have",
+        "back",
+        "want",
+        "went",
+        "change",
+        "changed",
+        "changes",
+        "charge",
+        "charged",
+        "charges",
+        "hello",
+        "help",
+        "held",
+        "hold",
+        "told",
+        "sold",
+        "send",
+        "sent",
+        "spend",
+        "track",
+        "tack",
+        "rather",
+        "return",
+        "returns",
+        "person",
+        "personal",
+        "reason",
+        "really",
+        "realty",
+        "thank",
+        "think",
+        "thing",
+        "things",
+        "order",
+        "orders",
+        "border",
+        "older",
+        "other",
+        "mother",
+        "store",
+        "story",
+        "short",
+        "shorts",
+        "shirt",
+        "shirts",
+        "skirt",
+        "skirts",
+        "shift",
+        "human",
+        "humans",
+        "hours",
+        "house",
+        "huge",
+        "amazing",
+        "agents",
+        "agency",
+        "package",
+        "packed",
+        "packing",
+        "parcel",
+        "pencil",
+        "delivery",
+        "delivered",
+        "every",
+        "very",
+        "status",
+        "states",
+        "stats",
+        "truck",
+        "trick",
+        "exchange",
+        "exchanged",
+        "strange",
+        "arrange",
+        "range",
+        "refund",
+        "refunded",
+        "refused",
+        "fund",
+        "found",
+        "round",
+        "sound",
+        "around",
+        "about",
+        "again",
+        "agent",
+        "cancel",
+        "cancelled",
+        "canceled",
+        "channel",
+        "funny",
+        "shell",
+        "shells",
+        "smell",
+        "spell",
+        "shelf",
+        "long",
+        "longer",
+        "ordered",
+        "bought",
+        "received",
+        "arrive",
+        "arrives",
+        "arriving",
+        "arrived",
+        "along",
+        "belong",
+        "plug",
+        "plugs",
+        "wrong",
+        "wrote",
+        "upgrade",
+        "dent",
+        "dents",
+        "crack",
+        "cracks",
+        "track",
+        "tracks",
+        "broken",
+        "brown",
+        "forget",
+        "forgets",
+    ]
 )
 # A fault reported is a return to resolve ("the speaker arrived with a dent"), unless they ask for a replacement or
 # another variant: checked after the exchange phrases.
@@ -456,7 +599,7 @@ def is_negative(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _analyzer():
+def _analyzer() -> SentimentIntensityAnalyzer:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
@@ -599,7 +742,9 @@ def classify(text: str) -> tuple[str, float]:
     if len(parts) > 1:
         readings = [_classify(part) for part in parts]
         actionable = [
-            (part, r) for part, r in zip(parts, readings) if r[0] not in ("question", "unknown", "greeting", "thanks")
+            (part, r)
+            for part, r in zip(parts, readings, strict=True)
+            if r[0] not in ("question", "unknown", "greeting", "thanks")
         ]
         # A fault described, then what they want done: "It stopped working. Could you send me a new one?"; an order
         # said not to have shipped, then what to change: "My order hasn't shipped yet. Can you take the mouse off?"
@@ -610,8 +755,11 @@ def classify(text: str) -> tuple[str, float]:
             and not (r[0] == "track" and NOT_SHIPPED.search(normalize(part)) and not _requests_something(part))
         ]
         # "...and if you can't, get me a real person": a person asked for only if the rest fails
-        human = [r for part, r in zip(parts, readings) if r[0] == "human" and not re.match(r"(?i)if\b", part)]
-        return (human or asked or [r for _, r in actionable] or [None])[0] or _classify(text)
+        human = [
+            r for part, r in zip(parts, readings, strict=True) if r[0] == "human" and not re.match(r"(?i)if\b", part)
+        ]
+        chosen = human or asked or [r for _, r in actionable]
+        return chosen[0] if chosen else _classify(text)
     return _classify(text)
 
 

@@ -18,13 +18,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from concierge.knowledge.documents import FORMATS, Document, parse_file, split
 from concierge.merchant import MerchantProfile
 from concierge.models import Article, Customer, Order, OrderStatus, Product, StoreData, StoreModel
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 HELP_BASE_URL = "/help"
 # file name -> (the model of one record, what a record is called)
@@ -103,7 +106,7 @@ def _found(value: Any) -> str:
     return f" (found {_json_type(value)})"
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     """pydantic's message in plain words: 'Field required' -> 'is required', 'Input should be' -> 'should be'."""
     kind = error["type"]
     if kind == "missing":
@@ -225,7 +228,8 @@ def _check_duplicate_ids(name: str, core: _CoreFile, problems: list[Problem]) ->
                     file=name,
                     record=f"{noun} #{ident}",
                     field="id",
-                    message=f"the id '{ident}' is used by more than one {noun} (items {seen[ident]} and {index}); ids must be unique",
+                    message=f"the id '{ident}' is used by more than one {noun} (items {seen[ident]} and {index}); "
+                    "ids must be unique",
                 )
             )
         else:
@@ -237,7 +241,7 @@ def _product_skus(products: _CoreFile) -> dict[str, set[str]]:
     skus: dict[str, set[str]] = {}
     for raw in products.raw or []:
         if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-            variants = raw.get("variants") if isinstance(raw.get("variants"), list) else []
+            variants = raw["variants"] if isinstance(raw.get("variants"), list) else []
             skus.setdefault(raw["id"], set()).update(
                 v["sku"] for v in variants if isinstance(v, dict) and isinstance(v.get("sku"), str)
             )
@@ -250,7 +254,7 @@ def _check_duplicate_skus(products: _CoreFile, problems: list[Problem]) -> None:
         if not isinstance(raw, dict) or not isinstance(raw.get("variants"), list):
             continue
         record = _record_name(raw, index, "product")
-        pid = raw.get("id") if isinstance(raw.get("id"), str) else f"item {index}"
+        pid = raw["id"] if isinstance(raw.get("id"), str) else f"item {index}"
         for v_index, variant in enumerate(raw["variants"]):
             if not (isinstance(variant, dict) and isinstance(variant.get("sku"), str)):
                 continue
@@ -277,7 +281,7 @@ def _check_orders(orders: _CoreFile, customers: _CoreFile, products: _CoreFile, 
         assert isinstance(order, Order)
         record = f"order #{order.id}"
 
-        def add(where: str, message: str) -> None:
+        def add(where: str, message: str, record: str = record) -> None:
             problems.append(Problem(file="orders.json", record=record, field=where, message=message))
 
         if customer_ids is not None and order.customer_id not in customer_ids:
@@ -549,7 +553,11 @@ def load_store_folder(directory: Path, today: date | None = None) -> StoreFolder
     checked = _check(directory)
     if checked.problems:
         raise StoreFolderError(checked.problems)
-    data = StoreData(**{name.removesuffix(".json"): [m for _, m in checked.core[name].valid] for name in CORE_FILES})
+    # each core file's records are of its model (CORE_FILES), which the checker cannot see through the mapping
+    records: dict[str, list[Any]] = {
+        name.removesuffix(".json"): [m for _, m in checked.core[name].valid] for name in CORE_FILES
+    }
+    data = StoreData(**records)
     days = (today - checked.as_of).days if today is not None and checked.as_of is not None else 0
     return StoreFolder(
         data=shift_dates(data, days),

@@ -21,6 +21,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from concierge.channels.inbound import InboundMessage
 from concierge.knowledge import STOPWORDS
@@ -35,7 +36,53 @@ ID_LIKE = re.compile(r"(?=[a-z]*\d)[a-z0-9]{3,}")
 TAG = re.compile(r"^[^+@]+\+([A-Za-z0-9_-]{1,100})@")
 # Words every support message shares: they say nothing about the topic.
 GENERIC = frozenset(
-    ["hello", "hi", "hey", "thanks", "thank", "order", "orders", "help", "question", "questions", "item", "items", "still", "again", "also", "really", "would", "could", "could", "please", "made", "make", "wear", "wearing", "size", "sizes", "sizing", "fit", "fits", "small", "large", "big", "material", "return", "returns", "refund", "exchange", "email", "chat", "whatsapp", "message", "wrote", "earlier", "today", "yesterday"]
+    [
+        "hello",
+        "hi",
+        "hey",
+        "thanks",
+        "thank",
+        "order",
+        "orders",
+        "help",
+        "question",
+        "questions",
+        "item",
+        "items",
+        "still",
+        "again",
+        "also",
+        "really",
+        "would",
+        "could",
+        "could",
+        "please",
+        "made",
+        "make",
+        "wear",
+        "wearing",
+        "size",
+        "sizes",
+        "sizing",
+        "fit",
+        "fits",
+        "small",
+        "large",
+        "big",
+        "material",
+        "return",
+        "returns",
+        "refund",
+        "exchange",
+        "email",
+        "chat",
+        "whatsapp",
+        "message",
+        "wrote",
+        "earlier",
+        "today",
+        "yesterday",
+    ]
 )
 
 
@@ -64,7 +111,9 @@ class Thread:
     rule: str
 
 
-def _recent_open(memory: MemoryStore, customer_id: str, now: datetime, exclude: str | None = None) -> list[dict]:
+def _recent_open(
+    memory: MemoryStore, customer_id: str, now: datetime, exclude: str | None = None
+) -> list[dict[str, Any]]:
     cutoff = now - THREAD_WINDOW
     entries = [
         e
@@ -74,7 +123,7 @@ def _recent_open(memory: MemoryStore, customer_id: str, now: datetime, exclude: 
     return sorted(entries, key=lambda e: e["updated_at"], reverse=True)
 
 
-def _same_topic(terms: list[str], entry: dict) -> bool:
+def _same_topic(terms: list[str], entry: dict[str, Any]) -> bool:
     return not terms or bool(set(terms) & set(entry.get("keywords", [])))
 
 
@@ -117,5 +166,6 @@ def link_for_web(conversation_id: str, text: str, customer_id: str, memory: Memo
         return None
     for entry in _recent_open(memory, customer_id, now, exclude=conversation_id):
         if _same_topic(terms, entry):
-            return entry["conversation_id"]
+            linked: str = entry["conversation_id"]
+            return linked
     return None

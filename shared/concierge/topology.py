@@ -70,7 +70,7 @@ class Rule:
     queue_arn_env: str | None = None
 
     @property
-    def pattern(self) -> dict:
+    def pattern(self) -> dict[str, list[str]]:
         return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
 
     @property
@@ -236,7 +236,9 @@ CONSOLE_ROUTES = (
         "GET",
         "/v1/conversations/{conversation_id}/messages",
         "ingest",
-        description="The customer's conversation after a message number (the chat page polls it while a person answers).",
+        description=(
+            "The customer's conversation after a message number (the chat page polls it while a person answers)."
+        ),
     ),
 )
 METRICS_ROUTES = (
@@ -250,14 +252,18 @@ METRICS_ROUTES = (
         "GET",
         "/v1/conversations/{conversation_id}/transcript",
         "ingest",
-        description="Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down).",
+        description=(
+            "Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down)."
+        ),
     ),
     # The storefront reports an order placed with a code the assistant issued: single use, and the revenue is counted.
     Route(
         "POST",
         "/v1/discounts/{code}/redemptions",
         "ingest",
-        description="Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed.",
+        description=(
+            "Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed."
+        ),
     ),
 )
 ROUTES = (

@@ -58,7 +58,129 @@ NOT_ACTIONABLE = frozenset({Intent.QUESTION, Intent.UNKNOWN, Intent.GREETING})
 
 # Words of a message that say nothing about which item it means.
 GENERIC_WORDS = frozenset(
-    ["where", "when", "what", "which", "why", "how", "is", "are", "was", "were", "my", "the", "a", "an", "this", "that", "these", "those", "it", "its", "i", "me", "you", "your", "order", "orders", "item", "items", "thing", "one", "ones", "please", "hi", "hello", "hey", "still", "yet", "not", "arrived", "arrive", "arriving", "delivered", "delivery", "package", "parcel", "track", "tracking", "status", "shipped", "ship", "shipping", "return", "returns", "refund", "exchange", "swap", "cancel", "cancelling", "want", "would", "like", "need", "get", "got", "bought", "ordered", "from", "last", "recent", "latest", "new", "can", "could", "do", "does", "did", "have", "has", "of", "for", "to", "in", "on", "with", "and", "or", "but", "so", "just", "any", "some", "come", "coming", "here", "there", "hasn", "haven", "isn", "didn", "don", "doesn", "won", "t", "s", "ve", "ll", "d", "m", "received", "receive", "came", "yet", "thanks", "thank", "much", "something", "stuff", "anything", "everything", "back", "send"]
+    [
+        "where",
+        "when",
+        "what",
+        "which",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "my",
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "i",
+        "me",
+        "you",
+        "your",
+        "order",
+        "orders",
+        "item",
+        "items",
+        "thing",
+        "one",
+        "ones",
+        "please",
+        "hi",
+        "hello",
+        "hey",
+        "still",
+        "yet",
+        "not",
+        "arrived",
+        "arrive",
+        "arriving",
+        "delivered",
+        "delivery",
+        "package",
+        "parcel",
+        "track",
+        "tracking",
+        "status",
+        "shipped",
+        "ship",
+        "shipping",
+        "return",
+        "returns",
+        "refund",
+        "exchange",
+        "swap",
+        "cancel",
+        "cancelling",
+        "want",
+        "would",
+        "like",
+        "need",
+        "get",
+        "got",
+        "bought",
+        "ordered",
+        "from",
+        "last",
+        "recent",
+        "latest",
+        "new",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "with",
+        "and",
+        "or",
+        "but",
+        "so",
+        "just",
+        "any",
+        "some",
+        "come",
+        "coming",
+        "here",
+        "there",
+        "hasn",
+        "haven",
+        "isn",
+        "didn",
+        "don",
+        "doesn",
+        "won",
+        "t",
+        "s",
+        "ve",
+        "ll",
+        "d",
+        "m",
+        "received",
+        "receive",
+        "came",
+        "yet",
+        "thanks",
+        "thank",
+        "much",
+        "something",
+        "stuff",
+        "anything",
+        "everything",
+        "back",
+        "send",
+    ]
 )
 
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
@@ -80,7 +202,7 @@ def request_object(text: str) -> str:
     return " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))
 
 
-def named_order(text: str, orders: list[dict]) -> tuple[str | None, dict | None]:
+def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
     """(what the customer wrote, the one order of theirs it names, or None: also when it could be two of them)."""
     reference = order_reference(text)
     if reference is None:
@@ -114,7 +236,7 @@ UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|b
 REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
 
 
-def parse_address(text: str) -> dict | None:
+def parse_address(text: str) -> dict[str, str] | None:
     """Street and number, postcode and city from a customer's words ("412 Maple Ave, Evanston IL 60201",
     "Kortrijksesteenweg 1070, 9051 Ghent", "Dana Ruiz, 2250 N Clybourn Ave, Apt 5B, Chicago, IL 60614, US"): the
     last comma-separated part with a postcode gives postcode and city (with the part before it when it holds only a
@@ -134,7 +256,7 @@ def parse_address(text: str) -> dict | None:
         j = i - 1
         if (not city or REGION.fullmatch(city)) and j >= 1 and not re.search(r"\d", parts[j]):
             city, j = f"{parts[j]} {city}".strip(), j - 1  # "Chicago, IL 60614"
-        units = []
+        units: list[str] = []
         while j >= 1 and UNIT.match(parts[j]):
             units.insert(0, parts[j])
             j -= 1
@@ -186,7 +308,7 @@ def content_words(text: str) -> set[str]:
     return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
 
 
-def line_score(text: str, line: dict) -> int:
+def line_score(text: str, line: dict[str, Any]) -> int:
     """How many of the customer's item words are words of this order line's title and options, a word of five
     letters or more also when one letter is wrong, missing or extra ("kettel", "keybord")."""
     words = content_words(text)
@@ -209,13 +331,13 @@ def one_typo_apart(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
-def item_score(text: str, named: str, line: dict) -> int:
+def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
     the hub came with one") outweighs what is only mentioned."""
     return line_score(text, line) + 2 * line_score(named, line)
 
 
-def match_line(text: str, lines: list[dict]) -> dict | None:
+def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The one line the words name best, or None when none or two name it equally."""
     scored = sorted(((line_score(text, line), i) for i, line in enumerate(lines)), reverse=True)
     if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
@@ -239,7 +361,9 @@ class ItemMatch(BaseModel):
     latest: bool
 
 
-def items_named(text: str, candidates: list[tuple[dict, dict]], exchange: bool = False) -> ItemMatch:
+def items_named(
+    text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
+) -> ItemMatch:
     """Which of the customer's (order, line) pairs their words name. Among equal matches, what has arrived comes
     first (it is what can go back), unless they said "my last order", which picks the newest order holding one."""
     # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
@@ -258,7 +382,7 @@ def items_named(text: str, candidates: list[tuple[dict, dict]], exchange: bool =
     return ItemMatch(best=best, have=have, named=named, latest=latest)
 
 
-def orders_with_item(text: str, orders: list[dict]) -> list[dict]:
+def orders_with_item(text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The customer's orders holding the item their words name best (newest first); [] if they name none."""
     kept_out = KEPT.sub(" ", text)  # "keep the glass ones coming": not the item meant
     text = kept_out if content_words(kept_out) else text
@@ -277,7 +401,7 @@ def _amount(value: str) -> float | None:
     return float(number.group().replace(",", ".")) if number else None
 
 
-def _next_in_size(product: dict, options: dict, text: str) -> dict[str, str]:
+def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str]:
     """ "The bigger one": for each option whose values are amounts (5.2 L, 28 cm, 64 GB), the next amount up from
     theirs (or down, for "smaller"); {} when they say neither or no option is an amount."""
     up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
@@ -294,14 +418,16 @@ def _next_in_size(product: dict, options: dict, text: str) -> dict[str, str]:
     return wanted
 
 
-def requested_variant(product: dict, options: dict, text: str) -> tuple[dict | None, dict | None]:
+def requested_variant(
+    product: dict[str, Any], options: dict[str, Any], text: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
     green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
     what they have, or the next amount up or down ("the bigger one"). Among equals, the variant that keeps their
     other options, then one in stock."""
     wanted = wanted_words(text)
     sized = _next_in_size(product, options, text)
-    best: tuple[tuple[int, int, int], dict] | None = None
+    best: tuple[tuple[int, int, int], dict[str, Any]] | None = None
     for variant in product.get("variants", []):
         if variant["options"] == options:
             continue
@@ -341,7 +467,7 @@ def intents(text: str) -> list[Intent]:
     [track, question]. A greeting, thanks or small talk beside a request is not one."""
     parts = signals.clauses(text) or [text]
     read = [acting_intent(part, signals.classify(part)[0]) for part in parts]
-    found = (
+    found: list[Intent] = (
         [i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
         or [i for i in read if i is not Intent.UNKNOWN]
         or read
@@ -360,7 +486,7 @@ class Reading(BaseModel):
     variant: dict[str, str] | None = Field(None, description="the option values they want instead")
 
 
-def read(text: str, orders: list[dict], products: dict[str, dict[str, Any]]) -> Reading:
+def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
     intent = acting_intent(text, signals.classify(text)[0])

@@ -22,11 +22,14 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from concierge.understanding import ITEM_INTENTS, Intent, Reading, read
+
+if TYPE_CHECKING:
+    from concierge.models import Order
 
 SET = Path("evaluation") / "understanding" / "messages.jsonl"
 Split = Literal["tune", "heldout"]
@@ -77,7 +80,7 @@ class StoreContext:
 
         data = load_store_folder(directory).data
         self.products = {p.id: p.model_dump(mode="json") for p in data.products}
-        by_customer: dict[str, list] = defaultdict(list)
+        by_customer: dict[str, list[Order]] = defaultdict(list)
         for order in sorted(data.orders, key=lambda o: o.placed_at, reverse=True):
             by_customer[order.customer_id].append(order)
         self.orders = {c: [order_summary(o) for o in orders[:ORDER_SEARCH_LIMIT]] for c, orders in by_customer.items()}
@@ -127,7 +130,7 @@ def score(messages: Iterable[Labelled], stores: Path = Path("stores")) -> list[S
     return scored
 
 
-def figures(scored: list[Scored]) -> dict:
+def figures(scored: list[Scored]) -> dict[str, Any]:
     def share(hits: list[bool]) -> float | None:
         return round(sum(hits) / len(hits), 3) if hits else None
 
@@ -144,7 +147,7 @@ def figures(scored: list[Scored]) -> dict:
     }
 
 
-def report(scored: list[Scored]) -> dict:
+def report(scored: list[Scored]) -> dict[str, Any]:
     """Figures overall, per store and per kind of message."""
     groups: dict[str, dict[str, list[Scored]]] = {"store": defaultdict(list), "kind": defaultdict(list)}
     for s in scored:
@@ -163,19 +166,19 @@ def misses(scored: list[Scored]) -> list[str]:
         if s.intent_ok and s.requests_ok and not wrong:
             continue
         m, r = s.message, s.reading
+        read_order = r.order_id or (r.order_reference and "!" + r.order_reference)
         lines.append(
             f"{m.id} [{m.kind}] {m.text!r}\n"
             f"    intent {m.main_intent} {m.intents} -> {r.intent.value} {[i.value for i in r.intents]}"
             + "".join(
-                f"\n    {slot}: {getattr(m, slot)!r} -> "
-                f"{(r.order_id or (r.order_reference and '!' + r.order_reference)) if slot == 'order' else getattr(r, slot)!r}"
+                f"\n    {slot}: {getattr(m, slot)!r} -> {read_order if slot == 'order' else getattr(r, slot)!r}"
                 for slot in wrong
             )
         )
     return lines
 
 
-def table(result: dict) -> str:
+def table(result: dict[str, Any]) -> str:
     columns = (
         "messages",
         "intent_accuracy",
@@ -194,5 +197,5 @@ def table(result: dict) -> str:
     return "\n".join([head, *body])
 
 
-def to_json(result: dict) -> str:
+def to_json(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2)

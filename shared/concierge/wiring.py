@@ -3,39 +3,61 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
 from concierge import aws
 from concierge.settings import Settings
 
+if TYPE_CHECKING:
+    from concierge.actions.approvals import ApprovalWorkflow
+    from concierge.actions.executor import ActionServices
+    from concierge.channels.whatsapp import WhatsAppSender
+    from concierge.commerce import ReferenceStore
+    from concierge.console import ConsoleServices
+    from concierge.events import EventPublisher
+    from concierge.http_api import HttpServices
+    from concierge.inbox import ChannelSender, EmailIntake, Inbox, TurnRunner
+    from concierge.knowledge.embedded import IndexCache
+    from concierge.knowledge.embeddings import Embedder
+    from concierge.knowledge.opensearch import OpenSearchIndex
+    from concierge.knowledge.port import KnowledgeIndex
+    from concierge.memory import MemoryStore
+    from concierge.merchant import MerchantProfile, ProfileStore
+    from concierge.metrics.rollup import Rollup
+    from concierge.notices import NoticeServices
+    from concierge.surveys.answers import SurveyServices
+    from concierge.surveys.scoring import ClosedServices
+    from concierge.surveys.store import SurveyStore
+
 
 @lru_cache(maxsize=4)
-def memory_store(settings: Settings):
+def memory_store(settings: Settings) -> MemoryStore:
     from concierge.memory import MemoryStore
 
     return MemoryStore(aws.table(settings.memory_table), settings.memory_ttl_days)
 
 
 @lru_cache(maxsize=4)
-def reference_store(settings: Settings):
+def reference_store(settings: Settings) -> ReferenceStore:
     from concierge.commerce import ReferenceStore
 
     return ReferenceStore(aws.table(settings.store_table))
 
 
 @lru_cache(maxsize=4)
-def merchant_profiles(settings: Settings):
+def merchant_profiles(settings: Settings) -> ProfileStore:
     """merchant.json as imported into the store table (docs/import-format.md), else the deployed settings."""
     from concierge.merchant import MerchantProfile, ProfileStore
 
     return ProfileStore(aws.table(settings.store_table), MerchantProfile.from_settings(settings))
 
 
-def merchant_profile(settings: Settings):
+def merchant_profile(settings: Settings) -> MerchantProfile:
     return merchant_profiles(settings).get()
 
 
 @lru_cache(maxsize=4)
-def publisher(settings: Settings):
+def publisher(settings: Settings) -> EventPublisher:
     from concierge.events import EventPublisher
 
     return EventPublisher(aws.client("events"), settings.event_bus)
@@ -47,11 +69,12 @@ def signing_secret(settings: Settings) -> str:
         return settings.signing_secret
     if not settings.signing_secret_arn:
         raise RuntimeError("Neither CONCIERGE_SIGNING_SECRET nor CONCIERGE_SIGNING_SECRET_ARN is set")
-    return aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_arn)["SecretString"]
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_arn)["SecretString"]
+    return cast(str, secret)
 
 
 @lru_cache(maxsize=4)
-def action_services(settings: Settings):
+def action_services(settings: Settings) -> ActionServices:
     from concierge.actions.executor import ActionServices, idempotency_store
     from concierge.channels.email import EmailSender
 
@@ -68,15 +91,15 @@ def action_services(settings: Settings):
 
 
 # The local runtime registers its in-process approval workflow here; deployed, it is Step Functions Standard.
-_local_approvals = None
+_local_approvals: ApprovalWorkflow | None = None
 
 
-def use_local_approvals(workflow) -> None:
+def use_local_approvals(workflow: ApprovalWorkflow | None) -> None:
     global _local_approvals
     _local_approvals = workflow
 
 
-def approvals(settings: Settings):
+def approvals(settings: Settings) -> ApprovalWorkflow | None:
     """The approval workflow (actions.approvals.ApprovalWorkflow), or None when none is deployed: then refunds
     above the limit are refused with a reason instead of waiting."""
     if _local_approvals is not None:
@@ -89,7 +112,7 @@ def approvals(settings: Settings):
 
 
 @lru_cache(maxsize=4)
-def notice_services(settings: Settings):
+def notice_services(settings: Settings) -> NoticeServices:
     from concierge.channels.inbound_email import EmailReplySender
     from concierge.notices import NoticeServices
 
@@ -105,10 +128,10 @@ def notice_services(settings: Settings):
 
 
 # The local runtime registers its in-process turn workflow here; deployed, channel turns go to Step Functions.
-_local_turn_runner = None
+_local_turn_runner: TurnRunner | None = None
 
 
-def use_local_turn_runner(runner) -> None:
+def use_local_turn_runner(runner: TurnRunner | None) -> None:
     global _local_turn_runner
     _local_turn_runner = runner
 
@@ -116,11 +139,11 @@ def use_local_turn_runner(runner) -> None:
 class StepFunctionsTurnRunner:
     """Runs the Express turn workflow synchronously (StartSyncExecution) and returns its HTTP-shaped output."""
 
-    def __init__(self, client, state_machine_arn: str) -> None:
+    def __init__(self, client: Any, state_machine_arn: str) -> None:  # a boto3 Step Functions client
         self._client = client
         self._arn = state_machine_arn
 
-    def __call__(self, execution_input: dict) -> tuple[int, str]:
+    def __call__(self, execution_input: dict[str, Any]) -> tuple[int, str]:
         import json
 
         response = self._client.start_sync_execution(stateMachineArn=self._arn, input=json.dumps(execution_input))
@@ -132,7 +155,7 @@ class StepFunctionsTurnRunner:
         return int(output["statusCode"]), output["body"]
 
 
-def turn_runner(settings: Settings):
+def turn_runner(settings: Settings) -> TurnRunner:
     if _local_turn_runner is not None:
         return _local_turn_runner
     if not settings.turn_state_machine_arn:
@@ -159,7 +182,7 @@ def whatsapp_credentials(settings: Settings) -> dict[str, str] | None:
     return values if values.get("app_secret") else None
 
 
-def whatsapp_sender(settings: Settings):
+def whatsapp_sender(settings: Settings) -> WhatsAppSender | None:
     """The Graph API sender, or None when WhatsApp is not configured."""
     credentials = whatsapp_credentials(settings)
     if not (credentials and settings.whatsapp_phone_number_id):
@@ -173,13 +196,13 @@ def whatsapp_sender(settings: Settings):
     )
 
 
-def inbox(settings: Settings):
+def inbox(settings: Settings) -> Inbox:
     from concierge.api import Channel
     from concierge.channels.inbound_email import EmailReplySender
     from concierge.channels.outbound import EmailChannel, WhatsAppChannel
     from concierge.inbox import Inbox
 
-    senders = {
+    senders: dict[Channel, ChannelSender] = {
         Channel.EMAIL: EmailChannel(
             EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name),
             settings.merchant_name,
@@ -203,7 +226,7 @@ def inbox(settings: Settings):
     )
 
 
-def email_intake(settings: Settings):
+def email_intake(settings: Settings) -> EmailIntake:
     from concierge.channels.inbound_email import SesInbound
     from concierge.inbox import EmailIntake
 
@@ -212,7 +235,7 @@ def email_intake(settings: Settings):
     return EmailIntake(events=publisher(settings), ses_inbound=SesInbound(aws.client("s3"), settings.mail_bucket))
 
 
-def http_services(settings: Settings):
+def http_services(settings: Settings) -> HttpServices:
     from concierge.http_api import HttpServices
     from concierge.inbox import WhatsAppIntake
     from concierge.privacy import PrivacyServices
@@ -240,7 +263,7 @@ def http_services(settings: Settings):
 
 
 @lru_cache(maxsize=4)
-def console_services(settings: Settings):
+def console_services(settings: Settings) -> ConsoleServices:
     from concierge.console import ConsoleServices
 
     return ConsoleServices(
@@ -252,7 +275,7 @@ def console_services(settings: Settings):
 
 
 @lru_cache(maxsize=4)
-def embedder(settings: Settings):
+def embedder(settings: Settings) -> Embedder:
     from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder
 
     if settings.embedder == "titan":
@@ -260,10 +283,10 @@ def embedder(settings: Settings):
     return HashingEmbedder(settings.embedding_dimensions)
 
 
-_embedded_cache = None
+_embedded_cache: IndexCache | None = None
 
 
-def knowledge_index(settings: Settings):
+def knowledge_index(settings: Settings) -> KnowledgeIndex | None:
     """The index retrieval searches and ingest syncs into. The embedded one is cached per process and reloaded
     only when its S3 object changes; OpenSearch is a client (imported only when configured)."""
     global _embedded_cache
@@ -277,7 +300,7 @@ def knowledge_index(settings: Settings):
 
 
 @lru_cache(maxsize=2)
-def opensearch_index(settings: Settings):
+def opensearch_index(settings: Settings) -> OpenSearchIndex:
     import os
 
     from concierge.knowledge.opensearch import OpenSearchIndex
@@ -291,7 +314,7 @@ def opensearch_index(settings: Settings):
 
 
 @lru_cache(maxsize=4)
-def rollup(settings: Settings):
+def rollup(settings: Settings) -> Rollup:
     """The KPI roll-up over the memory table (docs/metrics.md)."""
     from concierge.metrics.rollup import Rollup
 
@@ -299,14 +322,14 @@ def rollup(settings: Settings):
 
 
 @lru_cache(maxsize=4)
-def survey_store(settings: Settings):
+def survey_store(settings: Settings) -> SurveyStore:
     from concierge.surveys.store import SurveyStore
 
     return SurveyStore(memory_store(settings))
 
 
 @lru_cache(maxsize=4)
-def survey_services(settings: Settings):
+def survey_services(settings: Settings) -> SurveyServices:
     """What taking a survey answer needs (ingest: the API, the email links, WhatsApp taps)."""
     from concierge.surveys.answers import SurveyServices
 
@@ -320,7 +343,7 @@ def survey_services(settings: Settings):
 
 
 @lru_cache(maxsize=2)
-def closed_conversation_services(settings: Settings):
+def closed_conversation_services(settings: Settings) -> ClosedServices:
     """What the surveys function needs at `conversation.closed`: the scorer, the store, and the channels."""
     from concierge.channels.email import EmailSender
     from concierge.surveys.judge import scorer

@@ -421,6 +421,12 @@ def test_tool_results_must_answer_the_previous_tool_uses(claude):
         {"role": "user", "content": "and?"},
     ]
     assert "without `tool_result` blocks" in rejected(anthropic.BadRequestError, ask, claude, messages=unanswered)
+    no_id = [
+        *HI,
+        {"role": "assistant", "content": [{"type": "tool_use", "name": "reply", "input": {}}]},
+        {"role": "user", "content": "and?"},
+    ]
+    assert "without `tool_result` blocks" in rejected(anthropic.BadRequestError, ask, claude, messages=no_id)
 
 
 def test_at_most_four_cache_breakpoints(model, claude):

@@ -6,16 +6,24 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import ValidationError
 
 from concierge.actions import appointments, policy
-from concierge.actions.approvals import ApprovalRequest, ApprovalStatus, ApprovalStore, DecisionOutput, Notice
+from concierge.actions.approvals import (
+    ApprovalRequest,
+    ApprovalStatus,
+    ApprovalStore,
+    ApprovalWorkflow,
+    DecisionOutput,
+    Notice,
+)
 from concierge.actions.tools import (
     TOOLS,
     WRITE_TOOLS,
@@ -33,6 +41,7 @@ from concierge.actions.tools import (
     ReturnItems,
     SendMessage,
     SendPasswordReset,
+    ToolInput,
     TrackShipment,
 )
 from concierge.channels.email import EmailSender, ReturnEmail, TextEmail
@@ -45,6 +54,17 @@ from concierge.orderref import matches_order
 from concierge.settings import Settings
 from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from concierge.handoff import HandoffStore
+
+# What a tool call comes to: its status, the result the model sees, the effect recorded, and the tool it settles.
+Outcome = tuple[ActionStatus, dict[str, Any], dict[str, Any] | None, str]
+# The statuses an audited action ends in (events.ActionExecuted).
+AuditedStatus = Literal["executed", "denied", "failed", "awaiting_approval"]
+
 
 @dataclass
 class ActionServices:
@@ -53,9 +73,10 @@ class ActionServices:
     store: CommerceBackend
     events: EventPublisher
     email: EmailSender
-    idempotency: Any = None  # a powertools persistence layer (production wiring); None runs confirmations directly
-    approvals: Any = None  # an ApprovalWorkflow (actions.approvals); None: actions above the limit are refused
-    handoffs: Any = None  # a handoff.HandoffStore; None: the one in the memory table
+    # a powertools persistence layer (production wiring); None runs confirmations directly
+    idempotency: BasePersistenceLayer | None = None
+    approvals: ApprovalWorkflow | None = None  # None: actions above the limit are refused
+    handoffs: HandoffStore | None = None  # None: the one in the memory table
     # merchant.json (return window, approval limit, exchanges, return method, support hours); None: the settings
     profile: Callable[[], MerchantProfile] | None = None
 
@@ -64,7 +85,7 @@ class ActionServices:
 
 
 @lru_cache(maxsize=4)
-def idempotency_store(table_name: str):
+def idempotency_store(table_name: str) -> DynamoDBPersistenceLayer:
     """One idempotency record per confirmed action, in the memory table (pk = idempotency#<function>, sk = key
     hash), expiring through the table's TTL attribute."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -102,7 +123,7 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def order_summary(order: Order, returned: set[str] = frozenset()) -> dict[str, Any]:
+def order_summary(order: Order, returned: AbstractSet[str] = frozenset()) -> dict[str, Any]:
     return {
         "order_id": order.id,
         # whom and which country it ships to (a new address keeps them unless the customer says otherwise)
@@ -136,8 +157,15 @@ def describe_line(line: OrderLine) -> str:
     return f"{line.title} ({options})" if options else line.title
 
 
+def _line(order: Order, line_id: str) -> OrderLine:
+    """A line of the order that the policy has already found on it."""
+    line = order.line(line_id)
+    assert line is not None
+    return line
+
+
 class ActionExecutor:
-    def __init__(self, services: ActionServices, now: datetime, lambda_context: Any = None) -> None:
+    def __init__(self, services: ActionServices, now: datetime, lambda_context: LambdaContext | None = None) -> None:
         self.s = services
         self.now = now
         self.merchant = services.merchant()
@@ -157,8 +185,9 @@ class ActionExecutor:
         )
 
     def execute(self, call: ToolCall, turn: Turn) -> ActionResult:
+        assert turn.customer is not None
         action_id = action_id_for(turn.conversation_id, call.id)
-        effect: dict | None = None
+        effect: dict[str, Any] | None = None
         tool = call.tool
         try:
             model = TOOLS.get(call.tool)
@@ -198,7 +227,7 @@ class ActionExecutor:
                     customer_id=turn.customer.id,
                     action_id=outcome.action_id,
                     tool=outcome.tool,
-                    status=outcome.status.value,
+                    status=cast(AuditedStatus, outcome.status.value),  # never a proposal (pending confirmation)
                     reason=outcome.reason,
                     amount=outcome.result.get("refund_amount"),
                     currency=outcome.result.get("currency"),
@@ -207,7 +236,8 @@ class ActionExecutor:
         return outcome
 
     # dispatch ----------------------------------------------------------------------------
-    def _dispatch(self, arguments, turn: Turn, action_id: str):
+    def _dispatch(self, arguments: ToolInput, turn: Turn, action_id: str) -> Outcome:
+        assert turn.customer is not None
         customer_id = turn.customer.id
         if not turn.customer.verified and not isinstance(arguments, ACCOUNT_FREE_TOOLS):
             # An unverified sender (e.g. an email failing SPF/DKIM) never reaches account data or actions.
@@ -234,7 +264,7 @@ class ActionExecutor:
                 decision = policy.evaluate_cancel(order)
                 if not decision.allowed:
                     raise Denied(decision.reason, decision.explanation)
-                effect = {
+                effect: dict[str, Any] = {
                     "order_id": order.id,
                     "items": [describe_line(line) for line in order.lines],
                     "total": str(order.total),
@@ -344,7 +374,7 @@ class ActionExecutor:
         )
         if not decision.allowed:
             raise Denied(decision.reason, decision.explanation)
-        lines = [order.line(i) for i in request.line_ids]
+        lines = [_line(order, i) for i in request.line_ids]
         amount = policy.refund_amount(order, request.line_ids)
         effect: dict[str, Any] = {
             "order_id": order.id,
@@ -371,7 +401,7 @@ class ActionExecutor:
                 raise Denied("exchange_needs_one_item", "An exchange swaps one item for another size or colour.")
             product = products[lines[0].product_id]
             variant = next((v for v in product.variants if v.sku == request.exchange_sku), None) if product else None
-            if variant is None:
+            if product is None or variant is None:  # no product, no variant
                 raise Denied("exchange_other_product", "An exchange must be for the same product in another variant.")
             if variant.stock < lines[0].quantity:
                 raise Denied(
@@ -386,18 +416,20 @@ class ActionExecutor:
             }
         return effect
 
-    def _pending(self, turn: Turn, action_id: str) -> dict:
+    def _pending(self, turn: Turn, action_id: str) -> dict[str, Any]:
         action = self.s.memory.get_action(turn.conversation_id, action_id)
+        assert turn.customer is not None
         if action is None or action.get("customer_id") != turn.customer.id:
             raise Denied("unknown_action", "There is no pending action with that id in this conversation.")
         if action["status"] != ActionStatus.PENDING_CONFIRMATION.value:
             raise Denied("not_pending", f"That action is already {action['status']}.")
         return action
 
-    def _confirm_once(self, turn: Turn, action_id: str):
+    def _confirm_once(self, turn: Turn, action_id: str) -> Outcome:
+        assert turn.customer is not None
         return self._once(turn.customer.id, action_id, "confirm", lambda: self._confirm(turn, action_id))
 
-    def _once(self, customer_id: str, action_id: str, stage: str, run_action):
+    def _once(self, customer_id: str, action_id: str, stage: str, run_action: Callable[[], Outcome]) -> Outcome:
         """Run a stage of an action (the customer's confirmation; a person's approval) exactly once, however often
         it is delivered — one after another or at the same moment (retries, double clicks, redelivered events).
         Powertools' idempotency utility keeps one record per (customer, action, stage) in the memory table: the
@@ -414,8 +446,10 @@ class ActionExecutor:
         if self.lambda_context is not None:
             config.register_lambda_context(self.lambda_context)
 
-        @idempotent_function(data_keyword_argument="key", persistence_store=self.s.idempotency, config=config)
-        def run(key: dict) -> dict:
+        @idempotent_function(  # type: ignore[untyped-decorator]  # powertools types the decorator as returning Any
+            data_keyword_argument="key", persistence_store=self.s.idempotency, config=config
+        )
+        def run(key: dict[str, str]) -> dict[str, Any]:
             # A refusal raises: powertools then keeps no record, so a later, valid attempt still runs.
             status, result, effect, tool = run_action()
             return {"status": status.value, "result": result, "effect": effect, "tool": tool}
@@ -426,7 +460,7 @@ class ActionExecutor:
             raise Denied("in_progress", "That action is being carried out right now.") from exc
         return ActionStatus(outcome["status"]), outcome["result"], outcome["effect"], outcome["tool"]
 
-    def _confirm(self, turn: Turn, action_id: str):
+    def _confirm(self, turn: Turn, action_id: str) -> Outcome:
         if any(result.action_id == action_id for result in turn.results):
             # Proposed in this very turn: the customer has not seen it yet. Whatever engine asks, the customer's
             # confirmation comes in a later message (refused and audited like any denial).
@@ -453,17 +487,19 @@ class ActionExecutor:
             raise Denied("not_confirmable", f"{pending['tool']} is not confirmed this way.")
         if pending["effect"].get("requires_approval"):
             return self._request_approval(turn, action_id, pending)
+        assert turn.customer is not None
         return self._execute_return(
             turn.conversation_id, turn.customer.id, action_id, pending, ActionStatus.PENDING_CONFIRMATION.value
         )
 
-    def _request_approval(self, turn: Turn, action_id: str, pending: dict):
+    def _request_approval(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
         """Above the limit: the customer's confirmation hands the action to a person (the approval workflow)."""
         if self.s.approvals is None:
             raise Denied(
                 "requires_approval", "This refund is above the amount I can approve; a teammate must approve it."
             )
         request = ReturnItems.model_validate(pending["arguments"])
+        assert turn.customer is not None
         fresh = self._propose_return(turn.customer.id, request, action_id)  # still allowed, still the same amount
         limit = self.merchant.max_auto_refund
         approval = ApprovalRequest(
@@ -495,10 +531,13 @@ class ActionExecutor:
         self.s.approvals.start(approval)
         return ActionStatus.AWAITING_APPROVAL, result, fresh, "return_items"
 
-    def _execute_return(self, conversation_id: str, customer_id: str, action_id: str, pending: dict, expected: str):
+    def _execute_return(
+        self, conversation_id: str, customer_id: str, action_id: str, pending: dict[str, Any], expected: str
+    ) -> Outcome:
         request = ReturnItems.model_validate(pending["arguments"])
         fresh = self._propose_return(customer_id, request, action_id)  # the order may have changed since
         order = self.s.store.get_order(fresh["order_id"])  # the merchant's id, however the request spelled it
+        assert order is not None  # _propose_return has just read it
         return_id = "R" + action_id[1:]
         replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
         record = ReturnRecord(
@@ -521,12 +560,15 @@ class ActionExecutor:
             self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "already_returned", expected)
             raise Denied("already_returned", "That item has already been returned.") from exc
         customer = self.s.store.get_customer(customer_id)
-        resolution_text = (
-            f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}"
-            f"{self.merchant.refund_eta()}."
-            if request.resolution == "refund"
-            else f"Your replacement {fresh['exchange_item']} is ordered ({replacement.id})."
-        )
+        assert customer is not None
+        if request.resolution == "refund":
+            resolution_text = (
+                f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}"
+                f"{self.merchant.refund_eta()}."
+            )
+        else:
+            assert replacement is not None  # an exchange always has its replacement order
+            resolution_text = f"Your replacement {fresh['exchange_item']} is ordered ({replacement.id})."
         message_id = self.s.email.send(
             ReturnEmail(
                 to=customer.email,
@@ -560,15 +602,17 @@ class ActionExecutor:
         self.s.memory.settle_action(conversation_id, action_id, ActionStatus.EXECUTED.value, result, None, expected)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
 
-    def _handoff(self, turn: Turn, reason: str, summary: str):
+    def _handoff(self, turn: Turn, reason: str, summary: str) -> Outcome:
         """Queue the conversation for people: routed, prioritised, within or outside support hours."""
         from concierge import handoff
 
         transcript = self.s.memory.transcript(turn.conversation_id)
         self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
         record = self.s.memory.get_conversation(turn.conversation_id)
+        assert turn.customer is not None
         orders = self.s.store.recent_orders(turn.customer.id, 10) if turn.customer.verified else []
         value = float(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), Decimal("0")))
+        assert turn.message is not None
         owner = handoff.open_handoff(
             self.s.handoffs or handoff.HandoffStore(self.s.memory),
             conversation_id=turn.conversation_id,
@@ -615,15 +659,16 @@ class ActionExecutor:
         effect: dict[str, Any] = {"order_id": order.id, "currency": order.currency, "total_before": str(order.total)}
         if request.remove_line_ids:
             effect["remove_line_ids"] = request.remove_line_ids
-            effect["removed_items"] = [describe_line(order.line(i)) for i in request.remove_line_ids]
+            effect["removed_items"] = [describe_line(_line(order, i)) for i in request.remove_line_ids]
             # shipping and tax are kept as charged: the merchant's platform recomputes them if it must
             effect["total_after"] = str(subtotal + order.shipping_cost + order.tax)
         if request.shipping_address is not None:
             effect["shipping_address"] = request.shipping_address.model_dump()
         return effect
 
-    def _confirm_modification(self, turn: Turn, action_id: str, pending: dict):
+    def _confirm_modification(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
         request = ModifyOrder.model_validate(pending["arguments"])
+        assert turn.customer is not None
         fresh = self._propose_modification(turn.customer.id, request)  # it may have shipped since
         address = Address(**request.shipping_address.model_dump()) if request.shipping_address else None
         changed = self.s.store.modify_order(fresh["order_id"], address, request.remove_line_ids)
@@ -666,8 +711,9 @@ class ActionExecutor:
             )
         return parsed[0], parsed[1], kind.label
 
-    def _confirm_booking(self, turn: Turn, action_id: str, pending: dict):
-        kind, start, label = self._offered_slot(pending["arguments"]["slot_id"])
+    def _confirm_booking(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
+        kind, start, _label = self._offered_slot(pending["arguments"]["slot_id"])
+        assert turn.customer is not None
         if not self.s.store.book_slot(kind, start, turn.customer.id, action_id, self.now):
             self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "slot_taken")
             raise Denied("slot_taken", "Someone has just booked that slot; let me find you another one.")
@@ -675,7 +721,7 @@ class ActionExecutor:
         self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
         return ActionStatus.EXECUTED, result, pending["effect"], "book_appointment"
 
-    def _password_reset(self, customer_id: str):
+    def _password_reset(self, customer_id: str) -> Outcome:
         customer = self.s.store.get_customer(customer_id)
         if customer is None:
             raise Denied("no_address", "There is no email address on your account.")
@@ -695,7 +741,8 @@ class ActionExecutor:
                 subject="Reset your password",
                 merchant_name=self.merchant.name,
                 text=(
-                    f"Hi {customer.first_name},\n\nYou asked to reset your password. This link works once, for 30 minutes:\n"
+                    f"Hi {customer.first_name},\n\n"
+                    "You asked to reset your password. This link works once, for 30 minutes:\n"
                     f"{link}\n\nIf you didn't ask for this, you can ignore this email.\n\n{self.merchant.name}"
                 ),
             )
@@ -761,7 +808,7 @@ class ActionExecutor:
             f"{self.merchant.refund_eta()}. {result['how_to_return']}",
         )
 
-    def _execute_approved(self, request: ApprovalRequest):
+    def _execute_approved(self, request: ApprovalRequest) -> Outcome:
         pending = self.s.memory.get_action(request.conversation_id, request.action_id)
         if pending is None or pending.get("customer_id") != request.customer_id:
             raise Denied("unknown_action", "The request no longer exists.")
@@ -837,10 +884,10 @@ class ActionExecutor:
                 customer_id=request.customer_id,
                 action_id=request.action_id,
                 tool=request.tool,
-                status=status.value,
+                status=cast(AuditedStatus, status.value),  # executed or denied
                 reason=reason,
                 decided_by=decided_by,
-                amount=amount,
+                amount=Decimal(amount) if amount is not None else None,
                 currency=request.currency if amount else None,
             )
         )
@@ -854,11 +901,12 @@ class ActionExecutor:
             text=text,
         )
 
-    def _issue_discount(self, turn: Turn, percent: int, reason: str):
+    def _issue_discount(self, turn: Turn, percent: int, reason: str) -> Outcome:
         settings = self.s.settings
         if percent > settings.discount_max_percent:
             raise Denied("above_discount_limit", f"I can offer at most {settings.discount_max_percent}% off.")
         code = f"{self.merchant.code_prefix}-{secrets.token_hex(4).upper()}"
+        assert turn.customer is not None
         discount = Discount(
             code=code,
             customer_id=turn.customer.id,
@@ -873,7 +921,8 @@ class ActionExecutor:
         result = {"code": code, "percent": percent, "expires_at": discount.expires_at.isoformat(), "single_use": True}
         return ActionStatus.EXECUTED, result, result, "issue_discount_code"
 
-    def _confirm_cancel(self, turn: Turn, action_id: str, pending: dict):
+    def _confirm_cancel(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
+        assert turn.customer is not None
         order = self._owned_order(turn.customer.id, pending["arguments"]["order_id"])
         decision = policy.evaluate_cancel(order)  # it may have shipped since it was proposed
         if not decision.allowed or not self.s.store.cancel_order(order.id):
@@ -885,8 +934,9 @@ class ActionExecutor:
         return ActionStatus.EXECUTED, result, pending["effect"], "cancel_order"
 
     def _replacement(self, order: Order, request: ReturnItems, return_id: str) -> Order:
-        line = order.line(request.line_ids[0])
+        line = _line(order, request.line_ids[0])
         product = self.s.store.get_product(line.product_id)
+        assert product is not None  # _propose_return found the variant on it
         variant = next(v for v in product.variants if v.sku == request.exchange_sku)
         new_line = line.model_copy(
             update={"line_id": "1", "sku": variant.sku, "options": variant.options, "unit_price": variant.price}

@@ -52,7 +52,12 @@ def evaluate_return(
 
 def refund_amount(order: Order, line_ids: list[str]) -> Decimal:
     """What the customer paid for those lines: computed here, never taken from the model or the customer."""
-    return sum((order.line(i).unit_price * order.line(i).quantity for i in line_ids), Decimal("0.00"))
+    total = Decimal("0.00")
+    for line_id in line_ids:
+        line = order.line(line_id)
+        assert line is not None  # evaluate_return has found every line
+        total += line.unit_price * line.quantity
+    return total
 
 
 # Which order statuses allow which action, and why not otherwise (reason code, explanation template).

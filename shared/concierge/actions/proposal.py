@@ -9,6 +9,7 @@ a confirmation of a proposal no stored reply showed is refused (actions/executor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -67,7 +68,9 @@ def summary(tool: str, effect: dict[str, Any]) -> str:
             changes.append(f"deliver it to {_address(effect['shipping_address'])}")
         return f"change order {order}: " + " and ".join(changes)
     if tool == "book_appointment":
-        return f"book {effect.get('label') or effect.get('kind', 'the appointment')} on {effect.get('starts_at', '')}".strip()
+        return (
+            f"book {effect.get('label') or effect.get('kind', 'the appointment')} on {effect.get('starts_at', '')}"
+        ).strip()
     return f"{tool.replace('_', ' ')}" + (f" on order {order}" if order else "")
 
 
@@ -96,7 +99,7 @@ def _facts(tool: str, effect: dict[str, Any]) -> list[str]:
 
 
 def _said(text: str, fact: str) -> bool:
-    squeeze = lambda s: re.sub(r"[^a-z0-9$€£¥₹.]", "", s.lower())  # noqa: E731
+    squeeze: Callable[[str], str] = lambda s: re.sub(r"[^a-z0-9$€£¥₹.]", "", s.lower())  # noqa: E731
     return squeeze(fact) in squeeze(text)
 
 

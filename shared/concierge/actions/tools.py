@@ -6,7 +6,7 @@ Amounts are never arguments either: the action layer computes them from order da
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -72,7 +72,7 @@ class ModifyOrder(ToolInput):
     remove_line_ids: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _one_change(self):
+    def _one_change(self) -> Self:
         if self.shipping_address is None and not self.remove_line_ids:
             raise ValueError("name a new shipping_address or the remove_line_ids to change")
         return self
@@ -168,7 +168,7 @@ WRITE_TOOLS = frozenset(
 )
 
 
-def tool_schemas() -> list[dict]:
+def tool_schemas() -> list[dict[str, Any]]:
     """Tool definitions in the shape the Anthropic Messages API takes."""
     return [
         {"name": name, "description": (model.__doc__ or "").strip(), "input_schema": model.model_json_schema()}

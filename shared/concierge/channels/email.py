@@ -10,6 +10,10 @@ from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, make_msgid
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ class ReturnEmail:
     def text(self) -> str:
         items = "\n".join(f"- {item}" for item in self.items)
         return (
-            f"Hi {self.first_name},\n\nYour return {self.return_id} for order {self.order_id} is registered:\n{items}\n\n"
+            f"Hi {self.first_name},\n\nYour return {self.return_id} for order {self.order_id} is registered:\n"
+            f"{items}\n\n"
             f"{self.resolution_text}\n\n" + (f"{self.steps}\n\n" if self.steps else "") + f"{self.merchant_name}"
         )
 
@@ -49,12 +54,13 @@ class ReturnEmail:
         items = "".join(f"<li>{html.escape(item)}</li>" for item in self.items)
         body = (
             f"<p>Hi {html.escape(self.first_name)},</p>"
-            f"<p>Your return <strong>{html.escape(self.return_id)}</strong> for order {html.escape(self.order_id)} is registered:</p>"
+            f"<p>Your return <strong>{html.escape(self.return_id)}</strong> for order "
+            f"{html.escape(self.order_id)} is registered:</p>"
             f"<ul>{items}</ul><p>{html.escape(self.resolution_text)}</p>"
             + (f"<p>{html.escape(self.steps)}</p>" if self.steps else "")
             + (
-                f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" width="240" '
-                'height="240"></p>'
+                f'<p><img src="cid:{cid[1:-1]}" alt="Drop-off QR code for return {html.escape(self.return_id)}" '
+                'width="240" height="240"></p>'
                 if self.with_qr
                 else ""
             )
@@ -91,15 +97,24 @@ class TextEmail:
         return message
 
 
+class OutgoingEmail(Protocol):
+    """What `EmailSender.send` takes: a recipient and the message for a sender address."""
+
+    @property
+    def to(self) -> str: ...
+
+    def mime(self, sender: str) -> Message: ...
+
+
 class EmailSender:
     """SES adapter. Locally the same calls go to SES on moto, where the local runtime reads them back."""
 
-    def __init__(self, ses_client, sender: str) -> None:
+    def __init__(self, ses_client: Any, sender: str) -> None:  # a boto3 SES client (boto3 publishes no types)
         self._ses = ses_client
         self._sender = sender
 
-    def send(self, email) -> str:
+    def send(self, email: OutgoingEmail) -> str:
         """Any message with a recipient (`to`) and `mime(sender)`: the return email, a text email, a survey."""
         raw = email.mime(self._sender).as_bytes()
         response = self._ses.send_raw_email(Source=self._sender, Destinations=[email.to], RawMessage={"Data": raw})
-        return response["MessageId"]
+        return cast(str, response["MessageId"])

@@ -26,10 +26,11 @@ from datetime import datetime
 from email import policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid, parseaddr
 from html.parser import HTMLParser
+from typing import Any, cast
 
 from concierge.api import Channel
 from concierge.channels.inbound import Attachment, InboundMessage
@@ -55,7 +56,7 @@ class EmailNotFound(BadRequest):
 # --- sender verification -----------------------------------------------------------------------------------------
 
 
-def _verdict(receipt: dict, name: str) -> str | None:
+def _verdict(receipt: dict[str, Any], name: str) -> str | None:
     verdict = receipt.get(name)
     return verdict.get("status") if isinstance(verdict, dict) else None
 
@@ -76,7 +77,7 @@ def aligned(domain: str, from_domain: str) -> bool:
 _AUTH_DKIM = re.compile(r"\bdkim=pass\b[^;]*?\bheader\.(?:d=|i=[^@\s;]*@)([^\s;]+)", re.IGNORECASE)
 
 
-def _dkim_domains(mail: dict) -> set[str]:
+def _dkim_domains(mail: dict[str, Any]) -> set[str]:
     """The domains whose DKIM signatures SES verified, read from the Authentication-Results header SES adds above
     the mail's own headers (the first one). A DKIM-Signature header proves nothing by itself (anyone can write one,
     unsigned), and neither does an Authentication-Results the sender wrote further down into the mail."""
@@ -89,7 +90,7 @@ def _dkim_domains(mail: dict) -> set[str]:
     return set()
 
 
-def sender_verified(receipt: dict, mail: dict | None = None) -> tuple[bool, str | None]:
+def sender_verified(receipt: dict[str, Any], mail: dict[str, Any] | None = None) -> tuple[bool, str | None]:
     """Whether SES proved the From domain sent this mail, which is what lets ingest link it to a customer.
 
     As DMARC defines it: SPF or DKIM passed *for a domain aligned with the From domain* — the envelope sender's
@@ -123,8 +124,8 @@ def sender_verified(receipt: dict, mail: dict | None = None) -> tuple[bool, str 
 # languages. Every client puts a date (a digit) or a comma before the name, which keeps a customer's own
 # "On Monday my friend wrote:" from being taken for the start of the quote.
 _ATTRIBUTION = re.compile(
-    r"^(?:On|Le|Am|El|Il|Op|Em)\s(?=.*[\d,]).*\b(?:wrote|a écrit|schrieb|escribió|ha scritto|schreef|geschreven|escreveu)"
-    r"\b.*:$",
+    r"^(?:On|Le|Am|El|Il|Op|Em)\s(?=.*[\d,]).*\b(?:wrote|a écrit|schrieb|escribió|ha scritto|schreef|geschreven"
+    r"|escreveu)\b.*:$",
     re.IGNORECASE,
 )
 _ORIGINAL_MESSAGE = re.compile(
@@ -346,7 +347,7 @@ def _first_address(message: EmailMessage, header: str) -> tuple[str, str] | None
 
 
 def _message_ids(values: Iterable[str]) -> list[str]:
-    ids = []
+    ids: list[str] = []
     for value in values:
         ids.extend(re.findall(r"<([^<>\s]+)>", value) or value.split())
     return list(dict.fromkeys(ids))
@@ -359,10 +360,10 @@ def _references(message: EmailMessage) -> list[str]:
     )
 
 
-def _decoded_text(part: EmailMessage) -> str:
+def _decoded_text(part: MIMEPart) -> str:
     """A text part's content in its declared charset. Mail that declares none (so US-ASCII) or a wrong or unknown
     one is read as UTF-8, then as Windows-1252, the way mail clients read it, rather than losing the message."""
-    payload = part.get_payload(decode=True) or b""
+    payload = cast("bytes | None", part.get_payload(decode=True)) or b""  # a text part decodes to bytes
     for charset in (part.get_content_charset() or "us-ascii", "utf-8", "windows-1252"):
         try:
             return payload.decode(charset)
@@ -384,7 +385,7 @@ def _body_text(message: EmailMessage) -> str:
     return ""
 
 
-def _leaves(part: EmailMessage) -> Iterator[EmailMessage]:
+def _leaves(part: MIMEPart) -> Iterator[MIMEPart]:
     """Every non-multipart part; an attached email (message/rfc822) is one leaf, not opened."""
     if part.get_content_maintype() == "multipart":
         for child in part.iter_parts():
@@ -393,17 +394,17 @@ def _leaves(part: EmailMessage) -> Iterator[EmailMessage]:
         yield part
 
 
-def _is_attachment(part: EmailMessage) -> bool:
+def _is_attachment(part: MIMEPart) -> bool:
     disposition = part.get_content_disposition()
     if disposition == "attachment":
         return True
     return disposition in (None, "inline") and part.get_content_maintype() != "text" and bool(part.get_filename())
 
 
-def _payload(part: EmailMessage) -> bytes:
+def _payload(part: MIMEPart) -> bytes:
     if part.get_content_type() == "message/rfc822":
-        return part.get_content().as_bytes()
-    return part.get_payload(decode=True) or b""
+        return cast(EmailMessage, part.get_content()).as_bytes()
+    return cast("bytes | None", part.get_payload(decode=True)) or b""  # a leaf that is not a message: bytes
 
 
 def _safe_filename(name: str | None, content_type: str, number: int) -> str:
@@ -490,7 +491,7 @@ def parse_email(
 # --- SES receiving ---------------------------------------------------------------------------------------------------
 
 
-def _record_fields(record: dict) -> tuple[str, datetime, dict]:
+def _record_fields(record: dict[str, Any]) -> tuple[str, datetime, dict[str, Any]]:
     try:
         mail, receipt = record["ses"]["mail"], record["ses"]["receipt"]
         return mail["messageId"], datetime.fromisoformat(mail["timestamp"]), receipt
@@ -502,7 +503,11 @@ class SesInbound:
     """Turns one SES receiving record (Lambda action) into an InboundMessage, reading the raw mail from S3."""
 
     def __init__(
-        self, s3_client, bucket: str, inbound_prefix: str = "inbound/", attachments_prefix: str = "attachments/"
+        self,
+        s3_client: Any,  # a boto3 S3 client (boto3 publishes no types)
+        bucket: str,
+        inbound_prefix: str = "inbound/",
+        attachments_prefix: str = "attachments/",
     ) -> None:
         self._s3 = s3_client
         self._bucket = bucket
@@ -511,7 +516,7 @@ class SesInbound:
 
     def _raw(self, key: str) -> bytes:
         try:
-            return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            return cast(bytes, self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read())
         except self._s3.exceptions.NoSuchKey as error:
             raise EmailNotFound(
                 f"no raw email at s3://{self._bucket}/{key}: the receipt rule's S3 action must run before its "
@@ -529,7 +534,7 @@ class SesInbound:
 
         return store
 
-    def from_record(self, record: dict) -> InboundMessage:
+    def from_record(self, record: dict[str, Any]) -> InboundMessage:
         message_id, received_at, receipt = _record_fields(record)
         key = self._inbound_prefix + message_id
         verified, verified_by = sender_verified(receipt, record["ses"]["mail"])
@@ -550,7 +555,7 @@ _EXAMPLE_SENDING_IP = "192.0.2.25"  # TEST-NET-1
 
 
 def _record_headers(
-    message_id: str, sender: str, common: dict, verdicts: dict[str, str], dkim_domain: str | None = None
+    message_id: str, sender: str, common: dict[str, Any], verdicts: dict[str, str], dkim_domain: str | None = None
 ) -> list[dict[str, str]]:
     """The headers SES lists in the record: its own trace and authentication headers, then the mail's. `sender` is
     the envelope sender (SPF's domain); `dkim_domain` the signing domain (the From domain unless told)."""
@@ -606,7 +611,7 @@ def ses_receipt_record(
     function_arn: str = _EXAMPLE_FUNCTION_ARN,
     envelope_from: str | None = None,
     dkim_domain: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """One record of the event SES sends a receipt rule's Lambda action, as documented for SES receiving.
 
     The local runtime and the tests use it to play SES: put the raw mail at inbound/<message_id>, then hand
@@ -624,7 +629,7 @@ def ses_receipt_record(
         "subject": subject,
     }
     verdicts = {"spf": spf, "dkim": dkim, "dmarc": dmarc, "virus": virus, "spam": spam}
-    receipt: dict = {
+    receipt: dict[str, Any] = {
         "timestamp": timestamp_iso,
         "processingTimeMillis": 612,  # a typical value: SES reports how long its checks took
         "recipients": list(recipients),
@@ -707,7 +712,7 @@ def compose_reply(
 class EmailReplySender:
     """Sends compose_reply's message through SES (SES on moto locally)."""
 
-    def __init__(self, ses_client, sender: str, sender_name: str) -> None:
+    def __init__(self, ses_client: Any, sender: str, sender_name: str) -> None:  # ses_client: a boto3 SES client
         self._ses = ses_client
         self._sender = sender
         self._sender_name = sender_name

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from concierge.api import TurnResponse
 from concierge.channels.inbound import InboundMessage
+
+if TYPE_CHECKING:
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.channels.whatsapp import WhatsAppSender
 
 
 def tagged_address(address: str, conversation_id: str) -> str:
@@ -15,13 +21,14 @@ def tagged_address(address: str, conversation_id: str) -> str:
 class EmailChannel:
     """An email reply in the customer's thread, with a Reply-To that leads their next mail to this conversation."""
 
-    def __init__(self, replier, merchant_name: str, support_address: str) -> None:
-        self._replier = replier  # channels.inbound_email.EmailReplySender
+    def __init__(self, replier: EmailReplySender, merchant_name: str, support_address: str) -> None:
+        self._replier = replier
         self._merchant = merchant_name
         self._support = support_address
 
     def body(self, reply: TurnResponse, first_name: str | None) -> str:
         greeting = f"Hi {first_name}," if first_name else "Hello,"
+        assert reply.reply is not None  # the inbox delivers only replies the AI wrote
         links = "".join(f"\n- {c.title}: {c.url}" for c in reply.reply.citations)
         sources = f"\n\nSources:{links}" if links else ""
         return (
@@ -42,9 +49,10 @@ class EmailChannel:
 
 
 class WhatsAppChannel:
-    def __init__(self, sender) -> None:
-        self._sender = sender  # channels.whatsapp.WhatsAppSender
+    def __init__(self, sender: WhatsAppSender) -> None:
+        self._sender = sender
 
     def deliver(self, message: InboundMessage, reply: TurnResponse, first_name: str | None) -> str:
+        assert reply.reply is not None  # the inbox delivers only replies the AI wrote
         links = "".join(f"\n{c.title}: {c.url}" for c in reply.reply.citations)
         return self._sender.send_text(message.sender, reply.reply.text + links, reply_to_message_id=message.message_id)

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import urllib3
 from urllib3.util import Retry
@@ -68,7 +68,7 @@ class WhatsAppSendError(RuntimeError):
 
 def verify_subscription(params: Mapping[str, str], verify_token: str) -> str:
     """Answer Meta's GET handshake: echo `hub.challenge` only to whoever knows our verify token."""
-    values = {name: params.get(name) for name in ("hub.mode", "hub.verify_token", "hub.challenge")}
+    values = {name: params.get(name) or "" for name in ("hub.mode", "hub.verify_token", "hub.challenge")}
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise BadRequest(
@@ -135,7 +135,7 @@ def parse_webhook(payload: Any, received_at: datetime) -> list[InboundMessage]:
     return messages
 
 
-def _parse_value(value: dict, path: str, received_at: datetime) -> list[InboundMessage]:
+def _parse_value(value: dict[str, Any], path: str, received_at: datetime) -> list[InboundMessage]:
     if "messages" not in value:
         return []
     if value.get("messaging_product", "whatsapp") != "whatsapp":
@@ -190,7 +190,7 @@ def _parse_message(
     )
 
 
-def _text_of(message: dict, kind: str, path: str) -> str | None:
+def _text_of(message: dict[str, Any], kind: str, path: str) -> str | None:
     """What the customer said, as text the turn can read; None for a type this channel does not handle."""
     if kind == "text":
         return _string(_dict(message.get("text"), f"{path}.text"), "body", f"{path}.text")
@@ -199,15 +199,17 @@ def _text_of(message: dict, kind: str, path: str) -> str | None:
     if kind == "button":
         return _string(_dict(message.get("button"), f"{path}.button"), "text", f"{path}.button")
     if kind in _MEDIA:
-        media = message.get(kind) if isinstance(message.get(kind), dict) else {}
+        value = message.get(kind)
+        media: dict[str, Any] = value if isinstance(value, dict) else {}
         caption = media.get("caption")
         return caption.strip() if isinstance(caption, str) and caption.strip() else _MEDIA[kind]
     if kind == "location":
-        return _location_text(message.get("location") if isinstance(message.get("location"), dict) else {})
+        location = message.get("location")
+        return _location_text(location if isinstance(location, dict) else {})
     return None
 
 
-def _interactive_title(interactive: dict, path: str) -> str | None:
+def _interactive_title(interactive: dict[str, Any], path: str) -> str | None:
     """A tapped reply button or list row reads as its title: what the customer saw and chose."""
     reply_type = interactive.get("type")
     if reply_type not in ("button_reply", "list_reply"):
@@ -215,7 +217,7 @@ def _interactive_title(interactive: dict, path: str) -> str | None:
     return _string(_dict(interactive.get(reply_type), f"{path}.{reply_type}"), "title", f"{path}.{reply_type}")
 
 
-def _reply_id(message: dict) -> str | None:
+def _reply_id(message: dict[str, Any]) -> str | None:
     """The id we gave the tapped button or list row (a survey answer is told apart by it); titles can repeat."""
     interactive = message["interactive"]
     reply = interactive.get(interactive.get("type"))
@@ -223,14 +225,14 @@ def _reply_id(message: dict) -> str | None:
     return reply_id if isinstance(reply_id, str) and reply_id else None
 
 
-def _location_text(location: dict) -> str:
+def _location_text(location: dict[str, Any]) -> str:
     place = ", ".join(str(location[key]) for key in ("name", "address") if location.get(key))
     if not place and "latitude" in location and "longitude" in location:
         place = f"{location['latitude']}, {location['longitude']}"
     return f"(shared a location: {place})" if place else "(shared a location)"
 
 
-def _references(message: dict, path: str) -> list[str]:
+def _references(message: dict[str, Any], path: str) -> list[str]:
     """The wamid this message replies to (a quoted message, or the one whose button was tapped)."""
     context = message.get("context")
     if context is None:
@@ -239,7 +241,7 @@ def _references(message: dict, path: str) -> list[str]:
     return [reference] if isinstance(reference, str) and reference else []
 
 
-def _timestamp(message: dict, path: str) -> datetime | None:
+def _timestamp(message: dict[str, Any], path: str) -> datetime | None:
     raw = message.get("timestamp")
     if raw is None:
         return None
@@ -251,20 +253,20 @@ def _timestamp(message: dict, path: str) -> datetime | None:
         raise MalformedWebhook(f"{path}.timestamp must be epoch seconds, got {raw!r}.") from None
 
 
-def _dict(value: Any, path: str) -> dict:
+def _dict(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedWebhook(f"{path} must be an object, got {type(value).__name__}.")
     return value
 
 
-def _list(parent: dict, key: str, path: str) -> list:
+def _list(parent: dict[str, Any], key: str, path: str) -> list[Any]:
     value = parent.get(key)
     if not isinstance(value, list):
         raise MalformedWebhook(f"{path} must be a list, got {type(value).__name__}.")
     return value
 
 
-def _string(parent: dict, key: str, path: str) -> str:
+def _string(parent: dict[str, Any], key: str, path: str) -> str:
     value = parent.get(key)
     if not isinstance(value, str) or not value.strip():
         raise MalformedWebhook(f"{path}.{key} is missing or empty.")
@@ -382,7 +384,7 @@ class WhatsAppSender:
 
     def _message_id(self, body: Any, status: int) -> str:
         try:
-            return body["messages"][0]["id"]
+            return cast(str, body["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             raise WhatsAppSendError(
                 "WhatsApp send failed: the Graph API answered without messages[0].id.", status=status

@@ -19,6 +19,17 @@ from concierge.knowledge.documents import POLICY_URL
 from concierge.merchant import MerchantProfile
 from concierge.orderref import order_reference
 from concierge.reasoning import escalation
+from concierge.turn import (
+    ActionResult,
+    ActionStatus,
+    ConversationStatus,
+    Decision,
+    Handoff,
+    Note,
+    PassageHit,
+    ToolCall,
+    Turn,
+)
 from concierge.understanding import (
     ACCOUNT_INTENTS,
     acting_intent,
@@ -34,18 +45,6 @@ from concierge.understanding import (
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
-from concierge.turn import (
-    ActionResult,
-    ActionStatus,
-    ConversationStatus,
-    Decision,
-    Handoff,
-    Note,
-    PassageHit,
-    ToolCall,
-    Turn,
-)
-
 ENGINE = "deterministic"
 # How many of the customer's orders a return or an item search looks through (newest first).
 ORDER_SEARCH_LIMIT = 25
@@ -243,6 +242,7 @@ class DeterministicEngine:
         if turn.merchant is not None and turn.merchant != self.profile:
             return DeterministicEngine(turn.merchant).decide(turn)
         decision = self._decide(turn)
+        assert turn.conversation is not None  # _decide asserted it
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first.
         rounds = f"{turn.conversation.customer_turns}.{len(turn.tool_rounds)}"
@@ -306,6 +306,7 @@ class DeterministicEngine:
                 return self._track(turn, flow["order_id"])
             flow = {}
         intent = turn.signals.intent
+        assert turn.customer is not None
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent == "cancel":
@@ -337,33 +338,36 @@ class DeterministicEngine:
         return self._answer_from_knowledge(turn)
 
     # handoff -----------------------------------------------------------------------------
-    def _handoff_trigger(self, turn: Turn, flow: dict) -> str | None:
+    def _handoff_trigger(self, turn: Turn, flow: dict[str, Any]) -> str | None:
         """The same code-enforced triggers as every engine (reasoning.escalation)."""
+        assert turn.conversation is not None
         return escalation.trigger(turn, turn.conversation.sentiments, flow.get("misses", 0))
 
     def handoff(self, turn: Turn, reason: str, preface: str = "") -> Decision:
         """Create the handoff ticket (first step), then tell the customer (once it exists)."""
         done = turn.results_for("create_handoff")
         if not done:
+            assert turn.customer is not None and turn.message is not None
             summary = f"Customer {turn.customer.first_name}: '{turn.message.text[:200]}'. Reason: {reason}."
             return Decision(next="actions", tool_calls=[call("create_handoff", {"reason": reason, "summary": summary})])
         ticket = done[-1].result if done[-1].status is ActionStatus.EXECUTED else {}
         if ticket.get("within_hours") is False and ticket.get("reply_expected_by"):
             message = (
-                f"{preface + ' ' if preface else ''}Our team is away right now, so I've passed this to them with this whole "
-                f"conversation — you won't need to repeat anything. A teammate will reply here by "
+                f"{preface + ' ' if preface else ''}Our team is away right now, so I've passed this to them with "
+                f"this whole conversation — you won't need to repeat anything. A teammate will reply here by "
                 f"{expected_by(ticket['reply_expected_by'])}."
             ).strip()
         else:
             message = (
-                f"{preface + ' ' if preface else ''}I'm passing you to a member of our team now. They'll see this whole "
-                "conversation, so you won't need to repeat anything, and they'll reply right here."
+                f"{preface + ' ' if preface else ''}I'm passing you to a member of our team now. They'll see this "
+                "whole conversation, so you won't need to repeat anything, and they'll reply right here."
             ).strip()
         return Decision(next="reply", reply=message, handoff=Handoff(reason=reason, message=message))
 
     # return ------------------------------------------------------------------------------
-    def _return_flow(self, turn: Turn, flow: dict) -> Decision:
+    def _return_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         stage = flow.get("stage")
+        assert turn.message is not None
         text = turn.message.text
         if stage != "confirm_action" and keeps_it(text):
             return Decision(
@@ -472,13 +476,14 @@ class DeterministicEngine:
             return False
         return signals.is_affirmative(text) and len(normalized.split()) <= 3
 
-    def _miss(self, flow: dict, question: str) -> Decision:
+    def _miss(self, flow: dict[str, Any], question: str) -> Decision:
         misses = flow.get("misses", 0) + 1
         return Decision(next="reply", reply=question, flow={**flow, "misses": misses})
 
-    def _find_item(self, turn: Turn, flow: dict) -> Decision:
+    def _find_item(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         """Which item of which order: the customer's own words matched against all their recent orders."""
         found = turn.results_for("find_orders")
+        assert turn.message is not None
         text = turn.message.text
         flow = {**flow, "request": flow.get("request") or text}
         if flow.get("reason") is None:
@@ -493,7 +498,7 @@ class DeterministicEngine:
         picked = flow.pop("picked", None)
         if picked:
             order = next(o for o in orders if o["order_id"] == picked[0])
-            return self._item_chosen(turn, flow, order, next(l for l in order["lines"] if l["line_id"] == picked[1]))
+            return self._item_chosen(turn, flow, order, next(ln for ln in order["lines"] if ln["line_id"] == picked[1]))
         reference, named = named_order(text, orders)
         if reference and named is None:
             return Decision(
@@ -508,11 +513,11 @@ class DeterministicEngine:
             orders = [named]
         candidates = [(order, line) for order in orders for line in order["lines"]]
         match = items_named(text, candidates, exchange=flow.get("wants") == "exchange")
-        best, have, named, latest = match.best, match.have, match.named, match.latest
+        best, have, object_named, latest = match.best, match.have, match.named, match.latest
         if not best and latest:
             orders = orders[:1]
             candidates = [(orders[0], line) for line in orders[0]["lines"]]
-        elif not best and not named and content_words(have) - FIT_WORDS and self._grounded(turn):
+        elif not best and not object_named and content_words(have) - FIT_WORDS and self._grounded(turn):
             # "Can I send back a gift card I bought?": nothing of theirs is called that, so it asks about the policy
             return self._answer_from_knowledge(turn)
         if len(best) == 1 or len(candidates) == 1:
@@ -536,7 +541,7 @@ class DeterministicEngine:
             },
         )
 
-    def _item_chosen(self, turn: Turn, flow: dict, order: dict, line: dict) -> Decision:
+    def _item_chosen(self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any]) -> Decision:
         """The item is known: read its product (final sale? sized? its variants), then say at once if it cannot
         be returned, or confirm it with the customer."""
         product = self._product(turn, line["product_id"])
@@ -555,13 +560,15 @@ class DeterministicEngine:
         return self._confirm_item(flow, order, line, product)
 
     @staticmethod
-    def _product(turn: Turn, product_id: str) -> dict | None:
+    def _product(turn: Turn, product_id: str) -> dict[str, Any] | None:
         for result in reversed(turn.results_for("get_product")):
             if result.status is ActionStatus.EXECUTED and result.result.get("id") == product_id:
                 return result.result
         return None
 
-    def _not_returnable(self, turn: Turn, order: dict, line: dict, product: dict | None = None) -> Decision | None:
+    def _not_returnable(
+        self, turn: Turn, order: dict[str, Any], line: dict[str, Any], product: dict[str, Any] | None = None
+    ) -> Decision | None:
         """Say at once why an item cannot be returned, rather than after three more questions. The action layer's
         policy still decides; this only spares the customer a dead-end conversation."""
         item = self._label(line)
@@ -601,6 +608,7 @@ class DeterministicEngine:
             )
         delivered = order.get("delivered_at")
         if delivered:
+            assert turn.message is not None
             age = turn.message.received_at - datetime.fromisoformat(delivered)
             if age > timedelta(days=self.return_window_days):
                 return Decision(
@@ -609,8 +617,8 @@ class DeterministicEngine:
                         f"The {item} from order {order['order_id']} was delivered on {day(delivered)}, more than "
                         f"{self.return_window_days} days ago, so it's outside our return window. "
                         + (
-                            f"{self.profile.warranty} If it's faulty, tell me and I'll pass it to a member of our team to "
-                            "start a warranty claim."
+                            f"{self.profile.warranty} If it's faulty, tell me and I'll pass it to a member of our "
+                            "team to start a warranty claim."
                             if self.profile.warranty
                             else "If something is wrong with it, tell me and I'll pass it to a member of our team."
                         )
@@ -621,15 +629,17 @@ class DeterministicEngine:
         return None
 
     @staticmethod
-    def _order_brief(order: dict) -> dict:
+    def _order_brief(order: dict[str, Any]) -> dict[str, Any]:
         return {k: order[k] for k in ("order_id", "delivered_at", "currency", "refund_to", "status")}
 
     @staticmethod
-    def _label(line: dict) -> str:
+    def _label(line: dict[str, Any]) -> str:
         options = ", ".join(f"{v}" for v in line["options"].values())
         return f"{line['title']} ({options})" if options else line["title"]
 
-    def _confirm_item(self, flow: dict, order: dict, line: dict, product: dict) -> Decision:
+    def _confirm_item(
+        self, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], product: dict[str, Any]
+    ) -> Decision:
         item = self._label(line)
         flow = {
             **flow,
@@ -658,7 +668,7 @@ class DeterministicEngine:
             flow=flow,
         )
 
-    def _after_item_confirmed(self, turn: Turn, flow: dict) -> Decision:
+    def _after_item_confirmed(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         """A fit question only for what the merchant sizes, and only if the customer has not said already."""
         if flow.get("reason") or not flow.get("sized") or not self.profile.exchanges.allowed:
             return self._offer(turn, {**flow, "reason": flow.get("reason") or "other", "stage": "offer"})
@@ -668,7 +678,7 @@ class DeterministicEngine:
             flow={**flow, "stage": "ask_fit", "misses": 0},
         )
 
-    def _choose_other(self, flow: dict) -> Decision:
+    def _choose_other(self, flow: dict[str, Any]) -> Decision:
         return Decision(
             next="reply",
             reply="No problem. Which item do you mean? You can describe it or give the order number.",
@@ -683,7 +693,7 @@ class DeterministicEngine:
                 return reason
         return None
 
-    def _offer(self, turn: Turn, flow: dict) -> Decision:
+    def _offer(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         """Refund, or an exchange for an in-stock variant of the same product: the one the customer asked for, the
         next size for a fit problem, the same variant for a damaged one, else the variants in stock."""
         product = self._product(turn, flow["product_id"])
@@ -704,10 +714,7 @@ class DeterministicEngine:
                 next="reply", reply=f"{sorry} I can {refund}{self.profile.refund_eta()}. Shall I do that?", flow=flow
             )
         asked, unavailable = requested_variant(product, flow["options"], flow.get("request", ""))
-        if asked:
-            options = [asked]
-        else:
-            options = self._alternatives(product, flow["options"], flow["reason"])
+        options = [asked] if asked else self._alternatives(product, flow["options"], flow["reason"])
         # What is offered comes first (and is what is listed); any other variant in stock can still be chosen by name.
         others = [
             v
@@ -717,14 +724,15 @@ class DeterministicEngine:
         labels = self._labels(options, flow["options"])
         flow["exchange_options"] = [
             {"sku": v["sku"], "options": v["options"], "label": label}
-            for v, label in zip([*options, *others], [*labels, *self._labels(others, flow["options"])])
+            for v, label in zip([*options, *others], [*labels, *self._labels(others, flow["options"])], strict=True)
         ]
         flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
         wants_exchange = flow.get("wants") == "exchange" or asks_exchange(said)
         replacement = len(options) == 1 and options[0]["options"] == flow["options"]  # the same again, for a fault
         if (asked or replacement) and wants_exchange and not unavailable:
-            # they named what they want, or asked for a new one when only the same one can be sent: propose exactly that
+            # they named what they want, or asked for a new one when only the same one can be sent:
+            # propose exactly that
             return self._choose_resolution(
                 turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}"
             )
@@ -739,10 +747,16 @@ class DeterministicEngine:
             )
         shown = flow["exchange_options"][: len(options)]
         if replacement:
-            reply = f"{lead}I can {refund}, or send you a replacement {flow['item']}, which is in stock. Which would you prefer?"
+            reply = (
+                f"{lead}I can {refund}, or send you a replacement {flow['item']}, which is in stock. "
+                "Which would you prefer?"
+            )
         elif len(options) == 1:
             label = flow["exchange_options"][0]["label"]
-            reply = f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} Which would you prefer?"
+            reply = (
+                f"{lead}I can {refund}, or exchange it for the {label}, which is in stock.{note} "
+                "Which would you prefer?"
+            )
         elif options:
             listing = ", ".join(o["label"] for o in shown[:-1]) + f" or {shown[-1]['label']}"
             reply = (
@@ -754,26 +768,26 @@ class DeterministicEngine:
         return Decision(next="reply", reply=reply, flow=flow)
 
     @classmethod
-    def _labels(cls, variants: list[dict], current: dict) -> list[str]:
+    def _labels(cls, variants: list[dict[str, Any]], current: dict[str, Any]) -> list[str]:
         """Labels that tell the variants apart: what differs from the customer's, or everything when that repeats."""
         short = [cls._variant_label(v, current) for v in variants]
         return short if len(set(short)) == len(short) else [", ".join(v["options"].values()) for v in variants]
 
     @staticmethod
-    def _variant_label(variant: dict, current: dict) -> str:
+    def _variant_label(variant: dict[str, Any], current: dict[str, Any]) -> str:
         """What sets a variant apart from the one the customer has ("Green", "1 L"), else all its options."""
         differing = [v for k, v in variant["options"].items() if current.get(k) != v]
         return ", ".join(differing or list(variant["options"].values()))
 
     @staticmethod
-    def _size_key(options: dict) -> str | None:
+    def _size_key(options: dict[str, Any]) -> str | None:
         for key, value in options.items():
             if key.lower() in SIZE_OPTIONS or str(value).upper() in SIZE_ORDER:
                 return key
         return None
 
     @classmethod
-    def _other_variants_phrase(cls, product: dict, options: dict, reason: str) -> str:
+    def _other_variants_phrase(cls, product: dict[str, Any], options: dict[str, Any], reason: str) -> str:
         key = cls._size_key(options) if reason in ("too_small", "too_large") else None
         if key:
             return f"Another {key.lower()}"
@@ -783,16 +797,16 @@ class DeterministicEngine:
         return f"Another {' or '.join(names)}" if names else "A replacement"
 
     @classmethod
-    def _alternatives(cls, product: dict, options: dict, reason: str) -> list[dict]:
+    def _alternatives(cls, product: dict[str, Any], options: dict[str, Any], reason: str) -> list[dict[str, Any]]:
         in_stock = [v for v in product.get("variants", []) if v["stock"] > 0]
         key = cls._size_key(options)
         if reason in ("too_small", "too_large") and key:
-            size = options.get(key)
+            size = options[key]  # key is one of options' own keys
             same_rest = [
                 v for v in in_stock if all(v["options"].get(k) == val for k, val in options.items() if k != key)
             ]
 
-            def rank(variant: dict) -> float:
+            def rank(variant: dict[str, Any]) -> float:
                 other = variant["options"].get(key, "")
                 if str(size).upper() in SIZE_ORDER and str(other).upper() in SIZE_ORDER:
                     return SIZE_ORDER.index(str(other).upper()) - SIZE_ORDER.index(str(size).upper())
@@ -813,15 +827,19 @@ class DeterministicEngine:
             return []
         return [v for v in in_stock if v["options"] != options][:3]
 
-    def _choose_resolution(self, turn: Turn, flow: dict, said: str | None = None) -> Decision:
+    def _choose_resolution(self, turn: Turn, flow: dict[str, Any], said: str | None = None) -> Decision:
         proposed = turn.results_for("return_items")
         if proposed:
             return self._after_proposal(proposed[-1], flow)
-        text = said or turn.message.text
+        if said:
+            text = said
+        else:
+            assert turn.message is not None
+            text = turn.message.text
         normalized = choice_text(text)
         offered = flow.get("exchange_options") or []
         shown = offered[: flow.get("shown", len(offered))]
-        chosen = None
+        chosen: dict[str, Any] | None = None
         if offered:  # any variant in stock, named by what sets it apart ("the moss one, 350 ml")
             product = {
                 "variants": [
@@ -862,10 +880,11 @@ class DeterministicEngine:
             "reason": flow["reason"],
         }
         if wants_exchange:
+            assert chosen is not None  # an exchange without a choice was asked about above
             arguments["exchange_sku"] = chosen["sku"]
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
-    def _after_proposal(self, result: ActionResult, flow: dict) -> Decision:
+    def _after_proposal(self, result: ActionResult, flow: dict[str, Any]) -> Decision:
         if result.status is not ActionStatus.PENDING_CONFIRMATION:
             explanation = result.result.get("explanation", "I can't process that return.")
             return Decision(
@@ -910,7 +929,7 @@ class DeterministicEngine:
             },
         )
 
-    def _confirm_action(self, turn: Turn, flow: dict) -> Decision:
+    def _confirm_action(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         confirmed = (
             turn.results_for("return_items") + turn.results_for("confirm_action") + turn.results_for("cancel_action")
         )
@@ -927,9 +946,10 @@ class DeterministicEngine:
                 return Decision(
                     next="reply",
                     reply=(
-                        f"Thanks — I've sent your refund of {money(r['refund_amount'], r['currency'])} to a teammate for "
-                        f"approval (reference {r['action_id']}). Nothing is charged or refunded until they decide, usually "
-                        f"well within {r['decision_within_hours']:g} hours, and I'll tell you here as soon as they do. "
+                        f"Thanks — I've sent your refund of {money(r['refund_amount'], r['currency'])} to a teammate "
+                        f"for approval (reference {r['action_id']}). Nothing is charged or refunded until they decide, "
+                        f"usually well within {r['decision_within_hours']:g} hours, and I'll tell you here as soon as "
+                        "they do. "
                         "Is there anything else I can help with?"
                     ),
                     flow={},
@@ -939,7 +959,8 @@ class DeterministicEngine:
                 if r["resolution"] == "refund":
                     done = (
                         f"Done — your return {r['return_id']} is processed and your refund of "
-                        f"{money(r['refund_amount'], r['currency'])} is on its way to {r['refund_to']}{self.profile.refund_eta()}."
+                        f"{money(r['refund_amount'], r['currency'])} is on its way to "
+                        f"{r['refund_to']}{self.profile.refund_eta()}."
                     )
                 else:
                     done = f"Done — your exchange is placed: the {r['exchange_item']} is ordered for you."
@@ -955,6 +976,7 @@ class DeterministicEngine:
                     "reason": f"action not possible: {outcome.reason or outcome.status.value}",
                 },
             )
+        assert turn.message is not None
         text = turn.message.text
         pending = flow.get("resolution")
         said = choice_text(text)
@@ -987,7 +1009,7 @@ class DeterministicEngine:
         return done[-1] if done else None
 
     @staticmethod
-    def _settle_pending(text: str, flow: dict) -> Decision | None:
+    def _settle_pending(text: str, flow: dict[str, Any]) -> Decision | None:
         """The customer's answer to "shall I go ahead?": confirm the pending action, withdraw it, or None if unclear.
         "OK, I'll just keep it" withdraws it, whatever "OK" says."""
         if signals.any_phrase(signals.normalize(text), KEEP_IT):
@@ -1005,10 +1027,11 @@ class DeterministicEngine:
         return None
 
     # cancellation ------------------------------------------------------------------------
-    def _cancel_flow(self, turn: Turn, flow: dict) -> Decision:
+    def _cancel_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         """Find the order (named by id, by item, or the only one not yet shipped), propose the cancellation, and
         carry it out only when the customer confirms it. An id that is not one of the customer's orders goes to the
         action layer as written, which refuses it: another order is never cancelled in its place."""
+        assert turn.message is not None
         text = turn.message.text
         if flow.get("stage") == "confirm":
             outcome = self._settled(turn, "cancel_order")
@@ -1053,8 +1076,8 @@ class DeterministicEngine:
             r = outcome.result
             return Decision(
                 next="reply",
-                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and refund "
-                f"{money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
+                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and "
+                f"refund {money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
                 flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"]},
             )
         request = f"{flow.get('request', '')} {text}".strip()
@@ -1081,7 +1104,7 @@ class DeterministicEngine:
             )
         if len(pending) > 1:
             listing = "; ".join(
-                f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5]
+                f"{o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])})" for o in pending[:5]
             )
             return Decision(
                 next="reply",
@@ -1102,9 +1125,10 @@ class DeterministicEngine:
         return Decision(next="reply", reply=reply, flow={})
 
     # order changes ------------------------------------------------------------------------
-    def _address_flow(self, turn: Turn, flow: dict) -> Decision:
+    def _address_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         """A new delivery address for an order that has not shipped: found like a cancellation, the address read from
         the customer's words (street and number, postcode and city), proposed back in full, changed on a yes."""
+        assert turn.message is not None
         text = turn.message.text
         stage = flow.get("stage")
         if turn.results_for("cancel_order"):  # taking the only item off an order is cancelling it
@@ -1115,7 +1139,8 @@ class DeterministicEngine:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("modified"):
                     r = outcome.result
                     done = (
-                        f"Done — the {', '.join(r['removed_items'])} {'is' if len(r['removed_items']) == 1 else 'are'} off "
+                        f"Done — the {', '.join(r['removed_items'])} "
+                        f"{'is' if len(r['removed_items']) == 1 else 'are'} off "
                         f"order {r['order_id']}; the new total is {money(r['total_after'], r['currency'])}."
                         if r.get("removed_items")
                         else f"Done — order {r['order_id']} will go to the new address."
@@ -1147,8 +1172,8 @@ class DeterministicEngine:
             else:
                 a = r["shipping_address"]
                 change = (
-                    f"order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} {a['city']}, "
-                    f"{a['country']}"
+                    f"order {r['order_id']} will be delivered to {a['name']}, {a['line1']}, {a['postcode']} "
+                    f"{a['city']}, {a['country']}"
                 )
             return Decision(
                 next="reply",
@@ -1172,19 +1197,22 @@ class DeterministicEngine:
                     "If a parcel is on its way, I can check where it is.",
                 )
             listing = "; ".join(
-                f"{o['order_id']} ({', '.join(self._label(l) for l in o['lines'])})" for o in pending[:5]
+                f"{o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])})" for o in pending[:5]
             )
             return Decision(next="reply", reply=f"Which order should go to the new address: {listing}?", flow=flow)
+        assert turn.signals is not None  # _decide, the only caller, asserted it
         if flow.get("remove") or turn.signals.intent == "remove_item":
             return self._remove_items(turn, {**flow, "remove": True}, order, request)
         address = parse_address(text) or parse_address(request)
         if address is None:
             return Decision(
                 next="reply",
-                reply=f"Sure — what's the new address for order {order['order_id']}? Street and number, postcode and city, please.",
+                reply=f"Sure — what's the new address for order {order['order_id']}? Street and number, postcode "
+                "and city, please.",
                 flow={**flow, "order_id": order["order_id"]},
             )
         ship_to = order.get("ship_to") or {}
+        assert turn.customer is not None
         new = {**address, "name": ship_to.get("name", turn.customer.first_name), "country": ship_to.get("country", "")}
         return Decision(
             next="actions",
@@ -1192,13 +1220,13 @@ class DeterministicEngine:
             tool_calls=[call("modify_order", {"order_id": order["order_id"], "shipping_address": new})],
         )
 
-    def _remove_items(self, turn: Turn, flow: dict, order: dict, request: str) -> Decision:
+    def _remove_items(self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], request: str) -> Decision:
         """Take the item the customer names off a pending order (all of it: a cancellation, proposed as one)."""
         wanted = re.split(r"\bkeep\b", request, maxsplit=1, flags=re.IGNORECASE)[0]  # "…, keep the canisters"
         target = REMOVE_TARGET.search(wanted)
         line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(wanted, order["lines"])
         if line is None:
-            listing = "; ".join(self._label(l) for l in order["lines"])
+            listing = "; ".join(self._label(ln) for ln in order["lines"])
             return Decision(
                 next="reply",
                 flow={**flow, "order_id": order["order_id"]},
@@ -1216,7 +1244,7 @@ class DeterministicEngine:
             tool_calls=[call("modify_order", {"order_id": order["order_id"], "remove_line_ids": [line["line_id"]]})],
         )
 
-    def _order_for_change(self, request: str, orders: list[dict]) -> dict | None:
+    def _order_for_change(self, request: str, orders: list[dict[str, Any]]) -> dict[str, Any] | None:
         reference, named = named_order(request, orders)
         if named:
             return named
@@ -1248,8 +1276,9 @@ class DeterministicEngine:
             ),
         )
 
-    def _appointment_flow(self, turn: Turn, flow: dict) -> Decision:
+    def _appointment_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
         """Offer the three soonest free slots, book the one the customer picks once they confirm it."""
+        assert turn.message is not None
         text = signals.normalize(turn.message.text)
         stage = flow.get("stage")
         if stage == "confirm":
@@ -1261,7 +1290,8 @@ class DeterministicEngine:
                         next="reply",
                         resolved=True,
                         flow={},
-                        reply=f"You're booked: {r['label']}, {slot_time(r['starts_at'])} ({r['minutes']} minutes). Anything else?",
+                        reply=f"You're booked: {r['label']}, {slot_time(r['starts_at'])} ({r['minutes']} minutes). "
+                        "Anything else?",
                     )
                 if outcome.status is ActionStatus.EXECUTED:
                     return Decision(
@@ -1303,7 +1333,8 @@ class DeterministicEngine:
             return Decision(
                 next="reply",
                 flow={},
-                reply=f"{self.merchant} doesn't take appointments here, I'm sorry. Is there anything else I can help with?",
+                reply=f"{self.merchant} doesn't take appointments here, I'm sorry. Is there anything else I can "
+                "help with?",
             )
         named = [name for name, k in kinds.items() if content_words(f"{name} {k.label}") & content_words(text)]
         kind = flow.get("kind") or (named or list(kinds))[0]
@@ -1324,7 +1355,8 @@ class DeterministicEngine:
         listing = "; ".join(f"{i}. {slot_time(s['starts_at'])}" for i, s in enumerate(slots, 1))
         return Decision(
             next="reply",
-            reply=f"The next free slots for a {outcome.result['label'].lower()} ({outcome.result['minutes']} minutes) are: {listing}. Which one suits you?",
+            reply=f"The next free slots for a {outcome.result['label'].lower()} ({outcome.result['minutes']} "
+            f"minutes) are: {listing}. Which one suits you?",
             flow={"name": "appointment", "stage": "pick", "kind": kind, "slots": [s["slot_id"] for s in slots]},
         )
 
@@ -1334,17 +1366,18 @@ class DeterministicEngine:
         orders and refuses anyone else's), or by the item in it, or their latest order on its way."""
         tracked = turn.results_for("track_shipment")
         if not tracked:
+            assert turn.message is not None
             text = turn.message.text
             reference = order_reference(text)
             if reference is None and order_id is None and content_words(text):
                 found = turn.results_for("find_orders")
                 if not found:
                     return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})])
-                holding = orders_with_item(text, [o for o in found[-1].result.get("orders", [])])
+                holding = orders_with_item(text, list(found[-1].result.get("orders", [])))
                 order_id = holding[0]["order_id"] if holding else None
             order_id = reference or order_id
             arguments = {"order_id": order_id} if order_id else {}
-            flow = {"name": "offer_tracking", "order_id": order_id} if order_id else {}
+            flow: dict[str, Any] = {"name": "offer_tracking", "order_id": order_id} if order_id else {}
             return Decision(next="actions", tool_calls=[call("track_shipment", arguments)], flow=flow)
         outcome = tracked[-1]
         if outcome.status is not ActionStatus.EXECUTED:
@@ -1352,7 +1385,7 @@ class DeterministicEngine:
         r = outcome.result
         items = r.get("items") or []
         what = f"Your order {r['order_id']}" + (f" ({', '.join(items[:3])})" if items else "")
-        flow: dict = {}
+        flow = {}
         if r["status"] == "pending":
             reply = f"{what} is being prepared and hasn't shipped yet. I'll have tracking for you as soon as it ships."
         elif r["status"] == "delivered":
@@ -1399,6 +1432,7 @@ class DeterministicEngine:
     def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
         """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
         answer comes first, then the help center's answer to the rest, when it has a grounded one about it."""
+        assert turn.message is not None
         others = [
             part
             for part in signals.requests(turn.message.text)
@@ -1451,6 +1485,7 @@ class DeterministicEngine:
         best = grounded[0]
         body = self._excerpt(best.text)
         source = f"{best.title} — {best.section}" if best.section else best.title
+        assert turn.message is not None
         note = Note(
             topic=best.title, aspect=best.section, text=self._excerpt(best.text, 240), channel=turn.message.channel
         )
@@ -1490,6 +1525,7 @@ class DeterministicEngine:
     @staticmethod
     def _clarifying_question(turn: Turn) -> Decision | None:
         """Near misses on two different topics: ask which one the customer means rather than guess or give up."""
+        assert turn.conversation is not None
         if turn.conversation.flow.get("name") == "clarify":
             return None  # asked once already: offer a human instead
         topics: dict[str, PassageHit] = {}
@@ -1503,7 +1539,8 @@ class DeterministicEngine:
         first, second = list(topics)[:2]
         return Decision(
             next="reply",
-            reply=f"I want to get this right — is your question about {first.lower()} or {second.lower()}? Or tell me a bit more.",
+            reply=f"I want to get this right — is your question about {first.lower()} or {second.lower()}? Or "
+            "tell me a bit more.",
             flow={"name": "clarify"},
         )
 
@@ -1512,6 +1549,8 @@ class DeterministicEngine:
         """When the customer moves to another channel (or a linked conversation), build on what was already
         answered there, so that they never have to ask again or piece the two answers together."""
         conversation = turn.conversation
+        assert conversation is not None
+        assert turn.message is not None  # the only caller has read its channel
         earlier = (
             [n for n in conversation.notes if n.channel != turn.message.channel]
             if conversation.channel_switched
@@ -1540,8 +1579,10 @@ class DeterministicEngine:
 
     # greeting ----------------------------------------------------------------------------
     def _with_greeting(self, turn: Turn, reply: str) -> str:
+        assert turn.conversation is not None  # the only caller, decide, asserted it
         if not reply or turn.conversation.customer_turns != 1:
             return reply
+        assert turn.customer is not None
         if not turn.customer.verified:
             return f"Hi, I'm the {self.merchant} AI assistant. {reply}"
         name = turn.customer.first_name

@@ -16,7 +16,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -204,8 +204,8 @@ def documents_from_store(
 class _HtmlToMarkdown(HTMLParser):
     """Headings become Markdown headings (h1 '#', h2 '##', h3+ '###'); script, style and nav are dropped."""
 
-    SKIP = {"script", "style", "nav", "footer", "header", "noscript"}
-    BLOCK = {"p", "div", "li", "br", "tr", "section", "article", "ul", "ol", "table"}
+    SKIP: ClassVar[set[str]] = {"script", "style", "nav", "footer", "header", "noscript"}
+    BLOCK: ClassVar[set[str]] = {"p", "div", "li", "br", "tr", "section", "article", "ul", "ol", "table"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -215,7 +215,7 @@ class _HtmlToMarkdown(HTMLParser):
         self._in_title = False
         self._heading: str | None = None
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.SKIP:
             self.skipping += 1
         elif tag == "title":
@@ -226,7 +226,7 @@ class _HtmlToMarkdown(HTMLParser):
         elif tag in self.BLOCK:
             self.lines.append("")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
             self.skipping = max(0, self.skipping - 1)
         elif tag == "title":
@@ -235,7 +235,7 @@ class _HtmlToMarkdown(HTMLParser):
             self._heading = None
             self.lines.append("")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data.strip()
         elif not self.skipping and data.strip():
@@ -289,10 +289,10 @@ def parse_source(
         parser = _HtmlToMarkdown()
         parser.feed(raw)
         body = "\n".join(line.rstrip() for line in parser.lines).strip()
-        title = parser.title or next((l[2:] for l in body.splitlines() if l.startswith("# ")), "")
+        title = parser.title or next((line[2:] for line in body.splitlines() if line.startswith("# ")), "")
     elif kind == "markdown":
         meta, body = _front_matter(raw)
-        title = meta.get("title") or next((l[2:].strip() for l in body.splitlines() if l.startswith("# ")), "")
+        title = meta.get("title") or next((line[2:].strip() for line in body.splitlines() if line.startswith("# ")), "")
     else:
         body = raw.strip()
         title = body.splitlines()[0].strip() if body else ""

@@ -15,6 +15,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class EmbeddedIndex:
         self._dirty = True
 
     # KnowledgeIndex ------------------------------------------------------------------------
-    def upsert(self, passages: Sequence[Passage], vectors) -> None:
+    def upsert(self, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(passages), self.dimensions)
         replaced = {p.id for p in passages}
         keep = [i for i, p in enumerate(self.passages) if p.id not in replaced]
@@ -147,7 +148,7 @@ class EmbeddedIndex:
             fixed.append(term)
         return fixed
 
-    def search(self, query: str, vector, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
+    def search(self, query: str, vector: np.ndarray, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
         if not self.passages:
             return []
         if self._dirty:
@@ -236,15 +237,15 @@ def _top(values: np.ndarray, n: int, positive: bool) -> np.ndarray:
     return top[values[top] > 0] if positive else top
 
 
-def save_to_s3(index: EmbeddedIndex, s3_client, bucket: str, key: str) -> None:
+def save_to_s3(index: EmbeddedIndex, s3_client: Any, bucket: str, key: str) -> None:  # s3_client: a boto3 S3 client
     s3_client.put_object(Bucket=bucket, Key=key, Body=index.to_bytes(), ContentType="application/octet-stream")
 
 
-def load_from_s3(s3_client, bucket: str, key: str) -> EmbeddedIndex | None:
+def load_from_s3(s3_client: Any, bucket: str, key: str) -> EmbeddedIndex | None:
     return load_versioned(s3_client, bucket, key)[0]
 
 
-def load_versioned(s3_client, bucket: str, key: str) -> tuple[EmbeddedIndex | None, str | None]:
+def load_versioned(s3_client: Any, bucket: str, key: str) -> tuple[EmbeddedIndex | None, str | None]:
     """The index and the ETag it was read at (for a conditional write back)."""
     try:
         response = s3_client.get_object(Bucket=bucket, Key=key)
@@ -253,7 +254,7 @@ def load_versioned(s3_client, bucket: str, key: str) -> tuple[EmbeddedIndex | No
     return EmbeddedIndex.from_bytes(response["Body"].read()), response["ETag"]
 
 
-def save_if_unchanged(index: EmbeddedIndex, s3_client, bucket: str, key: str, etag: str | None) -> bool:
+def save_if_unchanged(index: EmbeddedIndex, s3_client: Any, bucket: str, key: str, etag: str | None) -> bool:
     """Write only if nobody wrote since `etag` was read (None: only if it does not exist yet). False on a race."""
     condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
     try:
@@ -274,7 +275,7 @@ class IndexCache:
         self._etag: str | None = None
         self._index: EmbeddedIndex | None = None
 
-    def get(self, s3_client, bucket: str, key: str) -> EmbeddedIndex | None:
+    def get(self, s3_client: Any, bucket: str, key: str) -> EmbeddedIndex | None:
         try:
             etag = s3_client.head_object(Bucket=bucket, Key=key)["ETag"]
         except s3_client.exceptions.ClientError as exc:

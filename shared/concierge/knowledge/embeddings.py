@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Protocol
+from itertools import pairwise
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class HashingEmbedder:
         for word in words:
             for index, weight in _term_features(word, self.dimensions):
                 vector[index] += weight
-        for first, second in zip(words, words[1:]):
+        for first, second in pairwise(words):
             h = zlib.crc32(f"{first} {second}".encode())
             vector[h % self.dimensions] += 0.5 if h & 0x80000000 else -0.5
         # Sublinear term frequency, then unit length: long passages do not win by length alone.
@@ -74,7 +75,11 @@ class TitanEmbedder:
     MAX_CHARS = 40_000  # well under the model's 8,192-token input limit
 
     def __init__(
-        self, client=None, dimensions: int = 512, concurrency: int = 8, model_id: str = "amazon.titan-embed-text-v2:0"
+        self,
+        client: Any = None,  # a boto3 bedrock-runtime client (boto3 publishes no types)
+        dimensions: int = 512,
+        concurrency: int = 8,
+        model_id: str = "amazon.titan-embed-text-v2:0",
     ) -> None:
         if dimensions not in (256, 512, 1024):
             raise ValueError("Titan Text Embeddings v2 supports 256, 512 or 1024 dimensions")
@@ -96,7 +101,7 @@ class TitanEmbedder:
             modelId=self.model_id, body=body, contentType="application/json", accept="application/json"
         )
         payload = json.loads(response["body"].read())
-        return payload["embedding"]
+        return cast("list[float]", payload["embedding"])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -111,7 +116,9 @@ class TitanEmbedder:
         return matrix / np.where(norms == 0, 1, norms)
 
 
-def batched(embedder: Embedder, texts: Sequence[str], batch_size: int = 64, progress=None) -> np.ndarray:
+def batched(
+    embedder: Embedder, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None
+) -> np.ndarray:
     """Embed in batches (bounded memory and request sizes), reporting progress per batch."""
     parts = []
     for start in range(0, len(texts), batch_size):
@@ -131,4 +138,4 @@ def embed_query(embedder: Embedder, query: str) -> np.ndarray:
     """A question's vector, after the same rewrites its keywords get (how customers say what documents write)."""
     from concierge.knowledge.text import rewrite_query
 
-    return embedder.embed([rewrite_query(query)])[0]
+    return cast("np.ndarray", embedder.embed([rewrite_query(query)])[0])  # a row of the (1, dimensions) array

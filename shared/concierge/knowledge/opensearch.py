@@ -4,10 +4,10 @@ Service domain ("es") — through opensearch-py, signed with SigV4.
 One index holds every passage: `embedding` is a `knn_vector` (HNSW on the faiss engine, which Serverless vector
 collections and domains both support — with efficient k-NN filtering on domains from OpenSearch 2.9 — and inner
 product: the embedders write unit vectors, so the inner product is the cosine), and `title`, `section`, `text`
-are BM25 text fields (english analyzer). A search is one `_msearch` round trip with two queries — k-NN with the filters inside
-the knn clause (efficient filtering: k results that all pass the filter) and BM25 over the headings and text with
-the same filters — whose union is ranked client-side with `scoring.hybrid`; `Hit.confidence` comes from
-`scoring.confidence` exactly as for every index, so the answer threshold means the same thing.
+are BM25 text fields (english analyzer). A search is one `_msearch` round trip with two queries — k-NN with the
+filters inside the knn clause (efficient filtering: k results that all pass the filter) and BM25 over the headings
+and text with the same filters — whose union is ranked client-side with `scoring.hybrid`; `Hit.confidence` comes
+from `scoring.confidence` exactly as for every index, so the answer threshold means the same thing.
 
 Serverless and managed domains differ, and this adapter takes the difference into account (`serverless=True`):
 
@@ -26,13 +26,17 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from concierge.knowledge import scoring
 from concierge.knowledge.port import Hit, Passage, SearchFilters
 from concierge.knowledge.text import query_terms, rewrite_query
+
+if TYPE_CHECKING:
+    from botocore.credentials import Credentials
+    from opensearchpy import OpenSearch
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +95,7 @@ class OpenSearchIndex:
 
     def __init__(
         self,
-        client,
+        client: OpenSearch,
         index_name: str = DEFAULT_INDEX,
         dimensions: int = 256,
         serverless: bool = False,
@@ -117,7 +121,7 @@ class OpenSearchIndex:
         index_name: str = DEFAULT_INDEX,
         dimensions: int = 256,
         *,
-        credentials=None,
+        credentials: Credentials | None = None,
         sign: bool | None = None,
         timeout: float = 10.0,
         max_retries: int = 3,
@@ -242,7 +246,8 @@ class OpenSearchIndex:
 
     def _check_dimensions(self) -> None:
         mapping = self.client.indices.get_mapping(index=self.index_name)
-        properties = next(iter(mapping.values()), {}).get("mappings", {}).get("properties", {})
+        index_mapping: dict[str, Any] = next(iter(mapping.values()), {})
+        properties = index_mapping.get("mappings", {}).get("properties", {})
         found = properties.get("embedding", {}).get("dimension")
         if found is not None and int(found) != self.dimensions:
             raise OpenSearchIndexError(
@@ -271,7 +276,7 @@ class OpenSearchIndex:
             "embedding": [float(x) for x in vector],
         }
 
-    def upsert(self, passages: Sequence[Passage], vectors) -> None:
+    def upsert(self, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         if not passages:
             return
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(passages), -1)
@@ -280,7 +285,7 @@ class OpenSearchIndex:
         if self.serverless:  # no custom ids: replace = delete the old copies, then index
             self._delete_where({"terms": {"passage_id": [p.id for p in passages]}})
         actions = []
-        for passage, vector in zip(passages, vectors):
+        for passage, vector in zip(passages, vectors, strict=True):
             # The index is in the URL path, not in the actions (domains may refuse explicit indexes in bodies).
             meta = {} if self.serverless else {"_id": passage.id}
             actions.append(({"index": meta}, self._source(passage, vector), passage.id))
@@ -293,7 +298,9 @@ class OpenSearchIndex:
             )
         self._refresh()
 
-    def _bulk(self, actions: Sequence[tuple[dict, dict | None, str]]) -> Iterator[tuple[str, bool, dict]]:
+    def _bulk(
+        self, actions: Sequence[tuple[dict[str, Any], dict[str, Any] | None, str]]
+    ) -> Iterator[tuple[str, bool, dict[str, Any]]]:
         """Send (action, source or None, name) triples with `_bulk`, in chunks of PAGE actions (and at most
         MAX_BULK_BYTES); yield (name, ok, item) for each. A throttled request (429) or throttled items are sent
         again after an exponential backoff, up to `max_retries` times; the bulk API answers one item per
@@ -314,7 +321,7 @@ class OpenSearchIndex:
                 if items is None:  # the whole request was throttled
                     continue
                 retry = []
-                for (name, lines), item in zip(pending, items):
+                for (name, lines), item in zip(pending, items, strict=False):
                     ((_, result),) = item.items()
                     status = int(result.get("status", 500))
                     if status == 429 and attempt < self.max_retries:
@@ -325,7 +332,7 @@ class OpenSearchIndex:
                 if not pending:
                     break
 
-    def _send_bulk(self, body: str, last: bool) -> list[dict] | None:
+    def _send_bulk(self, body: str, last: bool) -> list[dict[str, Any]] | None:
         from opensearchpy.exceptions import TransportError
 
         try:
@@ -334,7 +341,7 @@ class OpenSearchIndex:
             if error.status_code == 429 and not last:
                 return None
             raise
-        return response["items"]
+        return cast("list[dict[str, Any]]", response["items"])
 
     def delete_documents(self, document_ids: Iterable[str]) -> int:
         ids = sorted(set(document_ids))
@@ -359,7 +366,7 @@ class OpenSearchIndex:
             deleted += int(response.get("deleted", 0))
         return deleted
 
-    def _delete_where(self, query: dict) -> int:
+    def _delete_where(self, query: dict[str, Any]) -> int:
         """Serverless: find the internal ids of the matches, then delete them in bulk."""
         internal = [hit["_id"] for hit in self._scan(query, source=False)]
         if not internal:
@@ -371,7 +378,7 @@ class OpenSearchIndex:
         self._refresh()
         return sum(1 for _, _, result in results if result.get("result") == "deleted")
 
-    def _scan(self, query: dict, source: bool | list[str]) -> Iterator[dict]:
+    def _scan(self, query: dict[str, Any], source: bool | list[str]) -> Iterator[dict[str, Any]]:
         """Every match, in pages ordered by passage id (`search_after`: Serverless and domains alike)."""
         after = None
         while True:
@@ -433,11 +440,11 @@ class OpenSearchIndex:
             raise
 
     @staticmethod
-    def filter_clauses(filters: SearchFilters | None) -> list[dict]:
+    def filter_clauses(filters: SearchFilters | None) -> list[dict[str, Any]]:
         """The filters as query clauses, the same in the knn clause and the BM25 query:
         locale — the language ("en-US" -> "en") matches locale "en" and "en-*";
         product — passages about that product, or about no product in particular."""
-        clauses: list[dict] = []
+        clauses: list[dict[str, Any]] = []
         if filters and filters.locale:
             language = filters.locale.split("-")[0].lower()
             clauses.append(
@@ -465,7 +472,9 @@ class OpenSearchIndex:
             )
         return clauses
 
-    def search_bodies(self, query: str, vector: np.ndarray, k: int, filters: SearchFilters | None) -> tuple[dict, dict]:
+    def search_bodies(
+        self, query: str, vector: np.ndarray, k: int, filters: SearchFilters | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The k-NN and BM25 request bodies. BM25 also returns the stored vectors, so passages found only by
         keywords get their exact cosine (the confidence needs it) rather than none."""
         pool = max(4 * k, 20)
@@ -497,7 +506,7 @@ class OpenSearchIndex:
         }
         return vector_body, keyword_body
 
-    def search(self, query: str, vector, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
+    def search(self, query: str, vector: np.ndarray, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
         if not query_terms(query):  # nothing to search for (as in the embedded index)
             return []
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -513,10 +522,10 @@ class OpenSearchIndex:
             raise
         for response in responses:
             if "error" in response:
-                error = response["error"]
-                if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+                failure = response["error"]
+                if isinstance(failure, dict) and failure.get("type") == "index_not_found_exception":
                     return []
-                raise OpenSearchIndexError(f"search failed: {json.dumps(error)[:500]}")
+                raise OpenSearchIndexError(f"search failed: {json.dumps(failure)[:500]}")
         vector_hits, keyword_hits = (r["hits"]["hits"] for r in responses)
 
         candidates: dict[str, dict[str, Any]] = {}

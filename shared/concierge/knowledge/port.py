@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Hits below this confidence are not used to answer: the agent says it does not know, asks, or offers a human.
 ANSWER_THRESHOLD = 0.45
@@ -51,7 +54,7 @@ class Hit:
 
 
 class KnowledgeIndex(Protocol):
-    def upsert(self, passages: Sequence[Passage], vectors) -> None:
+    def upsert(self, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         """Add or replace passages (by id) with their embeddings (an array of shape (len(passages), dims))."""
 
     def delete_documents(self, document_ids: Iterable[str]) -> int:
@@ -60,7 +63,7 @@ class KnowledgeIndex(Protocol):
     def document_hashes(self) -> dict[str, str]:
         """document id -> document_hash of what is indexed (what an incremental sync compares against)."""
 
-    def search(self, query: str, vector, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
+    def search(self, query: str, vector: np.ndarray, k: int = 5, filters: SearchFilters | None = None) -> list[Hit]:
         """The k best passages for the question (its text and its embedding), best first."""
 
     def count(self) -> int: ...

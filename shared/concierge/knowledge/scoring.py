@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -29,14 +29,17 @@ def hybrid(keyword: np.ndarray, vector: np.ndarray, keyword_weight: float = KEYW
 
 
 def coverage(
-    query_terms: Sequence[str], passage_terms: set[str], idf: Mapping[str, float] | None, unknown_weight: float = 1.0
+    query_terms: Sequence[str],
+    passage_terms: Collection[str],
+    idf: Mapping[str, float] | None,
+    unknown_weight: float = 1.0,
 ) -> float:
     """How much of the question the passage covers, weighted by term rarity when the index knows it, so that
     a passage sharing only a common word ("order") with an off-topic question stays below the threshold."""
     unique = list(dict.fromkeys(query_terms))
     if not unique:
         return 0.0
-    weight = (lambda t: idf.get(t, unknown_weight)) if idf is not None else (lambda t: 1.0)
+    weight: Callable[[str], float] = (lambda t: idf.get(t, unknown_weight)) if idf is not None else (lambda t: 1.0)
     total = sum(weight(t) for t in unique)
     covered = sum(weight(t) for t in unique if t in passage_terms)
     return covered / total if total else 0.0

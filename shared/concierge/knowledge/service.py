@@ -9,11 +9,17 @@ The embedded index is one S3 object: writers read it with its ETag and write bac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from concierge import aws, wiring
 from concierge.knowledge.documents import Document
 from concierge.knowledge.sync import SyncReport, check_in_source, passage_count, sync
 from concierge.settings import Settings
+
+if TYPE_CHECKING:
+    from concierge.knowledge.embedded import EmbeddedIndex
+    from concierge.knowledge.embeddings import Embedder
+    from concierge.knowledge.port import KnowledgeIndex
 
 DOCUMENTS_PREFIX = "documents/"
 ATTEMPTS = 5
@@ -27,7 +33,7 @@ class ConcurrentUpdate(RuntimeError):
     pass
 
 
-def _check(index, embedder, settings: Settings) -> None:
+def _check(index: EmbeddedIndex, embedder: Embedder, settings: Settings) -> None:
     if (index.embedder, index.dimensions) != (embedder.name, embedder.dimensions):
         raise EmbedderMismatch(
             f"the stored index was embedded with {index.embedder} ({index.dimensions} dims), not {embedder.name} "
@@ -35,11 +41,11 @@ def _check(index, embedder, settings: Settings) -> None:
         )
 
 
-def _apply(settings: Settings, change: Callable[[object], SyncReport]) -> SyncReport:
+def _apply(settings: Settings, change: Callable[[KnowledgeIndex], SyncReport]) -> SyncReport:
     if settings.knowledge_index == "opensearch":
-        index = wiring.opensearch_index(settings)
-        index.ensure_index()
-        return change(index)
+        opensearch = wiring.opensearch_index(settings)
+        opensearch.ensure_index()
+        return change(opensearch)
     from concierge.knowledge.embedded import EmbeddedIndex, load_versioned, save_if_unchanged
 
     embedder = wiring.embedder(settings)
@@ -71,7 +77,7 @@ def sync_knowledge(
     check_in_source(documents, source)
     embedder = wiring.embedder(settings)
 
-    def change(index) -> SyncReport:
+    def change(index: KnowledgeIndex) -> SyncReport:
         if on_total is not None:
             on_total(passage_count(documents, index))
         return sync(documents, index, embedder, progress, remove_missing=remove_missing, source=source)
@@ -80,7 +86,7 @@ def sync_knowledge(
 
 
 def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncReport:
-    def change(index) -> SyncReport:
+    def change(index: KnowledgeIndex) -> SyncReport:
         removed = index.delete_documents(document_ids)
         return SyncReport(
             added=0, updated=0, unchanged=0, removed=len(document_ids), passages_indexed=0, passages_removed=removed
@@ -89,7 +95,7 @@ def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncRep
     return _apply(settings, change)
 
 
-def sync_uploads(settings: Settings, event: dict) -> SyncReport:
+def sync_uploads(settings: Settings, event: dict[str, Any]) -> SyncReport:
     """An S3 notification for documents/: created files are (re)indexed, deleted files removed, as documents
     of the uploads source (`documents/faq/shipping.md` -> `uploads/faq/shipping`)."""
     from urllib.parse import unquote_plus

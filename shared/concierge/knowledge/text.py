@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
+# A word list kept as grouped, commented prose (SIM905 would make it one word per line).
 STOPWORDS = frozenset(
-    "a an and are as at be by can could do does for from how i if in is it its me my of on or our so that the "
+    "a an and are as at be by can could do does for from how i if in is it its me my of on or our so that the "  # noqa: SIM905
     "their them there this to was we what when where which who why will with you your yours i'm im get got long take "
     "much many need want know tell please like would should any have has just about "
     # Filler and function words that say nothing about what is asked ("return stuff", "after a return").
@@ -78,7 +80,7 @@ def doubled(typed: str, word: str) -> bool:
     return re.sub(r"(.)\1+", r"\1", typed) == re.sub(r"(.)\1+", r"\1", word)
 
 
-def typo_candidates(word: str, known) -> list[str]:
+def typo_candidates(word: str, known: Iterable[str]) -> list[str]:
     """The known words `word` may be a typo of: a typo drops or swaps letters ("jaket", "retrun") or doubles one
     ("shippping"); a word one letter longer than a known word that is not a doubling is another word ("spend" is not
     "send", "black" is not "back")."""

@@ -9,13 +9,13 @@ import threading
 from typing import Any
 
 from concierge.actions.approvals import ApprovalExpired, ApprovalRequest, DecisionOutput
-from concierge.local.statemachine import LocalStateMachine, TaskTimedOut, TaskTokens
+from concierge.local.statemachine import Invoker, LocalStateMachine, TaskTimedOut, TaskTokens
 
 logger = logging.getLogger("concierge.local")
 
 
 class LocalApprovals:
-    def __init__(self, definition: dict, substitutions: dict[str, str], invoke) -> None:
+    def __init__(self, definition: dict[str, Any], substitutions: dict[str, str], invoke: Invoker) -> None:
         self.tokens = TaskTokens()
         self.machine = LocalStateMachine(definition, substitutions, invoke, tokens=self.tokens)
         self._lock = threading.Lock()

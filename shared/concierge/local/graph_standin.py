@@ -11,14 +11,18 @@ import itertools
 import json
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from concierge.local.served import ServedApp
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 # Graph's own codes: 190 invalid token, 100 invalid parameter, 130429 throughput limit, 2 service unavailable.
 _INJECTED_ERRORS = {429: (130429, "(#130429) Rate limit hit"), 503: (2, "Service temporarily unavailable")}
@@ -61,7 +65,7 @@ class GraphApp:
         with self._lock:
             self._failures.extend([_Failure(status, retry_after)] * times)
 
-    def __call__(self, environ: dict, start_response: Any) -> Any:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self._dispatch(Request(environ))(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
@@ -85,7 +89,8 @@ class GraphApp:
         problem = _invalid(body)
         if problem:
             return _graph_error(400, 100, f"(#100) {problem}")
-        return _json(200, self._accept(phone_number_id, body))
+        # _invalid found nothing wrong, so the body is a JSON object
+        return _json(200, self._accept(phone_number_id, cast(dict[str, Any], body)))
 
     def _take_failure(self) -> _Failure | None:
         with self._lock:
@@ -149,6 +154,7 @@ class GraphStandIn(ServedApp):
     """Serves a `GraphApp` on 127.0.0.1 from a daemon thread; point `WhatsAppSender(base_url=...)` at `url`."""
 
     name = "Graph stand-in"
+    app: GraphApp
 
     def __init__(self, access_token: str, port: int = 0) -> None:
         super().__init__(GraphApp(access_token), port)

@@ -35,16 +35,19 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
 from concierge.local.served import ServedApp
 from concierge.reasoning.models import FAMILIES, Endpoint
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 # --- documentation the rules come from (read 2026-11-29) ---------------------------------------------------------
 _DOCS = "https://platform.claude.com/docs/en"
@@ -373,7 +376,7 @@ def trickle(seconds_per_byte: float, then: dict[str, Any]) -> dict[str, Any]:
 def _trickled(response: Response, seconds_per_byte: float) -> Response:
     data = response.get_data()
 
-    def drip():
+    def drip() -> Iterator[bytes]:
         for i in range(len(data)):
             time.sleep(seconds_per_byte)
             yield data[i : i + 1]
@@ -553,7 +556,7 @@ class MessagesStandIn(ServedApp):
         self._secret = secrets.token_bytes(32)
         self._cache: dict[str, float] = {}  # prefix key -> expiry (clock seconds)
         self._responses: dict[str, list[dict[str, Any]]] = {}  # response id -> content returned
-        self._by_tool_ids: dict[frozenset[str], str] = {}  # the tool_use ids of a response -> its id
+        self._by_tool_ids: dict[frozenset[str | None], str] = {}  # the tool_use ids of a response -> its id
         self._served_ids: set[str] = set()
 
     def queue(self, *entries: Any) -> None:
@@ -574,7 +577,7 @@ class MessagesStandIn(ServedApp):
         return ids
 
     # --- WSGI ----------------------------------------------------------------------------------------------------
-    def _app(self, environ, start_response):
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         request_id = f"req_{secrets.token_urlsafe(18).replace('-', 'x').replace('_', 'y')}"
         route, path_model, streaming = self._route(request, environ)
@@ -602,7 +605,7 @@ class MessagesStandIn(ServedApp):
             record["status"] = response.status_code
         return response(environ, start_response)
 
-    def _route(self, request: Request, environ) -> tuple[str | None, str | None, bool]:
+    def _route(self, request: Request, environ: WSGIEnvironment) -> tuple[str | None, str | None, bool]:
         if request.method != "POST":
             return None, None, False
         if request.path == "/v1/messages":
@@ -616,7 +619,7 @@ class MessagesStandIn(ServedApp):
         return None, None, False
 
     # --- authentication ----------------------------------------------------------------------------------------
-    def _authenticate(self, route: str, request: Request, environ, raw: bytes) -> None:
+    def _authenticate(self, route: str, request: Request, environ: WSGIEnvironment, raw: bytes) -> None:
         if route == "anthropic":
             # The key goes in `x-api-key`, or (the newer docs, and what anthropic 2.14 sends) as a Bearer token.
             if self.api_key not in (request.headers.get("x-api-key"), _bearer(request)):
@@ -639,7 +642,7 @@ class MessagesStandIn(ServedApp):
             status, "permission_error" if status == 403 else "invalid_request_error", text, "sigv4", aws_type
         )
 
-    def _verify_sigv4(self, request: Request, environ, raw: bytes, service: str) -> None:
+    def _verify_sigv4(self, request: Request, environ: WSGIEnvironment, raw: bytes, service: str) -> None:
         authorization = request.headers.get("Authorization")
         if not authorization:
             raise self._aws(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -691,14 +694,22 @@ class MessagesStandIn(ServedApp):
             raise self._aws(403, "InvalidSignatureException", SIGV4_MISMATCH_MSG)
 
     def _sigv4_signature(
-        self, request: Request, environ, raw: bytes, names: list[str], amz_date: str, service: str, region: str
+        self,
+        request: Request,
+        environ: WSGIEnvironment,
+        raw: bytes,
+        names: list[str],
+        amz_date: str,
+        service: str,
+        region: str,
     ) -> str:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest, HTTPHeaders
         from botocore.credentials import Credentials
 
-        class Recompute(SigV4Auth):
-            def headers_to_sign(self, aws_request):  # exactly the headers the client says it signed
+        class Recompute(SigV4Auth):  # type: ignore[misc]  # botocore publishes no type information
+            # exactly the headers the client says it signed
+            def headers_to_sign(self, aws_request: AWSRequest) -> HTTPHeaders:
                 chosen = HTTPHeaders()
                 for name in names:
                     for value in request.headers.getlist(name):
@@ -711,7 +722,7 @@ class MessagesStandIn(ServedApp):
         aws_request.context["timestamp"] = amz_date
         signer = Recompute(Credentials(self.aws_access_key, self.aws_secret_key), service, region)
         canonical = signer.canonical_request(aws_request)
-        return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+        return cast(str, signer.signature(signer.string_to_sign(aws_request, canonical), aws_request))
 
     # --- the request -------------------------------------------------------------------------------------------
     def _handle(
@@ -945,7 +956,7 @@ class MessagesStandIn(ServedApp):
                 if missing:
                     raise _bad(
                         f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks immediately "
-                        f"after: {', '.join(missing)}. Each `tool_use` block must have a corresponding "
+                        f"after: {', '.join(map(str, missing))}. Each `tool_use` block must have a corresponding "
                         "`tool_result` block in the next message.",
                         "tool_result.pairing",
                     )
@@ -1141,7 +1152,7 @@ class MessagesStandIn(ServedApp):
             return "stand-in script does not fit tool_choice {'type': 'none'}: the scripted answer has a tool_use"
         if choice.get("disable_parallel_tool_use") and len(uses) > 1:
             return "stand-in script does not fit tool_choice: parallel tool use is disabled but the answer has several"
-        unknown = sorted({u.get("name") for u in uses} - offered)
+        unknown = sorted(({u.get("name") for u in uses} - offered), key=str)  # a block may have no name (None)
         if unknown:
             return f"stand-in script calls tools the request did not offer: {', '.join(map(str, unknown))}"
         return None

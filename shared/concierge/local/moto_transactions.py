@@ -17,15 +17,23 @@ import copy
 import functools
 import threading
 import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
+
+if TYPE_CHECKING:
+    from moto.dynamodb.models.dynamo_type import Item
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 _installed = False
 _writes = threading.RLock()
 
 
-def _snapshot_free_copy(value, memo=None):
+def _snapshot_free_copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
 
@@ -36,10 +44,12 @@ def install() -> None:
     backend = dynamodb_models.DynamoDBBackend
     original = backend.transact_write_items
     # The module-level `copy` moto uses: tables are no longer deep-copied, everything else is.
-    dynamodb_models.copy = types.SimpleNamespace(deepcopy=_snapshot_free_copy, copy=copy.copy)
+    dynamodb_models.copy = types.SimpleNamespace(  # type: ignore[attr-defined,assignment]  # patching moto's module
+        deepcopy=_snapshot_free_copy, copy=copy.copy
+    )
 
-    def transact_write_items(self, transact_items):
-        before = []
+    def transact_write_items(self: dynamodb_models.DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        before: list[tuple[str, dict[str, Any], Item | None]] = []
         for entry in transact_items:
             op_type, op = next(iter(entry.items()))
             name = op.get("TableName")
@@ -67,15 +77,15 @@ def install() -> None:
                     self.put_item(name, item.to_json()["Attributes"])
             raise
 
-    backend.transact_write_items = _serialized(transact_write_items)
+    backend.transact_write_items = _serialized(transact_write_items)  # type: ignore[method-assign]  # patching moto
     for name in ("put_item", "update_item", "delete_item"):
         setattr(backend, name, _serialized(getattr(backend, name)))
     _installed = True
 
 
-def _serialized(method):
+def _serialized(method: Callable[_P, _R]) -> Callable[_P, _R]:
     @functools.wraps(method)
-    def serialized(*args, **kwargs):
+    def serialized(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with _writes:
             return method(*args, **kwargs)
 

@@ -47,14 +47,19 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from concierge.knowledge.text import terms
 from concierge.local.served import ServedApp
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from botocore.credentials import Credentials
 
 K1, B = 1.2, 0.75
 FIELD_TYPES = {"knn_vector", "text", "keyword", "integer", "long", "float", "double", "boolean", "date"}
@@ -92,11 +97,17 @@ def _bad(reason: str, kind: str = "parsing_exception") -> _Reject:
     return _Reject(400, kind, reason)
 
 
-class RecordedRequest(tuple):
+class RecordedRequest(tuple[Any, ...]):
     """`(method, path, body)`, with `.headers`, `.query` (URL parameters) and `.raw` (the body as sent); also
     readable by name (`request["path"]`)."""
 
-    def __new__(cls, method: str, path: str, body: Any, headers: dict[str, str], query: dict[str, str], raw: str):
+    headers: dict[str, str]
+    query: dict[str, str]
+    raw: str
+
+    def __new__(
+        cls, method: str, path: str, body: Any, headers: dict[str, str], query: dict[str, str], raw: str
+    ) -> RecordedRequest:
         self = super().__new__(cls, (method, path, body))
         self.headers, self.query, self.raw = headers, query, raw
         return self
@@ -105,7 +116,7 @@ class RecordedRequest(tuple):
     path = property(lambda self: tuple.__getitem__(self, 1))
     body = property(lambda self: tuple.__getitem__(self, 2))
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
 
@@ -115,14 +126,15 @@ class _Index:
     settings: dict[str, Any]
     mappings: dict[str, Any]
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tokens: dict[str, dict[str, Counter]] = field(default_factory=dict)  # doc id -> text field -> term counts
-    seq: itertools.count = field(default_factory=itertools.count)
+    tokens: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)  # doc id -> text field -> term counts
+    seq: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def properties(self) -> dict[str, dict[str, Any]]:
-        return self.mappings.get("properties", {})
+        properties: dict[str, dict[str, Any]] = self.mappings.get("properties", {})
+        return properties
 
-    stats: dict[str, tuple[int, float, Counter]] = field(default_factory=dict)  # field -> (docs, mean length, df)
+    stats: dict[str, tuple[int, float, Counter[str]]] = field(default_factory=dict)  # field -> (docs, mean length, df)
 
     def put(self, doc_id: str, source: dict[str, Any]) -> None:
         self.docs[doc_id] = source
@@ -138,11 +150,11 @@ class _Index:
         self.stats.clear()
         return self.docs.pop(doc_id, None) is not None
 
-    def field_stats(self, name: str) -> tuple[int, float, Counter]:
+    def field_stats(self, name: str) -> tuple[int, float, Counter[str]]:
         """Documents with the text field, their mean length in terms, and each term's document frequency."""
         if name not in self.stats:
             present = [counts[name] for counts in self.tokens.values() if counts.get(name)]
-            df: Counter = Counter()
+            df: Counter[str] = Counter()
             for counts in present:
                 df.update(counts.keys())
             mean = sum(sum(c.values()) for c in present) / len(present) if present else 1.0
@@ -190,7 +202,11 @@ class OpenSearchApp:
     """The WSGI app. Requests are served one at a time (a lock), so the stored state is always consistent."""
 
     def __init__(
-        self, serverless: bool = False, credentials=None, region: str = "us-east-1", service: str = "es"
+        self,
+        serverless: bool = False,
+        credentials: Credentials | tuple[str, ...] | None = None,
+        region: str = "us-east-1",
+        service: str = "es",
     ) -> None:
         self.serverless = serverless
         self.indices: dict[str, _Index] = {}
@@ -211,7 +227,8 @@ class OpenSearchApp:
             self._failures.extend([(status, path)] * times)
 
     def fail_next_items(self, status: int = 429, times: int = 1) -> None:
-        """Fail the next `times` bulk items (index, create or delete) with `status`, the rest of the request as usual."""
+        """Fail the next `times` bulk items (index, create or delete) with `status`, the rest of the request as
+        usual."""
         with self._lock:
             self._item_failures.extend([status] * times)
 
@@ -220,7 +237,7 @@ class OpenSearchApp:
             return {doc_id: dict(source) for doc_id, source in self._index(index).docs.items()}
 
     # WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         raw_bytes = request.get_data()
         raw = raw_bytes.decode("utf-8", errors="replace")
@@ -457,7 +474,9 @@ class OpenSearchApp:
         errors = any(not 200 <= next(iter(item.values()))["status"] < 300 for item in items)
         return {"took": int((time.perf_counter() - started) * 1000), "errors": errors, "items": items}
 
-    def _bulk_item(self, operation: str, name: str, doc_id: str | None, source: dict | None) -> dict[str, Any]:
+    def _bulk_item(
+        self, operation: str, name: str, doc_id: str | None, source: dict[str, Any] | None
+    ) -> dict[str, Any]:
         def failure(status: int, kind: str, reason: str) -> dict[str, Any]:
             return {"_index": name, "_id": doc_id, "status": status, "error": {"type": kind, "reason": reason}}
 
@@ -496,7 +515,7 @@ class OpenSearchApp:
             return failure(
                 409, "version_conflict_engine_exception", f"[{doc_id}]: version conflict, document already exists"
             )
-        index.put(doc_id, source)
+        index.put(doc_id, cast(dict[str, Any], source))  # _invalid_document found a dict
         return {
             "_index": name,
             "_id": doc_id,
@@ -535,9 +554,10 @@ class OpenSearchApp:
                         "mapper_parsing_exception",
                         f"Vector dimension mismatch. Expected: {spec['dimension']}, Given: {len(value)}",
                     )
-            elif (kind in ("keyword", "text") and not all(isinstance(v, str) for v in _values(value))) or (kind in ("integer", "long") and not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in _values(value)
-            )):
+            elif (kind in ("keyword", "text") and not all(isinstance(v, str) for v in _values(value))) or (
+                kind in ("integer", "long")
+                and not all(isinstance(v, int) and not isinstance(v, bool) for v in _values(value))
+            ):
                 return "mapper_parsing_exception", f"failed to parse field [{key}] of type [{kind}]"
             elif kind == "boolean" and not all(isinstance(v, bool) for v in _values(value)):
                 return "mapper_parsing_exception", f"failed to parse field [{key}] of type [boolean]"
@@ -548,7 +568,7 @@ class OpenSearchApp:
         if len(lines) % 2:
             raise _bad("The msearch request must be header and body pairs", "illegal_argument_exception")
         responses = []
-        for header, body in zip(lines[::2], lines[1::2]):
+        for header, body in zip(lines[::2], lines[1::2], strict=True):
             try:
                 self._only(header, {"index"}, "msearch header")
                 name = header.get("index", default_index)
@@ -626,7 +646,9 @@ class OpenSearchApp:
                 scored.append((doc_id, score))
         return scored
 
-    def _sorted(self, index: _Index, scored: list[tuple[str, float]], sort: Any, after: Any):
+    def _sorted(
+        self, index: _Index, scored: list[tuple[str, float]], sort: Any, after: Any
+    ) -> tuple[list[tuple[str, float]], list[list[Any]]]:
         keys = []
         for item in _values(sort):
             if isinstance(item, str):
@@ -655,8 +677,10 @@ class OpenSearchApp:
 
         rows = [(doc_id, score, [value(doc_id, score, name) for name, _ in keys]) for doc_id, score in scored]
 
-        def compare_key(row):
-            return tuple(((v is None), v if order == "asc" else _Reverse(v)) for v, (_, order) in zip(row[2], keys))
+        def compare_key(row: tuple[str, float, list[Any]]) -> tuple[tuple[bool, Any], ...]:
+            return tuple(
+                ((v is None), v if order == "asc" else _Reverse(v)) for v, (_, order) in zip(row[2], keys, strict=True)
+            )
 
         rows.sort(key=compare_key)
         if after is not None:
@@ -740,7 +764,8 @@ class OpenSearchApp:
         def same(a: Any, b: Any) -> bool:
             if insensitive and isinstance(a, str) and isinstance(b, str):
                 return a.lower() == b.lower()
-            return a == b
+            equal: bool = a == b
+            return equal
 
         if kind == "term":
             return any(same(v, wanted) for v in values)
@@ -870,11 +895,11 @@ class OpenSearchApp:
                 }
             elif kind in ("max", "min", "value_count") and sub is None:
                 self._only(options, {"field"}, f"{kind} aggregation")
-                values = [v for d in doc_ids for v in _values(index.docs[d].get(options["field"]))]
+                field_values = [v for d in doc_ids for v in _values(index.docs[d].get(options["field"]))]
                 if kind == "value_count":
-                    result[name] = {"value": len(values)}
+                    result[name] = {"value": len(field_values)}
                 else:
-                    result[name] = {"value": (max if kind == "max" else min)(values) if values else None}
+                    result[name] = {"value": (max if kind == "max" else min)(field_values) if field_values else None}
             else:
                 raise _bad(f"aggregation [{kind}] (here) is not emulated by the stand-in")
         return result
@@ -896,7 +921,7 @@ class OpenSearchApp:
                     "illegal_argument_exception",
                 )
             sources.append((name, field_name))
-        groups: dict[tuple, list[str]] = {}
+        groups: dict[tuple[Any, ...], list[str]] = {}
         for doc_id in doc_ids:
             doc = index.docs[doc_id]
             for key in itertools.product(*[_values(doc.get(f)) for _, f in sources]):
@@ -910,7 +935,7 @@ class OpenSearchApp:
         buckets = []
         for key in keys:
             bucket: dict[str, Any] = {
-                "key": {name: value for (name, _), value in zip(sources, key)},
+                "key": {name: value for (name, _), value in zip(sources, key, strict=True)},
                 "doc_count": len(groups[key]),
             }
             if sub:
@@ -949,18 +974,21 @@ class _Reverse:
         self.value = value
 
     def __lt__(self, other: _Reverse) -> bool:
-        return other.value < self.value
+        less: bool = other.value < self.value
+        return less
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Reverse) and other.value == self.value
+        same: bool = isinstance(other, _Reverse) and other.value == self.value
+        return same
 
     def __gt__(self, other: _Reverse) -> bool:
-        return other.value > self.value
+        greater: bool = other.value > self.value
+        return greater
 
 
 def _knn_score(space: str, engine: str, stored: list[float], vector: list[float]) -> float:
     """OpenSearch's k-NN score for the space type (the k-NN "spaces" reference)."""
-    dot = sum(a * b for a, b in zip(stored, vector))
+    dot = sum(a * b for a, b in zip(stored, vector, strict=False))
     if space == "innerproduct":
         if engine == "lucene":
             return dot + 1 if dot > 0 else 1 / (1 - dot)
@@ -972,11 +1000,11 @@ def _knn_score(space: str, engine: str, stored: list[float], vector: list[float]
             raise _bad("zero vector is not supported for cosine similarity", "illegal_argument_exception")
         return (2 - (1 - dot / norms)) / 2
     if space == "l2":
-        return 1 / (1 + sum((a - b) ** 2 for a, b in zip(stored, vector)))
+        return 1 / (1 + sum((a - b) ** 2 for a, b in zip(stored, vector, strict=False)))
     if space == "l1":
-        return 1 / (1 + sum(abs(a - b) for a, b in zip(stored, vector)))
+        return 1 / (1 + sum(abs(a - b) for a, b in zip(stored, vector, strict=False)))
     if space == "linf":
-        return 1 / (1 + max(abs(a - b) for a, b in zip(stored, vector)))
+        return 1 / (1 + max(abs(a - b) for a, b in zip(stored, vector, strict=False)))
     raise _bad(f"space type [{space}] is not emulated by the stand-in")
 
 
@@ -989,7 +1017,7 @@ class _SigV4Verifier:
         r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$"
     )
 
-    def __init__(self, credentials, region: str, service: str) -> None:
+    def __init__(self, credentials: Credentials | tuple[str, ...], region: str, service: str) -> None:
         from botocore.credentials import Credentials
 
         if isinstance(credentials, tuple):
@@ -1037,7 +1065,7 @@ class _SigV4Verifier:
 class _Quiet(WSGIRequestHandler):
     """No access log: the stand-in records every request itself."""
 
-    def log_request(self, *args, **kwargs) -> None:
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
 
@@ -1046,13 +1074,14 @@ class OpenSearchStandIn(ServedApp):
     (or `OpenSearchIndex.from_endpoint(url, ...)`)."""
 
     name = "OpenSearch stand-in"
+    app: OpenSearchApp
 
     def __init__(
         self,
         port: int = 0,
         *,
         serverless: bool = False,
-        credentials=None,
+        credentials: Credentials | tuple[str, ...] | None = None,
         region: str = "us-east-1",
         service: str | None = None,
     ) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import email
 from email import policy
+from typing import Any, cast
 
 
-def parse_raw(raw: str | bytes) -> dict:
+def parse_raw(raw: str | bytes) -> dict[str, Any]:
     message = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode(), policy=policy.default)
     html_part = message.get_body(preferencelist=("html",))
     text_part = message.get_body(preferencelist=("plain",))
@@ -15,7 +16,7 @@ def parse_raw(raw: str | bytes) -> dict:
     attachments = []
     for part in message.walk():
         if part.get_content_maintype() == "image":
-            data = part.get_payload(decode=True)
+            data = cast(bytes, part.get_payload(decode=True))  # an image part is not multipart: its bytes
             cid = (part.get("Content-ID") or "").strip("<>")
             attachments.append(
                 {
@@ -39,11 +40,11 @@ def parse_raw(raw: str | bytes) -> dict:
     }
 
 
-def captured_emails(account: str, region: str) -> list[dict]:
+def captured_emails(account: str, region: str) -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends
 
     backend = ses_backends[account][region]
-    emails = []
+    emails: list[dict[str, Any]] = []
     for sent in reversed(backend.sent_messages):
         raw = getattr(sent, "raw_data", None)
         if raw is None:

@@ -4,15 +4,21 @@ OpenSearch, Messages API)."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+    from werkzeug.serving import WSGIRequestHandler
 
 
 class ServedApp:
     name = "stand-in"
 
-    def __init__(self, app: Any, port: int = 0, request_handler: Any = None) -> None:
+    def __init__(
+        self, app: WSGIApplication, port: int = 0, request_handler: type[WSGIRequestHandler] | None = None
+    ) -> None:
         self.app = app
         self._port = port
         self._handler = request_handler
@@ -33,9 +39,9 @@ class ServedApp:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self):
+    def start(self) -> Self:
         if self._server is None:
-            options = {"request_handler": self._handler} if self._handler else {}
+            options: dict[str, Any] = {"request_handler": self._handler} if self._handler else {}
             self._server = make_server(self.host, self._port, self.app, threaded=True, **options)
             # A short poll keeps stop() quick: shutdown waits for the serving loop's next poll.
             self._thread = threading.Thread(
@@ -48,5 +54,6 @@ class ServedApp:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            assert self._thread is not None  # started together with the server
             self._thread.join()
             self._server = self._thread = None

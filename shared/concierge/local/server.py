@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -17,10 +19,15 @@ from concierge.api import TurnRequestBody
 from concierge.auth import sign_customer_id, sign_operator
 from concierge.local.stack import LocalStack
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from concierge.knowledge.documents import Document
+
 STATIC = Path(__file__).with_name("static")
 
 
-def json_response(payload, status: int = 200) -> Response:
+def json_response(payload: Any, status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, mimetype="application/json")
 
 
@@ -29,7 +36,7 @@ def _werkzeug_path(path: str) -> str:
 
 
 class LocalApi:
-    def __init__(self, stack: LocalStack, api_key: str, signing_secret: str, customers: list[dict]) -> None:
+    def __init__(self, stack: LocalStack, api_key: str, signing_secret: str, customers: list[dict[str, Any]]) -> None:
         self.stack = stack
         self.api_key = api_key
         self.signing_secret = signing_secret
@@ -55,7 +62,7 @@ class LocalApi:
         ]
         self.url_map = Map(rules)
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         try:
             (kind, target), arguments = self.url_map.bind_to_environ(environ).match()
@@ -69,7 +76,9 @@ class LocalApi:
         except HTTPException as exc:
             response = json_response({"message": exc.description}, exc.code or 400)
         else:
-            response = self.api(request, target, arguments) if kind == "api" else self.local(request, target)
+            # the routes' default converter: every path argument is a string
+            path = cast(dict[str, str], arguments)
+            response = self.api(request, target, path) if kind == "api" else self.local(request, target)
         return response(environ, start_response)
 
     # API Gateway's part ------------------------------------------------------------------
@@ -102,7 +111,7 @@ class LocalApi:
         return Response(text, status=status, mimetype="application/json")
 
     # the KPI dashboard (a static page; deployed, the same files and a dashboard-config.json of its own) --------------
-    DASHBOARD_FILES = {
+    DASHBOARD_FILES: ClassVar[dict[str, str]] = {
         "dashboard.js": "text/javascript",
         "chart-4.6.1.umd.min.js": "text/javascript",
         "chart-4.6.1.LICENSE.md": "text/plain",
@@ -178,6 +187,7 @@ class LocalApi:
                 }
             )
         if target == "whatsapp-sent":
+            assert self.stack.graph is not None  # the stack is started before it serves
             return json_response(self.stack.graph.sent)
         if target == "inbound-email":  # simulate SES receiving: ?spf=FAIL&dkim=FAIL, or a spoofed From, is unverified
             message_id = self.stack.receive_email(
@@ -195,7 +205,7 @@ class LocalApi:
         return json_response(emails)
 
     # `concierge import --local` and `concierge knowledge sync --local`: the same import code, inside this stack ------
-    def import_store(self, payload: dict) -> Response:
+    def import_store(self, payload: dict[str, Any]) -> Response:
         from concierge import wiring
         from concierge.importer import import_store
         from concierge.local.storepage import page_info, picker_customers
@@ -220,7 +230,7 @@ class LocalApi:
         self.stack.page_info = page_info(data, profile)
         return json_response({"imported": counts})
 
-    def sync_knowledge(self, payload: dict) -> Response:
+    def sync_knowledge(self, payload: dict[str, Any]) -> Response:
         from concierge.knowledge.documents import check_source
         from concierge.knowledge.service import sync_knowledge
         from concierge.settings import current_settings
@@ -245,7 +255,7 @@ class LocalApi:
         )
 
     @staticmethod
-    def _documents(files, base_url: str, locale: str, source: str | None = None) -> list:
+    def _documents(files: Any, base_url: str, locale: str, source: str | None = None) -> list[Document]:
         from concierge.knowledge.documents import parse_source
 
         if not isinstance(files, list) or not all(isinstance(f, dict) and {"path", "text"} <= f.keys() for f in files):

@@ -8,8 +8,9 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
@@ -17,6 +18,13 @@ from concierge import topology, wiring
 from concierge.local.statemachine import LocalStateMachine
 from concierge.settings import current_settings
 from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
+
+if TYPE_CHECKING:
+    from moto.core.models import MockAWS
+
+    from concierge.local.graph_standin import GraphStandIn
+    from concierge.local.opensearch_standin import OpenSearchStandIn
+    from concierge.merchant import MerchantProfile
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -81,10 +89,14 @@ class LambdaContext:
 class LocalStack:
     """Start with `start()`: everything afterwards runs against moto in this process."""
 
-    def __init__(self, signing_secret: str = DEV_SIGNING_SECRET, merchant=None) -> None:
+    # set by start(), cleared by stop()
+    graph: GraphStandIn | None
+    opensearch: OpenSearchStandIn | None
+
+    def __init__(self, signing_secret: str = DEV_SIGNING_SECRET, merchant: MerchantProfile | None = None) -> None:
         self.env = {**LOCAL_ENV, "CONCIERGE_SIGNING_SECRET": signing_secret}
         # The chat page's header and suggestion chips ({"name", "suggestions"}), set by whoever imports the store.
-        self.page_info: dict = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
+        self.page_info: dict[str, Any] = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
         if merchant is not None:  # the store's merchant.json: also what the functions fall back on before the import
             self.env |= {
                 "CONCIERGE_MERCHANT_NAME": merchant.name,
@@ -93,9 +105,9 @@ class LocalStack:
             }
             if merchant.support_email:
                 self.env["CONCIERGE_SENDER_EMAIL"] = merchant.support_email
-        self._mock = None
+        self._mock: MockAWS | None = None
         self._saved_env: dict[str, str | None] = {}
-        self._handlers: dict[str, Any] = {}
+        self._handlers: dict[str, Callable[[Any, LambdaContext], Any]] = {}
         self._lock = threading.Lock()
         self._proxy_lock = threading.Lock()
         self.invocations: dict[str, int] = {name.value: 0 for name in topology.FunctionName}
@@ -151,11 +163,13 @@ class LocalStack:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
-        if getattr(self, "graph", None) is not None:
-            self.graph.stop()
+        graph = getattr(self, "graph", None)
+        if graph is not None:
+            graph.stop()
             self.graph = None
-        if getattr(self, "opensearch", None) is not None:
-            self.opensearch.stop()
+        opensearch = getattr(self, "opensearch", None)
+        if opensearch is not None:
+            opensearch.stop()
             self.opensearch = None
         wiring.use_local_turn_runner(None)
         wiring.use_local_approvals(None)
@@ -231,7 +245,7 @@ class LocalStack:
         self.async_dlq_url = sqs.create_queue(QueueName=ASYNC_DLQ)["QueueUrl"]
 
     # functions ---------------------------------------------------------------------------
-    def handler(self, function: str):
+    def handler(self, function: str) -> Callable[[Any, LambdaContext], Any]:
         if function not in self._handlers:
             module_path, _, attribute = topology.HANDLERS[topology.FunctionName(function)].rpartition(".")
             self._handlers[function] = getattr(importlib.import_module(module_path), attribute)
@@ -245,7 +259,7 @@ class LocalStack:
         result = self.handler(function)(event, LambdaContext(function_name=f"concierge-{function}"))
         return json.loads(json.dumps(result))
 
-    def run_turn(self, execution_input: dict) -> tuple[int, str]:
+    def run_turn(self, execution_input: dict[str, Any]) -> tuple[int, str]:
         """What API Gateway's synchronous Step Functions integration does: run, then map the output to HTTP."""
         try:
             output, _ = self.turn_machine.execute(execution_input)
@@ -323,13 +337,13 @@ class LocalStack:
         return counts
 
     # KPIs ------------------------------------------------------------------------------------
-    def load_demo_month(self, seed: int = 7) -> dict:
+    def load_demo_month(self, seed: int = 7) -> dict[str, Any]:
         """Roll a seeded month of conversations and surveys up in the background (the dashboard shows it as it
         fills); the event path itself is exercised by tests/integration/test_metrics_event_path.py."""
         from concierge.metrics.simulate import roll_up_directly, simulate_month
 
         events = simulate_month(seed, conversations_per_day=15)
-        self._demo = {"seed": seed, "events": len(events), "applied": 0, "done": False}
+        self._demo: dict[str, Any] = {"seed": seed, "events": len(events), "applied": 0, "done": False}
 
         def run() -> None:
             try:
@@ -347,7 +361,7 @@ class LocalStack:
         threading.Thread(target=run, name="demo-month", daemon=True).start()
         return dict(self._demo)
 
-    def demo_month_status(self) -> dict:
+    def demo_month_status(self) -> dict[str, Any]:
         return dict(getattr(self, "_demo", {"events": 0, "applied": 0, "done": False}))
 
     # channels ----------------------------------------------------------------------------
@@ -402,7 +416,7 @@ class LocalStack:
             )
         return message_id
 
-    def upload_document(self, relative_path: str, body: bytes | None) -> dict:
+    def upload_document(self, relative_path: str, body: bytes | None) -> dict[str, Any]:
         """What S3 does when a help-center file is put in (or deleted from) the knowledge bucket's documents/:
         it notifies ingest. `body=None` deletes the file."""
         s3 = boto3.client("s3", region_name=REGION)
@@ -424,11 +438,17 @@ class LocalStack:
                 "object": {"key": quote_plus(key), "size": len(body or b"")},
             },
         }
-        return self.invoke("ingest", {"Records": [record]})
+        return cast(dict[str, Any], self.invoke("ingest", {"Records": [record]}))  # ingest's handler returns a dict
 
     def proxy(
-        self, method: str, path: str, path_parameters: dict, headers: dict, query: dict, body: bytes | str | None
-    ) -> tuple[int, dict, str]:
+        self,
+        method: str,
+        path: str,
+        path_parameters: dict[str, str],
+        headers: dict[str, str],
+        query: dict[str, str],
+        body: bytes | str | None,
+    ) -> tuple[int, dict[str, str], str]:
         """What API Gateway's Lambda proxy integration does: the REST proxy event in, the response out."""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         event = {
@@ -459,7 +479,7 @@ class LocalStack:
         return int(response["statusCode"]), response.get("headers") or {}, response.get("body") or ""
 
     # outbox ------------------------------------------------------------------------------
-    def outbox(self) -> list[dict]:
+    def outbox(self) -> list[dict[str, Any]]:
         from concierge.local.outbox import captured_emails
 
         return captured_emails(ACCOUNT, REGION)

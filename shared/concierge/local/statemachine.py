@@ -98,10 +98,10 @@ def _intrinsic(expression: str, data: Any) -> Any:
     raise UnsupportedDefinition(f"unsupported intrinsic {expression!r}")
 
 
-def resolve_parameters(template: Any, data: Any, context: dict | None = None) -> Any:
+def resolve_parameters(template: Any, data: Any, context: dict[str, Any] | None = None) -> Any:
     """`context` is the context object (`$$.…`): Execution.Name, and Task.Token inside a waitForTaskToken task."""
     if isinstance(template, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, value in template.items():
             if key.endswith(".$"):
                 if value.startswith("$$."):
@@ -125,7 +125,7 @@ _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def evaluate_rule(rule: dict, data: Any) -> bool:
+def evaluate_rule(rule: dict[str, Any], data: Any) -> bool:
     if "And" in rule:
         return all(evaluate_rule(r, data) for r in rule["And"])
     if "Or" in rule:
@@ -134,7 +134,8 @@ def evaluate_rule(rule: dict, data: Any) -> bool:
         return not evaluate_rule(rule["Not"], data)
     variable = rule["Variable"]
     if "IsPresent" in rule:
-        return _path_has(data, variable) == rule["IsPresent"]
+        is_present: bool = rule["IsPresent"]
+        return _path_has(data, variable) == is_present
     for name, compare in _COMPARATORS.items():
         if name in rule:
             return _path_has(data, variable) and compare(_path_get(data, variable), rule[name])
@@ -150,7 +151,7 @@ class TaskTokens:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiting: dict[str, tuple[threading.Event, list]] = {}
+        self._waiting: dict[str, tuple[threading.Event, list[Any]]] = {}
         self._in_wait: set[str] = set()  # tokens whose task invoked its function and now waits
 
     def issue(self) -> str:
@@ -192,7 +193,7 @@ class TaskTimedOut(Exception):
 class LocalStateMachine:
     def __init__(
         self,
-        definition: dict,
+        definition: dict[str, Any],
         substitutions: dict[str, str],
         invoke: Invoker,
         max_transitions: int = 100,
@@ -217,7 +218,7 @@ class LocalStateMachine:
                     raise UnsupportedDefinition(f"state {name}: resource {state['Resource']} is not supported locally")
                 self._function_of(state)
 
-    def _function_of(self, state: dict) -> str:
+    def _function_of(self, state: dict[str, Any]) -> str:
         placeholder = state["Parameters"]["FunctionName"]
         match = re.fullmatch(r"\$\{(\w+)\}", placeholder)
         if not match or match.group(1) not in self.substitutions:
@@ -265,7 +266,7 @@ class LocalStateMachine:
             name = state["Next"]
         raise ExecutionFailed("States.Runtime", f"more than {self.max_transitions} transitions")
 
-    def _run_task(self, state: dict, effective: Any, execution: dict) -> Any:
+    def _run_task(self, state: dict[str, Any], effective: Any, execution: dict[str, Any]) -> Any:
         waits = state["Resource"] == LAMBDA_INVOKE_WAIT
         context = dict(execution)
         if waits:

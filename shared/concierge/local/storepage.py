@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from concierge.merchant import MerchantProfile
 from concierge.models import StoreData
 
 
-def picker_customers(data: StoreData, merchant: MerchantProfile) -> list[dict]:
+def picker_customers(data: StoreData, merchant: MerchantProfile) -> list[dict[str, Any]]:
     """Up to 12 customers for the local chat page: the merchant's featured ones first."""
     featured = {customer_id: i for i, customer_id in enumerate(merchant.featured_customers)}
     customers = sorted(data.customers, key=lambda c: (featured.get(c.id, len(featured)), c.id))[:12]
     return [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
 
 
-def page_info(data: StoreData, merchant: MerchantProfile) -> dict:
+def page_info(data: StoreData, merchant: MerchantProfile) -> dict[str, Any]:
     """The local chat page's header and suggestion chips: merchant.json's, or made from the store's own data."""
     suggestions = list(merchant.suggestions)
     if not suggestions:

@@ -128,7 +128,7 @@ MAX_RELATIVE_ERROR = math.sqrt(RATIO) - 1
 def bucket_of(ms: float) -> int:
     if ms < BASE_MS:
         return 0
-    index = int(math.floor(math.log(ms / BASE_MS) / math.log(RATIO))) + 1
+    index = math.floor(math.log(ms / BASE_MS) / math.log(RATIO)) + 1
     # Guard the float edge: ms exactly on a boundary belongs to the upper bucket.
     if BASE_MS * RATIO**index <= ms:
         index += 1

@@ -8,18 +8,21 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any, Literal
 
 from concierge.events import (
     AutoCsatScored,
     ConversationClosed,
     DiscountRedeemed,
     DomainEvent,
+    Resolution,
     SurveyAnswered,
     TurnCompleted,
 )
-from concierge.metrics.rollup import NotYetAttributed
+from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.surveys.autocsat import score_conversation
 from concierge.topology import EVENT_SOURCE
 
@@ -62,9 +65,7 @@ def simulate_month(
         for _ in range(max(1, int(conversations_per_day * (0.7 if weekend else 1.0) * rng.uniform(0.8, 1.2)))):
             number += 1
             conversation_id = f"sim-{seed}-{number:05d}"
-            started = datetime.combine(day, time(), tzinfo=UTC) + timedelta(
-                seconds=rng.randint(7 * 3600, 22 * 3600)
-            )
+            started = datetime.combine(day, time(), tzinfo=UTC) + timedelta(seconds=rng.randint(7 * 3600, 22 * 3600))
             customer_id = f"customer-{rng.randint(1, customers):04d}"
             intent = _pick(rng, INTENTS)
             recent = [i for at, i in history.get(customer_id, []) if timedelta(0) <= started - at <= timedelta(days=6)]
@@ -74,7 +75,7 @@ def simulate_month(
             turns = rng.randint(1, 7)
             roll = rng.random()
             resolved_share = 0.55 + 0.15 * progress
-            resolution = (
+            resolution: Resolution = (
                 "resolved" if roll < resolved_share else "handed_off" if roll < resolved_share + 0.22 else "unresolved"
             )
             at = started
@@ -165,8 +166,9 @@ def simulate_month(
 
 def _surveys(rng: random.Random, closed: ConversationClosed, auto: int, horizon: datetime) -> list[SurveyAnswered]:
     answers = []
-    common = dict(conversation_id=closed.conversation_id, customer_id=closed.customer_id, channel=closed.channel)
-    via = {"web": "chat", "email": "email", "whatsapp": "whatsapp"}[closed.channel]
+    common = {"conversation_id": closed.conversation_id, "customer_id": closed.customer_id, "channel": closed.channel}
+    vias: dict[str, Literal["chat", "email", "whatsapp"]] = {"web": "chat", "email": "email", "whatsapp": "whatsapp"}
+    via = vias[closed.channel]
     at = closed.occurred_at + timedelta(minutes=rng.randint(1, 600))
     if rng.random() < (0.35 if closed.resolution == "resolved" else 0.2):
         score = max(1, min(5, auto + rng.choice((-1, 0, 0, 0, 1))))
@@ -206,7 +208,7 @@ def _surveys(rng: random.Random, closed: ConversationClosed, auto: int, horizon:
     return [answer for answer in answers if answer.occurred_at < horizon]
 
 
-def envelope(event: DomainEvent, event_id: str) -> dict:
+def envelope(event: DomainEvent, event_id: str) -> dict[str, Any]:
     """The EventBridge event as SQS delivers it to the roll-up."""
     return {
         "version": "0",
@@ -218,10 +220,12 @@ def envelope(event: DomainEvent, event_id: str) -> dict:
     }
 
 
-def roll_up_directly(events: list[DomainEvent], rollup, id_prefix: str, progress=None) -> int:
+def roll_up_directly(
+    events: list[DomainEvent], rollup: Rollup, id_prefix: str, progress: Callable[[int], object] | None = None
+) -> int:
     """Apply simulated events to the roll-up in-process, with stable ids (loading the same month twice counts it
     once). A survey that comes before its conversation's close is applied after it, as the queue's retry would."""
-    waiting = []
+    waiting: list[tuple[int, DomainEvent]] = []
     for number, event in enumerate(events):
         try:
             rollup.apply(envelope(event, f"{id_prefix}-{number}"))

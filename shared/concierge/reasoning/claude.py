@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -26,6 +27,12 @@ from concierge.reasoning.costs import Usage, usage_of
 from concierge.settings import Settings
 from concierge.turn import Decision, ToolCall, Turn
 from concierge.workflows import MAX_ACTION_ROUNDS
+
+if TYPE_CHECKING:
+    from anthropic.types import Message
+    from anthropic.types.beta import BetaMessage
+
+    from concierge.engine.deterministic import DeterministicEngine
 
 logger = logging.getLogger(__name__)
 # A greeting ends at its first comma or stop: "Hi Alex, your order shipped, …" loses "Hi Alex, " and nothing more.
@@ -56,7 +63,7 @@ def make_client(settings: Settings, judge: bool = False) -> ModelClient:
 
 
 class ClaudeEngine:
-    def __init__(self, client: ModelClient, settings: Settings, fallback) -> None:
+    def __init__(self, client: ModelClient, settings: Settings, fallback: DeterministicEngine) -> None:
         self.client = client
         self.settings = settings
         self.fallback = fallback  # the deterministic engine
@@ -91,7 +98,7 @@ class ClaudeEngine:
         return decision.model_copy(update={"usage": usage})
 
     # the call ----------------------------------------------------------------------------
-    def _ask(self, turn: Turn):
+    def _ask(self, turn: Turn) -> Message | BetaMessage:
         family = self.client.family
         last_round = turn.loop.steps >= MAX_ACTION_ROUNDS
         # What is left for the model: the turn's deadline less what the rest of the turn needs after it.
@@ -106,13 +113,14 @@ class ClaudeEngine:
             **family.request_options(),
         )
 
-    def _interpret(self, turn: Turn, response) -> Decision:
+    def _interpret(self, turn: Turn, response: Message | BetaMessage) -> Decision:
         if response.stop_reason == "max_tokens":
             raise MalformedAnswer("max_tokens reached before the answer was complete")
         content = assistant_content(response)
         uses = [block for block in content if block.get("type") == "tool_use"]
         actions = [block for block in uses if block["name"] != prompt.REPLY_TOOL]
         if actions:
+            assert turn.conversation is not None  # checked by decide()
             calls = [
                 ToolCall(id=block["id"], tool=block["name"], arguments=dict(block.get("input") or {}))
                 for block in actions
@@ -136,7 +144,9 @@ class ClaudeEngine:
             )
             if not text:
                 raise MalformedAnswer(f"neither a reply nor a tool call (stop_reason {response.stop_reason})")
+            assert turn.signals is not None  # checked by decide()
             reply = ModelReply(text=text, intent=turn.signals.intent)
+        flow: dict[str, Any]
         text, flow = self._greeted(turn, reply.text), {}
         if reply.confidence is not None and reply.confidence < escalation.LOW_CONFIDENCE and not reply.resolved:
             text = f"{text} If you'd like, I can connect you with a member of our team who can help."
@@ -156,8 +166,10 @@ class ClaudeEngine:
     def _greeted(self, turn: Turn, text: str) -> str:
         """The first reply says it comes from the AI assistant — once: the model is told not to greet, and a
         greeting it wrote anyway gives way to this one."""
+        assert turn.conversation is not None  # checked by decide()
         if turn.conversation.customer_turns != 1 or AI_MENTION.search(text):
             return text
+        assert turn.customer is not None  # checked by decide()
         name = turn.merchant.name if turn.merchant else self.settings.merchant_name
         intro = f"Hi {turn.customer.first_name}, I'm the {name} AI assistant."
         rest = GREETING.sub("", text, count=1).strip()
@@ -181,6 +193,7 @@ class ClaudeEngine:
 
     @staticmethod
     def _handoff_reason(turn: Turn) -> str:
+        assert turn.decision is not None  # checked by _handoff_under_way()
         call = next(c for c in turn.decision.tool_calls if c.tool == "create_handoff")
         return str(call.arguments.get("reason", "the assistant asked for a person"))
 

@@ -23,10 +23,18 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from concierge.reasoning import models
 from concierge.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from concurrent.futures import ThreadPoolExecutor
+
+    from anthropic import Anthropic, AnthropicBedrock, AnthropicBedrockMantle
+    from anthropic.types import Message
+    from anthropic.types.beta import BetaMessage
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +47,8 @@ SET_KEY_HINT = (
 
 
 MIN_CALL_SECONDS = 1.5
-_pool = None  # the threads that make calls with a wall-clock limit (created on the first such call)
+# the threads that make calls with a wall-clock limit (created on the first such call)
+_pool: ThreadPoolExecutor | None = None
 
 
 class NoKeyYet(RuntimeError):
@@ -74,7 +83,7 @@ class Breaker:
             logger.warning("the model failed %d times in a row: skipped for %.0f s", self.limit, self.seconds)
 
 
-def _calls():
+def _calls() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
@@ -134,12 +143,12 @@ class ModelClient:
         self.endpoint = (
             models.bedrock_id(model).endpoint if settings.model_provider == "bedrock" else models.Endpoint.ANTHROPIC
         )
-        self._client = sdk_client
+        self._client: Anthropic | AnthropicBedrock | AnthropicBedrockMantle | None = sdk_client
         self._no_key_until = 0.0
         self.breaker = Breaker(settings.model_breaker_failures, settings.model_breaker_seconds)
 
     @property
-    def client(self):
+    def client(self) -> Anthropic | AnthropicBedrock | AnthropicBedrockMantle:
         if self._client is None:
             if time.monotonic() < self._no_key_until:
                 raise NoKeyYet("no Anthropic API key set yet")
@@ -150,10 +159,13 @@ class ModelClient:
                 raise
         return self._client
 
-    def _build(self):
+    def _build(self) -> Anthropic | AnthropicBedrock | AnthropicBedrockMantle:
         import anthropic
 
-        common = {"timeout": self.settings.model_timeout_seconds, "max_retries": self.settings.model_max_retries}
+        common: dict[str, Any] = {
+            "timeout": self.settings.model_timeout_seconds,
+            "max_retries": self.settings.model_max_retries,
+        }
         if self.endpoint is models.Endpoint.BEDROCK_MANTLE:
             return anthropic.AnthropicBedrockMantle(**common)
         if self.endpoint is models.Endpoint.BEDROCK_INVOKE:
@@ -179,7 +191,7 @@ class ModelClient:
             raise NoKeyYet("no Anthropic API key set yet")
         return key
 
-    def create(self, deadline: float | None = None, **request: Any):
+    def create(self, deadline: float | None = None, **request: Any) -> Message | BetaMessage:
         """messages.create for this model, with what its endpoint needs; by `deadline` (epoch seconds) if given."""
         if self.endpoint is models.Endpoint.BEDROCK_INVOKE:
             request["extra_body"] = {**request.get("extra_body", {}), "anthropic_version": INVOKE_VERSION}
@@ -199,15 +211,18 @@ class ModelClient:
         self.breaker.record(ok=True)
         return response
 
-    def _call(self, left: float | None, request: dict[str, Any]):
+    def _call(self, left: float | None, request: dict[str, Any]) -> Message | BetaMessage:
+        # A Message (Anthropic API, Bedrock InvokeModel) or a BetaMessage (Bedrock Messages API endpoint): the SDK's
+        # create() is overloaded on `stream`, which is never set here, so the checker cannot pick the message type.
         if left is None:
-            return self.client.messages.create(model=self.model, **request)
+            return cast("Message | BetaMessage", self.client.messages.create(model=self.model, **request))
         from concurrent.futures import TimeoutError as CallTimeout
 
         per_try = min(self.settings.model_timeout_seconds, left)
         retries = self.settings.model_max_retries if left >= 2 * per_try else 0
         client = self.client.with_options(timeout=per_try, max_retries=retries)
-        call = _calls().submit(client.messages.create, model=self.model, **request)
+        create = cast("Callable[..., Message | BetaMessage]", client.messages.create)
+        call = _calls().submit(create, model=self.model, **request)
         try:
             return call.result(timeout=left)
         except CallTimeout:
@@ -243,7 +258,7 @@ def _count(name: str) -> None:
     Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def assistant_content(response) -> list[dict[str, Any]]:
+def assistant_content(response: Message | BetaMessage) -> list[dict[str, Any]]:
     """A response's content as plain dicts, to send back exactly as received (thinking blocks and signatures)."""
     return [
         block.model_dump(mode="json", exclude_none=True) if hasattr(block, "model_dump") else dict(block)

@@ -35,7 +35,7 @@ def price_for(model: str, table: dict[str, Price] | None = None) -> Price:
     return table.get(entry.api_id, entry.price)
 
 
-def usage_of(response_usage, model: str, prices: dict[str, Price] | None = None) -> Usage:
+def usage_of(response_usage: object, model: str, prices: dict[str, Price] | None = None) -> Usage:
     """One Messages API response's usage, priced."""
     usage = Usage(
         input_tokens=getattr(response_usage, "input_tokens", 0) or 0,

@@ -10,11 +10,15 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from concierge.reasoning import models, prompt
 from concierge.reasoning.client import NoKeyYet, assistant_content, describe, model_errors
 from concierge.reasoning.costs import Usage, usage_of
 from concierge.settings import Settings
+
+if TYPE_CHECKING:
+    from concierge.turn import Turn
 
 # The settings the agent needs and a doctor does not (tables and buckets): any value will do.
 UNUSED = {
@@ -25,13 +29,16 @@ UNUSED = {
 }
 HINTS = {
     401: "the key is not valid: put a current key in the secret (docs/deploy.md, 'Claude')",
-    403: "not allowed: on Bedrock, check model access and the function's IAM grant; on the Anthropic API, the key's workspace",
+    403: (
+        "not allowed: on Bedrock, check model access and the function's IAM grant; "
+        "on the Anthropic API, the key's workspace"
+    ),
     404: "the model id is not available to this account or region",
     400: "the request was rejected: the model's entry in reasoning/models.py may be out of date",
 }
 
 
-def _turn():
+def _turn() -> Turn:
     from concierge.api import Channel
     from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, Signals, Turn
 
@@ -59,7 +66,8 @@ def run(environ: Mapping[str, str] | None = None, out: Callable[[str], None] = p
         return 1
     if settings.model_provider == "none":
         out(
-            "No model is configured (CONCIERGE_MODEL_PROVIDER=none): the deterministic engine answers. Nothing to check."
+            "No model is configured (CONCIERGE_MODEL_PROVIDER=none): the deterministic engine answers. "
+            "Nothing to check."
         )
         return 0
     client = make_client(settings)
@@ -71,7 +79,7 @@ def run(environ: Mapping[str, str] | None = None, out: Callable[[str], None] = p
         f"{settings.model_max_tokens or family.max_tokens}"
     )
     turn = _turn()
-    request = dict(
+    request: dict[str, Any] = dict(
         max_tokens=settings.model_max_tokens or family.max_tokens,
         system=prompt.system_blocks(settings),
         tools=prompt.tools(),

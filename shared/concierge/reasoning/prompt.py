@@ -18,7 +18,7 @@ from typing import Any
 from concierge.actions.tools import tool_schemas
 from concierge.merchant import MerchantProfile
 from concierge.settings import Settings
-from concierge.turn import ActionStatus, Turn
+from concierge.turn import ActionNote, ActionStatus, Turn
 
 REPLY_TOOL = "reply_to_customer"
 CACHE = {"type": "ephemeral"}
@@ -92,15 +92,16 @@ def system_text(settings: Settings, merchant: MerchantProfile | None = None) -> 
         f"- Product categories asked about fit on a return: {', '.join(shop.sized_categories)}."
         if shop.sized_categories
         else "- Do not ask how an item fitted.",
-        f"- Discount codes: only as an apology for a real failure, at most {settings.discount_max_percent}% off, one per "
-        f"customer every {settings.discount_cap_days} days, valid {settings.discount_valid_days} days. Never offer one "
-        "unprompted to settle a dispute."
+        f"- Discount codes: only as an apology for a real failure, at most {settings.discount_max_percent}% off, "
+        f"one per customer every {settings.discount_cap_days} days, valid {settings.discount_valid_days} days. "
+        "Never offer one unprompted to settle a dispute."
         if settings.discount_max_percent
         else "- This shop issues no discount codes.",
     ]
     policies = "\n".join(line for line in optional if line)
-    return f"""You are the customer-service assistant of {shop.name}. You are an AI. The first reply of every conversation \
-is introduced by the system as coming from the AI assistant: never greet the customer or introduce yourself.
+    return f"""You are the customer-service assistant of {shop.name}. You are an AI. \
+The first reply of every conversation is introduced by the system as coming from the AI assistant: \
+never greet the customer or introduce yourself.
 
 # Voice
 {shop.brand_voice or "Warm, clear and brief."}
@@ -139,7 +140,7 @@ def system_blocks(settings: Settings, merchant: MerchantProfile | None = None) -
     return [{"type": "text", "text": system_text(settings, merchant), "cache_control": CACHE}]
 
 
-def _describe(action) -> str:
+def _describe(action: ActionNote) -> str:
     what = ", ".join(
         f"{k}: {v}" for k, v in action.effect.items() if k != "action_id" and not isinstance(v, (dict, list))
     )
@@ -154,6 +155,7 @@ def _describe(action) -> str:
 def context_text(turn: Turn) -> str:
     """This turn's context: the date, who the customer is, the conversation's actions, what memory recalls, what the
     documents say, the signals. Identical on every round of the turn (thinking blocks are bound to it)."""
+    assert turn.message is not None and turn.customer is not None and turn.conversation is not None
     customer = turn.customer
     memory = turn.memory
     parts = [
@@ -196,7 +198,8 @@ def context_text(turn: Turn) -> str:
             continue
         parts.append(
             f"<document id={attr(document_id(number))} title={attr(passage.title)} section={attr(passage.section)} "
-            f"url={attr(passage.url)} confidence={attr(f'{passage.confidence:.2f}')}>\n{untrusted(passage.text)}\n</document>"
+            f"url={attr(passage.url)} confidence={attr(f'{passage.confidence:.2f}')}>\n"
+            f"{untrusted(passage.text)}\n</document>"
         )
     s = turn.signals
     if s:
@@ -226,6 +229,7 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
         else:
             history.append({"role": role, "content": [block]})
 
+    assert turn.message is not None
     earlier = list(turn.memory.recent_messages)
     if earlier and earlier[-1]["role"] == "customer" and earlier[-1]["text"] == turn.message.text:
         earlier.pop()  # this turn's message, already stored: it is sent below, with the context
@@ -292,7 +296,10 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
                             "type": "tool_result",
                             "tool_use_id": i,
                             "is_error": True,
-                            "content": f"Not sent: the actions run first. Send your reply with {REPLY_TOOL} after their results.",
+                            "content": (
+                                "Not sent: the actions run first. "
+                                f"Send your reply with {REPLY_TOOL} after their results."
+                            ),
                         }
                         for i in unsent
                     ),

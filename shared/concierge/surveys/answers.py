@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from concierge.errors import BadRequest, Gone, NotFound
-from concierge.events import EventPublisher, SurveyAnswered
-from concierge.memory import MemoryStore
+from concierge.events import EventPublisher, SurveyAnswered, SurveyKind
+from concierge.memory import ConversationRecord, MemoryStore
 from concierge.surveys.models import SCALES, AnsweredVia, ConversationSurveys, SurveyAnswerOut, SurveyOffer, offered
 from concierge.surveys.store import SurveyStore
 
@@ -30,7 +31,7 @@ class SurveyServices:
     merchant_name: str
 
 
-def _own_conversation(conversation_id: str, customer_id: str, services: SurveyServices):
+def _own_conversation(conversation_id: str, customer_id: str, services: SurveyServices) -> ConversationRecord:
     conversation = services.memory.get_conversation(conversation_id)
     if conversation is None or conversation.customer_id != customer_id:
         raise NotFound("Conversation not found.")
@@ -67,11 +68,13 @@ def record_answer(
         SCALES[survey].check(survey, score)
     except ValueError as exc:
         raise BadRequest(f"Invalid score: {exc}.") from exc
+    kind = cast(SurveyKind, survey)  # SCALES has a scale for it: one of the survey kinds
     offer = offer or offer_for(conversation_id, customer_id, survey, services, checked_owner=checked_owner)
     if offer.score == score:
+        assert offer.answered_at is not None  # an answered offer records when
         return SurveyAnswerOut(
             conversation_id=conversation_id,
-            survey=survey,
+            survey=kind,
             score=score,
             outcome="unchanged",
             answered_at=offer.answered_at,
@@ -84,7 +87,7 @@ def record_answer(
             occurred_at=at,
             conversation_id=conversation_id,
             customer_id=customer_id,
-            survey=survey,
+            survey=kind,
             score=score,
             channel=offer.channel,
             answered_via=via,
@@ -98,7 +101,7 @@ def record_answer(
             )
     return SurveyAnswerOut(
         conversation_id=conversation_id,
-        survey=survey,
+        survey=kind,
         score=score,
         outcome="replaced" if offer.score is not None else "recorded",
         answered_at=at,

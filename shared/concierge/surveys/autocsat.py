@@ -36,6 +36,9 @@ class Weights(BaseModel):
     slow_first_response: float = -0.25
 
 
+DEFAULT_WEIGHTS = Weights()
+
+
 class Reason(BaseModel):
     factor: str
     effect: float
@@ -55,14 +58,14 @@ class ExplainableScorer:
 
     needs_transcript = False
 
-    def __init__(self, weights: Weights = Weights()) -> None:
+    def __init__(self, weights: Weights = DEFAULT_WEIGHTS) -> None:
         self.weights = weights
 
-    def __call__(self, event: ConversationClosed, transcript: list[dict]) -> AutoCsat:
+    def __call__(self, event: ConversationClosed, transcript: list[dict[str, str]]) -> AutoCsat:
         return score_conversation(event, self.weights)
 
 
-def score_conversation(event: ConversationClosed, weights: Weights = Weights()) -> AutoCsat:
+def score_conversation(event: ConversationClosed, weights: Weights = DEFAULT_WEIGHTS) -> AutoCsat:
     reasons: list[Reason] = []
 
     def add(factor: str, effect: float, detail: str) -> None:

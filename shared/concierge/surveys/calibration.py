@@ -10,8 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from concierge.surveys.store import SurveyStore
 
 SCORES = (1, 2, 3, 4, 5)
 
@@ -35,7 +39,7 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     if n < 2:
         return None
     mx, my = sum(xs) / n, sum(ys) / n
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
     sxx = sum((x - mx) ** 2 for x in xs)
     syy = sum((y - my) ** 2 for y in ys)
     if sxx == 0 or syy == 0:
@@ -118,7 +122,7 @@ def table(report: CalibrationReport) -> str:
     return "\n".join(lines)
 
 
-def pairs_between(surveys, first: date, last: date) -> list[tuple[int, int]]:
+def pairs_between(surveys: SurveyStore, first: date, last: date) -> list[tuple[int, int]]:
     """The stored (auto, real) pairs of conversations closed from `first` to `last` (inclusive): one query per day."""
     if last < first:
         raise ValueError(f"the range ends ({last}) before it starts ({first})")

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr
+from typing import TYPE_CHECKING
 
 from concierge.surveys import links
 from concierge.surveys.models import SCALES, SurveyOffer
+
+if TYPE_CHECKING:
+    from concierge.channels.whatsapp import WhatsAppSender
 
 REPLY_PREFIX = "survey"
 
@@ -103,7 +107,9 @@ class SurveyEmail:
         return message
 
 
-def send_whatsapp(sender, to: str, offer: SurveyOffer, merchant_name: str, survey_link: str | None) -> str | None:
+def send_whatsapp(
+    sender: WhatsAppSender, to: str, offer: SurveyOffer, merchant_name: str, survey_link: str | None
+) -> str | None:
     """One message for one survey; None when it cannot be sent here (NPS without a public link)."""
     scale = SCALES[offer.survey]
     question = scale.question.format(merchant=merchant_name)

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from concierge.events import ConversationClosed
 from concierge.settings import Settings
-from concierge.surveys.autocsat import AutoCsat, ExplainableScorer, Reason, Weights, score_conversation
+from concierge.surveys.autocsat import (
+    DEFAULT_WEIGHTS,
+    AutoCsat,
+    ExplainableScorer,
+    Reason,
+    Weights,
+    score_conversation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +67,14 @@ SYSTEM = (
 )
 
 
-def _evidence(event: ConversationClosed, transcript: list[dict]) -> str:
+class JudgeClient(Protocol):
+    """What the judge uses of the model client (reasoning.client.ModelClient): `create`, and `model` and
+    `report` when it has them."""
+
+    def create(self, **request: Any) -> Any: ...
+
+
+def _evidence(event: ConversationClosed, transcript: list[dict[str, str]]) -> str:
     from concierge.reasoning.prompt import attr, untrusted
 
     facts = event.model_dump(mode="json", exclude={"occurred_at", "customer_id", "started_at"})
@@ -75,12 +89,12 @@ def _evidence(event: ConversationClosed, transcript: list[dict]) -> str:
 class ModelJudge:
     needs_transcript = True
 
-    def __init__(self, client, settings: Settings, weights: Weights = Weights()) -> None:
+    def __init__(self, client: JudgeClient, settings: Settings, weights: Weights = DEFAULT_WEIGHTS) -> None:
         self.client = client
         self.settings = settings
         self.weights = weights
 
-    def score(self, event: ConversationClosed, transcript: list[dict]) -> AutoCsat:
+    def score(self, event: ConversationClosed, transcript: list[dict[str, str]]) -> AutoCsat:
         try:
             verdict = self._ask(event, transcript)
         except Exception as error:
@@ -109,7 +123,7 @@ class ModelJudge:
     def model(self) -> str:
         return getattr(self.client, "model", None) or self.settings.judge_model_id
 
-    def _ask(self, event: ConversationClosed, transcript: list[dict]) -> Verdict:
+    def _ask(self, event: ConversationClosed, transcript: list[dict[str, str]]) -> Verdict:
         from concierge.reasoning import models
 
         family = models.family(self.model)
@@ -136,7 +150,7 @@ class ModelJudge:
             raise ValueError(f"malformed verdict: {exc.error_count()} problem(s)") from exc
 
 
-def scorer(settings: Settings):
+def scorer(settings: Settings) -> ExplainableScorer | ModelJudge:
     """The configured Auto-CSAT scorer: (event, transcript) -> AutoCsat."""
     if settings.model_provider == "none" or settings.autocsat_scorer == "explainable":
         return ExplainableScorer()

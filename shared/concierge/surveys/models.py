@@ -80,7 +80,9 @@ class SurveyAnswerOut(BaseModel):
     survey: SurveyKind
     score: int
     outcome: Literal["recorded", "replaced", "unchanged"] = Field(
-        description="recorded: first answer; replaced: a changed answer within the window; unchanged: the same answer again"
+        description=(
+            "recorded: first answer; replaced: a changed answer within the window; unchanged: the same answer again"
+        )
     )
     answered_at: datetime
 

@@ -16,14 +16,15 @@ from concierge.surveys.models import SCALES
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "a.score{display:inline-block;min-width:2rem;padding:.4rem;margin:.15rem;border:1px solid #888;border-radius:.3rem;"
-    "text-align:center;text-decoration:none;color:#222}a.score.chosen{background:#222;color:#fff}"
+    "a.score{display:inline-block;min-width:2rem;padding:.4rem;margin:.15rem;border:1px solid #888;"
+    "border-radius:.3rem;text-align:center;text-decoration:none;color:#222}a.score.chosen{background:#222;color:#fff}"
 )
 
 
 def _page(title: str, body: str) -> str:
     return (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width">'
         f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title><style>{STYLE}</style></head>'
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
@@ -32,7 +33,8 @@ def _page(title: str, body: str) -> str:
 def _scale(survey: str, token: str, chosen: int | None) -> str:
     scale = SCALES[survey]
     cells = "".join(
-        f'<a class="score{" chosen" if score == chosen else ""}" href="{html.escape(links.sibling(token, score))}">{score}</a>'
+        f'<a class="score{" chosen" if score == chosen else ""}" '
+        f'href="{html.escape(links.sibling(token, score))}">{score}</a>'
         for score in scale.scores
     )
     return (
@@ -42,7 +44,7 @@ def _scale(survey: str, token: str, chosen: int | None) -> str:
 
 
 def answer_from_link(query: dict[str, str], services: SurveyServices, at: datetime) -> tuple[int, str]:
-    token = query.get("token")
+    token = query.get("token") or ""  # verify refuses a missing and an empty token alike
     try:
         claims = links.verify(token, services.signing_secret, at)
         question = html.escape(SCALES[claims.k].question.format(merchant=services.merchant_name))

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from concierge.channels.email import EmailSender
 from concierge.events import AutoCsatScored, ConversationClosed, EventPublisher
@@ -18,19 +18,32 @@ from concierge.surveys.models import SurveyOffer
 from concierge.surveys.planning import plan
 from concierge.surveys.store import SurveyStore
 
+if TYPE_CHECKING:
+    from concierge.channels.whatsapp import WhatsAppSender
+
 logger = logging.getLogger(__name__)
 
-Scorer = Callable[[ConversationClosed, list[dict]], AutoCsat]  # with `needs_transcript`: ExplainableScorer, ModelJudge
+
+class Scorer(Protocol):
+    """(event, transcript) -> AutoCsat, saying whether it reads the transcript: ExplainableScorer, ModelJudge."""
+
+    @property
+    def needs_transcript(self) -> bool: ...
+
+    def __call__(self, event: ConversationClosed, transcript: list[dict[str, str]]) -> AutoCsat: ...
+
+
+_EXPLAINABLE = ExplainableScorer()
 TRANSCRIPT_FOR_JUDGE = 30  # messages: a bounded read whatever the conversation's length
 
 
-def closed_event(envelope: dict) -> ConversationClosed:
+def closed_event(envelope: dict[str, Any]) -> ConversationClosed:
     if envelope.get("detail-type") != ConversationClosed.detail_type:
         raise ValueError(f"unexpected event type {envelope.get('detail-type')!r}")
     return ConversationClosed.model_validate(envelope["detail"])
 
 
-def record_auto_csat(envelope: dict, memory: MemoryStore, scorer: Scorer = ExplainableScorer()) -> AutoCsat:
+def record_auto_csat(envelope: dict[str, Any], memory: MemoryStore, scorer: Scorer = _EXPLAINABLE) -> AutoCsat:
     """`envelope` is the EventBridge event as delivered to SQS. The explainable scorer is a pure function of the
     event, so a redelivered event overwrites the same record with the same score."""
     return _score(closed_event(envelope), memory, scorer)
@@ -52,11 +65,11 @@ class ClosedServices:
     scorer: Scorer
     signing_secret: str
     email: EmailSender
-    whatsapp: object | None  # a channels.whatsapp.WhatsAppSender when WhatsApp is configured
+    whatsapp: WhatsAppSender | None  # None when WhatsApp is not configured
 
 
 def on_conversation_closed(
-    envelope: dict, services: ClosedServices, now: datetime
+    envelope: dict[str, Any], services: ClosedServices, now: datetime
 ) -> tuple[AutoCsat, list[SurveyOffer]]:
     event = closed_event(envelope)
     score = _score(event, services.memory, services.scorer)
@@ -71,7 +84,7 @@ def on_conversation_closed(
             reasons=[r.detail for r in score.reasons],
         )
     )
-    existing = {o.survey: o for o in services.surveys.offers(event.conversation_id)}
+    existing: dict[str, SurveyOffer] = {o.survey: o for o in services.surveys.offers(event.conversation_id)}
     if existing.get("csat") and existing["csat"].score is not None:  # re-scored after the customer answered
         services.surveys.put_pair(
             existing["csat"].offered_at.date(),
@@ -117,6 +130,7 @@ def offer_surveys(
             )
             if not services.surveys.offer(offer):
                 offer = services.surveys.get(event.conversation_id, planned.survey)
+                assert offer is not None  # the offer was refused because it is there
         offers.append(offer)
     unsent = [o for o in offers if o.sent_at is None and o.score is None]
     if unsent and conversation is not None:
@@ -130,7 +144,7 @@ def _send(offers: list[SurveyOffer], reply_to: dict[str, str], services: ClosedS
     address = reply_to.get(channel)
     if channel == "web" or not address:
         return  # the chat page (or the storefront) fetches web offers
-    tokens = {
+    tokens: dict[str, str] = {
         o.survey: links.sign(o.conversation_id, o.customer_id, o.survey, o.answer_by, services.signing_secret)
         for o in offers
     }

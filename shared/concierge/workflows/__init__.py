@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
 from concierge.topology import FunctionName
 
@@ -21,13 +22,13 @@ def turn_definition_text() -> str:
     return TURN_DEFINITION_PATH.read_text()
 
 
-def turn_definition() -> dict:
-    return json.loads(turn_definition_text())
+def turn_definition() -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(turn_definition_text()))
 
 
 def approval_definition_text() -> str:
     return APPROVAL_DEFINITION_PATH.read_text()
 
 
-def approval_definition() -> dict:
-    return json.loads(approval_definition_text())
+def approval_definition() -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(approval_definition_text()))
