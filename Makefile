@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/concierge dev $(if $(STORE),--store $(STORE),--demo-month 7)
 
-# `make test` is everything CI runs; each suite also runs on its own.
-test: unit integration infra e2e
+# `make test` is everything CI runs: the lint and type gate, then each suite (each also runs on its own).
+test: lint unit integration infra e2e
 
 unit: $(STAMP)  # no network, no subprocess: the quick loop (under a minute)
 	$(BIN)/python -m pytest tests/unit
@@ -32,9 +32,10 @@ infra: $(STAMP)  # CDK assertion tests (node through jsii)
 e2e: $(STAMP)  # the local stack as a subprocess, pages in headless Chromium
 	$(BIN)/python -m pytest tests/e2e
 
-lint: $(STAMP)
+lint: $(STAMP)  # ruff (lint and format, line length 120) everywhere; mypy --strict on shared/, functions/, infra/
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -4,19 +4,24 @@ customer's channel, hand back to the AI, close with a resolution. The HTTP route
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge import handoff
+from concierge import handoff, keys
 from concierge.actions.approval_models import Notice
 from concierge.errors import NotFound
-from concierge.events import EventPublisher, HandoffEnded
+from concierge.events import DomainEvent, EventPublisher, HandoffEnded
 from concierge.memory import MemoryStore
-from concierge.models import OrderStatus
+from concierge.models import Order, OrderStatus
 from concierge.turn import ConversationStatus
+
+if TYPE_CHECKING:
+    from concierge.commerce import CommerceBackend
+    from concierge.notices import NoticeServices
 
 
 class AgentMessage(BaseModel):
@@ -44,20 +49,20 @@ class CloseRequest(BaseModel):
 @dataclass
 class ConsoleServices:
     memory: MemoryStore
-    store: Any  # CommerceBackend
+    store: CommerceBackend
     events: EventPublisher
-    notices: Any  # notices.NoticeServices
+    notices: NoticeServices
 
     @property
     def handoffs(self) -> handoff.HandoffStore:
         return handoff.HandoffStore(self.memory)
 
 
-def queue(services: ConsoleServices, name: str | None) -> dict:
+def queue(services: ConsoleServices, name: str | None) -> dict[str, Any]:
     return {"handoffs": services.handoffs.queue(name), "queues": sorted({*handoff.QUEUES, "general"})}
 
 
-def package(conversation_id: str, services: ConsoleServices) -> dict:
+def package(conversation_id: str, services: ConsoleServices) -> dict[str, Any]:
     """Everything an agent needs so the customer never repeats themselves."""
     owner = services.handoffs.get(conversation_id)
     record = services.memory.get_conversation(conversation_id)
@@ -75,18 +80,18 @@ def package(conversation_id: str, services: ConsoleServices) -> dict:
             "explanation": (a.get("result") or {}).get("explanation"),
         }
         for a in partition
-        if a["sk"].startswith("ACTION#") and a["tool"] not in ("create_handoff",)
+        if a["sk"].startswith(keys.ACTION) and a["tool"] not in ("create_handoff",)
     ]
     approvals = [
         {k: a[k] for k in ("action_id", "summary", "amount", "currency", "reason", "deadline", "status") if k in a}
         for a in partition
-        if a["sk"].startswith("APPROVAL#") and a.get("status") == "waiting"
+        if a["sk"].startswith(keys.APPROVAL) and a.get("status") == "waiting"
     ]
     # The conversation's messages are in the partition already read (and keep their author, unlike transcript()).
     transcript = [
         {k: m[k] for k in ("role", "text", "channel", "at", "author") if k in m}
         for m in partition
-        if m["sk"].startswith("MSG#")
+        if m["sk"].startswith(keys.MESSAGE)
     ]
     profile = memory.get_profile(owner.customer_id)
     return {
@@ -135,7 +140,9 @@ def package(conversation_id: str, services: ConsoleServices) -> dict:
     }
 
 
-def suggested_reply(owner: handoff.Owner, first_name: str | None, orders: list, tried: list[dict]) -> str:
+def suggested_reply(
+    owner: handoff.Owner, first_name: str | None, orders: list[Order], tried: list[dict[str, Any]]
+) -> str:
     """A first reply the agent can edit: it acknowledges what happened, so the customer hears they were read."""
     hello = f"Hi {first_name}, " if first_name else "Hi, "
     mood = "I'm sorry for the trouble — " if owner.sentiment < -0.2 or "frustrated" in owner.reason else ""
@@ -150,12 +157,14 @@ def suggested_reply(owner: handoff.Owner, first_name: str | None, orders: list, 
     return f"{hello}{mood}{about}Here's what I can do: "
 
 
-def claim(conversation_id: str, agent: str, services: ConsoleServices, now: datetime) -> dict:
+def claim(conversation_id: str, agent: str, services: ConsoleServices, now: datetime) -> dict[str, Any]:
     owner = handoff.claim(services.handoffs, conversation_id, agent, now)
     return {"conversation_id": conversation_id, "state": owner.state, "assigned_to": owner.assigned_to}
 
 
-def reply(conversation_id: str, agent: str, message: AgentMessage, services: ConsoleServices, now: datetime) -> dict:
+def reply(
+    conversation_id: str, agent: str, message: AgentMessage, services: ConsoleServices, now: datetime
+) -> dict[str, Any]:
     """The agent's reply: written into the conversation and delivered on the customer's channel."""
     from concierge.notices import deliver_notice
 
@@ -172,7 +181,9 @@ def reply(conversation_id: str, agent: str, message: AgentMessage, services: Con
     return {"conversation_id": conversation_id, **{k: v for k, v in outcome.items() if k != "provider_id"}}
 
 
-def hand_back(conversation_id: str, agent: str, request: HandBack, services: ConsoleServices, now: datetime) -> dict:
+def hand_back(
+    conversation_id: str, agent: str, request: HandBack, services: ConsoleServices, now: datetime
+) -> dict[str, Any]:
     owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
     owner = handoff.finish(services.handoffs, owner, agent, "released", now)
     services.memory.set_status(conversation_id, ConversationStatus.OPEN.value, now)
@@ -180,7 +191,9 @@ def hand_back(conversation_id: str, agent: str, request: HandBack, services: Con
     return {"conversation_id": conversation_id, "owner": "ai"}
 
 
-def close(conversation_id: str, agent: str, request: CloseRequest, services: ConsoleServices, now: datetime) -> dict:
+def close(
+    conversation_id: str, agent: str, request: CloseRequest, services: ConsoleServices, now: datetime
+) -> dict[str, Any]:
     from concierge.conversations import closed_event_of
 
     owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
@@ -203,12 +216,12 @@ def close(conversation_id: str, agent: str, request: CloseRequest, services: Con
 def _ended(
     owner: handoff.Owner,
     agent: str,
-    outcome: str,
-    resolution: str | None,
+    outcome: Literal["closed", "handed_back"],
+    resolution: Literal["resolved", "unresolved"] | None,
     reason: str | None,
     services: ConsoleServices,
     now: datetime,
-    also: list = (),
+    also: Sequence[DomainEvent] = (),
 ) -> None:
     services.events.publish(
         HandoffEnded(

@@ -9,10 +9,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
-from concierge import identity, longterm, signals, threads
+from concierge import identity, keys, longterm, signals, threads
 from concierge.actions import proposal
 from concierge.actions.proposal import money
 from concierge.api import (
@@ -29,7 +30,7 @@ from concierge.auth import verify_customer
 from concierge.channels.inbound import InboundMessage
 from concierge.commerce import CommerceBackend
 from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound, http_status
-from concierge.events import ConversationClosed, EventPublisher, TurnCompleted
+from concierge.events import ConversationClosed, DomainEvent, EventPublisher, Resolution, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
 from concierge.tasks import TurnInput
@@ -152,7 +153,7 @@ def _append(
         "repeated_messages": record.repeated_messages + int(repeated and len(text) > 12),
         "verified": record.verified and who.verified,
     }
-    message_fields: dict = {}
+    message_fields: dict[str, Any] = {}
     if inbound is not None:
         update["reply_to"] = {**record.reply_to, channel.value: inbound.sender}
         update["last_inbound"] = {**record.last_inbound, channel.value: inbound.message_id}
@@ -208,7 +209,10 @@ def fact_of(result: ActionResult) -> str | None:
         return None
     if result.tool == "return_items" and "return_id" in r:
         if r["resolution"] == "refund":
-            return f"we processed your return of the {r['items'][0]} and refunded {money(r['refund_amount'], r['currency'])}."
+            return (
+                f"we processed your return of the {r['items'][0]} and refunded "
+                f"{money(r['refund_amount'], r['currency'])}."
+            )
         return f"we exchanged your {r['items'][0]} for the {r['exchange_item']}."
     if result.tool == "track_shipment":
         return f"we checked on your order {r['order_id']}, which was {r['status']}."
@@ -249,6 +253,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     # already stored is overwritten, nothing answered goes missing.
     for attempt in range(REPLY_ATTEMPTS):
         stored = services.memory.get_conversation(turn.conversation_id)
+        assert stored is not None  # written at receive; without it the reply cannot be recorded
         status = ConversationStatus.HANDED_OFF if decision.handoff else stored.status
         if decision.close:
             status = ConversationStatus.CLOSED
@@ -286,7 +291,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     else:
         raise Conflict("The conversation is too busy to record the reply; please send your message again.")
 
-    events = [
+    events: list[DomainEvent] = [
         TurnCompleted(
             occurred_at=now,
             conversation_id=record.conversation_id,
@@ -358,14 +363,14 @@ def _long_term_memory(
     executed: list[ActionResult],
     services: EdgeServices,
     now: datetime,
-) -> tuple[list[dict], list[dict], ConversationClosed | None]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], ConversationClosed | None]:
     """Facts as they arise and, at close, the summary and the profile; nothing for an unverified sender, and
     nothing personal for a customer who opted out of personalization."""
     memory = services.memory
     closing = record.status is ConversationStatus.CLOSED
     upserts, removals = longterm.facts_from(executed, decision.notes, record, now)
-    extra: list[dict] = []
-    deletes: list[dict] = []
+    extra: list[dict[str, Any]] = []
+    deletes: list[dict[str, Any]] = []
     closed_event = None
     if closing:
         deletes.append(memory.close_open_entry(record.customer_id, record.conversation_id))
@@ -377,7 +382,7 @@ def _long_term_memory(
     if profile.personalization:
         extra += [memory.fact_item(record.customer_id, fact) for fact in upserts]
         deletes += [
-            memory.delete_operation(record.customer_id, f"FACT#{key}")
+            memory.delete_operation(record.customer_id, keys.fact_sk(key))
             for key in removals
             if key not in {f.key for f in upserts}
         ]
@@ -403,6 +408,7 @@ def closed_event_of(
 ) -> ConversationClosed:
     text = turn.message.text if turn is not None and turn.message else last_text
     normalized = signals.normalize(text)
+    resolution: Resolution
     if record.handoff_reason:
         resolution = "handed_off"
     elif record.resolved:

@@ -17,10 +17,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from concierge.settings import Settings
 
 
 class ExpectedAction(BaseModel):
@@ -153,11 +157,11 @@ class LocalHttpStack:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.stack.stop()
 
-    def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict, float]:
+    def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict[str, Any], float]:
         from concierge.auth import sign_customer_id
 
         headers = {
@@ -181,13 +185,13 @@ class LocalHttpStack:
         return status, body, (time.perf_counter() - started) * 1000
 
     def usage(self, conversation: str) -> tuple[int, float]:
-        from concierge import wiring
+        from concierge import keys, wiring
         from concierge.settings import current_settings
 
         turns = [
             i
             for i in wiring.memory_store(current_settings()).conversation_partition(conversation)
-            if i["sk"].startswith("TURN#")
+            if i["sk"].startswith(keys.TURN)
         ]
         usage = [t.get("usage") or {} for t in turns]
         tokens = sum(
@@ -230,7 +234,11 @@ def unplayable(scenario: Scenario, customers: set[str], store: Path | None) -> O
     )
 
 
-def play(scenario: Scenario, simulate=None, store: Path | None = None) -> Outcome:
+def play(
+    scenario: Scenario,
+    simulate: Callable[[Scenario, list[TurnLog]], str | None] | None = None,
+    store: Path | None = None,
+) -> Outcome:
     """One scenario on a fresh stack. `simulate(scenario, log) -> str | None` writes the next customer message."""
     conversation = "eval-" + "".join(c if c.isalnum() else "-" for c in scenario.name.lower())[:60]
     log: list[TurnLog] = []
@@ -257,7 +265,7 @@ def play(scenario: Scenario, simulate=None, store: Path | None = None) -> Outcom
     return score(scenario, log, tokens, cost)
 
 
-def model_customer(settings):
+def model_customer(settings: Settings) -> Callable[[Scenario, list[TurnLog]], str | None]:
     """A simulated customer played by the configured model: it pursues the scenario's goal, one message a turn,
     and says DONE when the goal is met or it gives up."""
     from concierge.reasoning.claude import make_client

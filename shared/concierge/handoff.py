@@ -19,15 +19,16 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from concierge import keys
 from concierge.errors import Conflict, Forbidden, NotFound
 from concierge.memory import MemoryStore, from_dynamo, to_dynamo
 
-QUEUE_PK = "HANDOFFS"
+QUEUE_PK = keys.HANDOFFS
 # Topic queues an agent can work from, chosen from the conversation's intents (the last one that names a topic).
 QUEUES = {
     "returns": ("return", "exchange", "refund"),
@@ -133,12 +134,12 @@ class HandoffStore:
     memory: MemoryStore
 
     @property
-    def _table(self):
+    def _table(self) -> Any:
         return self.memory.table
 
     @staticmethod
-    def _key(conversation_id: str) -> dict:
-        return {"pk": f"CONV#{conversation_id}", "sk": "OWNER"}
+    def _key(conversation_id: str) -> dict[str, str]:
+        return {"pk": keys.conversation_pk(conversation_id), "sk": keys.OWNER}
 
     def get(self, conversation_id: str) -> Owner | None:
         item = self._table.get_item(Key=self._key(conversation_id), ConsistentRead=True).get("Item")
@@ -157,18 +158,20 @@ class HandoffStore:
         self._list(owner)
 
     def _list(self, owner: Owner) -> None:
-        key = {"pk": QUEUE_PK, "sk": f"Q#{owner.conversation_id}"}
+        key = {"pk": QUEUE_PK, "sk": keys.queued_sk(owner.conversation_id)}
         if owner.with_people:
             entry = QueueEntry.model_validate(owner.model_dump()).model_dump(mode="json")
             self._table.put_item(Item=to_dynamo({**key, **entry, "expires_at": self.memory.expiry()}))
         else:
             self._table.delete_item(Key=key)
 
-    def queue(self, queue: str | None = None) -> list[dict]:
+    def queue(self, queue: str | None = None) -> list[dict[str, Any]]:
         listed = [i for i in self.memory.listing(QUEUE_PK) if queue is None or i["queue"] == queue]
         return sorted(listed, key=lambda i: (-i["priority"], i["handoff_at"]))
 
-    def update(self, conversation_id: str, changes: dict, condition: str, values: dict, conflict: str) -> Owner:
+    def update(
+        self, conversation_id: str, changes: dict[str, Any], condition: str, values: dict[str, Any], conflict: str
+    ) -> Owner:
         sets = {k: v for k, v in changes.items() if v is not None}
         removes = [k for k, v in changes.items() if v is None]
         expression = (

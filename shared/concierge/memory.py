@@ -1,6 +1,6 @@
 """Conversation and customer memory in DynamoDB (one table). See docs/memory.md for the full model.
 
-Access patterns first, then keys:
+Access patterns first, then keys (built only in keys.py, which also declares each kind of item for erasure):
 - a conversation and its state, by id ............ pk=CONV#<id>  sk=META
 - its messages in order (any channel) ............. pk=CONV#<id>  sk=MSG#<seq:06d>
 - its turns (signals, engine, latency) ............ pk=CONV#<id>  sk=TURN#<seq:06d>
@@ -26,15 +26,16 @@ Every item carries `expires_at` (TTL, epoch seconds) from the merchant's retenti
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, Field
 
+from concierge import keys
 from concierge.api import Channel
 from concierge.clock import now
 from concierge.errors import Conflict
@@ -46,16 +47,9 @@ RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
 
 
-def conversation_pk(conversation_id: str) -> str:
-    """The partition of everything about one conversation (erasure deletes it whole)."""
-    return f"CONV#{conversation_id}"
-
-
-_conv = conversation_pk
-
-
-def _cust(customer_id: str) -> str:
-    return f"CUST#{customer_id}"
+conversation_pk = keys.conversation_pk  # kept here for the modules that import it from memory
+_conv = keys.conversation_pk
+_cust = keys.customer_pk
 
 
 def to_dynamo(value: Any) -> Any:
@@ -168,7 +162,8 @@ class Summary(BaseModel):
 
 
 class MemoryStore:
-    def __init__(self, table, ttl_days: int) -> None:
+    def __init__(self, table: Any, ttl_days: int) -> None:
+        # `table`: a boto3 DynamoDB Table (or aws.PerThreadTable); boto3 publishes no types.
         self._table = table
         self._ttl = timedelta(days=ttl_days)
 
@@ -176,7 +171,7 @@ class MemoryStore:
         return int((now() + self._ttl).timestamp())
 
     @property
-    def table(self):
+    def table(self) -> Any:
         """The memory table, for modules that keep their own records in it (e.g. approvals)."""
         return self._table
 
@@ -186,38 +181,56 @@ class MemoryStore:
 
     # conversations -------------------------------------------------------------------------
     def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
-        item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": "META"}, ConsistentRead=True).get("Item")
+        key = {"pk": _conv(conversation_id), "sk": keys.META}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         return ConversationRecord.model_validate(from_dynamo(item)) if item else None
 
-    def _meta_item(self, record: ConversationRecord) -> dict:
-        return to_dynamo(
-            {
-                "pk": _conv(record.conversation_id),
-                "sk": "META",
-                "expires_at": self._expires(),
-                **record.model_dump(mode="json"),
-            }
+    def _meta_item(self, record: ConversationRecord) -> dict[str, Any]:
+        return cast(
+            "dict[str, Any]",
+            to_dynamo(
+                {
+                    "pk": _conv(record.conversation_id),
+                    "sk": keys.META,
+                    "expires_at": self._expires(),
+                    **record.model_dump(mode="json"),
+                }
+            ),
         )
 
     def _message_item(
-        self, record: ConversationRecord, role: str, text: str, at: datetime, channel: str, fields: dict | None = None
-    ) -> dict:
-        return to_dynamo(
-            {
-                **(fields or {}),
-                "pk": _conv(record.conversation_id),
-                "sk": f"MSG#{record.message_seq:06d}",
-                "role": role,
-                "text": text,
-                "channel": channel,
-                "at": at,
-                "turn": record.customer_turns,
-                "expires_at": self._expires(),
-            }
+        self,
+        record: ConversationRecord,
+        role: str,
+        text: str,
+        at: datetime,
+        channel: str,
+        fields: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return cast(
+            "dict[str, Any]",
+            to_dynamo(
+                {
+                    **(fields or {}),
+                    "pk": _conv(record.conversation_id),
+                    "sk": keys.message_sk(record.message_seq),
+                    "role": role,
+                    "text": text,
+                    "channel": channel,
+                    "at": at,
+                    "turn": record.customer_turns,
+                    "expires_at": self._expires(),
+                }
+            ),
         )
 
     def append_customer_message(
-        self, record: ConversationRecord, text: str, at: datetime, expected_seq: int | None, fields: dict | None = None
+        self,
+        record: ConversationRecord,
+        text: str,
+        at: datetime,
+        expected_seq: int | None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
         """Write the message, the updated META and the customer's index entries in one transaction; a concurrent
         writer makes it fail, not interleave. `fields` carries channel details (provider id, attachments)."""
@@ -248,12 +261,12 @@ class MemoryStore:
         record: ConversationRecord,
         text: str,
         at: datetime,
-        turn_item: dict,
-        extra: list[dict] = (),
-        deletes: list[dict] = (),
+        turn_item: dict[str, Any],
+        extra: Sequence[dict[str, Any]] = (),
+        deletes: Sequence[dict[str, Any]] = (),
         expected_seq: int | None = None,
         turn_number: int | None = None,
-        shown: list[str] = (),
+        shown: Sequence[str] = (),
     ) -> None:
         """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
         summary or fact item; and deletions such as the open-topic entry at close) in one transaction.
@@ -277,7 +290,7 @@ class MemoryStore:
             to_dynamo(
                 {
                     "pk": _conv(record.conversation_id),
-                    "sk": f"TURN#{number:06d}",
+                    "sk": keys.turn_sk(number),
                     "expires_at": self._expires(),
                     **turn_item,
                 }
@@ -289,7 +302,7 @@ class MemoryStore:
             {
                 "Update": {
                     "TableName": table,
-                    "Key": {"pk": _conv(record.conversation_id), "sk": f"ACTION#{action_id}"},
+                    "Key": {"pk": _conv(record.conversation_id), "sk": keys.action_sk(action_id)},
                     "UpdateExpression": "SET shown_at = :at",
                     "ConditionExpression": "attribute_exists(sk)",
                     "ExpressionAttributeValues": {":at": to_dynamo(at)},
@@ -337,7 +350,7 @@ class MemoryStore:
                 "TableName": self._table.name,
                 "ConditionExpression": "attribute_not_exists(pk)",
                 "Item": to_dynamo(
-                    {"pk": _conv(conversation_id), "sk": f"NOTICE#{key}", "at": at, "expires_at": self._expires()}
+                    {"pk": _conv(conversation_id), "sk": keys.notice_sk(key), "at": at, "expires_at": self._expires()}
                 ),
             }
             try:
@@ -362,7 +375,7 @@ class MemoryStore:
                     return None  # written before: a retried delivery of the same notice
         raise Conflict("The conversation is busy; the notice will be retried.")
 
-    def _transact(self, operations: list[dict]) -> None:
+    def _transact(self, operations: list[dict[str, Any]]) -> None:
         # The resource's client serializes plain Python values itself (boto3's DynamoDB transformation).
         self._table.meta.client.transact_write_items(TransactItems=operations)
 
@@ -370,12 +383,12 @@ class MemoryStore:
         """The messages with a sequence number above `after`, oldest first (what a chat page polls for)."""
         response = self._table.query(
             KeyConditionExpression=Key("pk").eq(_conv(conversation_id))
-            & Key("sk").between(f"MSG#{after + 1:06d}", "MSG#999999"),
+            & Key("sk").between(keys.message_sk(after + 1), keys.message_sk(keys.MAX_SEQ)),
             Limit=limit,
         )
         return [
             {
-                "seq": int(item["sk"].removeprefix("MSG#")),
+                "seq": keys.message_seq(item["sk"]),
                 "role": item["role"],
                 "text": item["text"],
                 "channel": item.get("channel", "web"),
@@ -388,7 +401,7 @@ class MemoryStore:
     def set_status(self, conversation_id: str, status: str, at: datetime) -> None:
         """The conversation's status only (a person closed it, or handed it back to the AI)."""
         self._table.update_item(
-            Key={"pk": _conv(conversation_id), "sk": "META"},
+            Key={"pk": _conv(conversation_id), "sk": keys.META},
             UpdateExpression="SET #s = :s, updated_at = :at, flow = :empty",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#s": "status"},
@@ -397,7 +410,7 @@ class MemoryStore:
 
     def recent_messages(self, conversation_id: str, limit: int = 10) -> list[dict[str, str]]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("MSG#"),
+            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with(keys.MESSAGE),
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -414,7 +427,7 @@ class MemoryStore:
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         items, kwargs = (
             [],
-            {"KeyConditionExpression": Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("MSG#")},
+            {"KeyConditionExpression": Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with(keys.MESSAGE)},
         )
         while True:
             response = self._table.query(**kwargs)
@@ -424,13 +437,13 @@ class MemoryStore:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return [{"role": i["role"], "text": i["text"], "channel": i["channel"], "at": i["at"]} for i in items]
 
-    def record_handoff(self, conversation_id: str, reason: str, summary: str, transcript: list[dict]) -> None:
+    def record_handoff(self, conversation_id: str, reason: str, summary: str, transcript: list[dict[str, Any]]) -> None:
         at = now()
         self._table.put_item(
             Item=to_dynamo(
                 {
                     "pk": _conv(conversation_id),
-                    "sk": f"HANDOFF#{at.isoformat()}",
+                    "sk": keys.handoff_sk(at),
                     "reason": reason,
                     "summary": summary,
                     "transcript": transcript,
@@ -442,13 +455,18 @@ class MemoryStore:
 
     # actions -----------------------------------------------------------------------------
     def put_action(
-        self, conversation_id: str, customer_id: str, call: ToolCall, result: ActionResult, effect: dict | None
+        self,
+        conversation_id: str,
+        customer_id: str,
+        call: ToolCall,
+        result: ActionResult,
+        effect: dict[str, Any] | None,
     ) -> None:
         self._table.put_item(
             Item=to_dynamo(
                 {
                     "pk": _conv(conversation_id),
-                    "sk": f"ACTION#{result.action_id}",
+                    "sk": keys.action_sk(result.action_id),
                     "customer_id": customer_id,
                     "tool": call.tool,
                     "arguments": call.arguments,
@@ -462,12 +480,12 @@ class MemoryStore:
             )
         )
 
-    def conversation_actions(self, conversation_id: str, limit: int = 10, scan: int = 200) -> list[dict]:
+    def conversation_actions(self, conversation_id: str, limit: int = 10, scan: int = 200) -> list[dict[str, Any]]:
         """The conversation's actions the model is told of, oldest first: every one still pending, and the latest
         `limit` others that changed something (lookups leave no effect). One query of at most `scan` items,
         projected to what is shown (action ids are hashes: their order is not time's)."""
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with("ACTION#"),
+            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with(keys.ACTION),
             ProjectionExpression="sk, tool, #s, effect, #r, updated_at",
             ExpressionAttributeNames={"#s": "status", "#r": "reason"},
             Limit=scan,
@@ -477,9 +495,9 @@ class MemoryStore:
         others = [i for i in items if i.get("status") != "pending_confirmation" and i.get("effect")][-limit:]
         return sorted([*pending, *others], key=lambda i: str(i.get("updated_at", "")))
 
-    def get_action(self, conversation_id: str, action_id: str) -> dict | None:
+    def get_action(self, conversation_id: str, action_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(
-            Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"}, ConsistentRead=True
+            Key={"pk": _conv(conversation_id), "sk": keys.action_sk(action_id)}, ConsistentRead=True
         ).get("Item")
         return from_dynamo(item) if item else None
 
@@ -488,7 +506,7 @@ class MemoryStore:
         conversation_id: str,
         action_id: str,
         status: str,
-        result: dict,
+        result: dict[str, Any],
         reason: str | None,
         expected: str = "pending_confirmation",
     ) -> bool:
@@ -496,7 +514,7 @@ class MemoryStore:
         once; False if it was no longer in `expected`."""
         try:
             self._table.update_item(
-                Key={"pk": _conv(conversation_id), "sk": f"ACTION#{action_id}"},
+                Key={"pk": _conv(conversation_id), "sk": keys.action_sk(action_id)},
                 UpdateExpression="SET #s = :s, #r = :r, reason = :why, updated_at = :at",
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status", "#r": "result"},
@@ -510,53 +528,59 @@ class MemoryStore:
 
     # profiles ----------------------------------------------------------------------------
     def get_profile(self, customer_id: str) -> Profile | None:
-        item = self._table.get_item(Key={"pk": _cust(customer_id), "sk": "PROFILE"}).get("Item")
+        item = self._table.get_item(Key={"pk": _cust(customer_id), "sk": keys.PROFILE}).get("Item")
         return Profile.model_validate(from_dynamo(item)) if item else None
 
-    def profile_item(self, profile: Profile) -> dict:
-        return {"pk": _cust(profile.customer_id), "sk": "PROFILE", **profile.model_dump(mode="json")}
+    def profile_item(self, profile: Profile) -> dict[str, Any]:
+        return {"pk": _cust(profile.customer_id), "sk": keys.PROFILE, **profile.model_dump(mode="json")}
 
     # scores ------------------------------------------------------------------------------
-    def put_score(self, conversation_id: str, kind: str, score: dict) -> None:
+    def put_score(self, conversation_id: str, kind: str, score: dict[str, Any]) -> None:
         self._table.put_item(
             Item=to_dynamo(
-                {"pk": _conv(conversation_id), "sk": f"SCORE#{kind}", **score, "expires_at": self._expires()}
+                {"pk": _conv(conversation_id), "sk": keys.score_sk(kind), **score, "expires_at": self._expires()}
             )
         )
 
-    def get_score(self, conversation_id: str, kind: str) -> dict | None:
-        item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": f"SCORE#{kind}"}).get("Item")
+    def get_score(self, conversation_id: str, kind: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": keys.score_sk(kind)}).get("Item")
         return from_dynamo(item) if item else None
 
     # long-term memory --------------------------------------------------------------------
-    def profile_item_with_ttl(self, profile: Profile) -> dict:
-        return to_dynamo({**self.profile_item(profile), "expires_at": self._expires()})
+    def profile_item_with_ttl(self, profile: Profile) -> dict[str, Any]:
+        return cast("dict[str, Any]", to_dynamo({**self.profile_item(profile), "expires_at": self._expires()}))
 
-    def fact_item(self, customer_id: str, fact: Fact) -> dict:
-        return to_dynamo(
-            {
-                "pk": _cust(customer_id),
-                "sk": f"FACT#{fact.key}",
-                "expires_at": self._expires(),
-                **fact.model_dump(mode="json"),
-            }
+    def fact_item(self, customer_id: str, fact: Fact) -> dict[str, Any]:
+        return cast(
+            "dict[str, Any]",
+            to_dynamo(
+                {
+                    "pk": _cust(customer_id),
+                    "sk": keys.fact_sk(fact.key),
+                    "expires_at": self._expires(),
+                    **fact.model_dump(mode="json"),
+                }
+            ),
         )
 
-    def summary_item(self, customer_id: str, summary: Summary) -> dict:
-        sk = f"SUMMARY#{summary.closed_at.isoformat()}#{summary.conversation_id}"
-        return to_dynamo(
-            {"pk": _cust(customer_id), "sk": sk, "expires_at": self._expires(), **summary.model_dump(mode="json")}
+    def summary_item(self, customer_id: str, summary: Summary) -> dict[str, Any]:
+        sk = keys.summary_sk(summary.closed_at, summary.conversation_id)
+        return cast(
+            "dict[str, Any]",
+            to_dynamo(
+                {"pk": _cust(customer_id), "sk": sk, "expires_at": self._expires(), **summary.model_dump(mode="json")}
+            ),
         )
 
     def facts(self, customer_id: str, limit: int = RECALL_FACTS) -> list[Fact]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with("FACT#"), Limit=limit
+            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with(keys.FACT), Limit=limit
         )
         return [Fact.model_validate(from_dynamo(item)) for item in response.get("Items", [])]
 
     def summaries(self, customer_id: str, limit: int = RECALL_SUMMARIES) -> list[Summary]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with("SUMMARY#"),
+            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with(keys.SUMMARY),
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -566,7 +590,7 @@ class MemoryStore:
         self._table.put_item(Item=self.profile_item_with_ttl(profile))
 
     # threading ---------------------------------------------------------------------------
-    def conversation_index_items(self, record: ConversationRecord) -> list[dict]:
+    def conversation_index_items(self, record: ConversationRecord) -> list[dict[str, Any]]:
         """The customer's list entry for this conversation and, while it is open, its open-topic entry."""
         base = {
             "pk": _cust(record.customer_id),
@@ -577,7 +601,7 @@ class MemoryStore:
             to_dynamo(
                 {
                     **base,
-                    "sk": f"CONV#{record.conversation_id}",
+                    "sk": keys.customer_conversation_sk(record.conversation_id),
                     "started_at": record.started_at,
                     "channel": record.channel.value,
                 }
@@ -588,7 +612,7 @@ class MemoryStore:
                 to_dynamo(
                     {
                         **base,
-                        "sk": f"OPEN#{record.conversation_id}",
+                        "sk": keys.open_sk(record.conversation_id),
                         "updated_at": record.updated_at,
                         "channel": record.channel.value,
                         "keywords": record.keywords,
@@ -598,62 +622,70 @@ class MemoryStore:
             )
         return items
 
-    def close_open_entry(self, customer_id: str, conversation_id: str) -> dict:
+    def close_open_entry(self, customer_id: str, conversation_id: str) -> dict[str, Any]:
         """A transaction operation deleting the open-topic entry of a conversation that just closed."""
-        return self.delete_operation(customer_id, f"OPEN#{conversation_id}")
+        return self.delete_operation(customer_id, keys.open_sk(conversation_id))
 
-    def delete_operation(self, customer_id: str, sk: str) -> dict:
+    def delete_operation(self, customer_id: str, sk: str) -> dict[str, Any]:
         return {"Delete": {"TableName": self._table.name, "Key": {"pk": _cust(customer_id), "sk": sk}}}
 
-    def open_conversations(self, customer_id: str, limit: int = OPEN_CONVERSATIONS) -> list[dict]:
+    def open_conversations(self, customer_id: str, limit: int = OPEN_CONVERSATIONS) -> list[dict[str, Any]]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with("OPEN#"), Limit=limit
+            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with(keys.OPEN), Limit=limit
         )
         return [from_dynamo(item) for item in response.get("Items", [])]
 
     def put_thread(self, message_id: str, conversation_id: str, customer_id: str) -> None:
         self._table.put_item(
             Item={
-                "pk": f"MSGID#{message_id}",
-                "sk": "THREAD",
+                "pk": keys.thread_pk(message_id),
+                "sk": keys.THREAD,
                 "conversation_id": conversation_id,
                 "customer_id": customer_id,
                 "expires_at": self._expires(),
             }
         )
 
-    def get_thread(self, message_id: str) -> dict | None:
-        item = self._table.get_item(Key={"pk": f"MSGID#{message_id}", "sk": "THREAD"}).get("Item")
+    def get_thread(self, message_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": keys.thread_pk(message_id), "sk": keys.THREAD}).get("Item")
         return from_dynamo(item) if item else None
 
     # identities --------------------------------------------------------------------------
     def get_identity(self, channel: Channel, address: str) -> Identity | None:
-        item = self._table.get_item(Key={"pk": f"IDENT#{channel.value}#{address}", "sk": "IDENTITY"}).get("Item")
+        key = {"pk": keys.identity_pk(channel.value, address), "sk": keys.IDENTITY}
+        item = self._table.get_item(Key=key).get("Item")
         return Identity.model_validate(from_dynamo(item)) if item else None
 
-    def identity_items(self, identity: Identity) -> list[dict]:
+    def identity_items(self, identity: Identity) -> list[dict[str, Any]]:
         body = {**identity.model_dump(mode="json"), "expires_at": self._expires()}
         return [
-            to_dynamo({"pk": f"IDENT#{identity.channel.value}#{identity.address}", "sk": "IDENTITY", **body}),
+            to_dynamo({"pk": keys.identity_pk(identity.channel.value, identity.address), "sk": keys.IDENTITY, **body}),
             to_dynamo(
-                {"pk": _cust(identity.customer_id), "sk": f"IDENT#{identity.channel.value}#{identity.address}", **body}
+                {
+                    "pk": _cust(identity.customer_id),
+                    "sk": keys.identity_pk(identity.channel.value, identity.address),
+                    **body,
+                }
             ),
         ]
 
-    def audit_item(self, customer_id: str, action: str, detail: dict) -> dict:
+    def audit_item(self, customer_id: str, action: str, detail: dict[str, Any]) -> dict[str, Any]:
         at = now()
-        return to_dynamo(
-            {
-                "pk": _cust(customer_id),
-                "sk": f"AUDIT#{at.isoformat()}#{uuid.uuid4().hex[:8]}",
-                "action": action,
-                "detail": detail,
-                "at": at,
-                "expires_at": self._expires(),
-            }
+        return cast(
+            "dict[str, Any]",
+            to_dynamo(
+                {
+                    "pk": _cust(customer_id),
+                    "sk": keys.audit_sk(at, uuid.uuid4().hex[:8]),
+                    "action": action,
+                    "detail": detail,
+                    "at": at,
+                    "expires_at": self._expires(),
+                }
+            ),
         )
 
-    def write(self, puts: list[dict], deletes: list[tuple[str, str]] = ()) -> None:
+    def write(self, puts: list[dict[str, Any]], deletes: Sequence[tuple[str, str]] = ()) -> None:
         """Puts and deletes in transactions of at most 100 operations (DynamoDB's limit)."""
         operations = [{"Put": {"TableName": self._table.name, "Item": item}} for item in puts]
         operations += [{"Delete": {"TableName": self._table.name, "Key": {"pk": pk, "sk": sk}}} for pk, sk in deletes]
@@ -664,13 +696,12 @@ class MemoryStore:
     def claim_window(self, kind: str, subject: str, hours: float) -> bool:
         """True once per `hours` for (kind, subject), e.g. one neutral reply a day to an unverified address. The
         subject is stored hashed: nothing personal is kept, so erasure has nothing to find."""
-        digest = hashlib.sha256(subject.strip().lower().encode()).hexdigest()[:32]
         at = now()
         try:
             self._table.put_item(
                 Item={
-                    "pk": f"WINDOW#{kind}#{digest}",
-                    "sk": "CLAIMED",
+                    "pk": keys.window_pk(kind, subject),
+                    "sk": keys.WINDOW_SK,
                     "at": at.isoformat(),
                     "expires_at": int((at + timedelta(hours=hours)).timestamp()),
                 },
@@ -681,9 +712,9 @@ class MemoryStore:
             return False
         return True
 
-    def claim_inbox(self, channel: Channel, message_id: str) -> dict | None:
+    def claim_inbox(self, channel: Channel, message_id: str) -> dict[str, Any] | None:
         """Mark a provider message as being processed; returns the existing marker if it was already taken."""
-        key = {"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"}
+        key = {"pk": keys.inbox_pk(channel.value, message_id), "sk": keys.RECEIVED}
         try:
             self._table.put_item(
                 Item={
@@ -702,17 +733,17 @@ class MemoryStore:
     def update_inbox(self, channel: Channel, message_id: str, **fields: Any) -> None:
         names = {f"#{k}": k for k in fields}
         self._table.update_item(
-            Key={"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"},
+            Key={"pk": keys.inbox_pk(channel.value, message_id), "sk": keys.RECEIVED},
             UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=to_dynamo({f":{k}": v for k, v in fields.items()}),
         )
 
     def release_inbox(self, channel: Channel, message_id: str) -> None:
-        self._table.delete_item(Key={"pk": f"INBOX#{channel.value}#{message_id}", "sk": "RECEIVED"})
+        self._table.delete_item(Key={"pk": keys.inbox_pk(channel.value, message_id), "sk": keys.RECEIVED})
 
     # whole partitions (export, erasure, merges) ---------------------------------------------
-    def partition(self, pk: str) -> list[dict]:
+    def partition(self, pk: str) -> list[dict[str, Any]]:
         items, kwargs = [], {"KeyConditionExpression": Key("pk").eq(pk)}
         while True:
             response = self._table.query(**kwargs)
@@ -721,14 +752,14 @@ class MemoryStore:
                 return [from_dynamo(item) for item in items]
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def listing(self, pk: str) -> list[dict]:
+    def listing(self, pk: str) -> list[dict[str, Any]]:
         """A partition used as a list (pending approvals, the handoff queue): its items without their keys and TTL."""
         return [{k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} for item in self.partition(pk)]
 
-    def customer_partition(self, customer_id: str) -> list[dict]:
+    def customer_partition(self, customer_id: str) -> list[dict[str, Any]]:
         return self.partition(_cust(customer_id))
 
-    def conversation_partition(self, conversation_id: str) -> list[dict]:
+    def conversation_partition(self, conversation_id: str) -> list[dict[str, Any]]:
         return self.partition(_conv(conversation_id))
 
     def delete_keys(self, keys: list[tuple[str, str]]) -> int:

@@ -16,16 +16,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from concierge import keys
 from concierge.commerce import CommerceBackend
 from concierge.errors import BadRequest, Conflict, NotFound
 from concierge.events import CustomerErased, EventPublisher
 from concierge.memory import MemoryStore, Profile, to_dynamo
 
-COPIED_ON_MERGE = ("FACT#", "SUMMARY#", "CONV#")
+COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
 
 
 class Preferences(BaseModel):
@@ -47,12 +48,18 @@ class MergeRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500, description="why the operator believes these are one person")
 
 
+class ObjectStore(Protocol):
+    """What erasure needs of the S3 client (boto3's): deleting the mail objects in batches."""
+
+    def delete_objects(self, *, Bucket: str, Delete: dict[str, Any]) -> object: ...
+
+
 @dataclass
 class PrivacyServices:
     memory: MemoryStore
     store: CommerceBackend
     events: EventPublisher
-    s3: Any = None
+    s3: ObjectStore | None = None
     mail_bucket: str | None = None
 
 
@@ -60,33 +67,33 @@ def _known(customer_id: str, services: PrivacyServices) -> bool:
     return bool(services.store.get_customer(customer_id) or services.memory.customer_partition(customer_id))
 
 
-def _strip(item: dict) -> dict:
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "expires_at")}
 
 
-def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
+def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict[str, Any]:
     """Everything held about a customer, as JSON-ready data."""
     memory = services.memory
     items = memory.customer_partition(customer_id)
     if not items and services.store.get_customer(customer_id) is None:
         raise NotFound("No data is held about this customer.")
 
-    def of(prefix: str) -> list[dict]:
+    def of(prefix: str) -> list[dict[str, Any]]:
         return [_strip(i) for i in items if i["sk"].startswith(prefix)]
 
     conversations = []
-    for entry in of("CONV#"):
+    for entry in of(keys.CONVERSATION):
         records = memory.conversation_partition(entry["conversation_id"])
         if not records or records_owner(records) not in (customer_id, entry.get("origin_customer_id")):
             continue
         conversations.append(
             {
                 "conversation_id": entry["conversation_id"],
-                "state": next((_strip(r) for r in records if r["sk"] == "META"), None),
-                "messages": [_strip(r) for r in records if r["sk"].startswith("MSG#")],
-                "actions": [_strip(r) for r in records if r["sk"].startswith("ACTION#")],
-                "handoffs": [_strip(r) for r in records if r["sk"].startswith("HANDOFF#")],
-                "scores": [_strip(r) for r in records if r["sk"].startswith("SCORE#")],
+                "state": next((_strip(r) for r in records if r["sk"] == keys.META), None),
+                "messages": [_strip(r) for r in records if r["sk"].startswith(keys.MESSAGE)],
+                "actions": [_strip(r) for r in records if r["sk"].startswith(keys.ACTION)],
+                "handoffs": [_strip(r) for r in records if r["sk"].startswith(keys.HANDOFF)],
+                "scores": [_strip(r) for r in records if r["sk"].startswith(keys.SCORE)],
             }
         )
     customer = services.store.get_customer(customer_id)
@@ -94,11 +101,11 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
     return {
         "customer_id": customer_id,
         "exported_at": now.isoformat(),
-        "profile": next(iter(of("PROFILE")), None),
-        "identities": of("IDENT#"),
-        "facts": of("FACT#"),
-        "summaries": of("SUMMARY#"),
-        "audit": of("AUDIT#"),
+        "profile": next(iter(of(keys.PROFILE)), None),
+        "identities": of(keys.IDENT),
+        "facts": of(keys.FACT),
+        "summaries": of(keys.SUMMARY),
+        "audit": of(keys.AUDIT),
         "conversations": conversations,
         "commerce": {
             "customer": customer.model_dump(mode="json") if customer else None,
@@ -107,45 +114,45 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
     }
 
 
-def records_owner(records: list[dict]) -> str | None:
-    return next((r.get("customer_id") for r in records if r["sk"] == "META"), None)
+def records_owner(records: list[dict[str, Any]]) -> str | None:
+    return next((r.get("customer_id") for r in records if r["sk"] == keys.META), None)
 
 
-def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
+def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict[str, Any]:
     """Delete everything held about a customer; returns counts (no personal data)."""
     memory = services.memory
     items = memory.customer_partition(customer_id)
     if not items and services.store.get_customer(customer_id) is None:
         raise NotFound("No data is held about this customer.")
-    keys: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
+    doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
     objects: set[str] = set()
     for item in items:
-        if item["sk"].startswith("IDENT#"):
-            keys.add((f"IDENT#{item['channel']}#{item['address']}", "IDENTITY"))
-        if item["sk"] == "MERGED_INTO":  # copies this customer's data made in the customer it was merged into
-            keys |= {
+        if item["sk"].startswith(keys.IDENT):
+            doomed.add((keys.identity_pk(item["channel"], item["address"]), keys.IDENTITY))
+        if item["sk"] == keys.MERGED_INTO:  # copies this customer's data made in the customer it was merged into
+            doomed |= {
                 (c["pk"], c["sk"])
                 for c in memory.customer_partition(item["target_customer_id"])
                 if c.get("origin_customer_id") == customer_id
             }
-    for entry in (i for i in items if i["sk"].startswith("CONV#")):
+    for entry in (i for i in items if i["sk"].startswith(keys.CONVERSATION)):
         records = memory.conversation_partition(entry["conversation_id"])
         if records_owner(records) != customer_id:
             continue  # a merged copy's conversation still belongs to its origin customer
         for record in records:
-            keys.add((record["pk"], record["sk"]))
+            doomed.add((record["pk"], record["sk"]))
             if record.get("provider_message_id"):
-                inbox_key = (f"INBOX#{record['channel']}#{record['provider_message_id']}", "RECEIVED")
+                inbox_key = (keys.inbox_pk(record["channel"], record["provider_message_id"]), keys.RECEIVED)
                 marker = memory.partition(inbox_key[0])
-                keys |= {(m["pk"], m["sk"]) for m in marker}
-                keys |= {(f"MSGID#{m['provider_id']}", "THREAD") for m in marker if m.get("provider_id")}
-            keys |= {(pk, sk) for pk, sk in record.get("erase_also") or []}  # e.g. a KPI low-score entry
+                doomed |= {(m["pk"], m["sk"]) for m in marker}
+                doomed |= {(keys.thread_pk(m["provider_id"]), keys.THREAD) for m in marker if m.get("provider_id")}
+            doomed |= {(pk, sk) for pk, sk in record.get("erase_also") or []}  # e.g. a KPI low-score entry
             objects |= {a["s3_key"] for a in record.get("attachments") or []}
             if record.get("raw_s3_key"):
                 objects.add(record["raw_s3_key"])
-    for listing in ("APPROVALS", "HANDOFFS"):  # queues listed outside the customer's partitions
-        keys |= {(a["pk"], a["sk"]) for a in memory.partition(listing) if a.get("customer_id") == customer_id}
-    deleted = memory.delete_keys(sorted(keys))
+    for listing in (keys.APPROVALS, keys.HANDOFFS):  # queues listed outside the customer's partitions
+        doomed |= {(a["pk"], a["sk"]) for a in memory.partition(listing) if a.get("customer_id") == customer_id}
+    deleted = memory.delete_keys(sorted(doomed))
     if objects and services.s3 is not None and services.mail_bucket:
         for start in range(0, len(objects), 1000):
             batch = sorted(objects)[start : start + 1000]
@@ -161,7 +168,7 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict:
     return {"erased": True, "items_deleted": deleted, "objects_deleted": len(objects)}
 
 
-def set_preferences(customer_id: str, preferences: Preferences, services: PrivacyServices) -> dict:
+def set_preferences(customer_id: str, preferences: Preferences, services: PrivacyServices) -> dict[str, Any]:
     """Consent. Opting out of personalization also forgets the durable facts and summaries already held."""
     memory = services.memory
     profile = memory.get_profile(customer_id) or Profile(customer_id=customer_id)
@@ -174,7 +181,7 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
             [
                 (i["pk"], i["sk"])
                 for i in memory.customer_partition(customer_id)
-                if i["sk"].startswith(("FACT#", "SUMMARY#"))
+                if i["sk"].startswith((keys.FACT, keys.SUMMARY))
             ]
         )
     memory.put_profile(profile)
@@ -182,7 +189,7 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
     return {"customer_id": customer_id, "personalization": profile.personalization, "surveys": profile.surveys}
 
 
-def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> dict:
+def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> dict[str, Any]:
     memory = services.memory
     source_id = request.source_customer_id
     if source_id == target_id:
@@ -190,23 +197,30 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
     if not _known(target_id, services) or not _known(source_id, services):
         raise NotFound("Both customers must exist.")
     source_items = memory.customer_partition(source_id)
-    if any(i["sk"] == "MERGED_INTO" for i in source_items):
+    if any(i["sk"] == keys.MERGED_INTO for i in source_items):
         raise Conflict(f"Customer {source_id} is already merged; unmerge it first.")
-    puts: list[dict] = []
+    puts: list[dict[str, Any]] = []
     deletes: list[tuple[str, str]] = []
     moved_identities = []
     for item in source_items:
-        if item["sk"].startswith("IDENT#"):
+        if item["sk"].startswith(keys.IDENT):
             moved = {**item, "customer_id": target_id, "origin_customer_id": source_id}
-            puts.append(to_dynamo({**moved, "pk": f"IDENT#{item['channel']}#{item['address']}", "sk": "IDENTITY"}))
-            puts.append(to_dynamo({**moved, "pk": f"CUST#{target_id}"}))
+            puts.append(
+                to_dynamo({**moved, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY})
+            )
+            puts.append(to_dynamo({**moved, "pk": keys.customer_pk(target_id)}))
             deletes.append((item["pk"], item["sk"]))
             moved_identities.append(f"{item['channel']}:{item['address']}")
         elif item["sk"].startswith(COPIED_ON_MERGE):
-            puts.append(to_dynamo({**item, "pk": f"CUST#{target_id}", "origin_customer_id": source_id}))
+            puts.append(to_dynamo({**item, "pk": keys.customer_pk(target_id), "origin_customer_id": source_id}))
     puts.append(
         to_dynamo(
-            {"pk": f"CUST#{source_id}", "sk": "MERGED_INTO", "target_customer_id": target_id, "operator": operator}
+            {
+                "pk": keys.customer_pk(source_id),
+                "sk": keys.MERGED_INTO,
+                "target_customer_id": target_id,
+                "operator": operator,
+            }
         )
     )
     profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
@@ -232,22 +246,24 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
     }
 
 
-def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> dict:
+def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> dict[str, Any]:
     memory = services.memory
-    marker = next((i for i in memory.customer_partition(source_id) if i["sk"] == "MERGED_INTO"), None)
+    marker = next((i for i in memory.customer_partition(source_id) if i["sk"] == keys.MERGED_INTO), None)
     if marker is None or marker["target_customer_id"] != target_id:
         raise NotFound(f"Customer {source_id} is not merged into {target_id}.")
-    puts: list[dict] = []
-    deletes: list[tuple[str, str]] = [(f"CUST#{source_id}", "MERGED_INTO")]
+    puts: list[dict[str, Any]] = []
+    deletes: list[tuple[str, str]] = [(keys.customer_pk(source_id), keys.MERGED_INTO)]
     restored = []
     for item in memory.customer_partition(target_id):
         if item.get("origin_customer_id") != source_id:
             continue
         deletes.append((item["pk"], item["sk"]))
-        if item["sk"].startswith("IDENT#"):
+        if item["sk"].startswith(keys.IDENT):
             back = {k: v for k, v in item.items() if k != "origin_customer_id"} | {"customer_id": source_id}
-            puts.append(to_dynamo({**back, "pk": f"IDENT#{item['channel']}#{item['address']}", "sk": "IDENTITY"}))
-            puts.append(to_dynamo({**back, "pk": f"CUST#{source_id}"}))
+            puts.append(
+                to_dynamo({**back, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY})
+            )
+            puts.append(to_dynamo({**back, "pk": keys.customer_pk(source_id)}))
             restored.append(f"{item['channel']}:{item['address']}")
     profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
     profile = profile.model_copy(update={"merged_from": [c for c in profile.merged_from if c != source_id]})

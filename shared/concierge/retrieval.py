@@ -10,10 +10,11 @@ messages; and, for a conversation linked to an open one elsewhere, that conversa
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from concierge import longterm, signals, threads
-from concierge.knowledge.embeddings import embed_query
-from concierge.knowledge.port import Hit, SearchFilters
+from concierge import keys, longterm, signals, threads
+from concierge.knowledge.embeddings import Embedder, embed_query
+from concierge.knowledge.port import Hit, KnowledgeIndex, SearchFilters
 from concierge.knowledge.text import query_terms, terms
 from concierge.memory import MemoryStore
 from concierge.turn import ActionNote, ActionStatus, MemoryContext, PassageHit, Turn
@@ -27,7 +28,8 @@ SENTENCES = re.compile(r"[^.!?\n]+[.!?]*")
 ASKS = re.compile(
     r"(how|what|when|where|why|which|who|can|could|do|does|did|is|are|will|would|should)\b(?!['’])", re.IGNORECASE
 )  # not "can't find it", "don't"
-# ...and, in a sentence that ends with one, a clause that asks a conditional ("if he doesn't like it, can it come back?").
+# ...and, in a sentence that ends with one, a clause that asks a conditional
+# ("if he doesn't like it, can it come back?").
 ASKS_IF = re.compile(r"(if|any)\b", re.IGNORECASE)
 CLAUSES = re.compile(r"[,;:]\s+|\s+(?:but|because|since)\s+")
 LEAD = re.compile(r"^((and|also|so|oh|ok|okay|plus|then|hi|hello|hey|thanks)\b[\s,]*)+", re.IGNORECASE)
@@ -92,7 +94,12 @@ def search_queries(text: str) -> list[tuple[int, str]]:
 
 
 def search(
-    index, embedder, text: str, filters: SearchFilters | None = None, k: int = PASSAGES, topic: str | None = None
+    index: KnowledgeIndex,
+    embedder: Embedder,
+    text: str,
+    filters: SearchFilters | None = None,
+    k: int = PASSAGES,
+    topic: str | None = None,
 ) -> list[tuple[int, Hit]]:
     """The passages for a message, most confident first, each with the request it answers best (0: the message as
     a whole; the engine prefers those). A passage found by several searches keeps the best confidence any of them
@@ -110,12 +117,14 @@ def search(
     return sorted(found.values(), key=lambda entry: -entry[1].confidence)
 
 
-def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: bool = False) -> Turn:
+def retrieve(
+    turn: Turn, memory: MemoryStore, index: KnowledgeIndex | None, embedder: Embedder, recall_actions: bool = False
+) -> Turn:
     """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question.
     `recall_actions` (when a model decides): the conversation's actions, so that the customer's "yes" on a later turn
     can be confirmed by the model with the pending action's id (one more bounded query)."""
     assert turn.customer and turn.message and turn.conversation
-    hits: list = []
+    hits: list[tuple[int, Hit]] = []
     if index is not None:
         notes = turn.conversation.notes
         hits = search(
@@ -156,13 +165,13 @@ def retrieve(turn: Turn, memory: MemoryStore, index, embedder, recall_actions: b
     return turn.model_copy(update={"passages": passages, "memory": context})
 
 
-def action_note(item: dict) -> ActionNote | None:
+def action_note(item: dict[str, Any]) -> ActionNote | None:
     """A stored action as the model is told of it (reads and confirmations are not worth its attention)."""
     try:
         status = ActionStatus(item["status"])
     except ValueError:  # "cancelled" by the customer
         return ActionNote(
-            action_id=item["sk"].removeprefix("ACTION#"),
+            action_id=keys.action_id_of(item["sk"]),
             tool=item["tool"],
             status=ActionStatus.DENIED,
             effect=item.get("effect") or {},
@@ -171,7 +180,7 @@ def action_note(item: dict) -> ActionNote | None:
     if status is ActionStatus.EXECUTED and not item.get("effect"):
         return None
     return ActionNote(
-        action_id=item["sk"].removeprefix("ACTION#"),
+        action_id=keys.action_id_of(item["sk"]),
         tool=item["tool"],
         status=status,
         effect=item.get("effect") or {},

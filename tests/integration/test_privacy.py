@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from concierge import wiring
+from concierge import keys, wiring
 from concierge.auth import sign_customer_id, sign_operator
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP, REGION
@@ -98,7 +98,12 @@ def test_erasure_leaves_nothing_behind(stack, client):
     )
     webhook(stack, body, sign_payload(body, DEV_WHATSAPP["app_secret"]))
     deliver(stack)
+    # and a conversation handed over to a person: its handoff, and the console queue's entry
+    client.say("jordan", "priv-jordan-2", "where is my order?")
+    handed = client.say("jordan", "priv-jordan-2", "this is ridiculous, I'm fed up")
+    assert handed.body["conversation_status"] == "handed_off", handed.body
     before = [i for i in everything_in_memory() if "jordan" in json.dumps(i, default=str)]
+    assert {keys.record_of(i["pk"], i["sk"]).name for i in before} >= {"handoff", "handoff queue entry", "identity"}
     assert len(before) > 20
     assert any("seam.png" in key for key in mail_objects())
 
@@ -117,6 +122,17 @@ def test_erasure_leaves_nothing_behind(stack, client):
     assert (
         call(stack, "GET", "/v1/customers/jordan/data", as_operator(), customer_id="jordan")[1]["conversations"] == []
     )
+
+
+def test_every_item_the_product_writes_is_a_declared_record(stack, client):
+    """A new kind of item must be declared in concierge.keys, saying whether and how erasure reaches it."""
+    client.say("alex", "priv-alex-return", "I need to return the blue shirt from my last order")
+    client.say("alex", "priv-alex-return", "yes please")
+    items = everything_in_memory()
+    undeclared = sorted({(i["pk"], i["sk"]) for i in items if keys.record_of(i["pk"], i["sk"]) is None})
+    assert undeclared == []
+    kinds = {keys.record_of(i["pk"], i["sk"]).name for i in items}
+    assert {"conversation", "message", "turn", "action", "conversation index", "fact", "KPI counters"} <= kinds
 
 
 def test_opting_out_of_personalization_stops_recall(stack, client):

@@ -19,18 +19,20 @@ Records, in the memory table:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Literal, Protocol, cast
 
+from concierge import keys
 from concierge.actions.approval_models import ApprovalRequest, Decision, DecisionOutput, Notice
 from concierge.errors import Conflict, NotFound
 from concierge.memory import MemoryStore, from_dynamo, to_dynamo
 
 __all__ = ["ApprovalRequest", "Decision", "DecisionOutput", "Notice"]  # re-exported: the approval contracts
 
-PENDING_PK = "APPROVALS"
+PENDING_PK = keys.APPROVALS
 
 
 class ApprovalStatus(StrEnum):
@@ -55,18 +57,16 @@ class ApprovalWorkflow(Protocol):
 
 
 class StepFunctionsApprovals:
-    def __init__(self, client, state_machine_arn: str) -> None:
-        self._client = client
+    def __init__(self, client: Any, state_machine_arn: str) -> None:
+        self._client = client  # a boto3 Step Functions client
         self._arn = state_machine_arn
 
     def start(self, request: ApprovalRequest) -> None:
-        try:
-            # The execution is named after the action: a second start of the same approval is refused, not doubled.
+        # The execution is named after the action: a second start of the same approval is refused, not doubled.
+        with contextlib.suppress(self._client.exceptions.ExecutionAlreadyExists):
             self._client.start_execution(
                 stateMachineArn=self._arn, name=request.action_id, input=request.model_dump_json()
             )
-        except self._client.exceptions.ExecutionAlreadyExists:
-            pass
 
     def send_decision(self, task_token: str, output: DecisionOutput) -> None:
         try:
@@ -83,8 +83,8 @@ class ApprovalStore:
         self._table = memory.table
 
     @staticmethod
-    def _key(conversation_id: str, action_id: str) -> dict:
-        return {"pk": f"CONV#{conversation_id}", "sk": f"APPROVAL#{action_id}"}
+    def _key(conversation_id: str, action_id: str) -> dict[str, str]:
+        return {"pk": keys.conversation_pk(conversation_id), "sk": keys.approval_sk(action_id)}
 
     def create(self, request: ApprovalRequest) -> bool:
         """False when the approval already exists (a repeated confirmation)."""
@@ -100,7 +100,7 @@ class ApprovalStore:
             return False
         return True
 
-    def get(self, conversation_id: str, action_id: str) -> dict | None:
+    def get(self, conversation_id: str, action_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key=self._key(conversation_id, action_id), ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
@@ -125,23 +125,28 @@ class ApprovalStore:
         }
         self._table.put_item(
             Item=to_dynamo(
-                {"pk": PENDING_PK, "sk": f"PENDING#{request.action_id}", **listed, "expires_at": self._memory.expiry()}
+                {
+                    "pk": PENDING_PK,
+                    "sk": keys.pending_sk(request.action_id),
+                    **listed,
+                    "expires_at": self._memory.expiry(),
+                }
             )
         )
 
-    def pending(self, limit: int = 100) -> list[dict]:
+    def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """Waiting approvals, oldest first (one small partition: decided ones are removed from it)."""
         return sorted(self._memory.listing(PENDING_PK), key=lambda a: a["requested_at"])[:limit]
 
-    def listed(self, action_id: str) -> dict | None:
-        item = self._table.get_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"}, ConsistentRead=True).get(
+    def listed(self, action_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": PENDING_PK, "sk": keys.pending_sk(action_id)}, ConsistentRead=True).get(
             "Item"
         )
         return from_dynamo(item) if item else None
 
     def claim(
         self, conversation_id: str, action_id: str, status: ApprovalStatus, by: str, note: str, now: datetime
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Record a decision exactly once: only a waiting approval can be decided. Returns the record (with its
         token); raises Conflict when someone else decided first, or the workflow is not waiting yet."""
         try:
@@ -167,11 +172,11 @@ class ApprovalStore:
                 raise Conflict("This approval is being set up; try again in a few seconds.") from None
             who = f" by {current['decided_by']}" if current.get("decided_by") else ""
             raise Conflict(f"This approval was already {current['status']}{who}.") from None
-        return from_dynamo(item)
+        return cast(dict[str, Any], from_dynamo(item))
 
     def settle(self, conversation_id: str, action_id: str, status: ApprovalStatus) -> None:
         """Close an approval: its final status, the token dropped, the pending entry removed."""
-        try:
+        with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
             self._table.update_item(
                 Key=self._key(conversation_id, action_id),
                 UpdateExpression="SET #s = :s REMOVE task_token",
@@ -179,9 +184,7 @@ class ApprovalStore:
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":s": status.value},
             )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            pass
-        self._table.delete_item(Key={"pk": PENDING_PK, "sk": f"PENDING#{action_id}"})
+        self._table.delete_item(Key={"pk": PENDING_PK, "sk": keys.pending_sk(action_id)})
 
     def reopen(self, conversation_id: str, action_id: str) -> None:
         """Undo a claim whose decision could not be delivered (the workflow was unreachable): decide again later."""
@@ -201,7 +204,7 @@ def decide(
     store: ApprovalStore,
     workflow: ApprovalWorkflow,
     now: datetime,
-) -> dict:
+) -> dict[str, Any]:
     """An operator's decision, from the approvals API."""
     listed = store.listed(action_id)
     if listed is None:
@@ -212,7 +215,12 @@ def decide(
     record = store.claim(listed["conversation_id"], action_id, status, operator, decision.note, now)
     try:
         workflow.send_decision(
-            record["task_token"], DecisionOutput(decision=status.value, decided_by=operator, note=decision.note)
+            record["task_token"],
+            DecisionOutput(
+                decision=cast(Literal["approved", "denied"], status.value),  # approved or denied, by construction
+                decided_by=operator,
+                note=decision.note,
+            ),
         )
     except ApprovalExpired as exc:
         store.settle(listed["conversation_id"], action_id, ApprovalStatus.EXPIRED)

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from concierge.memory import conversation_pk  # noqa: F401 - metric records live in the conversation's partition
+from concierge.keys import conversation_pk as conversation_pk  # metric records live in the conversation's partition
 
 ALL = "*"
+COUNTER = "C#"
+LOW = "L#"
 EVENT_MARKER_DAYS = 14  # SQS keeps a message at most 14 days: no redelivery can come later
 CONVERSATION_DAYS = 60  # surveys are answered within days, discount codes redeemed within their validity
 REPEAT_WINDOW_DAYS = 7
@@ -33,7 +35,7 @@ def day_pk(day: date) -> str:
 
 
 def counter_sk(channel: str, intent: str) -> str:
-    return f"C#{_clean(channel) if channel != ALL else ALL}#{_clean(intent) if intent != ALL else ALL}"
+    return f"{COUNTER}{_clean(channel) if channel != ALL else ALL}#{_clean(intent) if intent != ALL else ALL}"
 
 
 def parse_counter_sk(sk: str) -> tuple[str, str]:
@@ -42,18 +44,22 @@ def parse_counter_sk(sk: str) -> tuple[str, str]:
 
 
 def low_sk(score: int, conversation_id: str, source: str) -> str:
-    return f"L#{score}#{conversation_id}#{source}"
+    return f"{LOW}{score}#{conversation_id}#{source}"
+
+
+SEEN_SK = "SEEN"  # an event already counted
 
 
 def event_pk(event_id: str) -> str:
     return f"METRIC#EVENT#{event_id}"
 
 
-META_SK = "METRIC#META"
+CONVERSATION_METRIC = "METRIC#"  # the prefix of the metric items in a conversation's partition
+META_SK = f"{CONVERSATION_METRIC}META"
 
 
 def score_sk(kind: str) -> str:
-    return f"METRIC#SCORE#{kind}"
+    return f"{CONVERSATION_METRIC}SCORE#{kind}"
 
 
 def opaque(identifier: str) -> str:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from concierge.errors import NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
+
+if TYPE_CHECKING:
+    from concierge.memory import MemoryStore
 
 MAX_DAYS = 366
 GroupBy = Literal["day", "channel", "intent", "none"]
@@ -131,7 +134,10 @@ def _histogram(counters: Counters, prefix: str) -> dict[int, int]:
 
 def kpis(counters: Counters, agent_minutes: float = 6.0) -> Kpis:
     """Every KPI from summed counters (the attributes `rollup` ADDs)."""
-    get = lambda name: int(counters.get(name, 0))  # noqa: E731
+
+    def get(name: str) -> int:
+        return int(counters.get(name, 0))
+
     n, handed = get("conv"), get("hand")
     revenue = sorted(
         (name[4:], Decimal(value)) for name, value in counters.items() if name.startswith("rev_") and value
@@ -160,17 +166,17 @@ def kpis(counters: Counters, agent_minutes: float = 6.0) -> Kpis:
     )
 
 
-def _add(into: dict[str, Decimal], item: Mapping) -> None:
+def _add(into: dict[str, Decimal], item: Mapping[str, Any]) -> None:
     for name, value in item.items():
         if name not in ("pk", "sk") and isinstance(value, Decimal | int):
             into[name] = into.get(name, Decimal(0)) + Decimal(value)
 
 
 class MetricsReader:
-    def __init__(self, table) -> None:
+    def __init__(self, table: Any) -> None:  # a boto3 DynamoDB Table (boto3 publishes no types)
         self._table = table
 
-    def _query(self, day: date, prefix: str, limit: int | None = None) -> Iterable[dict]:
+    def _query(self, day: date, prefix: str, limit: int | None = None) -> Iterable[dict[str, Any]]:
         kwargs = {"KeyConditionExpression": Key("pk").eq(keys.day_pk(day)) & Key("sk").begins_with(prefix)}
         if limit is not None:
             kwargs["Limit"] = limit
@@ -187,7 +193,7 @@ class MetricsReader:
         groups: dict[str, dict[str, Decimal]] = defaultdict(dict)
         low: list[LowScore] = []
         for day in query.days():
-            for item in self._query(day, "C#"):
+            for item in self._query(day, keys.COUNTER):
                 channel, intent = keys.parse_counter_sk(item["sk"])
                 if (channel, intent) == (want_channel, want_intent):
                     _add(totals, item)
@@ -210,7 +216,7 @@ class MetricsReader:
             if query.low_scores:
                 # Sorted by score in the key: the lowest come first; a filter reads a few more to fill the list.
                 limit = query.low_scores * (1 if want_channel == want_intent == keys.ALL else 4)
-                for item in self._query(day, "L#", limit):
+                for item in self._query(day, keys.LOW, limit):
                     if want_channel in (keys.ALL, item["channel"]) and want_intent in (keys.ALL, item["intent"]):
                         low.append(
                             LowScore(
@@ -240,7 +246,7 @@ class MetricsReader:
         )
 
 
-# --- CSV ----------------------------------------------------------------------------------------------------------------
+# --- CSV --------------------------------------------------------------------------------------------------------------
 def _row(key: str, k: Kpis) -> dict[str, object]:
     row: dict[str, object] = {"key": key, "conversations": k.conversations}
     for name in ("ai_resolution", "handoff", "repeat_contact", "workload_reduction", "csat", "auto_csat"):
@@ -284,7 +290,7 @@ def to_csv(report: MetricsReport) -> str:
     return out.getvalue()
 
 
-# --- drill-down ---------------------------------------------------------------------------------------------------------
+# --- drill-down -------------------------------------------------------------------------------------------------------
 class ScoreOut(BaseModel):
     score: int
     reasons: list[str] = Field(default_factory=list)
@@ -302,14 +308,14 @@ class TranscriptOut(BaseModel):
     surveys: dict[str, int] = Field(description="the customer's latest answer per survey (csat, nps, ces)")
 
 
-def transcript(conversation_id: str, memory) -> TranscriptOut:
+def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
     """A conversation for the dashboard's drill-down; NotFound when nothing is held about it."""
     record = memory.get_conversation(conversation_id)
     metric = {
         item["sk"]: item
         for item in memory.table.query(
             KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
-            & Key("sk").begins_with("METRIC#"),
+            & Key("sk").begins_with(keys.CONVERSATION_METRIC),
         ).get("Items", [])
     }
     meta = metric.get(keys.META_SK)

@@ -79,7 +79,7 @@ class _Plan:
 
     def __init__(self) -> None:
         self.deltas: dict[tuple[date, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        self.items: list[dict] = []
+        self.items: list[dict[str, Any]] = []
 
     def add(self, day: date, channel: str, intent: str, **counts: Decimal | int) -> None:
         for slice_ in keys.slices(channel, intent):
@@ -88,7 +88,7 @@ class _Plan:
 
 
 class Rollup:
-    def __init__(self, table) -> None:
+    def __init__(self, table: Any) -> None:  # a boto3 DynamoDB Table (boto3 publishes no types)
         self._table = table
         self._client = table.meta.client
 
@@ -96,8 +96,7 @@ class Rollup:
     def apply(self, envelope: dict[str, Any]) -> Applied:
         """`envelope` is the EventBridge event as SQS delivers it (its `id` makes the apply idempotent)."""
         detail_type = envelope.get("detail-type")
-        model = _MODELS.get(detail_type)
-        if model is None:
+        if not isinstance(detail_type, str) or (model := _MODELS.get(detail_type)) is None:
             raise ValueError(f"the roll-up does not consume {detail_type!r}")
         event = model.model_validate(envelope["detail"])
         plan, reads = _Plan(), 0
@@ -110,6 +109,7 @@ class Rollup:
             if not self._score(event, plan):
                 return Applied(outcome="stale", detail_type=detail_type, requests=reads)
         else:
+            assert isinstance(event, DiscountRedeemed)  # the last of CONSUMED
             reads = 1
             self._redeemed(event, plan)
         counted = self._commit(envelope["id"], event.occurred_at, plan)
@@ -138,7 +138,7 @@ class Rollup:
             ).get("Item")
             last_at = datetime.fromisoformat(marker["last_at"]) if marker else None
             if (
-                marker
+                last_at is not None  # there is a marker
                 and marker["conversation"] != keys.opaque(event.conversation_id)
                 and last_at <= event.started_at
                 and event.started_at - last_at <= timedelta(days=keys.REPEAT_WINDOW_DAYS)
@@ -190,7 +190,7 @@ class Rollup:
             **counts,
         )
 
-    def _conversation(self, conversation_id: str, *kinds: str) -> dict[str, dict]:
+    def _conversation(self, conversation_id: str, *kinds: str) -> dict[str, dict[str, Any]]:
         """The conversation's attribution and the latest scores of `kinds`: one BatchGetItem of at most 3 keys."""
         pk = keys.conversation_pk(conversation_id)
         wanted = [{"pk": pk, "sk": keys.META_SK}] + [
@@ -281,24 +281,20 @@ class Rollup:
 
     def _redeemed(self, event: DiscountRedeemed, plan: _Plan) -> None:
         meta = self._conversation(event.conversation_id).get(keys.META_SK) or {}
+        counts: dict[str, Decimal | int] = {"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total}
         # A code redeemed after its conversation's attribution expired still counts, in the day's totals.
-        plan.add(
-            _utc_day(event.occurred_at),
-            meta.get("channel", "unknown"),
-            meta.get("intent", "other"),
-            **{"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total},
-        )
+        plan.add(_utc_day(event.occurred_at), meta.get("channel", "unknown"), meta.get("intent", "other"), **counts)
 
     # the one write -------------------------------------------------------------------------------------------------
     def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:
         table = self._table.name
-        operations: list[dict] = [
+        operations: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": table,
                     "Item": {
                         "pk": keys.event_pk(event_id),
-                        "sk": "SEEN",
+                        "sk": keys.SEEN_SK,
                         "expires_at": _epoch(at, keys.EVENT_MARKER_DAYS),
                     },
                     "ConditionExpression": "attribute_not_exists(pk)",
@@ -323,9 +319,9 @@ class Rollup:
             self._client.transact_write_items(TransactItems=operations)
         except self._client.exceptions.TransactionCanceledException:
             # The marker exists: this event was counted before (a redelivery). Anything else is retried by the queue.
-            seen = self._table.get_item(Key={"pk": keys.event_pk(event_id), "sk": "SEEN"}, ConsistentRead=True).get(
-                "Item"
-            )
+            seen = self._table.get_item(
+                Key={"pk": keys.event_pk(event_id), "sk": keys.SEEN_SK}, ConsistentRead=True
+            ).get("Item")
             if seen is not None:
                 return False
             raise

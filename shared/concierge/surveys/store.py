@@ -10,18 +10,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from concierge import keys
 from concierge.errors import Conflict
-from concierge.memory import MemoryStore, conversation_pk, from_dynamo, to_dynamo
+from concierge.keys import conversation_pk
+from concierge.memory import MemoryStore, from_dynamo, to_dynamo
 from concierge.surveys.models import SCALES, SurveyOffer
 
 
 def pair_key(day: date, conversation_id: str) -> dict[str, str]:
-    return {"pk": f"CSATPAIR#{day.isoformat()}", "sk": hashlib.sha256(conversation_id.encode()).hexdigest()[:24]}
+    return {"pk": keys.csat_pair_pk(day), "sk": keys.csat_pair_sk(conversation_id)}
 
 
 class SurveyStore:
@@ -31,7 +33,7 @@ class SurveyStore:
         self._memory = memory
         self._table = memory.table
 
-    def _conditional(self, **kwargs) -> bool:
+    def _conditional(self, **kwargs: Any) -> bool:
         try:
             self._table.put_item(**kwargs)
         except self._table.meta.client.exceptions.ConditionalCheckFailedException:
@@ -45,7 +47,7 @@ class SurveyStore:
         item = to_dynamo(
             {
                 "pk": conversation_pk(offer.conversation_id),
-                "sk": f"SCORE#{offer.survey}",
+                "sk": keys.score_sk(offer.survey),
                 "expires_at": self._memory.expiry(),
                 **offer.model_dump(mode="json"),
             }
@@ -54,21 +56,21 @@ class SurveyStore:
 
     def get(self, conversation_id: str, survey: str) -> SurveyOffer | None:
         item = self._table.get_item(
-            Key={"pk": conversation_pk(conversation_id), "sk": f"SCORE#{survey}"}, ConsistentRead=True
+            Key={"pk": conversation_pk(conversation_id), "sk": keys.score_sk(survey)}, ConsistentRead=True
         ).get("Item")
         return SurveyOffer.model_validate(from_dynamo(item)) if item else None
 
     def offers(self, conversation_id: str) -> list[SurveyOffer]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(conversation_pk(conversation_id)) & Key("sk").begins_with("SCORE#"),
+            KeyConditionExpression=Key("pk").eq(conversation_pk(conversation_id)) & Key("sk").begins_with(keys.SCORE),
             ConsistentRead=True,
         )
-        surveys = {f"SCORE#{kind}" for kind in SCALES}  # not SCORE#auto, the Auto-CSAT beside them
+        surveys = {keys.score_sk(kind) for kind in SCALES}  # not SCORE#auto, the Auto-CSAT beside them
         return [SurveyOffer.model_validate(from_dynamo(i)) for i in response.get("Items", []) if i["sk"] in surveys]
 
     def mark_sent(self, offer: SurveyOffer, via: str, at: datetime) -> None:
         self._table.update_item(
-            Key={"pk": conversation_pk(offer.conversation_id), "sk": f"SCORE#{offer.survey}"},
+            Key={"pk": conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
             UpdateExpression="SET sent_via = :via, sent_at = :at",
             ExpressionAttributeValues={":via": via, ":at": at.isoformat()},
         )
@@ -80,7 +82,7 @@ class SurveyStore:
             condition, values = "answered_at = :previous", {":previous": offer.answered_at.isoformat()}
         try:
             self._table.update_item(
-                Key={"pk": conversation_pk(offer.conversation_id), "sk": f"SCORE#{offer.survey}"},
+                Key={"pk": conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
                 UpdateExpression="SET score = :score, answered_at = :at, answered_via = :via",
                 ConditionExpression=f"attribute_exists(pk) AND {condition}",
                 ExpressionAttributeValues={":score": score, ":at": at.isoformat(), ":via": via, **values},
@@ -95,13 +97,15 @@ class SurveyStore:
         cutoff = (at - timedelta(days=cadence_days)).isoformat()
         return self._conditional(
             Item={
-                "pk": f"CUST#{customer_id}",
-                "sk": "SURVEYED#nps",
+                "pk": keys.customer_pk(customer_id),
+                "sk": keys.surveyed_sk("nps"),
                 "last_offered_at": at.isoformat(),
                 "conversation_id": conversation_id,
                 "expires_at": self._memory.expiry(),
             },
-            ConditionExpression="attribute_not_exists(pk) OR last_offered_at < :cutoff OR conversation_id = :conversation",
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR last_offered_at < :cutoff OR conversation_id = :conversation"
+            ),
             ExpressionAttributeValues={":cutoff": cutoff, ":conversation": conversation_id},
         )
 
@@ -118,5 +122,5 @@ class SurveyStore:
             }
         )
 
-    def pairs(self, day: date) -> list[dict]:
-        return self._memory.partition(f"CSATPAIR#{day.isoformat()}")
+    def pairs(self, day: date) -> list[dict[str, Any]]:
+        return self._memory.partition(keys.csat_pair_pk(day))

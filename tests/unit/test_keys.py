@@ -1,0 +1,96 @@
+"""The memory table's keys are spelled in one module (concierge/keys.py), and every kind of item is declared there."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from concierge import keys
+from concierge.metrics import keys as metric_keys
+
+ROOT = Path(__file__).parents[2]
+# The modules that own keys: the memory table's schema, the KPI roll-up's, and the store table's (orders, customers,
+# the merchant's settings), which is another table.
+OWNERS = {"shared/concierge/keys.py", "shared/concierge/metrics/keys.py", "shared/concierge/commerce.py"}
+STORE_TABLE = {"shared/concierge/merchant.py"}
+# A string literal that starts like a key: CONV#…, f"ACTION#{…}", or a fixed sort key.
+KEY_LITERAL = re.compile(
+    r"""[fr]?["'](?:[A-Z][A-Z_]*#|(?:META|PROFILE|OWNER|IDENTITY|THREAD|RECEIVED|MERGED_INTO|APPROVALS|HANDOFFS|CLAIMED|SEEN)["'])"""
+)
+
+
+def test_no_module_but_the_key_modules_spells_a_key():
+    offenders = []
+    for path in sorted((ROOT / "shared").rglob("*.py")) + sorted((ROOT / "functions").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name in OWNERS:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("  #", 1)[0]
+            if KEY_LITERAL.search(code) and not (name in STORE_TABLE and '"pk": "MERCHANT"' in code):
+                offenders.append(f"{name}:{number}: {line.strip()}")
+    assert offenders == [], "build keys with concierge.keys (or metrics.keys):\n" + "\n".join(offenders)
+
+
+def test_the_check_would_catch_a_key_spelled_elsewhere():
+    assert KEY_LITERAL.search('Key={"pk": f"CONV#{conversation_id}", "sk": "META"}')
+    assert KEY_LITERAL.search("item['sk'].startswith('FACT#')")
+    assert not KEY_LITERAL.search('raise NotFound("No data is held about this customer.")')
+
+
+AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+BUILT = {
+    "conversation": (keys.conversation_pk("c-1"), keys.META),
+    "message": (keys.conversation_pk("c-1"), keys.message_sk(7)),
+    "turn": (keys.conversation_pk("c-1"), keys.turn_sk(3)),
+    "action": (keys.conversation_pk("c-1"), keys.action_sk("a-1")),
+    "approval": (keys.conversation_pk("c-1"), keys.approval_sk("a-1")),
+    "handoff": (keys.conversation_pk("c-1"), keys.handoff_sk(AT)),
+    "owner": (keys.conversation_pk("c-1"), keys.OWNER),
+    "notice": (keys.conversation_pk("c-1"), keys.notice_sk("approval-a-1")),
+    "score": (keys.conversation_pk("c-1"), keys.score_sk("csat")),
+    "profile": (keys.customer_pk("cu-1"), keys.PROFILE),
+    "fact": (keys.customer_pk("cu-1"), keys.fact_sk("size")),
+    "summary": (keys.customer_pk("cu-1"), keys.summary_sk(AT, "c-1")),
+    "conversation index": (keys.customer_pk("cu-1"), keys.customer_conversation_sk("c-1")),
+    "open conversation": (keys.customer_pk("cu-1"), keys.open_sk("c-1")),
+    "identity (customer's copy)": (keys.customer_pk("cu-1"), keys.identity_pk("email", "a@b.example")),
+    "audit entry": (keys.customer_pk("cu-1"), keys.audit_sk(AT, "1a2b")),
+    "survey offered": (keys.customer_pk("cu-1"), keys.surveyed_sk("nps")),
+    "merged into": (keys.customer_pk("cu-1"), keys.MERGED_INTO),
+    "identity": (keys.identity_pk("whatsapp", "13125550123"), keys.IDENTITY),
+    "email thread": (keys.thread_pk("<x@mail.example>"), keys.THREAD),
+    "inbox entry": (keys.inbox_pk("email", "m-1"), keys.RECEIVED),
+    "approval queue entry": (keys.APPROVALS, keys.pending_sk("a-1")),
+    "handoff queue entry": (keys.HANDOFFS, keys.queued_sk("c-1")),
+    "Auto-CSAT and CSAT pair": (keys.csat_pair_pk(date(2026, 11, 2)), keys.csat_pair_sk("c-1")),
+    "rate window": (keys.window_pk("unverified-reply", "x@y.example"), keys.WINDOW_SK),
+    "KPI attribution": (metric_keys.conversation_pk("c-1"), metric_keys.META_SK),
+    "KPI score counted": (metric_keys.conversation_pk("c-1"), metric_keys.score_sk("csat")),
+    "KPI counters": (metric_keys.day_pk(date(2026, 11, 2)), metric_keys.counter_sk("chat", "return")),
+    "KPI low score": (metric_keys.day_pk(date(2026, 11, 2)), metric_keys.low_sk(1, "c-1", "csat")),
+    "KPI event counted": (metric_keys.event_pk("e-1"), metric_keys.SEEN_SK),
+    "confirmation run once": ("idempotency#concierge-actions", "3f2a"),
+}
+
+
+def test_every_key_a_builder_makes_is_the_record_it_means():
+    assert sorted(BUILT) == sorted(r.name for r in keys.RECORDS if r.name != "repeat-contact marker")
+    for name, (pk, sk) in BUILT.items():
+        record = keys.record_of(pk, sk)
+        assert record is not None and record.name == name, (name, pk, sk, record)
+
+
+def test_personal_records_say_how_erasure_reaches_them():
+    assert len({r.name for r in keys.RECORDS}) == len(keys.RECORDS)
+    for record in keys.RECORDS:
+        assert bool(record.erasure) == record.personal, record.name
+    assert keys.record_of("SOMETHING#new", "X") is None
+
+
+def test_messages_sort_in_order_and_read_back():
+    assert keys.message_sk(9) < keys.message_sk(10) < keys.message_sk(keys.MAX_SEQ)
+    assert keys.message_seq(keys.message_sk(42)) == 42
+    assert keys.action_id_of(keys.action_sk("a-9")) == "a-9"
+    assert keys.window_pk("k", " X@Y.example ") == keys.window_pk("k", "x@y.example")
