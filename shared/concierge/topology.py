@@ -299,6 +299,11 @@ class FunctionAccess:
     decide_approvals: bool = False  # SendTaskSuccess/Failure on the approval workflow (an operator's decision)
 
 
+# Triggers CDK builds outside the routes, rules and workflows (infra/constructs/inbound_email.py, infra/stack.py).
+OTHER_TRIGGERS: dict[FunctionName, tuple[str, ...]] = {
+    FunctionName.INGEST: ("SES receipt rule (inbound email)", "S3 upload under `documents/` (knowledge bucket)"),
+}
+
 ACCESS: dict[FunctionName, FunctionAccess] = {
     # Ingest is the channel edge: it takes messages in (web, email, WhatsApp), replies on the customer's channel,
     # and serves the customer-data routes (export, erasure, consent, merges).
@@ -341,3 +346,54 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         call_model=True,
     ),
 }
+
+
+# What each FunctionAccess flag lets a function do, as docs/deploy.md says it.
+_GRANTS = {
+    "put_events": "put events on the bus",
+    "read_knowledge": "read the knowledge index",
+    "send_email": "send email (SES, from the configured sender)",
+    "read_signing_secret": "read the signing secret",
+    "read_write_mail": "read raw mail and write attachments (mail bucket, two prefixes)",
+    "start_turns": "start turns (turn workflow only)",
+    "read_whatsapp_secret": "read the WhatsApp secret",
+    "write_knowledge": "index uploaded documents",
+    "embed": "call the embeddings model",
+    "call_model": "call the language model",
+    "recall_actions": "recall a conversation's actions",
+    "redeem_discounts": "mark discount codes used (the store's DISCOUNT# items only)",
+    "start_approvals": "start approvals (approval workflow only)",
+    "decide_approvals": "send an operator's decision to a waiting approval",
+}
+
+
+def access_table() -> str:
+    """What starts each function and what it may touch, as docs/deploy.md shows it (a test keeps the two the same)."""
+    from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
+
+    def steps(definition: dict[str, object], workflow: str, name: FunctionName) -> list[str]:
+        placeholder = "${" + function_arn_placeholder(name) + "}"
+        states = definition["States"]
+        assert isinstance(states, dict)
+        return [
+            f"{workflow} step {state}"
+            for state, body in states.items()
+            if placeholder in str(body.get("Parameters") or body.get("Arguments") or "")
+        ]
+
+    rows = ["| function | started by | may |", "| --- | --- | --- |"]
+    for name in FunctionName:
+        routes = [r for r in ROUTES if r.target == name.value]
+        started = [*steps(turn_definition(), "turn", name), *steps(approval_definition(), "approval", name)]
+        if routes:
+            started.append(f"{len(routes)} HTTP routes")
+        started += [f"rule `{r.name}` ({', '.join(r.detail_types)})" for r in RULES if r.function == name]
+        started += OTHER_TRIGGERS.get(name, ())
+        access = ACCESS[name]
+        may = [
+            *(f"read the {t.logical_id}" for t in access.read_tables if t not in access.write_tables),
+            *(f"read and write the {t.logical_id}" for t in access.write_tables),
+            *(text for flag, text in _GRANTS.items() if getattr(access, flag)),
+        ]
+        rows.append(f"| {name.value} | {'; '.join(started) or '-'} | {'; '.join(may) or 'nothing'} |")
+    return "\n".join(rows)
