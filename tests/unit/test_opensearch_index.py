@@ -221,6 +221,14 @@ def test_passages_that_still_fail_are_named(index, standin):
     assert raised.value.ids == ["shipping#0"] and len(sent(standin, "/_bulk")) == index.max_retries + 1
 
 
+def test_a_bulk_answer_short_of_items_names_the_passages_it_left_out(index, standin, monkeypatch):
+    send = index._send_bulk
+    monkeypatch.setattr(index, "_send_bulk", lambda body, last: (send(body, last) or [])[:-1])
+    with pytest.raises(OpenSearchIndexError, match="1 of 6 passages were not indexed") as raised:
+        load(index)
+    assert raised.value.ids == [CORPUS[-1][0].id]
+
+
 def test_a_request_throttled_beyond_the_retries_raises(index, standin):
     standin.fail_next(429, times=index.max_retries + 1, path="/_bulk")
     with pytest.raises(TransportError):

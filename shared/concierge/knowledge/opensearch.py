@@ -328,6 +328,8 @@ class OpenSearchIndex:
                         retry.append((name, lines))
                     else:
                         yield name, 200 <= status < 300 or (status == 404 and "delete" in item), result
+                for name, _ in pending[len(items) :]:  # an answer short of items: those actions are not known done
+                    yield name, False, {"status": 502, "error": "the bulk answer has no item for this action"}
                 pending = retry
                 if not pending:
                     break
