@@ -10,11 +10,13 @@ from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
 from concierge import topology
+from infra import nag
 from infra.constructs.api import PublicApi
 from infra.constructs.compute import Functions, Merchant
 from infra.constructs.data import Data
 from infra.constructs.inbound_email import InboundEmail
 from infra.constructs.messaging import Messaging
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import TeamNotifications
 from infra.constructs.search import KnowledgeSearch
 from infra.constructs.workflow import approval_workflow, turn_workflow
@@ -31,7 +33,7 @@ class ConciergeStack(cdk.Stack):
             assert function.timeout is not None  # every function is given one (compute.SIZING)
             messaging.subscribe(rule, function, function.timeout)
         workflow = turn_workflow(self, functions)
-        approval_workflow(self, functions)
+        approvals = approval_workflow(self, functions)
         notifications = TeamNotifications(self, "TeamNotifications", messaging.bus, merchant.notify_email)
         ingest = functions.functions[topology.FunctionName.INGEST]
         retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
@@ -64,7 +66,38 @@ class ConciergeStack(cdk.Stack):
                     "the receipt rule (docs/deploy.md, Email and WhatsApp).",
                 )
 
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=functions.functions,
+            workflows={"Turn": workflow.state_machine, "Approval": approvals.state_machine},
+            api=api.rest_api,
+            dead_letter_queues={**messaging.dead_letter_queues, "IngestAsync": functions.ingest_async_dlq},
+            existing_alarms=[
+                *messaging.alarms.values(),
+                *([functions.model_errors_alarm] if functions.model_errors_alarm else []),
+            ],
+            email=merchant.notify_email,
+        )
+
+        nag.suppress(
+            self,
+            signing_secret=data.signing_secret,
+            whatsapp_secret=data.whatsapp_secret,
+            dlq=functions.ingest_async_dlq,
+            access_logs=data.access_logs,
+            model_secret=functions.model_secret,
+            search_domain=search.domain,
+        )
+
         cdk.CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        cdk.CfnOutput(
+            self,
+            "AlarmTopic",
+            value=monitoring.topic.topic_arn,
+            description="every alarm (function errors and throttles, workflow failures, API 5xx, dead letters)",
+        )
+        cdk.CfnOutput(self, "Dashboard", value=monitoring.dashboard.dashboard_name)
         cdk.CfnOutput(
             self,
             "ApiKeyId",

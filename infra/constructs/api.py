@@ -96,6 +96,9 @@ class PublicApi(Construct):
             deploy_options=apigateway.StageOptions(
                 stage_name="prod",
                 tracing_enabled=True,
+                # execution logs of errors on every method, never request or response bodies (they carry messages)
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
                 throttling_rate_limit=50,
                 throttling_burst_limit=100,
                 access_log_destination=apigateway.LogGroupLogDestination(access_logs),
@@ -121,7 +124,7 @@ class PublicApi(Construct):
                 templates={JSON: template},
             )
         validator = apigateway.RequestValidator(
-            self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True
+            self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True, validate_request_parameters=True
         )
         model = self.rest_api.add_model(
             "TurnRequestBody", content_type=JSON, model_name="TurnRequestBody", schema=request_schema()

@@ -17,9 +17,12 @@ from constructs import Construct
 
 from concierge import topology
 from concierge.reasoning import models
-from infra.bundling import functions_code, layer_code
+from infra.bundling import PYTHON_VERSION, functions_code, layer_code
 from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+assert RUNTIME.name == f"python{PYTHON_VERSION}", "the layer's wheels are built for bundling.PYTHON_VERSION"
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ class Functions(Construct):
             self,
             "SharedLayer",
             code=layer_code(),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12, lambda_.Runtime.PYTHON_3_13],
+            compatible_runtimes=[RUNTIME],  # its compiled wheels are for this version (bundling.PYTHON_VERSION)
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="The concierge domain library and its runtime dependencies.",
         )
@@ -268,7 +271,7 @@ class Functions(Construct):
             function = lambda_.Function(
                 self,
                 f"{name.value.capitalize()}Function",
-                runtime=lambda_.Runtime.PYTHON_3_12,
+                runtime=RUNTIME,
                 architecture=lambda_.Architecture.ARM_64,
                 handler=topology.HANDLERS[name],
                 code=code,

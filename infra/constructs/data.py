@@ -47,10 +47,24 @@ class Data(Construct):
             )
             self.tables[spec.env_var] = table
 
-        self.knowledge = self._private_bucket("KnowledgeBucket", versioned=True)
+        # Who read or changed which object in the two buckets below (S3 server access logs), kept 90 days.
+        self.access_logs = self._private_bucket(
+            "AccessLogBucket",
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+        )
+        self.knowledge = self._private_bucket(
+            "KnowledgeBucket",
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="knowledge/",
+        )
         # Raw inbound email (SES receipt S3 action, inbound/) and attachments (attachments/): kept as long as memory.
         self.mail = self._private_bucket(
-            "MailBucket", lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))]
+            "MailBucket",
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))],
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="mail/",
         )
         # Filled in by the merchant after deploy (docs/deploy.md): the Meta app secret, the webhook verify token,
         # and the Cloud API access token.

@@ -20,6 +20,7 @@ class Messaging(Construct):
         self.bus = events.EventBus(self, "Bus", event_bus_name=f"{cdk.Stack.of(self).stack_name}-events")
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.alarms: dict[str, cloudwatch.Alarm] = {}  # one per dead-letter queue (monitoring.py sends them on)
 
     def subscribe(self, rule: topology.Rule, function: lambda_.Function, function_timeout: cdk.Duration) -> None:
         """Deliver the rule's events to `function` through a queue, so nothing accepted is lost."""
@@ -53,7 +54,7 @@ class Messaging(Construct):
         )
         if rule.queue_arn_env:
             function.add_environment(rule.queue_arn_env, queue.queue_arn)
-        cloudwatch.Alarm(
+        self.alarms[rule.name] = cloudwatch.Alarm(
             self,
             f"{construct_id}DeadLetters",
             metric=dead_letters.metric_approximate_number_of_messages_visible(),

@@ -56,8 +56,8 @@ class Workflow(Construct):
             },
             timeout=timeout,
             tracing_enabled=True,
-            # Errors only, and without execution data: turns carry customer messages, approvals a task token.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
+            # Every transition, without execution data: turns carry customer messages, approvals a task token.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
         for n in invokes:
             functions.functions[n].grant_invoke(self.state_machine)

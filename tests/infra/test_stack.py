@@ -399,7 +399,7 @@ def test_handoffs_and_approvals_reach_the_team_topic_without_the_customers_words
         if sorted(r["Properties"]["EventPattern"].get("detail-type", [])) == ["approval.requested", "handoff.requested"]
     ]
     [target] = rule["Properties"]["Targets"]
-    [topic_id] = of_type(resources, "AWS::SNS::Topic")
+    [topic_id] = [t for t in of_type(resources, "AWS::SNS::Topic") if t.startswith("TeamNotifications")]
     assert target["Arn"] == {"Ref": topic_id}
     text = target["InputTransformer"]["InputTemplate"]
     assert "conversation_id" in json.dumps(target["InputTransformer"]) and "reason" in text

@@ -1,0 +1,167 @@
+"""The cdk-nag AwsSolutions findings this stack accepts, each with its reason (tests/infra/test_nag.py runs the
+checks on every deployment shape and fails on any finding not listed here).
+
+A suppression names its rule and, for wildcards, exactly what it applies to; nothing is suppressed stack-wide
+without a reason that holds for every resource it covers."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+
+
+def _rule(rule: str, reason: str, *applies_to: str | RegexAppliesTo) -> NagPackSuppression:
+    return NagPackSuppression(id=f"AwsSolutions-{rule}", reason=reason, applies_to=list(applies_to) or None)
+
+
+def _regex(pattern: str) -> RegexAppliesTo:
+    return RegexAppliesTo(regex=f"/{pattern}/g")
+
+
+STACK = [
+    _rule(
+        "IAM5",
+        "X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* and CloudWatch Logs' log-delivery actions "
+        "(Step Functions logging) support no resource-level permissions: AWS documents Resource '*' for them.",
+        "Resource::*",
+    ),
+    _rule(
+        "IAM5",
+        "CDK's grant helpers give these action families (read, write, delete, abort multipart upload) on resources "
+        "that are scoped to one bucket prefix each (documents/, knowledge/, inbound/, attachments/).",
+        "Action::s3:GetObject*",
+        "Action::s3:GetBucket*",
+        "Action::s3:List*",
+        "Action::s3:DeleteObject*",
+        "Action::s3:Abort*",
+    ),
+    _rule(
+        "IAM5",
+        "Objects under one prefix of one bucket: the keys are the documents, index files and mail the function "
+        "handles, not known in advance.",
+        _regex(r"^Resource::<Data(Knowledge|Mail)Bucket[0-9A-F]+\.Arn>\/.*\*$"),
+    ),
+    _rule(
+        "IAM5",
+        "Queries on the store table's customer index (by-customer): an index ARN ends in /index/*.",
+        _regex(r"^Resource::<DataStoreTable[0-9A-F]+\.Arn>\/index\/\*$"),
+    ),
+    _rule(
+        "IAM5",
+        "The workflows invoke each function by its ARN; CDK also grants its versions and aliases (ARN:*).",
+        _regex(r"^Resource::<Functions[A-Za-z]+Function[0-9A-F]+\.Arn>:\*$"),
+    ),
+    _rule(
+        "IAM5",
+        "Claude on Bedrock's Messages API (Mantle) authorizes per project; the statement is narrowed to the chosen "
+        "models by the condition bedrock-mantle:Model (infra/constructs/compute.py).",
+        _regex(r"^Resource::arn:<AWS::Partition>:bedrock-mantle:<AWS::Region>:<AWS::AccountId>:project\/\*$"),
+    ),
+    _rule(
+        "IAM5",
+        "The documents of the knowledge index on the managed OpenSearch domain: one index, its document paths.",
+        _regex(r"^Resource::<KnowledgeSearchDomain[0-9A-F]+\.Arn>\/concierge-knowledge\/\*$"),
+    ),
+    _rule(
+        "IAM4",
+        "AWS-managed service-role policies on roles CDK creates for its own plumbing: the bucket-notification "
+        "custom resource (AWSLambdaBasicExecutionRole) and API Gateway's account logging role "
+        "(AmazonAPIGatewayPushToCloudWatchLogs). Each grants only that service's logging.",
+        _regex(
+            r"^Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/(AWSLambdaBasicExecutionRole|"
+            r"AmazonAPIGatewayPushToCloudWatchLogs)$"
+        ),
+    ),
+    _rule(
+        "L1",
+        "The functions run Python 3.12, the version the layer's compiled wheels are built for "
+        "(infra/bundling.py PYTHON_VERSION); moving to a newer runtime is one change of both, tested together.",
+    ),
+    _rule(
+        "APIG4",
+        "Authorization is enforced in the ingest function and the turn workflow's first step, for every route: "
+        "the API key, then an HMAC-signed customer or operator identity (concierge/auth.py), or Meta's signature "
+        "on the WhatsApp webhook and a signed link on survey pages. A Cognito authorizer for operators is planned.",
+    ),
+    _rule(
+        "COG4",
+        "No Cognito user pool yet: customers and operators are authenticated by signed identities in code (see APIG4).",
+    ),
+    _rule(
+        "APIG3",
+        "A WAF web ACL costs a fixed monthly fee the idle stack does not otherwise have; the stage throttles "
+        "(50 requests/s, burst 100) and the merchant can associate their own web ACL.",
+    ),
+]
+
+
+# The managed OpenSearch domain is the small option of docs/deploy.md (one t3.small node, about $30 a month).
+MANAGED_SEARCH = [
+    _rule(
+        "OS1",
+        "No VPC in this stack: the domain's access policy admits only the ingest and retrieval roles, and every "
+        "request is SigV4-signed; a VPC would add NAT or endpoints to an otherwise VPC-free stack.",
+    ),
+    _rule("OS3", "Access is by IAM role (the domain's access policy), not by IP address: Lambda has no fixed IP."),
+    _rule("OS4", "One data node, no dedicated master: the small option; the 'serverless' option scales instead."),
+    _rule("OS7", "One data node in one zone: the small option; the index is rebuilt from the help center."),
+    _rule(
+        "OS9",
+        "Slow logs need a CloudWatch Logs resource policy the domain writes through; the index is small and "
+        "search latency is in the retrieval function's own metrics.",
+    ),
+]
+
+
+def suppress(
+    stack: cdk.Stack,
+    *,
+    signing_secret: cdk.Resource,
+    whatsapp_secret: cdk.Resource,
+    dlq: cdk.Resource,
+    access_logs: cdk.Resource,
+    model_secret: cdk.Resource | None,
+    search_domain: cdk.Resource | None,
+) -> None:
+    NagSuppressions.add_stack_suppressions(stack, STACK)
+    children = {"apply_to_children": True}  # the finding is on the L1 resource inside each construct
+    NagSuppressions.add_resource_suppressions(
+        signing_secret,
+        [
+            _rule(
+                "SMG4",
+                "Rotating the storefront signing key invalidates every signature the storefront has issued; it is "
+                "rotated by the merchant with the storefront (docs/deploy.md), not on a schedule.",
+            )
+        ],
+        **children,
+    )
+    NagSuppressions.add_resource_suppressions(
+        whatsapp_secret,
+        [_rule("SMG4", "Meta issues the app secret and access token; AWS cannot rotate them.")],
+        **children,
+    )
+    NagSuppressions.add_resource_suppressions(
+        dlq,
+        [
+            _rule(
+                "SQS3",
+                "This queue is itself a dead-letter queue: the failure destination of SES's asynchronous "
+                "invocations of ingest.",
+            )
+        ],
+        **children,
+    )
+    NagSuppressions.add_resource_suppressions(
+        access_logs,
+        [_rule("S1", "This is the server-access-log bucket of the other buckets; logging it would loop.")],
+        **children,
+    )
+    if model_secret is not None:
+        NagSuppressions.add_resource_suppressions(
+            model_secret,
+            [_rule("SMG4", "Anthropic issues the API key; the merchant rotates it in the Anthropic console.")],
+            **children,
+        )
+    if search_domain is not None:
+        NagSuppressions.add_resource_suppressions(search_domain, MANAGED_SEARCH, **children)

@@ -1,0 +1,39 @@
+"""Alarms on what can fail, sent to one topic, and a dashboard (infra/constructs/monitoring.py)."""
+
+from __future__ import annotations
+
+from concierge import topology
+from tests.infra.test_stack import of_type, resources, template  # noqa: F401  (module fixtures)
+
+
+def alarms(resources: dict) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in of_type(resources, "AWS::CloudWatch::Alarm").items()}
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm(resources):
+    by_metric: dict[str, int] = {}
+    for props in alarms(resources).values():
+        if props.get("Namespace") == "AWS/Lambda":
+            by_metric[props["MetricName"]] = by_metric.get(props["MetricName"], 0) + 1
+    assert by_metric == {"Errors": len(topology.FunctionName), "Throttles": len(topology.FunctionName)}
+
+
+def test_workflows_and_the_api_have_alarms(resources):
+    found = {(p.get("Namespace"), p.get("MetricName")) for p in alarms(resources).values()}
+    assert {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut")} <= found
+    assert ("AWS/ApiGateway", "5XXError") in found
+    states = [p for p in alarms(resources).values() if p.get("Namespace") == "AWS/States"]
+    assert len(states) == 4  # failed and timed out, for the turn and the approval workflows
+
+
+def test_every_alarm_notifies_the_alarm_topic(resources):
+    [topic] = [k for k, v in of_type(resources, "AWS::SNS::Topic").items() if "Alarms" in k]
+    for name, props in alarms(resources).items():
+        assert props.get("AlarmActions") == [{"Ref": topic}], name
+    dead_letters = [n for n, p in alarms(resources).items() if p.get("Namespace") == "AWS/SQS"]
+    assert len(dead_letters) == len(topology.RULES) + 1  # each rule's, and SES's asynchronous invocations of ingest
+
+
+def test_a_dashboard_is_deployed(resources):
+    [dashboard] = of_type(resources, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardBody"]
