@@ -26,6 +26,7 @@ import boto3
 
 
 def seed(memory, customer_id: str, conversations: int, now) -> None:
+    from concierge import keys
     from concierge.api import Channel
     from concierge.memory import ConversationRecord, Fact, Summary, to_dynamo
     from concierge.turn import ConversationStatus
@@ -77,8 +78,8 @@ def seed(memory, customer_id: str, conversations: int, now) -> None:
         batch.put_item(
             Item=to_dynamo(
                 {
-                    "pk": f"CUST#{customer_id}",
-                    "sk": "PROFILE",
+                    "pk": keys.customer_pk(customer_id),
+                    "sk": keys.PROFILE,
                     "customer_id": customer_id,
                     "conversations": conversations,
                     "personalization": True,
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
 
-    from concierge import longterm, wiring
+    from concierge import keys, longterm, wiring
     from concierge.auth import sign_customer_id
     from concierge.cli import start_local
     from concierge.clock import now
@@ -120,7 +121,7 @@ def main() -> None:
         customer = "alex"  # a real customer of the demo store, with orders; history re-seeded per size
         customer_id = f"{customer}"
         for item in memory.customer_partition(customer_id):
-            memory.delete_keys([(f"CUST#{customer_id}", item["sk"])])
+            memory.delete_keys([(keys.customer_pk(customer_id), item["sk"])])
         seed(memory, customer_id, size, now())
 
         calls.clear()

@@ -1,13 +1,18 @@
 """The cdk-nag AwsSolutions findings this stack accepts, each with its reason (tests/infra/test_nag.py runs the
 checks on every deployment shape and fails on any finding not listed here).
 
-A suppression names its rule and, for wildcards, exactly what it applies to; nothing is suppressed stack-wide
-without a reason that holds for every resource it covers."""
+A suppression names its rule and, for wildcards, exactly what it applies to. Stack-wide suppressions are only those
+whose reason holds for every resource of the stack (a regex names the exact wildcard); the others are attached to
+the resources they are about."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
+from constructs import IConstruct
 
 
 def _rule(rule: str, reason: str, *applies_to: str | RegexAppliesTo) -> NagPackSuppression:
@@ -21,14 +26,9 @@ def _regex(pattern: str) -> RegexAppliesTo:
 STACK = [
     _rule(
         "IAM5",
-        "X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* and CloudWatch Logs' log-delivery actions "
-        "(Step Functions logging) support no resource-level permissions: AWS documents Resource '*' for them.",
-        "Resource::*",
-    ),
-    _rule(
-        "IAM5",
-        "CDK's grant helpers give these action families (read, write, delete, abort multipart upload) on resources "
-        "that are scoped to one bucket prefix each (documents/, knowledge/, inbound/, attachments/).",
+        "CDK's grant helpers give these action families (read, write, delete, abort multipart upload) on objects "
+        "under one prefix each (documents/, knowledge/, inbound/, attachments/); List* and GetBucket* act on the "
+        "bucket itself, which has no prefix to scope them to.",
         "Action::s3:GetObject*",
         "Action::s3:GetBucket*",
         "Action::s3:List*",
@@ -39,7 +39,7 @@ STACK = [
         "IAM5",
         "Objects under one prefix of one bucket: the keys are the documents, index files and mail the function "
         "handles, not known in advance.",
-        _regex(r"^Resource::<Data(Knowledge|Mail)Bucket[0-9A-F]+\.Arn>\/.*\*$"),
+        _regex(r"^Resource::<Data(Knowledge|Mail)Bucket[0-9A-F]+\.Arn>\/[a-z-]+\/\*$"),
     ),
     _rule(
         "IAM5",
@@ -73,11 +73,6 @@ STACK = [
         ),
     ),
     _rule(
-        "L1",
-        "The functions run Python 3.12, the version the layer's compiled wheels are built for "
-        "(infra/bundling.py PYTHON_VERSION); moving to a newer runtime is one change of both, tested together.",
-    ),
-    _rule(
         "APIG4",
         "Authorization is enforced in the ingest function and the turn workflow's first step, for every route: "
         "the API key, then an HMAC-signed customer or operator identity (concierge/auth.py), or Meta's signature "
@@ -86,6 +81,11 @@ STACK = [
     _rule(
         "COG4",
         "No Cognito user pool yet: customers and operators are authenticated by signed identities in code (see APIG4).",
+    ),
+    _rule(
+        "APIG2",
+        "The turn route's body is validated by API Gateway against its model; every other route is a Lambda proxy "
+        "that validates its body, path and query with pydantic (concierge/http_api.py) and answers 400.",
     ),
     _rule(
         "APIG3",
@@ -120,11 +120,60 @@ def suppress(
     whatsapp_secret: cdk.Resource,
     dlq: cdk.Resource,
     access_logs: cdk.Resource,
+    mail: cdk.Resource,
+    functions: Sequence[lambda_.Function],
+    workflow_roles: Sequence[IConstruct],
     model_secret: cdk.Resource | None,
     search_domain: cdk.Resource | None,
 ) -> None:
     NagSuppressions.add_stack_suppressions(stack, STACK)
     children = {"apply_to_children": True}  # the finding is on the L1 resource inside each construct
+    star = _rule(
+        "IAM5",
+        "X-Ray's PutTraceSegments/PutTelemetryRecords/GetSampling* and CloudWatch Logs' log-delivery actions "
+        "(Step Functions logging) support no resource-level permissions: AWS documents Resource '*' for them.",
+        "Resource::*",
+    )
+    for function in functions:
+        assert function.role is not None
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                _rule(
+                    "L1",
+                    "The functions run Python 3.12, the version the layer's compiled wheels are built for "
+                    "(infra/bundling.py PYTHON_VERSION); a newer runtime is one change of both, tested together.",
+                )
+            ],
+        )
+        NagSuppressions.add_resource_suppressions(function.role, [star], **children)
+    for role in workflow_roles:
+        NagSuppressions.add_resource_suppressions(role, [star], **children)
+    for child in stack.node.children:
+        if child.node.id.startswith("BucketNotificationsHandler"):  # CDK's own custom resource
+            NagSuppressions.add_resource_suppressions(
+                child,
+                [
+                    _rule(
+                        "IAM5",
+                        "CDK's bucket-notification handler needs s3:PutBucketNotification, which it is granted "
+                        "on '*' by CDK itself; it configures the knowledge bucket's documents/ notification.",
+                        "Resource::*",
+                    )
+                ],
+                **children,
+            )
+    NagSuppressions.add_resource_suppressions(
+        mail,
+        [
+            _rule(
+                "S1",
+                "No server access logs on the mail bucket: its object keys carry customers' attachment names, "
+                "which access logs would keep beyond a customer's erasure.",
+            )
+        ],
+        **children,
+    )
     NagSuppressions.add_resource_suppressions(
         signing_secret,
         [

@@ -86,6 +86,9 @@ class ConciergeStack(cdk.Stack):
             whatsapp_secret=data.whatsapp_secret,
             dlq=functions.ingest_async_dlq,
             access_logs=data.access_logs,
+            mail=data.mail,
+            functions=list(functions.functions.values()),
+            workflow_roles=[workflow.state_machine.role, approvals.state_machine.role],
             model_secret=functions.model_secret,
             search_domain=search.domain,
         )

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     import boto3
 
-    from concierge import wiring
+    from concierge import keys, wiring
     from concierge.auth import sign_customer_id
     from concierge.cli import start_local
     from concierge.clock import now
@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             # The conversation's record, put directly (a transaction per record makes moto's memory grow fast).
             memory_table.put_item(
-                Item=to_dynamo({"pk": f"CONV#{conversation_id}", "sk": "META", **record.model_dump(mode="json")})
+                Item=to_dynamo(
+                    {"pk": keys.conversation_pk(conversation_id), "sk": keys.META, **record.model_dump(mode="json")}
+                )
             )
             sample.append((conversation_id, customer, f))
         services = wiring.closed_conversation_services(settings)

@@ -124,7 +124,7 @@ class PublicApi(Construct):
                 templates={JSON: template},
             )
         validator = apigateway.RequestValidator(
-            self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True, validate_request_parameters=True
+            self, "BodyValidator", rest_api=self.rest_api, validate_request_body=True
         )
         model = self.rest_api.add_model(
             "TurnRequestBody", content_type=JSON, model_name="TurnRequestBody", schema=request_schema()

@@ -383,7 +383,7 @@ class Functions(Construct):
                 )
             )
         if access.read_knowledge:
-            data.knowledge.grant_read(function)
+            data.knowledge.grant_read(function, "knowledge/*")  # the index, not the merchant's documents
         if access.read_signing_secret:
             data.signing_secret.grant_read(function)
         if access.write_knowledge:

@@ -47,7 +47,8 @@ class Data(Construct):
             )
             self.tables[spec.env_var] = table
 
-        # Who read or changed which object in the two buckets below (S3 server access logs), kept 90 days.
+        # Who read or changed which object of the knowledge bucket (S3 server access logs), kept 90 days. Not the mail
+        # bucket: its object keys carry customers' attachment names, which the logs would keep beyond erasure.
         self.access_logs = self._private_bucket(
             "AccessLogBucket",
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
@@ -63,8 +64,6 @@ class Data(Construct):
         self.mail = self._private_bucket(
             "MailBucket",
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))],
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="mail/",
         )
         # Filled in by the merchant after deploy (docs/deploy.md): the Meta app secret, the webhook verify token,
         # and the Cloud API access token.

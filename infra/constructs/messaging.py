@@ -60,6 +60,7 @@ class Messaging(Construct):
             metric=dead_letters.metric_approximate_number_of_messages_visible(),
             threshold=1,
             evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # an idle, empty queue publishes nothing
             alarm_description=f"Events of rule {rule.name} failed {rule.max_receive_count} times and are parked.",
         )
         self.queues[rule.name] = queue

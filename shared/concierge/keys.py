@@ -215,8 +215,15 @@ RECORDS: tuple[Record, ...] = (
     Record("KPI low score", "METRIC#<day>", "L#<score>#<conversation id>#<source>", True, "the score's `erase_also`"),
     Record("KPI event counted", "METRIC#EVENT#<event id>", "SEEN", False, ""),
     Record("repeat-contact marker", "METRIC#REPEAT#<hash of customer id>", "<intent>", False, ""),
-    # powertools' idempotency record of a confirmed action (actions/executor.py): its outcome, for an hour
-    Record("confirmation run once", "idempotency#<function>", "<hash of the action>", False, ""),
+    # powertools' idempotency record of a confirmed action (actions/executor.py): its outcome (a changed address
+    # included), kept 7 days to answer a repeated confirmation; its key is a hash, so erasure cannot find it
+    Record(
+        "confirmation run once",
+        "idempotency#<function>",
+        "<hash of the customer, action and stage>",
+        True,
+        "not reached: it expires 7 days after the confirmation (powertools' TTL)",
+    ),
 )
 
 

@@ -37,3 +37,27 @@ def test_every_alarm_notifies_the_alarm_topic(resources):
 def test_a_dashboard_is_deployed(resources):
     [dashboard] = of_type(resources, "AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardBody"]
+
+
+def test_each_function_alarm_watches_its_own_function(resources):
+    watched: dict[str, set[str]] = {"Errors": set(), "Throttles": set()}
+    for props in alarms(resources).values():
+        if props.get("Namespace") == "AWS/Lambda":
+            [dimension] = props["Dimensions"]
+            watched[props["MetricName"]].add(dimension["Value"]["Ref"])
+    functions = set(of_type(resources, "AWS::Lambda::Function"))
+    for metric, refs in watched.items():
+        assert len(refs) == len(topology.FunctionName) and refs <= functions, metric
+
+
+def test_the_model_errors_alarm_notifies_the_alarm_topic_too():
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.app import build
+
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "modelProvider": "anthropic"})
+    found = Template.from_stack(build(app)).to_json()["Resources"]
+    [topic] = [k for k, v in of_type(found, "AWS::SNS::Topic").items() if "Alarms" in k]
+    [model] = [p for p in alarms(found).values() if p.get("MetricName") == "ModelRequestErrors"]
+    assert model["AlarmActions"] == [{"Ref": topic}]

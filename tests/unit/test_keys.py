@@ -10,6 +10,7 @@ from concierge import keys
 from concierge.metrics import keys as metric_keys
 
 ROOT = Path(__file__).parents[2]
+SCANNED = ("shared", "functions", "scripts", "benchmarks")
 # The modules that own keys: the memory table's schema, the KPI roll-up's, and the store table's (orders, customers,
 # the merchant's settings), which is another table.
 OWNERS = {"shared/concierge/keys.py", "shared/concierge/metrics/keys.py", "shared/concierge/commerce.py"}
@@ -22,7 +23,7 @@ KEY_LITERAL = re.compile(
 
 def test_no_module_but_the_key_modules_spells_a_key():
     offenders = []
-    for path in sorted((ROOT / "shared").rglob("*.py")) + sorted((ROOT / "functions").rglob("*.py")):
+    for path in sorted(p for folder in SCANNED for p in (ROOT / folder).rglob("*.py")):
         name = path.relative_to(ROOT).as_posix()
         if name in OWNERS:
             continue
