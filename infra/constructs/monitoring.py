@@ -82,7 +82,7 @@ class Monitoring(Construct):
             "The API answered 5xx: a customer or an operator got an error instead of an answer.",
         )
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{cdk.Stack.of(self).stack_name}")
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=cdk.Stack.of(self).stack_name)
         every = list(functions.values())
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(

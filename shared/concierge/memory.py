@@ -47,11 +47,6 @@ RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
 
 
-conversation_pk = keys.conversation_pk  # kept here for the modules that import it from memory
-_conv = keys.conversation_pk
-_cust = keys.customer_pk
-
-
 def to_dynamo(value: Any) -> Any:
     """DynamoDB wants Decimal, not float; datetimes are stored as ISO strings."""
     if isinstance(value, float):
@@ -181,7 +176,7 @@ class MemoryStore:
 
     # conversations -------------------------------------------------------------------------
     def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
-        key = {"pk": _conv(conversation_id), "sk": keys.META}
+        key = {"pk": keys.conversation_pk(conversation_id), "sk": keys.META}
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         return ConversationRecord.model_validate(from_dynamo(item)) if item else None
 
@@ -190,7 +185,7 @@ class MemoryStore:
             "dict[str, Any]",
             to_dynamo(
                 {
-                    "pk": _conv(record.conversation_id),
+                    "pk": keys.conversation_pk(record.conversation_id),
                     "sk": keys.META,
                     "expires_at": self._expires(),
                     **record.model_dump(mode="json"),
@@ -212,7 +207,7 @@ class MemoryStore:
             to_dynamo(
                 {
                     **(fields or {}),
-                    "pk": _conv(record.conversation_id),
+                    "pk": keys.conversation_pk(record.conversation_id),
                     "sk": keys.message_sk(record.message_seq),
                     "role": role,
                     "text": text,
@@ -289,7 +284,7 @@ class MemoryStore:
         items = [
             to_dynamo(
                 {
-                    "pk": _conv(record.conversation_id),
+                    "pk": keys.conversation_pk(record.conversation_id),
                     "sk": keys.turn_sk(number),
                     "expires_at": self._expires(),
                     **turn_item,
@@ -302,7 +297,7 @@ class MemoryStore:
             {
                 "Update": {
                     "TableName": table,
-                    "Key": {"pk": _conv(record.conversation_id), "sk": keys.action_sk(action_id)},
+                    "Key": {"pk": keys.conversation_pk(record.conversation_id), "sk": keys.action_sk(action_id)},
                     "UpdateExpression": "SET shown_at = :at",
                     "ConditionExpression": "attribute_exists(sk)",
                     "ExpressionAttributeValues": {":at": to_dynamo(at)},
@@ -350,7 +345,12 @@ class MemoryStore:
                 "TableName": self._table.name,
                 "ConditionExpression": "attribute_not_exists(pk)",
                 "Item": to_dynamo(
-                    {"pk": _conv(conversation_id), "sk": keys.notice_sk(key), "at": at, "expires_at": self._expires()}
+                    {
+                        "pk": keys.conversation_pk(conversation_id),
+                        "sk": keys.notice_sk(key),
+                        "at": at,
+                        "expires_at": self._expires(),
+                    }
                 ),
             }
             try:
@@ -382,7 +382,7 @@ class MemoryStore:
     def messages_after(self, conversation_id: str, after: int, limit: int = 50) -> list[dict[str, Any]]:
         """The messages with a sequence number above `after`, oldest first (what a chat page polls for)."""
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id))
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
             & Key("sk").between(keys.message_sk(after + 1), keys.message_sk(keys.MAX_SEQ)),
             Limit=limit,
         )
@@ -401,7 +401,7 @@ class MemoryStore:
     def set_status(self, conversation_id: str, status: str, at: datetime) -> None:
         """The conversation's status only (a person closed it, or handed it back to the AI)."""
         self._table.update_item(
-            Key={"pk": _conv(conversation_id), "sk": keys.META},
+            Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.META},
             UpdateExpression="SET #s = :s, updated_at = :at, flow = :empty",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#s": "status"},
@@ -410,7 +410,8 @@ class MemoryStore:
 
     def recent_messages(self, conversation_id: str, limit: int = 10) -> list[dict[str, str]]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with(keys.MESSAGE),
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
+            & Key("sk").begins_with(keys.MESSAGE),
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -427,7 +428,10 @@ class MemoryStore:
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         items, kwargs = (
             [],
-            {"KeyConditionExpression": Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with(keys.MESSAGE)},
+            {
+                "KeyConditionExpression": Key("pk").eq(keys.conversation_pk(conversation_id))
+                & Key("sk").begins_with(keys.MESSAGE)
+            },
         )
         while True:
             response = self._table.query(**kwargs)
@@ -442,7 +446,7 @@ class MemoryStore:
         self._table.put_item(
             Item=to_dynamo(
                 {
-                    "pk": _conv(conversation_id),
+                    "pk": keys.conversation_pk(conversation_id),
                     "sk": keys.handoff_sk(at),
                     "reason": reason,
                     "summary": summary,
@@ -465,7 +469,7 @@ class MemoryStore:
         self._table.put_item(
             Item=to_dynamo(
                 {
-                    "pk": _conv(conversation_id),
+                    "pk": keys.conversation_pk(conversation_id),
                     "sk": keys.action_sk(result.action_id),
                     "customer_id": customer_id,
                     "tool": call.tool,
@@ -485,7 +489,8 @@ class MemoryStore:
         `limit` others that changed something (lookups leave no effect). One query of at most `scan` items,
         projected to what is shown (action ids are hashes: their order is not time's)."""
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_conv(conversation_id)) & Key("sk").begins_with(keys.ACTION),
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
+            & Key("sk").begins_with(keys.ACTION),
             ProjectionExpression="sk, tool, #s, effect, #r, updated_at",
             ExpressionAttributeNames={"#s": "status", "#r": "reason"},
             Limit=scan,
@@ -497,7 +502,7 @@ class MemoryStore:
 
     def get_action(self, conversation_id: str, action_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(
-            Key={"pk": _conv(conversation_id), "sk": keys.action_sk(action_id)}, ConsistentRead=True
+            Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.action_sk(action_id)}, ConsistentRead=True
         ).get("Item")
         return from_dynamo(item) if item else None
 
@@ -514,7 +519,7 @@ class MemoryStore:
         once; False if it was no longer in `expected`."""
         try:
             self._table.update_item(
-                Key={"pk": _conv(conversation_id), "sk": keys.action_sk(action_id)},
+                Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.action_sk(action_id)},
                 UpdateExpression="SET #s = :s, #r = :r, reason = :why, updated_at = :at",
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status", "#r": "result"},
@@ -528,22 +533,29 @@ class MemoryStore:
 
     # profiles ----------------------------------------------------------------------------
     def get_profile(self, customer_id: str) -> Profile | None:
-        item = self._table.get_item(Key={"pk": _cust(customer_id), "sk": keys.PROFILE}).get("Item")
+        item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.PROFILE}).get("Item")
         return Profile.model_validate(from_dynamo(item)) if item else None
 
     def profile_item(self, profile: Profile) -> dict[str, Any]:
-        return {"pk": _cust(profile.customer_id), "sk": keys.PROFILE, **profile.model_dump(mode="json")}
+        return {"pk": keys.customer_pk(profile.customer_id), "sk": keys.PROFILE, **profile.model_dump(mode="json")}
 
     # scores ------------------------------------------------------------------------------
     def put_score(self, conversation_id: str, kind: str, score: dict[str, Any]) -> None:
         self._table.put_item(
             Item=to_dynamo(
-                {"pk": _conv(conversation_id), "sk": keys.score_sk(kind), **score, "expires_at": self._expires()}
+                {
+                    "pk": keys.conversation_pk(conversation_id),
+                    "sk": keys.score_sk(kind),
+                    **score,
+                    "expires_at": self._expires(),
+                }
             )
         )
 
     def get_score(self, conversation_id: str, kind: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"pk": _conv(conversation_id), "sk": keys.score_sk(kind)}).get("Item")
+        item = self._table.get_item(Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.score_sk(kind)}).get(
+            "Item"
+        )
         return from_dynamo(item) if item else None
 
     # long-term memory --------------------------------------------------------------------
@@ -555,7 +567,7 @@ class MemoryStore:
             "dict[str, Any]",
             to_dynamo(
                 {
-                    "pk": _cust(customer_id),
+                    "pk": keys.customer_pk(customer_id),
                     "sk": keys.fact_sk(fact.key),
                     "expires_at": self._expires(),
                     **fact.model_dump(mode="json"),
@@ -568,19 +580,25 @@ class MemoryStore:
         return cast(
             "dict[str, Any]",
             to_dynamo(
-                {"pk": _cust(customer_id), "sk": sk, "expires_at": self._expires(), **summary.model_dump(mode="json")}
+                {
+                    "pk": keys.customer_pk(customer_id),
+                    "sk": sk,
+                    "expires_at": self._expires(),
+                    **summary.model_dump(mode="json"),
+                }
             ),
         )
 
     def facts(self, customer_id: str, limit: int = RECALL_FACTS) -> list[Fact]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with(keys.FACT), Limit=limit
+            KeyConditionExpression=Key("pk").eq(keys.customer_pk(customer_id)) & Key("sk").begins_with(keys.FACT),
+            Limit=limit,
         )
         return [Fact.model_validate(from_dynamo(item)) for item in response.get("Items", [])]
 
     def summaries(self, customer_id: str, limit: int = RECALL_SUMMARIES) -> list[Summary]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with(keys.SUMMARY),
+            KeyConditionExpression=Key("pk").eq(keys.customer_pk(customer_id)) & Key("sk").begins_with(keys.SUMMARY),
             ScanIndexForward=False,
             Limit=limit,
         )
@@ -593,7 +611,7 @@ class MemoryStore:
     def conversation_index_items(self, record: ConversationRecord) -> list[dict[str, Any]]:
         """The customer's list entry for this conversation and, while it is open, its open-topic entry."""
         base = {
-            "pk": _cust(record.customer_id),
+            "pk": keys.customer_pk(record.customer_id),
             "conversation_id": record.conversation_id,
             "expires_at": self._expires(),
         }
@@ -627,11 +645,12 @@ class MemoryStore:
         return self.delete_operation(customer_id, keys.open_sk(conversation_id))
 
     def delete_operation(self, customer_id: str, sk: str) -> dict[str, Any]:
-        return {"Delete": {"TableName": self._table.name, "Key": {"pk": _cust(customer_id), "sk": sk}}}
+        return {"Delete": {"TableName": self._table.name, "Key": {"pk": keys.customer_pk(customer_id), "sk": sk}}}
 
     def open_conversations(self, customer_id: str, limit: int = OPEN_CONVERSATIONS) -> list[dict[str, Any]]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_cust(customer_id)) & Key("sk").begins_with(keys.OPEN), Limit=limit
+            KeyConditionExpression=Key("pk").eq(keys.customer_pk(customer_id)) & Key("sk").begins_with(keys.OPEN),
+            Limit=limit,
         )
         return [from_dynamo(item) for item in response.get("Items", [])]
 
@@ -662,7 +681,7 @@ class MemoryStore:
             to_dynamo({"pk": keys.identity_pk(identity.channel.value, identity.address), "sk": keys.IDENTITY, **body}),
             to_dynamo(
                 {
-                    "pk": _cust(identity.customer_id),
+                    "pk": keys.customer_pk(identity.customer_id),
                     "sk": keys.identity_pk(identity.channel.value, identity.address),
                     **body,
                 }
@@ -675,7 +694,7 @@ class MemoryStore:
             "dict[str, Any]",
             to_dynamo(
                 {
-                    "pk": _cust(customer_id),
+                    "pk": keys.customer_pk(customer_id),
                     "sk": keys.audit_sk(at, uuid.uuid4().hex[:8]),
                     "action": action,
                     "detail": detail,
@@ -757,10 +776,10 @@ class MemoryStore:
         return [{k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} for item in self.partition(pk)]
 
     def customer_partition(self, customer_id: str) -> list[dict[str, Any]]:
-        return self.partition(_cust(customer_id))
+        return self.partition(keys.customer_pk(customer_id))
 
     def conversation_partition(self, conversation_id: str) -> list[dict[str, Any]]:
-        return self.partition(_conv(conversation_id))
+        return self.partition(keys.conversation_pk(conversation_id))
 
     def delete_keys(self, keys: list[tuple[str, str]]) -> int:
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:

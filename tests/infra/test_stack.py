@@ -72,6 +72,17 @@ def actions_of(statements: list[dict]) -> set[str]:
     return found
 
 
+def test_retrieval_reads_the_knowledge_index_and_not_the_merchants_documents(resources):
+    objects = [
+        resource
+        for statement in role_statements(resources, topology.FunctionName.RETRIEVAL)
+        if any(action.startswith("s3:GetObject") for action in actions_of([statement]))
+        for resource in statement["Resource"]
+    ]
+    paths = [json.dumps(r) for r in objects if "Fn::Join" in r]
+    assert paths and all("/knowledge/*" in p for p in paths), paths
+
+
 # functions --------------------------------------------------------------------------------------
 def test_five_arm64_python_functions_with_the_topology_handlers(resources):
     functions = our_functions(resources)

@@ -17,7 +17,6 @@ from boto3.dynamodb.conditions import Key
 
 from concierge import keys
 from concierge.errors import Conflict
-from concierge.keys import conversation_pk
 from concierge.memory import MemoryStore, from_dynamo, to_dynamo
 from concierge.surveys.models import SCALES, SurveyOffer
 
@@ -46,7 +45,7 @@ class SurveyStore:
         event, or a reopened conversation closing again: the first offer stands)."""
         item = to_dynamo(
             {
-                "pk": conversation_pk(offer.conversation_id),
+                "pk": keys.conversation_pk(offer.conversation_id),
                 "sk": keys.score_sk(offer.survey),
                 "expires_at": self._memory.expiry(),
                 **offer.model_dump(mode="json"),
@@ -56,13 +55,14 @@ class SurveyStore:
 
     def get(self, conversation_id: str, survey: str) -> SurveyOffer | None:
         item = self._table.get_item(
-            Key={"pk": conversation_pk(conversation_id), "sk": keys.score_sk(survey)}, ConsistentRead=True
+            Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.score_sk(survey)}, ConsistentRead=True
         ).get("Item")
         return SurveyOffer.model_validate(from_dynamo(item)) if item else None
 
     def offers(self, conversation_id: str) -> list[SurveyOffer]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(conversation_pk(conversation_id)) & Key("sk").begins_with(keys.SCORE),
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
+            & Key("sk").begins_with(keys.SCORE),
             ConsistentRead=True,
         )
         surveys = {keys.score_sk(kind) for kind in SCALES}  # not SCORE#auto, the Auto-CSAT beside them
@@ -70,7 +70,7 @@ class SurveyStore:
 
     def mark_sent(self, offer: SurveyOffer, via: str, at: datetime) -> None:
         self._table.update_item(
-            Key={"pk": conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
+            Key={"pk": keys.conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
             UpdateExpression="SET sent_via = :via, sent_at = :at",
             ExpressionAttributeValues={":via": via, ":at": at.isoformat()},
         )
@@ -82,7 +82,7 @@ class SurveyStore:
             condition, values = "answered_at = :previous", {":previous": offer.answered_at.isoformat()}
         try:
             self._table.update_item(
-                Key={"pk": conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
+                Key={"pk": keys.conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
                 UpdateExpression="SET score = :score, answered_at = :at, answered_via = :via",
                 ConditionExpression=f"attribute_exists(pk) AND {condition}",
                 ExpressionAttributeValues={":score": score, ":at": at.isoformat(), ":via": via, **values},
