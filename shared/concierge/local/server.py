@@ -139,6 +139,22 @@ class LocalApi:
         )
 
     # local-only helpers ------------------------------------------------------------------
+    def customer_headers(self, customer_id: str) -> dict[str, str]:
+        """What a storefront's backend would send for its signed-in customer: the headers of every customer call."""
+        return {
+            "x-api-key": self.api_key,
+            "x-customer-id": customer_id,
+            "x-customer-signature": sign_customer_id(customer_id, self.signing_secret),
+        }
+
+    def operator_headers(self, operator_id: str) -> dict[str, str]:
+        """What the merchant's sign-in would give a support agent: the headers of every operator call."""
+        return {
+            "x-api-key": self.api_key,
+            "x-operator-id": operator_id,
+            "x-operator-signature": sign_operator(operator_id, self.signing_secret),
+        }
+
     def local(self, request: Request, target: str) -> Response:
         if target == "chat":
             return Response((STATIC / "chat.html").read_text(), mimetype="text/html")
@@ -153,6 +169,7 @@ class LocalApi:
                     "api_key": self.api_key,
                     "operator_id": operator_id,
                     "signature": sign_operator(operator_id, self.signing_secret),
+                    "headers": self.operator_headers(operator_id),
                 }
             )
         if target in ("dashboard", "dashboard-redirect", "dashboard-file", "demo-month"):
@@ -184,6 +201,7 @@ class LocalApi:
                     "api_key": self.api_key,
                     "customer_id": customer_id,
                     "signature": sign_customer_id(customer_id, self.signing_secret),
+                    "headers": self.customer_headers(customer_id),
                 }
             )
         if target == "whatsapp-sent":
