@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from concierge.knowledge.injection import is_suspicious
 from concierge.knowledge.port import Passage
 from concierge.models import Article, Product, StoreData
 
@@ -31,14 +32,6 @@ if TYPE_CHECKING:
 MAX_WORDS = 140
 OVERLAP = 30
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
-# Text that addresses an AI rather than a customer. Such passages are indexed (so they can be found and
-# removed) but flagged: they are never quoted to a customer, and a model sees them marked as untrusted.
-INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|rules|prompts?|guidelines)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\bas an ai\b[^.\n]{0,40}\bmust\b|\bdeveloper mode\b"
-    r"|\b(refund|cancel|delete)\s+(everything|all orders|every order)\b",
-    re.IGNORECASE,
-)
 # A document id without its source: a file's path without the extension, an article id, product-<id>.
 LOCAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,199}")
 SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -133,7 +126,9 @@ def split(document: Document) -> list[Passage]:
                     text=chunk,
                     ordinal=len(passages),
                     document_hash=digest,
-                    suspicious=bool(INJECTION.search(chunk)),
+                    # Text that addresses an AI or asks for a secret: indexed (so it can be found and removed) but
+                    # never quoted to a customer nor shown to a model (knowledge/injection.py).
+                    suspicious=is_suspicious(chunk),
                 )
             )
     return passages
