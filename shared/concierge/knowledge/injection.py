@@ -17,8 +17,11 @@ hours"), and a flagged passage never answers anything, so a false positive silen
 for a secret counts only when it is not negated, not something the shop or the bank does, and not how to use the
 checkout, a card terminal or the app.
 
-The figures on `evaluation/injection/passages.jsonl`: `python -m concierge.knowledge.injection
-evaluation/injection/passages.jsonl` (docs/knowledge.md).
+Round 2 fitted the patterns on both halves of `evaluation/injection/passages.jsonl`, by family rather than by
+sentence: claims of authority ("[SYSTEM]", "Admin note:"), rules said to be void, orders to an agent without an
+override word, personas, secrets asked for in any wording (a secret named, then "type it in your next message").
+Figures per split for that file or any file in its format: `python -m concierge.knowledge.injection <file>`
+(docs/knowledge.md).
 """
 
 from __future__ import annotations
@@ -116,7 +119,12 @@ def _p(name: str, weight: float, pattern: str, view: str = "words") -> Pattern:
     return Pattern(name, weight, re.compile(pattern), view)
 
 
-AI = r"(?:ai|a\.i\.|assistants?|chat ?bots?|bots?|language models?|llms?|ai models?|gpt|claude|copilot|agents?)"
+# Who an instruction to an AI is addressed to. `AI_STRICT` leaves out plain "agents", who may be the shop's staff.
+AI_STRICT = (
+    r"(?:ai|a\.i\.|assistants?|chat ?bots?|bots?|language models?|llms?|ai (?:models?|agents?|systems?|tools?)|"
+    r"virtual agents?|chat ?gpt|gpt(?:-?\d\w*)?|claude|gemini|bard|copilot)"
+)
+AI = rf"(?:{AI_STRICT}|agents?)"
 READER = rf"(?:{AI}|the reader|readers?|whoever (?:is )?read(?:s|ing) this|anyone reading this)"
 RULES = (
     r"(?:instructions?|rules?|guidelines?|guidance|prompts?|directions?|directives?|context|"
@@ -130,11 +138,41 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "addresses_ai",
         0.8,
-        rf"\b(?:dear|attention|attn|note (?:to|for)|message (?:to|for)|hey|hello|hi) (?:the |any |all |"
-        rf"our )?(?:ai |a\.i\. |virtual |automated )?(?:{AI}|readers?)\b\s*[,:!]",
+        rf"\b(?:dear|attention|attn|(?:note|notice|message|memo|reminder|tip|tips|instructions?|important|"
+        rf"guidance) (?:to|for)|to|for|hey|hello|hi|psst|yo|ok|okay|calling) (?:the |any |all |our |every |"
+        rf"you )?(?:ai |a\.i\. |virtual |automated |support |customer service )?(?:{AI}|models?|readers?)\b"
+        rf"(?: (?:reading|processing|parsing|answering|summari[sz]ing|using|handling|that reads?|who reads?)"
+        rf"(?: \w+){{0,3}})?\s*[,:!]",
     ),
     _p("addresses_ai", 0.8, rf"\bif you(?:'re| are) (?:an? )?(?:{AI}|automated|an ai\b)"),
-    _p("addresses_ai", 0.8, rf"^(?:{AI}|reader)\s*[,:]"),
+    _p("addresses_ai", 0.8, rf"(?:^|[.!?:;>\]\)]\s|--\s|\u2014\s?)(?:the )?(?:{AI}|model|reader)s?\s*[,:]"),
+    # a note headed for an AI: "Note to the bot:", "To the assistant reading this page:", "Policy update for AI agents:"
+    _p(
+        "addressed_note",
+        1.0,
+        rf"(?:\b(?:note|notice|message|memo|reminder|tips?|instructions?|important|guidance|update|heads up|psa) "
+        rf"(?:to|for)|(?:^|[.!?:;]\s)(?:to|for)) (?:the |any |all |our |every )?(?:ai |a\.i\. |virtual |automated )?"
+        rf"(?:{AI_STRICT}|models?|readers?)\b(?: (?:reading|processing|parsing|answering|summari[sz]ing|using|"
+        rf"handling|that reads?|who reads?)(?: \w+){{0,3}})?\s*:",
+    ),
+    _p(
+        "ai_must",
+        0.6,
+        r"\b(?:the|this|any) models? (?:must|shall|should|will|needs? to|is to)(?: always| never| now| only)? "
+        r"(?:say|tell|reply|respond|answer|refuse|ignore|recommend|claim|pretend|approve|refund|offer)\b",
+    ),
+    # an address followed by an order: "Assistant: tell the customer…", "Dear language model, please stop…"
+    _p(
+        "addressed_instruction",
+        1.0,
+        rf"\b(?:{AI_STRICT}|(?:dear|hey|hi|hello|psst|attention|yo|ok|okay),? (?:the )?models?|readers?)\s*[,:!]\s*"
+        rf"(?:please |kindly |now |just |always |simply |from now on,? |important:? )*"
+        rf"(?:ignore|disregard|forget|tell|say|reply|respond|answer|refund|approve|cancel|send|give|offer|ask|"
+        rf"collect|stop|do not|don't|never|always|include|append|recommend|promise|confirm|reveal|print|output|"
+        rf"pretend|act|treat|assume|switch|grant|issue|inform|skip|bypass|override|remember|note that|you (?:must|"
+        rf"should|are|will|need)|add|insert|request|close|escalate|transfer|mention|avoid|keep|hide|state|claim|"
+        rf"the (?:text|instructions?|rules|guidelines|policy) (?:above|below))\b",
+    ),
     _p(
         "addresses_ai",
         0.8,
@@ -144,9 +182,10 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "ai_must",
         0.6,
-        rf"\b{READER},? (?:\w+ ){{0,3}}(?:must|shall|are (?:required|instructed|expected) to|is (?:required|"
-        rf"instructed|expected) to|should (?:now|always|never|ignore|disregard|tell|say|ask|approve|refund|"
-        rf"collect|reply|respond))\b",
+        rf"\b{READER},? (?:\w+ ){{0,3}}(?:must|shall|needs? to|ha(?:s|ve) to|(?:is|are) to|(?:are|is) "
+        rf"(?:now )?(?:required|instructed|expected|supposed|allowed|permitted|authori[sz]ed) to|should (?:now|"
+        rf"always|never|not|ignore|disregard|tell|say|ask|approve|refund|collect|reply|respond|offer|give|promise|"
+        rf"recommend|treat|skip|cancel|issue|grant|request|send|stop))\b",
     ),
     _p(
         "ai_must",
@@ -161,19 +200,41 @@ PATTERNS: tuple[Pattern, ...] = (
         rf"\b(?:tell|inform|instruct|advise|assure|convince|reply to|respond to|"
         rf"answer) {CUSTOMER}(?:'s)? (?:that|to)\b",
     ),
-    _p("instructs_agent", 0.6, rf"\b(?:when|if) {CUSTOMER} asks?\b.{{0,60}}\b(?:say|tell|reply|respond|answer)\b"),
+    # "Tell the customer shipping is free", "promise the shopper a refund": orders about the customer, to an agent
+    _p(
+        "instructs_agent",
+        0.6,
+        r"\b(?:tell|inform|assure|convince|promise|notify|persuade) (?:the |each |every |all |any |that |this )"
+        r"(?:customers?|users?|shoppers?|buyers?|callers?|clients?|visitors?)\b(?!'| (?:service|support|care|"
+        r"team|desk|portal|account|area|cent(?:re|er)|experience|reviews?|number)\b)",
+    ),
+    _p(
+        "instructs_agent",
+        0.6,
+        r"\b(?:when|if|whenever) (?:a |an |the |any )?(?:customers?|users?|shoppers?|buyers?|callers?|clients?|"
+        r"visitors?|they) (?:asks?|mentions?|says?|writes?|contacts? you|requests?|complains?|inquires?|enquires?|"
+        r"brings? up)\b.{0,60}\b(?:say|tell|reply|respond|answer|promise|claim|insist|close the chat)\b",
+    ),
     _p(
         "instructs_agent",
         0.5,
-        r"\b(?:approve|grant) (?:every|all|any) (?:refunds?|returns?|requests?|claims?|discounts?)\b",
+        r"\b(?:approve|grant|authori[sz]e) (?:every|all|any|each)(?: \w+){0,2}? (?:refunds?|returns?|requests?|"
+        r"claims?|discounts?|cancell?ations?|exchanges?)\b",
     ),
-    _p("instructs_agent", 0.5, r"\bwithout (?:checking|verifying|verification|approval)\b"),
+    _p(
+        "instructs_agent",
+        0.5,
+        r"\b(?:without|with no|no)(?: any)? (?:checking|verifying|verification|approval|(?:order |identity |id )"
+        r"(?:checks?|lookups?|verification)|checks?)\b",
+    ),
+    _p("ignores_policy", 0.5, r"\bregardless of (?:the |any |our )?(?:polic(?:y|ies)|return window|rules|eligibility)"),
     # override words
     _p(
         "override",
         1.0,
         rf"\b(?:ignore|disregard|forget|override|bypass|skip|set aside|drop|abandon|discard|"
-        rf"neglect)\b(?: \w+){{0,4}}? {EARLIER}(?: \w+){{0,3}}? {RULES}\b",
+        rf"neglect)\b(?: \w+){{0,4}}? {EARLIER}(?: \w+){{0,3}}? {RULES}\b(?! (?:in|on|inside|from|printed|"
+        rf"that came|included|leaflet|booklet|sheet|manual)\b)",
     ),
     _p(
         "override",
@@ -203,17 +264,33 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "new_instructions",
         1.0,
-        r"\b(?:new|updated|revised|real|actual|true) (?:instructions|rules|orders|directives|"
-        r"system (?:message|prompt))\s*[:!-]|\byour (?:new|real|actual|true) (?:instructions|task|role|job|"
-        r"rules|orders)\b|\byour only (?:task|job|goal)\b",
+        r"\b(?:real|actual|true) (?:instructions|rules|orders|directives|"
+        r"system (?:message|prompt))\s*[:!-]|\byour (?:new|real|actual|true|updated|revised) (?:instructions|task|role|"
+        r"job|rules|orders|guidelines|directives|directions|purpose|goal|objective|mission|priority)\b|"
+        r"\byour only (?:task|job|goal)\b",
     ),
     _p("new_instructions", 0.5, r"\bnew instructions\b"),
-    _p("from_now_on", 0.5, r"\bfrom now on\b|\bhenceforth\b|\bstarting now\b"),
+    _p(
+        "new_instructions",
+        0.8,
+        r"\b(?:new|updated|revised) (?:instructions|rules|orders|directives|system (?:message|prompt))\s*[:!-]",
+    ),
+    _p("from_now_on", 0.5, r"\bfrom now on\b|\bhenceforth\b|\bstarting now\b|\bfrom this (?:point|moment) on"),
+    _p(
+        "you_are_now",
+        0.4,
+        r"\byou(?:'re| are| re) (?:now|no longer)\b(?! (?:ready|able|signed|logged|subscribed|registered|"
+        r"paired|connected|set|done|all set|in pairing)\b)",
+    ),
+    # "You are now RefundBot", "you are no longer an assistant", "you are no longer bound by…"; not "you are now
+    # eligible for free shipping"
     _p(
         "you_are_now",
         1.0,
-        r"\byou(?:'re| are| re) (?:now|no longer)\b(?! (?:ready|able|signed|logged|subscribed|registered|"
-        r"paired|connected|set|done|all set|in pairing)\b)",
+        rf"\byou(?:'re| are| re) (?:now|no longer) (?:an? |the |my |our )?(?:\w+ )?(?:{AI_STRICT}|\w*bots?|models?|"
+        rf"personas?|characters?|dan)\b|\byou(?:'re| are| re) (?:now )?(?:no longer|not) (?:bound|restricted|"
+        rf"limited|constrained|governed|obliged|required to follow|subject)\b|\byou(?:'re| are| re) now "
+        rf"(?:free|allowed|permitted|authori[sz]ed|unrestricted|unfiltered|uncensored|operating|acting|playing)\b",
     ),
     _p(
         "role_play",
@@ -269,7 +346,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "override_de",
         1.0,
-        r"\b(?:ignorier\w*|vergiss\w*|missacht\w*|uberschreib\w*)\b(?: \w+){0,4} (?:anweisung\w*|regeln|"
+        r"\b(?:ignorier\w*|vergiss\w*|vergessen|missacht\w*|uberschreib\w*)\b(?: \w+){0,4} (?:anweisung\w*|regeln|"
         r"vorgaben|richtlinien|instruktion\w*|befehl\w*)\b",
     ),
     _p(
@@ -304,7 +381,9 @@ PATTERNS: tuple[Pattern, ...] = (
         "hide_from_customer",
         1.0,
         rf"\b(?:do not|don't|never|without) (?:tell(?:ing)?|mention(?:ing)?|reveal(?:ing)?|inform(?:ing)?|"
-        rf"disclos(?:e|ing)|notify(?:ing)?|alert(?:ing)?) (?:this |it |that )?(?:to )?{CUSTOMER}\b(?!'|"
+        rf"disclos(?:e|ing)|notify(?:ing)?|alert(?:ing)?) (?:this |it |that |these |any of this |(?:this|that|"
+        rf"these|the) (?:policy|rule|note|change|instructions?|code|code word|offer|exception|shortcut|section|"
+        rf"message|text|discount) )?(?:to )?(?:other )?{CUSTOMER}\b(?!'|"
         rf" (?:information|data|details|records|addresses|emails?|names?|accounts?|orders?|reviews?|"
         rf"numbers?)\b)",
     ),
@@ -354,6 +433,188 @@ PATTERNS: tuple[Pattern, ...] = (
         r"into) (?:the |every |each |all |this )?(?:url|link|image|query)",
         view="plain",
     ),
+    # claims of authority: "[SYSTEM]", "<system>", "SYSTEM OVERRIDE", "Admin note:", "[Assistant instruction]"
+    _p(
+        "authority",
+        1.0,
+        r"\[/?(?:system|sys|assistant|ai|bot|llm|model|inst|instructions?|prompt|override)(?: \w+){0,3}\](?!\()|"
+        r"<\/?(?:system|assistant|admin|instructions?|sys|inst|prompt)>|<\|(?:im_start|im_end|system|endoftext)\|>|<<sys>>",
+    ),
+    _p(
+        "authority", 1.0, r"\b(?:system|admin|administrator|developer|operator|root) (?:override|directive|command)s?\b"
+    ),
+    _p("authority", 0.8, r"\[/?(?:admin|administrator|developer|dev|operator|staff|internal)(?: \w+){0,3}\](?!\()"),
+    _p(
+        "authority",
+        1.0,
+        r"(?:^|[^\w\s]\s*|\s)SYSTEM\s*[:\]]|\bSYSTEM (?:NOTICE|NOTE|MESSAGE|UPDATE|ALERT)\b",
+        view="raw",
+    ),
+    _p(
+        "authority",
+        0.8,
+        r"\b(?:admin|administrator|developer|operator|moderator|system|internal|priority) (?:note|notice|message|"
+        r"instructions?|update|alert|directive)s? (?:for|to) (?:the |all |any )?(?:ai|assistants?|bots?|agents?|"
+        r"models?|llms?)\b|\b(?:admin|administrator|developer|operator|moderator) (?:note|notice|message|"
+        r"instructions?|update|alert)s?\s*[:!\u2014\u2013-]|"
+        r"\bsystem (?:note|notice|alert|directive)\s*[:!\u2014\u2013-]",
+    ),
+    _p(
+        "authority",
+        1.0,
+        r"\bthis is (?:a |an )?(?:message|instruction|directive|note|update|order) from (?:the |your )?(?:developers?|"
+        r"administrators?|admins?|system|openai|anthropic|operators?|creators?|engineering team)\b",
+    ),
+    _p(
+        "authority",
+        0.5,
+        rf"\b(?:{AI_STRICT}|model) (?:has been|have been|was|is being) (?:updated|reconfigured|reprogrammed|"
+        rf"upgraded|patched|re-?trained|unlocked)\b",
+    ),
+    # the rules said to be void, outranked or not binding
+    _p(
+        "rules_void",
+        0.6,
+        rf"\b{EARLIER}? ?{RULES} (?:above |below |before )?(?:are|is|were|was) (?:now )?(?:void|null|obsolete|"
+        rf"outdated|revoked|cancell?ed|invalid|superseded|suspended|deprecated|lifted|wrong|fake|"
+        rf"no longer (?:valid|in effect|in force|active|applicable))\b",
+    ),
+    _p(
+        "rules_void",
+        1.0,
+        rf"\b(?:previous|prior|earlier|old|original|above|preceding|your|(?:the )?{RULES} (?:above|before(?: this)?))"
+        rf"(?: {RULES})? (?:are|is|were|was) (?:now |hereby )?(?:void|null|revoked|cancell?ed|fake|invalid|"
+        rf"no longer (?:valid|in effect|in force|apply))\b",
+    ),
+    _p(
+        "rules_void",
+        0.6,
+        r"\b(?:everything|the text|the content|the information|all (?:the )?text|anything|the (?:faq|article|"
+        r"page|policy|instructions|rules)) (?:above|before this|earlier|on this page)(?: this line)?(?: \w+){0,2}? "
+        r"(?:is|are|was|were) (?:now )?(?:outdated|obsolete|void|wrong|incorrect|invalid|fake|a test|not (?:valid|"
+        r"true|real))\b",
+    ),
+    _p(
+        "rules_void",
+        1.0,
+        rf"\b(?:{AI_STRICT}|readers?) (?:are|is) (?:now )?(?:no longer|not) (?:bound|restricted|limited|"
+        rf"constrained|governed|obliged to follow|required to follow|subject) (?:by|to)\b",
+    ),
+    _p("rules_void", 0.6, r"\bagents? (?:are|is) (?:now )?no longer (?:bound|required to follow) by\b"),
+    _p(
+        "rules_void",
+        0.6,
+        r"\b(?:these|this|the following|my|our) (?:instructions?|directives?|rules|note|message|text) "
+        r"(?:override|overrides|supersedes?|replaces?|takes? (?:precedence|priority)|trumps?|outranks?)\b",
+    ),
+    _p(
+        "rules_void",
+        0.5,
+        r"\b(?:override|overrides|supersedes?|takes? (?:precedence|priority) over|trumps?|outranks?) "
+        r"(?:everything|anything)\b",
+    ),
+    _p(
+        "rules_void",
+        0.4,
+        r"\b(?:in|over|of|from) your (?:configuration|programming|training|setup|system (?:configuration|settings|"
+        r"prompt))\b",
+    ),
+    _p(
+        "override",
+        0.8,
+        rf"\b(?:stop|quit|cease|no longer) (?:following|obeying|applying|respecting|adhering to|honou?ring)"
+        rf"(?: [\w']+){{0,3}}? {RULES}\b|\b(?:ignore|disregard|forget|override|bypass|do not follow|don't follow|"
+        rf"never follow|stop following)(?: \w+){{0,2}}? (?:the )?(?:merchant|store|shop|company|retailer|brand|"
+        rf"seller|website|site)'?s? (?:\w+ )?(?:faq|polic(?:y|ies)|rules|guidelines|instructions|knowledge base|"
+        rf"documentation|articles?|help cent(?:er|re)|terms)\b|\b(?:ignore|disregard|forget|override)\b "
+        rf"(?:the|this|our|all|any) (?:faqs?|knowledge base|help cent(?:er|re)|documentation)\b",
+    ),
+    _p(
+        "override",
+        1.0,
+        rf"\b(?:stop|quit|cease|no longer) (?:following|obeying|applying|respecting|adhering to|honou?ring) "
+        rf"(?:your|all|any|previous|prior|earlier|(?:the )?(?:merchant|store|shop|company)'?s?)(?: \w+)? {RULES}\b",
+    ),
+    _p("this_conversation", 0.4, r"\bfor (?:the rest of )?this (?:conversation|chat|session)\b"),
+    # a persona with no rules
+    _p(
+        "role_play",
+        0.8,
+        r"\b(?:respond|answer|reply|act|behave|speak|talk|pose|roleplay|role-play) as (?:if you were |though you "
+        r"were )?(?:the|a|an) (?:store |shop )?(?:owner|manager|admin|administrator|supervisor|ceo|founder|"
+        r"developer|unrestricted|uncensored|different|human|real person|employee|member of staff)\b|"
+        r"\byou are (?:now )?['\"\u2018\u201c]?\w*bot\b",
+    ),
+    _p(
+        "unrestricted",
+        0.8,
+        rf"\b(?:{AI}|mode|version|persona)\b(?: \w+){{0,2}} (?:with no|without(?: any)?) (?:limits|limitations|"
+        rf"restrictions|rules|filters|guardrails|content polic(?:y|ies))\b",
+    ),
+    _p("unrestricted", 1.0, rf"\b(?:unrestricted|unfiltered|uncensored) (?:mode|version|{AI}|model|persona)\b"),
+    # what an assistant is told to do
+    _p(
+        "steers_answer",
+        0.6,
+        r"(?:^|[.!?:;]\s)(?:always |just |simply |only )?(?:say|claim|state|insist|pretend) (?:that|it|they)\b|"
+        r"(?:^|[.!?:;]\s)(?:always |only )?(?:respond|reply|answer|speak|talk) only (?:in|with)\b|"
+        r"\b(?:always|just) (?:say|answer|reply|respond)(?: with)? (?:yes|ok|approved)\b|\b(?:always|only|just|and|"
+        r"then) say that\b|\b(?:respond|reply|answer) that (?:the|their|it|all|every|our|your|there|they)\b|"
+        r"\bpromise (?:them|him|her|the customer|customers|the shopper) (?:a |an |the |that )?(?:full|free|double|"
+        r"refund|discount)",
+    ),
+    _p(
+        "steers_answer",
+        0.6,
+        r"\b(?:never|don't|do not) (?:hand ?(?:off|over)|escalate|transfer|pass (?:them |the customer |it )?on|"
+        r"connect (?:them|the customer)) (?:to )?(?:a |an |the )?(?:human|person|agent|member of staff|manager|"
+        r"support)\b",
+    ),
+    _p(
+        "steers_answer",
+        0.6,
+        r"\b(?:mak(?:e|ing) up|invent(?:ing)?|fabricat(?:e|ing)|guess(?:ing)?) (?:a |an |the |any )?(?:prices?|"
+        r"answers?|facts?|information|tracking numbers?|order numbers?|delivery dates?|dates?|details|policies)\b|"
+        r"\b(?:answer|respond|reply) (?:only )?(?:from|using) your own knowledge\b",
+    ),
+    _p(
+        "steers_answer",
+        0.6,
+        r"\b(?:recommend|suggest|direct|send|redirect|refer|point)(?: \w+){0,2}? (?:to )?(?:a |the |our )?"
+        r"competitors?'?s?\b",
+    ),
+    _p(
+        "mass_action",
+        0.6,
+        r"\b(?:refunds?|store credit|credit|discount|gift cards?|compensation|vouchers?|coupons?|replacements?|"
+        r"free \w+)\b.{0,20}\b(?:to|for) (?:everyone|anyone|whoever|every ?one|any ?one|everybody|anybody|"
+        r"all customers|any customer|every customer)\b",
+    ),
+    _p("mass_action", 0.4, r"\b(?:authori[sz]e|grant|approve) (?:a )?(?:[5-9]\d|100) ?(?:%|percent)"),
+    _p(
+        "money_to_anyone",
+        1.0,
+        r"\b(?:refunds?|store credit|gift cards?|compensation|money back|cash|discount codes?)\b.{0,25}\b(?:to|for) "
+        r"(?:anyone|whoever|everyone|anybody|everybody|any customer|every customer|all customers)(?: who| that)? "
+        r"(?:asks?|requests?|complains?|mentions?|says?|claims?|wants?|writes?|contacts?)\b",
+    ),
+    # hidden text: CSS that hides it, Markdown comments, HTML images with a query
+    _p(
+        "hidden_style",
+        0.6,
+        r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em|rem)?\s*[;\"']|opacity\s*:\s*0"
+        r"(?:\.0+)?\s*[;\"']|color\s*:\s*(?:#fff(?:fff)?|white|transparent)\b|<\w+[^>]*\shidden\b|"
+        r"^\s*\[(?://|comment)\]\s*:\s*#|\s\[//\]\s*:\s*#",
+        view="plain",
+    ),
+    _p("image_query", 0.6, r"<img[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]*\?", view="plain"),
+    # more languages
+    _p(
+        "override_nl_pt",
+        1.0,
+        r"\b(?:negeer|vergeet)\b(?: \w+){0,3} (?:instructies|regels|richtlijnen)\b|\b(?:ignore|esqueca|"
+        r"desconsidere)\b(?: \w+){0,3} (?:instrucoes|regras|diretrizes)\b",
+    ),
 )
 # Patterns on the text with every separator removed, for letters spaced out with single spaces
 # ("i g n o r e p r e v i o u s i n s t r u c t i o n s").
@@ -369,22 +630,47 @@ SQUASHED: tuple[Pattern, ...] = (
 )
 
 # --- requests for secrets ---------------------------------------------------------------------------------------------
-SECRET = (
-    r"(?:(?:full |complete |long |16[- ]digit )?(?:credit |debit |bank |"
+# Words before "PIN", "password" or "code" that make it something else: a device's, a locker's, a gift card's.
+NOT_A_SECRET = re.compile(
+    r"\b(?:wi-?fi|network|router|hotspot|guest|new|strong|temporary|delivery|gift(?: card)?|door|locker|parcel|"
+    r"luggage|lock|screen|sim|voicemail|bluetooth|pairing|parental|device|alarm|safe|booking|promo|discount|coupon|"
+    r"watch|tablet|setup|activation|licen[cs]e|confirmation|reference|tracking) (?:pins?(?: (?:code|number))?|"
+    r"passwords?|passcodes?|pass ?phrases?|[\w-]+ codes?|codes?)$"
+)
+# Card details: asked for at a checkout in good faith, so they count when sent to the chat, a reply or "us".
+CARD_DETAILS = (
+    r"(?:full |complete |long |16[- ]digit )?(?:credit |debit |bank |"
     r"payment )?(?<!gift )(?<!gift-)card(?:'s)? (?:number|numbers|details|info|information|data|digits)"
-    r"|card ?holder data"
-    r"|cvv2?|cvc2?|csc|cid|card verification (?:value|code|number)|(?:card )?security (?:code|number|digits)"
-    r"|(?:three|3|four|4)[- ]digit(?:s)? (?:code |number )?(?:on|from) the back|(?:three|3) digits on the back"
-    r"|digits on the back of (?:your|their|the) card"
-    r"|pins?(?: (?:code|number))?|passwords?|passcodes?|pass ?phrases?|one[- ]time (?:code|password|"
-    r"passcode|pin)|otps?|"
-    r"(?:verification|authenti(?:cation|cator)|2fa|two[- ]factor|sms|security|login) codes?"
+    r"|card ?holder data|card(?:'s)? (?:expiry|expiration)(?: date)?|(?:expiry|expiration) date (?:of|on|from) "
+    r"(?:your|their|the) card"
+)
+# Secrets no one asks for in good faith: a card's security code or PIN, passwords, one-time codes, bank logins.
+SECRETS_PROPER = (
+    r"(?:cvv2?|cvc2?|csc|cid|card verification (?:value|code|number)|(?:card )?security (?:code|number|digits)"
+    r"|(?:three|3|four|4)[- ]digit(?:s)? (?:code |number )?(?:printed )?(?:on|from) the back"
+    r"|(?:three|3|four|4) (?:digits|numbers|figures)(?: printed)? (?:on|from) the back"
+    r"|(?:digits|numbers) on the back of (?:your|their|the) card|(?:16|sixteen)[- ]digit (?:card )?number"
+    r"|(?:long )?numbers? on the front of (?:your|their|the) card"
+    r"|pins?(?: (?:code|number))?|passwords?|passcodes?|pass ?phrases?|one[- ]time (?:\w+ )?(?:code|password|"
+    r"passcode|pin)s?|otps?"
+    r"|(?:verification|authenti(?:cation|cator)|2fa|mfa|two[- ]factor|sms|security|login|sign[- ]in|access|"
+    r"reset|(?:6|six)[- ]digit) codes?"
     r"|(?:online |internet )?banking (?:login|username|password|credentials|details)|bank (?:login|"
     r"credentials|password)"
     r"|(?:login|account|sign[- ]in) (?:details|credentials|password)|credentials|social security number|ssn"
+    r"|national insurance number|security (?:question )?answers?|answers? to (?:your |their |the )?security "
+    r"questions?|memorable (?:word|information)|mother'?s maiden name|(?:seed|recovery|secret) phrase"
     r"|numero de (?:la )?carte|cryptogramme|code de securite|mot de passe|code pin|kartennummer|"
     r"prufnummer|sicherheitscode|"
     r"passwort|kennwort|geheimzahl|numero de (?:la )?tarjeta|codigo de seguridad|contrasena|clave)"
+)
+SECRET = rf"(?:{CARD_DETAILS}|{SECRETS_PROPER})"
+SECRET_PROPER = re.compile(rf"\b{SECRETS_PROPER}\b")
+# A cheap first look: text with none of these words names no secret.
+SECRET_WORDS = re.compile(
+    r"card|cvv|cvc|csc|\bcid\b|secur|digit|\bpins?\b|pass|code|otp|bank|login|sign|credential|ssn|social|"
+    r"insurance|answer|memorable|maiden|phrase|numero|crypto|karten|prufnummer|wort|geheim|tarjeta|contrasena|"
+    r"clave|number"
 )
 POSSESSIVE = (
     r"(?:(?:your|their|his|her|the|its|this|that|a|an|any|all|both|full|complete|whole|customers?'?s?|users?'?s?"
@@ -393,19 +679,23 @@ POSSESSIVE = (
 )
 DISCLOSE = (
     r"(?:give|giving|provide|providing|share|sharing|send|sending|tell|telling|disclose|reveal|read out|reading out"
-    r"|reply with|respond with|answer with|include|including|post|paste|submit|forward|write down|"
+    r"|reply with|respond with|answer with|include|including|post|paste|submit|forward|"
     r"spell out|hand over|supply"
     r"|email|e-mail|text|message|dm|list|repeat|type out|collect|obtain|gather|request|ask(?:ing)? (?:you |them )?for"
     r"|envoye[zr]?|donne[zr]?|communique[zr]?|indique[zr]?|fourni(?:r|ssez)|partage[zr]?|demande[zr]?(?: au client)?"
     r"|send(?:en)?|schick\w*|gib|geben|teil\w*|nenn\w*|mitteil\w*|angeben"
     r"|envi[ae]\w*|proporcion\w*|compart\w*|indiqu\w*|pid[ae]\w*|solicit\w*|dame|deme|denos)"
 )
-AMBIGUOUS = r"(?:enter|entering|type|typing|confirm|confirming|verify|verifying|input|key in|fill in|put|use|write|say)"
+AMBIGUOUS = (
+    r"(?:enter|entering|type|typing|confirm|confirming|verify|verifying|input|key in|fill in|put|use|write|say|read|"
+    r"reading|spell|recite|dictate|drop|leave)"
+)
 DESTINATION = re.compile(
-    r"\b(?:in|into|via|by|through|over|on|to|as) (?:the |this |our |a |your |their )?(?:chat|conversation|chat window|"
-    r"messages?|reply|replies|response|thread|e-?mail|dm|whatsapp|sms|text message|comments?|support ticket|ticket)\b"
-    r"|\breply\b|\brespond\b|\bwrite back\b|\bhere\b|\bbelow\b"
-    r"|\b(?:to|with|for) (?:us|me|the (?:assistant|agent|bot|reader)|support|our (?:team|agents?|staff|"
+    r"\b(?:in|into|via|by|through|over|on|to|as) (?:the |this |our |a |your |their )?(?:next |following |first )?"
+    r"(?:chat|conversation|chat window|messages?|reply|replies|response|answer|thread|e-?mail|dm|whatsapp|sms|"
+    r"text message|comments?|support ticket|ticket)\b"
+    r"|\brepl(?:y|ying)\b|\brespond(?:ing)?\b|\bwrit(?:e|ing) back\b|\bhere\b|\bbelow\b"
+    r"|\b(?:to|with|for) (?:us|me|the (?:assistant|agent|bot|reader|chat)|support|our (?:team|agents?|staff|"
     r"assistant)|this assistant)\b"
     r"|[\w.+-]+@[\w-]+\.[\w.]+|https?://"
 )
@@ -416,7 +706,7 @@ USE_CONTEXT = re.compile(
     r"card (?:terminal|reader|machine)"
     r"|terminal|keypad|pin ?pad|(?:login|sign[- ]in|log[- ]in|reset) (?:page|screen|form|link)|"
     r"bank'?s (?:page|app|website)"
-    r"|banking app|3-?d secure|(?:secure )?payment link|on (?:that|this|the) (?:secure )?(?:page|form)|"
+    r"|banking app|3-?d secure|(?:secure )?payment link|on (?:that|this|the|a) (?:secure )?(?:page|form)|"
     r"in the (?:app|field|form|box)|on (?:the|our) (?:website|site)|when you (?:pay|order|check out|"
     r"sign in|log in)"
     r"|on the (?:watch|screen|device|phone|display)|from the (?:watch|screen|device))\b"
@@ -424,6 +714,8 @@ USE_CONTEXT = re.compile(
 NEGATION = re.compile(
     r"\b(?:never|not|no one|nobody|no|don't|dont|do not|doesn't|won't|will not|wouldn't|cannot|can't|shouldn't|mustn't"
     r"|under no circumstances|avoid|refuse|without|nor|ne|nie|niemals|nunca|jamais|kein\w*|nicht)\b"
+    r"|\b(?:anyone|someone|somebody|a (?:caller|stranger|scammer|fraudster)|scammers?|fraudsters?|criminals?)"
+    r"(?: \w+){0,3}? (?:asks?|requests?|tells?|wants?|pressures?|claims?|calls?|texts?|emails?|messages?)\b"
 )
 NOT_NEGATION = re.compile(
     r"\b(?:never|not|don't|do not|no) (?:forget|fail|hesitate|neglect|worry|delay)\b|\bforget to\b|"
@@ -443,17 +735,33 @@ DISCLOSURE = re.compile(
 COLLECT = re.compile(
     rf"\b(?:ask|asking|request|requesting|collect|obtain|get|require|need|gather|prompt|pide|pidele|"
     rf"demandez|fragen? sie)\b"
-    rf"(?: (?:al cliente|au client|den kunden)| {CUSTOMER}(?:'s|')?)(?: for| to(?: \w+){{0,2}})? {POSSESSIVE}{SECRET}\b"
+    rf"(?: (?:al cliente|au client|den kunden)| {CUSTOMER}(?:'s|')?)(?: for| to (?:\w+ )?(?:{DISCLOSE}|{AMBIGUOUS}))?"
+    rf" {POSSESSIVE}{SECRET}\b"
+    rf"|\b(?:have|make|let|get) (?:them|{CUSTOMER}) (?:to )?(?:{DISCLOSE}|{AMBIGUOUS})\b(?: \w+){{0,2}}? "
+    rf"{POSSESSIVE}{SECRET}\b"
 )
 ENTERING = re.compile(rf"\b{AMBIGUOUS}\b(?: (?:us|me|it|them))?(?: \w+){{0,2}}? {POSSESSIVE}{SECRET}\b")
 NEEDED = re.compile(
-    rf"\b{POSSESSIVE}{SECRET}\b(?: \w+){{0,6}}? (?:is|are) (?:required|needed|necessary|"
-    rf"mandatory)\b.{{0,40}}\b(?:verify|verification|identity|confirm|refund|process|unlock|release|"
+    rf"\b{SECRET}\b(?: \w+){{0,6}}? (?:is|are|will be) (?:required|needed|necessary|"
+    rf"mandatory)\b.{{0,40}}\b(?:verify|verification|identity|confirm|refund|process|release|"
     rf"match)\b"
-    rf"|\b(?:we|i) (?:need|require|must have|must see)\b(?: \w+){{0,2}}? {POSSESSIVE}{SECRET}\b"
+    rf"|\b(?:we|i|{AI}|our (?:bot|assistant|agents?|team|staff|system|support(?: team)?)|the (?:bot|assistant|"
+    rf"agent|reader|support team))(?:'ll|'d)?(?: (?:will|would|may|might|also|first|still|then|now))* (?:need|"
+    rf"needs|require|requires|must (?:have|see|get|collect)|ask for|asks for|request|requests)\b(?: \w+){{0,2}}? "
+    rf"{POSSESSIVE}{SECRET}\b"
     rf"|\bwhat(?: is|'s) (?:your|their|the customer'?s?) {SECRET}\b"
 )
-CLAUSE_BREAK = re.compile(r"[.!?;:\n]|,\s*(?:but|however|except|yet)\b|\b(?:but|however|instead)\b")
+# A secret named, then asked for with a pronoun: "the security code … is required. Please type it in your next
+# message".
+SECRET_MENTION = re.compile(rf"\b{SECRET}\b")
+PRONOUN_REQUEST = re.compile(
+    rf"\b(?:{DISCLOSE}|{AMBIGUOUS})\b(?: (?:us|me))? (?:it|them|this|that|these|those|both|(?:the|this|that) "
+    rf"(?:code|number|digits|details))\b"
+)
+CLAUSE_BREAK = re.compile(
+    r"[.!?;:\n]|,\s*(?:but|however|except|yet)\b|\b(?:but|however|instead)\b"
+    r"|\b(?:if|when|whenever|once|after|before|since|because|unless)\b[^,.;:!?]{0,80},"
+)
 
 
 @dataclass(frozen=True)
@@ -501,9 +809,25 @@ def _negated(text: str, start: int) -> bool:
     return bool(NEGATION.search(before)) and not NOT_NEGATION.search(before)
 
 
+def _asked(text: str, start: int, end: int, needs_destination: bool) -> bool:
+    """Whether the request at `start`-`end` asks for a secret: not negated, not something the shop or the bank
+    does, and sent to the chat, a reply or us unless it names no checkout, terminal or app."""
+    if _negated(text, start) or OTHERS_DO_IT.search(text[:start].rstrip() + " "):
+        return False
+    if NOT_A_SECRET.search(text[max(0, start - 25) : end]):
+        return False
+    sentence = _sentence(text, start, end)
+    to_us = _to_us(sentence)
+    if needs_destination and not to_us:
+        return False
+    return to_us or not USE_CONTEXT.search(sentence)
+
+
 def _secret_requests(text: str) -> list[str]:
     """The names of the ways the text asks someone for a secret (empty when it does not)."""
     found: list[str] = []
+    if not SECRET_WORDS.search(text):
+        return found
     for name, regex, needs_destination in (
         ("asks_secret", DISCLOSURE, False),
         ("collects_secret", COLLECT, False),
@@ -511,17 +835,25 @@ def _secret_requests(text: str) -> list[str]:
         ("secret_required", NEEDED, False),
     ):
         for match in regex.finditer(text):
-            if _negated(text, match.start()):
+            if not _asked(text, match.start(), match.end(), needs_destination):
                 continue
-            if OTHERS_DO_IT.search(text[: match.start()].rstrip() + " "):
-                continue
-            sentence = _sentence(text, match.start(), match.end())
-            to_us = _to_us(sentence)
-            if needs_destination and not to_us:
-                continue
-            if not to_us and USE_CONTEXT.search(sentence):
+            # Card details that "we need" count only when sent to us: a hotel or a checkout needs them too.
+            if (
+                name == "secret_required"
+                and not SECRET_PROPER.search(match.group() + _clause_after(text, match.end()))
+                and not _to_us(_sentence(text, match.start(), match.end()))
+            ):
                 continue
             found.append(name)
+            break
+    for mention in SECRET_MENTION.finditer(text):
+        if _negated(text, mention.start()) or OTHERS_DO_IT.search(text[: mention.start()].rstrip() + " "):
+            continue
+        if NOT_A_SECRET.search(text[max(0, mention.start() - 25) : mention.end()]):
+            continue
+        request = PRONOUN_REQUEST.search(text, mention.end(), mention.end() + 200)
+        if request and _asked(text, request.start(), request.end(), needs_destination=True):
+            found.append("secret_then_asked")
             break
     return found
 
@@ -534,7 +866,10 @@ def classify(text: str) -> InjectionVerdict:
     for pattern in (*PATTERNS, *SQUASHED):
         if pattern.regex.search(views[pattern.view]):
             matched[pattern.name] = max(matched.get(pattern.name, 0.0), pattern.weight)
-    secrets = sorted({*_secret_requests(views["words"]), *_secret_requests(views["plain"])})
+    secrets = _secret_requests(views["words"])
+    if views["plain"] != views["words"]:
+        secrets += _secret_requests(views["plain"])
+    secrets = sorted(set(secrets))
     for name in secrets:
         matched[name] = 1.0
     reasons = tuple(sorted(matched))
@@ -547,10 +882,12 @@ def is_suspicious(text: str) -> bool:
 
 # --- measuring it --------------------------------------------------------------------------------------------------
 def evaluate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per split ("tune", "heldout") and overall: adversarial recall and the benign false-positive rate, with the
-    ids that were missed or wrongly flagged. `rows`: {"id", "text", "label": "injection"|"benign", "split"}."""
+    """Per split ("tune", "heldout", and any other split the rows name) and overall: adversarial recall and the
+    benign false-positive rate, with the ids that were missed or wrongly flagged. `rows`: {"id", "text",
+    "label": "injection"|"benign", "split"}."""
     figures: dict[str, dict[str, Any]] = {}
-    for split in ("tune", "heldout", "all"):
+    others = sorted({str(r["split"]) for r in rows} - {"tune", "heldout", "all"})
+    for split in ("tune", "heldout", *others, "all"):
         chosen = [r for r in rows if split == "all" or r["split"] == split]
         attacks = [r for r in chosen if r["label"] == "injection"]
         benign = [r for r in chosen if r["label"] == "benign"]
