@@ -17,6 +17,7 @@ from constructs import Construct
 
 from concierge import topology
 from concierge.reasoning import models
+from concierge.settings import MAX_APPROVAL_TIMEOUT_HOURS
 from infra.bundling import PYTHON_VERSION, functions_code, layer_code
 from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
@@ -45,6 +46,13 @@ class Merchant:
     model_provider: str = "none"  # "none" (deterministic engine) | "anthropic" | "bedrock"
     model: str = ""  # model id (Anthropic API) or Bedrock model / inference profile id; empty: the default
     judge_model: str = ""  # the Auto-CSAT judge's model, same forms; empty: the default judge (Haiku class)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.approval_timeout_hours <= MAX_APPROVAL_TIMEOUT_HOURS:
+            raise ValueError(
+                f"approvalTimeoutHours must be more than 0 and at most {MAX_APPROVAL_TIMEOUT_HOURS} (29 days), "
+                f"not {self.approval_timeout_hours:g}: the approval workflow stops a day later."
+            )
 
 
 def turn_state_machine_name(stack: cdk.Stack) -> str:

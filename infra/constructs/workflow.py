@@ -38,7 +38,6 @@ class Workflow(Construct):
         name: str,
         definition: str,
         invokes: tuple[topology.FunctionName, ...],
-        timeout: cdk.Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = logs.LogGroup(
@@ -54,7 +53,8 @@ class Workflow(Construct):
             definition_substitutions={
                 function_arn_placeholder(n): functions.functions[n].function_arn for n in invokes
             },
-            timeout=timeout,
+            # No `timeout=` here: CDK drops it for a definition given as text. Each definition carries its own
+            # TimeoutSeconds, which the local interpreter enforces too.
             tracing_enabled=True,
             # Every transition, without execution data: turns carry customer messages, approvals a task token.
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
@@ -73,12 +73,12 @@ def turn_workflow(scope: Construct, functions: Functions) -> Workflow:
         name=turn_state_machine_name(cdk.Stack.of(scope)),
         definition=turn_definition_text(),
         invokes=TURN_FUNCTIONS,
-        timeout=cdk.Duration.seconds(29),
     )
 
 
 def approval_workflow(scope: Construct, functions: Functions) -> Workflow:
-    # The 30-day timeout is a backstop: the wait itself ends at the merchant's approval timeout (TimeoutSecondsPath).
+    # The definition's TimeoutSeconds is a backstop a day after the longest approval timeout allowed: the wait itself
+    # ends at the merchant's approval timeout (TimeoutSecondsPath), and then the customer is told.
     return Workflow(
         scope,
         "ApprovalWorkflow",
@@ -88,5 +88,4 @@ def approval_workflow(scope: Construct, functions: Functions) -> Workflow:
         name=approval_state_machine_name(cdk.Stack.of(scope)),
         definition=approval_definition_text(),
         invokes=APPROVAL_FUNCTIONS,
-        timeout=cdk.Duration.days(30),
     )

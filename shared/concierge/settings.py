@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from concierge.reasoning.costs import Price
 
 
+# An approval waits at most this long: the approval workflow itself stops a day later (its backstop), so the
+# customer is always told when nobody decided in time.
+MAX_APPROVAL_TIMEOUT_HOURS = 29 * 24
+
+
 class Settings(BaseModel):
     # The input is the whole environment (secrets included): an error never quotes it.
     model_config = ConfigDict(frozen=True, populate_by_name=True, hide_input_in_errors=True)
@@ -144,7 +149,9 @@ class Settings(BaseModel):
     memory_ttl_days: int = Field(365, ge=1, alias="CONCIERGE_MEMORY_TTL_DAYS")
     max_refund_without_approval: Decimal = Field(Decimal("200.00"), alias="CONCIERGE_MAX_AUTO_REFUND")
     # Above that limit a person decides; undecided after this long, the customer is told and a person follows up.
-    approval_timeout_seconds: int = Field(48 * 3600, gt=0, alias="CONCIERGE_APPROVAL_TIMEOUT_SECONDS")
+    approval_timeout_seconds: int = Field(
+        48 * 3600, gt=0, le=MAX_APPROVAL_TIMEOUT_HOURS * 3600, alias="CONCIERGE_APPROVAL_TIMEOUT_SECONDS"
+    )
     approval_state_machine_arn: str | None = Field(None, alias=APPROVAL_STATE_MACHINE_ENV)
     # Discount codes the assistant may issue: the largest percentage, how long a code lives, one per customer per
     # period.

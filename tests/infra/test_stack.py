@@ -435,3 +435,17 @@ def test_support_hours_reach_the_function_that_opens_handoffs():
     resources = Template.from_stack(stack).to_json()["Resources"]
     env = resources[function_ids(resources)[topology.FunctionName.ACTIONS]]["Properties"]["Environment"]["Variables"]
     assert json.loads(env["CONCIERGE_SUPPORT_HOURS"])["timezone"] == "Europe/Paris"
+
+
+def test_each_deployed_workflow_carries_its_timeout_and_an_approval_timeout_past_it_is_refused(resources):
+    from concierge.settings import MAX_APPROVAL_TIMEOUT_HOURS
+
+    timeouts = {
+        machine["Properties"]["StateMachineType"]: json.loads(machine["Properties"]["DefinitionString"])
+        for machine in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    }
+    assert timeouts["EXPRESS"]["TimeoutSeconds"] == 29  # API Gateway's integration limit
+    assert timeouts["STANDARD"]["TimeoutSeconds"] == (MAX_APPROVAL_TIMEOUT_HOURS + 24) * 3600 == 30 * 86400
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], "approvalTimeoutHours": 720})
+    with pytest.raises(ValueError, match="approvalTimeoutHours must be more than 0 and at most 696"):
+        build(app)

@@ -10,6 +10,10 @@ cannot run here.
 A `.waitForTaskToken` task invokes its function with a fresh token and then blocks until `TaskTokens.succeed` is
 called with that token (what SendTaskSuccess does), or until its timeout,
 which raises `States.Timeout` into the state's Catch — as Step Functions does.
+
+The definition's top-level TimeoutSeconds bounds the whole execution, as deployed: past it the execution ends as
+timed out (`ExecutionTimedOut`), which no Catch can handle. A wait is cut at it; a Lambda invocation already
+running is not interrupted here (the function's own deadline bounds it), the execution ends when it returns.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ class ExecutionFailed(Exception):
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+
+
+class ExecutionTimedOut(ExecutionFailed):
+    """The execution ran past the definition's TimeoutSeconds (status TIMED_OUT): not catchable."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("States.Timeout", f"the execution ran past its TimeoutSeconds ({seconds:g} s)")
 
 
 class UnsupportedDefinition(ValueError):
@@ -207,6 +218,9 @@ class LocalStateMachine:
         self.validate()
 
     def validate(self) -> None:
+        timeout = self.definition.get("TimeoutSeconds")
+        if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
+            raise UnsupportedDefinition(f"TimeoutSeconds must be a positive integer, not {timeout!r}")
         for name, state in self.definition["States"].items():
             if state["Type"] not in SUPPORTED_STATE_TYPES:
                 raise UnsupportedDefinition(f"state {name}: type {state['Type']} is not supported locally")
@@ -228,10 +242,14 @@ class LocalStateMachine:
     def execute(self, execution_input: Any, name: str | None = None) -> tuple[Any, list[str]]:
         """Run to the end; returns the output and the names of the states visited, in order."""
         data = execution_input
+        limit: int | None = self.definition.get("TimeoutSeconds")
+        deadline = None if limit is None else time.monotonic() + limit
         execution = {"Execution": {"Name": name or uuid.uuid4().hex}}
         name = self.definition["StartAt"]
         visited: list[str] = []
         for _ in range(self.max_transitions):
+            if limit is not None and deadline is not None and time.monotonic() > deadline:
+                raise ExecutionTimedOut(limit)
             visited.append(name)
             state = self.definition["States"][name]
             kind = state["Type"]
@@ -251,7 +269,9 @@ class LocalStateMachine:
                 elif kind == "Pass":
                     result = resolve_parameters(state["Parameters"], effective) if "Parameters" in state else effective
                 else:
-                    result = self._run_task(state, effective, execution)
+                    result = self._run_task(state, effective, execution, deadline)
+            except ExecutionTimedOut:
+                raise
             except ExecutionFailed as failure:
                 catcher = next((c for c in state.get("Catch", []) if _matches(c["ErrorEquals"], failure.error)), None)
                 if catcher is None:
@@ -266,7 +286,9 @@ class LocalStateMachine:
             name = state["Next"]
         raise ExecutionFailed("States.Runtime", f"more than {self.max_transitions} transitions")
 
-    def _run_task(self, state: dict[str, Any], effective: Any, execution: dict[str, Any]) -> Any:
+    def _run_task(
+        self, state: dict[str, Any], effective: Any, execution: dict[str, Any], deadline: float | None
+    ) -> Any:
         waits = state["Resource"] == LAMBDA_INVOKE_WAIT
         context = dict(execution)
         if waits:
@@ -292,4 +314,12 @@ class LocalStateMachine:
                 if "TimeoutSecondsPath" in state
                 else state.get("TimeoutSeconds")
             )
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            if left is not None and (timeout is None or left < float(timeout)):
+                try:  # the execution's own limit comes first: its end is no task timeout a Catch could handle
+                    return self.tokens.wait(context["Task"]["Token"], left)
+                except ExecutionFailed as failure:
+                    if failure.error == "States.Timeout":
+                        raise ExecutionTimedOut(self.definition["TimeoutSeconds"]) from None
+                    raise
             return self.tokens.wait(context["Task"]["Token"], float(timeout) if timeout is not None else None)
