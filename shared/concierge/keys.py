@@ -215,15 +215,9 @@ RECORDS: tuple[Record, ...] = (
     Record("KPI low score", "METRIC#<day>", "L#<score>#<conversation id>#<source>", True, "the score's `erase_also`"),
     Record("KPI event counted", "METRIC#EVENT#<event id>", "SEEN", False, ""),
     Record("repeat-contact marker", "METRIC#REPEAT#<hash of customer id>", "<intent>", False, ""),
-    # powertools' idempotency record of a confirmed action (actions/executor.py): its outcome (a changed address
-    # included), kept 7 days to answer a repeated confirmation; its key is a hash, so erasure cannot find it
-    Record(
-        "confirmation run once",
-        "idempotency#<function>",
-        "<hash of the customer, action and stage>",
-        True,
-        "not reached: it expires 7 days after the confirmation (powertools' TTL)",
-    ),
+    # powertools' idempotency record of a confirmed action (actions/executor.py): only the status and the tool,
+    # kept 7 days; a repeated confirmation reads the result from the ACTION# item, which erasure deletes
+    Record("confirmation run once", "idempotency#<function>", "<hash of the customer, action and stage>", False, ""),
 )
 
 

@@ -3,6 +3,7 @@ confirmation, and records every attempt."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import boto3
@@ -182,7 +183,7 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
             arguments={"order_id": order.id, "line_ids": [line], "resolution": "refund", "reason": "changed_mind"},
         ),
     )
-    assert pending["status"] == "pending_confirmation", pending
+    assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
     store = wiring.reference_store(current_settings())
     refunds_before = len(store.refunds(order.id))
     emails_before = len(stack.outbox())
@@ -206,6 +207,14 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
     assert {r["reason"] for r in results if r["status"] != "executed"} <= {"in_progress"}
     stored = wiring.memory_store(current_settings()).get_action("sec-50", pending["action_id"])
     assert stored["status"] == "executed"
+    # the run-once record keeps the status and the tool only: the outcome (an address, an email) stays in the
+    # action, which erasure deletes; a repeat reads it from there
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    records = [
+        i for i in table.scan()["Items"] if i["pk"].startswith("idempotency#") and i.get("status") == "COMPLETED"
+    ]
+    assert records and all(json.loads(r["data"]).keys() == {"status", "tool"} for r in records), records[:1]
+    assert all("alex" not in json.dumps(r, default=str) for r in records)
 
 
 def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_never(stack):
@@ -334,7 +343,7 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
         )
         if pending["status"] == "pending_confirmation":
             break
-    assert pending["status"] == "pending_confirmation", pending
+    assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
     store = wiring.reference_store(current_settings())
     before = len(store.refunds(delivered.id))
     [early] = act(
@@ -354,3 +363,29 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
         ToolCall(id="u3", tool="confirm_action", arguments={"action_id": pending["action_id"]}),
     )
     assert done["status"] == "executed"
+
+
+def test_a_return_confirmed_after_the_customer_left_the_store_records_nothing(stack):
+    """The customer's store record is read before the return is recorded: no account, no return, no refund."""
+    store = wiring.reference_store(current_settings())
+    delivered = next(o for o in orders_of("alex") if o.status.value == "delivered" and o.lines)
+    order = delivered.model_copy(update={"id": f"{delivered.id}-GONE"})  # a twin nothing else has returned from
+    store.put_orders([order])
+    customer, line = "alex", order.lines[0].line_id
+    arguments = {"order_id": order.id, "line_ids": [line], "resolution": "refund", "reason": "changed_mind"}
+    [pending] = act(stack, customer, "sec-gone", ToolCall(id="p1", tool="return_items", arguments=arguments))
+    assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().store_table)
+    key = {"pk": f"CUSTOMER#{customer}", "sk": "META"}
+    saved = table.get_item(Key=key)["Item"]
+    refunds_before = len(store.refunds(order.id))
+    table.delete_item(Key=key)
+    try:
+        confirm = ToolCall(id="c1", tool="confirm_action", arguments={"action_id": pending["action_id"]})
+        [result] = act(stack, customer, "sec-gone", confirm)
+    finally:
+        table.put_item(Item=saved)
+    assert (result["status"], result["reason"]) == ("denied", "unknown_customer")
+    assert len(store.refunds(order.id)) == refunds_before and line not in store.returned_line_ids(order.id)
+    stored = wiring.memory_store(current_settings()).get_action("sec-gone", pending["action_id"])
+    assert stored["status"] == "denied"

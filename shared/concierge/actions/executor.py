@@ -427,13 +427,19 @@ class ActionExecutor:
 
     def _confirm_once(self, turn: Turn, action_id: str) -> Outcome:
         assert turn.customer is not None
-        return self._once(turn.customer.id, action_id, "confirm", lambda: self._confirm(turn, action_id))
+        return self._once(
+            turn.conversation_id, turn.customer.id, action_id, "confirm", lambda: self._confirm(turn, action_id)
+        )
 
-    def _once(self, customer_id: str, action_id: str, stage: str, run_action: Callable[[], Outcome]) -> Outcome:
+    def _once(
+        self, conversation_id: str, customer_id: str, action_id: str, stage: str, run_action: Callable[[], Outcome]
+    ) -> Outcome:
         """Run a stage of an action (the customer's confirmation; a person's approval) exactly once, however often
         it is delivered — one after another or at the same moment (retries, double clicks, redelivered events).
         Powertools' idempotency utility keeps one record per (customer, action, stage) in the memory table: the
-        first delivery runs, concurrent ones are told it is in progress, later ones get the first one's result."""
+        first delivery runs, concurrent ones are told it is in progress, later ones get the first one's outcome.
+        The record keeps only the status and the tool, nothing personal: a later delivery reads the result from
+        the action itself, which the first one settled (and which erasure deletes with the conversation)."""
         if self.s.idempotency is None:
             return run_action()
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -451,14 +457,21 @@ class ActionExecutor:
         )
         def run(key: dict[str, str]) -> dict[str, Any]:
             # A refusal raises: powertools then keeps no record, so a later, valid attempt still runs.
-            status, result, effect, tool = run_action()
-            return {"status": status.value, "result": result, "effect": effect, "tool": tool}
+            outcome = run_action()
+            ran.append(outcome)
+            return {"status": outcome[0].value, "tool": outcome[3]}
 
+        ran: list[Outcome] = []
         try:
-            outcome = run(key={"action_id": action_id, "customer_id": customer_id, "stage": stage})
+            record = run(key={"action_id": action_id, "customer_id": customer_id, "stage": stage})
         except IdempotencyAlreadyInProgressError as exc:
             raise Denied("in_progress", "That action is being carried out right now.") from exc
-        return ActionStatus(outcome["status"]), outcome["result"], outcome["effect"], outcome["tool"]
+        if ran:
+            return ran[0]
+        action = self.s.memory.get_action(conversation_id, action_id)  # a repeat: the first delivery's outcome
+        if action is None or action.get("customer_id") != customer_id:
+            raise Denied("unknown_action", "There is no pending action with that id in this conversation.")
+        return ActionStatus(record["status"]), action.get("result") or {}, action.get("effect"), record["tool"]
 
     def _confirm(self, turn: Turn, action_id: str) -> Outcome:
         if any(result.action_id == action_id for result in turn.results):
@@ -554,13 +567,15 @@ class ActionExecutor:
             if request.refund_to == "store_credit" and request.resolution == "refund"
             else None,
         )
+        customer = self.s.store.get_customer(customer_id)  # before anything is recorded: none, nothing is
+        if customer is None:
+            self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "unknown_customer", expected)
+            raise Denied("unknown_customer", "I can't find your account in the store, so nothing was returned.")
         try:
             self.s.store.record_return(record, replacement)
         except AlreadyReturned as exc:
             self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "already_returned", expected)
             raise Denied("already_returned", "That item has already been returned.") from exc
-        customer = self.s.store.get_customer(customer_id)
-        assert customer is not None
         if request.resolution == "refund":
             resolution_text = (
                 f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}"
@@ -779,7 +794,11 @@ class ActionExecutor:
         store = ApprovalStore(self.s.memory)
         try:
             _, result, _, _ = self._once(
-                request.customer_id, request.action_id, "approved", lambda: self._execute_approved(request)
+                request.conversation_id,
+                request.customer_id,
+                request.action_id,
+                "approved",
+                lambda: self._execute_approved(request),
             )
         except Denied as exc:
             self.s.memory.settle_action(
