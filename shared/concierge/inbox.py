@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from concierge.api import Channel, ReplyOut, TurnResponse
 from concierge.channels.inbound import InboundMessage
 from concierge.events import EventPublisher, MessageReceived
+from concierge.limits import WEBHOOK, read_json
 from concierge.memory import MemoryStore
 from concierge.surveys.delivery import parse_reply_id
 
@@ -149,10 +150,7 @@ class WhatsAppIntake:
         from concierge.channels import whatsapp
 
         whatsapp.verify_signature(raw_body, signature, self.app_secret)  # before anything reads the body
-        try:
-            payload = json.loads(raw_body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise whatsapp.MalformedWebhook(f"The webhook body is not JSON: {exc}") from exc
+        payload = read_json(raw_body, WEBHOOK, what="webhook body")  # size, depth and integer limits
         return publish_received(self.events, whatsapp.parse_webhook(payload, now), now)
 
 

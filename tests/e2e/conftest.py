@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,6 +49,10 @@ def dev_server(workdir: Path, *arguments: str):
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    # The server's log is read as it comes (the last lines kept for a failure): a pipe nobody reads fills after a
+    # few hundred requests and freezes the server mid-log.
+    log: deque[str] = deque(maxlen=500)
+    threading.Thread(target=lambda: log.extend(process.stdout), daemon=True).start()
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -56,7 +62,8 @@ def dev_server(workdir: Path, *arguments: str):
                 break
             except OSError:
                 if process.poll() is not None:
-                    pytest.fail(process.stdout.read())
+                    time.sleep(0.5)  # the last lines reach the log
+                    pytest.fail("".join(log))
                 time.sleep(0.2)
         else:
             pytest.fail("local stack did not start within 60 s")

@@ -246,11 +246,12 @@ def _timestamp(message: dict[str, Any], path: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        if not (str(raw).isascii() and str(raw).isdigit()):
+        if not (str(raw).isascii() and str(raw).isdigit() and len(str(raw)) <= 12):
             raise ValueError(raw)
         return datetime.fromtimestamp(int(raw), tz=UTC)
     except (ValueError, OverflowError, OSError):
-        raise MalformedWebhook(f"{path}.timestamp must be epoch seconds, got {raw!r}.") from None
+        shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:40] + "…"
+        raise MalformedWebhook(f"{path}.timestamp must be epoch seconds, got {shown}.") from None
 
 
 def _dict(value: Any, path: str) -> dict[str, Any]:

@@ -213,7 +213,8 @@ def pick_choice(text: str, count: int) -> int | None:
         flags=re.IGNORECASE,
     )
     for word in re.findall(r"[\w]+", text.lower()):
-        number = int(word) if word.isdigit() else ORDINALS.get(word)
+        # decimal digits of any script ("٣" too), and few: int() refuses "²" and 4,300+ digits with a ValueError
+        number = int(word) if word.isdecimal() and len(word) <= 6 else ORDINALS.get(word)
         if number is not None and 1 <= number <= count:
             return number - 1
     return None

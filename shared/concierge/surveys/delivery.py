@@ -36,9 +36,14 @@ def parse_reply_id(value: str | None) -> tuple[str, int, str] | None:
     prefix, _, rest = value.partition(":")
     survey, _, rest = rest.partition(":")
     score, _, conversation_id = rest.partition(":")
-    if prefix != REPLY_PREFIX or survey not in SCALES or not score.isdigit() or not conversation_id:
+    # ASCII digits, and few: int() would take "٣" and refuse 5,000 digits with a ValueError
+    if prefix != REPLY_PREFIX or survey not in SCALES or not _small_number(score) or not conversation_id:
         return None
     return survey, int(score), conversation_id
+
+
+def _small_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 3
 
 
 def _label(survey: str, score: int) -> str:
