@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from concierge import keys, longterm, wiring
-    from concierge.auth import sign_customer_id
+    from concierge.auth import SigningKeys, mint_customer_token
     from concierge.cli import start_local
     from concierge.clock import now
     from concierge.local.stack import DEV_SIGNING_SECRET
@@ -129,8 +129,7 @@ def main() -> None:
             {
                 "body": {"text": "hi, where is my order?", "channel": "web"},
                 "header": {
-                    "x-customer-id": customer,
-                    "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET),
+                    "Authorization": "Bearer " + mint_customer_token(customer, SigningKeys.parse(DEV_SIGNING_SECRET))
                 },
                 "path": {"conversation_id": f"bench-new-{size}"},
             }

@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from concierge import wiring
-    from concierge.auth import sign_customer_id
+    from concierge.auth import SigningKeys, mint_customer_token
     from concierge.cli import start_local
     from concierge.local.stack import DEV_SIGNING_SECRET
 
@@ -58,8 +58,7 @@ def main() -> None:
             {
                 "body": {"text": text, "channel": "web"},
                 "header": {
-                    "x-customer-id": customer,
-                    "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET),
+                    "Authorization": "Bearer " + mint_customer_token(customer, SigningKeys.parse(DEV_SIGNING_SECRET))
                 },
                 "path": {"conversation_id": conversation},
             }

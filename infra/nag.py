@@ -74,14 +74,22 @@ STACK = [
     ),
     _rule(
         "APIG4",
-        "Authorization is enforced in the ingest function and the turn workflow's first step, for every route: "
-        "the API key, then an HMAC-signed customer or operator identity (concierge/auth.py), or Meta's signature "
-        "on the WhatsApp webhook and a signed link on survey pages. A Cognito authorizer for operators is planned.",
+        "Customer routes have no API Gateway authorizer: the customer token (a short-lived JWT the storefront "
+        "mints) is checked in the ingest function and the turn workflow's first step (concierge/auth.py), after "
+        "the API key; the WhatsApp webhook and survey pages check their own signatures. Operator routes do pass "
+        "the Cognito authorizer of the operators' user pool.",
     ),
     _rule(
         "COG4",
-        "No Cognito user pool yet: customers and operators are authenticated by signed identities in code (see APIG4).",
+        "Only the customer routes and the provider webhooks lack the Cognito authorizer: customers are the "
+        "storefront's, not ours, and prove themselves with its customer token (see APIG4).",
     ),
+    _rule(
+        "COG3",
+        "Cognito's threat protection (advanced security) is a paid feature plan per active user; the operators' "
+        "pool has no self sign-up, a strict password policy and required TOTP MFA.",
+    ),
+    _rule("COG8", "The Plus feature plan is the threat protection of COG3, priced per active user: see COG3."),
     _rule(
         "APIG2",
         "The turn route's body is validated by API Gateway against its model; every other route is a Lambda proxy "
@@ -179,8 +187,8 @@ def suppress(
         [
             _rule(
                 "SMG4",
-                "Rotating the storefront signing key invalidates every signature the storefront has issued; it is "
-                "rotated by the merchant with the storefront (docs/deploy.md), not on a schedule.",
+                "The storefront signing key is rotated by the merchant with the storefront (a new kid, the old key "
+                "kept as previous until tokens minted with it have expired: docs/deploy.md), not on a schedule.",
             )
         ],
         **children,

@@ -18,6 +18,7 @@ from infra.constructs.inbound_email import InboundEmail
 from infra.constructs.messaging import Messaging
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import TeamNotifications
+from infra.constructs.operators import Operators
 from infra.constructs.search import KnowledgeSearch
 from infra.constructs.workflow import approval_workflow, turn_workflow
 
@@ -51,7 +52,8 @@ class ConciergeStack(cdk.Stack):
             data.knowledge.add_event_notification(
                 event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/")
             )
-        api = PublicApi(self, "PublicApi", workflow.state_machine, ingest)
+        operators = Operators(self, "Operators")
+        api = PublicApi(self, "PublicApi", workflow.state_machine, ingest, operators.user_pool)
         # Survey links in emails and WhatsApp messages lead to the API's one-click survey page.
         functions.functions[topology.FunctionName.SURVEYS].add_environment("CONCIERGE_PUBLIC_API_URL", api.rest_api.url)
         if merchant.inbound_email_recipient:
@@ -94,6 +96,8 @@ class ConciergeStack(cdk.Stack):
         )
 
         cdk.CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        cdk.CfnOutput(self, "OperatorUserPoolId", value=operators.user_pool.user_pool_id)
+        cdk.CfnOutput(self, "OperatorClientId", value=operators.client.user_pool_client_id)
         cdk.CfnOutput(
             self,
             "AlarmTopic",

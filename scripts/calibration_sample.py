@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
 
     from concierge import keys, wiring
-    from concierge.auth import sign_customer_id
+    from concierge.auth import SigningKeys, mint_customer_token
     from concierge.cli import start_local
     from concierge.clock import now
     from concierge.events import ConversationClosed
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                     "POST",
                     f"/v1/conversations/{conversation_id}/surveys",
                     {"conversation_id": conversation_id},
-                    {"x-customer-id": customer, "x-customer-signature": sign_customer_id(customer, DEV_SIGNING_SECRET)},
+                    {"Authorization": "Bearer " + mint_customer_token(customer, SigningKeys.parse(DEV_SIGNING_SECRET))},
                     {},
                     json.dumps({"survey": "csat", "score": score}),
                 )

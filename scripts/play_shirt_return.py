@@ -6,8 +6,6 @@ Exits non-zero if any expectation fails; prints each turn with its latency.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -15,21 +13,27 @@ import time
 import urllib.request
 import uuid
 
+import jwt  # what the storefront's backend uses to mint its customer's token (any JWT library does)
+
 BASE = sys.argv[1] if len(sys.argv) > 1 else f"http://127.0.0.1:{os.environ.get('PORT', '8787')}"
 API_KEY = os.environ.get("CONCIERGE_API_KEY", "dev-api-key")
-SECRET = os.environ.get("CONCIERGE_SIGNING_SECRET", "dev-signing-secret")
+SECRET = os.environ.get("CONCIERGE_SIGNING_SECRET", "dev-signing-secret-of-the-local-stack")
+
+
+def customer_token(customer_id: str) -> str:
+    now = int(time.time())
+    claims = {"sub": customer_id, "aud": "concierge-storefront", "iat": now, "exp": now + 600}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
 def post(conversation_id: str, text: str, customer_id: str = "alex") -> tuple[dict, float]:
-    signature = hmac.new(SECRET.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
     request = urllib.request.Request(
         f"{BASE}/v1/conversations/{conversation_id}/messages",
         data=json.dumps({"text": text, "channel": "web"}).encode(),
         headers={
             "content-type": "application/json",
             "x-api-key": API_KEY,
-            "x-customer-id": customer_id,
-            "x-customer-signature": signature,
+            "Authorization": f"Bearer {customer_token(customer_id)}",
         },
         method="POST",
     )

@@ -39,7 +39,7 @@ def services() -> conversations.EdgeServices:
         memory=wiring.memory_store(settings),
         store=wiring.reference_store(settings),
         events=wiring.publisher(settings),
-        signing_secret=wiring.signing_secret(settings),
+        signing_keys=wiring.signing_keys(settings),
         merchant=wiring.merchant_profiles(settings).get,
         turn_budget_seconds=settings.turn_budget_seconds,
     )

@@ -4,7 +4,8 @@ ingest function's routes (customer data, merges, the WhatsApp webhook) as Lambda
 On the turn route API Gateway checks the API key and validates the body against the schema of
 `TurnRequestBody`; the workflow's last state is the HTTP response ({statusCode, body}), which the integration
 response copies out. Every route requires the API key except the provider webhooks (`Route.api_key`), which
-authenticate by signature in the function.
+authenticate by signature in the function. Operator routes also pass the Cognito authorizer of the operators'
+user pool; customer routes carry a customer token, checked in code (`concierge.auth`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -22,11 +24,15 @@ from concierge import topology
 from concierge.api import TurnRequestBody
 
 JSON = "application/json"
-# $input.path('$.output') is the workflow's output as a JSON string (an HttpResponse).
+# $input.path('$.output') is the workflow's output as a JSON string (an HttpResponse). A conflict that clears itself
+# (another message of the conversation) carries a Retry-After header, copied out.
 RESPONSE_TEMPLATE = """#set($status = $input.path('$.status'))
 #if($status == 'SUCCEEDED')
 #set($out = $util.parseJson($input.path('$.output')))
 #set($context.responseOverride.status = $out.statusCode)
+#if($out.headers && $out.headers.get('Retry-After'))
+#set($context.responseOverride.header.Retry-After = $out.headers.get('Retry-After'))
+#end
 $out.body
 #else
 #set($context.responseOverride.status = 500)
@@ -82,7 +88,12 @@ def request_schema() -> apigateway.JsonSchema:
 
 class PublicApi(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, turn_workflow: sfn.IStateMachine, ingest: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        turn_workflow: sfn.IStateMachine,
+        ingest: lambda_.IFunction,
+        operator_pool: cognito.IUserPool,
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
@@ -140,6 +151,10 @@ class PublicApi(Construct):
             ],
         )
         proxy = apigateway.LambdaIntegration(ingest, proxy=True)
+        # Operator routes: API Gateway checks the operator's ID token (Authorization) before the function runs.
+        operators = apigateway.CognitoUserPoolsAuthorizer(
+            self, "OperatorAuthorizer", cognito_user_pools=[operator_pool], results_cache_ttl=cdk.Duration.minutes(5)
+        )
         for route in topology.ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
             if route.target == "turn-workflow":
@@ -150,9 +165,22 @@ class PublicApi(Construct):
                     request_validator=validator,
                     request_models={JSON: model},
                     method_responses=[
-                        apigateway.MethodResponse(status_code=code)
-                        for code in ("200", "400", "401", "403", "404", "500")
+                        *(
+                            apigateway.MethodResponse(status_code=code)
+                            for code in ("200", "400", "401", "403", "404", "413", "500")
+                        ),
+                        apigateway.MethodResponse(
+                            status_code="409", response_parameters={"method.response.header.Retry-After": False}
+                        ),
                     ],
+                )
+            elif route.target == "ingest" and route.caller == "operator":
+                resource.add_method(
+                    route.method,
+                    proxy,
+                    api_key_required=route.api_key,
+                    authorizer=operators,
+                    authorization_type=apigateway.AuthorizationType.COGNITO,
                 )
             elif route.target == "ingest":
                 resource.add_method(route.method, proxy, api_key_required=route.api_key)

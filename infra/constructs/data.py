@@ -81,8 +81,16 @@ class Data(Construct):
         self.signing_secret = secretsmanager.Secret(
             self,
             "StorefrontSigningSecret",
-            description="HMAC key the storefront signs x-customer-id with (x-customer-signature).",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+            description=(
+                "The key the storefront mints customer tokens with (HS256): "
+                '{"kid", "key", "previous_kid"?, "previous_key"?} (docs/deploy.md, rotating the signing key).'
+            ),
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template='{"kid": "k1"}',
+                generate_string_key="key",
+                password_length=48,
+                exclude_punctuation=True,
+            ),
         )
 
     def _private_bucket(self, construct_id: str, **options: Any) -> s3.Bucket:

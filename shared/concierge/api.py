@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from concierge.errors import ConciergeError, http_status, retry_after
+
 
 class Channel(StrEnum):
     WEB = "web"
@@ -96,6 +98,7 @@ class HttpResponse(BaseModel):
 
     statusCode: int
     body: str
+    headers: dict[str, str] = Field(default_factory=dict, description="e.g. Retry-After on a 409 that clears itself")
 
     @classmethod
     def of(cls, status: int, payload: BaseModel | dict[str, Any]) -> HttpResponse:
@@ -105,3 +108,9 @@ class HttpResponse(BaseModel):
     @classmethod
     def error(cls, status: int, message: str) -> HttpResponse:
         return cls.of(status, {"message": message})
+
+    @classmethod
+    def from_error(cls, error: ConciergeError) -> HttpResponse:
+        response = cls.error(http_status(error), error.message)
+        seconds = retry_after(error)
+        return response if seconds is None else response.model_copy(update={"headers": {"Retry-After": str(seconds)}})

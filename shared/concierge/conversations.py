@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import re
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from concierge import identity, keys, longterm, signals, threads
+from concierge import identity, keys, longterm, replyguard, signals, threads
 from concierge.actions import proposal
 from concierge.actions.proposal import money
 from concierge.api import (
@@ -26,10 +27,10 @@ from concierge.api import (
     TurnRequestBody,
     TurnResponse,
 )
-from concierge.auth import verify_customer
+from concierge.auth import SigningKeys, verify_customer
 from concierge.channels.inbound import InboundMessage
 from concierge.commerce import CommerceBackend
-from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound, http_status
+from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound
 from concierge.events import ConversationClosed, DomainEvent, EventPublisher, Resolution, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
@@ -37,6 +38,7 @@ from concierge.tasks import TurnInput
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, CustomerRef, Decision, IncomingMessage, Turn
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+logger = logging.getLogger(__name__)
 FALLBACK_REPLY = (
     "I'm sorry — I couldn't finish that just now. Would you like me to connect you with a member of our team?"
 )
@@ -47,7 +49,7 @@ class EdgeServices:
     memory: MemoryStore
     store: CommerceBackend
     events: EventPublisher
-    signing_secret: str
+    signing_keys: SigningKeys
     # The merchant's profile (merchant.json) for this turn: its wording and policy reach the agent with the turn.
     merchant: Callable[[], MerchantProfile] | None = None
     turn_budget_seconds: float = 10.0  # settings.turn_budget_seconds: the turn's deadline is this after its message
@@ -64,13 +66,11 @@ def receive(request: TurnInput, services: EdgeServices, now: datetime) -> Turn:
             return _receive_inbound(request.inbound, services, now)
         return _receive_web(request, services, now)
     except ConciergeError as error:
-        return Turn.rejected(HttpResponse.error(http_status(error), error.message))
+        return Turn.rejected(HttpResponse.from_error(error))
 
 
 def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> Turn:
-    customer_id = verify_customer(
-        request.header_value("x-customer-id"), request.header_value("x-customer-signature"), services.signing_secret
-    )
+    customer_id = verify_customer(request.header_value("authorization"), services.signing_keys)
     conversation_id = request.path.get("conversation_id", "")
     if not CONVERSATION_ID.match(conversation_id):
         raise BadRequest("conversation_id must be 1–100 letters, digits, '-' or '_'.")
@@ -233,7 +233,11 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         decision = Decision(next="reply", reply=FALLBACK_REPLY, flow={"name": "offer_handoff"}, engine="fallback")
     # Every proposal of the turn is stated in the reply by code (order, items, amount), whatever the engine wrote;
     # the reply is stored with the proposals it showed, and only those can be confirmed in a later message.
-    text, shown = proposal.with_proposals(decision.reply, turn.results)
+    # No reply asks for a card number, a code or a password, whatever wrote it or whatever it read (replyguard).
+    guarded = replyguard.guard(decision.reply)
+    if guarded.withheld:
+        logger.warning("reply withheld sentences asking for a secret", extra={"sentences": guarded.withheld})
+    text, shown = proposal.with_proposals(guarded.text, turn.results)
     decision = decision.model_copy(update={"reply": text})
     executed = [r for r in turn.results if r.status is ActionStatus.EXECUTED]
     facts = [f for f in (fact_of(r) for r in executed) if f]
@@ -288,8 +292,10 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
             break
         except Conflict:
             time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # jittered: concurrent replies do not collide again
-    else:
-        raise Conflict("The conversation is too busy to record the reply; please send your message again.")
+    else:  # the customer's message is stored, its answer could not be: 409 with no Retry-After, since sending the
+        # same message again would store it twice; the customer decides
+        busy = Conflict("The conversation is too busy to record the reply; please send your message again.")
+        return turn.model_copy(update={"http": HttpResponse.from_error(busy)})
 
     events: list[DomainEvent] = [
         TurnCompleted(

@@ -17,6 +17,13 @@ class BadRequest(ConciergeError):
     code = "bad_request"
 
 
+class PayloadTooLarge(BadRequest):
+    """A request body over the size limit of its route (concierge.limits): a bad request, answered 413."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class Unauthorized(ConciergeError):
     status = 401
     code = "unauthorized"
@@ -37,6 +44,18 @@ class Conflict(ConciergeError):
     code = "conflict"
 
 
+class Busy(Conflict):
+    """A conflict that clears by itself (another message of the conversation, another answer, a setup under way),
+    and nothing of the request was kept: the same request sent again after `retry_after` seconds goes through.
+    Answered 409 with a Retry-After header."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Gone(ConciergeError):
     """Something that existed and no longer can be used, e.g. a survey answered after its window closed."""
 
@@ -46,3 +65,8 @@ class Gone(ConciergeError):
 
 def http_status(error: Exception) -> int:
     return error.status if isinstance(error, ConciergeError) else 500
+
+
+def retry_after(error: Exception) -> int | None:
+    """Seconds after which the same request may succeed (the Retry-After header), None when retrying won't help."""
+    return error.retry_after if isinstance(error, Busy) else None

@@ -162,14 +162,10 @@ class LocalHttpStack:
         self.stack.stop()
 
     def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict[str, Any], float]:
-        from concierge.auth import sign_customer_id
+        from concierge.auth import SigningKeys, mint_customer_token
 
-        headers = {
-            "content-type": "application/json",
-            "x-api-key": self.api_key,
-            "x-customer-id": customer,
-            "x-customer-signature": sign_customer_id(customer, self.stack.env["CONCIERGE_SIGNING_SECRET"]),
-        }
+        token = mint_customer_token(customer, SigningKeys.parse(self.stack.env["CONCIERGE_SIGNING_SECRET"]))
+        headers = {"content-type": "application/json", "x-api-key": self.api_key, "Authorization": f"Bearer {token}"}
         request = urllib.request.Request(
             f"{self.url}/v1/conversations/{conversation}/messages",
             data=json.dumps({"text": text, "channel": channel}).encode(),

@@ -194,6 +194,9 @@ class CustomerErased(DomainEvent):
     customer_hash: str
     items_deleted: int = Field(ge=0)
     objects_deleted: int = Field(ge=0)
+    requested_by: str = Field(
+        "customer", description="'customer' (their own request), or 'operator:<id>' acting on their request"
+    )
 
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {

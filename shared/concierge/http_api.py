@@ -2,17 +2,20 @@
 the WhatsApp webhook. Routes are declared in topology (CUSTOMER_ROUTES, WHATSAPP_ROUTES); typed errors become
 HTTP statuses here, through `errors.http_status`, as everywhere else.
 
-Who may call what:
-- export, erase, consent: the customer themselves (the storefront's signed customer id, for that id) or a
-  signed operator;
-- merge and unmerge: a signed operator only (the audit trail records who);
-- approvals (list, approve, deny): a signed operator only (the decision and its author are audited);
-- the agent console (queue, package, claim, reply, hand back, close): a signed operator only;
+Who may call what (`topology.Route.caller`; `concierge.auth` says how each is proven):
+- export, erase, consent: the customer themselves (a customer token for that id);
+- the same export and erasure under /v1/operator/...: a signed-in operator acting on the customer's request;
+- merge and unmerge: an operator (the audit trail records who);
+- approvals: listing, an operator; approving or denying, a supervisor (the decision and its author are audited);
+- the agent console (queue, package, claim, reply, hand back, close): an operator;
 - a conversation's messages: the customer themselves (their chat page polls it while a person answers);
 - the WhatsApp webhook: Meta, proven by the verify token (GET) or the X-Hub-Signature-256 of the body (POST).
-- survey answers: the customer (signed headers, their own conversation), or the signed one-click link;
-- KPIs and transcripts (the dashboard): a signed operator only; a discount redemption: the storefront, for its
-  signed-in customer (the code must be theirs);
+- survey answers: the customer (a customer token, their own conversation), or the signed one-click link;
+- KPIs and transcripts (the dashboard): an operator; a discount redemption: the storefront, for its signed-in
+  customer (the code must be theirs).
+
+Operators are proven before the function runs: deployed by API Gateway's Cognito authorizer, locally by the dev
+server's stand-in of it; the function reads who they are from the authorizer's claims.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from pydantic import BaseModel, ValidationError
 
-from concierge.auth import verify_customer, verify_operator
+from concierge.auth import Operator, SigningKeys, require_operator, verify_customer
 from concierge.clock import now
-from concierge.errors import BadRequest, ConciergeError, Forbidden, NotFound, Unauthorized, http_status
+from concierge.errors import BadRequest, ConciergeError, Forbidden, NotFound, http_status, retry_after
+from concierge.limits import read_json, whole_number
 from concierge.privacy import MergeRequest, Preferences, PrivacyServices, erase, export, merge, set_preferences, unmerge
 
 if TYPE_CHECKING:
@@ -44,7 +48,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 @dataclass
 class HttpServices:
     privacy: PrivacyServices
-    signing_secret: str
+    signing_keys: SigningKeys
     whatsapp: WhatsAppIntake | None  # None when WhatsApp is not configured
     approvals: ApprovalWorkflow | None = None  # None when no approval workflow is deployed
     console: ConsoleServices | None = None  # the agent console's operations
@@ -84,7 +88,11 @@ def _json(status: int, payload: Any) -> Response[str]:
 
 @app.exception_handler(ConciergeError)  # type: ignore[untyped-decorator]  # powertools leaves it unannotated
 def _concierge_error(error: ConciergeError) -> Response[str]:
-    return _json(http_status(error), {"message": error.message})
+    response = _json(http_status(error), {"message": error.message})
+    seconds = retry_after(error)
+    if seconds is not None:  # a conflict that clears itself: the client may send the same request again then
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _invalid(exc: ValidationError, what: str, root: str) -> BadRequest:
@@ -93,11 +101,9 @@ def _invalid(exc: ValidationError, what: str, root: str) -> BadRequest:
 
 
 def _body(model: type[ModelT]) -> ModelT:
-    raw = app.current_event.body
+    payload = read_json(app.current_event.body)  # size, depth and integer limits (concierge.limits)
     try:
-        return model.model_validate(json.loads(raw or "null"))
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos}).") from exc
+        return model.model_validate(payload)
     except ValidationError as exc:
         raise _invalid(exc, "request body", "body") from exc
 
@@ -106,65 +112,68 @@ def _header(name: str) -> str | None:
     return next((v for k, v in (app.current_event.headers or {}).items() if k.lower() == name), None)
 
 
-def _operator(services: HttpServices) -> str | None:
-    return verify_operator(_header("x-operator-id"), _header("x-operator-signature"), services.signing_secret)
+def _operator(what: str, supervisor: bool = False) -> Operator:
+    """The signed-in operator, from the claims of the operator authorizer that ran before this function."""
+    authorizer = app.current_event.request_context.authorizer
+    return require_operator(authorizer.claims if authorizer else None, what, supervisor)
 
 
 def _customer(services: HttpServices) -> str:
-    return verify_customer(_header("x-customer-id"), _header("x-customer-signature"), services.signing_secret)
+    return verify_customer(_header("authorization"), services.signing_keys)
 
 
-def _self_or_operator(customer_id: str, services: HttpServices) -> str:
-    """The caller's identity for the audit: 'operator:<id>' or 'customer'. Anyone else gets 401/403."""
-    operator = _operator(services)
-    if operator:
-        return f"operator:{operator}"
-    caller = _customer(services)
-    if caller != customer_id:
+def _self(customer_id: str, services: HttpServices) -> None:
+    """Only the customer themselves: anyone else gets 401 (no token) or 403 (someone else's token)."""
+    if _customer(services) != customer_id:
         raise Forbidden("A customer can only reach their own data.")
-    return "customer"
-
-
-def _operator_only(services: HttpServices, what: str = "Merging customers") -> str:
-    operator = _operator(services)
-    if not operator:
-        raise Unauthorized(f"{what} needs an operator: send x-operator-id and x-operator-signature.")
-    return operator
 
 
 @app.get("/v1/customers/<customer_id>/data")
 def _export(customer_id: str) -> Response[str]:
     services = _services()
-    _self_or_operator(customer_id, services)
+    _self(customer_id, services)
     return _json(200, export(customer_id, services.privacy, now()))
 
 
 @app.delete("/v1/customers/<customer_id>")
 def _erase(customer_id: str) -> Response[str]:
     services = _services()
-    _self_or_operator(customer_id, services)
+    _self(customer_id, services)
     return _json(200, erase(customer_id, services.privacy, now()))
+
+
+@app.get("/v1/operator/customers/<customer_id>/data")
+def _operator_export(customer_id: str) -> Response[str]:
+    operator = _operator("Exporting a customer's data")
+    services = _services()
+    memory = services.privacy.memory
+    memory.write([memory.audit_item(customer_id, "data.exported", {"operator": operator.id})])
+    return _json(200, export(customer_id, services.privacy, now()))
+
+
+@app.delete("/v1/operator/customers/<customer_id>")
+def _operator_erase(customer_id: str) -> Response[str]:
+    operator = _operator("Erasing a customer's data")
+    return _json(200, erase(customer_id, _services().privacy, now(), requested_by=operator.audit_name))
 
 
 @app.put("/v1/customers/<customer_id>/preferences")
 def _preferences(customer_id: str) -> Response[str]:
     services = _services()
-    _self_or_operator(customer_id, services)
+    _self(customer_id, services)
     return _json(200, set_preferences(customer_id, _body(Preferences), services.privacy))
 
 
 @app.post("/v1/customers/<customer_id>/merges")
 def _merge(customer_id: str) -> Response[str]:
-    services = _services()
-    operator = _operator_only(services)
-    return _json(200, merge(customer_id, _body(MergeRequest), operator, services.privacy))
+    operator = _operator("Merging customers")
+    return _json(200, merge(customer_id, _body(MergeRequest), operator.id, _services().privacy))
 
 
 @app.delete("/v1/customers/<customer_id>/merges/<source_customer_id>")
 def _unmerge(customer_id: str, source_customer_id: str) -> Response[str]:
-    services = _services()
-    operator = _operator_only(services)
-    return _json(200, unmerge(customer_id, source_customer_id, operator, services.privacy))
+    operator = _operator("Undoing a merge")
+    return _json(200, unmerge(customer_id, source_customer_id, operator.id, _services().privacy))
 
 
 @app.get("/v1/channels/whatsapp")
@@ -199,21 +208,21 @@ def _approvals(services: HttpServices) -> ApprovalStore:
 
 @app.get("/v1/approvals")
 def _list_approvals() -> Response[str]:
+    _operator("Reading approvals")
     services = _services()
-    _operator_only(services, "Reading approvals")
     return _json(200, {"approvals": _approvals(services).pending()})
 
 
 def _decide(action_id: str, approve: bool) -> Response[str]:
     from concierge.actions.approvals import Decision, decide
 
+    operator = _operator("Deciding an approval", supervisor=True)
     services = _services()
-    operator = _operator_only(services, "Deciding an approval")
     decision = _body(Decision) if (app.current_event.body or "").strip() else Decision()
     store = _approvals(services)
     workflow = services.approvals
     assert workflow is not None  # _approvals() refused a deployment without one
-    return _json(200, decide(action_id, approve, decision, operator, store, workflow, now()))
+    return _json(200, decide(action_id, approve, decision, operator.id, store, workflow, now()))
 
 
 @app.post("/v1/approvals/<action_id>/approve")
@@ -269,8 +278,7 @@ def _survey_link() -> Response[str]:
 
 # the agent console ----------------------------------------------------------------------------------------------
 def _agent() -> tuple[HttpServices, str]:
-    services = _services()
-    return services, _operator_only(services, "The agent console")
+    return _services(), _operator("The agent console").id
 
 
 @app.get("/v1/handoffs")
@@ -338,9 +346,7 @@ def _conversation_messages(conversation_id: str) -> Response[str]:
     record = memory.get_conversation(conversation_id)
     if record is None or record.customer_id != customer:
         raise NotFound("Conversation not found.")
-    raw = (app.current_event.query_string_parameters or {}).get("after", "0")
-    if not raw.isdigit():
-        raise BadRequest("after must be a message sequence number (0 or more).")
+    after = whole_number((app.current_event.query_string_parameters or {}).get("after"), "after", default=0)
     owner = handoff.HandoffStore(memory).get(conversation_id)
     with_people = owner is not None and owner.with_people
     return _json(
@@ -349,7 +355,7 @@ def _conversation_messages(conversation_id: str) -> Response[str]:
             "conversation_id": conversation_id,
             "conversation_status": record.status.value,
             "owner": "human" if with_people else "ai",
-            "messages": memory.messages_after(conversation_id, int(raw)),
+            "messages": memory.messages_after(conversation_id, after),
         },
     )
 
@@ -366,8 +372,8 @@ def _query_model(model: type[ModelT]) -> ModelT:
 def _metrics() -> Response[str]:
     from concierge.metrics.query import MetricsQuery, MetricsReader, to_csv
 
+    _operator("Reading metrics")
     services = _services()
-    _operator_only(services, "Reading metrics")
     query = _query_model(MetricsQuery)
     report = MetricsReader(services.privacy.memory.table).report(query)
     if query.format == "csv":
@@ -385,8 +391,8 @@ def _metrics() -> Response[str]:
 def _transcript(conversation_id: str) -> Response[str]:
     from concierge.metrics.query import transcript
 
+    _operator("Reading transcripts")
     services = _services()
-    _operator_only(services, "Reading transcripts")
     return _json(200, transcript(conversation_id, services.privacy.memory).model_dump(mode="json"))
 
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from concierge import keys
 from concierge.api import Channel
 from concierge.clock import now
-from concierge.errors import Conflict
+from concierge.errors import Busy, Conflict
 from concierge.turn import ActionResult, ConversationSnapshot, ConversationStatus, Note, ToolCall
 
 # Bounds of a context build: the same number of reads and items whatever the customer's history.
@@ -249,7 +249,7 @@ class MemoryStore:
                 ]
             )
         except client.exceptions.TransactionCanceledException as exc:
-            raise Conflict("Another message in this conversation is being processed; please retry.") from exc
+            raise Busy("Another message in this conversation is being processed; please retry.") from exc
 
     def record_reply(
         self,

@@ -19,6 +19,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from concierge import __version__, topology
 from concierge.actions.approvals import ApprovalRequest
 from concierge.api import TurnRequestBody, TurnResponse
+from concierge.auth import AUDIENCE
 from concierge.handoff import QueueEntry
 
 
@@ -109,33 +110,48 @@ class WebhookAck(BaseModel):
 
 ERRORS = {  # the turn route's (API Gateway and the turn workflow)
     "400": "Malformed JSON, or a missing or invalid field; the message says which.",
-    "401": "Missing or wrong x-customer-id / x-customer-signature.",
+    "401": "No valid customer token in Authorization (the message says what is wrong with it).",
     "403": "Missing or unknown x-api-key.",
     "404": "Unknown route, or a conversation that belongs to another customer.",
+    "409": (
+        '"Another message in this conversation is being processed; please retry." with a Retry-After header: nothing '
+        'was kept, send the same message again after that many seconds. "The conversation is too busy to record the '
+        'reply; please send your message again." has none: the message was kept, its answer was not.'
+    ),
     "500": "The turn could not be completed; it is safe to retry.",
 }
 API_KEY = 'Missing or unknown x-api-key ("Forbidden").'
-SELF_OR_OPERATOR_401 = (
-    "Neither a signed customer nor a signed operator: a missing x-customer-id or x-customer-signature, "
-    '"Invalid x-customer-signature for this customer id.", "Send both x-operator-id and x-operator-signature." '
-    'or "Invalid x-operator-signature for this operator id."'
+CUSTOMER_401 = (
+    'No valid customer token in Authorization: "Missing Authorization header: ...", "The customer token has '
+    'expired: ...", "... signature is not valid.", "... not for this API ...", "... lives longer than 24 hours ..." '
+    "and the like (the message says which)."
 )
-SELF_OR_OPERATOR_403 = (
+CUSTOMER_403 = (
     'Missing or unknown x-api-key ("Forbidden"), or a customer asking for someone else\'s data '
     '("A customer can only reach their own data.").'
 )
 OPERATOR_401 = (
-    '"Merging customers needs an operator: send x-operator-id and x-operator-signature.", '
-    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
+    'No valid operator token in Authorization: the operator authorizer answers "Unauthorized" (deployed, Cognito\'s; '
+    "locally, the dev issuer's)."
+)
+SUPERVISOR_403 = (
+    'Missing or unknown x-api-key ("Forbidden"), or an operator who is not a supervisor ("Deciding an approval '
+    "needs a supervisor: <id> is not in the 'supervisor' group.\")."
 )
 NOT_CONFIGURED = '"WhatsApp is not configured for this deployment."'
 INVALID_BODY = (
     '"Invalid request body: ...": malformed JSON, or a missing, invalid or unknown field (the message says which).'
 )
 
+NO_ROUTE = '"Not found": no route takes this path (a customer id with characters no route accepts, say).'
+PAYLOAD_TOO_LARGE = (
+    '"The request body is <n> bytes; at most <limit> bytes are accepted." (64 KiB; the WhatsApp webhook 3 MiB; '
+    "deployed, API Gateway's own 10 MB limit on the turn route)."
+)
+
 # --- operations --------------------------------------------------------------------------------------------------
 
-Auth = Literal["customer", "self-or-operator", "operator", "webhook", "signed-link"]
+Auth = Literal["customer", "operator", "webhook", "signed-link"]
 
 
 @dataclass(frozen=True)
@@ -145,9 +161,9 @@ class Operation:
     response: str  # a component schema, or TEXT
     description: str  # of the 200 response
     errors: dict[str, str]
-    # customer: the signed customer headers (the turn route); self-or-operator: the customer themselves or an
-    # operator; operator: a signed operator only; webhook: the provider proves itself (no customer, no API key);
-    # signed-link: the HMAC-signed token in the link is the proof (no customer headers, no API key).
+    # customer: a customer token (the customer themselves); operator: an operator token, checked by the operator
+    # authorizer; webhook: the provider proves itself (no customer, no API key); signed-link: the HMAC-signed token
+    # in the link is the proof (no customer token, no API key). Must agree with `topology.Route.caller`.
     auth: Auth
     query: tuple[dict[str, Any], ...] = ()
     headers: tuple[dict[str, Any], ...] = ()
@@ -193,24 +209,40 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         None,
         "CustomerExport",
         "Everything held about the customer.",
-        {"401": SELF_OR_OPERATOR_401, "403": SELF_OR_OPERATOR_403, "404": "No data is held about this customer."},
-        "self-or-operator",
+        {"401": CUSTOMER_401, "403": CUSTOMER_403, "404": "No data is held about this customer."},
+        "customer",
     ),
     ("DELETE", "/v1/customers/{customer_id}"): Operation(
         "eraseCustomer",
         None,
         "ErasureReceipt",
         "The customer's data was erased; the receipt holds counts only.",
-        {"401": SELF_OR_OPERATOR_401, "403": SELF_OR_OPERATOR_403, "404": "No data is held about this customer."},
-        "self-or-operator",
+        {"401": CUSTOMER_401, "403": CUSTOMER_403, "404": "No data is held about this customer."},
+        "customer",
+    ),
+    ("GET", "/v1/operator/customers/{customer_id}/data"): Operation(
+        "exportCustomerDataForOperator",
+        None,
+        "CustomerExport",
+        "Everything held about the customer; the export is recorded in the customer's audit trail.",
+        {"401": OPERATOR_401, "403": API_KEY, "404": "No data is held about this customer."},
+        "operator",
+    ),
+    ("DELETE", "/v1/operator/customers/{customer_id}"): Operation(
+        "eraseCustomerForOperator",
+        None,
+        "ErasureReceipt",
+        "The customer's data was erased; customer.erased names the operator who asked.",
+        {"401": OPERATOR_401, "403": API_KEY, "404": "No data is held about this customer."},
+        "operator",
     ),
     ("PUT", "/v1/customers/{customer_id}/preferences"): Operation(
         "setCustomerPreferences",
         "Preferences",
         "PreferencesOut",
         "The consent now in force. Opting out of personalization also forgets the facts and summaries held.",
-        {"400": INVALID_BODY, "401": SELF_OR_OPERATOR_401, "403": SELF_OR_OPERATOR_403},
-        "self-or-operator",
+        {"400": INVALID_BODY, "401": CUSTOMER_401, "403": CUSTOMER_403, "404": NO_ROUTE},
+        "customer",
     ),
     ("POST", "/v1/customers/{customer_id}/merges"): Operation(
         "mergeCustomers",
@@ -274,15 +306,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ),
 }
 
-APPROVALS_401 = (
-    '"<Reading approvals|Deciding an approval> needs an operator: send x-operator-id and x-operator-signature.", '
-    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
-)
 NO_APPROVALS = '"No approval workflow is deployed: refunds above the limit are refused instead of waiting."'
 DECISION_ERRORS = {
     "400": INVALID_BODY,
-    "401": APPROVALS_401,
-    "403": API_KEY,
+    "401": OPERATOR_401,
+    "403": SUPERVISOR_403,
     "404": (
         '"No approval is waiting for action <action_id>: it was decided already, has expired, or never existed.", '
         f"or {NO_APPROVALS}"
@@ -297,7 +325,7 @@ OPERATIONS.update(
             None,
             "ApprovalList",
             "The actions waiting for a person's decision, oldest first.",
-            {"401": APPROVALS_401, "403": API_KEY, "404": NO_APPROVALS},
+            {"401": OPERATOR_401, "403": API_KEY, "404": NO_APPROVALS},
             "operator",
         ),
         ("POST", "/v1/approvals/{action_id}/approve"): Operation(
@@ -356,14 +384,10 @@ class ConversationMessages(BaseModel):
     )
 
 
-CONSOLE_401 = (
-    '"The agent console needs an operator: send x-operator-id and x-operator-signature.", '
-    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
-)
 NO_HANDOFF = '"There is no handoff for conversation <id>." or "Conversation <id> is not with our team."'
 ASSIGNEE_ERRORS = {
     "400": INVALID_BODY,
-    "401": CONSOLE_401,
+    "401": OPERATOR_401,
     "403": f'{API_KEY} Or "This conversation is assigned to <agent>."',
     "404": NO_HANDOFF,
     "409": (
@@ -377,7 +401,7 @@ OPERATIONS.update(
             None,
             "HandoffQueue",
             "The conversations with our team, highest priority first.",
-            {"401": CONSOLE_401, "403": API_KEY},
+            {"401": OPERATOR_401, "403": API_KEY},
             "operator",
             query=(
                 {
@@ -391,7 +415,7 @@ OPERATIONS.update(
             None,
             "HandoffPackage",
             "The handoff package.",
-            {"401": CONSOLE_401, "403": API_KEY, "404": NO_HANDOFF},
+            {"401": OPERATOR_401, "403": API_KEY, "404": NO_HANDOFF},
             "operator",
         ),
         ("POST", "/v1/handoffs/{conversation_id}/claim"): Operation(
@@ -400,7 +424,7 @@ OPERATIONS.update(
             "ConsoleReceipt",
             "The conversation is now assigned to the caller.",
             {
-                "401": CONSOLE_401,
+                "401": OPERATOR_401,
                 "403": API_KEY,
                 "404": NO_HANDOFF,
                 "409": '"Another agent has already claimed this conversation."',
@@ -543,10 +567,6 @@ def _metrics_query() -> tuple[dict[str, Any], ...]:
     return tuple(parameters)
 
 
-METRICS_401 = (
-    '"Reading metrics needs an operator: send x-operator-id and x-operator-signature.", '
-    '"Send both x-operator-id and x-operator-signature." or "Invalid x-operator-signature for this operator id."'
-)
 OPERATIONS.update(
     {
         ("GET", "/v1/metrics"): Operation(
@@ -558,7 +578,7 @@ OPERATIONS.update(
             {
                 "400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, '
                 "or an unknown parameter (the message says which).",
-                "401": METRICS_401,
+                "401": OPERATOR_401,
                 "403": API_KEY,
             },
             "operator",
@@ -570,7 +590,7 @@ OPERATIONS.update(
             "TranscriptOut",
             "The conversation's messages, its Auto-CSAT with reasons, and its survey answers.",
             {
-                "401": METRICS_401.replace("Reading metrics", "Reading transcripts"),
+                "401": OPERATOR_401,
                 "403": API_KEY,
                 "404": '"Conversation not found."',
             },
@@ -586,7 +606,7 @@ OPERATIONS.update(
             ),
             {
                 "400": INVALID_BODY,
-                "401": "Missing or wrong x-customer-id / x-customer-signature.",
+                "401": CUSTOMER_401,
                 "403": API_KEY,
                 "404": '"Unknown discount code for this customer." (also when the code is someone else\'s)',
                 "409": '"This discount code was already used."',
@@ -597,28 +617,16 @@ OPERATIONS.update(
     }
 )
 
-CUSTOMER_HEADERS = (
-    _header("x-customer-id", "The storefront's signed-in customer."),
-    _header("x-customer-signature", "Hex HMAC-SHA256 of x-customer-id under the storefront's signing secret."),
-)
-SELF_OR_OPERATOR_HEADERS = (
-    _header("x-customer-id", "The customer themselves, for their own data (or send the operator headers).", False),
-    _header("x-customer-signature", "Hex HMAC-SHA256 of x-customer-id under the signing secret.", False),
-    _header(
-        "x-operator-id", "An operator acting for the merchant (takes precedence over the customer headers).", False
-    ),
-    _header("x-operator-signature", "Hex HMAC-SHA256 of 'operator:<x-operator-id>' under the signing secret.", False),
-)
-OPERATOR_HEADERS = (
-    _header("x-operator-id", "The operator; recorded in the audit trail."),
-    _header("x-operator-signature", "Hex HMAC-SHA256 of 'operator:<x-operator-id>' under the signing secret."),
-)
-AUTH_HEADERS: dict[str, tuple[dict[str, Any], ...]] = {
-    "customer": CUSTOMER_HEADERS,
-    "self-or-operator": SELF_OR_OPERATOR_HEADERS,
-    "operator": OPERATOR_HEADERS,
-    "webhook": (),
-    "signed-link": (),
+SECURITY: dict[str, dict[str, list[str]]] = {  # besides the API key, where the route takes it
+    "customer": {"customerToken": []},
+    "operator": {"operatorToken": []},
+    "webhook": {},
+    "signed-link": {},
+}
+CALLERS: dict[str, tuple[str, ...]] = {
+    "customer": ("customer",),
+    "operator": ("operator",),
+    "public": ("webhook", "signed-link"),
 }
 
 
@@ -626,10 +634,8 @@ def operation_for(route: topology.Route) -> Operation:
     operation = OPERATIONS.get((route.method, route.path))
     if operation is None:
         raise KeyError(f"{route.method} {route.path} is in topology.ROUTES but not described in openapi.OPERATIONS")
-    if route.requires_customer != (operation.auth not in ("webhook", "signed-link")):
-        raise ValueError(
-            f"{route.method} {route.path}: requires_customer={route.requires_customer} but auth={operation.auth!r}"
-        )
+    if operation.auth not in CALLERS[route.caller]:
+        raise ValueError(f"{route.method} {route.path}: caller={route.caller!r} but auth={operation.auth!r}")
     return operation
 
 
@@ -639,7 +645,7 @@ def _parameters(route: topology.Route, operation: Operation) -> list[dict[str, A
         {"name": name, "in": "path", "required": True, "schema": dict(path_schema)}
         for name in re.findall(r"\{(\w+)\}", route.path)
     ]
-    return parameters + [dict(p) for p in (*AUTH_HEADERS[operation.auth], *operation.headers, *operation.query)]
+    return parameters + [dict(p) for p in (*operation.headers, *operation.query)]
 
 
 def _content(name: str) -> dict[str, Any]:
@@ -724,14 +730,17 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in topology.ROUTES:
         operation = operation_for(route)
+        requirement = {**({"apiKey": []} if route.api_key else {}), **SECURITY[operation.auth]}
+        too_large = {"413": _error(PAYLOAD_TOO_LARGE, operation.response)} if operation.request else {}
         document = {
             "summary": route.description,
             "operationId": operation.operation_id,
-            "security": [{"apiKey": []}] if route.api_key else [],
+            "security": [requirement] if requirement else [],
             "parameters": _parameters(route, operation),
             "responses": {
                 "200": {"description": operation.description, "content": _content(operation.response)},
                 **{status: _error(text, operation.response) for status, text in operation.errors.items()},
+                **too_large,  # every body is read through concierge.limits
             },
         }
         if operation.request:
@@ -743,7 +752,26 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas["$defs"],
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "customerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "A short-lived customer token the storefront's backend mints (HS256 under the signing key; "
+                        f"sub = customer id, aud = {AUDIENCE!r}, exp at most 24 h after iat, kid in the header)."
+                    ),
+                },
+                "operatorToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": (
+                        "The operator's ID token from the merchant's Cognito user pool (locally, the dev issuer's)."
+                    ),
+                },
+            },
         },
     }
 

@@ -118,8 +118,9 @@ def records_owner(records: list[dict[str, Any]]) -> str | None:
     return next((r.get("customer_id") for r in records if r["sk"] == keys.META), None)
 
 
-def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict[str, Any]:
-    """Delete everything held about a customer; returns counts (no personal data)."""
+def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_by: str = "customer") -> dict[str, Any]:
+    """Delete everything held about a customer; returns counts (no personal data). `customer.erased` records who
+    asked, since the customer's own audit trail goes with the rest."""
     memory = services.memory
     items = memory.customer_partition(customer_id)
     if not items and services.store.get_customer(customer_id) is None:
@@ -162,7 +163,11 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime) -> dict[st
     customer_hash = hashlib.sha256(customer_id.encode()).hexdigest()
     services.events.publish(
         CustomerErased(
-            occurred_at=now, customer_hash=customer_hash, items_deleted=deleted, objects_deleted=len(objects)
+            occurred_at=now,
+            customer_hash=customer_hash,
+            items_deleted=deleted,
+            objects_deleted=len(objects),
+            requested_by=requested_by,
         )
     )
     return {"erased": True, "items_deleted": deleted, "objects_deleted": len(objects)}

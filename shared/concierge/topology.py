@@ -4,8 +4,10 @@ creates the same tables, bus, rules and queues from it, so the two cannot drift.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 EVENT_SOURCE = "concierge"
 
@@ -111,7 +113,9 @@ class Route:
     method: str
     path: str
     target: str  # "turn-workflow" (Step Functions Express, synchronous) | "ingest" (Lambda proxy integration)
-    requires_customer: bool = True
+    # who may call: the signed-in customer (a storefront token), an operator (the operator authorizer), or anyone
+    # with a signature of the route's own (provider webhooks, signed survey links)
+    caller: Literal["customer", "operator", "public"] = "customer"
     description: str = ""
     api_key: bool = True  # storefront routes need the API key; provider webhooks authenticate by signature instead
 
@@ -130,17 +134,34 @@ CUSTOMER_ROUTES = (
         description="Export everything held about a customer (JSON).",
     ),
     Route("DELETE", "/v1/customers/{customer_id}", "ingest", description="Erase a customer's data everywhere."),
+    # the same two rights, asked of the support team (by email, by phone): an operator acts for the customer
+    Route(
+        "GET",
+        "/v1/operator/customers/{customer_id}/data",
+        "ingest",
+        caller="operator",
+        description="Operator: export everything held about a customer, at their request (audited).",
+    ),
+    Route(
+        "DELETE",
+        "/v1/operator/customers/{customer_id}",
+        "ingest",
+        caller="operator",
+        description="Operator: erase a customer's data everywhere, at their request (audited).",
+    ),
     Route("PUT", "/v1/customers/{customer_id}/preferences", "ingest", description="Set consent (personalization)."),
     Route(
         "POST",
         "/v1/customers/{customer_id}/merges",
         "ingest",
+        caller="operator",
         description="Operator: merge another customer into this one.",
     ),
     Route(
         "DELETE",
         "/v1/customers/{customer_id}/merges/{source_customer_id}",
         "ingest",
+        caller="operator",
         description="Operator: undo a merge.",
     ),
 )
@@ -149,7 +170,7 @@ WHATSAPP_ROUTES = (
         "GET",
         "/v1/channels/whatsapp",
         "ingest",
-        requires_customer=False,
+        caller="public",
         api_key=False,
         description="WhatsApp Cloud API webhook verification (hub.challenge).",
     ),
@@ -157,7 +178,7 @@ WHATSAPP_ROUTES = (
         "POST",
         "/v1/channels/whatsapp",
         "ingest",
-        requires_customer=False,
+        caller="public",
         api_key=False,
         description="WhatsApp Cloud API webhook (X-Hub-Signature-256).",
     ),
@@ -167,18 +188,21 @@ APPROVAL_ROUTES = (
         "GET",
         "/v1/approvals",
         "ingest",
+        caller="operator",
         description="Operator: the actions waiting for a person's approval, oldest first.",
     ),
     Route(
         "POST",
         "/v1/approvals/{action_id}/approve",
         "ingest",
+        caller="operator",
         description="Operator: approve a waiting action; it executes once and the customer is told.",
     ),
     Route(
         "POST",
         "/v1/approvals/{action_id}/deny",
         "ingest",
+        caller="operator",
         description="Operator: deny a waiting action (optional note for the customer); the customer is told.",
     ),
 )
@@ -200,38 +224,54 @@ SURVEY_ROUTES = (
         "GET",
         "/v1/surveys/answer",
         "ingest",
-        requires_customer=False,
+        caller="public",
         api_key=False,
         description="One-click survey answer from a signed link; returns a small HTML page.",
     ),
 )
 CONSOLE_ROUTES = (
-    Route("GET", "/v1/handoffs", "ingest", description="Operator: the handoff queue, highest priority first."),
+    Route(
+        "GET",
+        "/v1/handoffs",
+        "ingest",
+        caller="operator",
+        description="Operator: the handoff queue, highest priority first.",
+    ),
     Route(
         "GET",
         "/v1/handoffs/{conversation_id}",
         "ingest",
+        caller="operator",
         description="Operator: the handoff package of a conversation.",
     ),
     Route(
         "POST",
         "/v1/handoffs/{conversation_id}/claim",
         "ingest",
+        caller="operator",
         description="Operator: take the conversation (one agent wins).",
     ),
     Route(
         "POST",
         "/v1/handoffs/{conversation_id}/messages",
         "ingest",
+        caller="operator",
         description="Operator: reply to the customer, delivered on their channel.",
     ),
     Route(
         "POST",
         "/v1/handoffs/{conversation_id}/release",
         "ingest",
+        caller="operator",
         description="Operator: hand the conversation back to the AI.",
     ),
-    Route("POST", "/v1/handoffs/{conversation_id}/close", "ingest", description="Operator: close with a resolution."),
+    Route(
+        "POST",
+        "/v1/handoffs/{conversation_id}/close",
+        "ingest",
+        caller="operator",
+        description="Operator: close with a resolution.",
+    ),
     Route(
         "GET",
         "/v1/conversations/{conversation_id}/messages",
@@ -246,12 +286,14 @@ METRICS_ROUTES = (
         "GET",
         "/v1/metrics",
         "ingest",
+        caller="operator",
         description="Operator: the KPIs of a date range (JSON, or CSV with format=csv), by day, channel or intent.",
     ),
     Route(
         "GET",
         "/v1/conversations/{conversation_id}/transcript",
         "ingest",
+        caller="operator",
         description=(
             "Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down)."
         ),
@@ -275,6 +317,15 @@ ROUTES = (
     *CONSOLE_ROUTES,
     *METRICS_ROUTES,
 )
+
+
+def route_for(method: str, path: str) -> Route | None:
+    """The route a request is for, as API Gateway matches it (a path parameter is one non-empty segment)."""
+    for route in ROUTES:
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route.path))
+        if route.method == method.upper() and re.fullmatch(pattern, path):
+            return route
+    return None
 
 
 @dataclass(frozen=True)

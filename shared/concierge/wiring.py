@@ -11,6 +11,7 @@ from concierge.settings import Settings
 if TYPE_CHECKING:
     from concierge.actions.approvals import ApprovalWorkflow
     from concierge.actions.executor import ActionServices
+    from concierge.auth import SigningKeys
     from concierge.channels.whatsapp import WhatsAppSender
     from concierge.commerce import ReferenceStore
     from concierge.console import ConsoleServices
@@ -64,13 +65,17 @@ def publisher(settings: Settings) -> EventPublisher:
 
 
 @lru_cache(maxsize=4)
-def signing_secret(settings: Settings) -> str:
-    if settings.signing_secret:
-        return settings.signing_secret
-    if not settings.signing_secret_arn:
-        raise RuntimeError("Neither CONCIERGE_SIGNING_SECRET nor CONCIERGE_SIGNING_SECRET_ARN is set")
-    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_arn)["SecretString"]
-    return cast(str, secret)
+def signing_keys(settings: Settings) -> SigningKeys:
+    """The storefront signing keys (current and, during a rotation, previous) from the setting or the secret."""
+    from concierge.auth import SigningKeys
+
+    text = settings.signing_secret
+    if not text:
+        if not settings.signing_secret_arn:
+            raise RuntimeError("Neither CONCIERGE_SIGNING_SECRET nor CONCIERGE_SIGNING_SECRET_ARN is set")
+        secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_arn)
+        text = cast(str, secret["SecretString"])
+    return SigningKeys.parse(text)
 
 
 @lru_cache(maxsize=4)
@@ -254,7 +259,7 @@ def http_services(settings: Settings) -> HttpServices:
             s3=aws.client("s3"),
             mail_bucket=settings.mail_bucket,
         ),
-        signing_secret=signing_secret(settings),
+        signing_keys=signing_keys(settings),
         whatsapp=intake,
         approvals=approvals(settings),
         surveys=survey_services(settings),
@@ -337,7 +342,7 @@ def survey_services(settings: Settings) -> SurveyServices:
         memory=memory_store(settings),
         surveys=survey_store(settings),
         events=publisher(settings),
-        signing_secret=signing_secret(settings),
+        signing_keys=signing_keys(settings),
         merchant_name=settings.merchant_name,
     )
 
@@ -356,7 +361,7 @@ def closed_conversation_services(settings: Settings) -> ClosedServices:
         surveys=survey_store(settings),
         events=publisher(settings),
         scorer=scorer(settings),
-        signing_secret=signing_secret(settings),
+        signing_keys=signing_keys(settings),
         email=EmailSender(aws.client("ses"), settings.sender_email),
         whatsapp=whatsapp,
     )
@@ -370,7 +375,7 @@ def reset() -> None:
         reference_store,
         merchant_profiles,
         publisher,
-        signing_secret,
+        signing_keys,
         action_services,
         whatsapp_credentials,
         notice_services,

@@ -25,16 +25,16 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
         return error.code, json.loads(error.read())
 
 
-def signed(customer_id: str) -> dict:
-    import hashlib
-    import hmac
+def signed(customer_id: str, **claims) -> dict:
+    """As the storefront's backend does it, with any JWT library: a short-lived token under the signing key."""
+    import time
 
-    return {
-        "content-type": "application/json",
-        "x-api-key": "dev-api-key",
-        "x-customer-id": customer_id,
-        "x-customer-signature": hmac.new(b"dev-signing-secret", customer_id.encode(), hashlib.sha256).hexdigest(),
-    }
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": customer_id, "aud": "concierge-storefront", "iat": now, "exp": now + 300, **claims}
+    token = jwt.encode(claims, "dev-signing-secret-of-the-local-stack", algorithm="HS256")
+    return {"content-type": "application/json", "x-api-key": "dev-api-key", "Authorization": f"Bearer {token}"}
 
 
 def test_the_acceptance_script_plays_the_shirt_return(base_url):
@@ -99,15 +99,23 @@ def test_unknown_answer_is_honest_and_offers_a_human(base_url):
             b'{"text": "hi"}',
             {"x-api-key": "dev-api-key"},
             401,
-            "x-customer-id",
+            "Missing Authorization header",
         ),
         (
             "/v1/conversations/e1/messages",
             "POST",
             b'{"text": "hi"}',
-            {**signed("alex"), "x-customer-signature": "00"},
+            signed("alex", exp=1),
             401,
-            "Invalid x-customer-signature",
+            "The customer token has expired",
+        ),
+        (
+            "/v1/conversations/e1/messages",
+            "POST",
+            b'{"text": "hi"}',
+            signed("alex", aud="concierge-operator"),
+            401,
+            "not for this API",
         ),
         (
             "/v1/conversations/e1/messages",
@@ -133,3 +141,24 @@ def test_someone_elses_conversation_is_not_found(base_url):
     request(f"{base_url}/v1/conversations/private-1/messages", "POST", b'{"text": "hi"}', signed("alex"))
     status, body = request(f"{base_url}/v1/conversations/private-1/messages", "POST", b'{"text": "hi"}', signed("sam"))
     assert status == 404 and body == {"message": "Conversation not found."}
+
+
+def test_operator_routes_take_an_operator_token_and_never_a_customer_token(base_url):
+    def session(query: str) -> dict:
+        return request(f"{base_url}/_local/operator-session?{query}")[1]
+
+    agent, supervisor = session("operator_id=lee"), session("operator_id=dana&groups=agent,supervisor")
+    assert agent["groups"] == ["agent"] and supervisor["groups"] == ["agent", "supervisor"]
+    assert request(f"{base_url}/v1/handoffs", headers=agent["headers"])[0] == 200
+    assert request(f"{base_url}/v1/handoffs", headers=signed("alex")) == (401, {"message": "Unauthorized"})
+    assert request(f"{base_url}/v1/handoffs", headers={"x-api-key": "dev-api-key"})[0] == 401
+    forged = {**agent["headers"], "Authorization": agent["headers"]["Authorization"][:-4] + "AAAA"}
+    assert request(f"{base_url}/v1/handoffs", headers=forged)[0] == 401
+    status, body = request(f"{base_url}/v1/approvals/A-NONE/approve", "POST", b"{}", agent["headers"])
+    assert status == 403 and "needs a supervisor" in body["message"]
+    assert request(f"{base_url}/v1/approvals/A-NONE/approve", "POST", b"{}", supervisor["headers"])[0] == 404
+    # a customer session gives a customer token, which the customer routes take and the operator routes refuse
+    customer = request(f"{base_url}/_local/session?customer_id=alex")[1]
+    assert request(f"{base_url}/v1/customers/alex/data", headers=customer["headers"])[0] == 200
+    assert request(f"{base_url}/v1/operator/customers/alex/data", headers=customer["headers"])[0] == 401
+    assert request(f"{base_url}/v1/operator/customers/alex/data", headers=agent["headers"])[0] == 200

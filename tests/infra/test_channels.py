@@ -428,3 +428,16 @@ def test_titan_embeddings_are_granted_only_when_configured(resources):
     assert allowed == {topology.FunctionName.INGEST, topology.FunctionName.RETRIEVAL}
     ingest = titan[function_ids(titan)[topology.FunctionName.INGEST]]["Properties"]["Environment"]["Variables"]
     assert (ingest["CONCIERGE_EMBEDDER"], ingest["CONCIERGE_EMBEDDING_DIMENSIONS"]) == ("titan", "512")
+
+
+def test_the_turn_routes_409_copies_retry_after_out(resources):
+    from infra.constructs.api import RESPONSE_TEMPLATE
+
+    assert "#set($context.responseOverride.header.Retry-After = $out.headers.get('Retry-After'))" in RESPONSE_TEMPLATE
+    turn = next(
+        m["Properties"]
+        for m in of_type(resources, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "POST" and path_of(resources, m) == topology.TURN_ROUTE.path
+    )
+    conflict = next(r for r in turn["MethodResponses"] if r["StatusCode"] == "409")
+    assert conflict["ResponseParameters"] == {"method.response.header.Retry-After": False}

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 import pytest
 
 from concierge import topology
-from concierge.auth import sign_customer_id
-from concierge.local.stack import DEV_SIGNING_SECRET, REGION
+from concierge.local.stack import REGION
+from tests.credentials import customer_headers
 
 
 @dataclass
 class Reply:
     status: int
     body: dict
+    headers: dict = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -39,18 +40,14 @@ class Client:
         self.stack = stack
 
     def say(self, customer_id: str, conversation_id: str, text: str, channel: str = "web") -> Reply:
-        status, body = self.stack.run_turn(
+        status, body, headers = self.stack.turn_response(
             {
                 "body": {"text": text, "channel": channel},
-                "header": {
-                    "x-api-key": "test",
-                    "x-customer-id": customer_id,
-                    "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET),
-                },
+                "header": customer_headers(customer_id),
                 "path": {"conversation_id": conversation_id},
             }
         )
-        return Reply(status, json.loads(body))
+        return Reply(status, json.loads(body), headers)
 
 
 class EventTap:

@@ -13,10 +13,9 @@ from decimal import Decimal
 import pytest
 
 from concierge import wiring
-from concierge.auth import sign_customer_id, sign_operator
-from concierge.local.stack import DEV_SIGNING_SECRET
 from concierge.settings import current_settings
 from concierge.turn import ToolCall
+from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client, local_stack, merchant, settings
 from tests.integration.test_actions import act
 
@@ -33,12 +32,8 @@ def client(stack):
     return Client(stack)
 
 
-def as_operator(operator_id: str) -> dict:
-    return {
-        "x-api-key": "k",
-        "x-operator-id": operator_id,
-        "x-operator-signature": sign_operator(operator_id, DEV_SIGNING_SECRET),
-    }
+def as_operator(operator_id: str, supervisor: bool = True) -> dict:
+    return operator_headers(operator_id, supervisor)
 
 
 def call(stack, method: str, path: str, headers: dict, body: dict | None = None, **params) -> tuple[int, dict]:
@@ -149,13 +144,16 @@ def test_a_large_refund_waits_and_an_approval_executes_it_once(client, stack, ta
     assert status == 200
     [entry] = [a for a in listed["approvals"] if a["action_id"] == action_id]
     assert entry["summary"].startswith("Refund 49.00 USD to your Visa card ending 4242") and "task_token" not in entry
-    alex = {
-        "x-api-key": "k",
-        "x-customer-id": "alex",
-        "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET),
-    }
+    alex = customer_headers("alex")  # a customer token never passes the operator authorizer
     assert call(stack, "GET", "/v1/approvals", alex)[0] == 401
     assert call(stack, "POST", f"/v1/approvals/{action_id}/approve", alex, action_id=action_id)[0] == 401
+    # an agent sees the waiting action; deciding it takes a supervisor
+    status, refused = call(stack, "POST", f"/v1/approvals/{action_id}/approve", as_operator("lee", supervisor=False))
+    assert (status, refused["message"]) == (
+        403,
+        "Deciding an approval needs a supervisor: lee is not in the 'supervisor' group.",
+    )
+    assert call(stack, "GET", "/v1/approvals", as_operator("lee", supervisor=False))[0] == 200
 
     # Two people approve at the same moment: one decision counts, the other is told it was taken.
     outcomes: list[tuple[int, dict]] = []

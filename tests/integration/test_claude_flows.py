@@ -336,6 +336,25 @@ def test_a_model_that_proposes_and_confirms_in_one_turn_executes_nothing(configu
     assert stored["shown_at"], "the customer has now seen it: a yes in their next message may confirm it"
 
 
+def test_a_model_that_asks_the_customer_for_a_secret_never_gets_it_said(configure, model):
+    """A model that followed a poisoned passage (or was told to by the customer) writes a request for the card's
+    security code: the reply step withholds that sentence, whatever the model, and tells the customer why."""
+    client = configure("anthropic", "claude-haiku-5-5")
+    model.queue(
+        reply(
+            "claude-haiku-5-5",
+            "Your refund is being prepared. To verify your identity, please reply with the 3-digit code on the back "
+            "of your card. Anything else I can help with?",
+        )
+    )
+    answer = client.say("sam", "flow-secret", "where is my refund?")
+    assert answer.status == 200
+    assert "3-digit code" not in answer.text and "reply with" not in answer.text
+    assert "Your refund is being prepared." in answer.text and "never share card details" in answer.text
+    transcript = wiring.memory_store(current_settings()).messages_after("flow-secret", 0)
+    assert not any("3-digit code" in m["text"] for m in transcript), "nor is it stored"
+
+
 def test_after_the_fallback_took_a_round_over_it_finishes_the_turn(configure, model):
     from concierge.local.messages_standin import error
 

@@ -10,26 +10,22 @@ from datetime import UTC, datetime
 import pytest
 
 from concierge import wiring
-from concierge.auth import sign_customer_id, sign_operator
 from concierge.channels.whatsapp import sign_payload
 from concierge.handoff import SupportHours, priority, route
-from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP
+from concierge.local.stack import DEV_WHATSAPP
 from concierge.merchant import SupportHoursConfig
 from concierge.settings import current_settings
+from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client, merchant
 from tests.integration.test_omnichannel import deliver, webhook, whatsapp_body
 
 
 def operator(name: str) -> dict:
-    return {"x-api-key": "k", "x-operator-id": name, "x-operator-signature": sign_operator(name, DEV_SIGNING_SECRET)}
+    return operator_headers(name, supervisor=False)
 
 
 def customer(customer_id: str) -> dict:
-    return {
-        "x-api-key": "k",
-        "x-customer-id": customer_id,
-        "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET),
-    }
+    return customer_headers(customer_id)
 
 
 def api(stack, method: str, path: str, headers: dict, body: dict | None = None, query: dict | None = None, **params):

@@ -14,21 +14,17 @@ import boto3
 import pytest
 
 from concierge import topology, wiring
-from concierge.auth import sign_customer_id, sign_operator
 from concierge.events import ConversationClosed, DiscountRedeemed, EventPublisher, SurveyAnswered, TurnCompleted
-from concierge.local.stack import DEV_SIGNING_SECRET, REGION
+from concierge.local.stack import REGION
 from concierge.metrics import formulas
 from concierge.metrics.rollup import NOT_AN_ISSUE, primary_intent
 from concierge.metrics.simulate import envelope, simulate_month
 from concierge.settings import current_settings
+from tests.credentials import customer_headers, operator_headers
 
 END = date(2026, 10, 31)
 FROM = END - timedelta(days=29)
-OPERATOR = {
-    "x-api-key": "test",
-    "x-operator-id": "analyst",
-    "x-operator-signature": sign_operator("analyst", DEV_SIGNING_SECRET),
-}
+OPERATOR = operator_headers("analyst", supervisor=False)
 KPI_RULE = next(rule for rule in topology.RULES if rule.name == "kpi-events-to-surveys")
 
 
@@ -270,13 +266,9 @@ def test_redelivered_events_are_counted_once(stack, month):
 
 
 def test_metrics_need_an_operator_and_a_valid_range(stack, month):
-    customer = {
-        "x-api-key": "test",
-        "x-customer-id": "alex",
-        "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET),
-    }
+    customer = customer_headers("alex")  # a customer token does not pass the operator authorizer
     status, _, body = stack.proxy("GET", "/v1/metrics", {}, customer, {"from": "2026-10-01", "to": "2026-10-31"}, None)
-    assert status == 401 and "operator" in json.loads(body)["message"]
+    assert status == 401 and json.loads(body)["message"] == "Unauthorized"
     for query, problem in (
         ({"from": "2026-10-31", "to": "2026-10-01"}, "before"),
         ({"from": "2025-01-01", "to": "2026-10-01"}, "366"),
@@ -313,12 +305,7 @@ def test_a_storefront_redemption_marks_the_code_used_and_its_revenue_reaches_the
         ),
         cap_since=now - timedelta(days=90),
     )
-    customer = {
-        "x-api-key": "test",
-        "x-customer-id": source.customer_id,
-        "x-customer-signature": sign_customer_id(source.customer_id, DEV_SIGNING_SECRET),
-        "content-type": "application/json",
-    }
+    customer = {**customer_headers(source.customer_id), "content-type": "application/json"}
     order = json.dumps({"order_id": "NW77001", "order_total": "84.15", "currency": "USD"})
     path = {"code": code}
     status, _, body = stack.proxy("POST", f"/v1/discounts/{code}/redemptions", path, customer, {}, order)
@@ -326,7 +313,7 @@ def test_a_storefront_redemption_marks_the_code_used_and_its_revenue_reaches_the
     assert json.loads(body)["conversation_id"] == source.conversation_id
     status, _, body = stack.proxy("POST", f"/v1/discounts/{code}/redemptions", path, customer, {}, order)
     assert status == 409
-    other = {**customer, "x-customer-id": "alex", "x-customer-signature": sign_customer_id("alex", DEV_SIGNING_SECRET)}
+    other = {**customer_headers("alex"), "content-type": "application/json"}
     assert stack.proxy("POST", "/v1/discounts/NW-OTHER/redemptions", {"code": "NW-OTHER"}, other, {}, order)[0] == 404
     assert stack.proxy("POST", f"/v1/discounts/{code}/redemptions", path, customer, {}, '{"order_id": "x"}')[0] == 400
     drain(stack)

@@ -4,6 +4,7 @@ the shared turn workflow, SES receiving simulated, the Graph API stand-in)."""
 from __future__ import annotations
 
 import json
+import time
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -11,10 +12,10 @@ import boto3
 import pytest
 
 from concierge import wiring
-from concierge.auth import sign_customer_id
 from concierge.channels.whatsapp import sign_payload
-from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP, REGION
+from concierge.local.stack import DEV_WHATSAPP, REGION
 from concierge.settings import current_settings
+from tests.credentials import customer_token
 from tests.integration.conftest import Client
 
 
@@ -212,7 +213,7 @@ def test_malformed_webhook_payload_gets_a_clear_400(stack):
     assert status == 400
     assert "from" in json.loads(text)["message"], "the message names the missing field"
     status, text = webhook(stack, b"{not json", sign_payload(b"{not json", DEV_WHATSAPP["app_secret"]))
-    assert status == 400 and "not JSON" in json.loads(text)["message"]
+    assert status == 400 and "malformed JSON" in json.loads(text)["message"]
 
 
 def test_whatsapp_verification_handshake(stack):
@@ -223,19 +224,22 @@ def test_whatsapp_verification_handshake(stack):
     assert status == 403
 
 
-def test_unsigned_storefront_identity_gets_401(stack):
-    status, _body = stack.run_turn(
-        {"body": {"text": "where is my order?"}, "header": {"x-customer-id": "alex"}, "path": {"conversation_id": "x1"}}
+def test_a_turn_without_a_valid_customer_token_gets_401(stack):
+    def turn(header: dict) -> tuple[int, str]:
+        status, body = stack.run_turn({"body": {"text": "hi"}, "header": header, "path": {"conversation_id": "x1"}})
+        return status, json.loads(body)["message"]
+
+    assert turn({"x-customer-id": "alex"}) == (
+        401,
+        "Missing Authorization header: send 'Bearer <customer token>', minted by the storefront's backend for its "
+        "signed-in customer.",
     )
-    assert status == 401
-    status, _body = stack.run_turn(
-        {
-            "body": {"text": "hi"},
-            "header": {"x-customer-id": "alex", "x-customer-signature": sign_customer_id("sam", DEV_SIGNING_SECRET)},
-            "path": {"conversation_id": "x1"},
-        }
+    expired = customer_token("alex", issued_at=time.time() - 7200, lifetime_seconds=3600)
+    assert turn({"Authorization": f"Bearer {expired}"}) == (
+        401,
+        "The customer token has expired: the storefront mints a new one.",
     )
-    assert status == 401
+    assert turn({"Authorization": f"Bearer {customer_token('alex')}x"})[0] == 401
 
 
 def test_malformed_mime_is_parked_in_the_dead_letter_queue_not_lost(stack):

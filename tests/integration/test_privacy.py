@@ -8,28 +8,20 @@ import boto3
 import pytest
 
 from concierge import keys, wiring
-from concierge.auth import sign_customer_id, sign_operator
 from concierge.channels.whatsapp import sign_payload
-from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP, REGION
+from concierge.local.stack import DEV_WHATSAPP, REGION
 from concierge.settings import current_settings
+from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client
 from tests.integration.test_omnichannel import deliver, email, webhook, whatsapp_body
 
 
-def as_customer(customer_id: str, signed_as: str | None = None) -> dict:
-    return {
-        "x-api-key": "k",
-        "x-customer-id": customer_id,
-        "x-customer-signature": sign_customer_id(signed_as or customer_id, DEV_SIGNING_SECRET),
-    }
+def as_customer(customer_id: str) -> dict:
+    return customer_headers(customer_id)
 
 
 def as_operator(operator_id: str = "dana") -> dict:
-    return {
-        "x-api-key": "k",
-        "x-operator-id": operator_id,
-        "x-operator-signature": sign_operator(operator_id, DEV_SIGNING_SECRET),
-    }
+    return operator_headers(operator_id, supervisor=False)
 
 
 def call(stack, method: str, path: str, headers: dict, body: dict | None = None, **params) -> tuple[int, dict]:
@@ -80,6 +72,15 @@ def test_a_customer_exports_their_data_and_only_theirs(stack, client):
     assert status == 403, "a customer can only reach their own data"
     status, _body = call(stack, "GET", "/v1/customers/sam/data", {"x-api-key": "k"}, customer_id="sam")
     assert status == 401
+    # an operator acts for a customer on the operator routes only; their token is no customer token
+    assert call(stack, "GET", "/v1/customers/sam/data", as_operator(), customer_id="sam")[0] == 401
+    status, for_operator = call(stack, "GET", "/v1/operator/customers/sam/data", as_operator(), customer_id="sam")
+    assert status == 200 and for_operator["customer_id"] == "sam"
+    assert call(stack, "GET", "/v1/operator/customers/sam/data", as_customer("sam"), customer_id="sam")[0] == 401
+    _, again = call(stack, "GET", "/v1/customers/sam/data", as_customer("sam"), customer_id="sam")
+    assert [(a["action"], a["detail"]) for a in again["audit"] if a["action"] == "data.exported"] == [
+        ("data.exported", {"operator": "dana"})
+    ], "the customer sees who exported their data"
 
 
 def test_erasure_leaves_nothing_behind(stack, client):
@@ -117,11 +118,9 @@ def test_erasure_leaves_nothing_behind(stack, client):
     ]
     assert leftovers == []
     assert not [key for key in mail_objects() if "seam.png" in key]
-    status, _ = call(stack, "GET", "/v1/customers/jordan/data", as_operator(), customer_id="jordan")
+    status, export = call(stack, "GET", "/v1/customers/jordan/data", as_customer("jordan"), customer_id="jordan")
     assert status == 200  # the commerce record remains with the merchant; the memory is empty
-    assert (
-        call(stack, "GET", "/v1/customers/jordan/data", as_operator(), customer_id="jordan")[1]["conversations"] == []
-    )
+    assert export["conversations"] == []
 
 
 def test_every_item_the_product_writes_is_a_declared_record(stack, client):
@@ -183,3 +182,16 @@ def test_merge_and_unmerge_are_operator_actions_with_an_audit_trail(stack, clien
     audit = [i for i in memory.customer_partition("alex") if i["sk"].startswith("AUDIT#")]
     assert [a["action"] for a in audit][-2:] == ["customer.merged", "customer.unmerged"]
     assert all(a["detail"]["operator"] == "dana" for a in audit[-2:])
+
+
+def test_an_operator_erases_at_a_customers_request_and_the_event_names_them(stack, client, tap):
+    client.say("guest-erase-1", "priv-guest-1", "Do you ship to Canada?")
+    tap.drain()
+    assert call(stack, "DELETE", "/v1/operator/customers/guest-erase-1", as_customer("guest-erase-1"))[0] == 401
+    status, receipt = call(
+        stack, "DELETE", "/v1/operator/customers/guest-erase-1", as_operator("lee"), customer_id="guest-erase-1"
+    )
+    assert status == 200 and receipt["erased"] and receipt["items_deleted"] > 0
+    [erased] = [e["detail"] for e in tap.drain() if e["detail-type"] == "customer.erased"]
+    assert erased["requested_by"] == "operator:lee" and "guest-erase-1" not in json.dumps(erased)
+    assert not [i for i in everything_in_memory() if "guest-erase-1" in json.dumps(i, default=str)]

@@ -15,15 +15,15 @@ import boto3
 import pytest
 
 from concierge import wiring
-from concierge.auth import sign_customer_id
 from concierge.channels.whatsapp import sign_payload
 from concierge.clock import now
 from concierge.events import ConversationClosed, EventPublisher
-from concierge.local.stack import DEV_SIGNING_SECRET, DEV_WHATSAPP, REGION
+from concierge.local.stack import DEV_WHATSAPP, REGION
 from concierge.memory import ConversationRecord
 from concierge.settings import current_settings
 from concierge.surveys.calibration import calibrate, pairs_between
 from concierge.surveys.store import SurveyStore
+from tests.credentials import customer_headers, customer_token
 from tests.integration.conftest import Client, EventTap
 
 PUBLIC = "https://api.northwind.example/prod"
@@ -46,11 +46,7 @@ def stack(tmp_path_factory):
 
 
 def headers(customer_id: str) -> dict:
-    return {
-        "x-api-key": "k",
-        "x-customer-id": customer_id,
-        "x-customer-signature": sign_customer_id(customer_id, DEV_SIGNING_SECRET),
-    }
+    return customer_headers(customer_id)
 
 
 def call(stack, method: str, conversation_id: str, customer_id: str, body: dict | None = None) -> tuple[int, dict]:
@@ -159,7 +155,7 @@ def test_wrong_answers_are_refused_with_what_is_wrong(stack):
         "GET",
         "/v1/conversations/sv-refused/surveys",
         {"conversation_id": "sv-refused"},
-        {"x-customer-id": "alex", "x-customer-signature": "0" * 64},
+        {"Authorization": "Bearer " + customer_token("alex").rsplit(".", 1)[0] + ".forged"},
         {},
         None,
     )

@@ -22,8 +22,8 @@ def test_checked_in_openapi_is_current():
 def test_the_turn_route_documents_its_contract():
     operation = openapi_document()["paths"]["/v1/conversations/{conversation_id}/messages"]["post"]
     assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
-    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
-    assert headers == {"x-customer-id", "x-customer-signature"}
+    assert operation["security"] == [{"apiKey": [], "customerToken": []}]
+    assert not [p for p in operation["parameters"] if p["in"] == "header"]  # credentials are security schemes
     schema = openapi_document()["components"]["schemas"]["TurnRequestBody"]
     assert schema["required"] == ["text"] and schema["additionalProperties"] is False
     assert set(schema["properties"]) == set(TurnRequestBody.model_fields)
@@ -42,8 +42,10 @@ def test_webhooks_need_no_api_key_and_merges_need_an_operator():
     headers = {p["name"] for p in paths["/v1/channels/whatsapp"]["post"]["parameters"]}
     assert "X-Hub-Signature-256" in headers
     merge = paths["/v1/customers/{customer_id}/merges"]["post"]
-    required = {p["name"] for p in merge["parameters"] if p["required"] and p["in"] == "header"}
-    assert required == {"x-operator-id", "x-operator-signature"} and merge["security"] == [{"apiKey": []}]
+    assert merge["security"] == [{"apiKey": [], "operatorToken": []}]
+    schemes = openapi_document()["components"]["securitySchemes"]
+    assert schemes["customerToken"]["scheme"] == "bearer" and schemes["customerToken"]["bearerFormat"] == "JWT"
+    assert schemes["operatorToken"] == {**schemes["operatorToken"], "in": "header", "name": "Authorization"}
 
 
 def _operations() -> dict[tuple[str, str], dict]:
@@ -65,6 +67,8 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
         ("POST", "/v1/conversations/{conversation_id}/messages"): "postMessage",
         ("GET", "/v1/customers/{customer_id}/data"): "exportCustomerData",
         ("DELETE", "/v1/customers/{customer_id}"): "eraseCustomer",
+        ("GET", "/v1/operator/customers/{customer_id}/data"): "exportCustomerDataForOperator",
+        ("DELETE", "/v1/operator/customers/{customer_id}"): "eraseCustomerForOperator",
         ("PUT", "/v1/customers/{customer_id}/preferences"): "setCustomerPreferences",
         ("POST", "/v1/customers/{customer_id}/merges"): "mergeCustomers",
         ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}"): "unmergeCustomers",
@@ -89,7 +93,7 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
 def test_the_api_key_is_required_exactly_where_the_route_says():
     for route in topology.ROUTES:
         security = _operations()[(route.method, route.path)]["security"]
-        assert security == ([{"apiKey": []}] if route.api_key else []), f"{route.method} {route.path}"
+        assert route.api_key == any("apiKey" in requirement for requirement in security), f"{route.method} {route.path}"
     for method in ("GET", "POST"):
         assert _operations()[(method, "/v1/channels/whatsapp")]["security"] == []
 
@@ -127,26 +131,32 @@ def _headers(operation: dict) -> dict[str, bool]:
     return {p["name"]: p["required"] for p in operation["parameters"] if p["in"] == "header"}
 
 
-def test_customer_routes_take_the_customer_or_an_operator_and_merges_an_operator_only():
-    either = {
-        "x-customer-id": False,
-        "x-customer-signature": False,
-        "x-operator-id": False,
-        "x-operator-signature": False,
-    }
-    operator = {"x-operator-id": True, "x-operator-signature": True}
+def test_each_route_takes_the_credential_of_its_caller():
     operations = _operations()
+    expected = {
+        "customer": [{"apiKey": [], "customerToken": []}],
+        "operator": [{"apiKey": [], "operatorToken": []}],
+    }
+    for route in topology.ROUTES:
+        security = operations[(route.method, route.path)]["security"]
+        if route.caller == "public":  # Meta's signature, or the signed survey link
+            assert security == [], route.path
+        else:
+            assert security == expected[route.caller], route.path
     for key in [
         ("GET", "/v1/customers/{customer_id}/data"),
         ("DELETE", "/v1/customers/{customer_id}"),
         ("PUT", "/v1/customers/{customer_id}/preferences"),
-    ]:
-        assert _headers(operations[key]) == either, key
+    ]:  # the customer themselves; an operator acting for them uses /v1/operator/...
+        assert operations[key]["security"] == expected["customer"], key
     for key in [
+        ("GET", "/v1/operator/customers/{customer_id}/data"),
+        ("DELETE", "/v1/operator/customers/{customer_id}"),
         ("POST", "/v1/customers/{customer_id}/merges"),
         ("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}"),
+        ("POST", "/v1/approvals/{action_id}/approve"),
     ]:
-        assert _headers(operations[key]) == operator, key
+        assert operations[key]["security"] == expected["operator"], key
     unmerge = operations[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")]
     assert [p["name"] for p in unmerge["parameters"] if p["in"] == "path"] == ["customer_id", "source_customer_id"]
 
@@ -175,14 +185,18 @@ def test_each_route_lists_the_errors_its_handler_can_send():
         "400",
         "401",
         "403",
-    }  # consent needs no prior data
-    assert errors[("POST", "/v1/customers/{customer_id}/merges")] == {"400", "401", "403", "404", "409"}
+        "404",  # only for a path no route takes: consent needs no prior data
+        "413",
+    }
+    assert errors[("POST", "/v1/customers/{customer_id}/merges")] == {"400", "401", "403", "404", "409", "413"}
     assert errors[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")] == {"401", "403", "404"}
     assert errors[("GET", "/v1/channels/whatsapp")] == {"400", "403"}
-    assert errors[("POST", "/v1/channels/whatsapp")] == {"400", "401", "403"}
+    assert errors[("POST", "/v1/channels/whatsapp")] == {"400", "401", "403", "413"}
+    # every body is read through concierge.limits: over its size limit it is a 413
+    assert all("413" in op["responses"] for op in _operations().values() if "requestBody" in op)
     merge = _operations()[("POST", "/v1/customers/{customer_id}/merges")]["responses"]
     assert "already merged; unmerge it first." in merge["409"]["description"]
-    assert "Merging customers needs an operator" in merge["401"]["description"]
+    assert '"Unauthorized"' in merge["401"]["description"]  # the operator authorizer's answer
 
 
 def test_response_schemas_match_what_the_handlers_return():

@@ -35,7 +35,7 @@ AT = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 ARN = {name: f"arn:aws:lambda:us-east-1:123456789012:function:concierge-{name.value}" for name in FunctionName}
 REQUEST = {
     "body": {"text": "where is my order", "channel": "web"},
-    "header": {"x-customer-id": "sam", "x-customer-signature": "0" * 64},
+    "header": {"Authorization": "Bearer not-checked-by-the-fakes"},
     "path": {"conversation_id": "conv-1"},
 }
 
@@ -73,7 +73,7 @@ class FakeFunctions:
             assert task.request.path == {"conversation_id": "conv-1"}
             if not self.accept:
                 return Turn.rejected(
-                    HttpResponse.error(401, "Invalid x-customer-signature for this customer id.")
+                    HttpResponse.error(401, "The customer token's signature is not valid.")
                 ).model_dump(mode="json")
             turn = Turn(
                 conversation_id="conv-1",
@@ -192,7 +192,7 @@ def test_a_rejected_request_returns_its_http_response_and_runs_nothing_else():
     assert fakes.calls == [(FunctionName.INGEST, "turn.receive")]
     assert visited == ["Ingest", "Accepted?", "Rejected"]
     assert output["statusCode"] == 401
-    assert "x-customer-signature" in output["body"]
+    assert "customer token" in output["body"]
 
 
 def test_a_retrieval_failure_is_recorded_and_the_agent_still_answers():

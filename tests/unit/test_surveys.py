@@ -3,13 +3,16 @@ and list limits, and the model judge's fallback to the explainable scorer."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
 
-from concierge.auth import sign_customer_id
+from concierge.auth import SigningKeys
 from concierge.channels.whatsapp import WhatsAppSender
 from concierge.errors import Gone, Unauthorized
 from concierge.events import ConversationClosed
@@ -22,7 +25,8 @@ from concierge.surveys.models import SurveyAnswerBody, SurveyOffer
 from concierge.surveys.planning import plan
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-SECRET = "unit-test-secret"
+OTHER = SigningKeys(kid="k1", key="another-signing-key-of-32-chars-xx")
+SECRET = SigningKeys(kid="k1", key="unit-test-signing-key-of-32-chars-x")
 
 
 def settings(**values) -> Settings:
@@ -82,13 +86,24 @@ def test_a_tampered_or_foreign_token_is_refused():
         f"{other}.{mac}",
         f"{body}.{mac[:-2]}",
         body,
-        links.sign("c1", "alex", "csat", AT + timedelta(days=7), "other"),
+        links.sign("c1", "alex", "csat", AT + timedelta(days=7), OTHER),
     ):
         with pytest.raises(Unauthorized):
             links.verify(forged, SECRET, AT)
-    # a customer signature can never be used as a survey token's MAC (separate key namespace)
+    # a plain HMAC under the signing key can never be used as a survey token's MAC (separate key namespace)
+    plain = base64.urlsafe_b64encode(hmac.new(SECRET.key.encode(), body.encode(), hashlib.sha256).digest())
     with pytest.raises(Unauthorized):
-        links.verify(f"{body}.{sign_customer_id(body, SECRET)}", SECRET, AT)
+        links.verify(f"{body}.{plain.rstrip(b'=').decode()}", SECRET, AT)
+
+
+def test_a_link_sent_before_a_key_rotation_still_works_until_the_old_key_is_dropped():
+    token = links.sign("c1", "alex", "ces", AT + timedelta(days=7), SECRET)
+    rotated = SigningKeys(
+        kid="k2", key="the-next-signing-key-of-32-chars-x", previous_kid="k1", previous_key=SECRET.key
+    )
+    assert links.verify(token, rotated, AT).k == "ces"
+    with pytest.raises(Unauthorized):
+        links.verify(token, SigningKeys(kid="k2", key=rotated.key), AT)
 
 
 def test_an_expired_link_is_gone():

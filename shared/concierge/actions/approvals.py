@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol, cast
 
 from concierge import keys
 from concierge.actions.approval_models import ApprovalRequest, Decision, DecisionOutput, Notice
-from concierge.errors import Conflict, NotFound
+from concierge.errors import Busy, Conflict, NotFound
 from concierge.memory import MemoryStore, from_dynamo, to_dynamo
 
 __all__ = ["ApprovalRequest", "Decision", "DecisionOutput", "Notice"]  # re-exported: the approval contracts
@@ -169,7 +169,7 @@ class ApprovalStore:
             if current is None:
                 raise NotFound(f"There is no approval for action {action_id}.") from None
             if current["status"] == ApprovalStatus.REQUESTED.value:
-                raise Conflict("This approval is being set up; try again in a few seconds.") from None
+                raise Busy("This approval is being set up; try again in a few seconds.", retry_after=3) from None
             who = f" by {current['decided_by']}" if current.get("decided_by") else ""
             raise Conflict(f"This approval was already {current['status']}{who}.") from None
         return cast(dict[str, Any], from_dynamo(item))

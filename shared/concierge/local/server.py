@@ -16,7 +16,10 @@ from werkzeug.wrappers import Request, Response
 
 from concierge import topology
 from concierge.api import TurnRequestBody
-from concierge.auth import sign_customer_id, sign_operator
+from concierge.auth import OPERATOR_GROUPS, SigningKeys, mint_customer_token
+from concierge.errors import ConciergeError, http_status
+from concierge.limits import LOCAL_IMPORT, read_json, whole_number
+from concierge.local import operators
 from concierge.local.stack import LocalStack
 
 if TYPE_CHECKING:
@@ -36,10 +39,18 @@ def _werkzeug_path(path: str) -> str:
 
 
 class LocalApi:
-    def __init__(self, stack: LocalStack, api_key: str, signing_secret: str, customers: list[dict[str, Any]]) -> None:
+    CUSTOMER_TOKEN_SECONDS: ClassVar[int] = 3600  # as a storefront would: short-lived, minted again when needed
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        api_key: str,
+        signing_secret: str,
+        customers: list[dict[str, Any]],
+    ) -> None:
         self.stack = stack
         self.api_key = api_key
-        self.signing_secret = signing_secret
+        self.signing_keys = SigningKeys.parse(signing_secret)
         self.customers = customers
         rules = [Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=("api", r)) for r in topology.ROUTES]
         rules += [
@@ -96,19 +107,17 @@ class LocalApi:
             )
             return Response(text, status=status, headers=headers)
         try:
-            body = json.loads(request.get_data(as_text=True) or "null")
-        except json.JSONDecodeError as exc:
-            return json_response(
-                {"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400
-            )
+            body = read_json(request.get_data())  # API Gateway refuses these before the workflow starts
+        except ConciergeError as error:
+            return json_response({"message": error.message}, http_status(error))
         try:
             TurnRequestBody.model_validate(body)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
             return json_response({"message": f"Invalid request body: {problems}"}, 400)
         execution_input = {"body": body, "header": dict(request.headers.items()), "path": path}
-        status, text = self.stack.run_turn(execution_input)
-        return Response(text, status=status, mimetype="application/json")
+        status, text, headers = self.stack.turn_response(execution_input)
+        return Response(text, status=status, headers=headers, mimetype="application/json")
 
     # the KPI dashboard (a static page; deployed, the same files and a dashboard-config.json of its own) --------------
     DASHBOARD_FILES: ClassVar[dict[str, str]] = {
@@ -124,10 +133,11 @@ class LocalApi:
             return Response((STATIC / "dashboard.html").read_text(), mimetype="text/html")
         if target == "demo-month":
             if request.method == "POST":
-                seed = request.args.get("seed", "7")
-                if not seed.isdigit():
-                    return json_response({"message": "seed must be a whole number."}, 400)
-                return json_response(self.stack.load_demo_month(int(seed)), 202)
+                try:
+                    seed = whole_number(request.args.get("seed"), "seed", default=7)
+                except ConciergeError as error:
+                    return json_response({"message": error.message}, http_status(error))
+                return json_response(self.stack.load_demo_month(seed), 202)
             return json_response(self.stack.demo_month_status())
         name = request.path.rsplit("/", 1)[-1]
         if name == "dashboard-config.json":  # locally the page signs as a dev operator through the session route
@@ -139,20 +149,27 @@ class LocalApi:
         )
 
     # local-only helpers ------------------------------------------------------------------
-    def customer_headers(self, customer_id: str) -> dict[str, str]:
-        """What a storefront's backend would send for its signed-in customer: the headers of every customer call."""
+    def customer_session(self, customer_id: str) -> dict[str, Any]:
+        """What a storefront's backend does for its signed-in customer: mint a short-lived customer token."""
+        token = mint_customer_token(customer_id, self.signing_keys, self.CUSTOMER_TOKEN_SECONDS)
         return {
-            "x-api-key": self.api_key,
-            "x-customer-id": customer_id,
-            "x-customer-signature": sign_customer_id(customer_id, self.signing_secret),
+            "api_key": self.api_key,
+            "customer_id": customer_id,
+            "token": token,
+            "expires_in": self.CUSTOMER_TOKEN_SECONDS,
+            "headers": {"x-api-key": self.api_key, "Authorization": f"Bearer {token}"},
         }
 
-    def operator_headers(self, operator_id: str) -> dict[str, str]:
-        """What the merchant's sign-in would give a support agent: the headers of every operator call."""
+    def operator_session(self, operator_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
+        """What the merchant's sign-in (Cognito, deployed) gives a support agent: a token from the dev issuer."""
+        token = operators.mint(operator_id, groups, self.stack.operator_secret)
         return {
-            "x-api-key": self.api_key,
-            "x-operator-id": operator_id,
-            "x-operator-signature": sign_operator(operator_id, self.signing_secret),
+            "api_key": self.api_key,
+            "operator_id": operator_id,
+            "groups": list(groups),
+            "token": token,
+            "expires_in": operators.LIFETIME_SECONDS,
+            "headers": {"x-api-key": self.api_key, "Authorization": token},
         }
 
     def local(self, request: Request, target: str) -> Response:
@@ -160,18 +177,14 @@ class LocalApi:
             return Response((STATIC / "chat.html").read_text(), mimetype="text/html")
         if target == "console":
             return Response((STATIC / "console.html").read_text(), mimetype="text/html")
-        if target == "operator-session":  # local only: signs as any agent id (deployed, the merchant's sign-in does)
+        if target == "operator-session":  # local only: signs in any agent id (deployed, Cognito does)
             operator_id = request.args.get("operator_id", "").strip()
             if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", operator_id):
                 return json_response({"message": "operator_id must be 1–40 letters, digits, '.', '_' or '-'."}, 400)
-            return json_response(
-                {
-                    "api_key": self.api_key,
-                    "operator_id": operator_id,
-                    "signature": sign_operator(operator_id, self.signing_secret),
-                    "headers": self.operator_headers(operator_id),
-                }
-            )
+            groups = tuple(g for g in request.args.get("groups", "agent").replace(" ", "").split(",") if g)
+            if not groups or set(groups) - set(OPERATOR_GROUPS):
+                return json_response({"message": f"groups must be among {', '.join(OPERATOR_GROUPS)}."}, 400)
+            return json_response(self.operator_session(operator_id, groups))
         if target in ("dashboard", "dashboard-redirect", "dashboard-file", "demo-month"):
             return self.dashboard(request, target)
         if target == "health":
@@ -184,11 +197,9 @@ class LocalApi:
             if request.headers.get("x-api-key") != self.api_key:
                 return json_response({"message": "Forbidden: send the local API key in x-api-key."}, 403)
             try:
-                payload = json.loads(request.get_data(as_text=True) or "null")
-            except json.JSONDecodeError as exc:
-                return json_response(
-                    {"message": f"Invalid request body: malformed JSON ({exc.msg} at position {exc.pos})."}, 400
-                )
+                payload = read_json(request.get_data(), LOCAL_IMPORT)
+            except ConciergeError as error:
+                return json_response({"message": error.message}, http_status(error))
             if not isinstance(payload, dict):
                 return json_response({"message": "The request body must be a JSON object."}, 400)
             return self.import_store(payload) if target == "import" else self.sync_knowledge(payload)
@@ -196,14 +207,7 @@ class LocalApi:
             customer_id = request.args.get("customer_id", "")
             if customer_id not in {c["id"] for c in self.customers}:
                 return json_response({"message": f"Unknown demo customer {customer_id!r}."}, 404)
-            return json_response(
-                {
-                    "api_key": self.api_key,
-                    "customer_id": customer_id,
-                    "signature": sign_customer_id(customer_id, self.signing_secret),
-                    "headers": self.customer_headers(customer_id),
-                }
-            )
+            return json_response(self.customer_session(customer_id))
         if target == "whatsapp-sent":
             assert self.stack.graph is not None  # the stack is started before it serves
             return json_response(self.stack.graph.sent)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 
 from concierge import topology, wiring
+from concierge.errors import Unauthorized
 from concierge.local.statemachine import LocalStateMachine
 from concierge.settings import current_settings
 from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DEV_API_KEY = "dev-api-key"
-DEV_SIGNING_SECRET = "dev-signing-secret"
+DEV_SIGNING_SECRET = "dev-signing-secret-of-the-local-stack"  # the storefront key of `concierge dev` (local only)
+DEV_OPERATOR_SECRET = "dev-operator-issuer-of-the-local-stack"  # the dev issuer of operator tokens (Cognito's part)
 # WhatsApp Cloud API credentials of the local stack (the Graph API is a local stand-in).
 DEV_WHATSAPP = {
     "app_secret": "dev-whatsapp-app-secret",
@@ -93,8 +95,14 @@ class LocalStack:
     graph: GraphStandIn | None
     opensearch: OpenSearchStandIn | None
 
-    def __init__(self, signing_secret: str = DEV_SIGNING_SECRET, merchant: MerchantProfile | None = None) -> None:
+    def __init__(
+        self,
+        signing_secret: str = DEV_SIGNING_SECRET,
+        merchant: MerchantProfile | None = None,
+        operator_secret: str = DEV_OPERATOR_SECRET,
+    ) -> None:
         self.env = {**LOCAL_ENV, "CONCIERGE_SIGNING_SECRET": signing_secret}
+        self.operator_secret = operator_secret  # the dev issuer's: the operator authorizer's stand-in checks with it
         # The chat page's header and suggestion chips ({"name", "suggestions"}), set by whoever imports the store.
         self.page_info: dict[str, Any] = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
         if merchant is not None:  # the store's merchant.json: also what the functions fall back on before the import
@@ -260,13 +268,19 @@ class LocalStack:
         return json.loads(json.dumps(result))
 
     def run_turn(self, execution_input: dict[str, Any]) -> tuple[int, str]:
-        """What API Gateway's synchronous Step Functions integration does: run, then map the output to HTTP."""
+        status, body, _ = self.turn_response(execution_input)
+        return status, body
+
+    def turn_response(self, execution_input: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
+        """What API Gateway's synchronous Step Functions integration does: run, then map the output to HTTP (status,
+        body, and the Retry-After header the response template copies out)."""
         try:
             output, _ = self.turn_machine.execute(execution_input)
         except Exception:  # the integration response maps any failed execution to a 500
             logging.getLogger("concierge.local").exception("turn execution failed")
-            return 500, json.dumps({"message": "The turn could not be completed; it is safe to retry."})
-        return int(output["statusCode"]), output["body"]
+            return 500, json.dumps({"message": "The turn could not be completed; it is safe to retry."}), {}
+        headers = {k: v for k, v in (output.get("headers") or {}).items() if k == "Retry-After"}
+        return int(output["statusCode"]), output["body"], headers
 
     # event path --------------------------------------------------------------------------
     def poll_once(self) -> int:
@@ -449,7 +463,19 @@ class LocalStack:
         query: dict[str, str],
         body: bytes | str | None,
     ) -> tuple[int, dict[str, str], str]:
-        """What API Gateway's Lambda proxy integration does: the REST proxy event in, the response out."""
+        """What API Gateway's Lambda proxy integration does: the REST proxy event in, the response out. On an
+        operator route the operator authorizer runs first, as Cognito's does deployed: no valid operator token,
+        401 and no call; a valid one, its claims in the event's request context."""
+        from concierge.local import operators
+
+        route = topology.route_for(method, path)
+        claims = None
+        if route is not None and route.caller == "operator":
+            authorization = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+            try:
+                claims = operators.authorize(authorization, self.operator_secret)
+            except Unauthorized as error:
+                return 401, {"Content-Type": "application/json"}, json.dumps({"message": error.message})
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         event = {
             "resource": path,
@@ -468,6 +494,7 @@ class LocalStack:
                 "requestId": str(uuid.uuid4()),
                 "resourcePath": path,
                 "identity": {"sourceIp": "127.0.0.1"},
+                **({"authorizer": {"claims": claims}} if claims else {}),
             },
             "body": text or None,
             "isBase64Encoded": False,
@@ -476,7 +503,12 @@ class LocalStack:
         # request in module state, and the local server is threaded.
         with self._proxy_lock:
             response = self.invoke("ingest", event)
-        return int(response["statusCode"]), response.get("headers") or {}, response.get("body") or ""
+        # A REST API proxy response may carry its headers in `multiValueHeaders` (powertools' resolver does: the
+        # Content-Type is only there); API Gateway merges both, and so does this.
+        headers = dict(response.get("headers") or {})
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(str(v) for v in values)
+        return int(response["statusCode"]), headers, response.get("body") or ""
 
     # outbox ------------------------------------------------------------------------------
     def outbox(self) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
+from concierge.auth import SigningKeys
 from concierge.errors import BadRequest, Gone, NotFound
 from concierge.events import EventPublisher, SurveyAnswered, SurveyKind
 from concierge.memory import ConversationRecord, MemoryStore
@@ -27,7 +28,7 @@ class SurveyServices:
     memory: MemoryStore
     surveys: SurveyStore
     events: EventPublisher
-    signing_secret: str
+    signing_keys: SigningKeys
     merchant_name: str
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from concierge.auth import SigningKeys
 from concierge.errors import BadRequest, Gone, Unauthorized
 from concierge.events import SurveyKind
 
@@ -40,22 +41,27 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(conversation_id: str, customer_id: str, survey: str, expires: datetime, secret: str) -> str:
+def _mac(key: str, body: str) -> str:
+    return _b64(hmac.new(_key(key), body.encode(), hashlib.sha256).digest())
+
+
+def sign(conversation_id: str, customer_id: str, survey: str, expires: datetime, keys: SigningKeys) -> str:
+    """A link token signed with the current key (links sent before a rotation still verify: `verify`)."""
     body = _b64(
         json.dumps(
             {"c": conversation_id, "u": customer_id, "k": survey, "e": int(expires.timestamp())}, separators=(",", ":")
         ).encode()
     )
-    return f"{body}.{_b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())}"
+    return f"{body}.{_mac(keys.key, body)}"
 
 
-def verify(token: str | None, secret: str, at: datetime) -> SurveyToken:
+def verify(token: str | None, keys: SigningKeys, at: datetime) -> SurveyToken:
     """The token's claims; Unauthorized when it is missing or tampered with, Gone when it has expired."""
     if not token:
         raise BadRequest("Missing token query parameter: open the link from the survey message.")
     body, _, mac = token.partition(".")
-    expected = _b64(hmac.new(_key(secret), body.encode(), hashlib.sha256).digest())
-    if not mac or not hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")):
+    given = mac.encode("utf-8", "replace")
+    if not mac or not any(hmac.compare_digest(_mac(key, body).encode(), given) for key in keys.all()):
         raise Unauthorized("This survey link is not valid: it may have been altered or cut short.")
     try:
         claims = SurveyToken.model_validate_json(_unb64(body))

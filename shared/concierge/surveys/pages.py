@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from concierge.errors import BadRequest, ConciergeError, http_status
+from concierge.errors import ConciergeError, http_status
+from concierge.limits import whole_number
 from concierge.surveys import links
 from concierge.surveys.answers import SurveyServices, offer_for, record_answer
 from concierge.surveys.models import SCALES
@@ -46,19 +47,18 @@ def _scale(survey: str, token: str, chosen: int | None) -> str:
 def answer_from_link(query: dict[str, str], services: SurveyServices, at: datetime) -> tuple[int, str]:
     token = query.get("token") or ""  # verify refuses a missing and an empty token alike
     try:
-        claims = links.verify(token, services.signing_secret, at)
+        claims = links.verify(token, services.signing_keys, at)
         question = html.escape(SCALES[claims.k].question.format(merchant=services.merchant_name))
         raw = query.get("score")
         offer = offer_for(claims.c, claims.u, claims.k, services)
         if raw is None:
             return 200, _page(services.merchant_name, f"<p>{question}</p>{_scale(claims.k, token, None)}")
-        if not raw.isdigit():
-            raise BadRequest(f"score must be a whole number, got {raw!r}.")
+        score = whole_number(raw, "score")  # the scale check in record_answer names the survey's range
         answer = record_answer(
             claims.c,
             claims.u,
             claims.k,
-            int(raw),
+            score,
             "whatsapp" if offer.sent_via == "whatsapp" else "email",
             services,
             at,

@@ -19,6 +19,7 @@ from concierge.surveys.planning import plan
 from concierge.surveys.store import SurveyStore
 
 if TYPE_CHECKING:
+    from concierge.auth import SigningKeys
     from concierge.channels.whatsapp import WhatsAppSender
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class ClosedServices:
     surveys: SurveyStore
     events: EventPublisher
     scorer: Scorer
-    signing_secret: str
+    signing_keys: SigningKeys
     email: EmailSender
     whatsapp: WhatsAppSender | None  # None when WhatsApp is not configured
 
@@ -145,7 +146,7 @@ def _send(offers: list[SurveyOffer], reply_to: dict[str, str], services: ClosedS
     if channel == "web" or not address:
         return  # the chat page (or the storefront) fetches web offers
     tokens: dict[str, str] = {
-        o.survey: links.sign(o.conversation_id, o.customer_id, o.survey, o.answer_by, services.signing_secret)
+        o.survey: links.sign(o.conversation_id, o.customer_id, o.survey, o.answer_by, services.signing_keys)
         for o in offers
     }
     if channel == "email":

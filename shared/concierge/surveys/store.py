@@ -16,7 +16,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from concierge import keys
-from concierge.errors import Conflict
+from concierge.errors import Busy
 from concierge.memory import MemoryStore, from_dynamo, to_dynamo
 from concierge.surveys.models import SCALES, SurveyOffer
 
@@ -88,7 +88,7 @@ class SurveyStore:
                 ExpressionAttributeValues={":score": score, ":at": at.isoformat(), ":via": via, **values},
             )
         except self._table.meta.client.exceptions.ConditionalCheckFailedException as exc:
-            raise Conflict("This survey was answered at the same moment from elsewhere; please retry.") from exc
+            raise Busy("This survey was answered at the same moment from elsewhere; please retry.") from exc
 
     # the NPS cadence -----------------------------------------------------------------------
     def claim_nps(self, customer_id: str, conversation_id: str, at: datetime, cadence_days: int) -> bool:

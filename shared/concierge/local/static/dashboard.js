@@ -27,7 +27,7 @@ async function credentials() {
     const response = await fetch(state.config.sessionUrl);
     if (!response.ok) throw new Error(`operator session: HTTP ${response.status}`);
     const session = await response.json();
-    state.credentials = { apiKey: session.api_key, operatorId: session.operator_id, signature: session.signature };
+    state.credentials = { headers: session.headers };
     return state.credentials;
   }
   const saved = sessionStorage.getItem("concierge-operator");
@@ -36,16 +36,14 @@ async function credentials() {
     return state.credentials;
   }
   $("signin").style.display = "flex";
-  throw new Error("Sign in with the API key and your operator signature.");
+  throw new Error("Sign in with the API key and your operator token.");
 }
 
 async function api(path, params = {}) {
   const who = await credentials();
   const url = new URL(state.config.apiBase.replace(/\/$/, "") + path, window.location.href);
   Object.entries(params).forEach(([key, value]) => { if (value !== "" && value != null) url.searchParams.set(key, value); });
-  const response = await fetch(url, {
-    headers: { "x-api-key": who.apiKey, "x-operator-id": who.operatorId, "x-operator-signature": who.signature },
-  });
+  const response = await fetch(url, { headers: who.headers });
   if (!response.ok) {
     let message = `HTTP ${response.status}`;
     try { message = (await response.json()).message || message; } catch (_) { /* not JSON */ }
@@ -260,7 +258,7 @@ async function start() {
   $("transcript-close").addEventListener("click", () => $("transcript").close());
   $("signin").addEventListener("submit", (event) => {
     event.preventDefault();
-    state.credentials = { apiKey: $("api-key").value, operatorId: $("operator-id").value, signature: $("operator-signature").value };
+    state.credentials = { headers: { "x-api-key": $("api-key").value.trim(), "Authorization": $("operator-token").value.trim() } };
     sessionStorage.setItem("concierge-operator", JSON.stringify(state.credentials));
     $("signin").style.display = "none";
     refresh();
