@@ -41,8 +41,8 @@ DISCLOSE = re.compile(
 USE = re.compile(r"\b(?:type|enter|write|confirm|include|verify|key\s+in)\b")
 HERE = re.compile(
     r"\b(?:here|(?:in|into|to|on)\s+(?:this|the|our)\s+(?:chat|conversation|thread)|(?:in|with)\s+your\s+"
-    r"(?:next\s+)?(?:reply|message|answer)|to\s+(?:us|me|the\s+assistant|our\s+team)|below|by\s+(?:email|text"
-    r"|sms|whatsapp))\b"
+    r"(?:next\s+)?(?:reply|message|answer)|to\s+(?:us|me|the\s+assistant|our\s+team)|below|by\s+(?:email|e-mail"
+    r"|whatsapp))\b"
 )
 NEGATED = re.compile(
     r"\b(?:never|not|don't|dont|do\s+not|won't|will\s+not|shouldn't|should\s+not|must\s+not|mustn't|cannot"
@@ -71,6 +71,34 @@ def asks_for_a_secret(sentence: str) -> bool:
         text = normalize(sentence)
     asks = DISCLOSE.search(text) or (USE.search(text) and HERE.search(text))
     return bool(SECRET.search(text) and asks and not NEGATED.search(text))
+
+
+# Where entering a secret is the customer's own business, not the chat's: a help passage may say so.
+SAFE_PLACE = re.compile(
+    r"\b(?:checkout|check-out|payment\s+(?:form|page|field|step|screen)|card\s+(?:terminal|reader)|terminal"
+    r"|(?:in|on)\s+(?:the|our|your)\s+(?:app|website|site|account\s+page|settings)|settings\s*>\s*\w|sign[\s-]*in\s+page"
+    r"|log[\s-]*in\s+page|reset\s+link|forgot\s+password|bank'?s\s+(?:app|website))\b"
+)
+
+
+def quotable(sentence: str) -> bool:
+    """Whether a sentence of a help passage may be quoted to a customer word for word. Stricter than a reply: a
+    passage sentence that names a secret is quoted only when it is negated advice ("we never ask for your PIN") or
+    says where the customer enters it themselves (checkout, the app, a terminal) — never an instruction about
+    collecting one, however it is worded."""
+    text = sentence.casefold()
+    if not text.isascii() or LEET.search(text):
+        from concierge.knowledge.injection import normalize
+
+        text = normalize(sentence)
+    if not SECRET.search(text) or NEGATED.search(text):
+        return True
+    return bool(SAFE_PLACE.search(text)) and not asks_for_a_secret(sentence)
+
+
+def quotable_text(passage: str) -> str:
+    """The passage without the sentences that may not be quoted (empty when none may)."""
+    return " ".join(part for part in SENTENCE.split(passage) if part.strip() and quotable(part))
 
 
 def guard(reply: str) -> Guarded:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from concierge import signals
+from concierge import replyguard, signals
 from concierge.actions.proposal import money
 from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
@@ -1465,7 +1465,11 @@ class DeterministicEngine:
         """The passages good enough to quote: the most confident of the merchant's own articles first; the digest
         of merchant.json answers what they leave out. Retrieved text is data: a passage that addresses an AI
         ("ignore previous instructions…") is never used."""
-        grounded = [p for p in turn.passages if p.confidence >= ANSWER_THRESHOLD and not p.suspicious]
+        grounded = [
+            p
+            for p in turn.passages
+            if p.confidence >= ANSWER_THRESHOLD and not p.suspicious and replyguard.quotable_text(p.text)
+        ]
         whole = [p for p in grounded if p.request == 0]  # found for the whole message, not for one part of it
         return sorted(whole or grounded, key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
 
@@ -1567,7 +1571,8 @@ class DeterministicEngine:
 
     @staticmethod
     def _excerpt(text: str, limit: int = 480) -> str:
-        text = re.sub(r"\s+", " ", text).strip()
+        """A passage quoted word for word, without the sentences about secrets it may not repeat (replyguard)."""
+        text = re.sub(r"\s+", " ", replyguard.quotable_text(text)).strip()
         if len(text) <= limit:
             return text
         cut = text[:limit]
