@@ -1,7 +1,9 @@
 """Plays the shirt return as Alex against a running local stack, using only the public HTTP contract.
 
-Usage: python scripts/play_shirt_return.py [BASE_URL]   (default http://127.0.0.1:8787)
-Exits non-zero if any expectation fails; prints each turn with its latency.
+Usage: python scripts/play_shirt_return.py [BASE_URL | PORT]
+The stack is the one at BASE_URL, or at http://127.0.0.1:PORT when a port number is given; without an argument,
+http://127.0.0.1:$PORT (the local stack's PORT variable, 8787 when it is unset), as `concierge dev` listens.
+Exits non-zero if any expectation fails, with a message saying which; prints each turn with its latency.
 """
 
 from __future__ import annotations
@@ -10,12 +12,25 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 
 import jwt  # what the storefront's backend uses to mint its customer's token (any JWT library does)
 
-BASE = sys.argv[1] if len(sys.argv) > 1 else f"http://127.0.0.1:{os.environ.get('PORT', '8787')}"
+
+def base_url(arguments: list[str], environment: dict[str, str]) -> str:
+    """The stack's URL: the argument (a URL, or a port number), else 127.0.0.1 on $PORT (8787 when unset)."""
+    given = arguments[0].strip() if arguments else ""
+    if given and not given.isdigit():
+        return given.rstrip("/")
+    port = given or environment.get("PORT", "").strip() or "8787"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        sys.exit(f"PORT={port!r} is not a port number.")
+    return f"http://127.0.0.1:{port}"
+
+
+BASE = base_url(sys.argv[1:], dict(os.environ))
 API_KEY = os.environ.get("CONCIERGE_API_KEY", "dev-api-key")
 SECRET = os.environ.get("CONCIERGE_SIGNING_SECRET", "dev-signing-secret-of-the-local-stack")
 
@@ -38,8 +53,13 @@ def post(conversation_id: str, text: str, customer_id: str = "alex") -> tuple[di
         method="POST",
     )
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=10) as response:
-        body = json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        sys.exit(f"POST {request.full_url} answered {error.code}: {error.read().decode(errors='replace')[:500]}")
+    except urllib.error.URLError as error:
+        sys.exit(f"No stack answers at {BASE} ({error.reason}): start it (`concierge dev`) or give its URL or port.")
     return body, time.perf_counter() - started
 
 
@@ -60,6 +80,12 @@ def play() -> dict:
     replies, latencies = [], []
     for text in turns:
         body, seconds = post(conversation, text)
+        if not isinstance(body.get("reply"), dict) or not isinstance(body["reply"].get("text"), str):
+            # A conversation with a person (handed off) answers no reply: the assistant stays silent.
+            sys.exit(
+                f"No reply to {text!r} in {conversation} (status {body.get('conversation_status')!r}, "
+                f"handoff {body.get('handoff')!r}): the assistant did not answer, so the return cannot go on."
+            )
         replies.append(body)
         latencies.append(seconds)
         print(f"[{seconds * 1000:6.0f} ms] customer: {text}\n            concierge: {body['reply']['text']}")

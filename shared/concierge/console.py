@@ -59,7 +59,16 @@ class ConsoleServices:
 
 
 def queue(services: ConsoleServices, name: str | None) -> dict[str, Any]:
-    return {"handoffs": services.handoffs.queue(name), "queues": sorted({*handoff.QUEUES, "general"})}
+    """The queue, each entry with the customer's name when the store knows it (the console shows names, not ids)."""
+    entries = services.handoffs.queue(name)
+    names: dict[str, str | None] = {}
+    for entry in entries:
+        customer_id = entry["customer_id"]
+        if customer_id not in names:
+            customer = services.store.get_customer(customer_id)
+            names[customer_id] = customer.name if customer else None
+        entry["customer_name"] = names[customer_id]
+    return {"handoffs": entries, "queues": sorted({*handoff.QUEUES, "general"})}
 
 
 def package(conversation_id: str, services: ConsoleServices) -> dict[str, Any]:
@@ -94,6 +103,7 @@ def package(conversation_id: str, services: ConsoleServices) -> dict[str, Any]:
         if m["sk"].startswith(keys.MESSAGE)
     ]
     profile = memory.get_profile(owner.customer_id)
+    summaries = memory.summaries(owner.customer_id) if record.verified else []
     return {
         "conversation_id": conversation_id,
         "handoff": owner.model_dump(mode="json", exclude={"earlier_fingerprints"}),
@@ -103,13 +113,12 @@ def package(conversation_id: str, services: ConsoleServices) -> dict[str, Any]:
             "email": customer.email if customer else None,
             "verified": record.verified,
             "customer_since": customer.created_at.isoformat() if customer else None,
-            "conversations_before": profile.conversations if profile else 0,
+            # at least the summaries listed: a count below the list it heads reads as a mistake
+            "conversations_before": max(profile.conversations if profile else 0, len(summaries)),
             "lifetime_value_recent": str(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), 0)),
         },
         "history": {
-            "summaries": [s.model_dump(mode="json") for s in memory.summaries(owner.customer_id)]
-            if record.verified
-            else [],
+            "summaries": [s.model_dump(mode="json") for s in summaries],
             "facts": [f.text for f in memory.facts(owner.customer_id)] if record.verified else [],
         },
         "orders": [

@@ -60,3 +60,25 @@ def test_asking_for_a_human_shows_the_handoff_banner(page):
     banner = page.locator("#handoff")
     banner.wait_for()
     assert "Handed to a human" in banner.inner_text()
+    # The handoff's message is said once: in the reply, not again in the banner.
+    shown = page.locator("main section").inner_text()
+    assert shown.count("passing you to a member of our team") == 1, shown
+
+
+def test_the_customer_picker_fits_a_phone(page, base_url):
+    phone = page.context.new_page()  # a second tab of the module's browser, at a phone's size
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(base_url + "/")
+    phone.locator("#customer option[value='alex']").wait_for(state="attached")
+    phone.locator("#message:enabled").wait_for()
+    # Nothing is wider than the screen: no sideways scrolling, the picker and its button are in view.
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    for selector in ("#customer", "#new-conversation", "#send", "#message"):
+        box = phone.locator(selector).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
+    say(phone, "Where is my order?")
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    phone.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

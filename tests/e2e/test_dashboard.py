@@ -9,6 +9,7 @@ import os
 import tempfile
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,36 @@ def test_charts_render_a_point_per_day(page):
         ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"
     )
     assert painted > 1000
+
+
+def test_the_default_range_is_the_last_30_days_including_today(page):
+    today = datetime.now(UTC).date()
+    assert page.input_value("#to") == today.isoformat(), "today's conversations are in the default range"
+    assert page.input_value("#from") == (today - timedelta(days=29)).isoformat()
+    labels = page.evaluate("() => Chart.getChart('chart-volume').data.labels")
+    assert len(labels) == 30 and labels[-1] == today.isoformat()[5:], labels
+
+
+def test_the_lines_do_not_overshoot_their_points(page):
+    """Each curve between two days stays between their values: its Bézier control points lie between the two points
+    (a smoothed line with tension drew CSAT below its lowest day)."""
+    overshoots = page.evaluate(
+        """() => ['chart-volume', 'chart-satisfaction'].flatMap((id) => {
+          const chart = Chart.getChart(id);
+          return chart.data.datasets.flatMap((dataset, d) => {
+            if ((dataset.type || chart.config.type) !== 'line') return [];
+            const points = chart.getDatasetMeta(d).data.filter((p) => !p.skip);
+            const out = [];
+            for (let i = 0; i + 1 < points.length; i++) {
+              const a = points[i], b = points[i + 1];
+              const low = Math.min(a.y, b.y) - 0.5, high = Math.max(a.y, b.y) + 0.5;
+              for (const y of [a.cp2y ?? a.y, b.cp1y ?? b.y]) if (y < low || y > high) out.push([id, dataset.label, i, y, a.y, b.y]);
+            }
+            return out;
+          });
+        })"""
+    )
+    assert overshoots == [], overshoots[:5]
 
 
 def test_a_low_score_opens_its_transcript_with_the_auto_csat_reasons(page):

@@ -54,7 +54,9 @@ def test_an_unflagged_passage_that_asks_to_collect_a_secret_is_not_repeated(inde
 
 
 def test_where_to_enter_the_code_and_that_we_never_ask_for_it_are_still_said(index):
-    reply = DeterministicEngine(DEMO_MERCHANT).decide(retrieved_turn(index, "Where do I enter my card's security code?"))
+    reply = DeterministicEngine(DEMO_MERCHANT).decide(
+        retrieved_turn(index, "Where do I enter my card's security code?")
+    )
     text = reply.reply or ""
     assert "in the payment form at checkout" in text and "We will never ask for your card number or PIN" in text
 

@@ -110,6 +110,8 @@ function renderChart(id, config) {
   state.charts[id] = new Chart($(id), config);
 }
 
+// Lines are drawn with monotone interpolation: a curve between two days stays between their values (a smoothed
+// Bézier with tension overshoots, e.g. CSAT drawn below its lowest day).
 function renderCharts(series) {
   const labels = series.map((p) => p.key.slice(5));
   const percent = (share) => (share.value == null ? null : 100 * share.value);
@@ -118,8 +120,8 @@ function renderCharts(series) {
       labels,
       datasets: [
         { type: "bar", label: "Conversations", data: series.map((p) => p.kpis.conversations), backgroundColor: "#c7d7f5", yAxisID: "y" },
-        { type: "line", label: "AI resolution %", data: series.map((p) => percent(p.kpis.ai_resolution)), borderColor: "#2364d2", yAxisID: "y1", tension: 0.3 },
-        { type: "line", label: "Handoff %", data: series.map((p) => percent(p.kpis.handoff)), borderColor: "#e8710a", yAxisID: "y1", tension: 0.3 },
+        { type: "line", label: "AI resolution %", data: series.map((p) => percent(p.kpis.ai_resolution)), borderColor: "#2364d2", yAxisID: "y1", cubicInterpolationMode: "monotone" },
+        { type: "line", label: "Handoff %", data: series.map((p) => percent(p.kpis.handoff)), borderColor: "#e8710a", yAxisID: "y1", cubicInterpolationMode: "monotone" },
       ],
     },
     options: {
@@ -132,8 +134,8 @@ function renderCharts(series) {
     data: {
       labels,
       datasets: [
-        { label: "CSAT %", data: series.map((p) => percent(p.kpis.csat)), borderColor: "#188038", spanGaps: true, tension: 0.3 },
-        { label: "Auto-CSAT %", data: series.map((p) => percent(p.kpis.auto_csat)), borderColor: "#9334e6", spanGaps: true, tension: 0.3 },
+        { label: "CSAT %", data: series.map((p) => percent(p.kpis.csat)), borderColor: "#188038", spanGaps: true, cubicInterpolationMode: "monotone" },
+        { label: "Auto-CSAT %", data: series.map((p) => percent(p.kpis.auto_csat)), borderColor: "#9334e6", spanGaps: true, cubicInterpolationMode: "monotone" },
       ],
     },
     options: { animation: false, maintainAspectRatio: false, scales: { y: { min: 0, max: 100 } } },
@@ -250,9 +252,10 @@ async function exportCsv() {
 }
 
 async function start() {
+  // The last 30 days, today included (days are UTC days, as the metrics API counts them): today's conversations show.
   const today = new Date();
-  $("to").value = isoDay(new Date(today.getTime() - 86400000));
-  $("from").value = isoDay(new Date(today.getTime() - 30 * 86400000));
+  $("to").value = isoDay(today);
+  $("from").value = isoDay(new Date(today.getTime() - 29 * 86400000));
   $("apply").addEventListener("click", refresh);
   $("csv").addEventListener("click", exportCsv);
   $("transcript-close").addEventListener("click", () => $("transcript").close());
