@@ -348,8 +348,12 @@ OPERATIONS.update(
 )
 
 
+class ConsoleQueueEntry(QueueEntry):
+    customer_name: str | None = Field(description="the customer's name in the store, when it knows them")
+
+
 class HandoffQueue(BaseModel):
-    handoffs: list[QueueEntry] = Field(description="highest priority first, then oldest")
+    handoffs: list[ConsoleQueueEntry] = Field(description="highest priority first, then oldest")
     queues: list[str]
 
 
