@@ -25,13 +25,13 @@ from pathlib import Path
 import boto3
 
 
-def seed(memory, customer_id: str, conversations: int, now) -> None:
+def seed(table, memory, customer_id: str, conversations: int, now) -> None:
+    """Write a history straight into the memory `table` (a bulk load: many items, no transactions)."""
     from concierge import keys
     from concierge.api import Channel
     from concierge.memory import ConversationRecord, Fact, Summary, to_dynamo
     from concierge.turn import ConversationStatus
 
-    table = memory._table
     with table.batch_writer() as batch:
         for n in range(conversations):
             at = now - timedelta(days=conversations - n)
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
 
-    from concierge import keys, longterm, wiring
+    from concierge import aws, keys, longterm, wiring
     from concierge.auth import SigningKeys, mint_customer_token
     from concierge.cli import start_local
     from concierge.clock import now
@@ -122,7 +122,7 @@ def main() -> None:
         customer_id = f"{customer}"
         for item in memory.customer_partition(customer_id):
             memory.delete_keys([(keys.customer_pk(customer_id), item["sk"])])
-        seed(memory, customer_id, size, now())
+        seed(aws.table(current_settings().memory_table), memory, customer_id, size, now())
 
         calls.clear()
         status, body = stack.run_turn(

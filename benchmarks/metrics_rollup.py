@@ -24,6 +24,7 @@ def run(size: int) -> dict:
     from moto import mock_aws
 
     from concierge.local import moto_transactions
+    from concierge.memory import MemoryStore
     from concierge.metrics.query import MetricsQuery, MetricsReader
     from concierge.metrics.rollup import NotYetAttributed, Rollup
     from concierge.metrics.simulate import envelope, simulate_month
@@ -46,7 +47,8 @@ def run(size: int) -> dict:
         table = boto3.resource("dynamodb", region_name="us-east-1").Table("bench")
         calls: Counter[str] = Counter()
         table.meta.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
-        rollup = Rollup(table)
+        memory = MemoryStore(table, ttl_days=30)  # the roll-up's records carry their own expiry
+        rollup = Rollup(memory)
         per_type: dict[str, list[int]] = {}
         waiting = []
         tenth = max(1, len(events) // 10)
@@ -67,7 +69,7 @@ def run(size: int) -> dict:
             rollup.apply(envelope(event, f"bench-{number}"))
         first_day, last_day = events[0].occurred_at.date(), events[-1].occurred_at.date()
         read_started = time.perf_counter()
-        report = MetricsReader(table).report(
+        report = MetricsReader(memory).report(
             MetricsQuery.model_validate({"from": first_day, "to": last_day, "group_by": "day"})
         )
         read_seconds = time.perf_counter() - read_started

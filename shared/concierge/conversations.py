@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from concierge import identity, keys, longterm, replyguard, signals, threads
+from concierge import identity, longterm, replyguard, signals, threads
 from concierge.actions import proposal
 from concierge.actions.proposal import money
 from concierge.api import (
@@ -34,6 +34,7 @@ from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound
 from concierge.events import ConversationClosed, DomainEvent, EventPublisher, Resolution, TurnCompleted
 from concierge.memory import ConversationRecord, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
+from concierge.storage import Delete
 from concierge.tasks import TurnInput
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, CustomerRef, Decision, IncomingMessage, Turn
 
@@ -369,14 +370,14 @@ def _long_term_memory(
     executed: list[ActionResult],
     services: EdgeServices,
     now: datetime,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], ConversationClosed | None]:
+) -> tuple[list[dict[str, Any]], list[Delete], ConversationClosed | None]:
     """Facts as they arise and, at close, the summary and the profile; nothing for an unverified sender, and
     nothing personal for a customer who opted out of personalization."""
     memory = services.memory
     closing = record.status is ConversationStatus.CLOSED
     upserts, removals = longterm.facts_from(executed, decision.notes, record, now)
     extra: list[dict[str, Any]] = []
-    deletes: list[dict[str, Any]] = []
+    deletes: list[Delete] = []
     closed_event = None
     if closing:
         deletes.append(memory.close_open_entry(record.customer_id, record.conversation_id))
@@ -388,9 +389,7 @@ def _long_term_memory(
     if profile.personalization:
         extra += [memory.fact_item(record.customer_id, fact) for fact in upserts]
         deletes += [
-            memory.delete_operation(record.customer_id, keys.fact_sk(key))
-            for key in removals
-            if key not in {f.key for f in upserts}
+            memory.forget_fact(record.customer_id, key) for key in removals if key not in {f.key for f in upserts}
         ]
     if closing:
         summary = longterm.summary_of(record, now)

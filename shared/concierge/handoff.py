@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concierge import keys
 from concierge.errors import Conflict, Forbidden, NotFound
-from concierge.memory import MemoryStore, from_dynamo, to_dynamo
+from concierge.memory import MemoryStore
+from concierge.storage import ConditionFailed, Storage
 
 QUEUE_PK = keys.HANDOFFS
 # Topic queues an agent can work from, chosen from the conversation's intents (the last one that names a topic).
@@ -131,29 +132,26 @@ class Owner(QueueEntry):
 
 @dataclass
 class HandoffStore:
+    """The repository of ownership records: the OWNER item and the queue entry that mirrors it. It alone reads and
+    writes them, through the memory table's access layer (storage.py)."""
+
     memory: MemoryStore
 
     @property
-    def _table(self) -> Any:
-        return self.memory.table
+    def _db(self) -> Storage:
+        return self.memory.storage
 
     @staticmethod
     def _key(conversation_id: str) -> dict[str, str]:
         return {"pk": keys.conversation_pk(conversation_id), "sk": keys.OWNER}
 
     def get(self, conversation_id: str) -> Owner | None:
-        item = self._table.get_item(Key=self._key(conversation_id), ConsistentRead=True).get("Item")
-        return Owner.model_validate(from_dynamo(item)) if item else None
+        item = self._db.get(self._key(conversation_id), consistent=True)
+        return Owner.model_validate(item) if item else None
 
     def put(self, owner: Owner) -> None:
-        self._table.put_item(
-            Item=to_dynamo(
-                {
-                    **self._key(owner.conversation_id),
-                    **owner.model_dump(mode="json"),
-                    "expires_at": self.memory.expiry(),
-                }
-            )
+        self._db.put(
+            {**self._key(owner.conversation_id), **owner.model_dump(mode="json"), "expires_at": self._db.expiry()}
         )
         self._list(owner)
 
@@ -161,12 +159,12 @@ class HandoffStore:
         key = {"pk": QUEUE_PK, "sk": keys.queued_sk(owner.conversation_id)}
         if owner.with_people:
             entry = QueueEntry.model_validate(owner.model_dump()).model_dump(mode="json")
-            self._table.put_item(Item=to_dynamo({**key, **entry, "expires_at": self.memory.expiry()}))
+            self._db.put({**key, **entry, "expires_at": self._db.expiry()})
         else:
-            self._table.delete_item(Key=key)
+            self._db.delete(key)
 
     def queue(self, queue: str | None = None) -> list[dict[str, Any]]:
-        listed = [i for i in self.memory.listing(QUEUE_PK) if queue is None or i["queue"] == queue]
+        listed = [i for i in self._db.listing(QUEUE_PK) if queue is None or i["queue"] == queue]
         return sorted(listed, key=lambda i: (-i["priority"], i["handoff_at"]))
 
     def update(
@@ -181,19 +179,19 @@ class HandoffStore:
         )
         used = set(re.findall(r"#(\w+)", f"{expression} {condition}"))  # DynamoDB refuses unused placeholders
         try:
-            item = self._table.update_item(
-                Key=self._key(conversation_id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={f"#{name}": name for name in used},
-                ExpressionAttributeValues=to_dynamo({**{f":{k}": v for k, v in sets.items()}, **values}),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            item = self._db.update(
+                self._key(conversation_id),
+                expression,
+                condition=condition,
+                names={f"#{name}": name for name in used},
+                values={**{f":{k}": v for k, v in sets.items()}, **values},
+                returns=True,
+            )
+        except ConditionFailed:
             if self.get(conversation_id) is None:
                 raise NotFound(f"There is no handoff for conversation {conversation_id}.") from None
             raise Conflict(conflict) from None
-        owner = Owner.model_validate(from_dynamo(item))
+        owner = Owner.model_validate(item)
         self._list(owner)
         return owner
 

@@ -375,7 +375,7 @@ def _metrics() -> Response[str]:
     _operator("Reading metrics")
     services = _services()
     query = _query_model(MetricsQuery)
-    report = MetricsReader(services.privacy.memory.table).report(query)
+    report = MetricsReader(services.privacy.memory).report(query)
     if query.format == "csv":
         name = f"concierge-kpis-{query.from_}-{query.to}.csv"
         return Response(

@@ -22,6 +22,11 @@ Access patterns first, then keys (built only in keys.py, which also declares eac
 A turn's context build reads a bounded amount whatever the history: one profile read and three queries with
 a Limit (summaries, facts, recent messages), so 500 past conversations cost what 5 do.
 Every item carries `expires_at` (TTL, epoch seconds) from the merchant's retention setting.
+
+This store holds the table; storage.py is its access layer (paging, TTL, conversion, conditional writes,
+transactions), which `storage` hands to the repositories of other records: approvals (actions/approvals.py),
+handoff ownership and the queue (handoff.py), surveys (surveys/store.py) and KPIs (metrics/store.py). No other module
+reaches the table (tests/unit/test_storage.py; CONTRIBUTING.md, "Storage").
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
@@ -39,35 +43,14 @@ from concierge import keys
 from concierge.api import Channel
 from concierge.clock import now
 from concierge.errors import Busy, Conflict
+from concierge.storage import Cancelled, Delete, Storage, from_dynamo
+from concierge.storage import to_dynamo as to_dynamo  # re-exported: callers outside the library import it here
 from concierge.turn import ActionResult, ConversationSnapshot, ConversationStatus, Note, ToolCall
 
 # Bounds of a context build: the same number of reads and items whatever the customer's history.
 RECALL_SUMMARIES = 3
 RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
-
-
-def to_dynamo(value: Any) -> Any:
-    """DynamoDB wants Decimal, not float; datetimes are stored as ISO strings."""
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
-    return value
-
-
-def from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_dynamo(v) for v in value]
-    return value
 
 
 class ConversationRecord(BaseModel):
@@ -160,15 +143,16 @@ class MemoryStore:
     def __init__(self, table: Any, ttl_days: int) -> None:
         # `table`: a boto3 DynamoDB Table (or aws.PerThreadTable); boto3 publishes no types.
         self._table = table
-        self._ttl = timedelta(days=ttl_days)
+        self._storage = Storage(table, ttl_days)
 
     def _expires(self) -> int:
-        return int((now() + self._ttl).timestamp())
+        return self._storage.expiry()
 
     @property
-    def table(self) -> Any:
-        """The memory table, for modules that keep their own records in it (e.g. approvals)."""
-        return self._table
+    def storage(self) -> Storage:
+        """The table's access layer, for the repositories that keep their own records in it (approvals.py,
+        handoff.py, surveys/store.py, metrics/store.py). No other module may use it (tests/unit/test_storage.py)."""
+        return self._storage
 
     def expiry(self) -> int:
         """The TTL attribute's value for an item written now."""
@@ -236,7 +220,6 @@ class MemoryStore:
             meta_put["ConditionExpression"] = "message_seq = :seq"
             meta_put["ExpressionAttributeValues"] = {":seq": expected_seq}
         message = self._message_item(record, "customer", text, at, record.channel, fields)
-        client = self._table.meta.client
         try:
             self._transact(
                 [
@@ -248,7 +231,7 @@ class MemoryStore:
                     ],
                 ]
             )
-        except client.exceptions.TransactionCanceledException as exc:
+        except Cancelled as exc:
             raise Busy("Another message in this conversation is being processed; please retry.") from exc
 
     def record_reply(
@@ -258,7 +241,7 @@ class MemoryStore:
         at: datetime,
         turn_item: dict[str, Any],
         extra: Sequence[dict[str, Any]] = (),
-        deletes: Sequence[dict[str, Any]] = (),
+        deletes: Sequence[Delete] = (),
         expected_seq: int | None = None,
         turn_number: int | None = None,
         shown: Sequence[str] = (),
@@ -270,7 +253,11 @@ class MemoryStore:
         takes a new sequence number and META changes only if no other message came in since; otherwise Conflict,
         and the caller rebuilds from the conversation as it now is. `turn_number` keys the turn record by the
         customer message it answers (default: the record's count). `shown` are the proposals (action ids) the reply
-        states: they are marked shown in the same transaction, so none can be confirmed before the reply is stored."""
+        states: they are marked shown in the same transaction, so none can be confirmed before the reply is stored.
+
+        The composition stays here, in one transaction: `extra` are items this store built (`fact_item`,
+        `profile_item`, `summary_item`) and `deletes` typed operations it made (`close_open_entry`, `forget_fact`),
+        so a caller never spells a key or a TransactWriteItems entry, and a reply cannot be stored without them."""
         table = self._table.name
         message = {
             "Put": {"TableName": table, "Item": self._message_item(record, "assistant", text, at, record.channel)}
@@ -305,15 +292,19 @@ class MemoryStore:
             }
             for action_id in shown
         ]
-        client = self._table.meta.client
         try:
             self._transact(
-                [message, meta, *({"Put": {"TableName": table, "Item": item}} for item in items), *deletes, *marks]
+                [
+                    message,
+                    meta,
+                    *({"Put": {"TableName": table, "Item": item}} for item in items),
+                    *(self._storage.operation(delete) for delete in deletes),
+                    *marks,
+                ]
             )
-        except client.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+        except Cancelled as exc:
             raise Conflict(
-                f"Another message came in while the reply was written; it is written again. {reasons}"
+                f"Another message came in while the reply was written; it is written again. {exc.reasons}"
             ) from exc
 
     def append_notice(
@@ -329,7 +320,6 @@ class MemoryStore:
         """A message outside a turn (the outcome of an approval; an agent's reply), once per `key`: the message, the
         next sequence number and a marker in one transaction. None if the notice was already written; the
         conversation record otherwise (None too when the conversation no longer exists, e.g. erased)."""
-        client = self._table.meta.client
         for _ in range(attempts):
             record = self.get_conversation(conversation_id)
             if record is None:
@@ -369,15 +359,15 @@ class MemoryStore:
                     ]
                 )
                 return updated
-            except client.exceptions.TransactionCanceledException as exc:
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            except Cancelled as exc:
+                reasons = exc.reasons
                 if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
                     return None  # written before: a retried delivery of the same notice
         raise Conflict("The conversation is busy; the notice will be retried.")
 
     def _transact(self, operations: list[dict[str, Any]]) -> None:
-        # The resource's client serializes plain Python values itself (boto3's DynamoDB transformation).
-        self._table.meta.client.transact_write_items(TransactItems=operations)
+        """This module's own TransactWriteItems entries; Cancelled when DynamoDB cancels the transaction."""
+        self._storage.transact_entries(operations)
 
     def messages_after(self, conversation_id: str, after: int, limit: int = 50) -> list[dict[str, Any]]:
         """The messages with a sequence number above `after`, oldest first (what a chat page polls for)."""
@@ -426,19 +416,7 @@ class MemoryStore:
         ]
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
-        items, kwargs = (
-            [],
-            {
-                "KeyConditionExpression": Key("pk").eq(keys.conversation_pk(conversation_id))
-                & Key("sk").begins_with(keys.MESSAGE)
-            },
-        )
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = self._storage.query(keys.conversation_pk(conversation_id), keys.MESSAGE, plain=False)
         return [{"role": i["role"], "text": i["text"], "channel": i["channel"], "at": i["at"]} for i in items]
 
     def record_handoff(self, conversation_id: str, reason: str, summary: str, transcript: list[dict[str, Any]]) -> None:
@@ -640,12 +618,14 @@ class MemoryStore:
             )
         return items
 
-    def close_open_entry(self, customer_id: str, conversation_id: str) -> dict[str, Any]:
-        """A transaction operation deleting the open-topic entry of a conversation that just closed."""
-        return self.delete_operation(customer_id, keys.open_sk(conversation_id))
+    def close_open_entry(self, customer_id: str, conversation_id: str) -> Delete:
+        """A transaction operation (for `record_reply`) deleting the open-topic entry of a conversation that just
+        closed."""
+        return Delete({"pk": keys.customer_pk(customer_id), "sk": keys.open_sk(conversation_id)})
 
-    def delete_operation(self, customer_id: str, sk: str) -> dict[str, Any]:
-        return {"Delete": {"TableName": self._table.name, "Key": {"pk": keys.customer_pk(customer_id), "sk": sk}}}
+    def forget_fact(self, customer_id: str, key: str) -> Delete:
+        """A transaction operation (for `record_reply`) deleting one of the customer's facts."""
+        return Delete({"pk": keys.customer_pk(customer_id), "sk": keys.fact_sk(key)})
 
     def open_conversations(self, customer_id: str, limit: int = OPEN_CONVERSATIONS) -> list[dict[str, Any]]:
         response = self._table.query(
@@ -763,17 +743,7 @@ class MemoryStore:
 
     # whole partitions (export, erasure, merges) ---------------------------------------------
     def partition(self, pk: str) -> list[dict[str, Any]]:
-        items, kwargs = [], {"KeyConditionExpression": Key("pk").eq(pk)}
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return [from_dynamo(item) for item in items]
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def listing(self, pk: str) -> list[dict[str, Any]]:
-        """A partition used as a list (pending approvals, the handoff queue): its items without their keys and TTL."""
-        return [{k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at")} for item in self.partition(pk)]
+        return self._storage.query(pk)
 
     def customer_partition(self, customer_id: str) -> list[dict[str, Any]]:
         return self.partition(keys.customer_pk(customer_id))
@@ -782,7 +752,4 @@ class MemoryStore:
         return self.partition(keys.conversation_pk(conversation_id))
 
     def delete_keys(self, keys: list[tuple[str, str]]) -> int:
-        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for pk, sk in keys:
-                batch.delete_item(Key={"pk": pk, "sk": sk})
-        return len(keys)
+        return self._storage.delete_many(keys)

@@ -24,7 +24,8 @@ from concierge import keys
 from concierge.commerce import CommerceBackend
 from concierge.errors import BadRequest, Conflict, NotFound
 from concierge.events import CustomerErased, EventPublisher
-from concierge.memory import MemoryStore, Profile, to_dynamo
+from concierge.memory import MemoryStore, Profile
+from concierge.storage import to_dynamo
 
 COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
 

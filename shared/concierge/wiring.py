@@ -323,7 +323,7 @@ def rollup(settings: Settings) -> Rollup:
     """The KPI roll-up over the memory table (docs/metrics.md)."""
     from concierge.metrics.rollup import Rollup
 
-    return Rollup(memory_store(settings).table)
+    return Rollup(memory_store(settings))
 
 
 @lru_cache(maxsize=4)

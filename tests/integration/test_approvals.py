@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import wiring
+from concierge import aws, wiring
 from concierge.settings import current_settings
 from concierge.turn import ToolCall
 from tests.credentials import customer_headers, operator_headers
@@ -60,6 +60,11 @@ def memory():
     return wiring.memory_store(current_settings())
 
 
+def memory_table():
+    """The raw memory table, for what a test inspects or plants directly."""
+    return aws.table(current_settings().memory_table)
+
+
 def returnable_line(customer_id: str):
     """A delivered order of the customer within the return window, and one of its returnable lines."""
     now = datetime.now(UTC)
@@ -78,7 +83,7 @@ def request_approval(stack, conversation_id: str) -> tuple[str, object, dict]:
     """Propose and confirm a refund for a demo customer with a recent delivery; returns the action awaiting approval."""
     from concierge.demo import generate_store
 
-    taken = {a.get("customer_id") for a in memory().table.scan()["Items"] if str(a["sk"]).startswith("APPROVAL#")}
+    taken = {a.get("customer_id") for a in memory_table().scan()["Items"] if str(a["sk"]).startswith("APPROVAL#")}
     candidates = (c.id for c in generate_store(seed=7).customers if c.id not in {"alex", "sam", "jordan", *taken})
     customer, (order, line) = next((c, found) for c in candidates if (found := returnable_line(c)))
     [pending] = act(
@@ -101,7 +106,7 @@ def request_approval(stack, conversation_id: str) -> tuple[str, object, dict]:
     from concierge.memory import ConversationRecord
 
     at = datetime.now(UTC)
-    memory().table.put_item(
+    memory_table().put_item(
         Item=memory()._meta_item(
             ConversationRecord(
                 conversation_id=conversation_id,

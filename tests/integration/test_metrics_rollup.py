@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from concierge.events import AutoCsatScored, ConversationClosed, SurveyAnswered, TurnCompleted
 from concierge.local import moto_transactions
+from concierge.memory import MemoryStore
 from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.metrics.simulate import envelope
@@ -73,13 +74,13 @@ def answer(conversation_id: str, score: int, at: datetime, survey: str = "csat")
 
 
 def totals(table, day: date = DAY0, **query):
-    return MetricsReader(table).report(
+    return MetricsReader(MemoryStore(table, 30)).report(
         MetricsQuery.model_validate({"from": day, "to": day + timedelta(days=19), "group_by": "none", **query})
     )
 
 
 def test_the_same_event_id_is_counted_once(table):
-    rollup = Rollup(table)
+    rollup = Rollup(MemoryStore(table, 30))
     event = envelope(closed("a", T0), "id-1")
     assert rollup.apply(event).outcome == "counted"
     assert rollup.apply(event).outcome == "duplicate"
@@ -87,7 +88,7 @@ def test_the_same_event_id_is_counted_once(table):
 
 
 def test_a_replaced_answer_moves_its_count_and_an_older_one_changes_nothing(table):
-    rollup = Rollup(table)
+    rollup = Rollup(MemoryStore(table, 30))
     rollup.apply(envelope(closed("a", T0), "c"))
     rollup.apply(envelope(answer("a", 2, T0 + timedelta(hours=1)), "s1"))
     report = totals(table)
@@ -105,7 +106,7 @@ def test_a_replaced_answer_moves_its_count_and_an_older_one_changes_nothing(tabl
 
 
 def test_a_score_before_its_conversation_closed_is_retried(table):
-    rollup = Rollup(table)
+    rollup = Rollup(MemoryStore(table, 30))
     early = envelope(
         AutoCsatScored(
             occurred_at=T0,
@@ -127,7 +128,7 @@ def test_a_score_before_its_conversation_closed_is_retried(table):
 
 
 def test_repeat_contact_on_the_same_issue_within_seven_days(table):
-    rollup = Rollup(table)
+    rollup = Rollup(MemoryStore(table, 30))
     rollup.apply(envelope(closed("first", T0), "1"))
     rollup.apply(envelope(closed("other-issue", T0 + timedelta(days=1), intent="track"), "2"))  # not the same issue
     rollup.apply(envelope(closed("again", T0 + timedelta(days=3)), "3"))  # back about the return: a repeat
@@ -138,7 +139,7 @@ def test_repeat_contact_on_the_same_issue_within_seven_days(table):
 
 
 def test_requests_per_event_do_not_grow_with_the_table(table):
-    rollup = Rollup(table)
+    rollup = Rollup(MemoryStore(table, 30))
     requests = []
     for i in range(300):
         at = T0 + timedelta(minutes=i)

@@ -28,7 +28,8 @@ from typing import Any, Literal, Protocol, cast
 from concierge import keys
 from concierge.actions.approval_models import ApprovalRequest, Decision, DecisionOutput, Notice
 from concierge.errors import Busy, Conflict, NotFound
-from concierge.memory import MemoryStore, from_dynamo, to_dynamo
+from concierge.memory import MemoryStore
+from concierge.storage import ConditionFailed
 
 __all__ = ["ApprovalRequest", "Decision", "DecisionOutput", "Notice"]  # re-exported: the approval contracts
 
@@ -76,15 +77,19 @@ class StepFunctionsApprovals:
 
 
 class ApprovalStore:
-    """The approval records in the memory table."""
+    """The repository of approval records: the approval (in its conversation's partition) and the pending list.
+    It alone reads and writes them, through the memory table's access layer (storage.py)."""
 
     def __init__(self, memory: MemoryStore) -> None:
-        self._memory = memory
-        self._table = memory.table
+        self._db = memory.storage
 
     @staticmethod
     def _key(conversation_id: str, action_id: str) -> dict[str, str]:
         return {"pk": keys.conversation_pk(conversation_id), "sk": keys.approval_sk(action_id)}
+
+    @staticmethod
+    def _listed_key(action_id: str) -> dict[str, str]:
+        return {"pk": PENDING_PK, "sk": keys.pending_sk(action_id)}
 
     def create(self, request: ApprovalRequest) -> bool:
         """False when the approval already exists (a repeated confirmation)."""
@@ -92,26 +97,21 @@ class ApprovalStore:
             **self._key(request.conversation_id, request.action_id),
             **json.loads(request.model_dump_json()),
             "status": ApprovalStatus.REQUESTED.value,
-            "expires_at": self._memory.expiry(),
+            "expires_at": self._db.expiry(),
         }
-        try:
-            self._table.put_item(Item=to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._db.put(item, condition="attribute_not_exists(pk)")
 
     def get(self, conversation_id: str, action_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key=self._key(conversation_id, action_id), ConsistentRead=True).get("Item")
-        return from_dynamo(item) if item else None
+        return self._db.get(self._key(conversation_id, action_id), consistent=True)
 
     def await_decision(self, request: ApprovalRequest, task_token: str, now: datetime) -> None:
         """The workflow waits: keep its token, and list the approval for the people who decide."""
-        self._table.update_item(
-            Key=self._key(request.conversation_id, request.action_id),
-            UpdateExpression="SET task_token = :t, #s = :waiting, deadline = :d",
-            ConditionExpression="#s IN (:requested, :waiting)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
+        self._db.update(
+            self._key(request.conversation_id, request.action_id),
+            "SET task_token = :t, #s = :waiting, deadline = :d",
+            condition="#s IN (:requested, :waiting)",
+            names={"#s": "status"},
+            values={
                 ":t": task_token,
                 ":waiting": ApprovalStatus.WAITING.value,
                 ":requested": ApprovalStatus.REQUESTED.value,
@@ -123,26 +123,14 @@ class ApprovalStore:
             "status": ApprovalStatus.WAITING.value,
             "deadline": (now + timedelta(seconds=request.timeout_seconds)).isoformat(),
         }
-        self._table.put_item(
-            Item=to_dynamo(
-                {
-                    "pk": PENDING_PK,
-                    "sk": keys.pending_sk(request.action_id),
-                    **listed,
-                    "expires_at": self._memory.expiry(),
-                }
-            )
-        )
+        self._db.put({**self._listed_key(request.action_id), **listed, "expires_at": self._db.expiry()})
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """Waiting approvals, oldest first (one small partition: decided ones are removed from it)."""
-        return sorted(self._memory.listing(PENDING_PK), key=lambda a: a["requested_at"])[:limit]
+        return sorted(self._db.listing(PENDING_PK), key=lambda a: a["requested_at"])[:limit]
 
     def listed(self, action_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"pk": PENDING_PK, "sk": keys.pending_sk(action_id)}, ConsistentRead=True).get(
-            "Item"
-        )
-        return from_dynamo(item) if item else None
+        return self._db.get(self._listed_key(action_id), consistent=True)
 
     def claim(
         self, conversation_id: str, action_id: str, status: ApprovalStatus, by: str, note: str, now: datetime
@@ -150,21 +138,21 @@ class ApprovalStore:
         """Record a decision exactly once: only a waiting approval can be decided. Returns the record (with its
         token); raises Conflict when someone else decided first, or the workflow is not waiting yet."""
         try:
-            item = self._table.update_item(
-                Key=self._key(conversation_id, action_id),
-                UpdateExpression="SET #s = :s, decided_by = :by, decided_at = :at, note = :note",
-                ConditionExpression="#s = :waiting",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
+            item = self._db.update(
+                self._key(conversation_id, action_id),
+                "SET #s = :s, decided_by = :by, decided_at = :at, note = :note",
+                condition="#s = :waiting",
+                names={"#s": "status"},
+                values={
                     ":s": status.value,
                     ":by": by,
                     ":at": now.isoformat(),
                     ":note": note,
                     ":waiting": ApprovalStatus.WAITING.value,
                 },
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+                returns=True,
+            )
+        except ConditionFailed:
             current = self.get(conversation_id, action_id)
             if current is None:
                 raise NotFound(f"There is no approval for action {action_id}.") from None
@@ -172,27 +160,28 @@ class ApprovalStore:
                 raise Busy("This approval is being set up; try again in a few seconds.", retry_after=3) from None
             who = f" by {current['decided_by']}" if current.get("decided_by") else ""
             raise Conflict(f"This approval was already {current['status']}{who}.") from None
-        return cast(dict[str, Any], from_dynamo(item))
+        assert item is not None  # returns=True
+        return item
 
     def settle(self, conversation_id: str, action_id: str, status: ApprovalStatus) -> None:
         """Close an approval: its final status, the token dropped, the pending entry removed."""
-        with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
-            self._table.update_item(
-                Key=self._key(conversation_id, action_id),
-                UpdateExpression="SET #s = :s REMOVE task_token",
-                ConditionExpression="attribute_exists(pk)",  # an erased conversation is not recreated
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":s": status.value},
+        with contextlib.suppress(ConditionFailed):
+            self._db.update(
+                self._key(conversation_id, action_id),
+                "SET #s = :s REMOVE task_token",
+                condition="attribute_exists(pk)",  # an erased conversation is not recreated
+                names={"#s": "status"},
+                values={":s": status.value},
             )
-        self._table.delete_item(Key={"pk": PENDING_PK, "sk": keys.pending_sk(action_id)})
+        self._db.delete(self._listed_key(action_id))
 
     def reopen(self, conversation_id: str, action_id: str) -> None:
         """Undo a claim whose decision could not be delivered (the workflow was unreachable): decide again later."""
-        self._table.update_item(
-            Key=self._key(conversation_id, action_id),
-            UpdateExpression="SET #s = :waiting REMOVE decided_by, decided_at, note",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":waiting": ApprovalStatus.WAITING.value},
+        self._db.update(
+            self._key(conversation_id, action_id),
+            "SET #s = :waiting REMOVE decided_by, decided_at, note",
+            names={"#s": "status"},
+            values={":waiting": ApprovalStatus.WAITING.value},
         )
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from concierge.errors import NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
+from concierge.metrics.store import MetricsStore
 
 if TYPE_CHECKING:
     from concierge.memory import MemoryStore
@@ -173,19 +173,8 @@ def _add(into: dict[str, Decimal], item: Mapping[str, Any]) -> None:
 
 
 class MetricsReader:
-    def __init__(self, table: Any) -> None:  # a boto3 DynamoDB Table (boto3 publishes no types)
-        self._table = table
-
-    def _query(self, day: date, prefix: str, limit: int | None = None) -> Iterable[dict[str, Any]]:
-        kwargs = {"KeyConditionExpression": Key("pk").eq(keys.day_pk(day)) & Key("sk").begins_with(prefix)}
-        if limit is not None:
-            kwargs["Limit"] = limit
-        while True:
-            response = self._table.query(**kwargs)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response or limit is not None:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def __init__(self, memory: MemoryStore) -> None:
+        self._store = MetricsStore(memory)
 
     def report(self, query: MetricsQuery) -> MetricsReport:
         want_channel, want_intent = query.channel or keys.ALL, query.intent or keys.ALL
@@ -193,7 +182,7 @@ class MetricsReader:
         groups: dict[str, dict[str, Decimal]] = defaultdict(dict)
         low: list[LowScore] = []
         for day in query.days():
-            for item in self._query(day, keys.COUNTER):
+            for item in self._store.counters(day):
                 channel, intent = keys.parse_counter_sk(item["sk"])
                 if (channel, intent) == (want_channel, want_intent):
                     _add(totals, item)
@@ -216,7 +205,7 @@ class MetricsReader:
             if query.low_scores:
                 # Sorted by score in the key: the lowest come first; a filter reads a few more to fill the list.
                 limit = query.low_scores * (1 if want_channel == want_intent == keys.ALL else 4)
-                for item in self._query(day, keys.LOW, limit):
+                for item in self._store.low_scores(day, limit):
                     if want_channel in (keys.ALL, item["channel"]) and want_intent in (keys.ALL, item["intent"]):
                         low.append(
                             LowScore(
@@ -311,13 +300,7 @@ class TranscriptOut(BaseModel):
 def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
     """A conversation for the dashboard's drill-down; NotFound when nothing is held about it."""
     record = memory.get_conversation(conversation_id)
-    metric = {
-        item["sk"]: item
-        for item in memory.table.query(
-            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
-            & Key("sk").begins_with(keys.CONVERSATION_METRIC),
-        ).get("Items", [])
-    }
+    metric = MetricsStore(memory).conversation_metrics(conversation_id)
     meta = metric.get(keys.META_SK)
     if record is None and meta is None:
         raise NotFound("Conversation not found.")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -30,6 +30,11 @@ from concierge.events import (
 )
 from concierge.metrics import keys
 from concierge.metrics.formulas import bucket_of
+from concierge.metrics.store import MetricsStore
+from concierge.storage import Delete, Put
+
+if TYPE_CHECKING:
+    from concierge.memory import MemoryStore
 
 CONSUMED: tuple[type[DomainEvent], ...] = (
     ConversationClosed,
@@ -75,11 +80,11 @@ def _epoch(at: datetime, days: int) -> int:
 
 
 class _Plan:
-    """What one event changes: counter deltas per (day, channel, intent) and extra transaction items."""
+    """What one event changes: counter deltas per (day, channel, intent) and writes of the roll-up's other records."""
 
     def __init__(self) -> None:
         self.deltas: dict[tuple[date, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        self.items: list[dict[str, Any]] = []
+        self.items: list[Put | Delete] = []
 
     def add(self, day: date, channel: str, intent: str, **counts: Decimal | int) -> None:
         for slice_ in keys.slices(channel, intent):
@@ -88,9 +93,10 @@ class _Plan:
 
 
 class Rollup:
-    def __init__(self, table: Any) -> None:  # a boto3 DynamoDB Table (boto3 publishes no types)
-        self._table = table
-        self._client = table.meta.client
+    """Decides what each event changes; its records are read and written by `MetricsStore` (metrics/store.py)."""
+
+    def __init__(self, memory: MemoryStore) -> None:
+        self._store = MetricsStore(memory)
 
     # entry point ---------------------------------------------------------------------------------------------------
     def apply(self, envelope: dict[str, Any]) -> Applied:
@@ -133,12 +139,11 @@ class Rollup:
         reads = 0
         if intent not in NOT_AN_ISSUE:
             reads = 1
-            marker = self._table.get_item(
-                Key={"pk": keys.repeat_pk(event.customer_id), "sk": intent}, ConsistentRead=True
-            ).get("Item")
+            marker = self._store.repeat_marker(event.customer_id, intent)
             last_at = datetime.fromisoformat(marker["last_at"]) if marker else None
             if (
-                last_at is not None  # there is a marker
+                marker is not None  # there is a marker
+                and last_at is not None
                 and marker["conversation"] != keys.opaque(event.conversation_id)
                 and last_at <= event.started_at
                 and event.started_at - last_at <= timedelta(days=keys.REPEAT_WINDOW_DAYS)
@@ -146,34 +151,28 @@ class Rollup:
                 counts["rep"] = 1
             if last_at is None or last_at < event.occurred_at:  # an older conversation delivered late moves nothing
                 plan.items.append(
-                    {
-                        "Put": {
-                            "TableName": self._table.name,
-                            "Item": {
-                                "pk": keys.repeat_pk(event.customer_id),
-                                "sk": intent,
-                                "last_at": event.occurred_at.isoformat(),
-                                "conversation": keys.opaque(event.conversation_id),
-                                "expires_at": _epoch(event.occurred_at, keys.REPEAT_WINDOW_DAYS + 1),
-                            },
+                    Put(
+                        {
+                            "pk": keys.repeat_pk(event.customer_id),
+                            "sk": intent,
+                            "last_at": event.occurred_at.isoformat(),
+                            "conversation": keys.opaque(event.conversation_id),
+                            "expires_at": _epoch(event.occurred_at, keys.REPEAT_WINDOW_DAYS + 1),
                         }
-                    }
+                    )
                 )
         plan.add(day, event.channel, intent, **counts)
         plan.items.append(
-            {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": {
-                        "pk": keys.conversation_pk(event.conversation_id),
-                        "sk": keys.META_SK,
-                        "day": day.isoformat(),
-                        "channel": event.channel,
-                        "intent": intent,
-                        "expires_at": _epoch(event.occurred_at, keys.CONVERSATION_DAYS),
-                    },
+            Put(
+                {
+                    "pk": keys.conversation_pk(event.conversation_id),
+                    "sk": keys.META_SK,
+                    "day": day.isoformat(),
+                    "channel": event.channel,
+                    "intent": intent,
+                    "expires_at": _epoch(event.occurred_at, keys.CONVERSATION_DAYS),
                 }
-            }
+            )
         )
         return reads
 
@@ -190,26 +189,13 @@ class Rollup:
             **counts,
         )
 
-    def _conversation(self, conversation_id: str, *kinds: str) -> dict[str, dict[str, Any]]:
-        """The conversation's attribution and the latest scores of `kinds`: one BatchGetItem of at most 3 keys."""
-        pk = keys.conversation_pk(conversation_id)
-        wanted = [{"pk": pk, "sk": keys.META_SK}] + [
-            {"pk": pk, "sk": keys.score_sk(kind)} for kind in dict.fromkeys(kinds)
-        ]
-        response = self._client.batch_get_item(
-            RequestItems={self._table.name: {"Keys": wanted, "ConsistentRead": True}}
-        )
-        if response.get("UnprocessedKeys"):  # throttled: let the queue retry the event rather than count it wrongly
-            raise RuntimeError("the conversation's metric records could not all be read; retrying")
-        return {item["sk"]: item for item in response["Responses"].get(self._table.name, [])}
-
     def _score(self, event: SurveyAnswered | AutoCsatScored, plan: _Plan) -> bool:
         kind = event.survey if isinstance(event, SurveyAnswered) else "auto"
-        records = self._conversation(event.conversation_id, kind, "auto")
+        records = self._store.conversation(event.conversation_id, kind, "auto")
         meta = records.get(keys.META_SK)
         if meta is None:
             raise NotYetAttributed(f"conversation {event.conversation_id} is not rolled up yet")
-        table, at = self._table.name, event.occurred_at
+        at = event.occurred_at
         previous = records.get(keys.score_sk(kind))
         if previous is not None and datetime.fromisoformat(previous["at"]) >= at:
             return False  # the latest answer is already counted
@@ -234,7 +220,7 @@ class Rollup:
                 and int(previous["score"]) <= LOW_SCORE
                 and not (event.score <= LOW_SCORE and old_low == new_low)
             ):
-                plan.items.append({"Delete": {"TableName": table, "Key": old_low}})
+                plan.items.append(Delete(old_low))
         reasons = (
             list(event.reasons)
             if isinstance(event, AutoCsatScored)
@@ -252,18 +238,17 @@ class Rollup:
         }
         if reasons:
             record["reasons"] = reasons[:5]
-        put: dict[str, Any] = {"TableName": table, "Item": record}
-        # Optimistic: the record must still be the one read, so two answers processed at once cannot both move counts.
-        if previous is None:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
-        else:
-            put["ConditionExpression"] = "#at = :seen"
-            put["ExpressionAttributeNames"] = {"#at": "at"}
-            put["ExpressionAttributeValues"] = {":seen": previous["at"]}
-        plan.items.append({"Put": put})
-        if kind in LOW_SOURCES and event.score <= LOW_SCORE:
+        low_entry = kind in LOW_SOURCES and event.score <= LOW_SCORE
+        if low_entry:
             # Erasing the conversation's partition follows this pointer to the entry in the day's list.
             record["erase_also"] = [[keys.day_pk(day), keys.low_sk(event.score, event.conversation_id, kind)]]
+        # Optimistic: the record must still be the one read, so two answers processed at once cannot both move counts.
+        if previous is None:
+            plan.items.append(Put(record, condition="attribute_not_exists(pk)"))
+        else:
+            seen = {":seen": previous["at"]}
+            plan.items.append(Put(record, condition="#at = :seen", names={"#at": "at"}, values=seen))
+        if low_entry:
             low = {
                 "pk": keys.day_pk(day),
                 "sk": keys.low_sk(event.score, event.conversation_id, kind),
@@ -276,53 +261,15 @@ class Rollup:
             }
             if reasons:
                 low["reasons"] = reasons[:5]
-            plan.items.append({"Put": {"TableName": table, "Item": low}})
+            plan.items.append(Put(low))
         return True
 
     def _redeemed(self, event: DiscountRedeemed, plan: _Plan) -> None:
-        meta = self._conversation(event.conversation_id).get(keys.META_SK) or {}
+        meta = self._store.conversation(event.conversation_id).get(keys.META_SK) or {}
         counts: dict[str, Decimal | int] = {"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total}
         # A code redeemed after its conversation's attribution expired still counts, in the day's totals.
         plan.add(_utc_day(event.occurred_at), meta.get("channel", "unknown"), meta.get("intent", "other"), **counts)
 
     # the one write -------------------------------------------------------------------------------------------------
     def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:
-        table = self._table.name
-        operations: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": table,
-                    "Item": {
-                        "pk": keys.event_pk(event_id),
-                        "sk": keys.SEEN_SK,
-                        "expires_at": _epoch(at, keys.EVENT_MARKER_DAYS),
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        for (day, channel, intent), counts in plan.deltas.items():
-            names = sorted(counts)
-            operations.append(
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"pk": keys.day_pk(day), "sk": keys.counter_sk(channel, intent)},
-                        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
-                        "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(names)},
-                        "ExpressionAttributeValues": {f":v{i}": counts[name] for i, name in enumerate(names)},
-                    }
-                }
-            )
-        operations.extend(plan.items)
-        try:
-            self._client.transact_write_items(TransactItems=operations)
-        except self._client.exceptions.TransactionCanceledException:
-            # The marker exists: this event was counted before (a redelivery). Anything else is retried by the queue.
-            seen = self._table.get_item(
-                Key={"pk": keys.event_pk(event_id), "sk": keys.SEEN_SK}, ConsistentRead=True
-            ).get("Item")
-            if seen is not None:
-                return False
-            raise
-        return True
+        return self._store.commit(event_id, at, plan.deltas, plan.items)

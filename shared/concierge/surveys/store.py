@@ -13,11 +13,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
 from concierge import keys
 from concierge.errors import Busy
-from concierge.memory import MemoryStore, from_dynamo, to_dynamo
+from concierge.memory import MemoryStore
+from concierge.storage import ConditionFailed
 from concierge.surveys.models import SCALES, SurveyOffer
 
 
@@ -26,53 +25,41 @@ def pair_key(day: date, conversation_id: str) -> dict[str, str]:
 
 
 class SurveyStore:
-    """Survey offers and answers (in the conversation's partition) and calibration pairs, in the memory table."""
+    """The repository of survey records: offers and answers (in the conversation's partition), the NPS cadence and
+    calibration pairs. It alone reads and writes them, through the memory table's access layer (storage.py)."""
 
     def __init__(self, memory: MemoryStore) -> None:
-        self._memory = memory
-        self._table = memory.table
+        self._db = memory.storage
 
-    def _conditional(self, **kwargs: Any) -> bool:
-        try:
-            self._table.put_item(**kwargs)
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+    @staticmethod
+    def _key(conversation_id: str, survey: str) -> dict[str, str]:
+        return {"pk": keys.conversation_pk(conversation_id), "sk": keys.score_sk(survey)}
 
     # offers and answers --------------------------------------------------------------------
     def offer(self, offer: SurveyOffer) -> bool:
         """Record an offer once per conversation and survey; False if it was already offered (a redelivered
         event, or a reopened conversation closing again: the first offer stands)."""
-        item = to_dynamo(
-            {
-                "pk": keys.conversation_pk(offer.conversation_id),
-                "sk": keys.score_sk(offer.survey),
-                "expires_at": self._memory.expiry(),
-                **offer.model_dump(mode="json"),
-            }
-        )
-        return self._conditional(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        item = {
+            **self._key(offer.conversation_id, offer.survey),
+            "expires_at": self._db.expiry(),
+            **offer.model_dump(mode="json"),
+        }
+        return self._db.put(item, condition="attribute_not_exists(pk)")
 
     def get(self, conversation_id: str, survey: str) -> SurveyOffer | None:
-        item = self._table.get_item(
-            Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.score_sk(survey)}, ConsistentRead=True
-        ).get("Item")
-        return SurveyOffer.model_validate(from_dynamo(item)) if item else None
+        item = self._db.get(self._key(conversation_id, survey), consistent=True)
+        return SurveyOffer.model_validate(item) if item else None
 
     def offers(self, conversation_id: str) -> list[SurveyOffer]:
-        response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
-            & Key("sk").begins_with(keys.SCORE),
-            ConsistentRead=True,
-        )
+        items = self._db.query(keys.conversation_pk(conversation_id), keys.SCORE, consistent=True)
         surveys = {keys.score_sk(kind) for kind in SCALES}  # not SCORE#auto, the Auto-CSAT beside them
-        return [SurveyOffer.model_validate(from_dynamo(i)) for i in response.get("Items", []) if i["sk"] in surveys]
+        return [SurveyOffer.model_validate(i) for i in items if i["sk"] in surveys]
 
     def mark_sent(self, offer: SurveyOffer, via: str, at: datetime) -> None:
-        self._table.update_item(
-            Key={"pk": keys.conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
-            UpdateExpression="SET sent_via = :via, sent_at = :at",
-            ExpressionAttributeValues={":via": via, ":at": at.isoformat()},
+        self._db.update(
+            self._key(offer.conversation_id, offer.survey),
+            "SET sent_via = :via, sent_at = :at",
+            values={":via": via, ":at": at.isoformat()},
         )
 
     def answer(self, offer: SurveyOffer, score: int, via: str, at: datetime) -> None:
@@ -81,13 +68,13 @@ class SurveyStore:
         if offer.answered_at is not None:
             condition, values = "answered_at = :previous", {":previous": offer.answered_at.isoformat()}
         try:
-            self._table.update_item(
-                Key={"pk": keys.conversation_pk(offer.conversation_id), "sk": keys.score_sk(offer.survey)},
-                UpdateExpression="SET score = :score, answered_at = :at, answered_via = :via",
-                ConditionExpression=f"attribute_exists(pk) AND {condition}",
-                ExpressionAttributeValues={":score": score, ":at": at.isoformat(), ":via": via, **values},
+            self._db.update(
+                self._key(offer.conversation_id, offer.survey),
+                "SET score = :score, answered_at = :at, answered_via = :via",
+                condition=f"attribute_exists(pk) AND {condition}",
+                values={":score": score, ":at": at.isoformat(), ":via": via, **values},
             )
-        except self._table.meta.client.exceptions.ConditionalCheckFailedException as exc:
+        except ConditionFailed as exc:
             raise Busy("This survey was answered at the same moment from elsewhere; please retry.") from exc
 
     # the NPS cadence -----------------------------------------------------------------------
@@ -95,32 +82,30 @@ class SurveyStore:
         """True if the customer was not offered NPS in the last `cadence_days` (and records this offer): one
         conditional write, so two conversations closing at once cannot both ask."""
         cutoff = (at - timedelta(days=cadence_days)).isoformat()
-        return self._conditional(
-            Item={
+        return self._db.put(
+            {
                 "pk": keys.customer_pk(customer_id),
                 "sk": keys.surveyed_sk("nps"),
                 "last_offered_at": at.isoformat(),
                 "conversation_id": conversation_id,
-                "expires_at": self._memory.expiry(),
+                "expires_at": self._db.expiry(),
             },
-            ConditionExpression=(
-                "attribute_not_exists(pk) OR last_offered_at < :cutoff OR conversation_id = :conversation"
-            ),
-            ExpressionAttributeValues={":cutoff": cutoff, ":conversation": conversation_id},
+            condition="attribute_not_exists(pk) OR last_offered_at < :cutoff OR conversation_id = :conversation",
+            values={":cutoff": cutoff, ":conversation": conversation_id},
         )
 
     # calibration pairs ---------------------------------------------------------------------
     def put_pair(self, day: date, conversation_id: str, auto: int, real: int, scorer: str) -> None:
         """Upserted: a replaced answer or a re-scored conversation overwrites the pair."""
-        self._table.put_item(
-            Item={
+        self._db.put(
+            {
                 **pair_key(day, conversation_id),
                 "auto": auto,
                 "real": real,
                 "scorer": scorer,
-                "expires_at": self._memory.expiry(),
+                "expires_at": self._db.expiry(),
             }
         )
 
     def pairs(self, day: date) -> list[dict[str, Any]]:
-        return self._memory.partition(keys.csat_pair_pk(day))
+        return self._db.query(keys.csat_pair_pk(day))
