@@ -235,7 +235,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     # Every proposal of the turn is stated in the reply by code (order, items, amount), whatever the engine wrote;
     # the reply is stored with the proposals it showed, and only those can be confirmed in a later message.
     # No reply asks for a card number, a code or a password, whatever wrote it or whatever it read (replyguard).
-    guarded = replyguard.guard(decision.reply)
+    guarded = replyguard.guard(decision.reply, [p.text for p in turn.passages])
     if guarded.withheld:
         logger.warning("reply withheld sentences asking for a secret", extra={"sentences": guarded.withheld})
     text, shown = proposal.with_proposals(guarded.text, turn.results)

@@ -17,6 +17,7 @@ terminal is not a request to the chat.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 NOTICE = "For your security, never share card details, passwords or codes in this chat: we will never ask for them."
@@ -101,10 +102,21 @@ def quotable_text(passage: str) -> str:
     return " ".join(part for part in SENTENCE.split(passage) if part.strip() and quotable(part))
 
 
-def guard(reply: str) -> Guarded:
-    """The reply without the sentences that ask for a secret, and the notice once in their place."""
+def _flat(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _quoted(sentence: str, sources: Sequence[str]) -> bool:
+    """Whether the sentence repeats one of the retrieved passages word for word (six words or more)."""
+    flat = _flat(sentence).rstrip(".!?")
+    return len(flat.split()) >= 6 and any(flat in _flat(source) for source in sources)
+
+
+def guard(reply: str, sources: Sequence[str] = ()) -> Guarded:
+    """The reply without the sentences that ask for a secret, nor those repeating a passage of `sources` (what the
+    turn retrieved) that may not be quoted, and the notice once in their place."""
     parts = [p for p in SENTENCE.split(reply) if p.strip()]
-    kept = [p for p in parts if not asks_for_a_secret(p)]
+    kept = [p for p in parts if not asks_for_a_secret(p) and (quotable(p) or not _quoted(p, sources))]
     withheld = len(parts) - len(kept)
     if not withheld:
         return Guarded(reply, 0)
