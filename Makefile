@@ -44,6 +44,13 @@ format: $(STAMP)
 synth: $(STAMP)
 	$(BIN)/python -m infra.app
 
+# `make import STORE=DIR` loads a store folder into the running `make dev` (`concierge import DIR --local`); it is
+# checked first, and nothing is written if any file has a problem.
+import: $(STAMP)
+	$(if $(STORE),,$(error make import needs STORE=path/to/store, a store folder (docs/import-format.md)))
+	$(BIN)/concierge import $(STORE) --local
+
+# The demo store's files, to read or edit (`make dev STORE=demo/store` runs on them); demo/ is in .gitignore.
 demo-data: $(STAMP)
 	$(BIN)/concierge demo-data demo/store
 

@@ -26,6 +26,21 @@ def say(page, text: str) -> str:
     return page.locator(".msg.assistant").nth(before).inner_text()
 
 
+def test_the_picker_lists_every_customer_of_the_store(page):
+    from concierge.demo import generate_store
+
+    store = generate_store(seed=7)
+    page.locator(f"#customer option[value='{store.customers[-1].id}']").wait_for(state="attached")
+    options = page.eval_on_selector_all("#customer option", "os => os.map(o => [o.value, o.textContent])")
+    assert sorted(value for value, _ in options) == sorted(c.id for c in store.customers)
+    # The README's customers come first, under the names the README gives them.
+    assert [text for _, text in options[:3]] == [
+        "Alex Morgan (alex@example.com)",
+        "Sam Rivera (sam@example.com)",
+        "Jordan Lee (jordan@example.com)",
+    ]
+
+
 def test_alex_returns_the_blue_shirt_in_the_chat_page(page):
     page.locator("#customer option[value='alex']").wait_for(state="attached")
     page.select_option("#customer", "alex")

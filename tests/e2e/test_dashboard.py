@@ -24,7 +24,8 @@ SCREENSHOT = Path(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir
 
 
 def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as response:
+    # the month rolls up in the background and can hold the server a while on a busy machine
+    with urllib.request.urlopen(url, timeout=30) as response:
         return json.load(response)
 
 
@@ -117,8 +118,25 @@ def test_a_low_score_opens_its_transcript_with_the_auto_csat_reasons(page):
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     rows.first.locator("a").click()
     page.locator("#transcript-body li").first.wait_for(timeout=10_000)
-    assert "Auto-CSAT" in page.locator("#transcript-body").inner_text()
+    body = page.locator("#transcript-body").inner_text()
+    assert "Auto-CSAT" in body
+    # A seeded conversation never had messages: the drill-down says so rather than showing an empty transcript.
+    assert "seeded conversation of the demo month" in page.locator("#transcript-body .transcript-note").inner_text()
+    # A low score is explained by what pulled it down: its first reason is a negative contribution.
+    assert page.locator("#transcript-body li").first.inner_text().endswith(")")
+    assert "(-" in page.locator("#transcript-body li").first.inner_text()
     page.click("#transcript-close")
+
+
+def test_a_low_auto_csat_row_leads_with_what_pulled_it_down(page):
+    rows = page.locator("#low-scores tr")
+    auto_rows = [
+        rows.nth(i) for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).inner_text() == "Auto-CSAT"
+    ]
+    assert auto_rows, "the seeded month has Auto-CSAT low scores"
+    for row in auto_rows:
+        first_reason = row.locator("td").nth(5).inner_text().split("; ")[0]
+        assert "(-" in first_reason, first_reason
 
 
 def test_filtering_by_channel_changes_the_tiles(page):

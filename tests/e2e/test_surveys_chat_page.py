@@ -32,3 +32,18 @@ def test_after_a_resolved_conversation_the_page_asks_csat_and_records_the_click(
     status, body = request(f"{base_url}/v1/conversations/{conversation_id}/surveys", headers=signed("sam"))
     assert status == 200, body
     assert {s["survey"]: s["score"] for s in body["surveys"]}["csat"] == 4
+
+
+def test_writing_after_the_close_starts_a_new_conversation_and_leaves_the_closed_one_closed(page, base_url):
+    # Continues the conversation above: the assistant closed it after "thanks" and the survey was answered.
+    closed_id = page.locator(".notice").first.inner_text().split()[2]
+    assert "Write again to start a new one" in page.locator(".notice", has_text="has been closed").inner_text()
+    assert "on its way" in say(page, "Where is my order?")
+    new_notice = page.locator(".notice", has_text="New conversation").last.inner_text()
+    new_id = new_notice.split()[2]
+    assert new_id.startswith("web-") and new_id != closed_id
+    assert page.locator(".survey[data-survey='csat']").count() == 1  # the closed conversation's survey stays
+    status, body = request(f"{base_url}/v1/conversations/{closed_id}/messages", headers=signed("sam"))
+    assert status == 200 and body["conversation_status"] == "closed", body
+    status, body = request(f"{base_url}/v1/conversations/{new_id}/messages", headers=signed("sam"))
+    assert status == 200 and body["conversation_status"] == "open", body

@@ -61,3 +61,14 @@ def test_the_model_errors_alarm_notifies_the_alarm_topic_too():
     [topic] = [k for k, v in of_type(found, "AWS::SNS::Topic").items() if "Alarms" in k]
     [model] = [p for p in alarms(found).values() if p.get("MetricName") == "ModelRequestErrors"]
     assert model["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_docs_deploy_states_the_number_of_alarms(resources):
+    """docs/deploy.md prices the alarms by their number: it stays the number the template declares."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    stated = re.search(r"\$0\.10 a month each, (\d+) of them", text)
+    assert stated, "docs/deploy.md no longer says how many alarms the stack has"
+    assert int(stated.group(1)) == len(alarms(resources))

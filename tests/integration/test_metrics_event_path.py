@@ -242,7 +242,12 @@ def test_the_lowest_scores_are_listed_with_their_reasons_and_transcript(stack, m
     status, _, body = stack.proxy(
         "GET", auto["transcript"], {"conversation_id": auto["conversation_id"]}, OPERATOR, {}, None
     )
-    assert status == 200 and json.loads(body)["auto_csat"]["score"] == auto["score"]
+    drilled = json.loads(body)
+    assert status == 200 and drilled["auto_csat"]["score"] == auto["score"]
+    # A seeded conversation has KPIs and scores but never had messages: the drill-down says so.
+    assert drilled["messages"] == [] and drilled["note"].startswith("A seeded conversation of the demo month")
+    # A low Auto-CSAT score is explained by what pulled it down first.
+    assert all("(-" in entry["reasons"][0] for entry in listed if entry["source"] == "auto"), listed
 
 
 def test_redelivered_events_are_counted_once(stack, month):

@@ -154,7 +154,8 @@ def test_reasons_explain_the_score_biggest_first():
         )
     )
 
-    assert [abs(r.effect) for r in score.reasons] == sorted((abs(r.effect) for r in score.reasons), reverse=True)
+    # raw 3 - 0.25 + 0.2 + 0.5 - 0.3 = 3.15, not under neutral: what lifted it first, then the rest, each biggest first
+    assert [r.effect for r in score.reasons] == [0.5, 0.2, -0.3, -0.25]
     details = {r.factor: r.detail for r in score.reasons}
     assert details["resolution"] == "Handed to a human (customer asked for a human) (-0.25)"
     assert details["thanks"] == "The customer said thanks (+0.50)"
@@ -196,3 +197,29 @@ def test_the_merchant_can_tune_the_weights():
 def test_scoring_is_a_pure_function_of_the_event():
     event = closed(turns=7, sentiments=[0.2, -0.1], repeated_messages=1)
     assert score_conversation(event) == score_conversation(event)
+
+
+def test_a_low_score_is_explained_by_what_pulled_it_down_first():
+    # resolved +1.0 is the largest single effect, yet the score is 1: the negatives come first, largest first.
+    # raw 3 + 1.0 - 0.75 (complaint) - 1.0 (two failed actions) - 0.9 (three repeats) - 0.75 (sentiment) = 0.6 -> 1
+    score = score_conversation(
+        closed(
+            resolution="resolved",
+            complained=True,
+            actions_failed=2,
+            repeated_messages=3,
+            sentiments=[0.0, -1.0],
+        )
+    )
+    assert score.score == 1
+    factors = [reason.factor for reason in score.reasons]
+    assert factors[-1] == "resolution"
+    assert all(reason.effect < 0 for reason in score.reasons[:-1])
+    negatives = [abs(r.effect) for r in score.reasons[:-1]]
+    assert negatives == sorted(negatives, reverse=True)
+
+
+def test_a_high_score_is_explained_by_what_lifted_it_first():
+    score = score_conversation(closed(turns=9, resolution="resolved", thanked=True))  # +1.0, +0.5, -0.3
+    assert score.score == 5 - 1  # raw 4.2 -> 4
+    assert [reason.factor for reason in score.reasons] == ["resolution", "thanks", "effort"]

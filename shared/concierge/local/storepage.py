@@ -9,9 +9,10 @@ from concierge.models import StoreData
 
 
 def picker_customers(data: StoreData, merchant: MerchantProfile) -> list[dict[str, Any]]:
-    """Up to 12 customers for the local chat page: the merchant's featured ones first."""
+    """Every customer of the store, for the local chat page's picker: the merchant's featured ones first, in their
+    order, then the others by name (and id, as names repeat)."""
     featured = {customer_id: i for i, customer_id in enumerate(merchant.featured_customers)}
-    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, len(featured)), c.id))[:12]
+    customers = sorted(data.customers, key=lambda c: (featured.get(c.id, len(featured)), c.name.casefold(), c.id))
     return [{"id": c.id, "name": c.name, "email": c.email} for c in customers]
 
 

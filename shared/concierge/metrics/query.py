@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from concierge.errors import NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
+from concierge.metrics.simulate import is_seeded
 from concierge.metrics.store import MetricsStore
 
 if TYPE_CHECKING:
@@ -295,6 +296,15 @@ class TranscriptOut(BaseModel):
     messages: list[dict[str, str]] = Field(description="role, text, channel, at — in order")
     auto_csat: ScoreOut | None
     surveys: dict[str, int] = Field(description="the customer's latest answer per survey (csat, nps, ces)")
+    note: str | None = Field(
+        default=None, description="why there are no messages (a seeded conversation, or erased or expired), if none"
+    )
+
+
+SEEDED_NOTE = (
+    "A seeded conversation of the demo month (concierge demo-month): its KPIs, Auto-CSAT score and survey answers "
+    "are simulated, and it never had messages, so there is no transcript to show."
+)
 
 
 def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
@@ -315,6 +325,14 @@ def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
         auto_out = ScoreOut(score=int(auto["score"]), reasons=list(auto.get("reasons", [])))
     else:
         auto_out = None
+    messages = memory.transcript(conversation_id) if record else []
+    note = None
+    if not messages:
+        note = (
+            SEEDED_NOTE
+            if record is None and is_seeded(conversation_id)
+            else "No messages are held for this conversation: erased, or expired."
+        )
     return TranscriptOut(
         conversation_id=conversation_id,
         customer_id=record.customer_id if record else None,
@@ -322,11 +340,12 @@ def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
         intent=(meta or {}).get("intent"),
         day=date.fromisoformat(meta["day"]) if meta else None,
         status=record.status.value if record else None,
-        messages=memory.transcript(conversation_id) if record else [],
+        messages=messages,
         auto_csat=auto_out,
         surveys={
             kind: int(metric[keys.score_sk(kind)]["score"])
             for kind in ("csat", "nps", "ces")
             if keys.score_sk(kind) in metric
         },
+        note=note,
     )

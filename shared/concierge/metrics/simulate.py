@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,6 +30,16 @@ from concierge.topology import EVENT_SOURCE
 CHANNELS = (("web", 0.6), ("email", 0.25), ("whatsapp", 0.15))
 INTENTS = (("track", 0.3), ("return", 0.25), ("exchange", 0.1), ("cancel", 0.08), ("product", 0.17), ("shipping", 0.1))
 GOAL_FLOWS = {"return": "return_items", "exchange": "return_items", "cancel": "cancel_order"}
+SEEDED_ID = re.compile(r"sim-\d+-\d{5}")  # the id of a seeded conversation: sim-{seed}-{number}
+
+
+def seeded_id(seed: int, number: int) -> str:
+    return f"sim-{seed}-{number:05d}"
+
+
+def is_seeded(conversation_id: str) -> bool:
+    """Whether an id is a seeded conversation's: it has KPIs, scores and surveys, and never had messages."""
+    return SEEDED_ID.fullmatch(conversation_id) is not None
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -64,7 +75,7 @@ def simulate_month(
         progress = offset / max(1, days - 1)  # the assistant gets better over the month: a trend for the charts
         for _ in range(max(1, int(conversations_per_day * (0.7 if weekend else 1.0) * rng.uniform(0.8, 1.2)))):
             number += 1
-            conversation_id = f"sim-{seed}-{number:05d}"
+            conversation_id = seeded_id(seed, number)
             started = datetime.combine(day, time(), tzinfo=UTC) + timedelta(seconds=rng.randint(7 * 3600, 22 * 3600))
             customer_id = f"customer-{rng.randint(1, customers):04d}"
             intent = _pick(rng, INTENTS)

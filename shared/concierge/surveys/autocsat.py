@@ -115,5 +115,8 @@ def score_conversation(event: ConversationClosed, weights: Weights = DEFAULT_WEI
     raw = weights.neutral + sum(r.effect for r in reasons)
     clipped = min(5.0, max(1.0, raw))
     score = int(Decimal(str(clipped)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-    reasons.sort(key=lambda r: abs(r.effect), reverse=True)
+    # The explanation leads with what moved the score the way it went: a score under neutral lists what pulled it
+    # down first (most negative first), any other score what lifted it first; the rest follow, largest first.
+    down = raw < weights.neutral
+    reasons.sort(key=lambda r: ((r.effect < 0) != down, -abs(r.effect)))
     return AutoCsat(conversation_id=event.conversation_id, score=score, raw=round(raw, 3), reasons=reasons)

@@ -191,7 +191,8 @@ async function showTranscript(conversationId) {
     }
     if (!t.messages.length) {
       const none = document.createElement("p");
-      none.textContent = "No messages are held for this conversation (erased, expired, or a simulated one).";
+      none.className = "transcript-note";
+      none.textContent = t.note || "No messages are held for this conversation.";
       parts.push(none);
     }
     t.messages.forEach((m) => {
