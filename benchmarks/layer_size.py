@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for infra/
 
-from infra.bundling import PLATFORM, PYTHON_VERSION, RUNTIME_PROVIDED_DISTRIBUTIONS, LayerBundling
+from infra.bundling import RUNTIME_PROVIDED_DISTRIBUTIONS, LayerBundling, pip_install
 
 MB = 1_000_000
 
@@ -44,20 +44,8 @@ def main() -> None:
         for size, name in biggest:
             print(f"  {name:<28} {size / MB:6.1f} MB")
         sdk = work / "sdk"
-        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
-        platform = [
-            "--platform",
-            PLATFORM,
-            "--implementation",
-            "cp",
-            "--python-version",
-            PYTHON_VERSION,
-            "--only-binary=:all:",
-        ]
-        subprocess.run(  # the distributions left out, for comparison
-            [*pip, "--no-deps", "--target", str(sdk), *platform, *RUNTIME_PROVIDED_DISTRIBUTIONS],
-            check=False,
-        )
+        # the distributions left out, for comparison
+        subprocess.run(pip_install(sdk, "--no-deps", *RUNTIME_PROVIDED_DISTRIBUTIONS), check=False)
         if sdk.exists():
             print(f"the AWS SDK left out ({', '.join(RUNTIME_PROVIDED_DISTRIBUTIONS)}): {unpacked(sdk) / MB:.1f} MB")
     finally:

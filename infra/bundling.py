@@ -51,30 +51,35 @@ def _tree_digest(directory: Path, skip: tuple[str, ...] = ()) -> str:
     return digest.hexdigest()
 
 
+def pip_install(target: Path, *requirements: str) -> list[str]:
+    """The pip command that installs `requirements` into `target` as the Lambda runtime needs them: wheels for its
+    platform and Python version only, nothing compiled here."""
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        str(target),
+        "--platform",
+        PLATFORM,
+        "--implementation",
+        "cp",
+        "--python-version",
+        PYTHON_VERSION,
+        "--only-binary=:all:",
+        *requirements,
+    ]
+
+
 @jsii.implements(cdk.ILocalBundling)
 class LayerBundling:
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         target = Path(output_dir) / "python"
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--target",
-            str(target),
-            "--platform",
-            PLATFORM,
-            "--implementation",
-            "cp",
-            "--python-version",
-            PYTHON_VERSION,
-            "--only-binary=:all:",
-            *layer_requirements(),
-        ]
-        completed = subprocess.run(command, capture_output=True, text=True)
+        completed = subprocess.run(pip_install(target, *layer_requirements()), capture_output=True, text=True)
         if completed.returncode != 0:
             raise RuntimeError(f"pip could not build the Lambda layer for {PLATFORM}:\n{completed.stderr}")
         for distribution in (*RUNTIME_PROVIDED_DISTRIBUTIONS, *UNUSED_DISTRIBUTIONS):

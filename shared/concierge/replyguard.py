@@ -64,12 +64,19 @@ class Guarded:
 LEET = re.compile(r"[a-z][0-9@$][a-z]|[0-9][a-z]{2}", re.IGNORECASE)  # digits inside words: "p4ssw0rd"
 
 
-def asks_for_a_secret(sentence: str) -> bool:
+def _readable(sentence: str) -> str:
+    """The sentence as the patterns read it: casefolded, and undisguised when it looks disguised (look-alike
+    letters, invisible characters, leetspeak)."""
     text = sentence.casefold()
-    if not text.isascii() or LEET.search(text):  # disguised (look-alikes, invisible characters, leetspeak)
+    if not text.isascii() or LEET.search(text):
         from concierge.knowledge.injection import normalize  # its tables cost a cold start most replies never need
 
         text = normalize(sentence)
+    return text
+
+
+def asks_for_a_secret(sentence: str) -> bool:
+    text = _readable(sentence)
     asks = DISCLOSE.search(text) or (USE.search(text) and HERE.search(text))
     return bool(SECRET.search(text) and asks and not NEGATED.search(text))
 
@@ -87,11 +94,7 @@ def quotable(sentence: str) -> bool:
     passage sentence that names a secret is quoted only when it is negated advice ("we never ask for your PIN") or
     says where the customer enters it themselves (checkout, the app, a terminal) — never an instruction about
     collecting one, however it is worded."""
-    text = sentence.casefold()
-    if not text.isascii() or LEET.search(text):
-        from concierge.knowledge.injection import normalize
-
-        text = normalize(sentence)
+    text = _readable(sentence)
     if not SECRET.search(text) or NEGATED.search(text):
         return True
     return bool(SAFE_PLACE.search(text)) and not asks_for_a_secret(sentence)

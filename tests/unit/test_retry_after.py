@@ -13,3 +13,11 @@ def test_a_busy_conflict_is_a_409_with_retry_after_and_a_plain_one_has_none():
     plain = HttpResponse.from_error(Conflict("This discount code was already used."))
     assert (plain.statusCode, plain.headers) == (409, {})
     assert http_status(Busy("x")) == 409 and retry_after(Conflict("x")) is None
+
+
+def test_an_http_route_answers_a_busy_conflict_with_retry_after_and_a_plain_one_without():
+    from concierge.http_api import _concierge_error
+
+    busy = _concierge_error(Busy("This approval is being set up; try again in a few seconds.", retry_after=3))
+    assert (busy.status_code, busy.headers["Retry-After"]) == (409, "3")
+    assert "Retry-After" not in _concierge_error(Conflict("This discount code was already used.")).headers
