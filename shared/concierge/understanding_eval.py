@@ -64,6 +64,38 @@ class Labelled(BaseModel):
         return {LABEL_NAMES.get(i, i) for i in self.intents}
 
 
+TRAINING = Path("evaluation") / "understanding" / "training"
+
+
+class Written(BaseModel):
+    """A training message, written for a shop of another vertical than the sample stores (intents only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    intents: list[str]
+    kind: str
+    vertical: str
+
+    @property
+    def main_intent(self) -> str:
+        main = next((i for i in self.intents if i not in NOT_MAIN), self.intents[0])
+        return LABEL_NAMES.get(main, main)
+
+
+def training_set(folder: Path = TRAINING, labelled: Path = SET) -> list[tuple[str, str]]:
+    """(message, main intent) pairs the intent model is trained on: every written training file and the tuning
+    half of the labelled set. Never the held-out half."""
+    pairs = [
+        (w.text, w.main_intent)
+        for path in sorted(folder.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+        for w in [Written.model_validate_json(line)]
+    ]
+    return pairs + [(m.text, m.main_intent) for m in load(labelled) if m.split == "tune"]
+
+
 def load(path: Path = SET) -> list[Labelled]:
     return [
         Labelled.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()

@@ -41,7 +41,9 @@ def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) 
     # Describing a fault is negative by nature ("it already looks grey and dirty :("), and so is a question that
     # mentions a dislike ("can I use Apple Pay, I hate typing my card number"): a message that asks for something the
     # assistant can do or answer goes to a person only when it is very negative; venting alone, sooner.
-    asks = s.intent not in ("unknown", "greeting", "thanks", "goodbye") or "?" in turn.message.text
+    # Whether it asks is read from its words (`Signals.asks`), not inferred: "it fell apart after a week, so sad"
+    # may well mean a return, but it vents more than it asks.
+    asks = s.asks
     if s.sentiment <= (ASKING_SENTIMENT if asks else STRONGLY_NEGATIVE):
         return "strongly negative sentiment"
     history = sentiments or []

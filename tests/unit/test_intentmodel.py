@@ -1,0 +1,83 @@
+"""The trained intent model (concierge.intentmodel): what it is trained on, how it is stored, and how its reading
+and the phrase rules share the work (signals.understood)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from concierge import intentmodel, signals
+from concierge.understanding import Intent
+from concierge.understanding_eval import SET, TRAINING, load, training_set
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def test_nothing_of_the_held_out_half_is_trained_on():
+    """Not the same message, and not one that differs by a few words: the held-out figures would mean nothing.
+    (Greetings and thanks of four words or fewer, "hello", "thank you so much", are said alike by everyone.)"""
+    held_out = [words(m.text) for m in load(ROOT / SET) if m.split == "heldout"]
+    for text, _ in training_set(ROOT / TRAINING, ROOT / SET):
+        mine = words(text)
+        for other in held_out:
+            if len(mine) >= 5 and len(other) >= 5:
+                assert len(mine & other) / len(mine | other) < 0.8, f"training message close to held-out: {text!r}"
+
+
+def test_every_training_label_is_an_intent_and_each_intent_is_learned():
+    labels = [intent for _, intent in training_set(ROOT / TRAINING, ROOT / SET)]
+    assert set(labels) <= {i.value for i in Intent}
+    assert set(intentmodel.model().classes) == {i.value for i in Intent}
+    assert len(labels) >= 3000
+
+
+def test_weights_saved_as_float16_read_messages_as_the_trained_model_does(tmp_path):
+    pairs = training_set(ROOT / TRAINING, ROOT / SET)[::10]
+    trained = intentmodel.train([t for t, _ in pairs], [i for _, i in pairs])
+    trained.save(tmp_path / "model.npz")
+    loaded = intentmodel.IntentModel.load(tmp_path / "model.npz")
+    texts = [m.text for m in load(ROOT / SET)]
+    assert [trained.predict(t)[0] for t in texts] == [loaded.predict(t)[0] for t in texts]
+    assert (tmp_path / "model.npz").stat().st_size < 2_000_000
+
+
+def test_a_typo_shares_most_features_with_the_word():
+    keyboard, typo = intentmodel.char_grams("keyboard"), intentmodel.char_grams("keybord")
+    assert len(set(keyboard) & set(typo)) / len(set(keyboard) | set(typo)) > 0.4
+    assert intentmodel.word_grams("where is it") == intentmodel.word_grams("Where   is it")
+
+
+@pytest.mark.parametrize("reply", ["yes please", "Yes, go ahead", "the blue one", "XL please", "ok", "that one"])
+def test_a_reply_inside_a_conversation_is_not_a_new_request_nor_a_request_for_a_person(reply):
+    scored = signals.score(reply)
+    assert scored.intent == "unknown" and not scored.wants_human
+
+
+def test_a_person_asked_for_anywhere_in_the_message_is_always_wanted():
+    """Rules in code, whatever the model reads first."""
+    text = "The kettle leaks. I want to return it, and I'd like to sort it out with an actual person, not a bot."
+    assert signals.score(text).wants_human
+    # a person wanted only if the rest fails: the rest is tried first
+    assert not signals.score("I want to return the kettle. If you can't do that, get me a person.").wants_human
+    assert not signals.score("I want to return the kettle, it leaks.").wants_human
+
+
+def test_where_the_model_is_unsure_the_rules_read_the_message(monkeypatch):
+    class Unsure:
+        def predict(self, text: str) -> tuple[str, float]:
+            return "human", signals.MODEL_FLOOR / 2
+
+    monkeypatch.setattr(intentmodel, "model", lambda: Unsure())
+    assert signals.understood("how long do refunds take?") == signals.classify("how long do refunds take?")
+
+
+def test_venting_about_a_fault_is_not_asking_for_something():
+    """The model may read a return in "it fell apart, so sad"; the handoff rule for strong feelings reads words."""
+    assert not signals.score("My jacket fell apart after one week, so disappointing and sad").asks
+    assert signals.score("My jacket fell apart, can I send it back?").asks
