@@ -122,7 +122,7 @@ class IntentModel:
 
 @lru_cache(maxsize=1)
 def model() -> IntentModel:
-    """The shipped model, loaded once per process (about 1 MB, a few milliseconds)."""
+    """The shipped model, loaded once per process (about 2 MB, a few tens of milliseconds)."""
     return IntentModel.load()
 
 
