@@ -842,18 +842,18 @@ SOCIAL = frozenset({"thanks", "goodbye", "greeting"})
 SOCIAL_FLOOR = 0.5
 
 
-def understood(text: str) -> tuple[str, float]:
+def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     """What a message asks for, and how sure the reading is. The trained intent model (`intentmodel`) reads it
     first: the phrase rules of `classify` generalise poorly past the messages they were fitted to, while the model,
     trained on messages written for shops of many verticals, reads a store it never saw better
-    (docs/evaluation.md). Where the model is unsure, the rules decide."""
+    (docs/evaluation.md). Where the model is unsure, the rules decide (`ruled`: their reading, if already made)."""
     from concierge import intentmodel
 
     intent, probability = intentmodel.model().predict(text)
     if probability < MODEL_FLOOR:
-        return classify(text)
+        return ruled or classify(text)
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):
-        ruled = classify(text)
+        ruled = ruled or classify(text)
         if ruled[0] in SOCIAL and probability < SOCIAL_FLOOR:
             return ruled
         if ruled[0] == "question" and intent in ACTIONS and probability < QUESTION_FLOOR:
@@ -870,7 +870,8 @@ def asks_for_person(text: str) -> bool:
 
 
 def score(text: str) -> Signals:
-    intent, confidence = understood(text)
+    ruled = classify(text)  # read once: the fallback of the model's reading and whether the message asks
+    intent, confidence = understood(text, ruled)
     normalized = normalize(text)
     mood = sentiment(text)
     # "the cable is useless now, my phone is usb-c" says why the item goes back, not that the customer is fed up with us
@@ -881,5 +882,5 @@ def score(text: str) -> Signals:
         sentiment=max(-1.0, min(1.0, mood)),
         frustrated=frustrated,
         wants_human=intent == "human" or asks_for_person(text),
-        asks="?" in text or classify(text)[0] not in ("unknown", "greeting", "thanks", "goodbye"),
+        asks="?" in text or ruled[0] not in ("unknown", "greeting", "thanks", "goodbye"),
     )

@@ -40,6 +40,13 @@ LABEL_NAMES = {"other": Intent.UNKNOWN.value}
 SLOTS = ("order", "item", "variant")
 
 
+def main_intent(intents: list[str]) -> str:
+    """The request a message is labelled as acting on: its first one that is not a question, greeting or small
+    talk, else its first, in the engine's names."""
+    main = next((i for i in intents if i not in NOT_MAIN), intents[0])
+    return LABEL_NAMES.get(main, main)
+
+
 class Labelled(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,8 +63,7 @@ class Labelled(BaseModel):
 
     @property
     def main_intent(self) -> str:
-        main = next((i for i in self.intents if i not in NOT_MAIN), self.intents[0])
-        return LABEL_NAMES.get(main, main)
+        return main_intent(self.intents)
 
     @property
     def requests(self) -> set[str]:
@@ -79,8 +85,7 @@ class Written(BaseModel):
 
     @property
     def main_intent(self) -> str:
-        main = next((i for i in self.intents if i not in NOT_MAIN), self.intents[0])
-        return LABEL_NAMES.get(main, main)
+        return main_intent(self.intents)
 
 
 def training_set(folder: Path = TRAINING, labelled: Path = SET) -> list[tuple[str, str]]:

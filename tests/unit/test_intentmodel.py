@@ -81,3 +81,29 @@ def test_venting_about_a_fault_is_not_asking_for_something():
     """The model may read a return in "it fell apart, so sad"; the handoff rule for strong feelings reads words."""
     assert not signals.score("My jacket fell apart after one week, so disappointing and sad").asks
     assert signals.score("My jacket fell apart, can I send it back?").asks
+
+
+def sure_of(intent: str, probability: float):
+    class Model:
+        def predict(self, text: str) -> tuple[str, float]:
+            return intent, probability
+
+    return lambda: Model()
+
+
+def test_a_question_the_rules_read_is_not_started_as_an_action_the_model_is_unsure_of(monkeypatch):
+    question = "how long do refunds take?"
+    assert signals.classify(question)[0] == "question"
+    monkeypatch.setattr(intentmodel, "model", sure_of("return", signals.QUESTION_FLOOR - 0.05))
+    assert signals.understood(question)[0] == "question"
+    monkeypatch.setattr(intentmodel, "model", sure_of("return", signals.QUESTION_FLOOR + 0.05))
+    assert signals.understood(question)[0] == "return"
+
+
+def test_thanks_the_rules_read_stand_unless_the_model_is_fairly_sure(monkeypatch):
+    thanks = "Then I'll keep it, thank you"
+    assert signals.classify(thanks)[0] == "thanks"
+    monkeypatch.setattr(intentmodel, "model", sure_of("exchange", signals.SOCIAL_FLOOR - 0.05))
+    assert signals.understood(thanks)[0] == "thanks"
+    monkeypatch.setattr(intentmodel, "model", sure_of("exchange", signals.SOCIAL_FLOOR + 0.05))
+    assert signals.understood(thanks)[0] == "exchange"
