@@ -4,7 +4,7 @@ confirmation, and records every attempt."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -272,7 +272,6 @@ def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_
 
 
 def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
-    from datetime import timedelta
 
     from concierge.commerce import DiscountRefused
 
@@ -324,27 +323,36 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
     """Another turn of the same conversation (a burst, a second tab) confirming a proposal whose reply is not stored
     yet: the customer has not seen it, so nothing happens and the refusal is audited."""
     tap.drain()
-    for n, delivered in enumerate(o for o in orders_of("c0003") if o.status.value == "delivered"):
-        [pending] = act(  # an order of theirs that can still go back (not returned by another test, in the window)
-            stack,
-            "c0003",
-            "sec-unshown",
-            ToolCall(
-                id=f"u1-{n}",
-                tool="return_items",
-                arguments={
-                    "order_id": delivered.id,
-                    "line_ids": [delivered.lines[-1].line_id],
-                    "resolution": "refund",
-                    "reason": "too_small",
-                },
-            ),
-            shown=False,
-        )
-        if pending["status"] == "pending_confirmation":
-            break
-    assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
     store = wiring.reference_store(current_settings())
+    # an order of theirs delivered yesterday, so it can go back whatever the hour (the demo's own orders are dated by
+    # day and leave the return window during the day) and no other test has returned it
+    template = next(o for o in orders_of("c0003") if o.status.value == "delivered" and o.shipment)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    delivered = template.model_copy(
+        update={
+            "id": "NW99980",
+            "placed_at": yesterday - timedelta(days=3),
+            "shipment": template.shipment.model_copy(update={"delivered_at": yesterday}),
+        }
+    )
+    store.put_orders([delivered])
+    [pending] = act(
+        stack,
+        "c0003",
+        "sec-unshown",
+        ToolCall(
+            id="u1",
+            tool="return_items",
+            arguments={
+                "order_id": delivered.id,
+                "line_ids": [delivered.lines[-1].line_id],
+                "resolution": "refund",
+                "reason": "too_small",
+            },
+        ),
+        shown=False,
+    )
+    assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
     before = len(store.refunds(delivered.id))
     [early] = act(
         stack,
