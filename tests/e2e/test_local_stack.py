@@ -105,7 +105,7 @@ def test_unknown_answer_is_honest_and_offers_a_human(base_url):
             "/v1/conversations/e1/messages",
             "POST",
             b'{"text": "hi"}',
-            signed("alex", exp=1),
+            lambda: signed("alex", exp=1),
             401,
             "The customer token has expired",
         ),
@@ -113,7 +113,7 @@ def test_unknown_answer_is_honest_and_offers_a_human(base_url):
             "/v1/conversations/e1/messages",
             "POST",
             b'{"text": "hi"}',
-            signed("alex", aud="concierge-operator"),
+            lambda: signed("alex", aud="concierge-operator"),
             401,
             "not for this API",
         ),
@@ -121,19 +121,27 @@ def test_unknown_answer_is_honest_and_offers_a_human(base_url):
             "/v1/conversations/e1/messages",
             "POST",
             b'{"text": "hi"}',
-            {**signed("alex"), "x-api-key": "wrong"},
+            lambda: {**signed("alex"), "x-api-key": "wrong"},
             403,
             "Forbidden",
         ),
-        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"', signed("alex"), 400, "malformed JSON"),
-        ("/v1/conversations/e1/messages", "POST", b'{"channel": "web"}', signed("alex"), 400, "text"),
-        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi", "channel": "fax"}', signed("alex"), 400, "channel"),
+        ("/v1/conversations/e1/messages", "POST", b'{"text": "hi"', lambda: signed("alex"), 400, "malformed JSON"),
+        ("/v1/conversations/e1/messages", "POST", b'{"channel": "web"}', lambda: signed("alex"), 400, "text"),
+        (
+            "/v1/conversations/e1/messages",
+            "POST",
+            b'{"text": "hi", "channel": "fax"}',
+            lambda: signed("alex"),
+            400,
+            "channel",
+        ),
         ("/v1/nowhere", "GET", None, {}, 404, "No route"),
         ("/v1/conversations/e1/messages", "DELETE", None, {}, 405, "not allowed"),
     ],
 )
 def test_bad_requests_get_a_clear_4xx(base_url, path, method, body, headers, status, message):
-    got, payload = request(base_url + path, method, body, headers)
+    # tokens are minted when the test runs, not when pytest collects it: the suite may run longer than their lifetime
+    got, payload = request(base_url + path, method, body, headers() if callable(headers) else headers)
     assert got == status and message in payload["message"]
 
 
