@@ -88,6 +88,7 @@ def run(size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--json", help="also write the figures to this file (with a `summary` for make bench)")
     args = parser.parse_args()
     for key, value in {
         "AWS_ACCESS_KEY_ID": "x",
@@ -95,8 +96,20 @@ def main() -> None:
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         os.environ.setdefault(key, value)
+    runs = []
     for size in args.events:
-        print(json.dumps(run(size)), flush=True)
+        runs.append(run(size))
+        print(json.dumps(runs[-1]), flush=True)
+    if args.json:
+        summary = [
+            [
+                f"roll-up, {r['events']:,} events: DynamoDB requests per event (max) / events/s",
+                f"{max(t['max'] for t in r['dynamodb_requests_per_event'].values())} / {r['events_per_second']}",
+            ]
+            for r in runs
+        ]
+        with open(args.json, "w") as out:
+            json.dump({"summary": summary, "runs": runs}, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -211,8 +211,14 @@ RECORDS: tuple[Record, ...] = (
     # the KPI roll-up's items (metrics/keys.py)
     Record("KPI attribution", "CONV#<conversation id>", "METRIC#META", True, _IN_CONVERSATION),
     Record("KPI score counted", "CONV#<conversation id>", "METRIC#SCORE#<kind>", True, _IN_CONVERSATION),
-    Record("KPI counters", "METRIC#<day>", "C#<channel>#<intent>", False, ""),
-    Record("KPI low score", "METRIC#<day>", "L#<score>#<conversation id>#<source>", True, "the score's `erase_also`"),
+    Record("KPI counters", "METRIC#<month>#<kind of slice>", "C#<day[#channel][#intent]>", False, ""),
+    Record(
+        "KPI low score",
+        "METRIC#<month>",
+        "L#<day>#<score>#<conversation id>#<source>",
+        True,
+        "the score's `erase_also`",
+    ),
     Record("KPI event counted", "METRIC#EVENT#<event id>", "SEEN", False, ""),
     Record("repeat-contact marker", "METRIC#REPEAT#<hash of customer id>", "<intent>", False, ""),
     # powertools' idempotency record of a confirmed action (actions/executor.py): only the status and the tool,

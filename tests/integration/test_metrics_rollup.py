@@ -165,3 +165,36 @@ def test_requests_per_event_do_not_grow_with_the_table(table):
         requests.append(rollup.apply(envelope(answer(f"k{i}", 1 + i % 5, at), f"s{i}")).requests)
     assert set(requests[:30]) == set(requests[-30:]) == {1, 2}
     assert totals(table).totals.conversations == 300
+
+
+def test_a_range_is_read_in_one_query_per_month_and_keeps_to_its_days(table):
+    """Conversations on both sides of a month's end and outside the range: a 30-day report across the two months
+    counts exactly the days asked for, lists their low scores lowest first, and reads each month once."""
+    rollup = Rollup(MemoryStore(table, 30))
+    first = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
+    for n, day in enumerate([0, 5, 11, 12, 20, 29, 30, 31, 45]):  # 11 = Oct 31, 12 = Nov 1; 30 and later: outside
+        at = first + timedelta(days=day)
+        rollup.apply(envelope(closed(f"m{n}", at, intent="track" if n % 2 else "return"), f"m{n}"))
+        rollup.apply(envelope(answer(f"m{n}", 1 + n % 3, at + timedelta(hours=1)), f"a{n}"))
+    queries = []
+    table.meta.client.meta.events.register("before-call.dynamodb.Query", lambda **_: queries.append(1))
+    report = MetricsReader(MemoryStore(table, 30)).report(
+        MetricsQuery.model_validate({"from": first.date(), "to": first.date() + timedelta(days=29), "group_by": "day"})
+    )
+    assert len(queries) == 4  # the day totals and the low scores, of October and of November, whatever the volume
+    assert report.totals.conversations == 6  # days 0, 5, 11, 12, 20 and 29
+    assert len(report.series) == 30 and sum(p.kpis.conversations for p in report.series) == 6
+    assert [p.kpis.conversations for p in report.series if p.key in ("2026-10-31", "2026-11-01")] == [1, 1]
+    # answers 1 + n % 3: the low ones (1 and 2) of the six conversations in the range, lowest score first
+    assert [(e.conversation_id, e.score) for e in report.low_scores] == [
+        ("m3", 1),
+        ("m0", 1),
+        ("m4", 2),
+        ("m1", 2),
+    ]
+    by_intent = MetricsReader(MemoryStore(table, 30)).report(
+        MetricsQuery.model_validate(
+            {"from": first.date(), "to": first.date() + timedelta(days=29), "group_by": "intent", "low_scores": 0}
+        )
+    )
+    assert {p.key: p.kpis.conversations for p in by_intent.series} == {"return": 3, "track": 3}

@@ -69,8 +69,8 @@ BUILT = {
     "rate window": (keys.window_pk("unverified-reply", "x@y.example"), keys.WINDOW_SK),
     "KPI attribution": (metric_keys.conversation_pk("c-1"), metric_keys.META_SK),
     "KPI score counted": (metric_keys.conversation_pk("c-1"), metric_keys.score_sk("csat")),
-    "KPI counters": (metric_keys.day_pk(date(2026, 11, 2)), metric_keys.counter_sk("chat", "return")),
-    "KPI low score": (metric_keys.day_pk(date(2026, 11, 2)), metric_keys.low_sk(1, "c-1", "csat")),
+    "KPI counters": tuple(metric_keys.counter_key(date(2026, 11, 2), "chat", "return").values()),
+    "KPI low score": tuple(metric_keys.low_key(date(2026, 11, 2), 1, "c-1", "csat").values()),
     "KPI event counted": (metric_keys.event_pk("e-1"), metric_keys.SEEN_SK),
     "confirmation run once": ("idempotency#concierge-actions", "3f2a"),
 }

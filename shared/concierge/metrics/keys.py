@@ -1,20 +1,26 @@
 """Where the roll-up keeps its items, in the memory table (docs/metrics.md, Storage):
 
-- counters of a day and slice ........... pk=METRIC#<day>  sk=C#<channel>#<intent>   ('*' = all), never expire
-- low scores of a day ................... pk=METRIC#<day>  sk=L#<score>#<conversation id>#<source>
+- counters of a day and slice ........... pk=METRIC#<month>#T   sk=C#<day>                     (the day's total)
+                                          pk=METRIC#<month>#CH  sk=C#<day>#<channel>           (a channel's total)
+                                          pk=METRIC#<month>#IN  sk=C#<day>#<intent>            (an intent's total)
+                                          pk=METRIC#<month>#X   sk=C#<day>#<channel>#<intent>  never expire
+- a low score ........................... pk=METRIC#<month>#L   sk=L#<day>#<score>#<conversation id>#<source>
 - an event already counted .............. pk=METRIC#EVENT#<EventBridge id>  sk=SEEN           (TTL 14 days)
 - a conversation's attribution .......... pk=CONV#<id>  sk=METRIC#META    (day, channel, intent; TTL 60 days)
 - the latest score counted per kind ..... pk=CONV#<id>  sk=METRIC#SCORE#<csat|nps|ces|auto>   (TTL 60 days; its
                                           `erase_also` names its low-score entry, which erasure deletes too)
 - a customer's last contact on an issue . pk=METRIC#REPEAT#<hash of customer id>  sk=<intent> (TTL 8 days)
 
-The conversation's items live in its own partition, so erasing the conversation erases them.
+The conversation's items live in its own partition, so erasing the conversation erases them. Each kind of counter
+slice has a partition per month, and the low scores another, days leading the sort keys: a report reads one key range
+per month it spans, of exactly the slices it needs (the day totals for the dashboard's series: 30 items for 30 days).
+An event's four counter updates go to four partitions.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 from concierge.keys import conversation_pk as conversation_pk  # metric records live in the conversation's partition
 
@@ -30,21 +36,57 @@ def _clean(value: str) -> str:
     return (value or "unknown").replace("#", "_")[:64]
 
 
-def day_pk(day: date) -> str:
-    return f"METRIC#{day.isoformat()}"
+def month_pk(day: date, kind: str) -> str:
+    """The partition of a month's counters of one kind of slice, or of its low scores (`LOWS`)."""
+    return f"METRIC#{day:%Y-%m}#{kind}"
 
 
-def counter_sk(channel: str, intent: str) -> str:
-    return f"{COUNTER}{_clean(channel) if channel != ALL else ALL}#{_clean(intent) if intent != ALL else ALL}"
+def month_spans(first: date, last: date) -> list[tuple[date, date]]:
+    """The range `first`..`last` cut at month ends: one (first, last) pair per month partition it touches."""
+    spans, start = [], first
+    while start <= last:
+        next_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        spans.append((start, min(last, next_month - timedelta(days=1))))
+        start = next_month
+    return spans
 
 
-def parse_counter_sk(sk: str) -> tuple[str, str]:
-    _, channel, intent = sk.split("#", 2)
-    return channel, intent
+TOTAL, BY_CHANNEL, BY_INTENT, BY_BOTH = "T", "CH", "IN", "X"  # the kinds of counter slice
+LOWS = "L"
 
 
-def low_sk(score: int, conversation_id: str, source: str) -> str:
-    return f"{LOW}{score}#{conversation_id}#{source}"
+def slice_kind(channel: str, intent: str) -> str:
+    """Which kind of counter holds the slice (`ALL` for every channel or every intent)."""
+    return {(True, True): TOTAL, (False, True): BY_CHANNEL, (True, False): BY_INTENT}.get(
+        (channel == ALL, intent == ALL), BY_BOTH
+    )
+
+
+def counter_key(day: date, channel: str, intent: str) -> dict[str, str]:
+    named = [_clean(value) for value in (channel, intent) if value != ALL]
+    return {"pk": month_pk(day, slice_kind(channel, intent)), "sk": "#".join([f"{COUNTER}{day.isoformat()}", *named])}
+
+
+def parse_counter(pk: str, sk: str) -> tuple[date, str, str]:
+    """(day, channel, intent) of a counter item, `ALL` for a total."""
+    kind = pk.rsplit("#", 1)[1]
+    _, day, *named = sk.split("#", 3)
+    channel = named[0] if kind in (BY_CHANNEL, BY_BOTH) else ALL
+    intent = named[-1] if kind in (BY_INTENT, BY_BOTH) else ALL
+    return date.fromisoformat(day), channel, intent
+
+
+def low_key(day: date, score: int, conversation_id: str, source: str) -> dict[str, str]:
+    return {"pk": month_pk(day, LOWS), "sk": f"{LOW}{day.isoformat()}#{score}#{conversation_id}#{source}"}
+
+
+def low_day(sk: str) -> date:
+    return date.fromisoformat(sk.split("#", 2)[1])
+
+
+def day_range(prefix: str, first: date, last: date) -> tuple[str, str]:
+    """The sort keys of the days `first`..`last` of one month, in a partition whose keys start `prefix` and a day."""
+    return f"{prefix}{first.isoformat()}", f"{prefix}{last.isoformat()}#~"
 
 
 SEEN_SK = "SEEN"  # an event already counted

@@ -178,39 +178,34 @@ class MetricsReader:
         self._store = MetricsStore(memory)
 
     def report(self, query: MetricsQuery) -> MetricsReport:
-        want_channel, want_intent = query.channel or keys.ALL, query.intent or keys.ALL
+        # One kind of counter answers each request: the day totals, unless a filter or the grouping needs a channel's
+        # or an intent's slices (a kind's slices add up to the totals, so the totals come from the same items).
+        by_channel = query.channel is not None or query.group_by == "channel"
+        by_intent = query.intent is not None or query.group_by == "intent"
+        kind = {
+            (False, False): keys.TOTAL,
+            (True, False): keys.BY_CHANNEL,
+            (False, True): keys.BY_INTENT,
+            (True, True): keys.BY_BOTH,
+        }[(by_channel, by_intent)]
         totals: dict[str, Decimal] = {}
         groups: dict[str, dict[str, Decimal]] = defaultdict(dict)
         low: list[LowScore] = []
-        for day in query.days():
-            for item in self._store.counters(day):
-                channel, intent = keys.parse_counter_sk(item["sk"])
-                if (channel, intent) == (want_channel, want_intent):
-                    _add(totals, item)
-                    if query.group_by == "day":
-                        _add(groups[day.isoformat()], item)
-                elif (
-                    query.group_by == "channel"
-                    and channel != keys.ALL
-                    and intent == want_intent
-                    and want_channel in (keys.ALL, channel)
-                ):
-                    _add(groups[channel], item)
-                elif (
-                    query.group_by == "intent"
-                    and intent != keys.ALL
-                    and channel == want_channel
-                    and want_intent in (keys.ALL, intent)
-                ):
-                    _add(groups[intent], item)
+        for first, last in keys.month_spans(query.from_, query.to):  # a key range per month
+            for item in self._store.counters(kind, first, last):
+                day, channel, intent = keys.parse_counter(item["pk"], item["sk"])
+                if query.channel not in (None, channel) or query.intent not in (None, intent):
+                    continue
+                _add(totals, item)
+                group = {"day": day.isoformat(), "channel": channel, "intent": intent}.get(query.group_by)
+                if group is not None:
+                    _add(groups[group], item)
             if query.low_scores:
-                # Sorted by score in the key: the lowest come first; a filter reads a few more to fill the list.
-                limit = query.low_scores * (1 if want_channel == want_intent == keys.ALL else 4)
-                for item in self._store.low_scores(day, limit):
-                    if want_channel in (keys.ALL, item["channel"]) and want_intent in (keys.ALL, item["intent"]):
+                for item in self._store.low_scores(first, last):
+                    if query.channel in (None, item["channel"]) and query.intent in (None, item["intent"]):
                         low.append(
                             LowScore(
-                                day=day,
+                                day=keys.low_day(item["sk"]),
                                 conversation_id=item["conversation_id"],
                                 score=int(item["score"]),
                                 source=item["source"],

@@ -209,11 +209,9 @@ class Rollup:
                 previous["intent"],
                 **{f"{kind}_{int(previous['score'])}": -1},
             )
-            old_low = {
-                "pk": keys.day_pk(date.fromisoformat(previous["day"])),
-                "sk": keys.low_sk(int(previous["score"]), event.conversation_id, kind),
-            }
-            new_low = {"pk": keys.day_pk(day), "sk": keys.low_sk(event.score, event.conversation_id, kind)}
+            previous_day = date.fromisoformat(previous["day"])
+            old_low = keys.low_key(previous_day, int(previous["score"]), event.conversation_id, kind)
+            new_low = keys.low_key(day, event.score, event.conversation_id, kind)
             # One transaction may not touch an item twice: a low entry that stays at the same key is just overwritten.
             if (
                 kind in LOW_SOURCES
@@ -240,8 +238,9 @@ class Rollup:
             record["reasons"] = reasons[:5]
         low_entry = kind in LOW_SOURCES and event.score <= LOW_SCORE
         if low_entry:
-            # Erasing the conversation's partition follows this pointer to the entry in the day's list.
-            record["erase_also"] = [[keys.day_pk(day), keys.low_sk(event.score, event.conversation_id, kind)]]
+            # Erasing the conversation's partition follows this pointer to the entry in the month's low-score list.
+            low_key = keys.low_key(day, event.score, event.conversation_id, kind)
+            record["erase_also"] = [[low_key["pk"], low_key["sk"]]]
         # Optimistic: the record must still be the one read, so two answers processed at once cannot both move counts.
         if previous is None:
             plan.items.append(Put(record, condition="attribute_not_exists(pk)"))
@@ -250,8 +249,7 @@ class Rollup:
             plan.items.append(Put(record, condition="#at = :seen", names={"#at": "at"}, values=seen))
         if low_entry:
             low = {
-                "pk": keys.day_pk(day),
-                "sk": keys.low_sk(event.score, event.conversation_id, kind),
+                **keys.low_key(day, event.score, event.conversation_id, kind),
                 "conversation_id": event.conversation_id,
                 "score": event.score,
                 "source": kind,

@@ -61,7 +61,7 @@ class MetricsStore:
             names = sorted(counts)
             writes.append(
                 Update(
-                    {"pk": keys.day_pk(day), "sk": keys.counter_sk(channel, intent)},
+                    keys.counter_key(day, channel, intent),
                     "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(names))),
                     names={f"#a{i}": name for i, name in enumerate(names)},
                     values={f":v{i}": counts[name] for i, name in enumerate(names)},
@@ -78,13 +78,16 @@ class MetricsStore:
         return True
 
     # the reports' reads -------------------------------------------------------------------------------------------
-    def counters(self, day: date) -> Iterator[dict[str, Any]]:
-        """The day's counter items, every page (values as DynamoDB keeps them: Decimal)."""
-        return self._db.iterate(keys.day_pk(day), keys.COUNTER, plain=False)
+    def counters(self, kind: str, first: date, last: date) -> Iterator[dict[str, Any]]:
+        """The counter items of one kind of slice (keys.TOTAL, ...) for the days `first`..`last` of one month: every
+        page of one Query (values as DynamoDB keeps them: Decimal)."""
+        between = keys.day_range(keys.COUNTER, first, last)
+        return self._db.iterate(keys.month_pk(first, kind), between=between, plain=False)
 
-    def low_scores(self, day: date, limit: int) -> list[dict[str, Any]]:
-        """The day's lowest scores, lowest first (the score leads the sort key): one page of at most `limit`."""
-        return self._db.query(keys.day_pk(day), keys.LOW, limit=limit, plain=False)
+    def low_scores(self, first: date, last: date) -> Iterator[dict[str, Any]]:
+        """The low-score entries of the days `first`..`last` of one month: every page of one Query."""
+        between = keys.day_range(keys.LOW, first, last)
+        return self._db.iterate(keys.month_pk(first, keys.LOWS), between=between, plain=False)
 
     def conversation_metrics(self, conversation_id: str) -> dict[str, dict[str, Any]]:
         """A conversation's attribution and latest scores, by sort key (the drill-down)."""
