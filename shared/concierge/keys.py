@@ -214,7 +214,7 @@ RECORDS: tuple[Record, ...] = (
     Record("KPI counters", "METRIC#<month>#<kind of slice>", "C#<day[#channel][#intent]>", False, ""),
     Record(
         "KPI low score",
-        "METRIC#<month>",
+        "METRIC#<month>#L",
         "L#<day>#<score>#<conversation id>#<source>",
         True,
         "the score's `erase_also`",
