@@ -56,8 +56,8 @@ def _apply(settings: Settings, change: Callable[[KnowledgeIndex], SyncReport]) -
             index = EmbeddedIndex(embedder.dimensions, embedder.name)
         _check(index, embedder, settings)
         report = change(index)
-        if not (report.passages_indexed or report.passages_removed):
-            return report
+        if not (report.passages_indexed or report.passages_removed) and not index.legacy_format:
+            return report  # nothing changed (an index in the old format is rewritten, so it loads fast from now on)
         if save_if_unchanged(index, s3, settings.knowledge_bucket, settings.knowledge_key, etag):
             return report
     raise ConcurrentUpdate(f"the knowledge index changed under {ATTEMPTS} attempts in a row; retry")
