@@ -2,7 +2,9 @@
 
 Usage: python benchmarks/turn.py [--turns 20]
 Plays realistic customer turns as the API would start them and reports the median and p95 latency, the
-DynamoDB calls of each turn by operation, and how many times each function ran. Figures are for comparison
+DynamoDB calls of each turn by operation, the Step Functions states each turn's execution entered (the state
+transitions Standard workflows bill; Express bills the execution's duration, rounded up to 100 ms, shown too) and how
+many times each function ran. Figures are for comparison
 between runs on the same machine, not absolute AWS latencies (moto is in-process, no network).
 """
 
@@ -35,6 +37,7 @@ SCRIPT = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--json", help="also write the figures to this file (with a `summary` for make bench)")
     args = parser.parse_args()
 
     from concierge import wiring
@@ -47,8 +50,18 @@ def main() -> None:
     boto3.setup_default_session()  # count every DynamoDB API call the functions make from here on
     boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", lambda model, **_: calls.update([model.name]))
     wiring.reset()
+    executions: list[tuple[list[str], float]] = []  # the states each execution entered, and its duration
+    execute = stack.turn_machine.execute
+
+    def observed(*arguments, **keywords):
+        started = time.perf_counter()
+        output, visited = execute(*arguments, **keywords)
+        executions.append((visited, (time.perf_counter() - started) * 1000))
+        return output, visited
+
+    stack.turn_machine.execute = observed
     latencies: list[float] = []
-    per_turn: list[tuple[str, Counter[str]]] = []
+    per_turn: list[tuple[str, Counter[str], list[str], float]] = []
     for n in range(args.turns):
         customer, text = SCRIPT[n % len(SCRIPT)]
         conversation = f"bench-{customer}-{n // len(SCRIPT)}"
@@ -65,20 +78,43 @@ def main() -> None:
         )
         latencies.append((time.perf_counter() - started) * 1000)
         assert status == 200, body
-        per_turn.append((text, Counter(calls)))
+        per_turn.append((text, Counter(calls), *executions[-1]))
         actions = [f"{a['tool']}:{a['status']}" for a in json.loads(body)["actions"]]
         print(f"{latencies[-1]:7.1f} ms  {sum(calls.values()):2d} DynamoDB calls  {text!r} {' '.join(actions)}")
 
     ordered = sorted(latencies)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
     print(
         f"\nturns: {len(latencies)}  median: {statistics.median(latencies):.1f} ms  "
-        f"p95: {ordered[max(0, round(0.95 * len(ordered)) - 1)]:.1f} ms  max: {ordered[-1]:.1f} ms"
+        f"p95: {p95:.1f} ms  max: {ordered[-1]:.1f} ms"
     )
     for wanted in ("where is my order?", "Yes, go ahead"):
-        text, counted = next((t, c) for t, c in per_turn if t == wanted)
+        text, counted, _, _ = next(turn for turn in per_turn if turn[0] == wanted)
         print(f"DynamoDB calls in one turn ({text!r}): {sum(counted.values())} — {dict(sorted(counted.items()))}")
+    for wanted in ("where is my order?", "Yes, go ahead"):
+        text, _, states, duration = next(turn for turn in per_turn if turn[0] == wanted)
+        billed = -(-duration // 100) * 100
+        print(
+            f"Step Functions state transitions in one turn ({text!r}): {len(states)} — {' > '.join(states)}; "
+            f"duration here {duration:.0f} ms (Express would bill {billed:.0f} ms)"
+        )
     print(f"function invocations: {stack.invocations}")
     stack.stop()
+    if args.json:
+        summary = [["turn latency, median / p95 (ms)", f"{statistics.median(latencies):.0f} / {p95:.0f}"]]
+        for wanted in ("where is my order?", "Yes, go ahead"):
+            text, counted, states, _ = next(turn for turn in per_turn if turn[0] == wanted)
+            summary.append([f"DynamoDB calls in one turn ({text!r})", sum(counted.values())])
+            summary.append([f"Step Functions state transitions ({text!r})", len(states)])
+        figures = {
+            "summary": summary,
+            "turns": [
+                {"text": t, "dynamodb": dict(c), "states": states, "duration_ms": round(d, 1)}
+                for t, c, states, d in per_turn
+            ],
+            "invocations": dict(stack.invocations),
+        }
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

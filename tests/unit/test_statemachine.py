@@ -155,7 +155,7 @@ def test_happy_path_runs_ingest_retrieval_agent_reply():
         (FunctionName.AGENT, "turn.decide"),
         (FunctionName.INGEST, "turn.reply"),
     ]
-    assert visited == ["Ingest", "Accepted?", "Person owns it?", "Retrieval", "Agent", "Next step?", "Reply", "Respond"]
+    assert visited == ["Ingest", "Route", "Retrieval", "Agent", "Next step?", "Reply"]
     assert HttpResponse.model_validate(output).statusCode == 200
     assert "on its way" in output["body"]
     assert fakes.seen["agent"].passages[0].passage_id == "order-tracking#0", "retrieval's passages reach the agent"
@@ -179,7 +179,7 @@ def test_the_agent_actions_loop_is_bounded():
     kinds = [kind for _, kind in fakes.calls]
     assert kinds.count("turn.act") == MAX_ACTION_ROUNDS
     assert kinds.count("turn.decide") == MAX_ACTION_ROUNDS + 1
-    assert kinds[-1] == "turn.reply" and visited[-2:] == ["Reply", "Respond"]
+    assert kinds[-1] == "turn.reply" and visited[-1] == "Reply"
     assert fakes.seen["reply"].loop.steps == MAX_ACTION_ROUNDS
     assert fakes.seen["reply"].decision.next == "actions", "the reply step gets the unfinished decision to fall back on"
     assert output["statusCode"] == 200
@@ -190,7 +190,7 @@ def test_a_rejected_request_returns_its_http_response_and_runs_nothing_else():
     output, visited = machine(fakes).execute(REQUEST)
 
     assert fakes.calls == [(FunctionName.INGEST, "turn.receive")]
-    assert visited == ["Ingest", "Accepted?", "Rejected"]
+    assert visited == ["Ingest", "Route", "Rejected"]
     assert output["statusCode"] == 401
     assert "customer token" in output["body"]
 
@@ -500,5 +500,5 @@ def test_a_pass_result_is_honoured_or_refused():
 def test_while_a_person_owns_the_conversation_no_retrieval_agent_or_action_runs():
     fakes = FakeFunctions(with_people=True)
     _, visited = machine(fakes).execute(REQUEST)
-    assert visited == ["Ingest", "Accepted?", "Person owns it?", "Reply", "Respond"]
+    assert visited == ["Ingest", "Route", "Reply"]
     assert fakes.calls == [(FunctionName.INGEST, "turn.receive"), (FunctionName.INGEST, "turn.reply")]
