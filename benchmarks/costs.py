@@ -481,16 +481,7 @@ def play_metered(scenario: Any, sink: LogSink, recorder: model_cost.Recorder, me
         with metered(http.stack, meter, memory):
             for text in scenario.turns:
                 status, body, latency = http.say(scenario.customer, conversation, text, scenario.channel)
-                log.append(
-                    TurnLog(
-                        text=text,
-                        reply=(body.get("reply") or {}).get("text", body.get("message", "")),
-                        status=status,
-                        latency_ms=round(latency, 1),
-                        actions=body.get("actions", []),
-                        handoff=bool(body.get("handoff")),
-                    )
-                )
+                log.append(TurnLog.of(text, status, body, latency))
             meter.usage.drained = drain(http.stack)
         meter.usage.app_log_bytes = sink.bytes - logged
         if meter.errors:

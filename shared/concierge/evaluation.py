@@ -69,6 +69,18 @@ class TurnLog(BaseModel):
     actions: list[dict[str, Any]]
     handoff: bool
 
+    @classmethod
+    def of(cls, text: str, status: int, body: dict[str, Any], latency_ms: float) -> TurnLog:
+        """One turn as the API answered it (a refusal's `message` stands for the reply)."""
+        return cls(
+            text=text,
+            reply=(body.get("reply") or {}).get("text", body.get("message", "")),
+            status=status,
+            latency_ms=round(latency_ms, 1),
+            actions=body.get("actions", []),
+            handoff=bool(body.get("handoff")),
+        )
+
 
 class Outcome(BaseModel):
     scenario: str
@@ -245,16 +257,7 @@ def play(
             if not text:
                 break
             status, body, latency = stack.say(scenario.customer, conversation, text, scenario.channel)
-            log.append(
-                TurnLog(
-                    text=text,
-                    reply=(body.get("reply") or {}).get("text", body.get("message", "")),
-                    status=status,
-                    latency_ms=round(latency, 1),
-                    actions=body.get("actions", []),
-                    handoff=bool(body.get("handoff")),
-                )
-            )
+            log.append(TurnLog.of(text, status, body, latency))
             if body.get("conversation_status") == "closed" and simulate is not None:
                 break
         tokens, cost = stack.usage(conversation)
