@@ -3,25 +3,26 @@ tasks of the approval workflow (wait for a person, then execute, decline or expi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concierge import wiring
+from concierge import tracing, wiring
 from concierge.actions.executor import ActionExecutor
 from concierge.clock import now
 from concierge.settings import current_settings
 from concierge.tasks import ActionsTask, ActTask, ApprovalWaitTask
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id || approval.conversation_id")
-@tracer.capture_lambda_handler(capture_response=False)
+@tracing.traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = ActionsTask.model_validate({"task": event}).task

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from concierge import tracing
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.merchant import MerchantProfile
 from concierge.settings import Settings, current_settings
 from concierge.tasks import DecideTask
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
     from concierge.reasoning.claude import ClaudeEngine
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 _engines: dict[Settings, DeterministicEngine | ClaudeEngine] = {}
 FALLBACK_REASONS = {
@@ -50,11 +50,10 @@ def engine(settings: Settings) -> DeterministicEngine | ClaudeEngine:
 
 
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id")
-@tracer.capture_lambda_handler(capture_response=False)
+@tracing.traced
 @metrics.log_metrics
-@event_parser(model=DecideTask)
-def handler(task: DecideTask, context: LambdaContext) -> dict[str, Any]:
-    turn = task.turn
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    turn = DecideTask.model_validate(event).turn
     decision = engine(current_settings()).decide(turn)
     errors = dict(turn.errors)
     if decision.engine == "deterministic-fallback":
@@ -71,5 +70,4 @@ def handler(task: DecideTask, context: LambdaContext) -> dict[str, Any]:
             "tokens": decision.usage.input_tokens + decision.usage.output_tokens,
         },
     )
-    updated = turn.model_copy(update={"decision": decision, "usage": turn.usage.add(decision.usage), "errors": errors})
-    return updated.model_dump(mode="json")
+    return turn.decided(decision, errors).model_dump(mode="json")

@@ -13,24 +13,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concierge import conversations, wiring
+from concierge import conversations, tracing, wiring
 from concierge.clock import now
 from concierge.settings import current_settings
 from concierge.tasks import IngestTask, NotifyTask, ReceiveTask
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+_processor: BatchProcessor | None = None
+
+
+def processor() -> BatchProcessor:
+    """The SQS batch processor, imported and built with the first batch: only channel messages come from SQS, and a
+    web turn's cold start does without it. (Imported after pydantic, powertools' batch package also builds its
+    parser's record models: that first batch pays for them, a web turn never does.)"""
+    global _processor
+    if _processor is None:
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+        _processor = BatchProcessor(event_type=EventType.SQS)
+    return _processor
 
 
 def services() -> conversations.EdgeServices:
@@ -76,7 +87,7 @@ def _channel_message(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id || request.path.conversation_id")
-@tracer.capture_lambda_handler(capture_response=False)
+@tracing.traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
     if "httpMethod" in event:
@@ -95,7 +106,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | P
         logger.info("knowledge synced", extra={"report": report.__dict__})
         return report.__dict__
     if source == "aws:sqs":
+        from aws_lambda_powertools.utilities.batch import process_partial_response
+
         return process_partial_response(
-            event=event, record_handler=_channel_message, processor=processor, context=context
+            event=event, record_handler=_channel_message, processor=processor(), context=context
         )
     return _turn_task(event)

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools import Logger, Metrics
 
-from concierge import retrieval, wiring
+from concierge import retrieval, tracing, wiring
 from concierge.settings import current_settings
 from concierge.tasks import RetrieveTask
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id")
-@tracer.capture_lambda_handler(capture_response=False)
+@tracing.traced
 @metrics.log_metrics
-@event_parser(model=RetrieveTask)
-def handler(task: RetrieveTask, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = RetrieveTask.model_validate(event)
     settings = current_settings()
     turn = retrieval.retrieve(
         task.turn,

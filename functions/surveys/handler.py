@@ -8,27 +8,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from concierge import wiring
+# Every call is a batch: the batch package loads with the module, before pydantic (`concierge` below), which keeps it
+# from also building powertools' parser models (it does when pydantic is already loaded).
+from concierge import tracing, wiring
 from concierge.clock import now
 from concierge.settings import current_settings
-from concierge.surveys.scoring import on_conversation_closed
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def score_record(record: SQSRecord) -> None:
+    from concierge.surveys.scoring import on_conversation_closed  # the closed-conversation queue only
+
     score, offers = on_conversation_closed(
         record.json_body, wiring.closed_conversation_services(current_settings()), now()
     )
@@ -61,7 +63,7 @@ def process_record(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
+@tracing.traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)

@@ -24,8 +24,10 @@ class Channel(StrEnum):
     SMS = "sms"
 
 
+# The models here are built on first use (`defer_build`), except `Citation` and `HttpResponse`: every turn embeds
+# and uses them (concierge.turn), and an embedded model that was deferred would be built twice (docs/performance.md).
 class TurnRequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", title="TurnRequestBody")
+    model_config = ConfigDict(extra="forbid", title="TurnRequestBody", defer_build=True)
 
     text: str = Field(min_length=1, max_length=4000, description="What the customer wrote.")
     channel: Channel = Field(Channel.WEB, description="The channel the customer used.")
@@ -33,6 +35,8 @@ class TurnRequestBody(BaseModel):
 
 class ApiRequest(BaseModel):
     """Execution input built by API Gateway (and by the local server, identically)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     body: Any = None
     header: dict[str, str] = Field(default_factory=dict)
@@ -66,11 +70,15 @@ class Citation(BaseModel):
 
 
 class ReplyOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     text: str
     citations: list[Citation] = Field(default_factory=list)
 
 
 class ActionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     tool: str
     status: Literal["executed", "pending_confirmation", "awaiting_approval", "denied", "failed"]
     arguments: dict[str, Any] = Field(
@@ -80,12 +88,16 @@ class ActionOut(BaseModel):
 
 
 class HandoffOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     reason: str
     status: str
     message: str
 
 
 class TurnResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     conversation_id: str
     reply: ReplyOut | None = Field(description="the assistant's reply; null while a person owns the conversation")
     actions: list[ActionOut] = Field(default_factory=list)

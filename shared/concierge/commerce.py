@@ -24,12 +24,14 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.models import Address, Customer, Order, Product
 
 
 class ReturnRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     return_id: str
     order_id: str
     line_ids: list[str]
@@ -45,6 +47,8 @@ class ReturnRecord(BaseModel):
 
 
 class Discount(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     customer_id: str
     percent: int

@@ -16,7 +16,8 @@ from concierge.topology import EVENT_SOURCE
 
 
 class DomainEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Each event is built on first use: a function builds the few it publishes or reads (docs/performance.md).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     detail_type: ClassVar[str]
 
     occurred_at: datetime

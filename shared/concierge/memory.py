@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from concierge import keys
 from concierge.api import Channel
@@ -55,6 +55,8 @@ OPEN_CONVERSATIONS = 5
 
 class ConversationRecord(BaseModel):
     """The META item: the conversation's state and the running figures Auto-CSAT needs at close."""
+
+    model_config = ConfigDict(defer_build=True)
 
     conversation_id: str
     customer_id: str
@@ -99,6 +101,8 @@ class ConversationRecord(BaseModel):
 
 
 class Profile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     customer_id: str
     conversations: int = 0
     last_summary: str | None = None
@@ -112,6 +116,8 @@ class Profile(BaseModel):
 class Identity(BaseModel):
     """A channel address proven to belong to a customer. Only verified addresses are ever stored here."""
 
+    model_config = ConfigDict(defer_build=True)
+
     channel: Channel
     address: str
     customer_id: str
@@ -122,6 +128,8 @@ class Identity(BaseModel):
 class Fact(BaseModel):
     """Something durable about a customer, upserted by key: a size, a preference, an open issue, an interest."""
 
+    model_config = ConfigDict(defer_build=True)
+
     key: str = Field(description="e.g. 'size:tops', 'open_issue:NW10005', 'interest:trail-jacket'")
     kind: str = Field(description="size | preference | open_issue | interest")
     text: str = Field(description="how it reads in a greeting or a prompt")
@@ -131,6 +139,8 @@ class Fact(BaseModel):
 
 
 class Summary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     conversation_id: str
     closed_at: datetime
     channel: Channel

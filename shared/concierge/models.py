@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class StoreModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: retrieval, the agent and surveys never read a store record (docs/performance.md).
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Variant(StoreModel):
@@ -135,6 +136,8 @@ class Article(StoreModel):
 
 class StoreData(BaseModel):
     """Everything `concierge import DIR` reads: products.json, customers.json, orders.json, articles.json."""
+
+    model_config = ConfigDict(defer_build=True)
 
     products: list[Product]
     customers: list[Customer]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.actions.approval_models import ApprovalRequest, DecisionOutput, Notice
 from concierge.api import ApiRequest
@@ -12,6 +12,8 @@ from concierge.channels.inbound import InboundMessage
 from concierge.turn import Turn
 
 
+# Each function validates one or two of these: each is built on first use (`defer_build`), the `Turn` they carry
+# once, at import (docs/performance.md).
 class TurnInput(ApiRequest):
     """The turn workflow's input: API Gateway's request (web), or a channel message that ingest took in.
 
@@ -22,26 +24,36 @@ class TurnInput(ApiRequest):
 
 
 class ReceiveTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["turn.receive"]
     request: TurnInput
 
 
 class ReplyTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["turn.reply"]
     turn: Turn
 
 
 class RetrieveTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["turn.retrieve"]
     turn: Turn
 
 
 class DecideTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["turn.decide"]
     turn: Turn
 
 
 class ActTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["turn.act"]
     turn: Turn
 
@@ -55,12 +67,16 @@ class ApprovalState(ApprovalRequest):
 class ApprovalWaitTask(BaseModel):
     """The approval workflow's waitForTaskToken task: keep the token, list the approval for people to decide."""
 
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["approval.request"]
     approval: ApprovalRequest
     task_token: str = Field(min_length=1, repr=False)
 
 
 class ApprovalStepTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["approval.execute", "approval.decline", "approval.expire"]
     approval: ApprovalState
 
@@ -68,13 +84,19 @@ class ApprovalStepTask(BaseModel):
 class NotifyTask(BaseModel):
     """Tell the customer, in their conversation and on their channel, what became of their request."""
 
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["approval.notify"]
     notice: Notice
 
 
 class IngestTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     task: Annotated[ReceiveTask | ReplyTask | NotifyTask, Field(discriminator="kind")]
 
 
 class ActionsTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     task: Annotated[ActTask | ApprovalWaitTask | ApprovalStepTask, Field(discriminator="kind")]

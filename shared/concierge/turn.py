@@ -194,5 +194,19 @@ class Turn(BaseModel):
     def rejected(cls, http: HttpResponse) -> Turn:
         return cls(accepted=False, http=http)
 
+    def decided(self, decision: Decision, errors: dict[str, str] | None = None) -> Turn:
+        """The turn after the agent's step: its decision, the step's model usage added and, when it asks for an
+        action round, that round counted (`loop.steps`: the workflow runs a round while the count is at most
+        MAX_ACTION_ROUNDS, so the count is the state the loop needs and no separate workflow step keeps it)."""
+        steps = self.loop.steps + (decision.next == "actions")
+        return self.model_copy(
+            update={
+                "decision": decision,
+                "usage": self.usage.add(decision.usage),
+                "errors": self.errors if errors is None else errors,
+                "loop": self.loop.model_copy(update={"steps": steps}),
+            }
+        )
+
     def results_for(self, tool: str) -> list[ActionResult]:
         return [result for result in self.results if result.tool == tool]

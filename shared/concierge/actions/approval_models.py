@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ApprovalRequest(BaseModel):
     """The approval workflow's input; also what an approver sees."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     action_id: str
     conversation_id: str
@@ -30,12 +30,14 @@ class ApprovalRequest(BaseModel):
 class Decision(BaseModel):
     """What an approver sends (the body of approve/deny) and what the workflow receives with the token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     note: str = Field("", max_length=500, description="shown to the customer with a denial; kept in the audit trail")
 
 
 class DecisionOutput(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     decision: Literal["approved", "denied"]
     decided_by: str
     note: str = ""
@@ -43,6 +45,8 @@ class DecisionOutput(BaseModel):
 
 class Notice(BaseModel):
     """A message for the customer in their conversation, delivered on their channel by ingest."""
+
+    model_config = ConfigDict(defer_build=True)
 
     conversation_id: str
     customer_id: str

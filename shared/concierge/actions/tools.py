@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ToolInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: a call validates one tool's input (docs/performance.md).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class FindOrders(ToolInput):

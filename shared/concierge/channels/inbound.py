@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.api import Channel
 
 
 class Attachment(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     filename: str
     content_type: str
     size: int = Field(ge=0)
@@ -22,6 +24,8 @@ class Attachment(BaseModel):
 
 
 class InboundMessage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     channel: Channel
     message_id: str = Field(
         min_length=1, description="the provider's id (SES message id, WhatsApp wamid): the dedupe key"

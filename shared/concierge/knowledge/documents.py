@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.knowledge.injection import is_suspicious
 from concierge.knowledge.port import Passage
 from concierge.models import Article, Product, StoreData
 
@@ -107,6 +106,9 @@ def _windows(words: list[str]) -> list[list[str]]:
 def split(document: Document) -> list[Passage]:
     passages: list[Passage] = []
     digest = document.content_hash
+    # The classifier only where documents are split (a sync, an import): the agent reads this module's constants.
+    from concierge.knowledge.injection import is_suspicious
+
     for heading, lines in _sections(document.body):
         text = re.sub(r"[*_`>#]", "", "\n".join(lines)).strip()
         if not text:

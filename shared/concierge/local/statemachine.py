@@ -131,6 +131,8 @@ _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
     "StringEquals": lambda a, b: isinstance(a, str) and a == b,
     "NumericEquals": lambda a, b: isinstance(a, int | float) and a == b,
     "NumericLessThan": lambda a, b: isinstance(a, int | float) and a < b,
+    "NumericLessThanEquals": lambda a, b: isinstance(a, int | float) and a <= b,
+    "NumericGreaterThan": lambda a, b: isinstance(a, int | float) and a > b,
     "NumericGreaterThanEquals": lambda a, b: isinstance(a, int | float) and a >= b,
     "BooleanEquals": lambda a, b: isinstance(a, bool) and a == b,
 }
