@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: dev test unit integration infra e2e lint format synth import demo-data intent-model clean
+.PHONY: dev test unit integration infra e2e lint format synth import demo-data intent-model bench clean
 
 $(STAMP): pyproject.toml requirements-models.txt package.json
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ infra: $(STAMP)  # CDK assertion tests (node through jsii)
 
 e2e: $(STAMP)  # the local stack as a subprocess, pages in headless Chromium
 	$(BIN)/python -m pytest tests/e2e
+
+# `make bench` runs every benchmark in benchmarks/ (most of an hour; `QUICK=1` the small sizes, a few minutes) and writes
+# bench.md and bench.json outside the tree (`BENCH_OUT=DIR`, default concierge-bench in the temporary directory).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick) $(if $(BENCH_OUT),--out $(BENCH_OUT))
 
 lint: $(STAMP)  # ruff (lint and format, line length 120) everywhere; mypy --strict on shared/, functions/, infra/
 	$(BIN)/ruff check .

@@ -8,6 +8,8 @@ runtime already provides (left out of the layer) would add.
 
 from __future__ import annotations
 
+import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -35,14 +37,24 @@ def zipped(path: Path) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="also write the figures to this file (with a `summary` for make bench)")
+    args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="layer-"))
     try:
         LayerBundling().try_bundle(str(work))
         python = work / "python"
-        print(f"layer: {unpacked(python) / MB:.1f} MB unpacked, {zipped(python) / MB:.1f} MB zipped")
+        size, packed = unpacked(python), zipped(python)
+        print(f"layer: {size / MB:.1f} MB unpacked, {packed / MB:.1f} MB zipped")
         biggest = sorted(((unpacked(d), d.name) for d in python.iterdir() if d.is_dir()), reverse=True)[:8]
-        for size, name in biggest:
-            print(f"  {name:<28} {size / MB:6.1f} MB")
+        for part, name in biggest:
+            print(f"  {name:<28} {part / MB:6.1f} MB")
+        if args.json:
+            figures = {
+                "summary": [["Lambda layer, unpacked / zipped (MB)", f"{size / MB:.1f} / {packed / MB:.1f}"]],
+                "biggest": {name: round(part / MB, 1) for part, name in biggest},
+            }
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         sdk = work / "sdk"
         # the distributions left out, for comparison
         subprocess.run(pip_install(sdk, "--no-deps", *RUNTIME_PROVIDED_DISTRIBUTIONS), check=False)

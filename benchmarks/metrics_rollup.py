@@ -103,8 +103,9 @@ def main() -> None:
     if args.json:
         summary = [
             [
-                f"roll-up, {r['events']:,} events: DynamoDB requests per event (max) / events/s",
-                f"{max(t['max'] for t in r['dynamodb_requests_per_event'].values())} / {r['events_per_second']}",
+                f"roll-up, {r['events']:,} events: DynamoDB requests per event (max) / events/s / month read (s)",
+                f"{max(t['max'] for t in r['dynamodb_requests_per_event'].values())} / {r['events_per_second']}"
+                f" / {r['read_month_seconds']}",
             ]
             for r in runs
         ]
