@@ -263,6 +263,13 @@ def main(argv: list[str] | None = None) -> None:
         print(summary(result))
     if args.json:
         report = {
+            "summary": [
+                [
+                    f"knowledge index, {r['passages']:,} passages: load (file / S3 bytes, s), query p50 / p99 (ms)",
+                    f"{r['load_file_s']} / {r['load_bytes_s']}, {r['query_p50_ms']} / {r['query_p99_ms']}",
+                ]
+                for r in results
+            ],
             "split_per_s": round(data["split_per_s"]),
             "embed_per_s": round(data["embed_per_s"]),
             "queries": args.queries,
