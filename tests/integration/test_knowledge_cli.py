@@ -58,3 +58,20 @@ def test_a_bad_source_or_folder_is_refused_and_changes_nothing(stack, tmp_path, 
     err = capsys.readouterr().err
     assert "--source store is reserved" in err and "invalid knowledge source name" in err and "is not a folder" in err
     assert indexed() == before
+
+
+def test_a_sync_with_nothing_to_change_still_rewrites_an_index_of_the_previous_format(stack, tmp_path, capsys):
+    """An index written before the flat-array format loads slowly on every cold start: the next sync rewrites it,
+    even when no document changed."""
+    from tests.unit.test_embedded_index_format import legacy_bytes
+
+    settings = current_settings()
+    s3 = aws.client("s3")
+    before = load_from_s3(s3, settings.knowledge_bucket, settings.knowledge_key)
+    s3.put_object(Bucket=settings.knowledge_bucket, Key=settings.knowledge_key, Body=legacy_bytes(before))
+    assert load_from_s3(s3, settings.knowledge_bucket, settings.knowledge_key).legacy_format
+    (tmp_path / "empty").mkdir()
+    assert main(["knowledge", "sync", str(tmp_path / "empty"), "--source", "nothing-here", "--quiet"]) == 0
+    assert "0 passages indexed, 0 removed" in capsys.readouterr().out
+    after = load_from_s3(s3, settings.knowledge_bucket, settings.knowledge_key)
+    assert not after.legacy_format and after.document_hashes() == before.document_hashes()

@@ -91,19 +91,18 @@ def sure_of(intent: str, probability: float):
     return lambda: Model()
 
 
-def test_a_question_the_rules_read_is_not_started_as_an_action_the_model_is_unsure_of(monkeypatch):
-    question = "how long do refunds take?"
-    assert signals.classify(question)[0] == "question"
-    monkeypatch.setattr(intentmodel, "model", sure_of("return", signals.QUESTION_FLOOR - 0.05))
-    assert signals.understood(question)[0] == "question"
-    monkeypatch.setattr(intentmodel, "model", sure_of("return", signals.QUESTION_FLOOR + 0.05))
-    assert signals.understood(question)[0] == "return"
-
-
-def test_thanks_the_rules_read_stand_unless_the_model_is_fairly_sure(monkeypatch):
-    thanks = "Then I'll keep it, thank you"
-    assert signals.classify(thanks)[0] == "thanks"
-    monkeypatch.setattr(intentmodel, "model", sure_of("exchange", signals.SOCIAL_FLOOR - 0.05))
-    assert signals.understood(thanks)[0] == "thanks"
-    monkeypatch.setattr(intentmodel, "model", sure_of("exchange", signals.SOCIAL_FLOOR + 0.05))
-    assert signals.understood(thanks)[0] == "exchange"
+@pytest.mark.parametrize(
+    ("text", "ruled", "model_reads", "floor"),
+    [
+        # a question the rules read is not started as an action the model is unsure of
+        ("how long do refunds take?", "question", "return", signals.QUESTION_FLOOR),
+        # thanks the rules read stand unless the model is fairly sure
+        ("Then I'll keep it, thank you", "thanks", "exchange", signals.SOCIAL_FLOOR),
+    ],
+)
+def test_the_rules_reading_stands_unless_the_model_is_sure_enough(monkeypatch, text, ruled, model_reads, floor):
+    assert signals.classify(text)[0] == ruled
+    monkeypatch.setattr(intentmodel, "model", sure_of(model_reads, floor - 0.05))
+    assert signals.understood(text)[0] == ruled
+    monkeypatch.setattr(intentmodel, "model", sure_of(model_reads, floor + 0.05))
+    assert signals.understood(text)[0] == model_reads

@@ -55,11 +55,16 @@ TOTAL, BY_CHANNEL, BY_INTENT, BY_BOTH = "T", "CH", "IN", "X"  # the kinds of cou
 LOWS = "L"
 
 
+def kind_of(by_channel: bool, by_intent: bool) -> str:
+    """The kind of counter whose slices are per channel, per intent, both or neither."""
+    return {(False, False): TOTAL, (True, False): BY_CHANNEL, (False, True): BY_INTENT}.get(
+        (by_channel, by_intent), BY_BOTH
+    )
+
+
 def slice_kind(channel: str, intent: str) -> str:
     """Which kind of counter holds the slice (`ALL` for every channel or every intent)."""
-    return {(True, True): TOTAL, (False, True): BY_CHANNEL, (True, False): BY_INTENT}.get(
-        (channel == ALL, intent == ALL), BY_BOTH
-    )
+    return kind_of(channel != ALL, intent != ALL)
 
 
 def counter_key(day: date, channel: str, intent: str) -> dict[str, str]:

@@ -182,12 +182,7 @@ class MetricsReader:
         # or an intent's slices (a kind's slices add up to the totals, so the totals come from the same items).
         by_channel = query.channel is not None or query.group_by == "channel"
         by_intent = query.intent is not None or query.group_by == "intent"
-        kind = {
-            (False, False): keys.TOTAL,
-            (True, False): keys.BY_CHANNEL,
-            (False, True): keys.BY_INTENT,
-            (True, True): keys.BY_BOTH,
-        }[(by_channel, by_intent)]
+        kind = keys.kind_of(by_channel, by_intent)
         totals: dict[str, Decimal] = {}
         groups: dict[str, dict[str, Decimal]] = defaultdict(dict)
         low: list[LowScore] = []
