@@ -373,12 +373,13 @@ def trickle(seconds_per_byte: float, then: dict[str, Any]) -> dict[str, Any]:
     return {"_trickle": seconds_per_byte, "then": then}
 
 
-def _trickled(response: Response, seconds_per_byte: float) -> Response:
+def _trickled(response: Response, seconds_per_byte: float, stopped: threading.Event) -> Response:
     data = response.get_data()
 
     def drip() -> Iterator[bytes]:
         for i in range(len(data)):
-            time.sleep(seconds_per_byte)
+            if stopped.wait(seconds_per_byte):  # the stand-in stops: the answer is cut short, the client's read ends
+                return
             yield data[i : i + 1]
 
     response.response = drip()
@@ -558,6 +559,12 @@ class MessagesStandIn(ServedApp):
         self._responses: dict[str, list[dict[str, Any]]] = {}  # response id -> content returned
         self._by_tool_ids: dict[frozenset[str | None], str] = {}  # the tool_use ids of a response -> its id
         self._served_ids: set[str] = set()
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Stop serving; an answer still trickling out ends at once (a client reading it gets a cut-short body)."""
+        self._stopped.set()
+        super().stop()
 
     def queue(self, *entries: Any) -> None:
         with self._lock:
@@ -745,7 +752,9 @@ class MessagesStandIn(ServedApp):
             return self._scripted_error(route, entry, request_id)
         if "_trickle" in entry:
             return _trickled(
-                self._answer(route, model, family, rules, body, entry["then"], request_id), entry["_trickle"]
+                self._answer(route, model, family, rules, body, entry["then"], request_id),
+                entry["_trickle"],
+                self._stopped,
             )
         return self._answer(route, model, family, rules, body, entry, request_id)
 
