@@ -140,13 +140,13 @@ def main() -> None:
 
         calls.clear()
         items_read.clear()
-        context = longterm.recall(memory, customer_id, f"bench-new-{size}")
+        context = longterm.recall(memory, customer_id, f"bench-new-{size}", memory.get_profile(customer_id))
         build_calls = dict(calls)
         build_items = sum(items_read)
         timings = []
         for _ in range(args.repeat):
             started = time.perf_counter()
-            longterm.recall(memory, customer_id, f"bench-new-{size}")
+            longterm.recall(memory, customer_id, f"bench-new-{size}", memory.get_profile(customer_id))
             timings.append((time.perf_counter() - started) * 1000)
         rows.append(
             (

@@ -20,18 +20,23 @@ from pathlib import Path
 
 import boto3
 
+# (customer, conversation, message): "where is my order?" is played as a conversation's first message (long-term
+# recall reads the customer's summaries and facts) and as a later one.
 SCRIPT = [
-    ("alex", "I need to return the blue shirt from my last order"),
-    ("alex", "Yes, that's the one"),
-    ("alex", "It's too small"),
-    ("alex", "A refund please"),
-    ("alex", "Yes, go ahead"),
-    ("sam", "where is my order?"),
-    ("sam", "How long do refunds take?"),
-    ("sam", "Do you ship to Canada?"),
-    ("sam", "thanks, that's all"),
-    ("alex", "hi"),
+    ("alex", "return", "I need to return the blue shirt from my last order"),
+    ("alex", "return", "Yes, that's the one"),
+    ("alex", "return", "It's too small"),
+    ("alex", "return", "A refund please"),
+    ("alex", "return", "Yes, go ahead"),
+    ("sam", "tracking", "where is my order?"),
+    ("sam", "tracking", "How long do refunds take?"),
+    ("sam", "tracking", "Do you ship to Canada?"),
+    ("sam", "tracking", "thanks, that's all"),
+    ("sam", "later", "hi"),
+    ("sam", "later", "where is my order?"),
 ]
+# The figures the issue tracks: the message, and whether it is its conversation's first.
+TRACKED = [("where is my order?", False), ("where is my order?", True), ("Yes, go ahead", False)]
 
 
 def main() -> None:
@@ -61,10 +66,11 @@ def main() -> None:
 
     stack.turn_machine.execute = observed
     latencies: list[float] = []
-    per_turn: list[tuple[str, Counter[str], list[str], float]] = []
+    per_turn: list[tuple[str, bool, Counter[str], list[str], float]] = []
     for n in range(args.turns):
-        customer, text = SCRIPT[n % len(SCRIPT)]
-        conversation = f"bench-{customer}-{n // len(SCRIPT)}"
+        customer, thread, text = SCRIPT[n % len(SCRIPT)]
+        conversation = f"bench-{customer}-{thread}-{n // len(SCRIPT)}"
+        first = all(t != thread or c != customer for c, t, _ in SCRIPT[: n % len(SCRIPT)])
         calls.clear()
         started = time.perf_counter()
         status, body = stack.run_turn(
@@ -78,7 +84,7 @@ def main() -> None:
         )
         latencies.append((time.perf_counter() - started) * 1000)
         assert status == 200, body
-        per_turn.append((text, Counter(calls), *executions[-1]))
+        per_turn.append((text, first, Counter(calls), *executions[-1]))
         actions = [f"{a['tool']}:{a['status']}" for a in json.loads(body)["actions"]]
         print(f"{latencies[-1]:7.1f} ms  {sum(calls.values()):2d} DynamoDB calls  {text!r} {' '.join(actions)}")
 
@@ -88,33 +94,45 @@ def main() -> None:
         f"\nturns: {len(latencies)}  median: {statistics.median(latencies):.1f} ms  "
         f"p95: {p95:.1f} ms  max: {ordered[-1]:.1f} ms"
     )
-    for wanted in ("where is my order?", "Yes, go ahead"):
-        text, counted, _, _ = next(turn for turn in per_turn if turn[0] == wanted)
-        print(f"DynamoDB calls in one turn ({text!r}): {sum(counted.values())} — {dict(sorted(counted.items()))}")
-    for wanted in ("where is my order?", "Yes, go ahead"):
-        text, _, states, duration = next(turn for turn in per_turn if turn[0] == wanted)
+    for wanted, first in TRACKED:
+        text, _, counted, states, duration = tracked(per_turn, wanted, first)
+        calls_line = f"DynamoDB calls in one turn ({label(text, first)}): {sum(counted.values())}"
+        print(f"{calls_line} — {dict(sorted(counted.items()))}")
+    for wanted, first in TRACKED:
+        text, _, _, states, duration = tracked(per_turn, wanted, first)
         billed = -(-duration // 100) * 100
         print(
-            f"Step Functions state transitions in one turn ({text!r}): {len(states)} — {' > '.join(states)}; "
-            f"duration here {duration:.0f} ms (Express would bill {billed:.0f} ms)"
+            f"Step Functions state transitions in one turn ({label(text, first)}): {len(states)} — "
+            f"{' > '.join(states)}; duration here {duration:.0f} ms (Express would bill {billed:.0f} ms)"
         )
     print(f"function invocations: {stack.invocations}")
     stack.stop()
     if args.json:
         summary = [["turn latency, median / p95 (ms)", f"{statistics.median(latencies):.0f} / {p95:.0f}"]]
-        for wanted in ("where is my order?", "Yes, go ahead"):
-            text, counted, states, _ = next(turn for turn in per_turn if turn[0] == wanted)
-            summary.append([f"DynamoDB calls in one turn ({text!r})", sum(counted.values())])
-            summary.append([f"Step Functions state transitions ({text!r})", len(states)])
+        for wanted, first in TRACKED:
+            text, _, counted, states, _ = tracked(per_turn, wanted, first)
+            summary.append([f"DynamoDB calls in one turn ({label(text, first)})", sum(counted.values())])
+            summary.append([f"Step Functions state transitions ({label(text, first)})", len(states)])
         figures = {
             "summary": summary,
             "turns": [
-                {"text": t, "dynamodb": dict(c), "states": states, "duration_ms": round(d, 1)}
-                for t, c, states, d in per_turn
+                {"text": t, "first": f, "dynamodb": dict(c), "states": states, "duration_ms": round(d, 1)}
+                for t, f, c, states, d in per_turn
             ],
             "invocations": dict(stack.invocations),
         }
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def tracked(
+    per_turn: list[tuple[str, bool, Counter[str], list[str], float]], text: str, first: bool
+) -> tuple[str, bool, Counter[str], list[str], float]:
+    return next(turn for turn in per_turn if turn[0] == text and turn[1] == first)
+
+
+def label(text: str, first: bool) -> str:
+    """The issue's summary label (`'where is my order?'`), marked when the message opens its conversation."""
+    return f"{text!r}, first message of a conversation" if first else repr(text)
 
 
 if __name__ == "__main__":

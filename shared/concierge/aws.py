@@ -8,7 +8,9 @@ a handle that builds one Table per thread."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from functools import cache
 from typing import Any
 
@@ -53,3 +55,19 @@ def reset() -> None:
     """Forget cached clients (tests and the local runtime switch AWS endpoints)."""
     client.cache_clear()
     table.cache_clear()
+
+
+def batch_get(table: Any, keys: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
+    """The items of `table` (a boto3 Table) at `keys`, in no particular order: BatchGetItem by 100 keys, the keys
+    DynamoDB leaves unprocessed asked again with a growing pause. The Table's client takes and gives Python values."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        request: dict[str, Any] = {table.name: {"Keys": keys[start : start + 100], "ConsistentRead": consistent}}
+        for attempt in itertools.count():
+            if not request:
+                break
+            time.sleep(min(0.05 * (2**attempt - 1), 1.0))
+            response = table.meta.client.batch_get_item(RequestItems=request)
+            found += response.get("Responses", {}).get(table.name, [])
+            request = response.get("UnprocessedKeys") or {}
+    return found

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol, cast
@@ -26,6 +28,7 @@ from typing import Any, Protocol, cast
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, Field
 
+from concierge import aws
 from concierge.models import Address, Customer, Order, Product
 
 
@@ -72,6 +75,41 @@ class AlreadyReturned(Exception):
         self.line_id = line_id
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """Products and, when asked, a customer, read together (`CommerceBackend.lookup`)."""
+
+    products: dict[str, Product | None]
+    customer: Customer | None = None
+
+
+class CombinedReads:
+    """`order_with_returns` and `lookup` built on the single reads, for an adapter (or a test's fake) whose backend
+    has no cheaper way; the reference store overrides both with one DynamoDB call each."""
+
+    def get_order(self, order_id: str) -> Order | None:
+        raise NotImplementedError
+
+    def returned_line_ids(self, order_id: str) -> set[str]:
+        raise NotImplementedError
+
+    def get_product(self, product_id: str) -> Product | None:
+        raise NotImplementedError
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        raise NotImplementedError
+
+    def order_with_returns(self, order_id: str) -> tuple[Order | None, set[str]]:
+        order = self.get_order(order_id)
+        return order, self.returned_line_ids(order.id) if order else set()
+
+    def lookup(self, product_ids: Sequence[str], customer_id: str | None = None) -> Lookup:
+        return Lookup(
+            {p: self.get_product(p) for p in product_ids},
+            self.get_customer(customer_id) if customer_id is not None else None,
+        )
+
+
 class CommerceBackend(Protocol):
     def get_customer(self, customer_id: str) -> Customer | None: ...
     def find_customer_by_contact(self, channel: str, address: str) -> Customer | None: ...
@@ -79,6 +117,8 @@ class CommerceBackend(Protocol):
     def get_order(self, order_id: str) -> Order | None: ...
     def get_product(self, product_id: str) -> Product | None: ...
     def returned_line_ids(self, order_id: str) -> set[str]: ...
+    def order_with_returns(self, order_id: str) -> tuple[Order | None, set[str]]: ...
+    def lookup(self, product_ids: Sequence[str], customer_id: str | None = None) -> Lookup: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
     def cancel_order(self, order_id: str) -> bool: ...
     def modify_order(
@@ -172,6 +212,37 @@ class ReferenceStore:
             KeyConditionExpression=Key("pk").eq(f"ORDER#{order_id}") & Key("sk").begins_with("RETURN#"),
         )
         return {item["sk"].removeprefix("RETURN#") for item in response.get("Items", [])}
+
+    def order_with_returns(self, order_id: str) -> tuple[Order | None, set[str]]:
+        """The order and its returned lines in one Query of its partition (META, then its refunds and returns:
+        bounded by its lines)."""
+        items = self._query_all(
+            KeyConditionExpression=Key("pk").eq(f"ORDER#{order_id}") & Key("sk").gte("META"),
+        )
+        order = next((Order.model_validate(i["doc"]) for i in items if i["sk"] == "META"), None)
+        return order, {i["sk"].removeprefix("RETURN#") for i in items if i["sk"].startswith("RETURN#")}
+
+    def lookup(self, product_ids: Sequence[str], customer_id: str | None = None) -> Lookup:
+        """Products (and a customer) in one BatchGetItem."""
+        wanted = [{"pk": f"PRODUCT#{p}", "sk": "META"} for p in dict.fromkeys(product_ids)]
+        if customer_id is not None:
+            wanted.append({"pk": f"CUSTOMER#{customer_id}", "sk": "META"})
+        found = {item["pk"]: item for item in aws.batch_get(self._table, wanted)}
+        products = {
+            p: Product.model_validate(found[f"PRODUCT#{p}"]["doc"]) if f"PRODUCT#{p}" in found else None
+            for p in product_ids
+        }
+        customer = found.get(f"CUSTOMER#{customer_id}") if customer_id is not None else None
+        return Lookup(products, Customer.model_validate(customer["doc"]) if customer else None)
+
+    def _query_all(self, **query: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._table.query(**query)
+            items += response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return items
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # writes ------------------------------------------------------------------------------
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None:

@@ -32,7 +32,7 @@ from concierge.channels.inbound import InboundMessage
 from concierge.commerce import CommerceBackend
 from concierge.errors import BadRequest, ConciergeError, Conflict, NotFound
 from concierge.events import ConversationClosed, DomainEvent, EventPublisher, Resolution, TurnCompleted
-from concierge.memory import ConversationRecord, MemoryStore, Profile
+from concierge.memory import ConversationRecord, Loaded, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
 from concierge.storage import Delete
 from concierge.tasks import TurnInput
@@ -82,13 +82,19 @@ def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> 
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise BadRequest(f"Invalid request body: {problems}") from exc
-    customer = services.store.get_customer(customer_id)
-    who = CustomerRef(
-        id=customer_id,
-        first_name=customer.first_name if customer else "there",
-        locale=customer.locale if customer else "en",
-    )
-    return _append(conversation_id, who, body.channel, body.text, now, services)
+    loaded = services.memory.load_conversation(conversation_id, customer_id)
+    known = loaded.record
+    if known is not None and known.customer_id == customer_id and known.first_name is not None:
+        # who the customer is was read at the conversation's first message: no second lookup per message
+        who = CustomerRef(id=customer_id, first_name=known.first_name, locale=known.locale or "en")
+    else:
+        customer = services.store.get_customer(customer_id)
+        who = CustomerRef(
+            id=customer_id,
+            first_name=customer.first_name if customer else "there",
+            locale=customer.locale if customer else "en",
+        )
+    return _append(conversation_id, who, body.channel, body.text, now, services, loaded=loaded)
 
 
 def _receive_inbound(message: InboundMessage, services: EdgeServices, now: datetime) -> Turn:
@@ -108,8 +114,10 @@ def _append(
     services: EdgeServices,
     inbound: InboundMessage | None = None,
     thread: threads.Thread | None = None,
+    loaded: Loaded | None = None,
 ) -> Turn:
-    record = services.memory.get_conversation(conversation_id)
+    loaded = loaded or services.memory.load_conversation(conversation_id, who.id)
+    record = loaded.record
     if record is not None and record.customer_id != who.id:
         raise NotFound("Conversation not found.")  # never confirm that someone else's conversation exists
     expected_seq = record.message_seq if record else None
@@ -128,6 +136,8 @@ def _append(
             verified=who.verified,
             linked_conversation_id=linked,
             subject=inbound.subject if inbound else None,
+            first_name=who.first_name if who.verified else None,
+            locale=who.locale,
         )
     elif record.status is ConversationStatus.CLOSED:
         record = record.model_copy(update={"status": ConversationStatus.OPEN, "flow": {}})
@@ -164,7 +174,7 @@ def _append(
             "raw_s3_key": inbound.raw_s3_key,
             "subject": inbound.subject,
         }
-    with_people = _people_own(conversation_id, print_, services, now)
+    with_people = _people_own(conversation_id, loaded.owner, print_, services, now)
     if with_people:
         update["status"] = ConversationStatus.HANDED_OFF
     elif record.status is ConversationStatus.HANDED_OFF:
@@ -181,20 +191,24 @@ def _append(
         ),
         signals=scored,
         conversation=snapshot,
+        record=record,
+        profile=loaded.profile,
         started_at=now,
         deadline=now + timedelta(seconds=services.turn_budget_seconds),
         merchant=services.merchant() if services.merchant else None,
     )
 
 
-def _people_own(conversation_id: str, fingerprint_: str, services: EdgeServices, now: datetime) -> bool:
-    """Whether people own the conversation now. A conversation a person closed goes back to that person when the
-    customer writes again; each message written while people own it is counted (and whether it repeats one
-    written before the handoff)."""
+def _people_own(
+    conversation_id: str, item: dict[str, Any] | None, fingerprint_: str, services: EdgeServices, now: datetime
+) -> bool:
+    """Whether people own the conversation now (`item`: its OWNER item as loaded with it). A conversation a person
+    closed goes back to that person when the customer writes again; each message written while people own it is
+    counted (and whether it repeats one written before the handoff)."""
     from concierge import handoff
 
     store = handoff.HandoffStore(services.memory)
-    owner = store.get(conversation_id)
+    owner = handoff.Owner.model_validate(item) if item else None
     if owner is not None and owner.owner == "human" and owner.state == "closed":
         owner = handoff.reopen(store, owner, now)
     if owner is None or not owner.with_people:
@@ -256,8 +270,15 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     # Written on the conversation as it is at that moment: when another message came in meanwhile (a burst, a
     # person's reply, a notice), the reply is rebuilt on top of it and takes the next sequence number — nothing
     # already stored is overwritten, nothing answered goes missing.
+    calls = {call.id: call for round_ in turn.tool_rounds for call in round_}
+    lookups = [
+        services.memory.action_item(turn.conversation_id, turn.customer.id, calls[r.call_id], r, None)
+        for r in turn.results
+        if turn.customer is not None and not r.recorded and r.call_id in calls
+    ]
+    stored = turn.record  # as receive wrote it; read again only when something changed it since
     for attempt in range(REPLY_ATTEMPTS):
-        stored = services.memory.get_conversation(turn.conversation_id)
+        stored = stored or services.memory.get_conversation(turn.conversation_id)
         assert stored is not None  # written at receive; without it the reply cannot be recorded
         status = ConversationStatus.HANDED_OFF if decision.handoff else stored.status
         if decision.close:
@@ -287,11 +308,14 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
                 extra,
                 deletes,
                 expected_seq=stored.message_seq,
+                expected_at=stored.model_dump(mode="json")["updated_at"],
                 turn_number=turn_number,
                 shown=shown,
+                actions=lookups,
             )
             break
         except Conflict:
+            stored = None
             time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # jittered: concurrent replies do not collide again
     else:  # the customer's message is stored, its answer could not be: 409 with no Retry-After, since sending the
         # same message again would store it twice; the customer decides
@@ -385,12 +409,17 @@ def _long_term_memory(
         if closing:
             closed_event = closed_event_of(record, turn, "", now)
         return extra, deletes, closed_event
-    profile = memory.get_profile(record.customer_id) or Profile(customer_id=record.customer_id)
+    read = turn.profile.profile if turn.profile is not None else memory.get_profile(record.customer_id)
+    profile = read or Profile(customer_id=record.customer_id)
     if profile.personalization:
         extra += [memory.fact_item(record.customer_id, fact) for fact in upserts]
         deletes += [
             memory.forget_fact(record.customer_id, key) for key in removals if key not in {f.key for f in upserts}
         ]
+        if upserts and read is None and not closing:
+            # A customer with no profile has nothing to recall (longterm.recall reads no further): the first fact
+            # remembered about them writes one.
+            extra.append(memory.profile_item(profile))
     if closing:
         summary = longterm.summary_of(record, now)
         profile = profile.model_copy(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from concierge.memory import ConversationRecord, Fact, MemoryStore, Summary
-from concierge.turn import ActionResult, ActionStatus, MemoryContext, Note
+from concierge.turn import ActionResult, ActionStatus, MemoryContext, Note, Profile
 
 # About 4 characters per token in English: a budget that keeps recalled memory a small part of any prompt.
 MEMORY_TOKEN_BUDGET = 400
@@ -90,11 +90,17 @@ def estimate_tokens(*texts: str) -> int:
 
 
 def recall(
-    memory: MemoryStore, customer_id: str, conversation_id: str, budget: int = MEMORY_TOKEN_BUDGET
+    memory: MemoryStore,
+    customer_id: str,
+    conversation_id: str,
+    profile: Profile | None,
+    budget: int = MEMORY_TOKEN_BUDGET,
 ) -> MemoryContext:
-    """The returning customer's context: profile, last summaries and durable facts — 3 reads, bounded size."""
-    profile = memory.get_profile(customer_id)
-    if profile is not None and not profile.personalization:
+    """The returning customer's context from their `profile` (as read), last summaries and durable facts: two
+    queries, bounded size; none for a customer with no profile, of whom nothing was remembered."""
+    if profile is None:  # nothing was ever remembered: summaries and facts are written with a profile
+        return MemoryContext()
+    if not profile.personalization:
         return MemoryContext(personalization=False)
     summaries = [s for s in memory.summaries(customer_id) if s.conversation_id != conversation_id]
     facts = memory.facts(customer_id)

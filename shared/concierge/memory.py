@@ -19,8 +19,9 @@ Access patterns first, then keys (built only in keys.py, which also declares eac
 - Auto-CSAT beside real CSAT, per day (calibration)  pk=CSATPAIR#<yyyy-mm-dd>  sk=<hash of conversation id>
 - which conversation an email we sent belongs to .. pk=MSGID#<Message-ID>  sk=THREAD
 - a provider message already taken in (dedupe) .... pk=INBOX#<channel>#<message id>  sk=RECEIVED
-A turn's context build reads a bounded amount whatever the history: one profile read and three queries with
-a Limit (summaries, facts, recent messages), so 500 past conversations cost what 5 do.
+A turn reads a bounded amount whatever the history: the conversation's state, its owner and the customer's profile
+in one batch (`load_conversation`), then queries with a Limit (summaries and facts at a conversation's first message;
+recent messages and actions where a model decides), so 500 past conversations cost what 5 do.
 Every item carries `expires_at` (TTL, epoch seconds) from the merchant's retention setting.
 
 This store holds the table; storage.py is its access layer (paging, TTL, conversion, conditional writes,
@@ -33,11 +34,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
 
 from concierge import keys
 from concierge.api import Channel
@@ -45,72 +48,14 @@ from concierge.clock import now
 from concierge.errors import Busy, Conflict
 from concierge.storage import Cancelled, Delete, Storage, from_dynamo
 from concierge.storage import to_dynamo as to_dynamo  # re-exported: callers outside the library import it here
-from concierge.turn import ActionResult, ConversationSnapshot, ConversationStatus, Note, ToolCall
+from concierge.turn import ActionResult, ConversationStatus, ProfileRead, ToolCall
+from concierge.turn import ConversationRecord as ConversationRecord  # declared beside the turn that carries it
+from concierge.turn import Profile as Profile  # the same
 
 # Bounds of a context build: the same number of reads and items whatever the customer's history.
 RECALL_SUMMARIES = 3
 RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
-
-
-class ConversationRecord(BaseModel):
-    """The META item: the conversation's state and the running figures Auto-CSAT needs at close."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    conversation_id: str
-    customer_id: str
-    channel: Channel
-    status: ConversationStatus = ConversationStatus.OPEN
-    started_at: datetime
-    updated_at: datetime
-    message_seq: int = 0
-    customer_turns: int = 0
-    flow: dict[str, Any] = Field(default_factory=dict)
-    intents: list[str] = Field(default_factory=list)
-    sentiments: list[float] = Field(default_factory=list)
-    message_fingerprints: list[str] = Field(default_factory=list)
-    repeated_messages: int = 0
-    actions_executed: list[str] = Field(default_factory=list)
-    actions_failed: int = 0
-    handoff_reason: str | None = None
-    first_response_ms: int | None = None
-    resolved: bool = False
-    facts: list[str] = Field(default_factory=list, description="what was done, for the summary at close")
-    verified: bool = Field(True, description="the customer's identity was verified on the channel they used")
-    channels: list[Channel] = Field(default_factory=list, description="every channel this conversation was held on")
-    keywords: list[str] = Field(default_factory=list, description="topic terms of the customer's messages (threading)")
-    notes: list[Note] = Field(default_factory=list, description="answers given, recalled when the channel changes")
-    linked_conversation_id: str | None = Field(None, description="an open conversation on the same topic, elsewhere")
-    reply_to: dict[str, str] = Field(default_factory=dict, description="channel -> address replies go to")
-    last_inbound: dict[str, str] = Field(default_factory=dict, description="channel -> provider id of the last message")
-    subject: str | None = None
-
-    def snapshot(self) -> ConversationSnapshot:
-        return ConversationSnapshot(
-            status=self.status,
-            started_at=self.started_at,
-            customer_turns=self.customer_turns,
-            flow=self.flow,
-            channel=self.channel,
-            notes=self.notes,
-            verified=self.verified,
-            linked_conversation_id=self.linked_conversation_id,
-            sentiments=self.sentiments[-10:],
-        )
-
-
-class Profile(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    customer_id: str
-    conversations: int = 0
-    last_summary: str | None = None
-    last_conversation_id: str | None = None
-    last_closed_at: datetime | None = None
-    personalization: bool = Field(True, description="consent to recall personal details in later conversations")
-    surveys: bool = Field(True, description="consent to satisfaction surveys after a conversation")
-    merged_from: list[str] = Field(default_factory=list)
 
 
 class Identity(BaseModel):
@@ -149,6 +94,15 @@ class Summary(BaseModel):
     origin_customer_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A conversation as a message finds it (`MemoryStore.load_conversation`)."""
+
+    record: ConversationRecord | None
+    owner: dict[str, Any] | None  # the OWNER item, which handoff.py reads
+    profile: ProfileRead
+
+
 class MemoryStore:
     def __init__(self, table: Any, ttl_days: int) -> None:
         # `table`: a boto3 DynamoDB Table (or aws.PerThreadTable); boto3 publishes no types.
@@ -173,6 +127,23 @@ class MemoryStore:
         key = {"pk": keys.conversation_pk(conversation_id), "sk": keys.META}
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         return ConversationRecord.model_validate(from_dynamo(item)) if item else None
+
+    def load_conversation(self, conversation_id: str, customer_id: str) -> Loaded:
+        """What receiving a message needs, in one BatchGetItem: the conversation's state, who owns it (handoff.py's
+        OWNER item) and the customer's profile (for the long-term recall at a conversation's first message)."""
+        record, owner, profile = self._storage.get_many(
+            [
+                {"pk": keys.conversation_pk(conversation_id), "sk": keys.META},
+                {"pk": keys.conversation_pk(conversation_id), "sk": keys.OWNER},
+                {"pk": keys.customer_pk(customer_id), "sk": keys.PROFILE},
+            ],
+            consistent=True,
+        )
+        return Loaded(
+            record=ConversationRecord.model_validate(record) if record else None,
+            owner=owner,
+            profile=ProfileRead(profile=Profile.model_validate(profile) if profile else None),
+        )
 
     def _meta_item(self, record: ConversationRecord) -> dict[str, Any]:
         return cast(
@@ -253,17 +224,22 @@ class MemoryStore:
         extra: Sequence[dict[str, Any]] = (),
         deletes: Sequence[Delete] = (),
         expected_seq: int | None = None,
+        expected_at: str | None = None,
         turn_number: int | None = None,
         shown: Sequence[str] = (),
+        actions: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
         summary or fact item; and deletions such as the open-topic entry at close) in one transaction.
 
         With `expected_seq` (the sequence number the record was built from), nothing is overwritten: the message
-        takes a new sequence number and META changes only if no other message came in since; otherwise Conflict,
-        and the caller rebuilds from the conversation as it now is. `turn_number` keys the turn record by the
-        customer message it answers (default: the record's count). `shown` are the proposals (action ids) the reply
-        states: they are marked shown in the same transaction, so none can be confirmed before the reply is stored.
+        takes a new sequence number and META changes only if no other message came in since and nothing else
+        changed it (its `updated_at` is still the record's: a person closing it, say); otherwise Conflict, and the
+        caller rebuilds from the conversation as it now is. `actions` are action records the turn did not write
+        (`action_item`: lookups, which change nothing), written with the reply. `turn_number` keys the turn record
+        by the customer message it answers (default: the record's count). `shown` are the proposals (action ids) the
+        reply states: they are marked shown in the same transaction, so none can be confirmed before the reply is
+        stored.
 
         The composition stays here, in one transaction: `extra` are items this store built (`fact_item`,
         `profile_item`, `summary_item`) and `deletes` typed operations it made (`close_open_entry`, `forget_fact`),
@@ -275,8 +251,8 @@ class MemoryStore:
         meta: dict[str, Any] = {"Put": {"TableName": table, "Item": self._meta_item(record)}}
         if expected_seq is not None:
             message["Put"]["ConditionExpression"] = "attribute_not_exists(sk)"
-            meta["Put"]["ConditionExpression"] = "message_seq = :seq"
-            meta["Put"]["ExpressionAttributeValues"] = {":seq": expected_seq}
+            meta["Put"]["ConditionExpression"] = "message_seq = :seq AND updated_at = :at"
+            meta["Put"]["ExpressionAttributeValues"] = {":seq": expected_seq, ":at": expected_at}
         number = turn_number if turn_number is not None else record.customer_turns
         items = [
             to_dynamo(
@@ -289,6 +265,7 @@ class MemoryStore:
             ),
             *self.conversation_index_items(record),
             *[to_dynamo({**item, "expires_at": self._expires()}) for item in extra],
+            *actions,
         ]
         marks = [
             {
@@ -405,7 +382,8 @@ class MemoryStore:
             UpdateExpression="SET #s = :s, updated_at = :at, flow = :empty",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": status, ":at": at.isoformat(), ":empty": {}},
+            # `updated_at` as the record writes it: a reply built before this change then sees that it happened
+            ExpressionAttributeValues={":s": status, ":at": to_jsonable_python(at), ":empty": {}},
         )
 
     def recent_messages(self, conversation_id: str, limit: int = 10) -> list[dict[str, str]]:
@@ -454,8 +432,20 @@ class MemoryStore:
         result: ActionResult,
         effect: dict[str, Any] | None,
     ) -> None:
-        self._table.put_item(
-            Item=to_dynamo(
+        self._table.put_item(Item=self.action_item(conversation_id, customer_id, call, result, effect))
+
+    def action_item(
+        self,
+        conversation_id: str,
+        customer_id: str,
+        call: ToolCall,
+        result: ActionResult,
+        effect: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """An action's record: what was asked, its outcome and, for a write, its effect."""
+        return cast(
+            "dict[str, Any]",
+            to_dynamo(
                 {
                     "pk": keys.conversation_pk(conversation_id),
                     "sk": keys.action_sk(result.action_id),
@@ -469,7 +459,7 @@ class MemoryStore:
                     "updated_at": now(),
                     "expires_at": self._expires(),
                 }
-            )
+            ),
         )
 
     def conversation_actions(self, conversation_id: str, limit: int = 10, scan: int = 200) -> list[dict[str, Any]]:

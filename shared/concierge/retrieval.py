@@ -2,9 +2,10 @@
 
 Every read is bounded, whatever the customer's history: at most five index searches (the message's question, the whole
 message when that question points back at it, and one per request, at most three, when a message makes several:
-"where is my order? and do you ship to Canada"); at a conversation's first turn the
-profile, the last summaries and the durable facts (three reads with a Limit); later, one page of recent
-messages; and, for a conversation linked to an open one elsewhere, that conversation's state (one read).
+"where is my order? and do you ship to Canada"); at a conversation's first turn the profile (read with the
+conversation at receive), the last summaries and the durable facts (two queries with a Limit); later, where a model
+decides, one page of recent messages and one of the conversation's actions; and, for a conversation linked to an
+open one elsewhere, that conversation's state (one read).
 """
 
 from __future__ import annotations
@@ -121,8 +122,10 @@ def retrieve(
     turn: Turn, memory: MemoryStore, index: KnowledgeIndex | None, embedder: Embedder, recall_actions: bool = False
 ) -> Turn:
     """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question.
-    `recall_actions` (when a model decides): the conversation's actions, so that the customer's "yes" on a later turn
-    can be confirmed by the model with the pending action's id (one more bounded query)."""
+    `recall_actions` (when a model decides): the conversation's recent messages, which the model is sent, and its
+    actions, so that the customer's "yes" on a later turn can be confirmed by the model with the pending action's id
+    (two bounded queries the deterministic engine does not need: it keeps its dialogue state in the conversation's
+    `flow`). At a conversation's first message, the customer's profile comes with the turn when receive read it."""
     assert turn.customer and turn.message and turn.conversation
     hits: list[tuple[int, Hit]] = []
     if index is not None:
@@ -149,10 +152,11 @@ def retrieve(
     ]
     conversation = turn.conversation
     if turn.customer.verified and conversation.customer_turns == 1:
-        context = longterm.recall(memory, turn.customer.id, turn.conversation_id)
+        profile = turn.profile.profile if turn.profile is not None else memory.get_profile(turn.customer.id)
+        context = longterm.recall(memory, turn.customer.id, turn.conversation_id, profile)
     else:
         context = MemoryContext()
-    if conversation.customer_turns > 1:
+    if recall_actions and conversation.customer_turns > 1:
         context = context.model_copy(
             update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)}
         )

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 
+from concierge import aws
 from concierge.clock import now
 
 Item = dict[str, Any]
@@ -127,6 +128,15 @@ class Storage:
         if item is None:
             return None
         return cast(Item, from_dynamo(item)) if plain else cast(Item, item)
+
+    def get_many(self, keys: Sequence[ItemKey], *, consistent: bool = False) -> list[Item | None]:
+        """The items at `keys` (plain numbers), in the order asked, None where there is none: one BatchGetItem
+        for up to 100 keys."""
+        found = {
+            (item["pk"], item["sk"]): cast(Item, from_dynamo(item))
+            for item in aws.batch_get(self._table, [dict(key) for key in keys], consistent)
+        }
+        return [found.get((key["pk"], key["sk"])) for key in keys]
 
     def put(
         self,
@@ -279,7 +289,7 @@ class Storage:
 
     def transact_entries(self, entries: list[dict[str, Any]]) -> None:
         """`transact` for entries already in TransactWriteItems' shape (memory.py builds its own)."""
-        client = self._table.meta.client
+        client = self._table.meta.client  # the resource's client: it takes and gives Python values, as the table does
         try:
             # The resource's client serializes plain Python values itself (boto3's DynamoDB transformation).
             client.transact_write_items(TransactItems=entries)

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.api import Channel, Citation, HttpResponse
 from concierge.merchant import MerchantProfile
@@ -79,6 +79,77 @@ class ConversationSnapshot(BaseModel):
     sentiments: list[float] = Field(default_factory=list, description="sentiment of the customer's messages so far")
 
 
+class ConversationRecord(BaseModel):
+    """The META item: the conversation's state and the running figures Auto-CSAT needs at close."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    conversation_id: str
+    customer_id: str
+    channel: Channel
+    status: ConversationStatus = ConversationStatus.OPEN
+    started_at: datetime
+    updated_at: datetime
+    message_seq: int = 0
+    customer_turns: int = 0
+    flow: dict[str, Any] = Field(default_factory=dict)
+    intents: list[str] = Field(default_factory=list)
+    sentiments: list[float] = Field(default_factory=list)
+    message_fingerprints: list[str] = Field(default_factory=list)
+    repeated_messages: int = 0
+    actions_executed: list[str] = Field(default_factory=list)
+    actions_failed: int = 0
+    handoff_reason: str | None = None
+    first_response_ms: int | None = None
+    resolved: bool = False
+    facts: list[str] = Field(default_factory=list, description="what was done, for the summary at close")
+    verified: bool = Field(True, description="the customer's identity was verified on the channel they used")
+    channels: list[Channel] = Field(default_factory=list, description="every channel this conversation was held on")
+    keywords: list[str] = Field(default_factory=list, description="topic terms of the customer's messages (threading)")
+    notes: list[Note] = Field(default_factory=list, description="answers given, recalled when the channel changes")
+    linked_conversation_id: str | None = Field(None, description="an open conversation on the same topic, elsewhere")
+    reply_to: dict[str, str] = Field(default_factory=dict, description="channel -> address replies go to")
+    last_inbound: dict[str, str] = Field(default_factory=dict, description="channel -> provider id of the last message")
+    subject: str | None = None
+    first_name: str | None = Field(None, description="the customer's first name when the conversation started")
+    locale: str | None = Field(None, description="the customer's locale when the conversation started")
+
+    def snapshot(self) -> ConversationSnapshot:
+        return ConversationSnapshot(
+            status=self.status,
+            started_at=self.started_at,
+            customer_turns=self.customer_turns,
+            flow=self.flow,
+            channel=self.channel,
+            notes=self.notes,
+            verified=self.verified,
+            linked_conversation_id=self.linked_conversation_id,
+            sentiments=self.sentiments[-10:],
+        )
+
+
+class Profile(BaseModel):
+    """A customer's profile (memory.py stores it): counters, the last summary, consent."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    customer_id: str
+    conversations: int = 0
+    last_summary: str | None = None
+    last_conversation_id: str | None = None
+    last_closed_at: datetime | None = None
+    personalization: bool = Field(True, description="consent to recall personal details in later conversations")
+    surveys: bool = Field(True, description="consent to satisfaction surveys after a conversation")
+    merged_from: list[str] = Field(default_factory=list)
+
+
+class ProfileRead(BaseModel):
+    """The customer's profile as receive read it (None: the customer has none yet), so retrieval does not read it
+    again."""
+
+    profile: Profile | None = None
+
+
 class PassageHit(BaseModel):
     passage_id: str
     title: str
@@ -130,6 +201,7 @@ class ActionResult(BaseModel):
     status: ActionStatus
     result: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = Field(None, description="policy reason code when denied or failed")
+    recorded: bool = Field(True, description="False for a lookup: the reply writes its record, with the turn")
 
 
 class Handoff(BaseModel):
@@ -189,6 +261,12 @@ class Turn(BaseModel):
     started_at: datetime | None = None
     deadline: datetime | None = Field(None, description="when the turn must be answered by: no model call runs past it")
     merchant: MerchantProfile | None = Field(None, description="merchant.json: the wording and policy of this shop")
+    profile: ProfileRead | None = Field(None, description="the customer's profile, when receive read it")
+    record: ConversationRecord | None = Field(
+        None,
+        description="the conversation as receive stored it: the reply is written on top of it without reading it "
+        "again (a conditional write: when anything changed it since, the reply reads it and is built again)",
+    )
 
     @classmethod
     def rejected(cls, http: HttpResponse) -> Turn:

@@ -14,7 +14,7 @@ from concierge import signals
 from concierge.actions import proposal
 from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.api import Channel
-from concierge.commerce import AlreadyReturned
+from concierge.commerce import AlreadyReturned, CombinedReads
 from concierge.demo import ARTICLES, DEMO_MERCHANT, generate_store
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.events import HandoffRequested
@@ -50,7 +50,7 @@ def latest_order(customer_id: str, status: OrderStatus | None = None):
 
 
 # fakes of the action layer's ports -------------------------------------------------------------------------------
-class FakeStore:
+class FakeStore(CombinedReads):
     def __init__(self) -> None:
         self.orders = {o.id: o for o in STORE.orders}
         self.returns: dict[str, set[str]] = {}

@@ -231,7 +231,8 @@ def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
         )
     )
     memory.write(items)
-    context = longterm.recall(memory, "alex", "new", budget=120)
+    memory.put_profile(Profile(customer_id="alex", conversations=5))  # written with the first summary or fact
+    context = longterm.recall(memory, "alex", "new", memory.get_profile("alex"), budget=120)
     assert context.open_issues == ["your order NW1 was running late"]
     assert context.summaries and context.summaries[0].startswith("summary 0")
     assert context.tokens <= 120 and len(context.summaries) < 3
@@ -248,8 +249,17 @@ def test_recall_gives_nothing_personal_without_consent(tables):
         ]
     )
     memory.put_profile(Profile(customer_id="alex", personalization=False))
-    context = longterm.recall(memory, "alex", "new")
+    context = longterm.recall(memory, "alex", "new", memory.get_profile("alex"))
     assert not context.personalization and not context.returning and context.summaries == [] and context.facts == []
+
+
+def test_a_customer_without_a_profile_is_recalled_nothing_and_costs_no_query():
+    class Unread:  # a memory store that must not be read
+        def __getattr__(self, name):
+            raise AssertionError(f"recall read {name} for a customer with no profile")
+
+    context = longterm.recall(Unread(), "newcomer", "first", None)
+    assert not context.returning and context.summaries == [] and context.facts == []
 
 
 def test_a_late_parcel_is_an_open_issue_until_it_is_delivered():

@@ -11,6 +11,7 @@ import pytest
 from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.actions.policy import evaluate_return, refund_amount
 from concierge.api import Channel
+from concierge.commerce import CombinedReads
 from concierge.models import (
     Address,
     Order,
@@ -201,7 +202,7 @@ def test_refund_amount_is_what_was_paid_for_the_lines():
 
 
 # each return action through the action layer ----------------------------------------------------------------------
-class Store:
+class Store(CombinedReads):
     def __init__(self, *orders: Order, returned: dict[str, set[str]] | None = None) -> None:
         self.orders = {o.id: o for o in orders}
         self.returned = returned or {}

@@ -49,7 +49,7 @@ from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, Retur
 from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
 from concierge.memory import MemoryStore
 from concierge.merchant import MerchantProfile
-from concierge.models import Address, Order, OrderLine, OrderStatus
+from concierge.models import Address, Customer, Order, OrderLine, OrderStatus, Product
 from concierge.orderref import matches_order
 from concierge.settings import Settings
 from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
@@ -157,6 +157,16 @@ def describe_line(line: OrderLine) -> str:
     return f"{line.title} ({options})" if options else line.title
 
 
+@dataclass(frozen=True)
+class ReturnCheck:
+    """A return policy allows, and what was read to decide it (`ActionExecutor._check_return`)."""
+
+    effect: dict[str, Any]
+    order: Order
+    products: dict[str, Product | None]
+    customer: Customer | None
+
+
 def _line(order: Order, line_id: str) -> OrderLine:
     """A line of the order that the policy has already found on it."""
     line = order.line(line_id)
@@ -216,7 +226,10 @@ class ActionExecutor:
                 result={"explanation": exc.explanation},
                 reason=exc.reason,
             )
-        if call.tool != "confirm_action":  # a confirmation settles the action it confirms instead
+        if call.tool in TOOLS and call.tool not in WRITE_TOOLS:
+            # A lookup changes nothing: its record is written with the reply, in the reply's transaction.
+            outcome = outcome.model_copy(update={"recorded": False})
+        elif call.tool != "confirm_action":  # a confirmation settles the action it confirms instead
             self.s.memory.put_action(turn.conversation_id, turn.customer.id, call, outcome, effect)
         audited = call.tool in WRITE_TOOLS and outcome.status is not ActionStatus.PENDING_CONFIRMATION
         if audited or outcome.status is ActionStatus.DENIED:
@@ -361,16 +374,25 @@ class ActionExecutor:
             }
         return result
 
+    def _owned_order_with_returns(self, customer_id: str, order_id: str) -> tuple[Order, set[str]]:
+        """`_owned_order` and the lines of it already returned (one read when the id is the merchant's)."""
+        order, returned = self.s.store.order_with_returns(order_id)
+        if order is not None and order.customer_id == customer_id:
+            return order, returned
+        order = self._owned_order(customer_id, order_id)
+        return order, self.s.store.returned_line_ids(order.id)
+
     def _propose_return(self, customer_id: str, request: ReturnItems, action_id: str) -> dict[str, Any]:
-        order = self._owned_order(customer_id, request.order_id)
-        products = {line.product_id: self.s.store.get_product(line.product_id) for line in order.lines}
+        return self._check_return(customer_id, request).effect
+
+    def _check_return(self, customer_id: str, request: ReturnItems, with_customer: bool = False) -> ReturnCheck:
+        """The return's effect if policy allows it (else Denied), with what was read to decide: the order, its
+        products and, `with_customer`, the customer (read with the products)."""
+        order, returned = self._owned_order_with_returns(customer_id, request.order_id)
+        found = self.s.store.lookup([line.product_id for line in order.lines], customer_id if with_customer else None)
+        products = found.products
         decision = policy.evaluate_return(
-            order,
-            request.line_ids,
-            products,
-            self.s.store.returned_line_ids(order.id),
-            self.now,
-            self.merchant.return_window_days,
+            order, request.line_ids, products, returned, self.now, self.merchant.return_window_days
         )
         if not decision.allowed:
             raise Denied(decision.reason, decision.explanation)
@@ -414,7 +436,7 @@ class ActionExecutor:
                 "price_difference": str(difference),
                 "refund_amount": str(max(-difference, Decimal("0.00"))),
             }
-        return effect
+        return ReturnCheck(effect, order, products, found.customer)
 
     def _pending(self, turn: Turn, action_id: str) -> dict[str, Any]:
         action = self.s.memory.get_action(turn.conversation_id, action_id)
@@ -548,11 +570,12 @@ class ActionExecutor:
         self, conversation_id: str, customer_id: str, action_id: str, pending: dict[str, Any], expected: str
     ) -> Outcome:
         request = ReturnItems.model_validate(pending["arguments"])
-        fresh = self._propose_return(customer_id, request, action_id)  # the order may have changed since
-        order = self.s.store.get_order(fresh["order_id"])  # the merchant's id, however the request spelled it
-        assert order is not None  # _propose_return has just read it
+        check = self._check_return(customer_id, request, with_customer=True)  # the order may have changed since
+        fresh, order, customer = check.effect, check.order, check.customer
         return_id = "R" + action_id[1:]
-        replacement = self._replacement(order, request, return_id) if request.resolution == "exchange" else None
+        replacement = (
+            self._replacement(order, check.products, request, return_id) if request.resolution == "exchange" else None
+        )
         record = ReturnRecord(
             return_id=return_id,
             order_id=order.id,
@@ -567,8 +590,7 @@ class ActionExecutor:
             if request.refund_to == "store_credit" and request.resolution == "refund"
             else None,
         )
-        customer = self.s.store.get_customer(customer_id)  # before anything is recorded: none, nothing is
-        if customer is None:
+        if customer is None:  # read before anything is recorded: none, nothing is
             self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "unknown_customer", expected)
             raise Denied("unknown_customer", "I can't find your account in the store, so nothing was returned.")
         try:
@@ -623,7 +645,7 @@ class ActionExecutor:
 
         transcript = self.s.memory.transcript(turn.conversation_id)
         self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
-        record = self.s.memory.get_conversation(turn.conversation_id)
+        record = turn.record or self.s.memory.get_conversation(turn.conversation_id)
         assert turn.customer is not None
         orders = self.s.store.recent_orders(turn.customer.id, 10) if turn.customer.verified else []
         value = float(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), Decimal("0")))
@@ -952,10 +974,12 @@ class ActionExecutor:
         self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
         return ActionStatus.EXECUTED, result, pending["effect"], "cancel_order"
 
-    def _replacement(self, order: Order, request: ReturnItems, return_id: str) -> Order:
+    def _replacement(
+        self, order: Order, products: dict[str, Product | None], request: ReturnItems, return_id: str
+    ) -> Order:
         line = _line(order, request.line_ids[0])
-        product = self.s.store.get_product(line.product_id)
-        assert product is not None  # _propose_return found the variant on it
+        product = products.get(line.product_id)
+        assert product is not None  # _check_return found the variant on it
         variant = next(v for v in product.variants if v.sku == request.exchange_sku)
         new_line = line.model_copy(
             update={"line_id": "1", "sku": variant.sku, "options": variant.options, "unit_price": variant.price}
