@@ -3,6 +3,7 @@ customer's channel, hand back to the AI, close with a resolution. The HTTP route
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from concierge.turn import ConversationStatus
 
 if TYPE_CHECKING:
     from concierge.commerce import CommerceBackend
+    from concierge.inbox import TurnRunner
     from concierge.notices import NoticeServices
+
+logger = logging.getLogger(__name__)
 
 
 class AgentMessage(BaseModel):
@@ -52,6 +56,9 @@ class ConsoleServices:
     store: CommerceBackend
     events: EventPublisher
     notices: NoticeServices
+    # Runs the turn workflow (the Step Functions one deployed, the in-process one locally): a hand-back answers what
+    # the customer wrote while a person had the conversation. None: hand-backs answer the next message only.
+    run_turn: TurnRunner | None = None
 
     @property
     def handoffs(self) -> handoff.HandoffStore:
@@ -197,7 +204,29 @@ def hand_back(
     owner = handoff.finish(services.handoffs, owner, agent, "released", now)
     services.memory.set_status(conversation_id, ConversationStatus.OPEN.value, now)
     _ended(owner, agent, "handed_back", None, request.note or None, services, now)
-    return {"conversation_id": conversation_id, "owner": "ai"}
+    return {"conversation_id": conversation_id, "owner": "ai", "answered": _answer_waiting(owner, services)}
+
+
+def _answer_waiting(owner: handoff.Owner, services: ConsoleServices) -> bool:
+    """What the customer wrote after the person's last reply is answered by the AI now, on the customer's channel
+    (a web chat page shows it when it next asks for messages), rather than left until they write again."""
+    from concierge.api import TurnResponse
+    from concierge.notices import send_on_channel
+
+    if services.run_turn is None or not services.memory.unanswered(owner.conversation_id):
+        return False
+    status, body = services.run_turn(
+        {"resume": {"conversation_id": owner.conversation_id, "customer_id": owner.customer_id}}
+    )
+    if status != 200:
+        logger.warning("the AI could not answer after a hand-back", extra={"status": status})
+        return False
+    response = TurnResponse.model_validate_json(body)
+    record = services.memory.get_conversation(owner.conversation_id)
+    if response.reply is None or record is None:
+        return False
+    send_on_channel(record, response.reply.text, "Re: your question", services.notices, email_web=False)
+    return True
 
 
 def close(

@@ -35,7 +35,7 @@ from concierge.events import ConversationClosed, DomainEvent, EventPublisher, Re
 from concierge.memory import ConversationRecord, Loaded, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
 from concierge.storage import Delete
-from concierge.tasks import TurnInput
+from concierge.tasks import Resume, TurnInput
 from concierge.turn import ActionResult, ActionStatus, ConversationStatus, CustomerRef, Decision, IncomingMessage, Turn
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
@@ -65,6 +65,8 @@ def receive(request: TurnInput, services: EdgeServices, now: datetime) -> Turn:
     try:
         if request.inbound is not None:
             return _receive_inbound(request.inbound, services, now)
+        if request.resume is not None:
+            return _resume(request.resume, services, now)
         return _receive_web(request, services, now)
     except ConciergeError as error:
         return Turn.rejected(HttpResponse.from_error(error))
@@ -95,6 +97,50 @@ def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> 
             locale=customer.locale if customer else "en",
         )
     return _append(conversation_id, who, body.channel, body.text, now, services, loaded=loaded)
+
+
+def _resume(resume: Resume, services: EdgeServices, now: datetime) -> Turn:
+    """A conversation handed back to the AI: its turn answers the customer's messages no one has answered yet
+    (written while a person had it), already stored, so nothing is appended."""
+    loaded = services.memory.load_conversation(resume.conversation_id, resume.customer_id)
+    record = loaded.record
+    if record is None or record.customer_id != resume.customer_id:
+        raise NotFound("Conversation not found.")
+    waiting = services.memory.unanswered(resume.conversation_id)
+    if not waiting:
+        raise Conflict("Nothing in this conversation is waiting for an answer.")
+    if record.first_name is not None or not record.verified:
+        who = CustomerRef(
+            id=record.customer_id,
+            first_name=record.first_name or "there",
+            locale=record.locale or "en",
+            verified=record.verified,
+        )
+    else:
+        customer = services.store.get_customer(record.customer_id)
+        who = CustomerRef(
+            id=record.customer_id,
+            first_name=customer.first_name if customer else "there",
+            locale=customer.locale if customer else "en",
+        )
+    text = "\n".join(message["text"] for message in waiting)
+    return Turn(
+        conversation_id=resume.conversation_id,
+        customer=who,
+        message=IncomingMessage(
+            message_id=f"{resume.conversation_id}:{waiting[-1]['seq']}",
+            text=text,
+            channel=record.channel,
+            received_at=now,
+        ),
+        signals=signals.score(text),
+        conversation=record.snapshot(),
+        record=record,
+        profile=loaded.profile,
+        started_at=now,
+        deadline=now + timedelta(seconds=services.turn_budget_seconds),
+        merchant=services.merchant() if services.merchant else None,
+    )
 
 
 def _receive_inbound(message: InboundMessage, services: EdgeServices, now: datetime) -> Turn:

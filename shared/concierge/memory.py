@@ -403,6 +403,22 @@ class MemoryStore:
             for item in reversed(response.get("Items", []))
         ]
 
+    def unanswered(self, conversation_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The customer's last messages with nothing after them (no reply from the assistant or a person), oldest
+        first, each with its sequence number: one Query of the newest `limit` messages."""
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
+            & Key("sk").begins_with(keys.MESSAGE),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        waiting: list[dict[str, Any]] = []
+        for item in response.get("Items", []):
+            if item["role"] != "customer":
+                break
+            waiting.insert(0, {"seq": keys.message_seq(item["sk"]), "text": item["text"]})
+        return waiting
+
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         items = self._storage.query(keys.conversation_pk(conversation_id), keys.MESSAGE, plain=False)
         return [{"role": i["role"], "text": i["text"], "channel": i["channel"], "at": i["at"]} for i in items]

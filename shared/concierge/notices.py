@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from concierge.actions.approvals import Notice
 from concierge.api import Channel
 from concierge.channels.outbound import tagged_address
-from concierge.memory import MemoryStore
+from concierge.memory import ConversationRecord, MemoryStore
 
 if TYPE_CHECKING:
     from concierge.channels.inbound_email import EmailReplySender
@@ -53,13 +53,21 @@ def deliver_notice(
     )
     if written is None:
         return {"delivered": False, "reason": "already_sent"}
+    return send_on_channel(record, notice.text, notice.subject, services, email_web=email_web)
+
+
+def send_on_channel(
+    record: ConversationRecord, text: str, subject: str, services: NoticeServices, *, email_web: bool = True
+) -> dict[str, Any]:
+    """Send a message already written in the conversation on the channel the customer last used (`email_web`: a
+    web-chat customer gets it by email too)."""
     channel = record.channel
     if channel is Channel.WHATSAPP and services.whatsapp is not None and record.reply_to.get(channel.value):
-        provider_id = services.whatsapp.send_text(record.reply_to[channel.value], notice.text)
+        provider_id = services.whatsapp.send_text(record.reply_to[channel.value], text)
         return {"delivered": True, "channel": channel.value, "provider_id": provider_id}
     if channel is Channel.WEB and not email_web:
         return {"delivered": True, "channel": channel.value, "provider_id": None}
-    customer = services.store.get_customer(notice.customer_id)
+    customer = services.store.get_customer(record.customer_id)
     address = record.reply_to.get(Channel.EMAIL.value) if channel is Channel.EMAIL else None
     address = address or (customer.email if customer else None)
     if not address:
@@ -67,10 +75,10 @@ def deliver_notice(
     greeting = f"Hi {customer.first_name}," if customer else "Hello,"
     provider_id = services.email.send(
         to=address,
-        subject=record.subject or notice.subject,
-        text=f"{greeting}\n\n{notice.text}\n\n— The {services.merchant_name} team. Reply to this email to continue.",
+        subject=record.subject or subject,
+        text=f"{greeting}\n\n{text}\n\n— The {services.merchant_name} team. Reply to this email to continue.",
         in_reply_to=None,
         references=[],
-        reply_to=tagged_address(services.support_address, notice.conversation_id),
+        reply_to=tagged_address(services.support_address, record.conversation_id),
     )
     return {"delivered": True, "channel": Channel.EMAIL.value, "provider_id": provider_id}

@@ -450,7 +450,7 @@ OPERATIONS.update(
             "handBackToAi",
             "HandBack",
             "ConsoleReceipt",
-            "The AI answers the conversation again.",
+            "The AI answers the conversation again, starting with what the customer wrote meanwhile (`answered`).",
             ASSIGNEE_ERRORS,
             "operator",
         ),

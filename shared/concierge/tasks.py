@@ -14,13 +14,23 @@ from concierge.turn import Turn
 
 # Each function validates one or two of these: each is built on first use (`defer_build`), the `Turn` they carry
 # once, at import (docs/performance.md).
-class TurnInput(ApiRequest):
-    """The turn workflow's input: API Gateway's request (web), or a channel message that ingest took in.
+class Resume(BaseModel):
+    """Answer what the customer wrote while people had the conversation, now that it is handed back to the AI."""
 
-    API Gateway's request template builds only body, header and path, so a web caller cannot supply `inbound`.
+    conversation_id: str
+    customer_id: str
+
+
+class TurnInput(ApiRequest):
+    """The turn workflow's input: API Gateway's request (web), a channel message that ingest took in, or a
+    conversation handed back to the AI with the customer's messages still unanswered (the console's hand-back).
+
+    API Gateway's request template builds only body, header and path, so a web caller cannot supply `inbound` or
+    `resume`.
     """
 
     inbound: InboundMessage | None = None
+    resume: Resume | None = None
 
 
 class ReceiveTask(BaseModel):

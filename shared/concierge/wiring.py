@@ -276,6 +276,7 @@ def console_services(settings: Settings) -> ConsoleServices:
         store=reference_store(settings),
         events=publisher(settings),
         notices=notice_services(settings),
+        run_turn=lambda execution_input: turn_runner(settings)(execution_input),
     )
 
 

@@ -156,9 +156,12 @@ def test_an_angry_customer_is_handed_off_answered_by_a_person_and_handed_back(ba
     console.locator("#reply").press("Escape")
     console.keyboard.press("h")
     console.locator("#status.ok", has_text="Handed back").wait_for(timeout=20_000)
-    whatsapp(base_url, "What is your return policy?", "wamid.console-4")
+    # The question Jordan asked while Dana had it is answered at once, on WhatsApp, without writing again.
     answered = wait_for(lambda: sent_to_jordan(base_url), lambda s: len(s) > len(after_reply))
     assert "Dana here" not in answered[-1] and "return" in answered[-1].lower()
+    whatsapp(base_url, "Thanks! And do you ship to Canada?", "wamid.console-4")
+    again = wait_for(lambda: sent_to_jordan(base_url), lambda s: len(s) > len(answered))
+    assert "Dana here" not in again[-1]
 
 
 def test_a_web_chat_customer_sees_the_persons_reply_in_the_chat_page(base_url, console):
@@ -207,6 +210,8 @@ def test_a_web_chat_customer_sees_the_persons_reply_in_the_chat_page(base_url, c
     console.click("#hand-back")
     console.locator("#status.ok", has_text="Handed back").wait_for(timeout=20_000)
     chat.locator(".notice", has_text="back with the AI assistant").wait_for(timeout=20_000)
+    # The question Sam asked while Lee had it is answered by the AI, without Sam writing again.
+    chat.locator(".msg.assistant").nth(before).wait_for(timeout=20_000)
     assert not errors, f"JavaScript errors on the chat page: {errors}"
 
 

@@ -324,3 +324,38 @@ def test_out_of_hours_the_customer_is_told_when_to_expect_a_reply(client, stack)
     with merchant(support_hours=SupportHoursConfig(timezone="UTC", weekdays=[], open="09:00", close="17:00")):
         reply = client.say("alex", "ho-night", "I need a real person")
     assert "away right now" in reply.text and "will reply here by" in reply.text
+
+
+def test_a_hand_back_answers_what_the_customer_asked_meanwhile(client, stack):
+    conversation = "ho-waiting"
+    client.say("sam", conversation, "I want to speak to a human")
+    assert (
+        api(stack, "POST", f"/v1/handoffs/{conversation}/claim", operator("lee"), conversation_id=conversation)[0]
+        == 200
+    )
+    reply = {"text": "Hi Sam, Lee here. Let me look.", "message_id": "w1"}
+    assert (
+        api(
+            stack, "POST", f"/v1/handoffs/{conversation}/messages", operator("lee"), reply, conversation_id=conversation
+        )[0]
+        == 200
+    )
+    waiting = client.say("sam", conversation, "Also, how long do refunds take?")
+    assert waiting.body["reply"] is None, "Lee has it: the AI is silent"
+
+    status, released = api(
+        stack,
+        "POST",
+        f"/v1/handoffs/{conversation}/release",
+        operator("lee"),
+        {"note": "the AI can answer that"},
+        conversation_id=conversation,
+    )
+    assert status == 200 and released["answered"] is True, released
+    status, page = api(
+        stack, "GET", f"/v1/conversations/{conversation}/messages", customer("sam"), conversation_id=conversation
+    )
+    last = page["messages"][-1]
+    assert status == 200 and last["role"] == "assistant" and "refund" in last["text"].lower(), page["messages"][-3:]
+    # Nothing is waiting any more: handing back again (after a new handoff) answers nothing twice.
+    assert memory().unanswered(conversation) == []
