@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: dev test unit integration infra e2e lint format synth import demo-data intent-model bench clean
+.PHONY: dev test unit integration infra e2e lint format synth import demo-data intent-model bench screenshots clean
 
 $(STAMP): pyproject.toml requirements-models.txt package.json
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ infra: $(STAMP)  # CDK assertion tests (node through jsii)
 
 e2e: $(STAMP)  # the local stack as a subprocess, pages in headless Chromium
 	$(BIN)/python -m pytest tests/e2e
+
+# `make screenshots` runs the page tests that take the docs' screenshots (chat page at desktop and 390 px, console,
+# dashboard) and keeps them in build/screenshots, outside the tracked tree; copy the ones you mean to update over
+# docs/*.png. `make test` writes none into the tree.
+SCREENSHOT_TESTS := tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/e2e/test_dashboard.py
+screenshots: $(STAMP)
+	rm -rf build/screenshots
+	CONCIERGE_SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(BIN)/python -m pytest $(SCREENSHOT_TESTS)
+	@ls -1 build/screenshots
 
 # `make bench` runs every benchmark in benchmarks/ (most of an hour; `QUICK=1` the small sizes, a few minutes) and writes
 # bench.md and bench.json outside the tree (`BENCH_OUT=DIR`, default concierge-bench in the temporary directory).

@@ -31,6 +31,14 @@ FLAGS = [
 ]
 
 
+def screenshot_path(name: str) -> str:
+    """Where a test saves its screenshot: `make screenshots` sets CONCIERGE_SCREENSHOT_DIR (build/screenshots); a test
+    run writes to the temporary directory, never to a tracked file."""
+    folder = Path(os.environ.get("CONCIERGE_SCREENSHOT_DIR") or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / name)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import pytest
 
-from tests.e2e.conftest import chromium_page
+from tests.e2e.conftest import chromium_page, screenshot_path
 
 pytestmark = pytest.mark.e2e
 
@@ -64,9 +61,7 @@ def test_alex_returns_the_blue_shirt_in_the_chat_page(page):
     qr = page.locator("#viewer .attachments img")
     qr.wait_for()
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR code image must render"
-    page.screenshot(
-        path=os.environ.get("CONCIERGE_SCREENSHOT", os.path.join(tempfile.gettempdir(), "concierge-chat.png"))
-    )
+    page.screenshot(path=screenshot_path("chat.png"))
 
 
 def test_asking_for_a_human_shows_the_handoff_banner(page):
@@ -95,5 +90,6 @@ def test_the_customer_picker_fits_a_phone(page, base_url):
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
     say(phone, "Where is my order?")
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=screenshot_path("chat-390.png"))
     phone.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -9,13 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
-import tempfile
 
 import pytest
 
-from tests.e2e.conftest import chromium_page
+from tests.e2e.conftest import chromium_page, screenshot_path
 from tests.e2e.test_channels_over_http import wait_for
 from tests.e2e.test_chat_page import say
 from tests.e2e.test_local_stack import request
@@ -146,11 +144,7 @@ def test_an_angry_customer_is_handed_off_answered_by_a_person_and_handed_back(ba
     whatsapp(base_url, "ok thanks, and what is your return policy?", "wamid.console-3")
     console.locator("#transcript .msg.customer", has_text="return policy").wait_for(timeout=25_000)
     assert sent_to_jordan(base_url) == after_reply, "the AI stayed silent"
-    # For the README: CONCIERGE_SCREENSHOT_DIR=docs refreshes docs/console.png; a test run never writes tracked files.
-    console.screenshot(
-        path=os.path.join(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir()), "console.png"),
-        full_page=True,
-    )
+    console.screenshot(path=screenshot_path("console.png"), full_page=True)  # `make screenshots`
 
     # Handed back (H, with nothing focused): the AI answers again.
     console.locator("#reply").press("Escape")

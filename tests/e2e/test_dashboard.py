@@ -1,26 +1,21 @@
 """The KPI dashboard in a real headless Chromium, over `concierge dev --demo-month 7`: the tiles and the charts
 render with the seeded month, the drill-down opens a low score's transcript, and a screenshot is written
-(docs/dashboard.png with CONCIERGE_SCREENSHOT_DIR=docs)."""
+(`make screenshots` collects it in build/screenshots)."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import chromium_page, dev_server
+from tests.e2e.conftest import chromium_page, dev_server, screenshot_path
 
 pytestmark = pytest.mark.e2e
 
-# For the README: CONCIERGE_SCREENSHOT_DIR=docs refreshes docs/dashboard.png; a test run never writes tracked files.
 LOADED_MACHINE_MS = 120_000
-SCREENSHOT = Path(os.environ.get("CONCIERGE_SCREENSHOT_DIR", tempfile.gettempdir())) / "dashboard.png"
 
 
 def _get(url: str) -> dict:
@@ -115,7 +110,7 @@ def test_a_low_score_opens_its_transcript_with_the_auto_csat_reasons(page):
     rows = page.locator("#low-scores tr")
     assert rows.count() >= 5
     assert rows.first.locator("td.score").inner_text() == "1"
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=screenshot_path("dashboard.png"), full_page=True)  # `make screenshots`
     rows.first.locator("a").click()
     page.locator("#transcript-body li").first.wait_for(timeout=10_000)
     body = page.locator("#transcript-body").inner_text()
