@@ -192,9 +192,45 @@ KEPT = re.compile(
 REQUEST_OBJECT = re.compile(
     r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
     r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
-    r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since)\b)",
+    # where the item's name ends: "send back the little white cone thing i got with my beans" names the cone
+    r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since|so|i|we|that|which)\b)",
     re.IGNORECASE,
 )
+# What the customer says they keep or are happy with, in a sentence of its own ("The espresso cups are lovely tho,
+# keeping those :)", "the power bank is fine though"): not the item a request is about.
+KEEPS_THOSE = re.compile(
+    r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:it|them|those|these|that|this|that one|the rest)\b",
+    re.IGNORECASE,
+)
+IS_FINE = re.compile(
+    r"\b(?:is|are|was|were|seems?|looks?)\s+(?:totally\s+|perfectly\s+|absolutely\s+|really\s+|all\s+|just\s+)?"
+    r"(?:fine|ok|okay|great|perfect|lovely|gorgeous|beautiful)\b|\b(?:happy|pleased)\s+with\b",
+    re.IGNORECASE,
+)
+SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
+CLAUSE = re.compile(r"[^,]+?(?:,|\b(?:but|though|tho|although|whereas)\b|$)", re.IGNORECASE)
+ASKS_ITEM_BACK = re.compile(r"\b(?:return|send\w*\s+(?:\w+\s+){0,5}?back|refund|exchange|swap|replace)\b", re.I)
+
+
+def without_kept(text: str) -> str:
+    """The customer's words without what they keep ("I'll keep the hub"), unless that is all they name."""
+    kept = KEPT.sub(" ", text)
+    return kept if content_words(kept) else text
+
+
+def without_praised(text: str, lines: list[dict[str, Any]]) -> str:
+    """`without_kept`, and without a sentence saying they keep "those" and asking nothing back, or a clause saying
+    something is fine ("the storage containers are fine"), when what is left still names one of `lines` by its
+    words: otherwise ("the kettle is great but the lid cracked") what they praise is still what they mean."""
+    kept = without_kept(text)
+    sentences = []
+    for sentence in SENTENCE.findall(kept):
+        if KEEPS_THOSE.search(sentence) and not ASKS_ITEM_BACK.search(KEEPS_THOSE.sub(" ", sentence)):
+            continue
+        sentences.append("".join(c for c in CLAUSE.findall(sentence) if not IS_FINE.search(c)))
+    rest = " ".join(sentences)
+    named = request_object(rest)
+    return rest if any(item_score(rest, named, line) for line in lines) else kept
 
 
 def request_object(text: str) -> str:
@@ -276,7 +312,9 @@ WANTED = re.compile(
 
 EXCHANGE_TARGET = re.compile(
     r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
-    r"instead)\b|[?.!,]|$)",
+    r"instead)\b|[?.!,]|$)"
+    # "could I get it in black instead?"
+    r"|\b(?:get|have|want|need)\s+(?:it|them|one)\s+in\s+(?:the\s+)?[\w .-]{1,40}?(?:\s+instead\b|[?.!,]|$)",
     re.IGNORECASE,
 )
 
@@ -308,14 +346,19 @@ def content_words(text: str) -> set[str]:
     return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
 
 
+def singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
 def line_score(text: str, line: dict[str, Any]) -> int:
     """How many of the customer's item words are words of this order line's title and options, a word of five
-    letters or more also when one letter is wrong, missing or extra ("kettel", "keybord")."""
+    letters or more also when one letter is wrong, missing or extra ("kettel", "keybord"). A word counts once, in
+    the singular or the plural ("cups" is not two words of "Espresso Cups")."""
     words = content_words(text)
     terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
     exact = words & terms
     near = {w for w in words - exact if len(w) >= 5 and any(len(t) >= 5 and one_typo_apart(w, t) for t in terms)}
-    return len(exact) + len(near)
+    return len({singular(w) for w in exact | near})
 
 
 def one_typo_apart(a: str, b: str) -> bool:
@@ -338,7 +381,9 @@ def item_score(text: str, named: str, line: dict[str, Any]) -> int:
 
 
 def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The one line the words name best, or None when none or two name it equally."""
+    """The one line the words name best, or None when none or two name it equally; what the customer keeps ("the
+    containers are fine, I'm keeping those") does not name one."""
+    text = without_praised(text, lines)
     scored = sorted(((line_score(text, line), i) for i, line in enumerate(lines)), reverse=True)
     if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
         return lines[scored[0][1]]
@@ -374,6 +419,12 @@ def line_text(line: dict[str, Any]) -> str:
     return " ".join([line["title"], *(str(v) for v in line["options"].values())])
 
 
+def without_order_number(text: str) -> str:
+    """The words without the order number they give: "#1014" says which order, not which item of it."""
+    reference = order_reference(text)
+    return text.replace(reference, " ") if reference else text
+
+
 def meant_by_meaning(text: str, lines: list[dict[str, Any]]) -> list[int]:
     """The indexes of the lines (all of one product) whose title and options mean what the customer's words say,
     or [] when none is a clear winner or no sentence model is installed."""
@@ -406,14 +457,14 @@ def items_named(
     first (it is what can go back), unless they said "my last order", which picks the newest order holding one."""
     # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
     have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
-    have = KEPT.sub(" ", have)  # "I'll keep the hub": not the item to return
-    have = have if content_words(have) else text
+    # "I'll keep the hub", "the cups are lovely, keeping those": not the item meant
+    have = without_praised(have, [line for _, line in candidates])
     named = request_object(have)
     latest = bool(LATEST.search(text))
     scored = sorted(((item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
     best = [-i for score, i in scored if score == scored[0][0] and score > 0]
     if not best and len({line["product_id"] for _, line in candidates}) > 1:
-        best = meant_by_meaning(named or have, [line for _, line in candidates])
+        best = meant_by_meaning(without_order_number(named or have), [line for _, line in candidates])
     if len(best) > 1 and not latest:
         best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
     if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
@@ -424,14 +475,13 @@ def items_named(
 
 def orders_with_item(text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The customer's orders holding the item their words name best (newest first); [] if they name none."""
-    kept_out = KEPT.sub(" ", text)  # "keep the glass ones coming": not the item meant
-    text = kept_out if content_words(kept_out) else text
+    text = without_praised(text, [line for o in orders for line in o["lines"]])  # "keep the glass ones coming"
     named = request_object(text)
     scored = [(max((item_score(text, named, line) for line in o["lines"]), default=0), i) for i, o in enumerate(orders)]
     top = max((score for score, _ in scored), default=0)
     if top == 0:
         lines = [line for o in orders for line in o["lines"]]
-        meant = {lines[i]["product_id"] for i in meant_by_meaning(named or text, lines)}
+        meant = {lines[i]["product_id"] for i in meant_by_meaning(without_order_number(named or text), lines)}
         return [o for o in orders if any(line["product_id"] in meant for line in o["lines"])]
     return [orders[i] for score, i in scored if score == top]
 

@@ -262,6 +262,19 @@ def test_a_returning_customer_is_welcomed_back_with_what_happened_last_time():
     assert f"I'm the {MERCHANT} AI assistant." in reply
 
 
+@pytest.mark.parametrize(
+    "issue",
+    [
+        "a member of our team was looking into your question",
+        "your order NW10004 (Down Puffer Jacket) was running late — it was due on Monday 23 November",
+    ],
+)
+def test_a_returning_customer_is_reminded_of_an_open_issue_in_words_that_fit_it(issue):
+    reply = Conversation("sam", memory=MemoryContext(returning=True, open_issues=[issue])).say("hi").reply
+    assert reply.startswith(f"Welcome back, Sam! Last time we spoke, {issue}.")
+    assert "arrived" not in reply.removeprefix(f"Welcome back, Sam! Last time we spoke, {issue}."), reply
+
+
 # handoff ---------------------------------------------------------------------------------------------------------
 def test_asking_for_a_human_on_the_first_turn_hands_off_at_once():
     chat = Conversation()

@@ -45,6 +45,10 @@ from concierge.understanding import (
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
+# The cosine similarity (sentence model) a passage needs with a message's second question to be quoted as its answer;
+# it must also have been found near it by the search (CLARIFY_THRESHOLD). Answers measured 0.43-0.52, the passages
+# that only share words with the message 0.22-0.38.
+SECOND_ANSWER_FLOOR = 0.4
 ENGINE = "deterministic"
 # How many of the customer's orders a return or an item search looks through (newest first).
 ORDER_SEARCH_LIMIT = 25
@@ -140,17 +144,19 @@ REFUND_WORDS = ("refund", "money back", "return it", "give back")
 RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
 REFUSED = re.compile(
-    r"\b(not|no|do not want|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
-    r"(an?\s+|the\s+)?"
-    r"(exchange|replacement|swap|refund|new one|money back)\w*",
+    r"\b(not|no|do not want|do not need|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
+    r"(an?\s+|the\s+|my\s+|your\s+)?"
+    r"(exchange|replacement|swap|refund|new one|money back|another one)\w*",
     re.IGNORECASE,
 )
+# "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
+LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
 
 
 def keeps_it(text: str) -> bool:
     """ "Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
     it?", which asks for something else, nor "return the tee please, I keep the shirt", which keeps another item."""
-    normalized = signals.normalize(text)
+    normalized = signals.normalize(LET_ALONE.sub(" ", text))
     if not signals.any_phrase(normalized, KEEP_IT):
         return False
     conditional = re.search(r"\bkeep (it|them)\s+(if|as long as|provided|when)\b", normalized)
@@ -417,7 +423,9 @@ class DeterministicEngine:
 
     @classmethod
     def _goes_on(cls, text: str) -> bool:
-        """Yes to "is that the one?" — or an answer that takes it as read ("it's too heavy", "just a refund please")."""
+        """Yes to "is that the one?" — or an answer that takes it as read ("it's too heavy", "just a refund please").
+        A resolution refused is not a no to the item ("yes that's the one. no swap thanks, just the refund")."""
+        text = choice_text(text)
         if signals.is_negative(text) and not signals.is_affirmative(text):
             return False
         if signals.is_affirmative(text):
@@ -518,8 +526,9 @@ class DeterministicEngine:
         if not best and latest:
             orders = orders[:1]
             candidates = [(orders[0], line) for line in orders[0]["lines"]]
-        elif not best and not object_named and content_words(have) - FIT_WORDS and self._grounded(turn):
+        elif not best and not named and not object_named and content_words(have) - FIT_WORDS and self._grounded(turn):
             # "Can I send back a gift card I bought?": nothing of theirs is called that, so it asks about the policy
+            # (not "I need to return something from order #1014": that names an order of theirs)
             return self._answer_from_knowledge(turn)
         if len(best) == 1 or len(candidates) == 1:
             order, line = candidates[best[0] if best else 0]
@@ -573,6 +582,22 @@ class DeterministicEngine:
         """Say at once why an item cannot be returned, rather than after three more questions. The action layer's
         policy still decides; this only spares the customer a dead-end conversation."""
         item = self._label(line)
+        if product is not None and product.get("returnable") is False:
+            # final sale is said first: "you can return it once it's delivered" would promise what the policy refuses
+            arrived = "arrived" if order["status"] == "delivered" else "arrives"
+            return Decision(
+                next="reply",
+                reply=(
+                    f"The {item} from order {order['order_id']} is final sale, so it can't be returned or exchanged. "
+                    f"If it {arrived} damaged or faulty, tell me and I'll pass it to a member of our team. Is there "
+                    "anything else I can help with?"
+                ),
+                flow={
+                    "name": "offer_handoff",
+                    "reason": "final-sale item reported damaged or faulty",
+                    "explicit": True,
+                },
+            )
         if order["status"] in ("pending", "shipped"):
             state = "hasn't shipped yet" if order["status"] == "pending" else "is still on its way"
             return Decision(
@@ -592,20 +617,6 @@ class DeterministicEngine:
                     "there's nothing more to do for that one. Is there anything else I can help with?"
                 ),
                 flow={},
-            )
-        if product is not None and product.get("returnable") is False:
-            return Decision(
-                next="reply",
-                reply=(
-                    f"The {item} from order {order['order_id']} is final sale, so it can't be returned or exchanged. "
-                    "If it arrived damaged or faulty, tell me and I'll pass it to a member of our team. Is there "
-                    "anything else I can help with?"
-                ),
-                flow={
-                    "name": "offer_handoff",
-                    "reason": "final-sale item reported damaged or faulty",
-                    "explicit": True,
-                },
             )
         delivered = order.get("delivered_at")
         if delivered:
@@ -1513,8 +1524,12 @@ class DeterministicEngine:
 
     @staticmethod
     def _second_answer(turn: Turn, best: PassageHit) -> PassageHit | None:
-        """The best grounded passage of another of the message's requests, when it answers something else than
-        `best` (another section, another text)."""
+        """The passage that answers another of the message's requests, when it answers something else than `best`
+        (another section, another text): the one closest in meaning to the request `best` does not answer
+        (`_answer_by_meaning`), else the best grounded passage found for another request."""
+        by_meaning = DeterministicEngine._answer_by_meaning(turn, best)
+        if by_meaning is not None:
+            return by_meaning
         others = [
             p
             for p in turn.passages
@@ -1526,6 +1541,51 @@ class DeterministicEngine:
             and p.text != best.text
         ]
         return max(others, key=lambda p: p.confidence) if others else None
+
+    @staticmethod
+    def _answer_by_meaning(turn: Turn, best: PassageHit) -> PassageHit | None:
+        """Two questions in one message ("do I get the shipping refunded? And how long until the money is back on
+        my card?"): the request `best` answers least, in meaning, is the other one, and its answer is the passage
+        closest to it in meaning (the sentence model), among those the search found near it (at least the
+        clarifying threshold) and only when close enough (SECOND_ANSWER_FLOOR). The word search ranks a passage
+        that shares the message's words ("send back", "card") above the one that answers the question; the meaning
+        does not. None without a sentence model, or when no passage is close enough."""
+        from concierge import sentences
+
+        assert turn.message is not None
+        text = turn.message.text
+        parts = signals.requests(text)
+        if len(parts) < 2:
+            parts = [q.strip() for q in signals.QUESTION_SENTENCE.findall(text) if q.strip()]
+        if len(parts) < 2:
+            return None
+        answered = sentences.embedding(f"{best.section} {best.text}")
+        asked = [sentences.embedding(part) for part in parts]
+        if answered is None or any(vector is None for vector in asked):
+            return None
+        vectors = [vector for vector in asked if vector is not None]
+        covered = max(range(len(vectors)), key=lambda i: float(vectors[i] @ answered))
+        candidates = [
+            p
+            for p in turn.passages
+            if p.confidence >= CLARIFY_THRESHOLD
+            and not p.suspicious
+            and p.section != best.section
+            and p.text != best.text
+            and replyguard.quotable_text(p.text)
+        ]
+        scored: list[tuple[float, PassageHit]] = []
+        for i, question in enumerate(vectors):
+            if i == covered:
+                continue
+            for passage in candidates:
+                vector = sentences.embedding(f"{passage.section} {passage.text}")
+                if vector is not None:
+                    scored.append((float(question @ vector), passage))
+        if not scored:
+            return None
+        closeness, passage = max(scored, key=lambda entry: entry[0])
+        return passage if closeness >= SECOND_ANSWER_FLOOR else None
 
     @staticmethod
     def _clarifying_question(turn: Turn) -> Decision | None:
@@ -1596,8 +1656,9 @@ class DeterministicEngine:
         if memory.open_issues:
             issue = memory.open_issues[0]
             opening = (
-                f"Welcome back, {name}! Last time we spoke, {issue}. If it still hasn't arrived, just say so and "
-                f"I'll sort it out. I'm the {self.merchant} AI assistant."
+                # an open issue is a late parcel or a question a person was looking into: words that fit both
+                f"Welcome back, {name}! Last time we spoke, {issue}. If that still needs sorting out, just say so. "
+                f"I'm the {self.merchant} AI assistant."
             )
         elif memory.returning and memory.last_summary:
             opening = f"Welcome back, {name}! Last time, {memory.last_summary} I'm the {self.merchant} AI assistant."
