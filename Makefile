@@ -34,10 +34,11 @@ infra: $(STAMP)  # CDK assertion tests (node through jsii)
 e2e: $(STAMP)  # the local stack as a subprocess, pages in headless Chromium
 	$(BIN)/python -m pytest tests/e2e
 
-# `make screenshots` runs the page tests that take the docs' screenshots (chat page at desktop and 390 px, console,
-# dashboard) and keeps them in build/screenshots, outside the tracked tree; copy the ones you mean to update over
-# docs/*.png. `make test` writes none into the tree.
-SCREENSHOT_TESTS := tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/e2e/test_dashboard.py
+# `make screenshots` runs the page tests that take the docs' screenshots (chat page and widget at desktop and
+# 390 px, console, dashboard) and keeps them in build/screenshots, outside the tracked tree; copy the ones you mean
+# to update over docs/*.png. `make test` writes none into the tree.
+SCREENSHOT_TESTS := tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/e2e/test_dashboard.py \
+	tests/e2e/test_widget.py
 screenshots: $(STAMP)
 	rm -rf build/screenshots
 	CONCIERGE_SCREENSHOT_DIR=$(CURDIR)/build/screenshots $(BIN)/python -m pytest $(SCREENSHOT_TESTS)

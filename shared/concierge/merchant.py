@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from concierge.actions.appointments import AppointmentKind
 
@@ -103,6 +103,85 @@ class ExchangePolicy(BaseModel):
     note: str | None = Field(None, description="one sentence the assistant may add when offering an exchange")
 
 
+HEX_COLOUR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
+MIN_CONTRAST = 4.5  # WCAG AA for text: the widget writes text_on_primary on primary_colour
+DEFAULT_PRIMARY = "#2f5d8a"  # the local chat page's accent
+
+
+def _hex_colour(value: str | None) -> str | None:
+    """'#14C' -> '#1144cc': one spelling for the contrast check and the widget."""
+    if value is None:
+        return None
+    if not re.fullmatch(HEX_COLOUR, value):
+        raise ValueError("should be a CSS hex colour such as '#2f5d8a' or '#fff'")
+    digits = value[1:].lower()
+    return "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits)
+
+
+def _relative_luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two '#rrggbb' colours (1 to 21)."""
+    a, b = sorted((_relative_luminance(first), _relative_luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+class Brand(BaseModel):
+    """How the shop looks in the chat widget a storefront embeds (docs/widget.md). Absent: neutral colours."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    primary_colour: str | None = Field(
+        None,
+        json_schema_extra={"pattern": HEX_COLOUR},
+        description="CSS hex colour ('#1d4ed8' or '#14c') of the widget's launcher, header, send button and the "
+        "customer's messages.",
+    )
+    text_on_primary: str | None = Field(
+        None,
+        json_schema_extra={"pattern": HEX_COLOUR},
+        description="CSS hex colour of text on primary_colour; at least 4.5:1 contrast with it. Absent: white or "
+        "black, whichever reads better (always at least 4.5:1).",
+    )
+
+    @field_validator("primary_colour")
+    @classmethod
+    def _primary(cls, value: str | None) -> str | None:
+        return _hex_colour(value)
+
+    @field_validator("text_on_primary")
+    @classmethod
+    def _readable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        text = _hex_colour(value)
+        if text is None:
+            return None
+        primary = info.data.get("primary_colour")
+        if primary is None:  # absent, or refused above
+            if "primary_colour" in info.data:
+                raise ValueError("needs primary_colour: it is the colour of text on it")
+            return text
+        ratio = contrast_ratio(primary, text)
+        if ratio < MIN_CONTRAST:
+            raise ValueError(
+                f"has a contrast of {ratio:.1f}:1 on primary_colour {primary}; at least {MIN_CONTRAST}:1 is needed "
+                "for customers to read it (WCAG AA)"
+            )
+        return text
+
+    def colours(self) -> dict[str, str]:
+        """The widget's pair: the merchant's, the text colour chosen for contrast where only the primary is given,
+        and the neutral defaults where none is."""
+        primary = self.primary_colour or DEFAULT_PRIMARY
+        text = self.text_on_primary
+        if text is None:
+            text = max(("#ffffff", "#000000"), key=lambda candidate: contrast_ratio(primary, candidate))
+        return {"primary_colour": primary, "text_on_primary": text}
+
+
 class MerchantProfile(BaseModel):
     """merchant.json. Only `name`, `return_window_days` and `max_auto_refund` are required."""
 
@@ -171,6 +250,10 @@ class MerchantProfile(BaseModel):
         default_factory=list,
         max_length=6,
         description="Local chat page only: suggestion chips. Absent: made from the catalogue.",
+    )
+    brand: Brand | None = Field(
+        None,
+        description="The chat widget's colours: {primary_colour, text_on_primary} (CSS hex). Absent: neutral colours.",
     )
 
     @field_validator("sized_categories")

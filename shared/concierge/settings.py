@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
@@ -192,6 +193,31 @@ class Settings(BaseModel):
     # Auto-CSAT: "auto" lets the model judge when one is configured (CONCIERGE_MODEL_PROVIDER), else the explainable
     # scorer; "explainable" keeps the explainable scorer even with a model.
     autocsat_scorer: Literal["auto", "explainable"] = Field("auto", alias="CONCIERGE_AUTOCSAT_SCORER")
+
+    # Browser origins (a storefront's https://shop.example) allowed to call the customer routes from their pages: the
+    # chat widget (docs/widget.md). Comma-separated; empty: only pages of the API's own origin.
+    allowed_origins: tuple[str, ...] = Field(
+        (),
+        alias="CONCIERGE_ALLOWED_ORIGINS",
+        description="comma-separated origins, scheme://host[:port], of the storefronts that embed the chat widget",
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        origins = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            origin = item.removesuffix("/")
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", origin):
+                raise ValueError(
+                    f"{item!r} is not an origin: write scheme://host[:port], such as https://shop.example, with no "
+                    "path and no wildcard"
+                )
+            origins.append(origin.lower())
+        return tuple(origins)
 
     @field_validator("survey_ces_actions", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
 """The local HTTP API: the same routes, authentication and request validation as API Gateway, in front of
-the same turn workflow; plus the chat page and a few local-only helpers under /_local/."""
+the same turn workflow; plus the chat page, the embeddable chat widget (/widget.js, docs/widget.md), and a few
+local-only helpers under /_local/."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ if TYPE_CHECKING:
     from concierge.knowledge.documents import Document
 
 STATIC = Path(__file__).with_name("static")
+# What a storefront's page sends to the customer routes from its own origin (the chat widget): CORS allows these
+# request headers and exposes Retry-After (a 409's "send it again in n seconds"); never credentials, never "*".
+CORS_REQUEST_HEADERS = ("authorization", "content-type", "x-api-key")
+CORS_EXPOSED_HEADERS = "Retry-After"
+CORS_MAX_AGE_SECONDS = 600
+WIDGET_CONFIG = "/widget-config.json"  # beside widget.js: the merchant's name and colours (public, not personal)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -47,14 +54,32 @@ class LocalApi:
         api_key: str,
         signing_secret: str,
         customers: list[dict[str, Any]],
+        allowed_origins: Iterable[str] | None = None,
     ) -> None:
         self.stack = stack
         self.api_key = api_key
         self.signing_keys = SigningKeys.parse(signing_secret)
         self.customers = customers
+        if allowed_origins is None:  # CONCIERGE_ALLOWED_ORIGINS
+            from concierge.settings import current_settings
+
+            allowed_origins = current_settings().allowed_origins
+        self.allowed_origins = frozenset(allowed_origins)
+        # The paths a page of an allowed origin may call, and with which methods: the customer's routes and the
+        # widget's configuration. Operator routes, webhooks and the local helpers stay same-origin.
+        self.cors_map = Map(
+            [
+                Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=r.path)
+                for r in topology.ROUTES
+                if r.caller == "customer"
+            ]
+            + [Rule(WIDGET_CONFIG, methods=["GET"], endpoint=WIDGET_CONFIG)]
+        )
         rules = [Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=("api", r)) for r in topology.ROUTES]
         rules += [
             Rule("/", methods=["GET"], endpoint=("local", "chat")),
+            Rule("/widget.js", methods=["GET"], endpoint=("local", "widget")),
+            Rule(WIDGET_CONFIG, methods=["GET"], endpoint=("local", "widget-config")),
             Rule("/_local/health", methods=["GET"], endpoint=("local", "health")),
             Rule("/_local/customers", methods=["GET"], endpoint=("local", "customers")),
             Rule("/_local/store", methods=["GET"], endpoint=("local", "store")),
@@ -75,22 +100,71 @@ class LocalApi:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
+        cors_methods = self.cors_methods(request.path)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response = self.preflight(request, cors_methods)
+        else:
+            response = self.route(request, environ)
+            origin = request.headers.get("Origin")
+            if cors_methods and origin in self.allowed_origins:
+                response.headers["Access-Control-Allow-Origin"] = origin
+                response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+        if cors_methods:  # the answer depends on the Origin: a cache must not give one origin's to another
+            response.vary.add("Origin")
+        return response(environ, start_response)
+
+    def route(self, request: Request, environ: WSGIEnvironment) -> Response:
         try:
             (kind, target), arguments = self.url_map.bind_to_environ(environ).match()
         except MethodNotAllowed:
-            response = json_response({"message": f"Method {request.method} is not allowed on {request.path}."}, 405)
+            return json_response({"message": f"Method {request.method} is not allowed on {request.path}."}, 405)
         except NotFound:
             routes = ", ".join(f"{r.method} {r.path}" for r in topology.ROUTES)
-            response = json_response(
-                {"message": f"No route for {request.method} {request.path}. Routes: {routes}."}, 404
-            )
+            return json_response({"message": f"No route for {request.method} {request.path}. Routes: {routes}."}, 404)
         except HTTPException as exc:
-            response = json_response({"message": exc.description}, exc.code or 400)
+            return json_response({"message": exc.description}, exc.code or 400)
+        # the routes' default converter: every path argument is a string
+        path = cast(dict[str, str], arguments)
+        return self.api(request, target, path) if kind == "api" else self.local(request, target)
+
+    # CORS: the chat widget on a storefront's page calls this API from the storefront's origin --------------------
+    def cors_methods(self, path: str) -> list[str]:
+        """The methods a page of an allowed origin may use on `path`; empty where no other origin may call."""
+        methods = self.cors_map.bind("cors").allowed_methods(path)
+        return sorted(m for m in methods if m not in ("HEAD", "OPTIONS"))
+
+    def preflight(self, request: Request, cors_methods: list[str]) -> Response:
+        """The browser asks before a cross-origin call with our headers: yes, with exactly what is allowed, or 403
+        without any Access-Control-Allow-* header (the browser then refuses the call)."""
+        origin = request.headers.get("Origin", "")
+        method = request.headers.get("Access-Control-Request-Method", "").upper()
+        asked = {h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")}
+        refused = sorted(asked - set(CORS_REQUEST_HEADERS) - {""})
+        if not cors_methods:
+            message = f"{request.path} cannot be called from another origin: only the customer routes can."
+        elif origin not in self.allowed_origins:
+            message = (
+                f"The origin {origin or '(none)'} may not call this API from a browser: add it to "
+                "CONCIERGE_ALLOWED_ORIGINS (docs/widget.md)."
+            )
+        elif method not in cors_methods:
+            message = f"{method or '(no method)'} is not allowed on {request.path} from another origin."
+        elif refused:
+            message = f"The request header {refused[0]} is not allowed from another origin."
         else:
-            # the routes' default converter: every path argument is a string
-            path = cast(dict[str, str], arguments)
-            response = self.api(request, target, path) if kind == "api" else self.local(request, target)
-        return response(environ, start_response)
+            response = Response(
+                status=204,
+                headers={
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Methods": ", ".join(cors_methods),
+                    "Access-Control-Allow-Headers": ", ".join(CORS_REQUEST_HEADERS),
+                    "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+                },
+            )
+            del response.headers["Content-Type"]  # no body
+            response.vary.update(("Access-Control-Request-Method", "Access-Control-Request-Headers"))
+            return response
+        return json_response({"message": message}, 403)
 
     # API Gateway's part ------------------------------------------------------------------
     def api(self, request: Request, route: topology.Route, path: dict[str, str]) -> Response:
@@ -160,6 +234,16 @@ class LocalApi:
             "headers": {"x-api-key": self.api_key, "Authorization": f"Bearer {token}"},
         }
 
+    def widget_config(self) -> dict[str, Any]:
+        """What the chat widget shows before anyone signs in: the shop's name and colours, from merchant.json as
+        imported (the functions' own view of it, refreshed within a minute of an import). Nothing personal."""
+        from concierge import wiring
+        from concierge.merchant import Brand
+        from concierge.settings import current_settings
+
+        profile = wiring.merchant_profile(current_settings())
+        return {"name": profile.name, "brand": (profile.brand or Brand()).colours()}
+
     def operator_session(self, operator_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
         """What the merchant's sign-in (Cognito, deployed) gives a support agent: a token from the dev issuer."""
         token = operators.mint(operator_id, groups, self.stack.operator_secret)
@@ -177,6 +261,14 @@ class LocalApi:
             return Response((STATIC / "chat.html").read_text(), mimetype="text/html")
         if target == "console":
             return Response((STATIC / "console.html").read_text(), mimetype="text/html")
+        if target == "widget":  # deployed, a static site serves it (and widget-config.json) beside the pages
+            return Response(
+                (STATIC / "widget.js").read_bytes(), mimetype="text/javascript", headers={"Cache-Control": "no-cache"}
+            )
+        if target == "widget-config":
+            return Response(
+                json.dumps(self.widget_config()), mimetype="application/json", headers={"Cache-Control": "max-age=60"}
+            )
         if target == "operator-session":  # local only: signs in any agent id (deployed, Cognito does)
             operator_id = request.args.get("operator_id", "").strip()
             if not re.fullmatch(r"[A-Za-z0-9._-]{1,40}", operator_id):
