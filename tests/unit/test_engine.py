@@ -14,7 +14,6 @@ from concierge import signals
 from concierge.actions import proposal
 from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.api import Channel
-from concierge.commerce import AlreadyReturned, CombinedReads
 from concierge.demo import ARTICLES, DEMO_MERCHANT, generate_store
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.events import HandoffRequested
@@ -23,7 +22,6 @@ from concierge.knowledge.embedded import EmbeddedIndex
 from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.knowledge.sync import sync
 from concierge.models import OrderStatus
-from concierge.settings import Settings
 from concierge.turn import (
     ConversationSnapshot,
     ConversationStatus,
@@ -34,6 +32,7 @@ from concierge.turn import (
     PassageHit,
     Turn,
 )
+from tests.unit.fakes import SETTINGS, FakeEmail, FakeEvents, FakeHandoffs, FakeMemory, FakeStore
 
 TODAY = date(2025, 5, 14)  # a Wednesday
 NOW = datetime.combine(TODAY, time(12), tzinfo=UTC)
@@ -49,99 +48,9 @@ def latest_order(customer_id: str, status: OrderStatus | None = None):
     return next(o for o in orders if status is None or o.status is status)
 
 
-# fakes of the action layer's ports -------------------------------------------------------------------------------
-class FakeStore(CombinedReads):
-    def __init__(self) -> None:
-        self.orders = {o.id: o for o in STORE.orders}
-        self.returns: dict[str, set[str]] = {}
-
-    def get_customer(self, customer_id):
-        return next((c for c in STORE.customers if c.id == customer_id), None)
-
-    def get_order(self, order_id):
-        return self.orders.get(order_id)
-
-    def get_product(self, product_id):
-        return next((p for p in STORE.products if p.id == product_id), None)
-
-    def recent_orders(self, customer_id, limit):
-        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
-        return sorted(mine, key=lambda o: o.placed_at, reverse=True)[:limit]
-
-    def returned_line_ids(self, order_id):
-        return set(self.returns.get(order_id, set()))
-
-    def record_return(self, record, replacement):
-        done = self.returns.setdefault(record.order_id, set())
-        if done & set(record.line_ids):
-            raise AlreadyReturned(sorted(done & set(record.line_ids))[0])
-        done.update(record.line_ids)
-        if replacement is not None:
-            self.orders[replacement.id] = replacement
-
-
-class FakeMemory:
-    def __init__(self) -> None:
-        self.actions: dict[str, dict] = {}
-        self.handoffs: list[tuple] = []
-
-    def put_action(self, conversation_id, customer_id, call, result, effect):
-        self.actions[result.action_id] = {
-            "customer_id": customer_id,
-            "tool": call.tool,
-            "arguments": call.arguments,
-            "status": result.status.value,
-            "result": result.result,
-            "effect": effect,
-        }
-
-    def get_action(self, conversation_id, action_id):
-        return self.actions.get(action_id)
-
-    def settle_action(self, conversation_id, action_id, status, result, reason, expected="pending_confirmation"):
-        if self.actions[action_id]["status"] != expected:
-            return False
-        self.actions[action_id].update(status=status, result=result)
-        return True
-
-    def transcript(self, conversation_id):
-        return [{"role": "customer", "text": "talk to a human"}]
-
-    def record_handoff(self, conversation_id, reason, summary, transcript):
-        self.handoffs.append((conversation_id, reason))
-
-    def get_conversation(self, conversation_id):
-        return None
-
-
-class FakeHandoffs:
-    """The handoff queue: what the action layer reads and writes when it hands a conversation to people."""
-
-    def __init__(self) -> None:
-        self.owners: dict = {}
-
-    def get(self, conversation_id):
-        return self.owners.get(conversation_id)
-
-    def put(self, owner):
-        self.owners[owner.conversation_id] = owner
-
-
-class FakeEvents:
-    def __init__(self) -> None:
-        self.published: list = []
-
-    def publish(self, *events):
-        self.published.extend(events)
-
-
-class FakeEmail:
-    def __init__(self) -> None:
-        self.sent: list = []
-
-    def send(self, email):
-        self.sent.append(email)
-        return f"message-{len(self.sent)}"
+# fakes of the action layer's ports: tests/unit/fakes.py -----------------------------------------------------------
+def demo_store() -> FakeStore:
+    return FakeStore(STORE.orders, STORE.products, STORE.customers)
 
 
 class Conversation:
@@ -161,19 +70,11 @@ class Conversation:
         self.recall = memory or MemoryContext()
         self.status = status
         self.engine = DeterministicEngine(DEMO_MERCHANT)
-        self.store, self.memory, self.events, self.email = FakeStore(), FakeMemory(), FakeEvents(), FakeEmail()
-        settings = Settings.model_validate(
-            {
-                "CONCIERGE_MEMORY_TABLE": "memory",
-                "CONCIERGE_STORE_TABLE": "store",
-                "CONCIERGE_EVENT_BUS": "bus",
-                "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge",
-                "CONCIERGE_SIGNING_SECRET": "secret",
-            }
-        )
+        self.store, self.events, self.email = demo_store(), FakeEvents(), FakeEmail()
+        self.memory = FakeMemory(transcript=[{"role": "customer", "text": "talk to a human"}])
         self.handoffs = FakeHandoffs()
         self.services = ActionServices(
-            settings=settings,
+            settings=SETTINGS,
             memory=self.memory,
             store=self.store,
             events=self.events,

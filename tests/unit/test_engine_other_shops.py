@@ -15,12 +15,10 @@ from concierge import sentences, signals
 from concierge.actions import proposal
 from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.api import Channel
-from concierge.commerce import AlreadyReturned, CombinedReads
 from concierge.engine.deterministic import CLARIFY_THRESHOLD, DeterministicEngine
 from concierge.knowledge import ANSWER_THRESHOLD
 from concierge.merchant import MerchantProfile
 from concierge.models import Customer, Order, Product
-from concierge.settings import Settings
 from concierge.turn import (
     ConversationSnapshot,
     ConversationStatus,
@@ -31,6 +29,7 @@ from concierge.turn import (
     PassageHit,
     Turn,
 )
+from tests.unit.fakes import SETTINGS, FakeEmail, FakeEvents, FakeHandoffs, FakeMemory, FakeStore
 
 NOW = datetime(2026, 3, 11, 12, tzinfo=UTC)
 SHOP = MerchantProfile(
@@ -119,113 +118,16 @@ ORDERS = [
 ]
 
 
-class FakeStore(CombinedReads):
-    def __init__(self) -> None:
-        self.orders = {o.id: o for o in ORDERS}
-        self.returns: dict[str, set[str]] = {}
-
-    def get_customer(self, customer_id):
-        return CUSTOMER if customer_id == CUSTOMER.id else None
-
-    def get_order(self, order_id):
-        return self.orders.get(order_id)
-
-    def get_product(self, product_id):
-        return next((p for p in PRODUCTS if p.id == product_id), None)
-
-    def recent_orders(self, customer_id, limit):
-        mine = [o for o in self.orders.values() if o.customer_id == customer_id]
-        return sorted(mine, key=lambda o: o.placed_at, reverse=True)[:limit]
-
-    def returned_line_ids(self, order_id):
-        return set(self.returns.get(order_id, set()))
-
-    def record_return(self, record, replacement):
-        done = self.returns.setdefault(record.order_id, set())
-        if done & set(record.line_ids):
-            raise AlreadyReturned(sorted(done & set(record.line_ids))[0])
-        done.update(record.line_ids)
-        if replacement is not None:
-            self.orders[replacement.id] = replacement
-
-
-class FakeMemory:
-    def __init__(self) -> None:
-        self.actions: dict[str, dict] = {}
-
-    def put_action(self, conversation_id, customer_id, call, result, effect):
-        self.actions[result.action_id] = {
-            "customer_id": customer_id,
-            "tool": call.tool,
-            "arguments": call.arguments,
-            "status": result.status.value,
-            "result": result.result,
-            "effect": effect,
-        }
-
-    def get_action(self, conversation_id, action_id):
-        return self.actions.get(action_id)
-
-    def settle_action(self, conversation_id, action_id, status, result, reason, expected="pending_confirmation"):
-        if self.actions[action_id]["status"] != expected:
-            return False
-        self.actions[action_id].update(status=status, result=result)
-        return True
-
-    def transcript(self, conversation_id):
-        return []
-
-    def record_handoff(self, conversation_id, reason, summary, transcript):
-        pass
-
-    def get_conversation(self, conversation_id):
-        return None
-
-
-class FakeHandoffs:
-    def __init__(self) -> None:
-        self.owners: dict = {}
-
-    def get(self, conversation_id):
-        return self.owners.get(conversation_id)
-
-    def put(self, owner):
-        self.owners[owner.conversation_id] = owner
-
-
-class FakeEvents:
-    def publish(self, *events):
-        pass
-
-
-class FakeEmail:
-    def __init__(self) -> None:
-        self.sent: list = []
-
-    def send(self, email):
-        self.sent.append(email)
-        return f"message-{len(self.sent)}"
-
-
 class Chat:
     """A conversation as the turn workflow plays it: engine and action layer alternate within a turn."""
 
     def __init__(self) -> None:
         self.engine = DeterministicEngine(SHOP)
         self.memory = FakeMemory()
-        settings = Settings.model_validate(
-            {
-                "CONCIERGE_MEMORY_TABLE": "memory",
-                "CONCIERGE_STORE_TABLE": "store",
-                "CONCIERGE_EVENT_BUS": "bus",
-                "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge",
-                "CONCIERGE_SIGNING_SECRET": "secret",
-            }
-        )
         self.services = ActionServices(
-            settings=settings,
+            settings=SETTINGS,
             memory=self.memory,
-            store=FakeStore(),
+            store=FakeStore(ORDERS, PRODUCTS, [CUSTOMER]),
             events=FakeEvents(),
             email=FakeEmail(),
             handoffs=FakeHandoffs(),
