@@ -149,7 +149,7 @@ def suppress(
             [
                 _rule(
                     "L1",
-                    "The functions run Python 3.12, the version the layer's compiled wheels are built for "
+                    "The functions run Python 3.12, the version the layers' compiled wheels are built for "
                     "(infra/bundling.py PYTHON_VERSION); a newer runtime is one change of both, tested together.",
                 )
             ],

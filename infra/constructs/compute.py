@@ -1,4 +1,5 @@
-"""The five functions: one shared layer, one least-privilege role each, permissions read from topology.ACCESS."""
+"""The five functions: the layers each one's calls import (infra/bundling.py), one least-privilege role each,
+permissions read from topology.ACCESS."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from constructs import Construct
 from concierge import topology
 from concierge.reasoning import models
 from concierge.settings import MAX_APPROVAL_TIMEOUT_HOURS
-from infra.bundling import PYTHON_VERSION, functions_code, layer_code
+from infra.bundling import FUNCTION_LAYERS, PYTHON_VERSION, Layer, functions_code, layer_code
 from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
 
@@ -211,14 +212,22 @@ class Functions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        layer = lambda_.LayerVersion(
-            self,
-            "SharedLayer",
-            code=layer_code(),
-            compatible_runtimes=[RUNTIME],  # its compiled wheels are for this version (bundling.PYTHON_VERSION)
-            compatible_architectures=[lambda_.Architecture.ARM_64],
-            description="The concierge domain library and its runtime dependencies.",
-        )
+        # Only the layers some function is given in this configuration are built (anthropic with a model provider,
+        # opensearch-py with an OpenSearch index).
+        self.layers: dict[Layer, lambda_.LayerVersion] = {}
+
+        def layer_version(layer: Layer) -> lambda_.LayerVersion:
+            if layer not in self.layers:
+                self.layers[layer] = lambda_.LayerVersion(
+                    self,
+                    layer.construct_id,
+                    code=layer_code(layer),
+                    compatible_runtimes=[RUNTIME],  # its compiled wheels are for this version (bundling.PYTHON_VERSION)
+                    compatible_architectures=[lambda_.Architecture.ARM_64],
+                    description=layer.description,
+                )
+            return self.layers[layer]
+
         code = functions_code()
         environment = {
             topology.MEMORY_TABLE.env_var: data.table(topology.MEMORY_TABLE).table_name,
@@ -283,7 +292,12 @@ class Functions(Construct):
                 architecture=lambda_.Architecture.ARM_64,
                 handler=topology.HANDLERS[name],
                 code=code,
-                layers=[layer],
+                layers=[
+                    layer_version(layer)
+                    for layer in FUNCTION_LAYERS[name].layers(
+                        model=merchant.model_provider != "none", opensearch=merchant.knowledge_index != "embedded"
+                    )
+                ],
                 role=role,
                 memory_size=memory,
                 timeout=cdk.Duration.seconds(timeout),

