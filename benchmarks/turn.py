@@ -1,6 +1,6 @@
 """Turn latency and DynamoDB calls per turn on the local stack (in-process moto, the deployed state machine).
 
-Usage: python benchmarks/turn.py [--turns 20]
+Usage: python benchmarks/turn.py [--turns 22]
 Plays realistic customer turns as the API would start them and reports the median and p95 latency, the
 DynamoDB calls of each turn by operation, the Step Functions states each turn's execution entered (the state
 transitions Standard workflows bill; Express bills the execution's duration, rounded up to 100 ms, shown too) and how
@@ -41,9 +41,11 @@ TRACKED = [("where is my order?", False), ("where is my order?", True), ("Yes, g
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=2 * len(SCRIPT), help=f"at least {len(SCRIPT)}: the whole script")
     parser.add_argument("--json", help="also write the figures to this file (with a `summary` for make bench)")
     args = parser.parse_args()
+    if args.turns < len(SCRIPT):
+        parser.error(f"--turns must be at least {len(SCRIPT)}: the figures come from turns all through the script")
 
     from concierge import wiring
     from concierge.auth import SigningKeys, mint_customer_token

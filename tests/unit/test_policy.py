@@ -23,8 +23,8 @@ from concierge.models import (
     TrackingEvent,
     Variant,
 )
-from concierge.settings import Settings
 from concierge.turn import ActionStatus, CustomerRef, Decision, IncomingMessage, ToolCall, Turn
+from tests.unit.fakes import SETTINGS
 
 NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 WINDOW = 30
@@ -230,17 +230,6 @@ class Recorder:
 
     def publish(self, *events):
         self.events.extend(events)
-
-
-SETTINGS = Settings.model_validate(
-    {
-        "CONCIERGE_MEMORY_TABLE": "memory",
-        "CONCIERGE_STORE_TABLE": "store",
-        "CONCIERGE_EVENT_BUS": "bus",
-        "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge",
-        "CONCIERGE_SIGNING_SECRET": "secret",
-    }
-)
 
 
 def propose(store: Store, arguments: dict, customer_id: str = "alex"):
