@@ -85,18 +85,25 @@ def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> 
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise BadRequest(f"Invalid request body: {problems}") from exc
     loaded = services.memory.load_conversation(conversation_id, customer_id)
-    known = loaded.record
-    if known is not None and known.customer_id == customer_id and known.first_name is not None:
-        # who the customer is was read at the conversation's first message: no second lookup per message
-        who = CustomerRef(id=customer_id, first_name=known.first_name, locale=known.locale or "en")
-    else:
-        customer = services.store.get_customer(customer_id)
-        who = CustomerRef(
-            id=customer_id,
-            first_name=customer.first_name if customer else "there",
-            locale=customer.locale if customer else "en",
-        )
+    who = _who(customer_id, loaded.record, services)
     return _append(conversation_id, who, body.channel, body.text, now, services, loaded=loaded)
+
+
+def _who(
+    customer_id: str, record: ConversationRecord | None, services: EdgeServices, verified: bool = True
+) -> CustomerRef:
+    """Who the customer is: as the conversation's first message recorded it (no lookup per message), else from the
+    store. `verified=False` (a sender the channel could not verify) never reads the store."""
+    if record is not None and record.customer_id == customer_id and (record.first_name is not None or not verified):
+        return CustomerRef(
+            id=customer_id, first_name=record.first_name or "there", locale=record.locale or "en", verified=verified
+        )
+    customer = services.store.get_customer(customer_id)
+    return CustomerRef(
+        id=customer_id,
+        first_name=customer.first_name if customer else "there",
+        locale=customer.locale if customer else "en",
+    )
 
 
 def _resume(resume: Resume, services: EdgeServices, now: datetime) -> Turn:
@@ -109,20 +116,7 @@ def _resume(resume: Resume, services: EdgeServices, now: datetime) -> Turn:
     waiting = services.memory.unanswered(resume.conversation_id)
     if not waiting:
         raise Conflict("Nothing in this conversation is waiting for an answer.")
-    if record.first_name is not None or not record.verified:
-        who = CustomerRef(
-            id=record.customer_id,
-            first_name=record.first_name or "there",
-            locale=record.locale or "en",
-            verified=record.verified,
-        )
-    else:
-        customer = services.store.get_customer(record.customer_id)
-        who = CustomerRef(
-            id=record.customer_id,
-            first_name=customer.first_name if customer else "there",
-            locale=customer.locale if customer else "en",
-        )
+    who = _who(record.customer_id, record, services, verified=record.verified)
     text = "\n".join(message["text"] for message in waiting)
     return Turn(
         conversation_id=resume.conversation_id,
