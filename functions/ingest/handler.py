@@ -93,7 +93,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | P
     if "httpMethod" in event:
         from concierge import http_api
 
-        return http_api.resolve(event, context, lambda: wiring.http_services(current_settings()))
+        settings = current_settings()
+        return http_api.resolve(event, context, lambda: wiring.http_services(settings), settings.allowed_origins)
     source = (event.get("Records") or [{}])[0].get("eventSource")
     if source == "aws:ses":
         taken = wiring.email_intake(current_settings()).receive(event, now())

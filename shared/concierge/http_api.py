@@ -12,7 +12,8 @@ Who may call what (`topology.Route.caller`; `concierge.auth` says how each is pr
 - the WhatsApp webhook: Meta, proven by the verify token (GET) or the X-Hub-Signature-256 of the body (POST).
 - survey answers: the customer (a customer token, their own conversation), or the signed one-click link;
 - KPIs and transcripts (the dashboard): an operator; a discount redemption: the storefront, for its signed-in
-  customer (the code must be theirs).
+  customer (the code must be theirs);
+- the chat widget's configuration (the shop's name and colours): anyone, nothing personal in it.
 
 Operators are proven before the function runs: deployed by API Gateway's Cognito authorizer, locally by the dev
 server's stand-in of it; the function reads who they are from the authorizer's claims.
@@ -21,13 +22,14 @@ server's stand-in of it; the function reads who they are from the authorizer's c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from pydantic import BaseModel, ValidationError
 
+from concierge import topology
 from concierge.auth import Operator, SigningKeys, require_operator, verify_customer
 from concierge.clock import now
 from concierge.errors import BadRequest, ConciergeError, Forbidden, NotFound, http_status, retry_after
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from concierge.actions.approvals import ApprovalStore, ApprovalWorkflow
     from concierge.console import ConsoleServices
     from concierge.inbox import WhatsAppIntake
+    from concierge.merchant import MerchantProfile
     from concierge.surveys.answers import SurveyServices
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -53,16 +56,39 @@ class HttpServices:
     approvals: ApprovalWorkflow | None = None  # None when no approval workflow is deployed
     console: ConsoleServices | None = None  # the agent console's operations
     surveys: SurveyServices | None = None
+    merchant: Callable[[], MerchantProfile] | None = None  # merchant.json as imported (the widget's name, colours)
 
 
 app = APIGatewayRestResolver()
 _services_factory: Callable[[], HttpServices] | None = None
 
 
-def resolve(event: dict[str, Any], context: LambdaContext, services: Callable[[], HttpServices]) -> dict[str, Any]:
+def resolve(
+    event: dict[str, Any],
+    context: LambdaContext,
+    services: Callable[[], HttpServices],
+    allowed_origins: Collection[str] = (),
+) -> dict[str, Any]:
     global _services_factory
     _services_factory = services
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    cors(event, response, allowed_origins)
+    return response
+
+
+def cors(event: dict[str, Any], response: dict[str, Any], allowed_origins: Collection[str]) -> None:
+    """A page of an allowed origin (a storefront's, embedding the chat widget) may read the answer of a route it may
+    call (`Route.cors`); any other origin gets no Access-Control-* header, so its browser keeps the answer from it.
+    API Gateway answers the preflight (infra/constructs/api.py); this is the answer itself."""
+    route = topology.route_for(event.get("httpMethod", ""), event.get("resource") or event.get("path") or "")
+    if route is None or not route.cors or not allowed_origins:
+        return
+    headers = response.setdefault("multiValueHeaders", {})
+    headers["Vary"] = ["Origin"]  # the answer depends on the Origin: a cache must not give one origin's to another
+    origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
+    if origin in allowed_origins:
+        headers["Access-Control-Allow-Origin"] = [origin]
+        headers["Access-Control-Expose-Headers"] = [", ".join(topology.CORS_EXPOSED_HEADERS)]
 
 
 def _services() -> HttpServices:
@@ -405,3 +431,15 @@ def _redeem(code: str) -> Response[str]:
     request = _body(RedemptionRequest)
     redemption = redeem(code, customer, request, services.privacy.store, services.privacy.events, now())
     return _json(200, redemption.model_dump(mode="json"))
+
+
+WIDGET_CONFIG_MAX_AGE = 300  # seconds a browser may keep the shop's name and colours before asking again
+
+
+@app.get("/v1/widget-config")
+def _widget_config() -> Response[str]:
+    services = _services()
+    assert services.merchant is not None  # always wired; the widget would fall back to neutral colours on None
+    response = _json(200, services.merchant().widget_config().model_dump(mode="json"))
+    response.headers["Cache-Control"] = f"public, max-age={WIDGET_CONFIG_MAX_AGE}"
+    return response

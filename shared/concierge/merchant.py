@@ -182,6 +182,18 @@ class Brand(BaseModel):
         return {"primary_colour": primary, "text_on_primary": text}
 
 
+class WidgetColours(BaseModel):
+    primary_colour: str = Field(description="CSS hex colour of the launcher, the header and the customer's messages")
+    text_on_primary: str = Field(description="CSS hex colour of text on primary_colour (at least 4.5:1 contrast)")
+
+
+class WidgetConfig(BaseModel):
+    """The chat widget's configuration (GET /v1/widget-config): public, nothing personal."""
+
+    name: str = Field(description="the shop's name, as customers know it")
+    brand: WidgetColours
+
+
 class MerchantProfile(BaseModel):
     """merchant.json. Only `name`, `return_window_days` and `max_auto_refund` are required."""
 
@@ -345,6 +357,11 @@ class MerchantProfile(BaseModel):
         """The start of the shop's discount codes: the initials of its name ("Bean & Burr Coffee" -> "BBC")."""
         initials = "".join(word[0] for word in re.findall(r"[A-Za-z0-9]+", self.name)).upper()[:3]
         return initials or "CODE"
+
+    def widget_config(self) -> WidgetConfig:
+        """What the chat widget shows before anyone signs in (GET /v1/widget-config): the shop's name and colours.
+        Public: nothing personal, nothing of the policy."""
+        return WidgetConfig(name=self.name, brand=WidgetColours(**(self.brand or Brand()).colours()))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MerchantProfile:

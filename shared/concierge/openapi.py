@@ -135,8 +135,8 @@ OPERATOR_401 = (
     "locally, the dev issuer's)."
 )
 SUPERVISOR_403 = (
-    'Missing or unknown x-api-key ("Forbidden"), or an operator who is not a supervisor ("Deciding an approval '
-    "needs a supervisor: <id> is not in the 'supervisor' group.\")."
+    "An operator who is not a supervisor (\"Deciding an approval needs a supervisor: <id> is not in the 'supervisor' "
+    'group.").'
 )
 NOT_CONFIGURED = '"WhatsApp is not configured for this deployment."'
 INVALID_BODY = (
@@ -151,7 +151,7 @@ PAYLOAD_TOO_LARGE = (
 
 # --- operations --------------------------------------------------------------------------------------------------
 
-Auth = Literal["customer", "operator", "webhook", "signed-link"]
+Auth = Literal["customer", "operator", "webhook", "signed-link", "anyone"]
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,8 @@ class Operation:
     errors: dict[str, str]
     # customer: a customer token (the customer themselves); operator: an operator token, checked by the operator
     # authorizer; webhook: the provider proves itself (no customer, no API key); signed-link: the HMAC-signed token
-    # in the link is the proof (no customer token, no API key). Must agree with `topology.Route.caller`.
+    # in the link is the proof (no customer token, no API key); anyone: public and impersonal. Must agree with
+    # `topology.Route.caller`.
     auth: Auth
     query: tuple[dict[str, Any], ...] = ()
     headers: tuple[dict[str, Any], ...] = ()
@@ -225,7 +226,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         None,
         "CustomerExport",
         "Everything held about the customer; the export is recorded in the customer's audit trail.",
-        {"401": OPERATOR_401, "403": API_KEY, "404": "No data is held about this customer."},
+        {"401": OPERATOR_401, "404": "No data is held about this customer."},
         "operator",
     ),
     ("DELETE", "/v1/operator/customers/{customer_id}"): Operation(
@@ -233,7 +234,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         None,
         "ErasureReceipt",
         "The customer's data was erased; customer.erased names the operator who asked.",
-        {"401": OPERATOR_401, "403": API_KEY, "404": "No data is held about this customer."},
+        {"401": OPERATOR_401, "404": "No data is held about this customer."},
         "operator",
     ),
     ("PUT", "/v1/customers/{customer_id}/preferences"): Operation(
@@ -252,7 +253,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {
             "400": f'{INVALID_BODY} Or "A customer cannot be merged into itself."',
             "401": OPERATOR_401,
-            "403": API_KEY,
             "404": '"Both customers must exist."',
             "409": 'The source is already merged: "Customer <source_customer_id> is already merged; unmerge it first."',
         },
@@ -265,7 +265,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "The merge was undone: what it copied is removed, its identities given back.",
         {
             "401": OPERATOR_401,
-            "403": API_KEY,
             "404": '"Customer <source_customer_id> is not merged into <customer_id>."',
         },
         "operator",
@@ -325,7 +324,7 @@ OPERATIONS.update(
             None,
             "ApprovalList",
             "The actions waiting for a person's decision, oldest first.",
-            {"401": OPERATOR_401, "403": API_KEY, "404": NO_APPROVALS},
+            {"401": OPERATOR_401, "404": NO_APPROVALS},
             "operator",
         ),
         ("POST", "/v1/approvals/{action_id}/approve"): Operation(
@@ -392,7 +391,7 @@ NO_HANDOFF = '"There is no handoff for conversation <id>." or "Conversation <id>
 ASSIGNEE_ERRORS = {
     "400": INVALID_BODY,
     "401": OPERATOR_401,
-    "403": f'{API_KEY} Or "This conversation is assigned to <agent>."',
+    "403": '"This conversation is assigned to <agent>."',
     "404": NO_HANDOFF,
     "409": (
         '"Claim the conversation before replying or closing it." or "The conversation is no longer assigned to you."'
@@ -405,7 +404,7 @@ OPERATIONS.update(
             None,
             "HandoffQueue",
             "The conversations with our team, highest priority first.",
-            {"401": OPERATOR_401, "403": API_KEY},
+            {"401": OPERATOR_401},
             "operator",
             query=(
                 {
@@ -419,7 +418,7 @@ OPERATIONS.update(
             None,
             "HandoffPackage",
             "The handoff package.",
-            {"401": OPERATOR_401, "403": API_KEY, "404": NO_HANDOFF},
+            {"401": OPERATOR_401, "404": NO_HANDOFF},
             "operator",
         ),
         ("POST", "/v1/handoffs/{conversation_id}/claim"): Operation(
@@ -429,7 +428,6 @@ OPERATIONS.update(
             "The conversation is now assigned to the caller.",
             {
                 "401": OPERATOR_401,
-                "403": API_KEY,
                 "404": NO_HANDOFF,
                 "409": '"Another agent has already claimed this conversation."',
             },
@@ -583,7 +581,6 @@ OPERATIONS.update(
                 "400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, '
                 "or an unknown parameter (the message says which).",
                 "401": OPERATOR_401,
-                "403": API_KEY,
             },
             "operator",
             query=_metrics_query(),
@@ -595,7 +592,6 @@ OPERATIONS.update(
             "The conversation's messages, its Auto-CSAT with reasons, and its survey answers.",
             {
                 "401": OPERATOR_401,
-                "403": API_KEY,
                 "404": '"Conversation not found."',
             },
             "operator",
@@ -618,6 +614,15 @@ OPERATIONS.update(
             },
             "customer",
         ),
+        ("GET", "/v1/widget-config"): Operation(
+            "getWidgetConfig",
+            None,
+            "WidgetConfig",
+            "The shop's name and the widget's colours, from merchant.json as imported (neutral colours without a "
+            "brand). Public: nothing personal; Cache-Control allows 5 minutes.",
+            {},
+            "anyone",
+        ),
     }
 )
 
@@ -626,11 +631,12 @@ SECURITY: dict[str, dict[str, list[str]]] = {  # besides the API key, where the 
     "operator": {"operatorToken": []},
     "webhook": {},
     "signed-link": {},
+    "anyone": {},
 }
 CALLERS: dict[str, tuple[str, ...]] = {
     "customer": ("customer",),
     "operator": ("operator",),
-    "public": ("webhook", "signed-link"),
+    "public": ("webhook", "signed-link", "anyone"),
 }
 
 
@@ -691,6 +697,7 @@ def _error(text: str, content_type: str = "application/json") -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     from concierge.actions.approvals import Decision
     from concierge.console import AgentMessage, CloseRequest, HandBack
+    from concierge.merchant import WidgetConfig
     from concierge.privacy import MergeRequest, Preferences
     from concierge.surveys.models import ConversationSurveys, SurveyAnswerBody, SurveyAnswerOut
 
@@ -728,6 +735,7 @@ def openapi_document() -> dict[str, Any]:
             WebhookAck,
             SurveyAnswerOut,
             ConversationSurveys,
+            WidgetConfig,
         )
     ]
     _, schemas = models_json_schema(models, ref_template="#/components/schemas/{model}")

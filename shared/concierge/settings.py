@@ -205,19 +205,7 @@ class Settings(BaseModel):
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _origins(cls, value: Any) -> tuple[str, ...]:
-        items = value.split(",") if isinstance(value, str) else list(value)
-        origins = []
-        for item in (str(i).strip() for i in items):
-            if not item:
-                continue
-            origin = item.removesuffix("/")
-            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", origin):
-                raise ValueError(
-                    f"{item!r} is not an origin: write scheme://host[:port], such as https://shop.example, with no "
-                    "path and no wildcard"
-                )
-            origins.append(origin.lower())
-        return tuple(origins)
+        return parse_origins(value)
 
     @field_validator("survey_ces_actions", mode="before")
     @classmethod
@@ -257,3 +245,20 @@ def settings_from_env_or_exit(purpose: str, environ: Mapping[str, str] | None = 
             f"{purpose} needs the deployed stack's settings: set {', '.join(missing)} (the stack outputs; see "
             f"docs/deploy.md), or pass --local to use a running `concierge dev`" + (f"; and {fix}" if fix else "")
         ) from None
+
+
+def parse_origins(value: Any) -> tuple[str, ...]:
+    """Browser origins, comma-separated or a list, each scheme://host[:port] (lower-cased, no path, no wildcard)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    origins = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        origin = item.removesuffix("/")
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", origin):
+            raise ValueError(
+                f"{item!r} is not an origin: write scheme://host[:port], such as https://shop.example, with no "
+                "path and no wildcard"
+            )
+        origins.append(origin.lower())
+    return tuple(origins)

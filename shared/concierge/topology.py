@@ -117,8 +117,26 @@ class Route:
     # with a signature of the route's own (provider webhooks, signed survey links)
     caller: Literal["customer", "operator", "public"] = "customer"
     description: str = ""
-    api_key: bool = True  # storefront routes need the API key; provider webhooks authenticate by signature instead
+    # The storefront's API key (x-api-key) identifies the storefront on its routes. Operator routes go without it
+    # (the operator's sign-in is the proof: the operators' pages carry no key), and so do provider webhooks (they
+    # authenticate by signature). None: the caller decides (customer routes yes, operator routes no).
+    api_key: bool | None = None
+    # A storefront's page (an allowed origin: the chat widget) may call it from the browser. None: customer routes.
+    cors: bool | None = None
 
+    def __post_init__(self) -> None:
+        if self.api_key is None:
+            object.__setattr__(self, "api_key", self.caller != "operator")
+        if self.cors is None:
+            object.__setattr__(self, "cors", self.caller == "customer")
+
+
+# What a storefront's page (the chat widget) sends to the routes it may call from its own origin (`Route.cors`): CORS
+# allows these request headers and exposes Retry-After (a 409's "send it again in n seconds"); never credentials,
+# never "*". The local server, the ingest function and API Gateway's preflight all answer from these.
+CORS_REQUEST_HEADERS = ("authorization", "content-type", "x-api-key")
+CORS_EXPOSED_HEADERS = ("Retry-After",)
+CORS_MAX_AGE_SECONDS = 600
 
 TURN_ROUTE = Route(
     method="POST",
@@ -308,6 +326,19 @@ METRICS_ROUTES = (
         ),
     ),
 )
+# The chat widget's look before anyone signs in: the shop's name and colours from merchant.json, nothing personal.
+# No API key (a plain GET, no preflight), yet callable only from the allowed origins' pages.
+WIDGET_ROUTES = (
+    Route(
+        "GET",
+        "/v1/widget-config",
+        "ingest",
+        caller="public",
+        api_key=False,
+        cors=True,
+        description="The chat widget's configuration: the shop's name and brand colours (public, nothing personal).",
+    ),
+)
 ROUTES = (
     TURN_ROUTE,
     *CUSTOMER_ROUTES,
@@ -316,6 +347,7 @@ ROUTES = (
     *SURVEY_ROUTES,
     *CONSOLE_ROUTES,
     *METRICS_ROUTES,
+    *WIDGET_ROUTES,
 )
 
 

@@ -264,6 +264,7 @@ def http_services(settings: Settings) -> HttpServices:
         approvals=approvals(settings),
         surveys=survey_services(settings),
         console=console_services(settings),
+        merchant=lambda: merchant_profile(settings),
     )
 
 

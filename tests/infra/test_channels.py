@@ -41,7 +41,7 @@ def path_of(resources: dict, method: dict) -> str:
     return "/" + "/".join(reversed(parts))
 
 
-def test_every_route_is_deployed_and_only_webhooks_and_survey_links_skip_the_api_key(resources):
+def test_every_route_is_deployed_and_only_signed_in_operators_webhooks_and_public_pages_skip_the_api_key(resources):
     methods = of_type(resources, "AWS::ApiGateway::Method").values()
     deployed = {(m["Properties"]["HttpMethod"], path_of(resources, m)): m["Properties"] for m in methods}
     assert set(deployed) == {(route.method, route.path) for route in topology.ROUTES}, "no method the topology lacks"
@@ -56,11 +56,18 @@ def test_every_route_is_deployed_and_only_webhooks_and_survey_links_skip_the_api
             )
             assert ingest in json.dumps(method["Integration"]["Uri"])
     keyless = {(m, p) for (m, p), method in deployed.items() if method["ApiKeyRequired"] is False}
-    # Meta signs its webhook; a one-click survey link carries its own signed token
+    # Meta signs its webhook; a one-click survey link carries its own signed token; the widget's name and colours are
+    # public; an operator proves themselves to the Cognito authorizer (their pages hold no storefront key)
+    operator_routes = {(r.method, r.path) for r in topology.ROUTES if r.caller == "operator"}
+    assert operator_routes and all(
+        deployed[route]["AuthorizationType"] == "COGNITO_USER_POOLS" for route in operator_routes
+    )
     assert keyless == {
         ("GET", "/v1/channels/whatsapp"),
         ("POST", "/v1/channels/whatsapp"),
         ("GET", "/v1/surveys/answer"),
+        ("GET", "/v1/widget-config"),
+        *operator_routes,
     }
     assert {(r.method, r.path) for r in topology.ROUTES if not r.api_key} == keyless
 
@@ -74,7 +81,8 @@ def test_each_customer_route_is_a_lambda_proxy_to_ingest(resources):
     assert topology.CUSTOMER_ROUTES
     for route in topology.CUSTOMER_ROUTES:
         method = deployed[(route.method, route.path)]
-        assert method["ApiKeyRequired"] is True
+        # the storefront's key on its routes; an operator acting for a customer proves themselves to Cognito instead
+        assert method["ApiKeyRequired"] is (route.caller == "customer")
         assert method["Integration"]["Type"] == "AWS_PROXY"
         assert {"Fn::GetAtt": [ingest, "Arn"]} in method["Integration"]["Uri"]["Fn::Join"][1]
     # API Gateway may invoke ingest for each of its routes (and nothing else is granted to apigateway)

@@ -42,7 +42,7 @@ def test_webhooks_need_no_api_key_and_merges_need_an_operator():
     headers = {p["name"] for p in paths["/v1/channels/whatsapp"]["post"]["parameters"]}
     assert "X-Hub-Signature-256" in headers
     merge = paths["/v1/customers/{customer_id}/merges"]["post"]
-    assert merge["security"] == [{"apiKey": [], "operatorToken": []}]
+    assert merge["security"] == [{"operatorToken": []}]  # the sign-in, not the storefront's key
     schemes = openapi_document()["components"]["securitySchemes"]
     assert schemes["customerToken"]["scheme"] == "bearer" and schemes["customerToken"]["bearerFormat"] == "JWT"
     assert schemes["operatorToken"] == {**schemes["operatorToken"], "in": "header", "name": "Authorization"}
@@ -87,6 +87,7 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
         ("GET", "/v1/metrics"): "getMetrics",
         ("GET", "/v1/conversations/{conversation_id}/transcript"): "getTranscript",
         ("POST", "/v1/discounts/{code}/redemptions"): "redeemDiscount",
+        ("GET", "/v1/widget-config"): "getWidgetConfig",
     } | {key: ids[key] for key in ids if "/surveys" in key[1]}
 
 
@@ -135,7 +136,7 @@ def test_each_route_takes_the_credential_of_its_caller():
     operations = _operations()
     expected = {
         "customer": [{"apiKey": [], "customerToken": []}],
-        "operator": [{"apiKey": [], "operatorToken": []}],
+        "operator": [{"operatorToken": []}],
     }
     for route in topology.ROUTES:
         security = operations[(route.method, route.path)]["security"]
@@ -188,8 +189,8 @@ def test_each_route_lists_the_errors_its_handler_can_send():
         "404",  # only for a path no route takes: consent needs no prior data
         "413",
     }
-    assert errors[("POST", "/v1/customers/{customer_id}/merges")] == {"400", "401", "403", "404", "409", "413"}
-    assert errors[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")] == {"401", "403", "404"}
+    assert errors[("POST", "/v1/customers/{customer_id}/merges")] == {"400", "401", "404", "409", "413"}
+    assert errors[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")] == {"401", "404"}
     assert errors[("GET", "/v1/channels/whatsapp")] == {"400", "403"}
     assert errors[("POST", "/v1/channels/whatsapp")] == {"400", "401", "403", "413"}
     # every body is read through concierge.limits: over its size limit it is a 413

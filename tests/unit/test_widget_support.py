@@ -26,13 +26,13 @@ TURN = "/v1/conversations/web-1/messages"
 
 
 def local_api(allowed: tuple[str, ...] = (SHOP,), turn_status: int = 200) -> LocalApi:
+    config = {"name": "Shop", "brand": Brand().colours()}  # what ingest answers on GET /v1/widget-config
     stack: Any = SimpleNamespace(
         page_info={"name": "Shop", "suggestions": []},
         turn_response=lambda _input: (turn_status, json.dumps({"message": "expired"}), {}),
+        proxy=lambda *_request: (200, {"Content-Type": "application/json"}, json.dumps(config)),
     )
-    api = LocalApi(stack, api_key="key", signing_secret=SECRET, customers=[], allowed_origins=allowed)
-    api.widget_config = lambda: {"name": "Shop", "brand": Brand().colours()}  # type: ignore[method-assign]
-    return api
+    return LocalApi(stack, api_key="key", signing_secret=SECRET, customers=[], allowed_origins=allowed)
 
 
 def preflight(client: Client, path: str = TURN, origin: str = SHOP, method: str = "POST", headers: str = ""):
@@ -112,12 +112,12 @@ def test_the_widget_and_its_configuration_are_served():
     script = client.get("/widget.js")
     assert script.status_code == 200 and script.mimetype == "text/javascript"
     assert b"data-token-url" in script.get_data()
-    config = client.get("/widget-config.json", headers={"Origin": SHOP})
+    config = client.get("/v1/widget-config", headers={"Origin": SHOP})
     assert config.get_json() == {"name": "Shop", "brand": {"primary_colour": "#2f5d8a", "text_on_primary": "#ffffff"}}
     assert config.headers["Access-Control-Allow-Origin"] == SHOP
     assert (
         "Access-Control-Allow-Origin"
-        not in client.get("/widget-config.json", headers={"Origin": "https://x.example"}).headers
+        not in client.get("/v1/widget-config", headers={"Origin": "https://x.example"}).headers
     )
 
 

@@ -1,5 +1,6 @@
 """The local HTTP API: the same routes, authentication and request validation as API Gateway, in front of
-the same turn workflow; plus the chat page, the embeddable chat widget (/widget.js, docs/widget.md), and a few
+the same turn workflow; plus the chat page, the embeddable chat widget (/widget.js, docs/widget.md), the operators'
+pages (the console and the KPI dashboard, served as the static site serves them: concierge/sites.py), and a few
 local-only helpers under /_local/."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from concierge.errors import ConciergeError, http_status
 from concierge.limits import LOCAL_IMPORT, read_json, whole_number
 from concierge.local import operators
 from concierge.local.stack import LocalStack
+from concierge.sites import OPERATOR_PAGES, SITE_CONFIG, SITE_FILES, LocalSignIn, SiteConfig, content_security_policy
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -29,12 +31,6 @@ if TYPE_CHECKING:
     from concierge.knowledge.documents import Document
 
 STATIC = Path(__file__).with_name("static")
-# What a storefront's page sends to the customer routes from its own origin (the chat widget): CORS allows these
-# request headers and exposes Retry-After (a 409's "send it again in n seconds"); never credentials, never "*".
-CORS_REQUEST_HEADERS = ("authorization", "content-type", "x-api-key")
-CORS_EXPOSED_HEADERS = "Retry-After"
-CORS_MAX_AGE_SECONDS = 600
-WIDGET_CONFIG = "/widget-config.json"  # beside widget.js: the merchant's name and colours (public, not personal)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -65,21 +61,15 @@ class LocalApi:
 
             allowed_origins = current_settings().allowed_origins
         self.allowed_origins = frozenset(allowed_origins)
-        # The paths a page of an allowed origin may call, and with which methods: the customer's routes and the
-        # widget's configuration. Operator routes, webhooks and the local helpers stay same-origin.
+        # The paths a page of an allowed origin may call, and with which methods (`Route.cors`: the customer's routes
+        # and the widget's configuration). Operator routes, webhooks and the local helpers stay same-origin.
         self.cors_map = Map(
-            [
-                Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=r.path)
-                for r in topology.ROUTES
-                if r.caller == "customer"
-            ]
-            + [Rule(WIDGET_CONFIG, methods=["GET"], endpoint=WIDGET_CONFIG)]
+            [Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=r.path) for r in topology.ROUTES if r.cors]
         )
         rules = [Rule(_werkzeug_path(r.path), methods=[r.method], endpoint=("api", r)) for r in topology.ROUTES]
         rules += [
             Rule("/", methods=["GET"], endpoint=("local", "chat")),
             Rule("/widget.js", methods=["GET"], endpoint=("local", "widget")),
-            Rule(WIDGET_CONFIG, methods=["GET"], endpoint=("local", "widget-config")),
             Rule("/_local/health", methods=["GET"], endpoint=("local", "health")),
             Rule("/_local/customers", methods=["GET"], endpoint=("local", "customers")),
             Rule("/_local/store", methods=["GET"], endpoint=("local", "store")),
@@ -87,14 +77,18 @@ class LocalApi:
             Rule("/_local/knowledge-sync", methods=["POST"], endpoint=("local", "knowledge-sync")),
             Rule("/_local/session", methods=["GET"], endpoint=("local", "session")),
             Rule("/console", methods=["GET"], endpoint=("local", "console")),
+            Rule(f"/{SITE_CONFIG}", methods=["GET"], endpoint=("local", "site-config")),
             Rule("/_local/operator-session", methods=["GET"], endpoint=("local", "operator-session")),
             Rule("/dashboard", methods=["GET"], endpoint=("local", "dashboard-redirect")),
             Rule("/dashboard/", methods=["GET"], endpoint=("local", "dashboard")),
-            Rule("/dashboard/<name>", methods=["GET"], endpoint=("local", "dashboard-file")),
             Rule("/_local/demo-month", methods=["GET", "POST"], endpoint=("local", "demo-month")),
             Rule("/_local/outbox", methods=["GET"], endpoint=("local", "outbox")),
             Rule("/_local/whatsapp-sent", methods=["GET"], endpoint=("local", "whatsapp-sent")),
             Rule("/_local/inbound-email", methods=["POST"], endpoint=("local", "inbound-email")),
+        ]
+        # The static site's files at its root, as deployed (/console.html, /signin.js, ...); widget.js has its own.
+        rules += [
+            Rule(f"/{name}", methods=["GET"], endpoint=("site", name)) for name in SITE_FILES if name != "widget.js"
         ]
         self.url_map = Map(rules)
 
@@ -108,7 +102,7 @@ class LocalApi:
             origin = request.headers.get("Origin")
             if cors_methods and origin in self.allowed_origins:
                 response.headers["Access-Control-Allow-Origin"] = origin
-                response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+                response.headers["Access-Control-Expose-Headers"] = ", ".join(topology.CORS_EXPOSED_HEADERS)
         if cors_methods:  # the answer depends on the Origin: a cache must not give one origin's to another
             response.vary.add("Origin")
         return response(environ, start_response)
@@ -125,7 +119,9 @@ class LocalApi:
             return json_response({"message": exc.description}, exc.code or 400)
         # the routes' default converter: every path argument is a string
         path = cast(dict[str, str], arguments)
-        return self.api(request, target, path) if kind == "api" else self.local(request, target)
+        if kind == "api":
+            return self.api(request, target, path)
+        return self.site_file(target) if kind == "site" else self.local(request, target)
 
     # CORS: the chat widget on a storefront's page calls this API from the storefront's origin --------------------
     def cors_methods(self, path: str) -> list[str]:
@@ -139,7 +135,7 @@ class LocalApi:
         origin = request.headers.get("Origin", "")
         method = request.headers.get("Access-Control-Request-Method", "").upper()
         asked = {h.strip().lower() for h in request.headers.get("Access-Control-Request-Headers", "").split(",")}
-        refused = sorted(asked - set(CORS_REQUEST_HEADERS) - {""})
+        refused = sorted(asked - set(topology.CORS_REQUEST_HEADERS) - {""})
         if not cors_methods:
             message = f"{request.path} cannot be called from another origin: only the customer routes can."
         elif origin not in self.allowed_origins:
@@ -157,8 +153,8 @@ class LocalApi:
                 headers={
                     "Access-Control-Allow-Origin": origin,
                     "Access-Control-Allow-Methods": ", ".join(cors_methods),
-                    "Access-Control-Allow-Headers": ", ".join(CORS_REQUEST_HEADERS),
-                    "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+                    "Access-Control-Allow-Headers": ", ".join(topology.CORS_REQUEST_HEADERS),
+                    "Access-Control-Max-Age": str(topology.CORS_MAX_AGE_SECONDS),
                 },
             )
             del response.headers["Content-Type"]  # no body
@@ -193,34 +189,36 @@ class LocalApi:
         status, text, headers = self.stack.turn_response(execution_input)
         return Response(text, status=status, headers=headers, mimetype="application/json")
 
-    # the KPI dashboard (a static page; deployed, the same files and a dashboard-config.json of its own) --------------
-    DASHBOARD_FILES: ClassVar[dict[str, str]] = {
-        "dashboard.js": "text/javascript",
-        "chart-4.6.1.umd.min.js": "text/javascript",
-        "chart-4.6.1.LICENSE.md": "text/plain",
-    }
+    # the operators' pages: the static site's files, and its site-config.json saying how an operator signs in -------
+    @staticmethod
+    def site_file(name: str) -> Response:
+        """A file of the static site, as deployed; the pages under the policy they run under deployed (no inline
+        script, no eval: what is tested here is what runs there). Never cached: an edit shows on the next load."""
+        headers = {"Cache-Control": "no-cache"}
+        if name in OPERATOR_PAGES:
+            headers["Content-Security-Policy"] = content_security_policy()
+        return Response((STATIC / name).read_bytes(), headers=headers, content_type=SITE_FILES[name])
+
+    @staticmethod
+    def site_config() -> Response:
+        """Locally the pages sign in through the dev server's operator session (deployed: the Cognito hosted UI)."""
+        config = SiteConfig(sign_in=LocalSignIn())
+        return Response(
+            config.model_dump_json(by_alias=True), mimetype="application/json", headers={"Cache-Control": "no-store"}
+        )
 
     def dashboard(self, request: Request, target: str) -> Response:
         if target == "dashboard-redirect":
             return Response(status=308, headers={"Location": "/dashboard/"})
         if target == "dashboard":
-            return Response((STATIC / "dashboard.html").read_text(), mimetype="text/html")
-        if target == "demo-month":
-            if request.method == "POST":
-                try:
-                    seed = whole_number(request.args.get("seed"), "seed", default=7)
-                except ConciergeError as error:
-                    return json_response({"message": error.message}, http_status(error))
-                return json_response(self.stack.load_demo_month(seed), 202)
-            return json_response(self.stack.demo_month_status())
-        name = request.path.rsplit("/", 1)[-1]
-        if name == "dashboard-config.json":  # locally the page signs as a dev operator through the session route
-            return json_response({"apiBase": "", "sessionUrl": "/_local/operator-session?operator_id=dashboard"})
-        if name not in self.DASHBOARD_FILES:
-            return json_response({"message": f"No dashboard file {name!r}."}, 404)
-        return Response(
-            (STATIC / name).read_bytes(), mimetype=self.DASHBOARD_FILES[name], headers={"Cache-Control": "max-age=3600"}
-        )
+            return self.site_file("dashboard.html")
+        if request.method == "POST":  # the demo month (target "demo-month"): load one, or say how far it is
+            try:
+                seed = whole_number(request.args.get("seed"), "seed", default=7)
+            except ConciergeError as error:
+                return json_response({"message": error.message}, http_status(error))
+            return json_response(self.stack.load_demo_month(seed), 202)
+        return json_response(self.stack.demo_month_status())
 
     # local-only helpers ------------------------------------------------------------------
     def customer_session(self, customer_id: str) -> dict[str, Any]:
@@ -233,16 +231,6 @@ class LocalApi:
             "expires_in": self.CUSTOMER_TOKEN_SECONDS,
             "headers": {"x-api-key": self.api_key, "Authorization": f"Bearer {token}"},
         }
-
-    def widget_config(self) -> dict[str, Any]:
-        """What the chat widget shows before anyone signs in: the shop's name and colours, from merchant.json as
-        imported (the functions' own view of it, refreshed within a minute of an import). Nothing personal."""
-        from concierge import wiring
-        from concierge.merchant import Brand
-        from concierge.settings import current_settings
-
-        profile = wiring.merchant_profile(current_settings())
-        return {"name": profile.name, "brand": (profile.brand or Brand()).colours()}
 
     def operator_session(self, operator_id: str, groups: tuple[str, ...]) -> dict[str, Any]:
         """What the merchant's sign-in (Cognito, deployed) gives a support agent: a token from the dev issuer."""
@@ -260,14 +248,12 @@ class LocalApi:
         if target == "chat":
             return Response((STATIC / "chat.html").read_text(), mimetype="text/html")
         if target == "console":
-            return Response((STATIC / "console.html").read_text(), mimetype="text/html")
-        if target == "widget":  # deployed, a static site serves it (and widget-config.json) beside the pages
+            return self.site_file("console.html")
+        if target == "site-config":
+            return self.site_config()
+        if target == "widget":  # deployed, the static site serves it beside the operators' pages
             return Response(
                 (STATIC / "widget.js").read_bytes(), mimetype="text/javascript", headers={"Cache-Control": "no-cache"}
-            )
-        if target == "widget-config":
-            return Response(
-                json.dumps(self.widget_config()), mimetype="application/json", headers={"Cache-Control": "max-age=60"}
             )
         if target == "operator-session":  # local only: signs in any agent id (deployed, Cognito does)
             operator_id = request.args.get("operator_id", "").strip()
@@ -277,7 +263,7 @@ class LocalApi:
             if not groups or set(groups) - set(OPERATOR_GROUPS):
                 return json_response({"message": f"groups must be among {', '.join(OPERATOR_GROUPS)}."}, 400)
             return json_response(self.operator_session(operator_id, groups))
-        if target in ("dashboard", "dashboard-redirect", "dashboard-file", "demo-month"):
+        if target in ("dashboard", "dashboard-redirect", "demo-month"):
             return self.dashboard(request, target)
         if target == "health":
             return json_response({"status": "ok", "dead_letters": self.stack.dead_letters()})

@@ -1,10 +1,9 @@
-// The KPI dashboard: reads GET /v1/metrics and GET /v1/conversations/{id}/transcript as a signed operator.
-// Its configuration (dashboard-config.json beside this file) names the API base and, locally, a session URL that
-// signs as a dev operator; deployed as a static site, the operator signs in with the API key and their signature.
+// The KPI dashboard: reads GET /v1/metrics and GET /v1/conversations/{id}/transcript as a signed-in operator
+// (signin.js: locally a dev operator, deployed the Cognito hosted UI).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, credentials: null, charts: {} };
+const state = { auth: null, charts: {} };
 
 function setStatus(text, error = false) {
   $("status").textContent = text;
@@ -15,35 +14,12 @@ function isoDay(date) {
   return date.toISOString().slice(0, 10);
 }
 
-async function loadConfig() {
-  const response = await fetch("dashboard-config.json", { cache: "no-store" });
-  if (!response.ok) throw new Error(`dashboard-config.json: HTTP ${response.status}`);
-  return response.json();
-}
-
-async function credentials() {
-  if (state.credentials) return state.credentials;
-  if (state.config.sessionUrl) {
-    const response = await fetch(state.config.sessionUrl);
-    if (!response.ok) throw new Error(`operator session: HTTP ${response.status}`);
-    const session = await response.json();
-    state.credentials = { headers: session.headers };
-    return state.credentials;
-  }
-  const saved = sessionStorage.getItem("concierge-operator");
-  if (saved) {
-    state.credentials = JSON.parse(saved);
-    return state.credentials;
-  }
-  $("signin").style.display = "flex";
-  throw new Error("Sign in with the API key and your operator token.");
-}
-
 async function api(path, params = {}) {
-  const who = await credentials();
-  const url = new URL(state.config.apiBase.replace(/\/$/, "") + path, window.location.href);
-  Object.entries(params).forEach(([key, value]) => { if (value !== "" && value != null) url.searchParams.set(key, value); });
-  const response = await fetch(url, { headers: who.headers });
+  if (!state.auth) throw new Error("Not signed in.");
+  const query = new URLSearchParams();
+  Object.entries(params).forEach(([key, value]) => { if (value !== "" && value != null) query.set(key, value); });
+  const search = query.toString();
+  const response = await state.auth.api(search ? `${path}?${search}` : path, {});
   if (!response.ok) {
     let message = `HTTP ${response.status}`;
     try { message = (await response.json()).message || message; } catch (_) { /* not JSON */ }
@@ -260,18 +236,25 @@ async function start() {
   $("apply").addEventListener("click", refresh);
   $("csv").addEventListener("click", exportCsv);
   $("transcript-close").addEventListener("click", () => $("transcript").close());
-  $("signin").addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.credentials = { headers: { "x-api-key": $("api-key").value.trim(), "Authorization": $("operator-token").value.trim() } };
-    sessionStorage.setItem("concierge-operator", JSON.stringify(state.credentials));
-    $("signin").style.display = "none";
-    refresh();
-  });
   try {
-    state.config = await loadConfig();
+    state.auth = await ConciergeSignIn.start({ notice: $("signin-notice") });
+    if (state.auth && state.auth.kind === "local" && !(await state.auth.signInAs("dashboard", ["agent"]))) {
+      throw new Error("The local operator session did not answer.");
+    }
   } catch (error) {
-    setStatus(error.message, true);
+    setStatus(`Could not sign in: ${error.message}`, true);
     return;
+  }
+  if (!state.auth) {  // not signed in: the notice says why and offers to sign in
+    setStatus("Not signed in.", true);
+    return;
+  }
+  if (state.auth.kind !== "local") {
+    const operator = state.auth.operator();
+    $("signed").textContent = `Signed in as ${operator.name}${operator.groups.includes("supervisor") ? " (supervisor)" : ""}`;
+    $("signed").hidden = false;
+    $("sign-out").hidden = false;
+    $("sign-out").addEventListener("click", () => state.auth.signOut());
   }
   refresh();
 }

@@ -31,7 +31,7 @@
     apiUrl: attribute("api-url") && absolute(attribute("api-url"), location.href),
     apiKey: attribute("api-key"),
     tokenUrl: attribute("token-url") && absolute(attribute("token-url"), location.href),
-    configUrl: absolute(attribute("config-url") || "widget-config.json", script.src || location.href),
+    configUrl: attribute("config-url") && absolute(attribute("config-url"), location.href),
     signInUrl: attribute("sign-in-url") && absolute(attribute("sign-in-url"), location.href),
   };
   const missing = ["api-url", "api-key", "token-url"].filter((name) => !attribute(name));
@@ -40,6 +40,7 @@
     return;
   }
   settings.apiUrl = settings.apiUrl.replace(/\/+$/, "");
+  settings.configUrl = settings.configUrl || settings.apiUrl + "/v1/widget-config"; // the API's, from merchant.json
 
   const TOKEN_MARGIN_MS = 60 * 1000; // a token this close to its expiry is replaced before it is sent
   const TEAM_POLL_MS = 3000;
@@ -231,7 +232,7 @@
     constructor(message, kind, status) { super(message); this.kind = kind; this.status = status || 0; }
   }
 
-  // ---- The merchant's name and colours (widget-config.json beside widget.js: public, nothing personal) ----
+  // ---- The merchant's name and colours (GET /v1/widget-config of the API: public, nothing personal) ----
   function colour(value, fallback) { return typeof value === "string" && HEX.test(value) ? value : fallback; }
   function loadConfig() {
     if (!state.configPromise) {
