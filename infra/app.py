@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from concierge.settings import parse_origins
 from infra.constructs.compute import Merchant
 from infra.stack import ConciergeStack
 
@@ -37,6 +38,8 @@ def merchant_from(app: cdk.App) -> Merchant:
         model_provider=str(context("modelProvider", "none")),
         model=str(context("model", "")),
         judge_model=str(context("judgeModel", "")),
+        allowed_origins=parse_origins(context("allowedOrigins", "")),
+        sign_in_domain_prefix=str(context("signInDomainPrefix", "")),
     )
 
 

@@ -133,6 +133,7 @@ def suppress(
     workflow_roles: Sequence[IConstruct],
     model_secret: cdk.Resource | None,
     search_domain: cdk.Resource | None,
+    distribution: cdk.Resource,
 ) -> None:
     NagSuppressions.add_stack_suppressions(stack, STACK)
     children = {"apply_to_children": True}  # the finding is on the L1 resource inside each construct
@@ -171,6 +172,56 @@ def suppress(
                 ],
                 **children,
             )
+        if child.node.id.startswith("Custom::CDKBucketDeployment"):  # CDK's own custom resource (the site's files)
+            NagSuppressions.add_resource_suppressions(
+                child,
+                [
+                    _rule(
+                        "L1",
+                        "CDK's BucketDeployment handler: CDK chooses and updates its runtime with aws-cdk-lib; it runs "
+                        "only during a deploy, to copy the site's files.",
+                    ),
+                    _rule(
+                        "IAM5",
+                        "CDK's BucketDeployment handler reads the site's file archives from the CDK assets bucket, "
+                        "writes and prunes the site bucket's objects (keys are the site's files), and creates the "
+                        "CloudFront invalidation after a deploy (cloudfront:CreateInvalidation has no resource-level "
+                        "permission in CDK's grant).",
+                        _regex(
+                            r"^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$"
+                        ),
+                        _regex(r"^Resource::<SitesBucket[0-9A-F]+\.Arn>\/\*$"),
+                        "Resource::*",
+                        "Action::s3:GetObject*",
+                        "Action::s3:GetBucket*",
+                        "Action::s3:List*",
+                        "Action::s3:DeleteObject*",
+                        "Action::s3:Abort*",
+                    ),
+                ],
+                **children,
+            )
+    NagSuppressions.add_resource_suppressions(
+        distribution,
+        [
+            _rule(
+                "CFR1",
+                "The operators' pages and the widget's script are for the merchant's team and customers wherever they "
+                "are; a geographic restriction is the merchant's choice, not a default.",
+            ),
+            _rule(
+                "CFR2",
+                "A WAF web ACL costs a fixed monthly fee the idle stack does not otherwise have (see APIG3); the pages "
+                "are static and the API behind /v1/* is throttled by its stage. The merchant can attach their own.",
+            ),
+            _rule(
+                "CFR4",
+                "The distribution answers on its default *.cloudfront.net name, whose certificate is CloudFront's own "
+                "and cannot be given a minimum TLS version; a custom domain with its certificate would.",
+            ),
+        ],
+        **children,
+    )
     NagSuppressions.add_resource_suppressions(
         mail,
         [

@@ -18,8 +18,9 @@ from infra.constructs.inbound_email import InboundEmail
 from infra.constructs.messaging import Messaging
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import TeamNotifications
-from infra.constructs.operators import Operators
+from infra.constructs.operators import Operators, domain_prefix
 from infra.constructs.search import KnowledgeSearch
+from infra.constructs.sites import Sites
 from infra.constructs.workflow import approval_workflow, turn_workflow
 
 
@@ -52,8 +53,14 @@ class ConciergeStack(cdk.Stack):
             data.knowledge.add_event_notification(
                 event, s3n.LambdaDestination(ingest), s3.NotificationKeyFilter(prefix="documents/")
             )
-        operators = Operators(self, "Operators")
-        api = PublicApi(self, "PublicApi", workflow.state_machine, ingest, operators.user_pool)
+        operators = Operators(self, "Operators", domain_prefix(self, merchant.sign_in_domain_prefix))
+        api = PublicApi(
+            self, "PublicApi", workflow.state_machine, ingest, operators.user_pool, merchant.allowed_origins
+        )
+        # The console, the dashboard and the widget's script: a static site whose pages sign operators in through
+        # the pool's hosted UI, which sends them back only to those pages.
+        site = Sites(self, "Sites", api.rest_api, data.access_logs, operators.domain.base_url())
+        site.deploy(operators.sign_in(site.page_urls()))
         # Survey links in emails and WhatsApp messages lead to the API's one-click survey page.
         functions.functions[topology.FunctionName.SURVEYS].add_environment("CONCIERGE_PUBLIC_API_URL", api.rest_api.url)
         if merchant.inbound_email_recipient:
@@ -93,11 +100,22 @@ class ConciergeStack(cdk.Stack):
             workflow_roles=[workflow.state_machine.role, approvals.state_machine.role],
             model_secret=functions.model_secret,
             search_domain=search.domain,
+            distribution=site.distribution,
         )
 
         cdk.CfnOutput(self, "ApiUrl", value=api.rest_api.url)
         cdk.CfnOutput(self, "OperatorUserPoolId", value=operators.user_pool.user_pool_id)
         cdk.CfnOutput(self, "OperatorClientId", value=operators.client.user_pool_client_id)
+        cdk.CfnOutput(
+            self,
+            "ConsoleUrl",
+            value=f"{site.origin}/console.html",
+            description="the agent console (operators sign in through the hosted UI); the dashboard is dashboard.html",
+        )
+        cdk.CfnOutput(
+            self, "WidgetScriptUrl", value=f"{site.origin}/widget.js", description="the chat widget (docs/widget.md)"
+        )
+        cdk.CfnOutput(self, "OperatorSignInUrl", value=operators.domain.base_url())
         cdk.CfnOutput(
             self,
             "AlarmTopic",

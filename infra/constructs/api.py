@@ -55,6 +55,23 @@ GATEWAY_ERRORS = {
 }
 
 
+def cors_template(allowed_origins: tuple[str, ...]) -> str:
+    """The turn route's answer to a page of an allowed origin (the chat widget): its origin echoed, and nothing for
+    any other origin, whose browser then keeps the answer from it. $input.params() is the method request's."""
+    if not allowed_origins:
+        return ""
+    condition = " || ".join(f'$origin == "{origin}"' for origin in allowed_origins)
+    exposed = ", ".join(topology.CORS_EXPOSED_HEADERS)
+    return (
+        '#set($origin = $input.params().header.get("Origin"))\n'
+        '#if("$!origin" == "")#set($origin = $input.params().header.get("origin"))#end\n'
+        f"#if({condition})\n"
+        "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n"
+        f'#set($context.responseOverride.header.Access-Control-Expose-Headers = "{exposed}")\n'
+        "#end\n"
+    )
+
+
 def request_schema() -> apigateway.JsonSchema:
     """TurnRequestBody's JSON schema as an API Gateway model (draft-04; enums inlined, no $ref)."""
     schema = TurnRequestBody.model_json_schema()
@@ -94,6 +111,7 @@ class PublicApi(Construct):
         turn_workflow: sfn.IStateMachine,
         ingest: lambda_.IFunction,
         operator_pool: cognito.IUserPool,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
@@ -147,7 +165,11 @@ class PublicApi(Construct):
             path=True,
             querystring=False,
             integration_responses=[
-                apigateway.IntegrationResponse(status_code="200", response_templates={JSON: RESPONSE_TEMPLATE}),
+                apigateway.IntegrationResponse(
+                    status_code="200",
+                    response_templates={JSON: cors_template(allowed_origins) + RESPONSE_TEMPLATE},
+                    response_parameters={"method.response.header.Vary": "'Origin'"} if allowed_origins else None,
+                ),
             ],
         )
         proxy = apigateway.LambdaIntegration(ingest, proxy=True)
@@ -165,9 +187,19 @@ class PublicApi(Construct):
                     request_validator=validator,
                     request_models={JSON: model},
                     method_responses=[
+                        # the 200's CORS headers are set by the integration response (cors_template): declared here
+                        apigateway.MethodResponse(
+                            status_code="200",
+                            response_parameters={
+                                f"method.response.header.{header}": False
+                                for header in ("Vary", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
+                            }
+                            if allowed_origins
+                            else None,
+                        ),
                         *(
                             apigateway.MethodResponse(status_code=code)
-                            for code in ("200", "400", "401", "403", "404", "413", "500")
+                            for code in ("400", "401", "403", "404", "413", "500")
                         ),
                         apigateway.MethodResponse(
                             status_code="409", response_parameters={"method.response.header.Retry-After": False}
@@ -186,6 +218,25 @@ class PublicApi(Construct):
                 resource.add_method(route.method, proxy, api_key_required=route.api_key)
             else:
                 raise ValueError(f"route {route.method} {route.path}: unknown target {route.target!r}")
+
+        # CORS for the chat widget on the storefronts' pages: API Gateway answers the preflight of each route a page may
+        # call (Route.cors) for the configured origins only; the answers themselves carry the origin (the ingest
+        # function, concierge.http_api.cors; the turn route, cors_template). No origin configured: no preflight,
+        # and browsers refuse every cross-origin call.
+        if allowed_origins:
+            methods: dict[str, list[str]] = {}
+            for route in topology.ROUTES:
+                if route.cors:
+                    methods.setdefault(route.path, []).append(route.method)
+            for path, allowed in methods.items():
+                self.rest_api.root.resource_for_path(path).add_cors_preflight(
+                    allow_origins=list(allowed_origins),
+                    allow_methods=sorted(allowed),
+                    allow_headers=list(topology.CORS_REQUEST_HEADERS),
+                    allow_credentials=False,
+                    max_age=cdk.Duration.seconds(topology.CORS_MAX_AGE_SECONDS),
+                    status_code=204,
+                )
 
         self.api_key = self.rest_api.add_api_key("StorefrontKey", description="x-api-key for the merchant's storefront")
         plan = self.rest_api.add_usage_plan(

@@ -47,6 +47,8 @@ class Merchant:
     model_provider: str = "none"  # "none" (deterministic engine) | "anthropic" | "bedrock"
     model: str = ""  # model id (Anthropic API) or Bedrock model / inference profile id; empty: the default
     judge_model: str = ""  # the Auto-CSAT judge's model, same forms; empty: the default judge (Haiku class)
+    allowed_origins: tuple[str, ...] = ()  # storefront origins whose pages embed the chat widget (CORS)
+    sign_in_domain_prefix: str = ""  # the operators' hosted UI, <prefix>.auth.<region>.amazoncognito.com
 
     def __post_init__(self) -> None:
         if not 0 < self.approval_timeout_hours <= MAX_APPROVAL_TIMEOUT_HOURS:
@@ -329,6 +331,8 @@ class Functions(Construct):
                 function.add_environment("CONCIERGE_WHATSAPP_SECRET_ARN", data.whatsapp_secret.secret_arn)
             if access.start_approvals or access.decide_approvals:
                 function.add_environment(topology.APPROVAL_STATE_MACHINE_ENV, approval_state_machine_arn(stack))
+            if merchant.allowed_origins and name == topology.FunctionName.INGEST:  # it answers the widget's routes
+                function.add_environment("CONCIERGE_ALLOWED_ORIGINS", ",".join(merchant.allowed_origins))
             if merchant.support_hours and name in (topology.FunctionName.ACTIONS,):
                 function.add_environment("CONCIERGE_SUPPORT_HOURS", merchant.support_hours)
             if access.start_approvals and merchant.approval_timeout_hours:

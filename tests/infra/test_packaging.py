@@ -41,10 +41,10 @@ def function_layers(context: tuple[tuple[str, str], ...] = ()) -> dict[FunctionN
     app = cdk.App(context={"aws:cdk:bundling-stacks": [], **dict(context)})
     resources = Template.from_stack(build(app)).to_json()["Resources"]
     by_description = {layer.description: layer.name for layer in LAYERS}
-    layers = {
+    layers = {  # ours (CDK's BucketDeployment brings an AWS CLI layer of its own, for its own handler)
         key: by_description[value["Properties"]["Description"]]
         for key, value in resources.items()
-        if value["Type"] == "AWS::Lambda::LayerVersion"
+        if value["Type"] == "AWS::Lambda::LayerVersion" and value["Properties"]["Description"] in by_description
     }
     by_handler = {
         value["Properties"]["Handler"]: value["Properties"].get("Layers", [])
