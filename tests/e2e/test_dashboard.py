@@ -134,6 +134,18 @@ def test_a_low_auto_csat_row_leads_with_what_pulled_it_down(page):
         assert "(-" in first_reason, first_reason
 
 
+def test_a_low_csat_survey_row_is_the_customers_rating_never_explained_by_good_news(page):
+    rows = page.locator("#low-scores tr")
+    survey_rows = [
+        rows.nth(i) for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).inner_text() == "CSAT survey"
+    ]
+    assert survey_rows, "the seeded month has low CSAT answers"
+    for row in survey_rows:
+        why = row.locator("td").nth(5).inner_text()
+        assert why.startswith("The customer rated it " + row.locator("td.score").inner_text() + " of 5"), why
+        assert "(+" not in why, why  # a positive Auto-CSAT reason does not explain a customer's 1
+
+
 def test_filtering_by_channel_changes_the_tiles(page):
     total = int(page.locator(".tile[data-kpi='AI resolution'] .n").inner_text()[4:])
     page.select_option("#channel", "whatsapp")

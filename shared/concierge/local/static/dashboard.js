@@ -118,6 +118,18 @@ function renderCharts(series) {
   });
 }
 
+// Why a row scored low. An Auto-CSAT row: what pulled its score down, first. A CSAT survey row is the customer's own
+// answer: Auto-CSAT's reasons explain Auto-CSAT's score, not the customer's, so only what it saw going wrong is shown
+// beside the rating, and a conversation Auto-CSAT thought went well says so instead of being "explained" by it.
+function lowScoreWhy(entry) {
+  const reasons = entry.reasons || [];
+  if (entry.source === "auto") return reasons.slice(0, 2).join("; ") || "—";
+  const rated = `The customer rated it ${entry.score} of 5`;
+  const against = reasons.filter((reason) => /\(-\d/.test(reason));
+  if (against.length) return `${rated}; Auto-CSAT also saw: ${against.slice(0, 2).join("; ")}`;
+  return reasons.length ? `${rated}; Auto-CSAT saw nothing go wrong` : rated;
+}
+
 function renderLowScores(rows) {
   const body = $("low-scores");
   if (!rows.length) {
@@ -131,7 +143,7 @@ function renderLowScores(rows) {
   body.replaceChildren(...rows.map((entry) => {
     const row = document.createElement("tr");
     const cells = [entry.day, entry.score, entry.source === "auto" ? "Auto-CSAT" : "CSAT survey", entry.channel, entry.intent,
-      entry.reasons.slice(0, 2).join("; ") || "—"];
+      lowScoreWhy(entry)];
     cells.forEach((text, i) => {
       const cell = row.insertCell();
       cell.textContent = text;
