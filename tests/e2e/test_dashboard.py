@@ -123,11 +123,14 @@ def test_a_low_score_opens_its_transcript_with_the_auto_csat_reasons(page):
     page.click("#transcript-close")
 
 
-def test_a_low_auto_csat_row_leads_with_what_pulled_it_down(page):
+def low_score_rows(page, source: str) -> list:
+    """The rows of the lowest-scoring table whose Source column reads `source` ("Auto-CSAT" or "CSAT survey")."""
     rows = page.locator("#low-scores tr")
-    auto_rows = [
-        rows.nth(i) for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).inner_text() == "Auto-CSAT"
-    ]
+    return [rows.nth(i) for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).inner_text() == source]
+
+
+def test_a_low_auto_csat_row_leads_with_what_pulled_it_down(page):
+    auto_rows = low_score_rows(page, "Auto-CSAT")
     assert auto_rows, "the seeded month has Auto-CSAT low scores"
     for row in auto_rows:
         first_reason = row.locator("td").nth(5).inner_text().split("; ")[0]
@@ -135,10 +138,7 @@ def test_a_low_auto_csat_row_leads_with_what_pulled_it_down(page):
 
 
 def test_a_low_csat_survey_row_is_the_customers_rating_never_explained_by_good_news(page):
-    rows = page.locator("#low-scores tr")
-    survey_rows = [
-        rows.nth(i) for i in range(rows.count()) if rows.nth(i).locator("td").nth(2).inner_text() == "CSAT survey"
-    ]
+    survey_rows = low_score_rows(page, "CSAT survey")
     assert survey_rows, "the seeded month has low CSAT answers"
     for row in survey_rows:
         why = row.locator("td").nth(5).inner_text()
