@@ -43,6 +43,15 @@ ITEM_VERDICT = re.compile(
     r"completely\s+|totally\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
 )
 
+# The same verdict said of a pronoun ("The charger I got has a UK plug, that's useless in Belgium"): about the item
+# when its sentence is about an item of theirs and the message asks for something to be done to it (`score`).
+PRONOUN_VERDICT = re.compile(
+    r"\b(it|that|this|they|these|those)\s+(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|"
+    r"really\s+|completely\s+|totally\s+|pretty\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
+)
+# What a customer can ask to be done to an item of theirs (a verdict on the item is then a reason, not anger).
+ITEM_ACTIONS = frozenset({"return", "exchange", "cancel", "remove_item"})
+
 # Phrases per intent; matched on word boundaries after normalization. Order matters: the first match wins.
 INTENT_PHRASES: dict[str, tuple[str, ...]] = {
     "human": (
@@ -869,13 +878,68 @@ def asks_for_person(text: str) -> bool:
     return any(_classify(part)[0] == "human" and not re.match(r"(?i)if\b", part) for part in parts)
 
 
+def without_item_verdicts(text: str, intent: str) -> str:
+    """The message, normalized, without what it says of an item rather than of us: "the cable is useless now, my
+    phone is usb-c" says why the item goes back, not that the customer is fed up with us. A verdict said of a
+    pronoun counts as one only in a sentence about an item of theirs ("The charger I got has a UK plug, that's
+    useless in Belgium") of a message asking for something to be done to it; "I'm really unhappy, this is terrible"
+    is still about us."""
+    rest = ITEM_VERDICT.sub(" ", normalize(text))
+    if intent in ITEM_ACTIONS:
+        for sentence in SENTENCE_END.split(text):
+            words = normalize(sentence)
+            if OWNED.search(words):
+                for verdict in PRONOUN_VERDICT.finditer(words):
+                    rest = rest.replace(verdict.group(0), " ")
+    return rest
+
+
+def asks_to_cancel(text: str) -> bool:
+    """Whether a request of the message is to cancel ("please cancel the silver grinder I ordered yesterday, I got
+    one as a gift"), whatever reason beside it sounds like a return; not one taken back ("don't cancel it")."""
+    return any(_classify(part)[0] == "cancel" for part in clauses(text) or [text])
+
+
+# What asks only to be told something: where an order is, or what the help center says.
+READ_ONLY = frozenset({"track", "question"})
+
+
+def _readings(text: str) -> list[tuple[str, str]]:
+    """(intent, words) of each request of a message that makes several; [] for one."""
+    parts = clauses(text)
+    return [(_classify(part)[0], part) for part in parts] if len(parts) > 1 else []
+
+
+def acting_requests(text: str) -> list[str]:
+    """The intents of a message's requests to have something done (not only told), in order, each asked for in so
+    many words ("can you", "please", a question): "where are my headphones? And can you send my hub order to my
+    office instead, …?" -> ["address"]. Not what only describes ("thinking of getting the pan in the bigger size")."""
+    return [intent for intent, part in _readings(text) if intent in ACTIONS - READ_ONLY and _requests_something(part)]
+
+
+def read_only_requests(text: str) -> list[tuple[str, str]]:
+    """The requests of a message that ask only to be told something, each as (intent, its words), in order, when
+    the message also asks for something to be done (`acting_requests`): "can you send my hub order to my office
+    instead, …? And where are my headphones?" -> [("track", "where are my headphones")]. A question is one that
+    starts with a question word ("how hot can my dutch oven go?"), not a remark with a question mark ("it has a UK
+    plug??"); a statement ("my order hasn't shipped yet") asks nothing."""
+    readings = _readings(text)
+    if not any(intent in ACTIONS - READ_ONLY and _requests_something(part) for intent, part in readings):
+        return []
+    return [
+        (intent, part)
+        for intent, part in readings
+        if (intent == "track" and _requests_something(part))
+        or (intent == "question" and QUESTION_START.match(normalize(part)))
+    ]
+
+
 def score(text: str) -> Signals:
     ruled = classify(text)  # read once: the fallback of the model's reading and whether the message asks
     intent, confidence = understood(text, ruled)
-    normalized = normalize(text)
     mood = sentiment(text)
-    # "the cable is useless now, my phone is usb-c" says why the item goes back, not that the customer is fed up with us
-    frustrated = any_phrase(ITEM_VERDICT.sub(" ", normalized), FRUSTRATION_WORDS)
+    acting = intent if intent in ITEM_ACTIONS else ruled[0]  # the model's reading, or the rules' beside it
+    frustrated = any_phrase(without_item_verdicts(text, acting), FRUSTRATION_WORDS)
     return Signals(
         intent=intent,
         intent_confidence=confidence,

@@ -398,12 +398,14 @@ LATEST = re.compile(
 class ItemMatch(BaseModel):
     """The order lines a request names best (indexes into the candidates, newest order first among equals), with
     the words it was read from: `have` (what the customer has, not what they want or keep) and `named` (what a
-    request verb names)."""
+    request verb names). `unique`: the customer's words name one line and no other as well (not a tie broken by
+    which order has arrived or is the newest, nor a guess by meaning)."""
 
     best: list[int]
     have: str
     named: str
     latest: bool
+    unique: bool = False
 
 
 # What a customer calls an item may share no word with the catalogue ("the big pot" for a dutch oven, "the mag rack"
@@ -463,6 +465,7 @@ def items_named(
     latest = bool(LATEST.search(text))
     scored = sorted(((item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
     best = [-i for score, i in scored if score == scored[0][0] and score > 0]
+    unique = len(best) == 1
     if not best and len({line["product_id"] for _, line in candidates}) > 1:
         best = meant_by_meaning(without_order_number(named or have), [line for _, line in candidates])
     if len(best) > 1 and not latest:
@@ -470,7 +473,7 @@ def items_named(
     if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
         newest = candidates[best[0]][0]["order_id"]
         best = [i for i in best if candidates[i][0]["order_id"] == newest]
-    return ItemMatch(best=best, have=have, named=named, latest=latest)
+    return ItemMatch(best=best, have=have, named=named, latest=latest, unique=unique)
 
 
 def orders_with_item(text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -63,6 +63,7 @@ PRODUCTS = [
     product("grinder", "Hand Burr Grinder", "finish", ["Silver", "Black"], "89.00"),
     product("cups", "Porcelain Espresso Cups, Set of 4", "glaze", ["White", "Sand"], "34.00"),
     product("mug", "Stoneware Mug", "glaze", ["Oat", "Slate"], "22.00"),
+    product("kettle", "Gooseneck Kettle", "finish", ["Matte Black", "Steel"], "79.00"),
 ]
 CUSTOMER = Customer(id="robin", email="robin@example.com", name="Robin Park", created_at=NOW - timedelta(days=400))
 
@@ -118,16 +119,43 @@ ORDERS = [
 ]
 
 
+# Orders not yet shipped, for the tests of changes and cancellations (beside ORDERS, which has none).
+PENDING = [
+    order("#505", "pending", 1, [("kettle", "Steel")]),
+    order("#504", "pending", 1, [("grinder", "Black"), ("mug", "Slate")]),
+]
+
+
+class ShopStore(FakeStore):
+    """FakeStore, with the writes of a cancellation and of an order change."""
+
+    def cancel_order(self, order_id: str) -> bool:
+        current = self.orders[order_id]
+        if current.status != "pending":
+            return False
+        self.orders[order_id] = current.model_copy(update={"status": "cancelled"})
+        return True
+
+    def modify_order(self, order_id: str, shipping_address, remove_line_ids: list[str]) -> Order | None:
+        current = self.orders[order_id]
+        update: dict = {"lines": [line for line in current.lines if line.line_id not in set(remove_line_ids)]}
+        if shipping_address is not None:
+            update["shipping_address"] = shipping_address
+        self.orders[order_id] = current.model_copy(update=update)
+        return self.orders[order_id]
+
+
 class Chat:
     """A conversation as the turn workflow plays it: engine and action layer alternate within a turn."""
 
-    def __init__(self) -> None:
+    def __init__(self, orders: list[Order] | None = None) -> None:
         self.engine = DeterministicEngine(SHOP)
         self.memory = FakeMemory()
+        self.store = ShopStore(orders or ORDERS, PRODUCTS, [CUSTOMER])
         self.services = ActionServices(
             settings=SETTINGS,
             memory=self.memory,
-            store=FakeStore(ORDERS, PRODUCTS, [CUSTOMER]),
+            store=self.store,
             events=FakeEvents(),
             email=FakeEmail(),
             handoffs=FakeHandoffs(),
@@ -137,13 +165,15 @@ class Chat:
         self.flow: dict = {}
         self.calls: list[tuple[str, dict]] = []
 
-    def say(self, text: str, passages: list[PassageHit] | None = None) -> Decision:
+    def say(self, text: str, passages: list[PassageHit] | None = None, intent: str | None = None) -> Decision:
+        """`intent`: the reading of the message, when a test is about what the engine does with that reading."""
         self.turns += 1
+        scored = signals.score(text)
         turn = Turn(
             conversation_id="conv-1",
             customer=CustomerRef(id=CUSTOMER.id, first_name=CUSTOMER.first_name),
             message=IncomingMessage(message_id=f"m{self.turns}", text=text, channel=Channel.WEB, received_at=NOW),
-            signals=signals.score(text),
+            signals=scored.model_copy(update={"intent": intent}) if intent else scored,
             conversation=ConversationSnapshot(
                 status=ConversationStatus.OPEN, started_at=NOW, customer_turns=self.turns, flow=self.flow
             ),
@@ -260,10 +290,12 @@ def test_the_second_question_gets_the_passage_that_answers_it_not_one_sharing_it
 # a resolution refused in other words is not a no to the item ------------------------------------------------------
 def test_swap_it_i_dont_want_my_money_back_goes_on_to_the_exchange():
     chat = Chat()
-    chat.say("hi! the white dripper is lovely but it really clashes with my kitchen. could I get it in black instead?")
-    reply = chat.say("same size please, the black one. swap it, I don't want my money back").reply
-    assert "Black" in reply and "Shall I go ahead?" in reply and "Which item do you mean?" not in reply
-    chat.say("yes go ahead")
+    reply = chat.say(
+        "hi! the white dripper is lovely but it really clashes with my kitchen. could I get it in black instead?"
+    ).reply
+    assert "Pour-Over Dripper (Black)" in reply and "Shall I go ahead?" in reply
+    # the refund refused is not a no to the exchange proposed
+    chat.say("same size please, the black one. swap it, I don't want my money back")
     assert [a["arguments"]["resolution"] for a in chat.executed("return_items")] == ["exchange"]
 
 
@@ -284,3 +316,155 @@ def test_never_mind_as_let_alone_drops_nothing():
     ).reply
     assert "nothing has been changed" not in reply
     assert "Porcelain Espresso Cups, Set of 4 (Sand)" in reply
+
+
+# one item named, and what to do with it: the proposal at once -----------------------------------------------------
+def test_an_item_named_with_the_swap_wanted_is_proposed_at_once():
+    chat = Chat()
+    reply = chat.say("the oat mug I got looks too plain on my shelf, could I swap it for the slate one?").reply
+    assert "I found it" not in reply
+    assert "Stoneware Mug (Slate)" in reply and "#500" in reply and "Shall I go ahead?" in reply
+    assert chat.executed("return_items") == []  # nothing is done before the customer's yes
+    chat.say("yes please")
+    assert [a["arguments"]["exchange_sku"] for a in chat.executed("return_items")] == ["mug-1"]
+
+
+def test_an_item_named_with_the_refund_wanted_is_proposed_at_once():
+    chat = Chat()
+    reply = chat.say("I'd like to return the grinder, it's louder than I hoped. Refund to my card please").reply
+    assert "I found it" not in reply
+    assert "refund $89.00" in reply and "#501" in reply and "Shall I go ahead?" in reply
+    chat.say("yes, go ahead")
+    assert [a["arguments"]["resolution"] for a in chat.executed("return_items")] == ["refund"]
+
+
+def test_two_items_the_words_could_mean_are_still_asked_about():
+    chat = Chat()
+    reply = chat.say("I'd like a refund for the espresso cups please").reply
+    assert "1. " in reply and "2. " in reply
+    assert "return_items" not in [tool for tool, _ in chat.calls]
+
+
+# a request to act and a question beside it: both answered --------------------------------------------------------
+def test_a_tracking_question_beside_an_address_change_is_answered_with_the_proposal():
+    chat = Chat(ORDERS + PENDING)
+    reply = chat.say(
+        "Two things: can you send my kettle order to my office instead, 500 Congress Ave, Austin 78701? "
+        "And where is my black dripper?"
+    ).reply
+    assert "order #505 will be delivered to" in reply and "Shall I go ahead?" in reply
+    assert "#503" in reply and "UPS" in reply
+    chat.say("yes, that address is right")
+    assert chat.store.orders["#505"].shipping_address.line1 == "500 Congress Ave"
+
+
+@pytest.mark.parametrize("reading", [None, "return", "exchange"])
+def test_a_cancellation_with_a_reason_like_a_returns_and_a_question_beside_it(reading):
+    refunds = hit("Refunds", "How long does a refund take?", "Refunds reach your card within 5 business days.", 0.62)
+    cancelling = hit("Orders", "Can I cancel my order?", "Yes, as long as it hasn't shipped.", 0.55, request=1)
+    chat = Chat(ORDERS + PENDING)
+    reply = chat.say(
+        "Hi! Two things: please cancel the kettle I ordered yesterday, I got one as a gift. And how long do refunds "
+        "take to reach my card?",
+        passages=[refunds, cancelling],
+        intent=reading,  # whatever the reading, the explicit cancel of an order not yet shipped is what is done
+    ).reply
+    assert "can't be returned" not in reply
+    assert "#505" in reply and "cancel" in reply and "Shall I go ahead?" in reply
+    assert "As for your other question: Refunds reach your card within 5 business days." in reply
+    chat.say("yes cancel it please")
+    assert chat.store.orders["#505"].status == "cancelled"
+
+
+def test_cancelling_one_item_of_a_pending_order_read_as_a_return_takes_it_off():
+    chat = Chat(ORDERS + PENDING)
+    reply = chat.say("please cancel the black grinder I ordered, I got one as a gift", intent="return").reply
+    assert "Hand Burr Grinder (Black) off order #504" in reply
+    chat.say("yes")
+    assert [line.product_id for line in chat.store.orders["#504"].lines] == ["mug"]
+
+
+# a mild word about an item, and a request the assistant can do: served, not handed off -----------------------------
+def test_a_harsh_word_about_the_item_with_a_swap_asked_for_is_served_with_sympathy():
+    text = "The grinder I got is silver, that's useless in my all-black kitchen. Can you swap it for the black one?"
+    assert signals.score(text).frustrated is False
+    decision = Chat().say(text)
+    assert decision.handoff is None
+    assert "Hand Burr Grinder (Black)" in decision.reply and "Shall I go ahead?" in decision.reply
+    if signals.score(text).sentiment <= -0.3:
+        assert decision.reply.startswith("Hi Robin, I'm the Bean Counter Coffee AI assistant. I'm sorry")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm really unhappy, this is terrible",
+        "that's useless. where is my order?",
+        "you are useless, just swap the grinder I got for the black one",
+    ],
+)
+def test_anger_at_us_is_still_frustration(text):
+    assert signals.score(text).frustrated is True
+
+
+# a change of mind: the proposal taken back, the new request made ---------------------------------------------------
+def test_cancelling_an_order_by_naming_all_its_items_cancels_the_order():
+    chat = Chat(ORDERS + PENDING)
+    reply = chat.say("can I still cancel my order with the grinder and the mug?").reply
+    assert [tool for tool, _ in chat.calls][-1] == "cancel_order"
+    assert "#504" in reply and "Shall I go ahead?" in reply
+
+
+def test_no_to_a_cancellation_with_an_item_to_take_off_instead_proposes_that():
+    chat = Chat(ORDERS + PENDING)
+    chat.say("can I still cancel my order with the grinder and the mug?")
+    reply = chat.say("hmm actually no, don't cancel it. just take the mug off and keep the grinder").reply
+    assert reply.startswith("No problem, I won't cancel order #504.")
+    assert "Stoneware Mug (Slate) off order #504" in reply and "Shall I go ahead?" in reply
+    chat.say("yes thats it")
+    assert chat.store.orders["#504"].status == "pending"
+    assert [line.product_id for line in chat.store.orders["#504"].lines] == ["grinder"]
+
+
+def test_a_withdrawn_item_removal_is_acknowledged_as_one():
+    chat = Chat(ORDERS + PENDING)
+    chat.say("could you take the mug off my order? keep the grinder")
+    reply = chat.say("no, leave it").reply
+    assert "#504 stays as it is" in reply and "address" not in reply
+    assert len(chat.store.orders["#504"].lines) == 2
+
+
+def test_an_order_described_by_its_items_with_one_to_take_off_is_not_cancelled():
+    chat = Chat(ORDERS + PENDING)
+    reply = chat.say(
+        "hey, my order with the grinder and the mug, could you take the mug off it? I only need the grinder"
+    )
+    assert "Stoneware Mug (Slate) off order #504" in reply.reply
+    assert "cancel_order" not in [tool for tool, _ in chat.calls]
+
+
+def test_i_want_to_return_it_names_no_refund_so_the_item_is_confirmed_first():
+    reply = Chat().say("the grinder from #501 is too loud for my flat. I want to return it").reply
+    assert "I found it: the Hand Burr Grinder (Silver)" in reply
+
+
+def test_a_remark_with_a_question_mark_is_not_a_question_of_its_own():
+    text = "the grinder i got is silver?? must have clicked the wrong one lol. can you swap it for the black one"
+    assert signals.read_only_requests(text) == []
+    reply = Chat().say(text).reply
+    assert "Hand Burr Grinder (Black) in exchange for the Hand Burr Grinder (Silver)" in reply
+
+
+def test_what_the_customer_is_only_thinking_of_is_not_a_request_to_act():
+    text = "thinking of getting the grinder in black. how heavy is it? does it fit in a drawer"
+    assert signals.acting_requests(text) == [] and signals.read_only_requests(text) == []
+
+
+def test_the_swap_refused_for_the_money_back_withdraws_it_and_proposes_the_refund():
+    chat = Chat()
+    chat.say("the oat mug I got looks too plain on my shelf, could I swap it for the slate one?")
+    reply = chat.say("Yeah ok forget the swap, let's just send it back and get my money back instead").reply
+    assert "refund $22.00" in reply and "Shall I go ahead?" in reply
+    assert chat.executed("return_items") == []
+    chat.say("yes please")
+    assert [a["arguments"]["resolution"] for a in chat.executed("return_items")] == ["refund"]

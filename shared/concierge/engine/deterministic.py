@@ -42,6 +42,7 @@ from concierge.understanding import (
     request_object,
     requested_variant,
 )
+from concierge.workflows import MAX_ACTION_ROUNDS
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
@@ -98,6 +99,16 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# A word of sympathy for what is wrong with an item, by the reason read from the customer's words.
+SORRY = {
+    "too_small": "Sorry it's too small.",
+    "too_large": "Sorry it's too big.",
+    "damaged": "I'm sorry it arrived damaged.",
+    "not_as_described": "I'm sorry it wasn't what you expected.",
+}
+# A message this negative (the sentiment lexicon's compound score) gets a word of sympathy before a proposal.
+SYMPATHY_SENTIMENT = -0.3
+
 # "Never mind, I'll keep it": the customer drops the request.
 KEEP_IT = (
     "keep it",
@@ -149,6 +160,9 @@ REFUSED = re.compile(
     r"(exchange|replacement|swap|refund|new one|money back|another one)\w*",
     re.IGNORECASE,
 )
+# What REFUSED may refuse, by resolution.
+REFUND_OBJECTS: tuple[str, ...] = ("refund", "money back")
+EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "another one")
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
 
@@ -230,6 +244,39 @@ def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> Tool
     return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
 
 
+def own_words(text: str) -> str:
+    """The words of a message's request to act, without those of a tracking question beside it ("can you send my
+    kettle order to my office? And where is my black dripper?"): that names another order, tracked beside it
+    (`DeterministicEngine._with_other_requests`)."""
+    for intent, part in signals.read_only_requests(text):
+        if intent == "track":
+            text = text.replace(part, " ")
+    return text
+
+
+# The flows that act on an order or an item, the tools that propose (or carry out) what they do, and the tools of
+# a turn whose reply is an action's outcome.
+ACTION_FLOWS = ("cancel", "address", "return")
+PROPOSING_TOOLS = frozenset({"cancel_order", "modify_order", "return_items"})
+ACTING_TOOLS = PROPOSING_TOOLS | {"confirm_action", "cancel_action"}
+
+# The kinds of request a customer may make instead of the one they take back (return and exchange are one: a change
+# between them is the return flow's own).
+REQUEST_KINDS = {
+    "cancel": "cancel",
+    "address": "address",
+    "remove_item": "remove_item",
+    "return": "return",
+    "exchange": "return",
+    "appointment": "appointment",
+    "track": "track",
+}
+# "cancel the whole order instead" cancels an order; "no, cancel that" only withdraws what was proposed.
+CANCELS_ORDER = re.compile(
+    r"\bcancel\w*\s+(?:(?:my|the|this|that|our|an?|whole|entire|full|pending|last|latest|recent)\s+){0,3}order\b",
+    re.IGNORECASE,
+)
+
 REMOVE_TARGET = re.compile(
     r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
     re.IGNORECASE,
@@ -248,7 +295,7 @@ class DeterministicEngine:
     def decide(self, turn: Turn) -> Decision:
         if turn.merchant is not None and turn.merchant != self.profile:
             return DeterministicEngine(turn.merchant).decide(turn)
-        decision = self._decide(turn)
+        decision = self._with_other_requests(turn, self._decide(turn))
         assert turn.conversation is not None  # _decide asserted it
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first.
@@ -282,6 +329,9 @@ class DeterministicEngine:
         trigger = self._handoff_trigger(turn, flow)
         if trigger:
             return self.handoff(turn, trigger)
+        anew = self._takes_back_and_asks_anew(turn, flow)
+        if anew is not None:
+            return anew
         if flow.get("name") == "return":
             return self._return_flow(turn, flow)
         if flow.get("name") == "offer_handoff":
@@ -316,19 +366,17 @@ class DeterministicEngine:
         assert turn.customer is not None
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
-        if intent == "cancel":
-            return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
-        intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
-        if intent in ("address", "remove_item"):
-            return self._address_flow(turn, {"name": "address", "remove": intent == "remove_item"})
+        if intent != "cancel":
+            intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
+        if intent == "track" and signals.read_only_requests(text):
+            # "where are my headphones? And can you send my hub order to my office?": what is to be done is made,
+            # and where the order is (or what the help center says) comes with it (_with_other_requests)
+            intent = next(iter(signals.acting_requests(text)), intent)
+        started = self._start(turn, intent)
+        if started is not None:
+            return started
         if intent == "password":
             return self._password_reset(turn)
-        if intent == "appointment":
-            return self._appointment_flow(turn, {"name": "appointment", "stage": "find"})
-        if intent in ("return", "exchange"):
-            return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
-        if intent == "track":
-            return self._track(turn)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
             return Decision(
                 next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved"
@@ -343,6 +391,76 @@ class DeterministicEngine:
             # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
             return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
         return self._answer_from_knowledge(turn)
+
+    def _start(self, turn: Turn, intent: str) -> Decision | None:
+        """The flow of a new request to act on an order, an item or a booking, or to track one; None for others."""
+        if intent == "cancel":
+            return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
+        if intent in ("address", "remove_item"):
+            return self._address_flow(turn, {"name": "address", "remove": intent == "remove_item"})
+        if intent == "appointment":
+            return self._appointment_flow(turn, {"name": "appointment", "stage": "find"})
+        if intent in ("return", "exchange"):
+            return self._return_flow(turn, {"name": "return", "stage": "find_item", "wants": intent})
+        if intent == "track":
+            return self._track(turn)
+        return None
+
+    def _takes_back_and_asks_anew(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
+        """ "Hmm actually no, don't cancel it. Just take the tea towels off": a no to the proposal waiting for the
+        customer's yes, with another request in the same words. The proposal is withdrawn and the new request made
+        at once, in one reply that says what was withdrawn. A request of the same kind ("no, the refund instead") is
+        the flow's own business; a bare "no, cancel that" withdraws and asks nothing new."""
+        if not flow.get("action_id") or flow.get("stage") not in ("confirm", "confirm_action"):
+            return None
+        assert turn.message is not None and turn.signals is not None
+        text = turn.message.text
+        if not signals.is_negative(text):
+            return None
+        intent = acting_intent(text, turn.signals.intent)
+        if intent == "cancel" and not CANCELS_ORDER.search(text):
+            return None  # "no, cancel that" withdraws the proposal: it is not a cancellation of the order
+        kind = REQUEST_KINDS.get(intent)
+        if kind is None or kind == self._pending_kind(flow):
+            return None
+        withdrawn = turn.results_for("cancel_action")
+        if not withdrawn:
+            return Decision(
+                next="actions",
+                tool_calls=[
+                    call("cancel_action", {"action_id": flow["action_id"]}),
+                    call("find_orders", {"limit": ORDER_SEARCH_LIMIT}),
+                ],
+                flow={},
+            )
+        started = self._start(turn, intent)
+        assert started is not None  # every kind of REQUEST_KINDS starts a flow
+        if started.next != "reply" or withdrawn[-1].status is not ActionStatus.EXECUTED:
+            return started
+        return started.model_copy(update={"reply": f"{self._withdrawn(flow)} {started.reply}"})
+
+    @staticmethod
+    def _pending_kind(flow: dict[str, Any]) -> str:
+        """What the proposal waiting in `flow` does, as REQUEST_KINDS names it."""
+        if flow.get("name") == "address":
+            return "remove_item" if flow.get("change") == "remove" else "address"
+        return str(flow.get("name"))
+
+    @staticmethod
+    def _withdrawn(flow: dict[str, Any]) -> str:
+        """The acknowledgement of a proposal withdrawn, in the words of what it would have done."""
+        order = flow.get("order_id")
+        name = flow.get("name")
+        if name == "cancel":
+            return f"No problem, I won't cancel order {order}." if order else "No problem, I won't cancel it."
+        if name == "address" and flow.get("change") == "remove":
+            return f"No problem, order {order} stays as it is." if order else "No problem, the order stays as it is."
+        if name == "address":
+            return "No problem, the address stays as it was."
+        if name == "appointment":
+            return "No problem, I haven't booked anything."
+        resolution = flow.get("resolution")
+        return f"No problem, I won't go ahead with the {resolution}." if resolution else "No problem, I won't go ahead."
 
     # handoff -----------------------------------------------------------------------------
     def _handoff_trigger(self, turn: Turn, flow: dict[str, Any]) -> str | None:
@@ -493,7 +611,7 @@ class DeterministicEngine:
         """Which item of which order: the customer's own words matched against all their recent orders."""
         found = turn.results_for("find_orders")
         assert turn.message is not None
-        text = turn.message.text
+        text = own_words(turn.message.text)
         flow = {**flow, "request": flow.get("request") or text}
         if flow.get("reason") is None:
             flow["reason"] = self._fit_reason(text)
@@ -532,7 +650,9 @@ class DeterministicEngine:
             return self._answer_from_knowledge(turn)
         if len(best) == 1 or len(candidates) == 1:
             order, line = candidates[best[0] if best else 0]
-            return self._item_chosen(turn, flow, order, line)
+            # sure: their words name this item of theirs and no other, or they name an order holding only it
+            sure = match.unique or (named is not None and len(candidates) == 1)
+            return self._item_chosen(turn, flow, order, line, sure=sure)
         options = [candidates[i] for i in best] or [(orders[0], line) for line in orders[0]["lines"]]
         options = options[:6]
         listing = "; ".join(
@@ -551,9 +671,17 @@ class DeterministicEngine:
             },
         )
 
-    def _item_chosen(self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any]) -> Decision:
+    def _item_chosen(
+        self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], sure: bool = False
+    ) -> Decision:
         """The item is known: read its product (final sale? sized? its variants), then say at once if it cannot
-        be returned, or confirm it with the customer."""
+        be returned, or confirm it with the customer. When the customer's words name it and no other (`sure`) and
+        say already how to resolve it ("swap it for the moss green one", "refund to my card please"), the proposal
+        comes at once: it names the item and the order, and nothing is done until they confirm it."""
+        assert turn.message is not None
+        if order["status"] == "pending" and signals.asks_to_cancel(turn.message.text):
+            # "please cancel the grinder I ordered yesterday, I got one as a gift": a cancellation, not a return
+            return self._cancel_item(turn, order, line)
         product = self._product(turn, line["product_id"])
         if product is None:
             flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
@@ -564,10 +692,29 @@ class DeterministicEngine:
         if blocked:
             return blocked
         asked, unavailable = requested_variant(product, line["options"], flow.get("request", ""))
+        confirmed = self._confirm_item(flow, order, line, product)
         if unavailable is not None and asked is None:  # what they asked for is sold out: say so before anything else
-            confirmed = self._confirm_item(flow, order, line, product)
             return self._offer(turn, {**confirmed.flow, "reason": flow.get("reason") or "other", "stage": "offer"})
-        return self._confirm_item(flow, order, line, product)
+        said = choice_text(flow.get("request", ""))
+        # how to resolve it, in their own words: a variant named, an exchange or a refund asked for (not only read)
+        resolution_said = asked is not None or asks_exchange(said) or signals.any_phrase(said, REFUND_OBJECTS)
+        if sure and resolution_said:
+            at_once = self._after_item_confirmed(turn, {**confirmed.flow, "direct": True})
+            proposing = any(c.tool == "return_items" for c in at_once.tool_calls) or turn.results_for("return_items")
+            if proposing:
+                return at_once
+        return confirmed
+
+    def _cancel_item(self, turn: Turn, order: dict[str, Any], line: dict[str, Any]) -> Decision:
+        """Cancel the item of an order not yet shipped: the order, when it is all the order holds (or the order
+        itself is what they cancel), else the item taken off it; proposed, and done only on the customer's yes."""
+        if turn.results_for("cancel_order"):
+            return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
+        if turn.results_for("modify_order"):
+            return self._address_flow(turn, {"name": "address", "remove": True})
+        assert turn.message is not None
+        text = turn.message.text
+        return self._remove_items(turn, {"name": "address", "remove": True, "request": text}, order, text, line)
 
     @staticmethod
     def _product(turn: Turn, product_id: str) -> dict[str, Any] | None:
@@ -714,12 +861,7 @@ class DeterministicEngine:
                 next="actions", tool_calls=[call("get_product", {"product_id": flow["product_id"]})], flow=flow
             )
         refund = f"refund {money(flow['price'], flow['currency'])} to {flow['refund_to']}"
-        sorry = {
-            "too_small": "Sorry it's too small.",
-            "too_large": "Sorry it's too big.",
-            "damaged": "I'm sorry it arrived damaged.",
-            "not_as_described": "I'm sorry it wasn't what you expected.",
-        }.get(flow["reason"], "Thanks for letting me know.")
+        sorry = SORRY.get(flow["reason"], "Thanks for letting me know.")
         flow = {**flow, "misses": 0, "exchange_options": []}
         if not self.profile.exchanges.allowed:
             return Decision(
@@ -842,7 +984,7 @@ class DeterministicEngine:
     def _choose_resolution(self, turn: Turn, flow: dict[str, Any], said: str | None = None) -> Decision:
         proposed = turn.results_for("return_items")
         if proposed:
-            return self._after_proposal(proposed[-1], flow)
+            return self._after_proposal(turn, proposed[-1], flow)
         if said:
             text = said
         else:
@@ -896,7 +1038,11 @@ class DeterministicEngine:
             arguments["exchange_sku"] = chosen["sku"]
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
-    def _after_proposal(self, result: ActionResult, flow: dict[str, Any]) -> Decision:
+    def _after_proposal(self, turn: Turn, result: ActionResult, flow: dict[str, Any]) -> Decision:
+        """The proposal in words, or why it cannot be made. Made at once from the customer's first words (`direct`),
+        it opens with a word of sympathy for what they said is wrong."""
+        lead = self._sympathy(turn, flow) if flow.get("direct") else ""
+        flow = {k: v for k, v in flow.items() if k != "direct"}
         if result.status is not ActionStatus.PENDING_CONFIRMATION:
             explanation = result.result.get("explanation", "I can't process that return.")
             return Decision(
@@ -931,7 +1077,7 @@ class DeterministicEngine:
             reply = f"To confirm: I'll {what}{self.profile.return_wording.proposal}. Shall I go ahead?"
         return Decision(
             next="reply",
-            reply=reply,
+            reply=f"{lead}{reply}",
             flow={
                 **flow,
                 "stage": "confirm_action",
@@ -941,7 +1087,19 @@ class DeterministicEngine:
             },
         )
 
+    @staticmethod
+    def _sympathy(turn: Turn, flow: dict[str, Any]) -> str:
+        said = SORRY.get(flow.get("reason") or "")
+        if said:
+            return f"{said} "
+        if turn.signals is not None and turn.signals.sentiment <= SYMPATHY_SENTIMENT:
+            return "I'm sorry about that. "
+        return ""
+
     def _confirm_action(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+        switched = self._other_resolution(turn, flow)
+        if switched is not None:
+            return switched
         confirmed = (
             turn.results_for("return_items") + turn.results_for("confirm_action") + turn.results_for("cancel_action")
         )
@@ -997,9 +1155,8 @@ class DeterministicEngine:
             and signals.any_phrase(said, EXCHANGE_WORDS)
             and not signals.any_phrase(said, REFUND_WORDS)
         ) or (
-            pending == "exchange"
-            and signals.any_phrase(said, REFUND_WORDS)
-            and not signals.any_phrase(said, EXCHANGE_WORDS)
+            # "my money back instead": "instead" asks for no exchange beside refund words
+            pending == "exchange" and signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
         )
         if contradicts:  # "yes, send the replacement" to a refund: nothing runs until it is clear
             what, other = ("refund", "replacement") if pending == "refund" else ("exchange", "refund")
@@ -1008,7 +1165,41 @@ class DeterministicEngine:
                 f"Just to be sure — what I've prepared is a{'n' if what == 'exchange' else ''} {what}. Shall I go "
                 f"ahead with the {what}, or would you rather have the {other}?",
             )
-        return self._settle_pending(text, flow) or self._miss(flow, "Shall I go ahead with that? A yes or no is fine.")
+        # "swap it, I don't want my money back" to an exchange: refusing the other resolution is not a no to this one
+        refused = REFUND_OBJECTS if pending == "exchange" else EXCHANGE_OBJECTS if pending == "refund" else ()
+        answer = REFUSED.sub(lambda m: " " if m.group(3).lower() in refused else m.group(0), signals.normalize(text))
+        unclear = "Shall I go ahead with that? A yes or no is fine."
+        return self._settle_pending(answer, flow) or self._miss(flow, unclear)
+
+    def _other_resolution(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
+        """ "Forget the swap, let's just send it back and get my money back instead": the resolution proposed is
+        refused and the other asked for, so the proposal is withdrawn and the other one proposed, in one reply (it
+        too waits for the customer's yes). A yes that names the other one is only asked about (`_confirm_action`)."""
+        pending = flow.get("resolution")
+        if pending not in ("refund", "exchange") or not flow.get("action_id"):
+            return None
+        assert turn.message is not None
+        text = turn.message.text
+        said = choice_text(text)
+        mine, theirs = (REFUND_OBJECTS, EXCHANGE_OBJECTS) if pending == "refund" else (EXCHANGE_OBJECTS, REFUND_OBJECTS)
+        refused = [m.group(3).lower() for m in REFUSED.finditer(signals.normalize(text))]
+        refuses = any(r in mine for r in refused) or (
+            signals.is_negative(text) and not any(r in theirs for r in refused)
+        )
+        if pending == "refund":
+            wants_other = asks_exchange(said) and not signals.any_phrase(said, REFUND_WORDS)
+        else:
+            wants_other = signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
+        if not (refuses and wants_other):
+            return None
+        if not turn.results_for("cancel_action"):
+            return Decision(
+                next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow
+            )
+        offer = {k: v for k, v in flow.items() if k not in ("action_id", "resolution")}
+        return self._choose_resolution(
+            turn, {**offer, "stage": "offer", "misses": 0}, "refund" if pending == "exchange" else text
+        )
 
     @staticmethod
     def _settled(turn: Turn, tool: str) -> ActionResult | None:
@@ -1044,7 +1235,7 @@ class DeterministicEngine:
         carry it out only when the customer confirms it. An id that is not one of the customer's orders goes to the
         action layer as written, which refuses it: another order is never cancelled in its place."""
         assert turn.message is not None
-        text = turn.message.text
+        text = own_words(turn.message.text)
         if flow.get("stage") == "confirm":
             outcome = self._settled(turn, "cancel_order")
             if outcome:
@@ -1090,7 +1281,7 @@ class DeterministicEngine:
                 next="reply",
                 reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and "
                 f"refund {money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
-                flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"]},
+                flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"], "order_id": r["order_id"]},
             )
         request = f"{flow.get('request', '')} {text}".strip()
         flow = {**flow, "request": request}
@@ -1141,7 +1332,7 @@ class DeterministicEngine:
         """A new delivery address for an order that has not shipped: found like a cancellation, the address read from
         the customer's words (street and number, postcode and city), proposed back in full, changed on a yes."""
         assert turn.message is not None
-        text = turn.message.text
+        text = own_words(turn.message.text)
         stage = flow.get("stage")
         if turn.results_for("cancel_order"):  # taking the only item off an order is cancelling it
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
@@ -1159,14 +1350,13 @@ class DeterministicEngine:
                     )
                     return Decision(next="reply", resolved=True, flow={}, reply=f"{done} Anything else?")
                 if outcome.status is ActionStatus.EXECUTED:
-                    return Decision(
-                        next="reply", reply="No problem, the address stays as it was. Anything else?", flow={}
-                    )
+                    return Decision(next="reply", reply=f"{self._withdrawn(flow)} Anything else?", flow={})
                 return Decision(
                     next="reply", reply=outcome.result.get("explanation", "I couldn't change that order."), flow={}
                 )
+            ask = "Shall I take it off?" if flow.get("change") == "remove" else "Shall I change the address?"
             return self._settle_pending(text, flow) or Decision(
-                next="reply", reply="Shall I change the address? A yes or no is fine.", flow=flow
+                next="reply", reply=f"{ask} A yes or no is fine.", flow=flow
             )
         proposed = turn.results_for("modify_order")
         if proposed:
@@ -1190,7 +1380,13 @@ class DeterministicEngine:
             return Decision(
                 next="reply",
                 reply=f"To confirm: {change}. Shall I go ahead?",
-                flow={"name": "address", "stage": "confirm", "action_id": r["action_id"]},
+                flow={
+                    "name": "address",
+                    "stage": "confirm",
+                    "action_id": r["action_id"],
+                    "order_id": r["order_id"],
+                    "change": "remove" if r.get("removed_items") else "address",
+                },
             )
         request = f"{flow.get('request', '')} {text}".strip()
         flow = {**flow, "name": "address", "request": request}
@@ -1232,19 +1428,34 @@ class DeterministicEngine:
             tool_calls=[call("modify_order", {"order_id": order["order_id"], "shipping_address": new})],
         )
 
-    def _remove_items(self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], request: str) -> Decision:
-        """Take the item the customer names off a pending order (all of it: a cancellation, proposed as one)."""
+    def _remove_items(
+        self,
+        turn: Turn,
+        flow: dict[str, Any],
+        order: dict[str, Any],
+        request: str,
+        line: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Take the item the customer names (or `line`, when already known) off a pending order. Taking off all of
+        it is a cancellation, proposed as one: its only item, or the order itself asked to be cancelled, whatever
+        items they name it by (and nothing said to be kept)."""
         wanted = re.split(r"\bkeep\b", request, maxsplit=1, flags=re.IGNORECASE)[0]  # "…, keep the canisters"
-        target = REMOVE_TARGET.search(wanted)
-        line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(wanted, order["lines"])
         if line is None:
+            target = REMOVE_TARGET.search(wanted)
+            line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(
+                wanted, order["lines"]
+            )
+        # "can I still cancel my order with the canisters and the tea towels?": its items say which order
+        cancels = wanted == request and CANCELS_ORDER.search(signals.NEGATED_REQUEST.sub(" ", request)) is not None
+        every = len(order["lines"]) == 1 or cancels
+        if line is None and not every:
             listing = "; ".join(self._label(ln) for ln in order["lines"])
             return Decision(
                 next="reply",
                 flow={**flow, "order_id": order["order_id"]},
                 reply=f"Which item should I take off order {order['order_id']}: {listing}?",
             )
-        if len(order["lines"]) == 1:
+        if every or line is None:
             return Decision(
                 next="actions",
                 flow={"name": "cancel", "stage": "find", "request": request},
@@ -1394,40 +1605,7 @@ class DeterministicEngine:
         outcome = tracked[-1]
         if outcome.status is not ActionStatus.EXECUTED:
             return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't find that order."))
-        r = outcome.result
-        items = r.get("items") or []
-        what = f"Your order {r['order_id']}" + (f" ({', '.join(items[:3])})" if items else "")
-        flow = {}
-        if r["status"] == "pending":
-            reply = f"{what} is being prepared and hasn't shipped yet. I'll have tracking for you as soon as it ships."
-        elif r["status"] == "delivered":
-            reply = f"{what} was delivered on {day(r.get('delivered_at'))}. Did everything arrive safely?"
-        elif r["status"] == "cancelled":
-            reply = f"{what} was cancelled, so nothing is on its way."
-        elif r.get("late"):
-            last = r.get("last_event") or {}
-            latest = (
-                f" The last scan was '{last['status']}' in {last['location']} on {day(last['at'])}." if last else ""
-            )
-            remedy = self.profile.late_delivery
-            follow = (
-                f" {remedy}"
-                if remedy
-                else " If you'd like, I can pass this to a member of our team to chase it with the carrier."
-            )
-            reply = (
-                f"I'm sorry — {what[0].lower() + what[1:]} is running late. It's with {r['carrier']} (tracking number "
-                f"{r['tracking_number']}) and was due on {day(r['estimated_delivery'])}.{latest}{follow}"
-            )
-            if not remedy:
-                flow = {"name": "offer_handoff", "reason": "late parcel"}
-        else:
-            last = r.get("last_event") or {}
-            latest = f" Latest update: {last['status']} — {last['location']}, {day(last['at'])}." if last else ""
-            reply = (
-                f"{what} is on its way with {r['carrier']} (tracking number {r['tracking_number']})."
-                f"{latest} Estimated delivery: {day(r['estimated_delivery'])}."
-            )
+        reply, flow = self._shipment(outcome.result)
         other = self._other_answer(turn)
         if other:
             passage, text = other
@@ -1440,6 +1618,133 @@ class DeterministicEngine:
                 flow=flow,
             )
         return Decision(next="reply", reply=reply, resolved=True, flow=flow)
+
+    def _shipment(self, r: dict[str, Any], offer: bool = True) -> tuple[str, dict[str, Any]]:
+        """Where an order is, in words, from track_shipment's result, and the flow after it (a late parcel may offer
+        a person). `offer=False`: the words alone, said beside another request's answer."""
+        items = r.get("items") or []
+        what = f"Your order {r['order_id']}" + (f" ({', '.join(items[:3])})" if items else "")
+        flow: dict[str, Any] = {}
+        if r["status"] == "pending":
+            reply = f"{what} is being prepared and hasn't shipped yet. I'll have tracking for you as soon as it ships."
+        elif r["status"] == "delivered":
+            reply = f"{what} was delivered on {day(r.get('delivered_at'))}." + (
+                " Did everything arrive safely?" if offer else ""
+            )
+        elif r["status"] == "cancelled":
+            reply = f"{what} was cancelled, so nothing is on its way."
+        elif r.get("late"):
+            last = r.get("last_event") or {}
+            latest = (
+                f" The last scan was '{last['status']}' in {last['location']} on {day(last['at'])}." if last else ""
+            )
+            remedy = self.profile.late_delivery
+            follow = (
+                f" {remedy}"
+                if remedy
+                else " If you'd like, I can pass this to a member of our team to chase it with the carrier."
+                if offer
+                else ""
+            )
+            reply = (
+                f"I'm sorry — {what[0].lower() + what[1:]} is running late. It's with {r['carrier']} (tracking number "
+                f"{r['tracking_number']}) and was due on {day(r['estimated_delivery'])}.{latest}{follow}"
+            )
+            if not remedy and offer:
+                flow = {"name": "offer_handoff", "reason": "late parcel"}
+        else:
+            last = r.get("last_event") or {}
+            latest = f" Latest update: {last['status']} — {last['location']}, {day(last['at'])}." if last else ""
+            reply = (
+                f"{what} is on its way with {r['carrier']} (tracking number {r['tracking_number']})."
+                f"{latest} Estimated delivery: {day(r['estimated_delivery'])}."
+            )
+        return reply, flow
+
+    def _with_other_requests(self, turn: Turn, decision: Decision) -> Decision:
+        """A message that asks for something to be done and, beside it, only to be told something ("can you send my
+        hub order to my office instead, …? And where are my headphones?", "please cancel the grinder. And how hot can
+        my dutch oven go?"): the action's reply (its proposal, or why it cannot be done) also answers the rest, where
+        the order is (tracked in the round that makes the proposal) or what the help center says, rather than never.
+        """
+        if decision.handoff is not None:
+            return decision
+        assert turn.message is not None
+        others = signals.read_only_requests(turn.message.text)
+        acted = any(r.tool in ACTING_TOOLS for r in turn.results)
+        if not others or not (acted or decision.flow.get("name") in ACTION_FLOWS):
+            return decision
+        tracking = [part for intent, part in others if intent == "track"]
+        if tracking and not turn.results_for("track_shipment"):
+            order_id = self._tracked_order(turn, tracking[0])
+            track = call("track_shipment", {"order_id": order_id} if order_id else {})
+            if decision.next == "actions" and any(c.tool in PROPOSING_TOOLS for c in decision.tool_calls):
+                return decision.model_copy(update={"tool_calls": [*decision.tool_calls, track]})
+            if decision.next == "reply" and len(turn.tool_rounds) < MAX_ACTION_ROUNDS:
+                return Decision(next="actions", tool_calls=[track], flow=decision.flow)
+        if decision.next == "actions":
+            return decision
+        answers: list[str] = []
+        citations = list(decision.citations)
+        tracked = [r for r in turn.results_for("track_shipment") if r.status is ActionStatus.EXECUTED]
+        if tracking and tracked:
+            status, _ = self._shipment(tracked[-1].result, offer=False)
+            answers.append(status[0].lower() + status[1:])
+        for intent, part in others:
+            passage = self._help_answer(turn, part) if intent == "question" else None
+            if passage is not None:
+                text = self._excerpt(passage.text, 300)
+                if text in decision.reply:
+                    continue
+                answers.append(text)
+                source = f"{passage.title} — {passage.section}" if passage.section else passage.title
+                citations.append(Citation(title=source, url=passage.url))
+        if not answers:
+            return decision
+        reply = decision.reply + "".join(f"\n\nAs for your other question: {answer}" for answer in answers)
+        return decision.model_copy(update={"reply": reply, "citations": citations})
+
+    @staticmethod
+    def _tracked_order(turn: Turn, words: str) -> str | None:
+        """The order a tracking question means: the number it gives, else the order holding the item it names."""
+        reference = order_reference(words)
+        if reference:
+            return reference
+        found = turn.results_for("find_orders")
+        if not found or not content_words(words):
+            return None
+        holding = orders_with_item(words, list(found[-1].result.get("orders", [])))
+        return str(holding[0]["order_id"]) if holding else None
+
+    @staticmethod
+    def _help_answer(turn: Turn, words: str) -> PassageHit | None:
+        """The help-center passage that answers a question of the message: among those good enough to quote that
+        share its words, the closest to it in meaning (the sentence model), else the one whose title and section
+        share most of its words."""
+        from concierge import sentences
+
+        asked = content_words(words)
+        about = [
+            p
+            for p in turn.passages
+            if p.confidence >= ANSWER_THRESHOLD
+            and not p.suspicious
+            and replyguard.quotable_text(p.text)
+            and asked & content_words(f"{p.title} {p.section} {p.text}")
+        ]
+        if not about:
+            return None
+        question = sentences.embedding(words)
+        if question is not None:
+            scored = [(sentences.embedding(f"{p.section} {p.text}"), p) for p in about]
+            closest = [(float(question @ vector), p) for vector, p in scored if vector is not None]
+            if closest:
+                closeness, passage = max(closest, key=lambda entry: entry[0])
+                return passage if closeness >= SECOND_ANSWER_FLOOR else None
+        titled = [p for p in about if asked & content_words(f"{p.title} {p.section}")]
+        return min(
+            titled, key=lambda p: (-len(asked & content_words(f"{p.title} {p.section}")), -p.confidence), default=None
+        )
 
     def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
         """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
