@@ -30,6 +30,7 @@ from concierge.models import (
     TrackingEvent,
     Variant,
 )
+from concierge.offers.catalogue import Offer
 
 APPAREL_SIZES = ["S", "M", "L", "XL"]
 SHOE_SIZES = ["7", "7.5", "8", "8.5", "9", "9.5", "10", "10.5", "11"]
@@ -487,6 +488,69 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
     return StoreData(products=products, customers=customers, orders=orders, articles=ARTICLES)
 
 
+# The demo shop's offers (docs/offers.md): PRODUCT.md's out-of-stock alternative, return as retention and
+# subscribe-and-save after praise, and a cart reminder. No feature_trial: a clothing shop has no paid plan to try.
+DEMO_OFFERS = TypeAdapter(list[Offer]).validate_python(
+    [
+        {
+            "id": "sold-out-alternative",
+            "kind": "out_of_stock_alternative",
+            "trigger": {"moment": "variant_out_of_stock"},
+            "eligibility": {"needs_personalization_consent": False},
+            "cap": {"count": 1, "days": 30},
+            "value": {"type": "percent_off", "percent": 10},
+            "code_template": "{prefix}-ALT-{unique}",
+            "wording": {
+                "message": "Sorry, {first_name}, the {wanted} is sold out. The {alternative} is in stock and very "
+                "close. If you'd like it, here's {value} with code {code}.",
+                "accepted": "Great choice. Code {code} takes {value} off the {alternative} at checkout, once.",
+            },
+        },
+        {
+            "id": "return-size-or-credit",
+            "kind": "return_retention",
+            "trigger": {"moment": "return_requested"},
+            "eligibility": {
+                "needs_personalization_consent": False,
+                "rules": [{"fact": "item_value", "at_least": "20.00"}],
+            },
+            "cap": {"count": 1, "days": 90},
+            "value": {"type": "credit_bonus", "percent": 15},
+            "wording": {
+                "message": "I can process that refund, {first_name}. Or would another size or colour work better? "
+                "I can also give you {credit} in store credit instead of the {refund} refund: {value} on top.",
+                "accepted": "Done: {credit} of store credit is on your account for your next order.",
+            },
+        },
+        {
+            "id": "basics-subscription",
+            "kind": "feedback_subscribe",
+            "trigger": {"moment": "positive_feedback", "products": ["wool-socks", "boxer-brief", "crew-tee"]},
+            "eligibility": {"rules": [{"fact": "previous_orders", "at_least": "1"}]},
+            "cap": {"count": 1, "days": 90},
+            "value": {"type": "percent_off", "percent": 15},
+            "code_template": "{prefix}-SUB-{unique}",
+            "wording": {
+                "message": "Glad you love the {product}, {first_name}! If you'd like a fresh set every few months, "
+                "subscribe with code {code} and get {value} every delivery. Skip or stop whenever you like.",
+                "accepted": "You're set: enter {code} when you subscribe and {value} applies to every delivery.",
+            },
+        },
+        {
+            "id": "cart-reminder",
+            "kind": "cart_reminder",
+            "trigger": {"moment": "cart_abandoned", "after_hours": 24},
+            "eligibility": {"channels": ["email"]},
+            "cap": {"count": 1, "days": 30},
+            "wording": {
+                "subject": "Your basket at {shop}",
+                "message": "Hi {first_name}, your basket at {shop} still holds the {items}. If sizing or fit held you "
+                "up, reply and we'll help you choose.",
+            },
+        },
+    ]
+)
+
 # The demo shop's merchant.json: its policy as its own help center states it.
 DEMO_MERCHANT = MerchantProfile(
     name="Northwind Outfitters",
@@ -522,6 +586,7 @@ DEMO_MERCHANT = MerchantProfile(
         "How long do refunds take?",
         "Talk to a human",
     ],
+    offers=DEMO_OFFERS,
 )
 
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from concierge.actions.appointments import AppointmentKind
+from concierge.offers.catalogue import Offer, check_catalogue
 
 if TYPE_CHECKING:
     from concierge.settings import Settings
@@ -267,6 +268,17 @@ class MerchantProfile(BaseModel):
         None,
         description="The chat widget's colours: {primary_colour, text_on_primary} (CSS hex). Absent: neutral colours.",
     )
+    offers: list[Offer] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Offers the assistant may make, each with its trigger, eligibility, cap, value, wording and "
+        "holdout share (docs/offers.md). Absent: no offers.",
+    )
+
+    @model_validator(mode="after")
+    def _offers(self) -> MerchantProfile:
+        check_catalogue(self.offers, self.never_say)
+        return self
 
     @field_validator("sized_categories")
     @classmethod
