@@ -208,6 +208,10 @@ SIZING = {
 }
 
 
+# The functions that decide offers (the agent, through the engines) and issue their codes (the actions function).
+OFFER_FUNCTIONS = frozenset({topology.FunctionName.AGENT, topology.FunctionName.ACTIONS})
+
+
 class Functions(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, data: Data, messaging: Messaging, merchant: Merchant
@@ -333,6 +337,10 @@ class Functions(Construct):
                 function.add_environment(topology.APPROVAL_STATE_MACHINE_ENV, approval_state_machine_arn(stack))
             if merchant.allowed_origins and name == topology.FunctionName.INGEST:  # it answers the widget's routes
                 function.add_environment("CONCIERGE_ALLOWED_ORIGINS", ",".join(merchant.allowed_origins))
+            if name in OFFER_FUNCTIONS:
+                # The offers' holdout key: the stack's unique id (its ARN ends in a UUID CloudFormation draws), stable
+                # for the deployment's life and not derivable from a customer id (docs/offers.md, Holdouts).
+                function.add_environment("CONCIERGE_OFFER_SALT", cdk.Aws.STACK_ID)
             if merchant.support_hours and name in (topology.FunctionName.ACTIONS,):
                 function.add_environment("CONCIERGE_SUPPORT_HOURS", merchant.support_hours)
             if access.start_approvals and merchant.approval_timeout_hours:

@@ -35,7 +35,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     directory = Path(args.dir)
     if args.check:
-        problems = check_store_folder(directory)
+        limit = os.environ.get("CONCIERGE_DISCOUNT_MAX_PERCENT", "").strip()  # offers may not exceed it
+        problems = check_store_folder(directory, int(limit) if limit.isdigit() else None)
         for problem in problems:
             print(problem)
         if problems:

@@ -179,6 +179,24 @@ class DiscountRedeemed(DomainEvent):
     percent: int = Field(ge=1, le=100)
 
 
+class OfferPresented(DomainEvent):
+    """An offer the guardrails decided `offer` was chosen as the next best action and put in front of the customer
+    (offers/nba.py). Ids and the offer's terms only: never the customer's words or values. Held-out and refused
+    decisions are not events: they are in the customer's audit trail (`offer.decided`)."""
+
+    detail_type: ClassVar[str] = "offer.presented"
+
+    offer_id: str
+    kind: str = Field(description="the offer's kind, e.g. out_of_stock_alternative")
+    moment: str = Field(description="the moment it was made at, e.g. variant_out_of_stock")
+    conversation_id: str | None = Field(None, description="None for a journey outside a conversation (cart reminder)")
+    customer_id: str
+    channel: str
+    holdout_share: float = Field(ge=0, le=0.5)
+    value_type: str | None = Field(None, description="percent_off | amount_off | credit_bonus | free_trial; None: none")
+    score: float = Field(ge=0, description="the next-best-action score it was chosen with")
+
+
 class MessageReceived(DomainEvent):
     """An email or WhatsApp message taken in by ingest; its turn runs from the message-received queue."""
 
@@ -214,6 +232,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         DiscountRedeemed,
         ApprovalRequested,
         HandoffEnded,
+        OfferPresented,
     )
 }
 

@@ -35,10 +35,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
@@ -52,10 +52,17 @@ from concierge.turn import ActionResult, ConversationStatus, ProfileRead, ToolCa
 from concierge.turn import ConversationRecord as ConversationRecord  # declared beside the turn that carries it
 from concierge.turn import Profile as Profile  # the same
 
+if TYPE_CHECKING:
+    from concierge.offers.guardrails import Exposure, OfferDecision
+
 # Bounds of a context build: the same number of reads and items whatever the customer's history.
 RECALL_SUMMARIES = 3
 RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
+# The audit action of an offer decision (offers/guardrails.audit_item).
+OFFER_DECIDED = "offer.decided"
+# The upper bound of an audit-trail time range.
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 class Identity(BaseModel):
@@ -684,8 +691,12 @@ class MemoryStore:
             ),
         ]
 
-    def audit_item(self, customer_id: str, action: str, detail: dict[str, Any]) -> dict[str, Any]:
-        at = now()
+    def audit_item(
+        self, customer_id: str, action: str, detail: dict[str, Any], at: datetime | None = None
+    ) -> dict[str, Any]:
+        """An entry of the customer's audit trail, keyed by `at` (default now) in UTC, so that entries sort by time
+        and a time range is one key condition (`offer_decisions`)."""
+        at = (at or now()).astimezone(UTC)
         return cast(
             "dict[str, Any]",
             to_dynamo(
@@ -699,6 +710,46 @@ class MemoryStore:
                 }
             ),
         )
+
+    # offers (offers/guardrails.py, offers/nba.py) ---------------------------------------------
+    def put_offer_decisions(self, decisions: Sequence[OfferDecision]) -> None:
+        """Every decision of a moment (offered, held out, refused), as `offer.decided` entries of each customer's
+        audit trail keyed by the decision's time: in their partition, so their export shows them and erasure deletes
+        them. One transaction (a moment decides a handful of offers)."""
+        from concierge.offers.guardrails import audit_item
+
+        if decisions:
+            self.write([audit_item(self, decision) for decision in decisions])
+
+    def offer_decisions(
+        self, customer_id: str, since: datetime, *, exposures_only: bool = False
+    ) -> list[OfferDecision]:
+        """The customer's offer decisions at or after `since`, oldest first; `exposures_only`: those offered or held
+        out (what caps and "never twice in a conversation" count). ONE Query: the audit entries' sort key starts
+        with their time, so the key condition reads only the entries since then (the customer's other audit
+        entries, links and merges, are few and filtered out by DynamoDB); it pages only past 1 MB."""
+        from concierge.offers.guardrails import OfferDecision
+
+        condition = Attr("action").eq(OFFER_DECIDED)
+        if exposures_only:
+            condition = condition & Attr("detail.outcome").is_in(["offer", "hold_out"])
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(keys.customer_pk(customer_id))
+            & Key("sk").between(keys.audit_sk(since.astimezone(UTC), ""), keys.audit_sk(_END_OF_TIME, "")),
+            "FilterExpression": condition,
+            "ProjectionExpression": "detail",
+        }
+        decisions: list[OfferDecision] = []
+        while True:
+            response = self._table.query(**query)
+            decisions += [OfferDecision.model_validate(from_dynamo(i)["detail"]) for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return decisions
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def offer_exposures(self, customer_id: str, since: datetime) -> list[Exposure]:
+        """The customer's exposures since `since` (`OfferContext.exposures`), in one Query."""
+        return [d.exposure for d in self.offer_decisions(customer_id, since, exposures_only=True) if d.exposure]
 
     def write(self, puts: list[dict[str, Any]], deletes: Sequence[tuple[str, str]] = ()) -> None:
         """Puts and deletes in transactions of at most 100 operations (DynamoDB's limit)."""

@@ -159,6 +159,15 @@ class Settings(BaseModel):
     discount_max_percent: int = Field(15, ge=0, le=100, alias="CONCIERGE_DISCOUNT_MAX_PERCENT")
     discount_valid_days: int = Field(30, ge=1, alias="CONCIERGE_DISCOUNT_VALID_DAYS")
     discount_cap_days: int = Field(90, ge=1, alias="CONCIERGE_DISCOUNT_CAP_DAYS")
+    # The key of the offers' holdout assignment (offers/holdout.py, docs/offers.md): a stable identifier of this
+    # deployment that nobody outside can derive from a customer id (CDK passes the stack's unique id). Required where
+    # merchant.json configures offers: `holdout_salt()` refuses to go on without it.
+    offer_salt: str | None = Field(
+        None,
+        alias="CONCIERGE_OFFER_SALT",
+        repr=False,
+        description="key of the offers' holdout groups: stable per deployment (CDK: the stack id)",
+    )
     # When people answer handoffs (JSON: {"timezone": "America/Los_Angeles", "weekdays": [0,1,2,3,4], "open": "09:00",
     # "close": "17:00"}); empty: always staffed.
     support_hours: str | None = Field(None, alias="CONCIERGE_SUPPORT_HOURS")
@@ -212,9 +221,23 @@ class Settings(BaseModel):
     def _tools(cls, value: Any) -> tuple[str, ...]:
         return tuple(json.loads(value)) if isinstance(value, str) else tuple(value)
 
+    def holdout_salt(self) -> str:
+        """The offers' holdout key; OfferSaltMissing when it is not set (offers are then never decided: a holdout
+        that changed between functions or cold starts would mix the groups)."""
+        if not self.offer_salt or not self.offer_salt.strip():
+            raise OfferSaltMissing(
+                "CONCIERGE_OFFER_SALT is not set: merchant.json configures offers, and their holdout groups need a "
+                "stable key per deployment (docs/offers.md, Holdouts)"
+            )
+        return self.offer_salt
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         return cls.model_validate(dict(os.environ if environ is None else environ))
+
+
+class OfferSaltMissing(RuntimeError):
+    """Offers are configured but CONCIERGE_OFFER_SALT is not set."""
 
 
 @lru_cache(maxsize=1)

@@ -346,6 +346,53 @@ def _read_merchant(directory: Path, customers: _CoreFile, problems: list[Problem
     return merchant
 
 
+def _check_offers(
+    merchant: MerchantProfile, products: _CoreFile, problems: list[Problem], max_percent: int | None
+) -> None:
+    """What merchant.json alone cannot see about its offers: the products and categories a trigger names exist in
+    products.json, and no percentage exceeds the action layer's limit (it would refuse to issue the code)."""
+    from concierge.settings import Settings
+
+    limit = max_percent if max_percent is not None else Settings.model_fields["discount_max_percent"].default
+    records = [r for r in products.raw or [] if isinstance(r, dict)]
+    ids = products.ids()
+    categories = {r["category"].strip().lower() for r in records if isinstance(r.get("category"), str)}
+    for n, offer in enumerate(merchant.offers):
+        where = f"offers.{n}"
+        if products.raw is not None:
+            for k, product in enumerate(offer.trigger.products):
+                if product not in ids:
+                    problems.append(
+                        Problem(
+                            file="merchant.json",
+                            record=f"offer '{offer.id}'",
+                            field=f"{where}.trigger.products.{k}",
+                            message=f"names product '{product}', which is not in products.json",
+                        )
+                    )
+            for k, category in enumerate(offer.trigger.categories):
+                if category not in categories:
+                    problems.append(
+                        Problem(
+                            file="merchant.json",
+                            record=f"offer '{offer.id}'",
+                            field=f"{where}.trigger.categories.{k}",
+                            message=f"names category '{category}', which no product in products.json has",
+                        )
+                    )
+        percent = getattr(offer.value, "percent", None) if offer.value and offer.value.type == "percent_off" else None
+        if percent is not None and percent > limit:
+            problems.append(
+                Problem(
+                    file="merchant.json",
+                    record=f"offer '{offer.id}'",
+                    field=f"{where}.value.percent",
+                    message=f"is {percent}%, above the {limit}% the assistant may give "
+                    "(CONCIERGE_DISCOUNT_MAX_PERCENT): lower it, or raise the setting",
+                )
+            )
+
+
 def _read_snapshot(directory: Path, problems: list[Problem]) -> date | None:
     if not (directory / "snapshot.json").exists():
         return None
@@ -513,7 +560,7 @@ class _Checked:
     as_of: date | None = None
 
 
-def _check(directory: Path) -> _Checked:
+def _check(directory: Path, max_discount_percent: int | None = None) -> _Checked:
     checked = _Checked(problems=[])
     problems = checked.problems
     if not directory.is_dir():
@@ -526,6 +573,8 @@ def _check(directory: Path) -> _Checked:
     _check_duplicate_skus(core["products.json"], problems)
     _check_orders(core["orders.json"], core["customers.json"], core["products.json"], problems)
     checked.merchant = _read_merchant(directory, core["customers.json"], problems)
+    if checked.merchant is not None:
+        _check_offers(checked.merchant, core["products.json"], problems, max_discount_percent)
     checked.as_of = _read_snapshot(directory, problems)
     checked.help_documents = _read_help(directory, problems)
     checked.scenario_dir = _check_scenarios(directory, core["customers.json"], problems)
@@ -541,9 +590,11 @@ def _file_rank(problem: Problem) -> int:
     return _FILE_ORDER.index(top) if top in _FILE_ORDER else len(_FILE_ORDER)
 
 
-def check_store_folder(directory: Path) -> list[Problem]:
-    """Every problem of a store folder (empty: it imports cleanly). Reads only the folder: no AWS, no stack."""
-    return _check(Path(directory)).problems
+def check_store_folder(directory: Path, max_discount_percent: int | None = None) -> list[Problem]:
+    """Every problem of a store folder (empty: it imports cleanly). Reads only the folder: no AWS, no stack.
+    `max_discount_percent`: the deployment's CONCIERGE_DISCOUNT_MAX_PERCENT (None: its default) that offers may
+    not exceed."""
+    return _check(Path(directory), max_discount_percent).problems
 
 
 def load_store_folder(directory: Path, today: date | None = None) -> StoreFolder:

@@ -219,6 +219,7 @@ def test_a_decision_is_a_record_of_ids_rules_and_the_offer_never_the_customers_v
         "group": "treatment",
         "holdout_share": 0.1,
         "value": None,
+        "presented": None,  # set by the next best action on an `offer` decision (offers/nba.py)
     }
     assert OfferDecision.model_validate(record) == decision
     assert "22.00" not in str(record)
@@ -228,6 +229,7 @@ def test_a_decision_goes_into_the_customers_audit_trail():
     decision = decide(RETENTION, moment(customer_id=HELD_OUT), salt=SALT)
     item = audit_item(MemoryStore(None, ttl_days=365), decision)
     assert item["pk"] == f"CUST#{HELD_OUT}" and item["sk"].startswith("AUDIT#")
+    assert item["sk"].startswith(f"AUDIT#{decision.decided_at.isoformat()}#"), "keyed by the decision's time"
     assert item["action"] == "offer.decided"
     assert item["detail"]["outcome"] == "hold_out" and item["detail"]["value"]["percent"] == Decimal(10)
 

@@ -27,6 +27,7 @@ from concierge.actions.approvals import (
 from concierge.actions.tools import (
     TOOLS,
     WRITE_TOOLS,
+    AcceptOffer,
     BookAppointment,
     CancelAction,
     CancelOrder,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from concierge.handoff import HandoffStore
+    from concierge.offers.catalogue import Offer
 
 # What a tool call comes to: its status, the result the model sees, the effect recorded, and the tool it settles.
 Outcome = tuple[ActionStatus, dict[str, Any], dict[str, Any] | None, str]
@@ -206,6 +208,10 @@ class ActionExecutor:
             arguments = model.model_validate(call.arguments)
             if isinstance(arguments, ConfirmAction):
                 action_id = arguments.action_id  # the outcome, and its audit entry, belong to the confirmed action
+            if isinstance(arguments, AcceptOffer):  # one action per conversation, customer and offer: one code
+                from concierge.offers import issuing
+
+                action_id = issuing.action_id(turn.conversation_id, turn.customer.id, arguments.offer_id)
             status, result, effect, tool = self._dispatch(arguments, turn, action_id)
             outcome = ActionResult(call_id=call.id, action_id=action_id, tool=tool, status=status, result=result)
         except ValidationError as exc:
@@ -316,6 +322,8 @@ class ActionExecutor:
                 return ActionStatus.EXECUTED, result, {"subject": subject}, "send_message"
             case IssueDiscountCode(percent=percent, reason=reason):
                 return self._issue_discount(turn, percent, reason)
+            case AcceptOffer(offer_id=offer_id):
+                return self._accept_offer(turn, offer_id, action_id)
             case ReturnItems():
                 effect = self._propose_return(customer_id, arguments, action_id)
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
@@ -961,6 +969,76 @@ class ActionExecutor:
             raise Denied("discount_limit_reached", "A discount code was already issued to you recently.")
         result = {"code": code, "percent": percent, "expires_at": discount.expires_at.isoformat(), "single_use": True}
         return ActionStatus.EXECUTED, result, result, "issue_discount_code"
+
+    def _accept_offer(self, turn: Turn, offer_id: str, action_id: str) -> Outcome:
+        """The customer takes an offer. Safety in code, not in a prompt: only an offer the guardrails decided `offer`
+        for THIS conversation and customer, and the next best action presented (a stored `offer.decided` entry of
+        their audit trail), can be taken, so a model cannot grant an offer they did not decide. Its code is issued
+        once per conversation (taken twice, the first code comes back) and attributed to the conversation and the
+        offer (docs/offers.md)."""
+        from concierge.offers import issuing
+        from concierge.offers.guardrails import Outcome as DecisionOutcome
+
+        assert turn.customer is not None
+        customer_id = turn.customer.id
+        taken = self.s.memory.get_action(turn.conversation_id, action_id)
+        if taken is not None and taken.get("customer_id") == customer_id and taken.get("status") == "executed":
+            return ActionStatus.EXECUTED, taken.get("result") or {}, taken.get("effect"), "accept_offer"
+        offer = next((o for o in self.merchant.offers if o.id == offer_id and o.enabled), None)
+        if offer is None:
+            raise Denied("unknown_offer", "There is no such offer to take.")
+        started = turn.conversation.started_at if turn.conversation else self.now - timedelta(days=1)
+        decisions = self.s.memory.offer_decisions(customer_id, started - timedelta(minutes=1), exposures_only=True)
+        if not any(
+            d.offer_id == offer_id
+            and d.conversation_id == turn.conversation_id
+            and d.outcome is DecisionOutcome.OFFER
+            and d.presented
+            for d in decisions
+        ):
+            raise Denied("offer_not_made", "That offer wasn't made in this conversation, so it can't be taken.")
+        refused = issuing.refusal(offer, self.s.settings.discount_max_percent)
+        if refused is not None:
+            raise Denied(*refused)
+        return self._once(
+            turn.conversation_id, customer_id, action_id, "offer", lambda: self._issue_offer_code(turn, offer)
+        )
+
+    def _issue_offer_code(self, turn: Turn, offer: Offer) -> Outcome:
+        from concierge.offers import issuing
+        from concierge.offers.catalogue import PercentOff
+
+        assert turn.customer is not None
+        values = {
+            "first_name": turn.customer.first_name,
+            "shop": self.merchant.name,
+            "value": issuing.value_words(offer.value),
+        }
+        result: dict[str, Any] = {"offer_id": offer.id, "kind": offer.kind.value, "accepted": offer.wording.accepted}
+        code = offer.code(self.merchant.code_prefix)
+        if code is not None:
+            assert isinstance(offer.value, PercentOff)  # issuing.refusal let only percentages through
+            discount = Discount(
+                code=code,
+                customer_id=turn.customer.id,
+                percent=offer.value.percent,
+                reason=issuing.discount_reason(offer.id),
+                conversation_id=turn.conversation_id,
+                issued_at=self.now,
+                expires_at=self.now + timedelta(days=self.s.settings.discount_valid_days),
+            )
+            # the offer's cap governs its codes (the guardrails counted it): no one-code window here
+            if not self.s.store.issue_discount(discount, issuing.NO_WINDOW):
+                raise Denied("code_not_issued", "The code couldn't be issued just now; please try again.")
+            values["code"] = code
+            result |= {
+                "code": code,
+                "percent": offer.value.percent,
+                "expires_at": discount.expires_at.isoformat(),
+                "single_use": True,
+            }
+        result["values"] = values
+        return ActionStatus.EXECUTED, result, result, "accept_offer"
 
     def _confirm_cancel(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
         assert turn.customer is not None

@@ -129,6 +129,13 @@ class IssueDiscountCode(ToolInput):
     reason: Literal["retention", "apology", "out_of_stock_alternative", "goodwill"]
 
 
+class AcceptOffer(ToolInput):
+    """The customer takes the offer you made them in this conversation: issues its code (if it has one) and returns
+    what the accepted reply says. Only an offer the guardrails decided for this conversation can be taken."""
+
+    offer_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="The id of the offer the customer takes.")
+
+
 class CreateHandoff(ToolInput):
     """Hand the conversation to a human, with the transcript and a summary."""
 
@@ -149,6 +156,7 @@ TOOLS: dict[str, type[ToolInput]] = {
     "book_appointment": BookAppointment,
     "send_message": SendMessage,
     "issue_discount_code": IssueDiscountCode,
+    "accept_offer": AcceptOffer,
     "confirm_action": ConfirmAction,
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
@@ -163,15 +171,25 @@ WRITE_TOOLS = frozenset(
         "cancel_action",
         "create_handoff",
         "issue_discount_code",
+        "accept_offer",
         "send_password_reset",
         "send_message",
     }
 )
 
 
+# Tools a model is given only at the moment that allows them, never in the standing list: `accept_offer` comes with
+# the offers the guardrails decided for this conversation (offers/nba.py, `offer_tool_schemas`).
+CONTEXTUAL_TOOLS = frozenset({"accept_offer"})
+
+
+def tool_schema(name: str) -> dict[str, Any]:
+    """One tool's definition in the shape the Anthropic Messages API takes."""
+    model = TOOLS[name]
+    return {"name": name, "description": (model.__doc__ or "").strip(), "input_schema": model.model_json_schema()}
+
+
 def tool_schemas() -> list[dict[str, Any]]:
-    """Tool definitions in the shape the Anthropic Messages API takes."""
-    return [
-        {"name": name, "description": (model.__doc__ or "").strip(), "input_schema": model.model_json_schema()}
-        for name, model in TOOLS.items()
-    ]
+    """The standing tool definitions (every tool but the contextual ones), in the shape the Anthropic Messages API
+    takes."""
+    return [tool_schema(name) for name in TOOLS if name not in CONTEXTUAL_TOOLS]

@@ -53,6 +53,7 @@ LOCAL_ENV = {
     "CONCIERGE_WHATSAPP_ACCESS_TOKEN": DEV_WHATSAPP["access_token"],
     "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID": DEV_WHATSAPP_PHONE_NUMBER_ID,
     "CONCIERGE_SENDER_EMAIL": "support@northwind.example",
+    "CONCIERGE_OFFER_SALT": "local-offer-salt-of-the-dev-stack",  # the offers' holdout key (deployed: the stack id)
     "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",

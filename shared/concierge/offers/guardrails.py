@@ -140,6 +140,11 @@ class OfferDecision(BaseModel):
     group: Group = Field(description="the customer's group for this offer, recorded whatever the outcome")
     holdout_share: float
     value: OfferValue | None = Field(None, description="what was offered (or held out), as configured then")
+    presented: bool | None = Field(
+        None,
+        description="set by the next best action (offers/nba.py) on an `offer` decision: whether it was the action "
+        "chosen and put in front of the customer; only a presented offer can be taken (accept_offer)",
+    )
 
     @property
     def exposure(self) -> Exposure | None:
@@ -253,5 +258,10 @@ def _repetition(offer: Offer, context: OfferContext) -> tuple[Reason, str] | Non
 
 def audit_item(memory: MemoryStore, decision: OfferDecision) -> dict[str, Any]:
     """The decision as an entry of the customer's audit trail (MemoryStore.audit_item, action 'offer.decided'): kept
-    in their partition, so their data export shows it and erasure deletes it. Write it with `memory.write`."""
-    return memory.audit_item(decision.customer_id, "offer.decided", decision.model_dump(mode="json"))
+    in their partition, so their data export shows it and erasure deletes it, keyed by the decision's time so that
+    `MemoryStore.offer_decisions` reads a time range in one Query. Written by `MemoryStore.put_offer_decisions`."""
+    from concierge.memory import OFFER_DECIDED
+
+    return memory.audit_item(
+        decision.customer_id, OFFER_DECIDED, decision.model_dump(mode="json"), at=decision.decided_at
+    )
