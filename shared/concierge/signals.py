@@ -418,6 +418,9 @@ COMMON_WORDS = frozenset(
         "really",
         "realty",
         "thank",
+        # "could you send…" is not "would you send…": both ask, and only "could" starts a question (QUESTION_START)
+        "could",
+        "should",
         "think",
         "thing",
         "things",
@@ -652,7 +655,13 @@ ACTION_REQUEST = (
 
 # Where a message turns to another request: "and" or a question mark followed by a question word.
 _ASKING = r"(?:do|does|can|could|how|what|is|are|will|where|when|why|which|also)\b"
-NEXT_REQUEST = re.compile(rf"\band\b(?=\s+{_ASKING})|\?(?=\s*(?:and\s+)?{_ASKING})", re.IGNORECASE)
+# ...or a numbered list: "Two things: 1) please cancel the towels order, and 2) the glass containers order needs to go
+# to my new place, …"
+ENUMERATED = r"[2-9]\)\s"
+NEXT_REQUEST = re.compile(
+    rf"\band\b(?=\s+{_ASKING})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})",
+    re.IGNORECASE,
+)
 
 
 def requests(text: str) -> list[str]:
@@ -772,11 +781,17 @@ def classify(text: str) -> tuple[str, float]:
     return _classify(text)
 
 
+# What a message says before its first request: "Two things:", "Quick question:".
+LEAD_IN = re.compile(r"^[^:?!.]{1,30}:\s+")
+
+
 def _requests_something(clause: str) -> bool:
     """Whether a clause asks for something (a question, "can you", "please", "I want") rather than describes."""
+    clause = LEAD_IN.sub("", clause)  # "Two things: when is my watch arriving"
     normalized = normalize(clause)
     return (
         clause.strip().endswith("?")
+        or re.match(r"\s*[1-9]\)\s", clause) is not None  # an item of a numbered list of requests
         or any_phrase(normalized, ACTION_REQUEST)
         or bool(
             QUESTION_START.match(normalized)
@@ -915,6 +930,16 @@ def acting_requests(text: str) -> list[str]:
     many words ("can you", "please", a question): "where are my headphones? And can you send my hub order to my
     office instead, …?" -> ["address"]. Not what only describes ("thinking of getting the pan in the bigger size")."""
     return [intent for intent, part in _readings(text) if intent in ACTIONS - READ_ONLY and _requests_something(part)]
+
+
+def acting_parts(text: str) -> list[tuple[str, str]]:
+    """`acting_requests`, each with its words: "1) please cancel the towels order, and 2) the glass containers order
+    needs to go to my new place, …" -> [("cancel", "1) please cancel…"), ("address", "2) the glass containers…")]."""
+    return [
+        (intent, part)
+        for intent, part in _readings(text)
+        if intent in ACTIONS - READ_ONLY and _requests_something(part)
+    ]
 
 
 def read_only_requests(text: str) -> list[tuple[str, str]]:

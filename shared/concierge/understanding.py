@@ -491,6 +491,94 @@ def orders_with_item(text: str, orders: list[dict[str, Any]]) -> list[dict[str, 
 
 BIGGER = re.compile(r"\b(bigger|larger|longer|next size up|size up|one size up)\b", re.IGNORECASE)
 SMALLER = re.compile(r"\b(smaller|shorter|next size down|size down|one size down)\b", re.IGNORECASE)
+# In the words of what they want ("for the big green one"), plain size words say which way too.
+BIG = re.compile(r"\b(big|bigger|large|larger|long|longer|tall|taller)\b", re.IGNORECASE)
+SMALL = re.compile(r"\b(small|smaller|little|mini|short|shorter)\b", re.IGNORECASE)
+
+# The basic colour words customers use, and what shops' own colour names look like in them: "the green one" is the
+# Moss, "the pinky-orange one" the Coral, "black" the Midnight Black. General English, no shop's: a shop whose
+# colour names are not here is matched by the names themselves, as before.
+BASIC_COLOURS = frozenset(
+    {"red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "grey", "beige"}
+    | {"gold", "silver"}
+)
+COLOUR_ALIASES = {"gray": "grey", "violet": "purple", "cream": "beige", "tan": "beige", "navy": "blue"}
+COLOUR_NAMES = """
+green: moss sage olive forest mint emerald jade pistachio fern
+green beige: khaki
+blue green: teal turquoise aqua
+blue: cyan navy cobalt azure sky ocean denim sapphire
+blue white: glacier
+blue purple: indigo
+black blue: midnight ink
+grey black: charcoal graphite
+grey blue: slate
+grey: ash pebble gunmetal smoke
+grey beige: stone
+grey silver: steel
+black: onyx jet ebony obsidian
+white beige: ivory
+white: snow chalk pearl porcelain frost
+beige: oat oatmeal sand natural linen ecru
+brown beige: camel oak
+beige brown grey: taupe
+brown: mocha chocolate coffee espresso walnut cognac caramel chestnut
+red orange brown: rust
+orange red brown: terracotta
+pink orange: coral salmon peach
+orange: apricot amber tangerine
+pink: blush rose
+pink purple: fuchsia magenta
+red purple: burgundy
+red: wine maroon cherry crimson scarlet ruby brick
+yellow: mustard lemon butter
+purple: lavender lilac plum
+purple pink: mauve
+gold beige: champagne
+gold: brass
+orange brown: copper
+brown gold: bronze
+silver: chrome platinum stainless aluminium
+silver grey: titanium
+"""
+COLOUR_FAMILIES: dict[str, frozenset[str]] = {}
+for _row in COLOUR_NAMES.strip().splitlines():
+    _families, _names = _row.split(":")
+    for _name in _names.split():
+        COLOUR_FAMILIES[_name] = COLOUR_FAMILIES.get(_name, frozenset()) | frozenset(_families.split())
+
+
+def _colour(word: str) -> str | None:
+    """The basic colour a customer's word names: "green", "pinky", "reddish", "greyish" -> green, pink, red, grey."""
+    word = COLOUR_ALIASES.get(word, word)
+    if word in BASIC_COLOURS:
+        return word
+    for suffix in ("ish", "y"):
+        stem = word.removesuffix(suffix)
+        if stem != word:
+            for candidate in (stem, stem[:-1]):  # "reddish" -> red
+                candidate = COLOUR_ALIASES.get(candidate, candidate)
+                if candidate in BASIC_COLOURS:
+                    return candidate
+    return None
+
+
+def colours_said(text: str) -> set[str]:
+    """The basic colours a customer's words name."""
+    return {c for w in re.findall(r"[a-z]+", text.lower()) if (c := _colour(w))}
+
+
+def colour_families(value: str, named_only: bool = False) -> set[str]:
+    """The basic colours an option value is: "Midnight Black" -> black, blue; "Moss" -> green. `named_only`: only
+    those its words name ("Midnight Black" -> black)."""
+    families: set[str] = set()
+    for word in re.findall(r"[a-z]+", value.lower()):
+        basic = COLOUR_ALIASES.get(word, word)
+        if basic in BASIC_COLOURS:
+            families.add(basic)
+        elif not named_only:
+            families |= COLOUR_FAMILIES.get(word, frozenset())
+    return families
 
 
 def _amount(value: str) -> float | None:
@@ -501,7 +589,10 @@ def _amount(value: str) -> float | None:
 def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str]:
     """ "The bigger one": for each option whose values are amounts (5.2 L, 28 cm, 64 GB), the next amount up from
     theirs (or down, for "smaller"); {} when they say neither or no option is an amount."""
-    up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
+    spans = " ".join(m.group(1) for m in WANTED.finditer(text))
+    up, down = bool(BIG.search(spans)), bool(SMALL.search(spans))  # "swap it for the big green one"
+    if up == down:
+        up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
     if up == down:
         return {}
     wanted: dict[str, str] = {}
@@ -524,6 +615,11 @@ def requested_variant(
     other options, then one in stock."""
     wanted = wanted_words(text)
     sized = _next_in_size(product, options, text)
+    # colours said that are not those of what they have ("the dark grey one... the pinky-orange colour"): what
+    # they want, by a colour a value names ("black" for Midnight Black) or one its name is ("green" for Moss)
+    said = colours_said(text)
+    named_colours = said - set().union(set(), *(colour_families(str(v), named_only=True) for v in options.values()))
+    colours = said - set().union(set(), *(colour_families(str(v)) for v in options.values()))
     best: tuple[tuple[int, int, int], dict[str, Any]] | None = None
     for variant in product.get("variants", []):
         if variant["options"] == options:
@@ -534,8 +630,14 @@ def requested_variant(
             if current == value:
                 kept += 1
             elif mentions_value(text, str(value)):
+                named += 4
+            elif (
+                (wanted and overlap(value, wanted) > overlap(current or "", wanted))
+                or sized.get(key) == str(value)
+                or colour_families(str(value), named_only=True) & named_colours
+            ):
                 named += 2
-            elif (wanted and overlap(value, wanted) > overlap(current or "", wanted)) or sized.get(key) == str(value):
+            elif colour_families(str(value)) & colours:  # "the green one" for the Moss
                 named += 1
         rank = (named, kept, int(variant["stock"] > 0))
         if named and (best is None or rank > best[0]):

@@ -32,6 +32,7 @@ from concierge.turn import (
 )
 from concierge.understanding import (
     ACCOUNT_INTENTS,
+    EXCHANGE_TARGET,
     acting_intent,
     content_words,
     items_named,
@@ -41,6 +42,9 @@ from concierge.understanding import (
     parse_address,
     request_object,
     requested_variant,
+)
+from concierge.understanding import (
+    LATEST as LATEST_ORDER,
 )
 from concierge.workflows import MAX_ACTION_ROUNDS
 
@@ -133,6 +137,12 @@ KEEP_IT = (
     "stick with the",
     "stick with it",
 )
+# The item compared with what was expected: "smaller than I thought", "bigger than it looked".
+SIZE_COMPARED = re.compile(
+    r"\b(?:is|are|was|were|it's|they're|much|way|bit|lot)\s+(smaller|shorter|tighter|bigger|larger|longer|looser)\s+than\b"
+)
+# Size words that describe the variant wanted as well as a fault ("the big green one"), unlike "bigger".
+PLAIN_SIZE_WORDS = ("big", "large", "small", "long", "short")
 # Words of a reason, not of an item ("it's too small", "it arrived damaged").
 FIT_WORDS = frozenset(w for _, phrases in FIT_REASONS for p in phrases for w in p.split())
 # Words that choose how a return is resolved.
@@ -151,7 +161,7 @@ EXCHANGE_WORDS = (
     "bigger",
     "smaller",
 )
-REFUND_WORDS = ("refund", "money back", "return it", "give back")
+REFUND_WORDS = ("refund", "refunded", "money back", "return it", "give back")
 RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
 REFUSED = re.compile(
@@ -161,7 +171,7 @@ REFUSED = re.compile(
     re.IGNORECASE,
 )
 # What REFUSED may refuse, by resolution.
-REFUND_OBJECTS: tuple[str, ...] = ("refund", "money back")
+REFUND_OBJECTS: tuple[str, ...] = ("refund", "refunded", "money back")
 EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "another one")
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
@@ -240,6 +250,12 @@ def pick_choice(text: str, count: int) -> int | None:
     return None
 
 
+def amount_of(value: str) -> float | None:
+    """The number in an option value ("350 ml" -> 350, "9.5" -> 9.5), or None."""
+    number = re.search(r"\d+(?:[.,]\d+)?", value)
+    return float(number.group().replace(",", ".")) if number else None
+
+
 def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> ToolCall:
     return ToolCall(id=f"{tool}-{n}", tool=tool, arguments=arguments or {})
 
@@ -253,6 +269,13 @@ def own_words(text: str) -> str:
             text = text.replace(part, " ")
     return text
 
+
+# The calls of a message's second request to act are marked (`DeterministicEngine._with_second`); the lookups are
+# shared by both.
+ALSO = "also-"
+SHARED_LOOKUPS = frozenset({"find_orders", "get_product"})
+GO_AHEAD = re.compile(r"\s*Shall I go ahead\?\s*$")
+ANYTHING_ELSE = re.compile(r"\s*(?:Is there a|A)nything else(?: I can help with)?\?\s*$")
 
 # The flows that act on an order or an item, the tools that propose (or carry out) what they do, and the tools of
 # a turn whose reply is an action's outcome.
@@ -277,6 +300,20 @@ CANCELS_ORDER = re.compile(
     re.IGNORECASE,
 )
 
+# A return of a whole order, or of all it holds: "I'd like to return order 1016", "return order a20918, both items",
+# "send everything back". Refunded: an exchange swaps one item.
+WHOLE_ORDER = re.compile(
+    r"\b(?:return|refund)\w*\s+(?:(?:my|the|this|that|whole|entire|full|complete|last|latest)\s+){0,3}order\b"
+    r"|\b(?:return|send)\w*\s+(?:back\s+)?(?:everything|all of (?:it|them)|them all|it all|both)\b"
+    r"|\b(?:both|all)\s+(?:of\s+)?(?:the\s+|my\s+)?(?:items|things|pieces|of them)\b"
+    r"|\bthe\s+(?:whole|entire)\s+(?:order|lot)\b",
+    re.IGNORECASE,
+)
+# ...every one of its items said in so many words (not only "return order 1016")
+ALL_OF_THEM = re.compile(r"\b(?:both|all|everything|whole|entire)\b", re.IGNORECASE)
+# "return order 1016, just the mug": one item of it
+ONLY_SOME = re.compile(r"\b(?:just|only|except|apart from|but not)\b", re.IGNORECASE)
+
 REMOVE_TARGET = re.compile(
     r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
     re.IGNORECASE,
@@ -295,15 +332,118 @@ class DeterministicEngine:
     def decide(self, turn: Turn) -> Decision:
         if turn.merchant is not None and turn.merchant != self.profile:
             return DeterministicEngine(turn.merchant).decide(turn)
-        decision = self._with_other_requests(turn, self._decide(turn))
+        second = self._second_request(turn)
+        main = self._part_turn(turn, second, main=True) if second else turn
+        decision = self._with_other_requests(main, self._decide(main))
+        if second:
+            decision = self._with_second(turn, second, decision)
         assert turn.conversation is not None  # _decide asserted it
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
-        # the same conversation is a new action, not a replay of the first.
+        # the same conversation is a new action, not a replay of the first. The second request's keep their mark.
         rounds = f"{turn.conversation.customer_turns}.{len(turn.tool_rounds)}"
-        calls = [c.model_copy(update={"id": f"{c.tool}-{rounds}-{i}"}) for i, c in enumerate(decision.tool_calls, 1)]
+        calls = [
+            c.model_copy(update={"id": f"{ALSO if c.id.startswith(ALSO) else ''}{c.tool}-{rounds}-{i}"})
+            for i, c in enumerate(decision.tool_calls, 1)
+        ]
         return decision.model_copy(
             update={"reply": self._with_greeting(turn, decision.reply), "engine": ENGINE, "tool_calls": calls}
         )
+
+    # two requests to act in one message ------------------------------------------------------------------
+    @staticmethod
+    def _second_request(turn: Turn) -> tuple[str, str] | None:
+        """A message asking for two things to be done ("1) please cancel the striped towels order, and 2) the glass
+        containers order needs to go to my new place, …"): the second, of another kind than the first, as (intent,
+        its words), made beside the first in the same reply; ("", "") while its proposal waits for the customer's
+        answer with the first's (the conversation's flow keeps it under "also"). None for one request."""
+        assert turn.conversation is not None and turn.message is not None
+        flow = turn.conversation.flow
+        if flow.get("also"):
+            return "", ""
+        if flow.get("name") in (*ACTION_FLOWS, "appointment") or not turn.customer or not turn.customer.verified:
+            return None
+        acting = signals.acting_parts(turn.message.text)
+        if len(acting) < 2:
+            return None
+        first = REQUEST_KINDS.get(acting[0][0])
+        return next(
+            ((i, part) for i, part in acting[1:] if REQUEST_KINDS.get(i) not in (first, "track", "appointment", None)),
+            None,
+        )
+
+    @staticmethod
+    def _part_turn(turn: Turn, second: tuple[str, str], main: bool) -> Turn:
+        """The turn as one of two requests sees it: its own flow, the results of its own calls (the second's are
+        marked) and the lookups they share; a new second request reads its own words, and the first the rest."""
+        assert turn.conversation is not None and turn.message is not None and turn.signals is not None
+        flow = dict(turn.conversation.flow)
+        also = flow.pop("also", None)
+        intent, words = second
+        if main:
+            results = [r for r in turn.results if not r.call_id.startswith(ALSO)]
+            text = turn.message.text.replace(words, " ") if words else turn.message.text
+            signals_read = turn.signals
+        else:
+            flow = also or {}
+            results = [r for r in turn.results if r.call_id.startswith(ALSO) or r.tool in SHARED_LOOKUPS]
+            text = words or turn.message.text
+            signals_read = turn.signals.model_copy(update={"intent": intent}) if intent else turn.signals
+        return turn.model_copy(
+            update={
+                "results": results,
+                "message": turn.message.model_copy(update={"text": text}),
+                "signals": signals_read,
+                "conversation": turn.conversation.model_copy(update={"flow": flow}),
+            }
+        )
+
+    def _with_second(self, turn: Turn, second: tuple[str, str], decision: Decision) -> Decision:
+        """The first request's decision with the second's: their action rounds together, then one reply that
+        proposes (or answers) both; a yes then confirms both, a no withdraws both. A new second request that needs
+        a question answered first is left for after the first, as a single request is."""
+        if decision.handoff is not None or decision.close:
+            return decision
+        fresh = bool(second[1])
+        other = self._decide(self._part_turn(turn, second, main=False))
+        if other.next == "actions":
+            own = {(c.tool, repr(sorted(c.arguments.items()))) for c in decision.tool_calls}
+            marked = [
+                c.model_copy(update={"id": f"{ALSO}{c.id}"})
+                for c in other.tool_calls
+                if (c.tool, repr(sorted(c.arguments.items()))) not in own
+            ]
+            calls = [*decision.tool_calls, *marked] if decision.next == "actions" else marked
+            return Decision(next="actions", tool_calls=calls, flow=decision.flow) if calls else decision
+        if decision.next == "actions" or other.handoff is not None or other.close:
+            return decision
+        first_waits, other_waits = self._waits(decision.flow), self._waits(other.flow)
+        if fresh and other.flow and not other_waits:
+            return decision  # the second asks something first ("what's the new address?"): it waits for the first
+        first_reply, other_reply = decision.reply.strip(), other.reply.strip()
+        if first_waits and other_waits:
+            also = re.sub(r"^To confirm:\s*", "", GO_AHEAD.sub("", other_reply))
+            reply = (
+                f"{GO_AHEAD.sub('', first_reply)}\n\nAlso, {also[:1].lower()}{also[1:]}\n\nShall I go ahead with both?"
+            )
+        else:
+            reply = f"{ANYTHING_ELSE.sub('', first_reply)}\n\n{other_reply}"
+        if first_waits:
+            flow = {**decision.flow, "also": other.flow} if other_waits else decision.flow
+        else:
+            flow = other.flow if other_waits else decision.flow
+        return decision.model_copy(
+            update={
+                "reply": reply,
+                "flow": flow,
+                "resolved": decision.resolved or other.resolved,
+                "citations": [*decision.citations, *other.citations],
+            }
+        )
+
+    @staticmethod
+    def _waits(flow: dict[str, Any]) -> bool:
+        """Whether a proposal in `flow` waits for the customer's yes."""
+        return bool(flow.get("action_id")) and flow.get("stage") in ("confirm", "confirm_action")
 
     def _decide(self, turn: Turn) -> Decision:
         assert turn.signals and turn.conversation and turn.message
@@ -638,6 +778,9 @@ class DeterministicEngine:
             )
         if named:
             orders = [named]
+        whole = self._whole_order(text, orders, named, flow)
+        if whole is not None:
+            return self._return_lines(turn, flow, *whole)
         candidates = [(order, line) for order in orders for line in order["lines"]]
         match = items_named(text, candidates, exchange=flow.get("wants") == "exchange")
         best, have, object_named, latest = match.best, match.have, match.named, match.latest
@@ -670,6 +813,94 @@ class DeterministicEngine:
                 "orders": {order["order_id"]: self._order_brief(order) for order, _ in options},
             },
         )
+
+    @staticmethod
+    def _whole_order(
+        text: str, orders: list[dict[str, Any]], named: dict[str, Any] | None, flow: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The order and its lines, when the customer returns a whole order or all of it ("I'd like to return order
+        1016", "return order a20918, both items", "send everything from my last order back"): the order they name
+        by number or as their last; or the items they name, all of one order, with "both" or "all". None when they
+        want an exchange, or name only some of its items ("return order 1016, just the mug")."""
+        said = signals.NEGATED_REQUEST.sub(" ", text)
+        if flow.get("wants") == "exchange" or asks_exchange(choice_text(said)):
+            return None
+        if not WHOLE_ORDER.search(said) or ONLY_SOME.search(said):
+            return None
+        every = ALL_OF_THEM.search(said) is not None
+        order = named or (orders[0] if orders and LATEST_ORDER.search(said) else None)
+        if order is None:
+            if not every:
+                return None
+            candidates = [(o, line) for o in orders for line in o["lines"]]
+            best = items_named(text, candidates).best
+            held = {candidates[i][0]["order_id"] for i in best}
+            if len(best) < 2 or len(held) != 1:  # "return both the hub and the cable": two items of one order
+                return None
+            return candidates[best[0]][0], [candidates[i][1] for i in best]
+        lines = order["lines"]
+        best = sorted(set(items_named(text, [(order, line) for line in lines]).best))
+        if best and len(best) < len(lines):
+            if not every:
+                return None  # "return order #501, the grinder is too loud": the grinder
+            return order, [lines[i] for i in best]
+        return order, lines
+
+    def _return_lines(
+        self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], lines: list[dict[str, Any]]
+    ) -> Decision:
+        """A refund of these lines of one order, proposed at once (nothing is done before the customer's yes);
+        what cannot be returned (final sale, already returned) is left out and said so, and if nothing can, why."""
+        proposed = turn.results_for("return_items")
+        missing = list(dict.fromkeys(ln["product_id"] for ln in lines if self._product(turn, ln["product_id"]) is None))
+        if missing and not proposed:
+            return Decision(
+                next="actions",
+                tool_calls=[call("get_product", {"product_id": pid}, n) for n, pid in enumerate(missing, 1)],
+                flow=flow,
+            )
+        blocked = [(ln, self._not_returnable(turn, order, ln, self._product(turn, ln["product_id"]))) for ln in lines]
+        kept = [ln for ln, why in blocked if why is None]
+        if not kept:
+            why_not = blocked[0][1]
+            assert why_not is not None
+            return why_not
+        left_out = " ".join(
+            f"The {self._label(ln)} "
+            + ("has already been returned" if ln.get("returned") else "is final sale")
+            + ", so it isn't part of this return."
+            for ln, why in blocked
+            if why is not None
+        )
+        first = kept[0]
+        flow = {
+            **flow,
+            "stage": "offer",
+            "wants": "refund",
+            "order_id": order["order_id"],
+            "line_id": first["line_id"],
+            "line_ids": [ln["line_id"] for ln in kept],
+            "product_id": first["product_id"],
+            "options": first["options"],
+            "item": " and ".join(self._label(ln) for ln in kept),
+            "price": str(sum(Decimal(str(ln["unit_price"])) * int(ln.get("quantity", 1)) for ln in kept)),
+            "currency": order["currency"],
+            "refund_to": order["refund_to"],
+            "reason": flow.get("reason") or "other",
+            "exchange_options": [],
+            "misses": 0,
+            "direct": True,
+        }
+        if proposed:
+            decision = self._after_proposal(turn, proposed[-1], flow)
+            return decision.model_copy(update={"reply": f"{left_out} {decision.reply}".strip()})
+        arguments = {
+            "order_id": order["order_id"],
+            "line_ids": flow["line_ids"],
+            "resolution": "refund",
+            "reason": flow["reason"],
+        }
+        return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
     def _item_chosen(
         self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], sure: bool = False
@@ -846,10 +1077,16 @@ class DeterministicEngine:
 
     @staticmethod
     def _fit_reason(text: str) -> str | None:
+        """What is wrong with the item, in the customer's words; not what they want instead ("swap it for the big
+        green one" says nothing is too big), though a comparative there still does ("for a bigger one")."""
         lowered = text.lower()
-        for reason, phrases in FIT_REASONS:
-            if any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in phrases):
-                return reason
+        compared = SIZE_COMPARED.search(lowered)  # "it's smaller than I thought": too small, not "a smaller one"
+        if compared:
+            return "too_small" if compared.group(1) in ("smaller", "shorter", "tighter") else "too_large"
+        for words, skipped in ((EXCHANGE_TARGET.sub(" ", lowered), ()), (lowered, PLAIN_SIZE_WORDS)):
+            for reason, phrases in FIT_REASONS:
+                if any(re.search(rf"\b{re.escape(p)}\b", words) for p in phrases if p not in skipped):
+                    return reason
         return None
 
     def _offer(self, turn: Turn, flow: dict[str, Any]) -> Decision:
@@ -954,6 +1191,9 @@ class DeterministicEngine:
     def _alternatives(cls, product: dict[str, Any], options: dict[str, Any], reason: str) -> list[dict[str, Any]]:
         in_stock = [v for v in product.get("variants", []) if v["stock"] > 0]
         key = cls._size_key(options)
+        if key is None and reason in ("too_small", "too_large"):
+            # no size, but an amount: a mug's "350 ml", a pan's "24 cm", a drive's "1 TB"
+            key = next((k for k, v in options.items() if amount_of(str(v)) is not None), None)
         if reason in ("too_small", "too_large") and key:
             size = options[key]  # key is one of options' own keys
             same_rest = [
@@ -964,10 +1204,8 @@ class DeterministicEngine:
                 other = variant["options"].get(key, "")
                 if str(size).upper() in SIZE_ORDER and str(other).upper() in SIZE_ORDER:
                     return SIZE_ORDER.index(str(other).upper()) - SIZE_ORDER.index(str(size).upper())
-                try:
-                    return float(other) - float(size)
-                except (TypeError, ValueError):
-                    return 0.0
+                mine, theirs = amount_of(str(size)), amount_of(str(other))
+                return theirs - mine if mine is not None and theirs is not None else 0.0
 
             if reason == "too_small":
                 bigger = sorted((v for v in same_rest if rank(v) > 0), key=rank)
@@ -1003,6 +1241,8 @@ class DeterministicEngine:
             }
             asked, _ = requested_variant(product, flow.get("options", {}), text)
             chosen = next((o for o in offered if asked and o["sku"] == asked["sku"]), None)
+            if signals.any_phrase(normalized, REFUND_WORDS) and not asks_exchange(normalized):
+                chosen = None  # "the green was the whole point. just refund the mug then": a refund, not the green
             if chosen is None and len(shown) > 1:
                 pick = pick_choice(text, len(shown))
                 chosen = shown[pick] if pick is not None else None
@@ -1029,7 +1269,7 @@ class DeterministicEngine:
             return self._miss(flow, "Would you like the refund, or the exchange?")
         arguments = {
             "order_id": flow["order_id"],
-            "line_ids": [flow["line_id"]],
+            "line_ids": [flow["line_id"]] if wants_exchange else flow.get("line_ids") or [flow["line_id"]],
             "resolution": "exchange" if wants_exchange else "refund",
             "reason": flow["reason"],
         }
@@ -1052,9 +1292,11 @@ class DeterministicEngine:
             )
         effect = result.result
         if effect["resolution"] == "refund":
+            items = effect["items"]
             what = (
                 f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the "
-                f"{effect['items'][0]} from order {effect['order_id']}"
+                f"{' and the '.join(items) if len(items) <= 2 else ', the '.join(items[:-1]) + ' and the ' + items[-1]}"
+                f" from order {effect['order_id']}"
             )
         else:
             what = (
