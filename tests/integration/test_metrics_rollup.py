@@ -94,10 +94,11 @@ def test_a_replaced_answer_moves_its_count_and_an_older_one_changes_nothing(tabl
     report = totals(table)
     assert (report.totals.csat.n, report.totals.csat.hits) == (1, 0)
     assert [(e.conversation_id, e.score, e.source) for e in report.low_scores] == [("a", 2, "csat")]
-    # erasing the conversation's partition reaches its entry in the day's list
+    # erasing the conversation's partition reaches its entry in the day's list, and the day summary indexing it
     record = table.get_item(Key={"pk": "CONV#a", "sk": "METRIC#SCORE#csat"})["Item"]
-    [[pk, sk]] = record["erase_also"]
+    [[pk, sk], [summary_pk, summary_sk]] = record["erase_also"]
     assert table.get_item(Key={"pk": pk, "sk": sk})["Item"]["conversation_id"] == "a"
+    assert (summary_pk, summary_sk) == ("METRIC#2026-10#D", "D#2026-10-05")
     rollup.apply(envelope(answer("a", 5, T0 + timedelta(days=2)), "s2"))  # changed their mind, another day
     assert rollup.apply(envelope(answer("a", 1, T0 + timedelta(hours=3)), "s0")).outcome == "stale"  # delivered late
     report = totals(table)

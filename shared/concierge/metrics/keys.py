@@ -5,6 +5,10 @@
                                           pk=METRIC#<month>#IN  sk=C#<day>#<intent>            (an intent's total)
                                           pk=METRIC#<month>#X   sk=C#<day>#<channel>#<intent>  never expire
 - a low score ........................... pk=METRIC#<month>#L   sk=L#<day>#<score>#<conversation id>#<source>
+- a day's summary ....................... pk=METRIC#<month>#D   sk=D#<day>   the day's low-score index (an attribute
+                                          `l#<score>#<source>#<conversation id>` per entry, [channel, intent]; `ix`
+                                          once complete), its counters compacted once the day is over (`c`), and `v`,
+                                          which every roll-up write on it adds to (compaction writes only if unchanged)
 - an event already counted .............. pk=METRIC#EVENT#<EventBridge id>  sk=SEEN           (TTL 14 days)
 - a conversation's attribution .......... pk=CONV#<id>  sk=METRIC#META    (day, channel, intent; TTL 60 days)
 - the latest score counted per kind ..... pk=CONV#<id>  sk=METRIC#SCORE#<csat|nps|ces|auto>   (TTL 60 days; its
@@ -15,12 +19,17 @@ The conversation's items live in its own partition, so erasing the conversation 
 slice has a partition per month, and the low scores another, days leading the sort keys: a report reads one key range
 per month it spans, of exactly the slices it needs (the day totals for the dashboard's series: 30 items for 30 days).
 An event's four counter updates go to four partitions.
+
+A report reads the day summaries of its range in one BatchGetItem (docs/metrics.md, Reading a range): a day that is
+over is read from its summary, compacted from the counters at the first read after it ended (`COMPACT_AFTER`); a late
+event for a day that is over removes the day's compacted counters in its own transaction (the next read compacts the
+day again). The counter items stay the record; the summaries are derived from them and can always be rebuilt.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from concierge.keys import conversation_pk as conversation_pk  # metric records live in the conversation's partition
 
@@ -52,7 +61,16 @@ def month_spans(first: date, last: date) -> list[tuple[date, date]]:
 
 
 TOTAL, BY_CHANNEL, BY_INTENT, BY_BOTH = "T", "CH", "IN", "X"  # the kinds of counter slice
+KINDS = (TOTAL, BY_CHANNEL, BY_INTENT, BY_BOTH)
 LOWS = "L"
+DAYS = "D"  # the day summaries
+DAY = "D#"
+LOW_INDEX = "l#"  # the prefix of a day summary's low-score index attributes
+COMPACTED, INDEXED, VERSION = "c", "ix", "v"  # a day summary's compacted counters, complete index, write count
+# A day is compacted at the first read at least this long after it ended. The roll-up treats an event as late (and
+# removes the compacted counters of its day) when its day ended before the event is processed; an event processed
+# before midnight commits within the surveys function's timeout (minutes), well inside this margin.
+COMPACT_AFTER = timedelta(hours=1)
 
 
 def kind_of(by_channel: bool, by_intent: bool) -> str:
@@ -83,6 +101,36 @@ def parse_counter(pk: str, sk: str) -> tuple[date, str, str]:
 
 def low_key(day: date, score: int, conversation_id: str, source: str) -> dict[str, str]:
     return {"pk": month_pk(day, LOWS), "sk": f"{LOW}{day.isoformat()}#{score}#{conversation_id}#{source}"}
+
+
+def day_key(day: date) -> dict[str, str]:
+    """The day's summary (its low-score index, and its counters compacted once it is over)."""
+    return {"pk": month_pk(day, DAYS), "sk": f"{DAY}{day.isoformat()}"}
+
+
+def low_attribute(score: int, source: str, conversation_id: str) -> str:
+    """The name of a low-score entry's attribute in its day summary's index."""
+    return f"{LOW_INDEX}{score}#{source}#{conversation_id}"
+
+
+def parse_low_attribute(name: str) -> tuple[int, str, str]:
+    """(score, source, conversation id) of a low-score index attribute."""
+    _, score, source, conversation_id = name.split("#", 3)
+    return int(score), source, conversation_id
+
+
+def utc_day(at: datetime) -> date:
+    return (at if at.tzinfo is None else at.astimezone(UTC)).date()
+
+
+def is_over(day: date, at: datetime) -> bool:
+    """The day ended before `at`: an event for it processed at `at` is late."""
+    return day < utc_day(at)
+
+
+def compactable(day: date, at: datetime) -> bool:
+    """The day ended at least `COMPACT_AFTER` before `at`: its counters may be compacted into its summary."""
+    return day < utc_day(at - COMPACT_AFTER)
 
 
 def low_day(sk: str) -> date:

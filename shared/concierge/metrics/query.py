@@ -1,4 +1,4 @@
-"""Reading the KPIs of a date range: one Query per day (never a Scan), then the formulas (docs/metrics.md).
+"""Reading the KPIs of a date range from its day summaries (never a Scan), then the formulas (docs/metrics.md).
 
 `GET /v1/metrics` validates its query string into `MetricsQuery` and answers a `MetricsReport` (JSON) or its CSV.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import zlib
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from concierge.clock import now
 from concierge.errors import NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
@@ -173,47 +176,170 @@ def _add(into: dict[str, Decimal], item: Mapping[str, Any]) -> None:
             into[name] = into.get(name, Decimal(0)) + Decimal(value)
 
 
+def _compact(items: list[Mapping[str, Any]]) -> bytes:
+    """A day's counters, every kind of slice, from its channel × intent items (the other kinds are their sums)."""
+    kinds: dict[str, dict[str, dict[str, Decimal]]] = {kind: defaultdict(dict) for kind in keys.KINDS}
+    for item in items:
+        _, channel, intent = keys.parse_counter(item["pk"], item["sk"])
+        for kind, part in (
+            (keys.TOTAL, ""),
+            (keys.BY_CHANNEL, channel),
+            (keys.BY_INTENT, intent),
+            (keys.BY_BOTH, f"{channel}#{intent}"),
+        ):
+            _add(kinds[kind][part], item)
+    plain = {
+        kind: {part: {name: str(value) for name, value in counters.items()} for part, counters in parts.items()}
+        for kind, parts in kinds.items()
+    }
+    return zlib.compress(json.dumps(plain, separators=(",", ":"), sort_keys=True).encode(), 6)
+
+
+def _uncompact(blob: Any, kind: str) -> list[tuple[str, str, dict[str, Decimal]]]:
+    """(channel, intent, counters) of each slice of `kind` in a day's compacted counters."""
+    data = blob.value if hasattr(blob, "value") else bytes(blob)  # boto3's Binary
+    parts: dict[str, dict[str, str]] = json.loads(zlib.decompress(data))[kind]
+    out = []
+    for part, counters in parts.items():
+        channel, intent = keys.ALL, keys.ALL
+        if kind == keys.BY_CHANNEL:
+            channel = part
+        elif kind == keys.BY_INTENT:
+            intent = part
+        elif kind == keys.BY_BOTH:
+            channel, intent = part.split("#", 1)
+        out.append((channel, intent, {name: Decimal(value) for name, value in counters.items()}))
+    return out
+
+
+def _contiguous(days: list[date]) -> list[tuple[date, date]]:
+    """`days` (sorted) as key ranges: one per run of consecutive days within a month."""
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day and runs[-1][1].month == day.month:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+class _Low:
+    """A low-score entry: from a day summary's index (its item not read yet) or from its item."""
+
+    def __init__(self, day: date, score: int, source: str, conversation_id: str, channel: str, intent: str) -> None:
+        self.day, self.score, self.source, self.conversation_id = day, score, source, conversation_id
+        self.channel, self.intent = channel, intent
+        self.item: Mapping[str, Any] | None = None
+
+    def order(self) -> tuple[int, int, str, str]:
+        return (self.score, -self.day.toordinal(), self.conversation_id, self.source)
+
+
 class MetricsReader:
+    """A report is one BatchGetItem of its days' summaries (and of the day totals of the days not yet compacted, when
+    the report reads day totals), then one more of the low-score entries it lists. A day that is over and not yet
+    compacted, or whose summary was invalidated by a late event, is compacted here: one Query of the channel ×
+    intent counters per run of such days, and one of their low scores when the day's index is not complete, then a
+    conditional write per day. Days not over yet (today) read their counters live: the day totals by key, other kinds
+    by one Query."""
+
     def __init__(self, memory: MemoryStore) -> None:
         self._store = MetricsStore(memory)
 
     def report(self, query: MetricsQuery) -> MetricsReport:
+        at = now()
         # One kind of counter answers each request: the day totals, unless a filter or the grouping needs a channel's
         # or an intent's slices (a kind's slices add up to the totals, so the totals come from the same items).
         by_channel = query.channel is not None or query.group_by == "channel"
         by_intent = query.intent is not None or query.group_by == "intent"
         kind = keys.kind_of(by_channel, by_intent)
+        days = query.days()
+        live = [day for day in days if not keys.compactable(day, at)]
+        wanted = [keys.day_key(day) for day in days]
+        if kind == keys.TOTAL:
+            wanted += [keys.counter_key(day, keys.ALL, keys.ALL) for day in live]
+        found = self._store.items(wanted)
+        summaries = {day: found.get((key["pk"], key["sk"])) for day, key in zip(days, wanted, strict=False)}
+
+        slices: dict[date, list[tuple[str, str, dict[str, Decimal]]]] = {}
+        to_compact = [day for day in days if keys.compactable(day, at) and keys.COMPACTED not in (summaries[day] or {})]
+        to_index = [day for day in days if keys.INDEXED not in (summaries[day] or {})] if query.low_scores else []
+        # Days over, not compacted: their channel × intent counters, compacted, give every kind.
+        compacted: dict[date, bytes] = {}
+        if to_compact:
+            by_day: dict[date, list[Mapping[str, Any]]] = defaultdict(list)
+            for first, last in _contiguous(to_compact):
+                for item in self._store.counters(keys.BY_BOTH, first, last):
+                    by_day[keys.parse_counter(item["pk"], item["sk"])[0]].append(item)
+            for day in to_compact:
+                compacted[day] = _compact(by_day[day])
+                slices[day] = _uncompact(compacted[day], kind)
+        # Days not over (today): live counters, by key for the day totals, else one Query per run of days.
+        if kind == keys.TOTAL:
+            for day in live:
+                total = keys.counter_key(day, keys.ALL, keys.ALL)
+                live_total = found.get((total["pk"], total["sk"]))
+                slices[day] = [(keys.ALL, keys.ALL, _counters(live_total))] if live_total else []
+        else:
+            for first, last in _contiguous(live):
+                for item in self._store.counters(kind, first, last):
+                    day, channel, intent = keys.parse_counter(item["pk"], item["sk"])
+                    slices.setdefault(day, []).append((channel, intent, _counters(item)))
+        for day in days:
+            summary = summaries[day]
+            if day not in slices:
+                slices[day] = _uncompact(summary[keys.COMPACTED], kind) if summary and keys.COMPACTED in summary else []
+
+        # The low-score index: from the summaries, rebuilt from the entries where it is not complete.
+        lows: list[_Low] = []
+        rebuilt: dict[date, dict[str, list[str]]] = {}
+        if to_index:
+            entries: dict[date, list[Mapping[str, Any]]] = defaultdict(list)
+            for first, last in _contiguous(to_index):
+                for item in self._store.low_scores(first, last):
+                    entries[keys.low_day(item["sk"])].append(item)
+            for day in to_index:
+                rebuilt[day] = {}
+                for entry in entries[day]:
+                    item = dict(entry)
+                    low = _Low(day, int(item["score"]), item["source"], item["conversation_id"], "", "")
+                    low.channel, low.intent = item["channel"], item["intent"]
+                    low.item = item
+                    lows.append(low)
+                    attribute = keys.low_attribute(low.score, low.source, low.conversation_id)
+                    rebuilt[day][attribute] = [low.channel, low.intent]
+        if query.low_scores:
+            for day in days:
+                if day in rebuilt or not summaries[day]:
+                    continue
+                for name, value in summaries[day].items():  # type: ignore[union-attr]
+                    if name.startswith(keys.LOW_INDEX):
+                        score, source, conversation_id = keys.parse_low_attribute(name)
+                        lows.append(_Low(day, score, source, conversation_id, str(value[0]), str(value[1])))
+
+        # What this report learnt, written back to each day summary it read, if no one changed it since.
+        for day in sorted(set(compacted) | set(rebuilt)):
+            sets: dict[str, Any] = {}
+            if day in compacted:
+                sets[keys.COMPACTED] = compacted[day]
+            if day in rebuilt:
+                sets |= rebuilt[day]
+                sets[keys.INDEXED] = 1
+            self._store.save_day(day, summaries[day], sets, ())
+
         totals: dict[str, Decimal] = {}
         groups: dict[str, dict[str, Decimal]] = defaultdict(dict)
-        low: list[LowScore] = []
-        for first, last in keys.month_spans(query.from_, query.to):  # a key range per month
-            for item in self._store.counters(kind, first, last):
-                day, channel, intent = keys.parse_counter(item["pk"], item["sk"])
+        for day in days:
+            for channel, intent, counters in slices[day]:
                 if query.channel not in (None, channel) or query.intent not in (None, intent):
                     continue
-                _add(totals, item)
+                _add(totals, counters)
                 group = {"day": day.isoformat(), "channel": channel, "intent": intent}.get(query.group_by)
                 if group is not None:
-                    _add(groups[group], item)
-            if query.low_scores:
-                for item in self._store.low_scores(first, last):
-                    if query.channel in (None, item["channel"]) and query.intent in (None, item["intent"]):
-                        low.append(
-                            LowScore(
-                                day=keys.low_day(item["sk"]),
-                                conversation_id=item["conversation_id"],
-                                score=int(item["score"]),
-                                source=item["source"],
-                                channel=item["channel"],
-                                intent=item["intent"],
-                                reasons=list(item.get("reasons", [])),
-                                transcript=f"/v1/conversations/{item['conversation_id']}/transcript",
-                            )
-                        )
+                    _add(groups[group], counters)
         if query.group_by == "day":  # every day of the range, including quiet ones, so charts have no gaps
-            for day in query.days():
+            for day in days:
                 groups.setdefault(day.isoformat(), {})
-        low.sort(key=lambda entry: (entry.score, -entry.day.toordinal(), entry.conversation_id, entry.source))
         return MetricsReport(
             from_=query.from_,
             to=query.to,
@@ -222,8 +348,57 @@ class MetricsReader:
             group_by=query.group_by,
             totals=kpis(totals, query.agent_minutes),
             series=[SeriesPoint(key=key, kpis=kpis(groups[key], query.agent_minutes)) for key in sorted(groups)],
-            low_scores=low[: query.low_scores],
+            low_scores=self._lowest(query, lows, summaries),
         )
+
+    def _lowest(
+        self, query: MetricsQuery, lows: list[_Low], summaries: Mapping[date, Mapping[str, Any] | None]
+    ) -> list[LowScore]:
+        """The `low_scores` lowest entries, lowest first then newest, read from their items (which hold the reasons);
+        an indexed entry whose item is gone (its conversation erased) is left out and removed from its day's index."""
+        candidates = sorted(
+            (low for low in lows if query.channel in (None, low.channel) and query.intent in (None, low.intent)),
+            key=_Low.order,
+        )
+        chosen: list[_Low] = []
+        gone: dict[date, list[str]] = defaultdict(list)
+        while candidates and len(chosen) < query.low_scores:
+            wanted = query.low_scores - len(chosen)
+            batch, candidates = candidates[:wanted], candidates[wanted:]
+            unread = [low for low in batch if low.item is None]
+            found = self._store.items(
+                [keys.low_key(low.day, low.score, low.conversation_id, low.source) for low in unread]
+            )
+            for low in batch:
+                if low.item is None:
+                    key = keys.low_key(low.day, low.score, low.conversation_id, low.source)
+                    low.item = found.get((key["pk"], key["sk"]))
+                    if low.item is None:
+                        gone[low.day].append(keys.low_attribute(low.score, low.source, low.conversation_id))
+                        continue
+                chosen.append(low)
+        for day, attributes in gone.items():
+            self._store.save_day(day, summaries.get(day), {}, attributes)
+        return [
+            LowScore(
+                day=low.day,
+                conversation_id=low.conversation_id,
+                score=low.score,
+                source=low.source,  # type: ignore[arg-type]
+                channel=str(item["channel"]),
+                intent=str(item["intent"]),
+                reasons=list(item.get("reasons", [])),
+                transcript=f"/v1/conversations/{low.conversation_id}/transcript",
+            )
+            for low in chosen
+            if (item := low.item) is not None
+        ]
+
+
+def _counters(item: Mapping[str, Any]) -> dict[str, Decimal]:
+    counters: dict[str, Decimal] = {}
+    _add(counters, item)
+    return counters
 
 
 # --- CSV --------------------------------------------------------------------------------------------------------------

@@ -6,6 +6,9 @@ EventBridge event is counted once), ADDs on the four counter items of its day ×
 the customer's last contact on the issue (`conversation.closed`, for repeat contacts) or the conversation's
 attribution and latest scores (surveys, Auto-CSAT, redemptions: one BatchGetItem of at most three keys).
 
+When the event changes a day's low-score list, or is late (its day is over), the day's summary is updated in the same
+transaction (`MetricsStore.commit`): a late event removes the day's compacted counters, which the next report rebuilds.
+
 Surveys and Auto-CSAT count on their conversation's close day, channel and intent, and keep the latest value per
 conversation and kind: a replaced answer moves one count from the old score to the new, and an answer older than the
 one counted changes nothing. Revenue counts on the day the code was redeemed.
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from concierge.clock import now
 from concierge.events import (
     AutoCsatScored,
     ConversationClosed,
@@ -85,6 +89,7 @@ class _Plan:
     def __init__(self) -> None:
         self.deltas: dict[tuple[date, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         self.items: list[Put | Delete] = []
+        self.lows: dict[date, dict[str, list[str] | None]] = defaultdict(dict)  # the day summaries' index changes
 
     def add(self, day: date, channel: str, intent: str, **counts: Decimal | int) -> None:
         for slice_ in keys.slices(channel, intent):
@@ -219,6 +224,7 @@ class Rollup:
                 and not (event.score <= LOW_SCORE and old_low == new_low)
             ):
                 plan.items.append(Delete(old_low))
+                plan.lows[previous_day][keys.low_attribute(int(previous["score"]), kind, event.conversation_id)] = None
         reasons = (
             list(event.reasons)
             if isinstance(event, AutoCsatScored)
@@ -239,8 +245,9 @@ class Rollup:
         low_entry = kind in LOW_SOURCES and event.score <= LOW_SCORE
         if low_entry:
             # Erasing the conversation's partition follows this pointer to the entry in the month's low-score list.
-            low_key = keys.low_key(day, event.score, event.conversation_id, kind)
-            record["erase_also"] = [[low_key["pk"], low_key["sk"]]]
+            # The day summary goes too: it indexes the entry, and the next report rebuilds it from what is left.
+            low_key, summary = keys.low_key(day, event.score, event.conversation_id, kind), keys.day_key(day)
+            record["erase_also"] = [[low_key["pk"], low_key["sk"]], [summary["pk"], summary["sk"]]]
         # Optimistic: the record must still be the one read, so two answers processed at once cannot both move counts.
         if previous is None:
             plan.items.append(Put(record, condition="attribute_not_exists(pk)"))
@@ -260,6 +267,7 @@ class Rollup:
             if reasons:
                 low["reasons"] = reasons[:5]
             plan.items.append(Put(low))
+            plan.lows[day][keys.low_attribute(event.score, kind, event.conversation_id)] = [channel, intent]
         return True
 
     def _redeemed(self, event: DiscountRedeemed, plan: _Plan) -> None:
@@ -270,4 +278,4 @@ class Rollup:
 
     # the one write -------------------------------------------------------------------------------------------------
     def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:
-        return self._store.commit(event_id, at, plan.deltas, plan.items)
+        return self._store.commit(event_id, at, plan.deltas, plan.items, plan.lows, now())

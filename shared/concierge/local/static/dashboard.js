@@ -204,11 +204,20 @@ function fillSelect(select, values) {
   select.value = values.includes(current) ? current : "";
 }
 
+// Loading shows as it goes: the status line (a live region) says what is being read and the content is marked busy;
+// the tiles, charts and low scores are drawn as soon as their report arrives, before the filters' choices.
 async function refresh() {
-  setStatus("Loading…");
+  const main = document.querySelector("main");
+  main.setAttribute("aria-busy", "true");
+  document.body.dataset.loading = "true";
+  setStatus("Loading the KPIs…");
   try {
     const f = filters();
     const report = await (await api("/v1/metrics", { ...f, group_by: "day", low_scores: 15 })).json();
+    renderTiles(report.totals);
+    renderCharts(report.series);
+    renderLowScores(report.low_scores);
+    setStatus("Loading the channels and intents…");
     // The filters' choices: every channel and intent seen in the range.
     const [byChannel, byIntent] = await Promise.all([
       api("/v1/metrics", { from: f.from, to: f.to, group_by: "channel", low_scores: 0 }).then((r) => r.json()),
@@ -216,14 +225,14 @@ async function refresh() {
     ]);
     fillSelect($("channel"), byChannel.series.map((p) => p.key));
     fillSelect($("intent"), byIntent.series.map((p) => p.key));
-    renderTiles(report.totals);
-    renderCharts(report.series);
-    renderLowScores(report.low_scores);
     setStatus(`${report.totals.conversations} conversations from ${report.from} to ${report.to}` +
       `${f.channel ? ` on ${f.channel}` : ""}${f.intent ? ` about ${f.intent}` : ""}. Intervals are 95%; n is the sample size.`);
     document.body.dataset.loaded = "true";
   } catch (error) {
     setStatus(error.message, true);
+  } finally {
+    main.removeAttribute("aria-busy");
+    delete document.body.dataset.loading;
   }
 }
 
