@@ -243,10 +243,13 @@ def test_its_order_ids_are_recognised_and_another_customers_is_refused(tea):
 
 def test_an_exchange_moves_to_another_option_the_store_has(tea):
     conversation = "swap-teapot"
-    say(tea, "can I swap my teapot for the teal one?", conversation, customer="bo")
-    proposal = say(tea, "yes", conversation, customer="bo")
+    # the teapot is the only one the customer has and the teal one is named: the swap is proposed at once
+    proposal = say(tea, "can I swap my teapot for the teal one?", conversation, customer="bo")
     [action] = [a for a in proposal["actions"] if a["tool"] == "return_items"]
     assert action["status"] == "pending_confirmation" and action["result"]["exchange_sku"] == "POT-TEAL"
+    assert "teal" in proposal["reply"]["text"].lower()
+    done = say(tea, "yes", conversation, customer="bo")
+    assert [a["status"] for a in done["actions"] if a["tool"] == "return_items"] == ["executed"]
 
 
 def test_tracking_by_item_name_reports_the_order_holding_it(tea):

@@ -65,10 +65,11 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"|\bunder warranty\b",
             "warranty covered",
         ),
-        # a quantity pointed back at ("a discount for that many?") or said as one: what help centers call bulk
+        # a quantity pointed back at ("a discount for that many?") or said as one: what help centers call bulk.
+        # Not "wholesale": a help center's own word for its trade terms, which rewriting would stop matching.
         (
             r"\b((buy(ing)?|order(ing)?|get(ting)?|for|of|on) (that|this) many|(buy(ing)?|order(ing)?) so many|"
-            r"in bulk|a lot of them|large (quantit(y|ies)|orders?)|in quantity|wholesale)\b",
+            r"in bulk|a lot of them|large (quantit(y|ies)|orders?)|in quantity)\b",
             "bulk orders",
         ),
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
