@@ -49,6 +49,14 @@ PRONOUN_VERDICT = re.compile(
     r"\b(it|that|this|they|these|those)\s+(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|"
     r"really\s+|completely\s+|totally\s+|pretty\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
 )
+# The same verdict said with no subject, after a comma ("the charger I got has a UK plug, useless here in Belgium"):
+# about the item on the same terms as a pronoun's; the words after it are kept with it, so that only this verdict goes.
+BARE_VERDICT = re.compile(
+    r",\s*((?:now|just|so|really|completely|totally|pretty)\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
+    r"(?!\s+(?:service|support|company|shop|store|website|site|app|chat|bot|assistant|people|team|customer)\b)"
+    r"(?:\s+[\w']+){0,2}",
+    re.IGNORECASE,
+)
 # What a customer can ask to be done to an item of theirs (a verdict on the item is then a reason, not anger).
 ITEM_ACTIONS = frozenset({"return", "exchange", "cancel", "remove_item"})
 
@@ -634,6 +642,10 @@ ACTION_REQUEST = (
     "i'd like",
     "id like",
     "i would like",
+    "i'd also like",
+    "i would also like",
+    "i also want",
+    "i also need",
     "can you",
     "could you",
     "please",
@@ -658,8 +670,11 @@ _ASKING = r"(?:do|does|can|could|how|what|is|are|will|where|when|why|which|also)
 # ...or a numbered list: "Two things: 1) please cancel the towels order, and 2) the glass containers order needs to go
 # to my new place, …"
 ENUMERATED = r"[2-9]\)\s"
+# ...or "and" before a request said to be another: "please cancel the grinder, and I'd also like to send back the
+# towels"
+ALSO_WANTED = r"(?:i|we)(?:'d|'ll|\s+would|\s+will)?\s+also\b"
 NEXT_REQUEST = re.compile(
-    rf"\band\b(?=\s+{_ASKING})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})",
+    rf"\band\b(?=\s+{_ASKING})|\band\b(?=\s+{ALSO_WANTED})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})",
     re.IGNORECASE,
 )
 
@@ -864,6 +879,10 @@ ACTIONS = frozenset({"return", "exchange", "track", "cancel", "remove_item", "ad
 # is trusted over them only when fairly sure ("Then I'll keep the German one, thank you" closes the conversation).
 SOCIAL = frozenset({"thanks", "goodbye", "greeting"})
 SOCIAL_FLOOR = 0.5
+# Asking for a person is said in so many words too ("can I talk to someone?"), and the rules read it; the model's
+# reading alone hands a conversation over only when fairly sure: "Yes, I understand someone has to approve it. Please
+# go ahead." is a yes to the proposal, not a request for a person.
+HUMAN_FLOOR = SOCIAL_FLOOR
 
 
 def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
@@ -906,6 +925,8 @@ def without_item_verdicts(text: str, intent: str) -> str:
             if OWNED.search(words):
                 for verdict in PRONOUN_VERDICT.finditer(words):
                     rest = rest.replace(verdict.group(0), " ")
+                for verdict in BARE_VERDICT.finditer(sentence):
+                    rest = rest.replace(normalize(verdict.group(0)), " ")
     return rest
 
 
@@ -970,6 +991,6 @@ def score(text: str) -> Signals:
         intent_confidence=confidence,
         sentiment=max(-1.0, min(1.0, mood)),
         frustrated=frustrated,
-        wants_human=intent == "human" or asks_for_person(text),
+        wants_human=asks_for_person(text) or (intent == "human" and confidence >= HUMAN_FLOOR),
         asks="?" in text or ruled[0] not in ("unknown", "greeting", "thanks", "goodbye"),
     )

@@ -269,6 +269,10 @@ POSTCODE = re.compile(
 
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
 UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b", re.IGNORECASE)
+STREET_LEAD_IN = re.compile(
+    r"^(?:it'?s|it is|that'?s|that is|this is|(?:the|my|our) (?:new )?address is|new address:?|address:?)\s+",
+    re.IGNORECASE,
+)
 REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
 
 
@@ -296,11 +300,25 @@ def parse_address(text: str) -> dict[str, str] | None:
         while j >= 1 and UNIT.match(parts[j]):
             units.insert(0, parts[j])
             j -= 1
-        street = parts[j]
+        street = STREET_LEAD_IN.sub("", parts[j])  # "It's 1907 Baltimore Ave": the street is "1907 Baltimore Ave"
         if city and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
             line1 = ", ".join([street, *units])
             return {"line1": line1[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
     return None
+
+
+def without_address(text: str) -> str:
+    """The customer's words without the address they give ("…go to the new apartment? It's 1907 Baltimore Ave, Apt 5,
+    Kansas City, MO 64108"): its house and flat numbers and postcode name no item ("Apt 5" is not the 5-piece set)
+    and no order number."""
+    address = parse_address(text)
+    if address is None:
+        return text
+    start = text.find(address["line1"].split(",")[0].strip())
+    end = text.upper().find(address["postcode"].upper(), max(start, 0))
+    if start < 0 or end < 0:
+        return text
+    return f"{text[:start]} {text[end + len(address['postcode']) :]}".strip()
 
 
 WANTED = re.compile(

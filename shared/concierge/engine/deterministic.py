@@ -42,6 +42,7 @@ from concierge.understanding import (
     parse_address,
     request_object,
     requested_variant,
+    without_address,
 )
 from concierge.understanding import (
     LATEST as LATEST_ORDER,
@@ -54,6 +55,13 @@ CLARIFY_THRESHOLD = 0.33
 # it must also have been found near it by the search (CLARIFY_THRESHOLD). Answers measured 0.43-0.52, the passages
 # that only share words with the message 0.22-0.38.
 SECOND_ANSWER_FLOOR = 0.4
+# A question the word search found no passage for with confidence ("my bread recipe says to preheat the pot at 260°C,
+# is that ok for it?", where the words of the care section's answer are not the customer's) is answered by the passage
+# closest in meaning to the whole message, when it is close (well above the 0.22-0.38 of passages that only share
+# words) and clearly closer than any other section as close: otherwise the customer is asked, or offered a person, as
+# before.
+MEANING_ANSWER_FLOOR = 0.5
+MEANING_ANSWER_LEAD = 0.1
 ENGINE = "deterministic"
 # How many of the customer's orders a return or an item search looks through (newest first).
 ORDER_SEARCH_LIMIT = 25
@@ -314,6 +322,12 @@ ALL_OF_THEM = re.compile(r"\b(?:both|all|everything|whole|entire)\b", re.IGNOREC
 # "return order 1016, just the mug": one item of it
 ONLY_SOME = re.compile(r"\b(?:just|only|except|apart from|but not)\b", re.IGNORECASE)
 
+# A question how to do something oneself: "how do I reset them?", "how can we clean it", "what's the best way to…"
+HOW_TO = re.compile(
+    r"^(?:how (?:do|can|should|would|could) (?:i|we|you)|how to|what is the (?:best )?way to|what's the "
+    r"(?:best )?way to)\b"
+)
+
 REMOVE_TARGET = re.compile(
     r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
     re.IGNORECASE,
@@ -366,10 +380,29 @@ class DeterministicEngine:
         if len(acting) < 2:
             return None
         first = REQUEST_KINDS.get(acting[0][0])
-        return next(
-            ((i, part) for i, part in acting[1:] if REQUEST_KINDS.get(i) not in (first, "track", "appointment", None)),
+        index = next(
+            (
+                n
+                for n, (i, _) in enumerate(acting[1:], 1)
+                if REQUEST_KINDS.get(i) not in (first, "track", "appointment", None)
+            ),
             None,
         )
+        if index is None:
+            return None
+        intent, words = acting[index]
+        # what follows of the same kind is the second's too ("…and I'd also like to send back the towels. Refund for
+        # those to my card please."): its words run to the last of them, as the message says them
+        text = turn.message.text
+        start, end = text.find(words), text.find(words) + len(words)
+        for later, part in acting[index + 1 :]:
+            if REQUEST_KINDS.get(later) != REQUEST_KINDS.get(intent):
+                break
+            at = text.find(part, end)
+            if start < 0 or at < 0:
+                break
+            end = at + len(part)
+        return intent, text[start:end] if start >= 0 else words
 
     @staticmethod
     def _part_turn(turn: Turn, second: tuple[str, str], main: bool) -> Turn:
@@ -383,6 +416,11 @@ class DeterministicEngine:
             results = [r for r in turn.results if not r.call_id.startswith(ALSO)]
             text = turn.message.text.replace(words, " ") if words else turn.message.text
             signals_read = turn.signals
+            first = signals.acting_parts(turn.message.text)[:1] if words else []
+            if first and REQUEST_KINDS.get(first[0][0]) != REQUEST_KINDS.get(turn.signals.intent or ""):
+                # the whole message's reading may be its second request's ("please cancel the grinder, and I'd also
+                # like to send back the towels. Refund for those please" reads as a return): the first is its own
+                signals_read = turn.signals.model_copy(update={"intent": first[0][0]})
         else:
             flow = also or {}
             results = [r for r in turn.results if r.call_id.startswith(ALSO) or r.tool in SHARED_LOOKUPS]
@@ -401,7 +439,13 @@ class DeterministicEngine:
         """The first request's decision with the second's: their action rounds together, then one reply that
         proposes (or answers) both; a yes then confirms both, a no withdraws both. A new second request that needs
         a question answered first is left for after the first, as a single request is."""
-        if decision.handoff is not None or decision.close:
+        if (
+            decision.handoff is not None
+            or decision.close
+            or any(c.tool == "create_handoff" for c in decision.tool_calls)
+        ):
+            # a handoff is for the whole conversation: one ticket, and no second request proposed beside it (the
+            # second's part of the message would open a ticket of its own)
             return decision
         fresh = bool(second[1])
         other = self._decide(self._part_turn(turn, second, main=False))
@@ -422,9 +466,8 @@ class DeterministicEngine:
         first_reply, other_reply = decision.reply.strip(), other.reply.strip()
         if first_waits and other_waits:
             also = re.sub(r"^To confirm:\s*", "", GO_AHEAD.sub("", other_reply))
-            reply = (
-                f"{GO_AHEAD.sub('', first_reply)}\n\nAlso, {also[:1].lower()}{also[1:]}\n\nShall I go ahead with both?"
-            )
+            lowered = also if re.match(r"I\b", also) else f"{also[:1].lower()}{also[1:]}"  # "I'll" stays "I'll"
+            reply = f"{GO_AHEAD.sub('', first_reply)}\n\nAlso, {lowered}\n\nShall I go ahead with both?"
         else:
             reply = f"{ANYTHING_ELSE.sub('', first_reply)}\n\n{other_reply}"
         if first_waits:
@@ -508,6 +551,8 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent != "cancel":
             intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
+        if intent in ("return", "exchange") and self._asks_how_to(text):
+            intent = "question"
         if intent == "track" and signals.read_only_requests(text):
             # "where are my headphones? And can you send my hub order to my office?": what is to be done is made,
             # and where the order is (or what the help center says) comes with it (_with_other_requests)
@@ -531,6 +576,15 @@ class DeterministicEngine:
             # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
             return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
         return self._answer_from_knowledge(turn)
+
+    @staticmethod
+    def _asks_how_to(text: str) -> bool:
+        """ "my earbuds only connect on the left, how do i do a proper reset on them?": a fault described (which the
+        model reads as a return) with a question how to fix it themselves, and no word of sending it back or
+        swapping it (the rules then read a question): the help center's answer is wanted, not a return."""
+        if signals.classify(text)[0] != "question":
+            return False
+        return any(HOW_TO.match(signals.normalize(part)) for part in signals.clauses(text) or [text])
 
     def _start(self, turn: Turn, intent: str) -> Decision | None:
         """The flow of a new request to act on an order, an item or a booking, or to track one; None for others."""
@@ -828,7 +882,13 @@ class DeterministicEngine:
         if not WHOLE_ORDER.search(said) or ONLY_SOME.search(said):
             return None
         every = ALL_OF_THEM.search(said) is not None
-        order = named or (orders[0] if orders and LATEST_ORDER.search(said) else None)
+        latest = LATEST_ORDER.search(said)
+        if latest and re.search(r"delivery|parcel|package", latest.group(0), re.IGNORECASE):
+            # "everything from my last delivery": the newest order that was delivered, not a newer one still to ship
+            arrived = [o for o in orders if o.get("delivered_at") or o.get("status") == "delivered"]
+            order = named or (arrived[0] if arrived else None)
+        else:
+            order = named or (orders[0] if orders and latest else None)
         if order is None:
             if not every:
                 return None
@@ -1710,6 +1770,7 @@ class DeterministicEngine:
         )
 
     def _order_for_change(self, request: str, orders: list[dict[str, Any]]) -> dict[str, Any] | None:
+        request = without_address(request)  # its numbers name neither an item nor an order
         reference, named = named_order(request, orders)
         if named:
             return named
@@ -2034,6 +2095,9 @@ class DeterministicEngine:
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
         grounded = self._grounded(turn)
         if not grounded:
+            meant = self._closest_in_meaning(turn)
+            grounded = [meant] if meant is not None else []
+        if not grounded:
             clarify = self._clarifying_question(turn)
             if clarify:
                 return clarify
@@ -2068,6 +2132,39 @@ class DeterministicEngine:
             resolved=True,
             notes=[note],
         )
+
+    @staticmethod
+    def _closest_in_meaning(turn: Turn) -> PassageHit | None:
+        """The passage the search found that is closest in meaning to a question the word search found no confident
+        answer to, when close enough and clearly ahead of any other section close enough too (MEANING_ANSWER_FLOOR
+        and _LEAD); None without a sentence model, for a message that asks nothing, or when two sections are as
+        close."""
+        from concierge import sentences
+
+        assert turn.message is not None and turn.signals is not None
+        if not turn.signals.asks:
+            return None
+        question = sentences.embedding(turn.message.text)
+        if question is None:
+            return None
+        closest: dict[tuple[str, str], tuple[float, PassageHit]] = {}
+        for passage in turn.passages:
+            if passage.suspicious or not replyguard.quotable_text(passage.text):
+                continue
+            vector = sentences.embedding(f"{passage.section} {passage.text}")
+            if vector is None:
+                continue
+            key = (passage.title, passage.section)
+            closeness = float(question @ vector)
+            if key not in closest or closeness > closest[key][0]:
+                closest[key] = (closeness, passage)
+        ranked = sorted(closest.values(), key=lambda entry: -entry[0])
+        if not ranked or ranked[0][0] < MEANING_ANSWER_FLOOR:
+            return None
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if runner_up >= MEANING_ANSWER_FLOOR and ranked[0][0] - runner_up < MEANING_ANSWER_LEAD:
+            return None
+        return ranked[0][1]
 
     @staticmethod
     def _second_answer(turn: Turn, best: PassageHit) -> PassageHit | None:

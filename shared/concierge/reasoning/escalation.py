@@ -24,7 +24,13 @@ SARCASTIC_THANKS = re.compile(
 )
 PAYMENT_FAILURE = re.compile(
     r"\b(payment|card)\b.{0,30}\b(failed|declined|rejected|didn'?t go through|not going through)\b"
-    r"|\b(charged|billed) (twice|two times|double)\b|\bdouble(-| )charged\b",
+    r"|\b(charged|billed) (twice|two times|double)\b|\bdouble(-| )charged\b"
+    # a double charge in other words: "the pan was taken twice", "two payments of $50.95", "a duplicate charge"
+    r"|\b(charged|billed|taken|debited|deducted|withdrawn)\b(\s+(me|us|for it|for them|from (my|our) \w+))?\s+"
+    r"(twice|two times|double)\b"
+    r"|(?<!\bin )\btwo\s+(identical\s+|separate\s+|duplicate\s+|same\s+)?(payments|charges|debits|transactions)"
+    r"\s+(of|for|on|from|taken|went)\b"
+    r"|\b(duplicate|double|repeated)\s+(payment|charge|debit|transaction)s?\b",
     re.IGNORECASE,
 )
 
