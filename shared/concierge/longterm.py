@@ -28,12 +28,17 @@ def _day(iso: str) -> str:
 def facts_from(
     results: list[ActionResult], notes: list[Note], record: ConversationRecord, now: datetime
 ) -> tuple[list[Fact], list[str]]:
-    """Facts to upsert and fact keys to remove, from what this turn did and answered."""
-    upserts: list[Fact] = []
-    removals: list[str] = []
+    """Facts to upsert and fact keys to remove, from what this turn did and answered: one entry per key, the turn's
+    last word on it (they are written in one transaction, which refuses two operations on one item)."""
+    latest: dict[str, Fact | None] = {}  # key -> the fact to write, or None to remove it
 
     def fact(key: str, kind: str, text: str) -> None:
-        upserts.append(Fact(key=key, kind=kind, text=text, conversation_id=record.conversation_id, updated_at=now))
+        latest.pop(key, None)  # keeps the order of the last word
+        latest[key] = Fact(key=key, kind=kind, text=text, conversation_id=record.conversation_id, updated_at=now)
+
+    def remove(key: str) -> None:
+        latest.pop(key, None)
+        latest[key] = None
 
     for result in results:
         r = result.result
@@ -49,7 +54,7 @@ def facts_from(
                     key, "open_issue", f"your order {r['order_id']}{what} was running late — it was due on {_day(due)}"
                 )
             elif r.get("status") in ("delivered", "cancelled"):
-                removals.append(key)
+                remove(key)
         elif result.tool == "return_items" and r.get("resolution") == "exchange" and r.get("exchange_item"):
             fact(
                 f"size:{r.get('product_id', r['exchange_item'])}", "size", f"you exchanged for the {r['exchange_item']}"
@@ -66,7 +71,8 @@ def facts_from(
             "interest",
             f"you asked about the {note.topic}" + (f" ({note.aspect.lower()})" if note.aspect else ""),
         )
-    return upserts, removals
+    upserts = [f for f in latest.values() if f is not None]
+    return upserts, [key for key, f in latest.items() if f is None]
 
 
 def summary_of(record: ConversationRecord, now: datetime) -> Summary:

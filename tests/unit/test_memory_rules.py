@@ -294,3 +294,12 @@ def test_a_late_parcel_is_an_open_issue_until_it_is_delivered():
     assert upserts == [] and removals == []
     upserts, removals = longterm.facts_from([tracked("delivered", NOW - timedelta(days=2))], [], record, NOW)
     assert upserts == [] and removals == ["open_issue:NW10005"]
+    # one turn that says two things of one order (tracked twice, two handoffs) writes one item per key: the write is
+    # one transaction, and DynamoDB refuses two operations on one item (the turn failed with a 500)
+    late, delivered = tracked("shipped", NOW - timedelta(days=2)), tracked("delivered", NOW - timedelta(days=2))
+    upserts, removals = longterm.facts_from([late, late], [], record, NOW)
+    assert [f.key for f in upserts] == ["open_issue:NW10005"] and removals == []
+    upserts, removals = longterm.facts_from([late, delivered], [], record, NOW)
+    assert upserts == [] and removals == ["open_issue:NW10005"], "the turn's last word on a key wins"
+    upserts, removals = longterm.facts_from([delivered, late], [], record, NOW)
+    assert [f.key for f in upserts] == ["open_issue:NW10005"] and removals == []
