@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from concierge import tracing
 from concierge.engine.deterministic import DeterministicEngine
+from concierge.engine.offering import OfferingEngine, offering
 from concierge.merchant import MerchantProfile
 from concierge.settings import Settings, current_settings
 from concierge.tasks import DecideTask
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
-_engines: dict[Settings, DeterministicEngine | ClaudeEngine] = {}
+_engines: dict[Settings, OfferingEngine] = {}
 FALLBACK_REASONS = {
     "transient": "the model was unavailable (timeout, throttling, outage): the deterministic engine answered",
     "request": (
@@ -36,16 +37,20 @@ FALLBACK_REASONS = {
 }
 
 
-def engine(settings: Settings) -> DeterministicEngine | ClaudeEngine:
-    """One engine per process (the model client keeps its connections warm between invocations)."""
+def engine(settings: Settings) -> OfferingEngine:
+    """One engine per process (the model client keeps its connections warm between invocations), wrapped so that
+    a reply at an offer moment asks the actions function's next best action first (engine/offering.py)."""
     if settings not in _engines:
-        deterministic = DeterministicEngine(MerchantProfile.from_settings(settings))
+        profile = MerchantProfile.from_settings(settings)
+        deterministic = DeterministicEngine(profile)
+        inner: DeterministicEngine | ClaudeEngine
         if settings.model_provider == "none":
-            _engines[settings] = deterministic
+            inner = deterministic
         else:
             from concierge.reasoning.claude import ClaudeEngine, make_client
 
-            _engines[settings] = ClaudeEngine(make_client(settings), settings, deterministic)
+            inner = ClaudeEngine(make_client(settings), settings, deterministic)
+        _engines[settings] = offering(inner, profile, settings.offer_salt)
     return _engines[settings]
 
 

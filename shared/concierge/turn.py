@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.api import Channel, Citation, HttpResponse
 from concierge.merchant import MerchantProfile
+from concierge.offers.moments import OfferMomentHint
 from concierge.reasoning.costs import Usage
 
 
@@ -231,6 +232,11 @@ class Decision(BaseModel):
     )
     fallback: Literal["transient", "request", "no_key", "malformed", "continued", "deadline", "circuit_open"] | None = (
         Field(None, description="why the deterministic engine answered instead of the model")
+    )
+    moment: OfferMomentHint | None = Field(
+        None,
+        description="the reply is at an offer moment (offers/moments.py): the offering wrapper asks the actions "
+        "function's next_best_action about it (engine/offering.py); None: no offer moment",
     )
 
 

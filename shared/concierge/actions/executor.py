@@ -39,12 +39,14 @@ from concierge.actions.tools import (
     GetStoreCredit,
     IssueDiscountCode,
     ModifyOrder,
+    NextBestAction,
     ReturnItems,
     SendMessage,
     SendPasswordReset,
     ToolInput,
     TrackShipment,
 )
+from concierge.api import Channel
 from concierge.channels.email import EmailSender, ReturnEmail, TextEmail
 from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
 from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
@@ -324,6 +326,8 @@ class ActionExecutor:
                 return self._issue_discount(turn, percent, reason)
             case AcceptOffer(offer_id=offer_id):
                 return self._accept_offer(turn, offer_id, action_id)
+            case NextBestAction():
+                return self._next_best_action(turn, arguments)
             case ReturnItems():
                 effect = self._propose_return(customer_id, arguments, action_id)
                 return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
@@ -1000,9 +1004,160 @@ class ActionExecutor:
         refused = issuing.refusal(offer, self.s.settings.discount_max_percent)
         if refused is not None:
             raise Denied(*refused)
+        return self._take_offer(turn, offer, action_id)
+
+    def _take_offer(self, turn: Turn, offer: Offer, action_id: str) -> Outcome:
+        """The one code path of an offer's code: issued exactly once per conversation, customer and offer
+        (`issuing.action_id`), whether the customer takes the offer (`accept_offer`) or its message shows the code
+        when it is presented (`next_best_action`); taken again, the first code comes back."""
+        assert turn.customer is not None
+        taken = self.s.memory.get_action(turn.conversation_id, action_id)
+        if taken is not None and taken.get("customer_id") == turn.customer.id and taken.get("status") == "executed":
+            return ActionStatus.EXECUTED, taken.get("result") or {}, taken.get("effect"), "accept_offer"
         return self._once(
-            turn.conversation_id, customer_id, action_id, "offer", lambda: self._issue_offer_code(turn, offer)
+            turn.conversation_id, turn.customer.id, action_id, "offer", lambda: self._issue_offer_code(turn, offer)
         )
+
+    def _next_best_action(self, turn: Turn, hint: NextBestAction) -> Outcome:
+        """The next best action at a moment the engine named (docs/offers.md, "Wiring"). Everything is decided here,
+        in code: the context is built from what this function can read (the customer's profile and consent, the
+        order and product the moment is about, their orders with consent, the conversation's moods and owner, the
+        turn's signals), `nba.consider` runs the guardrails, holdout and caps and records every decision, and a
+        presented offer whose wording shows a code gets it issued through `_take_offer` (the code path of
+        accept_offer). The result carries the rendered message only when an offer is presented; never raises: an
+        offer must never cost the customer their answer."""
+        try:
+            return self._consider(turn, hint)
+        except Denied:
+            raise
+        except Exception as exc:  # a bug or an outage here must never turn the reply into an error or a handoff
+            import logging
+
+            logging.getLogger(__name__).warning("next best action failed", exc_info=True)
+            raise Denied("offer_error", "No offer was considered.") from exc
+
+    def _consider(self, turn: Turn, hint: NextBestAction) -> Outcome:
+        from concierge.offers import issuing, moments, nba
+        from concierge.offers.catalogue import OfferMoment
+        from concierge.settings import OfferSaltMissing
+        from concierge.turn import ConversationStatus
+
+        assert turn.customer is not None
+        customer_id = turn.customer.id
+        moment = OfferMoment(hint.moment)
+        result: dict[str, Any] = {"moment": moment.value, "presented": False, "chosen": "nothing", "decisions": []}
+        if not nba.moment_offers(self.merchant, moment):
+            return ActionStatus.EXECUTED, result | {"reason": "no_offers"}, None, "next_best_action"
+        try:
+            self.s.settings.holdout_salt()
+        except OfferSaltMissing:
+            return ActionStatus.EXECUTED, result | {"reason": "no_salt"}, None, "next_best_action"
+        conversation = turn.conversation
+        consent = nba.consent(turn.profile)
+        order = self._owned_order(customer_id, hint.order_id) if hint.order_id else None
+        orders = self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if consent else []
+        product_id = hint.product_id
+        if product_id is None and moment is OfferMoment.POSITIVE_FEEDBACK and turn.message is not None:
+            mine = orders or self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT)  # what they bought: not
+            titles = {line.product_id: line.title for o in mine for line in o.lines}  # their history, no consent needed
+            product_id = moments.praised_product(turn.message.text, titles.items())
+        product = self.s.store.get_product(product_id) if product_id else None
+        if moment is OfferMoment.POSITIVE_FEEDBACK and product is None:
+            return ActionStatus.EXECUTED, result | {"reason": "no_product"}, None, "next_best_action"
+        item_value = hint.item_value
+        if order is not None and product is not None:  # the order's own price, never what the hint says
+            line = next((ln for ln in order.lines if ln.product_id == product.id), None)
+            item_value = line.unit_price if line else item_value
+        late = bool(
+            order is not None
+            and order.status is OrderStatus.SHIPPED
+            and order.shipment is not None
+            and order.shipment.estimated_delivery < self.now
+        )
+        record = turn.record
+        context = nba.offer_context(
+            customer_id=customer_id,
+            conversation_id=turn.conversation_id,
+            moment=moment,
+            channel=turn.message.channel if turn.message else (conversation.channel if conversation else Channel.WEB),
+            now=self.now,
+            signals=turn.signals,
+            sentiments=record.sentiments if record else (conversation.sentiments if conversation else []),
+            person_owns=bool(conversation and conversation.status is ConversationStatus.HANDED_OFF),
+            shop_at_fault=hint.shop_at_fault or late,
+            profile=turn.profile,
+            product=product,
+            item_value=item_value,
+            order=order,
+            customer=self.s.store.get_customer(customer_id) if consent else None,
+            orders=orders,
+        )
+        chosen = nba.consider(
+            self.s, context, conversation_started_at=conversation.started_at if conversation else None
+        )
+        result |= {
+            "chosen": f"{chosen.chosen.kind}:{chosen.chosen.id}" if chosen.chosen.id else chosen.chosen.kind,
+            "decisions": [
+                {
+                    "offer_id": d.offer_id,
+                    "outcome": d.outcome.value,
+                    "reason": d.reason.value,
+                    "group": d.group.value,
+                    "presented": bool(d.presented),
+                }
+                for d in chosen.decisions
+            ],
+        }
+        if chosen.decisions:  # the first decision's outcome and reason, for a scenario or a log line to read
+            result |= {"outcome": chosen.decisions[0].outcome.value, "reason": chosen.decisions[0].reason.value}
+        decision = chosen.offer_decision
+        offer = next((o for o in self.merchant.offers if decision and o.id == decision.offer_id), None)
+        if decision is None or offer is None:
+            return ActionStatus.EXECUTED, result, None, "next_best_action"
+        values = nba.MomentValues(
+            first_name=turn.customer.first_name,
+            shop=self.merchant.name,
+            wanted=hint.wanted,
+            alternative=hint.alternative,
+            item=hint.item,
+            product=product.title if product else hint.item,
+            currency=order.currency if order else None,
+        )
+        code: dict[str, Any] = {}
+        if nba.shows_code(offer):
+            status, taken, _, _ = self._take_offer(
+                turn, offer, issuing.action_id(turn.conversation_id, customer_id, offer.id)
+            )
+            if status is not ActionStatus.EXECUTED or not taken.get("code"):
+                return ActionStatus.EXECUTED, result | {"reason": "code_not_issued"}, None, "next_best_action"
+            # recorded as the offer's own action, so that taking it later (accept_offer) returns this code; no
+            # action.executed event: the customer has not taken it yet (redemptions are attributed by the code)
+            action_id = issuing.action_id(turn.conversation_id, customer_id, offer.id)
+            call = ToolCall(id=f"offer-{offer.id}", tool="accept_offer", arguments={"offer_id": offer.id})
+            self.s.memory.put_action(
+                turn.conversation_id,
+                customer_id,
+                call,
+                ActionResult(
+                    call_id=call.id,
+                    action_id=action_id,
+                    tool="accept_offer",
+                    status=ActionStatus.EXECUTED,
+                    result=taken,
+                ),
+                None,
+            )
+            code = {k: taken[k] for k in ("code", "percent", "expires_at") if k in taken}
+            values = values.model_copy(update={"code": taken["code"]})
+        try:
+            message = nba.render_offer(offer, values)
+        except nba.OfferRenderError:  # the moment lacks a value the wording needs: say nothing rather than a hole
+            import logging
+
+            logging.getLogger(__name__).warning("offer not rendered", extra={"offer_id": offer.id}, exc_info=True)
+            return ActionStatus.EXECUTED, result | {"reason": "not_rendered"}, None, "next_best_action"
+        result |= {"presented": True, "offer_id": offer.id, "message": message, **code}
+        return ActionStatus.EXECUTED, result, None, "next_best_action"
 
     def _issue_offer_code(self, turn: Turn, offer: Offer) -> Outcome:
         from concierge.offers import issuing

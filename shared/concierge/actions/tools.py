@@ -6,6 +6,7 @@ Amounts are never arguments either: the action layer computes them from order da
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -136,6 +137,22 @@ class AcceptOffer(ToolInput):
     offer_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="The id of the offer the customer takes.")
 
 
+class NextBestAction(ToolInput):
+    """At an offer moment the engine named (offers/moments.py): decide, in code, whether an offer is made (guardrails,
+    holdout, caps), record every decision, and return the offer's message when one is presented (with its code, when
+    the wording shows it). Never in the model's tool list: the offering wrapper (engine/offering.py) calls it."""
+
+    moment: Literal["variant_out_of_stock", "return_requested", "positive_feedback", "paid_feature_interest"]
+    product_id: str | None = Field(None, max_length=80)
+    wanted: str | None = Field(None, max_length=120)
+    alternative: str | None = Field(None, max_length=120)
+    alternative_sku: str | None = Field(None, max_length=80)
+    item: str | None = Field(None, max_length=120)
+    item_value: Decimal | None = Field(None, ge=0, le=100000)
+    order_id: str | None = Field(None, max_length=40)
+    shop_at_fault: bool = False
+
+
 class CreateHandoff(ToolInput):
     """Hand the conversation to a human, with the transcript and a summary."""
 
@@ -157,6 +174,7 @@ TOOLS: dict[str, type[ToolInput]] = {
     "send_message": SendMessage,
     "issue_discount_code": IssueDiscountCode,
     "accept_offer": AcceptOffer,
+    "next_best_action": NextBestAction,
     "confirm_action": ConfirmAction,
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
@@ -179,8 +197,10 @@ WRITE_TOOLS = frozenset(
 
 
 # Tools a model is given only at the moment that allows them, never in the standing list: `accept_offer` comes with
-# the offers the guardrails decided for this conversation (offers/nba.py, `offer_tool_schemas`).
-CONTEXTUAL_TOOLS = frozenset({"accept_offer"})
+# the offers the guardrails decided for this conversation (offers/nba.py, `offer_tool_schemas`). `next_best_action`
+# is never given to a model: the offering wrapper calls it at a moment an engine named (engine/offering.py). It is
+# not a write the customer confirms; what it stores (the decisions, an offer's code) is stored by the call itself.
+CONTEXTUAL_TOOLS = frozenset({"accept_offer", "next_best_action"})
 
 
 def tool_schema(name: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from concierge.api import Citation
 from concierge.knowledge import ANSWER_THRESHOLD
 from concierge.knowledge.documents import POLICY_URL
 from concierge.merchant import MerchantProfile
+from concierge.offers import moments
 from concierge.orderref import order_reference
 from concierge.reasoning import escalation
 from concierge.turn import (
@@ -575,6 +576,9 @@ class DeterministicEngine:
         ):
             # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
             return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
+        praise = moments.positive_feedback(text, turn.signals.sentiment, turn.signals.frustrated)
+        if praise is not None and not self._has_question(text):  # the positive-feedback moment (offers/moments.py)
+            return Decision(next="reply", reply="That's lovely to hear, thank you for telling us!", moment=praise)
         return self._answer_from_knowledge(turn)
 
     @staticmethod
@@ -1216,7 +1220,12 @@ class DeterministicEngine:
         else:
             what = self._other_variants_phrase(product, flow["options"], flow["reason"])
             reply = f"{lead}{what} isn't in stock right now, but I can {refund}. Shall I do that?"
-        return Decision(next="reply", reply=reply, flow=flow)
+        moment = None
+        if unavailable and options:  # the variant they want is sold out, another is in stock: an offer moment
+            wanted = self._variant_label(unavailable, flow["options"])
+            offered = flow["exchange_options"]
+            moment = moments.variant_out_of_stock(product, flow, wanted, offered, unavailable["options"])
+        return Decision(next="reply", reply=reply, flow=flow, moment=moment)
 
     @classmethod
     def _labels(cls, variants: list[dict[str, Any]], current: dict[str, Any]) -> list[str]:

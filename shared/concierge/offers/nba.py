@@ -226,6 +226,11 @@ def offer_context(
     )
 
 
+def consent(profile: Profile | ProfileRead | None) -> bool:
+    """The customer's consent to personalization (`Profile.personalization`); no profile yet: consent."""
+    return _consent(profile)
+
+
 def _consent(profile: Profile | ProfileRead | None) -> bool:
     from concierge.turn import ProfileRead
 

@@ -1,0 +1,102 @@
+"""The offering wrapper: puts the next best action into any engine's reply at an offer moment (docs/offers.md).
+
+The agent function reads and writes no data (topology.ACCESS), so the decision runs in the actions function, as a
+tool call. An engine names the moment on its reply (`Decision.moment`, offers/moments.py); this wrapper then
+
+1. turns that reply into one action round: `next_best_action` with the hint as its arguments, keeping the whole
+   drafted reply on the decision (text, flow, citations, close…), so that no engine decides twice and no model is
+   asked again;
+2. on the next agent step, finds the tool's result and returns the drafted reply, with the rendered offer appended
+   only when the result says an offer was presented. Held out, refused, denied or failed: the reply exactly as
+   drafted.
+
+With no action round left, no offer configured for the moment, no holdout salt, a handoff or an unverified sender,
+the inner decision goes out unchanged. While no engine sets a hint, the wrapper changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from concierge.reasoning.costs import Usage
+from concierge.turn import ActionStatus, Decision, ToolCall, Turn
+from concierge.workflows import MAX_ACTION_ROUNDS
+
+if TYPE_CHECKING:
+    from concierge.merchant import MerchantProfile
+
+TOOL = "next_best_action"
+
+
+class Engine(Protocol):
+    def decide(self, turn: Turn) -> Decision: ...
+
+
+class OfferingEngine:
+    """Wraps `inner` (the deterministic engine, or Claude with its fallback). `profile` is the deployed merchant.json
+    (a turn carrying the imported profile uses that one); `salt_set` whether CONCIERGE_OFFER_SALT is set here."""
+
+    def __init__(self, inner: Engine, profile: MerchantProfile, salt_set: bool) -> None:
+        self.inner = inner
+        self.profile = profile
+        self.salt_set = salt_set
+
+    def __getattr__(self, name: str) -> object:  # the inner engine's own API (fallback, handoff, …) stays reachable
+        return getattr(self.inner, name)
+
+    def decide(self, turn: Turn) -> Decision:
+        drafted = self._drafted(turn)
+        if drafted is not None:
+            return drafted
+        decision = self.inner.decide(turn)
+        if not self._at_moment(turn, decision):
+            return decision
+        assert decision.moment is not None and turn.conversation is not None  # _at_moment checked them
+        call = ToolCall(
+            id=f"{TOOL}-{turn.conversation.customer_turns}.{len(turn.tool_rounds)}",
+            tool=TOOL,
+            arguments=decision.moment.model_dump(mode="json", exclude_none=True, exclude_defaults=False),
+        )
+        # the drafted reply travels on the decision (the reply step only sends a decision whose next is "reply")
+        return decision.model_copy(update={"next": "actions", "tool_calls": [call], "assistant_content": []})
+
+    def _at_moment(self, turn: Turn, decision: Decision) -> bool:
+        if decision.next != "reply" or decision.moment is None or decision.handoff is not None:
+            return False
+        if turn.customer is None or not turn.customer.verified or turn.conversation is None:
+            return False
+        if turn.results_for(TOOL) or not self.salt_set:
+            return False
+        if max(turn.loop.steps, len(turn.tool_rounds)) >= MAX_ACTION_ROUNDS:
+            return False  # no action round left: the reply goes as it is
+        profile = turn.merchant or self.profile
+        moment = decision.moment.moment
+        return any(o.enabled and o.trigger.moment is moment for o in profile.offers)
+
+    @staticmethod
+    def _drafted(turn: Turn) -> Decision | None:
+        """The reply drafted before the `next_best_action` round this step follows, with the offer when one was
+        presented; None when this step follows no such round."""
+        previous = turn.decision
+        if previous is None or previous.next != "actions" or [c.tool for c in previous.tool_calls] != [TOOL]:
+            return None
+        call_id = previous.tool_calls[0].id
+        result = next((r for r in turn.results if r.call_id == call_id and r.tool == TOOL), None)
+        reply = previous.reply
+        if (
+            result is not None
+            and result.status is ActionStatus.EXECUTED
+            and result.result.get("presented") is True
+            and isinstance(result.result.get("message"), str)
+            and result.result["message"].strip()
+        ):
+            reply = (
+                f"{reply.rstrip()}\n\n{result.result['message'].strip()}" if reply.strip() else result.result["message"]
+            )
+        # the draft's model usage was counted when it was drafted
+        return previous.model_copy(update={"next": "reply", "tool_calls": [], "reply": reply, "usage": Usage()})
+
+
+def offering(inner: Engine, profile: MerchantProfile, salt: str | None) -> OfferingEngine:
+    """`inner` wrapped: where the agent handler builds its engine."""
+    return OfferingEngine(inner, profile, bool(salt and salt.strip()))
