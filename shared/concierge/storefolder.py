@@ -360,26 +360,26 @@ def _check_offers(
     for n, offer in enumerate(merchant.offers):
         where = f"offers.{n}"
         if products.raw is not None:
-            for k, product in enumerate(offer.trigger.products):
-                if product not in ids:
-                    problems.append(
-                        Problem(
-                            file="merchant.json",
-                            record=f"offer '{offer.id}'",
-                            field=f"{where}.trigger.products.{k}",
-                            message=f"names product '{product}', which is not in products.json",
-                        )
+            named = (
+                ("products", offer.trigger.products, ids, "product '{}', which is not in products.json"),
+                (
+                    "categories",
+                    offer.trigger.categories,
+                    categories,
+                    "category '{}', which no product in products.json has",
+                ),
+            )
+            for kind, values, known, missing in named:
+                problems += [
+                    Problem(
+                        file="merchant.json",
+                        record=f"offer '{offer.id}'",
+                        field=f"{where}.trigger.{kind}.{k}",
+                        message=f"names {missing.format(value)}",
                     )
-            for k, category in enumerate(offer.trigger.categories):
-                if category not in categories:
-                    problems.append(
-                        Problem(
-                            file="merchant.json",
-                            record=f"offer '{offer.id}'",
-                            field=f"{where}.trigger.categories.{k}",
-                            message=f"names category '{category}', which no product in products.json has",
-                        )
-                    )
+                    for k, value in enumerate(values)
+                    if value not in known
+                ]
         percent = getattr(offer.value, "percent", None) if offer.value and offer.value.type == "percent_off" else None
         if percent is not None and percent > limit:
             problems.append(
