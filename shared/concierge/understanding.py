@@ -624,13 +624,35 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
     return wanted
 
 
+# What the customer refuses, to the end of its clause: "I don't want a smaller set", "not the green, the blue one",
+# "no smaller one", "rather than the 2-person". Not "why not the blue?", "no, the blue one", nor what is no refusal
+# of a variant ("it's no good to me", "not sure", "it doesn't fit").
+_OTHER = r"(?:smaller|bigger|larger|shorter|longer|different|other)\b"
+NOT_WANTED = re.compile(
+    r"(?<!\bwhy )(?<!\bif )\b(?:"
+    r"(?:don'?t|do not|doesn'?t|does not|didn'?t|did not|won'?t|will not|never)\s+(?:want|need|like|prefer|fancy)\w*"
+    rf"|(?:not|never|without|rather than|instead of)(?=\s+(?:(?:an?|the|any|that|this|these|those|my)\b|{_OTHER}))"
+    rf"|no(?=\s+{_OTHER})"
+    r")\s+[^,;:!?\u2014]*?"
+    r"(?=\s*(?:[,;:!?\u2014]|\.(?!\d)|\s-\s)|\s+(?:but|just|so|i|instead|please|could|can|would|may)\b|$)",
+    re.IGNORECASE,
+)
+
+
+def without_refused(text: str) -> str:
+    """The customer's words without what they say they do not want: the variant or size they refuse is not the one
+    they ask for."""
+    return NOT_WANTED.sub(" ", text.replace("\u2019", "'"))
+
+
 def requested_variant(
     product: dict[str, Any], options: dict[str, Any], text: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
     green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
     what they have, or the next amount up or down ("the bigger one"). Among equals, the variant that keeps their
-    other options, then one in stock."""
+    other options, then one in stock. What they refuse ("I don't want a smaller set", "not the green") names none."""
+    text = without_refused(text)
     wanted = wanted_words(text)
     sized = _next_in_size(product, options, text)
     # colours said that are not those of what they have ("the dark grey one... the pinky-orange colour"): what

@@ -176,12 +176,15 @@ RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 REFUSED = re.compile(
     r"\b(not|no|do not want|do not need|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
     r"(an?\s+|the\s+|my\s+|your\s+)?"
-    r"(exchange|replacement|swap|refund|new one|money back|another one)\w*",
+    r"(exchange|replacement|swap|refund|new one|money back|another one|"
+    # "I don't want a smaller set": a size refused is an exchange refused
+    r"smaller|bigger|larger|shorter|longer|different size|other size)\w*(?:\s+size\b)?",
     re.IGNORECASE,
 )
 # What REFUSED may refuse, by resolution.
 REFUND_OBJECTS: tuple[str, ...] = ("refund", "refunded", "money back")
-EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "another one")
+SIZE_OBJECTS: tuple[str, ...] = ("smaller", "bigger", "larger", "shorter", "longer", "different size", "other size")
+EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "another one", *SIZE_OBJECTS)
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
 
@@ -1183,7 +1186,9 @@ class DeterministicEngine:
         ]
         flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
-        wants_exchange = flow.get("wants") == "exchange" or asks_exchange(said)
+        # a refund asked for in their own words, and no exchange, is a refund whatever the first reading was
+        refund_only = signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
+        wants_exchange = (flow.get("wants") == "exchange" and not refund_only) or asks_exchange(said)
         replacement = len(options) == 1 and options[0]["options"] == flow["options"]  # the same again, for a fault
         if (asked or replacement) and wants_exchange and not unavailable:
             # they named what they want, or asked for a new one when only the same one can be sent:
@@ -1191,7 +1196,7 @@ class DeterministicEngine:
             return self._choose_resolution(
                 turn, {**flow, "stage": "offer"}, f"exchange {flow['exchange_options'][0]['label']}"
             )
-        if signals.any_phrase(said, REFUND_WORDS) and not wants_exchange:
+        if refund_only:
             return self._choose_resolution(turn, {**flow, "stage": "offer"}, "refund")
         note = f" {self.profile.exchanges.note}" if self.profile.exchanges.note else ""
         lead = f"{sorry} "
