@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -150,6 +151,9 @@ def start_local(
     from concierge.local.storepage import page_info, picker_customers
 
     stack.page_info = page_info(folder.data, merchant)
+    currencies = Counter(order.currency for order in folder.data.orders)
+    if currencies:  # the demo month's offers are paid in the shop's own currency
+        stack.store_currency = currencies.most_common(1)[0][0]
     return stack, picker_customers(folder.data, merchant)
 
 

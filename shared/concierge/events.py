@@ -177,6 +177,21 @@ class DiscountRedeemed(DomainEvent):
     order_total: Decimal = Field(ge=0, description="what the customer paid for the order, after the discount")
     currency: str
     percent: int = Field(ge=1, le=100)
+    offer_id: str | None = Field(
+        None, description="the offer whose code it was (offers/ledger.py); None: an ad-hoc code"
+    )
+
+
+class OrderPlaced(DomainEvent):
+    """An order the signed-in customer placed at the storefront (POST /v1/orders): what the offers' holdout comparison
+    counts as conversion, revenue and retention, in both groups alike (offers/ledger.py)."""
+
+    detail_type: ClassVar[str] = "order.placed"
+
+    customer_id: str
+    order_id: str
+    order_total: Decimal = Field(ge=0, description="what the customer paid, after any discount")
+    currency: str
 
 
 class OfferPresented(DomainEvent):
@@ -233,6 +248,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ApprovalRequested,
         HandoffEnded,
         OfferPresented,
+        OrderPlaced,
     )
 }
 

@@ -433,6 +433,30 @@ def _redeem(code: str) -> Response[str]:
     return _json(200, redemption.model_dump(mode="json"))
 
 
+@app.post("/v1/orders")
+def _order_placed() -> Response[str]:
+    from concierge.metrics.redemptions import OrderRequest, record_order
+
+    services = _services()
+    customer = _customer(services)
+    request = _body(OrderRequest)
+    recorded = record_order(customer, request, services.privacy.events, now())
+    return _json(200, recorded.model_dump(mode="json"))
+
+
+@app.get("/v1/offers/report")
+def _offers_report() -> Response[str]:
+    from concierge.metrics.store import MetricsStore
+    from concierge.offers.report import OfferReportQuery, build
+
+    _operator("Reading the offers' report")
+    services = _services()
+    query = _query_model(OfferReportQuery)
+    assert services.merchant is not None
+    report = build(MetricsStore(services.privacy.memory), services.merchant().offers, query, now().date())
+    return _json(200, report.model_dump(mode="json", by_alias=True))
+
+
 WIDGET_CONFIG_MAX_AGE = 300  # seconds a browser may keep the shop's name and colours before asking again
 
 

@@ -46,7 +46,7 @@ from concierge import keys
 from concierge.api import Channel
 from concierge.clock import now
 from concierge.errors import Busy, Conflict
-from concierge.storage import Cancelled, Delete, Storage, from_dynamo
+from concierge.storage import Cancelled, Delete, Operation, Put, Storage, from_dynamo
 from concierge.storage import to_dynamo as to_dynamo  # re-exported: callers outside the library import it here
 from concierge.turn import ActionResult, ConversationStatus, ProfileRead, ToolCall
 from concierge.turn import ConversationRecord as ConversationRecord  # declared beside the turn that carries it
@@ -712,14 +712,37 @@ class MemoryStore:
         )
 
     # offers (offers/guardrails.py, offers/nba.py) ---------------------------------------------
-    def put_offer_decisions(self, decisions: Sequence[OfferDecision]) -> None:
+    def put_offer_decisions(self, decisions: Sequence[OfferDecision], *, locale: str | None = None) -> None:
         """Every decision of a moment (offered, held out, refused), as `offer.decided` entries of each customer's
         audit trail keyed by the decision's time: in their partition, so their export shows them and erasure deletes
-        them. One transaction (a moment decides a handful of offers)."""
+        them; with what they add to the offers' report (offers/ledger.py: the decision counters by channel and
+        `locale`, and each exposure's unit, which its audit entry names in `erase_also`). One transaction (a moment
+        decides a handful of offers)."""
+        from concierge.offers import ledger
         from concierge.offers.guardrails import audit_item
 
-        if decisions:
-            self.write([audit_item(self, decision) for decision in decisions])
+        if not decisions:
+            return
+        updates, units = ledger.decision_updates(decisions, locale=locale, expires_at=self._expires())
+        entries: list[Operation] = []
+        for decision in decisions:
+            item = audit_item(self, decision)
+            if decision.exposure is not None and decision.offer_id in units:
+                item["erase_also"] = [units[decision.offer_id]]
+            entries.append(Put(item))
+        self._storage.write([*entries, *updates])
+
+    def record_offer_accepted(self, offer_id: str, customer_id: str) -> None:
+        """The customer took an offer: its unit in the offers' report counts it (offers/ledger.py). A unit erased
+        since is not brought back."""
+        from contextlib import suppress
+
+        from concierge.offers import ledger
+        from concierge.storage import ConditionFailed
+
+        update = ledger.accepted_update(offer_id, customer_id)
+        with suppress(ConditionFailed):
+            self._storage.update(update.key, update.expression, condition=update.condition, values=update.values)
 
     def offer_decisions(
         self, customer_id: str, since: datetime, *, exposures_only: bool = False

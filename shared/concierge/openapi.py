@@ -554,10 +554,10 @@ OPERATIONS.update(
 METRICS_REPORT = "MetricsReport"  # JSON, or CSV with format=csv
 
 
-def _metrics_query() -> tuple[dict[str, Any], ...]:
+def _metrics_query(model: type[BaseModel] | None = None) -> tuple[dict[str, Any], ...]:
     from concierge.metrics.query import MetricsQuery
 
-    schema = MetricsQuery.model_json_schema(by_alias=True)
+    schema = (model or MetricsQuery).model_json_schema(by_alias=True)
     required = set(schema.get("required", []))
     parameters = []
     for name, prop in schema["properties"].items():
@@ -567,6 +567,12 @@ def _metrics_query() -> tuple[dict[str, Any], ...]:
             {"name": name, "in": "query", "required": name in required, "schema": prop, "description": description}
         )
     return tuple(parameters)
+
+
+def _offer_report_query() -> tuple[dict[str, Any], ...]:
+    from concierge.offers.report import OfferReportQuery
+
+    return _metrics_query(OfferReportQuery)
 
 
 OPERATIONS.update(
@@ -613,6 +619,30 @@ OPERATIONS.update(
                 "410": '"This discount code has expired."',
             },
             "customer",
+        ),
+        ("POST", "/v1/orders"): Operation(
+            "recordOrder",
+            "OrderRequest",
+            "OrderRecorded",
+            "Recorded: order.placed is published. Call it for every order of a signed-in customer (with or without a "
+            "code): the offers' holdout comparison counts conversion, revenue and retention from it, once per order.",
+            {"400": INVALID_BODY, "401": CUSTOMER_401, "403": API_KEY},
+            "customer",
+        ),
+        ("GET", "/v1/offers/report"): Operation(
+            "getOffersReport",
+            None,
+            "OfferReport",
+            "Per offer: decisions by outcome and refusal reason, presented, accepted, redeemed, revenue, the "
+            "treatment and holdout groups with conversion, retention and revenue-per-customer lift (95% intervals, "
+            "or not enough data); and the outcomes by channel and locale.",
+            {
+                "400": '"Invalid query: ...": a missing or malformed from/to, to before from, more than 366 days, '
+                "or an unknown parameter (the message says which).",
+                "401": OPERATOR_401,
+            },
+            "operator",
+            query=_offer_report_query(),
         ),
         ("GET", "/v1/widget-config"): Operation(
             "getWidgetConfig",
@@ -718,10 +748,11 @@ def openapi_document() -> dict[str, Any]:
         for m in (ApprovalList, DecisionReceipt, HandoffQueue, HandoffPackage, ConsoleReceipt, ConversationMessages)
     ]
     from concierge.metrics.query import MetricsReport, TranscriptOut
-    from concierge.metrics.redemptions import Redemption, RedemptionRequest
+    from concierge.metrics.redemptions import OrderRecorded, OrderRequest, Redemption, RedemptionRequest
+    from concierge.offers.report import OfferReport
 
-    models += [(RedemptionRequest, "validation")]
-    models += [(m, "serialization") for m in (MetricsReport, TranscriptOut, Redemption)]
+    models += [(RedemptionRequest, "validation"), (OrderRequest, "validation")]
+    models += [(m, "serialization") for m in (MetricsReport, TranscriptOut, Redemption, OrderRecorded, OfferReport)]
     models += [
         (m, "serialization")
         for m in (

@@ -129,6 +129,7 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_
     doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
     objects: set[str] = set()
     for item in items:
+        doomed |= {(pk, sk) for pk, sk in item.get("erase_also") or []}  # e.g. an offer's lift unit (offers/ledger.py)
         if item["sk"].startswith(keys.IDENT):
             doomed.add((keys.identity_pk(item["channel"], item["address"]), keys.IDENTITY))
         if item["sk"] == keys.MERGED_INTO:  # copies this customer's data made in the customer it was merged into

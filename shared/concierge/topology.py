@@ -103,6 +103,7 @@ RULES = (
             "survey.answered",
             "autocsat.scored",
             "discount.redeemed",
+            "order.placed",
         ),
     ),
 )
@@ -323,6 +324,23 @@ METRICS_ROUTES = (
         "ingest",
         description=(
             "Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed."
+        ),
+    ),
+    # Every order of a signed-in customer: the offers' holdout comparison counts conversions in both groups from it.
+    Route(
+        "POST",
+        "/v1/orders",
+        "ingest",
+        description="Record an order the signed-in customer placed (order.placed: offers' conversion and lift).",
+    ),
+    Route(
+        "GET",
+        "/v1/offers/report",
+        "ingest",
+        caller="operator",
+        description=(
+            "Operator: each offer's decisions, presentations, acceptances, redemptions and revenue, its holdout "
+            "comparison with lift and 95% intervals, and the outcomes by channel and locale."
         ),
     ),
 )

@@ -64,16 +64,19 @@ class FakeMemory:
     decisions: list[OfferDecision] = field(default_factory=list)
     reads: int = 0
 
-    def put_offer_decisions(self, decisions):
+    def put_offer_decisions(self, decisions, *, locale=None):
         self.decisions += decisions
 
-    def offer_exposures(self, customer_id, since):
+    def offer_decisions(self, customer_id, since, *, exposures_only=False):
         self.reads += 1
         return [
-            d.exposure
+            d
             for d in self.decisions
-            if d.customer_id == customer_id and d.decided_at >= since and d.exposure is not None
+            if d.customer_id == customer_id and d.decided_at >= since and (d.exposure or not exposures_only)
         ]
+
+    def offer_exposures(self, customer_id, since):
+        return [d.exposure for d in self.offer_decisions(customer_id, since, exposures_only=True) if d.exposure]
 
 
 @dataclass

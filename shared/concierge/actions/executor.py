@@ -1004,7 +1004,9 @@ class ActionExecutor:
         refused = issuing.refusal(offer, self.s.settings.discount_max_percent)
         if refused is not None:
             raise Denied(*refused)
-        return self._take_offer(turn, offer, action_id)
+        outcome = self._take_offer(turn, offer, action_id)
+        self.s.memory.record_offer_accepted(offer.id, customer_id)  # the report's "accepted" (offers/ledger.py)
+        return outcome
 
     def _take_offer(self, turn: Turn, offer: Offer, action_id: str) -> Outcome:
         """The one code path of an offer's code: issued exactly once per conversation, customer and offer
@@ -1093,7 +1095,11 @@ class ActionExecutor:
             orders=orders,
         )
         chosen = nba.consider(
-            self.s, context, conversation_started_at=conversation.started_at if conversation else None
+            self.s,
+            context,
+            conversation_started_at=conversation.started_at if conversation else None,
+            locale=turn.customer.locale,
+            replay_since=turn.message.received_at if turn.message else None,
         )
         result |= {
             "chosen": f"{chosen.chosen.kind}:{chosen.chosen.id}" if chosen.chosen.id else chosen.chosen.kind,

@@ -106,6 +106,7 @@ class LocalStack:
         self.operator_secret = operator_secret  # the dev issuer's: the operator authorizer's stand-in checks with it
         # The chat page's header and suggestion chips ({"name", "suggestions"}), set by whoever imports the store.
         self.page_info: dict[str, Any] = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
+        self.store_currency = "USD"  # the demo month's; the shop's own once a store folder is loaded (cli.start_local)
         if merchant is not None:  # the store's merchant.json: also what the functions fall back on before the import
             self.env |= {
                 "CONCIERGE_MERCHANT_NAME": merchant.name,
@@ -358,16 +359,43 @@ class LocalStack:
         from concierge.metrics.simulate import roll_up_directly, simulate_month
 
         events = simulate_month(seed, conversations_per_day=15)
-        self._demo: dict[str, Any] = {"seed": seed, "events": len(events), "applied": 0, "done": False}
+        self._demo: dict[str, Any] = {
+            "seed": seed,
+            "events": len(events),
+            "applied": 0,
+            "offer_decisions": 0,
+            "done": False,
+        }
 
         def run() -> None:
+            from concierge.offers import issuing
+            from concierge.offers.moments import LIVE_MOMENTS
+            from concierge.offers.simulate import simulate_offers
+
             try:
+                settings = current_settings()
                 roll_up_directly(
                     events,
-                    wiring.rollup(current_settings()),
+                    wiring.rollup(settings),
                     f"demo-month-{seed}",
                     progress=lambda n: self._demo.update(applied=n),
                 )
+                offers = [  # the offers a customer can meet today: issuable, at a moment an engine names
+                    offer
+                    for offer in wiring.merchant_profile(settings).offers
+                    if offer.trigger.moment in LIVE_MOMENTS
+                    and issuing.refusal(offer, settings.discount_max_percent) is None
+                ]
+                if offers:  # the offers' view: a population with a known effect, through the same writes
+                    simulate_offers(
+                        wiring.memory_store(settings),
+                        wiring.rollup(settings),
+                        offers,
+                        salt=settings.holdout_salt(),
+                        currency=self.store_currency,
+                        seed=seed,
+                        progress=lambda n: self._demo.update(offer_decisions=n),
+                    )
             except Exception:
                 logging.getLogger("concierge.local").exception("demo month failed")
                 self._demo["failed"] = True

@@ -14,6 +14,12 @@
 - the latest score counted per kind ..... pk=CONV#<id>  sk=METRIC#SCORE#<csat|nps|ces|auto>   (TTL 60 days; its
                                           `erase_also` names its low-score entry, which erasure deletes too)
 - a customer's last contact on an issue . pk=METRIC#REPEAT#<hash of customer id>  sk=<intent> (TTL 8 days)
+- an offer's decisions of a day, by ...... pk=METRIC#<month>#O   sk=O#<day>#<offer id>#<channel>#<locale>   (counts per
+  segment (outcome parity)                outcome, per refusal reason, presented: never expire; no customer in them)
+- a customer exposed to an offer ........ pk=METRIC#OFFER#<offer id>  sk=<hash of customer id>   (docs/offers.md,
+  (the unit of its lift)                  "Measuring"): group, first and last exposure, channel, locale, presented,
+                                          accepted, redeemed, orders and revenue attributed; expires with the audit
+                                          entries that name it (`erase_also`), which erasure follows
 
 The conversation's items live in its own partition, so erasing the conversation erases them. Each kind of counter
 slice has a partition per month, and the low scores another, days leading the sort keys: a report reads one key range
@@ -165,6 +171,36 @@ def opaque(identifier: str) -> str:
 
 def repeat_pk(customer_id: str) -> str:
     return f"METRIC#REPEAT#{opaque(customer_id)}"
+
+
+OFFERS = "O"  # the month partition of the offers' decision counters
+
+
+def offer_counter_key(day: date, offer_id: str, channel: str, locale: str) -> dict[str, str]:
+    return {
+        "pk": month_pk(day, OFFERS),
+        "sk": f"O#{day.isoformat()}#{_clean(offer_id)}#{_clean(channel)}#{_clean(locale)}",
+    }
+
+
+def offer_counter_range(first: date, last: date) -> tuple[str, str]:
+    """The sort keys of the offers' counters of the days `first`..`last` of one month."""
+    return day_range("O#", first, last)
+
+
+def parse_offer_counter(sk: str) -> tuple[date, str, str, str]:
+    """(day, offer id, channel, locale) of an offer counter's sort key."""
+    _, day, offer_id, channel, locale = sk.split("#")
+    return date.fromisoformat(day), offer_id, channel, locale
+
+
+def offer_unit_pk(offer_id: str) -> str:
+    return f"METRIC#OFFER#{_clean(offer_id)}"
+
+
+def offer_unit_key(offer_id: str, customer_id: str) -> dict[str, str]:
+    """A customer's record for an offer's lift: keyed by a hash of their id (the report never needs to name them)."""
+    return {"pk": offer_unit_pk(offer_id), "sk": opaque(customer_id)}
 
 
 def slices(channel: str, intent: str) -> list[tuple[str, str]]:

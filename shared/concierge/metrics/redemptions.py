@@ -1,6 +1,12 @@
-"""An order placed with a discount code the assistant issued: the code is used once, and `discount.redeemed` is
-published so the revenue AI offers bring is counted (POST /v1/discounts/{code}/redemptions, called by the storefront
-for its signed-in customer when the order is placed)."""
+"""Orders placed at the storefront, as the KPIs and the offers' report count them.
+
+- An order placed with a discount code the assistant issued: the code is used once, and `discount.redeemed` is
+  published so the revenue AI offers bring is counted (POST /v1/discounts/{code}/redemptions, called by the storefront
+  for its signed-in customer when the order is placed).
+- Any order (POST /v1/orders, called for every order of a signed-in customer): `order.placed`, from which the offers'
+  holdout comparison counts conversion, revenue and retention in both groups alike (offers/ledger.py). Without it the
+  report shows what was presented, accepted and redeemed, and no lift.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.commerce import CommerceBackend, DiscountRefused
 from concierge.errors import Conflict, Gone, NotFound
-from concierge.events import DiscountRedeemed, EventPublisher
+from concierge.events import DiscountRedeemed, EventPublisher, OrderPlaced
+from concierge.offers.issuing import offer_of
 
 
 class RedemptionRequest(BaseModel):
@@ -22,6 +29,34 @@ class RedemptionRequest(BaseModel):
         ge=0, max_digits=12, decimal_places=2, description="what the customer paid, after the discount"
     )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")
+
+
+class OrderRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: str = Field(min_length=1, max_length=64, description="the storefront's order id")
+    order_total: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="what the customer paid")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")
+
+
+class OrderRecorded(BaseModel):
+    order_id: str
+    recorded_at: datetime
+
+
+def record_order(customer_id: str, request: OrderRequest, events: EventPublisher, at: datetime) -> OrderRecorded:
+    """`order.placed` on the bus; the roll-up attributes it, once per customer and order id (its marker is made of
+    them, not of the event's id: a storefront calling twice for one order is counted once)."""
+    events.publish(
+        OrderPlaced(
+            occurred_at=at,
+            customer_id=customer_id,
+            order_id=request.order_id,
+            order_total=request.order_total,
+            currency=request.currency,
+        )
+    )
+    return OrderRecorded(order_id=request.order_id, recorded_at=at)
 
 
 class Redemption(BaseModel):
@@ -58,6 +93,7 @@ def redeem(
             order_total=request.order_total,
             currency=request.currency,
             percent=discount.percent,
+            offer_id=offer_of(discount.reason),
         )
     )
     return Redemption(

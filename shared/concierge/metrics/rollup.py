@@ -29,13 +29,14 @@ from concierge.events import (
     ConversationClosed,
     DiscountRedeemed,
     DomainEvent,
+    OrderPlaced,
     SurveyAnswered,
     TurnCompleted,
 )
 from concierge.metrics import keys
 from concierge.metrics.formulas import bucket_of
 from concierge.metrics.store import MetricsStore
-from concierge.storage import Delete, Put
+from concierge.storage import Delete, Put, Update
 
 if TYPE_CHECKING:
     from concierge.memory import MemoryStore
@@ -46,6 +47,7 @@ CONSUMED: tuple[type[DomainEvent], ...] = (
     SurveyAnswered,
     AutoCsatScored,
     DiscountRedeemed,
+    OrderPlaced,
 )
 _MODELS: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in CONSUMED}
 DETAIL_TYPES: tuple[str, ...] = tuple(_MODELS)
@@ -88,7 +90,7 @@ class _Plan:
 
     def __init__(self) -> None:
         self.deltas: dict[tuple[date, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        self.items: list[Put | Delete] = []
+        self.items: list[Put | Delete | Update] = []
         self.lows: dict[date, dict[str, list[str] | None]] = defaultdict(dict)  # the day summaries' index changes
 
     def add(self, day: date, channel: str, intent: str, **counts: Decimal | int) -> None:
@@ -110,7 +112,7 @@ class Rollup:
         if not isinstance(detail_type, str) or (model := _MODELS.get(detail_type)) is None:
             raise ValueError(f"the roll-up does not consume {detail_type!r}")
         event = model.model_validate(envelope["detail"])
-        plan, reads = _Plan(), 0
+        plan, reads, marker = _Plan(), 0, envelope["id"]
         if isinstance(event, ConversationClosed):
             reads = self._closed(event, plan)
         elif isinstance(event, TurnCompleted):
@@ -119,11 +121,14 @@ class Rollup:
             reads = 1
             if not self._score(event, plan):
                 return Applied(outcome="stale", detail_type=detail_type, requests=reads)
+        elif isinstance(event, OrderPlaced):
+            reads = self._ordered(event, plan)
+            marker = f"order.placed#{keys.opaque(event.customer_id)}#{event.order_id}"  # one count per order
         else:
             assert isinstance(event, DiscountRedeemed)  # the last of CONSUMED
             reads = 1
             self._redeemed(event, plan)
-        counted = self._commit(envelope["id"], event.occurred_at, plan)
+        counted = self._commit(marker, event.occurred_at, plan)
         return Applied(
             outcome="counted" if counted else "duplicate", detail_type=detail_type, requests=reads + 1 + (not counted)
         )
@@ -275,6 +280,32 @@ class Rollup:
         counts: dict[str, Decimal | int] = {"redeemed": 1, f"rev_{event.currency.upper()[:3]}": event.order_total}
         # A code redeemed after its conversation's attribution expired still counts, in the day's totals.
         plan.add(_utc_day(event.occurred_at), meta.get("channel", "unknown"), meta.get("intent", "other"), **counts)
+        if event.offer_id:  # an offer's code: its unit in the offers' report (offers/ledger.py)
+            from concierge.offers import ledger
+
+            plan.items.append(
+                ledger.redeemed_update(event.offer_id, event.customer_id, event.order_total, event.currency)
+            )
+
+    def _ordered(self, event: OrderPlaced, plan: _Plan) -> int:
+        """An order counts for each offer the customer was exposed to (offers/ledger.py): one Query of their exposures
+        in the retention window, one BatchGetItem of those offers' units. Returns the reads made."""
+        from concierge.offers import ledger
+
+        since = event.occurred_at - timedelta(days=ledger.RETENTION_DAYS)
+        exposures = self._store.offer_exposures(event.customer_id, since)
+        if not exposures:
+            return 1
+        units = self._store.offer_units(event.customer_id, sorted({e.offer_id for e in exposures}))
+        plan.items += ledger.order_updates(
+            exposures,
+            units,
+            customer_id=event.customer_id,
+            placed_at=event.occurred_at,
+            total=event.order_total,
+            currency=event.currency,
+        )
+        return 2
 
     # the one write -------------------------------------------------------------------------------------------------
     def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:

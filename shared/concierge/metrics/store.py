@@ -20,6 +20,7 @@ from concierge.storage import Cancelled, ConditionFailed, Delete, Operation, Put
 
 if TYPE_CHECKING:
     from concierge.memory import MemoryStore
+    from concierge.offers.guardrails import OfferDecision
 
 Deltas = Mapping[tuple[date, str, str], Mapping[str, Decimal]]  # (day, channel, intent) -> counter -> amount
 # day -> low-score index attribute (keys.low_attribute) -> [channel, intent] to set, or None to remove
@@ -32,6 +33,7 @@ def _epoch(at: datetime, days: int) -> int:
 
 class MetricsStore:
     def __init__(self, memory: MemoryStore) -> None:
+        self._memory = memory
         self._db = memory.storage
 
     # the roll-up's reads ------------------------------------------------------------------------------------------
@@ -52,13 +54,36 @@ class MetricsStore:
             raise RuntimeError("the conversation's metric records could not all be read; retrying")
         return {item["sk"]: item for item in items}
 
+    def offer_exposures(self, customer_id: str, since: datetime) -> list[OfferDecision]:
+        """The customer's offer exposures (offered or held out) since `since`: one Query of their audit trail."""
+        return self._memory.offer_decisions(customer_id, since, exposures_only=True)
+
+    def offer_units(self, customer_id: str, offer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The customer's units of these offers (offers/ledger.py), by offer id: one BatchGetItem. RuntimeError when
+        DynamoDB left some unread: the queue retries the event rather than count it wrongly."""
+        wanted = [keys.offer_unit_key(offer_id, customer_id) for offer_id in offer_ids]
+        items = self._db.batch_get(wanted, plain=True)
+        if items is None:
+            raise RuntimeError("the customer's offer units could not all be read; retrying")
+        by_pk = {item["pk"]: item for item in items}
+        return {o: by_pk[keys.offer_unit_pk(o)] for o in offer_ids if keys.offer_unit_pk(o) in by_pk}
+
+    def offer_counters(self, first: date, last: date) -> Iterator[dict[str, Any]]:
+        """The offers' decision counters of the days `first`..`last` (offers/ledger.py): one Query per month."""
+        for start, end in keys.month_spans(first, last):
+            yield from self._db.iterate(keys.month_pk(start, keys.OFFERS), between=keys.offer_counter_range(start, end))
+
+    def offer_units_of(self, offer_id: str) -> Iterator[dict[str, Any]]:
+        """Every unit of an offer (a customer exposed to it, within the audit trail's retention): one Query."""
+        yield from self._db.iterate(keys.offer_unit_pk(offer_id))
+
     # the roll-up's write ------------------------------------------------------------------------------------------
     def commit(
         self,
         event_id: str,
         at: datetime,
         deltas: Deltas,
-        operations: Sequence[Put | Delete],
+        operations: Sequence[Put | Delete | Update],
         lows: LowIndex | None = None,
         processed_at: datetime | None = None,
     ) -> bool:

@@ -28,6 +28,9 @@ CONVERSATION_MOMENTS = frozenset(
     }
 )
 # The return reasons that mean the shop got it wrong: the customer is owed a fix, never an offer.
+# The moments an engine names today (the deterministic engine: a sold-out variant in an exchange, praise); the others
+# have offers configured but nothing that reaches them yet (docs/offers.md, "What the engine wiring still has to do").
+LIVE_MOMENTS = frozenset({OfferMoment.VARIANT_OUT_OF_STOCK, OfferMoment.POSITIVE_FEEDBACK})
 FAULT_REASONS = frozenset({"damaged", "not_as_described", "wrong_item", "faulty", "late"})
 
 

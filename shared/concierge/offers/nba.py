@@ -345,10 +345,17 @@ def consider(
     help: Sequence[HelpCandidate] = (),
     acceptance: Mapping[str, float] | None = None,
     conversation_started_at: datetime | None = None,
+    locale: str | None = None,
+    replay_since: datetime | None = None,
 ) -> NextBestAction:
     """The next best action at `context`'s moment (module docstring). Reads the customer's exposures (one Query),
-    decides each offer of the moment, records every decision, chooses, logs, and publishes `offer.presented` for a
-    chosen offer. Raises settings.OfferSaltMissing when the moment has offers and no holdout salt is set."""
+    decides each offer of the moment, records every decision (with `locale`, for the report's segments only: no rule
+    reads it), chooses, logs, and publishes `offer.presented` for a chosen offer. Raises settings.OfferSaltMissing
+    when the moment has offers and no holdout salt is set.
+
+    `replay_since` (the time the turn's message arrived): an exposure of this conversation and moment decided since
+    then was decided by an earlier run of this same turn (a retried step); it is returned as it was, nothing is
+    decided, stored or published again, so a retry presents the offer its record says was presented."""
     merchant = services.merchant()
     offers = moment_offers(merchant, context.moment)
     scored: list[Candidate] = [score_help(h) for h in help]
@@ -356,8 +363,18 @@ def consider(
     if offers:
         salt = services.settings.holdout_salt()
         since = lookback(offers, context.now, conversation_started_at)
-        exposures = services.memory.offer_exposures(context.customer_id, since)
-        context = context.model_copy(update={"exposures": exposures})
+        earlier = services.memory.offer_decisions(context.customer_id, since, exposures_only=True)
+        if replay_since is not None and context.conversation_id is not None:
+            replayed = [
+                d
+                for d in earlier
+                if d.conversation_id == context.conversation_id
+                and d.moment is context.moment
+                and d.decided_at >= replay_since
+            ]
+            if replayed:
+                return _replay(context, replayed, offers, help, acceptance)
+        context = context.model_copy(update={"exposures": [d.exposure for d in earlier if d.exposure]})
         priors = sorted(
             ((score_offer(o, context.facts, acceptance), o) for o in offers), key=lambda pair: -pair[0].score
         )
@@ -388,7 +405,7 @@ def consider(
         else d
         for d in decisions
     ]
-    services.memory.put_offer_decisions(decisions)
+    services.memory.put_offer_decisions(decisions, locale=locale)
     candidates = sorted([*scored, NOTHING], key=lambda c: (not c.eligible, -c.score, _RANK[c.kind]))
     result = NextBestAction(
         moment=context.moment,
@@ -402,6 +419,32 @@ def consider(
     if result.offer_decision is not None:
         _publish(services, result.offer_decision, chosen.score)
     return result
+
+
+def _replay(
+    context: OfferContext,
+    decisions: list[OfferDecision],
+    offers: Sequence[Offer],
+    help: Sequence[HelpCandidate],
+    acceptance: Mapping[str, float] | None,
+) -> NextBestAction:
+    """The result of this turn's earlier run, from its stored exposures (`consider`, `replay_since`)."""
+    by_id = {o.id: o for o in offers}
+    presented = next((d for d in decisions if d.presented and d.offer_id in by_id), None)
+    candidates = [score_help(h) for h in help]
+    chosen = NOTHING
+    if presented is not None:
+        chosen = score_offer(by_id[presented.offer_id], context.facts, acceptance)
+        candidates.append(chosen)
+    candidates.append(NOTHING)
+    return NextBestAction(
+        moment=context.moment,
+        customer_id=context.customer_id,
+        conversation_id=context.conversation_id,
+        chosen=chosen,
+        candidates=sorted(candidates, key=lambda c: (not c.eligible, -c.score, _RANK[c.kind])),
+        decisions=decisions,
+    )
 
 
 def _ineligible(prior: Candidate, reason: str) -> Candidate:
