@@ -296,6 +296,11 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     decision = decision.model_copy(update={"reply": text})
     executed = [r for r in turn.results if r.status is ActionStatus.EXECUTED]
     facts = [f for f in (fact_of(r) for r in executed) if f]
+    presented = [
+        str(r.result["offer_id"])
+        for r in executed
+        if r.tool == "next_best_action" and r.result.get("presented") and r.result.get("offer_id")
+    ]
     latency_ms = int((now - turn.started_at).total_seconds() * 1000) if turn.started_at else 0
     turn_number = turn.conversation.customer_turns if turn.conversation else None
     turn_item = {
@@ -336,6 +341,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
                 "first_response_ms": stored.first_response_ms if stored.first_response_ms is not None else latency_ms,
                 "facts": [*stored.facts, *facts][-10:],
                 "notes": [*stored.notes, *decision.notes][-10:],
+                "offers_presented": list(dict.fromkeys([*stored.offers_presented, *presented])),
             }
         )
         extra, deletes, closed_event = _long_term_memory(record, turn, decision, executed, services, now)

@@ -78,6 +78,9 @@ class ConversationSnapshot(BaseModel):
     channel_switched: bool = Field(False, description="this message is the conversation's first on this channel")
     linked_conversation_id: str | None = None
     sentiments: list[float] = Field(default_factory=list, description="sentiment of the customer's messages so far")
+    offers_presented: list[str] = Field(
+        default_factory=list, description="ids of the offers put in front of the customer in this conversation"
+    )
 
 
 class ConversationRecord(BaseModel):
@@ -114,6 +117,9 @@ class ConversationRecord(BaseModel):
     subject: str | None = None
     first_name: str | None = Field(None, description="the customer's first name when the conversation started")
     locale: str | None = Field(None, description="the customer's locale when the conversation started")
+    offers_presented: list[str] = Field(
+        default_factory=list, description="offers the next best action presented (a model may offer to take them)"
+    )
 
     def snapshot(self) -> ConversationSnapshot:
         return ConversationSnapshot(
@@ -126,6 +132,7 @@ class ConversationRecord(BaseModel):
             verified=self.verified,
             linked_conversation_id=self.linked_conversation_id,
             sentiments=self.sentiments[-10:],
+            offers_presented=self.offers_presented,
         )
 
 

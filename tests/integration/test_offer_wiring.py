@@ -33,6 +33,7 @@ SOLD_OUT = {
     "product_id": "oxford-shirt",
     "wanted": "Classic Oxford Shirt (Pink)",
     "alternative": "Classic Oxford Shirt (White)",
+    "alternative_sku": "oxford-shirt-white-m",  # the engine read both variants from the catalogue
     "item_value": "49.00",
     "order_id": "NW10002",
 }

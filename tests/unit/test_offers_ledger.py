@@ -98,3 +98,30 @@ def test_an_order_before_the_exposure_or_without_a_unit_counts_for_nothing():
         == []
     )
     assert ledger.order_updates(exposures, {}, customer_id="c-1", placed_at=NOW, total=Decimal(1), currency="USD") == []
+
+
+# --- a sold-out moment a model reports, checked against the catalogue (offers/moments.py) ---------------------------
+def test_a_model_reported_sold_out_variant_must_be_sold_out_in_the_catalogue():
+    from concierge.models import Product, Variant
+    from concierge.offers.moments import sold_out_labels
+
+    beans = Product(
+        id="house-beans",
+        title="House Espresso Beans",
+        category="coffee",
+        url="https://beans.example/house",
+        description="",
+        variants=[
+            Variant(sku="B-250-W", options={"weight": "250 g", "grind": "Whole bean"}, price=Decimal(9), stock=0),
+            Variant(sku="B-250-F", options={"weight": "250 g", "grind": "Filter"}, price=Decimal(9), stock=4),
+            Variant(sku="B-1K-W", options={"weight": "1 kg", "grind": "Whole bean"}, price=Decimal(30), stock=2),
+        ],
+    )
+    assert sold_out_labels(beans, "250 g whole bean", "the filter grind") == (
+        "House Espresso Beans (250 g / Whole bean)",
+        "House Espresso Beans (Filter)",
+        "B-250-F",
+    )
+    assert sold_out_labels(beans, "whole bean", "filter") is None, "whole bean is in stock in 1 kg"
+    assert sold_out_labels(beans, "250 g whole bean", "decaf") is None, "no such variant"
+    assert sold_out_labels(beans, "something", "filter") is None

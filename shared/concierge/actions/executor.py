@@ -1066,6 +1066,15 @@ class ActionExecutor:
         product = self.s.store.get_product(product_id) if product_id else None
         if moment is OfferMoment.POSITIVE_FEEDBACK and product is None:
             return ActionStatus.EXECUTED, result | {"reason": "no_product"}, None, "next_best_action"
+        if moment is OfferMoment.VARIANT_OUT_OF_STOCK and hint.alternative_sku is None:
+            # named by a model, not read from the catalogue by the engine: the catalogue must say so, and the
+            # variants shown to the customer are the catalogue's, never the model's words
+            if product is None:
+                return ActionStatus.EXECUTED, result | {"reason": "no_product"}, None, "next_best_action"
+            labels = moments.sold_out_labels(product, hint.wanted or "", hint.alternative or "")
+            if labels is None:
+                return ActionStatus.EXECUTED, result | {"reason": "not_sold_out"}, None, "next_best_action"
+            hint = hint.model_copy(update={"wanted": labels[0], "alternative": labels[1], "alternative_sku": labels[2]})
         item_value = hint.item_value
         if order is not None and product is not None:  # the order's own price, never what the hint says
             line = next((ln for ln in order.lines if ln.product_id == product.id), None)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.offers.catalogue import OfferMoment
+
+if TYPE_CHECKING:
+    from concierge.models import Product, Variant
 
 # The moments a conversation can reach (the others are journeys: survey promoters, abandoned carts).
 CONVERSATION_MOMENTS = frozenset(
@@ -82,6 +85,36 @@ def variant_out_of_stock(
         order_id=flow.get("order_id"),
         shop_at_fault=str(flow.get("reason") or "") in FAULT_REASONS,
     )
+
+
+def sold_out_labels(product: Product, wanted: str, alternative: str) -> tuple[str, str, str] | None:
+    """A sold-out moment a model reported, checked against the catalogue. Each text names the option values of
+    `product` it contains (those that tell its variants apart: "pink", "pink, size L"); `wanted` must name some and
+    no variant with all of them may be in stock, `alternative` must name some that an in-stock variant has. Returns
+    the catalogue's labels ("Oxford Shirt (Pink)", "Oxford Shirt (White)") and the alternative's sku, or None when
+    the catalogue disagrees: the customer is never shown the model's words for them."""
+    values_of = [[v for v in variant.options.values() if v] for variant in product.variants]
+    shared = set.intersection(*(set(v) for v in values_of)) if values_of else set()
+    distinct = list(dict.fromkeys(v for values in values_of for v in values if v not in shared))
+
+    def named(text: str) -> list[str]:
+        words = set(_WORD.findall(text.lower()))
+        return [v for v in distinct if set(_WORD.findall(v.lower())) <= words]
+
+    def having(values: list[str]) -> list[Variant]:
+        return [variant for variant in product.variants if set(values) <= set(variant.options.values())]
+
+    gone, kept = named(wanted), named(alternative)
+    if not gone or not kept or not having(gone) or any(v.stock > 0 for v in having(gone)):
+        return None
+    available = [v for v in having(kept) if v.stock > 0]
+    if not available:
+        return None
+
+    def label(values: list[str], variant: Variant) -> str:  # in the order of the variant's options
+        return f"{product.title} ({' / '.join(v for v in variant.options.values() if v in values)})"
+
+    return label(gone, having(gone)[0]), label(kept, available[0]), available[0].sku
 
 
 # Praise of a product in so many words. Sentiment alone is not praise ("great, thanks for tracking it").

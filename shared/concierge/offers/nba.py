@@ -541,10 +541,15 @@ def offer_tool_schemas(offers: Sequence[Offer], decisions: Sequence[OfferDecisio
     """The `accept_offer` tool definition (JSON schema from its pydantic model), its `offer_id` narrowed to the offers
     decided `offer` and presented in `decisions` (`NextBestAction.decisions`, or `presented_offers` in a later
     turn): none, no tool. The model then sees only what the guardrails allowed; the action layer checks it again."""
+    return accept_offer_tools(offers, [d.offer_id for d in decisions if d.outcome is Outcome.OFFER and d.presented])
+
+
+def accept_offer_tools(offers: Sequence[Offer], presented: Sequence[str]) -> list[dict[str, Any]]:
+    """`offer_tool_schemas` from the ids of the offers presented (`ConversationSnapshot.offers_presented`, which the
+    reply step records from the next best action's results): the enabled ones among them, or no tool."""
     from concierge.actions.tools import tool_schema
 
-    allowed = {d.offer_id for d in decisions if d.outcome is Outcome.OFFER and d.presented}
-    chosen = [o for o in offers if o.id in allowed]
+    chosen = [o for o in offers if o.id in set(presented) and o.enabled]
     if not chosen:
         return []
     schema = tool_schema("accept_offer")

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from anthropic.types.beta import BetaMessage
 
     from concierge.engine.deterministic import DeterministicEngine
+    from concierge.offers.moments import OfferMomentHint
 
 logger = logging.getLogger(__name__)
 # A greeting ends at its first comma or stop: "Hi Alex, your order shipped, …" loses "Hi Alex, " and nothing more.
@@ -45,12 +46,23 @@ AI_MENTION = re.compile(r"\bAI\b")
 AFTER_THE_MODEL_SECONDS = 2.0
 
 
+class SoldOut(BaseModel):
+    """The model's word that the variant wanted is sold out and another in stock: the actions function checks it
+    against the catalogue before any offer is considered (actions/executor.py)."""
+
+    product_id: str = Field(min_length=1, max_length=80)
+    wanted: str = Field(min_length=1, max_length=120)
+    alternative: str = Field(min_length=1, max_length=120)
+    order_id: str | None = Field(None, max_length=40)
+
+
 class ModelReply(BaseModel):
     text: str = Field(min_length=1)
     intent: str = "unknown"
     confidence: float | None = Field(None, ge=0, le=1)
     resolved: bool = False
     document_ids: list[str] = Field(default_factory=list)
+    sold_out: SoldOut | None = None
 
 
 class MalformedAnswer(RuntimeError):
@@ -107,7 +119,7 @@ class ClaudeEngine:
             deadline=deadline,
             max_tokens=self.settings.model_max_tokens or family.max_tokens,
             system=prompt.system_blocks(self.settings, turn.merchant),
-            tools=prompt.tools(),
+            tools=prompt.tools(turn),
             tool_choice=family.tool_choice(prompt.REPLY_TOOL, last_round),
             messages=prompt.messages(turn),
             **family.request_options(),
@@ -119,6 +131,10 @@ class ClaudeEngine:
         content = assistant_content(response)
         uses = [block for block in content if block.get("type") == "tool_use"]
         actions = [block for block in uses if block["name"] != prompt.REPLY_TOOL]
+        given = {tool["name"] for tool in prompt.tools(turn)}
+        if unknown := sorted({block["name"] for block in actions} - given):
+            # a tool it was not given (next_best_action, or accept_offer with no offer made) is never run
+            raise MalformedAnswer(f"called tools it was not given: {unknown}")
         if actions:
             assert turn.conversation is not None  # checked by decide()
             calls = [
@@ -161,7 +177,30 @@ class ClaudeEngine:
             intent=reply.intent,
             citations=self._citations(turn, reply.document_ids),
             close="resolved" if reply.intent in ("thanks", "goodbye") and reply.resolved else None,
+            moment=self._moment(turn, reply),
         )
+
+    @staticmethod
+    def _moment(turn: Turn, reply: ModelReply) -> OfferMomentHint | None:
+        """The offer moment of the turn, for the offering wrapper (engine/offering.py), named in code where code can
+        see it: praise of a product, as the deterministic engine reads it (a praise phrase, clearly positive, no
+        question, nothing done this turn); a sold-out variant the model reported from a tool result, which the
+        actions function checks against the catalogue. Whether anything is offered is the guardrails' call."""
+        from concierge.offers import moments
+        from concierge.offers.catalogue import OfferMoment
+
+        if reply.sold_out is not None:
+            return moments.OfferMomentHint(
+                moment=OfferMoment.VARIANT_OUT_OF_STOCK,
+                product_id=reply.sold_out.product_id,
+                wanted=reply.sold_out.wanted,
+                alternative=reply.sold_out.alternative,
+                order_id=reply.sold_out.order_id,
+            )
+        assert turn.message is not None and turn.signals is not None  # checked by decide()
+        if turn.results or "?" in turn.message.text:
+            return None
+        return moments.positive_feedback(turn.message.text, turn.signals.sentiment, turn.signals.frustrated)
 
     def _greeted(self, turn: Turn, text: str) -> str:
         """The first reply says it comes from the AI assistant — once: the model is told not to greet, and a

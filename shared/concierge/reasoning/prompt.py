@@ -39,6 +39,20 @@ REPLY_SCHEMA = {
             "items": {"type": "string"},
             "description": "The ids of the <document>s the reply relies on, if any.",
         },
+        "sold_out": {
+            "type": "object",
+            "description": "Only when a tool result showed that the variant the customer wants is out of stock and "
+            "another variant of the same product is in stock: the product and both variants. Say nothing about any "
+            "offer yourself; the shop may add one.",
+            "properties": {
+                "product_id": {"type": "string"},
+                "wanted": {"type": "string", "description": "the sold-out variant, e.g. its colour or size"},
+                "alternative": {"type": "string", "description": "the variant in stock you suggest instead"},
+                "order_id": {"type": "string", "description": "the order the exchange is about, if any"},
+            },
+            "required": ["product_id", "wanted", "alternative"],
+            "additionalProperties": False,
+        },
     },
     "required": ["text", "intent", "confidence", "resolved"],
     "additionalProperties": False,
@@ -54,9 +68,17 @@ def attr(value: Any) -> str:
     return '"' + html.escape(str(value), quote=True) + '"'
 
 
-def tools() -> list[dict[str, Any]]:
-    """The tool definitions: the same on every call, so built once per process (JSON schemas from the models)."""
-    return list(_tools())
+def tools(turn: Turn | None = None) -> list[dict[str, Any]]:
+    """The tool definitions: the standing ones, the same on every call, built once per process (JSON schemas from the
+    models); and, in a conversation where the next best action presented offers, `accept_offer` narrowed to them
+    (offers/nba.py): the model sees only what the guardrails allowed, and the action layer checks it again."""
+    standing = list(_tools())
+    presented = turn.conversation.offers_presented if turn is not None and turn.conversation else []
+    if not presented or turn is None or turn.merchant is None:
+        return standing
+    from concierge.offers.nba import accept_offer_tools
+
+    return [*standing[:-1], *accept_offer_tools(turn.merchant.offers, presented), standing[-1]]
 
 
 @cache
