@@ -116,6 +116,19 @@ def merchant(**changes):
         wiring.merchant_profiles(current_settings()).put(before)
 
 
+def model_stack(tmp_path_factory, model, **values: str):
+    """A module's local stack answering through Claude at the Messages API stand-in `model` (no retries, 5 s)."""
+    yield from local_stack(
+        tmp_path_factory,
+        CONCIERGE_MODEL_PROVIDER="anthropic",
+        ANTHROPIC_API_KEY="test-key",
+        ANTHROPIC_BASE_URL=model.url,
+        CONCIERGE_MODEL_MAX_RETRIES="0",
+        CONCIERGE_MODEL_TIMEOUT_SECONDS="5",
+        **values,
+    )
+
+
 def local_stack(tmp_path_factory, **values: str):
     """A module's local stack with the demo store, started with these settings in the environment."""
     from concierge.cli import start_local

@@ -15,7 +15,7 @@ from concierge.actions import policy
 from concierge.local.messages_standin import message, text, tool_use
 from concierge.reasoning import models
 from concierge.settings import current_settings
-from tests.integration.conftest import Client, local_stack
+from tests.integration.conftest import Client, model_stack
 
 STANDIN_AWS = {"AWS_ACCESS_KEY_ID": "AKIDSTANDIN", "AWS_SECRET_ACCESS_KEY": "standin-secret"}
 ROUTES = [
@@ -27,15 +27,11 @@ PENDING = re.compile(r'<action id="([^"]+)" tool="([^"]+)" status="PENDING')
 
 @pytest.fixture(scope="module")
 def stack(model, tmp_path_factory):
-    yield from local_stack(
+    yield from model_stack(
         tmp_path_factory,
-        CONCIERGE_MODEL_PROVIDER="anthropic",
-        ANTHROPIC_API_KEY="test-key",
-        ANTHROPIC_BASE_URL=model.url,
+        model,
         ANTHROPIC_BEDROCK_BASE_URL=model.url,
         ANTHROPIC_BEDROCK_MANTLE_BASE_URL=f"{model.url}/anthropic",
-        CONCIERGE_MODEL_MAX_RETRIES="0",
-        CONCIERGE_MODEL_TIMEOUT_SECONDS="5",
     )
 
 

@@ -16,7 +16,7 @@ import pytest
 from concierge.local.messages_standin import message, tool_use
 from concierge.offers.holdout import Group, assign
 from concierge.settings import current_settings
-from tests.integration.conftest import Client, local_stack
+from tests.integration.conftest import Client, model_stack
 
 SUBSCRIPTION = "basics-subscription"
 ALTERNATIVE = "sold-out-alternative"
@@ -24,14 +24,7 @@ ALTERNATIVE = "sold-out-alternative"
 
 @pytest.fixture(scope="module")
 def stack(model, tmp_path_factory):
-    yield from local_stack(
-        tmp_path_factory,
-        CONCIERGE_MODEL_PROVIDER="anthropic",
-        ANTHROPIC_API_KEY="test-key",
-        ANTHROPIC_BASE_URL=model.url,
-        CONCIERGE_MODEL_MAX_RETRIES="0",
-        CONCIERGE_MODEL_TIMEOUT_SECONDS="5",
-    )
+    yield from model_stack(tmp_path_factory, model)
 
 
 @pytest.fixture

@@ -31,6 +31,14 @@ MAX_DAYS = 366
 GroupBy = Literal["day", "channel", "intent", "none"]
 
 
+def check_range(first: date, last: date, max_days: int = MAX_DAYS) -> None:
+    """A report's date range, as its query validators check it (a ValueError is a 400 saying what is wrong)."""
+    if last < first:
+        raise ValueError("'to' is before 'from'")
+    if (last - first).days + 1 > max_days:
+        raise ValueError(f"at most {max_days} days per request")
+
+
 class MetricsQuery(BaseModel):
     """The query string of GET /v1/metrics."""
 
@@ -56,10 +64,7 @@ class MetricsQuery(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> MetricsQuery:
-        if self.to < self.from_:
-            raise ValueError("'to' is before 'from'")
-        if (self.to - self.from_).days + 1 > MAX_DAYS:
-            raise ValueError(f"at most {MAX_DAYS} days per request")
+        check_range(self.from_, self.to)
         return self
 
     def days(self) -> list[date]:

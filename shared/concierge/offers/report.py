@@ -22,11 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from concierge.metrics import keys
 from concierge.metrics.formulas import Proportion, wilson
+from concierge.metrics.query import MAX_DAYS, check_range
 from concierge.metrics.store import MetricsStore
 from concierge.offers import ledger, lift
 from concierge.offers.catalogue import Offer
 
-MAX_DAYS = 366
 REFUSAL_PREFIX = "r_"
 
 
@@ -46,10 +46,7 @@ class OfferReportQuery(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> OfferReportQuery:
-        if self.to < self.from_:
-            raise ValueError("'to' is before 'from'")
-        if (self.to - self.from_).days + 1 > MAX_DAYS:
-            raise ValueError(f"at most {MAX_DAYS} days per request")
+        check_range(self.from_, self.to, MAX_DAYS)
         return self
 
 
