@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any, Protocol, cast
 
 from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from concierge import aws
 from concierge.models import Address, Customer, Order, Product
@@ -50,17 +50,29 @@ class ReturnRecord(BaseModel):
 
 
 class Discount(BaseModel):
+    """A single-use code of a customer: a percentage off, or an amount off in a currency (an offer's `amount_off`)."""
+
     model_config = ConfigDict(defer_build=True)
 
     code: str
     customer_id: str
-    percent: int
+    percent: int | None = Field(None, ge=1, le=100)
+    amount_off: Decimal | None = Field(None, gt=0)
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="of amount_off")
     reason: str
     conversation_id: str
     issued_at: datetime
     expires_at: datetime
     redeemed_order_id: str | None = None
     redeemed_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_value(self) -> Discount:
+        if (self.percent is None) == (self.amount_off is None):
+            raise ValueError("a discount is either a percentage or an amount off")
+        if self.amount_off is not None and self.currency is None:
+            raise ValueError("an amount off needs its currency")
+        return self
 
 
 class DiscountRefused(Exception):

@@ -503,7 +503,7 @@ DEMO_OFFERS = TypeAdapter(list[Offer]).validate_python(
             "wording": {
                 "message": "Sorry, {first_name}, the {wanted} is sold out. The {alternative} is in stock and very "
                 "close. If you'd like it, here's {value} with code {code}.",
-                "accepted": "Great choice. Code {code} takes {value} off the {alternative} at checkout, once.",
+                "accepted": "Great choice. Code {code} takes {value} the {alternative} at checkout, once.",
             },
         },
         {

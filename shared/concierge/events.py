@@ -176,7 +176,8 @@ class DiscountRedeemed(DomainEvent):
     order_id: str
     order_total: Decimal = Field(ge=0, description="what the customer paid for the order, after the discount")
     currency: str
-    percent: int = Field(ge=1, le=100)
+    percent: int | None = Field(None, ge=1, le=100, description="the code's percentage off; None for an amount off")
+    amount_off: Decimal | None = Field(None, gt=0, description="the code's amount off, in the order's currency")
     offer_id: str | None = Field(
         None, description="the offer whose code it was (offers/ledger.py); None: an ad-hoc code"
     )

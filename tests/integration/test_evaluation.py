@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from concierge.cli import main
 from concierge.evaluation import Scenario, TurnLog, load_scenarios, score, summary
 
@@ -98,3 +100,15 @@ def test_a_store_plays_its_own_scenarios_and_names_a_customer_it_lacks(tmp_path,
     outcomes = {o["scenario"]: o for o in json.loads(out.read_text())["outcomes"]}
     assert outcomes["dev-track-espresso-cups"]["resolved"]
     assert outcomes["stranger"]["failures"] == [f"names customer 'nobody-here', which {copy}/customers.json lacks"]
+
+
+@pytest.mark.parametrize("store", ["home-kitchen", "electronics"])
+def test_the_sample_stores_offer_scenarios_resolve(store, tmp_path):
+    """Each sample store's offers as its customers meet them: a percentage off (home-kitchen), an amount off in the
+    shop's own currency (electronics), and every "never" rule, played through the HTTP API on that store."""
+    folder = Path(__file__).resolve().parents[2] / "stores" / store
+    out = tmp_path / "eval.json"
+    main(["eval", "--store", str(folder), "--only", "offer-", "--json", str(out), "--quiet"])
+    outcomes = json.loads(out.read_text())["outcomes"]
+    assert outcomes, f"{store} has no offer- scenarios"
+    assert {o["scenario"]: o["failures"] for o in outcomes if not o["resolved"]} == {}

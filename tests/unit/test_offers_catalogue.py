@@ -83,7 +83,7 @@ def test_wording_with_artificial_urgency_or_scarcity_is_refused_naming_the_offer
 
 def test_plain_facts_about_a_code_are_not_urgency():
     for text in (
-        "Code {code} takes {value} off the {alternative}, once.",
+        "Code {code} takes {value} the {alternative}, once.",
         "The code works on one order and is valid for 30 days.",
         "Take your time: the {alternative} is in stock.",
     ):
@@ -318,3 +318,9 @@ def test_the_offer_example_in_the_import_format_doc_is_valid():
     text = (REPO / "docs" / "import-format.md").read_text()
     block = text[text.index("```json\n", text.index("### offers")) + len("```json\n") :]
     assert Offer.model_validate_json(block[: block.index("```")]).kind is OfferKind.OUT_OF_STOCK_ALTERNATIVE
+
+
+def test_wording_that_would_say_off_twice_is_refused():
+    doubled = offer(wording={"message": "Code {code} takes {value} off the {alternative}."})
+    assert 'says "{value} off"' in refusal(doubled)
+    assert Offer.model_validate(offer(wording={"message": "Code {code} takes {value} the {alternative}."}))

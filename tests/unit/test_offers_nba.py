@@ -217,18 +217,25 @@ def test_a_frustrated_customer_is_refused_and_the_refusal_recorded_with_its_reas
 
 
 def test_offers_the_action_layer_cannot_honour_are_never_decided():
-    amount = Offer.model_validate(
-        {**SOLD_OUT.model_dump(mode="json"), "id": "euro-off", "value": {"type": "amount_off", "amount": "15.00"}}
-    )
+    from concierge.offers.catalogue import FreeTrial
+
+    trial = SimpleNamespace(value=FreeTrial(type="free_trial", days=7))
     too_much = Offer.model_validate(
         {**SOLD_OUT.model_dump(mode="json"), "id": "big", "value": {"type": "percent_off", "percent": 40}}
     )
-    services = Services([amount, too_much])
+    services = Services([too_much])
     result = nba.consider(services, sold_out())
     assert result.chosen.kind == "nothing" and services.memory.decisions == []
     reasons = {c.id: c.reasons[0] for c in result.candidates if c.kind == "offer"}
-    assert "amount off cannot be issued yet" in reasons["euro-off"]
     assert "at most 15% off" in reasons["big"]
+    assert issuing.refusal(trial, 15) == (
+        "offer_not_issuable",
+        "Offers of free trial cannot be issued yet, so this one can't be taken here.",
+    )
+    amount = Offer.model_validate(
+        {**SOLD_OUT.model_dump(mode="json"), "id": "euro-off", "value": {"type": "amount_off", "amount": "15.00"}}
+    )
+    assert issuing.refusal(amount, 15) is None, "an amount off is issued in the shop's currency"
 
 
 def test_a_journey_makes_at_most_one_offer_per_moment():

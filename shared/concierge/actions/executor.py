@@ -1162,8 +1162,10 @@ class ActionExecutor:
                 ),
                 None,
             )
-            code = {k: taken[k] for k in ("code", "percent", "expires_at") if k in taken}
-            values = values.model_copy(update={"code": taken["code"]})
+            code = {k: taken[k] for k in ("code", "percent", "amount_off", "currency", "expires_at") if k in taken}
+            values = values.model_copy(
+                update={"code": taken["code"], "currency": values.currency or taken.get("currency")}
+            )
         try:
             message = nba.render_offer(offer, values)
         except nba.OfferRenderError:  # the moment lacks a value the wording needs: say nothing rather than a hole
@@ -1176,7 +1178,7 @@ class ActionExecutor:
 
     def _issue_offer_code(self, turn: Turn, offer: Offer) -> Outcome:
         from concierge.offers import issuing
-        from concierge.offers.catalogue import PercentOff
+        from concierge.offers.catalogue import AmountOff, PercentOff
 
         assert turn.customer is not None
         values = {
@@ -1187,15 +1189,24 @@ class ActionExecutor:
         result: dict[str, Any] = {"offer_id": offer.id, "kind": offer.kind.value, "accepted": offer.wording.accepted}
         code = offer.code(self.merchant.code_prefix)
         if code is not None:
-            assert isinstance(offer.value, PercentOff)  # issuing.refusal let only percentages through
+            value: dict[str, Any]
+            if isinstance(offer.value, AmountOff):  # in the shop's currency: the one the customer's orders are in
+                latest = self.s.store.recent_orders(turn.customer.id, 1)
+                if not latest:
+                    raise Denied("code_not_issued", "This offer needs an order of yours to know its currency.")
+                value = {"amount_off": offer.value.amount, "currency": latest[0].currency}
+                values["value"] = issuing.value_words(offer.value, latest[0].currency)
+            else:
+                assert isinstance(offer.value, PercentOff)  # issuing.refusal let only these two through
+                value = {"percent": offer.value.percent}
             discount = Discount(
                 code=code,
                 customer_id=turn.customer.id,
-                percent=offer.value.percent,
                 reason=issuing.discount_reason(offer.id),
                 conversation_id=turn.conversation_id,
                 issued_at=self.now,
                 expires_at=self.now + timedelta(days=self.s.settings.discount_valid_days),
+                **value,
             )
             # the offer's cap governs its codes (the guardrails counted it): no one-code window here
             if not self.s.store.issue_discount(discount, issuing.NO_WINDOW):
@@ -1203,7 +1214,7 @@ class ActionExecutor:
             values["code"] = code
             result |= {
                 "code": code,
-                "percent": offer.value.percent,
+                **{k: str(v) if isinstance(v, Decimal) else v for k, v in value.items()},
                 "expires_at": discount.expires_at.isoformat(),
                 "single_use": True,
             }

@@ -63,7 +63,8 @@ class Redemption(BaseModel):
     code: str
     order_id: str
     conversation_id: str = Field(description="the conversation that issued the code (the revenue is attributed to it)")
-    percent: int
+    percent: int | None = Field(None, description="the percentage off; None for an amount off")
+    amount_off: Decimal | None = Field(None, description="the amount off, in the discount's currency")
     redeemed_at: datetime
 
 
@@ -93,6 +94,7 @@ def redeem(
             order_total=request.order_total,
             currency=request.currency,
             percent=discount.percent,
+            amount_off=discount.amount_off,
             offer_id=offer_of(discount.reason),
         )
     )
@@ -101,5 +103,6 @@ def redeem(
         order_id=request.order_id,
         conversation_id=discount.conversation_id,
         percent=discount.percent,
+        amount_off=discount.amount_off,
         redeemed_at=at,
     )

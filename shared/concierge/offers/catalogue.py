@@ -425,6 +425,14 @@ class Offer(BaseModel):
                     f"{where}: wording.{name} uses {{{unknown[0]}}}, which this offer cannot fill; it can use "
                     + ", ".join(f"{{{n}}}" for n in sorted(allowed))
                 )
+            if (
+                isinstance(self.value, PercentOff | AmountOff)
+                and re.search(r"\{value\}\s+off\b", template, re.IGNORECASE) is not None
+            ):
+                raise ValueError(
+                    f'{where}: wording.{name} says "{{value}} off", but {{value}} already reads "10% off" or '
+                    '"€15.00 off": write "takes {value} the …" or "gives you {value}"'
+                )
             phrase = urgency(template)
             if phrase:
                 raise ValueError(
