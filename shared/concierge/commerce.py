@@ -47,6 +47,10 @@ class ReturnRecord(BaseModel):
     credit_customer_id: str | None = Field(
         None, description="set when the refund is paid as this customer's store credit"
     )
+    credit_bonus: Decimal = Field(
+        Decimal("0.00"), ge=0, description="store credit added on top of the refund (a return-retention offer taken)"
+    )
+    credit_offer_id: str | None = Field(None, description="the offer the bonus came from")
 
 
 class Discount(BaseModel):
@@ -282,7 +286,10 @@ class ReferenceStore:
                         "TableName": self._table.name,
                         "Key": {"pk": customer_key, "sk": "CREDIT"},
                         "UpdateExpression": "ADD balance :amount SET currency = :currency",
-                        "ExpressionAttributeValues": {":amount": record.refund_amount, ":currency": record.currency},
+                        "ExpressionAttributeValues": {
+                            ":amount": record.refund_amount + record.credit_bonus,
+                            ":currency": record.currency,
+                        },
                     }
                 }
             )
@@ -295,6 +302,19 @@ class ReferenceStore:
                         "amount": record.refund_amount,
                         "currency": record.currency,
                         "reference": f"return {record.return_id}",
+                    }
+                )
+            )
+        if record.refund_amount > 0 and record.credit_customer_id and record.credit_bonus > 0:
+            operations.append(
+                put(
+                    {
+                        "pk": f"CUSTOMER#{record.credit_customer_id}",
+                        "sk": f"CREDIT#{record.created_at.isoformat()}#{record.return_id}#bonus",
+                        "at": record.created_at.isoformat(),
+                        "amount": record.credit_bonus,
+                        "currency": record.currency,
+                        "reference": f"bonus on return {record.return_id} (offer {record.credit_offer_id})",
                     }
                 )
             )

@@ -588,6 +588,12 @@ class ActionExecutor:
         replacement = (
             self._replacement(order, check.products, request, return_id) if request.resolution == "exchange" else None
         )
+        as_credit = request.refund_to == "store_credit" and request.resolution == "refund"
+        bonus, bonus_offer = (
+            self._credit_bonus(conversation_id, customer_id, Decimal(fresh.get("refund_amount", "0.00")))
+            if as_credit
+            else (Decimal("0.00"), None)
+        )
         record = ReturnRecord(
             return_id=return_id,
             order_id=order.id,
@@ -598,9 +604,9 @@ class ActionExecutor:
             refund_to=fresh["refund_to"],
             exchange_order_id=replacement.id if replacement else None,
             created_at=self.now,
-            credit_customer_id=customer_id
-            if request.refund_to == "store_credit" and request.resolution == "refund"
-            else None,
+            credit_customer_id=customer_id if as_credit else None,
+            credit_bonus=bonus,
+            credit_offer_id=bonus_offer,
         )
         if customer is None:  # read before anything is recorded: none, nothing is
             self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "unknown_customer", expected)
@@ -610,7 +616,13 @@ class ActionExecutor:
         except AlreadyReturned as exc:
             self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "already_returned", expected)
             raise Denied("already_returned", "That item has already been returned.") from exc
-        if request.resolution == "refund":
+        if bonus_offer is not None:  # the return-retention offer taken: the customer chose the credit it offered
+            self.s.memory.record_offer_accepted(bonus_offer, customer_id)
+        if request.resolution == "refund" and as_credit:
+            resolution_text = f"{record.refund_amount + bonus} {record.currency} of store credit is on your account" + (
+                f", a bonus of {bonus} {record.currency} on top of the refund." if bonus else "."
+            )
+        elif request.resolution == "refund":
             resolution_text = (
                 f"Your refund of {record.refund_amount} {record.currency} is on its way to {record.refund_to}"
                 f"{self.merchant.refund_eta()}."
@@ -974,6 +986,35 @@ class ActionExecutor:
         result = {"code": code, "percent": percent, "expires_at": discount.expires_at.isoformat(), "single_use": True}
         return ActionStatus.EXECUTED, result, result, "issue_discount_code"
 
+    def _credit_bonus(self, conversation_id: str, customer_id: str, refund: Decimal) -> tuple[Decimal, str | None]:
+        """The store-credit bonus of a return-retention offer presented in this conversation (a `credit_bonus`
+        decided `offer` and presented, within the offer's cap period), for a refund paid as store credit; else 0.
+        Decided by the guardrails and read back from the audit trail: a model cannot grant one."""
+        from concierge.offers import issuing
+        from concierge.offers.catalogue import CreditBonus, OfferKind
+        from concierge.offers.guardrails import Outcome as DecisionOutcome
+
+        offers = {
+            o.id: o
+            for o in self.merchant.offers
+            if o.enabled and o.kind is OfferKind.RETURN_RETENTION and isinstance(o.value, CreditBonus)
+        }
+        if not offers or refund <= 0:
+            return Decimal("0.00"), None
+        since = self.now - timedelta(days=max(o.cap.days for o in offers.values()))
+        for decision in reversed(self.s.memory.offer_decisions(customer_id, since, exposures_only=True)):
+            offer = offers.get(decision.offer_id)
+            if (
+                offer is not None
+                and decision.conversation_id == conversation_id
+                and decision.outcome is DecisionOutcome.OFFER
+                and decision.presented
+            ):
+                credit = issuing.credit(offer.value, refund)
+                assert credit is not None  # a CreditBonus value
+                return credit - refund, offer.id
+        return Decimal("0.00"), None
+
     def _accept_offer(self, turn: Turn, offer_id: str, action_id: str) -> Outcome:
         """The customer takes an offer. Safety in code, not in a prompt: only an offer the guardrails decided `offer`
         for THIS conversation and customer, and the next best action presented (a stored `offer.decided` entry of
@@ -1004,6 +1045,11 @@ class ActionExecutor:
         refused = issuing.refusal(offer, self.s.settings.discount_max_percent)
         if refused is not None:
             raise Denied(*refused)
+        if offer.value is not None and offer.value.type == "credit_bonus":
+            raise Denied(
+                "taken_with_the_return",
+                "This offer is taken by choosing store credit for the return; I can set that up.",
+            )
         outcome = self._take_offer(turn, offer, action_id)
         self.s.memory.record_offer_accepted(offer.id, customer_id)  # the report's "accepted" (offers/ledger.py)
         return outcome
@@ -1137,6 +1183,8 @@ class ActionExecutor:
             item=hint.item,
             product=product.title if product else hint.item,
             currency=order.currency if order else None,
+            # what the return would refund: the item's price as the order says (the credit is worked out from it)
+            refund=item_value if moment is OfferMoment.RETURN_REQUESTED and order is not None else None,
         )
         code: dict[str, Any] = {}
         if nba.shows_code(offer):

@@ -20,7 +20,7 @@ from decimal import Decimal
 from concierge.offers.catalogue import AmountOff, CreditBonus, FreeTrial, Offer, OfferValue, PercentOff
 
 # The value types the action layer issues today; None (another size, a reminder) issues nothing and is always fine.
-ISSUABLE = frozenset({"percent_off", "amount_off"})
+ISSUABLE = frozenset({"percent_off", "amount_off", "credit_bonus"})  # a credit bonus: with the return (executor)
 # `issue_discount`'s one-code window, for an offer code: none (the marker it writes is still the latest code, so an
 # ad-hoc `issue_discount_code` waits CONCIERGE_DISCOUNT_CAP_DAYS after any code, an offer's included).
 NO_WINDOW = datetime.max.replace(tzinfo=UTC)

@@ -1,0 +1,100 @@
+"""The return-retention offer's store-credit bonus on moto (the demo store's `return-size-or-credit`: store credit
+worth the refund plus 15%): presented at the return moment by the guardrails, paid by the return's execution only
+when the customer chose store credit in the conversation where it was presented, never by `accept_offer`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from concierge import wiring
+from concierge.actions import policy
+from concierge.metrics import keys
+from concierge.offers.holdout import Group, assign
+from concierge.settings import current_settings
+from concierge.turn import ToolCall
+from tests.integration.test_actions import act
+from tests.integration.test_offer_wiring import act as act_at_moment
+from tests.integration.test_offer_wiring import nba_call
+
+OFFER = "return-size-or-credit"
+
+
+def returnable(treated: bool | None):
+    """A customer in the wanted group with a delivered line that can be returned now for $20 to the approval limit."""
+    settings = current_settings()
+    store = wiring.reference_store(settings)
+    profile = wiring.merchant_profiles(settings).get()
+    salt = settings.holdout_salt()
+    for customer in [f"c{n:04d}" for n in range(1, 120)] + ["alex", "sam", "jordan", "priya"]:
+        if treated is not None and (assign(salt, OFFER, customer, 0.10) is Group.TREATMENT) is not treated:
+            continue
+        for order in store.recent_orders(customer, 50):
+            products = {line.product_id: store.get_product(line.product_id) for line in order.lines}
+            returned = store.returned_line_ids(order.id)
+            for line in order.lines:
+                amount = policy.refund_amount(order, [line.line_id])
+                allowed = policy.evaluate_return(
+                    order, [line.line_id], products, returned, datetime.now(UTC), profile.return_window_days
+                ).allowed
+                if allowed and Decimal("20") <= amount <= profile.max_auto_refund:
+                    return customer, order, line, amount
+    raise AssertionError("no returnable line for the test")
+
+
+def store_credit(customer: str) -> Decimal:
+    return wiring.reference_store(current_settings()).store_credit(customer)[0]
+
+
+def return_to_credit(stack, customer: str, conversation: str, order, line) -> dict:
+    call = ToolCall(
+        id=f"ret-{conversation}",
+        tool="return_items",
+        arguments={
+            "order_id": order.id,
+            "line_ids": [line.line_id],
+            "resolution": "refund",
+            "reason": "changed_mind",
+            "refund_to": "store_credit",
+        },
+    )
+    [pending] = act(stack, customer, conversation, call)
+    assert pending["status"] == "pending_confirmation", pending
+    confirm = ToolCall(id=f"ok-{conversation}", tool="confirm_action", arguments={"action_id": pending["action_id"]})
+    [done] = act(stack, customer, conversation, confirm)
+    return done
+
+
+def test_store_credit_chosen_after_the_offer_carries_its_bonus_and_accept_offer_cannot_grant_it(stack):
+    customer, order, line, amount = returnable(treated=True)
+    hint = {
+        "moment": "return_requested",
+        "product_id": line.product_id,
+        "item": line.title,
+        "item_value": str(line.unit_price),
+        "order_id": order.id,
+    }
+    [moment] = act_at_moment(stack, customer, "credit-1", nba_call(hint), text="I want to return it, it's not for me")
+    found = moment["result"]
+    assert found["presented"] is True and found["offer_id"] == OFFER, found
+    credit = (line.unit_price * Decimal("1.15")).quantize(Decimal("0.01"))
+    assert f"${credit:.2f} in store credit instead of the ${line.unit_price:.2f} refund" in found["message"]
+
+    [taken] = act(stack, customer, "credit-1", ToolCall(id="take", tool="accept_offer", arguments={"offer_id": OFFER}))
+    assert taken["status"] == "denied" and taken["reason"] == "taken_with_the_return"
+
+    before = store_credit(customer)
+    done = return_to_credit(stack, customer, "credit-1", order, line)
+    assert done["status"] == "executed", done
+    bonus = (amount * Decimal("0.15")).quantize(Decimal("0.01"))
+    assert store_credit(customer) - before == amount + bonus
+    unit = wiring.memory_store(current_settings()).storage.get(keys.offer_unit_key(OFFER, customer))
+    assert unit is not None and unit["accepted"] == 1
+
+
+def test_store_credit_without_the_offer_in_that_conversation_is_the_refund_alone(stack):
+    customer, order, line, amount = returnable(treated=None)  # a fresh conversation: no offer was presented in it
+    before = store_credit(customer)
+    done = return_to_credit(stack, customer, "credit-2", order, line)
+    assert done["status"] == "executed", done
+    assert store_credit(customer) - before == amount
