@@ -37,16 +37,6 @@ def test_every_training_label_is_an_intent_and_each_intent_is_learned():
     assert len(labels) >= 3000
 
 
-def test_weights_saved_as_float16_read_messages_as_the_trained_model_does(tmp_path):
-    pairs = training_set(ROOT / TRAINING, ROOT / SET)[::10]
-    trained = intentmodel.train([t for t, _ in pairs], [i for _, i in pairs])
-    trained.save(tmp_path / "model.npz")
-    loaded = intentmodel.IntentModel.load(tmp_path / "model.npz")
-    texts = [m.text for m in load(ROOT / SET)]
-    assert [trained.predict(t)[0] for t in texts] == [loaded.predict(t)[0] for t in texts]
-    assert (tmp_path / "model.npz").stat().st_size < 2_000_000
-
-
 def test_a_typo_shares_most_features_with_the_word():
     keyboard, typo = intentmodel.char_grams("keyboard"), intentmodel.char_grams("keybord")
     assert len(set(keyboard) & set(typo)) / len(set(keyboard) | set(typo)) > 0.4
