@@ -5,13 +5,12 @@ render with the seeded month, the drill-down opens a low score's transcript, and
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.e2e.conftest import chromium_page, dev_server, screenshot_path
+from tests.e2e.conftest import chromium_page, screenshot_path
 
 pytestmark = pytest.mark.e2e
 
@@ -25,18 +24,8 @@ def _get(url: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory):
-    with dev_server(tmp_path_factory.mktemp("dev"), "--demo-month", "7") as (url, _process):
-        deadline = time.time() + 400  # the month is rolled up in the background: ~2,600 events on moto
-        while time.time() < deadline:
-            status = _get(f"{url}/_local/demo-month")
-            if status["done"]:
-                assert not status.get("failed"), "the demo month failed to load"
-                break
-            time.sleep(1)
-        else:
-            pytest.fail("the demo month was not rolled up within 400 s")
-        yield url
+def dashboard_url(demo_month_url):
+    return demo_month_url
 
 
 @pytest.fixture(scope="module")

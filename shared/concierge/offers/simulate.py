@@ -58,10 +58,10 @@ def simulate_offers(
     seed: int = 7,
     now: datetime | None = None,
     days: int = 30,
-    customers: int = 400,
+    customers: int = 600,
     refused_share: float = 0.15,
-    treated_rate: float = 0.14,
-    holdout_rate: float = 0.08,
+    treated_rate: float = 0.30,
+    holdout_rate: float = 0.18,
     progress: Callable[[int], object] | None = None,
 ) -> int:
     """Write the population; returns how many decisions were written."""

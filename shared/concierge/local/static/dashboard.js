@@ -1,9 +1,9 @@
-// The KPI dashboard: reads GET /v1/metrics and GET /v1/conversations/{id}/transcript as a signed-in operator
-// (signin.js: locally a dev operator, deployed the Cognito hosted UI).
+// The KPI dashboard: reads GET /v1/metrics, GET /v1/conversations/{id}/transcript and GET /v1/offers/report as a
+// signed-in operator (signin.js: locally a dev operator, deployed the Cognito hosted UI).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { auth: null, charts: {} };
+const state = { auth: null, charts: {}, offers: { range: null, request: 0 } };
 
 function setStatus(text, error = false) {
   $("status").textContent = text;
@@ -204,6 +204,230 @@ function fillSelect(select, values) {
   select.value = values.includes(current) ? current : "";
 }
 
+// ---- Offers (GET /v1/offers/report): each offer's decisions and funnel, its treatment group against its holdout
+// group with lift and 95% intervals (or why there is not enough data), and the outcomes by channel and locale. ----
+
+const MINUS = "\u2212";
+
+// A number with its sign shown ("+4.2", "−1.3", "0.0"): a value that rounds to zero has none.
+function signedFixed(x, digits) {
+  const text = Math.abs(x).toFixed(digits);
+  if (Number(text) === 0) return text;
+  return `${x > 0 ? "+" : MINUS}${text}`;
+}
+// A number with a sign only when negative ("0.3", "−5.0"), as an interval's bounds are written.
+function fixed(x, digits) {
+  const text = Math.abs(x).toFixed(digits);
+  return x < 0 && Number(text) !== 0 ? `${MINUS}${text}` : text;
+}
+const count = (n) => Number(n).toLocaleString();
+
+// An amount in the report's currency ("—" when the report has none: no order was reported).
+function money(amount, currency, options = {}) {
+  if (amount == null || !currency) return "—";
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency, ...options }).format(Number(amount));
+  } catch (_) {  // a currency the browser does not know
+    return `${Number(amount).toFixed(2)} ${currency}`;
+  }
+}
+
+// A cell's content: lines of text, the first as is and the others smaller and muted; `strong` makes the first bold.
+function lines(cell, first, rest = [], strong = false) {
+  const lead = document.createElement(strong ? "strong" : "span");
+  lead.textContent = first;
+  cell.appendChild(lead);
+  rest.filter(Boolean).forEach((text) => {
+    const line = document.createElement("span");
+    line.className = "sub";
+    line.textContent = text;
+    cell.appendChild(line);
+  });
+}
+
+function notEnoughData(cell, result) {
+  cell.classList.add("no-data");
+  cell.dataset.result = "not_enough_data";
+  const lead = document.createElement("strong");
+  lead.textContent = "Not enough data";
+  const reason = document.createElement("span");
+  reason.className = "sub reason";
+  reason.textContent = `${result.reason.charAt(0).toUpperCase()}${result.reason.slice(1)}.`;
+  const n = document.createElement("span");
+  n.className = "sub";
+  n.textContent = `n = ${count(result.treated_customers)} / ${count(result.holdout_customers)}`;
+  cell.append(lead, reason, n);
+}
+
+// A rate's lift in percentage points: "+4.2 pp (0.3 to 8.1), n = 299 / 32", and the relative lift under it.
+function rateLiftCell(cell, result) {
+  if (result.result !== "lift") return notEnoughData(cell, result);
+  cell.dataset.result = "lift";
+  const pp = (x) => fixed(100 * x, 1);
+  const relative = (x) => `${fixed(100 * x, 0)}%`;
+  lines(cell, `${signedFixed(100 * result.lift, 1)} pp (${pp(result.low)} to ${pp(result.high)}), ` +
+    `n = ${count(result.treated.customers)} / ${count(result.holdout.customers)}`,
+  [`${signedFixed(100 * result.relative, 0)}% relative (${relative(result.relative_low)} to ${relative(result.relative_high)})`]);
+}
+
+// Revenue per customer's lift in the report's currency: "+$1.20 ($−0.30 to $2.80), n = 299 / 32".
+function meanLiftCell(cell, result, currency) {
+  if (result.result !== "lift") return notEnoughData(cell, result);
+  cell.dataset.result = "lift";
+  const amount = (x, options) => (currency ? money(x, currency, options) : fixed(x, 2));
+  const lift = currency ? amount(result.lift, { signDisplay: "exceptZero" }) : signedFixed(result.lift, 2);
+  const relative = result.relative == null ? null
+    : `${signedFixed(100 * result.relative, 0)}% relative` +
+      (result.relative_low == null ? "" : ` (${fixed(100 * result.relative_low, 0)}% to ${fixed(100 * result.relative_high, 0)}%)`);
+  lines(cell, `${lift} (${amount(result.low)} to ${amount(result.high)}), ` +
+    `n = ${count(result.treated_customers)} / ${count(result.holdout_customers)}`, [relative]);
+}
+
+const share = (p) => (p.value == null ? "—" : pct(p.value));
+const shareInterval = (p) => (p.low == null ? `n = ${count(p.n)}` : `95% CI ${pct(p.low)} – ${pct(p.high)} · n = ${count(p.n)}`);
+
+function offerRow(offer, currency) {
+  const row = document.createElement("tr");
+  row.dataset.offer = offer.offer_id;
+  const name = document.createElement("th");
+  name.scope = "row";
+  const about = [offer.kind ? offer.kind.replace(/_/g, " ") : "no longer configured"];
+  if (offer.holdout_share != null) about.push(`holdout ${Math.round(100 * offer.holdout_share)}%`);
+  if (offer.kind && !offer.enabled) about.push("disabled");
+  lines(name, offer.offer_id, [about.join(" · ")]);
+  row.appendChild(name);
+  const numeric = (key, value, rest = []) => {
+    const cell = row.insertCell();
+    cell.className = "num";
+    cell.dataset.col = key;
+    lines(cell, value, rest);
+    return cell;
+  };
+  numeric("decided", count(offer.decided));
+  numeric("offered", count(offer.offered));
+  numeric("held_out", count(offer.held_out));
+  numeric("refused", count(offer.refused),
+    Object.entries(offer.refusals).map(([reason, n]) => `${reason.replace(/_/g, " ")}: ${count(n)}`));
+  numeric("presented", count(offer.presented));
+  numeric("accepted", count(offer.accepted));
+  numeric("redeemed", count(offer.redeemed));
+  numeric("redeemed_revenue", money(offer.redeemed_revenue, currency));
+  const rates = row.insertCell();
+  rates.className = "rates";
+  rates.dataset.col = "conversion_rates";
+  const rate = (label, group) => (group.converted.n ? `${label} ${share(group.converted)} (n = ${count(group.converted.n)})` : `${label} — (n = 0)`);
+  lines(rates, rate("Treatment", offer.treatment), [rate("Holdout", offer.holdout)]);
+  [["conversion", rateLiftCell], ["retention", rateLiftCell], ["revenue_per_customer", meanLiftCell]].forEach(([key, draw]) => {
+    const cell = row.insertCell();
+    cell.className = "lift";
+    cell.dataset.col = key;
+    draw(cell, offer[key], currency);
+  });
+  return row;
+}
+
+function parityBodies(parity) {
+  const dimensions = [];
+  parity.forEach((entry) => {
+    let group = dimensions.find((d) => d.name === entry.dimension);
+    if (!group) dimensions.push(group = { name: entry.dimension, rows: [] });
+    group.rows.push(entry);
+  });
+  return dimensions.map(({ name, rows }) => {
+    const body = document.createElement("tbody");
+    body.dataset.dimension = name;
+    rows.forEach((entry, i) => {
+      const row = body.insertRow();
+      row.dataset.segment = entry.segment;
+      if (i === 0) {
+        const group = document.createElement("th");
+        group.scope = "rowgroup";
+        group.rowSpan = rows.length;
+        group.textContent = name === "channel" ? "Channel" : "Locale";
+        row.appendChild(group);
+      }
+      const segment = document.createElement("th");
+      segment.scope = "row";
+      segment.textContent = entry.segment;
+      row.appendChild(segment);
+      const cell = (key, first, rest = [], numeric = false) => {
+        const c = row.insertCell();
+        c.dataset.col = key;
+        if (numeric) c.className = "num";
+        lines(c, first, rest);
+      };
+      cell("decided", count(entry.decided), [], true);
+      cell("offered", share(entry.offered), [shareInterval(entry.offered)]);
+      cell("refused_for_mood", count(entry.refused_for_mood), [], true);
+      cell("presented", count(entry.presented), [], true);
+      cell("treated_customers", count(entry.treated_customers), [], true);
+      cell("converted", share(entry.converted), [shareInterval(entry.converted)]);
+    });
+    return body;
+  });
+}
+
+function emptyRow(columns, text) {
+  const row = document.createElement("tr");
+  const cell = row.insertCell();
+  cell.colSpan = columns;
+  cell.textContent = text;
+  return row;
+}
+
+function renderOffers(report) {
+  const currency = report.currency;
+  $("offers-rows").replaceChildren(...(report.offers.length
+    ? report.offers.map((offer) => offerRow(offer, currency))
+    : [emptyRow(13, "No offer is configured, and none was decided in this range.")]));
+  const parity = $("offers-parity");
+  parity.querySelectorAll("tbody").forEach((body) => body.remove());
+  if (report.parity.length) {
+    parity.append(...parityBodies(report.parity));
+  } else {
+    const body = document.createElement("tbody");
+    body.appendChild(emptyRow(8, "No offer was decided in this range."));
+    parity.appendChild(body);
+  }
+  $("offers-orders-note").hidden = report.orders_reported;
+  $("offers-status").textContent = `Customers first met with an offer from ${report.from} to ${report.to}` +
+    `${currency ? `, amounts in ${currency}` : ""}. Conversion is an order within ${report.attribution_days} days; ` +
+    `retention an order ${report.attribution_days}–${report.retention_days} days after; a lift needs ` +
+    `${report.min_customers} customers in each group. Intervals are 95%; n is treatment / holdout customers.`;
+}
+
+// The offers' report is read on its own: its failure or slowness never holds the KPIs up, and it is read again only
+// when the range changes (channel and intent do not apply to offers). A newer request's answer wins.
+async function refreshOffers() {
+  const { from, to } = filters();
+  const range = `${from}/${to}`;
+  if (range === state.offers.range) return;
+  state.offers.range = range;
+  const request = ++state.offers.request;
+  const section = $("offers");
+  section.setAttribute("aria-busy", "true");
+  section.dataset.state = "loading";
+  $("offers-status").className = "offers-status";
+  $("offers-status").textContent = "Loading the offers…";
+  $("offers-rows").replaceChildren();
+  $("offers-parity").querySelectorAll("tbody").forEach((body) => body.remove());
+  $("offers-orders-note").hidden = true;
+  try {
+    const report = await (await api("/v1/offers/report", { from, to })).json();
+    if (request !== state.offers.request) return;
+    renderOffers(report);
+    section.dataset.state = "loaded";
+  } catch (error) {
+    if (request !== state.offers.request) return;
+    state.offers.range = null;  // "Show" asks again
+    $("offers-status").className = "offers-status error";
+    $("offers-status").textContent = `Could not load the offers: ${error.message}`;
+    section.dataset.state = "error";
+  } finally {
+    if (request === state.offers.request) section.removeAttribute("aria-busy");
+  }
+}
+
 // Loading shows as it goes: the status line (a live region) says what is being read and the content is marked busy;
 // the tiles, charts and low scores are drawn as soon as their report arrives, before the filters' choices.
 async function refresh() {
@@ -217,6 +441,7 @@ async function refresh() {
     renderTiles(report.totals);
     renderCharts(report.series);
     renderLowScores(report.low_scores);
+    refreshOffers();  // once the tiles are drawn: it never competes with them, nor waits for the filters' choices
     setStatus("Loading the channels and intents…");
     // The filters' choices: every channel and intent seen in the range.
     const [byChannel, byIntent] = await Promise.all([
@@ -230,6 +455,7 @@ async function refresh() {
     document.body.dataset.loaded = "true";
   } catch (error) {
     setStatus(error.message, true);
+    refreshOffers();  // the offers' report stands on its own (a no-op when it is already read for this range)
   } finally {
     main.removeAttribute("aria-busy");
     delete document.body.dataset.loading;
