@@ -38,6 +38,7 @@ e2e: $(STAMP)  # the local stack as a subprocess, pages in headless Chromium
 # 390 px, console, dashboard) and keeps them in build/screenshots, outside the tracked tree; copy the ones you mean
 # to update over docs/*.png. `make test` writes none into the tree.
 SCREENSHOT_TESTS := tests/e2e/test_chat_page.py tests/e2e/test_console.py tests/e2e/test_dashboard.py \
+	tests/e2e/test_dashboard_offers.py \
 	tests/e2e/test_widget.py
 screenshots: $(STAMP)
 	rm -rf build/screenshots
