@@ -32,6 +32,8 @@ reaches the table (tests/unit/test_storage.py; CONTRIBUTING.md, "Storage").
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,6 +63,7 @@ RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
 # The audit action of an offer decision (offers/guardrails.audit_item).
 OFFER_DECIDED = "offer.decided"
+OFFER_WRITE_ATTEMPTS = 3  # a moment's decisions, tried again when a concurrent moment held a shared counter
 # The upper bound of an audit-trail time range.
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
@@ -730,7 +733,16 @@ class MemoryStore:
             if decision.exposure is not None and decision.offer_id in units:
                 item["erase_also"] = [units[decision.offer_id]]
             entries.append(Put(item))
-        self._storage.write([*entries, *updates])
+        # The day's counters are shared by every customer deciding the same offer on the same channel and locale: two
+        # such moments at once conflict (TransactionConflict cancels one, which then wrote nothing): tried again.
+        for attempt in range(OFFER_WRITE_ATTEMPTS):
+            try:
+                self._storage.write([*entries, *updates])
+                return
+            except Cancelled as cancelled:
+                if "TransactionConflict" not in cancelled.reasons or attempt == OFFER_WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
 
     def record_offer_accepted(self, offer_id: str, customer_id: str) -> None:
         """The customer took an offer: its unit in the offers' report counts it (offers/ledger.py). A unit erased

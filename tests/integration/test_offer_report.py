@@ -207,3 +207,32 @@ def test_erasing_a_customer_removes_their_units(stack):
     assert memory().storage.get(key) is not None
     erase(customer, wiring.http_services(current_settings()).privacy, datetime.now(UTC))
     assert memory().storage.get(key) is None
+
+
+def test_a_moment_that_meets_a_concurrent_one_on_a_shared_counter_is_written_on_a_second_try(stack, monkeypatch):
+    from concierge.storage import Cancelled
+
+    store = memory()
+    real, calls = store.storage.write, []
+
+    def conflicting(operations):
+        calls.append(len(operations))
+        if len(calls) == 1:  # another moment held the day's counter: DynamoDB cancels, nothing is written
+            raise Cancelled(["None", "TransactionConflict"])
+        real(operations)
+
+    monkeypatch.setattr(store.storage, "write", conflicting)
+    offer = an_offer("report-conflict", 0.1)
+    context = nba.offer_context(
+        customer_id="conflict-1",
+        conversation_id="conv-conflict",
+        moment=OfferMoment.VARIANT_OUT_OF_STOCK,
+        channel=Channel.WEB,
+        now=datetime.now(UTC),
+        item_value=Decimal("40.00"),
+    )
+    store.put_offer_decisions([decide(offer, context, salt=current_settings().holdout_salt())], locale="en-US")
+    assert len(calls) == 2
+    assert [d.offer_id for d in store.offer_decisions("conflict-1", datetime.now(UTC) - timedelta(hours=1))] == [
+        "report-conflict"
+    ]
