@@ -273,6 +273,9 @@ STREET_LEAD_IN = re.compile(
     r"^(?:it'?s|it is|that'?s|that is|this is|(?:the|my|our) (?:new )?address is|new address:?|address:?)\s+",
     re.IGNORECASE,
 )
+# The address the order would have gone to, named after the new one ("…, WI 53704 instead of Butler St?"): to its
+# clause's end
+OLD_ADDRESS = re.compile(r"\s*\b(?:instead of|rather than)\b[^,;:?!.]*", re.IGNORECASE)
 REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
 
 
@@ -282,6 +285,7 @@ def parse_address(text: str) -> dict[str, str] | None:
     last comma-separated part with a postcode gives postcode and city (with the part before it when it holds only a
     state code), the part before those the street, with any apartment or suite after it. None when it does not read
     as an address (then the customer is asked for one)."""
+    text = OLD_ADDRESS.sub("", text)  # "…go to 2210 Atwood Ave, Madison, WI 53704 instead of Butler St?"
     text = re.sub(r"\s+\b(instead|please|pls|thanks|thank you)\b", "", text, flags=re.IGNORECASE)
     pieces = [p for p in re.split(r"[?:]|\bto\b(?=[^,]*\d)", text) if re.search(r"\d", p)]
     tail = pieces[-1] if pieces else text

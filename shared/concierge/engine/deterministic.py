@@ -37,6 +37,7 @@ from concierge.understanding import (
     acting_intent,
     content_words,
     items_named,
+    line_score,
     match_line,
     named_order,
     orders_with_item,
@@ -63,6 +64,13 @@ SECOND_ANSWER_FLOOR = 0.4
 # before.
 MEANING_ANSWER_FLOOR = 0.5
 MEANING_ANSWER_LEAD = 0.1
+# Two sections of one article this close in meaning to a question answer it alike: both are quoted (the order of
+# two closenesses 0.005 apart, as measured, is the sentence model's noise, not a reading of the question).
+MEANING_TIE = 0.02
+# ...and a passage the word search found with confidence is not the answer when its meaning is this far from the
+# message's (it shares a word, "up", and nothing else: 0.04-0.07 measured, against 0.22-0.38 for passages that share
+# the topic's words) and a passage close in meaning is there instead.
+UNRELATED_MEANING = 0.15
 ENGINE = "deterministic"
 # How many of the customer's orders a return or an item search looks through (newest first).
 ORDER_SEARCH_LIMIT = 25
@@ -187,6 +195,28 @@ SIZE_OBJECTS: tuple[str, ...] = ("smaller", "bigger", "larger", "shorter", "long
 EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "another one", *SIZE_OBJECTS)
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
+# "yes cancel the other one instead", "not that one, the other order": another order than the one proposed
+OTHER_ONE = re.compile(
+    r"\b(?:the\s+)?other\s+(?:one|order)\b|\bdifferent\s+(?:one|order)\b|\bnot\s+(?:that|this)\s+(?:one|order)\b"
+    r"|\bwrong\s+(?:one|order)\b",
+    re.IGNORECASE,
+)
+# "cancel", "cancelled", "cancellation": what a customer says yes to when a cancellation is proposed
+CANCEL_WORD = re.compile(r"\bcancel\w*", re.IGNORECASE)
+# "refund to my card please, no store credit": credit or a voucher refused is what the customer does not want instead of
+# the money, not a no to what was proposed. Said in one breath ("no store credit", "I don't want a voucher"), not as a
+# no and then a choice ("no, store credit please"), which stays a no.
+CREDIT_REFUSED = re.compile(
+    r"\b(?:no|not|without|(?:do not|don'?t) (?:want|need)(?: any)?|rather than|instead of)\s+(?:an?\s+|any\s+)?"
+    r"(?:(?:store|shop|account|site)\s+)?(?:credit|voucher|coupon)s?\b(?!\s+card)",
+    re.IGNORECASE,
+)
+# "just the glasses, not the storage boxes": the item proposed named as the only one, and another refused beside it
+ONLY_THIS = re.compile(
+    r"\b(?:just|only)\s+(?:the\s+|my\s+|those\s+|these\s+)?(?P<kept>[^,.;!?]{1,40}?)\s*[,;]?\s*(?:and\s+|but\s+)?"
+    r"(?P<refusal>\bnot\s+(?:the\s+|my\s+|those\s+|these\s+)?(?P<other>[^,.;!?]{1,40}))",
+    re.IGNORECASE,
+)
 
 
 def keeps_it(text: str) -> bool:
@@ -198,6 +228,29 @@ def keeps_it(text: str) -> bool:
     conditional = re.search(r"\bkeep (it|them)\s+(if|as long as|provided|when)\b", normalized)
     asks_for_another = request_object(signals.NEGATED_REQUEST.sub(" ", text))
     return not conditional and not asks_for_another and not signals.any_phrase(choice_text(text), EXCHANGE_WORDS)
+
+
+def refusals_aside(text: str, item: str | None = None) -> str:
+    """The customer's answer to a proposal without what they refuse that nobody proposed: credit or a voucher
+    instead of the money ("refund to my card please, no store credit"), and, beside the proposed `item` named as the
+    only one, another item ("just the glasses, not the storage boxes"). Neither is a no to the proposal; refusing
+    the item proposed ("only the mug, not the oat one"), or a resolution, still is."""
+    text = CREDIT_REFUSED.sub(" ", text)
+    if not item:
+        return text
+    line = {"title": item, "options": {}}
+
+    def aside(match: re.Match[str]) -> str:
+        other = match.group("other")
+        refused_another = (
+            line_score(match.group("kept"), line) > 0
+            and line_score(other, line) == 0
+            and bool(content_words(other))
+            and not signals.any_phrase(signals.normalize(other), RESOLUTION_WORDS)
+        )
+        return match.group(0).replace(match.group("refusal"), " ") if refused_another else match.group(0)
+
+    return ONLY_THIS.sub(aside, text)
 
 
 def asks_exchange(said: str) -> bool:
@@ -332,6 +385,8 @@ HOW_TO = re.compile(
     r"(?:best )?way to)\b"
 )
 
+# ...or what to do about a problem: "what do i do?", "what should we do now?"
+WHAT_TO_DO = re.compile(r"^what (?:do|should|can|could) (?:i|we) do\b")
 REMOVE_TARGET = re.compile(
     r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
     re.IGNORECASE,
@@ -591,7 +646,12 @@ class DeterministicEngine:
         swapping it (the rules then read a question): the help center's answer is wanted, not a return."""
         if signals.classify(text)[0] != "question":
             return False
-        return any(HOW_TO.match(signals.normalize(part)) for part in signals.clauses(text) or [text])
+        asked = [signals.normalize(part) for part in signals.clauses(text) or [text]]
+        if any(HOW_TO.match(part) for part in asked):
+            return True
+        # "only the left earbud plays sound, the right one won't connect. what do i do?": a problem in use asks how to
+        # fix it; an item that arrived damaged ("it came cracked, what do I do?") asks what we do about it
+        return any(WHAT_TO_DO.match(part) for part in asked) and DeterministicEngine._fit_reason(text) != "damaged"
 
     def _start(self, turn: Turn, intent: str) -> Decision | None:
         """The flow of a new request to act on an order, an item or a booking, or to track one; None for others."""
@@ -616,7 +676,12 @@ class DeterministicEngine:
             return None
         assert turn.message is not None and turn.signals is not None
         text = turn.message.text
-        if not signals.is_negative(text):
+        answer = refusals_aside(text, flow.get("item"))
+        if self._pending_kind(flow) == "cancel" and signals.is_affirmative(CANCEL_WORD.sub(" ", answer)):
+            # "yes cancel that one. keep the glass containers order though": with a cancellation waiting, "cancel" said
+            # beside a yes is what the customer asks for (as `_cancel_flow` reads it), not a no
+            answer = CANCEL_WORD.sub(" ", answer)
+        if not signals.is_negative(answer):
             return None
         intent = acting_intent(text, turn.signals.intent)
         if intent == "cancel" and not CANCELS_ORDER.search(text):
@@ -1483,7 +1548,10 @@ class DeterministicEngine:
             )
         # "swap it, I don't want my money back" to an exchange: refusing the other resolution is not a no to this one
         refused = REFUND_OBJECTS if pending == "exchange" else EXCHANGE_OBJECTS if pending == "refund" else ()
-        answer = REFUSED.sub(lambda m: " " if m.group(3).lower() in refused else m.group(0), signals.normalize(text))
+        answer = REFUSED.sub(
+            lambda m: " " if m.group(3).lower() in refused else m.group(0),
+            signals.normalize(refusals_aside(text, flow.get("item"))),
+        )
         unclear = "Shall I go ahead with that? A yes or no is fine."
         return self._settle_pending(answer, flow) or self._miss(flow, unclear)
 
@@ -1554,6 +1622,7 @@ class DeterministicEngine:
         text = own_words(turn.message.text)
         if flow.get("stage") == "confirm":
             outcome = self._settled(turn, "cancel_order")
+            another = OTHER_ONE.search(re.split(r"\bkeep\b", text, maxsplit=1, flags=re.IGNORECASE)[0]) is not None
             if outcome:
                 if outcome.status is ActionStatus.EXECUTED and outcome.result.get("cancelled") is True:
                     r = outcome.result
@@ -1570,6 +1639,10 @@ class DeterministicEngine:
                         flow={},
                         reply=f"Done — order {r['order_id']} is cancelled.{paid} Anything else?",
                     )
+                if outcome.status is ActionStatus.EXECUTED and another:
+                    return self._cancel_flow(
+                        turn, {"name": "cancel", "stage": "find", "request": "", "withdrawn": flow.get("order_id")}
+                    )
                 if outcome.status is ActionStatus.EXECUTED:
                     return Decision(
                         next="reply",
@@ -1579,10 +1652,26 @@ class DeterministicEngine:
                 return Decision(
                     next="reply", reply=outcome.result.get("explanation", "I couldn't cancel that order."), flow={}
                 )
+            if another:
+                # "yes cancel the other one instead": not the order proposed. It is withdrawn, and the other one looked
+                # for (nothing is cancelled before a yes to it); "…, keep the other one" keeps another order
+                return Decision(
+                    next="actions",
+                    tool_calls=[
+                        call("cancel_action", {"action_id": flow["action_id"]}),
+                        call("find_orders", {"limit": ORDER_SEARCH_LIMIT}),
+                    ],
+                    flow=flow,
+                )
             # Here "cancel" is what the customer asked for, not a refusal ("yes, cancel it").
-            without_cancel = re.sub(r"(?i)\bcancel\w*", "", text)
+            without_cancel = CANCEL_WORD.sub("", refusals_aside(text))
             return self._settle_pending(without_cancel, flow) or Decision(
-                next="reply", reply="Shall I cancel it? A yes or no is fine.", flow=flow
+                next="reply",
+                # the order named: "it" could be read as another order the customer has just mentioned
+                reply=f"Shall I cancel order {flow['order_id']}? A yes or no is fine."
+                if flow.get("order_id")
+                else "Shall I cancel it? A yes or no is fine.",
+                flow=flow,
             )
         proposed = turn.results_for("cancel_order")
         if proposed:
@@ -1595,8 +1684,8 @@ class DeterministicEngine:
             r = outcome.result
             return Decision(
                 next="reply",
-                reply=f"Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so I can cancel it and "
-                f"refund {money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
+                reply=f"{self._other_than(flow)}Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so "
+                f"I can cancel it and refund {money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
                 flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"], "order_id": r["order_id"]},
             )
         request = f"{flow.get('request', '')} {text}".strip()
@@ -1604,7 +1693,15 @@ class DeterministicEngine:
         found = turn.results_for("find_orders")
         if not found:
             return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})], flow=flow)
-        orders = found[-1].result.get("orders", [])
+        # the order just withdrawn is not the other one they mean
+        orders = [o for o in found[-1].result.get("orders", []) if o["order_id"] != flow.get("withdrawn")]
+        if flow.get("withdrawn") and not [o for o in orders if o["status"] == "pending"]:
+            return Decision(
+                next="reply",
+                reply=f"{self._other_than(flow)}None of your other orders is still waiting to ship, so there's no "
+                "other order I could cancel. Anything else I can help with?",
+                flow={},
+            )
         reference, named = named_order(request, orders)
         if reference:
             order_id = named["order_id"] if named else reference
@@ -1627,7 +1724,8 @@ class DeterministicEngine:
             )
             return Decision(
                 next="reply",
-                reply=f"You have more than one order that hasn't shipped: {listing}. Which one should I cancel?",
+                reply=f"{self._other_than(flow)}You have more than one order that hasn't shipped: {listing}. Which one "
+                "should I cancel?",
                 flow={"name": "cancel", "stage": "find", "request": request},
             )
         latest = orders[0] if orders else None
@@ -1642,6 +1740,12 @@ class DeterministicEngine:
             " — you can return it once it arrives." if latest["status"] == "shipped" else "."
         )
         return Decision(next="reply", reply=reply, flow={})
+
+    @staticmethod
+    def _other_than(flow: dict[str, Any]) -> str:
+        """ "No problem, I won't cancel order X. ", when the customer meant another order than the one proposed."""
+        withdrawn = flow.get("withdrawn")
+        return f"No problem, I won't cancel order {withdrawn}. " if withdrawn else ""
 
     # order changes ------------------------------------------------------------------------
     def _address_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
@@ -2038,8 +2142,6 @@ class DeterministicEngine:
         """The help-center passage that answers a question of the message: among those good enough to quote that
         share its words, the closest to it in meaning (the sentence model), else the one whose title and section
         share most of its words."""
-        from concierge import sentences
-
         asked = content_words(words)
         about = [
             p
@@ -2051,38 +2153,61 @@ class DeterministicEngine:
         ]
         if not about:
             return None
-        question = sentences.embedding(words)
-        if question is not None:
-            scored = [(sentences.embedding(f"{p.section} {p.text}"), p) for p in about]
-            closest = [(float(question @ vector), p) for vector, p in scored if vector is not None]
-            if closest:
-                closeness, passage = max(closest, key=lambda entry: entry[0])
-                return passage if closeness >= SECOND_ANSWER_FLOOR else None
+        closest = DeterministicEngine._closest(words, about)
+        if closest is not None:
+            closeness, passage = closest
+            return passage if closeness >= SECOND_ANSWER_FLOOR else None
         titled = [p for p in about if asked & content_words(f"{p.title} {p.section}")]
         return min(
             titled, key=lambda p: (-len(asked & content_words(f"{p.title} {p.section}")), -p.confidence), default=None
         )
 
-    def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
-        """Several requests in one message ("where is my order, and how long do refunds take?"): the tracking
-        answer comes first, then the help center's answer to the rest, when it has a grounded one about it."""
-        assert turn.message is not None
-        others = [
-            part
-            for part in signals.requests(turn.message.text)
-            if not signals.any_phrase(signals.normalize(part), signals.INTENT_PHRASES["track"])
-        ]
-        if len(others) == len(signals.requests(turn.message.text)) or not others:
+    @staticmethod
+    def _closest(words: str, passages: list[PassageHit]) -> tuple[float, PassageHit] | None:
+        """The passage closest in meaning to `words` (the sentence model), with its closeness; None without a model."""
+        from concierge import sentences
+
+        question = sentences.embedding(words)
+        if question is None:
             return None
-        asked = content_words(" ".join(others))
-        about = [
+        scored = [(sentences.embedding(f"{p.section} {p.text}"), p) for p in passages]
+        closest = [(float(question @ vector), p) for vector, p in scored if vector is not None]
+        return max(closest, key=lambda entry: entry[0]) if closest else None
+
+    def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
+        """Several requests in one message ("where is my order, and how long do refunds take?", or in two questions:
+        "where's my power bank? And unrelated, how long does a refund take…?"): the tracking answer comes first,
+        then the help center's answer to the rest, when it has a grounded one about it: the closest in meaning to
+        what they ask (a passage sharing its words, "refunds over $200 … usually within one business day", is not
+        the answer to how long a refund takes), else the one whose heading shares most of its words."""
+        assert turn.message is not None
+        text = turn.message.text
+        parts = signals.requests(text)
+        if len(parts) < 2:
+            parts = [q.strip() for q in signals.QUESTION_SENTENCE.findall(text) if q.strip()]
+        others = [
+            part for part in parts if not signals.any_phrase(signals.normalize(part), signals.INTENT_PHRASES["track"])
+        ]
+        if len(others) == len(parts) or not others:
+            return None
+        confident = [
             p
             for p in turn.passages
             if p.confidence >= ANSWER_THRESHOLD
             and not p.suspicious
-            and asked & content_words(f"{p.title} {p.section} {p.text}")
+            and replyguard.quotable_text(p.text)
             and not signals.any_phrase(signals.normalize(f"{p.title} {p.section}"), signals.INTENT_PHRASES["track"])
         ]
+        # found with confidence by the search, for this request or another: "refund", "how long" and "take" name no
+        # item (`content_words`), so the meaning, not shared item words, says which one answers it; the merchant's
+        # own articles first, the digest of merchant.json for what they leave out (`_grounded`)
+        own = [p for p in confident if p.url.split("#")[0] != POLICY_URL]
+        for passages in (own, confident):
+            closest = self._closest(" ".join(others), passages)
+            if closest is not None and closest[0] >= SECOND_ANSWER_FLOOR:
+                return closest[1], self._excerpt(closest[1].text, 300)
+        asked = content_words(" ".join(others))
+        about = [p for p in confident if asked & content_words(f"{p.title} {p.section} {p.text}")]
         about.sort(
             key=lambda p: (
                 p.url.split("#")[0] == POLICY_URL,
@@ -2108,9 +2233,12 @@ class DeterministicEngine:
 
     def _answer_from_knowledge(self, turn: Turn) -> Decision:
         grounded = self._grounded(turn)
-        if not grounded:
+        if not grounded or self._unrelated(turn, grounded[0]):
+            # no passage found with confidence, or the one found shares a word with the message and nothing of its
+            # meaning ("how much is shipping up there?" and a strip that "holds up to six knives"): the passage
+            # closest in meaning answers, when one is clearly close; else the word search's, as before
             meant = self._closest_in_meaning(turn)
-            grounded = [meant] if meant is not None else []
+            grounded = [meant] if meant is not None else grounded
         if not grounded:
             clarify = self._clarifying_question(turn)
             if clarify:
@@ -2134,11 +2262,17 @@ class DeterministicEngine:
         citations = [Citation(title=source, url=best.url)]
         sources = f"{source}{'' if source.endswith('?') else '.'}"
         second = self._second_answer(turn, best)
-        if second is not None:  # two questions in one message: each gets its own answer
-            other = f"{second.title} — {second.section}" if second.section else second.title
-            body += f"\n\nAs for your other question: {self._excerpt(second.text, 300)}"
-            citations.append(Citation(title=other, url=second.url))
-            sources = f"{source}; {other}{'' if other.endswith('?') else '.'}"
+        if second:  # two questions in one message: each gets its own answer
+            others = [f"{p.title} — {p.section}" if p.section else p.title for p in second]
+            quoted = [self._excerpt(p.text, 300) for p in second]
+            if len(second) > 1:  # two sections answer it alike: each said under its heading
+                quoted = [
+                    f"{p.section}{'' if p.section.endswith(('?', '.', ':')) else ':'} {text}" if p.section else text
+                    for p, text in zip(second, quoted, strict=True)
+                ]
+            body += "\n\nAs for your other question: " + " ".join(quoted)
+            citations += [Citation(title=other, url=p.url) for other, p in zip(others, second, strict=True)]
+            sources = "; ".join([source, *others]) + ("" if others[-1].endswith("?") else ".")
         return Decision(
             next="reply",
             reply=f"{recap}{body}\n\n(From our help center: {sources}) Is there anything else I can help with?",
@@ -2146,6 +2280,17 @@ class DeterministicEngine:
             resolved=True,
             notes=[note],
         )
+
+    @staticmethod
+    def _unrelated(turn: Turn, passage: PassageHit) -> bool:
+        """Whether a passage the word search found is unrelated in meaning to the message (the sentence model, below
+        UNRELATED_MEANING): it shares a word, not what is asked. False without a sentence model."""
+        from concierge import sentences
+
+        assert turn.message is not None
+        question = sentences.embedding(turn.message.text)
+        answer = sentences.embedding(f"{passage.section} {passage.text}")
+        return question is not None and answer is not None and float(question @ answer) < UNRELATED_MEANING
 
     @staticmethod
     def _closest_in_meaning(turn: Turn) -> PassageHit | None:
@@ -2181,12 +2326,13 @@ class DeterministicEngine:
         return ranked[0][1]
 
     @staticmethod
-    def _second_answer(turn: Turn, best: PassageHit) -> PassageHit | None:
-        """The passage that answers another of the message's requests, when it answers something else than `best`
-        (another section, another text): the one closest in meaning to the request `best` does not answer
-        (`_answer_by_meaning`), else the best grounded passage found for another request."""
+    def _second_answer(turn: Turn, best: PassageHit) -> list[PassageHit]:
+        """The passages that answer another of the message's requests, when they answer something else than `best`
+        (another section, another text): the one closest in meaning to the request `best` does not answer, with any
+        section of its article as close (`_answer_by_meaning`), else the best grounded passage found for another
+        request; [] for none."""
         by_meaning = DeterministicEngine._answer_by_meaning(turn, best)
-        if by_meaning is not None:
+        if by_meaning:
             return by_meaning
         others = [
             p
@@ -2198,16 +2344,19 @@ class DeterministicEngine:
             and p.section != best.section
             and p.text != best.text
         ]
-        return max(others, key=lambda p: p.confidence) if others else None
+        return [max(others, key=lambda p: p.confidence)] if others else []
 
     @staticmethod
-    def _answer_by_meaning(turn: Turn, best: PassageHit) -> PassageHit | None:
+    def _answer_by_meaning(turn: Turn, best: PassageHit) -> list[PassageHit]:
         """Two questions in one message ("do I get the shipping refunded? And how long until the money is back on
         my card?"): the request `best` answers least, in meaning, is the other one, and its answer is the passage
         closest to it in meaning (the sentence model), among those the search found near it (at least the
         clarifying threshold) and only when close enough (SECOND_ANSWER_FLOOR). The word search ranks a passage
         that shares the message's words ("send back", "card") above the one that answers the question; the meaning
-        does not. None without a sentence model, or when no passage is close enough."""
+        does not. Another section of the same article as close to that question (within MEANING_TIE: "if the
+        battery wears out, is that covered or is it normal wear?", between what the warranty covers and what it
+        does not) is quoted after it: which of the two comes first is noise. [] without a sentence model, or when no
+        passage is close enough."""
         from concierge import sentences
 
         assert turn.message is not None
@@ -2216,11 +2365,11 @@ class DeterministicEngine:
         if len(parts) < 2:
             parts = [q.strip() for q in signals.QUESTION_SENTENCE.findall(text) if q.strip()]
         if len(parts) < 2:
-            return None
+            return []
         answered = sentences.embedding(f"{best.section} {best.text}")
         asked = [sentences.embedding(part) for part in parts]
         if answered is None or any(vector is None for vector in asked):
-            return None
+            return []
         vectors = [vector for vector in asked if vector is not None]
         covered = max(range(len(vectors)), key=lambda i: float(vectors[i] @ answered))
         candidates = [
@@ -2232,18 +2381,30 @@ class DeterministicEngine:
             and p.text != best.text
             and replyguard.quotable_text(p.text)
         ]
-        scored: list[tuple[float, PassageHit]] = []
+        scored: list[tuple[float, int, PassageHit]] = []
         for i, question in enumerate(vectors):
             if i == covered:
                 continue
             for passage in candidates:
                 vector = sentences.embedding(f"{passage.section} {passage.text}")
                 if vector is not None:
-                    scored.append((float(question @ vector), passage))
+                    scored.append((float(question @ vector), i, passage))
         if not scored:
-            return None
-        closeness, passage = max(scored, key=lambda entry: entry[0])
-        return passage if closeness >= SECOND_ANSWER_FLOOR else None
+            return []
+        closeness, asked_in, passage = max(scored, key=lambda entry: entry[0])
+        if closeness < SECOND_ANSWER_FLOOR:
+            return []
+        answers = {(passage.title, passage.section): passage}
+        for other, i, neighbour in sorted(scored, key=lambda entry: -entry[0]):
+            if (
+                i == asked_in
+                and neighbour.title == passage.title
+                and closeness - other < MEANING_TIE
+                and (neighbour.title, neighbour.section) not in answers
+                and neighbour.text != passage.text
+            ):
+                answers[(neighbour.title, neighbour.section)] = neighbour
+        return list(answers.values())
 
     @staticmethod
     def _clarifying_question(turn: Turn) -> Decision | None:
