@@ -23,7 +23,7 @@ dev: $(STAMP)
 test: lint unit integration infra e2e
 
 unit: $(STAMP)  # no network, no subprocess: the quick loop (under a minute)
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest -n auto tests/unit
 
 integration: $(STAMP)  # every AWS service on moto, Claude and OpenSearch on local stand-ins
 	$(BIN)/python -m pytest tests/integration
