@@ -119,3 +119,97 @@ class FakeEmail:
     def send(self, email):
         self.sent.append(email)
         return f"message-{len(self.sent)}"
+
+
+class ShopStore(FakeStore):
+    """FakeStore, with the writes of a cancellation and of an order change."""
+
+    def cancel_order(self, order_id: str) -> bool:
+        current = self.orders[order_id]
+        if current.status != "pending":
+            return False
+        self.orders[order_id] = current.model_copy(update={"status": "cancelled"})
+        return True
+
+    def modify_order(self, order_id: str, shipping_address, remove_line_ids: list[str]) -> Order | None:
+        current = self.orders[order_id]
+        update: dict = {"lines": [line for line in current.lines if line.line_id not in set(remove_line_ids)]}
+        if shipping_address is not None:
+            update["shipping_address"] = shipping_address
+        self.orders[order_id] = current.model_copy(update=update)
+        return self.orders[order_id]
+
+
+class ShopChat:
+    """A conversation on a made-up shop as the turn workflow plays it: engine and action layer alternate within a
+    turn, proposals stated in a reply are marked shown (as storing the reply does)."""
+
+    def __init__(self, shop, products, customer, orders, now, conversation_id: str = "conv-1") -> None:
+        from concierge.actions.executor import ActionServices
+        from concierge.engine.deterministic import DeterministicEngine
+
+        self.engine = DeterministicEngine(shop)
+        self.memory = FakeMemory()
+        self.store = ShopStore(orders, products, [customer])
+        self.services = ActionServices(
+            settings=SETTINGS,
+            memory=self.memory,
+            store=self.store,
+            events=FakeEvents(),
+            email=FakeEmail(),
+            handoffs=FakeHandoffs(),
+            profile=lambda: shop,
+        )
+        self.customer, self.now, self.conversation_id = customer, now, conversation_id
+        self.turns = 0
+        self.flow: dict = {}
+        self.calls: list[tuple[str, dict]] = []
+
+    def say(self, text: str, passages=None, intent: str | None = None):
+        """`intent`: the reading of the message, when a test is about what the engine does with that reading."""
+        from concierge import signals
+        from concierge.actions import proposal
+        from concierge.actions.executor import ActionExecutor
+        from concierge.api import Channel
+        from concierge.turn import (
+            ConversationSnapshot,
+            ConversationStatus,
+            CustomerRef,
+            IncomingMessage,
+            MemoryContext,
+            Turn,
+        )
+
+        self.turns += 1
+        scored = signals.score(text)
+        turn = Turn(
+            conversation_id=self.conversation_id,
+            customer=CustomerRef(id=self.customer.id, first_name=self.customer.first_name),
+            message=IncomingMessage(message_id=f"m{self.turns}", text=text, channel=Channel.WEB, received_at=self.now),
+            signals=scored.model_copy(update={"intent": intent}) if intent else scored,
+            conversation=ConversationSnapshot(
+                status=ConversationStatus.OPEN, started_at=self.now, customer_turns=self.turns, flow=self.flow
+            ),
+            memory=MemoryContext(),
+            passages=passages or [],
+            started_at=self.now,
+        )
+        self.calls = []
+        decision = self.engine.decide(turn)
+        for _ in range(4):
+            if decision.next != "actions":
+                break
+            self.calls += [(c.tool, c.arguments) for c in decision.tool_calls]
+            turn = ActionExecutor(self.services, self.now).run(turn.model_copy(update={"decision": decision}))
+            decision = self.engine.decide(turn)
+        text, shown = proposal.with_proposals(decision.reply or "", turn.results)
+        for action_id in shown:
+            self.memory.actions[action_id]["shown_at"] = self.now.isoformat()
+        self.flow = decision.flow
+        return decision.model_copy(update={"reply": text}) if decision.reply else decision
+
+    def actions(self, tool: str, status: str) -> list[dict]:
+        return [a for a in self.memory.actions.values() if a["tool"] == tool and a["status"] == status]
+
+    def executed(self, tool: str) -> list[dict]:
+        return self.actions(tool, "executed")

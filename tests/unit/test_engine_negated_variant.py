@@ -10,7 +10,8 @@ import pytest
 
 from concierge.models import Order, Product
 from concierge.understanding import requested_variant, without_refused
-from tests.unit.test_engine_other_shops import CUSTOMER, NOW, Chat, ShopStore
+from tests.unit.fakes import ShopStore
+from tests.unit.test_engine_other_shops import CUSTOMER, NOW, Chat
 
 TENT = Product.model_validate(
     {

@@ -12,25 +12,15 @@ from decimal import Decimal
 import pytest
 
 from concierge import sentences, signals
-from concierge.actions import proposal
-from concierge.actions.executor import ActionExecutor, ActionServices
-from concierge.api import Channel
-from concierge.engine.deterministic import DeterministicEngine, refusals_aside
+from concierge.engine.deterministic import refusals_aside
 from concierge.knowledge import ANSWER_THRESHOLD
 from concierge.merchant import MerchantProfile
 from concierge.models import Customer, Order, Product
 from concierge.turn import (
-    ConversationSnapshot,
-    ConversationStatus,
-    CustomerRef,
-    Decision,
-    IncomingMessage,
-    MemoryContext,
     PassageHit,
-    Turn,
 )
 from concierge.understanding import parse_address
-from tests.unit.fakes import SETTINGS, FakeEmail, FakeEvents, FakeHandoffs, FakeMemory, FakeStore
+from tests.unit.fakes import ShopChat
 
 NOW = datetime(2026, 5, 20, 9, tzinfo=UTC)
 SHOP = MerchantProfile(
@@ -122,77 +112,9 @@ ORDERS = [
 ]
 
 
-class ShopStore(FakeStore):
-    """FakeStore, with the writes of a cancellation and of an order change."""
-
-    def cancel_order(self, order_id: str) -> bool:
-        current = self.orders[order_id]
-        if current.status != "pending":
-            return False
-        self.orders[order_id] = current.model_copy(update={"status": "cancelled"})
-        return True
-
-    def modify_order(self, order_id: str, shipping_address, remove_line_ids: list[str]) -> Order | None:
-        current = self.orders[order_id]
-        update: dict = {"lines": [line for line in current.lines if line.line_id not in set(remove_line_ids)]}
-        if shipping_address is not None:
-            update["shipping_address"] = shipping_address
-        self.orders[order_id] = current.model_copy(update=update)
-        return self.orders[order_id]
-
-
-class Chat:
-    """A conversation as the turn workflow plays it: engine and action layer alternate within a turn."""
-
+class Chat(ShopChat):
     def __init__(self, orders: list[Order] | None = None) -> None:
-        self.engine = DeterministicEngine(SHOP)
-        self.memory = FakeMemory()
-        self.store = ShopStore(orders or ORDERS, PRODUCTS, [CUSTOMER])
-        self.services = ActionServices(
-            settings=SETTINGS,
-            memory=self.memory,
-            store=self.store,
-            events=FakeEvents(),
-            email=FakeEmail(),
-            handoffs=FakeHandoffs(),
-            profile=lambda: SHOP,
-        )
-        self.turns = 0
-        self.flow: dict = {}
-        self.calls: list[tuple[str, dict]] = []
-
-    def say(self, text: str, passages: list[PassageHit] | None = None, intent: str | None = None) -> Decision:
-        """`intent`: the reading of the message, when a test is about what the engine does with that reading."""
-        self.turns += 1
-        scored = signals.score(text)
-        turn = Turn(
-            conversation_id="conv-12",
-            customer=CustomerRef(id=CUSTOMER.id, first_name=CUSTOMER.first_name),
-            message=IncomingMessage(message_id=f"m{self.turns}", text=text, channel=Channel.WEB, received_at=NOW),
-            signals=scored.model_copy(update={"intent": intent}) if intent else scored,
-            conversation=ConversationSnapshot(
-                status=ConversationStatus.OPEN, started_at=NOW, customer_turns=self.turns, flow=self.flow
-            ),
-            memory=MemoryContext(),
-            passages=passages or [],
-            started_at=NOW,
-        )
-        self.calls = []
-        decision = self.engine.decide(turn)
-        for _ in range(4):
-            if decision.next != "actions":
-                break
-            self.calls += [(c.tool, c.arguments) for c in decision.tool_calls]
-            turn = ActionExecutor(self.services, NOW).run(turn.model_copy(update={"decision": decision}))
-            decision = self.engine.decide(turn)
-        text, shown = proposal.with_proposals(decision.reply or "", turn.results)
-        for action_id in shown:
-            self.memory.actions[action_id]["shown_at"] = NOW.isoformat()
-        self.flow = decision.flow
-        return decision.model_copy(update={"reply": text}) if decision.reply else decision
-
-    def actions(self, tool: str, status: str) -> list[dict]:
-        return [a for a in self.memory.actions.values() if a["tool"] == tool and a["status"] == status]
+        super().__init__(SHOP, PRODUCTS, CUSTOMER, orders or ORDERS, NOW, conversation_id="conv-12")
 
 
 def hit(title: str, section: str, text: str, confidence: float, request: int = 0, url: str = "") -> PassageHit:
