@@ -539,8 +539,8 @@ def render_offer(
 
 def offer_tool_schemas(offers: Sequence[Offer], decisions: Sequence[OfferDecision]) -> list[dict[str, Any]]:
     """The `accept_offer` tool definition (JSON schema from its pydantic model), its `offer_id` narrowed to the offers
-    decided `offer` and presented in `decisions` (`NextBestAction.decisions`, or `presented_offers` in a later
-    turn): none, no tool. The model then sees only what the guardrails allowed; the action layer checks it again."""
+    decided `offer` and presented in `decisions` (`NextBestAction.decisions`; a later turn uses `accept_offer_tools`):
+    none, no tool. The model then sees only what the guardrails allowed; the action layer checks it again."""
     return accept_offer_tools(offers, [d.offer_id for d in decisions if d.outcome is Outcome.OFFER and d.presented])
 
 
@@ -560,15 +560,3 @@ def accept_offer_tools(offers: Sequence[Offer], presented: Sequence[str]) -> lis
     )
     schema["description"] = f"{schema['description']} Offers made in this conversation: {terms}."
     return [schema]
-
-
-def presented_offers(
-    memory: MemoryStore, customer_id: str, conversation_id: str, since: datetime
-) -> list[OfferDecision]:
-    """The offers presented in this conversation (one Query from `since`, e.g. its start): what a later turn gives
-    the model as `offer_tool_schemas`, so the customer can take an offer in their next message."""
-    return [
-        d
-        for d in memory.offer_decisions(customer_id, since, exposures_only=True)
-        if d.conversation_id == conversation_id and d.outcome is Outcome.OFFER and d.presented
-    ]
