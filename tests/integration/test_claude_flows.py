@@ -146,7 +146,10 @@ def test_a_return_proposed_on_one_turn_is_confirmed_by_the_model_on_the_next(con
     )
     first = client.say(customer, conversation, f"I'd like to return the {line.title} from order {order.id}, too small")
     assert first.status == 200 and "Shall I go ahead?" in first.text, first.body
-    assert [(a["tool"], a["status"]) for a in first.actions()] == [("return_items", "pending_confirmation")]
+    # (the refund waiting for a yes is also the return moment: the offer decision is recorded beside it)
+    assert [(a["tool"], a["status"]) for a in first.actions() if a["tool"] != "next_best_action"] == [
+        ("return_items", "pending_confirmation")
+    ]
 
     model.queue(confirm_pending(model_id), reply(model_id, "Done: your refund is on its way."))
     second = client.say(customer, conversation, "yes please")
@@ -315,7 +318,7 @@ def test_a_model_that_proposes_and_confirms_in_one_turn_executes_nothing(configu
     )
     answer = client.say(customer, "flow-same-turn", "do you offer gift wrapping?")
     assert answer.status == 200
-    proposal, confirmation = answer.actions()
+    proposal, confirmation = [a for a in answer.actions() if a["tool"] != "next_best_action"]
     assert (proposal["tool"], proposal["status"], confirmation["tool"], confirmation["status"]) == (
         "return_items",
         "pending_confirmation",

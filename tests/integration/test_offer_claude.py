@@ -118,3 +118,55 @@ def test_a_tool_the_model_was_not_given_is_never_run(client, model):
     answer = client.say("alex", "claude-offer-4", "do you offer gift wrapping?")
     assert answer.status == 200, answer.body
     assert not [a for a in answer.actions() if a["tool"] in ("next_best_action", "accept_offer")], answer.actions()
+
+
+def test_a_refund_the_model_proposes_is_the_return_moment_and_the_credit_it_then_proposes_carries_the_bonus(
+    client, model
+):
+    """The return moment is named in code from the model's own `return_items` proposal (a refund to the original
+    payment, waiting for a yes): the retention offer follows the model's reply. When the customer takes the credit, the
+    model's new proposal says the bonus before the yes, and the execution pays it."""
+    from decimal import Decimal
+
+    from tests.integration.test_offer_credit import OFFER, returnable, store_credit
+
+    customer, order, line, amount = returnable(treated=True)
+    refund = {"order_id": order.id, "line_ids": [line.line_id], "resolution": "refund", "reason": "changed_mind"}
+    model.queue(
+        message(tool_use("return_items", refund)),
+        reply("To confirm: I'll refund the item to your card. Shall I go ahead?", intent="return"),
+    )
+    first = client.say(customer, "claude-offer-5", f"I'd like a refund for the {line.title}, I changed my mind")
+    assert first.status == 200, first.body
+    [proposed] = first.actions("return_items", "pending_confirmation")
+    found = nba(first)
+    assert found["presented"] is True and found["offer_id"] == OFFER, found
+    credit = (amount * Decimal("1.15")).quantize(Decimal("0.01"))
+    assert found["message"].strip() in first.text and f"{credit:.2f}" in found["message"], found["message"]
+    assert first.text.index(found["message"].strip()) < first.text.index("Reply yes to go ahead"), (
+        "the offer comes before the proposal the code states (the model's words left out the order and the amount)"
+    )
+
+    as_credit = {**refund, "refund_to": "store_credit"}
+    model.queue(
+        message(
+            tool_use("cancel_action", {"action_id": proposed["result"]["action_id"]}),
+            tool_use("return_items", as_credit),
+        ),
+        reply("Store credit it is. Shall I go ahead?", intent="return"),
+    )
+    second = client.say(customer, "claude-offer-5", "the store credit please")
+    [again] = second.actions("return_items", "pending_confirmation")
+    assert again["result"]["store_credit"] is True and Decimal(again["result"]["credit_bonus"]) == credit - amount
+    assert not [a for a in second.actions() if a["tool"] == "next_best_action"], "no second moment for the credit"
+    assert f"{credit:.2f} of store credit" in second.text, "the proposal says the whole credit before the yes"
+
+    before = store_credit(customer)
+    model.queue(
+        message(tool_use("confirm_action", {"action_id": again["result"]["action_id"]})),
+        reply("Done, the credit is on your account.", intent="return", resolved=True),
+    )
+    third = client.say(customer, "claude-offer-5", "yes")
+    [done] = third.actions("return_items", "executed")
+    assert Decimal(done["result"]["credit_bonus"]) == credit - amount
+    assert store_credit(customer) - before == credit

@@ -65,20 +65,26 @@ def return_to_credit(stack, customer: str, conversation: str, order, line) -> di
     return done
 
 
+def propose_refund(stack, customer: str, conversation: str, order, line, reason: str = "changed_mind") -> str:
+    """A refund to the original payment proposed in the conversation: the pending action the moment is about."""
+    arguments = {"order_id": order.id, "line_ids": [line.line_id], "resolution": "refund", "reason": reason}
+    [pending] = act(
+        stack, customer, conversation, ToolCall(id=f"card-{conversation}", tool="return_items", arguments=arguments)
+    )
+    assert pending["status"] == "pending_confirmation" and pending["result"]["store_credit"] is False, pending
+    return pending["action_id"]
+
+
 def test_store_credit_chosen_after_the_offer_carries_its_bonus_and_accept_offer_cannot_grant_it(stack):
     customer, order, line, amount = returnable(treated=True)
-    hint = {
-        "moment": "return_requested",
-        "product_id": line.product_id,
-        "item": line.title,
-        "item_value": str(line.unit_price),
-        "order_id": order.id,
-    }
+    pending = propose_refund(stack, customer, "credit-1", order, line)
+    # the amounts come from the pending refund, never from the hint: a forged value changes nothing
+    hint = {"moment": "return_requested", "item_value": "9999", "order_id": "forged", "action_id": pending}
     [moment] = act_at_moment(stack, customer, "credit-1", nba_call(hint), text="I want to return it, it's not for me")
     found = moment["result"]
     assert found["presented"] is True and found["offer_id"] == OFFER, found
-    credit = (line.unit_price * Decimal("1.15")).quantize(Decimal("0.01"))
-    assert f"${credit:.2f} in store credit instead of the ${line.unit_price:.2f} refund" in found["message"]
+    credit = (amount * Decimal("1.15")).quantize(Decimal("0.01"))
+    assert f"${credit:.2f} in store credit instead of the ${amount:.2f} refund" in found["message"]
 
     [taken] = act(stack, customer, "credit-1", ToolCall(id="take", tool="accept_offer", arguments={"offer_id": OFFER}))
     assert taken["status"] == "denied" and taken["reason"] == "taken_with_the_return"
@@ -98,3 +104,17 @@ def test_store_credit_without_the_offer_in_that_conversation_is_the_refund_alone
     done = return_to_credit(stack, customer, "credit-2", order, line)
     assert done["status"] == "executed", done
     assert store_credit(customer) - before == amount
+
+
+def test_the_return_moment_needs_a_refund_waiting_in_that_conversation_for_that_customer(stack):
+    customer, order, line, _ = returnable(treated=True)
+    hint = {"moment": "return_requested", "order_id": order.id, "item_value": "50.00"}
+    for conversation, arguments in (
+        ("credit-3", hint),  # no pending refund named
+        ("credit-4", {**hint, "action_id": "A000000000000"}),  # none with that id
+    ):
+        [moment] = act_at_moment(stack, customer, conversation, nba_call(arguments))
+        assert moment["result"]["presented"] is False and moment["result"]["reason"] == "no_pending_refund", moment
+    pending = propose_refund(stack, customer, "credit-5", order, line)
+    [elsewhere] = act_at_moment(stack, customer, "credit-6", nba_call({**hint, "action_id": pending}))
+    assert elsewhere["result"]["reason"] == "no_pending_refund", "a refund of another conversation is not this moment"

@@ -23,7 +23,7 @@ from concierge.turn import (
     Signals,
     Turn,
 )
-from concierge.workflows import MAX_ACTION_ROUNDS
+from concierge.workflows import MAX_ACTION_ROUNDS, WORKFLOW_ROUNDS
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 HINT = moments.OfferMomentHint(
@@ -128,13 +128,20 @@ def test_a_held_out_or_refused_decision_leaves_the_reply_exactly_as_drafted():
 def test_no_action_round_left_no_offers_no_salt_or_no_hint_change_nothing():
     inner = FakeEngine()
     for engine, state in (
-        (wrapped(inner), turn(steps=MAX_ACTION_ROUNDS)),
+        (wrapped(inner), turn(steps=WORKFLOW_ROUNDS)),
         (wrapped(inner, with_offers=False), turn()),
         (wrapped(inner, salt=False), turn()),
         (wrapped(FakeEngine(hint=None)), turn()),
     ):
         decision = engine.decide(state)
         assert decision.next == "reply" and decision.reply == DRAFT and not decision.tool_calls
+
+
+def test_a_reply_drafted_after_the_engines_last_round_still_gets_its_offer_round():
+    """A refund proposed after looking up the order and the product takes an engine's three rounds: the workflow keeps
+    one more for the next best action, so the customer at that moment is not silently skipped."""
+    decision = wrapped(FakeEngine()).decide(turn(steps=MAX_ACTION_ROUNDS))
+    assert decision.next == "actions" and [c.tool for c in decision.tool_calls] == ["next_best_action"]
 
 
 def test_a_moment_without_an_offer_of_that_moment_changes_nothing():

@@ -29,7 +29,7 @@ from concierge.turn import (
     ToolCall,
     Turn,
 )
-from concierge.workflows import MAX_ACTION_ROUNDS, function_arn_placeholder, turn_definition
+from concierge.workflows import WORKFLOW_ROUNDS, function_arn_placeholder, turn_definition
 
 AT = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
 ARN = {name: f"arn:aws:lambda:us-east-1:123456789012:function:concierge-{name.value}" for name in FunctionName}
@@ -177,10 +177,10 @@ def test_the_agent_actions_loop_is_bounded():
     output, visited = machine(fakes).execute(REQUEST)
 
     kinds = [kind for _, kind in fakes.calls]
-    assert kinds.count("turn.act") == MAX_ACTION_ROUNDS
-    assert kinds.count("turn.decide") == MAX_ACTION_ROUNDS + 1
+    assert kinds.count("turn.act") == WORKFLOW_ROUNDS  # an engine's own rounds and the one kept for an offer
+    assert kinds.count("turn.decide") == WORKFLOW_ROUNDS + 1
     assert kinds[-1] == "turn.reply" and visited[-1] == "Reply"
-    assert fakes.seen["reply"].loop.steps == MAX_ACTION_ROUNDS + 1  # the round asked for last did not run
+    assert fakes.seen["reply"].loop.steps == WORKFLOW_ROUNDS + 1  # the round asked for last did not run
     assert fakes.seen["reply"].decision.next == "actions", "the reply step gets the unfinished decision to fall back on"
     assert output["statusCode"] == 200
 

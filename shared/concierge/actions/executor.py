@@ -330,7 +330,8 @@ class ActionExecutor:
                 return self._next_best_action(turn, arguments)
             case ReturnItems():
                 effect = self._propose_return(customer_id, arguments, action_id)
-                return ActionStatus.PENDING_CONFIRMATION, {"action_id": action_id, **effect}, effect, "return_items"
+                proposal = {"action_id": action_id, **effect, **self._credit_terms(turn, arguments, effect)}
+                return ActionStatus.PENDING_CONFIRMATION, proposal, effect, "return_items"
             case ConfirmAction(action_id=pending_id):
                 return self._confirm_once(turn, pending_id)
             case CancelAction(action_id=pending_id):
@@ -659,6 +660,8 @@ class ActionExecutor:
             },
             "how_to_return": self.merchant.return_method_sentence(mask_email(customer.email)),
             "refund_eta": self.merchant.refund_timing,
+            "store_credit": as_credit,
+            "credit_bonus": str(bonus),
         }
         self.s.memory.settle_action(conversation_id, action_id, ActionStatus.EXECUTED.value, result, None, expected)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
@@ -986,6 +989,16 @@ class ActionExecutor:
         result = {"code": code, "percent": percent, "expires_at": discount.expires_at.isoformat(), "single_use": True}
         return ActionStatus.EXECUTED, result, result, "issue_discount_code"
 
+    def _credit_terms(self, turn: Turn, request: ReturnItems, effect: dict[str, Any]) -> dict[str, Any]:
+        """What a refund proposal tells the engine beside its effect: whether it goes to store credit and, if so, the
+        bonus a return-retention offer presented in this conversation adds (what the execution will pay, worked out
+        the same way), so the reply can say the whole amount before the customer confirms."""
+        as_credit = request.resolution == "refund" and request.refund_to == "store_credit"
+        if not as_credit or turn.customer is None:
+            return {"store_credit": as_credit}
+        bonus, _ = self._credit_bonus(turn.conversation_id, turn.customer.id, Decimal(effect.get("refund_amount", "0")))
+        return {"store_credit": True, "credit_bonus": str(bonus)}
+
     def _credit_bonus(self, conversation_id: str, customer_id: str, refund: Decimal) -> tuple[Decimal, str | None]:
         """The store-credit bonus of a return-retention offer presented in this conversation (a `credit_bonus`
         decided `offer` and presented, within the offer's cap period), for a refund paid as store credit; else 0.
@@ -1014,6 +1027,39 @@ class ActionExecutor:
                 assert credit is not None  # a CreditBonus value
                 return credit - refund, offer.id
         return Decimal("0.00"), None
+
+    def _proposed_refund(self, turn: Turn, hint: NextBestAction) -> tuple[NextBestAction, Decimal] | None:
+        """The return moment's facts read from the refund it is about: a `return_items` refund to the original
+        payment, proposed to this customer in this conversation and still waiting for their yes. The order, the
+        first line's product, the items, whether the shop is at fault and the amount all come from that record, not
+        from the hint. None without one (an engine's hint about nothing pending)."""
+        from concierge.offers.moments import FAULT_REASONS, items_phrase
+
+        assert turn.customer is not None
+        pending = self.s.memory.get_action(turn.conversation_id, hint.action_id) if hint.action_id else None
+        if (
+            pending is None
+            or pending.get("customer_id") != turn.customer.id
+            or pending.get("tool") != "return_items"
+            or pending.get("status") != ActionStatus.PENDING_CONFIRMATION.value
+        ):
+            return None
+        request = ReturnItems.model_validate(pending["arguments"])
+        effect = pending.get("effect") or {}
+        if request.resolution != "refund" or request.refund_to == "store_credit" or "refund_amount" not in effect:
+            return None
+        order = self._owned_order(turn.customer.id, request.order_id)
+        first = next((line for line in order.lines if line.line_id in request.line_ids), None)
+        facts = hint.model_copy(
+            update={
+                "order_id": order.id,
+                "product_id": first.product_id if first else None,
+                "item": items_phrase(effect.get("items") or []) or hint.item,
+                "item_value": None,
+                "shop_at_fault": request.reason in FAULT_REASONS,
+            }
+        )
+        return facts, Decimal(str(effect["refund_amount"]))
 
     def _accept_offer(self, turn: Turn, offer_id: str, action_id: str) -> Outcome:
         """The customer takes an offer. Safety in code, not in a prompt: only an offer the guardrails decided `offer`
@@ -1101,6 +1147,12 @@ class ActionExecutor:
         except OfferSaltMissing:
             return ActionStatus.EXECUTED, result | {"reason": "no_salt"}, None, "next_best_action"
         conversation = turn.conversation
+        refund: Decimal | None = None
+        if moment is OfferMoment.RETURN_REQUESTED:  # about a refund proposed in this conversation: its own amounts
+            proposed = self._proposed_refund(turn, hint)
+            if proposed is None:
+                return ActionStatus.EXECUTED, result | {"reason": "no_pending_refund"}, None, "next_best_action"
+            hint, refund = proposed
         consent = nba.consent(turn.profile)
         order = self._owned_order(customer_id, hint.order_id) if hint.order_id else None
         orders = self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if consent else []
@@ -1121,8 +1173,8 @@ class ActionExecutor:
             if labels is None:
                 return ActionStatus.EXECUTED, result | {"reason": "not_sold_out"}, None, "next_best_action"
             hint = hint.model_copy(update={"wanted": labels[0], "alternative": labels[1], "alternative_sku": labels[2]})
-        item_value = hint.item_value
-        if order is not None and product is not None:  # the order's own price, never what the hint says
+        item_value = refund if refund is not None else hint.item_value
+        if refund is None and order is not None and product is not None:  # the order's price, never the hint's
             line = next((ln for ln in order.lines if ln.product_id == product.id), None)
             item_value = line.unit_price if line else item_value
         late = bool(
@@ -1183,7 +1235,8 @@ class ActionExecutor:
             item=hint.item,
             product=product.title if product else hint.item,
             currency=order.currency if order else None,
-            # what the return would refund: the item's price as the order says (the credit is worked out from it)
+            # what the return would refund: the pending refund, else the item's price as the order says (the credit
+            # is worked out from it)
             refund=item_value if moment is OfferMoment.RETURN_REQUESTED and order is not None else None,
         )
         code: dict[str, Any] = {}

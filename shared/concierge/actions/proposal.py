@@ -39,6 +39,13 @@ def summary(tool: str, effect: dict[str, Any]) -> str:
     currency = effect.get("currency", "")
     if tool == "return_items":
         items = _listing(effect.get("items", []))
+        bonus = Decimal(str(effect.get("credit_bonus") or "0"))
+        if effect.get("resolution") == "refund" and effect.get("store_credit") and bonus > 0:
+            refund = Decimal(str(effect["refund_amount"]))
+            return (
+                f"return {items} from order {order} for {money(refund + bonus, currency)} of store credit on your "
+                f"account (the {money(refund, currency)} refund plus a {money(bonus, currency)} bonus)"
+            )
         if effect.get("resolution") == "refund":
             return (
                 f"return {items} from order {order} for a refund of {money(effect['refund_amount'], currency)} "
@@ -84,6 +91,8 @@ def _facts(tool: str, effect: dict[str, Any]) -> list[str]:
     currency = effect.get("currency", "")
     if tool == "return_items" and effect.get("resolution") == "refund":
         facts.append(money(effect["refund_amount"], currency))
+        if effect.get("store_credit") and Decimal(str(effect.get("credit_bonus") or "0")) > 0:  # and the credit
+            facts.append(money(Decimal(str(effect["refund_amount"])) + Decimal(str(effect["credit_bonus"])), currency))
     elif tool == "return_items":
         facts.append(re.sub(r"\s*\(.*\)$", "", effect.get("exchange_item", "")))
         if Decimal(str(effect.get("price_difference", "0"))) != 0:

@@ -150,6 +150,7 @@ class NextBestAction(ToolInput):
     item: str | None = Field(None, max_length=120)
     item_value: Decimal | None = Field(None, ge=0, le=100000)
     order_id: str | None = Field(None, max_length=40)
+    action_id: str | None = Field(None, max_length=80, description="return_requested: the pending refund")
     shop_at_fault: bool = False
 
 

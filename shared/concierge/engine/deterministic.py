@@ -116,7 +116,26 @@ FIT_REASONS: list[tuple[str, tuple[str, ...]]] = [
         "too_large",
         ("too big", "too large", "too loose", "loose", "baggy", "big", "large", "long", "size down", "smaller"),
     ),
-    ("changed_mind", ("changed my mind", "don't like", "dont like", "don't need", "dont need", "no longer need")),
+    (
+        "changed_mind",
+        (
+            "changed my mind",
+            "don't like",
+            "dont like",
+            "don't need",
+            "dont need",
+            "no longer need",
+            # nothing wrong with it, it is just not used: "it fits fine, I just never wear it"
+            "never wear",
+            "don't wear",
+            "never use",
+            "don't use",
+            "not for me",
+            "fits fine",
+            "fits well",
+            "fits perfectly",
+        ),
+    ),
 ]
 
 
@@ -211,6 +230,14 @@ CREDIT_REFUSED = re.compile(
     r"(?:(?:store|shop|account|site)\s+)?(?:credit|voucher|coupon)s?\b(?!\s+card)",
     re.IGNORECASE,
 )
+# "store credit please", "I'll take the credit", "as credit instead": a refund paid as store credit. Never "my credit
+# card", nor "credit it back to my card".
+CREDIT_ASKED = re.compile(
+    r"\b(?:store|shop|account|site)\s+credit\b(?!\s*card)"
+    r"|\b(?:the|as|in|take|takes|taking|prefer|choose|with)\s+(?:the\s+)?credit\b(?!\s*card)"
+    r"|\bcredit\s+(?:instead|please|is fine|works|sounds|would)\b",
+    re.IGNORECASE,
+)
 # "just the glasses, not the storage boxes": the item proposed named as the only one, and another refused beside it
 ONLY_THIS = re.compile(
     r"\b(?:just|only)\s+(?:the\s+|my\s+|those\s+|these\s+)?(?P<kept>[^,.;!?]{1,40}?)\s*[,;]?\s*(?:and\s+|but\s+)?"
@@ -251,6 +278,12 @@ def refusals_aside(text: str, item: str | None = None) -> str:
         return match.group(0).replace(match.group("refusal"), " ") if refused_another else match.group(0)
 
     return ONLY_THIS.sub(aside, text)
+
+
+def asks_credit(text: str) -> bool:
+    """Whether the customer asks for their refund as store credit ("the store credit please"); credit refused ("no
+    store credit, to my card") is not asking for it."""
+    return CREDIT_ASKED.search(CREDIT_REFUSED.sub(" ", text)) is not None
 
 
 def asks_exchange(said: str) -> bool:
@@ -1232,6 +1265,8 @@ class DeterministicEngine:
         refund = f"refund {money(flow['price'], flow['currency'])} to {flow['refund_to']}"
         sorry = SORRY.get(flow["reason"], "Thanks for letting me know.")
         flow = {**flow, "misses": 0, "exchange_options": []}
+        if asks_credit(flow.get("request", "")):  # "…for store credit": the refund they will choose is paid as credit
+            flow["store_credit"] = True
         if not self.profile.exchanges.allowed:
             return Decision(
                 next="reply", reply=f"{sorry} I can {refund}{self.profile.refund_eta()}. Shall I do that?", flow=flow
@@ -1385,10 +1420,15 @@ class DeterministicEngine:
             if chosen is None and len(shown) > 1:
                 pick = pick_choice(text, len(shown))
                 chosen = shown[pick] if pick is not None else None
-        wants_exchange = bool(offered) and (chosen is not None or asks_exchange(normalized))
+        credit = flow.get("store_credit") is True or asks_credit(text)
+        if credit:  # "store credit instead, please": the refund, paid as credit (not the "instead" of an exchange)
+            chosen = None
+        wants_exchange = not credit and bool(offered) and (chosen is not None or asks_exchange(normalized))
         # a bare "yes" to a refund offered instead of the exchange they came for is not a choice: they say "refund"
-        wants_refund = signals.any_phrase(normalized, REFUND_WORDS) or (
-            not offered and signals.is_affirmative(text) and flow.get("wants") != "exchange"
+        wants_refund = (
+            credit
+            or signals.any_phrase(normalized, REFUND_WORDS)
+            or (not offered and signals.is_affirmative(text) and flow.get("wants") != "exchange")
         )
         if wants_exchange and chosen is None and len(shown) == 1:
             chosen = shown[0]
@@ -1415,6 +1455,8 @@ class DeterministicEngine:
         if wants_exchange:
             assert chosen is not None  # an exchange without a choice was asked about above
             arguments["exchange_sku"] = chosen["sku"]
+        elif credit:
+            arguments["refund_to"] = "store_credit"
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
     def _after_proposal(self, turn: Turn, result: ActionResult, flow: dict[str, Any]) -> Decision:
@@ -1430,13 +1472,25 @@ class DeterministicEngine:
                 flow={"name": "offer_handoff", "reason": f"action not possible: {result.reason or 'denied'}"},
             )
         effect = result.result
+        moment = None
         if effect["resolution"] == "refund":
             items = effect["items"]
-            what = (
-                f"refund {money(effect['refund_amount'], effect['currency'])} to {effect['refund_to']} for the "
-                f"{' and the '.join(items) if len(items) <= 2 else ', the '.join(items[:-1]) + ' and the ' + items[-1]}"
-                f" from order {effect['order_id']}"
-            )
+            named = " and the ".join(items) if len(items) <= 2 else ", the ".join(items[:-1]) + " and the " + items[-1]
+            bonus = Decimal(effect.get("credit_bonus") or "0")
+            refund = Decimal(effect["refund_amount"])
+            if effect.get("store_credit") and bonus > 0:
+                what = (
+                    f"add {money(refund + bonus, effect['currency'])} of store credit to your account for the {named} "
+                    f"from order {effect['order_id']} (the {money(refund, effect['currency'])} refund plus a "
+                    f"{money(bonus, effect['currency'])} bonus)"
+                )
+            else:
+                what = (
+                    f"refund {money(refund, effect['currency'])} to {effect['refund_to']} for the {named}"
+                    f" from order {effect['order_id']}"
+                )
+            # a refund about to be confirmed: the return moment (the retention offer, if the shop has one)
+            moment = moments.return_requested(effect, flow.get("product_id"))
         else:
             what = (
                 f"send you a replacement {effect['exchange_item']}"
@@ -1465,7 +1519,9 @@ class DeterministicEngine:
                 "action_id": result.action_id,
                 "misses": 0,
                 "resolution": effect["resolution"],
+                "store_credit": bool(effect.get("store_credit")),
             },
+            moment=moment,
         )
 
     @staticmethod
@@ -1478,7 +1534,7 @@ class DeterministicEngine:
         return ""
 
     def _confirm_action(self, turn: Turn, flow: dict[str, Any]) -> Decision:
-        switched = self._other_resolution(turn, flow)
+        switched = self._to_store_credit(turn, flow) or self._other_resolution(turn, flow)
         if switched is not None:
             return switched
         confirmed = (
@@ -1507,7 +1563,14 @@ class DeterministicEngine:
                 )
             if outcome.status is ActionStatus.EXECUTED:
                 r = outcome.result
-                if r["resolution"] == "refund":
+                bonus = Decimal(r.get("credit_bonus") or "0")
+                if r["resolution"] == "refund" and r.get("store_credit"):
+                    credit = money(Decimal(r["refund_amount"]) + bonus, r["currency"])
+                    extra = f", {money(bonus, r['currency'])} of it a bonus" if bonus > 0 else ""
+                    done = f"Done — your return {r['return_id']} is processed and {credit} of store credit is on " + (
+                        f"your account{extra}, ready for your next order."
+                    )
+                elif r["resolution"] == "refund":
                     done = (
                         f"Done — your return {r['return_id']} is processed and your refund of "
                         f"{money(r['refund_amount'], r['currency'])} is on its way to "
@@ -1554,6 +1617,22 @@ class DeterministicEngine:
         )
         unclear = "Shall I go ahead with that? A yes or no is fine."
         return self._settle_pending(answer, flow) or self._miss(flow, unclear)
+
+    def _to_store_credit(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
+        """ "Could I have it as store credit instead?" to a refund proposed to the original payment: that proposal is
+        withdrawn and the same refund proposed as store credit (with any bonus a return offer presented in this
+        conversation adds, which the action layer works out), in one reply; it too waits for the customer's yes."""
+        if flow.get("resolution") != "refund" or flow.get("store_credit") or not flow.get("action_id"):
+            return None
+        assert turn.message is not None
+        if not asks_credit(turn.message.text):
+            return None
+        if not turn.results_for("cancel_action"):
+            return Decision(
+                next="actions", tool_calls=[call("cancel_action", {"action_id": flow["action_id"]})], flow=flow
+            )
+        offer = {k: v for k, v in flow.items() if k not in ("action_id", "resolution")}
+        return self._choose_resolution(turn, {**offer, "stage": "offer", "misses": 0, "store_credit": True}, "refund")
 
     def _other_resolution(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
         """ "Forget the swap, let's just send it back and get my money back instead": the resolution proposed is

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from concierge.reasoning.costs import Usage
 from concierge.turn import ActionStatus, Decision, ToolCall, Turn
-from concierge.workflows import MAX_ACTION_ROUNDS
+from concierge.workflows import WORKFLOW_ROUNDS
 
 if TYPE_CHECKING:
     from concierge.merchant import MerchantProfile
@@ -67,8 +67,8 @@ class OfferingEngine:
             return False
         if turn.results_for(TOOL) or not self.salt_set:
             return False
-        if max(turn.loop.steps, len(turn.tool_rounds)) >= MAX_ACTION_ROUNDS:
-            return False  # no action round left: the reply goes as it is
+        if max(turn.loop.steps, len(turn.tool_rounds)) >= WORKFLOW_ROUNDS:
+            return False  # no action round left (an engine's own are done, and one is kept for this): as it is
         profile = turn.merchant or self.profile
         moment = decision.moment.moment
         return any(o.enabled and o.trigger.moment is moment for o in profile.offers)

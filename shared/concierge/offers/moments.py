@@ -30,10 +30,12 @@ CONVERSATION_MOMENTS = frozenset(
         OfferMoment.PAID_FEATURE_INTEREST,
     }
 )
+# The moments an engine names today (both engines: a sold-out variant in an exchange, a refund proposed for a return,
+# praise); a paid feature has offers configured in no shipped shop and nothing that reaches it yet (docs/offers.md).
+LIVE_MOMENTS = frozenset(
+    {OfferMoment.VARIANT_OUT_OF_STOCK, OfferMoment.RETURN_REQUESTED, OfferMoment.POSITIVE_FEEDBACK}
+)
 # The return reasons that mean the shop got it wrong: the customer is owed a fix, never an offer.
-# The moments an engine names today (the deterministic engine: a sold-out variant in an exchange, praise); the others
-# have offers configured but nothing that reaches them yet (docs/offers.md, "What the engine wiring still has to do").
-LIVE_MOMENTS = frozenset({OfferMoment.VARIANT_OUT_OF_STOCK, OfferMoment.POSITIVE_FEEDBACK})
 FAULT_REASONS = frozenset({"damaged", "not_as_described", "wrong_item", "faulty", "late"})
 
 
@@ -51,6 +53,9 @@ class OfferMomentHint(BaseModel):
     item: str | None = Field(None, max_length=120, description="the item returned, or the product praised")
     item_value: Decimal | None = Field(None, ge=0, le=100000, description="the item's unit price, as the order says")
     order_id: str | None = Field(None, max_length=40)
+    action_id: str | None = Field(
+        None, max_length=80, description="return_requested: the pending refund the moment is about (its amounts)"
+    )
     shop_at_fault: bool = Field(False, description="damaged, faulty, wrong or late: owed a fix, not an offer")
 
 
@@ -84,6 +89,29 @@ def variant_out_of_stock(
         item_value=Decimal(str(price)) if price is not None else None,
         order_id=flow.get("order_id"),
         shop_at_fault=str(flow.get("reason") or "") in FAULT_REASONS,
+    )
+
+
+def items_phrase(items: Iterable[object]) -> str:
+    """Items as a reply names them: "the mug", "mug and saucer", "mug, saucer and spoon" (at most 120 characters)."""
+    names = [str(i) for i in items]
+    return (" and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1])[:120]
+
+
+def return_requested(proposal: Mapping[str, Any], product_id: str | None = None) -> OfferMomentHint | None:
+    """The return moment, from a `return_items` proposal's result (pending confirmation): a refund to the original
+    payment is about to be confirmed. Either engine names it the same way, in code. The actions function reads the
+    amounts from the pending action itself (`action_id`), never from here; None for an exchange, a refund already
+    going to store credit, or anything that is not a proposal."""
+    if proposal.get("resolution") != "refund" or proposal.get("store_credit") or not proposal.get("action_id"):
+        return None
+    return OfferMomentHint(
+        moment=OfferMoment.RETURN_REQUESTED,
+        product_id=product_id,
+        item=items_phrase(proposal.get("items") or []) or None,
+        order_id=str(proposal.get("order_id") or "") or None,
+        action_id=str(proposal["action_id"]),
+        shop_at_fault=str(proposal.get("reason") or "") in FAULT_REASONS,
     )
 
 

@@ -25,7 +25,7 @@ from concierge.reasoning import escalation, prompt
 from concierge.reasoning.client import ModelClient, assistant_content, model_errors
 from concierge.reasoning.costs import Usage, usage_of
 from concierge.settings import Settings
-from concierge.turn import Decision, ToolCall, Turn
+from concierge.turn import ActionStatus, Decision, ToolCall, Turn
 from concierge.workflows import MAX_ACTION_ROUNDS
 
 if TYPE_CHECKING:
@@ -183,9 +183,10 @@ class ClaudeEngine:
     @staticmethod
     def _moment(turn: Turn, reply: ModelReply) -> OfferMomentHint | None:
         """The offer moment of the turn, for the offering wrapper (engine/offering.py), named in code where code can
-        see it: praise of a product, as the deterministic engine reads it (a praise phrase, clearly positive, no
-        question, nothing done this turn); a sold-out variant the model reported from a tool result, which the
-        actions function checks against the catalogue. Whether anything is offered is the guardrails' call."""
+        see it: a refund proposed this turn (the return moment, from the proposal's result, as the deterministic
+        engine names it); praise of a product, as the deterministic engine reads it (a praise phrase, clearly
+        positive, no question, nothing done this turn); a sold-out variant the model reported from a tool result,
+        which the actions function checks against the catalogue. Whether anything is offered is the guardrails' call."""
         from concierge.offers import moments
         from concierge.offers.catalogue import OfferMoment
 
@@ -197,6 +198,11 @@ class ClaudeEngine:
                 alternative=reply.sold_out.alternative,
                 order_id=reply.sold_out.order_id,
             )
+        proposed = [
+            r for r in turn.results if r.tool == "return_items" and r.status is ActionStatus.PENDING_CONFIRMATION
+        ]
+        if proposed:  # a refund proposed this turn, waiting for the customer's yes (the actions function checks)
+            return moments.return_requested(proposed[-1].result)
         assert turn.message is not None and turn.signals is not None  # checked by decide()
         if turn.results or "?" in turn.message.text:
             return None

@@ -10,7 +10,10 @@ from concierge.topology import FunctionName
 
 TURN_DEFINITION_PATH = Path(__file__).with_name("turn.asl.json")
 APPROVAL_DEFINITION_PATH = Path(__file__).with_name("approval.asl.json")
-MAX_ACTION_ROUNDS = 3
+MAX_ACTION_ROUNDS = 3  # the action rounds an engine may ask for in one turn
+# One round more is kept for the offering wrapper (engine/offering.py): the next best action at a reply an engine
+# drafted after its own rounds (a refund proposed after looking the order and the product up takes all three).
+WORKFLOW_ROUNDS = MAX_ACTION_ROUNDS + 1  # the turn workflow's bound: turn.asl.json's "Next step?" choice
 
 
 def function_arn_placeholder(name: FunctionName) -> str:
