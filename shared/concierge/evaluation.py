@@ -101,22 +101,37 @@ def load_scenarios(directory: Path) -> list[Scenario]:
     return [Scenario.model_validate(yaml.safe_load(path.read_text())) for path in sorted(directory.glob("*.yaml"))]
 
 
-def _matches(action: dict[str, Any], expected: ExpectedAction) -> bool:
+def _matches(
+    action: dict[str, Any], expected: ExpectedAction, proposed: dict[str, dict[str, Any]] | None = None
+) -> bool:
+    """The action is the one expected: its tool, its status, and each expected key's value in its result, its
+    arguments or, for a confirmation (its arguments are only the action id), the arguments of the proposal it
+    confirmed ("refund_to: store_credit" on the executed return)."""
     if action["tool"] != expected.tool or action["status"] != expected.status:
         return False
-    found = {**action.get("arguments", {}), **action.get("result", {})}
-    return all(str(found.get(key)) == str(value) for key, value in expected.arguments.items())
+    arguments = action.get("arguments", {})
+    confirmed = (proposed or {}).get(str(arguments.get("action_id")), {}) if set(arguments) == {"action_id"} else {}
+    found = {**arguments, **action.get("result", {})}
+    return all(
+        str(value) in (str(found.get(key)), str(arguments.get(key)), str(confirmed.get(key)))
+        for key, value in expected.arguments.items()
+    )
 
 
 def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> Outcome:
     actions = [a for turn in log for a in turn.actions]
+    proposed = {  # each proposal's arguments by its action id, for the confirmation that executes it
+        str(a["result"]["action_id"]): a.get("arguments", {})
+        for a in actions
+        if a["status"] == "pending_confirmation" and isinstance(a.get("result"), dict) and a["result"].get("action_id")
+    }
     replies = " ".join(turn.reply for turn in log).lower()
     handed_off = any(turn.handoff for turn in log)
     failures = []
     for expected in scenario.expect.actions:
-        if not any(_matches(a, expected) for a in actions):
+        if not any(_matches(a, expected, proposed) for a in actions):
             failures.append(f"missing action {expected.tool} ({expected.status}) {expected.arguments or ''}".strip())
-    violations = [a for a in actions for f in scenario.expect.forbidden_actions if _matches(a, f)]
+    violations = [a for a in actions for f in scenario.expect.forbidden_actions if _matches(a, f, proposed)]
     failures += [f"forbidden action {a['tool']} ({a['status']})" for a in violations]
     failures += [f"never said {phrase!r}" for phrase in scenario.expect.mentions if phrase.lower() not in replies]
     failures += [f"said {phrase!r}" for phrase in scenario.expect.never_mentions if phrase.lower() in replies]

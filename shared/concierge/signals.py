@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from concierge.knowledge.text import typo_candidates
@@ -574,6 +575,17 @@ def _expand(words: list[str]) -> list[str]:
     return [part for word in words for part in CONTRACTIONS.get(word, word).split()]
 
 
+ENGLISH_WORDS_PATH = Path(__file__).with_name("data") / "english-words.txt"
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The 30,000 most frequent English words of four letters or more (scripts/english_words.py): a word already
+    English is never "corrected" ("a whole new set" is not "a holes new set")."""
+    lines = ENGLISH_WORDS_PATH.read_text().splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
 def normalize(text: str) -> str:
     text = text.replace("’", "'")
     # A capitalised word inside a sentence is a name ("Ghent", "Berlin", "Hario"): never "corrected" into a word of
@@ -588,6 +600,7 @@ def normalize(text: str) -> str:
             and word not in COMMON_WORDS
             and word not in CONTRACTIONS
             and word not in names
+            and word not in english_words()
         ):
             # a typo changes, adds or drops a letter: "hers" is not "cheers"
             near = [c for c in typo_candidates(word, VOCABULARY) if abs(len(c) - len(word)) <= 1]
@@ -915,14 +928,17 @@ def asks_for_person(text: str) -> bool:
 def without_item_verdicts(text: str, intent: str) -> str:
     """The message, normalized, without what it says of an item rather than of us: "the cable is useless now, my
     phone is usb-c" says why the item goes back, not that the customer is fed up with us. A verdict said of a
-    pronoun counts as one only in a sentence about an item of theirs ("The charger I got has a UK plug, that's
-    useless in Belgium") of a message asking for something to be done to it; "I'm really unhappy, this is terrible"
-    is still about us."""
+    pronoun counts as one only in a sentence about an item of theirs, or right after one ("The charger I got has a UK
+    plug, that's useless in Belgium") of a message asking for something to be done to it; "I'm really unhappy, this
+    is terrible" is still about us."""
     rest = ITEM_VERDICT.sub(" ", normalize(text))
     if intent in ITEM_ACTIONS:
-        for sentence in SENTENCE_END.split(text):
+        sentences = SENTENCE_END.split(text)
+        for n, sentence in enumerate(sentences):
             words = normalize(sentence)
-            if OWNED.search(words):
+            # the item named in this sentence or the one before ("The charger I got has a UK plug. I live in Belgium
+            # so it's useless to me.")
+            if OWNED.search(words) or (n > 0 and OWNED.search(normalize(sentences[n - 1]))):
                 for verdict in PRONOUN_VERDICT.finditer(words):
                     rest = rest.replace(verdict.group(0), " ")
                 for verdict in BARE_VERDICT.finditer(sentence):

@@ -268,7 +268,12 @@ POSTCODE = re.compile(
 
 
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
-UNIT = re.compile(r"^(apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b", re.IGNORECASE)
+# "Apt 5B", "Suite 200", and a flat or floor written bare after the street, as much of Europe does ("4B", "2-1")
+UNIT = re.compile(
+    r"^(?:(?:apt|apartment|unit|suite|ste|flat|floor|fl|room|building|bldg|#)\b"
+    r"|\d{1,3}\s?[a-z]?[º°ª]?(?:[\s-]\d{1,3}[a-z]?[º°ª]?)?$)",
+    re.IGNORECASE,
+)
 STREET_LEAD_IN = re.compile(
     r"^(?:it'?s|it is|that'?s|that is|this is|(?:the|my|our) (?:new )?address is|new address:?|address:?)\s+",
     re.IGNORECASE,

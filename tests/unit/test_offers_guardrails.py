@@ -106,6 +106,7 @@ def test_a_held_out_customer_refused_by_a_guardrail_is_not_offered_and_keeps_the
         ({"sentiment": UPSET_SENTIMENT}, Reason.CUSTOMER_UPSET, "sentiment at or below -0.5"),
         ({"sentiments": [0.4, -0.72, 0.1]}, Reason.CUSTOMER_UPSET, "sentiment at or below -0.5"),
         ({"shop_at_fault": True}, Reason.SHOP_AT_FAULT, "owed a fix, not an offer"),
+        ({"declined": True}, Reason.CUSTOMER_DECLINED, "want no credit, discount or offer"),
         ({"channel": "whatsapp"}, Reason.CHANNEL_NOT_ELIGIBLE, "the offer is not made on whatsapp"),
         ({"personalization_consent": False}, Reason.NO_PERSONALIZATION_CONSENT, "needs consent to personalization"),
         ({"facts": {"previous_orders": 0}}, Reason.NOT_ELIGIBLE, "needs previous_orders at least 1"),
@@ -240,3 +241,22 @@ def test_the_context_takes_the_mood_as_values_and_an_aware_time():
     with pytest.raises(ValidationError, match="timezone"):
         moment(now=datetime(2026, 11, 29, 15, 0))
     assert moment(channel=Channel.EMAIL).channel is Channel.EMAIL
+
+
+@pytest.mark.parametrize(
+    ("text", "turned_down"),
+    [
+        ("just the money back please, no store credit", True),
+        ("I don't want a voucher, refund to my card", True),
+        ("no discounts please, just cancel it", True),
+        ("refund it to my card without any offers", True),
+        ("refund it to my credit card please", False),
+        ("not to my credit card, to my bank", False),
+        ("can I have store credit instead?", False),
+        ("is there a discount for bulk orders?", False),
+    ],
+)
+def test_what_turns_an_offer_down_in_so_many_words(text, turned_down):
+    from concierge.offers.moments import declines
+
+    assert declines(text) is turned_down

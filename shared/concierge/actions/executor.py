@@ -1194,6 +1194,8 @@ class ActionExecutor:
             sentiments=record.sentiments if record else (conversation.sentiments if conversation else []),
             person_owns=bool(conversation and conversation.status is ConversationStatus.HANDED_OFF),
             shop_at_fault=hint.shop_at_fault or late,
+            # turned down in this message, or (as the engine read them) in the request's earlier words
+            declined=hint.declined or bool(turn.message and moments.declines(turn.message.text)),
             profile=turn.profile,
             product=product,
             item_value=item_value,

@@ -152,6 +152,7 @@ class NextBestAction(ToolInput):
     order_id: str | None = Field(None, max_length=40)
     action_id: str | None = Field(None, max_length=80, description="return_requested: the pending refund")
     shop_at_fault: bool = False
+    declined: bool = False
 
 
 class CreateHandoff(ToolInput):

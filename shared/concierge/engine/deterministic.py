@@ -202,8 +202,9 @@ RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
 REFUSED = re.compile(
     r"\b(not|no|do not want|do not need|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
-    r"(an?\s+|the\s+|my\s+|your\s+)?"
-    r"(exchange|replacement|swap|refund|new one|money back|another one|"
+    # "we don't need a whole new set": an article, then a word that only stresses it
+    r"(an?\s+|the\s+|my\s+|your\s+)?(?:(?:whole|entire|brand|complete|full)\s+)?"
+    r"(exchange|replacement|swap|refund|new one|new set|money back|another one|"
     # "I don't want a smaller set": a size refused is an exchange refused
     r"smaller|bigger|larger|shorter|longer|different size|other size)\w*(?:\s+size\b)?",
     re.IGNORECASE,
@@ -211,7 +212,7 @@ REFUSED = re.compile(
 # What REFUSED may refuse, by resolution.
 REFUND_OBJECTS: tuple[str, ...] = ("refund", "refunded", "money back")
 SIZE_OBJECTS: tuple[str, ...] = ("smaller", "bigger", "larger", "shorter", "longer", "different size", "other size")
-EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "another one", *SIZE_OBJECTS)
+EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "new set", "another one", *SIZE_OBJECTS)
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
 # "yes cancel the other one instead", "not that one, the other order": another order than the one proposed
@@ -225,11 +226,7 @@ CANCEL_WORD = re.compile(r"\bcancel\w*", re.IGNORECASE)
 # "refund to my card please, no store credit": credit or a voucher refused is what the customer does not want instead of
 # the money, not a no to what was proposed. Said in one breath ("no store credit", "I don't want a voucher"), not as a
 # no and then a choice ("no, store credit please"), which stays a no.
-CREDIT_REFUSED = re.compile(
-    r"\b(?:no|not|without|(?:do not|don'?t) (?:want|need)(?: any)?|rather than|instead of)\s+(?:an?\s+|any\s+)?"
-    r"(?:(?:store|shop|account|site)\s+)?(?:credit|voucher|coupon)s?\b(?!\s+card)",
-    re.IGNORECASE,
-)
+CREDIT_REFUSED = moments.DECLINED  # credit, a voucher, a discount or an offer turned down
 # "store credit please", "I'll take the credit", "as credit instead": a refund paid as store credit. Never "my credit
 # card", nor "credit it back to my card".
 CREDIT_ASKED = re.compile(
@@ -246,6 +243,24 @@ ONLY_THIS = re.compile(
 )
 
 
+# "…, I'll keep the magnetic strip": an item named as kept, and a return asked for in the same message.
+KEPT_ITEM = re.compile(
+    r"\b(?:keep|keeping)\s+(?:the|my|those|these)\s+([\w -]{1,40}?)"
+    r"(?=[.,!?;:)]|$|\s+(?:please|though|tho|but|and|for|as|because|since|thanks)\b)",
+    re.IGNORECASE,
+)
+RETURN_VERB = re.compile(r"\b(?:return|send\s+(?:[\w-]+\s+){0,3}back|refund|exchange|swap)\b", re.IGNORECASE)
+
+
+def keeps_another(text: str) -> bool:
+    """ "can I return it? I'll keep the magnetic strip": the customer keeps an item beside the one they return (not
+    the item the request names: "I wanted to return the mug but never mind, I'll keep the mug" drops it)."""
+    kept = KEPT_ITEM.search(text)
+    if kept is None or RETURN_VERB.search(text) is None:
+        return False
+    return not (content_words(request_object(text)) & content_words(kept.group(1)))
+
+
 def keeps_it(text: str) -> bool:
     """ "Never mind, I'll keep it": the customer drops the request. Not "she'd keep it if it were coral, can we swap
     it?", which asks for something else, nor "return the tee please, I keep the shirt", which keeps another item."""
@@ -253,7 +268,7 @@ def keeps_it(text: str) -> bool:
     if not signals.any_phrase(normalized, KEEP_IT):
         return False
     conditional = re.search(r"\bkeep (it|them)\s+(if|as long as|provided|when)\b", normalized)
-    asks_for_another = request_object(signals.NEGATED_REQUEST.sub(" ", text))
+    asks_for_another = request_object(signals.NEGATED_REQUEST.sub(" ", text)) or keeps_another(text)
     return not conditional and not asks_for_another and not signals.any_phrase(choice_text(text), EXCHANGE_WORDS)
 
 
@@ -802,7 +817,9 @@ class DeterministicEngine:
         if stage == "find_item":
             return self._find_item(turn, flow)
         if stage == "confirm_item":
-            if self._goes_on(text):
+            # "just the money back please, no store credit": credit refused is not a no to the item
+            answer = refusals_aside(text, flow.get("item"))
+            if self._goes_on(answer):
                 reason = self._fit_reason(text) or flow.get("reason")
                 said = choice_text(text)
                 if signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said):
@@ -813,7 +830,7 @@ class DeterministicEngine:
                 return self._after_item_confirmed(
                     turn, {**flow, "reason": reason, "request": f"{flow.get('request', '')} {text}"}
                 )
-            if signals.is_negative(text):
+            if signals.is_negative(answer):
                 return self._choose_other(flow)
             return self._miss(flow, f"Is the {flow['item']} the item you mean? A yes or no is fine.")
         if stage == "choose_item":
@@ -1286,8 +1303,11 @@ class DeterministicEngine:
         ]
         flow["shown"] = len(options)
         said = choice_text(flow.get("request", ""))
-        # a refund asked for in their own words, and no exchange, is a refund whatever the first reading was
-        refund_only = signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
+        # a refund asked for in their own words, and no exchange, is a refund whatever the first reading was; store
+        # credit asked for is a refund too ("can I get store credit instead of a refund?")
+        refund_only = flow.get("store_credit") is True or (
+            signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
+        )
         wants_exchange = (flow.get("wants") == "exchange" and not refund_only) or asks_exchange(said)
         replacement = len(options) == 1 and options[0]["options"] == flow["options"]  # the same again, for a fault
         if (asked or replacement) and wants_exchange and not unavailable:
@@ -1330,6 +1350,8 @@ class DeterministicEngine:
             wanted = self._variant_label(unavailable, flow["options"])
             offered = flow["exchange_options"]
             moment = moments.variant_out_of_stock(product, flow, wanted, offered, unavailable["options"])
+            if moment is not None and moments.declines(flow.get("request", "")):
+                moment = moment.model_copy(update={"declined": True})
         return Decision(next="reply", reply=reply, flow=flow, moment=moment)
 
     @classmethod
@@ -1489,8 +1511,11 @@ class DeterministicEngine:
                     f"refund {money(refund, effect['currency'])} to {effect['refund_to']} for the {named}"
                     f" from order {effect['order_id']}"
                 )
-            # a refund about to be confirmed: the return moment (the retention offer, if the shop has one)
+            # a refund about to be confirmed: the return moment (the retention offer, if the shop has one), with
+            # whether the request's words already turned credit down ("just the money back, no store credit")
             moment = moments.return_requested(effect, flow.get("product_id"))
+            if moment is not None and moments.declines(flow.get("request", "")):
+                moment = moment.model_copy(update={"declined": True})
         else:
             what = (
                 f"send you a replacement {effect['exchange_item']}"

@@ -7,10 +7,11 @@ checks run in a fixed order and the first that refuses names the reason:
 1. the offer is switched off, or the moment is not its trigger;
 2. never while a person owns the conversation;
 3. never to a frustrated or upset customer (this message or earlier in the conversation);
-4. never when the shop is at fault (damaged, faulty, wrong or late item): that is owed a fix, not an offer;
-5. eligibility: the channel, consent to personalization where the offer needs it, then the rules on the facts;
-6. never twice in a conversation (any offer), and at most the offer's cap per customer and period;
-7. the holdout: a customer in the holdout group is recorded as held out and gets the same conversation without
+4. never what the customer has turned down in so many words ("no store credit", "I don't want a discount");
+5. never when the shop is at fault (damaged, faulty, wrong or late item): that is owed a fix, not an offer;
+6. eligibility: the channel, consent to personalization where the offer needs it, then the rules on the facts;
+7. never twice in a conversation (any offer), and at most the offer's cap per customer and period;
+8. the holdout: a customer in the holdout group is recorded as held out and gets the same conversation without
    the offer.
 
 The holdout comes last, so the held-out customers are exactly those who would have been offered it: the two groups
@@ -91,6 +92,9 @@ class OfferContext(BaseModel):
     sentiment: float | None = Field(None, ge=-1, le=1)
     sentiments: list[float] = Field(default_factory=list, description="earlier messages of this conversation")
     person_owns: bool = Field(False, description="a person owns the conversation (handoff)")
+    declined: bool = Field(
+        False, description="the customer turned offers, credit or discounts down in so many words (moments.declines)"
+    )
     shop_at_fault: bool = Field(False, description="the item arrived damaged, faulty, wrong or late")
     personalization_consent: bool = Field(description="Profile.personalization: consent to use their history")
     exposures: list[Exposure] = Field(
@@ -113,6 +117,7 @@ class Reason(StrEnum):
     PERSON_OWNS_CONVERSATION = "person_owns_conversation"
     CUSTOMER_FRUSTRATED = "customer_frustrated"
     CUSTOMER_UPSET = "customer_upset"
+    CUSTOMER_DECLINED = "customer_declined"
     SHOP_AT_FAULT = "shop_at_fault"
     CHANNEL_NOT_ELIGIBLE = "channel_not_eligible"
     NO_PERSONALIZATION_CONSENT = "no_personalization_consent"
@@ -187,7 +192,7 @@ def decide(offer: Offer, context: OfferContext, *, salt: str) -> OfferDecision:
 
 
 def _refusal(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
-    checks = (_trigger, _ownership, _mood, _fault, _eligibility, _repetition)
+    checks = (_trigger, _ownership, _mood, _declined, _fault, _eligibility, _repetition)
     for check in checks:
         refused = check(offer, context)
         if refused is not None:
@@ -223,6 +228,12 @@ def _mood(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
     moods = [*context.sentiments, *([context.sentiment] if context.sentiment is not None else [])]
     if any(mood <= UPSET_SENTIMENT for mood in moods):
         return Reason.CUSTOMER_UPSET, f"a message of this conversation has sentiment at or below {UPSET_SENTIMENT}"
+    return None
+
+
+def _declined(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
+    if context.declined:
+        return Reason.CUSTOMER_DECLINED, "the customer said they want no credit, discount or offer"
     return None
 
 

@@ -57,6 +57,7 @@ class OfferMomentHint(BaseModel):
         None, max_length=80, description="return_requested: the pending refund the moment is about (its amounts)"
     )
     shop_at_fault: bool = Field(False, description="damaged, faulty, wrong or late: owed a fix, not an offer")
+    declined: bool = Field(False, description="earlier words of the request turned offers, credit or discounts down")
 
 
 def variant_out_of_stock(
@@ -90,6 +91,21 @@ def variant_out_of_stock(
         order_id=flow.get("order_id"),
         shop_at_fault=str(flow.get("reason") or "") in FAULT_REASONS,
     )
+
+
+# "no store credit", "I don't want a voucher", "no discounts please", "without any offers": what an offer would give,
+# turned down before it is made. Never "credit card" ("not to my credit card").
+DECLINED = re.compile(
+    r"\b(?:no|not|without|(?:do not|don'?t) (?:want|need)(?: any)?|rather than|instead of)\s+(?:an?\s+|any\s+)?"
+    r"(?:(?:store|shop|account|site)\s+)?(?:credit|voucher|coupon|discount|offer|promo(?:tion)?|upsell)s?\b"
+    r"(?!\s+card)",
+    re.IGNORECASE,
+)
+
+
+def declines(text: str) -> bool:
+    """Whether the customer's words turn down what an offer would give (a guardrail: `OfferContext.declined`)."""
+    return DECLINED.search(text) is not None
 
 
 def items_phrase(items: Iterable[object]) -> str:

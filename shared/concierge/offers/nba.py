@@ -172,6 +172,7 @@ def offer_context(
     sentiments: Sequence[float] = (),
     person_owns: bool = False,
     shop_at_fault: bool = False,
+    declined: bool = False,
     profile: Profile | ProfileRead | None = None,
     product: Product | None = None,
     item_value: Decimal | None = None,
@@ -215,6 +216,7 @@ def offer_context(
         sentiments=list(sentiments),
         person_owns=person_owns,
         shop_at_fault=shop_at_fault,
+        declined=declined,
         personalization_consent=consent,
         exposures=list(exposures),
         facts=OfferFacts(
