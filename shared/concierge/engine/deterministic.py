@@ -212,7 +212,15 @@ REFUSED = re.compile(
 # What REFUSED may refuse, by resolution.
 REFUND_OBJECTS: tuple[str, ...] = ("refund", "refunded", "money back")
 SIZE_OBJECTS: tuple[str, ...] = ("smaller", "bigger", "larger", "shorter", "longer", "different size", "other size")
-EXCHANGE_OBJECTS: tuple[str, ...] = ("exchange", "replacement", "swap", "new one", "new set", "another one", *SIZE_OBJECTS)
+EXCHANGE_OBJECTS: tuple[str, ...] = (
+    "exchange",
+    "replacement",
+    "swap",
+    "new one",
+    "new set",
+    "another one",
+    *SIZE_OBJECTS,
+)
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
 # "yes cancel the other one instead", "not that one, the other order": another order than the one proposed
