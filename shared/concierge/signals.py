@@ -898,6 +898,20 @@ SOCIAL_FLOOR = 0.5
 HUMAN_FLOOR = SOCIAL_FLOOR
 
 
+# A question asked without its question mark: "ok so how do I actually place that order", "and where is it now"
+QUESTION_WORD = re.compile(
+    r"\b(?:how (?:do|can|does|should|would|long|much|many)|where (?:is|are|do|can)|when (?:will|does|do|is|can)"
+    r"|what (?:is|are|do|does|should|about)|why (?:is|does|do|did|has))\b"
+)
+# What a request to cancel says in some words: "cancel", "call it off", "don't need it any more", "changed my mind"…
+CANCEL_CUE = re.compile(
+    r"\b(?:cancel\w*|call(?:ing)? (?:it|that|this|the \w+) off|call off|stop|halt|scrap|abort|withdraw|undo|"
+    r"(?:do not|don'?t|no longer|not) (?:want|need)|changed? (?:my|our) minds?|instead|rather not|never ?mind|"
+    r"by mistake|mistake|accident\w*|twice|double)\b",
+    re.IGNORECASE,
+)
+
+
 def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     """What a message asks for, and how sure the reading is. The trained intent model (`intentmodel`) reads it
     first: the phrase rules of `classify` generalise poorly past the messages they were fitted to, while the model,
@@ -908,6 +922,12 @@ def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, 
     intent, probability = intentmodel.model().predict(text)
     if probability < MODEL_FLOOR:
         return ruled or classify(text)
+    if intent == "cancel" and not CANCEL_CUE.search(text):
+        # a cancellation read into words that say nothing of one ("how do I actually place that order"): the rules'
+        # reading, as for a model unsure of itself
+        ruled = ruled or classify(text)
+        if ruled[0] != "cancel":
+            return ruled
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):
         ruled = ruled or classify(text)
         if ruled[0] in SOCIAL and probability < SOCIAL_FLOOR:

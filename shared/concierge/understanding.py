@@ -263,8 +263,13 @@ def mentions_value(text: str, value: str) -> bool:
 
 
 POSTCODE = re.compile(
-    r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})\b", re.IGNORECASE
+    r"\b(\d{4}\s?[A-Z]{2}(?=\s|,|$)|\d{4,5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+    # an Irish Eircode: "D6W XK52", "A65 F4E2"
+    r"|[A-Z]\d[\dW]\s?[A-Z\d]{4})\b",
+    re.IGNORECASE,
 )
+# A postal district named with the city ("Dublin 6W", "Paris 11", "Wien 3"): a city, not a street
+CITY_DISTRICT = re.compile(r"^[A-Za-z][A-Za-z .'-]+\s\d{1,2}[A-Za-z]?$")
 
 
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
@@ -303,7 +308,11 @@ def parse_address(text: str) -> dict[str, str] | None:
             continue
         city = (parts[i][: code.start()] + parts[i][code.end() :]).strip(" ,")
         j = i - 1
-        if (not city or REGION.fullmatch(city)) and j >= 1 and not re.search(r"\d", parts[j]):
+        if (
+            (not city or REGION.fullmatch(city))
+            and j >= 1
+            and (not re.search(r"\d", parts[j]) or CITY_DISTRICT.match(parts[j]))
+        ):
             city, j = f"{parts[j]} {city}".strip(), j - 1  # "Chicago, IL 60614"
         units: list[str] = []
         while j >= 1 and UNIT.match(parts[j]):

@@ -163,6 +163,7 @@ class ShopChat:
         self.customer, self.now, self.conversation_id = customer, now, conversation_id
         self.turns = 0
         self.flow: dict = {}
+        self.offers_presented: list[str] = []  # as the reply step records them (set by a test playing an offer)
         self.calls: list[tuple[str, dict]] = []
 
     def say(self, text: str, passages=None, intent: str | None = None):
@@ -188,7 +189,11 @@ class ShopChat:
             message=IncomingMessage(message_id=f"m{self.turns}", text=text, channel=Channel.WEB, received_at=self.now),
             signals=scored.model_copy(update={"intent": intent}) if intent else scored,
             conversation=ConversationSnapshot(
-                status=ConversationStatus.OPEN, started_at=self.now, customer_turns=self.turns, flow=self.flow
+                status=ConversationStatus.OPEN,
+                started_at=self.now,
+                customer_turns=self.turns,
+                flow=self.flow,
+                offers_presented=self.offers_presented,
             ),
             memory=MemoryContext(),
             passages=passages or [],

@@ -86,3 +86,38 @@ def test_a_yes_that_names_the_card_or_refuses_credit_confirms_the_card_refund(an
 )
 def test_asks_credit(text, asks):
     assert asks_credit(text) is asks
+
+
+@pytest.mark.parametrize(
+    "answer", ["no thanks, just the refund to my card", "no, just the refund please", "nah the refund is fine"]
+)
+def test_turning_down_what_was_offered_beside_the_refund_confirms_the_refund(answer):
+    """Found on the fifteenth sets: the retention offer shown beside a refund proposal, "no, just the refund please"
+    withdrew the refund. The no is to the offer; the refund it names is the one proposed."""
+    chat = Chat()
+    chat.say(POLES)
+    chat.offers_presented = ["return-credit"]
+    chat.say(answer)
+    assert [tool for tool, _ in chat.calls] == ["confirm_action"]
+    [executed] = chat.executed("return_items")
+    assert executed["result"]["store_credit"] is False
+
+
+def test_a_bare_no_after_an_offer_beside_the_proposal_withdraws_nothing_and_asks():
+    chat = Chat()
+    chat.say(POLES)
+    chat.offers_presented = ["return-credit"]
+    reply = chat.say("no thanks").reply
+    assert chat.calls == [] and "Just to be sure" in reply
+    assert chat.actions("return_items", "pending_confirmation"), "the refund still waits for a yes"
+    chat.say("yes go ahead")
+    assert chat.executed("return_items")
+
+
+@pytest.mark.parametrize("answer", ["no, I don't want the refund anymore", "no refund thanks", "no, I'll keep them"])
+def test_refusing_the_refund_itself_still_withdraws_it(answer):
+    chat = Chat()
+    chat.say(POLES)
+    chat.offers_presented = ["return-credit"]
+    chat.say(answer)
+    assert [tool for tool, _ in chat.calls] == ["cancel_action"] and chat.executed("return_items") == []

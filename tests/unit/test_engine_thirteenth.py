@@ -1,5 +1,5 @@
 """The deterministic engine on the made-up outdoor-gear shop of test_engine_twelfth.py, turn by turn through the real
-action layer. Each test is a failure found on the thirteenth and fourteenth scenario sets of the sample stores (read
+action layer. Each test is a failure found on the thirteenth to fifteenth scenario sets of the sample stores (read
 after their one measurement), written as the general kind it is."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from concierge.engine.deterministic import keeps_another, keeps_it
-from tests.unit.test_engine_twelfth import Chat
+from tests.unit.test_engine_twelfth import Chat, hit
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,47 @@ def test_a_verdict_on_an_item_named_in_the_sentence_before_is_not_frustration(te
     from concierge import signals
 
     assert signals.score(text).frustrated is frustrated
+
+
+# found on the fifteenth sets -----------------------------------------------------------------------------------------
+def test_an_address_with_an_irish_eircode_and_a_postal_district_is_read():
+    from concierge.understanding import parse_address
+
+    address = parse_address("can the stove go to 22 Harold's Cross Road, Dublin 6W, D6W XK52 instead?")
+    assert address == {"line1": "22 Harold's Cross Road", "city": "Dublin 6W", "postcode": "D6W XK52"}
+
+
+def test_a_cancellation_is_never_read_into_words_that_say_nothing_of_one():
+    from concierge import signals
+
+    assert signals.score("ok so how do I actually place that order").intent != "cancel"
+    assert signals.score("please cancel order TR-4410").intent == "cancel"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my head torch shows a blinking red light and won't switch on properly. is it broken??",
+        "the stove makes a clicking noise before it lights, is that normal? do I need to send it back?",
+    ],
+)
+def test_a_symptom_with_a_question_whether_the_item_is_at_fault_gets_the_help_center_first(text):
+    from concierge.engine.deterministic import DeterministicEngine
+
+    assert DeterministicEngine._asks_if_faulty(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["the torch is broken, I want to return it", "is it broken? either way I'd like a refund please"]
+)
+def test_a_return_asked_for_beside_the_question_is_still_a_return(text):
+    from concierge.engine.deterministic import DeterministicEngine
+
+    assert not DeterministicEngine._asks_if_faulty(text)
+
+
+def test_a_question_without_its_question_mark_is_not_an_acknowledgement():
+    chat = Chat()
+    passage = hit("Ordering", "How do I order?", "Add the items to your basket and check out.", 0.9)
+    reply = chat.say("ok so how do I actually place an order", passages=[passage]).reply
+    assert "check out" in reply

@@ -441,6 +441,16 @@ HOW_TO = re.compile(
     r"(?:best )?way to)\b"
 )
 
+# ...or whether the item is at fault: "is it broken?", "is that normal?", "what does dSC mean?"
+IS_IT_FAULTY = re.compile(
+    r"\b(?:is (?:it|this|that|mine|my [\w-]+(?: [\w-]+)?) (?:broken|faulty|defective|dead|normal|ok|okay|supposed to)"
+    r"|is (?:something|anything) wrong|what does (?:it|that|this|[\w' -]{1,30}) mean)\b"
+)
+# "do I need to send it back?", "should I return it?": asking whether a return is needed is not asking for one
+MUST_I = re.compile(
+    r"\b(?:do|would|will|should|must) (?:i|we) (?:need|have) to (?:send|return)\w*(?: (?:it|them))?(?: back)?\b"
+    r"|\b(?:should|must) (?:i|we) (?:send|return)\w*(?: (?:it|them))?(?: back)?\b"
+)
 # ...or what to do about a problem: "what do i do?", "what should we do now?"
 WHAT_TO_DO = re.compile(r"^what (?:do|should|can|could) (?:i|we) do\b")
 REMOVE_TARGET = re.compile(
@@ -666,7 +676,7 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent != "cancel":
             intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
-        if intent in ("return", "exchange") and self._asks_how_to(text):
+        if intent in ("return", "exchange") and (self._asks_how_to(text) or self._asks_if_faulty(text)):
             intent = "question"
         if intent == "track" and signals.read_only_requests(text):
             # "where are my headphones? And can you send my hub order to my office?": what is to be done is made,
@@ -687,6 +697,10 @@ class DeterministicEngine:
             "?" not in text
             and len(content_words(text)) <= 1
             and (signals.is_affirmative(text) or signals.is_negative(text))
+            # "ok so how do I actually place that order": a question without its question mark asks something
+            and not any(
+                signals.QUESTION_WORD.search(signals.normalize(part)) for part in signals.clauses(text) or [text]
+            )
         ):
             # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
             return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
@@ -694,6 +708,16 @@ class DeterministicEngine:
         if praise is not None and not self._has_question(text):  # the positive-feedback moment (offers/moments.py)
             return Decision(next="reply", reply="That's lovely to hear, thank you for telling us!", moment=praise)
         return self._answer_from_knowledge(turn)
+
+    @staticmethod
+    def _asks_if_faulty(text: str) -> bool:
+        """ "my kettle has 'dSC' on the little screen and it won't go away. is it broken??": a symptom with a question
+        whether the item is at fault, and no request to send it back or swap it (beyond asking whether they must): the
+        help center's answer first; the return stays one message away."""
+        asked = [signals.normalize(part) for part in signals.clauses(text) or [text]]
+        if not any(IS_IT_FAULTY.search(part) for part in asked):
+            return False
+        return RETURN_VERB.search(MUST_I.sub(" ", signals.normalize(text))) is None
 
     @staticmethod
     def _asks_how_to(text: str) -> bool:
@@ -1649,7 +1673,42 @@ class DeterministicEngine:
             signals.normalize(refusals_aside(text, flow.get("item"))),
         )
         unclear = "Shall I go ahead with that? A yes or no is fine."
+        kept = signals.any_phrase(signals.normalize(answer), KEEP_IT)
+        if not kept and self._names_pending(answer, pending):
+            # "no thanks, just the refund to my card": the no turns down what was offered beside the proposal (store
+            # credit, another size), and the resolution it names is the one proposed: a yes to it
+            return Decision(
+                next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow
+            )
+        offered = bool(turn.conversation and turn.conversation.offers_presented)
+        mine = REFUND_OBJECTS if pending == "refund" else EXCHANGE_OBJECTS if pending == "exchange" else ()
+        refuses_it = any(m.group(3).lower() in mine for m in REFUSED.finditer(signals.normalize(answer)))
+        if (
+            offered
+            and not kept
+            and not refuses_it
+            and signals.is_negative(answer)
+            and not signals.is_affirmative(answer)
+        ):
+            # a bare "no thanks" after an offer shown beside the proposal may turn down either: nothing is withdrawn
+            # on a guess, the customer is asked
+            return self._miss(
+                flow,
+                f"No problem. Just to be sure: shall I still go ahead with the {pending or 'change'} I proposed, "
+                "or leave everything as it is?",
+            )
         return self._settle_pending(answer, flow) or self._miss(flow, unclear)
+
+    @staticmethod
+    def _names_pending(answer: str, pending: str | None) -> bool:
+        """The answer asks for the resolution proposed, and for nothing else ("just the refund please", "no, the swap
+        is what I want"); refusing it ("no refund") names nothing."""
+        said = choice_text(answer)
+        if pending == "refund":
+            return signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said) and not asks_credit(answer)
+        if pending == "exchange":
+            return asks_exchange(said) and not signals.any_phrase(said, REFUND_WORDS) and not asks_credit(answer)
+        return False
 
     def _to_store_credit(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
         """ "Could I have it as store credit instead?" to a refund proposed to the original payment: that proposal is
