@@ -47,7 +47,7 @@ ITEM_VERDICT = re.compile(
 # The same verdict said of a pronoun ("The charger I got has a UK plug, that's useless in Belgium"): about the item
 # when its sentence is about an item of theirs and the message asks for something to be done to it (`score`).
 PRONOUN_VERDICT = re.compile(
-    r"\b(it|that|this|they|these|those)\s+(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|"
+    r"\b(it|that|this|they|these|those|which)\s+(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|"
     r"really\s+|completely\s+|totally\s+|pretty\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
 )
 # The same verdict said with no subject, after a comma ("the charger I got has a UK plug, useless here in Belgium"):
@@ -903,13 +903,6 @@ QUESTION_WORD = re.compile(
     r"\b(?:how (?:do|can|does|should|would|long|much|many)|where (?:is|are|do|can)|when (?:will|does|do|is|can)"
     r"|what (?:is|are|do|does|should|about)|why (?:is|does|do|did|has))\b"
 )
-# What a request to cancel says in some words: "cancel", "call it off", "don't need it any more", "changed my mind"…
-CANCEL_CUE = re.compile(
-    r"\b(?:cancel\w*|call(?:ing)? (?:it|that|this|the \w+) off|call off|stop|halt|scrap|abort|withdraw|undo|"
-    r"(?:do not|don'?t|no longer|not) (?:want|need)|changed? (?:my|our) minds?|instead|rather not|never ?mind|"
-    r"by mistake|mistake|accident\w*|twice|double)\b",
-    re.IGNORECASE,
-)
 
 
 def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
@@ -922,12 +915,6 @@ def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, 
     intent, probability = intentmodel.model().predict(text)
     if probability < MODEL_FLOOR:
         return ruled or classify(text)
-    if intent == "cancel" and not CANCEL_CUE.search(text):
-        # a cancellation read into words that say nothing of one ("how do I actually place that order"): the rules'
-        # reading, as for a model unsure of itself
-        ruled = ruled or classify(text)
-        if ruled[0] != "cancel":
-            return ruled
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):
         ruled = ruled or classify(text)
         if ruled[0] in SOCIAL and probability < SOCIAL_FLOOR:

@@ -59,8 +59,10 @@ PRODUCTS = [
 CUSTOMER = Customer(id="kai", email="kai@example.com", name="Kai Lindqvist", created_at=NOW - timedelta(days=300))
 
 
-def order(oid: str, status: str, days_ago: int, lines: list[tuple[str, str]]) -> Order:
-    by_id = {p.id: p for p in PRODUCTS}
+def order(
+    oid: str, status: str, days_ago: int, lines: list[tuple[str, str]], products: list[Product] | None = None
+) -> Order:
+    by_id = {p.id: p for p in products or PRODUCTS}
     placed = NOW - timedelta(days=days_ago)
     shipment = None
     if status in ("shipped", "delivered"):

@@ -146,6 +146,16 @@ SORRY = {
     "damaged": "I'm sorry it arrived damaged.",
     "not_as_described": "I'm sorry it wasn't what you expected.",
 }
+# The answer questioned: "so I'm stuck with it?", "seriously?", "nothing you can do?", "that's it?"
+PUSHBACK = re.compile(
+    r"\b(?:stuck with|seriously|really telling|nothing (?:you|at all|else)|that is it|so that is it|no way|"
+    r"are you (?:serious|kidding)|can you not|you cannot|you can not|make an exception|exception)\b"
+)
+# A fault denied: "it's not even broken", "it isn't damaged, just ugly"
+NEGATED_FAULT = re.compile(
+    r"\b(?:not|never|no)\s+(?:even\s+|really\s+|actually\s+)?(?:broken|damaged|faulty|defective|cracked|chipped|"
+    r"scratched|dented|torn|ripped|stained|leaking)\b"
+)
 # A message this negative (the sentiment lexicon's compound score) gets a word of sympathy before a proposal.
 SYMPATHY_SENTIMENT = -0.3
 
@@ -646,6 +656,18 @@ class DeterministicEngine:
             if flow.get("explicit"):  # nothing was asked: only a fault reported or a person asked for hands it on
                 if self._fit_reason(text) == "damaged" or self._accepts_handoff(text, explicit=True):
                     return self.handoff(turn, flow.get("reason", "customer asked for a person"))
+                if flow.get("final_sale") and self._pushes_back(text):
+                    # "it's not broken, just ugly. so I'm stuck with it??": the refusal stands, said kindly once more,
+                    # and a person is offered (a yes hands it on)
+                    return Decision(
+                        next="reply",
+                        reply=(
+                            f"I'm sorry, I know that's disappointing. The {flow['final_sale']} was sold as final "
+                            "sale, so I can't return or exchange it here. If you'd like, I can pass this to a member "
+                            "of our team to take a look."
+                        ),
+                        flow={"name": "offer_handoff", "reason": "final-sale item: the customer asks again"},
+                    )
                 flow = {}
             elif self._accepts_handoff(text):
                 return self.handoff(turn, flow.get("reason", "no answer in the help center"))
@@ -904,6 +926,13 @@ class DeterministicEngine:
         )
 
     @staticmethod
+    def _pushes_back(text: str) -> bool:
+        """ "So you're really telling me I'm stuck with it??", "seriously? nothing you can do?": the answer questioned,
+        with no new request (no order number, no other item asked for)."""
+        normalized = signals.normalize(text)
+        return order_reference(text) is None and not request_object(text) and PUSHBACK.search(normalized) is not None
+
+    @staticmethod
     def _accepts_handoff(text: str, explicit: bool = False) -> bool:
         """Yes to "would you like me to connect you?": a request for a person, or a bare yes. Not "yes, that's the
         one" (the item), not "ok, thanks" (an acknowledgement)."""
@@ -1136,8 +1165,32 @@ class DeterministicEngine:
         blocked = self._not_returnable(turn, order, line, product)
         if blocked:
             return blocked
+        # other items of the order named beside it ("…the dripper, plus the bag of beans"): one that can't be
+        # returned is said so now, not left out without a word
+        words_said = content_words(turn.message.text)
+        chosen_words = content_words(line["title"] + " " + " ".join(line["options"].values()))
+        beside = [
+            ln
+            for ln in order["lines"]
+            if ln["line_id"] != line["line_id"]
+            and line_score(turn.message.text, ln) >= 2
+            # named by words of its own, not only by what it shares with the item chosen ("glass")
+            and words_said & (content_words(ln["title"] + " " + " ".join(ln["options"].values())) - chosen_words)
+        ]
+        unread = [ln["product_id"] for ln in beside if self._product(turn, ln["product_id"]) is None]
+        if unread:
+            flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
+            calls = [call("get_product", {"product_id": pid}, n) for n, pid in enumerate(dict.fromkeys(unread), 1)]
+            return Decision(next="actions", tool_calls=calls, flow=flow)
+        final_sale = " ".join(
+            f"The {self._label(ln)} is final sale, so it can't be returned."
+            for ln in beside
+            if (self._product(turn, ln["product_id"]) or {}).get("returnable") is False
+        )
         asked, unavailable = requested_variant(product, line["options"], flow.get("request", ""))
         confirmed = self._confirm_item(flow, order, line, product)
+        if final_sale:
+            confirmed = confirmed.model_copy(update={"reply": f"{final_sale} {confirmed.reply}"})
         if unavailable is not None and asked is None:  # what they asked for is sold out: say so before anything else
             return self._offer(turn, {**confirmed.flow, "reason": flow.get("reason") or "other", "stage": "offer"})
         said = choice_text(flow.get("request", ""))
@@ -1188,6 +1241,7 @@ class DeterministicEngine:
                     "name": "offer_handoff",
                     "reason": "final-sale item reported damaged or faulty",
                     "explicit": True,
+                    "final_sale": item,
                 },
             )
         if order["status"] in ("pending", "shipped"):
@@ -1293,7 +1347,7 @@ class DeterministicEngine:
     def _fit_reason(text: str) -> str | None:
         """What is wrong with the item, in the customer's words; not what they want instead ("swap it for the big
         green one" says nothing is too big), though a comparative there still does ("for a bigger one")."""
-        lowered = text.lower()
+        lowered = NEGATED_FAULT.sub(" ", signals.normalize(text))  # "it's not even broken, it's just ugly": no fault
         compared = SIZE_COMPARED.search(lowered)  # "it's smaller than I thought": too small, not "a smaller one"
         if compared:
             return "too_small" if compared.group(1) in ("smaller", "shorter", "tighter") else "too_large"
