@@ -121,3 +121,20 @@ def test_refusing_the_refund_itself_still_withdraws_it(answer):
     chat.offers_presented = ["return-credit"]
     chat.say(answer)
     assert [tool for tool, _ in chat.calls] == ["cancel_action"] and chat.executed("return_items") == []
+
+
+@pytest.mark.parametrize("question", ["will the refund go back to my card?", "how long does the refund take"])
+def test_a_question_about_the_refund_proposed_is_no_yes_to_it(question):
+    chat = Chat()
+    chat.say(POLES)
+    chat.say(question)
+    assert "confirm_action" not in [tool for tool, _ in chat.calls] and chat.executed("return_items") == []
+
+
+def test_the_card_named_for_a_store_credit_proposal_is_no_yes_to_it():
+    chat = Chat()
+    chat.say(POLES)
+    chat.say("can I have store credit instead?")
+    chat.offers_presented = ["return-credit"]
+    chat.say("no, just the refund to my card")
+    assert "confirm_action" not in [tool for tool, _ in chat.calls] and chat.executed("return_items") == []

@@ -1435,9 +1435,9 @@ class DeterministicEngine:
         if unavailable and options:  # the variant they want is sold out, another is in stock: an offer moment
             wanted = self._variant_label(unavailable, flow["options"])
             offered = flow["exchange_options"]
-            moment = moments.variant_out_of_stock(product, flow, wanted, offered, unavailable["options"])
-            if moment is not None and moments.declines(flow.get("request", "")):
-                moment = moment.model_copy(update={"declined": True})
+            moment = self._declined(
+                moments.variant_out_of_stock(product, flow, wanted, offered, unavailable["options"]), flow
+            )
         return Decision(next="reply", reply=reply, flow=flow, moment=moment)
 
     @classmethod
@@ -1597,11 +1597,8 @@ class DeterministicEngine:
                     f"refund {money(refund, effect['currency'])} to {effect['refund_to']} for the {named}"
                     f" from order {effect['order_id']}"
                 )
-            # a refund about to be confirmed: the return moment (the retention offer, if the shop has one), with
-            # whether the request's words already turned credit down ("just the money back, no store credit")
-            moment = moments.return_requested(effect, flow.get("product_id"))
-            if moment is not None and moments.declines(flow.get("request", "")):
-                moment = moment.model_copy(update={"declined": True})
+            # a refund about to be confirmed: the return moment (the retention offer, if the shop has one)
+            moment = self._declined(moments.return_requested(effect, flow.get("product_id")), flow)
         else:
             what = (
                 f"send you a replacement {effect['exchange_item']}"
@@ -1634,6 +1631,14 @@ class DeterministicEngine:
             },
             moment=moment,
         )
+
+    @staticmethod
+    def _declined(moment: moments.OfferMomentHint | None, flow: dict[str, Any]) -> moments.OfferMomentHint | None:
+        """The moment, marked declined when the request's earlier words already turned an offer's kind down ("just the
+        money back, no store credit"); the actions function checks the message of the moment itself."""
+        if moment is not None and moments.declines(flow.get("request", "")):
+            return moment.model_copy(update={"declined": True})
+        return moment
 
     @staticmethod
     def _sympathy(turn: Turn, flow: dict[str, Any]) -> str:
@@ -1728,7 +1733,7 @@ class DeterministicEngine:
         )
         unclear = "Shall I go ahead with that? A yes or no is fine."
         kept = signals.any_phrase(signals.normalize(answer), KEEP_IT)
-        if not kept and self._names_pending(answer, pending):
+        if not kept and self._names_pending(text, answer, flow):
             # "no thanks, just the refund to my card": the no turns down what was offered beside the proposal (store
             # credit, another size), and the resolution it names is the one proposed: a yes to it
             return Decision(
@@ -1754,14 +1759,20 @@ class DeterministicEngine:
         return self._settle_pending(answer, flow) or self._miss(flow, unclear)
 
     @staticmethod
-    def _names_pending(answer: str, pending: str | None) -> bool:
-        """The answer asks for the resolution proposed, and for nothing else ("just the refund please", "no, the swap
-        is what I want"); refusing it ("no refund") names nothing."""
+    def _names_pending(text: str, answer: str, flow: dict[str, Any]) -> bool:
+        """The answer asks for the resolution proposed, as proposed, and for nothing else ("just the refund please",
+        "no, the swap is what I want"); refusing it ("no refund") names nothing, nor does a question about it ("will
+        the refund go to my card?"): only a choice stands for a yes."""
+        if "?" in text or signals.QUESTION_WORD.search(answer):  # `answer`: the customer's `text`, normalized
+            return False
         said = choice_text(answer)
-        if pending == "refund":
-            return signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said) and not asks_credit(answer)
-        if pending == "exchange":
-            return asks_exchange(said) and not signals.any_phrase(said, REFUND_WORDS) and not asks_credit(answer)
+        refund, exchange, credit = signals.any_phrase(said, REFUND_WORDS), asks_exchange(said), asks_credit(answer)
+        if flow.get("resolution") == "refund" and flow.get("store_credit"):
+            return credit and not exchange  # a refund as store credit is named as credit, never as "to my card"
+        if flow.get("resolution") == "refund":
+            return refund and not exchange and not credit
+        if flow.get("resolution") == "exchange":
+            return exchange and not refund and not credit
         return False
 
     def _to_store_credit(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
