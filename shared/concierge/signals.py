@@ -39,7 +39,12 @@ FRUSTRATION_WORDS = (
 ITEM_VERDICT = re.compile(
     r"\b(the|my|this|that|these|those)\s+(?!chat|bot|service|assistant|support|company|shop|store|"
     r"website|site|app|process|experience|conversation)"
-    r"(?!(?:you|we|they|i|he|she|your|our|us)\b)[\w-]+\s+(?:[\w-]+\s+){0,6}?"
+    r"(?!(?:you|we|they|i|he|she|your|our|us)\b)[\w-]+\s+"
+    # the words between are about the item, not about us, nor another clause ("the parcel came late and your
+    # service is useless", "…and you are useless"); "the cable you sent me is useless" is about the cable
+    r"(?:(?!(?:your|our|service|support|team|company|shop|store|chat|bot|assistant|people|and|but|so|because)\b)"
+    r"[\w-]+\s+)"
+    r"{0,6}?"
     r"(is|are|was|were|looks?|seems?|feels?)\s+(now\s+|already\s+|just\s+|so\s+|really\s+|"
     r"completely\s+|totally\s+)*(useless|terrible|awful|disgusting|pathetic)\b"
 )
@@ -290,6 +295,11 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "weeks late",
         "is late",
         "running late",
+        # asking after something ordered: "any news on the espresso cups I ordered?"
+        "any news on",
+        "any news about",
+        "any update on my order",
+        "any update on the order",
     ),
     "goodbye": (
         "that's all",
@@ -706,6 +716,10 @@ SPECIFIC_ITEM = re.compile(
 OWNED = re.compile(
     r"\b(my|i ordered|i bought|i got|i received|we ordered|we bought|we got)\b"
     r"(?!\s+(order|orders|money|account|refund|refunds|package|parcel|delivery|card)\b)"
+    # an item from an order of theirs named by its number: "the charger from a 20914"
+    r"|\bfrom (?:order |my order )?(?:[a-z]{1,3} )?\d{3,}\b"
+    # an item that came to them: "the 65w charger came with a uk plug"
+    r"|\bthe (?:[\w-]+ ){1,3}(?:came|arrived)\b"
 )
 POLICY_QUESTION = re.compile(
     r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does|"
@@ -805,7 +819,13 @@ def classify(text: str) -> tuple[str, float]:
             r for part, r in zip(parts, readings, strict=True) if r[0] == "human" and not re.match(r"(?i)if\b", part)
         ]
         chosen = human or asked or [r for _, r in actionable]
-        return chosen[0] if chosen else _classify(text)
+        if chosen:
+            return chosen[0]
+        whole = _classify(text)
+        # nothing to do, but a part asks ("is there a trade-in deal for my old ones? they still work fine"): a
+        # question, though the whole message reads as nothing in particular
+        questions = [r for r in readings if r[0] == "question"]
+        return questions[0] if whole[0] == "unknown" and questions else whole
     return _classify(text)
 
 
@@ -995,12 +1015,17 @@ def read_only_requests(text: str) -> list[tuple[str, str]]:
     readings = _readings(text)
     if not any(intent in ACTIONS - READ_ONLY and _requests_something(part) for intent, part in readings):
         return []
-    return [
-        (intent, part)
-        for intent, part in readings
-        if (intent == "track" and _requests_something(part))
-        or (intent == "question" and QUESTION_START.match(normalize(part)))
-    ]
+    asked = []
+    for intent, part in readings:
+        if intent == "track" and _requests_something(part):
+            asked.append((intent, part))
+        elif intent in ("question", "unknown") and (
+            QUESTION_START.match(normalize(part))
+            # the question after what it is about: "…sits in a drawer for months: how much should I charge it?"
+            or QUESTION_START.match(normalize(re.split(r"[:;]\s+|\s+-\s+", part)[-1]))
+        ):
+            asked.append(("question", part))
+    return asked
 
 
 def score(text: str) -> Signals:

@@ -258,7 +258,18 @@ def mentions_value(text: str, value: str) -> bool:
     if any(c.isdigit() for c in packed) and packed in {compact(token) for token in text.split()}:
         return True  # "1l" for "1 L", "64gb" for "64 GB"
     if len(wanted) <= 2 and wanted.isalpha():
-        return re.search(rf"\b(size|an?|the|in)\s+{re.escape(wanted)}\b", lowered) is not None
+        if re.search(rf"\b(size|an?|the|in)\s+{re.escape(wanted)}\b", lowered):
+            return True
+        # a two-letter code written in capitals as the value is ("to US layout", "the UK plug"), in a message that
+        # does not shout ("CAN YOU HELP US")
+        shouted = sum(c.isupper() for c in text) > sum(c.islower() for c in text)
+        code = value.strip()
+        return (
+            len(code) == 2
+            and code.isupper()
+            and not shouted
+            and re.search(rf"(?<![\w.]){re.escape(code)}(?![\w.])", text) is not None
+        )
     return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
 
 
@@ -272,6 +283,10 @@ POSTCODE = re.compile(
 CITY_DISTRICT = re.compile(r"^[A-Za-z][A-Za-z .'-]+\s\d{1,2}[A-Za-z]?$")
 
 
+CHANGE_WHERE = re.compile(
+    r"\b(change|update|switch|redirect|move)\b[^.?!]{0,30}\b(where|address|delivery|deliver\w*|ship\w*)\b",
+    re.IGNORECASE,
+)
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
 # "Apt 5B", "Suite 200", and a flat or floor written bare after the street, as much of Europe does ("4B", "2-1")
 UNIT = re.compile(
@@ -286,7 +301,11 @@ STREET_LEAD_IN = re.compile(
 # The address the order would have gone to, named after the new one ("…, WI 53704 instead of Butler St?"): to its
 # clause's end
 OLD_ADDRESS = re.compile(r"\s*\b(?:instead of|rather than)\b[^,;:?!.]*", re.IGNORECASE)
+# Where the words after a postcode stop being the city: a sentence's end, not an abbreviation's ("75001 St. Denis")
+CITY_END = re.compile(r"(?<!\bSt)(?<!\bSte)(?<!\bMt)(?<!\bFt)[.!?;]")
 REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
+# A street has a name beside its number: a word of three letters, or two short ones ("1120 NW 85th St")
+STREET_WORDS = re.compile(r"[A-Za-z]{3}|\b[A-Za-z]{2}\b.*\b[A-Za-z]{2}\b")
 
 
 def parse_address(text: str) -> dict[str, str] | None:
@@ -306,7 +325,9 @@ def parse_address(text: str) -> dict[str, str] | None:
         code = POSTCODE.search(parts[i])
         if not code:
             continue
-        city = (parts[i][: code.start()] + parts[i][code.end() :]).strip(" ,")
+        # the city beside the postcode, not the sentences around it ("…Seattle WA 98109. Same name. Yes, change it.")
+        after = CITY_END.split(parts[i][code.end() :], maxsplit=1)[0]
+        city = (parts[i][: code.start()] + after).strip(" ,")
         j = i - 1
         if (
             (not city or REGION.fullmatch(city))
@@ -319,7 +340,7 @@ def parse_address(text: str) -> dict[str, str] | None:
             units.insert(0, parts[j])
             j -= 1
         street = STREET_LEAD_IN.sub("", parts[j])  # "It's 1907 Baltimore Ave": the street is "1907 Baltimore Ave"
-        if city and re.search(r"\d", street) and re.search(r"[A-Za-z]{3}", street):
+        if city and re.search(r"\d", street) and STREET_WORDS.search(street):
             line1 = ", ".join([street, *units])
             return {"line1": line1[:200], "city": city[:100], "postcode": code.group(1).upper()[:12]}
     return None
@@ -711,8 +732,12 @@ def acting_intent(text: str, intent: str) -> Intent:
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
     words or an order number asks where the order is."""
     reading = Intent(intent)
+    # "can I change where the canister gets shipped? …: 2217 SE Clinton St, Portland OR 97202": a new address given
+    # with a change asked for, however the shipping words read
+    if reading is Intent.TRACK and CHANGE_WHERE.search(text) and parse_address(text):
+        return Intent.ADDRESS
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
-        if SEND_TO.search(text) and parse_address(text):
+        if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
             return Intent.ADDRESS
         if signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"]) or order_reference(text):
             return Intent.TRACK

@@ -164,6 +164,7 @@ class ShopChat:
         self.turns = 0
         self.flow: dict = {}
         self.offers_presented: list[str] = []  # as the reply step records them (set by a test playing an offer)
+        self.notes: list = []  # what the help center answered, as storing the reply keeps it for the next turn
         self.calls: list[tuple[str, dict]] = []
 
     def say(self, text: str, passages=None, intent: str | None = None):
@@ -194,6 +195,7 @@ class ShopChat:
                 customer_turns=self.turns,
                 flow=self.flow,
                 offers_presented=self.offers_presented,
+                notes=self.notes,
             ),
             memory=MemoryContext(),
             passages=passages or [],
@@ -211,6 +213,7 @@ class ShopChat:
         for action_id in shown:
             self.memory.actions[action_id]["shown_at"] = self.now.isoformat()
         self.flow = decision.flow
+        self.notes = [*self.notes, *decision.notes]
         return decision.model_copy(update={"reply": text}) if decision.reply else decision
 
     def actions(self, tool: str, status: str) -> list[dict]:

@@ -350,6 +350,7 @@ def test_return_flow_refund_then_changing_their_mind():
         "line_ids": ["1"],
         "resolution": "refund",
         "reason": "too_large",
+        "refund_to": "original_payment",
     }
     assert "refund $49.00 to your Visa card ending 4242 for the Classic Oxford Shirt (Blue, L)" in proposal.reply
 

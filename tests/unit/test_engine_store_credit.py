@@ -53,10 +53,9 @@ def test_store_credit_chosen_at_the_confirmation_replaces_the_card_refund_and_wa
 
 def test_a_refund_asked_for_as_store_credit_is_proposed_as_credit_and_names_no_moment():
     chat = Chat()
-    chat.say(
+    decision = chat.say(  # the item named and how to resolve it: proposed at once
         "I changed my mind about the insulated steel bottle from TR-4396. I would like to return it for store credit"
     )
-    decision = chat.say("yes that's the one")
     [pending] = chat.actions("return_items", "pending_confirmation")
     assert pending["arguments"]["refund_to"] == "store_credit"
     assert decision.moment is None, "already credit: there is no refund left to retain"

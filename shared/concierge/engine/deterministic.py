@@ -53,6 +53,9 @@ from concierge.workflows import MAX_ACTION_ROUNDS
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
 CLARIFY_THRESHOLD = 0.33
+# The same help document's how-to section, found by the search for this message, follows an answer from it as the
+# next step: the document is already known to be the right one, so a lower bar than an answer's
+NEXT_STEP_FLOOR = 0.2
 # The cosine similarity (sentence model) a passage needs with a message's second question to be quoted as its answer;
 # it must also have been found near it by the search (CLARIFY_THRESHOLD). Answers measured 0.43-0.52, the passages
 # that only share words with the message 0.22-0.38.
@@ -207,7 +210,21 @@ EXCHANGE_WORDS = (
     "bigger",
     "smaller",
 )
-REFUND_WORDS = ("refund", "refunded", "money back", "return it", "give back")
+REFUND_WORDS = (
+    "refund",
+    "refunded",
+    "money back",
+    "return it",
+    "give back",
+    # where the money goes back to: "yes, go ahead, back to my card" (not "charge the difference to my card")
+    "back to my card",
+    "back on my card",
+    "back to my credit card",
+    "back to my debit card",
+    "back to my bank",
+    "back to my paypal",
+    "original payment",
+)
 RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
 REFUSED = re.compile(
@@ -216,12 +233,21 @@ REFUSED = re.compile(
     r"(an?\s+|the\s+|my\s+|your\s+)?(?:(?:whole|entire|brand|complete|full)\s+)?"
     r"(exchange|replacement|swap|refund|new one|new set|money back|another one|"
     # "I don't want a smaller set": a size refused is an exchange refused
-    r"smaller|bigger|larger|shorter|longer|different size|other size)\w*(?:\s+size\b)?",
+    r"smaller|bigger|larger|shorter|longer|different size|other size|different one)\w*(?:\s+size\b)?",
     re.IGNORECASE,
 )
 # What REFUSED may refuse, by resolution.
 REFUND_OBJECTS: tuple[str, ...] = ("refund", "refunded", "money back")
-SIZE_OBJECTS: tuple[str, ...] = ("smaller", "bigger", "larger", "shorter", "longer", "different size", "other size")
+SIZE_OBJECTS: tuple[str, ...] = (
+    "smaller",
+    "bigger",
+    "larger",
+    "shorter",
+    "longer",
+    "different size",
+    "other size",
+    "different one",
+)
 EXCHANGE_OBJECTS: tuple[str, ...] = (
     "exchange",
     "replacement",
@@ -442,6 +468,15 @@ WHOLE_ORDER = re.compile(
 )
 # ...every one of its items said in so many words (not only "return order 1016")
 ALL_OF_THEM = re.compile(r"\b(?:both|all|everything|whole|entire)\b", re.IGNORECASE)
+# The shop's remedy for a late parcel asked for by name after it was said, as a choice the customer makes: "please send
+# me a new one", "reship it", "I'd rather have the refund". Not a yes to what the shop does anyway ("ok, do whatever
+# you need to"): that needs no one.
+REMEDY_ASKED = re.compile(
+    r"\b(send|ship|post)\b[^.?!]{0,20}\b(new one|another|again|replacement)\b|\b(re-?ship|re-?send)\w*\b"
+    r"|\b(refund|money back)\b|\bnew one\b"
+)
+# ...of which these name every line of the order, whatever items are named beside them ("all the mugs" may be some)
+WHOLE_OF_IT = re.compile(r"\b(?:both|everything|whole|entire)\b", re.IGNORECASE)
 # "return order 1016, just the mug": one item of it
 ONLY_SOME = re.compile(r"\b(?:just|only|except|apart from|but not)\b", re.IGNORECASE)
 
@@ -682,6 +717,12 @@ class DeterministicEngine:
                     reply='Would you like me to pass this to a member of our team? Just say "connect me" if so.',
                 )
             flow = {}
+        if flow.get("name") == "late_parcel":
+            # the shop's remedy for a late parcel was said (a trace, a reship, a refund): asked for, it is a person's
+            # to carry out, with this conversation ("please send me a new one if this one's stuck")
+            if REMEDY_ASKED.search(signals.normalize(text)) and not signals.is_negative(text):
+                return self.handoff(turn, f"late parcel {flow.get('order_id', '')}: the customer asks for the remedy")
+            flow = {}
         if flow.get("name") == "cancel":
             return self._cancel_flow(turn, flow)
         if flow.get("name") == "address":
@@ -698,7 +739,9 @@ class DeterministicEngine:
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent != "cancel":
             intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
-        if intent in ("return", "exchange") and (self._asks_how_to(text) or self._asks_if_faulty(text)):
+        if intent in ("return", "exchange") and (
+            self._asks_how_to(text) or self._asks_if_faulty(text) or self._describes_known_problem(turn)
+        ):
             intent = "question"
         if intent == "track" and signals.read_only_requests(text):
             # "where are my headphones? And can you send my hub order to my office?": what is to be done is made,
@@ -740,6 +783,19 @@ class DeterministicEngine:
         if not any(IS_IT_FAULTY.search(part) for part in asked):
             return False
         return RETURN_VERB.search(MUST_I.sub(" ", signals.normalize(text))) is None
+
+    def _describes_known_problem(self, turn: Turn) -> bool:
+        """ "only my right earbud connects to my phone now, the left one is just silent": a problem in use, with no
+        word of sending it back and no damage, that a section of the merchant's help center is headed by ("Only one
+        earbud connects", found with confidence): its answer first; the return stays one message away."""
+        assert turn.message is not None
+        text = turn.message.text
+        if RETURN_VERB.search(signals.normalize(text)) or self._fit_reason(text) == "damaged":
+            return False
+        said = content_words(text)
+        return any(
+            len(said & content_words(p.section)) >= 2 for p in self._grounded(turn) if p.url.split("#")[0] != POLICY_URL
+        )
 
     @staticmethod
     def _asks_how_to(text: str) -> bool:
@@ -1020,6 +1076,12 @@ class DeterministicEngine:
             return self._return_lines(turn, flow, *whole)
         candidates = [(order, line) for order in orders for line in order["lines"]]
         match = items_named(text, candidates, exchange=flow.get("wants") == "exchange")
+        notes = turn.conversation.notes if turn.conversation else []
+        if notes and not named and not any(line_score(text, line) for _, line in candidates):
+            # no item of theirs in their words, right after an answer about one ("tried closing the case already,
+            # still the same" after the earbuds' pairing steps): the item that answer was about, when it names one
+            about = items_named(notes[-1].topic, candidates)
+            match = about if about.best else match
         best, have, object_named, latest = match.best, match.have, match.named, match.latest
         if not best and latest:
             orders = orders[:1]
@@ -1028,6 +1090,16 @@ class DeterministicEngine:
             # "Can I send back a gift card I bought?": nothing of theirs is called that, so it asks about the policy
             # (not "I need to return something from order #1014": that names an order of theirs)
             return self._answer_from_knowledge(turn)
+        together = [candidates[i] for i in best]
+        if (
+            len(together) > 1
+            and flow.get("wants") != "exchange"
+            and len({o["order_id"] for o, _ in together}) == 1
+            and self._each_named_apart(text, [line for _, line in together])
+        ):
+            # "the gas canisters … can I send them back? and the steel bottle from that order too": both, each named
+            # in words of its own; what cannot go back is said so beside the rest (`_return_lines`)
+            return self._return_lines(turn, flow, together[0][0], [line for _, line in together])
         if len(best) == 1 or len(candidates) == 1:
             order, line = candidates[best[0] if best else 0]
             # sure: their words name this item of theirs and no other, or they name an order holding only it
@@ -1086,6 +1158,9 @@ class DeterministicEngine:
         if best and len(best) < len(lines):
             if not every:
                 return None  # "return order #501, the grinder is too loud": the grinder
+            whole = WHOLE_OF_IT.search(said)
+            if whole and (whole.group(0).lower() != "both" or len(lines) == 2):
+                return order, lines  # "both things in it, the containers and the glasses": the two, however named
             return order, [lines[i] for i in best]
         return order, lines
 
@@ -1143,6 +1218,10 @@ class DeterministicEngine:
             "resolution": "refund",
             "reason": flow["reason"],
         }
+        assert turn.message is not None
+        credit = flow.get("store_credit") is True or asks_credit(turn.message.text)  # "store credit is fine by me"
+        flow["store_credit"] = credit
+        arguments["refund_to"] = "store_credit" if credit else "original_payment"  # said in the proposal's record
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
     def _item_chosen(
@@ -1162,21 +1241,29 @@ class DeterministicEngine:
             return Decision(
                 next="actions", tool_calls=[call("get_product", {"product_id": line["product_id"]})], flow=flow
             )
+        beside = self._named_beside(turn.message.text, order, line)
         blocked = self._not_returnable(turn, order, line, product)
+        if blocked and product.get("returnable") is False and order["status"] == "delivered" and beside:
+            # "the screen protectors … can I send them back? and the usb-c cable from that order too": the other item
+            # goes on (and the final-sale one is said so beside it, below), once its product is read
+            unread = [ln["product_id"] for ln in beside if self._product(turn, ln["product_id"]) is None]
+            if unread:
+                flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
+                calls = [call("get_product", {"product_id": pid}, n) for n, pid in enumerate(dict.fromkeys(unread), 1)]
+                return Decision(next="actions", tool_calls=calls, flow=flow)
+            returnable = [
+                ln
+                for ln in beside
+                if (self._product(turn, ln["product_id"]) or {}).get("returnable") is not False
+                and not ln.get("returned")
+                and self._each_named_apart(turn.message.text, [line, ln])  # asked about, not only mentioned
+            ]
+            if returnable:
+                return self._item_chosen(turn, flow, order, returnable[0], sure=sure)
         if blocked:
             return blocked
         # other items of the order named beside it ("…the dripper, plus the bag of beans"): one that can't be
         # returned is said so now, not left out without a word
-        words_said = content_words(turn.message.text)
-        chosen_words = content_words(line["title"] + " " + " ".join(line["options"].values()))
-        beside = [
-            ln
-            for ln in order["lines"]
-            if ln["line_id"] != line["line_id"]
-            and line_score(turn.message.text, ln) >= 2
-            # named by words of its own, not only by what it shares with the item chosen ("glass")
-            and words_said & (content_words(ln["title"] + " " + " ".join(ln["options"].values())) - chosen_words)
-        ]
         unread = [ln["product_id"] for ln in beside if self._product(turn, ln["product_id"]) is None]
         if unread:
             flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
@@ -1195,13 +1282,48 @@ class DeterministicEngine:
             return self._offer(turn, {**confirmed.flow, "reason": flow.get("reason") or "other", "stage": "offer"})
         said = choice_text(flow.get("request", ""))
         # how to resolve it, in their own words: a variant named, an exchange or a refund asked for (not only read)
-        resolution_said = asked is not None or asks_exchange(said) or signals.any_phrase(said, REFUND_OBJECTS)
+        resolution_said = (
+            asked is not None
+            or asks_exchange(said)
+            or signals.any_phrase(said, REFUND_OBJECTS)
+            or asks_credit(flow.get("request", ""))  # "I'd like to return mine, store credit is fine"
+        )
         if sure and resolution_said:
             at_once = self._after_item_confirmed(turn, {**confirmed.flow, "direct": True})
             proposing = any(c.tool == "return_items" for c in at_once.tool_calls) or turn.results_for("return_items")
             if proposing:
+                if final_sale and at_once.next == "reply":  # the final-sale item named beside it is said so here too
+                    at_once = at_once.model_copy(update={"reply": f"{final_sale} {at_once.reply}"})
                 return at_once
         return confirmed
+
+    @staticmethod
+    def _each_named_apart(text: str, lines: list[dict[str, Any]]) -> bool:
+        """Whether the customer asks about each of these items in a request of its own, naming it by a word no other
+        of them has: "can I send the canisters back? and the bottle from that order too" asks about two items; "the
+        screen protector that came with my cable has a bubble" about one (the cable only says which protector);
+        "the glass one" beside two glass items names neither apart."""
+        words = [content_words(ln["title"] + " " + " ".join(ln["options"].values())) for ln in lines]
+        own = [w - set().union(*(other for j, other in enumerate(words) if j != i)) for i, w in enumerate(words)]
+        parts = [content_words(part) for part in signals.clauses(text) or [text]]
+        return all(
+            any(said & own[i] and not any(said & own[j] for j in range(len(own)) if j != i) for said in parts)
+            for i in range(len(own))
+        )
+
+    @staticmethod
+    def _named_beside(text: str, order: dict[str, Any], line: dict[str, Any]) -> list[dict[str, Any]]:
+        """The order's other items the customer's words name beside the one chosen: named by words of their own, not
+        only by what they share with it ("glass")."""
+        words_said = content_words(text)
+        chosen_words = content_words(line["title"] + " " + " ".join(line["options"].values()))
+        return [
+            ln
+            for ln in order["lines"]
+            if ln["line_id"] != line["line_id"]
+            and line_score(text, ln) >= 2
+            and words_said & (content_words(ln["title"] + " " + " ".join(ln["options"].values())) - chosen_words)
+        ]
 
     def _cancel_item(self, turn: Turn, order: dict[str, Any], line: dict[str, Any]) -> Decision:
         """Cancel the item of an order not yet shipped: the order, when it is all the order holds (or the order
@@ -1563,8 +1685,8 @@ class DeterministicEngine:
         if wants_exchange:
             assert chosen is not None  # an exchange without a choice was asked about above
             arguments["exchange_sku"] = chosen["sku"]
-        elif credit:
-            arguments["refund_to"] = "store_credit"
+        else:
+            arguments["refund_to"] = "store_credit" if credit else "original_payment"
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
     def _after_proposal(self, turn: Turn, result: ActionResult, flow: dict[str, Any]) -> Decision:
@@ -1918,10 +2040,12 @@ class DeterministicEngine:
                     explanation += f" Once it's delivered, you can return it {self.profile.return_window_phrase()}."
                 return Decision(next="reply", reply=explanation, flow={})
             r = outcome.result
+            note = self._shipped_beside(turn, f"{flow.get('request', '')} {text}", r["order_id"])
             return Decision(
                 next="reply",
-                reply=f"{self._other_than(flow)}Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped yet, so "
-                f"I can cancel it and refund {money(r['total'], r['currency'])} to {r['refund_to']}. Shall I go ahead?",
+                reply=f"{self._other_than(flow)}{note}Order {r['order_id']} ({', '.join(r['items'])}) hasn't shipped "
+                f"yet, so I can cancel it and refund {money(r['total'], r['currency'])} to {r['refund_to']}. "
+                "Shall I go ahead?",
                 flow={"name": "cancel", "stage": "confirm", "action_id": r["action_id"], "order_id": r["order_id"]},
             )
         request = f"{flow.get('request', '')} {text}".strip()
@@ -1942,6 +2066,14 @@ class DeterministicEngine:
         if reference:
             order_id = named["order_id"] if named else reference
             return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": order_id})], flow=flow)
+        apart = self._orders_named_apart(request, orders)
+        if len({o["status"] == "pending" for o in apart}) == 2:
+            # "cancel my orders for the dutch oven and the big glass jar": the one that has not shipped is proposed
+            # (and the one that has is said so beside it, `_shipped_beside`)
+            target = next(o for o in apart if o["status"] == "pending")
+            return Decision(
+                next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow
+            )
         by_item = orders_with_item(request, orders)
         if by_item:
             open_ones = [o for o in by_item if o["status"] == "pending"]
@@ -1976,6 +2108,42 @@ class DeterministicEngine:
             " — you can return it once it arrives." if latest["status"] == "shipped" else "."
         )
         return Decision(next="reply", reply=reply, flow={})
+
+    def _shipped_beside(self, turn: Turn, request: str, proposed: str) -> str:
+        """What the customer asked to cancel beside the order proposed that has already shipped, said so: "Order
+        #1029 (…) has already shipped, so it can't be cancelled; once it's delivered you can return it …"."""
+        found = turn.results_for("find_orders")
+        orders = found[-1].result.get("orders", []) if found else []
+        apart = self._orders_named_apart(request, orders)
+        if proposed not in {o["order_id"] for o in apart}:
+            return ""
+        return "".join(
+            f"Order {o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])}) has already shipped, so it "
+            f"can't be cancelled; once it's delivered you can return it {self.profile.return_window_phrase()}. "
+            for o in apart
+            if o["status"] == "shipped"
+        )
+
+    @staticmethod
+    def _orders_named_apart(request: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The orders not yet delivered that a cancellation names item by item ("cancel my orders for the dutch oven
+        and the big glass jar"), each item found on its own (by its words, else by meaning), when it names items of
+        two or more of them; else []."""
+        asked = CANCEL_WORD.search(request)
+        if asked is None:
+            return []
+        clause = re.split(r"[,.;!?]", request[asked.end() :], maxsplit=1)[0]
+        pieces = [p for p in re.split(r"\b(?:and|plus)\b|&", clause, flags=re.IGNORECASE) if content_words(p)]
+        open_orders = [o for o in orders if o["status"] in ("pending", "shipped")]
+        if len(pieces) < 2 or len(open_orders) < 2:
+            return []
+        named: dict[str, dict[str, Any]] = {}
+        for piece in pieces:
+            found = orders_with_item(piece, open_orders)
+            if len(found) != 1:
+                return []  # a piece naming none of them, or two: not read item by item
+            named[found[0]["order_id"]] = found[0]
+        return list(named.values()) if len(named) > 1 else []
 
     @staticmethod
     def _other_than(flow: dict[str, Any]) -> str:
@@ -2309,6 +2477,8 @@ class DeterministicEngine:
             )
             if not remedy and offer:
                 flow = {"name": "offer_handoff", "reason": "late parcel"}
+            elif offer:
+                flow = {"name": "late_parcel", "order_id": r["order_id"]}
         else:
             last = r.get("last_event") or {}
             latest = f" Latest update: {last['status']} — {last['location']}, {day(last['at'])}." if last else ""
@@ -2509,6 +2679,11 @@ class DeterministicEngine:
             body += "\n\nAs for your other question: " + " ".join(quoted)
             citations += [Citation(title=other, url=p.url) for other, p in zip(others, second, strict=True)]
             sources = "; ".join([source, *others]) + ("" if others[-1].endswith("?") else ".")
+        step = self._next_step(turn, [best, *(second or [])])
+        if step is not None:
+            body += f"\n\n{step.section} {self._excerpt(step.text, 300)}"
+            citations.append(Citation(title=f"{step.title} — {step.section}", url=step.url))
+            sources = f"{sources.rstrip('.')}; {step.title} — {step.section}"
         return Decision(
             next="reply",
             reply=f"{recap}{body}\n\n(From our help center: {sources}) Is there anything else I can help with?",
@@ -2516,6 +2691,37 @@ class DeterministicEngine:
             resolved=True,
             notes=[note],
         )
+
+    @staticmethod
+    def _next_step(turn: Turn, answered: list[PassageHit]) -> PassageHit | None:
+        """The suggested next step after an answer: the same help document's section on how to go ahead ("How do I
+        place a bulk order? Email trade@… for a quote") when the search found it too and the customer asked whether
+        or what, not already how. None for the policy digest (its sections are the policy, not a process) and when
+        the answer is itself a how-to."""
+        assert turn.message is not None
+        clauses = re.split(r"[.?!,;]\s*|\s+(?:and|but|also|so)\s+", signals.normalize(turn.message.text))
+        if any(HOW_TO.match(clause.strip()) for clause in clauses):
+            return None
+        first = answered[0]
+        document = first.url.split("#")[0]
+        if document == POLICY_URL or any(HOW_TO.match(p.section.lower()) for p in answered):
+            return None
+        quoted = {(p.title, p.section) for p in answered}
+        steps = [
+            p
+            for p in turn.passages
+            if p.url.split("#")[0] == document
+            and (p.title, p.section) not in quoted
+            and HOW_TO.match(p.section.lower())
+            and p.confidence >= NEXT_STEP_FLOOR
+            and not p.suspicious
+            and replyguard.quotable_text(p.text)
+        ]
+        # the step the answer points to first ("If that doesn't help, reset them." -> "How do I reset the earbuds?")
+        pointed = content_words(" ".join(p.text for p in answered)) - content_words(
+            " ".join(f"{p.title} {p.section}" for p in answered)
+        )
+        return max(steps, key=lambda p: (bool(pointed & content_words(p.section)), p.confidence), default=None)
 
     @staticmethod
     def _unrelated(turn: Turn, passage: PassageHit) -> bool:
@@ -2558,7 +2764,16 @@ class DeterministicEngine:
             return None
         runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
         if runner_up >= MEANING_ANSWER_FLOOR and ranked[0][0] - runner_up < MEANING_ANSWER_LEAD:
-            return None
+            # too close to call by meaning alone, unless the word search ranks the same section first: two readings
+            # that agree ("only my left earbud connects… what do I do?" and "Only one earbud connects")
+            searched = max((p for p in turn.passages if not p.suspicious), key=lambda p: p.confidence, default=None)
+            top = ranked[0][1]
+            if (
+                searched is None
+                or searched.confidence < CLARIFY_THRESHOLD
+                or (searched.title, searched.section) != (top.title, top.section)
+            ):
+                return None
         return ranked[0][1]
 
     @staticmethod

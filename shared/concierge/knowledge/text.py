@@ -69,7 +69,11 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # Not "wholesale": a help center's own word for its trade terms, which rewriting would stop matching.
         (
             r"\b((buy(ing)?|order(ing)?|get(ting)?|for|of|on) (that|this) many|(buy(ing)?|order(ing)?) so many|"
-            r"in bulk|a lot of them|large (quantit(y|ies)|orders?)|in quantity)\b",
+            r"in bulk|a lot of them|large (quantit(y|ies)|orders?)|in quantity)\b"
+            # a quantity of ten or more said as a number: "if I order like 30 of them", "we want 40 mugs" (an order
+            # number, "order 1034", has more digits and no plural after it)
+            r"|\b(buy(ing)?|order(ing)?|get(ting)?|need|want)\s+(like\s+|about\s+|around\s+|roughly\s+|some\s+|maybe\s+)?"
+            r"\d{2,3}\s+(of (them|those|these|the|your|our)\b|[a-z]+s\b)",
             "bulk orders",
         ),
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
