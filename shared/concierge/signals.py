@@ -298,8 +298,9 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         # asking after something ordered: "any news on the espresso cups I ordered?"
         "any news on",
         "any news about",
-        "any update on my order",
-        "any update on the order",
+        "any update on my",
+        "any update on the",
+        "any updates on my",
     ),
     "goodbye": (
         "that's all",
@@ -987,6 +988,11 @@ def _readings(text: str) -> list[tuple[str, str]]:
     """(intent, words) of each request of a message that makes several; [] for one."""
     parts = clauses(text)
     return [(_classify(part)[0], part) for part in parts] if len(parts) > 1 else []
+
+
+def readings(text: str) -> list[tuple[str, str]]:
+    """(intent, words) of each request of a message that makes several, read by the phrase rules; [] for one."""
+    return _readings(text)
 
 
 def acting_requests(text: str) -> list[str]:

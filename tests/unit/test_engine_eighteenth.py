@@ -395,3 +395,38 @@ def test_an_item_only_mentioned_beside_a_final_sale_one_is_not_returned() -> Non
     assert "To confirm" not in first.reply
     chat.say("fine. ok.")
     assert chat.executed("return_items") == []
+
+
+# a resolution changed or refused in other words -------------------------------------------------------------------
+def test_rather_a_swap_than_the_money_back_withdraws_the_refund_for_the_swap() -> None:
+    chat = Chat()
+    chat.say("Hi, I want to return the folding trekking poles from order TR-4396. Refund please.")
+    switched = chat.say("hang on, is there a fixed version? I'd rather swap than get the money back.")
+    assert [tool for tool, _ in chat.calls][:1] == ["cancel_action"]
+    assert dict(chat.calls)["return_items"]["resolution"] == "exchange"
+    assert "Carbon Trekking Poles (Fixed)" in switched.reply
+    chat.say("yes, swap it")
+    assert [a["arguments"].get("resolution") for a in chat.executed("return_items")] == ["exchange"]
+
+
+def test_another_one_not_really_wanted_is_a_refund() -> None:
+    chat = Chat()
+    chat.say(
+        "my folding trekking poles from TR-4396 arrived bent :( I don't really want another one shipped, can I just get a refund?"
+    )
+    assert dict(chat.calls)["return_items"]["resolution"] == "refund"
+
+
+def test_a_return_asked_about_only_if_beside_tracking_names_its_own_item() -> None:
+    """ "Any update on my head torch? Also if I end up not liking the gas canisters …, can I send them back?": the
+    canisters are the item asked about (final sale, said so), the torch's order is tracked beside."""
+    products = [*PRODUCTS, CANISTER]
+    orders = [order("TR-4440", "shipped", 3, [("torch", "Spot"), ("canister", "230 g")], products=products)]
+    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18e")
+    reply = chat.say(
+        "Any update on my head torch? Also if I end up not liking the gas canisters that are in the same order, can I "
+        "send them back?"
+    ).reply
+    assert "Camp Stove Gas Canister (230 g) from order TR-4440 is final sale" in reply
+    assert "on its way with PostNord" in reply
+    assert reply.endswith("Is there anything else I can help with?") and reply.count("anything else") == 1

@@ -228,7 +228,9 @@ REFUND_WORDS = (
 RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 # "a new one please, not a refund", "instead of a refund": what they refuse is not what they choose
 REFUSED = re.compile(
-    r"\b(not|no|do not want|do not need|without|instead of|rather than|forget|forget about|skip|scratch|drop)\s+"
+    # "I don't really want another one shipped", "I'd rather swap than get the money back"
+    r"\b(not|no|do not (?:really |actually |even )?want|do not (?:really |actually |even )?need|without|instead of|"
+    r"rather than|forget|forget about|skip|scratch|drop)\s+(?:(?:get|getting|have|having|take|taking)\s+)?"
     # "we don't need a whole new set": an article, then a word that only stresses it
     r"(an?\s+|the\s+|my\s+|your\s+)?(?:(?:whole|entire|brand|complete|full)\s+)?"
     r"(exchange|replacement|swap|refund|new one|new set|money back|another one|"
@@ -354,9 +356,18 @@ def asks_exchange(said: str) -> bool:
     )
 
 
+RATHER_X_THAN = re.compile(r"\brather\s+((?:[\w']+\s+){1,3}?)than\b")
+
+
+def refusal_words(text: str) -> str:
+    """The customer's words normalized, with "rather X than Y" said as "X rather than Y", the form REFUSED reads
+    ("I'd rather swap than get the money back": the money back is refused, the swap is what they want)."""
+    return RATHER_X_THAN.sub(r"\1rather than", signals.normalize(text))
+
+
 def choice_text(text: str) -> str:
     """The customer's words with what they refuse taken out, normalized for phrase matching."""
-    return signals.normalize(REFUSED.sub(" ", signals.normalize(text)))
+    return signals.normalize(REFUSED.sub(" ", refusal_words(text)))
 
 
 UNVERIFIED_REPLY = (
@@ -1075,7 +1086,8 @@ class DeterministicEngine:
         if whole is not None:
             return self._return_lines(turn, flow, *whole)
         candidates = [(order, line) for order in orders for line in order["lines"]]
-        match = items_named(text, candidates, exchange=flow.get("wants") == "exchange")
+        words = self._item_words(text, [line for _, line in candidates])
+        match = items_named(words, candidates, exchange=flow.get("wants") == "exchange")
         notes = turn.conversation.notes if turn.conversation else []
         if notes and not named and not any(line_score(text, line) for _, line in candidates):
             # no item of theirs in their words, right after an answer about one ("tried closing the case already,
@@ -1296,6 +1308,18 @@ class DeterministicEngine:
                     at_once = at_once.model_copy(update={"reply": f"{final_sale} {at_once.reply}"})
                 return at_once
         return confirmed
+
+    @staticmethod
+    def _item_words(text: str, lines: list[dict[str, Any]]) -> str:
+        """The words that name the item to return: the return request's own, when the message also asks something
+        else ("Any update on my head torch? Also if I end up not liking the gas canisters, can I send them back?"
+        returns the canisters, not the torch); the whole message when it makes one request, or when the request
+        names none of the customer's items in words of its own ("my keyboard is the nordic one. can I swap it?")."""
+        readings = signals.readings(text)
+        asked = [part for intent, part in readings if intent in ("return", "exchange")]
+        if len(asked) != 1 or not any(intent == "track" for intent, _ in readings):
+            return text
+        return asked[0] if any(line_score(asked[0], line) for line in lines) else text
 
     @staticmethod
     def _each_named_apart(text: str, lines: list[dict[str, Any]]) -> bool:
@@ -1851,7 +1875,7 @@ class DeterministicEngine:
         refused = REFUND_OBJECTS if pending == "exchange" else EXCHANGE_OBJECTS if pending == "refund" else ()
         answer = REFUSED.sub(
             lambda m: " " if m.group(3).lower() in refused else m.group(0),
-            signals.normalize(refusals_aside(text, flow.get("item"))),
+            refusal_words(refusals_aside(text, flow.get("item"))),
         )
         unclear = "Shall I go ahead with that? A yes or no is fine."
         kept = signals.any_phrase(signals.normalize(answer), KEEP_IT)
@@ -1924,7 +1948,7 @@ class DeterministicEngine:
         text = turn.message.text
         said = choice_text(text)
         mine, theirs = (REFUND_OBJECTS, EXCHANGE_OBJECTS) if pending == "refund" else (EXCHANGE_OBJECTS, REFUND_OBJECTS)
-        refused = [m.group(3).lower() for m in REFUSED.finditer(signals.normalize(text))]
+        refused = [m.group(3).lower() for m in REFUSED.finditer(refusal_words(text))]
         refuses = any(r in mine for r in refused) or (
             signals.is_negative(text) and not any(r in theirs for r in refused)
         )
@@ -2497,8 +2521,15 @@ class DeterministicEngine:
         if decision.handoff is not None:
             return decision
         assert turn.message is not None
-        others = signals.read_only_requests(turn.message.text)
+        text = turn.message.text
+        others = signals.read_only_requests(text)
         acted = any(r.tool in ACTING_TOOLS for r in turn.results)
+        readings = signals.readings(text)
+        if not others and any(intent in ("return", "exchange") for intent, _ in readings):
+            # "Any update on my head torch? Also if I end up not liking the gas canisters, can I send them back?": the
+            # return asked about only if, answered (final sale, or not yet delivered), and the tracking beside it
+            others = [(intent, part) for intent, part in readings if intent == "track"]
+            acted = acted or bool(turn.results_for("get_product"))  # the return's item was read: this reply is its
         if not others or not (acted or decision.flow.get("name") in ACTION_FLOWS):
             return decision
         tracking = [part for intent, part in others if intent == "track"]
@@ -2528,7 +2559,11 @@ class DeterministicEngine:
                 citations.append(Citation(title=source, url=passage.url))
         if not answers:
             return decision
-        reply = decision.reply + "".join(f"\n\nAs for your other question: {answer}" for answer in answers)
+        closing = " Is there anything else I can help with?"
+        body = decision.reply.removesuffix(closing) if decision.reply else ""
+        reply = body + "".join(f"\n\nAs for your other question: {answer}" for answer in answers)
+        if body != decision.reply:
+            reply += "\n\nIs there anything else I can help with?"  # the question that ends a reply, at its end
         return decision.model_copy(update={"reply": reply, "citations": citations})
 
     @staticmethod
