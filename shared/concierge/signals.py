@@ -295,12 +295,6 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "weeks late",
         "is late",
         "running late",
-        # asking after something ordered: "any news on the espresso cups I ordered?"
-        "any news on",
-        "any news about",
-        "any update on my",
-        "any update on the",
-        "any updates on my",
     ),
     "goodbye": (
         "that's all",
@@ -659,6 +653,12 @@ def sentiment(text: str) -> float:
     return float(_analyzer().polarity_scores(POLITE.sub(" ", text))["compound"])
 
 
+# Asking after something ordered: "any news on the espresso cups I ordered?", "any update on my head torch?"; not
+# after a refund, a return or credit ("any news about my store credit?"), which is no parcel
+ANY_NEWS = re.compile(
+    r"\bany (?:news|updates?) (?:on|about) (?:my|the|our)\s+"
+    r"(?!(?:\w+\s+)?(?:refund|return|exchange|replacement|credit|complaint|store credit|ticket|case)\b)"
+)
 QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")
 ACTION_REQUEST = (
     "i need",
@@ -717,10 +717,11 @@ SPECIFIC_ITEM = re.compile(
 OWNED = re.compile(
     r"\b(my|i ordered|i bought|i got|i received|we ordered|we bought|we got)\b"
     r"(?!\s+(order|orders|money|account|refund|refunds|package|parcel|delivery|card)\b)"
-    # an item from an order of theirs named by its number: "the charger from a 20914"
-    r"|\bfrom (?:order |my order )?(?:[a-z]{1,3} )?\d{3,}\b"
-    # an item that came to them: "the 65w charger came with a uk plug"
-    r"|\bthe (?:[\w-]+ ){1,3}(?:came|arrived)\b"
+    # an item from an order of theirs named by its number: "the charger from a 20914" (not a year: "from 2017")
+    r"|\bfrom (?:order |my order )?(?:[a-z]{1,3} )?(?!(?:19|20)\d\d\b)\d{3,}\b"
+    # an item that came to them: "the 65w charger came with a uk plug" (not the parcel or the courier)
+    r"|\bthe (?:(?!(?:parcel|package|order|courier|delivery|driver|shipment|box|post|mail)\b)[\w-]+ ){1,3}"
+    r"(?:came|arrived)\b"
 )
 POLICY_QUESTION = re.compile(
     r"^(how long|how many|how much|how do refunds|what|when|why|which|is there|are there|do you|does|"
@@ -869,7 +870,11 @@ def _classify(text: str) -> tuple[str, float]:
         hits = [p for p in phrases if has_phrase(normalized, p)] or (["(split phrase)"] if intent == split else [])
         if intent == "track" and not hits and any_phrase(NOT_FOR_ME.sub(" ", normalized), FAULT_PHRASES):
             intent, hits = "return", ["(fault)"]  # a fault reported, no replacement asked for: a return
-        elif intent == "track" and not hits and (WHEN_COMING.search(normalized) or WHERE_IT_IS.search(normalized)):
+        elif (
+            intent == "track"
+            and not hits
+            and (WHEN_COMING.search(normalized) or WHERE_IT_IS.search(normalized) or ANY_NEWS.search(normalized))
+        ):
             hits = ["(when it comes)"]
         if not hits:
             continue

@@ -247,6 +247,10 @@ def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, di
     return reference, matching[0] if len(matching) == 1 else None
 
 
+# Words after a country code that make it a place, not a variant: "from US to Oslo", "US based", "UK and Ireland"
+PLACE_WORDS = "to|from|and|or|but|so|then|with|in|on|at|is|was|based|side|customer|customers|address|time"
+
+
 def mentions_value(text: str, value: str) -> bool:
     """Whether the customer named an option value: "green", "1 L", "5-piece", "size 9.5"; a one- or two-letter
     size ("M", "XL") only as "size M", "an M", "the XL" or "in M", never inside "I'm"."""
@@ -264,11 +268,14 @@ def mentions_value(text: str, value: str) -> bool:
         # does not shout ("CAN YOU HELP US")
         shouted = sum(c.isupper() for c in text) > sum(c.islower() for c in text)
         code = value.strip()
+        if len(code) != 2 or not code.isupper() or shouted:
+            return False
+        # the code as a value, not a place: before the option's word ("US layout", "UK plug", "EU version"), or
+        # what the swap is to at the end ("swap it for US?"); not "we moved from US to Oslo"
+        said = re.escape(code)
         return (
-            len(code) == 2
-            and code.isupper()
-            and not shouted
-            and re.search(rf"(?<![\w.]){re.escape(code)}(?![\w.])", text) is not None
+            re.search(rf"(?<![\w.]){said}\s+(?!(?i:{PLACE_WORDS})\b)[A-Za-z]{{3,}}", text) is not None
+            or re.search(rf"\b(?:to|for|into)\s+(?:the\s+)?{said}\s*[?.!]*\s*$", text) is not None
         )
     return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
 
@@ -284,7 +291,9 @@ CITY_DISTRICT = re.compile(r"^[A-Za-z][A-Za-z .'-]+\s\d{1,2}[A-Za-z]?$")
 
 
 CHANGE_WHERE = re.compile(
-    r"\b(change|update|switch|redirect|move)\b[^.?!]{0,30}\b(where|address|delivery|deliver\w*|ship\w*)\b",
+    # "can I change where the canister gets shipped", "update the delivery address"; not "update me on the delivery"
+    r"\b(change|switch|redirect|move)\b[^.?!]{0,30}\b(where|address|delivery|deliver\w*|ship\w*)\b"
+    r"|\bupdate (?:the|my) (?:delivery |shipping )?address\b",
     re.IGNORECASE,
 )
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
@@ -302,7 +311,7 @@ STREET_LEAD_IN = re.compile(
 # clause's end
 OLD_ADDRESS = re.compile(r"\s*\b(?:instead of|rather than)\b[^,;:?!.]*", re.IGNORECASE)
 # Where the words after a postcode stop being the city: a sentence's end, not an abbreviation's ("75001 St. Denis")
-CITY_END = re.compile(r"(?<!\bSt)(?<!\bSte)(?<!\bMt)(?<!\bFt)[.!?;]")
+CITY_END = re.compile(r"(?<!\bSt)(?<!\bSte)(?<!\bMt)(?<!\bFt)(?<!\b[A-Z])[.!?;]")  # nor "Washington D.C."
 REGION = re.compile(r"^[A-Z]{2,3}$")  # a state or province code beside the postcode: "IL 60614"
 # A street has a name beside its number: a word of three letters, or two short ones ("1120 NW 85th St")
 STREET_WORDS = re.compile(r"[A-Za-z]{3}|\b[A-Za-z]{2}\b.*\b[A-Za-z]{2}\b")

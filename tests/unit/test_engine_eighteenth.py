@@ -430,3 +430,108 @@ def test_a_return_asked_about_only_if_beside_tracking_names_its_own_item() -> No
     assert "Camp Stove Gas Canister (230 g) from order TR-4440 is final sale" in reply
     assert "on its way with PostNord" in reply
     assert reply.endswith("Is there anything else I can help with?") and reply.count("anything else") == 1
+
+
+# a review's cases: what a word read too broadly would have done ------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the gas canisters are dented, can I return them? I love the steel bottle though",
+        "the gas canisters are dented, can I return them? And does the steel bottle keep drinks cold?",
+    ],
+)
+def test_an_item_in_a_remark_or_a_question_beside_a_return_is_not_returned(text: str) -> None:
+    products = [*PRODUCTS, CANISTER]
+    orders = [order("TR-4433", "delivered", 4, [("canister", "230 g"), ("bottle", "750 ml")], products=products)]
+    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18f")
+    chat.say(text)
+    assert "return_items" not in tools(chat)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I need to return order TR-4396 - the poles. The whole locking mechanism is broken",
+        "I want to return order TR-4396, the trekking poles - both poles bent on day one",
+    ],
+)
+def test_whole_or_both_said_of_a_part_of_one_item_returns_that_item(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert dict(chat.calls)["return_items"]["line_ids"] == ["2"]
+
+
+def test_update_me_on_the_delivery_is_no_address_change() -> None:
+    from concierge.understanding import Intent, acting_intent
+
+    text = "Can you update me on the delivery of my camp stove? It's going to 2217 SE Clinton St, Portland OR 97202"
+    assert acting_intent(text, "track") is Intent.TRACK
+
+
+def test_a_country_code_said_as_a_place_names_no_variant() -> None:
+    assert not mentions_value("We moved from US to Oslo, can I swap it for the Nordic one?", "US")
+    assert mentions_value("can I swap it for US?", "US")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to return the head torch from TR-4399. I paid with credit, by the way",
+        "Please return order TR-4399. Also I never got the store credit from my last return!",
+    ],
+)
+def test_credit_named_for_another_reason_is_no_store_credit_asked_for(text: str) -> None:
+    chat = Chat()
+    chat.say(text)
+    assert dict(chat.calls).get("return_items", {}).get("refund_to") != "store_credit"
+
+
+def test_two_open_orders_named_for_cancelling_are_asked_about_one_at_a_time() -> None:
+    chat = Chat()
+    reply = chat.say("please cancel my orders for the head torch and the camp stove and the daypack").reply
+    assert "cancel_order" not in tools(chat)
+    assert "TR-4410" in reply and "TR-4407" in reply and "TR-4402 (Ridge Daypack (26 L)) has already shipped" in reply
+
+
+def test_a_question_after_a_late_parcel_is_answered_not_handed_over() -> None:
+    chat = late_shop_chat()
+    chat.say("my camp stove was supposed to get here days ago and it's still not here. what's going on??")
+    assert chat.say("how long does a refund usually take with you?").handoff is None
+
+
+@pytest.mark.parametrize(
+    ("text", "bulk"),
+    [("do I get 30 days to return it?", False), ("my order 512 is missing items", False), ("we want 40 mugs", True)],
+)
+def test_time_and_order_numbers_are_no_bulk_quantity(text: str, bulk: bool) -> None:
+    from concierge.knowledge.text import rewrite_query
+
+    assert ("bulk orders" in rewrite_query(text)) is bulk
+
+
+def test_any_news_about_credit_is_no_tracking() -> None:
+    assert signals.classify("any news about my store credit?")[0] != "track"
+    assert signals.classify("any update on my refund?")[0] != "track"
+
+
+def test_a_year_or_a_parcel_that_came_hides_no_anger() -> None:
+    assert signals.score("The parcel arrived two weeks late, useless. I want to return it.").frustrated
+    assert signals.score("I have been a customer from 2017 and this is pathetic. Refund the kettle now.").frustrated
+
+
+def test_no_how_to_step_after_a_no_or_on_another_topic() -> None:
+    from tests.unit.test_engine_twelfth import hit
+
+    url = "/help/faq"
+    passages = [
+        hit("FAQ", "Do you ship to Canada?", "Yes, for a flat $19.", 0.9, url=url),
+        hit("FAQ", "How do I return an item?", "Print the label and drop it off.", 0.4, url=url),
+    ]
+    assert "Print the label" not in Chat().say("do you ship to canada?", passages).reply
+    passages = [
+        hit(
+            "FAQ", "Can I cancel after it has shipped?", "No, once it has shipped it can't be cancelled.", 0.9, url=url
+        ),
+        hit("FAQ", "How do I cancel an order?", "Ask us in chat before it ships.", 0.4, url=url),
+    ]
+    assert "Ask us in chat" not in Chat().say("can I still cancel once it has shipped?", passages).reply

@@ -230,7 +230,8 @@ RESOLUTION_WORDS = (*REFUND_WORDS, *EXCHANGE_WORDS, "store credit")
 REFUSED = re.compile(
     # "I don't really want another one shipped", "I'd rather swap than get the money back"
     r"\b(not|no|do not (?:really |actually |even )?want|do not (?:really |actually |even )?need|without|instead of|"
-    r"rather than|forget|forget about|skip|scratch|drop)\s+(?:(?:get|getting|have|having|take|taking)\s+)?"
+    r"rather than|forget|forget about|skip|scratch|drop)\s+"
+    r"(?:(?:(?<=rather than\s)|(?<=instead of\s))(?:get|getting|have|having|take|taking)\s+)?"
     # "we don't need a whole new set": an article, then a word that only stresses it
     r"(an?\s+|the\s+|my\s+|your\s+)?(?:(?:whole|entire|brand|complete|full)\s+)?"
     r"(exchange|replacement|swap|refund|new one|new set|money back|another one|"
@@ -279,6 +280,12 @@ CREDIT_ASKED = re.compile(
     r"\b(?:store|shop|account|site)\s+credit\b(?!\s*card)"
     r"|\b(?:the|as|in|take|takes|taking|prefer|choose|with)\s+(?:the\s+)?credit\b(?!\s*card)"
     r"|\bcredit\s+(?:instead|please|is fine|works|sounds|would)\b",
+    re.IGNORECASE,
+)
+# Store credit named as what the customer wants, enough to pick the resolution before anything was offered: "store
+# credit is fine", "as store credit", "account credit please"; not "I paid with credit"
+STORE_CREDIT_SAID = re.compile(
+    r"\b(?:store|shop|account|site)\s+credit\b(?!\s*card)(?!\s+(?:from|for)\s+(?:my|the)\s+last)",
     re.IGNORECASE,
 )
 # "just the glasses, not the storage boxes": the item proposed named as the only one, and another refused beside it
@@ -487,7 +494,18 @@ REMEDY_ASKED = re.compile(
     r"|\b(refund|money back)\b|\bnew one\b"
 )
 # ...of which these name every line of the order, whatever items are named beside them ("all the mugs" may be some)
-WHOLE_OF_IT = re.compile(r"\b(?:both|everything|whole|entire)\b", re.IGNORECASE)
+WHOLE_OF_IT = re.compile(
+    # what governs the items or the order, not a part of one item ("the whole locking mechanism", "both poles bent")
+    r"\bboth (?:items|things|of them|of those|of these|products)\b|\bboth\b(?=\s*(?:[,.!?;]|$))"
+    r"|\b(?:whole|entire) (?:order|thing|lot|parcel|package|delivery)\b|\beverything\b",
+    re.IGNORECASE,
+)
+# The start of a piece of a cancellation that names a thing ("my orders for the …", "the big glass jar")
+NAMED_THING = re.compile(
+    r"(?:(?:my|our|the|both)\s+)?(?:orders?\s+(?:for|with)\s+)?(?:the|my|our|a|an|that|those)\b", re.I
+)
+# "and the bottle from that order too": an item joined to the request before it
+JOINED = re.compile(r"\b(?:too|as well|also)\b", re.IGNORECASE)
 # "return order 1016, just the mug": one item of it
 ONLY_SOME = re.compile(r"\b(?:just|only|except|apart from|but not)\b", re.IGNORECASE)
 
@@ -731,7 +749,10 @@ class DeterministicEngine:
         if flow.get("name") == "late_parcel":
             # the shop's remedy for a late parcel was said (a trace, a reship, a refund): asked for, it is a person's
             # to carry out, with this conversation ("please send me a new one if this one's stuck")
-            if REMEDY_ASKED.search(signals.normalize(text)) and not signals.is_negative(text):
+            asked = REMEDY_ASKED.search(choice_text(text))  # what they refuse ("no, not a refund") is not asked
+            question = "?" in text or signals.QUESTION_START.match(signals.normalize(text)) is not None
+            elsewhere = order_reference(text) not in (None, flow.get("order_id"))  # another order's request
+            if asked and not question and not elsewhere:
                 return self.handoff(turn, f"late parcel {flow.get('order_id', '')}: the customer asks for the remedy")
             flow = {}
         if flow.get("name") == "cancel":
@@ -801,8 +822,11 @@ class DeterministicEngine:
         earbud connects", found with confidence): its answer first; the return stays one message away."""
         assert turn.message is not None
         text = turn.message.text
-        if RETURN_VERB.search(signals.normalize(text)) or self._fit_reason(text) == "damaged":
+        normalized = signals.normalize(text)
+        if RETURN_VERB.search(normalized) or self._fit_reason(text) == "damaged":
             return False
+        if signals.any_phrase(normalized, (*RESOLUTION_WORDS, "new pair", "replace")) or asks_exchange(normalized):
+            return False  # "…flickers all the time, I want a replacement": what to do about it is said
         said = content_words(text)
         return any(
             len(said & content_words(p.section)) >= 2 for p in self._grounded(turn) if p.url.split("#")[0] != POLICY_URL
@@ -1171,7 +1195,7 @@ class DeterministicEngine:
             if not every:
                 return None  # "return order #501, the grinder is too loud": the grinder
             whole = WHOLE_OF_IT.search(said)
-            if whole and (whole.group(0).lower() != "both" or len(lines) == 2):
+            if whole and (not whole.group(0).lower().startswith("both") or len(lines) == 2):
                 return order, lines  # "both things in it, the containers and the glasses": the two, however named
             return order, [lines[i] for i in best]
         return order, lines
@@ -1231,7 +1255,8 @@ class DeterministicEngine:
             "reason": flow["reason"],
         }
         assert turn.message is not None
-        credit = flow.get("store_credit") is True or asks_credit(turn.message.text)  # "store credit is fine by me"
+        # "store credit is fine by me"; not "I paid with credit" or "the credit from my last return"
+        credit = flow.get("store_credit") is True or STORE_CREDIT_SAID.search(turn.message.text) is not None
         flow["store_credit"] = credit
         arguments["refund_to"] = "store_credit" if credit else "original_payment"  # said in the proposal's record
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
@@ -1298,7 +1323,7 @@ class DeterministicEngine:
             asked is not None
             or asks_exchange(said)
             or signals.any_phrase(said, REFUND_OBJECTS)
-            or asks_credit(flow.get("request", ""))  # "I'd like to return mine, store credit is fine"
+            or STORE_CREDIT_SAID.search(flow.get("request", "")) is not None  # "…return mine, store credit is fine"
         )
         if sure and resolution_said:
             at_once = self._after_item_confirmed(turn, {**confirmed.flow, "direct": True})
@@ -1329,7 +1354,13 @@ class DeterministicEngine:
         "the glass one" beside two glass items names neither apart."""
         words = [content_words(ln["title"] + " " + " ".join(ln["options"].values())) for ln in lines]
         own = [w - set().union(*(other for j, other in enumerate(words) if j != i)) for i, w in enumerate(words)]
-        parts = [content_words(part) for part in signals.clauses(text) or [text]]
+        # a request of its own: read as a return or exchange, or joined to one ("and the bottle from that order
+        # too"); not a remark beside it ("I love the steel bottle though", "does the bottle keep drinks cold?")
+        parts = [
+            content_words(part)
+            for part in signals.clauses(text) or [text]
+            if signals.classify(part)[0] in ("return", "exchange") or JOINED.search(part)
+        ]
         return all(
             any(said & own[i] and not any(said & own[j] for j in range(len(own)) if j != i) for said in parts)
             for i in range(len(own))
@@ -2091,13 +2122,18 @@ class DeterministicEngine:
             order_id = named["order_id"] if named else reference
             return Decision(next="actions", tool_calls=[call("cancel_order", {"order_id": order_id})], flow=flow)
         apart = self._orders_named_apart(request, orders)
-        if len({o["status"] == "pending" for o in apart}) == 2:
-            # "cancel my orders for the dutch oven and the big glass jar": the one that has not shipped is proposed
-            # (and the one that has is said so beside it, `_shipped_beside`)
-            target = next(o for o in apart if o["status"] == "pending")
-            return Decision(
-                next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow
-            )
+        # "cancel my orders for the dutch oven and the big glass jar": the one that has not shipped is proposed (and
+        # the one that has is said so beside it, `_shipped_beside`); several that can be are proposed one at a time,
+        # the customer saying which first
+        decided = self._cancel_one_of(
+            [o for o in apart if o["status"] == "pending"],
+            flow,
+            f"{self._shipped_note(apart)}I can cancel these orders that haven't shipped, one at a time: ",
+            "Which one first?",
+            "",
+        )
+        if decided is not None:
+            return decided
         by_item = orders_with_item(request, orders)
         if by_item:
             open_ones = [o for o in by_item if o["status"] == "pending"]
@@ -2105,21 +2141,15 @@ class DeterministicEngine:
             return Decision(
                 next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow
             )
-        pending = [o for o in orders if o["status"] == "pending"]
-        if len(pending) == 1:
-            return Decision(
-                next="actions", tool_calls=[call("cancel_order", {"order_id": pending[0]["order_id"]})], flow=flow
-            )
-        if len(pending) > 1:
-            listing = "; ".join(
-                f"{o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])})" for o in pending[:5]
-            )
-            return Decision(
-                next="reply",
-                reply=f"{self._other_than(flow)}You have more than one order that hasn't shipped: {listing}. Which one "
-                "should I cancel?",
-                flow={"name": "cancel", "stage": "find", "request": request},
-            )
+        decided = self._cancel_one_of(
+            [o for o in orders if o["status"] == "pending"],
+            flow,
+            f"{self._other_than(flow)}You have more than one order that hasn't shipped: ",
+            "Which one should I cancel?",
+            request,
+        )
+        if decided is not None:
+            return decided
         latest = orders[0] if orders else None
         if latest is None:
             return Decision(
@@ -2139,12 +2169,35 @@ class DeterministicEngine:
         found = turn.results_for("find_orders")
         orders = found[-1].result.get("orders", []) if found else []
         apart = self._orders_named_apart(request, orders)
-        if proposed not in {o["order_id"] for o in apart}:
+        if [o["order_id"] for o in apart if o["status"] == "pending"] != [proposed]:
             return ""
+        return self._shipped_note(apart)
+
+    def _cancel_one_of(
+        self, choices: list[dict[str, Any]], flow: dict[str, Any], lead: str, question: str, request: str
+    ) -> Decision | None:
+        """The cancellation of the one order of `choices`, proposed; or, for several, the list of them (at most five)
+        after `lead` and the `question` which one; None for none."""
+        if len(choices) == 1:
+            return Decision(
+                next="actions", tool_calls=[call("cancel_order", {"order_id": choices[0]["order_id"]})], flow=flow
+            )
+        if not choices:
+            return None
+        listing = "; ".join(f"{o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])})" for o in choices[:5])
+        return Decision(
+            next="reply",
+            reply=f"{lead}{listing}. {question}",
+            flow={"name": "cancel", "stage": "find", "request": request},
+        )
+
+    def _shipped_note(self, orders: list[dict[str, Any]]) -> str:
+        """ "Order #1029 (…) has already shipped, so it can't be cancelled; once it's delivered you can return it …"
+        for each of these orders that has shipped."""
         return "".join(
             f"Order {o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])}) has already shipped, so it "
             f"can't be cancelled; once it's delivered you can return it {self.profile.return_window_phrase()}. "
-            for o in apart
+            for o in orders
             if o["status"] == "shipped"
         )
 
@@ -2158,6 +2211,10 @@ class DeterministicEngine:
             return []
         clause = re.split(r"[,.;!?]", request[asked.end() :], maxsplit=1)[0]
         pieces = [p for p in re.split(r"\b(?:and|plus)\b|&", clause, flags=re.IGNORECASE) if content_words(p)]
+        # each piece names a thing ("my orders for the dutch oven", "the big glass jar"), not another request ("tell
+        # me when the daypack arrives")
+        if not all(NAMED_THING.match(p.strip()) for p in pieces):
+            return []
         open_orders = [o for o in orders if o["status"] in ("pending", "shipped")]
         if len(pieces) < 2 or len(open_orders) < 2:
             return []
@@ -2752,6 +2809,12 @@ class DeterministicEngine:
             and not p.suspicious
             and replyguard.quotable_text(p.text)
         ]
+        if re.match(r"(?i)no\b", first.text.strip()):
+            return None  # "No, once it has shipped it can't be cancelled": no how-to after a no
+        # a step about what was asked or answered: the answer's heading or the question share a word with its heading
+        # ("discounts on bulk orders" and "place a bulk order"), not any how-to of a one-page FAQ
+        about = content_words(" ".join(p.section for p in answered)) | content_words(turn.message.text)
+        steps = [p for p in steps if about & content_words(p.section)]
         # the step the answer points to first ("If that doesn't help, reset them." -> "How do I reset the earbuds?")
         pointed = content_words(" ".join(p.text for p in answered)) - content_words(
             " ".join(f"{p.title} {p.section}" for p in answered)

@@ -73,7 +73,10 @@ QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             # a quantity of ten or more said as a number: "if I order like 30 of them", "we want 40 mugs" (an order
             # number, "order 1034", has more digits and no plural after it)
             r"|\b(buy(ing)?|order(ing)?|get(ting)?|need|want)\s+(like\s+|about\s+|around\s+|roughly\s+|some\s+|maybe\s+)?"
-            r"\d{2,3}\s+(of (them|those|these|the|your|our)\b|[a-z]+s\b)",
+            r"\d{2,3}\s+(of (them|those|these|the|your|our)\b"
+            # a plural of a thing, not of time or money ("30 days to return it", "10 bucks off")
+            r"|(?!(?:days|weeks|months|years|hours|minutes|bucks|dollars|euros|pounds|percent|items? (?:is|was))\b)"
+            r"[a-z]{3,}s\b)",
             "bulk orders",
         ),
         (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
