@@ -535,3 +535,17 @@ def test_no_how_to_step_after_a_no_or_on_another_topic() -> None:
         hit("FAQ", "How do I cancel an order?", "Ask us in chat before it ships.", 0.4, url=url),
     ]
     assert "Ask us in chat" not in Chat().say("can I still cancel once it has shipped?", passages).reply
+
+
+@pytest.mark.parametrize(
+    ("answer", "handed_off"),
+    [
+        ("can you just send me another one? need it for a dinner party next weekend", True),
+        ("I don't want to wait any longer, just refund me", True),
+        ("ok, and if it never turns up do I get my money back?", False),
+    ],
+)
+def test_the_remedy_asked_for_as_a_question_is_still_asked_for(answer: str, handed_off: bool) -> None:
+    chat = late_shop_chat()
+    chat.say("my camp stove was supposed to get here days ago and it's still not here. what's going on??")
+    assert (chat.say(answer).handoff is not None) is handed_off

@@ -493,6 +493,8 @@ REMEDY_ASKED = re.compile(
     r"\b(send|ship|post)\b[^.?!]{0,20}\b(new one|another|again|replacement)\b|\b(re-?ship|re-?send)\w*\b"
     r"|\b(refund|money back)\b|\bnew one\b"
 )
+# A question asking to be told, not a request put as a question ("can you send another one?")
+INFO_QUESTION = re.compile(r"(?:how|what|when|why|where|which|who|do i|does|is|are|will i|would i|if)\b")
 # ...of which these name every line of the order, whatever items are named beside them ("all the mugs" may be some)
 WHOLE_OF_IT = re.compile(
     # what governs the items or the order, not a part of one item ("the whole locking mechanism", "both poles bent")
@@ -750,7 +752,13 @@ class DeterministicEngine:
             # the shop's remedy for a late parcel was said (a trace, a reship, a refund): asked for, it is a person's
             # to carry out, with this conversation ("please send me a new one if this one's stuck")
             asked = REMEDY_ASKED.search(choice_text(text))  # what they refuse ("no, not a refund") is not asked
-            question = "?" in text or signals.QUESTION_START.match(signals.normalize(text)) is not None
+            # a question about it ("how long does a refund take?", "and if it never turns up, do I get my money
+            # back?"), not a request put as one ("can you just send me another one?")
+            clauses = [
+                re.sub(r"^(?:(?:and|so|also|ok|okay|oh|well)\s+)+", "", c.strip())
+                for c in re.split(r"[,.;!?]", signals.normalize(text))
+            ]
+            question = any(INFO_QUESTION.match(c) for c in clauses)
             elsewhere = order_reference(text) not in (None, flow.get("order_id"))  # another order's request
             if asked and not question and not elsewhere:
                 return self.handoff(turn, f"late parcel {flow.get('order_id', '')}: the customer asks for the remedy")
