@@ -12,7 +12,7 @@ from concierge import signals
 from concierge.models import Order
 from concierge.understanding import mentions_value, parse_address
 from tests.unit.fakes import ShopChat
-from tests.unit.test_engine_twelfth import CUSTOMER, NOW, ORDERS, PRODUCTS, SHOP, order, product
+from tests.unit.test_engine_twelfth import CUSTOMER, NOW, ORDERS, PRODUCTS, SHOP, needs_model, order, product
 
 LATE_REMEDY = (
     "If your parcel is 2 or more working days late, we ask the carrier to trace it and reship your order free of "
@@ -169,10 +169,16 @@ CANISTER = product("canister", "Camp Stove Gas Canister", "weight", ["230 g", "4
 )
 
 
-def test_the_returnable_item_named_beside_a_final_sale_one_goes_on() -> None:
+def canister_chat(oid: str, status: str = "delivered", lines: list[tuple[str, str]] | None = None) -> ShopChat:
+    """A chat on one order holding the final-sale gas canisters beside another item (the steel bottle by default)."""
     products = [*PRODUCTS, CANISTER]
-    orders = [order("TR-4430", "delivered", 4, [("canister", "230 g"), ("bottle", "750 ml")], products=products)]
-    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18b")
+    held = lines or [("canister", "230 g"), ("bottle", "750 ml")]
+    orders = [order(oid, status, 3 if status == "shipped" else 4, held, products=products)]
+    return ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id=f"conv-{oid}")
+
+
+def test_the_returnable_item_named_beside_a_final_sale_one_goes_on() -> None:
+    chat = canister_chat("TR-4430")
     first = chat.say(
         "the gas canisters I ordered are the wrong size, can I send them back? and the steel bottle from that order "
         "too, don't need it anymore"
@@ -187,9 +193,7 @@ def test_the_returnable_item_named_beside_a_final_sale_one_goes_on() -> None:
 
 def test_one_item_named_better_than_the_final_sale_one_beside_it_goes_on() -> None:
     """The final-sale item read first (its words match best), the other named beside it: the other goes on."""
-    products = [*PRODUCTS, CANISTER]
-    orders = [order("TR-4431", "delivered", 4, [("canister", "230 g"), ("bottle", "750 ml")], products=products)]
-    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18c")
+    chat = canister_chat("TR-4431")
     first = chat.say("the 230 g camp stove gas canisters are too small, can I send them back? and the steel bottle too")
     assert "is final sale" in first.reply
     assert "Insulated Steel Bottle" in first.reply
@@ -385,9 +389,7 @@ def test_store_credit_said_with_the_item_is_proposed_at_once() -> None:
 def test_an_item_only_mentioned_beside_a_final_sale_one_is_not_returned() -> None:
     """ "the canisters that came with my bottle …": the bottle says which canisters; it is not asked about. Returning
     it instead would act on the wrong thing."""
-    products = [*PRODUCTS, CANISTER]
-    orders = [order("TR-4432", "delivered", 4, [("canister", "230 g"), ("bottle", "750 ml")], products=products)]
-    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18d")
+    chat = canister_chat("TR-4432")
     first = chat.say(
         "The gas canisters that came with my steel bottle are dented. I'd like to send the pack back for a refund."
     )
@@ -420,9 +422,7 @@ def test_another_one_not_really_wanted_is_a_refund() -> None:
 def test_a_return_asked_about_only_if_beside_tracking_names_its_own_item() -> None:
     """ "Any update on my head torch? Also if I end up not liking the gas canisters …, can I send them back?": the
     canisters are the item asked about (final sale, said so), the torch's order is tracked beside."""
-    products = [*PRODUCTS, CANISTER]
-    orders = [order("TR-4440", "shipped", 3, [("torch", "Spot"), ("canister", "230 g")], products=products)]
-    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18e")
+    chat = canister_chat("TR-4440", "shipped", [("torch", "Spot"), ("canister", "230 g")])
     reply = chat.say(
         "Any update on my head torch? Also if I end up not liking the gas canisters that are in the same order, can I "
         "send them back?"
@@ -441,9 +441,7 @@ def test_a_return_asked_about_only_if_beside_tracking_names_its_own_item() -> No
     ],
 )
 def test_an_item_in_a_remark_or_a_question_beside_a_return_is_not_returned(text: str) -> None:
-    products = [*PRODUCTS, CANISTER]
-    orders = [order("TR-4433", "delivered", 4, [("canister", "230 g"), ("bottle", "750 ml")], products=products)]
-    chat = ShopChat(SHOP, products, CUSTOMER, orders, NOW, conversation_id="conv-18f")
+    chat = canister_chat("TR-4433")
     chat.say(text)
     assert "return_items" not in tools(chat)
 
@@ -549,3 +547,27 @@ def test_the_remedy_asked_for_as_a_question_is_still_asked_for(answer: str, hand
     chat = late_shop_chat()
     chat.say("my camp stove was supposed to get here days ago and it's still not here. what's going on??")
     assert (chat.say(answer).handoff is not None) is handed_off
+
+
+def earbud_help(top: str) -> list:
+    """A pairing page's sections, the word search putting `top` first (below an answer's confidence)."""
+    from tests.unit.test_engine_twelfth import hit
+
+    sections = {
+        "Only one earbud connects": "Put both earbuds back in the case, close the lid for 10 seconds and open it again.",
+        "How do I reset the earbuds?": "Hold the case button for 15 seconds, until the light flashes red three times.",
+        "How do I pair the earbuds with my phone the first time?": "Open the case and choose them in Bluetooth.",
+    }
+    return [
+        hit("Pairing your earbuds", section, text, 0.37 if section == top else 0.3, url="/help/pairing")
+        for section, text in sections.items()
+    ]
+
+
+@needs_model
+def test_the_word_search_and_the_meaning_agreeing_answer_a_question_neither_is_sure_of() -> None:
+    question = "only my left earbud connects to my phone, the right one just stays silent. what do I do?"
+    agreed = Chat().say(question, earbud_help("Only one earbud connects"), intent="question").reply
+    assert "Put both earbuds back in the case" in agreed
+    split = Chat().say(question, earbud_help("How do I reset the earbuds?"), intent="question").reply
+    assert "Put both earbuds back in the case" not in split  # they disagree: no guess

@@ -38,6 +38,7 @@ from concierge.understanding import (
     content_words,
     items_named,
     line_score,
+    line_text,
     match_line,
     named_order,
     orders_with_item,
@@ -751,16 +752,7 @@ class DeterministicEngine:
         if flow.get("name") == "late_parcel":
             # the shop's remedy for a late parcel was said (a trace, a reship, a refund): asked for, it is a person's
             # to carry out, with this conversation ("please send me a new one if this one's stuck")
-            asked = REMEDY_ASKED.search(choice_text(text))  # what they refuse ("no, not a refund") is not asked
-            # a question about it ("how long does a refund take?", "and if it never turns up, do I get my money
-            # back?"), not a request put as one ("can you just send me another one?")
-            clauses = [
-                re.sub(r"^(?:(?:and|so|also|ok|okay|oh|well)\s+)+", "", c.strip())
-                for c in re.split(r"[,.;!?]", signals.normalize(text))
-            ]
-            question = any(INFO_QUESTION.match(c) for c in clauses)
-            elsewhere = order_reference(text) not in (None, flow.get("order_id"))  # another order's request
-            if asked and not question and not elsewhere:
+            if self._asks_late_remedy(text, flow):
                 return self.handoff(turn, f"late parcel {flow.get('order_id', '')}: the customer asks for the remedy")
             flow = {}
         if flow.get("name") == "cancel":
@@ -823,6 +815,22 @@ class DeterministicEngine:
         if not any(IS_IT_FAULTY.search(part) for part in asked):
             return False
         return RETURN_VERB.search(MUST_I.sub(" ", signals.normalize(text))) is None
+
+    @staticmethod
+    def _asks_late_remedy(text: str, flow: dict[str, Any]) -> bool:
+        """Whether the customer asks for the late parcel's remedy by name ("please send me a new one", "can you
+        just send me another one?", "just refund me"): not what they refuse ("no, not a refund"), not a question
+        asking to be told ("how long does a refund take?", "and if it never turns up, do I get my money back?"), not
+        a request about another order."""
+        if not REMEDY_ASKED.search(choice_text(text)):
+            return False
+        clauses = [
+            re.sub(r"^(?:(?:and|so|also|ok|okay|oh|well)\s+)+", "", c.strip())
+            for c in re.split(r"[,.;!?]", signals.normalize(text))
+        ]
+        if any(INFO_QUESTION.match(c) for c in clauses):
+            return False
+        return order_reference(text) in (None, flow.get("order_id"))
 
     def _describes_known_problem(self, turn: Turn) -> bool:
         """ "only my right earbud connects to my phone now, the left one is just silent": a problem in use, with no
@@ -1291,11 +1299,9 @@ class DeterministicEngine:
         if blocked and product.get("returnable") is False and order["status"] == "delivered" and beside:
             # "the screen protectors … can I send them back? and the usb-c cable from that order too": the other item
             # goes on (and the final-sale one is said so beside it, below), once its product is read
-            unread = [ln["product_id"] for ln in beside if self._product(turn, ln["product_id"]) is None]
-            if unread:
-                flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
-                calls = [call("get_product", {"product_id": pid}, n) for n, pid in enumerate(dict.fromkeys(unread), 1)]
-                return Decision(next="actions", tool_calls=calls, flow=flow)
+            reading = self._read_products(turn, flow, order, line, beside)
+            if reading is not None:
+                return reading
             returnable = [
                 ln
                 for ln in beside
@@ -1309,11 +1315,9 @@ class DeterministicEngine:
             return blocked
         # other items of the order named beside it ("…the dripper, plus the bag of beans"): one that can't be
         # returned is said so now, not left out without a word
-        unread = [ln["product_id"] for ln in beside if self._product(turn, ln["product_id"]) is None]
-        if unread:
-            flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
-            calls = [call("get_product", {"product_id": pid}, n) for n, pid in enumerate(dict.fromkeys(unread), 1)]
-            return Decision(next="actions", tool_calls=calls, flow=flow)
+        reading = self._read_products(turn, flow, order, line, beside)
+        if reading is not None:
+            return reading
         final_sale = " ".join(
             f"The {self._label(ln)} is final sale, so it can't be returned."
             for ln in beside
@@ -1342,6 +1346,18 @@ class DeterministicEngine:
                 return at_once
         return confirmed
 
+    def _read_products(
+        self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], lines: list[dict[str, Any]]
+    ) -> Decision | None:
+        """The product reads the items named beside `line` still need, in one round, coming back to `line`
+        (`picked`); None when every one has been read."""
+        unread = list(dict.fromkeys(ln["product_id"] for ln in lines if self._product(turn, ln["product_id"]) is None))
+        if not unread:
+            return None
+        flow = {**flow, "stage": "find_item", "picked": [order["order_id"], line["line_id"]]}
+        calls = [call("get_product", {"product_id": pid}, n) for n, pid in enumerate(unread, 1)]
+        return Decision(next="actions", tool_calls=calls, flow=flow)
+
     @staticmethod
     def _item_words(text: str, lines: list[dict[str, Any]]) -> str:
         """The words that name the item to return: the return request's own, when the message also asks something
@@ -1360,7 +1376,7 @@ class DeterministicEngine:
         of them has: "can I send the canisters back? and the bottle from that order too" asks about two items; "the
         screen protector that came with my cable has a bubble" about one (the cable only says which protector);
         "the glass one" beside two glass items names neither apart."""
-        words = [content_words(ln["title"] + " " + " ".join(ln["options"].values())) for ln in lines]
+        words = [content_words(line_text(ln)) for ln in lines]
         own = [w - set().union(*(other for j, other in enumerate(words) if j != i)) for i, w in enumerate(words)]
         # a request of its own: read as a return or exchange, or joined to one ("and the bottle from that order
         # too"); not a remark beside it ("I love the steel bottle though", "does the bottle keep drinks cold?")
@@ -1379,13 +1395,13 @@ class DeterministicEngine:
         """The order's other items the customer's words name beside the one chosen: named by words of their own, not
         only by what they share with it ("glass")."""
         words_said = content_words(text)
-        chosen_words = content_words(line["title"] + " " + " ".join(line["options"].values()))
+        chosen_words = content_words(line_text(line))
         return [
             ln
             for ln in order["lines"]
             if ln["line_id"] != line["line_id"]
             and line_score(text, ln) >= 2
-            and words_said & (content_words(ln["title"] + " " + " ".join(ln["options"].values())) - chosen_words)
+            and words_said & (content_words(line_text(ln)) - chosen_words)
         ]
 
     def _cancel_item(self, turn: Turn, order: dict[str, Any], line: dict[str, Any]) -> Decision:
@@ -2624,11 +2640,12 @@ class DeterministicEngine:
                 citations.append(Citation(title=source, url=passage.url))
         if not answers:
             return decision
-        closing = " Is there anything else I can help with?"
-        body = decision.reply.removesuffix(closing) if decision.reply else ""
+        said = decision.reply or ""
+        closing = ANYTHING_ELSE.search(said)  # the question that ends a reply stays at its end
+        body = said[: closing.start()] if closing else said
         reply = body + "".join(f"\n\nAs for your other question: {answer}" for answer in answers)
-        if body != decision.reply:
-            reply += "\n\nIs there anything else I can help with?"  # the question that ends a reply, at its end
+        if closing:
+            reply += f"\n\n{closing.group(0).strip()}"
         return decision.model_copy(update={"reply": reply, "citations": citations})
 
     @staticmethod
@@ -2806,6 +2823,8 @@ class DeterministicEngine:
         document = first.url.split("#")[0]
         if document == POLICY_URL or any(HOW_TO.match(p.section.lower()) for p in answered):
             return None
+        if re.match(r"(?i)no\b", first.text.strip()):
+            return None  # "No, once it has shipped it can't be cancelled": no how-to after a no
         quoted = {(p.title, p.section) for p in answered}
         steps = [
             p
@@ -2817,8 +2836,6 @@ class DeterministicEngine:
             and not p.suspicious
             and replyguard.quotable_text(p.text)
         ]
-        if re.match(r"(?i)no\b", first.text.strip()):
-            return None  # "No, once it has shipped it can't be cancelled": no how-to after a no
         # a step about what was asked or answered: the answer's heading or the question share a word with its heading
         # ("discounts on bulk orders" and "place a bulk order"), not any how-to of a one-page FAQ
         about = content_words(" ".join(p.section for p in answered)) | content_words(turn.message.text)
