@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/metrics_rollup.py [--events 1000 10000 100000]
 For each size, a fresh DynamoDB table on moto (in-process, with the local runtime's transaction snapshot, see
-concierge/local/moto_transactions.py) receives a seeded simulation (concierge.metrics.simulate) applied one event
+concierge/local/moto_workarounds.py) receives a seeded simulation (concierge.metrics.simulate) applied one event
 at a time, as the surveys function does per SQS record. It reports:
 - DynamoDB requests per event (exact, counted at the botocore layer): what is constant by design;
 - events/s over the whole run and over its last tenth (when the table is fullest): moto's speed, not DynamoDB's,
@@ -23,7 +23,7 @@ def run(size: int) -> dict:
     import boto3
     from moto import mock_aws
 
-    from concierge.local import moto_transactions
+    from concierge.local import moto_workarounds
     from concierge.memory import MemoryStore
     from concierge.metrics.query import MetricsQuery, MetricsReader
     from concierge.metrics.rollup import NotYetAttributed, Rollup
@@ -33,7 +33,7 @@ def run(size: int) -> dict:
     events = simulate_month(seed=7, conversations_per_day=size // (5 * 30) + 1)
     events = events[:size]
     with mock_aws():
-        moto_transactions.install()
+        moto_workarounds.install()
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName="bench",

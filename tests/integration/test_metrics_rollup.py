@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from concierge.events import AutoCsatScored, ConversationClosed, SurveyAnswered, TurnCompleted
-from concierge.local import moto_transactions
+from concierge.local import moto_workarounds
 from concierge.memory import MemoryStore
 from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import NotYetAttributed, Rollup
@@ -29,7 +29,7 @@ def table(monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
-        moto_transactions.install()  # as the local runtime runs: a cancelled transaction must still change nothing
+        moto_workarounds.install()  # as the local runtime runs: a cancelled transaction must still change nothing
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
         yield dynamodb.create_table(
             TableName="memory",

@@ -159,9 +159,9 @@ class LocalStack:
         os.environ.update(overrides)
         self._mock = mock_aws()
         self._mock.start()
-        from concierge.local import moto_transactions
+        from concierge.local import moto_workarounds
 
-        moto_transactions.install()
+        moto_workarounds.install()
         wiring.reset()
         wiring.use_local_turn_runner(self.run_turn)
         wiring.use_local_approvals(self.approvals)
