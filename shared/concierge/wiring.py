@@ -95,20 +95,9 @@ def action_services(settings: Settings) -> ActionServices:
     )
 
 
-# The local runtime registers its in-process approval workflow here; deployed, it is Step Functions Standard.
-_local_approvals: ApprovalWorkflow | None = None
-
-
-def use_local_approvals(workflow: ApprovalWorkflow | None) -> None:
-    global _local_approvals
-    _local_approvals = workflow
-
-
 def approvals(settings: Settings) -> ApprovalWorkflow | None:
     """The approval workflow (actions.approvals.ApprovalWorkflow), or None when none is deployed: then refunds
     above the limit are refused with a reason instead of waiting."""
-    if _local_approvals is not None:
-        return _local_approvals
     if not settings.approval_state_machine_arn:
         return None
     from concierge.actions.approvals import StepFunctionsApprovals
@@ -132,15 +121,6 @@ def notice_services(settings: Settings) -> NoticeServices:
     )
 
 
-# The local runtime registers its in-process turn workflow here; deployed, channel turns go to Step Functions.
-_local_turn_runner: TurnRunner | None = None
-
-
-def use_local_turn_runner(runner: TurnRunner | None) -> None:
-    global _local_turn_runner
-    _local_turn_runner = runner
-
-
 class StepFunctionsTurnRunner:
     """Runs the Express turn workflow synchronously (StartSyncExecution) and returns its HTTP-shaped output."""
 
@@ -161,8 +141,6 @@ class StepFunctionsTurnRunner:
 
 
 def turn_runner(settings: Settings) -> TurnRunner:
-    if _local_turn_runner is not None:
-        return _local_turn_runner
     if not settings.turn_state_machine_arn:
         raise RuntimeError("CONCIERGE_TURN_STATE_MACHINE_ARN is not set")
     return StepFunctionsTurnRunner(aws.client("stepfunctions"), settings.turn_state_machine_arn)

@@ -32,9 +32,9 @@ from concierge.channels.inbound_email import (
     html_to_text,
     parse_email,
     sender_verified,
-    ses_receipt_record,
 )
 from concierge.errors import BadRequest, http_status
+from concierge.local.ses import ses_receipt_record
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "email"

@@ -1,6 +1,8 @@
 """The approval workflow locally: the Standard state machine CDK deploys (workflows/approval.asl.json), executed
-by the local interpreter, one thread per execution. `start` returns once the execution is waiting for a decision
-(or has finished), as a deployed execution soon would; `send_decision` is SendTaskSuccess."""
+by the local interpreter, one thread per execution. The product reaches it through the Step Functions API as
+deployed (local/stepfunctions.py answers the calls): `start_execution` is StartExecution, returning once the
+execution is waiting for a decision (or has finished), as a deployed execution soon would; `send_task_success` is
+SendTaskSuccess."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import logging
 import threading
 from typing import Any
 
-from concierge.actions.approvals import ApprovalExpired, ApprovalRequest, DecisionOutput
-from concierge.local.statemachine import Invoker, LocalStateMachine, TaskTimedOut, TaskTokens
+from concierge.local.statemachine import Invoker, LocalStateMachine, TaskTokens
 
 logger = logging.getLogger("concierge.local")
+
+
+class ExecutionAlreadyExists(RuntimeError):
+    """An execution of that name exists (Step Functions refuses a second one)."""
 
 
 class LocalApprovals:
@@ -21,36 +26,32 @@ class LocalApprovals:
         self._lock = threading.Lock()
         self.executions: dict[str, dict[str, Any]] = {}
 
-    def start(self, request: ApprovalRequest) -> None:
+    def start_execution(self, name: str, execution_input: dict[str, Any]) -> None:
         with self._lock:
-            if request.action_id in self.executions:  # the execution name is the action id: no second execution
-                return
+            if name in self.executions:
+                raise ExecutionAlreadyExists(f"Execution Already Exists: '{name}'")
             execution: dict[str, Any] = {"status": "RUNNING", "done": threading.Event()}
-            self.executions[request.action_id] = execution
+            self.executions[name] = execution
         waiting_before = self.tokens.pending()
 
         def run() -> None:
             try:
-                execution["output"], execution["states"] = self.machine.execute(
-                    request.model_dump(mode="json"), name=request.action_id
-                )
+                execution["output"], execution["states"] = self.machine.execute(execution_input, name=name)
                 execution["status"] = "SUCCEEDED"
             except Exception as error:  # a failed execution, as Step Functions records it
-                logger.warning("approval execution %s failed: %s", request.action_id, error)
+                logger.warning("approval execution %s failed: %s", name, error)
                 execution["status"], execution["error"] = "FAILED", str(error)
             finally:
                 execution["done"].set()
 
-        threading.Thread(target=run, name=f"approval-{request.action_id}", daemon=True).start()
+        threading.Thread(target=run, name=f"approval-{name}", daemon=True).start()
         for _ in range(200):  # until it waits for its decision (the token is stored) or ends
             if execution["done"].wait(0.01) or self.tokens.pending() > waiting_before:
                 break
 
-    def send_decision(self, task_token: str, output: DecisionOutput) -> None:
-        try:
-            self.tokens.succeed(task_token, output.model_dump(mode="json"))
-        except TaskTimedOut as exc:
-            raise ApprovalExpired(str(exc)) from exc
+    def send_task_success(self, task_token: str, output: Any) -> None:
+        """Raises statemachine.TaskTimedOut for a token unknown, already used, or whose task has timed out."""
+        self.tokens.succeed(task_token, output)
 
     def wait(self, action_id: str, timeout: float = 10.0) -> dict[str, Any]:
         """Block until the execution ends (tests, the demo); returns its status, states visited and output."""

@@ -127,12 +127,24 @@ class LocalStack:
             self.invoke,
         )
         from concierge.local.approvals import LocalApprovals
+        from concierge.local.stepfunctions import LocalStepFunctions
 
         self.approvals = LocalApprovals(
             approval_definition(),
             {function_arn_placeholder(name): name.value for name in topology.FunctionName},
             self.invoke,
         )
+        # The workflows as the functions reach them, through the Step Functions API (answered in process).
+        self.stepfunctions = LocalStepFunctions(
+            turn_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-turn",
+            run_turn=lambda execution_input: self.turn_machine.execute(execution_input)[0],
+            approval_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-approval",
+            approvals=self.approvals,
+        )
+        self.env |= {
+            topology.TURN_STATE_MACHINE_ENV: self.stepfunctions.turn_arn,
+            topology.APPROVAL_STATE_MACHINE_ENV: self.stepfunctions.approval_arn,
+        }
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -163,8 +175,7 @@ class LocalStack:
 
         moto_workarounds.install()
         wiring.reset()
-        wiring.use_local_turn_runner(self.run_turn)
-        wiring.use_local_approvals(self.approvals)
+        self.stepfunctions.attach(boto3._get_default_session())  # the session moto's mock gave the functions' clients
         current_settings.cache_clear()
         self._create_resources()
         return self
@@ -181,8 +192,7 @@ class LocalStack:
         if opensearch is not None:
             opensearch.stop()
             self.opensearch = None
-        wiring.use_local_turn_runner(None)
-        wiring.use_local_approvals(None)
+        self.stepfunctions.detach()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -268,10 +278,6 @@ class LocalStack:
         event = json.loads(json.dumps(payload))
         result = self.handler(function)(event, LambdaContext(function_name=f"concierge-{function}"))
         return json.loads(json.dumps(result))
-
-    def run_turn(self, execution_input: dict[str, Any]) -> tuple[int, str]:
-        status, body, _ = self.turn_response(execution_input)
-        return status, body
 
     def turn_response(self, execution_input: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
         """What API Gateway's synchronous Step Functions integration does: run, then map the output to HTTP (status,
@@ -425,7 +431,7 @@ class LocalStack:
         from email.parser import BytesParser
         from email.utils import getaddresses
 
-        from concierge.channels.inbound_email import ses_receipt_record
+        from concierge.local.ses import ses_receipt_record
 
         message_id = uuid.uuid4().hex
         boto3.client("s3", region_name=REGION).put_object(
