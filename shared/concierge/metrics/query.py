@@ -21,7 +21,6 @@ from concierge.clock import now
 from concierge.errors import NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
-from concierge.metrics.simulate import is_seeded
 from concierge.metrics.store import MetricsStore
 
 if TYPE_CHECKING:
@@ -500,7 +499,7 @@ def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
     if not messages:
         note = (
             SEEDED_NOTE
-            if record is None and is_seeded(conversation_id)
+            if record is None and keys.is_seeded(conversation_id)
             else "No messages are held for this conversation: erased, or expired."
         )
     return TranscriptOut(

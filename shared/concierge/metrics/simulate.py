@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,6 +22,7 @@ from concierge.events import (
     SurveyAnswered,
     TurnCompleted,
 )
+from concierge.metrics.keys import seeded_id
 from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.surveys.autocsat import score_conversation
 from concierge.topology import EVENT_SOURCE
@@ -30,16 +30,6 @@ from concierge.topology import EVENT_SOURCE
 CHANNELS = (("web", 0.6), ("email", 0.25), ("whatsapp", 0.15))
 INTENTS = (("track", 0.3), ("return", 0.25), ("exchange", 0.1), ("cancel", 0.08), ("product", 0.17), ("shipping", 0.1))
 GOAL_FLOWS = {"return": "return_items", "exchange": "return_items", "cancel": "cancel_order"}
-SEEDED_ID = re.compile(r"sim-\d+-\d{5}")  # the id of a seeded conversation: sim-{seed}-{number}
-
-
-def seeded_id(seed: int, number: int) -> str:
-    return f"sim-{seed}-{number:05d}"
-
-
-def is_seeded(conversation_id: str) -> bool:
-    """Whether an id is a seeded conversation's: it has KPIs, scores and surveys, and never had messages."""
-    return SEEDED_ID.fullmatch(conversation_id) is not None
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
