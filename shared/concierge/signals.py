@@ -922,6 +922,10 @@ SOCIAL_FLOOR = 0.5
 # reading alone hands a conversation over only when fairly sure: "Yes, I understand someone has to approve it. Please
 # go ahead." is a yes to the proposal, not a request for a person.
 HUMAN_FLOOR = SOCIAL_FLOOR
+# ...and a question that names no person ("can I also get rid of an old charger with you somehow?") is a question
+# to answer, whatever the model reads, unless it is nearly sure: handing over someone who asked a question the shop's
+# own pages answer leaves them waiting for a person they did not ask for.
+PERSON_QUESTION_FLOOR = 0.9
 
 
 # A question asked without its question mark: "ok so how do I actually place that order", "and where is it now"
@@ -946,6 +950,10 @@ def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, 
         if ruled[0] in SOCIAL and probability < SOCIAL_FLOOR:
             return ruled
         if ruled[0] == "question" and intent in ACTIONS and probability < QUESTION_FLOOR:
+            return ruled
+    if intent == "human" and probability < PERSON_QUESTION_FLOOR:
+        ruled = ruled or classify(text)
+        if ruled[0] == "question" and not asks_for_person(text):
             return ruled
     return intent, probability
 

@@ -509,8 +509,13 @@ NAMED_THING = re.compile(
 )
 # "and the bottle from that order too": an item joined to the request before it
 JOINED = re.compile(r"\b(?:too|as well|also)\b", re.IGNORECASE)
-# "return order 1016, just the mug": one item of it
-ONLY_SOME = re.compile(r"\b(?:just|only|except|apart from|but not)\b", re.IGNORECASE)
+# "return order 1016, just the mug", "I only want to send back the lid": one item of it. Not "just" of time or
+# degree ("just moved in", "only arrived on Monday"): "just" and "only" name some of it when a thing follows.
+ONLY_SOME = re.compile(
+    r"\b(?:just|only)\s+(?:(?:want|need|wish|mean)\w*\s+(?:to\s+(?:return|send|refund)\w*\s+(?:back\s+)?)?)?"
+    r"(?:the|this|that|these|those|my|one|1|a|an)\b|\b(?:except|apart from|but not)\b",
+    re.IGNORECASE,
+)
 
 # A question how to do something oneself: "how do I reset them?", "how can we clean it", "what's the best way to…"
 HOW_TO = re.compile(
