@@ -125,7 +125,7 @@ def main() -> None:
         seed(aws.table(current_settings().memory_table), memory, customer_id, size, now())
 
         calls.clear()
-        status, body = stack.run_turn(
+        status, body, _ = stack.turn_response(
             {
                 "body": {"text": "hi, where is my order?", "channel": "web"},
                 "header": {

@@ -75,7 +75,7 @@ def main() -> None:
         first = all(t != thread or c != customer for c, t, _ in SCRIPT[: n % len(SCRIPT)])
         calls.clear()
         started = time.perf_counter()
-        status, body = stack.run_turn(
+        status, body, _ = stack.turn_response(
             {
                 "body": {"text": text, "channel": "web"},
                 "header": {

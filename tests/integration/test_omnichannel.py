@@ -226,7 +226,9 @@ def test_whatsapp_verification_handshake(stack):
 
 def test_a_turn_without_a_valid_customer_token_gets_401(stack):
     def turn(header: dict) -> tuple[int, str]:
-        status, body = stack.run_turn({"body": {"text": "hi"}, "header": header, "path": {"conversation_id": "x1"}})
+        status, body, _ = stack.turn_response(
+            {"body": {"text": "hi"}, "header": header, "path": {"conversation_id": "x1"}}
+        )
         return status, json.loads(body)["message"]
 
     assert turn({"x-customer-id": "alex"}) == (
