@@ -4,6 +4,7 @@ is: the stages are the same JSON as `Turn`."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,13 +141,9 @@ def test_a_refusal_comes_before_the_agent_does_anything(monkeypatch):
         raise AssertionError("the engine was reached")
 
     monkeypatch.setattr(handler, "engine", never)
-
-    class Context:
-        function_name, memory_limit_in_mb, aws_request_id = "agent", 1024, "test"
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:agent"
-
+    body = inspect.unwrap(handler.handler)  # without powertools' decorators (their logger and metrics are global)
     with pytest.raises(ValidationError, match="turn_incomplete"):
-        handler.handler({"kind": "turn.decide", "turn": without(payload(ready()), "signals")}, Context())
+        body({"kind": "turn.decide", "turn": without(payload(ready()), "signals")}, None)
 
 
 # what each step takes: the previous step's payload as it is ------------------------------------------------------------
