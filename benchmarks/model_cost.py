@@ -129,7 +129,7 @@ def asks_model(turn: Any) -> bool:
 
     conversation = turn.conversation
     reason = escalation.trigger(turn, conversation.sentiments, conversation.flow.get("misses", 0))
-    return not (reason or ClaudeEngine._handoff_under_way(turn))
+    return reason is None and ClaudeEngine._handoff_under_way(turn) is None
 
 
 def prefix_chars() -> int:

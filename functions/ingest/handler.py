@@ -20,6 +20,7 @@ from concierge import conversations, tracing, wiring
 from concierge.clock import now
 from concierge.settings import current_settings
 from concierge.tasks import IngestTask, NotifyTask, ReceiveTask
+from concierge.turn import RejectedTurn
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
@@ -66,8 +67,7 @@ def _turn_task(event: dict[str, Any]) -> dict[str, Any]:
         return outcome
     if isinstance(task, ReceiveTask):
         turn = conversations.receive(task.request, services(), now())
-        if not turn.accepted:
-            assert turn.http is not None  # a rejected turn always carries its HTTP answer (Turn.rejected)
+        if isinstance(turn, RejectedTurn):
             logger.info("turn rejected", extra={"status": turn.http.statusCode})
             metrics.add_metric(name="TurnsRejected", unit=MetricUnit.Count, value=1)
     else:

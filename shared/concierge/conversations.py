@@ -36,7 +36,17 @@ from concierge.memory import ConversationRecord, Loaded, MemoryStore, Profile
 from concierge.merchant import MerchantProfile
 from concierge.storage import Delete
 from concierge.tasks import Resume, TurnInput
-from concierge.turn import ActionResult, ActionStatus, ConversationStatus, CustomerRef, Decision, IncomingMessage, Turn
+from concierge.turn import (
+    ActionResult,
+    ActionStatus,
+    ConversationStatus,
+    CustomerRef,
+    Decision,
+    IncomingMessage,
+    ReadyTurn,
+    RejectedTurn,
+    Turn,
+)
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 logger = logging.getLogger(__name__)
@@ -60,7 +70,7 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(signals.normalize(text).encode()).hexdigest()[:16]
 
 
-def receive(request: TurnInput, services: EdgeServices, now: datetime) -> Turn:
+def receive(request: TurnInput, services: EdgeServices, now: datetime) -> ReadyTurn | RejectedTurn:
     """Validate, authenticate, append the message to memory and score it. Errors become an HTTP rejection."""
     try:
         if request.inbound is not None:
@@ -72,7 +82,7 @@ def receive(request: TurnInput, services: EdgeServices, now: datetime) -> Turn:
         return Turn.rejected(HttpResponse.from_error(error))
 
 
-def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> Turn:
+def _receive_web(request: ApiRequest, services: EdgeServices, now: datetime) -> ReadyTurn:
     customer_id = verify_customer(request.header_value("authorization"), services.signing_keys)
     conversation_id = request.path.get("conversation_id", "")
     if not CONVERSATION_ID.match(conversation_id):
@@ -106,7 +116,7 @@ def _who(
     )
 
 
-def _resume(resume: Resume, services: EdgeServices, now: datetime) -> Turn:
+def _resume(resume: Resume, services: EdgeServices, now: datetime) -> ReadyTurn:
     """A conversation handed back to the AI: its turn answers the customer's messages no one has answered yet
     (written while a person had it), already stored, so nothing is appended."""
     loaded = services.memory.load_conversation(resume.conversation_id, resume.customer_id)
@@ -118,7 +128,7 @@ def _resume(resume: Resume, services: EdgeServices, now: datetime) -> Turn:
         raise Conflict("Nothing in this conversation is waiting for an answer.")
     who = _who(record.customer_id, record, services, verified=record.verified)
     text = "\n".join(message["text"] for message in waiting)
-    return Turn(
+    return ReadyTurn(
         conversation_id=resume.conversation_id,
         customer=who,
         message=IncomingMessage(
@@ -137,7 +147,7 @@ def _resume(resume: Resume, services: EdgeServices, now: datetime) -> Turn:
     )
 
 
-def _receive_inbound(message: InboundMessage, services: EdgeServices, now: datetime) -> Turn:
+def _receive_inbound(message: InboundMessage, services: EdgeServices, now: datetime) -> ReadyTurn:
     """An email or WhatsApp message: resolve who sent it (verified senders only), thread it, append it."""
     resolution = identity.resolve(message, services.memory, services.store, now)
     thread = threads.choose(message, resolution.customer_id, services.memory, now)
@@ -155,7 +165,7 @@ def _append(
     inbound: InboundMessage | None = None,
     thread: threads.Thread | None = None,
     loaded: Loaded | None = None,
-) -> Turn:
+) -> ReadyTurn:
     loaded = loaded or services.memory.load_conversation(conversation_id, who.id)
     record = loaded.record
     if record is not None and record.customer_id != who.id:
@@ -223,7 +233,7 @@ def _append(
     services.memory.append_customer_message(record, text, now, expected_seq, message_fields)
 
     snapshot = record.snapshot().model_copy(update={"channel_switched": switched})
-    return Turn(
+    return ReadyTurn(
         conversation_id=conversation_id,
         customer=who,
         message=IncomingMessage(
@@ -279,10 +289,10 @@ def fact_of(result: ActionResult) -> str | None:
 REPLY_ATTEMPTS = 8
 
 
-def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
+def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
     """Record the reply and the turn in memory, publish the domain events, and shape the HTTP response."""
     decision = turn.decision
-    if decision is None and turn.conversation is not None and turn.conversation.status is ConversationStatus.HANDED_OFF:
+    if decision is None and turn.conversation.status is ConversationStatus.HANDED_OFF:
         return _with_people(turn, services)
     if decision is None or decision.next != "reply" or not decision.reply:
         decision = Decision(next="reply", reply=FALLBACK_REPLY, flow={"name": "offer_handoff"}, engine="fallback")
@@ -302,9 +312,9 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
         if r.tool == "next_best_action" and r.result.get("presented") and r.result.get("offer_id")
     ]
     latency_ms = int((now - turn.started_at).total_seconds() * 1000) if turn.started_at else 0
-    turn_number = turn.conversation.customer_turns if turn.conversation else None
+    turn_number = turn.conversation.customer_turns
     turn_item = {
-        "signals": turn.signals.model_dump() if turn.signals else {},
+        "signals": turn.signals.model_dump(),
         "engine": decision.engine,
         "tools": [r.tool for r in turn.results],
         "latency_ms": latency_ms,
@@ -319,7 +329,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     lookups = [
         services.memory.action_item(turn.conversation_id, turn.customer.id, calls[r.call_id], r, None)
         for r in turn.results
-        if turn.customer is not None and not r.recorded and r.call_id in calls
+        if not r.recorded and r.call_id in calls
     ]
     stored = turn.record  # as receive wrote it; read again only when something changed it since
     for attempt in range(REPLY_ATTEMPTS):
@@ -373,11 +383,11 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
             occurred_at=now,
             conversation_id=record.conversation_id,
             customer_id=record.customer_id,
-            turn=turn_number if turn_number is not None else record.customer_turns,
+            turn=turn_number,
             channel=record.channel.value,
-            intent=decision.intent or (turn.signals.intent if turn.signals else "unknown"),
+            intent=decision.intent or turn.signals.intent,
             confidence=decision.confidence,
-            sentiment=turn.signals.sentiment if turn.signals else 0.0,
+            sentiment=turn.signals.sentiment,
             engine=decision.engine,
             actions=[r.tool for r in executed],
             handoff=decision.handoff is not None,
@@ -411,7 +421,7 @@ def reply(turn: Turn, services: EdgeServices, now: datetime) -> Turn:
     return turn.model_copy(update={"decision": decision, "http": HttpResponse.of(200, response)})
 
 
-def _with_people(turn: Turn, services: EdgeServices) -> Turn:
+def _with_people(turn: ReadyTurn, services: EdgeServices) -> ReadyTurn:
     """People own the conversation: the AI stays silent. The message is already recorded for the agent; the
     answer says who has it, so a page or channel shows no reply from the assistant."""
     from concierge import handoff
@@ -435,7 +445,7 @@ def _with_people(turn: Turn, services: EdgeServices) -> Turn:
 
 def _long_term_memory(
     record: ConversationRecord,
-    turn: Turn,
+    turn: ReadyTurn,
     decision: Decision,
     executed: list[ActionResult],
     services: EdgeServices,
@@ -484,9 +494,9 @@ def _long_term_memory(
 
 
 def closed_event_of(
-    record: ConversationRecord, turn: Turn | None, summary: str, now: datetime, last_text: str = ""
+    record: ConversationRecord, turn: ReadyTurn | None, summary: str, now: datetime, last_text: str = ""
 ) -> ConversationClosed:
-    text = turn.message.text if turn is not None and turn.message else last_text
+    text = turn.message.text if turn is not None else last_text
     normalized = signals.normalize(text)
     resolution: Resolution
     if record.handoff_reason:

@@ -18,7 +18,7 @@ from concierge.knowledge.embeddings import Embedder, embed_query
 from concierge.knowledge.port import Hit, KnowledgeIndex, SearchFilters
 from concierge.knowledge.text import query_terms, terms
 from concierge.memory import MemoryStore
-from concierge.turn import ActionNote, ActionStatus, MemoryContext, PassageHit, Turn
+from concierge.turn import ActionNote, ActionStatus, MemoryContext, PassageHit, ReadyTurn
 
 RECENT_MESSAGES = 10
 PASSAGES = 5
@@ -119,14 +119,13 @@ def search(
 
 
 def retrieve(
-    turn: Turn, memory: MemoryStore, index: KnowledgeIndex | None, embedder: Embedder, recall_actions: bool = False
-) -> Turn:
+    turn: ReadyTurn, memory: MemoryStore, index: KnowledgeIndex | None, embedder: Embedder, recall_actions: bool = False
+) -> ReadyTurn:
     """`index` is a KnowledgeIndex (None before anything is imported); `embedder` embeds the question.
     `recall_actions` (when a model decides): the conversation's recent messages, which the model is sent, and its
     actions, so that the customer's "yes" on a later turn can be confirmed by the model with the pending action's id
     (two bounded queries the deterministic engine does not need: it keeps its dialogue state in the conversation's
     `flow`). At a conversation's first message, the customer's profile comes with the turn when receive read it."""
-    assert turn.customer and turn.message and turn.conversation
     hits: list[tuple[int, Hit]] = []
     if index is not None:
         notes = turn.conversation.notes

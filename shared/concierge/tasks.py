@@ -9,11 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from concierge.actions.approval_models import ApprovalRequest, DecisionOutput, Notice
 from concierge.api import ApiRequest
 from concierge.channels.inbound import InboundMessage
-from concierge.turn import Turn
+from concierge.turn import DecidedTurn, ReadyTurn
 
 
-# Each function validates one or two of these: each is built on first use (`defer_build`), the `Turn` they carry
-# once, at import (docs/performance.md).
+# Each function validates one or two of these: each is built on first use (`defer_build`), the turn stage they carry
+# once, at import (docs/performance.md). A turn task carries the stage its step needs (turn.py): a turn without what
+# that step needs is refused here, at the function's boundary (error type `turn_incomplete`). Its errors show no
+# input: a turn quotes the customer.
 class Resume(BaseModel):
     """Answer what the customer wrote while people had the conversation, now that it is handed back to the AI."""
 
@@ -41,31 +43,31 @@ class ReceiveTask(BaseModel):
 
 
 class ReplyTask(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
     kind: Literal["turn.reply"]
-    turn: Turn
+    turn: ReadyTurn
 
 
 class RetrieveTask(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
     kind: Literal["turn.retrieve"]
-    turn: Turn
+    turn: ReadyTurn
 
 
 class DecideTask(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
     kind: Literal["turn.decide"]
-    turn: Turn
+    turn: ReadyTurn
 
 
 class ActTask(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
     kind: Literal["turn.act"]
-    turn: Turn
+    turn: DecidedTurn
 
 
 class ApprovalState(ApprovalRequest):
@@ -101,12 +103,12 @@ class NotifyTask(BaseModel):
 
 
 class IngestTask(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
     task: Annotated[ReceiveTask | ReplyTask | NotifyTask, Field(discriminator="kind")]
 
 
 class ActionsTask(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
     task: Annotated[ActTask | ApprovalWaitTask | ApprovalStepTask, Field(discriminator="kind")]

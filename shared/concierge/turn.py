@@ -1,15 +1,27 @@
 """The state of one customer turn as it flows through the workflow: ingest -> retrieval -> agent <-> actions -> reply.
 
-Every function of the turn workflow reads a `Turn` and returns it, enriched.
+Every function of the turn workflow reads a turn and returns it, enriched. `Turn` is the payload's shape between any
+two steps, each field a step may not have filled yet optional; each step reads it as the stage it needs, so that the
+type checker proves what that step has and a turn without it is refused where it comes in:
+
+- `RejectedTurn`: ingest refused the message (its HTTP answer, nothing else); the workflow ends there;
+- `ReadyTurn`: ingest accepted it: its message, customer, conversation and signals are set. Retrieval, the agent and
+  the reply step read this (the reply step also when the agent failed, or a person owns the conversation);
+- `DecidedTurn`: a ready turn with the agent's decision (`ReadyTurn.decided`), as the actions step reads it.
+
+The stages add no field and change no field's serialized form: each is the same JSON, so the state machine and turns
+in flight are unaffected. A turn that lacks what its stage needs fails validation with the error type
+`turn_incomplete`, naming what it lacks.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from concierge.api import Channel, Citation, HttpResponse
 from concierge.merchant import MerchantProfile
@@ -252,6 +264,12 @@ class LoopState(BaseModel):
 
 
 class Turn(BaseModel):
+    """A turn between any two steps: what a step may not have filled yet is optional. The steps read it as one of
+    its stages below (RejectedTurn, ReadyTurn, DecidedTurn); no function builds a plain `Turn`, so it is built on
+    first use."""
+
+    model_config = ConfigDict(defer_build=True)
+
     accepted: bool = True
     http: HttpResponse | None = None
     conversation_id: str = ""
@@ -282,16 +300,67 @@ class Turn(BaseModel):
     )
 
     @classmethod
-    def rejected(cls, http: HttpResponse) -> Turn:
-        return cls(accepted=False, http=http)
+    def rejected(cls, http: HttpResponse) -> RejectedTurn:
+        return RejectedTurn(http=http)
 
-    def decided(self, decision: Decision, errors: dict[str, str] | None = None) -> Turn:
+    def results_for(self, tool: str) -> list[ActionResult]:
+        return [result for result in self.results if result.tool == tool]
+
+
+class RejectedTurn(Turn):
+    """Ingest refused the message: the workflow answers with `http` and ends (built on first use: only a refusal
+    needs it)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    accepted: Literal[False] = False
+    http: HttpResponse
+
+
+class ReadyTurn(Turn):
+    """A turn ingest accepted: its message, customer, conversation and signals are set."""
+
+    model_config = ConfigDict(defer_build=False)  # every step reads or writes one: built at import
+
+    # the fields this stage requires, in the order a refusal names them
+    stage_needs: ClassVar[tuple[str, ...]] = ("message", "customer", "conversation", "signals")
+    stage_name: ClassVar[str] = "a turn ingest accepted"
+
+    accepted: Literal[True] = True
+    customer: CustomerRef
+    message: IncomingMessage
+    signals: Signals
+    conversation: ConversationSnapshot
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_what_its_stage_needs(cls, data: Any) -> Any:
+        """One error naming all that is missing, rather than one per field in pydantic's words."""
+        if isinstance(data, dict):
+            missing = [name for name in cls.stage_needs if data.get(name) is None]
+            if data.get("accepted") is False:
+                missing.insert(0, "acceptance (ingest rejected it)")
+            if missing:
+                raise PydanticCustomError(
+                    "turn_incomplete",
+                    "{stage} ({model}) has its {needs}; this one has no {missing}",
+                    {
+                        "stage": cls.stage_name,
+                        "model": cls.__name__,
+                        "needs": ", ".join(cls.stage_needs),
+                        "missing": ", ".join(missing),
+                    },
+                )
+        return data
+
+    def decided(self, decision: Decision, errors: dict[str, str] | None = None) -> DecidedTurn:
         """The turn after the agent's step: its decision, the step's model usage added and, when it asks for an
         action round, that round counted (`loop.steps`: the workflow runs a round while the count is at most
         MAX_ACTION_ROUNDS, so the count is the state the loop needs and no separate workflow step keeps it)."""
         steps = self.loop.steps + (decision.next == "actions")
-        return self.model_copy(
-            update={
+        return DecidedTurn.model_validate(
+            {
+                **dict(self),
                 "decision": decision,
                 "usage": self.usage.add(decision.usage),
                 "errors": self.errors if errors is None else errors,
@@ -299,5 +368,11 @@ class Turn(BaseModel):
             }
         )
 
-    def results_for(self, tool: str) -> list[ActionResult]:
-        return [result for result in self.results if result.tool == tool]
+
+class DecidedTurn(ReadyTurn):
+    """A ready turn with the agent's decision, as the actions step reads it."""
+
+    stage_needs: ClassVar[tuple[str, ...]] = (*ReadyTurn.stage_needs, "decision")
+    stage_name: ClassVar[str] = "a turn the agent decided"
+
+    decision: Decision

@@ -10,18 +10,21 @@ import boto3
 import pytest
 
 from concierge import wiring
+from concierge.api import Channel
 from concierge.local.stack import REGION
 from concierge.settings import current_settings
-from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
+from concierge.turn import ConversationSnapshot, CustomerRef, DecidedTurn, Decision, IncomingMessage, Signals, ToolCall
 
 
 def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall, shown: bool = True) -> list[dict]:
     """One round of tool calls through the actions function, as a model makes them. With `shown`, the proposals it
     made are then marked shown, as storing the reply that states them does (conversations.reply)."""
     now = datetime.now(UTC)
-    turn = Turn(
+    turn = DecidedTurn(
         conversation_id=conversation_id,
         customer=CustomerRef(id=customer_id, first_name=customer_id.title()),
+        message=IncomingMessage(message_id=f"{conversation_id}:1", text="yes", channel=Channel.WEB, received_at=now),
+        signals=Signals(intent="affirm", intent_confidence=0.9, sentiment=0.0),
         conversation=ConversationSnapshot(started_at=now, customer_turns=1),
         decision=Decision(next="actions", tool_calls=list(calls)),
         started_at=now,

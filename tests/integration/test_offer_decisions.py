@@ -22,7 +22,15 @@ from concierge.offers.catalogue import OfferMoment
 from concierge.offers.guardrails import OfferContext, Outcome, Reason, decide
 from concierge.offers.holdout import Group, assign
 from concierge.settings import current_settings
-from concierge.turn import ConversationSnapshot, CustomerRef, Decision, ToolCall, Turn
+from concierge.turn import (
+    ConversationSnapshot,
+    CustomerRef,
+    DecidedTurn,
+    Decision,
+    IncomingMessage,
+    Signals,
+    ToolCall,
+)
 
 OFFER = "sold-out-alternative"
 
@@ -38,9 +46,11 @@ def treated(*candidates: str) -> str:
 
 def act(stack, customer_id: str, conversation_id: str, started_at: datetime, *calls: ToolCall) -> list[dict]:
     now = datetime.now(UTC)
-    turn = Turn(
+    turn = DecidedTurn(
         conversation_id=conversation_id,
         customer=CustomerRef(id=customer_id, first_name=customer_id.title()),
+        message=IncomingMessage(message_id=f"{conversation_id}:2", text="yes", channel=Channel.WEB, received_at=now),
+        signals=Signals(intent="affirm", intent_confidence=0.9, sentiment=0.0),
         conversation=ConversationSnapshot(started_at=started_at, customer_turns=2),
         decision=Decision(next="actions", tool_calls=list(calls)),
         started_at=now,

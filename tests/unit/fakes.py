@@ -179,12 +179,12 @@ class ShopChat:
             CustomerRef,
             IncomingMessage,
             MemoryContext,
-            Turn,
+            ReadyTurn,
         )
 
         self.turns += 1
         scored = signals.score(text)
-        turn = Turn(
+        turn = ReadyTurn(
             conversation_id=self.conversation_id,
             customer=CustomerRef(id=self.customer.id, first_name=self.customer.first_name),
             message=IncomingMessage(message_id=f"m{self.turns}", text=text, channel=Channel.WEB, received_at=self.now),
@@ -207,7 +207,7 @@ class ShopChat:
             if decision.next != "actions":
                 break
             self.calls += [(c.tool, c.arguments) for c in decision.tool_calls]
-            turn = ActionExecutor(self.services, self.now).run(turn.model_copy(update={"decision": decision}))
+            turn = ActionExecutor(self.services, self.now).run(turn.decided(decision))
             decision = self.engine.decide(turn)
         text, shown = proposal.with_proposals(decision.reply or "", turn.results)
         for action_id in shown:

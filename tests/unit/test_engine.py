@@ -30,7 +30,7 @@ from concierge.turn import (
     IncomingMessage,
     MemoryContext,
     PassageHit,
-    Turn,
+    ReadyTurn,
 )
 from tests.unit.fakes import SETTINGS, FakeEmail, FakeEvents, FakeHandoffs, FakeMemory, FakeStore
 
@@ -86,9 +86,9 @@ class Conversation:
         self.flow: dict = {}
         self.tool_calls: list[list[tuple[str, dict]]] = []  # per round of the last turn
 
-    def turn(self, text: str, passages: list[PassageHit] | None = None, errors: dict | None = None) -> Turn:
+    def turn(self, text: str, passages: list[PassageHit] | None = None, errors: dict | None = None) -> ReadyTurn:
         self.turns += 1
-        return Turn(
+        return ReadyTurn(
             conversation_id=self.conversation_id,
             customer=self.customer,
             message=IncomingMessage(
@@ -112,7 +112,7 @@ class Conversation:
             if decision.next != "actions":
                 break
             self.tool_calls.append([(c.tool, c.arguments) for c in decision.tool_calls])
-            turn = ActionExecutor(self.services, NOW).run(turn.model_copy(update={"decision": decision}))
+            turn = ActionExecutor(self.services, NOW).run(turn.decided(decision))
             decision = self.engine.decide(turn)
         # as the reply step stores it: every proposal stated, and marked shown to the customer
         text, shown = proposal.with_proposals(decision.reply or "", turn.results)

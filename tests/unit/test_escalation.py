@@ -9,13 +9,13 @@ import pytest
 from concierge import signals
 from concierge.api import Channel
 from concierge.reasoning.escalation import trigger
-from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, Turn
+from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def turn(text: str) -> Turn:
-    return Turn(
+def turn(text: str) -> ReadyTurn:
+    return ReadyTurn(
         conversation_id="c",
         customer=CustomerRef(id="alex", first_name="Alex"),
         signals=signals.score(text),

@@ -33,7 +33,7 @@ from concierge.knowledge.port import ANSWER_THRESHOLD
 from concierge.knowledge.sync import sync
 from concierge.merchant import MerchantProfile
 from concierge.models import Article, Product
-from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, Turn
+from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "evaluation" / "injection" / "passages.jsonl"
@@ -297,9 +297,9 @@ class NoHistory:
         return []
 
 
-def retrieved_turn(index: EmbeddedIndex, text: str, turns: int = 2) -> Turn:
+def retrieved_turn(index: EmbeddedIndex, text: str, turns: int = 2) -> ReadyTurn:
     """A turn as the retrieval step hands it to the engine."""
-    turn = Turn(
+    turn = ReadyTurn(
         conversation_id="inj-1",
         customer=CustomerRef(id="visitor", first_name="Sam", verified=False),
         message=IncomingMessage(message_id=f"inj-1:{turns}", text=text, channel=Channel.WEB, received_at=NOW),

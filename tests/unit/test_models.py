@@ -23,8 +23,8 @@ from concierge.turn import (
     IncomingMessage,
     MemoryContext,
     PassageHit,
+    ReadyTurn,
     Signals,
-    Turn,
 )
 
 BASE = {
@@ -181,9 +181,9 @@ def test_a_rejected_request_is_reported_as_a_configuration_error_and_an_outage_a
 
 
 # the prompt ------------------------------------------------------------------------------
-def turn(text_: str = "hello", **changes) -> Turn:
+def turn(text_: str = "hello", **changes) -> ReadyTurn:
     at = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
-    base = Turn(
+    base = ReadyTurn(
         conversation_id="c1",
         customer=CustomerRef(id="alex", first_name="Alex", locale="fr"),
         message=IncomingMessage(message_id="m1", text=text_, channel=Channel.WEB, received_at=at),

@@ -20,8 +20,8 @@ from concierge.turn import (
     Decision,
     IncomingMessage,
     LoopState,
+    ReadyTurn,
     Signals,
-    Turn,
 )
 from concierge.workflows import MAX_ACTION_ROUNDS, WORKFLOW_ROUNDS
 
@@ -53,7 +53,7 @@ class FakeEngine:
     def __init__(self, hint: moments.OfferMomentHint | None = HINT) -> None:
         self.hint, self.calls = hint, 0
 
-    def decide(self, turn: Turn) -> Decision:
+    def decide(self, turn: ReadyTurn) -> Decision:
         self.calls += 1
         return Decision(
             next="reply",
@@ -64,8 +64,8 @@ class FakeEngine:
         )
 
 
-def turn(steps: int = 0) -> Turn:
-    return Turn(
+def turn(steps: int = 0) -> ReadyTurn:
+    return ReadyTurn(
         conversation_id="conv-1",
         customer=CustomerRef(id="alex", first_name="Alex"),
         message=IncomingMessage(message_id="m1", text="a pink one please", channel=Channel.WEB, received_at=NOW),
@@ -77,8 +77,8 @@ def turn(steps: int = 0) -> Turn:
 
 
 def after_round(
-    first: Turn, decision: Decision, result: dict | None, status: ActionStatus = ActionStatus.EXECUTED
-) -> Turn:
+    first: ReadyTurn, decision: Decision, result: dict | None, status: ActionStatus = ActionStatus.EXECUTED
+) -> ReadyTurn:
     """The turn as the actions function hands it back: the round counted, the tool's result added."""
     decided = first.decided(decision)
     call = decision.tool_calls[0]
@@ -155,7 +155,7 @@ def test_an_unverified_sender_or_a_handoff_is_never_asked_about():
     assert wrapped(FakeEngine()).decide(unverified).next == "reply"
 
     class HandingOff(FakeEngine):
-        def decide(self, turn: Turn) -> Decision:
+        def decide(self, turn: ReadyTurn) -> Decision:
             from concierge.turn import Handoff
 
             return super().decide(turn).model_copy(update={"handoff": Handoff(reason="asked", message="x")})

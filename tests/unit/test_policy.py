@@ -23,7 +23,16 @@ from concierge.models import (
     TrackingEvent,
     Variant,
 )
-from concierge.turn import ActionStatus, CustomerRef, Decision, IncomingMessage, ToolCall, Turn
+from concierge.turn import (
+    ActionStatus,
+    ConversationSnapshot,
+    CustomerRef,
+    DecidedTurn,
+    Decision,
+    IncomingMessage,
+    Signals,
+    ToolCall,
+)
 from tests.unit.fakes import SETTINGS
 
 NOW = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)
@@ -236,10 +245,12 @@ def propose(store: Store, arguments: dict, customer_id: str = "alex"):
     recorder = Recorder()
     services = ActionServices(settings=SETTINGS, memory=recorder, store=store, events=recorder, email=None)
     call = ToolCall(id="return_items-1", tool="return_items", arguments=arguments)
-    turn = Turn(
+    turn = DecidedTurn(
         conversation_id="conv-1",
         customer=CustomerRef(id=customer_id, first_name="Alex"),
         message=IncomingMessage(message_id="conv-1:3", text="exchange please", channel=Channel.WEB, received_at=NOW),
+        signals=Signals(intent="return", intent_confidence=0.9, sentiment=0.0),
+        conversation=ConversationSnapshot(started_at=NOW, customer_turns=2),
         decision=Decision(next="actions", tool_calls=[call]),
     )
     return ActionExecutor(services, NOW).execute(call, turn), recorder

@@ -46,7 +46,6 @@ from concierge.actions.tools import (
     ToolInput,
     TrackShipment,
 )
-from concierge.api import Channel
 from concierge.channels.email import EmailSender, ReturnEmail, TextEmail
 from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
 from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
@@ -55,7 +54,7 @@ from concierge.merchant import MerchantProfile
 from concierge.models import Address, Customer, Order, OrderLine, OrderStatus, Product
 from concierge.orderref import matches_order
 from concierge.settings import Settings
-from concierge.turn import ActionResult, ActionStatus, ToolCall, Turn
+from concierge.turn import ActionResult, ActionStatus, DecidedTurn, ReadyTurn, ToolCall
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
@@ -187,8 +186,7 @@ class ActionExecutor:
         # that invocation, so a retry can run the action; without it, only after the record's own expiry.
         self.lambda_context = lambda_context
 
-    def run(self, turn: Turn) -> Turn:
-        assert turn.decision is not None and turn.customer is not None
+    def run(self, turn: DecidedTurn) -> DecidedTurn:
         results = [self.execute(call, turn) for call in turn.decision.tool_calls]
         return turn.model_copy(
             update={
@@ -198,8 +196,7 @@ class ActionExecutor:
             }
         )
 
-    def execute(self, call: ToolCall, turn: Turn) -> ActionResult:
-        assert turn.customer is not None
+    def execute(self, call: ToolCall, turn: ReadyTurn) -> ActionResult:
         action_id = action_id_for(turn.conversation_id, call.id)
         effect: dict[str, Any] | None = None
         tool = call.tool
@@ -257,8 +254,7 @@ class ActionExecutor:
         return outcome
 
     # dispatch ----------------------------------------------------------------------------
-    def _dispatch(self, arguments: ToolInput, turn: Turn, action_id: str) -> Outcome:
-        assert turn.customer is not None
+    def _dispatch(self, arguments: ToolInput, turn: ReadyTurn, action_id: str) -> Outcome:
         customer_id = turn.customer.id
         if not turn.customer.verified and not isinstance(arguments, ACCOUNT_FREE_TOOLS):
             # An unverified sender (e.g. an email failing SPF/DKIM) never reaches account data or actions.
@@ -451,17 +447,15 @@ class ActionExecutor:
             }
         return ReturnCheck(effect, order, products, found.customer)
 
-    def _pending(self, turn: Turn, action_id: str) -> dict[str, Any]:
+    def _pending(self, turn: ReadyTurn, action_id: str) -> dict[str, Any]:
         action = self.s.memory.get_action(turn.conversation_id, action_id)
-        assert turn.customer is not None
         if action is None or action.get("customer_id") != turn.customer.id:
             raise Denied("unknown_action", "There is no pending action with that id in this conversation.")
         if action["status"] != ActionStatus.PENDING_CONFIRMATION.value:
             raise Denied("not_pending", f"That action is already {action['status']}.")
         return action
 
-    def _confirm_once(self, turn: Turn, action_id: str) -> Outcome:
-        assert turn.customer is not None
+    def _confirm_once(self, turn: ReadyTurn, action_id: str) -> Outcome:
         return self._once(
             turn.conversation_id, turn.customer.id, action_id, "confirm", lambda: self._confirm(turn, action_id)
         )
@@ -508,7 +502,7 @@ class ActionExecutor:
             raise Denied("unknown_action", "There is no pending action with that id in this conversation.")
         return ActionStatus(record["status"]), action.get("result") or {}, action.get("effect"), record["tool"]
 
-    def _confirm(self, turn: Turn, action_id: str) -> Outcome:
+    def _confirm(self, turn: ReadyTurn, action_id: str) -> Outcome:
         if any(result.action_id == action_id for result in turn.results):
             # Proposed in this very turn: the customer has not seen it yet. Whatever engine asks, the customer's
             # confirmation comes in a later message (refused and audited like any denial).
@@ -535,19 +529,17 @@ class ActionExecutor:
             raise Denied("not_confirmable", f"{pending['tool']} is not confirmed this way.")
         if pending["effect"].get("requires_approval"):
             return self._request_approval(turn, action_id, pending)
-        assert turn.customer is not None
         return self._execute_return(
             turn.conversation_id, turn.customer.id, action_id, pending, ActionStatus.PENDING_CONFIRMATION.value
         )
 
-    def _request_approval(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
+    def _request_approval(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         """Above the limit: the customer's confirmation hands the action to a person (the approval workflow)."""
         if self.s.approvals is None:
             raise Denied(
                 "requires_approval", "This refund is above the amount I can approve; a teammate must approve it."
             )
         request = ReturnItems.model_validate(pending["arguments"])
-        assert turn.customer is not None
         fresh = self._propose_return(turn.customer.id, request, action_id)  # still allowed, still the same amount
         limit = self.merchant.max_auto_refund
         approval = ApprovalRequest(
@@ -666,17 +658,15 @@ class ActionExecutor:
         self.s.memory.settle_action(conversation_id, action_id, ActionStatus.EXECUTED.value, result, None, expected)
         return ActionStatus.EXECUTED, result, fresh, "return_items"
 
-    def _handoff(self, turn: Turn, reason: str, summary: str) -> Outcome:
+    def _handoff(self, turn: ReadyTurn, reason: str, summary: str) -> Outcome:
         """Queue the conversation for people: routed, prioritised, within or outside support hours."""
         from concierge import handoff
 
         transcript = self.s.memory.transcript(turn.conversation_id)
         self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
         record = turn.record or self.s.memory.get_conversation(turn.conversation_id)
-        assert turn.customer is not None
         orders = self.s.store.recent_orders(turn.customer.id, 10) if turn.customer.verified else []
         value = float(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), Decimal("0")))
-        assert turn.message is not None
         owner = handoff.open_handoff(
             self.s.handoffs or handoff.HandoffStore(self.s.memory),
             conversation_id=turn.conversation_id,
@@ -730,9 +720,8 @@ class ActionExecutor:
             effect["shipping_address"] = request.shipping_address.model_dump()
         return effect
 
-    def _confirm_modification(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
+    def _confirm_modification(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         request = ModifyOrder.model_validate(pending["arguments"])
-        assert turn.customer is not None
         fresh = self._propose_modification(turn.customer.id, request)  # it may have shipped since
         address = Address(**request.shipping_address.model_dump()) if request.shipping_address else None
         changed = self.s.store.modify_order(fresh["order_id"], address, request.remove_line_ids)
@@ -775,9 +764,8 @@ class ActionExecutor:
             )
         return parsed[0], parsed[1], kind.label
 
-    def _confirm_booking(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
+    def _confirm_booking(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         kind, start, _label = self._offered_slot(pending["arguments"]["slot_id"])
-        assert turn.customer is not None
         if not self.s.store.book_slot(kind, start, turn.customer.id, action_id, self.now):
             self.s.memory.settle_action(turn.conversation_id, action_id, "denied", {}, "slot_taken")
             raise Denied("slot_taken", "Someone has just booked that slot; let me find you another one.")
@@ -969,12 +957,11 @@ class ActionExecutor:
             text=text,
         )
 
-    def _issue_discount(self, turn: Turn, percent: int, reason: str) -> Outcome:
+    def _issue_discount(self, turn: ReadyTurn, percent: int, reason: str) -> Outcome:
         settings = self.s.settings
         if percent > settings.discount_max_percent:
             raise Denied("above_discount_limit", f"I can offer at most {settings.discount_max_percent}% off.")
         code = f"{self.merchant.code_prefix}-{secrets.token_hex(4).upper()}"
-        assert turn.customer is not None
         discount = Discount(
             code=code,
             customer_id=turn.customer.id,
@@ -989,12 +976,12 @@ class ActionExecutor:
         result = {"code": code, "percent": percent, "expires_at": discount.expires_at.isoformat(), "single_use": True}
         return ActionStatus.EXECUTED, result, result, "issue_discount_code"
 
-    def _credit_terms(self, turn: Turn, request: ReturnItems, effect: dict[str, Any]) -> dict[str, Any]:
+    def _credit_terms(self, turn: ReadyTurn, request: ReturnItems, effect: dict[str, Any]) -> dict[str, Any]:
         """What a refund proposal tells the engine beside its effect: whether it goes to store credit and, if so, the
         bonus a return-retention offer presented in this conversation adds (what the execution will pay, worked out
         the same way), so the reply can say the whole amount before the customer confirms."""
         as_credit = request.resolution == "refund" and request.refund_to == "store_credit"
-        if not as_credit or turn.customer is None:
+        if not as_credit:
             return {"store_credit": as_credit}
         bonus, _ = self._credit_bonus(turn.conversation_id, turn.customer.id, Decimal(effect.get("refund_amount", "0")))
         return {"store_credit": True, "credit_bonus": str(bonus)}
@@ -1028,14 +1015,13 @@ class ActionExecutor:
                 return credit - refund, offer.id
         return Decimal("0.00"), None
 
-    def _proposed_refund(self, turn: Turn, hint: NextBestAction) -> tuple[NextBestAction, Decimal] | None:
+    def _proposed_refund(self, turn: ReadyTurn, hint: NextBestAction) -> tuple[NextBestAction, Decimal] | None:
         """The return moment's facts read from the refund it is about: a `return_items` refund to the original
         payment, proposed to this customer in this conversation and still waiting for their yes. The order, the
         first line's product, the items, whether the shop is at fault and the amount all come from that record, not
         from the hint. None without one (an engine's hint about nothing pending)."""
         from concierge.offers.moments import FAULT_REASONS, items_phrase
 
-        assert turn.customer is not None
         pending = self.s.memory.get_action(turn.conversation_id, hint.action_id) if hint.action_id else None
         if (
             pending is None
@@ -1061,7 +1047,7 @@ class ActionExecutor:
         )
         return facts, Decimal(str(effect["refund_amount"]))
 
-    def _accept_offer(self, turn: Turn, offer_id: str, action_id: str) -> Outcome:
+    def _accept_offer(self, turn: ReadyTurn, offer_id: str, action_id: str) -> Outcome:
         """The customer takes an offer. Safety in code, not in a prompt: only an offer the guardrails decided `offer`
         for THIS conversation and customer, and the next best action presented (a stored `offer.decided` entry of
         their audit trail), can be taken, so a model cannot grant an offer they did not decide. Its code is issued
@@ -1070,7 +1056,6 @@ class ActionExecutor:
         from concierge.offers import issuing
         from concierge.offers.guardrails import Outcome as DecisionOutcome
 
-        assert turn.customer is not None
         customer_id = turn.customer.id
         taken = self.s.memory.get_action(turn.conversation_id, action_id)
         if taken is not None and taken.get("customer_id") == customer_id and taken.get("status") == "executed":
@@ -1078,7 +1063,7 @@ class ActionExecutor:
         offer = next((o for o in self.merchant.offers if o.id == offer_id and o.enabled), None)
         if offer is None:
             raise Denied("unknown_offer", "There is no such offer to take.")
-        started = turn.conversation.started_at if turn.conversation else self.now - timedelta(days=1)
+        started = turn.conversation.started_at
         decisions = self.s.memory.offer_decisions(customer_id, started - timedelta(minutes=1), exposures_only=True)
         if not any(
             d.offer_id == offer_id
@@ -1100,11 +1085,10 @@ class ActionExecutor:
         self.s.memory.record_offer_accepted(offer.id, customer_id)  # the report's "accepted" (offers/ledger.py)
         return outcome
 
-    def _take_offer(self, turn: Turn, offer: Offer, action_id: str) -> Outcome:
+    def _take_offer(self, turn: ReadyTurn, offer: Offer, action_id: str) -> Outcome:
         """The one code path of an offer's code: issued exactly once per conversation, customer and offer
         (`issuing.action_id`), whether the customer takes the offer (`accept_offer`) or its message shows the code
         when it is presented (`next_best_action`); taken again, the first code comes back."""
-        assert turn.customer is not None
         taken = self.s.memory.get_action(turn.conversation_id, action_id)
         if taken is not None and taken.get("customer_id") == turn.customer.id and taken.get("status") == "executed":
             return ActionStatus.EXECUTED, taken.get("result") or {}, taken.get("effect"), "accept_offer"
@@ -1112,7 +1096,7 @@ class ActionExecutor:
             turn.conversation_id, turn.customer.id, action_id, "offer", lambda: self._issue_offer_code(turn, offer)
         )
 
-    def _next_best_action(self, turn: Turn, hint: NextBestAction) -> Outcome:
+    def _next_best_action(self, turn: ReadyTurn, hint: NextBestAction) -> Outcome:
         """The next best action at a moment the engine named (docs/offers.md, "Wiring"). Everything is decided here,
         in code: the context is built from what this function can read (the customer's profile and consent, the
         order and product the moment is about, their orders with consent, the conversation's moods and owner, the
@@ -1130,13 +1114,12 @@ class ActionExecutor:
             logging.getLogger(__name__).warning("next best action failed", exc_info=True)
             raise Denied("offer_error", "No offer was considered.") from exc
 
-    def _consider(self, turn: Turn, hint: NextBestAction) -> Outcome:
+    def _consider(self, turn: ReadyTurn, hint: NextBestAction) -> Outcome:
         from concierge.offers import issuing, moments, nba
         from concierge.offers.catalogue import OfferMoment
         from concierge.settings import OfferSaltMissing
         from concierge.turn import ConversationStatus
 
-        assert turn.customer is not None
         customer_id = turn.customer.id
         moment = OfferMoment(hint.moment)
         result: dict[str, Any] = {"moment": moment.value, "presented": False, "chosen": "nothing", "decisions": []}
@@ -1157,7 +1140,7 @@ class ActionExecutor:
         order = self._owned_order(customer_id, hint.order_id) if hint.order_id else None
         orders = self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if consent else []
         product_id = hint.product_id
-        if product_id is None and moment is OfferMoment.POSITIVE_FEEDBACK and turn.message is not None:
+        if product_id is None and moment is OfferMoment.POSITIVE_FEEDBACK:
             mine = orders or self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT)  # what they bought: not
             titles = {line.product_id: line.title for o in mine for line in o.lines}  # their history, no consent needed
             product_id = moments.praised_product(turn.message.text, titles.items())
@@ -1188,14 +1171,14 @@ class ActionExecutor:
             customer_id=customer_id,
             conversation_id=turn.conversation_id,
             moment=moment,
-            channel=turn.message.channel if turn.message else (conversation.channel if conversation else Channel.WEB),
+            channel=turn.message.channel,
             now=self.now,
             signals=turn.signals,
-            sentiments=record.sentiments if record else (conversation.sentiments if conversation else []),
-            person_owns=bool(conversation and conversation.status is ConversationStatus.HANDED_OFF),
+            sentiments=record.sentiments if record else conversation.sentiments,
+            person_owns=conversation.status is ConversationStatus.HANDED_OFF,
             shop_at_fault=hint.shop_at_fault or late,
             # turned down in this message, or (as the engine read them) in the request's earlier words
-            declined=hint.declined or bool(turn.message and moments.declines(turn.message.text)),
+            declined=hint.declined or moments.declines(turn.message.text),
             profile=turn.profile,
             product=product,
             item_value=item_value,
@@ -1206,9 +1189,9 @@ class ActionExecutor:
         chosen = nba.consider(
             self.s,
             context,
-            conversation_started_at=conversation.started_at if conversation else None,
+            conversation_started_at=conversation.started_at,
             locale=turn.customer.locale,
-            replay_since=turn.message.received_at if turn.message else None,
+            replay_since=turn.message.received_at,
         )
         result |= {
             "chosen": f"{chosen.chosen.kind}:{chosen.chosen.id}" if chosen.chosen.id else chosen.chosen.kind,
@@ -1279,11 +1262,10 @@ class ActionExecutor:
         result |= {"presented": True, "offer_id": offer.id, "message": message, **code}
         return ActionStatus.EXECUTED, result, None, "next_best_action"
 
-    def _issue_offer_code(self, turn: Turn, offer: Offer) -> Outcome:
+    def _issue_offer_code(self, turn: ReadyTurn, offer: Offer) -> Outcome:
         from concierge.offers import issuing
         from concierge.offers.catalogue import AmountOff, PercentOff
 
-        assert turn.customer is not None
         values = {
             "first_name": turn.customer.first_name,
             "shop": self.merchant.name,
@@ -1324,8 +1306,7 @@ class ActionExecutor:
         result["values"] = values
         return ActionStatus.EXECUTED, result, result, "accept_offer"
 
-    def _confirm_cancel(self, turn: Turn, action_id: str, pending: dict[str, Any]) -> Outcome:
-        assert turn.customer is not None
+    def _confirm_cancel(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         order = self._owned_order(turn.customer.id, pending["arguments"]["order_id"])
         decision = policy.evaluate_cancel(order)  # it may have shipped since it was proposed
         if not decision.allowed or not self.s.store.cancel_order(order.id):

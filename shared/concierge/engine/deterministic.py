@@ -28,8 +28,8 @@ from concierge.turn import (
     Handoff,
     Note,
     PassageHit,
+    ReadyTurn,
     ToolCall,
-    Turn,
 )
 from concierge.understanding import (
     ACCOUNT_INTENTS,
@@ -550,7 +550,7 @@ class DeterministicEngine:
         self.return_window_days = profile.return_window_days
 
     # entry point -------------------------------------------------------------------------
-    def decide(self, turn: Turn) -> Decision:
+    def decide(self, turn: ReadyTurn) -> Decision:
         if turn.merchant is not None and turn.merchant != self.profile:
             return DeterministicEngine(turn.merchant).decide(turn)
         second = self._second_request(turn)
@@ -558,7 +558,6 @@ class DeterministicEngine:
         decision = self._with_other_requests(main, self._decide(main))
         if second:
             decision = self._with_second(turn, second, decision)
-        assert turn.conversation is not None  # _decide asserted it
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first. The second request's keep their mark.
         rounds = f"{turn.conversation.customer_turns}.{len(turn.tool_rounds)}"
@@ -572,16 +571,15 @@ class DeterministicEngine:
 
     # two requests to act in one message ------------------------------------------------------------------
     @staticmethod
-    def _second_request(turn: Turn) -> tuple[str, str] | None:
+    def _second_request(turn: ReadyTurn) -> tuple[str, str] | None:
         """A message asking for two things to be done ("1) please cancel the striped towels order, and 2) the glass
         containers order needs to go to my new place, …"): the second, of another kind than the first, as (intent,
         its words), made beside the first in the same reply; ("", "") while its proposal waits for the customer's
         answer with the first's (the conversation's flow keeps it under "also"). None for one request."""
-        assert turn.conversation is not None and turn.message is not None
         flow = turn.conversation.flow
         if flow.get("also"):
             return "", ""
-        if flow.get("name") in (*ACTION_FLOWS, "appointment") or not turn.customer or not turn.customer.verified:
+        if flow.get("name") in (*ACTION_FLOWS, "appointment") or not turn.customer.verified:
             return None
         acting = signals.acting_parts(turn.message.text)
         if len(acting) < 2:
@@ -612,10 +610,9 @@ class DeterministicEngine:
         return intent, text[start:end] if start >= 0 else words
 
     @staticmethod
-    def _part_turn(turn: Turn, second: tuple[str, str], main: bool) -> Turn:
+    def _part_turn(turn: ReadyTurn, second: tuple[str, str], main: bool) -> ReadyTurn:
         """The turn as one of two requests sees it: its own flow, the results of its own calls (the second's are
         marked) and the lookups they share; a new second request reads its own words, and the first the rest."""
-        assert turn.conversation is not None and turn.message is not None and turn.signals is not None
         flow = dict(turn.conversation.flow)
         also = flow.pop("also", None)
         intent, words = second
@@ -642,7 +639,7 @@ class DeterministicEngine:
             }
         )
 
-    def _with_second(self, turn: Turn, second: tuple[str, str], decision: Decision) -> Decision:
+    def _with_second(self, turn: ReadyTurn, second: tuple[str, str], decision: Decision) -> Decision:
         """The first request's decision with the second's: their action rounds together, then one reply that
         proposes (or answers) both; a yes then confirms both, a no withdraws both. A new second request that needs
         a question answered first is left for after the first, as a single request is."""
@@ -695,8 +692,7 @@ class DeterministicEngine:
         """Whether a proposal in `flow` waits for the customer's yes."""
         return bool(flow.get("action_id")) and flow.get("stage") in ("confirm", "confirm_action")
 
-    def _decide(self, turn: Turn) -> Decision:
-        assert turn.signals and turn.conversation and turn.message
+    def _decide(self, turn: ReadyTurn) -> Decision:
         flow = dict(turn.conversation.flow)
         text = turn.message.text
         if turn.conversation.status is ConversationStatus.HANDED_OFF:
@@ -771,7 +767,6 @@ class DeterministicEngine:
                 return self._track(turn, flow["order_id"])
             flow = {}
         intent = turn.signals.intent
-        assert turn.customer is not None
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
         if intent != "cancel":
@@ -837,11 +832,10 @@ class DeterministicEngine:
             return False
         return order_reference(text) in (None, flow.get("order_id"))
 
-    def _describes_known_problem(self, turn: Turn) -> bool:
+    def _describes_known_problem(self, turn: ReadyTurn) -> bool:
         """ "only my right earbud connects to my phone now, the left one is just silent": a problem in use, with no
         word of sending it back and no damage, that a section of the merchant's help center is headed by ("Only one
         earbud connects", found with confidence): its answer first; the return stays one message away."""
-        assert turn.message is not None
         text = turn.message.text
         normalized = signals.normalize(text)
         if RETURN_VERB.search(normalized) or self._fit_reason(text) == "damaged":
@@ -867,7 +861,7 @@ class DeterministicEngine:
         # fix it; an item that arrived damaged ("it came cracked, what do I do?") asks what we do about it
         return any(WHAT_TO_DO.match(part) for part in asked) and DeterministicEngine._fit_reason(text) != "damaged"
 
-    def _start(self, turn: Turn, intent: str) -> Decision | None:
+    def _start(self, turn: ReadyTurn, intent: str) -> Decision | None:
         """The flow of a new request to act on an order, an item or a booking, or to track one; None for others."""
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
@@ -881,14 +875,13 @@ class DeterministicEngine:
             return self._track(turn)
         return None
 
-    def _takes_back_and_asks_anew(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
+    def _takes_back_and_asks_anew(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision | None:
         """ "Hmm actually no, don't cancel it. Just take the tea towels off": a no to the proposal waiting for the
         customer's yes, with another request in the same words. The proposal is withdrawn and the new request made
         at once, in one reply that says what was withdrawn. A request of the same kind ("no, the refund instead") is
         the flow's own business; a bare "no, cancel that" withdraws and asks nothing new."""
         if not flow.get("action_id") or flow.get("stage") not in ("confirm", "confirm_action"):
             return None
-        assert turn.message is not None and turn.signals is not None
         text = turn.message.text
         answer = refusals_aside(text, flow.get("item"))
         if self._pending_kind(flow) == "cancel" and signals.is_affirmative(CANCEL_WORD.sub(" ", answer)):
@@ -943,16 +936,14 @@ class DeterministicEngine:
         return f"No problem, I won't go ahead with the {resolution}." if resolution else "No problem, I won't go ahead."
 
     # handoff -----------------------------------------------------------------------------
-    def _handoff_trigger(self, turn: Turn, flow: dict[str, Any]) -> str | None:
+    def _handoff_trigger(self, turn: ReadyTurn, flow: dict[str, Any]) -> str | None:
         """The same code-enforced triggers as every engine (reasoning.escalation)."""
-        assert turn.conversation is not None
         return escalation.trigger(turn, turn.conversation.sentiments, flow.get("misses", 0))
 
-    def handoff(self, turn: Turn, reason: str, preface: str = "") -> Decision:
+    def handoff(self, turn: ReadyTurn, reason: str, preface: str = "") -> Decision:
         """Create the handoff ticket (first step), then tell the customer (once it exists)."""
         done = turn.results_for("create_handoff")
         if not done:
-            assert turn.customer is not None and turn.message is not None
             summary = f"Customer {turn.customer.first_name}: '{turn.message.text[:200]}'. Reason: {reason}."
             return Decision(next="actions", tool_calls=[call("create_handoff", {"reason": reason, "summary": summary})])
         ticket = done[-1].result if done[-1].status is ActionStatus.EXECUTED else {}
@@ -970,9 +961,8 @@ class DeterministicEngine:
         return Decision(next="reply", reply=message, handoff=Handoff(reason=reason, message=message))
 
     # return ------------------------------------------------------------------------------
-    def _return_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _return_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         stage = flow.get("stage")
-        assert turn.message is not None
         text = turn.message.text
         if stage != "confirm_action" and keeps_it(text):
             return Decision(
@@ -1096,10 +1086,9 @@ class DeterministicEngine:
         misses = flow.get("misses", 0) + 1
         return Decision(next="reply", reply=question, flow={**flow, "misses": misses})
 
-    def _find_item(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _find_item(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """Which item of which order: the customer's own words matched against all their recent orders."""
         found = turn.results_for("find_orders")
-        assert turn.message is not None
         text = own_words(turn.message.text)
         flow = {**flow, "request": flow.get("request") or text}
         if flow.get("reason") is None:
@@ -1222,7 +1211,7 @@ class DeterministicEngine:
         return order, lines
 
     def _return_lines(
-        self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], lines: list[dict[str, Any]]
+        self, turn: ReadyTurn, flow: dict[str, Any], order: dict[str, Any], lines: list[dict[str, Any]]
     ) -> Decision:
         """A refund of these lines of one order, proposed at once (nothing is done before the customer's yes);
         what cannot be returned (final sale, already returned) is left out and said so, and if nothing can, why."""
@@ -1275,7 +1264,6 @@ class DeterministicEngine:
             "resolution": "refund",
             "reason": flow["reason"],
         }
-        assert turn.message is not None
         # "store credit is fine by me"; not "I paid with credit" or "the credit from my last return"
         credit = flow.get("store_credit") is True or STORE_CREDIT_SAID.search(turn.message.text) is not None
         flow["store_credit"] = credit
@@ -1283,13 +1271,12 @@ class DeterministicEngine:
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
     def _item_chosen(
-        self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], sure: bool = False
+        self, turn: ReadyTurn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], sure: bool = False
     ) -> Decision:
         """The item is known: read its product (final sale? sized? its variants), then say at once if it cannot
         be returned, or confirm it with the customer. When the customer's words name it and no other (`sure`) and
         say already how to resolve it ("swap it for the moss green one", "refund to my card please"), the proposal
         comes at once: it names the item and the order, and nothing is done until they confirm it."""
-        assert turn.message is not None
         if order["status"] == "pending" and signals.asks_to_cancel(turn.message.text):
             # "please cancel the grinder I ordered yesterday, I got one as a gift": a cancellation, not a return
             return self._cancel_item(turn, order, line)
@@ -1352,7 +1339,12 @@ class DeterministicEngine:
         return confirmed
 
     def _read_products(
-        self, turn: Turn, flow: dict[str, Any], order: dict[str, Any], line: dict[str, Any], lines: list[dict[str, Any]]
+        self,
+        turn: ReadyTurn,
+        flow: dict[str, Any],
+        order: dict[str, Any],
+        line: dict[str, Any],
+        lines: list[dict[str, Any]],
     ) -> Decision | None:
         """The product reads the items named beside `line` still need, in one round, coming back to `line`
         (`picked`); None when every one has been read."""
@@ -1409,26 +1401,25 @@ class DeterministicEngine:
             and words_said & (content_words(line_text(ln)) - chosen_words)
         ]
 
-    def _cancel_item(self, turn: Turn, order: dict[str, Any], line: dict[str, Any]) -> Decision:
+    def _cancel_item(self, turn: ReadyTurn, order: dict[str, Any], line: dict[str, Any]) -> Decision:
         """Cancel the item of an order not yet shipped: the order, when it is all the order holds (or the order
         itself is what they cancel), else the item taken off it; proposed, and done only on the customer's yes."""
         if turn.results_for("cancel_order"):
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
         if turn.results_for("modify_order"):
             return self._address_flow(turn, {"name": "address", "remove": True})
-        assert turn.message is not None
         text = turn.message.text
         return self._remove_items(turn, {"name": "address", "remove": True, "request": text}, order, text, line)
 
     @staticmethod
-    def _product(turn: Turn, product_id: str) -> dict[str, Any] | None:
+    def _product(turn: ReadyTurn, product_id: str) -> dict[str, Any] | None:
         for result in reversed(turn.results_for("get_product")):
             if result.status is ActionStatus.EXECUTED and result.result.get("id") == product_id:
                 return result.result
         return None
 
     def _not_returnable(
-        self, turn: Turn, order: dict[str, Any], line: dict[str, Any], product: dict[str, Any] | None = None
+        self, turn: ReadyTurn, order: dict[str, Any], line: dict[str, Any], product: dict[str, Any] | None = None
     ) -> Decision | None:
         """Say at once why an item cannot be returned, rather than after three more questions. The action layer's
         policy still decides; this only spares the customer a dead-end conversation."""
@@ -1472,7 +1463,6 @@ class DeterministicEngine:
             )
         delivered = order.get("delivered_at")
         if delivered:
-            assert turn.message is not None
             age = turn.message.received_at - datetime.fromisoformat(delivered)
             if age > timedelta(days=self.return_window_days):
                 return Decision(
@@ -1532,7 +1522,7 @@ class DeterministicEngine:
             flow=flow,
         )
 
-    def _after_item_confirmed(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _after_item_confirmed(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """A fit question only for what the merchant sizes, and only if the customer has not said already."""
         if flow.get("reason") or not flow.get("sized") or not self.profile.exchanges.allowed:
             return self._offer(turn, {**flow, "reason": flow.get("reason") or "other", "stage": "offer"})
@@ -1563,7 +1553,7 @@ class DeterministicEngine:
                     return reason
         return None
 
-    def _offer(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _offer(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """Refund, or an exchange for an in-stock variant of the same product: the one the customer asked for, the
         next size for a fit problem, the same variant for a damaged one, else the variants in stock."""
         product = self._product(turn, flow["product_id"])
@@ -1707,15 +1697,11 @@ class DeterministicEngine:
             return []
         return [v for v in in_stock if v["options"] != options][:3]
 
-    def _choose_resolution(self, turn: Turn, flow: dict[str, Any], said: str | None = None) -> Decision:
+    def _choose_resolution(self, turn: ReadyTurn, flow: dict[str, Any], said: str | None = None) -> Decision:
         proposed = turn.results_for("return_items")
         if proposed:
             return self._after_proposal(turn, proposed[-1], flow)
-        if said:
-            text = said
-        else:
-            assert turn.message is not None
-            text = turn.message.text
+        text = said or turn.message.text
         normalized = choice_text(text)
         offered = flow.get("exchange_options") or []
         shown = offered[: flow.get("shown", len(offered))]
@@ -1773,7 +1759,7 @@ class DeterministicEngine:
             arguments["refund_to"] = "store_credit" if credit else "original_payment"
         return Decision(next="actions", tool_calls=[call("return_items", arguments)], flow=flow)
 
-    def _after_proposal(self, turn: Turn, result: ActionResult, flow: dict[str, Any]) -> Decision:
+    def _after_proposal(self, turn: ReadyTurn, result: ActionResult, flow: dict[str, Any]) -> Decision:
         """The proposal in words, or why it cannot be made. Made at once from the customer's first words (`direct`),
         it opens with a word of sympathy for what they said is wrong."""
         lead = self._sympathy(turn, flow) if flow.get("direct") else ""
@@ -1847,15 +1833,15 @@ class DeterministicEngine:
         return moment
 
     @staticmethod
-    def _sympathy(turn: Turn, flow: dict[str, Any]) -> str:
+    def _sympathy(turn: ReadyTurn, flow: dict[str, Any]) -> str:
         said = SORRY.get(flow.get("reason") or "")
         if said:
             return f"{said} "
-        if turn.signals is not None and turn.signals.sentiment <= SYMPATHY_SENTIMENT:
+        if turn.signals.sentiment <= SYMPATHY_SENTIMENT:
             return "I'm sorry about that. "
         return ""
 
-    def _confirm_action(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _confirm_action(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         switched = self._to_store_credit(turn, flow) or self._other_resolution(turn, flow)
         if switched is not None:
             return switched
@@ -1912,7 +1898,6 @@ class DeterministicEngine:
                     "reason": f"action not possible: {outcome.reason or outcome.status.value}",
                 },
             )
-        assert turn.message is not None
         text = turn.message.text
         pending = flow.get("resolution")
         said = choice_text(text)
@@ -1945,7 +1930,7 @@ class DeterministicEngine:
             return Decision(
                 next="actions", tool_calls=[call("confirm_action", {"action_id": flow["action_id"]})], flow=flow
             )
-        offered = bool(turn.conversation and turn.conversation.offers_presented)
+        offered = bool(turn.conversation.offers_presented)
         mine = REFUND_OBJECTS if pending == "refund" else EXCHANGE_OBJECTS if pending == "exchange" else ()
         refuses_it = any(m.group(3).lower() in mine for m in REFUSED.finditer(signals.normalize(answer)))
         if (
@@ -1981,13 +1966,12 @@ class DeterministicEngine:
             return exchange and not refund and not credit
         return False
 
-    def _to_store_credit(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
+    def _to_store_credit(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision | None:
         """ "Could I have it as store credit instead?" to a refund proposed to the original payment: that proposal is
         withdrawn and the same refund proposed as store credit (with any bonus a return offer presented in this
         conversation adds, which the action layer works out), in one reply; it too waits for the customer's yes."""
         if flow.get("resolution") != "refund" or flow.get("store_credit") or not flow.get("action_id"):
             return None
-        assert turn.message is not None
         if not asks_credit(turn.message.text):
             return None
         if not turn.results_for("cancel_action"):
@@ -1997,14 +1981,13 @@ class DeterministicEngine:
         offer = {k: v for k, v in flow.items() if k not in ("action_id", "resolution")}
         return self._choose_resolution(turn, {**offer, "stage": "offer", "misses": 0, "store_credit": True}, "refund")
 
-    def _other_resolution(self, turn: Turn, flow: dict[str, Any]) -> Decision | None:
+    def _other_resolution(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision | None:
         """ "Forget the swap, let's just send it back and get my money back instead": the resolution proposed is
         refused and the other asked for, so the proposal is withdrawn and the other one proposed, in one reply (it
         too waits for the customer's yes). A yes that names the other one is only asked about (`_confirm_action`)."""
         pending = flow.get("resolution")
         if pending not in ("refund", "exchange") or not flow.get("action_id"):
             return None
-        assert turn.message is not None
         text = turn.message.text
         said = choice_text(text)
         mine, theirs = (REFUND_OBJECTS, EXCHANGE_OBJECTS) if pending == "refund" else (EXCHANGE_OBJECTS, REFUND_OBJECTS)
@@ -2028,7 +2011,7 @@ class DeterministicEngine:
         )
 
     @staticmethod
-    def _settled(turn: Turn, tool: str) -> ActionResult | None:
+    def _settled(turn: ReadyTurn, tool: str) -> ActionResult | None:
         """The outcome of the customer's answer to a proposed `tool` (confirmed, withdrawn or refused), if any."""
         done = [
             r
@@ -2056,11 +2039,10 @@ class DeterministicEngine:
         return None
 
     # cancellation ------------------------------------------------------------------------
-    def _cancel_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _cancel_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """Find the order (named by id, by item, or the only one not yet shipped), propose the cancellation, and
         carry it out only when the customer confirms it. An id that is not one of the customer's orders goes to the
         action layer as written, which refuses it: another order is never cancelled in its place."""
-        assert turn.message is not None
         text = own_words(turn.message.text)
         if flow.get("stage") == "confirm":
             outcome = self._settled(turn, "cancel_order")
@@ -2192,7 +2174,7 @@ class DeterministicEngine:
         )
         return Decision(next="reply", reply=reply, flow={})
 
-    def _shipped_beside(self, turn: Turn, request: str, proposed: str) -> str:
+    def _shipped_beside(self, turn: ReadyTurn, request: str, proposed: str) -> str:
         """What the customer asked to cancel beside the order proposed that has already shipped, said so: "Order
         #1029 (…) has already shipped, so it can't be cancelled; once it's delivered you can return it …"."""
         found = turn.results_for("find_orders")
@@ -2262,10 +2244,9 @@ class DeterministicEngine:
         return f"No problem, I won't cancel order {withdrawn}. " if withdrawn else ""
 
     # order changes ------------------------------------------------------------------------
-    def _address_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _address_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """A new delivery address for an order that has not shipped: found like a cancellation, the address read from
         the customer's words (street and number, postcode and city), proposed back in full, changed on a yes."""
-        assert turn.message is not None
         text = own_words(turn.message.text)
         stage = flow.get("stage")
         if turn.results_for("cancel_order"):  # taking the only item off an order is cancelling it
@@ -2342,7 +2323,6 @@ class DeterministicEngine:
                 f"{o['order_id']} ({', '.join(self._label(ln) for ln in o['lines'])})" for o in pending[:5]
             )
             return Decision(next="reply", reply=f"Which order should go to the new address: {listing}?", flow=flow)
-        assert turn.signals is not None  # _decide, the only caller, asserted it
         if flow.get("remove") or turn.signals.intent == "remove_item":
             return self._remove_items(turn, {**flow, "remove": True}, order, request)
         address = parse_address(text) or parse_address(request)
@@ -2354,7 +2334,6 @@ class DeterministicEngine:
                 flow={**flow, "order_id": order["order_id"]},
             )
         ship_to = order.get("ship_to") or {}
-        assert turn.customer is not None
         new = {**address, "name": ship_to.get("name", turn.customer.first_name), "country": ship_to.get("country", "")}
         return Decision(
             next="actions",
@@ -2364,7 +2343,7 @@ class DeterministicEngine:
 
     def _remove_items(
         self,
-        turn: Turn,
+        turn: ReadyTurn,
         flow: dict[str, Any],
         order: dict[str, Any],
         request: str,
@@ -2415,7 +2394,7 @@ class DeterministicEngine:
         return pending[0] if len(pending) == 1 else None
 
     # account and appointments --------------------------------------------------------------
-    def _password_reset(self, turn: Turn) -> Decision:
+    def _password_reset(self, turn: ReadyTurn) -> Decision:
         done = turn.results_for("send_password_reset")
         if not done:
             return Decision(next="actions", tool_calls=[call("send_password_reset")])
@@ -2434,9 +2413,8 @@ class DeterministicEngine:
             ),
         )
 
-    def _appointment_flow(self, turn: Turn, flow: dict[str, Any]) -> Decision:
+    def _appointment_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """Offer the three soonest free slots, book the one the customer picks once they confirm it."""
-        assert turn.message is not None
         text = signals.normalize(turn.message.text)
         stage = flow.get("stage")
         if stage == "confirm":
@@ -2519,12 +2497,11 @@ class DeterministicEngine:
         )
 
     # tracking ----------------------------------------------------------------------------
-    def _track(self, turn: Turn, order_id: str | None = None) -> Decision:
+    def _track(self, turn: ReadyTurn, order_id: str | None = None) -> Decision:
         """The order the customer means: named by id (as they wrote it: the action layer matches it to their own
         orders and refuses anyone else's), or by the item in it, or their latest order on its way."""
         tracked = turn.results_for("track_shipment")
         if not tracked:
-            assert turn.message is not None
             text = turn.message.text
             reference = order_reference(text)
             if reference is None and order_id is None and content_words(text):
@@ -2598,7 +2575,7 @@ class DeterministicEngine:
             )
         return reply, flow
 
-    def _with_other_requests(self, turn: Turn, decision: Decision) -> Decision:
+    def _with_other_requests(self, turn: ReadyTurn, decision: Decision) -> Decision:
         """A message that asks for something to be done and, beside it, only to be told something ("can you send my
         hub order to my office instead, …? And where are my headphones?", "please cancel the grinder. And how hot can
         my dutch oven go?"): the action's reply (its proposal, or why it cannot be done) also answers the rest, where
@@ -2606,7 +2583,6 @@ class DeterministicEngine:
         """
         if decision.handoff is not None:
             return decision
-        assert turn.message is not None
         text = turn.message.text
         others = signals.read_only_requests(text)
         acted = any(r.tool in ACTING_TOOLS for r in turn.results)
@@ -2654,7 +2630,7 @@ class DeterministicEngine:
         return decision.model_copy(update={"reply": reply, "citations": citations})
 
     @staticmethod
-    def _tracked_order(turn: Turn, words: str) -> str | None:
+    def _tracked_order(turn: ReadyTurn, words: str) -> str | None:
         """The order a tracking question means: the number it gives, else the order holding the item it names."""
         reference = order_reference(words)
         if reference:
@@ -2666,7 +2642,7 @@ class DeterministicEngine:
         return str(holding[0]["order_id"]) if holding else None
 
     @staticmethod
-    def _help_answer(turn: Turn, words: str) -> PassageHit | None:
+    def _help_answer(turn: ReadyTurn, words: str) -> PassageHit | None:
         """The help-center passage that answers a question of the message: among those good enough to quote that
         share its words, the closest to it in meaning (the sentence model), else the one whose title and section
         share most of its words."""
@@ -2702,13 +2678,12 @@ class DeterministicEngine:
         closest = [(float(question @ vector), p) for vector, p in scored if vector is not None]
         return max(closest, key=lambda entry: entry[0]) if closest else None
 
-    def _other_answer(self, turn: Turn) -> tuple[PassageHit, str] | None:
+    def _other_answer(self, turn: ReadyTurn) -> tuple[PassageHit, str] | None:
         """Several requests in one message ("where is my order, and how long do refunds take?", or in two questions:
         "where's my power bank? And unrelated, how long does a refund take…?"): the tracking answer comes first,
         then the help center's answer to the rest, when it has a grounded one about it: the closest in meaning to
         what they ask (a passage sharing its words, "refunds over $200 … usually within one business day", is not
         the answer to how long a refund takes), else the one whose heading shares most of its words."""
-        assert turn.message is not None
         text = turn.message.text
         parts = signals.requests(text)
         if len(parts) < 2:
@@ -2747,7 +2722,7 @@ class DeterministicEngine:
 
     # knowledge ---------------------------------------------------------------------------
     @staticmethod
-    def _grounded(turn: Turn) -> list[PassageHit]:
+    def _grounded(turn: ReadyTurn) -> list[PassageHit]:
         """The passages good enough to quote: the most confident of the merchant's own articles first; the digest
         of merchant.json answers what they leave out. Retrieved text is data: a passage that addresses an AI
         ("ignore previous instructions…") is never used."""
@@ -2759,7 +2734,7 @@ class DeterministicEngine:
         whole = [p for p in grounded if p.request == 0]  # found for the whole message, not for one part of it
         return sorted(whole or grounded, key=lambda p: (p.url.split("#")[0] == POLICY_URL, -p.confidence))
 
-    def _answer_from_knowledge(self, turn: Turn) -> Decision:
+    def _answer_from_knowledge(self, turn: ReadyTurn) -> Decision:
         grounded = self._grounded(turn)
         if not grounded or self._unrelated(turn, grounded[0]):
             # no passage found with confidence, or the one found shares a word with the message and nothing of its
@@ -2782,7 +2757,6 @@ class DeterministicEngine:
         best = grounded[0]
         body = self._excerpt(best.text)
         source = f"{best.title} — {best.section}" if best.section else best.title
-        assert turn.message is not None
         note = Note(
             topic=best.title, aspect=best.section, text=self._excerpt(best.text, 240), channel=turn.message.channel
         )
@@ -2815,12 +2789,11 @@ class DeterministicEngine:
         )
 
     @staticmethod
-    def _next_step(turn: Turn, answered: list[PassageHit]) -> PassageHit | None:
+    def _next_step(turn: ReadyTurn, answered: list[PassageHit]) -> PassageHit | None:
         """The suggested next step after an answer: the same help document's section on how to go ahead ("How do I
         place a bulk order? Email trade@… for a quote") when the search found it too and the customer asked whether
         or what, not already how. None for the policy digest (its sections are the policy, not a process) and when
         the answer is itself a how-to."""
-        assert turn.message is not None
         clauses = re.split(r"[.?!,;]\s*|\s+(?:and|but|also|so)\s+", signals.normalize(turn.message.text))
         if any(HOW_TO.match(clause.strip()) for clause in clauses):
             return None
@@ -2852,25 +2825,23 @@ class DeterministicEngine:
         return max(steps, key=lambda p: (bool(pointed & content_words(p.section)), p.confidence), default=None)
 
     @staticmethod
-    def _unrelated(turn: Turn, passage: PassageHit) -> bool:
+    def _unrelated(turn: ReadyTurn, passage: PassageHit) -> bool:
         """Whether a passage the word search found is unrelated in meaning to the message (the sentence model, below
         UNRELATED_MEANING): it shares a word, not what is asked. False without a sentence model."""
         from concierge import sentences
 
-        assert turn.message is not None
         question = sentences.embedding(turn.message.text)
         answer = sentences.embedding(f"{passage.section} {passage.text}")
         return question is not None and answer is not None and float(question @ answer) < UNRELATED_MEANING
 
     @staticmethod
-    def _closest_in_meaning(turn: Turn) -> PassageHit | None:
+    def _closest_in_meaning(turn: ReadyTurn) -> PassageHit | None:
         """The passage the search found that is closest in meaning to a question the word search found no confident
         answer to, when close enough and clearly ahead of any other section close enough too (MEANING_ANSWER_FLOOR
         and _LEAD); None without a sentence model, for a message that asks nothing, or when two sections are as
         close."""
         from concierge import sentences
 
-        assert turn.message is not None and turn.signals is not None
         if not turn.signals.asks:
             return None
         question = sentences.embedding(turn.message.text)
@@ -2905,7 +2876,7 @@ class DeterministicEngine:
         return ranked[0][1]
 
     @staticmethod
-    def _second_answer(turn: Turn, best: PassageHit) -> list[PassageHit]:
+    def _second_answer(turn: ReadyTurn, best: PassageHit) -> list[PassageHit]:
         """The passages that answer another of the message's requests, when they answer something else than `best`
         (another section, another text): the one closest in meaning to the request `best` does not answer, with any
         section of its article as close (`_answer_by_meaning`), else the best grounded passage found for another
@@ -2926,7 +2897,7 @@ class DeterministicEngine:
         return [max(others, key=lambda p: p.confidence)] if others else []
 
     @staticmethod
-    def _answer_by_meaning(turn: Turn, best: PassageHit) -> list[PassageHit]:
+    def _answer_by_meaning(turn: ReadyTurn, best: PassageHit) -> list[PassageHit]:
         """Two questions in one message ("do I get the shipping refunded? And how long until the money is back on
         my card?"): the request `best` answers least, in meaning, is the other one, and its answer is the passage
         closest to it in meaning (the sentence model), among those the search found near it (at least the
@@ -2938,7 +2909,6 @@ class DeterministicEngine:
         passage is close enough."""
         from concierge import sentences
 
-        assert turn.message is not None
         text = turn.message.text
         parts = signals.requests(text)
         if len(parts) < 2:
@@ -2986,9 +2956,8 @@ class DeterministicEngine:
         return list(answers.values())
 
     @staticmethod
-    def _clarifying_question(turn: Turn) -> Decision | None:
+    def _clarifying_question(turn: ReadyTurn) -> Decision | None:
         """Near misses on two different topics: ask which one the customer means rather than guess or give up."""
-        assert turn.conversation is not None
         if turn.conversation.flow.get("name") == "clarify":
             return None  # asked once already: offer a human instead
         topics: dict[str, PassageHit] = {}
@@ -3008,12 +2977,10 @@ class DeterministicEngine:
         )
 
     @staticmethod
-    def _recap(turn: Turn, answer: Note) -> str:
+    def _recap(turn: ReadyTurn, answer: Note) -> str:
         """When the customer moves to another channel (or a linked conversation), build on what was already
         answered there, so that they never have to ask again or piece the two answers together."""
         conversation = turn.conversation
-        assert conversation is not None
-        assert turn.message is not None  # the only caller has read its channel
         earlier = (
             [n for n in conversation.notes if n.channel != turn.message.channel]
             if conversation.channel_switched
@@ -3042,11 +3009,9 @@ class DeterministicEngine:
         return "?" in text
 
     # greeting ----------------------------------------------------------------------------
-    def _with_greeting(self, turn: Turn, reply: str) -> str:
-        assert turn.conversation is not None  # the only caller, decide, asserted it
+    def _with_greeting(self, turn: ReadyTurn, reply: str) -> str:
         if not reply or turn.conversation.customer_turns != 1:
             return reply
-        assert turn.customer is not None
         if not turn.customer.verified:
             return f"Hi, I'm the {self.merchant} AI assistant. {reply}"
         name = turn.customer.first_name

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from concierge.reasoning.costs import Usage
-from concierge.turn import ActionStatus, Decision, ToolCall, Turn
+from concierge.turn import ActionStatus, Decision, ReadyTurn, ToolCall
 from concierge.workflows import WORKFLOW_ROUNDS
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ TOOL = "next_best_action"
 
 
 class Engine(Protocol):
-    def decide(self, turn: Turn) -> Decision: ...
+    def decide(self, turn: ReadyTurn) -> Decision: ...
 
 
 class OfferingEngine:
@@ -44,14 +44,14 @@ class OfferingEngine:
     def __getattr__(self, name: str) -> object:  # the inner engine's own API (fallback, handoff, …) stays reachable
         return getattr(self.inner, name)
 
-    def decide(self, turn: Turn) -> Decision:
+    def decide(self, turn: ReadyTurn) -> Decision:
         drafted = self._drafted(turn)
         if drafted is not None:
             return drafted
         decision = self.inner.decide(turn)
         if not self._at_moment(turn, decision):
             return decision
-        assert decision.moment is not None and turn.conversation is not None  # _at_moment checked them
+        assert decision.moment is not None  # _at_moment checked it
         call = ToolCall(
             id=f"{TOOL}-{turn.conversation.customer_turns}.{len(turn.tool_rounds)}",
             tool=TOOL,
@@ -60,10 +60,10 @@ class OfferingEngine:
         # the drafted reply travels on the decision (the reply step only sends a decision whose next is "reply")
         return decision.model_copy(update={"next": "actions", "tool_calls": [call], "assistant_content": []})
 
-    def _at_moment(self, turn: Turn, decision: Decision) -> bool:
+    def _at_moment(self, turn: ReadyTurn, decision: Decision) -> bool:
         if decision.next != "reply" or decision.moment is None or decision.handoff is not None:
             return False
-        if turn.customer is None or not turn.customer.verified or turn.conversation is None:
+        if not turn.customer.verified:
             return False
         if turn.results_for(TOOL) or not self.salt_set:
             return False
@@ -74,7 +74,7 @@ class OfferingEngine:
         return any(o.enabled and o.trigger.moment is moment for o in profile.offers)
 
     @staticmethod
-    def _drafted(turn: Turn) -> Decision | None:
+    def _drafted(turn: ReadyTurn) -> Decision | None:
         """The reply drafted before the `next_best_action` round this step follows, with the offer when one was
         presented; None when this step follows no such round."""
         previous = turn.decision

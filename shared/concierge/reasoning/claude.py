@@ -25,7 +25,7 @@ from concierge.reasoning import escalation, prompt
 from concierge.reasoning.client import ModelClient, assistant_content, model_errors
 from concierge.reasoning.costs import Usage, usage_of
 from concierge.settings import Settings
-from concierge.turn import ActionStatus, Decision, ToolCall, Turn
+from concierge.turn import ActionStatus, Decision, ReadyTurn, ToolCall
 from concierge.workflows import MAX_ACTION_ROUNDS
 
 if TYPE_CHECKING:
@@ -81,14 +81,13 @@ class ClaudeEngine:
         self.fallback = fallback  # the deterministic engine
         self.prices = settings.prices()
 
-    def decide(self, turn: Turn) -> Decision:
-        assert turn.signals and turn.conversation and turn.message and turn.customer
+    def decide(self, turn: ReadyTurn) -> Decision:
         # Escalation is code, not prompt: these hand off before any model is asked.
         reason = escalation.trigger(turn, turn.conversation.sentiments, turn.conversation.flow.get("misses", 0))
-        if reason or self._handoff_under_way(turn):
-            return self.fallback.handoff(turn, reason or self._handoff_reason(turn)).model_copy(
-                update={"engine": "claude"}
-            )
+        if reason is None:
+            reason = self._handoff_under_way(turn)
+        if reason is not None:
+            return self.fallback.handoff(turn, reason).model_copy(update={"engine": "claude"})
         if any(not content for content in turn.assistant_rounds):
             # The deterministic engine took a round of this turn over: it finishes the turn (the model would be
             # sent tool calls it never made).
@@ -110,7 +109,7 @@ class ClaudeEngine:
         return decision.model_copy(update={"usage": usage})
 
     # the call ----------------------------------------------------------------------------
-    def _ask(self, turn: Turn) -> Message | BetaMessage:
+    def _ask(self, turn: ReadyTurn) -> Message | BetaMessage:
         family = self.client.family
         last_round = turn.loop.steps >= MAX_ACTION_ROUNDS
         # What is left for the model: the turn's deadline less what the rest of the turn needs after it.
@@ -125,7 +124,7 @@ class ClaudeEngine:
             **family.request_options(),
         )
 
-    def _interpret(self, turn: Turn, response: Message | BetaMessage) -> Decision:
+    def _interpret(self, turn: ReadyTurn, response: Message | BetaMessage) -> Decision:
         if response.stop_reason == "max_tokens":
             raise MalformedAnswer("max_tokens reached before the answer was complete")
         content = assistant_content(response)
@@ -136,7 +135,6 @@ class ClaudeEngine:
             # a tool it was not given (next_best_action, or accept_offer with no offer made) is never run
             raise MalformedAnswer(f"called tools it was not given: {unknown}")
         if actions:
-            assert turn.conversation is not None  # checked by decide()
             calls = [
                 ToolCall(id=block["id"], tool=block["name"], arguments=dict(block.get("input") or {}))
                 for block in actions
@@ -160,7 +158,6 @@ class ClaudeEngine:
             )
             if not text:
                 raise MalformedAnswer(f"neither a reply nor a tool call (stop_reason {response.stop_reason})")
-            assert turn.signals is not None  # checked by decide()
             reply = ModelReply(text=text, intent=turn.signals.intent)
         flow: dict[str, Any]
         text, flow = self._greeted(turn, reply.text), {}
@@ -181,7 +178,7 @@ class ClaudeEngine:
         )
 
     @staticmethod
-    def _moment(turn: Turn, reply: ModelReply) -> OfferMomentHint | None:
+    def _moment(turn: ReadyTurn, reply: ModelReply) -> OfferMomentHint | None:
         """The offer moment of the turn, for the offering wrapper (engine/offering.py), named in code where code can
         see it: a refund proposed this turn (the return moment, from the proposal's result, as the deterministic
         engine names it); praise of a product, as the deterministic engine reads it (a praise phrase, clearly
@@ -203,46 +200,37 @@ class ClaudeEngine:
         ]
         if proposed:  # a refund proposed this turn, waiting for the customer's yes (the actions function checks)
             return moments.return_requested(proposed[-1].result)
-        assert turn.message is not None and turn.signals is not None  # checked by decide()
         if turn.results or "?" in turn.message.text:
             return None
         return moments.positive_feedback(turn.message.text, turn.signals.sentiment, turn.signals.frustrated)
 
-    def _greeted(self, turn: Turn, text: str) -> str:
+    def _greeted(self, turn: ReadyTurn, text: str) -> str:
         """The first reply says it comes from the AI assistant — once: the model is told not to greet, and a
         greeting it wrote anyway gives way to this one."""
-        assert turn.conversation is not None  # checked by decide()
         if turn.conversation.customer_turns != 1 or AI_MENTION.search(text):
             return text
-        assert turn.customer is not None  # checked by decide()
         name = turn.merchant.name if turn.merchant else self.settings.merchant_name
         intro = f"Hi {turn.customer.first_name}, I'm the {name} AI assistant."
         rest = GREETING.sub("", text, count=1).strip()
         return f"{intro} {rest[:1].upper()}{rest[1:]}" if rest else intro
 
     @staticmethod
-    def _citations(turn: Turn, document_ids: list[str]) -> list[Citation]:
+    def _citations(turn: ReadyTurn, document_ids: list[str]) -> list[Citation]:
         shown = {prompt.document_id(n): p for n, p in enumerate(turn.passages, start=1) if not p.suspicious}
         cited = [shown[i] for i in dict.fromkeys(document_ids) if i in shown]
         return [Citation(title=p.title, url=p.url) for p in cited]
 
     # handoffs and fallback ---------------------------------------------------------------
     @staticmethod
-    def _handoff_under_way(turn: Turn) -> bool:
+    def _handoff_under_way(turn: ReadyTurn) -> str | None:
+        """The reason of the handoff the model asked for in the previous round, once that round created it."""
         previous = turn.decision
-        return bool(
-            previous
-            and any(c.tool == "create_handoff" for c in previous.tool_calls)
-            and turn.results_for("create_handoff")
-        )
-
-    @staticmethod
-    def _handoff_reason(turn: Turn) -> str:
-        assert turn.decision is not None  # checked by _handoff_under_way()
-        call = next(c for c in turn.decision.tool_calls if c.tool == "create_handoff")
+        call = next((c for c in previous.tool_calls if c.tool == "create_handoff"), None) if previous else None
+        if call is None or not turn.results_for("create_handoff"):
+            return None
         return str(call.arguments.get("reason", "the assistant asked for a person"))
 
-    def _fall_back(self, turn: Turn, why: str, usage: Usage | None = None) -> Decision:
+    def _fall_back(self, turn: ReadyTurn, why: str, usage: Usage | None = None) -> Decision:
         decision = self.fallback.decide(turn)
         return decision.model_copy(
             update={"engine": "deterministic-fallback", "usage": usage or Usage(), "fallback": why}

@@ -18,7 +18,7 @@ from concierge.reasoning.costs import Usage, usage_of
 from concierge.settings import Settings
 
 if TYPE_CHECKING:
-    from concierge.turn import Turn
+    from concierge.turn import ReadyTurn
 
 # The settings the agent needs and a doctor does not (tables and buckets): any value will do.
 UNUSED = {
@@ -38,12 +38,12 @@ HINTS = {
 }
 
 
-def _turn() -> Turn:
+def _turn() -> ReadyTurn:
     from concierge.api import Channel
-    from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, Signals, Turn
+    from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn, Signals
 
     now = datetime.now(UTC)
-    return Turn(
+    return ReadyTurn(
         conversation_id="doctor",
         customer=CustomerRef(id="doctor", first_name="Sam"),
         message=IncomingMessage(

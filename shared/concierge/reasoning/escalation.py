@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from concierge.turn import Turn
+from concierge.turn import ReadyTurn
 
 LOW_CONFIDENCE = 0.4
 STRONGLY_NEGATIVE = -0.6
@@ -35,11 +35,9 @@ PAYMENT_FAILURE = re.compile(
 )
 
 
-def trigger(turn: Turn, sentiments: list[float] | None = None, misses: int = 0) -> str | None:
+def trigger(turn: ReadyTurn, sentiments: list[float] | None = None, misses: int = 0) -> str | None:
     """The reason this turn must go to a person, or None. `sentiments` are the conversation's so far."""
     s = turn.signals
-    if s is None or turn.message is None:
-        return None
     if s.wants_human:
         return "customer asked for a human"
     if s.frustrated:

@@ -18,7 +18,7 @@ from typing import Any
 from concierge.actions.tools import tool_schemas
 from concierge.merchant import MerchantProfile
 from concierge.settings import Settings
-from concierge.turn import ActionNote, ActionStatus, Turn
+from concierge.turn import ActionNote, ActionStatus, ReadyTurn
 
 REPLY_TOOL = "reply_to_customer"
 CACHE = {"type": "ephemeral"}
@@ -68,12 +68,12 @@ def attr(value: Any) -> str:
     return '"' + html.escape(str(value), quote=True) + '"'
 
 
-def tools(turn: Turn | None = None) -> list[dict[str, Any]]:
+def tools(turn: ReadyTurn | None = None) -> list[dict[str, Any]]:
     """The tool definitions: the standing ones, the same on every call, built once per process (JSON schemas from the
     models); and, in a conversation where the next best action presented offers, `accept_offer` narrowed to them
     (offers/nba.py): the model sees only what the guardrails allowed, and the action layer checks it again."""
     standing = list(_tools())
-    presented = turn.conversation.offers_presented if turn is not None and turn.conversation else []
+    presented = turn.conversation.offers_presented if turn is not None else []
     if not presented or turn is None or turn.merchant is None:
         return standing
     from concierge.offers.nba import accept_offer_tools
@@ -176,10 +176,9 @@ def _describe(action: ActionNote) -> str:
     return what
 
 
-def context_text(turn: Turn) -> str:
+def context_text(turn: ReadyTurn) -> str:
     """This turn's context: the date, who the customer is, the conversation's actions, what memory recalls, what the
     documents say, the signals. Identical on every round of the turn (thinking blocks are bound to it)."""
-    assert turn.message is not None and turn.customer is not None and turn.conversation is not None
     customer = turn.customer
     memory = turn.memory
     parts = [
@@ -226,11 +225,10 @@ def context_text(turn: Turn) -> str:
             f"{untrusted(passage.text)}\n</document>"
         )
     s = turn.signals
-    if s:
-        parts.append(
-            f"<signals intent={attr(s.intent)} sentiment={attr(f'{s.sentiment:.2f}')} "
-            f"frustrated={attr(str(s.frustrated).lower())} />"
-        )
+    parts.append(
+        f"<signals intent={attr(s.intent)} sentiment={attr(f'{s.sentiment:.2f}')} "
+        f"frustrated={attr(str(s.frustrated).lower())} />"
+    )
     return "\n".join(parts)
 
 
@@ -242,7 +240,7 @@ def customer_message(text: str) -> str:
     return f"<customer_message>{untrusted(text)}</customer_message>"
 
 
-def messages(turn: Turn) -> list[dict[str, Any]]:
+def messages(turn: ReadyTurn) -> list[dict[str, Any]]:
     """The conversation so far, this turn's context and message, then this turn's tool rounds — the model's own
     content sent back exactly as received. The last block carries the second cache breakpoint."""
     history: list[dict[str, Any]] = []
@@ -253,7 +251,6 @@ def messages(turn: Turn) -> list[dict[str, Any]]:
         else:
             history.append({"role": role, "content": [block]})
 
-    assert turn.message is not None
     earlier = list(turn.memory.recent_messages)
     if earlier and earlier[-1]["role"] == "customer" and earlier[-1]["text"] == turn.message.text:
         earlier.pop()  # this turn's message, already stored: it is sent below, with the context
