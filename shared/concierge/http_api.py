@@ -63,9 +63,24 @@ def resolve(
     allowed_origins: Collection[str] = (),
 ) -> dict[str, Any]:
     bind(services)
-    response = app.resolve(event, context)
+    response = app.resolve(_json_bodies(event), context)
     cors(event, response, allowed_origins)
     return response
+
+
+def _json_bodies(event: dict[str, Any]) -> dict[str, Any]:
+    """Every request body of this API is JSON, whatever its Content-Type says (a form's, a multipart's without a
+    boundary, none): the API has always read it so. Powertools' validator picks its parser by Content-Type, so the
+    event it reads goes without one (no route reads the header)."""
+
+    def without(headers: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if headers is None else {k: v for k, v in headers.items() if k.lower() != "content-type"}
+
+    return {
+        **event,
+        "headers": without(event.get("headers")),
+        "multiValueHeaders": without(event.get("multiValueHeaders")),
+    }
 
 
 def cors(event: dict[str, Any], response: dict[str, Any], allowed_origins: Collection[str]) -> None:

@@ -21,14 +21,21 @@ def _no_services() -> http_api.HttpServices:
     raise AssertionError("refused before any service is used")
 
 
-def call(method: str, resource: str, path: str, body: str | None = None, query: dict[str, str] | None = None) -> Any:
+def call(
+    method: str,
+    resource: str,
+    path: str,
+    body: str | None = None,
+    query: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> Any:
     parameters = dict(zip(resource.split("/"), path.split("/"), strict=True))
     event = {
         "resource": resource,
         "path": path,
         "httpMethod": method,
-        "headers": {"content-type": "application/json"},
-        "multiValueHeaders": {"content-type": ["application/json"]},
+        "headers": {"Content-Type": content_type},
+        "multiValueHeaders": {"Content-Type": [content_type]},
         "queryStringParameters": query,
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": {k[1:-1]: v for k, v in parameters.items() if k.startswith("{")} or None,
@@ -85,3 +92,11 @@ def test_a_number_in_the_query_keeps_the_limits_own_words():
     assert call(*route, query={"after": "9" * 30}) == (400, "after is longer than 18 digits.")
     status, message = call(*route, query={"after": "-1"})
     assert status == 400 and "after must be a whole number" in message
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"])
+def test_a_body_is_json_whatever_its_content_type_says(content_type):
+    """As the API always read it: a client sending JSON with another Content-Type (urllib's default form type, a
+    multipart without a boundary) is answered on what it sent, never a 500 or a form's parse."""
+    status, message = call(*PREFERENCES, body='{"personalization": "yes"}', content_type=content_type)
+    assert (status, message) == (400, "Invalid request body: personalization: Input should be a valid boolean")
