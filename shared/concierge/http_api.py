@@ -129,37 +129,32 @@ def _invalid_input(error: RequestValidationError) -> Response[str]:
 
 
 def _field(loc: tuple[Any, ...], where: str) -> tuple[Any, ...]:
-    route = app.context.get("_route")
-    models = _model_parameters(route) if route is not None else set()
     rest = loc[1:] if loc and loc[0] == where else loc
-    return rest[1:] if rest and rest[0] in models else rest
+    route = app.context.get("_route")
+    return rest[1:] if rest and route is not None and rest[0] in query_models(route) else rest
 
 
-def _model_parameters(route: Any) -> set[str]:
-    """The names of a route's parameters that are whole models (a body, a query): not part of what the caller sent."""
-    dependant = route.dependant
-    params = [*dependant.body_params, *dependant.query_params]
+def query_models(route: Any) -> dict[str, type[BaseModel]]:
+    """A route's query parameters declared as one model, by name (powertools locates their errors under it)."""
     return {
-        p.name
-        for p in params
+        p.name: p.field_info.annotation
+        for p in route.dependant.query_params
         if isinstance(p.field_info.annotation, type) and issubclass(p.field_info.annotation, BaseModel)
     }
 
 
-def _strict_query(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def _strict_query(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """A query declared as a model that forbids unknown fields refuses unknown parameters too (powertools reads only
     the model's own from the query string)."""
-    route = app.context["_route"]
-    for param in route.dependant.query_params:
-        model = param.field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel) and model.model_config.get("extra") == "forbid":
+    for model in query_models(resolver.context["_route"]).values():
+        if model.model_config.get("extra") == "forbid":
             known = {f.alias or name for name, f in model.model_fields.items()} | set(model.model_fields)
-            sent = app.current_event.query_string_parameters or {}
+            sent = resolver.current_event.query_string_parameters or {}
             unknown = [name for name in sent if name not in known]
             if unknown:
                 extra = [{"loc": (name,), "msg": "Extra inputs are not permitted"} for name in unknown]
                 raise invalid("query", extra, "query")
-    return next_middleware(app)
+    return next_middleware(resolver)
 
 
 app.use([_strict_query])

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel
-
 from concierge import __version__, topology
 from concierge.api import TURN_FAILED, TurnRequestBody, TurnResponse
 from concierge.auth import AUDIENCE
@@ -106,15 +104,15 @@ def turn_operation() -> tuple[dict[str, Any], dict[str, Any]]:
 def _query_parameters(route: Any) -> dict[str, dict[str, Any]]:
     """The query parameters a route declares as one model, described from the model's own schema (powertools lists
     their names and required flags, but each as a plain string)."""
+    from concierge.http_api import query_models
+
     described: dict[str, dict[str, Any]] = {}
-    for param in route.dependant.query_params:
-        model = param.field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            schema = model.model_json_schema(by_alias=True)
-            for name, prop in schema["properties"].items():
-                description = prop.pop("description", prop.get("title", name))
-                prop.pop("title", None)
-                described[name] = {"schema": prop, "description": description}
+    for model in query_models(route).values():
+        schema = model.model_json_schema(by_alias=True)
+        for name, prop in schema["properties"].items():
+            description = prop.pop("description", prop.get("title", name))
+            prop.pop("title", None)
+            described[name] = {"schema": prop, "description": description}
     return described
 
 
