@@ -93,7 +93,8 @@ STACK = [
     _rule(
         "APIG2",
         "The turn route's body is validated by API Gateway against its model; every other route is a Lambda proxy "
-        "that validates its body, path and query with pydantic (concierge/http_api.py) and answers 400.",
+        "that validates its body, path and query with pydantic (powertools' resolver with validation on: "
+        "concierge/http_api.py, concierge/routes/) and answers 400.",
     ),
     _rule(
         "APIG3",

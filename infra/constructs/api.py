@@ -10,6 +10,7 @@ user pool; customer routes carry a customer token, checked in code (`concierge.a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -21,12 +22,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from concierge import topology
-from concierge.api import TurnRequestBody
+from concierge.api import TURN_FAILED, TurnRequestBody
 
 JSON = "application/json"
 # $input.path('$.output') is the workflow's output as a JSON string (an HttpResponse). A conflict that clears itself
 # (another message of the conversation) carries a Retry-After header, copied out.
-RESPONSE_TEMPLATE = """#set($status = $input.path('$.status'))
+RESPONSE_TEMPLATE = (
+    """#set($status = $input.path('$.status'))
 #if($status == 'SUCCEEDED')
 #set($out = $util.parseJson($input.path('$.output')))
 #set($context.responseOverride.status = $out.statusCode)
@@ -36,8 +38,11 @@ RESPONSE_TEMPLATE = """#set($status = $input.path('$.status'))
 $out.body
 #else
 #set($context.responseOverride.status = 500)
-{"message": "The turn could not be completed; it is safe to retry."}
+"""
+    + json.dumps({"message": TURN_FAILED})
+    + """
 #end"""
+)
 GATEWAY_ERRORS = {
     apigateway.ResponseType.BAD_REQUEST_BODY: (
         "400",

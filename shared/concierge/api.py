@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from concierge.errors import ConciergeError, http_status, retry_after
 
+# The turn route's answer when its workflow fails (API Gateway's integration response, and the local stack's).
+TURN_FAILED = "The turn could not be completed; it is safe to retry."
+
 
 class Channel(StrEnum):
     WEB = "web"

@@ -33,6 +33,10 @@ MIN_KEY_CHARS = 32  # HS256 wants a key of at least its hash's 256 bits (RFC 751
 SUPERVISOR = "supervisor"
 AGENT = "agent"
 OPERATOR_GROUPS = (AGENT, SUPERVISOR)
+# The operator authorizer's refusal, before the function runs: API Gateway's answer (and the dev server's stand-in).
+AUTHORIZER_REFUSAL = "Unauthorized"
+NEEDS_OPERATOR = "{what} needs a signed-in operator: send the operator's token in Authorization."
+NEEDS_SUPERVISOR = "{what} needs a supervisor: {operator} is not in the {group!r} group."
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ def operator_from_claims(claims: Mapping[str, Any] | None) -> Operator | None:
 def require_operator(claims: Mapping[str, Any] | None, what: str, supervisor: bool = False) -> Operator:
     operator = operator_from_claims(claims)
     if operator is None:
-        raise Unauthorized(f"{what} needs a signed-in operator: send the operator's token in Authorization.")
+        raise Unauthorized(NEEDS_OPERATOR.format(what=what))
     if supervisor and not operator.is_supervisor:
-        raise Forbidden(f"{what} needs a supervisor: {operator.id} is not in the {SUPERVISOR!r} group.")
+        raise Forbidden(NEEDS_SUPERVISOR.format(what=what, operator=operator.id, group=SUPERVISOR))
     return operator

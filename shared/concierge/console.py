@@ -1,5 +1,5 @@
 """What the agent console does, for a signed operator: the queue, the handoff package, claim, reply on the
-customer's channel, hand back to the AI, close with a resolution. The HTTP routes are in http_api."""
+customer's channel, hand back to the AI, close with a resolution. The HTTP routes are in concierge.routes.console."""
 
 from __future__ import annotations
 
@@ -50,6 +50,54 @@ class CloseRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=200, description="e.g. 'replacement sent', 'refund approved'")
 
 
+# --- what the console's operations answer (the HTTP routes' response bodies) -------------------------------------
+
+
+class ConsoleQueueEntry(handoff.QueueEntry):
+    customer_name: str | None = Field(description="the customer's name in the store, when it knows them")
+
+
+class HandoffQueue(BaseModel):
+    handoffs: list[ConsoleQueueEntry] = Field(description="highest priority first, then oldest")
+    queues: list[str]
+
+
+class HandoffPackage(BaseModel):
+    """Everything an agent needs so the customer never repeats themselves (docs/handoff.md)."""
+
+    conversation_id: str
+    handoff: dict[str, Any]
+    customer: dict[str, Any]
+    history: dict[str, Any] = Field(
+        description="summaries of earlier conversations and facts (verified customers only)"
+    )
+    orders: list[dict[str, Any]]
+    open_orders: list[str]
+    problem: dict[str, Any] = Field(description="summary, intent, sentiment and its trajectory, what was already tried")
+    pending_approvals: list[dict[str, Any]]
+    transcript: list[dict[str, Any]]
+    suggested_reply: str
+
+
+class ConsoleReceipt(BaseModel):
+    """What became of a claim, reply, hand-back or close; the fields besides the id depend on the operation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    conversation_id: str
+
+
+class ConversationMessages(BaseModel):
+    """A customer's conversation after a message number: what their chat page polls while a person answers."""
+
+    conversation_id: str
+    conversation_status: str
+    owner: Literal["human", "ai"] = Field(description="who answers now")
+    messages: list[dict[str, Any]] = Field(
+        description="seq, role (customer|assistant|agent), text, channel, at, author"
+    )
+
+
 @dataclass
 class ConsoleServices:
     memory: MemoryStore
@@ -65,7 +113,7 @@ class ConsoleServices:
         return handoff.HandoffStore(self.memory)
 
 
-def queue(services: ConsoleServices, name: str | None) -> dict[str, Any]:
+def queue(services: ConsoleServices, name: str | None) -> HandoffQueue:
     """The queue, each entry with the customer's name when the store knows it (the console shows names, not ids)."""
     entries = services.handoffs.queue(name)
     names: dict[str, str | None] = {}
@@ -75,15 +123,15 @@ def queue(services: ConsoleServices, name: str | None) -> dict[str, Any]:
             customer = services.store.get_customer(customer_id)
             names[customer_id] = customer.name if customer else None
         entry["customer_name"] = names[customer_id]
-    return {"handoffs": entries, "queues": sorted({*handoff.QUEUES, "general"})}
+    return HandoffQueue.model_validate({"handoffs": entries, "queues": sorted({*handoff.QUEUES, "general"})})
 
 
-def package(conversation_id: str, services: ConsoleServices) -> dict[str, Any]:
+def package(conversation_id: str, services: ConsoleServices) -> HandoffPackage:
     """Everything an agent needs so the customer never repeats themselves."""
     owner = services.handoffs.get(conversation_id)
     record = services.memory.get_conversation(conversation_id)
     if owner is None or record is None:
-        raise NotFound(f"There is no handoff for conversation {conversation_id}.")
+        raise NotFound(handoff.NO_HANDOFF.format(conversation_id=conversation_id))
     memory, store = services.memory, services.store
     customer = store.get_customer(owner.customer_id)
     orders = store.recent_orders(owner.customer_id, 5) if record.verified else []
@@ -111,49 +159,53 @@ def package(conversation_id: str, services: ConsoleServices) -> dict[str, Any]:
     ]
     profile = memory.get_profile(owner.customer_id)
     summaries = memory.summaries(owner.customer_id) if record.verified else []
-    return {
-        "conversation_id": conversation_id,
-        "handoff": owner.model_dump(mode="json", exclude={"earlier_fingerprints"}),
-        "customer": {
-            "id": owner.customer_id,
-            "name": customer.name if customer else None,
-            "email": customer.email if customer else None,
-            "verified": record.verified,
-            "customer_since": customer.created_at.isoformat() if customer else None,
-            # at least the summaries listed: a count below the list it heads reads as a mistake
-            "conversations_before": max(profile.conversations if profile else 0, len(summaries)),
-            "lifetime_value_recent": str(sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), 0)),
-        },
-        "history": {
-            "summaries": [s.model_dump(mode="json") for s in summaries],
-            "facts": [f.text for f in memory.facts(owner.customer_id)] if record.verified else [],
-        },
-        "orders": [
-            {
-                "order_id": o.id,
-                "status": o.status.value,
-                "placed_at": o.placed_at.isoformat(),
-                "total": str(o.total),
-                "currency": o.currency,
-                "items": [line.title for line in o.lines],
-                "tracking": o.shipment.tracking_number if o.shipment else None,
-            }
-            for o in orders
-        ],
-        "open_orders": [o.id for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.SHIPPED)],
-        "problem": {
-            "summary": owner.summary or f"{owner.reason}.",
-            "intent": owner.intent,
-            "intents": record.intents,
-            "sentiment": record.sentiments[-1] if record.sentiments else 0.0,
-            "sentiment_trajectory": record.sentiments,
-            "already_tried": tried,
-            "what_was_done": record.facts,
-        },
-        "pending_approvals": approvals,
-        "transcript": transcript,
-        "suggested_reply": suggested_reply(owner, customer.first_name if customer else None, orders, tried),
-    }
+    return HandoffPackage.model_validate(
+        {
+            "conversation_id": conversation_id,
+            "handoff": owner.model_dump(mode="json", exclude={"earlier_fingerprints"}),
+            "customer": {
+                "id": owner.customer_id,
+                "name": customer.name if customer else None,
+                "email": customer.email if customer else None,
+                "verified": record.verified,
+                "customer_since": customer.created_at.isoformat() if customer else None,
+                # at least the summaries listed: a count below the list it heads reads as a mistake
+                "conversations_before": max(profile.conversations if profile else 0, len(summaries)),
+                "lifetime_value_recent": str(
+                    sum((o.total for o in orders if o.status is not OrderStatus.CANCELLED), 0)
+                ),
+            },
+            "history": {
+                "summaries": [s.model_dump(mode="json") for s in summaries],
+                "facts": [f.text for f in memory.facts(owner.customer_id)] if record.verified else [],
+            },
+            "orders": [
+                {
+                    "order_id": o.id,
+                    "status": o.status.value,
+                    "placed_at": o.placed_at.isoformat(),
+                    "total": str(o.total),
+                    "currency": o.currency,
+                    "items": [line.title for line in o.lines],
+                    "tracking": o.shipment.tracking_number if o.shipment else None,
+                }
+                for o in orders
+            ],
+            "open_orders": [o.id for o in orders if o.status in (OrderStatus.PENDING, OrderStatus.SHIPPED)],
+            "problem": {
+                "summary": owner.summary or f"{owner.reason}.",
+                "intent": owner.intent,
+                "intents": record.intents,
+                "sentiment": record.sentiments[-1] if record.sentiments else 0.0,
+                "sentiment_trajectory": record.sentiments,
+                "already_tried": tried,
+                "what_was_done": record.facts,
+            },
+            "pending_approvals": approvals,
+            "transcript": transcript,
+            "suggested_reply": suggested_reply(owner, customer.first_name if customer else None, orders, tried),
+        }
+    )
 
 
 def suggested_reply(
@@ -173,14 +225,16 @@ def suggested_reply(
     return f"{hello}{mood}{about}Here's what I can do: "
 
 
-def claim(conversation_id: str, agent: str, services: ConsoleServices, now: datetime) -> dict[str, Any]:
+def claim(conversation_id: str, agent: str, services: ConsoleServices, now: datetime) -> ConsoleReceipt:
     owner = handoff.claim(services.handoffs, conversation_id, agent, now)
-    return {"conversation_id": conversation_id, "state": owner.state, "assigned_to": owner.assigned_to}
+    return ConsoleReceipt.model_validate(
+        {"conversation_id": conversation_id, "state": owner.state, "assigned_to": owner.assigned_to}
+    )
 
 
 def reply(
     conversation_id: str, agent: str, message: AgentMessage, services: ConsoleServices, now: datetime
-) -> dict[str, Any]:
+) -> ConsoleReceipt:
     """The agent's reply: written into the conversation and delivered on the customer's channel."""
     from concierge.notices import deliver_notice
 
@@ -194,17 +248,19 @@ def reply(
     )
     outcome = deliver_notice(notice, services.notices, now, role="agent", author=agent, email_web=False)
     handoff.responded(services.handoffs, owner, agent, now)
-    return {"conversation_id": conversation_id, **{k: v for k, v in outcome.items() if k != "provider_id"}}
+    return ConsoleReceipt(conversation_id=conversation_id, **{k: v for k, v in outcome.items() if k != "provider_id"})
 
 
 def hand_back(
     conversation_id: str, agent: str, request: HandBack, services: ConsoleServices, now: datetime
-) -> dict[str, Any]:
+) -> ConsoleReceipt:
     owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
     owner = handoff.finish(services.handoffs, owner, agent, "released", now)
     services.memory.set_status(conversation_id, ConversationStatus.OPEN.value, now)
     _ended(owner, agent, "handed_back", None, request.note or None, services, now)
-    return {"conversation_id": conversation_id, "owner": "ai", "answered": _answer_waiting(owner, services)}
+    return ConsoleReceipt.model_validate(
+        {"conversation_id": conversation_id, "owner": "ai", "answered": _answer_waiting(owner, services)}
+    )
 
 
 def _answer_waiting(owner: handoff.Owner, services: ConsoleServices) -> bool:
@@ -231,7 +287,7 @@ def _answer_waiting(owner: handoff.Owner, services: ConsoleServices) -> bool:
 
 def close(
     conversation_id: str, agent: str, request: CloseRequest, services: ConsoleServices, now: datetime
-) -> dict[str, Any]:
+) -> ConsoleReceipt:
     from concierge.conversations import closed_event_of
 
     owner = handoff.require_assignee(services.handoffs.get(conversation_id), agent, conversation_id)
@@ -248,7 +304,9 @@ def close(
             record = record.model_copy(update={"resolved": True})
         events.append(closed_event_of(record, None, f"Closed by our team: {request.reason}.", now, last))
     _ended(owner, agent, "closed", request.resolution, request.reason, services, now, also=events)
-    return {"conversation_id": conversation_id, "status": "closed", "resolution": request.resolution}
+    return ConsoleReceipt.model_validate(
+        {"conversation_id": conversation_id, "status": "closed", "resolution": request.resolution}
+    )
 
 
 def _ended(

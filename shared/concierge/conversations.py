@@ -54,6 +54,9 @@ FALLBACK_REPLY = (
     "I'm sorry — I couldn't finish that just now. Would you like me to connect you with a member of our team?"
 )
 
+# The customer's message was kept, its answer could not be: sending it again would store it twice.
+REPLY_NOT_RECORDED = "The conversation is too busy to record the reply; please send your message again."
+
 
 @dataclass
 class EdgeServices:
@@ -375,7 +378,7 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
             time.sleep(random.uniform(0, 0.05 * (attempt + 1)))  # jittered: concurrent replies do not collide again
     else:  # the customer's message is stored, its answer could not be: 409 with no Retry-After, since sending the
         # same message again would store it twice; the customer decides
-        busy = Conflict("The conversation is too busy to record the reply; please send your message again.")
+        busy = Conflict(REPLY_NOT_RECORDED)
         return turn.model_copy(update={"http": HttpResponse.from_error(busy)})
 
     events: list[DomainEvent] = [

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 
 class ConciergeError(Exception):
     status = 500
@@ -61,6 +64,21 @@ class Gone(ConciergeError):
 
     status = 410
     code = "gone"
+
+
+# A refusal several modules send (a conversation unknown, or another customer's: the two are not told apart).
+CONVERSATION_NOT_FOUND = "Conversation not found."
+
+
+# A request that does not match its model (pydantic's errors, each `where: what is wrong`): a 400 saying which.
+INVALID = "Invalid {what}: {problems}"
+
+
+def invalid(what: str, problems: Iterable[Mapping[str, Any]], root: str) -> BadRequest:
+    """The 400 for input that does not match its model: `problems` are pydantic's errors, each located from the
+    field down (`root` names the whole input: "body", "query"), e.g. "Invalid request body: text: Field required"."""
+    listed = "; ".join(f"{'.'.join(map(str, p['loc'])) or root}: {p['msg']}" for p in problems)
+    return BadRequest(INVALID.format(what=what, problems=listed))
 
 
 def http_status(error: Exception) -> int:

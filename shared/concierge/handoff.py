@@ -39,6 +39,14 @@ QUEUES = {
 }
 URGENT_REASONS = ("payment failure", "approval not decided in time")
 
+# What the console's operations are refused with (the HTTP routes document them from here).
+NO_HANDOFF = "There is no handoff for conversation {conversation_id}."
+NOT_WITH_TEAM = "Conversation {conversation_id} is not with our team."
+CLAIM_FIRST = "Claim the conversation before replying or closing it."
+ASSIGNED_TO_ANOTHER = "This conversation is assigned to {agent}."
+ALREADY_CLAIMED = "Another agent has already claimed this conversation."
+NO_LONGER_ASSIGNED = "The conversation is no longer assigned to you."
+
 
 class SupportHours(BaseModel):
     """When people answer. Outside these hours a handoff still queues, and the customer is told honestly when to
@@ -189,7 +197,7 @@ class HandoffStore:
             )
         except ConditionFailed:
             if self.get(conversation_id) is None:
-                raise NotFound(f"There is no handoff for conversation {conversation_id}.") from None
+                raise NotFound(NO_HANDOFF.format(conversation_id=conversation_id)) from None
             raise Conflict(conflict) from None
         owner = Owner.model_validate(item)
         self._list(owner)
@@ -286,17 +294,17 @@ def claim(store: HandoffStore, conversation_id: str, agent: str, now: datetime) 
         {"state": "assigned", "assigned_to": agent, "claimed_at": now, "last_agent": agent},
         "#owner = :human AND #state = :waiting",
         {":human": "human", ":waiting": "waiting"},
-        "Another agent has already claimed this conversation.",
+        ALREADY_CLAIMED,
     )
 
 
 def require_assignee(owner: Owner | None, agent: str, conversation_id: str) -> Owner:
     if owner is None or not owner.with_people:
-        raise NotFound(f"Conversation {conversation_id} is not with our team.")
+        raise NotFound(NOT_WITH_TEAM.format(conversation_id=conversation_id))
     if owner.state != "assigned":
-        raise Conflict("Claim the conversation before replying or closing it.")
+        raise Conflict(CLAIM_FIRST)
     if owner.assigned_to != agent:
-        raise Forbidden(f"This conversation is assigned to {owner.assigned_to}.")
+        raise Forbidden(ASSIGNED_TO_ANOTHER.format(agent=owner.assigned_to))
     return owner
 
 
@@ -308,7 +316,7 @@ def responded(store: HandoffStore, owner: Owner, agent: str, now: datetime) -> O
         {"first_human_response_at": now},
         "#state = :assigned AND assigned_to = :agent",
         {":assigned": "assigned", ":agent": agent},
-        "The conversation is no longer assigned to you.",
+        NO_LONGER_ASSIGNED,
     )
 
 
@@ -323,7 +331,7 @@ def finish(store: HandoffStore, owner: Owner, agent: str, state: Literal["closed
         },
         "#state = :assigned AND assigned_to = :agent",
         {":assigned": "assigned", ":agent": agent},
-        "The conversation is no longer assigned to you.",
+        NO_LONGER_ASSIGNED,
     )
 
 

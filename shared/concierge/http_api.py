@@ -1,6 +1,12 @@
-"""The ingest function's HTTP routes (API Gateway Lambda proxy): customer data rights, consent, merges, and
-the WhatsApp webhook. Routes are declared in topology (CUSTOMER_ROUTES, WHATSAPP_ROUTES); typed errors become
-HTTP statuses here, through `errors.http_status`, as everywhere else.
+"""The ingest function's HTTP API (API Gateway Lambda proxy): one powertools resolver with validation on, and a Router
+per area (concierge.routes). The routes are the contract: their signatures declare the path and query parameters,
+request bodies and responses as pydantic models, and docs/openapi.json is generated from them (concierge.openapi).
+`topology.ROUTES` holds what CDK and the local stack need of each (method, path, function, kind of caller), and a
+test keeps the two the same set.
+
+Errors are answered here, in one place: a typed error (`concierge.errors`) becomes its HTTP status and message;
+input that does not match its model becomes a 400 saying what is wrong (powertools would answer 422); a request body
+is read through `concierge.limits` (size, depth, integers: a 413 or a 400).
 
 Who may call what (`topology.Route.caller`; `concierge.auth` says how each is proven):
 - export, erase, consent: the customer themselves (a customer token for that id);
@@ -23,44 +29,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from pydantic import BaseModel, ValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from concierge import topology
-from concierge.auth import Operator, SigningKeys, require_operator, verify_customer
-from concierge.clock import now
-from concierge.errors import BadRequest, ConciergeError, Forbidden, NotFound, http_status, retry_after
-from concierge.limits import read_json, whole_number
-from concierge.privacy import MergeRequest, Preferences, PrivacyServices, erase, export, merge, set_preferences, unmerge
+from concierge.errors import ConciergeError, http_status, invalid, retry_after
+from concierge.limits import read_json
+from concierge.routes import approvals, console, metrics, privacy, surveys, whatsapp, widget
+from concierge.routes.common import HttpServices, bind
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from concierge.actions.approvals import ApprovalStore, ApprovalWorkflow
-    from concierge.console import ConsoleServices
-    from concierge.inbox import WhatsAppIntake
-    from concierge.merchant import MerchantProfile
-    from concierge.surveys.answers import SurveyServices
+__all__ = ["HttpServices", "app", "cors", "resolve"]
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-@dataclass
-class HttpServices:
-    privacy: PrivacyServices
-    signing_keys: SigningKeys
-    whatsapp: WhatsAppIntake | None  # None when WhatsApp is not configured
-    approvals: ApprovalWorkflow | None = None  # None when no approval workflow is deployed
-    console: ConsoleServices | None = None  # the agent console's operations
-    surveys: SurveyServices | None = None
-    merchant: Callable[[], MerchantProfile] | None = None  # merchant.json as imported (the widget's name, colours)
-
-
-app = APIGatewayRestResolver()
-_services_factory: Callable[[], HttpServices] | None = None
+# A request body is parsed by concierge.limits (its refusals are typed errors); a response that does not match its
+# model is a bug of ours: a 500, never a 4xx blaming the caller.
+app = APIGatewayRestResolver(
+    enable_validation=True, json_body_deserializer=read_json, response_validation_error_http_code=500
+)
+for area in (privacy, whatsapp, approvals, surveys, console, metrics, widget):
+    app.include_router(area.router)
 
 
 def resolve(
@@ -69,11 +62,25 @@ def resolve(
     services: Callable[[], HttpServices],
     allowed_origins: Collection[str] = (),
 ) -> dict[str, Any]:
-    global _services_factory
-    _services_factory = services
-    response = app.resolve(event, context)
+    bind(services)
+    response = app.resolve(_json_bodies(event), context)
     cors(event, response, allowed_origins)
     return response
+
+
+def _json_bodies(event: dict[str, Any]) -> dict[str, Any]:
+    """Every request body of this API is JSON, whatever its Content-Type says (a form's, a multipart's without a
+    boundary, none): the API has always read it so. Powertools' validator picks its parser by Content-Type, so the
+    event it reads goes without one (no route reads the header)."""
+
+    def without(headers: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if headers is None else {k: v for k, v in headers.items() if k.lower() != "content-type"}
+
+    return {
+        **event,
+        "headers": without(event.get("headers")),
+        "multiValueHeaders": without(event.get("multiValueHeaders")),
+    }
 
 
 def cors(event: dict[str, Any], response: dict[str, Any], allowed_origins: Collection[str]) -> None:
@@ -91,29 +98,16 @@ def cors(event: dict[str, Any], response: dict[str, Any], allowed_origins: Colle
         headers["Access-Control-Expose-Headers"] = [", ".join(topology.CORS_EXPOSED_HEADERS)]
 
 
-def _services() -> HttpServices:
-    assert _services_factory is not None  # resolve() sets it before any route runs
-    return _services_factory()
-
-
-def _console_services(services: HttpServices) -> ConsoleServices:
-    assert services.console is not None  # always wired; the console's operations would fail on None at once
-    return services.console
-
-
-def _survey_services(services: HttpServices) -> SurveyServices:
-    assert services.surveys is not None  # always wired; taking an answer would fail on None
-    return services.surveys
-
-
 def _json(status: int, payload: Any) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload, default=str)
-    )
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(payload))
 
 
 @app.exception_handler(ConciergeError)  # type: ignore[untyped-decorator]  # powertools leaves it unannotated
 def _concierge_error(error: ConciergeError) -> Response[str]:
+    return _error_response(error)
+
+
+def _error_response(error: ConciergeError) -> Response[str]:
     response = _json(http_status(error), {"message": error.message})
     seconds = retry_after(error)
     if seconds is not None:  # a conflict that clears itself: the client may send the same request again then
@@ -121,349 +115,51 @@ def _concierge_error(error: ConciergeError) -> Response[str]:
     return response
 
 
-def _invalid(exc: ValidationError, what: str, root: str) -> BadRequest:
-    problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or root}: {e['msg']}" for e in exc.errors())
-    return BadRequest(f"Invalid {what}: {problems}")
+WHERE = {"body": "request body", "query": "query", "path": "path", "header": "header", "cookie": "cookie"}
 
 
-def _body(model: type[ModelT]) -> ModelT:
-    payload = read_json(app.current_event.body)  # size, depth and integer limits (concierge.limits)
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise _invalid(exc, "request body", "body") from exc
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def _invalid_input(error: RequestValidationError) -> Response[str]:
+    """Input that does not match the route's models: a 400 naming each field and what is wrong with it, located as
+    the caller sees it ("text", "from"): without powertools' prefix (body, query) or the parameter's name."""
+    problems = list(error.errors())
+    where = str(problems[0]["loc"][0]) if problems and problems[0]["loc"] else "body"
+    located = [{**p, "loc": _field(tuple(p["loc"]), where)} for p in problems]
+    return _error_response(invalid(WHERE.get(where, where), located, where))
 
 
-def _header(name: str) -> str | None:
-    return next((v for k, v in (app.current_event.headers or {}).items() if k.lower() == name), None)
+def _field(loc: tuple[Any, ...], where: str) -> tuple[Any, ...]:
+    rest = loc[1:] if loc and loc[0] == where else loc
+    route = app.context.get("_route")
+    return rest[1:] if rest and route is not None and rest[0] in query_models(route) else rest
 
 
-def _operator(what: str, supervisor: bool = False) -> Operator:
-    """The signed-in operator, from the claims of the operator authorizer that ran before this function."""
-    authorizer = app.current_event.request_context.authorizer
-    return require_operator(authorizer.claims if authorizer else None, what, supervisor)
+def query_models(route: Any) -> dict[str, type[BaseModel]]:
+    """A route's query parameters declared as one model, by name (powertools locates their errors under it)."""
+    return {
+        p.name: p.field_info.annotation
+        for p in route.dependant.query_params
+        if isinstance(p.field_info.annotation, type) and issubclass(p.field_info.annotation, BaseModel)
+    }
 
 
-def _customer(services: HttpServices) -> str:
-    return verify_customer(_header("authorization"), services.signing_keys)
+def _strict_query(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """A query declared as a model that forbids unknown fields refuses unknown parameters too (powertools reads only
+    the model's own from the query string)."""
+    for model in query_models(resolver.context["_route"]).values():
+        if model.model_config.get("extra") == "forbid":
+            known = {f.alias or name for name, f in model.model_fields.items()} | set(model.model_fields)
+            sent = resolver.current_event.query_string_parameters or {}
+            unknown = [name for name in sent if name not in known]
+            if unknown:
+                extra = [{"loc": (name,), "msg": "Extra inputs are not permitted"} for name in unknown]
+                raise invalid("query", extra, "query")
+    return next_middleware(resolver)
 
 
-def _self(customer_id: str, services: HttpServices) -> None:
-    """Only the customer themselves: anyone else gets 401 (no token) or 403 (someone else's token)."""
-    if _customer(services) != customer_id:
-        raise Forbidden("A customer can only reach their own data.")
+app.use([_strict_query])
 
 
-@app.get("/v1/customers/<customer_id>/data")
-def _export(customer_id: str) -> Response[str]:
-    services = _services()
-    _self(customer_id, services)
-    return _json(200, export(customer_id, services.privacy, now()))
-
-
-@app.delete("/v1/customers/<customer_id>")
-def _erase(customer_id: str) -> Response[str]:
-    services = _services()
-    _self(customer_id, services)
-    return _json(200, erase(customer_id, services.privacy, now()))
-
-
-@app.get("/v1/operator/customers/<customer_id>/data")
-def _operator_export(customer_id: str) -> Response[str]:
-    operator = _operator("Exporting a customer's data")
-    services = _services()
-    memory = services.privacy.memory
-    memory.write([memory.audit_item(customer_id, "data.exported", {"operator": operator.id})])
-    return _json(200, export(customer_id, services.privacy, now()))
-
-
-@app.delete("/v1/operator/customers/<customer_id>")
-def _operator_erase(customer_id: str) -> Response[str]:
-    operator = _operator("Erasing a customer's data")
-    return _json(200, erase(customer_id, _services().privacy, now(), requested_by=operator.audit_name))
-
-
-@app.put("/v1/customers/<customer_id>/preferences")
-def _preferences(customer_id: str) -> Response[str]:
-    services = _services()
-    _self(customer_id, services)
-    return _json(200, set_preferences(customer_id, _body(Preferences), services.privacy))
-
-
-@app.post("/v1/customers/<customer_id>/merges")
-def _merge(customer_id: str) -> Response[str]:
-    operator = _operator("Merging customers")
-    return _json(200, merge(customer_id, _body(MergeRequest), operator.id, _services().privacy))
-
-
-@app.delete("/v1/customers/<customer_id>/merges/<source_customer_id>")
-def _unmerge(customer_id: str, source_customer_id: str) -> Response[str]:
-    operator = _operator("Undoing a merge")
-    return _json(200, unmerge(customer_id, source_customer_id, operator.id, _services().privacy))
-
-
-@app.get("/v1/channels/whatsapp")
-def _whatsapp_verify() -> Response[str]:
-    intake = _services().whatsapp
-    if intake is None:
-        raise Forbidden("WhatsApp is not configured for this deployment.")
-    challenge = intake.verify(app.current_event.query_string_parameters or {})
-    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=challenge)
-
-
-@app.post("/v1/channels/whatsapp")
-def _whatsapp_messages() -> Response[str]:
-    intake = _services().whatsapp
-    if intake is None:
-        raise Forbidden("WhatsApp is not configured for this deployment.")
-    event = app.current_event
-    raw = event.decoded_body if event.is_base64_encoded else (event.body or "")
-    assert raw is not None  # a base64-flagged event without a body: .encode below would fail on None as well
-    raw_bytes = raw.encode("utf-8")  # both are text: powertools' decoded_body decodes base64 to str
-    taken = intake.receive(raw_bytes, _header("x-hub-signature-256"), now())
-    return _json(200, {"received": taken})
-
-
-def _approvals(services: HttpServices) -> ApprovalStore:
-    from concierge.actions.approvals import ApprovalStore
-
-    if services.approvals is None:
-        raise NotFound("No approval workflow is deployed: refunds above the limit are refused instead of waiting.")
-    return ApprovalStore(services.privacy.memory)
-
-
-@app.get("/v1/approvals")
-def _list_approvals() -> Response[str]:
-    _operator("Reading approvals")
-    services = _services()
-    return _json(200, {"approvals": _approvals(services).pending()})
-
-
-def _decide(action_id: str, approve: bool) -> Response[str]:
-    from concierge.actions.approvals import Decision, decide
-
-    operator = _operator("Deciding an approval", supervisor=True)
-    services = _services()
-    decision = _body(Decision) if (app.current_event.body or "").strip() else Decision()
-    store = _approvals(services)
-    workflow = services.approvals
-    assert workflow is not None  # _approvals() refused a deployment without one
-    return _json(200, decide(action_id, approve, decision, operator.id, store, workflow, now()))
-
-
-@app.post("/v1/approvals/<action_id>/approve")
-def _approve(action_id: str) -> Response[str]:
-    return _decide(action_id, True)
-
-
-@app.post("/v1/approvals/<action_id>/deny")
-def _deny(action_id: str) -> Response[str]:
-    return _decide(action_id, False)
-
-
-# surveys (docs/surveys.md) -------------------------------------------------------------------------------------
-@app.get("/v1/conversations/<conversation_id>/surveys")
-def _offered_surveys(conversation_id: str) -> Response[str]:
-    from concierge.surveys.answers import offered_surveys
-
-    services = _services()
-    return _json(
-        200, offered_surveys(conversation_id, _customer(services), _survey_services(services)).model_dump(mode="json")
-    )
-
-
-@app.post("/v1/conversations/<conversation_id>/surveys")
-def _answer_survey(conversation_id: str) -> Response[str]:
-    from concierge.surveys.answers import record_answer
-    from concierge.surveys.models import SurveyAnswerBody
-
-    services = _services()
-    customer_id = _customer(services)
-    body = _body(SurveyAnswerBody)
-    answer = record_answer(
-        conversation_id, customer_id, body.survey, body.score, body.answered_via, _survey_services(services), now()
-    )
-    return _json(200, answer.model_dump(mode="json"))
-
-
-@app.get("/v1/surveys/answer")
-def _survey_link() -> Response[str]:
-    """A one-click link from a survey email or WhatsApp message: a small HTML page, errors included."""
-    from concierge.surveys.pages import answer_from_link
-
-    status, page = answer_from_link(
-        app.current_event.query_string_parameters or {}, _survey_services(_services()), now()
-    )
-    return Response(
-        status_code=status,
-        content_type="text/html; charset=utf-8",
-        body=page,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )
-
-
-# the agent console ----------------------------------------------------------------------------------------------
-def _agent() -> tuple[HttpServices, str]:
-    return _services(), _operator("The agent console").id
-
-
-@app.get("/v1/handoffs")
-def _handoff_queue() -> Response[str]:
-    from concierge import console
-
-    services, _ = _agent()
-    name = (app.current_event.query_string_parameters or {}).get("queue") or None
-    return _json(200, console.queue(_console_services(services), name))
-
-
-@app.get("/v1/handoffs/<conversation_id>")
-def _handoff_package(conversation_id: str) -> Response[str]:
-    from concierge import console
-
-    services, _ = _agent()
-    return _json(200, console.package(conversation_id, _console_services(services)))
-
-
-@app.post("/v1/handoffs/<conversation_id>/claim")
-def _handoff_claim(conversation_id: str) -> Response[str]:
-    from concierge import console
-
-    services, agent = _agent()
-    return _json(200, console.claim(conversation_id, agent, _console_services(services), now()))
-
-
-@app.post("/v1/handoffs/<conversation_id>/messages")
-def _handoff_reply(conversation_id: str) -> Response[str]:
-    from concierge import console
-
-    services, agent = _agent()
-    return _json(
-        200, console.reply(conversation_id, agent, _body(console.AgentMessage), _console_services(services), now())
-    )
-
-
-@app.post("/v1/handoffs/<conversation_id>/release")
-def _handoff_release(conversation_id: str) -> Response[str]:
-    from concierge import console
-
-    services, agent = _agent()
-    request = _body(console.HandBack) if (app.current_event.body or "").strip() else console.HandBack()
-    return _json(200, console.hand_back(conversation_id, agent, request, _console_services(services), now()))
-
-
-@app.post("/v1/handoffs/<conversation_id>/close")
-def _handoff_close(conversation_id: str) -> Response[str]:
-    from concierge import console
-
-    services, agent = _agent()
-    return _json(
-        200, console.close(conversation_id, agent, _body(console.CloseRequest), _console_services(services), now())
-    )
-
-
-@app.get("/v1/conversations/<conversation_id>/messages")
-def _conversation_messages(conversation_id: str) -> Response[str]:
-    """The customer's own conversation, after a sequence number: what their chat page polls while a person answers."""
-    from concierge import handoff
-
-    services = _services()
-    customer = _customer(services)
-    memory = services.privacy.memory
-    record = memory.get_conversation(conversation_id)
-    if record is None or record.customer_id != customer:
-        raise NotFound("Conversation not found.")
-    after = whole_number((app.current_event.query_string_parameters or {}).get("after"), "after", default=0)
-    owner = handoff.HandoffStore(memory).get(conversation_id)
-    with_people = owner is not None and owner.with_people
-    return _json(
-        200,
-        {
-            "conversation_id": conversation_id,
-            "conversation_status": record.status.value,
-            "owner": "human" if with_people else "ai",
-            "messages": memory.messages_after(conversation_id, after),
-        },
-    )
-
-
-# KPIs and the dashboard (docs/metrics.md) ---------------------------------------------------------------------------
-def _query_model(model: type[ModelT]) -> ModelT:
-    try:
-        return model.model_validate(app.current_event.query_string_parameters or {})
-    except ValidationError as exc:
-        raise _invalid(exc, "query", "query") from exc
-
-
-@app.get("/v1/metrics")
-def _metrics() -> Response[str]:
-    from concierge.metrics.query import MetricsQuery, MetricsReader, to_csv
-
-    _operator("Reading metrics")
-    services = _services()
-    query = _query_model(MetricsQuery)
-    report = MetricsReader(services.privacy.memory).report(query)
-    if query.format == "csv":
-        name = f"concierge-kpis-{query.from_}-{query.to}.csv"
-        return Response(
-            status_code=200,
-            content_type="text/csv; charset=utf-8",
-            body=to_csv(report),
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return _json(200, report.model_dump(mode="json", by_alias=True))
-
-
-@app.get("/v1/conversations/<conversation_id>/transcript")
-def _transcript(conversation_id: str) -> Response[str]:
-    from concierge.metrics.query import transcript
-
-    _operator("Reading transcripts")
-    services = _services()
-    return _json(200, transcript(conversation_id, services.privacy.memory).model_dump(mode="json"))
-
-
-@app.post("/v1/discounts/<code>/redemptions")
-def _redeem(code: str) -> Response[str]:
-    from concierge.metrics.redemptions import RedemptionRequest, redeem
-
-    services = _services()
-    customer = _customer(services)
-    request = _body(RedemptionRequest)
-    redemption = redeem(code, customer, request, services.privacy.store, services.privacy.events, now())
-    return _json(200, redemption.model_dump(mode="json"))
-
-
-@app.post("/v1/orders")
-def _order_placed() -> Response[str]:
-    from concierge.metrics.redemptions import OrderRequest, record_order
-
-    services = _services()
-    customer = _customer(services)
-    request = _body(OrderRequest)
-    recorded = record_order(customer, request, services.privacy.events, now())
-    return _json(200, recorded.model_dump(mode="json"))
-
-
-@app.get("/v1/offers/report")
-def _offers_report() -> Response[str]:
-    from concierge.metrics.store import MetricsStore
-    from concierge.offers.report import OfferReportQuery, build
-
-    _operator("Reading the offers' report")
-    services = _services()
-    query = _query_model(OfferReportQuery)
-    assert services.merchant is not None
-    report = build(MetricsStore(services.privacy.memory), services.merchant().offers, query, now().date())
-    return _json(200, report.model_dump(mode="json", by_alias=True))
-
-
-WIDGET_CONFIG_MAX_AGE = 300  # seconds a browser may keep the shop's name and colours before asking again
-
-
-@app.get("/v1/widget-config")
-def _widget_config() -> Response[str]:
-    services = _services()
-    assert services.merchant is not None  # always wired; the widget would fall back to neutral colours on None
-    response = _json(200, services.merchant().widget_config().model_dump(mode="json"))
-    response.headers["Cache-Control"] = f"public, max-age={WIDGET_CONFIG_MAX_AGE}"
-    return response
+def routes() -> list[Any]:
+    """The resolver's routes, each a powertools Route (it keeps them in two lists: static paths, then the others)."""
+    return [*app._static_routes, *app._dynamic_routes]

@@ -63,6 +63,8 @@ RECALL_FACTS = 20
 OPEN_CONVERSATIONS = 5
 # The audit action of an offer decision (offers/guardrails.audit_item).
 OFFER_DECIDED = "offer.decided"
+# Another message of the conversation holds it: nothing of this one was kept, the same message may be sent again.
+TURN_IN_PROGRESS = "Another message in this conversation is being processed; please retry."
 OFFER_WRITE_ATTEMPTS = 3  # a moment's decisions, tried again when a concurrent moment held a shared counter
 # The upper bound of an audit-trail time range.
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
@@ -223,7 +225,7 @@ class MemoryStore:
                 ]
             )
         except Cancelled as exc:
-            raise Busy("Another message in this conversation is being processed; please retry.") from exc
+            raise Busy(TURN_IN_PROGRESS) from exc
 
     def record_reply(
         self,

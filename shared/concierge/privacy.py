@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,13 @@ from concierge.memory import MemoryStore, Profile
 from concierge.storage import to_dynamo
 
 COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
+
+# What the data-rights operations refuse with (the HTTP routes document them from here).
+NO_DATA = "No data is held about this customer."
+MERGE_INTO_ITSELF = "A customer cannot be merged into itself."
+BOTH_MUST_EXIST = "Both customers must exist."
+ALREADY_MERGED = "Customer {source_customer_id} is already merged; unmerge it first."
+NOT_MERGED = "Customer {source_customer_id} is not merged into {customer_id}."
 
 
 class Preferences(BaseModel):
@@ -47,6 +54,68 @@ class MergeRequest(BaseModel):
 
     source_customer_id: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=3, max_length=500, description="why the operator believes these are one person")
+
+
+# --- what the data-rights operations answer (the HTTP routes' response bodies) --------------------------------
+
+
+class ErasureReceipt(BaseModel):
+    """Counts only: an erasure receipt holds no personal data."""
+
+    erased: Literal[True]
+    items_deleted: int = Field(description="records deleted from the tables")
+    objects_deleted: int = Field(description="mail objects (raw emails, attachments) deleted")
+
+
+class PreferencesOut(BaseModel):
+    """The consent in force after `Preferences` was applied."""
+
+    customer_id: str
+    personalization: bool = Field(description="the consent now in force")
+    surveys: bool = Field(description="whether satisfaction surveys are offered after a conversation")
+
+
+class MergeReceipt(BaseModel):
+    target_customer_id: str
+    source_customer_id: str
+    identities_moved: int = Field(description="verified channel addresses re-pointed to the target")
+    items_copied: int = Field(description="facts, summaries and conversation entries copied to the target")
+
+
+class UnmergeReceipt(BaseModel):
+    target_customer_id: str
+    source_customer_id: str
+    identities_restored: int = Field(description="verified channel addresses given back to the source")
+
+
+class ConversationExport(BaseModel):
+    conversation_id: str
+    state: dict[str, Any] | None
+    messages: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    handoffs: list[dict[str, Any]]
+    scores: list[dict[str, Any]]
+
+
+class CommerceExport(BaseModel):
+    """What the merchant's commerce system holds (it keeps orders under its own obligations; erasure leaves them)."""
+
+    customer: dict[str, Any] | None
+    orders: list[dict[str, Any]]
+
+
+class CustomerExport(BaseModel):
+    """Everything held about the customer (see docs/memory.md, Privacy rights). Records are as stored."""
+
+    customer_id: str
+    exported_at: str = Field(description="ISO 8601 timestamp")
+    profile: dict[str, Any] | None
+    identities: list[dict[str, Any]]
+    facts: list[dict[str, Any]]
+    summaries: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+    conversations: list[ConversationExport]
+    commerce: CommerceExport
 
 
 class ObjectStore(Protocol):
@@ -72,12 +141,12 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "expires_at")}
 
 
-def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict[str, Any]:
-    """Everything held about a customer, as JSON-ready data."""
+def export(customer_id: str, services: PrivacyServices, now: datetime) -> CustomerExport:
+    """Everything held about a customer."""
     memory = services.memory
     items = memory.customer_partition(customer_id)
     if not items and services.store.get_customer(customer_id) is None:
-        raise NotFound("No data is held about this customer.")
+        raise NotFound(NO_DATA)
 
     def of(prefix: str) -> list[dict[str, Any]]:
         return [_strip(i) for i in items if i["sk"].startswith(prefix)]
@@ -88,44 +157,44 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> dict[s
         if not records or records_owner(records) not in (customer_id, entry.get("origin_customer_id")):
             continue
         conversations.append(
-            {
-                "conversation_id": entry["conversation_id"],
-                "state": next((_strip(r) for r in records if r["sk"] == keys.META), None),
-                "messages": [_strip(r) for r in records if r["sk"].startswith(keys.MESSAGE)],
-                "actions": [_strip(r) for r in records if r["sk"].startswith(keys.ACTION)],
-                "handoffs": [_strip(r) for r in records if r["sk"].startswith(keys.HANDOFF)],
-                "scores": [_strip(r) for r in records if r["sk"].startswith(keys.SCORE)],
-            }
+            ConversationExport(
+                conversation_id=entry["conversation_id"],
+                state=next((_strip(r) for r in records if r["sk"] == keys.META), None),
+                messages=[_strip(r) for r in records if r["sk"].startswith(keys.MESSAGE)],
+                actions=[_strip(r) for r in records if r["sk"].startswith(keys.ACTION)],
+                handoffs=[_strip(r) for r in records if r["sk"].startswith(keys.HANDOFF)],
+                scores=[_strip(r) for r in records if r["sk"].startswith(keys.SCORE)],
+            )
         )
     customer = services.store.get_customer(customer_id)
     orders = services.store.recent_orders(customer_id, 100)
-    return {
-        "customer_id": customer_id,
-        "exported_at": now.isoformat(),
-        "profile": next(iter(of(keys.PROFILE)), None),
-        "identities": of(keys.IDENT),
-        "facts": of(keys.FACT),
-        "summaries": of(keys.SUMMARY),
-        "audit": of(keys.AUDIT),
-        "conversations": conversations,
-        "commerce": {
-            "customer": customer.model_dump(mode="json") if customer else None,
-            "orders": [o.model_dump(mode="json") for o in orders],
-        },
-    }
+    return CustomerExport(
+        customer_id=customer_id,
+        exported_at=now.isoformat(),
+        profile=next(iter(of(keys.PROFILE)), None),
+        identities=of(keys.IDENT),
+        facts=of(keys.FACT),
+        summaries=of(keys.SUMMARY),
+        audit=of(keys.AUDIT),
+        conversations=conversations,
+        commerce=CommerceExport(
+            customer=customer.model_dump(mode="json") if customer else None,
+            orders=[o.model_dump(mode="json") for o in orders],
+        ),
+    )
 
 
 def records_owner(records: list[dict[str, Any]]) -> str | None:
     return next((r.get("customer_id") for r in records if r["sk"] == keys.META), None)
 
 
-def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_by: str = "customer") -> dict[str, Any]:
+def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_by: str = "customer") -> ErasureReceipt:
     """Delete everything held about a customer; returns counts (no personal data). `customer.erased` records who
     asked, since the customer's own audit trail goes with the rest."""
     memory = services.memory
     items = memory.customer_partition(customer_id)
     if not items and services.store.get_customer(customer_id) is None:
-        raise NotFound("No data is held about this customer.")
+        raise NotFound(NO_DATA)
     doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
     objects: set[str] = set()
     for item in items:
@@ -172,10 +241,10 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_
             requested_by=requested_by,
         )
     )
-    return {"erased": True, "items_deleted": deleted, "objects_deleted": len(objects)}
+    return ErasureReceipt(erased=True, items_deleted=deleted, objects_deleted=len(objects))
 
 
-def set_preferences(customer_id: str, preferences: Preferences, services: PrivacyServices) -> dict[str, Any]:
+def set_preferences(customer_id: str, preferences: Preferences, services: PrivacyServices) -> PreferencesOut:
     """Consent. Opting out of personalization also forgets the durable facts and summaries already held."""
     memory = services.memory
     profile = memory.get_profile(customer_id) or Profile(customer_id=customer_id)
@@ -193,19 +262,19 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
         )
     memory.put_profile(profile)
     memory.write([memory.audit_item(customer_id, "preferences.updated", preferences.model_dump())])
-    return {"customer_id": customer_id, "personalization": profile.personalization, "surveys": profile.surveys}
+    return PreferencesOut(customer_id=customer_id, personalization=profile.personalization, surveys=profile.surveys)
 
 
-def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> dict[str, Any]:
+def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> MergeReceipt:
     memory = services.memory
     source_id = request.source_customer_id
     if source_id == target_id:
-        raise BadRequest("A customer cannot be merged into itself.")
+        raise BadRequest(MERGE_INTO_ITSELF)
     if not _known(target_id, services) or not _known(source_id, services):
-        raise NotFound("Both customers must exist.")
+        raise NotFound(BOTH_MUST_EXIST)
     source_items = memory.customer_partition(source_id)
     if any(i["sk"] == keys.MERGED_INTO for i in source_items):
-        raise Conflict(f"Customer {source_id} is already merged; unmerge it first.")
+        raise Conflict(ALREADY_MERGED.format(source_customer_id=source_id))
     puts: list[dict[str, Any]] = []
     deletes: list[tuple[str, str]] = []
     moved_identities = []
@@ -245,19 +314,19 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
         memory.audit_item(source_id, "customer.merged", detail),
     ]
     memory.write(puts, deletes)
-    return {
-        "target_customer_id": target_id,
-        "source_customer_id": source_id,
-        "identities_moved": len(moved_identities),
-        "items_copied": sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE)),
-    }
+    return MergeReceipt(
+        target_customer_id=target_id,
+        source_customer_id=source_id,
+        identities_moved=len(moved_identities),
+        items_copied=sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE)),
+    )
 
 
-def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> dict[str, Any]:
+def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> UnmergeReceipt:
     memory = services.memory
     marker = next((i for i in memory.customer_partition(source_id) if i["sk"] == keys.MERGED_INTO), None)
     if marker is None or marker["target_customer_id"] != target_id:
-        raise NotFound(f"Customer {source_id} is not merged into {target_id}.")
+        raise NotFound(NOT_MERGED.format(source_customer_id=source_id, customer_id=target_id))
     puts: list[dict[str, Any]] = []
     deletes: list[tuple[str, str]] = [(keys.customer_pk(source_id), keys.MERGED_INTO)]
     restored = []
@@ -281,4 +350,4 @@ def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServ
         memory.audit_item(source_id, "customer.unmerged", detail),
     ]
     memory.write(puts, deletes)
-    return {"target_customer_id": target_id, "source_customer_id": source_id, "identities_restored": len(restored)}
+    return UnmergeReceipt(target_customer_id=target_id, source_customer_id=source_id, identities_restored=len(restored))

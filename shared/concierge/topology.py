@@ -117,7 +117,6 @@ class Route:
     # who may call: the signed-in customer (a storefront token), an operator (the operator authorizer), or anyone
     # with a signature of the route's own (provider webhooks, signed survey links)
     caller: Literal["customer", "operator", "public"] = "customer"
-    description: str = ""
     # The storefront's API key (x-api-key) identifies the storefront on its routes. Operator routes go without it
     # (the operator's sign-in is the proof: the operators' pages carry no key), and so do provider webhooks (they
     # authenticate by signature). None: the caller decides (customer routes yes, operator routes no).
@@ -139,224 +138,53 @@ CORS_REQUEST_HEADERS = ("authorization", "content-type", "x-api-key")
 CORS_EXPOSED_HEADERS = ("Retry-After",)
 CORS_MAX_AGE_SECONDS = 600
 
-TURN_ROUTE = Route(
-    method="POST",
-    path="/v1/conversations/{conversation_id}/messages",
-    target="turn-workflow",
-    description="Post a customer message; the turn runs synchronously and returns the reply.",
-)
+TURN_ROUTE = Route(method="POST", path="/v1/conversations/{conversation_id}/messages", target="turn-workflow")
 CUSTOMER_ROUTES = (
-    Route(
-        "GET",
-        "/v1/customers/{customer_id}/data",
-        "ingest",
-        description="Export everything held about a customer (JSON).",
-    ),
-    Route("DELETE", "/v1/customers/{customer_id}", "ingest", description="Erase a customer's data everywhere."),
+    Route("GET", "/v1/customers/{customer_id}/data", "ingest"),
+    Route("DELETE", "/v1/customers/{customer_id}", "ingest"),
     # the same two rights, asked of the support team (by email, by phone): an operator acts for the customer
-    Route(
-        "GET",
-        "/v1/operator/customers/{customer_id}/data",
-        "ingest",
-        caller="operator",
-        description="Operator: export everything held about a customer, at their request (audited).",
-    ),
-    Route(
-        "DELETE",
-        "/v1/operator/customers/{customer_id}",
-        "ingest",
-        caller="operator",
-        description="Operator: erase a customer's data everywhere, at their request (audited).",
-    ),
-    Route("PUT", "/v1/customers/{customer_id}/preferences", "ingest", description="Set consent (personalization)."),
-    Route(
-        "POST",
-        "/v1/customers/{customer_id}/merges",
-        "ingest",
-        caller="operator",
-        description="Operator: merge another customer into this one.",
-    ),
-    Route(
-        "DELETE",
-        "/v1/customers/{customer_id}/merges/{source_customer_id}",
-        "ingest",
-        caller="operator",
-        description="Operator: undo a merge.",
-    ),
+    Route("GET", "/v1/operator/customers/{customer_id}/data", "ingest", caller="operator"),
+    Route("DELETE", "/v1/operator/customers/{customer_id}", "ingest", caller="operator"),
+    Route("PUT", "/v1/customers/{customer_id}/preferences", "ingest"),
+    Route("POST", "/v1/customers/{customer_id}/merges", "ingest", caller="operator"),
+    Route("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}", "ingest", caller="operator"),
 )
 WHATSAPP_ROUTES = (
-    Route(
-        "GET",
-        "/v1/channels/whatsapp",
-        "ingest",
-        caller="public",
-        api_key=False,
-        description="WhatsApp Cloud API webhook verification (hub.challenge).",
-    ),
-    Route(
-        "POST",
-        "/v1/channels/whatsapp",
-        "ingest",
-        caller="public",
-        api_key=False,
-        description="WhatsApp Cloud API webhook (X-Hub-Signature-256).",
-    ),
+    Route("GET", "/v1/channels/whatsapp", "ingest", caller="public", api_key=False),
+    Route("POST", "/v1/channels/whatsapp", "ingest", caller="public", api_key=False),
 )
 APPROVAL_ROUTES = (
-    Route(
-        "GET",
-        "/v1/approvals",
-        "ingest",
-        caller="operator",
-        description="Operator: the actions waiting for a person's approval, oldest first.",
-    ),
-    Route(
-        "POST",
-        "/v1/approvals/{action_id}/approve",
-        "ingest",
-        caller="operator",
-        description="Operator: approve a waiting action; it executes once and the customer is told.",
-    ),
-    Route(
-        "POST",
-        "/v1/approvals/{action_id}/deny",
-        "ingest",
-        caller="operator",
-        description="Operator: deny a waiting action (optional note for the customer); the customer is told.",
-    ),
+    Route("GET", "/v1/approvals", "ingest", caller="operator"),
+    Route("POST", "/v1/approvals/{action_id}/approve", "ingest", caller="operator"),
+    Route("POST", "/v1/approvals/{action_id}/deny", "ingest", caller="operator"),
 )
 SURVEY_ROUTES = (
-    Route(
-        "GET",
-        "/v1/conversations/{conversation_id}/surveys",
-        "ingest",
-        description="The surveys offered about a closed conversation, with the customer's answers.",
-    ),
-    Route(
-        "POST",
-        "/v1/conversations/{conversation_id}/surveys",
-        "ingest",
-        description="Answer a survey (CSAT 1–5, NPS 0–10, CES 1–7) offered about the customer's conversation.",
-    ),
+    Route("GET", "/v1/conversations/{conversation_id}/surveys", "ingest"),
+    Route("POST", "/v1/conversations/{conversation_id}/surveys", "ingest"),
     # The one-click link in a survey email or WhatsApp message: the signed token is the proof, no API key.
-    Route(
-        "GET",
-        "/v1/surveys/answer",
-        "ingest",
-        caller="public",
-        api_key=False,
-        description="One-click survey answer from a signed link; returns a small HTML page.",
-    ),
+    Route("GET", "/v1/surveys/answer", "ingest", caller="public", api_key=False),
 )
 CONSOLE_ROUTES = (
-    Route(
-        "GET",
-        "/v1/handoffs",
-        "ingest",
-        caller="operator",
-        description="Operator: the handoff queue, highest priority first.",
-    ),
-    Route(
-        "GET",
-        "/v1/handoffs/{conversation_id}",
-        "ingest",
-        caller="operator",
-        description="Operator: the handoff package of a conversation.",
-    ),
-    Route(
-        "POST",
-        "/v1/handoffs/{conversation_id}/claim",
-        "ingest",
-        caller="operator",
-        description="Operator: take the conversation (one agent wins).",
-    ),
-    Route(
-        "POST",
-        "/v1/handoffs/{conversation_id}/messages",
-        "ingest",
-        caller="operator",
-        description="Operator: reply to the customer, delivered on their channel.",
-    ),
-    Route(
-        "POST",
-        "/v1/handoffs/{conversation_id}/release",
-        "ingest",
-        caller="operator",
-        description="Operator: hand the conversation back to the AI.",
-    ),
-    Route(
-        "POST",
-        "/v1/handoffs/{conversation_id}/close",
-        "ingest",
-        caller="operator",
-        description="Operator: close with a resolution.",
-    ),
-    Route(
-        "GET",
-        "/v1/conversations/{conversation_id}/messages",
-        "ingest",
-        description=(
-            "The customer's conversation after a message number (the chat page polls it while a person answers)."
-        ),
-    ),
+    Route("GET", "/v1/handoffs", "ingest", caller="operator"),
+    Route("GET", "/v1/handoffs/{conversation_id}", "ingest", caller="operator"),
+    Route("POST", "/v1/handoffs/{conversation_id}/claim", "ingest", caller="operator"),
+    Route("POST", "/v1/handoffs/{conversation_id}/messages", "ingest", caller="operator"),
+    Route("POST", "/v1/handoffs/{conversation_id}/release", "ingest", caller="operator"),
+    Route("POST", "/v1/handoffs/{conversation_id}/close", "ingest", caller="operator"),
+    Route("GET", "/v1/conversations/{conversation_id}/messages", "ingest"),
 )
 METRICS_ROUTES = (
-    Route(
-        "GET",
-        "/v1/metrics",
-        "ingest",
-        caller="operator",
-        description="Operator: the KPIs of a date range (JSON, or CSV with format=csv), by day, channel or intent.",
-    ),
-    Route(
-        "GET",
-        "/v1/conversations/{conversation_id}/transcript",
-        "ingest",
-        caller="operator",
-        description=(
-            "Operator: a conversation's transcript with its Auto-CSAT and survey scores (the dashboard's drill-down)."
-        ),
-    ),
+    Route("GET", "/v1/metrics", "ingest", caller="operator"),
+    Route("GET", "/v1/conversations/{conversation_id}/transcript", "ingest", caller="operator"),
     # The storefront reports an order placed with a code the assistant issued: single use, and the revenue is counted.
-    Route(
-        "POST",
-        "/v1/discounts/{code}/redemptions",
-        "ingest",
-        description=(
-            "Redeem a discount code on the signed-in customer's order (single use); publishes discount.redeemed."
-        ),
-    ),
+    Route("POST", "/v1/discounts/{code}/redemptions", "ingest"),
     # Every order of a signed-in customer: the offers' holdout comparison counts conversions in both groups from it.
-    Route(
-        "POST",
-        "/v1/orders",
-        "ingest",
-        description="Record an order the signed-in customer placed (order.placed: offers' conversion and lift).",
-    ),
-    Route(
-        "GET",
-        "/v1/offers/report",
-        "ingest",
-        caller="operator",
-        description=(
-            "Operator: each offer's decisions, presentations, acceptances, redemptions and revenue, its holdout "
-            "comparison with lift and 95% intervals, and the outcomes by channel and locale."
-        ),
-    ),
+    Route("POST", "/v1/orders", "ingest"),
+    Route("GET", "/v1/offers/report", "ingest", caller="operator"),
 )
 # The chat widget's look before anyone signs in: the shop's name and colours from merchant.json, nothing personal.
 # No API key (a plain GET, no preflight), yet callable only from the allowed origins' pages.
-WIDGET_ROUTES = (
-    Route(
-        "GET",
-        "/v1/widget-config",
-        "ingest",
-        caller="public",
-        api_key=False,
-        cors=True,
-        description="The chat widget's configuration: the shop's name and brand colours (public, nothing personal).",
-    ),
-)
+WIDGET_ROUTES = (Route("GET", "/v1/widget-config", "ingest", caller="public", api_key=False, cors=True),)
 ROUTES = (
     TURN_ROUTE,
     *CUSTOMER_ROUTES,

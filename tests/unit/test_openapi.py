@@ -39,8 +39,8 @@ def test_every_route_is_documented_once_with_its_own_operation_id():
 def test_webhooks_need_no_api_key_and_merges_need_an_operator():
     paths = openapi_document()["paths"]
     assert paths["/v1/channels/whatsapp"]["post"]["security"] == []
-    headers = {p["name"] for p in paths["/v1/channels/whatsapp"]["post"]["parameters"]}
-    assert "X-Hub-Signature-256" in headers
+    headers = {p["name"].lower() for p in paths["/v1/channels/whatsapp"]["post"]["parameters"]}
+    assert "x-hub-signature-256" in headers  # header names are case-insensitive (powertools lists them lower-case)
     merge = paths["/v1/customers/{customer_id}/merges"]["post"]
     assert merge["security"] == [{"operatorToken": []}]  # the sign-in, not the storefront's key
     schemes = openapi_document()["components"]["securitySchemes"]
@@ -56,8 +56,17 @@ def _operations() -> dict[tuple[str, str], dict]:
 
 def test_the_document_holds_exactly_the_topology_routes_with_their_methods():
     assert set(_operations()) == {(r.method, r.path) for r in topology.ROUTES}
-    for route in topology.ROUTES:
-        assert _operations()[(route.method, route.path)]["summary"] == route.description
+    for route in topology.ROUTES:  # each says what it does (not powertools' "GET /path" placeholder)
+        summary = _operations()[(route.method, route.path)]["summary"]
+        assert summary.endswith(".") and not summary.startswith(route.method), (route.path, summary)
+
+
+def test_the_resolver_serves_exactly_the_topology_routes_of_the_ingest_function():
+    from concierge.http_api import routes
+
+    served = {(r.method, r.openapi_path) for r in routes()}
+    assert served == {(r.method, r.path) for r in topology.ROUTES if r.target == "ingest"}
+    assert topology.TURN_ROUTE.target == "turn-workflow"  # API Gateway starts the workflow: no resolver route
 
 
 def test_operation_ids_are_unique_and_named_for_what_they_do():
@@ -171,11 +180,13 @@ def test_the_whatsapp_webhook_is_described_as_meta_calls_it():
     assert set(query) == {"hub.mode", "hub.verify_token", "hub.challenge"} and all(
         p["required"] for p in query.values()
     )
-    assert query["hub.mode"]["schema"]["enum"] == ["subscribe"]
+    assert query["hub.mode"]["schema"]["const"] == "subscribe"
     assert _headers(verify) == {}
     assert verify["responses"]["200"]["content"] == {"text/plain": {"schema": {"type": "string"}}}
     receive = _operations()[("POST", "/v1/channels/whatsapp")]
-    assert _headers(receive) == {"X-Hub-Signature-256": True}
+    # optional to the validator: without it the signature check answers 401 (documented), not a 400
+    assert _headers(receive) == {"x-hub-signature-256": False}
+    assert "401" in receive["responses"]
     assert receive["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/WebhookAck"
     }
@@ -237,10 +248,17 @@ def test_every_reference_resolves():
     assert refs and refs <= set(document["components"]["schemas"])
 
 
-def test_a_route_without_a_description_fails_loudly(monkeypatch):
-    extra = topology.Route("GET", "/v1/somewhere-new", "ingest", description="new")
+def test_a_topology_route_the_resolver_does_not_serve_fails_loudly(monkeypatch):
+    extra = topology.Route("GET", "/v1/somewhere-new", "ingest")
     monkeypatch.setattr(topology, "ROUTES", (*topology.ROUTES, extra))
-    with pytest.raises(KeyError, match="/v1/somewhere-new"):
+    with pytest.raises(KeyError, match=r"only in topology.*/v1/somewhere-new"):
+        openapi_document()
+
+
+def test_a_resolver_route_missing_from_topology_fails_loudly(monkeypatch):
+    kept = tuple(r for r in topology.ROUTES if r.path != "/v1/widget-config")
+    monkeypatch.setattr(topology, "ROUTES", kept)
+    with pytest.raises(KeyError, match=r"only in the resolver.*/v1/widget-config"):
         openapi_document()
 
 

@@ -53,3 +53,20 @@ class Notice(BaseModel):
     key: str = Field(description="written into the conversation once per key, e.g. <action id>:approved")
     text: str
     subject: str = "An update on your request"
+
+
+class PendingApproval(ApprovalRequest):
+    """A waiting approval, as the people who decide see it."""
+
+    deadline: str = Field(description="undecided by then, the customer is told and a person follows up")
+    status: Literal["waiting"]
+
+
+class ApprovalList(BaseModel):
+    approvals: list[PendingApproval] = Field(description="oldest first")
+
+
+class DecisionReceipt(BaseModel):
+    action_id: str
+    status: Literal["approved", "denied"]
+    decided_by: str

@@ -26,14 +26,37 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol, cast
 
 from concierge import keys
-from concierge.actions.approval_models import ApprovalRequest, Decision, DecisionOutput, Notice
+from concierge.actions.approval_models import (
+    ApprovalList,
+    ApprovalRequest,
+    Decision,
+    DecisionOutput,
+    DecisionReceipt,
+    Notice,
+    PendingApproval,
+)
 from concierge.errors import Busy, Conflict, NotFound
 from concierge.memory import MemoryStore
 from concierge.storage import ConditionFailed
 
-__all__ = ["ApprovalRequest", "Decision", "DecisionOutput", "Notice"]  # re-exported: the approval contracts
+__all__ = [  # re-exported: the approval contracts
+    "ApprovalList",
+    "ApprovalRequest",
+    "Decision",
+    "DecisionOutput",
+    "DecisionReceipt",
+    "Notice",
+    "PendingApproval",
+]
 
 PENDING_PK = keys.APPROVALS
+
+# What a decision is refused with (the HTTP routes document them from here).
+NOT_WAITING = "No approval is waiting for action {action_id}: it was decided already, has expired, or never existed."
+NO_APPROVAL = "There is no approval for action {action_id}."
+SETTING_UP = "This approval is being set up; try again in a few seconds."
+ALREADY_DECIDED = "This approval was already {outcome}."  # "approved", or "denied by <operator>"
+EXPIRED = "This approval has expired: the customer was told it was not reviewed in time."
 
 
 class ApprovalStatus(StrEnum):
@@ -155,11 +178,11 @@ class ApprovalStore:
         except ConditionFailed:
             current = self.get(conversation_id, action_id)
             if current is None:
-                raise NotFound(f"There is no approval for action {action_id}.") from None
+                raise NotFound(NO_APPROVAL.format(action_id=action_id)) from None
             if current["status"] == ApprovalStatus.REQUESTED.value:
-                raise Busy("This approval is being set up; try again in a few seconds.", retry_after=3) from None
+                raise Busy(SETTING_UP, retry_after=3) from None
             who = f" by {current['decided_by']}" if current.get("decided_by") else ""
-            raise Conflict(f"This approval was already {current['status']}{who}.") from None
+            raise Conflict(ALREADY_DECIDED.format(outcome=f"{current['status']}{who}")) from None
         assert item is not None  # returns=True
         return item
 
@@ -193,13 +216,11 @@ def decide(
     store: ApprovalStore,
     workflow: ApprovalWorkflow,
     now: datetime,
-) -> dict[str, Any]:
+) -> DecisionReceipt:
     """An operator's decision, from the approvals API."""
     listed = store.listed(action_id)
     if listed is None:
-        raise NotFound(
-            f"No approval is waiting for action {action_id}: it was decided already, has expired, or never existed."
-        )
+        raise NotFound(NOT_WAITING.format(action_id=action_id))
     status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
     record = store.claim(listed["conversation_id"], action_id, status, operator, decision.note, now)
     try:
@@ -213,8 +234,10 @@ def decide(
         )
     except ApprovalExpired as exc:
         store.settle(listed["conversation_id"], action_id, ApprovalStatus.EXPIRED)
-        raise Conflict("This approval has expired: the customer was told it was not reviewed in time.") from exc
+        raise Conflict(EXPIRED) from exc
     except Exception:
         store.reopen(listed["conversation_id"], action_id)
         raise
-    return {"action_id": action_id, "status": status.value, "decided_by": operator}
+    return DecisionReceipt(
+        action_id=action_id, status=cast(Literal["approved", "denied"], status.value), decided_by=operator
+    )

@@ -36,6 +36,7 @@ MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
 MAX_ROW_ID = 200
 MAX_LIST_BUTTON = 20
+WRONG_VERIFY_TOKEN = "hub.verify_token does not match the verify token configured for this webhook."
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 10.0
 
@@ -79,7 +80,7 @@ def verify_subscription(params: Mapping[str, str], verify_token: str) -> str:
         raise BadRequest(f"hub.mode must be 'subscribe', got {values['hub.mode']!r}.")
     given = values["hub.verify_token"].encode("utf-8", "replace")
     if not verify_token or not hmac.compare_digest(verify_token.encode(), given):
-        raise Forbidden("hub.verify_token does not match the verify token configured for this webhook.")
+        raise Forbidden(WRONG_VERIFY_TOKEN)
     return values["hub.challenge"]
 
 

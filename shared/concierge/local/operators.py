@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from concierge.auth import OPERATOR_GROUPS, bearer
+from concierge.auth import AUTHORIZER_REFUSAL, OPERATOR_GROUPS, bearer
 from concierge.errors import Unauthorized
 from concierge.local.stack import DEV_OPERATOR_SECRET
 
@@ -45,7 +45,7 @@ def authorize(authorization: str | None, secret: str = DEV_OPERATOR_SECRET) -> d
     """The claims API Gateway's Cognito authorizer would pass on (string values; groups comma-separated), or
     Unauthorized. Like Cognito's, the header carries the token with or without 'Bearer '."""
     if not authorization:
-        raise Unauthorized("Unauthorized")
+        raise Unauthorized(AUTHORIZER_REFUSAL)
     token = bearer(authorization) if authorization.lower().startswith("bearer ") else authorization.strip()
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -57,7 +57,7 @@ def authorize(authorization: str | None, secret: str = DEV_OPERATOR_SECRET) -> d
             options={"require": ["exp", "iat", "cognito:username"]},
         )
     except jwt.InvalidTokenError:
-        raise Unauthorized("Unauthorized") from None
+        raise Unauthorized(AUTHORIZER_REFUSAL) from None
     return {
         "sub": str(claims.get("sub", "")),
         "cognito:username": str(claims["cognito:username"]),

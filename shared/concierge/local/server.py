@@ -1,7 +1,9 @@
-"""The local HTTP API: the same routes, authentication and request validation as API Gateway, in front of
-the same turn workflow; plus the chat page, the embeddable chat widget (/widget.js, docs/widget.md), the operators'
-pages (the console and the KPI dashboard, served as the static site serves them: concierge/sites.py), and a few
-local-only helpers under /_local/."""
+"""The local HTTP API, a thin stand-in for API Gateway: its part (the API key, the operator authorizer, the turn
+route's request validation against TurnRequestBody, CORS) in front of the same code it fronts deployed. The turn route
+runs the same turn workflow; every other route goes to the ingest function as the Lambda proxy event API Gateway
+builds (`LocalStack.proxy`), and the function's resolver (concierge.http_api, the contract) answers it. Also: the
+chat page, the embeddable chat widget (/widget.js, docs/widget.md), the operators' pages (the console and the KPI
+dashboard, served as the static site serves them: concierge/sites.py), and a few local-only helpers under /_local/."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 from concierge import topology
 from concierge.api import TurnRequestBody
 from concierge.auth import OPERATOR_GROUPS, SigningKeys, mint_customer_token
-from concierge.errors import ConciergeError, http_status
+from concierge.errors import ConciergeError, http_status, invalid
 from concierge.limits import LOCAL_IMPORT, read_json, whole_number
 from concierge.local import operators
 from concierge.local.stack import LocalStack
@@ -183,8 +185,8 @@ class LocalApi:
         try:
             TurnRequestBody.model_validate(body)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-            return json_response({"message": f"Invalid request body: {problems}"}, 400)
+            refused = invalid("request body", exc.errors(), "body")
+            return json_response({"message": refused.message}, http_status(refused))
         execution_input = {"body": body, "header": dict(request.headers.items()), "path": path}
         status, text, headers = self.stack.turn_response(execution_input)
         return Response(text, status=status, headers=headers, mimetype="application/json")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 
 from concierge import topology, wiring
+from concierge.api import TURN_FAILED
 from concierge.errors import Unauthorized
 from concierge.local.statemachine import LocalStateMachine
 from concierge.settings import current_settings
@@ -286,7 +287,7 @@ class LocalStack:
             output, _ = self.turn_machine.execute(execution_input)
         except Exception:  # the integration response maps any failed execution to a 500
             logging.getLogger("concierge.local").exception("turn execution failed")
-            return 500, json.dumps({"message": "The turn could not be completed; it is safe to retry."}), {}
+            return 500, json.dumps({"message": TURN_FAILED}), {}
         headers = {k: v for k, v in (output.get("headers") or {}).items() if k == "Retry-After"}
         return int(output["statusCode"]), output["body"], headers
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from concierge.clock import now
-from concierge.errors import NotFound
+from concierge.errors import CONVERSATION_NOT_FOUND, NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
 from concierge.metrics.store import MetricsStore
@@ -482,7 +482,7 @@ def transcript(conversation_id: str, memory: MemoryStore) -> TranscriptOut:
     metric = MetricsStore(memory).conversation_metrics(conversation_id)
     meta = metric.get(keys.META_SK)
     if record is None and meta is None:
-        raise NotFound("Conversation not found.")
+        raise NotFound(CONVERSATION_NOT_FOUND)
     stored = memory.get_score(conversation_id, "auto")
     auto = metric.get(keys.score_sk("auto"))
     if stored is not None:

@@ -20,6 +20,11 @@ from concierge.errors import Conflict, Gone, NotFound
 from concierge.events import DiscountRedeemed, EventPublisher, OrderPlaced
 from concierge.offers.issuing import offer_of
 
+# What a redemption is refused with (the HTTP route documents them from here).
+UNKNOWN_CODE = "Unknown discount code for this customer."  # also someone else's code: the two are not told apart
+CODE_EXPIRED = "This discount code has expired."
+CODE_USED = "This discount code was already used."
+
 
 class RedemptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -80,10 +85,10 @@ def redeem(
         discount = store.redeem_discount(code, customer_id, request.order_id, at)
     except DiscountRefused as refused:
         if refused.reason in ("unknown_code", "not_yours"):  # someone else's code reads as unknown, as conversations do
-            raise NotFound("Unknown discount code for this customer.") from refused
+            raise NotFound(UNKNOWN_CODE) from refused
         if refused.reason == "expired":
-            raise Gone("This discount code has expired.") from refused
-        raise Conflict("This discount code was already used.") from refused
+            raise Gone(CODE_EXPIRED) from refused
+        raise Conflict(CODE_USED) from refused
     events.publish(
         DiscountRedeemed(
             occurred_at=at,

@@ -16,11 +16,15 @@ from datetime import datetime
 from typing import cast
 
 from concierge.auth import SigningKeys
-from concierge.errors import BadRequest, Gone, NotFound
+from concierge.errors import CONVERSATION_NOT_FOUND, BadRequest, Gone, NotFound
 from concierge.events import EventPublisher, SurveyAnswered, SurveyKind
 from concierge.memory import ConversationRecord, MemoryStore
 from concierge.surveys.models import SCALES, AnsweredVia, ConversationSurveys, SurveyAnswerOut, SurveyOffer, offered
 from concierge.surveys.store import SurveyStore
+
+# What an answer is refused with (the HTTP routes document them from here).
+NOT_OFFERED = "No {survey} survey was offered for this conversation."
+CLOSED = "This {survey} survey closed on {answer_by:%Y-%m-%d %H:%M} UTC; answers are no longer taken."
 
 
 @dataclass
@@ -35,7 +39,7 @@ class SurveyServices:
 def _own_conversation(conversation_id: str, customer_id: str, services: SurveyServices) -> ConversationRecord:
     conversation = services.memory.get_conversation(conversation_id)
     if conversation is None or conversation.customer_id != customer_id:
-        raise NotFound("Conversation not found.")
+        raise NotFound(CONVERSATION_NOT_FOUND)
     return conversation
 
 
@@ -48,7 +52,7 @@ def offer_for(
         _own_conversation(conversation_id, customer_id, services)
     offer = services.surveys.get(conversation_id, survey)
     if offer is None or offer.customer_id != customer_id:
-        raise NotFound(f"No {survey} survey was offered for this conversation.")
+        raise NotFound(NOT_OFFERED.format(survey=survey))
     return offer
 
 
@@ -81,7 +85,7 @@ def record_answer(
             answered_at=offer.answered_at,
         )
     if at > offer.answer_by:
-        raise Gone(f"This {survey} survey closed on {offer.answer_by:%Y-%m-%d %H:%M} UTC; answers are no longer taken.")
+        raise Gone(CLOSED.format(survey=survey, answer_by=offer.answer_by))
     services.surveys.answer(offer, score, via, at)
     services.events.publish(
         SurveyAnswered(

@@ -19,6 +19,8 @@ from concierge.memory import MemoryStore
 from concierge.storage import ConditionFailed
 from concierge.surveys.models import SCALES, SurveyOffer
 
+ANSWERED_ELSEWHERE = "This survey was answered at the same moment from elsewhere; please retry."
+
 
 def pair_key(day: date, conversation_id: str) -> dict[str, str]:
     return {"pk": keys.csat_pair_pk(day), "sk": keys.csat_pair_sk(conversation_id)}
@@ -75,7 +77,7 @@ class SurveyStore:
                 values={":score": score, ":at": at.isoformat(), ":via": via, **values},
             )
         except ConditionFailed as exc:
-            raise Busy("This survey was answered at the same moment from elsewhere; please retry.") from exc
+            raise Busy(ANSWERED_ELSEWHERE) from exc
 
     # the NPS cadence -----------------------------------------------------------------------
     def claim_nps(self, customer_id: str, conversation_id: str, at: datetime, cadence_days: int) -> bool:
