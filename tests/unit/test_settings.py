@@ -158,3 +158,37 @@ def test_the_current_settings_are_validated_once_per_function(monkeypatch):
     finally:
         config.current_settings.cache_clear()
 
+
+def settings_table() -> str:
+    """Each function's settings as docs/deploy.md shows them."""
+    from concierge.settings import FunctionSettings
+
+    rows = [
+        "| function | settings | groups + its own fields | fields | cannot start without |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, settings in FUNCTION_SETTINGS.items():
+        groups = [base.__name__ for base in settings.__bases__ if base is not FunctionSettings]
+        own = [f for f in settings.model_fields if all(f not in base.model_fields for base in settings.__bases__)]
+        composed = ", ".join(groups) + (" + " + ", ".join(own) if own else "")
+        required = ", ".join(sorted(required_env(name))) or "nothing"
+        rows.append(
+            f"| {name.value} | `{settings.__name__}` | {composed} | {len(settings.model_fields)} | {required} |"
+        )
+    return "\n".join(rows)
+
+
+def test_the_deploy_guide_shows_each_functions_settings_and_the_merchant_defaults():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    assert settings_table() in guide
+    for key, default in [
+        ("merchantName", MERCHANT_DEFAULTS.name),
+        ("senderEmail", MERCHANT_DEFAULTS.sender_email),
+        ("returnWindowDays", MERCHANT_DEFAULTS.return_window_days),
+        ("memoryTtlDays", MERCHANT_DEFAULTS.memory_ttl_days),
+        ("maxAutoRefund", MERCHANT_DEFAULTS.max_auto_refund),
+        ("approvalTimeoutHours", f"{MERCHANT_DEFAULTS.approval_timeout_hours:g}"),
+    ]:
+        assert f"| `{key}` | {default} |" in guide, key
