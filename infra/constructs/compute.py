@@ -22,6 +22,7 @@ from concierge.settings import (
     MAX_APPROVAL_TIMEOUT_HOURS,
     MERCHANT_DEFAULTS,
     declared_env,
+    fields,
     function_environment,
 )
 from infra.bundling import FUNCTION_LAYERS, PYTHON_VERSION, Layer, functions_code, layer_code
@@ -216,9 +217,7 @@ SIZING = {
 
 # The functions that decide offers (the agent, through the engines) and issue their codes (the actions function):
 # those whose settings have the offers' holdout key.
-OFFER_FUNCTIONS = frozenset(
-    name for name, settings in FUNCTION_SETTINGS.items() if "offer_salt" in settings.model_fields
-)
+OFFER_FUNCTIONS = frozenset(name for name, settings in FUNCTION_SETTINGS.items() if "offer_salt" in fields(settings))
 # What the functions' runtime reads (powertools), not their settings: every function has it.
 RUNTIME_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "concierge",

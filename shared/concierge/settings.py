@@ -7,8 +7,9 @@ its default: CDK gives each function exactly the variables its settings declare 
 infra/constructs/compute.py), the local stack sets the same (concierge.local.stack), and logic receives settings
 and never reads `os.environ` itself. The merchant's defaults (`MERCHANT_DEFAULTS`) are the CDK context's too.
 
-Every group is built lazily (`defer_build`): a process builds the validator of its own function's settings only,
-at the first call.
+The groups and the functions' settings are plain classes, read as declarations by CDK and the local stack; the
+pydantic model that validates a function's settings is built from its class at the first call (`from_env`), so a
+process builds only its own function's.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from concierge.topology import (
     APPROVAL_STATE_MACHINE_ENV,
@@ -44,27 +45,24 @@ if TYPE_CHECKING:
 MAX_APPROVAL_TIMEOUT_HOURS = 29 * 24
 
 
-@dataclass(frozen=True)
 class MerchantDefaults:
     """What a stack runs with when the merchant sets nothing: the settings' defaults, and the CDK context's
     (infra/app.py)."""
 
-    name: str = "Northwind Outfitters"
-    sender_email: str = "support@northwind.example"
-    return_window_days: int = 30
-    memory_ttl_days: int = 365
-    max_auto_refund: str = "200.00"
-    approval_timeout_hours: float = 48
+    name: Final = "Northwind Outfitters"
+    sender_email: Final = "support@northwind.example"
+    return_window_days: Final = 30
+    memory_ttl_days: Final = 365
+    max_auto_refund: Final = "200.00"
+    approval_timeout_hours: Final = 48.0
 
 
 MERCHANT_DEFAULTS = MerchantDefaults()
 
 
-class SettingsGroup(BaseModel):
-    """Fields some functions use. The input is the whole environment (secrets included): an error never quotes
-    it."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True, hide_input_in_errors=True, defer_build=True)
+class SettingsGroup:
+    """Fields some functions use, each with its variable (its alias) and default. A plain class: pydantic collects
+    its fields into the model of each function's settings composed of it (their validators are on `_Validated`)."""
 
 
 # the groups ------------------------------------------------------------------------------------------------------
@@ -108,13 +106,6 @@ class MerchantSettings(SenderSettings):
     # "close": "17:00"}); empty: always staffed.
     support_hours: str | None = Field(None, alias="CONCIERGE_SUPPORT_HOURS")
 
-    @field_validator("never_say", mode="before")
-    @classmethod
-    def _phrases(cls, value: Any) -> tuple[str, ...]:
-        if isinstance(value, str):
-            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.splitlines() if v.strip()]
-        return tuple(value)
-
 
 class ProviderSettings(SettingsGroup):
     # The language model: none (the deterministic engine), the Anthropic API, or Claude on Amazon Bedrock.
@@ -154,16 +145,6 @@ class ModelSettings(ProviderSettings):
     model_prices: str | None = Field(
         None, alias="CONCIERGE_MODEL_PRICES", description='JSON: {"model": {"input": 2, ...}}'
     )
-
-    @model_validator(mode="after")
-    def _known_models(self) -> ModelSettings:
-        # An unknown model is an error at start-up: it would be priced at nothing and sent requests it may reject.
-        if self.model_provider != "none":
-            from concierge.reasoning import models
-
-            models.resolve(self.model_provider, self.model)
-            models.resolve(self.model_provider, self.judge_model, judge=True)
-        return self
 
     @property
     def agent_model(self) -> str:
@@ -265,15 +246,47 @@ class SurveyPlanSettings(SettingsGroup):
     # scorer; "explainable" keeps the explainable scorer even with a model.
     autocsat_scorer: Literal["auto", "explainable"] = Field("auto", alias="CONCIERGE_AUTOCSAT_SCORER")
 
-    @field_validator("survey_ces_actions", mode="before")
+
+# the functions ---------------------------------------------------------------------------------------------------
+class _Validated(BaseModel):
+    """What makes a function's settings a pydantic model, built on first use (`FunctionSettings.from_env`). The
+    input is the whole environment (secrets included): an error never quotes it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, hide_input_in_errors=True, defer_build=True)
+
+    # The groups' validators, applied where a function has the field.
+    @field_validator("never_say", mode="before", check_fields=False)
+    @classmethod
+    def _phrases(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else [v for v in value.splitlines() if v.strip()]
+        return tuple(value)
+
+    @field_validator("survey_ces_actions", mode="before", check_fields=False)
     @classmethod
     def _tools(cls, value: Any) -> tuple[str, ...]:
         return tuple(json.loads(value)) if isinstance(value, str) else tuple(value)
 
+    @field_validator("allowed_origins", mode="before", check_fields=False)
+    @classmethod
+    def _origins(cls, value: Any) -> tuple[str, ...]:
+        return parse_origins(value)
 
-# the functions ---------------------------------------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _known_models(self) -> _Validated:
+        # An unknown model is an error at start-up: it would be priced at nothing and sent requests it may reject.
+        if isinstance(self, ModelSettings) and self.model_provider != "none":
+            from concierge.reasoning import models
+
+            models.resolve(self.model_provider, self.model)
+            models.resolve(self.model_provider, self.judge_model, judge=True)
+        return self
+
+
 class FunctionSettings(SettingsGroup):
-    """The settings of one function: the groups it uses, and the fields only it uses."""
+    """The settings of one function: the groups it uses, and the fields only it uses. Instances come from
+    `from_env`: a frozen pydantic model of this class's fields, built the first time a process asks for it (only the
+    function's own is built in a Lambda execution environment; importing the declarations builds none)."""
 
     function: ClassVar[FunctionName]
 
@@ -281,10 +294,19 @@ class FunctionSettings(SettingsGroup):
     def from_env(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
         """Validated from the environment (only this function's variables are read); SettingsError names every
         variable to set or fix, never a value."""
+        model = _MODELS.get(cls)
+        if model is None:
+            # The model is a subclass of the declaration: an instance is a `cls` (and of every group it uses). Two
+            # threads building it at once keep the first (setdefault is atomic).
+            model = _MODELS.setdefault(cls, type(cls.__name__, (cls, _Validated), {"__module__": __name__}))
         try:
-            return cls.model_validate(dict(os.environ if environ is None else environ))
+            settings = model.model_validate(dict(os.environ if environ is None else environ))
         except ValidationError as error:
             raise SettingsError(cls.function, error) from None
+        return cast("S", settings)  # an instance of the model, a subclass of `cls`
+
+
+_MODELS: dict[type[FunctionSettings], type[_Validated]] = {}
 
 
 class IngestSettings(
@@ -319,11 +341,6 @@ class IngestSettings(
         alias="CONCIERGE_ALLOWED_ORIGINS",
         description="comma-separated origins, scheme://host[:port], of the storefronts that embed the chat widget",
     )
-
-    @field_validator("allowed_origins", mode="before")
-    @classmethod
-    def _origins(cls, value: Any) -> tuple[str, ...]:
-        return parse_origins(value)
 
 
 class RetrievalSettings(MemorySettings, KnowledgeSettings, ProviderSettings, FunctionSettings):
@@ -393,9 +410,15 @@ assert set(FUNCTION_SETTINGS) == set(FunctionName), "every function declares its
 
 
 # the declaration, read by CDK and the local stack ----------------------------------------------------------------
+def fields(group: type[SettingsGroup]) -> dict[str, FieldInfo]:
+    """The fields of a group or of a function's settings (with those of the groups it is composed of)."""
+    names = dict.fromkeys(name for klass in reversed(group.__mro__) for name in vars(klass).get("__annotations__", {}))
+    return {name: info for name in names if isinstance(info := getattr(group, name, None), FieldInfo)}
+
+
 def env_name(group: type[SettingsGroup], field: str) -> str:
     """The environment variable of a field."""
-    alias = group.model_fields[field].alias
+    alias = fields(group)[field].alias
     assert alias is not None  # every field is read from the environment by its alias
     return alias
 
@@ -403,32 +426,31 @@ def env_name(group: type[SettingsGroup], field: str) -> str:
 def field_for(env: str) -> str:
     """The field some function's settings read from `env` (each variable is declared once)."""
     for settings in FUNCTION_SETTINGS.values():
-        for name in settings.model_fields:
-            if env_name(settings, name) == env:
+        for name, info in fields(settings).items():
+            if info.alias == env:
                 return name
     raise KeyError(f"no function's settings declare {env}")
 
 
 def declared_env(function: FunctionName) -> frozenset[str]:
     """The environment variables the function's settings declare (it reads no other)."""
-    return frozenset(env_name(FUNCTION_SETTINGS[function], field) for field in FUNCTION_SETTINGS[function].model_fields)
+    return frozenset(str(info.alias) for info in fields(FUNCTION_SETTINGS[function]).values())
 
 
 def required_env(function: FunctionName) -> frozenset[str]:
     """The variables the function cannot start without."""
-    fields = FUNCTION_SETTINGS[function].model_fields
-    return frozenset(env_name(FUNCTION_SETTINGS[function], name) for name, f in fields.items() if f.is_required())
+    return frozenset(str(info.alias) for info in fields(FUNCTION_SETTINGS[function]).values() if info.is_required())
 
 
 def function_environment(function: FunctionName, values: Mapping[str, str]) -> dict[str, str]:
     """The environment of the function from the values a stack has, by field name (`{"memory_table": "..."}`):
     exactly the ones its settings declare. A required one missing is an error (naming it), as at its cold start."""
-    known = {name for settings in FUNCTION_SETTINGS.values() for name in settings.model_fields}
+    known = {name for settings in FUNCTION_SETTINGS.values() for name in fields(settings)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"no function's settings declare {', '.join(unknown)}")
-    settings = FUNCTION_SETTINGS[function]
-    environment = {env_name(settings, name): value for name, value in values.items() if name in settings.model_fields}
+    declared = fields(FUNCTION_SETTINGS[function])
+    environment = {str(declared[name].alias): value for name, value in values.items() if name in declared}
     missing = sorted(required_env(function) - set(environment))
     if missing:
         raise ValueError(f"the {function.value} function needs {', '.join(missing)}")

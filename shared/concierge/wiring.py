@@ -20,6 +20,7 @@ from concierge.settings import (
     SurveysSettings,
     WhatsAppSettings,
     env_name,
+    fields,
 )
 
 if TYPE_CHECKING:
@@ -59,18 +60,19 @@ def reference_store(settings: StoreSettings) -> ReferenceStore:
     return ReferenceStore(aws.table(settings.store_table))
 
 
+_profile_stores: dict[tuple[object, ...], ProfileStore] = {}
+
+
 def merchant_profiles(settings: IngestSettings | ActionsSettings) -> ProfileStore:
     """merchant.json as imported into the store table (docs/import-format.md), else the deployed settings. One per
     table and fallback in a process, whichever function asks (the local stack runs them all in one: an import is
     seen by every function at once)."""
-    return _profile_store(settings.store_table, MerchantSettings.model_construct(**settings.model_dump()))
+    key = (settings.store_table, *(getattr(settings, name) for name in fields(MerchantSettings)))
+    if key not in _profile_stores:
+        from concierge.merchant import MerchantProfile, ProfileStore
 
-
-@lru_cache(maxsize=4)
-def _profile_store(store_table: str, merchant: MerchantSettings) -> ProfileStore:
-    from concierge.merchant import MerchantProfile, ProfileStore
-
-    return ProfileStore(aws.table(store_table), MerchantProfile.from_settings(merchant))
+        _profile_stores[key] = ProfileStore(aws.table(settings.store_table), MerchantProfile.from_settings(settings))
+    return _profile_stores[key]
 
 
 def merchant_profile(settings: IngestSettings | ActionsSettings) -> MerchantProfile:
@@ -393,10 +395,10 @@ def closed_conversation_services(settings: SurveysSettings) -> ClosedServices:
 def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
+    _profile_stores.clear()
     for factory in (
         memory_store,
         reference_store,
-        _profile_store,
         publisher,
         signing_keys,
         action_services,

@@ -15,6 +15,7 @@ from concierge.settings import (
     MerchantSettings,
     SettingsError,
     declared_env,
+    fields,
     function_environment,
     required_env,
 )
@@ -29,15 +30,15 @@ def test_every_function_declares_its_settings_and_validates_fewer_fields_than_th
     assert set(FUNCTION_SETTINGS) == set(FunctionName)
     for name, settings in FUNCTION_SETTINGS.items():
         assert settings.function is name
-        assert len(settings.model_fields) < FIELDS_BEFORE, name
-    every = {field for settings in FUNCTION_SETTINGS.values() for field in settings.model_fields}
+        assert len(fields(settings)) < FIELDS_BEFORE, name
+    every = {field for settings in FUNCTION_SETTINGS.values() for field in fields(settings)}
     assert len(every) == FIELDS_BEFORE, "every field of the one Settings is some function's, none added"
 
 
 def test_each_variable_is_declared_once_with_one_meaning():
     aliases: dict[str, str] = {}
     for settings in FUNCTION_SETTINGS.values():
-        for name, field in settings.model_fields.items():
+        for name, field in fields(settings).items():
             assert field.alias is not None, name
             assert aliases.setdefault(field.alias, name) == name, field.alias
     assert len(set(aliases.values())) == len(aliases)
@@ -138,13 +139,15 @@ def test_the_local_stack_gives_each_function_its_declared_environment():
 
 
 def test_the_merchant_defaults_are_declared_once():
-    fields = MerchantSettings.model_fields
-    assert fields["merchant_name"].default == MERCHANT_DEFAULTS.name
-    assert fields["sender_email"].default == MERCHANT_DEFAULTS.sender_email
-    assert fields["return_window_days"].default == MERCHANT_DEFAULTS.return_window_days
-    assert str(fields["max_refund_without_approval"].default) == MERCHANT_DEFAULTS.max_auto_refund
-    assert config.MemorySettings.model_fields["memory_ttl_days"].default == MERCHANT_DEFAULTS.memory_ttl_days
-    timeout = config.ActionsSettings.model_fields["approval_timeout_seconds"].default
+    def default(group, field):
+        return fields(group)[field].default
+
+    assert default(MerchantSettings, "merchant_name") == MERCHANT_DEFAULTS.name
+    assert default(MerchantSettings, "sender_email") == MERCHANT_DEFAULTS.sender_email
+    assert default(MerchantSettings, "return_window_days") == MERCHANT_DEFAULTS.return_window_days
+    assert str(default(MerchantSettings, "max_refund_without_approval")) == MERCHANT_DEFAULTS.max_auto_refund
+    assert default(config.MemorySettings, "memory_ttl_days") == MERCHANT_DEFAULTS.memory_ttl_days
+    timeout = default(config.ActionsSettings, "approval_timeout_seconds")
     assert timeout == MERCHANT_DEFAULTS.approval_timeout_hours * 3600
 
 
@@ -169,12 +172,10 @@ def settings_table() -> str:
     ]
     for name, settings in FUNCTION_SETTINGS.items():
         groups = [base.__name__ for base in settings.__bases__ if base is not FunctionSettings]
-        own = [f for f in settings.model_fields if all(f not in base.model_fields for base in settings.__bases__)]
+        own = [f for f in fields(settings) if all(f not in fields(base) for base in settings.__bases__)]
         composed = ", ".join(groups) + (" + " + ", ".join(own) if own else "")
         required = ", ".join(sorted(required_env(name))) or "nothing"
-        rows.append(
-            f"| {name.value} | `{settings.__name__}` | {composed} | {len(settings.model_fields)} | {required} |"
-        )
+        rows.append(f"| {name.value} | `{settings.__name__}` | {composed} | {len(fields(settings))} | {required} |")
     return "\n".join(rows)
 
 

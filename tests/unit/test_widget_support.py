@@ -17,7 +17,7 @@ from werkzeug.test import Client
 
 from concierge.local.server import LocalApi
 from concierge.merchant import Brand, MerchantProfile, contrast_ratio
-from concierge.settings import IngestSettings, SettingsError
+from concierge.settings import IngestSettings, SettingsError, fields
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = "https://shop.example"
@@ -123,7 +123,7 @@ def test_the_widget_and_its_configuration_are_served():
 
 # ---- the allowed-origins setting ----
 def _settings(**environ: str) -> IngestSettings:
-    required = {f.alias: "x" for f in IngestSettings.model_fields.values() if f.is_required()}
+    required = {f.alias: "x" for f in fields(IngestSettings).values() if f.is_required()}
     return IngestSettings.from_env({**required, **environ})
 
 
