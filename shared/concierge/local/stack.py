@@ -211,13 +211,6 @@ class LocalStack:
         wiring.reset()
         current_settings.cache_clear()
 
-    def _environments(self) -> dict[str, str]:
-        """Each function's environment from the same declaration CDK reads (settings.function_environment), and this
-        process's: all of them at once, as the functions run in it (`env`)."""
-        self.environments = {name: function_environment(name, self.values) for name in topology.FunctionName}
-        self.env = {**RUNTIME_ENV, **union_environment(self.environments.values())}
-        return self.env
-
     def _create_resources(self) -> None:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for table in topology.TABLES:
@@ -279,6 +272,13 @@ class LocalStack:
         s3.create_bucket(Bucket=self.env[topology.KNOWLEDGE_BUCKET_ENV])
         s3.create_bucket(Bucket=self.env[topology.MAIL_BUCKET_ENV])
         self.async_dlq_url = sqs.create_queue(QueueName=ASYNC_DLQ)["QueueUrl"]
+
+    def _environments(self) -> dict[str, str]:
+        """Each function's environment from the same declaration CDK reads (settings.function_environment), and this
+        process's: all of them at once, as the functions run in it (`env`)."""
+        self.environments = {name: function_environment(name, self.values) for name in topology.FunctionName}
+        self.env = {**RUNTIME_ENV, **union_environment(self.environments.values())}
+        return self.env
 
     # functions ---------------------------------------------------------------------------
     def handler(self, function: str) -> Callable[[Any, LambdaContext], Any]:
