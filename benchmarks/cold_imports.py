@@ -72,15 +72,17 @@ except ImportError:
     pass
 else:
     traced(lambda event, context: None)({}, None)"""
+# The function's settings, validated as at its first call; a tree from before settings per function has one Settings.
+_SETTINGS = 'settings.current_settings(*[getattr(settings, name) for name in ["{}"] if hasattr(settings, name)])'
 _EVENT = 'EVENT_TYPES["{0}"].model_validate(json.load(open("events/bus/{0}.json"))["detail"]).model_dump_json()'
 FIRST_CALLS = {
     FunctionName.INGEST: "\n".join(
         [
             _TRACER,
             "from concierge.events import EVENT_TYPES",
-            "from concierge.settings import current_settings",
+            "from concierge import settings",
             "from concierge.tasks import IngestTask",
-            "current_settings()",
+            _SETTINGS.format("IngestSettings"),
             f"IngestTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.receive')}}})",
             f"IngestTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.reply')}}}).task.turn.model_dump()",
             _EVENT.format("turn.completed"),
@@ -89,9 +91,9 @@ FIRST_CALLS = {
     FunctionName.RETRIEVAL: "\n".join(
         [
             _TRACER,
-            "from concierge.settings import current_settings",
+            "from concierge import settings",
             "from concierge.tasks import RetrieveTask",
-            "current_settings()",
+            _SETTINGS.format("RetrievalSettings"),
             f"RetrieveTask.model_validate({_SAMPLE.format('tasks/turn.retrieve')}).turn.model_dump(mode='json')",
         ]
     ),
@@ -109,9 +111,9 @@ FIRST_CALLS = {
             _TRACER,
             "from concierge.actions.tools import TOOLS",
             "from concierge.events import EVENT_TYPES",
-            "from concierge.settings import current_settings",
+            "from concierge import settings",
             "from concierge.tasks import ActionsTask",
-            "current_settings()",
+            _SETTINGS.format("ActionsSettings"),
             f"task = ActionsTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.act')}}}).task",
             "[TOOLS[call.tool].model_validate(call.arguments) for call in task.turn.decision.tool_calls]",
             "task.turn.model_dump(mode='json')",
@@ -122,9 +124,9 @@ FIRST_CALLS = {
         [
             _TRACER,
             "from concierge.events import EVENT_TYPES, ConversationClosed",
-            "from concierge.settings import current_settings",
+            "from concierge import settings",
             "from concierge.surveys.scoring import on_conversation_closed",
-            "current_settings()",
+            _SETTINGS.format("SurveysSettings"),
             f"for record in {_SAMPLE.format('sqs/conversation-closed-batch')}['Records']:",
             "    ConversationClosed.model_validate(json.loads(record['body'])['detail'])",
             _EVENT.format("autocsat.scored"),
@@ -147,7 +149,7 @@ LAMBDA_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
-# The settings every function is deployed with (names only matter: nothing is called).
+# The settings the functions are deployed with (names only matter: nothing is called); each reads its own.
 SETTINGS_ENV = {
     "CONCIERGE_MEMORY_TABLE": "concierge-memory",
     "CONCIERGE_STORE_TABLE": "concierge-store",

@@ -99,7 +99,7 @@ def main() -> None:
     from concierge.cli import start_local
     from concierge.clock import now
     from concierge.local.stack import DEV_SIGNING_SECRET
-    from concierge.settings import current_settings
+    from concierge.settings import RetrievalSettings, current_settings
 
     stack, _ = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
     calls: Counter[str] = Counter()
@@ -115,14 +115,14 @@ def main() -> None:
 
     boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", count_items)
     wiring.reset()
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(RetrievalSettings))
     rows = []
     for size in args.histories:
         customer = "alex"  # a real customer of the demo store, with orders; history re-seeded per size
         customer_id = f"{customer}"
         for item in memory.customer_partition(customer_id):
             memory.delete_keys([(keys.customer_pk(customer_id), item["sk"])])
-        seed(aws.table(current_settings().memory_table), memory, customer_id, size, now())
+        seed(aws.table(current_settings(RetrievalSettings).memory_table), memory, customer_id, size, now())
 
         calls.clear()
         status, body, _ = stack.turn_response(

@@ -135,16 +135,9 @@ def asks_model(turn: Any) -> bool:
 def prefix_chars() -> int:
     """Characters of the cacheable prefix (tool definitions + system prompt) with the deployed settings' defaults."""
     from concierge.reasoning import prompt
-    from concierge.settings import Settings
+    from concierge.settings import AgentSettings
 
-    settings = Settings.model_validate(
-        {
-            "CONCIERGE_MEMORY_TABLE": "m",
-            "CONCIERGE_STORE_TABLE": "s",
-            "CONCIERGE_EVENT_BUS": "b",
-            "CONCIERGE_KNOWLEDGE_BUCKET": "k",
-        }
-    )
+    settings = AgentSettings.from_env({})
     return len(json.dumps(prompt.tools())) + len(prompt.system_text(settings))
 
 

@@ -1,6 +1,7 @@
 """`python -m infra.app` (or `make synth`): synthesizes the stack to cdk.out/ without AWS credentials.
 
-Merchant settings come from CDK context (`-c merchantName=...` with the CDK CLI, or cdk.json)."""
+Merchant settings come from CDK context (`-c merchantName=...` with the CDK CLI, or cdk.json); what is not given
+there is the default the functions' settings declare (concierge.settings.MERCHANT_DEFAULTS)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from concierge.settings import parse_origins
+from concierge.settings import MERCHANT_DEFAULTS, parse_origins
 from infra.constructs.compute import Merchant
 from infra.stack import ConciergeStack
 
@@ -21,12 +22,12 @@ def merchant_from(app: cdk.App) -> Merchant:
         return default if value is None else value
 
     return Merchant(
-        name=str(context("merchantName", "Northwind Outfitters")),
-        sender_email=str(context("senderEmail", "support@northwind.example")),
-        return_window_days=int(context("returnWindowDays", 30)),
-        memory_ttl_days=int(context("memoryTtlDays", 365)),
-        max_auto_refund=str(context("maxAutoRefund", "200.00")),
-        approval_timeout_hours=float(context("approvalTimeoutHours", 48)),
+        name=str(context("merchantName", MERCHANT_DEFAULTS.name)),
+        sender_email=str(context("senderEmail", MERCHANT_DEFAULTS.sender_email)),
+        return_window_days=int(context("returnWindowDays", MERCHANT_DEFAULTS.return_window_days)),
+        memory_ttl_days=int(context("memoryTtlDays", MERCHANT_DEFAULTS.memory_ttl_days)),
+        max_auto_refund=str(context("maxAutoRefund", MERCHANT_DEFAULTS.max_auto_refund)),
+        approval_timeout_hours=float(context("approvalTimeoutHours", MERCHANT_DEFAULTS.approval_timeout_hours)),
         notify_email=str(context("notifyEmail", "")),
         # the CLI may hand JSON context over already parsed
         support_hours=(lambda v: v if isinstance(v, str) else json.dumps(v))(context("supportHours", "")),

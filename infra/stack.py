@@ -10,6 +10,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
 from concierge import topology
+from concierge.settings import SurveysSettings, env_name
 from infra import nag
 from infra.constructs.api import PublicApi
 from infra.constructs.compute import Functions, Merchant
@@ -39,15 +40,13 @@ class ConciergeStack(cdk.Stack):
         notifications = TeamNotifications(self, "TeamNotifications", messaging.bus, merchant.notify_email)
         ingest = functions.functions[topology.FunctionName.INGEST]
         retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
-        knowledge_users = [ingest, retrieval]
         assert ingest.role is not None and retrieval.role is not None  # each function has its own role (compute)
         # Retrieval only reads the index; ingest (document sync) writes it.
         search = KnowledgeSearch(
             self, "KnowledgeSearch", merchant.knowledge_index, reader_roles=[retrieval.role], writer_roles=[ingest.role]
         )
-        for function in knowledge_users:
-            for key, value in search.environment().items():
-                function.add_environment(key, value)
+        for name in (topology.FunctionName.INGEST, topology.FunctionName.RETRIEVAL):
+            functions.add_environment(name, search.environment())
         # Help-center files put in (or deleted from) documents/ are indexed by ingest.
         for event in (s3.EventType.OBJECT_CREATED, s3.EventType.OBJECT_REMOVED):
             data.knowledge.add_event_notification(
@@ -62,7 +61,9 @@ class ConciergeStack(cdk.Stack):
         site = Sites(self, "Sites", api.rest_api, data.access_logs, operators.domain.base_url())
         site.deploy(operators.sign_in(site.page_urls()))
         # Survey links in emails and WhatsApp messages lead to the API's one-click survey page.
-        functions.functions[topology.FunctionName.SURVEYS].add_environment("CONCIERGE_PUBLIC_API_URL", api.rest_api.url)
+        functions.add_environment(
+            topology.FunctionName.SURVEYS, {env_name(SurveysSettings, "public_api_url"): api.rest_api.url}
+        )
         if merchant.inbound_email_recipient:
             InboundEmail(self, "InboundEmail", merchant.inbound_email_recipient, data.mail, ingest)
             if merchant.sender_email.lower() != merchant.inbound_email_recipient.lower():

@@ -84,14 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     from concierge.events import ConversationClosed
     from concierge.local.stack import DEV_SIGNING_SECRET, REGION
     from concierge.memory import ConversationRecord, MemoryStore, to_dynamo
-    from concierge.settings import current_settings
+    from concierge.settings import SurveysSettings, current_settings
     from concierge.surveys.calibration import calibrate, pairs_between, table
     from concierge.surveys.scoring import on_conversation_closed
     from concierge.surveys.store import SurveyStore
 
     stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
     try:
-        settings = current_settings()
+        settings = current_settings(SurveysSettings)
         memory_table = boto3.resource("dynamodb", region_name=REGION).Table(settings.memory_table)
         rng = random.Random(args.seed)
         bias = {c["id"]: rng.gauss(0, 0.4) for c in customers}

@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from concierge import tracing, wiring
 from concierge.actions.executor import ActionExecutor
 from concierge.clock import now
-from concierge.settings import current_settings
+from concierge.settings import ActionsSettings, current_settings
 from concierge.tasks import ActionsTask, ActTask, ApprovalWaitTask
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = ActionsTask.model_validate({"task": event}).task
-    executor = ActionExecutor(wiring.action_services(current_settings()), now(), context)
+    executor = ActionExecutor(wiring.action_services(current_settings(ActionsSettings)), now(), context)
     if isinstance(task, ActTask):
         turn = executor.run(task.turn)
         for result in turn.results[len(task.turn.results) :]:

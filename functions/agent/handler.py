@@ -12,7 +12,7 @@ from concierge import tracing
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.engine.offering import OfferingEngine, offering
 from concierge.merchant import MerchantProfile
-from concierge.settings import Settings, current_settings
+from concierge.settings import AgentSettings, current_settings
 from concierge.tasks import DecideTask
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
-_engines: dict[Settings, OfferingEngine] = {}
+_engines: dict[AgentSettings, OfferingEngine] = {}
 FALLBACK_REASONS = {
     "transient": "the model was unavailable (timeout, throttling, outage): the deterministic engine answered",
     "request": (
@@ -37,7 +37,7 @@ FALLBACK_REASONS = {
 }
 
 
-def engine(settings: Settings) -> OfferingEngine:
+def engine(settings: AgentSettings) -> OfferingEngine:
     """One engine per process (the model client keeps its connections warm between invocations), wrapped so that
     a reply at an offer moment asks the actions function's next best action first (engine/offering.py)."""
     if settings not in _engines:
@@ -59,7 +59,7 @@ def engine(settings: Settings) -> OfferingEngine:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     turn = DecideTask.model_validate(event).turn
-    decision = engine(current_settings()).decide(turn)
+    decision = engine(current_settings(AgentSettings)).decide(turn)
     errors = dict(turn.errors)
     if decision.engine == "deterministic-fallback":
         errors["model"] = FALLBACK_REASONS.get(decision.fallback or "", "the deterministic engine answered")

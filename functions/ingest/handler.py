@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from concierge import conversations, tracing, wiring
 from concierge.clock import now
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from concierge.tasks import IngestTask, NotifyTask, ReceiveTask
 from concierge.turn import RejectedTurn
 
@@ -46,7 +46,7 @@ def processor() -> BatchProcessor:
 
 
 def services() -> conversations.EdgeServices:
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     return conversations.EdgeServices(
         memory=wiring.memory_store(settings),
         store=wiring.reference_store(settings),
@@ -62,7 +62,7 @@ def _turn_task(event: dict[str, Any]) -> dict[str, Any]:
     if isinstance(task, NotifyTask):  # the approval workflow's last step: tell the customer
         from concierge.notices import deliver_notice
 
-        outcome = deliver_notice(task.notice, wiring.notice_services(current_settings()), now())
+        outcome = deliver_notice(task.notice, wiring.notice_services(current_settings(IngestSettings)), now())
         logger.info("notice", extra={k: v for k, v in outcome.items() if k != "provider_id"})
         return outcome
     if isinstance(task, ReceiveTask):
@@ -81,7 +81,7 @@ def _channel_message(record: SQSRecord) -> None:
 
     envelope = record.json_body
     message = MessageReceived.model_validate(envelope["detail"]).message
-    outcome = wiring.inbox(current_settings()).process(message)
+    outcome = wiring.inbox(current_settings(IngestSettings)).process(message)
     logger.info("channel message processed", extra={"channel": message.channel.value, "outcome": outcome})
     metrics.add_metric(name="ChannelMessages", unit=MetricUnit.Count, value=1)
 
@@ -93,17 +93,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | P
     if "httpMethod" in event:
         from concierge import http_api
 
-        settings = current_settings()
+        settings = current_settings(IngestSettings)
         return http_api.resolve(event, context, lambda: wiring.http_services(settings), settings.allowed_origins)
     source = (event.get("Records") or [{}])[0].get("eventSource")
     if source == "aws:ses":
-        taken = wiring.email_intake(current_settings()).receive(event, now())
+        taken = wiring.email_intake(current_settings(IngestSettings)).receive(event, now())
         metrics.add_metric(name="EmailsReceived", unit=MetricUnit.Count, value=taken)
         return {"received": taken}
     if source == "aws:s3":
         from concierge.knowledge.service import sync_uploads
 
-        report = sync_uploads(current_settings(), event)
+        report = sync_uploads(current_settings(IngestSettings), event)
         logger.info("knowledge synced", extra={"report": report.__dict__})
         return report.__dict__
     if source == "aws:sqs":

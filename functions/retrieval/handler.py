@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 
 from concierge import retrieval, tracing, wiring
-from concierge.settings import current_settings
+from concierge.settings import RetrievalSettings, current_settings
 from concierge.tasks import RetrieveTask
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = RetrieveTask.model_validate(event)
-    settings = current_settings()
+    settings = current_settings(RetrievalSettings)
     turn = retrieval.retrieve(
         task.turn,
         wiring.memory_store(settings),

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 # from also building powertools' parser models (it does when pydantic is already loaded).
 from concierge import tracing, wiring
 from concierge.clock import now
-from concierge.settings import current_settings
+from concierge.settings import SurveysSettings, current_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -32,7 +32,7 @@ def score_record(record: SQSRecord) -> None:
     from concierge.surveys.scoring import on_conversation_closed  # the closed-conversation queue only
 
     score, offers = on_conversation_closed(
-        record.json_body, wiring.closed_conversation_services(current_settings()), now()
+        record.json_body, wiring.closed_conversation_services(current_settings(SurveysSettings)), now()
     )
     logger.info(
         "auto-csat",
@@ -46,7 +46,7 @@ def score_record(record: SQSRecord) -> None:
 
 
 def rollup_record(record: SQSRecord) -> None:
-    applied = wiring.rollup(current_settings()).apply(record.json_body)
+    applied = wiring.rollup(current_settings(SurveysSettings)).apply(record.json_body)
     logger.debug("kpi roll-up", extra={"detail_type": applied.detail_type, "outcome": applied.outcome})
     metrics.add_metric(
         name="KpiEventsDuplicate" if applied.outcome == "duplicate" else "KpiEventsApplied",
@@ -56,7 +56,7 @@ def rollup_record(record: SQSRecord) -> None:
 
 
 def process_record(record: SQSRecord) -> None:
-    if record.event_source_arn == current_settings().metrics_queue_arn:
+    if record.event_source_arn == current_settings(SurveysSettings).metrics_queue_arn:
         rollup_record(record)
     else:
         score_record(record)

@@ -4,7 +4,6 @@ permissions read from topology.ACCESS."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,7 +17,14 @@ from constructs import Construct
 
 from concierge import topology
 from concierge.reasoning import models
-from concierge.settings import MAX_APPROVAL_TIMEOUT_HOURS
+from concierge.settings import (
+    FUNCTION_SETTINGS,
+    MAX_APPROVAL_TIMEOUT_HOURS,
+    MERCHANT_DEFAULTS,
+    declared_env,
+    fields,
+    function_environment,
+)
 from infra.bundling import FUNCTION_LAYERS, PYTHON_VERSION, Layer, functions_code, layer_code
 from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
@@ -36,9 +42,10 @@ class Merchant:
     return_window_days: int
     memory_ttl_days: int
     max_auto_refund: str
-    approval_timeout_hours: float = 48  # a refund above max_auto_refund waits this long for a person's decision
+    # a refund above max_auto_refund waits this long for a person's decision
+    approval_timeout_hours: float = MERCHANT_DEFAULTS.approval_timeout_hours
     notify_email: str = ""  # subscribed to the team notifications (handoffs, approvals)
-    support_hours: str = ""  # JSON, see settings.support_hours; empty: always staffed
+    support_hours: str = ""  # JSON, see MerchantSettings.support_hours; empty: always staffed
     inbound_email_recipient: str = ""  # e.g. support@mail.example.com: enables SES receiving
     whatsapp_phone_number_id: str = ""
     embedder: str = "hashing"  # "hashing" (local, free) | "titan" (Bedrock Titan Text Embeddings v2)
@@ -208,8 +215,15 @@ SIZING = {
 }
 
 
-# The functions that decide offers (the agent, through the engines) and issue their codes (the actions function).
-OFFER_FUNCTIONS = frozenset({topology.FunctionName.AGENT, topology.FunctionName.ACTIONS})
+# The functions that decide offers (the agent, through the engines) and issue their codes (the actions function):
+# those whose settings have the offers' holdout key.
+OFFER_FUNCTIONS = frozenset(name for name, settings in FUNCTION_SETTINGS.items() if "offer_salt" in fields(settings))
+# What the functions' runtime reads (powertools), not their settings: every function has it.
+RUNTIME_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "concierge",
+    "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
 
 
 class Functions(Construct):
@@ -235,34 +249,53 @@ class Functions(Construct):
             return self.layers[layer]
 
         code = functions_code()
-        environment = {
-            topology.MEMORY_TABLE.env_var: data.table(topology.MEMORY_TABLE).table_name,
-            topology.STORE_TABLE.env_var: data.table(topology.STORE_TABLE).table_name,
-            topology.EVENT_BUS_ENV: messaging.bus.event_bus_name,
-            topology.KNOWLEDGE_BUCKET_ENV: data.knowledge.bucket_name,
-            topology.MAIL_BUCKET_ENV: data.mail.bucket_name,
-            "CONCIERGE_SIGNING_SECRET_ARN": data.signing_secret.secret_arn,
-            "CONCIERGE_MERCHANT_NAME": merchant.name,
-            "CONCIERGE_SENDER_EMAIL": merchant.sender_email,
-            "CONCIERGE_RETURN_WINDOW_DAYS": str(merchant.return_window_days),
-            "CONCIERGE_MEMORY_TTL_DAYS": str(merchant.memory_ttl_days),
-            "CONCIERGE_MAX_AUTO_REFUND": merchant.max_auto_refund,
-            "POWERTOOLS_SERVICE_NAME": "concierge",
-            "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            "CONCIERGE_EMBEDDER": merchant.embedder,
-            "CONCIERGE_EMBEDDING_DIMENSIONS": str(merchant.embedding_dimensions),
+        # What this stack has for the functions' settings, by field (concierge.settings): each function is given
+        # exactly the ones its settings declare (settings.function_environment), nothing it never reads.
+        values = {
+            "memory_table": data.table(topology.MEMORY_TABLE).table_name,
+            "store_table": data.table(topology.STORE_TABLE).table_name,
+            "event_bus": messaging.bus.event_bus_name,
+            "knowledge_bucket": data.knowledge.bucket_name,
+            "mail_bucket": data.mail.bucket_name,
+            "signing_secret_arn": data.signing_secret.secret_arn,
+            "whatsapp_secret_arn": data.whatsapp_secret.secret_arn,
+            "merchant_name": merchant.name,
+            "sender_email": merchant.sender_email,
+            "return_window_days": str(merchant.return_window_days),
+            "memory_ttl_days": str(merchant.memory_ttl_days),
+            "max_refund_without_approval": merchant.max_auto_refund,
+            "embedder": merchant.embedder,
+            "embedding_dimensions": str(merchant.embedding_dimensions),
+            "turn_state_machine_arn": turn_state_machine_arn(stack),
+            "approval_state_machine_arn": approval_state_machine_arn(stack),
+            "approval_timeout_seconds": str(int(merchant.approval_timeout_hours * 3600)),
+            # The offers' holdout key: the stack's unique id (its ARN ends in a UUID CloudFormation draws), stable for
+            # the deployment's life and not derivable from a customer id (docs/offers.md, Holdouts).
+            "offer_salt": cdk.Aws.STACK_ID,
         }
+        if merchant.whatsapp_phone_number_id:
+            values["whatsapp_phone_number_id"] = merchant.whatsapp_phone_number_id
+        if merchant.allowed_origins:  # ingest answers the widget's routes
+            values["allowed_origins"] = ",".join(merchant.allowed_origins)
+        if merchant.support_hours:
+            values["support_hours"] = merchant.support_hours
         if merchant.model_provider not in ("none", "anthropic", "bedrock"):
             raise ValueError(f"modelProvider must be none, anthropic or bedrock, not {merchant.model_provider!r}")
         # The agent's and the judge's model, resolved against the capability table (reasoning/models.py): an id
         # outside it fails synth with models.UnknownModel (a ValueError), naming the ids it knows.
         self.model_ids: tuple[str, ...] = ()
         if merchant.model_provider != "none":
-            self.model_ids = (
-                models.resolve(merchant.model_provider, merchant.model or None),
-                models.resolve(merchant.model_provider, merchant.judge_model or None, judge=True),
-            )
+            agent_model = models.resolve(merchant.model_provider, merchant.model or None)
+            judge_model = models.resolve(merchant.model_provider, merchant.judge_model or None, judge=True)
+            self.model_ids = (agent_model, judge_model)
+            # Both on the functions that call the model: the agent answers with the first, surveys judge with the
+            # second. The model confirms a proposal on a later turn by its id: retrieval recalls the actions.
+            values |= {
+                "model_provider": merchant.model_provider,
+                "model": agent_model,
+                "judge_model": judge_model,
+                "recall_actions": "true",
+            }
         self.model_secret = None
         if merchant.model_provider == "anthropic":
             # The Anthropic API key, read by the functions that call the model (agent, surveys). It starts as a
@@ -274,8 +307,7 @@ class Functions(Construct):
                 description="Anthropic API key for the agent and survey scoring functions",
                 secret_string_value=cdk.SecretValue.unsafe_plain_text(models.KEY_PLACEHOLDER),
             )
-        if merchant.whatsapp_phone_number_id:
-            environment["CONCIERGE_WHATSAPP_PHONE_NUMBER_ID"] = merchant.whatsapp_phone_number_id
+            values["anthropic_api_key_secret_arn"] = self.model_secret.secret_arn
         self.functions: dict[topology.FunctionName, lambda_.Function] = {}
         for name in topology.FunctionName:
             memory, timeout = SIZING[name]
@@ -309,44 +341,15 @@ class Functions(Construct):
                 timeout=cdk.Duration.seconds(timeout),
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=log_group,
-                environment=environment,
+                environment={**RUNTIME_ENVIRONMENT, **function_environment(name, values)},
                 description=f"Concierge {name.value}",
             )
-            access = topology.ACCESS[name]
-            if access.call_model and merchant.model_provider != "none":
-                # A provider other than "none" resolved both ids above.
-                agent_model, judge_model = cast("tuple[str, str]", self.model_ids)
-                function.add_environment("CONCIERGE_MODEL_PROVIDER", merchant.model_provider)
-                # Both ids on both functions (the agent answers with the first, surveys judge with the second).
-                function.add_environment("CONCIERGE_MODEL", agent_model)
-                function.add_environment("CONCIERGE_JUDGE_MODEL", judge_model)
+            if topology.ACCESS[name].call_model and merchant.model_provider != "none":
                 if self.model_secret is not None:
-                    function.add_environment("CONCIERGE_ANTHROPIC_SECRET_ARN", self.model_secret.secret_arn)
                     self.model_secret.grant_read(function)
                 else:
                     for statement in bedrock_statements(stack, self.model_ids):
                         function.add_to_role_policy(statement)
-            if access.recall_actions and merchant.model_provider != "none":
-                # The model confirms a proposal on a later turn by its id: retrieval recalls the conversation's actions.
-                function.add_environment("CONCIERGE_RECALL_ACTIONS", "true")
-            if access.start_turns:
-                function.add_environment(topology.TURN_STATE_MACHINE_ENV, turn_state_machine_arn(stack))
-            if access.read_whatsapp_secret:
-                function.add_environment("CONCIERGE_WHATSAPP_SECRET_ARN", data.whatsapp_secret.secret_arn)
-            if access.start_approvals or access.decide_approvals:
-                function.add_environment(topology.APPROVAL_STATE_MACHINE_ENV, approval_state_machine_arn(stack))
-            if merchant.allowed_origins and name == topology.FunctionName.INGEST:  # it answers the widget's routes
-                function.add_environment("CONCIERGE_ALLOWED_ORIGINS", ",".join(merchant.allowed_origins))
-            if name in OFFER_FUNCTIONS:
-                # The offers' holdout key: the stack's unique id (its ARN ends in a UUID CloudFormation draws), stable
-                # for the deployment's life and not derivable from a customer id (docs/offers.md, Holdouts).
-                function.add_environment("CONCIERGE_OFFER_SALT", cdk.Aws.STACK_ID)
-            if merchant.support_hours and name in (topology.FunctionName.ACTIONS,):
-                function.add_environment("CONCIERGE_SUPPORT_HOURS", merchant.support_hours)
-            if access.start_approvals and merchant.approval_timeout_hours:
-                function.add_environment(
-                    "CONCIERGE_APPROVAL_TIMEOUT_SECONDS", str(int(merchant.approval_timeout_hours * 3600))
-                )
             log_group.grant_write(role)
             self._grant(name, function, data, messaging, merchant, stack)
             self.functions[name] = function
@@ -385,6 +388,15 @@ class Functions(Construct):
                     "agent function's environment (docs/deploy.md, Check it works)."
                 ),
             )
+
+    def add_environment(self, name: topology.FunctionName, variables: dict[str, str]) -> None:
+        """Give a function settings known only once other constructs exist (the API's URL, the knowledge index):
+        only variables its settings declare."""
+        undeclared = sorted(set(variables) - declared_env(name))
+        if undeclared:
+            raise ValueError(f"the {name.value} function's settings do not declare {', '.join(undeclared)}")
+        for key, value in variables.items():
+            self.functions[name].add_environment(key, value)
 
     @staticmethod
     def _grant(

@@ -32,6 +32,8 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from concierge.settings import KnowledgeSettings, env_name
+
 MODES = ("embedded", "serverless", "managed")
 DEFAULT_INDEX = "concierge-knowledge"  # concierge.knowledge.opensearch.DEFAULT_INDEX
 # Collection and security/access policy names: 3-32 characters, a lowercase letter first.
@@ -99,13 +101,16 @@ class KnowledgeSearch(Construct):
             self._managed(stack, name or derived_name(stack.stack_name, "kb", 28))
 
     def environment(self) -> dict[str, str]:
+        def env(field: str) -> str:
+            return env_name(KnowledgeSettings, field)
+
         if self.mode == "embedded":
-            return {"CONCIERGE_KNOWLEDGE_INDEX": "embedded"}
+            return {env("knowledge_index"): "embedded"}
         assert self.endpoint is not None and self.service is not None  # set for serverless and managed
         return {
-            "CONCIERGE_KNOWLEDGE_INDEX": "opensearch",
-            "CONCIERGE_OPENSEARCH_ENDPOINT": self.endpoint,
-            "CONCIERGE_OPENSEARCH_SERVICE": self.service,
+            env("knowledge_index"): "opensearch",
+            env("opensearch_endpoint"): self.endpoint,
+            env("opensearch_service"): self.service,
         }
 
     # OpenSearch Serverless ---------------------------------------------------------------

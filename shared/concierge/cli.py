@@ -36,7 +36,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     directory = Path(args.dir)
     if args.check:
-        limit = os.environ.get("CONCIERGE_DISCOUNT_MAX_PERCENT", "").strip()  # offers may not exceed it
+        from concierge.settings import OfferSettings, env_name
+
+        limit = os.environ.get(env_name(OfferSettings, "discount_max_percent"), "").strip()  # offers may not exceed it
         problems = check_store_folder(directory, int(limit) if limit.isdigit() else None)
         for problem in problems:
             print(problem)
@@ -72,9 +74,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         from concierge import wiring
         from concierge.importer import import_store
-        from concierge.settings import settings_from_env_or_exit
+        from concierge.settings import IngestSettings, settings_from_env_or_exit
 
-        settings = settings_from_env_or_exit("concierge import")
+        # the settings of the function that syncs the knowledge index and reads merchant.json from the store
+        settings = settings_from_env_or_exit("concierge import", IngestSettings)
         counts = import_store(
             folder.data,
             wiring.reference_store(settings),
@@ -135,7 +138,7 @@ def start_local(
     from concierge.importer import import_store
     from concierge.local.stack import DEV_SIGNING_SECRET, LocalStack
     from concierge.merchant import MerchantProfile
-    from concierge.settings import current_settings
+    from concierge.settings import IngestSettings, SigningSettings, current_settings, env_name
     from concierge.storefolder import load_store_folder
 
     if store is None:
@@ -143,9 +146,9 @@ def start_local(
         folder = load_store_folder(store_dir)
     else:
         folder = load_store_folder(store, today=date.today())  # a sample store's dates move to today
-    secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
+    secret = os.environ.get(env_name(SigningSettings, "signing_secret"), DEV_SIGNING_SECRET)
     stack = LocalStack(signing_secret=secret, merchant=folder.merchant).start()
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     merchant = folder.merchant or MerchantProfile.from_settings(settings)
     import_store(folder.data, wiring.reference_store(settings), settings, folder.merchant, folder.help_documents)
     from concierge.local.storepage import page_info, picker_customers
@@ -179,11 +182,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     from concierge.local.server import LocalApi
     from concierge.local.stack import DEV_API_KEY, DEV_SIGNING_SECRET
+    from concierge.settings import SigningSettings, SurveyPlanSettings, env_name
 
     api_key = os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)
-    secret = os.environ.get("CONCIERGE_SIGNING_SECRET", DEV_SIGNING_SECRET)
+    secret = os.environ.get(env_name(SigningSettings, "signing_secret"), DEV_SIGNING_SECRET)
     # Survey links in emails and WhatsApp messages lead back to this server.
-    os.environ.setdefault("CONCIERGE_PUBLIC_API_URL", f"http://{args.host}:{args.port}")
+    os.environ.setdefault(env_name(SurveyPlanSettings, "public_api_url"), f"http://{args.host}:{args.port}")
     from concierge.storefolder import StoreFolderError
 
     store = Path(args.store) if args.store else None
@@ -216,7 +220,7 @@ def cmd_knowledge_sync(args: argparse.Namespace) -> int:
 
     from concierge.knowledge.documents import STORE_SOURCE, UPLOADS_SOURCE, check_source, load_directory
     from concierge.knowledge.service import sync_knowledge
-    from concierge.settings import settings_from_env_or_exit
+    from concierge.settings import IngestSettings, settings_from_env_or_exit
 
     try:
         source = check_source(args.source)
@@ -252,7 +256,7 @@ def cmd_knowledge_sync(args: argparse.Namespace) -> int:
             f"indexed, {counts['passages_removed']} removed (source {source}, {args.local})"
         )
         return 0
-    settings = settings_from_env_or_exit("concierge knowledge sync")
+    settings = settings_from_env_or_exit("concierge knowledge sync", IngestSettings)
     documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale, source=source)
     with tqdm(total=0, unit="passage", desc="Embedding", disable=args.quiet) as bar:
 
@@ -282,7 +286,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from concierge.evaluation import load_scenarios, model_customer, play, store_customers, summary, table, unplayable
-    from concierge.settings import current_settings
+    from concierge.settings import AgentSettings, current_settings
     from concierge.storefolder import StoreFolderError
 
     store = Path(args.store) if args.store else None
@@ -304,7 +308,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         scenarios = [s for s in scenarios if args.only in s.name]
     simulate = None
     if args.simulate_customer:
-        settings = current_settings()
+        settings = current_settings(AgentSettings)  # the customer is played by the agent's model
         if settings.model_provider == "none":
             print(
                 "--simulate-customer needs a model: set CONCIERGE_MODEL_PROVIDER and its credentials", file=sys.stderr
@@ -375,10 +379,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from concierge import wiring
-    from concierge.settings import settings_from_env_or_exit
+    from concierge.settings import SurveysSettings, settings_from_env_or_exit
     from concierge.surveys.calibration import calibrate, pairs_between, table
 
-    settings = settings_from_env_or_exit("concierge calibrate")
+    settings = settings_from_env_or_exit("concierge calibrate", SurveysSettings)
     until = date.fromisoformat(args.until) if args.until else date.today()
     since = date.fromisoformat(args.since) if args.since else until - timedelta(days=29)
     report = calibrate(pairs_between(wiring.survey_store(settings), since, until))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from concierge.settings import Settings
+    from concierge.settings import ModelSettings
 
 
 class ExpectedAction(BaseModel):
@@ -177,7 +177,7 @@ class LocalHttpStack:
         self.server = make_server(
             "127.0.0.1",
             0,
-            LocalApi(self.stack, DEV_API_KEY, self.stack.env["CONCIERGE_SIGNING_SECRET"], customers),
+            LocalApi(self.stack, DEV_API_KEY, self.stack.values["signing_secret"], customers),
             threaded=True,
         )
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -191,7 +191,7 @@ class LocalHttpStack:
     def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict[str, Any], float]:
         from concierge.auth import SigningKeys, mint_customer_token
 
-        token = mint_customer_token(customer, SigningKeys.parse(self.stack.env["CONCIERGE_SIGNING_SECRET"]))
+        token = mint_customer_token(customer, SigningKeys.parse(self.stack.values["signing_secret"]))
         headers = {"content-type": "application/json", "x-api-key": self.api_key, "Authorization": f"Bearer {token}"}
         request = urllib.request.Request(
             f"{self.url}/v1/conversations/{conversation}/messages",
@@ -209,11 +209,11 @@ class LocalHttpStack:
 
     def usage(self, conversation: str) -> tuple[int, float]:
         from concierge import keys, wiring
-        from concierge.settings import current_settings
+        from concierge.settings import IngestSettings, current_settings
 
         turns = [
             i
-            for i in wiring.memory_store(current_settings()).conversation_partition(conversation)
+            for i in wiring.memory_store(current_settings(IngestSettings)).conversation_partition(conversation)
             if i["sk"].startswith(keys.TURN)
         ]
         usage = [t.get("usage") or {} for t in turns]
@@ -279,7 +279,7 @@ def play(
     return score(scenario, log, tokens, cost)
 
 
-def model_customer(settings: Settings) -> Callable[[Scenario, list[TurnLog]], str | None]:
+def model_customer(settings: ModelSettings) -> Callable[[Scenario, list[TurnLog]], str | None]:
     """A simulated customer played by the configured model: it pursues the scenario's goal, one message a turn,
     and says DONE when the goal is met or it gives up."""
     from concierge.reasoning.claude import make_client

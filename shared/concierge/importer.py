@@ -16,7 +16,7 @@ from concierge.knowledge.documents import Document, documents_from_store, in_sou
 from concierge.knowledge.service import sync_knowledge
 from concierge.merchant import MerchantProfile
 from concierge.models import StoreData
-from concierge.settings import Settings
+from concierge.settings import IngestSettings
 
 # A store folder's help/ is a source of its own: `concierge knowledge sync` (source `help` by default) never
 # replaces it.
@@ -26,7 +26,7 @@ STORE_HELP_SOURCE = "store-help"
 def import_store(
     data: StoreData,
     store: ReferenceStore,
-    settings: Settings,
+    settings: IngestSettings,
     merchant: MerchantProfile | None = None,
     help_documents: Sequence[Document] | None = None,
 ) -> dict[str, int]:

@@ -25,7 +25,7 @@ from concierge.actions.appointments import AppointmentKind
 from concierge.offers.catalogue import Offer, check_catalogue
 
 if TYPE_CHECKING:
-    from concierge.settings import Settings
+    from concierge.settings import MerchantSettings
 
 ReturnMethod = Literal["drop_off_code", "prepaid_label", "pickup", "keep_item", "customer_ships"]
 
@@ -376,7 +376,7 @@ class MerchantProfile(BaseModel):
         return WidgetConfig(name=self.name, brand=WidgetColours(**(self.brand or Brand()).colours()))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MerchantProfile:
+    def from_settings(cls, settings: MerchantSettings) -> MerchantProfile:
         """The profile of a stack with none imported: the settings it was deployed with, nothing invented."""
         hours = json.loads(settings.support_hours) if settings.support_hours else None
         return cls(

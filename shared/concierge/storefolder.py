@@ -351,9 +351,9 @@ def _check_offers(
 ) -> None:
     """What merchant.json alone cannot see about its offers: the products and categories a trigger names exist in
     products.json, and no percentage exceeds the action layer's limit (it would refuse to issue the code)."""
-    from concierge.settings import Settings
+    from concierge.settings import OfferSettings, fields
 
-    limit = max_percent if max_percent is not None else Settings.model_fields["discount_max_percent"].default
+    limit = max_percent if max_percent is not None else fields(OfferSettings)["discount_max_percent"].default
     records = [r for r in products.raw or [] if isinstance(r, dict)]
     ids = products.ids()
     categories = {r["category"].strip().lower() for r in records if isinstance(r.get("category"), str)}

@@ -1,4 +1,5 @@
-"""Production wiring: one cached factory per adapter, built from `Settings` on first use in a process."""
+"""Production wiring: one cached factory per adapter, built on first use in a process from the settings of the
+function that asks (each factory takes the group of settings it reads, concierge.settings)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,21 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from concierge import aws
-from concierge.settings import Settings
+from concierge.settings import (
+    ActionsSettings,
+    ApprovalWorkflowSettings,
+    BusSettings,
+    IngestSettings,
+    KnowledgeSettings,
+    MemorySettings,
+    MerchantSettings,
+    SigningSettings,
+    StoreSettings,
+    SurveysSettings,
+    WhatsAppSettings,
+    env_name,
+    fields,
+)
 
 if TYPE_CHECKING:
     from concierge.actions.approvals import ApprovalWorkflow
@@ -32,54 +47,62 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=4)
-def memory_store(settings: Settings) -> MemoryStore:
+def memory_store(settings: MemorySettings) -> MemoryStore:
     from concierge.memory import MemoryStore
 
     return MemoryStore(aws.table(settings.memory_table), settings.memory_ttl_days)
 
 
 @lru_cache(maxsize=4)
-def reference_store(settings: Settings) -> ReferenceStore:
+def reference_store(settings: StoreSettings) -> ReferenceStore:
     from concierge.commerce import ReferenceStore
 
     return ReferenceStore(aws.table(settings.store_table))
 
 
-@lru_cache(maxsize=4)
-def merchant_profiles(settings: Settings) -> ProfileStore:
-    """merchant.json as imported into the store table (docs/import-format.md), else the deployed settings."""
-    from concierge.merchant import MerchantProfile, ProfileStore
-
-    return ProfileStore(aws.table(settings.store_table), MerchantProfile.from_settings(settings))
+_profile_stores: dict[tuple[object, ...], ProfileStore] = {}
 
 
-def merchant_profile(settings: Settings) -> MerchantProfile:
+def merchant_profiles(settings: IngestSettings | ActionsSettings) -> ProfileStore:
+    """merchant.json as imported into the store table (docs/import-format.md), else the deployed settings. One per
+    table and fallback in a process, whichever function asks (the local stack runs them all in one: an import is
+    seen by every function at once)."""
+    key = (settings.store_table, *(getattr(settings, name) for name in fields(MerchantSettings)))
+    if key not in _profile_stores:
+        from concierge.merchant import MerchantProfile, ProfileStore
+
+        _profile_stores[key] = ProfileStore(aws.table(settings.store_table), MerchantProfile.from_settings(settings))
+    return _profile_stores[key]
+
+
+def merchant_profile(settings: IngestSettings | ActionsSettings) -> MerchantProfile:
     return merchant_profiles(settings).get()
 
 
 @lru_cache(maxsize=4)
-def publisher(settings: Settings) -> EventPublisher:
+def publisher(settings: BusSettings) -> EventPublisher:
     from concierge.events import EventPublisher
 
     return EventPublisher(aws.client("events"), settings.event_bus)
 
 
 @lru_cache(maxsize=4)
-def signing_keys(settings: Settings) -> SigningKeys:
+def signing_keys(settings: SigningSettings) -> SigningKeys:
     """The storefront signing keys (current and, during a rotation, previous) from the setting or the secret."""
     from concierge.auth import SigningKeys
 
     text = settings.signing_secret
     if not text:
         if not settings.signing_secret_arn:
-            raise RuntimeError("Neither CONCIERGE_SIGNING_SECRET nor CONCIERGE_SIGNING_SECRET_ARN is set")
+            names = (env_name(SigningSettings, "signing_secret"), env_name(SigningSettings, "signing_secret_arn"))
+            raise RuntimeError("Neither {} nor {} is set".format(*names))
         secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_arn)
         text = cast(str, secret["SecretString"])
     return SigningKeys.parse(text)
 
 
 @lru_cache(maxsize=4)
-def action_services(settings: Settings) -> ActionServices:
+def action_services(settings: ActionsSettings) -> ActionServices:
     from concierge.actions.executor import ActionServices, idempotency_store
     from concierge.channels.email import EmailSender
 
@@ -95,7 +118,7 @@ def action_services(settings: Settings) -> ActionServices:
     )
 
 
-def approvals(settings: Settings) -> ApprovalWorkflow | None:
+def approvals(settings: ApprovalWorkflowSettings) -> ApprovalWorkflow | None:
     """The approval workflow (actions.approvals.ApprovalWorkflow), or None when none is deployed: then refunds
     above the limit are refused with a reason instead of waiting."""
     if not settings.approval_state_machine_arn:
@@ -106,7 +129,7 @@ def approvals(settings: Settings) -> ApprovalWorkflow | None:
 
 
 @lru_cache(maxsize=4)
-def notice_services(settings: Settings) -> NoticeServices:
+def notice_services(settings: IngestSettings) -> NoticeServices:
     from concierge.channels.inbound_email import EmailReplySender
     from concierge.notices import NoticeServices
 
@@ -140,14 +163,14 @@ class StepFunctionsTurnRunner:
         return int(output["statusCode"]), output["body"]
 
 
-def turn_runner(settings: Settings) -> TurnRunner:
+def turn_runner(settings: IngestSettings) -> TurnRunner:
     if not settings.turn_state_machine_arn:
-        raise RuntimeError("CONCIERGE_TURN_STATE_MACHINE_ARN is not set")
+        raise RuntimeError(f"{env_name(IngestSettings, 'turn_state_machine_arn')} is not set")
     return StepFunctionsTurnRunner(aws.client("stepfunctions"), settings.turn_state_machine_arn)
 
 
 @lru_cache(maxsize=4)
-def whatsapp_credentials(settings: Settings) -> dict[str, str] | None:
+def whatsapp_credentials(settings: WhatsAppSettings) -> dict[str, str] | None:
     """app_secret, verify_token, access_token — from the environment locally, Secrets Manager when deployed."""
     if settings.whatsapp_app_secret:
         return {
@@ -165,7 +188,7 @@ def whatsapp_credentials(settings: Settings) -> dict[str, str] | None:
     return values if values.get("app_secret") else None
 
 
-def whatsapp_sender(settings: Settings) -> WhatsAppSender | None:
+def whatsapp_sender(settings: WhatsAppSettings) -> WhatsAppSender | None:
     """The Graph API sender, or None when WhatsApp is not configured."""
     credentials = whatsapp_credentials(settings)
     if not (credentials and settings.whatsapp_phone_number_id):
@@ -179,7 +202,7 @@ def whatsapp_sender(settings: Settings) -> WhatsAppSender | None:
     )
 
 
-def inbox(settings: Settings) -> Inbox:
+def inbox(settings: IngestSettings) -> Inbox:
     from concierge.api import Channel
     from concierge.channels.inbound_email import EmailReplySender
     from concierge.channels.outbound import EmailChannel, WhatsAppChannel
@@ -209,16 +232,16 @@ def inbox(settings: Settings) -> Inbox:
     )
 
 
-def email_intake(settings: Settings) -> EmailIntake:
+def email_intake(settings: IngestSettings) -> EmailIntake:
     from concierge.channels.inbound_email import SesInbound
     from concierge.inbox import EmailIntake
 
     if not settings.mail_bucket:
-        raise RuntimeError("CONCIERGE_MAIL_BUCKET is not set")
+        raise RuntimeError(f"{env_name(IngestSettings, 'mail_bucket')} is not set")
     return EmailIntake(events=publisher(settings), ses_inbound=SesInbound(aws.client("s3"), settings.mail_bucket))
 
 
-def http_services(settings: Settings) -> HttpServices:
+def http_services(settings: IngestSettings) -> HttpServices:
     from concierge.http_api import HttpServices
     from concierge.inbox import WhatsAppIntake
     from concierge.privacy import PrivacyServices
@@ -247,7 +270,7 @@ def http_services(settings: Settings) -> HttpServices:
 
 
 @lru_cache(maxsize=4)
-def console_services(settings: Settings) -> ConsoleServices:
+def console_services(settings: IngestSettings) -> ConsoleServices:
     from concierge.console import ConsoleServices
 
     return ConsoleServices(
@@ -260,7 +283,7 @@ def console_services(settings: Settings) -> ConsoleServices:
 
 
 @lru_cache(maxsize=4)
-def embedder(settings: Settings) -> Embedder:
+def embedder(settings: KnowledgeSettings) -> Embedder:
     from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder
 
     if settings.embedder == "titan":
@@ -271,7 +294,7 @@ def embedder(settings: Settings) -> Embedder:
 _embedded_cache: IndexCache | None = None
 
 
-def knowledge_index(settings: Settings) -> KnowledgeIndex | None:
+def knowledge_index(settings: KnowledgeSettings) -> KnowledgeIndex | None:
     """The index retrieval searches and ingest syncs into. The embedded one is cached per process and reloaded
     only when its S3 object changes; OpenSearch is a client (imported only when configured)."""
     global _embedded_cache
@@ -285,13 +308,13 @@ def knowledge_index(settings: Settings) -> KnowledgeIndex | None:
 
 
 @lru_cache(maxsize=2)
-def opensearch_index(settings: Settings) -> OpenSearchIndex:
+def opensearch_index(settings: KnowledgeSettings) -> OpenSearchIndex:
     import os
 
     from concierge.knowledge.opensearch import OpenSearchIndex
 
     if not settings.opensearch_endpoint:
-        raise RuntimeError("CONCIERGE_OPENSEARCH_ENDPOINT is not set")
+        raise RuntimeError(f"{env_name(KnowledgeSettings, 'opensearch_endpoint')} is not set")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     return OpenSearchIndex.from_endpoint(
         settings.opensearch_endpoint, settings.opensearch_service, region, dimensions=settings.embedding_dimensions
@@ -299,7 +322,7 @@ def opensearch_index(settings: Settings) -> OpenSearchIndex:
 
 
 @lru_cache(maxsize=4)
-def rollup(settings: Settings) -> Rollup:
+def rollup(settings: MemorySettings) -> Rollup:
     """The KPI roll-up over the memory table (docs/metrics.md)."""
     from concierge.metrics.rollup import Rollup
 
@@ -307,14 +330,14 @@ def rollup(settings: Settings) -> Rollup:
 
 
 @lru_cache(maxsize=4)
-def survey_store(settings: Settings) -> SurveyStore:
+def survey_store(settings: MemorySettings) -> SurveyStore:
     from concierge.surveys.store import SurveyStore
 
     return SurveyStore(memory_store(settings))
 
 
 @lru_cache(maxsize=4)
-def survey_services(settings: Settings) -> SurveyServices:
+def survey_services(settings: IngestSettings) -> SurveyServices:
     """What taking a survey answer needs (ingest: the API, the email links, WhatsApp taps)."""
     from concierge.surveys.answers import SurveyServices
 
@@ -328,7 +351,7 @@ def survey_services(settings: Settings) -> SurveyServices:
 
 
 @lru_cache(maxsize=2)
-def closed_conversation_services(settings: Settings) -> ClosedServices:
+def closed_conversation_services(settings: SurveysSettings) -> ClosedServices:
     """What the surveys function needs at `conversation.closed`: the scorer, the store, and the channels."""
     from concierge.channels.email import EmailSender
     from concierge.surveys.judge import scorer
@@ -350,10 +373,10 @@ def closed_conversation_services(settings: Settings) -> ClosedServices:
 def reset() -> None:
     global _embedded_cache
     _embedded_cache = None
+    _profile_stores.clear()
     for factory in (
         memory_store,
         reference_store,
-        merchant_profiles,
         publisher,
         signing_keys,
         action_services,

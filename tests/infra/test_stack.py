@@ -108,17 +108,89 @@ def test_every_function_has_its_own_role_and_the_core_layer_first(resources):
     assert all(f["Properties"]["Layers"][0] == {"Ref": core} for f in functions)
 
 
-def test_functions_read_their_settings_from_the_environment(resources):
-    for function in our_functions(resources).values():
-        variables = function["Properties"]["Environment"]["Variables"]
-        assert {
-            topology.MEMORY_TABLE.env_var,
-            topology.STORE_TABLE.env_var,
-            topology.EVENT_BUS_ENV,
-            topology.KNOWLEDGE_BUCKET_ENV,
-            "CONCIERGE_SIGNING_SECRET_ARN",
-        } <= set(variables)
+# Every optional value a merchant can give: each adds variables (the model's, WhatsApp's, the widget's, the hours).
+EVERYTHING = {
+    "modelProvider": "anthropic",
+    "whatsappPhoneNumberId": "106540352242922",
+    "allowedOrigins": "https://shop.example",
+    "supportHours": '{"timezone": "Europe/Paris", "weekdays": [0], "open": "09:00", "close": "18:00"}',
+    "embedder": "titan",
+}
+
+
+@pytest.fixture(scope="module")
+def configured() -> dict:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], **EVERYTHING})
+    return Template.from_stack(build(app)).to_json()["Resources"]
+
+
+def settings_variables(resources: dict) -> dict[topology.FunctionName, set[str]]:
+    """Each function's variables but the runtime's own (powertools)."""
+    from infra.constructs.compute import RUNTIME_ENVIRONMENT
+
+    ids = function_ids(resources)
+    return {
+        name: set(resources[ids[name]]["Properties"]["Environment"]["Variables"]) - set(RUNTIME_ENVIRONMENT)
+        for name in topology.FunctionName
+    }
+
+
+@pytest.mark.parametrize("stack", ["resources", "configured"])
+def test_each_function_is_given_exactly_what_its_settings_declare(stack, request):
+    from concierge.settings import declared_env, required_env
+
+    given = settings_variables(request.getfixturevalue(stack))
+    stack_sets = set().union(*given.values())
+    for name, variables in given.items():
+        assert variables <= declared_env(name), (name, variables - declared_env(name))
+        assert required_env(name) <= variables, (name, required_env(name) - variables)
+        # a value the stack has reaches every function that declares it, and no other
+        assert variables == declared_env(name) & stack_sets, (name, (declared_env(name) & stack_sets) ^ variables)
         assert "CONCIERGE_SIGNING_SECRET" not in variables, "the secret itself never goes into configuration"
+
+
+def test_every_function_has_the_runtimes_variables(resources):
+    from infra.constructs.compute import RUNTIME_ENVIRONMENT
+
+    for function in our_functions(resources).values():
+        assert RUNTIME_ENVIRONMENT.items() <= function["Properties"]["Environment"]["Variables"].items()
+
+
+def test_a_function_is_given_the_names_of_only_the_tables_buckets_and_bus_it_touches(configured):
+    given = settings_variables(configured)
+    for name, variables in given.items():
+        access = topology.ACCESS[name]
+        for table in topology.TABLES:
+            assert (table.env_var in variables) == (table in access.read_tables + access.write_tables), (name, table)
+        assert (topology.EVENT_BUS_ENV in variables) == access.put_events, name
+        assert (topology.KNOWLEDGE_BUCKET_ENV in variables) == (access.read_knowledge or access.write_knowledge), name
+        assert (topology.MAIL_BUCKET_ENV in variables) == access.read_write_mail, name
+        assert ("CONCIERGE_SIGNING_SECRET_ARN" in variables) == access.read_signing_secret, name
+        assert ("CONCIERGE_WHATSAPP_SECRET_ARN" in variables) == access.read_whatsapp_secret, name
+        assert ("CONCIERGE_ANTHROPIC_SECRET_ARN" in variables) == access.call_model, name
+    # the agent decides from the turn it is given: no table, bucket, bus or secret but the model's
+    assert given[topology.FunctionName.AGENT] == {
+        "CONCIERGE_MODEL_PROVIDER",
+        "CONCIERGE_MODEL",
+        "CONCIERGE_JUDGE_MODEL",
+        "CONCIERGE_ANTHROPIC_SECRET_ARN",
+        "CONCIERGE_MERCHANT_NAME",
+        "CONCIERGE_SENDER_EMAIL",
+        "CONCIERGE_RETURN_WINDOW_DAYS",
+        "CONCIERGE_MAX_AUTO_REFUND",
+        "CONCIERGE_SUPPORT_HOURS",
+        "CONCIERGE_OFFER_SALT",
+    }
+
+
+def test_a_variable_no_function_declares_is_refused_at_synth():
+    from infra.constructs.compute import Functions
+
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = build(app)
+    [functions] = [c for c in stack.node.children if isinstance(c, Functions)]
+    with pytest.raises(ValueError, match="the agent function's settings do not declare CONCIERGE_MEMORY_TABLE"):
+        functions.add_environment(topology.FunctionName.AGENT, {topology.MEMORY_TABLE.env_var: "memory"})
 
 
 # least privilege --------------------------------------------------------------------------------
@@ -453,3 +525,20 @@ def test_each_deployed_workflow_carries_its_timeout_and_an_approval_timeout_past
     app = cdk.App(context={"aws:cdk:bundling-stacks": [], "approvalTimeoutHours": 720})
     with pytest.raises(ValueError, match="approvalTimeoutHours must be more than 0 and at most 696"):
         build(app)
+
+
+def test_the_apps_merchant_defaults_are_the_settings_defaults():
+    from concierge.settings import MERCHANT_DEFAULTS
+    from infra.app import merchant_from
+
+    merchant = merchant_from(cdk.App())
+    assert (merchant.name, merchant.sender_email, merchant.max_auto_refund) == (
+        MERCHANT_DEFAULTS.name,
+        MERCHANT_DEFAULTS.sender_email,
+        MERCHANT_DEFAULTS.max_auto_refund,
+    )
+    assert (merchant.return_window_days, merchant.memory_ttl_days, merchant.approval_timeout_hours) == (
+        MERCHANT_DEFAULTS.return_window_days,
+        MERCHANT_DEFAULTS.memory_ttl_days,
+        MERCHANT_DEFAULTS.approval_timeout_hours,
+    )

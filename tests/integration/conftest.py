@@ -105,15 +105,15 @@ def settings(**values: str):
 def merchant(**changes):
     """The running stack's merchant.json with these fields changed for the duration (functions re-read it)."""
     from concierge import wiring
-    from concierge.settings import current_settings
+    from concierge.settings import IngestSettings, current_settings
 
-    profiles = wiring.merchant_profiles(current_settings())
+    profiles = wiring.merchant_profiles(current_settings(IngestSettings))
     before = profiles.get()
     profiles.put(before.model_copy(update=changes))
     try:
         yield
     finally:
-        wiring.merchant_profiles(current_settings()).put(before)
+        wiring.merchant_profiles(current_settings(IngestSettings)).put(before)
 
 
 def model_stack(tmp_path_factory, model, **values: str):

@@ -12,13 +12,13 @@ import pytest
 
 from concierge import wiring
 from concierge.commerce import ReturnRecord
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from concierge.turn import ToolCall
 from tests.integration.test_actions import act, orders_of
 
 
 def store():
-    return wiring.reference_store(current_settings())
+    return wiring.reference_store(current_settings(IngestSettings))
 
 
 def call(tool: str, n: str, **arguments) -> ToolCall:

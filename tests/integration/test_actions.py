@@ -12,7 +12,7 @@ import pytest
 from concierge import wiring
 from concierge.api import Channel
 from concierge.local.stack import REGION
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from concierge.turn import ConversationSnapshot, CustomerRef, DecidedTurn, Decision, IncomingMessage, Signals, ToolCall
 
 
@@ -36,7 +36,7 @@ def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall, shown: 
 
 
 def show_proposals(conversation_id: str, results: list[dict]) -> None:
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table)
     for result in results:
         if result["status"] == "pending_confirmation":
             table.update_item(
@@ -47,7 +47,7 @@ def show_proposals(conversation_id: str, results: list[dict]) -> None:
 
 
 def orders_of(customer_id: str):
-    return wiring.reference_store(current_settings()).recent_orders(customer_id, 50)
+    return wiring.reference_store(current_settings(IngestSettings)).recent_orders(customer_id, 50)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_naming_another_customers_order_reveals_nothing_and_is_audited(stack, ta
         ("track_shipment", "denied", "alex"),
         ("return_items", "denied", "alex"),
     }
-    stored = wiring.memory_store(current_settings()).get_action("sec-1", ret["action_id"])
+    stored = wiring.memory_store(current_settings(IngestSettings)).get_action("sec-1", ret["action_id"])
     assert stored["status"] == "denied"
 
 
@@ -101,7 +101,7 @@ def test_a_return_waits_for_confirmation_and_only_the_owner_can_confirm(stack, s
         ),
     )
     assert pending["status"] == "pending_confirmation"
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     assert store.refunds(delivered.id) == [], "nothing is refunded before the customer confirms"
 
     [stolen] = act(
@@ -187,7 +187,7 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
         ),
     )
     assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     refunds_before = len(store.refunds(order.id))
     emails_before = len(stack.outbox())
 
@@ -208,11 +208,11 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
     executed = [r for r in results if r["status"] == "executed"]
     assert executed and {r["result"]["return_id"] for r in executed} == {executed[0]["result"]["return_id"]}
     assert {r["reason"] for r in results if r["status"] != "executed"} <= {"in_progress"}
-    stored = wiring.memory_store(current_settings()).get_action("sec-50", pending["action_id"])
+    stored = wiring.memory_store(current_settings(IngestSettings)).get_action("sec-50", pending["action_id"])
     assert stored["status"] == "executed"
     # the run-once record keeps the status and the tool only: the outcome (an address, an email) stays in the
     # action, which erasure deletes; a repeat reads it from there
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table)
     records = [
         i for i in table.scan()["Items"] if i["pk"].startswith("idempotency#") and i.get("status") == "COMPLETED"
     ]
@@ -221,7 +221,7 @@ def test_fifty_concurrent_deliveries_of_one_refund_make_one_refund_and_one_ledge
 
 
 def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_never(stack):
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     pending_order = next(
         o
         for c in (
@@ -302,7 +302,7 @@ def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
     )
     assert (second["status"], second["reason"]) == ("denied", "discount_limit_reached")
 
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     code = issued["result"]["code"]
     now = datetime.now(UTC)
     with pytest.raises(DiscountRefused, match="not_yours"):
@@ -326,7 +326,7 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
     """Another turn of the same conversation (a burst, a second tab) confirming a proposal whose reply is not stored
     yet: the customer has not seen it, so nothing happens and the refusal is audited."""
     tap.drain()
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     # an order of theirs delivered yesterday, so it can go back whatever the hour (the demo's own orders are dated by
     # day and leave the return window during the day) and no other test has returned it
     template = next(o for o in orders_of("c0003") if o.status.value == "delivered" and o.shipment)
@@ -378,7 +378,7 @@ def test_a_proposal_no_stored_reply_has_shown_cannot_be_confirmed(stack, tap):
 
 def test_a_return_confirmed_after_the_customer_left_the_store_records_nothing(stack):
     """The customer's store record is read before the return is recorded: no account, no return, no refund."""
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     delivered = next(o for o in orders_of("alex") if o.status.value == "delivered" and o.lines)
     order = delivered.model_copy(update={"id": f"{delivered.id}-GONE"})  # a twin nothing else has returned from
     store.put_orders([order])
@@ -386,7 +386,7 @@ def test_a_return_confirmed_after_the_customer_left_the_store_records_nothing(st
     arguments = {"order_id": order.id, "line_ids": [line], "resolution": "refund", "reason": "changed_mind"}
     [pending] = act(stack, customer, "sec-gone", ToolCall(id="p1", tool="return_items", arguments=arguments))
     assert pending["status"] == "pending_confirmation", (pending["reason"], pending["result"])
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().store_table)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).store_table)
     key = {"pk": f"CUSTOMER#{customer}", "sk": "META"}
     saved = table.get_item(Key=key)["Item"]
     refunds_before = len(store.refunds(order.id))
@@ -398,5 +398,5 @@ def test_a_return_confirmed_after_the_customer_left_the_store_records_nothing(st
         table.put_item(Item=saved)
     assert (result["status"], result["reason"]) == ("denied", "unknown_customer")
     assert len(store.refunds(order.id)) == refunds_before and line not in store.returned_line_ids(order.id)
-    stored = wiring.memory_store(current_settings()).get_action("sec-gone", pending["action_id"])
+    stored = wiring.memory_store(current_settings(IngestSettings)).get_action("sec-gone", pending["action_id"])
     assert stored["status"] == "denied"

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from concierge import aws, wiring
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from concierge.turn import ToolCall
 from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client, local_stack, merchant, settings
@@ -53,16 +53,16 @@ def decide(stack, action_id: str, verdict: str, operator: str = "dana", body: di
 
 
 def store():
-    return wiring.reference_store(current_settings())
+    return wiring.reference_store(current_settings(IngestSettings))
 
 
 def memory():
-    return wiring.memory_store(current_settings())
+    return wiring.memory_store(current_settings(IngestSettings))
 
 
 def memory_table():
     """The raw memory table, for what a test inspects or plants directly."""
-    return aws.table(current_settings().memory_table)
+    return aws.table(current_settings(IngestSettings).memory_table)
 
 
 def returnable_line(customer_id: str):

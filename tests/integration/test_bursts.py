@@ -8,7 +8,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from concierge import wiring
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 
 CONVERSATIONS = 12
 BURST = 5
@@ -28,7 +28,7 @@ def test_bursts_of_concurrent_messages_lose_nothing_that_was_answered(client):
     assert all(a.headers.get("Retry-After") == "1" for a in refused), "a refused message says when to send it again"
     answered = [(job, a) for job, a in answers if a.status == 200]
     assert len(answered) >= CONVERSATIONS, "every conversation answered at least its first message"
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     for c in range(CONVERSATIONS):
         transcript = memory.transcript(f"burst-{c}")
         said = [m["text"] for m in transcript if m["role"] == "customer"]
@@ -57,7 +57,7 @@ def test_a_refused_message_sent_again_after_retry_after_is_answered(client):
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(say_until_answered, jobs))
     assert [a.status for a in answers] == [200] * len(jobs)
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     for c in range(4):
         said = [m["text"] for m in memory.transcript(f"resend-{c}") if m["role"] == "customer"]
         assert sorted(said) == sorted(job[2] for job in jobs if job[1] == f"resend-{c}")

@@ -14,7 +14,7 @@ from concierge import longterm, wiring
 from concierge.clock import now
 from concierge.local.stack import REGION
 from concierge.memory import MemoryStore
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,9 @@ def test_a_tracking_question_later_in_a_conversation_takes_four_requests_however
 def test_the_lookup_is_recorded_with_the_reply(client, calls):
     requests_of(client, calls, "sam", "calls-audit", "where is my order?")
     assert "PutItem" not in calls  # no write of its own: the reply's transaction carries it
-    memory = MemoryStore(boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table), 30)
+    memory = MemoryStore(
+        boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table), 30
+    )
     recorded = [i for i in memory.conversation_partition("calls-audit") if i["sk"].startswith("ACTION#")]
     assert [(i["tool"], i["status"], i["customer_id"]) for i in recorded] == [("track_shipment", "executed", "sam")]
 
@@ -76,7 +78,7 @@ def test_the_turn_that_executes_a_refund_takes_at_most_eight_requests(client, ca
 
 def test_what_is_remembered_before_a_conversation_closes_is_recalled_in_the_next(client, calls):
     """Recall reads nothing for a customer with no profile, so the first fact remembered writes one."""
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     assert memory.get_profile("jordan") is None
     requests_of(client, calls, "jordan", "calls-asked", "What is the Trail Shell Jacket made of?")
     profile = memory.get_profile("jordan")
@@ -89,7 +91,7 @@ def test_a_conversation_closed_by_a_person_during_a_turn_stays_closed(client, ca
     """The reply is written on the conversation as receive stored it only when nothing changed it since: a person's
     change in the meantime makes the reply read it again and build on it."""
     requests_of(client, calls, "sam", "calls-closed", "hi")
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     original = stack.handler("agent")
 
     def close_then_decide(event, context):  # a person closes it in the console while the agent decides

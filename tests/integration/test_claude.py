@@ -10,7 +10,7 @@ import pytest
 
 from concierge import wiring
 from concierge.local.messages_standin import delay, error, message, tool_use
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client, local_stack
 
 MODEL_ENV = {
@@ -45,7 +45,7 @@ def reply(text: str, confidence: float = 0.9, resolved: bool = True, intent: str
 
 
 def turn_record(conversation_id: str) -> dict:
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     return [i for i in memory.conversation_partition(conversation_id) if i["sk"].startswith("TURN#")][-1]
 
 
@@ -185,7 +185,7 @@ def test_the_models_intent_and_confidence_reach_the_turn_event(client, model, st
     events = boto3.client("events", region_name=REGION)
     url = sqs.create_queue(QueueName="claude-turns")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = current_settings().event_bus
+    bus = current_settings(IngestSettings).event_bus
     events.put_rule(
         Name="claude-turns", EventBusName=bus, EventPattern=_json.dumps({"detail-type": ["turn.completed"]})
     )

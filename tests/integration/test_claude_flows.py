@@ -14,7 +14,7 @@ from concierge import wiring
 from concierge.actions import policy
 from concierge.local.messages_standin import message, text, tool_use
 from concierge.reasoning import models
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client, model_stack
 
 STANDIN_AWS = {"AWS_ACCESS_KEY_ID": "AKIDSTANDIN", "AWS_SECRET_ACCESS_KEY": "standin-secret"}
@@ -107,7 +107,7 @@ def returnable_line(limit: Decimal | None = None):
     """A delivered line of some customer that may be returned now for a refund under the approval limit."""
     from datetime import UTC, datetime
 
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     store = wiring.reference_store(settings)
     window = wiring.merchant_profiles(settings).get().return_window_days
     limit = limit or wiring.merchant_profiles(settings).get().max_auto_refund
@@ -126,7 +126,7 @@ def returnable_line(limit: Decimal | None = None):
 
 
 def turn_engines(conversation_id: str) -> list[str]:
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     return [i["engine"] for i in memory.conversation_partition(conversation_id) if i["sk"].startswith("TURN#")]
 
 
@@ -155,7 +155,7 @@ def test_a_return_proposed_on_one_turn_is_confirmed_by_the_model_on_the_next(con
     second = client.say(customer, conversation, "yes please")
     assert second.status == 200 and second.text.endswith("Done: your refund is on its way."), second.body
     assert [(a["tool"], a["status"]) for a in second.actions()] == [("return_items", "executed")]
-    assert len(wiring.reference_store(current_settings()).refunds(order.id)) >= 1
+    assert len(wiring.reference_store(current_settings(IngestSettings)).refunds(order.id)) >= 1
     assert turn_engines(conversation) == ["claude", "claude"], "answered by the model, never the fallback"
 
     rejected = [r for r in model.requests if r["status"] != 200]
@@ -195,7 +195,7 @@ def test_the_default_configuration_answers_through_sonnet_5_5_without_forcing_to
 @pytest.mark.parametrize("provider", ["anthropic", "bedrock"])
 def test_a_cancellation_proposed_then_confirmed(configure, model, provider):
     client = configure(provider, None)
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     owner, order = next(
         (c, o)
         for c in customers(store)
@@ -222,7 +222,7 @@ def test_an_exchange_proposed_then_confirmed(configure, model, provider):
     from datetime import UTC, datetime
 
     client = configure(provider, None)
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     store = wiring.reference_store(settings)
     window = wiring.merchant_profiles(settings).get().return_window_days
 
@@ -279,7 +279,7 @@ def test_an_exchange_proposed_then_confirmed(configure, model, provider):
 def test_a_pending_proposal_is_recalled_however_many_lookups_and_actions_came_after(stack):
     from concierge.turn import ActionResult, ActionStatus, ToolCall
 
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
 
     def put(n: int, tool: str, status: ActionStatus, effect: dict | None) -> None:
         call = ToolCall(id=f"call-{n}", tool=tool)
@@ -326,8 +326,10 @@ def test_a_model_that_proposes_and_confirms_in_one_turn_executes_nothing(configu
         "denied",
     )
     assert "has not seen that proposal" in confirmation["result"]["explanation"]
-    assert wiring.reference_store(current_settings()).refunds(order.id) == []
-    stored = wiring.memory_store(current_settings()).get_action("flow-same-turn", proposal["result"]["action_id"])
+    assert wiring.reference_store(current_settings(IngestSettings)).refunds(order.id) == []
+    stored = wiring.memory_store(current_settings(IngestSettings)).get_action(
+        "flow-same-turn", proposal["result"]["action_id"]
+    )
     assert stored["status"] == "pending_confirmation"  # still waiting for the customer's own yes
     # The model's reply never mentioned the refund: the reply step states it, from the proposal record.
     assert "Your gift wrapping question: yes, we wrap." in answer.text
@@ -350,7 +352,7 @@ def test_a_model_that_asks_the_customer_for_a_secret_never_gets_it_said(configur
     assert answer.status == 200
     assert "3-digit code" not in answer.text and "reply with" not in answer.text
     assert "Your refund is being prepared." in answer.text and "never share card details" in answer.text
-    transcript = wiring.memory_store(current_settings()).messages_after("flow-secret", 0)
+    transcript = wiring.memory_store(current_settings(IngestSettings)).messages_after("flow-secret", 0)
     assert not any("3-digit code" in m["text"] for m in transcript), "nor is it stored"
 
 

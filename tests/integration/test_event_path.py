@@ -12,7 +12,7 @@ import boto3
 from concierge import topology, wiring
 from concierge.events import ConversationClosed, EventPublisher
 from concierge.local.stack import REGION
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 
 RULE = topology.RULES[0]
 
@@ -35,10 +35,12 @@ def closed(conversation_id: str, **changes) -> ConversationClosed:
 
 
 def test_a_published_closed_conversation_is_scored(stack):
-    EventPublisher(boto3.client("events", region_name=REGION), current_settings().event_bus).publish(closed("ev-good"))
+    EventPublisher(boto3.client("events", region_name=REGION), current_settings(IngestSettings).event_bus).publish(
+        closed("ev-good")
+    )
     while stack.poll_once():
         pass
-    score = wiring.memory_store(current_settings()).get_score("ev-good", "auto")
+    score = wiring.memory_store(current_settings(IngestSettings)).get_score("ev-good", "auto")
     assert score["score"] >= 4
 
 
@@ -62,5 +64,5 @@ def test_a_poison_message_lands_in_the_dead_letter_queue_and_good_ones_still_sco
         time.sleep(0.5)  # the local queue's visibility timeout is 2 s; failed messages come back after it
 
     assert stack.dead_letters()[RULE.name] == 1
-    assert wiring.memory_store(current_settings()).get_score("ev-batch", "auto") is not None
-    assert wiring.memory_store(current_settings()).get_score("broken", "auto") is None
+    assert wiring.memory_store(current_settings(IngestSettings)).get_score("ev-batch", "auto") is not None
+    assert wiring.memory_store(current_settings(IngestSettings)).get_score("broken", "auto") is None

@@ -14,7 +14,7 @@ from concierge.channels.whatsapp import sign_payload
 from concierge.handoff import SupportHours, priority, route
 from concierge.local.stack import DEV_WHATSAPP
 from concierge.merchant import SupportHoursConfig
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client, merchant
 from tests.integration.test_omnichannel import deliver, webhook, whatsapp_body
@@ -41,7 +41,7 @@ def api(stack, method: str, path: str, headers: dict, body: dict | None = None, 
 
 
 def memory():
-    return wiring.memory_store(current_settings())
+    return wiring.memory_store(current_settings(IngestSettings))
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from concierge.cli import main
 from concierge.demo import generate_store
 from concierge.knowledge.documents import documents_from_store
 from concierge.knowledge.embedded import load_from_s3
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 
 
 def indexed() -> set[str]:
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     return set(load_from_s3(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key).document_hashes())
 
 
@@ -65,7 +65,7 @@ def test_a_sync_with_nothing_to_change_still_rewrites_an_index_of_the_previous_f
     even when no document changed."""
     from tests.unit.test_embedded_index_format import legacy_bytes
 
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     s3 = aws.client("s3")
     before = load_from_s3(s3, settings.knowledge_bucket, settings.knowledge_key)
     s3.put_object(Bucket=settings.knowledge_bucket, Key=settings.knowledge_key, Body=legacy_bytes(before))

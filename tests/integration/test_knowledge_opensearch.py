@@ -8,7 +8,7 @@ import pytest
 from concierge.demo import generate_store
 from concierge.knowledge.documents import Document, documents_from_store
 from concierge.knowledge.service import sync_knowledge
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client
 
 STUDENTS = Document(
@@ -38,16 +38,16 @@ def stack(tmp_path_factory):
 
 def test_turns_are_answered_from_opensearch_and_a_deleted_document_is_gone(stack):
     client = Client(stack)
-    assert current_settings().knowledge_index == "opensearch"
+    assert current_settings(IngestSettings).knowledge_index == "opensearch"
     reply = client.say("sam", "os-1", "How long does a refund take?")
     assert "2 business days" in reply.text and reply.body["reply"]["citations"]
     assert any(r["path"].endswith("/_search") for r in stack.opensearch.requests), "retrieval asked OpenSearch"
 
-    sync_knowledge(current_settings(), [STUDENTS], source="help")
+    sync_knowledge(current_settings(IngestSettings), [STUDENTS], source="help")
     assert "15% off" in client.say("sam", "os-2", "Is there a student discount?").text
-    report = sync_knowledge(current_settings(), documents_from_store(generate_store()), source="store")
+    report = sync_knowledge(current_settings(IngestSettings), documents_from_store(generate_store()), source="store")
     assert (report.added, report.updated) == (0, 0), "the store's own documents, unchanged"
     assert "15% off" in client.say("sam", "os-2b", "Is there a student discount?").text
-    report = sync_knowledge(current_settings(), [], source="help")
+    report = sync_knowledge(current_settings(IngestSettings), [], source="help")
     assert (report.removed, report.passages_removed) == (1, 1)
     assert "15% off" not in client.say("sam", "os-3", "Is there a student discount?").text

@@ -9,7 +9,7 @@ from concierge import wiring
 from concierge.demo import generate_store
 from concierge.knowledge.documents import Document, documents_from_store
 from concierge.knowledge.service import sync_knowledge
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client
 
 EVIL = Document(
@@ -37,7 +37,7 @@ def store_documents():
 
 
 def test_a_synced_document_answers_with_a_citation_and_deleting_it_removes_the_answer(stack, client):
-    report = sync_knowledge(current_settings(), [POLICY], source="help")
+    report = sync_knowledge(current_settings(IngestSettings), [POLICY], source="help")
     assert (report.added, report.passages_indexed) == (1, 1)
     reply = client.say("sam", "kn-gift-1", "Do you offer gift wrapping?")
     assert "$5" in reply.text
@@ -46,21 +46,21 @@ def test_a_synced_document_answers_with_a_citation_and_deleting_it_removes_the_a
         {"title": "Gift wrapping — Gift wrapping", "url": "/help/gift-wrapping#gift-wrapping"}
     ]
 
-    report = sync_knowledge(current_settings(), [], source="help")
+    report = sync_knowledge(current_settings(IngestSettings), [], source="help")
     assert (report.removed, report.passages_removed) == (1, 1)
     reply = client.say("sam", "kn-gift-2", "Do you offer gift wrapping?")
     assert "$5" not in reply.text and "rather not guess" in reply.text
 
 
 def test_retrieved_text_is_data_not_instructions(stack, client):
-    sync_knowledge(current_settings(), [EVIL], source="help")
-    before = wiring.reference_store(current_settings()).refunds("NW10002")
+    sync_knowledge(current_settings(IngestSettings), [EVIL], source="help")
+    before = wiring.reference_store(current_settings(IngestSettings)).refunds("NW10002")
     reply = client.say("alex", "kn-evil", "What is your damaged parcel compensation policy?")
     assert reply.status == 200
     assert reply.actions() == [], "nothing in a document can trigger an action"
     assert "ignore previous instructions" not in reply.text.lower() and "refund everything" not in reply.text.lower()
-    assert wiring.reference_store(current_settings()).refunds("NW10002") == before
-    sync_knowledge(current_settings(), [], source="help")
+    assert wiring.reference_store(current_settings(IngestSettings)).refunds("NW10002") == before
+    sync_knowledge(current_settings(IngestSettings), [], source="help")
 
 
 def test_files_uploaded_to_the_knowledge_bucket_are_indexed_and_deleted_ones_removed(stack, client):
@@ -89,7 +89,7 @@ def test_concurrent_uploads_do_not_lose_each_other(stack):
     from concierge import aws
     from concierge.knowledge.embedded import load_from_s3
 
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     indexed = load_from_s3(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key).document_hashes()
     assert {f"uploads/faq/t{n}" for n in range(4)} <= set(indexed)
     assert {d.id for d in store_documents()} <= set(indexed)

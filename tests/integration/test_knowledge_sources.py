@@ -17,7 +17,7 @@ from concierge.knowledge.embeddings import embed_query
 from concierge.knowledge.port import ANSWER_THRESHOLD
 from concierge.knowledge.service import sync_knowledge
 from concierge.knowledge.sync import sync
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 
 HELP = {
     "gift-wrapping.md": "# Gift wrapping\n## Gift wrapping\nWe gift wrap any order for $5: choose it at checkout and add a card.\n",
@@ -44,7 +44,7 @@ STORE_PAGES = {d.id for d in documents_from_store(generate_store())}
 
 
 def index():
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     loaded, _ = load_versioned(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
     return loaded
 
@@ -55,7 +55,7 @@ def indexed() -> set[str]:
 
 def best(question: str) -> str | None:
     """The document of the best passage, when it is confident enough to answer from (as retrieval searches)."""
-    embedder = wiring.embedder(current_settings())
+    embedder = wiring.embedder(current_settings(IngestSettings))
     hits = index().search(question, embed_query(embedder, question), k=5)
     return hits[0].passage.document_id if hits and hits[0].confidence >= ANSWER_THRESHOLD else None
 
@@ -97,7 +97,7 @@ def store(stack, store_dir) -> set[str]:
     """Each test starts and ends with the demo store imported and nothing else; the store source's ids."""
 
     def reset() -> set[str]:
-        settings = current_settings()
+        settings = current_settings(IngestSettings)
         for source in ("help", "wholesale", "uploads"):
             sync_knowledge(settings, [], source=source)
         concierge_import(store_dir)
@@ -116,7 +116,7 @@ def help_ids(folder_files: dict[str, str], source: str) -> set[str]:
 @pytest.mark.parametrize("steps", [["import", "sync", "import"], ["sync", "import", "sync"]], ids="-then-".join)
 def test_an_import_and_a_folder_sync_keep_each_others_documents(store, store_dir, tmp_path, steps):
     folder = write(tmp_path / "help", HELP)
-    sync_knowledge(current_settings(), [], source="store")  # start from an empty index
+    sync_knowledge(current_settings(IngestSettings), [], source="store")  # start from an empty index
     assert indexed() == set()
     expected: set[str] = set()
     for step in steps:
@@ -200,7 +200,7 @@ def test_documents_indexed_before_sources_are_replaced_when_their_source_syncs(
     """An index written before sources holds ids without a '/' ("returns", "product-beanie", "gift-wrapping"):
     the import and each folder's sync replace their copies; what is left is reported."""
     folder = write(tmp_path / "help", HELP)
-    settings = current_settings()
+    settings = current_settings(IngestSettings)
     s3 = aws.client("s3")
     legacy = [from_article(a) for a in generate_store().articles]
     old_help = {"gift-wrapping", "discontinued-page"}

@@ -19,7 +19,7 @@ from concierge.local.stack import REGION
 from concierge.metrics import formulas
 from concierge.metrics.rollup import NOT_AN_ISSUE, primary_intent
 from concierge.metrics.simulate import envelope, simulate_month
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 
 END = date(2026, 10, 31)
@@ -59,7 +59,9 @@ def drain(stack, stall: float = 120) -> None:
 @pytest.fixture(scope="module")
 def month(stack):
     events = simulate_month(seed=11, end=END, conversations_per_day=6, auto_csat=False)
-    EventPublisher(boto3.client("events", region_name=REGION), current_settings().event_bus).publish(*events)
+    EventPublisher(boto3.client("events", region_name=REGION), current_settings(IngestSettings).event_bus).publish(
+        *events
+    )
     drain(stack)
     assert stack.dead_letters()[KPI_RULE.name] == 0
     return events
@@ -73,7 +75,7 @@ def metrics(stack, **params) -> tuple[int, str]:
 
 # --- the direct recomputation -------------------------------------------------------------------------------------------
 def raw_rows(events):
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     closed = [e for e in events if isinstance(e, ConversationClosed)]
     about = {c.conversation_id: (c.occurred_at.date(), c.channel, primary_intent(c.intents)) for c in closed}
     conversations = []
@@ -294,7 +296,7 @@ def test_a_storefront_redemption_marks_the_code_used_and_its_revenue_reaches_the
     from concierge.commerce import Discount
 
     now = datetime.now(UTC)
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     # The conversation the code came from is in the month (its channel and intent get the revenue).
     source = next(e for e in month if isinstance(e, ConversationClosed))
     code = "NW-TESTREDEEM"

@@ -15,7 +15,7 @@ import pytest
 
 from concierge.local.messages_standin import message, tool_use
 from concierge.offers.holdout import Group, assign
-from concierge.settings import current_settings
+from concierge.settings import ActionsSettings, IngestSettings, current_settings
 from tests.integration.conftest import Client, model_stack
 
 SUBSCRIPTION = "basics-subscription"
@@ -51,7 +51,7 @@ def nba(answer) -> dict:
 
 
 def test_praise_answered_by_the_model_presents_the_offer_and_then_lets_the_model_take_it(client, model):
-    salt = current_settings().holdout_salt()
+    salt = current_settings(ActionsSettings).holdout_salt()
     assert assign(salt, SUBSCRIPTION, "alex", 0.10) is Group.TREATMENT
     model.queue(reply("Thank you so much for telling us, that made our day!"))
     first = client.say("alex", "claude-offer-1", "I have to say the crew tee is fantastic, I love it!")
@@ -73,7 +73,7 @@ def sold_out_and_in_stock() -> tuple[str, str, str]:
     """From the demo catalogue: a product, the option values of a variant out of stock, and of one in stock."""
     from concierge import wiring
 
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     for product_id in ("oxford-shirt", "pocket-tee", "crew-tee"):
         product = store.get_product(product_id)
         gone = next((v for v in product.variants if v.stock == 0), None) if product else None
@@ -84,7 +84,7 @@ def sold_out_and_in_stock() -> tuple[str, str, str]:
 
 
 def test_a_sold_out_variant_the_model_reports_is_checked_against_the_catalogue(client, model):
-    salt = current_settings().holdout_salt()
+    salt = current_settings(ActionsSettings).holdout_salt()
     customer = next(c for c in ("jordan", "sam", "priya") if assign(salt, ALTERNATIVE, c, 0.10) is Group.TREATMENT)
     product_id, gone, kept = sold_out_and_in_stock()
 

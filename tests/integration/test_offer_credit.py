@@ -11,7 +11,7 @@ from concierge import wiring
 from concierge.actions import policy
 from concierge.metrics import keys
 from concierge.offers.holdout import Group, assign
-from concierge.settings import current_settings
+from concierge.settings import ActionsSettings, IngestSettings, current_settings
 from concierge.turn import ToolCall
 from tests.integration.test_actions import act
 from tests.integration.test_offer_wiring import act as act_at_moment
@@ -22,7 +22,7 @@ OFFER = "return-size-or-credit"
 
 def returnable(treated: bool | None):
     """A customer in the wanted group with a delivered line that can be returned now for $20 to the approval limit."""
-    settings = current_settings()
+    settings = current_settings(ActionsSettings)
     store = wiring.reference_store(settings)
     profile = wiring.merchant_profiles(settings).get()
     salt = settings.holdout_salt()
@@ -43,7 +43,7 @@ def returnable(treated: bool | None):
 
 
 def store_credit(customer: str) -> Decimal:
-    return wiring.reference_store(current_settings()).store_credit(customer)[0]
+    return wiring.reference_store(current_settings(IngestSettings)).store_credit(customer)[0]
 
 
 def return_to_credit(stack, customer: str, conversation: str, order, line) -> dict:
@@ -94,7 +94,7 @@ def test_store_credit_chosen_after_the_offer_carries_its_bonus_and_accept_offer_
     assert done["status"] == "executed", done
     bonus = (amount * Decimal("0.15")).quantize(Decimal("0.01"))
     assert store_credit(customer) - before == amount + bonus
-    unit = wiring.memory_store(current_settings()).storage.get(keys.offer_unit_key(OFFER, customer))
+    unit = wiring.memory_store(current_settings(IngestSettings)).storage.get(keys.offer_unit_key(OFFER, customer))
     assert unit is not None and unit["accepted"] == 1
 
 

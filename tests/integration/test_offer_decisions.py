@@ -21,7 +21,7 @@ from concierge.offers import issuing, nba
 from concierge.offers.catalogue import OfferMoment
 from concierge.offers.guardrails import OfferContext, Outcome, Reason, decide
 from concierge.offers.holdout import Group, assign
-from concierge.settings import current_settings
+from concierge.settings import ActionsSettings, IngestSettings, current_settings
 from concierge.turn import (
     ConversationSnapshot,
     CustomerRef,
@@ -36,11 +36,11 @@ OFFER = "sold-out-alternative"
 
 
 def memory():
-    return wiring.memory_store(current_settings())
+    return wiring.memory_store(current_settings(IngestSettings))
 
 
 def treated(*candidates: str) -> str:
-    salt = current_settings().holdout_salt()
+    salt = current_settings(ActionsSettings).holdout_salt()
     return next(c for c in candidates if assign(salt, OFFER, c, 0.10) is Group.TREATMENT)
 
 
@@ -100,9 +100,9 @@ class CountingTable:
 
 def test_decisions_are_stored_in_the_customers_audit_trail_and_exposures_read_in_one_query(stack):
     store = memory()
-    merchant = wiring.merchant_profiles(current_settings()).get()
+    merchant = wiring.merchant_profiles(current_settings(IngestSettings)).get()
     offer = next(o for o in merchant.offers if o.id == OFFER)
-    salt = current_settings().holdout_salt()
+    salt = current_settings(ActionsSettings).holdout_salt()
     now = datetime.now(UTC).replace(microsecond=0)
     customer = "c0011"
 
@@ -136,7 +136,7 @@ def test_decisions_are_stored_in_the_customers_audit_trail_and_exposures_read_in
 def test_an_offer_is_taken_only_when_decided_and_presented_in_this_conversation(stack):
     customer = treated("c0005", "c0006", "c0007")
     started = datetime.now(UTC) - timedelta(minutes=2)
-    services = wiring.action_services(current_settings())
+    services = wiring.action_services(current_settings(ActionsSettings))
 
     refused = accept(stack, customer, "offer-conv-1", started)
     assert (refused["status"], refused["reason"]) == ("denied", "offer_not_made"), "nothing decided yet"
@@ -165,7 +165,7 @@ def test_an_offer_is_taken_only_when_decided_and_presented_in_this_conversation(
     assert again["status"] == "executed" and again["result"]["code"] == code, "taken twice: the same code"
 
     # the code is the customer's, attributed to the conversation and the offer
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     with pytest.raises(DiscountRefused, match="not_yours"):
         store.redeem_discount(code, "c0012", "NW99970", datetime.now(UTC))
     redeemed = store.redeem_discount(code, customer, "NW99971", datetime.now(UTC))
@@ -180,7 +180,7 @@ def test_an_offer_is_taken_only_when_decided_and_presented_in_this_conversation(
 
 def test_an_offer_decided_but_not_presented_cannot_be_taken(stack):
     customer = treated("c0008", "c0009")
-    services = wiring.action_services(current_settings())
+    services = wiring.action_services(current_settings(ActionsSettings))
     started = datetime.now(UTC) - timedelta(minutes=1)
     help_ = nba.HelpCandidate(id="restock-alert", value=Decimal("500"))
     result = nba.consider(services, sold_out(customer, "offer-conv-3", datetime.now(UTC)), help=[help_])
@@ -200,7 +200,7 @@ def test_the_ad_hoc_one_code_rule_does_not_block_an_offer_and_the_percent_limit_
         ToolCall(id="d1", tool="issue_discount_code", arguments={"percent": 10, "reason": "apology"}),
     )
     assert adhoc["status"] == "executed"
-    services = wiring.action_services(current_settings())
+    services = wiring.action_services(current_settings(ActionsSettings))
     assert nba.consider(services, sold_out(customer, "offer-conv-5", datetime.now(UTC))).chosen.id == OFFER
     taken = accept(stack, customer, "offer-conv-5", started)
     assert taken["status"] == "executed", "an earlier ad-hoc code does not block the offer's code"
@@ -209,7 +209,7 @@ def test_the_ad_hoc_one_code_rule_does_not_block_an_offer_and_the_percent_limit_
     # honoured: the limit holds for every percentage code
     from tests.integration.conftest import merchant
 
-    profile = wiring.merchant_profiles(current_settings()).get()
+    profile = wiring.merchant_profiles(current_settings(IngestSettings)).get()
     generous = next(o for o in profile.offers if o.id == OFFER).model_copy(
         update={"id": "generous", "value": profile.offers[0].value.model_copy(update={"percent": 40})}
     )

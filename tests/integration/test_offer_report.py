@@ -24,7 +24,7 @@ from concierge.offers.catalogue import OfferMoment
 from concierge.offers.guardrails import decide
 from concierge.offers.holdout import Group
 from concierge.offers.report import OfferReportQuery, build
-from concierge.settings import current_settings
+from concierge.settings import ActionsSettings, IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 
 OPERATOR = operator_headers("analyst", supervisor=False)
@@ -32,13 +32,15 @@ TODAY = datetime.now(UTC).date()
 
 
 def memory():
-    return wiring.memory_store(current_settings())
+    return wiring.memory_store(current_settings(IngestSettings))
 
 
 def an_offer(offer_id: str, share: float):
     """The demo store's sold-out alternative under another id (its own units) and holdout share."""
     offer = next(
-        o for o in wiring.merchant_profile(current_settings()).offers if o.kind.value == "out_of_stock_alternative"
+        o
+        for o in wiring.merchant_profile(current_settings(IngestSettings)).offers
+        if o.kind.value == "out_of_stock_alternative"
     )
     return offer.model_copy(update={"id": offer_id, "holdout_share": share})
 
@@ -52,7 +54,7 @@ def expose(offer, customer_id: str, at: datetime, channel: Channel = Channel.WEB
         now=at,
         item_value=Decimal("40.00"),
     )
-    decision = decide(offer, context, salt=current_settings().holdout_salt())
+    decision = decide(offer, context, salt=current_settings(ActionsSettings).holdout_salt())
     if decision.outcome.value == "offer":
         decision = decision.model_copy(update={"presented": True})
     memory().put_offer_decisions([decision], locale=locale)
@@ -192,7 +194,7 @@ def test_the_routes_record_orders_for_customers_and_report_to_operators_only(sta
     status, _, answer = stack.proxy("GET", "/v1/offers/report", {}, OPERATOR, span, None)
     assert status == 200, answer
     report_body = json.loads(answer)
-    configured = {o.id for o in wiring.merchant_profile(current_settings()).offers}
+    configured = {o.id for o in wiring.merchant_profile(current_settings(IngestSettings)).offers}
     assert configured <= {row["offer_id"] for row in report_body["offers"]}
     assert report_body["attribution_days"] == 14 and "parity" in report_body
 
@@ -205,7 +207,7 @@ def test_erasing_a_customer_removes_their_units(stack):
     expose(offer, customer, datetime.now(UTC))
     key = keys.offer_unit_key(offer.id, customer)
     assert memory().storage.get(key) is not None
-    erase(customer, wiring.http_services(current_settings()).privacy, datetime.now(UTC))
+    erase(customer, wiring.http_services(current_settings(IngestSettings)).privacy, datetime.now(UTC))
     assert memory().storage.get(key) is None
 
 
@@ -231,7 +233,9 @@ def test_a_moment_that_meets_a_concurrent_one_on_a_shared_counter_is_written_on_
         now=datetime.now(UTC),
         item_value=Decimal("40.00"),
     )
-    store.put_offer_decisions([decide(offer, context, salt=current_settings().holdout_salt())], locale="en-US")
+    store.put_offer_decisions(
+        [decide(offer, context, salt=current_settings(ActionsSettings).holdout_salt())], locale="en-US"
+    )
     assert len(calls) == 2
     assert [d.offer_id for d in store.offer_decisions("conflict-1", datetime.now(UTC) - timedelta(hours=1))] == [
         "report-conflict"

@@ -14,7 +14,7 @@ from concierge import wiring
 from concierge.api import Channel
 from concierge.offers.guardrails import Outcome, Reason
 from concierge.offers.holdout import Group, assign
-from concierge.settings import current_settings
+from concierge.settings import ActionsSettings, IngestSettings, current_settings
 from concierge.turn import (
     ConversationSnapshot,
     CustomerRef,
@@ -69,7 +69,7 @@ def nba_call(arguments: dict, n: int = 1) -> ToolCall:
 
 
 def decided(customer_id: str, conversation_id: str) -> list:
-    store = wiring.memory_store(current_settings())
+    store = wiring.memory_store(current_settings(IngestSettings))
     return [
         d
         for d in store.offer_decisions(customer_id, datetime(2000, 1, 1, tzinfo=UTC))
@@ -78,7 +78,7 @@ def decided(customer_id: str, conversation_id: str) -> list:
 
 
 def test_a_presented_offer_is_stored_and_its_code_issued_once(stack):
-    salt = current_settings().holdout_salt()
+    salt = current_settings(ActionsSettings).holdout_salt()
     assert assign(salt, OFFER, "alex", 0.10) is Group.TREATMENT
     [result] = act(stack, "alex", "wire-1", nba_call(SOLD_OUT))
     assert result["status"] == "executed", result
@@ -125,7 +125,7 @@ def test_refused_without_consent_and_held_out_in_the_holdout_group(stack):
     assert result["result"]["presented"] is False
     assert result["result"]["reason"] == Reason.NO_PERSONALIZATION_CONSENT.value
 
-    salt = current_settings().holdout_salt()
+    salt = current_settings(ActionsSettings).holdout_salt()
     assert assign(salt, OFFER, "c0001", 0.10) is Group.HOLDOUT
     hint = SOLD_OUT | {"product_id": "pocket-tee", "order_id": "NW10106"}
     [held] = act(stack, "c0001", "wire-5", nba_call(hint))

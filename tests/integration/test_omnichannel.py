@@ -14,7 +14,7 @@ import pytest
 from concierge import wiring
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_WHATSAPP, REGION
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.credentials import customer_token
 from tests.integration.conftest import Client
 
@@ -89,7 +89,7 @@ def client(stack):
 
 
 def memory():
-    return wiring.memory_store(current_settings())
+    return wiring.memory_store(current_settings(IngestSettings))
 
 
 def test_sizing_in_chat_then_material_by_email_gets_one_answer_covering_both(stack, client):

@@ -10,7 +10,7 @@ import pytest
 from concierge import keys, wiring
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_WHATSAPP, REGION
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client
 from tests.integration.test_omnichannel import deliver, email, webhook, whatsapp_body
@@ -37,7 +37,7 @@ def call(stack, method: str, path: str, headers: dict, body: dict | None = None,
 
 
 def everything_in_memory() -> list[dict]:
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table)
     items, kwargs = [], {}
     while True:
         page = table.scan(**kwargs)
@@ -49,7 +49,9 @@ def everything_in_memory() -> list[dict]:
 
 def mail_objects() -> list[str]:
     s3 = boto3.client("s3", region_name=REGION)
-    return [o["Key"] for o in s3.list_objects_v2(Bucket=current_settings().mail_bucket).get("Contents", [])]
+    return [
+        o["Key"] for o in s3.list_objects_v2(Bucket=current_settings(IngestSettings).mail_bucket).get("Contents", [])
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +156,7 @@ def test_opting_out_of_personalization_stops_recall(stack, client):
 def test_merge_and_unmerge_are_operator_actions_with_an_audit_trail(stack, client):
     from concierge.api import Channel
 
-    memory = wiring.memory_store(current_settings())
+    memory = wiring.memory_store(current_settings(IngestSettings))
     # A verified email nobody has on file becomes a guest; an operator then merges the guest into alex.
     stack.receive_email(email("Alex M <alex.morgan@work.example>", "jacket", "What is the Trail Shell Jacket made of?"))
     deliver(stack)

@@ -20,7 +20,7 @@ from concierge.clock import now
 from concierge.events import ConversationClosed, EventPublisher
 from concierge.local.stack import DEV_WHATSAPP, REGION
 from concierge.memory import ConversationRecord
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 from concierge.surveys.calibration import calibrate, pairs_between
 from concierge.surveys.store import SurveyStore
 from tests.credentials import customer_headers, customer_token
@@ -36,7 +36,7 @@ def stack(tmp_path_factory):
     previous = os.environ.get("CONCIERGE_PUBLIC_API_URL")
     os.environ["CONCIERGE_PUBLIC_API_URL"] = PUBLIC
     local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
-    local.tap = EventTap(current_settings().event_bus)
+    local.tap = EventTap(current_settings(IngestSettings).event_bus)
     yield local
     local.stop()
     if previous is None:
@@ -75,7 +75,7 @@ def close(stack, conversation_id: str, customer_id: str, channel: str = "web", *
         "sentiments": [0.0, 0.6],
         "thanked": True,
     }
-    EventPublisher(boto3.client("events", region_name=REGION), current_settings().event_bus).publish(
+    EventPublisher(boto3.client("events", region_name=REGION), current_settings(IngestSettings).event_bus).publish(
         ConversationClosed(**(fields | changes))
     )
     while stack.poll_once():
@@ -93,7 +93,7 @@ def conversation(conversation_id: str, customer_id: str, channel: str, address: 
         reply_to={channel: address},
         channels=[channel],
     )
-    wiring.memory_store(current_settings()).append_customer_message(record, "hello", at, None)
+    wiring.memory_store(current_settings(IngestSettings)).append_customer_message(record, "hello", at, None)
 
 
 def events_of(stack, detail_type: str, conversation_id: str) -> list[dict]:
@@ -105,7 +105,7 @@ def events_of(stack, detail_type: str, conversation_id: str) -> list[dict]:
 
 
 def surveys() -> SurveyStore:
-    return wiring.survey_store(current_settings())
+    return wiring.survey_store(current_settings(IngestSettings))
 
 
 def test_a_web_conversation_is_scored_offered_csat_and_answered_through_the_api(stack):
@@ -165,7 +165,7 @@ def test_wrong_answers_are_refused_with_what_is_wrong(stack):
 def test_an_answer_after_the_window_is_gone(stack):
     Client(stack).say("jordan", "sv-late", "where is my order?")
     close(stack, "sv-late", "jordan")
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table)
     table.update_item(
         Key={"pk": "CONV#sv-late", "sk": "SCORE#csat"},
         UpdateExpression="SET answer_by = :past",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from concierge.events import ConversationClosed
 from concierge.local.messages_standin import error, message, tool_use
-from concierge.settings import Settings
+from concierge.settings import SurveysSettings
 from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.judge import TOOL, ModelJudge, scorer
 
@@ -25,13 +25,11 @@ EVENT = ConversationClosed(
 )
 
 
-def settings(model, **values) -> Settings:
-    return Settings.from_env(
+def settings(model, **values) -> SurveysSettings:
+    return SurveysSettings.from_env(
         {
             "CONCIERGE_MEMORY_TABLE": "m",
-            "CONCIERGE_STORE_TABLE": "s",
             "CONCIERGE_EVENT_BUS": "b",
-            "CONCIERGE_KNOWLEDGE_BUCKET": "k",
             "CONCIERGE_MODEL_PROVIDER": "anthropic",
             "CONCIERGE_MODEL": "claude-haiku-5-5",
             "ANTHROPIC_API_KEY": "test-key",

@@ -11,7 +11,7 @@ import pytest
 
 from concierge import wiring
 from concierge.local.stack import REGION
-from concierge.settings import current_settings
+from concierge.settings import IngestSettings, current_settings
 
 SHIRT = "Classic Oxford Shirt (Blue, L)"
 
@@ -53,7 +53,7 @@ def test_the_refund_is_priced_from_the_order_and_sent_to_the_original_card(shirt
     assert result["refund_amount"] == "49.00"
     assert result["refund_to"] == "your Visa card ending 4242"
     assert "$49.00" in replies[4].text
-    store = wiring.reference_store(current_settings())
+    store = wiring.reference_store(current_settings(IngestSettings))
     ledger = store.refunds(result["order_id"])
     assert [(r.refund_amount, r.return_id) for r in ledger] == [(Decimal("49.00"), result["return_id"])]
 
@@ -69,7 +69,7 @@ def test_the_drop_off_email_carries_a_qr_code(shirt_return, stack):
 
 
 def test_every_message_turn_and_action_is_in_memory(shirt_return):
-    memory = boto3.resource("dynamodb", region_name=REGION).Table(current_settings().memory_table)
+    memory = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table)
     items = memory.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "CONV#it-return"})[
         "Items"
     ]
@@ -93,7 +93,7 @@ def test_domain_events_reach_the_bus(shirt_return):
 def test_auto_csat_is_scored_through_the_bus_sqs_path(shirt_return, stack):
     while stack.poll_once():
         pass
-    score = wiring.memory_store(current_settings()).get_score("it-return", "auto")
+    score = wiring.memory_store(current_settings(IngestSettings)).get_score("it-return", "auto")
     assert score is not None
     assert 4 <= score["score"] <= 5
     assert score["reasons"], "a score must explain itself"
@@ -107,7 +107,7 @@ def test_the_same_shirt_cannot_be_returned_twice(shirt_return, client):
     for text in ("too small", "refund", "yes"):
         later.append(client.say("alex", "it-again", text))
     assert not any(r.actions("return_items", "executed") for r in later)
-    assert len(wiring.reference_store(current_settings()).refunds("NW10002")) == 1
+    assert len(wiring.reference_store(current_settings(IngestSettings)).refunds("NW10002")) == 1
 
 
 def test_a_returning_customer_is_welcomed_back_with_what_happened(shirt_return, client):

@@ -7,16 +7,10 @@ from collections.abc import Iterable
 
 from concierge.commerce import AlreadyReturned, CombinedReads
 from concierge.models import Customer, Order, Product
-from concierge.settings import Settings
+from concierge.settings import ActionsSettings
 
-SETTINGS = Settings.model_validate(
-    {
-        "CONCIERGE_MEMORY_TABLE": "memory",
-        "CONCIERGE_STORE_TABLE": "store",
-        "CONCIERGE_EVENT_BUS": "bus",
-        "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge",
-        "CONCIERGE_SIGNING_SECRET": "secret",
-    }
+SETTINGS = ActionsSettings.from_env(
+    {"CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus"}
 )
 
 

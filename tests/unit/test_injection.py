@@ -356,14 +356,10 @@ def test_claudes_prompt_never_includes_a_flagged_passage(index, standin):
     from concierge.reasoning import prompt
     from concierge.reasoning.claude import ClaudeEngine
     from concierge.reasoning.client import ModelClient
-    from concierge.settings import Settings
+    from concierge.settings import AgentSettings
 
-    config = Settings.from_env(
+    config = AgentSettings.from_env(
         {
-            "CONCIERGE_MEMORY_TABLE": "m",
-            "CONCIERGE_STORE_TABLE": "s",
-            "CONCIERGE_EVENT_BUS": "b",
-            "CONCIERGE_KNOWLEDGE_BUCKET": "k",
             "CONCIERGE_MODEL_PROVIDER": "anthropic",
             "ANTHROPIC_API_KEY": "test-key",
             "ANTHROPIC_BASE_URL": standin.url,

@@ -14,7 +14,7 @@ from concierge.local.messages_standin import MessagesStandIn, error, message, te
 from concierge.reasoning import models, prompt
 from concierge.reasoning.client import ModelClient, NoKeyYet
 from concierge.reasoning.costs import price_for, usage_of
-from concierge.settings import Settings
+from concierge.settings import AgentSettings
 from concierge.turn import (
     ActionNote,
     ActionStatus,
@@ -27,16 +27,9 @@ from concierge.turn import (
     Signals,
 )
 
-BASE = {
-    "CONCIERGE_MEMORY_TABLE": "m",
-    "CONCIERGE_STORE_TABLE": "s",
-    "CONCIERGE_EVENT_BUS": "b",
-    "CONCIERGE_KNOWLEDGE_BUCKET": "k",
-}
 
-
-def settings(**values) -> Settings:
-    return Settings.from_env({**BASE, **values})
+def settings(**values) -> AgentSettings:
+    return AgentSettings.from_env(values)  # the agent's: no table, bucket or bus
 
 
 # the table -------------------------------------------------------------------------------

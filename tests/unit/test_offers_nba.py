@@ -20,18 +20,12 @@ from concierge.offers import issuing, nba
 from concierge.offers.catalogue import Offer, OfferMoment
 from concierge.offers.guardrails import Exposure, OfferDecision, OfferFacts, Outcome, Reason
 from concierge.offers.holdout import Group, assign
-from concierge.settings import OfferSaltMissing, Settings
+from concierge.settings import ActionsSettings, OfferSaltMissing
 from concierge.turn import Profile, ProfileRead
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 SALT = "nba-test-salt"
-BASE_ENV = {
-    "CONCIERGE_MEMORY_TABLE": "memory",
-    "CONCIERGE_STORE_TABLE": "store",
-    "CONCIERGE_EVENT_BUS": "bus",
-    "CONCIERGE_KNOWLEDGE_BUCKET": "knowledge",
-    "CONCIERGE_SIGNING_SECRET": "secret",
-}
+BASE_ENV = {"CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus"}
 SOLD_OUT = next(o for o in DEMO_OFFERS if o.id == "sold-out-alternative")  # 10% off, holdout 10%
 SECOND = Offer.model_validate(
     {
@@ -90,8 +84,8 @@ class FakeEvents:
 @dataclass
 class Services:
     offers: list[Offer]
-    settings: Settings = field(
-        default_factory=lambda: Settings.model_validate(BASE_ENV | {"CONCIERGE_OFFER_SALT": SALT})
+    settings: ActionsSettings = field(
+        default_factory=lambda: ActionsSettings.from_env(BASE_ENV | {"CONCIERGE_OFFER_SALT": SALT})
     )
     memory: FakeMemory = field(default_factory=FakeMemory)
     events: FakeEvents = field(default_factory=FakeEvents)
@@ -114,10 +108,10 @@ def sold_out(customer_id: str = TREATED, **changes) -> nba.OfferContext:
 
 # --- the salt ----------------------------------------------------------------------------------------------------------
 def test_the_holdout_salt_is_a_setting_required_where_offers_are_decided():
-    settings = Settings.model_validate(BASE_ENV | {"CONCIERGE_OFFER_SALT": "arn:aws:cloudformation:stack/x/uuid"})
+    settings = ActionsSettings.from_env(BASE_ENV | {"CONCIERGE_OFFER_SALT": "arn:aws:cloudformation:stack/x/uuid"})
     assert settings.holdout_salt() == "arn:aws:cloudformation:stack/x/uuid"
     assert "arn:aws" not in repr(settings), "the salt is a key: kept out of reprs and logs"
-    missing = Settings.model_validate(BASE_ENV)
+    missing = ActionsSettings.from_env(BASE_ENV)
     with pytest.raises(OfferSaltMissing, match="CONCIERGE_OFFER_SALT"):
         missing.holdout_salt()
     services = Services([SOLD_OUT], settings=missing)
@@ -129,9 +123,9 @@ def test_the_holdout_salt_is_a_setting_required_where_offers_are_decided():
 
 
 def test_the_local_stack_has_a_fixed_salt():
-    from concierge.local.stack import LOCAL_ENV
+    from concierge.local.stack import LOCAL_VALUES
 
-    assert LOCAL_ENV["CONCIERGE_OFFER_SALT"]
+    assert LOCAL_VALUES["offer_salt"]
 
 
 # --- scoring -----------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from concierge.demo import generate_store, write_store
 from concierge.merchant import MerchantProfile, json_schema
-from concierge.settings import Settings, settings_from_env_or_exit
+from concierge.settings import IngestSettings, fields, settings_from_env_or_exit
 from concierge.storefolder import Problem, StoreFolderError, check_store_folder, load_store_folder, shift_dates
 
 REPO = Path(__file__).resolve().parents[2]
@@ -416,9 +416,9 @@ def test_shift_dates_by_zero_is_the_same_data(store: Path):
 
 # settings --------------------------------------------------------------------------------------
 def test_settings_from_an_empty_environment_exit_with_one_line():
-    required = [f.alias for f in Settings.model_fields.values() if f.is_required()]
+    required = [f.alias for f in fields(IngestSettings).values() if f.is_required()]
     with pytest.raises(SystemExit) as raised:
-        settings_from_env_or_exit("concierge import", environ={})
+        settings_from_env_or_exit("concierge import", IngestSettings, environ={})
     message = str(raised.value.code)
     assert "\n" not in message
     assert message == (
@@ -429,10 +429,14 @@ def test_settings_from_an_empty_environment_exit_with_one_line():
 
 
 def test_settings_from_env_or_exit_returns_settings_or_names_an_invalid_value():
-    environ = {f.alias: "x" for f in Settings.model_fields.values() if f.is_required()}
-    assert settings_from_env_or_exit("concierge import", environ=environ) == Settings.from_env(environ)
+    environ = {f.alias: "x" for f in fields(IngestSettings).values() if f.is_required()}
+    assert settings_from_env_or_exit("concierge import", IngestSettings, environ=environ) == IngestSettings.from_env(
+        environ
+    )
     with pytest.raises(SystemExit) as raised:
-        settings_from_env_or_exit("concierge import", environ={**environ, "CONCIERGE_EMBEDDER": "magic"})
+        settings_from_env_or_exit(
+            "concierge import", IngestSettings, environ={**environ, "CONCIERGE_EMBEDDER": "magic"}
+        )
     assert str(raised.value.code) == (
         "concierge import: invalid settings: fix CONCIERGE_EMBEDDER (Input should be 'hashing' or 'titan')"
     )

@@ -16,7 +16,7 @@ from concierge.auth import SigningKeys
 from concierge.channels.whatsapp import WhatsAppSender
 from concierge.errors import Gone, Unauthorized
 from concierge.events import ConversationClosed
-from concierge.settings import Settings
+from concierge.settings import SurveysSettings
 from concierge.surveys import links
 from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.delivery import parse_reply_id, reply_id, send_whatsapp
@@ -29,14 +29,9 @@ OTHER = SigningKeys(kid="k1", key="another-signing-key-of-32-chars-xx")
 SECRET = SigningKeys(kid="k1", key="unit-test-signing-key-of-32-chars-x")
 
 
-def settings(**values) -> Settings:
-    base = {
-        "CONCIERGE_MEMORY_TABLE": "m",
-        "CONCIERGE_STORE_TABLE": "s",
-        "CONCIERGE_EVENT_BUS": "b",
-        "CONCIERGE_KNOWLEDGE_BUCKET": "k",
-    }
-    return Settings.from_env({**base, **values})
+def settings(**values) -> SurveysSettings:
+    base = {"CONCIERGE_MEMORY_TABLE": "m", "CONCIERGE_EVENT_BUS": "b"}
+    return SurveysSettings.from_env({**base, **values})
 
 
 def closed(**changes) -> ConversationClosed:

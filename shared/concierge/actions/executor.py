@@ -53,7 +53,7 @@ from concierge.memory import MemoryStore
 from concierge.merchant import MerchantProfile
 from concierge.models import Address, Customer, Order, OrderLine, OrderStatus, Product
 from concierge.orderref import matches_order
-from concierge.settings import Settings
+from concierge.settings import ActionsSettings
 from concierge.turn import ActionResult, ActionStatus, DecidedTurn, ReadyTurn, ToolCall
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ AuditedStatus = Literal["executed", "denied", "failed", "awaiting_approval"]
 
 @dataclass
 class ActionServices:
-    settings: Settings
+    settings: ActionsSettings
     memory: MemoryStore
     store: CommerceBackend
     events: EventPublisher

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from concierge import aws, wiring
 from concierge.knowledge.documents import Document
 from concierge.knowledge.sync import SyncReport, check_in_source, passage_count, sync
-from concierge.settings import Settings
+from concierge.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
     from concierge.knowledge.embedded import EmbeddedIndex
@@ -33,7 +33,7 @@ class ConcurrentUpdate(RuntimeError):
     pass
 
 
-def _check(index: EmbeddedIndex, embedder: Embedder, settings: Settings) -> None:
+def _check(index: EmbeddedIndex, embedder: Embedder, settings: KnowledgeSettings) -> None:
     if (index.embedder, index.dimensions) != (embedder.name, embedder.dimensions):
         raise EmbedderMismatch(
             f"the stored index was embedded with {index.embedder} ({index.dimensions} dims), not {embedder.name} "
@@ -41,7 +41,7 @@ def _check(index: EmbeddedIndex, embedder: Embedder, settings: Settings) -> None
         )
 
 
-def _apply(settings: Settings, change: Callable[[KnowledgeIndex], SyncReport]) -> SyncReport:
+def _apply(settings: KnowledgeSettings, change: Callable[[KnowledgeIndex], SyncReport]) -> SyncReport:
     if settings.knowledge_index == "opensearch":
         opensearch = wiring.opensearch_index(settings)
         opensearch.ensure_index()
@@ -64,7 +64,7 @@ def _apply(settings: Settings, change: Callable[[KnowledgeIndex], SyncReport]) -
 
 
 def sync_knowledge(
-    settings: Settings,
+    settings: KnowledgeSettings,
     documents: Sequence[Document],
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
@@ -85,7 +85,7 @@ def sync_knowledge(
     return _apply(settings, change)
 
 
-def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncReport:
+def delete_documents(settings: KnowledgeSettings, document_ids: Sequence[str]) -> SyncReport:
     def change(index: KnowledgeIndex) -> SyncReport:
         removed = index.delete_documents(document_ids)
         return SyncReport(
@@ -95,7 +95,7 @@ def delete_documents(settings: Settings, document_ids: Sequence[str]) -> SyncRep
     return _apply(settings, change)
 
 
-def sync_uploads(settings: Settings, event: dict[str, Any]) -> SyncReport:
+def sync_uploads(settings: KnowledgeSettings, event: dict[str, Any]) -> SyncReport:
     """An S3 notification for documents/: created files are (re)indexed, deleted files removed, as documents
     of the uploads source (`documents/faq/shipping.md` -> `uploads/faq/shipping`)."""
     from urllib.parse import unquote_plus

@@ -59,9 +59,9 @@ class LocalApi:
         self.signing_keys = SigningKeys.parse(signing_secret)
         self.customers = customers
         if allowed_origins is None:  # CONCIERGE_ALLOWED_ORIGINS
-            from concierge.settings import current_settings
+            from concierge.settings import IngestSettings, current_settings
 
-            allowed_origins = current_settings().allowed_origins
+            allowed_origins = current_settings(IngestSettings).allowed_origins
         self.allowed_origins = frozenset(allowed_origins)
         # The paths a page of an allowed origin may call, and with which methods (`Route.cors`: the customer's routes
         # and the widget's configuration). Operator routes, webhooks and the local helpers stay same-origin.
@@ -313,7 +313,7 @@ class LocalApi:
         from concierge.local.storepage import page_info, picker_customers
         from concierge.merchant import MerchantProfile
         from concierge.models import StoreData
-        from concierge.settings import current_settings
+        from concierge.settings import IngestSettings, current_settings
 
         try:
             data = StoreData.model_validate(
@@ -325,7 +325,7 @@ class LocalApi:
             )
         except (ValidationError, ValueError) as exc:
             return json_response({"message": f"Invalid store: {_problems(exc)}"}, 400)
-        settings = current_settings()
+        settings = current_settings(IngestSettings)
         counts = import_store(data, wiring.reference_store(settings), settings, merchant, help_documents)
         profile = merchant or wiring.merchant_profile(settings)
         self.customers = picker_customers(data, profile)
@@ -335,7 +335,7 @@ class LocalApi:
     def sync_knowledge(self, payload: dict[str, Any]) -> Response:
         from concierge.knowledge.documents import check_source
         from concierge.knowledge.service import sync_knowledge
-        from concierge.settings import current_settings
+        from concierge.settings import IngestSettings, current_settings
 
         try:
             source = check_source(str(payload.get("source", "help")))
@@ -344,7 +344,7 @@ class LocalApi:
             )
         except (ValidationError, ValueError) as exc:
             return json_response({"message": f"Invalid documents: {_problems(exc)}"}, 400)
-        report = sync_knowledge(current_settings(), documents, source=source)
+        report = sync_knowledge(current_settings(IngestSettings), documents, source=source)
         return json_response(
             {
                 "source": source,

@@ -18,7 +18,16 @@ from concierge import topology, wiring
 from concierge.api import TURN_FAILED
 from concierge.errors import Unauthorized
 from concierge.local.statemachine import LocalStateMachine
-from concierge.settings import current_settings
+from concierge.settings import (
+    MERCHANT_DEFAULTS,
+    ActionsSettings,
+    KnowledgeSettings,
+    current_settings,
+    env_name,
+    field_for,
+    function_environment,
+    union_environment,
+)
 from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
 
 if TYPE_CHECKING:
@@ -43,27 +52,33 @@ DEV_WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
 # What Lambda does with an asynchronous invocation (SES receipt action) that keeps failing: its dead-letter queue.
 ASYNC_DLQ = "ingest-async-dlq"
 
-LOCAL_ENV = {
-    topology.MEMORY_TABLE.env_var: "concierge-memory",
-    topology.STORE_TABLE.env_var: "concierge-store",
-    topology.EVENT_BUS_ENV: "concierge",
-    topology.KNOWLEDGE_BUCKET_ENV: "concierge-knowledge-local",
-    topology.MAIL_BUCKET_ENV: "concierge-mail-local",
-    "CONCIERGE_WHATSAPP_APP_SECRET": DEV_WHATSAPP["app_secret"],
-    "CONCIERGE_WHATSAPP_VERIFY_TOKEN": DEV_WHATSAPP["verify_token"],
-    "CONCIERGE_WHATSAPP_ACCESS_TOKEN": DEV_WHATSAPP["access_token"],
-    "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID": DEV_WHATSAPP_PHONE_NUMBER_ID,
-    "CONCIERGE_SENDER_EMAIL": "support@northwind.example",
-    "CONCIERGE_OFFER_SALT": "local-offer-salt-of-the-dev-stack",  # the offers' holdout key (deployed: the stack id)
+# The local stack's resources and credentials, by settings field (concierge.settings): each function is given those
+# its settings declare, as CDK gives them (`LocalStack.environments`).
+LOCAL_VALUES = {
+    "memory_table": "concierge-memory",
+    "store_table": "concierge-store",
+    "event_bus": "concierge",
+    "knowledge_bucket": "concierge-knowledge-local",
+    "mail_bucket": "concierge-mail-local",
+    "whatsapp_app_secret": DEV_WHATSAPP["app_secret"],
+    "whatsapp_verify_token": DEV_WHATSAPP["verify_token"],
+    "whatsapp_access_token": DEV_WHATSAPP["access_token"],
+    "whatsapp_phone_number_id": DEV_WHATSAPP_PHONE_NUMBER_ID,
+    "sender_email": MERCHANT_DEFAULTS.sender_email,
+    "offer_salt": "local-offer-salt-of-the-dev-stack",  # the offers' holdout key (deployed: the stack id)
+    # What CDK passes a function whose rule names a queue_arn_env (the poller delivers with these source ARNs).
+    **{
+        name: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}"
+        for rule in topology.RULES
+        if rule.queue_arn_env
+        for name in (field_for(rule.queue_arn_env),)
+    },
+}
+# What the functions' runtime reads (powertools), not their settings.
+RUNTIME_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "Concierge",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
-    # What CDK passes a function whose rule names a queue_arn_env (the poller delivers with these source ARNs).
-    **{
-        rule.queue_arn_env: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}"
-        for rule in topology.RULES
-        if rule.queue_arn_env
-    },
 }
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -103,19 +118,20 @@ class LocalStack:
         merchant: MerchantProfile | None = None,
         operator_secret: str = DEV_OPERATOR_SECRET,
     ) -> None:
-        self.env = {**LOCAL_ENV, "CONCIERGE_SIGNING_SECRET": signing_secret}
+        self.values: dict[str, str] = {**LOCAL_VALUES, "signing_secret": signing_secret}
         self.operator_secret = operator_secret  # the dev issuer's: the operator authorizer's stand-in checks with it
         # The chat page's header and suggestion chips ({"name", "suggestions"}), set by whoever imports the store.
         self.page_info: dict[str, Any] = {"name": merchant.name if merchant else "Concierge", "suggestions": []}
         self.store_currency = "USD"  # the demo month's; the shop's own once a store folder is loaded (cli.start_local)
         if merchant is not None:  # the store's merchant.json: also what the functions fall back on before the import
-            self.env |= {
-                "CONCIERGE_MERCHANT_NAME": merchant.name,
-                "CONCIERGE_RETURN_WINDOW_DAYS": str(merchant.return_window_days),
-                "CONCIERGE_MAX_AUTO_REFUND": str(merchant.max_auto_refund),
+            self.values |= {
+                "merchant_name": merchant.name,
+                "return_window_days": str(merchant.return_window_days),
+                "max_refund_without_approval": str(merchant.max_auto_refund),
             }
             if merchant.support_email:
-                self.env["CONCIERGE_SENDER_EMAIL"] = merchant.support_email
+                self.values["sender_email"] = merchant.support_email
+        self._environments()
         self._mock: MockAWS | None = None
         self._saved_env: dict[str, str | None] = {}
         self._handlers: dict[str, Callable[[Any, LambdaContext], Any]] = {}
@@ -142,32 +158,36 @@ class LocalStack:
             approval_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-approval",
             approvals=self.approvals,
         )
-        self.env |= {
-            topology.TURN_STATE_MACHINE_ENV: self.stepfunctions.turn_arn,
-            topology.APPROVAL_STATE_MACHINE_ENV: self.stepfunctions.approval_arn,
+        self.values |= {
+            "turn_state_machine_arn": self.stepfunctions.turn_arn,
+            "approval_state_machine_arn": self.stepfunctions.approval_arn,
         }
+        self._environments()
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> LocalStack:
         from moto import mock_aws
 
-        overrides = {
-            **FAKE_CREDENTIALS,
-            **self.env,
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-        }
         from concierge.local.graph_standin import GraphStandIn
 
         self.graph = GraphStandIn(DEV_WHATSAPP["access_token"]).start()
-        overrides["CONCIERGE_WHATSAPP_API_BASE"] = self.graph.url
+        self.values["whatsapp_api_base"] = self.graph.url
         self.opensearch = None
-        if os.environ.get("CONCIERGE_KNOWLEDGE_INDEX") == "opensearch":  # the OpenSearch path, on a local stand-in
+        # the OpenSearch path, on a local stand-in
+        if os.environ.get(env_name(KnowledgeSettings, "knowledge_index")) == "opensearch":
             from concierge.local.opensearch_standin import OpenSearchStandIn
 
             self.opensearch = OpenSearchStandIn().start()
-            overrides["CONCIERGE_OPENSEARCH_ENDPOINT"] = self.opensearch.url
-            overrides["CONCIERGE_OPENSEARCH_SERVICE"] = "es"
-            overrides["CONCIERGE_KNOWLEDGE_INDEX"] = "opensearch"
+            self.values |= {
+                "opensearch_endpoint": self.opensearch.url,
+                "opensearch_service": "es",
+                "knowledge_index": "opensearch",
+            }
+        overrides = {
+            **FAKE_CREDENTIALS,
+            **self._environments(),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
         self._saved_env = {key: os.environ.get(key) for key in overrides}
         os.environ.update(overrides)
         self._mock = mock_aws()
@@ -259,11 +279,18 @@ class LocalStack:
             events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern))
             events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
             self.queues[rule.name] = (queue_url, rule)
-        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=self.env["CONCIERGE_SENDER_EMAIL"])
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=self.values["sender_email"])
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=self.env[topology.KNOWLEDGE_BUCKET_ENV])
         s3.create_bucket(Bucket=self.env[topology.MAIL_BUCKET_ENV])
         self.async_dlq_url = sqs.create_queue(QueueName=ASYNC_DLQ)["QueueUrl"]
+
+    def _environments(self) -> dict[str, str]:
+        """Each function's environment from the same declaration CDK reads (settings.function_environment), and this
+        process's: all of them at once, as the functions run in it (`env`)."""
+        self.environments = {name: function_environment(name, self.values) for name in topology.FunctionName}
+        self.env = {**RUNTIME_ENV, **union_environment(self.environments.values())}
+        return self.env
 
     # functions ---------------------------------------------------------------------------
     def handler(self, function: str) -> Callable[[Any, LambdaContext], Any]:
@@ -380,7 +407,7 @@ class LocalStack:
             from concierge.offers.simulate import simulate_offers
 
             try:
-                settings = current_settings()
+                settings = current_settings(ActionsSettings)  # the function that decides offers
                 roll_up_directly(
                     events,
                     wiring.rollup(settings),
@@ -440,7 +467,7 @@ class LocalStack:
         )
         headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
         sender = (getaddresses(headers.get_all("From") or []) or [("", "unknown@invalid")])[0][1] or "unknown@invalid"
-        recipients = [a for _, a in getaddresses(headers.get_all("To") or [])] or [self.env["CONCIERGE_SENDER_EMAIL"]]
+        recipients = [a for _, a in getaddresses(headers.get_all("To") or [])] or [self.values["sender_email"]]
         from concierge.clock import now
 
         record = ses_receipt_record(

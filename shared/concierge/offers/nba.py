@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from concierge.memory import MemoryStore
     from concierge.merchant import MerchantProfile
     from concierge.models import Customer, Order, Product
-    from concierge.settings import Settings
+    from concierge.settings import OfferSettings
     from concierge.turn import Profile, ProfileRead
 
 logger = logging.getLogger(__name__)
@@ -77,9 +77,11 @@ MIN_LOOKBACK_DAYS = 1
 class OfferServices(Protocol):
     """What `consider` uses; `actions.executor.ActionServices` (wiring.action_services) is one."""
 
-    settings: Settings
     memory: MemoryStore
     events: EventPublisher
+
+    @property
+    def settings(self) -> OfferSettings: ...
 
     def merchant(self) -> MerchantProfile: ...
 

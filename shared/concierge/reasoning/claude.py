@@ -24,7 +24,7 @@ from concierge.api import Citation
 from concierge.reasoning import escalation, prompt
 from concierge.reasoning.client import ModelClient, assistant_content, model_errors
 from concierge.reasoning.costs import Usage, usage_of
-from concierge.settings import Settings
+from concierge.settings import AgentSettings, ModelSettings
 from concierge.turn import ActionStatus, Decision, ReadyTurn, ToolCall
 from concierge.workflows import MAX_ACTION_ROUNDS
 
@@ -69,13 +69,13 @@ class MalformedAnswer(RuntimeError):
     pass
 
 
-def make_client(settings: Settings, judge: bool = False) -> ModelClient:
+def make_client(settings: ModelSettings, judge: bool = False) -> ModelClient:
     """The model client for the agent (or the Auto-CSAT judge). The SDK is imported on the first call only."""
     return ModelClient(settings, settings.judge_model_id if judge else settings.agent_model)
 
 
 class ClaudeEngine:
-    def __init__(self, client: ModelClient, settings: Settings, fallback: DeterministicEngine) -> None:
+    def __init__(self, client: ModelClient, settings: AgentSettings, fallback: DeterministicEngine) -> None:
         self.client = client
         self.settings = settings
         self.fallback = fallback  # the deterministic engine

@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from concierge.reasoning import models
-from concierge.settings import Settings
+from concierge.settings import ModelSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,7 +136,7 @@ def is_transient(error: BaseException) -> bool:
 class ModelClient:
     """Sends Messages API requests for one model; see the module docstring."""
 
-    def __init__(self, settings: Settings, model: str, sdk_client: Any = None) -> None:
+    def __init__(self, settings: ModelSettings, model: str, sdk_client: Any = None) -> None:
         self.settings = settings
         self.model = model
         self.family = models.family(model)

@@ -7,7 +7,6 @@ AWS credentials and AWS_REGION for Bedrock). Exit status 0 when the agent's requ
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,18 +14,11 @@ from typing import TYPE_CHECKING, Any
 from concierge.reasoning import models, prompt
 from concierge.reasoning.client import NoKeyYet, assistant_content, describe, model_errors
 from concierge.reasoning.costs import Usage, usage_of
-from concierge.settings import Settings
+from concierge.settings import AgentSettings
 
 if TYPE_CHECKING:
     from concierge.turn import ReadyTurn
 
-# The settings the agent needs and a doctor does not (tables and buckets): any value will do.
-UNUSED = {
-    "CONCIERGE_MEMORY_TABLE": "-",
-    "CONCIERGE_STORE_TABLE": "-",
-    "CONCIERGE_EVENT_BUS": "-",
-    "CONCIERGE_KNOWLEDGE_BUCKET": "-",
-}
 HINTS = {
     401: "the key is not valid: put a current key in the secret (docs/deploy.md, 'Claude')",
     403: (
@@ -58,9 +50,8 @@ def run(environ: Mapping[str, str] | None = None, out: Callable[[str], None] = p
     from concierge.reasoning.claude import make_client
     from concierge.turn import ToolCall
 
-    env = {**UNUSED, **(os.environ if environ is None else environ)}
     try:
-        settings = Settings.model_validate(env)
+        settings = AgentSettings.from_env(environ)
     except ValueError as error:
         out(f"✗ settings: {error}")
         return 1

@@ -17,7 +17,7 @@ from typing import Any
 
 from concierge.actions.tools import tool_schemas
 from concierge.merchant import MerchantProfile
-from concierge.settings import Settings
+from concierge.settings import AgentSettings
 from concierge.turn import ActionNote, ActionStatus, ReadyTurn
 
 REPLY_TOOL = "reply_to_customer"
@@ -93,7 +93,7 @@ def _tools() -> tuple[dict[str, Any], ...]:
     )
 
 
-def system_text(settings: Settings, merchant: MerchantProfile | None = None) -> str:
+def system_text(settings: AgentSettings, merchant: MerchantProfile | None = None) -> str:
     """The system prompt: the shop's identity and policy from its merchant.json (else the deployed settings)."""
     shop = merchant or MerchantProfile.from_settings(settings)
     never = "\n".join(f"- {phrase}" for phrase in shop.never_say) or "- (nothing configured)"
@@ -159,7 +159,7 @@ Never say:
 """
 
 
-def system_blocks(settings: Settings, merchant: MerchantProfile | None = None) -> list[dict[str, Any]]:
+def system_blocks(settings: AgentSettings, merchant: MerchantProfile | None = None) -> list[dict[str, Any]]:
     """The cacheable prefix's system part, with the first cache breakpoint."""
     return [{"type": "text", "text": system_text(settings, merchant), "cache_control": CACHE}]
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from concierge.events import ConversationClosed
-from concierge.settings import Settings
+from concierge.settings import ModelSettings, SurveysSettings
 from concierge.surveys.autocsat import (
     DEFAULT_WEIGHTS,
     AutoCsat,
@@ -89,7 +89,7 @@ def _evidence(event: ConversationClosed, transcript: list[dict[str, str]]) -> st
 class ModelJudge:
     needs_transcript = True
 
-    def __init__(self, client: JudgeClient, settings: Settings, weights: Weights = DEFAULT_WEIGHTS) -> None:
+    def __init__(self, client: JudgeClient, settings: ModelSettings, weights: Weights = DEFAULT_WEIGHTS) -> None:
         self.client = client
         self.settings = settings
         self.weights = weights
@@ -150,7 +150,7 @@ class ModelJudge:
             raise ValueError(f"malformed verdict: {exc.error_count()} problem(s)") from exc
 
 
-def scorer(settings: Settings) -> ExplainableScorer | ModelJudge:
+def scorer(settings: SurveysSettings) -> ExplainableScorer | ModelJudge:
     """The configured Auto-CSAT scorer: (event, transcript) -> AutoCsat."""
     if settings.model_provider == "none" or settings.autocsat_scorer == "explainable":
         return ExplainableScorer()

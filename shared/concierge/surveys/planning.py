@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from concierge.events import ConversationClosed, SurveyKind
-from concierge.settings import Settings
+from concierge.settings import SurveyPlanSettings
 from concierge.surveys.models import PRIORITY
 
 
@@ -27,7 +27,7 @@ class SurveyPlan(BaseModel):
     surveys: list[PlannedSurvey]
 
 
-def plan(event: ConversationClosed, settings: Settings, claim_nps: Callable[[], bool]) -> SurveyPlan:
+def plan(event: ConversationClosed, settings: SurveyPlanSettings, claim_nps: Callable[[], bool]) -> SurveyPlan:
     """`claim_nps` records an NPS offer for the customer if the cadence allows one; it is only called when NPS
     would fit in the plan, so a conversation that is full does not use up the customer's NPS."""
     candidates: dict[str, str] = {}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from concierge.channels.email import EmailSender
 from concierge.events import AutoCsatScored, ConversationClosed, EventPublisher
 from concierge.memory import MemoryStore
-from concierge.settings import Settings
+from concierge.settings import SurveysSettings
 from concierge.surveys import delivery, links
 from concierge.surveys.autocsat import AutoCsat, ExplainableScorer
 from concierge.surveys.models import SurveyOffer
@@ -59,7 +59,7 @@ def _score(event: ConversationClosed, memory: MemoryStore, scorer: Scorer) -> Au
 
 @dataclass
 class ClosedServices:
-    settings: Settings
+    settings: SurveysSettings
     memory: MemoryStore
     surveys: SurveyStore
     events: EventPublisher
