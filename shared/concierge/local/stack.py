@@ -66,6 +66,9 @@ LOCAL_VALUES = {
     "whatsapp_phone_number_id": DEV_WHATSAPP_PHONE_NUMBER_ID,
     "sender_email": MERCHANT_DEFAULTS.sender_email,
     "offer_salt": "local-offer-salt-of-the-dev-stack",  # the offers' holdout key (deployed: the stack id)
+    # The workflows, answered in process through the Step Functions API (local/stepfunctions.py)
+    "turn_state_machine_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-turn",
+    "approval_state_machine_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-approval",
     # What CDK passes a function whose rule names a queue_arn_env (the poller delivers with these source ARNs).
     **{
         name: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}"
@@ -153,16 +156,11 @@ class LocalStack:
         )
         # The workflows as the functions reach them, through the Step Functions API (answered in process).
         self.stepfunctions = LocalStepFunctions(
-            turn_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-turn",
+            turn_arn=LOCAL_VALUES["turn_state_machine_arn"],
             run_turn=lambda execution_input: self.turn_machine.execute(execution_input)[0],
-            approval_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-approval",
+            approval_arn=LOCAL_VALUES["approval_state_machine_arn"],
             approvals=self.approvals,
         )
-        self.values |= {
-            "turn_state_machine_arn": self.stepfunctions.turn_arn,
-            "approval_state_machine_arn": self.stepfunctions.approval_arn,
-        }
-        self._environments()
 
     # lifecycle ---------------------------------------------------------------------------
     def start(self) -> LocalStack:
