@@ -72,7 +72,7 @@ import: $(STAMP)
 demo-data: $(STAMP)
 	$(BIN)/concierge demo-data demo/store
 
-# Retrain the shipped intent model (shared/concierge/data/intent-model.npz) after changing its training messages
+# Retrain the shipped intent model (shared/concierge/reasoning/data/intent-model.npz) after changing its training messages
 # (evaluation/understanding/training/ and the tuning half of messages.jsonl); docs/evaluation.md says how.
 intent-model: $(STAMP)
 	$(BIN)/concierge understanding --train

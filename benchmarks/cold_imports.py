@@ -42,7 +42,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from concierge.topology import HANDLERS, FunctionName
+from concierge.platform.topology import HANDLERS, FunctionName
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """\
@@ -63,11 +63,11 @@ class Task(BaseModel):
     kind: str
 Task(kind="floor").model_dump()"""
 _SAMPLE = 'json.load(open("events/{}.json"))'
-# The tracer a first call builds where the handlers defer it (concierge.tracing); a tree from before that built it at
-# import has nothing to do here.
+# The tracer a first call builds where the handlers defer it (concierge.platform.tracing); a tree from before that built
+# it at import has nothing to do here.
 _TRACER = """\
 try:
-    from concierge.tracing import traced
+    from concierge.platform.tracing import traced
 except ImportError:
     pass
 else:
@@ -79,9 +79,9 @@ FIRST_CALLS = {
     FunctionName.INGEST: "\n".join(
         [
             _TRACER,
-            "from concierge.events import EVENT_TYPES",
-            "from concierge import settings",
-            "from concierge.tasks import IngestTask",
+            "from concierge.platform.events import EVENT_TYPES",
+            "from concierge.platform import settings",
+            "from concierge.conversation.tasks import IngestTask",
             _SETTINGS.format("IngestSettings"),
             f"IngestTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.receive')}}})",
             f"IngestTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.reply')}}}).task.turn.model_dump()",
@@ -91,8 +91,8 @@ FIRST_CALLS = {
     FunctionName.RETRIEVAL: "\n".join(
         [
             _TRACER,
-            "from concierge import settings",
-            "from concierge.tasks import RetrieveTask",
+            "from concierge.platform import settings",
+            "from concierge.conversation.tasks import RetrieveTask",
             _SETTINGS.format("RetrievalSettings"),
             f"RetrieveTask.model_validate({_SAMPLE.format('tasks/turn.retrieve')}).turn.model_dump(mode='json')",
         ]
@@ -110,9 +110,9 @@ FIRST_CALLS = {
         [
             _TRACER,
             "from concierge.actions.tools import TOOLS",
-            "from concierge.events import EVENT_TYPES",
-            "from concierge import settings",
-            "from concierge.tasks import ActionsTask",
+            "from concierge.platform.events import EVENT_TYPES",
+            "from concierge.platform import settings",
+            "from concierge.conversation.tasks import ActionsTask",
             _SETTINGS.format("ActionsSettings"),
             f"task = ActionsTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.act')}}}).task",
             "[TOOLS[call.tool].model_validate(call.arguments) for call in task.turn.decision.tool_calls]",
@@ -123,8 +123,8 @@ FIRST_CALLS = {
     FunctionName.SURVEYS: "\n".join(
         [
             _TRACER,
-            "from concierge.events import EVENT_TYPES, ConversationClosed",
-            "from concierge import settings",
+            "from concierge.platform.events import EVENT_TYPES, ConversationClosed",
+            "from concierge.platform import settings",
             "from concierge.surveys.scoring import on_conversation_closed",
             _SETTINGS.format("SurveysSettings"),
             f"for record in {_SAMPLE.format('sqs/conversation-closed-batch')}['Records']:",

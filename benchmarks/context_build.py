@@ -27,10 +27,10 @@ import boto3
 
 def seed(table, memory, customer_id: str, conversations: int, now) -> None:
     """Write a history straight into the memory `table` (a bulk load: many items, no transactions)."""
-    from concierge import keys
-    from concierge.api import Channel
-    from concierge.memory import ConversationRecord, Fact, Summary, to_dynamo
-    from concierge.turn import ConversationStatus
+    from concierge.conversation.api import Channel
+    from concierge.conversation.turn import ConversationStatus
+    from concierge.memory import keys
+    from concierge.memory.store import ConversationRecord, Fact, Summary, to_dynamo
 
     with table.batch_writer() as batch:
         for n in range(conversations):
@@ -94,12 +94,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
 
-    from concierge import aws, keys, longterm, wiring
-    from concierge.auth import SigningKeys, mint_customer_token
-    from concierge.cli import start_local
-    from concierge.clock import now
+    from concierge.dev.cli import start_local
     from concierge.local.stack import DEV_SIGNING_SECRET
-    from concierge.settings import RetrievalSettings, current_settings
+    from concierge.memory import keys, longterm
+    from concierge.platform import aws, wiring
+    from concierge.platform.clock import now
+    from concierge.platform.settings import RetrievalSettings, current_settings
+    from concierge.web.auth import SigningKeys, mint_customer_token
 
     stack, _ = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
     calls: Counter[str] = Counter()

@@ -355,7 +355,7 @@ class Meter:
 
     # events ---------------------------------------------------------------------------------------------------------
     def _published(self, entries: list[dict[str, Any]]) -> None:
-        from concierge import topology
+        from concierge.platform import topology
 
         for entry in entries:
             self.usage.events[entry.get("DetailType", "")] += 1
@@ -374,7 +374,7 @@ def function_memory() -> dict[str, int]:
     CDK would start node)."""
     import ast
 
-    from concierge import topology
+    from concierge.platform import topology
 
     tree = ast.parse((ROOT / "infra" / "constructs" / "compute.py").read_text(encoding="utf-8"))
     for node in ast.walk(tree):
@@ -462,8 +462,8 @@ def play_metered(scenario: Any, sink: LogSink, recorder: model_cost.Recorder, me
     """One scenario on a fresh local stack, as `concierge eval` plays it, metered; then its events delivered."""
     import boto3
 
-    from concierge import topology, wiring
-    from concierge.evaluation import LocalHttpStack, TurnLog, score
+    from concierge.dev.evaluation import LocalHttpStack, TurnLog, score
+    from concierge.platform import topology, wiring
 
     conversation = "cost-" + "".join(c if c.isalnum() else "-" for c in scenario.name.lower())[:60]
     log: list[TurnLog] = []
@@ -595,7 +595,7 @@ def scripted_like_deterministic(standin: Any, answered: list[Answered], current:
 def check(scenarios: list[Any], families: list[Any]) -> dict[str, Any]:
     """The chosen scenarios through the Claude engine against the stand-in, for each model: what the stand-in
     reported, set beside model_cost's estimate of the same requests."""
-    from concierge.evaluation import LocalHttpStack
+    from concierge.dev.evaluation import LocalHttpStack
     from concierge.local.messages_standin import MessagesStandIn
 
     standin = MessagesStandIn().start()
@@ -841,7 +841,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file (with a `summary` for make bench)")
     args = parser.parse_args()
 
-    from concierge.evaluation import load_scenarios
+    from concierge.dev.evaluation import load_scenarios
     from concierge.reasoning import models
     from concierge.workflows import turn_definition
 

@@ -52,7 +52,7 @@ def run(repeat: int) -> dict:
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as workdir:
         process = subprocess.Popen(
-            [sys.executable, "-m", "concierge.cli", "dev", "--port", str(port), "--demo-month", "7"],
+            [sys.executable, "-m", "concierge.dev.cli", "dev", "--port", str(port), "--demo-month", "7"],
             cwd=workdir,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -32,11 +32,11 @@ def load(path: Path = SET) -> list[dict]:
 
 def build_index():
     """(index, embedder) for the demo store, through the product's own path."""
-    from concierge.demo import generate_store
     from concierge.knowledge.documents import STORE_SOURCE, documents_from_store
     from concierge.knowledge.embedded import EmbeddedIndex
     from concierge.knowledge.embeddings import HashingEmbedder
     from concierge.knowledge.sync import sync
+    from concierge.store.demo import generate_store
 
     embedder = HashingEmbedder()
     index = EmbeddedIndex(dimensions=embedder.dimensions, embedder=embedder.name)
@@ -75,7 +75,7 @@ def _problems(row: dict, k: int) -> list[str]:
 
 def evaluate(k: int = 5, path: Path = SET) -> dict:
     from concierge.knowledge.port import ANSWER_THRESHOLD, SearchFilters
-    from concierge.retrieval import search, search_queries
+    from concierge.knowledge.retrieval import search, search_queries
 
     index, embedder = build_index()
     filters = SearchFilters(locale=LOCALE)

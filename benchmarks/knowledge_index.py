@@ -30,8 +30,8 @@ from typing import Any
 
 
 def synthetic_documents(passages: int, seed: int = 11):
-    from concierge.demo import generate_store
     from concierge.knowledge.documents import Document, documents_from_store, split
+    from concierge.store.demo import generate_store
 
     rng = random.Random(seed)
     base = documents_from_store(generate_store())

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for infra/
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))  # concierge, which infra/ imports
 
-from concierge.topology import FunctionName
+from concierge.platform.topology import FunctionName
 from infra.bundling import (
     FUNCTION_LAYERS,
     LAYERS,

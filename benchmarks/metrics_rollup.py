@@ -24,7 +24,7 @@ def run(size: int) -> dict:
     from moto import mock_aws
 
     from concierge.local import moto_workarounds
-    from concierge.memory import MemoryStore
+    from concierge.memory.store import MemoryStore
     from concierge.metrics.query import MetricsQuery, MetricsReader
     from concierge.metrics.rollup import NotYetAttributed, Rollup
     from concierge.metrics.simulate import envelope, simulate_month

@@ -134,8 +134,8 @@ def asks_model(turn: Any) -> bool:
 
 def prefix_chars() -> int:
     """Characters of the cacheable prefix (tool definitions + system prompt) with the deployed settings' defaults."""
+    from concierge.platform.settings import AgentSettings
     from concierge.reasoning import prompt
-    from concierge.settings import AgentSettings
 
     settings = AgentSettings.from_env({})
     return len(json.dumps(prompt.tools())) + len(prompt.system_text(settings))
@@ -218,7 +218,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from concierge.evaluation import load_scenarios, play
+    from concierge.dev.evaluation import load_scenarios, play
     from concierge.reasoning import models
 
     outcomes = []

@@ -47,10 +47,10 @@ def main() -> None:
     if args.turns < len(SCRIPT):
         parser.error(f"--turns must be at least {len(SCRIPT)}: the figures come from turns all through the script")
 
-    from concierge import wiring
-    from concierge.auth import SigningKeys, mint_customer_token
-    from concierge.cli import start_local
+    from concierge.dev.cli import start_local
     from concierge.local.stack import DEV_SIGNING_SECRET
+    from concierge.platform import wiring
+    from concierge.web.auth import SigningKeys, mint_customer_token
 
     stack, _ = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
     calls: Counter[str] = Counter()

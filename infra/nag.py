@@ -75,7 +75,7 @@ STACK = [
     _rule(
         "APIG4",
         "Customer routes have no API Gateway authorizer: the customer token (a short-lived JWT the storefront "
-        "mints) is checked in the ingest function and the turn workflow's first step (concierge/auth.py), after "
+        "mints) is checked in the ingest function and the turn workflow's first step (concierge/web/auth.py), after "
         "the API key; the WhatsApp webhook and survey pages check their own signatures. Operator routes do pass "
         "the Cognito authorizer of the operators' user pool.",
     ),
@@ -94,7 +94,7 @@ STACK = [
         "APIG2",
         "The turn route's body is validated by API Gateway against its model; every other route is a Lambda proxy "
         "that validates its body, path and query with pydantic (powertools' resolver with validation on: "
-        "concierge/http_api.py, concierge/routes/) and answers 400.",
+        "concierge/web/http_api.py, concierge/web/routes/) and answers 400.",
     ),
     _rule(
         "APIG3",

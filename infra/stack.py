@@ -9,8 +9,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
-from concierge import topology
-from concierge.settings import SurveysSettings, env_name
+from concierge.platform import topology
+from concierge.platform.settings import SurveysSettings, env_name
 from infra import nag
 from infra.constructs.api import PublicApi
 from infra.constructs.compute import Functions, Merchant

@@ -77,17 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     import boto3
 
-    from concierge import keys, wiring
-    from concierge.auth import SigningKeys, mint_customer_token
-    from concierge.cli import start_local
-    from concierge.clock import now
-    from concierge.events import ConversationClosed
+    from concierge.dev.cli import start_local
     from concierge.local.stack import DEV_SIGNING_SECRET, REGION
-    from concierge.memory import ConversationRecord, MemoryStore, to_dynamo
-    from concierge.settings import SurveysSettings, current_settings
+    from concierge.memory import keys
+    from concierge.memory.store import ConversationRecord, MemoryStore, to_dynamo
+    from concierge.platform import wiring
+    from concierge.platform.clock import now
+    from concierge.platform.events import ConversationClosed
+    from concierge.platform.settings import SurveysSettings, current_settings
     from concierge.surveys.calibration import calibrate, pairs_between, table
     from concierge.surveys.scoring import on_conversation_closed
     from concierge.surveys.store import SurveyStore
+    from concierge.web.auth import SigningKeys, mint_customer_token
 
     stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
     try:

@@ -1,5 +1,5 @@
-"""Writes shared/concierge/data/english-words.txt: the 30,000 most frequent English words of four letters or more,
-from pyspellchecker's English frequency list (MIT licence; a dev dependency, never shipped in a function).
+"""Writes shared/concierge/reasoning/data/english-words.txt: the 30,000 most frequent English words of four letters or
+more, from pyspellchecker's English frequency list (MIT licence; a dev dependency, never shipped in a function).
 
 `signals.normalize` corrects a customer's typos towards the words the assistant acts on, and must never "correct" a
 word that is already English ("a whole new set" is not "a holes new set"). Four letters or more: shorter words are
@@ -17,7 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 SIZE = 30_000
-OUT = Path(__file__).resolve().parent.parent / "shared" / "concierge" / "data" / "english-words.txt"
+OUT = Path(__file__).resolve().parent.parent / "shared" / "concierge" / "reasoning" / "data" / "english-words.txt"
 HEADER = (
     "# The 30,000 most frequent English words of 4+ letters (pyspellchecker's English list, MIT): "
     "scripts/english_words.py\n"

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from concierge.auth import SigningKeys, mint_customer_token
 from concierge.local import operators
 from concierge.local.stack import DEV_SIGNING_SECRET
+from concierge.web.auth import SigningKeys, mint_customer_token
 
 KEYS = SigningKeys.parse(DEV_SIGNING_SECRET)
 

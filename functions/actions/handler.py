@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from concierge import tracing, wiring
 from concierge.actions.executor import ActionExecutor
-from concierge.clock import now
-from concierge.settings import ActionsSettings, current_settings
-from concierge.tasks import ActionsTask, ActTask, ApprovalWaitTask
+from concierge.conversation.tasks import ActionsTask, ActTask, ApprovalWaitTask
+from concierge.platform import tracing, wiring
+from concierge.platform.clock import now
+from concierge.platform.settings import ActionsSettings, current_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from concierge import tracing
+from concierge.conversation.tasks import DecideTask
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.engine.offering import OfferingEngine, offering
-from concierge.merchant import MerchantProfile
-from concierge.settings import AgentSettings, current_settings
-from concierge.tasks import DecideTask
+from concierge.platform import tracing
+from concierge.platform.settings import AgentSettings, current_settings
+from concierge.store.merchant import MerchantProfile
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

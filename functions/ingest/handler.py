@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from concierge import conversations, tracing, wiring
-from concierge.clock import now
-from concierge.settings import IngestSettings, current_settings
-from concierge.tasks import IngestTask, NotifyTask, ReceiveTask
-from concierge.turn import RejectedTurn
+from concierge.conversation import edges as conversations
+from concierge.conversation.tasks import IngestTask, NotifyTask, ReceiveTask
+from concierge.conversation.turn import RejectedTurn
+from concierge.platform import tracing, wiring
+from concierge.platform.clock import now
+from concierge.platform.settings import IngestSettings, current_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
@@ -60,7 +61,7 @@ def services() -> conversations.EdgeServices:
 def _turn_task(event: dict[str, Any]) -> dict[str, Any]:
     task = IngestTask.model_validate({"task": event}).task
     if isinstance(task, NotifyTask):  # the approval workflow's last step: tell the customer
-        from concierge.notices import deliver_notice
+        from concierge.conversation.notices import deliver_notice
 
         outcome = deliver_notice(task.notice, wiring.notice_services(current_settings(IngestSettings)), now())
         logger.info("notice", extra={k: v for k, v in outcome.items() if k != "provider_id"})
@@ -77,7 +78,7 @@ def _turn_task(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _channel_message(record: SQSRecord) -> None:
-    from concierge.events import MessageReceived
+    from concierge.platform.events import MessageReceived
 
     envelope = record.json_body
     message = MessageReceived.model_validate(envelope["detail"]).message
@@ -91,7 +92,7 @@ def _channel_message(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
     if "httpMethod" in event:
-        from concierge import http_api
+        from concierge.web import http_api
 
         settings = current_settings(IngestSettings)
         return http_api.resolve(event, context, lambda: wiring.http_services(settings), settings.allowed_origins)

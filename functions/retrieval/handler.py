@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from concierge import retrieval, tracing, wiring
-from concierge.settings import RetrievalSettings, current_settings
-from concierge.tasks import RetrieveTask
+from concierge.conversation.tasks import RetrieveTask
+from concierge.knowledge import retrieval
+from concierge.platform import tracing, wiring
+from concierge.platform.settings import RetrievalSettings, current_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

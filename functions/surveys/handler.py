@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 # Every call is a batch: the batch package loads with the module, before pydantic (`concierge` below), which keeps it
 # from also building powertools' parser models (it does when pydantic is already loaded).
-from concierge import tracing, wiring
-from concierge.clock import now
-from concierge.settings import SurveysSettings, current_settings
+from concierge.platform import tracing, wiring
+from concierge.platform.clock import now
+from concierge.platform.settings import SurveysSettings, current_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse

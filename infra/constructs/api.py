@@ -5,7 +5,7 @@ On the turn route API Gateway checks the API key and validates the body against 
 `TurnRequestBody`; the workflow's last state is the HTTP response ({statusCode, body}), which the integration
 response copies out. Every route requires the API key except the provider webhooks (`Route.api_key`), which
 authenticate by signature in the function. Operator routes also pass the Cognito authorizer of the operators'
-user pool; customer routes carry a customer token, checked in code (`concierge.auth`).
+user pool; customer routes carry a customer token, checked in code (`concierge.web.auth`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from concierge import topology
-from concierge.api import TURN_FAILED, TurnRequestBody
+from concierge.conversation.api import TURN_FAILED, TurnRequestBody
+from concierge.platform import topology
 
 JSON = "application/json"
 # $input.path('$.output') is the workflow's output as a JSON string (an HttpResponse). A conflict that clears itself
@@ -226,7 +226,7 @@ class PublicApi(Construct):
 
         # CORS for the chat widget on the storefronts' pages: API Gateway answers the preflight of each route a page may
         # call (Route.cors) for the configured origins only; the answers themselves carry the origin (the ingest
-        # function, concierge.http_api.cors; the turn route, cors_template). No origin configured: no preflight,
+        # function, concierge.web.http_api.cors; the turn route, cors_template). No origin configured: no preflight,
         # and browsers refuse every cross-origin call.
         if allowed_origins:
             methods: dict[str, list[str]] = {}

@@ -15,9 +15,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from concierge import topology
-from concierge.reasoning import models
-from concierge.settings import (
+from concierge.platform import topology
+from concierge.platform.settings import (
     FUNCTION_SETTINGS,
     MAX_APPROVAL_TIMEOUT_HOURS,
     MERCHANT_DEFAULTS,
@@ -25,6 +24,7 @@ from concierge.settings import (
     fields,
     function_environment,
 )
+from concierge.reasoning import models
 from infra.bundling import FUNCTION_LAYERS, PYTHON_VERSION, Layer, functions_code, layer_code
 from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
@@ -249,8 +249,8 @@ class Functions(Construct):
             return self.layers[layer]
 
         code = functions_code()
-        # What this stack has for the functions' settings, by field (concierge.settings): each function is given
-        # exactly the ones its settings declare (settings.function_environment), nothing it never reads.
+        # What this stack has for the functions' settings, by field (concierge.platform.settings): each function is
+        # given exactly the ones its settings declare (settings.function_environment), nothing it never reads.
         values = {
             "memory_table": data.table(topology.MEMORY_TABLE).table_name,
             "store_table": data.table(topology.STORE_TABLE).table_name,

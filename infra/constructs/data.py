@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from concierge import topology
+from concierge.platform import topology
 
 
 def _attribute(name: str) -> dynamodb.Attribute:

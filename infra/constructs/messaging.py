@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from concierge import topology
+from concierge.platform import topology
 
 
 class Messaging(Construct):

@@ -16,7 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from concierge import topology
+from concierge.platform import topology
 
 PERIOD = cdk.Duration.minutes(5)
 _RULES = {rule.name for rule in topology.RULES}

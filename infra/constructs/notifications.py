@@ -11,7 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from concierge.topology import EVENT_SOURCE
+from concierge.platform.topology import EVENT_SOURCE
 
 NOTIFIED = ("handoff.requested", "approval.requested")
 

@@ -4,7 +4,7 @@ Operators are people with identities of their own, never the storefront's signin
 agent to the pool (no self sign-up) and to a group: `agent` (the console, the queue, the dashboard) or also
 `supervisor` (approving or denying actions above the automatic limit). API Gateway's Cognito authorizer checks
 the operator's ID token on every operator route (`topology.Route.caller == "operator"`) and hands the function the
-token's claims; `concierge.auth.operator_from_claims` reads the operator and their groups from them.
+token's claims; `concierge.web.auth.operator_from_claims` reads the operator and their groups from them.
 
 Operators sign in through the pool's hosted UI (`sign_in`), which sends them back to the console or the dashboard
 on the stack's static site (infra/constructs/sites.py) with an authorization code the page exchanges, with its PKCE
@@ -19,8 +19,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
-from concierge.auth import OPERATOR_GROUPS
-from concierge.sites import SCOPES, CognitoSignIn
+from concierge.web.auth import OPERATOR_GROUPS
+from concierge.web.sites import SCOPES, CognitoSignIn
 
 TOKEN_HOURS = 1  # an ID token lasts an hour (a removed operator is out within it); the pages renew it silently
 # with the refresh token (30 days), revoked when they sign out

@@ -32,7 +32,7 @@ from aws_cdk import aws_opensearchserverless as aoss
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from concierge.settings import KnowledgeSettings, env_name
+from concierge.platform.settings import KnowledgeSettings, env_name
 
 MODES = ("embedded", "serverless", "managed")
 DEFAULT_INDEX = "concierge-knowledge"  # concierge.knowledge.opensearch.DEFAULT_INDEX

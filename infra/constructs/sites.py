@@ -1,9 +1,9 @@
 """The operators' pages (the agent console, the KPI dashboard) and the chat widget's script as one static site:
 a private S3 bucket behind CloudFront with origin access control, and the API behind the same distribution.
 
-- `/*`: the files of `concierge.sites.SITE_FILES`, read by CloudFront alone (origin access control: the bucket
+- `/*`: the files of `concierge.web.sites.SITE_FILES`, read by CloudFront alone (origin access control: the bucket
   policy admits the CloudFront service principal for this distribution only; no public access, no website endpoint).
-  The pages run under `concierge.sites.content_security_policy` (their own scripts only, never framed) with HSTS.
+  The pages run under `concierge.web.sites.content_security_policy` (their own scripts only, never framed) with HSTS.
 - `/v1/*`: the API, so the pages call it on their own origin and need no CORS. The operator's ID token travels in
   Authorization, which CloudFront forwards only as part of the cache key; responses are never kept (TTL 0 unless
   the API says otherwise, at most a second), and the key holds the token, so no one is ever served another's answer.
@@ -26,9 +26,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from concierge import sites
+from concierge.web import sites
 
-STATIC = Path(sites.__file__).with_name("local") / "static"
+STATIC = Path(sites.__file__).parents[1] / "local" / "static"
 HSTS_DAYS = 365
 
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from concierge import topology
+from concierge.platform import topology
 from concierge.workflows import approval_definition_text, function_arn_placeholder, turn_definition_text
 from infra.constructs.compute import Functions, approval_state_machine_name, turn_state_machine_name
 

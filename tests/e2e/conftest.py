@@ -51,7 +51,7 @@ def dev_server(workdir: Path, *arguments: str):
     """`concierge dev` on a free port; yields its base URL once it answers, and the process."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "concierge.cli", "dev", "--port", str(port), *arguments],
+        [sys.executable, "-m", "concierge.dev.cli", "dev", "--port", str(port), *arguments],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -35,7 +35,14 @@ from concierge.local import operators
 from concierge.local.served import ServedApp
 from concierge.local.server import STATIC
 from concierge.local.stack import DEV_OPERATOR_SECRET
-from concierge.sites import OPERATOR_PAGES, SITE_CONFIG, SITE_FILES, CognitoSignIn, SiteConfig, content_security_policy
+from concierge.web.sites import (
+    OPERATOR_PAGES,
+    SITE_CONFIG,
+    SITE_FILES,
+    CognitoSignIn,
+    SiteConfig,
+    content_security_policy,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

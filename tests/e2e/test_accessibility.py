@@ -29,7 +29,7 @@ SERIOUS = """async () => {
 def serious_violations(page) -> list[dict]:
     if not AXE.exists():
         pytest.fail(f"axe-core is missing ({AXE}): run `npm ci` at the repository root (`make` does)")
-    # Evaluated, not added as a <script>: the operators' pages allow only the site's own scripts (concierge/sites.py).
+    # Evaluated, not added as a <script>: the operators' pages allow only the site's own scripts (concierge/web/sites.py).
     page.evaluate(AXE.read_text())
     return page.evaluate(SERIOUS)
 

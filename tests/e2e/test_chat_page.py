@@ -24,7 +24,7 @@ def say(page, text: str) -> str:
 
 
 def test_the_picker_lists_every_customer_of_the_store(page):
-    from concierge.demo import generate_store
+    from concierge.store.demo import generate_store
 
     store = generate_store(seed=7)
     page.locator(f"#customer option[value='{store.customers[-1].id}']").wait_for(state="attached")

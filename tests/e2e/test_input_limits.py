@@ -1,4 +1,4 @@
-"""Input limits on every route that reads a JSON body or a number (concierge.limits), through `concierge dev` over
+"""Input limits on every route that reads a JSON body or a number (concierge.web.limits), through `concierge dev` over
 HTTP: JSON nested 10,000 deep, a 5,000-digit integer, an oversize body and wrong JSON types are each answered with a
 4xx JSON message that says what is wrong; none is a 500. Also: the local server keeps the proxied routes' headers,
 so JSON, HTML and CSV are served as what they are.

@@ -52,8 +52,8 @@ def _started(process: subprocess.Popen, url: str, log: deque[str]) -> None:
 def shop(tmp_path_factory):
     """The demo store with colours in its merchant.json, run by `concierge dev` that allows the storefront's origin
     only; and the sample storefront as a merchant runs it. Yields (storefront URL, API URL, storefront origin)."""
-    from concierge.demo import DEMO_MERCHANT, generate_store, write_store
-    from concierge.merchant import Brand
+    from concierge.store.demo import DEMO_MERCHANT, generate_store, write_store
+    from concierge.store.merchant import Brand
 
     store = tmp_path_factory.mktemp("branded-store")
     write_store(generate_store(seed=7), store, DEMO_MERCHANT.model_copy(update={"brand": Brand(**BRAND)}))

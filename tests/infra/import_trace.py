@@ -89,7 +89,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 def _cold() -> None:
     """Forget the adapters built so far (wiring's per-process factories): each is built again inside the call that
     needs it, so the imports inside the factory are seen there, not only in whichever caller built it first."""
-    from concierge import wiring
+    from concierge.platform import wiring
 
     for value in vars(wiring).values():
         if callable(getattr(value, "cache_clear", None)):
@@ -163,7 +163,7 @@ def owners() -> dict[str, str]:
 
 
 def summary() -> dict[str, dict[str, list[str]]]:
-    from concierge.topology import HANDLERS, FunctionName
+    from concierge.platform.topology import HANDLERS, FunctionName
 
     by_top = owners()
     trace = {}
@@ -195,7 +195,7 @@ def check(trace: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
     """Per function, the traced distributions that some layer ships but that neither the function's layers (with a
     model and OpenSearch, the widest configuration) nor the Lambda runtime (boto3 and what it needs) provide: what
     the function would fail to import when deployed."""
-    from concierge.topology import FunctionName
+    from concierge.platform.topology import FunctionName
     from infra.bundling import FUNCTION_LAYERS, RUNTIME_PROVIDED, closure, installed, partition
 
     distributions = installed(Path(SITE))

@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from concierge import topology
+from concierge.platform import topology
 from concierge.reasoning import models
 from infra.app import build
 from tests.infra.test_stack import actions_of, function_ids, of_type, role_statements

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concierge import topology
+from concierge.platform import topology
 from tests.infra.test_stack import of_type, resources, template  # noqa: F401  (module fixtures)
 
 

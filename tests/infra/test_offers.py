@@ -6,7 +6,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from concierge import topology
+from concierge.platform import topology
 from infra.app import build
 from infra.constructs.compute import OFFER_FUNCTIONS
 from tests.infra.test_stack import function_ids

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import topology
+from concierge.platform import topology
 from tests.infra.test_channels import path_of, synth
 from tests.infra.test_stack import of_type
 

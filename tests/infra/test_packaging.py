@@ -23,7 +23,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from concierge.topology import HANDLERS, FunctionName
+from concierge.platform.topology import HANDLERS, FunctionName
 from infra import bundling
 from infra.app import build
 from infra.bundling import ANTHROPIC, CORE, FUNCTION_LAYERS, LAYERS, NUMPY, OPENSEARCH, SENTENCE_MODEL, Layer
@@ -128,14 +128,21 @@ def test_the_layer_ships_the_domain_library_without_the_local_runtime_and_the_de
     for entry in bundling.DEV_ONLY:
         assert (ROOT / "shared" / "concierge" / entry).exists(), f"DEV_ONLY names {entry}, which does not exist"
         assert not any(name == entry or name.startswith(entry + "/") for name in shipped), entry
-    assert {"turn.py", "engine/deterministic.py", "actions/executor.py", "channels/inbound_email.py"} <= shipped
+    assert {
+        "conversation/turn.py",
+        "engine/deterministic.py",
+        "actions/executor.py",
+        "channels/inbound_email.py",
+    } <= shipped
 
 
 # What each function's calls import lazily, beyond its handler's module, as traced from the tests that run the
 # handlers (tests/infra/import_trace.py), and what they read: run in the function's interpreter after the import.
 CALLS = {
     FunctionName.INGEST: """
-        from concierge import http_api, notices, signals
+        from concierge.web import http_api
+        from concierge.conversation import notices
+        from concierge.reasoning import signals
         from concierge.knowledge import service, embedded, embeddings
         from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response
         import jwt, segno
@@ -143,13 +150,14 @@ CALLS = {
         assert signals.sentiment("I am so happy, thank you") > 0
     """,
     FunctionName.RETRIEVAL: """
-        from concierge import retrieval, signals
+        from concierge.knowledge import retrieval
+        from concierge.reasoning import signals
         from concierge.knowledge import embedded, embeddings
         assert embeddings.HashingEmbedder(64).embed(["a waterproof jacket"]).shape == (1, 64)
         assert signals.understood("where is my order?")[0] == "track"
     """,
     FunctionName.AGENT: """
-        from concierge import sentences, signals, understanding
+        from concierge.reasoning import sentences, signals, understanding
         from concierge.engine import deterministic
         assert sentences.encoder() is not None, "the sentence model's files are not in the agent's layers"
         assert sentences.embedding("a big pot").shape == (384,)
@@ -158,7 +166,7 @@ CALLS = {
     FunctionName.ACTIONS: """
         from concierge.actions import executor, tools, approvals, policy
         from concierge.channels import email
-        from concierge import handoff
+        from concierge.handoff import queue
         import segno, zoneinfo
         zoneinfo.reset_tzpath(to=[])  # no system time zones, as in Lambda's image: the tzdata package or nothing
         zoneinfo.ZoneInfo("Europe/Paris")

@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from concierge import topology
+from concierge.platform import topology
 from infra.constructs.search import KnowledgeSearch, derived_name
 from tests.infra.test_channels import synth
 from tests.infra.test_stack import actions_of, function_ids, of_type, role_statements

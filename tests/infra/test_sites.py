@@ -10,8 +10,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from concierge import sites, topology
-from concierge.sites import SiteConfig
+from concierge.platform import topology
+from concierge.web import sites
+from concierge.web.sites import SiteConfig
 from infra.app import build
 from tests.infra.test_channels import path_of
 from tests.infra.test_stack import function_ids, of_type

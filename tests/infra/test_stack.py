@@ -8,8 +8,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from concierge import topology
-from concierge.api import TurnRequestBody
+from concierge.conversation.api import TurnRequestBody
+from concierge.platform import topology
 from concierge.workflows import (
     approval_definition,
     approval_definition_text,
@@ -137,7 +137,7 @@ def settings_variables(resources: dict) -> dict[topology.FunctionName, set[str]]
 
 @pytest.mark.parametrize("stack", ["resources", "configured"])
 def test_each_function_is_given_exactly_what_its_settings_declare(stack, request):
-    from concierge.settings import declared_env, required_env
+    from concierge.platform.settings import declared_env, required_env
 
     given = settings_variables(request.getfixturevalue(stack))
     stack_sets = set().union(*given.values())
@@ -514,7 +514,7 @@ def test_support_hours_reach_the_function_that_opens_handoffs():
 
 
 def test_each_deployed_workflow_carries_its_timeout_and_an_approval_timeout_past_it_is_refused(resources):
-    from concierge.settings import MAX_APPROVAL_TIMEOUT_HOURS
+    from concierge.platform.settings import MAX_APPROVAL_TIMEOUT_HOURS
 
     timeouts = {
         machine["Properties"]["StateMachineType"]: json.loads(machine["Properties"]["DefinitionString"])
@@ -528,7 +528,7 @@ def test_each_deployed_workflow_carries_its_timeout_and_an_approval_timeout_past
 
 
 def test_the_apps_merchant_defaults_are_the_settings_defaults():
-    from concierge.settings import MERCHANT_DEFAULTS
+    from concierge.platform.settings import MERCHANT_DEFAULTS
     from infra.app import merchant_from
 
     merchant = merchant_from(cdk.App())

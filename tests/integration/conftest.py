@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import boto3
 import pytest
 
-from concierge import topology
 from concierge.local.stack import REGION
+from concierge.platform import topology
 from tests.credentials import customer_headers
 
 
@@ -88,8 +88,8 @@ def environment(**values: str):
 @contextmanager
 def settings(**values: str):
     """A running stack's functions read these settings for the duration (settings and adapters are rebuilt)."""
-    from concierge import wiring
-    from concierge.settings import current_settings
+    from concierge.platform import wiring
+    from concierge.platform.settings import current_settings
 
     with environment(**values):
         current_settings.cache_clear()
@@ -104,8 +104,8 @@ def settings(**values: str):
 @contextmanager
 def merchant(**changes):
     """The running stack's merchant.json with these fields changed for the duration (functions re-read it)."""
-    from concierge import wiring
-    from concierge.settings import IngestSettings, current_settings
+    from concierge.platform import wiring
+    from concierge.platform.settings import IngestSettings, current_settings
 
     profiles = wiring.merchant_profiles(current_settings(IngestSettings))
     before = profiles.get()
@@ -131,7 +131,7 @@ def model_stack(tmp_path_factory, model, **values: str):
 
 def local_stack(tmp_path_factory, **values: str):
     """A module's local stack with the demo store, started with these settings in the environment."""
-    from concierge.cli import start_local
+    from concierge.dev.cli import start_local
 
     with environment(**values):
         local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))

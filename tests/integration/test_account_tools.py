@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import wiring
-from concierge.commerce import ReturnRecord
-from concierge.settings import IngestSettings, current_settings
-from concierge.turn import ToolCall
+from concierge.conversation.turn import ToolCall
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
+from concierge.store.commerce import ReturnRecord
 from tests.integration.test_actions import act, orders_of
 
 
@@ -27,7 +27,7 @@ def call(tool: str, n: str, **arguments) -> ToolCall:
 
 @pytest.fixture(scope="module")
 def pending_order(stack):
-    from concierge.demo import generate_store
+    from concierge.store.demo import generate_store
 
     for customer in generate_store(seed=7).customers:
         pending = [o for o in orders_of(customer.id) if o.status.value == "pending" and len(o.lines) > 1]
@@ -196,7 +196,7 @@ def test_an_appointment_is_offered_picked_and_booked_after_a_yes(client):
 
 def test_two_returns_in_one_conversation_are_two_actions(client, stack):
     """A second return in the same conversation must not replay the first one's confirmation."""
-    from concierge.demo import generate_store
+    from concierge.store.demo import generate_store
 
     def candidates():
         for customer in generate_store(seed=7).customers:

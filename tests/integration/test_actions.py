@@ -9,11 +9,19 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from concierge import wiring
-from concierge.api import Channel
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
+    ConversationSnapshot,
+    CustomerRef,
+    DecidedTurn,
+    Decision,
+    IncomingMessage,
+    Signals,
+    ToolCall,
+)
 from concierge.local.stack import REGION
-from concierge.settings import IngestSettings, current_settings
-from concierge.turn import ConversationSnapshot, CustomerRef, DecidedTurn, Decision, IncomingMessage, Signals, ToolCall
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 
 
 def act(stack, customer_id: str, conversation_id: str, *calls: ToolCall, shown: bool = True) -> list[dict]:
@@ -276,7 +284,7 @@ def test_a_pending_order_is_cancelled_once_after_confirmation_and_a_shipped_one_
 
 def test_discount_codes_are_unique_single_use_capped_and_attributed(stack):
 
-    from concierge.commerce import DiscountRefused
+    from concierge.store.commerce import DiscountRefused
 
     [too_big] = act(
         stack,

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import aws, wiring
-from concierge.settings import IngestSettings, current_settings
-from concierge.turn import ToolCall
+from concierge.conversation.turn import ToolCall
+from concierge.platform import aws, wiring
+from concierge.platform.settings import IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client, local_stack, merchant, settings
 from tests.integration.test_actions import act
@@ -81,7 +81,7 @@ def returnable_line(customer_id: str):
 
 def request_approval(stack, conversation_id: str) -> tuple[str, object, dict]:
     """Propose and confirm a refund for a demo customer with a recent delivery; returns the action awaiting approval."""
-    from concierge.demo import generate_store
+    from concierge.store.demo import generate_store
 
     taken = {a.get("customer_id") for a in memory_table().scan()["Items"] if str(a["sk"]).startswith("APPROVAL#")}
     candidates = (c.id for c in generate_store(seed=7).customers if c.id not in {"alex", "sam", "jordan", *taken})
@@ -103,7 +103,7 @@ def request_approval(stack, conversation_id: str) -> tuple[str, object, dict]:
     )
     assert pending["status"] == "pending_confirmation" and pending["result"]["requires_approval"] is True
     # the conversation exists, as it would after the customer's turns, so the outcome can be told in it
-    from concierge.memory import ConversationRecord
+    from concierge.memory.store import ConversationRecord
 
     at = datetime.now(UTC)
     memory_table().put_item(

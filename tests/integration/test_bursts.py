@@ -7,8 +7,8 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from concierge import wiring
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 
 CONVERSATIONS = 12
 BURST = 5

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from concierge import longterm, wiring
-from concierge.clock import now
 from concierge.local.stack import REGION
-from concierge.memory import MemoryStore
-from concierge.settings import IngestSettings, current_settings
+from concierge.memory import longterm
+from concierge.memory.store import MemoryStore
+from concierge.platform import wiring
+from concierge.platform.clock import now
+from concierge.platform.settings import IngestSettings, current_settings
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from concierge import wiring
 from concierge.local.messages_standin import delay, error, message, tool_use
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client, local_stack
 
 MODEL_ENV = {

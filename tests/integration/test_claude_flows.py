@@ -10,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import wiring
 from concierge.actions import policy
 from concierge.local.messages_standin import message, text, tool_use
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 from concierge.reasoning import models
-from concierge.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client, model_stack
 
 STANDIN_AWS = {"AWS_ACCESS_KEY_ID": "AKIDSTANDIN", "AWS_SECRET_ACCESS_KEY": "standin-secret"}
@@ -277,7 +277,7 @@ def test_an_exchange_proposed_then_confirmed(configure, model, provider):
 
 
 def test_a_pending_proposal_is_recalled_however_many_lookups_and_actions_came_after(stack):
-    from concierge.turn import ActionResult, ActionStatus, ToolCall
+    from concierge.conversation.turn import ActionResult, ActionStatus, ToolCall
 
     memory = wiring.memory_store(current_settings(IngestSettings))
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from concierge.cli import main
-from concierge.evaluation import Scenario, TurnLog, load_scenarios, score, summary
+from concierge.dev.cli import main
+from concierge.dev.evaluation import Scenario, TurnLog, load_scenarios, score, summary
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "evaluation" / "scenarios"
 
@@ -73,7 +73,7 @@ def test_concierge_eval_plays_scenarios_through_the_http_api(tmp_path, capsys):
 def test_the_deterministic_engine_resolves_every_shipped_scenario_without_a_violation():
     """The whole suite: each scenario holds a behaviour (cancellations, two requests in one message, payment
     failure handoffs, follow-up questions…) that fails here if it regresses."""
-    from concierge.evaluation import play
+    from concierge.dev.evaluation import play
 
     outcomes = [play(s) for s in load_scenarios(SCENARIOS)]
     failed = {o.scenario: o.failures for o in outcomes if not o.resolved}

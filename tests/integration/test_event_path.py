@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import boto3
 
-from concierge import topology, wiring
-from concierge.events import ConversationClosed, EventPublisher
 from concierge.local.stack import REGION
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import topology, wiring
+from concierge.platform.events import ConversationClosed, EventPublisher
+from concierge.platform.settings import IngestSettings, current_settings
 
 RULE = topology.RULES[0]
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from concierge import wiring
 from concierge.channels.whatsapp import sign_payload
-from concierge.handoff import SupportHours, priority, route
+from concierge.handoff.queue import SupportHours, priority, route
 from concierge.local.stack import DEV_WHATSAPP
-from concierge.merchant import SupportHoursConfig
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
+from concierge.store.merchant import SupportHoursConfig
 from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client, merchant
 from tests.integration.test_omnichannel import deliver, webhook, whatsapp_body

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from concierge import intentmodel
-from concierge.understanding_eval import SET, TRAINING, load, training_set
+from concierge.reasoning import intentmodel
+from concierge.reasoning.understanding_eval import SET, TRAINING, load, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,12 +3,12 @@ run changes nothing; an edited file is re-indexed and a deleted one removed — 
 
 from __future__ import annotations
 
-from concierge import aws
-from concierge.cli import main
-from concierge.demo import generate_store
+from concierge.dev.cli import main
 from concierge.knowledge.documents import documents_from_store
 from concierge.knowledge.embedded import load_from_s3
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import aws
+from concierge.platform.settings import IngestSettings, current_settings
+from concierge.store.demo import generate_store
 
 
 def indexed() -> set[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from concierge.demo import generate_store
 from concierge.knowledge.documents import Document, documents_from_store
 from concierge.knowledge.service import sync_knowledge
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform.settings import IngestSettings, current_settings
+from concierge.store.demo import generate_store
 from tests.integration.conftest import Client
 
 STUDENTS = Document(
@@ -23,7 +23,7 @@ STUDENTS = Document(
 def stack(tmp_path_factory):
     import os
 
-    from concierge.cli import start_local
+    from concierge.dev.cli import start_local
 
     previous = os.environ.get("CONCIERGE_KNOWLEDGE_INDEX")
     os.environ["CONCIERGE_KNOWLEDGE_INDEX"] = "opensearch"

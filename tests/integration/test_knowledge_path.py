@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import wiring
-from concierge.demo import generate_store
 from concierge.knowledge.documents import Document, documents_from_store
 from concierge.knowledge.service import sync_knowledge
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
+from concierge.store.demo import generate_store
 from tests.integration.conftest import Client
 
 EVIL = Document(
@@ -86,8 +86,8 @@ def test_concurrent_uploads_do_not_lose_each_other(stack):
         thread.start()
     for thread in threads:
         thread.join()
-    from concierge import aws
     from concierge.knowledge.embedded import load_from_s3
+    from concierge.platform import aws
 
     settings = current_settings(IngestSettings)
     indexed = load_from_s3(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key).document_hashes()

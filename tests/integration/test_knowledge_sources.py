@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from concierge import aws, wiring
-from concierge.cli import main
-from concierge.demo import generate_store, write_store
+from concierge.dev.cli import main
 from concierge.knowledge.documents import documents_from_store, from_article
 from concierge.knowledge.embedded import load_versioned, save_if_unchanged
 from concierge.knowledge.embeddings import embed_query
 from concierge.knowledge.port import ANSWER_THRESHOLD
 from concierge.knowledge.service import sync_knowledge
 from concierge.knowledge.sync import sync
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import aws, wiring
+from concierge.platform.settings import IngestSettings, current_settings
+from concierge.store.demo import generate_store, write_store
 
 HELP = {
     "gift-wrapping.md": "# Gift wrapping\n## Gift wrapping\nWe gift wrap any order for $5: choose it at checkout and add a card.\n",

@@ -16,7 +16,7 @@ from concierge.actions.approvals import ApprovalExpired, ApprovalRequest, StepFu
 from concierge.local.approvals import ExecutionAlreadyExists
 from concierge.local.statemachine import TaskTimedOut
 from concierge.local.stepfunctions import LocalStepFunctions
-from concierge.wiring import StepFunctionsTurnRunner
+from concierge.platform.wiring import StepFunctionsTurnRunner
 
 TURN = "arn:aws:states:us-east-1:123456789012:stateMachine:concierge-turn"
 APPROVAL = "arn:aws:states:us-east-1:123456789012:stateMachine:concierge-approval"

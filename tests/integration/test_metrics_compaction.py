@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from concierge.events import ConversationClosed, SurveyAnswered, TurnCompleted
-from concierge.memory import MemoryStore
+from concierge.memory.store import MemoryStore
 from concierge.metrics import keys, query, rollup
 from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import Rollup
 from concierge.metrics.simulate import envelope
 from concierge.metrics.store import MetricsStore
+from concierge.platform.events import ConversationClosed, SurveyAnswered, TurnCompleted
 from tests.integration.test_metrics_rollup import table  # noqa: F401  # the moto table fixture
 
 NOW = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)  # today is 1 November; October is over

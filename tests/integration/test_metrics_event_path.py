@@ -13,13 +13,19 @@ from decimal import Decimal
 import boto3
 import pytest
 
-from concierge import topology, wiring
-from concierge.events import ConversationClosed, DiscountRedeemed, EventPublisher, SurveyAnswered, TurnCompleted
 from concierge.local.stack import REGION
 from concierge.metrics import formulas
 from concierge.metrics.rollup import NOT_AN_ISSUE, primary_intent
 from concierge.metrics.simulate import envelope, simulate_month
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import topology, wiring
+from concierge.platform.events import (
+    ConversationClosed,
+    DiscountRedeemed,
+    EventPublisher,
+    SurveyAnswered,
+    TurnCompleted,
+)
+from concierge.platform.settings import IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 
 END = date(2026, 10, 31)
@@ -293,7 +299,7 @@ def test_metrics_need_an_operator_and_a_valid_range(stack, month):
 def test_a_storefront_redemption_marks_the_code_used_and_its_revenue_reaches_the_kpis(stack, month):
     from datetime import datetime
 
-    from concierge.commerce import Discount
+    from concierge.store.commerce import Discount
 
     now = datetime.now(UTC)
     store = wiring.reference_store(current_settings(IngestSettings))

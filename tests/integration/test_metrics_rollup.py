@@ -9,12 +9,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from concierge.events import AutoCsatScored, ConversationClosed, SurveyAnswered, TurnCompleted
 from concierge.local import moto_workarounds
-from concierge.memory import MemoryStore
+from concierge.memory.store import MemoryStore
 from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.metrics.simulate import envelope
+from concierge.platform.events import AutoCsatScored, ConversationClosed, SurveyAnswered, TurnCompleted
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 DAY0 = T0.date()

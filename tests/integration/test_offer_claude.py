@@ -15,7 +15,7 @@ import pytest
 
 from concierge.local.messages_standin import message, tool_use
 from concierge.offers.holdout import Group, assign
-from concierge.settings import ActionsSettings, IngestSettings, current_settings
+from concierge.platform.settings import ActionsSettings, IngestSettings, current_settings
 from tests.integration.conftest import Client, model_stack
 
 SUBSCRIPTION = "basics-subscription"
@@ -71,7 +71,7 @@ def test_praise_answered_by_the_model_presents_the_offer_and_then_lets_the_model
 
 def sold_out_and_in_stock() -> tuple[str, str, str]:
     """From the demo catalogue: a product, the option values of a variant out of stock, and of one in stock."""
-    from concierge import wiring
+    from concierge.platform import wiring
 
     store = wiring.reference_store(current_settings(IngestSettings))
     for product_id in ("oxford-shirt", "pocket-tee", "crew-tee"):

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from concierge import wiring
 from concierge.actions import policy
+from concierge.conversation.turn import ToolCall
 from concierge.metrics import keys
 from concierge.offers.holdout import Group, assign
-from concierge.settings import ActionsSettings, IngestSettings, current_settings
-from concierge.turn import ToolCall
+from concierge.platform import wiring
+from concierge.platform.settings import ActionsSettings, IngestSettings, current_settings
 from tests.integration.test_actions import act
 from tests.integration.test_offer_wiring import act as act_at_moment
 from tests.integration.test_offer_wiring import nba_call

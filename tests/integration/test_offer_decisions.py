@@ -14,15 +14,8 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import wiring
-from concierge.api import Channel
-from concierge.commerce import DiscountRefused
-from concierge.offers import issuing, nba
-from concierge.offers.catalogue import OfferMoment
-from concierge.offers.guardrails import OfferContext, Outcome, Reason, decide
-from concierge.offers.holdout import Group, assign
-from concierge.settings import ActionsSettings, IngestSettings, current_settings
-from concierge.turn import (
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
     ConversationSnapshot,
     CustomerRef,
     DecidedTurn,
@@ -31,6 +24,13 @@ from concierge.turn import (
     Signals,
     ToolCall,
 )
+from concierge.offers import issuing, nba
+from concierge.offers.catalogue import OfferMoment
+from concierge.offers.guardrails import OfferContext, Outcome, Reason, decide
+from concierge.offers.holdout import Group, assign
+from concierge.platform import wiring
+from concierge.platform.settings import ActionsSettings, IngestSettings, current_settings
+from concierge.store.commerce import DiscountRefused
 
 OFFER = "sold-out-alternative"
 

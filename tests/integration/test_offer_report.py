@@ -13,9 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import wiring
-from concierge.api import Channel
-from concierge.events import DiscountRedeemed, OrderPlaced
+from concierge.conversation.api import Channel
 from concierge.metrics import keys
 from concierge.metrics.rollup import Rollup
 from concierge.metrics.store import MetricsStore
@@ -24,7 +22,9 @@ from concierge.offers.catalogue import OfferMoment
 from concierge.offers.guardrails import decide
 from concierge.offers.holdout import Group
 from concierge.offers.report import OfferReportQuery, build
-from concierge.settings import ActionsSettings, IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.events import DiscountRedeemed, OrderPlaced
+from concierge.platform.settings import ActionsSettings, IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 
 OPERATOR = operator_headers("analyst", supervisor=False)
@@ -200,7 +200,7 @@ def test_the_routes_record_orders_for_customers_and_report_to_operators_only(sta
 
 
 def test_erasing_a_customer_removes_their_units(stack):
-    from concierge.privacy import erase
+    from concierge.memory.privacy import erase
 
     offer = an_offer("report-erasure", 0.1)
     customer = "erase-me-offers"
@@ -212,7 +212,7 @@ def test_erasing_a_customer_removes_their_units(stack):
 
 
 def test_a_moment_that_meets_a_concurrent_one_on_a_shared_counter_is_written_on_a_second_try(stack, monkeypatch):
-    from concierge.storage import Cancelled
+    from concierge.memory.storage import Cancelled
 
     store = memory()
     real, calls = store.storage.write, []

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from concierge import wiring
-from concierge.api import Channel
-from concierge.offers.guardrails import Outcome, Reason
-from concierge.offers.holdout import Group, assign
-from concierge.settings import ActionsSettings, IngestSettings, current_settings
-from concierge.turn import (
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
     ConversationSnapshot,
     CustomerRef,
     Decision,
@@ -26,6 +22,10 @@ from concierge.turn import (
     ToolCall,
     Turn,
 )
+from concierge.offers.guardrails import Outcome, Reason
+from concierge.offers.holdout import Group, assign
+from concierge.platform import wiring
+from concierge.platform.settings import ActionsSettings, IngestSettings, current_settings
 
 OFFER = "sold-out-alternative"
 SOLD_OUT = {

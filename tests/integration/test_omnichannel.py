@@ -11,10 +11,10 @@ from email.utils import make_msgid
 import boto3
 import pytest
 
-from concierge import wiring
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_WHATSAPP, REGION
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 from tests.credentials import customer_token
 from tests.integration.conftest import Client
 
@@ -167,7 +167,7 @@ def test_an_unverified_email_matching_a_customer_sees_none_of_their_orders(stack
     deliver(stack)
     assert len(replies_to(stack, "alex@example.com")) == before
     # Nothing was linked: the address still has no identity, and no conversation of alex's was touched.
-    from concierge.api import Channel
+    from concierge.conversation.api import Channel
 
     assert (
         memory().get_identity(Channel.EMAIL, "alex@example.com") is None
@@ -185,7 +185,7 @@ def test_whatsapp_message_from_the_number_on_file_is_answered_on_whatsapp(stack)
     sent = [m["body"] for m in stack.graph.sent if m["body"]["to"] == "15125550187"]
     assert len(sent) == 1 and "650-fill" in sent[0]["text"]["body"]
     assert sent[0]["context"]["message_id"] == "wamid.sam-1"
-    from concierge.api import Channel
+    from concierge.conversation.api import Channel
 
     assert memory().get_identity(Channel.WHATSAPP, "15125550187").customer_id == "sam"
 

@@ -7,10 +7,11 @@ import json
 import boto3
 import pytest
 
-from concierge import keys, wiring
 from concierge.channels.whatsapp import sign_payload
 from concierge.local.stack import DEV_WHATSAPP, REGION
-from concierge.settings import IngestSettings, current_settings
+from concierge.memory import keys
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 from tests.credentials import customer_headers, operator_headers
 from tests.integration.conftest import Client
 from tests.integration.test_omnichannel import deliver, email, webhook, whatsapp_body
@@ -126,7 +127,7 @@ def test_erasure_leaves_nothing_behind(stack, client):
 
 
 def test_every_item_the_product_writes_is_a_declared_record(stack, client):
-    """A new kind of item must be declared in concierge.keys, saying whether and how erasure reaches it."""
+    """A new kind of item must be declared in concierge.memory.keys, saying whether and how erasure reaches it."""
     client.say("alex", "priv-alex-return", "I need to return the blue shirt from my last order")
     client.say("alex", "priv-alex-return", "yes please")
     items = everything_in_memory()
@@ -154,7 +155,7 @@ def test_opting_out_of_personalization_stops_recall(stack, client):
 
 
 def test_merge_and_unmerge_are_operator_actions_with_an_audit_trail(stack, client):
-    from concierge.api import Channel
+    from concierge.conversation.api import Channel
 
     memory = wiring.memory_store(current_settings(IngestSettings))
     # A verified email nobody has on file becomes a guest; an operator then merges the guest into alex.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from concierge.demo import generate_store
+from concierge.store.demo import generate_store
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 CUSTOMERS = {c.id: c.name for c in generate_store(seed=7).customers}

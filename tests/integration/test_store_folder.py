@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from concierge.evaluation import LocalHttpStack
+from concierge.dev.evaluation import LocalHttpStack
 
 AS_OF = date(2030, 3, 10)
 
@@ -191,7 +191,7 @@ def say(stack, text: str, conversation: str, customer: str = "ada") -> dict:
 
 
 def test_the_check_finds_nothing_wrong(store_dir):
-    from concierge.storefolder import check_store_folder
+    from concierge.store.storefolder import check_store_folder
 
     assert check_store_folder(store_dir) == []
 

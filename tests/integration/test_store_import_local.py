@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from concierge.evaluation import LocalHttpStack
+from concierge.dev.evaluation import LocalHttpStack
 from tests.integration.test_store_folder import say, store_dir  # noqa: F401  (the tea shop's folder fixture)
 
 
 def test_a_store_can_be_imported_into_a_running_stack_over_http(store_dir, tmp_path):
     """`concierge import --local`: the demo stack becomes the tea shop, through the same import code."""
-    from concierge.cli import main
+    from concierge.dev.cli import main
 
     with LocalHttpStack() as demo:
         assert demo.stack.page_info["name"] == "Northwind Outfitters"
@@ -20,7 +20,7 @@ def test_a_store_can_be_imported_into_a_running_stack_over_http(store_dir, tmp_p
 
 def test_a_help_folder_syncs_into_a_running_stack_and_keeps_the_store(tmp_path):
     """`concierge knowledge sync DIR --local`: a folder of its own source, beside the store's articles."""
-    from concierge.cli import main
+    from concierge.dev.cli import main
 
     (tmp_path / "care.md").write_text(
         "# Care guide\n\n## How do I clean the grinder burrs?\nBrush the burrs with the "

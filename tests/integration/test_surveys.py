@@ -14,13 +14,13 @@ from urllib.parse import parse_qsl, urlsplit
 import boto3
 import pytest
 
-from concierge import wiring
 from concierge.channels.whatsapp import sign_payload
-from concierge.clock import now
-from concierge.events import ConversationClosed, EventPublisher
 from concierge.local.stack import DEV_WHATSAPP, REGION
-from concierge.memory import ConversationRecord
-from concierge.settings import IngestSettings, current_settings
+from concierge.memory.store import ConversationRecord
+from concierge.platform import wiring
+from concierge.platform.clock import now
+from concierge.platform.events import ConversationClosed, EventPublisher
+from concierge.platform.settings import IngestSettings, current_settings
 from concierge.surveys.calibration import calibrate, pairs_between
 from concierge.surveys.store import SurveyStore
 from tests.credentials import customer_headers, customer_token
@@ -31,7 +31,7 @@ PUBLIC = "https://api.northwind.example/prod"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from concierge.cli import start_local
+    from concierge.dev.cli import start_local
 
     previous = os.environ.get("CONCIERGE_PUBLIC_API_URL")
     os.environ["CONCIERGE_PUBLIC_API_URL"] = PUBLIC
@@ -290,7 +290,7 @@ def test_a_customer_who_opted_out_of_surveys_is_not_asked(stack):
 
 
 def test_concierge_calibrate_prints_the_report_for_a_date_range(stack, capsys):
-    from concierge.cli import main
+    from concierge.dev.cli import main
 
     today = now().date().isoformat()
     assert main(["calibrate", "--since", today, "--until", today]) == 0

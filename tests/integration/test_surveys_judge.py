@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from concierge.events import ConversationClosed
 from concierge.local.messages_standin import error, message, tool_use
-from concierge.settings import SurveysSettings
+from concierge.platform.events import ConversationClosed
+from concierge.platform.settings import SurveysSettings
 from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.judge import TOOL, ModelJudge, scorer
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import boto3
 import pytest
 
-from concierge import wiring
 from concierge.local.stack import REGION
-from concierge.settings import IngestSettings, current_settings
+from concierge.platform import wiring
+from concierge.platform.settings import IngestSettings, current_settings
 
 SHIRT = "Classic Oxford Shirt (Blue, L)"
 

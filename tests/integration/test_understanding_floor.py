@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from concierge.understanding_eval import SET, load, report, score
+from concierge.reasoning.understanding_eval import SET, load, report, score
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT_INTENT_FLOOR = 0.80

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from concierge.commerce import AlreadyReturned, CombinedReads
-from concierge.models import Customer, Order, Product
-from concierge.settings import ActionsSettings
+from concierge.platform.settings import ActionsSettings
+from concierge.store.commerce import AlreadyReturned, CombinedReads
+from concierge.store.models import Customer, Order, Product
 
 SETTINGS = ActionsSettings.from_env(
     {"CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus"}
@@ -163,11 +163,10 @@ class ShopChat:
 
     def say(self, text: str, passages=None, intent: str | None = None):
         """`intent`: the reading of the message, when a test is about what the engine does with that reading."""
-        from concierge import signals
         from concierge.actions import proposal
         from concierge.actions.executor import ActionExecutor
-        from concierge.api import Channel
-        from concierge.turn import (
+        from concierge.conversation.api import Channel
+        from concierge.conversation.turn import (
             ConversationSnapshot,
             ConversationStatus,
             CustomerRef,
@@ -175,6 +174,7 @@ class ShopChat:
             MemoryContext,
             ReadyTurn,
         )
+        from concierge.reasoning import signals
 
         self.turns += 1
         scored = signals.score(text)

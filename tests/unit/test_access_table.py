@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from concierge import topology
+from concierge.platform import topology
 
 
 def test_deploy_guide_shows_the_current_access_table():

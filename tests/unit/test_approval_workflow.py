@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from concierge.conversation.tasks import ActionsTask, ApprovalStepTask, ApprovalWaitTask, IngestTask, NotifyTask
 from concierge.local.statemachine import LocalStateMachine, TaskTimedOut, TaskTokens
-from concierge.tasks import ActionsTask, ApprovalStepTask, ApprovalWaitTask, IngestTask, NotifyTask
-from concierge.topology import FunctionName
+from concierge.platform.topology import FunctionName
 from concierge.workflows import approval_definition, function_arn_placeholder
 
 REQUEST = {
@@ -28,7 +28,7 @@ REQUEST = {
 
 
 class Fakes:
-    """Every call is validated against the task contracts the real handlers parse (concierge.tasks)."""
+    """Every call is validated against the task contracts the real handlers parse (concierge.conversation.tasks)."""
 
     def __init__(self) -> None:
         self.tokens: list[str] = []

@@ -11,7 +11,9 @@ import time
 import jwt
 import pytest
 
-from concierge.auth import (
+from concierge.local import operators
+from concierge.platform.errors import Forbidden, Unauthorized, http_status
+from concierge.web.auth import (
     AUDIENCE,
     SigningKeys,
     mint_customer_token,
@@ -19,8 +21,6 @@ from concierge.auth import (
     require_operator,
     verify_customer,
 )
-from concierge.errors import Forbidden, Unauthorized, http_status
-from concierge.local import operators
 
 LONG = "x" * 32
 KEYS = SigningKeys.parse(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from concierge.events import ConversationClosed
+from concierge.platform.events import ConversationClosed
 from concierge.surveys.autocsat import SCORER_VERSION, Weights, score_conversation
 
 AT = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)

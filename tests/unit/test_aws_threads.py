@@ -10,7 +10,7 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from concierge import aws
+from concierge.platform import aws
 
 THREADS = 8
 QUERIES = 25

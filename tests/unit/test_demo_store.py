@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from concierge.demo import generate_store, write_store
-from concierge.models import OrderStatus, StoreData
-from concierge.storefolder import load_store_folder
+from concierge.store.demo import generate_store, write_store
+from concierge.store.models import OrderStatus, StoreData
+from concierge.store.storefolder import load_store_folder
 
 TODAY = date(2025, 5, 14)
 

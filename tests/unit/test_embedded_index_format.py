@@ -11,13 +11,13 @@ import json
 import numpy as np
 import pytest
 
-from concierge.demo import generate_store
 from concierge.knowledge import embedded
 from concierge.knowledge.documents import Document, documents_from_store, split
 from concierge.knowledge.embedded import MAGIC, EmbeddedIndex
 from concierge.knowledge.embeddings import HashingEmbedder, embed_query
 from concierge.knowledge.port import Passage, SearchFilters
 from concierge.knowledge.sync import embedding_text, sync
+from concierge.store.demo import generate_store
 
 EMBEDDER = HashingEmbedder()
 

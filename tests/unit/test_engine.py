@@ -10,19 +10,10 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from concierge import signals
 from concierge.actions import proposal
 from concierge.actions.executor import ActionExecutor, ActionServices
-from concierge.api import Channel
-from concierge.demo import ARTICLES, DEMO_MERCHANT, generate_store
-from concierge.engine.deterministic import DeterministicEngine
-from concierge.events import HandoffRequested
-from concierge.knowledge.documents import from_article
-from concierge.knowledge.embedded import EmbeddedIndex
-from concierge.knowledge.embeddings import HashingEmbedder
-from concierge.knowledge.sync import sync
-from concierge.models import OrderStatus
-from concierge.turn import (
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
     ConversationSnapshot,
     ConversationStatus,
     CustomerRef,
@@ -32,6 +23,15 @@ from concierge.turn import (
     PassageHit,
     ReadyTurn,
 )
+from concierge.engine.deterministic import DeterministicEngine
+from concierge.knowledge.documents import from_article
+from concierge.knowledge.embedded import EmbeddedIndex
+from concierge.knowledge.embeddings import HashingEmbedder
+from concierge.knowledge.sync import sync
+from concierge.platform.events import HandoffRequested
+from concierge.reasoning import signals
+from concierge.store.demo import ARTICLES, DEMO_MERCHANT, generate_store
+from concierge.store.models import OrderStatus
 from tests.unit.fakes import SETTINGS, FakeEmail, FakeEvents, FakeHandoffs, FakeMemory, FakeStore
 
 TODAY = date(2025, 5, 14)  # a Wednesday

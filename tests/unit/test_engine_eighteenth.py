@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import signals
-from concierge.models import Order
-from concierge.understanding import mentions_value, parse_address
+from concierge.reasoning import signals
+from concierge.reasoning.understanding import mentions_value, parse_address
+from concierge.store.models import Order
 from tests.unit.fakes import ShopChat
 from tests.unit.test_engine_twelfth import CUSTOMER, NOW, ORDERS, PRODUCTS, SHOP, needs_model, order, product
 
@@ -282,7 +282,7 @@ def test_a_quantity_said_as_a_number_searches_for_bulk_orders(text: str, bulk: b
 
 # the nineteenth sets -----------------------------------------------------------------------------------------------
 def test_a_new_address_given_to_change_where_an_order_ships_changes_it() -> None:
-    from concierge.understanding import Intent, acting_intent
+    from concierge.reasoning.understanding import Intent, acting_intent
 
     text = (
         "Hey, can I change where the camp stove I ordered gets shipped? I'll be at my mom's for a few weeks: "
@@ -296,7 +296,7 @@ def test_a_new_address_given_to_change_where_an_order_ships_changes_it() -> None
 
 
 def test_where_is_my_order_is_no_address_change() -> None:
-    from concierge.understanding import Intent, acting_intent
+    from concierge.reasoning.understanding import Intent, acting_intent
 
     assert acting_intent("when does my camp stove get shipped?", "track") is Intent.TRACK
 
@@ -460,7 +460,7 @@ def test_whole_or_both_said_of_a_part_of_one_item_returns_that_item(text: str) -
 
 
 def test_update_me_on_the_delivery_is_no_address_change() -> None:
-    from concierge.understanding import Intent, acting_intent
+    from concierge.reasoning.understanding import Intent, acting_intent
 
     text = "Can you update me on the delivery of my camp stove? It's going to 2217 SE Clinton St, Portland OR 97202"
     assert acting_intent(text, "track") is Intent.TRACK

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from concierge.models import Order, Product
-from concierge.understanding import requested_variant, without_refused
+from concierge.reasoning.understanding import requested_variant, without_refused
+from concierge.store.models import Order, Product
 from tests.unit.fakes import ShopStore
 from tests.unit.test_engine_other_shops import CUSTOMER, NOW, Chat
 

@@ -3,8 +3,8 @@ shop of test_engine_other_shops.py, and a clothing shop with fancy colour names)
 
 from __future__ import annotations
 
-from concierge import signals
-from concierge.understanding import colours_said, requested_variant
+from concierge.reasoning import signals
+from concierge.reasoning.understanding import colours_said, requested_variant
 from tests.unit.test_engine_other_shops import ORDERS, PENDING, Chat, order
 
 

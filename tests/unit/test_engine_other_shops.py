@@ -11,14 +11,14 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import sentences, signals
-from concierge.engine.deterministic import CLARIFY_THRESHOLD
-from concierge.knowledge import ANSWER_THRESHOLD
-from concierge.merchant import MerchantProfile
-from concierge.models import Customer, Order, Product
-from concierge.turn import (
+from concierge.conversation.turn import (
     PassageHit,
 )
+from concierge.engine.deterministic import CLARIFY_THRESHOLD
+from concierge.knowledge import ANSWER_THRESHOLD
+from concierge.reasoning import sentences, signals
+from concierge.store.merchant import MerchantProfile
+from concierge.store.models import Customer, Order, Product
 from tests.unit.fakes import ShopChat
 
 NOW = datetime(2026, 3, 11, 12, tzinfo=UTC)

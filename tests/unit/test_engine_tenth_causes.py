@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import sentences, signals
-from concierge.reasoning import escalation
-from concierge.understanding import without_address
+from concierge.reasoning import escalation, sentences, signals
+from concierge.reasoning.understanding import without_address
 from tests.unit.test_engine_other_shops import ORDERS, PENDING, Chat, hit, order
 
 

@@ -61,7 +61,7 @@ def test_credit_refused_beside_the_answer_to_is_that_the_one_is_not_a_no_to_the_
     ],
 )
 def test_a_flat_or_floor_written_bare_after_the_street_is_part_of_the_address(text, line1, postcode):
-    from concierge.understanding import parse_address
+    from concierge.reasoning.understanding import parse_address
 
     address = parse_address(text)
     assert address is not None and (address["line1"], address["postcode"]) == (line1, postcode)
@@ -91,14 +91,14 @@ def test_a_new_set_not_needed_is_no_exchange_asked_for():
     ],
 )
 def test_a_verdict_on_an_item_named_in_the_sentence_before_is_not_frustration(text, frustrated):
-    from concierge import signals
+    from concierge.reasoning import signals
 
     assert signals.score(text).frustrated is frustrated
 
 
 # found on the fifteenth sets -----------------------------------------------------------------------------------------
 def test_an_address_with_an_irish_eircode_and_a_postal_district_is_read():
-    from concierge.understanding import parse_address
+    from concierge.reasoning.understanding import parse_address
 
     address = parse_address("can the stove go to 22 Harold's Cross Road, Dublin 6W, D6W XK52 instead?")
     assert address == {"line1": "22 Harold's Cross Road", "city": "Dublin 6W", "postcode": "D6W XK52"}
@@ -136,7 +136,7 @@ def test_a_question_without_its_question_mark_is_not_an_acknowledgement():
 
 # found on the sixteenth sets -----------------------------------------------------------------------------------------
 def test_a_verdict_said_with_which_of_the_item_is_not_frustration():
-    from concierge import signals
+    from concierge.reasoning import signals
 
     text = "I ordered the head torch and it came with the spot beam, which is useless at camp. Can you swap it?"
     assert signals.score(text).frustrated is False

@@ -11,15 +11,15 @@ from decimal import Decimal
 
 import pytest
 
-from concierge import sentences, signals
-from concierge.engine.deterministic import refusals_aside
-from concierge.knowledge import ANSWER_THRESHOLD
-from concierge.merchant import MerchantProfile
-from concierge.models import Customer, Order, Product
-from concierge.turn import (
+from concierge.conversation.turn import (
     PassageHit,
 )
-from concierge.understanding import parse_address
+from concierge.engine.deterministic import refusals_aside
+from concierge.knowledge import ANSWER_THRESHOLD
+from concierge.reasoning import sentences, signals
+from concierge.reasoning.understanding import parse_address
+from concierge.store.merchant import MerchantProfile
+from concierge.store.models import Customer, Order, Product
 from tests.unit.fakes import ShopChat
 
 NOW = datetime(2026, 5, 20, 9, tzinfo=UTC)

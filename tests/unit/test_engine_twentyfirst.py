@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import signals
 from concierge.engine.deterministic import ONLY_SOME
+from concierge.reasoning import signals
 from tests.unit.test_engine_twelfth import Chat
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from concierge import signals
+from concierge.reasoning import signals
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "english_words.py"
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from concierge import signals
-from concierge.api import Channel
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn
+from concierge.reasoning import signals
 from concierge.reasoning.escalation import trigger
-from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

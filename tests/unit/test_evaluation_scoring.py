@@ -1,8 +1,8 @@
-"""How `concierge eval` decides that an expected action happened (concierge.evaluation.score), on hand-made logs."""
+"""How `concierge eval` decides that an expected action happened (concierge.dev.evaluation.score), on hand-made logs."""
 
 from __future__ import annotations
 
-from concierge.evaluation import Scenario, TurnLog, score
+from concierge.dev.evaluation import Scenario, TurnLog, score
 
 PROPOSAL = {
     "tool": "return_items",

@@ -3,7 +3,7 @@
 - api/turn-request.json ........ the execution input API Gateway builds for the turn workflow (ApiRequest)
 - bus/<detail-type>.json ....... an EventBridge envelope whose detail is the domain event model of that type
 - sqs/*.json ................... an SQS event whose bodies are EventBridge envelopes (rule -> queue -> function)
-- tasks/<kind>.json ............ the payload a workflow state sends to its function (concierge.tasks)
+- tasks/<kind>.json ............ the payload a workflow state sends to its function (concierge.conversation.tasks)
 - whatsapp/*.json .............. a WhatsApp Cloud API webhook body, parsed into channel messages
 - ses/*.json ................... an SES receiving event (the receipt rule's Lambda action on ingest)
 
@@ -23,15 +23,15 @@ import jwt
 import pytest
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsModel
 
-from concierge import topology
-from concierge.api import ApiRequest, TurnRequestBody
-from concierge.auth import AUDIENCE, bearer
-from concierge.events import EVENT_TYPES
+from concierge.conversation.api import ApiRequest, TurnRequestBody
+from concierge.conversation.tasks import ActTask, DecideTask, IngestTask, ReceiveTask, ReplyTask, RetrieveTask
 from concierge.local.stack import DEV_SIGNING_SECRET
-from concierge.memory import MemoryStore
+from concierge.memory.store import MemoryStore
+from concierge.platform import topology
+from concierge.platform.events import EVENT_TYPES
 from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.scoring import record_auto_csat
-from concierge.tasks import ActTask, DecideTask, IngestTask, ReceiveTask, ReplyTask, RetrieveTask
+from concierge.web.auth import AUDIENCE, bearer
 
 EVENTS = Path(__file__).parents[2] / "events"
 SAMPLES = sorted(p.relative_to(EVENTS).as_posix() for p in EVENTS.rglob("*.json"))

@@ -1,5 +1,5 @@
 """The HTTP resolver answers input that does not match a route's models as the API always has: a 400 whose message
-names the field and what is wrong (never powertools' 422), read through concierge.limits, and a query declared as a
+names the field and what is wrong (never powertools' 422), read through concierge.web.limits, and a query declared as a
 model that forbids unknown fields refuses unknown parameters."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from concierge import http_api
+from concierge.web import http_api
 
 
 class Context:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from concierge import http_api, topology
-from concierge.http_api import HttpServices
-from concierge.merchant import Brand, MerchantProfile
+from concierge.platform import topology
+from concierge.store.merchant import Brand, MerchantProfile
+from concierge.web import http_api
+from concierge.web.http_api import HttpServices
 
 SHOP = "https://shop.example"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from concierge.topology import HANDLERS, FunctionName
+from concierge.platform.topology import HANDLERS, FunctionName
 
 ROOT = Path(__file__).parents[2]
 # What Lambda sets in a function with tracing=ACTIVE: powertools' tracer is on.
@@ -44,8 +44,8 @@ NOT_AT_IMPORT = {
     FunctionName.INGEST: {
         "numpy",  # the knowledge index: only the S3 notifications of uploaded help files
         "concierge.knowledge.service",
-        "concierge.http_api",  # API Gateway requests only
-        "concierge.notices",  # the approval workflow's last step only
+        "concierge.web.http_api",  # API Gateway requests only
+        "concierge.conversation.notices",  # the approval workflow's last step only
         "aws_lambda_powertools.utilities.batch",  # channel messages from SQS only
     },
     FunctionName.RETRIEVAL: {"concierge.actions.executor"},
@@ -53,7 +53,7 @@ NOT_AT_IMPORT = {
         "boto3",
         "numpy",
         "concierge.actions.executor",
-        "concierge.memory",
+        "concierge.memory.store",
         "concierge.knowledge.injection",  # splitting documents only (a sync, an import)
     },
     FunctionName.ACTIONS: {"numpy", "concierge.knowledge.embeddings", "concierge.engine.deterministic"},
@@ -119,7 +119,7 @@ def _run(code: str, **env: str) -> dict[str, object]:
 TRACED_CALL = """
 import json, sys
 import boto3
-from concierge import tracing
+from concierge.platform import tracing
 
 @tracing.traced
 def handler(event, context):

@@ -18,7 +18,6 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.parser.models import SesModel
 
-from concierge.api import Channel
 from concierge.channels.inbound_email import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -33,8 +32,9 @@ from concierge.channels.inbound_email import (
     parse_email,
     sender_verified,
 )
-from concierge.errors import BadRequest, http_status
+from concierge.conversation.api import Channel
 from concierge.local.ses import ses_receipt_record
+from concierge.platform.errors import BadRequest, http_status
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "email"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from concierge import retrieval, signals
-from concierge.api import Channel
-from concierge.demo import ARTICLES, DEMO_MERCHANT, generate_store
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn
 from concierge.engine.deterministic import DeterministicEngine
+from concierge.knowledge import retrieval
 from concierge.knowledge.documents import (
     documents_from_store,
     from_article,
@@ -31,9 +31,10 @@ from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.knowledge.injection import THRESHOLD, classify, evaluate, is_suspicious, load, normalize
 from concierge.knowledge.port import ANSWER_THRESHOLD
 from concierge.knowledge.sync import sync
-from concierge.merchant import MerchantProfile
-from concierge.models import Article, Product
-from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn
+from concierge.reasoning import signals
+from concierge.store.demo import ARTICLES, DEMO_MERCHANT, generate_store
+from concierge.store.merchant import MerchantProfile
+from concierge.store.models import Article, Product
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "evaluation" / "injection" / "passages.jsonl"
@@ -353,10 +354,10 @@ def standin():
 
 def test_claudes_prompt_never_includes_a_flagged_passage(index, standin):
     from concierge.local.messages_standin import message, tool_use
+    from concierge.platform.settings import AgentSettings
     from concierge.reasoning import prompt
     from concierge.reasoning.claude import ClaudeEngine
     from concierge.reasoning.client import ModelClient
-    from concierge.settings import AgentSettings
 
     config = AgentSettings.from_env(
         {

@@ -1,4 +1,4 @@
-"""The trained intent model (concierge.intentmodel): what it is trained on, how it is stored, and how its reading
+"""The trained intent model (concierge.reasoning.intentmodel): what it is trained on, how it is stored, and how its reading
 and the phrase rules share the work (signals.understood)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from concierge import intentmodel, signals
-from concierge.understanding import Intent
-from concierge.understanding_eval import SET, TRAINING, load, training_set
+from concierge.reasoning import intentmodel, signals
+from concierge.reasoning.understanding import Intent
+from concierge.reasoning.understanding_eval import SET, TRAINING, load, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
 

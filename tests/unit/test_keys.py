@@ -1,4 +1,4 @@
-"""The memory table's keys are spelled in one module (concierge/keys.py), and every kind of item is declared there."""
+"""The memory table's keys are spelled in one module (concierge/memory/keys.py), and every kind of item is declared there."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from concierge import keys
+from concierge.memory import keys
 from concierge.metrics import keys as metric_keys
 
 ROOT = Path(__file__).parents[2]
 SCANNED = ("shared", "functions", "scripts", "benchmarks")
 # The modules that own keys: the memory table's schema, the KPI roll-up's, and the store table's (orders, customers,
 # the merchant's settings), which is another table.
-OWNERS = {"shared/concierge/keys.py", "shared/concierge/metrics/keys.py", "shared/concierge/commerce.py"}
-STORE_TABLE = {"shared/concierge/merchant.py"}
+OWNERS = {"shared/concierge/memory/keys.py", "shared/concierge/metrics/keys.py", "shared/concierge/store/commerce.py"}
+STORE_TABLE = {"shared/concierge/store/merchant.py"}
 # A string literal that starts like a key: CONV#…, f"ACTION#{…}", or a fixed sort key.
 KEY_LITERAL = re.compile(
     r"""[fr]?["'](?:[A-Z][A-Z_]*#|(?:META|PROFILE|OWNER|IDENTITY|THREAD|RECEIVED|MERGED_INTO|APPROVALS|HANDOFFS|CLAIMED|SEEN)["'])"""
@@ -31,7 +31,7 @@ def test_no_module_but_the_key_modules_spells_a_key():
             code = line.split("  #", 1)[0]
             if KEY_LITERAL.search(code) and not (name in STORE_TABLE and '"pk": "MERCHANT"' in code):
                 offenders.append(f"{name}:{number}: {line.strip()}")
-    assert offenders == [], "build keys with concierge.keys (or metrics.keys):\n" + "\n".join(offenders)
+    assert offenders == [], "build keys with concierge.memory.keys (or metrics.keys):\n" + "\n".join(offenders)
 
 
 def test_the_check_would_catch_a_key_spelled_elsewhere():

@@ -14,7 +14,6 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from concierge.demo import ARTICLES, generate_store
 from concierge.knowledge.documents import (
     Document,
     check_source,
@@ -29,6 +28,7 @@ from concierge.knowledge.embedded import EmbeddedIndex, IndexCache, load_from_s3
 from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder, cosine
 from concierge.knowledge.port import ANSWER_THRESHOLD, SearchFilters
 from concierge.knowledge.sync import sync
+from concierge.store.demo import ARTICLES, generate_store
 
 BUCKET = "concierge-knowledge-test"
 KEY = "knowledge/index.npz"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from concierge.demo import generate_store
 from concierge.knowledge.documents import STORE_SOURCE, from_article, source_id, split
+from concierge.store.demo import generate_store
 
 SET = Path(__file__).resolve().parents[2] / "evaluation" / "knowledge" / "questions.jsonl"
 KINDS = {"direct", "paraphrase", "typo", "conversational", "no_answer"}

@@ -59,10 +59,19 @@ def test_the_cycle_check_sees_a_cycle():
 
 def test_the_graph_sees_imports_between_modules():
     graph = import_graph()
-    assert "concierge.keys" in graph["concierge.memory"]
-    assert "concierge.memory" in graph["concierge.privacy"]
+    assert "concierge.memory.keys" in graph["concierge.memory.store"]
+    assert "concierge.memory.store" in graph["concierge.memory.privacy"]
 
 
 def test_every_package_says_what_it_holds():
     for init in SHARED.rglob("__init__.py"):
         assert ast.get_docstring(ast.parse(init.read_text())), f"{init.relative_to(SHARED)} has no docstring"
+
+
+def test_the_root_holds_packages_only_and_contributing_names_each():
+    package = SHARED / "concierge"
+    assert [path.name for path in package.glob("*.py")] == ["__init__.py"], "a module at the root of concierge"
+    contributing = (SHARED.parent / "CONTRIBUTING.md").read_text()
+    packages = sorted(path.parent.name for path in package.glob("*/__init__.py"))
+    unlisted = [name for name in packages if f"`{name}/`" not in contributing]
+    assert not unlisted, f"packages missing from CONTRIBUTING.md's table: {unlisted}"

@@ -1,4 +1,4 @@
-"""Request limits (concierge.limits): what is refused, with which status and which words, and that nothing here can
+"""Request limits (concierge.web.limits): what is refused, with which status and which words, and that nothing here can
 raise RecursionError or Python's int-string ValueError (each of those was a 500)."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from concierge import limits
-from concierge.errors import BadRequest, PayloadTooLarge, http_status
-from concierge.limits import API, LOCAL_IMPORT, WEBHOOK, JsonLimits, read_json, whole_number
+from concierge.platform.errors import BadRequest, PayloadTooLarge, http_status
+from concierge.web import limits
+from concierge.web.limits import API, LOCAL_IMPORT, WEBHOOK, JsonLimits, read_json, whole_number
 
 
 def refusal(raw, lim: JsonLimits = API) -> BadRequest:

@@ -60,7 +60,7 @@ def test_within_the_limit_nothing_changes_and_a_bad_limit_is_refused():
 
 
 def test_the_shipped_definitions_carry_the_limits_deployed():
-    from concierge.settings import MAX_APPROVAL_TIMEOUT_HOURS
+    from concierge.platform.settings import MAX_APPROVAL_TIMEOUT_HOURS
 
     assert turn_definition()["TimeoutSeconds"] == 29
     assert approval_definition()["TimeoutSeconds"] == (MAX_APPROVAL_TIMEOUT_HOURS + 24) * 3600

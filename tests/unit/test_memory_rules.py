@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from concierge import identity, longterm, threads
-from concierge.api import Channel
 from concierge.channels.inbound import InboundMessage
-from concierge.commerce import ReferenceStore
-from concierge.memory import ConversationRecord, Fact, MemoryStore, Profile, Summary
-from concierge.models import Customer
-from concierge.turn import ConversationStatus
+from concierge.conversation import threads
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import ConversationStatus
+from concierge.memory import identity, longterm
+from concierge.memory.store import ConversationRecord, Fact, MemoryStore, Profile, Summary
+from concierge.store.commerce import ReferenceStore
+from concierge.store.models import Customer
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -263,7 +264,7 @@ def test_a_customer_without_a_profile_is_recalled_nothing_and_costs_no_query():
 
 
 def test_a_late_parcel_is_an_open_issue_until_it_is_delivered():
-    from concierge.turn import ActionResult, ActionStatus
+    from concierge.conversation.turn import ActionResult, ActionStatus
 
     record = ConversationRecord(
         conversation_id="c1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from concierge.channels.email import ReturnEmail
-from concierge.merchant import RETURN_METHODS, MerchantProfile
+from concierge.store.merchant import RETURN_METHODS, MerchantProfile
 
 SHOP = MerchantProfile(name="Kettle & Leaf", return_window_days=21, max_auto_refund=Decimal("150"))
 
@@ -43,7 +43,7 @@ def test_the_instructions_follow_the_method_and_a_prepaid_label_sends_no_qr_code
 
 
 def test_discount_codes_start_with_the_shops_initials_not_the_demo_stores():
-    from concierge.merchant import MerchantProfile
+    from concierge.store.merchant import MerchantProfile
 
     def prefix(name: str) -> str:
         return MerchantProfile(name=name, return_window_days=30, max_auto_refund=100).code_prefix

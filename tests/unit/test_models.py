@@ -9,13 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from concierge.api import Channel
-from concierge.local.messages_standin import MessagesStandIn, error, message, text, tool_use
-from concierge.reasoning import models, prompt
-from concierge.reasoning.client import ModelClient, NoKeyYet
-from concierge.reasoning.costs import price_for, usage_of
-from concierge.settings import AgentSettings
-from concierge.turn import (
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
     ActionNote,
     ActionStatus,
     ConversationSnapshot,
@@ -26,6 +21,11 @@ from concierge.turn import (
     ReadyTurn,
     Signals,
 )
+from concierge.local.messages_standin import MessagesStandIn, error, message, text, tool_use
+from concierge.platform.settings import AgentSettings
+from concierge.reasoning import models, prompt
+from concierge.reasoning.client import ModelClient, NoKeyYet
+from concierge.reasoning.costs import price_for, usage_of
 
 
 def settings(**values) -> AgentSettings:
@@ -97,7 +97,7 @@ def ask(client: ModelClient):
 def test_the_key_secret_placeholder_means_no_key_yet_and_the_key_is_read_once_it_is_set(standin, monkeypatch):
     from moto import mock_aws
 
-    from concierge import aws
+    from concierge.platform import aws
     from concierge.reasoning import client as client_module
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -248,8 +248,8 @@ def test_the_system_prompt_has_one_handoff_mechanism_and_the_discount_policy():
 
 def test_the_model_greets_once(standin):
     from concierge.engine.deterministic import DeterministicEngine
-    from concierge.merchant import MerchantProfile
     from concierge.reasoning.claude import ClaudeEngine
+    from concierge.store.merchant import MerchantProfile
 
     config = settings(
         CONCIERGE_MODEL_PROVIDER="anthropic",
@@ -312,7 +312,7 @@ def test_the_greeting_gives_way_without_eating_the_answer(written, sent):
 
 
 def test_a_reply_sent_beside_actions_gets_a_result_too():
-    from concierge.turn import ActionResult, ToolCall
+    from concierge.conversation.turn import ActionResult, ToolCall
 
     content = [
         {"type": "thinking", "thinking": "", "signature": "s"},

@@ -6,13 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from concierge.api import Channel
-from concierge.engine.offering import TOOL, OfferingEngine
-from concierge.merchant import MerchantProfile
-from concierge.offers import moments
-from concierge.offers.catalogue import OfferMoment
-from concierge.reasoning.costs import Usage
-from concierge.turn import (
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
     ActionResult,
     ActionStatus,
     ConversationSnapshot,
@@ -23,6 +18,11 @@ from concierge.turn import (
     ReadyTurn,
     Signals,
 )
+from concierge.engine.offering import TOOL, OfferingEngine
+from concierge.offers import moments
+from concierge.offers.catalogue import OfferMoment
+from concierge.reasoning.costs import Usage
+from concierge.store.merchant import MerchantProfile
 from concierge.workflows import MAX_ACTION_ROUNDS, WORKFLOW_ROUNDS
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -42,7 +42,7 @@ OFFER_TEXT = (
 
 
 def profile(with_offers: bool = True) -> MerchantProfile:
-    from concierge.demo import DEMO_MERCHANT
+    from concierge.store.demo import DEMO_MERCHANT
 
     return DEMO_MERCHANT if with_offers else DEMO_MERCHANT.model_copy(update={"offers": []})
 
@@ -156,7 +156,7 @@ def test_an_unverified_sender_or_a_handoff_is_never_asked_about():
 
     class HandingOff(FakeEngine):
         def decide(self, turn: ReadyTurn) -> Decision:
-            from concierge.turn import Handoff
+            from concierge.conversation.turn import Handoff
 
             return super().decide(turn).model_copy(update={"handoff": Handoff(reason="asked", message="x")})
 

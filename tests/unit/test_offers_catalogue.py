@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from concierge.demo import DEMO_MERCHANT
-from concierge.merchant import MerchantProfile
 from concierge.offers.catalogue import (
     PROTECTED_ATTRIBUTES,
     EligibilityRule,
@@ -23,6 +21,8 @@ from concierge.offers.catalogue import (
     render,
     urgency,
 )
+from concierge.store.demo import DEMO_MERCHANT
+from concierge.store.merchant import MerchantProfile
 
 REPO = Path(__file__).parents[2]
 STORES = ("home-kitchen", "electronics")

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from concierge.api import Channel
-from concierge.memory import MemoryStore
+from concierge.conversation.api import Channel
+from concierge.memory.store import MemoryStore
 from concierge.offers.catalogue import PROTECTED_ATTRIBUTES, PROXY_ATTRIBUTES, Offer
 from concierge.offers.guardrails import (
     UPSET_SENTIMENT,

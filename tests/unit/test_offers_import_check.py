@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from concierge.storefolder import check_store_folder
+from concierge.store.storefolder import check_store_folder
 
 STORES = Path(__file__).parents[2] / "stores"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from concierge.api import Channel
+from concierge.conversation.api import Channel
 from concierge.metrics import keys
 from concierge.offers import ledger
 from concierge.offers.catalogue import OfferKind, OfferMoment
@@ -102,8 +102,8 @@ def test_an_order_before_the_exposure_or_without_a_unit_counts_for_nothing():
 
 # --- a sold-out moment a model reports, checked against the catalogue (offers/moments.py) ---------------------------
 def test_a_model_reported_sold_out_variant_must_be_sold_out_in_the_catalogue():
-    from concierge.models import Product, Variant
     from concierge.offers.moments import sold_out_labels
+    from concierge.store.models import Product, Variant
 
     beans = Product(
         id="house-beans",

@@ -12,16 +12,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from concierge.api import Channel
-from concierge.demo import DEMO_MERCHANT, DEMO_OFFERS
-from concierge.events import OfferPresented
-from concierge.models import Customer
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import Profile, ProfileRead
 from concierge.offers import issuing, nba
 from concierge.offers.catalogue import Offer, OfferMoment
 from concierge.offers.guardrails import Exposure, OfferDecision, OfferFacts, Outcome, Reason
 from concierge.offers.holdout import Group, assign
-from concierge.settings import ActionsSettings, OfferSaltMissing
-from concierge.turn import Profile, ProfileRead
+from concierge.platform.events import OfferPresented
+from concierge.platform.settings import ActionsSettings, OfferSaltMissing
+from concierge.store.demo import DEMO_MERCHANT, DEMO_OFFERS
+from concierge.store.models import Customer
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 SALT = "nba-test-salt"
@@ -256,7 +256,7 @@ def test_the_lookback_covers_the_longest_cap_and_the_whole_conversation():
 
 # --- the context -------------------------------------------------------------------------------------------------------
 def order(placed: datetime, total: str = "50.00"):
-    from concierge.models import Order
+    from concierge.store.models import Order
 
     return Order.model_validate(
         {
@@ -282,7 +282,7 @@ def order(placed: datetime, total: str = "50.00"):
 
 
 def test_the_context_is_built_from_what_the_engine_knows():
-    from concierge.models import Product
+    from concierge.store.models import Product
 
     product = Product.model_validate(
         {

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from concierge import topology
-from concierge.api import TurnRequestBody
-from concierge.openapi import openapi_document, openapi_text
+from concierge.conversation.api import TurnRequestBody
+from concierge.platform import topology
+from concierge.web.openapi import openapi_document, openapi_text
 
 CHECKED_IN = Path(__file__).parents[2] / "docs" / "openapi.json"
 
@@ -62,7 +62,7 @@ def test_the_document_holds_exactly_the_topology_routes_with_their_methods():
 
 
 def test_the_resolver_serves_exactly_the_topology_routes_of_the_ingest_function():
-    from concierge.http_api import routes
+    from concierge.web.http_api import routes
 
     served = {(r.method, r.openapi_path) for r in routes()}
     assert served == {(r.method, r.path) for r in topology.ROUTES if r.target == "ingest"}
@@ -207,7 +207,7 @@ def test_each_route_lists_the_errors_its_handler_can_send():
     assert errors[("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}")] == {"401", "404"}
     assert errors[("GET", "/v1/channels/whatsapp")] == {"400", "403"}
     assert errors[("POST", "/v1/channels/whatsapp")] == {"400", "401", "403", "413"}
-    # every body is read through concierge.limits: over its size limit it is a 413
+    # every body is read through concierge.web.limits: over its size limit it is a 413
     assert all("413" in op["responses"] for op in _operations().values() if "requestBody" in op)
     merge = _operations()[("POST", "/v1/customers/{customer_id}/merges")]["responses"]
     assert "already merged; unmerge it first." in merge["409"]["description"]
@@ -263,7 +263,7 @@ def test_a_resolver_route_missing_from_topology_fails_loudly(monkeypatch):
 
 
 def test_citations_are_plain_text_with_web_links_only():
-    from concierge.api import Citation
+    from concierge.conversation.api import Citation
 
     hostile = Citation(
         title="<img src=x onerror=alert(1)>Returns &amp; refunds", url="javascript:alert(document.cookie)"

@@ -13,7 +13,6 @@ from botocore.credentials import Credentials
 from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 from opensearchpy.exceptions import AuthorizationException, RequestError, TransportError
 
-from concierge.demo import ARTICLES
 from concierge.knowledge import opensearch, scoring
 from concierge.knowledge.documents import from_article, in_source
 from concierge.knowledge.embeddings import HashingEmbedder
@@ -21,6 +20,7 @@ from concierge.knowledge.opensearch import OpenSearchIndex, OpenSearchIndexError
 from concierge.knowledge.port import ANSWER_THRESHOLD, Passage, SearchFilters
 from concierge.knowledge.sync import sync
 from concierge.local.opensearch_standin import OpenSearchStandIn
+from concierge.store.demo import ARTICLES
 
 DIMS = 8
 INDEX = "knowledge-test"

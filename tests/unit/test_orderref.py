@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from concierge.engine.deterministic import named_order, parse_address
-from concierge.orderref import matches_order, order_reference
+from concierge.reasoning.orderref import matches_order, order_reference
 
 
 @pytest.mark.parametrize(

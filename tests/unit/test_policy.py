@@ -10,9 +10,19 @@ import pytest
 
 from concierge.actions.executor import ActionExecutor, ActionServices
 from concierge.actions.policy import evaluate_return, refund_amount
-from concierge.api import Channel
-from concierge.commerce import CombinedReads
-from concierge.models import (
+from concierge.conversation.api import Channel
+from concierge.conversation.turn import (
+    ActionStatus,
+    ConversationSnapshot,
+    CustomerRef,
+    DecidedTurn,
+    Decision,
+    IncomingMessage,
+    Signals,
+    ToolCall,
+)
+from concierge.store.commerce import CombinedReads
+from concierge.store.models import (
     Address,
     Order,
     OrderLine,
@@ -22,16 +32,6 @@ from concierge.models import (
     Shipment,
     TrackingEvent,
     Variant,
-)
-from concierge.turn import (
-    ActionStatus,
-    ConversationSnapshot,
-    CustomerRef,
-    DecidedTurn,
-    Decision,
-    IncomingMessage,
-    Signals,
-    ToolCall,
 )
 from tests.unit.fakes import SETTINGS
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concierge.actions.proposal import money, shown, summary, with_proposals
-from concierge.turn import ActionResult, ActionStatus
+from concierge.conversation.turn import ActionResult, ActionStatus
 
 REFUND = {
     "order_id": "#1018",

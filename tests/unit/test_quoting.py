@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from concierge.demo import ARTICLES, DEMO_MERCHANT
+from concierge.conversation.replyguard import quotable, quotable_text
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.knowledge.documents import from_article, parse_source
 from concierge.knowledge.embedded import EmbeddedIndex
 from concierge.knowledge.sync import sync
-from concierge.replyguard import quotable, quotable_text
+from concierge.store.demo import ARTICLES, DEMO_MERCHANT
 from tests.unit.test_injection import EMBEDDER, retrieved_turn
 
 # Written for this test: instructions to collect a secret in wordings with no request verb the reply guard knows.

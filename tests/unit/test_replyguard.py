@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from concierge.replyguard import NOTICE, asks_for_a_secret, guard
+from concierge.conversation.replyguard import NOTICE, asks_for_a_secret, guard
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from concierge.knowledge.documents import Document
 from concierge.knowledge.embedded import EmbeddedIndex
 from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.knowledge.port import ANSWER_THRESHOLD
+from concierge.knowledge.retrieval import search
 from concierge.knowledge.sync import sync
 from concierge.knowledge.text import query_terms
-from concierge.retrieval import search
 
 EMBEDDER = HashingEmbedder()
 

@@ -9,9 +9,9 @@ from concierge.knowledge.documents import Document
 from concierge.knowledge.embedded import EmbeddedIndex
 from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.knowledge.port import ANSWER_THRESHOLD
+from concierge.knowledge.retrieval import MAX_REQUESTS, search, search_queries
 from concierge.knowledge.sync import sync
 from concierge.knowledge.text import stem, terms
-from concierge.retrieval import MAX_REQUESTS, search, search_queries
 
 EMBEDDER = HashingEmbedder()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from concierge.api import HttpResponse
-from concierge.errors import Busy, Conflict, http_status, retry_after
+from concierge.conversation.api import HttpResponse
+from concierge.platform.errors import Busy, Conflict, http_status, retry_after
 
 
 def test_a_busy_conflict_is_a_409_with_retry_after_and_a_plain_one_has_none():
@@ -16,7 +16,7 @@ def test_a_busy_conflict_is_a_409_with_retry_after_and_a_plain_one_has_none():
 
 
 def test_an_http_route_answers_a_busy_conflict_with_retry_after_and_a_plain_one_without():
-    from concierge.http_api import _concierge_error
+    from concierge.web.http_api import _concierge_error
 
     busy = _concierge_error(Busy("This approval is being set up; try again in a few seconds.", retry_after=3))
     assert (busy.status_code, busy.headers["Retry-After"]) == (409, "3")

@@ -1,4 +1,4 @@
-"""The sentence model in numpy (concierge.sentences), and the item it finds where no word is shared."""
+"""The sentence model in numpy (concierge.reasoning.sentences), and the item it finds where no word is shared."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from concierge import sentences, understanding
-from concierge.understanding import items_named, meant_by_meaning, orders_with_item
+from concierge.reasoning import sentences, understanding
+from concierge.reasoning.understanding import items_named, meant_by_meaning, orders_with_item
 
 # Values of sentence-transformers' own all-MiniLM-L6-v2 (PyTorch) for these texts, dimensions 0-5, 100 and 383.
 REFERENCE = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import settings as config
-from concierge import topology
-from concierge.settings import (
+from concierge.platform import settings as config
+from concierge.platform import topology
+from concierge.platform.settings import (
     FUNCTION_SETTINGS,
     MERCHANT_DEFAULTS,
     AgentSettings,
@@ -19,7 +19,7 @@ from concierge.settings import (
     function_environment,
     required_env,
 )
-from concierge.topology import FunctionName
+from concierge.platform.topology import FunctionName
 
 # The one Settings every function validated before it was split per function (59 fields at the split; the issue,
 # written earlier, counted 52).
@@ -164,7 +164,7 @@ def test_the_current_settings_are_validated_once_per_function(monkeypatch):
 
 def settings_table() -> str:
     """Each function's settings as docs/deploy.md shows them."""
-    from concierge.settings import FunctionSettings
+    from concierge.platform.settings import FunctionSettings
 
     rows = [
         "| function | settings | groups + its own fields | fields | cannot start without |",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from concierge import signals
-from concierge.turn import Signals
+from concierge.conversation.turn import Signals
+from concierge.reasoning import signals
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """The local interpreter of the turn workflow: the very definition CDK deploys, run in-process with fake
-functions. Every fake validates what it receives against the task contract (concierge.tasks)."""
+functions. Every fake validates what it receives against the task contract (concierge.conversation.tasks)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from concierge.api import HttpResponse
-from concierge.local.statemachine import (
-    ExecutionFailed,
-    LocalStateMachine,
-    UnsupportedDefinition,
-    evaluate_rule,
-    resolve_parameters,
-)
-from concierge.tasks import ActTask, DecideTask, IngestTask, ReceiveTask, RetrieveTask
-from concierge.topology import FunctionName
-from concierge.turn import (
+from concierge.conversation.api import HttpResponse
+from concierge.conversation.tasks import ActTask, DecideTask, IngestTask, ReceiveTask, RetrieveTask
+from concierge.conversation.turn import (
     ActionResult,
     ActionStatus,
     ConversationSnapshot,
@@ -29,6 +21,14 @@ from concierge.turn import (
     ToolCall,
     Turn,
 )
+from concierge.local.statemachine import (
+    ExecutionFailed,
+    LocalStateMachine,
+    UnsupportedDefinition,
+    evaluate_rule,
+    resolve_parameters,
+)
+from concierge.platform.topology import FunctionName
 from concierge.workflows import WORKFLOW_ROUNDS, function_arn_placeholder, turn_definition
 
 AT = datetime(2025, 5, 14, 12, 0, tzinfo=UTC)

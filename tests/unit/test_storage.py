@@ -1,4 +1,4 @@
-"""The memory table is reached through memory.py and the repositories only (CONTRIBUTING.md, "Storage").
+"""The memory table is reached through memory/store.py and the repositories only (CONTRIBUTING.md, "Storage").
 
 `MemoryStore` holds the table; `storage.Storage` is the one access layer (paging, TTL, conversion, conditional
 writes, transactions); each repository keeps its own records through `MemoryStore.storage`. Any other module that
@@ -11,22 +11,26 @@ import ast
 from decimal import Decimal
 from pathlib import Path
 
-from concierge.storage import Delete, Put, Storage, Update
+from concierge.memory.storage import Delete, Put, Storage, Update
 
 ROOT = Path(__file__).parents[2]
 SCANNED = ("shared", "functions", "scripts", "benchmarks")
 # Who holds the raw memory table: the store itself and its access layer.
-TABLE_OWNERS = {"shared/concierge/memory.py", "shared/concierge/storage.py"}
+TABLE_OWNERS = {"shared/concierge/memory/store.py", "shared/concierge/memory/storage.py"}
 # The repositories: each owns some records in the memory table and reaches it through `MemoryStore.storage`.
 REPOSITORIES = {
     "shared/concierge/actions/approvals.py",  # approvals and the pending list
-    "shared/concierge/handoff.py",  # ownership (OWNER) and the handoff queue
+    "shared/concierge/handoff/queue.py",  # ownership (OWNER) and the handoff queue
     "shared/concierge/surveys/store.py",  # survey offers and answers, the NPS cadence, calibration pairs
     "shared/concierge/metrics/store.py",  # the KPI records (counters, low scores, attribution, markers)
 }
 # Modules whose `_table` is another table: the store table (orders, customers, the merchant's settings), and the
 # per-thread handle factory every table is made by.
-OTHER_TABLES = {"shared/concierge/commerce.py", "shared/concierge/merchant.py", "shared/concierge/aws.py"}
+OTHER_TABLES = {
+    "shared/concierge/store/commerce.py",
+    "shared/concierge/store/merchant.py",
+    "shared/concierge/platform/aws.py",
+}
 RAW = {"table", "_table"}
 LAYER = {"storage", "_storage"}
 
@@ -37,7 +41,7 @@ def offences(name: str, source: str) -> list[str]:
         if not isinstance(node, ast.Attribute):
             continue
         if isinstance(node.value, ast.Name) and node.value.id == "aws":
-            continue  # aws.table(name): making a handle, which wiring.py hands to MemoryStore
+            continue  # aws.table(name): making a handle, which platform/wiring.py hands to MemoryStore
         if node.attr in RAW and name not in TABLE_OWNERS | OTHER_TABLES:
             found.append(f"{name}:{node.lineno}: .{node.attr}")
         if node.attr in LAYER and name not in TABLE_OWNERS | REPOSITORIES:
@@ -58,9 +62,9 @@ def test_the_check_would_catch_a_module_reaching_the_table():
     assert offences("shared/concierge/x.py", "self._table = memory.table")
     assert offences("shared/concierge/x.py", "store = memory._table")
     assert offences("shared/concierge/x.py", "memory.storage.put({})")
-    assert offences("shared/concierge/handoff.py", "self.memory.table.get_item(Key={})")
-    assert not offences("shared/concierge/handoff.py", "self._db = self.memory.storage")
-    assert not offences("shared/concierge/wiring.py", "MemoryStore(aws.table(name), 30)")
+    assert offences("shared/concierge/handoff/queue.py", "self.memory.table.get_item(Key={})")
+    assert not offences("shared/concierge/handoff/queue.py", "self._db = self.memory.storage")
+    assert not offences("shared/concierge/platform/wiring.py", "MemoryStore(aws.table(name), 30)")
 
 
 class _Client:

@@ -1,4 +1,4 @@
-"""The store folder checker and loader (concierge.storefolder): every kind of problem, all at once; the date shift."""
+"""The store folder checker and loader (concierge.store.storefolder): every kind of problem, all at once; the date shift."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from concierge.demo import generate_store, write_store
-from concierge.merchant import MerchantProfile, json_schema
-from concierge.settings import IngestSettings, fields, settings_from_env_or_exit
-from concierge.storefolder import Problem, StoreFolderError, check_store_folder, load_store_folder, shift_dates
+from concierge.platform.settings import IngestSettings, fields, settings_from_env_or_exit
+from concierge.store.demo import generate_store, write_store
+from concierge.store.merchant import MerchantProfile, json_schema
+from concierge.store.storefolder import Problem, StoreFolderError, check_store_folder, load_store_folder, shift_dates
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 1, 10)
@@ -447,7 +447,7 @@ def test_merchant_schema_doc_is_up_to_date():
     expected = json.dumps(json_schema(), indent=2) + "\n"
     assert (REPO / "docs" / "merchant.schema.json").read_text() == expected, (
         "docs/merchant.schema.json is stale: regenerate it with "
-        "json.dumps(concierge.merchant.json_schema(), indent=2) + '\\n'"
+        "json.dumps(concierge.store.merchant.json_schema(), indent=2) + '\\n'"
     )
 
 

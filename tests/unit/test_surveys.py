@@ -12,17 +12,17 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
-from concierge.auth import SigningKeys
 from concierge.channels.whatsapp import WhatsAppSender
-from concierge.errors import Gone, Unauthorized
-from concierge.events import ConversationClosed
-from concierge.settings import SurveysSettings
+from concierge.platform.errors import Gone, Unauthorized
+from concierge.platform.events import ConversationClosed
+from concierge.platform.settings import SurveysSettings
 from concierge.surveys import links
 from concierge.surveys.autocsat import score_conversation
 from concierge.surveys.delivery import parse_reply_id, reply_id, send_whatsapp
 from concierge.surveys.judge import TOOL, ModelJudge
 from concierge.surveys.models import SurveyAnswerBody, SurveyOffer
 from concierge.surveys.planning import plan
+from concierge.web.auth import SigningKeys
 
 AT = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 OTHER = SigningKeys(kid="k1", key="another-signing-key-of-32-chars-xx")
@@ -325,7 +325,7 @@ def test_the_surveys_function_does_not_import_the_model_sdk_unless_a_model_judge
 def test_answers_and_consent_take_json_numbers_and_booleans_only():
     from pydantic import ValidationError
 
-    from concierge.privacy import Preferences
+    from concierge.memory.privacy import Preferences
     from concierge.surveys.models import SurveyAnswerBody
 
     with pytest.raises(ValidationError, match="valid integer"):

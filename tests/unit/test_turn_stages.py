@@ -1,4 +1,4 @@
-"""The turn's stages (turn.py): each step of the workflow validates the stage it needs where the turn comes in, refuses
+"""The turn's stages (conversation/turn.py): each step of the workflow validates the stage it needs where the turn comes in, refuses
 a turn without it with one `turn_incomplete` error naming what is missing, and takes the previous step's payload as it
 is: the stages are the same JSON as `Turn`."""
 
@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from concierge.api import Channel, HttpResponse
-from concierge.reasoning.costs import Usage
-from concierge.tasks import ActionsTask, ActTask, DecideTask, IngestTask, ReplyTask, RetrieveTask
-from concierge.turn import (
+from concierge.conversation.api import Channel, HttpResponse
+from concierge.conversation.tasks import ActionsTask, ActTask, DecideTask, IngestTask, ReplyTask, RetrieveTask
+from concierge.conversation.turn import (
     ActionResult,
     ActionStatus,
     ConversationSnapshot,
@@ -29,6 +28,7 @@ from concierge.turn import (
     ToolCall,
     Turn,
 )
+from concierge.reasoning.costs import Usage
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 SECRET = "my card ends 4242 and I live at 12 Elm Street"

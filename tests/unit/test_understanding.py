@@ -1,4 +1,4 @@
-"""Reading a first message against the customer's own data (concierge.understanding), and the labelled set that
+"""Reading a first message against the customer's own data (concierge.reasoning.understanding), and the labelled set that
 measures it (evaluation/understanding/messages.jsonl, `concierge understanding`)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from concierge import signals
-from concierge.understanding import Intent, intents, one_typo_apart, read
-from concierge.understanding_eval import SET, StoreContext, load
+from concierge.reasoning import signals
+from concierge.reasoning.understanding import Intent, intents, one_typo_apart, read
+from concierge.reasoning.understanding_eval import SET, StoreContext, load
 
 ROOT = Path(__file__).resolve().parents[2]
 # The held-out figures when the set was written (intent 0.58, entity 0.57), after the rules fitted to the tuning
@@ -125,7 +125,7 @@ def test_the_variant_wanted_instead_is_read_from_the_catalogue(kitchen):
 
 
 def test_the_bigger_one_is_the_next_amount_up_of_the_option(kitchen):
-    from concierge.understanding import requested_variant
+    from concierge.reasoning.understanding import requested_variant
 
     product = kitchen.products["dutch-oven"]
     amounts = sorted({v["options"]["capacity"] for v in product["variants"]}, key=lambda value: float(value.split()[0]))

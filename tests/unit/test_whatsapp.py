@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from concierge.api import Channel
 from concierge.channels.whatsapp import (
     MalformedWebhook,
     WhatsAppSender,
@@ -24,8 +23,9 @@ from concierge.channels.whatsapp import (
     verify_signature,
     verify_subscription,
 )
-from concierge.errors import BadRequest, Forbidden, Unauthorized, http_status
+from concierge.conversation.api import Channel
 from concierge.local.graph_standin import GraphStandIn
+from concierge.platform.errors import BadRequest, Forbidden, Unauthorized, http_status
 
 EVENTS = Path(__file__).parents[2] / "events" / "whatsapp"
 APP_SECRET = "whatsapp-app-secret"

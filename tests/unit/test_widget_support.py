@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from werkzeug.test import Client
 
 from concierge.local.server import LocalApi
-from concierge.merchant import Brand, MerchantProfile, contrast_ratio
-from concierge.settings import IngestSettings, SettingsError, fields
+from concierge.platform.settings import IngestSettings, SettingsError, fields
+from concierge.store.merchant import Brand, MerchantProfile, contrast_ratio
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = "https://shop.example"
@@ -171,8 +171,8 @@ def test_a_brand_that_customers_could_not_read_is_refused(brand, field, says):
 
 
 def test_import_check_names_the_brand_problem_in_plain_words(tmp_path: Path):
-    from concierge.demo import generate_store, write_store
-    from concierge.storefolder import StoreFolderError, load_store_folder
+    from concierge.store.demo import generate_store, write_store
+    from concierge.store.storefolder import StoreFolderError, load_store_folder
 
     write_store(generate_store(seed=7), tmp_path, None)
     (tmp_path / "merchant.json").write_text(

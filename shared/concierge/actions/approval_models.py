@@ -1,5 +1,5 @@
-"""The approval workflow's contracts: pure models, so the task payloads (concierge.tasks) can name them without
-pulling the memory table's code onto every function's import path."""
+"""The approval workflow's contracts: pure models, so the task payloads (concierge.conversation.tasks) can name them
+without pulling the memory table's code onto every function's import path."""
 
 from __future__ import annotations
 

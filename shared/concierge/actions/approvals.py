@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, Protocol, cast
 
-from concierge import keys
 from concierge.actions.approval_models import (
     ApprovalList,
     ApprovalRequest,
@@ -35,9 +34,10 @@ from concierge.actions.approval_models import (
     Notice,
     PendingApproval,
 )
-from concierge.errors import Busy, Conflict, NotFound
-from concierge.memory import MemoryStore
-from concierge.storage import ConditionFailed
+from concierge.memory import keys
+from concierge.memory.storage import ConditionFailed
+from concierge.memory.store import MemoryStore
+from concierge.platform.errors import Busy, Conflict, NotFound
 
 __all__ = [  # re-exported: the approval contracts
     "ApprovalList",
@@ -101,7 +101,7 @@ class StepFunctionsApprovals:
 
 class ApprovalStore:
     """The repository of approval records: the approval (in its conversation's partition) and the pending list.
-    It alone reads and writes them, through the memory table's access layer (storage.py)."""
+    It alone reads and writes them, through the memory table's access layer (memory/storage.py)."""
 
     def __init__(self, memory: MemoryStore) -> None:
         self._db = memory.storage

@@ -47,20 +47,20 @@ from concierge.actions.tools import (
     TrackShipment,
 )
 from concierge.channels.email import EmailSender, ReturnEmail, TextEmail
-from concierge.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
-from concierge.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
-from concierge.memory import MemoryStore
-from concierge.merchant import MerchantProfile
-from concierge.models import Address, Customer, Order, OrderLine, OrderStatus, Product
-from concierge.orderref import matches_order
-from concierge.settings import ActionsSettings
-from concierge.turn import ActionResult, ActionStatus, DecidedTurn, ReadyTurn, ToolCall
+from concierge.conversation.turn import ActionResult, ActionStatus, DecidedTurn, ReadyTurn, ToolCall
+from concierge.memory.store import MemoryStore
+from concierge.platform.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
+from concierge.platform.settings import ActionsSettings
+from concierge.reasoning.orderref import matches_order
+from concierge.store.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
+from concierge.store.merchant import MerchantProfile
+from concierge.store.models import Address, Customer, Order, OrderLine, OrderStatus, Product
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from concierge.handoff import HandoffStore
+    from concierge.handoff.queue import HandoffStore
     from concierge.offers.catalogue import Offer
 
 # What a tool call comes to: its status, the result the model sees, the effect recorded, and the tool it settles.
@@ -660,7 +660,7 @@ class ActionExecutor:
 
     def _handoff(self, turn: ReadyTurn, reason: str, summary: str) -> Outcome:
         """Queue the conversation for people: routed, prioritised, within or outside support hours."""
-        from concierge import handoff
+        from concierge.handoff import queue as handoff
 
         transcript = self.s.memory.transcript(turn.conversation_id)
         self.s.memory.record_handoff(turn.conversation_id, reason, summary, transcript)
@@ -1115,10 +1115,10 @@ class ActionExecutor:
             raise Denied("offer_error", "No offer was considered.") from exc
 
     def _consider(self, turn: ReadyTurn, hint: NextBestAction) -> Outcome:
+        from concierge.conversation.turn import ConversationStatus
         from concierge.offers import issuing, moments, nba
         from concierge.offers.catalogue import OfferMoment
-        from concierge.settings import OfferSaltMissing
-        from concierge.turn import ConversationStatus
+        from concierge.platform.settings import OfferSaltMissing
 
         customer_id = turn.customer.id
         moment = OfferMoment(hint.moment)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from concierge.models import Order, OrderStatus, Product
+from concierge.store.models import Order, OrderStatus, Product
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.api import Channel
+from concierge.conversation.api import Channel
 
 
 class Attachment(BaseModel):

@@ -32,9 +32,9 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from html.parser import HTMLParser
 from typing import Any, cast
 
-from concierge.api import Channel
 from concierge.channels.inbound import Attachment, InboundMessage
-from concierge.errors import BadRequest
+from concierge.conversation.api import Channel
+from concierge.platform.errors import BadRequest
 
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

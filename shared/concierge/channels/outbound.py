@@ -1,11 +1,11 @@
-"""Replies on the channel the customer used: the senders the inbox delivers through (see concierge.inbox)."""
+"""Replies on the channel the customer used: the senders the inbox delivers through (see concierge.channels.inbox)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from concierge.api import TurnResponse
 from concierge.channels.inbound import InboundMessage
+from concierge.conversation.api import TurnResponse
 
 if TYPE_CHECKING:
     from concierge.channels.inbound_email import EmailReplySender

@@ -19,9 +19,9 @@ from typing import Any, cast
 import urllib3
 from urllib3.util import Retry
 
-from concierge.api import Channel
 from concierge.channels.inbound import InboundMessage
-from concierge.errors import BadRequest, Forbidden, Unauthorized
+from concierge.conversation.api import Channel
+from concierge.platform.errors import BadRequest, Forbidden, Unauthorized
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 VERIFIED_BY = "whatsapp:signed-webhook"

@@ -11,16 +11,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from concierge import replyguard, signals
 from concierge.actions.proposal import money
-from concierge.api import Citation
-from concierge.knowledge import ANSWER_THRESHOLD
-from concierge.knowledge.documents import POLICY_URL
-from concierge.merchant import MerchantProfile
-from concierge.offers import moments
-from concierge.orderref import order_reference
-from concierge.reasoning import escalation
-from concierge.turn import (
+from concierge.conversation import replyguard
+from concierge.conversation.api import Citation
+from concierge.conversation.turn import (
     ActionResult,
     ActionStatus,
     ConversationStatus,
@@ -31,7 +25,12 @@ from concierge.turn import (
     ReadyTurn,
     ToolCall,
 )
-from concierge.understanding import (
+from concierge.knowledge import ANSWER_THRESHOLD
+from concierge.knowledge.documents import POLICY_URL
+from concierge.offers import moments
+from concierge.reasoning import escalation, signals
+from concierge.reasoning.orderref import order_reference
+from concierge.reasoning.understanding import (
     ACCOUNT_INTENTS,
     EXCHANGE_TARGET,
     acting_intent,
@@ -47,9 +46,10 @@ from concierge.understanding import (
     requested_variant,
     without_address,
 )
-from concierge.understanding import (
+from concierge.reasoning.understanding import (
     LATEST as LATEST_ORDER,
 )
+from concierge.store.merchant import MerchantProfile
 from concierge.workflows import MAX_ACTION_ROUNDS
 
 # Near misses above this, on two topics, get a clarifying question instead of "I don't know".
@@ -2669,7 +2669,7 @@ class DeterministicEngine:
     @staticmethod
     def _closest(words: str, passages: list[PassageHit]) -> tuple[float, PassageHit] | None:
         """The passage closest in meaning to `words` (the sentence model), with its closeness; None without a model."""
-        from concierge import sentences
+        from concierge.reasoning import sentences
 
         question = sentences.embedding(words)
         if question is None:
@@ -2828,7 +2828,7 @@ class DeterministicEngine:
     def _unrelated(turn: ReadyTurn, passage: PassageHit) -> bool:
         """Whether a passage the word search found is unrelated in meaning to the message (the sentence model, below
         UNRELATED_MEANING): it shares a word, not what is asked. False without a sentence model."""
-        from concierge import sentences
+        from concierge.reasoning import sentences
 
         question = sentences.embedding(turn.message.text)
         answer = sentences.embedding(f"{passage.section} {passage.text}")
@@ -2840,7 +2840,7 @@ class DeterministicEngine:
         answer to, when close enough and clearly ahead of any other section close enough too (MEANING_ANSWER_FLOOR
         and _LEAD); None without a sentence model, for a message that asks nothing, or when two sections are as
         close."""
-        from concierge import sentences
+        from concierge.reasoning import sentences
 
         if not turn.signals.asks:
             return None
@@ -2907,7 +2907,7 @@ class DeterministicEngine:
         battery wears out, is that covered or is it normal wear?", between what the warranty covers and what it
         does not) is quoted after it: which of the two comes first is noise. [] without a sentence model, or when no
         passage is close enough."""
-        from concierge import sentences
+        from concierge.reasoning import sentences
 
         text = turn.message.text
         parts = signals.requests(text)

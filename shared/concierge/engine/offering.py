@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from concierge.conversation.turn import ActionStatus, Decision, ReadyTurn, ToolCall
 from concierge.reasoning.costs import Usage
-from concierge.turn import ActionStatus, Decision, ReadyTurn, ToolCall
 from concierge.workflows import WORKFLOW_ROUNDS
 
 if TYPE_CHECKING:
-    from concierge.merchant import MerchantProfile
+    from concierge.store.merchant import MerchantProfile
 
 TOOL = "next_best_action"
 

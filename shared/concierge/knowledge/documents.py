@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.knowledge.port import Passage
-from concierge.models import Article, Product, StoreData
+from concierge.store.models import Article, Product, StoreData
 
 if TYPE_CHECKING:
-    from concierge.merchant import MerchantProfile
+    from concierge.store.merchant import MerchantProfile
 
 # A long section is cut into windows of this many words, each repeating the previous window's last OVERLAP
 # words, so that an answer spanning a cut is still whole in one passage.

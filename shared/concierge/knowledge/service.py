@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from concierge import aws, wiring
 from concierge.knowledge.documents import Document
 from concierge.knowledge.sync import SyncReport, check_in_source, passage_count, sync
-from concierge.settings import KnowledgeSettings
+from concierge.platform import aws, wiring
+from concierge.platform.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
     from concierge.knowledge.embedded import EmbeddedIndex

@@ -14,9 +14,9 @@ from typing import Any
 
 import jwt
 
-from concierge.auth import AUTHORIZER_REFUSAL, OPERATOR_GROUPS, bearer
-from concierge.errors import Unauthorized
 from concierge.local.stack import DEV_OPERATOR_SECRET
+from concierge.platform.errors import Unauthorized
+from concierge.web.auth import AUTHORIZER_REFUSAL, OPERATOR_GROUPS, bearer
 
 ISSUER = "concierge-local-operators"
 AUDIENCE = "concierge-operator"

@@ -1,9 +1,10 @@
 """The local HTTP API, a thin stand-in for API Gateway: its part (the API key, the operator authorizer, the turn
 route's request validation against TurnRequestBody, CORS) in front of the same code it fronts deployed. The turn route
 runs the same turn workflow; every other route goes to the ingest function as the Lambda proxy event API Gateway
-builds (`LocalStack.proxy`), and the function's resolver (concierge.http_api, the contract) answers it. Also: the
+builds (`LocalStack.proxy`), and the function's resolver (concierge.web.http_api, the contract) answers it. Also: the
 chat page, the embeddable chat widget (/widget.js, docs/widget.md), the operators' pages (the console and the KPI
-dashboard, served as the static site serves them: concierge/sites.py), and a few local-only helpers under /_local/."""
+dashboard, served as the static site serves them: concierge/web/sites.py), and a few local-only helpers under
+/_local/."""
 
 from __future__ import annotations
 
@@ -18,14 +19,21 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from concierge import topology
-from concierge.api import TurnRequestBody
-from concierge.auth import OPERATOR_GROUPS, SigningKeys, mint_customer_token
-from concierge.errors import ConciergeError, http_status, invalid
-from concierge.limits import LOCAL_IMPORT, read_json, whole_number
+from concierge.conversation.api import TurnRequestBody
 from concierge.local import operators
 from concierge.local.stack import LocalStack
-from concierge.sites import OPERATOR_PAGES, SITE_CONFIG, SITE_FILES, LocalSignIn, SiteConfig, content_security_policy
+from concierge.platform import topology
+from concierge.platform.errors import ConciergeError, http_status, invalid
+from concierge.web.auth import OPERATOR_GROUPS, SigningKeys, mint_customer_token
+from concierge.web.limits import LOCAL_IMPORT, read_json, whole_number
+from concierge.web.sites import (
+    OPERATOR_PAGES,
+    SITE_CONFIG,
+    SITE_FILES,
+    LocalSignIn,
+    SiteConfig,
+    content_security_policy,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -59,7 +67,7 @@ class LocalApi:
         self.signing_keys = SigningKeys.parse(signing_secret)
         self.customers = customers
         if allowed_origins is None:  # CONCIERGE_ALLOWED_ORIGINS
-            from concierge.settings import IngestSettings, current_settings
+            from concierge.platform.settings import IngestSettings, current_settings
 
             allowed_origins = current_settings(IngestSettings).allowed_origins
         self.allowed_origins = frozenset(allowed_origins)
@@ -308,12 +316,12 @@ class LocalApi:
 
     # `concierge import --local` and `concierge knowledge sync --local`: the same import code, inside this stack ------
     def import_store(self, payload: dict[str, Any]) -> Response:
-        from concierge import wiring
-        from concierge.importer import import_store
         from concierge.local.storepage import page_info, picker_customers
-        from concierge.merchant import MerchantProfile
-        from concierge.models import StoreData
-        from concierge.settings import IngestSettings, current_settings
+        from concierge.platform import wiring
+        from concierge.platform.settings import IngestSettings, current_settings
+        from concierge.store.importer import import_store
+        from concierge.store.merchant import MerchantProfile
+        from concierge.store.models import StoreData
 
         try:
             data = StoreData.model_validate(
@@ -335,7 +343,7 @@ class LocalApi:
     def sync_knowledge(self, payload: dict[str, Any]) -> Response:
         from concierge.knowledge.documents import check_source
         from concierge.knowledge.service import sync_knowledge
-        from concierge.settings import IngestSettings, current_settings
+        from concierge.platform.settings import IngestSettings, current_settings
 
         try:
             source = check_source(str(payload.get("source", "help")))

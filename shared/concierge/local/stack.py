@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
-from concierge import topology, wiring
-from concierge.api import TURN_FAILED
-from concierge.errors import Unauthorized
+from concierge.conversation.api import TURN_FAILED
 from concierge.local.statemachine import LocalStateMachine
-from concierge.settings import (
+from concierge.platform import topology, wiring
+from concierge.platform.errors import Unauthorized
+from concierge.platform.settings import (
     MERCHANT_DEFAULTS,
     ActionsSettings,
     KnowledgeSettings,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from concierge.local.graph_standin import GraphStandIn
     from concierge.local.opensearch_standin import OpenSearchStandIn
-    from concierge.merchant import MerchantProfile
+    from concierge.store.merchant import MerchantProfile
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -52,8 +52,8 @@ DEV_WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
 # What Lambda does with an asynchronous invocation (SES receipt action) that keeps failing: its dead-letter queue.
 ASYNC_DLQ = "ingest-async-dlq"
 
-# The local stack's resources and credentials, by settings field (concierge.settings): each function is given those
-# its settings declare, as CDK gives them (`LocalStack.environments`).
+# The local stack's resources and credentials, by settings field (concierge.platform.settings): each function is given
+# those its settings declare, as CDK gives them (`LocalStack.environments`).
 LOCAL_VALUES = {
     "memory_table": "concierge-memory",
     "store_table": "concierge-store",
@@ -466,7 +466,7 @@ class LocalStack:
         headers = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
         sender = (getaddresses(headers.get_all("From") or []) or [("", "unknown@invalid")])[0][1] or "unknown@invalid"
         recipients = [a for _, a in getaddresses(headers.get_all("To") or [])] or [self.values["sender_email"]]
-        from concierge.clock import now
+        from concierge.platform.clock import now
 
         record = ses_receipt_record(
             message_id,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from concierge.merchant import MerchantProfile
-from concierge.models import StoreData
+from concierge.store.merchant import MerchantProfile
+from concierge.store.models import StoreData
 
 
 def picker_customers(data: StoreData, merchant: MerchantProfile) -> list[dict[str, Any]]:

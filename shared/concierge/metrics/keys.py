@@ -38,7 +38,9 @@ import hashlib
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from concierge.keys import conversation_pk as conversation_pk  # metric records live in the conversation's partition
+from concierge.memory.keys import (
+    conversation_pk as conversation_pk,  # metric records live in the conversation's partition
+)
 
 ALL = "*"
 COUNTER = "C#"

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from concierge.clock import now
-from concierge.errors import CONVERSATION_NOT_FOUND, NotFound
 from concierge.metrics import formulas, keys
 from concierge.metrics.formulas import CES_SCALE, CSAT_SCALE, NPS_SCALE, Mean, NetPromoter, Percentiles, Proportion
 from concierge.metrics.store import MetricsStore
+from concierge.platform.clock import now
+from concierge.platform.errors import CONVERSATION_NOT_FOUND, NotFound
 
 if TYPE_CHECKING:
-    from concierge.memory import MemoryStore
+    from concierge.memory.store import MemoryStore
 
 MAX_DAYS = 366
 GroupBy = Literal["day", "channel", "intent", "none"]

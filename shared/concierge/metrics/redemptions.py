@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.commerce import CommerceBackend, DiscountRefused
-from concierge.errors import Conflict, Gone, NotFound
-from concierge.events import DiscountRedeemed, EventPublisher, OrderPlaced
 from concierge.offers.issuing import offer_of
+from concierge.platform.errors import Conflict, Gone, NotFound
+from concierge.platform.events import DiscountRedeemed, EventPublisher, OrderPlaced
+from concierge.store.commerce import CommerceBackend, DiscountRefused
 
 # What a redemption is refused with (the HTTP route documents them from here).
 UNKNOWN_CODE = "Unknown discount code for this customer."  # also someone else's code: the two are not told apart

@@ -23,8 +23,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from concierge.clock import now
-from concierge.events import (
+from concierge.memory.storage import Delete, Put, Update
+from concierge.metrics import keys
+from concierge.metrics.formulas import bucket_of
+from concierge.metrics.store import MetricsStore
+from concierge.platform.clock import now
+from concierge.platform.events import (
     AutoCsatScored,
     ConversationClosed,
     DiscountRedeemed,
@@ -33,13 +37,9 @@ from concierge.events import (
     SurveyAnswered,
     TurnCompleted,
 )
-from concierge.metrics import keys
-from concierge.metrics.formulas import bucket_of
-from concierge.metrics.store import MetricsStore
-from concierge.storage import Delete, Put, Update
 
 if TYPE_CHECKING:
-    from concierge.memory import MemoryStore
+    from concierge.memory.store import MemoryStore
 
 CONSUMED: tuple[type[DomainEvent], ...] = (
     ConversationClosed,

@@ -13,7 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from concierge.events import (
+from concierge.metrics.keys import seeded_id
+from concierge.metrics.rollup import NotYetAttributed, Rollup
+from concierge.platform.events import (
     AutoCsatScored,
     ConversationClosed,
     DiscountRedeemed,
@@ -22,10 +24,8 @@ from concierge.events import (
     SurveyAnswered,
     TurnCompleted,
 )
-from concierge.metrics.keys import seeded_id
-from concierge.metrics.rollup import NotYetAttributed, Rollup
+from concierge.platform.topology import EVENT_SOURCE
 from concierge.surveys.autocsat import score_conversation
-from concierge.topology import EVENT_SOURCE
 
 CHANNELS = (("web", 0.6), ("email", 0.25), ("whatsapp", 0.15))
 INTENTS = (("track", 0.3), ("return", 0.25), ("exchange", 0.1), ("cancel", 0.08), ("product", 0.17), ("shipping", 0.1))

@@ -1,6 +1,6 @@
 """The repository of the KPI records (metrics/keys.py lists them): their reads, and the roll-up's one transaction.
 
-It alone reads and writes them, through the memory table's access layer (storage.py). The roll-up (rollup.py)
+It alone reads and writes them, through the memory table's access layer (memory/storage.py). The roll-up (rollup.py)
 decides what an event changes and hands the result here as counter deltas, low-score index changes and typed
 operations (`Put`, `Delete`) on its own records; `commit` adds the event's marker, the counter updates and the day
 summaries' updates and writes all of it at once. Reports read the day summaries and write them back when a day is
@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from concierge.memory.storage import Cancelled, ConditionFailed, Delete, Operation, Put, Update
 from concierge.metrics import keys
-from concierge.storage import Cancelled, ConditionFailed, Delete, Operation, Put, Update
 
 if TYPE_CHECKING:
-    from concierge.memory import MemoryStore
+    from concierge.memory.store import MemoryStore
     from concierge.offers.guardrails import OfferDecision
 
 Deltas = Mapping[tuple[date, str, str], Mapping[str, Decimal]]  # (day, channel, intent) -> counter -> amount

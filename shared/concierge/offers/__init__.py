@@ -2,6 +2,6 @@
 guardrails every offer passes before a customer sees it (`guardrails.decide`), the holdout assignment that keeps a
 comparison group (`holdout`), and the lift maths that measures what the offers earned (`lift`).
 
-Importing the package loads nothing: `concierge.merchant` imports only `catalogue`, so the guardrails and the
+Importing the package loads nothing: `concierge.store.merchant` imports only `catalogue`, so the guardrails and the
 maths cost a function nothing until it uses them.
 """

@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from concierge.api import Channel
+from concierge.conversation.api import Channel
 
 
 class OfferKind(StrEnum):

@@ -31,16 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from concierge.api import Channel
+from concierge.conversation.api import Channel
 from concierge.offers.catalogue import Fact, Offer, OfferKind, OfferMoment, OfferValue
 from concierge.offers.holdout import Group, assign
 
 if TYPE_CHECKING:
-    from concierge.memory import MemoryStore
+    from concierge.memory.store import MemoryStore
 
-# VADER's compound score (the sentiment signal of every message, concierge.signals): at or below this a customer
-# is upset ("I hate it" -0.57, "so disappointing" -0.81). Mild regret ("unfortunately it's too small", -0.34) is
-# not, so a return can still be met with another size. Stricter than the handoff trigger (-0.6): an offer to an
+# VADER's compound score (the sentiment signal of every message, concierge.reasoning.signals): at or below this a
+# customer is upset ("I hate it" -0.57, "so disappointing" -0.81). Mild regret ("unfortunately it's too small", -0.34)
+# is not, so a return can still be met with another size. Stricter than the handoff trigger (-0.6): an offer to an
 # upset customer is a worse mistake than one not made.
 UPSET_SENTIMENT = -0.5
 
@@ -271,7 +271,7 @@ def audit_item(memory: MemoryStore, decision: OfferDecision) -> dict[str, Any]:
     """The decision as an entry of the customer's audit trail (MemoryStore.audit_item, action 'offer.decided'): kept
     in their partition, so their data export shows it and erasure deletes it, keyed by the decision's time so that
     `MemoryStore.offer_decisions` reads a time range in one Query. Written by `MemoryStore.put_offer_decisions`."""
-    from concierge.memory import OFFER_DECIDED
+    from concierge.memory.store import OFFER_DECIDED
 
     return memory.audit_item(
         decision.customer_id, OFFER_DECIDED, decision.model_dump(mode="json"), at=decision.decided_at

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from concierge.memory.storage import Update
 from concierge.metrics import keys
-from concierge.storage import Update
 
 if TYPE_CHECKING:
     from concierge.offers.guardrails import OfferDecision

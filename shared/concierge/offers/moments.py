@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from concierge.offers.catalogue import OfferMoment
 
 if TYPE_CHECKING:
-    from concierge.models import Product, Variant
+    from concierge.store.models import Product, Variant
 
 # The moments a conversation can reach (the others are journeys: survey promoters, abandoned carts).
 CONVERSATION_MOMENTS = frozenset(

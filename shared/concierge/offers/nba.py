@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.api import Channel
+from concierge.conversation.api import Channel
 from concierge.offers import issuing
 from concierge.offers.catalogue import (
     AmountOff,
@@ -48,12 +48,12 @@ from concierge.offers.catalogue import (
 from concierge.offers.guardrails import Exposure, OfferContext, OfferDecision, OfferFacts, Outcome, decide
 
 if TYPE_CHECKING:
-    from concierge.events import EventPublisher
-    from concierge.memory import MemoryStore
-    from concierge.merchant import MerchantProfile
-    from concierge.models import Customer, Order, Product
-    from concierge.settings import OfferSettings
-    from concierge.turn import Profile, ProfileRead
+    from concierge.conversation.turn import Profile, ProfileRead
+    from concierge.memory.store import MemoryStore
+    from concierge.platform.events import EventPublisher
+    from concierge.platform.settings import OfferSettings
+    from concierge.store.merchant import MerchantProfile
+    from concierge.store.models import Customer, Order, Product
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class OfferServices(Protocol):
 
 
 class MoodSignals(Protocol):
-    """The two signals of a message the guardrails read (`concierge.signals.Signals` has them)."""
+    """The two signals of a message the guardrails read (`concierge.reasoning.signals.Signals` has them)."""
 
     @property
     def frustrated(self) -> bool: ...
@@ -236,7 +236,7 @@ def consent(profile: Profile | ProfileRead | None) -> bool:
 
 
 def _consent(profile: Profile | ProfileRead | None) -> bool:
-    from concierge.turn import ProfileRead
+    from concierge.conversation.turn import ProfileRead
 
     inner = profile.profile if isinstance(profile, ProfileRead) else profile  # a ProfileRead wraps one, or None
     # no profile yet: nothing opted out of (Profile.personalization defaults to consent, as memory reads it)
@@ -479,7 +479,7 @@ def _log(result: NextBestAction) -> None:
 
 
 def _publish(services: OfferServices, decision: OfferDecision, score: float) -> None:
-    from concierge.events import EventPublishError, OfferPresented
+    from concierge.platform.events import EventPublishError, OfferPresented
 
     event = OfferPresented(
         occurred_at=decision.decided_at,

@@ -21,9 +21,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from concierge.api import Channel
-from concierge.events import OrderPlaced
-from concierge.memory import MemoryStore
+from concierge.conversation.api import Channel
+from concierge.memory.store import MemoryStore
 from concierge.metrics.rollup import Rollup
 from concierge.metrics.simulate import envelope
 from concierge.metrics.store import MetricsStore
@@ -31,6 +30,7 @@ from concierge.offers import ledger
 from concierge.offers.catalogue import Offer
 from concierge.offers.guardrails import OfferDecision, Outcome, Reason
 from concierge.offers.holdout import Group, assign
+from concierge.platform.events import OrderPlaced
 
 CHANNELS = ((Channel.WEB, 0.6), (Channel.EMAIL, 0.25), (Channel.WHATSAPP, 0.15))
 LOCALES = (("en-US", 0.55), ("en-GB", 0.2), ("de-DE", 0.15), ("fr-FR", 0.1))

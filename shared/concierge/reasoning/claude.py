@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from concierge.api import Citation
+from concierge.conversation.api import Citation
+from concierge.conversation.turn import ActionStatus, Decision, ReadyTurn, ToolCall
+from concierge.platform.settings import AgentSettings, ModelSettings
 from concierge.reasoning import escalation, prompt
 from concierge.reasoning.client import ModelClient, assistant_content, model_errors
 from concierge.reasoning.costs import Usage, usage_of
-from concierge.settings import AgentSettings, ModelSettings
-from concierge.turn import ActionStatus, Decision, ReadyTurn, ToolCall
 from concierge.workflows import MAX_ACTION_ROUNDS
 
 if TYPE_CHECKING:

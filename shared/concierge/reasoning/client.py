@@ -25,8 +25,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from concierge.platform.settings import ModelSettings
 from concierge.reasoning import models
-from concierge.settings import ModelSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -176,7 +176,7 @@ class ModelClient:
         key = self.settings.anthropic_api_key
         arn = self.settings.anthropic_api_key_secret_arn
         if not key and arn:
-            from concierge import aws
+            from concierge.platform import aws
 
             try:
                 key = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"].strip()

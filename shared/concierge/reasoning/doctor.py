@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from concierge.platform.settings import AgentSettings
 from concierge.reasoning import models, prompt
 from concierge.reasoning.client import NoKeyYet, assistant_content, describe, model_errors
 from concierge.reasoning.costs import Usage, usage_of
-from concierge.settings import AgentSettings
 
 if TYPE_CHECKING:
-    from concierge.turn import ReadyTurn
+    from concierge.conversation.turn import ReadyTurn
 
 HINTS = {
     401: "the key is not valid: put a current key in the secret (docs/deploy.md, 'Claude')",
@@ -31,8 +31,8 @@ HINTS = {
 
 
 def _turn() -> ReadyTurn:
-    from concierge.api import Channel
-    from concierge.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn, Signals
+    from concierge.conversation.api import Channel
+    from concierge.conversation.turn import ConversationSnapshot, CustomerRef, IncomingMessage, ReadyTurn, Signals
 
     now = datetime.now(UTC)
     return ReadyTurn(
@@ -47,8 +47,8 @@ def _turn() -> ReadyTurn:
 
 
 def run(environ: Mapping[str, str] | None = None, out: Callable[[str], None] = print) -> int:
+    from concierge.conversation.turn import ToolCall
     from concierge.reasoning.claude import make_client
-    from concierge.turn import ToolCall
 
     try:
         settings = AgentSettings.from_env(environ)
@@ -98,7 +98,7 @@ def run(environ: Mapping[str, str] | None = None, out: Callable[[str], None] = p
         out(f"· thinking blocks in the answer: {len(thinking)}")
         if uses:
             calls_made = [ToolCall(id=b["id"], tool=b["name"], arguments=b.get("input") or {}) for b in uses]
-            from concierge.turn import ActionResult, ActionStatus
+            from concierge.conversation.turn import ActionResult, ActionStatus
 
             results = [
                 ActionResult(

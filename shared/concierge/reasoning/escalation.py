@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from concierge.turn import ReadyTurn
+from concierge.conversation.turn import ReadyTurn
 
 LOW_CONFIDENCE = 0.4
 STRONGLY_NEGATIVE = -0.6

@@ -16,9 +16,9 @@ from functools import cache
 from typing import Any
 
 from concierge.actions.tools import tool_schemas
-from concierge.merchant import MerchantProfile
-from concierge.settings import AgentSettings
-from concierge.turn import ActionNote, ActionStatus, ReadyTurn
+from concierge.conversation.turn import ActionNote, ActionStatus, ReadyTurn
+from concierge.platform.settings import AgentSettings
+from concierge.store.merchant import MerchantProfile
 
 REPLY_TOOL = "reply_to_customer"
 CACHE = {"type": "ephemeral"}

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from concierge.auth import SigningKeys
-from concierge.errors import CONVERSATION_NOT_FOUND, BadRequest, Gone, NotFound
-from concierge.events import EventPublisher, SurveyAnswered, SurveyKind
-from concierge.memory import ConversationRecord, MemoryStore
+from concierge.memory.store import ConversationRecord, MemoryStore
+from concierge.platform.errors import CONVERSATION_NOT_FOUND, BadRequest, Gone, NotFound
+from concierge.platform.events import EventPublisher, SurveyAnswered, SurveyKind
 from concierge.surveys.models import SCALES, AnsweredVia, ConversationSurveys, SurveyAnswerOut, SurveyOffer, offered
 from concierge.surveys.store import SurveyStore
+from concierge.web.auth import SigningKeys
 
 # What an answer is refused with (the HTTP routes document them from here).
 NOT_OFFERED = "No {survey} survey was offered for this conversation."

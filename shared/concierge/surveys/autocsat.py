@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from concierge.events import ConversationClosed
+from concierge.platform.events import ConversationClosed
 
 SCORER_VERSION = "explainable-1"
 

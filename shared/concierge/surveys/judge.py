@@ -15,8 +15,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from concierge.events import ConversationClosed
-from concierge.settings import ModelSettings, SurveysSettings
+from concierge.platform.events import ConversationClosed
+from concierge.platform.settings import ModelSettings, SurveysSettings
 from concierge.surveys.autocsat import (
     DEFAULT_WEIGHTS,
     AutoCsat,

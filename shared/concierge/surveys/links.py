@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from concierge.auth import SigningKeys
-from concierge.errors import BadRequest, Gone, Unauthorized
-from concierge.events import SurveyKind
+from concierge.platform.errors import BadRequest, Gone, Unauthorized
+from concierge.platform.events import SurveyKind
+from concierge.web.auth import SigningKeys
 
 LINK_PATH = "/v1/surveys/answer"
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from concierge.events import SurveyKind
+from concierge.platform.events import SurveyKind
 
 AnsweredVia = Literal["api", "chat", "email", "whatsapp"]
 

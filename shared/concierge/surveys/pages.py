@@ -9,11 +9,11 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from concierge.errors import ConciergeError, http_status
-from concierge.limits import whole_number
+from concierge.platform.errors import ConciergeError, http_status
 from concierge.surveys import links
 from concierge.surveys.answers import SurveyServices, offer_for, record_answer
 from concierge.surveys.models import SCALES
+from concierge.web.limits import whole_number
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}"

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from concierge.events import ConversationClosed, SurveyKind
-from concierge.settings import SurveyPlanSettings
+from concierge.platform.events import ConversationClosed, SurveyKind
+from concierge.platform.settings import SurveyPlanSettings
 from concierge.surveys.models import PRIORITY
 
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from concierge.channels.email import EmailSender
-from concierge.events import AutoCsatScored, ConversationClosed, EventPublisher
-from concierge.memory import MemoryStore
-from concierge.settings import SurveysSettings
+from concierge.memory.store import MemoryStore
+from concierge.platform.events import AutoCsatScored, ConversationClosed, EventPublisher
+from concierge.platform.settings import SurveysSettings
 from concierge.surveys import delivery, links
 from concierge.surveys.autocsat import AutoCsat, ExplainableScorer
 from concierge.surveys.models import SurveyOffer
@@ -19,8 +19,8 @@ from concierge.surveys.planning import plan
 from concierge.surveys.store import SurveyStore
 
 if TYPE_CHECKING:
-    from concierge.auth import SigningKeys
     from concierge.channels.whatsapp import WhatsAppSender
+    from concierge.web.auth import SigningKeys
 
 logger = logging.getLogger(__name__)
 

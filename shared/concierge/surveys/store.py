@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from concierge import keys
-from concierge.errors import Busy
-from concierge.memory import MemoryStore
-from concierge.storage import ConditionFailed
+from concierge.memory import keys
+from concierge.memory.storage import ConditionFailed
+from concierge.memory.store import MemoryStore
+from concierge.platform.errors import Busy
 from concierge.surveys.models import SCALES, SurveyOffer
 
 ANSWERED_ELSEWHERE = "This survey was answered at the same moment from elsewhere; please retry."
@@ -28,7 +28,7 @@ def pair_key(day: date, conversation_id: str) -> dict[str, str]:
 
 class SurveyStore:
     """The repository of survey records: offers and answers (in the conversation's partition), the NPS cadence and
-    calibration pairs. It alone reads and writes them, through the memory table's access layer (storage.py)."""
+    calibration pairs. It alone reads and writes them, through the memory table's access layer (memory/storage.py)."""
 
     def __init__(self, memory: MemoryStore) -> None:
         self._db = memory.storage

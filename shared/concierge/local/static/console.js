@@ -1,7 +1,7 @@
 // The agent console (console.html): the queue of conversations waiting for a person, each one's handoff package,
 // and the agent's actions on it (claim, reply, approve or deny, hand back, close), all through /v1/ as the signed-in
 // operator (signin.js). A file of its own, not an inline script: the page runs under a policy that allows only the
-// site's own scripts (concierge/sites.py).
+// site's own scripts (concierge/web/sites.py).
 (function () {
   "use strict";
   let session = null;

@@ -1,5 +1,5 @@
 // The operators' sign-in, shared by the agent console and the KPI dashboard. It reads /site-config.json (the
-// `SiteConfig` of concierge/sites.py) and signs the operator in the way it names:
+// `SiteConfig` of concierge/web/sites.py) and signs the operator in the way it names:
 // - "local" (the dev server): its session URL signs in any operator id with the groups asked for;
 // - "cognito" (deployed): the Cognito hosted UI, authorization code with PKCE for a public app client (no secret).
 // Every API call then goes through `api(path, init)`, which sends the operator's ID token in Authorization (raw, as

@@ -1,0 +1,114 @@
+"""The payload each function of the turn workflow receives from the state machine (see workflows/turn.asl.json)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.actions.approval_models import ApprovalRequest, DecisionOutput, Notice
+from concierge.channels.inbound import InboundMessage
+from concierge.conversation.api import ApiRequest
+from concierge.conversation.turn import DecidedTurn, ReadyTurn
+
+
+# Each function validates one or two of these: each is built on first use (`defer_build`), the turn stage they carry
+# once, at import (docs/performance.md). A turn task carries the stage its step needs (turn.py): a turn without what
+# that step needs is refused here, at the function's boundary (error type `turn_incomplete`). Its errors show no
+# input: a turn quotes the customer.
+class Resume(BaseModel):
+    """Answer what the customer wrote while people had the conversation, now that it is handed back to the AI."""
+
+    conversation_id: str
+    customer_id: str
+
+
+class TurnInput(ApiRequest):
+    """The turn workflow's input: API Gateway's request (web), a channel message that ingest took in, or a
+    conversation handed back to the AI with the customer's messages still unanswered (the console's hand-back).
+
+    API Gateway's request template builds only body, header and path, so a web caller cannot supply `inbound` or
+    `resume`.
+    """
+
+    inbound: InboundMessage | None = None
+    resume: Resume | None = None
+
+
+class ReceiveTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    kind: Literal["turn.receive"]
+    request: TurnInput
+
+
+class ReplyTask(BaseModel):
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["turn.reply"]
+    turn: ReadyTurn
+
+
+class RetrieveTask(BaseModel):
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["turn.retrieve"]
+    turn: ReadyTurn
+
+
+class DecideTask(BaseModel):
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["turn.decide"]
+    turn: ReadyTurn
+
+
+class ActTask(BaseModel):
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["turn.act"]
+    turn: DecidedTurn
+
+
+class ApprovalState(ApprovalRequest):
+    """The approval workflow's state as it reaches a task: the request, and the decision once there is one."""
+
+    decision: DecisionOutput | None = None
+
+
+class ApprovalWaitTask(BaseModel):
+    """The approval workflow's waitForTaskToken task: keep the token, list the approval for people to decide."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    kind: Literal["approval.request"]
+    approval: ApprovalRequest
+    task_token: str = Field(min_length=1, repr=False)
+
+
+class ApprovalStepTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    kind: Literal["approval.execute", "approval.decline", "approval.expire"]
+    approval: ApprovalState
+
+
+class NotifyTask(BaseModel):
+    """Tell the customer, in their conversation and on their channel, what became of their request."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    kind: Literal["approval.notify"]
+    notice: Notice
+
+
+class IngestTask(BaseModel):
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    task: Annotated[ReceiveTask | ReplyTask | NotifyTask, Field(discriminator="kind")]
+
+
+class ActionsTask(BaseModel):
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    task: Annotated[ActTask | ApprovalWaitTask | ApprovalStepTask, Field(discriminator="kind")]

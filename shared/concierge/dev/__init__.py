@@ -1,0 +1,1 @@
+"""Developer commands, never shipped in the Lambda layer: the `concierge` CLI and `concierge eval`."""

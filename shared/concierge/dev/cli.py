@@ -1,0 +1,523 @@
+"""The `concierge` command: run the product locally, import store data, generate the demo store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from concierge.local.stack import LocalStack
+
+DEMO_STORE_DIR = Path(".concierge/demo-store")
+DEFAULT_PORT = 8787
+LOCAL_URL = f"http://127.0.0.1:{os.environ.get('PORT', DEFAULT_PORT)}"
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from concierge.store.demo import generate_store, write_store
+
+    today = date.fromisoformat(args.today) if args.today else None
+    counts = write_store(generate_store(seed=args.seed, today=today), Path(args.dir))
+    print(f"Wrote demo store to {args.dir}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a store folder: checked first (nothing is written if any file has a problem), then into the deployed
+    stack named by the environment, or with --local into a running `concierge dev`."""
+    from concierge.store.storefolder import StoreFolderError, check_store_folder, load_store_folder
+
+    directory = Path(args.dir)
+    if args.check:
+        from concierge.platform.settings import OfferSettings, env_name
+
+        limit = os.environ.get(env_name(OfferSettings, "discount_max_percent"), "").strip()  # offers may not exceed it
+        problems = check_store_folder(directory, int(limit) if limit.isdigit() else None)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {directory}", file=sys.stderr)
+            return 1
+        folder = load_store_folder(directory)
+        print(
+            f"{directory} is a valid store: {len(folder.data.products)} products, "
+            f"{len(folder.data.customers)} customers, {len(folder.data.orders)} orders, "
+            f"{len(folder.data.articles)} articles, {len(folder.help_documents)} help documents, "
+            f"merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}"
+        )
+        return 0
+    try:
+        folder = load_store_folder(directory, today=date.today() if args.local else None)
+    except StoreFolderError as error:
+        print(
+            f"{error}\nNothing was imported. `concierge import --check {directory}` lists the same problems.",
+            file=sys.stderr,
+        )
+        return 1
+    if args.local:
+        payload = {
+            **{
+                name: [item.model_dump(mode="json") for item in getattr(folder.data, name)]
+                for name in ("products", "customers", "orders", "articles")
+            },
+            "merchant": folder.merchant.model_dump(mode="json") if folder.merchant else None,
+            "help": _help_files(directory / "help") if (directory / "help").is_dir() else None,
+        }
+        counts = _post_local(args.local, "/_local/import", payload)["imported"]
+    else:
+        from concierge.platform import wiring
+        from concierge.platform.settings import IngestSettings, settings_from_env_or_exit
+        from concierge.store.importer import import_store
+
+        # the settings of the function that syncs the knowledge index and reads merchant.json from the store
+        settings = settings_from_env_or_exit("concierge import", IngestSettings)
+        counts = import_store(
+            folder.data,
+            wiring.reference_store(settings),
+            settings,
+            folder.merchant,
+            folder.help_documents if (directory / "help").is_dir() else None,
+        )
+    print("Imported " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    return 0
+
+
+def _help_files(root: Path) -> list[dict[str, str]]:
+    from concierge.knowledge.documents import FORMATS
+
+    return [
+        {"path": p.relative_to(root).as_posix(), "text": p.read_text(encoding="utf-8", errors="replace")}
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.suffix.lower() in FORMATS
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+
+
+def _post_local(url: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """POST to a running `concierge dev`; its errors become one line, never a traceback."""
+    import urllib.error
+    import urllib.request
+
+    from concierge.local.stack import DEV_API_KEY
+
+    request = urllib.request.Request(
+        url.rstrip("/") + path,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={"content-type": "application/json", "x-api-key": os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return cast("dict[str, Any]", json.load(response))
+    except urllib.error.HTTPError as error:
+        detail = json.loads(error.read() or b"{}").get("message", error.reason)
+        raise SystemExit(f"{url} refused the request ({error.code}): {detail}") from None
+    except urllib.error.URLError as error:
+        raise SystemExit(
+            f"No local stack answers at {url} ({error.reason}): start one with `concierge dev` "
+            "(or `make dev`), or give its address with --local URL"
+        ) from None
+
+
+def start_local(
+    seed: int = 7, store_dir: Path = DEMO_STORE_DIR, store: Path | None = None
+) -> tuple[LocalStack, list[dict[str, Any]]]:
+    """Start the local stack with a store imported: the folder `store` (docs/import-format.md), or else the demo
+    store generated into `store_dir`. Returns (stack, the customers for the chat page's picker, the store's page
+    info: name and suggestions)."""
+    from concierge.local.stack import DEV_SIGNING_SECRET, LocalStack
+    from concierge.platform import wiring
+    from concierge.platform.settings import IngestSettings, SigningSettings, current_settings, env_name
+    from concierge.store.demo import generate_store, write_store
+    from concierge.store.importer import import_store
+    from concierge.store.merchant import MerchantProfile
+    from concierge.store.storefolder import load_store_folder
+
+    if store is None:
+        write_store(generate_store(seed=seed), store_dir)
+        folder = load_store_folder(store_dir)
+    else:
+        folder = load_store_folder(store, today=date.today())  # a sample store's dates move to today
+    secret = os.environ.get(env_name(SigningSettings, "signing_secret"), DEV_SIGNING_SECRET)
+    stack = LocalStack(signing_secret=secret, merchant=folder.merchant).start()
+    settings = current_settings(IngestSettings)
+    merchant = folder.merchant or MerchantProfile.from_settings(settings)
+    import_store(folder.data, wiring.reference_store(settings), settings, folder.merchant, folder.help_documents)
+    from concierge.local.storepage import page_info, picker_customers
+
+    stack.page_info = page_info(folder.data, merchant)
+    currencies = Counter(order.currency for order in folder.data.orders)
+    if currencies:  # the demo month's offers are paid in the shop's own currency
+        stack.store_currency = currencies.most_common(1)[0][0]
+    return stack, picker_customers(folder.data, merchant)
+
+
+def cmd_demo_month(args: argparse.Namespace) -> int:
+    import json
+    import time
+    import urllib.request
+
+    request = urllib.request.Request(f"{args.url}/_local/demo-month?seed={args.seed}", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        status = json.load(response)
+    print(f"Rolling up {status['events']} events (seed {args.seed}) into {args.url} ...", flush=True)
+    while not status["done"]:
+        time.sleep(1)
+        with urllib.request.urlopen(f"{args.url}/_local/demo-month", timeout=10) as response:
+            status = json.load(response)
+    print(f"Done: {status['applied']} events. Dashboard: {args.url}/dashboard/")
+    return 1 if status.get("failed") else 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from concierge.local.server import LocalApi
+    from concierge.local.stack import DEV_API_KEY, DEV_SIGNING_SECRET
+    from concierge.platform.settings import SigningSettings, SurveyPlanSettings, env_name
+
+    api_key = os.environ.get("CONCIERGE_API_KEY", DEV_API_KEY)
+    secret = os.environ.get(env_name(SigningSettings, "signing_secret"), DEV_SIGNING_SECRET)
+    # Survey links in emails and WhatsApp messages lead back to this server.
+    os.environ.setdefault(env_name(SurveyPlanSettings, "public_api_url"), f"http://{args.host}:{args.port}")
+    from concierge.store.storefolder import StoreFolderError
+
+    store = Path(args.store) if args.store else None
+    try:
+        stack, customers = start_local(seed=args.seed, store=store)
+    except StoreFolderError as error:
+        print(
+            f"{args.store} is not a store folder Concierge can run (docs/import-format.md):\n{error}", file=sys.stderr
+        )
+        return 1
+    stack.start_poller()
+    if args.demo_month is not None:  # a populated KPI dashboard: a seeded month rolled up in the background
+        stack.load_demo_month(args.demo_month)
+    info = stack.page_info
+    app = LocalApi(stack, api_key=api_key, signing_secret=secret, customers=customers)
+    where = f"store {store}" if store else f"demo store in {DEMO_STORE_DIR}"
+    print(
+        f"Concierge is running at http://{args.host}:{args.port}/  ({info['name']}, {where}; API key: {api_key}; "
+        f"KPI dashboard at /dashboard/)",
+        flush=True,
+    )
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def cmd_knowledge_sync(args: argparse.Namespace) -> int:
+    """Sync a help-center folder (Markdown, HTML, text) into the configured knowledge index, incrementally, as
+    the documents of one source (--source): other sources (the store import, uploads, other folders) are kept."""
+    from tqdm import tqdm
+
+    from concierge.knowledge.documents import STORE_SOURCE, UPLOADS_SOURCE, check_source, load_directory
+    from concierge.knowledge.service import sync_knowledge
+    from concierge.platform.settings import IngestSettings, settings_from_env_or_exit
+
+    try:
+        source = check_source(args.source)
+    except ValueError as error:
+        print(f"--source: {error}", file=sys.stderr)
+        return 2
+    from concierge.store.importer import STORE_HELP_SOURCE
+
+    if source in (
+        STORE_SOURCE,
+        UPLOADS_SOURCE,
+        STORE_HELP_SOURCE,
+    ):  # a folder synced as one would replace its documents
+        print(
+            f"--source {source} is reserved ({STORE_SOURCE} and {STORE_HELP_SOURCE}: `concierge import`; "
+            f"{UPLOADS_SOURCE}: files uploaded to documents/): give the folder another name",
+            file=sys.stderr,
+        )
+        return 2
+    if not Path(args.dir).is_dir():  # a typo must not empty the source
+        print(f"{args.dir} is not a folder", file=sys.stderr)
+        return 2
+    if args.local:
+        files = _help_files(Path(args.dir))
+        counts = _post_local(
+            args.local,
+            "/_local/knowledge-sync",
+            {"source": source, "base_url": args.base_url, "locale": args.locale, "files": files},
+        )
+        print(
+            f"{counts['documents']} documents: {counts['added']} added, {counts['updated']} updated, "
+            f"{counts['unchanged']} unchanged, {counts['removed']} removed; {counts['passages_indexed']} passages "
+            f"indexed, {counts['passages_removed']} removed (source {source}, {args.local})"
+        )
+        return 0
+    settings = settings_from_env_or_exit("concierge knowledge sync", IngestSettings)
+    documents = load_directory(Path(args.dir), base_url=args.base_url, locale=args.locale, source=source)
+    with tqdm(total=0, unit="passage", desc="Embedding", disable=args.quiet) as bar:
+
+        def on_total(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        report = sync_knowledge(settings, documents, progress=bar.update, on_total=on_total, source=source)
+    print(
+        f"{len(documents)} documents: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed; {report.passages_indexed} passages indexed, {report.passages_removed} removed "
+        f"(source {source})"
+    )
+    if report.legacy_removed:
+        print(f"{report.legacy_removed} documents indexed before sources were replaced by this folder's copies")
+    if report.legacy_remaining:
+        print(
+            f"{report.legacy_remaining} documents indexed before sources remain in the index: re-import the store, "
+            f"sync every folder with its --source and upload documents/ again (docs/knowledge.md)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Play the scenario files against the local stack and print the table (and write JSON with --json)."""
+    from tqdm import tqdm
+
+    from concierge.dev.evaluation import (
+        load_scenarios,
+        model_customer,
+        play,
+        store_customers,
+        summary,
+        table,
+        unplayable,
+    )
+    from concierge.platform.settings import AgentSettings, current_settings
+    from concierge.store.storefolder import StoreFolderError
+
+    store = Path(args.store) if args.store else None
+    directory = Path(args.dir) if args.dir else (store / "scenarios" if store else Path("evaluation/scenarios"))
+    if not directory.is_dir():
+        print(
+            f"No scenario folder {directory}"
+            + (" (a store's scenarios are in its scenarios/ folder)" if store else ""),
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        customers = store_customers(store)
+    except StoreFolderError as error:
+        print(f"{store} is not a store folder Concierge can run:\n{error}", file=sys.stderr)
+        return 2
+    scenarios = load_scenarios(directory)
+    if args.only:
+        scenarios = [s for s in scenarios if args.only in s.name]
+    simulate = None
+    if args.simulate_customer:
+        settings = current_settings(AgentSettings)  # the customer is played by the agent's model
+        if settings.model_provider == "none":
+            print(
+                "--simulate-customer needs a model: set CONCIERGE_MODEL_PROVIDER and its credentials", file=sys.stderr
+            )
+            return 2
+        simulate = model_customer(settings)
+    outcomes = [
+        unplayable(s, customers, store) or play(s, simulate, store)
+        for s in tqdm(scenarios, desc="Scenarios", unit="scenario", disable=args.quiet)
+    ]
+    totals = summary(outcomes)
+    print(table(outcomes, totals))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"summary": totals, "outcomes": [o.model_dump() for o in outcomes]}, indent=2)
+        )
+    return 0
+
+
+def cmd_understanding(args: argparse.Namespace) -> int:
+    """Intent and entity accuracy on the labelled messages; the misses only for the tuning half."""
+    from concierge.reasoning.understanding_eval import load, misses, report, score, table, to_json
+
+    if args.train:
+        return _train_intent_model(Path(args.set))
+    messages = [m for m in load(Path(args.set)) if args.split == "all" or m.split == args.split]
+    if args.store:
+        messages = [m for m in messages if m.store == args.store]
+    if not messages:
+        print(
+            f"No labelled messages in {args.set} for split {args.split}"
+            + (f" and store {args.store}" if args.store else ""),
+            file=sys.stderr,
+        )
+        return 2
+    if args.misses and args.split != "tune":
+        print(
+            "--misses lists the tuning half only (--split tune): the held-out half is for figures, never for "
+            "fitting rules",
+            file=sys.stderr,
+        )
+        return 2
+    scored = score(messages, Path(args.stores))
+    result = report(scored)
+    print(f"split: {args.split}\n{table(result)}")
+    if args.misses:
+        print("\n".join(["", *misses(scored)]))
+    if args.json:
+        Path(args.json).write_text(to_json(result))
+    return 0
+
+
+def _train_intent_model(labelled: Path) -> int:
+    """Train the shipped intent model (concierge/reasoning/data/intent-model.npz) on the written training messages and
+    the tuning half of the labelled set."""
+    from concierge.reasoning import intentmodel
+    from concierge.reasoning.understanding_eval import training_set
+
+    pairs = training_set(labelled=labelled)
+    model = intentmodel.train([text for text, _ in pairs], [intent for _, intent in pairs])
+    model.save()
+    print(f"trained on {len(pairs)} messages ({len(model.classes)} intents): {intentmodel.MODEL_PATH}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Compare Auto-CSAT with the CSAT customers gave, for conversations closed in a date range (docs/surveys.md)."""
+    from datetime import timedelta
+
+    from concierge.platform import wiring
+    from concierge.platform.settings import SurveysSettings, settings_from_env_or_exit
+    from concierge.surveys.calibration import calibrate, pairs_between, table
+
+    settings = settings_from_env_or_exit("concierge calibrate", SurveysSettings)
+    until = date.fromisoformat(args.until) if args.until else date.today()
+    since = date.fromisoformat(args.since) if args.since else until - timedelta(days=29)
+    report = calibrate(pairs_between(wiring.survey_store(settings), since, until))
+    print(f"Auto-CSAT against answered CSAT, conversations closed {since} to {until}\n\n{table(report)}")
+    if args.json:
+        Path(args.json).write_text(report.model_dump_json(indent=2))
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from concierge.web.openapi import openapi_text
+
+    Path(args.out).write_text(openapi_text())
+    print(f"Wrote {args.out}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from concierge.reasoning.doctor import run
+
+    return run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="concierge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run the whole product locally on the embedded defaults")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    dev.add_argument("--seed", type=int, default=7)
+    dev.add_argument("--demo-month", type=int, metavar="SEED", help="fill the KPI dashboard with a seeded month")
+    dev.add_argument(
+        "--store", metavar="DIR", help="run on this store folder (docs/import-format.md) instead of the demo store"
+    )
+    dev.set_defaults(func=cmd_dev)
+    month = sub.add_parser(
+        "demo-month", help="load a seeded month of conversations and surveys into a running local stack"
+    )
+    month.add_argument("--seed", type=int, default=7)
+    month.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', DEFAULT_PORT)}")
+    month.set_defaults(func=cmd_demo_month)
+    imp = sub.add_parser("import", help="import products, customers, orders and articles from DIR")
+    imp.add_argument("dir")
+    imp.add_argument(
+        "--check", action="store_true", help="only validate the folder (no stack needed); exit 1 on any problem"
+    )
+    imp.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"import into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
+    imp.set_defaults(func=cmd_import)
+    demo = sub.add_parser("demo-data", help="write the seeded demo store to DIR")
+    demo.add_argument("dir")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--today", help="YYYY-MM-DD anchor for dates (default: today)")
+    demo.set_defaults(func=cmd_demo_data)
+    knowledge = sub.add_parser("knowledge", help="the knowledge index").add_subparsers(dest="action", required=True)
+    ksync = knowledge.add_parser("sync", help="sync a folder of help-center files into the knowledge index")
+    ksync.add_argument("dir")
+    ksync.add_argument("--base-url", default="/help", help="URL prefix of the documents (default /help)")
+    ksync.add_argument("--locale", default="en", help="locale of documents without front matter (default en)")
+    ksync.add_argument(
+        "--source",
+        default="help",
+        help="the folder's source: its sync adds, updates and removes only that source's documents "
+        "(default help; one name per folder; store and uploads are the import's and S3's)",
+    )
+    ksync.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"sync into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
+    ksync.add_argument("--quiet", action="store_true", help="no progress bar")
+    ksync.set_defaults(func=cmd_knowledge_sync)
+    evaluate = sub.add_parser("eval", help="play scenario files against the local stack and score them")
+    evaluate.add_argument(
+        "dir", nargs="?", help="scenario folder (default: the store's scenarios/, or evaluation/scenarios)"
+    )
+    evaluate.add_argument("--store", metavar="DIR", help="play on this store folder instead of the demo store")
+    evaluate.add_argument("--json", help="also write the results as JSON to this file")
+    evaluate.add_argument("--only", help="only scenarios whose name contains this")
+    evaluate.add_argument("--simulate-customer", action="store_true", help="the configured model plays the customer")
+    evaluate.add_argument("--quiet", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
+    understanding = sub.add_parser("understanding", help="intent and entity accuracy on the labelled customer messages")
+    understanding.add_argument(
+        "--split",
+        choices=("heldout", "tune", "all"),
+        default="heldout",
+        help="which half to measure (default: the held-out half, where figures are reported)",
+    )
+    understanding.add_argument("--store", help="only the messages of this sample store (e.g. electronics)")
+    understanding.add_argument("--set", default="evaluation/understanding/messages.jsonl", help="the labelled set")
+    understanding.add_argument("--stores", default="stores", help="the folder holding the sample stores")
+    understanding.add_argument("--misses", action="store_true", help="list what was misread (tuning half only)")
+    understanding.add_argument("--json", help="also write the figures as JSON to this file")
+    understanding.add_argument(
+        "--train",
+        action="store_true",
+        help="train the shipped intent model on evaluation/understanding/training/ and the tuning half, then exit",
+    )
+    understanding.set_defaults(func=cmd_understanding)
+    calibration = sub.add_parser("calibrate", help="compare Auto-CSAT with the CSAT customers answered")
+    calibration.add_argument(
+        "--since", help="first day (YYYY-MM-DD) of closed conversations; default 29 days before --until"
+    )
+    calibration.add_argument("--until", help="last day (YYYY-MM-DD), inclusive; default today")
+    calibration.add_argument("--json", help="also write the report as JSON to this file")
+    calibration.set_defaults(func=cmd_calibrate)
+    spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
+    spec.add_argument("--out", default="docs/openapi.json")
+    spec.set_defaults(func=cmd_openapi)
+    doctor = sub.add_parser(
+        "doctor",
+        help="make two real calls with the configured model and say what works "
+        "(tool use, thinking, prompt cache, tokens and cost)",
+    )
+    doctor.set_defaults(func=cmd_doctor)
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.func
+    return command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

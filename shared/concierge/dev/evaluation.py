@@ -1,0 +1,352 @@
+"""`concierge eval`: play scenario files against the local stack through the HTTP API and score the result.
+
+A scenario (YAML, see docs/evaluation.md) names a customer of the demo store, scripted customer turns (or, with
+a model configured, a goal the model plays the customer towards), and what must happen: actions with their key
+arguments, forbidden actions, whether a person must take over, facts the replies must mention, a maximum
+number of turns. Each scenario runs on a fresh local stack (the same one `concierge dev` runs), so no scenario
+sees another's refunds. The report: resolution rate, policy violations, handoff precision and recall, turns
+per conversation, latency p50/p95, and tokens and cost per conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from concierge.platform.settings import ModelSettings
+
+
+class ExpectedAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    status: str = "executed"
+    arguments: dict[str, Any] = Field(
+        default_factory=dict, description="key arguments or result fields that must match"
+    )
+
+
+class Expectations(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actions: list[ExpectedAction] = Field(default_factory=list)
+    forbidden_actions: list[ExpectedAction] = Field(default_factory=list)
+    handoff: bool = False
+    mentions: list[str] = Field(default_factory=list, description="case-insensitive phrases the replies must contain")
+    never_mentions: list[str] = Field(default_factory=list)
+    max_turns: int = Field(8, ge=1)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    reference: str = Field("", description="the PRODUCT.md reference scenario it covers")
+    customer: str
+    channel: str = "web"
+    turns: list[str] = Field(default_factory=list)
+    goal: str = Field("", description="for a simulated customer: what they want, in their words")
+    expect: Expectations
+
+
+class TurnLog(BaseModel):
+    text: str
+    reply: str
+    status: int
+    latency_ms: float
+    actions: list[dict[str, Any]]
+    handoff: bool
+
+    @classmethod
+    def of(cls, text: str, status: int, body: dict[str, Any], latency_ms: float) -> TurnLog:
+        """One turn as the API answered it (a refusal's `message` stands for the reply)."""
+        return cls(
+            text=text,
+            reply=(body.get("reply") or {}).get("text", body.get("message", "")),
+            status=status,
+            latency_ms=round(latency_ms, 1),
+            actions=body.get("actions", []),
+            handoff=bool(body.get("handoff")),
+        )
+
+
+class Outcome(BaseModel):
+    scenario: str
+    resolved: bool
+    failures: list[str]
+    policy_violations: int
+    handoff_expected: bool
+    handed_off: bool
+    turns: int
+    tokens: int
+    cost_usd: float
+    log: list[TurnLog]
+
+
+def load_scenarios(directory: Path) -> list[Scenario]:
+    import yaml
+
+    return [Scenario.model_validate(yaml.safe_load(path.read_text())) for path in sorted(directory.glob("*.yaml"))]
+
+
+def _matches(
+    action: dict[str, Any], expected: ExpectedAction, proposed: dict[str, dict[str, Any]] | None = None
+) -> bool:
+    """The action is the one expected: its tool, its status, and each expected key's value in its result, its
+    arguments or, for a confirmation (its arguments are only the action id), the arguments of the proposal it
+    confirmed ("refund_to: store_credit" on the executed return)."""
+    if action["tool"] != expected.tool or action["status"] != expected.status:
+        return False
+    arguments = action.get("arguments", {})
+    confirmed = (proposed or {}).get(str(arguments.get("action_id")), {}) if set(arguments) == {"action_id"} else {}
+    found = {**arguments, **action.get("result", {})}
+    return all(
+        str(value) in (str(found.get(key)), str(arguments.get(key)), str(confirmed.get(key)))
+        for key, value in expected.arguments.items()
+    )
+
+
+def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> Outcome:
+    actions = [a for turn in log for a in turn.actions]
+    proposed = {  # each proposal's arguments by its action id, for the confirmation that executes it
+        str(a["result"]["action_id"]): a.get("arguments", {})
+        for a in actions
+        if a["status"] == "pending_confirmation" and isinstance(a.get("result"), dict) and a["result"].get("action_id")
+    }
+    replies = " ".join(turn.reply for turn in log).lower()
+    handed_off = any(turn.handoff for turn in log)
+    failures = []
+    for expected in scenario.expect.actions:
+        if not any(_matches(a, expected, proposed) for a in actions):
+            failures.append(f"missing action {expected.tool} ({expected.status}) {expected.arguments or ''}".strip())
+    violations = [a for a in actions for f in scenario.expect.forbidden_actions if _matches(a, f, proposed)]
+    failures += [f"forbidden action {a['tool']} ({a['status']})" for a in violations]
+    failures += [f"never said {phrase!r}" for phrase in scenario.expect.mentions if phrase.lower() not in replies]
+    failures += [f"said {phrase!r}" for phrase in scenario.expect.never_mentions if phrase.lower() in replies]
+    if handed_off != scenario.expect.handoff:
+        failures.append("handed off" if handed_off else "did not hand off")
+    if len(log) > scenario.expect.max_turns:
+        failures.append(f"took {len(log)} turns (max {scenario.expect.max_turns})")
+    if any(turn.status != 200 for turn in log):
+        failures.append("an HTTP error")
+    return Outcome(
+        scenario=scenario.name,
+        resolved=not failures,
+        failures=failures,
+        policy_violations=len(violations),
+        handoff_expected=scenario.expect.handoff,
+        handed_off=handed_off,
+        turns=len(log),
+        tokens=tokens,
+        cost_usd=round(cost, 6),
+        log=log,
+    )
+
+
+class LocalHttpStack:
+    """A fresh local stack served over HTTP on a free port, as `concierge dev` serves it: the demo store, or the
+    store folder `store`."""
+
+    def __init__(self, store: Path | None = None) -> None:
+        self.store = store
+
+    def __enter__(self) -> LocalHttpStack:
+        import logging
+
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request in the report
+        from concierge.dev.cli import start_local
+        from concierge.local.server import LocalApi
+        from concierge.local.stack import DEV_API_KEY
+
+        self.stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store", store=self.store)
+        self.api_key = DEV_API_KEY
+        self.server = make_server(
+            "127.0.0.1",
+            0,
+            LocalApi(self.stack, DEV_API_KEY, self.stack.values["signing_secret"], customers),
+            threaded=True,
+        )
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.stack.stop()
+
+    def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict[str, Any], float]:
+        from concierge.web.auth import SigningKeys, mint_customer_token
+
+        token = mint_customer_token(customer, SigningKeys.parse(self.stack.values["signing_secret"]))
+        headers = {"content-type": "application/json", "x-api-key": self.api_key, "Authorization": f"Bearer {token}"}
+        request = urllib.request.Request(
+            f"{self.url}/v1/conversations/{conversation}/messages",
+            data=json.dumps({"text": text, "channel": channel}).encode(),
+            headers=headers,
+            method="POST",
+        )
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, body = response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            status, body = error.code, json.loads(error.read() or b"{}")
+        return status, body, (time.perf_counter() - started) * 1000
+
+    def usage(self, conversation: str) -> tuple[int, float]:
+        from concierge.memory import keys
+        from concierge.platform import wiring
+        from concierge.platform.settings import IngestSettings, current_settings
+
+        turns = [
+            i
+            for i in wiring.memory_store(current_settings(IngestSettings)).conversation_partition(conversation)
+            if i["sk"].startswith(keys.TURN)
+        ]
+        usage = [t.get("usage") or {} for t in turns]
+        tokens = sum(
+            u.get("input_tokens", 0)
+            + u.get("output_tokens", 0)
+            + u.get("cache_read_tokens", 0)
+            + u.get("cache_write_tokens", 0)
+            for u in usage
+        )
+        return tokens, sum(u.get("cost_usd", 0.0) for u in usage)
+
+
+def store_customers(store: Path | None) -> set[str]:
+    """The customer ids scenarios may name: the store folder's, or the demo store's."""
+    if store is None:
+        from concierge.store.demo import generate_store
+
+        return {c.id for c in generate_store().customers}
+    from concierge.store.storefolder import load_store_folder
+
+    return {c.id for c in load_store_folder(store).data.customers}
+
+
+def unplayable(scenario: Scenario, customers: set[str], store: Path | None) -> Outcome | None:
+    """A scenario naming a customer the store lacks is reported as such, not played."""
+    if scenario.customer in customers:
+        return None
+    where = f"{store}/customers.json" if store else "the demo store"
+    return Outcome(
+        scenario=scenario.name,
+        resolved=False,
+        failures=[f"names customer {scenario.customer!r}, which {where} lacks"],
+        policy_violations=0,
+        handoff_expected=scenario.expect.handoff,
+        handed_off=False,
+        turns=0,
+        tokens=0,
+        cost_usd=0.0,
+        log=[],
+    )
+
+
+def play(
+    scenario: Scenario,
+    simulate: Callable[[Scenario, list[TurnLog]], str | None] | None = None,
+    store: Path | None = None,
+) -> Outcome:
+    """One scenario on a fresh stack. `simulate(scenario, log) -> str | None` writes the next customer message."""
+    conversation = "eval-" + "".join(c if c.isalnum() else "-" for c in scenario.name.lower())[:60]
+    log: list[TurnLog] = []
+    with LocalHttpStack(store) as stack:
+        scripted = iter(scenario.turns)
+        while len(log) < scenario.expect.max_turns + 2:
+            text = next(scripted, None) if simulate is None else simulate(scenario, log)
+            if not text:
+                break
+            status, body, latency = stack.say(scenario.customer, conversation, text, scenario.channel)
+            log.append(TurnLog.of(text, status, body, latency))
+            if body.get("conversation_status") == "closed" and simulate is not None:
+                break
+        tokens, cost = stack.usage(conversation)
+    return score(scenario, log, tokens, cost)
+
+
+def model_customer(settings: ModelSettings) -> Callable[[Scenario, list[TurnLog]], str | None]:
+    """A simulated customer played by the configured model: it pursues the scenario's goal, one message a turn,
+    and says DONE when the goal is met or it gives up."""
+    from concierge.reasoning.claude import make_client
+
+    client = make_client(settings)
+
+    def next_message(scenario: Scenario, log: list[TurnLog]) -> str | None:
+        if not log and scenario.turns:
+            return scenario.turns[0]
+        transcript = "\n".join(f"Customer: {t.text}\nAssistant: {t.reply}" for t in log)
+        response = client.create(
+            max_tokens=client.family.max_tokens,
+            **client.family.request_options(),  # thinking counts toward it
+            system="You play a customer of an online shop, writing to its support assistant. Write only the "
+            "customer's next message: short, natural, sometimes imperfect. Reply with the single word DONE when "
+            "your goal is met or clearly cannot be met.",
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"Your goal: {scenario.goal or scenario.description}\n\n"
+                    f"The conversation so far:\n{transcript or '(none yet)'}",
+                }
+            ],
+        )
+        text = "".join(getattr(block, "text", "") for block in response.content).strip()
+        return None if not text or text.upper().startswith("DONE") else text
+
+    return next_message
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, Any]:
+    latencies = sorted(t.latency_ms for o in outcomes for t in o.log)
+    expected = [o for o in outcomes if o.handoff_expected]
+    predicted = [o for o in outcomes if o.handed_off]
+    resolved = [o for o in outcomes if o.resolved]
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
+
+    return {
+        "scenarios": len(outcomes),
+        "resolution_rate": round(len(resolved) / len(outcomes), 3) if outcomes else 0.0,
+        "policy_violations": sum(o.policy_violations for o in outcomes),
+        "handoff_precision": round(sum(o.handoff_expected for o in predicted) / len(predicted), 3)
+        if predicted
+        else 1.0,
+        "handoff_recall": round(sum(o.handed_off for o in expected) / len(expected), 3) if expected else 1.0,
+        "turns_per_conversation": round(statistics.mean(o.turns for o in outcomes), 2) if outcomes else 0.0,
+        "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
+        "latency_p95_ms": round(pct(0.95), 1),
+        "tokens_per_conversation": round(statistics.mean(o.tokens for o in outcomes), 1) if outcomes else 0.0,
+        "cost_per_conversation_usd": round(statistics.mean(o.cost_usd for o in outcomes), 6) if outcomes else 0.0,
+        "cost_per_resolved_conversation_usd": round(sum(o.cost_usd for o in outcomes) / len(resolved), 6)
+        if resolved
+        else None,
+    }
+
+
+def table(outcomes: list[Outcome], totals: dict[str, Any]) -> str:
+    width = max(len(o.scenario) for o in outcomes) if outcomes else 10
+    lines = [f"{'scenario':<{width}}  result    turns  handoff  notes"]
+    for o in outcomes:
+        lines.append(
+            f"{o.scenario:<{width}}  {'resolved' if o.resolved else 'FAILED  '}  {o.turns:>5}  "
+            f"{('yes' if o.handed_off else 'no'):>7}  {'; '.join(o.failures)}"
+        )
+    lines.append("")
+    lines += [f"{key}: {value}" for key, value in totals.items()]
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Domain events published on the EventBridge bus: one pydantic model per detail-type.
+
+Every model has a sample in events/ that a test validates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.channels.inbound import InboundMessage
+from concierge.platform.topology import EVENT_SOURCE
+
+
+class DomainEvent(BaseModel):
+    # Each event is built on first use: a function builds the few it publishes or reads (docs/performance.md).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    detail_type: ClassVar[str]
+
+    occurred_at: datetime
+
+
+class TurnCompleted(DomainEvent):
+    detail_type: ClassVar[str] = "turn.completed"
+
+    conversation_id: str
+    customer_id: str
+    turn: int = Field(ge=1)
+    channel: str
+    intent: str = Field(description="the model's reading when a model answered, else the rule-based intent")
+    confidence: float | None = Field(None, ge=0, le=1, description="the model's confidence in its reply, if any")
+    sentiment: float = Field(ge=-1, le=1)
+    engine: str = Field(description="deterministic | claude | deterministic-fallback")
+    actions: list[str] = Field(default_factory=list, description="tool names executed in this turn")
+    handoff: bool = False
+    latency_ms: int = Field(ge=0)
+    input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(0, ge=0)
+    cache_read_tokens: int = Field(0, ge=0)
+    cache_write_tokens: int = Field(0, ge=0)
+    cost_usd: float = Field(0.0, ge=0, description="model cost of the turn, from the configured price table")
+
+
+class ActionExecuted(DomainEvent):
+    detail_type: ClassVar[str] = "action.executed"
+
+    conversation_id: str
+    customer_id: str
+    action_id: str
+    tool: str
+    status: Literal["executed", "denied", "failed", "awaiting_approval"]
+    reason: str | None = Field(None, description="the reason code of a denial or failure, e.g. order_not_found")
+    decided_by: str | None = Field(None, description="the operator who approved or denied, for actions that needed one")
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
+Resolution = Literal["resolved", "handed_off", "unresolved"]
+
+
+class ConversationClosed(DomainEvent):
+    """Everything Auto-CSAT needs, so that survey scoring never reads the transcript back."""
+
+    detail_type: ClassVar[str] = "conversation.closed"
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    started_at: datetime
+    turns: int = Field(ge=0, description="customer messages in the conversation")
+    resolution: Resolution
+    intents: list[str] = Field(default_factory=list, description="intent of each customer message, in order")
+    sentiments: list[float] = Field(default_factory=list, description="sentiment (-1..1) of each customer message")
+    actions_executed: list[str] = Field(default_factory=list)
+    actions_failed: int = 0
+    handoff_reason: str | None = None
+    repeated_messages: int = Field(0, description="customer messages that repeated an earlier one (effort)")
+    thanked: bool = False
+    complained: bool = False
+    first_response_ms: int = Field(0, ge=0)
+    summary: str = ""
+
+
+class ApprovalRequested(DomainEvent):
+    """An action waits for a person's decision (e.g. a refund above the limit): for the people who decide."""
+
+    detail_type: ClassVar[str] = "approval.requested"
+
+    action_id: str
+    conversation_id: str
+    customer_id: str
+    tool: str
+    summary: str
+    amount: Decimal | None = None
+    currency: str | None = None
+    reason: str
+    deadline: datetime
+
+
+class HandoffRequested(DomainEvent):
+    """A conversation goes to people; a rule forwards it to the team's notification channel (docs/handoff.md)."""
+
+    detail_type: ClassVar[str] = "handoff.requested"
+
+    conversation_id: str
+    customer_id: str
+    reason: str
+    channel: str
+    queue: str | None = Field(None, description="the topic queue it was routed to")
+    priority: int | None = Field(None, ge=0, le=100)
+    within_hours: bool | None = Field(
+        None, description="False: out of support hours, the customer was promised a reply later"
+    )
+
+
+class HandoffEnded(DomainEvent):
+    """A person closed the conversation or handed it back to the AI: the figures of the human part."""
+
+    detail_type: ClassVar[str] = "handoff.ended"
+
+    conversation_id: str
+    customer_id: str
+    outcome: Literal["closed", "handed_back"]
+    resolution: Literal["resolved", "unresolved"] | None = None
+    resolution_reason: str | None = None
+    reason: str = Field(description="why it was handed off")
+    queue: str
+    agent: str
+    first_human_response_ms: int | None = Field(None, ge=0, description="from the handoff to the first human reply")
+    customer_messages: int = Field(0, ge=0, description="customer messages while people owned the conversation")
+    repeated_after_handoff: int = Field(
+        0, ge=0, description="of those, how many repeated what the customer said before"
+    )
+
+
+SurveyKind = Literal["csat", "nps", "ces"]
+
+
+class SurveyAnswered(DomainEvent):
+    """A customer's answer to a survey (CSAT 1–5, NPS 0–10, CES 1–7), tied to the conversation it is about."""
+
+    detail_type: ClassVar[str] = "survey.answered"
+
+    conversation_id: str
+    customer_id: str
+    survey: SurveyKind
+    score: int = Field(ge=0, le=10, description="within the survey's own scale: csat 1–5, nps 0–10, ces 1–7")
+    channel: str = Field(description="where the conversation took place: web | email | whatsapp")
+    answered_via: Literal["api", "chat", "email", "whatsapp"]
+
+
+class AutoCsatScored(DomainEvent):
+    """The Auto-CSAT of a closed conversation: a 1–5 score with the reasons behind it."""
+
+    detail_type: ClassVar[str] = "autocsat.scored"
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    score: int = Field(ge=1, le=5)
+    scorer: str = Field(description="the explainable scorer's version, or the model that judged")
+    reasons: list[str] = Field(default_factory=list, description="the reasons, most important first")
+
+
+class DiscountRedeemed(DomainEvent):
+    """A discount code the assistant issued was used on an order: the revenue AI offers brought."""
+
+    detail_type: ClassVar[str] = "discount.redeemed"
+
+    code: str
+    conversation_id: str = Field(description="the conversation that issued the code")
+    customer_id: str
+    order_id: str
+    order_total: Decimal = Field(ge=0, description="what the customer paid for the order, after the discount")
+    currency: str
+    percent: int | None = Field(None, ge=1, le=100, description="the code's percentage off; None for an amount off")
+    amount_off: Decimal | None = Field(None, gt=0, description="the code's amount off, in the order's currency")
+    offer_id: str | None = Field(
+        None, description="the offer whose code it was (offers/ledger.py); None: an ad-hoc code"
+    )
+
+
+class OrderPlaced(DomainEvent):
+    """An order the signed-in customer placed at the storefront (POST /v1/orders): what the offers' holdout comparison
+    counts as conversion, revenue and retention, in both groups alike (offers/ledger.py)."""
+
+    detail_type: ClassVar[str] = "order.placed"
+
+    customer_id: str
+    order_id: str
+    order_total: Decimal = Field(ge=0, description="what the customer paid, after any discount")
+    currency: str
+
+
+class OfferPresented(DomainEvent):
+    """An offer the guardrails decided `offer` was chosen as the next best action and put in front of the customer
+    (offers/nba.py). Ids and the offer's terms only: never the customer's words or values. Held-out and refused
+    decisions are not events: they are in the customer's audit trail (`offer.decided`)."""
+
+    detail_type: ClassVar[str] = "offer.presented"
+
+    offer_id: str
+    kind: str = Field(description="the offer's kind, e.g. out_of_stock_alternative")
+    moment: str = Field(description="the moment it was made at, e.g. variant_out_of_stock")
+    conversation_id: str | None = Field(None, description="None for a journey outside a conversation (cart reminder)")
+    customer_id: str
+    channel: str
+    holdout_share: float = Field(ge=0, le=0.5)
+    value_type: str | None = Field(None, description="percent_off | amount_off | credit_bonus | free_trial; None: none")
+    score: float = Field(ge=0, description="the next-best-action score it was chosen with")
+
+
+class MessageReceived(DomainEvent):
+    """An email or WhatsApp message taken in by ingest; its turn runs from the message-received queue."""
+
+    detail_type: ClassVar[str] = "message.received"
+
+    message: InboundMessage
+
+
+class CustomerErased(DomainEvent):
+    """A customer's data was erased; carries no personal data (a one-way hash of the id, for the audit)."""
+
+    detail_type: ClassVar[str] = "customer.erased"
+
+    customer_hash: str
+    items_deleted: int = Field(ge=0)
+    objects_deleted: int = Field(ge=0)
+    requested_by: str = Field(
+        "customer", description="'customer' (their own request), or 'operator:<id>' acting on their request"
+    )
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {
+    cls.detail_type: cls
+    for cls in (
+        TurnCompleted,
+        ActionExecuted,
+        ConversationClosed,
+        HandoffRequested,
+        MessageReceived,
+        CustomerErased,
+        SurveyAnswered,
+        AutoCsatScored,
+        DiscountRedeemed,
+        ApprovalRequested,
+        HandoffEnded,
+        OfferPresented,
+        OrderPlaced,
+    )
+}
+
+
+def to_entry(event: DomainEvent, bus_name: str) -> dict[str, str]:
+    """An EventBridge PutEvents entry."""
+    return {
+        "Source": EVENT_SOURCE,
+        "DetailType": event.detail_type,
+        "Detail": event.model_dump_json(),
+        "EventBusName": bus_name,
+    }
+
+
+class EventPublisher:
+    """Publishes domain events to the bus; PutEvents takes at most 10 entries, and a partial failure raises."""
+
+    def __init__(self, events_client: Any, bus_name: str) -> None:
+        # `events_client`: a boto3 EventBridge client (boto3 publishes no types).
+        self._client = events_client
+        self._bus = bus_name
+
+    def publish(self, *events: DomainEvent) -> None:
+        entries = [to_entry(event, self._bus) for event in events]
+        for start in range(0, len(entries), 10):
+            response = self._client.put_events(Entries=entries[start : start + 10])
+            if response.get("FailedEntryCount"):
+                failed = [e for e in response["Entries"] if e.get("ErrorCode")]
+                raise EventPublishError(f"{len(failed)} event(s) were not accepted by the bus: {failed}")
+
+
+class EventPublishError(RuntimeError):
+    pass

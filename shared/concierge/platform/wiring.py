@@ -1,0 +1,394 @@
+"""Production wiring: one cached factory per adapter, built on first use in a process from the settings of the
+function that asks (each factory takes the group of settings it reads, concierge.platform.settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
+
+from concierge.platform import aws
+from concierge.platform.settings import (
+    ActionsSettings,
+    ApprovalWorkflowSettings,
+    BusSettings,
+    IngestSettings,
+    KnowledgeSettings,
+    MemorySettings,
+    MerchantSettings,
+    SigningSettings,
+    StoreSettings,
+    SurveysSettings,
+    WhatsAppSettings,
+    env_name,
+    fields,
+)
+
+if TYPE_CHECKING:
+    from concierge.actions.approvals import ApprovalWorkflow
+    from concierge.actions.executor import ActionServices
+    from concierge.channels.inbox import ChannelSender, EmailIntake, Inbox, TurnRunner
+    from concierge.channels.whatsapp import WhatsAppSender
+    from concierge.conversation.notices import NoticeServices
+    from concierge.handoff.console import ConsoleServices
+    from concierge.knowledge.embedded import IndexCache
+    from concierge.knowledge.embeddings import Embedder
+    from concierge.knowledge.opensearch import OpenSearchIndex
+    from concierge.knowledge.port import KnowledgeIndex
+    from concierge.memory.store import MemoryStore
+    from concierge.metrics.rollup import Rollup
+    from concierge.platform.events import EventPublisher
+    from concierge.store.commerce import ReferenceStore
+    from concierge.store.merchant import MerchantProfile, ProfileStore
+    from concierge.surveys.answers import SurveyServices
+    from concierge.surveys.scoring import ClosedServices
+    from concierge.surveys.store import SurveyStore
+    from concierge.web.auth import SigningKeys
+    from concierge.web.http_api import HttpServices
+
+
+@lru_cache(maxsize=4)
+def memory_store(settings: MemorySettings) -> MemoryStore:
+    from concierge.memory.store import MemoryStore
+
+    return MemoryStore(aws.table(settings.memory_table), settings.memory_ttl_days)
+
+
+@lru_cache(maxsize=4)
+def reference_store(settings: StoreSettings) -> ReferenceStore:
+    from concierge.store.commerce import ReferenceStore
+
+    return ReferenceStore(aws.table(settings.store_table))
+
+
+_profile_stores: dict[tuple[object, ...], ProfileStore] = {}
+
+
+def merchant_profiles(settings: IngestSettings | ActionsSettings) -> ProfileStore:
+    """merchant.json as imported into the store table (docs/import-format.md), else the deployed settings. One per
+    table and fallback in a process, whichever function asks (the local stack runs them all in one: an import is
+    seen by every function at once)."""
+    key = (settings.store_table, *(getattr(settings, name) for name in fields(MerchantSettings)))
+    if key not in _profile_stores:
+        from concierge.store.merchant import MerchantProfile, ProfileStore
+
+        _profile_stores[key] = ProfileStore(aws.table(settings.store_table), MerchantProfile.from_settings(settings))
+    return _profile_stores[key]
+
+
+def merchant_profile(settings: IngestSettings | ActionsSettings) -> MerchantProfile:
+    return merchant_profiles(settings).get()
+
+
+@lru_cache(maxsize=4)
+def publisher(settings: BusSettings) -> EventPublisher:
+    from concierge.platform.events import EventPublisher
+
+    return EventPublisher(aws.client("events"), settings.event_bus)
+
+
+@lru_cache(maxsize=4)
+def signing_keys(settings: SigningSettings) -> SigningKeys:
+    """The storefront signing keys (current and, during a rotation, previous) from the setting or the secret."""
+    from concierge.web.auth import SigningKeys
+
+    text = settings.signing_secret
+    if not text:
+        if not settings.signing_secret_arn:
+            names = (env_name(SigningSettings, "signing_secret"), env_name(SigningSettings, "signing_secret_arn"))
+            raise RuntimeError("Neither {} nor {} is set".format(*names))
+        secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.signing_secret_arn)
+        text = cast(str, secret["SecretString"])
+    return SigningKeys.parse(text)
+
+
+@lru_cache(maxsize=4)
+def action_services(settings: ActionsSettings) -> ActionServices:
+    from concierge.actions.executor import ActionServices, idempotency_store
+    from concierge.channels.email import EmailSender
+
+    return ActionServices(
+        settings=settings,
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        events=publisher(settings),
+        email=EmailSender(aws.client("ses"), settings.sender_email),
+        idempotency=idempotency_store(settings.memory_table),
+        approvals=approvals(settings),
+        profile=merchant_profiles(settings).get,
+    )
+
+
+def approvals(settings: ApprovalWorkflowSettings) -> ApprovalWorkflow | None:
+    """The approval workflow (actions.approvals.ApprovalWorkflow), or None when none is deployed: then refunds
+    above the limit are refused with a reason instead of waiting."""
+    if not settings.approval_state_machine_arn:
+        return None
+    from concierge.actions.approvals import StepFunctionsApprovals
+
+    return StepFunctionsApprovals(aws.client("stepfunctions"), settings.approval_state_machine_arn)
+
+
+@lru_cache(maxsize=4)
+def notice_services(settings: IngestSettings) -> NoticeServices:
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.conversation.notices import NoticeServices
+
+    whatsapp = whatsapp_sender(settings)
+    return NoticeServices(
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        email=EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name),
+        whatsapp=whatsapp,
+        merchant_name=settings.merchant_name,
+        support_address=settings.sender_email,
+    )
+
+
+class StepFunctionsTurnRunner:
+    """Runs the Express turn workflow synchronously (StartSyncExecution) and returns its HTTP-shaped output."""
+
+    def __init__(self, client: Any, state_machine_arn: str) -> None:  # a boto3 Step Functions client
+        self._client = client
+        self._arn = state_machine_arn
+
+    def __call__(self, execution_input: dict[str, Any]) -> tuple[int, str]:
+        import json
+
+        response = self._client.start_sync_execution(stateMachineArn=self._arn, input=json.dumps(execution_input))
+        if response["status"] != "SUCCEEDED":
+            return 500, json.dumps(
+                {"message": f"turn workflow {response['status'].lower()}: {response.get('error', '')}"}
+            )
+        output = json.loads(response["output"])
+        return int(output["statusCode"]), output["body"]
+
+
+def turn_runner(settings: IngestSettings) -> TurnRunner:
+    if not settings.turn_state_machine_arn:
+        raise RuntimeError(f"{env_name(IngestSettings, 'turn_state_machine_arn')} is not set")
+    return StepFunctionsTurnRunner(aws.client("stepfunctions"), settings.turn_state_machine_arn)
+
+
+@lru_cache(maxsize=4)
+def whatsapp_credentials(settings: WhatsAppSettings) -> dict[str, str] | None:
+    """app_secret, verify_token, access_token — from the environment locally, Secrets Manager when deployed."""
+    if settings.whatsapp_app_secret:
+        return {
+            "app_secret": settings.whatsapp_app_secret,
+            "verify_token": settings.whatsapp_verify_token or "",
+            "access_token": settings.whatsapp_access_token or "",
+        }
+    if not settings.whatsapp_secret_arn:
+        return None
+    import json
+
+    values = json.loads(
+        aws.client("secretsmanager").get_secret_value(SecretId=settings.whatsapp_secret_arn)["SecretString"]
+    )
+    return values if values.get("app_secret") else None
+
+
+def whatsapp_sender(settings: WhatsAppSettings) -> WhatsAppSender | None:
+    """The Graph API sender, or None when WhatsApp is not configured."""
+    credentials = whatsapp_credentials(settings)
+    if not (credentials and settings.whatsapp_phone_number_id):
+        return None
+    from concierge.channels.whatsapp import WhatsAppSender
+
+    return WhatsAppSender(
+        base_url=settings.whatsapp_api_base,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        access_token=credentials["access_token"],
+    )
+
+
+def inbox(settings: IngestSettings) -> Inbox:
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.channels.inbox import Inbox
+    from concierge.channels.outbound import EmailChannel, WhatsAppChannel
+    from concierge.conversation.api import Channel
+
+    senders: dict[Channel, ChannelSender] = {
+        Channel.EMAIL: EmailChannel(
+            EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name),
+            settings.merchant_name,
+            settings.sender_email,
+        )
+    }
+    whatsapp = whatsapp_sender(settings)
+    if whatsapp is not None:
+        senders[Channel.WHATSAPP] = WhatsAppChannel(whatsapp)
+    from concierge.platform.clock import now
+    from concierge.surveys.answers import answer_from_whatsapp
+
+    surveys = survey_services(settings)
+    return Inbox(
+        memory=memory_store(settings),
+        run_turn=turn_runner(settings),
+        senders=senders,
+        answer_survey=lambda survey, score, conversation_id, sender: answer_from_whatsapp(
+            survey, score, conversation_id, sender, surveys, now()
+        ),
+    )
+
+
+def email_intake(settings: IngestSettings) -> EmailIntake:
+    from concierge.channels.inbound_email import SesInbound
+    from concierge.channels.inbox import EmailIntake
+
+    if not settings.mail_bucket:
+        raise RuntimeError(f"{env_name(IngestSettings, 'mail_bucket')} is not set")
+    return EmailIntake(events=publisher(settings), ses_inbound=SesInbound(aws.client("s3"), settings.mail_bucket))
+
+
+def http_services(settings: IngestSettings) -> HttpServices:
+    from concierge.channels.inbox import WhatsAppIntake
+    from concierge.memory.privacy import PrivacyServices
+    from concierge.web.http_api import HttpServices
+
+    credentials = whatsapp_credentials(settings)
+    intake = (
+        WhatsAppIntake(publisher(settings), credentials["app_secret"], credentials["verify_token"])
+        if credentials
+        else None
+    )
+    return HttpServices(
+        privacy=PrivacyServices(
+            memory=memory_store(settings),
+            store=reference_store(settings),
+            events=publisher(settings),
+            s3=aws.client("s3"),
+            mail_bucket=settings.mail_bucket,
+        ),
+        signing_keys=signing_keys(settings),
+        whatsapp=intake,
+        approvals=approvals(settings),
+        surveys=survey_services(settings),
+        console=console_services(settings),
+        merchant=lambda: merchant_profile(settings),
+    )
+
+
+@lru_cache(maxsize=4)
+def console_services(settings: IngestSettings) -> ConsoleServices:
+    from concierge.handoff.console import ConsoleServices
+
+    return ConsoleServices(
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        events=publisher(settings),
+        notices=notice_services(settings),
+        run_turn=lambda execution_input: turn_runner(settings)(execution_input),
+    )
+
+
+@lru_cache(maxsize=4)
+def embedder(settings: KnowledgeSettings) -> Embedder:
+    from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder
+
+    if settings.embedder == "titan":
+        return TitanEmbedder(aws.client("bedrock-runtime"), dimensions=settings.embedding_dimensions)
+    return HashingEmbedder(settings.embedding_dimensions)
+
+
+_embedded_cache: IndexCache | None = None
+
+
+def knowledge_index(settings: KnowledgeSettings) -> KnowledgeIndex | None:
+    """The index retrieval searches and ingest syncs into. The embedded one is cached per process and reloaded
+    only when its S3 object changes; OpenSearch is a client (imported only when configured)."""
+    global _embedded_cache
+    if settings.knowledge_index == "opensearch":
+        return opensearch_index(settings)
+    from concierge.knowledge.embedded import IndexCache
+
+    if _embedded_cache is None:
+        _embedded_cache = IndexCache()
+    return _embedded_cache.get(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
+
+
+@lru_cache(maxsize=2)
+def opensearch_index(settings: KnowledgeSettings) -> OpenSearchIndex:
+    import os
+
+    from concierge.knowledge.opensearch import OpenSearchIndex
+
+    if not settings.opensearch_endpoint:
+        raise RuntimeError(f"{env_name(KnowledgeSettings, 'opensearch_endpoint')} is not set")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    return OpenSearchIndex.from_endpoint(
+        settings.opensearch_endpoint, settings.opensearch_service, region, dimensions=settings.embedding_dimensions
+    )
+
+
+@lru_cache(maxsize=4)
+def rollup(settings: MemorySettings) -> Rollup:
+    """The KPI roll-up over the memory table (docs/metrics.md)."""
+    from concierge.metrics.rollup import Rollup
+
+    return Rollup(memory_store(settings))
+
+
+@lru_cache(maxsize=4)
+def survey_store(settings: MemorySettings) -> SurveyStore:
+    from concierge.surveys.store import SurveyStore
+
+    return SurveyStore(memory_store(settings))
+
+
+@lru_cache(maxsize=4)
+def survey_services(settings: IngestSettings) -> SurveyServices:
+    """What taking a survey answer needs (ingest: the API, the email links, WhatsApp taps)."""
+    from concierge.surveys.answers import SurveyServices
+
+    return SurveyServices(
+        memory=memory_store(settings),
+        surveys=survey_store(settings),
+        events=publisher(settings),
+        signing_keys=signing_keys(settings),
+        merchant_name=settings.merchant_name,
+    )
+
+
+@lru_cache(maxsize=2)
+def closed_conversation_services(settings: SurveysSettings) -> ClosedServices:
+    """What the surveys function needs at `conversation.closed`: the scorer, the store, and the channels."""
+    from concierge.channels.email import EmailSender
+    from concierge.surveys.judge import scorer
+    from concierge.surveys.scoring import ClosedServices
+
+    whatsapp = whatsapp_sender(settings)
+    return ClosedServices(
+        settings=settings,
+        memory=memory_store(settings),
+        surveys=survey_store(settings),
+        events=publisher(settings),
+        scorer=scorer(settings),
+        signing_keys=signing_keys(settings),
+        email=EmailSender(aws.client("ses"), settings.sender_email),
+        whatsapp=whatsapp,
+    )
+
+
+def reset() -> None:
+    global _embedded_cache
+    _embedded_cache = None
+    _profile_stores.clear()
+    for factory in (
+        memory_store,
+        reference_store,
+        publisher,
+        signing_keys,
+        action_services,
+        whatsapp_credentials,
+        notice_services,
+        console_services,
+        rollup,
+        survey_store,
+        survey_services,
+        embedder,
+        opensearch_index,
+        closed_conversation_services,
+    ):
+        factory.cache_clear()
+    aws.reset()
