@@ -61,3 +61,20 @@ def test_a_question_naming_no_person_is_not_a_request_for_one(text: str) -> None
 )
 def test_a_question_asking_for_a_person_still_gets_one(text: str) -> None:
     assert signals.score(text).wants_human
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hey, the trekking flask that came with my poles has a dent. can I send it back for a refund?",
+        "The little flask I got with the trekking poles is dented, can I return it?",
+    ],
+)
+def test_an_item_named_by_the_one_it_came_with_is_the_other_one(text: str) -> None:
+    reply = Chat().say(text).reply
+    assert "Insulated Steel Bottle" in reply and "Carbon Trekking Poles" not in reply
+
+
+def test_an_item_that_came_with_a_fault_is_still_the_item() -> None:
+    reply = Chat().say("the trekking poles came with a bent tip, can I return them?").reply
+    assert "Carbon Trekking Poles" in reply and "Insulated Steel Bottle" not in reply

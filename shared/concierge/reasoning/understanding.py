@@ -518,6 +518,32 @@ def meant_by_meaning(text: str, lines: list[dict[str, Any]]) -> list[int]:
     return [i for i, line in enumerate(lines) if line["product_id"] == best]
 
 
+# The item an item came with, named to say which order, not what is meant: "the glass jars that came with my
+# tumblers", "the little cone I got with my beans", "the lid that was in the box with the kettle".
+CAME_WITH = re.compile(
+    r"\b(?:(?:that|which)\s+)?(?:(?:i|we)\s+)?(?:came|arrived|shipped|come|got|bought|ordered|was|were)\s+"
+    r"(?:in\s+the\s+(?:same\s+)?(?:box|order|parcel|package)\s+)?(?:with|alongside|together with|as)\s+"
+    r"(?:my|the|our)\s+([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:are|is|were|was|and|but|please|for|because|as|since|so|i|we|"
+    r"can|could|do|does|did|will|would|have|has|had|don't|doesn't|didn't|won't|aren't|isn't)\b)",
+    re.IGNORECASE,
+)
+
+
+def beside_item(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]]) -> tuple[str, set[int]] | None:
+    """When the customer names an item by the one it came with ("the jars that came with my tumblers"): their words
+    without that phrase, and the candidates it leaves — the other lines of the orders holding the item named as
+    company. None when they say no such thing, or it names none of their lines, or leaves nothing."""
+    company = " ".join(m.group(1) for m in CAME_WITH.finditer(text))
+    rest = CAME_WITH.sub(" ", text)
+    if not company or not content_words(rest):
+        return None
+    scores = [line_score(company, line) for _, line in candidates]
+    beside = {i for i, score in enumerate(scores) if score and score == max(scores)}
+    orders = {candidates[i][0]["order_id"] for i in beside}
+    others = {i for i, (order, _) in enumerate(candidates) if order["order_id"] in orders and i not in beside}
+    return (rest, others) if others else None
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
@@ -527,13 +553,23 @@ def items_named(
     have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
     # "I'll keep the hub", "the cups are lovely, keeping those": not the item meant
     have = without_praised(have, [line for _, line in candidates])
+    allowed = set(range(len(candidates)))
+    company = beside_item(have, candidates)
+    if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
+        have, allowed = company
     named = request_object(have)
     latest = bool(LATEST.search(text))
-    scored = sorted(((item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates)), reverse=True)
+    scored = sorted(
+        ((item_score(have, named, line), -i) for i, (_, line) in enumerate(candidates) if i in allowed), reverse=True
+    )
     best = [-i for score, i in scored if score == scored[0][0] and score > 0]
     unique = len(best) == 1
-    if not best and len({line["product_id"] for _, line in candidates}) > 1:
-        best = meant_by_meaning(without_order_number(named or have), [line for _, line in candidates])
+    if not best and len({candidates[i][1]["product_id"] for i in allowed}) > 1:
+        kept = sorted(allowed)
+        meant = meant_by_meaning(without_order_number(named or have), [candidates[i][1] for i in kept])
+        best = [kept[i] for i in meant]
+    elif not best and company:  # the one product left beside the item it came with
+        best = sorted(allowed)
     if len(best) > 1 and not latest:
         best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
     if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
