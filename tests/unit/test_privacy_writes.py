@@ -29,6 +29,7 @@ from concierge.memory.privacy import (
     set_preferences,
     unmerge,
 )
+from concierge.memory.storage import from_dynamo
 from concierge.platform.errors import BadRequest, Conflict, NotFound
 from tests.unit.fakes import FakeEvents
 from tests.unit.test_memory_rules import tables  # noqa: F401  # the moto tables fixture (alex on file)
@@ -72,7 +73,7 @@ def contents() -> list[dict[str, Any]]:
     for item in table().scan()["Items"]:
         if item["sk"].startswith(keys.AUDIT):
             item = {**item, "sk": item["sk"].rsplit("#", 1)[0]}
-        items.append(json.loads(json.dumps(item, default=int)))
+        items.append(from_dynamo(item))
     return sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
 
 
