@@ -9,7 +9,7 @@ import pytest
 from concierge.conversation.api import Channel
 from concierge.conversation.turn import ActionResult, ActionStatus, ConversationStatus, Signals, ToolCall
 from concierge.memory import keys
-from concierge.memory.store import ConversationRecord, Fact, Profile, Summary
+from concierge.memory.store import ConversationRecord, Fact, Profile, Summary, TurnEntry
 from concierge.platform.errors import Conflict
 from concierge.reasoning.costs import Usage
 from tests.unit.test_memory_rules import tables  # noqa: F401  # the moto tables fixture
@@ -69,22 +69,16 @@ def test_a_closing_reply_is_written_with_its_turn_memory_lookups_and_deletions(m
         record,
         "Glad to help!",
         NOW,
-        {
-            "signals": signals.model_dump(),
-            "engine": "deterministic",
-            "tools": ["track_shipment"],
-            "latency_ms": 120,
-            "errors": {},
-            "usage": usage.model_dump(),
-            "at": NOW,
-        },
-        [memory.fact_item("alex", fact), memory.profile_item(profile), memory.summary_item("alex", summary)],
+        TurnEntry(
+            signals=signals, engine="deterministic", tools=["track_shipment"], latency_ms=120, usage=usage, at=NOW
+        ),
+        [memory.fact_put("alex", fact), memory.profile_put(profile), memory.summary_put("alex", summary)],
         [memory.close_open_entry("alex", "c-1"), memory.forget_fact("alex", "open_issue:NW1")],
         expected_seq=1,
         expected_at=meta["updated_at"],
         turn_number=1,
         shown=["a-1"],
-        actions=[memory.action_item("c-1", "alex", call, lookup, None)],
+        actions=[memory.action_put("c-1", "alex", call, lookup, None)],
     )
 
     assert contents() == ordered(
@@ -188,7 +182,7 @@ def test_a_reply_built_on_a_conversation_that_changed_since_writes_nothing(memor
             before.model_copy(update={"message_seq": 2, "updated_at": NOW}),
             "Hello",
             NOW,
-            {"engine": "deterministic", "at": NOW},
+            TurnEntry(signals=Signals(intent="greeting", intent_confidence=1, sentiment=0), engine="fallback", at=NOW),
             expected_seq=1,
             expected_at=before.model_dump(mode="json")["updated_at"],
         )

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.memory import keys
-from concierge.memory.storage import to_dynamo
+from concierge.memory.storage import Delete, Operation, Put
 from concierge.memory.store import MemoryStore, Profile
 from concierge.platform.errors import BadRequest, Conflict, NotFound
 from concierge.platform.events import CustomerErased, EventPublisher
@@ -261,7 +261,7 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
             ]
         )
     memory.put_profile(profile)
-    memory.write([memory.audit_item(customer_id, "preferences.updated", preferences.model_dump())])
+    memory.audit(customer_id, "preferences.updated", preferences.model_dump())
     return PreferencesOut(customer_id=customer_id, personalization=profile.personalization, surveys=profile.surveys)
 
 
@@ -275,22 +275,20 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
     source_items = memory.customer_partition(source_id)
     if any(i["sk"] == keys.MERGED_INTO for i in source_items):
         raise Conflict(ALREADY_MERGED.format(source_customer_id=source_id))
-    puts: list[dict[str, Any]] = []
-    deletes: list[tuple[str, str]] = []
+    puts: list[Operation] = []
+    deletes: list[Operation] = []
     moved_identities = []
     for item in source_items:
         if item["sk"].startswith(keys.IDENT):
             moved = {**item, "customer_id": target_id, "origin_customer_id": source_id}
-            puts.append(
-                to_dynamo({**moved, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY})
-            )
-            puts.append(to_dynamo({**moved, "pk": keys.customer_pk(target_id)}))
-            deletes.append((item["pk"], item["sk"]))
+            puts.append(Put({**moved, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY}))
+            puts.append(Put({**moved, "pk": keys.customer_pk(target_id)}))
+            deletes.append(Delete({"pk": item["pk"], "sk": item["sk"]}))
             moved_identities.append(f"{item['channel']}:{item['address']}")
         elif item["sk"].startswith(COPIED_ON_MERGE):
-            puts.append(to_dynamo({**item, "pk": keys.customer_pk(target_id), "origin_customer_id": source_id}))
+            puts.append(Put({**item, "pk": keys.customer_pk(target_id), "origin_customer_id": source_id}))
     puts.append(
-        to_dynamo(
+        Put(
             {
                 "pk": keys.customer_pk(source_id),
                 "sk": keys.MERGED_INTO,
@@ -301,7 +299,7 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
     )
     profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
     profile = profile.model_copy(update={"merged_from": list(dict.fromkeys([*profile.merged_from, source_id]))})
-    puts.append(memory.profile_item_with_ttl(profile))
+    puts.append(memory.profile_put(profile))
     detail = {
         "source": source_id,
         "target": target_id,
@@ -310,10 +308,10 @@ def merge(target_id: str, request: MergeRequest, operator: str, services: Privac
         "identities": moved_identities,
     }
     puts += [
-        memory.audit_item(target_id, "customer.merged", detail),
-        memory.audit_item(source_id, "customer.merged", detail),
+        memory.audit_put(target_id, "customer.merged", detail),
+        memory.audit_put(source_id, "customer.merged", detail),
     ]
-    memory.write(puts, deletes)
+    memory.write([*puts, *deletes])
     return MergeReceipt(
         target_customer_id=target_id,
         source_customer_id=source_id,
@@ -327,27 +325,25 @@ def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServ
     marker = next((i for i in memory.customer_partition(source_id) if i["sk"] == keys.MERGED_INTO), None)
     if marker is None or marker["target_customer_id"] != target_id:
         raise NotFound(NOT_MERGED.format(source_customer_id=source_id, customer_id=target_id))
-    puts: list[dict[str, Any]] = []
-    deletes: list[tuple[str, str]] = [(keys.customer_pk(source_id), keys.MERGED_INTO)]
+    puts: list[Operation] = []
+    deletes: list[Operation] = [Delete({"pk": keys.customer_pk(source_id), "sk": keys.MERGED_INTO})]
     restored = []
     for item in memory.customer_partition(target_id):
         if item.get("origin_customer_id") != source_id:
             continue
-        deletes.append((item["pk"], item["sk"]))
+        deletes.append(Delete({"pk": item["pk"], "sk": item["sk"]}))
         if item["sk"].startswith(keys.IDENT):
             back = {k: v for k, v in item.items() if k != "origin_customer_id"} | {"customer_id": source_id}
-            puts.append(
-                to_dynamo({**back, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY})
-            )
-            puts.append(to_dynamo({**back, "pk": keys.customer_pk(source_id)}))
+            puts.append(Put({**back, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY}))
+            puts.append(Put({**back, "pk": keys.customer_pk(source_id)}))
             restored.append(f"{item['channel']}:{item['address']}")
     profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
     profile = profile.model_copy(update={"merged_from": [c for c in profile.merged_from if c != source_id]})
-    puts.append(memory.profile_item_with_ttl(profile))
+    puts.append(memory.profile_put(profile))
     detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
     puts += [
-        memory.audit_item(target_id, "customer.unmerged", detail),
-        memory.audit_item(source_id, "customer.unmerged", detail),
+        memory.audit_put(target_id, "customer.unmerged", detail),
+        memory.audit_put(source_id, "customer.unmerged", detail),
     ]
-    memory.write(puts, deletes)
+    memory.write([*puts, *deletes])
     return UnmergeReceipt(target_customer_id=target_id, source_customer_id=source_id, identities_restored=len(restored))
