@@ -30,9 +30,10 @@ handoff ownership and the queue (handoff/queue.py), surveys (surveys/store.py) a
 module reaches the table (tests/unit/test_storage.py; CONTRIBUTING.md, "Storage").
 
 Callers get typed methods, and the items this store builds are typed `Put`s with their TTL (`fact_put`,
-`summary_put`, `profile_put`, `action_put`, `audit_put`…) that only its own writes take (`record_reply`, `write`,
-`load`). A write that spans aggregates is composed here: a reply with its turn and memory, a link with its audit
-entry (`save_identity`).
+`summary_put`, `profile_put`, `action_put`, `audit_put`…) that only its own writes take (`record_reply`, `load`). A
+write that spans aggregates is composed here: a reply with its turn and memory, a link with its audit entry
+(`save_identity`), a merge and an unmerge (`merge_customers`, `unmerge_customers`), what an erasure deletes
+(`erasure`). No other module calls a key builder or `to_dynamo` (tests/unit/test_keys.py).
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ TURN_IN_PROGRESS = "Another message in this conversation is being processed; ple
 OFFER_WRITE_ATTEMPTS = 3  # a moment's decisions, tried again when a concurrent moment held a shared counter
 # The upper bound of an audit-trail time range.
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+# What a merge copies from the source into the target (identities are moved, not copied).
+COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
+# The audit actions of merges (on both customers).
+CUSTOMER_MERGED = "customer.merged"
+CUSTOMER_UNMERGED = "customer.unmerged"
 
 
 class Identity(BaseModel):
@@ -125,6 +131,46 @@ class TurnEntry(BaseModel):
     errors: dict[str, Any] = Field(default_factory=dict)
     usage: Usage = Field(default_factory=Usage)
     at: datetime
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What `merge_customers` did."""
+
+    identities: list[str]  # "channel:address" of each identity re-pointed to the target
+    copied: int  # facts, summaries and conversation entries copied into the target
+
+
+@dataclass(frozen=True)
+class Unmerged:
+    """What `unmerge_customers` did."""
+
+    identities: list[str]  # "channel:address" of each identity given back to the source
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing a customer deletes (`MemoryStore.erasure`)."""
+
+    held: bool  # the customer's partition held anything
+    keys: list[tuple[str, str]]  # (pk, sk) of every item, in order
+    objects: list[str]  # the mail objects (raw emails, attachments) of their messages, in order
+
+
+class AlreadyMerged(Exception):
+    """The source customer was merged before (it carries a MERGED_INTO marker)."""
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__(f"{source_id} is already merged")
+        self.source_id = source_id
+
+
+class NotMerged(Exception):
+    """The source customer is not merged into the target."""
+
+    def __init__(self, source_id: str, target_id: str) -> None:
+        super().__init__(f"{source_id} is not merged into {target_id}")
+        self.source_id, self.target_id = source_id, target_id
 
 
 @dataclass(frozen=True)
@@ -857,19 +903,147 @@ class MemoryStore:
     def release_inbox(self, channel: Channel, message_id: str) -> None:
         self._table.delete_item(Key={"pk": keys.inbox_pk(channel.value, message_id), "sk": keys.RECEIVED})
 
-    def write(self, operations: Sequence[Operation]) -> None:
-        """Typed operations this store built, in transactions of at most 100 (DynamoDB's limit)."""
-        self._storage.write(operations)
-
-    # whole partitions (export, erasure, merges) ---------------------------------------------
-    def partition(self, pk: str) -> list[dict[str, Any]]:
+    # whole partitions (export, erasure, merges, consent) -----------------------------------
+    def _partition(self, pk: str) -> list[dict[str, Any]]:
         return self._storage.query(pk)
 
     def customer_partition(self, customer_id: str) -> list[dict[str, Any]]:
-        return self.partition(keys.customer_pk(customer_id))
+        return self._partition(keys.customer_pk(customer_id))
 
     def conversation_partition(self, conversation_id: str) -> list[dict[str, Any]]:
-        return self.partition(keys.conversation_pk(conversation_id))
+        return self._partition(keys.conversation_pk(conversation_id))
 
     def delete_keys(self, keys: Sequence[tuple[str, str]]) -> int:
         return self._storage.delete_many(keys)
+
+    def forget_facts_and_summaries(self, customer_id: str) -> int:
+        """Delete what is recalled about the customer in later conversations (their consent was withdrawn)."""
+        items = self.customer_partition(customer_id)
+        return self.delete_keys([(i["pk"], i["sk"]) for i in items if i["sk"].startswith((keys.FACT, keys.SUMMARY))])
+
+    def erasure(self, customer_id: str) -> Erasure:
+        """Everything erasing the customer deletes (see keys.RECORDS, `erasure`): their partition; each of their
+        conversations' partitions (not the origin customer's, which a merge's copy of its index entry names) with the
+        inbox and thread entries of its messages and the records their `erase_also` name; the identity lookups of
+        their identities; the copies a merge made in the customer they were merged into; their entries in the
+        approval and handoff queues. Also the mail objects (raw emails, attachments) their messages name. Reads
+        only: `erase` deletes."""
+        items = self.customer_partition(customer_id)
+        doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
+        objects: set[str] = set()
+        for item in items:
+            doomed |= {(pk, sk) for pk, sk in item.get("erase_also") or []}  # e.g. an offer's lift unit
+            if item["sk"].startswith(keys.IDENT):
+                doomed.add((keys.identity_pk(item["channel"], item["address"]), keys.IDENTITY))
+            if item["sk"] == keys.MERGED_INTO:  # copies of this customer's data made in the customer merged into
+                doomed |= {
+                    (c["pk"], c["sk"])
+                    for c in self.customer_partition(item["target_customer_id"])
+                    if c.get("origin_customer_id") == customer_id
+                }
+        for entry in (i for i in items if i["sk"].startswith(keys.CONVERSATION)):
+            records = self.conversation_partition(entry["conversation_id"])
+            if records_owner(records) != customer_id:
+                continue  # a merged copy's conversation still belongs to its origin customer
+            for record in records:
+                doomed.add((record["pk"], record["sk"]))
+                if record.get("provider_message_id"):
+                    marker = self._partition(keys.inbox_pk(record["channel"], record["provider_message_id"]))
+                    doomed |= {(m["pk"], m["sk"]) for m in marker}
+                    doomed |= {(keys.thread_pk(m["provider_id"]), keys.THREAD) for m in marker if m.get("provider_id")}
+                doomed |= {(pk, sk) for pk, sk in record.get("erase_also") or []}  # e.g. a KPI low-score entry
+                objects |= {a["s3_key"] for a in record.get("attachments") or []}
+                if record.get("raw_s3_key"):
+                    objects.add(record["raw_s3_key"])
+        for listing in (keys.APPROVALS, keys.HANDOFFS):  # queues listed outside the customer's partitions
+            doomed |= {(a["pk"], a["sk"]) for a in self._partition(listing) if a.get("customer_id") == customer_id}
+        return Erasure(held=bool(items), keys=sorted(doomed), objects=sorted(objects))
+
+    def erase(self, erasure: Erasure) -> int:
+        """Delete the items `erasure` found; how many."""
+        return self.delete_keys(erasure.keys)
+
+    def merge_customers(self, source_id: str, target_id: str, operator: str, reason: str) -> Merged:
+        """Merge `source_id` into `target_id`: the source's verified identities are re-pointed to the target (its
+        copies moved), its facts, summaries and conversation index copied into the target with
+        `origin_customer_id` (what `unmerge_customers` removes), a MERGED_INTO marker left on the source, the
+        target's profile told where it was merged from, and a `customer.merged` audit entry on both; in
+        transactions of at most 100 operations. AlreadyMerged when the source was merged before (nothing is
+        written)."""
+        source_items = self.customer_partition(source_id)
+        if any(i["sk"] == keys.MERGED_INTO for i in source_items):
+            raise AlreadyMerged(source_id)
+        puts: list[Put] = []
+        deletes: list[Delete] = []
+        moved: list[str] = []
+        copied = 0
+        for item in source_items:
+            if item["sk"].startswith(keys.IDENT):
+                identity = {**item, "customer_id": target_id, "origin_customer_id": source_id}
+                puts += self._identity_copies(identity, target_id)
+                deletes.append(Delete({"pk": item["pk"], "sk": item["sk"]}))
+                moved.append(f"{item['channel']}:{item['address']}")
+            elif item["sk"].startswith(COPIED_ON_MERGE):
+                puts.append(Put({**item, "pk": keys.customer_pk(target_id), "origin_customer_id": source_id}))
+                copied += 1
+        puts.append(
+            Put(
+                {
+                    "pk": keys.customer_pk(source_id),
+                    "sk": keys.MERGED_INTO,
+                    "target_customer_id": target_id,
+                    "operator": operator,
+                }
+            )
+        )
+        profile = self.get_profile(target_id) or Profile(customer_id=target_id)
+        merged_from = list(dict.fromkeys([*profile.merged_from, source_id]))
+        puts.append(self.profile_put(profile.model_copy(update={"merged_from": merged_from})))
+        detail = {"source": source_id, "target": target_id, "operator": operator, "reason": reason, "identities": moved}
+        puts += [self.audit_put(target_id, CUSTOMER_MERGED, detail), self.audit_put(source_id, CUSTOMER_MERGED, detail)]
+        self._storage.write([*puts, *deletes])
+        return Merged(identities=moved, copied=copied)
+
+    def unmerge_customers(self, source_id: str, target_id: str, operator: str) -> Unmerged:
+        """Undo `merge_customers`: delete exactly the copies the merge made in the target and the source's marker,
+        give the identities back to the source, take the source off the target's profile, and write a
+        `customer.unmerged` audit entry on both. NotMerged when the source is not merged into the target (nothing is
+        written)."""
+        marker = next((i for i in self.customer_partition(source_id) if i["sk"] == keys.MERGED_INTO), None)
+        if marker is None or marker["target_customer_id"] != target_id:
+            raise NotMerged(source_id, target_id)
+        puts: list[Put] = []
+        deletes = [Delete({"pk": keys.customer_pk(source_id), "sk": keys.MERGED_INTO})]
+        restored: list[str] = []
+        for item in self.customer_partition(target_id):
+            if item.get("origin_customer_id") != source_id:
+                continue
+            deletes.append(Delete({"pk": item["pk"], "sk": item["sk"]}))
+            if item["sk"].startswith(keys.IDENT):
+                identity = {k: v for k, v in item.items() if k != "origin_customer_id"} | {"customer_id": source_id}
+                puts += self._identity_copies(identity, source_id)
+                restored.append(f"{item['channel']}:{item['address']}")
+        profile = self.get_profile(target_id) or Profile(customer_id=target_id)
+        merged_from = [c for c in profile.merged_from if c != source_id]
+        puts.append(self.profile_put(profile.model_copy(update={"merged_from": merged_from})))
+        detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
+        puts += [
+            self.audit_put(target_id, CUSTOMER_UNMERGED, detail),
+            self.audit_put(source_id, CUSTOMER_UNMERGED, detail),
+        ]
+        self._storage.write([*puts, *deletes])
+        return Unmerged(identities=restored)
+
+    @staticmethod
+    def _identity_copies(identity: dict[str, Any], customer_id: str) -> list[Put]:
+        """An identity item as read (with its TTL) written for `customer_id`: the address's lookup and the
+        customer's copy (under the same sort key it was read with)."""
+        return [
+            Put({**identity, "pk": keys.identity_pk(identity["channel"], identity["address"]), "sk": keys.IDENTITY}),
+            Put({**identity, "pk": keys.customer_pk(customer_id)}),
+        ]
+
+
+def records_owner(records: Sequence[Mapping[str, Any]]) -> str | None:
+    """Whose conversation a conversation partition's items are (its META names the customer)."""
+    return next((r.get("customer_id") for r in records if r["sk"] == keys.META), None)
