@@ -25,67 +25,57 @@ from pathlib import Path
 import boto3
 
 
-def seed(table, memory, customer_id: str, conversations: int, now) -> None:
-    """Write a history straight into the memory `table` (a bulk load: many items, no transactions)."""
+def seed(memory, customer_id: str, conversations: int, now) -> None:
+    """Write a history straight into the memory table (a bulk load: many items, no transactions)."""
     from concierge.conversation.api import Channel
     from concierge.conversation.turn import ConversationStatus
-    from concierge.memory import keys
-    from concierge.memory.store import ConversationRecord, Fact, Summary, to_dynamo
+    from concierge.memory.store import ConversationRecord, Fact, Profile, Summary
 
-    with table.batch_writer() as batch:
-        for n in range(conversations):
-            at = now - timedelta(days=conversations - n)
-            record = ConversationRecord(
-                conversation_id=f"hist-{customer_id}-{n}",
-                customer_id=customer_id,
-                channel=Channel.WEB,
-                status=ConversationStatus.CLOSED,
-                started_at=at,
-                updated_at=at,
-                message_seq=6,
-                customer_turns=3,
-                intents=["track", "question", "thanks"],
-            )
-            batch.put_item(Item=memory._meta_item(record))
-            for seq in range(1, 7):
-                role = "customer" if seq % 2 else "assistant"
-                item = memory._message_item(
+    puts = []
+    for n in range(conversations):
+        at = now - timedelta(days=conversations - n)
+        record = ConversationRecord(
+            conversation_id=f"hist-{customer_id}-{n}",
+            customer_id=customer_id,
+            channel=Channel.WEB,
+            status=ConversationStatus.CLOSED,
+            started_at=at,
+            updated_at=at,
+            message_seq=6,
+            customer_turns=3,
+            intents=["track", "question", "thanks"],
+        )
+        puts.append(memory.conversation_put(record))
+        for seq in range(1, 7):
+            role = "customer" if seq % 2 else "assistant"
+            puts.append(
+                memory.message_put(
                     record.model_copy(update={"message_seq": seq}),
                     role,
                     f"message {seq} of conversation {n}",
                     at,
                     "web",
                 )
-                batch.put_item(Item=item)
-            for item in memory.conversation_index_items(record):
-                batch.put_item(Item=item)
-            summary = Summary(
-                conversation_id=record.conversation_id,
-                closed_at=at,
-                channel=Channel.WEB,
-                text=f"we checked on your order NW{10000 + n % 200}, which was delivered.",
             )
-            batch.put_item(Item=memory.summary_item(customer_id, summary))
-            if n % 10 == 0:  # durable facts are upserted by key: they do not grow with the history
-                fact = Fact(
-                    key=f"interest:product-{n % 30}",
-                    kind="interest",
-                    text=f"you asked about product {n % 30}",
-                    conversation_id=record.conversation_id,
-                    updated_at=at,
-                )
-                batch.put_item(Item=memory.fact_item(customer_id, fact))
-        batch.put_item(
-            Item=to_dynamo(
-                {
-                    "pk": keys.customer_pk(customer_id),
-                    "sk": keys.PROFILE,
-                    "customer_id": customer_id,
-                    "conversations": conversations,
-                    "personalization": True,
-                }
-            )
+        puts += memory.conversation_index_puts(record)
+        summary = Summary(
+            conversation_id=record.conversation_id,
+            closed_at=at,
+            channel=Channel.WEB,
+            text=f"we checked on your order NW{10000 + n % 200}, which was delivered.",
         )
+        puts.append(memory.summary_put(customer_id, summary))
+        if n % 10 == 0:  # durable facts are upserted by key: they do not grow with the history
+            fact = Fact(
+                key=f"interest:product-{n % 30}",
+                kind="interest",
+                text=f"you asked about product {n % 30}",
+                conversation_id=record.conversation_id,
+                updated_at=at,
+            )
+            puts.append(memory.fact_put(customer_id, fact))
+    puts.append(memory.profile_put(Profile(customer_id=customer_id, conversations=conversations)))
+    memory.load(puts)
 
 
 def main() -> None:
@@ -96,8 +86,8 @@ def main() -> None:
 
     from concierge.dev.cli import start_local
     from concierge.local.stack import DEV_SIGNING_SECRET
-    from concierge.memory import keys, longterm
-    from concierge.platform import aws, wiring
+    from concierge.memory import longterm
+    from concierge.platform import wiring
     from concierge.platform.clock import now
     from concierge.platform.settings import RetrievalSettings, current_settings
     from concierge.web.auth import SigningKeys, mint_customer_token
@@ -121,9 +111,8 @@ def main() -> None:
     for size in args.histories:
         customer = "alex"  # a real customer of the demo store, with orders; history re-seeded per size
         customer_id = f"{customer}"
-        for item in memory.customer_partition(customer_id):
-            memory.delete_keys([(keys.customer_pk(customer_id), item["sk"])])
-        seed(aws.table(current_settings(RetrievalSettings).memory_table), memory, customer_id, size, now())
+        memory.delete_keys([(item["pk"], item["sk"]) for item in memory.customer_partition(customer_id)])
+        seed(memory, customer_id, size, now())
 
         calls.clear()
         status, body, _ = stack.turn_response(

@@ -79,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from concierge.dev.cli import start_local
     from concierge.local.stack import DEV_SIGNING_SECRET, REGION
-    from concierge.memory import keys
-    from concierge.memory.store import ConversationRecord, MemoryStore, to_dynamo
+    from concierge.memory.store import ConversationRecord, MemoryStore
     from concierge.platform import wiring
     from concierge.platform.clock import now
     from concierge.platform.events import ConversationClosed
@@ -93,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     stack, customers = start_local(store_dir=Path(tempfile.mkdtemp()) / "store")
     try:
         settings = current_settings(SurveysSettings)
-        memory_table = boto3.resource("dynamodb", region_name=REGION).Table(settings.memory_table)
+        memory = MemoryStore(
+            boto3.resource("dynamodb", region_name=REGION).Table(settings.memory_table), settings.memory_ttl_days
+        )
         rng = random.Random(args.seed)
         bias = {c["id"]: rng.gauss(0, 0.4) for c in customers}
-        sample = []
+        sample, records = [], []
         for n in range(args.conversations):
             customer = rng.choice(customers)["id"]
             conversation_id = f"sample-{args.seed}-{n:05d}"
@@ -110,13 +111,10 @@ def main(argv: list[str] | None = None) -> int:
                 updated_at=at,
                 channels=["web"],
             )
-            # The conversation's record, put directly (a transaction per record makes moto's memory grow fast).
-            memory_table.put_item(
-                Item=to_dynamo(
-                    {"pk": keys.conversation_pk(conversation_id), "sk": keys.META, **record.model_dump(mode="json")}
-                )
-            )
+            records.append(memory.conversation_put(record))
             sample.append((conversation_id, customer, f))
+        # The conversations' records, loaded in batches (a transaction per record makes moto's memory grow fast).
+        memory.load(records)
         services = wiring.closed_conversation_services(settings)
         for conversation_id, customer, f in sample:
             at = now()
@@ -142,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"answer refused: {status} {body}")
                 answers += 1
         today = now().date()
-        surveys = SurveyStore(MemoryStore(memory_table, settings.memory_ttl_days))
+        surveys = SurveyStore(memory)
         report = calibrate(pairs_between(surveys, today, today))
         print(f"{args.conversations} synthetic conversations (seed {args.seed}), {answers} answered CSAT\n")
         print(table(report))

@@ -106,17 +106,19 @@ def request_approval(stack, conversation_id: str) -> tuple[str, object, dict]:
     from concierge.memory.store import ConversationRecord
 
     at = datetime.now(UTC)
-    memory_table().put_item(
-        Item=memory()._meta_item(
-            ConversationRecord(
-                conversation_id=conversation_id,
-                customer_id=customer,
-                channel="web",
-                started_at=at,
-                updated_at=at,
-                message_seq=2,
+    memory().load(
+        [
+            memory().conversation_put(
+                ConversationRecord(
+                    conversation_id=conversation_id,
+                    customer_id=customer,
+                    channel="web",
+                    started_at=at,
+                    updated_at=at,
+                    message_seq=2,
+                )
             )
-        )
+        ]
     )
     [confirmed] = act(
         stack,

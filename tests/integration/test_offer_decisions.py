@@ -113,7 +113,7 @@ def test_decisions_are_stored_in_the_customers_audit_trail_and_exposures_read_in
     recent = decide(offer, context("conv-a", now - timedelta(days=2)), salt=salt)
     refused = decide(offer, context("conv-b", now - timedelta(days=1), frustrated=True), salt=salt)
     store.put_offer_decisions([made, recent, refused])
-    store.write([store.audit_item(customer, "preferences.updated", {"surveys": False})])  # another audit entry
+    store.audit(customer, "preferences.updated", {"surveys": False})  # another audit entry
     assert recent.outcome is Outcome.OFFER and refused.reason is Reason.CUSTOMER_FRUSTRATED
 
     counting = CountingTable(store._table)

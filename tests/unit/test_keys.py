@@ -1,7 +1,10 @@
-"""The memory table's keys are spelled in one module (concierge/memory/keys.py), and every kind of item is declared there."""
+"""The memory table's keys are spelled in one module (concierge/memory/keys.py), and every kind of item is declared there;
+only the storage layer and the repositories build keys and items with it."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,6 +41,76 @@ def test_the_check_would_catch_a_key_spelled_elsewhere():
     assert KEY_LITERAL.search('Key={"pk": f"CONV#{conversation_id}", "sk": "META"}')
     assert KEY_LITERAL.search("item['sk'].startswith('FACT#')")
     assert not KEY_LITERAL.search('raise NotFound("No data is held about this customer.")')
+
+
+# The key builders of concierge.memory.keys: its functions but those that read a key or find a declared record.
+READERS = {"message_seq", "action_id_of", "record_of"}
+BUILDERS = {
+    name
+    for name, function in vars(keys).items()
+    if inspect.isfunction(function) and function.__module__ == keys.__name__ and not name.startswith("_")
+} - READERS
+# Who builds keys and items of the memory table (CONTRIBUTING.md, "Storage"): the schema, the access layer and the
+# repositories. Any other module asks a repository for a typed method.
+ITEM_OWNERS = {
+    "shared/concierge/memory/keys.py",  # the schema
+    "shared/concierge/memory/storage.py",  # the access layer (to_dynamo)
+    "shared/concierge/memory/store.py",  # MemoryStore
+    "shared/concierge/actions/approvals.py",  # ApprovalStore
+    "shared/concierge/handoff/queue.py",  # HandoffStore
+    "shared/concierge/surveys/store.py",  # SurveyStore
+    "shared/concierge/metrics/store.py",  # MetricsStore
+}
+
+
+def items_built(name: str, source: str) -> list[str]:
+    """Where `source` uses a key builder of concierge.memory.keys or `to_dynamo` (called, or passed on)."""
+    tree = ast.parse(source)
+    modules = {"concierge.memory.keys"}  # how the module is named here: `keys`, an alias, or in full
+    builders = set()  # builders imported by name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "concierge.memory":
+            modules |= {alias.asname or alias.name for alias in node.names if alias.name == "keys"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "concierge.memory.keys":
+            builders |= {alias.asname or alias.name for alias in node.names if alias.name in BUILDERS}
+        elif isinstance(node, ast.Import):
+            modules |= {alias.asname for alias in node.names if alias.name == "concierge.memory.keys" and alias.asname}
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("concierge."):
+            builders |= {alias.asname or alias.name for alias in node.names if alias.name == "to_dynamo"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (
+            node.attr == "to_dynamo" or (node.attr in BUILDERS and ast.unparse(node.value) in modules)
+        ):
+            found.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Name) and node.id in builders and isinstance(node.ctx, ast.Load):
+            found.append(f"{name}:{node.lineno}: {node.id}")
+    return found
+
+
+def test_only_the_storage_layer_and_the_repositories_build_keys_and_items():
+    found = []
+    for path in sorted(p for folder in SCANNED for p in (ROOT / folder).rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name not in ITEM_OWNERS:
+            found += items_built(name, path.read_text())
+    assert found == [], "ask the repository that owns the record for a typed method:\n" + "\n".join(found)
+
+
+def test_the_check_would_catch_a_key_or_an_item_built_elsewhere():
+    assert {"customer_pk", "identity_pk", "fact_sk", "audit_sk", "window_pk"} <= BUILDERS
+    assert set(vars(keys)) >= READERS  # a reader renamed would otherwise count as a builder
+    assert items_built("x.py", "from concierge.memory import keys\nkeys.customer_pk(customer_id)")
+    assert items_built("x.py", "from concierge.memory import keys as k\nids = map(k.customer_pk, customers)")
+    assert items_built("x.py", "import concierge.memory.keys as schema\nschema.identity_pk('email', a)")
+    assert items_built("x.py", "import concierge.memory.keys\nconcierge.memory.keys.fact_sk('size')")
+    assert items_built("x.py", "from concierge.memory.keys import audit_sk as sk\nsk(at, 'n')")
+    assert items_built("x.py", "from concierge.memory.store import to_dynamo\nitem = to_dynamo({'a': 1.5})")
+    assert items_built("x.py", "from concierge.memory import storage\nstorage.to_dynamo({})")
+    # reading a key, a fixed part of one, and the KPI roll-up's own keys (metrics/keys.py) are not building one
+    assert not items_built("x.py", "from concierge.memory import keys\nkeys.action_id_of(item['sk'])")
+    assert not items_built("x.py", "from concierge.memory import keys\nitem['sk'].startswith(keys.FACT)")
+    assert not items_built("x.py", "from concierge.metrics import keys\nkeys.conversation_pk('c-1')")
 
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)

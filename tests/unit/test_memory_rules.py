@@ -85,7 +85,7 @@ def open_conversation(memory, conversation_id, customer_id="alex", text="", upda
         updated_at=updated,
         keywords=threads.topic_terms(text),
     )
-    memory.write([*memory.conversation_index_items(record), memory._meta_item(record)])
+    memory.load([*memory.conversation_index_puts(record), memory.conversation_put(record)])
     return record
 
 
@@ -185,7 +185,7 @@ def test_a_follow_up_in_the_same_sitting_continues_whatever_its_words(tables):
 def test_a_conversation_our_team_owns_takes_every_message(tables):
     memory, _ = tables
     record = open_conversation(memory, "web-owned", text="Trail Shell Jacket", updated=NOW - timedelta(hours=3))
-    memory.write(memory.conversation_index_items(record.model_copy(update={"status": ConversationStatus.HANDED_OFF})))
+    memory.load(memory.conversation_index_puts(record.model_copy(update={"status": ConversationStatus.HANDED_OFF})))
     chosen = threads.choose(message(text="my Cloudstep running shoe squeaks"), "alex", memory, NOW)
     assert (chosen.conversation_id, chosen.rule) == ("web-owned", "with-our-team")
 
@@ -207,8 +207,8 @@ def test_web_conversations_link_to_an_open_one_on_the_same_topic(tables):
 
 def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
     memory, _ = tables
-    items = [
-        memory.summary_item(
+    puts = [
+        memory.summary_put(
             "alex",
             Summary(
                 conversation_id=f"c{n}",
@@ -219,8 +219,8 @@ def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
         )
         for n in range(10)
     ]
-    items.append(
-        memory.fact_item(
+    puts.append(
+        memory.fact_put(
             "alex",
             Fact(
                 key="open_issue:NW1",
@@ -231,7 +231,7 @@ def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
             ),
         )
     )
-    memory.write(items)
+    memory.load(puts)
     memory.put_profile(Profile(customer_id="alex", conversations=5))  # written with the first summary or fact
     context = longterm.recall(memory, "alex", "new", memory.get_profile("alex"), budget=120)
     assert context.open_issues == ["your order NW1 was running late"]
@@ -242,9 +242,9 @@ def test_recall_puts_open_issues_first_and_stays_within_the_budget(tables):
 
 def test_recall_gives_nothing_personal_without_consent(tables):
     memory, _ = tables
-    memory.write(
+    memory.load(
         [
-            memory.summary_item(
+            memory.summary_put(
                 "alex", Summary(conversation_id="c1", closed_at=NOW, channel=Channel.WEB, text="we talked")
             )
         ]

@@ -228,7 +228,7 @@ def test_a_decision_is_a_record_of_ids_rules_and_the_offer_never_the_customers_v
 
 def test_a_decision_goes_into_the_customers_audit_trail():
     decision = decide(RETENTION, moment(customer_id=HELD_OUT), salt=SALT)
-    item = audit_item(MemoryStore(None, ttl_days=365), decision)
+    item = audit_item(MemoryStore(None, ttl_days=365), decision).item
     assert item["pk"] == f"CUST#{HELD_OUT}" and item["sk"].startswith("AUDIT#")
     assert item["sk"].startswith(f"AUDIT#{decision.decided_at.isoformat()}#"), "keyed by the decision's time"
     assert item["action"] == "offer.decided"

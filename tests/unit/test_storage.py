@@ -11,6 +11,8 @@ import ast
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from concierge.memory.storage import Delete, Put, Storage, Update
 
 ROOT = Path(__file__).parents[2]
@@ -106,3 +108,8 @@ def test_typed_operations_become_transaction_entries_with_their_conditions():
     assert update["Update"]["ExpressionAttributeNames"] == {"#n": "n"}
     assert update["Update"]["ExpressionAttributeValues"] == {":v": 1}
     assert delete == {"Delete": {"TableName": "memory", "Key": {"pk": "a", "sk": "d"}}}
+
+
+def test_a_bulk_load_refuses_a_conditional_put():
+    with pytest.raises(ValueError, match="cannot check a condition"):
+        Storage(_Table(), 30).put_many([Put({"pk": "a", "sk": "b"}, condition="attribute_not_exists(pk)")])

@@ -41,8 +41,8 @@ from concierge.conversation.turn import (
     Turn,
 )
 from concierge.memory import identity, longterm
-from concierge.memory.storage import Delete
-from concierge.memory.store import ConversationRecord, Loaded, MemoryStore, Profile
+from concierge.memory.storage import Delete, Put
+from concierge.memory.store import ConversationRecord, Loaded, MemoryStore, Profile, TurnEntry
 from concierge.platform.errors import BadRequest, ConciergeError, Conflict, NotFound
 from concierge.platform.events import ConversationClosed, DomainEvent, EventPublisher, Resolution, TurnCompleted
 from concierge.reasoning import signals
@@ -318,21 +318,21 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
     ]
     latency_ms = int((now - turn.started_at).total_seconds() * 1000) if turn.started_at else 0
     turn_number = turn.conversation.customer_turns
-    turn_item = {
-        "signals": turn.signals.model_dump(),
-        "engine": decision.engine,
-        "tools": [r.tool for r in turn.results],
-        "latency_ms": latency_ms,
-        "errors": turn.errors,
-        "usage": turn.usage.model_dump(),
-        "at": now,
-    }
+    entry = TurnEntry(
+        signals=turn.signals,
+        engine=decision.engine,
+        tools=[r.tool for r in turn.results],
+        latency_ms=latency_ms,
+        errors=turn.errors,
+        usage=turn.usage,
+        at=now,
+    )
     # Written on the conversation as it is at that moment: when another message came in meanwhile (a burst, a
     # person's reply, a notice), the reply is rebuilt on top of it and takes the next sequence number — nothing
     # already stored is overwritten, nothing answered goes missing.
     calls = {call.id: call for round_ in turn.tool_rounds for call in round_}
     lookups = [
-        services.memory.action_item(turn.conversation_id, turn.customer.id, calls[r.call_id], r, None)
+        services.memory.action_put(turn.conversation_id, turn.customer.id, calls[r.call_id], r, None)
         for r in turn.results
         if not r.recorded and r.call_id in calls
     ]
@@ -365,7 +365,7 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
                 record,
                 decision.reply,
                 now,
-                turn_item,
+                entry,
                 extra,
                 deletes,
                 expected_seq=stored.message_seq,
@@ -455,13 +455,13 @@ def _long_term_memory(
     executed: list[ActionResult],
     services: EdgeServices,
     now: datetime,
-) -> tuple[list[dict[str, Any]], list[Delete], ConversationClosed | None]:
+) -> tuple[list[Put], list[Delete], ConversationClosed | None]:
     """Facts as they arise and, at close, the summary and the profile; nothing for an unverified sender, and
     nothing personal for a customer who opted out of personalization."""
     memory = services.memory
     closing = record.status is ConversationStatus.CLOSED
     upserts, removals = longterm.facts_from(executed, decision.notes, record, now)
-    extra: list[dict[str, Any]] = []
+    extra: list[Put] = []
     deletes: list[Delete] = []
     closed_event = None
     if closing:
@@ -473,14 +473,14 @@ def _long_term_memory(
     read = turn.profile.profile if turn.profile is not None else memory.get_profile(record.customer_id)
     profile = read or Profile(customer_id=record.customer_id)
     if profile.personalization:
-        extra += [memory.fact_item(record.customer_id, fact) for fact in upserts]
+        extra += [memory.fact_put(record.customer_id, fact) for fact in upserts]
         deletes += [
             memory.forget_fact(record.customer_id, key) for key in removals if key not in {f.key for f in upserts}
         ]
         if upserts and read is None and not closing:
             # A customer with no profile has nothing to recall (longterm.recall reads no further): the first fact
             # remembered about them writes one.
-            extra.append(memory.profile_item(profile))
+            extra.append(memory.profile_put(profile))
     if closing:
         summary = longterm.summary_of(record, now)
         profile = profile.model_copy(
@@ -491,9 +491,9 @@ def _long_term_memory(
                 "last_closed_at": now,
             }
         )
-        extra.append(memory.profile_item(profile))
+        extra.append(memory.profile_put(profile))
         if profile.personalization:
-            extra.append(memory.summary_item(record.customer_id, summary))
+            extra.append(memory.summary_put(record.customer_id, summary))
         closed_event = closed_event_of(record, turn, summary.text, now)
     return extra, deletes, closed_event
 

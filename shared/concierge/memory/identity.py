@@ -56,8 +56,8 @@ def resolve(message: InboundMessage, memory: MemoryStore, store: CommerceBackend
         verified_by=message.verified_by or "unknown",
         linked_at=now,
     )
-    audit = memory.audit_item(
-        customer_id,
+    memory.save_identity(
+        identity,
         "identity.linked",
         {
             "channel": message.channel.value,
@@ -66,7 +66,6 @@ def resolve(message: InboundMessage, memory: MemoryStore, store: CommerceBackend
             "matched": "contact on file" if customer else "new guest",
         },
     )
-    memory.write([*memory.identity_items(identity), audit])
     return Resolution(
         customer_id, True, customer.first_name if customer else fallback_name, "linked-now" if customer else "guest"
     )

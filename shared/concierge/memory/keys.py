@@ -167,7 +167,7 @@ class Record:
     pk: str  # the key's shape, <...> a variable part
     sk: str
     personal: bool  # holds personal data or points at it
-    erasure: str  # how `privacy.erase` reaches it ("" when it holds none)
+    erasure: str  # how erasure (`MemoryStore.erasure`) reaches it ("" when it holds none)
 
     def matches(self, pk: str, sk: str) -> bool:
         return bool(_shape(self.pk).fullmatch(pk) and _shape(self.sk).fullmatch(sk))

@@ -9,6 +9,9 @@ which keeps them under its own legal obligations.
 Merges are explicit operator actions: the source's verified identities are re-pointed to the target and its
 summaries, facts and conversation index are copied with `origin_customer_id`, so that an unmerge removes
 exactly what the merge added and gives the identities back. Both sides get an audit entry.
+
+This module holds the rules, the errors and the receipts; the memory store reads the partitions, builds every item
+and writes them (`MemoryStore.erasure`, `merge_customers`, `unmerge_customers`, `audit`).
 """
 
 from __future__ import annotations
@@ -21,13 +24,10 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.memory import keys
-from concierge.memory.storage import to_dynamo
-from concierge.memory.store import MemoryStore, Profile
+from concierge.memory.store import AlreadyMerged, MemoryStore, NotMerged, Profile, records_owner
 from concierge.platform.errors import BadRequest, Conflict, NotFound
 from concierge.platform.events import CustomerErased, EventPublisher
 from concierge.store.commerce import CommerceBackend
-
-COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
 
 # What the data-rights operations refuse with (the HTTP routes document them from here).
 NO_DATA = "No data is held about this customer."
@@ -184,50 +184,18 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> Custom
     )
 
 
-def records_owner(records: list[dict[str, Any]]) -> str | None:
-    return next((r.get("customer_id") for r in records if r["sk"] == keys.META), None)
-
-
 def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_by: str = "customer") -> ErasureReceipt:
     """Delete everything held about a customer; returns counts (no personal data). `customer.erased` records who
     asked, since the customer's own audit trail goes with the rest."""
     memory = services.memory
-    items = memory.customer_partition(customer_id)
-    if not items and services.store.get_customer(customer_id) is None:
+    erasure = memory.erasure(customer_id)
+    if not erasure.held and services.store.get_customer(customer_id) is None:
         raise NotFound(NO_DATA)
-    doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
-    objects: set[str] = set()
-    for item in items:
-        doomed |= {(pk, sk) for pk, sk in item.get("erase_also") or []}  # e.g. an offer's lift unit (offers/ledger.py)
-        if item["sk"].startswith(keys.IDENT):
-            doomed.add((keys.identity_pk(item["channel"], item["address"]), keys.IDENTITY))
-        if item["sk"] == keys.MERGED_INTO:  # copies this customer's data made in the customer it was merged into
-            doomed |= {
-                (c["pk"], c["sk"])
-                for c in memory.customer_partition(item["target_customer_id"])
-                if c.get("origin_customer_id") == customer_id
-            }
-    for entry in (i for i in items if i["sk"].startswith(keys.CONVERSATION)):
-        records = memory.conversation_partition(entry["conversation_id"])
-        if records_owner(records) != customer_id:
-            continue  # a merged copy's conversation still belongs to its origin customer
-        for record in records:
-            doomed.add((record["pk"], record["sk"]))
-            if record.get("provider_message_id"):
-                inbox_key = (keys.inbox_pk(record["channel"], record["provider_message_id"]), keys.RECEIVED)
-                marker = memory.partition(inbox_key[0])
-                doomed |= {(m["pk"], m["sk"]) for m in marker}
-                doomed |= {(keys.thread_pk(m["provider_id"]), keys.THREAD) for m in marker if m.get("provider_id")}
-            doomed |= {(pk, sk) for pk, sk in record.get("erase_also") or []}  # e.g. a KPI low-score entry
-            objects |= {a["s3_key"] for a in record.get("attachments") or []}
-            if record.get("raw_s3_key"):
-                objects.add(record["raw_s3_key"])
-    for listing in (keys.APPROVALS, keys.HANDOFFS):  # queues listed outside the customer's partitions
-        doomed |= {(a["pk"], a["sk"]) for a in memory.partition(listing) if a.get("customer_id") == customer_id}
-    deleted = memory.delete_keys(sorted(doomed))
+    deleted = memory.erase(erasure)
+    objects = erasure.objects
     if objects and services.s3 is not None and services.mail_bucket:
         for start in range(0, len(objects), 1000):
-            batch = sorted(objects)[start : start + 1000]
+            batch = objects[start : start + 1000]
             services.s3.delete_objects(
                 Bucket=services.mail_bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
             )
@@ -253,101 +221,35 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
         profile = profile.model_copy(update={"surveys": preferences.surveys})
     if not preferences.personalization:
         profile = profile.model_copy(update={"last_summary": None})
-        memory.delete_keys(
-            [
-                (i["pk"], i["sk"])
-                for i in memory.customer_partition(customer_id)
-                if i["sk"].startswith((keys.FACT, keys.SUMMARY))
-            ]
-        )
+        memory.forget_facts_and_summaries(customer_id)
     memory.put_profile(profile)
-    memory.write([memory.audit_item(customer_id, "preferences.updated", preferences.model_dump())])
+    memory.audit(customer_id, "preferences.updated", preferences.model_dump())
     return PreferencesOut(customer_id=customer_id, personalization=profile.personalization, surveys=profile.surveys)
 
 
 def merge(target_id: str, request: MergeRequest, operator: str, services: PrivacyServices) -> MergeReceipt:
-    memory = services.memory
     source_id = request.source_customer_id
     if source_id == target_id:
         raise BadRequest(MERGE_INTO_ITSELF)
     if not _known(target_id, services) or not _known(source_id, services):
         raise NotFound(BOTH_MUST_EXIST)
-    source_items = memory.customer_partition(source_id)
-    if any(i["sk"] == keys.MERGED_INTO for i in source_items):
-        raise Conflict(ALREADY_MERGED.format(source_customer_id=source_id))
-    puts: list[dict[str, Any]] = []
-    deletes: list[tuple[str, str]] = []
-    moved_identities = []
-    for item in source_items:
-        if item["sk"].startswith(keys.IDENT):
-            moved = {**item, "customer_id": target_id, "origin_customer_id": source_id}
-            puts.append(
-                to_dynamo({**moved, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY})
-            )
-            puts.append(to_dynamo({**moved, "pk": keys.customer_pk(target_id)}))
-            deletes.append((item["pk"], item["sk"]))
-            moved_identities.append(f"{item['channel']}:{item['address']}")
-        elif item["sk"].startswith(COPIED_ON_MERGE):
-            puts.append(to_dynamo({**item, "pk": keys.customer_pk(target_id), "origin_customer_id": source_id}))
-    puts.append(
-        to_dynamo(
-            {
-                "pk": keys.customer_pk(source_id),
-                "sk": keys.MERGED_INTO,
-                "target_customer_id": target_id,
-                "operator": operator,
-            }
-        )
-    )
-    profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
-    profile = profile.model_copy(update={"merged_from": list(dict.fromkeys([*profile.merged_from, source_id]))})
-    puts.append(memory.profile_item_with_ttl(profile))
-    detail = {
-        "source": source_id,
-        "target": target_id,
-        "operator": operator,
-        "reason": request.reason,
-        "identities": moved_identities,
-    }
-    puts += [
-        memory.audit_item(target_id, "customer.merged", detail),
-        memory.audit_item(source_id, "customer.merged", detail),
-    ]
-    memory.write(puts, deletes)
+    try:
+        merged = services.memory.merge_customers(source_id, target_id, operator, request.reason)
+    except AlreadyMerged:
+        raise Conflict(ALREADY_MERGED.format(source_customer_id=source_id)) from None
     return MergeReceipt(
         target_customer_id=target_id,
         source_customer_id=source_id,
-        identities_moved=len(moved_identities),
-        items_copied=sum(1 for i in source_items if i["sk"].startswith(COPIED_ON_MERGE)),
+        identities_moved=len(merged.identities),
+        items_copied=merged.copied,
     )
 
 
 def unmerge(target_id: str, source_id: str, operator: str, services: PrivacyServices) -> UnmergeReceipt:
-    memory = services.memory
-    marker = next((i for i in memory.customer_partition(source_id) if i["sk"] == keys.MERGED_INTO), None)
-    if marker is None or marker["target_customer_id"] != target_id:
-        raise NotFound(NOT_MERGED.format(source_customer_id=source_id, customer_id=target_id))
-    puts: list[dict[str, Any]] = []
-    deletes: list[tuple[str, str]] = [(keys.customer_pk(source_id), keys.MERGED_INTO)]
-    restored = []
-    for item in memory.customer_partition(target_id):
-        if item.get("origin_customer_id") != source_id:
-            continue
-        deletes.append((item["pk"], item["sk"]))
-        if item["sk"].startswith(keys.IDENT):
-            back = {k: v for k, v in item.items() if k != "origin_customer_id"} | {"customer_id": source_id}
-            puts.append(
-                to_dynamo({**back, "pk": keys.identity_pk(item["channel"], item["address"]), "sk": keys.IDENTITY})
-            )
-            puts.append(to_dynamo({**back, "pk": keys.customer_pk(source_id)}))
-            restored.append(f"{item['channel']}:{item['address']}")
-    profile = memory.get_profile(target_id) or Profile(customer_id=target_id)
-    profile = profile.model_copy(update={"merged_from": [c for c in profile.merged_from if c != source_id]})
-    puts.append(memory.profile_item_with_ttl(profile))
-    detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
-    puts += [
-        memory.audit_item(target_id, "customer.unmerged", detail),
-        memory.audit_item(source_id, "customer.unmerged", detail),
-    ]
-    memory.write(puts, deletes)
-    return UnmergeReceipt(target_customer_id=target_id, source_customer_id=source_id, identities_restored=len(restored))
+    try:
+        unmerged = services.memory.unmerge_customers(source_id, target_id, operator)
+    except NotMerged:
+        raise NotFound(NOT_MERGED.format(source_customer_id=source_id, customer_id=target_id)) from None
+    return UnmergeReceipt(
+        target_customer_id=target_id, source_customer_id=source_id, identities_restored=len(unmerged.identities)
+    )

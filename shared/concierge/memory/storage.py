@@ -261,6 +261,16 @@ class Storage:
         items = response["Responses"].get(name, [])
         return [cast(Item, from_dynamo(i)) for i in items] if plain else list(items)
 
+    def put_many(self, puts: Sequence[Put]) -> int:
+        """A bulk load (sample data, benchmarks, tests): `puts` in batches, without a transaction; a put with a
+        condition is refused, since a batch cannot check one."""
+        if any(put.condition is not None for put in puts):
+            raise ValueError("a batch write cannot check a condition; write conditional puts with transact")
+        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for put in puts:
+                batch.put_item(Item=to_dynamo(dict(put.item)))
+        return len(puts)
+
     def delete_many(self, wanted: Sequence[tuple[str, str]]) -> int:
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for pk, sk in wanted:
@@ -285,10 +295,7 @@ class Storage:
     def transact(self, operations: Sequence[Operation]) -> None:
         """All of `operations` or none (at most 100; DynamoDB's limit). Raises Cancelled with a reason per operation
         ("ConditionalCheckFailed", "None"…)."""
-        self.transact_entries([self.operation(op) for op in operations])
-
-    def transact_entries(self, entries: list[dict[str, Any]]) -> None:
-        """`transact` for entries already in TransactWriteItems' shape (store.py builds its own)."""
+        entries = [self.operation(op) for op in operations]
         client = self._table.meta.client  # the resource's client: it takes and gives Python values, as the table does
         try:
             # The resource's client serializes plain Python values itself (boto3's DynamoDB transformation).

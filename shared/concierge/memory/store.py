@@ -28,6 +28,12 @@ This store holds the table; storage.py is its access layer (paging, TTL, convers
 transactions), which `storage` hands to the repositories of other records: approvals (actions/approvals.py),
 handoff ownership and the queue (handoff/queue.py), surveys (surveys/store.py) and KPIs (metrics/store.py). No other
 module reaches the table (tests/unit/test_storage.py; CONTRIBUTING.md, "Storage").
+
+Callers get typed methods, and the items this store builds are typed `Put`s with their TTL (`fact_put`,
+`summary_put`, `profile_put`, `action_put`, `audit_put`…) that only its own writes take (`record_reply`, `load`). A
+write that spans aggregates is composed here: a reply with its turn and memory, a link with its audit entry
+(`save_identity`), a merge and an unmerge (`merge_customers`, `unmerge_customers`), what an erasure deletes
+(`erasure`). No other module calls a key builder or `to_dynamo` (tests/unit/test_keys.py).
 """
 
 from __future__ import annotations
@@ -35,26 +41,26 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, Key
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 
 from concierge.conversation.api import Channel
-from concierge.conversation.turn import ActionResult, ConversationStatus, ProfileRead, ToolCall
+from concierge.conversation.turn import ActionResult, ConversationStatus, ProfileRead, Signals, ToolCall
 from concierge.conversation.turn import (
     ConversationRecord as ConversationRecord,  # declared beside the turn that carries it
 )
 from concierge.conversation.turn import Profile as Profile  # the same
 from concierge.memory import keys
-from concierge.memory.storage import Cancelled, Delete, Operation, Put, Storage, from_dynamo
-from concierge.memory.storage import to_dynamo as to_dynamo  # re-exported: callers outside the library import it here
+from concierge.memory.storage import Cancelled, Delete, Operation, Put, Storage, Update, from_dynamo, to_dynamo
 from concierge.platform.clock import now
 from concierge.platform.errors import Busy, Conflict
+from concierge.reasoning.costs import Usage
 
 if TYPE_CHECKING:
     from concierge.offers.guardrails import Exposure, OfferDecision
@@ -70,6 +76,11 @@ TURN_IN_PROGRESS = "Another message in this conversation is being processed; ple
 OFFER_WRITE_ATTEMPTS = 3  # a moment's decisions, tried again when a concurrent moment held a shared counter
 # The upper bound of an audit-trail time range.
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+# What a merge copies from the source into the target (identities are moved, not copied).
+COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
+# The audit actions of merges (on both customers).
+CUSTOMER_MERGED = "customer.merged"
+CUSTOMER_UNMERGED = "customer.unmerged"
 
 
 class Identity(BaseModel):
@@ -108,6 +119,60 @@ class Summary(BaseModel):
     origin_customer_id: str | None = None
 
 
+class TurnEntry(BaseModel):
+    """A turn's record (`TURN#`, written with its reply by `record_reply`): what was read and decided, and its cost."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    signals: Signals
+    engine: str
+    tools: list[str] = Field(default_factory=list)
+    latency_ms: int = 0
+    errors: dict[str, Any] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What `merge_customers` did."""
+
+    identities: list[str]  # "channel:address" of each identity re-pointed to the target
+    copied: int  # facts, summaries and conversation entries copied into the target
+
+
+@dataclass(frozen=True)
+class Unmerged:
+    """What `unmerge_customers` did."""
+
+    identities: list[str]  # "channel:address" of each identity given back to the source
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing a customer deletes (`MemoryStore.erasure`)."""
+
+    held: bool  # the customer's partition held anything
+    keys: list[tuple[str, str]]  # (pk, sk) of every item, in order
+    objects: list[str]  # the mail objects (raw emails, attachments) of their messages, in order
+
+
+class AlreadyMerged(Exception):
+    """The source customer was merged before (it carries a MERGED_INTO marker)."""
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__(f"{source_id} is already merged")
+        self.source_id = source_id
+
+
+class NotMerged(Exception):
+    """The source customer is not merged into the target."""
+
+    def __init__(self, source_id: str, target_id: str) -> None:
+        super().__init__(f"{source_id} is not merged into {target_id}")
+        self.source_id, self.target_id = source_id, target_id
+
+
 @dataclass(frozen=True)
 class Loaded:
     """A conversation as a message finds it (`MemoryStore.load_conversation`)."""
@@ -137,6 +202,11 @@ class MemoryStore:
         """The TTL attribute's value for an item written now."""
         return self._expires()
 
+    def load(self, puts: Sequence[Put]) -> int:
+        """Write items this store built (`conversation_put`, `message_put`, `fact_put`…) as they are, in batches and
+        without a transaction: a bulk load of sample data or a benchmark's history, never a product write."""
+        return self._storage.put_many(puts)
+
     # conversations -------------------------------------------------------------------------
     def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
         key = {"pk": keys.conversation_pk(conversation_id), "sk": keys.META}
@@ -161,9 +231,10 @@ class MemoryStore:
             profile=ProfileRead(profile=Profile.model_validate(profile) if profile else None),
         )
 
-    def _meta_item(self, record: ConversationRecord) -> dict[str, Any]:
-        return cast(
-            "dict[str, Any]",
+    def conversation_put(self, record: ConversationRecord) -> Put:
+        """The conversation's state (META), unconditioned: the writes below add the condition that keeps a
+        concurrent writer out; `load` writes it as it is."""
+        return Put(
             to_dynamo(
                 {
                     "pk": keys.conversation_pk(record.conversation_id),
@@ -171,10 +242,10 @@ class MemoryStore:
                     "expires_at": self._expires(),
                     **record.model_dump(mode="json"),
                 }
-            ),
+            )
         )
 
-    def _message_item(
+    def message_put(
         self,
         record: ConversationRecord,
         role: str,
@@ -182,9 +253,9 @@ class MemoryStore:
         at: datetime,
         channel: str,
         fields: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        return cast(
-            "dict[str, Any]",
+    ) -> Put:
+        """Message number `record.message_seq` of the conversation, unconditioned (as `conversation_put`)."""
+        return Put(
             to_dynamo(
                 {
                     **(fields or {}),
@@ -197,7 +268,7 @@ class MemoryStore:
                     "turn": record.customer_turns,
                     "expires_at": self._expires(),
                 }
-            ),
+            )
         )
 
     def append_customer_message(
@@ -210,24 +281,14 @@ class MemoryStore:
     ) -> None:
         """Write the message, the updated META and the customer's index entries in one transaction; a concurrent
         writer makes it fail, not interleave. `fields` carries channel details (provider id, attachments)."""
-        meta_put: dict[str, Any] = {"TableName": self._table.name, "Item": self._meta_item(record)}
+        meta = self.conversation_put(record)
         if expected_seq is None:
-            meta_put["ConditionExpression"] = "attribute_not_exists(pk)"
+            meta = replace(meta, condition="attribute_not_exists(pk)")
         else:
-            meta_put["ConditionExpression"] = "message_seq = :seq"
-            meta_put["ExpressionAttributeValues"] = {":seq": expected_seq}
-        message = self._message_item(record, "customer", text, at, record.channel, fields)
+            meta = replace(meta, condition="message_seq = :seq", values={":seq": expected_seq})
+        message = self.message_put(record, "customer", text, at, record.channel, fields)
         try:
-            self._transact(
-                [
-                    {"Put": {"TableName": self._table.name, "Item": message}},
-                    {"Put": meta_put},
-                    *[
-                        {"Put": {"TableName": self._table.name, "Item": item}}
-                        for item in self.conversation_index_items(record)
-                    ],
-                ]
-            )
+            self._storage.transact([message, meta, *self.conversation_index_puts(record)])
         except Cancelled as exc:
             raise Busy(TURN_IN_PROGRESS) from exc
 
@@ -236,14 +297,14 @@ class MemoryStore:
         record: ConversationRecord,
         text: str,
         at: datetime,
-        turn_item: dict[str, Any],
-        extra: Sequence[dict[str, Any]] = (),
+        turn: TurnEntry,
+        extra: Sequence[Put] = (),
         deletes: Sequence[Delete] = (),
         expected_seq: int | None = None,
         expected_at: str | None = None,
         turn_number: int | None = None,
         shown: Sequence[str] = (),
-        actions: Sequence[dict[str, Any]] = (),
+        actions: Sequence[Put] = (),
     ) -> None:
         """Assistant message, turn record, META and the customer's index entries (plus e.g. a handoff, profile,
         summary or fact item; and deletions such as the open-topic entry at close) in one transaction.
@@ -252,58 +313,46 @@ class MemoryStore:
         takes a new sequence number and META changes only if no other message came in since and nothing else
         changed it (its `updated_at` is still the record's: a person closing it, say); otherwise Conflict, and the
         caller rebuilds from the conversation as it now is. `actions` are action records the turn did not write
-        (`action_item`: lookups, which change nothing), written with the reply. `turn_number` keys the turn record
+        (`action_put`: lookups, which change nothing), written with the reply. `turn_number` keys the turn record
         by the customer message it answers (default: the record's count). `shown` are the proposals (action ids) the
         reply states: they are marked shown in the same transaction, so none can be confirmed before the reply is
         stored.
 
-        The composition stays here, in one transaction: `extra` are items this store built (`fact_item`,
-        `profile_item`, `summary_item`) and `deletes` typed operations it made (`close_open_entry`, `forget_fact`),
-        so a caller never spells a key or a TransactWriteItems entry, and a reply cannot be stored without them."""
-        table = self._table.name
-        message = {
-            "Put": {"TableName": table, "Item": self._message_item(record, "assistant", text, at, record.channel)}
-        }
-        meta: dict[str, Any] = {"Put": {"TableName": table, "Item": self._meta_item(record)}}
+        The composition stays here, in one transaction: `extra` are puts this store built (`fact_put`,
+        `profile_put`, `summary_put`) and `deletes` deletions it made (`close_open_entry`, `forget_fact`), so a
+        caller never spells a key or an item, and a reply cannot be stored without them."""
+        message = self.message_put(record, "assistant", text, at, record.channel)
+        meta = self.conversation_put(record)
         if expected_seq is not None:
-            message["Put"]["ConditionExpression"] = "attribute_not_exists(sk)"
-            meta["Put"]["ConditionExpression"] = "message_seq = :seq AND updated_at = :at"
-            meta["Put"]["ExpressionAttributeValues"] = {":seq": expected_seq, ":at": expected_at}
+            message = replace(message, condition="attribute_not_exists(sk)")
+            meta = replace(
+                meta,
+                condition="message_seq = :seq AND updated_at = :at",
+                values={":seq": expected_seq, ":at": expected_at},
+            )
         number = turn_number if turn_number is not None else record.customer_turns
-        items = [
+        entry = Put(
             to_dynamo(
                 {
                     "pk": keys.conversation_pk(record.conversation_id),
                     "sk": keys.turn_sk(number),
                     "expires_at": self._expires(),
-                    **turn_item,
+                    **turn.model_dump(),
                 }
-            ),
-            *self.conversation_index_items(record),
-            *[to_dynamo({**item, "expires_at": self._expires()}) for item in extra],
-            *actions,
-        ]
+            )
+        )
         marks = [
-            {
-                "Update": {
-                    "TableName": table,
-                    "Key": {"pk": keys.conversation_pk(record.conversation_id), "sk": keys.action_sk(action_id)},
-                    "UpdateExpression": "SET shown_at = :at",
-                    "ConditionExpression": "attribute_exists(sk)",
-                    "ExpressionAttributeValues": {":at": to_dynamo(at)},
-                }
-            }
+            Update(
+                self._action_key(record.conversation_id, action_id),
+                "SET shown_at = :at",
+                condition="attribute_exists(sk)",
+                values={":at": at},
+            )
             for action_id in shown
         ]
         try:
-            self._transact(
-                [
-                    message,
-                    meta,
-                    *({"Put": {"TableName": table, "Item": item}} for item in items),
-                    *(self._storage.operation(delete) for delete in deletes),
-                    *marks,
-                ]
+            self._storage.transact(
+                [message, meta, entry, *self.conversation_index_puts(record), *extra, *actions, *deletes, *marks]
             )
         except Cancelled as exc:
             raise Conflict(
@@ -328,16 +377,12 @@ class MemoryStore:
             if record is None:
                 return None
             updated = record.model_copy(update={"message_seq": record.message_seq + 1, "updated_at": at})
-            meta_put = {
-                "TableName": self._table.name,
-                "Item": self._meta_item(updated),
-                "ConditionExpression": "message_seq = :seq",
-                "ExpressionAttributeValues": {":seq": record.message_seq},
-            }
-            marker = {
-                "TableName": self._table.name,
-                "ConditionExpression": "attribute_not_exists(pk)",
-                "Item": to_dynamo(
+            message = self.message_put(updated, role, text, at, record.channel, {"author": author} if author else None)
+            meta = replace(
+                self.conversation_put(updated), condition="message_seq = :seq", values={":seq": record.message_seq}
+            )
+            marker = Put(
+                to_dynamo(
                     {
                         "pk": keys.conversation_pk(conversation_id),
                         "sk": keys.notice_sk(key),
@@ -345,32 +390,16 @@ class MemoryStore:
                         "expires_at": self._expires(),
                     }
                 ),
-            }
+                condition="attribute_not_exists(pk)",
+            )
             try:
-                self._transact(
-                    [
-                        {
-                            "Put": {
-                                "TableName": self._table.name,
-                                "Item": self._message_item(
-                                    updated, role, text, at, record.channel, {"author": author} if author else None
-                                ),
-                            }
-                        },
-                        {"Put": meta_put},
-                        {"Put": marker},
-                    ]
-                )
+                self._storage.transact([message, meta, marker])
                 return updated
             except Cancelled as exc:
                 reasons = exc.reasons
                 if len(reasons) == 3 and reasons[2] == "ConditionalCheckFailed":
                     return None  # written before: a retried delivery of the same notice
         raise Conflict("The conversation is busy; the notice will be retried.")
-
-    def _transact(self, operations: list[dict[str, Any]]) -> None:
-        """This module's own TransactWriteItems entries; Cancelled when DynamoDB cancels the transaction."""
-        self._storage.transact_entries(operations)
 
     def messages_after(self, conversation_id: str, after: int, limit: int = 50) -> list[dict[str, Any]]:
         """The messages with a sequence number above `after`, oldest first (what a chat page polls for)."""
@@ -464,23 +493,21 @@ class MemoryStore:
         result: ActionResult,
         effect: dict[str, Any] | None,
     ) -> None:
-        self._table.put_item(Item=self.action_item(conversation_id, customer_id, call, result, effect))
+        self._storage.put(self.action_put(conversation_id, customer_id, call, result, effect).item)
 
-    def action_item(
+    def action_put(
         self,
         conversation_id: str,
         customer_id: str,
         call: ToolCall,
         result: ActionResult,
         effect: dict[str, Any] | None,
-    ) -> dict[str, Any]:
+    ) -> Put:
         """An action's record: what was asked, its outcome and, for a write, its effect."""
-        return cast(
-            "dict[str, Any]",
+        return Put(
             to_dynamo(
                 {
-                    "pk": keys.conversation_pk(conversation_id),
-                    "sk": keys.action_sk(result.action_id),
+                    **self._action_key(conversation_id, result.action_id),
                     "customer_id": customer_id,
                     "tool": call.tool,
                     "arguments": call.arguments,
@@ -491,8 +518,12 @@ class MemoryStore:
                     "updated_at": now(),
                     "expires_at": self._expires(),
                 }
-            ),
+            )
         )
+
+    @staticmethod
+    def _action_key(conversation_id: str, action_id: str) -> dict[str, str]:
+        return {"pk": keys.conversation_pk(conversation_id), "sk": keys.action_sk(action_id)}
 
     def conversation_actions(self, conversation_id: str, limit: int = 10, scan: int = 200) -> list[dict[str, Any]]:
         """The conversation's actions the model is told of, oldest first: every one still pending, and the latest
@@ -546,8 +577,17 @@ class MemoryStore:
         item = self._table.get_item(Key={"pk": keys.customer_pk(customer_id), "sk": keys.PROFILE}).get("Item")
         return Profile.model_validate(from_dynamo(item)) if item else None
 
-    def profile_item(self, profile: Profile) -> dict[str, Any]:
-        return {"pk": keys.customer_pk(profile.customer_id), "sk": keys.PROFILE, **profile.model_dump(mode="json")}
+    def profile_put(self, profile: Profile) -> Put:
+        return Put(
+            to_dynamo(
+                {
+                    "pk": keys.customer_pk(profile.customer_id),
+                    "sk": keys.PROFILE,
+                    **profile.model_dump(mode="json"),
+                    "expires_at": self._expires(),
+                }
+            )
+        )
 
     # scores ------------------------------------------------------------------------------
     def put_score(self, conversation_id: str, kind: str, score: dict[str, Any]) -> None:
@@ -569,12 +609,8 @@ class MemoryStore:
         return from_dynamo(item) if item else None
 
     # long-term memory --------------------------------------------------------------------
-    def profile_item_with_ttl(self, profile: Profile) -> dict[str, Any]:
-        return cast("dict[str, Any]", to_dynamo({**self.profile_item(profile), "expires_at": self._expires()}))
-
-    def fact_item(self, customer_id: str, fact: Fact) -> dict[str, Any]:
-        return cast(
-            "dict[str, Any]",
+    def fact_put(self, customer_id: str, fact: Fact) -> Put:
+        return Put(
             to_dynamo(
                 {
                     "pk": keys.customer_pk(customer_id),
@@ -582,21 +618,19 @@ class MemoryStore:
                     "expires_at": self._expires(),
                     **fact.model_dump(mode="json"),
                 }
-            ),
+            )
         )
 
-    def summary_item(self, customer_id: str, summary: Summary) -> dict[str, Any]:
-        sk = keys.summary_sk(summary.closed_at, summary.conversation_id)
-        return cast(
-            "dict[str, Any]",
+    def summary_put(self, customer_id: str, summary: Summary) -> Put:
+        return Put(
             to_dynamo(
                 {
                     "pk": keys.customer_pk(customer_id),
-                    "sk": sk,
+                    "sk": keys.summary_sk(summary.closed_at, summary.conversation_id),
                     "expires_at": self._expires(),
                     **summary.model_dump(mode="json"),
                 }
-            ),
+            )
         )
 
     def facts(self, customer_id: str, limit: int = RECALL_FACTS) -> list[Fact]:
@@ -615,40 +649,44 @@ class MemoryStore:
         return [Summary.model_validate(from_dynamo(item)) for item in response.get("Items", [])]
 
     def put_profile(self, profile: Profile) -> None:
-        self._table.put_item(Item=self.profile_item_with_ttl(profile))
+        self._storage.put(self.profile_put(profile).item)
 
     # threading ---------------------------------------------------------------------------
-    def conversation_index_items(self, record: ConversationRecord) -> list[dict[str, Any]]:
+    def conversation_index_puts(self, record: ConversationRecord) -> list[Put]:
         """The customer's list entry for this conversation and, while it is open, its open-topic entry."""
         base = {
             "pk": keys.customer_pk(record.customer_id),
             "conversation_id": record.conversation_id,
             "expires_at": self._expires(),
         }
-        items = [
-            to_dynamo(
-                {
-                    **base,
-                    "sk": keys.customer_conversation_sk(record.conversation_id),
-                    "started_at": record.started_at,
-                    "channel": record.channel.value,
-                }
-            )
-        ]
-        if record.status is not ConversationStatus.CLOSED:
-            items.append(
+        puts = [
+            Put(
                 to_dynamo(
                     {
                         **base,
-                        "sk": keys.open_sk(record.conversation_id),
-                        "updated_at": record.updated_at,
+                        "sk": keys.customer_conversation_sk(record.conversation_id),
+                        "started_at": record.started_at,
                         "channel": record.channel.value,
-                        "keywords": record.keywords,
-                        "status": record.status.value,
                     }
                 )
             )
-        return items
+        ]
+        if record.status is not ConversationStatus.CLOSED:
+            puts.append(
+                Put(
+                    to_dynamo(
+                        {
+                            **base,
+                            "sk": keys.open_sk(record.conversation_id),
+                            "updated_at": record.updated_at,
+                            "channel": record.channel.value,
+                            "keywords": record.keywords,
+                            "status": record.status.value,
+                        }
+                    )
+                )
+            )
+        return puts
 
     def close_open_entry(self, customer_id: str, conversation_id: str) -> Delete:
         """A transaction operation (for `record_reply`) deleting the open-topic entry of a conversation that just
@@ -687,38 +725,57 @@ class MemoryStore:
         item = self._table.get_item(Key=key).get("Item")
         return Identity.model_validate(from_dynamo(item)) if item else None
 
-    def identity_items(self, identity: Identity) -> list[dict[str, Any]]:
+    def save_identity(self, identity: Identity, audit: str, detail: Mapping[str, Any]) -> None:
+        """Link a verified address: who it belongs to, the customer's copy, and the `audit` entry on the customer,
+        in one transaction."""
+        self._storage.transact([*self._identity_puts(identity), self.audit_put(identity.customer_id, audit, detail)])
+
+    def _identity_puts(self, identity: Identity) -> list[Put]:
         body = {**identity.model_dump(mode="json"), "expires_at": self._expires()}
         return [
-            to_dynamo({"pk": keys.identity_pk(identity.channel.value, identity.address), "sk": keys.IDENTITY, **body}),
-            to_dynamo(
-                {
-                    "pk": keys.customer_pk(identity.customer_id),
-                    "sk": keys.identity_pk(identity.channel.value, identity.address),
-                    **body,
-                }
+            Put(
+                to_dynamo(
+                    {"pk": keys.identity_pk(identity.channel.value, identity.address), "sk": keys.IDENTITY, **body}
+                )
+            ),
+            Put(
+                to_dynamo(
+                    {
+                        "pk": keys.customer_pk(identity.customer_id),
+                        "sk": keys.identity_pk(identity.channel.value, identity.address),
+                        **body,
+                    }
+                )
             ),
         ]
 
-    def audit_item(
-        self, customer_id: str, action: str, detail: dict[str, Any], at: datetime | None = None
-    ) -> dict[str, Any]:
+    def audit(self, customer_id: str, action: str, detail: Mapping[str, Any]) -> None:
+        """Add an entry to the customer's audit trail (a consent change, an export), now."""
+        self._storage.put(self.audit_put(customer_id, action, detail).item)
+
+    def audit_put(
+        self,
+        customer_id: str,
+        action: str,
+        detail: Mapping[str, Any],
+        at: datetime | None = None,
+        erase_also: Sequence[Sequence[str]] = (),
+    ) -> Put:
         """An entry of the customer's audit trail, keyed by `at` (default now) in UTC, so that entries sort by time
-        and a time range is one key condition (`offer_decisions`)."""
+        and a time range is one key condition (`offer_decisions`). `erase_also`: the keys of records kept elsewhere
+        that erasing the customer deletes with it (an offer's lift unit)."""
         at = (at or now()).astimezone(UTC)
-        return cast(
-            "dict[str, Any]",
-            to_dynamo(
-                {
-                    "pk": keys.customer_pk(customer_id),
-                    "sk": keys.audit_sk(at, uuid.uuid4().hex[:8]),
-                    "action": action,
-                    "detail": detail,
-                    "at": at,
-                    "expires_at": self._expires(),
-                }
-            ),
-        )
+        item = {
+            "pk": keys.customer_pk(customer_id),
+            "sk": keys.audit_sk(at, uuid.uuid4().hex[:8]),
+            "action": action,
+            "detail": dict(detail),
+            "at": at,
+            "expires_at": self._expires(),
+        }
+        if erase_also:
+            item["erase_also"] = [list(key) for key in erase_also]
+        return Put(to_dynamo(item))
 
     # offers (offers/guardrails.py, offers/nba.py) ---------------------------------------------
     def put_offer_decisions(self, decisions: Sequence[OfferDecision], *, locale: str | None = None) -> None:
@@ -733,12 +790,16 @@ class MemoryStore:
         if not decisions:
             return
         updates, units = ledger.decision_updates(decisions, locale=locale, expires_at=self._expires())
-        entries: list[Operation] = []
-        for decision in decisions:
-            item = audit_item(self, decision)
-            if decision.exposure is not None and decision.offer_id in units:
-                item["erase_also"] = [units[decision.offer_id]]
-            entries.append(Put(item))
+        entries: list[Operation] = [
+            audit_item(
+                self,
+                decision,
+                erase_also=[units[decision.offer_id]]
+                if decision.exposure is not None and decision.offer_id in units
+                else (),
+            )
+            for decision in decisions
+        ]
         # The day's counters are shared by every customer deciding the same offer on the same channel and locale: two
         # such moments at once conflict (TransactionConflict cancels one, which then wrote nothing): tried again.
         for attempt in range(OFFER_WRITE_ATTEMPTS):
@@ -792,13 +853,6 @@ class MemoryStore:
         """The customer's exposures since `since` (`OfferContext.exposures`), in one Query."""
         return [d.exposure for d in self.offer_decisions(customer_id, since, exposures_only=True) if d.exposure]
 
-    def write(self, puts: list[dict[str, Any]], deletes: Sequence[tuple[str, str]] = ()) -> None:
-        """Puts and deletes in transactions of at most 100 operations (DynamoDB's limit)."""
-        operations = [{"Put": {"TableName": self._table.name, "Item": item}} for item in puts]
-        operations += [{"Delete": {"TableName": self._table.name, "Key": {"pk": pk, "sk": sk}}} for pk, sk in deletes]
-        for start in range(0, len(operations), 100):
-            self._transact(operations[start : start + 100])
-
     # inbox (dedupe of channel messages) -----------------------------------------------------
     def claim_window(self, kind: str, subject: str, hours: float) -> bool:
         """True once per `hours` for (kind, subject), e.g. one neutral reply a day to an unverified address. The
@@ -849,15 +903,147 @@ class MemoryStore:
     def release_inbox(self, channel: Channel, message_id: str) -> None:
         self._table.delete_item(Key={"pk": keys.inbox_pk(channel.value, message_id), "sk": keys.RECEIVED})
 
-    # whole partitions (export, erasure, merges) ---------------------------------------------
-    def partition(self, pk: str) -> list[dict[str, Any]]:
+    # whole partitions (export, erasure, merges, consent) -----------------------------------
+    def _partition(self, pk: str) -> list[dict[str, Any]]:
         return self._storage.query(pk)
 
     def customer_partition(self, customer_id: str) -> list[dict[str, Any]]:
-        return self.partition(keys.customer_pk(customer_id))
+        return self._partition(keys.customer_pk(customer_id))
 
     def conversation_partition(self, conversation_id: str) -> list[dict[str, Any]]:
-        return self.partition(keys.conversation_pk(conversation_id))
+        return self._partition(keys.conversation_pk(conversation_id))
 
-    def delete_keys(self, keys: list[tuple[str, str]]) -> int:
+    def delete_keys(self, keys: Sequence[tuple[str, str]]) -> int:
         return self._storage.delete_many(keys)
+
+    def forget_facts_and_summaries(self, customer_id: str) -> int:
+        """Delete what is recalled about the customer in later conversations (their consent was withdrawn)."""
+        items = self.customer_partition(customer_id)
+        return self.delete_keys([(i["pk"], i["sk"]) for i in items if i["sk"].startswith((keys.FACT, keys.SUMMARY))])
+
+    def erasure(self, customer_id: str) -> Erasure:
+        """Everything erasing the customer deletes (see keys.RECORDS, `erasure`): their partition; each of their
+        conversations' partitions (not the origin customer's, which a merge's copy of its index entry names) with the
+        inbox and thread entries of its messages and the records their `erase_also` name; the identity lookups of
+        their identities; the copies a merge made in the customer they were merged into; their entries in the
+        approval and handoff queues. Also the mail objects (raw emails, attachments) their messages name. Reads
+        only: `erase` deletes."""
+        items = self.customer_partition(customer_id)
+        doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
+        objects: set[str] = set()
+        for item in items:
+            doomed |= {(pk, sk) for pk, sk in item.get("erase_also") or []}  # e.g. an offer's lift unit
+            if item["sk"].startswith(keys.IDENT):
+                doomed.add((keys.identity_pk(item["channel"], item["address"]), keys.IDENTITY))
+            if item["sk"] == keys.MERGED_INTO:  # copies of this customer's data made in the customer merged into
+                doomed |= {
+                    (c["pk"], c["sk"])
+                    for c in self.customer_partition(item["target_customer_id"])
+                    if c.get("origin_customer_id") == customer_id
+                }
+        for entry in (i for i in items if i["sk"].startswith(keys.CONVERSATION)):
+            records = self.conversation_partition(entry["conversation_id"])
+            if records_owner(records) != customer_id:
+                continue  # a merged copy's conversation still belongs to its origin customer
+            for record in records:
+                doomed.add((record["pk"], record["sk"]))
+                if record.get("provider_message_id"):
+                    marker = self._partition(keys.inbox_pk(record["channel"], record["provider_message_id"]))
+                    doomed |= {(m["pk"], m["sk"]) for m in marker}
+                    doomed |= {(keys.thread_pk(m["provider_id"]), keys.THREAD) for m in marker if m.get("provider_id")}
+                doomed |= {(pk, sk) for pk, sk in record.get("erase_also") or []}  # e.g. a KPI low-score entry
+                objects |= {a["s3_key"] for a in record.get("attachments") or []}
+                if record.get("raw_s3_key"):
+                    objects.add(record["raw_s3_key"])
+        for listing in (keys.APPROVALS, keys.HANDOFFS):  # queues listed outside the customer's partitions
+            doomed |= {(a["pk"], a["sk"]) for a in self._partition(listing) if a.get("customer_id") == customer_id}
+        return Erasure(held=bool(items), keys=sorted(doomed), objects=sorted(objects))
+
+    def erase(self, erasure: Erasure) -> int:
+        """Delete the items `erasure` found; how many."""
+        return self.delete_keys(erasure.keys)
+
+    def merge_customers(self, source_id: str, target_id: str, operator: str, reason: str) -> Merged:
+        """Merge `source_id` into `target_id`: the source's verified identities are re-pointed to the target (its
+        copies moved), its facts, summaries and conversation index copied into the target with
+        `origin_customer_id` (what `unmerge_customers` removes), a MERGED_INTO marker left on the source, the
+        target's profile told where it was merged from, and a `customer.merged` audit entry on both; in
+        transactions of at most 100 operations. AlreadyMerged when the source was merged before (nothing is
+        written)."""
+        source_items = self.customer_partition(source_id)
+        if any(i["sk"] == keys.MERGED_INTO for i in source_items):
+            raise AlreadyMerged(source_id)
+        puts: list[Put] = []
+        deletes: list[Delete] = []
+        moved: list[str] = []
+        copied = 0
+        for item in source_items:
+            if item["sk"].startswith(keys.IDENT):
+                identity = {**item, "customer_id": target_id, "origin_customer_id": source_id}
+                puts += self._identity_copies(identity, target_id)
+                deletes.append(Delete({"pk": item["pk"], "sk": item["sk"]}))
+                moved.append(f"{item['channel']}:{item['address']}")
+            elif item["sk"].startswith(COPIED_ON_MERGE):
+                puts.append(Put({**item, "pk": keys.customer_pk(target_id), "origin_customer_id": source_id}))
+                copied += 1
+        puts.append(
+            Put(
+                {
+                    "pk": keys.customer_pk(source_id),
+                    "sk": keys.MERGED_INTO,
+                    "target_customer_id": target_id,
+                    "operator": operator,
+                }
+            )
+        )
+        profile = self.get_profile(target_id) or Profile(customer_id=target_id)
+        merged_from = list(dict.fromkeys([*profile.merged_from, source_id]))
+        puts.append(self.profile_put(profile.model_copy(update={"merged_from": merged_from})))
+        detail = {"source": source_id, "target": target_id, "operator": operator, "reason": reason, "identities": moved}
+        puts += [self.audit_put(target_id, CUSTOMER_MERGED, detail), self.audit_put(source_id, CUSTOMER_MERGED, detail)]
+        self._storage.write([*puts, *deletes])
+        return Merged(identities=moved, copied=copied)
+
+    def unmerge_customers(self, source_id: str, target_id: str, operator: str) -> Unmerged:
+        """Undo `merge_customers`: delete exactly the copies the merge made in the target and the source's marker,
+        give the identities back to the source, take the source off the target's profile, and write a
+        `customer.unmerged` audit entry on both. NotMerged when the source is not merged into the target (nothing is
+        written)."""
+        marker = next((i for i in self.customer_partition(source_id) if i["sk"] == keys.MERGED_INTO), None)
+        if marker is None or marker["target_customer_id"] != target_id:
+            raise NotMerged(source_id, target_id)
+        puts: list[Put] = []
+        deletes = [Delete({"pk": keys.customer_pk(source_id), "sk": keys.MERGED_INTO})]
+        restored: list[str] = []
+        for item in self.customer_partition(target_id):
+            if item.get("origin_customer_id") != source_id:
+                continue
+            deletes.append(Delete({"pk": item["pk"], "sk": item["sk"]}))
+            if item["sk"].startswith(keys.IDENT):
+                identity = {k: v for k, v in item.items() if k != "origin_customer_id"} | {"customer_id": source_id}
+                puts += self._identity_copies(identity, source_id)
+                restored.append(f"{item['channel']}:{item['address']}")
+        profile = self.get_profile(target_id) or Profile(customer_id=target_id)
+        merged_from = [c for c in profile.merged_from if c != source_id]
+        puts.append(self.profile_put(profile.model_copy(update={"merged_from": merged_from})))
+        detail = {"source": source_id, "target": target_id, "operator": operator, "identities": restored}
+        puts += [
+            self.audit_put(target_id, CUSTOMER_UNMERGED, detail),
+            self.audit_put(source_id, CUSTOMER_UNMERGED, detail),
+        ]
+        self._storage.write([*puts, *deletes])
+        return Unmerged(identities=restored)
+
+    @staticmethod
+    def _identity_copies(identity: dict[str, Any], customer_id: str) -> list[Put]:
+        """An identity item as read (with its TTL) written for `customer_id`: the address's lookup and the
+        customer's copy (under the same sort key it was read with)."""
+        return [
+            Put({**identity, "pk": keys.identity_pk(identity["channel"], identity["address"]), "sk": keys.IDENTITY}),
+            Put({**identity, "pk": keys.customer_pk(customer_id)}),
+        ]
+
+
+def records_owner(records: Sequence[Mapping[str, Any]]) -> str | None:
+    """Whose conversation a conversation partition's items are (its META names the customer)."""
+    return next((r.get("customer_id") for r in records if r["sk"] == keys.META), None)

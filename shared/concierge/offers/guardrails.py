@@ -27,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -36,6 +36,9 @@ from concierge.offers.catalogue import Fact, Offer, OfferKind, OfferMoment, Offe
 from concierge.offers.holdout import Group, assign
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from concierge.memory.storage import Put
     from concierge.memory.store import MemoryStore
 
 # VADER's compound score (the sentiment signal of every message, concierge.reasoning.signals): at or below this a
@@ -267,12 +270,17 @@ def _repetition(offer: Offer, context: OfferContext) -> tuple[Reason, str] | Non
     return None
 
 
-def audit_item(memory: MemoryStore, decision: OfferDecision) -> dict[str, Any]:
-    """The decision as an entry of the customer's audit trail (MemoryStore.audit_item, action 'offer.decided'): kept
-    in their partition, so their data export shows it and erasure deletes it, keyed by the decision's time so that
-    `MemoryStore.offer_decisions` reads a time range in one Query. Written by `MemoryStore.put_offer_decisions`."""
+def audit_item(memory: MemoryStore, decision: OfferDecision, erase_also: Sequence[Sequence[str]] = ()) -> Put:
+    """The decision as an entry of the customer's audit trail (MemoryStore.audit_put, action 'offer.decided'): kept
+    in their partition, so their data export shows it and erasure deletes it (with the records `erase_also` names),
+    keyed by the decision's time so that `MemoryStore.offer_decisions` reads a time range in one Query. Written by
+    `MemoryStore.put_offer_decisions`."""
     from concierge.memory.store import OFFER_DECIDED
 
-    return memory.audit_item(
-        decision.customer_id, OFFER_DECIDED, decision.model_dump(mode="json"), at=decision.decided_at
+    return memory.audit_put(
+        decision.customer_id,
+        OFFER_DECIDED,
+        decision.model_dump(mode="json"),
+        at=decision.decided_at,
+        erase_also=erase_also,
     )

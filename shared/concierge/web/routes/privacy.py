@@ -89,8 +89,7 @@ def erase_data(customer_id: PathId) -> ErasureReceipt:
 )
 def export_data_for_operator(customer_id: PathId) -> CustomerExport:
     signed_in = operator("Exporting a customer's data")
-    memory = services().privacy.memory
-    memory.write([memory.audit_item(customer_id, "data.exported", {"operator": signed_in.id})])
+    services().privacy.memory.audit(customer_id, "data.exported", {"operator": signed_in.id})
     return export(customer_id, services().privacy, now())
 
 
