@@ -198,3 +198,21 @@ def test_an_operator_erases_at_a_customers_request_and_the_event_names_them(stac
     [erased] = [e["detail"] for e in tap.drain() if e["detail-type"] == "customer.erased"]
     assert erased["requested_by"] == "operator:lee" and "guest-erase-1" not in json.dumps(erased)
     assert not [i for i in everything_in_memory() if "guest-erase-1" in json.dumps(i, default=str)]
+
+
+def test_erasing_a_customer_merged_into_another_takes_the_addresses_they_brought(stack, client):
+    from concierge.conversation.api import Channel
+
+    memory = wiring.memory_store(current_settings(IngestSettings))
+    address = "sam.merged@work.example"
+    stack.receive_email(email(f"Sam <{address}>", "mug", "Do you sell travel mugs?"))
+    deliver(stack)
+    guest = memory.get_identity(Channel.EMAIL, address).customer_id
+    request = {"source_customer_id": guest, "reason": "same person, confirmed by phone"}
+    assert call(stack, "POST", "/v1/customers/alex/merges", as_operator(), request, customer_id="alex")[0] == 200
+
+    status, receipt = call(stack, "DELETE", f"/v1/operator/customers/{guest}", as_operator("lee"), customer_id=guest)
+    assert status == 200 and receipt["erased"]
+    assert memory.get_identity(Channel.EMAIL, address) is None
+    assert not [i for i in everything_in_memory() if address in json.dumps(i, default=str)]
+    assert any(i["sk"] == keys.PROFILE for i in memory.customer_partition("alex"))  # alex's own data stays

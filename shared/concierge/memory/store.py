@@ -81,6 +81,7 @@ COPIED_ON_MERGE = (keys.FACT, keys.SUMMARY, keys.CONVERSATION)
 # The audit actions of merges (on both customers).
 CUSTOMER_MERGED = "customer.merged"
 CUSTOMER_UNMERGED = "customer.unmerged"
+MERGE_AUDITS = frozenset({CUSTOMER_MERGED, CUSTOMER_UNMERGED})
 
 
 class Identity(BaseModel):
@@ -925,8 +926,10 @@ class MemoryStore:
         """Everything erasing the customer deletes (see keys.RECORDS, `erasure`): their partition; each of their
         conversations' partitions (not the origin customer's, which a merge's copy of its index entry names) with the
         inbox and thread entries of its messages and the records their `erase_also` name; the identity lookups of
-        their identities; the copies a merge made in the customer they were merged into; their entries in the
-        approval and handoff queues. Also the mail objects (raw emails, attachments) their messages name. Reads
+        their identities; the copies a merge made in the customer they were merged into, with the lookups of the
+        addresses they brought, and that customer's audit entries of the merge and unmerge (which list those
+        addresses); their entries in the approval and handoff queues. The other customer's profile keeps the bare id
+        in `merged_from`. Also the mail objects (raw emails, attachments) their messages name. Reads
         only: `erase` deletes."""
         items = self.customer_partition(customer_id)
         doomed: set[tuple[str, str]] = {(i["pk"], i["sk"]) for i in items}
@@ -936,11 +939,32 @@ class MemoryStore:
             if item["sk"].startswith(keys.IDENT):
                 doomed.add((keys.identity_pk(item["channel"], item["address"]), keys.IDENTITY))
             if item["sk"] == keys.MERGED_INTO:  # copies of this customer's data made in the customer merged into
-                doomed |= {
-                    (c["pk"], c["sk"])
+                copies = [
+                    c
                     for c in self.customer_partition(item["target_customer_id"])
                     if c.get("origin_customer_id") == customer_id
+                ]
+                doomed |= {(c["pk"], c["sk"]) for c in copies}
+                # an address they brought is theirs: its lookup goes with its copy
+                doomed |= {
+                    (keys.identity_pk(c["channel"], c["address"]), keys.IDENTITY)
+                    for c in copies
+                    if c["sk"].startswith(keys.IDENT)
                 }
+        # the other side's audit entries of a merge or unmerge with them name them and list their addresses
+        others = {
+            i["detail"].get("target")
+            for i in items
+            if i["sk"].startswith(keys.AUDIT) and i.get("action") in MERGE_AUDITS and isinstance(i.get("detail"), dict)
+        }
+        for other in sorted(o for o in others if o and o != customer_id):
+            doomed |= {
+                (a["pk"], a["sk"])
+                for a in self.customer_partition(other)
+                if a["sk"].startswith(keys.AUDIT)
+                and a.get("action") in MERGE_AUDITS
+                and (a.get("detail") or {}).get("source") == customer_id
+            }
         for entry in (i for i in items if i["sk"].startswith(keys.CONVERSATION)):
             records = self.conversation_partition(entry["conversation_id"])
             if records_owner(records) != customer_id:
