@@ -281,6 +281,15 @@ def test_a_store_that_fails_costs_the_turn_nothing_but_the_prefetch():
     assert prefetch.prefetched(ready, Down, NOW) == ready
 
 
+def test_a_planner_that_fails_costs_the_turn_nothing_but_the_prefetch(monkeypatch):
+    def broken(turn):
+        raise ValueError("a message no rule expected")
+
+    monkeypatch.setattr(prefetch, "plan", broken)
+    ready = turn("where is my order?")
+    assert prefetch.prefetched(ready, CountingStore, NOW) == ready
+
+
 def test_the_store_is_not_built_when_nothing_is_planned():
     def never():
         raise AssertionError("built")

@@ -83,15 +83,17 @@ def plan(turn: ReadyTurn) -> list[ToolCall]:
 def prefetched(turn: ReadyTurn, store: Callable[[], CommerceBackend], now: datetime) -> ReadyTurn:
     """The turn with the lookups `plan` names run as its first tool round (`store` is built only when there is
     one). Never fails the turn: a lookup that is refused or cannot run is left for the agent to ask for."""
-    calls = [c for c in plan(turn) if c.tool in PREFETCHABLE]
-    if not calls or turn.tool_rounds:
+    if turn.tool_rounds:
         return turn
     try:
+        calls = [c for c in plan(turn) if c.tool in PREFETCHABLE]
+        if not calls:
+            return turn
         from concierge.actions.executor import OrderLookups
 
         lookups = OrderLookups(store(), now)
         results = [lookups.look_up(c, turn) for c in calls]
-    except Exception:  # an outage of the store here must not cost the turn its passages: the agent asks later
+    except Exception:  # an outage of the store (or a bug here) must not cost the turn its passages: the agent asks
         logger.warning("prefetched lookups failed; the agent asks for them", exc_info=True)
         return turn
     kept = [(c, r) for c, r in zip(calls, results, strict=True) if r.status is ActionStatus.EXECUTED]
