@@ -1,4 +1,5 @@
-"""Retrieval: knowledge passages for the message and what memory recalls about the customer."""
+"""Retrieval: knowledge passages for the message, what memory recalls about the customer, and the read-only lookups
+the message plainly needs (actions/prefetch.py: the store is read only then, and the executor imported only then)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from concierge.actions import prefetch
 from concierge.conversation.tasks import RetrieveTask
 from concierge.knowledge import retrieval
 from concierge.platform import tracing, wiring
+from concierge.platform.clock import now
 from concierge.platform.settings import RetrievalSettings, current_settings
 
 if TYPE_CHECKING:
@@ -31,4 +34,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         wiring.embedder(settings),
         recall_actions=settings.recall_actions or settings.model_provider != "none",
     )
+    turn = prefetch.prefetched(turn, lambda: wiring.reference_store(settings), now())
+    if turn.prefetched:
+        logger.info("prefetched", extra={"tools": [c.tool for c in turn.tool_rounds[0]]})
     return turn.model_dump(mode="json")

@@ -217,6 +217,21 @@ def test_only_actions_writes_the_store_and_only_actions_ingest_and_surveys_send_
         assert writes_store == (name is topology.FunctionName.ACTIONS), name
 
 
+def test_retrieval_reads_the_store_for_its_prefetched_lookups_and_writes_nothing(resources):
+    """Retrieval runs the read-only lookups a message plainly needs (actions/prefetch.py): it may read the store
+    table, and it can change, publish or send nothing anywhere."""
+    store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
+    statements = role_statements(resources, topology.FunctionName.RETRIEVAL)
+    on_store = actions_of([s for s in statements if store_id in json.dumps(s.get("Resource"))])
+    assert {"dynamodb:GetItem", "dynamodb:Query"} <= on_store
+    reads = ("dynamodb:BatchGetItem", "dynamodb:Get", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheck")
+    reads += ("dynamodb:Describe",)
+    dynamodb = {a for a in actions_of(statements) if a.startswith("dynamodb:")}
+    assert dynamodb and all(a.startswith(reads) for a in dynamodb), dynamodb  # every table: read only
+    writes = ("events:", "ses:", "states:", "sqs:SendMessage", "s3:Put", "s3:Delete")
+    assert not any(a.startswith(writes) for a in actions_of(statements))
+
+
 def test_ingest_may_only_mark_discount_codes_used_in_the_store(resources):
     store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
     for name in topology.FunctionName:

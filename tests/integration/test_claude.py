@@ -71,7 +71,8 @@ def test_a_two_step_tool_loop_runs_through_the_workflow(client, model):
             },
         ),
     )
-    answer = client.say("sam", "cl-track", "where is my order?")
+    # (a message retrieval prefetches nothing for: the model asks for the lookup itself)
+    answer = client.say("sam", "cl-track", "Can you check something for me?")
     assert answer.status == 200 and answer.text.endswith("Your puffer jacket is on its way with the carrier.")
     assert [(a["tool"], a["status"]) for a in answer.actions()] == [("track_shipment", "executed")]
     first, second = (r["body"] for r in model.requests)

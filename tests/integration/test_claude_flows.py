@@ -360,10 +360,54 @@ def test_after_the_fallback_took_a_round_over_it_finishes_the_turn(configure, mo
     from concierge.local.messages_standin import error
 
     client = configure("anthropic", "claude-haiku-5-5")
-    model.queue(message(tool_use("find_orders", {"limit": 3})), error(529, "overloaded_error", "Overloaded"))
-    answer = client.say("sam", "flow-continued", "where is my order?")
+    model.queue(message(tool_use("get_store_credit", {})), error(529, "overloaded_error", "Overloaded"))
+    # (a request to act: nothing is prefetched, so the fallback asks for the order lookup in a round of its own)
+    answer = client.say("alex", "flow-continued", "I need to return the blue shirt from my last order")
     assert answer.status == 200 and answer.text
+    assert [a["tool"] for a in answer.actions()][:2] == ["get_store_credit", "find_orders"]
     assert len(model.requests) == 2, "once the deterministic engine has taken a round, the model is not asked again"
+    assert turn_engines("flow-continued") == ["deterministic-fallback"]
+
+
+@pytest.mark.parametrize(("provider", "model_id"), ROUTES)
+def test_a_tracking_question_is_answered_from_the_prefetched_lookup_in_one_model_call(
+    configure, model, stack, monkeypatch, provider, model_id
+):
+    """Retrieval looked the order up (actions/prefetch.py): the model finds the lookup and its result in its first
+    request (a tool call and its result; a model whose thinking blocks must open the latest assistant message of a
+    tool loop, in its context) and replies without asking for a tool."""
+    client = configure(provider, model_id)
+    store = wiring.reference_store(current_settings(IngestSettings))
+    shipped = next(o for o in store.recent_orders("sam", 10) if o.status.value == "shipped")
+    tracking = shipped.shipment.tracking_number
+    states: list[list[str]] = []
+    execute = stack.turn_machine.execute
+
+    def observed(*arguments, **keywords):
+        output, visited = execute(*arguments, **keywords)
+        states.append(visited)
+        return output, visited
+
+    monkeypatch.setattr(stack.turn_machine, "execute", observed)
+    model.queue(reply(model_id, f"Your order {shipped.id} is on its way, tracking number {tracking}."))
+    conversation = re.sub(r"[^A-Za-z0-9_-]", "-", f"flow-prefetch-{provider}-{model_id}")
+    answer = client.say("sam", conversation, "where is my order?")
+
+    assert answer.status == 200 and tracking in answer.text and f"Your order {shipped.id}" in answer.text
+    assert len(model.requests) == 1 and model.requests[0]["status"] == 200
+    assert turn_engines(conversation) == ["claude"], "the model answered, not the fallback"
+    assert states == [["Ingest", "Route", "Retrieval", "Agent", "Next step?", "Reply"]]
+    assert [(a["tool"], a["status"]) for a in answer.actions()] == [("track_shipment", "executed")]
+    body = model.requests[0]["body"]
+    if models.family(model_id).thinking_blocks:
+        assert [m["role"] for m in body["messages"]] == ["user"]
+        context = " ".join(b.get("text", "") for b in body["messages"][0]["content"])
+        assert '<lookup tool="track_shipment" arguments="{}">' in context and tracking in context
+    else:
+        call = body["messages"][-2]["content"][0]
+        assert (body["messages"][-2]["role"], call["type"], call["name"]) == ("assistant", "tool_use", "track_shipment")
+        [result] = body["messages"][-1]["content"]
+        assert result["tool_use_id"] == call["id"] and tracking in result["content"]
 
 
 def test_a_hanging_or_trickling_model_never_holds_a_turn_past_its_budget(configure, model, monkeypatch):

@@ -333,6 +333,88 @@ def test_a_reply_sent_beside_actions_gets_a_result_too():
     assert answered == ["t1", "t2"]
 
 
+def prefetched(text_: str = "where is my order?"):
+    """A turn with the lookup retrieval made for it (actions/prefetch.py), as the first tool round."""
+    from concierge.conversation.turn import ActionResult, ToolCall
+
+    call = ToolCall(id="prefetch-track_shipment-1-1", tool="track_shipment")
+    result = ActionResult(
+        call_id=call.id,
+        action_id="A1",
+        tool="track_shipment",
+        status=ActionStatus.EXECUTED,
+        result={"order_id": "NW10004", "status": "shipped", "carrier": "<UPS>"},
+        recorded=False,
+    )
+    return turn(text_).model_copy(
+        update={"tool_rounds": [[call]], "assistant_rounds": [[]], "results": [result], "prefetched": 1}
+    )
+
+
+def test_a_prefetched_lookup_is_a_tool_call_and_its_result_before_the_model_is_asked():
+    messages = prompt.messages(prefetched())
+    assert messages[-2] == {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "prefetch-track_shipment-1-1", "name": "track_shipment", "input": {}}],
+    }
+    [result] = messages[-1]["content"]
+    assert result["tool_use_id"] == "prefetch-track_shipment-1-1" and "is_error" not in result
+    assert json.loads(result["content"])["status"] == "shipped"
+    assert result["cache_control"] == {"type": "ephemeral"}
+    assert "<lookup" not in flat(messages)
+
+
+def test_a_model_that_sends_thinking_back_gets_the_prefetched_lookup_in_its_context():
+    """Such a model's latest assistant message of a tool loop must open with its own thinking: it is never sent one
+    it did not write. The lookup is in the context instead, escaped like all data."""
+    messages = prompt.messages(prefetched(), prefetched_as_round=False)
+    assert [m["role"] for m in messages] == ["user"]
+    context = flat(messages)
+    assert '<lookup tool="track_shipment" arguments="{}">' in context
+    assert "&quot;" not in context and '"carrier": "&lt;UPS&gt;"' in context
+    assert context.index("<lookup") < context.index("<customer_message>")
+    # the rounds the model makes after it are sent back as they are
+    from concierge.conversation.turn import ActionResult, ToolCall
+
+    own = [
+        {"type": "thinking", "thinking": "", "signature": "s"},
+        {"type": "tool_use", "id": "t2", "name": "find_orders", "input": {}},
+    ]
+    later = prefetched().model_copy(
+        update={
+            "tool_rounds": [*prefetched().tool_rounds, [ToolCall(id="t2", tool="find_orders")]],
+            "assistant_rounds": [[], own],
+            "results": [
+                *prefetched().results,
+                ActionResult(call_id="t2", action_id="A2", tool="find_orders", status=ActionStatus.EXECUTED),
+            ],
+        }
+    )
+    messages = prompt.messages(later, prefetched_as_round=False)
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == own and [b["tool_use_id"] for b in messages[2]["content"]] == ["t2"]
+
+
+def test_the_prefetched_round_is_not_the_deterministic_engine_taking_over():
+    from concierge.engine.deterministic import DeterministicEngine
+    from concierge.reasoning.claude import ClaudeEngine
+    from concierge.store.merchant import MerchantProfile
+
+    class Asked(Exception):
+        pass
+
+    engine = ClaudeEngine.__new__(ClaudeEngine)
+    engine.settings = settings()
+    engine.fallback = DeterministicEngine(MerchantProfile.from_settings(engine.settings))
+
+    def ask(turn):
+        raise Asked
+
+    engine._ask = ask
+    with pytest.raises(Asked):
+        engine.decide(prefetched())
+
+
 # the turn's deadline and the circuit breaker ------------------------------------------------------------------------
 class SlowSdk:
     """An SDK client whose calls take `seconds` (a hanging or trickling endpoint), counting them."""

@@ -114,6 +114,7 @@ def test_a_functions_environment_is_built_from_its_declaration():
     assert function_environment(FunctionName.AGENT, values) == {"CONCIERGE_MODEL": "claude-haiku-5-5"}
     assert function_environment(FunctionName.RETRIEVAL, values) == {
         topology.MEMORY_TABLE.env_var: "memory",
+        topology.STORE_TABLE.env_var: "store",  # the prefetched lookups of the customer's orders (read only)
         topology.KNOWLEDGE_BUCKET_ENV: "knowledge",
         "CONCIERGE_RECALL_ACTIONS": "true",
     }

@@ -49,8 +49,10 @@ class FakeFunctions:
         accept: bool = True,
         retrieval_fails: bool = False,
         with_people: bool = False,
+        prefetches: bool = False,
     ) -> None:
         self.with_people = with_people
+        self.prefetches = prefetches
         self.calls: list[tuple[FunctionName, str]] = []
         self.agent_wants_actions = agent_wants_actions
         self.accept = accept
@@ -106,13 +108,20 @@ class FakeFunctions:
             text="As soon as your order ships...",
             confidence=1.0,
         )
-        return turn.model_copy(update={"passages": [hit]}).model_dump(mode="json")
+        update: dict = {"passages": [hit]}
+        if self.prefetches:  # the lookup the message plainly needs, as the turn's first round (actions/prefetch.py)
+            call = ToolCall(id="prefetch-track_shipment-1-1", tool="track_shipment")
+            result = ActionResult(
+                call_id=call.id, action_id="P1", tool=call.tool, status=ActionStatus.EXECUTED, recorded=False
+            )
+            update |= {"tool_rounds": [[call]], "assistant_rounds": [[]], "results": [result], "prefetched": 1}
+        return turn.model_copy(update=update).model_dump(mode="json")
 
     def agent(self, payload):
         self.calls.append((FunctionName.AGENT, payload["kind"]))
         turn = DecideTask.model_validate(payload).turn
         self.seen.setdefault("agent", turn)
-        rounds_done = len(turn.results)
+        rounds_done = turn.agent_rounds
         if rounds_done < self.agent_wants_actions:
             decision = Decision(
                 next="actions", tool_calls=[ToolCall(id=f"track_shipment-{rounds_done + 1}", tool="track_shipment")]
@@ -130,7 +139,10 @@ class FakeFunctions:
             )
             for call in turn.decision.tool_calls
         ]
-        return turn.model_copy(update={"results": [*turn.results, *results]}).model_dump(mode="json")
+        rounds = [*turn.tool_rounds, turn.decision.tool_calls]
+        return turn.model_copy(update={"results": [*turn.results, *results], "tool_rounds": rounds}).model_dump(
+            mode="json"
+        )
 
 
 def machine(fakes: FakeFunctions) -> LocalStateMachine:
@@ -183,6 +195,26 @@ def test_the_agent_actions_loop_is_bounded():
     assert fakes.seen["reply"].loop.steps == WORKFLOW_ROUNDS + 1  # the round asked for last did not run
     assert fakes.seen["reply"].decision.next == "actions", "the reply step gets the unfinished decision to fall back on"
     assert output["statusCode"] == 200
+
+
+def test_a_prefetched_lookup_goes_from_retrieval_to_the_agent_with_no_action_round():
+    fakes = FakeFunctions(prefetches=True)
+    _, visited = machine(fakes).execute(REQUEST)
+
+    assert visited == ["Ingest", "Route", "Retrieval", "Agent", "Next step?", "Reply"]
+    agent = fakes.seen["agent"]
+    assert agent.prefetched == 1 and [r.tool for r in agent.results] == ["track_shipment"]
+    assert fakes.seen["reply"].loop.steps == 0, "no round of the workflow's was used"
+
+
+def test_a_prefetched_round_leaves_the_workflows_bound_as_it_is():
+    fakes = FakeFunctions(agent_wants_actions=10, prefetches=True)
+    machine(fakes).execute(REQUEST)
+
+    kinds = [kind for _, kind in fakes.calls]
+    assert kinds.count("turn.act") == WORKFLOW_ROUNDS  # neither fewer (the prefetch is not one) nor more
+    assert len(fakes.seen["reply"].tool_rounds) == WORKFLOW_ROUNDS + 1
+    assert fakes.seen["reply"].agent_rounds == WORKFLOW_ROUNDS
 
 
 def test_a_rejected_request_returns_its_http_response_and_runs_nothing_else():

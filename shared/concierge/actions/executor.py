@@ -114,6 +114,11 @@ ORDER_LOOKUP_LIMIT = 50
 ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff, FindAppointmentSlots)
 # The writes that wait for the customer's confirmation of their exact effect.
 CONFIRMED_TOOLS = ("return_items", "cancel_order", "modify_order", "book_appointment")
+# The lookups `OrderLookups.look_up` runs outside the actions function (retrieval prefetches them,
+# actions/prefetch.py): reads of the customer's own orders that change and send nothing. Never a write, never a tool
+# that proposes or confirms.
+LOOKUP_TOOLS = frozenset({"find_orders", "track_shipment"})
+assert not LOOKUP_TOOLS & (WRITE_TOOLS | set(CONFIRMED_TOOLS)), "a lookup is read-only"
 
 
 def action_id_for(conversation_id: str, call_id: str) -> str:
@@ -177,10 +182,113 @@ def _line(order: Order, line_id: str) -> OrderLine:
     return line
 
 
-class ActionExecutor:
-    def __init__(self, services: ActionServices, now: datetime, lambda_context: LambdaContext | None = None) -> None:
-        self.s = services
+class OrderLookups:
+    """The read-only lookups of a verified customer's orders (`find_orders`, `track_shipment`), with the ownership
+    rules every order lookup follows (`_owned_order`): they need only the commerce store. `ActionExecutor` runs them
+    for the agent; retrieval runs the ones a message plainly needs before the agent decides (actions/prefetch.py)
+    through `look_up`, which refuses every other tool and writes, records and publishes nothing."""
+
+    def __init__(self, store: CommerceBackend, now: datetime) -> None:
+        self.store = store
         self.now = now
+
+    def look_up(self, call: ToolCall, turn: ReadyTurn) -> ActionResult:
+        """One of `LOOKUP_TOOLS` for the turn's verified customer, as the actions function would run it (the same
+        action id, result and refusals), unrecorded: its record is written with the reply. Any other tool is
+        refused (`not_a_lookup`) before anything is read."""
+        action_id = action_id_for(turn.conversation_id, call.id)
+        try:
+            if call.tool not in LOOKUP_TOOLS:
+                raise Denied("not_a_lookup", f"{call.tool} is not a read-only lookup.")
+            arguments = TOOLS[call.tool].model_validate(call.arguments)
+            if not turn.customer.verified:
+                raise Denied("identity_unverified", UNVERIFIED)
+            found = self._lookup(arguments, turn.customer.id)
+            if found is None:  # LOOKUP_TOOLS and `_lookup` disagree: refused, never run
+                raise Denied("not_a_lookup", f"{call.tool} is not a read-only lookup.")
+            result, tool = found
+            outcome = ActionResult(
+                call_id=call.id, action_id=action_id, tool=tool, status=ActionStatus.EXECUTED, result=result
+            )
+        except ValidationError as exc:
+            outcome = ActionResult(
+                call_id=call.id,
+                action_id=action_id,
+                tool=call.tool,
+                status=ActionStatus.FAILED,
+                result={"explanation": f"Invalid arguments: {exc.errors(include_url=False)}"},
+                reason="invalid_arguments",
+            )
+        except Denied as exc:
+            outcome = ActionResult(
+                call_id=call.id,
+                action_id=action_id,
+                tool=call.tool,
+                status=ActionStatus.DENIED,
+                result={"explanation": exc.explanation},
+                reason=exc.reason,
+            )
+        return outcome.model_copy(update={"recorded": False})
+
+    def _lookup(self, arguments: ToolInput, customer_id: str) -> tuple[dict[str, Any], str] | None:
+        """The result of a read-only lookup and its tool, for a verified customer; None for any other tool."""
+        match arguments:
+            case FindOrders(limit=limit):
+                orders = self.store.recent_orders(customer_id, limit)
+                summaries = [
+                    order_summary(o, self.store.returned_line_ids(o.id) if o.status is OrderStatus.DELIVERED else set())
+                    for o in orders
+                ]
+                return {"orders": summaries}, "find_orders"
+            case TrackShipment(order_id=order_id):
+                return self._track(customer_id, order_id), "track_shipment"
+        return None
+
+    def _owned_order(self, customer_id: str, order_id: str) -> Order:
+        """The customer's order with this id, as the merchant writes it or as the customer wrote it ("1001" or
+        "#1001" for "#1001", "a20931" for "A-20931"): matched against their own orders only."""
+        order = self.store.get_order(order_id)
+        if order is not None and order.customer_id == customer_id:
+            return order
+        mine = [o for o in self.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if matches_order(order_id, o.id)]
+        if len(mine) == 1:
+            return mine[0]
+        raise Denied("order_not_found", NOT_FOUND)  # same answer whether it is missing or someone else's
+
+    def _track(self, customer_id: str, order_id: str | None) -> dict[str, Any]:
+        if order_id:
+            order = self._owned_order(customer_id, order_id)
+        else:
+            orders = [o for o in self.store.recent_orders(customer_id, 5) if o.status is not OrderStatus.CANCELLED]
+            if not orders:
+                raise Denied("no_orders", "There are no open or recent orders on your account.")
+            in_flight = [o for o in orders if o.status in (OrderStatus.SHIPPED, OrderStatus.PENDING)]
+            order = (in_flight or orders)[0]
+        result: dict[str, Any] = {
+            "order_id": order.id,
+            "status": order.status.value,
+            "placed_at": order.placed_at.isoformat(),
+            "items": [line.title for line in order.lines],
+        }
+        if order.shipment:
+            shipment = order.shipment
+            last = shipment.events[-1] if shipment.events else None
+            result |= {
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+                "shipped_at": shipment.shipped_at.isoformat(),
+                "estimated_delivery": shipment.estimated_delivery.isoformat(),
+                "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+                "last_event": last.model_dump(mode="json") if last else None,
+                "late": order.status is OrderStatus.SHIPPED and shipment.estimated_delivery < self.now,
+            }
+        return result
+
+
+class ActionExecutor(OrderLookups):
+    def __init__(self, services: ActionServices, now: datetime, lambda_context: LambdaContext | None = None) -> None:
+        super().__init__(services.store, now)
+        self.s = services
         self.merchant = services.merchant()
         # With the Lambda context, an idempotency record left "in progress" by a timed-out invocation expires with
         # that invocation, so a retry can run the action; without it, only after the record's own expiry.
@@ -259,18 +367,11 @@ class ActionExecutor:
         if not turn.customer.verified and not isinstance(arguments, ACCOUNT_FREE_TOOLS):
             # An unverified sender (e.g. an email failing SPF/DKIM) never reaches account data or actions.
             raise Denied("identity_unverified", UNVERIFIED)
+        looked_up = self._lookup(arguments, customer_id)  # find_orders, track_shipment: what retrieval may prefetch
+        if looked_up is not None:
+            result, tool = looked_up
+            return ActionStatus.EXECUTED, result, None, tool
         match arguments:
-            case FindOrders(limit=limit):
-                orders = self.s.store.recent_orders(customer_id, limit)
-                summaries = [
-                    order_summary(
-                        o, self.s.store.returned_line_ids(o.id) if o.status is OrderStatus.DELIVERED else set()
-                    )
-                    for o in orders
-                ]
-                return ActionStatus.EXECUTED, {"orders": summaries}, None, "find_orders"
-            case TrackShipment(order_id=order_id):
-                return ActionStatus.EXECUTED, self._track(customer_id, order_id), None, "track_shipment"
             case GetProduct(product_id=product_id):
                 product = self.s.store.get_product(product_id)
                 if product is None:
@@ -342,46 +443,6 @@ class ActionExecutor:
             case CreateHandoff(reason=reason, summary=summary):
                 return self._handoff(turn, reason, summary)
         raise Denied("unknown_tool", "Unsupported tool.")
-
-    def _owned_order(self, customer_id: str, order_id: str) -> Order:
-        """The customer's order with this id, as the merchant writes it or as the customer wrote it ("1001" or
-        "#1001" for "#1001", "a20931" for "A-20931"): matched against their own orders only."""
-        order = self.s.store.get_order(order_id)
-        if order is not None and order.customer_id == customer_id:
-            return order
-        mine = [o for o in self.s.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if matches_order(order_id, o.id)]
-        if len(mine) == 1:
-            return mine[0]
-        raise Denied("order_not_found", NOT_FOUND)  # same answer whether it is missing or someone else's
-
-    def _track(self, customer_id: str, order_id: str | None) -> dict[str, Any]:
-        if order_id:
-            order = self._owned_order(customer_id, order_id)
-        else:
-            orders = [o for o in self.s.store.recent_orders(customer_id, 5) if o.status is not OrderStatus.CANCELLED]
-            if not orders:
-                raise Denied("no_orders", "There are no open or recent orders on your account.")
-            in_flight = [o for o in orders if o.status in (OrderStatus.SHIPPED, OrderStatus.PENDING)]
-            order = (in_flight or orders)[0]
-        result: dict[str, Any] = {
-            "order_id": order.id,
-            "status": order.status.value,
-            "placed_at": order.placed_at.isoformat(),
-            "items": [line.title for line in order.lines],
-        }
-        if order.shipment:
-            shipment = order.shipment
-            last = shipment.events[-1] if shipment.events else None
-            result |= {
-                "carrier": shipment.carrier,
-                "tracking_number": shipment.tracking_number,
-                "shipped_at": shipment.shipped_at.isoformat(),
-                "estimated_delivery": shipment.estimated_delivery.isoformat(),
-                "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
-                "last_event": last.model_dump(mode="json") if last else None,
-                "late": order.status is OrderStatus.SHIPPED and shipment.estimated_delivery < self.now,
-            }
-        return result
 
     def _owned_order_with_returns(self, customer_id: str, order_id: str) -> tuple[Order, set[str]]:
         """`_owned_order` and the lines of it already returned (one read when the id is the merchant's)."""

@@ -287,6 +287,13 @@ class Turn(BaseModel):
         default_factory=list,
         description="the model's content of each action round (empty for the deterministic engine)",
     )
+    prefetched: int = Field(
+        0,
+        ge=0,
+        description="how many of the first tool rounds retrieval ran before the agent decided (the read-only lookups "
+        "the message plainly needs, actions/prefetch.py): the agent never asked for them, so they count against no "
+        "engine's budget of action rounds",
+    )
     usage: Usage = Field(default_factory=Usage, description="model tokens and cost of the whole turn")
     errors: dict[str, Any] = Field(default_factory=dict)
     started_at: datetime | None = None
@@ -305,6 +312,11 @@ class Turn(BaseModel):
 
     def results_for(self, tool: str) -> list[ActionResult]:
         return [result for result in self.results if result.tool == tool]
+
+    @property
+    def agent_rounds(self) -> int:
+        """The action rounds the agent asked for and the actions function ran (the prefetched ones left out)."""
+        return len(self.tool_rounds) - min(self.prefetched, len(self.tool_rounds))
 
 
 class RejectedTurn(Turn):

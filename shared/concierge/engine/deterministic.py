@@ -560,7 +560,7 @@ class DeterministicEngine:
             decision = self._with_second(turn, second, decision)
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first. The second request's keep their mark.
-        rounds = f"{turn.conversation.customer_turns}.{len(turn.tool_rounds)}"
+        rounds = f"{turn.conversation.customer_turns}.{turn.agent_rounds}"  # (prefetched calls have ids of their own)
         calls = [
             c.model_copy(update={"id": f"{ALSO if c.id.startswith(ALSO) else ''}{c.tool}-{rounds}-{i}"})
             for i, c in enumerate(decision.tool_calls, 1)
@@ -2600,7 +2600,7 @@ class DeterministicEngine:
             track = call("track_shipment", {"order_id": order_id} if order_id else {})
             if decision.next == "actions" and any(c.tool in PROPOSING_TOOLS for c in decision.tool_calls):
                 return decision.model_copy(update={"tool_calls": [*decision.tool_calls, track]})
-            if decision.next == "reply" and len(turn.tool_rounds) < MAX_ACTION_ROUNDS:
+            if decision.next == "reply" and turn.agent_rounds < MAX_ACTION_ROUNDS:  # a prefetched round is not ours
                 return Decision(next="actions", tool_calls=[track], flow=decision.flow)
         if decision.next == "actions":
             return decision

@@ -53,7 +53,7 @@ class OfferingEngine:
             return decision
         assert decision.moment is not None  # _at_moment checked it
         call = ToolCall(
-            id=f"{TOOL}-{turn.conversation.customer_turns}.{len(turn.tool_rounds)}",
+            id=f"{TOOL}-{turn.conversation.customer_turns}.{turn.agent_rounds}",
             tool=TOOL,
             arguments=decision.moment.model_dump(mode="json", exclude_none=True, exclude_defaults=False),
         )
@@ -67,8 +67,10 @@ class OfferingEngine:
             return False
         if turn.results_for(TOOL) or not self.salt_set:
             return False
-        if max(turn.loop.steps, len(turn.tool_rounds)) >= WORKFLOW_ROUNDS:
-            return False  # no action round left (an engine's own are done, and one is kept for this): as it is
+        if max(turn.loop.steps, turn.agent_rounds) >= WORKFLOW_ROUNDS:
+            # no action round left (an engine's own are done, and one is kept for this): as it is. A round retrieval
+            # prefetched is not one of the workflow's (it counts the agent's, loop.steps).
+            return False
         profile = turn.merchant or self.profile
         moment = decision.moment.moment
         return any(o.enabled and o.trigger.moment is moment for o in profile.offers)

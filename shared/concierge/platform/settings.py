@@ -343,7 +343,10 @@ class IngestSettings(
     )
 
 
-class RetrievalSettings(MemorySettings, KnowledgeSettings, ProviderSettings, FunctionSettings):
+class RetrievalSettings(MemorySettings, StoreSettings, KnowledgeSettings, ProviderSettings, FunctionSettings):
+    """A turn's context: knowledge passages, recalled memory, and the read-only lookups the message plainly needs
+    (the store table, read only: actions/prefetch.py)."""
+
     function: ClassVar[FunctionName] = FunctionName.RETRIEVAL
     recall_actions: bool = Field(
         False,

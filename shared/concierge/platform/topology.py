@@ -250,8 +250,10 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         decide_approvals=True,
         redeem_discounts=True,  # the storefront's "order placed with a code" (POST /v1/discounts/{code}/redemptions)
     ),
+    # Retrieval gathers a turn's context: passages, recalled memory, and the read-only lookups of the customer's
+    # orders a message plainly needs (actions/prefetch.py). It reads; it writes nothing and publishes nothing.
     FunctionName.RETRIEVAL: FunctionAccess(
-        read_tables=(MEMORY_TABLE,), read_knowledge=True, embed=True, recall_actions=True
+        read_tables=(MEMORY_TABLE, STORE_TABLE), read_knowledge=True, embed=True, recall_actions=True
     ),
     # The agent decides from the turn it is given: it reads and writes no data, and may only call the model.
     FunctionName.AGENT: FunctionAccess(call_model=True),

@@ -88,9 +88,10 @@ class ClaudeEngine:
             reason = self._handoff_under_way(turn)
         if reason is not None:
             return self.fallback.handoff(turn, reason).model_copy(update={"engine": "claude"})
-        if any(not content for content in turn.assistant_rounds):
+        if any(not content for content in turn.assistant_rounds[turn.prefetched :]):
             # The deterministic engine took a round of this turn over: it finishes the turn (the model would be
-            # sent tool calls it never made).
+            # sent tool calls it never made). A prefetched round is no engine's: the model is shown it as lookups
+            # made before it was asked (reasoning/prompt.py).
             return self._fall_back(turn, "continued")
         try:
             response = self._ask(turn)
@@ -120,7 +121,10 @@ class ClaudeEngine:
             system=prompt.system_blocks(self.settings, turn.merchant),
             tools=prompt.tools(turn),
             tool_choice=family.tool_choice(prompt.REPLY_TOOL, last_round),
-            messages=prompt.messages(turn),
+            # A model that thinks between tool calls must find its thinking at the start of the latest assistant
+            # message of a tool loop: it is not sent an assistant message it did not write (the prefetched lookups
+            # go in the context instead)
+            messages=prompt.messages(turn, prefetched_as_round=not family.thinking_blocks),
             **family.request_options(),
         )
 
