@@ -233,9 +233,17 @@ def without_praised(text: str, lines: list[dict[str, Any]]) -> str:
     return rest if any(item_score(rest, named, line) for line in lines) else kept
 
 
+# ...and the request verbs whose item sits inside them: "take the serum off my order", "send the boots back"
+SPLIT_REQUEST_OBJECT = re.compile(
+    r"\b(?:take|leave|drop|send|give|bring)\s+(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)\s+(?:off|out|back)\b",
+    re.IGNORECASE,
+)
+
+
 def request_object(text: str) -> str:
-    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels")."""
-    return " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))
+    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels";
+    "take the serum off my order" -> "serum")."""
+    return " ".join(m.group(1) for pattern in (REQUEST_OBJECT, SPLIT_REQUEST_OBJECT) for m in pattern.finditer(text))
 
 
 def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
@@ -417,15 +425,30 @@ def singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and len(word) > 3 else word
 
 
+def stem(word: str) -> str:
+    """A word without its plural ending: "glasses" -> glass, "batteries" -> battery, "cups" -> cup, "glass" stays."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and re.search(r"(?:ss|sh|ch|x|z)es$", word):
+        return word[:-2]
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def item_words(text: str) -> set[str]:
+    """The words of a text that can name an item, each in the singular."""
+    token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
+    return {stem(w) for w in re.findall(token, text.lower()) if w not in GENERIC_WORDS and w not in STOPWORDS}
+
+
 def line_score(text: str, line: dict[str, Any]) -> int:
     """How many of the customer's item words are words of this order line's title and options, a word of five
     letters or more also when one letter is wrong, missing or extra ("kettel", "keybord"). A word counts once, in
-    the singular or the plural ("cups" is not two words of "Espresso Cups")."""
-    words = content_words(text)
-    terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
+    the singular or the plural ("cups" is not two words of "Espresso Cups", "glasses" is the "Glass")."""
+    words = item_words(text)
+    terms = item_words(line["title"] + " " + " ".join(line["options"].values()))
     exact = words & terms
     near = {w for w in words - exact if len(w) >= 5 and any(len(t) >= 5 and one_typo_apart(w, t) for t in terms)}
-    return len({singular(w) for w in exact | near})
+    return len(exact | near)
 
 
 def one_typo_apart(a: str, b: str) -> bool:
@@ -443,8 +466,13 @@ def one_typo_apart(a: str, b: str) -> bool:
 
 def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
-    the hub came with one") outweighs what is only mentioned."""
-    return line_score(text, line) + 2 * line_score(named, line)
+    the hub came with one") outweighs what is only mentioned, and a word of the product's name what names one of
+    its options ("my tablet" is the tablet, not the screen protector that fits it)."""
+
+    def weighed(words: str) -> int:
+        return 2 * line_score(words, line) + line_score(words, {"title": line["title"], "options": {}})
+
+    return weighed(text) + 2 * weighed(named)
 
 
 def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -558,6 +586,7 @@ def items_named(
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
         have, allowed = company
+    have = without_address(have)  # "…to my parents' place: 885 Court St NE": no item's words
     named = request_object(have)
     latest = bool(LATEST.search(text))
     scored = sorted(
@@ -1114,6 +1143,26 @@ class Reading(BaseModel):
     variant: dict[str, str] | None = Field(None, description="the option values they want instead")
 
 
+def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
+    """The items of theirs (product ids) that the item requests of a message making several name in so many words,
+    one per request: "kettle STILL isnt here… also can you cancel the grinder" -> the kettle and the grinder."""
+    parts = signals.clauses(text)
+    if len(parts) < 2:
+        return set()
+    candidates = [(order, line) for order in orders for line in order["lines"]]
+    products: set[str] = set()
+    for part in parts:
+        intent = acting_intent(part, signals.understood(part)[0])
+        if intent not in ITEM_INTENTS:
+            continue
+        # not what they refuse ("NOT the tea towel order, that one's fine"), nor what they want instead
+        match = items_named(without_refused(part), candidates, exchange=intent is Intent.EXCHANGE)
+        meant = {candidates[i][1]["product_id"] for i in match.best}
+        if len(meant) == 1 and any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
+            products |= meant  # named in so many words, not guessed by meaning
+    return products
+
+
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
@@ -1123,12 +1172,26 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
     requested = intents(text)
     # an item is read when any request of the message is about one
     if intent in ITEM_INTENTS or any(i in ITEM_INTENTS for i in requested):
-        mine = [named] if named else ([] if reference else [o for o in orders if o["status"] != "cancelled"])
+        open_orders = [o for o in orders if o["status"] != "cancelled"]
+        mine = [named] if named else ([] if reference else open_orders)
         candidates = [(order, line) for order in mine for line in order["lines"]]
         match = items_named(text, candidates, exchange=intent is Intent.EXCHANGE)
+        if reference and not named:
+            # a number that is none of theirs ("order #1092", a digit off), with an item of theirs named in so many
+            # words: that item ("the dutch oven was supposed to be here… order #1092")
+            candidates = [(order, line) for order in open_orders for line in order["lines"]]
+            match = items_named(text, candidates, exchange=intent is Intent.EXCHANGE)
+            if not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
+                match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         products_meant = {candidates[i][1]["product_id"] for i in match.best}
+        several = len(items_of_requests(text, open_orders)) > 1
+        if len(products_meant) == 1 and several:
+            # "cancel the jar order and where's my dutch oven": each request is about an item of its own, and no
+            # one item is what the message means
+            products_meant = set()
+            match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         # the one item of the order they name, unless they cancel it: then it is the order they mean
-        if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL):
+        if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL and not several):
             line = candidates[match.best[0] if match.best else 0][1]
             item = line["product_id"]
             product = products.get(item)
