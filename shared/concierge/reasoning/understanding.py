@@ -233,9 +233,17 @@ def without_praised(text: str, lines: list[dict[str, Any]]) -> str:
     return rest if any(item_score(rest, named, line) for line in lines) else kept
 
 
+# ...and the request verbs whose item sits inside them: "take the serum off my order", "send the boots back"
+SPLIT_REQUEST_OBJECT = re.compile(
+    r"\b(?:take|leave|drop|send|give|bring)\s+(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)\s+(?:off|out|back)\b",
+    re.IGNORECASE,
+)
+
+
 def request_object(text: str) -> str:
-    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels")."""
-    return " ".join(m.group(1) for m in REQUEST_OBJECT.finditer(text))
+    """The words a request verb names ("cancel the striped towels, keep the glass ones coming" -> "striped towels";
+    "take the serum off my order" -> "serum")."""
+    return " ".join(m.group(1) for pattern in (REQUEST_OBJECT, SPLIT_REQUEST_OBJECT) for m in pattern.finditer(text))
 
 
 def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
@@ -277,7 +285,8 @@ def mentions_value(text: str, value: str) -> bool:
             re.search(rf"(?<![\w.]){said}\s+(?!(?i:{PLACE_WORDS})\b)[A-Za-z]{{3,}}", text) is not None
             or re.search(rf"\b(?:to|for|into)\s+(?:the\s+)?{said}\s*[?.!]*\s*$", text) is not None
         )
-    return re.search(rf"(?<![\w.]){re.escape(wanted)}(?![\w.])", lowered) is not None
+    # "whole beans" for "Whole Bean"
+    return re.search(rf"(?<![\w.]){re.escape(wanted)}(?:e?s)?(?![\w.])", lowered) is not None
 
 
 POSTCODE = re.compile(
@@ -416,15 +425,30 @@ def singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and len(word) > 3 else word
 
 
+def stem(word: str) -> str:
+    """A word without its plural ending: "glasses" -> glass, "batteries" -> battery, "cups" -> cup, "glass" stays."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and re.search(r"(?:ss|sh|ch|x|z)es$", word):
+        return word[:-2]
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def item_words(text: str) -> set[str]:
+    """The words of a text that can name an item, each in the singular."""
+    token = r"[a-z0-9]+(?:\.[a-z0-9]+)*"
+    return {stem(w) for w in re.findall(token, text.lower()) if w not in GENERIC_WORDS and w not in STOPWORDS}
+
+
 def line_score(text: str, line: dict[str, Any]) -> int:
     """How many of the customer's item words are words of this order line's title and options, a word of five
     letters or more also when one letter is wrong, missing or extra ("kettel", "keybord"). A word counts once, in
-    the singular or the plural ("cups" is not two words of "Espresso Cups")."""
-    words = content_words(text)
-    terms = content_words(line["title"] + " " + " ".join(line["options"].values()))
+    the singular or the plural ("cups" is not two words of "Espresso Cups", "glasses" is the "Glass")."""
+    words = item_words(text)
+    terms = item_words(line["title"] + " " + " ".join(line["options"].values()))
     exact = words & terms
     near = {w for w in words - exact if len(w) >= 5 and any(len(t) >= 5 and one_typo_apart(w, t) for t in terms)}
-    return len({singular(w) for w in exact | near})
+    return len(exact | near)
 
 
 def one_typo_apart(a: str, b: str) -> bool:
@@ -442,8 +466,13 @@ def one_typo_apart(a: str, b: str) -> bool:
 
 def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
-    the hub came with one") outweighs what is only mentioned."""
-    return line_score(text, line) + 2 * line_score(named, line)
+    the hub came with one") outweighs what is only mentioned, and a word of the product's name what names one of
+    its options ("my tablet" is the tablet, not the screen protector that fits it)."""
+
+    def weighed(words: str) -> int:
+        return 2 * line_score(words, line) + line_score(words, {"title": line["title"], "options": {}})
+
+    return weighed(text) + 2 * weighed(named)
 
 
 def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -557,6 +586,7 @@ def items_named(
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
         have, allowed = company
+    have = without_address(have)  # "…to my parents' place: 885 Court St NE": no item's words
     named = request_object(have)
     latest = bool(LATEST.search(text))
     scored = sorted(
@@ -590,12 +620,6 @@ def orders_with_item(text: str, orders: list[dict[str, Any]]) -> list[dict[str, 
         return [o for o in orders if any(line["product_id"] in meant for line in o["lines"])]
     return [orders[i] for score, i in scored if score == top]
 
-
-BIGGER = re.compile(r"\b(bigger|larger|longer|next size up|size up|one size up)\b", re.IGNORECASE)
-SMALLER = re.compile(r"\b(smaller|shorter|next size down|size down|one size down)\b", re.IGNORECASE)
-# In the words of what they want ("for the big green one"), plain size words say which way too.
-BIG = re.compile(r"\b(big|bigger|large|larger|long|longer|tall|taller)\b", re.IGNORECASE)
-SMALL = re.compile(r"\b(small|smaller|little|mini|short|shorter)\b", re.IGNORECASE)
 
 # The basic colour words customers use, and what shops' own colour names look like in them: "the green one" is the
 # Moss, "the pinky-orange one" the Coral, "black" the Midnight Black. General English, no shop's: a shop whose
@@ -684,28 +708,238 @@ def colour_families(value: str, named_only: bool = False) -> set[str]:
 
 
 def _amount(value: str) -> float | None:
-    number = re.search(r"\d+(?:[.,]\d+)?", value)
-    return float(number.group().replace(",", ".")) if number else None
+    """The amount a value names: "5.2 L" -> 5.2, "10,000 mAh" -> 10000, "80 x 240 cm" -> 240 (its largest)."""
+    numbers = _numbers(value)
+    return max(numbers) if numbers else None
 
 
-def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str]:
-    """ "The bigger one": for each option whose values are amounts (5.2 L, 28 cm, 64 GB), the next amount up from
-    theirs (or down, for "smaller"); {} when they say neither or no option is an amount."""
-    spans = " ".join(m.group(1) for m in WANTED.finditer(text))
-    up, down = bool(BIG.search(spans)), bool(SMALL.search(spans))  # "swap it for the big green one"
-    if up == down:
-        up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
-    if up == down:
-        return {}
-    wanted: dict[str, str] = {}
-    for key, current in options.items():
-        have = _amount(str(current))
-        values = {str(v["options"].get(key)) for v in product.get("variants", []) if v["options"].get(key) is not None}
-        amounts = sorted((a, v) for v in values if (a := _amount(v)) is not None and have is not None and a != have)
-        nearer = [(a, v) for a, v in amounts if (a > have if up else a < have)] if have is not None else []
-        if nearer:
-            wanted[key] = (nearer[0] if up else nearer[-1])[1]
-    return wanted
+def _numbers(text: str) -> list[float]:
+    """The numbers written in a text: "10,000" is ten thousand, "1,5" one and a half."""
+    found = []
+    for number in re.findall(r"\d+(?:[.,]\d+)*", text):
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})+", number):
+            number = number.replace(",", "")
+        found.append(float(number.replace(",", ".")) if number.count(",") + number.count(".") <= 1 else 0.0)
+    return found
+
+
+# Letter sizes, smallest first, and what customers call them ("a medium", "an extra large").
+LETTER_SIZES = ("xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl")
+SIZE_WORDS = {
+    "xxs": ("xx small", "xx-small", "extra extra small"),
+    "xs": ("extra small", "x small", "x-small", "xsmall"),
+    "s": ("small",),
+    "m": ("medium", "med"),
+    "l": ("large",),
+    "xl": ("extra large", "x large", "x-large", "xlarge"),
+    "xxl": ("xx large", "xx-large", "extra extra large", "2xl"),
+    "xxxl": ("xxx large", "xxx-large", "3xl"),
+}
+# "a medium", "in large", "size small", "I'm more of a medium"; not "it's too small", "a bit large"
+_SIZE_SAID = r"(?<!\btoo )(?<!\bbit )(?<!\bso )(?<!\bvery )(?<!\bway )(?<!\bquite )(?<!\bslightly )(?<!\blittle )"
+
+
+def _letter_size(value: str) -> str | None:
+    """The letter size a value is or starts with: "M" -> m, "XL" -> xl, "M (39-42)" -> m, "S/M" -> None."""
+    first = re.match(r"\s*([A-Za-z0-9]+)\b(?!/)", value)
+    token = first.group(1).lower() if first else ""
+    token = {"2xl": "xxl", "3xl": "xxxl"}.get(token, token)
+    return token if token in LETTER_SIZES else None
+
+
+def size_word_said(text: str, value: str) -> bool:
+    """Whether the customer names a letter size in words: "a medium" for M, "extra large" for XL."""
+    size = _letter_size(value)
+    if size is None:
+        return False
+    lowered = text.lower()
+    return any(
+        re.search(rf"{_SIZE_SAID}\b{re.escape(word)}\b(?!\s*(?:-|\s)\s*(?:ish|sized?)\b)", lowered) is not None
+        for word in SIZE_WORDS[size]
+        # "small" inside "extra small" names XS, not S
+        if not any(
+            re.search(rf"\b{re.escape(longer)}\b", lowered)
+            for other, words in SIZE_WORDS.items()
+            if other != size
+            for longer in words
+            if word in longer and longer != word
+        )
+    )
+
+
+# The units of amounts, as customers write them: "3 metres" for "3 m", "256 gig" for "256 GB".
+UNIT_WORDS = {
+    "m": ("m", "metre", "metres", "meter", "meters", "mtr"),
+    "cm": ("cm", "centimetre", "centimetres", "centimeter", "centimeters", "cms"),
+    "mm": ("mm", "millimetre", "millimetres", "millimeter", "millimeters"),
+    "gb": ("gb", "gig", "gigs", "gigabyte", "gigabytes"),
+    "tb": ("tb", "terabyte", "terabytes", "tera"),
+    "l": ("l", "litre", "litres", "liter", "liters", "ltr"),
+    "ml": ("ml", "millilitre", "millilitres", "milliliter", "milliliters", "mls"),
+    "g": ("g", "gram", "grams", "gr", "grammes"),
+    "kg": ("kg", "kilo", "kilos", "kilogram", "kilograms", "kgs"),
+    "mah": ("mah",),
+    "w": ("w", "watt", "watts"),
+    "oz": ("oz", "ounce", "ounces"),
+    "in": ("in", "inch", "inches", '"'),
+    "person": ("person", "people", "man", "men"),
+    "piece": ("piece", "pieces", "pc", "pcs"),
+    "pack": ("pack", "packs", "pk"),
+    "seater": ("seater", "seat", "seats"),
+}
+_SPELLED = "zero one two three four five six seven eight nine ten eleven twelve"
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SPELLED.split())}
+# Where a bare number names what is wanted: "for a 45", "the 130s", "in a 30", "size 9", "a 64 instead"
+_WANTED_NUMBER = re.compile(
+    r"(?:\b(?:a|an|the|for|to|in|into|size|get|need|want|prefer|with|of)\s+)(\d+(?:\.\d+)?)(?:s\b|(?![\w.]|,\d))"
+    r"|(?<![\w.,])(\d+(?:\.\d+)?)(?:s\b|(?![\w.]|,\d))(?=\s+(?:one|ones|version|instead|please|model)\b)",
+    re.IGNORECASE,
+)
+
+
+def _unit(value: str) -> str | None:
+    """The unit an amount is in: "3 m" -> m, "256 GB" -> gb, "2-person" -> person."""
+    words = re.findall(r"[a-z]+", value.lower())
+    for word in words:
+        for unit, spellings in UNIT_WORDS.items():
+            if word in spellings or word.rstrip("s") in spellings:
+                return unit
+    return None
+
+
+def number_said(text: str, value: str, current: str | None) -> int:
+    """How plainly the customer names a value by its number: 4 with its unit ("3 metres" for "3 m", "256 gig" for
+    "256 GB", "two person" for "2-person"), 2 where a bare number is what they want ("for a 45" for "EU 45", "the
+    130s" for "130 cm"); 0 when they do not, or the number is also the current value's."""
+    numbers = _numbers(value)
+    if len(numbers) != 1 or (current is not None and numbers[0] in _numbers(current)):
+        return 0
+    number = numbers[0]
+    said = re.sub(r"(\d),(\d{3})\b", r"\1\2", text.lower())  # "10,000" is one number
+    said = re.sub(
+        rf"\b({'|'.join(NUMBER_WORDS)})(?=[\s-]+[a-z])", lambda m: NUMBER_WORDS[m.group(1)], said
+    )  # "two person", "three-piece"
+    unit = _unit(value)
+    for match in re.finditer(r"(?<![\w.,#-])(\d+(?:\.\d+)?)\s*-?\s*([a-z\"]+)?", said):
+        if float(match.group(1)) != number:
+            continue
+        after = (match.group(2) or "").rstrip("s") if match.group(2) not in ("s",) else ""
+        if unit and match.group(2) and (match.group(2) in UNIT_WORDS[unit] or after in UNIT_WORDS[unit]):
+            return 4
+    for match in _WANTED_NUMBER.finditer(said):
+        if float(match.group(1) or match.group(2)) == number:
+            return 2
+    return 0
+
+
+# Places and plug or layout names, and the codes option values name them by: "the German one" is the DE layout,
+# "a European plug" or "Schuko" the EU one, "three-pin" the UK one. General knowledge, no shop's.
+_EU_COUNTRIES = (  # noqa: SIM905
+    "german germany french france spanish spain italian italy dutch netherlands holland belgian belgium austrian "
+    "austria portuguese portugal greek greece polish poland irish ireland swedish sweden danish denmark finnish "
+    "finland czech hungarian hungary slovak croatian croatia romanian romania bulgarian bulgaria luxembourg"
+).split()
+REGION_WORDS: dict[str, tuple[str, ...]] = {
+    "uk": (
+        "uk",
+        "british",
+        "britain",
+        "english",
+        "england",
+        "scotland",
+        "scottish",
+        "wales",
+        "welsh",
+        "three pin",
+        "3 pin",
+        "type g",
+    ),
+    "eu": (
+        "eu",
+        "europe",
+        "european",
+        "euro",
+        "continental",
+        "schuko",
+        "two pin",
+        "2 pin",
+        "type c",
+        "type f",
+        *_EU_COUNTRIES,
+    ),
+    "us": ("us", "usa", "american", "america", "states", "type a", "type b", "canada", "canadian"),
+    "au": ("au", "australia", "australian", "aussie", "new zealand", "type i"),
+    "de": ("de", "german", "germany", "qwertz", "austrian", "austria"),
+    "fr": ("fr", "french", "france", "azerty"),
+    "es": ("es", "spanish", "spain"),
+    "it": ("it", "italian", "italy"),
+    "ch": ("ch", "swiss", "switzerland"),
+    "jp": ("jp", "japanese", "japan"),
+    "nordic": (
+        "nordic",
+        "scandinavian",
+        "norwegian",
+        "norway",
+        "swedish",
+        "sweden",
+        "danish",
+        "denmark",
+        "finnish",
+        "finland",
+        "icelandic",
+    ),
+}
+_CODES = {
+    "uk": ("uk", "gb"),
+    "eu": ("eu",),
+    "us": ("us", "usa"),
+    "au": ("au",),
+    "de": ("de",),
+    "fr": ("fr",),
+    "es": ("es",),
+    "it": ("it",),
+    "ch": ("ch",),
+    "jp": ("jp",),
+    "nordic": ("nordic", "no", "se", "dk", "fi"),
+}
+
+
+def regions_of(value: str) -> set[str]:
+    """The places an option value is for: "DE (QWERTZ)" -> de, "UK ISO" -> uk, "Nordic ISO" -> nordic."""
+    tokens = set(re.findall(r"[a-z]+", value.lower()))
+    return {region for region, codes in _CODES.items() if tokens & set(codes)} | {
+        region for region, words in REGION_WORDS.items() if tokens & {w for w in words if len(w) > 2 and " " not in w}
+    }
+
+
+def regions_said(text: str) -> set[str]:
+    """The places a customer's words name, by name or adjective ("a European plug", "I'm Norwegian"); two-letter
+    codes only as `mentions_value` reads them."""
+    lowered = " ".join(re.findall(r"[a-z0-9]+", text.lower().replace("-", " ")))
+    return {
+        region
+        for region, words in REGION_WORDS.items()
+        if any(len(w) > 2 and re.search(rf"\b{re.escape(w)}\b", lowered) for w in words)
+    }
+
+
+BIGGER = re.compile(
+    r"\b(bigger|larger|longer|taller|next size up|size up|sizes? bigger|sizes? larger|up a size|bigger size|"
+    r"larger size|one size up|too (?:small|tight|short|snug|narrow))\b",
+    re.IGNORECASE,
+)
+SMALLER = re.compile(
+    r"\b(smaller|shorter|next size down|size down|sizes? smaller|down a size|smaller size|one size down|"
+    r"too (?:big|large|loose|baggy|wide)|(?<!took )(?<!taking )too long)\b",
+    re.IGNORECASE,
+)
+# In the words of what they want ("for the big green one"), plain size words say which way too.
+BIG = re.compile(r"\b(big|bigger|large|larger|long|longer|tall|taller)\b", re.IGNORECASE)
+SMALL = re.compile(r"\b(small|smaller|little|mini|short|shorter)\b", re.IGNORECASE)
+# A shade one darker or lighter: shade ranges are numbered from light to dark.
+DARKER = re.compile(r"\b(darker|deeper|richer)\b", re.IGNORECASE)
+LIGHTER = re.compile(r"\b(lighter|paler|fairer)\b", re.IGNORECASE)
+SHADE_OPTIONS = ("shade", "tone")
 
 
 # What the customer refuses, to the end of its clause: "I don't want a smaller set", "not the green, the blue one",
@@ -729,16 +963,93 @@ def without_refused(text: str) -> str:
     return NOT_WANTED.sub(" ", text.replace("\u2019", "'"))
 
 
+def _scale(product: dict[str, Any], key: str) -> list[str] | None:
+    """An option's values in order, when they have one: by amount ("3.8 L" < "5.2 L"), by letter size ("S" < "M"),
+    or as listed for a shade; None when they have none (colours, finishes)."""
+    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    if len(values) < 2:
+        return None
+    if all(_letter_size(v) for v in values):
+        return sorted(values, key=lambda v: LETTER_SIZES.index(_letter_size(v) or "m"))
+    amounts = [_amount(v) for v in values]
+    if all(a is not None for a in amounts) and len(set(amounts)) == len(amounts):
+        return [v for _, v in sorted(zip(amounts, values, strict=True))]
+    return values if key.lower() in SHADE_OPTIONS else None
+
+
+def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str]:
+    """ "The bigger one", "a size up", "a shade darker": for each option whose values are in order (amounts, letter
+    sizes, shades), the next value up from theirs (or down); {} when they say neither or no option is in order."""
+    spans = " ".join(m.group(1) for m in WANTED.finditer(text))
+    wanted: dict[str, str] = {}
+    for key, current in options.items():
+        scale = _scale(product, key)
+        if scale is None or str(current) not in scale:
+            continue
+        if key.lower() in SHADE_OPTIONS:
+            up, down = bool(DARKER.search(text)), bool(LIGHTER.search(text))
+        else:
+            up, down = bool(BIG.search(spans)), bool(SMALL.search(spans))  # "swap it for the big green one"
+            if up == down:
+                up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
+        if up == down:
+            continue
+        at = scale.index(str(current)) + (1 if up else -1)
+        if 0 <= at < len(scale):
+            wanted[key] = scale[at]
+    return wanted
+
+
+def _key_said(text: str, key: str) -> bool:
+    """Whether the customer names the option itself ("a 30 length", "the UK layout")."""
+    word = re.escape(key.lower().rstrip("s"))
+    return re.search(rf"\b{word}s?\b", text.lower()) is not None or (
+        key.lower() in ("colour", "color") and re.search(r"\bcolou?rs?\b", text.lower()) is not None
+    )
+
+
+def _keys_kept(text: str, options: dict[str, Any]) -> set[str]:
+    """The options the customer keeps: "same size", "the waist is fine"."""
+    lowered = text.lower()
+    kept = set()
+    for key in options:
+        word = re.escape(key.lower().rstrip("s"))
+        if key.lower() in ("colour", "color"):
+            word = "colou?r"
+        if re.search(
+            rf"\bsame\s+{word}s?\b|\b{word}s?\s+(?:is|are|was|were)\s+(?:fine|ok|okay|good|right|perfect)\b", lowered
+        ):
+            kept.add(key)
+    return kept
+
+
+def _comparatives(text: str) -> set[str]:
+    """The words comparatives are made of: "a firmer one" names the Firm, "the longer one" the Long."""
+    words = set()
+    for word in re.findall(r"[a-z]+er\b", text.lower()):
+        stem = word[:-2]
+        words |= {stem, stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] else stem, stem + "e"}
+        if stem.endswith("i"):
+            words.add(stem[:-1] + "y")  # "heavier" -> heavy
+    return words
+
+
 def requested_variant(
     product: dict[str, Any], options: dict[str, Any], text: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A variant the customer named: (in stock, or None; out of stock). A value named in full counts most ("the
-    green one", "the 1 L", "size 9"); else the words they want ("for the usb-c one") closer to a value than to
-    what they have, or the next amount up or down ("the bigger one"). Among equals, the variant that keeps their
-    other options, then one in stock. What they refuse ("I don't want a smaller set", "not the green") names none."""
-    text = without_refused(text)
+    green one", "the 1 L", "size 9", "3 metres", "a medium", "the German one"); else a number where a value is
+    wanted ("for a 45"), the words they want ("for the usb-c one") closer to a value than to what they have, the
+    next value up or down ("the bigger one", "a size up"), or a colour. Each thing said counts once, for the option
+    it names best (an option named beside it: "a 30 length"), and options they keep ("same size") are kept. Among
+    equals, the variant that keeps their other options, then one in stock. What they refuse ("I don't want a
+    smaller set", "not the green") names none."""
+    text = without_refused(without_order_number(text))
     wanted = wanted_words(text)
     sized = _next_in_size(product, options, text)
+    keep = _keys_kept(text, options)
+    regions = regions_said(text)
+    comparatives = _comparatives(text)
     # colours said that are not those of what they have ("the dark grey one... the pinky-orange colour"): what
     # they want, by a colour a value names ("black" for Midnight Black) or one its name is ("green" for Moss)
     said = colours_said(text)
@@ -746,23 +1057,40 @@ def requested_variant(
     colours = said - set().union(set(), *(colour_families(str(v)) for v in options.values()))
     best: tuple[tuple[int, int, int], dict[str, Any]] | None = None
     for variant in product.get("variants", []):
-        if variant["options"] == options:
+        if variant["options"] == options or any(variant["options"].get(k) != options.get(k) for k in keep):
             continue
-        named, kept = 0, 0
+        evidence: dict[str, int] = {}  # what was said -> how plainly it names a value of this variant
+        kept = 0
         for key, value in variant["options"].items():
             current = options.get(key)
             if current == value:
                 kept += 1
-            elif mentions_value(text, str(value)):
-                named += 4
-            elif (
-                (wanted and overlap(value, wanted) > overlap(current or "", wanted))
-                or sized.get(key) == str(value)
-                or colour_families(str(value), named_only=True) & named_colours
-            ):
-                named += 2
-            elif colour_families(str(value)) & colours:  # "the green one" for the Moss
-                named += 1
+                continue
+            value = str(value)
+            found: list[tuple[str, int]] = []
+            if mentions_value(text, value):
+                found.append((f"value {compact(value)}", 4))
+            if size_word_said(text, value):
+                found.append((f"size {_letter_size(value)}", 4))
+            if regions & regions_of(value) - regions_of(str(current or "")):
+                found.append((f"region {sorted(regions & regions_of(value))}", 4))
+            number = number_said(text, value, None if current is None else str(current))
+            if number:
+                found.append((f"number {_numbers(value)[0]}", number))
+            if wanted and overlap(value, wanted) > overlap(str(current or ""), wanted):
+                found.append((f"words {key}", 2))
+            if sized.get(key) == value:
+                found.append((f"order {key}", 2))
+            if comparatives & set(re.findall(r"[a-z]+", value.lower())) and _scale(product, key) is None:
+                found.append((f"comparative {key}", 2))
+            if colour_families(value, named_only=True) & named_colours:
+                found.append(("colour", 2))
+            elif colour_families(value) & colours:  # "the green one" for the Moss
+                found.append(("colour", 1))
+            bonus = int(_key_said(text, key))  # "a 30 length": the number is the length's, not the waist's
+            for thing, weight in found:
+                evidence[thing] = max(evidence.get(thing, 0), weight + bonus)
+        named = sum(evidence.values())
         rank = (named, kept, int(variant["stock"] > 0))
         if named and (best is None or rank > best[0]):
             best = (rank, variant)
@@ -815,6 +1143,26 @@ class Reading(BaseModel):
     variant: dict[str, str] | None = Field(None, description="the option values they want instead")
 
 
+def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
+    """The items of theirs (product ids) that the item requests of a message making several name in so many words,
+    one per request: "kettle STILL isnt here… also can you cancel the grinder" -> the kettle and the grinder."""
+    parts = signals.clauses(text)
+    if len(parts) < 2:
+        return set()
+    candidates = [(order, line) for order in orders for line in order["lines"]]
+    products: set[str] = set()
+    for part in parts:
+        intent = acting_intent(part, signals.understood(part)[0])
+        if intent not in ITEM_INTENTS:
+            continue
+        # not what they refuse ("NOT the tea towel order, that one's fine"), nor what they want instead
+        match = items_named(without_refused(part), candidates, exchange=intent is Intent.EXCHANGE)
+        meant = {candidates[i][1]["product_id"] for i in match.best}
+        if len(meant) == 1 and any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
+            products |= meant  # named in so many words, not guessed by meaning
+    return products
+
+
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
@@ -824,12 +1172,26 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
     requested = intents(text)
     # an item is read when any request of the message is about one
     if intent in ITEM_INTENTS or any(i in ITEM_INTENTS for i in requested):
-        mine = [named] if named else ([] if reference else [o for o in orders if o["status"] != "cancelled"])
+        open_orders = [o for o in orders if o["status"] != "cancelled"]
+        mine = [named] if named else ([] if reference else open_orders)
         candidates = [(order, line) for order in mine for line in order["lines"]]
         match = items_named(text, candidates, exchange=intent is Intent.EXCHANGE)
+        if reference and not named:
+            # a number that is none of theirs ("order #1092", a digit off), with an item of theirs named in so many
+            # words: that item ("the dutch oven was supposed to be here… order #1092")
+            candidates = [(order, line) for order in open_orders for line in order["lines"]]
+            match = items_named(text, candidates, exchange=intent is Intent.EXCHANGE)
+            if not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
+                match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         products_meant = {candidates[i][1]["product_id"] for i in match.best}
+        several = len(items_of_requests(text, open_orders)) > 1
+        if len(products_meant) == 1 and several:
+            # "cancel the jar order and where's my dutch oven": each request is about an item of its own, and no
+            # one item is what the message means
+            products_meant = set()
+            match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         # the one item of the order they name, unless they cancel it: then it is the order they mean
-        if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL):
+        if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL and not several):
             line = candidates[match.best[0] if match.best else 0][1]
             item = line["product_id"]
             product = products.get(item)
