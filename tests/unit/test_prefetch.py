@@ -5,7 +5,6 @@ ownership rules and nothing else, and that the round they make costs no engine a
 from __future__ import annotations
 
 import ast
-import json
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -185,36 +184,6 @@ def test_the_planner_depends_on_no_engine_and_no_store_of_its_own():
     }
     assert not {m for m in imported if m and m.startswith(("concierge.engine", "concierge.store.demo"))}, imported
     assert "NW1" not in source and "northwind" not in source.lower()
-
-
-def first_messages() -> list[str]:
-    """The labelled messages of the sample stores and the first message of every scenario (demo and sample stores)."""
-    import yaml
-
-    labelled = ROOT / "evaluation/understanding/messages.jsonl"
-    texts = [json.loads(line)["text"] for line in labelled.read_text().splitlines() if line.strip()]
-    for path in sorted([*ROOT.glob("evaluation/scenarios/*.yaml"), *ROOT.glob("stores/*/scenarios/*.yaml")]):
-        turns = yaml.safe_load(path.read_text()).get("turns") or []
-        texts += turns[:1]
-    return list(dict.fromkeys(t for t in texts if t.strip()))
-
-
-def test_what_is_prefetched_is_exactly_what_the_deterministic_engine_asks_for_first():
-    """On every labelled message and every scenario's first message: whenever a lookup is planned, the deterministic
-    engine (with nothing prefetched) asks for that very lookup first, with the same arguments. Engines differ in
-    what they do next; a plan is never something the engine would not ask for."""
-    engine = DeterministicEngine(DEMO_MERCHANT)
-    checked = 0
-    for text in first_messages():
-        played = turn(text, customer="alex")
-        plan = [(c.tool, c.arguments) for c in prefetch.plan(played)]
-        if not plan:
-            continue
-        checked += 1
-        decision = engine.decide(played)
-        assert decision.next == "actions", text
-        assert [(c.tool, c.arguments) for c in decision.tool_calls] == plan, text
-    assert checked >= 100  # the tracking questions of both sets
 
 
 # how: the executor's own lookups ----------------------------------------------------------------------------------
