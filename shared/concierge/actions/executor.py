@@ -182,6 +182,27 @@ def _line(order: Order, line_id: str) -> OrderLine:
     return line
 
 
+def refused(call_id: str, action_id: str, tool: str, error: ValidationError | Denied) -> ActionResult:
+    """What a call that did not run answers: arguments the tool refuses (failed), or a refusal by policy (denied)."""
+    if isinstance(error, ValidationError):
+        return ActionResult(
+            call_id=call_id,
+            action_id=action_id,
+            tool=tool,
+            status=ActionStatus.FAILED,
+            result={"explanation": f"Invalid arguments: {error.errors(include_url=False)}"},
+            reason="invalid_arguments",
+        )
+    return ActionResult(
+        call_id=call_id,
+        action_id=action_id,
+        tool=tool,
+        status=ActionStatus.DENIED,
+        result={"explanation": error.explanation},
+        reason=error.reason,
+    )
+
+
 class OrderLookups:
     """The read-only lookups of a verified customer's orders (`find_orders`, `track_shipment`), with the ownership
     rules every order lookup follows (`_owned_order`): they need only the commerce store. `ActionExecutor` runs them
@@ -210,24 +231,8 @@ class OrderLookups:
             outcome = ActionResult(
                 call_id=call.id, action_id=action_id, tool=tool, status=ActionStatus.EXECUTED, result=result
             )
-        except ValidationError as exc:
-            outcome = ActionResult(
-                call_id=call.id,
-                action_id=action_id,
-                tool=call.tool,
-                status=ActionStatus.FAILED,
-                result={"explanation": f"Invalid arguments: {exc.errors(include_url=False)}"},
-                reason="invalid_arguments",
-            )
-        except Denied as exc:
-            outcome = ActionResult(
-                call_id=call.id,
-                action_id=action_id,
-                tool=call.tool,
-                status=ActionStatus.DENIED,
-                result={"explanation": exc.explanation},
-                reason=exc.reason,
-            )
+        except (ValidationError, Denied) as exc:
+            outcome = refused(call.id, action_id, call.tool, exc)
         return outcome.model_copy(update={"recorded": False})
 
     def _lookup(self, arguments: ToolInput, customer_id: str) -> tuple[dict[str, Any], str] | None:
@@ -321,24 +326,8 @@ class ActionExecutor(OrderLookups):
                 action_id = issuing.action_id(turn.conversation_id, turn.customer.id, arguments.offer_id)
             status, result, effect, tool = self._dispatch(arguments, turn, action_id)
             outcome = ActionResult(call_id=call.id, action_id=action_id, tool=tool, status=status, result=result)
-        except ValidationError as exc:
-            outcome = ActionResult(
-                call_id=call.id,
-                action_id=action_id,
-                tool=tool,
-                status=ActionStatus.FAILED,
-                result={"explanation": f"Invalid arguments: {exc.errors(include_url=False)}"},
-                reason="invalid_arguments",
-            )
-        except Denied as exc:
-            outcome = ActionResult(
-                call_id=call.id,
-                action_id=action_id,
-                tool=tool,
-                status=ActionStatus.DENIED,
-                result={"explanation": exc.explanation},
-                reason=exc.reason,
-            )
+        except (ValidationError, Denied) as exc:
+            outcome = refused(call.id, action_id, tool, exc)
         if call.tool in TOOLS and call.tool not in WRITE_TOOLS:
             # A lookup changes nothing: its record is written with the reply, in the reply's transaction.
             outcome = outcome.model_copy(update={"recorded": False})
