@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from concierge.reasoning.understanding import items_named, read, requested_variant
+from concierge.reasoning.understanding import _keys_kept, items_named, read, requested_variant
 from concierge.reasoning.understanding_eval import Labelled, _slots
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,6 +191,15 @@ def test_the_variant_wanted_is_read_as_customers_say_it(name, product, options, 
 )
 def test_no_variant_is_read_where_none_is_named(name, product, options, text):
     assert variant_of(name, product, options, text) is None
+
+
+def test_a_value_said_to_be_fine_is_taken_and_the_option_they_have_said_to_be_fine_stays():
+    keyboard = {"layout": "DE ISO", "switch": "Red"}
+    assert _keys_kept("meh. ok, the US layout is fine then", keyboard) == set()
+    assert _keys_kept("the layout is fine, brown switches please", keyboard) == {"layout"}
+    assert variant_of("electronics", "mech-keyboard", keyboard, "the layout is fine, brown switches please") == {
+        "switch": "Brown"
+    }
 
 
 def test_the_item_is_the_one_a_request_verb_names_even_split_around_it():

@@ -1008,16 +1008,24 @@ def _key_said(text: str, key: str) -> bool:
     )
 
 
+# Before an option's name said to be fine, the words that make it the option they have ("the waist is fine"), not a
+# value they accept instead ("ok, the US layout is fine then" takes the US layout).
+_THEIR_OPTION = frozenset({"the", "my", "its", "their", "this", "that", "and", "but", "also", "though"})
+
+
 def _keys_kept(text: str, options: dict[str, Any]) -> set[str]:
-    """The options the customer keeps: "same size", "the waist is fine"."""
+    """The options the customer keeps: "same size", "the waist is fine" (not "the US layout is fine")."""
     lowered = text.lower()
     kept = set()
     for key in options:
         word = re.escape(key.lower().rstrip("s"))
         if key.lower() in ("colour", "color"):
             word = "colou?r"
-        if re.search(
-            rf"\bsame\s+{word}s?\b|\b{word}s?\s+(?:is|are|was|were)\s+(?:fine|ok|okay|good|right|perfect)\b", lowered
+        fine = re.finditer(
+            rf"(?:(\w+)\s+)?\b{word}s?\s+(?:is|are|was|were)\s+(?:fine|ok|okay|good|right|perfect)\b", lowered
+        )
+        if re.search(rf"\bsame\s+{word}s?\b", lowered) or any(
+            m.group(1) is None or m.group(1) in _THEIR_OPTION for m in fine
         ):
             kept.add(key)
     return kept
