@@ -303,3 +303,36 @@ def test_each_shop_reads_most_entities_right(name):
     _, products, orders = shop(name)
     slots = [ok for m in labelled(name) for ok in _slots(m, read(m.text, orders[m.customer], products)).values()]
     assert sum(slots) / len(slots) >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        # the first request is what is asked first, however long the rest is
+        ("My password reset link never arrives. Also, when will my sandals ship?", "password"),
+        ("Cancel order 5512 please, and where is my other parcel?", "cancel"),
+        ("Where is my lamp? And can I send back the throw, it sheds everywhere.", "track"),
+        ("Please swap the mug for the blue one and tell me when the kettle ships", "exchange"),
+        # a request taken back is not the first one
+        ("Don't refund the boots, just send me the next size up.", "exchange"),
+        ("Cancel my order... no wait, change the address instead to 4 Elm Road, Leeds LS6 1AB", "address"),
+        ("I changed my mind about the return, keep the sofa. Where is the lamp though?", "track"),
+        # a fault described is why a replacement is asked for
+        ("The zip on my jacket broke. Can I get a replacement? Also how long do refunds take?", "exchange"),
+    ],
+)
+def test_a_message_of_several_requests_asks_first_what_it_asks_first(text, first):
+    assert reading("clothing", "c1", text).intent.value == first
+
+
+def test_the_engine_still_acts_on_the_request_to_do_something_beside_where_an_order_is():
+    """The reading says what was asked first; the engine acts on what is to be done and answers tracking beside
+    it (`signals.read_only_requests`)."""
+    from concierge.reasoning import signals
+
+    text = (
+        "Any update on my head torch? Also if I end up not liking the gas canisters that are in the same order, can I "
+        "send them back?"
+    )
+    assert signals.understood(text)[0] == "track"
+    assert signals.score(text).intent == "return"

@@ -935,11 +935,90 @@ QUESTION_WORD = re.compile(
 )
 
 
+# Where a message turns to another request the model reads on its own: besides `clauses`, "and" (or "also", "then")
+# before a request verb: "Return the pinafore please, and swap the cardigan for one size up".
+_REQUEST_VERB = (
+    r"(?:cancel|return|refund|exchange|swap|replace|send|ship|deliver|change|update|book|reschedule|move|remove|take|"
+    r"drop|leave|track|tell|let|check|give|put|get|reset|sort|help|arrange|delete|close|add|find|look)"
+)
+AND_REQUEST = re.compile(
+    rf"(?:,\s*|\s+)(?:and|&)\s+(?:(?:also|then|please|pls|could you|can you|can u|could u)\s+)*(?={_REQUEST_VERB}\b)"
+    rf"|,\s*(?:also|then)\s+(?={_REQUEST_VERB}\b)|\bplus\b",
+    re.IGNORECASE,
+)
+# A request taken back or refused in its own words ("don't cancel it", "forget the refund", "I was going to return
+# it", "I said exchange earlier but I've changed my mind"): not what the message asks.
+_TAKEN_BACK_OBJECT = (
+    r"(?:cancel|refund|return|exchange|replace|replacement|swap|send|book|rebook|reschedule|move|remove|take|talk|"
+    r"speak|call|change|track|process|worry|need|want|reset|bother|after|same|new one|another|different|order)"
+)
+TAKEN_BACK = re.compile(
+    r"\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without|rather than|instead of"
+    rf"|no)\s+(?:\w+\s+){{0,3}}?{_TAKEN_BACK_OBJECT}\w*"
+    r"|\b(?:forget|never ?mind|scratch|ignore|hold off|changed my mind|change of plan|not the whole)\b"
+    r"|\b(?:was|were) (?:going|about) to\b|\bthought (?:about|i'?d|i would|i was)\b|\bi said\b",
+    re.IGNORECASE,
+)
+# ...or by the next words: "Cancel order 31190. Hmm no, just the kettlebell"
+RETRACTED = re.compile(r"^\W*(?:(?:actually|hmm+|oh|wait|um+|erm|ah)\W+)*no\b", re.IGNORECASE)
+# How sure the model must be of a request read on its own to act on it before the rest of the message.
+FIRST_REQUEST_FLOOR = 0.7
+REQUESTS = frozenset(
+    {"return", "exchange", "track", "cancel", "remove_item", "address", "password", "appointment", "human"}
+)
+
+
+def request_parts(text: str) -> list[str]:
+    """The requests of a message as the model reads them one by one: `clauses`, each cut further where "and" turns
+    to another request verb."""
+    return [piece.strip(" ,") for part in clauses(text) for piece in AND_REQUEST.split(part) if piece.strip(" ,")]
+
+
+def first_request(text: str) -> tuple[str, float] | None:
+    """The request a message making several asks first, each read by the model on its own, where it is sure of
+    one: "Password reset emails aren't arriving. Also, when will my earrings ship?" asks about the password first,
+    which the whole message's reading, drawn to the longer part, misses. Not a request taken back ("Don't cancel
+    it!", "Cancel it... no wait"), nor a fault described ("the lid arrived cracked", the reason for what is asked
+    after it), nor an order said not to have shipped as the premise of a change. None for a message of one request,
+    or where no part is read surely."""
+    parts = request_parts(text)
+    if len(parts) < 2:
+        return None
+    # each read as a message of its own is read: a question naming no person is no request for one
+    readings = [_understood_whole(part) for part in parts]
+    for n, part in enumerate(parts):
+        intent, probability = readings[n]
+        if intent not in REQUESTS or probability < FIRST_REQUEST_FLOOR:
+            continue
+        if TAKEN_BACK.search(part) or (n + 1 < len(parts) and RETRACTED.search(parts[n + 1])):
+            continue
+        if _classify(part)[1] == FAULT_CONFIDENCE:
+            continue
+        asks = _requests_something(part)
+        if intent == "track" and NOT_SHIPPED.search(normalize(part)) and not asks:
+            continue
+        # "The zip on my jacket broke. Can I get a replacement?": the fault is why a replacement is asked for
+        if (
+            intent == "return"
+            and not asks
+            and any(i == "exchange" and p >= FIRST_REQUEST_FLOOR for i, p in readings[n:])
+        ):
+            continue
+        return intent, probability
+    return None
+
+
 def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     """What a message asks for, and how sure the reading is. The trained intent model (`intentmodel`) reads it
     first: the phrase rules of `classify` generalise poorly past the messages they were fitted to, while the model,
     trained on messages written for shops of many verticals, reads a store it never saw better
-    (docs/evaluation.md). Where the model is unsure, the rules decide (`ruled`: their reading, if already made)."""
+    (docs/evaluation.md). Where the model is unsure, the rules decide (`ruled`: their reading, if already made). A
+    message making several requests asks first what its first request the model is sure of asks
+    (`first_request`)."""
+    return first_request(text) or _understood_whole(text, ruled)
+
+
+def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     from concierge.reasoning import intentmodel
 
     intent, probability = intentmodel.model().predict(text)
@@ -1049,7 +1128,12 @@ def read_only_requests(text: str) -> list[tuple[str, str]]:
 
 def score(text: str) -> Signals:
     ruled = classify(text)  # read once: the fallback of the model's reading and whether the message asks
-    intent, confidence = understood(text, ruled)
+    first, whole = first_request(text), _understood_whole(text, ruled)
+    intent, confidence = first or whole
+    if intent in READ_ONLY and whole[0] in ACTIONS - READ_ONLY:
+        # "Any update on my head torch? Also … can I send the canisters back?": the engine acts on the request to
+        # have something done and answers where the order is beside it (`read_only_requests`)
+        intent, confidence = whole
     mood = sentiment(text)
     acting = intent if intent in ITEM_ACTIONS else ruled[0]  # the model's reading, or the rules' beside it
     frustrated = any_phrase(without_item_verdicts(text, acting), FRUSTRATION_WORDS)
