@@ -336,3 +336,18 @@ def test_the_engine_still_acts_on_the_request_to_do_something_beside_where_an_or
     )
     assert signals.understood(text)[0] == "track"
     assert signals.score(text).intent == "return"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # an order number beside a question about something else asks that question
+        ("My order FW-10488 is a present, will there be a receipt in the box?", "question"),
+        ("I've got the jumper from FW-10307, can merino go in the dryer?", "question"),
+        # an order number asked after, or alone, asks where the order is
+        ("Has FW-10412 shipped?", "track"),
+        ("FW-10412??", "track"),
+    ],
+)
+def test_an_order_number_beside_a_question_asks_the_question(text, intent):
+    assert reading("clothing", "c1", text).intent.value == intent

@@ -1100,10 +1100,16 @@ def requested_variant(
 
 
 # intents ----------------------------------------------------------------------------------
+ORDER_PROGRESS = re.compile(
+    r"\b(?:shipped|dispatched|on (?:its|the|their) way|sent|arrived|delivered|late|status|updates?|tracking|where)\b",
+    re.IGNORECASE,
+)
+
+
 def acting_intent(text: str, intent: str) -> Intent:
     """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
-    words or an order number asks where the order is."""
+    words, or an order number alone or asked after, asks where the order is."""
     reading = Intent(intent)
     # "can I change where the canister gets shipped? …: 2217 SE Clinton St, Portland OR 97202": a new address given
     # with a change asked for, however the shipping words read
@@ -1112,7 +1118,12 @@ def acting_intent(text: str, intent: str) -> Intent:
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
         if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
             return Intent.ADDRESS
-        if signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"]) or order_reference(text):
+        if signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"]):
+            return Intent.TRACK
+        # an order number and nothing asked ("A-20931?"), or asked how it is getting on ("has SS-40299 shipped?");
+        # another question beside one asks that question ("my order 4471 is a gift, does the parcel show the price?":
+        # 23 of 28 readings as tracking were wrong on the written training messages)
+        if order_reference(text) and (reading is Intent.UNKNOWN or ORDER_PROGRESS.search(text)):
             return Intent.TRACK
     return reading
 
