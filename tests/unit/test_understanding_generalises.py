@@ -351,3 +351,40 @@ def test_the_engine_still_acts_on_the_request_to_do_something_beside_where_an_or
 )
 def test_an_order_number_beside_a_question_asks_the_question(text, intent):
     assert reading("clothing", "c1", text).intent.value == intent
+
+
+def test_a_bare_number_that_is_one_of_their_orders_names_it():
+    r = reading("coffee", "k1", "can you still change 5531? I'd like the beans ground for filter")
+    assert r.order_id == "RR-5531" and r.item == "house-blend" and r.variant == {"grind": "Filter"}
+    # any other bare number is no order
+    assert reading("coffee", "k1", "I need 5000 more filters, where are mine?").order_id is None
+
+
+def test_an_amount_in_another_unit_names_the_value():
+    assert variant_of("home", "rug", {"size": "80 x 240 cm"}, "could the runner be the 3 m one instead?") == {
+        "size": "80 x 300 cm"
+    }
+    assert variant_of("home", "rug", {"size": "80 x 240 cm"}, "our hall is 2400 mm, is that the right one?") is None
+
+
+def test_items_they_keep_in_a_list_are_not_the_item():
+    text = "Keep the jumper and the jacket, I just don't need the socks any more"
+    assert reading("clothing", "c3", text).item == "hiking-socks"
+
+
+def test_what_a_refund_is_for_is_what_they_have():
+    text = "I don't want a refund for the clay cup, I'd like the black one instead"
+    r = reading("coffee", "k3", text)
+    assert r.item == "travel-mug" and r.variant == {"colour": "Black"}
+
+
+def test_of_two_items_named_alike_the_one_named_first_is_meant():
+    assert reading("electronics", "e1", "The left earbud won't charge in the case, I want a refund").item == (
+        "wireless-buds"
+    )
+
+
+def test_a_colour_said_names_the_item_in_that_colour():
+    assert reading("clothing", "c1", "Wore the green knit once and it's already pilling everywhere.").item == (
+        "merino-crew"
+    )

@@ -186,6 +186,8 @@ GENERIC_WORDS = frozenset(
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
 KEPT = re.compile(
     r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
+    # "keep the jumper and the jacket": each item kept
+    r"(?:\s+and\s+(?:the|my|our)\s+[\w -]{1,40}?)*"
     r"(?=[.,!?;]|$|\s+(?:and|but)\b)",
     re.IGNORECASE,
 )
@@ -250,7 +252,13 @@ def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, di
     """(what the customer wrote, the one order of theirs it names, or None: also when it could be two of them)."""
     reference = order_reference(text)
     if reference is None:
-        return None, None
+        # a bare number that is one of their orders' ("is it too late to cancel 1034?"); any other bare number is a
+        # quantity, a house number or a price, not an order
+        bare = [
+            n for n in re.findall(r"(?<![\w.,-])\d{4,}(?![\w.,])", without_address(text)) if not 1900 <= int(n) <= 2099
+        ]
+        mine = [(n, o) for n in bare for o in orders if matches_order(n, o["order_id"])]
+        return (mine[0][0], mine[0][1]) if len({o["order_id"] for _, o in mine}) == 1 else (None, None)
     matching = [o for o in orders if matches_order(reference, o["order_id"])]
     return reference, matching[0] if len(matching) == 1 else None
 
@@ -386,6 +394,8 @@ WANTED = re.compile(
 
 
 EXCHANGE_TARGET = re.compile(
+    # not what a refund is for ("I don't want a refund for the clay cup, I'd like the black one")
+    r"(?<!\brefund )(?<!\bback )(?<!\bcredit )"
     r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
     r"instead)\b|[?.!,]|$)"
     # "could I get it in black instead?"
@@ -472,7 +482,11 @@ def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     def weighed(words: str) -> int:
         return 2 * line_score(words, line) + line_score(words, {"title": line["title"], "options": {}})
 
-    return weighed(text) + 2 * weighed(named)
+    # "the green knit" for the jumper in Forest: a colour they say that the line's options are, not in so many words
+    # (those count above)
+    families = set().union(set(), *(colour_families(str(v)) for v in line["options"].values()))
+    colour = bool((colours_said(text) - item_words(" ".join(line["options"].values()))) & families)
+    return weighed(text) + 2 * weighed(named) + int(colour)
 
 
 def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -807,28 +821,57 @@ def _unit(value: str) -> str | None:
     return None
 
 
+# Units of one measure, in the unit's multiples: "3 m" is the "300 cm", "1.5 l" the "1500 ml".
+SCALES = {
+    "mm": ("m", 0.001),
+    "cm": ("m", 0.01),
+    "m": ("m", 1.0),
+    "ml": ("l", 0.001),
+    "l": ("l", 1.0),
+    "g": ("kg", 0.001),
+    "kg": ("kg", 1.0),
+    "gb": ("gb", 1.0),
+    "tb": ("gb", 1000.0),
+}
+
+
+def _said_unit(word: str | None) -> str | None:
+    """The unit a customer's word after a number is: "metres" -> m, "gig" -> gb."""
+    if not word:
+        return None
+    for unit, spellings in UNIT_WORDS.items():
+        if word in spellings or word.rstrip("s") in spellings:
+            return unit
+    return None
+
+
 def number_said(text: str, value: str, current: str | None) -> int:
-    """How plainly the customer names a value by its number: 4 with its unit ("3 metres" for "3 m", "256 gig" for
-    "256 GB", "two person" for "2-person"), 2 where a bare number is what they want ("for a 45" for "EU 45", "the
-    130s" for "130 cm"); 0 when they do not, or the number is also the current value's."""
-    numbers = _numbers(value)
-    if len(numbers) != 1 or (current is not None and numbers[0] in _numbers(current)):
+    """How plainly the customer names a value by its number: 4 with its unit as they write it ("3 metres" for
+    "3 m", "256 gig" for "256 GB", "two person" for "2-person", "3 m" for "80 x 300 cm"), 2 where a bare number is
+    what they want ("for a 45" for "EU 45", "the 130s" for "130 cm"); 0 when they do not, or the number is also the
+    current value's."""
+    mine = set(_numbers(current)) if current is not None else set()
+    numbers = [n for n in _numbers(value) if n not in mine]
+    if not numbers:
         return 0
-    number = numbers[0]
     said = re.sub(r"(\d),(\d{3})\b", r"\1\2", text.lower())  # "10,000" is one number
     said = re.sub(
         rf"\b({'|'.join(NUMBER_WORDS)})(?=[\s-]+[a-z])", lambda m: NUMBER_WORDS[m.group(1)], said
     )  # "two person", "three-piece"
     unit = _unit(value)
     for match in re.finditer(r"(?<![\w.,#-])(\d+(?:\.\d+)?)\s*-?\s*([a-z\"]+)?", said):
-        if float(match.group(1)) != number:
-            continue
-        after = (match.group(2) or "").rstrip("s") if match.group(2) not in ("s",) else ""
-        if unit and match.group(2) and (match.group(2) in UNIT_WORDS[unit] or after in UNIT_WORDS[unit]):
+        amount, written = float(match.group(1)), _said_unit(match.group(2))
+        if written and unit and written == unit and amount in numbers:
             return 4
-    for match in _WANTED_NUMBER.finditer(said):
-        if float(match.group(1) or match.group(2)) == number:
-            return 2
+        # the same measure in another unit
+        if written in SCALES and unit in SCALES and SCALES[written][0] == SCALES[unit][0]:
+            converted = amount * SCALES[written][1] / SCALES[unit][1]
+            if any(abs(converted - n) < 1e-6 * max(1.0, n) for n in numbers):
+                return 4
+    if len(numbers) == 1 and len(_numbers(value)) == 1:
+        for match in _WANTED_NUMBER.finditer(said):
+            if float(match.group(1) or match.group(2)) == numbers[0]:
+                return 2
     return 0
 
 
@@ -1076,7 +1119,7 @@ def requested_variant(
                 found.append((f"region {sorted(regions & regions_of(value))}", 4))
             number = number_said(text, value, None if current is None else str(current))
             if number:
-                found.append((f"number {_numbers(value)[0]}", number))
+                found.append((f"number {max(_numbers(value))}", number))
             if wanted and overlap(value, wanted) > overlap(str(current or ""), wanted):
                 found.append((f"words {key}", 2))
             if sized.get(key) == value:
@@ -1154,6 +1197,21 @@ class Reading(BaseModel):
     variant: dict[str, str] | None = Field(None, description="the option values they want instead")
 
 
+def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
+    """The product of `lines` whose words come first in the customer's text, or None when none or two come first."""
+    words = [stem(w) for w in re.findall(r"[a-z0-9]+(?:\.[a-z0-9]+)*", text.lower())]
+    first: dict[str, int] = {}
+    for line in lines:
+        terms = item_words(line["title"] + " " + " ".join(line["options"].values()))
+        at = next((n for n, w in enumerate(words) if w in terms), None)
+        if at is not None:
+            first[line["product_id"]] = min(at, first.get(line["product_id"], at))
+    if not first:
+        return None
+    ranked = sorted(first.items(), key=lambda kv: kv[1])
+    return ranked[0][0] if len(ranked) == 1 or ranked[1][1] > ranked[0][1] else None
+
+
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     """The items of theirs (product ids) that the item requests of a message making several name in so many words,
     one per request: "kettle STILL isnt here… also can you cancel the grinder" -> the kettle and the grinder."""
@@ -1195,6 +1253,18 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
             if not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
                 match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         products_meant = {candidates[i][1]["product_id"] for i in match.best}
+        if len(products_meant) > 1 and not match.latest:
+            # named equally by their words: the one named first is what the sentence is about ("the left earbud
+            # won't charge in the case", "the beans ground for filter")
+            first = first_named(match.have, [candidates[i][1] for i in match.best])
+            if first is not None:
+                match = ItemMatch(
+                    best=[i for i in match.best if candidates[i][1]["product_id"] == first],
+                    have=match.have,
+                    named=match.named,
+                    latest=match.latest,
+                )
+                products_meant = {first}
         several = len(items_of_requests(text, open_orders)) > 1
         if len(products_meant) == 1 and several:
             # "cancel the jar order and where's my dutch oven": each request is about an item of its own, and no
