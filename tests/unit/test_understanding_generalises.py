@@ -388,3 +388,36 @@ def test_a_colour_said_names_the_item_in_that_colour():
     assert reading("clothing", "c1", "Wore the green knit once and it's already pilling everywhere.").item == (
         "merino-crew"
     )
+
+
+class WordModel:
+    """A stand-in intent model that reads a request wherever its verb is written, as a model fooled by a request
+    taken back would."""
+
+    def predict(self, text: str) -> tuple[str, float]:
+        for verb, intent in (("cancel", "cancel"), ("refund", "return"), ("where", "track"), ("swap", "exchange")):
+            if verb in text.lower():
+                return intent, 0.9
+        return "unknown", 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a request taken back asks nothing of its own: what is left is what they ask
+        ("I was going to cancel my order but I'll keep it after all, no need to do anything.", "unknown"),
+        ("Never mind the refund, where is my parcel though?", "track"),
+        ("I don't want a refund for the scarf, could you swap it for the grey?", "exchange"),
+    ],
+)
+def test_a_request_taken_back_is_not_what_is_asked(monkeypatch, text, intent):
+    from concierge.reasoning import intentmodel, signals
+
+    monkeypatch.setattr(intentmodel, "model", lambda: WordModel())
+    assert signals.understood(text)[0] == intent
+
+
+def test_a_booking_taken_back_in_part_is_still_about_the_booking():
+    from concierge.reasoning import signals
+
+    assert signals.understood("Please don't reschedule my fitting, cancel it completely.")[0] == "appointment"

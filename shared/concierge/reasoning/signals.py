@@ -963,6 +963,7 @@ TAKEN_BACK = re.compile(
 RETRACTED = re.compile(r"^\W*(?:(?:actually|hmm+|oh|wait|um+|erm|ah)\W+)*no\b", re.IGNORECASE)
 # How sure the model must be of a request read on its own to act on it before the rest of the message.
 FIRST_REQUEST_FLOOR = 0.7
+FIRST_REQUEST_SURE = 0.9
 REQUESTS = frozenset(
     {"return", "exchange", "track", "cancel", "remove_item", "address", "password", "appointment", "human"}
 )
@@ -989,6 +990,10 @@ def first_request(text: str) -> tuple[str, float] | None:
     for n, part in enumerate(parts):
         intent, probability = readings[n]
         if intent not in REQUESTS or probability < FIRST_REQUEST_FLOOR:
+            continue
+        # a fragment read out of its message ("Both the mouse and the battery pack.") only if the model is nearly
+        # sure of it or the phrase rules read the same request in it
+        if probability < FIRST_REQUEST_SURE and _classify(part)[0] != intent:
             continue
         if TAKEN_BACK.search(part) or (n + 1 < len(parts) and RETRACTED.search(parts[n + 1])):
             continue
@@ -1018,7 +1023,45 @@ def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, 
     return first_request(text) or _understood_whole(text, ruled)
 
 
+# A request taken back, to where its clause ends: "I don't want my money back for the blouse", "never mind the
+# return", "I said I'd send it back" (narrower than TAKEN_BACK: "I no longer need the fitting" is a request).
+_REFUSED_VERB = (
+    r"(?:cancel|refund|return|exchange|replace|replacement|swap|reschedule|move|change|reset|process|rebook)"
+)
+REFUSED_REQUEST = re.compile(
+    r"(?:(?<!\bif )\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without"
+    r"|rather than|instead of|no)\s+(?:(?!just\b|but\b)\w+\s+){0,3}?"
+    rf"{_REFUSED_VERB}\w*"
+    r"|\b(?:forget|never ?mind|scratch|ignore|hold off|changed my mind|change of plan)\b"
+    r"(?:\s+(?:the|my|about|that)\b)?(?:\s+(?!just\b|but\b)\w+)?"
+    r"|\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+"
+    r"|\bi said\s+(?:i'?d\s+)?\w+)"
+    r"[^,.;!?:\u2014]*?(?=[,.;!?:\u2014]|\s+-\s|\s+(?:but|just|i meant|i'?d|i want|i would|instead|so)\b|$)",
+    re.IGNORECASE,
+)
+# ...not for a booking or an account, where the verb taken back is about the thing itself ("don't reschedule my
+# fitting, cancel it completely" is about the fitting)
+REFUSED_READINGS = frozenset({"return", "exchange", "track", "cancel", "remove_item", "address", "human"})
+
+
 def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
+    """The whole message's reading: the model's, the rules' where it is unsure; and where the request read is one
+    the message takes back ("I don't want my money back for the blouse, I'd just prefer it in ivory"), the model's
+    reading of the rest, when it is fairly sure of it (written training messages, each writer read by a model
+    trained on the others: negation 0.886 -> 0.910, no kind worse)."""
+    from concierge.reasoning import intentmodel
+
+    reading = _model_or_rules(text, ruled)
+    if reading[0] in REFUSED_READINGS and REFUSED_REQUEST.search(text):
+        rest = REFUSED_REQUEST.sub(" ", text)
+        if len(re.findall(r"[A-Za-z]+", rest)) >= 2:
+            intent, probability = intentmodel.model().predict(rest)
+            if probability >= 0.5:
+                return intent, probability
+    return reading
+
+
+def _model_or_rules(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     from concierge.reasoning import intentmodel
 
     intent, probability = intentmodel.model().predict(text)
