@@ -421,3 +421,16 @@ def test_a_booking_taken_back_in_part_is_still_about_the_booking():
     from concierge.reasoning import signals
 
     assert signals.understood("Please don't reschedule my fitting, cancel it completely.")[0] == "appointment"
+
+
+@pytest.mark.parametrize(
+    ("name", "customer", "text", "item"),
+    [
+        ("home", "h2", "Has the lamp shipped? I'm having people over on Saturday.", "floor-lamp"),
+        ("beauty", "b3", "When will the fig oil be dispatched?", "perfume-oil"),
+        ("home", "h1", "the hall runner, has it gone out yet?", "rug"),
+    ],
+)
+def test_asking_how_an_item_is_getting_on_is_tracking_it(name, customer, text, item):
+    r = reading(name, customer, text)
+    assert r.intent.value == "track" and r.item == item

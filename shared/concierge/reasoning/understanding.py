@@ -1143,6 +1143,11 @@ def requested_variant(
 
 
 # intents ----------------------------------------------------------------------------------
+ON_ITS_WAY = re.compile(
+    r"\b(?:has|have|is|are)\s+(?:it|they|my|the|our|this|that)\b[\w\s'-]{0,40}?\b(?:shipped|dispatched|gone out|left|"
+    r"been sent|sent out|posted|on (?:its|their) way|coming|arriving)\b",
+    re.IGNORECASE,
+)
 ORDER_PROGRESS = re.compile(
     r"\b(?:shipped|dispatched|on (?:its|the|their) way|sent|arrived|delivered|late|status|updates?|tracking|where)\b",
     re.IGNORECASE,
@@ -1161,7 +1166,12 @@ def acting_intent(text: str, intent: str) -> Intent:
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
         if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
             return Intent.ADDRESS
-        if signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES["track"]):
+        normalized = signals.normalize(text)
+        if signals.any_phrase(normalized, signals.INTENT_PHRASES["track"]) or signals.ANY_NEWS.search(normalized):
+            return Intent.TRACK
+        # asked how something of theirs is getting on: "has the lamp shipped?", "when will the fig oil be
+        # dispatched?", "is the Guji coming this week?"
+        if signals.WHEN_COMING.search(normalized) or ON_ITS_WAY.search(text):
             return Intent.TRACK
         # an order number and nothing asked ("A-20931?"), or asked how it is getting on ("has SS-40299 shipped?");
         # another question beside one asks that question ("my order 4471 is a gift, does the parcel show the price?":
