@@ -434,3 +434,17 @@ def test_a_booking_taken_back_in_part_is_still_about_the_booking():
 def test_asking_how_an_item_is_getting_on_is_tracking_it(name, customer, text, item):
     r = reading(name, customer, text)
     assert r.intent.value == "track" and r.item == item
+
+
+def test_a_first_request_the_model_is_unsure_of_counts_where_the_rules_read_it_too(monkeypatch):
+    """ "when are the headphones coming? if it's Tuesday can they go to my office instead": where the headphones
+    are is asked first, though the model, reading the words out of their message, is unsure of it."""
+    from concierge.reasoning import intentmodel, signals
+
+    class Unsure:
+        def predict(self, text: str) -> tuple[str, float]:
+            return ("address", 0.95) if "office" in text else ("track", 0.45)
+
+    monkeypatch.setattr(intentmodel, "model", lambda: Unsure())
+    text = "when are the headphones coming? if it's Tuesday can they go to my office instead, Mainstr. 4, 10117 Berlin"
+    assert signals.understood(text)[0] == "track"

@@ -961,9 +961,11 @@ TAKEN_BACK = re.compile(
 )
 # ...or by the next words: "Cancel order 31190. Hmm no, just the kettlebell"
 RETRACTED = re.compile(r"^\W*(?:(?:actually|hmm+|oh|wait|um+|erm|ah)\W+)*no\b", re.IGNORECASE)
-# How sure the model must be of a request read on its own to act on it before the rest of the message.
-FIRST_REQUEST_FLOOR = 0.7
+# How sure the model must be of a request read on its own to act on it before the rest of the message: where the
+# phrase rules read the same request in it, and where they do not; and of a replacement asked for after a fault.
+FIRST_REQUEST_AGREED = 0.4
 FIRST_REQUEST_SURE = 0.9
+FIRST_REQUEST_FLOOR = 0.7
 REQUESTS = frozenset(
     {"return", "exchange", "track", "cancel", "remove_item", "address", "password", "appointment", "human"}
 )
@@ -989,11 +991,11 @@ def first_request(text: str) -> tuple[str, float] | None:
     readings = [_understood_whole(part) for part in parts]
     for n, part in enumerate(parts):
         intent, probability = readings[n]
-        if intent not in REQUESTS or probability < FIRST_REQUEST_FLOOR:
-            continue
-        # a fragment read out of its message ("Both the mouse and the battery pack.") only if the model is nearly
-        # sure of it or the phrase rules read the same request in it
-        if probability < FIRST_REQUEST_SURE and _classify(part)[0] != intent:
+        agreed = _classify(part)[0] == intent
+        # sure enough: the model fairly sure, or less so where the phrase rules read the same request ("when are the
+        # headphones coming?"); a fragment read out of its message ("Both the mouse and the battery pack.") only if
+        # the model is nearly sure of it or the rules agree
+        if intent not in REQUESTS or probability < (FIRST_REQUEST_AGREED if agreed else FIRST_REQUEST_SURE):
             continue
         if TAKEN_BACK.search(part) or (n + 1 < len(parts) and RETRACTED.search(parts[n + 1])):
             continue
@@ -1026,7 +1028,8 @@ def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, 
 # A request taken back, to where its clause ends: "I don't want my money back for the blouse", "never mind the
 # return", "I said I'd send it back" (narrower than TAKEN_BACK: "I no longer need the fitting" is a request).
 _REFUSED_VERB = (
-    r"(?:cancel|refund|return|exchange|replace|replacement|swap|reschedule|move|change|reset|process|rebook)"
+    r"(?:cancel|refund|return|exchange|replace|replacement|swap|reschedule|move|change|reset|process|rebook|take"
+    r"|remove)"
 )
 REFUSED_REQUEST = re.compile(
     r"(?:(?<!\bif )\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without"
