@@ -35,7 +35,13 @@ def shop(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str
             options = dict(zip(names, values, strict=True))
             stock = 0 if options in p.get("out_of_stock", []) else 5
             variants.append({"sku": "-".join([p["id"], *values]), "options": options, "stock": stock})
-        products[p["id"]] = {"id": p["id"], "title": p["title"], "category": p["category"], "variants": variants}
+        products[p["id"]] = {
+            "id": p["id"],
+            "title": p["title"],
+            "category": p["category"],
+            "description": p["description"],
+            "variants": variants,
+        }
     orders = {
         customer: [
             {
@@ -448,3 +454,12 @@ def test_a_first_request_the_model_is_unsure_of_counts_where_the_rules_read_it_t
     monkeypatch.setattr(intentmodel, "model", lambda: Unsure())
     text = "when are the headphones coming? if it's Tuesday can they go to my office instead, Mainstr. 4, 10117 Berlin"
     assert signals.understood(text)[0] == "track"
+
+
+@pytest.mark.skipif(
+    __import__("concierge.reasoning.sentences", fromlist=["encoder"]).encoder() is None,
+    reason="no sentence model installed",
+)
+def test_an_item_named_by_what_the_catalogue_says_it_is_is_found_by_meaning():
+    """ "the bag" shares no word with "Waxed Canvas Tote"; the catalogue calls it a shoulder bag."""
+    assert reading("clothing", "c2", "I want to return the bag, the strap broke.").item == "canvas-tote"

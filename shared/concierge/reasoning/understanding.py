@@ -550,10 +550,11 @@ def meant_by_meaning(text: str, lines: list[dict[str, Any]]) -> list[int]:
     for line in lines:
         if line["product_id"] in by_product:
             continue  # one text per product: each costs a forward pass of the model the first time it is seen
-        vector = sentences.embedding(line_text(line))
-        if vector is None:
+        # what its title and options say, or what the catalogue says it is, whichever is closer
+        vectors = [sentences.embedding(t) for t in (line_text(line), line.get("about")) if t]
+        if any(v is None for v in vectors):
             return []
-        by_product[line["product_id"]] = float(asked @ vector)
+        by_product[line["product_id"]] = max(float(asked @ v) for v in vectors if v is not None)
     ranked = sorted(by_product.items(), key=lambda kv: kv[1], reverse=True)
     best, score = ranked[0]
     if score < SEMANTIC_FLOOR or (len(ranked) > 1 and score - ranked[1][1] < SEMANTIC_MARGIN):
@@ -1242,6 +1243,18 @@ def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     return products
 
 
+def about_lines(order: dict[str, Any], products: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The order with each line saying what its product is (`about`: its title and the first sentence the catalogue
+    says of it), for items named by meaning: "the big pot" for a dutch oven the catalogue describes as a pot
+    (`meant_by_meaning` takes whichever of this and the title and options is closer)."""
+    lines = []
+    for line in order["lines"]:
+        product = products.get(line["product_id"]) or {}
+        description = re.split(r"(?<=[.!?])\s", str(product.get("description", "")).strip(), maxsplit=1)[0]
+        lines.append({**line, "about": f"{line['title']}. {description}"} if description else line)
+    return {**order, "lines": lines}
+
+
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
@@ -1251,6 +1264,7 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
     requested = intents(text)
     # an item is read when any request of the message is about one
     if intent in ITEM_INTENTS or any(i in ITEM_INTENTS for i in requested):
+        orders = [about_lines(order, products) for order in orders]
         open_orders = [o for o in orders if o["status"] != "cancelled"]
         mine = [named] if named else ([] if reference else open_orders)
         candidates = [(order, line) for order in mine for line in order["lines"]]
