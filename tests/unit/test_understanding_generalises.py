@@ -35,7 +35,13 @@ def shop(name: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str
             options = dict(zip(names, values, strict=True))
             stock = 0 if options in p.get("out_of_stock", []) else 5
             variants.append({"sku": "-".join([p["id"], *values]), "options": options, "stock": stock})
-        products[p["id"]] = {"id": p["id"], "title": p["title"], "category": p["category"], "variants": variants}
+        products[p["id"]] = {
+            "id": p["id"],
+            "title": p["title"],
+            "category": p["category"],
+            "description": p["description"],
+            "variants": variants,
+        }
     orders = {
         customer: [
             {
@@ -312,3 +318,157 @@ def test_each_shop_reads_most_entities_right(name):
     _, products, orders = shop(name)
     slots = [ok for m in labelled(name) for ok in _slots(m, read(m.text, orders[m.customer], products)).values()]
     assert sum(slots) / len(slots) >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        # the first request is what is asked first, however long the rest is
+        ("My password reset link never arrives. Also, when will my sandals ship?", "password"),
+        ("Cancel order 5512 please, and where is my other parcel?", "cancel"),
+        ("Where is my lamp? And can I send back the throw, it sheds everywhere.", "track"),
+        ("Please swap the mug for the blue one and tell me when the kettle ships", "exchange"),
+        # a request taken back is not the first one
+        ("Don't refund the boots, just send me the next size up.", "exchange"),
+        ("Cancel my order... no wait, change the address instead to 4 Elm Road, Leeds LS6 1AB", "address"),
+        ("I changed my mind about the return, keep the sofa. Where is the lamp though?", "track"),
+        # a fault described is why a replacement is asked for
+        ("The zip on my jacket broke. Can I get a replacement? Also how long do refunds take?", "exchange"),
+    ],
+)
+def test_a_message_of_several_requests_asks_first_what_it_asks_first(text, first):
+    assert reading("clothing", "c1", text).intent.value == first
+
+
+def test_the_engine_still_acts_on_the_request_to_do_something_beside_where_an_order_is():
+    """The reading says what was asked first; the engine acts on what is to be done and answers tracking beside
+    it (`signals.read_only_requests`)."""
+    from concierge.reasoning import signals
+
+    text = (
+        "Any update on my head torch? Also if I end up not liking the gas canisters that are in the same order, can I "
+        "send them back?"
+    )
+    assert signals.understood(text)[0] == "track"
+    assert signals.score(text).intent == "return"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # an order number beside a question about something else asks that question
+        ("My order FW-10488 is a present, will there be a receipt in the box?", "question"),
+        ("I've got the jumper from FW-10307, can merino go in the dryer?", "question"),
+        # an order number asked after, or alone, asks where the order is
+        ("Has FW-10412 shipped?", "track"),
+        ("FW-10412??", "track"),
+    ],
+)
+def test_an_order_number_beside_a_question_asks_the_question(text, intent):
+    assert reading("clothing", "c1", text).intent.value == intent
+
+
+def test_a_bare_number_that_is_one_of_their_orders_names_it():
+    r = reading("coffee", "k1", "can you still change 5531? I'd like the beans ground for filter")
+    assert r.order_id == "RR-5531" and r.item == "house-blend" and r.variant == {"grind": "Filter"}
+    # any other bare number is no order
+    assert reading("coffee", "k1", "I need 5000 more filters, where are mine?").order_id is None
+
+
+def test_an_amount_in_another_unit_names_the_value():
+    assert variant_of("home", "rug", {"size": "80 x 240 cm"}, "could the runner be the 3 m one instead?") == {
+        "size": "80 x 300 cm"
+    }
+    assert variant_of("home", "rug", {"size": "80 x 240 cm"}, "our hall is 2400 mm, is that the right one?") is None
+
+
+def test_items_they_keep_in_a_list_are_not_the_item():
+    text = "Keep the jumper and the jacket, I just don't need the socks any more"
+    assert reading("clothing", "c3", text).item == "hiking-socks"
+
+
+def test_what_a_refund_is_for_is_what_they_have():
+    text = "I don't want a refund for the clay cup, I'd like the black one instead"
+    r = reading("coffee", "k3", text)
+    assert r.item == "travel-mug" and r.variant == {"colour": "Black"}
+
+
+def test_of_two_items_named_alike_the_one_named_first_is_meant():
+    assert reading("electronics", "e1", "The left earbud won't charge in the case, I want a refund").item == (
+        "wireless-buds"
+    )
+
+
+def test_a_colour_said_names_the_item_in_that_colour():
+    assert reading("clothing", "c1", "Wore the green knit once and it's already pilling everywhere.").item == (
+        "merino-crew"
+    )
+
+
+class WordModel:
+    """A stand-in intent model that reads a request wherever its verb is written, as a model fooled by a request
+    taken back would."""
+
+    def predict(self, text: str) -> tuple[str, float]:
+        for verb, intent in (("cancel", "cancel"), ("refund", "return"), ("where", "track"), ("swap", "exchange")):
+            if verb in text.lower():
+                return intent, 0.9
+        return "unknown", 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a request taken back asks nothing of its own: what is left is what they ask
+        ("I was going to cancel my order but I'll keep it after all, no need to do anything.", "unknown"),
+        ("Never mind the refund, where is my parcel though?", "track"),
+        ("I don't want a refund for the scarf, could you swap it for the grey?", "exchange"),
+    ],
+)
+def test_a_request_taken_back_is_not_what_is_asked(monkeypatch, text, intent):
+    from concierge.reasoning import intentmodel, signals
+
+    monkeypatch.setattr(intentmodel, "model", lambda: WordModel())
+    assert signals.understood(text)[0] == intent
+
+
+def test_a_booking_taken_back_in_part_is_still_about_the_booking():
+    from concierge.reasoning import signals
+
+    assert signals.understood("Please don't reschedule my fitting, cancel it completely.")[0] == "appointment"
+
+
+@pytest.mark.parametrize(
+    ("name", "customer", "text", "item"),
+    [
+        ("home", "h2", "Has the lamp shipped? I'm having people over on Saturday.", "floor-lamp"),
+        ("beauty", "b3", "When will the fig oil be dispatched?", "perfume-oil"),
+        ("home", "h1", "the hall runner, has it gone out yet?", "rug"),
+    ],
+)
+def test_asking_how_an_item_is_getting_on_is_tracking_it(name, customer, text, item):
+    r = reading(name, customer, text)
+    assert r.intent.value == "track" and r.item == item
+
+
+def test_a_first_request_the_model_is_unsure_of_counts_where_the_rules_read_it_too(monkeypatch):
+    """ "when are the headphones coming? if it's Tuesday can they go to my office instead": where the headphones
+    are is asked first, though the model, reading the words out of their message, is unsure of it."""
+    from concierge.reasoning import intentmodel, signals
+
+    class Unsure:
+        def predict(self, text: str) -> tuple[str, float]:
+            return ("address", 0.95) if "office" in text else ("track", 0.45)
+
+    monkeypatch.setattr(intentmodel, "model", lambda: Unsure())
+    text = "when are the headphones coming? if it's Tuesday can they go to my office instead, Mainstr. 4, 10117 Berlin"
+    assert signals.understood(text)[0] == "track"
+
+
+@pytest.mark.skipif(
+    __import__("concierge.reasoning.sentences", fromlist=["encoder"]).encoder() is None,
+    reason="no sentence model installed",
+)
+def test_an_item_named_by_what_the_catalogue_says_it_is_is_found_by_meaning():
+    """ "the bag" shares no word with "Waxed Canvas Tote"; the catalogue calls it a shoulder bag."""
+    assert reading("clothing", "c2", "I want to return the bag, the strap broke.").item == "canvas-tote"
