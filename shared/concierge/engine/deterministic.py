@@ -236,8 +236,11 @@ REFUSED = re.compile(
     # "we don't need a whole new set": an article, then a word that only stresses it
     r"(an?\s+|the\s+|my\s+|your\s+)?(?:(?:whole|entire|brand|complete|full)\s+)?"
     r"(exchange|replacement|swap|refund|new one|new set|money back|another one|"
-    # "I don't want a smaller set": a size refused is an exchange refused
-    r"smaller|bigger|larger|shorter|longer|different size|other size|different one)\w*(?:\s+size\b)?",
+    # "I don't want a smaller set": a size refused is an exchange refused; so is another colour
+    r"smaller|bigger|larger|shorter|longer|different size|other size|different one|"
+    r"another colou?r|different colou?r|other colou?r)\w*(?:\s+size\b)?"
+    # "I don't want another colour or credit": both refused
+    r"(?:\s+or\s+(?:any\s+)?(?:(?:store|shop|account)\s+)?credit\b(?!\s*card))?",
     re.IGNORECASE,
 )
 # What REFUSED may refuse, by resolution.
@@ -260,6 +263,7 @@ EXCHANGE_OBJECTS: tuple[str, ...] = (
     "new set",
     "another one",
     *SIZE_OBJECTS,
+    *(f"{which} {spelling}" for which in ("another", "different", "other") for spelling in ("colour", "color")),
 )
 # "they barely fit a double, never mind a flat white": "never mind" as "let alone" drops nothing
 LET_ALONE = re.compile(r"\bnever ?mind\s+(?:a|an)\s+\w+", re.IGNORECASE)
@@ -371,6 +375,37 @@ def refusal_words(text: str) -> str:
     """The customer's words normalized, with "rather X than Y" said as "X rather than Y", the form REFUSED reads
     ("I'd rather swap than get the money back": the money back is refused, the swap is what they want)."""
     return RATHER_X_THAN.sub(r"\1rather than", signals.normalize(text))
+
+
+# What the customer says when the resolution prepared is not the one they now want: "actually", "wait", "instead",
+# "on second thought" (with the other one asked for: `_other_resolution`)
+TURNS_AROUND = re.compile(
+    r"\b(?:actually|wait|instead|on second thoughts?|second thoughts|changed? (?:my|our) minds?|rather)\b",
+    re.IGNORECASE,
+)
+# "nah i dont want another colour or credit, just my money back": a no opening a refusal of what else they might get
+LEADING_NO = re.compile(r"^\W*(?:no|nah|nope|naw)\b[\s,.!-]*", re.IGNORECASE)
+
+
+def no_to_alternatives(text: str) -> str:
+    """The customer's words without a leading no that belongs to the refusal after it ("nah, I don't want another
+    colour or credit, just my money back" turns down the alternatives, not the item or the proposal); else as
+    they are ("no, not that one")."""
+    rest = LEADING_NO.sub("", text, count=1)
+    if rest == text:
+        return text
+    first = re.split(r"[.!?;]", rest, maxsplit=1)[0]
+    return rest if REFUSED.search(refusal_words(first)) or CREDIT_REFUSED.search(first) else text
+
+
+def alternatives(labels: list[str]) -> str:
+    """ "Sage, 5.2 L or 5.2 L, Cherry" misreads as four: labels of several options are set apart by semicolons
+    ("Sage; 5.2 L; or 5.2 L, Cherry" reads as three)."""
+    if len(labels) < 2:
+        return "".join(labels)
+    if any("," in label for label in labels):
+        return "; ".join(labels[:-1]) + f"; or {labels[-1]}"
+    return ", ".join(labels[:-1]) + f" or {labels[-1]}"
 
 
 def choice_text(text: str) -> str:
@@ -974,7 +1009,7 @@ class DeterministicEngine:
             return self._find_item(turn, flow)
         if stage == "confirm_item":
             # "just the money back please, no store credit": credit refused is not a no to the item
-            answer = refusals_aside(text, flow.get("item"))
+            answer = refusals_aside(no_to_alternatives(text), flow.get("item"))
             if self._goes_on(answer):
                 reason = self._fit_reason(text) or flow.get("reason")
                 said = choice_text(text)
@@ -1620,7 +1655,7 @@ class DeterministicEngine:
                 "Which would you prefer?"
             )
         elif options:
-            listing = ", ".join(o["label"] for o in shown[:-1]) + f" or {shown[-1]['label']}"
+            listing = alternatives([o["label"] for o in shown])
             reply = (
                 f"{lead}I can {refund}, or exchange it for the {listing} (all in stock).{note} Which would you prefer?"
             )
@@ -1734,7 +1769,7 @@ class DeterministicEngine:
             chosen = shown[0]
         if wants_exchange and chosen is None:
             return self._miss(
-                flow, "Which one would you like instead: " + ", ".join(o["label"] for o in shown or offered) + "?"
+                flow, f"Which one would you like instead: {alternatives([o['label'] for o in shown or offered])}?"
             )
         if wants_exchange == wants_refund:
             if signals.is_negative(text):
@@ -1992,8 +2027,11 @@ class DeterministicEngine:
         said = choice_text(text)
         mine, theirs = (REFUND_OBJECTS, EXCHANGE_OBJECTS) if pending == "refund" else (EXCHANGE_OBJECTS, REFUND_OBJECTS)
         refused = [m.group(3).lower() for m in REFUSED.finditer(refusal_words(text))]
-        refuses = any(r in mine for r in refused) or (
-            signals.is_negative(text) and not any(r in theirs for r in refused)
+        refuses = (
+            any(r in mine for r in refused)
+            or (signals.is_negative(text) and not any(r in theirs for r in refused))
+            # "Actually, wait. Could I swap it for the bigger one instead?": the other asked for in place of it
+            or (TURNS_AROUND.search(text) is not None and not any(r in theirs for r in refused))
         )
         if pending == "refund":
             wants_other = asks_exchange(said) and not signals.any_phrase(said, REFUND_WORDS)

@@ -980,6 +980,9 @@ SMALLER = re.compile(
 # In the words of what they want ("for the big green one"), plain size words say which way too.
 BIG = re.compile(r"\b(big|bigger|large|larger|long|longer|tall|taller)\b", re.IGNORECASE)
 SMALL = re.compile(r"\b(small|smaller|little|mini|short|shorter)\b", re.IGNORECASE)
+# The end of the range: "swap them for the biggest ones" (typed "bigest" too), "the smallest one".
+BIGGEST = re.compile(r"\b(?:bigg?est|larg?est|longest|tallest|max(?:imum)? size)\b", re.IGNORECASE)
+SMALLEST = re.compile(r"\b(?:smallest|shortest|tiniest|littlest|min(?:imum)? size)\b", re.IGNORECASE)
 # A shade one darker or lighter: shade ranges are numbered from light to dark.
 DARKER = re.compile(r"\b(darker|deeper|richer)\b", re.IGNORECASE)
 LIGHTER = re.compile(r"\b(lighter|paler|fairer)\b", re.IGNORECASE)
@@ -1033,6 +1036,12 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
         if key.lower() in SHADE_OPTIONS:
             up, down = bool(DARKER.search(text)), bool(LIGHTER.search(text))
         else:
+            largest, smallest = bool(BIGGEST.search(text)), bool(SMALLEST.search(text))
+            if largest != smallest:
+                end = scale[-1] if largest else scale[0]
+                if end != str(current):
+                    wanted[key] = end
+                continue
             up, down = bool(BIG.search(spans)), bool(SMALL.search(spans))  # "swap it for the big green one"
             if up == down:
                 up, down = bool(BIGGER.search(text)), bool(SMALLER.search(text))
