@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from concierge.conversation.tasks import DecideTask
+from concierge.conversation.turn_tasks import DecideTask
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.engine.offering import OfferingEngine, offering
 from concierge.platform import tracing

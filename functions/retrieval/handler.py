@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 
 from concierge.actions import prefetch
-from concierge.conversation.tasks import RetrieveTask
+from concierge.conversation.turn_tasks import RetrieveTask
 from concierge.knowledge import retrieval
 from concierge.platform import tracing, wiring
 from concierge.platform.clock import now

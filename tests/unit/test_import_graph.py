@@ -48,13 +48,21 @@ NOT_AT_IMPORT = {
         "concierge.conversation.notices",  # the approval workflow's last step only
         "aws_lambda_powertools.utilities.batch",  # channel messages from SQS only
     },
-    FunctionName.RETRIEVAL: {"concierge.actions.executor"},
+    FunctionName.RETRIEVAL: {
+        "concierge.actions.executor",
+        "concierge.conversation.tasks",  # the other functions' tasks (it validates a turn_tasks one)
+        "concierge.actions.approval_models",
+    },
     FunctionName.AGENT: {
         "boto3",
         "numpy",
         "concierge.actions.executor",
         "concierge.memory.store",
         "concierge.knowledge.injection",  # splitting documents only (a sync, an import)
+        "concierge.knowledge.documents",  # the engine cites the policy digest by its URL only (knowledge.port)
+        "concierge.store.models",
+        "concierge.conversation.tasks",  # the other functions' tasks (it validates a turn_tasks one)
+        "concierge.actions.approval_models",
     },
     FunctionName.ACTIONS: {"numpy", "concierge.knowledge.embeddings", "concierge.engine.deterministic"},
     FunctionName.SURVEYS: {
