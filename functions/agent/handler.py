@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from concierge.conversation.turn_tasks import DecideTask
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.engine.offering import OfferingEngine, offering
-from concierge.platform import tracing
+from concierge.platform import startup, tracing
 from concierge.platform.settings import AgentSettings, current_settings
 from concierge.store.merchant import MerchantProfile
 
@@ -76,3 +76,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         },
     )
     return turn.decided(decision, errors).model_dump(mode="json")
+
+
+startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)
