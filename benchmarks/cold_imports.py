@@ -72,6 +72,13 @@ except ImportError:
     pass
 else:
     traced(lambda event, context: None)({}, None)"""
+# Where the handler finds its task model: the turn's tasks have a module of their own since the agent and retrieval
+# stopped importing the others; a tree from before has them all in concierge.conversation.tasks.
+_TASKS = """\
+try:
+    from concierge.conversation.turn_tasks import {0}
+except ImportError:
+    from concierge.conversation.tasks import {0}"""
 # The function's settings, validated as at its first call; a tree from before settings per function has one Settings.
 _SETTINGS = 'settings.current_settings(*[getattr(settings, name) for name in ["{}"] if hasattr(settings, name)])'
 _EVENT = 'EVENT_TYPES["{0}"].model_validate(json.load(open("events/bus/{0}.json"))["detail"]).model_dump_json()'
@@ -92,7 +99,7 @@ FIRST_CALLS = {
         [
             _TRACER,
             "from concierge.platform import settings",
-            "from concierge.conversation.tasks import RetrieveTask",
+            _TASKS.format("RetrieveTask"),
             _SETTINGS.format("RetrievalSettings"),
             f"RetrieveTask.model_validate({_SAMPLE.format('tasks/turn.retrieve')}).turn.model_dump(mode='json')",
         ]

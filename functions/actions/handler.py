@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from concierge.actions.executor import ActionExecutor
 from concierge.conversation.tasks import ActionsTask, ActTask, ApprovalWaitTask
-from concierge.platform import tracing, wiring
+from concierge.platform import startup, tracing, wiring
 from concierge.platform.clock import now
 from concierge.platform.settings import ActionsSettings, current_settings
 
@@ -49,3 +49,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("approval settled", extra={"action_id": approval.action_id, "step": task.kind})
     metrics.add_metric(name=task.kind.replace(".", "_"), unit=MetricUnit.Count, value=1)
     return notice.model_dump(mode="json")
+
+
+startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)

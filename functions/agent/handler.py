@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from concierge.conversation.tasks import DecideTask
+from concierge.conversation.turn_tasks import DecideTask
 from concierge.engine.deterministic import DeterministicEngine
 from concierge.engine.offering import OfferingEngine, offering
-from concierge.platform import tracing
+from concierge.platform import startup, tracing
 from concierge.platform.settings import AgentSettings, current_settings
 from concierge.store.merchant import MerchantProfile
 
@@ -76,3 +76,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         },
     )
     return turn.decided(decision, errors).model_dump(mode="json")
+
+
+startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)

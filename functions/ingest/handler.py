@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from concierge.conversation import edges as conversations
 from concierge.conversation.tasks import IngestTask, NotifyTask, ReceiveTask
 from concierge.conversation.turn import RejectedTurn
-from concierge.platform import tracing, wiring
+from concierge.platform import startup, tracing, wiring
 from concierge.platform.clock import now
 from concierge.platform.settings import IngestSettings, current_settings
 
@@ -114,3 +114,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | P
             event=event, record_handler=_channel_message, processor=processor(), context=context
         )
     return _turn_task(event)
+
+
+startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 
 from concierge.actions import prefetch
-from concierge.conversation.tasks import RetrieveTask
+from concierge.conversation.turn_tasks import RetrieveTask
 from concierge.knowledge import retrieval
-from concierge.platform import tracing, wiring
+from concierge.platform import startup, tracing, wiring
 from concierge.platform.clock import now
 from concierge.platform.settings import RetrievalSettings, current_settings
 
@@ -38,3 +38,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if turn.prefetched:
         logger.info("prefetched", extra={"tools": [c.tool for c in turn.tool_rounds[0]]})
     return turn.model_dump(mode="json")
+
+
+startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)

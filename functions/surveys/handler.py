@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 # Every call is a batch: the batch package loads with the module, before pydantic (`concierge` below), which keeps it
 # from also building powertools' parser models (it does when pydantic is already loaded).
-from concierge.platform import tracing, wiring
+from concierge.platform import startup, tracing, wiring
 from concierge.platform.clock import now
 from concierge.platform.settings import SurveysSettings, current_settings
 
@@ -67,3 +67,6 @@ def process_record(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=process_record, processor=processor, context=context)
+
+
+startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)

@@ -48,13 +48,21 @@ NOT_AT_IMPORT = {
         "concierge.conversation.notices",  # the approval workflow's last step only
         "aws_lambda_powertools.utilities.batch",  # channel messages from SQS only
     },
-    FunctionName.RETRIEVAL: {"concierge.actions.executor"},
+    FunctionName.RETRIEVAL: {
+        "concierge.actions.executor",
+        "concierge.conversation.tasks",  # the other functions' tasks (it validates a turn_tasks one)
+        "concierge.actions.approval_models",
+    },
     FunctionName.AGENT: {
         "boto3",
         "numpy",
         "concierge.actions.executor",
         "concierge.memory.store",
         "concierge.knowledge.injection",  # splitting documents only (a sync, an import)
+        "concierge.knowledge.documents",  # the engine cites the policy digest by its URL only (knowledge.port)
+        "concierge.store.models",
+        "concierge.conversation.tasks",  # the other functions' tasks (it validates a turn_tasks one)
+        "concierge.actions.approval_models",
     },
     FunctionName.ACTIONS: {"numpy", "concierge.knowledge.embeddings", "concierge.engine.deterministic"},
     FunctionName.SURVEYS: {
@@ -158,3 +166,31 @@ def test_with_tracing_off_the_x_ray_sdk_is_never_imported():
     assert result["loaded_after"] is False
     assert result["botocore_patched"] is False
     assert result["requests_patched"] is False
+
+
+COLLECTOR = """
+import gc, json
+import functions.{name}.handler
+print(json.dumps({{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}}))
+"""
+
+
+@pytest.mark.parametrize("function", list(FunctionName), ids=str)
+def test_in_lambda_a_handler_resumes_the_collector_once_loaded_with_what_it_loaded_frozen(function):
+    module = HANDLERS[function].rpartition(".")[0]
+    result = _run(COLLECTOR.format(name=module.split(".")[1]))
+    assert result == {"enabled": True, "frozen": result["frozen"]}
+    assert result["frozen"] > 10_000  # in the permanent generation (startup.loaded): the handler's last statement ran
+
+
+def test_outside_lambda_the_collector_is_left_as_it_is():
+    code = "import gc, json; import functions.agent.handler; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in _environment().items() if k != "AWS_LAMBDA_FUNCTION_NAME"},
+        cwd=ROOT,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, 0]

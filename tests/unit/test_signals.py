@@ -182,3 +182,43 @@ def test_a_calm_message_is_not_frustrated():
 def test_yes_and_no(text, affirmative, negative):
     assert signals.is_affirmative(text) is affirmative
     assert signals.is_negative(text) is negative
+
+
+def _phrase_tables() -> list[str]:
+    """Every phrase of the module's phrase tables (tuples of strings, and dicts of them)."""
+    phrases: set[str] = set()
+    for value in vars(signals).values():
+        tables = value.values() if isinstance(value, dict) else [value]
+        for table in tables:
+            if isinstance(table, tuple | frozenset) and table and all(isinstance(p, str) for p in table):
+                phrases.update(table)
+    return sorted(phrases)
+
+
+def test_has_phrase_finds_whole_words_as_the_pattern_does():
+    """has_phrase answers normalized text without compiling a pattern: the same answers as the pattern, for every
+    phrase of the tables, next to words, inside words, with apostrophes, at either end and in text not normalized."""
+    phrases = _phrase_tables()
+    assert len(phrases) > 100
+
+    def pattern(text: str, phrase: str) -> bool:
+        wanted = signals._phrase(phrase)
+        return signals.re.search(rf"(?<![a-z0-9']){signals.re.escape(wanted)}(?![a-z0-9'])", text) is not None
+
+    for phrase in phrases:
+        word = signals._phrase(phrase)
+        texts = [
+            word,
+            f"well {word} then",
+            f"x{word}",
+            f"{word}s",
+            f"{word}'s please",
+            f"'{word}",
+            f"ok  {word}  ok",
+            f"{word}, thanks",  # not normalized: the pattern's answer
+            f"oh {word.upper()}",
+            signals.normalize(f"Hi, {phrase}! Order #1234?"),
+            "",
+        ]
+        for text in texts:
+            assert signals.has_phrase(text, phrase) is pattern(text, phrase), (text, phrase)

@@ -9,13 +9,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from concierge.actions.approval_models import ApprovalRequest, DecisionOutput, Notice
 from concierge.channels.inbound import InboundMessage
 from concierge.conversation.api import ApiRequest
-from concierge.conversation.turn import DecidedTurn, ReadyTurn
+from concierge.conversation.turn_tasks import ActTask, DecideTask, ReplyTask, RetrieveTask
+
+# The tasks that carry only a turn are in turn_tasks.py (retrieval and the agent import that module alone).
+__all__ = [
+    "ActTask",
+    "ActionsTask",
+    "ApprovalState",
+    "ApprovalStepTask",
+    "ApprovalWaitTask",
+    "DecideTask",
+    "IngestTask",
+    "NotifyTask",
+    "ReceiveTask",
+    "ReplyTask",
+    "Resume",
+    "RetrieveTask",
+    "TurnInput",
+]
 
 
-# Each function validates one or two of these: each is built on first use (`defer_build`), the turn stage they carry
-# once, at import (docs/performance.md). A turn task carries the stage its step needs (turn.py): a turn without what
-# that step needs is refused here, at the function's boundary (error type `turn_incomplete`). Its errors show no
-# input: a turn quotes the customer.
+# Each function validates one or two of these: each is built on first use (`defer_build`). Its errors show no input
+# where a task carries a turn: a turn quotes the customer.
 class Resume(BaseModel):
     """Answer what the customer wrote while people had the conversation, now that it is handed back to the AI."""
 
@@ -40,34 +55,6 @@ class ReceiveTask(BaseModel):
 
     kind: Literal["turn.receive"]
     request: TurnInput
-
-
-class ReplyTask(BaseModel):
-    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
-
-    kind: Literal["turn.reply"]
-    turn: ReadyTurn
-
-
-class RetrieveTask(BaseModel):
-    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
-
-    kind: Literal["turn.retrieve"]
-    turn: ReadyTurn
-
-
-class DecideTask(BaseModel):
-    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
-
-    kind: Literal["turn.decide"]
-    turn: ReadyTurn
-
-
-class ActTask(BaseModel):
-    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
-
-    kind: Literal["turn.act"]
-    turn: DecidedTurn
 
 
 class ApprovalState(ApprovalRequest):

@@ -25,8 +25,7 @@ from concierge.conversation.turn import (
     ReadyTurn,
     ToolCall,
 )
-from concierge.knowledge import ANSWER_THRESHOLD
-from concierge.knowledge.documents import POLICY_URL
+from concierge.knowledge import ANSWER_THRESHOLD, POLICY_URL
 from concierge.offers import moments
 from concierge.reasoning import escalation, signals
 from concierge.reasoning.orderref import order_reference

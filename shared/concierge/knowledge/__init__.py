@@ -7,7 +7,7 @@
 - sync.py        incremental, idempotent sync                 - scoring.py     hybrid rank and confidence
 """
 
-from concierge.knowledge.port import ANSWER_THRESHOLD, Hit, Passage, SearchFilters
+from concierge.knowledge.port import ANSWER_THRESHOLD, POLICY_URL, Hit, Passage, SearchFilters
 from concierge.knowledge.text import STOPWORDS, terms
 
-__all__ = ["ANSWER_THRESHOLD", "STOPWORDS", "Hit", "Passage", "SearchFilters", "terms"]
+__all__ = ["ANSWER_THRESHOLD", "POLICY_URL", "STOPWORDS", "Hit", "Passage", "SearchFilters", "terms"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.knowledge.port import Passage
+from concierge.knowledge.port import POLICY_URL, Passage
 from concierge.store.models import Article, Product, StoreData
 
 if TYPE_CHECKING:
@@ -171,9 +171,6 @@ def from_product(product: Product) -> Document:
         product_ids=(product.id,),
         body="\n".join(sections),
     )
-
-
-POLICY_URL = "/help/policies"  # where the digest of merchant.json is cited
 
 
 def from_merchant(merchant: MerchantProfile) -> Document:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 # Hits below this confidence are not used to answer: the agent says it does not know, asks, or offers a human.
 ANSWER_THRESHOLD = 0.45
+# Where the digest of merchant.json is cited (documents.from_merchant). Here rather than in documents.py, so that the
+# agent, which cites it, does not import the document parser and the store's models with it.
+POLICY_URL = "/help/policies"
 
 
 class Passage(BaseModel):

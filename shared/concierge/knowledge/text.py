@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 # A word list kept as grouped, commented prose (SIM905 would make it one word per line).
 STOPWORDS = frozenset(
@@ -36,52 +37,56 @@ def stem(word: str) -> str:
 
 # How customers say what help centers write. Applied to questions only (documents keep their own words),
 # by replacement, so that a rewritten word counts once in the question's coverage.
-QUERY_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"\bsend(ing)? (it|them|this|that|something|stuff|an item|items?)? ?back\b", "return"),
-        (r"\bmoney back\b", "refund"),
-        (r"\b(postage|delivery (fee|fees|charge|charges|cost|costs))\b", "shipping costs"),
-        (r"\b(customs|import) (fees|charges|tax|taxes|duty|duties)\b|\bcustoms\b", "duties"),
-        (r"\b(billed|charged|debited) (twice|two times|double)\b|\bdouble (charged|billed)\b", "charged twice"),
-        (r"\bbilled\b", "charged"),
-        (
-            r"\b(money|payment) (actually )?(leaves?|comes? out of|gets? taken from|is taken from|goes? out of) my "
-            r"(account|card|bank)\b",
-            "charged",
-        ),
-        (r"\bcourier\b", "carrier"),
-        (r"\b(package|packages)\b", "parcel"),
-        (r"\bdropped off\b", "delivered"),
-        (r"\b(pricier|more expensive|costs? more)\b", "costs more"),
-        (r"\b(normal|regular|standard) (delivery|postage)( option)?\b", "standard shipping"),
-        (r"\b(late|running late|delayed|(has ?n[o']?t|not) (moved|updated|changed))\b", "delayed not updated"),
-        (r"\b(bigger|larger) size\b|\bsize(s)? bigger\b", "size up"),
-        (r"\b(smaller) size\b", "size down"),
-        (r"\bminimum (spend|order)\b", "orders of free"),
-        (r"\bbroke\b", "broken"),
-        (
-            r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)"
-            r"|\bunder warranty\b",
-            "warranty covered",
-        ),
-        # a quantity pointed back at ("a discount for that many?") or said as one: what help centers call bulk.
-        # Not "wholesale": a help center's own word for its trade terms, which rewriting would stop matching.
-        (
-            r"\b((buy(ing)?|order(ing)?|get(ting)?|for|of|on) (that|this) many|(buy(ing)?|order(ing)?) so many|"
-            r"in bulk|a lot of them|large (quantit(y|ies)|orders?)|in quantity)\b"
-            # a quantity of ten or more said as a number: "if I order like 30 of them", "we want 40 mugs" (an order
-            # number, "order 1034", has more digits and no plural after it)
-            r"|\b(buy(ing)?|order(ing)?|get(ting)?|need|want)\s+(like\s+|about\s+|around\s+|roughly\s+|some\s+|maybe\s+)?"
-            r"\d{2,3}\s+(of (them|those|these|the|your|our)\b"
-            # a plural of a thing, not of time or money ("30 days to return it", "10 bucks off")
-            r"|(?!(?:days|weeks|months|years|hours|minutes|bucks|dollars|euros|pounds|percent|items? (?:is|was))\b)"
-            r"[a-z]{3,}s\b)",
-            "bulk orders",
-        ),
-        (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
-    )
+QUERY_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"\bsend(ing)? (it|them|this|that|something|stuff|an item|items?)? ?back\b", "return"),
+    (r"\bmoney back\b", "refund"),
+    (r"\b(postage|delivery (fee|fees|charge|charges|cost|costs))\b", "shipping costs"),
+    (r"\b(customs|import) (fees|charges|tax|taxes|duty|duties)\b|\bcustoms\b", "duties"),
+    (r"\b(billed|charged|debited) (twice|two times|double)\b|\bdouble (charged|billed)\b", "charged twice"),
+    (r"\bbilled\b", "charged"),
+    (
+        r"\b(money|payment) (actually )?(leaves?|comes? out of|gets? taken from|is taken from|goes? out of) my "
+        r"(account|card|bank)\b",
+        "charged",
+    ),
+    (r"\bcourier\b", "carrier"),
+    (r"\b(package|packages)\b", "parcel"),
+    (r"\bdropped off\b", "delivered"),
+    (r"\b(pricier|more expensive|costs? more)\b", "costs more"),
+    (r"\b(normal|regular|standard) (delivery|postage)( option)?\b", "standard shipping"),
+    (r"\b(late|running late|delayed|(has ?n[o']?t|not) (moved|updated|changed))\b", "delayed not updated"),
+    (r"\b(bigger|larger) size\b|\bsize(s)? bigger\b", "size up"),
+    (r"\b(smaller) size\b", "size down"),
+    (r"\bminimum (spend|order)\b", "orders of free"),
+    (r"\bbroke\b", "broken"),
+    (
+        r"\b(is|are|would|will) (it|that|this|they|these) (still )?covered\b(?!\s+(by|in|with|for)\b)"
+        r"|\bunder warranty\b",
+        "warranty covered",
+    ),
+    # a quantity pointed back at ("a discount for that many?") or said as one: what help centers call bulk.
+    # Not "wholesale": a help center's own word for its trade terms, which rewriting would stop matching.
+    (
+        r"\b((buy(ing)?|order(ing)?|get(ting)?|for|of|on) (that|this) many|(buy(ing)?|order(ing)?) so many|"
+        r"in bulk|a lot of them|large (quantit(y|ies)|orders?)|in quantity)\b"
+        # a quantity of ten or more said as a number: "if I order like 30 of them", "we want 40 mugs" (an order
+        # number, "order 1034", has more digits and no plural after it)
+        r"|\b(buy(ing)?|order(ing)?|get(ting)?|need|want)\s+(like\s+|about\s+|around\s+|roughly\s+|some\s+|maybe\s+)?"
+        r"\d{2,3}\s+(of (them|those|these|the|your|our)\b"
+        # a plural of a thing, not of time or money ("30 days to return it", "10 bucks off")
+        r"|(?!(?:days|weeks|months|years|hours|minutes|bucks|dollars|euros|pounds|percent|items? (?:is|was))\b)"
+        r"[a-z]{3,}s\b)",
+        "bulk orders",
+    ),
+    (r"\b(coming|came|fell|falling|peeling) (off|apart|away)\b", "separation defects"),
 )
+
+
+@cache
+def _query_rewrites() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """QUERY_REWRITES compiled, on first use: only a question's retrieval rewrites it, while ingest and the agent load
+    this module for its other helpers."""
+    return tuple((re.compile(pattern), replacement) for pattern, replacement in QUERY_REWRITES)
 
 
 def doubled(typed: str, word: str) -> bool:
@@ -98,7 +103,7 @@ def typo_candidates(word: str, known: Iterable[str]) -> list[str]:
 
 def rewrite_query(text: str) -> str:
     text = CONTRACTION.sub("", text.lower().replace("’", "'"))
-    for pattern, replacement in QUERY_REWRITES:
+    for pattern, replacement in _query_rewrites():
         text = pattern.sub(replacement, text)
     return text
 
