@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from concierge.engine.deterministic import alternatives, no_to_alternatives
+from concierge.reasoning import signals
 from concierge.store.models import Product
 from tests.unit.fakes import ShopChat
 from tests.unit.test_engine_twelfth import CUSTOMER, NOW, PRODUCTS, SHOP, order
@@ -99,3 +100,44 @@ def test_the_biggest_one_is_the_end_of_the_range_not_the_next_step(text: str) ->
 def test_labels_of_several_options_are_listed_apart() -> None:
     assert alternatives(["Blue", "5 L", "5 L, Blue"]) == "Blue; 5 L; or 5 L, Blue"
     assert alternatives(["Blue", "Grey"]) == "Blue or Grey"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "changed my mind on the camp stove i ordered yesterday, can u cancel it before it ships?",
+        "I've changed my mind on the head torch. Can you cancel that order?",
+    ],
+)
+def test_a_mind_changed_about_something_bought_is_why_they_ask(text: str) -> None:
+    assert signals.score(text).intent == "cancel"
+
+
+@pytest.mark.parametrize(
+    ("text", "not_intent"),
+    [
+        ("I changed my mind about the return, can you just send me the bigger one?", "return"),
+        ("Actually I changed my mind about the cancellation, keep the order", "cancel"),
+    ],
+)
+def test_a_mind_changed_about_a_request_still_takes_it_back(text: str, not_intent: str) -> None:
+    assert signals.score(text).intent != not_intent
+
+
+def test_an_item_in_an_order_that_has_shipped_is_never_changed_in_another_order() -> None:
+    class OneOrderPending(ShopChat):
+        def __init__(self) -> None:
+            orders = [
+                order("TR-6002", "pending", 1, [("stove", "Gas")]),
+                order("TR-6001", "shipped", 3, [("daypack", "26 L"), ("bottle", "500 ml")]),
+            ]
+            super().__init__(SHOP, PRODUCTS, CUSTOMER, orders, NOW, conversation_id="conv-22b")
+
+    chat = OneOrderPending()
+    reply = chat.say(
+        "Hey, I changed my mind on the daypack I ordered with the bottle. Can you take it off / cancel it?"
+    )
+    chat.say("ok then")
+    assert all(args.get("order_id") != "TR-6002" for _, args in chat.calls)
+    assert "TR-6001" in reply.reply and "shipped" in reply.reply
+    assert chat.actions("cancel_order", "executed") == [] and chat.actions("modify_order", "executed") == []

@@ -2397,7 +2397,8 @@ class DeterministicEngine:
             )
         # "can I still cancel my order with the canisters and the tea towels?": its items say which order
         cancels = wanted == request and CANCELS_ORDER.search(signals.NEGATED_REQUEST.sub(" ", request)) is not None
-        every = len(order["lines"]) == 1 or cancels
+        # an order that has shipped cannot be changed, whichever item: the action layer says so, and what they can do
+        every = len(order["lines"]) == 1 or cancels or order["status"] != "pending"
         if line is None and not every:
             listing = "; ".join(self._label(ln) for ln in order["lines"])
             return Decision(
@@ -2424,9 +2425,14 @@ class DeterministicEngine:
             return named
         if reference:
             return None
-        by_item = [o for o in orders_with_item(request, orders) if o["status"] == "pending"]
+        held = orders_with_item(request, orders)
+        by_item = [o for o in held if o["status"] == "pending"]
         if by_item:
             return by_item[0]
+        if held:
+            # the item they name is in an order that has shipped: that order, which the action layer refuses to
+            # change with its reason; never another order of theirs that happens to be pending
+            return held[0]
         pending = [o for o in orders if o["status"] == "pending"]
         return pending[0] if len(pending) == 1 else None
 

@@ -945,6 +945,15 @@ QUESTION_WORD = re.compile(
 )
 
 
+# A mind changed about a request: "I've changed my mind about the return", "change of plan on the exchange"; or said
+# and left there ("I said exchange earlier but I've changed my mind").
+_MIND_CHANGED = (
+    r"\b(?:changed? (?:my|our) minds?|change of plans?)\b"
+    r"(?:\s+(?:about|on|re)\s+(?:the\s+|my\s+|that\s+)?(?=(?:return|refund|exchange|swap|cancel|replacement|"
+    r"order change|change)\w*)|(?=\s*(?:[.,;!?]|$)))"
+)
+
+
 # Where a message turns to another request the model reads on its own: besides `clauses`, "and" (or "also", "then")
 # before a request verb: "Return the pinafore please, and swap the cardigan for one size up".
 _REQUEST_VERB = (
@@ -965,7 +974,10 @@ _TAKEN_BACK_OBJECT = (
 TAKEN_BACK = re.compile(
     r"\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without|rather than|instead of"
     rf"|no)\s+(?:\w+\s+){{0,3}}?{_TAKEN_BACK_OBJECT}\w*"
-    r"|\b(?:forget|never ?mind|scratch|ignore|hold off|changed my mind|change of plan|not the whole)\b"
+    r"|\b(?:forget|never ?mind|scratch|ignore|hold off|not the whole)\b"
+    # a mind changed about a request takes it back; about something bought ("changed my mind on the grinder, can
+    # you cancel it?") it is why they ask
+    rf"|{_MIND_CHANGED}"
     r"|\b(?:was|were) (?:going|about) to\b|\bthought (?:about|i'?d|i would|i was)\b|\bi said\b",
     re.IGNORECASE,
 )
@@ -1045,7 +1057,8 @@ REFUSED_REQUEST = re.compile(
     r"(?:(?<!\bif )\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without"
     r"|rather than|instead of|no)\s+(?:(?!just\b|but\b)\w+\s+){0,3}?"
     rf"{_REFUSED_VERB}\w*"
-    r"|\b(?:forget|never ?mind|scratch|ignore|hold off|changed my mind|change of plan)\b"
+    rf"|{_MIND_CHANGED}"
+    r"|\b(?:forget|never ?mind|scratch|ignore|hold off)\b"
     r"(?:\s+(?:the|my|about|that)\b)?(?:\s+(?!just\b|but\b)\w+)?"
     r"|\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+"
     r"|\bi said\s+(?:i'?d\s+)?\w+)"
