@@ -33,6 +33,11 @@ needs_model = pytest.mark.skipif(sentences.encoder() is None, reason="no sentenc
 
 
 def product(pid: str, title: str, option: str, values: list[str], price: str) -> Product:
+    return product_of(pid, title, [{option: value} for value in values], price)
+
+
+def product_of(pid: str, title: str, options: list[dict[str, str]], price: str, stock: int = 4) -> Product:
+    """A product whose variants have these options (one or several each)."""
     return Product.model_validate(
         {
             "id": pid,
@@ -41,8 +46,8 @@ def product(pid: str, title: str, option: str, values: list[str], price: str) ->
             "description": f"Our {title.lower()}.",
             "url": f"/products/{pid}",
             "variants": [
-                {"sku": f"{pid}-{i}", "options": {option: value}, "price": price, "stock": 4}
-                for i, value in enumerate(values)
+                {"sku": f"{pid}-{i}", "options": values, "price": price, "stock": stock}
+                for i, values in enumerate(options)
             ],
         }
     )

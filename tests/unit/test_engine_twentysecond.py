@@ -9,29 +9,12 @@ import pytest
 
 from concierge.engine.deterministic import alternatives, no_to_alternatives
 from concierge.reasoning import signals
-from concierge.store.models import Product
 from tests.unit.fakes import ShopChat
-from tests.unit.test_engine_twelfth import CUSTOMER, NOW, PRODUCTS, SHOP, order
+from tests.unit.test_engine_twelfth import CUSTOMER, NOW, PRODUCTS, SHOP, order, product_of
 
-
-def _variants(pid: str, title: str, options: list[dict[str, str]], price: str) -> Product:
-    return Product.model_validate(
-        {
-            "id": pid,
-            "title": title,
-            "category": "outdoor",
-            "description": f"Our {title.lower()}.",
-            "url": f"/products/{pid}",
-            "variants": [
-                {"sku": f"{pid}-{n}", "options": o, "price": price, "stock": 3} for n, o in enumerate(options)
-            ],
-        }
-    )
-
-
-BEANIE = _variants("beanie", "Merino Beanie", [{"colour": c} for c in ("Black", "Grey", "Rust")], "29.00")
-MUG = _variants("mug", "Enamel Camp Mug", [{"volume": v} for v in ("250 ml", "350 ml", "500 ml")], "18.00")
-POT = _variants(
+BEANIE = product_of("beanie", "Merino Beanie", [{"colour": c} for c in ("Black", "Grey", "Rust")], "29.00")
+MUG = product_of("mug", "Enamel Camp Mug", [{"volume": v} for v in ("250 ml", "350 ml", "500 ml")], "18.00")
+POT = product_of(
     "pot",
     "Enamel Camp Pot",
     [{"capacity": c, "colour": k} for c in ("3 L", "5 L") for k in ("Red", "Blue")],
