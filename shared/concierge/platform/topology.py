@@ -182,6 +182,8 @@ METRICS_ROUTES = (
     Route("POST", "/v1/orders", "ingest"),
     Route("GET", "/v1/offers/report", "ingest", caller="operator"),
 )
+# Signals in: the storefront's backend reports what happened to its signed-in customer (journeys start from them).
+JOURNEY_ROUTES = (Route("POST", "/v1/signals", "ingest"),)
 # The chat widget's look before anyone signs in: the shop's name and colours from merchant.json, nothing personal.
 # No API key (a plain GET, no preflight), yet callable only from the allowed origins' pages.
 WIDGET_ROUTES = (Route("GET", "/v1/widget-config", "ingest", caller="public", api_key=False, cors=True),)
@@ -193,6 +195,7 @@ ROUTES = (
     *SURVEY_ROUTES,
     *CONSOLE_ROUTES,
     *METRICS_ROUTES,
+    *JOURNEY_ROUTES,
     *WIDGET_ROUTES,
 )
 
