@@ -116,7 +116,8 @@ def charge(customer_id: str, signal_id: str, charge_id: str, amount: str, at: da
 
 
 def mails_to(stack, address: str) -> list[dict]:
-    return [m for m in stack.outbox() if address in json.dumps(m.get("to") or m.get("destination") or m)]
+    """The mails sent to `address`, oldest first (the outbox lists the newest first)."""
+    return [m for m in reversed(stack.outbox()) if address in m["to"]]
 
 
 def finish(stack, journey: str, customer_id: str, signal_id: str, advance: timedelta) -> dict:
@@ -146,6 +147,69 @@ def test_a_late_parcel_is_told_after_the_wait_with_a_reship_or_refund_ready(stac
         assert stored["status"] == ActionStatus.PENDING_CONFIRMATION.value and stored.get("shown_at")
     record = memory().get_conversation(conversation_id)
     assert record is not None and record.customer_id == "jordan"
+
+
+def answer_by_email(stack, customer_id: str, conversation_id: str, text: str) -> str:
+    """The customer answers the journey's email: a verified mail to the tagged Reply-To, through SES receiving, the
+    message-received queue and the turn workflow, as deployed. Returns the reply's text from the outbox."""
+    from email.message import EmailMessage
+
+    address = store().get_customer(customer_id).email
+    support = stack.values["sender_email"]
+    local, _, domain = support.partition("@")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = address, f"{local}+{conversation_id}@{domain}", "Re: your order"
+    mail["Message-ID"] = f"<{conversation_id}-{len(text)}@mail.example>"
+    mail.set_content(text)
+    before = len(mails_to(stack, address))
+    stack.receive_email(mail.as_bytes())
+    while stack.poll_once():
+        pass
+    replies = mails_to(stack, address)[before:]
+    assert replies, "the answer got a reply"
+    return replies[-1]["text"]
+
+
+def test_the_customer_s_answer_continues_the_conversation_and_the_refund_runs_once_confirmed(stack, clock):
+    verify_email("jordan")
+    order_id = late_order("jordan")
+    with merchant(journeys=MANY):
+        post_signal(stack, delayed("jordan", order_id, "late-answer"))
+        finish(stack, "delayed_shipment", "jordan", "late-answer", timedelta(minutes=61))
+    conversation_id = conversation_id_for("delayed_shipment", "jordan", "late-answer")
+    refund, reship = action_id(conversation_id, "refund_order"), action_id(conversation_id, "reship_order")
+    reply = answer_by_email(stack, "jordan", conversation_id, "Refund it please")
+    assert "refunded" in reply.lower(), reply
+    assert memory().get_action(conversation_id, refund)["status"] == "executed"
+    assert memory().get_action(conversation_id, reship)["status"] == "cancelled"  # one remedy per late order
+    [ledger] = [r for r in store().refunds(order_id) if r.return_id == refund]
+    assert ledger.refund_amount == store().get_order(order_id).total
+    record = memory().get_conversation(conversation_id)
+    assert record.message_seq >= 3  # the journey's message, the customer's answer, the reply: one conversation
+
+
+def test_a_yes_to_a_double_charge_refunds_the_second_charge(stack, clock):
+    verify_email("sam")
+    post_signal(stack, charge("sam", "yes-a", "ch_ya", "19.00", MORNING - timedelta(minutes=2)))
+    post_signal(stack, charge("sam", "yes-b", "ch_yb", "19.00", MORNING))
+    finish(stack, "double_charge", "sam", "yes-b", timedelta(minutes=45))
+    conversation_id = conversation_id_for("double_charge", "sam", "yes-b")
+    reply = answer_by_email(stack, "sam", conversation_id, "Yes please, refund it")
+    assert "$19.00" in reply and "refunded" in reply.lower(), reply
+    assert memory().get_action(conversation_id, action_id(conversation_id, "refund_charge"))["status"] == "executed"
+
+
+def test_nothing_runs_on_a_question_and_a_no_withdraws_the_proposals(stack, clock):
+    verify_email("jordan")
+    with merchant(journeys=MANY):
+        post_signal(stack, delayed("jordan", late_order("jordan"), "late-no"))
+        finish(stack, "delayed_shipment", "jordan", "late-no", timedelta(minutes=61))
+    conversation_id = conversation_id_for("delayed_shipment", "jordan", "late-no")
+    ids = [action_id(conversation_id, tool) for tool in ("reship_order", "refund_order")]
+    answer_by_email(stack, "jordan", conversation_id, "Where is it now?")
+    assert [memory().get_action(conversation_id, i)["status"] for i in ids] == ["pending_confirmation"] * 2
+    answer_by_email(stack, "jordan", conversation_id, "No thanks, I'll wait")
+    assert [memory().get_action(conversation_id, i)["status"] for i in ids] == ["cancelled"] * 2
 
 
 def test_a_signal_sent_twice_starts_one_run(stack, clock):

@@ -172,6 +172,11 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
         return {"sent": False, "reason": "order_not_found"}
     text = compose(definition, merchant, signal, made)
     ids = [action_id(conversation_id, p.tool) for p in made]
+    if len(made) == 2:  # reship or refund: confirming one withdraws the other (executor._confirm_remedy)
+        made = [
+            Proposal(p.tool, {**p.arguments, "instead_of": other}, p.effect)
+            for p, other in zip(made, reversed(ids), strict=True)
+        ]
     record = ConversationRecord(
         conversation_id=conversation_id,
         customer_id=outreach.customer_id,
@@ -183,6 +188,8 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
         channels=[channel],
         reply_to={channel.value: outreach.address},
         facts=[f"journey {definition.id}: proposed {', '.join(p.tool for p in made)}"],
+        # the customer's answer ("refund it please", "yes, reship") is read against these (engine/deterministic.py)
+        flow={"name": "journey", "journey": definition.id, "proposals": dict(zip(map(_verb, made), ids, strict=True))},
     )
     for proposal, pending in zip(made, ids, strict=True):
         call = ToolCall(id=f"journey-{proposal.tool}", tool=proposal.tool, arguments=proposal.arguments)
