@@ -173,10 +173,6 @@ def _local(day: date, hours_minutes: tuple[int, int], zone: ZoneInfo) -> datetim
     return local.astimezone(UTC)
 
 
-def in_quiet_hours(at: datetime, zone: ZoneInfo, quiet: QuietHours | None) -> bool:
-    return send_time(at, zone, quiet) != at
-
-
 def send_time(earliest: datetime, zone: ZoneInfo, quiet: QuietHours | None) -> datetime:
     """`earliest`, or the end of the quiet hours it falls in (in the customer's local time), in UTC."""
     if quiet is None or quiet.starts == quiet.ends:
