@@ -81,7 +81,7 @@ def shipped_orders_of_other_customers() -> list[tuple[str, str]]:
         shipped = [o.id for o in store().recent_orders(customer_id, 10) if o.status is OrderStatus.SHIPPED]
         if shipped:
             found.append((customer_id, shipped[0]))
-    assert len(found) >= 2, "the demo store has shipped orders of other customers"
+    assert len(found) >= 3, "the demo store has shipped orders of other customers"
     return found
 
 
@@ -421,3 +421,15 @@ def test_erasure_deletes_what_journeys_kept_of_the_customer(stack, clock):
     assert any(sk.startswith(keys.SIGNAL) for sk in kept)
     memory().erase(memory().erasure(customer_id))
     assert not memory().customer_partition(customer_id)
+
+
+def test_with_no_wait_and_no_quiet_hours_the_message_goes_at_once(stack, clock):
+    customer_id, order_id = shipped_orders_of_other_customers()[2]
+    address = verify_email(customer_id)
+    at_once = journeys({"delayed_shipment": {"wait_minutes": 0, "quiet_hours": {"start": "00:00", "end": "00:00"}}})
+    late_evening = MORNING.replace(hour=23)
+    clock.advance(late_evening - clock.now())
+    with merchant(journeys=at_once):
+        post_signal(stack, delayed(customer_id, order_id, "at-once", at=late_evening))
+        execution = stack.journeys.wait(run_name("delayed_shipment", customer_id, "at-once"))  # the clock not moved
+    assert execution["states"][-1] == "Send" and len(mails_to(stack, address)) == 1
