@@ -22,7 +22,7 @@ from infra.constructs.notifications import TeamNotifications
 from infra.constructs.operators import Operators, domain_prefix
 from infra.constructs.search import KnowledgeSearch
 from infra.constructs.sites import Sites
-from infra.constructs.workflow import approval_workflow, turn_workflow
+from infra.constructs.workflow import approval_workflow, journey_workflow, turn_workflow
 
 
 class ConciergeStack(cdk.Stack):
@@ -37,6 +37,7 @@ class ConciergeStack(cdk.Stack):
             messaging.subscribe(rule, function, function.timeout)
         workflow = turn_workflow(self, functions)
         approvals = approval_workflow(self, functions)
+        journeys = journey_workflow(self, functions)
         notifications = TeamNotifications(self, "TeamNotifications", messaging.bus, merchant.notify_email)
         ingest = functions.functions[topology.FunctionName.INGEST]
         retrieval = functions.functions[topology.FunctionName.RETRIEVAL]
@@ -80,7 +81,11 @@ class ConciergeStack(cdk.Stack):
             self,
             "Monitoring",
             functions=functions.functions,
-            workflows={"Turn": workflow.state_machine, "Approval": approvals.state_machine},
+            workflows={
+                "Turn": workflow.state_machine,
+                "Approval": approvals.state_machine,
+                "Journey": journeys.state_machine,
+            },
             api=api.rest_api,
             dead_letter_queues={**messaging.dead_letter_queues, "IngestAsync": functions.ingest_async_dlq},
             existing_alarms=[
@@ -98,7 +103,7 @@ class ConciergeStack(cdk.Stack):
             access_logs=data.access_logs,
             mail=data.mail,
             functions=list(functions.functions.values()),
-            workflow_roles=[workflow.state_machine.role, approvals.state_machine.role],
+            workflow_roles=[workflow.state_machine.role, approvals.state_machine.role, journeys.state_machine.role],
             model_secret=functions.model_secret,
             search_domain=search.domain,
             distribution=site.distribution,

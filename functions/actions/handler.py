@@ -1,5 +1,6 @@
-"""Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only; and the
-tasks of the approval workflow (wait for a person, then execute, decline or expire)."""
+"""Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only; the tasks of
+the approval workflow (wait for a person, then execute, decline or expire); and journeys (docs/journeys.md): the
+signals of the `signals-to-journeys` queue start journey workflows, whose enter and check steps run here."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from concierge.actions.executor import ActionExecutor
-from concierge.conversation.tasks import ActionsTask, ActTask, ApprovalWaitTask
+from concierge.conversation.tasks import ActionsTask, ActTask, ApprovalWaitTask, JourneyCheckTask, JourneyEnterTask
 from concierge.platform import startup, tracing, wiring
 from concierge.platform.clock import now
 from concierge.platform.settings import ActionsSettings, current_settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
@@ -24,8 +27,15 @@ metrics = Metrics()
 @logger.inject_lambda_context(correlation_id_path="turn.conversation_id || approval.conversation_id")
 @tracing.traced
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
+    if "Records" in event:  # a batch of signals from the signals-to-journeys queue
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        processor = BatchProcessor(event_type=EventType.SQS)
+        return process_partial_response(event=event, record_handler=_signal, processor=processor, context=context)
     task = ActionsTask.model_validate({"task": event}).task
+    if isinstance(task, JourneyEnterTask | JourneyCheckTask):
+        return _journey_step(task)
     executor = ActionExecutor(wiring.action_services(current_settings(ActionsSettings)), now(), context)
     if isinstance(task, ActTask):
         turn = executor.run(task.turn)
@@ -49,6 +59,31 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info("approval settled", extra={"action_id": approval.action_id, "step": task.kind})
     metrics.add_metric(name=task.kind.replace(".", "_"), unit=MetricUnit.Count, value=1)
     return notice.model_dump(mode="json")
+
+
+def _signal(record: SQSRecord) -> None:
+    from concierge.journeys.runner import parse, start
+
+    settings = current_settings(ActionsSettings)
+    workflow = wiring.journeys(settings)
+    signal = parse(record.json_body["detail"])
+    for name, execution_input in start(signal, wiring.memory_store(settings), wiring.merchant_profile(settings)):
+        started = workflow.start(name, execution_input) if workflow is not None else False
+        logger.info("journey", extra={"journey": execution_input["journey"], "run": name, "started": started})
+
+
+def _journey_step(task: JourneyEnterTask | JourneyCheckTask) -> dict[str, Any]:
+    from concierge.journeys import runner
+
+    services = wiring.journey_services(current_settings(ActionsSettings))
+    if isinstance(task, JourneyEnterTask):
+        plan = runner.enter(task.journey, runner.parse(task.signal), services, now())
+        logger.info("journey entered", extra={"journey": plan.journey, "go": plan.go, "reason": plan.reason})
+        return plan.model_dump(mode="json")
+    outreach = runner.check(task.plan, services, now())
+    logger.info("journey checked", extra={"journey": outreach.journey, "go": outreach.go, "reason": outreach.reason})
+    metrics.add_metric(name=f"Journey_{outreach.reason}", unit=MetricUnit.Count, value=1)
+    return outreach.model_dump(mode="json")
 
 
 startup.loaded()  # the last statement: the handler module has loaded (functions/__init__.py)

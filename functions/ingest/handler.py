@@ -1,7 +1,8 @@
 """Ingest: the channel edge. It receives every customer message and records every reply.
 
-- Step Functions tasks of the turn workflow: receive (web or channel message) and reply; and of the approval
-  workflow: tell the customer what became of their request;
+- Step Functions tasks of the turn workflow: receive (web or channel message) and reply; of the approval
+  workflow: tell the customer what became of their request; and of the journey workflow: open the conversation
+  and send the journey's message (journeys/outreach.py);
 - API Gateway proxy requests: customer data rights, consent, merges, and the WhatsApp webhook;
 - SES receipt events (inbound email): taken in and published as message.received;
 - S3 notifications for the knowledge bucket's documents/: the uploaded help-center files are (re)indexed;
@@ -17,7 +18,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from concierge.conversation import edges as conversations
-from concierge.conversation.tasks import IngestTask, NotifyTask, ReceiveTask
+from concierge.conversation.tasks import IngestTask, JourneySendTask, NotifyTask, ReceiveTask
 from concierge.conversation.turn import RejectedTurn
 from concierge.platform import startup, tracing, wiring
 from concierge.platform.clock import now
@@ -66,6 +67,15 @@ def _turn_task(event: dict[str, Any]) -> dict[str, Any]:
         outcome = deliver_notice(task.notice, wiring.notice_services(current_settings(IngestSettings)), now())
         logger.info("notice", extra={k: v for k, v in outcome.items() if k != "provider_id"})
         return outcome
+    if isinstance(task, JourneySendTask):  # the journey workflow's last step: the message, as a conversation
+        from concierge.journeys.outreach import send
+
+        sent = send(task.outreach, wiring.outreach_services(current_settings(IngestSettings)), now())
+        logger.info("journey message", extra={k: v for k, v in sent.items() if k != "proposals"})
+        metrics.add_metric(
+            name="JourneyMessages" if sent["sent"] else "JourneyMessagesSkipped", unit=MetricUnit.Count, value=1
+        )
+        return sent
     if isinstance(task, ReceiveTask):
         turn = conversations.receive(task.request, services(), now())
         if isinstance(turn, RejectedTurn):

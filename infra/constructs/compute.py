@@ -94,6 +94,20 @@ def approval_state_machine_arn(stack: cdk.Stack) -> str:
     )
 
 
+def journey_state_machine_name(stack: cdk.Stack) -> str:
+    """Fixed for the same reason: the journey workflow invokes actions, which starts it."""
+    return f"{stack.stack_name}-journey"
+
+
+def journey_state_machine_arn(stack: cdk.Stack) -> str:
+    return stack.format_arn(
+        service="states",
+        resource="stateMachine",
+        resource_name=journey_state_machine_name(stack),
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
 INVOKE_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 
@@ -268,6 +282,7 @@ class Functions(Construct):
             "embedding_dimensions": str(merchant.embedding_dimensions),
             "turn_state_machine_arn": turn_state_machine_arn(stack),
             "approval_state_machine_arn": approval_state_machine_arn(stack),
+            "journey_state_machine_arn": journey_state_machine_arn(stack),
             "approval_timeout_seconds": str(int(merchant.approval_timeout_hours * 3600)),
             # The offers' holdout key: the stack's unique id (its ARN ends in a UUID CloudFormation draws), stable for
             # the deployment's life and not derivable from a customer id (docs/offers.md, Holdouts).
@@ -467,6 +482,10 @@ class Functions(Construct):
         if access.start_approvals:
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:StartExecution"], resources=[approval_state_machine_arn(stack)])
+            )
+        if access.start_journeys:
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[journey_state_machine_arn(stack)])
             )
         if access.decide_approvals:
             function.add_to_role_policy(

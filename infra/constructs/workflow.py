@@ -1,7 +1,8 @@
-"""The two workflows, each deployed from the same ASL file the local runtime executes:
+"""The three workflows, each deployed from the same ASL file the local runtime executes:
 
 - the turn (Express, synchronous, at most 29 s: API Gateway's integration limit);
-- the approval of a risky action (Standard: it waits for a person for hours or days, with a task token).
+- the approval of a risky action (Standard: it waits for a person for hours or days, with a task token);
+- a journey (Standard: its Wait state keeps the time until the message may go, for minutes or days; no polling).
 """
 
 from __future__ import annotations
@@ -12,8 +13,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from concierge.platform import topology
-from concierge.workflows import approval_definition_text, function_arn_placeholder, turn_definition_text
-from infra.constructs.compute import Functions, approval_state_machine_name, turn_state_machine_name
+from concierge.workflows import (
+    approval_definition_text,
+    function_arn_placeholder,
+    journey_definition_text,
+    turn_definition_text,
+)
+from infra.constructs.compute import (
+    Functions,
+    approval_state_machine_name,
+    journey_state_machine_name,
+    turn_state_machine_name,
+)
 
 # The functions a turn invokes; survey scoring runs on the event path, never inside a turn.
 TURN_FUNCTIONS = (
@@ -24,6 +35,8 @@ TURN_FUNCTIONS = (
 )
 # The functions the approval workflow invokes: actions (wait, execute, decline, expire) and ingest (tell the customer).
 APPROVAL_FUNCTIONS = (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)
+# The functions a journey invokes: actions (enter, check) and ingest (open the conversation, send the message).
+JOURNEY_FUNCTIONS = (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)
 
 
 class Workflow(Construct):
@@ -88,4 +101,20 @@ def approval_workflow(scope: Construct, functions: Functions) -> Workflow:
         name=approval_state_machine_name(cdk.Stack.of(scope)),
         definition=approval_definition_text(),
         invokes=APPROVAL_FUNCTIONS,
+    )
+
+
+def journey_workflow(scope: Construct, functions: Functions) -> Workflow:
+    # Started by the actions function from the signals-to-journeys queue (StartExecution with a name made of the
+    # journey and the signal, so a signal delivered twice starts one run), not by an EventBridge rule targeting the
+    # state machine: a rule cannot name the execution.
+    return Workflow(
+        scope,
+        "JourneyWorkflow",
+        functions,
+        machine_id="JourneyStateMachine",
+        kind=sfn.StateMachineType.STANDARD,
+        name=journey_state_machine_name(cdk.Stack.of(scope)),
+        definition=journey_definition_text(),
+        invokes=JOURNEY_FUNCTIONS,
     )

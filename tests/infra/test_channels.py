@@ -392,9 +392,10 @@ def test_the_cycle_check_finds_a_cycle():
 
 
 def test_no_circular_dependency_although_the_workflow_invokes_ingest_and_ingest_starts_it(resources, with_email):
-    """Both workflows invoke functions that start or decide them (turns: ingest; approvals: actions and ingest)."""
+    """The workflows invoke functions that start or decide them (turns: ingest; approvals: actions and ingest;
+    journeys: actions, which starts them)."""
     machines = of_type(resources, "AWS::StepFunctions::StateMachine")
-    assert len(machines) == 2
+    assert len(machines) == 3
     ingest = function_ids(resources)[topology.FunctionName.INGEST]
     for machine in machines:
         assert ingest in references(resources[machine]["Properties"])  # each workflow refers to ingest...

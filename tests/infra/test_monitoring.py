@@ -23,7 +23,7 @@ def test_workflows_and_the_api_have_alarms(resources):
     assert {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut")} <= found
     assert ("AWS/ApiGateway", "5XXError") in found
     states = [p for p in alarms(resources).values() if p.get("Namespace") == "AWS/States"]
-    assert len(states) == 4  # failed and timed out, for the turn and the approval workflows
+    assert len(states) == 6  # failed and timed out, for the turn, the approval and the journey workflows
 
 
 def test_every_alarm_notifies_the_alarm_topic(resources):

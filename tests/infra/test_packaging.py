@@ -142,6 +142,7 @@ CALLS = {
     FunctionName.INGEST: """
         from concierge.web import http_api
         from concierge.conversation import notices
+        from concierge.journeys import outreach
         from concierge.reasoning import signals
         from concierge.knowledge import service, embedded, embeddings
         from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response
@@ -171,6 +172,8 @@ CALLS = {
         zoneinfo.reset_tzpath(to=[])  # no system time zones, as in Lambda's image: the tzdata package or nothing
         zoneinfo.ZoneInfo("Europe/Paris")
         assert "tzdata" in sys.modules
+        from concierge.journeys import definitions, runner
+        assert definitions.JourneySettings(time_zone="Asia/Tokyo").time_zone == "Asia/Tokyo"
     """,
     FunctionName.SURVEYS: """
         from concierge.surveys import scoring, judge, delivery, links

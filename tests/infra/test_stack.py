@@ -14,6 +14,8 @@ from concierge.workflows import (
     approval_definition,
     approval_definition_text,
     function_arn_placeholder,
+    journey_definition,
+    journey_definition_text,
     turn_definition,
     turn_definition_text,
 )
@@ -358,13 +360,25 @@ def test_one_custom_bus_and_each_rule_feeds_a_queue_with_a_dead_letter_queue(tem
 
 
 # the turn workflow ------------------------------------------------------------------------------
-def machine_of(resources: dict, kind: str) -> dict:
+def machine_of(resources: dict, kind: str, name: str | None = None) -> dict:
+    """The state machine of that type (and whose name ends with `-name`: two are Standard)."""
     [machine] = [
         m
         for m in of_type(resources, "AWS::StepFunctions::StateMachine").values()
         if m["Properties"]["StateMachineType"] == kind
+        and (name is None or f'-{name}"' in json.dumps(m["Properties"]["StateMachineName"]))
     ]
     return machine
+
+
+def machine_statements(resources: dict, machine: dict) -> list[dict]:
+    role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    return [
+        s
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def test_the_deployed_workflow_is_the_definition_the_local_stack_runs(resources):
@@ -400,7 +414,7 @@ def test_the_workflow_may_invoke_the_turn_functions_but_not_survey_scoring(resou
 
 # the approval workflow --------------------------------------------------------------------------
 def test_the_approval_workflow_is_the_standard_definition_the_local_stack_runs(resources):
-    machine = machine_of(resources, "STANDARD")
+    machine = machine_of(resources, "STANDARD", "approval")
     properties = machine["Properties"]
     assert properties["DefinitionString"] == approval_definition_text()
     definition = approval_definition()
@@ -441,12 +455,53 @@ def test_only_actions_starts_approvals_and_only_ingest_decides_them(resources):
     for name in (topology.FunctionName.AGENT, topology.FunctionName.RETRIEVAL, topology.FunctionName.SURVEYS):
         assert approval_actions(name) == set()
     for name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST):
-        statement = next(
+        statements = [
             s
             for s in role_statements(resources, name)
             if "states:StartExecution" in json.dumps(s) or "states:SendTaskSuccess" in json.dumps(s)
+        ]
+        assert statements and all(
+            "-approval" in json.dumps(s["Resource"]) or "-journey" in json.dumps(s["Resource"]) for s in statements
         )
-        assert "-approval" in json.dumps(statement["Resource"])
+        decides = [s for s in statements if "states:SendTaskSuccess" in json.dumps(s)]
+        assert all("-approval" in json.dumps(s["Resource"]) for s in decides)
+
+
+# the journey workflow ---------------------------------------------------------------------------
+def test_the_journey_workflow_is_the_standard_definition_the_local_stack_runs(resources):
+    machine = machine_of(resources, "STANDARD", "journey")
+    properties = machine["Properties"]
+    assert properties["DefinitionString"] == journey_definition_text()
+    definition = journey_definition()
+    assert definition["States"]["Wait"] == {
+        "Type": "Wait",
+        "TimestampPath": "$.entered.Payload.send_at",
+        "Next": "Check",
+    }
+    ids = function_ids(resources)
+    assert properties["DefinitionSubstitutions"] == {
+        function_arn_placeholder(name): {"Fn::GetAtt": [ids[name], "Arn"]}
+        for name in (topology.FunctionName.ACTIONS, topology.FunctionName.INGEST)
+    }
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False  # signals name customers
+    text = json.dumps(machine_statements(resources, machine))
+    assert {n for n in topology.FunctionName if ids[n] in text} == {
+        topology.FunctionName.ACTIONS,
+        topology.FunctionName.INGEST,
+    }
+
+
+def test_only_actions_starts_journeys_and_only_the_journey_workflow(resources):
+    for name in topology.FunctionName:
+        starts = [
+            s
+            for s in role_statements(resources, name)
+            if "states:StartExecution" in actions_of([s]) and "-journey" in json.dumps(s["Resource"])
+        ]
+        assert bool(starts) == (name is topology.FunctionName.ACTIONS), name
+        for statement in starts:
+            assert actions_of([statement]) == {"states:StartExecution"}
+            assert "-journey" in json.dumps(statement["Resource"]) and "*" not in json.dumps(statement["Resource"])
 
 
 # the API ----------------------------------------------------------------------------------------
@@ -532,11 +587,15 @@ def test_each_deployed_workflow_carries_its_timeout_and_an_approval_timeout_past
     from concierge.platform.settings import MAX_APPROVAL_TIMEOUT_HOURS
 
     timeouts = {
-        machine["Properties"]["StateMachineType"]: json.loads(machine["Properties"]["DefinitionString"])
-        for machine in of_type(resources, "AWS::StepFunctions::StateMachine").values()
+        name: json.loads(
+            machine_of(resources, kind, name if kind == "STANDARD" else None)["Properties"]["DefinitionString"]
+        )
+        for kind, name in (("EXPRESS", "turn"), ("STANDARD", "approval"), ("STANDARD", "journey"))
     }
-    assert timeouts["EXPRESS"]["TimeoutSeconds"] == 29  # API Gateway's integration limit
-    assert timeouts["STANDARD"]["TimeoutSeconds"] == (MAX_APPROVAL_TIMEOUT_HOURS + 24) * 3600 == 30 * 86400
+    assert timeouts["turn"]["TimeoutSeconds"] == 29  # API Gateway's integration limit
+    assert timeouts["approval"]["TimeoutSeconds"] == (MAX_APPROVAL_TIMEOUT_HOURS + 24) * 3600 == 30 * 86400
+    # a journey waits at most the longest wait a merchant may set (30 days) and a night's quiet hours, plus a day
+    assert timeouts["journey"]["TimeoutSeconds"] == 32 * 86400
     app = cdk.App(context={"aws:cdk:bundling-stacks": [], "approvalTimeoutHours": 720})
     with pytest.raises(ValueError, match="approvalTimeoutHours must be more than 0 and at most 696"):
         build(app)

@@ -47,6 +47,17 @@ class FakeStore(CombinedReads):
         if replacement is not None:
             self.orders[replacement.id] = replacement
 
+    def record_remedy(self, remedy, replacement):
+        """A journey's confirmed proposal: at most one remedy per order or charge."""
+        remedies = self.__dict__.setdefault("remedies", {})
+        key = remedy.order_id if remedy.kind != "refund_charge" else f"charge:{remedy.charge_id}"
+        if key in remedies:
+            return False
+        remedies[key] = remedy
+        if replacement is not None:
+            self.orders[replacement.id] = replacement
+        return True
+
 
 class FakeMemory:
     """The conversation's action records and handoffs."""

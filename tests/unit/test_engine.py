@@ -755,3 +755,49 @@ def test_changing_mind_from_a_swap_to_a_refund_while_confirming_the_item_propose
     proposal = chat.say("it fits fine, I just changed my mind")  # the fit question of a sized item
     assert chat.tool_calls[-1][0][0] == "return_items" and chat.tool_calls[-1][0][1]["resolution"] == "refund"
     assert proposal.reply.startswith("To confirm: I'll refund $22.00") and "in exchange" not in proposal.reply
+
+
+# a journey's message (journeys/outreach.py): the customer's answer to the proposals it made ----------------------------
+def journey_conversation(customer_id: str = "jordan") -> tuple[Conversation, str, str, str]:
+    """A conversation a late-parcel journey opened: its reship and refund proposals pending and shown."""
+    from concierge.conversation.turn import ActionResult, ActionStatus, ToolCall
+    from concierge.journeys.outreach import action_id
+
+    chat = Conversation(customer_id=customer_id, conversation_id="j-1")
+    order = latest_order(customer_id, OrderStatus.SHIPPED)
+    reship, refund = action_id("j-1", "reship_order"), action_id("j-1", "refund_order")
+    for tool, pending, other in (("reship_order", reship, refund), ("refund_order", refund, reship)):
+        effect = {"order_id": order.id, "items": [order.lines[0].title], "total": str(order.total), "currency": "USD"}
+        call = ToolCall(id=f"journey-{tool}", tool=tool, arguments={"order_id": order.id, "instead_of": other})
+        result = ActionResult(
+            call_id=call.id, action_id=pending, tool=tool, status=ActionStatus.PENDING_CONFIRMATION, result=effect
+        )
+        chat.memory.put_action("j-1", customer_id, call, result, effect)
+        chat.memory.actions[pending]["shown_at"] = NOW.isoformat()
+    chat.flow = {"name": "journey", "journey": "delayed_shipment", "proposals": {"reship": reship, "refund": refund}}
+    return chat, order.id, reship, refund
+
+
+def test_a_journey_s_proposal_named_in_the_answer_is_confirmed_and_the_other_withdrawn():
+    chat, order_id, reship, refund = journey_conversation()
+    decision = chat.say("Refund it please")
+    assert chat.tools == ["confirm_action"] and "refunded" in decision.reply
+    assert chat.memory.actions[refund]["status"] == "executed"
+    assert chat.memory.actions[reship]["status"] == "cancelled"
+    assert chat.store.remedies[order_id].refund_amount == latest_order("jordan", OrderStatus.SHIPPED).total
+
+
+def test_a_plain_yes_to_two_proposals_asks_which_and_confirms_nothing():
+    chat, _, reship, refund = journey_conversation()
+    decision = chat.say("yes please")
+    assert chat.tools == [] and "send it again, or refund it" in decision.reply
+    assert {chat.memory.actions[a]["status"] for a in (reship, refund)} == {"pending_confirmation"}
+    chat.say("send it again")
+    assert chat.memory.actions[reship]["status"] == "executed"
+
+
+def test_a_no_to_a_journey_s_proposals_withdraws_them():
+    chat, _, reship, refund = journey_conversation()
+    decision = chat.say("no thanks, I'll wait for it")
+    assert chat.tools == ["cancel_action", "cancel_action"] and "leave it as it is" in decision.reply
+    assert {chat.memory.actions[a]["status"] for a in (reship, refund)} == {"cancelled"}

@@ -60,6 +60,7 @@ ITEM_OWNERS = {
     "shared/concierge/handoff/queue.py",  # HandoffStore
     "shared/concierge/surveys/store.py",  # SurveyStore
     "shared/concierge/metrics/store.py",  # MetricsStore
+    "shared/concierge/journeys/store.py",  # JourneyStore
 }
 
 
@@ -146,6 +147,8 @@ BUILT = {
     "KPI low score": tuple(metric_keys.low_key(date(2026, 11, 2), 1, "c-1", "csat").values()),
     "KPI event counted": (metric_keys.event_pk("e-1"), metric_keys.SEEN_SK),
     "confirmation run once": ("idempotency#concierge-actions", "3f2a"),
+    "signal remembered": (keys.customer_pk("u-1"), keys.signal_sk("charge.posted", datetime(2026, 11, 2), "s-1")),
+    "journey cap slot": (keys.customer_pk("u-1"), keys.journey_slot_sk("double_charge", 0)),
 }
 
 

@@ -98,6 +98,7 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
         ("POST", "/v1/discounts/{code}/redemptions"): "redeemDiscount",
         ("POST", "/v1/orders"): "recordOrder",
         ("GET", "/v1/offers/report"): "getOffersReport",
+        ("POST", "/v1/signals"): "sendSignal",
         ("GET", "/v1/widget-config"): "getWidgetConfig",
     } | {key: ids[key] for key in ids if "/surveys" in key[1]}
 
@@ -128,6 +129,7 @@ def test_request_bodies_only_where_a_route_takes_one():
         ("POST", "/v1/handoffs/{conversation_id}/close"),
         ("POST", "/v1/discounts/{code}/redemptions"),
         ("POST", "/v1/orders"),
+        ("POST", "/v1/signals"),
     } | {key for key in bodies if "/surveys" in key[1]}
     assert bodies[("POST", "/v1/approvals/{action_id}/deny")] == {"$ref": "#/components/schemas/Decision"}
     assert bodies[("PUT", "/v1/customers/{customer_id}/preferences")] == {"$ref": "#/components/schemas/Preferences"}

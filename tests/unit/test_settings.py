@@ -24,6 +24,8 @@ from concierge.platform.topology import FunctionName
 # The one Settings every function validated before it was split per function (59 fields at the split; the issue,
 # written earlier, counted 52).
 FIELDS_BEFORE = 59
+# Settings added since, each by a feature that needed one.
+FIELDS_ADDED = {"journey_state_machine_arn"}  # journeys: the workflow a signal starts
 
 
 def test_every_function_declares_its_settings_and_validates_fewer_fields_than_the_one_settings_did():
@@ -32,7 +34,8 @@ def test_every_function_declares_its_settings_and_validates_fewer_fields_than_th
         assert settings.function is name
         assert len(fields(settings)) < FIELDS_BEFORE, name
     every = {field for settings in FUNCTION_SETTINGS.values() for field in fields(settings)}
-    assert len(every) == FIELDS_BEFORE, "every field of the one Settings is some function's, none added"
+    assert every >= FIELDS_ADDED
+    assert len(every - FIELDS_ADDED) == FIELDS_BEFORE, "every field of the one Settings is some function's"
 
 
 def test_each_variable_is_declared_once_with_one_meaning():

@@ -501,7 +501,7 @@ def test_an_endless_loop_is_stopped():
 @pytest.mark.parametrize(
     "state",
     [
-        {"Type": "Wait", "Seconds": 1, "End": True},
+        {"Type": "Wait", "Seconds": 1, "Timestamp": "2026-01-01T00:00:00Z", "End": True},
         {"Type": "Map", "End": True},
         {"Type": "Parallel", "Branches": [], "End": True},
         {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "Parameters": {}, "End": True},
@@ -512,7 +512,7 @@ def test_an_endless_loop_is_stopped():
             "End": True,
         },
     ],
-    ids=["wait", "map", "parallel", "other-integration", "literal-function-name"],
+    ids=["wait-two-times", "map", "parallel", "other-integration", "literal-function-name"],
 )
 def test_features_it_cannot_run_are_refused_up_front(state):
     with pytest.raises(UnsupportedDefinition):

@@ -25,6 +25,7 @@ REPOSITORIES = {
     "shared/concierge/handoff/queue.py",  # ownership (OWNER) and the handoff queue
     "shared/concierge/surveys/store.py",  # survey offers and answers, the NPS cadence, calibration pairs
     "shared/concierge/metrics/store.py",  # the KPI records (counters, low scores, attribution, markers)
+    "shared/concierge/journeys/store.py",  # signals remembered, the journeys' cap slots
 }
 # Modules whose `_table` is another table: the store table (orders, customers, the merchant's settings), and the
 # per-thread handle factory every table is made by.

@@ -52,7 +52,7 @@ from concierge.memory.store import MemoryStore
 from concierge.platform.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
 from concierge.platform.settings import ActionsSettings
 from concierge.reasoning.orderref import matches_order
-from concierge.store.commerce import AlreadyReturned, CommerceBackend, Discount, ReturnRecord
+from concierge.store.commerce import AlreadyReturned, CommerceBackend, Discount, Remedy, ReturnRecord
 from concierge.store.merchant import MerchantProfile
 from concierge.store.models import Address, Customer, Order, OrderLine, OrderStatus, Product
 
@@ -113,7 +113,9 @@ ORDER_LOOKUP_LIMIT = 50
 # Tools that touch no account data: available to a sender whose identity is not verified.
 ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff, FindAppointmentSlots)
 # The writes that wait for the customer's confirmation of their exact effect.
-CONFIRMED_TOOLS = ("return_items", "cancel_order", "modify_order", "book_appointment")
+# A journey's proposals (journeys/outreach.py): never a tool a model calls, only ever confirmed by the customer.
+JOURNEY_REMEDIES = ("reship_order", "refund_order", "refund_charge")
+CONFIRMED_TOOLS = ("return_items", "cancel_order", "modify_order", "book_appointment", *JOURNEY_REMEDIES)
 # The lookups `OrderLookups.look_up` runs outside the actions function (retrieval prefetches them,
 # actions/prefetch.py): reads of the customer's own orders that change and send nothing. Never a write, never a tool
 # that proposes or confirms.
@@ -575,6 +577,8 @@ class ActionExecutor(OrderLookups):
             return self._confirm_modification(turn, action_id, pending)
         if pending["tool"] == "book_appointment":
             return self._confirm_booking(turn, action_id, pending)
+        if pending["tool"] in JOURNEY_REMEDIES:
+            return self._confirm_remedy(turn, action_id, pending)
         if pending["tool"] != "return_items":
             raise Denied("not_confirmable", f"{pending['tool']} is not confirmed this way.")
         if pending["effect"].get("requires_approval"):
@@ -1355,6 +1359,83 @@ class ActionExecutor(OrderLookups):
             }
         result["values"] = values
         return ActionStatus.EXECUTED, result, result, "accept_offer"
+
+    def _confirm_remedy(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
+        """A journey's proposal (journeys/outreach.py), confirmed by the customer: a late order sent again or
+        refunded, or the second of two charges refunded. Checked again now (the parcel may have arrived since), the
+        amount from the order (or the charge the storefront reported), at most once per order or charge."""
+        tool, effect = pending["tool"], pending["effect"]
+        customer_id = turn.customer.id
+        order = self._owned_order(customer_id, effect["order_id"]) if tool != "refund_charge" else None
+
+        def refuse(reason: str, explanation: str) -> Denied:
+            self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.DENIED.value, {}, reason)
+            return Denied(reason, explanation)
+
+        if order is not None and (
+            order.status is OrderStatus.DELIVERED or (order.shipment and order.shipment.delivered_at)
+        ):
+            raise refuse(
+                "order_delivered",
+                f"Order {order.id} shows as delivered since I wrote, so there is nothing to send again or refund "
+                "for a late parcel. If something is wrong with it, tell me.",
+            )
+        if order is not None and order.status is OrderStatus.CANCELLED:
+            raise refuse("order_cancelled", f"Order {order.id} was cancelled meanwhile.")
+        amount = (
+            Decimal("0.00")
+            if tool == "reship_order"
+            else order.total
+            if order is not None
+            else Decimal(str(effect["amount"]))
+        )
+        if amount > self.merchant.max_auto_refund:
+            raise refuse(
+                "requires_approval", "That refund is above the amount I can approve here; a teammate must approve it."
+            )
+        replacement = (
+            order.model_copy(
+                update={
+                    "id": f"{order.id}-R{action_id[-4:]}",
+                    "placed_at": self.now,
+                    "status": OrderStatus.PENDING,
+                    "shipment": None,
+                    "shipping_cost": Decimal("0.00"),
+                    "tax": Decimal("0.00"),
+                }
+            )
+            if tool == "reship_order" and order is not None
+            else None
+        )
+        remedy = Remedy(
+            remedy_id=action_id,
+            kind=tool,
+            customer_id=customer_id,
+            order_id=order.id if order is not None else effect.get("order_id"),
+            charge_id=effect.get("charge_id"),
+            line_ids=[line.line_id for line in order.lines] if order is not None else [],
+            refund_amount=amount,
+            currency=order.currency if order is not None else effect["currency"],
+            refund_to=order.payment.describe() if order is not None else effect.get("refund_to", ""),
+            replacement_order_id=replacement.id if replacement is not None else None,
+            created_at=self.now,
+        )
+        if not self.s.store.record_remedy(remedy, replacement):
+            raise refuse("already_remedied", "That was already taken care of: it was sent again or refunded before.")
+        result = {
+            **effect,
+            "action_id": action_id,
+            "refund_amount": str(amount),
+            "currency": remedy.currency,
+            **({"replacement_order_id": remedy.replacement_order_id} if remedy.replacement_order_id else {}),
+        }
+        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        alternative = pending.get("arguments", {}).get("instead_of")
+        if alternative:  # the other of reship-or-refund is withdrawn: one remedy per late order
+            other = self.s.memory.get_action(turn.conversation_id, alternative)
+            if other is not None and other.get("status") == ActionStatus.PENDING_CONFIRMATION.value:
+                self.s.memory.settle_action(turn.conversation_id, alternative, "cancelled", {}, "other_remedy_chosen")
+        return ActionStatus.EXECUTED, result, effect, tool
 
     def _confirm_cancel(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         order = self._owned_order(turn.customer.id, pending["arguments"]["order_id"])

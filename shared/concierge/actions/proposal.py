@@ -74,6 +74,18 @@ def summary(tool: str, effect: dict[str, Any]) -> str:
         if effect.get("shipping_address"):
             changes.append(f"deliver it to {_address(effect['shipping_address'])}")
         return f"change order {order}: " + " and ".join(changes)
+    if tool == "reship_order":  # a journey's proposal for a late parcel (journeys/outreach.py)
+        return f"send order {order} again ({_listing(effect.get('items', []))}) at no cost to you"
+    if tool == "refund_order":
+        return (
+            f"refund {money(effect['total'], currency)} for order {order} to "
+            f"{effect.get('refund_to', 'your original payment method')}"
+        )
+    if tool == "refund_charge":  # a journey's proposal for a possible double charge
+        return (
+            f"refund the second charge of {money(effect['amount'], currency)} ({effect.get('charge_id')}) to "
+            f"{effect.get('refund_to', 'your original payment method')}"
+        )
     if tool == "book_appointment":
         return (
             f"book {effect.get('label') or effect.get('kind', 'the appointment')} on {effect.get('starts_at', '')}"
@@ -98,8 +110,10 @@ def _facts(tool: str, effect: dict[str, Any]) -> list[str]:
         if Decimal(str(effect.get("price_difference", "0"))) != 0:
             facts.append(money(abs(Decimal(str(effect["price_difference"]))), currency))
     for key in ("total", "total_after"):
-        if effect.get(key) is not None and tool in ("cancel_order", "modify_order"):
+        if effect.get(key) is not None and tool in ("cancel_order", "modify_order", "refund_order"):
             facts.append(money(effect[key], currency))
+    if tool == "refund_charge":
+        facts += [money(effect["amount"], currency), str(effect.get("charge_id", ""))]
     if effect.get("shipping_address"):
         facts.append(str(effect["shipping_address"].get("line1", "")))
     if tool == "book_appointment" and effect.get("label"):

@@ -575,16 +575,18 @@ def compose_reply(
     in_reply_to: str | None,
     references: list[str],
     reply_to: str | None = None,
+    opens_thread: bool = False,
 ) -> EmailMessage:
     """The answer as a reply in the customer's thread: mail clients group by In-Reply-To/References (and Gmail
     also by subject), so the customer sees it under their own message rather than as a new conversation.
+    `opens_thread`: a message we start (a journey's), whose subject is its own, with no "Re: ".
 
     References is the chain the customer's mail carried plus the mail answered (RFC 5322 3.6.4).
     """
     message = EmailMessage()
     message["From"] = Address(display_name=sender_name, addr_spec=sender)
     message["To"] = to
-    message["Subject"] = reply_subject(subject)
+    message["Subject"] = (subject or "") if opens_thread else reply_subject(subject)
     message["Date"] = format_datetime(datetime.now().astimezone())
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     if reply_to:
@@ -616,6 +618,7 @@ class EmailReplySender:
         in_reply_to: str | None,
         references: list[str],
         reply_to: str | None = None,
+        opens_thread: bool = False,
     ) -> str:
         """Returns the Message-ID this message was composed with, without brackets.
 
@@ -632,6 +635,7 @@ class EmailReplySender:
             in_reply_to=in_reply_to,
             references=references,
             reply_to=reply_to,
+            opens_thread=opens_thread,
         )
         raw = message.as_bytes(policy=policy.SMTP)
         self._ses.send_raw_email(Source=self._sender, Destinations=[to], RawMessage={"Data": raw})

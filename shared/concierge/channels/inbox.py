@@ -59,6 +59,9 @@ class Inbox:
     senders: dict[Channel, ChannelSender]
     # A tapped survey row is an answer, not a question: (survey, score, conversation id, sender) -> the reply text.
     answer_survey: Callable[[str, int, str, str], str] | None = None
+    # A verified customer's "STOP": no journey messages them again (journeys/outreach.py) -> the reply text, or None
+    # when the message is no opt-out.
+    opt_out: Callable[[InboundMessage], str | None] | None = None
 
     def process(self, message: InboundMessage) -> str:
         """Run one channel message's turn and deliver its reply; returns what happened (for logs and tests)."""
@@ -73,6 +76,8 @@ class Inbox:
         survey = parse_reply_id(message.reply_id) if self.answer_survey else None
         if survey is not None:
             return self._answer_survey(message, *survey)
+        if self.opt_out is not None and (said := self._opted_out(message)) is not None:
+            return said
         try:
             status, body = self.run_turn({"inbound": json.loads(message.model_dump_json())})
         except Exception:
@@ -100,6 +105,21 @@ class Inbox:
         self.memory.update_inbox(message.channel, message.message_id, status="answered", reply=reply.model_dump_json())
         self._deliver(message, reply)
         return "survey-answered"
+
+    def _opted_out(self, message: InboundMessage) -> str | None:
+        assert self.opt_out is not None  # process() only comes here when it is set
+        try:
+            text = self.opt_out(message)
+        except Exception:
+            self.memory.release_inbox(message.channel, message.message_id)
+            raise
+        if text is None:
+            return None
+        # Not a turn of any conversation: the answer goes to the address the STOP came from, and nowhere else.
+        reply = TurnResponse(conversation_id="opt-out", reply=ReplyOut(text=text), conversation_status="closed")
+        self.memory.update_inbox(message.channel, message.message_id, status="answered", reply=reply.model_dump_json())
+        self._deliver(message, reply)
+        return "opted-out"
 
     def _deliver(self, message: InboundMessage, reply: TurnResponse) -> None:
         if reply.reply is None:  # a person owns the conversation: the AI sends nothing

@@ -1,8 +1,9 @@
-"""The payload each function of the turn workflow receives from the state machine (see workflows/turn.asl.json)."""
+"""The payload each function receives from a workflow's state (workflows/turn.asl.json, approval.asl.json and
+journey.asl.json)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,8 @@ from concierge.actions.approval_models import ApprovalRequest, DecisionOutput, N
 from concierge.channels.inbound import InboundMessage
 from concierge.conversation.api import ApiRequest
 from concierge.conversation.turn_tasks import ActTask, DecideTask, ReplyTask, RetrieveTask
+from concierge.journeys.definitions import JourneyId
+from concierge.journeys.plans import Outreach, Plan
 
 # The tasks that carry only a turn are in turn_tasks.py (retrieval and the agent import that module alone).
 __all__ = [
@@ -20,6 +23,9 @@ __all__ = [
     "ApprovalWaitTask",
     "DecideTask",
     "IngestTask",
+    "JourneyCheckTask",
+    "JourneyEnterTask",
+    "JourneySendTask",
     "NotifyTask",
     "ReceiveTask",
     "ReplyTask",
@@ -89,13 +95,44 @@ class NotifyTask(BaseModel):
     notice: Notice
 
 
+class JourneyEnterTask(BaseModel):
+    """The journey workflow's first step (journeys/runner.py `enter`): does the journey apply, and when may it send?"""
+
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["journey.enter"]
+    journey: JourneyId
+    signal: dict[str, Any]
+
+
+class JourneyCheckTask(BaseModel):
+    """After the wait (journeys/runner.py `check`): does it still apply, to which verified address, within the cap?"""
+
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["journey.check"]
+    plan: Plan
+
+
+class JourneySendTask(BaseModel):
+    """The last step, on the channel edge (journeys/outreach.py): open the conversation and send the message."""
+
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
+
+    kind: Literal["journey.send"]
+    outreach: Outreach
+
+
 class IngestTask(BaseModel):
     model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
-    task: Annotated[ReceiveTask | ReplyTask | NotifyTask, Field(discriminator="kind")]
+    task: Annotated[ReceiveTask | ReplyTask | NotifyTask | JourneySendTask, Field(discriminator="kind")]
 
 
 class ActionsTask(BaseModel):
     model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)
 
-    task: Annotated[ActTask | ApprovalWaitTask | ApprovalStepTask, Field(discriminator="kind")]
+    task: Annotated[
+        ActTask | ApprovalWaitTask | ApprovalStepTask | JourneyEnterTask | JourneyCheckTask,
+        Field(discriminator="kind"),
+    ]

@@ -160,6 +160,11 @@ class Profile(BaseModel):
     last_closed_at: datetime | None = None
     personalization: bool = Field(True, description="consent to recall personal details in later conversations")
     surveys: bool = Field(True, description="consent to satisfaction surveys after a conversation")
+    journeys: bool | None = Field(
+        None,
+        description="consent to messages the assistant starts (docs/journeys.md): False once they opted out, True "
+        "once they opted in, None when they never said",
+    )
     merged_from: list[str] = Field(default_factory=list)
 
 

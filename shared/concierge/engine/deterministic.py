@@ -210,6 +210,9 @@ EXCHANGE_WORDS = (
     "bigger",
     "smaller",
 )
+JOURNEY_REMEDIES = ("reship_order", "refund_order", "refund_charge")  # actions/executor.py's, proposed by journeys
+# "yes, reship", "send it again please": the customer picks a journey's reship over its refund (`_journey_flow`)
+JOURNEY_RESHIP_WORDS = ("reship", "re-ship", "send it again", "resend", "send another", "send a new one", "new one")
 REFUND_WORDS = (
     "refund",
     "refunded",
@@ -754,6 +757,15 @@ class DeterministicEngine:
             return anew
         if flow.get("name") == "return":
             return self._return_flow(turn, flow)
+        if flow.get("name") == "journey":
+            decided = self._journey_flow(turn, flow)
+            if decided is not None:
+                return decided
+            # a question or another request: the normal path answers it, and the proposals keep waiting for the
+            # customer's choice (unless that path starts a flow of its own)
+            plain = turn.model_copy(update={"conversation": turn.conversation.model_copy(update={"flow": {}})})
+            other = self._decide(plain)
+            return other if other.flow or other.handoff is not None else other.model_copy(update={"flow": flow})
         if flow.get("name") == "offer_handoff":
             if flow.get("explicit"):  # nothing was asked: only a fault reported or a person asked for hands it on
                 if self._fit_reason(text) == "damaged" or self._accepts_handoff(text, explicit=True):
@@ -1044,6 +1056,65 @@ class DeterministicEngine:
         if stage == "confirm_action":
             return self._confirm_action(turn, flow)
         return self._find_item(turn, {"name": "return", "stage": "find_item"})
+
+    # a journey's message (journeys/outreach.py) ----------------------------------------------------------------------
+    def _journey_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision | None:
+        """The customer answers a message the assistant started: the proposals it made wait in `flow` ({"reship": id,
+        "refund": id}). The one they name ("refund it please", "yes, reship"), or the only one with a yes, is confirmed
+        (the executor checks it again and runs it once); a no withdraws them. A question or another request is the
+        normal path's (None), and the proposals stay pending."""
+        proposals: dict[str, str] = dict(flow.get("proposals") or {})
+        # a confirmation's result carries the tool it settled; a withdrawal's is cancel_action
+        settled = [r for tool in (*JOURNEY_REMEDIES, "confirm_action", "cancel_action") for r in turn.results_for(tool)]
+        if settled:
+            return self._journey_outcome(settled[-1])
+        text = turn.message.text
+        said = signals.normalize(text)
+        wants = {
+            "reship": signals.any_phrase(said, JOURNEY_RESHIP_WORDS),
+            "refund": signals.any_phrase(said, REFUND_WORDS),
+        }
+        named = [verb for verb, asked in wants.items() if asked and verb in proposals]
+        if len(named) == 1 and not signals.is_negative(refusals_aside(text, None)):
+            return Decision(
+                next="actions", tool_calls=[call("confirm_action", {"action_id": proposals[named[0]]})], flow=flow
+            )
+        if len(named) == 2 or (signals.is_affirmative(text) and len(proposals) == 2 and not named):
+            return self._miss(flow, "Happy to. Would you like me to send it again, or refund it?")
+        if signals.is_affirmative(text) and len(proposals) == 1 and not named:
+            [only] = proposals.values()
+            return Decision(next="actions", tool_calls=[call("confirm_action", {"action_id": only})], flow=flow)
+        if signals.is_negative(text) and not named and "?" not in text:
+            withdraw = [
+                call("cancel_action", {"action_id": pending}, n) for n, pending in enumerate(proposals.values(), 1)
+            ]
+            return Decision(next="actions", tool_calls=withdraw, flow=flow)
+        return None
+
+    @staticmethod
+    def _journey_outcome(outcome: ActionResult) -> Decision:
+        r = outcome.result
+        if outcome.status is ActionStatus.EXECUTED and "cancelled" in r:
+            reply = "No problem, I'll leave it as it is. Is there anything else I can help with?"
+        elif outcome.status is ActionStatus.EXECUTED and r.get("replacement_order_id"):
+            reply = (
+                f"Done: I've sent order {r.get('order_id')} again as order {r['replacement_order_id']}, at no cost to "
+                "you. You'll get its tracking as soon as it ships. Is there anything else I can help with?"
+            )
+        elif outcome.status is ActionStatus.EXECUTED:
+            where = r.get("refund_to") or "your original payment method"
+            reply = (
+                f"Done: I've refunded {money(r['refund_amount'], r['currency'])} to {where}. Is there anything else "
+                "I can help with?"
+            )
+        else:
+            explanation = str(r.get("explanation") or "I couldn't do that.")
+            return Decision(
+                next="reply",
+                reply=f"I'm sorry — {explanation} Would you like me to connect you with a teammate?",
+                flow={"name": "offer_handoff", "reason": f"journey remedy not possible: {outcome.reason}"},
+            )
+        return Decision(next="reply", reply=reply, flow={}, resolved=True)
 
     @classmethod
     def _goes_on(cls, text: str) -> bool:

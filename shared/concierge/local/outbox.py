@@ -33,6 +33,7 @@ def parse_raw(raw: str | bytes) -> dict[str, Any]:
     return {
         "subject": str(message.get("Subject", "")),
         "from": str(message.get("From", "")),
+        "reply_to": str(message.get("Reply-To", "")),
         "to": [str(message.get("To", ""))],
         "html": html,
         "text": text_part.get_content() if text_part else "",

@@ -28,7 +28,7 @@ from concierge.platform.settings import (
     function_environment,
     union_environment,
 )
-from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
+from concierge.workflows import approval_definition, function_arn_placeholder, journey_definition, turn_definition
 
 if TYPE_CHECKING:
     from moto.core.models import MockAWS
@@ -69,6 +69,7 @@ LOCAL_VALUES = {
     # The workflows, answered in process through the Step Functions API (local/stepfunctions.py)
     "turn_state_machine_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-turn",
     "approval_state_machine_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-approval",
+    "journey_state_machine_arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:concierge-journey",
     # What CDK passes a function whose rule names a queue_arn_env (the poller delivers with these source ARNs).
     **{
         name: f"arn:aws:sqs:{REGION}:{ACCOUNT}:{rule.queue_name}"
@@ -147,6 +148,8 @@ class LocalStack:
             self.invoke,
         )
         from concierge.local.approvals import LocalApprovals
+        from concierge.local.journeys import LocalJourneys
+        from concierge.local.statemachine import WaitClock
         from concierge.local.stepfunctions import LocalStepFunctions
 
         self.approvals = LocalApprovals(
@@ -154,12 +157,22 @@ class LocalStack:
             {function_arn_placeholder(name): name.value for name in topology.FunctionName},
             self.invoke,
         )
+        # The journeys' Wait states wait on this clock: the project's, moved on by tests (`clock.advance`).
+        self.clock = WaitClock()
+        self.journeys = LocalJourneys(
+            journey_definition(),
+            {function_arn_placeholder(name): name.value for name in topology.FunctionName},
+            self.invoke,
+            self.clock,
+        )
         # The workflows as the functions reach them, through the Step Functions API (answered in process).
         self.stepfunctions = LocalStepFunctions(
             turn_arn=LOCAL_VALUES["turn_state_machine_arn"],
             run_turn=lambda execution_input: self.turn_machine.execute(execution_input)[0],
             approval_arn=LOCAL_VALUES["approval_state_machine_arn"],
             approvals=self.approvals,
+            journey_arn=LOCAL_VALUES["journey_state_machine_arn"],
+            journeys=self.journeys,
         )
 
     # lifecycle ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 moto can run a state machine but never runs Lambda code, so the local runtime interprets the very definition
 CDK deploys. It supports the subset our definitions use — Task (lambda:invoke, and lambda:invoke.waitForTaskToken
-with TimeoutSeconds or TimeoutSecondsPath), Choice, Pass, Succeed, Fail; Parameters with `.$` paths, the
+with TimeoutSeconds or TimeoutSecondsPath), Choice, Pass, Wait (Seconds, Timestamp, SecondsPath, TimestampPath),
+Succeed, Fail; Parameters with `.$` paths, the
 `$$.Task.Token` and `$$.Execution.Name` context paths and the States.MathAdd intrinsic; InputPath, OutputPath,
 ResultPath; Retry and Catch — and refuses anything else loudly, so a definition cannot silently use a feature it
 cannot run here.
@@ -10,6 +11,9 @@ cannot run here.
 A `.waitForTaskToken` task invokes its function with a fresh token and then blocks until `TaskTokens.succeed` is
 called with that token (what SendTaskSuccess does), or until its timeout,
 which raises `States.Timeout` into the state's Catch — as Step Functions does.
+
+A Wait state waits against a `WaitClock`: the project's clock (platform/clock.py), which a test moves on with
+`advance` instead of sleeping; a wait past the execution's TimeoutSeconds ends it as timed out, as deployed.
 
 The definition's top-level TimeoutSeconds bounds the whole execution, as deployed: past it the execution ends as
 timed out (`ExecutionTimedOut`), which no Catch can handle. A wait is cut at it; a Lambda invocation already
@@ -25,11 +29,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+
+from concierge.platform import clock
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
-SUPPORTED_STATE_TYPES = {"Task", "Choice", "Pass", "Succeed", "Fail"}
+SUPPORTED_STATE_TYPES = {"Task", "Choice", "Pass", "Wait", "Succeed", "Fail"}
+_WAIT_FIELDS = {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"}
 _FLOW = {"Type", "Comment", "Next", "End"}
 _PATHS = {"InputPath", "OutputPath"}
 # The fields each state type may use here; anything else (ResultSelector, TimeoutSeconds, …) is refused rather
@@ -40,6 +48,7 @@ SUPPORTED_FIELDS = {
     | {"Resource", "Parameters", "ResultPath", "Retry", "Catch", "TimeoutSeconds", "TimeoutSecondsPath"},
     "Pass": _FLOW | _PATHS | {"Parameters", "Result", "ResultPath"},
     "Choice": {"Type", "Comment", "Choices", "Default"},
+    "Wait": _FLOW | _PATHS | _WAIT_FIELDS,
     "Succeed": {"Type", "Comment"},
     "Fail": {"Type", "Comment", "Error", "Cause"},
 }
@@ -159,6 +168,52 @@ def _matches(error_equals: list[str], error: str) -> bool:
     return "States.ALL" in error_equals or error in error_equals
 
 
+class WaitClock:
+    """The time Wait states wait against: the project's clock, plus however far a test moved it on (`advance`). A
+    waiting execution wakes when the time comes or when the clock is moved, never by polling the wall clock faster
+    than once a second."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._moved = threading.Condition()
+        self.waiting = 0  # executions in a Wait state right now
+
+    def now(self) -> datetime:
+        return clock.now() + self._offset
+
+    def advance(self, by: timedelta) -> None:
+        with self._moved:
+            self._offset += by
+            self._moved.notify_all()
+
+    def wait_until(self, moment: datetime, deadline: float | None) -> bool:
+        """Block until `moment` on this clock; False if the execution's deadline (monotonic) came first."""
+        with self._moved:
+            self.waiting += 1
+            try:
+                while (left := (moment - self.now()).total_seconds()) > 0:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return False
+                    cap = 1.0 if deadline is None else max(min(1.0, deadline - time.monotonic()), 0.0)
+                    self._moved.wait(min(left, cap))
+            finally:
+                self.waiting -= 1
+        return True
+
+
+def _timestamp(value: Any, state: str) -> datetime:
+    """An ISO 8601 timestamp as the Wait state takes it (with its offset; Z for UTC)."""
+    if not isinstance(value, str):
+        raise ExecutionFailed("States.Runtime", f"{state}: the timestamp is not a string: {value!r}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ExecutionFailed("States.Runtime", f"{state}: {value!r} is not an ISO 8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise ExecutionFailed("States.Runtime", f"{state}: {value!r} has no time zone offset")
+    return moment
+
+
 class TaskTokens:
     """The task tokens of waiting executions: what SendTaskSuccess, SendTaskFailure and task timeouts act on."""
 
@@ -211,12 +266,14 @@ class LocalStateMachine:
         invoke: Invoker,
         max_transitions: int = 100,
         tokens: TaskTokens | None = None,
+        wait_clock: WaitClock | None = None,
     ) -> None:
         self.definition = definition
         self.substitutions = substitutions
         self.invoke = invoke
         self.max_transitions = max_transitions
         self.tokens = tokens or TaskTokens()
+        self.clock = wait_clock or WaitClock()
         self.validate()
 
     def validate(self) -> None:
@@ -229,6 +286,10 @@ class LocalStateMachine:
             unknown = set(state) - SUPPORTED_FIELDS[state["Type"]]
             if unknown:
                 raise UnsupportedDefinition(f"state {name}: {', '.join(sorted(unknown))} not supported locally")
+            if state["Type"] == "Wait" and len(set(state) & _WAIT_FIELDS) != 1:
+                raise UnsupportedDefinition(
+                    f"state {name}: a Wait needs exactly one of {', '.join(sorted(_WAIT_FIELDS))}"
+                )
             if state["Type"] == "Task":
                 if state["Resource"] not in (LAMBDA_INVOKE, LAMBDA_INVOKE_WAIT):
                     raise UnsupportedDefinition(f"state {name}: resource {state['Resource']} is not supported locally")
@@ -246,6 +307,7 @@ class LocalStateMachine:
         data = execution_input
         limit: int | None = self.definition.get("TimeoutSeconds")
         deadline = None if limit is None else time.monotonic() + limit
+        ends = None if limit is None else self.clock.now() + timedelta(seconds=limit)  # the same end, on the wait clock
         execution = {"Execution": {"Name": name or uuid.uuid4().hex}}
         name = self.definition["StartAt"]
         visited: list[str] = []
@@ -265,6 +327,13 @@ class LocalStateMachine:
                     raise ExecutionFailed("States.NoChoiceMatched", f"no choice matched in {visited[-1]}")
                 continue
             effective = _path_get(data, state.get("InputPath", "$"))
+            if kind == "Wait":
+                self._wait(visited[-1], state, effective, deadline, ends)
+                data = _path_get(effective, state.get("OutputPath", "$"))
+                if state.get("End"):
+                    return data, visited
+                name = state["Next"]
+                continue
             try:
                 if kind == "Pass" and "Result" in state:
                     result = state["Result"]
@@ -287,6 +356,30 @@ class LocalStateMachine:
                 return data, visited
             name = state["Next"]
         raise ExecutionFailed("States.Runtime", f"more than {self.max_transitions} transitions")
+
+    def _wait(
+        self, name: str, state: dict[str, Any], effective: Any, deadline: float | None, ends: datetime | None
+    ) -> None:
+        """Until the state's time on the wait clock; past the execution's end (`ends`, on the same clock, or the
+        monotonic `deadline`) the execution times out there, as deployed."""
+        try:
+            seconds = state.get(
+                "Seconds", _path_get(effective, state["SecondsPath"]) if "SecondsPath" in state else None
+            )
+            value = state.get(
+                "Timestamp", _path_get(effective, state["TimestampPath"]) if "TimestampPath" in state else None
+            )
+        except KeyError as missing:
+            raise ExecutionFailed("States.Runtime", f"{name}: the input has no {missing.args[0]}") from None
+        if seconds is not None:
+            if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+                raise ExecutionFailed("States.Runtime", f"{name}: the seconds are not a whole number >= 0: {seconds!r}")
+            moment = self.clock.now() + timedelta(seconds=seconds)
+        else:
+            moment = _timestamp(value, name)
+        past_end = ends is not None and moment > ends
+        if not self.clock.wait_until(min(moment, ends) if ends is not None else moment, deadline) or past_end:
+            raise ExecutionTimedOut(self.definition["TimeoutSeconds"])
 
     def _run_task(
         self, state: dict[str, Any], effective: Any, execution: dict[str, Any], deadline: float | None

@@ -1,8 +1,9 @@
 """The Step Functions API, answered locally.
 
 The product reaches its workflows through the production adapters, as deployed: wiring's `StepFunctionsTurnRunner`
-(StartSyncExecution of the Express turn workflow, for email and WhatsApp turns) and `StepFunctionsApprovals`
-(StartExecution of the Standard approval workflow, SendTaskSuccess of a decision). moto records those calls but does
+(StartSyncExecution of the Express turn workflow, for email and WhatsApp turns), `StepFunctionsApprovals`
+(StartExecution of the Standard approval workflow, SendTaskSuccess of a decision) and `StepFunctionsJourneys`
+(StartExecution of the Standard journey workflow). moto records those calls but does
 not run a definition, so the local runtime answers them itself, from its interpreter of the same definitions CDK
 deploys (statemachine.py). It does so through botocore's `before-call` event, the documented way to answer a call
 without sending it (botocore's own Stubber works so): production code holds no hook for the local runtime, and its
@@ -20,6 +21,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from concierge.local.approvals import ExecutionAlreadyExists, LocalApprovals
+from concierge.local.journeys import LocalJourneys
 from concierge.local.statemachine import TaskTimedOut
 
 _EVENT = "before-call.sfn"
@@ -47,11 +49,15 @@ class LocalStepFunctions:
         run_turn: Callable[[dict[str, Any]], dict[str, Any]],
         approval_arn: str,
         approvals: LocalApprovals,
+        journey_arn: str | None = None,
+        journeys: LocalJourneys | None = None,
     ) -> None:
         self.turn_arn = turn_arn
         self.approval_arn = approval_arn
+        self.journey_arn = journey_arn
         self._run_turn = run_turn  # the turn workflow's output for an input; raises when the execution fails
         self._approvals = approvals
+        self._journeys = journeys
         self._session: boto3.Session | None = None
 
     def attach(self, session: boto3.Session) -> None:
@@ -71,7 +77,13 @@ class LocalStepFunctions:
         if operation == "StartSyncExecution" and request.get("stateMachineArn") == self.turn_arn:
             return self._start_sync(request)
         if operation == "StartExecution" and request.get("stateMachineArn") == self.approval_arn:
-            return self._start(request)
+            return self._start(request, self.approval_arn, self._approvals.start_execution)
+        if (
+            self._journeys is not None
+            and operation == "StartExecution"
+            and request.get("stateMachineArn") == self.journey_arn
+        ):
+            return self._start(request, request["stateMachineArn"], self._journeys.start_execution)
         if operation == "SendTaskSuccess":
             return self._task_success(request)
         return None  # not ours: moto answers
@@ -99,16 +111,16 @@ class LocalStepFunctions:
             )
         return _ok({**execution, "stopDate": datetime.now(UTC), "status": "SUCCEEDED", "output": json.dumps(output)})
 
-    def _start(self, request: dict[str, Any]) -> Answer:
+    def _start(self, request: dict[str, Any], arn: str, start: Callable[[str, dict[str, Any]], None]) -> Answer:
         name = request["name"]
         try:
-            self._approvals.start_execution(name, json.loads(request.get("input") or "{}"))
+            start(name, json.loads(request.get("input") or "{}"))
         except ExecutionAlreadyExists as exists:
             return _error("ExecutionAlreadyExists", str(exists))
         started = datetime.now(UTC)
         return _ok(
             {
-                "executionArn": f"{self.approval_arn.replace(':stateMachine:', ':execution:')}:{name}",
+                "executionArn": f"{arn.replace(':stateMachine:', ':execution:')}:{name}",
                 "startDate": started,
             }
         )

@@ -45,6 +45,8 @@ SURVEYED = "SURVEYED#"
 PENDING = "PENDING#"
 QUEUED = "Q#"
 CUSTOMER = "CUST#"
+SIGNAL = "SIGNAL#"
+JOURNEY = "JOURNEY#"
 
 MAX_SEQ = 999_999  # messages and turns are numbered on six digits
 
@@ -158,6 +160,20 @@ def surveyed_sk(survey: str) -> str:
     return f"{SURVEYED}{survey}"
 
 
+def signal_sk(kind: str, at: datetime, signal_id: str) -> str:
+    """A signal a journey remembers (a charge, to tell a second one of the same amount), by kind and time."""
+    return f"{SIGNAL}{kind}#{at.isoformat()}#{signal_id}"
+
+
+def signal_prefix(kind: str) -> str:
+    return f"{SIGNAL}{kind}#"
+
+
+def journey_slot_sk(journey_id: str, slot: int) -> str:
+    """One of the `cap.messages` slots of a journey's cap: a message takes a slot free for `cap.days`."""
+    return f"{JOURNEY}{journey_id}#{slot}"
+
+
 # --- what each item is ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Record:
@@ -201,6 +217,8 @@ RECORDS: tuple[Record, ...] = (
     Record("audit entry", "CUST#<customer id>", "AUDIT#<iso time>#<nonce>", True, _IN_CUSTOMER),
     Record("survey offered", "CUST#<customer id>", "SURVEYED#<survey>", True, _IN_CUSTOMER),
     Record("merged into", "CUST#<customer id>", MERGED_INTO, True, _IN_CUSTOMER),
+    Record("signal remembered", "CUST#<customer id>", "SIGNAL#<kind>#<iso time>#<signal id>", True, _IN_CUSTOMER),
+    Record("journey cap slot", "CUST#<customer id>", "JOURNEY#<journey>#<slot>", True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),

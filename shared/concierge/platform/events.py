@@ -5,7 +5,7 @@ Every model has a sample in events/ that a test validates.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -221,6 +221,121 @@ class MessageReceived(DomainEvent):
     message: InboundMessage
 
 
+# Signals: what the storefront or the app says happened to one of its signed-in customers (POST /v1/signals). They
+# start journeys (concierge.journeys): messages the assistant sends before the customer asks. Ids, codes, amounts and
+# dates only, never text or contact details. `signal_id` is the storefront's own id of the signal: a journey's run is
+# named from it, so a signal sent twice starts one run.
+SIGNAL_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+
+
+class Signal(DomainEvent):
+    customer_id: str = Field(min_length=1, max_length=128, description="the customer the signal is about")
+    signal_id: str = Field(pattern=SIGNAL_ID, description="the storefront's id of this signal (unique per signal)")
+
+
+class OrderUpdated(Signal):
+    """An order changed state at the storefront (shipped, delivered, cancelled…)."""
+
+    detail_type: ClassVar[str] = "order.updated"
+    kind: Literal["order.updated"] = "order.updated"
+
+    order_id: str = Field(min_length=1, max_length=64)
+    status: str = Field(pattern=r"^[a-z_]{1,32}$", description="the order's new status, e.g. shipped, delivered")
+
+
+class ShipmentDelayed(Signal):
+    """A parcel will arrive after the date the customer was promised (the carrier's or the warehouse's news)."""
+
+    detail_type: ClassVar[str] = "shipment.delayed"
+    kind: Literal["shipment.delayed"] = "shipment.delayed"
+
+    order_id: str = Field(min_length=1, max_length=64)
+    promised_by: date = Field(description="the delivery date the customer was given")
+    expected_by: date | None = Field(None, description="the new expected date, if the carrier gave one")
+    reason: str | None = Field(None, pattern=r"^[a-z_]{1,32}$", description="a code, e.g. carrier_delay, weather")
+
+
+class ChargePosted(Signal):
+    """A payment was taken from the customer (a card charge, a wallet payment)."""
+
+    detail_type: ClassVar[str] = "charge.posted"
+    kind: Literal["charge.posted"] = "charge.posted"
+
+    charge_id: str = Field(min_length=1, max_length=64, description="the payment provider's id of the charge")
+    order_id: str | None = Field(None, max_length=64, description="the order it paid for, if any")
+    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. USD")
+    merchant_ref: str = Field(
+        min_length=1, max_length=64, description="who charged: the merchant account or statement descriptor"
+    )
+
+
+class TrialUpdated(Signal):
+    """A free trial started, or is about to end (and convert to a paid plan)."""
+
+    detail_type: ClassVar[str] = "trial.updated"
+    kind: Literal["trial.updated"] = "trial.updated"
+
+    subscription_id: str = Field(min_length=1, max_length=64)
+    plan: str = Field(min_length=1, max_length=64, description="the plan's code")
+    stage: Literal["started", "ending"]
+    ends_at: datetime = Field(description="when the trial ends (and converts, unless cancelled)")
+
+
+class CustomerSignedIn(Signal):
+    """The customer signed in to the storefront or the app."""
+
+    detail_type: ClassVar[str] = "customer.signed_in"
+    kind: Literal["customer.signed_in"] = "customer.signed_in"
+
+    surface: Literal["web", "app"] = "web"
+
+
+class FeatureUsed(Signal):
+    """The customer used a feature of the product (a SaaS merchant's app)."""
+
+    detail_type: ClassVar[str] = "feature.used"
+    kind: Literal["feature.used"] = "feature.used"
+
+    feature: str = Field(pattern=r"^[a-z0-9_.-]{1,64}$", description="the feature's code")
+    count: int = Field(1, ge=1, le=1_000_000, description="uses since the last signal")
+
+
+class CartUpdated(Signal):
+    """The customer's cart changed (an item added or removed, or emptied by an order)."""
+
+    detail_type: ClassVar[str] = "cart.updated"
+    kind: Literal["cart.updated"] = "cart.updated"
+
+    cart_id: str = Field(min_length=1, max_length=64)
+    items: int = Field(ge=0, le=10_000, description="items in the cart now")
+    total: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class SubscriptionChanged(Signal):
+    """The customer's subscription started, changed plan, paused, resumed, renewed or was cancelled."""
+
+    detail_type: ClassVar[str] = "subscription.changed"
+    kind: Literal["subscription.changed"] = "subscription.changed"
+
+    subscription_id: str = Field(min_length=1, max_length=64)
+    plan: str = Field(min_length=1, max_length=64, description="the plan's code after the change")
+    change: Literal["started", "upgraded", "downgraded", "paused", "resumed", "renewed", "cancelled"]
+
+
+SIGNAL_TYPES: tuple[type[Signal], ...] = (
+    OrderUpdated,
+    ShipmentDelayed,
+    ChargePosted,
+    TrialUpdated,
+    CustomerSignedIn,
+    FeatureUsed,
+    CartUpdated,
+    SubscriptionChanged,
+)
+
+
 class CustomerErased(DomainEvent):
     """A customer's data was erased; carries no personal data (a one-way hash of the id, for the audit)."""
 
@@ -234,24 +349,23 @@ class CustomerErased(DomainEvent):
     )
 
 
-EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.detail_type: cls
-    for cls in (
-        TurnCompleted,
-        ActionExecuted,
-        ConversationClosed,
-        HandoffRequested,
-        MessageReceived,
-        CustomerErased,
-        SurveyAnswered,
-        AutoCsatScored,
-        DiscountRedeemed,
-        ApprovalRequested,
-        HandoffEnded,
-        OfferPresented,
-        OrderPlaced,
-    )
-}
+_EVENTS: tuple[type[DomainEvent], ...] = (
+    TurnCompleted,
+    ActionExecuted,
+    ConversationClosed,
+    HandoffRequested,
+    MessageReceived,
+    CustomerErased,
+    SurveyAnswered,
+    AutoCsatScored,
+    DiscountRedeemed,
+    ApprovalRequested,
+    HandoffEnded,
+    OfferPresented,
+    OrderPlaced,
+    *SIGNAL_TYPES,
+)
+EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in _EVENTS}
 
 
 def to_entry(event: DomainEvent, bus_name: str) -> dict[str, str]:

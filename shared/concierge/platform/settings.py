@@ -27,6 +27,7 @@ from pydantic.fields import FieldInfo
 from concierge.platform.topology import (
     APPROVAL_STATE_MACHINE_ENV,
     EVENT_BUS_ENV,
+    JOURNEY_STATE_MACHINE_ENV,
     KNOWLEDGE_BUCKET_ENV,
     MAIL_BUCKET_ENV,
     MEMORY_TABLE,
@@ -228,6 +229,12 @@ class ApprovalWorkflowSettings(SettingsGroup):
     approval_state_machine_arn: str | None = Field(None, alias=APPROVAL_STATE_MACHINE_ENV)
 
 
+class JourneyWorkflowSettings(SettingsGroup):
+    """The journey workflow (docs/journeys.md), which a signal starts; None: signals start no journey."""
+
+    journey_state_machine_arn: str | None = Field(None, alias=JOURNEY_STATE_MACHINE_ENV)
+
+
 class SurveyPlanSettings(SettingsGroup):
     """Surveys (docs/surveys.md): which are offered after a closed conversation, for how long an answer is taken,
     the public address of the API that one-click survey links point to, and the Auto-CSAT scorer."""
@@ -368,6 +375,7 @@ class ActionsSettings(
     MerchantSettings,
     OfferSettings,
     ApprovalWorkflowSettings,
+    JourneyWorkflowSettings,
     FunctionSettings,
 ):
     function: ClassVar[FunctionName] = FunctionName.ACTIONS

@@ -56,6 +56,7 @@ KNOWLEDGE_BUCKET_ENV = "CONCIERGE_KNOWLEDGE_BUCKET"
 MAIL_BUCKET_ENV = "CONCIERGE_MAIL_BUCKET"
 TURN_STATE_MACHINE_ENV = "CONCIERGE_TURN_STATE_MACHINE_ARN"
 APPROVAL_STATE_MACHINE_ENV = "CONCIERGE_APPROVAL_STATE_MACHINE_ARN"
+JOURNEY_STATE_MACHINE_ENV = "CONCIERGE_JOURNEY_STATE_MACHINE_ARN"
 METRICS_QUEUE_ENV = "CONCIERGE_METRICS_QUEUE_ARN"
 
 
@@ -105,6 +106,14 @@ RULES = (
             "discount.redeemed",
             "order.placed",
         ),
+    ),
+    # Journeys (docs/journeys.md): the signals a journey starts from (a late parcel, a charge) or reads when its wait
+    # ends (an order's new status). Actions starts one journey workflow per journey and signal (named from both, so a
+    # signal delivered twice starts one run); tests/unit/test_journeys.py keeps this list the journeys' own.
+    Rule(
+        name="signals-to-journeys",
+        function=FunctionName.ACTIONS,
+        detail_types=("shipment.delayed", "charge.posted", "order.updated"),
     ),
 )
 
@@ -182,6 +191,8 @@ METRICS_ROUTES = (
     Route("POST", "/v1/orders", "ingest"),
     Route("GET", "/v1/offers/report", "ingest", caller="operator"),
 )
+# Signals in: the storefront's backend reports what happened to its signed-in customer (journeys start from them).
+JOURNEY_ROUTES = (Route("POST", "/v1/signals", "ingest"),)
 # The chat widget's look before anyone signs in: the shop's name and colours from merchant.json, nothing personal.
 # No API key (a plain GET, no preflight), yet callable only from the allowed origins' pages.
 WIDGET_ROUTES = (Route("GET", "/v1/widget-config", "ingest", caller="public", api_key=False, cors=True),)
@@ -193,6 +204,7 @@ ROUTES = (
     *SURVEY_ROUTES,
     *CONSOLE_ROUTES,
     *METRICS_ROUTES,
+    *JOURNEY_ROUTES,
     *WIDGET_ROUTES,
 )
 
@@ -226,6 +238,7 @@ class FunctionAccess:
     redeem_discounts: bool = False  # UpdateItem on the store's DISCOUNT# items only (mark a code used)
     start_approvals: bool = False  # StartExecution on the approval workflow (a confirmed action above the limit)
     decide_approvals: bool = False  # SendTaskSuccess/Failure on the approval workflow (an operator's decision)
+    start_journeys: bool = False  # StartExecution on the journey workflow (a signal that starts a journey)
 
 
 # Triggers CDK builds outside the routes, rules and workflows (infra/constructs/inbound_email.py, infra/stack.py).
@@ -263,6 +276,7 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         put_events=True,
         send_email=True,
         start_approvals=True,
+        start_journeys=True,
     ),
     # Survey scoring: Auto-CSAT (the model only when one is configured), then the surveys it offers, sent on the
     # customer's channel: links signed with the signing secret (in a namespace of their own), email, WhatsApp.
@@ -295,12 +309,13 @@ _GRANTS = {
     "redeem_discounts": "mark discount codes used (the store's DISCOUNT# items only)",
     "start_approvals": "start approvals (approval workflow only)",
     "decide_approvals": "send an operator's decision to a waiting approval",
+    "start_journeys": "start journeys (journey workflow only)",
 }
 
 
 def access_table() -> str:
     """What starts each function and what it may touch, as docs/deploy.md shows it (a test keeps the two the same)."""
-    from concierge.workflows import approval_definition, function_arn_placeholder, turn_definition
+    from concierge.workflows import approval_definition, function_arn_placeholder, journey_definition, turn_definition
 
     def steps(definition: dict[str, object], workflow: str, name: FunctionName) -> list[str]:
         placeholder = "${" + function_arn_placeholder(name) + "}"
@@ -315,7 +330,11 @@ def access_table() -> str:
     rows = ["| function | started by | may |", "| --- | --- | --- |"]
     for name in FunctionName:
         routes = [r for r in ROUTES if r.target == name.value]
-        started = [*steps(turn_definition(), "turn", name), *steps(approval_definition(), "approval", name)]
+        started = [
+            *steps(turn_definition(), "turn", name),
+            *steps(approval_definition(), "approval", name),
+            *steps(journey_definition(), "journey", name),
+        ]
         if routes:
             started.append(f"{len(routes)} HTTP routes")
         started += [f"rule `{r.name}` ({', '.join(r.detail_types)})" for r in RULES if r.function == name]

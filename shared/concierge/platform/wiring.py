@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from concierge.channels.whatsapp import WhatsAppSender
     from concierge.conversation.notices import NoticeServices
     from concierge.handoff.console import ConsoleServices
+    from concierge.journeys.outreach import OutreachServices
+    from concierge.journeys.runner import JourneyServices
     from concierge.knowledge.embedded import IndexCache
     from concierge.knowledge.embeddings import Embedder
     from concierge.knowledge.opensearch import OpenSearchIndex
@@ -144,6 +146,40 @@ def notice_services(settings: IngestSettings) -> NoticeServices:
     )
 
 
+class StepFunctionsJourneys:
+    """Starts the Standard journey workflow (StartExecution), one execution per name: a name already used is the
+    same run (a signal delivered twice), not an error."""
+
+    def __init__(self, client: Any, state_machine_arn: str) -> None:  # a boto3 Step Functions client
+        self._client = client
+        self._arn = state_machine_arn
+
+    def start(self, name: str, execution_input: dict[str, Any]) -> bool:
+        """False when an execution of that name was started before."""
+        import json
+
+        try:
+            self._client.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(execution_input))
+        except self._client.exceptions.ExecutionAlreadyExists:
+            return False
+        return True
+
+
+def journeys(settings: ActionsSettings) -> StepFunctionsJourneys | None:
+    """The journey workflow, or None when none is deployed (then signals start no journey)."""
+    if not settings.journey_state_machine_arn:
+        return None
+    return StepFunctionsJourneys(aws.client("stepfunctions"), settings.journey_state_machine_arn)
+
+
+def journey_services(settings: ActionsSettings) -> JourneyServices:
+    from concierge.journeys.runner import JourneyServices
+
+    return JourneyServices(
+        memory=memory_store(settings), store=reference_store(settings), merchant=merchant_profiles(settings).get
+    )
+
+
 class StepFunctionsTurnRunner:
     """Runs the Express turn workflow synchronously (StartSyncExecution) and returns its HTTP-shaped output."""
 
@@ -218,17 +254,35 @@ def inbox(settings: IngestSettings) -> Inbox:
     whatsapp = whatsapp_sender(settings)
     if whatsapp is not None:
         senders[Channel.WHATSAPP] = WhatsAppChannel(whatsapp)
+    from concierge.journeys.outreach import opt_out
     from concierge.platform.clock import now
     from concierge.surveys.answers import answer_from_whatsapp
 
     surveys = survey_services(settings)
+    memory = memory_store(settings)
     return Inbox(
-        memory=memory_store(settings),
+        memory=memory,
         run_turn=turn_runner(settings),
         senders=senders,
         answer_survey=lambda survey, score, conversation_id, sender: answer_from_whatsapp(
             survey, score, conversation_id, sender, surveys, now()
         ),
+        opt_out=lambda message: opt_out(message, memory, merchant_profile(settings).name),
+    )
+
+
+@lru_cache(maxsize=4)
+def outreach_services(settings: IngestSettings) -> OutreachServices:
+    from concierge.channels.inbound_email import EmailReplySender
+    from concierge.journeys.outreach import OutreachServices
+
+    return OutreachServices(
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        email=EmailReplySender(aws.client("ses"), settings.sender_email, settings.merchant_name),
+        whatsapp=whatsapp_sender(settings),
+        merchant=merchant_profiles(settings).get,
+        support_address=settings.sender_email,
     )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -51,6 +51,25 @@ class ReturnRecord(BaseModel):
         Decimal("0.00"), ge=0, description="store credit added on top of the refund (a return-retention offer taken)"
     )
     credit_offer_id: str | None = Field(None, description="the offer the bonus came from")
+
+
+class Remedy(BaseModel):
+    """What a journey's proposal did once the customer confirmed it (journeys/outreach.py, actions/executor.py): a late
+    order sent again or refunded, or the second of two charges refunded. At most one remedy per order or charge."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    remedy_id: str = Field(description="the confirmed action's id")
+    kind: Literal["reship_order", "refund_order", "refund_charge"]
+    customer_id: str
+    order_id: str | None = None
+    charge_id: str | None = None
+    line_ids: list[str] = Field(default_factory=list)
+    refund_amount: Decimal = Decimal("0.00")
+    currency: str
+    refund_to: str = ""
+    replacement_order_id: str | None = None
+    created_at: datetime
 
 
 class Discount(BaseModel):
@@ -136,6 +155,7 @@ class CommerceBackend(Protocol):
     def order_with_returns(self, order_id: str) -> tuple[Order | None, set[str]]: ...
     def lookup(self, product_ids: Sequence[str], customer_id: str | None = None) -> Lookup: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
+    def record_remedy(self, remedy: Remedy, replacement: Order | None) -> bool: ...
     def cancel_order(self, order_id: str) -> bool: ...
     def modify_order(
         self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]
@@ -330,6 +350,47 @@ class ReferenceStore:
                 if reason.get("Code") == "ConditionalCheckFailed":
                     raise AlreadyReturned(line_id) from exc
             raise
+
+    def record_remedy(self, remedy: Remedy, replacement: Order | None) -> bool:
+        """One transaction: the order's (or the charge's) one remedy marker, the refund ledger entry and the
+        replacement order. False, and nothing written, when the order or charge already had its remedy."""
+        partition = f"ORDER#{remedy.order_id}" if remedy.kind != "refund_charge" else f"CHARGE#{remedy.charge_id}"
+        doc = _plain(remedy)
+        operations: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": {"pk": partition, "sk": "REMEDY", "doc": doc},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if remedy.refund_amount > 0:
+            ledger = ReturnRecord(
+                return_id=remedy.remedy_id,
+                order_id=remedy.order_id or "",
+                line_ids=remedy.line_ids,
+                resolution=remedy.kind,
+                refund_amount=remedy.refund_amount,
+                currency=remedy.currency,
+                refund_to=remedy.refund_to,
+                created_at=remedy.created_at,
+            )
+            item = {"pk": partition, "sk": f"REFUND#{remedy.remedy_id}", "doc": _plain(ledger)}
+            operations.append({"Put": {"TableName": self._table.name, "Item": item}})
+        if replacement is not None:
+            item = self._order_item(replacement)
+            condition = "attribute_not_exists(pk)"
+            operations.append({"Put": {"TableName": self._table.name, "Item": item, "ConditionExpression": condition}})
+        client = self._table.meta.client
+        try:
+            client.transact_write_items(TransactItems=operations)
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = exc.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
 
     def cancel_order(self, order_id: str) -> bool:
         """Pending -> cancelled, exactly once: False when the order is not pending any more (it shipped meanwhile,

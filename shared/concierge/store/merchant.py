@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from concierge.actions.appointments import AppointmentKind
+from concierge.journeys.definitions import JourneySettings
 from concierge.offers.catalogue import Offer, check_catalogue
 
 if TYPE_CHECKING:
@@ -273,6 +274,13 @@ class MerchantProfile(BaseModel):
         max_length=20,
         description="Offers the assistant may make, each with its trigger, eligibility, cap, value, wording and "
         "holdout share (docs/offers.md). Absent: no offers.",
+    )
+
+    journeys: JourneySettings = Field(
+        default_factory=JourneySettings,
+        description="Messages the assistant starts (a late parcel, a possible double charge): the time zone of "
+        "customers with none on file, and per journey {enabled, wait_minutes, quiet_hours, cap, within_minutes, "
+        "channels, subject, message} (docs/journeys.md). Absent: the shipped journeys as they are.",
     )
 
     @model_validator(mode="after")

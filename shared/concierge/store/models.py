@@ -42,6 +42,9 @@ class Customer(StoreModel):
     name: str
     phone: str | None = None
     locale: str = "en-US"
+    time_zone: str | None = Field(
+        None, description="IANA time zone (e.g. Europe/Paris): journeys keep quiet hours in it. Absent: the shop's."
+    )
     created_at: datetime
 
     @property

@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from concierge.platform import topology
 from concierge.platform.errors import ConciergeError, http_status, invalid, retry_after
 from concierge.web.limits import read_json
-from concierge.web.routes import approvals, console, metrics, privacy, surveys, whatsapp, widget
+from concierge.web.routes import approvals, console, journeys, metrics, privacy, surveys, whatsapp, widget
 from concierge.web.routes.common import HttpServices, bind
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ __all__ = ["HttpServices", "app", "cors", "resolve"]
 app = APIGatewayRestResolver(
     enable_validation=True, json_body_deserializer=read_json, response_validation_error_http_code=500
 )
-for area in (privacy, whatsapp, approvals, surveys, console, metrics, widget):
+for area in (privacy, whatsapp, approvals, surveys, console, metrics, journeys, widget):
     app.include_router(area.router)
 
 

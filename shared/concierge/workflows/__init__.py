@@ -10,6 +10,7 @@ from concierge.platform.topology import FunctionName
 
 TURN_DEFINITION_PATH = Path(__file__).with_name("turn.asl.json")
 APPROVAL_DEFINITION_PATH = Path(__file__).with_name("approval.asl.json")
+JOURNEY_DEFINITION_PATH = Path(__file__).with_name("journey.asl.json")
 MAX_ACTION_ROUNDS = 3  # the action rounds an engine may ask for in one turn
 # One round more is kept for the offering wrapper (engine/offering.py): the next best action at a reply an engine
 # drafted after its own rounds (a refund proposed after looking the order and the product up takes all three).
@@ -35,3 +36,11 @@ def approval_definition_text() -> str:
 
 def approval_definition() -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(approval_definition_text()))
+
+
+def journey_definition_text() -> str:
+    return JOURNEY_DEFINITION_PATH.read_text()
+
+
+def journey_definition() -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(journey_definition_text()))

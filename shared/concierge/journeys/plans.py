@@ -1,0 +1,39 @@
+"""The journey workflow's state between its steps (journeys/runner.py decides them): light models only, so that the
+functions' task payloads (conversation/tasks.py) can carry them without loading the runner."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from concierge.journeys.definitions import JourneyId
+
+
+class Plan(BaseModel):
+    """What `enter` decided: the execution's state through the Wait state (`send_at` is its TimestampPath)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    journey: JourneyId
+    customer_id: str
+    signal: dict[str, Any]
+    go: bool
+    reason: str
+    send_at: datetime | None = None
+
+
+class Outreach(BaseModel):
+    """What `check` decided when the wait ended: to whom, on which channel, in which conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    journey: JourneyId
+    customer_id: str
+    signal: dict[str, Any]
+    go: bool
+    reason: str
+    channel: Literal["email", "whatsapp"] | None = None
+    address: str | None = None
+    conversation_id: str | None = None
