@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,6 +29,7 @@ from tests.credentials import customer_headers, operator_headers
 
 OPERATOR = operator_headers("analyst", supervisor=False)
 TODAY = datetime.now(UTC).date()
+MIDDAY = datetime.combine(TODAY, time(12), tzinfo=UTC)
 
 
 def memory():
@@ -139,7 +140,7 @@ def test_an_order_counts_once_and_only_within_its_windows(stack):
 def test_redemptions_and_segments_reach_the_report(stack):
     offer = an_offer("report-segments", 0.1)
     rollup = Rollup(memory())
-    now = datetime.now(UTC)
+    now = MIDDAY  # the exposures two hours before it are on the day the report is asked for, at any hour
     treated = []
     for i in range(30):
         channel, locale = (Channel.EMAIL, "de-DE") if i % 3 == 0 else (Channel.WEB, "en-US")

@@ -1167,7 +1167,9 @@ ON_ITS_WAY = re.compile(
     re.IGNORECASE,
 )
 ORDER_PROGRESS = re.compile(
-    r"\b(?:shipped|dispatched|on (?:its|the|their) way|sent|arrived|delivered|late|status|updates?|tracking|where)\b",
+    r"\b(?:shipped|dispatched|on (?:its|the|their) way|sent|arrived|delivered|late|status|updates?|tracking|where)\b"
+    # "can you check order NW10004 for me?", "look up #1032": how it is getting on (not "check whether it can …")
+    r"|\b(?:check|look up|look into|chase)\b(?!\s+(?:if|whether)\b)",
     re.IGNORECASE,
 )
 
