@@ -9,6 +9,7 @@ import pytest
 
 from concierge.engine.deterministic import alternatives, no_to_alternatives
 from concierge.reasoning import signals
+from concierge.reasoning.understanding import acting_intent
 from tests.unit.fakes import ShopChat
 from tests.unit.test_engine_twelfth import CUSTOMER, NOW, PRODUCTS, SHOP, order, product_of
 
@@ -124,3 +125,15 @@ def test_an_item_in_an_order_that_has_shipped_is_never_changed_in_another_order(
     assert all(args.get("order_id") != "TR-6002" for _, args in chat.calls)
     assert "TR-6001" in reply.reply and "shipped" in reply.reply
     assert chat.actions("cancel_order", "executed") == [] and chat.actions("modify_order", "executed") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Can you check order TR-4402 for me?", "track"),
+        ("could you look up TR-4402?", "track"),
+        ("can you check whether order TR-4402 can be gift wrapped?", "question"),
+    ],
+)
+def test_an_order_asked_to_be_checked_is_asked_after(text: str, intent: str) -> None:
+    assert acting_intent(text, signals.score(text).intent).value == intent
