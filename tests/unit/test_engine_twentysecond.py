@@ -137,3 +137,16 @@ def test_an_item_in_an_order_that_has_shipped_is_never_changed_in_another_order(
 )
 def test_an_order_asked_to_be_checked_is_asked_after(text: str, intent: str) -> None:
     assert acting_intent(text, signals.score(text).intent).value == intent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bit silly of me: I bought your trekking poles and then got a pair as a gift the very next week. So it's "
+        "useless to me now. Can it go back?",
+        "Bit silly of me: I bought your USB-C to Lightning cable and then switched to an Android phone the very next "
+        "week. So it's useless to me now. Can it go back?",
+    ],
+)
+def test_a_statement_beside_a_request_is_why_it_is_made_not_a_request(text: str) -> None:
+    assert signals.score(text).intent == "return"

@@ -1019,6 +1019,10 @@ def first_request(text: str) -> tuple[str, float] | None:
         # the model is nearly sure of it or the rules agree
         if intent not in REQUESTS or probability < (FIRST_REQUEST_AGREED if agreed else FIRST_REQUEST_SURE):
             continue
+        if not agreed and not _requests_something(part):
+            # a statement that asks for nothing and that the rules read as no such request ("So it's useless to me
+            # now."): what it says is why the request beside it is made
+            continue
         if TAKEN_BACK.search(part) or (n + 1 < len(parts) and RETRACTED.search(parts[n + 1])):
             continue
         if _classify(part)[1] == FAULT_CONFIDENCE:
