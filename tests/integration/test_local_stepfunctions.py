@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from concierge.actions.approval_models import DecisionOutput
 from concierge.actions.approvals import ApprovalExpired, ApprovalRequest, StepFunctionsApprovals
-from concierge.local.approvals import ExecutionAlreadyExists
+from concierge.local.executions import ExecutionAlreadyExists
 from concierge.local.statemachine import TaskTimedOut
 from concierge.local.stepfunctions import LocalStepFunctions
 from concierge.platform.wiring import StepFunctionsTurnRunner

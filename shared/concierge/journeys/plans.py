@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from concierge.journeys.definitions import JourneyId
 
 
-class Plan(BaseModel):
-    """What `enter` decided: the execution's state through the Wait state (`send_at` is its TimestampPath)."""
+class _Decided(BaseModel):
+    """What a step of a journey decided for one customer and signal: whether it goes on, and why."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -21,19 +21,17 @@ class Plan(BaseModel):
     signal: dict[str, Any]
     go: bool
     reason: str
+
+
+class Plan(_Decided):
+    """What `enter` decided: the execution's state through the Wait state (`send_at` is its TimestampPath)."""
+
     send_at: datetime | None = None
 
 
-class Outreach(BaseModel):
+class Outreach(_Decided):
     """What `check` decided when the wait ended: to whom, on which channel, in which conversation."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    journey: JourneyId
-    customer_id: str
-    signal: dict[str, Any]
-    go: bool
-    reason: str
     channel: Literal["email", "whatsapp"] | None = None
     address: str | None = None
     conversation_id: str | None = None

@@ -20,7 +20,8 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from concierge.local.approvals import ExecutionAlreadyExists, LocalApprovals
+from concierge.local.approvals import LocalApprovals
+from concierge.local.executions import ExecutionAlreadyExists
 from concierge.local.journeys import LocalJourneys
 from concierge.local.statemachine import TaskTimedOut
 
