@@ -93,6 +93,9 @@ class ConversationSnapshot(BaseModel):
     offers_presented: list[str] = Field(
         default_factory=list, description="ids of the offers put in front of the customer in this conversation"
     )
+    opened_by_us: bool = Field(
+        False, description="the shop wrote first (a journey's message): the customer's first message answers it"
+    )
 
 
 class ConversationRecord(BaseModel):
@@ -145,6 +148,8 @@ class ConversationRecord(BaseModel):
             linked_conversation_id=self.linked_conversation_id,
             sentiments=self.sentiments[-10:],
             offers_presented=self.offers_presented,
+            # messages before the customer's first that are not theirs: the assistant or a person wrote first
+            opened_by_us=self.customer_turns <= 1 and self.message_seq > self.customer_turns,
         )
 
 

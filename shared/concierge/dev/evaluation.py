@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from concierge.memory.store import MemoryStore
     from concierge.platform.settings import ModelSettings
 
 
@@ -48,6 +49,22 @@ class Expectations(BaseModel):
     max_turns: int = Field(8, ge=1)
 
 
+class JourneyOpening(BaseModel):
+    """A conversation the shop opens (docs/journeys.md): the storefront's signals are posted, the journey's wait is
+    passed on the stack's clock, and the customer's scripted turns answer the journey's message in its conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="the journey whose conversation the turns answer, e.g. delayed_shipment")
+    signals: list[dict[str, Any]] = Field(
+        min_length=1,
+        description="each a signal body without customer_id (the scenario's customer); signal_id and occurred_at "
+        "are filled in when absent; `after_minutes` places a signal that long after the first",
+    )
+    verified: bool = Field(True, description="the customer's address on the scenario's channel is verified")
+    sends: bool = Field(True, description="the journey messages the customer (false: a recheck must stop it)")
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +75,7 @@ class Scenario(BaseModel):
     channel: str = "web"
     turns: list[str] = Field(default_factory=list)
     goal: str = Field("", description="for a simulated customer: what they want, in their words")
+    journey: JourneyOpening | None = Field(None, description="the shop writes first: the turns answer its message")
     expect: Expectations
 
 
@@ -137,8 +155,11 @@ def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> O
     failures += [f"said {phrase!r}" for phrase in scenario.expect.never_mentions if phrase.lower() in replies]
     if handed_off != scenario.expect.handoff:
         failures.append("handed off" if handed_off else "did not hand off")
-    if len(log) > scenario.expect.max_turns:
-        failures.append(f"took {len(log)} turns (max {scenario.expect.max_turns})")
+    turns = sum(1 for turn in log if turn.text)  # the customer's; a journey's opening message (no text) is not one
+    if scenario.journey and (bool(log) and not log[0].text) != scenario.journey.sends:
+        failures.append("the journey sent no message" if scenario.journey.sends else "the journey sent a message")
+    if turns > scenario.expect.max_turns:
+        failures.append(f"took {turns} turns (max {scenario.expect.max_turns})")
     if any(turn.status != 200 for turn in log):
         failures.append("an HTTP error")
     return Outcome(
@@ -148,7 +169,7 @@ def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> O
         policy_violations=len(violations),
         handoff_expected=scenario.expect.handoff,
         handed_off=handed_off,
-        turns=len(log),
+        turns=turns,
         tokens=tokens,
         cost_usd=round(cost, 6),
         log=log,
@@ -189,34 +210,92 @@ class LocalHttpStack:
         self.stack.stop()
 
     def say(self, customer: str, conversation: str, text: str, channel: str) -> tuple[int, dict[str, Any], float]:
+        return self._post(customer, f"/v1/conversations/{conversation}/messages", {"text": text, "channel": channel})
+
+    def open_journey(self, scenario: Scenario) -> tuple[str, TurnLog] | None:
+        """Post the scenario's signals as the storefront would, pass the journey's wait on the stack's clock, and
+        return its conversation and its opening message (with the proposals it made), or None when it sent none."""
+        from datetime import timedelta
+
+        from concierge.conversation.api import Channel
+        from concierge.journeys.runner import conversation_id_for, run_name
+        from concierge.memory import keys
+        from concierge.memory.store import Identity
+        from concierge.platform import wiring
+        from concierge.platform.clock import now
+        from concierge.platform.settings import IngestSettings, current_settings
+
+        journey = scenario.journey
+        assert journey is not None
+        memory = self._memory()
+        customer = wiring.reference_store(current_settings(IngestSettings)).get_customer(scenario.customer)
+        if journey.verified and customer is not None:  # the customer wrote from this address; the channel proved it
+            channel = Channel(scenario.channel)
+            address = customer.email.lower() if channel is Channel.EMAIL else customer.phone
+            if address:
+                identity = Identity(
+                    channel=channel, address=address, customer_id=customer.id, verified_by="eval", linked_at=now()
+                )
+                memory.save_identity(identity, "identity.linked", {"channel": channel.value, "address": address})
+        started, signal_ids = now(), []
+        for n, given in enumerate(journey.signals, start=1):
+            signal = {k: v for k, v in given.items() if k != "after_minutes"}
+            signal.setdefault("signal_id", f"eval-{n}")
+            at = started + timedelta(minutes=float(given.get("after_minutes", 0)))
+            signal.setdefault("occurred_at", at.isoformat())
+            signal["customer_id"] = scenario.customer
+            status, body, _ = self._post(scenario.customer, "/v1/signals", signal)
+            if status != 200:
+                raise ValueError(f"{scenario.name}: signal {n} refused ({status}): {body}")
+            signal_ids.append(str(signal["signal_id"]))
+            while self.stack.poll_once():  # the signals queue: the actions function starts the journey
+                pass
+        runs = [run_name(journey.id, scenario.customer, i) for i in signal_ids]
+        self.stack.clock.advance(timedelta(days=40))  # past any journey's wait (a journey runs 32 days at most)
+        for run in runs:
+            if run in self.stack.journeys.executions:
+                self.stack.journeys.wait(run, timeout=60)
+        for signal_id in signal_ids:
+            conversation = conversation_id_for(journey.id, scenario.customer, signal_id)
+            if memory.get_conversation(conversation) is None:
+                continue
+            items = memory.conversation_partition(conversation)
+            proposals = [
+                {k: i.get(k) for k in ("tool", "status", "arguments", "result")}
+                for i in items
+                if i["sk"].startswith(keys.ACTION)
+            ]
+            text = " ".join(m["text"] for m in memory.messages_after(conversation, 0) if m["role"] == "assistant")
+            opening = TurnLog(text="", reply=text, status=200, latency_ms=0.0, actions=proposals, handoff=False)
+            return conversation, opening
+        return None
+
+    def _memory(self) -> MemoryStore:
+        from concierge.platform import wiring
+        from concierge.platform.settings import IngestSettings, current_settings
+
+        return wiring.memory_store(current_settings(IngestSettings))
+
+    def _post(self, customer: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         from concierge.web.auth import SigningKeys, mint_customer_token
 
         token = mint_customer_token(customer, SigningKeys.parse(self.stack.values["signing_secret"]))
         headers = {"content-type": "application/json", "x-api-key": self.api_key, "Authorization": f"Bearer {token}"}
         request = urllib.request.Request(
-            f"{self.url}/v1/conversations/{conversation}/messages",
-            data=json.dumps({"text": text, "channel": channel}).encode(),
-            headers=headers,
-            method="POST",
+            f"{self.url}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
         )
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                status, body = response.status, json.loads(response.read())
+                status, answer = response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
-            status, body = error.code, json.loads(error.read() or b"{}")
-        return status, body, (time.perf_counter() - started) * 1000
+            status, answer = error.code, json.loads(error.read() or b"{}")
+        return status, answer, (time.perf_counter() - started) * 1000
 
     def usage(self, conversation: str) -> tuple[int, float]:
         from concierge.memory import keys
-        from concierge.platform import wiring
-        from concierge.platform.settings import IngestSettings, current_settings
 
-        turns = [
-            i
-            for i in wiring.memory_store(current_settings(IngestSettings)).conversation_partition(conversation)
-            if i["sk"].startswith(keys.TURN)
-        ]
+        turns = [i for i in self._memory().conversation_partition(conversation) if i["sk"].startswith(keys.TURN)]
         usage = [t.get("usage") or {} for t in turns]
         tokens = sum(
             u.get("input_tokens", 0)
@@ -268,6 +347,13 @@ def play(
     log: list[TurnLog] = []
     with LocalHttpStack(store) as stack:
         scripted = iter(scenario.turns)
+        if scenario.journey is not None:
+            opened = stack.open_journey(scenario)
+            if opened is None:
+                scripted = iter(())  # no message: nothing to answer
+            else:
+                conversation, opening = opened
+                log.append(opening)
         while len(log) < scenario.expect.max_turns + 2:
             text = next(scripted, None) if simulate is None else simulate(scenario, log)
             if not text:
@@ -312,7 +398,7 @@ def model_customer(settings: ModelSettings) -> Callable[[Scenario, list[TurnLog]
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
-    latencies = sorted(t.latency_ms for o in outcomes for t in o.log)
+    latencies = sorted(t.latency_ms for o in outcomes for t in o.log if t.text)  # a journey's opening: no request
     expected = [o for o in outcomes if o.handoff_expected]
     predicted = [o for o in outcomes if o.handed_off]
     resolved = [o for o in outcomes if o.resolved]

@@ -533,6 +533,24 @@ REMEDY_ASKED = re.compile(
 )
 # A question asking to be told, not a request put as a question ("can you send another one?")
 INFO_QUESTION = re.compile(r"(?:how|what|when|why|where|which|who|do i|does|is|are|will i|would i|if)\b")
+
+
+# What a proposal itself says: where the money goes, how much, which order or card
+PROPOSAL_DETAIL = re.compile(
+    r"\b(?:where|how much|which (?:card|account|order|payment)|what (?:card|account|amount|order)|to what)\b"
+)
+
+
+def asks_to_be_told(text: str) -> bool:
+    """A part of the message asks to be told something ("where would the refund go?", "and if it never turns up, do I
+    get my money back?"): what it names is asked about, not asked for."""
+    clauses = [
+        re.sub(r"^(?:(?:and|so|also|ok|okay|oh|well)\s+)+", "", c.strip())
+        for c in re.split(r"[,.;!?]", signals.normalize(text))
+    ]
+    return any(INFO_QUESTION.match(c) for c in clauses)
+
+
 # ...of which these name every line of the order, whatever items are named beside them ("all the mugs" may be some)
 WHOLE_OF_IT = re.compile(
     # what governs the items or the order, not a part of one item ("the whole locking mechanism", "both poles bent")
@@ -870,11 +888,7 @@ class DeterministicEngine:
         a request about another order."""
         if not REMEDY_ASKED.search(choice_text(text)):
             return False
-        clauses = [
-            re.sub(r"^(?:(?:and|so|also|ok|okay|oh|well)\s+)+", "", c.strip())
-            for c in re.split(r"[,.;!?]", signals.normalize(text))
-        ]
-        if any(INFO_QUESTION.match(c) for c in clauses):
+        if asks_to_be_told(text):
             return False
         return order_reference(text) in (None, flow.get("order_id"))
 
@@ -1075,6 +1089,13 @@ class DeterministicEngine:
             "refund": signals.any_phrase(said, REFUND_WORDS),
         }
         named = [verb for verb, asked in wants.items() if asked and verb in proposals]
+        if named and asks_to_be_told(text):  # a question about a proposal: answered, nothing runs
+            worded = dict(flow.get("said") or {})
+            if len(named) == 1 and named[0] in worded and PROPOSAL_DETAIL.search(said):
+                verb = named[0]  # "where would the refund go?", "how much would I get back?": the proposal says
+                answer = f'I would {worded[verb]}. Nothing happens until you say so: reply "{verb}" to go ahead.'
+                return Decision(next="reply", reply=answer, flow=flow)
+            return None  # "how long does a refund take?": the help center's answer; the proposals stay pending
         if len(named) == 1 and not signals.is_negative(refusals_aside(text, None)):
             return Decision(
                 next="actions", tool_calls=[call("confirm_action", {"action_id": proposals[named[0]]})], flow=flow
@@ -3124,8 +3145,8 @@ class DeterministicEngine:
 
     # greeting ----------------------------------------------------------------------------
     def _with_greeting(self, turn: ReadyTurn, reply: str) -> str:
-        if not reply or turn.conversation.customer_turns != 1:
-            return reply
+        if not reply or turn.conversation.customer_turns != 1 or turn.conversation.opened_by_us:
+            return reply  # (a conversation the shop opened: its first message already said who writes)
         if not turn.customer.verified:
             return f"Hi, I'm the {self.merchant} AI assistant. {reply}"
         name = turn.customer.first_name

@@ -189,7 +189,13 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
         reply_to={channel.value: outreach.address},
         facts=[f"journey {definition.id}: proposed {', '.join(p.tool for p in made)}"],
         # the customer's answer ("refund it please", "yes, reship") is read against these (engine/deterministic.py)
-        flow={"name": "journey", "journey": definition.id, "proposals": dict(zip(map(_verb, made), ids, strict=True))},
+        flow={
+            "name": "journey",
+            "journey": definition.id,
+            "proposals": dict(zip(map(_verb, made), ids, strict=True)),
+            # each proposal as the message said it: a question about it ("where would the refund go?") is answered so
+            "said": {_verb(p): summary(p.tool, p.effect) for p in made},
+        },
     )
     for proposal, pending in zip(made, ids, strict=True):
         call = ToolCall(id=f"journey-{proposal.tool}", tool=proposal.tool, arguments=proposal.arguments)

@@ -157,11 +157,14 @@ def retrieve(
         context = longterm.recall(memory, turn.customer.id, turn.conversation_id, profile)
     else:
         context = MemoryContext()
-    if recall_actions and conversation.customer_turns > 1:
+    # the messages before this one: earlier turns, or the message the shop opened the conversation with (a journey's,
+    # whose proposals the customer is answering)
+    earlier = conversation.customer_turns > 1 or conversation.opened_by_us
+    if recall_actions and earlier:
         context = context.model_copy(
             update={"recent_messages": memory.recent_messages(turn.conversation_id, RECENT_MESSAGES)}
         )
-    if recall_actions and conversation.customer_turns > 1:
+    if recall_actions and earlier:
         actions = [action_note(item) for item in memory.conversation_actions(turn.conversation_id)]
         context = context.model_copy(update={"actions": [a for a in actions if a is not None]})
     notes = longterm.linked_notes(memory, conversation.linked_conversation_id)

@@ -211,8 +211,8 @@ class ClaudeEngine:
     def _greeted(self, turn: ReadyTurn, text: str) -> str:
         """The first reply says it comes from the AI assistant — once: the model is told not to greet, and a
         greeting it wrote anyway gives way to this one."""
-        if turn.conversation.customer_turns != 1 or AI_MENTION.search(text):
-            return text
+        if turn.conversation.customer_turns != 1 or turn.conversation.opened_by_us or AI_MENTION.search(text):
+            return text  # (a conversation the shop opened: its first message already said who writes)
         name = turn.merchant.name if turn.merchant else self.settings.merchant_name
         intro = f"Hi {turn.customer.first_name}, I'm the {name} AI assistant."
         rest = GREETING.sub("", text, count=1).strip()
