@@ -53,7 +53,7 @@ CALIBRATION_FOLDS = 5
 BINS = 10
 MIN_ROWS = 200
 MIN_PER_CLASS = 20
-CRITERION = "log-loss on the validation rows (lower wins)"
+CRITERION = "validation log-loss (lower wins)"
 
 
 class Candidate(BaseModel):
@@ -277,7 +277,7 @@ def report_text(report: TrainingReport) -> str:
         f"{_percent(report.churned / report.customers)}): {report.fitted} to fit, {report.validated} to validate "
         f"the choice, {held.customers} held out.",
         "",
-        f"Model choice on the validation rows, by {report.criterion}:",
+        f"Model choice, by {report.criterion}:",
         f"  {'candidate':<22}{'log-loss':>10}{'Brier':>10}{'AUC':>8}",
     ]
     for c in report.candidates:
