@@ -66,8 +66,9 @@ UNUSED_DEPENDENCIES = {("vadersentiment", "requests")}
 NO_DEPS_REQUIREMENTS = ROOT / "requirements-models.txt"
 # What the Lambda layer leaves out of the `concierge` package (paths in it): the developer's local runtime, and the
 # commands and tools that run on a developer's or merchant's machine (the CLI, the demo and store-folder importers,
-# the evaluations, the simulations, the OpenAPI writer, the model doctor, the static sites' contract, which CDK reads
-# from the source). No function imports them: tests/infra/test_packaging.py runs each function from its layers alone.
+# the evaluations, the simulations, the churn model's training, the OpenAPI writer, the model doctor, the static
+# sites' contract, which CDK reads from the source). No function imports them: tests/infra/test_packaging.py runs
+# each function from its layers alone.
 DEV_ONLY = (
     "local",
     "dev",
@@ -81,6 +82,8 @@ DEV_ONLY = (
     "offers/simulate.py",
     "reasoning/doctor.py",
     "surveys/calibration.py",
+    "churn/population.py",
+    "churn/train.py",
 )
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc")
 # Runtime dependencies no function imports: tqdm draws the progress bar of `concierge knowledge sync`, a command

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from concierge.churn.activity import ACTIVITY_KINDS
 from concierge.journeys.definitions import SHIPPED, Condition, JourneySettings, QuietHours, Repeat, definitions
 from concierge.journeys.outreach import Proposal, asks_to_opt_out, compose, subject
 from concierge.journeys.runner import READ_LATER, repeated, run_name, send_time
@@ -59,9 +60,9 @@ def test_a_merchant_setting_that_cannot_work_is_refused(settings):
         JourneySettings.model_validate(settings)
 
 
-def test_the_signals_rule_carries_exactly_what_the_journeys_start_from_or_read_later():
+def test_the_signals_rule_carries_exactly_what_the_journeys_start_from_or_read_later_and_the_activity_churn_counts():
     [rule] = [r for r in topology.RULES if r.name == "signals-to-journeys"]
-    assert set(rule.detail_types) == {d.trigger.signal for d in SHIPPED.values()} | READ_LATER
+    assert set(rule.detail_types) == {d.trigger.signal for d in SHIPPED.values()} | READ_LATER | ACTIVITY_KINDS
     assert rule.function is topology.FunctionName.ACTIONS
 
 

@@ -61,6 +61,7 @@ ITEM_OWNERS = {
     "shared/concierge/surveys/store.py",  # SurveyStore
     "shared/concierge/metrics/store.py",  # MetricsStore
     "shared/concierge/journeys/store.py",  # JourneyStore
+    "shared/concierge/churn/activity.py",  # ActivityStore
 }
 
 
@@ -149,6 +150,7 @@ BUILT = {
     "confirmation run once": ("idempotency#concierge-actions", "3f2a"),
     "signal remembered": (keys.customer_pk("u-1"), keys.signal_sk("charge.posted", datetime(2026, 11, 2), "s-1")),
     "journey cap slot": (keys.customer_pk("u-1"), keys.journey_slot_sk("double_charge", 0)),
+    "activity day": (keys.customer_pk("u-1"), keys.activity_sk(date(2026, 11, 2))),
 }
 
 

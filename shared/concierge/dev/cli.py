@@ -1,4 +1,5 @@
-"""The `concierge` command: run the product locally, import store data, generate the demo store."""
+"""The `concierge` command: run the product locally, import store data, generate the demo store, train the churn
+model."""
 
 from __future__ import annotations
 
@@ -400,6 +401,103 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_churn_simulate(args: argparse.Namespace) -> int:
+    """A synthetic population whose churn follows a known mechanism (concierge/churn/population.py)."""
+    from concierge.churn import population
+    from concierge.churn.features import write_rows
+
+    if args.customers < 1:
+        print("--customers must be at least 1", file=sys.stderr)
+        return 2
+    rows = population.simulate(args.customers, args.seed)
+    write_rows(rows, Path(args.out))
+    churned = sum(bool(row.churned) for row in rows)
+    print(
+        f"Wrote {len(rows)} customers to {args.out} (seed {args.seed}; {churned} churned, "
+        f"{100 * churned / len(rows):.1f}%; the mechanism's own churn probability averages "
+        f"{100 * sum(map(population.probability, rows)) / len(rows):.1f}%)"
+    )
+    return 0
+
+
+def cmd_churn_train(args: argparse.Namespace) -> int:
+    """Train both candidates, keep the one that validates better, measure it on held-out rows, write the artifact."""
+    from concierge.churn.features import ChurnDataError, read_rows
+    from concierge.churn.scorer import save_model
+    from concierge.churn.train import NAMES, report_text, train
+
+    try:
+        trained = train(read_rows(Path(args.data)), seed=args.seed)
+    except ChurnDataError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(report_text(trained.report))
+    save_model(trained.model, Path(args.model))
+    print(f"\nWrote the {NAMES[trained.report.chosen]} model to {args.model}")
+    if args.json:
+        Path(args.json).write_text(trained.report.model_dump_json(indent=2))
+    return 0
+
+
+def cmd_churn_score(args: argparse.Namespace) -> int:
+    """Score the customers of an export file; print the riskiest with their reasons (and write every score)."""
+    from concierge.churn.features import ChurnDataError, read_rows
+    from concierge.churn.scorer import ChurnModelError, load_model, score_customers
+
+    try:
+        model = load_model(Path(args.model))
+        scores = score_customers(model, list(read_rows(Path(args.data))))
+    except (ChurnModelError, ChurnDataError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    bands = Counter(score.band for score in scores)
+    print(
+        f"{len(scores)} customers scored: {bands['high']} high risk, {bands['medium']} medium, {bands['low']} low "
+        f"(high from {model.bands.high:.0%}, medium from {model.bands.medium:.0%})"
+    )
+    for score in sorted(scores, key=lambda s: -s.probability)[: args.top]:
+        reasons = "; ".join(f"{r.text} ({r.direction} risk)" for r in score.reasons)
+        print(f"  {score.customer_id}  {score.probability:.0%} {score.band}: {reasons}")
+    if args.out:
+        with Path(args.out).open("w", encoding="utf-8") as out:
+            out.writelines(score.model_dump_json() + "\n" for score in scores)
+    return 0
+
+
+def cmd_churn_export(args: argparse.Namespace) -> int:
+    """Every customer's features (and a churn label with --label-days) from the stack's stores, as JSON Lines."""
+    from datetime import UTC, datetime
+
+    from concierge.churn.features import ChurnDataError, ChurnRow, build_rows, export_day, write_rows
+
+    try:
+        as_of = export_day(
+            datetime.now(UTC).date(), date.fromisoformat(args.as_of) if args.as_of else None, args.label_days
+        )
+    except (ChurnDataError, ValueError) as error:
+        print(f"concierge churn export: {error}", file=sys.stderr)
+        return 2
+    if args.local:
+        answer = _post_local(
+            args.local, "/_local/churn-export", {"as_of": as_of.isoformat(), "label_days": args.label_days}
+        )
+        rows = [ChurnRow.model_validate(row) for row in answer["rows"]]
+    else:
+        from concierge.churn.features import FeatureSources
+        from concierge.platform import wiring
+        from concierge.platform.settings import ActionsSettings, settings_from_env_or_exit
+
+        # the settings of the function that keeps the activity and reads the store
+        settings = settings_from_env_or_exit("concierge churn export", ActionsSettings)
+        store = wiring.reference_store(settings)
+        sources = FeatureSources(store=store, memory=wiring.memory_store(settings))
+        rows = list(build_rows(store.customers(), as_of, sources, args.label_days))
+    written = write_rows(rows, Path(args.out))
+    labelled = f", labelled over the {args.label_days} days after" if args.label_days else ""
+    print(f"Wrote {written} customers as of {as_of}{labelled} to {args.out}")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from concierge.web.openapi import openapi_text
 
@@ -505,6 +603,49 @@ def main(argv: list[str] | None = None) -> int:
     calibration.add_argument("--until", help="last day (YYYY-MM-DD), inclusive; default today")
     calibration.add_argument("--json", help="also write the report as JSON to this file")
     calibration.set_defaults(func=cmd_calibrate)
+    churn = sub.add_parser("churn", help="the churn model: a synthetic population, training, scoring, export")
+    churn_actions = churn.add_subparsers(dest="action", required=True)
+    simulate = churn_actions.add_parser(
+        "simulate", help="write a synthetic population whose churn follows a known mechanism (JSON Lines)"
+    )
+    simulate.add_argument("--customers", type=int, default=20_000)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--out", required=True, metavar="FILE")
+    simulate.set_defaults(func=cmd_churn_simulate)
+    trainer = churn_actions.add_parser(
+        "train", help="train and calibrate the churn model on labelled rows; print its held-out figures"
+    )
+    trainer.add_argument("--data", required=True, metavar="FILE", help="labelled rows (JSON Lines, churned set)")
+    trainer.add_argument("--model", required=True, metavar="OUT", help="where to write the model (JSON)")
+    trainer.add_argument("--seed", type=int, default=7, help="the splits' and the trees' seed (default 7)")
+    trainer.add_argument("--json", metavar="FILE", help="also write the report as JSON to this file")
+    trainer.set_defaults(func=cmd_churn_train)
+    scorer = churn_actions.add_parser("score", help="score customers with a trained model, with the reasons")
+    scorer.add_argument("--model", required=True, metavar="M")
+    scorer.add_argument("--data", required=True, metavar="FILE", help="rows to score (JSON Lines)")
+    scorer.add_argument("--top", type=int, default=10, metavar="K", help="print the K riskiest (default 10)")
+    scorer.add_argument("--out", metavar="FILE", help="also write every score as JSON Lines to this file")
+    scorer.set_defaults(func=cmd_churn_score)
+    exporter = churn_actions.add_parser(
+        "export", help="write every customer's churn features from the stack's stores (JSON Lines)"
+    )
+    exporter.add_argument("--out", required=True, metavar="FILE")
+    exporter.add_argument("--as-of", help="the day (YYYY-MM-DD) the features are as of; default today")
+    exporter.add_argument(
+        "--label-days",
+        type=int,
+        metavar="N",
+        help="add the churned label: no order, sign-in or feature use in the N days after the as-of day (which "
+        "then defaults to N days ago)",
+    )
+    exporter.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"from a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
+    exporter.set_defaults(func=cmd_churn_export)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)

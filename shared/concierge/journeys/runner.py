@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from concierge.churn.activity import ACTIVITY_KINDS, ActivityStore
 from concierge.conversation.api import Channel
 from concierge.journeys.definitions import (
     SHIPPED,
@@ -78,10 +79,13 @@ def _definition(journey_id: JourneyId, merchant: MerchantProfile) -> JourneyDefi
 
 # 1. start ----------------------------------------------------------------------------------------------------------
 def start(signal: Signal, memory: MemoryStore, merchant: MerchantProfile) -> list[tuple[str, dict[str, Any]]]:
-    """Remember the signal if a journey reads it later, and the (execution name, input) of each run it starts."""
+    """Remember the signal if a journey reads it later, count it if it is activity (a sign-in, a feature used: the
+    churn model's features), and the (execution name, input) of each run it starts."""
     repeats = {d.trigger.signal for d in SHIPPED.values() if d.trigger.repeat is not None}
     if signal.detail_type in READ_LATER | repeats:
         JourneyStore(memory).remember(signal)
+    if signal.detail_type in ACTIVITY_KINDS:
+        ActivityStore(memory).record(signal)
     detail = signal.model_dump(mode="json")
     return [
         (run_name(d.id, signal.customer_id, signal.signal_id), {"journey": d.id, "signal": detail})

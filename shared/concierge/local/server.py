@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -85,6 +86,7 @@ class LocalApi:
             Rule("/_local/store", methods=["GET"], endpoint=("local", "store")),
             Rule("/_local/import", methods=["POST"], endpoint=("local", "import")),
             Rule("/_local/knowledge-sync", methods=["POST"], endpoint=("local", "knowledge-sync")),
+            Rule("/_local/churn-export", methods=["POST"], endpoint=("local", "churn-export")),
             Rule("/_local/session", methods=["GET"], endpoint=("local", "session")),
             Rule("/console", methods=["GET"], endpoint=("local", "console")),
             Rule(f"/{SITE_CONFIG}", methods=["GET"], endpoint=("local", "site-config")),
@@ -281,7 +283,7 @@ class LocalApi:
             return json_response(self.customers)
         if target == "store":
             return json_response(self.stack.page_info)
-        if target in ("import", "knowledge-sync"):
+        if target in ("import", "knowledge-sync", "churn-export"):
             if request.headers.get("x-api-key") != self.api_key:
                 return json_response({"message": "Forbidden: send the local API key in x-api-key."}, 403)
             try:
@@ -290,6 +292,8 @@ class LocalApi:
                 return json_response({"message": error.message}, http_status(error))
             if not isinstance(payload, dict):
                 return json_response({"message": "The request body must be a JSON object."}, 400)
+            if target == "churn-export":
+                return self.churn_export(payload)
             return self.import_store(payload) if target == "import" else self.sync_knowledge(payload)
         if target == "session":
             customer_id = request.args.get("customer_id", "")
@@ -364,6 +368,23 @@ class LocalApi:
             }
         )
 
+    # `concierge churn export --local`: the features built inside this stack, from its stores -----------------------
+    @staticmethod
+    def churn_export(payload: dict[str, Any]) -> Response:
+        from concierge.churn.features import FeatureSources, build_rows
+        from concierge.platform import wiring
+        from concierge.platform.settings import ActionsSettings, current_settings
+
+        try:
+            request = ChurnExportRequest.model_validate(payload)
+        except ValidationError as exc:
+            return json_response({"message": f"Invalid export: {_problems(exc)}"}, 400)
+        settings = current_settings(ActionsSettings)
+        store = wiring.reference_store(settings)
+        sources = FeatureSources(store=store, memory=wiring.memory_store(settings))
+        rows = build_rows(store.customers(), request.as_of, sources, request.label_days)
+        return json_response({"rows": [row.model_dump(mode="json") for row in rows]})
+
     @staticmethod
     def _documents(files: Any, base_url: str, locale: str, source: str | None = None) -> list[Document]:
         from concierge.knowledge.documents import parse_source
@@ -371,6 +392,15 @@ class LocalApi:
         if not isinstance(files, list) or not all(isinstance(f, dict) and {"path", "text"} <= f.keys() for f in files):
             raise ValueError('documents must be a list of {"path": "...", "text": "..."}')
         return [parse_source(str(f["path"]), str(f["text"]), base_url, locale, source=source) for f in files]
+
+
+class ChurnExportRequest(BaseModel):
+    """What `concierge churn export --local` asks for (the command checked the days against today)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date
+    label_days: int | None = Field(None, ge=1)
 
 
 def _problems(exc: Exception) -> str:

@@ -47,6 +47,7 @@ QUEUED = "Q#"
 CUSTOMER = "CUST#"
 SIGNAL = "SIGNAL#"
 JOURNEY = "JOURNEY#"
+ACTIVITY = "ACTIVITY#"
 
 MAX_SEQ = 999_999  # messages and turns are numbered on six digits
 
@@ -174,6 +175,11 @@ def journey_slot_sk(journey_id: str, slot: int) -> str:
     return f"{JOURNEY}{journey_id}#{slot}"
 
 
+def activity_sk(day: date) -> str:
+    """A customer's sign-ins and feature use on one day (UTC), for the churn model's features."""
+    return f"{ACTIVITY}{day.isoformat()}"
+
+
 # --- what each item is ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Record:
@@ -219,6 +225,7 @@ RECORDS: tuple[Record, ...] = (
     Record("merged into", "CUST#<customer id>", MERGED_INTO, True, _IN_CUSTOMER),
     Record("signal remembered", "CUST#<customer id>", "SIGNAL#<kind>#<iso time>#<signal id>", True, _IN_CUSTOMER),
     Record("journey cap slot", "CUST#<customer id>", "JOURNEY#<journey>#<slot>", True, _IN_CUSTOMER),
+    Record("activity day", "CUST#<customer id>", "ACTIVITY#<day>", True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),

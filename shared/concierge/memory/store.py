@@ -705,6 +705,20 @@ class MemoryStore:
         )
         return [from_dynamo(item) for item in response.get("Items", [])]
 
+    def conversations_started(self, customer_id: str, since: datetime, until: datetime) -> list[ConversationRecord]:
+        """The state of each of the customer's conversations started at `since` or later and before `until`, oldest
+        first: their index entries, then the states in batches of 100 (churn/features.py)."""
+        entries = self._storage.query(keys.customer_pk(customer_id), keys.CONVERSATION)
+        started = sorted(
+            (datetime.fromisoformat(e["started_at"]), e["conversation_id"]) for e in entries if e.get("started_at")
+        )
+        wanted = [conversation_id for at, conversation_id in started if since <= at < until]
+        records: list[ConversationRecord] = []
+        for first in range(0, len(wanted), 100):
+            batch = [{"pk": keys.conversation_pk(c), "sk": keys.META} for c in wanted[first : first + 100]]
+            records += [ConversationRecord.model_validate(i) for i in self._storage.get_many(batch) if i is not None]
+        return records
+
     def put_thread(self, message_id: str, conversation_id: str, customer_id: str) -> None:
         self._table.put_item(
             Item={

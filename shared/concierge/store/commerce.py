@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol, cast
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from concierge.platform import aws
@@ -225,6 +225,17 @@ class ReferenceStore:
         """The customer whose email or phone on file is this address (addresses normalized as `contacts` does)."""
         item = self._table.get_item(Key={"pk": f"CONTACT#{channel}#{address}", "sk": "CUSTOMER"}).get("Item")
         return self.get_customer(item["customer_id"]) if item else None
+
+    def customers(self) -> Iterator[Customer]:
+        """Every customer of the store, in no order: a paged Scan of the table, for a batch job run on a developer's
+        or merchant's machine (`concierge churn export`), never on a customer's request."""
+        query: dict[str, Any] = {"FilterExpression": Attr("pk").begins_with("CUSTOMER#") & Attr("sk").eq("META")}
+        while True:
+            response = self._table.scan(**query)
+            yield from (Customer.model_validate(item["doc"]) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def get_product(self, product_id: str) -> Product | None:
         item = self._table.get_item(Key={"pk": f"PRODUCT#{product_id}", "sk": "META"}).get("Item")
