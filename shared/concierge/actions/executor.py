@@ -910,6 +910,13 @@ class ActionExecutor(OrderLookups):
             )
         store.settle(request.conversation_id, request.action_id, ApprovalStatus.APPROVED)
         self._audit_approval(request, ActionStatus.EXECUTED, None, decision.decided_by, result.get("refund_amount"))
+        if "return_id" not in result:  # a journey's refund: no parcel to send back
+            return self._notice(
+                request,
+                "approved",
+                f"Good news — a teammate approved your refund: {result['refund_amount']} {result['currency']} is on "
+                f"its way to {result.get('refund_to') or 'your original payment method'}{self.merchant.refund_eta()}.",
+            )
         return self._notice(
             request,
             "approved",
@@ -924,6 +931,14 @@ class ActionExecutor(OrderLookups):
             raise Denied("unknown_action", "The request no longer exists.")
         if pending["status"] != ActionStatus.AWAITING_APPROVAL.value:
             raise Denied("not_awaiting_approval", f"That request is already {pending['status']}.")
+        if pending["tool"] in JOURNEY_REMEDIES:  # a journey's refund (late order, second charge)
+            return self._remedy(
+                request.conversation_id,
+                request.customer_id,
+                request.action_id,
+                pending,
+                ActionStatus.AWAITING_APPROVAL.value,
+            )
         return self._execute_return(
             request.conversation_id,
             request.customer_id,
@@ -1362,14 +1377,24 @@ class ActionExecutor(OrderLookups):
 
     def _confirm_remedy(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         """A journey's proposal (journeys/outreach.py), confirmed by the customer: a late order sent again or
-        refunded, or the second of two charges refunded. Checked again now (the parcel may have arrived since), the
-        amount from the order (or the charge the storefront reported), at most once per order or charge."""
+        refunded, or the second of two charges refunded. A refund above the approval limit goes to a person (the
+        approval workflow), as a return's does; the rest runs now (`_remedy`)."""
+        return self._remedy(
+            turn.conversation_id, turn.customer.id, action_id, pending, ActionStatus.PENDING_CONFIRMATION.value
+        )
+
+    def _remedy(
+        self, conversation_id: str, customer_id: str, action_id: str, pending: dict[str, Any], expected: str
+    ) -> Outcome:
+        """Checked again now (the parcel may have arrived since), the amount from the order (or the charge the
+        storefront reported), at most once per order or charge. `expected`: the status the action is in — pending
+        the customer's confirmation, or awaiting the approval a person just gave (then it runs whatever the limit)."""
         tool, effect = pending["tool"], pending["effect"]
-        customer_id = turn.customer.id
         order = self._owned_order(customer_id, effect["order_id"]) if tool != "refund_charge" else None
+        approved = expected == ActionStatus.AWAITING_APPROVAL.value
 
         def refuse(reason: str, explanation: str) -> Denied:
-            self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.DENIED.value, {}, reason)
+            self.s.memory.settle_action(conversation_id, action_id, ActionStatus.DENIED.value, {}, reason, expected)
             return Denied(reason, explanation)
 
         if order is not None and (
@@ -1389,10 +1414,14 @@ class ActionExecutor(OrderLookups):
             if order is not None
             else Decimal(str(effect["amount"]))
         )
-        if amount > self.merchant.max_auto_refund:
-            raise refuse(
-                "requires_approval", "That refund is above the amount I can approve here; a teammate must approve it."
-            )
+        currency = order.currency if order is not None else str(effect["currency"])
+        if amount > self.merchant.max_auto_refund and not approved:
+            if self.s.approvals is None:
+                raise refuse(
+                    "requires_approval",
+                    "That refund is above the amount I can approve here; a teammate must approve it.",
+                )
+            return self._request_remedy_approval(conversation_id, customer_id, action_id, pending, amount, currency)
         replacement = (
             order.model_copy(
                 update={
@@ -1429,13 +1458,59 @@ class ActionExecutor(OrderLookups):
             "currency": remedy.currency,
             **({"replacement_order_id": remedy.replacement_order_id} if remedy.replacement_order_id else {}),
         }
-        self.s.memory.settle_action(turn.conversation_id, action_id, ActionStatus.EXECUTED.value, result, None)
+        self.s.memory.settle_action(conversation_id, action_id, ActionStatus.EXECUTED.value, result, None, expected)
         alternative = pending.get("arguments", {}).get("instead_of")
         if alternative:  # the other of reship-or-refund is withdrawn: one remedy per late order
-            other = self.s.memory.get_action(turn.conversation_id, alternative)
+            other = self.s.memory.get_action(conversation_id, alternative)
             if other is not None and other.get("status") == ActionStatus.PENDING_CONFIRMATION.value:
-                self.s.memory.settle_action(turn.conversation_id, alternative, "cancelled", {}, "other_remedy_chosen")
+                self.s.memory.settle_action(conversation_id, alternative, "cancelled", {}, "other_remedy_chosen")
         return ActionStatus.EXECUTED, result, effect, tool
+
+    def _request_remedy_approval(
+        self,
+        conversation_id: str,
+        customer_id: str,
+        action_id: str,
+        pending: dict[str, Any],
+        amount: Decimal,
+        currency: str,
+    ) -> Outcome:
+        """A journey's refund above the limit, confirmed by the customer: a person approves it (or not) first."""
+        assert self.s.approvals is not None  # checked by the caller
+        tool, effect = pending["tool"], pending["effect"]
+        what = (
+            f"the second charge {effect['charge_id']}"
+            if tool == "refund_charge"
+            else f"late order {effect['order_id']} ({', '.join(effect.get('items', []))})"
+        )
+        refund_to = str(effect.get("refund_to") or "the original payment method")
+        approval = ApprovalRequest(
+            action_id=action_id,
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            tool=tool,
+            summary=f"Refund {amount} {currency} to {refund_to} for {what}",
+            amount=amount,
+            currency=currency,
+            reason=f"refund above {self.merchant.max_auto_refund} {currency}",
+            requested_at=self.now,
+            timeout_seconds=self.s.settings.approval_timeout_seconds,
+        )
+        ApprovalStore(self.s.memory).create(approval)
+        result = {
+            **effect,
+            "action_id": action_id,
+            "refund_amount": str(amount),
+            "currency": currency,
+            "approval": "requested",
+            "decision_within_hours": round(self.s.settings.approval_timeout_seconds / 3600, 1),
+        }
+        if not self.s.memory.settle_action(
+            conversation_id, action_id, ActionStatus.AWAITING_APPROVAL.value, result, None
+        ):
+            raise Denied("not_pending", "That action is no longer pending.")
+        self.s.approvals.start(approval)
+        return ActionStatus.AWAITING_APPROVAL, result, effect, tool
 
     def _confirm_cancel(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:
         order = self._owned_order(turn.customer.id, pending["arguments"]["order_id"])

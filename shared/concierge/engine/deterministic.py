@@ -1122,6 +1122,13 @@ class DeterministicEngine:
                 f"Done: I've sent order {r.get('order_id')} again as order {r['replacement_order_id']}, at no cost to "
                 "you. You'll get its tracking as soon as it ships. Is there anything else I can help with?"
             )
+        elif outcome.status is ActionStatus.AWAITING_APPROVAL:  # above the limit: a person decides first
+            reply = (
+                f"Thanks — I've sent your refund of {money(r['refund_amount'], r['currency'])} to a teammate for "
+                f"approval (reference {r['action_id']}). Nothing is refunded until they decide, usually well within "
+                f"{r['decision_within_hours']:g} hours, and I'll tell you here as soon as they do."
+            )
+            return Decision(next="reply", reply=reply, flow={})
         elif outcome.status is ActionStatus.EXECUTED:
             where = r.get("refund_to") or "your original payment method"
             reply = (
