@@ -33,7 +33,7 @@ def stack(tmp_path_factory):
             yield local
 
 
-def test_a_late_order_s_refund_above_the_limit_waits_for_a_person_then_runs_once(stack, clock):  # noqa: F811
+def test_a_late_order_s_refund_above_the_limit_waits_for_a_person_then_runs_once(stack, clock):
     verify_email("jordan")
     order_id = late_order("jordan")
     with merchant(max_auto_refund=Decimal("10.00"), journeys=MANY):
