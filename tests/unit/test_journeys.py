@@ -12,7 +12,16 @@ import pytest
 from pydantic import ValidationError
 
 from concierge.churn.activity import ACTIVITY_KINDS
-from concierge.journeys.definitions import SHIPPED, Condition, JourneySettings, QuietHours, Repeat, definitions
+from concierge.journeys.definitions import (
+    SHIPPED,
+    SIGNALS,
+    Condition,
+    JourneySettings,
+    QuietHours,
+    Repeat,
+    definitions,
+    triggers,
+)
 from concierge.journeys.outreach import Proposal, asks_to_opt_out, compose, subject
 from concierge.journeys.runner import READ_LATER, repeated, run_name, send_time
 from concierge.platform import topology
@@ -28,7 +37,13 @@ def at(text: str) -> datetime:
 
 # definitions -------------------------------------------------------------------------------------------------------
 def test_the_shipped_journeys_are_in_force_unless_the_merchant_changes_them():
-    assert [d.id for d in definitions()] == ["delayed_shipment", "double_charge"]
+    assert [d.id for d in definitions()] == [
+        "delayed_shipment",
+        "double_charge",
+        "abandoned_cart",
+        "trial_ending",
+        "stalled_onboarding",
+    ]
     changed = definitions(
         JourneySettings.model_validate(
             {
@@ -39,7 +54,7 @@ def test_the_shipped_journeys_are_in_force_unless_the_merchant_changes_them():
             }
         )
     )
-    late, double = changed
+    late, double, *_ = changed
     assert (late.wait_minutes, late.cap.messages, late.cap.days) == (240, 2, 30)
     assert late.rechecks == SHIPPED["delayed_shipment"].rechecks  # what the merchant did not change stays
     assert not double.enabled and double.trigger.repeat is not None and double.trigger.repeat.within_minutes == 3
@@ -49,7 +64,7 @@ def test_the_shipped_journeys_are_in_force_unless_the_merchant_changes_them():
     "settings",
     [
         {"changes": {"delayed_shipment": {"within_minutes": 5}}},  # a late parcel has no interval
-        {"changes": {"abandoned_cart": {"enabled": True}}},  # not a journey (yet)
+        {"changes": {"churn_risk": {"enabled": True}}},  # not a journey (yet)
         {"changes": {"delayed_shipment": {"wait": 5}}},  # unknown field
         {"time_zone": "Mars/Olympus"},
         {"changes": {"delayed_shipment": {"quiet_hours": {"start": "25:00", "end": "08:00"}}}},
@@ -62,7 +77,8 @@ def test_a_merchant_setting_that_cannot_work_is_refused(settings):
 
 def test_the_signals_rule_carries_exactly_what_the_journeys_start_from_or_read_later_and_the_activity_churn_counts():
     [rule] = [r for r in topology.RULES if r.name == "signals-to-journeys"]
-    assert set(rule.detail_types) == {d.trigger.signal for d in SHIPPED.values()} | READ_LATER | ACTIVITY_KINDS
+    starts = {t.signal for d in SHIPPED.values() for t in triggers(d)}
+    assert set(rule.detail_types) == starts | READ_LATER | ACTIVITY_KINDS == SIGNALS | ACTIVITY_KINDS
     assert rule.function is topology.FunctionName.ACTIONS
 
 

@@ -1333,46 +1333,21 @@ class ActionExecutor(OrderLookups):
 
     def _issue_offer_code(self, turn: ReadyTurn, offer: Offer) -> Outcome:
         from concierge.offers import issuing
-        from concierge.offers.catalogue import AmountOff, PercentOff
 
-        values = {
-            "first_name": turn.customer.first_name,
-            "shop": self.merchant.name,
-            "value": issuing.value_words(offer.value),
-        }
-        result: dict[str, Any] = {"offer_id": offer.id, "kind": offer.kind.value, "accepted": offer.wording.accepted}
-        code = offer.code(self.merchant.code_prefix)
-        if code is not None:
-            value: dict[str, Any]
-            if isinstance(offer.value, AmountOff):  # in the shop's currency: the one the customer's orders are in
-                latest = self.s.store.recent_orders(turn.customer.id, 1)
-                if not latest:
-                    raise Denied("code_not_issued", "This offer needs an order of yours to know its currency.")
-                value = {"amount_off": offer.value.amount, "currency": latest[0].currency}
-                values["value"] = issuing.value_words(offer.value, latest[0].currency)
-            else:
-                assert isinstance(offer.value, PercentOff)  # issuing.refusal let only these two through
-                value = {"percent": offer.value.percent}
-            discount = Discount(
-                code=code,
+        try:
+            result = issuing.issue_code(
+                self.s.store,
+                offer,
                 customer_id=turn.customer.id,
-                reason=issuing.discount_reason(offer.id),
+                first_name=turn.customer.first_name,
+                shop=self.merchant.name,
+                code_prefix=self.merchant.code_prefix,
                 conversation_id=turn.conversation_id,
-                issued_at=self.now,
-                expires_at=self.now + timedelta(days=self.s.settings.discount_valid_days),
-                **value,
+                now=self.now,
+                valid_days=self.s.settings.discount_valid_days,
             )
-            # the offer's cap governs its codes (the guardrails counted it): no one-code window here
-            if not self.s.store.issue_discount(discount, issuing.NO_WINDOW):
-                raise Denied("code_not_issued", "The code couldn't be issued just now; please try again.")
-            values["code"] = code
-            result |= {
-                "code": code,
-                **{k: str(v) if isinstance(v, Decimal) else v for k, v in value.items()},
-                "expires_at": discount.expires_at.isoformat(),
-                "single_use": True,
-            }
-        result["values"] = values
+        except issuing.CodeNotIssued as refused:
+            raise Denied(refused.reason, refused.explanation) from None
         return ActionStatus.EXECUTED, result, result, "accept_offer"
 
     def _confirm_remedy(self, turn: ReadyTurn, action_id: str, pending: dict[str, Any]) -> Outcome:

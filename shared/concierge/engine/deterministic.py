@@ -6,6 +6,7 @@ conversation's `flow` between turns, and it asks the actions function for every 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -211,6 +212,26 @@ EXCHANGE_WORDS = (
     "smaller",
 )
 JOURNEY_REMEDIES = ("reship_order", "refund_order", "refund_charge")  # actions/executor.py's, proposed by journeys
+# Answers to a journey that only told (`_journey_told`): about a cart and its code, a trial ending, a first step
+CART_CODE_WORDS = ("code", "discount", "coupon", "voucher", "promo")
+CART_WORDS = ("cart", "basket", "what did i leave", "what was in", "what is in", "what's in", "which items", "my items")
+TRIAL_CANCEL_WORDS = ("cancel", "stop my", "end my", "don't want", "do not want", "not continue", "unsubscribe me")
+TRIAL_KEEP_WORDS = ("keep it", "keep my", "continue", "stay on", "don't cancel", "do not cancel")
+TRIAL_PRICE_WORDS = ("how much", "cost", "price", "charge", "pay", "when", "what date", "which day", "billed")
+TRIAL_PER = {"week": "a week", "month": "a month", "quarter": "a quarter", "year": "a year"}
+STEP_HELP_WORDS = (
+    "how do i",
+    "how can i",
+    "how to",
+    "where do i",
+    "where can i",
+    "where is",
+    "show me",
+    "stuck",
+    "can't find",
+    "cannot find",
+    "help",
+)
 # "yes, reship", "send it again please": the customer picks a journey's reship over its refund (`_journey_flow`)
 JOURNEY_RESHIP_WORDS = ("reship", "re-ship", "send it again", "resend", "send another", "send a new one", "new one")
 REFUND_WORDS = (
@@ -467,6 +488,13 @@ def amount_of(value: str) -> float | None:
     """The number in an option value ("350 ml" -> 350, "9.5" -> 9.5), or None."""
     number = re.search(r"\d+(?:[.,]\d+)?", value)
     return float(number.group().replace(",", ".")) if number else None
+
+
+def journey_listing(items: list[str]) -> str:
+    """'A, B and C': a journey's items, as its message listed them."""
+    if not items:
+        return "the items you left"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def call(tool: str, arguments: dict[str, Any] | None = None, n: int = 1) -> ToolCall:
@@ -1078,6 +1106,8 @@ class DeterministicEngine:
         (the executor checks it again and runs it once); a no withdraws them. A question or another request is the
         normal path's (None), and the proposals stay pending."""
         proposals: dict[str, str] = dict(flow.get("proposals") or {})
+        if not proposals and flow.get("context") is not None:  # a journey that only told (a cart, a trial, a step)
+            return self._journey_told(turn, flow)
         # a confirmation's result carries the tool it settled; a withdrawal's is cancel_action
         settled = [r for tool in (*JOURNEY_REMEDIES, "confirm_action", "cancel_action") for r in turn.results_for(tool)]
         if settled:
@@ -1110,6 +1140,138 @@ class DeterministicEngine:
                 call("cancel_action", {"action_id": pending}, n) for n, pending in enumerate(proposals.values(), 1)
             ]
             return Decision(next="actions", tool_calls=withdraw, flow=flow)
+        return None
+
+    def _journey_told(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision | None:
+        """The customer answers a message that proposed nothing (journeys/outreach.py `tell`): a question about what it
+        said is answered from what the journey read then (`flow["context"]`: the cart's items and the offer's code,
+        the trial's plan, price, end and manage link, the onboarding step and its help); a presented offer whose code
+        comes with a yes is taken (accept_offer); a no closes it. Anything else is the normal path's (None)."""
+        context: dict[str, Any] = flow["context"]
+        text = turn.message.text
+        said = signals.normalize(text)
+        journey = flow.get("journey")
+        no = signals.is_negative(text) and "?" not in text
+        if journey == "abandoned_cart":
+            return self._cart_answer(turn, flow, context, said, no)
+        if journey == "trial_ending":
+            return self._trial_answer(turn, flow, context, said, no)
+        if journey == "stalled_onboarding":
+            return self._step_answer(flow, context, said, no)
+        return None
+
+    def _cart_answer(
+        self, turn: ReadyTurn, flow: dict[str, Any], context: dict[str, Any], said: str, no: bool
+    ) -> Decision | None:
+        offer = dict(context.get("offer") or {})
+        items = journey_listing(context.get("items") or [])
+        results = turn.results_for("accept_offer")
+        taken: ActionResult | None = results[-1] if results else None
+        if taken is not None:
+            if taken.status is not ActionStatus.EXECUTED or not taken.result.get("code"):
+                reason = str(taken.result.get("explanation") or "I couldn't issue that code just now.")
+                return Decision(next="reply", reply=f"I'm sorry — {reason}", flow=flow)
+            issued = taken.result
+            offer |= {"code": issued["code"], "expires_at": issued.get("expires_at")}
+            reply = self._code_line(offer, items)
+            if issued.get("accepted"):  # the merchant's own words for it (validated: no urgency, placeholders known)
+                from concierge.offers.catalogue import render
+
+                with contextlib.suppress(ValueError):
+                    reply = render(str(issued["accepted"]), {**dict(issued.get("values") or {}), "items": items})
+            return Decision(next="reply", reply=reply, flow={**flow, "context": {**context, "offer": offer}})
+        asks_code = signals.any_phrase(said, CART_CODE_WORDS)
+        asks_cart = signals.any_phrase(said, CART_WORDS)
+        yes = signals.is_affirmative(turn.message.text) and not no
+        if offer.get("takes_on_yes") and not offer.get("code") and (yes or asks_code) and offer.get("offer_id"):
+            return Decision(
+                next="actions", tool_calls=[call("accept_offer", {"offer_id": offer["offer_id"]})], flow=flow
+            )
+        if asks_code:
+            return Decision(next="reply", reply=self._code_line(offer, items), flow=flow)
+        if asks_cart:
+            total = (
+                f" ({money(context['total'], context['currency'])} in all)"
+                if context.get("total") and context.get("currency")
+                else ""
+            )
+            code = f" {self._code_line(offer, items, named=False)}" if offer.get("code") else ""
+            return Decision(
+                next="reply",
+                reply=f"Your cart at {self.merchant} holds {items}{total}.{code} Is there anything about them "
+                "I can help with?",
+                flow=flow,
+            )
+        if no:
+            return Decision(
+                next="reply", reply="No problem, I'll leave it there. Is there anything else I can help with?", flow={}
+            )
+        return None
+
+    @staticmethod
+    def _code_line(offer: dict[str, Any], items: str, named: bool = True) -> str:
+        if not offer.get("code"):
+            return f"There's no discount code with this reminder, but your cart still holds {items}."
+        until = ""
+        if offer.get("expires_at"):
+            until = f", until {datetime.fromisoformat(str(offer['expires_at'])):%-d %B}"
+        value = f" for {offer['value']}" if offer.get("value") else ""
+        where = f" on your order of {items}" if named else " on that order"
+        return f"Your code is {offer['code']}{value}{where}: it works once{until}."
+
+    def _trial_answer(
+        self, turn: ReadyTurn, flow: dict[str, Any], context: dict[str, Any], said: str, no: bool
+    ) -> Decision | None:
+        if not context.get("plan"):
+            return None
+        if flow.get("asked_cancel") and self._accepts_handoff(turn.message.text):  # "yes, please do it for me"
+            return self.handoff(turn, "customer asked to cancel a trial")
+        day = f"{datetime.fromisoformat(str(context['ends_at'])):%A %-d %B}"
+        price = f"{money(context['price'], context['currency'])} {TRIAL_PER.get(context.get('interval', ''), '')}"
+        link = context.get("manage_url", "")
+        if signals.any_phrase(said, TRIAL_CANCEL_WORDS) and not signals.any_phrase(said, TRIAL_KEEP_WORDS):
+            # no action cancels a subscription here (docs/journeys.md): the merchant's own page does, or a person
+            return Decision(
+                next="reply",
+                reply=f"I can't cancel it from here, but you can at {link}: cancel before {day} and it won't become "
+                f"a paid {context['plan']} subscription. If you'd rather a person did it, say so and I'll pass this "
+                "on.",
+                flow={**flow, "asked_cancel": True},
+            )
+        if signals.any_phrase(said, TRIAL_KEEP_WORDS) or (
+            signals.is_affirmative(turn.message.text) and not no and not flow.get("asked_cancel")
+        ):
+            return Decision(
+                next="reply",
+                reply=f"Then there's nothing to do: from {day} it continues as {context['plan']} at {price.strip()}. "
+                f"You can change it any time at {link}.",
+                flow={},
+                resolved=True,
+            )
+        if signals.any_phrase(said, TRIAL_PRICE_WORDS):
+            return Decision(
+                next="reply",
+                reply=f"Your free trial ends on {day}. After that, {context['plan']} costs {price.strip()}, unless you "
+                f"cancel before then at {link}.",
+                flow=flow,
+            )
+        return None
+
+    def _step_answer(self, flow: dict[str, Any], context: dict[str, Any], said: str, no: bool) -> Decision | None:
+        step = context.get("step") or {}
+        if not step:
+            return None
+        named = content_words(step.get("name", "")) & content_words(said)
+        if named or signals.any_phrase(said, STEP_HELP_WORDS):
+            how = f"It's explained here: {step['help']}" if step.get("help") else "Tell me where you got stuck"
+            return Decision(
+                next="reply",
+                reply=f"{how} — that's for \"{step['name']}\". If something doesn't work as it says, tell me what "
+                "you see, or ask for a person.",
+                flow=flow,
+            )
+        if no:
+            return Decision(next="reply", reply="No problem. I'm here if you need anything.", flow={}, resolved=True)
         return None
 
     @staticmethod

@@ -4,11 +4,17 @@ respects, in the customer's time zone), what is checked again when the wait ends
 or changes its wait, caps, quiet hours or wording in merchant.json (`JourneySettings`), and `definitions` gives the
 journeys in force.
 
+What some journeys need to know of the merchant's product is merchant.json's too, validated here: the paid plans a
+trial converts to and where a customer keeps or cancels one (`Subscriptions`, for `trial_ending`), and the first
+steps of using the product (`OnboardingStep`, for `stalled_onboarding`). A shop without them never runs those
+journeys: nothing here invents a price, a link or a feature.
+
 Nothing here reads data: the runner (runner.py) applies a definition to a signal, the store and the customer's memory.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from decimal import Decimal
 from typing import Any, Literal
@@ -16,12 +22,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-JourneyId = Literal["delayed_shipment", "double_charge"]
+JourneyId = Literal["delayed_shipment", "double_charge", "abandoned_cart", "trial_ending", "stalled_onboarding"]
 # What a definition can have checked again when its wait ends, each a function of runner.py (it reads the store and
-# the customer's memory): the parcel is still not delivered; the charge was not refunded or found fine meanwhile.
-Recheck = Literal["parcel_still_late", "charge_not_refunded"]
-# What the journey proposes in the message it sends; the customer still confirms it in their answer.
-ActionKind = Literal["propose_reship_or_refund", "propose_charge_refund"]
+# the customer's memory): the parcel is still not delivered; the charge was not refunded or found fine meanwhile; the
+# cart was neither emptied, replaced nor bought; the trial was neither cancelled, converted nor changed; an onboarding
+# step is still not done.
+Recheck = Literal[
+    "parcel_still_late", "charge_not_refunded", "cart_not_bought", "trial_not_changed", "onboarding_step_left"
+]
+# The signals each recheck reads when the wait ends: the runner remembers them as they come (journeys/store.py).
+RECHECK_READS: dict[str, frozenset[str]] = {
+    "parcel_still_late": frozenset({"order.updated"}),
+    "charge_not_refunded": frozenset({"order.updated"}),
+    "cart_not_bought": frozenset({"cart.updated", "order.updated"}),
+    "trial_not_changed": frozenset({"subscription.changed", "trial.updated"}),
+    "onboarding_step_left": frozenset({"feature.used"}),
+}
+# What the journey does in the message it sends: propose a remedy the customer still confirms in their answer, or
+# tell them something with nothing to confirm (a cart left, a trial about to convert, a first step not taken).
+ActionKind = Literal[
+    "propose_reship_or_refund", "propose_charge_refund", "remind_cart", "tell_trial_ending", "nudge_onboarding_step"
+]
 Channel = Literal["email", "whatsapp"]
 # Email first: WhatsApp delivers a business's first message only inside the 24 hours after the customer last wrote
 # (Meta's customer-service window; outside it a pre-approved template is needed, which journeys do not send yet).
@@ -101,20 +122,55 @@ class Trigger(_Model):
     signal: str = Field(description="the signal's kind (its detail-type), e.g. shipment.delayed")
     conditions: list[Condition] = Field(default_factory=list)
     repeat: Repeat | None = None
+    first: bool = Field(
+        False,
+        description="only the customer's first start: no earlier signal of any of the journey's triggers (their "
+        "conditions holding) is remembered for them (journeys/store.py keeps signals REMEMBERED_DAYS)",
+    )
+    account_age_days: int | None = Field(
+        None,
+        ge=0,
+        le=365,
+        description="only for a customer whose account (customers.json created_at) is at most this many days old "
+        "when the signal occurs: a sign-in is a start for a new account, not for one of long standing",
+    )
+
+
+class Before(_Model):
+    """The message goes `minutes` before a date the signal carries (`field`), e.g. 3 days before a trial's end;
+    never after it."""
+
+    field: str = Field(pattern=r"^[a-z_]{1,40}$", description="a date-time field of the signal, e.g. ends_at")
+    minutes: int = Field(ge=0, le=30 * 24 * 60)
 
 
 class JourneyDefinition(_Model):
     id: JourneyId
     enabled: bool = True
     trigger: Trigger
+    also_triggered_by: list[Trigger] = Field(
+        default_factory=list, description="other signals that start it (stalled onboarding: a sign-in, or a start)"
+    )
     wait_minutes: int = Field(ge=0, le=30 * 24 * 60, description="from the signal to the message, at least")
+    before: Before | None = Field(None, description="the message goes this long before a date of the signal")
     quiet_hours: QuietHours | None = Field(default_factory=QuietHours)
     rechecks: list[Recheck] = Field(default_factory=list, description="checked again when the wait ends")
     cap: Cap = Field(default_factory=Cap)
     consent: Literal["unless_opted_out", "opted_in"] = Field(
         "unless_opted_out",
-        description="unless_opted_out: a service message (about the customer's own order or payment), sent unless "
-        "they opted out of journeys; opted_in: only to a customer who said yes to them",
+        description="unless_opted_out: sent unless the customer opted out of journeys (a STOP reply); opted_in: "
+        "only to a customer who said yes to them",
+    )
+    personalization: bool = Field(
+        False,
+        description="the journey acts on remembered behaviour (a cart left, features not used): it also needs the "
+        "customer's consent to personalization (Profile.personalization), as a cart-reminder offer does "
+        "(docs/offers.md)",
+    )
+    offer_moment: Literal["cart_abandoned"] | None = Field(
+        None,
+        description="the offers' moment the journey asks the next best action about (offers/nba.py) when its wait "
+        "ends; the moment's offers set the wait (trigger.after_hours) when the shop has one",
     )
     action: ActionKind
     channels: list[Channel] = Field(
@@ -136,6 +192,9 @@ class JourneyChange(_Model):
     quiet_hours: QuietHours | None = None
     cap: Cap | None = None
     within_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60, description="double charge: the interval")
+    before_minutes: int | None = Field(
+        None, ge=0, le=30 * 24 * 60, description="trial ending: how long before the trial's end the message goes"
+    )
     channels: list[Channel] | None = Field(None, min_length=1)
     subject: str | None = Field(None, max_length=120)
     message: str | None = Field(None, max_length=600)
@@ -175,7 +234,117 @@ class JourneySettings(_Model):
         for journey_id, change in self.changes.items():
             if change.within_minutes is not None and SHIPPED[journey_id].trigger.repeat is None:
                 raise ValueError(f"changes.{journey_id}.within_minutes: that journey has no interval")
+            if change.before_minutes is not None and SHIPPED[journey_id].before is None:
+                raise ValueError(
+                    f"changes.{journey_id}.before_minutes: that journey waits from its signal, not until a date "
+                    "(use wait_minutes)"
+                )
+            if change.wait_minutes is not None and SHIPPED[journey_id].before is not None:
+                raise ValueError(
+                    f"changes.{journey_id}.wait_minutes: that journey's message goes before a date the signal "
+                    "carries (use before_minutes)"
+                )
+            for part in ("subject", "message"):
+                _check_wording(journey_id, part, getattr(change, part))
         return self
+
+
+# The placeholders a merchant's subject or message may use in the journeys that only tell, besides {merchant} and the
+# signal's own fields (the message's facts are always worded by code after it: the items, the price, the step).
+WORDING_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "abandoned_cart": frozenset({"merchant", "items", "total", "cart_id", "currency"}),
+    "trial_ending": frozenset({"merchant", "plan", "price", "ends_on", "subscription_id"}),
+    "stalled_onboarding": frozenset({"merchant", "step", "help"}),
+}
+
+
+# The journeys that nudge towards a purchase or a use: no artificial urgency in their words, as in offers
+# (docs/offers.md). A late parcel's or a trial's date is a fact, not pressure ("your trial ends in 3 days").
+NUDGES = frozenset({"abandoned_cart", "stalled_onboarding"})
+
+
+def _check_wording(journey_id: str, part: str, text: str | None) -> None:
+    """No artificial urgency in a nudge's words, and, in the journeys that only tell, no placeholder the message
+    cannot fill (it would reach the customer as written)."""
+    if not text:
+        return
+    from concierge.offers.catalogue import urgency
+
+    phrase = urgency(text) if journey_id in NUDGES else None
+    if phrase:
+        raise ValueError(
+            f'changes.{journey_id}.{part} uses "{phrase}": journeys never use artificial urgency or scarcity'
+        )
+    allowed = WORDING_PLACEHOLDERS.get(journey_id)
+    if allowed is None:
+        return
+    for name in re.findall(r"\{(\w+)\}", text):
+        if name not in allowed:
+            known = ", ".join(f"{{{n}}}" for n in sorted(allowed))
+            raise ValueError(f"changes.{journey_id}.{part} uses {{{name}}}, which it cannot fill; it can use {known}")
+
+
+# What a merchant states of its product for the journeys that need it (merchant.json, beside `journeys`) -------------
+_URL = r"^(https://[^\s<>\"]{3,300}|/[^\s<>\"]{1,300})$"
+
+
+class SubscriptionPlan(_Model):
+    """A paid plan a trial converts to: what the customer will pay and how often. The trial's signal names the plan
+    by `code`; the message states `name`, `price` and `interval` as written here (never a price from elsewhere)."""
+
+    code: str = Field(min_length=1, max_length=64, description="the plan's code, as trial.updated's `plan` names it")
+    name: str = Field(min_length=1, max_length=60, description="the plan's name, as customers know it ('Pro')")
+    price: Decimal = Field(gt=0, le=100_000, decimal_places=2, description="the price of one period, e.g. '12.00'")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
+    interval: Literal["week", "month", "quarter", "year"] = Field(description="how often the price is charged")
+
+
+class Subscriptions(_Model):
+    """The shop's paid plans and where a customer keeps, changes or cancels theirs. The assistant cannot cancel a
+    subscription itself: the message and its answers point to `manage_url`."""
+
+    manage_url: str = Field(
+        pattern=_URL,
+        description="where the customer keeps, changes or cancels their subscription: an https link, or a path of "
+        "the shop's site ('/account/billing')",
+    )
+    plans: list[SubscriptionPlan] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Subscriptions:
+        seen: set[str] = set()
+        for n, plan in enumerate(self.plans):
+            if plan.code in seen:
+                raise ValueError(f"plans.{n}: plan '{plan.code}' appears twice: each plan needs its own code")
+            seen.add(plan.code)
+        return self
+
+    def plan(self, code: str) -> SubscriptionPlan | None:
+        return next((p for p in self.plans if p.code == code), None)
+
+
+class OnboardingStep(_Model):
+    """One of the first things a new customer should do with the product, in the order they should do them: done
+    once a `feature.used` signal names its `feature`."""
+
+    feature: str = Field(pattern=r"^[a-z0-9_.-]{1,64}$", description="the feature's code, as feature.used names it")
+    name: str = Field(
+        min_length=1, max_length=80, description="what the step is, as the customer reads it ('Invite your team')"
+    )
+    help: str | None = Field(
+        None,
+        pattern=_URL,
+        description="where it is explained: a help-center article's url as in articles.json ('/help/invite-team') "
+        "or an https link",
+    )
+
+
+def check_onboarding(steps: list[OnboardingStep]) -> None:
+    seen: set[str] = set()
+    for n, step in enumerate(steps):
+        if step.feature in seen:
+            raise ValueError(f"onboarding.{n}: feature '{step.feature}' is listed twice")
+        seen.add(step.feature)
 
 
 SHIPPED: dict[JourneyId, JourneyDefinition] = {
@@ -198,6 +367,41 @@ SHIPPED: dict[JourneyId, JourneyDefinition] = {
         cap=Cap(messages=1, days=1),
         action="propose_charge_refund",
     ),
+    "abandoned_cart": JourneyDefinition(
+        id="abandoned_cart",
+        trigger=Trigger(signal="cart.updated", conditions=[Condition(field="items", op="at_least", value=1)]),
+        # a day, as the shipped stores' cart reminders: used only when the shop has no cart_reminder offer, whose
+        # trigger.after_hours otherwise sets the wait (its guardrail decides nothing before then)
+        wait_minutes=24 * 60,
+        rechecks=["cart_not_bought"],
+        cap=Cap(messages=1, days=7),
+        personalization=True,  # a cart reminder acts on remembered behaviour (docs/offers.md)
+        offer_moment="cart_abandoned",
+        action="remind_cart",
+    ),
+    "trial_ending": JourneyDefinition(
+        id="trial_ending",
+        trigger=Trigger(signal="trial.updated"),  # `started` and `ending` both carry ends_at; the later one wins
+        wait_minutes=0,
+        before=Before(field="ends_at", minutes=3 * 24 * 60),  # three days' notice before the first charge
+        rechecks=["trial_not_changed"],
+        cap=Cap(messages=1, days=7),
+        action="tell_trial_ending",  # about the customer's own coming payment: a service message
+    ),
+    "stalled_onboarding": JourneyDefinition(
+        id="stalled_onboarding",
+        trigger=Trigger(
+            signal="subscription.changed",
+            conditions=[Condition(field="change", op="equals", value="started")],
+            first=True,
+        ),
+        also_triggered_by=[Trigger(signal="customer.signed_in", first=True, account_age_days=7)],
+        wait_minutes=3 * 24 * 60,
+        rechecks=["onboarding_step_left"],
+        cap=Cap(messages=1, days=365),  # one nudge per customer: a second would nag
+        personalization=True,  # it reads which features they used
+        action="nudge_onboarding_step",
+    ),
 }
 
 
@@ -210,13 +414,42 @@ def definitions(settings: JourneySettings | None = None) -> list[JourneyDefiniti
         if change is None:
             result.append(shipped)
             continue
-        update = change.model_dump(exclude_none=True, exclude={"within_minutes"})
+        update = change.model_dump(exclude_none=True, exclude={"within_minutes", "before_minutes"})
         if change.within_minutes is not None and shipped.trigger.repeat is not None:
             repeat = shipped.trigger.repeat.model_copy(update={"within_minutes": change.within_minutes})
             update["trigger"] = shipped.trigger.model_copy(update={"repeat": repeat})
+        if change.before_minutes is not None and shipped.before is not None:
+            update["before"] = shipped.before.model_copy(update={"minutes": change.before_minutes})
         result.append(JourneyDefinition.model_validate({**shipped.model_dump(), **update}))
     return result
 
 
+def triggers(definition: JourneyDefinition) -> list[Trigger]:
+    """Every trigger of the journey: its own, then the others that also start it."""
+    return [definition.trigger, *definition.also_triggered_by]
+
+
+def trigger_for(definition: JourneyDefinition, signal_kind: str) -> Trigger | None:
+    return next((t for t in triggers(definition) if t.signal == signal_kind), None)
+
+
 def triggered_by(signal_kind: str, settings: JourneySettings | None = None) -> list[JourneyDefinition]:
-    return [d for d in definitions(settings) if d.trigger.signal == signal_kind]
+    return [d for d in definitions(settings) if trigger_for(d, signal_kind) is not None]
+
+
+def reads(definition: JourneyDefinition) -> frozenset[str]:
+    """The signals a journey reads after it started (its rechecks', a repeat's, a first start's), which the runner
+    remembers as they come."""
+    kinds: set[str] = set()
+    for recheck in definition.rechecks:
+        kinds |= RECHECK_READS[recheck]
+    for trigger in triggers(definition):
+        if trigger.repeat is not None or trigger.first:
+            kinds.add(trigger.signal)
+    return frozenset(kinds)
+
+
+# Every signal a shipped journey starts from or reads later: the `signals-to-journeys` rule carries exactly these.
+SIGNALS: frozenset[str] = frozenset(
+    {t.signal for d in SHIPPED.values() for t in triggers(d)} | {k for d in SHIPPED.values() for k in reads(d)}
+)

@@ -3,7 +3,9 @@
 The last step of the journey workflow opens a conversation for the customer, records the proposals the message makes
 (a reship or a refund of a late parcel; a refund of the second of two charges) as pending actions exactly as a turn
 records a proposal, stores the message with those proposals marked shown (one transaction, `record_reply`), and sends
-it on the channel `check` chose, to the verified address it chose:
+it on the channel `check` chose, to the verified address it chose. The journeys that only tell (a cart left, a
+trial about to convert, a first step not taken) propose nothing: their message is worded by code from what `check`
+read (`Outreach.context`), which the conversation keeps for the answers (`flow["context"]`):
 
 - email: a reply to it threads into this conversation (the Reply-To carries the conversation: support+<id>@…);
 - WhatsApp: the customer's next message continues their open conversation.
@@ -21,13 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from concierge.actions.proposal import money, summary
 from concierge.channels.outbound import tagged_address
 from concierge.conversation.api import Channel
 from concierge.conversation.turn import ActionResult, ActionStatus, ConversationRecord, Profile, Signals, ToolCall
 from concierge.journeys.definitions import JourneyDefinition, definitions
-from concierge.journeys.runner import parse
+from concierge.journeys.runner import customer_zone, parse
 from concierge.memory.store import TurnEntry
 from concierge.platform.events import ChargePosted, ShipmentDelayed, Signal
 
@@ -43,10 +46,11 @@ if TYPE_CHECKING:
 
 OPT_OUT_WORDS = frozenset({"stop", "unsubscribe", "opt out", "optout", "stop messages", "stop messaging me"})
 OPT_OUT_LINE = "Reply STOP to get no more messages like this one."
-OPTED_OUT = (
-    "Done: {merchant} won't write to you first again about orders or payments. You can still write to us at any time."
-)
+OPTED_OUT = "Done: {merchant} won't write to you first again. You can still write to us at any time."
 ENGINE = "journey"  # the turn record's engine: the message came from a journey, not from a reply to the customer
+PROPOSING = frozenset({"propose_reship_or_refund", "propose_charge_refund"})  # the others propose nothing
+CLOSING = "You can also ask me anything about it, or ask for a person."
+PER = {"week": "a week", "month": "a month", "quarter": "a quarter", "year": "a year"}
 
 
 @dataclass
@@ -77,7 +81,9 @@ def _items(order: Order) -> list[str]:
 
 def proposals(definition: JourneyDefinition, signal: Signal, store: CommerceBackend) -> list[Proposal] | None:
     """What the message proposes, computed from the order or the charge (never from words); None when the order it
-    is about cannot be found for this customer."""
+    is about cannot be found for this customer; nothing for a journey that only tells."""
+    if definition.action not in PROPOSING:
+        return []
     if definition.action == "propose_reship_or_refund":
         assert isinstance(signal, ShipmentDelayed)  # the journey's trigger is shipment.delayed
         order = store.get_order(signal.order_id)
@@ -109,8 +115,18 @@ def proposals(definition: JourneyDefinition, signal: Signal, store: CommerceBack
     return [Proposal("refund_charge", {"charge_id": signal.charge_id}, effect)]
 
 
-def compose(definition: JourneyDefinition, merchant: MerchantProfile, signal: Signal, made: list[Proposal]) -> str:
-    """The message: the merchant's opening (merchant.json) or a neutral one, then the proposals in code's words."""
+def compose(
+    definition: JourneyDefinition,
+    merchant: MerchantProfile,
+    signal: Signal,
+    made: list[Proposal],
+    context: dict[str, Any] | None = None,
+    zone: ZoneInfo | None = None,
+) -> str:
+    """The message: the merchant's opening (merchant.json) or a neutral one, then the proposals in code's words; for
+    a journey that only tells, what `check` read (`context`) in code's words."""
+    if definition.action not in PROPOSING:
+        return tell(definition, merchant, signal, context or {}, zone or ZoneInfo("UTC"))
     values = {"merchant": merchant.name, **{k: str(v) for k, v in signal.model_dump(mode="json").items()}}
     if isinstance(signal, ChargePosted):
         values["amount"] = money(signal.amount, signal.currency)
@@ -121,6 +137,110 @@ def compose(definition: JourneyDefinition, merchant: MerchantProfile, signal: Si
     else:
         offer = f'I can {lines[0]}. Reply "{_verb(made[0])}" to go ahead, or tell me if all is as it should be.'
     return f"{opening}\n\n{offer} You can also ask me anything about it, or ask for a person."
+
+
+# the journeys that only tell -----------------------------------------------------------------------------------------
+def listing(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _day(value: str, zone: ZoneInfo) -> str:
+    """'Saturday 21 November', in the customer's time zone."""
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%A %-d %B")
+
+
+def price_phrase(context: dict[str, Any]) -> str:
+    """'€12.00 a month': the plan's price as `check` read it (the signal's amount, else merchant.json's)."""
+    return f"{money(context['price'], context['currency'])} {PER.get(context.get('interval', ''), '')}".strip()
+
+
+def tell_values(merchant: MerchantProfile, signal: Signal, context: dict[str, Any], zone: ZoneInfo) -> dict[str, str]:
+    """The placeholders a merchant's `message` or `subject` of these journeys may use, besides the signal's fields."""
+    values = {"merchant": merchant.name, **{k: str(v) for k, v in signal.model_dump(mode="json").items()}}
+    if context.get("items"):
+        values["items"] = listing(context["items"])
+    if context.get("total") and context.get("currency"):
+        values["total"] = money(context["total"], context["currency"])
+    if context.get("price"):
+        values |= {"plan": context["plan"], "price": price_phrase(context), "ends_on": _day(context["ends_at"], zone)}
+    if context.get("step"):
+        values |= {"step": context["step"]["name"], "help": context["step"].get("help", "")}
+    return values
+
+
+def tell(
+    definition: JourneyDefinition, merchant: MerchantProfile, signal: Signal, context: dict[str, Any], zone: ZoneInfo
+) -> str:
+    """A cart left, a trial about to convert, a first step not taken: the merchant's opening or a neutral one that is
+    true for any shop, then the facts in code's words (the items by their catalogue titles, the price and the day,
+    the step and its help), and how to answer."""
+    values = tell_values(merchant, signal, context, zone)
+    opening = _fill(definition.message, values) if definition.message else None
+
+    def says(name: str) -> bool:  # the merchant's opening states this fact itself
+        return definition.message is not None and f"{{{name}}}" in definition.message
+
+    if definition.action == "remind_cart":
+        offer = context.get("offer") or {}
+        items = values.get("items", "")
+        left = f"You left {items} in your cart at {merchant.name}."
+        lead = opening if opening is not None and says("items") else " ".join(filter(None, [opening, left]))
+        if offer.get("presented") and offer.get("message"):
+            # the offer's own words (the merchant's, validated: no urgency), with the items named if they do not
+            first = [] if offer.get("names_items") else [lead]
+            return "\n\n".join(
+                [*first, offer["message"], "If you have a question about them, just reply, or ask for a person."]
+            )
+        return (
+            f"{lead} They're still there if you want them.\n\nIf something held you up, reply with your question "
+            "and I'll help, or ask for a person."
+        )
+    if definition.action == "tell_trial_ending":
+        plan, price, day = values["plan"], values["price"], values["ends_on"]
+        lead = opening or f"Your free trial of {plan} with {merchant.name} ends on {day}."
+        when = "After that" if opening is None or says("ends_on") else f"On {day}"
+        return (
+            f"{lead} {when} it becomes a paid {plan} subscription at {price} unless you cancel before then.\n\n"
+            f"To keep it, you don't need to do anything. To cancel or change it, go to {context['manage_url']}. "
+            f"{CLOSING}"
+        )
+    step = context["step"]
+    how = f" Here's how: {step['help']}" if step.get("help") else ""
+    pointer = f"A pointer for getting started with {merchant.name}: {step['name']}."
+    lead = opening if opening is not None and says("step") else " ".join(filter(None, [opening, pointer]))
+    return f"{lead}{how}\n\nIf something is in the way, reply and tell me what, and I'll help. {CLOSING}"
+
+
+def tell_subject(
+    definition: JourneyDefinition, merchant: MerchantProfile, signal: Signal, context: dict[str, Any], zone: ZoneInfo
+) -> str:
+    values = tell_values(merchant, signal, context, zone)
+    if definition.subject:
+        return _fill(definition.subject, values)
+    if definition.action == "remind_cart":
+        offer = context.get("offer") or {}
+        return str(offer.get("subject") or f"Your cart at {merchant.name}")
+    if definition.action == "tell_trial_ending":
+        return f"Your {values['plan']} trial ends on {values['ends_on']}"
+    return f"Getting started with {merchant.name}"
+
+
+def tell_facts(definition: JourneyDefinition, context: dict[str, Any]) -> list[str]:
+    """What was done, for the conversation's summary: ids and codes, never the customer's words."""
+    if definition.action == "remind_cart":
+        offer = context.get("offer") or {}
+        said = f"journey {definition.id}: reminded of {len(context.get('items', []))} item(s)"
+        if offer.get("presented"):
+            return [
+                f"{said}; offer {offer.get('offer_id')} presented"
+                + (f", code {offer['code']}" if offer.get("code") else "")
+            ]
+        if offer.get("offer_id"):
+            return [f"{said}; offer {offer['offer_id']} {offer.get('outcome')} ({offer.get('reason')})"]
+        return [said]
+    if definition.action == "tell_trial_ending":
+        return [f"journey {definition.id}: told the {context.get('plan')} trial ends {context.get('ends_at')}"]
+    return [f"journey {definition.id}: nudged about {context.get('step', {}).get('feature')}"]
 
 
 def _verb(proposal: Proposal) -> str:
@@ -170,32 +290,48 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
     made = proposals(definition, signal, services.store)
     if made is None:
         return {"sent": False, "reason": "order_not_found"}
-    text = compose(definition, merchant, signal, made)
+    context = outreach.context
+    zone = customer_zone(services.store, outreach.customer_id, merchant)
+    text = compose(definition, merchant, signal, made, context, zone)
     ids = [action_id(conversation_id, p.tool) for p in made]
     if len(made) == 2:  # reship or refund: confirming one withdraws the other (executor._confirm_remedy)
         made = [
             Proposal(p.tool, {**p.arguments, "instead_of": other}, p.effect)
             for p, other in zip(made, reversed(ids), strict=True)
         ]
+    offer = context.get("offer") or {}
+    presented = [str(offer["offer_id"])] if offer.get("presented") and offer.get("offer_id") else []
+    flow: dict[str, Any] = {
+        "name": "journey",
+        "journey": definition.id,
+        # the customer's answer ("refund it please", "yes, reship") is read against these (engine/deterministic.py)
+        "proposals": dict(zip(map(_verb, made), ids, strict=True)),
+        # each proposal as the message said it: a question about it ("where would the refund go?") is answered so
+        "said": {_verb(p): summary(p.tool, p.effect) for p in made},
+    }
+    if definition.action not in PROPOSING:  # what the answers need: the items and the code, the plan, the step
+        flow["context"] = {
+            **{k: v for k, v in context.items() if k != "offer"},
+            **({"offer": {k: v for k, v in offer.items() if k not in ("message", "subject")}} if offer else {}),
+        }
     record = ConversationRecord(
         conversation_id=conversation_id,
         customer_id=outreach.customer_id,
         channel=channel,
-        started_at=at,
+        # from the check that decided it (and any offer, whose acceptance is read from the conversation's start)
+        started_at=min(at, outreach.checked_at) if outreach.checked_at else at,
         updated_at=at,
         message_seq=1,
         verified=True,
         channels=[channel],
         reply_to={channel.value: outreach.address},
-        facts=[f"journey {definition.id}: proposed {', '.join(p.tool for p in made)}"],
-        # the customer's answer ("refund it please", "yes, reship") is read against these (engine/deterministic.py)
-        flow={
-            "name": "journey",
-            "journey": definition.id,
-            "proposals": dict(zip(map(_verb, made), ids, strict=True)),
-            # each proposal as the message said it: a question about it ("where would the refund go?") is answered so
-            "said": {_verb(p): summary(p.tool, p.effect) for p in made},
-        },
+        facts=(
+            [f"journey {definition.id}: proposed {', '.join(p.tool for p in made)}"]
+            if made
+            else tell_facts(definition, context)
+        ),
+        flow=flow,
+        offers_presented=presented,
     )
     for proposal, pending in zip(made, ids, strict=True):
         call = ToolCall(id=f"journey-{proposal.tool}", tool=proposal.tool, arguments=proposal.arguments)
@@ -219,12 +355,18 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
         assert services.whatsapp is not None  # checked above
         provider_id = services.whatsapp.send_text(outreach.address, f"{text}\n\n{OPT_OUT_LINE}")
     else:
-        greeting = f"Hi {customer.first_name}," if customer else "Hello,"
+        greeting = f"Hi {customer.first_name},\n\n" if customer else "Hello,\n\n"
+        if offer.get("presented") and offer.get("greets") and offer.get("names_items"):
+            greeting = ""  # the merchant's offer wording opens the message, with the customer's name
         provider_id = services.email.send(
             to=outreach.address,
-            subject=subject(definition, signal, merchant),
+            subject=(
+                subject(definition, signal, merchant)
+                if made
+                else tell_subject(definition, merchant, signal, context, zone)
+            ),
             text=(
-                f"{greeting}\n\n{text}\n\n— The {merchant.name} AI assistant. Reply to this email to answer; ask for "
+                f"{greeting}{text}\n\n— The {merchant.name} AI assistant. Reply to this email to answer; ask for "
                 f"a person at any time.\n{OPT_OUT_LINE}"
             ),
             in_reply_to=None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.journeys.definitions import JourneyId
 
@@ -35,3 +35,9 @@ class Outreach(_Decided):
     channel: Literal["email", "whatsapp"] | None = None
     address: str | None = None
     conversation_id: str | None = None
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the message says that was read when the wait ended: a cart's items and the offer decided "
+        "for it, a trial's plan and price, the onboarding step left (journeys/runner.py `message_context`)",
+    )
+    checked_at: datetime | None = Field(None, description="when the check decided (and any offer was decided)")

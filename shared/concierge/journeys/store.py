@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from concierge.memory.store import MemoryStore
     from concierge.platform.events import Signal
 
-REMEMBERED_DAYS = 8  # a signal is kept a week and a day: longer than any journey's interval or wait
+# A signal is kept 33 days: longer than any journey's wait (at most 30 days, plus a night's quiet hours) and than the
+# journey workflow's timeout (32 days), so a recheck always finds what happened since its signal; an onboarding
+# journey's "first start" looks back as far.
+REMEMBERED_DAYS = 33
 
 
 class JourneyStore:
@@ -41,10 +44,12 @@ class JourneyStore:
         items = self._db.query(keys.customer_pk(customer_id), between=(low, high), consistent=True)
         return [dict(item["signal"]) for item in items]
 
-    def take_slot(self, customer_id: str, journey_id: str, cap: Cap, at: datetime) -> bool:
+    def take_slot(self, customer_id: str, journey_id: str, cap: Cap, at: datetime, run: str = "") -> bool:
         """Take one of the journey's cap slots for this customer; False when every slot was taken within the cap's
-        period (the cap holds)."""
+        period (the cap holds). A slot this same `run` took (a retried step) is its own again."""
         since = int((at - timedelta(days=cap.days)).timestamp())
+        condition = "attribute_not_exists(sk) OR taken_at <= :since" + (" OR #run = :run" if run else "")
+        values: dict[str, Any] = {":since": since, **({":run": run} if run else {})}
         for slot in range(cap.messages):
             taken = self._db.put(
                 {
@@ -52,9 +57,11 @@ class JourneyStore:
                     "sk": keys.journey_slot_sk(journey_id, slot),
                     "taken_at": int(at.timestamp()),
                     "expires_at": int((at + timedelta(days=cap.days)).timestamp()),
+                    **({"run": run} if run else {}),
                 },
-                condition="attribute_not_exists(sk) OR taken_at <= :since",
-                values={":since": since},
+                condition=condition,
+                values=values,
+                names={"#run": "run"} if run else None,
             )
             if taken:
                 return True

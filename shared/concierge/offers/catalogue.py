@@ -38,7 +38,7 @@ class OfferMoment(StrEnum):
     POSITIVE_FEEDBACK = "positive_feedback"  # the customer says in a message that they like a product
     SURVEY_PROMOTER = "survey_promoter"  # a CSAT 5 or an NPS 9–10 answer
     PAID_FEATURE_INTEREST = "paid_feature_interest"  # the customer asks about, or reaches, a paid plan or service
-    CART_ABANDONED = "cart_abandoned"  # items left in a cart (a journey, not a conversation)
+    CART_ABANDONED = "cart_abandoned"  # items left in a cart (the abandoned_cart journey, in the conversation it opens)
 
 
 MOMENTS: dict[OfferKind, frozenset[OfferMoment]] = {

@@ -83,7 +83,9 @@ class OfferContext(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     customer_id: str = Field(min_length=1)
-    conversation_id: str | None = Field(None, description="None for a journey outside a conversation (cart reminder)")
+    conversation_id: str | None = Field(
+        None, description="the conversation (a cart reminder's: the one its journey opens); None outside one"
+    )
     moment: OfferMoment
     channel: Channel
     now: AwareDatetime

@@ -14,10 +14,14 @@ Limits (docs/offers.md, "Codes and limits"):
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from concierge.offers.catalogue import AmountOff, CreditBonus, FreeTrial, Offer, OfferValue, PercentOff
+
+if TYPE_CHECKING:
+    from concierge.store.commerce import CommerceBackend
 
 # The value types the action layer issues today; None (another size, a reminder) issues nothing and is always fine.
 ISSUABLE = frozenset({"percent_off", "amount_off", "credit_bonus"})  # a credit bonus: with the return (executor)
@@ -81,3 +85,71 @@ def credit(value: OfferValue | None, refund: Decimal) -> Decimal | None:
     if not isinstance(value, CreditBonus):
         return None
     return (refund * (100 + value.percent) / 100).quantize(Decimal("0.01"))
+
+
+class CodeNotIssued(Exception):
+    """The code could not be issued: `reason` (a denial's code) and the explanation the customer may read."""
+
+    def __init__(self, reason: str, explanation: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.explanation = explanation
+
+
+def issue_code(
+    store: CommerceBackend,
+    offer: Offer,
+    *,
+    customer_id: str,
+    first_name: str,
+    shop: str,
+    code_prefix: str,
+    conversation_id: str,
+    now: datetime,
+    valid_days: int,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """Issue the offer's code to the customer, attributed to the conversation and the offer (`Discount.reason`), and
+    the result `accept_offer` returns: the code, its value and expiry, the `accepted` template and its values. The
+    one code path of an offer's code: the action layer's (`ActionExecutor._take_offer`, run once per conversation,
+    customer and offer) and a journey's (journeys/runner.py, once per run). An amount off is in `currency` (a cart's),
+    else in the currency of the customer's latest order. CodeNotIssued when it cannot be issued."""
+    from concierge.store.commerce import Discount
+
+    values = {"first_name": first_name, "shop": shop, "value": value_words(offer.value)}
+    result: dict[str, Any] = {"offer_id": offer.id, "kind": offer.kind.value, "accepted": offer.wording.accepted}
+    code = offer.code(code_prefix)
+    if code is not None:
+        value: dict[str, Any]
+        if isinstance(offer.value, AmountOff):  # in the shop's currency: the one the customer's orders are in
+            if currency is None:
+                latest = store.recent_orders(customer_id, 1)
+                if not latest:
+                    raise CodeNotIssued("code_not_issued", "This offer needs an order of yours to know its currency.")
+                currency = latest[0].currency
+            value = {"amount_off": offer.value.amount, "currency": currency}
+            values["value"] = value_words(offer.value, currency)
+        else:
+            assert isinstance(offer.value, PercentOff)  # refusal() let only these two through
+            value = {"percent": offer.value.percent}
+        discount = Discount(
+            code=code,
+            customer_id=customer_id,
+            reason=discount_reason(offer.id),
+            conversation_id=conversation_id,
+            issued_at=now,
+            expires_at=now + timedelta(days=valid_days),
+            **value,
+        )
+        # the offer's cap governs its codes (the guardrails counted it): no one-code window here
+        if not store.issue_discount(discount, NO_WINDOW):
+            raise CodeNotIssued("code_not_issued", "The code couldn't be issued just now; please try again.")
+        values["code"] = code
+        result |= {
+            "code": code,
+            **{k: str(v) if isinstance(v, Decimal) else v for k, v in value.items()},
+            "expires_at": discount.expires_at.isoformat(),
+            "single_use": True,
+        }
+    result["values"] = values
+    return result

@@ -21,7 +21,7 @@ from concierge.offers.catalogue import OfferMoment
 if TYPE_CHECKING:
     from concierge.store.models import Product, Variant
 
-# The moments a conversation can reach (the others are journeys: survey promoters, abandoned carts).
+# The moments a conversation can reach (the others are journeys': abandoned carts; survey promoters, not built).
 CONVERSATION_MOMENTS = frozenset(
     {
         OfferMoment.VARIANT_OUT_OF_STOCK,

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from concierge.channels.inbound import InboundMessage
 from concierge.platform.topology import EVENT_SOURCE
@@ -205,7 +205,9 @@ class OfferPresented(DomainEvent):
     offer_id: str
     kind: str = Field(description="the offer's kind, e.g. out_of_stock_alternative")
     moment: str = Field(description="the moment it was made at, e.g. variant_out_of_stock")
-    conversation_id: str | None = Field(None, description="None for a journey outside a conversation (cart reminder)")
+    conversation_id: str | None = Field(
+        None, description="the conversation (a cart reminder's: the one its journey opens); None outside one"
+    )
     customer_id: str
     channel: str
     holdout_share: float = Field(ge=0, le=0.5)
@@ -280,6 +282,21 @@ class TrialUpdated(Signal):
     plan: str = Field(min_length=1, max_length=64, description="the plan's code")
     stage: Literal["started", "ending"]
     ends_at: datetime = Field(description="when the trial ends (and converts, unless cancelled)")
+    amount: Decimal | None = Field(
+        None,
+        gt=0,
+        max_digits=12,
+        decimal_places=2,
+        description="what the first paid period will cost this customer, if the storefront knows it (else the "
+        "plan's price in merchant.json is told)",
+    )
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="ISO 4217, with `amount`")
+
+    @model_validator(mode="after")
+    def _priced(self) -> TrialUpdated:
+        if (self.amount is None) != (self.currency is None):
+            raise ValueError("amount and currency go together")
+        return self
 
 
 class CustomerSignedIn(Signal):
@@ -301,6 +318,16 @@ class FeatureUsed(Signal):
     count: int = Field(1, ge=1, le=1_000_000, description="uses since the last signal")
 
 
+class CartLine(BaseModel):
+    """One line of a cart, by ids: the product (and its variant) as products.json has them, and how many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: str = Field(min_length=1, max_length=64)
+    sku: str | None = Field(None, min_length=1, max_length=64, description="the variant, if the storefront knows it")
+    quantity: int = Field(1, ge=1, le=10_000)
+
+
 class CartUpdated(Signal):
     """The customer's cart changed (an item added or removed, or emptied by an order)."""
 
@@ -311,6 +338,12 @@ class CartUpdated(Signal):
     items: int = Field(ge=0, le=10_000, description="items in the cart now")
     total: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+    lines: list[CartLine] = Field(
+        default_factory=list,
+        max_length=100,
+        description="what is in the cart, by product id (and sku): a cart reminder names the items from the "
+        "catalogue, so it needs them",
+    )
 
 
 class SubscriptionChanged(Signal):

@@ -107,14 +107,24 @@ RULES = (
             "order.placed",
         ),
     ),
-    # Journeys (docs/journeys.md): the signals a journey starts from (a late parcel, a charge) or reads when its wait
-    # ends (an order's new status). Actions starts one journey workflow per journey and signal (named from both, so a
-    # signal delivered twice starts one run); tests/unit/test_journeys.py keeps this list the journeys' own. Also
-    # the sign-ins and feature uses, which actions counts per customer and day for churn (docs/churn.md).
+    # Journeys (docs/journeys.md): the signals a journey starts from (a late parcel, a charge, a cart, a trial, a
+    # start) or reads when its wait ends (an order's new status, a later cart, a subscription's change, a feature
+    # used). Actions starts one journey workflow per journey and signal (named from both, so a signal delivered twice
+    # starts one run); tests/unit/test_journeys.py keeps this list the journeys' own (journeys.definitions.SIGNALS).
+    # The sign-ins and feature uses are also counted per customer and day for churn (docs/churn.md).
     Rule(
         name="signals-to-journeys",
         function=FunctionName.ACTIONS,
-        detail_types=("shipment.delayed", "charge.posted", "order.updated", "customer.signed_in", "feature.used"),
+        detail_types=(
+            "shipment.delayed",
+            "charge.posted",
+            "order.updated",
+            "cart.updated",
+            "trial.updated",
+            "subscription.changed",
+            "customer.signed_in",
+            "feature.used",
+        ),
     ),
 )
 

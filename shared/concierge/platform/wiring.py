@@ -176,7 +176,11 @@ def journey_services(settings: ActionsSettings) -> JourneyServices:
     from concierge.journeys.runner import JourneyServices
 
     return JourneyServices(
-        memory=memory_store(settings), store=reference_store(settings), merchant=merchant_profiles(settings).get
+        memory=memory_store(settings),
+        store=reference_store(settings),
+        merchant=merchant_profiles(settings).get,
+        events=publisher(settings),
+        offer_settings=settings,
     )
 
 

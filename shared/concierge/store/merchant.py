@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from concierge.actions.appointments import AppointmentKind
-from concierge.journeys.definitions import JourneySettings
+from concierge.journeys.definitions import JourneySettings, OnboardingStep, Subscriptions, check_onboarding
 from concierge.offers.catalogue import Offer, check_catalogue
 
 if TYPE_CHECKING:
@@ -278,14 +278,52 @@ class MerchantProfile(BaseModel):
 
     journeys: JourneySettings = Field(
         default_factory=JourneySettings,
-        description="Messages the assistant starts (a late parcel, a possible double charge): the time zone of "
-        "customers with none on file, and per journey {enabled, wait_minutes, quiet_hours, cap, within_minutes, "
-        "channels, subject, message} (docs/journeys.md). Absent: the shipped journeys as they are.",
+        description="Messages the assistant starts (a late parcel, a possible double charge, a cart left, a trial "
+        "ending, a first step not taken): the time zone of customers with none on file, and per journey {enabled, "
+        "wait_minutes, before_minutes, quiet_hours, cap, within_minutes, channels, subject, message} "
+        "(docs/journeys.md). Absent: the shipped journeys as they are.",
+    )
+    subscriptions: Subscriptions | None = Field(
+        None,
+        description="The paid plans a free trial converts to, {code, name, price, currency, interval}, and "
+        "manage_url, where a customer keeps, changes or cancels theirs (the trial_ending journey, docs/journeys.md). "
+        "Absent: the shop sells no subscription, and no trial message is sent.",
+    )
+    onboarding: list[OnboardingStep] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The first steps of using the product, in order: {feature (the code feature.used signals name), "
+        "name, help (an article's url or an https link)} (the stalled_onboarding journey, docs/journeys.md). "
+        "Absent: no onboarding nudge is sent.",
     )
 
     @model_validator(mode="after")
     def _offers(self) -> MerchantProfile:
         check_catalogue(self.offers, self.never_say)
+        return self
+
+    @model_validator(mode="after")
+    def _journeys(self) -> MerchantProfile:
+        """What the journeys need of the rest of merchant.json (docs/journeys.md)."""
+        check_onboarding(self.onboarding)
+        changes = self.journeys.changes
+        cart = changes.get("abandoned_cart")
+        reminders = [o.id for o in self.offers if o.enabled and o.trigger.moment.value == "cart_abandoned"]
+        if cart is not None and cart.wait_minutes is not None and reminders:
+            raise ValueError(
+                f"journeys.changes.abandoned_cart.wait_minutes: the cart reminder offer '{reminders[0]}' sets when "
+                "an abandoned cart is reminded (its trigger.after_hours): change it there"
+            )
+        if changes.get("stalled_onboarding") and changes["stalled_onboarding"].enabled and not self.onboarding:
+            raise ValueError(
+                "journeys.changes.stalled_onboarding: turned on, but merchant.json lists no onboarding steps: add "
+                "`onboarding` ({feature, name, help}) or leave the journey off"
+            )
+        if changes.get("trial_ending") and changes["trial_ending"].enabled and self.subscriptions is None:
+            raise ValueError(
+                "journeys.changes.trial_ending: turned on, but merchant.json has no `subscriptions` (the plans' "
+                "prices and manage_url): the message would have no price to state"
+            )
         return self
 
     @field_validator("sized_categories")

@@ -393,6 +393,24 @@ def _check_offers(
             )
 
 
+def _check_onboarding(
+    merchant: MerchantProfile, articles: _CoreFile, documents: list[Document], problems: list[Problem]
+) -> None:
+    """An onboarding step's help on the shop's help center ('/help/...') names an article of articles.json or a
+    document of help/ (the journey's message shows the link as written)."""
+    urls = {r["url"] for r in articles.raw or [] if isinstance(r, dict) and isinstance(r.get("url"), str)}
+    urls |= {d.url for d in documents}
+    for n, step in enumerate(merchant.onboarding):
+        if step.help and step.help.startswith("/help/") and step.help.split("#")[0] not in urls:
+            problems.append(
+                Problem(
+                    file="merchant.json",
+                    field=f"onboarding.{n}.help",
+                    message=f"is {step.help}, which no article of articles.json (url) nor document of help/ is",
+                )
+            )
+
+
 def _read_snapshot(directory: Path, problems: list[Problem]) -> date | None:
     if not (directory / "snapshot.json").exists():
         return None
@@ -577,6 +595,8 @@ def _check(directory: Path, max_discount_percent: int | None = None) -> _Checked
         _check_offers(checked.merchant, core["products.json"], problems, max_discount_percent)
     checked.as_of = _read_snapshot(directory, problems)
     checked.help_documents = _read_help(directory, problems)
+    if checked.merchant is not None:
+        _check_onboarding(checked.merchant, core["articles.json"], checked.help_documents, problems)
     checked.scenario_dir = _check_scenarios(directory, core["customers.json"], problems)
     problems.sort(key=_file_rank)  # stable: each file's problems together, in the order they were found
     return checked
