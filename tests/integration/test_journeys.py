@@ -388,6 +388,7 @@ def test_on_whatsapp_the_message_goes_to_the_verified_number(stack, clock):
     assert execution["output"]["sent"]["Payload"]["channel"] == "whatsapp"
     [message] = stack.graph.sent[before:]
     assert message["body"]["to"] == phone and "Reply STOP" in message["body"]["text"]["body"]
+    assert "AI assistant" in message["body"]["text"]["body"]  # who writes: the answer is not greeted again
 
 
 def test_stop_opts_the_customer_out_of_every_journey(stack, clock):

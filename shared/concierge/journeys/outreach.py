@@ -353,7 +353,9 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
     customer = services.store.get_customer(outreach.customer_id)
     if channel is Channel.WHATSAPP:
         assert services.whatsapp is not None  # checked above
-        provider_id = services.whatsapp.send_text(outreach.address, f"{text}\n\n{OPT_OUT_LINE}")
+        # signed as the email is: the customer's answer is not greeted again, so this is where they learn who writes
+        signed = f"{text}\n\n— The {merchant.name} AI assistant. {OPT_OUT_LINE}"
+        provider_id = services.whatsapp.send_text(outreach.address, signed)
     else:
         greeting = f"Hi {customer.first_name},\n\n" if customer else "Hello,\n\n"
         if offer.get("presented") and offer.get("greets") and offer.get("names_items"):
