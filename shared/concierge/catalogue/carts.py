@@ -1,0 +1,471 @@
+"""Scenario carts: a goal and its constraints in, a `Cart` out — lines (product, variant, quantity, price, why each
+fits), totals, the promotions applied and the storefront's checkout link.
+
+The hard constraints are kept by code, on the live products, never traded away: every line is in stock in the
+quantity asked for, arrives by the date asked for (at the latest, by the shop's or the product's own delivery
+time), and the cart's total, after promotions and with delivery, is within the budget. The recipient's age, dietary
+and size needs are kept the same way where a product states them (an age range, a food's dietary facts, a size
+option). A cart that cannot keep them says so: it is empty, or shorter, and `left_out` says why each candidate was
+not taken; nothing is put in that breaks one.
+
+What is picked: the candidates the catalogue search found (or a caller named), in that order, taking each that
+matches the goal's words well enough (`pick="matching"`: at least `MIN_MATCH` of the words, and at least
+`RELATIVE_MATCH` of the best candidate's match) and keeps every constraint, up to `MAX_LINES` lines; or, with
+`pick="listed"`, every candidate named that keeps the constraints (a model that chose the products itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Literal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from concierge.catalogue.policy import ITEMS, WEEKDAYS, DeliveryEstimate
+from concierge.catalogue.promotions import AppliedPromotion, PricedLine, Pricing, cents, price
+from concierge.catalogue.requests import ShoppingRequest
+from concierge.catalogue.search import coverage, listing_of
+from concierge.knowledge.text import stem, terms
+from concierge.store.merchant import MerchantProfile
+from concierge.store.models import Product, Variant
+
+MAX_LINES = 4
+MIN_MATCH = 0.34
+RELATIVE_MATCH = 0.6
+SIZE_OPTIONS = ("size", "shoe size", "sizes")
+Pick = Literal["matching", "listed"]
+
+
+class CartLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    title: str
+    sku: str
+    options: dict[str, str] = Field(default_factory=dict)
+    quantity: int = Field(ge=1)
+    unit_price: Decimal
+    discount: Decimal = Decimal("0.00")
+    line_total: Decimal = Field(description="unit price × quantity, less the line's promotion")
+    promotion: str | None = Field(None, description="the label of the promotion this line takes")
+    url: str
+    add_to_cart_url: str | None = Field(None, description="the storefront's add-to-cart link, when it defines one")
+    arrives_by: date | None = Field(None, description="the latest it arrives, when the shop states delivery times")
+    why: list[str] = Field(default_factory=list, description="why it fits the goal and the constraints")
+
+
+class ConstraintCheck(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: Literal["budget", "in_stock", "needed_by", "recipient_age", "dietary", "size", "min_price"]
+    hard: bool = Field(description="budget, in stock and the date are hard: never broken")
+    wanted: str
+    satisfied: bool
+    detail: str
+
+
+class LeftOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    title: str
+    reason: str
+
+
+class CartTotals(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    currency: str
+    subtotal: Decimal
+    discount: Decimal
+    shipping: Decimal | None = Field(description="None: the shop states no delivery cost; it is added at checkout")
+    total: Decimal
+
+
+class CartDelivery(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    method: Literal["standard", "express"] = Field(description="express only when the date needs it")
+    cost: Decimal | None = Field(description="before promotions; None: the shop states none (added at checkout)")
+    arrives_by: date | None = Field(description="the latest day every line arrives, when the shop states times")
+
+
+class Cart(BaseModel):
+    """A cart proposed to the customer (the API reply's `cart`; docs/shopping.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    goal: str
+    status: Literal["ready", "empty", "needs_goal"] = Field(
+        description="ready: lines that keep every constraint; empty: nothing found keeps them (left_out says why); "
+        "needs_goal: the request names nothing to look for"
+    )
+    lines: list[CartLine] = Field(default_factory=list)
+    totals: CartTotals
+    delivery: CartDelivery
+    promotions: list[AppliedPromotion] = Field(default_factory=list)
+    checkout_url: str | None = Field(None, description="the storefront's checkout link for these lines")
+    constraints: list[ConstraintCheck] = Field(default_factory=list)
+    satisfied: bool = Field(description="every hard constraint holds for this cart")
+    left_out: list[LeftOut] = Field(default_factory=list, description="candidates not taken, with the reason")
+    free_shipping_from: Decimal | None = Field(None, description="the subtotal free delivery starts at, when under it")
+    browse: list[str] = Field(default_factory=list, description="categories to suggest when the goal names nothing")
+
+
+def day_phrase(day: date) -> str:
+    return f"{WEEKDAYS[day.weekday()]} {day.day} {day.strftime('%B')}"
+
+
+def _match(query_terms: list[str], product: Product) -> tuple[float, list[str]]:
+    """The share of the query's words the product has (`search.coverage`), and which words matched."""
+    return coverage(query_terms, listing_of(product))
+
+
+def _names_counted_item(request: ShoppingRequest, product: Product, matched: list[str]) -> bool | None:
+    """With a count of an item said ("6 mugs"): whether this product is that item by its title (None: no count said,
+    or the product matched on other words too)."""
+    if not request.quantities:
+        return None
+    nouns = {stem(noun) for noun in request.quantities}
+    if set(matched) - nouns:
+        return None
+    return bool(nouns & set(terms(product.title)))
+
+
+def _said_words(query: str, matched: list[str]) -> str:
+    """The customer's own words behind the matched terms ('pour-over coffee')."""
+    words = [w for w in query.split() if any(t in matched for t in terms(w))]
+    return " ".join(dict.fromkeys(words)) or " ".join(matched)
+
+
+def _sizes_of(variant: Variant) -> list[str]:
+    return [value for name, value in variant.options.items() if name.strip().lower() in SIZE_OPTIONS]
+
+
+def _size_fits(variant: Variant, sizes: Sequence[str]) -> bool:
+    if not sizes:
+        return True
+    own = _sizes_of(variant)
+    if not own:
+        return True  # the product has no size: the need does not apply to it
+    wanted = {s.lower() for s in sizes}
+    return any(value.lower() in wanted or value.lower().split()[0] in wanted for value in own)
+
+
+def _option_affinity(variant: Variant, query_terms: list[str]) -> int:
+    return sum(1 for value in variant.options.values() for t in terms(value) if t in query_terms)
+
+
+def _quantity(request: ShoppingRequest, product: Product) -> int:
+    title = set(terms(f"{product.title} {product.category}"))
+    for noun, count in request.quantities.items():
+        if stem(noun) in title or noun in title:
+            return count
+    return 1
+
+
+class CartBuilder:
+    def __init__(self, merchant: MerchantProfile, now: datetime) -> None:
+        self.merchant = merchant
+        self.now = now
+        delivery = merchant.delivery
+        self.zone = delivery.zone if delivery else ZoneInfo("UTC")
+        self.express = False
+
+    def _choose_delivery(self, request: ShoppingRequest) -> None:
+        """Express, when the shop sells it and only it arrives by the date asked for."""
+        delivery = self.merchant.delivery
+        self.express = False
+        if request.needed_by is None or delivery is None or delivery.express is None:
+            return
+        if delivery.latest_arrival(self.now, self.zone) <= request.needed_by:
+            return
+        faster = delivery.express.estimate(delivery)
+        self.express = faster.latest_arrival(self.now, self.zone) <= request.needed_by
+
+    def build(self, request: ShoppingRequest, candidates: Sequence[Product], pick: Pick = "matching") -> Cart:
+        query_terms = list(dict.fromkeys(terms(request.query)))
+        browse = list(dict.fromkeys(p.category for p in candidates))
+        self._choose_delivery(request)
+        if pick == "matching" and not query_terms:
+            return self._cart(request, [], [], "needs_goal", browse)
+        left_out: list[LeftOut] = []
+        scored = []
+        for order, product in enumerate(candidates):
+            score, matched = _match(query_terms, product) if pick == "matching" else (1.0, [])
+            scored.append((score, order, product, matched))
+        best = max((s for s, *_ in scored), default=0.0)
+        floor = max(MIN_MATCH, RELATIVE_MATCH * best)
+        chosen: list[tuple[Product, Variant, int, list[str]]] = []
+        for score, _, product, matched in sorted(scored, key=lambda entry: (-entry[0], entry[1])):
+            if pick == "matching" and (score < floor or _names_counted_item(request, product, matched) is False):
+                left_out.append(LeftOut(product_id=product.id, title=product.title, reason="not a close match"))
+                continue
+            if len(chosen) >= MAX_LINES:
+                left_out.append(LeftOut(product_id=product.id, title=product.title, reason="the cart is full"))
+                continue
+            fit = self._fit(request, product, query_terms)
+            if isinstance(fit, str):
+                left_out.append(LeftOut(product_id=product.id, title=product.title, reason=fit))
+                continue
+            variant, quantity, why = fit
+            if matched:
+                why = [f"matches “{_said_words(request.query, matched)}”", *why]
+            trial = [*chosen, (product, variant, quantity, why)]
+            if request.budget is not None and self._pricing(trial).total > request.budget:
+                left_out.append(
+                    LeftOut(product_id=product.id, title=product.title, reason="would take the cart over budget")
+                )
+                continue
+            chosen = trial
+        return self._cart(request, chosen, left_out, "ready" if chosen else "empty", [] if chosen else browse)
+
+    # one product ------------------------------------------------------------------------------------------------
+    def _fit(
+        self, request: ShoppingRequest, product: Product, query_terms: list[str]
+    ) -> tuple[Variant, int, list[str]] | str:
+        """The variant to put in the cart, its quantity and why it fits; or why the product cannot be taken."""
+        why: list[str] = []
+        if request.recipient_age is not None and product.ages is not None:
+            if not product.ages.admits(request.recipient_age):
+                return f"made for {product.ages.describe()}"
+            why.append(f"for {product.ages.describe()}")
+        if request.dietary and product.dietary is not None:
+            missing = [need for need in request.dietary if need not in product.dietary]
+            if missing:
+                return f"not stated to be {', '.join(missing)}"
+            why.append(", ".join(request.dietary))
+        quantity = _quantity(request, product)
+        in_stock = [v for v in product.variants if v.stock >= quantity]
+        if not in_stock:
+            return "out of stock" if quantity == 1 else f"fewer than {quantity} in stock"
+        sized = [v for v in in_stock if _size_fits(v, request.sizes)]
+        if not sized:
+            return f"not in stock in size {', '.join(request.sizes)}"
+        priced = [v for v in sized if request.min_price is None or v.price >= request.min_price]
+        if not priced:
+            return f"costs less than {self._money(request.min_price or Decimal(0))}"
+        if request.budget is not None:
+            priced = [v for v in priced if v.price * quantity <= request.budget]
+            if not priced:
+                return "over budget"
+        arrives = self._arrival(product)
+        if request.needed_by is not None:
+            if arrives is None:
+                return "the shop states no delivery time, so no date can be promised"
+            if arrives > request.needed_by:
+                return f"arrives by {day_phrase(arrives)} at the latest"
+        listed = {v.sku: n for n, v in enumerate(product.variants)}  # the merchant's own order breaks ties
+        variant = min(priced, key=lambda v: (-_option_affinity(v, query_terms), v.price, listed[v.sku]))
+        sizes = _sizes_of(variant)
+        if request.sizes and sizes:
+            why.append(f"size {sizes[0]}")
+        why.append("in stock")
+        if arrives is not None:
+            why.append(f"arrives by {day_phrase(arrives)}")
+        return variant, quantity, why
+
+    def _arrival(self, product: Product) -> date | None:
+        delivery = self.merchant.delivery
+        estimate: DeliveryEstimate | None = product.delivery or delivery
+        if product.delivery is None and delivery is not None and self.express and delivery.express is not None:
+            estimate = delivery.express.estimate(delivery)
+        return estimate.latest_arrival(self.now, self.zone) if estimate is not None else None
+
+    def _shipping_cost(self) -> Decimal | None:
+        delivery = self.merchant.delivery
+        if delivery is None:
+            return None
+        return delivery.express.cost if self.express and delivery.express is not None else delivery.cost
+
+    # the cart ---------------------------------------------------------------------------------------------------
+    def _priced_lines(self, chosen: Sequence[tuple[Product, Variant, int, list[str]]]) -> list[PricedLine]:
+        return [
+            PricedLine(
+                product_id=product.id,
+                category=product.category,
+                tags=tuple(product.tags),
+                unit_price=variant.price,
+                quantity=quantity,
+            )
+            for product, variant, quantity, _ in chosen
+        ]
+
+    def _pricing(self, chosen: Sequence[tuple[Product, Variant, int, list[str]]]) -> Pricing:
+        return price(
+            self._priced_lines(chosen),
+            self.merchant.promotions,
+            self.now,
+            self._shipping_cost(),
+            free_shipping=not self.express,
+        )
+
+    def _money(self, amount: Decimal) -> str:
+        from concierge.actions.proposal import money
+
+        return money(amount, self.merchant.currency)
+
+    def _cart(
+        self,
+        request: ShoppingRequest,
+        chosen: Sequence[tuple[Product, Variant, int, list[str]]],
+        left_out: list[LeftOut],
+        status: Literal["ready", "empty", "needs_goal"],
+        browse: list[str],
+    ) -> Cart:
+        pricing = self._pricing(chosen)
+        labels = {p.id: p.label for p in self.merchant.promotions}
+        storefront = self.merchant.storefront
+        lines = []
+        for (product, variant, quantity, why), discount, promotion in zip(
+            chosen, pricing.line_discounts, pricing.line_promotions, strict=True
+        ):
+            label = labels.get(promotion) if promotion else None
+            lines.append(
+                CartLine(
+                    product_id=product.id,
+                    title=product.title,
+                    sku=variant.sku,
+                    options=dict(variant.options),
+                    quantity=quantity,
+                    unit_price=variant.price,
+                    discount=discount,
+                    line_total=cents(variant.price * quantity - discount),
+                    promotion=label,
+                    url=product.url,
+                    add_to_cart_url=(
+                        storefront.add_to_cart_url.replace("{sku}", quote(variant.sku, safe="")).replace(
+                            "{quantity}", str(quantity)
+                        )
+                        if storefront.add_to_cart_url
+                        else None
+                    ),
+                    arrives_by=self._arrival(product),
+                    why=[*why, *([label] if label else [])],
+                )
+            )
+        checkout = None
+        if storefront.checkout_url and lines:
+            items = ",".join(f"{line.sku}:{line.quantity}" for line in lines)
+            checkout = storefront.checkout_url.replace(ITEMS, quote(items, safe=""))
+        totals = CartTotals(
+            currency=self.merchant.currency,
+            subtotal=pricing.subtotal,
+            discount=pricing.discount,
+            shipping=pricing.shipping,
+            total=pricing.total,
+        )
+        constraints = self._constraints(request, lines, totals)
+        arrivals = [line.arrives_by for line in lines]
+        return Cart(
+            goal=request.goal,
+            status=status,
+            lines=lines,
+            totals=totals,
+            delivery=CartDelivery(
+                method="express" if self.express else "standard",
+                cost=self._shipping_cost(),
+                arrives_by=max(a for a in arrivals if a) if arrivals and all(arrivals) else None,
+            ),
+            promotions=pricing.applied,
+            checkout_url=checkout,
+            constraints=constraints,
+            satisfied=all(c.satisfied for c in constraints if c.hard),
+            left_out=left_out,
+            free_shipping_from=pricing.free_shipping_from if lines else None,
+            browse=browse,
+        )
+
+    def _constraints(
+        self, request: ShoppingRequest, lines: list[CartLine], totals: CartTotals
+    ) -> list[ConstraintCheck]:
+        """Each constraint, checked on the cart as built (the hard ones hold by construction; this says so)."""
+        checks = [
+            ConstraintCheck(
+                name="in_stock",
+                hard=True,
+                wanted="every item in stock",
+                satisfied=True,
+                detail="every line is in stock in the quantity asked for" if lines else "no lines",
+            )
+        ]
+        if request.budget is not None:
+            checks.append(
+                ConstraintCheck(
+                    name="budget",
+                    hard=True,
+                    wanted=self._money(request.budget),
+                    satisfied=totals.total <= request.budget,
+                    detail=f"total {self._money(totals.total)}"
+                    + ("" if totals.shipping is not None else " before delivery, which is added at checkout"),
+                )
+            )
+        if request.needed_by is not None:
+            latest = max((line.arrives_by for line in lines if line.arrives_by), default=None)
+            checks.append(
+                ConstraintCheck(
+                    name="needed_by",
+                    hard=True,
+                    wanted=day_phrase(request.needed_by),
+                    satisfied=all(
+                        line.arrives_by is not None and line.arrives_by <= request.needed_by for line in lines
+                    ),
+                    detail=f"everything arrives by {day_phrase(latest)}" if latest else "no lines",
+                )
+            )
+        if request.recipient_age is not None:
+            checks.append(
+                ConstraintCheck(
+                    name="recipient_age",
+                    hard=False,
+                    wanted=str(request.recipient_age),
+                    satisfied=True,
+                    detail="no line is made for another age",
+                )
+            )
+        if request.dietary:
+            checks.append(
+                ConstraintCheck(
+                    name="dietary",
+                    hard=False,
+                    wanted=", ".join(request.dietary),
+                    satisfied=True,
+                    detail="every food in the cart states it",
+                )
+            )
+        if request.sizes:
+            checks.append(
+                ConstraintCheck(
+                    name="size",
+                    hard=False,
+                    wanted=", ".join(request.sizes),
+                    satisfied=True,
+                    detail="every sized item is in that size",
+                )
+            )
+        return checks
+
+
+def build_cart(
+    request: ShoppingRequest,
+    candidates: Sequence[Product],
+    merchant: MerchantProfile,
+    now: datetime | None = None,
+    pick: Pick = "matching",
+) -> Cart:
+    return CartBuilder(merchant, now or datetime.now(UTC)).build(request, candidates, pick)
+
+
+def shop_today(merchant: MerchantProfile, now: datetime) -> date:
+    """The shop's local day (its delivery time zone, else its support hours', else UTC): dates are read against it."""
+    zone = merchant.delivery.timezone if merchant.delivery else None
+    zone = zone or (merchant.support_hours.timezone if merchant.support_hours else "UTC")
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
+def products_in_order(found: Mapping[str, Product | None], ids: Sequence[str]) -> list[Product]:
+    return [p for p in (found.get(i) for i in ids) if p is not None]
