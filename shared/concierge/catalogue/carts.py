@@ -28,16 +28,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from concierge.catalogue.policy import ITEMS, WEEKDAYS, DeliveryEstimate
 from concierge.catalogue.promotions import AppliedPromotion, PricedLine, Pricing, cents, price
 from concierge.catalogue.requests import ShoppingRequest
-from concierge.catalogue.search import coverage, listing_of
-from concierge.knowledge.text import stem, terms
+from concierge.catalogue.search import coverage, listing_of, terms
 from concierge.store.merchant import MerchantProfile
 from concierge.store.models import Product, Variant
 
 MAX_LINES = 4
 MIN_MATCH = 0.34
+MIN_ITEM_MATCH = 0.5  # one of several things asked for is named in few words: a product has half of them at least
 RELATIVE_MATCH = 0.6
 SIZE_OPTIONS = ("size", "shoe size", "sizes")
 Pick = Literal["matching", "listed"]
+CartStatus = Literal["ready", "empty", "needs_goal"]
+Chosen = tuple[Product, Variant, int, list[str]]
 
 
 class CartLine(BaseModel):
@@ -125,13 +127,11 @@ def _match(query_terms: list[str], product: Product) -> tuple[float, list[str]]:
     return coverage(query_terms, listing_of(product))
 
 
-def _names_counted_item(request: ShoppingRequest, product: Product, matched: list[str]) -> bool | None:
-    """With a count of an item said ("6 mugs"): whether this product is that item by its title (None: no count said,
-    or the product matched on other words too)."""
-    if not request.quantities:
-        return None
-    nouns = {stem(noun) for noun in request.quantities}
-    if set(matched) - nouns:
+def _names_counted_item(request: ShoppingRequest, product: Product, query_terms: list[str]) -> bool | None:
+    """With a count of an item asked for ("two USB-C cables", "6 mugs"): whether this product is that item by its
+    title (None: these words count no item)."""
+    nouns = {t for noun in request.quantities for t in terms(noun)} & set(query_terms)
+    if not nouns:
         return None
     return bool(nouns & set(terms(product.title)))
 
@@ -163,7 +163,7 @@ def _option_affinity(variant: Variant, query_terms: list[str]) -> int:
 def _quantity(request: ShoppingRequest, product: Product) -> int:
     title = set(terms(f"{product.title} {product.category}"))
     for noun, count in request.quantities.items():
-        if stem(noun) in title or noun in title:
+        if set(terms(noun)) & title:
             return count
     return 1
 
@@ -188,41 +188,73 @@ class CartBuilder:
         self.express = faster.latest_arrival(self.now, self.zone) <= request.needed_by
 
     def build(self, request: ShoppingRequest, candidates: Sequence[Product], pick: Pick = "matching") -> Cart:
-        query_terms = list(dict.fromkeys(terms(request.query)))
         browse = list(dict.fromkeys(p.category for p in candidates))
         self._choose_delivery(request)
+        # The words no candidate has say nothing about which candidate fits ("for my dad who loves pour-over coffee":
+        # "dad"): the share of the goal a product covers is the share of the words some candidate has.
+        known = {t for p in candidates for t in terms(listing_of(p).text)}
+        query_terms = [t for t in dict.fromkeys(terms(request.query)) if t in known]
         if pick == "matching" and not query_terms:
-            return self._cart(request, [], [], "needs_goal", browse)
-        left_out: list[LeftOut] = []
+            status: CartStatus = "needs_goal" if not terms(request.query) else "empty"
+            return self._cart(request, [], [], status, browse)
+        self._left_out: list[LeftOut] = []
+        self._chosen: list[Chosen] = []
+        items = [[t for t in dict.fromkeys(terms(item)) if t in known] for item in request.items]
+        if pick == "matching" and sum(bool(i) for i in items) > 1:
+            for item, item_terms in zip(request.items, items, strict=True):
+                if item_terms:  # one product per thing asked for ("keyboard, mouse and a hub")
+                    self._take(request, candidates, item_terms, item, wanted=1, least=MIN_ITEM_MATCH)
+        else:
+            self._take(request, candidates, query_terms, request.query, wanted=MAX_LINES, pick=pick)
+        chosen = self._chosen
+        return self._cart(request, chosen, self._left_out, "ready" if chosen else "empty", [] if chosen else browse)
+
+    def _take(
+        self,
+        request: ShoppingRequest,
+        candidates: Sequence[Product],
+        query_terms: list[str],
+        said: str,
+        wanted: int,
+        pick: Pick = "matching",
+        least: float = MIN_MATCH,
+    ) -> None:
+        """Add to the cart up to `wanted` of the candidates that match these words well enough and keep every
+        constraint, best match first."""
         scored = []
         for order, product in enumerate(candidates):
             score, matched = _match(query_terms, product) if pick == "matching" else (1.0, [])
             scored.append((score, order, product, matched))
         best = max((s for s, *_ in scored), default=0.0)
-        floor = max(MIN_MATCH, RELATIVE_MATCH * best)
-        chosen: list[tuple[Product, Variant, int, list[str]]] = []
+        floor = max(least, RELATIVE_MATCH * best)
+        taken = 0
         for score, _, product, matched in sorted(scored, key=lambda entry: (-entry[0], entry[1])):
-            if pick == "matching" and (score < floor or _names_counted_item(request, product, matched) is False):
-                left_out.append(LeftOut(product_id=product.id, title=product.title, reason="not a close match"))
+            if any(product.id == p.id for p, *_ in self._chosen):
                 continue
-            if len(chosen) >= MAX_LINES:
-                left_out.append(LeftOut(product_id=product.id, title=product.title, reason="the cart is full"))
+            if pick == "matching" and (score < floor or _names_counted_item(request, product, query_terms) is False):
+                self._leave(product, "not a close match")
+                continue
+            if taken >= wanted or len(self._chosen) >= MAX_LINES:
+                self._leave(product, "the cart is full")
                 continue
             fit = self._fit(request, product, query_terms)
             if isinstance(fit, str):
-                left_out.append(LeftOut(product_id=product.id, title=product.title, reason=fit))
+                self._leave(product, fit)
                 continue
             variant, quantity, why = fit
             if matched:
-                why = [f"matches “{_said_words(request.query, matched)}”", *why]
-            trial = [*chosen, (product, variant, quantity, why)]
+                why = [f"matches “{_said_words(said, matched)}”", *why]
+            trial = [*self._chosen, (product, variant, quantity, why)]
             if request.budget is not None and self._pricing(trial).total > request.budget:
-                left_out.append(
-                    LeftOut(product_id=product.id, title=product.title, reason="would take the cart over budget")
-                )
+                self._leave(product, "would take the cart over budget")
                 continue
-            chosen = trial
-        return self._cart(request, chosen, left_out, "ready" if chosen else "empty", [] if chosen else browse)
+            self._chosen = trial
+            taken += 1
+
+    def _leave(self, product: Product, reason: str) -> None:
+        """A candidate not taken, and why (the first reason given for it stands)."""
+        if not any(left.product_id == product.id for left in self._left_out):
+            self._left_out.append(LeftOut(product_id=product.id, title=product.title, reason=reason))
 
     # one product ------------------------------------------------------------------------------------------------
     def _fit(
@@ -240,8 +272,13 @@ class CartBuilder:
                 return f"not stated to be {', '.join(missing)}"
             why.append(", ".join(request.dietary))
         quantity = _quantity(request, product)
-        in_stock = [v for v in product.variants if v.stock >= quantity]
+        named = max((_option_affinity(v, query_terms) for v in product.variants), default=0)
+        variants = [v for v in product.variants if _option_affinity(v, query_terms) == named]
+        in_stock = [v for v in variants if v.stock >= quantity]
         if not in_stock:
+            if named:  # the customer named an option ("with a UK plug") that is not to be had: not another one
+                wanted = " / ".join(dict.fromkeys(" ".join(v.options.values()) for v in variants))
+                return f"the {wanted} is out of stock"
             return "out of stock" if quantity == 1 else f"fewer than {quantity} in stock"
         sized = [v for v in in_stock if _size_fits(v, request.sizes)]
         if not sized:
@@ -260,7 +297,7 @@ class CartBuilder:
             if arrives > request.needed_by:
                 return f"arrives by {day_phrase(arrives)} at the latest"
         listed = {v.sku: n for n, v in enumerate(product.variants)}  # the merchant's own order breaks ties
-        variant = min(priced, key=lambda v: (-_option_affinity(v, query_terms), v.price, listed[v.sku]))
+        variant = min(priced, key=lambda v: (v.price, listed[v.sku]))
         sizes = _sizes_of(variant)
         if request.sizes and sizes:
             why.append(f"size {sizes[0]}")
@@ -283,7 +320,7 @@ class CartBuilder:
         return delivery.express.cost if self.express and delivery.express is not None else delivery.cost
 
     # the cart ---------------------------------------------------------------------------------------------------
-    def _priced_lines(self, chosen: Sequence[tuple[Product, Variant, int, list[str]]]) -> list[PricedLine]:
+    def _priced_lines(self, chosen: Sequence[Chosen]) -> list[PricedLine]:
         return [
             PricedLine(
                 product_id=product.id,
@@ -295,7 +332,7 @@ class CartBuilder:
             for product, variant, quantity, _ in chosen
         ]
 
-    def _pricing(self, chosen: Sequence[tuple[Product, Variant, int, list[str]]]) -> Pricing:
+    def _pricing(self, chosen: Sequence[Chosen]) -> Pricing:
         return price(
             self._priced_lines(chosen),
             self.merchant.promotions,
@@ -312,9 +349,9 @@ class CartBuilder:
     def _cart(
         self,
         request: ShoppingRequest,
-        chosen: Sequence[tuple[Product, Variant, int, list[str]]],
+        chosen: Sequence[Chosen],
         left_out: list[LeftOut],
-        status: Literal["ready", "empty", "needs_goal"],
+        status: CartStatus,
         browse: list[str],
     ) -> Cart:
         pricing = self._pricing(chosen)

@@ -18,8 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from concierge.catalogue.search import CatalogueFilters, CatalogueHit, Listing, ranked, relevance
-from concierge.knowledge.text import terms
+from concierge.catalogue.search import CatalogueFilters, CatalogueHit, Listing, ranked, relevance, terms
 
 K1, B = 1.2, 0.75
 FORMAT_VERSION = 1
@@ -97,10 +96,12 @@ class EmbeddedCatalogue:
         ]
         if not rows:
             return []
+        wanted = list(dict.fromkeys(terms(query)))
+        if not wanted:  # nothing to rank by: the products that pass, in a stable order (as OpenSearch gives them)
+            return [CatalogueHit(listing=self._listings[self._order[row]], relevance=0.0) for row in rows[:k]]
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         norm = float(np.linalg.norm(vector)) or 1.0
         cosines = (self._matrix[rows] @ vector) / (np.linalg.norm(self._matrix[rows], axis=1) * norm + 1e-12)
-        wanted = list(dict.fromkeys(terms(query)))
         n = len(self._order)
         hits = []
         for position, row in enumerate(rows):

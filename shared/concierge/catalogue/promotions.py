@@ -166,6 +166,8 @@ def price(
                 free_from = None
                 break
             free_from = promotion.min_subtotal if free_from is None else min(free_from, promotion.min_subtotal)
+    if not lines:  # nothing to deliver
+        shipping = None if shipping_cost is None else ZERO
     total = after_discounts + (shipping or ZERO)
     return Pricing(
         line_discounts=discounts,

@@ -114,7 +114,12 @@ PEOPLE = re.compile(
     rf"\s+of\s+{NUMBER})\b",
     re.IGNORECASE,
 )
-QUANTITY = re.compile(rf"\b{NUMBER}\s+(?:x\s+)?(?P<noun>[a-z][a-z-]{{2,}})\b", re.IGNORECASE)
+QUANTITY = re.compile(
+    rf"\b{NUMBER}\s+(?:x\s+)?"
+    r"(?:(?:bags?|packs?|boxes|box|sets?|pairs?|bottles?|tins?|jars?) of (?:the |your |those )?)?"
+    r"(?P<noun>[a-z][a-z-]{2,}(?:\s+[a-z][a-z-]{2,}){0,2})\b",
+    re.IGNORECASE,
+)
 NOT_ITEMS = frozenset(
     # a word list kept readable (SIM905 would make it one word per line)
     "year years yr yrs old day days week weeks month months hour hours minute minutes people persons "  # noqa: SIM905
@@ -130,15 +135,16 @@ GOAL = re.compile(
     r"looking for|look for|shopping for|i'?m after|searching for|in the market for|recommend\w*|suggest\w*|"
     r"ideas?|what should i (?:get|buy)|what (?:would|do|can) you (?:recommend|suggest)|help me (?:choose|pick|find)|"
     r"put together|build (?:me )?an? (?:cart|basket)|(?:need|want|like) to (?:buy|get|order)|"
-    r"(?:want|need|would like) (?:something|some|an?) |set (?:me )?up|starter|kit|essentials|"
-    r"(?:do|does|can) you (?:have|sell|stock|carry)|got anything|anything (?:good |nice )?for|something for|"
+    rf"(?:want|need|would like|i'?d like) (?:something|some|an?|{NUMBER}) |set (?:me )?up|setup|starter|kit|essentials|"
+    r"(?:do|does|can) you (?:have|sell|stock|carry)|got anything|anything (?:good |nice )?for|"
+    r"something (?:for|to|that)|"
     r"(?:a|some) (?:nice|good) \w+ for)\b",
     re.IGNORECASE,
 )
 # About an order or item the customer already has: another kind of request.
 NOT_SHOPPING = re.compile(
     r"\b(my orders?|i (?:ordered|bought|purchased|received|got (?:it|them|my))|return\w*|refund\w*|exchange\w*|"
-    r"cancel\w*|broken|damaged|faulty|defect\w*|where is|where's|track\w*|arrived|delivered|hasn'?t come|"
+    r"cancel\w*|broken|damaged|faulty|defect\w*|where is|where's|track\w*|arrived|hasn'?t come|"
     r"warranty|password|sign in|log ?in|my account|invoice|charged|parcel|package|human|person|agent)\b",
     re.IGNORECASE,
 )
@@ -154,15 +160,18 @@ FILLER = frozenset(
     "got set up starter kit essentials i'm im me my mine our we us him her his hers them their they he she it "
     "dad father mum mom mother parents parent son daughter kid kids child children wife husband partner friend "
     "friends boyfriend girlfriend brother sister grandma grandpa granddad grandmother grandfather nan nana "
-    "nephew niece uncle aunt colleague colleagues boss teacher neighbour neighbor family someone somebody person "
+    "nephew niece uncle aunt colleague colleagues coworker coworkers co-worker workmate boss teacher neighbour "
+    "neighbor family someone somebody person "
     "guy girl boy man woman year years old yo turning aged age budget under below less than more max maximum most "
-    "around about roughly spend spending cheap cheaper price priced cost costs money dollars bucks euros pounds "
+    "around about roughly least spend spending cheap cheaper price priced cost costs money dollars bucks euros pounds "
     "by before until till time arrive arrives arriving delivered delivery deliver ship shipping shipped need "
     "today tonight tomorrow weekend next this coming week monday tuesday wednesday thursday friday saturday sunday "
     "mon tue wed thu fri sat sun just new first also really very maybe whole everything all what "
     "size sized people guests for with a an the of on in at to from and or but i that needed so if is are be "
     "was will should must one two three four five six seven eight nine ten eleven twelve got getting its it's".split()
 )
+# Where a list of things asked for splits ("a grinder and beans", "keyboard, mouse and a hub").
+ITEM_SEPARATOR = re.compile(r"\s*(?:(?<!\d),|,(?!\d)|;|:|\+|&|\band\b|\bplus\b)\s*", re.IGNORECASE)
 NOISE_CANCELLING = re.compile(r"\bnoise[\s-]*cancel\w*", re.IGNORECASE)
 
 
@@ -182,6 +191,9 @@ class ShoppingRequest(BaseModel):
     sizes: tuple[str, ...] = ()
     people: int | None = Field(None, ge=1, le=500, description="How many people it is for, when said.")
     quantities: dict[str, int] = Field(default_factory=dict, description="item word -> how many, when said")
+    items: tuple[str, ...] = Field(
+        (), description="the things asked for one by one ('a keyboard, a mouse and a hub'), when there are several"
+    )
 
     @property
     def has_constraints(self) -> bool:
@@ -255,16 +267,18 @@ def _month_date(today: date, month: int, day: int) -> date | None:
 
 
 def needed_by(text: str, today: date) -> tuple[date | None, list[tuple[int, int]]]:
-    """The day the customer needs it by, and where the message says so; the earliest date when it names several."""
-    found: list[tuple[date, tuple[int, int]]] = []
+    """The day the customer needs it by, and where the message says so. A date written out ("December 5th", "the
+    7th", "tomorrow", "Christmas") is more precise than a day of the week beside it ("Monday the 7th"); of several,
+    the earliest."""
+    named: list[tuple[date, tuple[int, int]]] = []  # days of the week, weekends
+    found: list[tuple[date, tuple[int, int]]] = []  # dates written out
     for match in WEEKDAY.finditer(text):
-        if (
-            match.group("day").lower() in ("sat", "sun", "wed", "mon")
-            and not match.group(0)[3:]
-            and not match.group("next")
-        ):
+        if match.group("day").lower() in ("sat", "sun", "wed", "mon") and not match.group(0)[3:]:
             continue  # "sat", "sun", "wed", "mon" alone are other words (or too short to trust)
-        found.append((_weekday_date(today, match.group("day"), match.group("next") or ""), match.span()))
+        named.append((_weekday_date(today, match.group("day"), match.group("next") or ""), match.span()))
+    for match in WEEKEND.finditer(text):
+        saturday = _weekday_date(today, "sat", "next" if match.group(0).lower().startswith("next") else "")
+        named.append((saturday, match.span()))
     for pattern in DATE_FORMS:
         for match in pattern.finditer(text):
             groups = match.groupdict()
@@ -285,17 +299,15 @@ def needed_by(text: str, today: date) -> tuple[date | None, list[tuple[int, int]
         count = _number(match.group(1))
         if count is not None:
             found.append((today + timedelta(days=count), match.span()))
-    for match in WEEKEND.finditer(text):
-        saturday = _weekday_date(today, "sat", "next" if match.group(0).lower().startswith("next") else "")
-        found.append((saturday, match.span()))
     for pattern, (month, day) in HOLIDAYS.items():
         for span in _spans_of(pattern, text):
             when = _month_date(today, month, day)
             if when is not None:
                 found.append((when, span))
-    if not found:
+    chosen = found or named
+    if not chosen:
         return None, []
-    return min(when for when, _ in found), [span for _, span in found]
+    return min(when for when, _ in chosen), [span for _, span in [*found, *named]]
 
 
 def budget(text: str) -> tuple[Decimal | None, Decimal | None, list[tuple[int, int]]]:
@@ -341,7 +353,11 @@ def is_shopping(text: str) -> bool:
     if GOAL.search(text):
         return True
     high, _, _ = budget(text)
-    return high is not None and bool(re.search(r"\b(?:need|want|get|buy|looking|for|a|an|some)\b", text, re.I))
+    if high is not None and re.search(
+        r"\b(?:need|want|get|buy|looking|for|a|an|some|something|anything)\b", text, re.I
+    ):
+        return True
+    return bool(_quantities(text, []))  # "two USB-C cables, 2 m, please"
 
 
 def read(text: str, today: date) -> ShoppingRequest | None:
@@ -371,19 +387,17 @@ def parse(text: str, today: date) -> ShoppingRequest:
         people = _number(said_people.group(1) or said_people.group(2))
         people_spans.append(said_people.span())
     taken = [*money_spans, *date_spans, *age_spans, *diet_spans, *size_spans, *people_spans]
-    quantities: dict[str, int] = {}
-    for match in QUANTITY.finditer(text):
-        if any(s <= match.start() < e for s, e in taken):
-            continue
-        count, noun = _number(match.group(1)), match.group("noun").lower()
-        if count and 1 < count <= 50 and noun not in NOT_ITEMS:
-            quantities[noun.rstrip("s") if len(noun) > 3 else noun] = count
+    quantities = _quantities(text, taken)
     rest = text
     for start, end in sorted(taken, reverse=True):
         rest = rest[:start] + " " + rest[end:]
-    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'’-]*", rest)
-    kept = [w for w in words if w.lower().replace("’", "'") not in FILLER and not w.isdigit()]
-    query = " ".join(kept)[:300]
+    query = _search_words(rest)
+    items: list[str] = []
+    for part in (_search_words(part) for part in ITEM_SEPARATOR.split(rest)):
+        if part and items and all(w.lower() in UNITS or re.fullmatch(r"[\d.,]+", w) for w in part.split()):
+            items[-1] = f"{items[-1]} {part}"  # "USB-C cables, 2 m": the measure is the cable's
+        elif part:
+            items.append(part)
     return ShoppingRequest(
         goal=text.strip()[:300] or "shopping",
         query=query,
@@ -395,4 +409,40 @@ def parse(text: str, today: date) -> ShoppingRequest:
         sizes=tuple(dict.fromkeys(sizes)),
         people=people,
         quantities=quantities,
+        items=tuple(items) if len(items) > 1 else (),
     )
+
+
+UNITS = frozenset("m cm mm l ml litre litres liter liters gb tb mb mah w wh kg g inch in piece pieces".split())  # noqa: SIM905
+
+
+def _search_words(text: str) -> str:
+    """The words to search for: not the small talk, not a lone number ("for 2"), but a measure ("2 m", "1 TB")."""
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'’.,-]*[A-Za-z0-9]|[A-Za-z0-9]", text)
+    kept = []
+    for n, word in enumerate(words):
+        lower = word.lower().replace("’", "'")
+        number = re.fullmatch(r"[\d.,]+", word) is not None
+        if number:
+            keep = n + 1 < len(words) and words[n + 1].lower() in UNITS  # "2 m"
+        elif lower in UNITS and n > 0 and re.fullmatch(r"[\d.,]+", words[n - 1]):
+            keep = True  # the "m" of "2 m"
+        else:
+            keep = lower not in FILLER and len(word) > 1
+        if keep:
+            kept.append(word)
+    return " ".join(kept)[:300]
+
+
+def _quantities(text: str, taken: list[tuple[int, int]]) -> dict[str, int]:
+    """item word -> how many ("6 mugs", "two cables"), outside the spans already read as something else."""
+    quantities: dict[str, int] = {}
+    for match in QUANTITY.finditer(text):
+        if any(s <= match.start() < e for s, e in taken):
+            continue
+        count = _number(match.group(1))
+        words = [w for w in match.group("noun").lower().split() if w not in FILLER]
+        noun = words[-1] if words else ""
+        if count and 1 < count <= 50 and noun and noun not in NOT_ITEMS:
+            quantities[noun] = count
+    return quantities

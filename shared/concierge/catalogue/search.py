@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from concierge.knowledge.text import terms
+from concierge.knowledge import text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -171,12 +171,25 @@ class CatalogueIndex(Protocol):
     def count(self) -> int: ...
 
 
+def _fold(term: str) -> str:
+    """One spelling for a word's singular and plural where the shared stemmer keeps two ("cable" and "cables" ->
+    "cabl", "knife" and "knives" -> "knif"): both sides of every comparison go through it."""
+    term = term[:-1] if len(term) > 3 and term.endswith("e") else term
+    return f"{term[:-1]}f" if len(term) > 3 and term.endswith("v") else term
+
+
+def terms(words: str) -> list[str]:
+    """The catalogue's terms of a text: the knowledge index's analysis (lower case, no stop words, a light stemmer),
+    with singular and plural folded together."""
+    return [_fold(t) for t in text.terms(words)]
+
+
 def coverage(wanted: Sequence[str], listing: Listing) -> tuple[float, list[str]]:
     """The share of these query terms the listing has, 0..1 (weighted by where it has them: NAME_WEIGHT,
     TAG_WEIGHT, WEAK_WEIGHT), and the terms it has."""
     if not wanted:
         return 0.0, []
-    name, tags, weak = (set(terms(text)) for text in (listing.name_text, listing.tag_text, listing.weak_text))
+    name, tags, weak = (set(terms(part)) for part in (listing.name_text, listing.tag_text, listing.weak_text))
     weights = [
         NAME_WEIGHT if t in name else TAG_WEIGHT if t in tags else WEAK_WEIGHT if t in weak else 0.0 for t in wanted
     ]
