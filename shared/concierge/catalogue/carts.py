@@ -23,10 +23,18 @@ from typing import Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from concierge.catalogue.policy import ITEMS, WEEKDAYS, DeliveryEstimate
-from concierge.catalogue.promotions import AppliedPromotion, PricedLine, Pricing, cents, price
+from concierge.catalogue.cart import (
+    Cart,
+    CartDelivery,
+    CartLine,
+    CartStatus,
+    CartTotals,
+    ConstraintCheck,
+    LeftOut,
+    day_phrase,
+)
+from concierge.catalogue.policy import ITEMS, DeliveryEstimate
+from concierge.catalogue.promotions import PricedLine, Pricing, cents, price
 from concierge.catalogue.requests import ShoppingRequest
 from concierge.catalogue.search import coverage, listing_of, terms
 from concierge.store.merchant import MerchantProfile
@@ -38,88 +46,7 @@ MIN_ITEM_MATCH = 0.5  # one of several things asked for is named in few words: a
 RELATIVE_MATCH = 0.6
 SIZE_OPTIONS = ("size", "shoe size", "sizes")
 Pick = Literal["matching", "listed"]
-CartStatus = Literal["ready", "empty", "needs_goal"]
 Chosen = tuple[Product, Variant, int, list[str]]
-
-
-class CartLine(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    product_id: str
-    title: str
-    sku: str
-    options: dict[str, str] = Field(default_factory=dict)
-    quantity: int = Field(ge=1)
-    unit_price: Decimal
-    discount: Decimal = Decimal("0.00")
-    line_total: Decimal = Field(description="unit price × quantity, less the line's promotion")
-    promotion: str | None = Field(None, description="the label of the promotion this line takes")
-    url: str
-    add_to_cart_url: str | None = Field(None, description="the storefront's add-to-cart link, when it defines one")
-    arrives_by: date | None = Field(None, description="the latest it arrives, when the shop states delivery times")
-    why: list[str] = Field(default_factory=list, description="why it fits the goal and the constraints")
-
-
-class ConstraintCheck(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: Literal["budget", "in_stock", "needed_by", "recipient_age", "dietary", "size", "min_price"]
-    hard: bool = Field(description="budget, in stock and the date are hard: never broken")
-    wanted: str
-    satisfied: bool
-    detail: str
-
-
-class LeftOut(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    product_id: str
-    title: str
-    reason: str
-
-
-class CartTotals(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    currency: str
-    subtotal: Decimal
-    discount: Decimal
-    shipping: Decimal | None = Field(description="None: the shop states no delivery cost; it is added at checkout")
-    total: Decimal
-
-
-class CartDelivery(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    method: Literal["standard", "express"] = Field(description="express only when the date needs it")
-    cost: Decimal | None = Field(description="before promotions; None: the shop states none (added at checkout)")
-    arrives_by: date | None = Field(description="the latest day every line arrives, when the shop states times")
-
-
-class Cart(BaseModel):
-    """A cart proposed to the customer (the API reply's `cart`; docs/shopping.md)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    goal: str
-    status: Literal["ready", "empty", "needs_goal"] = Field(
-        description="ready: lines that keep every constraint; empty: nothing found keeps them (left_out says why); "
-        "needs_goal: the request names nothing to look for"
-    )
-    lines: list[CartLine] = Field(default_factory=list)
-    totals: CartTotals
-    delivery: CartDelivery
-    promotions: list[AppliedPromotion] = Field(default_factory=list)
-    checkout_url: str | None = Field(None, description="the storefront's checkout link for these lines")
-    constraints: list[ConstraintCheck] = Field(default_factory=list)
-    satisfied: bool = Field(description="every hard constraint holds for this cart")
-    left_out: list[LeftOut] = Field(default_factory=list, description="candidates not taken, with the reason")
-    free_shipping_from: Decimal | None = Field(None, description="the subtotal free delivery starts at, when under it")
-    browse: list[str] = Field(default_factory=list, description="categories to suggest when the goal names nothing")
-
-
-def day_phrase(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {day.strftime('%B')}"
 
 
 def _match(query_terms: list[str], product: Product) -> tuple[float, list[str]]:
@@ -232,10 +159,10 @@ class CartBuilder:
             if any(product.id == p.id for p, *_ in self._chosen):
                 continue
             if pick == "matching" and (score < floor or _names_counted_item(request, product, query_terms) is False):
-                self._leave(product, "not a close match")
+                self._leave(product, "is not a close match", close=False)
                 continue
             if taken >= wanted or len(self._chosen) >= MAX_LINES:
-                self._leave(product, "the cart is full")
+                self._leave(product, "did not fit: the cart is full", close=False)
                 continue
             fit = self._fit(request, product, query_terms)
             if isinstance(fit, str):
@@ -251,10 +178,10 @@ class CartBuilder:
             self._chosen = trial
             taken += 1
 
-    def _leave(self, product: Product, reason: str) -> None:
-        """A candidate not taken, and why (the first reason given for it stands)."""
+    def _leave(self, product: Product, reason: str, close: bool = True) -> None:
+        """A candidate not taken, and why (the first reason given for it stands); `close`: it matched the goal."""
         if not any(left.product_id == product.id for left in self._left_out):
-            self._left_out.append(LeftOut(product_id=product.id, title=product.title, reason=reason))
+            self._left_out.append(LeftOut(product_id=product.id, title=product.title, reason=reason, close=close))
 
     # one product ------------------------------------------------------------------------------------------------
     def _fit(
@@ -264,12 +191,12 @@ class CartBuilder:
         why: list[str] = []
         if request.recipient_age is not None and product.ages is not None:
             if not product.ages.admits(request.recipient_age):
-                return f"made for {product.ages.describe()}"
+                return f"is made for {product.ages.describe()}"
             why.append(f"for {product.ages.describe()}")
         if request.dietary and product.dietary is not None:
             missing = [need for need in request.dietary if need not in product.dietary]
             if missing:
-                return f"not stated to be {', '.join(missing)}"
+                return f"is not stated to be {', '.join(missing)}"
             why.append(", ".join(request.dietary))
         quantity = _quantity(request, product)
         named = max((_option_affinity(v, query_terms) for v in product.variants), default=0)
@@ -278,22 +205,22 @@ class CartBuilder:
         if not in_stock:
             if named:  # the customer named an option ("with a UK plug") that is not to be had: not another one
                 wanted = " / ".join(dict.fromkeys(" ".join(v.options.values()) for v in variants))
-                return f"the {wanted} is out of stock"
-            return "out of stock" if quantity == 1 else f"fewer than {quantity} in stock"
+                return f"is out of stock in {wanted}"
+            return "is out of stock" if quantity == 1 else f"has fewer than {quantity} in stock"
         sized = [v for v in in_stock if _size_fits(v, request.sizes)]
         if not sized:
-            return f"not in stock in size {', '.join(request.sizes)}"
+            return f"is not in stock in size {', '.join(request.sizes)}"
         priced = [v for v in sized if request.min_price is None or v.price >= request.min_price]
         if not priced:
             return f"costs less than {self._money(request.min_price or Decimal(0))}"
         if request.budget is not None:
             priced = [v for v in priced if v.price * quantity <= request.budget]
             if not priced:
-                return "over budget"
+                return "is over budget"
         arrives = self._arrival(product)
         if request.needed_by is not None:
             if arrives is None:
-                return "the shop states no delivery time, so no date can be promised"
+                return "has no delivery time stated, so no date can be promised"
             if arrives > request.needed_by:
                 return f"arrives by {day_phrase(arrives)} at the latest"
         listed = {v.sku: n for n, v in enumerate(product.variants)}  # the merchant's own order breaks ties
@@ -413,7 +340,10 @@ class CartBuilder:
             constraints=constraints,
             satisfied=all(c.satisfied for c in constraints if c.hard),
             left_out=left_out,
-            free_shipping_from=pricing.free_shipping_from if lines else None,
+            # the free-delivery threshold is worth saying only when the budget leaves room to reach it
+            free_shipping_from=pricing.free_shipping_from
+            if lines and (request.budget is None or (pricing.free_shipping_from or 0) <= request.budget)
+            else None,
             browse=browse,
         )
 

@@ -168,7 +168,8 @@ FILLER = frozenset(
     "today tonight tomorrow weekend next this coming week monday tuesday wednesday thursday friday saturday sunday "
     "mon tue wed thu fri sat sun just new first also really very maybe whole everything all what "
     "size sized people guests for with a an the of on in at to from and or but i that needed so if is are be "
-    "was will should must one two three four five six seven eight nine ten eleven twelve got getting its it's".split()
+    "was will should must one two three four five six seven eight nine ten eleven twelve got getting its it's "
+    "make change instead rather keep only swap switch try again".split()
 )
 # Where a list of things asked for splits ("a grinder and beans", "keyboard, mouse and a hub").
 ITEM_SEPARATOR = re.compile(r"\s*(?:(?<!\d),|,(?!\d)|;|:|\+|&|\band\b|\bplus\b)\s*", re.IGNORECASE)
