@@ -121,9 +121,8 @@ class CartBuilder:
         # "dad"): the share of the goal a product covers is the share of the words some candidate has.
         known = {t for p in candidates for t in terms(listing_of(p).text)}
         query_terms = [t for t in dict.fromkeys(terms(request.query)) if t in known]
-        if pick == "matching" and not query_terms:
-            status: CartStatus = "needs_goal" if not terms(request.query) else "empty"
-            return self._cart(request, [], [], status, browse)
+        if pick == "matching" and not query_terms:  # nothing said that any product has: ask what they'd like
+            return self._cart(request, [], [], "needs_goal", browse)
         self._left_out: list[LeftOut] = []
         self._chosen: list[Chosen] = []
         items = [[t for t in dict.fromkeys(terms(item)) if t in known] for item in request.items]

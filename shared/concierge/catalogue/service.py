@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from concierge.catalogue.policy import DeliveryEstimate
 from concierge.catalogue.requests import ShoppingRequest
-from concierge.catalogue.search import CatalogueFilters, CatalogueHit, CatalogueSyncReport, search
+from concierge.catalogue.search import CatalogueFilters, CatalogueHit, CatalogueSyncReport, ranked, search
 
 if TYPE_CHECKING:
     from concierge.catalogue.embedded import EmbeddedCatalogue
@@ -73,12 +73,18 @@ def candidates(
     now: datetime,
     k: int = CANDIDATES,
 ) -> list[CatalogueHit]:
-    """The products the cart may be built from, best first. The date filter is dropped when the shop states no
-    delivery times: the cart then says it cannot promise one, rather than that nothing is sold."""
+    """The products the cart may be built from, most relevant first: the best matches that pass every filter, and
+    the best matches in stock whatever their price or delivery time — so that the cart builder weighs the goal
+    against what it names best, and can say why that is not in the cart ("the party hats arrive by Friday"), rather
+    than offer whatever else passes. The date filter is dropped when the shop states no delivery times: the cart
+    then says it cannot promise one, rather than that nothing is sold."""
     filters = filters_for(request, merchant, now)
     if merchant.delivery is None:
         filters = filters.model_copy(update={"within_days": None})
-    return search(index, embedder, request.query, filters, k=k)
+    found = {hit.listing.product_id: hit for hit in search(index, embedder, request.query, filters, k=k)}
+    for hit in search(index, embedder, request.query, CatalogueFilters(in_stock=True), k=k):
+        found.setdefault(hit.listing.product_id, hit)
+    return ranked(found.values(), 2 * k)
 
 
 # storage -------------------------------------------------------------------------------------------------------
