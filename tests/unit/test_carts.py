@@ -196,3 +196,15 @@ def test_a_follow_up_changes_the_constraints_of_the_last_request():
     first = parse("balloons and candles for a party", date(2026, 12, 7))
     later = first.merged(parse("make it under £10 and by Friday", date(2026, 12, 7)))
     assert (later.query, later.budget, later.needed_by) == (first.query, Decimal("10.00"), date(2026, 12, 11))
+
+
+def test_no_labelled_customer_message_of_another_kind_is_read_as_shopping():
+    """The understanding set's messages (returns, tracking, exchanges, questions, handoffs…, none of them shopping)
+    keep going the way they went: none is taken for a shopping request."""
+    from pathlib import Path
+
+    from concierge.reasoning.understanding_eval import SET, load
+
+    messages = load(Path(__file__).parents[2] / SET)
+    assert len(messages) > 300
+    assert [m.text for m in messages if read(m.text, date(2026, 11, 29))] == []

@@ -92,6 +92,7 @@ class Cart(BaseModel):
     left_out: list[LeftOut] = Field(default_factory=list, description="candidates not taken, with the reason")
     free_shipping_from: Decimal | None = Field(None, description="the subtotal free delivery starts at, when under it")
     browse: list[str] = Field(default_factory=list, description="categories to suggest when the goal names nothing")
+    searched: str = Field("", description="the words looked for, when no product has any of them")
 
 
 def day_phrase(day: date) -> str:

@@ -122,7 +122,7 @@ class CartBuilder:
         known = {t for p in candidates for t in terms(listing_of(p).text)}
         query_terms = [t for t in dict.fromkeys(terms(request.query)) if t in known]
         if pick == "matching" and not query_terms:  # nothing said that any product has: ask what they'd like
-            return self._cart(request, [], [], "needs_goal", browse)
+            return self._cart(request, [], [], "needs_goal", browse).model_copy(update={"searched": request.query})
         self._left_out: list[LeftOut] = []
         self._chosen: list[Chosen] = []
         items = [[t for t in dict.fromkeys(terms(item)) if t in known] for item in request.items]

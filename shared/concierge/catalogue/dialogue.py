@@ -82,10 +82,11 @@ def wording(cart: Cart) -> str:
     if cart.status == "needs_goal":
         kinds = f" We have {_listing(cart.browse[:5])}." if cart.browse else ""
         keep = f" I'll keep it {' and '.join(_wanted(cart))}." if _wanted(cart) else ""
-        return (
-            f"Happy to help you find something.{kinds} What would you like, or what does the person it's for "
-            f"enjoy?{keep}"
+        unsure = (
+            f"I'm not sure we have that: nothing in our catalogue matches “{cart.searched}”." if cart.searched else ""
         )
+        opening = unsure or "Happy to help you find something."
+        return f"{opening}{kinds} What would you like, or what does the person it's for enjoy?{keep}"
     if cart.status == "empty":
         reasons = _left_out(cart, 3)
         if not reasons:

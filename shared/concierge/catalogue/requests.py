@@ -125,7 +125,7 @@ NOT_ITEMS = frozenset(
     "year years yr yrs old day days week weeks month months hour hours minute minutes people persons "  # noqa: SIM905
     "guests kids "
     "children friends adults dollars dollar bucks euros euro pounds quid percent times of gb tb mb mah ml cm mm kg "
-    "piece pieces".split()
+    "piece pieces thing things stuff ways options questions orders payments instalments installments items".split()
 )
 
 # What asks for shopping help. A goal, an occasion or a search; or a budget or date with something to buy.
@@ -138,14 +138,22 @@ GOAL = re.compile(
     rf"(?:want|need|would like|i'?d like) (?:something|some|an?|{NUMBER}) |set (?:me )?up|setup|starter|kit|essentials|"
     r"(?:do|does|can) you (?:have|sell|stock|carry)|got anything|anything (?:good |nice )?for|"
     r"something (?:for|to|that)|"
+    # "I need linen tea towels": something to have, not something to be done ("I need to…", "I need my…")
+    r"(?:i|we) (?:need|want|'?d like|would like) (?!to\b|it\b|them\b|my\b|our\b|the\b|this\b|that\b|help\b|"
+    r"someone\b|somebody\b|a hand\b|an? (?:person|human|agent|refund|replacement|update|answer)\b)[a-z]+|"
     r"(?:a|some) (?:nice|good) \w+ for)\b",
     re.IGNORECASE,
 )
 # About an order or item the customer already has: another kind of request.
 NOT_SHOPPING = re.compile(
-    r"\b(my orders?|i (?:ordered|bought|purchased|received|got (?:it|them|my))|return\w*|refund\w*|exchange\w*|"
-    r"cancel\w*|broken|damaged|faulty|defect\w*|where is|where's|track\w*|arrived|hasn'?t come|"
-    r"warranty|password|sign in|log ?in|my account|invoice|charged|parcel|package|human|person|agent)\b",
+    r"\b((?:my|an|the|this|that|our|last) orders?|placed|i (?:ordered|bought|purchased|received|got)|"
+    r"return\w*|refund\w*|exchange\w*|supposed to|still (?:nothing|not|hasn'?t|waiting)|arrive\?|"
+    r"when (?:will |does |do |is )?(?:it |they |my \w+ )?arriv\w*|discount\w*|bulk|wholesale|"
+    r"cancel\w*|broken|damaged|faulty|defect\w*|crack\w*|chipped|dent\w*|scratch\w*|replacement|"
+    r"where is|where's|wheres|where are|track\w*|arrived|hasn'?t come|getting here|(?:my|the) \w+ arrives|late|"
+    r"stuck|update|you sent|sent me|send me another|swap|money back|ship to|shipping|gift ?wrap\w*|how long|"
+    r"how fast|"
+    r"warranty|password|sign in|log ?in|my account|invoice|charged|parcel|package|human|person|agent|address)\b",
     re.IGNORECASE,
 )
 # Shopping small talk, and who it is for: not what to search the catalogue for. The occasion stays ("birthday
@@ -169,6 +177,12 @@ FILLER = frozenset(
     "size sized people guests for with a an the of on in at to from and or but i that needed so if is are be "
     "was will should must one two three four five six seven eight nine ten eleven twelve got getting its it's "
     "make change instead rather keep only swap switch try again".split()
+)
+# A message that opens by asking for a number of something.
+ORDERING = re.compile(
+    r"^\W*(?:(?:hi|hello|hey)\b\W*)?(?:(?:i'?d like|i would like|i want|i need|i'?ll take|can i (?:get|have|buy)|"
+    rf"please(?: send)?)\s+(?:to (?:buy|get|order)\s+)?)?{NUMBER}\s+(?!of\b)[a-z]",
+    re.IGNORECASE,
 )
 # Where a list of things asked for splits ("a grinder and beans", "keyboard, mouse and a hub").
 ITEM_SEPARATOR = re.compile(r"\s*(?:(?<!\d),|,(?!\d)|;|:|\+|&|\band\b|\bplus\b)\s*", re.IGNORECASE)
@@ -357,7 +371,7 @@ def is_shopping(text: str) -> bool:
         r"\b(?:need|want|get|buy|looking|for|a|an|some|something|anything)\b", text, re.I
     ):
         return True
-    return bool(_quantities(text, []))  # "two USB-C cables, 2 m, please"
+    return bool(ORDERING.search(text))  # "two USB-C cables, 2 m, please", "I'd like 3 bags of the beans"
 
 
 def read(text: str, today: date) -> ShoppingRequest | None:
