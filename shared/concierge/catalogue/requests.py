@@ -136,8 +136,9 @@ GOAL = re.compile(
     r"ideas?|what should i (?:get|buy)|what (?:would|do|can) you (?:recommend|suggest)|help me (?:choose|pick|find)|"
     r"put together|build (?:me )?an? (?:cart|basket)|(?:need|want|like) to (?:buy|get|order)|"
     rf"(?:want|need|would like|i'?d like) (?:something|some|an?|{NUMBER}) |set (?:me )?up|setup|starter|kit|essentials|"
-    r"(?:do|does|can) you (?:have|sell|stock|carry)|got anything|anything (?:good |nice )?for|"
-    r"something (?:for|to|that)|"
+    r"(?:do|does|can) you (?:have|sell|stock|carry)|got anything|"
+    r"(?:find|recommend|suggest|show) (?:me |us )?(?:something|anything)|"
+    r"(?:get|buy) (?:me|us|him|her|them) (?:something|anything)|^\W*something (?:for|to|that)|"
     # "I need linen tea towels": something to have, not something to be done ("I need to…", "I need my…")
     r"(?:i|we) (?:need|want|'?d like|would like) (?!to\b|it\b|them\b|my\b|our\b|the\b|this\b|that\b|help\b|"
     r"someone\b|somebody\b|a hand\b|an? (?:person|human|agent|refund|replacement|update|answer)\b)[a-z]+|"
@@ -148,7 +149,7 @@ GOAL = re.compile(
 NOT_SHOPPING = re.compile(
     r"\b((?:my|an|the|this|that|our|last) orders?|placed|i (?:ordered|bought|purchased|received|got)|"
     r"return\w*|refund\w*|exchange\w*|supposed to|still (?:nothing|not|hasn'?t|waiting)|arrive\?|"
-    r"when (?:will |does |do |is )?(?:it |they |my \w+ )?arriv\w*|discount\w*|bulk|wholesale|"
+    r"when (?:will |does |do |is )?(?:it |they |my \w+ )?arriv\w*|discount\w*|bulk|wholesale|trade\w*|"
     r"cancel\w*|broken|damaged|faulty|defect\w*|crack\w*|chipped|dent\w*|scratch\w*|replacement|"
     r"where is|where's|wheres|where are|track\w*|arrived|hasn'?t come|getting here|(?:my|the) \w+ arrives|late|"
     r"stuck|update|you sent|sent me|send me another|swap|money back|ship to|shipping|gift ?wrap\w*|how long|"
@@ -181,7 +182,8 @@ FILLER = frozenset(
 # A message that opens by asking for a number of something.
 ORDERING = re.compile(
     r"^\W*(?:(?:hi|hello|hey)\b\W*)?(?:(?:i'?d like|i would like|i want|i need|i'?ll take|can i (?:get|have|buy)|"
-    rf"please(?: send)?)\s+(?:to (?:buy|get|order)\s+)?)?{NUMBER}\s+(?!of\b)[a-z]",
+    rf"please(?: send)?)\s+(?:to (?:buy|get|order)\s+)?)?{NUMBER}\s+"
+    r"(?!(?:of|more|last|other|thing|things|question|questions|l|ml|cm|mm|m|gb|tb|kg|g|w)\b)[a-z]{3,}",
     re.IGNORECASE,
 )
 # Where a list of things asked for splits ("a grinder and beans", "keyboard, mouse and a hub").
