@@ -12,8 +12,9 @@ import pytest
 
 from concierge.catalogue import dialogue
 from concierge.catalogue.cart import Cart
-from concierge.catalogue.carts import build_cart, shop_today
+from concierge.catalogue.carts import build_cart
 from concierge.catalogue.embedded import EmbeddedCatalogue
+from concierge.catalogue.policy import shop_today
 from concierge.catalogue.requests import ShoppingRequest, parse, read
 from concierge.catalogue.search import sync_catalogue
 from concierge.catalogue.service import candidates

@@ -426,12 +426,5 @@ def build_cart(
     return CartBuilder(merchant, now or datetime.now(UTC)).build(request, candidates, pick)
 
 
-def shop_today(merchant: MerchantProfile, now: datetime) -> date:
-    """The shop's local day (its delivery time zone, else its support hours', else UTC): dates are read against it."""
-    zone = merchant.delivery.timezone if merchant.delivery else None
-    zone = zone or (merchant.support_hours.timezone if merchant.support_hours else "UTC")
-    return now.astimezone(ZoneInfo(zone)).date()
-
-
 def products_in_order(found: Mapping[str, Product | None], ids: Sequence[str]) -> list[Product]:
     return [p for p in (found.get(i) for i in ids) if p is not None]

@@ -32,7 +32,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from concierge.catalogue.cart import Cart
-from concierge.catalogue.carts import build_cart, shop_today
+from concierge.catalogue.carts import build_cart
+from concierge.catalogue.policy import shop_today
 from concierge.catalogue.requests import read
 
 SET = Path("evaluation") / "shopping" / "requests.jsonl"

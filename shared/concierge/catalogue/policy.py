@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from concierge.store.merchant import MerchantProfile
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -249,3 +252,10 @@ def _template(value: str | None, placeholders: tuple[str, ...]) -> str | None:
     if unknown:
         raise ValueError(f"has unknown placeholders {', '.join(sorted(unknown))} (use {', '.join(placeholders)})")
     return value
+
+
+def shop_today(merchant: MerchantProfile, now: datetime) -> date:
+    """The shop's local day (its delivery time zone, else its support hours', else UTC): dates are read against it."""
+    zone = merchant.delivery.timezone if merchant.delivery else None
+    zone = zone or (merchant.support_hours.timezone if merchant.support_hours else "UTC")
+    return now.astimezone(ZoneInfo(zone)).date()

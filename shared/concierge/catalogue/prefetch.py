@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from concierge.catalogue.policy import shop_today
 from concierge.catalogue.requests import NOT_SHOPPING, ShoppingRequest, parse, read
 from concierge.catalogue.search import terms
 from concierge.conversation.turn import ActionResult, ActionStatus, ConversationStatus, ReadyTurn, ToolCall
@@ -70,17 +71,15 @@ def request_for(turn: ReadyTurn, today: date) -> ShoppingRequest | None:
 
 def plan(
     turn: ReadyTurn,
+    request: ShoppingRequest,
     index: CatalogueIndex,
     embedder: Embedder,
     merchant: MerchantProfile,
     now: datetime,
-) -> ToolCall | None:
-    from concierge.catalogue.carts import shop_today
+) -> ToolCall:
+    """The `build_cart` call for the request: what code read, and the catalogue search's candidates."""
     from concierge.catalogue.service import candidates
 
-    request = request_for(turn, shop_today(merchant, now))
-    if request is None:
-        return None
     hits = candidates(request, index, embedder, merchant, now)
     ids = [hit.listing.product_id for hit in hits]
     arguments = {
@@ -116,10 +115,11 @@ def prefetched(
     if turn.tool_rounds:
         return turn
     try:
-        found = index()
-        call = plan(turn, found, embedder(), merchant, now) if found is not None else None
-        if call is None:
+        request = request_for(turn, shop_today(merchant, now))  # read first: most messages are not shopping
+        found = index() if request is not None else None
+        if request is None or found is None:
             return turn
+        call = plan(turn, request, found, embedder(), merchant, now)
         from concierge.actions.executor import action_id_for
         from concierge.actions.tools import BuildCart
         from concierge.catalogue.tool import run
