@@ -1,5 +1,6 @@
 """Retrieval: knowledge passages for the message, what memory recalls about the customer, and the read-only lookups
-the message plainly needs (actions/prefetch.py: the store is read only then, and the executor imported only then)."""
+the message plainly needs (actions/prefetch.py: the store is read only then, and the executor imported only then), or
+a cart for a shopping request (catalogue/prefetch.py: the catalogue index searched, the products read)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 
 from concierge.actions import prefetch
+from concierge.catalogue import prefetch as shopping
 from concierge.conversation.turn_tasks import RetrieveTask
 from concierge.knowledge import retrieval
 from concierge.platform import startup, tracing, wiring
@@ -34,6 +36,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         wiring.embedder(settings),
         recall_actions=settings.recall_actions or settings.model_provider != "none",
     )
+    if turn.merchant is not None:  # an imported store (merchant.json): its catalogue, prices and delivery times
+        turn = shopping.prefetched(
+            turn,
+            lambda: wiring.catalogue_index(settings),
+            lambda: wiring.embedder(settings),
+            lambda: wiring.reference_store(settings),
+            turn.merchant,
+            now(),
+        )
     turn = prefetch.prefetched(turn, lambda: wiring.reference_store(settings), now())
     if turn.prefetched:
         logger.info("prefetched", extra={"tools": [c.tool for c in turn.tool_rounds[0]]})

@@ -2,14 +2,16 @@
 
 - "embedded" (the default): nothing to provision — the index is an object in the knowledge bucket.
 - "serverless": an OpenSearch Serverless VECTORSEARCH collection with its encryption policy (AWS-owned key), its
-  network policy and a data access policy: readers may describe the index and read documents; writers may also
+  network policy and a data access policy: readers may describe the indexes (knowledge, and the catalogue beside
+  it) and read documents; writers may also
   create and update the index (and its template) and write documents. The endpoint is public but accepts only
   SigV4-signed requests from principals the data access policy names (and whose IAM policy allows
   aoss:APIAccessAll on the collection): the functions run outside a VPC, and a VPC endpoint would mean VPC
   Lambdas and an interface endpoint per AZ for no gain in who can read the index.
 - "managed": an OpenSearch Service domain — OpenSearch 2.19, one t3.small.search data node, 10 GB gp3, encryption
   at rest and node to node, HTTPS only (TLS 1.2) — whose resource policy and the roles' IAM policies allow
-  the es:ESHttp* verbs each role needs, on the knowledge index's paths only (readers: GET, HEAD, POST for
+  the es:ESHttp* verbs each role needs, on the paths of the knowledge index and of the catalogue index beside it
+  (docs/shopping.md) only (readers: GET, HEAD, POST for
   search; writers also PUT and DELETE, and the index template). Requests naming another index in their body
   (`_bulk`, `_msearch`) are refused (`rest.action.multi.allow_explicit_index: false`), so the path decides.
 
@@ -36,6 +38,8 @@ from concierge.platform.settings import KnowledgeSettings, env_name
 
 MODES = ("embedded", "serverless", "managed")
 DEFAULT_INDEX = "concierge-knowledge"  # concierge.knowledge.opensearch.DEFAULT_INDEX
+# The catalogue index beside it (docs/shopping.md): the same readers search it, the same writers sync it.
+CATALOGUE_INDEX = "concierge-catalogue"  # concierge.catalogue.opensearch.DEFAULT_CATALOGUE_INDEX
 # Collection and security/access policy names: 3-32 characters, a lowercase letter first.
 SERVERLESS_NAME = re.compile(r"^[a-z][a-z0-9-]{2,31}$")
 # Domain names: 3-28 characters, a lowercase letter first.
@@ -88,6 +92,7 @@ class KnowledgeSearch(Construct):
             reader_roles, writer_roles = [], list(reader_roles)
         self.mode = mode
         self.index_name = index_name
+        self.index_names = (index_name, CATALOGUE_INDEX)
         self.writer_roles = _unique(writer_roles)
         self.reader_roles = [role for role in _unique(reader_roles) if role not in self.writer_roles]
         self.endpoint: str | None = None
@@ -160,7 +165,7 @@ class KnowledgeSearch(Construct):
                         "Rules": [
                             {
                                 "ResourceType": "index",
-                                "Resource": [f"index/{name}/{self.index_name}"],
+                                "Resource": [f"index/{name}/{index}" for index in self.index_names],
                                 "Permission": index_permissions,
                             },
                             {**collection_rule, "Permission": collection_permissions},
@@ -235,9 +240,11 @@ class KnowledgeSearch(Construct):
     ) -> iam.PolicyStatement | None:
         if not roles:
             return None
-        resources = [f"{domain_arn}/{self.index_name}", f"{domain_arn}/{self.index_name}/*"]
+        resources = [
+            path for index in self.index_names for path in (f"{domain_arn}/{index}", f"{domain_arn}/{index}/*")
+        ]
         if write:
-            resources.append(f"{domain_arn}/_index_template/{self.index_name}-template")
+            resources += [f"{domain_arn}/_index_template/{index}-template" for index in self.index_names]
         return iam.PolicyStatement(
             actions=verbs,
             resources=resources,

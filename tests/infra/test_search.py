@@ -91,7 +91,7 @@ def test_serverless_is_a_vector_collection_with_its_three_policies():
     assert readers["Principal"] == [f"<{role_id(resources, 'Reader')}.Arn>"]
     assert writers["Principal"] == [f"<{role_id(resources, 'Writer')}.Arn>"]
     index_rule = {r["ResourceType"]: r for r in readers["Rules"]}["index"]
-    assert index_rule["Resource"] == [f"index/{name}/concierge-knowledge"]
+    assert index_rule["Resource"] == [f"index/{name}/concierge-knowledge", f"index/{name}/concierge-catalogue"]
     assert set(index_rule["Permission"]) == {"aoss:DescribeIndex", "aoss:ReadDocument"}
     writer_rules = {r["ResourceType"]: r for r in writers["Rules"]}
     assert {"aoss:CreateIndex", "aoss:WriteDocument"} <= set(writer_rules["index"]["Permission"])
@@ -168,7 +168,9 @@ def test_managed_is_an_encrypted_https_domain_whose_policy_names_the_roles():
         "es:ESHttpPut",
         "es:ESHttpDelete",
     }
-    assert all("concierge-knowledge" in json.dumps(r) for r in reader["Resource"])
+    assert all(
+        "concierge-knowledge" in json.dumps(r) or "concierge-catalogue" in json.dumps(r) for r in reader["Resource"]
+    )
     assert not of_type(resources, "Custom::OpenSearchAccessPolicy")  # set on the domain, no custom resource
 
     for role, verbs in (

@@ -29,6 +29,7 @@ from concierge.actions.tools import (
     WRITE_TOOLS,
     AcceptOffer,
     BookAppointment,
+    BuildCart,
     CancelAction,
     CancelOrder,
     ConfirmAction,
@@ -111,7 +112,7 @@ UNVERIFIED = (
 # How many of a customer's orders are searched for an order id written differently from the merchant's.
 ORDER_LOOKUP_LIMIT = 50
 # Tools that touch no account data: available to a sender whose identity is not verified.
-ACCOUNT_FREE_TOOLS = (GetProduct, CreateHandoff, FindAppointmentSlots)
+ACCOUNT_FREE_TOOLS = (GetProduct, BuildCart, CreateHandoff, FindAppointmentSlots)
 # The writes that wait for the customer's confirmation of their exact effect.
 # A journey's proposals (journeys/outreach.py): never a tool a model calls, only ever confirmed by the customer.
 JOURNEY_REMEDIES = ("reship_order", "refund_order", "refund_charge")
@@ -368,6 +369,11 @@ class ActionExecutor(OrderLookups):
                 if product is None:
                     raise Denied("unknown_product", f"There is no product {product_id}.")
                 return ActionStatus.EXECUTED, product.model_dump(mode="json"), None, "get_product"
+            case BuildCart():
+                from concierge.catalogue.tool import run as build_cart
+
+                cart = build_cart(arguments, self.s.store, self.merchant, self.now)
+                return ActionStatus.EXECUTED, cart, None, "build_cart"
             case CancelOrder(order_id=order_id):
                 order = self._owned_order(customer_id, order_id)
                 decision = policy.evaluate_cancel(order)

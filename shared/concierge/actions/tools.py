@@ -6,6 +6,7 @@ Amounts are never arguments either: the action layer computes them from order da
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Self
 
@@ -33,6 +34,40 @@ class GetProduct(ToolInput):
     """A catalog product with its variants (options, price, stock)."""
 
     product_id: str
+
+
+class BuildCart(ToolInput):
+    """Build a shopping cart for a goal from catalogue products, keeping the customer's constraints: every line in
+    stock, arriving by `needed_by`, the total (with promotions and delivery) within `budget`; age, dietary and size
+    needs where products state them. Returns the cart (lines with why each fits, totals, promotions applied, the
+    checkout link) and the candidates left out with the reason. A cart that cannot keep a constraint comes back
+    shorter or empty, never breaking it: say so. It reads nothing of the customer's."""
+
+    goal: str = Field(min_length=1, max_length=300, description="What the customer wants, in their words.")
+    product_ids: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="The catalogue products to choose from, most wanted first (from a cart or get_product).",
+    )
+    query: str = Field(
+        "",
+        max_length=300,
+        description="Words a product must match to be picked (pick=matching); empty with pick=listed.",
+    )
+    pick: Literal["matching", "listed"] = Field(
+        "matching",
+        description="matching: the products that match `query` best; listed: every product named, in order.",
+    )
+    budget: Decimal | None = Field(None, gt=0, le=1_000_000, description="The most the whole cart may cost.")
+    min_price: Decimal | None = Field(None, ge=0, description="Each item costs at least this.")
+    needed_by: date | None = Field(None, description="The day everything must have arrived by (YYYY-MM-DD).")
+    recipient_age: int | None = Field(None, ge=0, le=120)
+    dietary: list[str] = Field(default_factory=list, max_length=5, description="e.g. vegan, gluten-free")
+    sizes: list[str] = Field(default_factory=list, max_length=5, description="e.g. M, 9.5")
+    quantities: dict[str, int] = Field(default_factory=dict, description="item word -> how many, e.g. {'mugs': 6}")
+    items: list[str] = Field(
+        default_factory=list, max_length=6, description="Several things asked for one by one, one product each."
+    )
 
 
 class ReturnItems(ToolInput):
@@ -166,6 +201,7 @@ TOOLS: dict[str, type[ToolInput]] = {
     "find_orders": FindOrders,
     "track_shipment": TrackShipment,
     "get_product": GetProduct,
+    "build_cart": BuildCart,
     "return_items": ReturnItems,
     "cancel_order": CancelOrder,
     "modify_order": ModifyOrder,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from concierge.catalogue.cart import Cart
 from concierge.platform.errors import ConciergeError, http_status, retry_after
 
 # The turn route's answer when its workflow fails (API Gateway's integration response, and the local stack's).
@@ -106,6 +107,11 @@ class TurnResponse(BaseModel):
     reply: ReplyOut | None = Field(description="the assistant's reply; null while a person owns the conversation")
     actions: list[ActionOut] = Field(default_factory=list)
     handoff: HandoffOut | None = None
+    cart: Cart | None = Field(
+        None,
+        description="a cart the assistant built for a shopping request this turn (docs/shopping.md): its lines with "
+        "why each fits, totals, promotions applied and the storefront's checkout link; null when none was built",
+    )
     conversation_status: str
 
 

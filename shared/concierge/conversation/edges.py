@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from concierge.actions import proposal
 from concierge.actions.proposal import money
+from concierge.catalogue.cart import Cart
 from concierge.channels.inbound import InboundMessage
 from concierge.conversation import replyguard, threads
 from concierge.conversation.api import (
@@ -409,6 +410,7 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
     services.events.publish(*events)
 
     asked = {call.id: call.arguments for round_ in turn.tool_rounds for call in round_}
+    carts = [r.result["cart"] for r in executed if r.tool == "build_cart" and "cart" in r.result]
     response = TurnResponse(
         conversation_id=record.conversation_id,
         reply=ReplyOut(text=decision.reply, citations=decision.citations),
@@ -421,6 +423,7 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
         )
         if decision.handoff
         else None,
+        cart=Cart.model_validate(carts[-1]) if carts and not decision.handoff else None,
         conversation_status=status.value,
     )
     return turn.model_copy(update={"decision": decision, "http": HttpResponse.of(200, response)})

@@ -383,6 +383,29 @@ def _train_intent_model(labelled: Path) -> int:
     return 0
 
 
+def cmd_shopping_eval(args: argparse.Namespace) -> int:
+    """Cart precision and hard-constraint satisfaction on the labelled shopping requests (docs/shopping.md)."""
+    from concierge.catalogue.evaluation import details, load, report, score, table
+
+    requests = [r for r in load(Path(args.set)) if args.split == "all" or r.split == args.split]
+    if args.store:
+        requests = [r for r in requests if r.store == args.store]
+    if not requests:
+        print(f"No labelled requests in {args.set} for split {args.split}", file=sys.stderr)
+        return 2
+    if args.details and args.split != "tune":
+        print("--details lists the tuning half only (--split tune): the held-out half is for figures", file=sys.stderr)
+        return 2
+    outcomes = score(requests, Path(args.stores))
+    figures = report(outcomes)
+    print(f"split: {args.split}\n{table(figures)}")
+    if args.details:
+        print("\n" + details(outcomes))
+    if args.json:
+        Path(args.json).write_text(figures.model_dump_json(indent=2))
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Compare Auto-CSAT with the CSAT customers gave, for conversations closed in a date range (docs/surveys.md)."""
     from datetime import timedelta
@@ -596,6 +619,19 @@ def main(argv: list[str] | None = None) -> int:
         help="train the shipped intent model on evaluation/understanding/training/ and the tuning half, then exit",
     )
     understanding.set_defaults(func=cmd_understanding)
+    shopping = sub.add_parser("shopping-eval", help="cart precision and constraint satisfaction on labelled requests")
+    shopping.add_argument(
+        "--split",
+        choices=("heldout", "tune", "all"),
+        default="heldout",
+        help="which half to measure (default: the held-out half, where figures are reported)",
+    )
+    shopping.add_argument("--store", help="only the requests of this sample store (e.g. electronics)")
+    shopping.add_argument("--set", default="evaluation/shopping/requests.jsonl", help="the labelled requests")
+    shopping.add_argument("--stores", default="stores", help="the folder holding the sample stores")
+    shopping.add_argument("--details", action="store_true", help="one line per request (tuning half only)")
+    shopping.add_argument("--json", help="also write the figures as JSON to this file")
+    shopping.set_defaults(func=cmd_shopping_eval)
     calibration = sub.add_parser("calibrate", help="compare Auto-CSAT with the CSAT customers answered")
     calibration.add_argument(
         "--since", help="first day (YYYY-MM-DD) of closed conversations; default 29 days before --until"

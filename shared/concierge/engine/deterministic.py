@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from concierge.actions.proposal import money
+from concierge.catalogue import dialogue as shopping
 from concierge.conversation import replyguard
 from concierge.conversation.api import Citation
 from concierge.conversation.turn import (
@@ -858,6 +859,10 @@ class DeterministicEngine:
             if signals.is_affirmative(text) and not signals.is_negative(text):
                 return self._track(turn, flow["order_id"])
             flow = {}
+        # Shopping help: the cart retrieval built for a shopping request, worded from the cart (catalogue/).
+        cart_reply = shopping.decide(turn)
+        if cart_reply is not None:
+            return cart_reply
         intent = turn.signals.intent
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})

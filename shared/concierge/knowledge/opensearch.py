@@ -26,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import numpy as np
 
@@ -92,6 +92,10 @@ def _is_missing_index(error: Exception) -> bool:
 class OpenSearchIndex:
     """The `KnowledgeIndex` port on OpenSearch. `client` is an `opensearchpy.OpenSearch`; `serverless` says it talks
     to an OpenSearch Serverless collection (see the module docstring for what changes)."""
+
+    # The keyword field that names a document (paging and Serverless deletes sort and match on it); the catalogue
+    # index (concierge.catalogue.opensearch) reuses this adapter's writes with its own mapping and id field.
+    ID_FIELD: ClassVar[str] = "passage_id"
 
     def __init__(
         self,
@@ -384,7 +388,7 @@ class OpenSearchIndex:
         """Every match, in pages ordered by passage id (`search_after`: Serverless and domains alike)."""
         after = None
         while True:
-            body: dict[str, Any] = {"size": PAGE, "query": query, "sort": [{"passage_id": "asc"}], "_source": source}
+            body: dict[str, Any] = {"size": PAGE, "query": query, "sort": [{self.ID_FIELD: "asc"}], "_source": source}
             if after is not None:
                 body["search_after"] = after
             try:

@@ -12,8 +12,9 @@ It answers what `knowledge.opensearch.OpenSearchIndex` sends, with OpenSearch's 
   vectors with the mapping's space type and the engine's score, its `filter` honoured), `bool` (`must`,
   `filter`, `should` + `minimum_should_match`, `must_not`), `multi_match` (`best_fields`, `most_fields`; field
   boosts; `fuzziness` AUTO/0/1/2 with `prefix_length`) and `match` scored with Lucene's BM25 (k1 1.2, b 0.75),
-  `term`, `terms`, `prefix` (with `case_insensitive`), `exists`, `match_all`; `sort` on keyword and numeric
-  fields with `search_after`; `_source` filtering; `composite` aggregations (`terms` sources, `after`) with
+  `term`, `terms`, `prefix` (with `case_insensitive`), `range` (`gt`, `gte`, `lt`, `lte` on numeric fields; a
+  field holding several values matches when one of them is in range), `exists`, `match_all`; `sort` on keyword and
+  numeric fields with `search_after`; `_source` filtering; `composite` aggregations (`terms` sources, `after`) with
   `terms`, `max`, `min` and `value_count` sub-aggregations.
 
 Every request is recorded (`requests`: `(method, path, body)` tuples, the body parsed — a dict, a list of NDJSON
@@ -703,6 +704,8 @@ class OpenSearchApp:
             return self._bool(index, doc_id, spec, scoring)
         if kind in ("term", "terms", "prefix"):
             return 1.0 if self._term_like(index, doc_id, kind, spec) else None
+        if kind == "range":
+            return 1.0 if self._range(index, doc_id, spec) else None
         if kind == "exists":
             self._only(spec, {"field", "boost"}, "exists")
             return 1.0 if _values(doc.get(spec["field"])) else None
@@ -773,6 +776,27 @@ class OpenSearchApp:
             return any(same(v, w) for v in values for w in wanted)
         prefix = wanted.lower() if insensitive else wanted
         return any(isinstance(v, str) and (v.lower() if insensitive else v).startswith(prefix) for v in values)
+
+    def _range(self, index: _Index, doc_id: str, spec: dict[str, Any]) -> bool:
+        if len(spec) != 1:
+            raise _bad("[range] query takes one field")
+        ((name, bounds),) = spec.items()
+        if not isinstance(bounds, dict) or not bounds:
+            raise _bad(f"[range] query on [{name}] takes an object of bounds")
+        self._only(bounds, {"gt", "gte", "lt", "lte", "boost"}, "range")
+        if index.properties.get(name, {}).get("type") not in ("integer", "long", "float", "double"):
+            raise _bad(f"[range] on [{name}] is emulated on numeric fields only")
+        checks = {
+            "gt": lambda v, b: v > b,
+            "gte": lambda v, b: v >= b,
+            "lt": lambda v, b: v < b,
+            "lte": lambda v, b: v <= b,
+        }
+        limits = {op: float(bound) for op, bound in bounds.items() if op != "boost"}
+        return any(
+            all(checks[op](float(value), bound) for op, bound in limits.items())
+            for value in _values(index.docs[doc_id].get(name))
+        )
 
     def _multi_match(self, index: _Index, doc_id: str, spec: dict[str, Any]) -> float | None:
         self._only(

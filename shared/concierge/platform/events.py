@@ -318,8 +318,9 @@ class FeatureUsed(Signal):
     count: int = Field(1, ge=1, le=1_000_000, description="uses since the last signal")
 
 
-class CartLine(BaseModel):
-    """One line of a cart, by ids: the product (and its variant) as products.json has them, and how many."""
+class CartLineRef(BaseModel):
+    """One line of a cart, by ids: the product (and its variant) as products.json has them, and how many. (A cart
+    the assistant builds has lines of its own, with prices and reasons: catalogue.cart.CartLine.)"""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -338,7 +339,7 @@ class CartUpdated(Signal):
     items: int = Field(ge=0, le=10_000, description="items in the cart now")
     total: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    lines: list[CartLine] = Field(
+    lines: list[CartLineRef] = Field(
         default_factory=list,
         max_length=100,
         description="what is in the cart, by product id (and sku): a cart reminder names the items from the "

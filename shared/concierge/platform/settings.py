@@ -173,6 +173,9 @@ class KnowledgeSettings(SettingsGroup):
 
     knowledge_bucket: str = Field(alias=KNOWLEDGE_BUCKET_ENV)
     knowledge_key: str = Field("knowledge/index.npz", alias="CONCIERGE_KNOWLEDGE_KEY")
+    # The embedded catalogue index (docs/shopping.md), beside the knowledge index: under knowledge/, which retrieval
+    # reads and ingest writes.
+    catalogue_key: str = Field("knowledge/catalogue.npz", alias="CONCIERGE_CATALOGUE_KEY")
     knowledge_index: Literal["embedded", "opensearch"] = Field("embedded", alias="CONCIERGE_KNOWLEDGE_INDEX")
     opensearch_endpoint: str | None = Field(None, alias="CONCIERGE_OPENSEARCH_ENDPOINT")
     opensearch_service: Literal["aoss", "es"] = Field("aoss", alias="CONCIERGE_OPENSEARCH_SERVICE")

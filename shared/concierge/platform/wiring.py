@@ -26,6 +26,8 @@ from concierge.platform.settings import (
 if TYPE_CHECKING:
     from concierge.actions.approvals import ApprovalWorkflow
     from concierge.actions.executor import ActionServices
+    from concierge.catalogue.search import CatalogueIndex
+    from concierge.catalogue.service import EmbeddedCache
     from concierge.channels.inbox import ChannelSender, EmailIntake, Inbox, TurnRunner
     from concierge.channels.whatsapp import WhatsAppSender
     from concierge.conversation.notices import NoticeServices
@@ -365,6 +367,20 @@ def knowledge_index(settings: KnowledgeSettings) -> KnowledgeIndex | None:
     return _embedded_cache.get(aws.client("s3"), settings.knowledge_bucket, settings.knowledge_key)
 
 
+_catalogue_cache: EmbeddedCache | None = None
+
+
+def catalogue_index(settings: KnowledgeSettings) -> CatalogueIndex | None:
+    """The catalogue index retrieval searches for shopping requests (docs/shopping.md), where the knowledge index is:
+    the embedded one cached per process (reloaded when its S3 object changes), or the OpenSearch one beside it."""
+    global _catalogue_cache
+    from concierge.catalogue import service
+
+    if _catalogue_cache is None:
+        _catalogue_cache = service.EmbeddedCache()
+    return service.index(settings, _catalogue_cache)
+
+
 @lru_cache(maxsize=2)
 def opensearch_index(settings: KnowledgeSettings) -> OpenSearchIndex:
     import os
@@ -429,8 +445,9 @@ def closed_conversation_services(settings: SurveysSettings) -> ClosedServices:
 
 
 def reset() -> None:
-    global _embedded_cache
+    global _embedded_cache, _catalogue_cache
     _embedded_cache = None
+    _catalogue_cache = None
     _profile_stores.clear()
     for factory in (
         memory_store,

@@ -1,6 +1,7 @@
 """`concierge import DIR`: loads products, customers and orders into the commerce store, merchant.json into the
-store table, and the help-center articles, product pages and help/ documents into the knowledge index — the same
-path for a merchant's export, a local `concierge dev --store DIR` and the demo store.
+store table, the help-center articles, product pages and help/ documents into the knowledge index, and the products
+into the catalogue index beside it — the same path for a merchant's export, a local `concierge dev --store DIR` and
+the demo store.
 
 Each kind of knowledge is a source of its own: the import replaces only what an earlier import of the store put
 there (source `store`, and `store-help` for the folder's help/), never what `concierge knowledge sync` or an upload
@@ -40,6 +41,9 @@ def import_store(
     if merchant is not None:
         wiring.merchant_profiles(settings).put(merchant)
     report = sync_knowledge(settings, documents_from_store(data, merchant=merchant), source="store")
+    from concierge.catalogue import service as catalogue
+
+    catalogue.sync(settings, data.products, merchant)  # the products as catalogue search finds them (shopping.md)
     counts = {
         "products": len(data.products),
         "customers": len(data.customers),

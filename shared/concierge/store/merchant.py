@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from concierge.actions.appointments import AppointmentKind
+from concierge.catalogue.policy import Promotion, ShopDelivery, Storefront
 from concierge.journeys.definitions import JourneySettings, OnboardingStep, Subscriptions, check_onboarding
 from concierge.offers.catalogue import Offer, check_catalogue
 
@@ -276,6 +277,26 @@ class MerchantProfile(BaseModel):
         "holdout share (docs/offers.md). Absent: no offers.",
     )
 
+    currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="The currency of the catalogue's prices (ISO 4217, e.g. EUR)."
+    )
+    delivery: ShopDelivery | None = Field(
+        None,
+        description="How long standard delivery takes, in working days, and what it costs: {dispatch_days, cutoff, "
+        "min_days, max_days, working_days, timezone, cost} (docs/shopping.md). Absent: no arrival date is promised.",
+    )
+    promotions: list[Promotion] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Promotions applied to carts: percent_off, amount_off, buy_x_get_y, free_shipping, each with a "
+        "label, a scope (categories, products, tags) and optional dates (docs/shopping.md). Absent: none.",
+    )
+    storefront: Storefront = Field(
+        default_factory=Storefront,
+        description="The storefront's links for carts: checkout_url (with {items}) and add_to_cart_url (with {sku} "
+        "and {quantity}). Absent: carts carry no checkout link.",
+    )
+
     journeys: JourneySettings = Field(
         default_factory=JourneySettings,
         description="Messages the assistant starts (a late parcel, a possible double charge, a cart left, a trial "
@@ -325,6 +346,16 @@ class MerchantProfile(BaseModel):
                 "prices and manage_url): the message would have no price to state"
             )
         return self
+
+    @field_validator("promotions")
+    @classmethod
+    def _unique_promotions(cls, value: list[Promotion]) -> list[Promotion]:
+        seen: set[str] = set()
+        for promotion in value:
+            if promotion.id in seen:
+                raise ValueError(f"promotion id '{promotion.id}' is used twice")
+            seen.add(promotion.id)
+        return value
 
     @field_validator("sized_categories")
     @classmethod

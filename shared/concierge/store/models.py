@@ -9,7 +9,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from concierge.catalogue.policy import DeliveryEstimate
 
 
 class StoreModel(BaseModel):
@@ -24,6 +26,30 @@ class Variant(StoreModel):
     stock: int = Field(ge=0)
 
 
+class AgeRange(StoreModel):
+    """Who a product is meant for, in whole years; either end may be open."""
+
+    min_years: int | None = Field(None, ge=0, le=120)
+    max_years: int | None = Field(None, ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min_years is None and self.max_years is None:
+            raise ValueError("give min_years, max_years or both")
+        if self.min_years is not None and self.max_years is not None and self.min_years > self.max_years:
+            raise ValueError("min_years is above max_years")
+        return self
+
+    def admits(self, years: int) -> bool:
+        above = self.min_years is None or years >= self.min_years
+        return above and (self.max_years is None or years <= self.max_years)
+
+    def describe(self) -> str:
+        if self.min_years is not None and self.max_years is not None:
+            return f"ages {self.min_years}-{self.max_years}"
+        return f"ages {self.min_years}+" if self.min_years is not None else f"up to age {self.max_years}"
+
+
 class Product(StoreModel):
     id: str
     title: str
@@ -34,6 +60,27 @@ class Product(StoreModel):
     url: str
     returnable: bool = True
     variants: list[Variant] = Field(min_length=1)
+    # What catalogue search and shopping carts read (docs/shopping.md); all optional.
+    tags: list[str] = Field(
+        default_factory=list, description="Words a shopper may search by, e.g. 'induction', 'dishwasher safe'."
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description='Facts as name and value, e.g. {"hob": "gas, electric, induction"}.'
+    )
+    ages: AgeRange | None = Field(None, description="Who it is meant for; absent: no age is stated.")
+    dietary: list[str] | None = Field(
+        None,
+        description="A food's dietary facts ('vegan', 'gluten-free'); [] for a food with none stated; "
+        "absent: not a food, so dietary needs do not apply to it.",
+    )
+    delivery: DeliveryEstimate | None = Field(
+        None, description="This product's delivery time when it differs from the shop's (merchant.json delivery)."
+    )
+
+    @field_validator("tags", "dietary")
+    @classmethod
+    def _lower(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [v.strip().lower() for v in value if v.strip()]
 
 
 class Customer(StoreModel):

@@ -411,6 +411,31 @@ def _check_onboarding(
             )
 
 
+def _check_promotions(merchant: MerchantProfile, products: _CoreFile, problems: list[Problem]) -> None:
+    """The products and categories a promotion names exist in products.json (docs/shopping.md)."""
+    if products.raw is None:
+        return
+    records = [r for r in products.raw if isinstance(r, dict)]
+    ids = products.ids()
+    categories = {r["category"].strip().lower() for r in records if isinstance(r.get("category"), str)}
+    for n, promotion in enumerate(merchant.promotions):
+        named = (
+            ("products", promotion.products, ids, "product '{}', which is not in products.json"),
+            ("categories", promotion.categories, categories, "category '{}', which no product in products.json has"),
+        )
+        for kind, values, known, missing in named:
+            problems += [
+                Problem(
+                    file="merchant.json",
+                    record=f"promotion '{promotion.id}'",
+                    field=f"promotions.{n}.{kind}.{k}",
+                    message=f"names {missing.format(value)}",
+                )
+                for k, value in enumerate(values)
+                if value not in known
+            ]
+
+
 def _read_snapshot(directory: Path, problems: list[Problem]) -> date | None:
     if not (directory / "snapshot.json").exists():
         return None
@@ -593,6 +618,7 @@ def _check(directory: Path, max_discount_percent: int | None = None) -> _Checked
     checked.merchant = _read_merchant(directory, core["customers.json"], problems)
     if checked.merchant is not None:
         _check_offers(checked.merchant, core["products.json"], problems, max_discount_percent)
+        _check_promotions(checked.merchant, core["products.json"], problems)
     checked.as_of = _read_snapshot(directory, problems)
     checked.help_documents = _read_help(directory, problems)
     if checked.merchant is not None:
@@ -619,7 +645,8 @@ def check_store_folder(directory: Path, max_discount_percent: int | None = None)
 
 def load_store_folder(directory: Path, today: date | None = None) -> StoreFolder:
     """The validated store folder; raises StoreFolderError with every problem. With `today` and a snapshot.json,
-    customer and order times are moved by (today - as_of) whole days; otherwise they are left as written."""
+    customer and order times, and merchant.json's promotion dates, are moved by (today - as_of) whole days; otherwise
+    they are left as written."""
     directory = Path(directory)
     checked = _check(directory)
     if checked.problems:
@@ -630,9 +657,12 @@ def load_store_folder(directory: Path, today: date | None = None) -> StoreFolder
     }
     data = StoreData(**records)
     days = (today - checked.as_of).days if today is not None and checked.as_of is not None else 0
+    merchant = checked.merchant
+    if merchant is not None and days and merchant.promotions:  # a sample's promotions run on the days they were for
+        merchant = merchant.model_copy(update={"promotions": [p.shifted(days) for p in merchant.promotions]})
     return StoreFolder(
         data=shift_dates(data, days),
-        merchant=checked.merchant,
+        merchant=merchant,
         help_documents=checked.help_documents,
         scenario_dir=checked.scenario_dir,
         as_of=checked.as_of,

@@ -49,7 +49,7 @@
   const HEX = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
   const UNREACHABLE = "We couldn't reach the chat service. Please check your connection and try again.";
   const TOOL_LABELS = {
-    track_shipment: "Order tracking", find_orders: "Order lookup", get_product: "Product details",
+    track_shipment: "Order tracking", find_orders: "Order lookup", get_product: "Product details", build_cart: "Cart",
     return_items: "Return", cancel_order: "Cancellation", modify_order: "Order change",
     send_password_reset: "Password reset", get_store_credit: "Store credit",
     find_appointment_slots: "Appointment times", book_appointment: "Appointment", send_message: "Message",
@@ -141,6 +141,17 @@
   .action[data-status="executed"] { border-color: #8cc5a0; color: #1e6b3a; }
   .action[data-status="pending_confirmation"], .action[data-status="awaiting_approval"] { border-color: #e2c074; color: #7a4b00; }
   .action[data-status="denied"], .action[data-status="failed"] { border-color: #e7a3a3; color: #8a1c1c; }
+  .cart { margin: .5rem 0 0; display: flex; flex-direction: column; gap: .4rem; }
+  .cart-lines { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: .4rem; }
+  .cart-card { border: 1px solid #dde1e6; border-radius: 8px; padding: .45rem .6rem; display: flex; flex-direction: column; gap: .15rem; background: #fff; }
+  .cart-card .title { font-weight: 600; color: #1f2933; }
+  .cart-card .options, .cart-card .why { margin: 0; font-size: .78rem; color: #4b5563; }
+  .cart-card .price { font-weight: 600; }
+  .cart-card .was { color: #4b5563; font-weight: 400; margin-left: .3rem; }
+  .add-to-cart { align-self: flex-start; min-height: 36px; margin-top: .2rem; padding: .3rem .8rem; border: 1px solid var(--primary); border-radius: 8px; background: #fff; color: #1f2933; }
+  .add-to-cart[aria-pressed="true"] { border-color: #8cc5a0; color: #1e6b3a; }
+  .cart-total { margin: 0; font-size: .85rem; }
+  .cart-checkout { font-size: .85rem; color: #1d4f91; }
   .typing { align-self: flex-start; display: flex; gap: 4px; padding: .65rem .8rem; background: #fff; border: 1px solid #dde1e6; border-radius: 12px; }
   .typing span { width: 7px; height: 7px; border-radius: 50%; background: #6b7280; animation: blink 1.2s infinite ease-in-out; }
   .typing span:nth-child(2) { animation-delay: .2s; } .typing span:nth-child(3) { animation-delay: .4s; }
@@ -343,6 +354,56 @@
   }
   const conversationPath = (id, tail) => `/v1/conversations/${encodeURIComponent(id)}/${tail}`;
 
+  // ---- A cart the assistant built (the reply's `cart`, docs/shopping.md): one card per line ----
+  // "Add to cart" dispatches a cancelable `concierge:add-to-cart` event on the storefront's window (detail: product_id,
+  // sku, quantity, title, unit_price, currency): the storefront's script adds the line and calls preventDefault().
+  // When none does and the line has the storefront's add-to-cart link (merchant.json), the page goes to that link.
+  function money(amount, currency) {
+    try { return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(Number(amount)); }
+    catch (_) { return `${amount} ${currency}`; }
+  }
+  function addToCart(line, currency, button) {
+    const detail = { product_id: line.product_id, sku: line.sku, quantity: line.quantity, title: line.title,
+                     unit_price: line.unit_price, currency };
+    const event = new CustomEvent("concierge:add-to-cart", { detail, cancelable: true });
+    window.dispatchEvent(event);
+    const link = line.add_to_cart_url ? safeUrl(line.add_to_cart_url) : null;
+    if (event.defaultPrevented) { button.textContent = "Added to cart"; button.setAttribute("aria-pressed", "true"); }
+    else if (link) window.location.assign(link);
+  }
+  function cartView(cart) {
+    const currency = String((cart.totals && cart.totals.currency) || "USD");
+    const list = el("ul", { className: "cart-lines", "aria-label": "Items in the suggested cart" });
+    for (const line of cart.lines) {
+      const href = line.url ? safeUrl(line.url) : null;
+      const title = String(line.title || line.sku);
+      const options = Object.values(line.options || {}).map(String).join(", ");
+      const price = el("span", { className: "price", text: money(line.line_total, currency) });
+      if (Number(line.discount) > 0) price.appendChild(el("s", { className: "was", text: money(Number(line.unit_price) * line.quantity, currency) }));
+      const button = el("button", { type: "button", className: "add-to-cart", text: "Add to cart",
+                                    "aria-label": `Add ${title} to cart`, "aria-pressed": "false" });
+      button.addEventListener("click", () => addToCart(line, currency, button));
+      const quantity = line.quantity > 1 ? `× ${line.quantity}` : "";
+      list.appendChild(el("li", { className: "cart-card", "data-sku": String(line.sku) }, [
+        href ? el("a", { className: "title", href, target: "_blank", rel: "noopener noreferrer", text: title })
+             : el("span", { className: "title", text: title }),
+        options || quantity ? el("p", { className: "options", text: [options, quantity].filter(Boolean).join(" ") }) : null,
+        price,
+        Array.isArray(line.why) && line.why.length ? el("p", { className: "why", text: line.why.map(String).join(" · ") }) : null,
+        button,
+      ]));
+    }
+    const totals = cart.totals || {};
+    const delivery = totals.shipping === null || totals.shipping === undefined ? "delivery at checkout"
+      : Number(totals.shipping) === 0 ? "free delivery" : `${money(totals.shipping, currency)} delivery`;
+    const checkout = cart.checkout_url ? safeUrl(cart.checkout_url) : null;
+    return el("div", { className: "cart", role: "group", "aria-label": "Suggested cart" }, [
+      list,
+      el("p", { className: "cart-total", text: `Total ${money(totals.total, currency)} (${delivery})` }),
+      checkout ? el("a", { className: "cart-checkout", href: checkout, text: "Check out with this cart" }) : null,
+    ]);
+  }
+
   // ---- Showing a turn: reply, citations, what was done, handoff, close ----
   function addAssistant(data) {
     if (data && data.reply === null) { // a person from the team has the conversation: the assistant stays silent
@@ -372,6 +433,8 @@
       }
       bubble.appendChild(list);
     }
+    const cart = data && data.cart;
+    if (cart && Array.isArray(cart.lines) && cart.lines.length) bubble.appendChild(cartView(cart));
     add(bubble);
     if (data && data.handoff) { showHandoff(data.handoff, text); watchTeam(); }
     if (data && data.conversation_status === "closed") {
