@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from concierge.reasoning.understanding import requested_variant
+from concierge.reasoning.understanding import read, requested_variant
 
 
 def product(pid: str, title: str, description: str = "", **options: list[str]) -> dict[str, Any]:
@@ -43,10 +43,12 @@ SHOP = {
         product("saddle", "Commuter Saddle", "A padded saddle.", width=["S (130 mm)", "M (143 mm)", "L (155 mm)"]),
         product("paints", "Watercolour Paint Set", "Twelve pans of artist watercolour.", set=["12 pans", "24 pans"]),
         product("easel", "Beech Table Easel", "A folding tabletop easel."),
-        product("ink", "Sepia Drawing Ink", "A bottle of drawing ink for dip pens."),
+        product("ink", "Dip Pen Ink, 30 ml", "A bottle of sepia drawing ink for dip pens."),
         product("pen", "Dip Pen", "A wooden dip pen holder with two nibs."),
         product("planter", "Terracotta Planter", "A round clay pot for herbs.", size=["15 cm", "20 cm", "25 cm"]),
-        product("feeder", "Hanging Bird Feeder", "A seed feeder that hangs from a branch."),
+        product("feeder", "Hanging Bird Feeder", "A tube feeder that hangs from a branch."),
+        product("bird-seed", "Bird Seed Mix", "Sunflower hearts and millet, food for garden birds."),
+        product("bath", "Stone Bird Bath", "A frost-proof stone basin for birds to drink and bathe."),
     ]
 }
 
@@ -119,3 +121,50 @@ def test_the_variant_wanted_is_read_however_it_is_said(pid, options, text, expec
 )
 def test_no_variant_is_read_from_words_that_name_none(pid, options, text):
     assert wanted(pid, options, text) is None
+
+
+# A customer's orders, newest first: one pending, one delivered.
+ORDERS = [
+    order("HB-204", "pending", line("planter", size="20 cm"), line("bird-seed"), line("feeder")),
+    order("HB-188", "delivered", line("pen"), line("ink"), line("easel"), line("paints", set="12 pans")),
+]
+
+
+def item(text: str) -> str | None:
+    return read(text, ORDERS, SHOP).item
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a word two items' names share names the item it is the name of: the pen, not the pen ink
+        ("The pen leaks all over my fingers, I'd like a refund", "pen"),
+        ("the ink has dried to a crust in the bottle, can I return it?", "ink"),
+        # what a request taken back was about is not the item, when the rest names one
+        ("I no longer need to return the easel. Where is my planter though?", "planter"),
+        ("I was going to send the paints back but they grew on me. Can I swap the planter for the 25 cm?", "planter"),
+        # what they keep, listed without its article, is not the item either
+        ("please cancel the feeder but keep the planter and seed", "feeder"),
+        ("Cancel the feeder please. Keep the planter.", "feeder"),
+        # an item named by its place in the order
+        ("the second item on my order, can you take it off?", "bird-seed"),
+        # two items named as one list: neither alone
+        ("I want to return the easel and the pen from my other order", None),
+    ],
+)
+def test_the_item_is_read_however_it_is_named(text, expected):
+    assert item(text) == expected
+
+
+def test_a_request_taken_back_is_not_one_of_the_requests():
+    r = read("I no longer need to return the easel. Where is my planter though?", ORDERS, SHOP)
+    assert [i.value for i in r.intents] == ["track"]
+
+
+@pytest.mark.skipif(
+    __import__("concierge.reasoning.sentences", fromlist=["encoder"]).encoder() is None,
+    reason="no sentence model installed",
+)
+def test_of_items_a_word_names_equally_the_one_the_words_mean_is_taken():
+    """ "bird" names the feeder, the seed and the bath alike; "the bird food" is the seed."""
+    assert item("the bird food has gone mouldy in the bag, can I get a refund?") == "bird-seed"

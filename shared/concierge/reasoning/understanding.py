@@ -186,14 +186,16 @@ GENERIC_WORDS = frozenset(
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
 KEPT = re.compile(
     r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
-    # "keep the jumper and the jacket": each item kept
-    r"(?:\s+and\s+(?:the|my|our)\s+[\w -]{1,40}?)*"
+    # "keep the jumper and the jacket", "keep the jumper and socks": each item kept (not "and send the socks back")
+    rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals._REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
     r"(?=[.,!?;]|$|\s+(?:and|but)\b)",
     re.IGNORECASE,
 )
 REQUEST_OBJECT = re.compile(
     r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
-    r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
+    r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?"
+    # "return the pen and the notebook": each item the verb names
+    r"(?:\s+and\s+(?:the|my|this|these|those|our)\s+[\w -]{1,40}?)*)"
     # where the item's name ends: "send back the little white cone thing i got with my beans" names the cone
     r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since|so|i|we|that|which)\b)",
     re.IGNORECASE,
@@ -503,6 +505,23 @@ def one_typo_apart(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+# Words of a title that say how many, not what it is: "Light Set", "Toy Bundle", "Socks 3-Pack".
+COUNT_WORDS = frozenset({"set", "sets", "pack", "packs", "bundle", "pair", "pairs", "kit", "piece", "pieces", "pc"})
+
+
+def title_head(title: str) -> str | None:
+    """What a product is, as English names it: the last word of its name, before what it comes with or in and
+    without amounts ("Bottled Fountain Pen Ink 50 ml" is ink, "Brass Fountain Pen" a pen, "Floor Pump with Gauge"
+    a pump, "Gel Pens, Pack of 10" pens), in the singular."""
+    name = re.split(r",|\s[-\u2013\u2014(]\s?|\s(?:with|for|in|of)\s", title.lower())[0]
+    words = [
+        w
+        for w in re.findall(r"[a-z0-9]+", name)
+        if not re.search(r"\d", w) and w not in COUNT_WORDS and not _said_unit(w)
+    ]
+    return stem(words[-1]) if words else None
+
+
 def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
     the hub came with one") outweighs what is only mentioned, and a word of the product's name what names one of
@@ -515,7 +534,9 @@ def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     # (those count above)
     families = set().union(set(), *(colour_families(str(v)) for v in line["options"].values()))
     colour = bool((colours_said(text) - item_words(" ".join(line["options"].values()))) & families)
-    return weighed(text) + 2 * weighed(named) + int(colour)
+    # of two items a word names, the one it is the name of ("the pen leaks": the pen, not the pen ink)
+    head = title_head(line["title"]) in item_words(text)
+    return weighed(text) + 2 * weighed(named) + int(colour) + int(head)
 
 
 def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -617,6 +638,31 @@ def beside_item(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]
     return (rest, others) if others else None
 
 
+# An item named by where it stands in an order: "the second thing on my order", "the 1st item in the order".
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+ORDINAL_ITEM = re.compile(
+    rf"\b(?:the|my)\s+({'|'.join(_ORDINALS)}|[1-6](?:st|nd|rd|th))\s+(?:thing|item|product|line)\b"
+    r"(?:\s+(?:on|in|of|from)\s+(?:my|the|that|this)\s+(?:\w+\s+)?order\b)?",
+    re.IGNORECASE,
+)
+
+
+def by_position(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[int]:
+    """The candidate an item named by its place in an order is ("the second thing on my order": the second line of
+    their newest order among the candidates, or of the one order they are all of); [] when none is named so, or
+    the order has no such line."""
+    said = ORDINAL_ITEM.search(text)
+    if said is None or not candidates:
+        return []
+    word = said.group(1).lower()
+    place = _ORDINALS.index(word) if word in _ORDINALS else int(word[0]) - 1
+    orders = list(dict.fromkeys(order["order_id"] for order, _ in candidates))
+    if len(orders) > 1 and not re.search(r"\border\b", said.group(0), re.IGNORECASE):
+        return []  # "the second thing I bought", of several orders: which is no order's place
+    lines = [i for i, (order, _) in enumerate(candidates) if order["order_id"] == orders[0]]
+    return [lines[place]] if place < len(lines) else []
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
@@ -626,6 +672,11 @@ def items_named(
     have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
     # "I'll keep the hub", "the cups are lovely, keeping those": not the item meant
     have = without_praised(have, [line for _, line in candidates])
+    # nor what a request taken back was about, when the rest names one of theirs by its name ("I no longer need to
+    # return the pencils. Where are my gel pens though?"; not "…the grinder, I just want it in silver")
+    rest = signals.REFUSED_REQUEST.sub(" ", have)
+    if rest != have and any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates):
+        have = rest
     allowed = set(range(len(candidates)))
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
@@ -638,6 +689,8 @@ def items_named(
     )
     best = [-i for score, i in scored if score == scored[0][0] and score > 0]
     unique = len(best) == 1
+    if not best:
+        best = [i for i in by_position(have, candidates) if i in allowed]
     if not best and len({candidates[i][1]["product_id"] for i in allowed}) > 1:
         kept = sorted(allowed)
         meant = meant_by_meaning(without_order_number(named or have), [candidates[i][1] for i in kept])
@@ -1331,13 +1384,26 @@ def acting_intent(text: str, intent: str) -> Intent:
     return reading
 
 
+def part_intent(part: str) -> Intent | None:
+    """The request of one part of a message; None where the part only takes a request back ("I no longer need to
+    return the pencils.", "I was going to return the harness but he's grown into it."): what is left of it, read
+    on its own, asks for nothing."""
+    intent = acting_intent(part, signals.understood(part)[0])
+    if intent.value in signals.REFUSED_READINGS and signals.REFUSED_REQUEST.search(part):
+        rest = signals.REFUSED_REQUEST.sub(" ", part)
+        if len(re.findall(r"[A-Za-z]+", rest)) < 2 or not signals._requests_something(rest):
+            return None
+        intent = acting_intent(rest, signals.understood(rest)[0])
+    return intent
+
+
 def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
-    [track, question]. A greeting, thanks or small talk beside a request is not one."""
+    [track, question]. A greeting, thanks or small talk beside a request is not one, nor a request taken back."""
     parts = signals.clauses(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
-    read += [acting_intent(part, signals.understood(part)[0]) for part in parts] if len(parts) > 1 else []
+    read += [i for part in parts if (i := part_intent(part)) is not None] if len(parts) > 1 else []
     found: list[Intent] = (
         [i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
         or [i for i in read if i is not Intent.UNKNOWN]
@@ -1357,8 +1423,8 @@ class Reading(BaseModel):
     variant: dict[str, str] | None = Field(None, description="the option values they want instead")
 
 
-def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
-    """The product of `lines` whose words come first in the customer's text, or None when none or two come first."""
+def _first_words(text: str, lines: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The customer's words, and each product of `lines` with where its words first come in them, first first."""
     words = [stem(w) for w in re.findall(r"[a-z0-9]+(?:\.[a-z0-9]+)*", text.lower())]
     first: dict[str, int] = {}
     for line in lines:
@@ -1366,10 +1432,21 @@ def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
         at = next((n for n, w in enumerate(words) if w in terms), None)
         if at is not None:
             first[line["product_id"]] = min(at, first.get(line["product_id"], at))
-    if not first:
+    return words, sorted(first.items(), key=lambda kv: kv[1])
+
+
+def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
+    """The product of `lines` whose words come first in the customer's text, or None when none or two come first."""
+    _, ranked = _first_words(text, lines)
+    if not ranked:
         return None
-    ranked = sorted(first.items(), key=lambda kv: kv[1])
     return ranked[0][0] if len(ranked) == 1 or ranked[1][1] > ranked[0][1] else None
+
+
+def named_together(text: str, lines: list[dict[str, Any]]) -> bool:
+    """Whether the customer names two of `lines` as one list ("the pen and the notebook"): both are meant."""
+    words, ranked = _first_words(text, lines)
+    return len(ranked) > 1 and bool({"and", "or", "plus"} & set(words[ranked[0][1] + 1 : ranked[1][1]][:3]))
 
 
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
@@ -1381,9 +1458,9 @@ def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     candidates = [(order, line) for order in orders for line in order["lines"]]
     products: set[str] = set()
     for part in parts:
-        intent = acting_intent(part, signals.understood(part)[0])
-        if intent not in ITEM_INTENTS:
-            continue
+        intent = part_intent(part)
+        if intent not in ITEM_INTENTS or not content_words(KEPT.sub(" ", part)):
+            continue  # a request taken back, or only what they keep ("Keep the bike.")
         # not what they refuse ("NOT the tea towel order, that one's fine"), nor what they want instead
         match = items_named(without_refused(part), candidates, exchange=intent is Intent.EXCHANGE)
         meant = {candidates[i][1]["product_id"] for i in match.best}
@@ -1426,10 +1503,16 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
             if not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
                 match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         products_meant = {candidates[i][1]["product_id"] for i in match.best}
-        if len(products_meant) > 1 and not match.latest:
+        tied = [candidates[i][1] for i in match.best]
+        if len(products_meant) > 1 and not match.latest and not named_together(match.have, tied):
             # named equally by their words: the one named first is what the sentence is about ("the left earbud
             # won't charge in the case", "the beans ground for filter")
             first = first_named(match.have, [candidates[i][1] for i in match.best])
+            if first is None:
+                # else the one their words mean, of those they name equally ("the cat tower" of the Cat Tree and the
+                # Cat Litter, "the cycling top" of the Cycling Jersey and the Cycling Gloves)
+                meant = {tied[i]["product_id"] for i in meant_by_meaning(match.named or match.have, tied)}
+                first = next(iter(meant), None)
             if first is not None:
                 match = ItemMatch(
                     best=[i for i in match.best if candidates[i][1]["product_id"] == first],
