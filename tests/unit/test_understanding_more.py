@@ -168,3 +168,25 @@ def test_a_request_taken_back_is_not_one_of_the_requests():
 def test_of_items_a_word_names_equally_the_one_the_words_mean_is_taken():
     """ "bird" names the feeder, the seed and the bath alike; "the bird food" is the seed."""
     assert item("the bird food has gone mouldy in the bag, can I get a refund?") == "bird-seed"
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        # a request after "and" and a request verb of its own is one of the requests
+        ("Cancel the feeder, and swap the planter for the 25 cm please.", {"cancel", "exchange"}),
+        ("Take the bird seed off my order please, and make the planter the bigger one.", {"remove_item", "exchange"}),
+        ("I'd like to return the easel and switch the paints to the 24 pan set", {"return", "exchange"}),
+    ],
+)
+def test_every_request_of_several_is_read(text, asked):
+    assert asked <= {i.value for i in read(text, ORDERS, SHOP).intents}
+
+
+def test_money_back_taken_back_and_a_message_disregarded_ask_nothing_of_their_own():
+    from concierge.reasoning import signals
+
+    assert signals.REFUSED_REQUEST.search("I don't need my money back for the easel, I'd like the bigger one")
+    text = "Please disregard my message about the refund. Where is my planter?"
+    assert signals.TAKEN_BACK.search(text) and signals.REFUSED_REQUEST.search(text)
+    assert [i.value for i in read(text, ORDERS, SHOP).intents] == ["track"]

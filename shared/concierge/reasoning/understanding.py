@@ -1400,7 +1400,7 @@ def part_intent(part: str) -> Intent | None:
 def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
     [track, question]. A greeting, thanks or small talk beside a request is not one, nor a request taken back."""
-    parts = signals.clauses(text) or [text]
+    parts = signals.request_parts(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
     read += [i for part in parts if (i := part_intent(part)) is not None] if len(parts) > 1 else []
