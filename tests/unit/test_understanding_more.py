@@ -190,3 +190,29 @@ def test_money_back_taken_back_and_a_message_disregarded_ask_nothing_of_their_ow
     text = "Please disregard my message about the refund. Where is my planter?"
     assert signals.TAKEN_BACK.search(text) and signals.REFUSED_REQUEST.search(text)
     assert [i.value for i in read(text, ORDERS, SHOP).intents] == ["track"]
+
+
+def test_what_an_item_should_be_instead_is_not_the_item():
+    """ "can the decaf be whole bean instead?": the words after "be" are what they want, not the beans they have."""
+    shop = {
+        **SHOP,
+        "beans": product("beans", "House Coffee Beans", "A chocolatey blend.", grind=["Whole Bean", "Espresso"]),
+        "decaf": product("decaf", "Swiss Decaf", "A caffeine-free coffee.", grind=["Whole Bean", "Espresso"]),
+    }
+
+    def bought(pid: str, title: str) -> dict[str, Any]:
+        return {"line_id": "1", "product_id": pid, "title": title, "options": {"grind": "Espresso"}, "quantity": 1}
+
+    orders = [
+        order("HB-301", "pending", bought("decaf", "Swiss Decaf")),
+        order("HB-250", "delivered", bought("beans", "House Coffee Beans")),
+    ]
+    r = read("Can the decaf be whole bean instead? Just got a grinder.", orders, shop)
+    assert (r.item, r.variant) == ("decaf", {"grind": "Whole Bean"})
+
+
+def test_a_question_about_the_request_just_made_is_a_question():
+    """The model reads "do I need the original box?" as a return, as the sentence before it is; the rules read it as
+    the question it is."""
+    text = "I'd like to send the easel back, it wobbles. Do I need the original box?"
+    assert [i.value for i in read(text, ORDERS, SHOP).intents][:2] == ["return", "question"]

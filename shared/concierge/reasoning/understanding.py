@@ -401,7 +401,9 @@ EXCHANGE_TARGET = re.compile(
     r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
     r"instead)\b|[?.!,]|$)"
     # "could I get it in black instead?"
-    r"|\b(?:get|have|want|need)\s+(?:it|them|one)\s+in\s+(?:the\s+)?[\w .-]{1,40}?(?:\s+instead\b|[?.!,]|$)",
+    r"|\b(?:get|have|want|need)\s+(?:it|them|one)\s+in\s+(?:the\s+)?[\w .-]{1,40}?(?:\s+instead\b|[?.!,]|$)"
+    # "can the decaf be whole bean instead?"
+    r"|\bbe\s+(?:the\s+|a\s+|an\s+)?[\w .-]{1,40}?\s+(?:one|ones|version|instead)\b",
     re.IGNORECASE,
 )
 
@@ -1403,7 +1405,15 @@ def intents(text: str) -> list[Intent]:
     parts = signals.request_parts(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
-    read += [i for part in parts if (i := part_intent(part)) is not None] if len(parts) > 1 else []
+    for part in parts if len(parts) > 1 else []:
+        intent = part_intent(part)
+        if intent is None:
+            continue
+        if intent in read[1:] and intent.value in signals.REQUESTS and signals.classify(part)[0] == "question":
+            # the request asked again, in a question the rules read as one: a question about it ("I want to return
+            # it - do I need the original box?")
+            intent = Intent.QUESTION
+        read.append(intent)
     found: list[Intent] = (
         [i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
         or [i for i in read if i is not Intent.UNKNOWN]
