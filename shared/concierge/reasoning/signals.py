@@ -958,7 +958,7 @@ _MIND_CHANGED = (
 # before a request verb: "Return the pinafore please, and swap the cardigan for one size up".
 _REQUEST_VERB = (
     r"(?:cancel|return|refund|exchange|swap|replace|send|ship|deliver|change|update|book|reschedule|move|remove|take|"
-    r"drop|leave|track|tell|let|check|give|put|get|reset|sort|help|arrange|delete|close|add|find|look)"
+    r"drop|leave|track|tell|let|check|give|put|get|reset|sort|help|arrange|delete|close|add|find|look|make|switch)"
 )
 AND_REQUEST = re.compile(
     rf"(?:,\s*|\s+)(?:and|&)\s+(?:(?:also|then|please|pls|could you|can you|can u|could u)\s+)*(?={_REQUEST_VERB}\b)"
@@ -974,7 +974,7 @@ _TAKEN_BACK_OBJECT = (
 TAKEN_BACK = re.compile(
     r"\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without|rather than|instead of"
     rf"|no)\s+(?:\w+\s+){{0,3}}?{_TAKEN_BACK_OBJECT}\w*"
-    r"|\b(?:forget|never ?mind|scratch|ignore|hold off|not the whole)\b"
+    r"|\b(?:forget|never ?mind|scratch|ignore|disregard|hold off|not the whole)\b"
     # a mind changed about a request takes it back; about something bought ("changed my mind on the grinder, can
     # you cancel it?") it is why they ask
     rf"|{_MIND_CHANGED}"
@@ -1055,14 +1055,14 @@ def understood(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, 
 # return", "I said I'd send it back" (narrower than TAKEN_BACK: "I no longer need the fitting" is a request).
 _REFUSED_VERB = (
     r"(?:cancel|refund|return|exchange|replace|replacement|swap|reschedule|move|change|reset|process|rebook|take"
-    r"|remove)"
+    r"|remove|money back)"
 )
 REFUSED_REQUEST = re.compile(
     r"(?:(?<!\bif )\b(?:don'?t|do not|didn'?t|did not|not|never|no need to|no longer|won'?t|will not|without"
     r"|rather than|instead of|no)\s+(?:(?!just\b|but\b)\w+\s+){0,3}?"
     rf"{_REFUSED_VERB}\w*"
     rf"|{_MIND_CHANGED}"
-    r"|\b(?:forget|never ?mind|scratch|ignore|hold off)\b"
+    r"|\b(?:forget|never ?mind|scratch|ignore|disregard|hold off)\b"
     r"(?:\s+(?:the|my|about|that)\b)?(?:\s+(?!just\b|but\b)\w+)?"
     r"|\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+"
     r"|\bi said\s+(?:i'?d\s+)?\w+)"

@@ -186,14 +186,16 @@ GENERIC_WORDS = frozenset(
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
 KEPT = re.compile(
     r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
-    # "keep the jumper and the jacket": each item kept
-    r"(?:\s+and\s+(?:the|my|our)\s+[\w -]{1,40}?)*"
+    # "keep the jumper and the jacket", "keep the jumper and socks": each item kept (not "and send the socks back")
+    rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals._REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
     r"(?=[.,!?;]|$|\s+(?:and|but)\b)",
     re.IGNORECASE,
 )
 REQUEST_OBJECT = re.compile(
     r"\b(?:return|send back|refund|exchange|swap|replace|cancel|remove|take out)\s+"
-    r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?)"
+    r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?"
+    # "return the pen and the notebook": each item the verb names
+    r"(?:\s+and\s+(?:the|my|this|these|those|our)\s+[\w -]{1,40}?)*)"
     # where the item's name ends: "send back the little white cone thing i got with my beans" names the cone
     r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since|so|i|we|that|which)\b)",
     re.IGNORECASE,
@@ -399,7 +401,9 @@ EXCHANGE_TARGET = re.compile(
     r"\b(?:for|to|into)\s+(?:the|a|an)\s*[\w .-]{1,40}?(?:\s+(?:one|ones|version|model|set|"
     r"instead)\b|[?.!,]|$)"
     # "could I get it in black instead?"
-    r"|\b(?:get|have|want|need)\s+(?:it|them|one)\s+in\s+(?:the\s+)?[\w .-]{1,40}?(?:\s+instead\b|[?.!,]|$)",
+    r"|\b(?:get|have|want|need)\s+(?:it|them|one)\s+in\s+(?:the\s+)?[\w .-]{1,40}?(?:\s+instead\b|[?.!,]|$)"
+    # "can the decaf be whole bean instead?"
+    r"|\bbe\s+(?:the\s+|a\s+|an\s+)?[\w .-]{1,40}?\s+(?:one|ones|version|instead)\b",
     re.IGNORECASE,
 )
 
@@ -418,10 +422,39 @@ def value_words(value: str) -> set[str]:
     }
 
 
+def base_form(word: str) -> str:
+    """A word without the endings its other forms add: "dotted", "dots" and "dot" -> dot; "squared" and "square"
+    -> squar; "spotty" -> spot; "batteries" -> battery."""
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 3 and re.search(r"(?:[sxz]|ch|sh)es$", word):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 4 and (word.endswith("ed") or (word.endswith("y") and word[-2] not in "aeiouy")):
+        word = word[:-2] if word.endswith("ed") else word[:-1]
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+            word = word[:-1]  # "dotted" -> dot, "spotty" -> spot
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
 def overlap(value: str, wanted: set[str]) -> float:
-    """Jaccard similarity of an option value's words and the wanted words."""
-    words = value_words(value)
+    """Jaccard similarity of an option value's words and the wanted words, each in its base form ("dotted" is a
+    word of "Dot Grid")."""
+    words = {base_form(w) for w in value_words(value)}
+    wanted = {base_form(w) for w in wanted}
     return len(words & wanted) / len(words | wanted) if words and wanted else 0.0
+
+
+def loosely_said(text: str, value: str) -> bool:
+    """Whether the customer names a value less plainly than in full: a word of it typed with one letter wrong,
+    missing or extra, where theirs is no English word ("blak" for Black), or its initials in capitals ("an EF nib"
+    for Extra Fine)."""
+    words = re.findall(r"[a-z]+", value.lower())
+    if len(words) > 1 and re.search(rf"(?<![\w.]){''.join(w[0] for w in words).upper()}(?![\w.])", text):
+        return True
+    said = {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 4 and w not in signals.english_words()}
+    return any(one_typo_apart(w, v) for w in said for v in words if len(v) >= 4 and w != v)
 
 
 def content_words(text: str) -> set[str]:
@@ -474,6 +507,23 @@ def one_typo_apart(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+# Words of a title that say how many, not what it is: "Light Set", "Toy Bundle", "Socks 3-Pack".
+COUNT_WORDS = frozenset({"set", "sets", "pack", "packs", "bundle", "pair", "pairs", "kit", "piece", "pieces", "pc"})
+
+
+def title_head(title: str) -> str | None:
+    """What a product is, as English names it: the last word of its name, before what it comes with or in and
+    without amounts ("Bottled Fountain Pen Ink 50 ml" is ink, "Brass Fountain Pen" a pen, "Floor Pump with Gauge"
+    a pump, "Gel Pens, Pack of 10" pens), in the singular."""
+    name = re.split(r",|\s[-\u2013\u2014(]\s?|\s(?:with|for|in|of)\s", title.lower())[0]
+    words = [
+        w
+        for w in re.findall(r"[a-z0-9]+", name)
+        if not re.search(r"\d", w) and w not in COUNT_WORDS and not _said_unit(w)
+    ]
+    return stem(words[-1]) if words else None
+
+
 def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     """How well the customer's words name an item; what a request verb names (`named`: "return the cable please,
     the hub came with one") outweighs what is only mentioned, and a word of the product's name what names one of
@@ -486,7 +536,9 @@ def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     # (those count above)
     families = set().union(set(), *(colour_families(str(v)) for v in line["options"].values()))
     colour = bool((colours_said(text) - item_words(" ".join(line["options"].values()))) & families)
-    return weighed(text) + 2 * weighed(named) + int(colour)
+    # of two items a word names, the one it is the name of ("the pen leaks": the pen, not the pen ink)
+    head = title_head(line["title"]) in item_words(text)
+    return weighed(text) + 2 * weighed(named) + int(colour) + int(head)
 
 
 def match_line(text: str, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -588,6 +640,31 @@ def beside_item(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]
     return (rest, others) if others else None
 
 
+# An item named by where it stands in an order: "the second thing on my order", "the 1st item in the order".
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+ORDINAL_ITEM = re.compile(
+    rf"\b(?:the|my)\s+({'|'.join(_ORDINALS)}|[1-6](?:st|nd|rd|th))\s+(?:thing|item|product|line)\b"
+    r"(?:\s+(?:on|in|of|from)\s+(?:my|the|that|this)\s+(?:\w+\s+)?order\b)?",
+    re.IGNORECASE,
+)
+
+
+def by_position(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[int]:
+    """The candidate an item named by its place in an order is ("the second thing on my order": the second line of
+    their newest order among the candidates, or of the one order they are all of); [] when none is named so, or
+    the order has no such line."""
+    said = ORDINAL_ITEM.search(text)
+    if said is None or not candidates:
+        return []
+    word = said.group(1).lower()
+    place = _ORDINALS.index(word) if word in _ORDINALS else int(word[0]) - 1
+    orders = list(dict.fromkeys(order["order_id"] for order, _ in candidates))
+    if len(orders) > 1 and not re.search(r"\border\b", said.group(0), re.IGNORECASE):
+        return []  # "the second thing I bought", of several orders: which is no order's place
+    lines = [i for i, (order, _) in enumerate(candidates) if order["order_id"] == orders[0]]
+    return [lines[place]] if place < len(lines) else []
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
@@ -597,6 +674,11 @@ def items_named(
     have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
     # "I'll keep the hub", "the cups are lovely, keeping those": not the item meant
     have = without_praised(have, [line for _, line in candidates])
+    # nor what a request taken back was about, when the rest names one of theirs by its name ("I no longer need to
+    # return the pencils. Where are my gel pens though?"; not "…the grinder, I just want it in silver")
+    rest = signals.REFUSED_REQUEST.sub(" ", have)
+    if rest != have and any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates):
+        have = rest
     allowed = set(range(len(candidates)))
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
@@ -609,6 +691,8 @@ def items_named(
     )
     best = [-i for score, i in scored if score == scored[0][0] and score > 0]
     unique = len(best) == 1
+    if not best:
+        best = [i for i in by_position(have, candidates) if i in allowed]
     if not best and len({candidates[i][1]["product_id"] for i in allowed}) > 1:
         kept = sorted(allowed)
         meant = meant_by_meaning(without_order_number(named or have), [candidates[i][1] for i in kept])
@@ -754,23 +838,32 @@ SIZE_WORDS = {
 _SIZE_SAID = r"(?<!\btoo )(?<!\bbit )(?<!\bso )(?<!\bvery )(?<!\bway )(?<!\bquite )(?<!\bslightly )(?<!\blittle )"
 
 
+def _spelled_size(value: str) -> str | None:
+    """The letter size a value spells out in words: "Medium" -> m, "X-Large" -> xl, "Extra Small" -> xs."""
+    spelled = " ".join(re.findall(r"[a-z0-9]+", value.lower()))
+    return next((size for size, words in SIZE_WORDS.items() if spelled in {w.replace("-", " ") for w in words}), None)
+
+
 def _letter_size(value: str) -> str | None:
-    """The letter size a value is or starts with: "M" -> m, "XL" -> xl, "M (39-42)" -> m, "S/M" -> None."""
+    """The letter size a value is or starts with: "M" -> m, "XL" -> xl, "M (39-42)" -> m, "S/M" -> None; or spells
+    out ("Large" -> l, "X-Large" -> xl)."""
     first = re.match(r"\s*([A-Za-z0-9]+)\b(?!/)", value)
     token = first.group(1).lower() if first else ""
     token = {"2xl": "xxl", "3xl": "xxxl"}.get(token, token)
-    return token if token in LETTER_SIZES else None
+    return token if token in LETTER_SIZES else _spelled_size(value)
 
 
 def size_word_said(text: str, value: str) -> bool:
-    """Whether the customer names a letter size in words: "a medium" for M, "extra large" for XL."""
+    """Whether the customer names a letter size in words: "a medium" for M, "extra large" for XL; or, for a size
+    spelled out, by its letters ("the XL" for X-Large; two letters or more, never the "m" of "I'm")."""
     size = _letter_size(value)
     if size is None:
         return False
     lowered = text.lower()
+    codes = (size,) if len(size) > 1 and _spelled_size(value) else ()
     return any(
         re.search(rf"{_SIZE_SAID}\b{re.escape(word)}\b(?!\s*(?:-|\s)\s*(?:ish|sized?)\b)", lowered) is not None
-        for word in SIZE_WORDS[size]
+        for word in SIZE_WORDS[size] + codes
         # "small" inside "extra small" names XS, not S
         if not any(
             re.search(rf"\b{re.escape(longer)}\b", lowered)
@@ -813,8 +906,11 @@ _WANTED_NUMBER = re.compile(
 
 
 def _unit(value: str) -> str | None:
-    """The unit an amount is in: "3 m" -> m, "256 GB" -> gb, "2-person" -> person."""
-    words = re.findall(r"[a-z]+", value.lower())
+    """The unit an amount is in: "3 m" -> m, "256 GB" -> gb, "2-person" -> person; the word after its number
+    first ("L (56 cm)" is in cm, the L is a size)."""
+    lowered = value.lower()
+    after = [m.group(1) for m in re.finditer(r"\d\s*-?\s*([a-z]+)", lowered)]
+    words = after + re.findall(r"[a-z]+", lowered)
     for word in words:
         for unit, spellings in UNIT_WORDS.items():
             if word in spellings or word.rstrip("s") in spellings:
@@ -969,12 +1065,14 @@ def regions_said(text: str) -> set[str]:
 
 BIGGER = re.compile(
     r"\b(bigger|larger|longer|taller|next size up|size up|sizes? bigger|sizes? larger|up a size|bigger size|"
-    r"larger size|one size up|too (?:small|tight|short|snug|narrow))\b",
+    r"larger size|one size up|too (?:small|tight|short|snug|narrow)|(?:the |next )one up)\b"
+    r"|\bup from (?:the |my |a )?(?=\d)",  # "the one up from 2kg"
     re.IGNORECASE,
 )
 SMALLER = re.compile(
     r"\b(smaller|shorter|next size down|size down|sizes? smaller|down a size|smaller size|one size down|"
-    r"too (?:big|large|loose|baggy|wide)|(?<!took )(?<!taking )too long)\b",
+    r"too (?:big|large|loose|baggy|wide)|(?<!took )(?<!taking )too long|(?:the |next )one down)\b"
+    r"|\bdown from (?:the |my |a )?(?=\d)",
     re.IGNORECASE,
 )
 # In the words of what they want ("for the big green one"), plain size words say which way too.
@@ -983,10 +1081,26 @@ SMALL = re.compile(r"\b(small|smaller|little|mini|short|shorter)\b", re.IGNORECA
 # The end of the range: "swap them for the biggest ones" (typed "bigest" too), "the smallest one".
 BIGGEST = re.compile(r"\b(?:bigg?est|larg?est|longest|tallest|max(?:imum)? size)\b", re.IGNORECASE)
 SMALLEST = re.compile(r"\b(?:smallest|shortest|tiniest|littlest|min(?:imum)? size)\b", re.IGNORECASE)
+# The middle of three (or five) values in order: "the medium bag" of 2, 6 and 12 kg.
+MIDDLE = re.compile(r"\b(?:medium|mid|middle|med)\b", re.IGNORECASE)
+# An amount twice or half theirs: "double the quantity" of a pack of 50 is the pack of 100.
+_HOW_MUCH = r"(?:the )?(?:quantity|amount|size|number|pack|count|capacity)\b"
+DOUBLE = re.compile(rf"\bdouble {_HOW_MUCH}|\btwice (?:as (?:many|much|big|large)|{_HOW_MUCH})", re.IGNORECASE)
+HALF = re.compile(rf"\bhalf {_HOW_MUCH}|\bhalf as (?:many|much|big|large)\b", re.IGNORECASE)
 # A shade one darker or lighter: shade ranges are numbered from light to dark.
 DARKER = re.compile(r"\b(darker|deeper|richer)\b", re.IGNORECASE)
 LIGHTER = re.compile(r"\b(lighter|paler|fairer)\b", re.IGNORECASE)
 SHADE_OPTIONS = ("shade", "tone")
+# ...and a colour a darker or lighter one than theirs, by how light the basic colours its name is are (roughly their
+# lightness, 0-100): "the darker colour" of Oatmeal and Charcoal is the Charcoal. "Lighter" and "deeper" alone may
+# be a weight or a depth ("a lighter pan"), so they count before a colour's words only.
+LIGHTNESS = {
+    "white": 95, "yellow": 85, "beige": 80, "silver": 78, "pink": 75, "gold": 70, "orange": 65, "grey": 55,
+    "green": 50, "red": 45, "blue": 40, "purple": 40, "brown": 35, "black": 10,
+}  # fmt: skip
+_COLOUR_WORD = rf"(?:colou?re?d?|shade|tone|hue|{'|'.join(sorted(BASIC_COLOURS | set(COLOUR_ALIASES)))})\b"
+COLOUR_DARKER = re.compile(rf"\bdarker\b|\b(?:deeper|richer)\s+(?:\w+\s+)?{_COLOUR_WORD}", re.IGNORECASE)
+COLOUR_LIGHTER = re.compile(rf"\bpaler\b|\blighter\s+(?:\w+\s+)?{_COLOUR_WORD}|\ba shade lighter\b", re.IGNORECASE)
 
 
 # What the customer refuses, to the end of its clause: "I don't want a smaller set", "not the green, the blue one",
@@ -1010,6 +1124,10 @@ def without_refused(text: str) -> str:
     return NOT_WANTED.sub(" ", text.replace("\u2019", "'"))
 
 
+# Paper and envelope sizes of one series (ISO 216 and 269): the higher the number, the smaller the sheet.
+PAPER_SIZE = re.compile(r"^[ABC]\d{1,2}$", re.IGNORECASE)
+
+
 def _scale(product: dict[str, Any], key: str) -> list[str] | None:
     """An option's values in order, when they have one: by amount ("3.8 L" < "5.2 L"), by letter size ("S" < "M"),
     or as listed for a shade; None when they have none (colours, finishes)."""
@@ -1018,10 +1136,39 @@ def _scale(product: dict[str, Any], key: str) -> list[str] | None:
         return None
     if all(_letter_size(v) for v in values):
         return sorted(values, key=lambda v: LETTER_SIZES.index(_letter_size(v) or "m"))
+    if all(PAPER_SIZE.match(v) for v in values) and len({v[0].upper() for v in values}) == 1:
+        return sorted(values, key=lambda v: -int(v[1:]))  # paper sizes: the A4 is bigger than the A5
     amounts = [_amount(v) for v in values]
     if all(a is not None for a in amounts) and len(set(amounts)) == len(amounts):
         return [v for _, v in sorted(zip(amounts, values, strict=True))]
     return values if key.lower() in SHADE_OPTIONS else None
+
+
+def _lightness(value: str) -> float | None:
+    """How light a colour value is (`LIGHTNESS`), its own words "light" or "dark" counted; None when its name says
+    no colour."""
+    families = colour_families(value)
+    if not families:
+        return None
+    words = set(re.findall(r"[a-z]+", value.lower()))
+    shift = 15 * (len(words & {"light", "pale", "pastel", "soft"}) - len(words & {"dark", "deep"}))
+    return sum(LIGHTNESS[f] for f in families) / len(families) + shift
+
+
+def _darker_or_lighter(product: dict[str, Any], key: str, current: str, text: str) -> str | None:
+    """The colour value next darker or lighter than theirs, when they ask for one and every value of the option is
+    a colour of a lightness of its own; None otherwise."""
+    up, down = bool(COLOUR_DARKER.search(text)), bool(COLOUR_LIGHTER.search(text))
+    if up == down:
+        return None
+    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    light = {v: _lightness(v) for v in values}
+    known = {v: x for v, x in light.items() if x is not None}
+    if current not in known or len(known) < len(values) or len(set(known.values())) < len(known):
+        return None
+    scale = sorted(known, key=lambda v: known[v], reverse=True)  # lightest first
+    at = scale.index(current) + (1 if up else -1)
+    return scale[at] if 0 <= at < len(scale) else None
 
 
 def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str]:
@@ -1031,6 +1178,11 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
     wanted: dict[str, str] = {}
     for key, current in options.items():
         scale = _scale(product, key)
+        if scale is None and key.lower() not in SHADE_OPTIONS:
+            shade = _darker_or_lighter(product, key, str(current), text)
+            if shade is not None:
+                wanted[key] = shade
+            continue
         if scale is None or str(current) not in scale:
             continue
         if key.lower() in SHADE_OPTIONS:
@@ -1041,6 +1193,19 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
                 end = scale[-1] if largest else scale[0]
                 if end != str(current):
                     wanted[key] = end
+                continue
+            amounts = {v: _amount(v) for v in scale}
+            times = 2.0 if DOUBLE.search(text) else 0.5 if HALF.search(text) else None
+            mine = amounts.get(str(current))
+            if times and mine and not _letter_size(str(current)):
+                # "double the quantity": the value of twice their amount
+                match = [v for v, a in amounts.items() if a is not None and abs(a - mine * times) < 1e-6 * mine]
+                if match:
+                    wanted[key] = match[0]
+                    continue
+            middle = scale[len(scale) // 2]
+            if len(scale) % 2 and not _letter_size(middle) and MIDDLE.search(spans) and middle != str(current):
+                wanted[key] = middle  # "swap the small bag for the medium one": the middle of their amounts
                 continue
             up, down = bool(BIG.search(spans)), bool(SMALL.search(spans))  # "swap it for the big green one"
             if up == down:
@@ -1095,6 +1260,23 @@ def _comparatives(text: str) -> set[str]:
     return words
 
 
+def _comparative_target(product: dict[str, Any], key: str, current: Any, comparatives: set[str]) -> str | None:
+    """The value a comparative names ("a firmer one": the Firm): where the values it names stand together at one end
+    of the option's values as the catalogue lists them ("Extra Fine, Fine, Medium, Broad"), the next value from
+    theirs towards that end ("a finer one" than the Medium is the Fine, "a broader nib" than the Fine the Medium);
+    else the one value it names. None when it names none, or several not at an end."""
+    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    named = [i for i, v in enumerate(values) if comparatives & set(re.findall(r"[a-z]+", v.lower()))]
+    if not named:
+        return None
+    at = values.index(str(current)) if current is not None and str(current) in values else None
+    block = named == list(range(named[0], named[-1] + 1))
+    if at is not None and at not in named and block and (named[0] == 0 or named[-1] == len(values) - 1):
+        towards = -1 if named[0] == 0 and at > named[-1] else 1
+        return values[at + towards]
+    return values[named[0]] if len(named) == 1 else None
+
+
 def requested_variant(
     product: dict[str, Any], options: dict[str, Any], text: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -1129,10 +1311,13 @@ def requested_variant(
                 continue
             value = str(value)
             found: list[tuple[str, int]] = []
-            if mentions_value(text, value):
+            # a size spelled out is said as sizes are ("extra large" is no "Large")
+            if mentions_value(text, value) and not _spelled_size(value):
                 found.append((f"value {compact(value)}", 4))
             if size_word_said(text, value):
                 found.append((f"size {_letter_size(value)}", 4))
+            elif not found and loosely_said(text, value):
+                found.append((f"value {compact(value)}", 3))
             if regions & regions_of(value) - regions_of(str(current or "")):
                 found.append((f"region {sorted(regions & regions_of(value))}", 4))
             number = number_said(text, value, None if current is None else str(current))
@@ -1142,7 +1327,7 @@ def requested_variant(
                 found.append((f"words {key}", 2))
             if sized.get(key) == value:
                 found.append((f"order {key}", 2))
-            if comparatives & set(re.findall(r"[a-z]+", value.lower())) and _scale(product, key) is None:
+            if _scale(product, key) is None and value == _comparative_target(product, key, current, comparatives):
                 found.append((f"comparative {key}", 2))
             if colour_families(value, named_only=True) & named_colours:
                 found.append(("colour", 2))
@@ -1201,13 +1386,34 @@ def acting_intent(text: str, intent: str) -> Intent:
     return reading
 
 
+def part_intent(part: str) -> Intent | None:
+    """The request of one part of a message; None where the part only takes a request back ("I no longer need to
+    return the pencils.", "I was going to return the harness but he's grown into it."): what is left of it, read
+    on its own, asks for nothing."""
+    intent = acting_intent(part, signals.understood(part)[0])
+    if intent.value in signals.REFUSED_READINGS and signals.REFUSED_REQUEST.search(part):
+        rest = signals.REFUSED_REQUEST.sub(" ", part)
+        if len(re.findall(r"[A-Za-z]+", rest)) < 2 or not signals._requests_something(rest):
+            return None
+        intent = acting_intent(rest, signals.understood(rest)[0])
+    return intent
+
+
 def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
-    [track, question]. A greeting, thanks or small talk beside a request is not one."""
-    parts = signals.clauses(text) or [text]
+    [track, question]. A greeting, thanks or small talk beside a request is not one, nor a request taken back."""
+    parts = signals.request_parts(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
-    read += [acting_intent(part, signals.understood(part)[0]) for part in parts] if len(parts) > 1 else []
+    for part in parts if len(parts) > 1 else []:
+        intent = part_intent(part)
+        if intent is None:
+            continue
+        if intent in read[1:] and intent.value in signals.REQUESTS and signals.classify(part)[0] == "question":
+            # the request asked again, in a question the rules read as one: a question about it ("I want to return
+            # it - do I need the original box?")
+            intent = Intent.QUESTION
+        read.append(intent)
     found: list[Intent] = (
         [i for i in read if i not in (Intent.GREETING, Intent.THANKS, Intent.UNKNOWN)]
         or [i for i in read if i is not Intent.UNKNOWN]
@@ -1227,8 +1433,8 @@ class Reading(BaseModel):
     variant: dict[str, str] | None = Field(None, description="the option values they want instead")
 
 
-def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
-    """The product of `lines` whose words come first in the customer's text, or None when none or two come first."""
+def _first_words(text: str, lines: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The customer's words, and each product of `lines` with where its words first come in them, first first."""
     words = [stem(w) for w in re.findall(r"[a-z0-9]+(?:\.[a-z0-9]+)*", text.lower())]
     first: dict[str, int] = {}
     for line in lines:
@@ -1236,10 +1442,21 @@ def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
         at = next((n for n, w in enumerate(words) if w in terms), None)
         if at is not None:
             first[line["product_id"]] = min(at, first.get(line["product_id"], at))
-    if not first:
+    return words, sorted(first.items(), key=lambda kv: kv[1])
+
+
+def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
+    """The product of `lines` whose words come first in the customer's text, or None when none or two come first."""
+    _, ranked = _first_words(text, lines)
+    if not ranked:
         return None
-    ranked = sorted(first.items(), key=lambda kv: kv[1])
     return ranked[0][0] if len(ranked) == 1 or ranked[1][1] > ranked[0][1] else None
+
+
+def named_together(text: str, lines: list[dict[str, Any]]) -> bool:
+    """Whether the customer names two of `lines` as one list ("the pen and the notebook"): both are meant."""
+    words, ranked = _first_words(text, lines)
+    return len(ranked) > 1 and bool({"and", "or", "plus"} & set(words[ranked[0][1] + 1 : ranked[1][1]][:3]))
 
 
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
@@ -1251,9 +1468,9 @@ def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     candidates = [(order, line) for order in orders for line in order["lines"]]
     products: set[str] = set()
     for part in parts:
-        intent = acting_intent(part, signals.understood(part)[0])
-        if intent not in ITEM_INTENTS:
-            continue
+        intent = part_intent(part)
+        if intent not in ITEM_INTENTS or not content_words(KEPT.sub(" ", part)):
+            continue  # a request taken back, or only what they keep ("Keep the bike.")
         # not what they refuse ("NOT the tea towel order, that one's fine"), nor what they want instead
         match = items_named(without_refused(part), candidates, exchange=intent is Intent.EXCHANGE)
         meant = {candidates[i][1]["product_id"] for i in match.best}
@@ -1296,10 +1513,16 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
             if not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
                 match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         products_meant = {candidates[i][1]["product_id"] for i in match.best}
-        if len(products_meant) > 1 and not match.latest:
+        tied = [candidates[i][1] for i in match.best]
+        if len(products_meant) > 1 and not match.latest and not named_together(match.have, tied):
             # named equally by their words: the one named first is what the sentence is about ("the left earbud
             # won't charge in the case", "the beans ground for filter")
             first = first_named(match.have, [candidates[i][1] for i in match.best])
+            if first is None:
+                # else the one their words mean, of those they name equally ("the cat tower" of the Cat Tree and the
+                # Cat Litter, "the cycling top" of the Cycling Jersey and the Cycling Gloves)
+                meant = {tied[i]["product_id"] for i in meant_by_meaning(match.named or match.have, tied)}
+                first = next(iter(meant), None)
             if first is not None:
                 match = ItemMatch(
                     best=[i for i in match.best if candidates[i][1]["product_id"] == first],
