@@ -59,31 +59,7 @@ def sources(monkeypatch):
         dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
         tables = {}
         for table in topology.TABLES:
-            attributes = {table.partition_key, table.sort_key} | {
-                a for i in table.indexes for a in (i.partition_key, i.sort_key)
-            }
-            spec = {
-                "TableName": table.logical_id,
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
-                "KeySchema": [
-                    {"AttributeName": table.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": table.sort_key, "KeyType": "RANGE"},
-                ],
-            }
-            if table.indexes:
-                spec["GlobalSecondaryIndexes"] = [
-                    {
-                        "IndexName": i.name,
-                        "KeySchema": [
-                            {"AttributeName": i.partition_key, "KeyType": "HASH"},
-                            {"AttributeName": i.sort_key, "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                    for i in table.indexes
-                ]
-            tables[table.logical_id] = dynamodb.create_table(**spec)
+            tables[table.logical_id] = dynamodb.create_table(**table.create_request(table.logical_id))
         yield FeatureSources(
             store=ReferenceStore(tables[topology.STORE_TABLE.logical_id]),
             memory=MemoryStore(tables[topology.MEMORY_TABLE.logical_id], ttl_days=365),

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from concierge.catalogue.search import CatalogueFilters, CatalogueHit, Listing, ranked, relevance
-from concierge.knowledge.opensearch import ENGINE, SPACE_TYPE, OpenSearchIndex, OpenSearchIndexError, cosine_from_score
+from concierge.knowledge.opensearch import OpenSearchIndex, OpenSearchIndexError, cosine_from_score
 from concierge.knowledge.text import query_terms
 
 if TYPE_CHECKING:
@@ -39,41 +39,24 @@ class _CatalogueWrites(OpenSearchIndex):
     def index_body(self) -> dict[str, Any]:
         text = {"type": "text", "analyzer": "english"}
         keyword = {"type": "keyword"}
-        settings: dict[str, Any] = {"knn": True}
-        if not self.serverless:
-            settings |= {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
-        return {
-            "settings": {"index": settings},
-            "mappings": {
-                "dynamic": "strict",
-                "properties": {
-                    "embedding": {
-                        "type": "knn_vector",
-                        "dimension": self.dimensions,
-                        "method": {
-                            "name": "hnsw",
-                            "engine": ENGINE,
-                            "space_type": SPACE_TYPE,
-                            "parameters": {"m": 16, "ef_construction": 128},
-                        },
-                    },
-                    "name": text,
-                    "tags": text,
-                    "body": text,
-                    "product_id": keyword,
-                    "category": keyword,
-                    "prices": {"type": "double"},
-                    "in_stock_prices": {"type": "double"},
-                    "in_stock": {"type": "boolean"},
-                    "delivery_days": {"type": "integer"},
-                    "min_age": {"type": "integer"},
-                    "max_age": {"type": "integer"},
-                    "food": {"type": "boolean"},
-                    "dietary": keyword,
-                    "listing": {"type": "keyword", "index": False},
-                },
-            },
-        }
+        return self.vector_index(
+            {
+                "name": text,
+                "tags": text,
+                "body": text,
+                "product_id": keyword,
+                "category": keyword,
+                "prices": {"type": "double"},
+                "in_stock_prices": {"type": "double"},
+                "in_stock": {"type": "boolean"},
+                "delivery_days": {"type": "integer"},
+                "min_age": {"type": "integer"},
+                "max_age": {"type": "integer"},
+                "food": {"type": "boolean"},
+                "dietary": keyword,
+                "listing": {"type": "keyword", "index": False},
+            }
+        )
 
 
 def _document(listing: Listing, vector: np.ndarray) -> dict[str, Any]:

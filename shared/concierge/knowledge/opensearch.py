@@ -175,37 +175,42 @@ class OpenSearchIndex:
         instead of silently growing the mapping."""
         text = {"type": "text", "analyzer": "english"}
         keyword = {"type": "keyword"}
+        return self.vector_index(
+            {
+                "title": text,
+                "section": text,
+                "text": text,
+                "passage_id": keyword,
+                "document_id": keyword,
+                "locale": keyword,
+                "product_ids": keyword,
+                "document_hash": keyword,
+                "url": {"type": "keyword", "index": False},
+                "ordinal": {"type": "integer"},
+                "suspicious": {"type": "boolean"},
+            }
+        )
+
+    def vector_index(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """An index of these `fields` beside the k-NN `embedding` (HNSW, this adapter's engine and space, the
+        embedder's dimensions), with a strict mapping; shards and replicas set except on Serverless, which manages
+        them itself. The catalogue's index is one too (catalogue/opensearch.py)."""
         settings: dict[str, Any] = {"knn": True}
-        if not self.serverless:  # Serverless manages shards and replicas itself
+        if not self.serverless:
             settings |= {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
+        embedding = {
+            "type": "knn_vector",
+            "dimension": self.dimensions,
+            "method": {
+                "name": "hnsw",
+                "engine": ENGINE,
+                "space_type": SPACE_TYPE,
+                "parameters": {"m": 16, "ef_construction": 128},
+            },
+        }
         return {
             "settings": {"index": settings},
-            "mappings": {
-                "dynamic": "strict",
-                "properties": {
-                    "embedding": {
-                        "type": "knn_vector",
-                        "dimension": self.dimensions,
-                        "method": {
-                            "name": "hnsw",
-                            "engine": ENGINE,
-                            "space_type": SPACE_TYPE,
-                            "parameters": {"m": 16, "ef_construction": 128},
-                        },
-                    },
-                    "title": text,
-                    "section": text,
-                    "text": text,
-                    "passage_id": keyword,
-                    "document_id": keyword,
-                    "locale": keyword,
-                    "product_ids": keyword,
-                    "document_hash": keyword,
-                    "url": {"type": "keyword", "index": False},
-                    "ordinal": {"type": "integer"},
-                    "suspicious": {"type": "boolean"},
-                },
-            },
+            "mappings": {"dynamic": "strict", "properties": {"embedding": embedding, **fields}},
         }
 
     @property

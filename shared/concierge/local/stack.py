@@ -238,31 +238,7 @@ class LocalStack:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         for table in topology.TABLES:
             name = self.env[table.env_var]
-            attributes = {table.partition_key, table.sort_key} | {
-                a for i in table.indexes for a in (i.partition_key, i.sort_key)
-            }
-            spec: dict[str, Any] = {
-                "TableName": name,
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
-                "KeySchema": [
-                    {"AttributeName": table.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": table.sort_key, "KeyType": "RANGE"},
-                ],
-            }
-            if table.indexes:
-                spec["GlobalSecondaryIndexes"] = [
-                    {
-                        "IndexName": index.name,
-                        "KeySchema": [
-                            {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                    for index in table.indexes
-                ]
-            dynamodb.create_table(**spec)
+            dynamodb.create_table(**table.create_request(name))
             if table.ttl_attribute:
                 dynamodb.update_time_to_live(
                     TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}

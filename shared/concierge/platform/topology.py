@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 EVENT_SOURCE = "concierge"
 
@@ -39,6 +39,35 @@ class Table:
     sort_key: str = "sk"
     ttl_attribute: str | None = "expires_at"
     indexes: tuple[Index, ...] = ()
+
+    def create_request(self, name: str) -> dict[str, Any]:
+        """DynamoDB CreateTable's arguments for this table under `name` (the local stack and tests on moto; CDK
+        declares the deployed one from the same fields)."""
+        attributes = {self.partition_key, self.sort_key} | {
+            a for i in self.indexes for a in (i.partition_key, i.sort_key)
+        }
+        request: dict[str, Any] = {
+            "TableName": name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+            "KeySchema": [
+                {"AttributeName": self.partition_key, "KeyType": "HASH"},
+                {"AttributeName": self.sort_key, "KeyType": "RANGE"},
+            ],
+        }
+        if self.indexes:
+            request["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [
+                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ]
+        return request
 
 
 MEMORY_TABLE = Table(logical_id="MemoryTable", env_var="CONCIERGE_MEMORY_TABLE")
