@@ -66,10 +66,10 @@ def test_doctor_says_what_works(model, environment, provider, model_id):
     if model_id is None:  # Sonnet 5.5: thinking blocks came back and were echoed; the prefix is cached then read
         assert "(thinking blocks echoed)" in report
         assert "✓ prompt cache:" in report and " 0 read" not in report
-    if (
-        model_id == "claude-haiku-4-5"
-    ):  # its minimum cacheable prompt is 4,096 tokens: the doctor says why nothing cached
-        assert "✗ prompt cache" in report and "4,096 tokens, this model's minimum" in report
+    if model_id == "claude-haiku-4-5":
+        # its minimum cacheable prompt is 4,096 tokens; the prefix (the system prompt and the tools, build_cart among
+        # them) is above it now, so the cache is written and read as on the other models
+        assert "✓ prompt cache:" in report and " 0 read" not in report, report
 
 
 def test_doctor_explains_a_rejected_key_and_fails(model, environment):
