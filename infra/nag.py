@@ -59,8 +59,9 @@ STACK = [
     ),
     _rule(
         "IAM5",
-        "The documents of the knowledge index on the managed OpenSearch domain: one index, its document paths.",
-        _regex(r"^Resource::<KnowledgeSearchDomain[0-9A-F]+\.Arn>\/concierge-knowledge\/\*$"),
+        "The documents of the knowledge and catalogue indexes on the managed OpenSearch domain: two named indexes, "
+        "their document paths.",
+        _regex(r"^Resource::<KnowledgeSearchDomain[0-9A-F]+\.Arn>\/concierge-(?:knowledge|catalogue)\/\*$"),
     ),
     _rule(
         "IAM4",
