@@ -62,6 +62,7 @@ ITEM_OWNERS = {
     "shared/concierge/metrics/store.py",  # MetricsStore
     "shared/concierge/journeys/store.py",  # JourneyStore
     "shared/concierge/churn/activity.py",  # ActivityStore
+    "shared/concierge/journeys/subscriptions.py",  # SubscriptionStore
 }
 
 
@@ -151,6 +152,7 @@ BUILT = {
     "signal remembered": (keys.customer_pk("u-1"), keys.signal_sk("charge.posted", datetime(2026, 11, 2), "s-1")),
     "journey cap slot": (keys.customer_pk("u-1"), keys.journey_slot_sk("double_charge", 0)),
     "activity day": (keys.customer_pk("u-1"), keys.activity_sk(date(2026, 11, 2))),
+    "subscription": (keys.customer_pk("u-1"), keys.subscription_sk("sub-1")),
 }
 
 

@@ -281,11 +281,17 @@ def test_the_shipped_offers_validate_and_survive_a_round_trip(store):
     assert MerchantProfile.model_validate(profile.model_dump(mode="json")) == profile
 
 
-def test_the_shipped_stores_cover_every_kind_but_the_paid_plan_trial_and_vouch_for_their_kinds():
+def test_the_shipped_stores_cover_every_kind_and_a_trial_only_where_a_plan_is_sold():
     kinds = {store: {o.kind for o in store_profile(store).offers} for store in STORES}
     kinds["demo"] = {o.kind for o in DEMO_MERCHANT.offers}
-    # none of the three shops has a paid plan, membership or paid service to try: feature_trial would be false there
-    assert all(OfferKind.FEATURE_TRIAL not in found for found in kinds.values())
+    # a trial only where the shop sells a paid plan: the electronics shop's Orbit Plus; a clothing shop and a
+    # kitchen shop have nothing paid to try
+    assert {s for s, found in kinds.items() if OfferKind.FEATURE_TRIAL in found} == {"electronics"}
+    electronics = store_profile("electronics")
+    assert electronics.subscriptions is not None
+    for trial in (o for o in electronics.offers if o.kind is OfferKind.FEATURE_TRIAL):
+        assert trial.value is not None and electronics.subscriptions.plan(getattr(trial.value, "plan", ""))
+    assert all(store_profile(s).subscriptions is None for s in STORES if s != "electronics")
     for found in kinds.values():
         assert {OfferKind.OUT_OF_STOCK_ALTERNATIVE, OfferKind.RETURN_RETENTION, OfferKind.CART_REMINDER} <= found
     # subscribe-and-save where the shop sells something people run out of: beans, socks; nothing of the kind at an

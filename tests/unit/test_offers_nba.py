@@ -213,7 +213,7 @@ def test_a_frustrated_customer_is_refused_and_the_refusal_recorded_with_its_reas
 def test_offers_the_action_layer_cannot_honour_are_never_decided():
     from concierge.offers.catalogue import FreeTrial
 
-    trial = SimpleNamespace(value=FreeTrial(type="free_trial", days=7))
+    trial = SimpleNamespace(value=FreeTrial(type="free_trial", days=7, plan="pro"))
     too_much = Offer.model_validate(
         {**SOLD_OUT.model_dump(mode="json"), "id": "big", "value": {"type": "percent_off", "percent": 40}}
     )
@@ -222,10 +222,7 @@ def test_offers_the_action_layer_cannot_honour_are_never_decided():
     assert result.chosen.kind == "nothing" and services.memory.decisions == []
     reasons = {c.id: c.reasons[0] for c in result.candidates if c.kind == "offer"}
     assert "at most 15% off" in reasons["big"]
-    assert issuing.refusal(trial, 15) == (
-        "offer_not_issuable",
-        "Offers of free trial cannot be issued yet, so this one can't be taken here.",
-    )
+    assert issuing.refusal(trial, 15) is None, "a free trial's code is issued (it names its plan and days)"
     amount = Offer.model_validate(
         {**SOLD_OUT.model_dump(mode="json"), "id": "euro-off", "value": {"type": "amount_off", "amount": "15.00"}}
     )

@@ -1220,6 +1220,13 @@ class ActionExecutor(OrderLookups):
             titles = {line.product_id: line.title for o in mine for line in o.lines}  # their history, no consent needed
             product_id = moments.praised_product(turn.message.text, titles.items())
         product = self.s.store.get_product(product_id) if product_id else None
+        plans = None
+        if moment is OfferMoment.PAID_FEATURE_INTEREST:  # a trial is never for a subscriber, nor tried twice
+            from concierge.journeys.subscriptions import SubscriptionStore
+
+            if not hint.plan:
+                return ActionStatus.EXECUTED, result | {"reason": "no_plan"}, None, "next_best_action"
+            plans = SubscriptionStore(self.s.memory).plans(customer_id)
         if moment is OfferMoment.POSITIVE_FEEDBACK and product is None:
             return ActionStatus.EXECUTED, result | {"reason": "no_product"}, None, "next_best_action"
         if moment is OfferMoment.VARIANT_OUT_OF_STOCK and hint.alternative_sku is None:
@@ -1258,6 +1265,8 @@ class ActionExecutor(OrderLookups):
             product=product,
             item_value=item_value,
             order=order,
+            plan=hint.plan,
+            plans=plans,
             customer=self.s.store.get_customer(customer_id) if consent else None,
             orders=orders,
         )
@@ -1294,6 +1303,7 @@ class ActionExecutor(OrderLookups):
             alternative=hint.alternative,
             item=hint.item,
             product=product.title if product else hint.item,
+            feature=hint.feature,
             currency=order.currency if order else None,
             # what the return would refund: the pending refund, else the item's price as the order says (the credit
             # is worked out from it)
@@ -1323,7 +1333,8 @@ class ActionExecutor(OrderLookups):
                 ),
                 None,
             )
-            code = {k: taken[k] for k in ("code", "percent", "amount_off", "currency", "expires_at") if k in taken}
+            shown = ("code", "percent", "amount_off", "currency", "free_trial_days", "plan", "expires_at")
+            code = {k: taken[k] for k in shown if k in taken}
             values = values.model_copy(
                 update={"code": taken["code"], "currency": values.currency or taken.get("currency")}
             )

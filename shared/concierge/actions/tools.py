@@ -188,6 +188,8 @@ class NextBestAction(ToolInput):
     action_id: str | None = Field(None, max_length=80, description="return_requested: the pending refund")
     shop_at_fault: bool = False
     declined: bool = False
+    feature: str | None = Field(None, max_length=60, description="paid_feature_interest: the feature asked about")
+    plan: str | None = Field(None, max_length=64, description="paid_feature_interest: the plan that gives it")
 
 
 class CreateHandoff(ToolInput):

@@ -76,6 +76,12 @@ class Scenario(BaseModel):
     turns: list[str] = Field(default_factory=list)
     goal: str = Field("", description="for a simulated customer: what they want, in their words")
     journey: JourneyOpening | None = Field(None, description="the shop writes first: the turns answer its message")
+    signals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what the storefront reported of the customer before the conversation (POST /v1/signals: a "
+        "subscription started, a trial), each a signal body without customer_id; signal_id and occurred_at are "
+        "filled in when absent (`after_minutes` places one that long after the first)",
+    )
     expect: Expectations
 
 
@@ -237,19 +243,7 @@ class LocalHttpStack:
                     channel=channel, address=address, customer_id=customer.id, verified_by="eval", linked_at=now()
                 )
                 memory.save_identity(identity, "identity.linked", {"channel": channel.value, "address": address})
-        started, signal_ids = now(), []
-        for n, given in enumerate(journey.signals, start=1):
-            signal = {k: v for k, v in given.items() if k != "after_minutes"}
-            signal.setdefault("signal_id", f"eval-{n}")
-            at = started + timedelta(minutes=float(given.get("after_minutes", 0)))
-            signal.setdefault("occurred_at", at.isoformat())
-            signal["customer_id"] = scenario.customer
-            status, body, _ = self._post(scenario.customer, "/v1/signals", signal)
-            if status != 200:
-                raise ValueError(f"{scenario.name}: signal {n} refused ({status}): {body}")
-            signal_ids.append(str(signal["signal_id"]))
-            while self.stack.poll_once():  # the signals queue: the actions function starts the journey
-                pass
+        signal_ids = self.post_signals(scenario, journey.signals)
         runs = [run_name(journey.id, scenario.customer, i) for i in signal_ids]
         self.stack.clock.advance(timedelta(days=40))  # past any journey's wait (a journey runs 32 days at most)
         for run in runs:
@@ -269,6 +263,28 @@ class LocalHttpStack:
             opening = TurnLog(text="", reply=text, status=200, latency_ms=0.0, actions=proposals, handoff=False)
             return conversation, opening
         return None
+
+    def post_signals(self, scenario: Scenario, signals: list[dict[str, Any]], prefix: str = "eval") -> list[str]:
+        """Post signals as the storefront would, for the scenario's customer, and let the actions function take each
+        off the signals queue (journeys start, subscriptions are kept); their ids."""
+        from datetime import timedelta
+
+        from concierge.platform.clock import now
+
+        started, signal_ids = now(), []
+        for n, given in enumerate(signals, start=1):
+            signal = {k: v for k, v in given.items() if k != "after_minutes"}
+            signal.setdefault("signal_id", f"{prefix}-{n}")
+            at = started + timedelta(minutes=float(given.get("after_minutes", 0)))
+            signal.setdefault("occurred_at", at.isoformat())
+            signal["customer_id"] = scenario.customer
+            status, body, _ = self._post(scenario.customer, "/v1/signals", signal)
+            if status != 200:
+                raise ValueError(f"{scenario.name}: signal {n} refused ({status}): {body}")
+            signal_ids.append(str(signal["signal_id"]))
+            while self.stack.poll_once():  # the signals queue: the actions function takes it
+                pass
+        return signal_ids
 
     def _memory(self) -> MemoryStore:
         from concierge.platform import wiring
@@ -347,6 +363,8 @@ def play(
     log: list[TurnLog] = []
     with LocalHttpStack(store) as stack:
         scripted = iter(scenario.turns)
+        if scenario.signals:
+            stack.post_signals(scenario, scenario.signals, "before")
         if scenario.journey is not None:
             opened = stack.open_journey(scenario)
             if opened is None:

@@ -11,11 +11,14 @@ tool call. An engine names the moment on its reply (`Decision.moment`, offers/mo
    drafted.
 
 With no action round left, no offer configured for the moment, no holdout salt, a handoff or an unverified sender,
-the inner decision goes out unchanged. While no engine sets a hint, the wrapper changes nothing.
+the inner decision goes out unchanged. While no engine sets a hint, the wrapper changes nothing, with one exception
+it names itself for both engines alike: a help-center answer to a question about a feature of one of the shop's paid
+plans (merchant.json `subscriptions.plans[].features`) is the `paid_feature_interest` moment (`_paid_feature`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Protocol
 
 from concierge.conversation.turn import ActionStatus, Decision, ReadyTurn, ToolCall
@@ -49,6 +52,8 @@ class OfferingEngine:
         if drafted is not None:
             return drafted
         decision = self.inner.decide(turn)
+        if decision.moment is None:
+            decision = self._paid_feature(turn, decision)
         if not self._at_moment(turn, decision):
             return decision
         assert decision.moment is not None  # _at_moment checked it
@@ -59,6 +64,26 @@ class OfferingEngine:
         )
         # the drafted reply travels on the decision (the reply step only sends a decision whose next is "reply")
         return decision.model_copy(update={"next": "actions", "tool_calls": [call], "assistant_content": []})
+
+    def _paid_feature(self, turn: ReadyTurn, decision: Decision) -> Decision:
+        """The decision with the paid-feature moment when it is one: a reply grounded in the help center (it cites
+        it), with nothing done or proposed this turn, to a message naming a paid plan's feature
+        (`moments.paid_feature_interest`). Whether a trial is offered is the guardrails' call (the customer may
+        have the plan already, or have tried it)."""
+        profile = turn.merchant or self.profile
+        if decision.next != "reply" or decision.handoff is not None or not decision.citations:
+            return decision
+        if profile.subscriptions is None or not any(
+            o.enabled and o.trigger.moment.value == "paid_feature_interest" for o in profile.offers
+        ):
+            return decision
+        from concierge.actions.tools import WRITE_TOOLS
+        from concierge.offers import moments
+
+        if any(r.tool in WRITE_TOOLS or r.status is ActionStatus.PENDING_CONFIRMATION for r in turn.results):
+            return decision
+        hint = moments.paid_feature_interest(turn.message.text, profile.subscriptions)
+        return decision if hint is None else decision.model_copy(update={"moment": hint})
 
     def _at_moment(self, turn: ReadyTurn, decision: Decision) -> bool:
         if decision.next != "reply" or decision.moment is None or decision.handoff is not None:
@@ -92,11 +117,24 @@ class OfferingEngine:
             and isinstance(result.result.get("message"), str)
             and result.result["message"].strip()
         ):
-            reply = (
-                f"{reply.rstrip()}\n\n{result.result['message'].strip()}" if reply.strip() else result.result["message"]
-            )
+            reply = with_offer(reply, result.result["message"].strip())
         # the draft's model usage was counted when it was drafted
         return previous.model_copy(update={"next": "reply", "tool_calls": [], "reply": reply, "usage": Usage()})
+
+
+# A reply's closing question: the offer goes before it, so that the reply still ends by handing the turn back.
+CLOSING = re.compile(r"\s*(?:Is there )?anything else I can help (?:you )?with(?: today)?\?\s*$", re.IGNORECASE)
+
+
+def with_offer(reply: str, offer: str) -> str:
+    """The drafted reply with the offer's message as its own paragraph, before a closing question if it ends with
+    one ("… Is there anything else I can help with?")."""
+    if not reply.strip():
+        return offer
+    closing = CLOSING.search(reply)
+    if closing is None:
+        return f"{reply.rstrip()}\n\n{offer}"
+    return f"{reply[: closing.start()].rstrip()}\n\n{offer}\n\n{closing.group(0).strip()}"
 
 
 def offering(inner: Engine, profile: MerchantProfile, salt: str | None) -> OfferingEngine:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -288,6 +288,25 @@ def _check_wording(journey_id: str, part: str, text: str | None) -> None:
 _URL = r"^(https://[^\s<>\"]{3,300}|/[^\s<>\"]{1,300})$"
 
 
+class PlanFeature(_Model):
+    """Something a paid plan gives that the free product does not: what a customer asking about it is interested in
+    (the `paid_feature_interest` offer moment, docs/offers.md)."""
+
+    code: str = Field(pattern=r"^[a-z0-9_.-]{1,64}$", description="the feature's code, as feature.used names it")
+    name: str = Field(
+        min_length=1, max_length=60, description="what it is, as the customer reads it ('sleep coaching')"
+    )
+    mentions: list[Annotated[str, Field(min_length=3, max_length=60)]] = Field(
+        default_factory=list,
+        max_length=12,
+        description="other words customers use for it ('sleep score history', 'sleep coach'); the name always counts",
+    )
+
+    def phrases(self) -> list[str]:
+        """The name and the mentions, lower-case: a message naming one of them asks about the feature."""
+        return list(dict.fromkeys(p.strip().lower() for p in [self.name, *self.mentions] if p.strip()))
+
+
 class SubscriptionPlan(_Model):
     """A paid plan a trial converts to: what the customer will pay and how often. The trial's signal names the plan
     by `code`; the message states `name`, `price` and `interval` as written here (never a price from elsewhere)."""
@@ -297,6 +316,12 @@ class SubscriptionPlan(_Model):
     price: Decimal = Field(gt=0, le=100_000, decimal_places=2, description="the price of one period, e.g. '12.00'")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
     interval: Literal["week", "month", "quarter", "year"] = Field(description="how often the price is charged")
+    features: list[PlanFeature] = Field(
+        default_factory=list,
+        max_length=30,
+        description="what the plan gives beyond the free product: a customer asking about one of them is at the "
+        "paid_feature_interest moment, where a feature_trial offer of this plan can be made",
+    )
 
 
 class Subscriptions(_Model):
@@ -321,6 +346,20 @@ class Subscriptions(_Model):
 
     def plan(self, code: str) -> SubscriptionPlan | None:
         return next((p for p in self.plans if p.code == code), None)
+
+    @model_validator(mode="after")
+    def _features_unique(self) -> Subscriptions:
+        seen: dict[str, str] = {}
+        for plan in self.plans:
+            for feature in plan.features:
+                for phrase in feature.phrases():
+                    owner = seen.setdefault(phrase, plan.code)
+                    if owner != plan.code:
+                        raise ValueError(
+                            f"plans: '{phrase}' names a feature of both '{owner}' and '{plan.code}': a customer "
+                            "asking about it could not be told which plan gives it"
+                        )
+        return self
 
 
 class OnboardingStep(_Model):

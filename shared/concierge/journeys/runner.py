@@ -43,6 +43,7 @@ from concierge.journeys.definitions import (
 from concierge.journeys.plans import Outreach, Plan
 from concierge.journeys.signals import SignalRequest
 from concierge.journeys.store import REMEMBERED_DAYS, JourneyStore
+from concierge.journeys.subscriptions import SUBSCRIPTION_KINDS, SubscriptionStore
 from concierge.platform.events import CartUpdated, TrialUpdated
 from concierge.store.commerce import contacts
 from concierge.store.models import OrderStatus
@@ -128,6 +129,8 @@ def start(signal: Signal, memory: MemoryStore, merchant: MerchantProfile) -> lis
         JourneyStore(memory).remember(signal)
     if signal.detail_type in ACTIVITY_KINDS:
         ActivityStore(memory).record(signal)
+    if signal.detail_type in SUBSCRIPTION_KINDS:  # the plans the customer has and tried: offers read them
+        SubscriptionStore(memory).record(signal)
     detail = signal.model_dump(mode="json")
     running = {d.id for d in in_force(merchant)}
     return [

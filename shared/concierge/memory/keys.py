@@ -48,6 +48,7 @@ CUSTOMER = "CUST#"
 SIGNAL = "SIGNAL#"
 JOURNEY = "JOURNEY#"
 ACTIVITY = "ACTIVITY#"
+PLAN = "PLAN#"
 
 MAX_SEQ = 999_999  # messages and turns are numbered on six digits
 
@@ -180,6 +181,11 @@ def activity_sk(day: date) -> str:
     return f"{ACTIVITY}{day.isoformat()}"
 
 
+def subscription_sk(subscription_id: str) -> str:
+    """A customer's subscription as the storefront's signals last described it (plan, state, trials)."""
+    return f"{PLAN}{subscription_id}"
+
+
 # --- what each item is ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Record:
@@ -226,6 +232,7 @@ RECORDS: tuple[Record, ...] = (
     Record("signal remembered", "CUST#<customer id>", "SIGNAL#<kind>#<iso time>#<signal id>", True, _IN_CUSTOMER),
     Record("journey cap slot", "CUST#<customer id>", "JOURNEY#<journey>#<slot>", True, _IN_CUSTOMER),
     Record("activity day", "CUST#<customer id>", "ACTIVITY#<day>", True, _IN_CUSTOMER),
+    Record("subscription", "CUST#<customer id>", "PLAN#<subscription id>", True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),

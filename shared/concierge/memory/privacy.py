@@ -114,6 +114,13 @@ class CustomerExport(BaseModel):
     facts: list[dict[str, Any]]
     summaries: list[dict[str, Any]]
     audit: list[dict[str, Any]]
+    signals: list[dict[str, Any]] = Field(
+        default_factory=list, description="what the storefront reported that a journey reads later"
+    )
+    activity: list[dict[str, Any]] = Field(default_factory=list, description="sign-ins and feature use per day")
+    subscriptions: list[dict[str, Any]] = Field(
+        default_factory=list, description="the plans they have or had, as the storefront's signals said"
+    )
     conversations: list[ConversationExport]
     commerce: CommerceExport
 
@@ -176,6 +183,9 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> Custom
         facts=of(keys.FACT),
         summaries=of(keys.SUMMARY),
         audit=of(keys.AUDIT),
+        signals=of(keys.SIGNAL),
+        activity=of(keys.ACTIVITY),
+        subscriptions=of(keys.PLAN),
         conversations=conversations,
         commerce=CommerceExport(
             customer=customer.model_dump(mode="json") if customer else None,

@@ -70,6 +70,7 @@ class Redemption(BaseModel):
     conversation_id: str = Field(description="the conversation that issued the code (the revenue is attributed to it)")
     percent: int | None = Field(None, description="the percentage off; None for an amount off")
     amount_off: Decimal | None = Field(None, description="the amount off, in the discount's currency")
+    free_trial_days: int | None = Field(None, description="a free trial's days; the order is the trial's start")
     redeemed_at: datetime
 
 
@@ -100,6 +101,7 @@ def redeem(
             currency=request.currency,
             percent=discount.percent,
             amount_off=discount.amount_off,
+            free_trial_days=discount.free_trial_days,
             offer_id=offer_of(discount.reason),
         )
     )
@@ -109,5 +111,6 @@ def redeem(
         conversation_id=discount.conversation_id,
         percent=discount.percent,
         amount_off=discount.amount_off,
+        free_trial_days=discount.free_trial_days,
         redeemed_at=at,
     )

@@ -196,6 +196,11 @@ class FreeTrial(BaseModel):
 
     type: Literal["free_trial"]
     days: int = Field(ge=1, le=90)
+    plan: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the code of the plan the trial is of, as merchant.json's subscriptions.plans names it",
+    )
 
 
 OfferValue = Annotated[PercentOff | AmountOff | CreditBonus | FreeTrial, Field(discriminator="type")]

@@ -9,6 +9,7 @@ checks run in a fixed order and the first that refuses names the reason:
 3. never to a frustrated or upset customer (this message or earlier in the conversation);
 4. never what the customer has turned down in so many words ("no store credit", "I don't want a discount");
 5. never when the shop is at fault (damaged, faulty, wrong or late item): that is owed a fix, not an offer;
+   a trial is never offered to a customer who has the plan or has had a trial of it;
 6. eligibility: the channel, consent to personalization where the offer needs it, then the rules on the facts;
 7. never twice in a conversation (any offer), and at most the offer's cap per customer and period;
 8. the holdout: a customer in the holdout group is recorded as held out and gets the same conversation without
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from concierge.conversation.api import Channel
-from concierge.offers.catalogue import Fact, Offer, OfferKind, OfferMoment, OfferValue
+from concierge.offers.catalogue import Fact, FreeTrial, Offer, OfferKind, OfferMoment, OfferValue
 from concierge.offers.holdout import Group, assign
 
 if TYPE_CHECKING:
@@ -92,6 +93,11 @@ class OfferContext(BaseModel):
     product_id: str | None = Field(None, description="the product the moment is about (wanted, returned, praised)")
     product_category: str | None = None
     cart_idle_hours: float | None = Field(None, ge=0, description="cart_abandoned: hours since the cart was left")
+    plan: str | None = Field(None, description="paid_feature_interest: the plan that gives the feature asked about")
+    plans_held: list[str] = Field(
+        default_factory=list, description="the plans the customer has now: paid, on trial or paused (their codes)"
+    )
+    trials_had: list[str] = Field(default_factory=list, description="the plans the customer has had a trial of")
     # the customer's mood: Signals.frustrated and Signals.sentiment of this message, and the conversation's so far
     frustrated: bool = False
     sentiment: float | None = Field(None, ge=-1, le=1)
@@ -124,6 +130,8 @@ class Reason(StrEnum):
     CUSTOMER_UPSET = "customer_upset"
     CUSTOMER_DECLINED = "customer_declined"
     SHOP_AT_FAULT = "shop_at_fault"
+    ALREADY_ON_PLAN = "already_on_plan"
+    TRIAL_USED = "trial_used"
     CHANNEL_NOT_ELIGIBLE = "channel_not_eligible"
     NO_PERSONALIZATION_CONSENT = "no_personalization_consent"
     NOT_ELIGIBLE = "not_eligible"
@@ -197,7 +205,7 @@ def decide(offer: Offer, context: OfferContext, *, salt: str) -> OfferDecision:
 
 
 def _refusal(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
-    checks = (_trigger, _ownership, _mood, _declined, _fault, _eligibility, _repetition)
+    checks = (_trigger, _ownership, _mood, _declined, _fault, _plan, _eligibility, _repetition)
     for check in checks:
         refused = check(offer, context)
         if refused is not None:
@@ -218,6 +226,8 @@ def _trigger(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
         return Reason.NOT_THIS_MOMENT, "the product is not one of the offer's products"
     if trigger.after_hours is not None and (context.cart_idle_hours or 0) < trigger.after_hours:
         return Reason.NOT_THIS_MOMENT, f"the cart has not been left for {trigger.after_hours} hours yet"
+    if isinstance(offer.value, FreeTrial) and context.plan != offer.value.plan:
+        return Reason.NOT_THIS_MOMENT, f"the feature asked about is not part of plan {offer.value.plan}"
     return None
 
 
@@ -245,6 +255,18 @@ def _declined(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
 def _fault(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
     if context.shop_at_fault:
         return Reason.SHOP_AT_FAULT, "the shop is at fault: the customer is owed a fix, not an offer"
+    return None
+
+
+def _plan(offer: Offer, context: OfferContext) -> tuple[Reason, str] | None:
+    """A trial is for someone who has not tried the plan: never to a subscriber (paid, on trial or paused), nor a
+    second trial of one plan."""
+    if not isinstance(offer.value, FreeTrial):
+        return None
+    if offer.value.plan in context.plans_held:
+        return Reason.ALREADY_ON_PLAN, f"the customer already has plan {offer.value.plan}"
+    if offer.value.plan in context.trials_had:
+        return Reason.TRIAL_USED, f"the customer has had a trial of plan {offer.value.plan}"
     return None
 
 

@@ -6,9 +6,9 @@ Limits (docs/offers.md, "Codes and limits"):
 - an offer's code is governed by the offer's own cap (decided by the guardrails, counted from the stored decisions),
   never by the one-code-per-`CONCIERGE_DISCOUNT_CAP_DAYS` rule of `issue_discount_code`;
 - `CONCIERGE_DISCOUNT_MAX_PERCENT` holds for every percentage code, an offer's included;
-- what the commerce port cannot represent is not issued: its `Discount` is a percentage, so `amount_off` and
-  `free_trial` codes, and a `credit_bonus` (the port credits a return's refund, never a bonus on top), are refused
-  with a reason rather than promised.
+- a `free_trial` code names its plan and days (`Discount.free_trial_days`, `plan`): the storefront starts the trial
+  when the code is used, and reports that as the code's redemption (its order is the trial's start);
+- a `credit_bonus` is not a code: it is paid with the return that takes it (actions/executor.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from concierge.store.commerce import CommerceBackend
 
 # The value types the action layer issues today; None (another size, a reminder) issues nothing and is always fine.
-ISSUABLE = frozenset({"percent_off", "amount_off", "credit_bonus"})  # a credit bonus: with the return (executor)
+ISSUABLE = frozenset({"percent_off", "amount_off", "free_trial", "credit_bonus"})  # a bonus: with the return
 # `issue_discount`'s one-code window, for an offer code: none (the marker it writes is still the latest code, so an
 # ad-hoc `issue_discount_code` waits CONCIERGE_DISCOUNT_CAP_DAYS after any code, an offer's included).
 NO_WINDOW = datetime.max.replace(tzinfo=UTC)
@@ -129,8 +129,10 @@ def issue_code(
                 currency = latest[0].currency
             value = {"amount_off": offer.value.amount, "currency": currency}
             values["value"] = value_words(offer.value, currency)
+        elif isinstance(offer.value, FreeTrial):
+            value = {"free_trial_days": offer.value.days, "plan": offer.value.plan}
         else:
-            assert isinstance(offer.value, PercentOff)  # refusal() let only these two through
+            assert isinstance(offer.value, PercentOff)  # refusal() let only these three through
             value = {"percent": offer.value.percent}
         discount = Discount(
             code=code,

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from concierge.offers.catalogue import OfferMoment
 
 if TYPE_CHECKING:
+    from concierge.journeys.definitions import Subscriptions
     from concierge.store.models import Product, Variant
 
-# The moments a conversation can reach (the others are journeys': abandoned carts; survey promoters, not built).
+# The moments a conversation can reach (the others are journeys': abandoned carts, survey promoters).
 CONVERSATION_MOMENTS = frozenset(
     {
         OfferMoment.VARIANT_OUT_OF_STOCK,
@@ -30,11 +31,10 @@ CONVERSATION_MOMENTS = frozenset(
         OfferMoment.PAID_FEATURE_INTEREST,
     }
 )
-# The moments an engine names today (both engines: a sold-out variant in an exchange, a refund proposed for a return,
-# praise); a paid feature has offers configured in no shipped shop and nothing that reaches it yet (docs/offers.md).
-LIVE_MOMENTS = frozenset(
-    {OfferMoment.VARIANT_OUT_OF_STOCK, OfferMoment.RETURN_REQUESTED, OfferMoment.POSITIVE_FEEDBACK}
-)
+# The moments a conversation reaches today, whichever engine answers: a sold-out variant in an exchange, a refund
+# proposed for a return and praise (named by the engines), a question about a paid plan's feature (named by the
+# offering wrapper around both, engine/offering.py).
+LIVE_MOMENTS = CONVERSATION_MOMENTS
 # The return reasons that mean the shop got it wrong: the customer is owed a fix, never an offer.
 FAULT_REASONS = frozenset({"damaged", "not_as_described", "wrong_item", "faulty", "late"})
 
@@ -58,6 +58,8 @@ class OfferMomentHint(BaseModel):
     )
     shop_at_fault: bool = Field(False, description="damaged, faulty, wrong or late: owed a fix, not an offer")
     declined: bool = Field(False, description="earlier words of the request turned offers, credit or discounts down")
+    feature: str | None = Field(None, max_length=60, description="paid_feature_interest: the feature asked about")
+    plan: str | None = Field(None, max_length=64, description="paid_feature_interest: the plan that gives it")
 
 
 def variant_out_of_stock(
@@ -187,6 +189,12 @@ def positive_feedback(text: str, sentiment: float, frustrated: bool = False) -> 
     return OfferMomentHint(moment=OfferMoment.POSITIVE_FEEDBACK)
 
 
+def _word_list(text: str) -> list[str]:
+    """The content words of a text in order, plurals folded ("workouts" -> "workout")."""
+    words = [w for w in _WORD.findall(text.lower()) if (w not in _STOP and len(w) > 2) or any(c.isdigit() for c in w)]
+    return [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words]
+
+
 def _words(text: str) -> set[str]:
     words = {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
     return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
@@ -204,3 +212,43 @@ def praised_product(text: str, products: Iterable[tuple[str, str]]) -> str | Non
     ):
         return None
     return scored[0][1]
+
+
+# Words of a customer managing or disputing what they already pay for: never a moment to offer a trial, whatever
+# feature they name ("cancel my sleep coaching", "why was I charged for the backup plan?").
+SUBSCRIPTION_BUSINESS = re.compile(
+    r"\b(cancel\w*|unsubscrib\w*|stop (my|the|paying)|end (my|the)|refund\w*|charged?|charging|billing|bill|"
+    r"invoice|downgrad\w*|pause|renew\w*|already (have|pay|paying|subscribed)|i (have|pay for|subscribed to))\b",
+    re.IGNORECASE,
+)
+
+
+def paid_feature_interest(text: str, subscriptions: Subscriptions | None) -> OfferMomentHint | None:
+    """The paid-feature moment of a message: it names a feature one of the shop's plans gives (its name or one of
+    its mentions, as whole words: merchant.json `subscriptions.plans[].features`), or the plan itself, and is not
+    about managing, cancelling or disputing a subscription. The feature named first in the message wins; the plan
+    named alone stands for its features. None when nothing paid is named."""
+    if subscriptions is None or SUBSCRIPTION_BUSINESS.search(text):
+        return None
+    words = _word_list(text)
+    found: list[tuple[int, str, str]] = []  # (where in the message, the feature's name, the plan)
+
+    def where(phrase: str) -> int | None:
+        """Where the message names the phrase: each of its words (in any order: "workouts older than 30 days"
+        names "older workouts"), at the first of them; None when a word is missing."""
+        wanted = set(_word_list(phrase))
+        places = [words.index(w) for w in wanted if w in words]
+        return min(places) if wanted and len(places) == len(wanted) else None
+
+    for plan in subscriptions.plans:
+        if not plan.features:
+            continue
+        for name, phrases in [*((f.name, f.phrases()) for f in plan.features), (plan.name, [plan.name])]:
+            for phrase in phrases:
+                at = where(phrase)
+                if at is not None:
+                    found.append((at, name, plan.code))
+    if not found:
+        return None
+    _, feature_name, plan_code = min(found)
+    return OfferMomentHint(moment=OfferMoment.PAID_FEATURE_INTEREST, feature=feature_name, plan=plan_code)

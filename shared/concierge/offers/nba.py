@@ -49,6 +49,7 @@ from concierge.offers.guardrails import Exposure, OfferContext, OfferDecision, O
 
 if TYPE_CHECKING:
     from concierge.conversation.turn import Profile, ProfileRead
+    from concierge.journeys.subscriptions import CustomerPlans
     from concierge.memory.store import MemoryStore
     from concierge.platform.events import EventPublisher
     from concierge.platform.settings import OfferSettings
@@ -181,6 +182,8 @@ def offer_context(
     order: Order | None = None,
     cart_value: Decimal | None = None,
     cart_idle_hours: float | None = None,
+    plan: str | None = None,
+    plans: CustomerPlans | None = None,
     customer: Customer | None = None,
     orders: Sequence[Order] = (),
     exposures: Sequence[Exposure] = (),
@@ -189,7 +192,8 @@ def offer_context(
     `sentiment`) and the conversation's earlier `sentiments`; whether a person owns it and whether the shop is at
     fault; the customer's `profile` (its `personalization` is their consent; no profile: they never opted out, as
     everywhere in memory); the product the moment is about (its id and category); the item's value, the order (its
-    total) or the cart; and, used only with consent, the customer's history (`customer`, their earlier `orders`).
+    total) or the cart; the `plan` a paid feature asked about belongs to, and the customer's `plans` (held, tried);
+    and, used only with consent, the customer's history (`customer`, their earlier `orders`).
     `consider` replaces `exposures` with the stored ones."""
     consent = _consent(profile)
     earlier = [o for o in orders if o.placed_at < now and o.status.value != "cancelled"]
@@ -213,6 +217,9 @@ def offer_context(
         product_id=product.id if product else None,
         product_category=product.category if product else None,
         cart_idle_hours=cart_idle_hours,
+        plan=plan,
+        plans_held=sorted(plans.held) if plans else [],
+        trials_had=sorted(plans.trials_had) if plans else [],
         frustrated=signals.frustrated if signals else False,
         sentiment=max(-1.0, min(1.0, signals.sentiment)) if signals else None,
         sentiments=list(sentiments),

@@ -178,6 +178,9 @@ class DiscountRedeemed(DomainEvent):
     currency: str
     percent: int | None = Field(None, ge=1, le=100, description="the code's percentage off; None for an amount off")
     amount_off: Decimal | None = Field(None, gt=0, description="the code's amount off, in the order's currency")
+    free_trial_days: int | None = Field(
+        None, ge=1, le=90, description="a free trial's code: its days (the order is the trial's start)"
+    )
     offer_id: str | None = Field(
         None, description="the offer whose code it was (offers/ledger.py); None: an ad-hoc code"
     )

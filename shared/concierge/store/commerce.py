@@ -73,7 +73,9 @@ class Remedy(BaseModel):
 
 
 class Discount(BaseModel):
-    """A single-use code of a customer: a percentage off, or an amount off in a currency (an offer's `amount_off`)."""
+    """A single-use code of a customer: a percentage off, an amount off in a currency (an offer's `amount_off`), or a
+    free trial of one of the shop's plans (an offer's `free_trial`: the storefront starts the trial when it is
+    used)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -82,6 +84,8 @@ class Discount(BaseModel):
     percent: int | None = Field(None, ge=1, le=100)
     amount_off: Decimal | None = Field(None, gt=0)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="of amount_off")
+    free_trial_days: int | None = Field(None, ge=1, le=90, description="a free trial of `plan`, this many days")
+    plan: str | None = Field(None, max_length=64, description="the plan a free trial is of")
     reason: str
     conversation_id: str
     issued_at: datetime
@@ -91,8 +95,10 @@ class Discount(BaseModel):
 
     @model_validator(mode="after")
     def _one_value(self) -> Discount:
-        if (self.percent is None) == (self.amount_off is None):
-            raise ValueError("a discount is either a percentage or an amount off")
+        if sum(v is not None for v in (self.percent, self.amount_off, self.free_trial_days)) != 1:
+            raise ValueError("a discount is either a percentage, an amount off or a free trial")
+        if (self.free_trial_days is None) != (self.plan is None):
+            raise ValueError("a free trial names its plan, and only a free trial does")
         if self.amount_off is not None and self.currency is None:
             raise ValueError("an amount off needs its currency")
         return self

@@ -321,6 +321,21 @@ class MerchantProfile(BaseModel):
     @model_validator(mode="after")
     def _offers(self) -> MerchantProfile:
         check_catalogue(self.offers, self.never_say)
+        for offer in self.offers:  # a trial is of one of the shop's plans, which must give something to try
+            plan_code = getattr(offer.value, "plan", None)
+            if plan_code is None:
+                continue
+            plan = self.subscriptions.plan(plan_code) if self.subscriptions else None
+            if plan is None:
+                raise ValueError(
+                    f"offer '{offer.id}': its free trial is of plan '{plan_code}', which merchant.json's "
+                    "subscriptions.plans does not list"
+                )
+            if not plan.features:
+                raise ValueError(
+                    f"offer '{offer.id}': plan '{plan_code}' lists no features, so no question can reach the "
+                    "paid_feature_interest moment: add the plan's `features`"
+                )
         return self
 
     @model_validator(mode="after")
