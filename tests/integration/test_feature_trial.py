@@ -134,6 +134,13 @@ def test_no_trial_for_a_subscriber_nor_a_second_one_and_the_kept_plan_follows_th
     found = nba(reply)
     assert found is not None and found["presented"] is False and found["reason"] == "already_on_plan", found
     assert "KE-PLUS-" not in reply.text
+    headers = customer_headers(subscriber)
+    status, _, body = stack.proxy(
+        "GET", f"/v1/customers/{subscriber}/data", {"customer_id": subscriber}, headers, {}, ""
+    )
+    assert status == 200, body
+    [kept] = json.loads(body)["subscriptions"]
+    assert (kept["plan"], kept["state"]) == ("orbit-plus", "active"), "their data export shows what is kept"
 
     tried = "u-1112"
     now = datetime.now(UTC)
