@@ -1,6 +1,7 @@
 """Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only; the tasks of
 the approval workflow (wait for a person, then execute, decline or expire); and journeys (docs/journeys.md): the
-signals of the `signals-to-journeys` queue start journey workflows, whose enter and check steps run here."""
+signals (and promoters' survey answers) of the `signals-to-journeys` queue start journey workflows, whose enter and
+check steps run here."""
 
 from __future__ import annotations
 
@@ -62,11 +63,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | P
 
 
 def _signal(record: SQSRecord) -> None:
-    from concierge.journeys.runner import parse, start
+    from concierge.journeys.runner import from_event, start
 
     settings = current_settings(ActionsSettings)
     workflow = wiring.journeys(settings)
-    signal = parse(record.json_body["detail"])
+    signal = from_event(record.json_body)
     for name, execution_input in start(signal, wiring.memory_store(settings), wiring.merchant_profile(settings)):
         started = workflow.start(name, execution_input) if workflow is not None else False
         logger.info("journey", extra={"journey": execution_input["journey"], "run": name, "started": started})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -42,13 +44,15 @@ class Messaging(Construct):
             ),  # AWS's advice for Lambda sources
             dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=rule.max_receive_count),
         )
-        events.Rule(
+        event_rule = events.Rule(
             self,
             f"{construct_id}Rule",
             event_bus=self.bus,
-            event_pattern=events.EventPattern(source=rule.pattern["source"], detail_type=rule.pattern["detail-type"]),
+            event_pattern=events.EventPattern(source=[topology.EVENT_SOURCE]),
             targets=[targets.SqsQueue(queue)],
         )
+        # the topology's pattern as it is (content filters and `$or` included), which EventPattern cannot spell
+        cast(events.CfnRule, event_rule.node.default_child).add_property_override("EventPattern", rule.pattern)
         function.add_event_source(
             sources.SqsEventSource(queue, batch_size=rule.batch_size, report_batch_item_failures=True)
         )

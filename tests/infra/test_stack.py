@@ -359,6 +359,23 @@ def test_one_custom_bus_and_each_rule_feeds_a_queue_with_a_dead_letter_queue(tem
         assert mapping["Properties"]["FunctionName"] == {"Ref": function_ids(resources)[rule.function]}
 
 
+def test_the_journeys_rule_takes_a_survey_answer_only_from_a_promoter(resources):
+    """The deployed pattern of `signals-to-journeys`: the storefront's signals as they come, and survey.answered
+    only with a CSAT 5 or an NPS of 9 or more (EventBridge content filtering: no other answer reaches the queue)."""
+    [pattern] = [
+        r["Properties"]["EventPattern"]
+        for r in of_type(resources, "AWS::Events::Rule").values()
+        if "survey.answered" in json.dumps(r["Properties"]["EventPattern"].get("$or", []))
+    ]
+    plain, *answers = pattern["$or"]
+    assert pattern["source"] == [topology.EVENT_SOURCE] and "survey.answered" not in plain["detail-type"]
+    assert {"shipment.delayed", "cart.updated", "trial.updated"} <= set(plain["detail-type"])
+    assert answers == [
+        {"detail-type": ["survey.answered"], "detail": {"survey": ["csat"], "score": [{"numeric": ["=", 5]}]}},
+        {"detail-type": ["survey.answered"], "detail": {"survey": ["nps"], "score": [{"numeric": [">=", 9]}]}},
+    ]
+
+
 # the turn workflow ------------------------------------------------------------------------------
 def machine_of(resources: dict, kind: str, name: str | None = None) -> dict:
     """The state machine of that type (and whose name ends with `-name`: two are Standard)."""

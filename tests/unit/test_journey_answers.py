@@ -86,3 +86,32 @@ def test_a_conversation_is_opened_by_us_when_a_message_came_before_the_customer_
     assert journeys.snapshot().opened_by_us
     assert not record.model_copy(update={"message_seq": 1, "customer_turns": 1}).snapshot().opened_by_us
     assert not record.model_copy(update={"message_seq": 4, "customer_turns": 2}).snapshot().opened_by_us
+
+
+def test_a_promoter_s_thank_you_is_answered_from_its_context_and_a_no_closes_it():
+    from tests.unit.test_engine import Conversation
+
+    def thanked() -> Conversation:
+        chat = Conversation(customer_id="jordan", conversation_id="j-thanks")
+        offer = {
+            "offer_id": "refill-thanks",
+            "outcome": "offer",
+            "presented": True,
+            "code": "KC-REFILL-3F9A0C1E",
+            "value": "10% off",
+            "expires_at": "2026-12-18T10:00:00+00:00",
+        }
+        context = {"survey": "nps", "product": "Merino Hiking Socks", "offer": offer}
+        chat.flow = {"name": "journey", "journey": "survey_promoter", "proposals": {}, "said": {}, "context": context}
+        return chat
+
+    chat = thanked()
+    reply = chat.say("Sorry, what was the discount code again?").reply
+    # (greeted here: this harness's conversation was not opened by the shop)
+    assert reply.endswith(
+        "Your code is KC-REFILL-3F9A0C1E for 10% off, on the Merino Hiking Socks: it works once, until 18 December."
+    )
+    assert chat.tools == []
+    chat = thanked()
+    decision = chat.say("no thanks")
+    assert "Thank you again for your feedback" in decision.reply and decision.flow == {} and chat.tools == []

@@ -43,6 +43,7 @@ def test_the_shipped_journeys_are_in_force_unless_the_merchant_changes_them():
         "abandoned_cart",
         "trial_ending",
         "stalled_onboarding",
+        "survey_promoter",
     ]
     changed = definitions(
         JourneySettings.model_validate(

@@ -75,6 +75,9 @@ def test_each_signal_starts_the_journeys_that_take_it_and_is_remembered_when_one
     assert reads(SHIPPED["abandoned_cart"]) == {"cart.updated", "order.updated"}
     assert reads(SHIPPED["trial_ending"]) == {"subscription.changed", "trial.updated"}
     assert reads(SHIPPED["stalled_onboarding"]) == {"feature.used", "subscription.changed", "customer.signed_in"}
+    # a promoter's answer starts one; its recheck reads the survey's stored answer, so no answer is remembered
+    assert [d.id for d in triggered_by("survey.answered")] == ["survey_promoter"]
+    assert reads(SHIPPED["survey_promoter"]) == frozenset()
     assert {
         "shipment.delayed",
         "charge.posted",
@@ -84,6 +87,7 @@ def test_each_signal_starts_the_journeys_that_take_it_and_is_remembered_when_one
         "customer.signed_in",
         "feature.used",
         "subscription.changed",
+        "survey.answered",
     } == SIGNALS
     assert READ_LATER <= SIGNALS
 

@@ -1163,6 +1163,8 @@ class DeterministicEngine:
             return self._trial_answer(turn, flow, context, said, no)
         if journey == "stalled_onboarding":
             return self._step_answer(flow, context, said, no)
+        if journey == "survey_promoter":
+            return self._promoter_answer(turn, flow, context, said, no)
         return None
 
     def _cart_answer(
@@ -1212,6 +1214,52 @@ class DeterministicEngine:
                 next="reply", reply="No problem, I'll leave it there. Is there anything else I can help with?", flow={}
             )
         return None
+
+    def _promoter_answer(
+        self, turn: ReadyTurn, flow: dict[str, Any], context: dict[str, Any], said: str, no: bool
+    ) -> Decision | None:
+        """The answer to a promoter's thank-you (the survey_promoter journey): the offer's code again, with its value,
+        product and expiry; the code of an offer given on a yes, taken (accept_offer); a no closes it kindly."""
+        offer = dict(context.get("offer") or {})
+        product = str(context.get("product") or "")
+        results = turn.results_for("accept_offer")
+        if results:
+            taken = results[-1]
+            if taken.status is not ActionStatus.EXECUTED or not taken.result.get("code"):
+                reason = str(taken.result.get("explanation") or "I couldn't issue that code just now.")
+                return Decision(next="reply", reply=f"I'm sorry — {reason}", flow=flow)
+            issued = taken.result
+            offer |= {"code": issued["code"], "expires_at": issued.get("expires_at")}
+            reply = self._offer_code_line(offer, product)
+            if issued.get("accepted"):  # the merchant's own words for it (validated: no urgency, placeholders known)
+                from concierge.offers.catalogue import render
+
+                with contextlib.suppress(ValueError):
+                    reply = render(str(issued["accepted"]), {**dict(issued.get("values") or {}), "product": product})
+            return Decision(next="reply", reply=reply, flow={**flow, "context": {**context, "offer": offer}})
+        asks_code = signals.any_phrase(said, CART_CODE_WORDS)
+        yes = signals.is_affirmative(turn.message.text) and not no
+        if offer.get("takes_on_yes") and not offer.get("code") and (yes or asks_code) and offer.get("offer_id"):
+            return Decision(
+                next="actions", tool_calls=[call("accept_offer", {"offer_id": offer["offer_id"]})], flow=flow
+            )
+        if asks_code and offer.get("code"):
+            return Decision(next="reply", reply=self._offer_code_line(offer, product), flow=flow)
+        if no:
+            return Decision(
+                next="reply", reply="No problem at all. Thank you again for your feedback!", flow={}, resolved=True
+            )
+        return None
+
+    @staticmethod
+    def _offer_code_line(offer: dict[str, Any], product: str) -> str:
+        """'Your code is HK-BEANS-3F9A0C1E for 15% off, on the House Espresso Beans: it works once, until 5 June.'"""
+        until = ""
+        if offer.get("expires_at"):
+            until = f", until {datetime.fromisoformat(str(offer['expires_at'])):%-d %B}"
+        value = f" for {offer['value']}" if offer.get("value") else ""
+        about = f", on the {product}" if product else ""
+        return f"Your code is {offer['code']}{value}{about}: it works once{until}."
 
     @staticmethod
     def _code_line(offer: dict[str, Any], items: str, named: bool = True) -> str:

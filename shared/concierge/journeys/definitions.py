@@ -22,13 +22,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-JourneyId = Literal["delayed_shipment", "double_charge", "abandoned_cart", "trial_ending", "stalled_onboarding"]
+JourneyId = Literal[
+    "delayed_shipment", "double_charge", "abandoned_cart", "trial_ending", "stalled_onboarding", "survey_promoter"
+]
 # What a definition can have checked again when its wait ends, each a function of runner.py (it reads the store and
 # the customer's memory): the parcel is still not delivered; the charge was not refunded or found fine meanwhile; the
 # cart was neither emptied, replaced nor bought; the trial was neither cancelled, converted nor changed; an onboarding
-# step is still not done.
+# step is still not done; the survey's latest answer is still the promoter's that started the run.
 Recheck = Literal[
-    "parcel_still_late", "charge_not_refunded", "cart_not_bought", "trial_not_changed", "onboarding_step_left"
+    "parcel_still_late",
+    "charge_not_refunded",
+    "cart_not_bought",
+    "trial_not_changed",
+    "onboarding_step_left",
+    "still_a_promoter",
 ]
 # The signals each recheck reads when the wait ends: the runner remembers them as they come (journeys/store.py).
 RECHECK_READS: dict[str, frozenset[str]] = {
@@ -37,11 +44,18 @@ RECHECK_READS: dict[str, frozenset[str]] = {
     "cart_not_bought": frozenset({"cart.updated", "order.updated"}),
     "trial_not_changed": frozenset({"subscription.changed", "trial.updated"}),
     "onboarding_step_left": frozenset({"feature.used"}),
+    "still_a_promoter": frozenset(),  # the survey's stored answer (surveys/store.py), not a remembered signal
 }
 # What the journey does in the message it sends: propose a remedy the customer still confirms in their answer, or
-# tell them something with nothing to confirm (a cart left, a trial about to convert, a first step not taken).
+# tell them something with nothing to confirm (a cart left, a trial about to convert, a first step not taken), or
+# thank them with the offer the next best action presented (a promoter's answer: no offer, no message).
 ActionKind = Literal[
-    "propose_reship_or_refund", "propose_charge_refund", "remind_cart", "tell_trial_ending", "nudge_onboarding_step"
+    "propose_reship_or_refund",
+    "propose_charge_refund",
+    "remind_cart",
+    "tell_trial_ending",
+    "nudge_onboarding_step",
+    "thank_with_offer",
 ]
 Channel = Literal["email", "whatsapp"]
 # Email first: WhatsApp delivers a business's first message only inside the 24 hours after the customer last wrote
@@ -167,7 +181,7 @@ class JourneyDefinition(_Model):
         "customer's consent to personalization (Profile.personalization), as a cart-reminder offer does "
         "(docs/offers.md)",
     )
-    offer_moment: Literal["cart_abandoned"] | None = Field(
+    offer_moment: Literal["cart_abandoned", "survey_promoter"] | None = Field(
         None,
         description="the offers' moment the journey asks the next best action about (offers/nba.py) when its wait "
         "ends; the moment's offers set the wait (trigger.after_hours) when the shop has one",
@@ -255,12 +269,13 @@ WORDING_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "abandoned_cart": frozenset({"merchant", "items", "total", "cart_id", "currency"}),
     "trial_ending": frozenset({"merchant", "plan", "price", "ends_on", "subscription_id"}),
     "stalled_onboarding": frozenset({"merchant", "step", "help"}),
+    "survey_promoter": frozenset({"merchant", "product"}),
 }
 
 
 # The journeys that nudge towards a purchase or a use: no artificial urgency in their words, as in offers
 # (docs/offers.md). A late parcel's or a trial's date is a fact, not pressure ("your trial ends in 3 days").
-NUDGES = frozenset({"abandoned_cart", "stalled_onboarding"})
+NUDGES = frozenset({"abandoned_cart", "stalled_onboarding", "survey_promoter"})
 
 
 def _check_wording(journey_id: str, part: str, text: str | None) -> None:
@@ -440,6 +455,18 @@ SHIPPED: dict[JourneyId, JourneyDefinition] = {
         cap=Cap(messages=1, days=365),  # one nudge per customer: a second would nag
         personalization=True,  # it reads which features they used
         action="nudge_onboarding_step",
+    ),
+    "survey_promoter": JourneyDefinition(
+        id="survey_promoter",
+        # a promoter's answer (surveys.models.promoter: CSAT 5, NPS 9–10); the bus delivers no other (topology)
+        trigger=Trigger(signal="survey.answered", conditions=[Condition(field="promoter", op="equals", value=True)]),
+        wait_minutes=60,  # time to correct a slipped answer (a 10 changed to a 6 stops it), short enough to thank
+        rechecks=["still_a_promoter"],
+        cap=Cap(messages=1, days=90),  # one thank-you offer a season, however many surveys they answer
+        personalization=True,  # it reads their orders for the product the offer is about
+        offer_moment="survey_promoter",
+        action="thank_with_offer",  # only with the offer presented: held out, refused or none, no message at all
+        channels=["email"],  # a shop's first message on WhatsApp needs a template outside 24 hours
     ),
 }
 

@@ -4,8 +4,9 @@ The last step of the journey workflow opens a conversation for the customer, rec
 (a reship or a refund of a late parcel; a refund of the second of two charges) as pending actions exactly as a turn
 records a proposal, stores the message with those proposals marked shown (one transaction, `record_reply`), and sends
 it on the channel `check` chose, to the verified address it chose. The journeys that only tell (a cart left, a
-trial about to convert, a first step not taken) propose nothing: their message is worded by code from what `check`
-read (`Outreach.context`), which the conversation keeps for the answers (`flow["context"]`):
+trial about to convert, a first step not taken, a promoter thanked with an offer) propose nothing: their message is
+worded by code from what `check` read (`Outreach.context`), which the conversation keeps for the answers
+(`flow["context"]`):
 
 - email: a reply to it threads into this conversation (the Reply-To carries the conversation: support+<id>@…);
 - WhatsApp: the customer's next message continues their open conversation.
@@ -165,7 +166,16 @@ def tell_values(merchant: MerchantProfile, signal: Signal, context: dict[str, An
         values |= {"plan": context["plan"], "price": price_phrase(context), "ends_on": _day(context["ends_at"], zone)}
     if context.get("step"):
         values |= {"step": context["step"]["name"], "help": context["step"].get("help", "")}
+    if context.get("product"):
+        values["product"] = str(context["product"])
     return values
+
+
+def thank_you(merchant: MerchantProfile, context: dict[str, Any]) -> str:
+    """A promoter's thank-you, true of any shop: for the help rated (CSAT), or for recommending the shop (NPS)."""
+    if context.get("survey") == "nps":
+        return f"Thank you for your feedback, and for saying you'd recommend {merchant.name}: it means a lot to us."
+    return f"Thank you for your feedback on the help you got from {merchant.name}: we're so glad it went well."
 
 
 def tell(
@@ -195,6 +205,12 @@ def tell(
             f"{lead} They're still there if you want them.\n\nIf something held you up, reply with your question "
             "and I'll help, or ask for a person."
         )
+    if definition.action == "thank_with_offer":
+        # sent only with its offer presented (runner.check): the thanks, then the offer in the merchant's words
+        offer = context.get("offer") or {}
+        said = [offer["message"]] if offer.get("presented") and offer.get("message") else []
+        closing = "If you have a question about it, just reply, or ask for a person."
+        return "\n\n".join([opening or thank_you(merchant, context), *said, closing])
     if definition.action == "tell_trial_ending":
         plan, price, day = values["plan"], values["price"], values["ends_on"]
         lead = opening or f"Your free trial of {plan} with {merchant.name} ends on {day}."
@@ -222,6 +238,9 @@ def tell_subject(
         return str(offer.get("subject") or f"Your cart at {merchant.name}")
     if definition.action == "tell_trial_ending":
         return f"Your {values['plan']} trial ends on {values['ends_on']}"
+    if definition.action == "thank_with_offer":
+        offer = context.get("offer") or {}
+        return str(offer.get("subject") or f"Thank you from {merchant.name}")
     return f"Getting started with {merchant.name}"
 
 
@@ -240,6 +259,13 @@ def tell_facts(definition: JourneyDefinition, context: dict[str, Any]) -> list[s
         return [said]
     if definition.action == "tell_trial_ending":
         return [f"journey {definition.id}: told the {context.get('plan')} trial ends {context.get('ends_at')}"]
+    if definition.action == "thank_with_offer":
+        offer = context.get("offer") or {}
+        code = f", code {offer['code']}" if offer.get("code") else ""
+        return [
+            f"journey {definition.id}: thanked for a {context.get('survey')} answer about conversation "
+            f"{context.get('conversation_id')}; offer {offer.get('offer_id')} presented{code}"
+        ]
     return [f"journey {definition.id}: nudged about {context.get('step', {}).get('feature')}"]
 
 

@@ -9,8 +9,9 @@
 4. `check`: decide again with what is true now: still on, still consented, the parcel still late or the charge not
    refunded (the cart not bought, the trial not cancelled, the step not done), a verified address to write to, and
    a free slot in the customer's cap (taken here); then what the message says that is read now (a cart's items by
-   their catalogue titles, a trial's price, the first step left) and, for a cart, the next best action's offer
-   (offers/nba.py: decided, recorded in the offers' ledger, its code issued), carried to the last step.
+   their catalogue titles, a trial's price, the first step left) and, for a cart or a promoter's answer, the next
+   best action's offer (offers/nba.py: decided, recorded in the offers' ledger, its code issued), carried to the last
+   step. A promoter's thank-you goes only with its offer presented (promoters.py).
 5. outreach.py (the ingest function, the channel edge) opens the conversation and sends the message.
 
 Every decision names its reason, so a run that sends nothing says why.
@@ -19,7 +20,7 @@ Every decision names its reason, so a run that sends nothing says why.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -41,10 +42,10 @@ from concierge.journeys.definitions import (
     triggers,
 )
 from concierge.journeys.plans import Outreach, Plan
-from concierge.journeys.signals import SignalRequest
+from concierge.journeys.signals import JourneySignalRequest, survey_answer
 from concierge.journeys.store import REMEMBERED_DAYS, JourneyStore
 from concierge.journeys.subscriptions import SUBSCRIPTION_KINDS, SubscriptionStore
-from concierge.platform.events import CartUpdated, TrialUpdated
+from concierge.platform.events import CartUpdated, SurveyAnswered, TrialUpdated
 from concierge.store.commerce import contacts
 from concierge.store.models import OrderStatus
 
@@ -78,7 +79,15 @@ class JourneyServices:
 
 
 def parse(signal: dict[str, Any]) -> Signal:
-    return SignalRequest.model_validate(signal).root
+    return JourneySignalRequest.model_validate(signal).root
+
+
+def from_event(event: dict[str, Any]) -> Signal:
+    """The signal an event off the bus is (the `signals-to-journeys` queue's record body): a storefront's signal as it
+    came, or a survey answer (published by the surveys, never posted by a storefront) as the signal it starts."""
+    if event.get("detail-type") == SurveyAnswered.detail_type:
+        return survey_answer(SurveyAnswered.model_validate(event["detail"]))
+    return parse(event["detail"])
 
 
 def run_name(journey_id: str, customer_id: str, signal_id: str) -> str:
@@ -99,11 +108,14 @@ def _definition(journey_id: JourneyId, merchant: MerchantProfile) -> JourneyDefi
 # 1. start ----------------------------------------------------------------------------------------------------------
 def configured(definition: JourneyDefinition, merchant: MerchantProfile) -> bool:
     """Whether the shop has what the journey needs of merchant.json: plans and a manage link for a trial's end,
-    onboarding steps for a stalled onboarding. Without them it never runs."""
+    onboarding steps for a stalled onboarding, an enabled offer at its moment for a thank-you that is its offer. Without
+    them it never runs."""
     if definition.action == "tell_trial_ending":
         return merchant.subscriptions is not None
     if definition.action == "nudge_onboarding_step":
         return bool(merchant.onboarding)
+    if definition.action == "thank_with_offer":
+        return any(o.enabled and o.trigger.moment.value == definition.offer_moment for o in merchant.offers)
     return True
 
 
@@ -257,6 +269,12 @@ def _cannot_tell(
     if definition.action == "tell_trial_ending":
         assert isinstance(signal, TrialUpdated)  # the journey's trigger is trial.updated
         return None if trial_price(signal, merchant) is not None else "plan_not_configured"
+    if definition.action == "thank_with_offer":
+        from concierge.journeys import promoters
+
+        if not promoters.offer_channels(definition, merchant):
+            return "no_offer_channel"  # none of its channels is one the shop's offers are made on
+        return None if promoters.promoted_product(signal, services, merchant) is not None else "no_product"
     return None
 
 
@@ -393,15 +411,24 @@ def check(plan: Plan, services: JourneyServices, at: datetime) -> Outreach:
     refused = _cannot_tell(definition, signal, services, merchant)
     if refused is not None:
         return outreach.model_copy(update={"reason": refused})
-    found = verified_address(definition, services, plan.customer_id)
+    found = verified_address(definition, services, plan.customer_id, _channels(definition, merchant))
     if found is None:
         return outreach.model_copy(update={"reason": "no_verified_address"})
     run = run_name(plan.journey, plan.customer_id, signal.signal_id)
-    if not JourneyStore(services.memory).take_slot(plan.customer_id, plan.journey, definition.cap, at, run):
+    journeys = JourneyStore(services.memory)
+    if not journeys.take_slot(plan.customer_id, plan.journey, definition.cap, at, run):
         return outreach.model_copy(update={"reason": "capped"})
     channel, address = found
     conversation_id = conversation_id_for(plan.journey, plan.customer_id, signal.signal_id)
     context = message_context(definition, signal, services, merchant, at, channel, conversation_id)
+    if definition.action == "thank_with_offer":
+        from concierge.journeys import promoters
+
+        withheld = promoters.withheld(context)
+        if withheld is not None:  # no offer, no message: the run says why (context.offer has the decision)
+            if not (context.get("offer") or {}).get("exposed"):  # nothing a cap counts: the slot is given back
+                journeys.release_slot(plan.customer_id, plan.journey, definition.cap, run)
+            return outreach.model_copy(update={"reason": withheld, "context": context, "checked_at": at})
     return outreach.model_copy(
         update={
             "go": True,
@@ -425,6 +452,10 @@ def _changed(recheck: str, signal: Signal, services: JourneyServices, at: dateti
         return _trial_changed(signal, journeys, at)
     if recheck == "onboarding_step_left":
         return None if steps_left(signal, services) else "onboarded"
+    if recheck == "still_a_promoter":
+        from concierge.journeys import promoters
+
+        return promoters.answer_changed(signal, services)
     order_id = detail.get("order_id")
     later = journeys.recent(signal.customer_id, "order.updated", signal.occurred_at)
     statuses = {u["status"] for u in later if u.get("order_id") == order_id}
@@ -534,6 +565,10 @@ def message_context(
     if definition.action == "nudge_onboarding_step":
         left = steps_left(signal, services)
         return {"step": left[0]} if left else {}
+    if definition.action == "thank_with_offer":
+        from concierge.journeys import promoters
+
+        return promoters.message_context(signal, services, merchant, at, channel, conversation_id)
     return {}
 
 
@@ -558,7 +593,7 @@ def cart_offer(
     moment = OfferMoment.CART_ABANDONED
     if services.offer_settings is None or services.events is None or not nba.moment_offers(merchant, moment):
         return None
-    offer_services = _OfferServices(services.memory, services.events, services.offer_settings, merchant)
+    offer_services = OfferServices(services.memory, services.events, services.offer_settings, merchant)
     try:
         services.offer_settings.holdout_salt()
     except OfferSaltMissing:
@@ -598,7 +633,10 @@ def cart_offer(
     )
     taken: dict[str, Any] = {}
     if nba.shows_code(offer):  # the message shows it: issued now (else on the customer's yes, accept_offer)
-        taken = _offer_code(services, merchant, offer, signal, conversation_id, at, customer)
+        first_name = customer.first_name if customer else ""
+        taken = issue_offer_code(
+            services, merchant, offer, signal.customer_id, first_name, signal.currency, conversation_id, at
+        )
         if not taken.get("code"):
             return result | {"outcome": "none", "reason": "code_not_issued"}
         values = values.model_copy(update={"code": taken["code"]})
@@ -626,23 +664,24 @@ def _names(template: str) -> list[str]:
     return placeholders(template)
 
 
-def _offer_code(
+def issue_offer_code(
     services: JourneyServices,
     merchant: MerchantProfile,
     offer: Any,
-    signal: CartUpdated,
+    customer_id: str,
+    first_name: str,
+    currency: str,
     conversation_id: str,
     at: datetime,
-    customer: Any,
 ) -> dict[str, Any]:
     """The offer's code, issued once per run (the action layer's code path, `issuing.issue_code`) and recorded as
     the offer's action in the journey's conversation: a retried step finds it, and `accept_offer` in the customer's
-    answer returns the same code."""
+    answer returns the same code. `currency`: the cart's, or the order's the offer is about."""
     from concierge.conversation.turn import ActionResult, ActionStatus, ToolCall
     from concierge.offers import issuing
 
-    assert services.offer_settings is not None  # cart_offer checked it
-    action_id = issuing.action_id(conversation_id, signal.customer_id, offer.id)
+    assert services.offer_settings is not None  # the caller checked it
+    action_id = issuing.action_id(conversation_id, customer_id, offer.id)
     taken = services.memory.get_action(conversation_id, action_id)
     if taken is not None and taken.get("status") == ActionStatus.EXECUTED.value:
         return dict(taken.get("result") or {})
@@ -650,21 +689,21 @@ def _offer_code(
         result = issuing.issue_code(
             services.store,
             offer,
-            customer_id=signal.customer_id,
-            first_name=customer.first_name if customer else "",
+            customer_id=customer_id,
+            first_name=first_name,
             shop=merchant.name,
             code_prefix=merchant.code_prefix,
             conversation_id=conversation_id,
             now=at,
             valid_days=services.offer_settings.discount_valid_days,
-            currency=signal.currency,
+            currency=currency,
         )
     except issuing.CodeNotIssued:
         return {}
     call = ToolCall(id=f"offer-{offer.id}", tool="accept_offer", arguments={"offer_id": offer.id})
     services.memory.put_action(
         conversation_id,
-        signal.customer_id,
+        customer_id,
         call,
         ActionResult(
             call_id=call.id, action_id=action_id, tool="accept_offer", status=ActionStatus.EXECUTED, result=result
@@ -675,7 +714,7 @@ def _offer_code(
 
 
 @dataclass
-class _OfferServices:
+class OfferServices:
     """What `nba.consider` uses (offers/nba.py `OfferServices`), from a journey's services."""
 
     memory: MemoryStore
@@ -687,17 +726,30 @@ class _OfferServices:
         return self.profile
 
 
+def _channels(definition: JourneyDefinition, merchant: MerchantProfile) -> list[Literal["email", "whatsapp"]]:
+    """The channels the journey may write on: its own, and for a thank-you that is its offer, only those the offers
+    are made on."""
+    if definition.action == "thank_with_offer":
+        from concierge.journeys import promoters
+
+        return promoters.offer_channels(definition, merchant)
+    return list(definition.channels)
+
+
 def verified_address(
-    definition: JourneyDefinition, services: JourneyServices, customer_id: str
+    definition: JourneyDefinition,
+    services: JourneyServices,
+    customer_id: str,
+    channels: Sequence[Literal["email", "whatsapp"]] | None = None,
 ) -> tuple[Literal["email", "whatsapp"], str] | None:
-    """The first of the journey's channels with an address on file that the customer proved is theirs (a linked
-    identity: they wrote from it and the channel verified them, memory/identity.py). Nothing goes to an address that
-    is only on file."""
+    """The first of the journey's channels (or of `channels`, in that order) with an address on file that the customer
+    proved is theirs (a linked identity: they wrote from it and the channel verified them, memory/identity.py).
+    Nothing goes to an address that is only on file."""
     customer = services.store.get_customer(customer_id)
     if customer is None:
         return None
     on_file = dict(contacts(customer))  # normalized as identities are kept: lower-case email, phone as digits
-    for channel in definition.channels:
+    for channel in definition.channels if channels is None else channels:
         address = on_file.get(channel)
         if not address:
             continue

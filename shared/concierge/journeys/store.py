@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from concierge.memory import keys
+from concierge.memory.storage import ConditionFailed
 
 if TYPE_CHECKING:
     from concierge.journeys.definitions import Cap
@@ -66,3 +67,19 @@ class JourneyStore:
             if taken:
                 return True
         return False
+
+    def release_slot(self, customer_id: str, journey_id: str, cap: Cap, run: str) -> None:
+        """Give back the slot `run` took, when it ended sending nothing a cap should count (a promoter's thank-you
+        whose offer was refused or never decided): the slot is marked free (taken at 0), only if it is still
+        this run's."""
+        for slot in range(cap.messages):
+            try:
+                self._db.update(
+                    {"pk": keys.customer_pk(customer_id), "sk": keys.journey_slot_sk(journey_id, slot)},
+                    "SET taken_at = :free",
+                    condition="#run = :run",
+                    names={"#run": "run"},
+                    values={":free": 0, ":run": run},
+                )
+            except ConditionFailed:
+                continue

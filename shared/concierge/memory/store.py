@@ -542,6 +542,24 @@ class MemoryStore:
         others = [i for i in items if i.get("status") != "pending_confirmation" and i.get("effect")][-limit:]
         return sorted([*pending, *others], key=lambda i: str(i.get("updated_at", "")))
 
+    def orders_named(self, conversation_id: str, scan: int = 200) -> list[str]:
+        """The order ids the conversation's actions named (a lookup's arguments, a return's effect…), the latest action
+        first, each once. One query of at most `scan` items, projected to what is read."""
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(keys.conversation_pk(conversation_id))
+            & Key("sk").begins_with(keys.ACTION),
+            ProjectionExpression="arguments, effect, updated_at",
+            Limit=scan,
+        )
+        items = sorted((from_dynamo(i) for i in response.get("Items", [])), key=lambda i: str(i.get("updated_at", "")))
+        named: list[str] = []
+        for item in reversed(items):
+            for part in ("arguments", "effect"):
+                order_id = (item.get(part) or {}).get("order_id")
+                if order_id and str(order_id) not in named:
+                    named.append(str(order_id))
+        return named
+
     def get_action(self, conversation_id: str, action_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(
             Key={"pk": keys.conversation_pk(conversation_id), "sk": keys.action_sk(action_id)}, ConsistentRead=True

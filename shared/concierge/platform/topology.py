@@ -90,6 +90,16 @@ METRICS_QUEUE_ENV = "CONCIERGE_METRICS_QUEUE_ARN"
 
 
 @dataclass(frozen=True)
+class ContentFilter:
+    """One detail-type of a rule delivered only when its detail matches one of `any_of` (EventBridge content
+    filtering: the bus drops the rest, so they cost no queue message and no invocation)."""
+
+    detail_type: str
+    any_of: tuple[dict[str, Any], ...]
+    says: str  # what it keeps, as docs/deploy.md's access table says it
+
+
+@dataclass(frozen=True)
 class Rule:
     """EventBridge rule -> SQS queue (with a dead-letter queue) -> Lambda function."""
 
@@ -100,10 +110,29 @@ class Rule:
     batch_size: int = 10
     # When set, the function receives its queue's ARN in this variable (to tell its queues' records apart).
     queue_arn_env: str | None = None
+    # Detail-types among `detail_types` delivered only when their detail matches.
+    filters: tuple[ContentFilter, ...] = ()
 
     @property
-    def pattern(self) -> dict[str, list[str]]:
-        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+    def pattern(self) -> dict[str, Any]:
+        """The rule's event pattern: its detail-types, and each filtered one only with a detail it keeps (one `$or`
+        alternative per kept detail)."""
+        if not self.filters:
+            return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        filtered = {f.detail_type for f in self.filters}
+        plain = [t for t in self.detail_types if t not in filtered]
+        return {
+            "source": [EVENT_SOURCE],
+            "$or": [
+                *([{"detail-type": plain}] if plain else []),
+                *({"detail-type": [f.detail_type], "detail": detail} for f in self.filters for detail in f.any_of),
+            ],
+        }
+
+    def describe(self, detail_type: str) -> str:
+        """A detail-type as the access table names it: with what its filter keeps."""
+        kept = next((f.says for f in self.filters if f.detail_type == detail_type), None)
+        return f"{detail_type} ({kept})" if kept else detail_type
 
     @property
     def queue_name(self) -> str:
@@ -140,7 +169,9 @@ RULES = (
     # start) or reads when its wait ends (an order's new status, a later cart, a subscription's change, a feature
     # used). Actions starts one journey workflow per journey and signal (named from both, so a signal delivered twice
     # starts one run); tests/unit/test_journeys.py keeps this list the journeys' own (journeys.definitions.SIGNALS).
-    # The sign-ins and feature uses are also counted per customer and day for churn (docs/churn.md).
+    # The sign-ins and feature uses are also counted per customer and day for churn (docs/churn.md). Survey answers
+    # come only from promoters (the survey_promoter journey): the bus keeps a CSAT 5 and an NPS 9–10, as
+    # surveys.models.promoter says (tests/unit/test_journeys_promoter.py checks the two agree on every score).
     Rule(
         name="signals-to-journeys",
         function=FunctionName.ACTIONS,
@@ -153,6 +184,17 @@ RULES = (
             "subscription.changed",
             "customer.signed_in",
             "feature.used",
+            "survey.answered",
+        ),
+        filters=(
+            ContentFilter(
+                detail_type="survey.answered",
+                any_of=(
+                    {"survey": ["csat"], "score": [{"numeric": ["=", 5]}]},
+                    {"survey": ["nps"], "score": [{"numeric": [">=", 9]}]},
+                ),
+                says="a promoter's: CSAT 5 or NPS 9–10",
+            ),
         ),
     ),
 )
@@ -377,7 +419,9 @@ def access_table() -> str:
         ]
         if routes:
             started.append(f"{len(routes)} HTTP routes")
-        started += [f"rule `{r.name}` ({', '.join(r.detail_types)})" for r in RULES if r.function == name]
+        started += [
+            f"rule `{r.name}` ({', '.join(r.describe(t) for t in r.detail_types)})" for r in RULES if r.function == name
+        ]
         started += OTHER_TRIGGERS.get(name, ())
         access = ACCESS[name]
         may = [

@@ -489,7 +489,8 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
 
 
 # The demo shop's offers (docs/offers.md): PRODUCT.md's out-of-stock alternative, return as retention and
-# subscribe-and-save after praise, and a cart reminder. No feature_trial: a clothing shop has no paid plan to try.
+# subscribe-and-save after praise (in a chat, or a promoter's survey answer), and a cart reminder. No feature_trial:
+# a clothing shop has no paid plan to try.
 DEMO_OFFERS = TypeAdapter(list[Offer]).validate_python(
     [
         {
@@ -533,6 +534,21 @@ DEMO_OFFERS = TypeAdapter(list[Offer]).validate_python(
             "wording": {
                 "message": "Glad you love the {product}, {first_name}! If you'd like a fresh set every few months, "
                 "subscribe with code {code} and get {value} every delivery. Skip or stop whenever you like.",
+                "accepted": "You're set: enter {code} when you subscribe and {value} applies to every delivery.",
+            },
+        },
+        {  # the same subscription as a thank-you for a promoter's survey answer (the survey_promoter journey)
+            "id": "basics-subscription-thanks",
+            "kind": "feedback_subscribe",
+            "trigger": {"moment": "survey_promoter", "products": ["wool-socks", "boxer-brief", "crew-tee"]},
+            "eligibility": {"channels": ["email"], "rules": [{"fact": "previous_orders", "at_least": "1"}]},
+            "cap": {"count": 1, "days": 90},
+            "value": {"type": "percent_off", "percent": 15},
+            "code_template": "{prefix}-SUB-TY-{unique}",
+            "wording": {
+                "subject": "A small thank-you from {shop}",
+                "message": "A small thank-you: if you'd like a fresh set of basics like the {product} every few "
+                "months, subscribe with code {code} and get {value} every delivery. Skip or stop whenever you like.",
                 "accepted": "You're set: enter {code} when you subscribe and {value} applies to every delivery.",
             },
         },

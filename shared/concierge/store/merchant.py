@@ -300,9 +300,9 @@ class MerchantProfile(BaseModel):
     journeys: JourneySettings = Field(
         default_factory=JourneySettings,
         description="Messages the assistant starts (a late parcel, a possible double charge, a cart left, a trial "
-        "ending, a first step not taken): the time zone of customers with none on file, and per journey {enabled, "
-        "wait_minutes, before_minutes, quiet_hours, cap, within_minutes, channels, subject, message} "
-        "(docs/journeys.md). Absent: the shipped journeys as they are.",
+        "ending, a first step not taken, a promoter's survey answer): the time zone of customers with none on file, "
+        "and per journey {enabled, wait_minutes, before_minutes, quiet_hours, cap, within_minutes, channels, subject, "
+        "message} (docs/journeys.md). Absent: the shipped journeys as they are.",
     )
     subscriptions: Subscriptions | None = Field(
         None,
@@ -354,6 +354,12 @@ class MerchantProfile(BaseModel):
             raise ValueError(
                 "journeys.changes.stalled_onboarding: turned on, but merchant.json lists no onboarding steps: add "
                 "`onboarding` ({feature, name, help}) or leave the journey off"
+            )
+        promoter_offers = [o for o in self.offers if o.enabled and o.trigger.moment.value == "survey_promoter"]
+        if changes.get("survey_promoter") and changes["survey_promoter"].enabled and not promoter_offers:
+            raise ValueError(
+                "journeys.changes.survey_promoter: turned on, but merchant.json has no enabled offer at the "
+                "survey_promoter moment: the thank-you is its offer (add one to `offers`) or leave the journey off"
             )
         if changes.get("trial_ending") and changes["trial_ending"].enabled and self.subscriptions is None:
             raise ValueError(

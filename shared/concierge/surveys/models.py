@@ -41,6 +41,16 @@ SCALES: dict[str, Scale] = {
 }
 # When a conversation qualifies for several, the first ones here are offered first (see planning).
 PRIORITY: tuple[SurveyKind, ...] = ("csat", "ces", "nps")
+# A promoter's answer, by survey: the least score that counts (CSAT 5, the top of its scale; NPS 9–10, the usual
+# definition). CES measures effort, not advocacy: no CES answer is a promoter's. The survey_promoter journey starts
+# from these (docs/journeys.md), and the `signals-to-journeys` rule filters survey.answered on the same scores.
+PROMOTER_FROM: dict[str, int] = {"csat": 5, "nps": 9}
+
+
+def promoter(survey: str, score: int | None) -> bool:
+    """Whether this answer is a promoter's: a CSAT 5 or an NPS 9–10."""
+    least = PROMOTER_FROM.get(survey)
+    return least is not None and score is not None and score >= least
 
 
 class SurveyOffer(BaseModel):
