@@ -31,10 +31,10 @@ CONVERSATION_MOMENTS = frozenset(
         OfferMoment.PAID_FEATURE_INTEREST,
     }
 )
-# The moments a conversation reaches today, whichever engine answers: a sold-out variant in an exchange, a refund
-# proposed for a return and praise (named by the engines), a question about a paid plan's feature (named by the
-# offering wrapper around both, engine/offering.py).
-LIVE_MOMENTS = CONVERSATION_MOMENTS
+# The moments customers meet today: in a conversation, whichever engine answers, a sold-out variant in an exchange, a
+# refund proposed for a return and praise (named by the engines), a question about a paid plan's feature (named by
+# the offering wrapper around both, engine/offering.py); and the journeys' (an abandoned cart, a promoter's answer).
+LIVE_MOMENTS = frozenset(OfferMoment)
 # The return reasons that mean the shop got it wrong: the customer is owed a fix, never an offer.
 FAULT_REASONS = frozenset({"damaged", "not_as_described", "wrong_item", "faulty", "late"})
 
