@@ -153,6 +153,8 @@ BUILT = {
     "journey cap slot": (keys.customer_pk("u-1"), keys.journey_slot_sk("double_charge", 0)),
     "activity day": (keys.customer_pk("u-1"), keys.activity_sk(date(2026, 11, 2))),
     "subscription": (keys.customer_pk("u-1"), keys.subscription_sk("sub-1")),
+    "journey entered": (keys.customer_pk("u-1"), keys.journey_unit_marker_sk("abandoned_cart")),
+    "journey unit": tuple(metric_keys.journey_unit_key("abandoned_cart", "u-1").values()),
 }
 
 

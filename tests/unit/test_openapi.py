@@ -98,6 +98,7 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
         ("POST", "/v1/discounts/{code}/redemptions"): "redeemDiscount",
         ("POST", "/v1/orders"): "recordOrder",
         ("GET", "/v1/offers/report"): "getOffersReport",
+        ("GET", "/v1/journeys/report"): "getJourneysReport",
         ("POST", "/v1/signals"): "sendSignal",
         ("GET", "/v1/widget-config"): "getWidgetConfig",
     } | {key: ids[key] for key in ids if "/surveys" in key[1]}

@@ -33,6 +33,7 @@ from concierge.conversation.tasks import Resume, TurnInput
 from concierge.conversation.turn import (
     ActionResult,
     ActionStatus,
+    ConversationSnapshot,
     ConversationStatus,
     CustomerRef,
     Decision,
@@ -403,6 +404,7 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
             cache_read_tokens=turn.usage.cache_read_tokens,
             cache_write_tokens=turn.usage.cache_write_tokens,
             cost_usd=turn.usage.cost_usd,
+            journey=_answered_journey(turn.conversation),
         )
     ]
     if closed_event:
@@ -532,3 +534,11 @@ def closed_event_of(
         first_response_ms=record.first_response_ms or 0,
         summary=summary,
     )
+
+
+def _answered_journey(conversation: ConversationSnapshot) -> str | None:
+    """The journey whose message the customer's first turn answers (a conversation a journey opened), else None."""
+    flow = conversation.flow
+    if conversation.opened_by_us and flow.get("name") == "journey" and isinstance(flow.get("journey"), str):
+        return str(flow["journey"])
+    return None

@@ -187,6 +187,19 @@ class JourneyDefinition(_Model):
         "ends; the moment's offers set the wait (trigger.after_hours) when the shop has one",
     )
     action: ActionKind
+    holdout_share: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="share of the customers entering it who get no message at all, to measure what the journey "
+        "itself brings (docs/journeys.md, 'Measuring'); only a nudge may have one: a service message (a late "
+        "parcel, a second charge, a trial about to be paid) is never withheld",
+    )
+    converts_on: Literal["order", "feature"] | None = Field(
+        None,
+        description="what counts as the journey's conversion, within ATTRIBUTION_DAYS of entering it: an order, or "
+        "(stalled onboarding) the step's feature used; None: a service message, measured by its replies",
+    )
     channels: list[Channel] = Field(
         default_factory=lambda: list(DEFAULT_CHANNELS), min_length=1, description="in order of preference"
     )
@@ -212,6 +225,9 @@ class JourneyChange(_Model):
     channels: list[Channel] | None = Field(None, min_length=1)
     subject: str | None = Field(None, max_length=120)
     message: str | None = Field(None, max_length=600)
+    holdout_share: float | None = Field(
+        None, ge=0, le=0.5, description="a nudge's holdout (0 to 0.5); a service message has none"
+    )
 
 
 def _zone(value: str | None) -> str | None:
@@ -258,6 +274,11 @@ class JourneySettings(_Model):
                     f"changes.{journey_id}.wait_minutes: that journey's message goes before a date the signal "
                     "carries (use before_minutes)"
                 )
+            if change.holdout_share and journey_id not in HOLDABLE:
+                raise ValueError(
+                    f"changes.{journey_id}.holdout_share: that journey tells the customer about their own order, "
+                    "payment or plan, which is never withheld to measure it; only a nudge has a holdout"
+                )
             for part in ("subject", "message"):
                 _check_wording(journey_id, part, getattr(change, part))
         return self
@@ -276,6 +297,10 @@ WORDING_PLACEHOLDERS: dict[str, frozenset[str]] = {
 # The journeys that nudge towards a purchase or a use: no artificial urgency in their words, as in offers
 # (docs/offers.md). A late parcel's or a trial's date is a fact, not pressure ("your trial ends in 3 days").
 NUDGES = frozenset({"abandoned_cart", "stalled_onboarding", "survey_promoter"})
+# The journeys whose whole message may be withheld from a holdout group to measure it: the nudges. A service message
+# (a late parcel with its remedy, a second charge, a trial about to be paid) is owed to every customer it concerns.
+HOLDABLE = NUDGES
+DEFAULT_HOLDOUT_SHARE = 0.10
 
 
 def _check_wording(journey_id: str, part: str, text: str | None) -> None:
@@ -432,6 +457,8 @@ SHIPPED: dict[JourneyId, JourneyDefinition] = {
         personalization=True,  # a cart reminder acts on remembered behaviour (docs/offers.md)
         offer_moment="cart_abandoned",
         action="remind_cart",
+        holdout_share=DEFAULT_HOLDOUT_SHARE,  # no reminder at all: what the reminder itself brings
+        converts_on="order",
     ),
     "trial_ending": JourneyDefinition(
         id="trial_ending",
@@ -455,6 +482,8 @@ SHIPPED: dict[JourneyId, JourneyDefinition] = {
         cap=Cap(messages=1, days=365),  # one nudge per customer: a second would nag
         personalization=True,  # it reads which features they used
         action="nudge_onboarding_step",
+        holdout_share=DEFAULT_HOLDOUT_SHARE,
+        converts_on="feature",
     ),
     "survey_promoter": JourneyDefinition(
         id="survey_promoter",
@@ -466,6 +495,8 @@ SHIPPED: dict[JourneyId, JourneyDefinition] = {
         personalization=True,  # it reads their orders for the product the offer is about
         offer_moment="survey_promoter",
         action="thank_with_offer",  # only with the offer presented: held out, refused or none, no message at all
+        # no holdout of its own: the offer's holdout already gets no message, which is the journey's holdout
+        converts_on="order",
         channels=["email"],  # a shop's first message on WhatsApp needs a template outside 24 hours
     ),
 }

@@ -31,7 +31,8 @@ from concierge.channels.outbound import tagged_address
 from concierge.conversation.api import Channel
 from concierge.conversation.turn import ActionResult, ActionStatus, ConversationRecord, Profile, Signals, ToolCall
 from concierge.journeys.definitions import JourneyDefinition, definitions
-from concierge.journeys.runner import customer_zone, parse
+from concierge.journeys.runner import customer_zone, parse, run_name
+from concierge.journeys.store import JourneyStore
 from concierge.memory.store import TurnEntry
 from concierge.platform.events import ChargePosted, ShipmentDelayed, Signal
 
@@ -375,6 +376,9 @@ def send(outreach: Outreach, services: OutreachServices, at: datetime) -> dict[s
         tools=[p.tool for p in made],
         at=at,
     )
+    # measured first (a set: a retried step adds nothing), so a retry that finds the conversation has counted it
+    run = run_name(definition.id, outreach.customer_id, signal.signal_id)
+    JourneyStore(services.memory).record_run(outreach.customer_id, definition.id, "messaged", run)
     services.memory.record_reply(record, text, at, entry, turn_number=0, shown=ids)
     customer = services.store.get_customer(outreach.customer_id)
     if channel is Channel.WHATSAPP:

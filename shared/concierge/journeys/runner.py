@@ -45,6 +45,7 @@ from concierge.journeys.plans import Outreach, Plan
 from concierge.journeys.signals import JourneySignalRequest, survey_answer
 from concierge.journeys.store import REMEMBERED_DAYS, JourneyStore
 from concierge.journeys.subscriptions import SUBSCRIPTION_KINDS, SubscriptionStore
+from concierge.offers.holdout import Group, assign
 from concierge.platform.events import CartUpdated, SurveyAnswered, TrialUpdated
 from concierge.store.commerce import contacts
 from concierge.store.models import OrderStatus
@@ -143,6 +144,12 @@ def start(signal: Signal, memory: MemoryStore, merchant: MerchantProfile) -> lis
         ActivityStore(memory).record(signal)
     if signal.detail_type in SUBSCRIPTION_KINDS:  # the plans the customer has and tried: offers read them
         SubscriptionStore(memory).record(signal)
+    if signal.detail_type == "feature.used" and any(
+        step.feature == getattr(signal, "feature", None) for step in merchant.onboarding
+    ):  # an onboarding step done: the conversion of the journeys that nudge towards one (journeys/ledger.py)
+        for definition in in_force(merchant):
+            if definition.converts_on == "feature":
+                JourneyStore(memory).record_converted(signal.customer_id, definition.id, signal.occurred_at)
     detail = signal.model_dump(mode="json")
     running = {d.id for d in in_force(merchant)}
     return [
@@ -196,7 +203,25 @@ def enter(journey_id: JourneyId, signal: Signal, services: JourneyServices, at: 
         return plan.model_copy(update={"reason": "too_late"})
     if send_at - at > MAX_WAIT:  # a later signal (a trial's `ending`) starts it nearer the date
         return plan.model_copy(update={"reason": "too_far_ahead"})
+    # entered: measured in its group (journeys/ledger.py), whatever the check decides when the wait ends
+    group = journey_group(definition, signal.customer_id, services)
+    JourneyStore(services.memory).record_entered(signal.customer_id, journey_id, group.value, at)
     return plan.model_copy(update={"go": True, "reason": "scheduled", "send_at": send_at})
+
+
+def journey_group(definition: JourneyDefinition, customer_id: str, services: JourneyServices) -> Group:
+    """The customer's group for the journey: held out (no message at all) for `holdout_share` of its customers, by
+    the offers' keyed hash under the key `journey:<id>` (offers/holdout.py), so it is the same in every run and
+    function. Without a share, or without the holdout salt, everyone is in the treatment group."""
+    if definition.holdout_share <= 0 or services.offer_settings is None:
+        return Group.TREATMENT
+    from concierge.platform.settings import OfferSaltMissing
+
+    try:
+        salt = services.offer_settings.holdout_salt()
+    except OfferSaltMissing:
+        return Group.TREATMENT
+    return assign(salt, f"journey:{definition.id}", customer_id, definition.holdout_share)
 
 
 def wait_minutes(definition: JourneyDefinition, merchant: MerchantProfile) -> int:
@@ -418,6 +443,10 @@ def check(plan: Plan, services: JourneyServices, at: datetime) -> Outreach:
     journeys = JourneyStore(services.memory)
     if not journeys.take_slot(plan.customer_id, plan.journey, definition.cap, at, run):
         return outreach.model_copy(update={"reason": "capped"})
+    if journey_group(definition, plan.customer_id, services) is Group.HOLDOUT:
+        # would have been messaged, and is not: the holdout's slot stays taken, so both groups meet the cap alike
+        journeys.record_run(plan.customer_id, plan.journey, "held_out", run)
+        return outreach.model_copy(update={"reason": "held_out", "checked_at": at})
     channel, address = found
     conversation_id = conversation_id_for(plan.journey, plan.customer_id, signal.signal_id)
     context = message_context(definition, signal, services, merchant, at, channel, conversation_id)

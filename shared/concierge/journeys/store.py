@@ -5,11 +5,12 @@ write, so two runs at the same moment cannot both pass the cap)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from concierge.memory import keys
 from concierge.memory.storage import ConditionFailed
+from concierge.metrics import keys as metric_keys
 
 if TYPE_CHECKING:
     from concierge.journeys.definitions import Cap
@@ -83,3 +84,49 @@ class JourneyStore:
                 )
             except ConditionFailed:
                 continue
+
+    # the journey's measuring unit (journeys/ledger.py) ---------------------------------------------------------------
+    def record_entered(self, customer_id: str, journey_id: str, group: str, at: datetime) -> None:
+        """The customer entered the journey (a run was scheduled): their unit's group (kept from the first entry)
+        and first and latest entry, and the marker in their partition that names the unit, so erasing them erases
+        it. A retried step writes the same values again."""
+        unit = metric_keys.journey_unit_key(journey_id, customer_id)
+        self._db.put(
+            {
+                "pk": keys.customer_pk(customer_id),
+                "sk": keys.journey_unit_marker_sk(journey_id),
+                "erase_also": [[unit["pk"], unit["sk"]]],
+                "expires_at": self._db.expiry(),
+            }
+        )
+        self._db.update(
+            unit,
+            "SET #g = if_not_exists(#g, :g), first_at = if_not_exists(first_at, :at), last_at = :at, expires_at = :exp",
+            names={"#g": "group"},
+            values={":g": group, ":at": at.astimezone(UTC).isoformat(), ":exp": self._db.expiry()},
+        )
+
+    def record_run(self, customer_id: str, journey_id: str, outcome: str, run: str) -> None:
+        """A run `messaged` the customer, or was `held_out` (their group gets no message): the run is added to
+        the unit's set, so a retried step counts once."""
+        assert outcome in ("messaged", "held_out")
+        self._db.update(
+            metric_keys.journey_unit_key(journey_id, customer_id),
+            f"ADD {outcome} :run",
+            values={":run": {run}},
+        )
+
+    def unit(self, customer_id: str, journey_id: str) -> dict[str, Any] | None:
+        return self._db.get(metric_keys.journey_unit_key(journey_id, customer_id), consistent=True)
+
+    def record_converted(self, customer_id: str, journey_id: str, at: datetime) -> bool:
+        """The customer did what the journey nudged them to (the onboarding step's feature used) within the
+        attribution window of their latest entry: its conversion, in both groups alike. False when it is not."""
+        from concierge.journeys import ledger
+
+        unit = self.unit(customer_id, journey_id)
+        if unit is None or not ledger.converts(unit, at):
+            return False
+        update = ledger.converted_update(journey_id, customer_id, at)
+        self._db.update(update.key, update.expression, values=update.values)
+        return True

@@ -49,6 +49,7 @@ SIGNAL = "SIGNAL#"
 JOURNEY = "JOURNEY#"
 ACTIVITY = "ACTIVITY#"
 PLAN = "PLAN#"
+JOURNEY_UNIT = "JUNIT#"
 
 MAX_SEQ = 999_999  # messages and turns are numbered on six digits
 
@@ -186,6 +187,11 @@ def subscription_sk(subscription_id: str) -> str:
     return f"{PLAN}{subscription_id}"
 
 
+def journey_unit_marker_sk(journey_id: str) -> str:
+    """The customer entered this journey: the marker names the journey's measuring unit (`erase_also`)."""
+    return f"{JOURNEY_UNIT}{journey_id}"
+
+
 # --- what each item is ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Record:
@@ -233,6 +239,7 @@ RECORDS: tuple[Record, ...] = (
     Record("journey cap slot", "CUST#<customer id>", "JOURNEY#<journey>#<slot>", True, _IN_CUSTOMER),
     Record("activity day", "CUST#<customer id>", "ACTIVITY#<day>", True, _IN_CUSTOMER),
     Record("subscription", "CUST#<customer id>", "PLAN#<subscription id>", True, _IN_CUSTOMER),
+    Record("journey entered", "CUST#<customer id>", "JUNIT#<journey id>", True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),
@@ -253,6 +260,13 @@ RECORDS: tuple[Record, ...] = (
     ),
     Record("KPI event counted", "METRIC#EVENT#<event id>", "SEEN", False, ""),
     Record("repeat-contact marker", "METRIC#REPEAT#<hash of customer id>", "<intent>", False, ""),
+    Record(
+        "journey unit",
+        "METRIC#JOURNEY#<journey id>",
+        "<hash of customer id>",
+        True,
+        "the customer's journey-entered marker's `erase_also`",
+    ),
     # powertools' idempotency record of a confirmed action (actions/executor.py): only the status and the tool,
     # kept 7 days; a repeated confirmation reads the result from the ACTION# item, which erasure deletes
     Record("confirmation run once", "idempotency#<function>", "<hash of the customer, action and stage>", False, ""),

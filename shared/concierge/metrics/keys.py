@@ -20,6 +20,10 @@
   (the unit of its lift)                  "Measuring"): group, first and last exposure, channel, locale, presented,
                                           accepted, redeemed, orders and revenue attributed; expires with the audit
                                           entries that name it (`erase_also`), which erasure follows
+- a customer who entered a journey ...... pk=METRIC#JOURNEY#<journey id>  sk=<hash of customer id>   (docs/journeys.md,
+  (the unit of its holdout comparison)    "Measuring"): group, first and last entry, the runs messaged and held out,
+                                          replied, converted, orders and revenue; the customer's partition holds a
+                                          marker that names it (`erase_also`), which erasure follows
 
 The conversation's items live in its own partition, so erasing the conversation erases them. Each kind of counter
 slice has a partition per month, and the low scores another, days leading the sort keys: a report reads one key range
@@ -204,6 +208,15 @@ def offer_unit_pk(offer_id: str) -> str:
 def offer_unit_key(offer_id: str, customer_id: str) -> dict[str, str]:
     """A customer's record for an offer's lift: keyed by a hash of their id (the report never needs to name them)."""
     return {"pk": offer_unit_pk(offer_id), "sk": opaque(customer_id)}
+
+
+def journey_unit_pk(journey_id: str) -> str:
+    return f"METRIC#JOURNEY#{_clean(journey_id)}"
+
+
+def journey_unit_key(journey_id: str, customer_id: str) -> dict[str, str]:
+    """A customer's record for a journey's holdout comparison, keyed by a hash of their id, as an offer's unit."""
+    return {"pk": journey_unit_pk(journey_id), "sk": opaque(customer_id)}
 
 
 def slices(channel: str, intent: str) -> list[tuple[str, str]]:

@@ -198,6 +198,10 @@ class Rollup:
             event.intent if event.intent not in ("", None) else "unknown",
             **counts,
         )
+        if event.journey:  # the answer to a journey's message: its reply (journeys/ledger.py)
+            from concierge.journeys import ledger as journeys
+
+            plan.items.append(journeys.replied_update(event.journey, event.customer_id, event.occurred_at))
 
     def _score(self, event: SurveyAnswered | AutoCsatScored, plan: _Plan) -> bool:
         kind = event.survey if isinstance(event, SurveyAnswered) else "auto"
@@ -290,12 +294,23 @@ class Rollup:
     def _ordered(self, event: OrderPlaced, plan: _Plan) -> int:
         """An order counts for each offer the customer was exposed to (offers/ledger.py): one Query of their exposures
         in the retention window, one BatchGetItem of those offers' units. Returns the reads made."""
+        from concierge.journeys import ledger as journeys
+        from concierge.journeys.definitions import SHIPPED
         from concierge.offers import ledger
 
+        converting = sorted(j for j, d in SHIPPED.items() if d.converts_on == "order")
+        entered = self._store.journey_units(event.customer_id, converting)  # the journeys' conversions
+        plan.items += journeys.order_updates(
+            entered,
+            customer_id=event.customer_id,
+            placed_at=event.occurred_at,
+            total=event.order_total,
+            currency=event.currency,
+        )
         since = event.occurred_at - timedelta(days=ledger.RETENTION_DAYS)
         exposures = self._store.offer_exposures(event.customer_id, since)
         if not exposures:
-            return 1
+            return 2
         units = self._store.offer_units(event.customer_id, sorted({e.offer_id for e in exposures}))
         plan.items += ledger.order_updates(
             exposures,
@@ -305,7 +320,7 @@ class Rollup:
             total=event.order_total,
             currency=event.currency,
         )
-        return 2
+        return 3
 
     # the one write -------------------------------------------------------------------------------------------------
     def _commit(self, event_id: str, at: datetime, plan: _Plan) -> bool:

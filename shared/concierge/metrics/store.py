@@ -68,6 +68,20 @@ class MetricsStore:
         by_pk = {item["pk"]: item for item in items}
         return {o: by_pk[keys.offer_unit_pk(o)] for o in offer_ids if keys.offer_unit_pk(o) in by_pk}
 
+    def journey_units(self, customer_id: str, journey_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The customer's units of these journeys (journeys/ledger.py), by journey id: one BatchGetItem. RuntimeError
+        when DynamoDB left some unread: the queue retries the event rather than count it wrongly."""
+        wanted = [keys.journey_unit_key(journey_id, customer_id) for journey_id in journey_ids]
+        items = self._db.batch_get(wanted, plain=True)
+        if items is None:
+            raise RuntimeError("the customer's journey units could not all be read; retrying")
+        by_pk = {item["pk"]: item for item in items}
+        return {j: by_pk[keys.journey_unit_pk(j)] for j in journey_ids if keys.journey_unit_pk(j) in by_pk}
+
+    def journey_units_of(self, journey_id: str) -> Iterator[dict[str, Any]]:
+        """Every unit of a journey (a customer who entered it, within the memory table's retention): one Query."""
+        yield from self._db.iterate(keys.journey_unit_pk(journey_id))
+
     def offer_counters(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """The offers' decision counters of the days `first`..`last` (offers/ledger.py): one Query per month."""
         for start, end in keys.month_spans(first, last):

@@ -133,12 +133,12 @@ def build(store: MetricsStore, offers: Sequence[Offer], query: OfferReportQuery,
     rows: list[OfferRow] = []
     treated_by_segment: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     units_of = {
-        offer_id: [u for u in store.offer_units_of(offer_id) if "group" in u and start <= _at(u["first_at"]) < end]
+        offer_id: [u for u in store.offer_units_of(offer_id) if "group" in u and start <= parse_at(u["first_at"]) < end]
         for offer_id in ids
     }
     every = [u for units in units_of.values() for u in units]
     any_orders = any(u.get("orders") or u.get("retained_at") for u in every)
-    currency = query.currency or _main_currency(every)
+    currency = query.currency or main_currency(every)
     for offer_id, units in units_of.items():
         for unit in units:
             if unit["group"] == "treatment":
@@ -172,7 +172,7 @@ def build(store: MetricsStore, offers: Sequence[Offer], query: OfferReportQuery,
     )
 
 
-def _main_currency(units: Iterable[dict[str, Any]]) -> str | None:
+def main_currency(units: Iterable[dict[str, Any]]) -> str | None:
     """The currency most of the attributed orders were paid in (a shop sells in one, as a rule)."""
     seen: dict[str, int] = defaultdict(int)
     for unit in units:
@@ -182,12 +182,12 @@ def _main_currency(units: Iterable[dict[str, Any]]) -> str | None:
     return max(seen, key=lambda c: (seen[c], c)) if seen else None
 
 
-def _at(value: str) -> datetime:
+def parse_at(value: str) -> datetime:
     at = datetime.fromisoformat(value)
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _money(unit: dict[str, Any], prefix: str, currency: str | None) -> Decimal:
+def unit_money(unit: dict[str, Any], prefix: str, currency: str | None) -> Decimal:
     return Decimal(str(unit.get(f"{prefix}_{currency}", 0))) if currency else Decimal(0)
 
 
@@ -195,8 +195,8 @@ def _group(
     units: Iterable[dict[str, Any]], currency: str | None, mature: datetime
 ) -> tuple[GroupOutcome, list[Decimal]]:
     units = list(units)
-    revenues = [_money(u, "revenue", currency) for u in units]
-    old = [u for u in units if _at(u["first_at"]) <= mature]
+    revenues = [unit_money(u, "revenue", currency) for u in units]
+    old = [u for u in units if parse_at(u["first_at"]) <= mature]
     total = sum(revenues, Decimal(0))
     return (
         GroupOutcome(
@@ -238,7 +238,7 @@ def _row(
         presented=counts.get("presented", 0),
         accepted=sum(int(u.get("accepted", 0)) for u in units),
         redeemed=sum(int(u.get("redeemed", 0)) for u in units),
-        redeemed_revenue=sum((_money(u, "redeemed", currency) for u in units), Decimal(0)),
+        redeemed_revenue=sum((unit_money(u, "redeemed", currency) for u in units), Decimal(0)),
         treatment=treated,
         holdout=held,
         conversion=lift.conversion_lift(_counts(treated.converted), _counts(held.converted)),

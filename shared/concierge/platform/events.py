@@ -42,6 +42,11 @@ class TurnCompleted(DomainEvent):
     cache_read_tokens: int = Field(0, ge=0)
     cache_write_tokens: int = Field(0, ge=0)
     cost_usd: float = Field(0.0, ge=0, description="model cost of the turn, from the configured price table")
+    journey: str | None = Field(
+        None,
+        description="the journey whose message this turn answers: set on the customer's first turn of a "
+        "conversation a journey opened (its reply, in the journey's report)",
+    )
 
 
 class ActionExecuted(DomainEvent):

@@ -272,6 +272,7 @@ METRICS_ROUTES = (
     # Every order of a signed-in customer: the offers' holdout comparison counts conversions in both groups from it.
     Route("POST", "/v1/orders", "ingest"),
     Route("GET", "/v1/offers/report", "ingest", caller="operator"),
+    Route("GET", "/v1/journeys/report", "ingest", caller="operator"),
 )
 # Signals in: the storefront's backend reports what happened to its signed-in customer (journeys start from them).
 JOURNEY_ROUTES = (Route("POST", "/v1/signals", "ingest"),)

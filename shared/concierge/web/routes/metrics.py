@@ -1,5 +1,6 @@
-"""KPIs and the dashboard (docs/metrics.md): the KPI report, a conversation's transcript, the offers' report (all
-for operators); and what the storefront reports for its signed-in customer: an order, a discount code redeemed."""
+"""KPIs and the dashboard (docs/metrics.md): the KPI report, a conversation's transcript, the offers' and the
+journeys' reports (all for operators); and what the storefront reports for its signed-in customer: an order, a
+discount code redeemed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from concierge.journeys.report import JourneyReport, JourneyReportQuery
 from concierge.metrics.query import MetricsQuery, MetricsReader, MetricsReport, TranscriptOut, to_csv, transcript
 from concierge.metrics.redemptions import (
     CODE_EXPIRED,
@@ -171,3 +173,33 @@ def offers_report(query: Annotated[OfferReportQuery, Query()]) -> OfferReport:
     operator("Reading the offers' report")
     context = services()
     return build(MetricsStore(context.privacy.memory), context.merchant_profile().offers, query, now().date())
+
+
+@router.get(
+    "/v1/journeys/report",
+    operation_id="getJourneysReport",
+    summary=(
+        "Operator: each journey's customers entered, messages sent and held back, replies and conversions, with its "
+        "holdout comparison (lift and 95% intervals)."
+    ),
+    responses=errors(
+        {
+            "description": (
+                "Per journey, over the customers who first entered it in the range: entered, messages sent and held "
+                "out; per group (treatment, holdout) messaged, replied and converted; conversion and revenue-per-"
+                "customer lift (95% intervals, or not enough data) for a journey with a holdout and a conversion."
+            )
+        },
+        e400=RANGE_REFUSED,
+        e401=OPERATOR_TOKEN,
+    ),
+)
+def journeys_report(query: Annotated[JourneyReportQuery, Query()]) -> JourneyReport:
+    from concierge.journeys import report
+    from concierge.journeys.definitions import definitions
+    from concierge.journeys.runner import in_force
+
+    operator("Reading the journeys' report")
+    context = services()
+    merchant = context.merchant_profile()
+    return report.build(MetricsStore(context.privacy.memory), in_force(merchant), definitions(merchant.journeys), query)
