@@ -63,6 +63,7 @@ ITEM_OWNERS = {
     "shared/concierge/journeys/store.py",  # JourneyStore
     "shared/concierge/churn/activity.py",  # ActivityStore
     "shared/concierge/journeys/subscriptions.py",  # SubscriptionStore
+    "shared/concierge/leads/store.py",  # LeadStore
 }
 
 
@@ -153,6 +154,7 @@ BUILT = {
     "journey cap slot": (keys.customer_pk("u-1"), keys.journey_slot_sk("double_charge", 0)),
     "activity day": (keys.customer_pk("u-1"), keys.activity_sk(date(2026, 11, 2))),
     "subscription": (keys.customer_pk("u-1"), keys.subscription_sk("sub-1")),
+    "lead": (keys.customer_pk("u-1"), keys.lead_sk("c-1")),
 }
 
 
