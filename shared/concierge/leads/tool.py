@@ -38,6 +38,7 @@ def lead_tool(settings: LeadSettings) -> dict[str, Any]:
     }
     properties["request"] = {**properties.get("request", {}), "enum": list(settings.requests)}
     properties["request"].pop("anyOf", None)
+    properties["request"].pop("default", None)
     properties["request"]["type"] = "string"
     asked = "; ".join(
         f"{n}. {q.id}: {q.ask}"
