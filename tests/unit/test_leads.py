@@ -300,6 +300,22 @@ def test_a_question_between_the_questions_is_answered_and_the_waiting_question_a
     assert chat.say("20").reply == QUESTIONS["start"].ask
 
 
+def test_a_question_about_the_business_line_is_the_help_centers_not_a_request_for_it():
+    chat = Chat()
+    minimum = PassageHit(
+        passage_id="p2",
+        title="Office coffee",
+        section="Is there a minimum?",
+        url="/help/office-coffee",
+        text="Office coffee starts at 15 people; smaller teams can take a home subscription.",
+        confidence=0.8,
+    )
+    reply = chat.say("is there a minimum size for office coffee?", passages=[minimum])
+    assert "starts at 15 people" in reply.reply and QUESTIONS["people"].ask not in reply.reply
+    assert reply.flow.get("name") != "lead"
+    assert chat.say("ok, then we'd like office coffee please").reply.endswith(QUESTIONS["people"].ask)
+
+
 def test_one_lead_per_conversation_whatever_is_asked_again():
     from concierge.conversation.api import Channel
     from concierge.conversation.turn import (

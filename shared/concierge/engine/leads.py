@@ -1,6 +1,7 @@
 """The deterministic engine's lead flow (docs/leads.md), for a shop whose merchant.json has `leads`:
 
-1. a message asking for the business line in the merchant's words ("can we get a quote?") is answered at once with
+1. a message asking for the business line in the merchant's words ("can we get a quote?"; a question about it, such
+   as "is there a minimum for a quote?", is the help center's) is answered at once with
    the merchant's intro and the first question not answered yet: a number said with a word of its unit, or an
    option named by one of its phrases, counts before it is asked ("we need 40 headsets, can we get a quote?" is not
    asked how many);
@@ -42,6 +43,24 @@ LEAVE = re.compile(
 
 # The question that ends an answer gives way to the question waiting.
 ANYTHING_ELSE = re.compile(r"\s*(?:Is there a|A)nything else(?: I can help with)?\?\s*$")
+
+
+# What makes a message naming the business line a request for it ("can we get a quote?", "we'd like a demo", "do you
+# do bulk orders?", "how do I open a business account?"), not a question about it ("is there a minimum for a
+# quote?", "what is Kestrel for Business?"), which the help center answers. A message of a few words is a request.
+REQUEST_CUE = re.compile(
+    r"\b(?:can|could|may|would|will)\s+(?:we|i|you|u)\b|\b(?:i|we)(?:'d|’d|\s+would)\s+(?:like|love)\b"
+    r"|\b(?:want|wants|need|needs|looking for|interested in|please|pls)\b"
+    r"|\bdo you (?:do|offer|have|sell|provide|take|run)\b"
+    r"|\bhow (?:do|can|would) (?:i|we) (?:get|open|request|book|arrange|apply|sign up|set up|start)\b"
+    r"|^\s*(?:request|book|arrange|open|set up|sign (?:me|us) up|apply)\b",
+    re.IGNORECASE,
+)
+SHORT_REQUEST_WORDS = 4
+
+
+def _asks_for_it(text: str) -> bool:
+    return bool(REQUEST_CUE.search(text)) or len(re.findall(r"[\w'’-]+", text)) <= SHORT_REQUEST_WORDS
 
 
 def _other_request(text: str) -> bool:
@@ -105,7 +124,7 @@ def start(settings: LeadSettings, turn: ReadyTurn) -> Decision | None:
     """A new request for the business line, answered at once; None when the message makes none."""
     text = turn.message.text
     phrase = answers.requested(settings, text)
-    if phrase is None or _other_request(text):
+    if phrase is None or not _asks_for_it(text) or _other_request(text):
         return None
     given = answers.early_answers(settings, text)
     preface = " ".join(part for part in (settings.intro, _noted(settings, given)) if part)
