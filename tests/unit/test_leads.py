@@ -345,3 +345,14 @@ def test_one_lead_per_conversation_whatever_is_asked_again():
     again = ActionExecutor(chat.services, NOW).execute(call, turn)
     assert again.status is ActionStatus.EXECUTED and again.result["link"] == CALENDAR and again.result["qualified"]
     assert len(chat.leads()) == 1, "one lead, one event"
+
+
+def test_the_leads_example_in_the_import_format_doc_is_valid():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "import-format.md").read_text()
+    block = text[text.index("```json\n", text.index("### leads")) + len("```json\n") :]
+    example = LeadSettings.model_validate_json(block[: block.index("```")])
+    assert example.qualifies({"devices": 10, "timeline": "just exploring"})
+    assert not example.qualifies({"devices": 9, "timeline": "within a month"})
+
