@@ -355,4 +355,3 @@ def test_the_leads_example_in_the_import_format_doc_is_valid():
     example = LeadSettings.model_validate_json(block[: block.index("```")])
     assert example.qualifies({"devices": 10, "timeline": "just exploring"})
     assert not example.qualifies({"devices": 9, "timeline": "within a month"})
-
