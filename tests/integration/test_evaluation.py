@@ -112,3 +112,15 @@ def test_the_sample_stores_offer_scenarios_resolve(store, tmp_path):
     outcomes = json.loads(out.read_text())["outcomes"]
     assert outcomes, f"{store} has no offer- scenarios"
     assert {o["scenario"]: o["failures"] for o in outcomes if not o["resolved"]} == {}
+
+
+def test_the_electronics_stores_lead_scenarios_resolve(tmp_path):
+    """Kestrel for Business (merchant.json `leads`, docs/leads.md) as the store's customers meet it, played through the
+    HTTP API: a quote request answered at once, two questions, the call link or the regular shop, a count said early
+    not asked again, an unreadable answer asked once more, a tracking question taking over."""
+    folder = Path(__file__).resolve().parents[2] / "stores" / "electronics"
+    out = tmp_path / "eval.json"
+    main(["eval", "--store", str(folder), "--only", "lead-", "--json", str(out), "--quiet"])
+    outcomes = json.loads(out.read_text())["outcomes"]
+    assert len(outcomes) >= 6, "the store's lead- scenarios"
+    assert {o["scenario"]: o["failures"] for o in outcomes if not o["resolved"]} == {}

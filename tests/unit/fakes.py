@@ -117,6 +117,23 @@ class FakeEvents:
         self.published.extend(events)
 
 
+class FakeLeads:
+    """The lead records (leads/store.py): one per conversation, the first one kept."""
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, str], object] = {}
+
+    def get(self, customer_id, conversation_id):
+        return self.kept.get((customer_id, conversation_id))
+
+    def create(self, lead):
+        key = (lead.customer_id, lead.conversation_id)
+        if key in self.kept:
+            return False, self.kept[key]
+        self.kept[key] = lead
+        return True, lead
+
+
 class FakeEmail:
     def __init__(self) -> None:
         self.sent: list = []
@@ -163,6 +180,7 @@ class ShopChat:
             events=FakeEvents(),
             email=FakeEmail(),
             handoffs=FakeHandoffs(),
+            leads=FakeLeads(),
             profile=lambda: shop,
         )
         self.customer, self.now, self.conversation_id = customer, now, conversation_id

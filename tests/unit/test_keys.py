@@ -63,6 +63,7 @@ ITEM_OWNERS = {
     "shared/concierge/journeys/store.py",  # JourneyStore
     "shared/concierge/churn/activity.py",  # ActivityStore
     "shared/concierge/journeys/subscriptions.py",  # SubscriptionStore
+    "shared/concierge/leads/store.py",  # LeadStore
 }
 
 
@@ -155,6 +156,7 @@ BUILT = {
     "subscription": (keys.customer_pk("u-1"), keys.subscription_sk("sub-1")),
     "journey entered": (keys.customer_pk("u-1"), keys.journey_unit_marker_sk("abandoned_cart")),
     "journey unit": tuple(metric_keys.journey_unit_key("abandoned_cart", "u-1").values()),
+    "lead": (keys.customer_pk("u-1"), keys.lead_sk("c-1")),
 }
 
 

@@ -28,6 +28,7 @@ REPOSITORIES = {
     "shared/concierge/journeys/store.py",  # signals remembered, the journeys' cap slots
     "shared/concierge/churn/activity.py",  # sign-ins and feature use per customer and day
     "shared/concierge/journeys/subscriptions.py",  # the plans a customer has and has tried
+    "shared/concierge/leads/store.py",  # the leads qualified in a customer's conversations
 }
 # Modules whose `_table` is another table: the store table (orders, customers, the merchant's settings), and the
 # per-thread handle factory every table is made by.

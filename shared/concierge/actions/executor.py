@@ -41,6 +41,7 @@ from concierge.actions.tools import (
     IssueDiscountCode,
     ModifyOrder,
     NextBestAction,
+    QualifyLead,
     ReturnItems,
     SendMessage,
     SendPasswordReset,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from concierge.handoff.queue import HandoffStore
+    from concierge.leads.store import Lead, LeadRecords
     from concierge.offers.catalogue import Offer
 
 # What a tool call comes to: its status, the result the model sees, the effect recorded, and the tool it settles.
@@ -81,6 +83,7 @@ class ActionServices:
     idempotency: BasePersistenceLayer | None = None
     approvals: ApprovalWorkflow | None = None  # None: actions above the limit are refused
     handoffs: HandoffStore | None = None  # None: the one in the memory table
+    leads: LeadRecords | None = None  # None: the lead records in the memory table
     # merchant.json (return window, approval limit, exchanges, return method, support hours); None: the settings
     profile: Callable[[], MerchantProfile] | None = None
 
@@ -111,8 +114,9 @@ UNVERIFIED = (
 )
 # How many of a customer's orders are searched for an order id written differently from the merchant's.
 ORDER_LOOKUP_LIMIT = 50
-# Tools that touch no account data: available to a sender whose identity is not verified.
-ACCOUNT_FREE_TOOLS = (GetProduct, BuildCart, CreateHandoff, FindAppointmentSlots)
+# Tools that touch no account data: available to a sender whose identity is not verified (a lead is recorded under
+# the sender's own pseudonymous id, marked unverified).
+ACCOUNT_FREE_TOOLS = (GetProduct, BuildCart, CreateHandoff, FindAppointmentSlots, QualifyLead)
 # The writes that wait for the customer's confirmation of their exact effect.
 # A journey's proposals (journeys/outreach.py): never a tool a model calls, only ever confirmed by the customer.
 JOURNEY_REMEDIES = ("reship_order", "refund_order", "refund_charge")
@@ -327,6 +331,8 @@ class ActionExecutor(OrderLookups):
                 from concierge.offers import issuing
 
                 action_id = issuing.action_id(turn.conversation_id, turn.customer.id, arguments.offer_id)
+            if isinstance(arguments, QualifyLead):  # one lead per conversation: one action
+                action_id = action_id_for(turn.conversation_id, "qualify_lead")
             status, result, effect, tool = self._dispatch(arguments, turn, action_id)
             outcome = ActionResult(call_id=call.id, action_id=action_id, tool=tool, status=status, result=result)
         except (ValidationError, Denied) as exc:
@@ -422,6 +428,8 @@ class ActionExecutor(OrderLookups):
                 return self._accept_offer(turn, offer_id, action_id)
             case NextBestAction():
                 return self._next_best_action(turn, arguments)
+            case QualifyLead():
+                return self._qualify_lead(turn, arguments)
             case ReturnItems():
                 effect = self._propose_return(customer_id, arguments, action_id)
                 proposal = {"action_id": action_id, **effect, **self._credit_terms(turn, arguments, effect)}
@@ -1031,6 +1039,72 @@ class ActionExecutor(OrderLookups):
             key=f"{request.action_id}:{step}",
             text=text,
         )
+
+    def _qualify_lead(self, turn: ReadyTurn, request: QualifyLead) -> Outcome:
+        """A business, demo or quote request with the customer's answers (docs/leads.md). Safety in code, not in a
+        prompt: the answers are checked against merchant.json's questions (one a question does not take is refused,
+        with what it takes), the merchant's rule decides, and the sentence and link of the outcome come from
+        merchant.json. One lead per conversation: asked again, the first outcome comes back. The lead is recorded
+        in the customer's partition and `lead.qualified` published, qualified or not."""
+        from concierge.leads.config import InvalidAnswers
+        from concierge.leads.store import Lead, LeadStore
+
+        settings = self.merchant.leads
+        if settings is None:
+            raise Denied("no_lead_flow", f"{self.merchant.name} takes no business requests in chat.")
+        records = self.s.leads or LeadStore(self.s.memory)
+        lead = records.get(turn.customer.id, turn.conversation_id)
+        if lead is None:
+            try:
+                answers = settings.check_answers(request.answers)
+            except InvalidAnswers as exc:
+                raise Denied("invalid_answers", f"Those answers don't fit the questions: {exc}. Ask again.") from None
+            qualified = settings.qualifies(answers)
+            asked = next(
+                (p for p in settings.requests if request.request and p.lower() == request.request.lower()), None
+            )
+            created, lead = records.create(
+                Lead(
+                    customer_id=turn.customer.id,
+                    conversation_id=turn.conversation_id,
+                    channel=turn.message.channel.value,
+                    request=asked,
+                    answers=answers,
+                    qualified=qualified,
+                    link=settings.outcome(qualified).link,
+                    verified=turn.customer.verified,
+                    at=self.now,
+                )
+            )
+            if created:
+                self._publish_lead(lead)
+        outcome = settings.outcome(lead.qualified)
+        # the link recorded with the lead; the sentence as merchant.json says it now
+        message = f"{outcome.text.rstrip()} {lead.link}"
+        result = {"qualified": lead.qualified, "message": message, "link": lead.link, "answers": lead.answers}
+        return ActionStatus.EXECUTED, result, {"qualified": lead.qualified, "link": lead.link}, "qualify_lead"
+
+    def _publish_lead(self, lead: Lead) -> None:
+        from concierge.platform.events import EventPublishError, LeadQualified
+
+        try:
+            self.s.events.publish(
+                LeadQualified(
+                    occurred_at=self.now,
+                    conversation_id=lead.conversation_id,
+                    customer_id=lead.customer_id,
+                    channel=lead.channel,
+                    qualified=lead.qualified,
+                    request=lead.request,
+                    answers=lead.answers,
+                    link=lead.link,
+                    verified=lead.verified,
+                )
+            )
+        except EventPublishError:  # the lead is recorded (and exported with the customer): the reply goes on
+            import logging
+
+            logging.getLogger(__name__).warning("lead.qualified not published", exc_info=True)
 
     def _issue_discount(self, turn: ReadyTurn, percent: int, reason: str) -> Outcome:
         settings = self.s.settings

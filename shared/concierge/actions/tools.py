@@ -192,6 +192,19 @@ class NextBestAction(ToolInput):
     plan: str | None = Field(None, max_length=64, description="paid_feature_interest: the plan that gives it")
 
 
+class QualifyLead(ToolInput):
+    """A business, demo or quote request, once the customer has answered the shop's questions (asked one at a time;
+    one already answered is not asked again): the shop's rule decides, in code, whether it qualifies; the lead is
+    recorded (one per conversation: asked again, the first outcome comes back). The result's `message` is what to
+    tell the customer, word for word, with its link: never write a link yourself. Answers a question does not take
+    are refused with what it takes: ask again."""
+
+    answers: dict[str, bool | int | float | str] = Field(
+        min_length=1, max_length=10, description="question id -> the customer's answer"
+    )
+    request: str | None = Field(None, max_length=60, description="what they asked for, as the shop words it")
+
+
 class CreateHandoff(ToolInput):
     """Hand the conversation to a human, with the transcript and a summary."""
 
@@ -215,6 +228,7 @@ TOOLS: dict[str, type[ToolInput]] = {
     "issue_discount_code": IssueDiscountCode,
     "accept_offer": AcceptOffer,
     "next_best_action": NextBestAction,
+    "qualify_lead": QualifyLead,
     "confirm_action": ConfirmAction,
     "cancel_action": CancelAction,
     "create_handoff": CreateHandoff,
@@ -232,6 +246,7 @@ WRITE_TOOLS = frozenset(
         "accept_offer",
         "send_password_reset",
         "send_message",
+        "qualify_lead",
     }
 )
 
@@ -240,7 +255,8 @@ WRITE_TOOLS = frozenset(
 # the offers the guardrails decided for this conversation (offers/nba.py, `offer_tool_schemas`). `next_best_action`
 # is never given to a model: the offering wrapper calls it at a moment an engine named (engine/offering.py). It is
 # not a write the customer confirms; what it stores (the decisions, an offer's code) is stored by the call itself.
-CONTEXTUAL_TOOLS = frozenset({"accept_offer", "next_best_action"})
+# `qualify_lead` comes only in a shop with a lead flow, with the shop's questions (leads/tool.py).
+CONTEXTUAL_TOOLS = frozenset({"accept_offer", "next_best_action", "qualify_lead"})
 
 
 def tool_schema(name: str) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from concierge.conversation.turn import (
     RejectedTurn,
     Turn,
 )
+from concierge.leads.reply import with_lead_outcome
 from concierge.memory import identity, longterm
 from concierge.memory.storage import Delete, Put
 from concierge.memory.store import ConversationRecord, Loaded, MemoryStore, Profile, TurnEntry
@@ -310,6 +311,8 @@ def reply(turn: ReadyTurn, services: EdgeServices, now: datetime) -> ReadyTurn:
     if guarded.withheld:
         logger.warning("reply withheld sentences asking for a secret", extra={"sentences": guarded.withheld})
     text, shown = proposal.with_proposals(guarded.text, turn.results)
+    # A lead's outcome carries the merchant's link, and the calendar link goes only with a qualified lead (leads/).
+    text = with_lead_outcome(text, turn.results, turn.merchant, turn.memory.actions)
     decision = decision.model_copy(update={"reply": text})
     executed = [r for r in turn.results if r.status is ActionStatus.EXECUTED]
     facts = [f for f in (fact_of(r) for r in executed) if f]

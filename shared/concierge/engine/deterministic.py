@@ -27,6 +27,7 @@ from concierge.conversation.turn import (
     ReadyTurn,
     ToolCall,
 )
+from concierge.engine import leads
 from concierge.knowledge import ANSWER_THRESHOLD, POLICY_URL
 from concierge.offers import moments
 from concierge.reasoning import escalation, signals
@@ -858,6 +859,11 @@ class DeterministicEngine:
         if flow.get("name") == "offer_tracking":
             if signals.is_affirmative(text) and not signals.is_negative(text):
                 return self._track(turn, flow["order_id"])
+            flow = {}
+        lead = self._lead(turn, flow)  # a business request (merchant.json `leads`), its questions, its outcome
+        if lead is not None:
+            return lead
+        if flow.get("name") == leads.FLOW:  # left for another request
             flow = {}
         # Shopping help: the cart retrieval built for a shopping request, worded from the cart (catalogue/).
         cart_reply = shopping.decide(turn)
@@ -2749,6 +2755,12 @@ class DeterministicEngine:
             return held[0]
         pending = [o for o in orders if o["status"] == "pending"]
         return pending[0] if len(pending) == 1 else None
+
+    # leads -----------------------------------------------------------------------------------
+    def _lead(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision | None:
+        """The lead flow (engine/leads.py) of a shop with merchant.json `leads`; None for a message that neither asks
+        for its business line nor answers its questions."""
+        return leads.decide(self.profile.leads, turn, flow, self._decide)
 
     # account and appointments --------------------------------------------------------------
     def _password_reset(self, turn: ReadyTurn) -> Decision:

@@ -50,6 +50,7 @@ JOURNEY = "JOURNEY#"
 ACTIVITY = "ACTIVITY#"
 PLAN = "PLAN#"
 JOURNEY_UNIT = "JUNIT#"
+LEAD = "LEAD#"
 
 MAX_SEQ = 999_999  # messages and turns are numbered on six digits
 
@@ -192,6 +193,11 @@ def journey_unit_marker_sk(journey_id: str) -> str:
     return f"{JOURNEY_UNIT}{journey_id}"
 
 
+def lead_sk(conversation_id: str) -> str:
+    """A business, demo or quote request qualified in a conversation (one per conversation: leads/store.py)."""
+    return f"{LEAD}{conversation_id}"
+
+
 # --- what each item is ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Record:
@@ -240,6 +246,7 @@ RECORDS: tuple[Record, ...] = (
     Record("activity day", "CUST#<customer id>", "ACTIVITY#<day>", True, _IN_CUSTOMER),
     Record("subscription", "CUST#<customer id>", "PLAN#<subscription id>", True, _IN_CUSTOMER),
     Record("journey entered", "CUST#<customer id>", "JUNIT#<journey id>", True, _IN_CUSTOMER),
+    Record("lead", "CUST#<customer id>", "LEAD#<conversation id>", True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),

@@ -121,6 +121,11 @@ class CustomerExport(BaseModel):
     subscriptions: list[dict[str, Any]] = Field(
         default_factory=list, description="the plans they have or had, as the storefront's signals said"
     )
+    leads: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="business, demo or quote requests qualified in their conversations: the answers to the shop's "
+        "questions, the outcome and the link given",
+    )
     conversations: list[ConversationExport]
     commerce: CommerceExport
 
@@ -186,6 +191,7 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> Custom
         signals=of(keys.SIGNAL),
         activity=of(keys.ACTIVITY),
         subscriptions=of(keys.PLAN),
+        leads=of(keys.LEAD),
         conversations=conversations,
         commerce=CommerceExport(
             customer=customer.model_dump(mode="json") if customer else None,

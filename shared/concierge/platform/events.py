@@ -223,6 +223,23 @@ class OfferPresented(DomainEvent):
     score: float = Field(ge=0, description="the next-best-action score it was chosen with")
 
 
+class LeadQualified(DomainEvent):
+    """A business, demo or quote request was qualified by the merchant's rule (docs/leads.md): qualified or not, with
+    the answers by question id. Only what the questions asked (numbers, the merchant's option labels, yes/no) and
+    the merchant's own request phrase: never the customer's words."""
+
+    detail_type: ClassVar[str] = "lead.qualified"
+
+    conversation_id: str
+    customer_id: str
+    channel: str
+    qualified: bool = Field(description="whether every condition of the merchant's rule held")
+    request: str | None = Field(None, description="the merchant's request phrase it was asked with, e.g. 'quote'")
+    answers: dict[str, bool | int | float | str] = Field(description="question id -> the answer as recorded")
+    link: str = Field(description="where the customer was sent: the calendar link, or the alternative")
+    verified: bool = Field(True, description="False: the sender's identity was not verified on their channel")
+
+
 class MessageReceived(DomainEvent):
     """An email or WhatsApp message taken in by ingest; its turn runs from the message-received queue."""
 
@@ -405,6 +422,7 @@ _EVENTS: tuple[type[DomainEvent], ...] = (
     HandoffEnded,
     OfferPresented,
     OrderPlaced,
+    LeadQualified,
     *SIGNAL_TYPES,
 )
 EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in _EVENTS}

@@ -73,12 +73,20 @@ def tools(turn: ReadyTurn | None = None) -> list[dict[str, Any]]:
     models); and, in a conversation where the next best action presented offers, `accept_offer` narrowed to them
     (offers/nba.py): the model sees only what the guardrails allowed, and the action layer checks it again."""
     standing = list(_tools())
-    presented = turn.conversation.offers_presented if turn is not None else []
-    if not presented or turn is None or turn.merchant is None:
+    merchant = turn.merchant if turn is not None else None
+    if turn is None or merchant is None:
         return standing
-    from concierge.offers.nba import accept_offer_tools
+    extra: list[dict[str, Any]] = []
+    if merchant.leads is not None:  # a shop with a lead flow: qualify_lead, with its questions (leads/tool.py)
+        from concierge.leads.tool import lead_tool
 
-    return [*standing[:-1], *accept_offer_tools(turn.merchant.offers, presented), standing[-1]]
+        extra.append(lead_tool(merchant.leads))
+    presented = turn.conversation.offers_presented
+    if presented:
+        from concierge.offers.nba import accept_offer_tools
+
+        extra += accept_offer_tools(merchant.offers, presented)
+    return [*standing[:-1], *extra, standing[-1]] if extra else standing
 
 
 @cache
@@ -121,6 +129,15 @@ def system_text(settings: AgentSettings, merchant: MerchantProfile | None = None
         else "- This shop issues no discount codes.",
     ]
     policies = "\n".join(line for line in optional if line)
+    leads = ""
+    if shop.leads is not None:
+        what = shop.leads.name or "the shop's business line"
+        leads = (
+            f"\n- A request for {what} ({', '.join(shop.leads.requests)}): answer it at once, then ask the questions "
+            "of qualify_lead one at a time, never one the customer has already answered; with every answer, call "
+            "qualify_lead. Tell the customer its result's message as it is: never write a link yourself, and never "
+            "say who qualifies."
+        )
     return f"""You are the customer-service assistant of {shop.name}. You are an AI. \
 The first reply of every conversation is introduced by the system as coming from the AI assistant: \
 never greet the customer or introduce yourself.
@@ -156,7 +173,7 @@ Never say:
 - Hand the conversation to a person with the create_handoff tool when the customer asks for one, is angry, or you
   cannot help. That is the only way to hand over.
 - Ask one clear question when the request is ambiguous. Keep replies short: two to four sentences.
-- End every turn with one {REPLY_TOOL} call (or, when tools are not available, with the reply as plain text).
+- End every turn with one {REPLY_TOOL} call (or, when tools are not available, with the reply as plain text).{leads}
 """
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from concierge.actions.appointments import AppointmentKind
 from concierge.catalogue.policy import Promotion, ShopDelivery, Storefront
 from concierge.journeys.definitions import JourneySettings, OnboardingStep, Subscriptions, check_onboarding
+from concierge.leads.config import LeadSettings
 from concierge.offers.catalogue import Offer, check_catalogue
 
 if TYPE_CHECKING:
@@ -254,6 +255,13 @@ class MerchantProfile(BaseModel):
         default_factory=dict,
         description="Appointments customers can book in chat, by name: {label, minutes, hours (UTC start hours), "
         "weekdays (0 = Monday), days_ahead, min_notice_hours}. Absent: none are offered.",
+    )
+    leads: LeadSettings | None = Field(
+        None,
+        description="A business line's requests answered in chat (docs/leads.md): {name, requests (the phrases that "
+        "ask for it), intro, questions [{id, ask, kind: number|choice|yes_no, unit, words, min, max, options}], "
+        "qualify [{question, at_least, at_most, one_of, equals}] (all must hold), qualified {text, link} (the "
+        "calendar), not_qualified {text, link} (the alternative)}. Absent: no lead flow.",
     )
     brand_voice: str | None = Field(None, max_length=600, description="How the assistant should sound (for the model).")
     never_say: list[str] = Field(default_factory=list, description="Phrases the assistant must never use.")
