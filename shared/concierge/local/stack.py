@@ -385,6 +385,7 @@ class LocalStack:
             "events": len(events),
             "applied": 0,
             "offer_decisions": 0,
+            "journey_entries": 0,
             "done": False,
         }
 
@@ -416,6 +417,20 @@ class LocalStack:
                         currency=self.store_currency,
                         seed=seed,
                         progress=lambda n: self._demo.update(offer_decisions=n),
+                    )
+                from concierge.journeys.runner import in_force
+                from concierge.journeys.simulate import simulate_journeys
+
+                journeys = in_force(wiring.merchant_profile(settings))
+                if journeys:  # the journeys' view, the same way
+                    simulate_journeys(
+                        wiring.memory_store(settings),
+                        wiring.rollup(settings),
+                        journeys,
+                        salt=settings.holdout_salt(),
+                        currency=self.store_currency,
+                        seed=seed,
+                        progress=lambda n: self._demo.update(journey_entries=n),
                     )
             except Exception:
                 logging.getLogger("concierge.local").exception("demo month failed")

@@ -1,9 +1,9 @@
-// The KPI dashboard: reads GET /v1/metrics, GET /v1/conversations/{id}/transcript and GET /v1/offers/report as a
+// The KPI dashboard: reads GET /v1/metrics, GET /v1/conversations/{id}/transcript, GET /v1/offers/report and GET /v1/journeys/report as a
 // signed-in operator (signin.js: locally a dev operator, deployed the Cognito hosted UI).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { auth: null, charts: {}, offers: { range: null, request: 0 } };
+const state = { auth: null, charts: {}, offers: { range: null, request: 0 }, journeys: { range: null, request: 0 } };
 
 function setStatus(text, error = false) {
   $("status").textContent = text;
@@ -428,6 +428,90 @@ async function refreshOffers() {
   }
 }
 
+// ---- Journeys (GET /v1/journeys/report): who entered each journey, its messages and replies, and its treatment
+// group against its holdout group (a nudge's), with lift and 95% intervals or why there is not enough data. ----
+
+function journeyRow(journey, currency) {
+  const row = document.createElement("tr");
+  row.dataset.journey = journey.journey_id;
+  const name = document.createElement("th");
+  name.scope = "row";
+  const about = [journey.converts_on === "order" ? "converts on an order"
+    : journey.converts_on === "feature" ? "converts on the step done" : "service message"];
+  about.push(journey.holdout_share > 0 ? `holdout ${Math.round(100 * journey.holdout_share)}%` : "no holdout");
+  if (!journey.enabled) about.push("not running");
+  lines(name, journey.journey_id.replace(/_/g, " "), [about.join(" · ")]);
+  row.appendChild(name);
+  const numeric = (key, value) => {
+    const cell = row.insertCell();
+    cell.className = "num";
+    cell.dataset.col = key;
+    lines(cell, value);
+  };
+  numeric("entered", count(journey.entered));
+  numeric("messages", count(journey.messages));
+  numeric("held_out", count(journey.held_out));
+  const replied = row.insertCell();
+  replied.dataset.col = "replied";
+  lines(replied, share(journey.treatment.replied), [shareInterval(journey.treatment.replied)]);
+  const rates = row.insertCell();
+  rates.className = "rates";
+  rates.dataset.col = "conversion_rates";
+  if (!journey.converts_on) {
+    lines(rates, "—", ["a service message: measured by its replies"]);
+  } else {
+    const rate = (label, group) => (group.converted.n ? `${label} ${share(group.converted)} (n = ${count(group.converted.n)})` : `${label} — (n = 0)`);
+    lines(rates, rate("Treatment", journey.treatment), [rate("Holdout", journey.holdout)]);
+  }
+  [["conversion", rateLiftCell], ["revenue_per_customer", meanLiftCell]].forEach(([key, draw]) => {
+    const cell = row.insertCell();
+    cell.className = "lift";
+    cell.dataset.col = key;
+    if (journey[key] == null) lines(cell, "—", [journey.holdout_share > 0 ? "" : "no holdout to compare with"]);
+    else draw(cell, journey[key], currency);
+  });
+  return row;
+}
+
+function renderJourneys(report) {
+  $("journeys-rows").replaceChildren(...(report.journeys.length
+    ? report.journeys.map((journey) => journeyRow(journey, report.currency))
+    : [emptyRow(8, "No journey runs for this shop, and none was entered in this range.")]));
+  $("journeys-status").textContent = `Customers who first entered a journey from ${report.from} to ${report.to}` +
+    `${report.currency ? `, amounts in ${report.currency}` : ""}. Conversion is within ${report.attribution_days} ` +
+    `days of entering, counted for everyone who entered (stopped or held out too); a lift needs ` +
+    `${report.min_customers} customers in each group. Intervals are 95%; n is treatment / holdout customers.`;
+}
+
+// Read on its own, like the offers' report: once per range, a newer request's answer wins.
+async function refreshJourneys() {
+  const { from, to } = filters();
+  const range = `${from}/${to}`;
+  if (range === state.journeys.range) return;
+  state.journeys.range = range;
+  const request = ++state.journeys.request;
+  const section = $("journeys");
+  section.setAttribute("aria-busy", "true");
+  section.dataset.state = "loading";
+  $("journeys-status").className = "offers-status";
+  $("journeys-status").textContent = "Loading the journeys…";
+  $("journeys-rows").replaceChildren();
+  try {
+    const report = await (await api("/v1/journeys/report", { from, to })).json();
+    if (request !== state.journeys.request) return;
+    renderJourneys(report);
+    section.dataset.state = "loaded";
+  } catch (error) {
+    if (request !== state.journeys.request) return;
+    state.journeys.range = null;  // "Show" asks again
+    $("journeys-status").className = "offers-status error";
+    $("journeys-status").textContent = `Could not load the journeys: ${error.message}`;
+    section.dataset.state = "error";
+  } finally {
+    if (request === state.journeys.request) section.removeAttribute("aria-busy");
+  }
+}
+
 // Loading shows as it goes: the status line (a live region) says what is being read and the content is marked busy;
 // the tiles, charts and low scores are drawn as soon as their report arrives, before the filters' choices.
 async function refresh() {
@@ -442,6 +526,7 @@ async function refresh() {
     renderCharts(report.series);
     renderLowScores(report.low_scores);
     refreshOffers();  // once the tiles are drawn: it never competes with them, nor waits for the filters' choices
+    refreshJourneys();
     setStatus("Loading the channels and intents…");
     // The filters' choices: every channel and intent seen in the range.
     const [byChannel, byIntent] = await Promise.all([
@@ -456,6 +541,7 @@ async function refresh() {
   } catch (error) {
     setStatus(error.message, true);
     refreshOffers();  // the offers' report stands on its own (a no-op when it is already read for this range)
+    refreshJourneys();
   } finally {
     main.removeAttribute("aria-busy");
     delete document.body.dataset.loading;
