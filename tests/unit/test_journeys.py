@@ -245,3 +245,16 @@ def test_the_merchant_s_wording_opens_the_message():
 )
 def test_only_a_message_that_is_an_opt_out_word_opts_out(text, opts_out):
     assert asks_to_opt_out(text) is opts_out
+
+
+def test_only_a_nudge_may_hold_customers_out_and_a_merchant_may_change_its_share():
+    from concierge.journeys.definitions import HOLDABLE, SHIPPED, JourneySettings, definitions
+
+    held = {j for j, d in SHIPPED.items() if d.holdout_share > 0}
+    assert held and held <= HOLDABLE, "no service message is withheld to measure it"
+    for service in ("delayed_shipment", "double_charge", "trial_ending"):
+        with pytest.raises(ValueError, match="never withheld"):
+            JourneySettings.model_validate({"changes": {service: {"holdout_share": 0.1}}})
+    settings = JourneySettings.model_validate({"changes": {"abandoned_cart": {"holdout_share": 0.25}}})
+    cart = next(d for d in definitions(settings) if d.id == "abandoned_cart")
+    assert cart.holdout_share == 0.25 and cart.converts_on == "order"
