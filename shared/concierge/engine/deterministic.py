@@ -7,6 +7,7 @@ conversation's `flow` between turns, and it asks the actions function for every 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -303,6 +304,7 @@ CANCEL_WORD = re.compile(r"\bcancel\w*", re.IGNORECASE)
 # "refund to my card please, no store credit": credit or a voucher refused is what the customer does not want instead of
 # the money, not a no to what was proposed. Said in one breath ("no store credit", "I don't want a voucher"), not as a
 # no and then a choice ("no, store credit please"), which stays a no.
+LIST_JOIN = re.compile(r"\band\b|,|&|\bplus\b")  # between two items a request lists
 CREDIT_REFUSED = moments.DECLINED  # credit, a voucher, a discount or an offer turned down
 # "store credit please", "I'll take the credit", "as credit instead": a refund paid as store credit. Never "my credit
 # card", nor "credit it back to my card".
@@ -1731,14 +1733,34 @@ class DeterministicEngine:
         own = [w - set().union(*(other for j, other in enumerate(words) if j != i)) for i, w in enumerate(words)]
         # a request of its own: read as a return or exchange, or joined to one ("and the bottle from that order
         # too"); not a remark beside it ("I love the steel bottle though", "does the bottle keep drinks cold?")
-        parts = [
-            content_words(part)
+        requests = [
+            part
             for part in signals.clauses(text) or [text]
             if signals.classify(part)[0] in ("return", "exchange") or JOINED.search(part)
         ]
+        parts = [content_words(part) for part in requests]
+        if any(DeterministicEngine._listed(part, own) for part in requests):
+            return True
         return all(
             any(said & own[i] and not any(said & own[j] for j in range(len(own)) if j != i) for said in parts)
             for i in range(len(own))
+        )
+
+    @staticmethod
+    def _listed(part: str, own: list[set[str]]) -> bool:
+        """One request listing the items one after another ("return the power bank and the charging cable"): each
+        named by a word of its own, with "and", a comma or "&" between one and the next; not one item described by
+        another ("the screen protector that came with my cable")."""
+        lowered = part.lower()
+        places = []
+        for words in own:
+            found = [m.start() for w in words for m in re.finditer(rf"\b{re.escape(w)}", lowered)]
+            if not found:
+                return False
+            places.append((min(found), max(found)))
+        places.sort()
+        return all(
+            LIST_JOIN.search(lowered[first[1] : second[0]]) is not None for first, second in itertools.pairwise(places)
         )
 
     @staticmethod
