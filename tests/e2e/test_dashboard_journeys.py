@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 import urllib.request
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from tests.e2e.conftest import chromium_page
 from tests.e2e.test_accessibility import described, serious_violations
 from tests.e2e.test_dashboard import LOADED_MACHINE_MS
-from tests.e2e.test_dashboard_offers import RATE_LIFT, first_line
+from tests.e2e.test_dashboard_offers import RATE_LIFT, first_line, operator_report
 
 pytestmark = pytest.mark.e2e
 
@@ -24,14 +23,7 @@ JOURNEYS_LOADED = "#journeys[data-state='loaded']"
 
 
 def journeys_report(url: str, first: str, last: str) -> dict:
-    """The report as the page reads it: a local operator's token, the page's own range."""
-    session = f"{url}/_local/operator-session?operator_id=journeys-test&groups=agent"
-    with urllib.request.urlopen(session, timeout=30) as response:
-        token = json.load(response)["token"]
-    query = urllib.parse.urlencode({"from": first, "to": last})
-    request = urllib.request.Request(f"{url}/v1/journeys/report?{query}", headers={"Authorization": token})
-    with urllib.request.urlopen(request, timeout=120) as response:  # slow with both cores busy
-        return json.load(response)
+    return operator_report(url, "/v1/journeys/report", first, last)
 
 
 @pytest.fixture(scope="module")

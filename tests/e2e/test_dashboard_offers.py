@@ -34,15 +34,19 @@ def fixed(x: float, digits: int = 1) -> str:
     return str(Decimal(x).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
-def offers_report(url: str, first: str, last: str) -> dict:
-    """The report as the page reads it: a local operator's token, the page's own range."""
-    session = f"{url}/_local/operator-session?operator_id=offers-test&groups=agent"
+def operator_report(url: str, path: str, first: str, last: str) -> dict:
+    """A report as the page reads it: a local operator's token, the page's own range."""
+    session = f"{url}/_local/operator-session?operator_id=report-test&groups=agent"
     with urllib.request.urlopen(session, timeout=30) as response:
         token = json.load(response)["token"]
     query = urllib.parse.urlencode({"from": first, "to": last})
-    request = urllib.request.Request(f"{url}/v1/offers/report?{query}", headers={"Authorization": token})
+    request = urllib.request.Request(f"{url}{path}?{query}", headers={"Authorization": token})
     with urllib.request.urlopen(request, timeout=120) as response:  # slow with both cores busy
         return json.load(response)
+
+
+def offers_report(url: str, first: str, last: str) -> dict:
+    return operator_report(url, "/v1/offers/report", first, last)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 import pytest
@@ -116,10 +117,12 @@ def merchant(**changes):
         wiring.merchant_profiles(current_settings(IngestSettings)).put(before)
 
 
-def model_stack(tmp_path_factory, model, **values: str):
-    """A module's local stack answering through Claude at the Messages API stand-in `model` (no retries, 5 s)."""
+def model_stack(tmp_path_factory, model, store: Path | None = None, **values: str):
+    """A module's local stack answering through Claude at the Messages API stand-in `model` (no retries, 5 s); on
+    the store folder `store` (docs/import-format.md) when given, else the demo store."""
     yield from local_stack(
         tmp_path_factory,
+        store,
         CONCIERGE_MODEL_PROVIDER="anthropic",
         ANTHROPIC_API_KEY="test-key",
         ANTHROPIC_BASE_URL=model.url,
@@ -129,16 +132,27 @@ def model_stack(tmp_path_factory, model, **values: str):
     )
 
 
-def local_stack(tmp_path_factory, **values: str):
-    """A module's local stack with the demo store, started with these settings in the environment."""
+def local_stack(tmp_path_factory, store: Path | None = None, **values: str):
+    """A module's local stack with the demo store (or the store folder `store`), started with these settings in the
+    environment."""
     from concierge.dev.cli import start_local
 
     with environment(**values):
-        local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"))
+        local, _ = start_local(store_dir=tmp_path_factory.mktemp("store"), store=store)
         try:
             yield local
         finally:
             local.stop()
+
+
+def model_client(stack, model) -> Client:
+    """A client of a model stack, the stand-in's script and requests cleared for the test."""
+    from concierge.platform.settings import current_settings
+
+    current_settings.cache_clear()
+    model.script.clear()
+    model.requests.clear()
+    return Client(stack)
 
 
 @pytest.fixture(autouse=True)

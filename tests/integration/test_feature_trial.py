@@ -23,7 +23,7 @@ from concierge.local.messages_standin import message, tool_use
 from concierge.offers.holdout import Group, assign
 from concierge.platform.settings import ActionsSettings, current_settings
 from tests.credentials import customer_headers
-from tests.integration.conftest import Client, environment
+from tests.integration.conftest import model_client, model_stack
 
 STORE = Path(__file__).resolve().parents[2] / "stores" / "electronics"
 TRIAL = "orbit-plus-trial"
@@ -31,29 +31,13 @@ QUESTION = "Does my Orbit watch give me a sleep score in the morning?"
 
 
 @pytest.fixture(scope="module")
-def stack(model):
-    from concierge.dev.cli import start_local
-
-    with environment(
-        CONCIERGE_MODEL_PROVIDER="anthropic",
-        ANTHROPIC_API_KEY="test-key",
-        ANTHROPIC_BASE_URL=model.url,
-        CONCIERGE_MODEL_MAX_RETRIES="0",
-        CONCIERGE_MODEL_TIMEOUT_SECONDS="5",
-    ):
-        local, _ = start_local(store=STORE)
-        try:
-            yield local
-        finally:
-            local.stop()
+def stack(model, tmp_path_factory):
+    yield from model_stack(tmp_path_factory, model, STORE)
 
 
 @pytest.fixture
 def client(stack, model):
-    current_settings.cache_clear()
-    model.script.clear()
-    model.requests.clear()
-    return Client(stack)
+    return model_client(stack, model)
 
 
 def answer(words: str, cites: bool = True) -> dict:

@@ -19,7 +19,7 @@ from concierge.leads.store import LeadStore
 from concierge.local.messages_standin import message, tool_use
 from concierge.platform import wiring
 from concierge.platform.settings import IngestSettings, current_settings
-from tests.integration.conftest import Client, environment
+from tests.integration.conftest import model_client, model_stack
 
 STORE = Path(__file__).resolve().parents[2] / "stores" / "electronics"
 MERCHANT = json.loads((STORE / "merchant.json").read_text())["leads"]
@@ -29,29 +29,13 @@ MADE_UP = "https://calendly.example/kestrel-sales"
 
 
 @pytest.fixture(scope="module")
-def stack(model):
-    from concierge.dev.cli import start_local
-
-    with environment(
-        CONCIERGE_MODEL_PROVIDER="anthropic",
-        ANTHROPIC_API_KEY="test-key",
-        ANTHROPIC_BASE_URL=model.url,
-        CONCIERGE_MODEL_MAX_RETRIES="0",
-        CONCIERGE_MODEL_TIMEOUT_SECONDS="5",
-    ):
-        local, _ = start_local(store=STORE)
-        try:
-            yield local
-        finally:
-            local.stop()
+def stack(model, tmp_path_factory):
+    yield from model_stack(tmp_path_factory, model, STORE)
 
 
 @pytest.fixture
 def client(stack, model):
-    current_settings.cache_clear()
-    model.script.clear()
-    model.requests.clear()
-    return Client(stack)
+    return model_client(stack, model)
 
 
 def reply(words: str, intent: str = "lead", **extra) -> dict:

@@ -16,7 +16,7 @@ import pytest
 from concierge.local.messages_standin import message, tool_use
 from concierge.offers.holdout import Group, assign
 from concierge.platform.settings import ActionsSettings, IngestSettings, current_settings
-from tests.integration.conftest import Client, model_stack
+from tests.integration.conftest import model_client, model_stack
 
 SUBSCRIPTION = "basics-subscription"
 ALTERNATIVE = "sold-out-alternative"
@@ -29,10 +29,7 @@ def stack(model, tmp_path_factory):
 
 @pytest.fixture
 def client(stack, model):
-    current_settings.cache_clear()
-    model.script.clear()
-    model.requests.clear()
-    return Client(stack)
+    return model_client(stack, model)
 
 
 def reply(words: str, intent: str = "feedback", **extra) -> dict:

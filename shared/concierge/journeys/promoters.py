@@ -146,7 +146,7 @@ def promoter_offer(
     trail, the offers' ledger), in the conversation the journey opens. Presented: the offer rendered with its product
     and its code (issued once per run through the action layer's code path). Otherwise its outcome and reason, and
     `exposed` (offered or held out: the journey's cap counts it)."""
-    from concierge.journeys.runner import OfferServices, issue_offer_code
+    from concierge.journeys.runner import OfferServices, shown_code
     from concierge.offers import issuing, nba
     from concierge.offers.catalogue import OfferMoment
     from concierge.platform.settings import OfferSaltMissing
@@ -205,14 +205,10 @@ def promoter_offer(
         product=product.title,
         currency=order.currency,
     )
-    taken: dict[str, Any] = {}
-    if nba.shows_code(offer):  # the message shows it: issued now (else on the customer's yes, accept_offer)
-        first_name = customer.first_name if customer else ""
-        taken = issue_offer_code(
-            services, merchant, offer, signal.customer_id, first_name, order.currency, conversation_id, at
-        )
-        if not taken.get("code"):
-            return result | {"reason": "code_not_issued"}
+    taken = shown_code(services, merchant, offer, signal.customer_id, customer, order.currency, conversation_id, at)
+    if taken is None:
+        return result | {"reason": "code_not_issued"}
+    if taken.get("code"):
         values = values.model_copy(update={"code": taken["code"]})
     try:
         message = nba.render_offer(offer, values)

@@ -52,10 +52,12 @@ from concierge.store.models import OrderStatus
 
 if TYPE_CHECKING:
     from concierge.memory.store import MemoryStore
+    from concierge.offers.catalogue import Offer
     from concierge.platform.events import EventPublisher, Signal
     from concierge.platform.settings import OfferSettings
     from concierge.store.commerce import CommerceBackend
     from concierge.store.merchant import MerchantProfile
+    from concierge.store.models import Customer
 
 # Signals a recheck, a repeat or a first start reads after the signal that started the run (an order's new status, a
 # later cart, a subscription's change, a feature used): remembered as they come. The `signals-to-journeys` rule
@@ -660,14 +662,10 @@ def cart_offer(
         items=items,
         currency=signal.currency,
     )
-    taken: dict[str, Any] = {}
-    if nba.shows_code(offer):  # the message shows it: issued now (else on the customer's yes, accept_offer)
-        first_name = customer.first_name if customer else ""
-        taken = issue_offer_code(
-            services, merchant, offer, signal.customer_id, first_name, signal.currency, conversation_id, at
-        )
-        if not taken.get("code"):
-            return result | {"outcome": "none", "reason": "code_not_issued"}
+    taken = shown_code(services, merchant, offer, signal.customer_id, customer, signal.currency, conversation_id, at)
+    if taken is None:
+        return result | {"outcome": "none", "reason": "code_not_issued"}
+    if taken.get("code"):
         values = values.model_copy(update={"code": taken["code"]})
     try:
         message = nba.render_offer(offer, values)
@@ -691,6 +689,27 @@ def _names(template: str) -> list[str]:
     from concierge.offers.catalogue import placeholders
 
     return placeholders(template)
+
+
+def shown_code(
+    services: JourneyServices,
+    merchant: MerchantProfile,
+    offer: Offer,
+    customer_id: str,
+    customer: Customer | None,
+    currency: str,
+    conversation_id: str,
+    at: datetime,
+) -> dict[str, Any] | None:
+    """The code of an offer whose message shows it, issued now (else issued on the customer's yes, accept_offer):
+    `issue_offer_code`'s result, {} for an offer whose message shows none, None when it could not be issued."""
+    from concierge.offers import nba
+
+    if not nba.shows_code(offer):
+        return {}
+    first_name = customer.first_name if customer else ""
+    taken = issue_offer_code(services, merchant, offer, customer_id, first_name, currency, conversation_id, at)
+    return taken if taken.get("code") else None
 
 
 def issue_offer_code(
