@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -373,6 +373,27 @@ SIGNAL_TYPES: tuple[type[Signal], ...] = (
 )
 
 
+class ChurnRisk(Signal):
+    """A customer the scheduled churn scoring found at or above the churn_risk journey's threshold (docs/churn.md):
+    an internal signal, published by the actions function's scoring pass, never posted by a storefront
+    (`SignalRequest` does not take it). Its id is the scored day's (`churn:<as_of>`), so a page scored again starts
+    no second run. The probability, the band and the reasons' feature codes are for deciding what to say, never to be
+    said: no text."""
+
+    detail_type: ClassVar[str] = "churn.risk"
+    kind: Literal["churn.risk"] = "churn.risk"
+
+    as_of: date = Field(description="the last day of the behaviour scored (its features' windows end with it)")
+    probability: float = Field(ge=0, le=1, description="the calibrated churn probability")
+    band: Literal["low", "medium", "high"]
+    reasons: list[Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="the feature codes of the reasons that raise the risk, the strongest first (e.g. "
+        "days_since_sign_in): codes only",
+    )
+
+
 class CustomerErased(DomainEvent):
     """A customer's data was erased; carries no personal data (a one-way hash of the id, for the audit)."""
 
@@ -400,6 +421,7 @@ _EVENTS: tuple[type[DomainEvent], ...] = (
     HandoffEnded,
     OfferPresented,
     OrderPlaced,
+    ChurnRisk,
     *SIGNAL_TYPES,
 )
 EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in _EVENTS}

@@ -171,7 +171,8 @@ RULES = (
     # starts one run); tests/unit/test_journeys.py keeps this list the journeys' own (journeys.definitions.SIGNALS).
     # The sign-ins and feature uses are also counted per customer and day for churn (docs/churn.md). Survey answers
     # come only from promoters (the survey_promoter journey): the bus keeps a CSAT 5 and an NPS 9–10, as
-    # surveys.models.promoter says (tests/unit/test_journeys_promoter.py checks the two agree on every score).
+    # surveys.models.promoter says (tests/unit/test_journeys_promoter.py checks the two agree on every score). A
+    # churn.risk comes from the actions function's own scheduled scoring (the churn_risk journey).
     Rule(
         name="signals-to-journeys",
         function=FunctionName.ACTIONS,
@@ -185,6 +186,7 @@ RULES = (
             "customer.signed_in",
             "feature.used",
             "survey.answered",
+            "churn.risk",
         ),
         filters=(
             ContentFilter(
