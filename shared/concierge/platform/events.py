@@ -394,6 +394,21 @@ class ChurnRisk(Signal):
     )
 
 
+class ChurnScoringRequested(DomainEvent):
+    """Score one page of customers for churn (docs/churn.md): sent by the daily schedule (the first page) and by each
+    page for the next, to the actions function through its own queue (topology rule `churn-scoring`). A page is one
+    segment of a parallel Scan of the store table: only numbers travel, never a key of the table."""
+
+    detail_type: ClassVar[str] = "churn.scoring.requested"
+
+    as_of: date | None = Field(None, description="the day scored; None: the day before `occurred_at` (UTC)")
+    page: int = Field(1, ge=1, le=1_000_000, description="this page's number in the pass (1: the first)")
+    pages: int | None = Field(
+        None, ge=1, le=1_000_000, description="how many pages the pass has; None: the first page works it out"
+    )
+    page_size: int = Field(100, ge=1, le=1000, description="about how many items of the store table a page holds")
+
+
 class CustomerErased(DomainEvent):
     """A customer's data was erased; carries no personal data (a one-way hash of the id, for the audit)."""
 
@@ -422,6 +437,7 @@ _EVENTS: tuple[type[DomainEvent], ...] = (
     OfferPresented,
     OrderPlaced,
     ChurnRisk,
+    ChurnScoringRequested,
     *SIGNAL_TYPES,
 )
 EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in _EVENTS}
