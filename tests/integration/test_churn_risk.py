@@ -344,3 +344,39 @@ def test_one_nudge_a_season_a_customer_scored_again_the_next_day_ends_at_enter(s
     assert "robin" in again  # still quiet, scored again
     execution = stack.journeys.wait(run_name("churn_risk", "robin", f"churn:{next_day.isoformat()}"), timeout=30)
     assert outcome(execution) == "capped" and len(mails_to(stack, "robin")) == mailed
+
+
+def test_a_developer_deploys_a_model_and_runs_a_pass_now_on_concierge_dev(stack, tap, nudged):
+    """`concierge churn deploy --local` and `concierge churn run-now --local`: the dev server's routes."""
+    from werkzeug.test import Client as HttpClient
+
+    from concierge.local.server import LocalApi
+    from concierge.local.stack import DEV_API_KEY, DEV_SIGNING_SECRET
+
+    http = HttpClient(LocalApi(stack, api_key=DEV_API_KEY, signing_secret=DEV_SIGNING_SECRET, customers=[]))
+    key = {"x-api-key": DEV_API_KEY}
+    refused = http.post("/_local/churn-model", json={"model": {"format": "other"}}, headers=key)
+    assert refused.status_code == 400 and "not a churn model" in refused.get_json()["message"]
+    model = logistic_model(high=0.9)
+    deployed = http.post("/_local/churn-model", json={"model": model.model_dump(mode="json")}, headers=key)
+    assert deployed.status_code == 200 and deployed.get_json()["kind"] == "logistic_regression"
+    assert wiring.churn_models(current_settings(ActionsSettings)).current().model.bands.high == 0.9
+    day = date.fromordinal(AS_OF.toordinal() + 2)
+    assert http.post("/_local/churn-run", json={"as_of": day.isoformat()}).status_code == 403  # the local key
+    queued = http.post("/_local/churn-run", json={"as_of": day.isoformat(), "page_size": 50}, headers=key)
+    assert queued.status_code == 202
+    settle(stack, quiet=1.0)
+    published = risks(tap.drain())
+    assert published and {r["as_of"] for r in published} == {day.isoformat()}
+    assert all(r["probability"] >= 0.9 for r in published)  # the new model's high band is the threshold now
+
+
+def test_run_now_on_the_deployed_stack_puts_the_first_page_s_request_on_the_bus(stack, tap, nudged, capsys):
+    day = date.fromordinal(AS_OF.toordinal() + 3)
+    assert main(["churn", "run-now", "--as-of", day.isoformat(), "--page-size", "50"]) == 0
+    assert f"Churn scoring of {day.isoformat()} requested" in capsys.readouterr().out
+    settle(stack, quiet=1.0)
+    drained = tap.drain()
+    [request] = [e["detail"] for e in drained if e["detail-type"] == "churn.scoring.requested"]
+    assert request["page"] == 1 and request["as_of"] == day.isoformat()  # the rule took it to the scoring queue
+    assert {r["as_of"] for r in risks(drained)} == {day.isoformat()}
