@@ -127,7 +127,7 @@ CORE = Layer(
 NUMPY = Layer(
     "numpy",
     ("numpy",),
-    "numpy: the intent model, the sentence model, the embedders and the knowledge index.",
+    "numpy: the intent model, the sentence model, the embedders, the knowledge index and the churn scorer.",
 )
 SENTENCE_MODEL = Layer(
     "sentence-model",
@@ -155,7 +155,8 @@ class Needs:
 # What each function's calls import, traced while the integration tests run the handlers (tests/infra/import_trace.py;
 # tests/infra/test_packaging.py holds it):
 # - numpy: the intent model that reads every message (signals.understood: ingest), the embedders and the embedded
-#   index (retrieval on every call; ingest when uploaded documents are synced), the sentence model (agent);
+#   index (retrieval on every call; ingest when uploaded documents are synced), the sentence model (agent), the churn
+#   model's scorer (actions: the scheduled scoring's pages only, never at import);
 # - the sentence model: the items a customer names by meaning (reasoning/understanding.py and sentences.py: the
 #   agent's deterministic engine); without it the engine would fall back to word matching, silently;
 # - anthropic: the agent's Claude engine and the surveys' Auto-CSAT judge, only with a model provider;
@@ -164,7 +165,7 @@ FUNCTION_LAYERS: dict[FunctionName, Needs] = {
     FunctionName.INGEST: Needs((CORE, NUMPY), with_opensearch=(OPENSEARCH,)),
     FunctionName.RETRIEVAL: Needs((CORE, NUMPY), with_opensearch=(OPENSEARCH,)),
     FunctionName.AGENT: Needs((CORE, NUMPY, SENTENCE_MODEL), with_model=(ANTHROPIC,)),
-    FunctionName.ACTIONS: Needs((CORE,)),
+    FunctionName.ACTIONS: Needs((CORE, NUMPY)),
     FunctionName.SURVEYS: Needs((CORE,), with_model=(ANTHROPIC,)),
 }
 

@@ -35,6 +35,8 @@ class ConciergeStack(cdk.Stack):
             function = functions.functions[rule.function]
             assert function.timeout is not None  # every function is given one (compute.SIZING)
             messaging.subscribe(rule, function, function.timeout)
+        for schedule in topology.SCHEDULES:
+            messaging.schedule(schedule)
         workflow = turn_workflow(self, functions)
         approvals = approval_workflow(self, functions)
         journeys = journey_workflow(self, functions)

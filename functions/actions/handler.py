@@ -1,7 +1,8 @@
 """Actions: execute the agent's tool calls under the merchant's policy, for the verified customer only; the tasks of
 the approval workflow (wait for a person, then execute, decline or expire); and journeys (docs/journeys.md): the
-signals (and promoters' survey answers) of the `signals-to-journeys` queue start journey workflows, whose enter and
-check steps run here."""
+signals (and promoters' survey answers, and customers scored at risk of churning) of the `signals-to-journeys` queue
+start journey workflows, whose enter and check steps run here; and the scheduled churn scoring, a page of customers
+per message of the `churn-scoring` queue (docs/churn.md)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ metrics = Metrics()
 @tracing.traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | PartialItemFailureResponse:
-    if "Records" in event:  # a batch of signals from the signals-to-journeys queue
+    if "Records" in event:  # a batch of signals (signals-to-journeys), or a page of churn scoring (churn-scoring)
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
         processor = BatchProcessor(event_type=EventType.SQS)
@@ -65,12 +66,26 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | P
 def _signal(record: SQSRecord) -> None:
     from concierge.journeys.runner import from_event, start
 
+    if record.json_body.get("detail-type") == "churn.scoring.requested":
+        return _churn_page(record.json_body)
     settings = current_settings(ActionsSettings)
     workflow = wiring.journeys(settings)
     signal = from_event(record.json_body)
     for name, execution_input in start(signal, wiring.memory_store(settings), wiring.merchant_profile(settings)):
         started = workflow.start(name, execution_input) if workflow is not None else False
         logger.info("journey", extra={"journey": execution_input["journey"], "run": name, "started": started})
+
+
+def _churn_page(event: dict[str, Any]) -> None:
+    """Score one page of customers; a page another invocation holds fails this record (it comes back later)."""
+    from concierge.churn.scheduled import score_page
+    from concierge.platform.events import ChurnScoringRequested
+
+    request = ChurnScoringRequested.model_validate(event["detail"])
+    scored = score_page(request, wiring.churn_scoring(current_settings(ActionsSettings)), now())
+    logger.info("churn scored", extra=scored.model_dump(mode="json"))
+    metrics.add_metric(name="ChurnScored", unit=MetricUnit.Count, value=scored.customers)
+    metrics.add_metric(name="ChurnRiskPublished", unit=MetricUnit.Count, value=scored.published)
 
 
 def _journey_step(task: JourneyEnterTask | JourneyCheckTask) -> dict[str, Any]:

@@ -209,6 +209,11 @@ def bedrock_statements(stack: cdk.Stack, model_ids: tuple[str, ...]) -> list[iam
     return statements
 
 
+# What reading and writing a table grant (CDK's grant_read_data and grant_write_data, without Scan: a function that
+# scans says so, topology.FunctionAccess.scan_store).
+TABLE_READS = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem")
+TABLE_WRITES = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
 # The mail bucket, for functions with `read_write_mail`: (actions, key pattern).
 MAIL_ACCESS = (
     (("s3:GetObject", "s3:DeleteObject"), "inbound/*"),
@@ -423,15 +428,19 @@ class Functions(Construct):
         stack: cdk.Stack,
     ) -> None:
         access = topology.ACCESS[name]
-        writes = {table.env_var for table in access.write_tables}
-        for table in access.read_tables:
-            if table.env_var in writes:
-                data.table(table).grant_read_write_data(function)
-            else:
-                data.table(table).grant_read_data(function)
-        for table in access.write_tables:
-            if table not in access.read_tables:
-                data.table(table).grant_write_data(function)
+        # CDK's read grants include Scan, which reads every item of a table: only `scan_store` grants it (below)
+        for table in dict.fromkeys([*access.read_tables, *access.write_tables]):
+            granted = [
+                *(TABLE_READS if table in access.read_tables else ()),
+                *(TABLE_WRITES if table in access.write_tables else ()),
+                "dynamodb:DescribeTable",
+            ]
+            data.table(table).grant(function, *granted)
+        if access.scan_store:
+            # The scheduled churn scoring's pages (churn/scheduled.py): Scan on the store table itself, not its index
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[data.table(topology.STORE_TABLE).table_arn])
+            )
         if access.put_events:
             messaging.bus.grant_put_events_to(function)
         if access.redeem_discounts:

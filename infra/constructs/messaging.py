@@ -1,4 +1,5 @@
-"""The custom event bus, and for each topology rule: rule -> SQS queue (with a dead-letter queue) -> function."""
+"""The custom event bus, and for each topology rule: rule -> SQS queue (with a dead-letter queue) -> function; and
+each topology schedule: an EventBridge Scheduler schedule -> its rule's queue."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -69,3 +72,26 @@ class Messaging(Construct):
         )
         self.queues[rule.name] = queue
         self.dead_letter_queues[rule.name] = dead_letters
+
+    def schedule(self, schedule: topology.Schedule) -> scheduler.Schedule:
+        """Put the schedule's message on its rule's queue at its times (EventBridge Scheduler, with a role that may
+        send to that queue alone), shaped as the rule's own events are: the function reads `detail-type` and
+        `detail`, whose `occurred_at` is the time the schedule fired."""
+        construct_id = "".join(part.capitalize() for part in schedule.name.split("-"))
+        return scheduler.Schedule(
+            self,
+            f"{construct_id}Schedule",
+            description=schedule.says,
+            schedule=scheduler.ScheduleExpression.cron(**schedule.cron, time_zone=cdk.TimeZone.ETC_UTC),
+            target=scheduler_targets.SqsSendMessage(
+                self.queues[schedule.rule],
+                input=scheduler.ScheduleTargetInput.from_object(
+                    {
+                        "version": "0",
+                        "source": topology.EVENT_SOURCE,
+                        "detail-type": schedule.detail_type,
+                        "detail": {**schedule.detail, "occurred_at": scheduler.ContextAttribute.scheduled_time},
+                    }
+                ),
+            ),
+        )

@@ -59,7 +59,7 @@ def test_by_default_each_function_gets_the_core_layer_and_only_the_heavy_ones_it
         FunctionName.INGEST: ["core", "numpy"],
         FunctionName.RETRIEVAL: ["core", "numpy"],
         FunctionName.AGENT: ["core", "numpy", "sentence-model"],
-        FunctionName.ACTIONS: ["core"],
+        FunctionName.ACTIONS: ["core", "numpy"],  # the churn scorer, on the scheduled scoring's pages only
         FunctionName.SURVEYS: ["core"],
     }
 
@@ -69,16 +69,16 @@ def test_the_model_sdk_goes_to_the_functions_that_call_the_model_and_opensearch_
         FunctionName.INGEST: ["core", "numpy", "opensearch"],
         FunctionName.RETRIEVAL: ["core", "numpy", "opensearch"],
         FunctionName.AGENT: ["core", "numpy", "sentence-model", "anthropic"],
-        FunctionName.ACTIONS: ["core"],
+        FunctionName.ACTIONS: ["core", "numpy"],
         FunctionName.SURVEYS: ["core", "anthropic"],
     }
 
 
-def test_the_agent_never_gets_the_opensearch_client_and_actions_never_numpy_in_any_configuration():
+def test_the_agent_never_gets_the_opensearch_client_and_surveys_never_numpy_in_any_configuration():
     for context in ((), tuple(WIDEST.items()), (("modelProvider", "bedrock"), ("knowledgeIndex", "managed"))):
         layers = function_layers(context)
         assert "opensearch" not in layers[FunctionName.AGENT]
-        assert "numpy" not in layers[FunctionName.ACTIONS] + layers[FunctionName.SURVEYS]
+        assert "numpy" not in layers[FunctionName.SURVEYS]
         assert "anthropic" not in layers[FunctionName.RETRIEVAL] + layers[FunctionName.INGEST]
         assert all(len(names) <= 5 for names in layers.values())  # Lambda's limit of layers per function
 
@@ -172,8 +172,20 @@ CALLS = {
         zoneinfo.reset_tzpath(to=[])  # no system time zones, as in Lambda's image: the tzdata package or nothing
         zoneinfo.ZoneInfo("Europe/Paris")
         assert "tzdata" in sys.modules
-        from concierge.journeys import definitions, runner
+        from concierge.journeys import definitions, runner, churn
         assert definitions.JourneySettings(time_zone="Asia/Tokyo").time_zone == "Asia/Tokyo"
+        from concierge.churn import deployed, scheduled, scorer, features
+        model = scorer.ChurnModel.model_validate({
+            "format": scorer.FORMAT, "trained_at": "2026-11-01T00:00:00Z", "features": ["days_since_sign_in"],
+            "typical": [5.0], "calibration": {"a": -1.0, "b": 0.0},
+            "model": {"kind": "logistic_regression", "mean": [5.0], "scale": [1.0], "coef": [0.1], "intercept": 0.0},
+        })
+        row = features.ChurnFeatures(
+            customer_id="c", as_of="2026-11-17", tenure_days=400, sign_ins_30d=0, sign_ins_90d=0,
+            days_since_sign_in=45, feature_uses_30d=0, feature_uses_90d=0, features_used_90d=0, orders_90d=0,
+            orders_365d=0, days_since_order=365, support_contacts_90d=0,
+        )
+        assert scorer.score_customers(model, [row])[0].probability > 0.95  # numpy, from the actions' layers
     """,
     FunctionName.SURVEYS: """
         from concierge.surveys import scoring, judge, delivery, links
@@ -253,14 +265,14 @@ def test_each_function_imports_its_handler_and_its_calls_from_its_layers_alone(b
     assert result["present"] == {}  # what the function is not given cannot be imported
 
 
-def test_the_agent_without_a_model_cannot_import_the_anthropic_sdk_nor_actions_numpy(built):
+def test_the_agent_without_a_model_cannot_import_the_anthropic_sdk_nor_surveys_numpy(built):
     """The test above would pass if a layer held everything: the layers given to a function are all it can import."""
     agent = FUNCTION_LAYERS[FunctionName.AGENT].layers(model=False, opensearch=False)
     with pytest.raises(AssertionError, match="No module named 'anthropic'"):
         run_in_function(built, FunctionName.AGENT, agent, WITH_MODEL)
-    actions = FUNCTION_LAYERS[FunctionName.ACTIONS].layers(model=True, opensearch=True)
+    surveys = FUNCTION_LAYERS[FunctionName.SURVEYS].layers(model=True, opensearch=True)
     with pytest.raises(AssertionError, match="No module named 'numpy'"):
-        run_in_function(built, FunctionName.ACTIONS, actions, "import numpy")
+        run_in_function(built, FunctionName.SURVEYS, surveys, "import numpy")
 
 
 # The imports traced while the handlers run --------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def test_the_shipped_journeys_are_in_force_unless_the_merchant_changes_them():
         "trial_ending",
         "stalled_onboarding",
         "survey_promoter",
+        "churn_risk",
     ]
     changed = definitions(
         JourneySettings.model_validate(
@@ -65,7 +66,9 @@ def test_the_shipped_journeys_are_in_force_unless_the_merchant_changes_them():
     "settings",
     [
         {"changes": {"delayed_shipment": {"within_minutes": 5}}},  # a late parcel has no interval
-        {"changes": {"churn_risk": {"enabled": True}}},  # not a journey (yet)
+        {"changes": {"winback": {"enabled": True}}},  # not a journey
+        {"changes": {"delayed_shipment": {"threshold": 0.4}}},  # only churn_risk starts from a probability
+        {"changes": {"churn_risk": {"threshold": 1.0}}},  # a probability below 1
         {"changes": {"delayed_shipment": {"wait": 5}}},  # unknown field
         {"time_zone": "Mars/Olympus"},
         {"changes": {"delayed_shipment": {"quiet_hours": {"start": "25:00", "end": "08:00"}}}},

@@ -88,6 +88,7 @@ def test_each_signal_starts_the_journeys_that_take_it_and_is_remembered_when_one
         "feature.used",
         "subscription.changed",
         "survey.answered",
+        "churn.risk",
     } == SIGNALS
     assert READ_LATER <= SIGNALS
 

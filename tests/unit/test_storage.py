@@ -29,12 +29,14 @@ REPOSITORIES = {
     "shared/concierge/churn/activity.py",  # sign-ins and feature use per customer and day
     "shared/concierge/journeys/subscriptions.py",  # the plans a customer has and has tried
     "shared/concierge/leads/store.py",  # the leads qualified in a customer's conversations
+    "shared/concierge/churn/scheduled.py",  # the churn scoring's passes and pages, the days a risk was published
 }
 # Modules whose `_table` is another table: the store table (orders, customers, the merchant's settings), and the
 # per-thread handle factory every table is made by.
 OTHER_TABLES = {
     "shared/concierge/store/commerce.py",
     "shared/concierge/store/merchant.py",
+    "shared/concierge/churn/deployed.py",  # the churn model, beside merchant.json
     "shared/concierge/platform/aws.py",
 }
 RAW = {"table", "_table"}

@@ -168,21 +168,27 @@ def load_model(path: Path) -> ChurnModel:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ChurnModelError(f"{path}: cannot be read ({error.strerror or error})") from None
+    return parse_model(text, str(path))
+
+
+def parse_model(text: str, source: str) -> ChurnModel:
+    """The artifact in `text` (read from `source`, which the errors name: a file, the deployed copy)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ChurnModelError(f"{path}: not a churn model (not JSON: {error.msg})") from None
+        raise ChurnModelError(f"{source}: not a churn model (not JSON: {error.msg})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise ChurnModelError(
-            f"{path}: not a churn model of format {FORMAT} (format: {found!r}); train one with `concierge churn train`"
+            f"{source}: not a churn model of format {FORMAT} (format: {found!r}); train one with "
+            "`concierge churn train`"
         )
     try:
         return ChurnModel.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ChurnModelError(f"{path}: {where}: {first['msg']}") from None
+        raise ChurnModelError(f"{source}: {where}: {first['msg']}") from None
 
 
 def save_model(model: ChurnModel, path: Path) -> None:

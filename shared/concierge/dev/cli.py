@@ -521,6 +521,65 @@ def cmd_churn_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_churn_deploy(args: argparse.Namespace) -> int:
+    """Put a trained model where the scheduled scoring reads it: the store table (churn/deployed.py)."""
+    from datetime import UTC, datetime
+
+    from concierge.churn.scorer import ChurnModelError, load_model
+
+    try:
+        model = load_model(Path(args.model))
+    except ChurnModelError as error:
+        print(error, file=sys.stderr)
+        return 1
+    kind = "gradient boosting" if model.model.kind == "gradient_boosting" else "logistic regression"
+    if args.local:
+        answer = _post_local(args.local, "/_local/churn-model", {"model": model.model_dump(mode="json")})
+        version, where = str(answer["version"]), f"the local stack at {args.local}"
+    else:
+        from concierge.platform import wiring
+        from concierge.platform.settings import ActionsSettings, settings_from_env_or_exit
+
+        settings = settings_from_env_or_exit("concierge churn deploy", ActionsSettings)
+        try:
+            version = wiring.churn_models(settings).deploy(model, datetime.now(UTC))
+        except ChurnModelError as error:
+            print(error, file=sys.stderr)
+            return 1
+        where = f"the store table {settings.store_table}"
+    held = f", held-out AUC {model.held_out.auc:.3f}" if model.held_out else ""
+    print(
+        f"Deployed churn model {version} ({kind}, trained {model.trained_at:%Y-%m-%d}{held}) to {where}; high risk "
+        f"from {model.bands.high:.0%}. The next scoring pass uses it (`concierge churn run-now` starts one)."
+    )
+    return 0
+
+
+def cmd_churn_run_now(args: argparse.Namespace) -> int:
+    """Start a scoring pass now, as the daily schedule does: its first page's request."""
+    from datetime import UTC, datetime
+
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    if args.local:
+        body = {k: v for k, v in {"as_of": args.as_of, "page_size": args.page_size}.items() if v is not None}
+        _post_local(args.local, "/_local/churn-run", body)
+        where = f"the local stack at {args.local}"
+    else:
+        from concierge.churn.scheduled import first_page
+        from concierge.platform import wiring
+        from concierge.platform.settings import ActionsSettings, settings_from_env_or_exit
+
+        settings = settings_from_env_or_exit("concierge churn run-now", ActionsSettings)
+        wiring.publisher(settings).publish(first_page(datetime.now(UTC), as_of, args.page_size))
+        where = f"the bus {settings.event_bus}"
+    day = as_of.isoformat() if as_of else "yesterday"
+    print(
+        f"Churn scoring of {day} requested on {where}: the actions function scores a page at a time and publishes "
+        "churn.risk for the customers at or above the churn_risk journey's threshold (its log says how many)."
+    )
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from concierge.web.openapi import openapi_text
 
@@ -682,6 +741,31 @@ def main(argv: list[str] | None = None) -> int:
         help=f"from a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
     )
     exporter.set_defaults(func=cmd_churn_export)
+    deployer = churn_actions.add_parser(
+        "deploy", help="put a trained model in the stack's store table, where the scheduled scoring reads it"
+    )
+    deployer.add_argument("--model", required=True, metavar="M", help="the model (concierge churn train's JSON)")
+    deployer.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
+    deployer.set_defaults(func=cmd_churn_deploy)
+    runner = churn_actions.add_parser(
+        "run-now", help="start a churn scoring pass now, as the daily schedule does (the churn_risk journey)"
+    )
+    runner.add_argument("--as-of", help="the day (YYYY-MM-DD) to score; default yesterday, as the schedule")
+    runner.add_argument("--page-size", type=int, metavar="N", help="store-table items per page (default 100)")
+    runner.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"on a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
+    runner.set_defaults(func=cmd_churn_run_now)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
     spec.set_defaults(func=cmd_openapi)

@@ -1173,6 +1173,26 @@ class DeterministicEngine:
             return self._step_answer(flow, context, said, no)
         if journey == "survey_promoter":
             return self._promoter_answer(turn, flow, context, said, no)
+        if journey == "churn_risk":
+            return self._churn_answer(turn, flow, context, said, no)
+        return None
+
+    def _churn_answer(
+        self, turn: ReadyTurn, flow: dict[str, Any], context: dict[str, Any], said: str, no: bool
+    ) -> Decision | None:
+        """The answer to a churn_risk nudge (journeys/churn.py): about a step or a feature, its help (as the onboarding
+        nudge's); after "is there anything we can still put right?", a yes or a request for a person is handed to the
+        team with the earlier conversation named, a no closes it kindly. Anything else is the normal path's."""
+        chosen = dict(context.get("help") or {})
+        if chosen.get("kind") != "put_right":
+            return self._step_answer(flow, context, said, no)
+        if no:
+            return Decision(
+                next="reply", reply="Thank you for letting me know. I'm here if you need anything.", flow={}
+            )
+        if self._accepts_handoff(turn.message.text):
+            earlier = chosen.get("conversation_id", "")
+            return self.handoff(turn, f"follow-up to conversation {earlier}: the customer would like a person")
         return None
 
     def _cart_answer(

@@ -23,12 +23,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 JourneyId = Literal[
-    "delayed_shipment", "double_charge", "abandoned_cart", "trial_ending", "stalled_onboarding", "survey_promoter"
+    "delayed_shipment",
+    "double_charge",
+    "abandoned_cart",
+    "trial_ending",
+    "stalled_onboarding",
+    "survey_promoter",
+    "churn_risk",
 ]
 # What a definition can have checked again when its wait ends, each a function of runner.py (it reads the store and
 # the customer's memory): the parcel is still not delivered; the charge was not refunded or found fine meanwhile; the
 # cart was neither emptied, replaced nor bought; the trial was neither cancelled, converted nor changed; an onboarding
-# step is still not done; the survey's latest answer is still the promoter's that started the run.
+# step is still not done; the survey's latest answer is still the promoter's that started the run; a customer scored
+# at risk of churning is still quiet (no sign-in, feature use or order since the day scored).
 Recheck = Literal[
     "parcel_still_late",
     "charge_not_refunded",
@@ -36,6 +43,7 @@ Recheck = Literal[
     "trial_not_changed",
     "onboarding_step_left",
     "still_a_promoter",
+    "still_quiet",
 ]
 # The signals each recheck reads when the wait ends: the runner remembers them as they come (journeys/store.py).
 RECHECK_READS: dict[str, frozenset[str]] = {
@@ -45,10 +53,12 @@ RECHECK_READS: dict[str, frozenset[str]] = {
     "trial_not_changed": frozenset({"subscription.changed", "trial.updated"}),
     "onboarding_step_left": frozenset({"feature.used"}),
     "still_a_promoter": frozenset(),  # the survey's stored answer (surveys/store.py), not a remembered signal
+    "still_quiet": frozenset(),  # the activity days (churn/activity.py) and the orders in the store
 }
 # What the journey does in the message it sends: propose a remedy the customer still confirms in their answer, or
 # tell them something with nothing to confirm (a cart left, a trial about to convert, a first step not taken), or
-# thank them with the offer the next best action presented (a promoter's answer: no offer, no message).
+# thank them with the offer the next best action presented (a promoter's answer: no offer, no message), or nudge a
+# customer at risk of churning with the help the next best action chose (nothing chosen: no message).
 ActionKind = Literal[
     "propose_reship_or_refund",
     "propose_charge_refund",
@@ -56,6 +66,7 @@ ActionKind = Literal[
     "tell_trial_ending",
     "nudge_onboarding_step",
     "thank_with_offer",
+    "nudge_churn_risk",
 ]
 Channel = Literal["email", "whatsapp"]
 # Email first: WhatsApp delivers a business's first message only inside the 24 hours after the customer last wrote
@@ -186,6 +197,13 @@ class JourneyDefinition(_Model):
         description="the offers' moment the journey asks the next best action about (offers/nba.py) when its wait "
         "ends; the moment's offers set the wait (trigger.after_hours) when the shop has one",
     )
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="churn_risk: the churn probability from which a scored customer enters the journey; None: the "
+        "deployed model's high band",
+    )
     action: ActionKind
     holdout_share: float = Field(
         0.0,
@@ -195,10 +213,11 @@ class JourneyDefinition(_Model):
         "itself brings (docs/journeys.md, 'Measuring'); only a nudge may have one: a service message (a late "
         "parcel, a second charge, a trial about to be paid) is never withheld",
     )
-    converts_on: Literal["order", "feature"] | None = Field(
+    converts_on: Literal["order", "feature", "activity"] | None = Field(
         None,
-        description="what counts as the journey's conversion, within ATTRIBUTION_DAYS of entering it: an order, or "
-        "(stalled onboarding) the step's feature used; None: a service message, measured by its replies",
+        description="what counts as the journey's conversion, within ATTRIBUTION_DAYS of entering it: an order; "
+        "(stalled onboarding) the step's feature used; (churn risk) the customer back: a sign-in, a feature used or "
+        "an order; None: a service message, measured by its replies",
     )
     channels: list[Channel] = Field(
         default_factory=lambda: list(DEFAULT_CHANNELS), min_length=1, description="in order of preference"
@@ -221,6 +240,13 @@ class JourneyChange(_Model):
     within_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60, description="double charge: the interval")
     before_minutes: int | None = Field(
         None, ge=0, le=30 * 24 * 60, description="trial ending: how long before the trial's end the message goes"
+    )
+    threshold: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="churn risk: the churn probability from which a scored customer enters the journey (absent: the "
+        "deployed model's high band)",
     )
     channels: list[Channel] | None = Field(None, min_length=1)
     subject: str | None = Field(None, max_length=120)
@@ -269,6 +295,8 @@ class JourneySettings(_Model):
                     f"changes.{journey_id}.before_minutes: that journey waits from its signal, not until a date "
                     "(use wait_minutes)"
                 )
+            if change.threshold is not None and SHIPPED[journey_id].action != "nudge_churn_risk":
+                raise ValueError(f"changes.{journey_id}.threshold: only churn_risk starts from a churn probability")
             if change.wait_minutes is not None and SHIPPED[journey_id].before is not None:
                 raise ValueError(
                     f"changes.{journey_id}.wait_minutes: that journey's message goes before a date the signal "
@@ -291,12 +319,13 @@ WORDING_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "trial_ending": frozenset({"merchant", "plan", "price", "ends_on", "subscription_id"}),
     "stalled_onboarding": frozenset({"merchant", "step", "help"}),
     "survey_promoter": frozenset({"merchant", "product"}),
+    "churn_risk": frozenset({"merchant"}),  # what it says depends on the help chosen: worded by code after it
 }
 
 
 # The journeys that nudge towards a purchase or a use: no artificial urgency in their words, as in offers
 # (docs/offers.md). A late parcel's or a trial's date is a fact, not pressure ("your trial ends in 3 days").
-NUDGES = frozenset({"abandoned_cart", "stalled_onboarding", "survey_promoter"})
+NUDGES = frozenset({"abandoned_cart", "stalled_onboarding", "survey_promoter", "churn_risk"})
 # The journeys whose whole message may be withheld from a holdout group to measure it: the nudges. A service message
 # (a late parcel with its remedy, a second charge, a trial about to be paid) is owed to every customer it concerns.
 HOLDABLE = NUDGES
@@ -340,6 +369,12 @@ class PlanFeature(_Model):
         default_factory=list,
         max_length=12,
         description="other words customers use for it ('sleep score history', 'sleep coach'); the name always counts",
+    )
+    help: str | None = Field(
+        None,
+        pattern=_URL,
+        description="where using it is explained: a help-center article's url as in articles.json or an https link "
+        "(the churn_risk journey's nudge about a feature of the customer's plan links to it)",
     )
 
     def phrases(self) -> list[str]:
@@ -497,6 +532,19 @@ SHIPPED: dict[JourneyId, JourneyDefinition] = {
         action="thank_with_offer",  # only with the offer presented: held out, refused or none, no message at all
         # no holdout of its own: the offer's holdout already gets no message, which is the journey's holdout
         converts_on="order",
+        channels=["email"],  # a shop's first message on WhatsApp needs a template outside 24 hours
+    ),
+    "churn_risk": JourneyDefinition(
+        id="churn_risk",
+        # the scheduled churn scoring's signal (churn/scheduled.py), published for a customer at or above `threshold`
+        trigger=Trigger(signal="churn.risk"),
+        wait_minutes=24 * 60,  # a day for the customer to come back by themselves: then nothing is sent
+        rechecks=["still_quiet"],
+        cap=Cap(messages=1, days=90),  # one nudge a season: more would nag someone already drifting away
+        personalization=True,  # it acts on remembered behaviour (the features used, the conversations had)
+        action="nudge_churn_risk",  # the help the next best action chose; nothing chosen, no message at all
+        holdout_share=DEFAULT_HOLDOUT_SHARE,  # whether the nudge keeps customers: measured, never assumed
+        converts_on="activity",
         channels=["email"],  # a shop's first message on WhatsApp needs a template outside 24 hours
     ),
 }

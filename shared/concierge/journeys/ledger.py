@@ -9,7 +9,8 @@ unit of its holdout comparison, as an offer's (offers/ledger.py).
         replied_at          their first answer to one of its messages (turn.completed names the journey)
         converted_at, orders, revenue_<currency>
                             its conversion within ATTRIBUTION_DAYS of their latest entry, in both groups alike: an
-                            order (`order.placed`, with its revenue), or the onboarding step's feature used
+                            order (`order.placed`, with its revenue), the onboarding step's feature used, or (the
+                            churn nudge) the customer back: a sign-in, a feature used or an order
 
 The comparison is by intention to treat: every customer who entered counts in their group, whether the message
 was then sent, stopped by a recheck (a cart bought first) or held out, so the two groups stay alike. Only a nudge

@@ -221,6 +221,10 @@ def tell(
             f"To keep it, you don't need to do anything. To cancel or change it, go to {context['manage_url']}. "
             f"{CLOSING}"
         )
+    if definition.action == "nudge_churn_risk":  # the help the next best action chose (journeys/churn.py)
+        from concierge.journeys import churn
+
+        return churn.message(merchant, context, opening, zone)
     step = context["step"]
     how = f" Here's how: {step['help']}" if step.get("help") else ""
     pointer = f"A pointer for getting started with {merchant.name}: {step['name']}."
@@ -242,6 +246,10 @@ def tell_subject(
     if definition.action == "thank_with_offer":
         offer = context.get("offer") or {}
         return str(offer.get("subject") or f"Thank you from {merchant.name}")
+    if definition.action == "nudge_churn_risk":
+        from concierge.journeys import churn
+
+        return churn.subject(merchant, context)
     return f"Getting started with {merchant.name}"
 
 
@@ -267,6 +275,10 @@ def tell_facts(definition: JourneyDefinition, context: dict[str, Any]) -> list[s
             f"journey {definition.id}: thanked for a {context.get('survey')} answer about conversation "
             f"{context.get('conversation_id')}; offer {offer.get('offer_id')} presented{code}"
         ]
+    if definition.action == "nudge_churn_risk":
+        from concierge.journeys import churn
+
+        return churn.facts(context)
     return [f"journey {definition.id}: nudged about {context.get('step', {}).get('feature')}"]
 
 

@@ -45,7 +45,9 @@ class JourneyRow(BaseModel):
     journey_id: str
     enabled: bool = Field(description="the journey runs for this shop (on, and configured)")
     holdout_share: float
-    converts_on: Literal["order", "feature"] | None = Field(description="None: a service message, measured by replies")
+    converts_on: Literal["order", "feature", "activity"] | None = Field(
+        description="None: a service message, measured by replies"
+    )
     entered: int = Field(description="customers who first entered it in the range")
     messages: int = Field(description="messages sent to them")
     held_out: int = Field(description="messages not sent because the customer is in the holdout group")
@@ -135,7 +137,7 @@ def _row(
         ),
         revenue_per_customer=(
             lift.revenue_lift(treated_revenue, held_revenue, resamples=resamples, seed=_seed(definition.id))
-            if compared and definition.converts_on == "order"
+            if compared and definition.converts_on in ("order", "activity")
             else None
         ),
     )

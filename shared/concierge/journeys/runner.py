@@ -152,6 +152,10 @@ def start(signal: Signal, memory: MemoryStore, merchant: MerchantProfile) -> lis
         for definition in in_force(merchant):
             if definition.converts_on == "feature":
                 JourneyStore(memory).record_converted(signal.customer_id, definition.id, signal.occurred_at)
+    if signal.detail_type in ACTIVITY_KINDS:  # the customer back: the conversion of the journeys that win them back
+        for definition in in_force(merchant):
+            if definition.converts_on == "activity":
+                JourneyStore(memory).record_converted(signal.customer_id, definition.id, signal.occurred_at)
     detail = signal.model_dump(mode="json")
     running = {d.id for d in in_force(merchant)}
     return [
@@ -302,6 +306,11 @@ def _cannot_tell(
         if not promoters.offer_channels(definition, merchant):
             return "no_offer_channel"  # none of its channels is one the shop's offers are made on
         return None if promoters.promoted_product(signal, services, merchant) is not None else "no_product"
+    if definition.action == "nudge_churn_risk":  # one nudge a season: a customer scored again daily ends here
+        run = run_name(definition.id, signal.customer_id, signal.signal_id)
+        journeys = JourneyStore(services.memory)
+        free = journeys.slot_free(signal.customer_id, definition.id, definition.cap, signal.occurred_at, run)
+        return None if free else "capped"
     return None
 
 
@@ -460,6 +469,13 @@ def check(plan: Plan, services: JourneyServices, at: datetime) -> Outreach:
             if not (context.get("offer") or {}).get("exposed"):  # nothing a cap counts: the slot is given back
                 journeys.release_slot(plan.customer_id, plan.journey, definition.cap, run)
             return outreach.model_copy(update={"reason": withheld, "context": context, "checked_at": at})
+    if definition.action == "nudge_churn_risk":
+        from concierge.journeys import churn
+
+        nothing = churn.withheld(context)
+        if nothing is not None:  # nothing chosen, no message: the run says why (context.decision), the slot is free
+            journeys.release_slot(plan.customer_id, plan.journey, definition.cap, run)
+            return outreach.model_copy(update={"reason": nothing, "context": context, "checked_at": at})
     return outreach.model_copy(
         update={
             "go": True,
@@ -487,6 +503,10 @@ def _changed(recheck: str, signal: Signal, services: JourneyServices, at: dateti
         from concierge.journeys import promoters
 
         return promoters.answer_changed(signal, services)
+    if recheck == "still_quiet":
+        from concierge.journeys import churn
+
+        return churn.quiet_changed(signal, services, at)
     order_id = detail.get("order_id")
     later = journeys.recent(signal.customer_id, "order.updated", signal.occurred_at)
     statuses = {u["status"] for u in later if u.get("order_id") == order_id}
@@ -600,6 +620,10 @@ def message_context(
         from concierge.journeys import promoters
 
         return promoters.message_context(signal, services, merchant, at, channel, conversation_id)
+    if definition.action == "nudge_churn_risk":
+        from concierge.journeys import churn
+
+        return churn.decide(signal, services, merchant, at, channel, conversation_id)
     return {}
 
 

@@ -2,9 +2,10 @@
 with the customer's token and the API key), and the signal is published on the bus, where the journeys it starts
 pick it up (topology rule `signals-to-journeys`).
 
-One journey starts from an event of the platform's own instead: a promoter's survey answer (`survey.answered`, which
-surveys/answers.py publishes). It reaches the journeys as a `SurveyAnswer` signal, built from the event off the bus
-(`survey_answer`); a storefront can never post one (`SignalRequest` does not take it)."""
+Two journeys start from an event of the platform's own instead: a promoter's survey answer (`survey.answered`, which
+surveys/answers.py publishes) reaches the journeys as a `SurveyAnswer` signal, built from the event off the bus
+(`survey_answer`); a customer the scheduled churn scoring found at risk is a `ChurnRisk` signal as published
+(churn/scheduled.py). A storefront can post neither (`SignalRequest` does not take them)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field, RootModel, model_validator
 from concierge.platform.events import (
     CartUpdated,
     ChargePosted,
+    ChurnRisk,
     CustomerSignedIn,
     EventPublisher,
     FeatureUsed,
@@ -86,8 +88,10 @@ def survey_answer(event: SurveyAnswered) -> SurveyAnswer:
     )
 
 
-class JourneySignalRequest(RootModel[Annotated[StorefrontSignal | SurveyAnswer, Field(discriminator="kind")]]):
-    """Any signal a journey runs on, as a run's state carries it: a storefront's, or a survey answer."""
+class JourneySignalRequest(
+    RootModel[Annotated[StorefrontSignal | SurveyAnswer | ChurnRisk, Field(discriminator="kind")]]
+):
+    """Any signal a journey runs on, as a run's state carries it: a storefront's, a survey answer, or a churn risk."""
 
 
 class SignalAccepted(BaseModel):

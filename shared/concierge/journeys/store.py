@@ -69,6 +69,18 @@ class JourneyStore:
                 return True
         return False
 
+    def slot_free(self, customer_id: str, journey_id: str, cap: Cap, at: datetime, run: str = "") -> bool:
+        """Whether `take_slot` would find a slot now (a read only: nothing is taken). A slot `run` took is free."""
+        since = int((at - timedelta(days=cap.days)).timestamp())
+        slots = [
+            {"pk": keys.customer_pk(customer_id), "sk": keys.journey_slot_sk(journey_id, slot)}
+            for slot in range(cap.messages)
+        ]
+        return any(
+            item is None or int(item.get("taken_at", 0)) <= since or (run and item.get("run") == run)
+            for item in self._db.get_many(slots, consistent=True)
+        )
+
     def release_slot(self, customer_id: str, journey_id: str, cap: Cap, run: str) -> None:
         """Give back the slot `run` took, when it ended sending nothing a cap should count (a promoter's thank-you
         whose offer was refused or never decided): the slot is marked free (taken at 0), only if it is still

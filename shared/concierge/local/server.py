@@ -87,6 +87,8 @@ class LocalApi:
             Rule("/_local/import", methods=["POST"], endpoint=("local", "import")),
             Rule("/_local/knowledge-sync", methods=["POST"], endpoint=("local", "knowledge-sync")),
             Rule("/_local/churn-export", methods=["POST"], endpoint=("local", "churn-export")),
+            Rule("/_local/churn-model", methods=["POST"], endpoint=("local", "churn-model")),
+            Rule("/_local/churn-run", methods=["POST"], endpoint=("local", "churn-run")),
             Rule("/_local/session", methods=["GET"], endpoint=("local", "session")),
             Rule("/console", methods=["GET"], endpoint=("local", "console")),
             Rule(f"/{SITE_CONFIG}", methods=["GET"], endpoint=("local", "site-config")),
@@ -283,7 +285,7 @@ class LocalApi:
             return json_response(self.customers)
         if target == "store":
             return json_response(self.stack.page_info)
-        if target in ("import", "knowledge-sync", "churn-export"):
+        if target in ("import", "knowledge-sync", "churn-export", "churn-model", "churn-run"):
             if request.headers.get("x-api-key") != self.api_key:
                 return json_response({"message": "Forbidden: send the local API key in x-api-key."}, 403)
             try:
@@ -294,6 +296,10 @@ class LocalApi:
                 return json_response({"message": "The request body must be a JSON object."}, 400)
             if target == "churn-export":
                 return self.churn_export(payload)
+            if target == "churn-model":
+                return self.churn_deploy(payload)
+            if target == "churn-run":
+                return self.churn_run(payload)
             return self.import_store(payload) if target == "import" else self.sync_knowledge(payload)
         if target == "session":
             customer_id = request.args.get("customer_id", "")
@@ -385,6 +391,31 @@ class LocalApi:
         rows = build_rows(store.customers(), request.as_of, sources, request.label_days)
         return json_response({"rows": [row.model_dump(mode="json") for row in rows]})
 
+    # `concierge churn deploy --local` and `concierge churn run-now --local` -------------------------------------------
+    @staticmethod
+    def churn_deploy(payload: dict[str, Any]) -> Response:
+        """The model in the stack's store table, as the deployed command puts it there."""
+        from concierge.churn.scorer import ChurnModelError, parse_model
+        from concierge.platform import wiring
+        from concierge.platform.clock import now
+        from concierge.platform.settings import ActionsSettings, current_settings
+
+        try:
+            model = parse_model(json.dumps(payload.get("model")), "the model sent")
+            version = wiring.churn_models(current_settings(ActionsSettings)).deploy(model, now())
+        except ChurnModelError as error:
+            return json_response({"message": str(error)}, 400)
+        return json_response({"version": version, "kind": model.model.kind})
+
+    def churn_run(self, payload: dict[str, Any]) -> Response:
+        """A scoring pass now: the daily schedule's message on the churn-scoring queue (the poller delivers it)."""
+        try:
+            request = ChurnRunRequest.model_validate(payload)
+        except ValidationError as exc:
+            return json_response({"message": f"Invalid scoring request: {_problems(exc)}"}, 400)
+        self.stack.run_schedule("churn-scoring-daily", **request.model_dump(mode="json", exclude_none=True))
+        return json_response({"queued": True, **request.model_dump(mode="json", exclude_none=True)}, 202)
+
     @staticmethod
     def _documents(files: Any, base_url: str, locale: str, source: str | None = None) -> list[Document]:
         from concierge.knowledge.documents import parse_source
@@ -401,6 +432,15 @@ class ChurnExportRequest(BaseModel):
 
     as_of: date
     label_days: int | None = Field(None, ge=1)
+
+
+class ChurnRunRequest(BaseModel):
+    """What `concierge churn run-now --local` asks for: the day to score (absent: yesterday) and the page size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date | None = None
+    page_size: int | None = Field(None, ge=1, le=1000)
 
 
 def _problems(exc: Exception) -> str:

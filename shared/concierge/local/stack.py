@@ -346,6 +346,20 @@ class LocalStack:
                     delivered += 1
         return delivered
 
+    def run_schedule(self, name: str, **detail: Any) -> None:
+        """What a topology schedule does at its time (CDK deploys it as a schedule rule): its message on its rule's
+        queue, `occurred_at` the wait clock's now, `detail` added (e.g. the churn scoring's as_of or page_size). The
+        poller (or `poll_once`) delivers it."""
+        schedule = next(s for s in topology.SCHEDULES if s.name == name)
+        queue_url, _ = self.queues[schedule.rule]
+        body = {
+            "version": "0",
+            "source": topology.EVENT_SOURCE,
+            "detail-type": schedule.detail_type,
+            "detail": {**schedule.detail, "occurred_at": self.clock.now().isoformat(), **detail},
+        }
+        boto3.client("sqs", region_name=REGION).send_message(QueueUrl=queue_url, MessageBody=json.dumps(body))
+
     def start_poller(self, interval: float = 0.25) -> threading.Event:
         stop = threading.Event()
 

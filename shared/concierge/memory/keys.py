@@ -22,6 +22,7 @@ IDENTITY = "IDENTITY"  # a channel address's owner
 THREAD = "THREAD"  # the conversation an email we sent belongs to
 RECEIVED = "RECEIVED"  # a provider message already taken in
 MERGED_INTO = "MERGED_INTO"  # a customer merged into another
+PASS = "PASS"  # a churn scoring pass's number of pages
 
 # Partitions listed across customers (queues).
 APPROVALS = "APPROVALS"  # actions waiting for a person's approval
@@ -51,6 +52,9 @@ ACTIVITY = "ACTIVITY#"
 PLAN = "PLAN#"
 JOURNEY_UNIT = "JUNIT#"
 LEAD = "LEAD#"
+CHURN = "CHURN#"
+CHURN_RUN = "CHURNRUN#"
+PAGE = "PAGE#"
 
 MAX_SEQ = 999_999  # messages and turns are numbered on six digits
 
@@ -198,6 +202,21 @@ def lead_sk(conversation_id: str) -> str:
     return f"{LEAD}{conversation_id}"
 
 
+def churn_told_sk(day: date) -> str:
+    """The scheduled churn scoring published this customer's `churn.risk` for that scored day (once a day)."""
+    return f"{CHURN}{day.isoformat()}"
+
+
+def churn_run_pk(day: date) -> str:
+    """One day's churn scoring pass: how many pages it has, and each page's claim."""
+    return f"{CHURN_RUN}{day.isoformat()}"
+
+
+def churn_page_sk(page: int) -> str:
+    """One page of a churn scoring pass (a segment of the store table's Scan), by its number."""
+    return f"{PAGE}{page:07d}"
+
+
 # --- what each item is ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Record:
@@ -247,6 +266,7 @@ RECORDS: tuple[Record, ...] = (
     Record("subscription", "CUST#<customer id>", "PLAN#<subscription id>", True, _IN_CUSTOMER),
     Record("journey entered", "CUST#<customer id>", "JUNIT#<journey id>", True, _IN_CUSTOMER),
     Record("lead", "CUST#<customer id>", "LEAD#<conversation id>", True, _IN_CUSTOMER),
+    Record("churn risk published", "CUST#<customer id>", "CHURN#<day>", True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),
@@ -254,6 +274,8 @@ RECORDS: tuple[Record, ...] = (
     Record("handoff queue entry", HANDOFFS, "Q#<conversation id>", True, "the queue, by customer id"),
     Record("Auto-CSAT and CSAT pair", "CSATPAIR#<day>", "<hash of conversation id>", False, ""),
     Record("rate window", "WINDOW#<kind>#<digest>", WINDOW_SK, False, ""),
+    Record("churn scoring pass", "CHURNRUN#<day>", PASS, False, ""),
+    Record("churn scoring page", "CHURNRUN#<day>", "PAGE#<page>", False, ""),
     # the KPI roll-up's items (metrics/keys.py)
     Record("KPI attribution", "CONV#<conversation id>", "METRIC#META", True, _IN_CONVERSATION),
     Record("KPI score counted", "CONV#<conversation id>", "METRIC#SCORE#<kind>", True, _IN_CONVERSATION),

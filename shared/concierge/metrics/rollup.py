@@ -298,7 +298,7 @@ class Rollup:
         from concierge.journeys.definitions import SHIPPED
         from concierge.offers import ledger
 
-        converting = sorted(j for j, d in SHIPPED.items() if d.converts_on == "order")
+        converting = sorted(j for j, d in SHIPPED.items() if d.converts_on in ("order", "activity"))
         entered = self._store.journey_units(event.customer_id, converting)  # the journeys' conversions
         plan.items += journeys.order_updates(
             entered,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -395,6 +395,42 @@ SIGNAL_TYPES: tuple[type[Signal], ...] = (
 )
 
 
+class ChurnRisk(Signal):
+    """A customer the scheduled churn scoring found at or above the churn_risk journey's threshold (docs/churn.md):
+    an internal signal, published by the actions function's scoring pass, never posted by a storefront
+    (`SignalRequest` does not take it). Its id is the scored day's (`churn:<as_of>`), so a page scored again starts
+    no second run. The probability, the band and the reasons' feature codes are for deciding what to say, never to be
+    said: no text."""
+
+    detail_type: ClassVar[str] = "churn.risk"
+    kind: Literal["churn.risk"] = "churn.risk"
+
+    as_of: date = Field(description="the last day of the behaviour scored (its features' windows end with it)")
+    probability: float = Field(ge=0, le=1, description="the calibrated churn probability")
+    band: Literal["low", "medium", "high"]
+    reasons: list[Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")]] = Field(
+        default_factory=list,
+        max_length=5,
+        description="the feature codes of the reasons that raise the risk, the strongest first (e.g. "
+        "days_since_sign_in): codes only",
+    )
+
+
+class ChurnScoringRequested(DomainEvent):
+    """Score one page of customers for churn (docs/churn.md): sent by the daily schedule (the first page) and by each
+    page for the next, to the actions function through its own queue (topology rule `churn-scoring`). A page is one
+    segment of a parallel Scan of the store table: only numbers travel, never a key of the table."""
+
+    detail_type: ClassVar[str] = "churn.scoring.requested"
+
+    as_of: date | None = Field(None, description="the day scored; None: the day before `occurred_at` (UTC)")
+    page: int = Field(1, ge=1, le=1_000_000, description="this page's number in the pass (1: the first)")
+    pages: int | None = Field(
+        None, ge=1, le=1_000_000, description="how many pages the pass has; None: the first page works it out"
+    )
+    page_size: int = Field(100, ge=1, le=1000, description="about how many items of the store table a page holds")
+
+
 class CustomerErased(DomainEvent):
     """A customer's data was erased; carries no personal data (a one-way hash of the id, for the audit)."""
 
@@ -423,6 +459,8 @@ _EVENTS: tuple[type[DomainEvent], ...] = (
     OfferPresented,
     OrderPlaced,
     LeadQualified,
+    ChurnRisk,
+    ChurnScoringRequested,
     *SIGNAL_TYPES,
 )
 EVENT_TYPES: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in _EVENTS}

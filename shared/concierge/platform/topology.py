@@ -171,7 +171,8 @@ RULES = (
     # starts one run); tests/unit/test_journeys.py keeps this list the journeys' own (journeys.definitions.SIGNALS).
     # The sign-ins and feature uses are also counted per customer and day for churn (docs/churn.md). Survey answers
     # come only from promoters (the survey_promoter journey): the bus keeps a CSAT 5 and an NPS 9–10, as
-    # surveys.models.promoter says (tests/unit/test_journeys_promoter.py checks the two agree on every score).
+    # surveys.models.promoter says (tests/unit/test_journeys_promoter.py checks the two agree on every score). A
+    # churn.risk comes from the actions function's own scheduled scoring (the churn_risk journey).
     Rule(
         name="signals-to-journeys",
         function=FunctionName.ACTIONS,
@@ -185,6 +186,7 @@ RULES = (
             "customer.signed_in",
             "feature.used",
             "survey.answered",
+            "churn.risk",
         ),
         filters=(
             ContentFilter(
@@ -196,6 +198,43 @@ RULES = (
                 says="a promoter's: CSAT 5 or NPS 9–10",
             ),
         ),
+    ),
+    # Churn scoring (docs/churn.md): one page of customers per message, the next page's request published on the bus
+    # by the page before. A queue of its own rather than the journeys': one page per invocation (a batch of one,
+    # whatever the signals' traffic), a failed page retried alone without holding signals back, and its own
+    # dead-letter queue and alarm. The first page's request comes from the daily schedule (SCHEDULES).
+    Rule(
+        name="churn-scoring",
+        function=FunctionName.ACTIONS,
+        detail_types=("churn.scoring.requested",),
+        batch_size=1,
+        max_receive_count=5,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A message put on a rule's queue at fixed times (an EventBridge Scheduler schedule whose target is the queue),
+    with the envelope the rule's own events have: `detail-type` and `detail`."""
+
+    name: str
+    cron: dict[str, str]  # cron fields in UTC: minute, hour, day, month, week_day, year
+    rule: str  # the topology rule whose queue it feeds
+    detail_type: str
+    detail: dict[str, Any]  # `occurred_at` is filled with the schedule's time
+    says: str  # as docs/deploy.md's access table names it
+
+
+# The daily churn scoring pass, at 03:00 UTC: the day before is complete, and the night is quiet for most shops.
+SCHEDULES = (
+    Schedule(
+        name="churn-scoring-daily",
+        cron={"minute": "0", "hour": "3"},
+        rule="churn-scoring",
+        detail_type="churn.scoring.requested",
+        detail={"page": 1},
+        says="daily schedule `churn-scoring-daily` (03:00 UTC, the first page of churn scoring)",
     ),
 )
 
@@ -322,6 +361,7 @@ class FunctionAccess:
     start_approvals: bool = False  # StartExecution on the approval workflow (a confirmed action above the limit)
     decide_approvals: bool = False  # SendTaskSuccess/Failure on the approval workflow (an operator's decision)
     start_journeys: bool = False  # StartExecution on the journey workflow (a signal that starts a journey)
+    scan_store: bool = False  # Scan of the store table (the scheduled churn scoring's pages); no other function scans
 
 
 # Triggers CDK builds outside the routes, rules and workflows (infra/constructs/inbound_email.py, infra/stack.py).
@@ -360,6 +400,7 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         send_email=True,
         start_approvals=True,
         start_journeys=True,
+        scan_store=True,  # churn scoring: one page of the store's customers per invocation (churn/scheduled.py)
     ),
     # Survey scoring: Auto-CSAT (the model only when one is configured), then the surveys it offers, sent on the
     # customer's channel: links signed with the signing secret (in a namespace of their own), email, WhatsApp.
@@ -393,6 +434,7 @@ _GRANTS = {
     "start_approvals": "start approvals (approval workflow only)",
     "decide_approvals": "send an operator's decision to a waiting approval",
     "start_journeys": "start journeys (journey workflow only)",
+    "scan_store": "scan the StoreTable (churn scoring, a page per invocation)",
 }
 
 
@@ -423,6 +465,7 @@ def access_table() -> str:
         started += [
             f"rule `{r.name}` ({', '.join(r.describe(t) for t in r.detail_types)})" for r in RULES if r.function == name
         ]
+        started += [s.says for s in SCHEDULES if next(r for r in RULES if r.name == s.rule).function == name]
         started += OTHER_TRIGGERS.get(name, ())
         access = ACCESS[name]
         may = [

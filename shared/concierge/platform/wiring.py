@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from concierge.catalogue.service import EmbeddedCache
     from concierge.channels.inbox import ChannelSender, EmailIntake, Inbox, TurnRunner
     from concierge.channels.whatsapp import WhatsAppSender
+    from concierge.churn.deployed import DeployedModels
+    from concierge.churn.scheduled import ScoringServices
     from concierge.conversation.notices import NoticeServices
     from concierge.handoff.console import ConsoleServices
     from concierge.journeys.outreach import OutreachServices
@@ -183,6 +185,33 @@ def journey_services(settings: ActionsSettings) -> JourneyServices:
         merchant=merchant_profiles(settings).get,
         events=publisher(settings),
         offer_settings=settings,
+    )
+
+
+_churn_models: dict[str, DeployedModels] = {}
+
+
+def churn_models(settings: StoreSettings) -> DeployedModels:
+    """The deployed churn model of the store table (churn/deployed.py), one reader per table in a process: a warm
+    process keeps the model between invocations and reads it again only when its version changed."""
+    if settings.store_table not in _churn_models:
+        from concierge.churn.deployed import DeployedModels
+
+        _churn_models[settings.store_table] = DeployedModels(aws.table(settings.store_table))
+    return _churn_models[settings.store_table]
+
+
+def churn_scoring(settings: ActionsSettings) -> ScoringServices:
+    from concierge.churn.scheduled import ScoringServices
+
+    store = reference_store(settings)
+    return ScoringServices(
+        memory=memory_store(settings),
+        store=store,
+        pages=store,  # the reference store's parallel Scan of its customers
+        merchant=merchant_profiles(settings).get,
+        models=churn_models(settings),
+        events=publisher(settings),
     )
 
 
@@ -449,6 +478,7 @@ def reset() -> None:
     _embedded_cache = None
     _catalogue_cache = None
     _profile_stores.clear()
+    _churn_models.clear()
     for factory in (
         memory_store,
         reference_store,

@@ -243,6 +243,29 @@ class ReferenceStore:
                 return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def customers_in_segment(self, segment: int, segments: int) -> list[Customer]:
+        """The customers in one of `segments` parts of the table (a parallel Scan's segment: DynamoDB divides the
+        items by their partition key's hash), every page of it. The scheduled churn scoring scores one segment per
+        invocation (churn/scheduled.py): a segment's number is all that travels between invocations, never a key
+        (a contact item's key holds an email address)."""
+        query: dict[str, Any] = {
+            "FilterExpression": Attr("pk").begins_with("CUSTOMER#") & Attr("sk").eq("META"),
+            "Segment": segment,
+            "TotalSegments": segments,
+        }
+        customers: list[Customer] = []
+        while True:
+            response = self._table.scan(**query)
+            customers += [Customer.model_validate(item["doc"]) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return customers
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def approximate_items(self) -> int:
+        """How many items the table holds, as DynamoDB last counted them (about every six hours)."""
+        description = self._table.meta.client.describe_table(TableName=self._table.name)
+        return int(description["Table"].get("ItemCount", 0))
+
     def get_product(self, product_id: str) -> Product | None:
         item = self._table.get_item(Key={"pk": f"PRODUCT#{product_id}", "sk": "META"}).get("Item")
         return Product.model_validate(item["doc"]) if item else None

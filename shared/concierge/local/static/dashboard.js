@@ -437,7 +437,8 @@ function journeyRow(journey, currency) {
   const name = document.createElement("th");
   name.scope = "row";
   const about = [journey.converts_on === "order" ? "converts on an order"
-    : journey.converts_on === "feature" ? "converts on the step done" : "service message"];
+    : journey.converts_on === "feature" ? "converts on the step done"
+      : journey.converts_on === "activity" ? "converts on the customer back" : "service message"];
   about.push(journey.holdout_share > 0 ? `holdout ${Math.round(100 * journey.holdout_share)}%` : "no holdout");
   if (!journey.enabled) about.push("not running");
   lines(name, journey.journey_id.replace(/_/g, " "), [about.join(" · ")]);
