@@ -75,9 +75,9 @@ ACCEPTANCE: dict[HelpKind, float] = {"put_right": 0.4, "step": 0.3, "feature": 0
 WEIGHTS = (3, 2, 1)  # the reasons in order: the first moved the risk most; a fourth or fifth weighs 1
 LOW_AUTO_CSAT = 2.0  # an Auto-CSAT at or below this is a conversation that went badly
 NEGATIVE = -0.3  # so is a mean sentiment of the customer's messages at or below this
-# nba.consider needs a moment: there is none for churn (offers/catalogue.py), and no offer is decided here (the shop's
-# offers are left out), so the moment only names the `next best action` log line; this journey logs its own too.
-NBA_MOMENT = "paid_feature_interest"
+# The moment nba.consider is asked about: no offer kind applies at it (offers/catalogue.py), and the shop's offers are
+# left out besides, so the choice is among help and nothing.
+NBA_MOMENT = "churn_risk"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ class OfferMoment(StrEnum):
     SURVEY_PROMOTER = "survey_promoter"  # a CSAT 5 or an NPS 9–10 answer
     PAID_FEATURE_INTEREST = "paid_feature_interest"  # the customer asks about, or reaches, a paid plan or service
     CART_ABANDONED = "cart_abandoned"  # items left in a cart (the abandoned_cart journey, in the conversation it opens)
+    # the churn model puts the customer at risk (the churn_risk journey): no offer kind applies at it (nothing here
+    # buys a customer back with money before asking what went wrong); the next best action chooses among help and
+    # nothing
+    CHURN_RISK = "churn_risk"
 
 
 MOMENTS: dict[OfferKind, frozenset[OfferMoment]] = {
