@@ -580,6 +580,17 @@ def cmd_churn_run_now(args: argparse.Namespace) -> int:
     return 0
 
 
+def local_option(parser: argparse.ArgumentParser, preposition: str) -> None:
+    """`--local [URL]`: the command acts on a running `concierge dev` instead of the deployed stack."""
+    parser.add_argument(
+        "--local",
+        nargs="?",
+        const=LOCAL_URL,
+        metavar="URL",
+        help=f"{preposition} a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
+    )
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from concierge.web.openapi import openapi_text
 
@@ -617,13 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument(
         "--check", action="store_true", help="only validate the folder (no stack needed); exit 1 on any problem"
     )
-    imp.add_argument(
-        "--local",
-        nargs="?",
-        const=LOCAL_URL,
-        metavar="URL",
-        help=f"import into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
-    )
+    local_option(imp, "import into")
     imp.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo-data", help="write the seeded demo store to DIR")
     demo.add_argument("dir")
@@ -641,13 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the folder's source: its sync adds, updates and removes only that source's documents "
         "(default help; one name per folder; store and uploads are the import's and S3's)",
     )
-    ksync.add_argument(
-        "--local",
-        nargs="?",
-        const=LOCAL_URL,
-        metavar="URL",
-        help=f"sync into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
-    )
+    local_option(ksync, "sync into")
     ksync.add_argument("--quiet", action="store_true", help="no progress bar")
     ksync.set_defaults(func=cmd_knowledge_sync)
     evaluate = sub.add_parser("eval", help="play scenario files against the local stack and score them")
@@ -733,38 +732,20 @@ def main(argv: list[str] | None = None) -> int:
         help="add the churned label: no order, sign-in or feature use in the N days after the as-of day (which "
         "then defaults to N days ago)",
     )
-    exporter.add_argument(
-        "--local",
-        nargs="?",
-        const=LOCAL_URL,
-        metavar="URL",
-        help=f"from a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
-    )
+    local_option(exporter, "from")
     exporter.set_defaults(func=cmd_churn_export)
     deployer = churn_actions.add_parser(
         "deploy", help="put a trained model in the stack's store table, where the scheduled scoring reads it"
     )
     deployer.add_argument("--model", required=True, metavar="M", help="the model (concierge churn train's JSON)")
-    deployer.add_argument(
-        "--local",
-        nargs="?",
-        const=LOCAL_URL,
-        metavar="URL",
-        help=f"into a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
-    )
+    local_option(deployer, "into")
     deployer.set_defaults(func=cmd_churn_deploy)
     runner = churn_actions.add_parser(
         "run-now", help="start a churn scoring pass now, as the daily schedule does (the churn_risk journey)"
     )
     runner.add_argument("--as-of", help="the day (YYYY-MM-DD) to score; default yesterday, as the schedule")
     runner.add_argument("--page-size", type=int, metavar="N", help="store-table items per page (default 100)")
-    runner.add_argument(
-        "--local",
-        nargs="?",
-        const=LOCAL_URL,
-        metavar="URL",
-        help=f"on a running `concierge dev` (default {LOCAL_URL}) instead of the deployed stack",
-    )
+    local_option(runner, "on")
     runner.set_defaults(func=cmd_churn_run_now)
     spec = sub.add_parser("openapi", help="write the OpenAPI description generated from the code")
     spec.add_argument("--out", default="docs/openapi.json")
