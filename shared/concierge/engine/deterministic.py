@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -1200,28 +1201,13 @@ class DeterministicEngine:
     ) -> Decision | None:
         offer = dict(context.get("offer") or {})
         items = journey_listing(context.get("items") or [])
-        results = turn.results_for("accept_offer")
-        taken: ActionResult | None = results[-1] if results else None
-        if taken is not None:
-            if taken.status is not ActionStatus.EXECUTED or not taken.result.get("code"):
-                reason = str(taken.result.get("explanation") or "I couldn't issue that code just now.")
-                return Decision(next="reply", reply=f"I'm sorry — {reason}", flow=flow)
-            issued = taken.result
-            offer |= {"code": issued["code"], "expires_at": issued.get("expires_at")}
-            reply = self._code_line(offer, items)
-            if issued.get("accepted"):  # the merchant's own words for it (validated: no urgency, placeholders known)
-                from concierge.offers.catalogue import render
-
-                with contextlib.suppress(ValueError):
-                    reply = render(str(issued["accepted"]), {**dict(issued.get("values") or {}), "items": items})
-            return Decision(next="reply", reply=reply, flow={**flow, "context": {**context, "offer": offer}})
         asks_code = signals.any_phrase(said, CART_CODE_WORDS)
+        taken = self._journey_offer_taken(
+            turn, flow, context, offer, asks_code, no, lambda o: self._code_line(o, items), {"items": items}
+        )
+        if taken is not None:
+            return taken
         asks_cart = signals.any_phrase(said, CART_WORDS)
-        yes = signals.is_affirmative(turn.message.text) and not no
-        if offer.get("takes_on_yes") and not offer.get("code") and (yes or asks_code) and offer.get("offer_id"):
-            return Decision(
-                next="actions", tool_calls=[call("accept_offer", {"offer_id": offer["offer_id"]})], flow=flow
-            )
         if asks_code:
             return Decision(next="reply", reply=self._code_line(offer, items), flow=flow)
         if asks_cart:
@@ -1250,27 +1236,12 @@ class DeterministicEngine:
         product and expiry; the code of an offer given on a yes, taken (accept_offer); a no closes it kindly."""
         offer = dict(context.get("offer") or {})
         product = str(context.get("product") or "")
-        results = turn.results_for("accept_offer")
-        if results:
-            taken = results[-1]
-            if taken.status is not ActionStatus.EXECUTED or not taken.result.get("code"):
-                reason = str(taken.result.get("explanation") or "I couldn't issue that code just now.")
-                return Decision(next="reply", reply=f"I'm sorry — {reason}", flow=flow)
-            issued = taken.result
-            offer |= {"code": issued["code"], "expires_at": issued.get("expires_at")}
-            reply = self._offer_code_line(offer, product)
-            if issued.get("accepted"):  # the merchant's own words for it (validated: no urgency, placeholders known)
-                from concierge.offers.catalogue import render
-
-                with contextlib.suppress(ValueError):
-                    reply = render(str(issued["accepted"]), {**dict(issued.get("values") or {}), "product": product})
-            return Decision(next="reply", reply=reply, flow={**flow, "context": {**context, "offer": offer}})
         asks_code = signals.any_phrase(said, CART_CODE_WORDS)
-        yes = signals.is_affirmative(turn.message.text) and not no
-        if offer.get("takes_on_yes") and not offer.get("code") and (yes or asks_code) and offer.get("offer_id"):
-            return Decision(
-                next="actions", tool_calls=[call("accept_offer", {"offer_id": offer["offer_id"]})], flow=flow
-            )
+        taken = self._journey_offer_taken(
+            turn, flow, context, offer, asks_code, no, lambda o: self._offer_code_line(o, product), {"product": product}
+        )
+        if taken is not None:
+            return taken
         if asks_code and offer.get("code"):
             return Decision(next="reply", reply=self._offer_code_line(offer, product), flow=flow)
         if no:
@@ -1279,26 +1250,60 @@ class DeterministicEngine:
             )
         return None
 
+    def _journey_offer_taken(
+        self,
+        turn: ReadyTurn,
+        flow: dict[str, Any],
+        context: dict[str, Any],
+        offer: dict[str, Any],
+        asks_code: bool,
+        no: bool,
+        line: Callable[[dict[str, Any]], str],
+        values: dict[str, str],
+    ) -> Decision | None:
+        """An answer to a journey's message that takes its offer (the cart reminder's, a promoter's thank-you's):
+        the code `accept_offer` issued this turn, in the merchant's accepted words (else `line`), or its refusal;
+        a yes, or a question for the code, to an offer whose code comes on a yes: `accept_offer`. None otherwise."""
+        results = turn.results_for("accept_offer")
+        if results:
+            taken = results[-1]
+            if taken.status is not ActionStatus.EXECUTED or not taken.result.get("code"):
+                reason = str(taken.result.get("explanation") or "I couldn't issue that code just now.")
+                return Decision(next="reply", reply=f"I'm sorry — {reason}", flow=flow)
+            issued = taken.result
+            offer = offer | {"code": issued["code"], "expires_at": issued.get("expires_at")}
+            reply = line(offer)
+            if issued.get("accepted"):  # the merchant's own words for it (validated: no urgency, placeholders known)
+                from concierge.offers.catalogue import render
+
+                with contextlib.suppress(ValueError):
+                    reply = render(str(issued["accepted"]), {**dict(issued.get("values") or {}), **values})
+            return Decision(next="reply", reply=reply, flow={**flow, "context": {**context, "offer": offer}})
+        yes = signals.is_affirmative(turn.message.text) and not no
+        if offer.get("takes_on_yes") and not offer.get("code") and (yes or asks_code) and offer.get("offer_id"):
+            return Decision(
+                next="actions", tool_calls=[call("accept_offer", {"offer_id": offer["offer_id"]})], flow=flow
+            )
+        return None
+
     @staticmethod
-    def _offer_code_line(offer: dict[str, Any], product: str) -> str:
+    def _code_sentence(offer: dict[str, Any], where: str) -> str:
         """'Your code is HK-BEANS-3F9A0C1E for 15% off, on the House Espresso Beans: it works once, until 5 June.'"""
         until = ""
         if offer.get("expires_at"):
             until = f", until {datetime.fromisoformat(str(offer['expires_at'])):%-d %B}"
         value = f" for {offer['value']}" if offer.get("value") else ""
-        about = f", on the {product}" if product else ""
-        return f"Your code is {offer['code']}{value}{about}: it works once{until}."
+        return f"Your code is {offer['code']}{value}{where}: it works once{until}."
 
-    @staticmethod
-    def _code_line(offer: dict[str, Any], items: str, named: bool = True) -> str:
+    @classmethod
+    def _offer_code_line(cls, offer: dict[str, Any], product: str) -> str:
+        return cls._code_sentence(offer, f", on the {product}" if product else "")
+
+    @classmethod
+    def _code_line(cls, offer: dict[str, Any], items: str, named: bool = True) -> str:
         if not offer.get("code"):
             return f"There's no discount code with this reminder, but your cart still holds {items}."
-        until = ""
-        if offer.get("expires_at"):
-            until = f", until {datetime.fromisoformat(str(offer['expires_at'])):%-d %B}"
-        value = f" for {offer['value']}" if offer.get("value") else ""
-        where = f" on your order of {items}" if named else " on that order"
-        return f"Your code is {offer['code']}{value}{where}: it works once{until}."
+        return cls._code_sentence(offer, f" on your order of {items}" if named else " on that order")
 
     def _trial_answer(
         self, turn: ReadyTurn, flow: dict[str, Any], context: dict[str, Any], said: str, no: bool
