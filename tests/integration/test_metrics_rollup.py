@@ -14,7 +14,13 @@ from concierge.memory.store import MemoryStore
 from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import NotYetAttributed, Rollup
 from concierge.metrics.simulate import envelope
-from concierge.platform.events import AutoCsatScored, ConversationClosed, SurveyAnswered, TurnCompleted
+from concierge.platform.events import (
+    AutoCsatScored,
+    ConversationClosed,
+    LeadQualified,
+    SurveyAnswered,
+    TurnCompleted,
+)
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 DAY0 = T0.date()
@@ -199,3 +205,35 @@ def test_a_range_is_read_in_one_query_per_month_and_keeps_to_its_days(table):
         )
     )
     assert {p.key: p.kpis.conversations for p in by_intent.series} == {"return": 3, "track": 3}
+
+
+def lead(conversation_id: str, qualified: bool, at: datetime, channel: str = "web") -> LeadQualified:
+    return LeadQualified(
+        occurred_at=at,
+        conversation_id=conversation_id,
+        customer_id="c1",
+        channel=channel,
+        qualified=qualified,
+        answers={"devices": 30 if qualified else 4},
+        link="https://shop.example/business",
+    )
+
+
+def test_leads_count_once_each_with_the_share_the_rule_qualified_on_their_own_issue(table):
+    rollup = Rollup(MemoryStore(table, 30))
+    rollup.apply(envelope(closed("a", T0, intent="question"), "closed-a"))
+    first = envelope(lead("a", True, T0), "lead-1")
+    assert rollup.apply(first).outcome == "counted"
+    assert rollup.apply(first).outcome == "duplicate"  # a redelivery is not a second lead
+    rollup.apply(envelope(lead("b", False, T0 + timedelta(hours=1), channel="email"), "lead-2"))
+    rollup.apply(envelope(lead("c", False, T0 + timedelta(days=1)), "lead-3"))
+
+    report = totals(table)
+    assert report.totals.leads == 3 and report.totals.conversations == 1
+    assert (report.totals.leads_qualified.value, report.totals.leads_qualified.n) == (pytest.approx(1 / 3), 3)
+    # by issue: the leads have their row, the conversation stays under its own issue
+    by_intent = {p.key: p.kpis for p in totals(table, group_by="intent").series}
+    assert (by_intent["lead"].leads, by_intent["lead"].conversations) == (3, 0)
+    assert (by_intent["question"].leads, by_intent["question"].conversations) == (0, 1)
+    assert totals(table, channel="email").totals.leads == 1
+    assert totals(table, day=DAY0 + timedelta(days=1)).totals.leads == 1  # on the day it was qualified

@@ -96,6 +96,8 @@ class Kpis(BaseModel):
     fallback_replies: int = Field(description="replies the deterministic engine gave because the model failed")
     redemptions: int = Field(description="discount codes issued by the assistant and used on an order")
     revenue: list[Money] = Field(description="order totals (after discount) of those orders, per currency")
+    leads: int = Field(0, description="business requests whose answers were checked by the merchant's rule")
+    leads_qualified: Proportion = Field(description="leads the rule qualified / leads")
 
 
 class SeriesPoint(BaseModel):
@@ -171,6 +173,8 @@ def kpis(counters: Counters, agent_minutes: float = 6.0) -> Kpis:
         fallback_replies=get("fallback"),
         redemptions=get("redeemed"),
         revenue=[Money(currency=currency, amount=amount) for currency, amount in revenue],
+        leads=get("leads"),
+        leads_qualified=formulas.wilson(get("leads_q"), get("leads")),
     )
 
 
@@ -429,6 +433,10 @@ def _row(key: str, k: Kpis) -> dict[str, object]:
         "model_cost_usd": k.model_cost_usd,
         "redemptions": k.redemptions,
         "revenue": " ".join(f"{m.amount} {m.currency}" for m in k.revenue),
+        "leads": k.leads,
+        "leads_qualified": k.leads_qualified.value,
+        "leads_qualified_low": k.leads_qualified.low,
+        "leads_qualified_high": k.leads_qualified.high,
     }
     return row
 

@@ -11,7 +11,8 @@ transaction (`MetricsStore.commit`): a late event removes the day's compacted co
 
 Surveys and Auto-CSAT count on their conversation's close day, channel and intent, and keep the latest value per
 conversation and kind: a replaced answer moves one count from the old score to the new, and an answer older than the
-one counted changes nothing. Revenue counts on the day the code was redeemed.
+one counted changes nothing. Revenue counts on the day the code was redeemed, and a lead (`lead.qualified`) on the day
+it was qualified, in its channel's `lead` slice.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from concierge.platform.events import (
     ConversationClosed,
     DiscountRedeemed,
     DomainEvent,
+    LeadQualified,
     OrderPlaced,
     SurveyAnswered,
     TurnCompleted,
@@ -48,11 +50,15 @@ CONSUMED: tuple[type[DomainEvent], ...] = (
     AutoCsatScored,
     DiscountRedeemed,
     OrderPlaced,
+    LeadQualified,
 )
 _MODELS: dict[str, type[DomainEvent]] = {cls.detail_type: cls for cls in CONSUMED}
 DETAIL_TYPES: tuple[str, ...] = tuple(_MODELS)
 # Intents that say nothing about what the conversation was about.
 NOT_AN_ISSUE = frozenset({"unknown", "greeting", "goodbye", "thanks", "affirm", "deny", "human", "other"})
+# The slice a business request's qualification counts in (docs/leads.md): leads have their own row by intent, where
+# conversations stay under their own intents.
+LEAD_INTENT = "lead"
 LOW_SCORE = 2  # Auto-CSAT and CSAT answers at or below this join the day's low-score list
 LOW_SOURCES = ("auto", "csat")
 
@@ -121,6 +127,9 @@ class Rollup:
             reads = 1
             if not self._score(event, plan):
                 return Applied(outcome="stale", detail_type=detail_type, requests=reads)
+        elif isinstance(event, LeadQualified):
+            counts = {"leads": 1, "leads_q": 1} if event.qualified else {"leads": 1}
+            plan.add(_utc_day(event.occurred_at), event.channel, LEAD_INTENT, **counts)
         elif isinstance(event, OrderPlaced):
             reads = self._ordered(event, plan)
             marker = f"order.placed#{keys.opaque(event.customer_id)}#{event.order_id}"  # one count per order

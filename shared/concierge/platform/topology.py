@@ -163,6 +163,7 @@ RULES = (
             "autocsat.scored",
             "discount.redeemed",
             "order.placed",
+            "lead.qualified",
         ),
     ),
     # Journeys (docs/journeys.md): the signals a journey starts from (a late parcel, a charge, a cart, a trial, a

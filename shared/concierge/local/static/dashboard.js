@@ -78,6 +78,12 @@ function renderTiles(k) {
     tile("Agent hours saved", num(k.agent_hours_saved, 1), "at the configured minutes per conversation", `${k.conversations} conversations`),
     tile("Revenue from AI offers", revenue, "", `${k.redemptions} codes redeemed`),
   ];
+  // Business requests (docs/leads.md): only a shop that takes them has any, so the tile shows when the range has one.
+  if (k.leads) {
+    const share = k.leads_qualified;
+    tiles.push(tile("Leads qualified", pct(share.value), `95% CI ${pct(share.low)} – ${pct(share.high)}`,
+      `${share.n} ${share.n === 1 ? "lead" : "leads"}`));
+  }
   $("tiles").replaceChildren(...tiles);
 }
 
