@@ -102,6 +102,56 @@ def test_a_store_plays_its_own_scenarios_and_names_a_customer_it_lacks(tmp_path,
     assert outcomes["stranger"]["failures"] == [f"names customer 'nobody-here', which {copy}/customers.json lacks"]
 
 
+def test_a_cart_expectation_checks_the_last_cart_of_the_conversation():
+    scenario = Scenario.model_validate(
+        {
+            "name": "s",
+            "customer": "alex",
+            "turns": ["x", "y"],
+            "expect": {
+                "cart": {"products": ["mug"], "max_total": "40.00", "quantities": {"mug": 6}, "promotions": ["p"]}
+            },
+        }
+    )
+
+    def cart(total: str, quantity: int = 6, promotions=("p",), satisfied: bool = True) -> dict:
+        line = {"product_id": "mug", "quantity": quantity}
+        return {
+            "status": "ready",
+            "lines": [line],
+            "totals": {"total": total},
+            "promotions": [{"id": p} for p in promotions],
+            "satisfied": satisfied,
+        }
+
+    def played(*carts) -> list[str]:
+        turns = [log(f"turn {i}").model_copy(update={"cart": c}) for i, c in enumerate(carts)]
+        return score(scenario, turns, 0, 0.0).failures
+
+    assert played(cart("55.00"), cart("38.50")) == []  # the follow-up's cart is the one that counts
+    assert played(cart("38.50"), None) == []  # a later turn without a cart leaves it standing
+    assert played(cart("38.50"), cart("55.00")) == ["cart total 55.00 is over 40.00"]
+    assert set(played(cart("30.00", quantity=4, promotions=(), satisfied=False))) == {
+        "cart has 4 of mug, not 6",
+        "cart does not apply promotion p",
+        "cart breaks a hard constraint",
+    }
+    assert played(None, None) == ["built no cart"]
+
+
+@pytest.mark.parametrize("store", ["home-kitchen", "electronics"])
+def test_the_sample_stores_cart_scenarios_resolve(store, tmp_path):
+    """Scenario carts (docs/shopping.md) as each store's customers ask for them, played through the HTTP API: the
+    product that fits within the budget, a quantity with the merchant's promotion, several things asked for at once,
+    a budget lowered in a follow-up, and a request no product can meet answered with an empty cart."""
+    folder = Path(__file__).resolve().parents[2] / "stores" / store
+    out = tmp_path / "eval.json"
+    main(["eval", "--store", str(folder), "--only", "cart-", "--json", str(out), "--quiet"])
+    outcomes = [o for o in json.loads(out.read_text())["outcomes"] if o["scenario"].startswith("cart-")]
+    assert len(outcomes) >= 4, f"{store}'s cart- scenarios"
+    assert {o["scenario"]: o["failures"] for o in outcomes if not o["resolved"]} == {}
+
+
 @pytest.mark.parametrize("store", ["home-kitchen", "electronics"])
 def test_the_sample_stores_offer_scenarios_resolve(store, tmp_path):
     """Each sample store's offers as its customers meet them: a percentage off (home-kitchen), an amount off in the

@@ -209,3 +209,38 @@ def test_no_labelled_customer_message_of_another_kind_is_read_as_shopping():
     messages = load(Path(__file__).parents[2] / SET)
     assert len(messages) > 300
     assert [m.text for m in messages if read(m.text, date(2026, 11, 29))] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "read_as", "shopping"),
+    [
+        # a customer who bought the beans before and says they mean to buy more: a cart, whatever the model read
+        ("I'd like to buy 3 bags of the house espresso beans", "return", True),
+        ("I want three braided cables for the car and the office", "return", True),
+        ("Set me up for working from home: keyboard, mouse and a hub, €300 budget", "address", True),
+        # no words of buying: the reading of the message stands
+        ("I need something warmer for the kids", "exchange", False),
+        ("I'd like something for the kitchen", "return", False),
+    ],
+)
+def test_a_message_that_says_it_means_to_buy_is_shopping_whatever_the_model_read(text, read_as, shopping):
+    from concierge.catalogue.prefetch import request_for
+    from concierge.conversation.api import Channel
+    from concierge.conversation.turn import (
+        ConversationSnapshot,
+        ConversationStatus,
+        CustomerRef,
+        IncomingMessage,
+        ReadyTurn,
+        Signals,
+    )
+
+    turn = ReadyTurn(
+        conversation_id="c-1",
+        customer=CustomerRef(id="cust-1", first_name="Sam"),
+        message=IncomingMessage(message_id="c-1:1", text=text, channel=Channel.WEB, received_at=NOW),
+        signals=Signals(intent=read_as, intent_confidence=0.66, sentiment=0.0),
+        conversation=ConversationSnapshot(status=ConversationStatus.OPEN, started_at=NOW, customer_turns=1, flow={}),
+        started_at=NOW,
+    )
+    assert (request_for(turn, date(2026, 12, 7)) is not None) is shopping

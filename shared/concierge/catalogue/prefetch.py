@@ -19,10 +19,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from concierge.catalogue.policy import shop_today
-from concierge.catalogue.requests import NOT_SHOPPING, ShoppingRequest, parse, read
+from concierge.catalogue.requests import NOT_SHOPPING, PURCHASE, ShoppingRequest, parse, read
 from concierge.catalogue.search import terms
 from concierge.conversation.turn import ActionResult, ActionStatus, ConversationStatus, ReadyTurn, ToolCall
-from concierge.reasoning import escalation
+from concierge.reasoning import escalation, signals
 
 if TYPE_CHECKING:
     from concierge.catalogue.search import CatalogueIndex
@@ -65,7 +65,11 @@ def request_for(turn: ReadyTurn, today: date) -> ShoppingRequest | None:
     except ValueError:
         asked = turn.signals.intent
     # `read` already leaves out what asks about an order, a parcel or a return in so many words; a request to act
-    # that the reading of the message finds, in other words, is not overridden.
+    # that the reading of the message finds, in other words, is not overridden, unless the message says it means to
+    # buy and the rules find no such request in it ("I'd like to buy 3 bags of the espresso beans" is not a return
+    # of the beans the customer had before).
+    if asked in OTHER_REQUESTS and PURCHASE.search(text) and signals.classify(text)[0] not in OTHER_REQUESTS:
+        return request
     return None if asked in OTHER_REQUESTS else request
 
 

@@ -145,6 +145,13 @@ GOAL = re.compile(
     r"(?:a|some) (?:nice|good) \w+ for)\b",
     re.IGNORECASE,
 )
+# What says in so many words that the customer means to buy: to buy or purchase, to be set up or have a set put
+# together, or a number of things wanted ("I want three braided cables"). A reading of such a message as a return or
+# an address change, with none of that request's own words (NOT_SHOPPING keeps those out), is not believed.
+PURCHASE = re.compile(
+    rf"\b(?:buy|purchase|set (?:me|us) up|put together|(?:want|need|would like|i'?d like|get) {NUMBER} [a-z])",
+    re.IGNORECASE,
+)
 # About an order or item the customer already has: another kind of request.
 NOT_SHOPPING = re.compile(
     r"\b((?:my|an|the|this|that|our|last) orders?|placed|i (?:ordered|bought|purchased|received|got)|"

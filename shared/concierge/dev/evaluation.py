@@ -18,8 +18,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,10 +39,50 @@ class ExpectedAction(BaseModel):
     )
 
 
+class ExpectedCart(BaseModel):
+    """What the last cart of the conversation (the API reply's `cart`, docs/shopping.md) must be."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ready", "empty", "needs_goal"] = "ready"
+    products: list[str] = Field(default_factory=list, description="product ids each of which is one of its lines")
+    not_products: list[str] = Field(default_factory=list, description="product ids none of its lines may be")
+    min_lines: int = Field(0, ge=0)
+    max_lines: int | None = Field(None, ge=0)
+    max_total: Decimal | None = Field(None, description="its total, delivery included, is at most this")
+    quantities: dict[str, int] = Field(default_factory=dict, description="product id -> the quantity of its line")
+    promotions: list[str] = Field(default_factory=list, description="promotion ids it must apply")
+    satisfied: bool = Field(True, description="whether every hard constraint of the request holds for it")
+
+    def failures(self, cart: dict[str, Any] | None) -> list[str]:
+        """What the cart gets wrong, each said as a scenario failure."""
+        if cart is None:
+            return ["built no cart"]
+        lines = cart.get("lines", [])
+        taken = {line["product_id"]: int(line["quantity"]) for line in lines}
+        found = [f"cart is {cart.get('status')!r}, not {self.status!r}"] if cart.get("status") != self.status else []
+        found += [f"cart lacks {p}" for p in self.products if p not in taken]
+        found += [f"cart has {p}" for p in self.not_products if p in taken]
+        if len(lines) < self.min_lines or (self.max_lines is not None and len(lines) > self.max_lines):
+            found.append(f"cart has {len(lines)} lines")
+        total = Decimal(str(cart.get("totals", {}).get("total", "0")))
+        if self.max_total is not None and total > self.max_total:
+            found.append(f"cart total {total} is over {self.max_total}")
+        found += [
+            f"cart has {taken.get(p, 0)} of {p}, not {n}" for p, n in self.quantities.items() if taken.get(p, 0) != n
+        ]
+        applied = {promotion["id"] for promotion in cart.get("promotions", [])}
+        found += [f"cart does not apply promotion {p}" for p in self.promotions if p not in applied]
+        if bool(cart.get("satisfied")) != self.satisfied:
+            found.append("cart breaks a hard constraint" if self.satisfied else "cart claims every constraint holds")
+        return found
+
+
 class Expectations(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     actions: list[ExpectedAction] = Field(default_factory=list)
+    cart: ExpectedCart | None = Field(None, description="what the conversation's last cart must be")
     forbidden_actions: list[ExpectedAction] = Field(default_factory=list)
     handoff: bool = False
     mentions: list[str] = Field(default_factory=list, description="case-insensitive phrases the replies must contain")
@@ -92,6 +133,7 @@ class TurnLog(BaseModel):
     latency_ms: float
     actions: list[dict[str, Any]]
     handoff: bool
+    cart: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, text: str, status: int, body: dict[str, Any], latency_ms: float) -> TurnLog:
@@ -103,6 +145,7 @@ class TurnLog(BaseModel):
             latency_ms=round(latency_ms, 1),
             actions=body.get("actions", []),
             handoff=bool(body.get("handoff")),
+            cart=body.get("cart"),
         )
 
 
@@ -159,6 +202,9 @@ def score(scenario: Scenario, log: list[TurnLog], tokens: int, cost: float) -> O
     failures += [f"forbidden action {a['tool']} ({a['status']})" for a in violations]
     failures += [f"never said {phrase!r}" for phrase in scenario.expect.mentions if phrase.lower() not in replies]
     failures += [f"said {phrase!r}" for phrase in scenario.expect.never_mentions if phrase.lower() in replies]
+    if scenario.expect.cart is not None:
+        carts = [turn.cart for turn in log if turn.cart is not None]
+        failures += scenario.expect.cart.failures(carts[-1] if carts else None)
     if handed_off != scenario.expect.handoff:
         failures.append("handed off" if handed_off else "did not hand off")
     turns = sum(1 for turn in log if turn.text)  # the customer's; a journey's opening message (no text) is not one
