@@ -424,3 +424,15 @@ def test_the_folder_check_names_a_size_chart_or_past_return_that_does_not_fit(tm
         "as an option value (found an object)",
         f"orders.json: order #{delivered['id']}: returns: names line '7', which this order does not have (found a list)",
     ]
+
+
+def test_no_labelled_customer_message_of_another_kind_is_read_as_a_product_question():
+    """The understanding set's messages (returns, tracking, exchanges, questions, handoffs…) keep going the way they
+    went: none is taken for a question about stock, sizing or a comparison."""
+    from pathlib import Path
+
+    from concierge.reasoning.understanding_eval import SET, load
+
+    messages = load(Path(__file__).parents[2] / SET)
+    assert len(messages) > 300
+    assert [m.text for m in messages if questions.read(m.text)] == []

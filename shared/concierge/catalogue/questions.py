@@ -91,6 +91,12 @@ OTHER_REQUESTS = frozenset(
 )
 
 
+# Words about an item the customer already has ("I'd like to send back the…", "the one I got"): another request.
+OWNED = re.compile(
+    r"\b(?:send(?:ing)? (?:\w+ )?back|sent (?:\w+ )?back|take (?:\w+ )?back|give (?:\w+ )?back|"
+    r"the (?:one|ones) i (?:got|have|bought|received)|i (?:have|own) (?:the|a|my)\b|my \w+ (?:is|are|was|were)\b)",
+    re.IGNORECASE,
+)
 # "Do you have…?" asks for a cart as well ("do you have anything for a coffee lover?", catalogue/requests.py): it is
 # a product question only when it names one product of the catalogue.
 HAVE = re.compile(r"\b(?:do|does|can) (?:you|u) (?:still )?(?:have|sell|stock|carry)\b", re.IGNORECASE)
@@ -109,7 +115,7 @@ class ProductQuestion(BaseModel):
 
 def read(text: str) -> ProductQuestion | None:
     """The product question in a message, or None (in doubt, none: the message goes the way it went before)."""
-    if order_reference(text) or NOT_SHOPPING.search(text) or budget(text)[0] is not None:
+    if order_reference(text) or NOT_SHOPPING.search(text) or OWNED.search(text) or budget(text)[0] is not None:
         return None
     if GOAL.search(HAVE.sub(" ", text)):  # a gift, "looking for", "recommend…": a cart's (catalogue/prefetch.py)
         return None

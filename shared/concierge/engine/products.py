@@ -15,7 +15,7 @@ from concierge.actions.proposal import money
 from concierge.catalogue import questions
 from concierge.catalogue.facts import label, price_range
 from concierge.conversation.api import Citation
-from concierge.conversation.turn import ActionStatus, Decision, ReadyTurn
+from concierge.conversation.turn import ActionStatus, Decision, Note, ReadyTurn
 
 FLOW = questions.FLOW
 
@@ -38,10 +38,14 @@ def decide(turn: ReadyTurn) -> Decision | None:
     if call.arguments.get("compare_with") and found.get("compared"):
         first_, second = found["compared"]
         citations.append(Citation(title=second["title"], url=second["url"]))
-        return Decision(next="reply", reply=comparison(first_, second), citations=citations, resolved=True)
-    if call.arguments.get("sizing"):
-        return Decision(next="reply", reply=sizing(found), citations=citations, resolved=True)
-    return Decision(next="reply", reply=stock(found), citations=citations, resolved=True)
+        aspect, reply = "comparison", comparison(first_, second)
+    elif call.arguments.get("sizing"):
+        aspect, reply = "fit", sizing(found)
+    else:
+        aspect, reply = "stock", stock(found)
+    # what the answer was about, so that "and what is it made of?" next is about the same product
+    note = Note(topic=found["title"], aspect=aspect, text=reply[:240], channel=turn.message.channel)
+    return Decision(next="reply", reply=reply, citations=citations, resolved=True, notes=[note])
 
 
 def _listing(items: list[str], last: str = "and") -> str:
@@ -146,7 +150,7 @@ def sizing(found: dict[str, Any]) -> str:
         option = f" ({data['size_option']})" if data.get("size_option") else ""
         parts.append(f"Its size chart{option}: {'; '.join(f'{size}: {measure}' for size, measure in chart.items())}.")
     returns = data.get("returns")
-    if returns is not None:
+    if returns is not None and returns["counted"]:  # none yet: nothing to say of them
         parts.append(_returns_sentence(returns))
     if not parts:
         parts.append(f"I don't have size or fit information for the {title}: the shop gives none for it.")
