@@ -371,10 +371,12 @@ class ActionExecutor(OrderLookups):
             return ActionStatus.EXECUTED, result, None, tool
         match arguments:
             case GetProduct(product_id=product_id):
-                product = self.s.store.get_product(product_id)
-                if product is None:
+                from concierge.catalogue import facts  # stock by variant, sizing, comparison (docs/shopping.md)
+
+                found = facts.run(arguments, self.s.store, self.merchant)
+                if found is None:
                     raise Denied("unknown_product", f"There is no product {product_id}.")
-                return ActionStatus.EXECUTED, product.model_dump(mode="json"), None, "get_product"
+                return ActionStatus.EXECUTED, found, None, "get_product"
             case BuildCart():
                 from concierge.catalogue.tool import run as build_cart
 
@@ -668,6 +670,9 @@ class ActionExecutor(OrderLookups):
             credit_customer_id=customer_id if as_credit else None,
             credit_bonus=bonus,
             credit_offer_id=bonus_offer,
+            # the reason the customer gave ("other": none of the named ones), counted per product (catalogue/facts.py)
+            reason=request.reason if request.reason != "other" else None,
+            product_ids=[line.product_id for line in order.lines if line.line_id in request.line_ids],
         )
         if customer is None:  # read before anything is recorded: none, nothing is
             self.s.memory.settle_action(conversation_id, action_id, "denied", {}, "unknown_customer", expected)

@@ -31,9 +31,17 @@ class TrackShipment(ToolInput):
 
 
 class GetProduct(ToolInput):
-    """A catalog product with its variants (options, price, stock)."""
+    """A catalogue product, read live, with its variants (options, price, stock) and its page `url` to cite. For a
+    customer's question about it, ask for more: `variant` (their words naming a variant, "the 5.2 L in sage"):
+    whether that variant is in stock and, when it is not, the product's variants that are; `sizing`: the shop's fit
+    note and size chart and, in a category the shop sizes, what past returns said about the fit (counts only, and
+    only from enough returns: never say more than they do); `compare_with`: a second product's id, both side by side
+    (price range, in stock, material, fit, attributes, tags, delivery). It reads nothing of the customer's."""
 
-    product_id: str
+    product_id: str = Field(min_length=1, max_length=120)
+    variant: str = Field("", max_length=200, description="The customer's words naming a variant they ask about.")
+    sizing: bool = Field(False, description="Include size data and what returns said about the fit.")
+    compare_with: str | None = Field(None, min_length=1, max_length=120, description="A second product id to compare.")
 
 
 class BuildCart(ToolInput):

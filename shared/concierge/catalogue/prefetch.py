@@ -115,9 +115,17 @@ def prefetched(
     now: datetime,
 ) -> ReadyTurn:
     """The turn with a cart for its shopping request as its first tool round (nothing when the message is not one,
-    or when another lookup was prefetched). Never fails the turn: a cart that cannot be built is left for the agent."""
+    or when another lookup was prefetched). Never fails the turn: a cart that cannot be built is left for the agent.
+    A question about products (stock, sizing, a comparison: catalogue/questions.py) is read first and gets their
+    facts instead."""
     if turn.tool_rounds:
         return turn
+    from concierge.catalogue import questions
+
+    asked = questions.prefetched(turn, index, embedder, store, merchant)
+    if asked.tool_rounds:
+        return asked
+    turn = questions.without_waiting(turn)  # a product asked about was not picked: the message is another request
     try:
         request = request_for(turn, shop_today(merchant, now))  # read first: most messages are not shopping
         found = index() if request is not None else None

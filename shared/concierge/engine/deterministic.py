@@ -29,7 +29,7 @@ from concierge.conversation.turn import (
     ReadyTurn,
     ToolCall,
 )
-from concierge.engine import leads
+from concierge.engine import leads, products
 from concierge.knowledge import ANSWER_THRESHOLD, POLICY_URL
 from concierge.offers import moments
 from concierge.reasoning import escalation, signals
@@ -867,6 +867,11 @@ class DeterministicEngine:
         if lead is not None:
             return lead
         if flow.get("name") == leads.FLOW:  # left for another request
+            flow = {}
+        product_reply = products.decide(turn)  # a question about products: stock, sizing, a comparison (catalogue/)
+        if product_reply is not None:
+            return product_reply
+        if flow.get("name") == products.FLOW:  # the product asked about was not picked: another request
             flow = {}
         # Shopping help: the cart retrieval built for a shopping request, worded from the cart (catalogue/).
         cart_reply = shopping.decide(turn)

@@ -1,7 +1,8 @@
 """Commerce backend port and the reference store on DynamoDB (the local default, and a starting point).
 
 Reference store keys:
-- product ...................... pk=PRODUCT#<id>   sk=META
+- product ...................... pk=PRODUCT#<id>   sk=META   (`returns`: the imported history's reasons, counted)
+- returns of a product ......... pk=PRODUCT#<id>   sk=RETURNS  (ADD per reason on each return made here)
 - customer ..................... pk=CUSTOMER#<id>  sk=META
 - customer by contact .......... pk=CONTACT#email#<address> | CONTACT#whatsapp#<digits>  sk=CUSTOMER
 - order ........................ pk=ORDER#<id>     sk=META   gsi1pk=CUSTOMER#<id> gsi1sk=ORDER#<placed_at>
@@ -31,6 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from concierge.platform import aws
 from concierge.store.models import Address, Customer, Order, Product
 
+# The attributes of a product's RETURNS item: one counter per reason ("reason_too_small").
+REASON_PREFIX = "reason_"
+
 
 class ReturnRecord(BaseModel):
     model_config = ConfigDict(defer_build=True)
@@ -51,6 +55,41 @@ class ReturnRecord(BaseModel):
         Decimal("0.00"), ge=0, description="store credit added on top of the refund (a return-retention offer taken)"
     )
     credit_offer_id: str | None = Field(None, description="the offer the bonus came from")
+    reason: str | None = Field(None, description="why the customer returned it (ReturnItems.reason)")
+    product_ids: list[str] = Field(
+        default_factory=list, description="the products of the returned lines: their reasons are counted per product"
+    )
+
+
+class ReturnReasons(BaseModel):
+    """The returns of one product counted by the reason given (too_small, too_large, …): the imported history's and
+    those made here. What a sizing answer may say about fit comes from these counts only (catalogue/facts.py)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    counts: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def plus(self, other: ReturnReasons) -> ReturnReasons:
+        keys = {*self.counts, *other.counts}
+        return ReturnReasons(counts={k: self.counts.get(k, 0) + other.counts.get(k, 0) for k in sorted(keys)})
+
+    @classmethod
+    def of_history(cls, orders: Sequence[Order]) -> dict[str, ReturnReasons]:
+        """Product id -> the reasons of the returns orders.json records (a return without a reason is not counted)."""
+        counts: dict[str, dict[str, int]] = {}
+        for order in orders:
+            for past in order.returns:
+                if past.reason is None:
+                    continue
+                products = {line.product_id for line in order.lines if line.line_id in past.line_ids}
+                for product_id in products:
+                    mine = counts.setdefault(product_id, {})
+                    mine[past.reason] = mine.get(past.reason, 0) + 1
+        return {p: cls(counts=c) for p, c in counts.items()}
 
 
 class Remedy(BaseModel):
@@ -150,6 +189,10 @@ class CombinedReads:
             self.get_customer(customer_id) if customer_id is not None else None,
         )
 
+    def product_with_returns(self, product_id: str) -> tuple[Product | None, ReturnReasons]:
+        """The product and its returns counted by reason; a backend that keeps no such count: none."""
+        return self.get_product(product_id), ReturnReasons()
+
 
 class CommerceBackend(Protocol):
     def get_customer(self, customer_id: str) -> Customer | None: ...
@@ -160,6 +203,7 @@ class CommerceBackend(Protocol):
     def returned_line_ids(self, order_id: str) -> set[str]: ...
     def order_with_returns(self, order_id: str) -> tuple[Order | None, set[str]]: ...
     def lookup(self, product_ids: Sequence[str], customer_id: str | None = None) -> Lookup: ...
+    def product_with_returns(self, product_id: str) -> tuple[Product | None, ReturnReasons]: ...
     def record_return(self, record: ReturnRecord, replacement: Order | None) -> None: ...
     def record_remedy(self, remedy: Remedy, replacement: Order | None) -> bool: ...
     def cancel_order(self, order_id: str) -> bool: ...
@@ -194,10 +238,16 @@ class ReferenceStore:
         self._table = table  # a boto3 DynamoDB Table
 
     # import ------------------------------------------------------------------------------
-    def put_products(self, products: list[Product]) -> None:
+    def put_products(self, products: list[Product], history: dict[str, ReturnReasons] | None = None) -> None:
+        """`history`: the imported orders' returns counted by reason per product, kept on the product's item (so a
+        new import replaces it, and no return is counted twice)."""
         with self._table.batch_writer() as batch:
             for product in products:
-                batch.put_item(Item={"pk": f"PRODUCT#{product.id}", "sk": "META", "doc": _plain(product)})
+                item = {"pk": f"PRODUCT#{product.id}", "sk": "META", "doc": _plain(product)}
+                counted = (history or {}).get(product.id)
+                if counted is not None and counted.counts:
+                    item["returns"] = dict(counted.counts)
+                batch.put_item(Item=item)
 
     def put_customers(self, customers: list[Customer]) -> None:
         with self._table.batch_writer() as batch:
@@ -209,9 +259,28 @@ class ReferenceStore:
                     )
 
     def put_orders(self, orders: list[Order]) -> None:
+        """The orders, and a RETURN item per line of their past returns (so a line returned before the import is
+        not returned again; the refund ledger is the merchant's own)."""
         with self._table.batch_writer() as batch:
             for order in orders:
                 batch.put_item(Item=self._order_item(order))
+                for n, past in enumerate(order.returns, 1):
+                    returned = [line for line in order.lines if line.line_id in past.line_ids]
+                    record = ReturnRecord(
+                        return_id=f"imported-{order.id}-{n}",
+                        order_id=order.id,
+                        line_ids=past.line_ids,
+                        resolution="imported",
+                        refund_amount=sum((line.unit_price * line.quantity for line in returned), Decimal("0.00")),
+                        currency=order.currency,
+                        refund_to="",
+                        created_at=order.placed_at,
+                        reason=past.reason,
+                        product_ids=sorted({line.product_id for line in returned}),
+                    )
+                    doc = _plain(record)
+                    for line_id in past.line_ids:
+                        batch.put_item(Item={"pk": f"ORDER#{order.id}", "sk": f"RETURN#{line_id}", "doc": doc})
 
     def _order_item(self, order: Order) -> dict[str, Any]:
         return {
@@ -311,6 +380,17 @@ class ReferenceStore:
         customer = found.get(f"CUSTOMER#{customer_id}") if customer_id is not None else None
         return Lookup(products, Customer.model_validate(customer["doc"]) if customer else None)
 
+    def product_with_returns(self, product_id: str) -> tuple[Product | None, ReturnReasons]:
+        """The product and its returns counted by reason (the imported history's and those made here) in one Query of
+        its partition."""
+        items = self._query_all(KeyConditionExpression=Key("pk").eq(f"PRODUCT#{product_id}"))
+        meta = next((i for i in items if i["sk"] == "META"), None)
+        live = next((i for i in items if i["sk"] == "RETURNS"), None)
+        imported = ReturnReasons(counts={k: int(v) for k, v in (meta or {}).get("returns", {}).items()})
+        counted = {k: v for k, v in (live or {}).items() if k.startswith(REASON_PREFIX)}
+        here = ReturnReasons(counts={k.removeprefix(REASON_PREFIX): int(v) for k, v in counted.items()})
+        return (Product.model_validate(meta["doc"]) if meta else None), imported.plus(here)
+
     def _query_all(self, **query: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         while True:
@@ -380,6 +460,19 @@ class ReferenceStore:
             )
         if replacement is not None:
             operations.append(put(self._order_item(replacement), "attribute_not_exists(pk)"))
+        if record.reason:  # counted per product, for what sizing answers may say about fit (catalogue/facts.py)
+            for product_id in dict.fromkeys(record.product_ids):
+                operations.append(
+                    {
+                        "Update": {
+                            "TableName": self._table.name,
+                            "Key": {"pk": f"PRODUCT#{product_id}", "sk": "RETURNS"},
+                            "UpdateExpression": "ADD #reason :one",
+                            "ExpressionAttributeNames": {"#reason": f"{REASON_PREFIX}{record.reason}"},
+                            "ExpressionAttributeValues": {":one": 1},
+                        }
+                    }
+                )
         client = self._table.meta.client
         try:
             client.transact_write_items(TransactItems=operations)

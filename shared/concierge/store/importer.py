@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from concierge.knowledge.documents import Document, documents_from_store, in_source
 from concierge.knowledge.service import sync_knowledge
 from concierge.platform.settings import IngestSettings
-from concierge.store.commerce import ReferenceStore
+from concierge.store.commerce import ReferenceStore, ReturnReasons
 from concierge.store.merchant import MerchantProfile
 from concierge.store.models import StoreData
 
@@ -35,7 +35,7 @@ def import_store(
     it."""
     from concierge.platform import wiring
 
-    store.put_products(data.products)
+    store.put_products(data.products, ReturnReasons.of_history(data.orders))  # past returns' reasons, per product
     store.put_customers(data.customers)
     store.put_orders(data.orders)
     if merchant is not None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from concierge.catalogue.policy import DeliveryEstimate
 
@@ -76,11 +77,28 @@ class Product(StoreModel):
     delivery: DeliveryEstimate | None = Field(
         None, description="This product's delivery time when it differs from the shop's (merchant.json delivery)."
     )
+    size_chart: dict[str, str] = Field(
+        default_factory=dict,
+        description='What each size measures, by an option value of its variants: {"M": "chest 96-101 cm"}; '
+        "quoted as it is for sizing questions (docs/shopping.md).",
+    )
 
     @field_validator("tags", "dietary")
     @classmethod
     def _lower(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [v.strip().lower() for v in value if v.strip()]
+
+    @field_validator("size_chart")
+    @classmethod
+    def _chart_of_own_sizes(cls, chart: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        variants: list[Variant] = info.data.get("variants") or []
+        values = {value for variant in variants for value in variant.options.values()}
+        unknown = [size for size in chart if variants and size not in values]
+        if unknown:
+            raise ValueError(
+                f"names {', '.join(repr(u) for u in unknown)}, which no variant of this product has as an option value"
+            )
+        return chart
 
 
 class Customer(StoreModel):
@@ -114,6 +132,18 @@ class OrderLine(StoreModel):
     options: dict[str, str]
     quantity: int = Field(ge=1)
     unit_price: Decimal
+
+
+# Why a customer returned an item, as the return flow records it (actions/tools.py ReturnItems.reason).
+ReturnReason = Literal["too_small", "too_large", "damaged", "not_as_described", "changed_mind", "other"]
+
+
+class PastReturn(StoreModel):
+    """A return made before the import (the merchant's history): its lines and, when the customer gave one, why.
+    Its lines count as returned, and its reason counts in the product's fit data (docs/shopping.md)."""
+
+    line_ids: list[str] = Field(min_length=1, description="line_ids of this order's lines")
+    reason: ReturnReason | None = Field(None, description="why it came back, when the customer said so")
 
 
 class Address(StoreModel):
@@ -162,6 +192,24 @@ class Order(StoreModel):
     payment: Payment
     shipping_cost: Decimal = Decimal("0.00")
     tax: Decimal = Decimal("0.00")
+    returns: list[PastReturn] = Field(
+        default_factory=list, description="returns made before the import, with their reasons (a delivered order's)"
+    )
+
+    @field_validator("returns")
+    @classmethod
+    def _returns_of_own_lines(cls, returns: list[PastReturn], info: ValidationInfo) -> list[PastReturn]:
+        if returns and info.data.get("status") not in (None, OrderStatus.DELIVERED):
+            raise ValueError("only a delivered order has returns")
+        own, seen = {line.line_id for line in info.data.get("lines") or []}, set[str]()
+        for past in returns:
+            for line_id in past.line_ids:
+                if own and line_id not in own:
+                    raise ValueError(f"names line '{line_id}', which this order does not have")
+                if line_id in seen:
+                    raise ValueError(f"line '{line_id}' is in more than one return")
+                seen.add(line_id)
+        return returns
 
     @property
     def subtotal(self) -> Decimal:
