@@ -620,6 +620,13 @@ def test_an_item_taken_out_of_a_pending_order_in_words_apart():
     assert "Shall I go ahead?" in proposal.reply
 
 
+def test_an_item_taken_out_with_what_is_kept_said_first():
+    chat = Conversation(customer_id="c0010")
+    proposal = chat.say("keep the boxer briefs on it, just take the pocket tee off")
+    assert chat.tool_calls[-1] == [("modify_order", {"order_id": "NW10009", "remove_line_ids": ["2"]})]
+    assert "Shall I go ahead?" in proposal.reply
+
+
 def test_an_address_in_the_message_is_a_change_of_address_even_without_the_word():
     chat = Conversation(customer_id="c0010")
     chat.say("Can you send the sneakers to 1820 SE Belmont St, Portland, OR 97214 instead?")

@@ -226,6 +226,23 @@ def test_someone_elses_order_is_not_prefetched_and_nothing_of_it_is_kept():
     assert missing.result == refused.result, "the same answer as an order that does not exist"
 
 
+def test_a_parcels_tracking_number_finds_the_customers_own_order_and_no_one_elses():
+    """The carrier's number is what a customer often has at hand ("any news on JJD0001…?"): it names their order,
+    however they space it; another customer's parcel number gets the answer a missing order gets."""
+    sams = latest_order("sam", OrderStatus.SHIPPED)
+    number = sams.shipment.tracking_number
+    spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4)).lower()
+    lookups = OrderLookups(CountingStore(), NOW)
+    for written in (number, spaced):
+        call = ToolCall(id="c1", tool="track_shipment", arguments={"order_id": written})
+        found = lookups.look_up(call, turn(f"any news on {written}?"))
+        assert found.status is ActionStatus.EXECUTED and found.result["order_id"] == sams.id
+    alexs = latest_order("alex", OrderStatus.DELIVERED)
+    call = ToolCall(id="c1", tool="track_shipment", arguments={"order_id": alexs.shipment.tracking_number})
+    refused = lookups.look_up(call, turn("any news on my parcel?"))
+    assert (refused.status, refused.result) == (ActionStatus.DENIED, {"explanation": NOT_FOUND})
+
+
 @pytest.mark.parametrize("tool", sorted(set(TOOLS) - LOOKUP_TOOLS))
 def test_the_executors_lookups_refuse_every_other_tool_before_reading_anything(tool):
     store = CountingStore()

@@ -53,7 +53,7 @@ from concierge.conversation.turn import ActionResult, ActionStatus, DecidedTurn,
 from concierge.memory.store import MemoryStore
 from concierge.platform.events import ActionExecuted, ApprovalRequested, EventPublisher, HandoffRequested
 from concierge.platform.settings import ActionsSettings
-from concierge.reasoning.orderref import matches_order
+from concierge.reasoning.orderref import matches_order, same_parcel
 from concierge.store.commerce import AlreadyReturned, CommerceBackend, Discount, Remedy, ReturnRecord
 from concierge.store.merchant import MerchantProfile
 from concierge.store.models import Address, Customer, Order, OrderLine, OrderStatus, Product
@@ -258,11 +258,16 @@ class OrderLookups:
 
     def _owned_order(self, customer_id: str, order_id: str) -> Order:
         """The customer's order with this id, as the merchant writes it or as the customer wrote it ("1001" or
-        "#1001" for "#1001", "a20931" for "A-20931"): matched against their own orders only."""
+        "#1001" for "#1001", "a20931" for "A-20931"), or by its parcel's tracking number (the carrier's number is what
+        a customer has at hand): matched against their own orders only."""
         order = self.store.get_order(order_id)
         if order is not None and order.customer_id == customer_id:
             return order
-        mine = [o for o in self.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT) if matches_order(order_id, o.id)]
+        mine = [
+            o
+            for o in self.store.recent_orders(customer_id, ORDER_LOOKUP_LIMIT)
+            if matches_order(order_id, o.id) or (o.shipment is not None and same_parcel(order_id, o.shipment))
+        ]
         if len(mine) == 1:
             return mine[0]
         raise Denied("order_not_found", NOT_FOUND)  # same answer whether it is missing or someone else's

@@ -49,6 +49,7 @@ from concierge.reasoning.understanding import (
     request_object,
     requested_variant,
     without_address,
+    without_kept,
 )
 from concierge.reasoning.understanding import (
     LATEST as LATEST_ORDER,
@@ -2761,7 +2762,9 @@ class DeterministicEngine:
         """Take the item the customer names (or `line`, when already known) off a pending order. Taking off all of
         it is a cancellation, proposed as one: its only item, or the order itself asked to be cancelled, whatever
         items they name it by (and nothing said to be kept)."""
-        wanted = re.split(r"\bkeep\b", request, maxsplit=1, flags=re.IGNORECASE)[0]  # "…, keep the canisters"
+        # "…, keep the canisters" and "keep the cable on it, just take the charger off": what is kept is left out
+        kept_out = without_kept(request)
+        wanted = kept_out if kept_out != request else re.split(r"\bkeep\b", request, maxsplit=1, flags=re.IGNORECASE)[0]
         if line is None:
             target = REMOVE_TARGET.search(wanted)
             line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(

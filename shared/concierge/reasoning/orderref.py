@@ -6,6 +6,7 @@ matched against the customer's own orders, and a reference that matches none of 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # An order reference in a customer's words: whatever shape the merchant's ids have. "#1001", "order A-20931",
 # "order number 5512", or letters followed by 4+ digits ("NW10002", "A-20931"). Bare digits count only after '#' or
@@ -33,6 +34,12 @@ def order_reference(text: str) -> str | None:
             hashed = "#" in text[match.start() : match.start(1 if match.group(1) else 2)]
             return f"#{found}" if hashed else found  # as written: "#1033" stays "#1033"
     return None
+
+
+def same_parcel(reference: str, shipment: Any) -> bool:
+    """Whether what the customer wrote is this shipment's tracking number, however they spaced or cased it."""
+    number = compact(getattr(shipment, "tracking_number", "") or "")
+    return len(number) >= 6 and compact(reference) == number
 
 
 def matches_order(reference: str, order_id: str) -> bool:

@@ -188,7 +188,10 @@ KEPT = re.compile(
     r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
     # "keep the jumper and the jacket", "keep the jumper and socks": each item kept (not "and send the socks back")
     rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals._REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
-    r"(?=[.,!?;]|$|\s+(?:and|but)\b)",
+    r"(?=[.,!?;]|$|\s+(?:and|but)\b)"
+    # "…only the cable, the hub I'm keeping": the item said before the keeping
+    r"|\b(?:the|my|our)\s+[\w -]{1,40}?\s+(?:i'?m|i am|i'?ll|i will|we'?re|we are|we'?ll|i want to|i'?d like to)\s+"
+    r"(?:keep|keeping|hang(?:ing)? on to|hold(?:ing)? on to)\b",
     re.IGNORECASE,
 )
 REQUEST_OBJECT = re.compile(
