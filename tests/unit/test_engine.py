@@ -334,6 +334,17 @@ def test_return_flow_exchange_for_a_bigger_size():
     assert [e.to for e in chat.email.sent] == ["alex@example.com"]
 
 
+def test_an_exchange_confirmed_with_its_price_difference_back_is_the_exchange():
+    chat = Conversation()
+    chat.say("I need to return the blue shirt")
+    chat.say("yes, it's too small")
+    chat.say("exchange please")
+    action_id = chat.flow["action_id"]
+    done = chat.say("yes the XL please, and refund the difference to my card if there is one")
+    assert chat.tool_calls == [[("confirm_action", {"action_id": action_id})]]
+    assert done.reply.startswith("Done — your exchange is placed")
+
+
 def test_return_flow_refund_then_changing_their_mind():
     chat = Conversation()
     chat.say("I need to return the blue shirt")
@@ -625,6 +636,17 @@ def test_an_item_taken_out_with_what_is_kept_said_first():
     proposal = chat.say("keep the boxer briefs on it, just take the pocket tee off")
     assert chat.tool_calls[-1] == [("modify_order", {"order_id": "NW10009", "remove_line_ids": ["2"]})]
     assert "Shall I go ahead?" in proposal.reply
+
+
+def test_a_cancellation_taken_back_for_a_new_address_moves_the_same_order():
+    # c0010 has two pending orders: "it" is the one whose cancellation was just proposed
+    chat = Conversation(customer_id="c0010")
+    chat.say("please cancel order NW10009")
+    assert chat.tool_calls[-1] == [("cancel_order", {"order_id": "NW10009"})]
+    moved = chat.say("wait, don't cancel it. can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?")
+    assert [tool for tool, _ in chat.tool_calls[-1]] == ["modify_order"]
+    assert chat.tool_calls[-1][0][1]["order_id"] == "NW10009"
+    assert "won't cancel order NW10009" in moved.reply and "Shall I go ahead?" in moved.reply
 
 
 def test_an_address_in_the_message_is_a_change_of_address_even_without_the_word():

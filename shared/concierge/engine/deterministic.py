@@ -318,6 +318,13 @@ CREDIT_ASKED = re.compile(
 )
 # Store credit named as what the customer wants, enough to pick the resolution before anything was offered: "store
 # credit is fine", "as store credit", "account credit please"; not "I paid with credit"
+# An exchange's price difference paid back ("and refund the difference to my visa"): part of the exchange, not a
+# request for a refund instead.
+DIFFERENCE_BACK = re.compile(
+    r"\b(?:refund(?:ed)?|pay(?: me)? back|give(?: me)? back|send(?: me)? back|return(?: me)?|get|credit)\s+"
+    r"(?:me\s+)?the (?:price )?difference\b|\bthe (?:price )?difference (?:back|refunded|returned|credited)\b",
+    re.IGNORECASE,
+)
 STORE_CREDIT_SAID = re.compile(
     r"\b(?:store|shop|account|site)\s+credit\b(?!\s*card)(?!\s+(?:from|for)\s+(?:my|the)\s+last)",
     re.IGNORECASE,
@@ -969,12 +976,15 @@ class DeterministicEngine:
         # fix it; an item that arrived damaged ("it came cracked, what do I do?") asks what we do about it
         return any(WHAT_TO_DO.match(part) for part in asked) and DeterministicEngine._fit_reason(text) != "damaged"
 
-    def _start(self, turn: ReadyTurn, intent: str) -> Decision | None:
-        """The flow of a new request to act on an order, an item or a booking, or to track one; None for others."""
+    def _start(self, turn: ReadyTurn, intent: str, about: str | None = None) -> Decision | None:
+        """The flow of a new request to act on an order, an item or a booking, or to track one; None for others.
+        `about`: the order of a proposal just withdrawn in the same message, which "it" may mean ("don't cancel it,
+        send it to my new place instead")."""
         if intent == "cancel":
             return self._cancel_flow(turn, {"name": "cancel", "stage": "find"})
         if intent in ("address", "remove_item"):
-            return self._address_flow(turn, {"name": "address", "remove": intent == "remove_item"})
+            started = {"name": "address", "remove": intent == "remove_item"}
+            return self._address_flow(turn, {**started, "about": about} if about else started)
         if intent == "appointment":
             return self._appointment_flow(turn, {"name": "appointment", "stage": "find"})
         if intent in ("return", "exchange"):
@@ -1014,7 +1024,7 @@ class DeterministicEngine:
                 ],
                 flow={},
             )
-        started = self._start(turn, intent)
+        started = self._start(turn, intent, about=flow.get("order_id"))
         assert started is not None  # every kind of REQUEST_KINDS starts a flow
         if started.next != "reply" or withdrawn[-1].status is not ActionStatus.EXECUTED:
             return started
@@ -2313,8 +2323,11 @@ class DeterministicEngine:
             and signals.any_phrase(said, EXCHANGE_WORDS)
             and not signals.any_phrase(said, REFUND_WORDS)
         ) or (
-            # "my money back instead": "instead" asks for no exchange beside refund words
-            pending == "exchange" and signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
+            # "my money back instead": "instead" asks for no exchange beside refund words ("refund the difference" is
+            # the exchange's own price difference)
+            pending == "exchange"
+            and signals.any_phrase(DIFFERENCE_BACK.sub(" ", said), REFUND_WORDS)
+            and not asks_exchange(said)
         )
         if contradicts:  # "yes, send the replacement" to a refund: nothing runs until it is clear
             what, other = ("refund", "replacement") if pending == "refund" else ("exchange", "refund")
@@ -2408,7 +2421,7 @@ class DeterministicEngine:
         if pending == "refund":
             wants_other = asks_exchange(said) and not signals.any_phrase(said, REFUND_WORDS)
         else:
-            wants_other = signals.any_phrase(said, REFUND_WORDS) and not asks_exchange(said)
+            wants_other = signals.any_phrase(DIFFERENCE_BACK.sub(" ", said), REFUND_WORDS) and not asks_exchange(said)
         if not (refuses and wants_other):
             return None
         if not turn.results_for("cancel_action"):
@@ -2720,6 +2733,9 @@ class DeterministicEngine:
             return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})], flow=flow)
         orders = found[-1].result.get("orders", [])
         order = self._order_for_change(request, orders)
+        if order is None and flow.get("about") and not order_reference(without_address(request)):
+            # the order of the proposal withdrawn in the same words, when the request names no other
+            order = next((o for o in orders if o["order_id"] == flow["about"] and o["status"] == "pending"), None)
         if order is None:
             pending = [o for o in orders if o["status"] == "pending"]
             if not pending:
