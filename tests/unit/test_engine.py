@@ -649,6 +649,23 @@ def test_a_cancellation_taken_back_for_a_new_address_moves_the_same_order():
     assert "won't cancel order NW10009" in moved.reply and "Shall I go ahead?" in moved.reply
 
 
+def test_two_tracking_questions_about_items_of_two_orders_get_an_answer_each():
+    chat = Conversation(customer_id="c0010")
+    reply = chat.say("has my pocket tee shipped yet? and where is my denim jacket?")
+    assert chat.tool_calls[-1] == [
+        ("track_shipment", {"order_id": "NW10009"}),
+        ("track_shipment", {"order_id": "NW10082"}),
+    ]
+    assert "NW10009" in reply.reply and "NW10082" in reply.reply and reply.resolved
+
+
+def test_an_item_two_orders_hold_is_not_read_apart():
+    # the sneaker is in a shipped and a pending order: one tracking question, as before
+    chat = Conversation(customer_id="c0010")
+    chat.say("has my pocket tee shipped yet? and where are my sneakers?")
+    assert len(chat.tool_calls[-1]) == 1
+
+
 def test_an_address_in_the_message_is_a_change_of_address_even_without_the_word():
     chat = Conversation(customer_id="c0010")
     chat.say("Can you send the sneakers to 1820 SE Belmont St, Portland, OR 97214 instead?")

@@ -2948,12 +2948,26 @@ class DeterministicEngine:
                 found = turn.results_for("find_orders")
                 if not found:
                     return Decision(next="actions", tool_calls=[call("find_orders", {"limit": ORDER_SEARCH_LIMIT})])
-                holding = orders_with_item(text, list(found[-1].result.get("orders", [])))
+                orders = list(found[-1].result.get("orders", []))
+                each = self._tracked_apart(text, orders)
+                if len(each) > 1:  # "has my knife strip shipped? and where are the cups?": each order, each answer
+                    return Decision(
+                        next="actions", tool_calls=[call("track_shipment", {"order_id": o}) for o in each], flow={}
+                    )
+                holding = orders_with_item(text, orders)
                 order_id = holding[0]["order_id"] if holding else None
             order_id = reference or order_id
             arguments = {"order_id": order_id} if order_id else {}
             flow: dict[str, Any] = {"name": "offer_tracking", "order_id": order_id} if order_id else {}
             return Decision(next="actions", tool_calls=[call("track_shipment", arguments)], flow=flow)
+        if len(tracked) > 1:  # each order of a message asking after two (`_tracked_apart`)
+            answers = [
+                self._shipment(t.result, offer=False)[0]
+                if t.status is ActionStatus.EXECUTED
+                else t.result.get("explanation", "I couldn't find that order.")
+                for t in tracked
+            ]
+            return Decision(next="reply", reply="\n\n".join(answers), resolved=True, flow={})
         outcome = tracked[-1]
         if outcome.status is not ActionStatus.EXECUTED:
             return Decision(next="reply", reply=outcome.result.get("explanation", "I couldn't find that order."))
@@ -2970,6 +2984,22 @@ class DeterministicEngine:
                 flow=flow,
             )
         return Decision(next="reply", reply=reply, resolved=True, flow=flow)
+
+    @staticmethod
+    def _tracked_apart(text: str, orders: list[dict[str, Any]]) -> list[str]:
+        """The orders of a message asking after items in two tracking questions, one per question whose item one
+        order holds; [] when the questions do not name two orders apart."""
+        parts = [part for intent, part in signals.readings(text) if intent == "track"]
+        if len(parts) < 2:
+            return []
+        each: list[str] = []
+        for part in parts:
+            holding = orders_with_item(part, orders) if content_words(part) else []
+            if len({o["order_id"] for o in holding}) != 1:
+                return []  # a question naming no item of theirs, or one two orders hold: not read apart
+            if holding[0]["order_id"] not in each:
+                each.append(holding[0]["order_id"])
+        return each
 
     def _shipment(self, r: dict[str, Any], offer: bool = True) -> tuple[str, dict[str, Any]]:
         """Where an order is, in words, from track_shipment's result, and the flow after it (a late parcel may offer
