@@ -174,3 +174,16 @@ def test_the_electronics_stores_lead_scenarios_resolve(tmp_path):
     outcomes = json.loads(out.read_text())["outcomes"]
     assert len(outcomes) >= 6, "the store's lead- scenarios"
     assert {o["scenario"]: o["failures"] for o in outcomes if not o["resolved"]} == {}
+
+
+@pytest.mark.parametrize("store", ["home-kitchen", "electronics"])
+def test_the_sample_stores_recommendation_scenarios_resolve(store, tmp_path):
+    """Personal recommendations (docs/shopping.md) as each sample store's customers meet them: from a product viewed
+    (a `product.viewed` signal posted before the first turn), from what they bought, never a returned product, and a
+    gift or a thing named still answered with a cart."""
+    folder = Path(__file__).resolve().parents[2] / "stores" / store
+    out = tmp_path / "eval.json"
+    main(["eval", "--store", str(folder), "--only", "recommend-", "--json", str(out), "--quiet"])
+    outcomes = json.loads(out.read_text())["outcomes"]
+    assert len(outcomes) >= 3, f"{store}'s recommend- scenarios"
+    assert {o["scenario"]: o["failures"] for o in outcomes if not o["resolved"]} == {}

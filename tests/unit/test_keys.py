@@ -17,7 +17,11 @@ SCANNED = ("shared", "functions", "scripts", "benchmarks")
 # The modules that own keys: the memory table's schema, the KPI roll-up's, and the store table's (orders, customers,
 # the merchant's settings), which is another table.
 OWNERS = {"shared/concierge/memory/keys.py", "shared/concierge/metrics/keys.py", "shared/concierge/store/commerce.py"}
-STORE_TABLE = {"shared/concierge/store/merchant.py", "shared/concierge/churn/deployed.py"}
+STORE_TABLE = {
+    "shared/concierge/store/merchant.py",
+    "shared/concierge/churn/deployed.py",
+    "shared/concierge/catalogue/related.py",
+}
 # A string literal that starts like a key: CONV#…, f"ACTION#{…}", or a fixed sort key.
 KEY_LITERAL = re.compile(
     r"""[fr]?["'](?:[A-Z][A-Z_]*#|(?:META|PROFILE|OWNER|IDENTITY|THREAD|RECEIVED|MERGED_INTO|APPROVALS|HANDOFFS|CLAIMED|SEEN)["'])"""
@@ -65,6 +69,7 @@ ITEM_OWNERS = {
     "shared/concierge/journeys/subscriptions.py",  # SubscriptionStore
     "shared/concierge/leads/store.py",  # LeadStore
     "shared/concierge/churn/scheduled.py",  # ScoringRuns
+    "shared/concierge/catalogue/views.py",  # ViewStore
 }
 
 
@@ -159,6 +164,7 @@ BUILT = {
     "journey unit": tuple(metric_keys.journey_unit_key("abandoned_cart", "u-1").values()),
     "lead": (keys.customer_pk("u-1"), keys.lead_sk("c-1")),
     "churn risk published": (keys.customer_pk("u-1"), keys.churn_told_sk(date(2026, 11, 2))),
+    "product views": (keys.customer_pk("u-1"), keys.VIEWS),
     "churn scoring pass": (keys.churn_run_pk(date(2026, 11, 2)), keys.PASS),
     "churn scoring page": (keys.churn_run_pk(date(2026, 11, 2)), keys.churn_page_sk(3)),
 }

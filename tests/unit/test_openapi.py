@@ -75,6 +75,7 @@ def test_operation_ids_are_unique_and_named_for_what_they_do():
     assert ids == {
         ("POST", "/v1/conversations/{conversation_id}/messages"): "postMessage",
         ("GET", "/v1/customers/{customer_id}/data"): "exportCustomerData",
+        ("DELETE", "/v1/customers/{customer_id}/product-views"): "clearProductViews",
         ("DELETE", "/v1/customers/{customer_id}"): "eraseCustomer",
         ("GET", "/v1/operator/customers/{customer_id}/data"): "exportCustomerDataForOperator",
         ("DELETE", "/v1/operator/customers/{customer_id}"): "eraseCustomerForOperator",

@@ -30,6 +30,7 @@ REPOSITORIES = {
     "shared/concierge/journeys/subscriptions.py",  # the plans a customer has and has tried
     "shared/concierge/leads/store.py",  # the leads qualified in a customer's conversations
     "shared/concierge/churn/scheduled.py",  # the churn scoring's passes and pages, the days a risk was published
+    "shared/concierge/catalogue/views.py",  # a customer's last product views (recommendations)
 }
 # Modules whose `_table` is another table: the store table (orders, customers, the merchant's settings), and the
 # per-thread handle factory every table is made by.
@@ -37,6 +38,7 @@ OTHER_TABLES = {
     "shared/concierge/store/commerce.py",
     "shared/concierge/store/merchant.py",
     "shared/concierge/churn/deployed.py",  # the churn model, beside merchant.json
+    "shared/concierge/catalogue/related.py",  # the products' related snapshot (recommendations), beside merchant.json
     "shared/concierge/platform/aws.py",
 }
 RAW = {"table", "_table"}

@@ -42,6 +42,7 @@ from concierge.actions.tools import (
     ModifyOrder,
     NextBestAction,
     QualifyLead,
+    RecommendProducts,
     ReturnItems,
     SendMessage,
     SendPasswordReset,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from concierge.catalogue.related import Related
     from concierge.handoff.queue import HandoffStore
     from concierge.leads.store import Lead, LeadRecords
     from concierge.offers.catalogue import Offer
@@ -86,6 +88,8 @@ class ActionServices:
     leads: LeadRecords | None = None  # None: the lead records in the memory table
     # merchant.json (return window, approval limit, exchanges, return method, support hours); None: the settings
     profile: Callable[[], MerchantProfile] | None = None
+    # what the shop's orders and catalogue say of its products together (catalogue/related.py); None: not read
+    related: Callable[[], Related | None] | None = None
 
     def merchant(self) -> MerchantProfile:
         return self.profile() if self.profile else MerchantProfile.from_settings(self.settings)
@@ -387,6 +391,21 @@ class ActionExecutor(OrderLookups):
 
                 cart = build_cart(arguments, self.s.store, self.merchant, self.now)
                 return ActionStatus.EXECUTED, cart, None, "build_cart"
+            case RecommendProducts():
+                from concierge.catalogue.recommend import recommend
+
+                found = recommend(
+                    customer_id,
+                    self.s.memory,
+                    self.s.store,
+                    self.s.related() if self.s.related else None,
+                    self.merchant,
+                    self.now,
+                    arguments.limit,
+                    arguments.exclude_product_ids,
+                    arguments.max_price,
+                )
+                return ActionStatus.EXECUTED, found.model_dump(mode="json"), None, "recommend_products"
             case CancelOrder(order_id=order_id):
                 order = self._owned_order(customer_id, order_id)
                 decision = policy.evaluate_cancel(order)

@@ -78,6 +78,22 @@ class BuildCart(ToolInput):
     )
 
 
+class RecommendProducts(ToolInput):
+    """Recommendations for the verified customer, each with the signal it comes from: a product they viewed and the
+    day, one they bought ("goes with the … you bought"), what others who bought it also bought. Read from their own
+    views and orders only with their consent to personalization; otherwise (or with nothing to go on) the shop's best
+    sellers, marked not personal (`personal`: false): say so. Give each product with its reason as written and its
+    link; never add why they might like it, nor anything about who they are. Reads only: nothing is changed."""
+
+    limit: int = Field(3, ge=1, le=4, description="How many products to recommend.")
+    exclude_product_ids: list[str] = Field(
+        default_factory=list, max_length=20, description="Products already recommended in this conversation."
+    )
+    max_price: Decimal | None = Field(
+        None, gt=0, le=1_000_000, description="Only products with a variant in stock at or below this price."
+    )
+
+
 class ReturnItems(ToolInput):
     """Propose a return of order lines; the customer must confirm the pending action before it executes."""
 
@@ -225,6 +241,7 @@ TOOLS: dict[str, type[ToolInput]] = {
     "track_shipment": TrackShipment,
     "get_product": GetProduct,
     "build_cart": BuildCart,
+    "recommend_products": RecommendProducts,
     "return_items": ReturnItems,
     "cancel_order": CancelOrder,
     "modify_order": ModifyOrder,

@@ -4,7 +4,8 @@ here, in code, from what the message asks.
 
 `plan`: whether the message asks for shopping help (`requests.read`: a goal, a search, a budget or a date for
 something to buy — never an order of theirs, a return or a parcel), in an open conversation waiting for no answer,
-that no handoff trigger sends to a person; or changes the constraints of the cart shown last ("make it under $40",
+that no handoff trigger sends to a person, and that does not ask for the customer's own recommendations ("what would
+you recommend for me?": catalogue/recommend.py); or changes the constraints of the cart shown last ("make it under $40",
 "it has to arrive by Friday"). Then a `build_cart` call: the request read by code, and the catalogue search's
 candidates (`service.candidates`). `prefetched` runs it (`tool.run`, the actions function's own code) as the turn's
 first tool round: the deterministic engine words the cart (catalogue.dialogue), Claude sees the call and its result
@@ -57,6 +58,10 @@ def request_for(turn: ReadyTurn, today: date) -> ShoppingRequest | None:
         if later.has_constraints and not terms(later.query):  # "make it under $40", "it has to arrive by Friday"
             return ShoppingRequest.model_validate(previous).merged(later)
     if request is None:
+        return None
+    from concierge.catalogue.recommend import asked as recommendations_asked
+
+    if recommendations_asked(turn, today):  # "what would you recommend for me?": theirs, not a search (recommend.py)
         return None
     from concierge.reasoning.understanding import acting_intent
 

@@ -29,7 +29,7 @@ from concierge.conversation.turn import (
     ReadyTurn,
     ToolCall,
 )
-from concierge.engine import leads, products
+from concierge.engine import leads, products, recommend
 from concierge.knowledge import ANSWER_THRESHOLD, POLICY_URL
 from concierge.offers import moments
 from concierge.reasoning import escalation, signals
@@ -885,6 +885,9 @@ class DeterministicEngine:
         cart_reply = shopping.decide(turn)
         if cart_reply is not None:
             return cart_reply
+        recommended = recommend.decide(turn, self.profile)  # "what would you recommend for me?" (engine/recommend.py)
+        if recommended is not None:
+            return recommended
         intent = turn.signals.intent
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})

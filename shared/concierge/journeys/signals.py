@@ -23,6 +23,7 @@ from concierge.platform.events import (
     EventPublisher,
     FeatureUsed,
     OrderUpdated,
+    ProductViewed,
     ShipmentDelayed,
     Signal,
     SubscriptionChanged,
@@ -41,6 +42,7 @@ StorefrontSignal = (
     | FeatureUsed
     | CartUpdated
     | SubscriptionChanged
+    | ProductViewed
 )
 AnySignal = Annotated[StorefrontSignal, Field(discriminator="kind")]
 

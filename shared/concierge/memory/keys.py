@@ -23,6 +23,7 @@ THREAD = "THREAD"  # the conversation an email we sent belongs to
 RECEIVED = "RECEIVED"  # a provider message already taken in
 MERGED_INTO = "MERGED_INTO"  # a customer merged into another
 PASS = "PASS"  # a churn scoring pass's number of pages
+VIEWS = "VIEWS"  # a customer's last product views (personal recommendations: catalogue/views.py)
 
 # Partitions listed across customers (queues).
 APPROVALS = "APPROVALS"  # actions waiting for a person's approval
@@ -267,6 +268,7 @@ RECORDS: tuple[Record, ...] = (
     Record("journey entered", "CUST#<customer id>", "JUNIT#<journey id>", True, _IN_CUSTOMER),
     Record("lead", "CUST#<customer id>", "LEAD#<conversation id>", True, _IN_CUSTOMER),
     Record("churn risk published", "CUST#<customer id>", "CHURN#<day>", True, _IN_CUSTOMER),
+    Record("product views", "CUST#<customer id>", VIEWS, True, _IN_CUSTOMER),
     Record("identity", "IDENT#<channel>#<address>", IDENTITY, True, "from the customer's copy of the identity"),
     Record("email thread", "MSGID#<message id>", THREAD, True, "from the inbox entry of each received message"),
     Record("inbox entry", "INBOX#<channel>#<message id>", RECEIVED, True, "from each message's provider id"),

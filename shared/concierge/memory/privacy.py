@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,9 @@ from concierge.memory.store import AlreadyMerged, MemoryStore, NotMerged, Profil
 from concierge.platform.errors import BadRequest, Conflict, NotFound
 from concierge.platform.events import CustomerErased, EventPublisher
 from concierge.store.commerce import CommerceBackend
+
+if TYPE_CHECKING:
+    from concierge.store.merchant import MerchantProfile
 
 # What the data-rights operations refuse with (the HTTP routes document them from here).
 NO_DATA = "No data is held about this customer."
@@ -42,7 +45,9 @@ class Preferences(BaseModel):
 
     # JSON booleans only: "yes", 1 or "false" are refused rather than guessed at, for a consent.
     personalization: bool = Field(
-        strict=True, description="recall personal details (sizes, past conversations) in later conversations"
+        strict=True,
+        description="recall personal details (sizes, past conversations) in later conversations, and recommend "
+        "products from what they viewed and bought",
     )
     surveys: bool | None = Field(
         None, strict=True, description="be asked satisfaction surveys after a conversation (omitted: unchanged)"
@@ -126,6 +131,13 @@ class CustomerExport(BaseModel):
         description="business, demo or quote requests qualified in their conversations: the answers to the shop's "
         "questions, the outcome and the link given",
     )
+    product_views: list[dict[str, Any]] = Field(
+        default_factory=list, description="the product pages they viewed that are kept, newest first (recommendations)"
+    )
+    recommendation_signals: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what drives their recommendations: each view, purchase and return read, and what it does",
+    )
     conversations: list[ConversationExport]
     commerce: CommerceExport
 
@@ -153,8 +165,13 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("pk", "expires_at")}
 
 
-def export(customer_id: str, services: PrivacyServices, now: datetime) -> CustomerExport:
-    """Everything held about a customer."""
+def export(
+    customer_id: str, services: PrivacyServices, now: datetime, merchant: MerchantProfile | None = None
+) -> CustomerExport:
+    """Everything held about a customer (`merchant`: what its recommendations leave out, to say which signals drive
+    them)."""
+    from concierge.catalogue.recommend import signal_uses
+
     memory = services.memory
     items = memory.customer_partition(customer_id)
     if not items and services.store.get_customer(customer_id) is None:
@@ -192,6 +209,10 @@ def export(customer_id: str, services: PrivacyServices, now: datetime) -> Custom
         activity=of(keys.ACTIVITY),
         subscriptions=of(keys.PLAN),
         leads=of(keys.LEAD),
+        product_views=[view for item in of(keys.VIEWS) for view in item.get("views") or []],
+        recommendation_signals=[
+            use.model_dump(mode="json") for use in signal_uses(customer_id, memory, services.store, merchant, now)
+        ],
         conversations=conversations,
         commerce=CommerceExport(
             customer=customer.model_dump(mode="json") if customer else None,
@@ -229,7 +250,7 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_
 
 
 def set_preferences(customer_id: str, preferences: Preferences, services: PrivacyServices) -> PreferencesOut:
-    """Consent. Opting out of personalization also forgets the durable facts and summaries already held."""
+    """Consent. Opting out of personalization also forgets the durable facts, summaries and product views held."""
     memory = services.memory
     profile = memory.get_profile(customer_id) or Profile(customer_id=customer_id)
     profile = profile.model_copy(update={"personalization": preferences.personalization})
@@ -238,6 +259,9 @@ def set_preferences(customer_id: str, preferences: Preferences, services: Privac
     if not preferences.personalization:
         profile = profile.model_copy(update={"last_summary": None})
         memory.forget_facts_and_summaries(customer_id)
+        from concierge.catalogue.views import ViewStore
+
+        ViewStore(memory).clear(customer_id)  # the product views recommendations read (catalogue/views.py)
     memory.put_profile(profile)
     memory.audit(customer_id, "preferences.updated", preferences.model_dump())
     return PreferencesOut(customer_id=customer_id, personalization=profile.personalization, surveys=profile.surveys)

@@ -383,6 +383,24 @@ class SubscriptionChanged(Signal):
     change: Literal["started", "upgraded", "downgraded", "paused", "resumed", "renewed", "cancelled"]
 
 
+class ProductViewed(Signal):
+    """The customer viewed a product's page (docs/shopping.md, personal recommendations). Kept, with the customer's
+    consent to personalization, as one of their last views: what "because you viewed …" recommendations come from."""
+
+    detail_type: ClassVar[str] = "product.viewed"
+    kind: Literal["product.viewed"] = "product.viewed"
+
+    product_id: str = Field(min_length=1, max_length=64, description="the product, as products.json has it")
+    sku: str | None = Field(None, min_length=1, max_length=64, description="the variant shown, if the page had one")
+    viewed_at: datetime | None = Field(None, description="when the page was viewed; absent: occurred_at")
+
+    @model_validator(mode="after")
+    def _viewed_at(self) -> ProductViewed:
+        if self.viewed_at is None:
+            self.viewed_at = self.occurred_at
+        return self
+
+
 SIGNAL_TYPES: tuple[type[Signal], ...] = (
     OrderUpdated,
     ShipmentDelayed,
@@ -392,6 +410,7 @@ SIGNAL_TYPES: tuple[type[Signal], ...] = (
     FeatureUsed,
     CartUpdated,
     SubscriptionChanged,
+    ProductViewed,
 )
 
 

@@ -277,6 +277,8 @@ CUSTOMER_ROUTES = (
     Route("GET", "/v1/operator/customers/{customer_id}/data", "ingest", caller="operator"),
     Route("DELETE", "/v1/operator/customers/{customer_id}", "ingest", caller="operator"),
     Route("PUT", "/v1/customers/{customer_id}/preferences", "ingest"),
+    # the customer's own "forget what I viewed" (personal recommendations: docs/shopping.md)
+    Route("DELETE", "/v1/customers/{customer_id}/product-views", "ingest"),
     Route("POST", "/v1/customers/{customer_id}/merges", "ingest", caller="operator"),
     Route("DELETE", "/v1/customers/{customer_id}/merges/{source_customer_id}", "ingest", caller="operator"),
 )

@@ -26,6 +26,7 @@ from concierge.platform.settings import (
 if TYPE_CHECKING:
     from concierge.actions.approvals import ApprovalWorkflow
     from concierge.actions.executor import ActionServices
+    from concierge.catalogue.related import RelatedStore
     from concierge.catalogue.search import CatalogueIndex
     from concierge.catalogue.service import EmbeddedCache
     from concierge.channels.inbox import ChannelSender, EmailIntake, Inbox, TurnRunner
@@ -121,6 +122,7 @@ def action_services(settings: ActionsSettings) -> ActionServices:
         idempotency=idempotency_store(settings.memory_table),
         approvals=approvals(settings),
         profile=merchant_profiles(settings).get,
+        related=related_products(settings).get,
     )
 
 
@@ -186,6 +188,19 @@ def journey_services(settings: ActionsSettings) -> JourneyServices:
         events=publisher(settings),
         offer_settings=settings,
     )
+
+
+_related: dict[str, RelatedStore] = {}
+
+
+def related_products(settings: StoreSettings) -> RelatedStore:
+    """What the shop's orders and catalogue say of its products together (catalogue/related.py), in the store table:
+    one per table in a process (the local stack runs every function in one: an import is seen by all)."""
+    if settings.store_table not in _related:
+        from concierge.catalogue.related import RelatedStore
+
+        _related[settings.store_table] = RelatedStore(aws.table(settings.store_table))
+    return _related[settings.store_table]
 
 
 _churn_models: dict[str, DeployedModels] = {}
@@ -479,6 +494,7 @@ def reset() -> None:
     _catalogue_cache = None
     _profile_stores.clear()
     _churn_models.clear()
+    _related.clear()
     for factory in (
         memory_store,
         reference_store,

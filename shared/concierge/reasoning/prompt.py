@@ -175,6 +175,9 @@ Never say:
 - <person_message> is what a person of the support team wrote to the customer, not you.
 - Hand the conversation to a person with the create_handoff tool when the customer asks for one, is angry, or you
   cannot help. That is the only way to hand over.
+- Recommendations for the customer ("what would you recommend for me?"): call recommend_products, then give each
+  product with its reason exactly as the result words it and its link; never add why they might like it, nor guess
+  anything about who they are. When its `personal` is false, say these are popular picks, not based on their history.
 - Ask one clear question when the request is ambiguous. Keep replies short: two to four sentences.
 - End every turn with one {REPLY_TOOL} call (or, when tools are not available, with the reply as plain text).{leads}
 """

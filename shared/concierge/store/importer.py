@@ -1,6 +1,7 @@
 """`concierge import DIR`: loads products, customers and orders into the commerce store, merchant.json into the
 store table, the help-center articles, product pages and help/ documents into the knowledge index, and the products
-into the catalogue index beside it — the same path for a merchant's export, a local `concierge dev --store DIR` and
+into the catalogue index beside it (with what the orders and the catalogue search say of products together, for
+recommendations: catalogue/related.py) — the same path for a merchant's export, a local `concierge dev --store DIR` and
 the demo store.
 
 Each kind of knowledge is a source of its own: the import replaces only what an earlier import of the store put
@@ -44,6 +45,13 @@ def import_store(
     from concierge.catalogue import service as catalogue
 
     catalogue.sync(settings, data.products, merchant)  # the products as catalogue search finds them (shopping.md)
+    index = catalogue.index(settings)  # what the orders and the search say of products together (recommendations)
+    if index is not None:
+        from concierge.catalogue.related import build, searcher
+        from concierge.platform.clock import now
+
+        similar = searcher(index, wiring.embedder(settings))
+        wiring.related_products(settings).put(build(data.products, data.orders, similar, now()))
     counts = {
         "products": len(data.products),
         "customers": len(data.customers),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -198,6 +198,34 @@ class WidgetConfig(BaseModel):
     brand: WidgetColours
 
 
+class RecommendationSettings(BaseModel):
+    """Personal recommendations (docs/shopping.md): what they are never drawn from nor made of. A product in one of
+    these categories, or with one of these tags, is never recommended, and a view or purchase of one never drives a
+    recommendation (no "because you viewed …" from it): for the categories a recommendation would say too much about
+    the person from (health, religion, sexuality, pregnancy…). Empty by default: the shop decides what is sensitive in
+    its catalogue."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    excluded_categories: list[str] = Field(
+        default_factory=list, max_length=100, description="categories as products.json names them (any case)"
+    )
+    excluded_tags: list[str] = Field(
+        default_factory=list, max_length=100, description="tags as products.json names them (any case)"
+    )
+
+    @field_validator("excluded_categories", "excluded_tags")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(v.strip().lower() for v in value if v.strip()))
+
+    def excludes(self, category: str, tags: Sequence[str] = ()) -> bool:
+        """Whether a product of this category and tags is out of recommendations, as a suggestion or as a reason."""
+        return category.strip().lower() in self.excluded_categories or any(
+            tag.strip().lower() in self.excluded_tags for tag in tags
+        )
+
+
 class MerchantProfile(BaseModel):
     """merchant.json. Only `name`, `return_window_days` and `max_auto_refund` are required."""
 
@@ -324,6 +352,11 @@ class MerchantProfile(BaseModel):
         description="The first steps of using the product, in order: {feature (the code feature.used signals name), "
         "name, help (an article's url or an https link)} (the stalled_onboarding journey, docs/journeys.md). "
         "Absent: no onboarding nudge is sent.",
+    )
+    recommendations: RecommendationSettings = Field(
+        default_factory=RecommendationSettings,
+        description="Personal recommendations (docs/shopping.md): {excluded_categories, excluded_tags}, what is never "
+        "recommended nor used as a reason (sensitive categories: health, religion…). Absent: nothing is excluded.",
     )
 
     @model_validator(mode="after")

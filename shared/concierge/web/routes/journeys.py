@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concierge.journeys.signals import SignalAccepted, SignalRequest, accept
 from concierge.platform.clock import now
+from concierge.platform.events import ProductViewed
 from concierge.web.routes.common import (
     API_KEY,
     CUSTOMER_TOKEN,
@@ -26,7 +27,8 @@ router = area_router()
     operation_id="sendSignal",
     summary=(
         "Report a signal about the signed-in customer (order updated, shipment delayed, charge posted, trial, sign-in, "
-        "feature used, cart updated, subscription changed); it is published on the bus and may start a journey."
+        "feature used, cart updated, subscription changed, product viewed); it is published on the bus and may start "
+        "a journey. A product view is also kept, with the customer's consent, for their recommendations."
     ),
     responses=errors(
         {
@@ -45,4 +47,9 @@ def send_signal(request: SignalRequest) -> SignalAccepted:
     context = services()
     signal = request.root
     own_data(signal.customer_id, context)
+    if isinstance(signal, ProductViewed):  # kept here, where it arrives: with consent (catalogue/views.py)
+        from concierge.catalogue.views import keep
+
+        privacy = context.privacy
+        keep(signal, privacy.memory, privacy.store, context.merchant_profile(), now())
     return accept(signal, context.privacy.events, now())

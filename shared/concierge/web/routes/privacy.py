@@ -3,6 +3,7 @@ themselves or, under /v1/operator/..., by a signed-in operator on their behalf; 
 
 from __future__ import annotations
 
+from concierge.catalogue.views import ViewsCleared
 from concierge.memory.privacy import (
     ALREADY_MERGED,
     BOTH_MUST_EXIST,
@@ -56,7 +57,7 @@ NOT_HELD = quote(NO_DATA)
 def export_data(customer_id: PathId) -> CustomerExport:
     context = services()
     own_data(customer_id, context)
-    return export(customer_id, context.privacy, now())
+    return export(customer_id, context.privacy, now(), context.merchant_profile())
 
 
 @router.delete(
@@ -90,7 +91,7 @@ def erase_data(customer_id: PathId) -> ErasureReceipt:
 def export_data_for_operator(customer_id: PathId) -> CustomerExport:
     signed_in = operator("Exporting a customer's data")
     services().privacy.memory.audit(customer_id, "data.exported", {"operator": signed_in.id})
-    return export(customer_id, services().privacy, now())
+    return export(customer_id, services().privacy, now(), services().merchant_profile())
 
 
 @router.delete(
@@ -125,6 +126,25 @@ def preferences(customer_id: PathId, preferences: Preferences) -> PreferencesOut
     context = services()
     own_data(customer_id, context)
     return set_preferences(customer_id, preferences, context.privacy)
+
+
+@router.delete(
+    "/v1/customers/<customer_id>/product-views",
+    operation_id="clearProductViews",
+    summary="Forget the product pages the customer viewed: recommendations no longer read them (docs/shopping.md).",
+    responses=errors(
+        ok("The views were deleted (how many; none is fine), and the customer's audit trail says so."),
+        e401=CUSTOMER_TOKEN,
+        e403=CUSTOMER_403,
+        e404=NO_ROUTE,  # nothing need be held: only a path no route takes
+    ),
+)
+def clear_product_views(customer_id: PathId) -> ViewsCleared:
+    from concierge.catalogue.views import clear
+
+    context = services()
+    own_data(customer_id, context)
+    return clear(customer_id, context.privacy.memory)
 
 
 @router.post(
