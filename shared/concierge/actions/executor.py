@@ -394,7 +394,7 @@ class ActionExecutor(OrderLookups):
             case RecommendProducts():
                 from concierge.catalogue.recommend import recommend
 
-                found = recommend(
+                recommended = recommend(
                     customer_id,
                     self.s.memory,
                     self.s.store,
@@ -405,7 +405,7 @@ class ActionExecutor(OrderLookups):
                     arguments.exclude_product_ids,
                     arguments.max_price,
                 )
-                return ActionStatus.EXECUTED, found.model_dump(mode="json"), None, "recommend_products"
+                return ActionStatus.EXECUTED, recommended.model_dump(mode="json"), None, "recommend_products"
             case CancelOrder(order_id=order_id):
                 order = self._owned_order(customer_id, order_id)
                 decision = policy.evaluate_cancel(order)
