@@ -58,6 +58,10 @@ def request_for(turn: ReadyTurn, today: date) -> ShoppingRequest | None:
             return ShoppingRequest.model_validate(previous).merged(later)
     if request is None:
         return None
+    from concierge.reasoning import account
+
+    if account.asked(text) is not None:  # "how much is left on my gift card?" asks about their account (account.md)
+        return None
     from concierge.reasoning.understanding import acting_intent
 
     try:

@@ -29,7 +29,7 @@ from concierge.conversation.turn import (
     ReadyTurn,
     ToolCall,
 )
-from concierge.engine import leads
+from concierge.engine import account, leads
 from concierge.knowledge import ANSWER_THRESHOLD, POLICY_URL
 from concierge.offers import moments
 from concierge.reasoning import escalation, signals
@@ -872,6 +872,10 @@ class DeterministicEngine:
         cart_reply = shopping.decide(turn)
         if cart_reply is not None:
             return cart_reply
+        # An account question (a balance, a gift card, their orders, a payment, a refund): engine/account.py
+        account_reply = account.decide(turn, self.profile, lambda words: self._help_answer(turn, words), self._excerpt)
+        if account_reply is not None:
+            return account_reply
         intent = turn.signals.intent
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})

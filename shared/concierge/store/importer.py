@@ -1,7 +1,7 @@
-"""`concierge import DIR`: loads products, customers and orders into the commerce store, merchant.json into the
-store table, the help-center articles, product pages and help/ documents into the knowledge index, and the products
-into the catalogue index beside it — the same path for a merchant's export, a local `concierge dev --store DIR` and
-the demo store.
+"""`concierge import DIR`: loads products, customers, orders and gift cards into the commerce store, merchant.json
+into the store table, the help-center articles, product pages and help/ documents into the knowledge index, and the
+products into the catalogue index beside it — the same path for a merchant's export, a local
+`concierge dev --store DIR` and the demo store.
 
 Each kind of knowledge is a source of its own: the import replaces only what an earlier import of the store put
 there (source `store`, and `store-help` for the folder's help/), never what `concierge knowledge sync` or an upload
@@ -38,6 +38,7 @@ def import_store(
     store.put_products(data.products)
     store.put_customers(data.customers)
     store.put_orders(data.orders)
+    store.put_gift_cards(data.gift_cards)
     if merchant is not None:
         wiring.merchant_profiles(settings).put(merchant)
     report = sync_knowledge(settings, documents_from_store(data, merchant=merchant), source="store")
@@ -51,6 +52,8 @@ def import_store(
         "articles": len(data.articles),
         "passages": report.passages_indexed,
     }
+    if data.gift_cards:
+        counts["gift cards"] = len(data.gift_cards)
     if help_documents is not None:
         documents = [in_source(STORE_HELP_SOURCE, d) for d in help_documents]
         counts["help documents"] = len(documents)
