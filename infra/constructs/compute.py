@@ -443,13 +443,18 @@ class Functions(Construct):
             )
         if access.put_events:
             messaging.bus.grant_put_events_to(function)
-        if access.redeem_discounts:
-            # Marking a code used is the only write on the store: UpdateItem, on DISCOUNT# items only.
+        updated = [
+            *(["DISCOUNT#*"] if access.redeem_discounts else []),
+            *(["GIFTCARD#*"] if access.unlink_gift_cards else []),
+        ]
+        if updated:
+            # Marking a code used and unlinking an erased customer's gift cards are the only writes on the store:
+            # UpdateItem, on DISCOUNT# and GIFTCARD# items only.
             function.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["dynamodb:UpdateItem"],
                     resources=[data.table(topology.STORE_TABLE).table_arn],
-                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*"]}},
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": updated}},
                 )
             )
         if access.read_knowledge:

@@ -234,7 +234,7 @@ def test_retrieval_reads_the_store_for_its_prefetched_lookups_and_writes_nothing
     assert not any(a.startswith(writes) for a in actions_of(statements))
 
 
-def test_ingest_may_only_mark_discount_codes_used_in_the_store(resources):
+def test_ingest_may_only_mark_discount_codes_used_and_unlink_gift_cards_in_the_store(resources):
     store_id = next(k for k in of_type(resources, "AWS::DynamoDB::GlobalTable") if "StoreTable" in k)
     for name in topology.FunctionName:
         on_store = [
@@ -246,7 +246,9 @@ def test_ingest_may_only_mark_discount_codes_used_in_the_store(resources):
         if name is topology.FunctionName.INGEST:
             [statement] = on_store
             assert actions_of([statement]) == {"dynamodb:UpdateItem"}
-            assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*"]}}
+            assert statement["Condition"] == {
+                "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DISCOUNT#*", "GIFTCARD#*"]}
+            }
         else:
             assert on_store == [], name
 

@@ -4,10 +4,11 @@ together without AWS (tests/unit/test_engine.py on the demo store, test_engine_o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 from concierge.platform.settings import ActionsSettings
 from concierge.store.commerce import AlreadyReturned, CombinedReads
-from concierge.store.models import Customer, Order, Product
+from concierge.store.models import Customer, GiftCard, Order, Product
 
 SETTINGS = ActionsSettings.from_env(
     {"CONCIERGE_MEMORY_TABLE": "memory", "CONCIERGE_STORE_TABLE": "store", "CONCIERGE_EVENT_BUS": "bus"}
@@ -17,11 +18,20 @@ SETTINGS = ActionsSettings.from_env(
 class FakeStore(CombinedReads):
     """A shop's catalogue, customers and orders; returns recorded once per line, replacements added as orders."""
 
-    def __init__(self, orders: Iterable[Order], products: Iterable[Product], customers: Iterable[Customer]) -> None:
+    def __init__(
+        self,
+        orders: Iterable[Order],
+        products: Iterable[Product],
+        customers: Iterable[Customer],
+        gift_cards: Iterable[GiftCard] = (),
+    ) -> None:
         self.orders = {o.id: o for o in orders}
         self.products = {p.id: p for p in products}
         self.customers = {c.id: c for c in customers}
+        self.cards = list(gift_cards)
         self.returns: dict[str, set[str]] = {}
+        self.ledger: dict[str, list] = {}  # order id -> its refund records
+        self.credit: dict[str, list[dict]] = {}  # customer id -> store credit entries, oldest first
 
     def get_customer(self, customer_id):
         return self.customers.get(customer_id)
@@ -44,8 +54,36 @@ class FakeStore(CombinedReads):
         if done & set(record.line_ids):
             raise AlreadyReturned(sorted(done & set(record.line_ids))[0])
         done.update(record.line_ids)
+        if record.refund_amount > 0:
+            self.ledger.setdefault(record.order_id, []).append(record)
+        if record.refund_amount > 0 and record.credit_customer_id:
+            self.credit.setdefault(record.credit_customer_id, []).append(
+                {
+                    "at": record.created_at.isoformat(),
+                    "amount": str(record.refund_amount + record.credit_bonus),
+                    "currency": record.currency,
+                    "reference": f"return {record.return_id}",
+                }
+            )
         if replacement is not None:
             self.orders[replacement.id] = replacement
+
+    def refunds(self, order_id):
+        return list(self.ledger.get(order_id, []))
+
+    def store_credit(self, customer_id, limit=5):
+        entries = self.credit.get(customer_id, [])
+        balance = sum((Decimal(e["amount"]) for e in entries), Decimal("0.00"))
+        return balance, list(reversed(entries))[:limit]
+
+    def gift_cards(self, customer_id):
+        held = [c for c in self.cards if c.customer_id == customer_id]
+        return sorted(held, key=lambda c: c.issued_at, reverse=True)
+
+    def unlink_gift_cards(self, customer_id):
+        held = self.gift_cards(customer_id)
+        self.cards = [c.model_copy(update={"customer_id": None}) if c in held else c for c in self.cards]
+        return len(held)
 
     def record_remedy(self, remedy, replacement):
         """A journey's confirmed proposal: at most one remedy per order or charge."""
@@ -166,13 +204,16 @@ class ShopChat:
     """A conversation on a made-up shop as the turn workflow plays it: engine and action layer alternate within a
     turn, proposals stated in a reply are marked shown (as storing the reply does)."""
 
-    def __init__(self, shop, products, customer, orders, now, conversation_id: str = "conv-1") -> None:
+    def __init__(
+        self, shop, products, customer, orders, now, conversation_id: str = "conv-1", gift_cards=(), verified=True
+    ) -> None:
         from concierge.actions.executor import ActionServices
         from concierge.engine.deterministic import DeterministicEngine
 
         self.engine = DeterministicEngine(shop)
         self.memory = FakeMemory()
-        self.store = ShopStore(orders, products, [customer])
+        self.store = ShopStore(orders, products, [customer], gift_cards)
+        self.verified = verified
         self.services = ActionServices(
             settings=SETTINGS,
             memory=self.memory,
@@ -209,7 +250,7 @@ class ShopChat:
         scored = signals.score(text)
         turn = ReadyTurn(
             conversation_id=self.conversation_id,
-            customer=CustomerRef(id=self.customer.id, first_name=self.customer.first_name),
+            customer=CustomerRef(id=self.customer.id, first_name=self.customer.first_name, verified=self.verified),
             message=IncomingMessage(message_id=f"m{self.turns}", text=text, channel=Channel.WEB, received_at=self.now),
             signals=scored.model_copy(update={"intent": intent}) if intent else scored,
             conversation=ConversationSnapshot(
@@ -219,6 +260,7 @@ class ShopChat:
                 flow=self.flow,
                 offers_presented=self.offers_presented,
                 notes=self.notes,
+                verified=self.verified,
             ),
             memory=MemoryContext(),
             passages=passages or [],

@@ -119,10 +119,12 @@ def test_write_and_read_round_trip(store, tmp_path):
         "customers": len(store.customers),
         "orders": 200,
         "articles": len(store.articles),
+        "gift_cards": len(store.gift_cards),
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "articles.json",
         "customers.json",
+        "gift_cards.json",
         "merchant.json",
         "orders.json",
         "products.json",

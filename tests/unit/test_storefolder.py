@@ -27,6 +27,7 @@ def demo_files(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     write_store(generate_store(seed=7, today=AS_OF), out)
     (out / "merchant.json").unlink(missing_ok=True)  # the four core files only: tests add the optional parts
+    (out / "gift_cards.json").unlink(missing_ok=True)
     return out
 
 

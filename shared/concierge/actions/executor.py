@@ -36,6 +36,7 @@ from concierge.actions.tools import (
     CreateHandoff,
     FindAppointmentSlots,
     FindOrders,
+    GetAccount,
     GetProduct,
     GetStoreCredit,
     IssueDiscountCode,
@@ -126,9 +127,9 @@ ACCOUNT_FREE_TOOLS = (GetProduct, BuildCart, CreateHandoff, FindAppointmentSlots
 JOURNEY_REMEDIES = ("reship_order", "refund_order", "refund_charge")
 CONFIRMED_TOOLS = ("return_items", "cancel_order", "modify_order", "book_appointment", *JOURNEY_REMEDIES)
 # The lookups `OrderLookups.look_up` runs outside the actions function (retrieval prefetches them,
-# actions/prefetch.py): reads of the customer's own orders that change and send nothing. Never a write, never a tool
-# that proposes or confirms.
-LOOKUP_TOOLS = frozenset({"find_orders", "track_shipment"})
+# actions/prefetch.py): reads of the customer's own orders and account that change and send nothing. Never a write,
+# never a tool that proposes or confirms.
+LOOKUP_TOOLS = frozenset({"find_orders", "track_shipment", "get_account"})
 assert not LOOKUP_TOOLS & (WRITE_TOOLS | set(CONFIRMED_TOOLS)), "a lookup is read-only"
 
 
@@ -215,8 +216,9 @@ def refused(call_id: str, action_id: str, tool: str, error: ValidationError | De
 
 
 class OrderLookups:
-    """The read-only lookups of a verified customer's orders (`find_orders`, `track_shipment`), with the ownership
-    rules every order lookup follows (`_owned_order`): they need only the commerce store. `ActionExecutor` runs them
+    """The read-only lookups of a verified customer's orders and account (`find_orders`, `track_shipment`,
+    `get_account`), with the ownership rules every order lookup follows (`_owned_order`; a gift card: only among the
+    cards they hold, actions/account.py): they need only the commerce store. `ActionExecutor` runs them
     for the agent; retrieval runs the ones a message plainly needs before the agent decides (actions/prefetch.py)
     through `look_up`, which refuses every other tool and writes, records and publishes nothing."""
 
@@ -258,7 +260,28 @@ class OrderLookups:
                 return {"orders": summaries}, "find_orders"
             case TrackShipment(order_id=order_id):
                 return self._track(customer_id, order_id), "track_shipment"
+            case GetAccount():
+                return self._account(customer_id, arguments), "get_account"
         return None
+
+    def _account(self, customer_id: str, request: GetAccount) -> dict[str, Any]:
+        """Store credit, the gift cards held, the recent orders with payments and refunds (actions/account.py). A
+        gift card or an order named that is not the customer's is refused exactly as one that does not exist."""
+        from concierge.actions import account
+
+        cards = self.store.gift_cards(customer_id)
+        card = None
+        if request.gift_card is not None:
+            card = account.held_card(cards, request.gift_card)
+            if card is None:
+                raise Denied("gift_card_not_found", account.GIFT_CARD_NOT_FOUND)
+        named = self._owned_order(customer_id, request.order_id) if request.order_id else None
+        orders = self.store.recent_orders(customer_id, request.orders)
+        if named is not None:
+            orders = [named, *(o for o in orders if o.id != named.id)][: request.orders]
+        balance, entries = self.store.store_credit(customer_id)
+        refunds = {o.id: self.store.refunds(o.id) for o in orders}
+        return account.summary(balance, entries, cards, orders, refunds, self.now, asked_card=card, named_order=named)
 
     def _owned_order(self, customer_id: str, order_id: str) -> Order:
         """The customer's order with this id, as the merchant writes it or as the customer wrote it ("1001" or

@@ -8,8 +8,10 @@ decided here, in code, from what the message asks, and never by a model:
 - `plan`: which lookups, if any. Only for a verified customer, in an open conversation waiting for no answer (no
   dialogue state: the message may answer a question or a proposal), that no handoff trigger sends to a person
   (`reasoning.escalation`, which every engine applies first), and whose message asks where an order is and nothing
-  to be done (`understanding.acting_intent` reads tracking, `signals.acting_requests` finds no request to act). Then
-  exactly what a tracking request asks for first: `track_shipment` for the order it names (as the customer wrote
+  to be done (`understanding.acting_intent` reads tracking, `signals.acting_requests` finds no request to act), or
+  that asks about their account (`reasoning.account.asked`: a balance, a gift card, their orders, a payment, a
+  refund; `get_account` with the card or order it names, docs/account.md). Then exactly what a tracking request asks
+  for first: `track_shipment` for the order it names (as the customer wrote
   it: the action layer matches it to their own orders), or, naming neither an order nor anything that could be an
   item, for their latest order on its way; when it names an item, `find_orders`, to find the order holding it. In
   doubt, nothing: a prefetch the agent does not need costs a read, never a wrong answer.
@@ -41,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 # The tools a plan may name: read-only lookups of the customer's own orders (the executor's LOOKUP_TOOLS, which
 # refuses any other; a unit test keeps the two the same).
-PREFETCHABLE = frozenset({"find_orders", "track_shipment"})
+PREFETCHABLE = frozenset({"find_orders", "track_shipment", "get_account"})
 # How many of the customer's orders are listed to find the one holding a named item: as many as an engine's item
 # search asks for (the deterministic engine's ORDER_SEARCH_LIMIT; a unit test keeps the two the same).
 ITEM_SEARCH_LIMIT = 25
@@ -64,6 +66,11 @@ def plan(turn: ReadyTurn) -> list[ToolCall]:
     if escalation.trigger(turn, turn.conversation.sentiments, flow.get("misses", 0)) is not None:
         return []  # a person takes it over: nothing is looked up for them
     text = turn.message.text
+    from concierge.reasoning import account
+
+    question = account.asked(text)  # read as the deterministic engine reads it (engine/account.py), before tracking
+    if question is not None:
+        return [call("get_account", question.arguments(), turn)]
     from concierge.reasoning.understanding import Intent, acting_intent, content_words
 
     try:

@@ -148,6 +148,26 @@ class GetStoreCredit(ToolInput):
     """The customer's store credit balance, with its most recent entries."""
 
 
+class GetAccount(ToolInput):
+    """The verified customer's account, read only: their store credit (balance and latest entries), the gift cards
+    they hold (never a full code: the last 4 characters only) with balances and expiry, and their recent orders with
+    the total, status, how each was paid (card brand and last 4 only) and the refunds issued on it. For a question about
+    a balance, a gift card, their orders, what they paid or how, or whether a refund went through. A gift card or an
+    order the customer names that is not theirs is not found, exactly like one that does not exist."""
+
+    gift_card: str | None = Field(
+        None,
+        min_length=4,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+        description="A gift card the customer names: its code, or its last 4 characters, as they wrote it.",
+    )
+    order_id: str | None = Field(
+        None, max_length=40, description="An order the customer names, as they wrote it: shown first."
+    )
+    orders: int = Field(5, ge=1, le=20, description="How many recent orders to list.")
+
+
 class FindAppointmentSlots(ToolInput):
     """Free appointment slots of a kind (the merchant's configured kinds, e.g. an in-store fitting), soonest first."""
 
@@ -247,6 +267,7 @@ TOOLS: dict[str, type[ToolInput]] = {
     "modify_order": ModifyOrder,
     "send_password_reset": SendPasswordReset,
     "get_store_credit": GetStoreCredit,
+    "get_account": GetAccount,
     "find_appointment_slots": FindAppointmentSlots,
     "book_appointment": BookAppointment,
     "send_message": SendMessage,

@@ -60,8 +60,11 @@ def request_for(turn: ReadyTurn, today: date) -> ShoppingRequest | None:
     if request is None:
         return None
     from concierge.catalogue.recommend import asked as recommendations_asked
+    from concierge.reasoning import account
 
     if recommendations_asked(turn, today):  # "what would you recommend for me?": theirs, not a search (recommend.py)
+        return None
+    if account.asked(text) is not None:  # "how much is left on my gift card?" asks about their account (account.md)
         return None
     from concierge.reasoning.understanding import acting_intent
 

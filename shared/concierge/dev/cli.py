@@ -50,7 +50,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(
             f"{directory} is a valid store: {len(folder.data.products)} products, "
             f"{len(folder.data.customers)} customers, {len(folder.data.orders)} orders, "
-            f"{len(folder.data.articles)} articles, {len(folder.help_documents)} help documents, "
+            f"{len(folder.data.articles)} articles, {len(folder.data.gift_cards)} gift cards, "
+            f"{len(folder.help_documents)} help documents, "
             f"merchant.json {'present' if folder.merchant else 'absent (the deployed settings apply)'}"
         )
         return 0
@@ -66,7 +67,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         payload = {
             **{
                 name: [item.model_dump(mode="json") for item in getattr(folder.data, name)]
-                for name in ("products", "customers", "orders", "articles")
+                for name in ("products", "customers", "orders", "articles", "gift_cards")
             },
             "merchant": folder.merchant.model_dump(mode="json") if folder.merchant else None,
             "help": _help_files(directory / "help") if (directory / "help").is_dir() else None,

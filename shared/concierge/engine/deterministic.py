@@ -29,7 +29,7 @@ from concierge.conversation.turn import (
     ReadyTurn,
     ToolCall,
 )
-from concierge.engine import leads, products, recommend
+from concierge.engine import account, leads, products, recommend
 from concierge.knowledge import ANSWER_THRESHOLD, POLICY_URL
 from concierge.offers import moments
 from concierge.reasoning import escalation, signals
@@ -888,6 +888,10 @@ class DeterministicEngine:
         recommended = recommend.decide(turn, self.profile)  # "what would you recommend for me?" (engine/recommend.py)
         if recommended is not None:
             return recommended
+        # An account question (a balance, a gift card, their orders, a payment, a refund): engine/account.py
+        account_reply = account.decide(turn, self.profile, lambda words: self._help_answer(turn, words), self._excerpt)
+        if account_reply is not None:
+            return account_reply
         intent = turn.signals.intent
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})

@@ -336,6 +336,7 @@ class LocalApi:
         try:
             data = StoreData.model_validate(
                 {k: payload.get(k) for k in ("products", "customers", "orders", "articles")}
+                | {"gift_cards": payload.get("gift_cards") or []}
             )
             merchant = MerchantProfile.model_validate(payload["merchant"]) if payload.get("merchant") else None
             help_documents = (

@@ -4,7 +4,9 @@ Erasure removes everything Concierge holds about a customer: their partition (pr
 identities, audit, conversation index), every conversation's items (messages, turns, actions, handoffs,
 scores), the channel lookups pointing at them (identity, thread and inbox entries), copies a merge made
 elsewhere, and the mail objects (raw emails, attachments). Orders stay in the merchant's commerce system,
-which keeps them under its own legal obligations.
+which keeps them under its own legal obligations. So do the gift cards they held, which are the merchant's financial
+records and stay spendable by whoever has the code: each is kept with its balance, no longer linked to the customer
+(docs/account.md).
 
 Merges are explicit operator actions: the source's verified identities are re-pointed to the target and its
 summaries, facts and conversation index are copied with `origin_customer_id`, so that an unmerge removes
@@ -107,6 +109,11 @@ class CommerceExport(BaseModel):
 
     customer: dict[str, Any] | None
     orders: list[dict[str, Any]]
+    gift_cards: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the gift cards they hold: the last 4 characters of each code (never the whole code), the "
+        "balance, currency and dates; erasure keeps each card with its balance, unlinked from them",
+    )
 
 
 class CustomerExport(BaseModel):
@@ -197,6 +204,7 @@ def export(
         )
     customer = services.store.get_customer(customer_id)
     orders = services.store.recent_orders(customer_id, 100)
+    cards = services.store.gift_cards(customer_id)
     return CustomerExport(
         customer_id=customer_id,
         exported_at=now.isoformat(),
@@ -217,6 +225,9 @@ def export(
         commerce=CommerceExport(
             customer=customer.model_dump(mode="json") if customer else None,
             orders=[o.model_dump(mode="json") for o in orders],
+            gift_cards=[
+                {"card": c.masked, **c.model_dump(mode="json", exclude={"code", "customer_id"})} for c in cards
+            ],
         ),
     )
 
@@ -229,6 +240,7 @@ def erase(customer_id: str, services: PrivacyServices, now: datetime, requested_
     if not erasure.held and services.store.get_customer(customer_id) is None:
         raise NotFound(NO_DATA)
     deleted = memory.erase(erasure)
+    services.store.unlink_gift_cards(customer_id)  # kept with their balances, the merchant's records: no longer theirs
     objects = erasure.objects
     if objects and services.s3 is not None and services.mail_bucket:
         for start in range(0, len(objects), 1000):

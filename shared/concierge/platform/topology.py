@@ -361,6 +361,9 @@ class FunctionAccess:
     call_model: bool = False  # the language model: the Anthropic API key's secret, or Claude on Bedrock
     recall_actions: bool = False  # with a model: recall the conversation's actions for its context (reads memory)
     redeem_discounts: bool = False  # UpdateItem on the store's DISCOUNT# items only (mark a code used)
+    unlink_gift_cards: bool = (
+        False  # UpdateItem on the store's GIFTCARD# items only (erasure: no longer the customer's)
+    )
     start_approvals: bool = False  # StartExecution on the approval workflow (a confirmed action above the limit)
     decide_approvals: bool = False  # SendTaskSuccess/Failure on the approval workflow (an operator's decision)
     start_journeys: bool = False  # StartExecution on the journey workflow (a signal that starts a journey)
@@ -388,6 +391,7 @@ ACCESS: dict[FunctionName, FunctionAccess] = {
         embed=True,
         decide_approvals=True,
         redeem_discounts=True,  # the storefront's "order placed with a code" (POST /v1/discounts/{code}/redemptions)
+        unlink_gift_cards=True,  # erasure keeps a customer's gift cards with their balances, unlinked (docs/account.md)
     ),
     # Retrieval gathers a turn's context: passages, recalled memory, and the read-only lookups of the customer's
     # orders a message plainly needs (actions/prefetch.py). It reads; it writes nothing and publishes nothing.
@@ -434,6 +438,7 @@ _GRANTS = {
     "call_model": "call the language model",
     "recall_actions": "recall a conversation's actions",
     "redeem_discounts": "mark discount codes used (the store's DISCOUNT# items only)",
+    "unlink_gift_cards": "unlink an erased customer's gift cards (the store's GIFTCARD# items only)",
     "start_approvals": "start approvals (approval workflow only)",
     "decide_approvals": "send an operator's decision to a waiting approval",
     "start_journeys": "start journeys (journey workflow only)",

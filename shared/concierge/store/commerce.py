@@ -14,6 +14,9 @@ Reference store keys:
 - password reset ............... pk=RESET#<sha256 of the token>  sk=META (single use, expires)
   and the customer's latest .... pk=CUSTOMER#<id>  sk=RESET#LATEST       (at most one per 15 minutes)
 - appointment booking .......... pk=APPOINTMENT#<kind>  sk=<start>       (one booking per slot: conditional put)
+- gift card .................... pk=GIFTCARD#<code>  sk=META   gsi1pk=CUSTOMER#<id> gsi1sk=GIFTCARD#<issued_at>
+                                 (the code upper case, letters and digits only; the index keys only while a customer
+                                 holds it: erasure unlinks it, the card and its balance stay the merchant's)
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from concierge.platform import aws
-from concierge.store.models import Address, Customer, Order, Product
+from concierge.store.models import Address, Customer, GiftCard, Order, Product
 
 # The attributes of a product's RETURNS item: one counter per reason ("reason_too_small").
 REASON_PREFIX = "reason_"
@@ -211,6 +214,9 @@ class CommerceBackend(Protocol):
         self, order_id: str, shipping_address: Address | None, remove_line_ids: list[str]
     ) -> Order | None: ...
     def store_credit(self, customer_id: str, limit: int = 5) -> tuple[Decimal, list[dict[str, Any]]]: ...
+    def gift_cards(self, customer_id: str) -> list[GiftCard]: ...
+    def unlink_gift_cards(self, customer_id: str) -> int: ...
+    def refunds(self, order_id: str) -> list[ReturnRecord]: ...
     def create_password_reset(
         self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime
     ) -> bool: ...
@@ -281,6 +287,18 @@ class ReferenceStore:
                     doc = _plain(record)
                     for line_id in past.line_ids:
                         batch.put_item(Item={"pk": f"ORDER#{order.id}", "sk": f"RETURN#{line_id}", "doc": doc})
+
+    def put_gift_cards(self, cards: list[GiftCard]) -> None:
+        """Each card under its code; a card a customer holds is also in that customer's index (`gift_cards`)."""
+        with self._table.batch_writer() as batch:
+            for card in cards:
+                item: dict[str, Any] = {"pk": f"GIFTCARD#{card.compact}", "sk": "META", "doc": _plain(card)}
+                if card.customer_id is not None:
+                    item |= {
+                        "gsi1pk": f"CUSTOMER#{card.customer_id}",
+                        "gsi1sk": f"GIFTCARD#{card.issued_at.isoformat()}",
+                    }
+                batch.put_item(Item=item)
 
     def _order_item(self, order: Order) -> dict[str, Any]:
         return {
@@ -575,6 +593,33 @@ class ReferenceStore:
                 for e in entries
             ],
         )
+
+    def gift_cards(self, customer_id: str) -> list[GiftCard]:
+        """The gift cards this customer holds, newest first (their index entries: a card held by no one, or by
+        someone else, is never read here)."""
+        items = self._query_all(
+            IndexName="by-customer",
+            KeyConditionExpression=Key("gsi1pk").eq(f"CUSTOMER#{customer_id}") & Key("gsi1sk").begins_with("GIFTCARD#"),
+            ScanIndexForward=False,
+        )
+        return [GiftCard.model_validate(item["doc"]) for item in items]
+
+    def unlink_gift_cards(self, customer_id: str) -> int:
+        """Erasure (memory/privacy.py): each card this customer holds is kept with its balance (the merchant's
+        financial record, spendable by whoever has the code) but no longer names them; how many were unlinked."""
+        unlinked = 0
+        for card in self.gift_cards(customer_id):
+            try:
+                self._table.update_item(
+                    Key={"pk": f"GIFTCARD#{card.compact}", "sk": "META"},
+                    UpdateExpression="SET doc.customer_id = :none REMOVE gsi1pk, gsi1sk",
+                    ConditionExpression="gsi1pk = :holder",
+                    ExpressionAttributeValues={":none": None, ":holder": f"CUSTOMER#{customer_id}"},
+                )
+            except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+                continue  # re-imported to someone else meanwhile: not theirs to unlink
+            unlinked += 1
+        return unlinked
 
     def create_password_reset(
         self, customer_id: str, token_hash: str, at: datetime, expires_at: datetime, rate_since: datetime

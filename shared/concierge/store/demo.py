@@ -21,6 +21,7 @@ from concierge.store.models import (
     Address,
     Article,
     Customer,
+    GiftCard,
     Order,
     OrderLine,
     OrderStatus,
@@ -485,7 +486,31 @@ def generate_store(seed: int = 7, today: date | None = None) -> StoreData:
             status, rng.randrange(6, 180)
         )
         orders.append(_order(rng, len(orders), rng.choice(others), products, status, today - timedelta(days=age)))
-    return StoreData(products=products, customers=customers, orders=orders, articles=ARTICLES)
+    return StoreData(
+        products=products, customers=customers, orders=orders, articles=ARTICLES, gift_cards=_gift_cards(today)
+    )
+
+
+def _gift_cards(today: date) -> list[GiftCard]:
+    """The demo shop's gift cards (docs/account.md), written out rather than drawn from the seed's sequence (the rest
+    of the store stays as it was): Alex holds one with money on it, Sam one fully used, and one is held by no
+    customer (a gift not linked to an account: nobody sees it in chat)."""
+
+    def card(code: str, holder: str | None, balance: str, issued: int, expires: int | None) -> GiftCard:
+        return GiftCard(
+            code=code,
+            customer_id=holder,
+            balance=Decimal(balance),
+            currency="USD",
+            issued_at=_at(today - timedelta(days=issued), 10),
+            expires_at=_at(today + timedelta(days=expires), 23) if expires is not None else None,
+        )
+
+    return [
+        card("NWGC-4H8P-2QXR-7M3D", "alex", "40.00", issued=60, expires=305),
+        card("NWGC-9K2T-6WZB-1C5F", "sam", "0.00", issued=200, expires=165),
+        card("NWGC-3R7V-8LJN-4Y6E", None, "25.00", issued=20, expires=345),
+    ]
 
 
 # The demo shop's offers (docs/offers.md): PRODUCT.md's out-of-stock alternative, return as retention and
@@ -607,12 +632,13 @@ DEMO_MERCHANT = MerchantProfile(
 
 
 def write_store(data: StoreData, out_dir: Path, merchant: MerchantProfile | None = DEMO_MERCHANT) -> dict[str, int]:
-    """The four import files, and merchant.json (the demo shop's unless another profile, or None, is given)."""
+    """The four import files, gift_cards.json when there are gift cards, and merchant.json (the demo shop's unless
+    another profile, or None, is given)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if merchant is not None:
         (out_dir / "merchant.json").write_text(merchant.model_dump_json(indent=2, exclude_defaults=True) + "\n")
     counts = {}
-    for name in ("products", "customers", "orders", "articles"):
+    for name in ("products", "customers", "orders", "articles", *(("gift_cards",) if data.gift_cards else ())):
         items = getattr(data, name)
         payload = TypeAdapter(list).dump_python([i.model_dump(mode="json") for i in items])
         (out_dir / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")

@@ -1,8 +1,8 @@
-"""`concierge import DIR`: loads products, customers and orders into the commerce store, merchant.json into the
-store table, the help-center articles, product pages and help/ documents into the knowledge index, and the products
-into the catalogue index beside it (with what the orders and the catalogue search say of products together, for
-recommendations: catalogue/related.py) — the same path for a merchant's export, a local `concierge dev --store DIR` and
-the demo store.
+"""`concierge import DIR`: loads products, customers, orders and gift cards into the commerce store, merchant.json
+into the store table, the help-center articles, product pages and help/ documents into the knowledge index, and the
+products into the catalogue index beside it (with what the orders and the catalogue search say of products together,
+for recommendations: catalogue/related.py) — the same path for a merchant's export, a local `concierge dev --store
+DIR` and the demo store.
 
 Each kind of knowledge is a source of its own: the import replaces only what an earlier import of the store put
 there (source `store`, and `store-help` for the folder's help/), never what `concierge knowledge sync` or an upload
@@ -39,6 +39,7 @@ def import_store(
     store.put_products(data.products, ReturnReasons.of_history(data.orders))  # past returns' reasons, per product
     store.put_customers(data.customers)
     store.put_orders(data.orders)
+    store.put_gift_cards(data.gift_cards)
     if merchant is not None:
         wiring.merchant_profiles(settings).put(merchant)
     report = sync_knowledge(settings, documents_from_store(data, merchant=merchant), source="store")
@@ -59,6 +60,8 @@ def import_store(
         "articles": len(data.articles),
         "passages": report.passages_indexed,
     }
+    if data.gift_cards:
+        counts["gift cards"] = len(data.gift_cards)
     if help_documents is not None:
         documents = [in_source(STORE_HELP_SOURCE, d) for d in help_documents]
         counts["help documents"] = len(documents)

@@ -232,8 +232,68 @@ class Article(StoreModel):
     body: str = Field(description="Markdown; '## ' headings split it into passages.")
 
 
+GIFT_CARD_SHOWN = 4  # the characters of a gift card's code ever shown: its last four
+
+
+class GiftCard(StoreModel):
+    """A gift card of the shop (gift_cards.json, docs/import-format.md): its code is a bearer secret, so it is never
+    shown in full (`masked`), and a customer sees only the cards they hold (docs/account.md)."""
+
+    code: str = Field(
+        min_length=8,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9]$",
+        description="The card's code, as printed (letters, digits, spaces and dashes; at least 8 characters).",
+    )
+    customer_id: str | None = Field(None, description="The customer who holds it; absent: held by no customer.")
+    balance: Decimal = Field(ge=0, description="What is left on it, in its currency.")
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    issued_at: datetime
+    expires_at: datetime | None = Field(None, description="Absent: it does not expire.")
+
+    @field_validator("code")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if len(compact_code(value)) < 8:
+            raise ValueError("should have at least 8 letters and digits")
+        return value
+
+    @field_validator("balance")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        if value != value.quantize(Decimal("0.01")):
+            raise ValueError("has more than two decimal places")
+        return value
+
+    @model_validator(mode="after")
+    def _expires_after_issue(self) -> GiftCard:
+        if self.expires_at is not None and self.expires_at <= self.issued_at:
+            raise ValueError("expires_at is not after issued_at")
+        return self
+
+    @property
+    def compact(self) -> str:
+        """The code as compared: upper case, letters and digits only ("hsk7-q2mw" is "HSK7Q2MW")."""
+        return compact_code(self.code)
+
+    @property
+    def last4(self) -> str:
+        return self.compact[-GIFT_CARD_SHOWN:]
+
+    @property
+    def masked(self) -> str:
+        """The card as it may be shown: every character but the last four hidden, its length too."""
+        return f"•••• {self.last4}"
+
+
+def compact_code(code: str) -> str:
+    """A gift card code, or what a customer wrote of one, as compared: upper case, letters and digits only."""
+    return "".join(c for c in code.upper() if c.isalnum())
+
+
 class StoreData(BaseModel):
-    """Everything `concierge import DIR` reads: products.json, customers.json, orders.json, articles.json."""
+    """Everything `concierge import DIR` reads: products.json, customers.json, orders.json, articles.json and, when
+    the folder has it, gift_cards.json."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -241,3 +301,4 @@ class StoreData(BaseModel):
     customers: list[Customer]
     orders: list[Order]
     articles: list[Article]
+    gift_cards: list[GiftCard] = Field(default_factory=list)

@@ -1,14 +1,14 @@
-"""A merchant's store folder, checked as a whole: the four core JSON files, merchant.json, snapshot.json, help/ and
-scenarios/ (see docs/import-format.md).
+"""A merchant's store folder, checked as a whole: the four core JSON files, gift_cards.json, merchant.json,
+snapshot.json, help/ and scenarios/ (see docs/import-format.md).
 
 `check_store_folder(DIR)` needs no AWS and no stack: it returns every problem it finds (not only the first), each
 naming the file, the record and the field, so a merchant can fix a folder in one pass (`concierge import --check
 DIR`). `load_store_folder(DIR)` returns the validated folder, or raises `StoreFolderError` with the same problems.
 
 Dates: a sample store can carry `snapshot.json` (`{"as_of": "YYYY-MM-DD"}`), the day its dates were written for.
-Loaded with `today`, every customer and order time is moved by the whole days between `as_of` and `today`, so an
-order "delivered five days ago" stays five days old whenever the sample is run. Without `today` (a deployed import)
-or without snapshot.json, nothing is moved: real data keeps its real dates.
+Loaded with `today`, every customer, order and gift card time is moved by the whole days between `as_of` and
+`today`, so an order "delivered five days ago" stays five days old whenever the sample is run. Without `today` (a
+deployed import) or without snapshot.json, nothing is moved: real data keeps its real dates.
 """
 
 from __future__ import annotations
@@ -24,7 +24,17 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from concierge.knowledge.documents import FORMATS, Document, parse_file, split
 from concierge.store.merchant import MerchantProfile
-from concierge.store.models import Article, Customer, Order, OrderStatus, Product, StoreData, StoreModel
+from concierge.store.models import (
+    Article,
+    Customer,
+    GiftCard,
+    Order,
+    OrderStatus,
+    Product,
+    StoreData,
+    StoreModel,
+    compact_code,
+)
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -37,6 +47,7 @@ CORE_FILES: dict[str, tuple[type[StoreModel], str]] = {
     "orders.json": (Order, "order"),
     "articles.json": (Article, "article"),
 }
+GIFT_CARDS = "gift_cards.json"  # optional: the shop's gift cards (docs/account.md)
 
 
 class Problem(BaseModel):
@@ -313,6 +324,73 @@ def _check_orders(orders: _CoreFile, customers: _CoreFile, products: _CoreFile, 
             )
 
 
+def _gift_card_name(raw: Any, index: int) -> str:
+    """A gift card named in a problem by the last four characters of its code, never the whole code."""
+    code = raw.get("code") if isinstance(raw, dict) else None
+    if isinstance(code, str) and len(compact_code(code)) >= 8:
+        return f"gift card ending {compact_code(code)[-4:]}"
+    return f"item {index}"
+
+
+def _read_gift_cards(directory: Path, customers: _CoreFile, problems: list[Problem]) -> list[GiftCard]:
+    """gift_cards.json, when the folder has it: every card valid, each code once, each holder in customers.json. A
+    problem names a card by its last four characters, and never repeats a code."""
+    if not (directory / GIFT_CARDS).exists():
+        return []
+    ok, value = _read_json(directory / GIFT_CARDS, GIFT_CARDS, problems)
+    if not ok:
+        return []
+    if not isinstance(value, list):
+        problems.append(
+            Problem(
+                file=GIFT_CARDS, message=f"should be a JSON list of gift cards ([ ... ]), found {_json_type(value)}"
+            )
+        )
+        return []
+    known = customers.ids() if customers.raw is not None else None
+    cards: list[GiftCard] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(value):
+        record = _gift_card_name(raw, index)
+        if not isinstance(raw, dict):
+            problems.append(
+                Problem(file=GIFT_CARDS, record=record, message=f"should be a JSON object, found {_json_type(raw)}")
+            )
+            continue
+        try:
+            card = GiftCard.model_validate(raw)
+        except ValidationError as exc:
+            for problem in _validation_problems(exc, GIFT_CARDS, record):
+                if problem.field == "code":  # the code is a secret: never echoed back
+                    problem = problem.model_copy(update={"message": problem.message.split(" (found")[0]})
+                problems.append(problem)
+            continue
+        if card.compact in seen:
+            problems.append(
+                Problem(
+                    file=GIFT_CARDS,
+                    record=record,
+                    field="code",
+                    message=f"the same code as item {seen[card.compact]} (codes are compared without spaces, dashes "
+                    "or case); each card's code must be unique",
+                )
+            )
+            continue
+        seen[card.compact] = index
+        if known is not None and card.customer_id is not None and card.customer_id not in known:
+            problems.append(
+                Problem(
+                    file=GIFT_CARDS,
+                    record=record,
+                    field="customer_id",
+                    message=f"names customer '{card.customer_id}', who is not in customers.json",
+                )
+            )
+            continue
+        cards.append(card)
+    return cards
+
+
 def _read_object(directory: Path, name: str, problems: list[Problem]) -> tuple[bool, Any]:
     ok, value = _read_json(directory / name, name, problems)
     if ok and not isinstance(value, dict):
@@ -579,8 +657,14 @@ def _shift_order(order: Order, delta: timedelta) -> Order:
     return order.model_copy(update={"placed_at": order.placed_at + delta, "shipment": shipment})
 
 
+def _shift_gift_card(card: GiftCard, delta: timedelta) -> GiftCard:
+    expires = card.expires_at + delta if card.expires_at else None
+    return card.model_copy(update={"issued_at": card.issued_at + delta, "expires_at": expires})
+
+
 def shift_dates(data: StoreData, days: int) -> StoreData:
-    """The store with every customer and order time moved by `days` whole days (products and articles have none)."""
+    """The store with every customer, order and gift card time moved by `days` whole days (products and articles
+    have none)."""
     if not days:
         return data
     delta = timedelta(days=days)
@@ -589,6 +673,7 @@ def shift_dates(data: StoreData, days: int) -> StoreData:
         customers=[_shift_customer(c, delta) for c in data.customers],
         orders=[_shift_order(o, delta) for o in data.orders],
         articles=data.articles,
+        gift_cards=[_shift_gift_card(g, delta) for g in data.gift_cards],
     )
 
 
@@ -601,6 +686,7 @@ class _Checked:
     help_documents: list[Document] = field(default_factory=list)
     scenario_dir: Path | None = None
     as_of: date | None = None
+    gift_cards: list[GiftCard] = field(default_factory=list)
 
 
 def _check(directory: Path, max_discount_percent: int | None = None) -> _Checked:
@@ -615,6 +701,7 @@ def _check(directory: Path, max_discount_percent: int | None = None) -> _Checked
         _check_duplicate_ids(name, core[name], problems)
     _check_duplicate_skus(core["products.json"], problems)
     _check_orders(core["orders.json"], core["customers.json"], core["products.json"], problems)
+    checked.gift_cards = _read_gift_cards(directory, core["customers.json"], problems)
     checked.merchant = _read_merchant(directory, core["customers.json"], problems)
     if checked.merchant is not None:
         _check_offers(checked.merchant, core["products.json"], problems, max_discount_percent)
@@ -628,7 +715,7 @@ def _check(directory: Path, max_discount_percent: int | None = None) -> _Checked
     return checked
 
 
-_FILE_ORDER = [*CORE_FILES, "merchant.json", "snapshot.json", "help", "scenarios"]
+_FILE_ORDER = [*CORE_FILES, GIFT_CARDS, "merchant.json", "snapshot.json", "help", "scenarios"]
 
 
 def _file_rank(problem: Problem) -> int:
@@ -655,7 +742,7 @@ def load_store_folder(directory: Path, today: date | None = None) -> StoreFolder
     records: dict[str, list[Any]] = {
         name.removesuffix(".json"): [m for _, m in checked.core[name].valid] for name in CORE_FILES
     }
-    data = StoreData(**records)
+    data = StoreData(**records, gift_cards=checked.gift_cards)
     days = (today - checked.as_of).days if today is not None and checked.as_of is not None else 0
     merchant = checked.merchant
     if merchant is not None and days and merchant.promotions:  # a sample's promotions run on the days they were for
