@@ -24,7 +24,7 @@ from concierge.local.stack import REGION
 from concierge.memory import keys
 from concierge.platform import wiring
 from concierge.platform.settings import IngestSettings, current_settings
-from tests.integration.conftest import Client, environment
+from tests.integration.conftest import Client, local_stack
 from tests.integration.test_omnichannel import deliver, email
 from tests.integration.test_prefetch import PREFETCHED
 from tests.integration.test_privacy import as_customer, call, everything_in_memory
@@ -36,15 +36,8 @@ PRIYAS = "HKGC-2XW8-LM5R-91QD"
 
 
 @pytest.fixture(scope="module")
-def stack():
-    from concierge.dev.cli import start_local
-
-    with environment(CONCIERGE_MODEL_PROVIDER="none"):
-        local, _ = start_local(store=STORE)
-        try:
-            yield local
-        finally:
-            local.stop()
+def stack(tmp_path_factory):
+    yield from local_stack(tmp_path_factory, STORE, CONCIERGE_MODEL_PROVIDER="none")
 
 
 @pytest.fixture(scope="module")

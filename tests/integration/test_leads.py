@@ -19,7 +19,7 @@ from concierge.leads.store import LeadStore
 from concierge.memory import keys
 from concierge.platform import wiring
 from concierge.platform.settings import IngestSettings, current_settings
-from tests.integration.conftest import Client, environment
+from tests.integration.conftest import Client, local_stack
 from tests.integration.test_privacy import as_customer, call, everything_in_memory
 
 STORE = Path(__file__).resolve().parents[2] / "stores" / "electronics"
@@ -30,15 +30,8 @@ ASKS = {q["id"]: q["ask"] for q in MERCHANT["questions"]}
 
 
 @pytest.fixture(scope="module")
-def stack():
-    from concierge.dev.cli import start_local
-
-    with environment(CONCIERGE_MODEL_PROVIDER="none"):
-        local, _ = start_local(store=STORE)
-        try:
-            yield local
-        finally:
-            local.stop()
+def stack(tmp_path_factory):
+    yield from local_stack(tmp_path_factory, STORE, CONCIERGE_MODEL_PROVIDER="none")
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from concierge.platform.settings import IngestSettings, current_settings
 from concierge.store.commerce import ReturnRecord
 from concierge.store.merchant import RecommendationSettings
 from tests.credentials import customer_headers
-from tests.integration.conftest import Client, environment, merchant
+from tests.integration.conftest import Client, local_stack, merchant
 from tests.integration.test_privacy import as_customer, call, everything_in_memory
 
 STORE = Path(__file__).resolve().parents[2] / "stores" / "home-kitchen"
@@ -36,15 +36,8 @@ TITLES = {p["id"]: p["title"] for p in json.loads((STORE / "products.json").read
 
 
 @pytest.fixture(scope="module")
-def stack():
-    from concierge.dev.cli import start_local
-
-    with environment(CONCIERGE_MODEL_PROVIDER="none"):
-        local, _ = start_local(store=STORE)
-        try:
-            yield local
-        finally:
-            local.stop()
+def stack(tmp_path_factory):
+    yield from local_stack(tmp_path_factory, STORE, CONCIERGE_MODEL_PROVIDER="none")
 
 
 @pytest.fixture(scope="module")

@@ -336,6 +336,9 @@ def rank(
     def day(at: datetime) -> date:
         return _aware(at).astimezone(zone).date()
 
+    def because(kind: ReasonKind, text: str, source: Product, on: date) -> Reason:
+        return Reason(kind=kind, text=text, source_product_id=source.id, source_title=source.title, on=on)
+
     found: dict[str, _Candidate] = defaultdict(_Candidate)
     views, bought = _sources(history)
     for seen in views:
@@ -347,26 +350,14 @@ def rank(
         repeat = 1 + 0.2 * min(seen.times - 1, 3)
         found[source.id].add(
             W_VIEWED * fresh * repeat,
-            Reason(
-                kind="viewed",
-                text=f"you viewed it on {day_words(on)}",
-                source_product_id=source.id,
-                source_title=source.title,
-                on=on,
-            ),
+            because("viewed", f"you viewed it on {day_words(on)}", source, on),
         )
         for other, likeness in related.similar.get(source.id, []) if related else []:
             candidate = products.get(other)
             same = candidate is not None and candidate.category.strip().lower() == source.category.strip().lower()
             found[other].add(
                 W_LIKE_VIEWED * (1.0 if same else OTHER_KIND) * fresh * likeness,
-                Reason(
-                    kind="like_viewed",
-                    text=f"because you viewed the {source.title} on {day_words(on)}",
-                    source_product_id=source.id,
-                    source_title=source.title,
-                    on=on,
-                ),
+                because("like_viewed", f"because you viewed the {source.title} on {day_words(on)}", source, on),
             )
     for owned in bought:
         source = usable(owned.product_id)
@@ -381,7 +372,7 @@ def rank(
             text = f"like the {source.title} you bought" if same else f"goes with the {source.title} you bought"
             found[other].add(
                 (W_LIKE_BOUGHT if same else W_GOES_WITH_BOUGHT) * fresh * likeness,
-                Reason(kind=kind, text=text, source_product_id=source.id, source_title=source.title, on=on),
+                because(kind, text, source, on),
             )
         buyers = related.sold.get(source.id, 0) if related else 0
         for other, customers in related.bought_with.get(source.id, []) if related else []:
@@ -390,24 +381,12 @@ def rank(
                 continue  # never one other person's basket
             found[other].add(
                 W_BOUGHT_TOGETHER * fresh * min(others / buyers, 1.0),
-                Reason(
-                    kind="bought_together",
-                    text=f"others who bought the {source.title} also bought it",
-                    source_product_id=source.id,
-                    source_title=source.title,
-                    on=on,
-                ),
+                because("bought_together", f"others who bought the {source.title} also bought it", source, on),
             )
         if consumed(source, related):
             found[source.id].add(
                 W_BUY_AGAIN * max(fresh, 0.5),
-                Reason(
-                    kind="buy_again",
-                    text=f"you bought it on {day_words(on)}",
-                    source_product_id=source.id,
-                    source_title=source.title,
-                    on=on,
-                ),
+                because("buy_again", f"you bought it on {day_words(on)}", source, on),
             )
     for returned in history.returned.values():
         if usable(returned.product_id) is None:
