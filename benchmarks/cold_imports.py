@@ -22,7 +22,8 @@ every import, as in a Lambda layer shipped without `.pyc` files (its directory i
 `--first-call` also times, in the same interpreter right after the import, the part of the handler's first call that
 needs no AWS (`FIRST_CALLS`): what an import deferred to the first call costs there shows up in it. The agent's is
 its whole call (the deterministic engine); the others parse their task or event samples (events/), dump the turn,
-build the events they publish and read the settings; all of them build the tracer where it is deferred.
+build the events they publish and read the settings; all of them build the tracer where it is deferred. The actions
+function's also builds its services (`wiring.action_services`: its AWS clients made, nothing sent).
 
 `--baseline CHECKOUT` also measures the handlers of another checkout of the repository (e.g. one made with
 `git worktree add ../before <commit>`) in the same rounds: a before/after comparison that the machine's load drifting
@@ -121,6 +122,8 @@ FIRST_CALLS = {
             "from concierge.platform import settings",
             "from concierge.conversation.tasks import ActionsTask",
             _SETTINGS.format("ActionsSettings"),
+            "from concierge.platform import wiring",
+            "wiring.action_services(settings.current_settings(settings.ActionsSettings))",
             f"task = ActionsTask.model_validate({{'task': {_SAMPLE.format('tasks/turn.act')}}}).task",
             "[TOOLS[call.tool].model_validate(call.arguments) for call in task.turn.decision.tool_calls]",
             "task.turn.model_dump(mode='json')",

@@ -8,6 +8,10 @@ dependency is installed by one pip run (one resolution: the layers agree on ever
 distribution goes to the layers whose requirements need it, by its metadata (Requires-Dist) and its file list
 (RECORD). `tests/infra/test_packaging.py` imports each handler and what its calls import with only its layers on
 the path; `benchmarks/layer_size.py` reports the size of each function's layers.
+
+Every asset ships its bytecode, compiled by an interpreter of the runtime's Python version when one is found
+(`runtime_python`): `/opt` and `/var/task` are read-only in Lambda, so without it every cold start would compile
+every module it imports (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -89,6 +93,12 @@ NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc")
 # Runtime dependencies no function imports: tqdm draws the progress bar of `concierge knowledge sync`, a command
 # run on the merchant's machine.
 CLI_ONLY = ("tqdm",)
+# The interpreter that compiles the assets' bytecode: it must be PYTHON_VERSION's, the runtime's (a `.pyc` is read
+# only by the version that wrote it). By default this one if it is that version, else `python3.12` on the PATH.
+LAMBDA_PYTHON_ENV = "CONCIERGE_LAMBDA_PYTHON"
+# Not compiled: the test suites some distributions ship (numpy's), which no function imports (a `tests` folder under
+# the asset's root; the root's own path may hold anything).
+NOT_COMPILED = r"(?:.*[/\\])?tests[/\\]"
 
 
 @dataclass(frozen=True)
@@ -382,6 +392,67 @@ def staged() -> Path:
     return stage
 
 
+def _version(python: str) -> str | None:
+    """The `major.minor` of the interpreter `python`, or None if it does not run (a pyenv shim with no such version
+    installed, a missing file)."""
+    try:
+        completed = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return completed.stdout.strip() if completed.returncode == 0 else None
+
+
+@cache
+def runtime_python() -> str | None:
+    """An interpreter of the Lambda runtime's version (PYTHON_VERSION) to compile the assets' bytecode with: the one
+    CONCIERGE_LAMBDA_PYTHON names (an error if it is not that version), else this one if it is, else
+    `python3.12` on the PATH if it runs; None when there is none, and the assets then ship their sources alone
+    (synth says so)."""
+    named = os.environ.get(LAMBDA_PYTHON_ENV)
+    if named:
+        if _version(named) != PYTHON_VERSION:
+            raise RuntimeError(f"{LAMBDA_PYTHON_ENV}={named} is not a Python {PYTHON_VERSION} interpreter")
+        return named
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == PYTHON_VERSION:
+        return sys.executable
+    found = shutil.which(f"python{PYTHON_VERSION}")
+    if found and _version(found) == PYTHON_VERSION:
+        return found
+    print(
+        f"infra: no Python {PYTHON_VERSION} interpreter found (set {LAMBDA_PYTHON_ENV}): the Lambda assets ship no "
+        "bytecode, and every cold start compiles the modules it imports (docs/performance.md)",
+        file=sys.stderr,
+    )
+    return None
+
+
+def bytecode() -> str:
+    """What the assets' bytecode is, for their hashes: an asset built without it is never taken for one built with."""
+    return (
+        f"bytecode: cpython-{PYTHON_VERSION.replace('.', '')} unchecked-hash" if runtime_python() else "bytecode: none"
+    )
+
+
+def compile_bytecode(target: Path, python: str | None = None) -> None:
+    """Compile every module under `target` with the runtime's interpreter (`runtime_python`, unless `python` is
+    given), next to its source (`__pycache__/*.cpython-312.pyc`). Unchecked hash-based files: Python reads them
+    without comparing the source's timestamp, which the asset's zip does not keep, nor its hash (the source never
+    changes in a deployed layer). Nothing is done without such an interpreter."""
+    python = python or runtime_python()
+    if python is None:
+        return
+    command = [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    excluded = re.escape(os.path.join(target, "")) + NOT_COMPILED
+    completed = subprocess.run([*command, "-x", excluded, str(target)], capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"could not compile the bytecode of {target}:\n{completed.stdout}{completed.stderr}")
+
+
 @jsii.implements(cdk.ILocalBundling)
 class LayerBundling:
     def __init__(self, layer: Layer) -> None:
@@ -390,6 +461,7 @@ class LayerBundling:
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         site = staged()
         fill_layer(site, self.layer, Path(output_dir) / "python", installed(site))
+        compile_bytecode(Path(output_dir) / "python")
         return True
 
 
@@ -397,6 +469,7 @@ class LayerBundling:
 class FunctionsBundling:
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         shutil.copytree(FUNCTIONS, Path(output_dir) / "functions", ignore=NOT_COPIED)
+        compile_bytecode(Path(output_dir) / "functions")
         return True
 
 
@@ -423,10 +496,12 @@ def layer_code(layer: Layer) -> lambda_.Code:
             *UNUSED_DISTRIBUTIONS,
             *sorted(" ".join(edge) for edge in UNUSED_DEPENDENCIES),
             _tree_digest(SHARED / "concierge", _dev_only) if layer.concierge else "",
+            bytecode(),
         ]
     )
     return _bundled(SHARED, LayerBundling(layer), hashlib.sha256(key.encode()).hexdigest())
 
 
 def functions_code() -> lambda_.Code:
-    return _bundled(FUNCTIONS, FunctionsBundling(), _tree_digest(FUNCTIONS))
+    key = f"{_tree_digest(FUNCTIONS)}\n{bytecode()}"
+    return _bundled(FUNCTIONS, FunctionsBundling(), hashlib.sha256(key.encode()).hexdigest())

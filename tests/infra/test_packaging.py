@@ -9,6 +9,7 @@ a fresh interpreter whose path holds only the functions package, its layers and 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -88,6 +89,110 @@ def test_every_runtime_dependency_is_in_a_layer_or_left_out_for_a_reason():
     left_out = {bundling.normalized(n) for n in (*bundling.RUNTIME_PROVIDED, *bundling.CLI_ONLY)}
     assert set(bundling.runtime_requirements()) <= in_layers | left_out
     assert not in_layers & left_out
+
+
+# Bytecode -------------------------------------------------------------------------------------------------------------
+
+
+def _assets(context: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The S3 key of each of our layers' assets (by name) and of the functions package ("functions"), as synthesized
+    (without bundling: the keys are the assets' hashes)."""
+    app = cdk.App(context={"aws:cdk:bundling-stacks": [], **dict(context)})
+    resources = Template.from_stack(build(app)).to_json()["Resources"]
+    by_description = {layer.description: layer.name for layer in LAYERS}
+    keys = {
+        by_description[value["Properties"]["Description"]]: value["Properties"]["Content"]["S3Key"]
+        for value in resources.values()
+        if value["Type"] == "AWS::Lambda::LayerVersion" and value["Properties"]["Description"] in by_description
+    }
+    functions = {
+        json.dumps(value["Properties"]["Code"]["S3Key"])
+        for value in resources.values()
+        if value["Type"] == "AWS::Lambda::Function" and value["Properties"].get("Handler") in HANDLERS.values()
+    }
+    assert len(functions) == 1, "the five functions share one code asset"
+    return keys | {"functions": functions.pop()}
+
+
+def test_an_asset_built_with_bytecode_is_never_taken_for_one_built_without(monkeypatch):
+    """Whether the assets ship bytecode depends on the machine that synthesizes (a Python 3.12 interpreter found or
+    not): it is part of each asset's hash, so that a deployment never keeps an asset built the other way."""
+    monkeypatch.setattr(bundling, "runtime_python", lambda: None)
+    without = _assets()
+    monkeypatch.setattr(bundling, "runtime_python", lambda: "/opt/python3.12/bin/python3.12")
+    with_bytecode = _assets()
+    assert set(without) == {"core", "numpy", "sentence-model", "functions"}
+    assert all(with_bytecode[name] != key for name, key in without.items())
+    assert bundling.bytecode() == "bytecode: cpython-312 unchecked-hash"
+
+
+def test_bytecode_is_compiled_by_the_runtimes_python_version_or_not_at_all(monkeypatch, tmp_path):
+    """A `.pyc` is read only by the Python version that wrote it: an interpreter of another version is refused, and
+    with none the assets ship their sources alone."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert bundling._version(sys.executable) == version
+    assert bundling._version(str(tmp_path / "no-such-python")) is None
+    bundling.runtime_python.cache_clear()
+    try:
+        monkeypatch.setenv(bundling.LAMBDA_PYTHON_ENV, sys.executable)
+        if version != bundling.PYTHON_VERSION:
+            with pytest.raises(RuntimeError, match=f"is not a Python {bundling.PYTHON_VERSION} interpreter"):
+                bundling.runtime_python()
+        monkeypatch.delenv(bundling.LAMBDA_PYTHON_ENV)
+        monkeypatch.setattr(bundling.shutil, "which", lambda name: None)
+        if version != bundling.PYTHON_VERSION:
+            assert bundling.runtime_python() is None
+            (tmp_path / "module.py").write_text("VALUE = 1\n")
+            bundling.compile_bytecode(tmp_path)
+            assert not list(tmp_path.rglob("*.pyc"))
+    finally:
+        bundling.runtime_python.cache_clear()
+
+
+def test_the_compiled_layer_is_imported_from_its_bytecode_without_compiling_anything(tmp_path):
+    """The core layer and the functions package compiled as synth compiles them (by this interpreter here: synth uses
+    the runtime's): every module has its bytecode, which Python reads without comparing the source's timestamp (the
+    asset's zip keeps none). The test suites some distributions ship are left out."""
+    layer = tmp_path / "core" / "python"
+    bundling.fill_layer(SITE, CORE, layer, bundling.installed(SITE), copy=_link_or_copy)
+    bundling.compile_bytecode(layer, sys.executable)
+    (tmp_path / "numpy" / "python" / "numpy" / "tests").mkdir(parents=True)
+    (tmp_path / "numpy" / "python" / "numpy" / "tests" / "test_it.py").write_text("VALUE = 1\n")
+    bundling.compile_bytecode(tmp_path / "numpy" / "python", sys.executable)
+    assert not list((tmp_path / "numpy").rglob("*.pyc"))
+    inside_tests = tmp_path / "tests" / "cdk.out" / "python"  # a `tests` folder above the asset's root is no test suite
+    (inside_tests / "package").mkdir(parents=True)
+    (inside_tests / "package" / "module.py").write_text("VALUE = 1\n")
+    bundling.compile_bytecode(inside_tests, sys.executable)
+    assert len(list(inside_tests.rglob("*.pyc"))) == 1
+    functions = tmp_path / "functions"
+    bundling.FunctionsBundling().try_bundle(str(functions))
+    bundling.compile_bytecode(functions / "functions", sys.executable)
+    tag = sys.implementation.cache_tag
+    for package in (layer / "concierge", functions / "functions"):
+        for source in package.rglob("*.py"):
+            compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+            header = compiled.read_bytes()[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER, source
+            assert int.from_bytes(header[4:8], "little") == 0b01, source  # hash-based, source not checked
+    for source in layer.rglob("*.py"):  # and every distribution's module
+        assert (source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc").is_file(), source
+    os.utime(layer / "concierge" / "platform" / "names.py", (0, 0))  # the zip's timestamps are not the build's
+    code = (
+        f"import sys; sys.path[:0] = [{str(functions)!r}, {str(layer)!r}]; import functions, concierge.platform.names"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-v", "-c", code + ", pydantic"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    read = completed.stderr
+    assert f"code object from '{layer / 'concierge' / 'platform' / '__pycache__' / f'names.{tag}.pyc'}'" in read
+    assert f"code object from '{functions / 'functions' / '__pycache__' / f'__init__.{tag}.pyc'}'" in read
+    assert "code object from '" + str(layer / "pydantic" / "__pycache__" / f"__init__.{tag}.pyc") + "'" in read
+    assert "bytecode is stale" not in read
 
 
 # The layers built from this environment ---------------------------------------------------------------------------

@@ -39,6 +39,9 @@ NEVER = {
     "aws_lambda_powertools.utilities.parser",
     "concierge.reasoning.claude",
     "sklearn",  # a development dependency: training runs on a developer's machine (churn/train.py)
+    # the deployed topology's declarations (rules, queues, routes, access): CDK, the local runtime and the HTTP API's
+    # routing read them; the settings and the events need only concierge.platform.names
+    "concierge.platform.topology",
 }
 # Per function, what only some of its calls need, or none.
 NOT_AT_IMPORT = {
@@ -61,11 +64,20 @@ NOT_AT_IMPORT = {
         "concierge.memory.store",
         "concierge.knowledge.injection",  # splitting documents only (a sync, an import)
         "concierge.knowledge.documents",  # the engine cites the policy digest by its URL only (knowledge.port)
+        # the engine words the cart retrieval built and keeps its request under cart.FLOW_KEY: it never reads a request
+        "concierge.catalogue.prefetch",
+        "concierge.catalogue.requests",
+        "concierge.catalogue.search",
         "concierge.store.models",
         "concierge.conversation.tasks",  # the other functions' tasks (it validates a turn_tasks one)
         "concierge.actions.approval_models",
     },
-    FunctionName.ACTIONS: {"numpy", "concierge.knowledge.embeddings", "concierge.engine.deterministic"},
+    FunctionName.ACTIONS: {
+        "numpy",
+        "concierge.knowledge.embeddings",
+        "concierge.engine.deterministic",
+        "email.mime",  # the MIME classes: only the calls that send an email (channels/email.py)
+    },
     FunctionName.SURVEYS: {
         "numpy",
         "concierge.surveys.scoring",  # closed conversations only: most records are KPI events (the roll-up)
@@ -195,3 +207,33 @@ def test_outside_lambda_the_collector_is_left_as_it_is():
         check=True,
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, 0]
+
+
+ACTION_SERVICES = """
+import json, sys
+from concierge.platform import wiring
+from concierge.platform.settings import ActionsSettings, current_settings
+services = wiring.action_services(current_settings(ActionsSettings))
+built_with_the_services = "aws_lambda_powertools.utilities.idempotency" in sys.modules
+table = services.idempotency.table_name
+print(json.dumps({
+    "built_with_the_services": built_with_the_services,
+    "built_when_used": "aws_lambda_powertools.utilities.idempotency" in sys.modules,
+    "table": table,
+    "one_per_table": services.idempotency.client is wiring.action_services(current_settings(ActionsSettings)).idempotency.client,
+}))
+"""
+
+
+def test_the_actions_function_builds_the_idempotency_layer_when_a_confirmation_first_uses_it():
+    """Powertools' idempotency layer makes a boto3 session and client of its own: only confirmations and approvals
+    use it, so a lookup's or a proposal's first call does not build it (docs/performance.md)."""
+    from concierge.platform.settings import required_env
+
+    result = _run(ACTION_SERVICES, **dict.fromkeys(required_env(FunctionName.ACTIONS), "concierge-test"))
+    assert result == {
+        "built_with_the_services": False,
+        "built_when_used": True,
+        "table": "concierge-test",
+        "one_per_table": True,
+    }

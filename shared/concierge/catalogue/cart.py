@@ -15,6 +15,10 @@ from concierge.catalogue.policy import WEEKDAYS
 from concierge.catalogue.promotions import AppliedPromotion
 
 CartStatus = Literal["ready", "empty", "needs_goal"]
+# The flow key the engine keeps the last cart's request under, so a follow-up can change its constraints
+# (catalogue.prefetch reads it, catalogue.dialogue writes it). Here, with the cart, so that the deterministic engine
+# does not import the request parser and the catalogue search for it (docs/performance.md).
+FLOW_KEY = "shopping"
 
 
 class CartLine(BaseModel):

@@ -3,7 +3,7 @@ in words made by code from the cart itself — its lines and prices, what the pr
 it arrives, what was left out and why, the checkout link. Nothing here is about a kind of shop: every name, price,
 date and category comes from the cart, which comes from the merchant's data.
 
-The flow keeps the request (`prefetch.FLOW_KEY`), so that the next message can change its constraints ("make it
+The flow keeps the request (`cart.FLOW_KEY`), so that the next message can change its constraints ("make it
 under $40"); any other request leaves it behind.
 """
 
@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from concierge.actions.proposal import money
-from concierge.catalogue.cart import Cart, CartLine, day_phrase
-from concierge.catalogue.prefetch import FLOW_KEY
+from concierge.catalogue.cart import FLOW_KEY, Cart, CartLine, day_phrase
 from concierge.conversation.turn import ActionStatus, Decision, ReadyTurn
 
 # The request's fields the flow keeps (catalogue.requests.ShoppingRequest).

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from concierge.catalogue.cart import FLOW_KEY
 from concierge.catalogue.policy import shop_today
 from concierge.catalogue.requests import NOT_SHOPPING, PURCHASE, ShoppingRequest, parse, read
 from concierge.catalogue.search import terms
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CALL_PREFIX = "prefetch-build_cart-"
-# The flow key the engine keeps the last cart's request under, so a follow-up can change its constraints.
-FLOW_KEY = "shopping"
 # Requests to act that a shopping request is never read over (a tracking reading is: "a birthday party on
 # Saturday" names a day, not a parcel; `requests.read` leaves out the messages that ask where something is).
 OTHER_REQUESTS = frozenset({"return", "exchange", "cancel", "remove_item", "address", "password", "human"})

@@ -1,19 +1,20 @@
 """Email through Amazon SES: the return confirmation with a drop-off QR code (inline image and attachment), and
-plain messages (a password-reset link, a summary the customer asked for)."""
+plain messages (a password-reset link, a summary the customer asked for).
+
+The MIME classes are imported when a message is built: the actions function builds an `EmailSender` at every first
+call, and most of its calls send no email (docs/performance.md)."""
 
 from __future__ import annotations
 
 import html
 import io
 from dataclasses import dataclass
-from email.mime.image import MIMEImage
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formataddr, make_msgid
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from email.message import Message
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class ReturnEmail:
         )
 
     def mime(self, sender: str) -> MIMEMultipart:
+        from email.mime.image import MIMEImage
+        from email.mime.multipart import MIMEMultipart
+        from email.mime.text import MIMEText
+        from email.utils import formataddr, make_msgid
+
         cid = make_msgid(domain="concierge.local")
         items = "".join(f"<li>{html.escape(item)}</li>" for item in self.items)
         body = (
@@ -90,6 +96,9 @@ class TextEmail:
     merchant_name: str
 
     def mime(self, sender: str) -> MIMEText:
+        from email.mime.text import MIMEText
+        from email.utils import formataddr
+
         message = MIMEText(self.text, "plain", "utf-8")
         message["Subject"] = self.subject
         message["From"] = formataddr((self.merchant_name, sender))

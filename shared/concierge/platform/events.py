@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from concierge.channels.inbound import InboundMessage
-from concierge.platform.topology import EVENT_SOURCE
+from concierge.platform.names import EVENT_SOURCE
 
 
 class DomainEvent(BaseModel):

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from concierge.platform.topology import (
+from concierge.platform.names import (
     APPROVAL_STATE_MACHINE_ENV,
     EVENT_BUS_ENV,
     JOURNEY_STATE_MACHINE_ENV,
     KNOWLEDGE_BUCKET_ENV,
     MAIL_BUCKET_ENV,
-    MEMORY_TABLE,
+    MEMORY_TABLE_ENV,
     METRICS_QUEUE_ENV,
-    STORE_TABLE,
+    STORE_TABLE_ENV,
     TURN_STATE_MACHINE_ENV,
     FunctionName,
 )
@@ -68,12 +68,12 @@ class SettingsGroup:
 
 # the groups ------------------------------------------------------------------------------------------------------
 class MemorySettings(SettingsGroup):
-    memory_table: str = Field(alias=MEMORY_TABLE.env_var)
+    memory_table: str = Field(alias=MEMORY_TABLE_ENV)
     memory_ttl_days: int = Field(MERCHANT_DEFAULTS.memory_ttl_days, ge=1, alias="CONCIERGE_MEMORY_TTL_DAYS")
 
 
 class StoreSettings(SettingsGroup):
-    store_table: str = Field(alias=STORE_TABLE.env_var)
+    store_table: str = Field(alias=STORE_TABLE_ENV)
 
 
 class BusSettings(SettingsGroup):

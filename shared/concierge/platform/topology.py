@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Literal
 
-EVENT_SOURCE = "concierge"
+from concierge.platform import names
 
-
-class FunctionName(StrEnum):
-    INGEST = "ingest"
-    RETRIEVAL = "retrieval"
-    AGENT = "agent"
-    ACTIONS = "actions"
-    SURVEYS = "surveys"
-
-
-# Handler entry point of each function, relative to the function code root (the repository root).
-HANDLERS: dict[FunctionName, str] = {name: f"functions.{name.value}.handler.handler" for name in FunctionName}
+# The names the functions read at run time, declared in concierge.platform.names (which they import alone, without
+# the declarations below) and named here too.
+EVENT_SOURCE = names.EVENT_SOURCE
+FunctionName = names.FunctionName
+HANDLERS = names.HANDLERS
+MEMORY_TABLE_ENV = names.MEMORY_TABLE_ENV
+STORE_TABLE_ENV = names.STORE_TABLE_ENV
+EVENT_BUS_ENV = names.EVENT_BUS_ENV
+KNOWLEDGE_BUCKET_ENV = names.KNOWLEDGE_BUCKET_ENV
+MAIL_BUCKET_ENV = names.MAIL_BUCKET_ENV
+TURN_STATE_MACHINE_ENV = names.TURN_STATE_MACHINE_ENV
+APPROVAL_STATE_MACHINE_ENV = names.APPROVAL_STATE_MACHINE_ENV
+JOURNEY_STATE_MACHINE_ENV = names.JOURNEY_STATE_MACHINE_ENV
+METRICS_QUEUE_ENV = names.METRICS_QUEUE_ENV
 
 
 @dataclass(frozen=True)
@@ -70,23 +72,14 @@ class Table:
         return request
 
 
-MEMORY_TABLE = Table(logical_id="MemoryTable", env_var="CONCIERGE_MEMORY_TABLE")
+MEMORY_TABLE = Table(logical_id="MemoryTable", env_var=MEMORY_TABLE_ENV)
 STORE_TABLE = Table(
     logical_id="StoreTable",
-    env_var="CONCIERGE_STORE_TABLE",
+    env_var=STORE_TABLE_ENV,
     ttl_attribute=None,
     indexes=(Index(name="by-customer", partition_key="gsi1pk", sort_key="gsi1sk"),),
 )
 TABLES = (MEMORY_TABLE, STORE_TABLE)
-
-EVENT_BUS_ENV = "CONCIERGE_EVENT_BUS"
-KNOWLEDGE_BUCKET_ENV = "CONCIERGE_KNOWLEDGE_BUCKET"
-# Raw inbound email (SES receipt S3 action, under inbound/) and attachments (under attachments/).
-MAIL_BUCKET_ENV = "CONCIERGE_MAIL_BUCKET"
-TURN_STATE_MACHINE_ENV = "CONCIERGE_TURN_STATE_MACHINE_ARN"
-APPROVAL_STATE_MACHINE_ENV = "CONCIERGE_APPROVAL_STATE_MACHINE_ARN"
-JOURNEY_STATE_MACHINE_ENV = "CONCIERGE_JOURNEY_STATE_MACHINE_ARN"
-METRICS_QUEUE_ENV = "CONCIERGE_METRICS_QUEUE_ARN"
 
 
 @dataclass(frozen=True)

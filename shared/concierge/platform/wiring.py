@@ -3,6 +3,7 @@ function that asks (each factory takes the group of settings it reads, concierge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
@@ -24,6 +25,8 @@ from concierge.platform.settings import (
 )
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
     from concierge.actions.approvals import ApprovalWorkflow
     from concierge.actions.executor import ActionServices
     from concierge.catalogue.related import RelatedStore
@@ -108,6 +111,20 @@ def signing_keys(settings: SigningSettings) -> SigningKeys:
     return SigningKeys.parse(text)
 
 
+class OnFirstUse:
+    """The object `build` returns, built at its first attribute access: for what a function's first call would build
+    although only some of its calls use it."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._built: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._built is None:
+            self._built = self._build()
+        return getattr(self._built, name)
+
+
 @lru_cache(maxsize=4)
 def action_services(settings: ActionsSettings) -> ActionServices:
     from concierge.actions.executor import ActionServices, idempotency_store
@@ -119,7 +136,9 @@ def action_services(settings: ActionsSettings) -> ActionServices:
         store=reference_store(settings),
         events=publisher(settings),
         email=EmailSender(aws.client("ses"), settings.sender_email),
-        idempotency=idempotency_store(settings.memory_table),
+        # Powertools' idempotency layer makes a boto3 session and client of its own (0.4x `import boto3` of CPU),
+        # and only confirmations and approvals use it: built then, not by every first call (lookups, proposals).
+        idempotency=cast("BasePersistenceLayer", OnFirstUse(lambda: idempotency_store(settings.memory_table))),
         approvals=approvals(settings),
         profile=merchant_profiles(settings).get,
         related=related_products(settings).get,

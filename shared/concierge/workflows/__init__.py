@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
-from concierge.platform.topology import FunctionName
+from concierge.platform.names import FunctionName
 
 TURN_DEFINITION_PATH = Path(__file__).with_name("turn.asl.json")
 APPROVAL_DEFINITION_PATH = Path(__file__).with_name("approval.asl.json")
