@@ -23,14 +23,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from concierge.catalogue.requests import GOAL, NOT_SHOPPING, budget
-from concierge.catalogue.search import Listing, terms
 from concierge.conversation.turn import ActionResult, ActionStatus, ConversationStatus, ReadyTurn, ToolCall
 from concierge.reasoning import escalation
 from concierge.reasoning.orderref import order_reference
 
 if TYPE_CHECKING:
-    from concierge.catalogue.search import CatalogueIndex
+    from concierge.catalogue.search import CatalogueIndex, Listing
     from concierge.knowledge.embeddings import Embedder
     from concierge.store.commerce import CommerceBackend
     from concierge.store.merchant import MerchantProfile
@@ -115,6 +113,10 @@ class ProductQuestion(BaseModel):
 
 def read(text: str) -> ProductQuestion | None:
     """The product question in a message, or None (in doubt, none: the message goes the way it went before)."""
+    # the shopping parser is retrieval's and the actions function's: loaded where a message is read, never by the
+    # agent's import
+    from concierge.catalogue.requests import GOAL, NOT_SHOPPING, budget
+
     if order_reference(text) or NOT_SHOPPING.search(text) or OWNED.search(text) or budget(text)[0] is not None:
         return None
     if GOAL.search(HAVE.sub(" ", text)):  # a gift, "looking for", "recommend…": a cart's (catalogue/prefetch.py)
@@ -153,6 +155,8 @@ def _two_names(text: str, cue: re.Match[str]) -> tuple[str, str] | None:
 
 def _words(text: str) -> list[str]:
     """The words that may name a product: the text without the question's own words."""
+    from concierge.catalogue.search import terms
+
     return list(dict.fromkeys(terms(CUES.sub(" ", text))))
 
 
@@ -168,6 +172,8 @@ class Match:
 
 
 def _score(wanted: Sequence[str], listing: Listing, strict: bool = False) -> tuple[float, int, int] | None:
+    from concierge.catalogue.search import terms
+
     """How well the words name this listing: its title's words count fully, its category's and tags' half; the
     option values the words name break ties. None when no word of its title is named, or when most of the words
     are neither its name nor its options (another product's words)."""
@@ -240,6 +246,8 @@ def chosen(text: str, candidates: Sequence[dict[str, str]]) -> str | None:
     place = PLACES[picked.group(1)] if picked else PLACES.get(text.strip(" .!#").lower())
     if place is not None and place < len(candidates):
         return candidates[place]["id"]
+    from concierge.catalogue.search import terms
+
     wanted = set(_words(text))
     own = [(c["id"], set(terms(c["title"]))) for c in candidates]
     covering = [(len(wanted & words), pid) for pid, words in own if wanted & words]
@@ -352,8 +360,10 @@ def waiting_flow(turn: ReadyTurn) -> dict[str, Any] | None:
     """The flow that asks which product the customer means, from this turn's `WHICH` calls: the question, the
     products its unclear name may mean, and the product its other name named (a comparison). None without them."""
     calls = [c for r in turn.tool_rounds[:1] for c in r if c.id.startswith(WHICH)]
+    if not calls:
+        return None
     question = read(turn.message.text)
-    if not calls or question is None:
+    if question is None:
         return None
     results = {r.call_id: r.result for r in turn.results if r.status is ActionStatus.EXECUTED}
     candidates = [{"id": results[c.id]["id"], "title": results[c.id]["title"]} for c in calls if c.id in results]
