@@ -190,7 +190,9 @@ KEPT = re.compile(
     rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals._REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
     r"(?=[.,!?;]|$|\s+(?:and|but)\b)"
     # "…only the cable, the hub I'm keeping": the item said before the keeping
-    r"|\b(?:the|my|our)\s+[\w -]{1,40}?\s+(?:i'?m|i am|i'?ll|i will|we'?re|we are|we'?ll|i want to|i'?d like to)\s+"
+    # (the item's own words only: "the cable I ordered with it I'm keeping" is left as it was said)
+    r"|\b(?:the|my|our)\s+(?:(?!(?:i|we)\b)[\w-]+\s+){1,5}?(?:i'?m|i am|i'?ll|i will|we'?re|we are|we'?ll|i want to|"
+    r"i'?d like to)\s+"
     r"(?:keep|keeping|hang(?:ing)? on to|hold(?:ing)? on to)\b",
     re.IGNORECASE,
 )
