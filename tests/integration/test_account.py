@@ -15,19 +15,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import boto3
 import pytest
 
 from concierge.actions.account import GIFT_CARD_NOT_FOUND
 from concierge.engine import account
-from concierge.local.stack import REGION
 from concierge.memory import keys
 from concierge.platform import wiring
 from concierge.platform.settings import IngestSettings, current_settings
 from tests.integration.conftest import Client, local_stack
 from tests.integration.test_omnichannel import deliver, email
-from tests.integration.test_prefetch import PREFETCHED
-from tests.integration.test_privacy import as_customer, call, everything_in_memory
+from tests.integration.test_prefetch import PREFETCHED, states  # noqa: F401 (a fixture)
+from tests.integration.test_privacy import as_customer, call, everything_in, everything_in_memory
 
 STORE = Path(__file__).resolve().parents[2] / "stores" / "home-kitchen"
 CARDS = {c["code"]: c for c in json.loads((STORE / "gift_cards.json").read_text())}
@@ -45,33 +43,12 @@ def client(stack):
     return Client(stack)
 
 
-@pytest.fixture
-def states(stack, monkeypatch):
-    seen: list[list[str]] = []
-    execute = stack.turn_machine.execute
-
-    def observed(*arguments, **keywords):
-        output, visited = execute(*arguments, **keywords)
-        seen.append(visited)
-        return output, visited
-
-    monkeypatch.setattr(stack.turn_machine, "execute", observed)
-    return seen
-
-
 def store():
     return wiring.reference_store(current_settings(IngestSettings))
 
 
 def everything_in_store() -> list[dict]:
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).store_table)
-    items, kwargs = [], {}
-    while True:
-        page = table.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return everything_in(current_settings(IngestSettings).store_table)
 
 
 def audited(tap, tool: str) -> list[dict]:

@@ -38,7 +38,12 @@ def call(stack, method: str, path: str, headers: dict, body: dict | None = None,
 
 
 def everything_in_memory() -> list[dict]:
-    table = boto3.resource("dynamodb", region_name=REGION).Table(current_settings(IngestSettings).memory_table)
+    return everything_in(current_settings(IngestSettings).memory_table)
+
+
+def everything_in(table_name: str) -> list[dict]:
+    """Every item of a table of the local stack, page by page."""
+    table = boto3.resource("dynamodb", region_name=REGION).Table(table_name)
     items, kwargs = [], {}
     while True:
         page = table.scan(**kwargs)

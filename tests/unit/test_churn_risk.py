@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
 from pydantic import ValidationError
 
@@ -35,6 +34,7 @@ from concierge.store.merchant import MerchantProfile
 from concierge.store.models import Address, Customer, Order, OrderLine, OrderStatus, Payment
 from tests.unit.churn_shop import AS_OF, MORNING, SIGNED_UP, logistic_model, merchant_json
 from tests.unit.fakes import FakeEvents
+from tests.unit.moto_tables import memory, tables  # noqa: F401 (fixtures)
 
 JOURNEY = SHIPPED["churn_risk"]
 UTC_ZONE = ZoneInfo("UTC")
@@ -96,26 +96,6 @@ def test_the_signal_carries_codes_only_and_no_storefront_can_post_it():
 
 
 # on moto ---------------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def tables(monkeypatch):
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-        yield {t.logical_id: dynamodb.create_table(**t.create_request(t.logical_id)) for t in topology.TABLES}
-
-
-@pytest.fixture
-def memory(tables) -> MemoryStore:
-    return MemoryStore(tables[topology.MEMORY_TABLE.logical_id], ttl_days=365)
-
-
 @pytest.fixture
 def store(tables) -> ReferenceStore:
     return ReferenceStore(tables[topology.STORE_TABLE.logical_id])

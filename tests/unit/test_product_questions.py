@@ -31,7 +31,8 @@ from concierge.knowledge.embeddings import HashingEmbedder
 from concierge.reasoning import signals
 from concierge.store.commerce import ReturnReasons
 from concierge.store.merchant import MerchantProfile
-from concierge.store.models import Order, Product
+from concierge.store.models import Order
+from tests.unit import shop
 from tests.unit.fakes import SETTINGS, FakeStore
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -39,20 +40,8 @@ EMBEDDER = HashingEmbedder()
 
 
 def product(product_id: str, title: str, category: str, variants: list[tuple[dict[str, str], str, int]], **extra: Any):
-    return Product.model_validate(
-        {
-            "id": product_id,
-            "title": title,
-            "category": category,
-            "description": extra.pop("description", title),
-            "url": f"https://wicks.example/p/{product_id}",
-            "variants": [
-                {"sku": f"{product_id}-{n}".upper(), "options": options, "price": price, "stock": stock}
-                for n, (options, price, stock) in enumerate(variants)
-            ],
-            **extra,
-        }
-    )
+    """The made-up shop's product (tests/unit/shop.py), at this shop's own URL."""
+    return shop.product(product_id, title, category, variants, url=f"https://wicks.example/p/{product_id}", **extra)
 
 
 CATALOGUE = [

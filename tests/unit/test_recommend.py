@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import boto3
 import pytest
 
 from concierge.catalogue import recommend
@@ -29,13 +28,13 @@ from concierge.conversation.turn import (
     Signals,
 )
 from concierge.engine import recommend as engine
-from concierge.memory.store import MemoryStore
 from concierge.platform import topology
 from concierge.platform.events import ProductViewed
 from concierge.store.commerce import ReturnRecord
 from concierge.store.merchant import MerchantProfile, RecommendationSettings
 from concierge.store.models import Address, Order, OrderLine, OrderStatus, Payment, Product, Variant
 from tests.unit.fakes import FakeStore
+from tests.unit.moto_tables import memory, tables  # noqa: F401 (fixtures)
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 REPO = Path(__file__).parents[2]
@@ -229,26 +228,6 @@ def test_the_snapshot_counts_customers_pairs_from_two_on_and_what_is_bought_agai
 
 
 # on moto: the views, the snapshot's storage, the tool with consent ----------------------------------------------------
-@pytest.fixture
-def tables(monkeypatch):
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-        yield {t.logical_id: dynamodb.create_table(**t.create_request(t.logical_id)) for t in topology.TABLES}
-
-
-@pytest.fixture
-def memory(tables) -> MemoryStore:
-    return MemoryStore(tables[topology.MEMORY_TABLE.logical_id], ttl_days=365)
-
-
 def viewed(product_id: str, signal_id: str, days: float = 1, customer: str = "ro") -> ProductViewed:
     return ProductViewed(
         occurred_at=NOW - timedelta(days=days), customer_id=customer, signal_id=signal_id, product_id=product_id
