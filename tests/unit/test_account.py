@@ -408,6 +408,60 @@ def test_what_is_prefetched_is_what_the_engine_asks_for_first():
     assert prefetch.plan(prefetch_turn("how much is left on my gift card?", verified=False)) == []
 
 
+# what they bought before -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want a couple more of the bulbs I bought last month but can't remember which fitting I got",
+        "what fitting were the bulbs I ordered?",
+        "Which finish did we go for on the lamp?",
+        "did I already buy the filament bulbs before?",
+    ],
+)
+def test_what_they_bought_before_is_read_as_a_question_about_their_orders(text):
+    question = asked(text)
+    assert question is not None and question.asked is Asked.PURCHASED
+    assert (question.tool, question.arguments()) == ("find_orders", {"limit": prefetch.ITEM_SEARCH_LIMIT})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Which finish should I get?", "which bulb do I need for the lamp?", "what is the lamp I ordered made of?"],
+)
+def test_advice_on_what_to_buy_or_a_question_about_an_item_is_not_what_they_bought(text):
+    question = asked(text)
+    assert question is None or question.asked is not Asked.PURCHASED
+
+
+def test_what_they_bought_is_answered_from_their_own_orders_lines_with_the_options_chosen():
+    conversation = chat()
+    decision = conversation.say("I'd like more of the bulbs I bought but which fitting did I get?")
+    assert conversation.calls == [("find_orders", {"limit": prefetch.ITEM_SEARCH_LIMIT})]
+    assert "You ordered it more than once" in decision.reply
+    assert "2 × Filament Bulb, 2-Pack (E27) in order K-7702" in decision.reply
+    assert decision.reply.index("K-7702") < decision.reply.index("K-7650"), "newest first"
+    assert decision.notes[-1].topic == "Filament Bulb, 2-Pack (E27)", "what a question pointing back is about"
+    assert "K-7711" not in decision.reply, "another customer's order"
+    lamp = chat().say("which finish did I get on the lamp?").reply
+    assert "You ordered the Arc Floor Lamp (Brass) in order K-7650, placed" in lamp
+
+
+def test_what_they_never_bought_is_said_with_what_they_did():
+    reply = chat().say("what colour was the table runner I ordered?").reply
+    assert "I couldn't find that among the items you've ordered." in reply
+    assert "K-7702" in reply and "Filament Bulb, 2-Pack (E27)" in reply
+
+
+def test_what_they_bought_is_prefetched_as_the_engine_asks_and_never_for_an_unverified_sender():
+    engine = DeterministicEngine(SHOP)
+    ready = prefetch_turn("which finish did I get on the lamp?", customer="noor")
+    planned = [(c.tool, c.arguments) for c in prefetch.plan(ready)]
+    assert planned == [(c.tool, c.arguments) for c in engine.decide(ready).tool_calls]
+    conversation = chat(verified=False)
+    assert engine_account.UNVERIFIED in conversation.say("which finish did I get on the lamp?").reply
+    assert conversation.calls == []
+
+
 # gift_cards.json in a store folder --------------------------------------------------------------------------------
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:

@@ -23,6 +23,7 @@ from concierge.conversation.turn import (
     ConversationStatus,
     CustomerRef,
     IncomingMessage,
+    Note,
     ReadyTurn,
     ToolCall,
 )
@@ -117,24 +118,37 @@ def index() -> EmbeddedCatalogue:
     return built
 
 
-def turn_for(text: str, flow: dict | None = None, turns: int = 1, verified: bool = True) -> ReadyTurn:
+def turn_for(
+    text: str, flow: dict | None = None, turns: int = 1, verified: bool = True, notes: list[Note] | None = None
+) -> ReadyTurn:
     return ReadyTurn(
         conversation_id="conv-pq",
         customer=CustomerRef(id="c-1", first_name="Ada", verified=verified),
         message=IncomingMessage(message_id=f"m{turns}", text=text, channel=Channel.WEB, received_at=NOW),
         signals=signals.score(text),
         conversation=ConversationSnapshot(
-            status=ConversationStatus.OPEN, started_at=NOW, customer_turns=turns, flow=flow or {}
+            status=ConversationStatus.OPEN, started_at=NOW, customer_turns=turns, flow=flow or {}, notes=notes or []
         ),
         started_at=NOW,
         merchant=SHOP,
     )
 
 
-def answer(index, text: str, flow: dict | None = None, store: CountingStore | None = None, turns: int = 1):
+def answer(
+    index,
+    text: str,
+    flow: dict | None = None,
+    store: CountingStore | None = None,
+    turns: int = 1,
+    notes: list[Note] | None = None,
+):
     """The turn as retrieval prefetches it, then the deterministic engine's decision."""
     turn = questions.prefetched(
-        turn_for(text, flow, turns), lambda: index, lambda: EMBEDDER, lambda: store or CountingStore(), SHOP
+        turn_for(text, flow, turns, notes=notes),
+        lambda: index,
+        lambda: EMBEDDER,
+        lambda: store or CountingStore(),
+        SHOP,
     )
     return turn, DeterministicEngine(SHOP).decide(turn)
 
@@ -425,3 +439,16 @@ def test_no_labelled_customer_message_of_another_kind_is_read_as_a_product_quest
     messages = load(Path(__file__).parents[2] / SET)
     assert len(messages) > 300
     assert [m.text for m in messages if questions.read(m.text)] == []
+
+
+def test_a_question_pointing_back_is_about_the_item_just_talked_about_in_the_options_named(index):
+    """After "you ordered the Hand-Poured Soy Candle (Sea Salt, Double)", "are they still in stock?" is about that
+    candle in those options; without a pointer back, or with nothing talked about, it is no product question."""
+    before = [Note(topic="Hand-Poured Soy Candle (Sea Salt, Double)", aspect="bought before", text="…", channel="web")]
+    turn, decision = answer(index, "Great. Are they still in stock in that size?", notes=before, turns=2)
+    assert [c.arguments["product_id"] for c in turn.tool_rounds[0]] == ["soy-candle"]
+    assert "Sea Salt, Double" in decision.reply and "in stock" in decision.reply
+    turn, _ = answer(index, "Great. Are they still in stock in that size?")
+    assert not turn.tool_rounds, "nothing was talked about: no product is guessed"
+    turn, _ = answer(index, "Is that beeswax candle in stock as well?", notes=before, turns=2)
+    assert [c.arguments["product_id"] for c in turn.tool_rounds[0]] == ["beeswax-candle"], "their own words first"

@@ -70,7 +70,7 @@ def plan(turn: ReadyTurn) -> list[ToolCall]:
 
     question = account.asked(text)  # read as the deterministic engine reads it (engine/account.py), before tracking
     if question is not None:
-        return [call("get_account", question.arguments(), turn)]
+        return [call(question.tool, question.arguments(), turn)]
     from concierge.reasoning.understanding import Intent, acting_intent, content_words
 
     try:

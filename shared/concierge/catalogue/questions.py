@@ -302,6 +302,19 @@ def _follow_up(turn: ReadyTurn) -> list[ToolCall]:
     return [ToolCall(id=call_id, tool="get_product", arguments=call_arguments)]
 
 
+# A question that points back at what was just talked about ("are they still in stock in that size?").
+POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|those|these|that|this)\b", re.IGNORECASE)
+
+
+def _about_last(turn: ReadyTurn, question: ProductQuestion) -> ProductQuestion | None:
+    """The question about the item the conversation's last answer was about (its title and the options it named,
+    e.g. what they bought before), when its own words name no product and point back at one; None otherwise."""
+    notes = turn.conversation.notes
+    if question.kind == "compare" or not notes or not POINTS_BACK.search(question.names[0]):
+        return None
+    return question.model_copy(update={"names": (f"{question.names[0]} {notes[-1].topic}",)})
+
+
 def prefetched(
     turn: ReadyTurn,
     index: Callable[[], CatalogueIndex | None],
@@ -321,6 +334,9 @@ def prefetched(
             question = question_for(without_waiting(turn))
             found = index() if question is not None else None
             calls = _calls(turn, question, found, embedder()) if question is not None and found is not None else []
+            about = _about_last(turn, question) if not calls and question is not None else None
+            if about is not None and found is not None:
+                calls = _calls(turn, about, found, embedder())
         if not calls:
             return turn
         from concierge.actions.executor import action_id_for

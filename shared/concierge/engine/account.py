@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from concierge.actions.proposal import money
-from concierge.conversation.api import Citation
-from concierge.conversation.turn import ActionStatus, Decision, PassageHit, ReadyTurn, ToolCall
+from concierge.conversation.api import Channel, Citation
+from concierge.conversation.turn import ActionStatus, Decision, Note, PassageHit, ReadyTurn, ToolCall
 from concierge.reasoning.account import AccountQuestion, Asked, asked, card_reference, other_questions
 from concierge.store.merchant import MerchantProfile
 
@@ -31,6 +31,8 @@ UNVERIFIED = (
     "chat with us on our website — I'm happy to help with anything else here."
 )
 LISTED_ORDERS = 5
+# Words of a question about what they bought that name no item ("which colour did I get last time?").
+IGNORED_WORDS = frozenset({"colour", "color", "size", "one", "ones", "time", "last", "month", "week", "year", "before"})
 LISTED_ENTRIES = 3
 STATUS_WORDS = {
     "pending": "not shipped yet",
@@ -59,16 +61,19 @@ def decide(
         return None
     if not turn.customer.verified:
         return Decision(next="reply", reply=UNVERIFIED, flow={})
-    done = turn.results_for(TOOL)
+    tool = question.tool
+    done = turn.results_for(tool)
     if not done:
         return Decision(
-            next="actions", tool_calls=[ToolCall(id=f"{TOOL}-1", tool=TOOL, arguments=question.arguments())]
+            next="actions", tool_calls=[ToolCall(id=f"{tool}-1", tool=tool, arguments=question.arguments())]
         )
     outcome = done[-1]
     if outcome.status is not ActionStatus.EXECUTED:
         explanation = outcome.result.get("explanation", "I couldn't look that up just now.")
         flow = {FLOW_KEY: Asked.GIFT_CARD.value} if Asked.GIFT_CARD in question.kinds else {}
         return Decision(next="reply", reply=explanation, flow=flow)
+    if question.asked is Asked.PURCHASED:
+        return purchased(turn.message.text, outcome.result, turn.message.received_at, turn.message.channel)
     decision = answer(question, outcome.result, profile, turn.message.received_at)
     return _with_asides(decision, turn.message.text, help_answer, excerpt)
 
@@ -114,6 +119,8 @@ def _answer(kind: Asked, result: dict[str, Any], profile: MerchantProfile, now: 
             return _reply(payment(result, profile, now))
         case Asked.REFUND:
             return refunds(result, profile, now)
+        case Asked.PURCHASED:  # its own lookup's answer (`purchased`), never beside another kind
+            return _reply(orders(result, now))
 
 
 def _reply(text: str) -> Decision:
@@ -214,6 +221,57 @@ def orders(result: dict[str, Any], now: datetime) -> str:
         return "I don't see any orders on your account yet."
     heading = "Here is your most recent order:" if len(listed) == 1 else "Here are your most recent orders:"
     return heading + "\n" + "\n".join(_order_line(o, now) for o in listed)
+
+
+def _bought(order: dict[str, Any], line: dict[str, Any], now: datetime) -> str:
+    """ "4 × Speckled Stoneware Mug — Moss, 350 ml — in order #1009, placed 3 March"."""
+    quantity = int(line.get("quantity") or 1)
+    said = f"{quantity} × {_bought_item(line)}" if quantity > 1 else f"the {_bought_item(line)}"
+    return f"{said} in order {order['order_id']}, placed {_date(order.get('placed_at'), now)}"
+
+
+def purchased(text: str, result: dict[str, Any], now: datetime, channel: Channel) -> Decision:
+    """What they bought before, from their orders' lines (`find_orders`): the lines their words name, with the
+    options they chose, newest first; their recent orders' items when their words name nothing they bought. The
+    answer is noted with the item's title and options, so that "are they still in stock in that size?" next is about
+    that item in those options."""
+    from concierge.reasoning.understanding import content_words, items_named
+
+    found = list(result.get("orders") or [])
+    candidates = [(order, line) for order in found for line in order.get("lines") or []]
+    if not candidates:
+        return _reply("I don't see any orders on your account yet.")
+    # every time they bought what their words name, not only the line an action would take
+    products = {candidates[i][1].get("product_id") for i in items_named(text, candidates).best}
+    same = [i for i, (_, line) in enumerate(candidates) if line.get("product_id") in products]
+    named = sorted(same, key=lambda i: str(candidates[i][0].get("placed_at") or ""), reverse=True)
+    if named:
+        listed = [_bought(*candidates[i], now) for i in named[:LISTED_ENTRIES]]
+        reply = (
+            f"You ordered {listed[0]}."
+            if len(listed) == 1
+            else "You ordered it more than once:\n" + "\n".join(f"- {said}" for said in listed)
+        )
+        note = Note(
+            topic=_bought_item(candidates[named[0]][1]), aspect="bought before", text=reply[:240], channel=channel
+        )
+        return Decision(next="reply", reply=reply, resolved=True, flow={}, notes=[note])
+    recent = [
+        f"- {order['order_id']}, placed {_date(order.get('placed_at'), now)}: "
+        + _listing([_bought_item(line) for line in order.get("lines") or []][:4])
+        for order in found[:LISTED_ENTRIES]
+    ]
+    heading = (
+        "I couldn't find that among the items you've ordered. Your most recent orders were:"
+        if content_words(text) - IGNORED_WORDS
+        else "Your most recent orders were:"
+    )
+    return _reply(heading + "\n" + "\n".join(recent))
+
+
+def _bought_item(line: dict[str, Any]) -> str:
+    options = ", ".join(str(v) for v in (line.get("options") or {}).values())
+    return f"{line['title']} ({options})" if options else str(line["title"])
 
 
 def _refund_sentence(refund: dict[str, Any], order: dict[str, Any], now: datetime) -> str:

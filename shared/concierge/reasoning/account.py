@@ -27,6 +27,7 @@ class Asked(StrEnum):
     ORDERS = "orders"
     PAYMENT = "payment"
     REFUND = "refund"
+    PURCHASED = "purchased"
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,16 @@ class AccountQuestion:
     def kinds(self) -> tuple[Asked, ...]:
         return (self.asked, *self.more)
 
+    @property
+    def tool(self) -> str:
+        """The lookup that answers it: what they bought, and in which options, is in their orders' lines
+        (`find_orders`); everything else is in `get_account`."""
+        return "find_orders" if self.asked is Asked.PURCHASED else "get_account"
+
     def arguments(self) -> dict[str, Any]:
-        """The `get_account` arguments (actions/tools.py) of this question."""
+        """The arguments (actions/tools.py) of this question's lookup, `tool`."""
+        if self.tool == "find_orders":
+            return {"limit": ORDERS_SEARCHED}
         named: dict[str, Any] = {}
         if self.gift_card:
             named["gift_card"] = self.gift_card
@@ -55,6 +64,9 @@ class AccountQuestion:
         return named
 
 
+# How many of the customer's orders are read for what they bought before (the same as an item search reads, actions/
+# prefetch.py ITEM_SEARCH_LIMIT; a unit test keeps the two the same).
+ORDERS_SEARCHED = 25
 # Words of the customer's own account ("my", "I have").
 OWN = r"(?:my|mine|i|i've|me|our|we)"
 RECENT = r"(?:last |latest |recent |most recent )?"
@@ -110,6 +122,19 @@ ORDERS = _any(
     rf"what (?:have|did) {OWN} (?:ordered|order|bought|buy|purchased|purchase)"
     r"(?: (?:recently|lately|so far|from you|with you|before|in the past))?\s*$",
     rf"how many orders (?:have|did) {OWN}",
+)
+# What they bought before, asked about: which option of it, or whether they did ("I can't remember which colour I
+# got", "what size were the mugs I bought last time?", "did I already order the filters before?"). Never a question
+# about an item they have now ("what is the lamp I ordered made of?") or where it is.
+# up to two words between "which" and the buyer, none of them one that asks what to buy ("which size should I get?")
+NOT_ADVICE = r"(?:(?!(?:should|could|would|can|will|shall|must|to|do|does|need|ought)\b)\w+ ){0,2}"
+BOUGHT = r"(?:get|got|buy|bought|order|ordered|pick|picked|choose|chose|go for|went for|purchase|purchased)"
+PURCHASED = _any(
+    rf"(?:which|what) {NOT_ADVICE}(?:(?:did|have) {OWN} |{OWN} (?:have )?){BOUGHT}",
+    rf"(?:which|what) {NOT_ADVICE}(?:was|were) (?:the|my|our|those|these|that|it|they)\b(?:\s+\w+){{0,5}}\s+"
+    rf"{OWN} (?:got|bought|ordered|had|picked|chose|purchased)",
+    rf"(?:did|have) {OWN} (?:already |ever |previously )?{BOUGHT} (?:a|an|the|any|some|this|that|these|those|one)\b"
+    r"(?:\s+\w+){0,6}\s+(?:before|already|previously|last (?:time|month|year|week)|in the past)",
 )
 PAYMENT = _any(
     rf"what did {OWN} (?:pay|spend)|how much did {OWN} (?:pay|spend|get charged|get billed)",
@@ -193,6 +218,8 @@ def asked(text: str) -> AccountQuestion | None:
     if not found:
         return None
     kinds = list(dict.fromkeys(q.asked for q in found))
+    if len(kinds) > 1 and Asked.PURCHASED in kinds:
+        kinds.remove(Asked.PURCHASED)  # one lookup answers a message: the account's, for the rest it asks
     return AccountQuestion(
         kinds[0],
         gift_card=next((q.gift_card for q in found if q.gift_card), None),
@@ -233,4 +260,6 @@ def _asked(clause: str, text: str) -> AccountQuestion | None:
         return AccountQuestion(Asked.PAYMENT, order_id=order_reference(clause) or order_reference(text))
     if ORDERS.search(normalized):
         return AccountQuestion(Asked.ORDERS)
+    if PURCHASED.search(normalized):
+        return AccountQuestion(Asked.PURCHASED)
     return None
