@@ -244,3 +244,12 @@ def test_a_message_that_says_it_means_to_buy_is_shopping_whatever_the_model_read
         started_at=NOW,
     )
     assert (request_for(turn, date(2026, 12, 7)) is not None) is shopping
+
+
+def test_an_item_within_the_budget_that_delivery_takes_over_it_is_said_with_both_amounts():
+    """£18 of costume and £3.99 delivery against "under £20": the cart cannot be made (the budget is the whole cart),
+    and the reply says by how much, so the customer can decide."""
+    cart = cart_for("a dinosaur costume under £20")
+    assert cart.status == "empty" and not cart.lines
+    assert left(cart)["costume"] == "would come to £21.99 with £3.99 delivery, just over the budget"
+    assert "The Dinosaur Costume would come to £21.99 with £3.99 delivery" in dialogue.wording(cart)

@@ -452,3 +452,9 @@ def test_a_question_pointing_back_is_about_the_item_just_talked_about_in_the_opt
     assert not turn.tool_rounds, "nothing was talked about: no product is guessed"
     turn, _ = answer(index, "Is that beeswax candle in stock as well?", notes=before, turns=2)
     assert [c.arguments["product_id"] for c in turn.tool_rounds[0]] == ["beeswax-candle"], "their own words first"
+
+
+def test_which_size_after_one_product_was_suggested_is_about_that_product(index):
+    before = [Note(topic="Packable Rain Jacket", aspect="shopping", text="…", channel="web")]
+    turn, _ = answer(index, "nice. which size would fit me if I wear a fleece under it?", notes=before, turns=2)
+    assert [(c.arguments["product_id"], c.arguments["sizing"]) for c in turn.tool_rounds[0]] == [("rain-jacket", True)]

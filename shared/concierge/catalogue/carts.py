@@ -171,8 +171,18 @@ class CartBuilder:
             if matched:
                 why = [f"matches “{_said_words(said, matched)}”", *why]
             trial = [*self._chosen, (product, variant, quantity, why)]
-            if request.budget is not None and self._pricing(trial).total > request.budget:
-                self._leave(product, "would take the cart over budget")
+            priced = self._pricing(trial) if request.budget is not None else None
+            if priced is not None and request.budget is not None and priced.total > request.budget:
+                shipping = priced.shipping or Decimal(0)
+                # alone in the cart, the item fits the budget and its delivery does not: said with both amounts
+                if not self._chosen and shipping > 0 and priced.total - shipping <= request.budget:
+                    self._leave(
+                        product,
+                        f"would come to {self._money(priced.total)} with {self._money(shipping)} delivery, just "
+                        "over the budget",
+                    )
+                else:
+                    self._leave(product, "would take the cart over budget")
                 continue
             self._chosen = trial
             taken += 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from concierge.actions.proposal import money
 from concierge.catalogue.cart import FLOW_KEY, Cart, CartLine, day_phrase
-from concierge.conversation.turn import ActionStatus, Decision, ReadyTurn
+from concierge.conversation.turn import ActionStatus, Decision, Note, ReadyTurn
 
 # The request's fields the flow keeps (catalogue.requests.ShoppingRequest).
 KEPT = ("goal", "query", "budget", "min_price", "needed_by", "recipient_age", "dietary", "sizes", "quantities", "items")
@@ -40,11 +40,17 @@ def decide(turn: ReadyTurn) -> Decision | None:
         return None
     cart, arguments = found
     request = {key: arguments[key] for key in KEPT if arguments.get(key) not in (None, [], {}, "")}
+    reply = wording(cart)
+    # one product suggested (the cart's only line, or the only one that matched but a constraint kept out): a
+    # question pointing back next ("which size would fit a big one?") is about it
+    shown = [line.title for line in cart.lines] or [left.title for left in cart.left_out if left.close]
+    notes = [Note(topic=shown[0], aspect="shopping", text=reply[:240], channel=turn.message.channel)]
     return Decision(
         next="reply",
-        reply=wording(cart),
+        reply=reply,
         flow={FLOW_KEY: request} if request.get("goal") else {},
         resolved=cart.status == "ready",
+        notes=notes if len(shown) == 1 else [],
     )
 
 

@@ -302,8 +302,12 @@ def _follow_up(turn: ReadyTurn) -> list[ToolCall]:
     return [ToolCall(id=call_id, tool="get_product", arguments=call_arguments)]
 
 
-# A question that points back at what was just talked about ("are they still in stock in that size?").
-POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|those|these|that|this)\b", re.IGNORECASE)
+# A question that points back at what was just talked about ("are they still in stock in that size?", "which size
+# would fit a big one?").
+POINTS_BACK = re.compile(
+    r"\b(?:it|its|they|them|their|those|these|that|this|(?:which|what) (?:size|one|ones|capacity|colou?r))\b",
+    re.IGNORECASE,
+)
 
 
 def _about_last(turn: ReadyTurn, question: ProductQuestion) -> ProductQuestion | None:
