@@ -847,3 +847,10 @@ def test_a_no_to_a_journey_s_proposals_withdraws_them():
     decision = chat.say("no thanks, I'll wait for it")
     assert chat.tools == ["cancel_action", "cancel_action"] and "leave it as it is" in decision.reply
     assert {chat.memory.actions[a]["status"] for a in (reship, refund)} == {"cancelled"}
+
+
+def test_a_handoff_says_which_order_the_team_will_look_at_when_the_customer_named_one():
+    chat = Conversation()
+    reply = chat.say("I was charged twice for order A-2093. I want a real person to look at it, not a bot").reply
+    assert "I'm passing this, about order A-2093, to a member of our team now." in reply
+    assert "you won't need to repeat anything" in reply

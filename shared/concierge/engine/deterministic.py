@@ -1072,16 +1072,22 @@ class DeterministicEngine:
             summary = f"Customer {turn.customer.first_name}: '{turn.message.text[:200]}'. Reason: {reason}."
             return Decision(next="actions", tool_calls=[call("create_handoff", {"reason": reason, "summary": summary})])
         ticket = done[-1].result if done[-1].status is ActionStatus.EXECUTED else {}
+        # the order the customer named, in their words, so they know what the team will look at (echoed, never
+        # looked up: whose it is is for the person to check)
+        named = order_reference(turn.message.text)
+        about = f", about order {named}," if named else ""
         if ticket.get("within_hours") is False and ticket.get("reply_expected_by"):
             message = (
-                f"{preface + ' ' if preface else ''}Our team is away right now, so I've passed this to them with "
-                f"this whole conversation — you won't need to repeat anything. A teammate will reply here by "
+                f"{preface + ' ' if preface else ''}Our team is away right now, so I've passed this{about} to them "
+                f"with this whole conversation — you won't need to repeat anything. A teammate will reply here by "
                 f"{expected_by(ticket['reply_expected_by'])}."
             ).strip()
         else:
+            passing = f"I'm passing this{about} to a member of our team now" if named else "I'm passing you to a member"
+            passing += "" if named else " of our team now"
             message = (
-                f"{preface + ' ' if preface else ''}I'm passing you to a member of our team now. They'll see this "
-                "whole conversation, so you won't need to repeat anything, and they'll reply right here."
+                f"{preface + ' ' if preface else ''}{passing}. They'll see this whole conversation, so you won't need "
+                "to repeat anything, and they'll reply right here."
             ).strip()
         return Decision(next="reply", reply=message, handoff=Handoff(reason=reason, message=message))
 
