@@ -191,6 +191,19 @@ KEEP_IT = (
     "hold on to the",
     "stick with the",
     "stick with it",
+    # a word between: "fine, I'll just keep the small one then", "I'll probably keep it after all"
+    "i will just keep",
+    "i'll just keep",
+    "i will simply keep",
+    "i'll simply keep",
+    "i will probably keep",
+    "i'll probably keep",
+    "i will still keep",
+    "i'll still keep",
+    "i guess i will keep",
+    "i guess i'll keep",
+    "just keep it",
+    "just keep them",
 )
 # The item compared with what was expected: "smaller than I thought", "bigger than it looked".
 SIZE_COMPARED = re.compile(
@@ -2056,7 +2069,9 @@ class DeterministicEngine:
             )
         else:
             what = self._other_variants_phrase(product, flow["options"], flow["reason"])
-            reply = f"{lead}{what} isn't in stock right now, but I can {refund}. Shall I do that?"
+            # "…the 28 cm is out of stock right now. Another diameter isn't in stock either, …"
+            reply = f"{lead}{what} isn't in stock {'either' if unavailable else 'right now'}, but I can {refund}. "
+            reply += "Shall I do that?"
         moment = None
         if unavailable and options:  # the variant they want is sold out, another is in stock: an offer moment
             wanted = self._variant_label(unavailable, flow["options"])
