@@ -8,6 +8,7 @@ merchant's catalogue: no store's ids, option names or products are assumed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from enum import StrEnum
 from typing import Any
@@ -677,11 +678,46 @@ def by_position(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]
     return [lines[place]] if place < len(lines) else []
 
 
+def split_compounds(text: str, lines: list[dict[str, Any]]) -> str:
+    """The customer's words with a word made of two neighbouring words of an item's title written apart: "my
+    lawnmower" for a Lawn Mower, "the bookcase" for a Book Case."""
+    pairs = {}
+    for line in lines:
+        words = re.findall(r"[a-z]+", str(line.get("title", "")).lower())
+        for a, b in itertools.pairwise(words):
+            if len(a) >= 3 and len(b) >= 3:
+                pairs[a + b] = f"{a} {b}"
+    if not pairs:
+        return text
+    return re.sub(
+        r"[A-Za-z]+", lambda m: pairs.get(m.group(0).lower(), pairs.get(m.group(0).lower()[:-1], m.group(0))), text
+    )
+
+
+# Words after "the" that name no thing of theirs: "the other one", "the same colour"
+_NO_THING = frozenset({"other", "same", "one", "ones", "rest", "next", "new", "original", "whole", "right", "wrong"})
+
+
+def names_a_thing(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]]) -> bool:
+    """Whether the customer names a thing of theirs in other words than an option's ("could you change the gloves
+    to XL" names something; "I just want it in silver", "the other colour" do not)."""
+    values = [v for _, line in candidates for v in [*line["options"].values(), *line.get("values", ())]]
+    said = {w for v in values for w in value_words(str(v))}
+    said |= {w for _, line in candidates for k in line["options"] for w in value_words(str(k))}
+    return any(
+        len(w) >= 3
+        and w not in GENERIC_WORDS | STOPWORDS | said | _NO_THING
+        and _colour(w) is None  # "the black one" is a variant, not a thing
+        for w in re.findall(r"\b(?:the|my|our|these|those)\s+([a-z]+)\b(?!\s+ones?\b)", text.lower())
+    )
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
     """Which of the customer's (order, line) pairs their words name. Among equal matches, what has arrived comes
     first (it is what can go back), unless they said "my last order", which picks the newest order holding one."""
+    text = split_compounds(text, [line for _, line in candidates])  # "the lawnmower" for a Lawn Mower
     # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
     have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
     # "I'll keep the hub", "the cups are lovely, keeping those": not the item meant
@@ -689,8 +725,11 @@ def items_named(
     # nor what a request taken back was about, when the rest names one of theirs by its name ("I no longer need to
     # return the pencils. Where are my gel pens though?"; not "…the grinder, I just want it in silver")
     rest = signals.REFUSED_REQUEST.sub(" ", have)
-    if rest != have and any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates):
-        have = rest
+    if rest != have and (
+        any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates)
+        or names_a_thing(rest, candidates)
+    ):
+        have = rest  # ...or by other words ("Never mind returning the mower. Could you change the gloves to XL?")
     allowed = set(range(len(candidates)))
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
@@ -1549,8 +1588,21 @@ def about_lines(order: dict[str, Any], products: dict[str, dict[str, Any]]) -> d
     for line in order["lines"]:
         product = products.get(line["product_id"]) or {}
         description = re.split(r"(?<=[.!?])\s", str(product.get("description", "")).strip(), maxsplit=1)[0]
-        lines.append({**line, "about": f"{line['title']}. {description}"} if description else line)
+        # and every value of its options, which name variants rather than things (`names_a_thing`)
+        values = sorted({str(v) for variant in product.get("variants", []) for v in variant["options"].values()})
+        lines.append(
+            {**line, "values": values, **({"about": f"{line['title']}. {description}"} if description else {})}
+        )
     return {**order, "lines": lines}
+
+
+# The rest of an order said to come: "keep the rest", "leave the table and chairs", "the skirt can stay", "just the
+# paints" after the whole order
+REST_KEPT = re.compile(
+    r"\b(?:keep|keeping|leave|still send)\s+(?:the|my|everything|all)\b|\bthe rest\b|\beverything else\b"
+    r"|\bcan (?:still )?(?:stay|come)\b|\b(?:just|only) the\b",
+    re.IGNORECASE,
+)
 
 
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
@@ -1601,8 +1653,12 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
             match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         # the one item of the order they name, unless they cancel it: then it is the order they mean
         if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL and not several):
-            line = candidates[match.best[0] if match.best else 0][1]
+            order, line = candidates[match.best[0] if match.best else 0]
             item = line["product_id"]
+            if intent is Intent.CANCEL and not reference and len(order["lines"]) > 1 and REST_KEPT.search(text):
+                # "cancel the rug but leave the table and chairs": one item of an order whose rest is to come
+                intent = Intent.REMOVE_ITEM
+                requested = list(dict.fromkeys(Intent.REMOVE_ITEM if i is Intent.CANCEL else i for i in requested))
             product = products.get(item)
             if product is not None and Intent.EXCHANGE in (intent, *requested):
                 asked, unavailable = requested_variant(product, line["options"], text)
