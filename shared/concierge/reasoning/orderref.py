@@ -44,10 +44,11 @@ def same_parcel(reference: str, shipment: Any) -> bool:
 
 def matches_order(reference: str, order_id: str) -> bool:
     """Whether what the customer wrote names this order: the same letters and digits ("#1001" is "1001"), or the
-    same digits when they wrote only digits ("20931" for "A-20931")."""
+    same digits when they wrote only digits ("20931" for "A-20931", "43182" for "W0043182": the zeros an id is
+    padded with are not said)."""
     ref, own = compact(reference), compact(order_id)
     if not ref:
         return False
     if ref == own:
         return True
-    return ref.isdigit() and len(ref) >= 4 and re.sub(r"\D", "", own) == ref
+    return ref.isdigit() and len(ref) >= 4 and re.sub(r"\D", "", own).lstrip("0") == ref.lstrip("0")

@@ -8,6 +8,7 @@ merchant's catalogue: no store's ids, option names or products are assumed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from enum import StrEnum
 from typing import Any
@@ -265,7 +266,14 @@ def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, di
             n for n in re.findall(r"(?<![\w.,-])\d{4,}(?![\w.,])", without_address(text)) if not 1900 <= int(n) <= 2099
         ]
         mine = [(n, o) for n in bare for o in orders if matches_order(n, o["order_id"])]
-        return (mine[0][0], mine[0][1]) if len({o["order_id"] for _, o in mine}) == 1 else (None, None)
+        if len({o["order_id"] for _, o in mine}) == 1:
+            return mine[0][0], mine[0][1]
+        # a bare number of the shape of their order numbers, where those are bare numbers too ("has 100519 shipped
+        # yet?" from a customer whose orders are 100482 and 100391): an order number, though none of theirs
+        shaped = [
+            n for n in bare if orders and all(o["order_id"].isdigit() and len(o["order_id"]) == len(n) for o in orders)
+        ]
+        return (shaped[0], None) if len(shaped) == 1 and not mine else (None, None)
     matching = [o for o in orders if matches_order(reference, o["order_id"])]
     return reference, matching[0] if len(matching) == 1 else None
 
@@ -670,11 +678,46 @@ def by_position(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]
     return [lines[place]] if place < len(lines) else []
 
 
+def split_compounds(text: str, lines: list[dict[str, Any]]) -> str:
+    """The customer's words with a word made of two neighbouring words of an item's title written apart: "my
+    lawnmower" for a Lawn Mower, "the bookcase" for a Book Case."""
+    pairs = {}
+    for line in lines:
+        words = re.findall(r"[a-z]+", str(line.get("title", "")).lower())
+        for a, b in itertools.pairwise(words):
+            if len(a) >= 3 and len(b) >= 3:
+                pairs[a + b] = f"{a} {b}"
+    if not pairs:
+        return text
+    return re.sub(
+        r"[A-Za-z]+", lambda m: pairs.get(m.group(0).lower(), pairs.get(m.group(0).lower()[:-1], m.group(0))), text
+    )
+
+
+# Words after "the" that name no thing of theirs: "the other one", "the same colour"
+_NO_THING = frozenset({"other", "same", "one", "ones", "rest", "next", "new", "original", "whole", "right", "wrong"})
+
+
+def names_a_thing(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]]) -> bool:
+    """Whether the customer names a thing of theirs in other words than an option's ("could you change the gloves
+    to XL" names something; "I just want it in silver", "the other colour" do not)."""
+    values = [v for _, line in candidates for v in [*line["options"].values(), *line.get("values", ())]]
+    said = {w for v in values for w in value_words(str(v))}
+    said |= {w for _, line in candidates for k in line["options"] for w in value_words(str(k))}
+    return any(
+        len(w) >= 3
+        and w not in GENERIC_WORDS | STOPWORDS | said | _NO_THING
+        and _colour(w) is None  # "the black one" is a variant, not a thing
+        for w in re.findall(r"\b(?:the|my|our|these|those)\s+([a-z]+)\b(?!\s+ones?\b)", text.lower())
+    )
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
     """Which of the customer's (order, line) pairs their words name. Among equal matches, what has arrived comes
     first (it is what can go back), unless they said "my last order", which picks the newest order holding one."""
+    text = split_compounds(text, [line for _, line in candidates])  # "the lawnmower" for a Lawn Mower
     # "exchange the 5-piece containers for the 10-piece set": what they want is not what they have
     have = EXCHANGE_TARGET.sub(" ", text) if exchange else text
     # "I'll keep the hub", "the cups are lovely, keeping those": not the item meant
@@ -682,8 +725,11 @@ def items_named(
     # nor what a request taken back was about, when the rest names one of theirs by its name ("I no longer need to
     # return the pencils. Where are my gel pens though?"; not "…the grinder, I just want it in silver")
     rest = signals.REFUSED_REQUEST.sub(" ", have)
-    if rest != have and any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates):
-        have = rest
+    if rest != have and (
+        any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates)
+        or names_a_thing(rest, candidates)
+    ):
+        have = rest  # ...or by other words ("Never mind returning the mower. Could you change the gloves to XL?")
     allowed = set(range(len(candidates)))
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
@@ -844,9 +890,24 @@ _SIZE_SAID = r"(?<!\btoo )(?<!\bbit )(?<!\bso )(?<!\bvery )(?<!\bway )(?<!\bquit
 
 
 def _spelled_size(value: str) -> str | None:
-    """The letter size a value spells out in words: "Medium" -> m, "X-Large" -> xl, "Extra Small" -> xs."""
-    spelled = " ".join(re.findall(r"[a-z0-9]+", value.lower()))
+    """The letter size a value spells out in words: "Medium" -> m, "X-Large" -> xl, "Extra Small" -> xs, "Small (25
+    cm)" -> s (what is in brackets says what the size is)."""
+    spelled = " ".join(re.findall(r"[a-z0-9]+", value_head(value).lower()))
     return next((size for size, words in SIZE_WORDS.items() if spelled in {w.replace("-", " ") for w in words}), None)
+
+
+def value_head(value: str) -> str:
+    """A value's name without what it says in brackets: "King (150 x 200 cm)" -> "King"."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", value).strip() or value
+
+
+def distinct_words(product: dict[str, Any], key: str, value: str) -> set[str]:
+    """The words of an option value that no other value of the option has ("lake" of Alpine Lake and Harbour at
+    Dusk; not "oak" of Natural Oak and Smoked Oak), three letters or more, no product-title word."""
+    values = {str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]}
+    others = set().union(set(), *(value_words(v) for v in values if v != value))
+    title = value_words(str(product.get("title", "")))
+    return {w for w in value_words(value) if len(w) >= 3 and w.isalpha() and w not in others and w not in title}
 
 
 def _letter_size(value: str) -> str | None:
@@ -1069,13 +1130,18 @@ def regions_said(text: str) -> set[str]:
 
 
 BIGGER = re.compile(
-    r"\b(bigger|larger|longer|taller|next size up|size up|sizes? bigger|sizes? larger|up a size|bigger size|"
+    # "the paint set with more colours", "the more powerful model" (not "no more", "any more", "more than")
+    r"(?<!\bno )(?<!\bany )(?<!\bonce )\bmore\s+(?!than\b|of\b|to\b|time\b|info|details?\b)[a-z]+"
+    r"|\b(bigger|larger|longer|taller|thicker|wider|next size up|size up|sizes? bigger|sizes? larger|up a size|"
+    r"bigger size|"
     r"larger size|one size up|too (?:small|tight|short|snug|narrow)|(?:the |next )one up)\b"
     r"|\bup from (?:the |my |a )?(?=\d)",  # "the one up from 2kg"
     re.IGNORECASE,
 )
 SMALLER = re.compile(
-    r"\b(smaller|shorter|next size down|size down|sizes? smaller|down a size|smaller size|one size down|"
+    r"\b(?:fewer|less)\s+(?!than\b)[a-z]+"
+    r"|\b(smaller|shorter|thinner|narrower|next size down|size down|sizes? smaller|down a size|smaller size|"
+    r"one size down|"
     r"too (?:big|large|loose|baggy|wide)|(?<!took )(?<!taking )too long|(?:the |next )one down)\b"
     r"|\bdown from (?:the |my |a )?(?=\d)",
     re.IGNORECASE,
@@ -1088,6 +1154,15 @@ BIGGEST = re.compile(r"\b(?:bigg?est|larg?est|longest|tallest|max(?:imum)? size)
 SMALLEST = re.compile(r"\b(?:smallest|shortest|tiniest|littlest|min(?:imum)? size)\b", re.IGNORECASE)
 # The middle of three (or five) values in order: "the medium bag" of 2, 6 and 12 kg.
 MIDDLE = re.compile(r"\b(?:medium|mid|middle|med)\b", re.IGNORECASE)
+# ...said of the size itself anywhere in the message: "can we have the middle size"
+MIDDLE_SIZE = re.compile(r"\b(?:middle|mid|medium)[\s-]?(?:size|sized|one)\b", re.IGNORECASE)
+# The measure a comparative is about: "the shorter reel" is about its length, "the thinner line" its thickness
+DIMENSIONS = {
+    "length": ("longer", "shorter", "longest", "shortest"),
+    "thick": ("thicker", "thinner", "thickest", "thinnest"),
+    "width": ("wider", "narrower", "widest", "narrowest"),
+    "height": ("taller", "higher", "lower", "tallest"),
+}
 # An amount twice or half theirs: "double the quantity" of a pack of 50 is the pack of 100.
 _HOW_MUCH = r"(?:the )?(?:quantity|amount|size|number|pack|count|capacity)\b"
 DOUBLE = re.compile(rf"\bdouble {_HOW_MUCH}|\btwice (?:as (?:many|much|big|large)|{_HOW_MUCH})", re.IGNORECASE)
@@ -1209,7 +1284,12 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
                     wanted[key] = match[0]
                     continue
             middle = scale[len(scale) // 2]
-            if len(scale) % 2 and not _letter_size(middle) and MIDDLE.search(spans) and middle != str(current):
+            if (
+                len(scale) % 2
+                and not _letter_size(middle)
+                and (MIDDLE.search(spans) or MIDDLE_SIZE.search(text))
+                and middle != str(current)
+            ):
                 wanted[key] = middle  # "swap the small bag for the medium one": the middle of their amounts
                 continue
             up, down = bool(BIG.search(spans)), bool(SMALL.search(spans))  # "swap it for the big green one"
@@ -1220,6 +1300,18 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
         at = scale.index(str(current)) + (1 if up else -1)
         if 0 <= at < len(scale):
             wanted[key] = scale[at]
+    if len(wanted) > 1:
+        # one way said of two measures ("the bigger reel of line, 15 metres goes nowhere" of a length and a
+        # thickness): the measure the comparative names, else the one whose value or name they say
+        lowered = text.lower()
+        named = {
+            k
+            for k in wanted
+            for dim, words in DIMENSIONS.items()
+            if dim in k.lower() and any(w in lowered for w in words)
+        } or {k for k in wanted if _key_said(text, k) or number_said(text, str(options[k]), None)}
+        if named and len(named) < len(wanted):
+            wanted = {k: v for k, v in wanted.items() if k in named}
     return wanted
 
 
@@ -1319,6 +1411,8 @@ def requested_variant(
             # a size spelled out is said as sizes are ("extra large" is no "Large")
             if mentions_value(text, value) and not _spelled_size(value):
                 found.append((f"value {compact(value)}", 4))
+            elif value_head(value) != value and not _spelled_size(value) and mentions_value(text, value_head(value)):
+                found.append((f"value {compact(value)}", 4))  # "the king size bed" for King (150 x 200 cm)
             if size_word_said(text, value):
                 found.append((f"size {_letter_size(value)}", 4))
             elif not found and loosely_said(text, value):
@@ -1330,6 +1424,8 @@ def requested_variant(
                 found.append((f"number {max(_numbers(value))}", number))
             if wanted and overlap(value, wanted) > overlap(str(current or ""), wanted):
                 found.append((f"words {key}", 2))
+            elif not found and distinct_words(product, key, value) & set(re.findall(r"[a-z]+", text.lower())):
+                found.append((f"words {key}", 1))  # "the mountain lake picture" for Alpine Lake
             if sized.get(key) == value:
                 found.append((f"order {key}", 2))
             if _scale(product, key) is None and value == _comparative_target(product, key, current, comparatives):
@@ -1492,8 +1588,21 @@ def about_lines(order: dict[str, Any], products: dict[str, dict[str, Any]]) -> d
     for line in order["lines"]:
         product = products.get(line["product_id"]) or {}
         description = re.split(r"(?<=[.!?])\s", str(product.get("description", "")).strip(), maxsplit=1)[0]
-        lines.append({**line, "about": f"{line['title']}. {description}"} if description else line)
+        # and every value of its options, which name variants rather than things (`names_a_thing`)
+        values = sorted({str(v) for variant in product.get("variants", []) for v in variant["options"].values()})
+        lines.append(
+            {**line, "values": values, **({"about": f"{line['title']}. {description}"} if description else {})}
+        )
     return {**order, "lines": lines}
+
+
+# The rest of an order said to come: "keep the rest", "leave the table and chairs", "the skirt can stay", "just the
+# paints" after the whole order
+REST_KEPT = re.compile(
+    r"\b(?:keep|keeping|leave|still send)\s+(?:the|my|everything|all)\b|\bthe rest\b|\beverything else\b"
+    r"|\bcan (?:still )?(?:stay|come)\b|\b(?:just|only) the\b",
+    re.IGNORECASE,
+)
 
 
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
@@ -1544,8 +1653,12 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
             match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         # the one item of the order they name, unless they cancel it: then it is the order they mean
         if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL and not several):
-            line = candidates[match.best[0] if match.best else 0][1]
+            order, line = candidates[match.best[0] if match.best else 0]
             item = line["product_id"]
+            if intent is Intent.CANCEL and not reference and len(order["lines"]) > 1 and REST_KEPT.search(text):
+                # "cancel the rug but leave the table and chairs": one item of an order whose rest is to come
+                intent = Intent.REMOVE_ITEM
+                requested = list(dict.fromkeys(Intent.REMOVE_ITEM if i is Intent.CANCEL else i for i in requested))
             product = products.get(item)
             if product is not None and Intent.EXCHANGE in (intent, *requested):
                 asked, unavailable = requested_variant(product, line["options"], text)
