@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from concierge.reasoning.orderref import matches_order
-from concierge.reasoning.understanding import read, requested_variant
+from concierge.reasoning.understanding import acting_intent, read, requested_variant
 
 
 def product(pid: str, title: str, options: dict[str, list[str]], description: str = "") -> dict[str, Any]:
@@ -149,3 +149,16 @@ def test_cancelling_the_one_item_of_an_order_cancels_the_order():
         read("Please cancel the kettle, just the kettle, I found one cheaper", orders, CATALOGUE).intent.value
         == "cancel"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "reading", "acted"),
+    [
+        ("ok so how do I actually place that order", "cancel", "question"),
+        ("how can we put in a bulk order for the cafe?", "return", "question"),
+        ("how do I cancel the order I placed yesterday?", "cancel", "cancel"),
+        ("how do I place an order? and where is my kettle", "track", "track"),
+    ],
+)
+def test_asking_how_to_place_an_order_is_a_question_never_a_request_about_theirs(text, reading, acted):
+    assert acting_intent(text, reading).value == acted

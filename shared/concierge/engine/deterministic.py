@@ -908,8 +908,9 @@ class DeterministicEngine:
         intent = turn.signals.intent
         if not turn.customer.verified and (intent in ACCOUNT_INTENTS or order_reference(text)):
             return Decision(next="reply", reply=UNVERIFIED_REPLY, flow={})
-        if intent != "cancel":
-            intent = acting_intent(text, intent)  # a question giving an address, or tracking words, asks for that
+        # a question giving an address, or tracking words, asks for that; asking how to place an order asks nothing of
+        # the orders they have
+        intent = acting_intent(text, intent)
         if intent in ("return", "exchange") and (
             self._asks_how_to(text) or self._asks_if_faulty(text) or self._describes_known_problem(turn)
         ):

@@ -1460,11 +1460,32 @@ ORDER_PROGRESS = re.compile(
 )
 
 
+# How to order something: "how do I place an order?", "how can we put in a bulk order", "how do I actually place that
+# order".
+PLACING_AN_ORDER = re.compile(
+    r"\bhow (?:do|can|would|should) (?:i|we|you) (?:\w+ )?(?:place|make|put in|put through|submit|set up)\s+"
+    r"(?:an?|the|that|this|my|our)?\s*(?:\w+\s+)?orders?\b",
+    re.IGNORECASE,
+)
+# The requests about an order the customer already has.
+ORDER_REQUESTS = frozenset(
+    {Intent.CANCEL, Intent.RETURN, Intent.EXCHANGE, Intent.ADDRESS, Intent.REMOVE_ITEM, Intent.TRACK}
+)
+
+
 def acting_intent(text: str, intent: str) -> Intent:
     """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
     words, or an order number alone or asked after, asks where the order is."""
     reading = Intent(intent)
+    # "ok so how do I actually place that order?": asking how to order something new is a question, never a request
+    # about an order they have, unless the request's own words are there too ("how do I cancel the order I placed?")
+    if (
+        reading in ORDER_REQUESTS
+        and PLACING_AN_ORDER.search(text)
+        and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES.get(reading.value, ()))
+    ):
+        return Intent.QUESTION
     # "can I change where the canister gets shipped? …: 2217 SE Clinton St, Portland OR 97202": a new address given
     # with a change asked for, however the shipping words read
     if reading is Intent.TRACK and CHANGE_WHERE.search(text) and parse_address(text):
