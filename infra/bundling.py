@@ -151,14 +151,21 @@ LAYERS = (CORE, NUMPY, SENTENCE_MODEL, ANTHROPIC, OPENSEARCH)
 
 @dataclass(frozen=True)
 class Needs:
-    """The layers a function's calls import: always, with a model configured, with the OpenSearch index."""
+    """The layers a function's calls import: always, with a model configured, with the OpenSearch index, with the
+    sentence model as the knowledge embedder (`-c embedder=minilm`)."""
 
     always: tuple[Layer, ...]
     with_model: tuple[Layer, ...] = ()
     with_opensearch: tuple[Layer, ...] = ()
+    with_sentence_embedder: tuple[Layer, ...] = ()
 
-    def layers(self, *, model: bool, opensearch: bool) -> tuple[Layer, ...]:
-        chosen = {*self.always, *(self.with_model if model else ()), *(self.with_opensearch if opensearch else ())}
+    def layers(self, *, model: bool, opensearch: bool, sentence_embedder: bool = False) -> tuple[Layer, ...]:
+        chosen = {
+            *self.always,
+            *(self.with_model if model else ()),
+            *(self.with_opensearch if opensearch else ()),
+            *(self.with_sentence_embedder if sentence_embedder else ()),
+        }
         return tuple(layer for layer in LAYERS if layer in chosen)
 
 
@@ -170,10 +177,14 @@ class Needs:
 # - the sentence model: the items a customer names by meaning (reasoning/understanding.py and sentences.py: the
 #   agent's deterministic engine); without it the engine would fall back to word matching, silently;
 # - anthropic: the agent's Claude engine and the surveys' Auto-CSAT judge, only with a model provider;
-# - opensearch-py: the knowledge index, only when it is OpenSearch (retrieval searches it, ingest writes it).
+# - opensearch-py: the knowledge index, only when it is OpenSearch (retrieval searches it, ingest writes it);
+# - the sentence model for retrieval and ingest too when it is the knowledge embedder (`-c embedder=minilm`: retrieval
+#   embeds the questions and the catalogue's queries, ingest the uploaded documents' passages and the catalogue).
 FUNCTION_LAYERS: dict[FunctionName, Needs] = {
-    FunctionName.INGEST: Needs((CORE, NUMPY), with_opensearch=(OPENSEARCH,)),
-    FunctionName.RETRIEVAL: Needs((CORE, NUMPY), with_opensearch=(OPENSEARCH,)),
+    FunctionName.INGEST: Needs((CORE, NUMPY), with_opensearch=(OPENSEARCH,), with_sentence_embedder=(SENTENCE_MODEL,)),
+    FunctionName.RETRIEVAL: Needs(
+        (CORE, NUMPY), with_opensearch=(OPENSEARCH,), with_sentence_embedder=(SENTENCE_MODEL,)
+    ),
     FunctionName.AGENT: Needs((CORE, NUMPY, SENTENCE_MODEL), with_model=(ANTHROPIC,)),
     FunctionName.ACTIONS: Needs((CORE, NUMPY)),
     FunctionName.SURVEYS: Needs((CORE,), with_model=(ANTHROPIC,)),

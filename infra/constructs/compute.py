@@ -4,6 +4,7 @@ permissions read from topology.ACCESS."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args, get_type_hints
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -20,6 +21,7 @@ from concierge.platform.settings import (
     FUNCTION_SETTINGS,
     MAX_APPROVAL_TIMEOUT_HOURS,
     MERCHANT_DEFAULTS,
+    KnowledgeSettings,
     declared_env,
     fields,
     function_environment,
@@ -30,6 +32,8 @@ from infra.constructs.data import Data
 from infra.constructs.messaging import Messaging
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
+# The embedders the functions' settings accept (CDK context `embedder`)
+EMBEDDERS: tuple[str, ...] = get_args(get_type_hints(KnowledgeSettings)["embedder"])
 assert RUNTIME.name == f"python{PYTHON_VERSION}", "the layer's wheels are built for bundling.PYTHON_VERSION"
 
 
@@ -48,7 +52,9 @@ class Merchant:
     support_hours: str = ""  # JSON, see MerchantSettings.support_hours; empty: always staffed
     inbound_email_recipient: str = ""  # e.g. support@mail.example.com: enables SES receiving
     whatsapp_phone_number_id: str = ""
-    embedder: str = "hashing"  # "hashing" (local, free) | "titan" (Bedrock Titan Text Embeddings v2)
+    # "hashing" (local, free) | "minilm" (the sentence model all-MiniLM-L6-v2 in the functions: retrieval and ingest
+    # get its layer) | "titan" (Bedrock Titan Text Embeddings v2)
+    embedder: str = "hashing"
     embedding_dimensions: int = 256
     knowledge_index: str = "embedded"  # "embedded" | "serverless" | "managed" (OpenSearch)
     model_provider: str = "none"  # "none" (deterministic engine) | "anthropic" | "bedrock"
@@ -58,6 +64,8 @@ class Merchant:
     sign_in_domain_prefix: str = ""  # the operators' hosted UI, <prefix>.auth.<region>.amazoncognito.com
 
     def __post_init__(self) -> None:
+        if self.embedder not in EMBEDDERS:
+            raise ValueError(f"embedder must be one of {', '.join(EMBEDDERS)}, not {self.embedder!r}")
         if not 0 < self.approval_timeout_hours <= MAX_APPROVAL_TIMEOUT_HOURS:
             raise ValueError(
                 f"approvalTimeoutHours must be more than 0 and at most {MAX_APPROVAL_TIMEOUT_HOURS} (29 days), "
@@ -353,7 +361,9 @@ class Functions(Construct):
                 layers=[
                     layer_version(layer)
                     for layer in FUNCTION_LAYERS[name].layers(
-                        model=merchant.model_provider != "none", opensearch=merchant.knowledge_index != "embedded"
+                        model=merchant.model_provider != "none",
+                        opensearch=merchant.knowledge_index != "embedded",
+                        sentence_embedder=merchant.embedder == "minilm",
                     )
                 ],
                 role=role,

@@ -439,7 +439,7 @@ def test_settings_from_env_or_exit_returns_settings_or_names_an_invalid_value():
             "concierge import", IngestSettings, environ={**environ, "CONCIERGE_EMBEDDER": "magic"}
         )
     assert str(raised.value.code) == (
-        "concierge import: invalid settings: fix CONCIERGE_EMBEDDER (Input should be 'hashing' or 'titan')"
+        "concierge import: invalid settings: fix CONCIERGE_EMBEDDER (Input should be 'hashing', 'minilm' or 'titan')"
     )
 
 

@@ -481,7 +481,7 @@ class EmbeddedIndex:
             passage_terms = {t for t, used in uses.items() if used[place]}
             lexical = scoring.coverage(query_terms, passage_terms, idf, unknown)
             heading = scoring.heading_match(query_terms, self._passage(row).section)
-            confidence = scoring.blend(lexical, float(cosine[row]), heading)
+            confidence = scoring.blend(lexical, float(cosine[row]), heading, self.embedder)
             # The final order also weighs how much of the question each passage answers, so a product page that
             # repeats "gift card" does not outrank the policy that says gift cards cannot be returned.
             scored.append((scoring.final_rank(float(ranked[position]), confidence), row, confidence))

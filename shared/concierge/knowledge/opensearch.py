@@ -104,6 +104,7 @@ class OpenSearchIndex:
         dimensions: int = 256,
         serverless: bool = False,
         *,
+        embedder: str = "",
         max_retries: int = 5,
         initial_backoff: float = 0.5,
         max_backoff: float = 8.0,
@@ -112,6 +113,7 @@ class OpenSearchIndex:
         self.index_name = index_name
         self.dimensions = dimensions
         self.serverless = serverless
+        self.embedder = embedder  # the name of the embedder of the vectors: how its cosines count (scoring.calibration)
         self.max_retries = max_retries
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
@@ -125,6 +127,7 @@ class OpenSearchIndex:
         index_name: str = DEFAULT_INDEX,
         dimensions: int = 256,
         *,
+        embedder: str = "",
         credentials: Credentials | None = None,
         sign: bool | None = None,
         timeout: float = 10.0,
@@ -167,7 +170,7 @@ class OpenSearchIndex:
                 "connection_class": RequestsHttpConnection,
                 "pool_maxsize": 8,
             }
-        return cls(OpenSearch(**options), index_name, dimensions, serverless=service == "aoss")
+        return cls(OpenSearch(**options), index_name, dimensions, serverless=service == "aoss", embedder=embedder)
 
     # schema ------------------------------------------------------------------------------
     def index_body(self) -> dict[str, Any]:
@@ -570,7 +573,11 @@ class OpenSearchIndex:
             entry = entries[int(position)]
             passage = _passage(entry["source"])
             confidence = scoring.confidence(
-                query, f"{passage.title} {passage.section} {passage.text}", entry["cosine"], section=passage.section
+                query,
+                f"{passage.title} {passage.section} {passage.text}",
+                entry["cosine"],
+                section=passage.section,
+                embedder=self.embedder,
             )
             # As in the embedded index, the final order also weighs how much of the question a passage answers.
             scored.append(

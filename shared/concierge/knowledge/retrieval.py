@@ -15,7 +15,7 @@ from typing import Any
 
 from concierge.conversation import threads
 from concierge.conversation.turn import ActionNote, ActionStatus, MemoryContext, PassageHit, ReadyTurn
-from concierge.knowledge.embeddings import Embedder, embed_query
+from concierge.knowledge.embeddings import Embedder, embed_queries
 from concierge.knowledge.port import Hit, KnowledgeIndex, SearchFilters
 from concierge.knowledge.text import query_terms, terms
 from concierge.memory import keys, longterm
@@ -112,8 +112,9 @@ def search(
     if topic:
         queries = [(number, query if threads.topic_terms(query) else f"{query} {topic}") for number, query in queries]
     found: dict[str, tuple[int, Hit]] = {}
-    for number, query in queries:
-        for hit in index.search(query, embed_query(embedder, query), k=k, filters=filters):
+    vectors = embed_queries(embedder, [query for _, query in queries])  # together: one forward pass for MiniLM
+    for (number, query), vector in zip(queries, vectors, strict=True):
+        for hit in index.search(query, vector, k=k, filters=filters):
             known = found.get(hit.passage.id)
             if known is None or hit.confidence > known[1].confidence:
                 found[hit.passage.id] = (number, hit)

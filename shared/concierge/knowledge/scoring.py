@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -72,8 +73,41 @@ def heading_match(query_terms: Sequence[str], section: str) -> float:
     return len(heading & set(query_terms)) / len(heading) if heading else 0.0
 
 
-def blend(lexical: float, cosine: float, heading: float = 0.0) -> float:
-    value = COVERAGE_WEIGHT * lexical + (1 - COVERAGE_WEIGHT) * max(0.0, min(1.0, cosine)) + HEADING_WEIGHT * heading
+@dataclass(frozen=True)
+class Calibration:
+    """How an embedder's cosine enters the confidence: rescaled from `floor` (no likeness) to `ceiling` (full), and
+    weighed against keyword coverage, which gets `coverage_weight`."""
+
+    coverage_weight: float = COVERAGE_WEIGHT
+    floor: float = 0.0
+    ceiling: float = 1.0
+
+    def similarity(self, cosine: float) -> float:
+        return max(0.0, min(1.0, (cosine - self.floor) / (self.ceiling - self.floor)))
+
+
+# Each embedder's cosines live on their own scale: over the demo store's labelled questions and its passages, the
+# sentence model's median is 0.055 and its 90th percentile 0.31 (the hashing embedder's 0.016 and 0.14), and a
+# question's closest passage is at 0.56 in the median (hashing 0.37). Taken as it is, MiniLM's cosine lifts passages on
+# another topic over ANSWER_THRESHOLD. So MiniLM's counts from 0.3 (nothing) to 0.7 (full), and weighs a little more
+# against keyword coverage (its likeness says more than hashed words'). Fitted on those labelled questions only
+# (evaluation/knowledge/, benchmarks/knowledge_eval.py --embedder minilm; docs/knowledge.md, "Embeddings"): the values
+# that keep no-answer recognition where the hashing embedder has it (0.95, the highest unanswerable question after the
+# one both answer at 0.41, as with hashing) and answer the most answerable ones, where nearby values do about as well.
+# Every other embedder (hashing, Titan) keeps the original blend, exactly.
+CALIBRATIONS: dict[str, Calibration] = {"minilm-l6-v2": Calibration(coverage_weight=0.6, floor=0.3, ceiling=0.7)}
+DEFAULT_CALIBRATION = Calibration()
+
+
+def calibration(embedder: str) -> Calibration:
+    return CALIBRATIONS.get(embedder, DEFAULT_CALIBRATION)
+
+
+def blend(lexical: float, cosine: float, heading: float = 0.0, embedder: str = "") -> float:
+    """The confidence from keyword coverage, the embeddings' cosine (on `embedder`'s scale) and the heading match."""
+    scale = calibration(embedder)
+    weight = scale.coverage_weight
+    value = weight * lexical + (1 - weight) * scale.similarity(cosine) + HEADING_WEIGHT * heading
     return round(min(1.0, value), 4)
 
 
@@ -84,9 +118,10 @@ def confidence(
     idf: Mapping[str, float] | None = None,
     unknown_weight: float = 1.0,
     section: str = "",
+    embedder: str = "",
 ) -> float:
     """0..1: keyword coverage of the question by the passage, tempered by the embeddings' similarity, and raised
     when the passage's heading is the question asked."""
     passage_terms = set(terms(passage_text))
     asked = query_terms(query)
-    return blend(coverage(asked, passage_terms, idf, unknown_weight), cosine, heading_match(asked, section))
+    return blend(coverage(asked, passage_terms, idf, unknown_weight), cosine, heading_match(asked, section), embedder)

@@ -179,8 +179,9 @@ class KnowledgeSettings(SettingsGroup):
     knowledge_index: Literal["embedded", "opensearch"] = Field("embedded", alias="CONCIERGE_KNOWLEDGE_INDEX")
     opensearch_endpoint: str | None = Field(None, alias="CONCIERGE_OPENSEARCH_ENDPOINT")
     opensearch_service: Literal["aoss", "es"] = Field("aoss", alias="CONCIERGE_OPENSEARCH_SERVICE")
-    embedder: Literal["hashing", "titan"] = Field("hashing", alias="CONCIERGE_EMBEDDER")
-    embedding_dimensions: int = Field(256, alias="CONCIERGE_EMBEDDING_DIMENSIONS")
+    # "minilm": the sentence model all-MiniLM-L6-v2 in numpy (384 dimensions; docs/knowledge.md, "Embeddings")
+    embedder: Literal["hashing", "minilm", "titan"] = Field("hashing", alias="CONCIERGE_EMBEDDER")
+    embedding_dimensions: int = Field(256, alias="CONCIERGE_EMBEDDING_DIMENSIONS")  # hashing and Titan
 
 
 class SigningSettings(SettingsGroup):

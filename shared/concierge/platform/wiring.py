@@ -407,11 +407,13 @@ def console_services(settings: IngestSettings) -> ConsoleServices:
 
 @lru_cache(maxsize=4)
 def embedder(settings: KnowledgeSettings) -> Embedder:
-    from concierge.knowledge.embeddings import HashingEmbedder, TitanEmbedder
+    """The configured embedder: Titan, MiniLM (where its model is installed, else hashing: knowledge/embeddings.py)
+    or hashing. Nothing is loaded here: MiniLM's weights load on the first text it embeds."""
+    from concierge.knowledge.embeddings import TitanEmbedder, local_embedder
 
     if settings.embedder == "titan":
         return TitanEmbedder(aws.client("bedrock-runtime"), dimensions=settings.embedding_dimensions)
-    return HashingEmbedder(settings.embedding_dimensions)
+    return local_embedder(settings.embedder, settings.embedding_dimensions)
 
 
 _embedded_cache: IndexCache | None = None
@@ -453,8 +455,13 @@ def opensearch_index(settings: KnowledgeSettings) -> OpenSearchIndex:
     if not settings.opensearch_endpoint:
         raise RuntimeError(f"{env_name(KnowledgeSettings, 'opensearch_endpoint')} is not set")
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    vectors = embedder(settings)  # the index's vectors are the embedder's (MiniLM's are 384 long, whatever is set)
     return OpenSearchIndex.from_endpoint(
-        settings.opensearch_endpoint, settings.opensearch_service, region, dimensions=settings.embedding_dimensions
+        settings.opensearch_endpoint,
+        settings.opensearch_service,
+        region,
+        dimensions=vectors.dimensions,
+        embedder=vectors.name,
     )
 
 

