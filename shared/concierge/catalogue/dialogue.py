@@ -44,13 +44,17 @@ def decide(turn: ReadyTurn) -> Decision | None:
     # one product suggested (the cart's only line, or the only one that matched but a constraint kept out): a
     # question pointing back next ("which size would fit a big one?") is about it
     shown = [line.title for line in cart.lines] or [left.title for left in cart.left_out if left.close]
-    notes = [Note(topic=shown[0], aspect="shopping", text=reply[:240], channel=turn.message.channel)]
+    notes = (
+        [Note(topic=shown[0], aspect="shopping", text=reply[:240], channel=turn.message.channel)]
+        if len(shown) == 1
+        else []
+    )
     return Decision(
         next="reply",
         reply=reply,
         flow={FLOW_KEY: request} if request.get("goal") else {},
         resolved=cart.status == "ready",
-        notes=notes if len(shown) == 1 else [],
+        notes=notes,
     )
 
 
