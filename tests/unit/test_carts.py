@@ -253,3 +253,49 @@ def test_an_item_within_the_budget_that_delivery_takes_over_it_is_said_with_both
     assert cart.status == "empty" and not cart.lines
     assert left(cart)["costume"] == "would come to £21.99 with £3.99 delivery, just over the budget"
     assert "The Dinosaur Costume would come to £21.99 with £3.99 delivery" in dialogue.wording(cart)
+
+
+def _decided(text: str):
+    """The engine's decision on a turn whose cart for `text` was built (as retrieval's prefetch leaves it)."""
+    from concierge.conversation.api import Channel
+    from concierge.conversation.turn import (
+        ActionResult,
+        ActionStatus,
+        ConversationSnapshot,
+        ConversationStatus,
+        CustomerRef,
+        IncomingMessage,
+        ReadyTurn,
+        ToolCall,
+    )
+    from concierge.reasoning import signals
+
+    call = ToolCall(id="prefetch-build_cart-1", tool="build_cart", arguments={"goal": text})
+    cart = cart_for(text)
+    result = ActionResult(
+        call_id=call.id,
+        action_id="A1",
+        tool="build_cart",
+        status=ActionStatus.EXECUTED,
+        result={"cart": cart.model_dump(mode="json")},
+    )
+    turn = ReadyTurn(
+        conversation_id="c-1",
+        customer=CustomerRef(id="cust-1", first_name="Sam"),
+        message=IncomingMessage(message_id="c-1:1", text=text, channel=Channel.WEB, received_at=NOW),
+        signals=signals.score(text),
+        conversation=ConversationSnapshot(status=ConversationStatus.OPEN, started_at=NOW, customer_turns=1, flow={}),
+        started_at=NOW,
+        results=[result],
+        tool_rounds=[[call]],
+    )
+    return dialogue.decide(turn)
+
+
+def test_one_product_suggested_is_noted_and_a_cart_with_none_is_answered_without_a_note():
+    """The note lets "which size would fit…?" next be about the one product suggested; a cart that suggests
+    nothing (nothing in the catalogue matches) is still answered, with nothing noted."""
+    one = _decided("a dinosaur costume under £20")
+    assert [n.topic for n in one.notes] == ["Dinosaur Costume"]
+    none = _decided("do you sell pianos?")
+    assert none is not None and none.reply and none.notes == []

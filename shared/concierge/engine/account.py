@@ -119,8 +119,8 @@ def _answer(kind: Asked, result: dict[str, Any], profile: MerchantProfile, now: 
             return _reply(payment(result, profile, now))
         case Asked.REFUND:
             return refunds(result, profile, now)
-        case Asked.PURCHASED:  # its own lookup's answer (`purchased`), never beside another kind
-            return _reply(orders(result, now))
+        case Asked.PURCHASED:  # `find_orders`' answer, worded by `purchased`; `asked` never puts it beside another
+            raise ValueError("what a customer bought is answered by purchased(), from find_orders")
 
 
 def _reply(text: str) -> Decision:

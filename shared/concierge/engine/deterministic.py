@@ -1097,8 +1097,7 @@ class DeterministicEngine:
                 f"{expected_by(ticket['reply_expected_by'])}."
             ).strip()
         else:
-            passing = f"I'm passing this{about} to a member of our team now" if named else "I'm passing you to a member"
-            passing += "" if named else " of our team now"
+            passing = f"I'm passing {'this' + about if named else 'you'} to a member of our team now"
             message = (
                 f"{preface + ' ' if preface else ''}{passing}. They'll see this whole conversation, so you won't need "
                 "to repeat anything, and they'll reply right here."
