@@ -426,7 +426,13 @@ def test_what_they_bought_before_is_read_as_a_question_about_their_orders(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["Which finish should I get?", "which bulb do I need for the lamp?", "what is the lamp I ordered made of?"],
+    [
+        "Which finish should I get?",
+        "which bulb do I need for the lamp?",
+        "what is the lamp I ordered made of?",
+        "What should I get next, based on what I bought?",
+        "anything that goes with what I ordered last time?",
+    ],
 )
 def test_advice_on_what_to_buy_or_a_question_about_an_item_is_not_what_they_bought(text):
     question = asked(text)

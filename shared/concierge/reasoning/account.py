@@ -136,6 +136,12 @@ PURCHASED = _any(
     rf"(?:did|have) {OWN} (?:already |ever |previously )?{BOUGHT} (?:a|an|the|any|some|this|that|these|those|one)\b"
     r"(?:\s+\w+){0,6}\s+(?:before|already|previously|last (?:time|month|year|week)|in the past)",
 )
+# What asks for something new from what they bought is shopping help, never a question of what it was ("what should I
+# get next, based on what I bought?", "anything that goes with what I ordered?").
+NOT_PURCHASED = _any(
+    r"based on|going by|similar to|goes? with|to go with|match\w*|recommend\w*|suggest\w*",
+    r"(?:should|could|would|can) (?:i|we) (?:get|buy|order|try|add)|(?:get|buy|order|try) next|next time",
+)
 PAYMENT = _any(
     rf"what did {OWN} (?:pay|spend)|how much did {OWN} (?:pay|spend|get charged|get billed)",
     rf"how much (?:was|were) {OWN} (?:charged|billed)",
@@ -260,6 +266,6 @@ def _asked(clause: str, text: str) -> AccountQuestion | None:
         return AccountQuestion(Asked.PAYMENT, order_id=order_reference(clause) or order_reference(text))
     if ORDERS.search(normalized):
         return AccountQuestion(Asked.ORDERS)
-    if PURCHASED.search(normalized):
+    if PURCHASED.search(normalized) and not NOT_PURCHASED.search(normalized):
         return AccountQuestion(Asked.PURCHASED)
     return None
