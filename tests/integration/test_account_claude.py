@@ -80,7 +80,11 @@ def test_a_code_the_model_passes_that_is_not_the_customers_is_refused_like_a_mad
         if isinstance(block, dict) and block.get("type") == "tool_result"
     ]
     assert results and all(r.get("is_error") for r in results)
-    assert "150" not in json.dumps([r["body"] for r in model.requests]), "nothing of Camille's card reaches the model"
+    sent = json.dumps([r["body"] for r in model.requests], ensure_ascii=False)
+    # her balance in any form it is written (a bare "150" may turn up in a random tool-use id)
+    assert not any(b in sent for b in ("150.00", "150.0", "€150", "150 EUR")), (
+        "nothing of Camille's card reaches the model"
+    )
     events = [e["detail"] for e in tap.drain() if e["detail-type"] == "action.executed"]
     assert [(e["tool"], e["status"], e["reason"]) for e in events] == [
         ("get_account", "denied", "gift_card_not_found")
