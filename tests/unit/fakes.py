@@ -188,7 +188,9 @@ class ShopStore(FakeStore):
         current = self.orders[order_id]
         if current.status != "pending":
             return False
-        self.orders[order_id] = current.model_copy(update={"status": "cancelled"})
+        from concierge.store.models import OrderStatus
+
+        self.orders[order_id] = current.model_copy(update={"status": OrderStatus.CANCELLED})
         return True
 
     def modify_order(self, order_id: str, shipping_address, remove_line_ids: list[str]) -> Order | None:

@@ -298,6 +298,44 @@ def test_a_cancellation_with_a_reason_like_a_returns_and_a_question_beside_it(re
     assert chat.store.orders["#505"].status == "cancelled"
 
 
+# two requests to act in one message: neither is dropped --------------------------------------------------------
+def test_a_cancellation_and_a_return_said_after_a_comma_are_both_proposed_and_both_done_on_one_yes():
+    chat = Chat(ORDERS + PENDING)
+    reply = chat.say(
+        "Hi, two things please: cancel order #505 (the steel kettle), and I'd like to return the sand espresso cups "
+        "from order #500 for a refund, they're too small."
+    ).reply
+    assert "#505" in reply and "#500" in reply and "Shall I go ahead with both?" in reply
+    chat.say("Yes to both, a refund is fine.")
+    assert chat.store.orders["#505"].status == "cancelled"
+    [returned] = chat.executed("return_items")
+    assert returned["arguments"]["order_id"] == "#500"
+
+
+def test_a_second_request_that_asks_first_is_said_to_wait_and_is_taken_up_once_the_first_is_settled():
+    chat = Chat(ORDERS + PENDING)
+    first = chat.say(
+        "hi two things: can you cancel the kettle I just ordered, and I want to send back the porcelain cups from "
+        "order #501"
+    ).reply
+    assert "#505" in first and "Once that's settled, I'll help with the return too. Shall I go ahead?" in first
+    assert not chat.actions("return_items", "pending_confirmation")
+    after = chat.say("yes please. refund for the cups").reply
+    assert chat.store.orders["#505"].status == "cancelled"
+    assert "Porcelain Espresso Cups, Set of 4" in after and "#501" in after and "Shall I go ahead?" in after
+    chat.say("yes")
+    [returned] = chat.executed("return_items")
+    assert returned["arguments"]["order_id"] == "#501"
+
+
+def test_the_second_request_waits_too_when_the_first_is_declined_and_is_taken_up_then():
+    chat = Chat(ORDERS + PENDING)
+    chat.say("can you cancel the kettle I just ordered, and I want to send back the porcelain cups from order #501")
+    after = chat.say("no, don't cancel it after all").reply
+    assert chat.store.orders["#505"].status == "pending"
+    assert "Porcelain Espresso Cups, Set of 4" in after and "#501" in after
+
+
 def test_cancelling_one_item_of_a_pending_order_read_as_a_return_takes_it_off():
     chat = Chat(ORDERS + PENDING)
     reply = chat.say("please cancel the black grinder I ordered, I got one as a gift", intent="return").reply

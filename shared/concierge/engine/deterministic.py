@@ -540,6 +540,16 @@ def own_words(text: str) -> str:
 # The calls of a message's second request to act are marked (`DeterministicEngine._with_second`); the lookups are
 # shared by both.
 ALSO = "also-"
+# A second request that asks the customer something first ("I found it: … is that the one?") waits in the flow
+# under this key while the first's proposal waits, and is taken up once the first is settled (done or withdrawn).
+LATER = "later"
+LATER_WORDS = {
+    "return": "the return",
+    "exchange": "the exchange",
+    "address": "the address change",
+    "cancel": "the cancellation",
+    "remove_item": "taking the item off",
+}
 SHARED_LOOKUPS = frozenset({"find_orders", "get_product"})
 GO_AHEAD = re.compile(r"\s*Shall I go ahead\?\s*$")
 ANYTHING_ELSE = re.compile(r"\s*(?:Is there a|A)nything else(?: I can help with)?\?\s*$")
@@ -667,6 +677,8 @@ class DeterministicEngine:
         decision = self._with_other_requests(main, self._decide(main))
         if second:
             decision = self._with_second(turn, second, decision)
+        elif (later := self._later_request(turn, decision)) is not None:
+            decision = self._with_second(turn, later, decision, after_first=True)
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first. The second request's keep their mark.
         rounds = f"{turn.conversation.customer_turns}.{turn.agent_rounds}"  # (prefetched calls have ids of their own)
@@ -719,6 +731,25 @@ class DeterministicEngine:
         return intent, text[start:end] if start >= 0 else words
 
     @staticmethod
+    def _later_request(turn: ReadyTurn, decision: Decision) -> tuple[str, str] | None:
+        """The second request left waiting (`LATER`) while the first's proposal waited, once this turn settles the
+        first (its action done or withdrawn, nothing more asked): as (intent, its words), with what this message
+        adds of the same kind ("yes to both. refund for the cable")."""
+        later = turn.conversation.flow.get(LATER)
+        if not later or decision.next != "reply" or decision.flow.get("name") in (*ACTION_FLOWS, "appointment"):
+            return None
+        if not DeterministicEngine._waits(turn.conversation.flow) or not turn.results:
+            return None  # the first's proposal is not answered in this turn: the second keeps waiting
+        intent, words = str(later.get("intent", "")), str(later.get("words", ""))
+        kind = REQUEST_KINDS.get(intent)
+        added = [
+            part
+            for part in signals.clauses(turn.message.text)
+            if REQUEST_KINDS.get(signals.classify(part)[0]) == kind and kind is not None
+        ]
+        return (intent, " ".join([words, *added])) if words else None
+
+    @staticmethod
     def _part_turn(turn: ReadyTurn, second: tuple[str, str], main: bool) -> ReadyTurn:
         """The turn as one of two requests sees it: its own flow, the results of its own calls (the second's are
         marked) and the lookups they share; a new second request reads its own words, and the first the rest."""
@@ -736,6 +767,7 @@ class DeterministicEngine:
                 signals_read = turn.signals.model_copy(update={"intent": first[0][0]})
         else:
             flow = also or {}
+            flow.pop(LATER, None)
             results = [r for r in turn.results if r.call_id.startswith(ALSO) or r.tool in SHARED_LOOKUPS]
             text = words or turn.message.text
             signals_read = turn.signals.model_copy(update={"intent": intent}) if intent else turn.signals
@@ -748,10 +780,13 @@ class DeterministicEngine:
             }
         )
 
-    def _with_second(self, turn: ReadyTurn, second: tuple[str, str], decision: Decision) -> Decision:
+    def _with_second(
+        self, turn: ReadyTurn, second: tuple[str, str], decision: Decision, after_first: bool = False
+    ) -> Decision:
         """The first request's decision with the second's: their action rounds together, then one reply that
         proposes (or answers) both; a yes then confirms both, a no withdraws both. A new second request that needs
-        a question answered first is left for after the first, as a single request is."""
+        a question answered first waits (`LATER`) while the first's proposal does, and is taken up in the reply
+        that settles the first (`after_first`)."""
         if (
             decision.handoff is not None
             or decision.close
@@ -774,8 +809,17 @@ class DeterministicEngine:
         if decision.next == "actions" or other.handoff is not None or other.close:
             return decision
         first_waits, other_waits = self._waits(decision.flow), self._waits(other.flow)
-        if fresh and other.flow and not other_waits:
-            return decision  # the second asks something first ("what's the new address?"): it waits for the first
+        if fresh and other.flow and not other_waits and decision.flow and not after_first:
+            # the second asks something first ("what's the new address?"): it waits until the first is settled
+            what = LATER_WORDS.get(second[0], "your other request")
+            first = decision.reply.strip()
+            told = (
+                f"{GO_AHEAD.sub('', first)} Once that's settled, I'll help with {what} too. Shall I go ahead?"
+                if GO_AHEAD.search(first)
+                else f"{first}\n\nOnce that's settled, I'll help with {what} too."
+            )
+            later = {"intent": second[0], "words": second[1]}
+            return decision.model_copy(update={"reply": told, "flow": {**decision.flow, LATER: later}})
         first_reply, other_reply = decision.reply.strip(), other.reply.strip()
         if first_waits and other_waits:
             also = re.sub(r"^To confirm:\s*", "", GO_AHEAD.sub("", other_reply))
@@ -785,8 +829,8 @@ class DeterministicEngine:
             reply = f"{ANYTHING_ELSE.sub('', first_reply)}\n\n{other_reply}"
         if first_waits:
             flow = {**decision.flow, "also": other.flow} if other_waits else decision.flow
-        else:
-            flow = other.flow if other_waits else decision.flow
+        else:  # the first is settled: the second's question or proposal is what the conversation waits on
+            flow = other.flow if other_waits or (other.flow and not decision.flow) or after_first else decision.flow
         return decision.model_copy(
             update={
                 "reply": reply,

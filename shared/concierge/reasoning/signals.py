@@ -706,7 +706,13 @@ _ASKING = r"(?:do|does|can|could|how|what|is|are|will|where|when|why|which|also)
 ENUMERATED = r"[2-9]\)\s"
 # ...or "and" before a request said to be another: "please cancel the grinder, and I'd also like to send back the
 # towels"
-ALSO_WANTED = r"(?:i|we)(?:'d|'ll|\s+would|\s+will)?\s+also\b"
+ALSO_WANTED = (
+    r"(?:i|we)(?:'d|'ll|\s+would|\s+will)?\s+also\b"
+    # ...or, after a comma, a want of another thing to be done: "cancel order #1035, and I'd like to return the
+    # glasses from order 1014"
+    r"|(?<=,\sand)\s*(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+to\s+"
+    r"(?:cancel|return|send|exchange|swap|change|refund|get|move|add|remove|take)\b"
+)
 NEXT_REQUEST = re.compile(
     rf"\band\b(?=\s+{_ASKING})|\band\b(?=\s+{ALSO_WANTED})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})",
     re.IGNORECASE,
