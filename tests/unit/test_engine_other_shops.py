@@ -428,3 +428,10 @@ def test_the_swap_refused_for_the_money_back_withdraws_it_and_proposes_the_refun
     assert chat.executed("return_items") == []
     chat.say("yes please")
     assert [a["arguments"]["resolution"] for a in chat.executed("return_items")] == ["refund"]
+
+
+def test_an_item_the_shop_sent_them_asked_for_in_another_option_is_an_exchange_not_a_policy_question():
+    text = "the hand grinder you sent me is silver and I wanted it darker, can I get the black one instead?"
+    assert signals.classify(text)[0] == "exchange"
+    reply = Chat().say(text).reply
+    assert "Hand Burr Grinder" in reply and "Black" in reply and "#501" in reply

@@ -733,6 +733,8 @@ SPECIFIC_ITEM = re.compile(
 OWNED = re.compile(
     r"\b(my|i ordered|i bought|i got|i received|we ordered|we bought|we got)\b"
     r"(?!\s+(order|orders|money|account|refund|refunds|package|parcel|delivery|card)\b)"
+    # what the shop sent them: "the 65w charger you sent me has a uk plug"
+    r"|\b(?:you|u) (?:sent|shipped|delivered|gave) (?:me|us)\b"
     # an item from an order of theirs named by its number: "the charger from a 20914" (not a year: "from 2017")
     r"|\bfrom (?:order |my order )?(?:[a-z]{1,3} )?(?!(?:19|20)\d\d\b)\d{3,}\b"
     # an item that came to them: "the 65w charger came with a uk plug" (not the parcel or the courier)
