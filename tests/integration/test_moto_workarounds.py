@@ -251,3 +251,67 @@ def test_a_moto_other_than_the_pinned_one_is_refused(monkeypatch):
     monkeypatch.setattr(moto, "__version__", "9.9.9")
     with pytest.raises(moto_workarounds.MotoVersionChanged, match="test_moto_workarounds"):
         moto_workarounds.install()
+
+
+def test_still_needed_moto_reads_the_whole_table_for_a_query_on_one_partition():
+    result = _unpatched_moto(
+        """
+        from moto.dynamodb.models.table import Table
+        read = []
+        original = Table.all_items
+        def counting(self):
+            items = original(self)
+            read.append(len(items))
+            return items
+        with mock_aws():
+            client = boto3.client("dynamodb")
+            client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+            for n in range(30):
+                client.put_item(TableName="t", Item={"pk": {"S": f"p{n % 10}"}, "sk": {"S": f"s{n}"}})
+            Table.all_items = counting
+            client.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p1"}})
+        print(json.dumps({"read": max(read)}))
+        """
+    )
+    assert result["read"] == 30, "moto no longer reads the whole table per query: workaround 4 can go"
+
+
+def test_with_the_workarounds_a_query_gives_its_partitions_items_as_moto_does(patched_aws):
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName="q",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    for n in range(40):
+        client.put_item(TableName="q", Item={"pk": {"S": f"p{n % 4}"}, "sk": {"S": f"s{n:03d}"}, "n": {"N": str(n)}})
+
+    def query(**extra):
+        pages, start = [], None
+        while True:
+            response = client.query(
+                TableName="q",
+                KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                ExpressionAttributeValues={":p": {"S": "p1"}, ":a": {"S": "s005"}, ":b": {"S": "s030"}},
+                Limit=3,
+                **extra,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            pages += [int(i["n"]["N"]) for i in response["Items"]]
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return pages
+
+    assert query() == [5, 9, 13, 17, 21, 25, 29]
+    assert query(ScanIndexForward=False) == [29, 25, 21, 17, 13, 9, 5]
+    missing = client.query(
+        TableName="q", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "nobody"}}
+    )
+    assert missing["Items"] == []
