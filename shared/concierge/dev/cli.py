@@ -340,10 +340,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_understanding(args: argparse.Namespace) -> int:
     """Intent and entity accuracy on the labelled messages; the misses only for the tuning half."""
-    from concierge.reasoning.understanding_eval import load, misses, report, score, table, to_json
+    from concierge.reasoning.understanding_eval import (
+        UNSEEN_SHOPS,
+        load,
+        misses,
+        report,
+        score,
+        score_shops,
+        table,
+        to_json,
+    )
 
     if args.train:
         return _train_intent_model(Path(args.set))
+    if args.shops:
+        folder = Path(args.shops)
+        if args.misses and folder.resolve() == UNSEEN_SHOPS.resolve():
+            print(f"--misses is refused for {UNSEEN_SHOPS}: those shops are for figures only", file=sys.stderr)
+            return 2
+        scored_shops = score_shops(folder)
+        if not scored_shops:
+            print(f"No shop files (*.json) in {folder}", file=sys.stderr)
+            return 2
+        result = report(scored_shops)
+        print(f"shops: {folder}\n{table(result)}")
+        if args.misses:
+            print("\n".join(["", *misses(scored_shops)]))
+        if args.json:
+            Path(args.json).write_text(to_json(result))
+        return 0
     messages = [m for m in load(Path(args.set)) if args.split == "all" or m.split == args.split]
     if args.store:
         messages = [m for m in messages if m.store == args.store]
@@ -671,6 +696,11 @@ def main(argv: list[str] | None = None) -> int:
     understanding.add_argument("--set", default="evaluation/understanding/messages.jsonl", help="the labelled set")
     understanding.add_argument("--stores", default="stores", help="the folder holding the sample stores")
     understanding.add_argument("--misses", action="store_true", help="list what was misread (tuning half only)")
+    understanding.add_argument(
+        "--shops",
+        help="measure the shop files of this folder instead (e.g. evaluation/understanding/unseen-shops: shops of "
+        "other verticals that no rule was written for)",
+    )
     understanding.add_argument("--json", help="also write the figures as JSON to this file")
     understanding.add_argument(
         "--train",
