@@ -435,3 +435,14 @@ def test_an_item_the_shop_sent_them_asked_for_in_another_option_is_an_exchange_n
     assert signals.classify(text)[0] == "exchange"
     reply = Chat().say(text).reply
     assert "Hand Burr Grinder" in reply and "Black" in reply and "#501" in reply
+
+
+def test_the_item_a_request_names_before_its_order_number_is_the_one_and_the_faults_words_name_no_other():
+    """ "return the grinder from order #501 … the cups rattle": the grinder, not a choice between it and the cups
+    that the description of the fault mentions."""
+    reply = Chat().say(
+        "Hi, I'd like to return the grinder from order #501 please. It doesn't grind evenly and the cups rattle in "
+        "the box."
+    )
+    assert "Hand Burr Grinder" in reply.reply
+    assert "Espresso Cups" not in reply.reply

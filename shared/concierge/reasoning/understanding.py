@@ -202,8 +202,9 @@ REQUEST_OBJECT = re.compile(
     r"(?:the|my|this|these|those|our)\s+([\w -]{1,40}?"
     # "return the pen and the notebook": each item the verb names
     r"(?:\s+and\s+(?:the|my|this|these|those|our)\s+[\w -]{1,40}?)*)"
-    # where the item's name ends: "send back the little white cone thing i got with my beans" names the cone
-    r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since|so|i|we|that|which)\b)",
+    # where the item's name ends: "send back the little white cone thing i got with my beans" names the cone;
+    # "return the grinder from order #501" the grinder
+    r"(?=[.,!?;]|$|\s+(?:please|for|because|as|and|but|back|since|so|i|we|that|which|from|on|off|in)\b)",
     re.IGNORECASE,
 )
 # What the customer says they keep or are happy with, in a sentence of its own ("The espresso cups are lovely tho,
@@ -1042,8 +1043,12 @@ def number_said(text: str, value: str, current: str | None) -> int:
 # "a European plug" or "Schuko" the EU one, "three-pin" the UK one. General knowledge, no shop's.
 _EU_COUNTRIES = (  # noqa: SIM905
     "german germany french france spanish spain italian italy dutch netherlands holland belgian belgium austrian "
-    "austria portuguese portugal greek greece polish poland irish ireland swedish sweden danish denmark finnish "
-    "finland czech hungarian hungary slovak croatian croatia romanian romania bulgarian bulgaria luxembourg"
+    "austria portuguese portugal greek greece polish poland swedish sweden danish denmark finnish "
+    "finland czech hungarian hungary slovak croatian croatia romanian romania bulgarian bulgaria luxembourg "
+    # and their largest cities, which customers who have moved name ("I've just moved to Lisbon")
+    "berlin munich hamburg cologne frankfurt paris lyon marseille madrid barcelona valencia seville rome milan naples "
+    "turin florence amsterdam rotterdam brussels antwerp vienna lisbon porto athens warsaw krakow prague budapest "
+    "stockholm copenhagen helsinki bucharest sofia zagreb"
 ).split()
 REGION_WORDS: dict[str, tuple[str, ...]] = {
     "uk": (
@@ -1059,6 +1064,21 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
         "three pin",
         "3 pin",
         "type g",
+        # Ireland's sockets and keyboards are the UK's
+        "irish",
+        "ireland",
+        "dublin",
+        "cork",
+        "london",
+        "manchester",
+        "birmingham",
+        "liverpool",
+        "leeds",
+        "bristol",
+        "edinburgh",
+        "glasgow",
+        "cardiff",
+        "belfast",
     ),
     "eu": (
         "eu",
@@ -1073,8 +1093,40 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
         "type f",
         *_EU_COUNTRIES,
     ),
-    "us": ("us", "usa", "american", "america", "states", "type a", "type b", "canada", "canadian"),
-    "au": ("au", "australia", "australian", "aussie", "new zealand", "type i"),
+    "us": (
+        "us",
+        "usa",
+        "american",
+        "america",
+        "states",
+        "type a",
+        "type b",
+        "canada",
+        "canadian",
+        "new york",
+        "los angeles",
+        "chicago",
+        "boston",
+        "san francisco",
+        "seattle",
+        "toronto",
+        "vancouver",
+        "montreal",
+    ),
+    "au": (
+        "au",
+        "australia",
+        "australian",
+        "aussie",
+        "new zealand",
+        "type i",
+        "sydney",
+        "melbourne",
+        "brisbane",
+        "adelaide",
+        "auckland",
+        "wellington",
+    ),
     "de": ("de", "german", "germany", "qwertz", "austrian", "austria"),
     "fr": ("fr", "french", "france", "azerty"),
     "es": ("es", "spanish", "spain"),
@@ -1221,7 +1273,9 @@ def _scale(product: dict[str, Any], key: str) -> list[str] | None:
     amounts = [_amount(v) for v in values]
     if all(a is not None for a in amounts) and len(set(amounts)) == len(amounts):
         return [v for _, v in sorted(zip(amounts, values, strict=True))]
-    return values if key.lower() in SHADE_OPTIONS else None
+    # sizes with names of their own ("Soprano", "Concert", "Tenor"; "Single", "Double", "King") as the shop lists
+    # them, smallest first as catalogues list sizes
+    return values if key.lower() in SHADE_OPTIONS or "size" in key.lower() else None
 
 
 def _lightness(value: str) -> float | None:
@@ -1460,6 +1514,15 @@ ORDER_PROGRESS = re.compile(
 )
 
 
+# A swap asked for in so many words, to what they want instead ("switch it from the Gold frame to Gunmetal", "change
+# the strap to the green one"), and nothing said of their money back
+SWITCH_TO = re.compile(
+    r"\b(?:switch|swap|change)\s+(?:it|them|the|my|this|that|these|those)\b[^.?!]{0,60}?\bto\s+(?:the|a|an)?\s*\w",
+    re.IGNORECASE,
+)
+NOT_A_SWAP = re.compile(
+    r"\b(?:refunds?|refunded|money back|reimburse\w*|address|deliver\w*|appointment|password)\b", re.IGNORECASE
+)
 # How to order something: "how do I place an order?", "how can we put in a bulk order", "how do I actually place that
 # order".
 PLACING_AN_ORDER = re.compile(
@@ -1490,6 +1553,19 @@ def acting_intent(text: str, intent: str) -> Intent:
     # with a change asked for, however the shipping words read
     if reading is Intent.TRACK and CHANGE_WHERE.search(text) and parse_address(text):
         return Intent.ADDRESS
+    # "could you look up TR-4402?": an order number asked after, with no word of the request read (a weak reading of
+    # a few words) asks how the order is getting on
+    if (
+        reading in (Intent.RETURN, Intent.EXCHANGE, Intent.CANCEL)
+        and order_reference(text)
+        and ORDER_PROGRESS.search(text)
+        and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES.get(reading.value, ()))
+        and len(content_words(without_order_number(text))) <= 3
+    ):
+        return Intent.TRACK
+    # "please switch the aviators from the Gold frame to Gunmetal": a swap to another, read as sending it back
+    if reading is Intent.RETURN and SWITCH_TO.search(text) and not (NOT_A_SWAP.search(text) or parse_address(text)):
+        return Intent.EXCHANGE
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
         if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
             return Intent.ADDRESS
@@ -1527,7 +1603,12 @@ def intents(text: str) -> list[Intent]:
     parts = signals.request_parts(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
+    social = read[0] in (Intent.GREETING, Intent.THANKS, Intent.GOODBYE)
     for part in parts if len(parts) > 1 else []:
+        if social and not signals._requests_something(part):
+            # thanks said with what went well ("the ukulele arrived and it's gorgeous. Thank you!"): a part that asks
+            # for nothing is what they are thankful for, not a request
+            continue
         intent = part_intent(part)
         if intent is None:
             continue
@@ -1581,6 +1662,10 @@ def named_together(text: str, lines: list[dict[str, Any]]) -> bool:
     return len(ranked) > 1 and bool({"and", "or", "plus"} & set(words[ranked[0][1] + 1 : ranked[1][1]][:3]))
 
 
+# A clause that goes on with the list of things the request before it names: "also the fountain from my other order"
+LIST_GOES_ON = re.compile(r"\s*(?:and\s+)?(?:also|plus|as well as)\s+(?:the|my|that|those|these)\b", re.IGNORECASE)
+
+
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     """The items of theirs (product ids) that the item requests of a message making several name in so many words,
     one per request: "kettle STILL isnt here… also can you cancel the grinder" -> the kettle and the grinder."""
@@ -1588,17 +1673,27 @@ def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     if len(parts) < 2:
         return set()
     candidates = [(order, line) for order in orders for line in order["lines"]]
-    products: set[str] = set()
+    named: list[tuple[Intent, bool, set[str]]] = []  # each request's intent, whether it asks, the item it names
     for part in parts:
         intent = part_intent(part)
-        if intent not in ITEM_INTENTS or not content_words(KEPT.sub(" ", part)):
+        if intent not in ITEM_INTENTS or (KEPT.search(part) and not content_words(KEPT.sub(" ", part))):
             continue  # a request taken back, or only what they keep ("Keep the bike.")
         # not what they refuse ("NOT the tea towel order, that one's fine"), nor what they want instead
         match = items_named(without_refused(part), candidates, exchange=intent is Intent.EXCHANGE)
         meant = {candidates[i][1]["product_id"] for i in match.best}
-        if len(meant) == 1 and any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
-            products |= meant  # named in so many words, not guessed by meaning
-    return products
+        if len(meant) != 1 or not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
+            meant = set()  # named by meaning or not at all: not in so many words
+        # a list of what the request before it is about goes on ("…return the bed and also the fountain")
+        asks = signals._requests_something(part) or LIST_GOES_ON.match(part) is not None
+        named.append((intent, asks, meant))
+    # A fault described ("It doesn't sit right and the top string buzzes") is the reason for the request beside it,
+    # not a request of its own: the items its words name are not meant, unless a request to send back or swap names
+    # no item of its own, which the fault's words then say ("The jet washer pump is leaking. Refund please").
+    faults = (Intent.RETURN, Intent.EXCHANGE)
+    said_of_fault = any(asks and intent in faults and not meant for intent, asks, meant in named)
+    return {
+        product for intent, asks, meant in named if asks or said_of_fault or intent not in faults for product in meant
+    }
 
 
 def about_lines(order: dict[str, Any], products: dict[str, dict[str, Any]]) -> dict[str, Any]:
