@@ -446,3 +446,15 @@ def test_the_item_a_request_names_before_its_order_number_is_the_one_and_the_fau
     )
     assert "Hand Burr Grinder" in reply.reply
     assert "Espresso Cups" not in reply.reply
+
+
+def test_a_request_they_were_going_to_make_just_so_is_not_made():
+    """ "I was going to ask you to just take the grinder off my order, but honestly - cancel the whole thing": the
+    whole order is what is asked, not the item they were going to ask about."""
+    chat = Chat(PENDING + ORDERS)
+    reply = chat.say(
+        "I was going to ask you to just take the grinder off my order, but honestly - cancel the whole thing. I'll "
+        "reorder later."
+    )
+    assert "cancel it" in reply.reply and "#504" in reply.reply
+    assert "off order" not in reply.reply

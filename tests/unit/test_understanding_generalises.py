@@ -348,6 +348,31 @@ def test_a_swap_from_one_value_to_another_is_an_exchange():
             "My charger has a European plug but I've moved to Dublin",
             {"plug": "UK"},
         ),
+        # a darker wood or finish, a colour's name said as a colour ("sandy")
+        ("bakeware", "rolling-pin", {"wood": "Beech"}, "could I have the darker wood?", {"wood": "Walnut"}),
+        (
+            "furniture",
+            "dining-table",
+            {"length": "160 cm", "finish": "Natural Oak"},
+            "could the table be the darker oak?",
+            {"finish": "Smoked Oak"},
+        ),
+        (
+            "bakeware",
+            "plates",
+            {"glaze": "Midnight"},
+            "could I swap for the sandy coloured ones?",
+            {"glaze": "Sandstone"},
+        ),
+        # twice the storage; the option by another word ("in the leg" for the length)
+        ("camera", "sd-card", {"storage": "128 GB"}, "same card but double the storage please", {"storage": "256 GB"}),
+        (
+            "clothing",
+            "trail-jeans",
+            {"waist": "32", "length": "32"},
+            "waist is fine but I need a 34 in the leg",
+            {"length": "34"},
+        ),
         # sizes with names of their own, in the order the shop lists them
         (
             "music",
@@ -514,3 +539,22 @@ def test_a_first_request_the_model_is_unsure_of_counts_where_the_rules_read_it_t
 def test_an_item_named_by_what_the_catalogue_says_it_is_is_found_by_meaning():
     """ "the bag" shares no word with "Waxed Canvas Tote"; the catalogue calls it a shoulder bag."""
     assert reading("clothing", "c2", "I want to return the bag, the strap broke.").item == "canvas-tote"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "nutrition",
+            "I was going to ask you to just take the gels off my order, but honestly - cancel the whole thing. I'll reorder later in the year.",
+        ),
+        (
+            "nutrition",
+            "I was going to ask for a refund on the vitamins but I've got used to them now, so never mind that. Can you just tell me where my other order is?",
+        ),
+    ],
+)
+def test_a_whole_order_or_another_one_is_about_no_one_item(name, text):
+    read_as = reading(name, customer_of(name, text), text)
+    assert read_as.intent.value in ("cancel", "track")
+    assert read_as.item is None

@@ -1072,9 +1072,12 @@ REFUSED_REQUEST = re.compile(
     rf"|{_MIND_CHANGED}"
     r"|\b(?:forget|never ?mind|scratch|ignore|disregard|hold off)\b"
     r"(?:\s+(?:the|my|about|that)\b)?(?:\s+(?!just\b|but\b)\w+)?"
-    r"|\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+"
     r"|\bi said\s+(?:i'?d\s+)?\w+)"
-    r"[^,.;!?:\u2014]*?(?=[,.;!?:\u2014]|\s+-\s|\s+(?:but|just|i meant|i'?d|i want|i would|instead|so)\b|$)",
+    r"[^,.;!?:\u2014]*?(?=[,.;!?:\u2014]|\s+-\s|\s+(?:but|just|i meant|i'?d|i want|i would|instead|so)\b|$)"
+    # what they were going to ask goes on to where the clause ends, "just" and all ("I was going to ask you to just
+    # take the gels off my order, but honestly - cancel the whole thing")
+    r"|(?:\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+)"
+    r"[^,.;!?:\u2014]*?(?=[,.;!?:\u2014]|\s+-\s|\s+(?:but|i meant|instead|so)\b|$)",
     re.IGNORECASE,
 )
 # ...not for a booking or an account, where the verb taken back is about the thing itself ("don't reschedule my

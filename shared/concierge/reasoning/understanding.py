@@ -696,7 +696,11 @@ def split_compounds(text: str, lines: list[dict[str, Any]]) -> str:
 
 
 # Words after "the" that name no thing of theirs: "the other one", "the same colour"
-_NO_THING = frozenset({"other", "same", "one", "ones", "rest", "next", "new", "original", "whole", "right", "wrong"})
+_NO_THING = frozenset(
+    {"other", "same", "one", "ones", "rest", "next", "new", "original", "whole", "right", "wrong"}
+    # "the real problem is the shape": what is wrong with a thing, not a thing
+    | {"problem", "issue", "trouble", "thing", "real", "shape", "fit", "way"}
+)
 
 
 def names_a_thing(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]]) -> bool:
@@ -790,13 +794,14 @@ blue purple: indigo
 black blue: midnight ink
 grey black: charcoal graphite
 grey blue: slate
-grey: ash pebble gunmetal smoke
+grey: ash pebble gunmetal smoke smoked
 grey beige: stone
 grey silver: steel
 black: onyx jet ebony obsidian
 white beige: ivory
 white: snow chalk pearl porcelain frost
-beige: oat oatmeal sand natural linen ecru
+beige: oat oatmeal sand sandstone natural linen ecru
+beige white: beech maple birch pine
 brown beige: camel oak
 beige brown grey: taupe
 brown: mocha chocolate coffee espresso walnut cognac caramel chestnut
@@ -837,6 +842,10 @@ def _colour(word: str) -> str | None:
                 candidate = COLOUR_ALIASES.get(candidate, candidate)
                 if candidate in BASIC_COLOURS:
                     return candidate
+                # "the sandy coloured ones": a colour's name said as a colour ("sand" is beige)
+                named = COLOUR_FAMILIES.get(candidate, frozenset())
+                if len(named) == 1:
+                    return next(iter(named))
     return None
 
 
@@ -1216,7 +1225,7 @@ DIMENSIONS = {
     "height": ("taller", "higher", "lower", "tallest"),
 }
 # An amount twice or half theirs: "double the quantity" of a pack of 50 is the pack of 100.
-_HOW_MUCH = r"(?:the )?(?:quantity|amount|size|number|pack|count|capacity)\b"
+_HOW_MUCH = r"(?:the )?(?:quantity|amount|size|number|pack|count|capacity|storage|memory|set|pieces)\b"
 DOUBLE = re.compile(rf"\bdouble {_HOW_MUCH}|\btwice (?:as (?:many|much|big|large)|{_HOW_MUCH})", re.IGNORECASE)
 HALF = re.compile(rf"\bhalf {_HOW_MUCH}|\bhalf as (?:many|much|big|large)\b", re.IGNORECASE)
 # A shade one darker or lighter: shade ranges are numbered from light to dark.
@@ -1369,11 +1378,22 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
     return wanted
 
 
+# Other words customers name an option by: "a 34 in the leg" is the length, "double the storage" the capacity.
+KEY_WORDS = {
+    "colour": r"colou?rs?",
+    "color": r"colou?rs?",
+    "length": r"legs?|inseam",
+    "capacity": r"storage|memory|space",
+    "storage": r"capacity|memory|space",
+}
+
+
 def _key_said(text: str, key: str) -> bool:
-    """Whether the customer names the option itself ("a 30 length", "the UK layout")."""
+    """Whether the customer names the option itself ("a 30 length", "the UK layout", "34 in the leg")."""
     word = re.escape(key.lower().rstrip("s"))
+    other = KEY_WORDS.get(key.lower())
     return re.search(rf"\b{word}s?\b", text.lower()) is not None or (
-        key.lower() in ("colour", "color") and re.search(r"\bcolou?rs?\b", text.lower()) is not None
+        other is not None and re.search(rf"\b(?:{other})\b", text.lower()) is not None
     )
 
 
@@ -1721,6 +1741,12 @@ REST_KEPT = re.compile(
 )
 
 
+# A whole order, or another than the one of the item they name: "cancel the whole thing", "where is my other order?"
+WHOLE_OR_OTHER = re.compile(
+    r"\b(?:the whole (?:thing|order|lot|of)|everything|(?:my|the) other (?:order|parcel|delivery))\b", re.IGNORECASE
+)
+
+
 def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, Any]]) -> Reading:
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
@@ -1781,6 +1807,9 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 chosen = asked or unavailable
                 if chosen is not None:
                     variant = {k: str(v) for k, v in chosen["options"].items() if line["options"].get(k) != v}
+    if item is not None and intent in (Intent.CANCEL, Intent.TRACK) and WHOLE_OR_OTHER.search(text):
+        # "never mind the gels, cancel the whole thing", "…never mind that. Where is my other order?": no one item
+        item = None
     return Reading(
         intent=intent,
         intents=requested,
