@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from concierge.local.stack import LocalStack
+    from concierge.reasoning.understanding_eval import Scored
 
 DEMO_STORE_DIR = Path(".concierge/demo-store")
 DEFAULT_PORT = 8787
@@ -340,16 +341,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_understanding(args: argparse.Namespace) -> int:
     """Intent and entity accuracy on the labelled messages; the misses only for the tuning half."""
-    from concierge.reasoning.understanding_eval import (
-        UNSEEN_SHOPS,
-        load,
-        misses,
-        report,
-        score,
-        score_shops,
-        table,
-        to_json,
-    )
+    from concierge.reasoning.understanding_eval import UNSEEN_SHOPS, load, score, score_shops
 
     if args.train:
         return _train_intent_model(Path(args.set))
@@ -362,13 +354,7 @@ def cmd_understanding(args: argparse.Namespace) -> int:
         if not scored_shops:
             print(f"No shop files (*.json) in {folder}", file=sys.stderr)
             return 2
-        result = report(scored_shops)
-        print(f"shops: {folder}\n{table(result)}")
-        if args.misses:
-            print("\n".join(["", *misses(scored_shops)]))
-        if args.json:
-            Path(args.json).write_text(to_json(result))
-        return 0
+        return _understanding_figures(f"shops: {folder}", scored_shops, args)
     messages = [m for m in load(Path(args.set)) if args.split == "all" or m.split == args.split]
     if args.store:
         messages = [m for m in messages if m.store == args.store]
@@ -386,9 +372,15 @@ def cmd_understanding(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    scored = score(messages, Path(args.stores))
+    return _understanding_figures(f"split: {args.split}", score(messages, Path(args.stores)), args)
+
+
+def _understanding_figures(title: str, scored: list[Scored], args: argparse.Namespace) -> int:
+    """Print the figures of what was read (and the misses, where asked and allowed); write them as JSON if asked."""
+    from concierge.reasoning.understanding_eval import misses, report, table, to_json
+
     result = report(scored)
-    print(f"split: {args.split}\n{table(result)}")
+    print(f"{title}\n{table(result)}")
     if args.misses:
         print("\n".join(["", *misses(scored)]))
     if args.json:
