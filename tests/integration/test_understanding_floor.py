@@ -9,8 +9,9 @@ from pathlib import Path
 from concierge.reasoning.understanding_eval import SET, load, report, score
 
 ROOT = Path(__file__).resolve().parents[2]
-HELDOUT_INTENT_FLOOR = 0.80
-HELDOUT_ENTITY_FLOOR = 0.78
+# a little under the figures of 2026-12-02 (intent 0.866, entity 0.888): a change that loses them fails here
+HELDOUT_INTENT_FLOOR = 0.84
+HELDOUT_ENTITY_FLOOR = 0.85
 
 
 def test_held_out_accuracy_holds_its_floor():
