@@ -458,3 +458,49 @@ def test_a_request_they_were_going_to_make_just_so_is_not_made():
     )
     assert "cancel it" in reply.reply and "#504" in reply.reply
     assert "off order" not in reply.reply
+
+
+def test_praise_without_a_thanks_is_taken_as_praise():
+    """ "I just wanted to say I love the kettle, it's brilliant!" is no thanks for help to close on: it is heard as
+    praise (the positive-feedback moment); thanks said in so many words still closes."""
+    praised = Chat().say("I just wanted to say I love the gooseneck kettle, it's brilliant!")
+    assert praised.reply.endswith("That's lovely to hear, thank you for telling us!")
+    assert praised.moment is not None
+    thanked = Chat().say("Thanks so much, that's brilliant!")
+    assert "You're welcome" in thanked.reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hey, I'm opening a little café and want about 30 of the oat mugs. Any discount for that many?",
+        "Do you do trade pricing? We'd want the white cups for the whole café.",
+    ],
+)
+def test_a_price_for_many_is_a_question_not_a_request_about_their_order(text):
+    from concierge.reasoning.understanding import Intent, acting_intent
+
+    assert acting_intent(text, "exchange") is Intent.QUESTION
+
+
+def test_a_parcel_said_to_be_on_its_way_with_a_question_about_using_it_asks_the_question():
+    from concierge.reasoning.understanding import Intent, acting_intent
+
+    text = (
+        "my grinder is on the way. when i set it up do i need to calibrate it? how long does that usually take, and "
+        "does it need cleaning first?"
+    )
+    assert acting_intent(text, "track") is Intent.QUESTION
+    # ...but asked when it comes, or whether it has left, it is tracking
+    assert acting_intent("my order is on the way. when will it arrive?", "track") is Intent.TRACK
+    assert acting_intent("My kettle is in transit. Has it left the depot?", "track") is Intent.TRACK
+
+
+def test_how_far_an_item_goes_in_use_is_a_question_about_it_not_a_return():
+    """ "Got the cups. Can I put one in the oven? how hot can they go": the care answer, not a return flow."""
+    # read as a return (as the model may read such a message), it is still the question that is answered
+    reply = Chat().say(
+        "Got the espresso cups. Can I put one straight in the oven from the fridge? how hot can they go",
+        intent="return",
+    )
+    assert "return" not in reply.reply.lower() and "Is that the one" not in reply.reply

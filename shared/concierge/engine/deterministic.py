@@ -316,6 +316,8 @@ OTHER_ONE = re.compile(
 )
 # "cancel", "cancelled", "cancellation": what a customer says yes to when a cancellation is proposed
 CANCEL_WORD = re.compile(r"\bcancel\w*", re.IGNORECASE)
+# Thanks said in so many words (a message read as thanks without them is praise: "I love the kettle, it's brilliant!")
+THANKED = re.compile(r"\b(?:thanks?|thank you|thx|ty|cheers|ta|appreciated?|grateful)\b", re.IGNORECASE)
 # "refund to my card please, no store credit": credit or a voucher refused is what the customer does not want instead of
 # the money, not a no to what was proposed. Said in one breath ("no store credit", "I don't want a voucher"), not as a
 # no and then a choice ("no, store credit please"), which stays a no.
@@ -639,7 +641,11 @@ ONLY_SOME = re.compile(
 # A question how to do something oneself: "how do I reset them?", "how can we clean it", "what's the best way to…"
 HOW_TO = re.compile(
     r"^(?:how (?:do|can|should|would|could) (?:i|we|you)|how to|what is the (?:best )?way to|what's the "
-    r"(?:best )?way to)\b"
+    r"(?:best )?way to"
+    # ...or how far the item goes in use: "how hot can they go", "how long does the battery last"
+    r"|how (?:hot|cold|warm|long|often|far|high|heavy|much weight) (?:can|could|do|does|should|will|would) "
+    r"(?:it|they|them|these|those|this|that|the|my)"
+    r")\b"
 )
 
 # ...or whether the item is at fault: "is it broken?", "is that normal?", "what does dSC mean?"
@@ -968,7 +974,11 @@ class DeterministicEngine:
             return started
         if intent == "password":
             return self._password_reset(turn)
+        praise = moments.positive_feedback(text, turn.signals.sentiment, turn.signals.frustrated)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
+            if intent == "thanks" and praise is not None and not THANKED.search(text):
+                # "I just wanted to say I love the gooseneck kettle, it's brilliant!": praise, not thanks for help
+                return Decision(next="reply", reply="That's lovely to hear, thank you for telling us!", moment=praise)
             return Decision(
                 next="reply", reply="You're welcome — glad I could help. Have a lovely day!", close="resolved"
             )
@@ -985,7 +995,6 @@ class DeterministicEngine:
         ):
             # "Yes, that order." / "ok" with nothing pending asks nothing: no help-center passage is an answer to it
             return Decision(next="reply", reply="Is there anything else I can help with?", flow={})
-        praise = moments.positive_feedback(text, turn.signals.sentiment, turn.signals.frustrated)
         if praise is not None and not self._has_question(text):  # the positive-feedback moment (offers/moments.py)
             return Decision(next="reply", reply="That's lovely to hear, thank you for telling us!", moment=praise)
         return self._answer_from_knowledge(turn)

@@ -1534,6 +1534,11 @@ ORDER_PROGRESS = re.compile(
 )
 
 
+# A sentence saying that something is coming, not asking: "my orbit watch is on the way."
+ON_THE_WAY_SAID = re.compile(
+    r"[^.?!]*\b(?:is|are|'s)\s+(?:already\s+|now\s+)?(?:on (?:its|their|the) way|in transit)\b[^.?!]*[.!]",
+    re.IGNORECASE,
+)
 # A swap asked for in so many words, to what they want instead ("switch it from the Gold frame to Gunmetal", "change
 # the strap to the green one"), and nothing said of their money back
 SWITCH_TO = re.compile(
@@ -1550,6 +1555,12 @@ PLACING_AN_ORDER = re.compile(
     r"(?:an?|the|that|this|my|our)?\s*(?:\w+\s+)?orders?\b",
     re.IGNORECASE,
 )
+# A price asked for many of a thing: "any discount for that many?", "do you do bulk pricing?", "a trade discount"
+BULK_BUY = re.compile(
+    r"\b(?:discounts?|deals?|price|prices|pricing|quote)\b[^.?!]{0,40}?\b(?:that many|so many|bulk|wholesale|large "
+    r"orders?|quantit(?:y|ies))\b|\b(?:bulk|wholesale|trade)\s+(?:orders?|prices?|pricing|discounts?|rates?)\b",
+    re.IGNORECASE,
+)
 # The requests about an order the customer already has.
 ORDER_REQUESTS = frozenset(
     {Intent.CANCEL, Intent.RETURN, Intent.EXCHANGE, Intent.ADDRESS, Intent.REMOVE_ITEM, Intent.TRACK}
@@ -1563,9 +1574,11 @@ def acting_intent(text: str, intent: str) -> Intent:
     reading = Intent(intent)
     # "ok so how do I actually place that order?": asking how to order something new is a question, never a request
     # about an order they have, unless the request's own words are there too ("how do I cancel the order I placed?")
+    # ...nor is asking for a price for many of something ("want about 30 of the moss mugs. Any discount for that
+    # many?")
     if (
         reading in ORDER_REQUESTS
-        and PLACING_AN_ORDER.search(text)
+        and (PLACING_AN_ORDER.search(text) or BULK_BUY.search(text))
         and not signals.any_phrase(signals.normalize(text), signals.INTENT_PHRASES.get(reading.value, ()))
     ):
         return Intent.QUESTION
@@ -1583,6 +1596,20 @@ def acting_intent(text: str, intent: str) -> Intent:
         and len(content_words(without_order_number(text))) <= 3
     ):
         return Intent.TRACK
+    # "my orbit watch is on the way. when i set it up … how long does that usually take?": that it is coming is said,
+    # not asked; what is asked is the question after it
+    if reading is Intent.TRACK:
+        rest = ON_THE_WAY_SAID.sub(" ", text)
+        asked = signals.normalize(rest)
+        if (
+            rest != text
+            and "?" in rest
+            and not signals.any_phrase(asked, signals.INTENT_PHRASES["track"])
+            and not signals.WHEN_COMING.search(asked)
+            and not ON_ITS_WAY.search(rest)
+            and signals.classify(rest)[0] == "question"
+        ):
+            return Intent.QUESTION
     # "please switch the aviators from the Gold frame to Gunmetal": a swap to another, read as sending it back
     if reading is Intent.RETURN and SWITCH_TO.search(text) and not (NOT_A_SWAP.search(text) or parse_address(text)):
         return Intent.EXCHANGE
