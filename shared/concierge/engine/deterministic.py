@@ -1753,8 +1753,13 @@ class DeterministicEngine:
         be returned, or confirm it with the customer. When the customer's words name it and no other (`sure`) and
         say already how to resolve it ("swap it for the moss green one", "refund to my card please"), the proposal
         comes at once: it names the item and the order, and nothing is done until they confirm it."""
-        if order["status"] == "pending" and signals.asks_to_cancel(turn.message.text):
-            # "please cancel the grinder I ordered yesterday, I got one as a gift": a cancellation, not a return
+        if order["status"] == "pending" and (
+            signals.asks_to_cancel(turn.message.text)
+            or signals.NOT_TO_BE_SENT.search(turn.message.text)
+            or signals.NOT_NEEDED.search(turn.message.text)
+        ):
+            # "please cancel the grinder I ordered yesterday, I got one as a gift", "scrap the kettle, my partner
+            # already bought one": a cancellation, not a return
             return self._cancel_item(turn, order, line)
         product = self._product(turn, line["product_id"])
         if product is None:

@@ -1102,10 +1102,31 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
     return reading
 
 
+# A question asked about a thing, not of us: "Is that colour back in stock yet?", "does the refund go back on my
+# card?", "will it work with my Android phone straight out of the box?". Not a request asked as one: "is it
+# possible to swap it?", "is there any way to swap it?", "is it too late to cancel?"; "do you do exchanges?" is about
+# us (a policy, read as such by the rules) and "do I need the box to return it?" is for the rules to read.
+ASKED_ABOUT_IT = re.compile(
+    r"^\W*(?:(?:and|also|so|but|oh|plus|btw)\W+)*(?:does|did|will|is|are|was|were|has|have)\s+"
+    r"(?!(?:you|u|ya|i|we|me)\b)"
+    r"(?!(?:it|that|this|there)\s+(?:be\s+)?(?:possible|ok|okay|alright|fine|too late|still possible|worth|any\s*way"
+    r"|a way|a chance|any chance|someone|somebody|anyone)\b)"
+    r"(?:it|that|this|they|these|those|the|my|your)\b[^.!?]*\?*\W*$",  # (a part of a message may have lost its "?")
+    re.IGNORECASE,
+)
+
+
+def asked_about_it(text: str) -> bool:
+    """Whether the text is one question asked about a thing (`ASKED_ABOUT_IT`)."""
+    return bool(ASKED_ABOUT_IT.match(text.strip()))
+
+
 def _model_or_rules(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     from concierge.reasoning import intentmodel
 
     intent, probability = intentmodel.model().predict(text)
+    if intent in ("return", "exchange") and asked_about_it(text):
+        return "question", probability
     if probability < MODEL_FLOOR:
         return ruled or classify(text)
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):
@@ -1148,6 +1169,24 @@ def without_item_verdicts(text: str, intent: str) -> str:
                 for verdict in BARE_VERDICT.finditer(sentence):
                     rest = rest.replace(normalize(verdict.group(0)), " ")
     return rest
+
+
+# Said of an item not yet sent, that they do not want it sent: "scrap the knife strip", "hoping I caught it before it
+# ships", "I don't need it any more", "please don't send it". Of an order not yet shipped, a cancellation, however the
+# rest reads; of one delivered, only a reason for a return.
+NOT_TO_BE_SENT = re.compile(
+    r"\b(?:scrap|ditch|bin off|call off)\b"
+    r"|\b(?:before|so) (?:it|they|the order|the parcel) "
+    r"(?:ships?|goes out|go out|is sent|are sent|gets? sent|leaves?)\b"
+    r"|\bbefore (?:you|they|it) (?:ship|send|post|dispatch)"
+    r"|\b(?:don'?t|do not|please don'?t) (?:send|ship|post|dispatch) (?:it|them|this|that|the)\b",
+    re.IGNORECASE,
+)
+# ...or only that they do not need it: of two of the item, no sign of which, and of one not yet shipped, not wanted
+NOT_NEEDED = re.compile(
+    r"\b(?:don'?t|do not|no longer|not) (?:really )?need (?:it|them|this|that|those|these)\b|\bwon'?t be needing\b",
+    re.IGNORECASE,
+)
 
 
 def asks_to_cancel(text: str) -> bool:

@@ -186,7 +186,13 @@ GENERIC_WORDS = frozenset(
 
 # Items the customer keeps ("I keep the hub", "I'll hang on to the mug") and the item a request verb names.
 KEPT = re.compile(
-    r"\b(?:keep|keeping|hang on to|hold on to|holding on to)\s+(?:the|my|our)\s+[\w -]{1,40}?"
+    r"\b(?:keep|keeping|hang on to|hold on to|holding on to"
+    # "remove the canisters… I only need the tea towels now", "I still want the tablet" (not "I only want the cable
+    # taken off")
+    r"|(?:i|we)\s+(?:do\s+)?(?:still\s+(?:want|need)|only\s+need|just\s+need)"
+    r"(?=\s+(?:the|my|our)\s+(?![\w -]*\b(?:taken|sent|swapped|changed|removed|cancell?ed|refunded|returned|replaced"
+    r"|exchanged|off|back|instead|in|as)\b)))"
+    r"\s+(?:the|my|our)\s+[\w -]{1,40}?"
     # "keep the jumper and the jacket", "keep the jumper and socks": each item kept (not "and send the socks back")
     rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals._REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
     r"(?=[.,!?;]|$|\s+(?:and|but)\b)"
@@ -497,15 +503,26 @@ def item_words(text: str) -> set[str]:
     return {stem(w) for w in re.findall(token, text.lower()) if w not in GENERIC_WORDS and w not in STOPWORDS}
 
 
+# A number of days, times or hours ("hasn't moved in 2 days", "worn 4 or 5 times"): no item's number ("2 m")
+DURATION = re.compile(
+    r"\b\d+(?:[.,]\d+)?(?:\s*(?:or|to|-)\s*\d+)?\s*(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|"
+    r"seconds?|secs?|times?|nights?|am|pm)\b",
+    re.IGNORECASE,
+)
+
+
 def line_score(text: str, line: dict[str, Any]) -> int:
     """How many of the customer's item words are words of this order line's title and options, a word of five
-    letters or more also when one letter is wrong, missing or extra ("kettel", "keybord"). A word counts once, in
+    letters or more also when one letter is wrong, missing or extra ("kettel", "keybord"), and the last part of a
+    word made of two ("watch" of "Smartwatch"). A word counts once, in
     the singular or the plural ("cups" is not two words of "Espresso Cups", "glasses" is the "Glass")."""
-    words = item_words(text)
+    words = item_words(DURATION.sub(" ", text))
     terms = item_words(line["title"] + " " + " ".join(line["options"].values()))
     exact = words & terms
     near = {w for w in words - exact if len(w) >= 5 and any(len(t) >= 5 and one_typo_apart(w, t) for t in terms)}
-    return len(exact | near)
+    # the last part of a word made of two ("the watch" of a Smartwatch, "the buds" of Earbuds)
+    tail = {w for w in words - exact if len(w) >= 3 and any(len(t) >= len(w) + 3 and t.endswith(w) for t in terms)}
+    return len(exact | near | tail)
 
 
 def one_typo_apart(a: str, b: str) -> bool:
@@ -632,9 +649,11 @@ def meant_by_meaning(text: str, lines: list[dict[str, Any]]) -> list[int]:
 # tumblers", "the little cone I got with my beans", "the lid that was in the box with the kettle".
 CAME_WITH = re.compile(
     r"\b(?:(?:that|which)\s+)?(?:(?:i|we)\s+)?(?:came|arrived|shipped|come|got|bought|ordered|was|were)\s+"
-    r"(?:in\s+the\s+(?:same\s+)?(?:box|order|parcel|package)\s+)?(?:with|alongside|together with|as)\s+"
+    r"(?:in\s+the\s+(?:same\s+)?(?:box|order|parcel|package)\s+)?(?:with|alongside|(?:together|along) with|as)\s+"
     r"(?:my|the|our)\s+([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:are|is|were|was|and|but|please|for|because|as|since|so|i|we|"
-    r"can|could|do|does|did|will|would|have|has|had|don't|doesn't|didn't|won't|aren't|isn't)\b)",
+    r"can|could|do|does|did|will|would|have|has|had|don't|doesn't|didn't|won't|aren't|isn't)\b)"
+    # "the 1 m cord from my hub order": the order named by another item of it
+    r"|\bfrom\s+(?:my|the|our)\s+([\w -]{1,30}?)\s+order\b",
     re.IGNORECASE,
 )
 
@@ -643,7 +662,7 @@ def beside_item(text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]
     """When the customer names an item by the one it came with ("the jars that came with my tumblers"): their words
     without that phrase, and the candidates it leaves — the other lines of the orders holding the item named as
     company. None when they say no such thing, or it names none of their lines, or leaves nothing."""
-    company = " ".join(m.group(1) for m in CAME_WITH.finditer(text))
+    company = " ".join(m.group(1) or m.group(2) for m in CAME_WITH.finditer(text))
     rest = CAME_WITH.sub(" ", text)
     if not company or not content_words(rest):
         return None
@@ -735,6 +754,13 @@ def items_named(
         or names_a_thing(rest, candidates)
     ):
         have = rest  # ...or by other words ("Never mind returning the mower. Could you change the gloves to XL?")
+    # nor what they say they do not mean, when the rest names one of theirs by its name ("Not the power bank, that
+    # one's fine — it's the cable from the same order I want to return")
+    unrefused = without_refused(have)
+    if unrefused != have and any(
+        line_score(unrefused, {"title": line["title"], "options": {}}) for _, line in candidates
+    ):
+        have = unrefused
     allowed = set(range(len(candidates)))
     company = beside_item(have, candidates)
     if company:  # "the jars that came with my tumblers": one of the tumblers' order's other lines
@@ -756,7 +782,10 @@ def items_named(
     elif not best and company:  # the one product left beside the item it came with
         best = sorted(allowed)
     if len(best) > 1 and not latest:
-        best = [i for i in best if candidates[i][0]["status"] == "delivered"] or best
+        # what can go back has arrived; what they do not want sent ("hoping I caught it before it ships") has not
+        unsent = signals.NOT_TO_BE_SENT.search(text) is not None
+        wanted = ("pending",) if unsent else ("delivered",)
+        best = [i for i in best if candidates[i][0]["status"] in wanted] or best
     if latest and len(best) > 1:  # "the mug from my last order": the newest order holding one
         newest = candidates[best[0]][0]["order_id"]
         best = [i for i in best if candidates[i][0]["order_id"] == newest]
@@ -849,9 +878,16 @@ def _colour(word: str) -> str | None:
     return None
 
 
+# Colours of two words: "off-white" is a cream, not a white
+TWO_WORD_COLOURS = {"off white": "cream", "off-white": "cream"}
+
+
 def colours_said(text: str) -> set[str]:
     """The basic colours a customer's words name."""
-    return {c for w in re.findall(r"[a-z]+", text.lower()) if (c := _colour(w))}
+    lowered = text.lower()
+    for words, colour in TWO_WORD_COLOURS.items():
+        lowered = lowered.replace(words, colour)
+    return {c for w in re.findall(r"[a-z]+", lowered) if (c := _colour(w))}
 
 
 def colour_families(value: str, named_only: bool = False) -> set[str]:
@@ -868,9 +904,13 @@ def colour_families(value: str, named_only: bool = False) -> set[str]:
 
 
 def _amount(value: str) -> float | None:
-    """The amount a value names: "5.2 L" -> 5.2, "10,000 mAh" -> 10000, "80 x 240 cm" -> 240 (its largest)."""
+    """The amount a value names, in its measure's base unit: "5.2 L" -> 5.2, "350 ml" -> 0.35, "1 TB" -> 1000 (the
+    "500 GB" is the smaller), "10,000 mAh" -> 10000, "80 x 240 cm" -> 2.4 (its largest)."""
     numbers = _numbers(value)
-    return max(numbers) if numbers else None
+    if not numbers:
+        return None
+    unit = _unit(value)
+    return max(numbers) * (SCALES[unit][1] if unit in SCALES else 1.0)
 
 
 def _numbers(text: str) -> list[float]:
@@ -1057,7 +1097,12 @@ _EU_COUNTRIES = (  # noqa: SIM905
     # and their largest cities, which customers who have moved name ("I've just moved to Lisbon")
     "berlin munich hamburg cologne frankfurt paris lyon marseille madrid barcelona valencia seville rome milan naples "
     "turin florence amsterdam rotterdam brussels antwerp vienna lisbon porto athens warsaw krakow prague budapest "
-    "stockholm copenhagen helsinki bucharest sofia zagreb"
+    "stockholm copenhagen helsinki bucharest sofia zagreb "
+    # and the next in size (none that is also an English word: not Nice, Split or Bath)
+    "ghent bruges liege utrecht eindhoven groningen maastricht stuttgart dusseldorf leipzig dresden hanover nuremberg "
+    "bremen dortmund essen bonn graz salzburg innsbruck bologna genoa venice verona palermo bilbao malaga zaragoza "
+    "toulouse bordeaux lille nantes strasbourg montpellier gothenburg malmo aarhus tallinn riga vilnius ljubljana "
+    "bratislava gdansk wroclaw poznan thessaloniki"
 ).split()
 REGION_WORDS: dict[str, tuple[str, ...]] = {
     "uk": (
@@ -1190,12 +1235,15 @@ def regions_said(text: str) -> set[str]:
     }
 
 
+# More than they pictured ("the tumblers are much taller than I pictured", "our lawn's bigger than I thought") says
+# which way they want only with what it is said of: alone, neither way.
+_THAN_PICTURED = r"(?=\s+than\s+(?:i|we)\s+(?:\w+\s+)?(?:thought|expected|pictured|imagined|hoped|wanted|needed)\b)"
 BIGGER = re.compile(
     # "the paint set with more colours", "the more powerful model" (not "no more", "any more", "more than")
     r"(?<!\bno )(?<!\bany )(?<!\bonce )\bmore\s+(?!than\b|of\b|to\b|time\b|info|details?\b)[a-z]+"
     r"|\b(bigger|larger|longer|taller|thicker|wider|next size up|size up|sizes? bigger|sizes? larger|up a size|"
     r"bigger size|"
-    r"larger size|one size up|too (?:small|tight|short|snug|narrow)|(?:the |next )one up)\b"
+    rf"larger size|one size up|too (?:small|tight|short|snug|narrow)|(?:the |next )one up)\b(?!{_THAN_PICTURED})"
     r"|\bup from (?:the |my |a )?(?=\d)",  # "the one up from 2kg"
     re.IGNORECASE,
 )
@@ -1204,6 +1252,7 @@ SMALLER = re.compile(
     r"|\b(smaller|shorter|thinner|narrower|next size down|size down|sizes? smaller|down a size|smaller size|"
     r"one size down|"
     r"too (?:big|large|loose|baggy|wide)|(?<!took )(?<!taking )too long|(?:the |next )one down)\b"
+    rf"(?!{_THAN_PICTURED})"
     r"|\bdown from (?:the |my |a )?(?=\d)",
     re.IGNORECASE,
 )
@@ -1240,8 +1289,26 @@ LIGHTNESS = {
     "green": 50, "red": 45, "blue": 40, "purple": 40, "brown": 35, "black": 10,
 }  # fmt: skip
 _COLOUR_WORD = rf"(?:colou?re?d?|shade|tone|hue|{'|'.join(sorted(BASIC_COLOURS | set(COLOUR_ALIASES)))})\b"
-COLOUR_DARKER = re.compile(rf"\bdarker\b|\b(?:deeper|richer)\s+(?:\w+\s+)?{_COLOUR_WORD}", re.IGNORECASE)
-COLOUR_LIGHTER = re.compile(rf"\bpaler\b|\blighter\s+(?:\w+\s+)?{_COLOUR_WORD}|\ba shade lighter\b", re.IGNORECASE)
+# ...of a colour, or of what has one: "the lighter wood", "a richer finish"
+_SHADED = rf"(?:{_COLOUR_WORD}|(?:woods?|finish|stain|glaze)\b)"
+COLOUR_DARKER = re.compile(rf"\bdarker\b|\b(?:deeper|richer)\s+(?:\w+\s+)?{_SHADED}", re.IGNORECASE)
+COLOUR_LIGHTER = re.compile(rf"\bpaler\b|\blighter\s+(?:\w+\s+)?{_SHADED}|\ba shade lighter\b", re.IGNORECASE)
+# The end of the colours, said without a comparative: "could I get the dark one instead?", "in the light wood"
+COLOUR_DARKEST = re.compile(
+    r"\b(?:the|a|in)\s+(?:dark|darkest)\s+(?:one|ones|colou?r|version|woods?|finish|stain|glaze)\b", re.IGNORECASE
+)
+COLOUR_LIGHTEST = re.compile(
+    r"\b(?:the|a|in)\s+(?:light|pale|lightest|palest)\s+(?:colou?r|woods?|finish|stain|glaze)\b"
+    r"|\b(?:the|a|in)\s+(?:pale|palest|lightest)\s+(?:one|ones|version)\b",
+    re.IGNORECASE,
+)
+# A plain one of what they have in a pattern ("plain ones would have worked" of the Rust Stripe towels)
+PLAIN = re.compile(r"\b(?:plain|plainer|no pattern|without (?:the |a )?(?:pattern|print|stripes?))\b", re.IGNORECASE)
+_PATTERNS = (
+    "stripe stripes striped check checks checked gingham plaid tartan spot spots spotted dot dots dotted polka "
+    "floral print printed pattern patterned speckled marbled leopard camo camouflage paisley"
+)
+PATTERN_WORDS = frozenset(_PATTERNS.split())
 
 
 # What the customer refuses, to the end of its clause: "I don't want a smaller set", "not the green, the blue one",
@@ -1302,16 +1369,32 @@ def _darker_or_lighter(product: dict[str, Any], key: str, current: str, text: st
     """The colour value next darker or lighter than theirs, when they ask for one and every value of the option is
     a colour of a lightness of its own; None otherwise."""
     up, down = bool(COLOUR_DARKER.search(text)), bool(COLOUR_LIGHTER.search(text))
-    if up == down:
-        return None
+    end = up == down
+    if end:  # "the dark one": the darkest (or lightest) of them
+        up, down = bool(COLOUR_DARKEST.search(text)), bool(COLOUR_LIGHTEST.search(text))
+        if up == down:
+            return None
     values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
     light = {v: _lightness(v) for v in values}
     known = {v: x for v, x in light.items() if x is not None}
     if current not in known or len(known) < len(values) or len(set(known.values())) < len(known):
         return None
     scale = sorted(known, key=lambda v: known[v], reverse=True)  # lightest first
+    if end:
+        wanted = scale[-1] if up else scale[0]
+        return wanted if wanted != current else None
     at = scale.index(current) + (1 if up else -1)
     return scale[at] if 0 <= at < len(scale) else None
+
+
+def _plain_one(product: dict[str, Any], key: str, current: str, text: str) -> str | None:
+    """The one value without a pattern, when they ask for a plain one of a value with a pattern ("plain ones would
+    have worked" of the Rust Stripe: the Natural); None otherwise."""
+    if not PLAIN.search(text) or not set(re.findall(r"[a-z]+", current.lower())) & PATTERN_WORDS:
+        return None
+    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    plain = [v for v in values if not set(re.findall(r"[a-z]+", v.lower())) & PATTERN_WORDS]
+    return plain[0] if len(plain) == 1 else None
 
 
 def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str]:
@@ -1322,7 +1405,7 @@ def _next_in_size(product: dict[str, Any], options: dict[str, Any], text: str) -
     for key, current in options.items():
         scale = _scale(product, key)
         if scale is None and key.lower() not in SHADE_OPTIONS:
-            shade = _darker_or_lighter(product, key, str(current), text)
+            shade = _darker_or_lighter(product, key, str(current), text) or _plain_one(product, key, str(current), text)
             if shade is not None:
                 wanted[key] = shade
             continue
@@ -1716,7 +1799,7 @@ LIST_GOES_ON = re.compile(r"\s*(?:and\s+)?(?:also|plus|as well as)\s+(?:the|my|t
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
     """The items of theirs (product ids) that the item requests of a message making several name in so many words,
     one per request: "kettle STILL isnt here… also can you cancel the grinder" -> the kettle and the grinder."""
-    parts = signals.clauses(text)
+    parts = signals.request_parts(text)  # "where my kettle is, and cancel the grinder": two
     if len(parts) < 2:
         return set()
     candidates = [(order, line) for order in orders for line in order["lines"]]
@@ -1815,6 +1898,14 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 )
                 products_meant = {first}
         several = len(items_of_requests(text, open_orders)) > 1
+        if (
+            intent is Intent.CANCEL
+            and named
+            and len(named["lines"]) > 1
+            and all(line_score(text, {"title": line["title"], "options": {}}) for line in named["lines"])
+        ):
+            # "cancel my order #20926 with the mouse and the power bank": the order, every item of it named
+            several = True
         if len(products_meant) == 1 and several:
             # "cancel the jar order and where's my dutch oven": each request is about an item of its own, and no
             # one item is what the message means
@@ -1829,6 +1920,20 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 intent = Intent.REMOVE_ITEM
                 requested = list(dict.fromkeys(Intent.REMOVE_ITEM if i is Intent.CANCEL else i for i in requested))
             product = products.get(item)
+            if order["status"] == "pending" and (
+                (intent is Intent.RETURN and (signals.NOT_TO_BE_SENT.search(text) or signals.NOT_NEEDED.search(text)))
+                # "…hoping I caught it before it ships", read as a swap with nothing to swap it for
+                or (
+                    intent is Intent.EXCHANGE
+                    and signals.NOT_TO_BE_SENT.search(text)
+                    and product is not None
+                    and requested_variant(product, line["options"], text) == (None, None)
+                )
+            ):
+                # "scrap the knife strip, my partner already bought one" of an order not yet shipped: not to be sent
+                to = Intent.CANCEL if len(order["lines"]) == 1 else Intent.REMOVE_ITEM
+                requested = list(dict.fromkeys(to if i is intent else i for i in requested))
+                intent = to
             if product is not None and Intent.EXCHANGE in (intent, *requested):
                 asked, unavailable = requested_variant(product, line["options"], text)
                 chosen = asked or unavailable
