@@ -246,3 +246,14 @@ def test_the_engine_still_returns_the_delivered_one_they_only_say_they_do_not_ne
 
     reply = Chat(PENDING + DELIVERED).say("I want to send back the mug, I don't need it").reply
     assert "#500" in reply and "return" in reply, reply
+
+
+def test_the_engine_takes_off_the_item_not_kept_when_the_other_is_named_only_as_kept():
+    """ "Take the two small things off, I still want the grinder", of an order of a grinder and a mug: the mug. The
+    engine took the grinder off before (the only item its words named)."""
+    reply = (
+        Chat(PENDING)
+        .say("Please take the two small things off the order I placed yesterday, I still want the grinder though!")
+        .reply
+    )
+    assert "take the Stoneware Mug (Slate) off order #504" in reply, reply

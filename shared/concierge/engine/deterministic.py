@@ -37,6 +37,7 @@ from concierge.reasoning.orderref import order_reference
 from concierge.reasoning.understanding import (
     ACCOUNT_INTENTS,
     EXCHANGE_TARGET,
+    KEPT,
     acting_intent,
     content_words,
     items_named,
@@ -2872,6 +2873,13 @@ class DeterministicEngine:
             line = (match_line(target.group(1), order["lines"]) if target else None) or match_line(
                 wanted, order["lines"]
             )
+        if line is None and kept_out != request:
+            # "take the two small glass jars off, I still want the tea towels": of an order of two, the one not kept
+            said_kept = " ".join(m.group(0) for m in KEPT.finditer(request))
+            kept = [ln for ln in order["lines"] if line_score(said_kept, {"title": ln["title"], "options": {}})]
+            others = [ln for ln in order["lines"] if ln not in kept]
+            if kept and len(others) == 1:
+                line = others[0]
         # "can I still cancel my order with the canisters and the tea towels?": its items say which order
         cancels = wanted == request and CANCELS_ORDER.search(signals.NEGATED_REQUEST.sub(" ", request)) is not None
         # an order that has shipped cannot be changed, whichever item: the action layer says so, and what they can do
@@ -2903,6 +2911,10 @@ class DeterministicEngine:
         if reference:
             return None
         held = orders_with_item(request, orders)
+        said_kept = " ".join(m.group(0) for m in KEPT.finditer(request))
+        if not held and said_kept:
+            # "take the other thing off, I still want the grinder": the order holding what they keep
+            held = orders_with_item(said_kept, orders)
         by_item = [o for o in held if o["status"] == "pending"]
         if by_item:
             return by_item[0]
