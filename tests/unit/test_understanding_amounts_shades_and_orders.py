@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from concierge.reasoning import signals
-from concierge.reasoning.understanding import Intent, read, requested_variant
+from concierge.reasoning.understanding import Intent, read, variant_wanted
 from tests.unit.test_engine_other_shops import PENDING, Chat
 
 
@@ -65,9 +65,7 @@ def order(order_id: str, status: str, *lines: dict[str, Any]) -> dict[str, Any]:
 
 
 def wanted(pid: str, options: dict[str, str], text: str) -> dict[str, str] | None:
-    asked, unavailable = requested_variant(PRODUCTS[pid], options, text)
-    chosen = asked or unavailable
-    return None if chosen is None else {k: v for k, v in chosen["options"].items() if options.get(k) != v}
+    return variant_wanted(PRODUCTS[pid], options, text)
 
 
 @pytest.mark.parametrize(

@@ -1650,6 +1650,14 @@ ORDER_REQUESTS = frozenset(
 )
 
 
+def variant_wanted(product: dict[str, Any], options: dict[str, Any], text: str) -> dict[str, str] | None:
+    """The options the customer wants changed, to the values they name (`requested_variant`, in stock or not): only
+    those that differ from what they have; None when they name no variant."""
+    asked, unavailable = requested_variant(product, options, text)
+    chosen = asked or unavailable
+    return None if chosen is None else {k: str(v) for k, v in chosen["options"].items() if options.get(k) != v}
+
+
 def acting_intent(text: str, intent: str) -> Intent:
     """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
@@ -1935,10 +1943,7 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 requested = list(dict.fromkeys(to if i is intent else i for i in requested))
                 intent = to
             if product is not None and Intent.EXCHANGE in (intent, *requested):
-                asked, unavailable = requested_variant(product, line["options"], text)
-                chosen = asked or unavailable
-                if chosen is not None:
-                    variant = {k: str(v) for k, v in chosen["options"].items() if line["options"].get(k) != v}
+                variant = variant_wanted(product, line["options"], text)
     if item is not None and intent in (Intent.CANCEL, Intent.TRACK) and WHOLE_OR_OTHER.search(text):
         # "never mind the gels, cancel the whole thing", "…never mind that. Where is my other order?": no one item
         item = None
