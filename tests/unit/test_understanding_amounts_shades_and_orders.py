@@ -255,3 +255,21 @@ def test_the_engine_takes_off_the_item_not_kept_when_the_other_is_named_only_as_
         .reply
     )
     assert "take the Stoneware Mug (Slate) off order #504" in reply, reply
+
+
+def test_the_light_wood_and_a_city_moved_to_name_the_variant():
+    assert wanted("board", {"wood": "Walnut"}, "could I have it in the light wood?") == {"wood": "Ash"}
+    charger = product("charger", "Travel Charger", {"plug": ["EU", "UK"]})
+    assert variant_wanted(charger, {"plug": "UK"}, "I live in Ghent now, I need one that works here") == {"plug": "EU"}
+
+
+def test_an_item_ordered_along_with_another_is_not_that_other():
+    text = "The cord I ordered along with the desk dock is too short to reach my desk. I'd like a refund."
+    assert read(text, ORDERS, PRODUCTS).item == "cable"
+
+
+def test_a_return_of_an_unsent_item_they_do_not_need_is_a_cancellation():
+    reading = read("I'd like to return the tea caddy, I don't need it", UNSENT, PRODUCTS)
+    assert (reading.intent, reading.item) == (Intent.REMOVE_ITEM, "caddy")
+    reply = Chat(PENDING).say("I want to send back the kettle, I don't need it anymore").reply
+    assert "hasn't shipped yet, so I can cancel it" in reply, reply

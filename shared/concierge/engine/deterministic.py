@@ -37,7 +37,6 @@ from concierge.reasoning.orderref import order_reference
 from concierge.reasoning.understanding import (
     ACCOUNT_INTENTS,
     EXCHANGE_TARGET,
-    KEPT,
     acting_intent,
     content_words,
     items_named,
@@ -49,6 +48,8 @@ from concierge.reasoning.understanding import (
     parse_address,
     request_object,
     requested_variant,
+    said_kept,
+    title_score,
     without_address,
     without_kept,
 )
@@ -1755,9 +1756,7 @@ class DeterministicEngine:
         say already how to resolve it ("swap it for the moss green one", "refund to my card please"), the proposal
         comes at once: it names the item and the order, and nothing is done until they confirm it."""
         if order["status"] == "pending" and (
-            signals.asks_to_cancel(turn.message.text)
-            or signals.NOT_TO_BE_SENT.search(turn.message.text)
-            or signals.NOT_NEEDED.search(turn.message.text)
+            signals.asks_to_cancel(turn.message.text) or signals.unwanted_unsent(turn.message.text)
         ):
             # "please cancel the grinder I ordered yesterday, I got one as a gift", "scrap the kettle, my partner
             # already bought one": a cancellation, not a return
@@ -2875,8 +2874,8 @@ class DeterministicEngine:
             )
         if line is None and kept_out != request:
             # "take the two small glass jars off, I still want the tea towels": of an order of two, the one not kept
-            said_kept = " ".join(m.group(0) for m in KEPT.finditer(request))
-            kept = [ln for ln in order["lines"] if line_score(said_kept, {"title": ln["title"], "options": {}})]
+            kept_words = said_kept(request)
+            kept = [ln for ln in order["lines"] if title_score(kept_words, ln)]
             others = [ln for ln in order["lines"] if ln not in kept]
             if kept and len(others) == 1:
                 line = others[0]
@@ -2911,10 +2910,10 @@ class DeterministicEngine:
         if reference:
             return None
         held = orders_with_item(request, orders)
-        said_kept = " ".join(m.group(0) for m in KEPT.finditer(request))
-        if not held and said_kept:
+        kept_words = said_kept(request)
+        if not held and kept_words:
             # "take the other thing off, I still want the grinder": the order holding what they keep
-            held = orders_with_item(said_kept, orders)
+            held = orders_with_item(kept_words, orders)
         by_item = [o for o in held if o["status"] == "pending"]
         if by_item:
             return by_item[0]

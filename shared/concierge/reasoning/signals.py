@@ -1189,6 +1189,12 @@ NOT_NEEDED = re.compile(
 )
 
 
+def unwanted_unsent(text: str) -> bool:
+    """Whether they say they do not want an item sent, or do not need it (`NOT_TO_BE_SENT`, `NOT_NEEDED`): of an
+    order not yet shipped, a cancellation."""
+    return bool(NOT_TO_BE_SENT.search(text) or NOT_NEEDED.search(text))
+
+
 def asks_to_cancel(text: str) -> bool:
     """Whether a request of the message is to cancel ("please cancel the silver grinder I ordered yesterday, I got
     one as a gift"), whatever reason beside it sounds like a return; not one taken back ("don't cancel it")."""

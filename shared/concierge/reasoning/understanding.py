@@ -229,6 +229,11 @@ CLAUSE = re.compile(r"[^,]+?(?:,|\b(?:but|though|tho|although|whereas)\b|$)", re
 ASKS_ITEM_BACK = re.compile(r"\b(?:return|send\w*\s+(?:\w+\s+){0,5}?back|refund|exchange|swap|replace)\b", re.I)
 
 
+def said_kept(text: str) -> str:
+    """What the customer says they keep ("I still want the tea towels"), its phrases joined; "" when nothing."""
+    return " ".join(m.group(0) for m in KEPT.finditer(text))
+
+
 def without_kept(text: str) -> str:
     """The customer's words without what they keep ("I'll keep the hub"), unless that is all they name."""
     kept = KEPT.sub(" ", text)
@@ -525,6 +530,11 @@ def line_score(text: str, line: dict[str, Any]) -> int:
     return len(exact | near | tail)
 
 
+def title_score(text: str, line: dict[str, Any]) -> int:
+    """`line_score` on the line's title alone: what names the thing, not one of its options."""
+    return line_score(text, {"title": line["title"], "options": {}})
+
+
 def one_typo_apart(a: str, b: str) -> bool:
     """One letter changed, added, dropped or two neighbours swapped."""
     if abs(len(a) - len(b)) > 1 or a == b:
@@ -561,7 +571,7 @@ def item_score(text: str, named: str, line: dict[str, Any]) -> int:
     its options ("my tablet" is the tablet, not the screen protector that fits it)."""
 
     def weighed(words: str) -> int:
-        return 2 * line_score(words, line) + line_score(words, {"title": line["title"], "options": {}})
+        return 2 * line_score(words, line) + title_score(words, line)
 
     # "the green knit" for the jumper in Forest: a colour they say that the line's options are, not in so many words
     # (those count above)
@@ -749,17 +759,12 @@ def items_named(
     # nor what a request taken back was about, when the rest names one of theirs by its name ("I no longer need to
     # return the pencils. Where are my gel pens though?"; not "…the grinder, I just want it in silver")
     rest = signals.REFUSED_REQUEST.sub(" ", have)
-    if rest != have and (
-        any(line_score(rest, {"title": line["title"], "options": {}}) for _, line in candidates)
-        or names_a_thing(rest, candidates)
-    ):
+    if rest != have and (any(title_score(rest, line) for _, line in candidates) or names_a_thing(rest, candidates)):
         have = rest  # ...or by other words ("Never mind returning the mower. Could you change the gloves to XL?")
     # nor what they say they do not mean, when the rest names one of theirs by its name ("Not the power bank, that
     # one's fine — it's the cable from the same order I want to return")
     unrefused = without_refused(have)
-    if unrefused != have and any(
-        line_score(unrefused, {"title": line["title"], "options": {}}) for _, line in candidates
-    ):
+    if unrefused != have and any(title_score(unrefused, line) for _, line in candidates):
         have = unrefused
     allowed = set(range(len(candidates)))
     company = beside_item(have, candidates)
@@ -1339,7 +1344,7 @@ PAPER_SIZE = re.compile(r"^[ABC]\d{1,2}$", re.IGNORECASE)
 def _scale(product: dict[str, Any], key: str) -> list[str] | None:
     """An option's values in order, when they have one: by amount ("3.8 L" < "5.2 L"), by letter size ("S" < "M"),
     or as listed for a shade; None when they have none (colours, finishes)."""
-    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    values = option_values(product, key)
     if len(values) < 2:
         return None
     if all(_letter_size(v) for v in values):
@@ -1352,6 +1357,11 @@ def _scale(product: dict[str, Any], key: str) -> list[str] | None:
     # sizes with names of their own ("Soprano", "Concert", "Tenor"; "Single", "Double", "King") as the shop lists
     # them, smallest first as catalogues list sizes
     return values if key.lower() in SHADE_OPTIONS or "size" in key.lower() else None
+
+
+def option_values(product: dict[str, Any], key: str) -> list[str]:
+    """The values of one option of a product, in the order its variants list them, each once."""
+    return list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
 
 
 def _lightness(value: str) -> float | None:
@@ -1374,7 +1384,7 @@ def _darker_or_lighter(product: dict[str, Any], key: str, current: str, text: st
         up, down = bool(COLOUR_DARKEST.search(text)), bool(COLOUR_LIGHTEST.search(text))
         if up == down:
             return None
-    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    values = option_values(product, key)
     light = {v: _lightness(v) for v in values}
     known = {v: x for v, x in light.items() if x is not None}
     if current not in known or len(known) < len(values) or len(set(known.values())) < len(known):
@@ -1387,13 +1397,16 @@ def _darker_or_lighter(product: dict[str, Any], key: str, current: str, text: st
     return scale[at] if 0 <= at < len(scale) else None
 
 
+def _patterned(value: str) -> bool:
+    return bool(set(re.findall(r"[a-z]+", value.lower())) & PATTERN_WORDS)
+
+
 def _plain_one(product: dict[str, Any], key: str, current: str, text: str) -> str | None:
     """The one value without a pattern, when they ask for a plain one of a value with a pattern ("plain ones would
     have worked" of the Rust Stripe: the Natural); None otherwise."""
-    if not PLAIN.search(text) or not set(re.findall(r"[a-z]+", current.lower())) & PATTERN_WORDS:
+    if not PLAIN.search(text) or not _patterned(current):
         return None
-    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
-    plain = [v for v in values if not set(re.findall(r"[a-z]+", v.lower())) & PATTERN_WORDS]
+    plain = [v for v in option_values(product, key) if not _patterned(v)]
     return plain[0] if len(plain) == 1 else None
 
 
@@ -1519,7 +1532,7 @@ def _comparative_target(product: dict[str, Any], key: str, current: Any, compara
     of the option's values as the catalogue lists them ("Extra Fine, Fine, Medium, Broad"), the next value from
     theirs towards that end ("a finer one" than the Medium is the Fine, "a broader nib" than the Fine the Medium);
     else the one value it names. None when it names none, or several not at an end."""
-    values = list(dict.fromkeys(str(v["options"][key]) for v in product.get("variants", []) if key in v["options"]))
+    values = option_values(product, key)
     named = [i for i, v in enumerate(values) if comparatives & set(re.findall(r"[a-z]+", v.lower()))]
     if not named:
         return None
@@ -1905,22 +1918,24 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                     latest=match.latest,
                 )
                 products_meant = {first}
-        several = len(items_of_requests(text, open_orders)) > 1
+        no_one_item = len(items_of_requests(text, open_orders)) > 1
         if (
             intent is Intent.CANCEL
             and named
             and len(named["lines"]) > 1
-            and all(line_score(text, {"title": line["title"], "options": {}}) for line in named["lines"])
+            and all(title_score(text, line) for line in named["lines"])
         ):
             # "cancel my order #20926 with the mouse and the power bank": the order, every item of it named
-            several = True
-        if len(products_meant) == 1 and several:
+            no_one_item = True
+        if len(products_meant) == 1 and no_one_item:
             # "cancel the jar order and where's my dutch oven": each request is about an item of its own, and no
             # one item is what the message means
             products_meant = set()
             match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         # the one item of the order they name, unless they cancel it: then it is the order they mean
-        if len(products_meant) == 1 or (len(candidates) == 1 and named and intent is not Intent.CANCEL and not several):
+        if len(products_meant) == 1 or (
+            len(candidates) == 1 and named and intent is not Intent.CANCEL and not no_one_item
+        ):
             order, line = candidates[match.best[0] if match.best else 0]
             item = line["product_id"]
             if intent is Intent.CANCEL and not reference and len(order["lines"]) > 1 and REST_KEPT.search(text):
@@ -1929,7 +1944,7 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 requested = list(dict.fromkeys(Intent.REMOVE_ITEM if i is Intent.CANCEL else i for i in requested))
             product = products.get(item)
             if order["status"] == "pending" and (
-                (intent is Intent.RETURN and (signals.NOT_TO_BE_SENT.search(text) or signals.NOT_NEEDED.search(text)))
+                (intent is Intent.RETURN and signals.unwanted_unsent(text))
                 # "…hoping I caught it before it ships", read as a swap with nothing to swap it for
                 or (
                     intent is Intent.EXCHANGE
