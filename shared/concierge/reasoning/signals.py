@@ -770,7 +770,8 @@ WHERE_IT_IS = re.compile(
 # A request the customer takes back or refuses: "don't cancel the hub, just send it to...", "not a refund, a
 # replacement", "I was going to return it but...". Its words are not what they ask for.
 NEGATED_REQUEST = re.compile(
-    r"\b(?:don'?t|do not|did not|didn'?t|not|never|without|rather than|instead of|(?:was|were) going to|thought about)"
+    r"\b(?:don'?t|do not|did not|didn'?t|not|never|without|rather than|instead of|(?:was|were) going to|thought about"
+    r"|(?:meant|planned|intended) to|(?:was|were) (?:planning to|thinking of|thinking about))"
     r"\s+(?:(?:want|wish|need|like|have|going)(?:ed)?\s+(?:to\s+)?|a\s+|an\s+|to\s+|you\s+to\s+)*"
     r"(?:cancel|refund|return|send\w*(?:\s+[\w.]+){0,5}?\s+back|exchange|swap)\w*[^,.;!?:]*?(?=[,.;!?:]|\s+but\b|\s+just\b|\s+i\b|$)",
     re.IGNORECASE,
@@ -872,6 +873,10 @@ def _requests_something(clause: str) -> bool:
     )
 
 
+# What would please them is a wish, not thanks: "the same thing but with C on both ends would be perfect!"
+WISHED = re.compile(r"\b(?:would|will|'d|could|might) be (?:just )?(?:perfect|brilliant|awesome)\b")
+
+
 def _classify(text: str) -> tuple[str, float]:
     text = NEGATED_REQUEST.sub(" ", text)  # "don't cancel it, just send it to my office": not a cancellation
     normalized = normalize(text)
@@ -885,7 +890,8 @@ def _classify(text: str) -> tuple[str, float]:
     if not any_phrase(normalized, INTENT_PHRASES["human"] + INTENT_PHRASES["cancel"]):
         split = next((intent for intent, pattern in SPLIT_PHRASES.items() if pattern.search(normalized)), None)
     for intent, phrases in INTENT_PHRASES.items():
-        hits = [p for p in phrases if has_phrase(normalized, p)] or (["(split phrase)"] if intent == split else [])
+        said = WISHED.sub(" ", normalized) if intent == "thanks" else normalized
+        hits = [p for p in phrases if has_phrase(said, p)] or (["(split phrase)"] if intent == split else [])
         if intent == "track" and not hits and any_phrase(NOT_FOR_ME.sub(" ", normalized), FAULT_PHRASES):
             intent, hits = "return", ["(fault)"]  # a fault reported, no replacement asked for: a return
         elif (
@@ -953,6 +959,12 @@ QUESTION_WORD = re.compile(
 )
 
 
+# A request they had in mind and say so: "I'd meant to send the earbuds back", "I was thinking of swapping the SSD",
+# "we had planned to cancel" (what follows says what they want now)
+_PLANNED = (
+    r"\b(?:i'?d|i had|we'?d|we had|i|we) (?:meant|planned|intended) to\b"
+    r"|\b(?:was|were) (?:planning|meaning|intending) to\b|\b(?:was|were) thinking (?:of|about)\b"
+)
 # A mind changed about a request: "I've changed my mind about the return", "change of plan on the exchange"; or said
 # and left there ("I said exchange earlier but I've changed my mind").
 _MIND_CHANGED = (
@@ -986,7 +998,8 @@ TAKEN_BACK = re.compile(
     # a mind changed about a request takes it back; about something bought ("changed my mind on the grinder, can
     # you cancel it?") it is why they ask
     rf"|{_MIND_CHANGED}"
-    r"|\b(?:was|were) (?:going|about) to\b|\bthought (?:about|i'?d|i would|i was)\b|\bi said\b",
+    r"|\b(?:was|were) (?:going|about) to\b|\bthought (?:about|i'?d|i would|i was)\b|\bi said\b"
+    rf"|{_PLANNED}",
     re.IGNORECASE,
 )
 # ...or by the next words: "Cancel order 31190. Hmm no, just the kettlebell"
@@ -1076,7 +1089,8 @@ REFUSED_REQUEST = re.compile(
     r"[^,.;!?:\u2014]*?(?=[,.;!?:\u2014]|\s+-\s|\s+(?:but|just|i meant|i'?d|i want|i would|instead|so)\b|$)"
     # what they were going to ask goes on to where the clause ends, "just" and all ("I was going to ask you to just
     # take the gels off my order, but honestly - cancel the whole thing")
-    r"|(?:\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+)"
+    r"|(?:\b(?:was|were) (?:going|about) to\s+\w+|\bthought (?:about|i'?d|i would|i was)\s+\w+"
+    rf"|(?:{_PLANNED})\s+\w+)"
     r"[^,.;!?:\u2014]*?(?=[,.;!?:\u2014]|\s+-\s|\s+(?:but|i meant|instead|so)\b|$)",
     re.IGNORECASE,
 )
@@ -1099,6 +1113,17 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
             intent, probability = intentmodel.model().predict(rest)
             if probability >= 0.5:
                 return intent, probability
+            # what is left asks for nothing the rules can read either ("I was going to cancel my order but I'll keep
+            # it after all, no need to do anything"): the request taken back is not made; only where what was taken
+            # back names a request ("never mind a flat white" is not one)
+            refused = " ".join(m.group(0) for m in REFUSED_REQUEST.finditer(text))
+            rest_ruled = classify(rest)
+            if (
+                re.search(rf"\b{_REFUSED_VERB}", refused, re.IGNORECASE)
+                and rest_ruled[0] == "unknown"
+                and not _requests_something(rest)
+            ):
+                return rest_ruled
     return reading
 
 
@@ -1116,17 +1141,100 @@ ASKED_ABOUT_IT = re.compile(
 )
 
 
+# ...or about what they may do with it, not for something to be done to it: "Can I put the power bank in my checked
+# suitcase?", "if I get a second speaker, can I pair it with the one I have?", "any chance of picking up an order in
+# person?"; not "can I send it back?", "can I get it in blue?", "can I swap it?" (a request's verb)
+_REQUEST_VERB = (
+    r"(?:return|send|swap|exchange|change|switch|get|have|cancel|refund|replace|trade|upgrade|downgrade|track|keep"
+    r"|add|remove|take|order|buy|update|redirect|ship|deliver|book|reset|log|talk|speak|reschedule|move|check|see"
+    r"|find|know|ask|pay|need|still|just|also|please|go|make|give|bring|drop|leave|put in|re-?order|amend|edit)\w*"
+)
+USAGE_ASKED = re.compile(
+    r"^\W*(?:(?:and|also|so|but|oh|plus|btw)\W+)*(?:if\b[^,.!?]{1,80},\s*)?"
+    rf"(?:(?:can|could|should|may|do)\s+(?:i|we)\s+(?!{_REQUEST_VERB}\b)(?P<verb>[a-z]+)\s+(?:it|them|this|that|these|those"
+    r"|the|my)\b"
+    rf"|any chance (?:of|to)\s+(?!{_REQUEST_VERB}\b)(?P<doing>[a-z]+))"
+    r"[^.!?]*\?+\W*$"
+    # or for what the shop can tell them: "can you send me the pairing instructions again?"
+    r"|^\W*(?:hi\W+|hello\W+)?(?:can|could|would) you (?:please |pls )?(?:re-?send|send|email|give|forward) me "
+    r"(?:the|a|some|your) (?:[\w-]+ ){0,2}(?:instructions|manual|guide|datasheet|specs?|specifications|size chart"
+    r"|sizing guide)\b[^.!?]*[.?!]*\W*$",
+    re.IGNORECASE,
+)
+# A product asked after that the shop has not in stock: "Any idea when the 128 GB Slate is back in stock?"; where an
+# order of theirs is, is asked in their words ("my", an order number)
+BACK_IN_STOCK = re.compile(
+    r"\b(?:back|again) in stock\b|\bin stock again\b|\brestock\w*|\bavailable again\b|\bback on (?:sale|the shelves)\b",
+    re.IGNORECASE,
+)
+
+
+# An item said not to be as it should, in any shop's words: "Doesn't seem right for a drive at that price", "That
+# can't be right for a new one", "Not what you expect for €279"
+NOT_AS_IT_SHOULD_BE = re.compile(
+    r"\b(?:can'?t|cannot|doesn'?t|does not|isn'?t|is not|not) (?:seem |look |sound )?(?:be )?right\b"
+    r"|\bnot what (?:you|i|one|anyone) (?:would )?(?:expect|expected)\b|\bshouldn'?t (?:do|be doing) that\b",
+    re.IGNORECASE,
+)
+
+
+def said_faulty(text: str) -> bool:
+    """Whether a message reports a fault of an item of theirs and asks nothing about where an order is: "the scroll
+    wheel is broken, it scrolls alone", "my laptop freezes every time … doesn't seem right for a drive at that
+    price". With no request beside it, a fault reported is a return (the engine then offers what the policy
+    allows); "it arrived broken, where is the replacement?" asks where something is."""
+    said = NOT_FOR_ME.sub(" ", normalize(text))
+    if not (any_phrase(said, FAULT_PHRASES) or NOT_AS_IT_SHOULD_BE.search(text)):
+        return False
+    return not (
+        any_phrase(said, INTENT_PHRASES["track"])
+        or WHEN_COMING.search(said)
+        or WHERE_IT_IS.search(said)
+        or re.search(r"\bwhere(?:'?s| is| are| has| have)\b", said)
+        or ANY_NEWS.search(said)
+        or QUESTION_START.match(said)
+    )
+
+
+# Why something was done, asked after: "Why was my order 1006 cancelled? I never cancelled it myself."
+WHY_DONE = re.compile(
+    r"^\W*(?:hi\W+|hello\W+)?why (?:was|were|did|has|have|is|are) (?:my|the|our|this|that|it|you|they)\b[^?.!]*?"
+    r"\b(?:cancell?ed|refunded|charged|split|changed|returned|rejected|declined|removed|taken off)\b",
+    re.IGNORECASE,
+)
+
+
 def asked_about_it(text: str) -> bool:
-    """Whether the text is one question asked about a thing (`ASKED_ABOUT_IT`)."""
-    return bool(ASKED_ABOUT_IT.match(text.strip()))
+    """Whether the text is one question asked about a thing (`ASKED_ABOUT_IT`), or about what they may do with it
+    or what the shop can tell them (`USAGE_ASKED`)."""
+    if ASKED_ABOUT_IT.match(text.strip()):
+        return True
+    usage = USAGE_ASKED.match(text.strip())
+    verb = usage and (usage.group("verb") or usage.group("doing"))
+    # a request's verb misspelt is still one ("can i chnage the gels")
+    return bool(usage) and not (verb and re.fullmatch(_REQUEST_VERB, normalize(verb)))
 
 
 def _model_or_rules(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
+    intent, probability = _model_or_rules_read(text, ruled)
+    if intent in READ_ONLY and said_faulty(text):
+        # a fault of theirs reported, whatever question or tracking the model or the rules read in its words
+        return "return", probability
+    return intent, probability
+
+
+def _model_or_rules_read(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     from concierge.reasoning import intentmodel
 
     intent, probability = intentmodel.model().predict(text)
     if intent in ("return", "exchange") and asked_about_it(text):
         return "question", probability
+    if intent in ACTIONS - {"track"} and WHY_DONE.match(text.strip()):
+        return "question", probability
+    if intent in ACTIONS and BACK_IN_STOCK.search(text):
+        said = normalize(text)
+        if not (OWNED.search(said) or ORDER_NUMBER.search(text) or any_phrase(said, INTENT_PHRASES.get(intent, ()))):
+            return "question", probability
     if probability < MODEL_FLOOR:
         return ruled or classify(text)
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):
@@ -1184,7 +1292,8 @@ NOT_TO_BE_SENT = re.compile(
 )
 # ...or only that they do not need it: of two of the item, no sign of which, and of one not yet shipped, not wanted
 NOT_NEEDED = re.compile(
-    r"\b(?:don'?t|do not|no longer|not) (?:really )?need (?:it|them|this|that|those|these)\b|\bwon'?t be needing\b",
+    r"\b(?:don'?t|do not|no longer|not) (?:really )?need (?:it|them|this|that|those|these)\b|\bwon'?t be needing\b"
+    r"|\b(?:not|n'?t) (?:really |actually )?(?:going to|gonna) need (?:it|them|this|that|those|these|the)\b",
     re.IGNORECASE,
 )
 

@@ -340,6 +340,15 @@ CHANGE_WHERE = re.compile(
     r"|\bupdate (?:the|my) (?:delivery |shipping )?address\b",
     re.IGNORECASE,
 )
+# A parcel to go somewhere other than home: a locker, a pick-up point, a neighbour, their work
+DELIVERED_ELSEWHERE = re.compile(
+    r"\b(?:go|going|goes|be delivered|be sent|be shipped|be left|deliver(?:ed)? (?:it|them)|send (?:it|them)"
+    r"|ship (?:it|them)|leave (?:it|them)|redirect (?:it|them))\b"
+    r"(?:\s+\w+){0,3}?\s+(?:to|at|with)\s+(?:the|my|our|a|an)\s+"
+    r"(?:[\w'-]+\s+){0,2}?(?:packstation|parcel ?locker|locker|pick-?up point|collection point|post office|parcel shop"
+    r"|neighbou?r'?s?|office|workplace)\b",
+    re.IGNORECASE,
+)
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
 # "Apt 5B", "Suite 200", and a flat or floor written bare after the street, as much of Europe does ("4B", "2-1")
 UNIT = re.compile(
@@ -1717,6 +1726,10 @@ def acting_intent(text: str, intent: str) -> Intent:
     # "please switch the aviators from the Gold frame to Gunmetal": a swap to another, read as sending it back
     if reading is Intent.RETURN and SWITCH_TO.search(text) and not (NOT_A_SWAP.search(text) or parse_address(text)):
         return Intent.EXCHANGE
+    # "I won't be home on Tuesday, so the power bank would be better off going to the Packstation round the
+    # corner": where it should go, not a booking
+    if reading in (Intent.APPOINTMENT, Intent.UNKNOWN) and DELIVERED_ELSEWHERE.search(text):
+        return Intent.ADDRESS
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
         if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
             return Intent.ADDRESS
@@ -1755,13 +1768,23 @@ def intents(text: str) -> list[Intent]:
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
     social = read[0] in (Intent.GREETING, Intent.THANKS, Intent.GOODBYE)
-    for part in parts if len(parts) > 1 else []:
-        if social and not signals._requests_something(part):
+    several = parts if len(parts) > 1 else []
+    asking = [signals._requests_something(part) for part in several]
+    meant = [part_intent(part) for part in several]
+    sent_back_or_swapped = (Intent.RETURN, Intent.EXCHANGE)
+    item_asked = any(a and i in sent_back_or_swapped for a, i in zip(asking, meant, strict=True))
+    for n, part in enumerate(several):
+        if social and not asking[n]:
             # thanks said with what went well ("the ukulele arrived and it's gorgeous. Thank you!"): a part that asks
             # for nothing is what they are thankful for, not a request
             continue
-        intent = part_intent(part)
+        intent = meant[n]
         if intent is None:
+            continue
+        if intent in sent_back_or_swapped and item_asked and not asking[n] and signals.classify(part)[0] == "unknown":
+            # said beside a request to send an item back or swap it, asking for nothing in words the rules know: why
+            # they ask ("I'd like to send back the two jars. Lovely, just too small for my flour."; "Packet is still
+            # sealed."), not a request of its own
             continue
         if intent in read[1:] and intent.value in signals.REQUESTS and signals.classify(part)[0] == "question":
             # the request asked again, in a question the rules read as one: a question about it ("I want to return
@@ -1948,7 +1971,7 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 # "…hoping I caught it before it ships", read as a swap with nothing to swap it for
                 or (
                     intent is Intent.EXCHANGE
-                    and signals.NOT_TO_BE_SENT.search(text)
+                    and signals.unwanted_unsent(text)
                     and product is not None
                     and requested_variant(product, line["options"], text) == (None, None)
                 )
