@@ -180,3 +180,9 @@ def test_an_idiom_that_looks_taken_back_takes_nothing_back(model_reads):
     model_reads("never mind", "return")  # the whole message read as a return, what is left of it as nothing
     text = "The mugs are tiny, barely fit a small tea, never mind a proper coffee. Not sure what to do with them now"
     assert signals.understood(text)[0] == "return"
+
+
+def test_a_refusal_said_on_its_own_takes_the_request_back(model_reads):
+    """ "Never mind, I'll keep it" takes back what the model reads in it, though it names no request."""
+    model_reads("never mind", "return")
+    assert signals.understood("Never mind, I'll keep it.")[0] == "unknown"

@@ -1099,6 +1099,23 @@ REFUSED_REQUEST = re.compile(
 REFUSED_READINGS = frozenset({"return", "exchange", "track", "cancel", "remove_item", "address", "human"})
 
 
+# What a refusal is said of when it is said on its own: "never mind", "forget it", "scratch that"
+_REFUSAL_ALONE = re.compile(
+    r"\b(?:forget|never ?mind|scratch|ignore|disregard|hold off|about|it|that|this|all|of|on)\b|\W+", re.IGNORECASE
+)
+
+
+def _takes_a_request_back(text: str) -> bool:
+    """Whether what `REFUSED_REQUEST` finds in the text names a request taken back ("I was going to cancel…",
+    "don't refund it") or is a refusal said on its own ("Never mind, I'll keep it"); not one said of something else
+    ("barely fits a double, never mind a flat white")."""
+    for refused in REFUSED_REQUEST.finditer(text):
+        words = refused.group(0)
+        if re.search(rf"\b{_REFUSED_VERB}", words, re.IGNORECASE) or not _REFUSAL_ALONE.sub("", words).strip():
+            return True
+    return False
+
+
 def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
     """The whole message's reading: the model's, the rules' where it is unsure; and where the request read is one
     the message takes back ("I don't want my money back for the blouse, I'd just prefer it in ivory"), the model's
@@ -1115,14 +1132,10 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
                 return intent, probability
             # what is left asks for nothing the rules can read either ("I was going to cancel my order but I'll keep
             # it after all, no need to do anything"): the request taken back is not made; only where what was taken
-            # back names a request ("never mind a flat white" is not one)
-            refused = " ".join(m.group(0) for m in REFUSED_REQUEST.finditer(text))
+            # back names a request or is said on its own ("Never mind, I'll keep it"), not of something else
+            # ("never mind a flat white": let alone)
             rest_ruled = classify(rest)
-            if (
-                re.search(rf"\b{_REFUSED_VERB}", refused, re.IGNORECASE)
-                and rest_ruled[0] == "unknown"
-                and not _requests_something(rest)
-            ):
+            if rest_ruled[0] == "unknown" and not _requests_something(rest) and _takes_a_request_back(text):
                 return rest_ruled
     return reading
 
