@@ -46,6 +46,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The logs of the stacks running now: a failing test shows their last lines (a CI run keeps nothing else).
+_LIVE_LOGS: dict[str, deque[str]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for url, log in list(_LIVE_LOGS.items()):
+            report.sections.append((f"local stack log ({url}, last lines)", "".join(list(log)[-80:])))
+
+
 @contextmanager
 def dev_server(workdir: Path, *arguments: str):
     """`concierge dev` on a free port; yields its base URL once it answers, and the process."""
@@ -63,6 +76,7 @@ def dev_server(workdir: Path, *arguments: str):
     log: deque[str] = deque(maxlen=500)
     threading.Thread(target=lambda: log.extend(process.stdout), daemon=True).start()
     url = f"http://127.0.0.1:{port}"
+    _LIVE_LOGS[url] = log
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -78,6 +92,7 @@ def dev_server(workdir: Path, *arguments: str):
             pytest.fail("local stack did not start within 60 s")
         yield url, process
     finally:
+        _LIVE_LOGS.pop(url, None)
         process.terminate()
         process.wait(10)
 

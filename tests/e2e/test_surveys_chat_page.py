@@ -19,7 +19,8 @@ def test_after_a_resolved_conversation_the_page_asks_csat_and_records_the_click(
     say(page, "thanks")
 
     csat = page.locator(".survey[data-survey='csat']")
-    csat.wait_for(timeout=15_000)  # the surveys function records the offer from conversation.closed
+    # The surveys function records the offer from conversation.closed; the page asks until it is there.
+    csat.wait_for(timeout=120_000)
     assert "How satisfied are you" in csat.inner_text()
     assert csat.locator(".scores button").count() == 5
     csat.locator("button[data-score='4']").click()
