@@ -15,6 +15,8 @@ from concierge.conversation.turn import Signals
 from concierge.knowledge.text import typo_candidates
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 FRUSTRATION_WORDS = (
@@ -767,6 +769,8 @@ WHERE_IT_IS = re.compile(
     r"\bwhere\b(?:\s+\w+){1,5}\s+(?:is|are)\b(?!\s+\w)|"
     r"\bwhere (?:is|are) (?:the|my|our) (?:\w+\s+){0,3}(?:i|we) (?:ordered|bought)\b"
 )
+# ...or asked in any words: "where's the replacement?", "where have the gels got to?"
+WHERE_ASKED = re.compile(r"\bwhere(?:'?s| is| are| has| have)\b")
 # A request the customer takes back or refuses: "don't cancel the hub, just send it to...", "not a refund, a
 # replacement", "I was going to return it but...". Its words are not what they ask for.
 NEGATED_REQUEST = re.compile(
@@ -976,13 +980,13 @@ _MIND_CHANGED = (
 
 # Where a message turns to another request the model reads on its own: besides `clauses`, "and" (or "also", "then")
 # before a request verb: "Return the pinafore please, and swap the cardigan for one size up".
-_REQUEST_VERB = (
+REQUEST_VERB = (
     r"(?:cancel|return|refund|exchange|swap|replace|send|ship|deliver|change|update|book|reschedule|move|remove|take|"
     r"drop|leave|track|tell|let|check|give|put|get|reset|sort|help|arrange|delete|close|add|find|look|make|switch)"
 )
 AND_REQUEST = re.compile(
-    rf"(?:,\s*|\s+)(?:and|&)\s+(?:(?:also|then|please|pls|could you|can you|can u|could u)\s+)*(?={_REQUEST_VERB}\b)"
-    rf"|,\s*(?:also|then)\s+(?={_REQUEST_VERB}\b)|\bplus\b",
+    rf"(?:,\s*|\s+)(?:and|&)\s+(?:(?:also|then|please|pls|could you|can you|can u|could u)\s+)*(?={REQUEST_VERB}\b)"
+    rf"|,\s*(?:also|then)\s+(?={REQUEST_VERB}\b)|\bplus\b",
     re.IGNORECASE,
 )
 # A request taken back or refused in its own words ("don't cancel it", "forget the refund", "I was going to return
@@ -1123,7 +1127,7 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
     trained on the others: negation 0.886 -> 0.910, no kind worse)."""
     from concierge.reasoning import intentmodel
 
-    reading = _model_or_rules(text, ruled)
+    reading = _reading(text, ruled)
     if reading[0] in REFUSED_READINGS and REFUSED_REQUEST.search(text):
         rest = REFUSED_REQUEST.sub(" ", text)
         if len(re.findall(r"[A-Za-z]+", rest)) >= 2:
@@ -1156,17 +1160,19 @@ ASKED_ABOUT_IT = re.compile(
 
 # ...or about what they may do with it, not for something to be done to it: "Can I put the power bank in my checked
 # suitcase?", "if I get a second speaker, can I pair it with the one I have?", "any chance of picking up an order in
-# person?"; not "can I send it back?", "can I get it in blue?", "can I swap it?" (a request's verb)
-_REQUEST_VERB = (
+# person?"; not "can I send it back?", "can I get it in blue?", "can I swap it?" (a request's verb, or a word that
+# leads to one: "can I still…", "can I just…"). Not `REQUEST_VERB`: what one does with an item ("put", "look",
+# "close") asks about its use here.
+_NOT_USAGE_VERB = (
     r"(?:return|send|swap|exchange|change|switch|get|have|cancel|refund|replace|trade|upgrade|downgrade|track|keep"
     r"|add|remove|take|order|buy|update|redirect|ship|deliver|book|reset|log|talk|speak|reschedule|move|check|see"
     r"|find|know|ask|pay|need|still|just|also|please|go|make|give|bring|drop|leave|put in|re-?order|amend|edit)\w*"
 )
 USAGE_ASKED = re.compile(
     r"^\W*(?:(?:and|also|so|but|oh|plus|btw)\W+)*(?:if\b[^,.!?]{1,80},\s*)?"
-    rf"(?:(?:can|could|should|may|do)\s+(?:i|we)\s+(?!{_REQUEST_VERB}\b)(?P<verb>[a-z]+)\s+(?:it|them|this|that|these|those"
+    rf"(?:(?:can|could|should|may|do)\s+(?:i|we)\s+(?!{_NOT_USAGE_VERB}\b)(?P<verb>[a-z]+)\s+(?:it|them|this|that|these|those"
     r"|the|my)\b"
-    rf"|any chance (?:of|to)\s+(?!{_REQUEST_VERB}\b)(?P<doing>[a-z]+))"
+    rf"|any chance (?:of|to)\s+(?!{_NOT_USAGE_VERB}\b)(?P<doing>[a-z]+))"
     r"[^.!?]*\?+\W*$"
     # or for what the shop can tell them: "can you send me the pairing instructions again?"
     r"|^\W*(?:hi\W+|hello\W+)?(?:can|could|would) you (?:please |pls )?(?:re-?send|send|email|give|forward) me "
@@ -1203,7 +1209,7 @@ def said_faulty(text: str) -> bool:
         any_phrase(said, INTENT_PHRASES["track"])
         or WHEN_COMING.search(said)
         or WHERE_IT_IS.search(said)
-        or re.search(r"\bwhere(?:'?s| is| are| has| have)\b", said)
+        or WHERE_ASKED.search(said)
         or ANY_NEWS.search(said)
         or QUESTION_START.match(said)
     )
@@ -1225,29 +1231,48 @@ def asked_about_it(text: str) -> bool:
     usage = USAGE_ASKED.match(text.strip())
     verb = usage and (usage.group("verb") or usage.group("doing"))
     # a request's verb misspelt is still one ("can i chnage the gels")
-    return bool(usage) and not (verb and re.fullmatch(_REQUEST_VERB, normalize(verb)))
+    return bool(usage) and not (verb and re.fullmatch(_NOT_USAGE_VERB, normalize(verb)))
 
 
-def _model_or_rules(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
-    intent, probability = _model_or_rules_read(text, ruled)
+def _back_in_stock_asked(text: str, intent: str) -> bool:
+    """A product asked after until it is back in stock (`BACK_IN_STOCK`), not an order of theirs: no "my", no order
+    number, none of the reading's own phrases ("where is my grinder? it says back in stock")."""
+    if not BACK_IN_STOCK.search(text):
+        return False
+    said = normalize(text)
+    return not (OWNED.search(said) or ORDER_NUMBER.search(text) or any_phrase(said, INTENT_PHRASES.get(intent, ())))
+
+
+# What the model reads that the message's own words overrule, whatever its confidence, checked in this order: the
+# readings it applies to, the words, and the reading they make it.
+OVERRULED: tuple[tuple[frozenset[str], Callable[[str, str], bool], str], ...] = (
+    # "Can I pack the power bank in my checked bag?": a question about the item, not a return or swap
+    (frozenset({"return", "exchange"}), lambda text, _intent: asked_about_it(text), "question"),
+    # "Why was my order cancelled?"
+    (ACTIONS - {"track"}, lambda text, _intent: bool(WHY_DONE.match(text.strip())), "question"),
+    # "Any idea when the grinder in white is back in stock?"
+    (ACTIONS, _back_in_stock_asked, "question"),
+)
+
+
+def _reading(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
+    """The message's one reading (`_model_reading`); where that only asks something (a question, tracking) and the
+    message reports a fault of theirs (`said_faulty`), a return."""
+    intent, probability = _model_reading(text, ruled)
     if intent in READ_ONLY and said_faulty(text):
-        # a fault of theirs reported, whatever question or tracking the model or the rules read in its words
         return "return", probability
     return intent, probability
 
 
-def _model_or_rules_read(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
+def _model_reading(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
+    """The model's reading, overruled by the message's words (`OVERRULED`), and the rules' (`ruled`, or `classify`)
+    where the model is unsure."""
     from concierge.reasoning import intentmodel
 
     intent, probability = intentmodel.model().predict(text)
-    if intent in ("return", "exchange") and asked_about_it(text):
-        return "question", probability
-    if intent in ACTIONS - {"track"} and WHY_DONE.match(text.strip()):
-        return "question", probability
-    if intent in ACTIONS and BACK_IN_STOCK.search(text):
-        said = normalize(text)
-        if not (OWNED.search(said) or ORDER_NUMBER.search(text) or any_phrase(said, INTENT_PHRASES.get(intent, ()))):
-            return "question", probability
+    for readings, said, instead in OVERRULED:
+        if intent in readings and said(text, intent):
+            return instead, probability
     if probability < MODEL_FLOOR:
         return ruled or classify(text)
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):

@@ -194,7 +194,7 @@ KEPT = re.compile(
     r"|exchanged|off|back|instead|in|as)\b)))"
     r"\s+(?:the|my|our)\s+[\w -]{1,40}?"
     # "keep the jumper and the jacket", "keep the jumper and socks": each item kept (not "and send the socks back")
-    rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals._REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
+    rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals.REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
     r"(?=[.,!?;]|$|\s+(?:and|but)\b)"
     # "…only the cable, the hub I'm keeping": the item said before the keeping
     # (the item's own words only: "the cable I ordered with it I'm keeping" is left as it was said)
