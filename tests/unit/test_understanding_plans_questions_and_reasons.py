@@ -169,6 +169,19 @@ def test_a_fault_reported_with_nothing_asked_is_a_return_whatever_the_model_read
     assert signals.understood(text)[0] == "return"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Not right now, but how long does the warranty on the speaker last?",
+        "Can't right now as I'm away, so how long do I have to send the speaker back?",
+    ],
+)
+def test_not_right_now_is_when_not_a_fault(model_reads, text):
+    """ "not right now" says when, not that the item is not as it should be: the question stays a question."""
+    model_reads("speaker", "question")
+    assert signals.understood(text)[0] == "question"
+
+
 def test_a_fault_beside_where_something_is_asks_where_it_is(model_reads):
     model_reads("replacement", "track")
     assert signals.understood("The first one arrived broken, where is the replacement you sent?")[0] == "track"

@@ -1191,7 +1191,9 @@ BACK_IN_STOCK = re.compile(
 # An item said not to be as it should, in any shop's words: "Doesn't seem right for a drive at that price", "That
 # can't be right for a new one", "Not what you expect for €279"
 NOT_AS_IT_SHOULD_BE = re.compile(
+    # (not "not right now", "can't right away": when, not how it is)
     r"\b(?:can'?t|cannot|doesn'?t|does not|isn'?t|is not|not) (?:seem |look |sound )?(?:be )?right\b"
+    r"(?!\s+(?:now|away|then|after|before)\b)"
     r"|\bnot what (?:you|i|one|anyone) (?:would )?(?:expect|expected)\b|\bshouldn'?t (?:do|be doing) that\b",
     re.IGNORECASE,
 )
