@@ -16,6 +16,7 @@ from concierge.metrics.query import MetricsQuery, MetricsReader
 from concierge.metrics.rollup import Rollup
 from concierge.metrics.simulate import envelope
 from concierge.metrics.store import MetricsStore
+from concierge.platform import aws
 from concierge.platform.events import ConversationClosed, SurveyAnswered, TurnCompleted
 from tests.integration.test_metrics_rollup import table  # noqa: F401  # the moto table fixture
 
@@ -180,8 +181,11 @@ def test_a_late_event_between_a_compaction_s_read_and_write_is_not_lost(table, c
 
 
 def test_concurrent_writers_and_readers_lose_no_counts(table, clock):
-    """Late turns for yesterday and today's, applied from eight threads while reports compact yesterday."""
-    memory = MemoryStore(table, 30)
+    """Late turns for yesterday and today's, applied from eight threads while reports compact yesterday. Each thread
+    reads and writes through a Table of its own, as each Lambda instance has (`aws.PerThreadTable`): a boto3 Table
+    shared by threads swaps its condition placeholders between them."""
+    shared_table = aws.PerThreadTable(table.name)
+    memory = MemoryStore(shared_table, 30)
     yesterday = TODAY - timedelta(days=1)
     events = [
         envelope(
@@ -207,7 +211,7 @@ def test_concurrent_writers_and_readers_lose_no_counts(table, clock):
     def read() -> None:
         for _ in range(10):
             try:
-                report(table, yesterday - timedelta(days=3), TODAY)
+                report(shared_table, yesterday - timedelta(days=3), TODAY)
             except RuntimeError as exc:  # moto's Query walks its dicts unlocked while a write changes them
                 if "changed size during iteration" not in str(exc):
                     errors.append(exc)
