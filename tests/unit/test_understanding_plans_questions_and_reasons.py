@@ -105,6 +105,18 @@ def test_a_parcel_to_go_to_a_locker_or_a_neighbour_is_an_address_change(model_re
         assert read(text, [], PRODUCTS).intent is Intent.ADDRESS, text
 
 
+def test_a_parcel_to_go_elsewhere_is_an_address_change_where_the_model_reads_an_item_taken_off(model_reads):
+    model_reads("packstation", "remove_item")  # "better off going to…" read as the item going off the order
+    text = "I won't be home on Tuesday, so the power bank would be better off going to the Packstation round the corner"
+    assert read(text, [], PRODUCTS).intent is Intent.ADDRESS
+
+
+def test_an_item_taken_off_and_the_rest_sent_elsewhere_is_still_an_item_taken_off(model_reads):
+    model_reads("office", "remove_item")
+    text = "Please take the mug off my order and send the rest to my office instead."
+    assert read(text, [], PRODUCTS).intent is Intent.REMOVE_ITEM
+
+
 def test_an_unsent_item_they_are_not_going_to_need_is_taken_off():
     assert signals.unwanted_unsent("so I'm not really going to need the one in order HW-330")
     reply = (
@@ -182,6 +194,17 @@ def test_not_right_now_is_when_not_a_fault(model_reads, text):
     assert signals.understood(text)[0] == "question"
 
 
+def test_a_fault_said_of_a_new_item_is_a_return_not_a_swap(model_reads):
+    """ "…can't be right for a new one" says what the item is, not that a new one is wanted."""
+    model_reads("new one", "exchange")
+    text = "The kettle from March already leaks after two days. That can't be right for a new one."
+    assert signals.understood(text)[0] == "return"
+    assert (
+        signals.understood("The kettle already leaks after two days. Can you swap it for a new one?")[0] == "exchange"
+    )
+    assert signals.understood("It leaks, not good for a new one. I'd like a replacement please.")[0] == "exchange"
+
+
 def test_a_fault_beside_where_something_is_asks_where_it_is(model_reads):
     model_reads("replacement", "track")
     assert signals.understood("The first one arrived broken, where is the replacement you sent?")[0] == "track"
@@ -199,3 +222,13 @@ def test_a_refusal_said_on_its_own_takes_the_request_back(model_reads):
     """ "Never mind, I'll keep it" takes back what the model reads in it, though it names no request."""
     model_reads("never mind", "return")
     assert signals.understood("Never mind, I'll keep it.")[0] == "unknown"
+
+
+def test_a_request_beside_the_sign_in_that_stops_them_is_asked_first():
+    """ "want to return it but I can't log in…" asks for the return: the engine used to answer only the password."""
+    text = (
+        "The grinder squeaks horribly every time I use it. I want to return it but I can't log in, it says my "
+        "password is wrong and the reset email never shows up"
+    )
+    assert signals.understood(text)[0] == "return"
+    assert "like to return" in Chat(PENDING + ORDERS).say(text).reply

@@ -881,8 +881,26 @@ def _requests_something(clause: str) -> bool:
 WISHED = re.compile(r"\b(?:would|will|'d|could|might) be (?:just )?(?:perfect|brilliant|awesome)\b")
 
 
+# What is said of an item for being new, not a new one asked for: "That can't be right for a new one", "not good from a
+# brand new kettle" (not "swap it for a new one")
+ITEM_IS_NEW = re.compile(
+    r"\b(?:right|good|great|bad|acceptable|normal|ok|okay|expected|poor|rubbish|terrible|shocking|disappointing"
+    r"|unacceptable|standard)\s+(?:for|from|with|on)\s+an?\s+(?:brand[ -]?)?new\s+[\w-]+",
+    re.IGNORECASE,
+)
+
+
+# A swap asked for in any words: "a replacement", "swap it", "another one", "a new one"
+SWAP_WORDS = re.compile(
+    r"\b(?:replace\w*|swap\w*|exchang\w*|switch\w*|trade\w*|another (?:one|unit)|new (?:one|unit)"
+    r"|different (?:one|size|colou?r))\b",
+    re.IGNORECASE,
+)
+
+
 def _classify(text: str) -> tuple[str, float]:
     text = NEGATED_REQUEST.sub(" ", text)  # "don't cancel it, just send it to my office": not a cancellation
+    text = ITEM_IS_NEW.sub(" ", text)  # "can't be right for a new one": no new one asked for
     normalized = normalize(text)
     # Whether it asks about the policy is read from its questions: "it only charges if I hold it at an angle. Can I
     # send it back?" describes a fault, then asks to return it.
@@ -986,7 +1004,11 @@ REQUEST_VERB = (
 )
 AND_REQUEST = re.compile(
     rf"(?:,\s*|\s+)(?:and|&)\s+(?:(?:also|then|please|pls|could you|can you|can u|could u)\s+)*(?={REQUEST_VERB}\b)"
-    rf"|,\s*(?:also|then)\s+(?={REQUEST_VERB}\b)|\bplus\b",
+    rf"|,\s*(?:also|then)\s+(?={REQUEST_VERB}\b)|\bplus\b"
+    # ...or "but" before the account that stops them asking in the shop: "want to return it but I can't log in, it
+    # says my password is wrong" (the return is asked as well as the sign-in)
+    r"|,?\s+but\s+(?=(?:i|we)\s+(?:can'?t|cannot|couldn'?t|am unable to|'m unable to|am not able to)\s+"
+    r"(?:log\s*(?:in|on)|sign\s*(?:in|on)|get into (?:my|our|the) account|access (?:my|our|the) account))",
     re.IGNORECASE,
 )
 # A request taken back or refused in its own words ("don't cancel it", "forget the refund", "I was going to return
@@ -1258,10 +1280,20 @@ OVERRULED: tuple[tuple[frozenset[str], Callable[[str, str], bool], str], ...] = 
 
 
 def _reading(text: str, ruled: tuple[str, float] | None = None) -> tuple[str, float]:
-    """The message's one reading (`_model_reading`); where that only asks something (a question, tracking) and the
-    message reports a fault of theirs (`said_faulty`), a return."""
+    """The message's one reading (`_model_reading`); where that only asks something (a question, tracking), or reads a
+    swap only from what is said of the item for being new, and the message reports a fault of theirs (`said_faulty`),
+    a return."""
     intent, probability = _model_reading(text, ruled)
     if intent in READ_ONLY and said_faulty(text):
+        return "return", probability
+    if (
+        intent == "exchange"
+        and ITEM_IS_NEW.search(text)
+        and said_faulty(text)
+        and not SWAP_WORDS.search(ITEM_IS_NEW.sub(" ", text))
+    ):
+        # "…already flat after half a day. That can't be right for a new one.": a fault, and a new one is only what
+        # the item is; nothing else in it asks for a swap
         return "return", probability
     return intent, probability
 

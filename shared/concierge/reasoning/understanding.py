@@ -1727,8 +1727,12 @@ def acting_intent(text: str, intent: str) -> Intent:
     if reading is Intent.RETURN and SWITCH_TO.search(text) and not (NOT_A_SWAP.search(text) or parse_address(text)):
         return Intent.EXCHANGE
     # "I won't be home on Tuesday, so the power bank would be better off going to the Packstation round the
-    # corner": where it should go, not a booking
-    if reading in (Intent.APPOINTMENT, Intent.UNKNOWN) and DELIVERED_ELSEWHERE.search(text):
+    # corner": where it should go, not a booking, nor an item taken off (unless the rules read one asked for: "take
+    # the cable off and send the rest to my office")
+    if DELIVERED_ELSEWHERE.search(text) and (
+        reading in (Intent.APPOINTMENT, Intent.UNKNOWN)
+        or (reading is Intent.REMOVE_ITEM and signals.classify(text)[0] not in ("remove_item", "cancel"))
+    ):
         return Intent.ADDRESS
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
         if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
