@@ -232,3 +232,47 @@ def test_a_request_beside_the_sign_in_that_stops_them_is_asked_first():
     )
     assert signals.understood(text)[0] == "return"
     assert "like to return" in Chat(PENDING + ORDERS).say(text).reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No need for a human, just tell me where my order is",
+        "I don't need a person, just a quick answer: can I return the mug without the original box?",
+        "I don't want to talk to a person",
+    ],
+)
+def test_a_person_said_not_to_be_wanted_is_not_asked_for(text):
+    """The engine handed these to the team: the words of a person asked for were read, not the "don't"."""
+    assert not signals.score(text).wants_human
+    assert "passing you to" not in Chat(PENDING + ORDERS).say(text).reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I want to talk to a person, I do not want a bot", "I don't think you can help. Can I talk to a person?"],
+)
+def test_a_person_asked_for_beside_a_refusal_of_something_else_is_still_asked_for(text):
+    assert signals.score(text).wants_human
+
+
+def test_on_what_condition_an_item_may_go_back_is_a_question(model_reads):
+    model_reads("return", "return")
+    for text in (
+        "Quick one: can I return the mug without the original box?",
+        "can I still return the kettle if I've used it once?",
+    ):
+        assert signals.understood(text)[0] == "question", text
+    # a fault reported beside it, or a condition of politeness, is the return asked for
+    assert signals.understood("The kettle leaks. Can I still return it if I've used it?")[0] == "return"
+    assert signals.understood("Can I return the mug if possible? It is too small.")[0] == "return"
+
+
+def test_a_question_said_as_a_wish_asks_something():
+    """ "I just want to know if…" asks (the engine then looks for the passage closest in meaning), with or without a
+    person said not to be needed before it."""
+    for text in (
+        "I don't need a person, I just want to know if the pan is oven-safe.",
+        "I was wondering whether the pan works on induction",
+    ):
+        assert signals.score(text).asks, text

@@ -898,8 +898,27 @@ SWAP_WORDS = re.compile(
 )
 
 
+# A person said not to be wanted: "I don't need a person, just a quick answer", "no need for a human", "without
+# talking to anyone" (not "I don't want the bot, get me a person")
+NO_PERSON = re.compile(
+    r"\b(?:don'?t|do not|doesn'?t|no need (?:for|to)|not|never|without)\b"
+    r"(?:\s+(?!(?:i|we|but|just|please|so|then|get|put|give|find|connect|transfer)\b)[\w']+){0,4}?"
+    r"\s+(?:(?:a|an|any|to|with)\s+)?(?:real |actual |live |human )?"
+    r"(?:person|human|agent|operator|representative|rep|anyone|someone|somebody)\b",
+    re.IGNORECASE,
+)
+
+
+# A question said as a wish: "I just want to know if the soft lures are lead-free"
+WANTS_TO_KNOW = re.compile(
+    r"\b(?:want|wanted|like|need|needed)\s+to\s+(?:know|check)\b|\b(?:wondering|wonder)\s+(?:if|whether)\b",
+    re.IGNORECASE,
+)
+
+
 def _classify(text: str) -> tuple[str, float]:
     text = NEGATED_REQUEST.sub(" ", text)  # "don't cancel it, just send it to my office": not a cancellation
+    text = NO_PERSON.sub(" ", text)  # "I don't need a person, just a quick answer: …": no person asked for
     text = ITEM_IS_NEW.sub(" ", text)  # "can't be right for a new one": no new one asked for
     normalized = normalize(text)
     # Whether it asks about the policy is read from its questions: "it only charges if I hold it at an angle. Can I
@@ -1267,11 +1286,30 @@ def _back_in_stock_asked(text: str, intent: str) -> bool:
     return not (OWNED.search(said) or ORDER_NUMBER.search(text) or any_phrase(said, INTENT_PHRASES.get(intent, ())))
 
 
+# Whether an item may go back on a condition, asked as the message's last question: "just a quick answer: can I return
+# the tumblers without the original box?", "can I still send it back if I've used it once?" (not a condition of
+# politeness: "if possible", "if it's not too late")
+CONDITION_ASKED = re.compile(
+    r"(?:^|[:.!?]\s+)(?:(?:and|so|but|also|ok|okay)\W+)?(?:can|could|may)\s+(?:i|we)\s+(?:still\s+)?"
+    r"(?:return|send|exchange|swap)\b[^.?!]*?"
+    r"\b(?:without|even (?:though|if)|(?:if|after|once) (?:i|we)(?:'?ve| have| had|'?d)?\b(?! (?:can|could|may)\b))"
+    r"[^.?!]*\?+\W*$",
+    re.IGNORECASE,
+)
+
+
+def _condition_asked(text: str, _intent: str) -> bool:
+    """Whether the message asks on what condition an item may go back (`CONDITION_ASKED`) and reports no fault."""
+    return bool(CONDITION_ASKED.search(text)) and not said_faulty(text)
+
+
 # What the model reads that the message's own words overrule, whatever its confidence, checked in this order: the
 # readings it applies to, the words, and the reading they make it.
 OVERRULED: tuple[tuple[frozenset[str], Callable[[str, str], bool], str], ...] = (
     # "Can I pack the power bank in my checked bag?": a question about the item, not a return or swap
     (frozenset({"return", "exchange"}), lambda text, _intent: asked_about_it(text), "question"),
+    # "can I return the tumblers without the original box?": the policy asked about, the return not yet asked for
+    (frozenset({"return", "exchange"}), _condition_asked, "question"),
     # "Why was my order cancelled?"
     (ACTIONS - {"track"}, lambda text, _intent: bool(WHY_DONE.match(text.strip())), "question"),
     # "Any idea when the grinder in white is back in stock?"
@@ -1307,6 +1345,9 @@ def _model_reading(text: str, ruled: tuple[str, float] | None = None) -> tuple[s
     for readings, said, instead in OVERRULED:
         if intent in readings and said(text, intent):
             return instead, probability
+    if intent == "human" and NO_PERSON.search(text) and not asks_for_person(text):
+        # "I don't want to talk to a person": the model reads the person, not the "don't"; the rules read the rest
+        return ruled or classify(text)
     if probability < MODEL_FLOOR:
         return ruled or classify(text)
     if probability < max(QUESTION_FLOOR, SOCIAL_FLOOR):
@@ -1453,5 +1494,7 @@ def score(text: str) -> Signals:
         sentiment=max(-1.0, min(1.0, mood)),
         frustrated=frustrated,
         wants_human=asks_for_person(text) or (intent == "human" and confidence >= HUMAN_FLOOR),
-        asks="?" in text or ruled[0] not in ("unknown", "greeting", "thanks", "goodbye"),
+        asks="?" in text
+        or ruled[0] not in ("unknown", "greeting", "thanks", "goodbye")
+        or WANTS_TO_KNOW.search(text) is not None,
     )
