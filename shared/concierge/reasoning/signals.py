@@ -101,6 +101,16 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "cancel",
         "will not be needing",
         "no longer need the order",
+        # "it's the canister I ordered on Saturday that I want cancelled" (not "my order was cancelled")
+        "want cancelled",
+        "want it cancelled",
+        "want them cancelled",
+        "want that cancelled",
+        "like it cancelled",
+        "like them cancelled",
+        "need it cancelled",
+        "have it cancelled",
+        "get it cancelled",
     ),
     "remove_item": (
         "remove the",
@@ -142,6 +152,16 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "i just moved",
         "i have moved",
         "address instead",
+        # "it's set to ship to our old place": where it goes is where they no longer live
+        "old address",
+        "to our old place",
+        "to my old place",
+        "to our old flat",
+        "to my old flat",
+        "to our old house",
+        "to my old house",
+        "to our old apartment",
+        "to my old apartment",
     ),
     "password": (
         "forgot my password",
@@ -715,8 +735,18 @@ ALSO_WANTED = (
     r"|(?<=,\sand)\s*(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+to\s+"
     r"(?:cancel|return|send|exchange|swap|change|refund|get|move|add|remove|take)\b"
 )
+# ...or, after a comma, when or where the order is: "change the address on 1035 to …, when does it ship" (not "I paid
+# yesterday, when does the money leave my account?": one question)
+_WHEN_ASKED = (
+    r"(?:and\s+)?(?:when|where)\s+(?:does|do|did|will|would|is|are|can|has|have)\s+"
+    r"(?:it|they|(?:my|the|this|that)\s+(?:order|parcel|package|delivery|shipment))\b"
+)
+# ...or "and" before another thing they are doing: "swap the 5 piece set for the 3 piece and I'm sending the tumblers
+# back too"
+_ALSO_DOING = r"(?:i'?m|i am|we'?re|we are)\s+(?:also\s+)?(?:sending|returning|cancell?ing|exchanging|swapping)\b"
 NEXT_REQUEST = re.compile(
-    rf"\band\b(?=\s+{_ASKING})|\band\b(?=\s+{ALSO_WANTED})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})",
+    rf"\band\b(?=\s+{_ASKING})|\band\b(?=\s+{ALSO_WANTED})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})"
+    rf"|,(?=\s*{_WHEN_ASKED})|\band\b(?=\s+{_ALSO_DOING})",
     re.IGNORECASE,
 )
 
@@ -763,11 +793,23 @@ FAULT_CONFIDENCE = 0.65
 WHEN_COMING = re.compile(
     r"\bwhen\b(?:\s+\w+){0,5}?\s+(?:come|coming|arrive|arriving|get here|be here|ship|shipped|"
     r"shipping|be delivered|dispatched|be dispatched)\b"
+    # ...or whether it comes by a time: "is it going to get here before next weekend?", "will they arrive by Friday?"
+    r"|\b(?:is|are|will)\s+(?:it|they|this|these|that|those|my\s+\w+)\s+(?:going\s+to\s+|gonna\s+)?"
+    r"(?:get here|arrive|be here|turn up|show up)\s+(?:before|by|in time|on|this|next|for)\b"
 )
 # "tell me where the dutch oven actually is"
 WHERE_IT_IS = re.compile(
     r"\bwhere\b(?:\s+\w+){1,5}\s+(?:is|are)\b(?!\s+\w)|"
     r"\bwhere (?:is|are) (?:the|my|our) (?:\w+\s+){0,3}(?:i|we) (?:ordered|bought)\b"
+)
+# ...or asked of a thing of theirs and nothing more: "wheres the power bank", "where's the dutch oven at?" (not of
+# the shop's things: "where is the return label?", "where's the nearest store?")
+WHERE_THE_THING = re.compile(
+    r"^(?:(?:and|also|so|ok|okay|hey|hi|um|erm)\s+)*where\s*(?:'?s|is|are)\s+(?:the|my|our)\s+"
+    r"(?!(?:[\w-]+\s+){0,2}(?:nearest|closest|return|refund|store|shop|label|link|page|form|button|code|option|setting"
+    r"|policy|faq|menu|login|account|cart|basket|checkout|receipt|invoice|address|email|number|tracking|website|app"
+    r"|site|section|info|information|manual|instructions?|warranty|discount|voucher)\b)"
+    r"(?:[\w-]+\s*){1,4}?(?:\s+(?:at|now|then|though|tho|please|pls))?\s*$"
 )
 # ...or asked in any words: "where's the replacement?", "where have the gels got to?"
 WHERE_ASKED = re.compile(r"\bwhere(?:'?s| is| are| has| have)\b")
@@ -938,7 +980,12 @@ def _classify(text: str) -> tuple[str, float]:
         elif (
             intent == "track"
             and not hits
-            and (WHEN_COMING.search(normalized) or WHERE_IT_IS.search(normalized) or ANY_NEWS.search(normalized))
+            and (
+                WHEN_COMING.search(normalized)
+                or WHERE_IT_IS.search(normalized)
+                or ANY_NEWS.search(normalized)
+                or WHERE_THE_THING.match(normalized)
+            )
         ):
             hits = ["(when it comes)"]
         if not hits:

@@ -226,6 +226,8 @@ IS_FINE = re.compile(
 )
 SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 CLAUSE = re.compile(r"[^,]+?(?:,|\b(?:but|though|tho|although|whereas)\b|$)", re.IGNORECASE)
+# Money asked back: a return, whatever other one of the item is named beside it
+MONEY_BACK = re.compile(r"\b(?:refund\w*|money back|store credit|credit note|reimburs\w*)\b", re.IGNORECASE)
 ASKS_ITEM_BACK = re.compile(r"\b(?:return|send\w*\s+(?:\w+\s+){0,5}?back|refund|exchange|swap|replace)\b", re.I)
 
 
@@ -349,6 +351,7 @@ DELIVERED_ELSEWHERE = re.compile(
     r"|neighbou?r'?s?|office|workplace)\b",
     re.IGNORECASE,
 )
+INSTEAD = re.compile(r"\binstead\b")
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
 # "Apt 5B", "Suite 200", and a flat or floor written bare after the street, as much of Europe does ("4B", "2-1")
 UNIT = re.compile(
@@ -755,6 +758,22 @@ def names_a_thing(text: str, candidates: list[tuple[dict[str, Any], dict[str, An
     )
 
 
+# What is done to an item, in a request taken back ("don't cancel the hub"), not only the money refused
+ITEM_ACTED_ON = re.compile(r"\b(?:cancel|return|exchange|swap|send|replace|remove|take|keep)\w*", re.IGNORECASE)
+
+
+def _unless_money_refused(
+    refused: re.Match[str], candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool
+) -> str:
+    """A request taken back, blanked out, unless what it refuses is only the money for an item of theirs that they
+    want another one of ("not a refund on the tumblers, i want the bigger 350s", "I don't want my money back for the
+    whey, can you send another?"): that item is still the one the message is about. ("No need for a refund on the
+    scales any more. Where are my plates?" takes the scales back altogether.)"""
+    words = refused.group(0)
+    money_only = exchange and MONEY_BACK.search(words) and not ITEM_ACTED_ON.search(words)
+    return words if money_only and any(title_score(words, line) for _, line in candidates) else " "
+
+
 def items_named(
     text: str, candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool = False
 ) -> ItemMatch:
@@ -767,7 +786,8 @@ def items_named(
     have = without_praised(have, [line for _, line in candidates])
     # nor what a request taken back was about, when the rest names one of theirs by its name ("I no longer need to
     # return the pencils. Where are my gel pens though?"; not "…the grinder, I just want it in silver")
-    rest = signals.REFUSED_REQUEST.sub(" ", have)
+    # (the money refused is not: "not a refund on the tumblers, i want the bigger 350s" is about the tumblers)
+    rest = signals.REFUSED_REQUEST.sub(lambda refused: _unless_money_refused(refused, candidates, exchange), have)
     if rest != have and (any(title_score(rest, line) for _, line in candidates) or names_a_thing(rest, candidates)):
         have = rest  # ...or by other words ("Never mind returning the mower. Could you change the gloves to XL?")
     # nor what they say they do not mean, when the rest names one of theirs by its name ("Not the power bank, that
@@ -1732,6 +1752,18 @@ def acting_intent(text: str, intent: str) -> Intent:
     if DELIVERED_ELSEWHERE.search(text) and (
         reading in (Intent.APPOINTMENT, Intent.UNKNOWN)
         or (reading is Intent.REMOVE_ITEM and signals.classify(text)[0] not in ("remove_item", "cancel"))
+        # "dhl says it's in transit but I'm not home Monday, can you send it to the packstation instead": where it is
+        # going is said, and where it should go instead is asked
+        or (
+            reading is Intent.TRACK
+            and INSTEAD.search(signals.normalize(text))
+            # (not where it is asked in a request of its own: "when are the headphones coming? if it's Tuesday can
+            # they go to my office instead")
+            and not any(
+                signals._classify(part)[0] == "track" and not DELIVERED_ELSEWHERE.search(part)
+                for part in signals.request_parts(text)
+            )
+        )
     ):
         return Intent.ADDRESS
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
@@ -1986,6 +2018,11 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 intent = to
             if product is not None and Intent.EXCHANGE in (intent, *requested):
                 variant = variant_wanted(product, line["options"], text)
+                if intent is Intent.RETURN and variant is not None and not MONEY_BACK.search(text):
+                    # "mug is too small, want the 450 same colour": the fault is why, the other one of it is what
+                    # they ask for, and no money back is asked
+                    intent = Intent.EXCHANGE
+                    requested = list(dict.fromkeys(Intent.EXCHANGE if i is Intent.RETURN else i for i in requested))
     if item is not None and intent in (Intent.CANCEL, Intent.TRACK) and WHOLE_OR_OTHER.search(text):
         # "never mind the gels, cancel the whole thing", "…never mind that. Where is my other order?": no one item
         item = None
