@@ -201,6 +201,14 @@ class ShopStore(FakeStore):
         self.orders[order_id] = current.model_copy(update=update)
         return self.orders[order_id]
 
+    def create_password_reset(self, customer_id: str, token_hash: str, at, expires_at, rate_since) -> bool:
+        """One link per customer per rate window, as the DynamoDB store's conditional write allows."""
+        sent = getattr(self, "resets", {})
+        if customer_id in sent and sent[customer_id] > rate_since:
+            return False
+        self.resets = {**sent, customer_id: at}
+        return True
+
 
 class ShopChat:
     """A conversation on a made-up shop as the turn workflow plays it: engine and action layer alternate within a

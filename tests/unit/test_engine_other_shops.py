@@ -504,3 +504,74 @@ def test_how_far_an_item_goes_in_use_is_a_question_about_it_not_a_return():
         intent="return",
     )
     assert "return" not in reply.reply.lower() and "Is that the one" not in reply.reply
+
+
+# the sign-in beside another request: both are answered in one reply ----------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [
+        # the request first, the sign-in after it (with "but", or "also")
+        ("I want to return the grinder but I can't log in, it says my password is wrong", "Hand Burr Grinder"),
+        ("please cancel order 505, also I forgot my password", "cancel it and refund $79.00"),
+        # the sign-in first, the request after it
+        ("I can't log in, and I want to return the grinder", "Hand Burr Grinder"),
+        # where an order is, beside the sign-in
+        ("where is my order #503? and I need a password reset", "on its way with UPS"),
+    ],
+)
+def test_a_request_beside_a_sign_in_problem_is_made_and_the_reset_link_sent(text, answered):
+    chat = Chat(PENDING + ORDERS)
+    reply = chat.say(text).reply
+    assert answered in reply
+    assert "password-reset link" in reply
+    assert len(chat.executed("send_password_reset")) == 1
+    # the proposal beside it still waits for the customer's yes
+    assert not chat.executed("cancel_order") and not chat.executed("return_items")
+
+
+def test_a_sign_in_problem_alone_sends_one_link_and_starts_nothing_else():
+    chat = Chat(PENDING + ORDERS)
+    reply = chat.say("I can't log in, it says my password is wrong").reply
+    assert "password-reset link" in reply and "Which item" not in reply
+    assert len(chat.executed("send_password_reset")) == 1
+
+
+# a person refused, with nothing else asked -----------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["I don't want to talk to a person", "no need for a human thanks"])
+def test_a_person_refused_with_nothing_else_asked_is_asked_what_they_need(text):
+    turn = Chat().say(text)
+    assert "What can I do for you?" in turn.reply
+    # not handed to the team, not offered a person, and not closed as helped
+    assert "member of our team" not in turn.reply and "glad I could help" not in turn.reply
+
+
+# a return with nothing named lists what they have received ------------------------------------------------------
+def test_a_return_with_nothing_named_lists_the_items_delivered_not_an_order_still_on_its_way():
+    chat = Chat(PENDING + ORDERS)
+    reply = chat.say("hi, I want to return something").reply
+    assert "Hand Burr Grinder (Silver)" in reply and "Stoneware Mug (Oat)" in reply
+    # the newest orders are not yet with them: nothing of them is offered to send back
+    assert "Gooseneck Kettle" not in reply and "#505" not in reply and "#504" not in reply
+    picked = chat.say("the mug").reply
+    assert "Stoneware Mug (Oat)" in picked and "order #500" in picked
+
+
+# the order a change is for: the one its own words name ---------------------------------------------------------
+def test_an_address_change_is_for_the_order_its_own_words_name_not_another_named_beside_it():
+    chat = Chat(PENDING + ORDERS)
+    reply = chat.say(
+        "kettle was due the 10th still not here?? also change the address on the grinder order to 233 S Wacker Dr, "
+        "Chicago IL 60606"
+    ).reply
+    # the kettle is in #505, the grinder in #504: both pending, and the newest is not the one meant
+    assert "order #504 will be delivered to" in reply and "#505 will be" not in reply
+
+
+def test_an_item_taken_off_the_order_its_own_words_name_beside_a_tracking_question():
+    reply = Chat(PENDING + ORDERS).say("where is my kettle? and please take the mug off the grinder order").reply
+    assert "Stoneware Mug (Slate) off order #504" in reply and "Gooseneck Kettle" in reply
+
+
+def test_where_a_thing_is_asked_in_a_few_words_beside_a_return_is_answered_too():
+    reply = Chat(PENDING + ORDERS).say("wheres the kettle. also the grinder is squeaking, want to send it back").reply
+    assert "Hand Burr Grinder (Silver)" in reply and "order #505 (Gooseneck Kettle)" in reply

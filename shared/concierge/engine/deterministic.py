@@ -680,6 +680,12 @@ class DeterministicEngine:
     def decide(self, turn: ReadyTurn) -> Decision:
         if turn.merchant is not None and turn.merchant != self.profile:
             return DeterministicEngine(turn.merchant).decide(turn)
+        if turn.signals.intent == "password" and not turn.conversation.flow:
+            # "I can't log in, and I want to return the grinder": the request is made, and the sign-in answered beside
+            # it (`_with_sign_in`)
+            other = signals.beside_sign_in(turn.message.text)
+            if other is not None:
+                turn = turn.model_copy(update={"signals": turn.signals.model_copy(update={"intent": other})})
         second = self._second_request(turn)
         main = self._part_turn(turn, second, main=True) if second else turn
         decision = self._with_other_requests(main, self._decide(main))
@@ -687,6 +693,7 @@ class DeterministicEngine:
             decision = self._with_second(turn, second, decision)
         elif (later := self._later_request(turn, decision)) is not None:
             decision = self._with_second(turn, later, decision, after_first=True)
+        decision = self._with_sign_in(turn, decision)
         # Call ids are unique per turn and round: an action id is derived from the call id, so a second return in
         # the same conversation is a new action, not a replay of the first. The second request's keep their mark.
         rounds = f"{turn.conversation.customer_turns}.{turn.agent_rounds}"  # (prefetched calls have ids of their own)
@@ -976,6 +983,10 @@ class DeterministicEngine:
             return started
         if intent == "password":
             return self._password_reset(turn)
+        if self._only_no_person(turn, intent):
+            # "I don't want to talk to a person", "no need for a human thanks" as a first message: nothing is asked
+            # yet, and nothing was helped with (no thanks-and-close, no offer of the person they just refused)
+            return Decision(next="reply", reply="No problem, I can help you here. What can I do for you?", flow=flow)
         praise = moments.positive_feedback(text, turn.signals.sentiment, turn.signals.frustrated)
         if intent in ("goodbye", "thanks") and not self._has_question(text):
             if intent == "thanks" and praise is not None and not THANKED.search(text):
@@ -1629,8 +1640,11 @@ class DeterministicEngine:
             # sure: their words name this item of theirs and no other, or they name an order holding only it
             sure = match.unique or (named is not None and len(candidates) == 1)
             return self._item_chosen(turn, flow, order, line, sure=sure)
-        options = [candidates[i] for i in best] or [(orders[0], line) for line in orders[0]["lines"]]
-        options = options[:6]
+        # nothing of theirs named ("I want to return something"): what they have received, newest first (a parcel
+        # not yet with them cannot go back), else their newest order's items
+        received = [o for o in orders if o["status"] == "delivered"] if not named and not latest else []
+        unnamed = [(order, line) for order in received or orders[:1] for line in order["lines"]]
+        options = ([candidates[i] for i in best] or unnamed)[:6]
         listing = "; ".join(
             f"{i}. {self._label(line)} (order {order['order_id']})" for i, (order, line) in enumerate(options, 1)
         )
@@ -2910,6 +2924,17 @@ class DeterministicEngine:
         if reference:
             return None
         held = orders_with_item(request, orders)
+        if len(held) > 1:
+            # "kettle was due the 10th, still not here. also change the address on the grinder order to …": the order
+            # the change's own words name, not another the message names for another request
+            own = [
+                part
+                for part in signals.request_parts(request)
+                if signals.classify(part)[0] in ("address", "remove_item")
+            ]
+            if own:
+                narrowed = orders_with_item(" ".join(own), orders)
+                held = [o for o in held if o in narrowed] or held
         kept_words = said_kept(request)
         if not held and kept_words:
             # "take the other thing off, I still want the grinder": the order holding what they keep
@@ -2937,18 +2962,51 @@ class DeterministicEngine:
             return Decision(next="actions", tool_calls=[call("send_password_reset")])
         outcome = done[-1]
         if outcome.status is not ActionStatus.EXECUTED:
-            return Decision(
-                next="reply", reply=outcome.result.get("explanation", "I couldn't send a reset link just now.")
-            )
+            return Decision(next="reply", reply=self._reset_sentence(outcome))
         return Decision(
-            next="reply",
-            resolved=True,
-            reply=(
-                f"I've emailed a password-reset link to {outcome.result['sent_to']}. It works once, for "
-                f"{outcome.result['valid_minutes']} minutes — if it isn't in your inbox in a few minutes, check spam. "
-                "Anything else I can help with?"
-            ),
+            next="reply", resolved=True, reply=f"{self._reset_sentence(outcome)} Anything else I can help with?"
         )
+
+    @staticmethod
+    def _reset_sentence(outcome: ActionResult) -> str:
+        if outcome.status is not ActionStatus.EXECUTED:
+            return str(outcome.result.get("explanation", "I couldn't send a reset link just now."))
+        return (
+            f"I've emailed a password-reset link to {outcome.result['sent_to']}. It works once, for "
+            f"{outcome.result['valid_minutes']} minutes — if it isn't in your inbox in a few minutes, check spam."
+        )
+
+    def _with_sign_in(self, turn: ReadyTurn, decision: Decision) -> Decision:
+        """A message that asks for something and, beside it, says they cannot sign in ("want to return it but I can't
+        log in, it says my password is wrong"): the reset link is sent in the same turn (in the first action round, or
+        a round of its own) and the reply to the request says so, rather than the sign-in going unanswered."""
+        if (
+            decision.handoff is not None
+            or decision.close
+            or turn.signals.intent == "password"
+            or any(c.tool == "send_password_reset" for c in decision.tool_calls)
+            or not turn.customer.verified
+            or signals.beside_sign_in(turn.message.text) is None
+        ):
+            return decision
+        done = turn.results_for("send_password_reset")
+        if not done:
+            reset = call("send_password_reset")
+            if decision.next == "actions":
+                return decision.model_copy(update={"tool_calls": [*decision.tool_calls, reset]})
+            if turn.agent_rounds < MAX_ACTION_ROUNDS:
+                return Decision(next="actions", tool_calls=[reset], flow=decision.flow)
+            return decision
+        sentence = self._reset_sentence(done[-1])
+        if decision.next == "actions" or sentence in decision.reply:
+            return decision
+        said = decision.reply
+        closing = ANYTHING_ELSE.search(said)  # the question that ends a reply stays at its end
+        body = said[: closing.start()] if closing else said
+        reply = f"{body.rstrip()}\n\nAs for signing in: {sentence}"
+        if closing:
+            reply += f"\n\n{closing.group(0).strip()}"
+        return decision.model_copy(update={"reply": reply})
 
     def _appointment_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """Offer the three soonest free slots, book the one the customer picks once they confirm it."""
@@ -3152,7 +3210,7 @@ class DeterministicEngine:
             return decision
         text = turn.message.text
         others = signals.read_only_requests(text)
-        acted = any(r.tool in ACTING_TOOLS for r in turn.results)
+        acted = any(r.tool in ACTING_TOOLS or r.tool == "send_password_reset" for r in turn.results)
         readings = signals.readings(text)
         if not others and any(intent in ("return", "exchange") for intent, _ in readings):
             # "Any update on my head torch? Also if I end up not liking the gas canisters, can I send them back?": the
@@ -3574,6 +3632,20 @@ class DeterministicEngine:
     @staticmethod
     def _has_question(text: str) -> bool:
         return "?" in text
+
+    @classmethod
+    def _only_no_person(cls, turn: ReadyTurn, intent: str | None) -> bool:
+        """The conversation's first message says only that no person is wanted ("I don't want to talk to a person",
+        "no need for a human thanks"): besides that refusal it asks nothing."""
+        text = turn.message.text
+        return (
+            turn.conversation.customer_turns <= 1
+            and not turn.conversation.opened_by_us
+            and intent in ("unknown", "thanks", "greeting", "goodbye", "human", None)
+            and signals.NO_PERSON.search(text) is not None
+            and not signals.asks_for_person(text)
+            and not cls._has_question(signals.NO_PERSON.sub(" ", text))
+        )
 
     # greeting ----------------------------------------------------------------------------
     def _with_greeting(self, turn: ReadyTurn, reply: str) -> str:

@@ -1112,6 +1112,22 @@ def request_parts(text: str) -> list[str]:
     return [piece.strip(" ,") for part in clauses(text) for piece in AND_REQUEST.split(part) if piece.strip(" ,")]
 
 
+# Where a message turns from one thing to another, for telling the sign-in apart from what is asked beside it
+_SIGN_IN_APART = re.compile(r"[,;:]\s*|\s+(?:and\s+)?also\s+|\s+and\s+(?=(?:i|we|my)\b)", re.IGNORECASE)
+
+
+def beside_sign_in(text: str) -> str | None:
+    """The request a message makes beside saying they cannot sign in ("want to return it but I can't log in, it says
+    my password is wrong", "please cancel order 505, also I forgot my password", "I can't log in and I want to return
+    the grinder"): its intent, when a part reads as the sign-in and another as a request of another kind; else None.
+    """
+    parts = [piece for part in request_parts(text) for piece in _SIGN_IN_APART.split(part) if piece.strip(" ,")]
+    read = [_classify(part)[0] for part in parts]
+    if len(read) < 2 or "password" not in read:
+        return None
+    return next((intent for intent in read if intent in REQUESTS - {"password", "human"}), None)
+
+
 def first_request(text: str) -> tuple[str, float] | None:
     """The request a message making several asks first, each read by the model on its own, where it is sure of
     one: "Password reset emails aren't arriving. Also, when will my earrings ship?" asks about the password first,
