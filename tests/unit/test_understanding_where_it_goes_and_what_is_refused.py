@@ -139,3 +139,50 @@ def test_the_money_refused_for_an_item_they_want_another_one_of_is_still_about_t
     # ...but a refund no longer wanted at all takes the item back: the rest of the message is about another
     other = read("No need for a refund on the jug any more. Where is my watch though?", HOME, PRODUCTS)
     assert other.item == "watch"
+
+
+class ReadsASwap:
+    """An intent model that reads a swap in every message (as it may where an item is said to be too small)."""
+
+    def predict(self, text: str) -> tuple[str, float]:
+        return "exchange", 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("dutch oven is too small for us, refund that", "return"),
+        ("The jug is tiny. I'd like my money back please.", "return"),
+        # another one said, or the money refused: the swap stands
+        ("not a refund, I'd rather have the bigger one", "exchange"),
+        ("can I swap it for the bigger one and get a refund for the difference?", "exchange"),
+    ],
+)
+def test_money_asked_back_with_nothing_said_of_another_one_is_a_return(monkeypatch, text, intent):
+    from concierge.reasoning import intentmodel
+
+    monkeypatch.setattr(intentmodel, "model", lambda: ReadsASwap())
+    assert signals.understood(text)[0] == intent
+
+
+class ReadsTheAddress:
+    """An intent model that reads the address change where an office is named, and nothing surely elsewhere."""
+
+    def predict(self, text: str) -> tuple[str, float]:
+        return ("address", 0.9) if "office" in text else ("unknown", 0.2)
+
+
+def test_a_question_after_what_leads_to_it_is_a_request_of_its_own(monkeypatch):
+    from concierge.reasoning import intentmodel
+
+    monkeypatch.setattr(intentmodel, "model", lambda: ReadsTheAddress())
+    text = (
+        "could you send my desk dock order to my office instead? It's 12 Main St, Springfield 12345. And a question "
+        "while I'm here: will the dock charge my laptop while it runs two screens"
+    )
+    assert intents(text) == [Intent.ADDRESS, Intent.QUESTION]
+
+
+def test_where_the_rest_of_an_order_goes_after_an_item_taken_off_is_a_request_of_its_own():
+    text = "take the power bank off HW-310, send the rest to my office 12 Main St, Springfield 12345"
+    assert intents(text) == [Intent.REMOVE_ITEM, Intent.ADDRESS]

@@ -744,9 +744,11 @@ _WHEN_ASKED = (
 # ...or "and" before another thing they are doing: "swap the 5 piece set for the 3 piece and I'm sending the tumblers
 # back too"
 _ALSO_DOING = r"(?:i'?m|i am|we'?re|we are)\s+(?:also\s+)?(?:sending|returning|cancell?ing|exchanging|swapping)\b"
+# ...or a comma before where the rest of it is to go: "take the power bank off A-20926, send the rest to my office …"
+_REST_TO_BE_SENT = r",\s*(?=(?:please\s+)?(?:send|ship|deliver)\s+(?:the\s+)?(?:rest|others?|remaining)\b)"
 NEXT_REQUEST = re.compile(
     rf"\band\b(?=\s+{_ASKING})|\band\b(?=\s+{ALSO_WANTED})|\?(?=\s*(?:and\s+)?{_ASKING})|(?:[,;.]|\band\b)\s*(?={ENUMERATED})"
-    rf"|,(?=\s*{_WHEN_ASKED})|\band\b(?=\s+{_ALSO_DOING})",
+    rf"|,(?=\s*{_WHEN_ASKED})|\band\b(?=\s+{_ALSO_DOING})|{_REST_TO_BE_SENT}",
     re.IGNORECASE,
 )
 
@@ -1071,6 +1073,8 @@ REQUEST_VERB = (
 AND_REQUEST = re.compile(
     rf"(?:,\s*|\s+)(?:and|&)\s+(?:(?:also|then|please|pls|could you|can you|can u|could u)\s+)*(?={REQUEST_VERB}\b)"
     rf"|,\s*(?:also|then)\s+(?={REQUEST_VERB}\b)|\bplus\b"
+    # ...or a comma before where the rest of it is to go (`_REST_TO_BE_SENT`)
+    rf"|{_REST_TO_BE_SENT}"
     # ...or "but" before the account that stops them asking in the shop: "want to return it but I can't log in, it
     # says my password is wrong" (the return is asked as well as the sign-in)
     r"|,?\s+but\s+(?=(?:i|we)\s+(?:can'?t|cannot|couldn'?t|am unable to|'m unable to|am not able to)\s+"
@@ -1366,6 +1370,21 @@ def _condition_asked(text: str, _intent: str) -> bool:
     return bool(CONDITION_ASKED.search(text)) and not said_faulty(text)
 
 
+# Money asked back in so many words: "dutch oven is too small for us, refund that", "I'd like my money back"
+MONEY_ASKED = re.compile(r"\b(?:refund(?:ed)?|money back|store credit)\b")
+
+
+def _money_asked(text: str, _intent: str) -> bool:
+    """The message asks for money back, not refused ("not a refund, a bigger one"), and says nothing of another one of
+    the item: the swap the model reads is a return."""
+    rest = normalize(REFUSED_REQUEST.sub(" ", text))
+    return (
+        bool(MONEY_ASKED.search(rest))
+        and not SWAP_WORDS.search(rest)
+        and not any_phrase(rest, INTENT_PHRASES["exchange"])
+    )
+
+
 # What the model reads that the message's own words overrule, whatever its confidence, checked in this order: the
 # readings it applies to, the words, and the reading they make it.
 OVERRULED: tuple[tuple[frozenset[str], Callable[[str, str], bool], str], ...] = (
@@ -1377,6 +1396,8 @@ OVERRULED: tuple[tuple[frozenset[str], Callable[[str, str], bool], str], ...] = 
     (ACTIONS - {"track"}, lambda text, _intent: bool(WHY_DONE.match(text.strip())), "question"),
     # "Any idea when the grinder in white is back in stock?"
     (ACTIONS, _back_in_stock_asked, "question"),
+    # "dutch oven is too small for us, refund that": money asked back, nothing said of another one
+    (frozenset({"exchange"}), _money_asked, "return"),
 )
 
 

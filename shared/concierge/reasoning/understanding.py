@@ -351,6 +351,8 @@ DELIVERED_ELSEWHERE = re.compile(
     r"|neighbou?r'?s?|office|workplace)\b",
     re.IGNORECASE,
 )
+# Where what leads to a question ends: "And a question while I'm here: will it…", "one more thing - does it…"
+LEAD_IN = re.compile(r"[:;]\s+|\s+-\s+")
 INSTEAD = re.compile(r"\binstead\b")
 SEND_TO = re.compile(r"\b(send|ship|deliver|redirect|forward|post|mail)\b[^.?!]*\bto\b", re.IGNORECASE)
 # "Apt 5B", "Suite 200", and a flat or floor written bare after the street, as much of Europe does ("4B", "2-1")
@@ -1789,6 +1791,9 @@ def part_intent(part: str) -> Intent | None:
     return the pencils.", "I was going to return the harness but he's grown into it."): what is left of it, read
     on its own, asks for nothing."""
     intent = acting_intent(part, signals.understood(part)[0])
+    if intent is Intent.UNKNOWN and signals.QUESTION_START.match(signals.normalize(LEAD_IN.split(part)[-1])):
+        # "And a question while I'm here: will the hub charge my laptop …": the question after what leads to it
+        return Intent.QUESTION
     if intent.value in signals.REFUSED_READINGS and signals.REFUSED_REQUEST.search(part):
         rest = signals.REFUSED_REQUEST.sub(" ", part)
         if len(re.findall(r"[A-Za-z]+", rest)) < 2 or not signals._requests_something(rest):
