@@ -575,3 +575,18 @@ def test_an_item_taken_off_the_order_its_own_words_name_beside_a_tracking_questi
 def test_where_a_thing_is_asked_in_a_few_words_beside_a_return_is_answered_too():
     reply = Chat(PENDING + ORDERS).say("wheres the kettle. also the grinder is squeaking, want to send it back").reply
     assert "Hand Burr Grinder (Silver)" in reply and "order #505 (Gooseneck Kettle)" in reply
+
+
+def test_when_it_ships_asked_beside_a_change_to_a_named_order_is_about_that_order():
+    reply = (
+        Chat(PENDING + ORDERS)
+        .say(
+            "take the mug off order #504, send the rest to my office at 233 S Wacker Dr, Chicago IL 60606, and when will "
+            "it ship"
+        )
+        .reply
+    )
+    assert "Stoneware Mug (Slate) off order #504" in reply
+    assert "your order #504 (Hand Burr Grinder, Stoneware Mug) is being prepared" in reply and "#505" not in reply
+    # the address is taken up once the first change is settled, never proposed for another order meanwhile
+    assert "address change too" in reply

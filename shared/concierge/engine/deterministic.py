@@ -599,6 +599,8 @@ REMEDY_ASKED = re.compile(
     r"\b(send|ship|post)\b[^.?!]{0,20}\b(new one|another|again|replacement)\b|\b(re-?ship|re-?send)\w*\b"
     r"|\b(refund|money back)\b|\bnew one\b"
 )
+# A question about the order the message names elsewhere: "…and when will it ship", "where is that order now?"
+IT_ASKED = re.compile(r"\b(?:it|that order|this order|the order)\b", re.IGNORECASE)
 # A question asking to be told, not a request put as a question ("can you send another one?")
 INFO_QUESTION = re.compile(r"(?:how|what|when|why|where|which|who|do i|does|is|are|will i|would i|if)\b")
 
@@ -3261,10 +3263,11 @@ class DeterministicEngine:
         if reference:
             return reference
         found = turn.results_for("find_orders")
-        if not found or not content_words(words):
-            return None
-        holding = orders_with_item(words, list(found[-1].result.get("orders", [])))
-        return str(holding[0]["order_id"]) if holding else None
+        holding = orders_with_item(words, list(found[-1].result.get("orders", []))) if found else []
+        if holding and content_words(words):
+            return str(holding[0]["order_id"])
+        # "take the mug off order #504, … and when will it ship": "it" is the order the message names
+        return order_reference(turn.message.text) if IT_ASKED.search(words) else None
 
     @staticmethod
     def _help_answer(turn: ReadyTurn, words: str) -> PassageHit | None:
