@@ -558,6 +558,16 @@ SHARED_LOOKUPS = frozenset({"find_orders", "get_product"})
 GO_AHEAD = re.compile(r"\s*Shall I go ahead\?\s*$")
 ANYTHING_ELSE = re.compile(r"\s*(?:Is there a|A)nything else(?: I can help with)?\?\s*$")
 
+
+def with_paragraphs(reply: str, paragraphs: list[str]) -> str:
+    """`reply` with `paragraphs` after it, each its own paragraph; the question that ends a reply ("Anything
+    else?") stays at its end."""
+    closing = ANYTHING_ELSE.search(reply)
+    body = reply[: closing.start()] if closing else reply
+    said = body.rstrip() + "".join(f"\n\n{paragraph}" for paragraph in paragraphs)
+    return f"{said}\n\n{closing.group(0).strip()}" if closing else said
+
+
 # The flows that act on an order or an item, the tools that propose (or carry out) what they do, and the tools of
 # a turn whose reply is an action's outcome.
 ACTION_FLOWS = ("cancel", "address", "return")
@@ -3002,13 +3012,9 @@ class DeterministicEngine:
         sentence = self._reset_sentence(done[-1])
         if decision.next == "actions" or sentence in decision.reply:
             return decision
-        said = decision.reply
-        closing = ANYTHING_ELSE.search(said)  # the question that ends a reply stays at its end
-        body = said[: closing.start()] if closing else said
-        reply = f"{body.rstrip()}\n\nAs for signing in: {sentence}"
-        if closing:
-            reply += f"\n\n{closing.group(0).strip()}"
-        return decision.model_copy(update={"reply": reply})
+        return decision.model_copy(
+            update={"reply": with_paragraphs(decision.reply, [f"As for signing in: {sentence}"])}
+        )
 
     def _appointment_flow(self, turn: ReadyTurn, flow: dict[str, Any]) -> Decision:
         """Offer the three soonest free slots, book the one the customer picks once they confirm it."""
@@ -3248,12 +3254,7 @@ class DeterministicEngine:
                 citations.append(Citation(title=source, url=passage.url))
         if not answers:
             return decision
-        said = decision.reply or ""
-        closing = ANYTHING_ELSE.search(said)  # the question that ends a reply stays at its end
-        body = said[: closing.start()] if closing else said
-        reply = body + "".join(f"\n\nAs for your other question: {answer}" for answer in answers)
-        if closing:
-            reply += f"\n\n{closing.group(0).strip()}"
+        reply = with_paragraphs(decision.reply or "", [f"As for your other question: {answer}" for answer in answers])
         return decision.model_copy(update={"reply": reply, "citations": citations})
 
     @staticmethod
