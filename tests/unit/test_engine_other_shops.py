@@ -590,3 +590,35 @@ def test_when_it_ships_asked_beside_a_change_to_a_named_order_is_about_that_orde
     assert "your order #504 (Hand Burr Grinder, Stoneware Mug) is being prepared" in reply and "#505" not in reply
     # the address is taken up once the first change is settled, never proposed for another order meanwhile
     assert "address change too" in reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "swap the white dripper for the black one and I'm sending the oat mug back too",
+        "I want to return the oat mug and exchange the dripper for the black one",
+    ],
+)
+def test_a_return_and_an_exchange_of_two_items_in_one_message_are_both_done(text):
+    chat = Chat(ORDERS + PENDING)
+    first = chat.say(text).reply
+    assert "Once that's settled, I'll help with" in first
+    for answer in ("yes", "refund please", "yes", "yes", "yes"):
+        if len(chat.executed("return_items")) == 2:
+            break
+        chat.say(answer)
+    done = {(a["arguments"]["order_id"], a["arguments"]["resolution"]) for a in chat.executed("return_items")}
+    assert done == {("#500", "refund"), ("#502", "exchange")}  # the mug refunded, the white dripper swapped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want to return the white dripper, or can I exchange it for the black one?",
+        "return the white dripper and exchange the dripper for the black one",
+    ],
+)
+def test_a_return_and_an_exchange_of_one_item_are_one_request(text):
+    reply = Chat(ORDERS + PENDING).say(text).reply
+    assert "Pour-Over Dripper (Black) in exchange for the Pour-Over Dripper (White)" in reply
+    assert "Once that's settled" not in reply and "Also," not in reply

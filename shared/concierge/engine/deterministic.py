@@ -731,7 +731,7 @@ class DeterministicEngine:
             return None
         acting = signals.acting_parts(turn.message.text)
         if len(acting) < 2:
-            return None
+            return DeterministicEngine._return_beside_exchange(turn)
         first = REQUEST_KINDS.get(acting[0][0])
         index = next(
             (
@@ -756,6 +756,37 @@ class DeterministicEngine:
                 break
             end = at + len(part)
         return intent, text[start:end] if start >= 0 else words
+
+    @staticmethod
+    def _return_beside_exchange(turn: ReadyTurn) -> tuple[str, str] | None:
+        """A return and an exchange asked for two different items of theirs ("swap the white dripper for the black
+        one and I'm sending the oat mug back too", "I want to return the oat mug and exchange the dripper for the
+        black one"): the later one, as (intent, its words), a request of its own. Both are the return flow's (a change
+        between them, "not a refund, I'd rather swap it", is one request), so they are told apart by the items their
+        words name, once the customer's orders are looked up; None where either names none ("return the kettle, or
+        can I swap it for the black one?") or both name the same one."""
+        found = turn.results_for("find_orders")
+        if not found:
+            return None
+        parts = [(signals.classify(part)[0], part) for part in signals.request_parts(turn.message.text)]
+        first = next(((n, i) for n, (i, _) in enumerate(parts) if i in ("return", "exchange")), None)
+        if first is None:
+            return None
+        other = "exchange" if first[1] == "return" else "return"
+        later = next((n for n, (i, _) in enumerate(parts) if n > first[0] and i == other), None)
+        if later is None or any(i not in ("return", "exchange", "question", "unknown") for i, _ in parts):
+            return None
+        candidates = [
+            (order, line)
+            for order in found[-1].result.get("orders", [])
+            if order["status"] != "cancelled"
+            for line in order["lines"]
+        ]
+        named = [
+            set(items_named(words, candidates, exchange=intent == "exchange").best)
+            for intent, words in (parts[first[0]], parts[later])
+        ]
+        return parts[later] if all(named) and not named[0] & named[1] else None
 
     @staticmethod
     def _later_request(turn: ReadyTurn, decision: Decision) -> tuple[str, str] | None:
