@@ -403,6 +403,10 @@ CONTRACTIONS = {
     "cant": "cannot",
     "i'm": "i am",
     "i'd": "i would",
+    # question words as texted: "wat does it mean…", "wen does it ship"
+    "wat": "what",
+    "wut": "what",
+    "wen": "when",
 }
 # Real words that sit close to a vocabulary word: never "corrected" ("they" is not "hey", "change" is not
 # "exchange", "charge" is not "change").
@@ -691,7 +695,11 @@ ANY_NEWS = re.compile(
     r"\bany (?:news|updates?) (?:on|about) (?:my|the|our)\s+"
     r"(?!(?:\w+\s+)?(?:refund|return|exchange|replacement|credit|complaint|store credit|ticket|case)\b)"
 )
-QUESTION_START = re.compile(r"^(how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|if)\b")
+QUESTION_START = re.compile(
+    # (not what they go on to say they want: "what I do need is the grinder sent to my sister's")
+    r"^(how|what(?!\s+(?:i|we)\s+(?:do\s+|really\s+|actually\s+)?(?:need|want|would like|'d like)\s+is\b)|when|where"
+    r"|why|which|who|can|could|do|does|is|are|will|should|if)\b"
+)
 ACTION_REQUEST = (
     "i need",
     "i want",
@@ -1120,15 +1128,39 @@ def request_parts(text: str) -> list[str]:
 _SIGN_IN_APART = re.compile(r"[,;:]\s*|\s+(?:and\s+)?also\s+|\s+and\s+(?=(?:i|we|my)\b)", re.IGNORECASE)
 
 
-def beside_sign_in(text: str) -> str | None:
+# ...or whether it is on its way: "is my grinder out for delivery tomorrow?", "has the kettle shipped yet?"
+ON_ITS_WAY_ASKED = re.compile(
+    r"^(?:is|are|has|have|did|will)\b.*\b(?:out for delivery|on (?:its|their|the) way|in transit|shipped|dispatched"
+    r"|left (?:the|your) warehouse|arriv\w*|coming)\b"
+)
+
+
+def _tracking_asked(part: str) -> str | None:
+    """"track" where a question asks how an order of theirs is getting on in its tracking words ("Is my grinder out
+    for delivery tomorrow?", "when will the kettle arrive?"), which the phrase rules read as a question."""
+    said = normalize(part)
+    asked = "?" in part or QUESTION_START.match(said)
+    tracking = (
+        any_phrase(said, INTENT_PHRASES["track"])
+        or WHEN_COMING.search(said)
+        or ANY_NEWS.search(said)
+        or ON_ITS_WAY_ASKED.search(said)
+    )
+    return "track" if asked and tracking and _classify(part)[0] in ("question", "unknown") else None
+
+
+def beside_sign_in(text: str, first: bool = False) -> str | None:
     """The request a message makes beside saying they cannot sign in ("want to return it but I can't log in, it says
     my password is wrong", "please cancel order 505, also I forgot my password", "I can't log in and I want to return
-    the grinder"): its intent, when a part reads as the sign-in and another as a request of another kind; else None.
-    """
+    the grinder", "is my parcel out for delivery? also I can't sign in to check"): its intent, when a part reads as
+    the sign-in and another as a request of another kind; else None. `first`: only a request said before the
+    sign-in."""
     parts = [piece for part in request_parts(text) for piece in _SIGN_IN_APART.split(part) if piece.strip(" ,")]
-    read = [_classify(part)[0] for part in parts]
+    read = [_tracking_asked(part) or _classify(part)[0] for part in parts]
     if len(read) < 2 or "password" not in read:
         return None
+    if first:
+        read = read[: read.index("password")]
     return next((intent for intent in read if intent in REQUESTS - {"password", "human"}), None)
 
 
@@ -1257,7 +1289,7 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
 # possible to swap it?", "is there any way to swap it?", "is it too late to cancel?"; "do you do exchanges?" is about
 # us (a policy, read as such by the rules) and "do I need the box to return it?" is for the rules to read.
 ASKED_ABOUT_IT = re.compile(
-    r"^\W*(?:(?:and|also|so|but|oh|plus|btw)\W+)*(?:does|did|will|is|are|was|were|has|have)\s+"
+    r"^\W*(?:(?:and|also|so|but|oh|plus|btw|hey|hi|hello|ok|okay)\W+)*(?:does|did|will|is|are|was|were|has|have)\s+"
     r"(?!(?:you|u|ya|i|we|me)\b)"
     r"(?!(?:it|that|this|there)\s+(?:be\s+)?(?:possible|ok|okay|alright|fine|too late|still possible|worth|any\s*way"
     r"|a way|a chance|any chance|someone|somebody|anyone)\b)"
@@ -1333,11 +1365,22 @@ WHY_DONE = re.compile(
 )
 
 
+# What they would rather not do, said after a question as why they ask: "I don't want to crack it reheating tea",
+# "dont wanna open it if not"
+WHY_THEY_ASK = re.compile(r"^\W*(?:(?:but|so|just|and)\s+)?(?:i\s+)?(?:don'?t|do not)\s+(?:want|wanna)\b", re.IGNORECASE)
+
+
+
+
 def asked_about_it(text: str) -> bool:
     """Whether the text is one question asked about a thing (`ASKED_ABOUT_IT`), or about what they may do with it
-    or what the shop can tell them (`USAGE_ASKED`)."""
+    or what the shop can tell them (`USAGE_ASKED`); said alone, or with why they ask after it ("Is the slate mug fine
+    in the microwave? I don't want to crack it reheating tea.")."""
     if ASKED_ABOUT_IT.match(text.strip()):
         return True
+    asked, *after = SENTENCE_END.split(text.strip())
+    if after and asked.endswith("?") and all("?" not in s and WHY_THEY_ASK.match(s) for s in after):
+        return asked_about_it(asked)
     usage = USAGE_ASKED.match(text.strip())
     verb = usage and (usage.group("verb") or usage.group("doing"))
     # a request's verb misspelt is still one ("can i chnage the gels")

@@ -1669,7 +1669,10 @@ ON_THE_WAY_SAID = re.compile(
 # A swap asked for in so many words, to what they want instead ("switch it from the Gold frame to Gunmetal", "change
 # the strap to the green one"), and nothing said of their money back
 SWITCH_TO = re.compile(
-    r"\b(?:switch|swap|change)\s+(?:it|them|the|my|this|that|these|those)\b[^.?!]{0,60}?\bto\s+(?:the|a|an)?\s*\w",
+    r"\b(?:switch|swap|change)\s+(?:it|them|the|my|this|that|these|those)\b[^.?!]{0,60}?\bto\s+(?:the|a|an)?\s*\w"
+    # ...or traded for another ("I'd like to trade two of the green mugs from order 1009 for the 450 ml oat ones"; not
+    # traded in)
+    r"|\btrad(?:e|ing)\s+(?!in\b)(?:(?!\bin\b)[^.?!]){1,60}?\bfor\s+(?:the|a|an|my|some)\s+\w",
     re.IGNORECASE,
 )
 NOT_A_SWAP = re.compile(
@@ -1946,6 +1949,10 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
     """The reading of a first message by the customer who owns `orders` (newest first), in a shop selling
     `products` (by id)."""
     intent = acting_intent(text, signals.understood(text)[0])
+    if intent is Intent.PASSWORD and (other := signals.beside_sign_in(text, first=True)) is not None:
+        # "Is my parcel out for delivery tomorrow? Also I can't sign in to check": the request asked before the
+        # sign-in is acted on first, the sign-in answered beside it (the engine acts on it whichever comes first)
+        intent = Intent(other)
     reference, named = named_order(text, orders)
     item = variant = None
     requested = intents(text)
