@@ -1,9 +1,9 @@
 """The sample stores' second, third and fourth labelled sets (evaluation/understanding/store-writers.jsonl,
 store-writers-2.jsonl, store-writers-3.jsonl): 240 first messages each, written on the two sample stores by writers who
 saw only the stores' data and the labelling brief (four writers, then two more, then two more who were also shown the
-labelled set's tuning half as examples of how the stores' customers write). They develop the rules (the intent model
-is not trained on them); their labels must hold against the stores' own data, and the figures they give may not fall
-below where they stand."""
+labelled set's tuning half as examples of how the stores' customers write). They develop the rules, and the intent
+model is trained on them (each was measured before anything was fitted to it); their labels must hold against the
+stores' own data, and the figures they give may not fall below where they stand."""
 
 from __future__ import annotations
 

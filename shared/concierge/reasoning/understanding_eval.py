@@ -91,8 +91,9 @@ class Written(BaseModel):
 
 def training_set(folder: Path = TRAINING, labelled: Path = SET) -> list[tuple[str, str]]:
     """(message, main intent) pairs the intent model is trained on: every written training file, the messages of
-    the development shops (`shops/`, whose entity labels develop the item and variant rules) and the tuning half of
-    the labelled set. Never the held-out half."""
+    the development shops (`shops/`, whose entity labels develop the item and variant rules), the tuning half of
+    the labelled set and the sample stores' other labelled sets (`store-writers*.jsonl` beside it, every message of
+    which is in their tuning split). Never the held-out half."""
     pairs = [
         (w.text, w.main_intent)
         for path in sorted(folder.glob("*.jsonl"))
@@ -105,7 +106,8 @@ def training_set(folder: Path = TRAINING, labelled: Path = SET) -> list[tuple[st
         for path in sorted((folder / "shops").glob("*.json"))
         for message in json.loads(path.read_text(encoding="utf-8"))["messages"]
     ]
-    return pairs + shops + [(m.text, m.main_intent) for m in load(labelled) if m.split == "tune"]
+    sets = [labelled, *sorted(labelled.parent.glob("store-writers*.jsonl"))]
+    return pairs + shops + [(m.text, m.main_intent) for path in sets for m in load(path) if m.split == "tune"]
 
 
 def load(path: Path = SET) -> list[Labelled]:
