@@ -49,7 +49,9 @@ def test_a_question_followed_by_a_reason_to_act_is_not_only_asked(text):
 
 
 def test_where_a_parcel_is_asked_before_a_sign_in_problem_is_read_first():
-    text = "Is my watch out for delivery tomorrow? I'm out until six. Also I can't sign in to check, the code never comes."
+    text = (
+        "Is my watch out for delivery tomorrow? I'm out until six. Also I can't sign in to check, the code never comes."
+    )
     assert signals.beside_sign_in(text) == "track"
     assert read(text, HOME, PRODUCTS).intent is Intent.TRACK
     # said after the sign-in, the sign-in is what they ask first; the engine answers both either way
@@ -61,7 +63,9 @@ def test_where_a_parcel_is_asked_before_a_sign_in_problem_is_read_first():
 def test_where_a_parcel_is_asked_beside_a_sign_in_problem_gets_both_answers():
     reply = (
         Chat(PENDING + COFFEE_ORDERS)
-        .say("Is my kettle out for delivery tomorrow? Also I can't sign in to check, the verification code never arrives.")
+        .say(
+            "Is my kettle out for delivery tomorrow? Also I can't sign in to check, the verification code never arrives."
+        )
         .reply
     )
     assert "#505" in reply and "As for signing in:" in reply and "password-reset link" in reply
@@ -90,3 +94,27 @@ def test_an_item_traded_for_another_is_an_exchange_where_a_return_is_read():
 @pytest.mark.parametrize(("texted", "word"), [("wat", "what"), ("wut", "what"), ("wen", "when")])
 def test_question_words_as_texted_are_read_as_the_words(texted, word):
     assert signals.normalize(f"{texted} does it mean") == f"{word} does it mean"
+
+
+@pytest.mark.parametrize(
+    ("text", "line1"),
+    [
+        ("send the rest to my office at 233 S Wacker Dr, Chicago IL 60606", "233 S Wacker Dr"),
+        ("can it go to our new flat on 12 Rue Oberkampf, 75011 Paris", "12 Rue Oberkampf"),
+        # a floor or a unit before the street is kept
+        ("please send it to the 4th floor at 12 Main St, Boston MA 02110", "the 4th floor at 12 Main St"),
+    ],
+)
+def test_the_street_is_told_from_the_place_named_before_it(text, line1):
+    from concierge.reasoning.understanding import parse_address
+
+    assert parse_address(text)["line1"] == line1
+
+
+def test_a_request_asked_after_a_question_at_its_comma_is_a_request_of_its_own():
+    text = "When will order HW-330 go out, can you pull the lamp off it before it does?"
+    assert signals.requests(text) == ["When will order HW-330 go out", "can you pull the lamp off it before it does"]
+    assert signals._classify("When will order HW-330 go out")[0] == "track"
+    assert signals._classify("can you pull the lamp off it before it does")[0] == "remove_item"
+    # not after a condition
+    assert len(signals.requests("if it hasn't shipped yet, can you cancel it?")) == 1

@@ -44,6 +44,7 @@ from concierge.reasoning.understanding import (
     line_text,
     match_line,
     named_order,
+    names_item_not_order,
     orders_with_item,
     parse_address,
     request_object,
@@ -561,8 +562,8 @@ ANYTHING_ELSE = re.compile(r"\s*(?:Is there a|A)nything else(?: I can help with)
 
 def with_paragraphs(reply: str, paragraphs: list[str]) -> str:
     """`reply` with `paragraphs` after it, each its own paragraph; the question that ends a reply ("Anything
-    else?") stays at its end."""
-    closing = ANYTHING_ELSE.search(reply)
+    else?", "Shall I go ahead?") stays at its end."""
+    closing = ANYTHING_ELSE.search(reply) or GO_AHEAD.search(reply)
     body = reply[: closing.start()] if closing else reply
     said = body.rstrip() + "".join(f"\n\n{paragraph}" for paragraph in paragraphs)
     return f"{said}\n\n{closing.group(0).strip()}" if closing else said
@@ -609,6 +610,8 @@ REMEDY_ASKED = re.compile(
     r"\b(send|ship|post)\b[^.?!]{0,20}\b(new one|another|again|replacement)\b|\b(re-?ship|re-?send)\w*\b"
     r"|\b(refund|money back)\b|\bnew one\b"
 )
+# What is left of an order after a change to it: "send the rest to my office"
+THE_REST = re.compile(r"\b(?:the\s+)?(?:rest|remaining\s+\w+|others?|everything else)\b", re.IGNORECASE)
 # A question about the order the message names elsewhere: "…and when will it ship", "where is that order now?"
 IT_ASKED = re.compile(r"\b(?:it|that order|this order|the order)\b", re.IGNORECASE)
 # A question asking to be told, not a request put as a question ("can you send another one?")
@@ -675,7 +678,7 @@ MUST_I = re.compile(
 # ...or what to do about a problem: "what do i do?", "what should we do now?"
 WHAT_TO_DO = re.compile(r"^what (?:do|should|can|could) (?:i|we) do\b")
 REMOVE_TARGET = re.compile(
-    r"\b(?:remove|take|drop|delete)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
+    r"\b(?:remove|take|drop|delete|pull)\s+(?:the|my|a|an)?\s*([\w .-]{1,40}?)(?:\s+(?:off|from|out)\b|[?.!,]|$)",
     re.IGNORECASE,
 )
 
@@ -729,7 +732,7 @@ class DeterministicEngine:
             return "", ""
         if flow.get("name") in (*ACTION_FLOWS, "appointment") or not turn.customer.verified:
             return None
-        acting = signals.acting_parts(turn.message.text)
+        acting = signals.acting_parts(turn.message.text) or DeterministicEngine._joined_requests(turn.message.text)
         if len(acting) < 2:
             return DeterministicEngine._return_beside_exchange(turn)
         first = REQUEST_KINDS.get(acting[0][0])
@@ -756,6 +759,27 @@ class DeterministicEngine:
                 break
             end = at + len(part)
         return intent, text[start:end] if start >= 0 else words
+
+    @staticmethod
+    def _joined_requests(text: str) -> list[tuple[str, str]]:
+        """Two requests of other kinds joined by "and" and a verb, in one sentence ("cancel order #505 and change the
+        address on #504 to …", "please cancel the kettle and take the mug off the grinder order"), each as (intent,
+        its words); [] where the message is not two such requests. Not a cancellation and the money back ("cancel
+        the order and refund me": a cancellation refunds), nor a request and how it is done ("return the mug and
+        send me the slate one")."""
+        parts = signals.request_parts(text)
+        if len(parts) != 2:
+            return []
+        read = [(signals.classify(part)[0], part) for part in parts]
+        kinds = {REQUEST_KINDS.get(intent) for intent, _ in read}
+        if (
+            len(kinds) != 2
+            or not kinds <= {"cancel", "address", "remove_item", "return"}
+            or kinds == {"cancel", "return"}
+            or not all(signals.requests_something(part) for part in parts)
+        ):
+            return []
+        return read
 
     @staticmethod
     def _return_beside_exchange(turn: ReadyTurn) -> tuple[str, str] | None:
@@ -799,6 +823,8 @@ class DeterministicEngine:
         if not DeterministicEngine._waits(turn.conversation.flow) or not turn.results:
             return None  # the first's proposal is not answered in this turn: the second keeps waiting
         intent, words = str(later.get("intent", "")), str(later.get("words", ""))
+        if later.get("order"):
+            words = f"order {later['order']}: {words}"
         kind = REQUEST_KINDS.get(intent)
         added = [
             part
@@ -877,6 +903,9 @@ class DeterministicEngine:
                 else f"{first}\n\nOnce that's settled, I'll help with {what} too."
             )
             later = {"intent": second[0], "words": second[1]}
+            if THE_REST.search(second[1]) and decision.flow.get("order_id"):
+                # "take the mug off order #504, send the rest to my office …": the rest is of the first's order
+                later["order"] = decision.flow["order_id"]
             return decision.model_copy(update={"reply": told, "flow": {**decision.flow, LATER: later}})
         first_reply, other_reply = decision.reply.strip(), other.reply.strip()
         if first_waits and other_waits:
@@ -2715,6 +2744,11 @@ class DeterministicEngine:
         if by_item:
             open_ones = [o for o in by_item if o["status"] == "pending"]
             target = (open_ones or by_item)[0]
+            line = self._one_item_of(request, target)
+            if line is not None:
+                # "please cancel the slate mug" of an order that holds a grinder too: the mug taken off, not the grinder
+                # cancelled with it
+                return self._cancel_item(turn, target, line)
             return Decision(
                 next="actions", tool_calls=[call("cancel_order", {"order_id": target["order_id"]})], flow=flow
             )
@@ -2739,6 +2773,21 @@ class DeterministicEngine:
             " — you can return it once it arrives." if latest["status"] == "shipped" else "."
         )
         return Decision(next="reply", reply=reply, flow={})
+
+    @staticmethod
+    def _one_item_of(request: str, order: dict[str, Any]) -> dict[str, Any] | None:
+        """The one line of a pending order of several that a cancellation names by its item, when it names the item
+        and not the order ("please cancel the slate mug", "scrap the tea caddy, my partner bought one"; not "cancel
+        the grinder order", "cancel my order with the mug", nor every item of it named); else None."""
+        if order["status"] != "pending" or len(order["lines"]) < 2:
+            return None
+        if not names_item_not_order(request):
+            return None
+        best = items_named(request, [(order, line) for line in order["lines"]]).best
+        named = {order["lines"][i]["line_id"] for i in best}
+        if len(named) != 1:
+            return None
+        return next(line for line in order["lines"] if line["line_id"] in named)
 
     def _shipped_beside(self, turn: ReadyTurn, request: str, proposed: str) -> str:
         """What the customer asked to cancel beside the order proposed that has already shipped, said so: "Order
@@ -2967,7 +3016,7 @@ class DeterministicEngine:
         if reference:
             return None
         held = orders_with_item(request, orders)
-        if len(held) > 1:
+        if held:
             # "kettle was due the 10th, still not here. also change the address on the grinder order to …": the order
             # the change's own words name, not another the message names for another request
             own = [
@@ -2976,8 +3025,10 @@ class DeterministicEngine:
                 if signals.classify(part)[0] in ("address", "remove_item")
             ]
             if own:
+                # (what the change's own words name, where the rest of the message names other items more strongly:
+                # "can you pull the mug off it before it does, and is the offer on the beans still running?")
                 narrowed = orders_with_item(" ".join(own), orders)
-                held = [o for o in held if o in narrowed] or held
+                held = [o for o in held if o in narrowed] or narrowed or held
         kept_words = said_kept(request)
         if not held and kept_words:
             # "take the other thing off, I still want the grinder": the order holding what they keep

@@ -761,9 +761,21 @@ NEXT_REQUEST = re.compile(
 )
 
 
+# "When will 1034 go out, can you pull the tea towels off it before it does": a request asked after a question, at its
+# comma (not after a condition: "if it hasn't shipped, can you cancel it?")
+ASKED_AFTER_A_QUESTION = re.compile(r",\s*(?=(?:and\s+)?(?:can|could|would)\s+(?:you|u)\b)", re.IGNORECASE)
+_QUESTION_FIRST = re.compile(r"^\W*(?:when|where|has|have|is|are|will|did|how)\b", re.IGNORECASE)
+
+
 def requests(text: str) -> list[str]:
     """The requests of a message ("where is my order, and how long do refunds take?" -> two), in order."""
-    return [part.strip(" ,?") for part in NEXT_REQUEST.split(text) if part.strip(" ,?")]
+    parts = [part.strip(" ,?") for part in NEXT_REQUEST.split(text) if part.strip(" ,?")]
+    return [
+        piece.strip(" ,?")
+        for part in parts
+        for piece in (ASKED_AFTER_A_QUESTION.split(part) if _QUESTION_FIRST.match(part) else [part])
+        if piece.strip(" ,?")
+    ]
 
 
 # "can I return the green mugs?" names an item of theirs: a request. "can I return underwear?" or "how long do I have
@@ -802,7 +814,7 @@ FAULT_CONFIDENCE = 0.65
 # When it comes: "when are the headphones coming?", "when will my order ship?"
 WHEN_COMING = re.compile(
     r"\bwhen\b(?:\s+\w+){0,5}?\s+(?:come|coming|arrive|arriving|get here|be here|ship|shipped|"
-    r"shipping|be delivered|dispatched|be dispatched)\b"
+    r"shipping|be delivered|dispatched|be dispatched|go out|goes out|going out|be sent|sent out)\b"
     # ...or whether it comes by a time: "is it going to get here before next weekend?", "will they arrive by Friday?"
     r"|\b(?:is|are|will)\s+(?:it|they|this|these|that|those|my\s+\w+)\s+(?:going\s+to\s+|gonna\s+)?"
     r"(?:get here|arrive|be here|turn up|show up)\s+(?:before|by|in time|on|this|next|for)\b"
@@ -859,7 +871,7 @@ SPLIT_PHRASES = {
     "remove_item": re.compile(
         r"\b(?:do not|not|no longer|will not)\s+(?:\w+\s+){0,3}need\s+(?:the|that)\s+(?:\w+\s+){0,4}"
         r"(?:in|from|on)\s+(?:my|the|this|order)\b|"
-        r"\b(take|leave|drop)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b"
+        r"\b(take|leave|drop|pull)\s+the\b(?:\s+\w+){1,4}\s+(out|off)\b"
         r"(?!\s+of\s+(the\s+)?(box|package|parcel|case))"
     ),
 }
@@ -927,6 +939,10 @@ def _requests_something(clause: str) -> bool:
             )
         )
     )
+
+
+# (for the engine, which tells two requests joined in one sentence apart by it)
+requests_something = _requests_something
 
 
 # What would please them is a wish, not thanks: "the same thing but with C on both ends would be perfect!"
@@ -1136,7 +1152,7 @@ ON_ITS_WAY_ASKED = re.compile(
 
 
 def _tracking_asked(part: str) -> str | None:
-    """"track" where a question asks how an order of theirs is getting on in its tracking words ("Is my grinder out
+    """ "track" where a question asks how an order of theirs is getting on in its tracking words ("Is my grinder out
     for delivery tomorrow?", "when will the kettle arrive?"), which the phrase rules read as a question."""
     said = normalize(part)
     asked = "?" in part or QUESTION_START.match(said)
@@ -1367,9 +1383,9 @@ WHY_DONE = re.compile(
 
 # What they would rather not do, said after a question as why they ask: "I don't want to crack it reheating tea",
 # "dont wanna open it if not"
-WHY_THEY_ASK = re.compile(r"^\W*(?:(?:but|so|just|and)\s+)?(?:i\s+)?(?:don'?t|do not)\s+(?:want|wanna)\b", re.IGNORECASE)
-
-
+WHY_THEY_ASK = re.compile(
+    r"^\W*(?:(?:but|so|just|and)\s+)?(?:i\s+)?(?:don'?t|do not)\s+(?:want|wanna)\b", re.IGNORECASE
+)
 
 
 def asked_about_it(text: str) -> bool:

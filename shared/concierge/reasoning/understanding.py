@@ -362,7 +362,9 @@ UNIT = re.compile(
     re.IGNORECASE,
 )
 STREET_LEAD_IN = re.compile(
-    r"^(?:it'?s|it is|that'?s|that is|this is|(?:the|my|our) (?:new )?address is|new address:?|address:?)\s+",
+    r"^(?:it'?s|it is|that'?s|that is|this is|(?:the|my|our) (?:new )?address is|new address:?|address:?)\s+"
+    # ...or the place it is: "my office at 233 S Wacker Dr", "our new flat on 12 Rue Oberkampf"
+    r"|^(?:my|our|the)\s+(?:[a-z'-]+\s+){1,3}?(?:at|on|in)\s+(?=\d)",
     re.IGNORECASE,
 )
 # The address the order would have gone to, named after the new one ("…, WI 53704 instead of Butler St?"): to its
@@ -1932,6 +1934,22 @@ def about_lines(order: dict[str, Any], products: dict[str, dict[str, Any]]) -> d
 
 # The rest of an order said to come: "keep the rest", "leave the table and chairs", "the skirt can stay", "just the
 # paints" after the whole order
+# A cancellation of the order itself, not of an item in it: "cancel the grinder order", "cancel my order with the mug"
+# (not "cancel the mug from my order"), "cancel both", "the whole thing"
+ORDER_ITSELF = re.compile(r"\borders?\b(?!\s*#?\s*\w*\d)", re.IGNORECASE)
+FROM_THE_ORDER = re.compile(r"\b(?:from|off|on|in)\s+(?:my|the|this|that|our)\s+(?:\w+\s+)?order\b", re.IGNORECASE)
+ALL_OF_IT = re.compile(r"\b(?:whole|entire)\s+(?:order|thing|lot|parcel)\b|\beverything\b|\bboth\b", re.IGNORECASE)
+
+
+def names_item_not_order(text: str) -> bool:
+    """Whether a cancellation names an item rather than the order holding it ("please cancel the slate mug", "scrap
+    the tea caddy", "cancel the mug from my grinder order"; not "cancel the grinder order", "cancel both", "…take the
+    grinder off my order, but honestly - cancel the whole thing")."""
+    if ALL_OF_IT.search(text):
+        return False
+    return not ORDER_ITSELF.search(text) or FROM_THE_ORDER.search(text) is not None
+
+
 REST_KEPT = re.compile(
     r"\b(?:keep|keeping|leave|still send)\s+(?:the|my|everything|all)\b|\bthe rest\b|\beverything else\b"
     r"|\bcan (?:still )?(?:stay|come)\b|\b(?:just|only) the\b",
@@ -2015,7 +2033,12 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 requested = list(dict.fromkeys(Intent.REMOVE_ITEM if i is Intent.CANCEL else i for i in requested))
             product = products.get(item)
             if order["status"] == "pending" and (
-                (intent is Intent.RETURN and signals.unwanted_unsent(text))
+                # (a cancellation of an order they name by its number is of that order: "plz cancel order #1036, dont
+                # need the jar anymore")
+                (
+                    (intent is Intent.RETURN or (intent is Intent.CANCEL and not reference))
+                    and signals.unwanted_unsent(text)
+                )
                 # "…hoping I caught it before it ships", read as a swap with nothing to swap it for
                 or (
                     intent is Intent.EXCHANGE
