@@ -1429,8 +1429,8 @@ def _condition_asked(text: str, _intent: str) -> bool:
     return bool(CONDITION_ASKED.search(text)) and not said_faulty(text)
 
 
-# Money asked back in so many words: "dutch oven is too small for us, refund that", "I'd like my money back"
-MONEY_ASKED = re.compile(r"\b(?:refund(?:ed)?|money back|store credit)\b")
+# Money asked back, in any words: "a refund", "my money back", "store credit", "reimburse me"
+MONEY_BACK = re.compile(r"\b(?:refund\w*|money back|store credit|credit note|reimburs\w*)\b", re.IGNORECASE)
 
 
 def _money_asked(text: str, _intent: str) -> bool:
@@ -1438,7 +1438,7 @@ def _money_asked(text: str, _intent: str) -> bool:
     the item: the swap the model reads is a return."""
     rest = normalize(REFUSED_REQUEST.sub(" ", text))
     return (
-        bool(MONEY_ASKED.search(rest))
+        bool(MONEY_BACK.search(rest))
         and not SWAP_WORDS.search(rest)
         and not any_phrase(rest, INTENT_PHRASES["exchange"])
     )

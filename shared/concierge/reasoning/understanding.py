@@ -227,7 +227,6 @@ IS_FINE = re.compile(
 SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 CLAUSE = re.compile(r"[^,]+?(?:,|\b(?:but|though|tho|although|whereas)\b|$)", re.IGNORECASE)
 # Money asked back: a return, whatever other one of the item is named beside it
-MONEY_BACK = re.compile(r"\b(?:refund\w*|money back|store credit|credit note|reimburs\w*)\b", re.IGNORECASE)
 ASKS_ITEM_BACK = re.compile(r"\b(?:return|send\w*\s+(?:\w+\s+){0,5}?back|refund|exchange|swap|replace)\b", re.I)
 
 
@@ -774,7 +773,7 @@ def _unless_money_refused(
     whey, can you send another?"): that item is still the one the message is about. ("No need for a refund on the
     scales any more. Where are my plates?" takes the scales back altogether.)"""
     words = refused.group(0)
-    money_only = exchange and MONEY_BACK.search(words) and not ITEM_ACTED_ON.search(words)
+    money_only = exchange and signals.MONEY_BACK.search(words) and not ITEM_ACTED_ON.search(words)
     return words if money_only and any(title_score(words, line) for _, line in candidates) else " "
 
 
@@ -2053,7 +2052,7 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                 intent = to
             if product is not None and Intent.EXCHANGE in (intent, *requested):
                 variant = variant_wanted(product, line["options"], text)
-                if intent is Intent.RETURN and variant is not None and not MONEY_BACK.search(text):
+                if intent is Intent.RETURN and variant is not None and not signals.MONEY_BACK.search(text):
                     # "mug is too small, want the 450 same colour": the fault is why, the other one of it is what
                     # they ask for, and no money back is asked
                     intent = Intent.EXCHANGE
