@@ -702,3 +702,16 @@ def test_an_item_taken_off_after_a_question_when_the_order_goes_out_is_of_that_o
     chat.say("yes")
     [removed] = chat.executed("modify_order")
     assert removed["arguments"]["order_id"] == "#504"
+
+
+def test_a_late_parcel_said_beside_a_change_is_told_where_it_is_with_the_proposal():
+    reply = (
+        Chat(PENDING + ORDERS)
+        .say(
+            "kettle was due the 10th still not here?? also change the address on the grinder order to 233 S Wacker "
+            "Dr, Chicago IL 60606"
+        )
+        .reply
+    )
+    assert "order #504 will be delivered to Robin Park, 233 S Wacker Dr" in reply
+    assert "your order #505 (Gooseneck Kettle) is being prepared" in reply and reply.endswith("Shall I go ahead?")

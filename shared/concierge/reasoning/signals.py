@@ -926,6 +926,8 @@ def _requests_something(clause: str) -> bool:
     """Whether a clause asks for something (a question, "can you", "please", "I want") rather than describes."""
     clause = LEAD_IN.sub("", clause)  # "Two things: when is my watch arriving"
     normalized = normalize(clause)
+    # (a joining word before the verb: "also change the address on the grinder order to …")
+    verb_first = re.sub(r"^(?:(?:and|also|so|then|oh|plus|btw)\s+)+", "", normalized)
     return (
         clause.strip().endswith("?")
         or re.match(r"\s*[1-9]\)\s", clause) is not None  # an item of a numbered list of requests
@@ -935,7 +937,7 @@ def _requests_something(clause: str) -> bool:
             or re.match(
                 r"(has|have|did|please|pls|cancel|return|refund|exchange|swap|send|"
                 r"take|remove|change|update|track)\b",
-                normalized,
+                verb_first,
             )
         )
     )
@@ -1598,6 +1600,28 @@ def acting_parts(text: str) -> list[tuple[str, str]]:
     ]
 
 
+# A parcel said to be late: asked where it is, though said as a statement ("kettle was due the 10th, still not here")
+LATE_SAID = (
+    "not arrived",
+    "still waiting",
+    "should be here",
+    "should have arrived",
+    "not here yet",
+    "still not here",
+    "not received",
+    "never arrived",
+    "never came",
+    "has not come",
+    "have not come",
+    "has not been delivered",
+    "not come yet",
+    "not turned up",
+    "supposed to be here",
+    "was due",
+    "should have come",
+)
+
+
 def read_only_requests(text: str) -> list[tuple[str, str]]:
     """The requests of a message that ask only to be told something, each as (intent, its words), in order, when
     the message also asks for something to be done (`acting_requests`): "can you send my hub order to my office
@@ -1609,7 +1633,7 @@ def read_only_requests(text: str) -> list[tuple[str, str]]:
         return []
     asked = []
     for intent, part in readings:
-        if intent == "track" and _requests_something(part):
+        if intent == "track" and (_requests_something(part) or any_phrase(normalize(part), LATE_SAID)):
             asked.append((intent, part))
         elif intent in ("question", "unknown") and (
             QUESTION_START.match(normalize(part))
