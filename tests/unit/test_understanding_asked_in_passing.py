@@ -118,3 +118,14 @@ def test_a_request_asked_after_a_question_at_its_comma_is_a_request_of_its_own()
     assert signals._classify("can you pull the lamp off it before it does")[0] == "remove_item"
     # not after a condition
     assert len(signals.requests("if it hasn't shipped yet, can you cancel it?")) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm opening a small cafe and want around 40 of your jugs. Is there any discount for an order that size?",
+        "We need around 15 lamps for our office. Do you have business pricing for that?",
+    ],
+)
+def test_a_price_asked_for_many_is_a_question_whatever_the_model_reads(text):
+    assert acting_intent(text, "exchange") is Intent.QUESTION

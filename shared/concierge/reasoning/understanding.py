@@ -1689,7 +1689,11 @@ PLACING_AN_ORDER = re.compile(
 # A price asked for many of a thing: "any discount for that many?", "do you do bulk pricing?", "a trade discount"
 BULK_BUY = re.compile(
     r"\b(?:discounts?|deals?|price|prices|pricing|quote)\b[^.?!]{0,40}?\b(?:that many|so many|bulk|wholesale|large "
-    r"orders?|quantit(?:y|ies))\b|\b(?:bulk|wholesale|trade)\s+(?:orders?|prices?|pricing|discounts?|rates?)\b",
+    r"orders?|quantit(?:y|ies))\b|\b(?:bulk|wholesale|trade|business|corporate)\s+(?:orders?|prices?|pricing|discounts?"
+    r"|rates?)\b"
+    # ...or a price asked for an order of that many: "want around 40 of your speckled mugs. Any discount for an order
+    # that size?"
+    r"|\b(?:discounts?|deals?|price|prices|pricing|quote)\b[^.?!]{0,40}?\b(?:order|purchase|one) (?:of )?that size\b",
     re.IGNORECASE,
 )
 # The requests about an order the customer already has.
