@@ -2787,7 +2787,8 @@ class DeterministicEngine:
         named = {order["lines"][i]["line_id"] for i in best}
         if len(named) != 1:
             return None
-        return next(line for line in order["lines"] if line["line_id"] in named)
+        one: dict[str, Any] = next(line for line in order["lines"] if line["line_id"] in named)
+        return one
 
     def _shipped_beside(self, turn: ReadyTurn, request: str, proposed: str) -> str:
         """What the customer asked to cancel beside the order proposed that has already shipped, said so: "Order
