@@ -73,7 +73,8 @@ demo-data: $(STAMP)
 	$(BIN)/concierge demo-data demo/store
 
 # Retrain the shipped intent model (shared/concierge/reasoning/data/intent-model.npz) after changing its training messages
-# (evaluation/understanding/training/ and the tuning half of messages.jsonl); docs/evaluation.md says how.
+# (evaluation/understanding/training/, the tuning half of messages.jsonl and store-writers*.jsonl); docs/evaluation.md
+# says how.
 intent-model: $(STAMP)
 	$(BIN)/concierge understanding --train
 

@@ -14,13 +14,8 @@ from concierge.reasoning import signals
 from concierge.reasoning.understanding import Intent, acting_intent, read
 from tests.unit.test_engine_other_shops import ORDERS as COFFEE_ORDERS
 from tests.unit.test_engine_other_shops import PENDING, Chat
-from tests.unit.test_understanding_amounts_shades_and_orders import PRODUCTS, line, order
-
-HOME = [
-    order("HW-330", "pending", line(1, "lamp", {"colour": "Ivory"})),
-    order("HW-320", "delivered", line(1, "jug", {"size": "1.2 L"}), line(2, "napkins", {"colour": "Oat"})),
-    order("HW-305", "shipped", line(1, "watch", {"colour": "Black"})),
-]
+from tests.unit.test_understanding_amounts_shades_and_orders import PRODUCTS
+from tests.unit.test_understanding_where_it_goes_and_what_is_refused import HOME
 
 
 @pytest.mark.parametrize(

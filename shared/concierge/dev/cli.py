@@ -389,8 +389,8 @@ def _understanding_figures(title: str, scored: list[Scored], args: argparse.Name
 
 
 def _train_intent_model(labelled: Path) -> int:
-    """Train the shipped intent model (concierge/reasoning/data/intent-model.npz) on the written training messages and
-    the tuning half of the labelled set."""
+    """Train the shipped intent model (concierge/reasoning/data/intent-model.npz) on the written training messages, the
+    tuning half of the labelled set and the sample stores' other labelled sets (`understanding_eval.training_set`)."""
     from concierge.reasoning import intentmodel
     from concierge.reasoning.understanding_eval import training_set
 

@@ -767,16 +767,15 @@ class DeterministicEngine:
         its words); [] where the message is not two such requests. Not a cancellation and the money back ("cancel
         the order and refund me": a cancellation refunds), nor a request and how it is done ("return the mug and
         send me the slate one")."""
-        parts = signals.request_parts(text)
-        if len(parts) != 2:
+        read = [(signals.classify(part)[0], part) for part in signals.request_parts(text)]
+        if len(read) != 2:
             return []
-        read = [(signals.classify(part)[0], part) for part in parts]
         kinds = {REQUEST_KINDS.get(intent) for intent, _ in read}
         if (
             len(kinds) != 2
             or not kinds <= {"cancel", "address", "remove_item", "return"}
             or kinds == {"cancel", "return"}
-            or not all(signals.requests_something(part) for part in parts)
+            or not all(signals.requests_something(part) for _, part in read)
         ):
             return []
         return read

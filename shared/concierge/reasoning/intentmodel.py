@@ -3,10 +3,10 @@
 A linear model (multinomial logistic regression) over hashed character n-grams (2 to 5 letters, within words, so
 typos and word forms still share most of their features) and hashed word unigrams and bigrams, each block tf-idf
 weighted and normalised. It is trained at build time (`concierge understanding --train`, scikit-learn, a
-development dependency only) on messages written for shops of many verticals and on the tuning half of the labelled
-set; never on the held-out half. The weights ship with the package (`data/intent-model.npz`, float16); reading a
-message is a numpy dot product over the few hundred features it has, so no service is called and nothing is
-downloaded.
+development dependency only) on messages written for shops of many verticals, the tuning half of the labelled set
+and the sample stores' other labelled sets; never on the held-out half. The weights ship with the package
+(`data/intent-model.npz`, float16); reading a message is a numpy dot product over the few hundred features it has,
+so no service is called and nothing is downloaded.
 
 Nothing here knows a store: the features are the customer's words, and the classes are `understanding.Intent`
 values. Rules in code still decide what must never be missed (a person asked for, see `signals.score`).

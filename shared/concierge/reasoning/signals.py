@@ -901,7 +901,7 @@ def classify(text: str) -> tuple[str, float]:
             r
             for part, r in actionable
             if r[1] != FAULT_CONFIDENCE
-            and not (r[0] == "track" and NOT_SHIPPED.search(normalize(part)) and not _requests_something(part))
+            and not (r[0] == "track" and NOT_SHIPPED.search(normalize(part)) and not requests_something(part))
         ]
         # "...and if you can't, get me a real person": a person asked for only if the rest fails
         human = [
@@ -922,7 +922,7 @@ def classify(text: str) -> tuple[str, float]:
 LEAD_IN = re.compile(r"^[^:?!.]{1,30}:\s+")
 
 
-def _requests_something(clause: str) -> bool:
+def requests_something(clause: str) -> bool:
     """Whether a clause asks for something (a question, "can you", "please", "I want") rather than describes."""
     clause = LEAD_IN.sub("", clause)  # "Two things: when is my watch arriving"
     normalized = normalize(clause)
@@ -941,10 +941,6 @@ def _requests_something(clause: str) -> bool:
             )
         )
     )
-
-
-# (for the engine, which tells two requests joined in one sentence apart by it)
-requests_something = _requests_something
 
 
 # What would please them is a wish, not thanks: "the same thing but with C on both ends would be perfect!"
@@ -1202,7 +1198,7 @@ def first_request(text: str) -> tuple[str, float] | None:
         # the model is nearly sure of it or the rules agree
         if intent not in REQUESTS or probability < (FIRST_REQUEST_AGREED if agreed else FIRST_REQUEST_SURE):
             continue
-        if not agreed and not _requests_something(part):
+        if not agreed and not requests_something(part):
             # a statement that asks for nothing and that the rules read as no such request ("So it's useless to me
             # now."): what it says is why the request beside it is made
             continue
@@ -1210,7 +1206,7 @@ def first_request(text: str) -> tuple[str, float] | None:
             continue
         if _classify(part)[1] == FAULT_CONFIDENCE:
             continue
-        asks = _requests_something(part)
+        asks = requests_something(part)
         if intent == "track" and NOT_SHIPPED.search(normalize(part)) and not asks:
             continue
         # "The zip on my jacket broke. Can I get a replacement?": the fault is why a replacement is asked for
@@ -1297,7 +1293,7 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
             # back names a request or is said on its own ("Never mind, I'll keep it"), not of something else
             # ("never mind a flat white": let alone)
             rest_ruled = classify(rest)
-            if rest_ruled[0] == "unknown" and not _requests_something(rest) and _takes_a_request_back(text):
+            if rest_ruled[0] == "unknown" and not requests_something(rest) and _takes_a_request_back(text):
                 return rest_ruled
     return reading
 
@@ -1587,16 +1583,14 @@ def acting_requests(text: str) -> list[str]:
     """The intents of a message's requests to have something done (not only told), in order, each asked for in so
     many words ("can you", "please", a question): "where are my headphones? And can you send my hub order to my
     office instead, …?" -> ["address"]. Not what only describes ("thinking of getting the pan in the bigger size")."""
-    return [intent for intent, part in _readings(text) if intent in ACTIONS - READ_ONLY and _requests_something(part)]
+    return [intent for intent, part in _readings(text) if intent in ACTIONS - READ_ONLY and requests_something(part)]
 
 
 def acting_parts(text: str) -> list[tuple[str, str]]:
     """`acting_requests`, each with its words: "1) please cancel the towels order, and 2) the glass containers order
     needs to go to my new place, …" -> [("cancel", "1) please cancel…"), ("address", "2) the glass containers…")]."""
     return [
-        (intent, part)
-        for intent, part in _readings(text)
-        if intent in ACTIONS - READ_ONLY and _requests_something(part)
+        (intent, part) for intent, part in _readings(text) if intent in ACTIONS - READ_ONLY and requests_something(part)
     ]
 
 
@@ -1629,11 +1623,11 @@ def read_only_requests(text: str) -> list[tuple[str, str]]:
     starts with a question word ("how hot can my dutch oven go?"), not a remark with a question mark ("it has a UK
     plug??"); a statement ("my order hasn't shipped yet") asks nothing."""
     readings = _readings(text)
-    if not any(intent in ACTIONS - READ_ONLY and _requests_something(part) for intent, part in readings):
+    if not any(intent in ACTIONS - READ_ONLY and requests_something(part) for intent, part in readings):
         return []
     asked = []
     for intent, part in readings:
-        if intent == "track" and (_requests_something(part) or any_phrase(normalize(part), LATE_SAID)):
+        if intent == "track" and (requests_something(part) or any_phrase(normalize(part), LATE_SAID)):
             asked.append((intent, part))
         elif intent in ("question", "unknown") and (
             QUESTION_START.match(normalize(part))

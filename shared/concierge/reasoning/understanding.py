@@ -1804,7 +1804,7 @@ def part_intent(part: str) -> Intent | None:
         return Intent.QUESTION
     if intent.value in signals.REFUSED_READINGS and signals.REFUSED_REQUEST.search(part):
         rest = signals.REFUSED_REQUEST.sub(" ", part)
-        if len(re.findall(r"[A-Za-z]+", rest)) < 2 or not signals._requests_something(rest):
+        if len(re.findall(r"[A-Za-z]+", rest)) < 2 or not signals.requests_something(rest):
             return None
         intent = acting_intent(rest, signals.understood(rest)[0])
     return intent
@@ -1818,7 +1818,7 @@ def intents(text: str) -> list[Intent]:
     read = [acting_intent(text, signals.understood(text)[0])]
     social = read[0] in (Intent.GREETING, Intent.THANKS, Intent.GOODBYE)
     several = parts if len(parts) > 1 else []
-    asking = [signals._requests_something(part) for part in several]
+    asking = [signals.requests_something(part) for part in several]
     meant = [part_intent(part) for part in several]
     sent_back_or_swapped = (Intent.RETURN, Intent.EXCHANGE)
     item_asked = any(a and i in sent_back_or_swapped for a, i in zip(asking, meant, strict=True))
@@ -1907,7 +1907,7 @@ def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
         if len(meant) != 1 or not any(item_score(match.have, match.named, candidates[i][1]) for i in match.best):
             meant = set()  # named by meaning or not at all: not in so many words
         # a list of what the request before it is about goes on ("…return the bed and also the fountain")
-        asks = signals._requests_something(part) or LIST_GOES_ON.match(part) is not None
+        asks = signals.requests_something(part) or LIST_GOES_ON.match(part) is not None
         named.append((intent, asks, meant))
     # A fault described ("It doesn't sit right and the top string buzzes") is the reason for the request beside it,
     # not a request of its own: the items its words name are not meant, unless a request to send back or swap names
