@@ -1303,7 +1303,7 @@ def _understood_whole(text: str, ruled: tuple[str, float] | None = None) -> tupl
 # possible to swap it?", "is there any way to swap it?", "is it too late to cancel?"; "do you do exchanges?" is about
 # us (a policy, read as such by the rules) and "do I need the box to return it?" is for the rules to read.
 ASKED_ABOUT_IT = re.compile(
-    r"^\W*(?:(?:and|also|so|but|oh|plus|btw|hey|hi|hello|ok|okay)\W+)*(?:does|did|will|is|are|was|were|has|have)\s+"
+    r"^\W*(?:(?:and|also|so|but|oh|plus|btw|hey|hi|hello|ok|okay)\W+)*(?:does|do|did|will|is|are|was|were|has|have)\s+"
     r"(?!(?:you|u|ya|i|we|me)\b)"
     r"(?!(?:it|that|this|there)\s+(?:be\s+)?(?:possible|ok|okay|alright|fine|too late|still possible|worth|any\s*way"
     r"|a way|a chance|any chance|someone|somebody|anyone)\b)"
@@ -1427,8 +1427,10 @@ def _condition_asked(text: str, _intent: str) -> bool:
     return bool(CONDITION_ASKED.search(text)) and not said_faulty(text)
 
 
-# Money asked back, in any words: "a refund", "my money back", "store credit", "reimburse me"
-MONEY_BACK = re.compile(r"\b(?:refund\w*|money back|store credit|credit note|reimburs\w*)\b", re.IGNORECASE)
+# Money asked back, in any words: "a refund", "my money back", "store credit", "reimburse me", "the €129 back"
+MONEY_BACK = re.compile(
+    r"\b(?:refund\w*|money back|store credit|credit note|reimburs\w*)\b|[$€£¥]\s?\d[\d.,]*\s+back\b", re.IGNORECASE
+)
 
 
 def _money_asked(text: str, _intent: str) -> bool:

@@ -191,7 +191,10 @@ KEPT = re.compile(
     # taken off")
     r"|(?:i|we)\s+(?:do\s+)?(?:still\s+(?:want|need)|only\s+need|just\s+need)"
     r"(?=\s+(?:the|my|our)\s+(?![\w -]*\b(?:taken|sent|swapped|changed|removed|cancell?ed|refunded|returned|replaced"
-    r"|exchanged|off|back|instead|in|as)\b)))"
+    r"|exchanged|off|back|instead|in|as)\b))"
+    # "leave the tea towels ON the order" (not "leave the mug off", "leave the parcel at the door")
+    r"|leave(?=\s+(?:the|my|our)\s+[\w -]{1,40}?\s+(?:on|in)\s+(?:the|my|our|it|that|this)\b)"
+    r"(?!(?:(?!\band\b)[^.,!?;])*\b(?:off|out|at|outside|with)\b))"
     r"\s+(?:the|my|our)\s+[\w -]{1,40}?"
     # "keep the jumper and the jacket", "keep the jumper and socks": each item kept (not "and send the socks back")
     rf"(?:\s+and\s+(?:(?:the|my|our)\s+[\w -]{{1,40}}?|(?!(?:{signals.REQUEST_VERB}|i|we|you|it|they)\b)\w+))*"
@@ -763,18 +766,28 @@ def names_a_thing(text: str, candidates: list[tuple[dict[str, Any], dict[str, An
 
 # What is done to an item, in a request taken back ("don't cancel the hub"), not only the money refused
 ITEM_ACTED_ON = re.compile(r"\b(?:cancel|return|exchange|swap|send|replace|remove|take|keep)\w*", re.IGNORECASE)
+# The other one of an item refused, where its money back is what they want ("no replacement for the earbuds")
+ANOTHER_REFUSED = re.compile(r"\b(?:replacement|exchange|swap|another one|new one)s?\b", re.IGNORECASE)
+ITEM_PUT_AWAY = re.compile(r"\b(?:cancel|return|send|remove|take|keep)\w*", re.IGNORECASE)
 
 
 def _unless_money_refused(
     refused: re.Match[str], candidates: list[tuple[dict[str, Any], dict[str, Any]]], exchange: bool
 ) -> str:
-    """A request taken back, blanked out, unless what it refuses is only the money for an item of theirs that they
-    want another one of ("not a refund on the tumblers, i want the bigger 350s", "I don't want my money back for the
-    whey, can you send another?"): that item is still the one the message is about. ("No need for a refund on the
-    scales any more. Where are my plates?" takes the scales back altogether.)"""
+    """A request taken back, blanked out, unless what it refuses is only the remedy for an item of theirs: the money,
+    where they want another one of it ("not a refund on the tumblers, i want the bigger 350s", "I don't want my money
+    back for the whey, can you send another?"), or another one, where they want the money ("No replacement for the
+    earbuds please, I'd rather have the €129 back"): that item is still the one the message is about. ("No need for
+    a refund on the scales any more. Where are my plates?" takes the scales back altogether.)"""
     words = refused.group(0)
     money_only = exchange and signals.MONEY_BACK.search(words) and not ITEM_ACTED_ON.search(words)
-    return words if money_only and any(title_score(words, line) for _, line in candidates) else " "
+    another_only = (
+        not exchange
+        and ANOTHER_REFUSED.search(words)
+        and not ITEM_PUT_AWAY.search(words)
+        and signals.MONEY_BACK.search(refused.string[refused.end() :])
+    )
+    return words if (money_only or another_only) and any(title_score(words, line) for _, line in candidates) else " "
 
 
 def items_named(
@@ -1052,8 +1065,11 @@ _SPELLED = "zero one two three four five six seven eight nine ten eleven twelve"
 NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SPELLED.split())}
 # Where a bare number names what is wanted: "for a 45", "the 130s", "in a 30", "size 9", "a 64 instead"
 _WANTED_NUMBER = re.compile(
-    r"(?:\b(?:a|an|the|for|to|in|into|size|get|need|want|prefer|with|of)\s+)(\d+(?:\.\d+)?)(?:s\b|(?![\w.]|,\d))"
-    r"|(?<![\w.,])(\d+(?:\.\d+)?)(?:s\b|(?![\w.]|,\d))(?=\s+(?:one|ones|version|instead|please|model)\b)",
+    # ("the big 2.5s": a size word between)
+    r"(?:\b(?:a|an|the|for|to|in|into|size|get|need|want|prefer|with|of)\s+"
+    r"(?P<sized>(?:big|bigger|large|larger|small|smaller|little|tall|taller|short|shorter)\s+)?)"
+    r"(?P<after>\d+(?:\.\d+)?)(?:s\b|(?![\w.]|,\d))"
+    r"|(?<![\w.,])(?P<before>\d+(?:\.\d+)?)(?:s\b|(?![\w.]|,\d))(?=\s+(?:one|ones|version|instead|please|model)\b)",
     re.IGNORECASE,
 )
 
@@ -1098,8 +1114,8 @@ def _said_unit(word: str | None) -> str | None:
 def number_said(text: str, value: str, current: str | None) -> int:
     """How plainly the customer names a value by its number: 4 with its unit as they write it ("3 metres" for
     "3 m", "256 gig" for "256 GB", "two person" for "2-person", "3 m" for "80 x 300 cm"), 2 where a bare number is
-    what they want ("for a 45" for "EU 45", "the 130s" for "130 cm"); 0 when they do not, or the number is also the
-    current value's."""
+    what they want ("for a 45" for "EU 45", "the 130s" for "130 cm"), 3 after a size word ("the big 2.5s"); 0 when
+    they do not, or the number is also the current value's."""
     mine = set(_numbers(current)) if current is not None else set()
     numbers = [n for n in _numbers(value) if n not in mine]
     if not numbers:
@@ -1120,8 +1136,9 @@ def number_said(text: str, value: str, current: str | None) -> int:
                 return 4
     if len(numbers) == 1 and len(_numbers(value)) == 1:
         for match in _WANTED_NUMBER.finditer(said):
-            if float(match.group(1) or match.group(2)) == numbers[0]:
-                return 2
+            if float(match.group("after") or match.group("before")) == numbers[0]:
+                # a size word before it says it is the size they want, whichever is next up or down ("the big 2.5s")
+                return 3 if match.group("sized") else 2
     return 0
 
 
@@ -1710,6 +1727,42 @@ def variant_wanted(product: dict[str, Any], options: dict[str, Any], text: str) 
     return None if chosen is None else {k: str(v) for k, v in chosen["options"].items() if options.get(k) != v}
 
 
+# A cancellation asked for: "just cancel #1021 and refund me", "I would like it cancelled and the money refunded",
+# "it's the headphones I'd like to cancel" (not "it shows as cancelled", "cancel my return")
+CANCEL_ASKED = re.compile(
+    r"\bcancel\b(?!\s+(?:my|the|this|that)\s+(?:return|exchange|swap|refund)\b)"
+    r"|\b(?:like|want|need|have|get)\s+(?:it|this|that|them|the\s+\w+|my\s+\w+|\S+)\s+cancell?ed\b",
+    re.IGNORECASE,
+)
+SENT_BACK = re.compile(r"\breturn|\b(?:send|sent|ship|post|mail)\w*\s+(?:\w+\s+){0,4}?back\b|\bremove|\btake\b", re.I)
+# A cancellation only said to have happened: "it shows as cancelled and I never cancelled it", "my order was
+# cancelled?"
+CANCELLATION_SAID = re.compile(
+    r"\b(?:was|were|been|got)\s+(?:[\w-]+\s+){0,3}?cancell?ed\b"
+    r"|\b(?:as|is|never|already|has|have|had|i|we|you|it's|it)\s+cancell?ed\b",
+    re.IGNORECASE,
+)
+CANCEL_WORD = re.compile(r"\bcancel\w*", re.IGNORECASE)
+
+
+def only_said_cancelled(text: str) -> bool:
+    """Whether every word of cancelling in the text says a cancellation happened (`CANCELLATION_SAID`)."""
+    words = list(CANCEL_WORD.finditer(text))
+    return bool(words) and all(CANCELLATION_SAID.search(text[max(0, word.start() - 40) : word.end()]) for word in words)
+
+
+# Something to be added to an order: "can I add a second set of tumblers to an order that hasn't shipped yet?"
+ADD_TO_ORDER = re.compile(
+    r"\badd\w*\s+(?:[\w-]+\s+){0,6}?(?:to|onto|on to)\s+(?:my|an|the|this|that|our)\s+(?:\w+\s+)?order\b", re.I
+)
+# A parcel to be stopped before it goes: "can you still stop the dongle from shipping?", "stop the order going out"
+STOP_SHIPPING = re.compile(
+    r"\b(?:stop|halt|hold back)\s+(?:[\w-]+\s+){0,6}?(?:from\s+)?(?:shipping|being (?:shipped|sent|dispatched)"
+    r"|going out|dispatching|getting sent)\b",
+    re.IGNORECASE,
+)
+
+
 def acting_intent(text: str, intent: str) -> Intent:
     """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
@@ -1753,6 +1806,26 @@ def acting_intent(text: str, intent: str) -> Intent:
             and signals.classify(rest)[0] == "question"
         ):
             return Intent.QUESTION
+    # "just cancel #1021 and refund me", "it's the 2 m cable order I want to cancel": a cancellation asked for, its
+    # money with it, and nothing said of sending anything back or taking it off
+    asked = signals.REFUSED_REQUEST.sub(" ", text)
+    if (
+        reading in (Intent.RETURN, Intent.REMOVE_ITEM)
+        and CANCEL_ASKED.search(asked)
+        and not SENT_BACK.search(asked)
+        and (reading is Intent.RETURN or not names_item_not_order(asked))
+    ):
+        return Intent.CANCEL
+    # "what happened to order 1006? It shows as cancelled and I never cancelled it": asked about a cancellation said
+    # to have happened, none asked for
+    if reading is Intent.CANCEL and "?" in text and only_said_cancelled(text):
+        return Intent.QUESTION
+    # "can I add a second set of tumblers to an order that hasn't shipped yet?": how to add to an order is asked
+    if reading in (Intent.TRACK, Intent.QUESTION) and ADD_TO_ORDER.search(text):
+        return Intent.QUESTION
+    # "can you still stop the dongle with all the ports from shipping?"
+    if reading in (Intent.QUESTION, Intent.UNKNOWN, Intent.TRACK) and STOP_SHIPPING.search(text):
+        return Intent.CANCEL
     # "please switch the aviators from the Gold frame to Gunmetal": a swap to another, read as sending it back
     if reading is Intent.RETURN and SWITCH_TO.search(text) and not (NOT_A_SWAP.search(text) or parse_address(text)):
         return Intent.EXCHANGE
@@ -1879,14 +1952,52 @@ def first_named(text: str, lines: list[dict[str, Any]]) -> str | None:
     return ranked[0][0] if len(ranked) == 1 or ranked[1][1] > ranked[0][1] else None
 
 
+# "the power bank + cable", "mouse n power bank", "cups & saucers": a list, as "and" makes one
+LIST_SIGN = re.compile(r"\s*[+&]\s*|\s+n\s+")
+
+
 def named_together(text: str, lines: list[dict[str, Any]]) -> bool:
-    """Whether the customer names two of `lines` as one list ("the pen and the notebook"): both are meant."""
-    words, ranked = _first_words(text, lines)
-    return len(ranked) > 1 and bool({"and", "or", "plus"} & set(words[ranked[0][1] + 1 : ranked[1][1]][:3]))
+    """Whether the customer names two of `lines` as one list ("the pen and the notebook", "my power bank + cable",
+    "the espresso cups and beans"): both are meant. The words just before a joining word name one, the words just
+    after it another (each the line its title's words name most)."""
+    words = re.findall(r"[a-z0-9]+(?:['.-][a-z0-9]+)*", LIST_SIGN.sub(" and ", text.lower()))
+
+    def best(said: list[str]) -> str | None:
+        scores = {line["product_id"]: title_score(" ".join(said), line) for line in lines}
+        top = max(scores.values(), default=0)
+        named = [product for product, score in scores.items() if score == top]
+        return named[0] if top and len(named) == 1 else None
+
+    for n, word in enumerate(words):
+        if word in ("and", "or", "plus"):
+            before, after = best(words[max(0, n - 3) : n]), best(words[n + 1 : n + 4])
+            if before is not None and after is not None and before != after:
+                return True
+    return False
 
 
 # A clause that goes on with the list of things the request before it names: "also the fountain from my other order"
 LIST_GOES_ON = re.compile(r"\s*(?:and\s+)?(?:also|plus|as well as)\s+(?:the|my|that|those|these)\b", re.IGNORECASE)
+
+
+# A sentence of thanks: what it lists was delivered, not asked about ("Thank you for the quick delivery on my mug and
+# espresso cups!! Only thing, the oat mug is a bit small")
+THANKED = re.compile(r"^\s*(?:\w+[,!]?\s+)?(?:thanks?|thx|ty|cheers|loving|love)\b", re.IGNORECASE)
+
+
+def without_thanked(text: str) -> str:
+    """The customer's words without their sentences of thanks."""
+    return " ".join(sentence for sentence in SENTENCE.findall(text) if not THANKED.match(sentence))
+
+
+def several_named(named: str, lines: list[dict[str, Any]]) -> bool:
+    """Whether the words one request verb names list two items of `lines` ("return the power bank and the cable"):
+    no one item is meant, though one is named in more words."""
+    parts = re.split(r"\s+and\s+(?:the|my|this|these|those|our)\s+", named, flags=re.IGNORECASE)
+    products = {
+        next((line["product_id"] for line in lines if title_score(part, line)), None) for part in parts if part.strip()
+    }
+    return len(parts) > 1 and None not in products and len(products) == len(parts)
 
 
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
@@ -2010,7 +2121,14 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
                     latest=match.latest,
                 )
                 products_meant = {first}
-        no_one_item = len(items_of_requests(text, open_orders)) > 1
+        lines = [line for _, line in candidates]
+        # "return the power bank and the cable", "any news on the pour-over cone and coffee I ordered?": a list of
+        # two of theirs, of which neither is the one item meant
+        no_one_item = (
+            len(items_of_requests(text, open_orders)) > 1
+            or several_named(match.named, lines)
+            or (len(products_meant) == 1 and named_together(without_thanked(match.have), lines))
+        )
         if (
             intent is Intent.CANCEL
             and named

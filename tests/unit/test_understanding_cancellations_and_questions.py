@@ -1,0 +1,89 @@
+"""What a customer of any shop asks, found on a fifth writer set for the sample stores (2026-12-03): a cancellation
+asked for with its money, a cancellation only said to have happened, something to be added to an order, a parcel to
+be stopped, and a question about what a thing does.
+
+The shops here are made up (the small tech and homeware shop of test_understanding_lists_and_remedies.py and the
+coffee shop of test_engine_other_shops.py): none of the sample stores' data."""
+
+from __future__ import annotations
+
+import pytest
+
+from concierge.reasoning import signals
+from concierge.reasoning.understanding import Intent, acting_intent, read
+from tests.unit.test_engine_other_shops import ORDERS as COFFEE_ORDERS
+from tests.unit.test_engine_other_shops import PENDING, Chat
+from tests.unit.test_understanding_amounts_shades_and_orders import PRODUCTS
+from tests.unit.test_understanding_lists_and_remedies import TECH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I don't want a replacement jug sent out, just cancel T-1080 and refund me. It's taken long enough.",
+        "Hello, the jug (T-1080): I would like it cancelled and the money refunded, please.",
+        "Not the napkins, that one can stay. It's the jug I'd like to cancel, it hasn't even shipped.",
+    ],
+)
+def test_a_cancellation_asked_for_with_its_money_is_a_cancellation(text):
+    assert acting_intent(text, "return") is Intent.CANCEL
+    assert read(text, TECH, PRODUCTS).intent is Intent.CANCEL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # sent back, or taken off, or the cancellation is of the return
+        "please cancel the order and I'll send the jug back for a refund",
+        "I'd like to cancel my return of the earbuds and have the refund instead",
+    ],
+)
+def test_money_asked_beside_sending_back_is_not_made_a_cancellation(text):
+    assert acting_intent(text, "return") is Intent.RETURN
+
+
+def test_an_order_of_an_item_to_cancel_is_the_order_not_the_item():
+    text = "Not the watch, it's the 2 m cable order I want to cancel."
+    assert acting_intent(text, "remove_item") is Intent.CANCEL
+    # an item of an order named to be cancelled stays the item taken off
+    assert acting_intent("please cancel the slate mug from my order", "remove_item") is Intent.REMOVE_ITEM
+
+
+def test_the_engine_cancels_an_order_asked_cancelled_with_its_money():
+    reply = Chat(PENDING + COFFEE_ORDERS).say("The kettle (#505): I would like it cancelled and the money refunded.")
+    assert "cancel" in reply.reply.lower() and "#505" in reply.reply
+    assert "return" not in reply.reply.lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could someone explain what happened to order T-1080? It shows as cancelled and I never cancelled it.",
+        "why was my jug order cancelled?",
+    ],
+)
+def test_a_cancellation_said_to_have_happened_is_asked_about_not_asked_for(text):
+    assert acting_intent(text, "cancel") is Intent.QUESTION
+    # asked for, it is one
+    assert acting_intent("can you cancel T-1080? I'd like it cancelled today", "cancel") is Intent.CANCEL
+
+
+def test_something_to_be_added_to_an_order_is_a_question():
+    text = "Can I add a second jug to an order that hasn't shipped yet, or do I have to place a new one?"
+    assert acting_intent(text, "question") is Intent.QUESTION
+    assert acting_intent(text, "track") is Intent.QUESTION
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Can you still stop the power bank from shipping? Found a cheaper one.", "pls stop the jug going out"],
+)
+def test_a_parcel_to_be_stopped_is_a_cancellation(text):
+    assert acting_intent(text, "question") is Intent.CANCEL
+
+
+def test_a_question_of_what_a_thing_does_is_a_question():
+    text = "Do the Aura headphones work with two devices at the same time, like my phone and laptop?"
+    assert signals.asked_about_it(text)
+    assert read(text, TECH, PRODUCTS).intent is Intent.QUESTION
+    assert not signals.asked_about_it("Do the headphones need sending back? they stopped charging")
