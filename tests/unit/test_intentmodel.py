@@ -10,7 +10,7 @@ import pytest
 
 from concierge.reasoning import intentmodel, signals
 from concierge.reasoning.understanding import Intent
-from concierge.reasoning.understanding_eval import SET, TRAINING, load, training_set
+from concierge.reasoning.understanding_eval import SET, TRAINING, load, main_intent, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,6 +28,29 @@ def test_nothing_of_the_held_out_half_is_trained_on():
         for other in held_out:
             if len(mine) >= 5 and len(other) >= 5:
                 assert len(mine & other) / len(mine | other) < 0.8, f"training message close to held-out: {text!r}"
+
+
+@pytest.mark.parametrize(
+    ("intents", "main"),
+    [
+        (["thanks", "question"], "question"),  # "Thanks for the quick delivery! Can I wear them swimming?"
+        (["thanks", "return"], "return"),
+        (["greeting", "question"], "question"),
+        (["cancel", "thanks"], "cancel"),
+        (["question", "track"], "track"),
+        (["thanks", "goodbye"], "thanks"),
+        (["thanks"], "thanks"),
+        (["other"], "unknown"),
+    ],
+)
+def test_thanks_said_beside_a_request_or_a_question_is_not_what_the_message_asks(intents, main):
+    assert main_intent(intents) == main
+
+
+def test_a_question_after_thanks_is_read_as_the_question():
+    assert signals.understood("Thanks for the quick delivery on the lamp! Quick one though: can it go on a dimmer?")[
+        0
+    ] in ("question", "unknown")
 
 
 def test_every_training_label_is_an_intent_and_each_intent_is_learned():

@@ -41,10 +41,18 @@ LABEL_NAMES = {"other": Intent.UNKNOWN.value}
 SLOTS = ("order", "item", "variant")
 
 
+# Said in passing beside a request or a question ("Thanks for the quick delivery! Can I wear them swimming?"): the
+# engine answers what is asked, and thanks it too
+SMALL_TALK = {"thanks", "greeting", "goodbye"}
+
+
 def main_intent(intents: list[str]) -> str:
     """The request a message is labelled as acting on: its first one that is not a question, greeting or small
-    talk, else its first, in the engine's names."""
-    main = next((i for i in intents if i not in NOT_MAIN), intents[0])
+    talk; else its first question; else its first, in the engine's names."""
+    main = next(
+        (i for i in intents if i not in NOT_MAIN | SMALL_TALK),
+        next((i for i in intents if i not in SMALL_TALK | {"other"}), intents[0]),
+    )
     return LABEL_NAMES.get(main, main)
 
 
