@@ -87,3 +87,39 @@ def test_a_question_of_what_a_thing_does_is_a_question():
     assert signals.asked_about_it(text)
     assert read(text, TECH, PRODUCTS).intent is Intent.QUESTION
     assert not signals.asked_about_it("Do the headphones need sending back? they stopped charging")
+
+
+def test_a_size_before_what_is_added_to_an_order_is_still_an_addition():
+    text = (
+        "Is it possible to add a second 1.8 L jug to the order that hasn't shipped yet, or would that be a new order?"
+    )
+    assert acting_intent(text, "question") is Intent.QUESTION
+
+
+def test_what_a_product_tracks_is_no_parcel():
+    text = "Does sleep tracking on the Pulse watch need the paid subscription, or is the basic version free?"
+    assert acting_intent(text, "question") is Intent.QUESTION
+    assert acting_intent(text, "track") is Intent.QUESTION
+    # a parcel's tracking still is
+    assert acting_intent("does the watch order have tracking yet?", "question") is Intent.TRACK
+
+
+def test_a_fault_asked_about_as_what_may_happen_is_no_fault_reported():
+    assert not signals.said_faulty("Are the glass jugs ok to go from the freezer into the oven or will they crack?")
+    assert not signals.said_faulty("would it scratch my pans if I use it every day?")
+    assert signals.said_faulty("the glass jug cracked the first time I used it")
+    text = "When is my lamp going out? Also is the jug ok from the freezer into the oven or will it crack?"
+    assert read(text, TECH, PRODUCTS).intents == [Intent.TRACK, Intent.QUESTION]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to cancel the lamp, going with another after all. Can I also speak to somebody about a double charge?",
+        "My jug has cracked. I'd like to return it, and since it's probably past your window I'd prefer a real person "
+        "handles this.",
+    ],
+)
+def test_a_person_asked_for_beside_a_request_is_read_with_it(text):
+    assert signals.asks_for_person(text)
+    assert Intent.HUMAN in read(text, TECH, PRODUCTS).intents

@@ -80,6 +80,11 @@ INTENT_PHRASES: dict[str, tuple[str, ...]] = {
         "representative",
         "speak to someone",
         "talk to someone",
+        "speak to somebody",
+        "talk to somebody",
+        "speak with someone",
+        "speak with somebody",
+        "talk with someone",
         "customer service",
         "operator",
         "real agent",
@@ -1353,11 +1358,21 @@ NOT_AS_IT_SHOULD_BE = re.compile(
 )
 
 
+# A fault asked about as what may happen, not reported: "are the containers ok from the freezer into the oven or will
+# they crack?", "would it scratch the pan?"
+FAULT_ASKED_IF = re.compile(
+    r"\b(?:will|would|could|might|can|does|do|is|are)\s+(?:it|they|that|this|these|those|the\s+\w+)\s+"
+    r"(?:\w+\s+)?(?:crack|break|scratch|warp|shatter|chip|melt|rust|stain|burn|leak|fade|peel|snap|bend)\w*",
+    re.IGNORECASE,
+)
+
+
 def said_faulty(text: str) -> bool:
     """Whether a message reports a fault of an item of theirs and asks nothing about where an order is: "the scroll
     wheel is broken, it scrolls alone", "my laptop freezes every time … doesn't seem right for a drive at that
     price". With no request beside it, a fault reported is a return (the engine then offers what the policy
     allows); "it arrived broken, where is the replacement?" asks where something is."""
+    text = FAULT_ASKED_IF.sub(" ", text)
     said = NOT_FOR_ME.sub(" ", normalize(text))
     if not (any_phrase(said, FAULT_PHRASES) or NOT_AS_IT_SHOULD_BE.search(text)):
         return False

@@ -1753,7 +1753,13 @@ def only_said_cancelled(text: str) -> bool:
 
 # Something to be added to an order: "can I add a second set of tumblers to an order that hasn't shipped yet?"
 ADD_TO_ORDER = re.compile(
-    r"\badd\w*\s+(?:[\w-]+\s+){0,6}?(?:to|onto|on to)\s+(?:my|an|the|this|that|our)\s+(?:\w+\s+)?order\b", re.I
+    r"\badd\w*\s+(?:[\w.-]+\s+){0,6}?(?:to|onto|on to)\s+(?:my|an|the|this|that|our)\s+(?:\w+\s+)?order\b", re.I
+)
+# What a product tracks, not a parcel: "does sleep tracking on the watch need the subscription?"
+FEATURE_TRACKING = re.compile(
+    r"\b(?:sleep|fitness|heart[ -]rate|step|activity|gps|location|health|workout|calorie|eye|head|motion|habit"
+    r"|expense|budget|period|cycle|pace|run|swim|price)\s+track(?:ing|er)\b",
+    re.IGNORECASE,
 )
 # A parcel to be stopped before it goes: "can you still stop the dongle from shipping?", "stop the order going out"
 STOP_SHIPPING = re.compile(
@@ -1820,6 +1826,17 @@ def acting_intent(text: str, intent: str) -> Intent:
     # to have happened, none asked for
     if reading is Intent.CANCEL and "?" in text and only_said_cancelled(text):
         return Intent.QUESTION
+    # "Does sleep tracking on the Orbit need the paid subscription?": what it tracks, nothing of a parcel asked
+    if reading is Intent.TRACK and FEATURE_TRACKING.search(text):
+        rest = FEATURE_TRACKING.sub(" ", text)
+        said = signals.normalize(rest)
+        if not (
+            signals.any_phrase(said, signals.INTENT_PHRASES["track"])
+            or signals.WHEN_COMING.search(said)
+            or ON_ITS_WAY.search(rest)
+            or ORDER_PROGRESS.search(rest)
+        ):
+            return Intent.QUESTION
     # "can I add a second set of tumblers to an order that hasn't shipped yet?": how to add to an order is asked
     if reading in (Intent.TRACK, Intent.QUESTION) and ADD_TO_ORDER.search(text):
         return Intent.QUESTION
@@ -1852,7 +1869,7 @@ def acting_intent(text: str, intent: str) -> Intent:
     if reading in (Intent.QUESTION, Intent.UNKNOWN):
         if (SEND_TO.search(text) or CHANGE_WHERE.search(text)) and parse_address(text):
             return Intent.ADDRESS
-        normalized = signals.normalize(text)
+        normalized = signals.normalize(FEATURE_TRACKING.sub(" ", text))  # (not what a product tracks)
         if signals.any_phrase(normalized, signals.INTENT_PHRASES["track"]) or signals.ANY_NEWS.search(normalized):
             return Intent.TRACK
         # asked how something of theirs is getting on: "has the lamp shipped?", "when will the fig oil be
@@ -1918,6 +1935,10 @@ def intents(text: str) -> list[Intent]:
         or [i for i in read if i is not Intent.UNKNOWN]
         or read
     )
+    if signals.asks_for_person(text):
+        # "I'd like to return it, and … I'd prefer a real person handles this": whoever asks for a person gets one,
+        # as the engine hands over (`signals.score`'s wants_human), whatever request the clause reads as first
+        found.append(Intent.HUMAN)
     return list(dict.fromkeys(found))
 
 
