@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from concierge.reasoning import signals
-from concierge.reasoning.understanding import Intent, read, said_kept
+from concierge.reasoning.understanding import Intent, read, said_kept, without_refused
 from tests.unit.test_engine_other_shops import ORDERS as COFFEE_ORDERS
 from tests.unit.test_engine_other_shops import PENDING, Chat
 from tests.unit.test_understanding_amounts_shades_and_orders import PRODUCTS, line, order
@@ -86,3 +86,23 @@ def test_a_size_named_by_its_number_after_a_size_word_is_the_variant_wanted():
     text = "Just noticed the jug on T-1080 is the 900 ml one. I meant to get the big 1.8s like my old one."
     reading = read(text, TECH, PRODUCTS)
     assert (reading.intent, reading.item, reading.variant) == (Intent.EXCHANGE, "jug", {"size": "1.8 L"})
+
+
+def test_what_can_still_ship_is_kept_not_taken_off():
+    text = "I'd like the jug taken off T-1080 please; the napkins can still ship."
+    assert said_kept(text) == "the napkins can still ship"
+    reading = read(text, TECH, PRODUCTS)
+    assert (reading.intent, reading.item) == (Intent.REMOVE_ITEM, "jug")
+
+
+def test_what_is_said_not_to_be_the_trouble_is_not_the_item():
+    text = "The napkins aren't the problem, it's the jug. It has a chip on the spout and I want it replaced."
+    assert "napkins" not in without_refused(text)
+    assert read(text, TECH, PRODUCTS).item == "jug"
+    assert "jug" in without_refused("the jug is not great, it chipped")
+
+
+def test_a_size_written_in_thousands_names_the_variant():
+    text = "can you swap the power bank on T-1077 for the big 5k one? this one's too heavy"
+    orders = [order("T-1077", "delivered", line(1, "bank", {"capacity": "10,000 mAh"}))]
+    assert read(text, orders, PRODUCTS).variant == {"capacity": "5,000 mAh"}

@@ -203,7 +203,10 @@ KEPT = re.compile(
     # (the item's own words only: "the cable I ordered with it I'm keeping" is left as it was said)
     r"|\b(?:the|my|our)\s+(?:(?!(?:i|we)\b)[\w-]+\s+){1,5}?(?:i'?m|i am|i'?ll|i will|we'?re|we are|we'?ll|i want to|"
     r"i'?d like to)\s+"
-    r"(?:keep|keeping|hang(?:ing)? on to|hold(?:ing)? on to)\b",
+    r"(?:keep|keeping|hang(?:ing)? on to|hold(?:ing)? on to)\b"
+    # "…taken off A-20930 please; the cable can still ship", "the glass set should still come"
+    r"|\b(?:the|my|our)\s+(?:(?!(?:i|we|it|they)\b)[\w-]+\s+){1,4}?(?:can|should|may|will)\s+still\s+"
+    r"(?:ship|come|go(?: out| ahead)?|be sent|stay)\b",
     re.IGNORECASE,
 )
 REQUEST_OBJECT = re.compile(
@@ -681,7 +684,7 @@ CAME_WITH = re.compile(
     r"(?:my|the|our)\s+([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:are|is|were|was|and|but|please|for|because|as|since|so|i|we|"
     r"can|could|do|does|did|will|would|have|has|had|don't|doesn't|didn't|won't|aren't|isn't)\b)"
     # "the 1 m cord from my hub order": the order named by another item of it
-    r"|\bfrom\s+(?:my|the|our)\s+([\w -]{1,30}?)\s+order\b",
+    r"|\b(?:from|off|on|in)\s+(?:my|the|our)\s+([\w -]{1,30}?)\s+order\b",
     re.IGNORECASE,
 )
 
@@ -1121,6 +1124,7 @@ def number_said(text: str, value: str, current: str | None) -> int:
     if not numbers:
         return 0
     said = re.sub(r"(\d),(\d{3})\b", r"\1\2", text.lower())  # "10,000" is one number
+    said = re.sub(r"\b(\d+)k\b", lambda m: str(int(m.group(1)) * 1000), said)  # "the big 20k one"
     said = re.sub(
         rf"\b({'|'.join(NUMBER_WORDS)})(?=[\s-]+[a-z])", lambda m: NUMBER_WORDS[m.group(1)], said
     )  # "two person", "three-piece"
@@ -1380,10 +1384,18 @@ NOT_WANTED = re.compile(
 )
 
 
+# What they say is not what the trouble is: "The oak strip isn't the problem, it's the knife."
+NOT_THE_TROUBLE = re.compile(
+    r"\b(?:the|my|our)\s+[\w -]{1,30}?\s+(?:isn'?t|is not|aren'?t|are not|was not|wasn'?t)\s+(?:the|a|my)\s+"
+    r"(?:problem|issue|trouble|one)\b",
+    re.IGNORECASE,
+)
+
+
 def without_refused(text: str) -> str:
-    """The customer's words without what they say they do not want: the variant or size they refuse is not the one
-    they ask for."""
-    return NOT_WANTED.sub(" ", text.replace("\u2019", "'"))
+    """The customer's words without what they say they do not want, or is not the trouble: the variant or size they
+    refuse is not the one they ask for, nor the item they say is fine."""
+    return NOT_THE_TROUBLE.sub(" ", NOT_WANTED.sub(" ", text.replace("\u2019", "'")))
 
 
 # Paper and envelope sizes of one series (ISO 216 and 269): the higher the number, the smaller the sheet.
