@@ -123,3 +123,24 @@ def test_a_fault_asked_about_as_what_may_happen_is_no_fault_reported():
 def test_a_person_asked_for_beside_a_request_is_read_with_it(text):
     assert signals.asks_for_person(text)
     assert Intent.HUMAN in read(text, TECH, PRODUCTS).intents
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I emailed earlier asking you to cancel my kettle order. Please ignore that, I still want it. Could you ship "
+        "it to my office instead? 233 S Wacker Dr, Chicago, IL 60606.",
+        "I nearly hit cancel on the kettle order, but no, I'll keep it. Could it go to my office instead though? "
+        "233 S Wacker Dr, Floor 12, Chicago, IL 60606.",
+    ],
+)
+def test_a_cancellation_asked_earlier_and_taken_back_is_not_proposed(text):
+    assert acting_intent(text, "cancel") is Intent.ADDRESS
+    reply = Chat(PENDING + COFFEE_ORDERS).say(text).reply
+    assert "233 S Wacker Dr" in reply and "#505" in reply
+    assert "cancel" not in reply.lower()
+
+
+def test_a_cancellation_asked_earlier_and_not_taken_back_still_is():
+    text = "I emailed earlier asking you to cancel my kettle order and nobody replied. Please cancel it."
+    assert acting_intent(text, "cancel") is Intent.CANCEL

@@ -1781,11 +1781,43 @@ STOP_SHIPPING = re.compile(
 )
 
 
+# A request said to have been made earlier, or nearly made ("I emailed earlier asking you to cancel my grinder order.",
+# "I nearly hit cancel on the grinder order, but no, I'll keep it."), and a taking back of it ("Please ignore that, I
+# still want it."): neither is what the message asks now.
+EARLIER_REQUEST = re.compile(
+    r"[^.!?]*\b(?:i|we)\s+(?:(?:emailed|messaged|wrote|called|rang|asked|contacted|sent)\b[^.!?]*?"
+    r"\b(?:earlier|before|yesterday|this morning|last night|last week|already)\b|(?:nearly|almost)\b)"
+    r"[^.!?]*\b(?:cancel|return|refund|exchange|swap|change|remove|send)\w*[^.!?]*[.!?]*",
+    re.IGNORECASE,
+)
+EARLIER_TAKEN_BACK = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:that|it|this|my (?:earlier|last|previous|other) (?:message|email|request))\b"
+    r"|\b(?:i|we)\s+(?:still|do)\s+want\s+(?:it|them)\b|\b(?:i|we)'?ll\s+keep\s+(?:it|them)\b|\bbut no\b"
+    r"|\bscratch that\b",
+    re.IGNORECASE,
+)
+
+
+def without_earlier_request(text: str) -> str:
+    """The message without a request it says was made earlier, or nearly made, and taken back, nor the taking back;
+    the message itself when it takes nothing back."""
+    if not EARLIER_REQUEST.search(text) or not EARLIER_TAKEN_BACK.search(text):
+        return text
+    rest = EARLIER_REQUEST.sub(" ", text)
+    kept = [sentence for sentence in SENTENCE.findall(rest) if not EARLIER_TAKEN_BACK.search(sentence)]
+    return " ".join(kept).strip()
+
+
 def acting_intent(text: str, intent: str) -> Intent:
     """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
     words, or an order number alone or asked after, asks where the order is."""
     reading = Intent(intent)
+    rest = without_earlier_request(text)
+    if rest != text and len(content_words(rest)) >= 2:
+        # "I emailed earlier asking you to cancel my grinder order. Please ignore that, I still want it. Could you
+        # ship it to my office instead? …": what is asked now
+        return acting_intent(rest, signals.understood(rest)[0])
     # "ok so how do I actually place that order?": asking how to order something new is a question, never a request
     # about an order they have, unless the request's own words are there too ("how do I cancel the order I placed?")
     # ...nor is asking for a price for many of something ("want about 30 of the moss mugs. Any discount for that
@@ -1915,6 +1947,7 @@ def part_intent(part: str) -> Intent | None:
 def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
     [track, question]. A greeting, thanks or small talk beside a request is not one, nor a request taken back."""
+    text = without_earlier_request(text) or text  # (not a request made earlier and taken back)
     parts = signals.request_parts(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
