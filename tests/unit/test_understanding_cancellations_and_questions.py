@@ -144,3 +144,15 @@ def test_a_cancellation_asked_earlier_and_taken_back_is_not_proposed(text):
 def test_a_cancellation_asked_earlier_and_not_taken_back_still_is():
     text = "I emailed earlier asking you to cancel my kettle order and nobody replied. Please cancel it."
     assert acting_intent(text, "cancel") is Intent.CANCEL
+
+
+def test_a_cancellation_and_a_return_joined_by_and_are_both_taken_up():
+    chat = Chat(PENDING + COFFEE_ORDERS)
+    reply = chat.say("cancel the kettle and send back the oat mug please").reply
+    assert "#505" in reply and "cancel" in reply and "return" in reply
+    assert "can't be cancelled" not in reply  # not the mug's delivered order cancelled
+    after = chat.say("yes").reply
+    assert "#505 is cancelled" in after and "Stoneware Mug (Oat)" in after and "#500" in after
+    # the money of a cancellation is one request with it
+    reply = Chat(PENDING + COFFEE_ORDERS).say("cancel the kettle order and refund me").reply
+    assert "#505" in reply and "return" not in reply

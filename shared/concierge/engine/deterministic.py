@@ -37,6 +37,7 @@ from concierge.reasoning.orderref import order_reference
 from concierge.reasoning.understanding import (
     ACCOUNT_INTENTS,
     EXCHANGE_TARGET,
+    SENT_BACK,
     acting_intent,
     content_words,
     items_named,
@@ -765,7 +766,8 @@ class DeterministicEngine:
         """Two requests of other kinds joined by "and" and a verb, in one sentence ("cancel order #505 and change the
         address on #504 to …", "please cancel the kettle and take the mug off the grinder order"), each as (intent,
         its words); [] where the message is not two such requests. Not a cancellation and the money back ("cancel
-        the order and refund me": a cancellation refunds), nor a request and how it is done ("return the mug and
+        the order and refund me": a cancellation refunds; "return the grinder and cancel the kettle order" is two),
+        nor a request and how it is done ("return the mug and
         send me the slate one")."""
         read = [(signals.classify(part)[0], part) for part in signals.request_parts(text)]
         if len(read) != 2:
@@ -774,10 +776,13 @@ class DeterministicEngine:
         if (
             len(kinds) != 2
             or not kinds <= {"cancel", "address", "remove_item", "return"}
-            or kinds == {"cancel", "return"}
             or not all(signals.requests_something(part) for _, part in read)
         ):
             return []
+        if kinds == {"cancel", "return"} and not any(
+            SENT_BACK.search(part) for intent, part in read if REQUEST_KINDS.get(intent) == "return"
+        ):
+            return []  # the money of the cancellation ("cancel the order and refund me"), not an item sent back
         return read
 
     @staticmethod
