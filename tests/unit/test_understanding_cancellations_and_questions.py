@@ -156,3 +156,19 @@ def test_a_cancellation_and_a_return_joined_by_and_are_both_taken_up():
     # the money of a cancellation is one request with it
     reply = Chat(PENDING + COFFEE_ORDERS).say("cancel the kettle order and refund me").reply
     assert "#505" in reply and "return" not in reply
+
+
+def test_a_return_asked_beside_an_address_change_is_not_dropped_by_the_yes():
+    chat = Chat(PENDING + COFFEE_ORDERS)
+    first = chat.say(
+        "please return the grinder from #501 and change the address on #504 to 233 S Wacker Dr, Chicago, IL 60606"
+    ).reply
+    assert "Hand Burr Grinder" in first and "233 S Wacker Dr" in first
+    after = chat.say("yes").reply
+    # the address change is made, and the return goes on to how they want their money
+    assert "#504 will go to the new address" in after
+    assert "refund $89.00" in after and after.rstrip().endswith("?")
+    assert after.index("#504") < after.index("refund $89.00")  # what is done first, the question last
+    chat.say("refund please")
+    chat.say("yes")
+    assert chat.executed("return_items") and chat.executed("modify_order")

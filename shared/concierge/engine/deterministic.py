@@ -767,8 +767,7 @@ class DeterministicEngine:
         address on #504 to …", "please cancel the kettle and take the mug off the grinder order"), each as (intent,
         its words); [] where the message is not two such requests. Not a cancellation and the money back ("cancel
         the order and refund me": a cancellation refunds; "return the grinder and cancel the kettle order" is two),
-        nor a request and how it is done ("return the mug and
-        send me the slate one")."""
+        nor a request and how it is done ("return the mug and send me the slate one")."""
         read = [(signals.classify(part)[0], part) for part in signals.request_parts(text)]
         if len(read) != 2:
             return []
@@ -916,10 +915,18 @@ class DeterministicEngine:
             also = re.sub(r"^To confirm:\s*", "", GO_AHEAD.sub("", other_reply))
             lowered = also if re.match(r"I\b", also) else f"{also[:1].lower()}{also[1:]}"  # "I'll" stays "I'll"
             reply = f"{GO_AHEAD.sub('', first_reply)}\n\nAlso, {lowered}\n\nShall I go ahead with both?"
+        elif decision.flow and not other.flow and not first_waits:
+            # the second is done and the first still asks ("…which would you prefer?"): what is done first, the
+            # question last
+            reply = f"{ANYTHING_ELSE.sub('', other_reply)}\n\n{first_reply}"
         else:
             reply = f"{ANYTHING_ELSE.sub('', first_reply)}\n\n{other_reply}"
         if first_waits:
             flow = {**decision.flow, "also": other.flow} if other_waits else decision.flow
+        elif decision.flow and other_waits and not after_first:
+            # the first asks something ("Is that the one you'd like to return?") beside the second's proposal: the
+            # answer goes to both, and the first is not dropped for the second
+            flow = {**decision.flow, "also": other.flow}
         else:  # the first is settled: the second's question or proposal is what the conversation waits on
             flow = other.flow if other_waits or (other.flow and not decision.flow) or after_first else decision.flow
         return decision.model_copy(
