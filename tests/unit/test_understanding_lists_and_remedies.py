@@ -106,3 +106,24 @@ def test_a_size_written_in_thousands_names_the_variant():
     text = "can you swap the power bank on T-1077 for the big 5k one? this one's too heavy"
     orders = [order("T-1077", "delivered", line(1, "bank", {"capacity": "10,000 mAh"}))]
     assert read(text, orders, PRODUCTS).variant == {"capacity": "5,000 mAh"}
+
+
+def test_an_order_number_at_the_end_of_a_sentence_is_read():
+    text = "forget cancelling 1080. just take the napkins off it"
+    orders = [order("1080", "pending", line(1, "jug", {"size": "900 ml"}), line(2, "napkins", {"colour": "Oat"}))]
+    reading = read(text, orders, PRODUCTS)
+    assert (reading.order_id, reading.item) == ("1080", "napkins")
+    # a number with decimals is no order number
+    assert read("is the 1080.5 ml jug still sold?", orders, PRODUCTS).order_id is None
+
+
+def test_the_one_item_of_an_order_cancelled_by_its_number_is_the_item():
+    orders = [order("T-2093", "pending", line(1, "drive", {"capacity": "1.5 TB"}))]
+    reading = read("Please cancel order T-2093.", orders, PRODUCTS)
+    assert (reading.intent, reading.order_id, reading.item) == (Intent.CANCEL, "T-2093", "drive")
+
+
+@pytest.mark.parametrize(("text", "size"), [("exchnge the jug for the biger one pls", "1.2 L")])
+def test_bigger_typed_with_one_g_is_bigger(text, size):
+    orders = [order("T-1061", "delivered", line(1, "jug", {"size": "900 ml"}))]
+    assert read(text, orders, PRODUCTS).variant == {"size": size}

@@ -282,7 +282,9 @@ def named_order(text: str, orders: list[dict[str, Any]]) -> tuple[str | None, di
         # a bare number that is one of their orders' ("is it too late to cancel 1034?"); any other bare number is a
         # quantity, a house number or a price, not an order
         bare = [
-            n for n in re.findall(r"(?<![\w.,-])\d{4,}(?![\w.,])", without_address(text)) if not 1900 <= int(n) <= 2099
+            n
+            for n in re.findall(r"(?<![\w.,-])\d{4,}(?![\w,]|\.\d)", without_address(text))
+            if not 1900 <= int(n) <= 2099
         ]
         mine = [(n, o) for n in bare for o in orders if matches_order(n, o["order_id"])]
         if len({o["order_id"] for _, o in mine}) == 1:
@@ -1299,7 +1301,7 @@ _THAN_PICTURED = r"(?=\s+than\s+(?:i|we)\s+(?:\w+\s+)?(?:thought|expected|pictur
 BIGGER = re.compile(
     # "the paint set with more colours", "the more powerful model" (not "no more", "any more", "more than")
     r"(?<!\bno )(?<!\bany )(?<!\bonce )\bmore\s+(?!than\b|of\b|to\b|time\b|info|details?\b)[a-z]+"
-    r"|\b(bigger|larger|longer|taller|thicker|wider|next size up|size up|sizes? bigger|sizes? larger|up a size|"
+    r"|\b(bigg?er|larger|longer|taller|thicker|wider|next size up|size up|sizes? bigg?er|sizes? larger|up a size|"
     r"bigger size|"
     rf"larger size|one size up|too (?:small|tight|short|snug|narrow)|(?:the |next )one up)\b(?!{_THAN_PICTURED})"
     r"|\bup from (?:the |my |a )?(?=\d)",  # "the one up from 2kg"
@@ -1307,7 +1309,7 @@ BIGGER = re.compile(
 )
 SMALLER = re.compile(
     r"\b(?:fewer|less)\s+(?!than\b)[a-z]+"
-    r"|\b(smaller|shorter|thinner|narrower|next size down|size down|sizes? smaller|down a size|smaller size|"
+    r"|\b(smal+er|shorter|thinner|narrower|next size down|size down|sizes? smal+er|down a size|smaller size|"
     r"one size down|"
     r"too (?:big|large|loose|baggy|wide)|(?<!took )(?<!taking )too long|(?:the |next )one down)\b"
     rf"(?!{_THAN_PICTURED})"
@@ -1315,7 +1317,7 @@ SMALLER = re.compile(
     re.IGNORECASE,
 )
 # In the words of what they want ("for the big green one"), plain size words say which way too.
-BIG = re.compile(r"\b(big|bigger|large|larger|long|longer|tall|taller)\b", re.IGNORECASE)
+BIG = re.compile(r"\b(big|bigg?er|large|larger|long|longer|tall|taller)\b", re.IGNORECASE)
 SMALL = re.compile(r"\b(small|smaller|little|mini|short|shorter)\b", re.IGNORECASE)
 # The end of the range: "swap them for the biggest ones" (typed "bigest" too), "the smallest one".
 BIGGEST = re.compile(r"\b(?:bigg?est|larg?est|longest|tallest|max(?:imum)? size)\b", re.IGNORECASE)
@@ -2209,9 +2211,7 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
             products_meant = set()
             match = ItemMatch(best=[], have=match.have, named=match.named, latest=match.latest)
         # the one item of the order they name, unless they cancel it: then it is the order they mean
-        if len(products_meant) == 1 or (
-            len(candidates) == 1 and named and intent is not Intent.CANCEL and not no_one_item
-        ):
+        if len(products_meant) == 1 or (len(candidates) == 1 and named and not no_one_item):
             order, line = candidates[match.best[0] if match.best else 0]
             item = line["product_id"]
             if intent is Intent.CANCEL and not reference and len(order["lines"]) > 1 and REST_KEPT.search(text):
