@@ -172,3 +172,19 @@ def test_a_return_asked_beside_an_address_change_is_not_dropped_by_the_yes():
     chat.say("refund please")
     chat.say("yes")
     assert chat.executed("return_items") and chat.executed("modify_order")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was about to cancel the kettle, but let's not. Could you change it to matte black instead of steel?",
+        "I was going to cancel the kettle order completely, but I don't think I need to. Could you just make it the "
+        "matte black one?",
+    ],
+)
+def test_a_cancellation_about_to_be_asked_and_taken_back_is_not_proposed(text):
+    assert signals.without_earlier_request(text).startswith("Could you")
+    assert not signals.asks_to_cancel(text)
+    assert acting_intent(text, "cancel") is Intent.EXCHANGE
+    reply = Chat(PENDING + COFFEE_ORDERS).say(text).reply
+    assert "cancel it" not in reply

@@ -127,3 +127,19 @@ def test_the_one_item_of_an_order_cancelled_by_its_number_is_the_item():
 def test_bigger_typed_with_one_g_is_bigger(text, size):
     orders = [order("T-1061", "delivered", line(1, "jug", {"size": "900 ml"}))]
     assert read(text, orders, PRODUCTS).variant == {"size": size}
+
+
+def test_the_item_of_a_request_taken_back_is_the_one_the_next_request_means():
+    tablet = [
+        order("T-1090", "pending", line(1, "drive", {"capacity": "1.5 TB"})),
+        order("T-1089", "delivered", line(1, "watch", {"colour": "Black"})),
+    ]
+    # "let's" is no tail of a word ("Outlet"), and a thing named only in why they ask ("my handbag") is not theirs
+    text = "I was about to cancel the drive, but let's not. Could you change it to the 3 TB instead of the 1.5?"
+    assert read(text, tablet, PRODUCTS).item == "drive"
+    text = (
+        "I was going to cancel the drive order completely, but I don't think I need to. Could you just make it the "
+        "smaller one? From what I've read the big one is way too heavy for my handbag."
+    )
+    reading = read(text, tablet, PRODUCTS)
+    assert (reading.item, reading.variant) == ("drive", {"capacity": "750 GB"})

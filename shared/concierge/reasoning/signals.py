@@ -1575,9 +1575,39 @@ def unwanted_unsent(text: str) -> bool:
     return bool(NOT_TO_BE_SENT.search(text) or NOT_NEEDED.search(text))
 
 
+# A request said to have been made earlier, or nearly made ("I emailed earlier asking you to cancel my grinder order.",
+# "I nearly hit cancel on the grinder order, but no, I'll keep it.", "I was about to cancel the keyboard, but let's
+# not."), and a taking back of it ("Please ignore that, I
+# still want it."): neither is what the message asks now.
+EARLIER_REQUEST = re.compile(
+    r"[^.!?]*\b(?:i|we)\s+(?:(?:emailed|messaged|wrote|called|rang|asked|contacted|sent)\b[^.!?]*?"
+    r"\b(?:earlier|before|yesterday|this morning|last night|last week|already)\b|(?:nearly|almost)\b"
+    r"|(?:was|were)\s+(?:going|about)\s+to\b)"
+    r"[^.!?]*\b(?:cancel|return|refund|exchange|swap|change|remove|send)\w*[^.!?]*[.!?]*",
+    re.IGNORECASE,
+)
+EARLIER_TAKEN_BACK = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:that|it|this|my (?:earlier|last|previous|other) (?:message|email|request))\b"
+    r"|\b(?:i|we)\s+(?:still|do)\s+want\s+(?:it|them)\b|\b(?:i|we)'?ll\s+keep\s+(?:it|them)\b|\bbut no\b"
+    r"|\bscratch that\b|\blet'?s not\b|\b(?:i|we) don'?t think (?:i|we) need to\b|\bon second thoughts?\b",
+    re.IGNORECASE,
+)
+
+
+def without_earlier_request(text: str) -> str:
+    """The message without a request it says was made earlier, or nearly made, and taken back, nor the taking back;
+    the message itself when it takes nothing back."""
+    if not EARLIER_REQUEST.search(text) or not EARLIER_TAKEN_BACK.search(text):
+        return text
+    rest = EARLIER_REQUEST.sub(" ", text)
+    kept = [sentence for sentence in SENTENCE_END.split(rest.strip()) if not EARLIER_TAKEN_BACK.search(sentence)]
+    return " ".join(kept).strip()
+
+
 def asks_to_cancel(text: str) -> bool:
     """Whether a request of the message is to cancel ("please cancel the silver grinder I ordered yesterday, I got
     one as a gift"), whatever reason beside it sounds like a return; not one taken back ("don't cancel it")."""
+    text = without_earlier_request(text) or text  # (not one asked earlier and taken back)
     return any(_classify(part)[0] == "cancel" for part in clauses(text) or [text])
 
 

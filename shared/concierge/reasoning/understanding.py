@@ -138,6 +138,9 @@ GENERIC_WORDS = frozenset(
         "did",
         "have",
         "has",
+        # "let's not": no tail of a Tablet or an Outlet
+        "let",
+        "lets",
         "of",
         "for",
         "to",
@@ -761,11 +764,16 @@ def names_a_thing(text: str, candidates: list[tuple[dict[str, Any], dict[str, An
     values = [v for _, line in candidates for v in [*line["options"].values(), *line.get("values", ())]]
     said = {w for v in values for w in value_words(str(v))}
     said |= {w for _, line in candidates for k in line["options"] for w in value_words(str(k))}
+    # in what they ask, where they ask something ("Could you just make it the smaller one? … the big one is way too
+    # heavy for my handbag" names no thing of theirs)
+    asked = [sentence for sentence in SENTENCE.findall(text) if signals.requests_something(sentence)]
     return any(
         len(w) >= 3
         and w not in GENERIC_WORDS | STOPWORDS | said | _NO_THING
         and _colour(w) is None  # "the black one" is a variant, not a thing
-        for w in re.findall(r"\b(?:the|my|our|these|those)\s+([a-z]+)\b(?!\s+ones?\b)", text.lower())
+        for w in re.findall(
+            r"\b(?:the|my|our|these|those)\s+([a-z]+)\b(?!\s+ones?\b)", " ".join(asked or [text]).lower()
+        )
     )
 
 
@@ -1783,39 +1791,12 @@ STOP_SHIPPING = re.compile(
 )
 
 
-# A request said to have been made earlier, or nearly made ("I emailed earlier asking you to cancel my grinder order.",
-# "I nearly hit cancel on the grinder order, but no, I'll keep it."), and a taking back of it ("Please ignore that, I
-# still want it."): neither is what the message asks now.
-EARLIER_REQUEST = re.compile(
-    r"[^.!?]*\b(?:i|we)\s+(?:(?:emailed|messaged|wrote|called|rang|asked|contacted|sent)\b[^.!?]*?"
-    r"\b(?:earlier|before|yesterday|this morning|last night|last week|already)\b|(?:nearly|almost)\b)"
-    r"[^.!?]*\b(?:cancel|return|refund|exchange|swap|change|remove|send)\w*[^.!?]*[.!?]*",
-    re.IGNORECASE,
-)
-EARLIER_TAKEN_BACK = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:that|it|this|my (?:earlier|last|previous|other) (?:message|email|request))\b"
-    r"|\b(?:i|we)\s+(?:still|do)\s+want\s+(?:it|them)\b|\b(?:i|we)'?ll\s+keep\s+(?:it|them)\b|\bbut no\b"
-    r"|\bscratch that\b",
-    re.IGNORECASE,
-)
-
-
-def without_earlier_request(text: str) -> str:
-    """The message without a request it says was made earlier, or nearly made, and taken back, nor the taking back;
-    the message itself when it takes nothing back."""
-    if not EARLIER_REQUEST.search(text) or not EARLIER_TAKEN_BACK.search(text):
-        return text
-    rest = EARLIER_REQUEST.sub(" ", text)
-    kept = [sentence for sentence in SENTENCE.findall(rest) if not EARLIER_TAKEN_BACK.search(sentence)]
-    return " ".join(kept).strip()
-
-
 def acting_intent(text: str, intent: str) -> Intent:
     """The intent the engine acts on, from the classifier's: a question that gives an address to send to is an
     address change ("can you send it to 1820 SE Belmont St, Portland, OR 97214 instead?"), and one with tracking
     words, or an order number alone or asked after, asks where the order is."""
     reading = Intent(intent)
-    rest = without_earlier_request(text)
+    rest = signals.without_earlier_request(text)
     if rest != text and len(content_words(rest)) >= 2:
         # "I emailed earlier asking you to cancel my grinder order. Please ignore that, I still want it. Could you
         # ship it to my office instead? …": what is asked now
@@ -1949,7 +1930,7 @@ def part_intent(part: str) -> Intent | None:
 def intents(text: str) -> list[Intent]:
     """Every request of a message, in the order written: "where is my order, and how long do refunds take?" is
     [track, question]. A greeting, thanks or small talk beside a request is not one, nor a request taken back."""
-    text = without_earlier_request(text) or text  # (not a request made earlier and taken back)
+    text = signals.without_earlier_request(text) or text  # (not a request made earlier and taken back)
     parts = signals.request_parts(text) or [text]
     # the whole message's reading first: the model was trained on whole messages, and a clause may lack its context
     read = [acting_intent(text, signals.understood(text)[0])]
