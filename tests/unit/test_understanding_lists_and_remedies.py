@@ -143,3 +143,14 @@ def test_the_item_of_a_request_taken_back_is_the_one_the_next_request_means():
     )
     reading = read(text, tablet, PRODUCTS)
     assert (reading.item, reading.variant) == ("drive", {"capacity": "750 GB"})
+
+
+def test_an_item_named_by_another_items_order_is_not_read_inside_a_phrase_of_its_own():
+    orders = [order("1018", "delivered", line(1, "jug", {"size": "900 ml"}), line(2, "napkins", {"colour": "Oat"}))]
+    # "on the jug from order 1018" names the jug, not an item that came with it
+    text = "I hate the look of the glass on the jug from order 1018. I want to exchange it for the 1.2 L one."
+    assert read(text, orders, PRODUCTS).item == "jug"
+    # "the napkins off my jug order": the item beside the one the order is named by
+    assert read("can you take the napkins off my jug order?", [{**orders[0], "status": "pending"}], PRODUCTS).item == (
+        "napkins"
+    )

@@ -689,7 +689,9 @@ CAME_WITH = re.compile(
     r"(?:my|the|our)\s+([\w -]{1,40}?)(?=[.,!?;]|$|\s+(?:are|is|were|was|and|but|please|for|because|as|since|so|i|we|"
     r"can|could|do|does|did|will|would|have|has|had|don't|doesn't|didn't|won't|aren't|isn't)\b)"
     # "the 1 m cord from my hub order": the order named by another item of it
-    r"|\b(?:from|off|on|in)\s+(?:my|the|our)\s+([\w -]{1,30}?)\s+order\b",
+    # ("the foil off my tablet order"; not "the glaze on the mug from order 1018")
+    r"|\b(?:(?:from|off)\s+(?:my|the|our)|(?:on|in)\s+(?:my|our))\s+"
+    r"((?!(?:from|off|on|in|of)\b)[\w-]+(?:\s+(?!(?:from|off|on|in|of)\b)[\w-]+){0,3}?)\s+order\b",
     re.IGNORECASE,
 )
 
