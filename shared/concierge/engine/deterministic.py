@@ -36,6 +36,7 @@ from concierge.reasoning import escalation, signals
 from concierge.reasoning.orderref import order_reference
 from concierge.reasoning.understanding import (
     ACCOUNT_INTENTS,
+    CANCEL_WORD,
     EXCHANGE_TARGET,
     SENT_BACK,
     acting_intent,
@@ -319,7 +320,6 @@ OTHER_ONE = re.compile(
     re.IGNORECASE,
 )
 # "cancel", "cancelled", "cancellation": what a customer says yes to when a cancellation is proposed
-CANCEL_WORD = re.compile(r"\bcancel\w*", re.IGNORECASE)
 # Thanks said in so many words (a message read as thanks without them is praise: "I love the kettle, it's brilliant!")
 THANKED = re.compile(r"\b(?:thanks?|thank you|thx|ty|cheers|ta|appreciated?|grateful)\b", re.IGNORECASE)
 # "refund to my card please, no store credit": credit or a voucher refused is what the customer does not want instead of

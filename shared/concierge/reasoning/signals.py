@@ -1577,8 +1577,9 @@ def unwanted_unsent(text: str) -> bool:
 
 # A request said to have been made earlier, or nearly made ("I emailed earlier asking you to cancel my grinder order.",
 # "I nearly hit cancel on the grinder order, but no, I'll keep it.", "I was about to cancel the keyboard, but let's
-# not."), and a taking back of it ("Please ignore that, I
-# still want it."): neither is what the message asks now.
+# not."), and a taking back of it ("Please ignore that, I still want it."): neither is what the message asks now.
+# (`TAKEN_BACK` and `REFUSED_REQUEST` read a request taken back within its own clause; this, a whole sentence of an
+# earlier request and the sentence that takes it back.)
 EARLIER_REQUEST = re.compile(
     r"[^.!?]*\b(?:i|we)\s+(?:(?:emailed|messaged|wrote|called|rang|asked|contacted|sent)\b[^.!?]*?"
     r"\b(?:earlier|before|yesterday|this morning|last night|last week|already)\b|(?:nearly|almost)\b"

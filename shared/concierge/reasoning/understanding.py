@@ -2033,22 +2033,12 @@ LIST_GOES_ON = re.compile(r"\s*(?:and\s+)?(?:also|plus|as well as)\s+(?:the|my|t
 
 # A sentence of thanks: what it lists was delivered, not asked about ("Thank you for the quick delivery on my mug and
 # espresso cups!! Only thing, the oat mug is a bit small")
-THANKED = re.compile(r"^\s*(?:\w+[,!]?\s+)?(?:thanks?|thx|ty|cheers|loving|love)\b", re.IGNORECASE)
+THANKS_SENTENCE = re.compile(r"^\s*(?:\w+[,!]?\s+)?(?:thanks?|thx|ty|cheers|loving|love)\b", re.IGNORECASE)
 
 
 def without_thanked(text: str) -> str:
     """The customer's words without their sentences of thanks."""
-    return " ".join(sentence for sentence in SENTENCE.findall(text) if not THANKED.match(sentence))
-
-
-def several_named(named: str, lines: list[dict[str, Any]]) -> bool:
-    """Whether the words one request verb names list two items of `lines` ("return the power bank and the cable"):
-    no one item is meant, though one is named in more words."""
-    parts = re.split(r"\s+and\s+(?:the|my|this|these|those|our)\s+", named, flags=re.IGNORECASE)
-    products = {
-        next((line["product_id"] for line in lines if title_score(part, line)), None) for part in parts if part.strip()
-    }
-    return len(parts) > 1 and None not in products and len(products) == len(parts)
+    return " ".join(sentence for sentence in SENTENCE.findall(text) if not THANKS_SENTENCE.match(sentence))
 
 
 def items_of_requests(text: str, orders: list[dict[str, Any]]) -> set[str]:
@@ -2175,10 +2165,8 @@ def read(text: str, orders: list[dict[str, Any]], products: dict[str, dict[str, 
         lines = [line for _, line in candidates]
         # "return the power bank and the cable", "any news on the pour-over cone and coffee I ordered?": a list of
         # two of theirs, of which neither is the one item meant
-        no_one_item = (
-            len(items_of_requests(text, open_orders)) > 1
-            or several_named(match.named, lines)
-            or (len(products_meant) == 1 and named_together(without_thanked(match.have), lines))
+        no_one_item = len(items_of_requests(text, open_orders)) > 1 or (
+            len(products_meant) == 1 and named_together(without_thanked(match.have), lines)
         )
         if (
             intent is Intent.CANCEL
